@@ -1,0 +1,41 @@
+# The two commands: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: install run test lint format openapi clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: install, migrate the embedded database, load the demo organization, serve
+run: install
+	$(BIN)/python -m service migrate
+	$(BIN)/python -m service demo
+	$(BIN)/python -m service serve --host $(HOST) --port $(PORT)
+
+## make test: install, lint, run the whole suite on SQLite and on PostgreSQL
+test: install
+	$(BIN)/python -m tests.run_suites
+
+lint: install
+	$(BIN)/ruff check service tests migrations
+
+format: install
+	$(BIN)/ruff format service tests migrations
+	$(BIN)/ruff check --fix service tests migrations
+
+## regenerate openapi/openapi.json and openapi/schema.graphql from the app
+openapi: install
+	$(BIN)/python -m service export-schemas
+
+clean:
+	rm -rf $(VENV) data

@@ -1,0 +1,51 @@
+"""create_app(): REST routers, GraphQL, error handlers, middleware, lifespan."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from asgi_correlation_id import CorrelationIdMiddleware
+from fastapi import FastAPI
+
+from service import __version__, problems
+from service.config import get_settings
+from service.db import database
+from service.kit.idempotency import IdempotencyMiddleware
+from service.observability import AccessLogMiddleware, configure_logging
+
+DESCRIPTION = """Headless performance management: OKRs and KPIs blended into one fair,
+explainable score, turned into bonuses and promotions. Errors are RFC 9457 problem+json;
+lists are cursor-paged; single resources carry ETags and honour If-Match; POST honours
+Idempotency-Key."""
+
+
+@asynccontextmanager
+async def lifespan(_: FastAPI):
+    yield
+    await database.dispose()
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    app = FastAPI(title="perf-service", version=__version__, description=DESCRIPTION,
+                  lifespan=lifespan, openapi_url="/openapi.json")
+    problems.install(app)
+
+    from service.audit.api import router as audit_router
+    from service.auth.clients import router as clients_router
+    from service.graphql.schema import graphql_router
+    from service.health import router as health_router
+    from service.org.api import router as org_router
+
+    app.include_router(health_router)
+    app.include_router(org_router)
+    app.include_router(clients_router)
+    app.include_router(audit_router)
+    app.include_router(graphql_router, prefix="/graphql", include_in_schema=False)
+
+    # Outermost first: request id, then access log/metrics, then idempotency.
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
+    return app

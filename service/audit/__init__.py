@@ -1,0 +1,1 @@
+"""Reading the audit log (`GET /api/v1/audit-events`)."""

@@ -1,0 +1,60 @@
+"""The audit log, read-only, for admins and auditors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import select
+
+from service.auth.deps import RequestCtx
+from service.authz import policy
+from service.kit.models import AuditEvent
+from service.kit.pagination import PageOut, PageParams, page_params, paginate
+from service.kit.schemas import Output
+from service.org.service import require
+
+router = APIRouter(prefix="/api/v1")
+
+
+class AuditEventRead(Output):
+    id: uuid.UUID
+    actor: str
+    actor_kind: str
+    action: str
+    entity_type: str
+    entity_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str | None
+    request_id: str | None
+    at: dt.datetime
+
+
+@router.get("/audit-events", response_model=PageOut[AuditEventRead], tags=["audit"])
+async def list_audit_events(
+    ctx: RequestCtx,
+    pages: Annotated[PageParams, Depends(page_params)],
+    entity_type: Annotated[str | None, Query(max_length=60)] = None,
+    entity_id: Annotated[str | None, Query(max_length=64)] = None,
+    actor: Annotated[str | None, Query(max_length=200)] = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> PageOut[AuditEventRead]:
+    require(policy.read_audit_log(ctx.principal), "audit log")
+    stmt = select(AuditEvent).where(AuditEvent.org_id == ctx.org_id)
+    if entity_type:
+        stmt = stmt.where(AuditEvent.entity_type == entity_type)
+    if entity_id:
+        stmt = stmt.where(AuditEvent.entity_id == entity_id)
+    if actor:
+        stmt = stmt.where(AuditEvent.actor == actor)
+    if since:
+        stmt = stmt.where(AuditEvent.at >= since)
+    if until:
+        stmt = stmt.where(AuditEvent.at < until)
+    page = await paginate(ctx.session, stmt, AuditEvent.id, pages)
+    return PageOut[AuditEventRead](items=[AuditEventRead.model_validate(e) for e in page.items],
+                                   next_cursor=page.next_cursor)

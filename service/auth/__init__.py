@@ -1,0 +1,1 @@
+"""Authentication: JWT verification, the principal, integration clients and /oauth/token."""

@@ -1,0 +1,157 @@
+"""Integration clients (admin-managed) and the OAuth 2.0 client-credentials grant."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Form, Request, Response, status
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from pydantic import Field
+from sqlalchemy import select
+
+from service.auth.deps import RequestCtx, Session
+from service.auth.models import IntegrationClient
+from service.auth.principal import CLIENT_SCOPES
+from service.auth.tokens import issue_token
+from service.authz import policy
+from service.config import get_settings
+from service.errors import PROBLEM_BASE, NotFound
+from service.kit import audit
+from service.kit.pagination import PageOut, PageParams, page_params, paginate
+from service.kit.schemas import Input, Output
+from service.org.service import require
+from service.types import new_id, utcnow
+
+Scope = Literal["scim", "employees:write", "kpi:write", "payroll:read", "payroll:ack", "webhooks"]
+
+
+class ClientCreate(Input):
+    name: str = Field(min_length=1, max_length=200)
+    scopes: list[Scope] = Field(min_length=1)
+
+
+class ClientRead(Output):
+    id: uuid.UUID
+    name: str
+    client_id: str
+    scopes: list[str]
+    created_at: object
+    revoked_at: object | None = None
+
+
+class ClientCreated(ClientRead):
+    client_secret: str = Field(description="shown only in this answer")
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+router = APIRouter()
+
+
+@router.get("/api/v1/integration-clients", response_model=PageOut[ClientRead], tags=["integration-clients"])
+async def list_clients(ctx: RequestCtx, pages: Annotated[PageParams, Depends(page_params)]) -> PageOut[ClientRead]:
+    require(policy.manage_integration_clients(ctx.principal), "integration clients")
+    stmt = select(IntegrationClient).where(IntegrationClient.org_id == ctx.org_id)
+    page = await paginate(ctx.session, stmt, IntegrationClient.id, pages)
+    return PageOut[ClientRead](items=[ClientRead.model_validate(c) for c in page.items],
+                               next_cursor=page.next_cursor)
+
+
+@router.post("/api/v1/integration-clients", response_model=ClientCreated,
+             status_code=status.HTTP_201_CREATED, tags=["integration-clients"])
+async def create_client(ctx: RequestCtx, body: ClientCreate) -> ClientCreated:
+    require(policy.manage_integration_clients(ctx.principal), "integration clients")
+    secret = "pcs_" + secrets.token_urlsafe(32)
+    client = IntegrationClient(org_id=ctx.org_id, id=new_id(), name=body.name,
+                               client_id="pc_" + secrets.token_hex(16), secret_hash=_digest(secret),
+                               scopes=sorted(set(body.scopes)), created_by=ctx.principal.actor,
+                               created_at=utcnow())
+    ctx.session.add(client)
+    await ctx.session.flush()
+    await audit.record(ctx.session, ctx.principal, "integration_client.created", "integration_client",
+                       client.id, None, {"name": client.name, "scopes": client.scopes,
+                                         "client_id": client.client_id})
+    return ClientCreated(**ClientRead.model_validate(client).model_dump(), client_secret=secret)
+
+
+async def _get_client(ctx: RequestCtx, client_pk: uuid.UUID) -> IntegrationClient:
+    if not policy.manage_integration_clients(ctx.principal).allowed:
+        raise NotFound("integration client not found")
+    client = await ctx.session.get(IntegrationClient, (ctx.org_id, client_pk))
+    if client is None:
+        raise NotFound("integration client not found")
+    return client
+
+
+@router.get("/api/v1/integration-clients/{client_pk}", response_model=ClientRead, tags=["integration-clients"])
+async def get_client(ctx: RequestCtx, client_pk: uuid.UUID) -> ClientRead:
+    return ClientRead.model_validate(await _get_client(ctx, client_pk))
+
+
+@router.delete("/api/v1/integration-clients/{client_pk}", status_code=status.HTTP_204_NO_CONTENT,
+               tags=["integration-clients"])
+async def revoke_client(ctx: RequestCtx, client_pk: uuid.UUID) -> Response:
+    """Revokes the credentials; tokens already issued expire within their short TTL."""
+    client = await _get_client(ctx, client_pk)
+    if client.revoked_at is None:
+        client.revoked_at = utcnow()
+        await ctx.session.flush()
+        await audit.record(ctx.session, ctx.principal, "integration_client.revoked", "integration_client",
+                           client.id, {"revoked": False}, {"revoked": True})
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _oauth_error(status_code: int, error: str, description: str) -> JSONResponse:
+    """RFC 6749 section 5.2 error, which is also a valid problem document."""
+    headers = {"Cache-Control": "no-store"}
+    if status_code == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="oauth"'
+    return JSONResponse(status_code=status_code, headers=headers, content={
+        "error": error, "error_description": description,
+        "type": PROBLEM_BASE + "oauth-" + error.replace("_", "-"),
+        "title": error, "status": status_code, "detail": description})
+
+
+basic = HTTPBasic(auto_error=False)
+
+
+@router.post("/oauth/token", tags=["oauth"], responses={400: {}, 401: {}})
+async def token(
+    request: Request,
+    session: Session,
+    grant_type: Annotated[str, Form()],
+    client_id: Annotated[str | None, Form()] = None,
+    client_secret: Annotated[str | None, Form()] = None,
+    scope: Annotated[str | None, Form()] = None,
+    credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)] = None,
+) -> JSONResponse:
+    """Client credentials grant (RFC 6749 section 4.4): credentials in the form body or
+    HTTP Basic; the token carries the granted scopes and lives `ACCESS_TOKEN_TTL_SECONDS`."""
+    if grant_type != "client_credentials":
+        return _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
+    if credentials is not None:
+        client_id, client_secret = credentials.username, credentials.password
+    if not client_id or not client_secret:
+        return _oauth_error(401, "invalid_client", "client authentication failed")
+    client = (await session.execute(
+        select(IntegrationClient).where(IntegrationClient.client_id == client_id))).scalar_one_or_none()
+    if client is None or client.revoked_at is not None or \
+            not hmac.compare_digest(client.secret_hash, _digest(client_secret)):
+        return _oauth_error(401, "invalid_client", "client authentication failed")
+    granted = set(client.scopes)
+    if scope:
+        wanted = set(scope.split())
+        if not wanted <= granted or not wanted <= CLIENT_SCOPES:
+            return _oauth_error(400, "invalid_scope", "a requested scope is not granted to this client")
+        granted = wanted
+    ttl = get_settings().access_token_ttl_seconds
+    access = issue_token(org_id=client.org_id, sub=client.client_id, scopes=sorted(granted), ttl=ttl)
+    return JSONResponse({"access_token": access, "token_type": "Bearer", "expires_in": ttl,
+                         "scope": " ".join(sorted(granted))}, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,43 @@
+"""FastAPI dependencies: the verified principal and the request context."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.auth.context import Ctx, org_exists
+from service.auth.principal import Principal
+from service.auth.tokens import verify_token
+from service.db import get_session
+from service.errors import Unauthorized
+
+bearer = HTTPBearer(auto_error=False, description="JWT issued by the service or the OIDC provider")
+
+Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_principal(
+    request: Request,
+    session: Session,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+    principal = await verify_token(credentials.credentials)
+    if not await org_exists(session, principal.org_id):
+        raise Unauthorized("unknown organization", headers={"WWW-Authenticate": "Bearer"})
+    request.state.org_id = str(principal.org_id)
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_ctx(session: Session, principal: CurrentPrincipal) -> Ctx:
+    return Ctx(session=session, principal=principal)
+
+
+RequestCtx = Annotated[Ctx, Depends(get_ctx)]

@@ -1,0 +1,134 @@
+"""JWT issue and verification with PyJWT.
+
+Verification is strict: an explicit algorithm allowlist chosen by the key source (HS256
+for the local key; RS256/ES256 only for keys from the configured JWKS), required `exp`,
+`iss`, `aud` and `sub`, `nbf` honoured, unknown `crit` headers refused, and a `kid` that
+the key source does not know refused. Keys embedded in the token (`jwk`, `jku`, `x5u`)
+are never used. Any failure is a 401.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+import jwt
+from jwt import PyJWKClient
+
+from service.auth.principal import CLIENT_SCOPES, PERSON_ROLES, Principal
+from service.config import Settings, get_settings
+from service.errors import Unauthorized
+
+LOCAL_ALGORITHMS = ["HS256"]
+LOCAL_KID = "local"
+_REQUIRED = ["exp", "iss", "aud", "sub"]
+_jwks_clients: dict[str, PyJWKClient] = {}
+
+
+def issue_token(
+    *,
+    org_id: uuid.UUID | str,
+    sub: str,
+    roles: list[str] | None = None,
+    scopes: list[str] | None = None,
+    employee_id: uuid.UUID | str | None = None,
+    ttl: int | None = None,
+    settings: Settings | None = None,
+) -> str:
+    settings = settings or get_settings()
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": sub,
+        "org": str(org_id),
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": now,
+        "exp": now + (ttl if ttl is not None else settings.access_token_ttl_seconds),
+    }
+    if roles is not None:
+        claims["roles"] = list(roles)
+    if scopes is not None:
+        claims["scope"] = " ".join(scopes)
+    if employee_id is not None:
+        claims["emp"] = str(employee_id)
+    return jwt.encode(claims, settings.effective_jwt_secret, algorithm="HS256",
+                      headers={"kid": LOCAL_KID})
+
+
+def _jwks_client(url: str) -> PyJWKClient:
+    client = _jwks_clients.get(url)
+    if client is None:
+        client = PyJWKClient(url, cache_keys=True, lifespan=300)
+        _jwks_clients[url] = client
+    return client
+
+
+async def _verification_key(token: str, settings: Settings) -> tuple[Any, list[str]]:
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("malformed token") from exc
+    alg = header.get("alg")
+    kid = header.get("kid")
+    if alg in LOCAL_ALGORITHMS:
+        if kid not in (None, LOCAL_KID):
+            raise Unauthorized("unknown key id")
+        return settings.effective_jwt_secret, LOCAL_ALGORITHMS
+    allowed = [a.strip() for a in settings.jwt_jwks_algorithms.split(",") if a.strip()]
+    if settings.jwt_jwks_url and alg in allowed:
+        client = _jwks_client(settings.jwt_jwks_url)
+        try:
+            # PyJWKClient fetches with blocking urllib: keep it off the event loop.
+            signing_key = await asyncio.to_thread(client.get_signing_key_from_jwt, token)
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("unknown key id") from exc
+        return signing_key.key, [alg]
+    raise Unauthorized("algorithm not allowed")
+
+
+async def verify_token(token: str, settings: Settings | None = None) -> Principal:
+    settings = settings or get_settings()
+    key, algorithms = await _verification_key(token, settings)
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=algorithms,
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": _REQUIRED, "verify_signature": True},
+            leeway=5,
+        )
+    except jwt.PyJWTError as exc:
+        raise Unauthorized("invalid token") from exc
+    return principal_from_claims(claims)
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    try:
+        org_id = uuid.UUID(str(claims["org"]))
+    except (KeyError, ValueError) as exc:
+        raise Unauthorized("token has no organization") from exc
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        raise Unauthorized("token has no subject")
+    scope = claims.get("scope")
+    if scope is not None:
+        if not isinstance(scope, str):
+            raise Unauthorized("bad scope claim")
+        scopes = frozenset(s for s in scope.split() if s in CLIENT_SCOPES)
+        return Principal(sub=sub, org_id=org_id, kind="client", scopes=scopes)
+    roles_claim = claims.get("roles", [])
+    if not isinstance(roles_claim, list):
+        raise Unauthorized("bad roles claim")
+    roles = frozenset(r for r in roles_claim if isinstance(r, str) and r in PERSON_ROLES)
+    emp = claims.get("emp")
+    employee_id = None
+    if emp is not None:
+        try:
+            employee_id = uuid.UUID(str(emp))
+        except ValueError as exc:
+            raise Unauthorized("bad employee claim") from exc
+    return Principal(sub=sub, org_id=org_id, kind="person", roles=roles, employee_id=employee_id)

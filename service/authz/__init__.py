@@ -1,0 +1,1 @@
+"""Authorization: pure policy functions, no I/O (SPEC section 10)."""

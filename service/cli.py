@@ -1,0 +1,94 @@
+"""Command line: `python -m service <command>` (also the `perf-service` script)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from service.config import get_settings
+    from service.migrate import upgrade
+
+    settings = get_settings()
+    if settings.is_sqlite:
+        upgrade()  # the embedded database migrates itself; PostgreSQL uses `migrate`
+    uvicorn.run("service.app:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level=settings.log_level.lower(), access_log=False)
+
+
+def _migrate(_: argparse.Namespace) -> None:
+    from service.migrate import upgrade
+
+    upgrade()
+    print("migrations applied")
+
+
+def _create_org(args: argparse.Namespace) -> None:
+    from service.bootstrap import create_org
+
+    print(json.dumps(asyncio.run(create_org(args.name, currency=args.currency))))
+
+
+def _demo(_: argparse.Namespace) -> None:
+    from service.demo import load_demo
+
+    result = asyncio.run(load_demo())
+    print(json.dumps(result, indent=2))
+
+
+def _token(args: argparse.Namespace) -> None:
+    from service.auth.tokens import issue_token
+
+    roles = [r for r in (args.roles or "").split(",") if r]
+    scopes = [s for s in (args.scopes or "").split(",") if s] if args.scopes else None
+    print(issue_token(org_id=args.org, sub=args.sub, roles=roles if not scopes else None,
+                      scopes=scopes, employee_id=args.emp, ttl=args.ttl))
+
+
+def _export(_: argparse.Namespace) -> None:
+    from service.schemas_export import write_schemas
+
+    for path in write_schemas():
+        print(f"wrote {path}")
+
+
+def _worker(_: argparse.Namespace) -> None:  # pragma: no cover - delivery arrives with webhooks
+    print("the webhook delivery worker is not part of this release", file=sys.stderr)
+    sys.exit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="perf-service", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the API (migrating an embedded database first)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(fn=_serve)
+    sub.add_parser("migrate", help="apply Alembic migrations to DATABASE_URL").set_defaults(fn=_migrate)
+    sub.add_parser("demo", help="load the demo organization and print tokens").set_defaults(fn=_demo)
+    org = sub.add_parser("create-org", help="create an organization, print its id and an admin token")
+    org.add_argument("name")
+    org.add_argument("--currency", default="USD")
+    org.set_defaults(fn=_create_org)
+    tok = sub.add_parser("token", help="print a JWT signed with the local key")
+    tok.add_argument("--org", required=True)
+    tok.add_argument("--sub", required=True)
+    tok.add_argument("--roles", default="")
+    tok.add_argument("--scopes", default=None, help="comma-separated integration scopes (a client token)")
+    tok.add_argument("--emp", default=None)
+    tok.add_argument("--ttl", type=int, default=3600)
+    tok.set_defaults(fn=_token)
+    sub.add_parser("export-schemas", help="write openapi/openapi.json and openapi/schema.graphql"
+                   ).set_defaults(fn=_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.fn(args)

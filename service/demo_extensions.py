@@ -1,0 +1,14 @@
+"""Demo data of the modules built on the organization (OKRs, KPIs, evaluations, plans).
+Each module adds its part here so `demo` stays one idempotent load."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def load_extensions(session: AsyncSession, org_id: uuid.UUID,
+                          make_id: Callable[[str], uuid.UUID]) -> None:
+    return None

@@ -1,0 +1,1 @@
+"""GraphQL at /graphql: schema assembly, context with per-request dataloaders."""

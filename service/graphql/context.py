@@ -1,0 +1,78 @@
+"""The GraphQL context: the same request context REST gets, plus per-request
+dataloaders so a nested query costs one SQL query per level."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import select
+from strawberry.dataloader import DataLoader
+from strawberry.fastapi import BaseContext
+
+from service.auth.context import Ctx
+from service.auth.deps import RequestCtx
+
+
+class Loaders:
+    """Loaders keyed by entity, created lazily per request."""
+
+    def __init__(self, ctx: Ctx) -> None:
+        self._ctx = ctx
+        self._loaders: dict[str, DataLoader[Any, Any]] = {}
+
+    def by_id(self, model: Any) -> DataLoader[uuid.UUID, Any]:
+        name = f"id:{model.__tablename__}"
+        if name not in self._loaders:
+            async def load(ids: list[uuid.UUID]) -> list[Any]:
+                rows = await _fetch(self._ctx, model, model.id, ids)
+                by_key = {r.id: r for r in rows}
+                return [by_key.get(i) for i in ids]
+            self._loaders[name] = DataLoader(load_fn=load)
+        return self._loaders[name]
+
+    def many_by(self, model: Any, column_name: str,
+                order: Callable[[Any], Any] | None = None) -> DataLoader[uuid.UUID, list[Any]]:
+        """Children grouped by a foreign key column (e.g. key results by objective)."""
+        name = f"many:{model.__tablename__}:{column_name}"
+        if name not in self._loaders:
+            column = getattr(model, column_name)
+
+            async def load(keys: list[uuid.UUID]) -> list[list[Any]]:
+                rows = await _fetch(self._ctx, model, column, keys)
+                grouped: dict[Any, list[Any]] = {k: [] for k in keys}
+                for r in rows:
+                    grouped.setdefault(getattr(r, column_name), []).append(r)
+                if order is not None:
+                    for v in grouped.values():
+                        v.sort(key=order)
+                return [grouped.get(k, []) for k in keys]
+            self._loaders[name] = DataLoader(load_fn=load)
+        return self._loaders[name]
+
+    def custom(self, name: str, factory: Callable[[Ctx], DataLoader[Any, Any]]) -> DataLoader[Any, Any]:
+        if name not in self._loaders:
+            self._loaders[name] = factory(self._ctx)
+        return self._loaders[name]
+
+
+async def _fetch(ctx: Ctx, model: Any, column: Any, keys: Iterable[Any]) -> list[Any]:
+    keys = list(dict.fromkeys(k for k in keys if k is not None))
+    out: list[Any] = []
+    for start in range(0, len(keys), 5000):
+        chunk = keys[start:start + 5000]
+        res = await ctx.session.execute(select(model).where(model.org_id == ctx.org_id, column.in_(chunk)))
+        out.extend(res.scalars().all())
+    return out
+
+
+class GqlContext(BaseContext):
+    def __init__(self, ctx: Ctx) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.loaders = Loaders(ctx)
+
+
+async def get_context(ctx: RequestCtx) -> GqlContext:
+    return GqlContext(ctx)

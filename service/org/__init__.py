@@ -1,0 +1,1 @@
+"""Organizations, departments (a tree), positions and employees."""

@@ -1,0 +1,173 @@
+"""REST routes of the organization module: thin, they call the service."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+
+from service.auth.deps import RequestCtx
+from service.kit.etag import set_etag
+from service.kit.pagination import PageOut, PageParams, page_params
+from service.org import bulk
+from service.org import service as svc
+from service.org.schemas import (
+    BulkEmployeeRequest,
+    BulkEmployeeResponse,
+    DepartmentCreate,
+    DepartmentRead,
+    DepartmentUpdate,
+    EmployeeCreate,
+    EmployeeRead,
+    EmployeeStatus,
+    EmployeeUpdate,
+    OrganizationRead,
+    OrganizationUpdate,
+    PositionCreate,
+    PositionRead,
+    PositionUpdate,
+)
+
+router = APIRouter(prefix="/api/v1")
+Pages = Annotated[PageParams, Depends(page_params)]
+
+
+@router.get("/organization", response_model=OrganizationRead, tags=["organization"])
+async def get_organization(ctx: RequestCtx, response: Response) -> OrganizationRead:
+    org = await svc.get_organization(ctx)
+    set_etag(response, org.version)
+    return svc.org_read(org)
+
+
+@router.patch("/organization", response_model=OrganizationRead, tags=["organization"])
+async def update_organization(ctx: RequestCtx, body: OrganizationUpdate, request: Request,
+                              response: Response) -> OrganizationRead:
+    org = await svc.update_organization(ctx, body, request)
+    set_etag(response, org.version)
+    return svc.org_read(org)
+
+
+# --- departments -------------------------------------------------------------------------
+
+@router.get("/departments", response_model=PageOut[DepartmentRead], tags=["departments"])
+async def list_departments(ctx: RequestCtx, pages: Pages,
+                           parent_id: uuid.UUID | None = None) -> PageOut[DepartmentRead]:
+    page = await svc.list_departments(ctx, pages, parent_id)
+    return PageOut[DepartmentRead](items=[DepartmentRead.model_validate(d) for d in page.items],
+                                   next_cursor=page.next_cursor)
+
+
+@router.post("/departments", response_model=DepartmentRead, status_code=status.HTTP_201_CREATED,
+             tags=["departments"])
+async def create_department(ctx: RequestCtx, body: DepartmentCreate, response: Response) -> DepartmentRead:
+    dep = await svc.create_department(ctx, body)
+    set_etag(response, dep.version)
+    response.headers["Location"] = f"/api/v1/departments/{dep.id}"
+    return DepartmentRead.model_validate(dep)
+
+
+@router.get("/departments/{department_id}", response_model=DepartmentRead, tags=["departments"])
+async def get_department(ctx: RequestCtx, department_id: uuid.UUID, response: Response) -> DepartmentRead:
+    dep = await svc.get_department(ctx, department_id)
+    set_etag(response, dep.version)
+    return DepartmentRead.model_validate(dep)
+
+
+@router.patch("/departments/{department_id}", response_model=DepartmentRead, tags=["departments"])
+async def update_department(ctx: RequestCtx, department_id: uuid.UUID, body: DepartmentUpdate,
+                            request: Request, response: Response) -> DepartmentRead:
+    dep = await svc.update_department(ctx, department_id, body, request)
+    set_etag(response, dep.version)
+    return DepartmentRead.model_validate(dep)
+
+
+@router.delete("/departments/{department_id}", status_code=status.HTTP_204_NO_CONTENT,
+               tags=["departments"])
+async def delete_department(ctx: RequestCtx, department_id: uuid.UUID, request: Request) -> Response:
+    await svc.delete_department(ctx, department_id, request)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# --- positions -----------------------------------------------------------------------------
+
+@router.get("/positions", response_model=PageOut[PositionRead], tags=["positions"])
+async def list_positions(ctx: RequestCtx, pages: Pages) -> PageOut[PositionRead]:
+    page = await svc.list_positions(ctx, pages)
+    return PageOut[PositionRead](items=[PositionRead.model_validate(p) for p in page.items],
+                                 next_cursor=page.next_cursor)
+
+
+@router.post("/positions", response_model=PositionRead, status_code=status.HTTP_201_CREATED,
+             tags=["positions"])
+async def create_position(ctx: RequestCtx, body: PositionCreate, response: Response) -> PositionRead:
+    pos = await svc.create_position(ctx, body)
+    set_etag(response, pos.version)
+    response.headers["Location"] = f"/api/v1/positions/{pos.id}"
+    return PositionRead.model_validate(pos)
+
+
+@router.get("/positions/{position_id}", response_model=PositionRead, tags=["positions"])
+async def get_position(ctx: RequestCtx, position_id: uuid.UUID, response: Response) -> PositionRead:
+    pos = await svc.get_position(ctx, position_id)
+    set_etag(response, pos.version)
+    return PositionRead.model_validate(pos)
+
+
+@router.patch("/positions/{position_id}", response_model=PositionRead, tags=["positions"])
+async def update_position(ctx: RequestCtx, position_id: uuid.UUID, body: PositionUpdate,
+                          request: Request, response: Response) -> PositionRead:
+    pos = await svc.update_position(ctx, position_id, body, request)
+    set_etag(response, pos.version)
+    return PositionRead.model_validate(pos)
+
+
+# --- employees -----------------------------------------------------------------------------
+
+@router.get("/employees", response_model=PageOut[EmployeeRead], response_model_exclude_unset=True,
+            tags=["employees"])
+async def list_employees(
+    ctx: RequestCtx, pages: Pages,
+    department_id: uuid.UUID | None = None, manager_id: uuid.UUID | None = None,
+    status_: Annotated[EmployeeStatus | None, Query(alias="status")] = None,
+    external_id: Annotated[str | None, Query(max_length=200)] = None,
+) -> PageOut[EmployeeRead]:
+    page = await svc.list_employees(ctx, pages, department_id=department_id, manager_id=manager_id,
+                                    status=status_, external_id=external_id)
+    items = [svc.employee_read(e, await svc.show_compensation(ctx, e.id)) for e in page.items]
+    return PageOut[EmployeeRead](items=items, next_cursor=page.next_cursor)
+
+
+@router.post("/employees", response_model=EmployeeRead, response_model_exclude_unset=True,
+             status_code=status.HTTP_201_CREATED, tags=["employees"])
+async def create_employee(ctx: RequestCtx, body: EmployeeCreate, response: Response) -> EmployeeRead:
+    emp = await svc.create_employee(ctx, body)
+    set_etag(response, emp.version)
+    response.headers["Location"] = f"/api/v1/employees/{emp.id}"
+    return svc.employee_read(emp, await svc.show_compensation(ctx, emp.id))
+
+
+@router.post("/employees/bulk", response_model=BulkEmployeeResponse, tags=["employees"])
+async def bulk_upsert_employees(ctx: RequestCtx, body: BulkEmployeeRequest,
+                                atomic: bool = False) -> BulkEmployeeResponse:
+    results = await bulk.bulk_upsert(ctx, body.rows, atomic)
+    counts = {k: sum(1 for r in results if r.outcome == k) for k in ("created", "updated", "unchanged", "error")}
+    return BulkEmployeeResponse(results=results, created=counts["created"], updated=counts["updated"],
+                                unchanged=counts["unchanged"], errors=counts["error"])
+
+
+@router.get("/employees/{employee_id}", response_model=EmployeeRead, response_model_exclude_unset=True,
+            tags=["employees"])
+async def get_employee(ctx: RequestCtx, employee_id: uuid.UUID, response: Response) -> EmployeeRead:
+    emp = await svc.get_employee(ctx, employee_id)
+    set_etag(response, emp.version)
+    return svc.employee_read(emp, await svc.show_compensation(ctx, emp.id))
+
+
+@router.patch("/employees/{employee_id}", response_model=EmployeeRead, response_model_exclude_unset=True,
+              tags=["employees"])
+async def update_employee(ctx: RequestCtx, employee_id: uuid.UUID, body: EmployeeUpdate,
+                          request: Request, response: Response) -> EmployeeRead:
+    emp = await svc.update_employee(ctx, employee_id, body, request)
+    set_etag(response, emp.version)
+    return svc.employee_read(emp, await svc.show_compensation(ctx, emp.id))

@@ -1,0 +1,294 @@
+"""GraphQL adapter of the organization module: thin, calls the same services as REST."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import strawberry
+
+from service.graphql.common import (
+    Connection,
+    Context,
+    DecimalString,
+    connection,
+    input_dict,
+    page_params,
+    validate_input,
+)
+from service.org import bulk
+from service.org import service as svc
+from service.org.models import Department, Employee, Organization, Position
+from service.org.schemas import (
+    DepartmentCreate,
+    DepartmentUpdate,
+    EmployeeCreate,
+    EmployeeUpdate,
+    OrganizationUpdate,
+    PositionCreate,
+)
+
+
+@strawberry.type
+class OrgSettingsType:
+    okr_max_objectives: int
+    okr_min_krs: int
+    okr_max_krs: int
+    peer_feedback_min_reviewers: int
+    webhooks_allow_private: bool
+
+
+@strawberry.type(name="Organization")
+class OrganizationType:
+    id: uuid.UUID
+    name: str
+    currency: str
+    timezone: str
+    fiscal_year_start: str
+    settings: OrgSettingsType
+
+    @staticmethod
+    def of(org: Organization) -> OrganizationType:
+        read = svc.org_read(org)
+        return OrganizationType(id=read.id, name=read.name, currency=read.currency, timezone=read.timezone,
+                                fiscal_year_start=read.fiscal_year_start,
+                                settings=OrgSettingsType(**read.settings.model_dump()))
+
+
+@strawberry.type(name="Position")
+class PositionType:
+    id: uuid.UUID
+    name: str
+    level: str | None
+    job_family: str | None
+
+    @staticmethod
+    def of(p: Position) -> PositionType:
+        return PositionType(id=p.id, name=p.name, level=p.level, job_family=p.job_family)
+
+
+@strawberry.type(name="Department")
+class DepartmentType:
+    id: uuid.UUID
+    name: str
+    parent_id: uuid.UUID | None
+    head_id: uuid.UUID | None
+
+    @strawberry.field
+    async def parent(self, info: Context) -> DepartmentType | None:
+        if self.parent_id is None:
+            return None
+        dep = await info.context.loaders.by_id(Department).load(self.parent_id)
+        return DepartmentType.of(dep) if dep else None
+
+    @strawberry.field
+    async def head(self, info: Context) -> EmployeeType | None:
+        if self.head_id is None:
+            return None
+        emp = await info.context.loaders.by_id(Employee).load(self.head_id)
+        return EmployeeType.of(emp) if emp else None
+
+    @staticmethod
+    def of(d: Department) -> DepartmentType:
+        return DepartmentType(id=d.id, name=d.name, parent_id=d.parent_id, head_id=d.head_id)
+
+
+@strawberry.type(name="Compensation")
+class CompensationType:
+    base_salary_minor: int | None
+    currency: str | None
+    target_bonus_pct: DecimalString | None
+    target_bonus_minor: int | None
+
+
+@strawberry.type(name="Employee")
+class EmployeeType:
+    id: uuid.UUID
+    external_id: str
+    email: str
+    given_name: str
+    family_name: str
+    department_id: uuid.UUID | None
+    position_id: uuid.UUID | None
+    manager_id: uuid.UUID | None
+    status: str
+    hire_date: dt.date | None
+    termination_date: dt.date | None
+    _row: strawberry.Private[Employee]
+
+    @strawberry.field
+    async def department(self, info: Context) -> DepartmentType | None:
+        if self.department_id is None:
+            return None
+        dep = await info.context.loaders.by_id(Department).load(self.department_id)
+        return DepartmentType.of(dep) if dep else None
+
+    @strawberry.field
+    async def position(self, info: Context) -> PositionType | None:
+        if self.position_id is None:
+            return None
+        pos = await info.context.loaders.by_id(Position).load(self.position_id)
+        return PositionType.of(pos) if pos else None
+
+    @strawberry.field
+    async def manager(self, info: Context) -> EmployeeType | None:
+        if self.manager_id is None:
+            return None
+        emp = await info.context.loaders.by_id(Employee).load(self.manager_id)
+        return EmployeeType.of(emp) if emp else None
+
+    @strawberry.field(description="null unless the caller may see pay")
+    async def compensation(self, info: Context) -> CompensationType | None:
+        if not await svc.show_compensation(info.context.ctx, self.id):
+            return None
+        comp = svc.employee_read(self._row, True).compensation
+        return CompensationType(**comp.model_dump()) if comp else None
+
+    @staticmethod
+    def of(e: Employee) -> EmployeeType:
+        return EmployeeType(id=e.id, external_id=e.external_id, email=e.email, given_name=e.given_name,
+                            family_name=e.family_name, department_id=e.department_id,
+                            position_id=e.position_id, manager_id=e.manager_id, status=e.status,
+                            hire_date=e.hire_date, termination_date=e.termination_date, _row=e)
+
+
+@strawberry.input
+class CompensationInput:
+    base_salary_minor: int | None = strawberry.UNSET
+    currency: str | None = strawberry.UNSET
+    target_bonus_pct: DecimalString | None = strawberry.UNSET
+    target_bonus_minor: int | None = strawberry.UNSET
+
+
+@strawberry.input
+class EmployeeInput:
+    external_id: str | None = strawberry.UNSET
+    email: str | None = strawberry.UNSET
+    given_name: str | None = strawberry.UNSET
+    family_name: str | None = strawberry.UNSET
+    department_id: uuid.UUID | None = strawberry.UNSET
+    position_id: uuid.UUID | None = strawberry.UNSET
+    manager_id: uuid.UUID | None = strawberry.UNSET
+    status: str | None = strawberry.UNSET
+    hire_date: dt.date | None = strawberry.UNSET
+    termination_date: dt.date | None = strawberry.UNSET
+    compensation: CompensationInput | None = strawberry.UNSET
+
+
+@strawberry.input
+class DepartmentInput:
+    name: str | None = strawberry.UNSET
+    parent_id: uuid.UUID | None = strawberry.UNSET
+    head_id: uuid.UUID | None = strawberry.UNSET
+
+
+@strawberry.input
+class PositionInput:
+    name: str | None = strawberry.UNSET
+    level: str | None = strawberry.UNSET
+    job_family: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class OrganizationInput:
+    name: str | None = strawberry.UNSET
+    currency: str | None = strawberry.UNSET
+    timezone: str | None = strawberry.UNSET
+    fiscal_year_start: str | None = strawberry.UNSET
+
+
+@strawberry.type
+class BulkRowResultType:
+    index: int
+    external_id: str | None
+    id: uuid.UUID | None
+    outcome: str
+    errors: list[str]
+
+
+@strawberry.type
+class OrgQuery:
+    @strawberry.field
+    async def organization(self, info: Context) -> OrganizationType:
+        return OrganizationType.of(await svc.get_organization(info.context.ctx))
+
+    @strawberry.field
+    async def departments(self, info: Context, first: int | None = None, after: str | None = None,
+                          parent_id: uuid.UUID | None = None) -> Connection[DepartmentType]:
+        page = await svc.list_departments(info.context.ctx, page_params(first, after), parent_id)
+        return connection(page, DepartmentType.of)
+
+    @strawberry.field
+    async def department(self, info: Context, id: uuid.UUID) -> DepartmentType:
+        return DepartmentType.of(await svc.get_department(info.context.ctx, id))
+
+    @strawberry.field
+    async def positions(self, info: Context, first: int | None = None,
+                        after: str | None = None) -> Connection[PositionType]:
+        page = await svc.list_positions(info.context.ctx, page_params(first, after))
+        return connection(page, PositionType.of)
+
+    @strawberry.field
+    async def position(self, info: Context, id: uuid.UUID) -> PositionType:
+        return PositionType.of(await svc.get_position(info.context.ctx, id))
+
+    @strawberry.field
+    async def employees(self, info: Context, first: int | None = None, after: str | None = None,
+                        department_id: uuid.UUID | None = None, manager_id: uuid.UUID | None = None,
+                        status: str | None = None, external_id: str | None = None) -> Connection[EmployeeType]:
+        page = await svc.list_employees(info.context.ctx, page_params(first, after),
+                                        department_id=department_id, manager_id=manager_id,
+                                        status=status, external_id=external_id)
+        return connection(page, EmployeeType.of)
+
+    @strawberry.field
+    async def employee(self, info: Context, id: uuid.UUID) -> EmployeeType:
+        return EmployeeType.of(await svc.get_employee(info.context.ctx, id))
+
+    @strawberry.field(description="the calling employee, if the token names one")
+    async def me(self, info: Context) -> EmployeeType | None:
+        emp_id = info.context.ctx.principal.employee_id
+        if emp_id is None:
+            return None
+        return EmployeeType.of(await svc.get_employee(info.context.ctx, emp_id))
+
+
+@strawberry.type
+class OrgMutation:
+    @strawberry.mutation
+    async def update_organization(self, info: Context, input: OrganizationInput) -> OrganizationType:
+        data = validate_input(OrganizationUpdate, input_dict(input))
+        return OrganizationType.of(await svc.update_organization(info.context.ctx, data))
+
+    @strawberry.mutation
+    async def create_department(self, info: Context, input: DepartmentInput) -> DepartmentType:
+        data = validate_input(DepartmentCreate, input_dict(input))
+        return DepartmentType.of(await svc.create_department(info.context.ctx, data))
+
+    @strawberry.mutation
+    async def update_department(self, info: Context, id: uuid.UUID, input: DepartmentInput) -> DepartmentType:
+        data = validate_input(DepartmentUpdate, input_dict(input))
+        return DepartmentType.of(await svc.update_department(info.context.ctx, id, data))
+
+    @strawberry.mutation
+    async def create_position(self, info: Context, input: PositionInput) -> PositionType:
+        data = validate_input(PositionCreate, input_dict(input))
+        return PositionType.of(await svc.create_position(info.context.ctx, data))
+
+    @strawberry.mutation
+    async def create_employee(self, info: Context, input: EmployeeInput) -> EmployeeType:
+        data = validate_input(EmployeeCreate, input_dict(input))
+        return EmployeeType.of(await svc.create_employee(info.context.ctx, data))
+
+    @strawberry.mutation
+    async def update_employee(self, info: Context, id: uuid.UUID, input: EmployeeInput) -> EmployeeType:
+        data = validate_input(EmployeeUpdate, input_dict(input))
+        return EmployeeType.of(await svc.update_employee(info.context.ctx, id, data))
+
+    @strawberry.mutation
+    async def bulk_upsert_employees(self, info: Context, rows: list[EmployeeInput],
+                                    atomic: bool = False) -> list[BulkRowResultType]:
+        results = await bulk.bulk_upsert(info.context.ctx, [input_dict(r) for r in rows], atomic)
+        return [BulkRowResultType(index=r.index, external_id=r.external_id, id=r.id, outcome=r.outcome,
+                                  errors=[f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in r.errors])
+                for r in results]

@@ -1,0 +1,111 @@
+"""Every query of the organization module, each scoped to one organization."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Select, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.org.models import Department, Employee, Organization, Position
+
+
+async def get_organization(session: AsyncSession, org_id: uuid.UUID) -> Organization | None:
+    return await session.get(Organization, org_id)
+
+
+def departments(org_id: uuid.UUID) -> Select[Any]:
+    return select(Department).where(Department.org_id == org_id)
+
+
+def positions(org_id: uuid.UUID) -> Select[Any]:
+    return select(Position).where(Position.org_id == org_id)
+
+
+def employees(org_id: uuid.UUID) -> Select[Any]:
+    return select(Employee).where(Employee.org_id == org_id)
+
+
+async def get_department(session: AsyncSession, org_id: uuid.UUID, dep_id: uuid.UUID) -> Department | None:
+    return await session.get(Department, (org_id, dep_id))
+
+
+async def get_position(session: AsyncSession, org_id: uuid.UUID, pos_id: uuid.UUID) -> Position | None:
+    return await session.get(Position, (org_id, pos_id))
+
+
+async def get_employee(session: AsyncSession, org_id: uuid.UUID, emp_id: uuid.UUID) -> Employee | None:
+    return await session.get(Employee, (org_id, emp_id))
+
+
+async def existing_ids(session: AsyncSession, model: Any, org_id: uuid.UUID,
+                       ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    wanted = list({i for i in ids if i is not None})
+    found: set[uuid.UUID] = set()
+    for start in range(0, len(wanted), 5000):
+        chunk = wanted[start:start + 5000]
+        rows = await session.execute(select(model.id).where(model.org_id == org_id, model.id.in_(chunk)))
+        found.update(r[0] for r in rows)
+    return found
+
+
+async def subtree_ids(session: AsyncSession, org_id: uuid.UUID, root: uuid.UUID) -> frozenset[uuid.UUID]:
+    """Direct and indirect reports of `root` (not `root` itself), one recursive query."""
+    tree = (select(Employee.id.label("id"), literal(1).label("depth"))
+            .where(Employee.org_id == org_id, Employee.manager_id == root)
+            .cte("reports", recursive=True))
+    tree = tree.union_all(
+        select(Employee.id, tree.c.depth + 1)
+        .where(Employee.org_id == org_id, Employee.manager_id == tree.c.id, tree.c.depth < 64))
+    rows = await session.execute(select(tree.c.id))
+    return frozenset(r[0] for r in rows if r[0] != root)
+
+
+async def manager_ancestors(session: AsyncSession, org_id: uuid.UUID, start: uuid.UUID) -> list[uuid.UUID]:
+    """`start` and its chain of managers upwards (bounded, so a bad row cannot loop)."""
+    chain = (select(Employee.id.label("id"), Employee.manager_id.label("up"), literal(0).label("depth"))
+             .where(Employee.org_id == org_id, Employee.id == start).cte("chain", recursive=True))
+    chain = chain.union_all(
+        select(Employee.id, Employee.manager_id, chain.c.depth + 1)
+        .where(Employee.org_id == org_id, Employee.id == chain.c.up, chain.c.depth < 10000))
+    rows = await session.execute(select(chain.c.id).order_by(chain.c.depth))
+    return [r[0] for r in rows]
+
+
+async def department_ancestors(session: AsyncSession, org_id: uuid.UUID, start: uuid.UUID) -> list[uuid.UUID]:
+    chain = (select(Department.id.label("id"), Department.parent_id.label("up"), literal(0).label("depth"))
+             .where(Department.org_id == org_id, Department.id == start).cte("dchain", recursive=True))
+    chain = chain.union_all(
+        select(Department.id, Department.parent_id, chain.c.depth + 1)
+        .where(Department.org_id == org_id, Department.id == chain.c.up, chain.c.depth < 10000))
+    rows = await session.execute(select(chain.c.id).order_by(chain.c.depth))
+    return [r[0] for r in rows]
+
+
+async def manager_edges(session: AsyncSession, org_id: uuid.UUID) -> dict[uuid.UUID, uuid.UUID | None]:
+    """The whole reporting graph of an organization (id → manager), for bulk cycle checks."""
+    rows = await session.execute(select(Employee.id, Employee.manager_id).where(Employee.org_id == org_id))
+    return {r[0]: r[1] for r in rows}
+
+
+async def employees_by_external_id(session: AsyncSession, org_id: uuid.UUID,
+                                   external_ids: list[str]) -> dict[str, Employee]:
+    found: dict[str, Employee] = {}
+    for start in range(0, len(external_ids), 5000):
+        chunk = external_ids[start:start + 5000]
+        rows = await session.execute(
+            select(Employee).where(Employee.org_id == org_id, Employee.external_id.in_(chunk))
+            .execution_options(populate_existing=True))
+        for emp in rows.scalars():
+            found[emp.external_id] = emp
+    return found
+
+
+async def has_children(session: AsyncSession, org_id: uuid.UUID, dep_id: uuid.UUID) -> bool:
+    child = await session.execute(select(Department.id).where(
+        Department.org_id == org_id, Department.parent_id == dep_id).limit(1))
+    member = await session.execute(select(Employee.id).where(
+        Employee.org_id == org_id, Employee.department_id == dep_id).limit(1))
+    return child.first() is not None or member.first() is not None

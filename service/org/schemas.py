@@ -1,0 +1,223 @@
+"""REST models of the organization module."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+import zoneinfo
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from service.kit.money import is_currency
+from service.kit.schemas import EMAIL_RE, DecimalStr, Input, Output
+
+EmployeeStatus = Literal["active", "on_leave", "terminated"]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+FISCAL_RE = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
+
+
+def _currency(v: str | None) -> str | None:
+    if v is not None and not is_currency(v):
+        raise ValueError("not an ISO 4217 currency code")
+    return v
+
+
+class OrgSettings(Input):
+    okr_max_objectives: int = Field(5, ge=1, le=50)
+    okr_min_krs: int = Field(2, ge=0, le=50)
+    okr_max_krs: int = Field(5, ge=1, le=50)
+    peer_feedback_min_reviewers: int = Field(3, ge=1, le=50)
+    webhooks_allow_private: bool = False
+
+    @model_validator(mode="after")
+    def _krs(self) -> OrgSettings:
+        if self.okr_min_krs > self.okr_max_krs:
+            raise ValueError("okr_min_krs must not exceed okr_max_krs")
+        return self
+
+
+class OrgSettingsPatch(Input):
+    okr_max_objectives: int | None = Field(None, ge=1, le=50)
+    okr_min_krs: int | None = Field(None, ge=0, le=50)
+    okr_max_krs: int | None = Field(None, ge=1, le=50)
+    peer_feedback_min_reviewers: int | None = Field(None, ge=1, le=50)
+    webhooks_allow_private: bool | None = None
+
+
+class OrganizationRead(Output):
+    id: uuid.UUID
+    name: str
+    currency: str
+    timezone: str
+    fiscal_year_start: str
+    settings: OrgSettings
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class OrganizationUpdate(Input):
+    name: Name | None = None
+    currency: str | None = Field(None, min_length=3, max_length=3)
+    timezone: str | None = Field(None, max_length=64)
+    fiscal_year_start: str | None = Field(None, description="MM-DD")
+    settings: OrgSettingsPatch | None = None
+
+    _cur = field_validator("currency")(_currency)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                zoneinfo.ZoneInfo(v)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError("unknown IANA time zone") from exc
+        return v
+
+    @field_validator("fiscal_year_start")
+    @classmethod
+    def _fy(cls, v: str | None) -> str | None:
+        if v is not None and not FISCAL_RE.match(v):
+            raise ValueError("must be MM-DD")
+        return v
+
+
+class DepartmentCreate(Input):
+    name: Name
+    parent_id: uuid.UUID | None = None
+    head_id: uuid.UUID | None = None
+
+
+class DepartmentUpdate(Input):
+    name: Name | None = None
+    parent_id: uuid.UUID | None = None
+    head_id: uuid.UUID | None = None
+
+
+class DepartmentRead(Output):
+    id: uuid.UUID
+    name: str
+    parent_id: uuid.UUID | None
+    head_id: uuid.UUID | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class PositionCreate(Input):
+    name: Name
+    level: str | None = Field(None, max_length=40)
+    job_family: str | None = Field(None, max_length=100)
+
+
+class PositionUpdate(Input):
+    name: Name | None = None
+    level: str | None = Field(None, max_length=40)
+    job_family: str | None = Field(None, max_length=100)
+
+
+class PositionRead(Output):
+    id: uuid.UUID
+    name: str
+    level: str | None
+    job_family: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class Compensation(Input):
+    """Pay. `target_bonus_pct` is a percentage of base salary (10 means 10 %);
+    `target_bonus_minor` a fixed amount; an amount wins when both are set."""
+
+    base_salary_minor: int | None = Field(None, ge=0, le=10**15)
+    currency: str | None = Field(None, min_length=3, max_length=3)
+    target_bonus_pct: Decimal | None = Field(None, ge=0, le=1000, max_digits=12, decimal_places=6)
+    target_bonus_minor: int | None = Field(None, ge=0, le=10**15)
+
+    _cur = field_validator("currency")(_currency)
+
+
+class CompensationRead(Output):
+    base_salary_minor: int | None
+    currency: str | None
+    target_bonus_pct: DecimalStr | None
+    target_bonus_minor: int | None
+
+
+def _email(v: str | None) -> str | None:
+    if v is not None and not EMAIL_RE.match(v):
+        raise ValueError("not an email address")
+    return v
+
+
+class EmployeeFields(Input):
+    email: str | None = Field(None, max_length=320)
+    given_name: Name | None = None
+    family_name: Name | None = None
+    department_id: uuid.UUID | None = None
+    position_id: uuid.UUID | None = None
+    manager_id: uuid.UUID | None = None
+    status: EmployeeStatus | None = None
+    hire_date: dt.date | None = None
+    termination_date: dt.date | None = None
+    compensation: Compensation | None = None
+
+    _em = field_validator("email")(_email)
+
+    @model_validator(mode="after")
+    def _dates(self) -> Any:
+        if self.hire_date and self.termination_date and self.termination_date < self.hire_date:
+            raise ValueError("termination_date is before hire_date")
+        return self
+
+
+class EmployeeCreate(EmployeeFields):
+    external_id: str = Field(min_length=1, max_length=200)
+    email: str = Field(max_length=320)
+    given_name: Name
+    family_name: Name
+    status: EmployeeStatus = "active"
+
+
+class EmployeeUpdate(EmployeeFields):
+    external_id: str | None = Field(None, min_length=1, max_length=200)
+
+
+class EmployeeRead(Output):
+    id: uuid.UUID
+    external_id: str
+    email: str
+    given_name: str
+    family_name: str
+    department_id: uuid.UUID | None
+    position_id: uuid.UUID | None
+    manager_id: uuid.UUID | None
+    status: str
+    hire_date: dt.date | None
+    termination_date: dt.date | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    compensation: CompensationRead | None = Field(
+        None, description="present only for hr, admin, payroll clients and the employee")
+
+
+class BulkEmployeeRequest(Input):
+    rows: list[dict[str, Any]] = Field(min_length=1)
+
+
+class BulkRowResult(Output):
+    index: int
+    external_id: str | None
+    id: uuid.UUID | None
+    outcome: Literal["created", "updated", "unchanged", "error"]
+    errors: list[dict[str, Any]] = []
+
+
+class BulkEmployeeResponse(Output):
+    results: list[BulkRowResult]
+    created: int
+    updated: int
+    unchanged: int
+    errors: int

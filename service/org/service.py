@@ -1,0 +1,342 @@
+"""Use cases of the organization module. Services flush, never commit; REST and GraphQL
+both call them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import Request
+
+from service.auth.context import Ctx
+from service.authz import policy
+from service.authz.policy import Decision, Relation
+from service.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from service.kit import audit
+from service.kit.etag import check_if_match
+from service.kit.pagination import Page, PageParams, paginate
+from service.org import repository as repo
+from service.org.models import DEFAULT_ORG_SETTINGS, Department, Employee, Organization, Position
+from service.org.schemas import (
+    CompensationRead,
+    DepartmentCreate,
+    DepartmentRead,
+    DepartmentUpdate,
+    EmployeeCreate,
+    EmployeeRead,
+    EmployeeUpdate,
+    OrganizationRead,
+    OrganizationUpdate,
+    OrgSettings,
+    PositionCreate,
+    PositionRead,
+    PositionUpdate,
+)
+from service.types import new_id
+
+COMP_FIELDS = ("base_salary_minor", "comp_currency", "target_bonus_pct", "target_bonus_minor")
+
+
+def require(decision: Decision, what: str = "resource") -> None:
+    if decision is Decision.HIDE:
+        raise NotFound(f"{what} not found")
+    if decision is Decision.FORBID:
+        raise Forbidden(f"not allowed to do this with {what}")
+
+
+# --- organization -----------------------------------------------------------------------
+
+def org_read(org: Organization) -> OrganizationRead:
+    settings = {**DEFAULT_ORG_SETTINGS, **(org.settings or {})}
+    return OrganizationRead(id=org.id, name=org.name, currency=org.currency, timezone=org.timezone,
+                            fiscal_year_start=org.fiscal_year_start,
+                            settings=OrgSettings.model_validate(settings),
+                            created_at=org.created_at, updated_at=org.updated_at)
+
+
+async def get_organization(ctx: Ctx) -> Organization:
+    require(policy.read_organization(ctx.principal), "organization")
+    org = await repo.get_organization(ctx.session, ctx.org_id)
+    if org is None:
+        raise NotFound("organization not found")
+    return org
+
+
+async def org_settings(ctx: Ctx) -> dict[str, Any]:
+    org = await repo.get_organization(ctx.session, ctx.org_id)
+    return {**DEFAULT_ORG_SETTINGS, **((org.settings if org else None) or {})}
+
+
+async def update_organization(ctx: Ctx, data: OrganizationUpdate, request: Request | None = None) -> Organization:
+    org = await get_organization(ctx)
+    require(policy.update_organization(ctx.principal), "organization")
+    check_if_match(request, org.version)
+    before = org_read(org).model_dump(mode="json")
+    changes = data.model_dump(exclude_unset=True, exclude={"settings"})
+    for key, value in changes.items():
+        if value is None:
+            raise ValidationFailed.field(key, f"{key} cannot be null")
+        setattr(org, key, value)
+    if data.settings is not None:
+        merged = {**DEFAULT_ORG_SETTINGS, **(org.settings or {}),
+                  **data.settings.model_dump(exclude_unset=True, exclude_none=True)}
+        try:
+            org.settings = OrgSettings.model_validate(merged).model_dump()
+        except ValueError as exc:
+            raise ValidationFailed.field("settings", str(exc).splitlines()[-1]) from exc
+    await ctx.session.flush()
+    after = org_read(org).model_dump(mode="json")
+    await audit.record(ctx.session, ctx.principal, "organization.updated", "organization", org.id, before, after)
+    return org
+
+
+# --- departments --------------------------------------------------------------------------
+
+async def list_departments(ctx: Ctx, params: PageParams, parent_id: uuid.UUID | None = None) -> Page[Department]:
+    require(policy.read_directory(ctx.principal), "departments")
+    stmt = repo.departments(ctx.org_id)
+    if parent_id is not None:
+        stmt = stmt.where(Department.parent_id == parent_id)
+    return await paginate(ctx.session, stmt, Department.id, params)
+
+
+async def get_department(ctx: Ctx, dep_id: uuid.UUID) -> Department:
+    if not policy.read_directory(ctx.principal).allowed:
+        raise NotFound("department not found")
+    dep = await repo.get_department(ctx.session, ctx.org_id, dep_id)
+    if dep is None:
+        raise NotFound("department not found")
+    return dep
+
+
+async def _check_department_refs(ctx: Ctx, dep_id: uuid.UUID | None, parent_id: uuid.UUID | None,
+                                 head_id: uuid.UUID | None, fields: set[str]) -> None:
+    if "parent_id" in fields and parent_id is not None:
+        if await repo.get_department(ctx.session, ctx.org_id, parent_id) is None:
+            raise ValidationFailed.field("parent_id", "no such department")
+        if dep_id is not None and dep_id in await repo.department_ancestors(ctx.session, ctx.org_id, parent_id):
+            raise ValidationFailed.field("parent_id", "this parent would make a department cycle")
+    if "head_id" in fields and head_id is not None:
+        if await repo.get_employee(ctx.session, ctx.org_id, head_id) is None:
+            raise ValidationFailed.field("head_id", "no such employee")
+
+
+def department_snapshot(dep: Department) -> dict[str, Any]:
+    return DepartmentRead.model_validate(dep).model_dump(mode="json")
+
+
+async def create_department(ctx: Ctx, data: DepartmentCreate) -> Department:
+    require(policy.write_directory(ctx.principal), "departments")
+    await _check_department_refs(ctx, None, data.parent_id, data.head_id, {"parent_id", "head_id"})
+    dep = Department(org_id=ctx.org_id, id=new_id(), **data.model_dump())
+    ctx.session.add(dep)
+    await ctx.session.flush()
+    await audit.record(ctx.session, ctx.principal, "department.created", "department", dep.id,
+                       None, department_snapshot(dep))
+    return dep
+
+
+async def update_department(ctx: Ctx, dep_id: uuid.UUID, data: DepartmentUpdate,
+                            request: Request | None = None) -> Department:
+    dep = await get_department(ctx, dep_id)
+    require(policy.write_directory(ctx.principal), "department")
+    check_if_match(request, dep.version)
+    changes = data.model_dump(exclude_unset=True)
+    if "name" in changes and changes["name"] is None:
+        raise ValidationFailed.field("name", "name cannot be null")
+    await _check_department_refs(ctx, dep.id, changes.get("parent_id"), changes.get("head_id"), set(changes))
+    before = department_snapshot(dep)
+    for key, value in changes.items():
+        setattr(dep, key, value)
+    await ctx.session.flush()
+    await audit.record(ctx.session, ctx.principal, "department.updated", "department", dep.id,
+                       before, department_snapshot(dep))
+    return dep
+
+
+async def delete_department(ctx: Ctx, dep_id: uuid.UUID, request: Request | None = None) -> None:
+    dep = await get_department(ctx, dep_id)
+    require(policy.write_directory(ctx.principal), "department")
+    check_if_match(request, dep.version)
+    if await repo.has_children(ctx.session, ctx.org_id, dep.id):
+        raise Conflict("the department still has sub-departments or employees")
+    before = department_snapshot(dep)
+    await ctx.session.delete(dep)
+    await ctx.session.flush()
+    await audit.record(ctx.session, ctx.principal, "department.deleted", "department", dep_id, before, None)
+
+
+# --- positions ------------------------------------------------------------------------------
+
+async def list_positions(ctx: Ctx, params: PageParams) -> Page[Position]:
+    require(policy.read_directory(ctx.principal), "positions")
+    return await paginate(ctx.session, repo.positions(ctx.org_id), Position.id, params)
+
+
+async def get_position(ctx: Ctx, pos_id: uuid.UUID) -> Position:
+    if not policy.read_directory(ctx.principal).allowed:
+        raise NotFound("position not found")
+    pos = await repo.get_position(ctx.session, ctx.org_id, pos_id)
+    if pos is None:
+        raise NotFound("position not found")
+    return pos
+
+
+async def create_position(ctx: Ctx, data: PositionCreate) -> Position:
+    require(policy.write_directory(ctx.principal), "positions")
+    pos = Position(org_id=ctx.org_id, id=new_id(), **data.model_dump())
+    ctx.session.add(pos)
+    await ctx.session.flush()
+    await audit.record(ctx.session, ctx.principal, "position.created", "position", pos.id, None,
+                       PositionRead.model_validate(pos).model_dump(mode="json"))
+    return pos
+
+
+async def update_position(ctx: Ctx, pos_id: uuid.UUID, data: PositionUpdate,
+                          request: Request | None = None) -> Position:
+    pos = await get_position(ctx, pos_id)
+    require(policy.write_directory(ctx.principal), "position")
+    check_if_match(request, pos.version)
+    changes = data.model_dump(exclude_unset=True)
+    if "name" in changes and changes["name"] is None:
+        raise ValidationFailed.field("name", "name cannot be null")
+    before = PositionRead.model_validate(pos).model_dump(mode="json")
+    for key, value in changes.items():
+        setattr(pos, key, value)
+    await ctx.session.flush()
+    await audit.record(ctx.session, ctx.principal, "position.updated", "position", pos.id, before,
+                       PositionRead.model_validate(pos).model_dump(mode="json"))
+    return pos
+
+
+# --- employees ------------------------------------------------------------------------------
+
+async def relation(ctx: Ctx, employee_id: uuid.UUID | None) -> Relation:
+    if ctx.principal.employee_id is not None and employee_id == ctx.principal.employee_id:
+        return Relation.SELF
+    if ctx.principal.is_client or ctx.principal.employee_id is None:
+        return Relation.OTHER
+    return policy.relation_to(ctx.principal, employee_id, await ctx.reports())
+
+
+def employee_read(emp: Employee, show_compensation: bool) -> EmployeeRead:
+    fields: dict[str, Any] = {name: getattr(emp, name) for name in EmployeeRead.model_fields
+                              if name != "compensation"}
+    if show_compensation:
+        fields["compensation"] = CompensationRead(
+            base_salary_minor=emp.base_salary_minor, currency=emp.comp_currency,
+            target_bonus_pct=emp.target_bonus_pct, target_bonus_minor=emp.target_bonus_minor)
+    return EmployeeRead(**fields)
+
+
+def employee_snapshot(emp: Employee) -> dict[str, Any]:
+    """Audit snapshot: never the pay itself (auditors read the log), only that it is set."""
+    snap = employee_read(emp, False).model_dump(mode="json", exclude={"compensation", "created_at", "updated_at"})
+    snap["compensation"] = "redacted" if any(getattr(emp, f) is not None for f in COMP_FIELDS) else None
+    return snap
+
+
+async def show_compensation(ctx: Ctx, emp_id: uuid.UUID) -> bool:
+    rel = Relation.SELF if ctx.principal.employee_id == emp_id and not ctx.principal.is_client else Relation.OTHER
+    return policy.see_compensation(ctx.principal, rel)
+
+
+async def list_employees(ctx: Ctx, params: PageParams, *, department_id: uuid.UUID | None = None,
+                         manager_id: uuid.UUID | None = None, status: str | None = None,
+                         external_id: str | None = None) -> Page[Employee]:
+    require(policy.read_directory(ctx.principal), "employees")
+    stmt = repo.employees(ctx.org_id)
+    if department_id is not None:
+        stmt = stmt.where(Employee.department_id == department_id)
+    if manager_id is not None:
+        stmt = stmt.where(Employee.manager_id == manager_id)
+    if status is not None:
+        stmt = stmt.where(Employee.status == status)
+    if external_id is not None:
+        stmt = stmt.where(Employee.external_id == external_id)
+    return await paginate(ctx.session, stmt, Employee.id, params)
+
+
+async def get_employee(ctx: Ctx, emp_id: uuid.UUID) -> Employee:
+    if not policy.read_directory(ctx.principal).allowed:
+        raise NotFound("employee not found")
+    emp = await repo.get_employee(ctx.session, ctx.org_id, emp_id)
+    if emp is None:
+        raise NotFound("employee not found")
+    return emp
+
+
+async def _check_employee_refs(ctx: Ctx, emp_id: uuid.UUID | None, values: dict[str, Any]) -> None:
+    if values.get("department_id") is not None and \
+            await repo.get_department(ctx.session, ctx.org_id, values["department_id"]) is None:
+        raise ValidationFailed.field("department_id", "no such department")
+    if values.get("position_id") is not None and \
+            await repo.get_position(ctx.session, ctx.org_id, values["position_id"]) is None:
+        raise ValidationFailed.field("position_id", "no such position")
+    manager_id = values.get("manager_id")
+    if manager_id is not None:
+        if manager_id == emp_id:
+            raise ValidationFailed.field("manager_id", "an employee cannot manage themself")
+        chain = await repo.manager_ancestors(ctx.session, ctx.org_id, manager_id)
+        if not chain:
+            raise ValidationFailed.field("manager_id", "no such employee")
+        if emp_id is not None and emp_id in chain:
+            raise ValidationFailed.field("manager_id", "this manager would make a reporting cycle")
+
+
+def _apply_compensation(emp: Employee, comp: dict[str, Any] | None) -> None:
+    if comp is None:
+        return
+    mapping = {"base_salary_minor": "base_salary_minor", "currency": "comp_currency",
+               "target_bonus_pct": "target_bonus_pct", "target_bonus_minor": "target_bonus_minor"}
+    for key, column in mapping.items():
+        if key in comp:
+            setattr(emp, column, comp[key])
+
+
+async def create_employee(ctx: Ctx, data: EmployeeCreate) -> Employee:
+    require(policy.write_directory(ctx.principal), "employees")
+    if data.compensation is not None and not policy.write_compensation(ctx.principal):
+        raise Forbidden("not allowed to set compensation")
+    values = data.model_dump(exclude={"compensation"})
+    await _check_employee_refs(ctx, None, values)
+    if await repo.employees_by_external_id(ctx.session, ctx.org_id, [data.external_id]):
+        raise Conflict(f"an employee with external_id {data.external_id!r} exists",
+                       extra={"errors": [{"loc": ["body", "external_id"], "msg": "already exists"}]})
+    emp = Employee(org_id=ctx.org_id, id=new_id(), **values)
+    _apply_compensation(emp, data.compensation.model_dump(exclude_unset=True) if data.compensation else None)
+    ctx.session.add(emp)
+    await ctx.session.flush()
+    await audit.record(ctx.session, ctx.principal, "employee.created", "employee", emp.id, None,
+                       employee_snapshot(emp))
+    return emp
+
+
+async def update_employee(ctx: Ctx, emp_id: uuid.UUID, data: EmployeeUpdate,
+                          request: Request | None = None) -> Employee:
+    emp = await get_employee(ctx, emp_id)
+    require(policy.write_directory(ctx.principal), "employee")
+    check_if_match(request, emp.version)
+    changes = data.model_dump(exclude_unset=True, exclude={"compensation"})
+    for required in ("external_id", "email", "given_name", "family_name", "status"):
+        if required in changes and changes[required] is None:
+            raise ValidationFailed.field(required, f"{required} cannot be null")
+    if data.compensation is not None and not policy.write_compensation(ctx.principal):
+        raise Forbidden("not allowed to set compensation")
+    hire = changes.get("hire_date", emp.hire_date)
+    term = changes.get("termination_date", emp.termination_date)
+    if hire and term and term < hire:
+        raise ValidationFailed.field("termination_date", "termination_date is before hire_date")
+    await _check_employee_refs(ctx, emp.id, changes)
+    if "external_id" in changes and changes["external_id"] != emp.external_id and \
+            await repo.employees_by_external_id(ctx.session, ctx.org_id, [changes["external_id"]]):
+        raise Conflict("external_id already in use")
+    before = employee_snapshot(emp)
+    for key, value in changes.items():
+        setattr(emp, key, value)
+    _apply_compensation(emp, data.compensation.model_dump(exclude_unset=True) if data.compensation else None)
+    await ctx.session.flush()
+    await audit.record(ctx.session, ctx.principal, "employee.updated", "employee", emp.id, before,
+                       employee_snapshot(emp),
+                       reason="compensation changed" if data.compensation is not None else None)
+    return emp
