@@ -17,13 +17,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @lru_cache
-def migration_head() -> str | None:
+def migration_heads() -> frozenset[str]:
+    """Each module's migrations may form their own branch off the foundation: all heads
+    must be applied."""
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
     cfg = Config()
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
-    return ScriptDirectory.from_config(cfg).get_current_head()
+    return frozenset(ScriptDirectory.from_config(cfg).get_heads())
 
 
 @router.get("/healthz")
@@ -35,14 +37,15 @@ async def healthz() -> dict[str, str]:
 async def readyz() -> JSONResponse:
     try:
         async with database.engine.connect() as conn:
-            current = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+            current = frozenset(r[0] for r in await conn.execute(text("SELECT version_num FROM alembic_version")))
     except Exception:  # any database failure means not ready
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
-    head = migration_head()
-    if current != head:
-        return JSONResponse({"status": "unavailable", "migrations": {"current": current, "head": head}},
+    heads = migration_heads()
+    if current != heads:
+        return JSONResponse({"status": "unavailable",
+                             "migrations": {"current": sorted(current), "heads": sorted(heads)}},
                             status_code=503)
-    return JSONResponse({"status": "ok", "migrations": {"current": current}})
+    return JSONResponse({"status": "ok", "migrations": {"current": sorted(current)}})
 
 
 router.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)

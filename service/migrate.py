@@ -19,7 +19,7 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
-def upgrade(url: str | None = None, revision: str = "head") -> None:
+def upgrade(url: str | None = None, revision: str = "heads") -> None:
     """Apply migrations. Alembic's env runs its own event loop, so when called from inside
     a running loop it runs on a separate thread."""
     error: list[BaseException] = []

@@ -1,0 +1,61 @@
+"""Forced distribution, SPEC section 7: the advisory report and the enforced assignment."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from service.scoring.numbers import ZERO, round_half_up_int, round_points
+
+
+def cumulative_counts(bands: Sequence[tuple[str, Decimal]], n: int) -> list[int]:
+    """round_half_up(cumulative_pct × n) per band, best band first."""
+    counts, cumulative = [], ZERO
+    for _, pct in bands:
+        cumulative += pct
+        counts.append(round_half_up_int(cumulative * n))
+    return counts
+
+
+def enforced_ratings(finals: Sequence[tuple[Hashable, Decimal]],
+                     bands: Sequence[tuple[str, Decimal]]) -> dict[Hashable, str]:
+    """Rank by final, descending; rank r (1-based) gets the first band whose cumulative
+    count ≥ r; employees with equal finals (as shown, to 2 places) all get the best band
+    any of them got."""
+    n = len(finals)
+    if n == 0:
+        return {}
+    counts = cumulative_counts(bands, n)
+    ranked = sorted(finals, key=lambda f: f[1], reverse=True)
+    by_rank: list[str] = []
+    for r in range(1, n + 1):
+        band = next((bands[i][0] for i, c in enumerate(counts) if c >= r), bands[-1][0])
+        by_rank.append(band)
+    order = {b[0]: i for i, b in enumerate(bands)}
+    best_for_final: dict[Decimal, str] = {}
+    for (_, final), band in zip(ranked, by_rank, strict=True):
+        key = round_points(final)
+        if key not in best_for_final or order[band] < order[best_for_final[key]]:
+            best_for_final[key] = band
+    return {emp: best_for_final[round_points(final)] for emp, final in ranked}
+
+
+@dataclass(frozen=True)
+class BandCount:
+    rating: str
+    pct: Decimal
+    allowed: int
+    actual: int
+
+
+def distribution_report(ratings: Sequence[str | None], bands: Sequence[tuple[str, Decimal]]) -> list[BandCount]:
+    """Each band's allowed count (from the cumulative rule) against the actual count."""
+    n = len([r for r in ratings if r is not None])
+    counts = cumulative_counts(bands, n)
+    report, previous = [], 0
+    for (rating, pct), cumulative in zip(bands, counts, strict=True):
+        report.append(BandCount(rating=rating, pct=pct, allowed=cumulative - previous,
+                                actual=sum(1 for r in ratings if r == rating)))
+        previous = cumulative
+    return report

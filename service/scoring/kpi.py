@@ -1,0 +1,171 @@
+"""KPI scoring, SPEC section 5: the actual (aggregation within the cycle), points per
+method, and the KPI component with veto. Pure: frozen inputs, Decimal results."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from service.scoring.numbers import HUNDRED, ONE, ZERO, clamp, div
+from service.scoring.policy import PolicyParams
+
+DIRECTIONS = ("higher_is_better", "lower_is_better", "target_range")
+AGGREGATIONS = ("sum", "avg", "last", "min", "max")
+METHODS = ("banded", "ratio", "range", "binary")
+
+
+@dataclass(frozen=True)
+class Measurement:
+    value: Decimal
+    measured_at: dt.date
+    created_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class AssignmentIn:
+    id: uuid.UUID | None
+    method: str
+    direction: str
+    aggregation: str
+    weight: Decimal = ONE
+    threshold: Decimal | None = None
+    target: Decimal | None = None
+    stretch: Decimal | None = None
+    range_low: Decimal | None = None
+    range_high: Decimal | None = None
+    tolerance: Decimal | None = None
+    veto: bool = False
+    rewardable: bool = False
+    measurements: tuple[Measurement, ...] = ()
+    code: str = ""
+
+
+def actual(measurements: Sequence[Measurement], aggregation: str,
+           start: dt.date | None = None, end: dt.date | None = None) -> Decimal | None:
+    """The definition's aggregation over measurements dated within [start, end]; None when
+    there is none. `last` takes the latest `measured_at` (ties: the latest created)."""
+    inside = [m for m in measurements
+              if (start is None or m.measured_at >= start) and (end is None or m.measured_at <= end)]
+    if not inside:
+        return None
+    values = [m.value for m in inside]
+    if aggregation == "sum":
+        return sum(values, ZERO)
+    if aggregation == "avg":
+        return div(sum(values, ZERO), Decimal(len(values)))
+    if aggregation == "min":
+        return min(values)
+    if aggregation == "max":
+        return max(values)
+    if aggregation == "last":
+        epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
+        return max(inside, key=lambda m: (m.measured_at, m.created_at or epoch)).value
+    raise ValueError(f"unknown aggregation {aggregation}")
+
+
+def banded_points(value: Decimal, threshold: Decimal, target: Decimal, stretch: Decimal | None,
+                  policy: PolicyParams) -> Decimal:
+    thr, tgt, cap = policy.kpi_threshold_points, policy.kpi_target_points, policy.kpi_cap
+    f = div(value - threshold, target - threshold)
+    if f < 0:
+        return ZERO
+    if f < 1:
+        return thr + (tgt - thr) * f
+    if stretch is None:
+        return tgt
+    g = div(value - target, stretch - target)
+    return tgt + (cap - tgt) * min(g, ONE)
+
+
+def ratio_points(value: Decimal, target: Decimal, direction: str, policy: PolicyParams) -> Decimal:
+    if direction == "lower_is_better":
+        if value <= 0:
+            return policy.kpi_cap
+        raw = HUNDRED * div(target, value)
+    else:
+        raw = HUNDRED * div(value, target)
+    return clamp(raw, ZERO, policy.kpi_cap)
+
+
+def range_points(value: Decimal, low: Decimal, high: Decimal, tolerance: Decimal) -> Decimal:
+    if low <= value <= high:
+        return HUNDRED
+    distance = low - value if value < low else value - high
+    return HUNDRED * max(ZERO, ONE - div(distance, tolerance))
+
+
+def binary_points(value: Decimal, target: Decimal, direction: str) -> Decimal:
+    met = value <= target if direction == "lower_is_better" else value >= target
+    return HUNDRED if met else ZERO
+
+
+def kpi_points(a: AssignmentIn, value: Decimal, policy: PolicyParams) -> Decimal:
+    if a.method == "banded":
+        assert a.threshold is not None and a.target is not None
+        return banded_points(value, a.threshold, a.target, a.stretch, policy)
+    if a.method == "ratio":
+        assert a.target is not None
+        return ratio_points(value, a.target, a.direction, policy)
+    if a.method == "range":
+        assert a.range_low is not None and a.range_high is not None and a.tolerance is not None
+        return range_points(value, a.range_low, a.range_high, a.tolerance)
+    if a.method == "binary":
+        assert a.target is not None
+        return binary_points(value, a.target, a.direction)
+    raise ValueError(f"unknown method {a.method}")
+
+
+@dataclass(frozen=True)
+class AssignmentScore:
+    actual: Decimal | None
+    points: Decimal
+    missing_data: bool
+
+
+def score_assignment(a: AssignmentIn, policy: PolicyParams, start: dt.date | None = None,
+                     end: dt.date | None = None) -> AssignmentScore:
+    value = actual(a.measurements, a.aggregation, start, end)
+    if value is None:
+        return AssignmentScore(actual=None, points=ZERO, missing_data=True)
+    return AssignmentScore(actual=value, points=kpi_points(a, value, policy), missing_data=False)
+
+
+@dataclass(frozen=True)
+class KpiComponent:
+    points: Decimal | None
+    assignments: tuple[dict, ...]
+    flags: tuple[str, ...]
+
+
+def kpi_component(assignments: Sequence[AssignmentIn], policy: PolicyParams,
+                  start: dt.date | None = None, end: dt.date | None = None) -> KpiComponent:
+    """Σ(w × points) / Σ w; a veto assignment at 0 points makes the component 0."""
+    flags: set[str] = set()
+    explained: list[dict] = []
+    total_w = ZERO
+    total = ZERO
+    veto = False
+    for a in assignments:
+        s = score_assignment(a, policy, start, end)
+        if s.missing_data:
+            flags.add("missing_data")
+        if a.veto and s.points == 0:
+            veto = True
+        total_w += a.weight
+        total += a.weight * s.points
+        explained.append({"id": str(a.id) if a.id else None, "code": a.code, "method": a.method,
+                          "direction": a.direction, "aggregation": a.aggregation, "weight": a.weight,
+                          "actual": s.actual, "points": s.points, "missing_data": s.missing_data,
+                          "veto": a.veto, "rewardable": a.rewardable})
+    if not explained:
+        return KpiComponent(points=None, assignments=(), flags=())
+    if veto:
+        flags.add("veto_triggered")
+        return KpiComponent(points=ZERO, assignments=tuple(explained), flags=tuple(sorted(flags)))
+    if total_w <= 0:
+        flags.add("zero_weights")
+        return KpiComponent(points=None, assignments=tuple(explained), flags=tuple(sorted(flags)))
+    return KpiComponent(points=div(total, total_w), assignments=tuple(explained), flags=tuple(sorted(flags)))
