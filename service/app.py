@@ -34,6 +34,7 @@ def create_app() -> FastAPI:
 
     from service.audit.api import router as audit_router
     from service.auth.clients import router as clients_router
+    from service.cycles.api import router as cycles_router
     from service.graphql.schema import graphql_router
     from service.health import router as health_router
     from service.org.api import router as org_router
@@ -41,6 +42,7 @@ def create_app() -> FastAPI:
     app.include_router(health_router)
     app.include_router(org_router)
     app.include_router(clients_router)
+    app.include_router(cycles_router)
     app.include_router(audit_router)
     app.include_router(graphql_router, prefix="/graphql", include_in_schema=False)
 

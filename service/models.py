@@ -3,5 +3,6 @@
 
 def load_all() -> None:
     import service.auth.models  # noqa: F401
+    import service.cycles.models  # noqa: F401
     import service.kit.models  # noqa: F401
     import service.org.models  # noqa: F401

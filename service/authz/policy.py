@@ -128,3 +128,13 @@ def manage_integration_clients(p: Principal) -> Decision:
 
 def read_audit_log(p: Principal) -> Decision:
     return _allow(p.has_role("admin", "auditor"))
+
+
+# --- cycles -------------------------------------------------------------------------------
+
+def read_cycles(p: Principal) -> Decision:
+    return _allow(is_person(p) or p.has_scope("kpi:write", "payroll:read"))
+
+
+def manage_cycles(p: Principal) -> Decision:
+    return _allow(is_staff(p))

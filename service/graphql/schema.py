@@ -21,6 +21,7 @@ from service.config import get_settings
 from service.errors import DomainError
 from service.graphql.common import SCALARS
 from service.graphql.context import get_context
+from service.cycles.gql import CycleMutation, CycleQuery
 from service.org.gql import OrgMutation, OrgQuery
 
 log = structlog.get_logger("service.graphql")
@@ -56,12 +57,12 @@ class DomainErrors(SchemaExtension):
 
 
 @strawberry.type
-class Query(OrgQuery):
+class Query(OrgQuery, CycleQuery):
     pass
 
 
 @strawberry.type
-class Mutation(OrgMutation):
+class Mutation(OrgMutation, CycleMutation):
     pass
 
 

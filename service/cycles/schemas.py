@@ -1,0 +1,55 @@
+"""REST models of cycles."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from service.kit.schemas import Input, Output
+
+Cadence = Literal["annual", "semiannual", "quarterly", "bimonthly", "8_weeks", "6_weeks", "monthly", "custom"]
+CycleStatus = Literal["planning", "active", "review", "calibration", "closed"]
+ChildCadence = Literal["semiannual", "quarterly", "bimonthly", "8_weeks", "6_weeks", "monthly"]
+
+
+class CycleCreate(Input):
+    name: str = Field(min_length=1, max_length=200)
+    cadence: Cadence
+    start_date: dt.date
+    end_date: dt.date
+    parent_id: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _dates(self) -> CycleCreate:
+        if self.end_date <= self.start_date:
+            raise ValueError("end_date must be after start_date")
+        return self
+
+
+class CycleUpdate(Input):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+
+
+class CycleTransition(Input):
+    to: CycleStatus
+
+
+class CycleChildren(Input):
+    cadence: ChildCadence
+
+
+class CycleRead(Output):
+    id: uuid.UUID
+    name: str
+    cadence: str
+    start_date: dt.date
+    end_date: dt.date
+    parent_id: uuid.UUID | None
+    status: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
