@@ -18,10 +18,10 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.schema.config import StrawberryConfig
 
 from service.config import get_settings
+from service.cycles.gql import CycleMutation, CycleQuery
 from service.errors import DomainError
 from service.graphql.common import SCALARS
 from service.graphql.context import get_context
-from service.cycles.gql import CycleMutation, CycleQuery
 from service.org.gql import OrgMutation, OrgQuery
 
 log = structlog.get_logger("service.graphql")
