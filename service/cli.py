@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 
 
 def _serve(args: argparse.Namespace) -> None:
@@ -57,9 +56,14 @@ def _export(_: argparse.Namespace) -> None:
         print(f"wrote {path}")
 
 
-def _worker(_: argparse.Namespace) -> None:  # pragma: no cover - delivery arrives with webhooks
-    print("the webhook delivery worker is not part of this release", file=sys.stderr)
-    sys.exit(2)
+def _worker(args: argparse.Namespace) -> None:
+    from service.config import get_settings
+    from service.observability import configure_logging
+    from service.webhooks.worker import main as run_worker
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    run_worker(poll_seconds=args.poll, batch_size=args.batch, once=args.once)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     tok.set_defaults(fn=_token)
     sub.add_parser("export-schemas", help="write openapi/openapi.json and openapi/schema.graphql"
                    ).set_defaults(fn=_export)
+    worker = sub.add_parser("worker", help="deliver webhooks from the outbox (several may run)")
+    worker.add_argument("--poll", type=float, default=None, help="seconds between idle polls")
+    worker.add_argument("--batch", type=int, default=None, help="deliveries claimed per round")
+    worker.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
+    worker.set_defaults(fn=_worker)
     return parser
 
 

@@ -6,8 +6,10 @@ flush, so a use case that spans several services is atomic by construction.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 from sqlalchemy import MetaData, event
 from sqlalchemy.ext.asyncio import (
@@ -41,6 +43,78 @@ class TenantMixin:
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
 
 
+class SerializedSession(AsyncSession):
+    """An AsyncSession whose operations never overlap.
+
+    GraphQL resolves sibling fields, and the batches of different dataloaders, as
+    concurrent tasks over the request's one session; AsyncSession forbids concurrent
+    operations (the first two to need a connection fail with "provisioning a new
+    connection"). Each operation here waits for the previous one instead. Only the
+    operations that enter the sync session directly take the lock (`scalars` goes
+    through `execute`), so it is never taken twice by one task.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._serial = asyncio.Lock()
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._serial:
+            return await super().execute(*args, **kwargs)
+
+    async def scalar(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._serial:
+            return await super().scalar(*args, **kwargs)
+
+    async def get(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._serial:
+            return await super().get(*args, **kwargs)
+
+    async def get_one(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._serial:
+            return await super().get_one(*args, **kwargs)
+
+    async def refresh(self, *args: Any, **kwargs: Any) -> None:
+        async with self._serial:
+            await super().refresh(*args, **kwargs)
+
+    async def delete(self, instance: object) -> None:
+        async with self._serial:
+            await super().delete(instance)
+
+    async def delete_all(self, instances: Any) -> None:
+        async with self._serial:
+            await super().delete_all(instances)
+
+    async def merge(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._serial:
+            return await super().merge(*args, **kwargs)
+
+    async def merge_all(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._serial:
+            return await super().merge_all(*args, **kwargs)
+
+    async def flush(self, objects: Any = None) -> None:
+        async with self._serial:
+            await super().flush(objects)
+
+    async def connection(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._serial:
+            return await super().connection(*args, **kwargs)
+
+    async def run_sync(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._serial:
+            return await super().run_sync(*args, **kwargs)
+
+    async def commit(self) -> None:
+        async with self._serial:
+            await super().commit()
+
+    async def rollback(self) -> None:
+        async with self._serial:
+            await super().rollback()
+
+
 class Database:
     """Holds the process's engine and session factory, created on first use."""
 
@@ -62,7 +136,8 @@ class Database:
     @property
     def sessions(self) -> async_sessionmaker[AsyncSession]:
         if self._sessions is None:
-            self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+            self._sessions = async_sessionmaker(self.engine, expire_on_commit=False,
+                                                class_=SerializedSession)
         return self._sessions
 
     async def dispose(self) -> None:
@@ -107,3 +182,5 @@ async def get_session() -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+        for callback in session.info.pop("after_commit", []):
+            callback()

@@ -36,7 +36,13 @@ class ExactDecimal(TypeDecorator):
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return Decimal(value) if not isinstance(value, Decimal) else value
+        value = Decimal(value) if not isinstance(value, Decimal) else value
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent > 0:
+            # asyncpg hands NUMERIC 60000 back as Decimal('6E+4'): the same number, but
+            # str() would show the exponent; give it back in plain notation.
+            value = Decimal(format(value, "f"))
+        return value
 
 
 class UtcDateTime(TypeDecorator):

@@ -22,6 +22,10 @@ class Ctx:
     def org_id(self) -> uuid.UUID:
         return self.principal.org_id
 
+    def after_commit(self, callback) -> None:
+        """Run `callback` once the request's transaction has committed (e.g. start a job)."""
+        self.session.info.setdefault("after_commit", []).append(callback)
+
     async def reports(self) -> frozenset[uuid.UUID]:
         """Direct and indirect reports of the calling employee (empty for others)."""
         if self._reports is None:

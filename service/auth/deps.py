@@ -26,7 +26,11 @@ async def get_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("missing bearer token", headers={"WWW-Authenticate": "Bearer"})
-    principal = await verify_token(credentials.credentials)
+    try:
+        principal = await verify_token(credentials.credentials)
+    except Unauthorized as exc:  # RFC 6750 section 3: every 401 names the scheme
+        exc.headers.setdefault("WWW-Authenticate", 'Bearer error="invalid_token"')
+        raise
     if not await org_exists(session, principal.org_id):
         raise Unauthorized("unknown organization", headers={"WWW-Authenticate": "Bearer"})
     request.state.org_id = str(principal.org_id)

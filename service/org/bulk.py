@@ -48,6 +48,7 @@ class Planned:
     errors: list[dict[str, Any]] = field(default_factory=list)
     outcome: str = "error"
     id: uuid.UUID | None = None
+    raw_external_id: str | None = None
 
 
 def _err(index: int, loc: str, msg: str) -> dict[str, Any]:
@@ -65,6 +66,8 @@ async def bulk_upsert(ctx: Ctx, rows: list[dict[str, Any]], atomic: bool) -> lis
     seen: dict[str, int] = {}
     for index, raw in enumerate(rows):
         plan = Planned(index=index, row=None)  # type: ignore[arg-type]
+        if isinstance(raw, dict) and isinstance(raw.get("external_id"), str):
+            plan.raw_external_id = raw["external_id"]  # named in the result even when invalid
         try:
             plan.row = BulkEmployeeRow.model_validate(raw)
         except ValidationError as exc:
@@ -138,6 +141,8 @@ async def bulk_upsert(ctx: Ctx, rows: list[dict[str, Any]], atomic: bool) -> lis
                 break
             node, steps = graph.get(node), steps + 1
 
+    depth = _settle_batch_managers(valid)
+
     failed = [p for p in plans if p.errors]
     if atomic and failed:
         raise ValidationFailed(
@@ -168,6 +173,8 @@ async def bulk_upsert(ctx: Ctx, rows: list[dict[str, Any]], atomic: bool) -> lis
         changes.append((p.id, _public(before), _public(p.values)))
 
     if inserts:
+        # The manager foreign key is checked row by row: managers of this call go first.
+        inserts.sort(key=lambda values: depth.get(values["id"]) or 0)
         await ctx.session.execute(insert(Employee), inserts)
     if updates:
         await _update_many(ctx, updates)
@@ -177,6 +184,41 @@ async def bulk_upsert(ctx: Ctx, rows: list[dict[str, Any]], atomic: bool) -> lis
             "employee_ids": [str(c[0]) for c in changes],
             "created": len(inserts), "updated": len(updates)})
     return [_result(p) for p in plans]
+
+
+def _settle_batch_managers(valid: list[Planned]) -> dict[uuid.UUID | None, int | None]:
+    """A row whose manager is a new row of this call that will not be created cannot be
+    applied either (its foreign key would dangle): it fails too, transitively. Returns,
+    for each row, how many new rows of the call stand above it in the reporting chain, so
+    that inserts can put managers before their reports. One pass, iterative (a chain may
+    be thousands deep); the cycle check has already run, so chains of valid rows end."""
+    new_rows = {p.id: p for p in valid if p.existing is None}
+    depth: dict[uuid.UUID | None, int | None] = {}
+    for start in valid:
+        path: list[Planned] = []
+        on_path: set[uuid.UUID | None] = set()
+        cur: Planned | None = start
+        while cur is not None and cur.id not in depth and cur.id not in on_path:
+            path.append(cur)
+            on_path.add(cur.id)
+            cur = None if cur.errors else new_rows.get(cur.values.get("manager_id"))
+        above: int | None
+        if cur is None:
+            above = -1
+        elif cur.id in depth:
+            above = depth[cur.id]
+        else:  # a loop among rows the cycle check passed: refuse rather than guess
+            above = None
+        for p in reversed(path):
+            if p.errors:
+                above = None
+            elif above is None:
+                loc = "manager_external_id" if p.row.manager_external_id else "manager_id"
+                p.errors.append(_err(p.index, loc, "the manager's row in this call has errors"))
+            else:
+                above += 1
+            depth[p.id] = above
+    return depth
 
 
 async def _update_many(ctx: Ctx, updates: list[dict[str, Any]]) -> None:
@@ -204,6 +246,6 @@ def _public(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _result(p: Planned) -> BulkRowResult:
-    return BulkRowResult(index=p.index, external_id=p.row.external_id if p.row else None,
+    return BulkRowResult(index=p.index, external_id=p.row.external_id if p.row else p.raw_external_id,
                          id=p.id if not p.errors else (p.existing.id if p.existing else None),
                          outcome="error" if p.errors else p.outcome, errors=p.errors)
