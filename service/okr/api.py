@@ -1,0 +1,178 @@
+"""REST routes of the OKR module: thin, they call the services."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+
+from service.auth.deps import RequestCtx
+from service.kit.etag import set_etag
+from service.kit.pagination import PageOut, PageParams, page_params
+from service.okr import key_results as kr_svc
+from service.okr import (
+    scoring_inputs,  # noqa: F401  (registers the OKR score inputs)
+    workflow,
+)
+from service.okr import service as svc
+from service.okr.schemas import (
+    AlignmentRead,
+    CheckInCreate,
+    CheckInRead,
+    FindingRead,
+    KeyResultCreate,
+    KeyResultRead,
+    KeyResultUpdate,
+    Level,
+    LintRequest,
+    LintResponse,
+    ObjectiveAction,
+    ObjectiveCreate,
+    ObjectiveRead,
+    ObjectiveStatus,
+    ObjectiveUpdate,
+    RevisionRead,
+    WorkflowAction,
+)
+
+router = APIRouter(prefix="/api/v1")
+Pages = Annotated[PageParams, Depends(page_params)]
+NO_CONTENT = status.HTTP_204_NO_CONTENT
+
+
+# --- objectives -------------------------------------------------------------------------------
+
+@router.get("/objectives", response_model=PageOut[ObjectiveRead], tags=["objectives"])
+async def list_objectives(
+    ctx: RequestCtx, pages: Pages, cycle_id: uuid.UUID | None = None, owner_id: uuid.UUID | None = None,
+    status_: Annotated[ObjectiveStatus | None, Query(alias="status")] = None, level: Level | None = None,
+    department_id: uuid.UUID | None = None, parent_id: uuid.UUID | None = None,
+) -> PageOut[ObjectiveRead]:
+    page = await svc.list_objectives(ctx, pages, cycle_id=cycle_id, owner_id=owner_id, status=status_,
+                                     level=level, department_id=department_id, parent_id=parent_id)
+    return PageOut[ObjectiveRead](items=await svc.read_many(ctx, page.items), next_cursor=page.next_cursor)
+
+
+@router.post("/objectives", response_model=ObjectiveRead, status_code=status.HTTP_201_CREATED,
+             tags=["objectives"])
+async def create_objective(ctx: RequestCtx, body: ObjectiveCreate, response: Response) -> ObjectiveRead:
+    obj = await svc.create_objective(ctx, body)
+    set_etag(response, obj.version)
+    response.headers["Location"] = f"/api/v1/objectives/{obj.id}"
+    return await svc.read_one(ctx, obj)
+
+
+@router.get("/objectives/{objective_id}", response_model=ObjectiveRead, tags=["objectives"])
+async def get_objective(ctx: RequestCtx, objective_id: uuid.UUID, response: Response) -> ObjectiveRead:
+    """The ETag versions the objective's own fields (what PATCH, DELETE and the workflow
+    guard with If-Match); the computed `score`, `progress` and `pace` move with check-ins."""
+    obj = await svc.get_objective(ctx, objective_id)
+    set_etag(response, obj.version)
+    return await svc.read_one(ctx, obj)
+
+
+@router.patch("/objectives/{objective_id}", response_model=ObjectiveRead, tags=["objectives"])
+async def update_objective(ctx: RequestCtx, objective_id: uuid.UUID, body: ObjectiveUpdate, request: Request,
+                           response: Response) -> ObjectiveRead:
+    obj = await svc.update_objective(ctx, objective_id, body, request)
+    set_etag(response, obj.version)
+    return await svc.read_one(ctx, obj)
+
+
+@router.delete("/objectives/{objective_id}", status_code=NO_CONTENT, tags=["objectives"])
+async def delete_objective(ctx: RequestCtx, objective_id: uuid.UUID, request: Request) -> Response:
+    """Only drafts can be deleted; their key results and check-ins go with them."""
+    await svc.delete_objective(ctx, objective_id, request)
+    return Response(status_code=NO_CONTENT)
+
+
+@router.get("/objectives/{objective_id}/alignment", response_model=AlignmentRead, tags=["objectives"])
+async def get_alignment(ctx: RequestCtx, objective_id: uuid.UUID) -> AlignmentRead:
+    return await svc.alignment(ctx, objective_id)
+
+
+@router.get("/objectives/{objective_id}/revisions", response_model=PageOut[RevisionRead], tags=["objectives"])
+async def list_revisions(ctx: RequestCtx, objective_id: uuid.UUID, pages: Pages) -> PageOut[RevisionRead]:
+    page = await svc.list_revisions(ctx, objective_id, pages)
+    return PageOut[RevisionRead](items=[RevisionRead.model_validate(r) for r in page.items],
+                                 next_cursor=page.next_cursor)
+
+
+@router.post("/objectives/{objective_id}/{action}", response_model=ObjectiveRead, tags=["objectives"])
+async def objective_action(ctx: RequestCtx, objective_id: uuid.UUID, action: ObjectiveAction, request: Request,
+                           response: Response, body: WorkflowAction | None = None) -> ObjectiveRead:
+    """The workflow: `submit` (the owner; refused with the lint's `findings` when it has
+    errors), `approve` and `reject` (the owner's manager or hr/admin; a rejection needs a
+    `comment` and returns the objective to draft), `publish` (owner, manager, hr/admin),
+    `close` (manager, hr/admin)."""
+    obj = await workflow.act(ctx, objective_id, action, body.comment if body else None, request)
+    set_etag(response, obj.version)
+    return await svc.read_one(ctx, obj)
+
+
+@router.post("/okr-lint", response_model=LintResponse, tags=["objectives"])
+async def okr_lint(ctx: RequestCtx, body: LintRequest) -> LintResponse:
+    """Quality findings for an unsaved objective with its key results, or for a saved one
+    (`{"objective_id": ...}`). Nothing is stored."""
+    findings = await workflow.lint_request(ctx, body)
+    return LintResponse(findings=[FindingRead(**f.as_dict()) for f in findings])
+
+
+# --- key results ---------------------------------------------------------------------------------
+
+@router.get("/key-results", response_model=PageOut[KeyResultRead], tags=["key-results"])
+async def list_key_results(ctx: RequestCtx, pages: Pages,
+                           objective_id: uuid.UUID | None = None) -> PageOut[KeyResultRead]:
+    page = await kr_svc.list_key_results(ctx, pages, objective_id)
+    return PageOut[KeyResultRead](items=await kr_svc.read_many(ctx, list(page.items)),
+                                  next_cursor=page.next_cursor)
+
+
+@router.post("/key-results", response_model=KeyResultRead, status_code=status.HTTP_201_CREATED,
+             tags=["key-results"])
+async def create_key_result(ctx: RequestCtx, body: KeyResultCreate, response: Response) -> KeyResultRead:
+    kr = await kr_svc.create_key_result(ctx, body)
+    set_etag(response, kr.version)
+    response.headers["Location"] = f"/api/v1/key-results/{kr.id}"
+    return await kr_svc.read_one(ctx, kr)
+
+
+@router.get("/key-results/{key_result_id}", response_model=KeyResultRead, tags=["key-results"])
+async def get_key_result(ctx: RequestCtx, key_result_id: uuid.UUID, response: Response) -> KeyResultRead:
+    kr = await kr_svc.get_key_result(ctx, key_result_id)
+    set_etag(response, kr.version)
+    return await kr_svc.read_one(ctx, kr)
+
+
+@router.patch("/key-results/{key_result_id}", response_model=KeyResultRead, tags=["key-results"])
+async def update_key_result(ctx: RequestCtx, key_result_id: uuid.UUID, body: KeyResultUpdate, request: Request,
+                            response: Response) -> KeyResultRead:
+    """Edit a draft's or a published objective's key result (`reason` goes into the
+    revision history), or, once the objective is closed, set `grade` with `grade_reason`
+    (the owner's manager or hr)."""
+    kr = await kr_svc.update_key_result(ctx, key_result_id, body, request)
+    set_etag(response, kr.version)
+    return await kr_svc.read_one(ctx, kr)
+
+
+@router.delete("/key-results/{key_result_id}", status_code=NO_CONTENT, tags=["key-results"])
+async def delete_key_result(ctx: RequestCtx, key_result_id: uuid.UUID, request: Request) -> Response:
+    await kr_svc.delete_key_result(ctx, key_result_id, request)
+    return Response(status_code=NO_CONTENT)
+
+
+@router.get("/key-results/{key_result_id}/check-ins", response_model=PageOut[CheckInRead], tags=["key-results"])
+async def list_check_ins(ctx: RequestCtx, key_result_id: uuid.UUID, pages: Pages) -> PageOut[CheckInRead]:
+    page = await kr_svc.list_check_ins(ctx, key_result_id, pages)
+    return PageOut[CheckInRead](items=[CheckInRead.model_validate(c) for c in page.items],
+                                next_cursor=page.next_cursor)
+
+
+@router.post("/key-results/{key_result_id}/check-ins", response_model=CheckInRead,
+             status_code=status.HTTP_201_CREATED, tags=["key-results"])
+async def create_check_in(ctx: RequestCtx, key_result_id: uuid.UUID, body: CheckInCreate,
+                          response: Response) -> CheckInRead:
+    check_in = await kr_svc.create_check_in(ctx, key_result_id, body)
+    response.headers["Location"] = f"/api/v1/key-results/{key_result_id}/check-ins"
+    return CheckInRead.model_validate(check_in)

@@ -1,0 +1,442 @@
+"""GraphQL adapter of the OKR module: thin, calls the same services as REST. Every
+nested field goes through the request's dataloaders, so a page of objectives with their
+key results, check-ins, owners, cycles and alignment links costs a constant number of
+SQL queries whatever its size."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import strawberry
+from sqlalchemy import select
+from strawberry.dataloader import DataLoader
+
+from service.cycles.gql import CycleType
+from service.cycles.models import Cycle
+from service.graphql.common import (
+    Connection,
+    Context,
+    DecimalString,
+    connection,
+    input_dict,
+    page_params,
+    validate_input,
+)
+from service.okr import compute, workflow
+from service.okr import key_results as kr_svc
+from service.okr import service as svc
+from service.okr.models import CheckIn, KeyResult, Objective, ObjectiveSupport
+from service.okr.schemas import (
+    CheckInCreate,
+    KeyResultCreate,
+    KeyResultUpdate,
+    LintRequest,
+    ObjectiveCreate,
+    ObjectiveUpdate,
+    WorkflowAction,
+)
+from service.org.gql import EmployeeType
+from service.org.models import Employee
+
+
+def _by_id(row: Any) -> Any:
+    return row.id
+
+
+def _key_results(info: Context) -> Any:
+    return info.context.loaders.many_by(KeyResult, "objective_id", order=_by_id)
+
+
+def _check_ins(info: Context) -> Any:
+    return info.context.loaders.many_by(CheckIn, "key_result_id", order=_by_id)
+
+
+def _links(info: Context, name: str, key: str, value: str) -> Any:
+    """objective id → linked objective ids through objective_supports, one query per batch."""
+    def factory(ctx: Any) -> DataLoader[uuid.UUID, list[uuid.UUID]]:
+        async def load(ids: list[uuid.UUID]) -> list[list[uuid.UUID]]:
+            src, dst = getattr(ObjectiveSupport, key), getattr(ObjectiveSupport, value)
+            grouped: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in ids}
+            for start in range(0, len(ids), 5000):
+                rows = await ctx.session.execute(select(src, dst).where(
+                    ObjectiveSupport.org_id == ctx.org_id, src.in_(ids[start:start + 5000])).order_by(dst))
+                for a, b in rows:
+                    grouped[a].append(b)
+            return [grouped[i] for i in ids]
+        return DataLoader(load_fn=load)
+    return info.context.loaders.custom(name, factory)
+
+
+async def _once(info: Context, name: str, make: Any) -> Any:
+    """A per-request value computed once even when hundreds of resolvers ask for it at
+    the same moment (a DataLoader batches the concurrent first calls into one)."""
+    def factory(ctx: Any) -> DataLoader[int, Any]:
+        async def load(keys: list[int]) -> list[Any]:
+            value = await make(ctx)
+            return [value] * len(keys)
+        return DataLoader(load_fn=load)
+    return await info.context.loaders.custom(name, factory).load(0)
+
+
+async def _today(info: Context) -> dt.date:
+    return await _once(info, "okr:today", svc.today)
+
+
+async def _visible(info: Context, rows: list[Objective | None]) -> list[ObjectiveType]:
+    can_read = await _once(info, "okr:reader", svc.reader)
+    return [ObjectiveType.of(r) for r in rows if r is not None and can_read(r)]
+
+
+async def _inputs(info: Context, objective_id: uuid.UUID) -> tuple[list[KeyResult], dict[uuid.UUID, list[CheckIn]]]:
+    krs = await _key_results(info).load(objective_id)
+    check_ins = await _check_ins(info).load_many([k.id for k in krs]) if krs else []
+    return krs, {k.id: c for k, c in zip(krs, check_ins, strict=True)}
+
+
+@strawberry.type(name="Milestone")
+class MilestoneType:
+    title: str
+    weight: DecimalString
+    done: bool
+
+
+@strawberry.type(name="CheckIn")
+class CheckInType:
+    id: uuid.UUID
+    key_result_id: uuid.UUID
+    value: DecimalString | None
+    done: bool | None
+    milestone: int | None
+    confidence: int | None
+    status: str | None
+    note: str | None
+    author: str
+    author_employee_id: uuid.UUID | None
+    checked_in_at: dt.datetime
+    created_at: dt.datetime
+
+    @staticmethod
+    def of(c: CheckIn) -> CheckInType:
+        return CheckInType(id=c.id, key_result_id=c.key_result_id, value=c.value, done=c.done,
+                           milestone=c.milestone, confidence=c.confidence, status=c.status, note=c.note,
+                           author=c.author, author_employee_id=c.author_employee_id,
+                           checked_in_at=c.checked_in_at, created_at=c.created_at)
+
+
+@strawberry.type(name="KeyResult")
+class KeyResultType:
+    id: uuid.UUID
+    objective_id: uuid.UUID
+    title: str
+    description: str | None
+    kind: str
+    start: DecimalString | None
+    target: DecimalString | None
+    unit: str | None
+    direction: str | None
+    weight: DecimalString
+    milestones: list[MilestoneType] | None
+    owner_id: uuid.UUID | None
+    grade: DecimalString | None
+    grade_reason: str | None
+    graded_by: str | None
+    graded_at: dt.datetime | None
+    _row: strawberry.Private[KeyResult]
+
+    async def _view(self, info: Context) -> compute.KeyResultView:
+        loaders = info.context.loaders
+        check_ins = await _check_ins(info).load(self.id)
+        obj = await loaders.by_id(Objective).load(self.objective_id)
+        cycle = await loaders.by_id(Cycle).load(obj.cycle_id) if obj else None
+        return compute.key_result_view(self._row, check_ins, cycle, await _today(info))
+
+    @strawberry.field(description="metric: the latest check-in's value, else start")
+    async def current(self, info: Context) -> DecimalString | None:
+        return (await self._view(info)).current
+
+    @strawberry.field
+    async def done(self, info: Context) -> bool | None:
+        return (await self._view(info)).done
+
+    @strawberry.field(description="computed score 0..1, 4 places")
+    async def progress(self, info: Context) -> DecimalString:
+        return (await self._view(info)).progress
+
+    @strawberry.field(description="the grade when graded, else progress")
+    async def score(self, info: Context) -> DecimalString:
+        return (await self._view(info)).score
+
+    @strawberry.field
+    async def pace(self, info: Context) -> str:
+        return (await self._view(info)).pace
+
+    @strawberry.field(description="the status chosen in the latest check-in")
+    async def status(self, info: Context) -> str | None:
+        return (await self._view(info)).status
+
+    @strawberry.field
+    async def confidence(self, info: Context) -> int | None:
+        return (await self._view(info)).confidence
+
+    @strawberry.field
+    async def last_checked_in_at(self, info: Context) -> dt.datetime | None:
+        return (await self._view(info)).last_checked_in_at
+
+    @strawberry.field
+    async def check_ins(self, info: Context) -> list[CheckInType]:
+        return [CheckInType.of(c) for c in await _check_ins(info).load(self.id)]
+
+    @strawberry.field
+    async def owner(self, info: Context) -> EmployeeType | None:
+        if self.owner_id is None:
+            return None
+        emp = await info.context.loaders.by_id(Employee).load(self.owner_id)
+        return EmployeeType.of(emp) if emp else None
+
+    @strawberry.field
+    async def objective(self, info: Context) -> ObjectiveType | None:
+        row = await info.context.loaders.by_id(Objective).load(self.objective_id)
+        return ObjectiveType.of(row) if row else None
+
+    @staticmethod
+    def of(kr: KeyResult) -> KeyResultType:
+        milestones = compute.milestones_out(kr)
+        return KeyResultType(
+            id=kr.id, objective_id=kr.objective_id, title=kr.title, description=kr.description, kind=kr.kind,
+            start=kr.start, target=kr.target, unit=kr.unit, direction=compute.direction(kr), weight=kr.weight,
+            milestones=[MilestoneType(**m) for m in milestones] if milestones is not None else None,
+            owner_id=kr.owner_id, grade=kr.grade, grade_reason=kr.grade_reason, graded_by=kr.graded_by,
+            graded_at=kr.graded_at, _row=kr)
+
+
+@strawberry.type(name="Objective")
+class ObjectiveType:
+    id: uuid.UUID
+    title: str
+    description: str | None
+    level: str
+    owner_id: uuid.UUID
+    department_id: uuid.UUID | None
+    cycle_id: uuid.UUID
+    type: str
+    parent_id: uuid.UUID | None
+    weight: DecimalString
+    perspective: str | None
+    visibility: str
+    status: str
+    rejection_comment: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    _row: strawberry.Private[Objective]
+
+    async def _view(self, info: Context) -> compute.ObjectiveView:
+        krs, check_ins = await _inputs(info, self.id)
+        cycle = await info.context.loaders.by_id(Cycle).load(self.cycle_id)
+        return compute.objective_view(self._row, krs, check_ins, cycle, await _today(info))
+
+    @strawberry.field(description="Σ(w × KR score) / Σ w, 4 places; null when not scored")
+    async def score(self, info: Context) -> DecimalString | None:
+        return (await self._view(info)).score
+
+    @strawberry.field
+    async def progress(self, info: Context) -> DecimalString | None:
+        return (await self._view(info)).progress
+
+    @strawberry.field
+    async def pace(self, info: Context) -> str | None:
+        return (await self._view(info)).pace
+
+    @strawberry.field
+    async def flags(self, info: Context) -> list[str]:
+        return list((await self._view(info)).flags)
+
+    @strawberry.field
+    async def key_results(self, info: Context) -> list[KeyResultType]:
+        return [KeyResultType.of(k) for k in await _key_results(info).load(self.id)]
+
+    @strawberry.field
+    async def parent(self, info: Context) -> ObjectiveType | None:
+        if self.parent_id is None:
+            return None
+        found = await _visible(info, [await info.context.loaders.by_id(Objective).load(self.parent_id)])
+        return found[0] if found else None
+
+    @strawberry.field(description="objectives aligned to this one through parent_id")
+    async def children(self, info: Context) -> list[ObjectiveType]:
+        rows = await info.context.loaders.many_by(Objective, "parent_id", order=_by_id).load(self.id)
+        return await _visible(info, rows)
+
+    @strawberry.field(description="the ids of the objectives this one supports")
+    async def supports_ids(self, info: Context) -> list[uuid.UUID]:
+        return await _links(info, "okr:supports", "objective_id", "supported_id").load(self.id)
+
+    @strawberry.field(description="objectives this one contributes to, bottom-up")
+    async def supports(self, info: Context) -> list[ObjectiveType]:
+        ids = await _links(info, "okr:supports", "objective_id", "supported_id").load(self.id)
+        return await _visible(info, await info.context.loaders.by_id(Objective).load_many(ids))
+
+    @strawberry.field(description="objectives that contribute to this one, bottom-up")
+    async def supporters(self, info: Context) -> list[ObjectiveType]:
+        ids = await _links(info, "okr:supporters", "supported_id", "objective_id").load(self.id)
+        return await _visible(info, await info.context.loaders.by_id(Objective).load_many(ids))
+
+    @strawberry.field
+    async def owner(self, info: Context) -> EmployeeType | None:
+        emp = await info.context.loaders.by_id(Employee).load(self.owner_id)
+        return EmployeeType.of(emp) if emp else None
+
+    @strawberry.field
+    async def cycle(self, info: Context) -> CycleType | None:
+        row = await info.context.loaders.by_id(Cycle).load(self.cycle_id)
+        return CycleType.of(row) if row else None
+
+    @staticmethod
+    def of(o: Objective) -> ObjectiveType:
+        return ObjectiveType(
+            id=o.id, title=o.title, description=o.description, level=o.level, owner_id=o.owner_id,
+            department_id=o.department_id, cycle_id=o.cycle_id, type=o.type, parent_id=o.parent_id,
+            weight=o.weight, perspective=o.perspective, visibility=o.visibility, status=o.status,
+            rejection_comment=o.rejection_comment, created_at=o.created_at, updated_at=o.updated_at, _row=o)
+
+
+@strawberry.type(name="LintFinding")
+class FindingType:
+    code: str
+    severity: str
+    message: str
+    path: list[str]
+
+
+@strawberry.input
+class ObjectiveInput:
+    title: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    level: str | None = strawberry.UNSET
+    owner_id: uuid.UUID | None = strawberry.UNSET
+    department_id: uuid.UUID | None = strawberry.UNSET
+    cycle_id: uuid.UUID | None = strawberry.UNSET
+    type: str | None = strawberry.UNSET
+    parent_id: uuid.UUID | None = strawberry.UNSET
+    supports: list[uuid.UUID] | None = strawberry.UNSET
+    weight: DecimalString | None = strawberry.UNSET
+    perspective: str | None = strawberry.UNSET
+    visibility: str | None = strawberry.UNSET
+    reason: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class MilestoneInput:
+    title: str
+    weight: DecimalString | None = strawberry.UNSET
+    done: bool | None = strawberry.UNSET
+
+
+@strawberry.input
+class KeyResultInput:
+    objective_id: uuid.UUID | None = strawberry.UNSET
+    title: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    kind: str | None = strawberry.UNSET
+    start: DecimalString | None = strawberry.UNSET
+    target: DecimalString | None = strawberry.UNSET
+    unit: str | None = strawberry.UNSET
+    weight: DecimalString | None = strawberry.UNSET
+    milestones: list[MilestoneInput] | None = strawberry.UNSET
+    owner_id: uuid.UUID | None = strawberry.UNSET
+    grade: DecimalString | None = strawberry.UNSET
+    grade_reason: str | None = strawberry.UNSET
+    reason: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class CheckInInput:
+    value: DecimalString | None = strawberry.UNSET
+    done: bool | None = strawberry.UNSET
+    milestone: int | None = strawberry.UNSET
+    confidence: int | None = strawberry.UNSET
+    status: str | None = strawberry.UNSET
+    note: str | None = strawberry.UNSET
+    checked_in_at: dt.datetime | None = strawberry.UNSET
+
+
+@strawberry.type
+class OkrQuery:
+    @strawberry.field
+    async def objectives(self, info: Context, first: int | None = None, after: str | None = None,
+                         cycle_id: uuid.UUID | None = None, owner_id: uuid.UUID | None = None,
+                         status: str | None = None, level: str | None = None,
+                         department_id: uuid.UUID | None = None,
+                         parent_id: uuid.UUID | None = None) -> Connection[ObjectiveType]:
+        page = await svc.list_objectives(info.context.ctx, page_params(first, after), cycle_id=cycle_id,
+                                         owner_id=owner_id, status=status, level=level,
+                                         department_id=department_id, parent_id=parent_id)
+        return connection(page, ObjectiveType.of)
+
+    @strawberry.field
+    async def objective(self, info: Context, id: uuid.UUID) -> ObjectiveType:
+        return ObjectiveType.of(await svc.get_objective(info.context.ctx, id))
+
+    @strawberry.field
+    async def key_result(self, info: Context, id: uuid.UUID) -> KeyResultType:
+        return KeyResultType.of(await kr_svc.get_key_result(info.context.ctx, id))
+
+    @strawberry.field(description="quality findings of a saved objective (SPEC section 9)")
+    async def okr_lint(self, info: Context, objective_id: uuid.UUID) -> list[FindingType]:
+        findings = await workflow.lint_request(info.context.ctx, LintRequest(objective_id=objective_id))
+        return [FindingType(code=f.code, severity=f.severity, message=f.message,
+                            path=[str(p) for p in f.path]) for f in findings]
+
+
+async def _act(info: Context, id: uuid.UUID, action: str, comment: str | None) -> ObjectiveType:
+    data = validate_input(WorkflowAction, {"comment": comment})
+    return ObjectiveType.of(await workflow.act(info.context.ctx, id, action, data.comment))
+
+
+@strawberry.type
+class OkrMutation:
+    @strawberry.mutation
+    async def create_objective(self, info: Context, input: ObjectiveInput) -> ObjectiveType:
+        data = validate_input(ObjectiveCreate, input_dict(input))
+        return ObjectiveType.of(await svc.create_objective(info.context.ctx, data))
+
+    @strawberry.mutation
+    async def update_objective(self, info: Context, id: uuid.UUID, input: ObjectiveInput) -> ObjectiveType:
+        data = validate_input(ObjectiveUpdate, input_dict(input))
+        return ObjectiveType.of(await svc.update_objective(info.context.ctx, id, data))
+
+    @strawberry.mutation
+    async def submit_objective(self, info: Context, id: uuid.UUID, comment: str | None = None) -> ObjectiveType:
+        return await _act(info, id, "submit", comment)
+
+    @strawberry.mutation
+    async def approve_objective(self, info: Context, id: uuid.UUID, comment: str | None = None) -> ObjectiveType:
+        return await _act(info, id, "approve", comment)
+
+    @strawberry.mutation
+    async def reject_objective(self, info: Context, id: uuid.UUID, comment: str) -> ObjectiveType:
+        return await _act(info, id, "reject", comment)
+
+    @strawberry.mutation
+    async def publish_objective(self, info: Context, id: uuid.UUID, comment: str | None = None) -> ObjectiveType:
+        return await _act(info, id, "publish", comment)
+
+    @strawberry.mutation
+    async def close_objective(self, info: Context, id: uuid.UUID, comment: str | None = None) -> ObjectiveType:
+        return await _act(info, id, "close", comment)
+
+    @strawberry.mutation
+    async def create_key_result(self, info: Context, input: KeyResultInput) -> KeyResultType:
+        data = validate_input(KeyResultCreate, input_dict(input))
+        return KeyResultType.of(await kr_svc.create_key_result(info.context.ctx, data))
+
+    @strawberry.mutation
+    async def update_key_result(self, info: Context, id: uuid.UUID, input: KeyResultInput) -> KeyResultType:
+        data = validate_input(KeyResultUpdate, input_dict(input))
+        return KeyResultType.of(await kr_svc.update_key_result(info.context.ctx, id, data))
+
+    @strawberry.mutation
+    async def create_check_in(self, info: Context, key_result_id: uuid.UUID, input: CheckInInput) -> CheckInType:
+        data = validate_input(CheckInCreate, input_dict(input))
+        return CheckInType.of(await kr_svc.create_check_in(info.context.ctx, key_result_id, data))

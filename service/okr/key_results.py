@@ -1,0 +1,285 @@
+"""Key results, their manual grade, and check-ins. A published objective's key results
+may change, each change kept as a revision; once the objective is closed only a grade
+may be given (SPEC section 4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from fastapi import Request
+
+from service.auth.context import Ctx
+from service.authz import policy
+from service.authz.policy import Relation
+from service.cycles.service import ensure_writable
+from service.errors import Conflict, NotFound, ValidationFailed
+from service.kit import audit, outbox
+from service.kit.etag import check_if_match
+from service.kit.pagination import Page, PageParams, paginate
+from service.okr import compute
+from service.okr import repository as repo
+from service.okr.models import CheckIn, KeyResult, Objective
+from service.okr.schemas import (
+    CheckInCreate,
+    KeyResultCreate,
+    KeyResultRead,
+    KeyResultUpdate,
+    check_kind_fields,
+)
+from service.okr.service import (
+    add_revision,
+    diff,
+    ensure_editable,
+    objective_cycle,
+    referenced_objective,
+    today,
+    visible_objective,
+)
+from service.org.service import relation, require
+from service.types import new_id, utcnow
+
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+def kr_snapshot(kr: KeyResult) -> dict[str, Any]:
+    return {"objective_id": str(kr.objective_id), "title": kr.title, "description": kr.description,
+            "kind": kr.kind, "start": _s(kr.start), "target": _s(kr.target), "unit": kr.unit,
+            "weight": str(kr.weight), "milestones": kr.milestones,
+            "owner_id": _s(kr.owner_id), "grade": _s(kr.grade), "grade_reason": kr.grade_reason}
+
+
+def _s(v: Any) -> str | None:
+    return None if v is None else str(v)
+
+
+def _milestones_json(milestones: list[Any] | None) -> list[dict[str, Any]] | None:
+    if milestones is None:
+        return None
+    return [{"title": m.title, "weight": str(m.weight), "done": m.done} for m in milestones]
+
+
+# --- reading --------------------------------------------------------------------------------
+
+async def read_many(ctx: Ctx, krs: list[KeyResult]) -> list[KeyResultRead]:
+    check_ins = await repo.check_ins_of(ctx.session, ctx.org_id, [k.id for k in krs])
+    objectives = await repo.objectives_by_id(ctx.session, ctx.org_id, {k.objective_id for k in krs})
+    cycles = await repo.cycles_by_id(ctx.session, ctx.org_id, {o.cycle_id for o in objectives.values()})
+    day = await today(ctx)
+    out = []
+    for kr in krs:
+        obj = objectives.get(kr.objective_id)
+        view = compute.key_result_view(kr, check_ins.get(kr.id, []),
+                                       cycles.get(obj.cycle_id) if obj else None, day)
+        out.append(key_result_read(kr, view))
+    return out
+
+
+def key_result_read(kr: KeyResult, view: compute.KeyResultView) -> KeyResultRead:
+    return KeyResultRead(
+        id=kr.id, objective_id=kr.objective_id, title=kr.title, description=kr.description, kind=kr.kind,
+        start=kr.start, target=kr.target, unit=kr.unit, direction=compute.direction(kr), weight=kr.weight,
+        milestones=compute.milestones_out(kr), owner_id=kr.owner_id, current=view.current, done=view.done,
+        progress=view.progress, score=view.score, pace=view.pace, status=view.status,
+        confidence=view.confidence, last_checked_in_at=view.last_checked_in_at, grade=kr.grade,
+        grade_reason=kr.grade_reason, graded_by=kr.graded_by, graded_at=kr.graded_at,
+        created_at=kr.created_at, updated_at=kr.updated_at)
+
+
+async def read_one(ctx: Ctx, kr: KeyResult) -> KeyResultRead:
+    return (await read_many(ctx, [kr]))[0]
+
+
+async def visible_key_result(ctx: Ctx, kr_id: uuid.UUID) -> tuple[KeyResult, Objective, Relation]:
+    kr = await repo.get_key_result(ctx.session, ctx.org_id, kr_id)
+    if kr is None:
+        raise NotFound("key result not found")
+    try:
+        obj, rel = await visible_objective(ctx, kr.objective_id)
+    except NotFound:
+        raise NotFound("key result not found") from None
+    return kr, obj, rel
+
+
+async def list_key_results(ctx: Ctx, params: PageParams,
+                           objective_id: uuid.UUID | None = None) -> Page[KeyResult]:
+    require(policy.read_objectives(ctx.principal), "key results")
+    stmt = repo.visible_key_results(ctx.org_id, ctx.principal)
+    if objective_id is not None:
+        await visible_objective(ctx, objective_id)
+        stmt = stmt.where(KeyResult.objective_id == objective_id)
+    return await paginate(ctx.session, stmt, KeyResult.id, params)
+
+
+async def get_key_result(ctx: Ctx, kr_id: uuid.UUID) -> KeyResult:
+    return (await visible_key_result(ctx, kr_id))[0]
+
+
+# --- writing -------------------------------------------------------------------------------
+
+async def _check_owner(ctx: Ctx, owner_id: uuid.UUID | None) -> None:
+    if owner_id is not None and not await repo.employee_exists(ctx.session, ctx.org_id, owner_id):
+        raise ValidationFailed.field("owner_id", "no such employee")
+
+
+async def create_key_result(ctx: Ctx, data: KeyResultCreate) -> KeyResult:
+    require(policy.read_objectives(ctx.principal), "key results")
+    obj = await referenced_objective(ctx, data.objective_id, "objective_id")
+    require(policy.write_objective(ctx.principal, await relation(ctx, obj.owner_id)), "objective")
+    ensure_editable(obj)
+    ensure_writable(await objective_cycle(ctx, obj))
+    await _check_owner(ctx, data.owner_id)
+    values = data.model_dump(exclude={"milestones"})
+    kr = KeyResult(org_id=ctx.org_id, id=new_id(), milestones=_milestones_json(data.milestones), **values)
+    ctx.session.add(kr)
+    await ctx.session.flush()
+    after = kr_snapshot(kr)
+    if obj.status == "published":
+        await add_revision(ctx, obj, "key_result.created", diff({}, after), key_result_id=kr.id)
+    await audit.record(ctx.session, ctx.principal, "key_result.created", "key_result", kr.id, None, after)
+    return kr
+
+
+GRADE_FIELDS = frozenset({"grade", "grade_reason"})
+
+
+async def update_key_result(ctx: Ctx, kr_id: uuid.UUID, data: KeyResultUpdate,
+                            request: Request | None = None) -> KeyResult:
+    kr, obj, rel = await visible_key_result(ctx, kr_id)
+    changes = data.model_dump(exclude_unset=True)
+    reason = changes.pop("reason", None)
+    if GRADE_FIELDS & set(changes):
+        return await _grade(ctx, kr, obj, rel, changes, reason, request)
+    require(policy.write_objective(ctx.principal, rel), "key result")
+    check_if_match(request, kr.version)
+    ensure_editable(obj)
+    ensure_writable(await objective_cycle(ctx, obj))
+    for key in ("title", "weight"):
+        if key in changes and changes[key] is None:
+            raise ValidationFailed.field(key, f"{key} cannot be null")
+    merged = {"start": kr.start, "target": kr.target, **{k: changes[k] for k in ("start", "target")
+                                                          if k in changes}}
+    milestones = data.milestones if "milestones" in changes else None
+    try:
+        check_kind_fields(kr.kind, merged["start"], merged["target"],
+                          milestones if "milestones" in changes else (kr.milestones or None))
+    except ValueError as exc:
+        raise ValidationFailed.field("target" if kr.kind == "metric" else "milestones", str(exc)) from exc
+    await _check_owner(ctx, changes.get("owner_id"))
+    before = kr_snapshot(kr)
+    if "milestones" in changes:
+        changes["milestones"] = _milestones_json(milestones)
+    for key, value in changes.items():
+        setattr(kr, key, value)
+    await ctx.session.flush()
+    after = kr_snapshot(kr)
+    changed = diff(before, after)
+    if changed and obj.status == "published":
+        await add_revision(ctx, obj, "key_result.updated", changed, reason, key_result_id=kr.id)
+    await audit.record(ctx.session, ctx.principal, "key_result.updated", "key_result", kr.id, before, after,
+                       reason=reason)
+    return kr
+
+
+async def _grade(ctx: Ctx, kr: KeyResult, obj: Objective, rel: Relation, changes: dict[str, Any],
+                 reason: str | None, request: Request | None) -> KeyResult:
+    """A manual grade (0..1 with a reason) replaces the computed score; both stay visible."""
+    require(policy.grade_key_result(ctx.principal, rel), "key result")
+    check_if_match(request, kr.version)
+    ensure_writable(await objective_cycle(ctx, obj))
+    if obj.status != "closed":
+        raise Conflict("a key result is graded once its objective is closed", extra={"objective_status": obj.status})
+    if set(changes) - GRADE_FIELDS:
+        raise Conflict("a closed objective's key results take only a grade")
+    if "grade" not in changes:
+        raise ValidationFailed.field("grade", "give the grade along with its reason")
+    grade: Decimal | None = changes["grade"]
+    before = kr_snapshot(kr)
+    kr.grade = grade
+    kr.grade_reason = changes.get("grade_reason") if grade is not None else None
+    kr.graded_by = ctx.principal.actor if grade is not None else None
+    kr.graded_at = utcnow() if grade is not None else None
+    await ctx.session.flush()
+    after = kr_snapshot(kr)
+    await add_revision(ctx, obj, "key_result.graded", diff(before, after), kr.grade_reason or reason,
+                       key_result_id=kr.id)
+    await audit.record(ctx.session, ctx.principal, "key_result.graded", "key_result", kr.id, before, after,
+                       reason=kr.grade_reason or reason)
+    return kr
+
+
+async def delete_key_result(ctx: Ctx, kr_id: uuid.UUID, request: Request | None = None) -> None:
+    kr, obj, rel = await visible_key_result(ctx, kr_id)
+    require(policy.write_objective(ctx.principal, rel), "key result")
+    check_if_match(request, kr.version)
+    ensure_editable(obj)
+    ensure_writable(await objective_cycle(ctx, obj))
+    before = kr_snapshot(kr)
+    removed = await repo.delete_key_result_rows(ctx.session, ctx.org_id, kr.id)
+    await ctx.session.delete(kr)
+    await ctx.session.flush()
+    if obj.status == "published":
+        await add_revision(ctx, obj, "key_result.deleted", diff(before, {}), key_result_id=kr_id)
+    await audit.record(ctx.session, ctx.principal, "key_result.deleted", "key_result", kr_id, before, None,
+                       reason=f"{removed} check-ins removed with it" if removed else None)
+
+
+# --- check-ins ------------------------------------------------------------------------------
+
+async def list_check_ins(ctx: Ctx, kr_id: uuid.UUID, params: PageParams) -> Page[CheckIn]:
+    await visible_key_result(ctx, kr_id)
+    return await paginate(ctx.session, repo.check_ins(ctx.org_id, kr_id), CheckIn.id, params)
+
+
+def _check_in_fields(kr: KeyResult, data: CheckInCreate) -> None:
+    if kr.kind == "metric":
+        if data.value is None:
+            raise ValidationFailed.field("value", "a metric key result's check-in needs a value")
+        if data.done is not None or data.milestone is not None:
+            raise ValidationFailed.field("done", "done applies to boolean and milestone key results")
+        return
+    if data.value is not None:
+        raise ValidationFailed.field("value", "value applies to metric key results")
+    if kr.kind == "boolean" and data.milestone is not None:
+        raise ValidationFailed.field("milestone", "milestone applies to milestone key results")
+    if kr.kind == "milestone":
+        if (data.milestone is None) != (data.done is None):
+            raise ValidationFailed.field("milestone", "give the milestone index together with done")
+        if data.milestone is not None and data.milestone >= len(kr.milestones or []):
+            raise ValidationFailed.field("milestone", "no such milestone")
+
+
+async def create_check_in(ctx: Ctx, kr_id: uuid.UUID, data: CheckInCreate) -> CheckIn:
+    kr, obj, rel = await visible_key_result(ctx, kr_id)
+    kr_rel = await relation(ctx, kr.owner_id) if kr.owner_id is not None else Relation.OTHER
+    require(policy.check_in(ctx.principal, rel, kr_rel), "key result")
+    if obj.status == "closed":
+        raise Conflict("the objective is closed and read-only")
+    ensure_writable(await objective_cycle(ctx, obj))
+    _check_in_fields(kr, data)
+    now = utcnow()
+    at = data.checked_in_at or now
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    if at > now + CLOCK_SKEW:
+        raise ValidationFailed.field("checked_in_at", "a check-in cannot be in the future")
+    check_in = CheckIn(org_id=ctx.org_id, id=new_id(), key_result_id=kr.id, value=data.value, done=data.done,
+                       milestone=data.milestone, confidence=data.confidence, status=data.status,
+                       note=data.note, author=ctx.principal.actor,
+                       author_employee_id=ctx.principal.employee_id, checked_in_at=at, created_at=now)
+    ctx.session.add(check_in)
+    if kr.kind == "milestone" and data.milestone is not None:
+        milestones = [dict(m) for m in kr.milestones or []]
+        milestones[data.milestone]["done"] = bool(data.done)
+        kr.milestones = milestones
+    await ctx.session.flush()
+    payload = {"check_in_id": str(check_in.id), "key_result_id": str(kr.id), "objective_id": str(obj.id),
+               "owner_id": str(obj.owner_id), "value": _s(check_in.value), "done": check_in.done,
+               "milestone": check_in.milestone, "confidence": check_in.confidence,
+               "status": check_in.status, "checked_in_at": at.isoformat(), "author": check_in.author}
+    await outbox.emit(ctx.session, ctx.org_id, "checkin.created", payload)
+    await audit.record(ctx.session, ctx.principal, "check_in.created", "check_in", check_in.id, None,
+                       {**payload, "note": check_in.note})
+    return check_in

@@ -1,0 +1,318 @@
+"""REST models of the OKR module. Decimals are accepted as strings or numbers and
+answered as strings; computed fractions are rounded to 4 places for display only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from service.kit.schemas import DecimalStr, Input, Output
+
+Level = Literal["company", "department", "team", "individual"]
+ObjectiveType = Literal["committed", "aspirational"]
+Perspective = Literal["financial", "customer", "internal_process", "learning_growth"]
+Visibility = Literal["public", "private"]
+ObjectiveStatus = Literal["draft", "submitted", "approved", "published", "closed"]
+ObjectiveAction = Literal["submit", "approve", "reject", "publish", "close"]
+KrKind = Literal["metric", "boolean", "milestone"]
+CheckInStatus = Literal["on_track", "at_risk", "off_track"]
+Pace = Literal["on_track", "at_risk", "off_track"]
+
+Number = Annotated[Decimal, Field(max_digits=30, decimal_places=10, allow_inf_nan=False)]
+Weight = Annotated[Decimal, Field(gt=0, max_digits=20, decimal_places=10, allow_inf_nan=False)]
+Title = Annotated[str, Field(min_length=1, max_length=300)]
+Text = Annotated[str, Field(max_length=10000)]
+Reason = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+# --- objectives --------------------------------------------------------------------------
+
+class ObjectiveCreate(Input):
+    title: Title
+    description: Text | None = None
+    level: Level
+    owner_id: uuid.UUID
+    department_id: uuid.UUID | None = None
+    cycle_id: uuid.UUID
+    type: ObjectiveType = "committed"
+    parent_id: uuid.UUID | None = None
+    supports: list[uuid.UUID] = Field(default_factory=list, max_length=50)
+    weight: Weight = Decimal(1)
+    perspective: Perspective | None = None
+    visibility: Visibility = "public"
+
+
+class ObjectiveUpdate(Input):
+    """Any subset of the fields; `reason` says why a published objective changed (kept
+    in its revision history)."""
+
+    title: Title | None = None
+    description: Text | None = None
+    level: Level | None = None
+    owner_id: uuid.UUID | None = None
+    department_id: uuid.UUID | None = None
+    cycle_id: uuid.UUID | None = None
+    type: ObjectiveType | None = None
+    parent_id: uuid.UUID | None = None
+    supports: list[uuid.UUID] | None = Field(None, max_length=50)
+    weight: Weight | None = None
+    perspective: Perspective | None = None
+    visibility: Visibility | None = None
+    reason: Reason | None = None
+
+
+class ObjectiveRead(Output):
+    id: uuid.UUID
+    title: str
+    description: str | None
+    level: str
+    owner_id: uuid.UUID
+    department_id: uuid.UUID | None
+    cycle_id: uuid.UUID
+    type: str
+    parent_id: uuid.UUID | None
+    supports: list[uuid.UUID]
+    weight: DecimalStr
+    perspective: str | None
+    visibility: str
+    status: str
+    rejection_comment: str | None
+    score: DecimalStr | None = Field(description="Σ(w × KR score) / Σ w, 4 places; null when not scored")
+    progress: DecimalStr | None = Field(description="as score, from computed KR progress (grades ignored)")
+    pace: Pace | None = Field(description="progress against the elapsed part of the cycle")
+    flags: list[str] = Field(description="`not_scored` when the objective has no key result")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class WorkflowAction(Input):
+    comment: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class AlignmentNode(Output):
+    id: uuid.UUID
+    title: str
+    level: str
+    owner_id: uuid.UUID
+    cycle_id: uuid.UUID
+    status: str
+    progress: DecimalStr | None
+    score: DecimalStr | None
+    children: list[AlignmentNode] = []
+    supporters: list[AlignmentNode] = []
+
+
+class AlignmentRead(Output):
+    """`objective` with the tree below it (children and supporters, recursively);
+    `parents` the chain above it, nearest first; `supports` what it contributes to.
+    Objectives the caller may not see are left out, with whatever hangs below them."""
+
+    objective: AlignmentNode
+    parents: list[AlignmentNode]
+    supports: list[AlignmentNode]
+
+
+class RevisionRead(Output):
+    id: uuid.UUID
+    objective_id: uuid.UUID
+    key_result_id: uuid.UUID | None
+    action: str
+    changes: dict[str, Any] = Field(description="{field: {before, after}}")
+    reason: str | None
+    actor: str
+    actor_employee_id: uuid.UUID | None
+    at: dt.datetime
+
+
+# --- key results --------------------------------------------------------------------------
+
+class MilestoneIn(Input):
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    weight: Weight = Decimal(1)
+    done: bool = False
+
+
+class MilestoneRead(Output):
+    title: str
+    weight: DecimalStr
+    done: bool
+
+
+class KeyResultCreate(Input):
+    objective_id: uuid.UUID
+    title: Title
+    description: Text | None = None
+    kind: KrKind
+    start: Number | None = None
+    target: Number | None = None
+    unit: Annotated[str, Field(max_length=40)] | None = None
+    weight: Weight = Decimal(1)
+    milestones: list[MilestoneIn] | None = Field(None, max_length=50)
+    owner_id: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _kind(self) -> KeyResultCreate:
+        check_kind_fields(self.kind, self.start, self.target, self.milestones)
+        return self
+
+
+class KeyResultUpdate(Input):
+    title: Title | None = None
+    description: Text | None = None
+    start: Number | None = None
+    target: Number | None = None
+    unit: Annotated[str, Field(max_length=40)] | None = None
+    weight: Weight | None = None
+    milestones: list[MilestoneIn] | None = Field(None, max_length=50)
+    owner_id: uuid.UUID | None = None
+    grade: Annotated[Decimal, Field(ge=0, le=1, max_digits=12, decimal_places=10,
+                                    allow_inf_nan=False)] | None = None
+    grade_reason: Reason | None = None
+    reason: Reason | None = None
+
+    @model_validator(mode="after")
+    def _grade(self) -> KeyResultUpdate:
+        if self.grade is not None and not self.grade_reason:
+            raise ValueError("a grade needs a grade_reason")
+        return self
+
+
+def check_kind_fields(kind: str, start: Decimal | None, target: Decimal | None,
+                      milestones: list[MilestoneIn] | None) -> None:
+    """What each kind needs (SPEC 4: `target == start` is refused at write time)."""
+    if kind == "metric":
+        if start is None or target is None:
+            raise ValueError("a metric key result needs start and target")
+        if start == target:
+            raise ValueError("target must differ from start")
+        if milestones:
+            raise ValueError("milestones belong to milestone key results")
+    else:
+        if start is not None or target is not None:
+            raise ValueError("start and target belong to metric key results")
+        if kind == "milestone" and not milestones:
+            raise ValueError("a milestone key result needs at least one milestone")
+        if kind == "boolean" and milestones:
+            raise ValueError("milestones belong to milestone key results")
+
+
+class KeyResultRead(Output):
+    id: uuid.UUID
+    objective_id: uuid.UUID
+    title: str
+    description: str | None
+    kind: str
+    start: DecimalStr | None
+    target: DecimalStr | None
+    unit: str | None
+    direction: Literal["increase", "decrease"] | None = Field(description="metric: from the sign of target - start")
+    weight: DecimalStr
+    milestones: list[MilestoneRead] | None
+    owner_id: uuid.UUID | None
+    current: DecimalStr | None = Field(description="metric: the latest check-in's value, else start")
+    done: bool | None = Field(description="boolean: done per the latest check-in that says")
+    progress: DecimalStr = Field(description="computed score 0..1, 4 places")
+    score: DecimalStr = Field(description="the grade when graded, else progress")
+    pace: Pace = Field(description="computed against the cycle's elapsed time")
+    status: CheckInStatus | None = Field(description="the status chosen in the latest check-in")
+    confidence: int | None = Field(description="the latest check-in's confidence")
+    last_checked_in_at: dt.datetime | None
+    grade: DecimalStr | None
+    grade_reason: str | None
+    graded_by: str | None
+    graded_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+# --- check-ins -----------------------------------------------------------------------------
+
+class CheckInCreate(Input):
+    value: Number | None = None
+    done: bool | None = None
+    milestone: Annotated[int, Field(ge=0, le=49)] | None = Field(
+        None, description="milestone key results: the index of the milestone `done` applies to")
+    confidence: Annotated[int, Field(ge=0, le=10)] | None = None
+    status: CheckInStatus | None = None
+    note: Annotated[str, Field(max_length=5000)] | None = None
+    checked_in_at: dt.datetime | None = None
+
+
+class CheckInRead(Output):
+    id: uuid.UUID
+    key_result_id: uuid.UUID
+    value: DecimalStr | None
+    done: bool | None
+    milestone: int | None
+    confidence: int | None
+    status: str | None
+    note: str | None
+    author: str
+    author_employee_id: uuid.UUID | None
+    checked_in_at: dt.datetime
+    created_at: dt.datetime
+
+
+# --- lint -----------------------------------------------------------------------------------
+
+class LintMilestone(Input):
+    title: str | None = None
+    weight: Decimal | None = None
+    done: bool = False
+
+
+class LintKeyResult(Input):
+    """Deliberately lenient: the lint reports what a write would refuse."""
+
+    title: str = ""
+    description: str | None = None
+    kind: KrKind = "metric"
+    start: Decimal | None = None
+    target: Decimal | None = None
+    unit: str | None = None
+    weight: Decimal | None = Decimal(1)
+    milestones: list[LintMilestone] | None = None
+    owner_id: uuid.UUID | None = None
+
+
+class LintRequest(Input):
+    """Either `objective_id` of a saved objective, or an unsaved objective with its key
+    results (`owner_id` and `cycle_id`, when given, count the owner's objectives)."""
+
+    objective_id: uuid.UUID | None = None
+    title: str | None = None
+    description: str | None = None
+    level: Level | None = None
+    owner_id: uuid.UUID | None = None
+    department_id: uuid.UUID | None = None
+    cycle_id: uuid.UUID | None = None
+    type: ObjectiveType | None = None
+    parent_id: uuid.UUID | None = None
+    supports: list[uuid.UUID] = Field(default_factory=list, max_length=50)
+    weight: Decimal | None = Decimal(1)
+    perspective: Perspective | None = None
+    visibility: Visibility | None = None
+    key_results: list[LintKeyResult] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _one(self) -> LintRequest:
+        if self.objective_id is None and self.level is None:
+            raise ValueError("give objective_id, or an objective with at least its level")
+        if self.objective_id is not None and (self.key_results or self.level is not None):
+            raise ValueError("give either objective_id or an unsaved objective, not both")
+        return self
+
+
+class FindingRead(Output):
+    code: str
+    severity: Literal["error", "warning"]
+    message: str
+    path: list[str | int]
+
+
+class LintResponse(Output):
+    findings: list[FindingRead]

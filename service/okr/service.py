@@ -1,0 +1,363 @@
+"""Objective use cases: create, read, list, edit, delete, alignment and history, plus
+the helpers the key-result and workflow use cases share. Services flush, never commit;
+REST and GraphQL both call them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+import zoneinfo
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+
+from service.auth.context import Ctx
+from service.authz import policy
+from service.authz.policy import Relation
+from service.cycles.models import Cycle
+from service.cycles.service import ensure_writable, load_cycle, writable_cycle
+from service.errors import Conflict, NotFound, ValidationFailed
+from service.kit import audit
+from service.kit.etag import check_if_match
+from service.kit.pagination import Page, PageParams, paginate
+from service.okr import compute
+from service.okr import repository as repo
+from service.okr.models import CheckIn, KeyResult, Objective, ObjectiveRevision
+from service.okr.schemas import (
+    AlignmentNode,
+    AlignmentRead,
+    ObjectiveCreate,
+    ObjectiveRead,
+    ObjectiveUpdate,
+)
+from service.org.models import Department, Organization
+from service.org.service import relation, require
+from service.types import new_id, utcnow
+
+EDITABLE = frozenset({"draft", "published"})
+MAX_ALIGNMENT_DEPTH = 20
+
+
+# --- shared helpers ----------------------------------------------------------------------
+
+async def today(ctx: Ctx) -> dt.date:
+    """Today in the organization's time zone (pace is measured in the org's days)."""
+    org = await ctx.session.get(Organization, ctx.org_id)
+    try:
+        tz = zoneinfo.ZoneInfo(org.timezone) if org else dt.UTC
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        tz = dt.UTC
+    return utcnow().astimezone(tz).date()
+
+
+async def reader(ctx: Ctx) -> Callable[[Objective], bool]:
+    """A predicate for `policy.read_objective`, with the caller's reports loaded once."""
+    reports = await ctx.reports() if ctx.principal.employee_id and not ctx.principal.is_client \
+        else frozenset()
+
+    def can_read(obj: Objective) -> bool:
+        rel = policy.relation_to(ctx.principal, obj.owner_id, reports)
+        return policy.read_objective(ctx.principal, rel, obj.visibility).allowed
+    return can_read
+
+
+async def visible_objective(ctx: Ctx, objective_id: uuid.UUID) -> tuple[Objective, Relation]:
+    """The objective and how the caller stands to its owner; 404 when they may not see it."""
+    obj = await repo.get_objective(ctx.session, ctx.org_id, objective_id)
+    if obj is None:
+        raise NotFound("objective not found")
+    rel = await relation(ctx, obj.owner_id)
+    require(policy.read_objective(ctx.principal, rel, obj.visibility), "objective")
+    return obj, rel
+
+
+async def referenced_objective(ctx: Ctx, objective_id: uuid.UUID,
+                               field: str | list[str | int]) -> Objective:
+    """An objective named in a request body: 422 when unknown or not visible (never 403,
+    so a private objective's existence does not leak)."""
+    obj = await repo.get_objective(ctx.session, ctx.org_id, objective_id)
+    if obj is None or not (await reader(ctx))(obj):
+        raise ValidationFailed.field(field, "no such objective")
+    return obj
+
+
+def ensure_editable(obj: Objective) -> None:
+    if obj.status == "closed":
+        raise Conflict("the objective is closed and read-only")
+    if obj.status not in EDITABLE:
+        raise Conflict(f"the objective is {obj.status}: reject it back to draft to change it",
+                       extra={"objective_status": obj.status})
+
+
+async def objective_cycle(ctx: Ctx, obj: Objective) -> Cycle:
+    cycle = await load_cycle(ctx, obj.cycle_id)
+    assert cycle is not None  # a foreign key guarantees it
+    return cycle
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    return {k: {"before": before.get(k), "after": after.get(k)}
+            for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)}
+
+
+async def add_revision(ctx: Ctx, obj: Objective, action: str, changes: dict[str, Any],
+                       reason: str | None = None, key_result_id: uuid.UUID | None = None) -> None:
+    ctx.session.add(ObjectiveRevision(
+        org_id=ctx.org_id, id=new_id(), objective_id=obj.id, key_result_id=key_result_id, action=action,
+        changes=changes, reason=reason, actor=ctx.principal.actor,
+        actor_employee_id=None if ctx.principal.is_client else ctx.principal.employee_id, at=utcnow()))
+    await ctx.session.flush()
+
+
+def objective_snapshot(obj: Objective, supports: Sequence[uuid.UUID]) -> dict[str, Any]:
+    """The objective's own fields, JSON-ready (audit and revisions)."""
+    return {"title": obj.title, "description": obj.description, "level": obj.level,
+            "owner_id": str(obj.owner_id), "department_id": _s(obj.department_id),
+            "cycle_id": str(obj.cycle_id), "type": obj.type, "parent_id": _s(obj.parent_id),
+            "supports": sorted(str(s) for s in supports), "weight": str(obj.weight),
+            "perspective": obj.perspective, "visibility": obj.visibility, "status": obj.status}
+
+
+def _s(v: Any) -> str | None:
+    return None if v is None else str(v)
+
+
+# --- reading with computed fields -----------------------------------------------------------
+
+@dataclass
+class Loaded:
+    """What computing a set of objectives needs, fetched set-wise (a constant number of
+    queries whatever the number of objectives)."""
+
+    key_results: dict[uuid.UUID, list[KeyResult]]
+    check_ins: dict[uuid.UUID, list[CheckIn]]
+    cycles: dict[uuid.UUID, Cycle]
+    supports: dict[uuid.UUID, list[uuid.UUID]]
+    today: dt.date
+
+
+async def load_for(ctx: Ctx, objectives: Iterable[Objective]) -> Loaded:
+    objs = list(objectives)
+    ids = [o.id for o in objs]
+    krs = await repo.key_results_of(ctx.session, ctx.org_id, ids)
+    check_ins = await repo.check_ins_of(ctx.session, ctx.org_id, [kr.id for v in krs.values() for kr in v])
+    cycles = await repo.cycles_by_id(ctx.session, ctx.org_id, {o.cycle_id for o in objs})
+    supports = await repo.supports_of(ctx.session, ctx.org_id, ids)
+    return Loaded(krs, check_ins, cycles, supports, await today(ctx))
+
+
+def view_of(obj: Objective, loaded: Loaded) -> compute.ObjectiveView:
+    return compute.objective_view(obj, loaded.key_results.get(obj.id, []), loaded.check_ins,
+                                  loaded.cycles.get(obj.cycle_id), loaded.today)
+
+
+def objective_read(obj: Objective, loaded: Loaded) -> ObjectiveRead:
+    view = view_of(obj, loaded)
+    return ObjectiveRead(
+        id=obj.id, title=obj.title, description=obj.description, level=obj.level, owner_id=obj.owner_id,
+        department_id=obj.department_id, cycle_id=obj.cycle_id, type=obj.type, parent_id=obj.parent_id,
+        supports=loaded.supports.get(obj.id, []), weight=obj.weight, perspective=obj.perspective,
+        visibility=obj.visibility, status=obj.status, rejection_comment=obj.rejection_comment,
+        score=view.score, progress=view.progress, pace=view.pace, flags=list(view.flags),
+        created_at=obj.created_at, updated_at=obj.updated_at)
+
+
+async def read_many(ctx: Ctx, objectives: Sequence[Objective]) -> list[ObjectiveRead]:
+    loaded = await load_for(ctx, objectives)
+    return [objective_read(o, loaded) for o in objectives]
+
+
+async def read_one(ctx: Ctx, obj: Objective) -> ObjectiveRead:
+    return (await read_many(ctx, [obj]))[0]
+
+
+# --- objectives -----------------------------------------------------------------------------
+
+async def list_objectives(ctx: Ctx, params: PageParams, *, cycle_id: uuid.UUID | None = None,
+                          owner_id: uuid.UUID | None = None, status: str | None = None,
+                          level: str | None = None, department_id: uuid.UUID | None = None,
+                          parent_id: uuid.UUID | None = None) -> Page[Objective]:
+    require(policy.read_objectives(ctx.principal), "objectives")
+    stmt = repo.visible_objectives(ctx.org_id, ctx.principal)
+    for column, value in ((Objective.cycle_id, cycle_id), (Objective.owner_id, owner_id),
+                          (Objective.status, status), (Objective.level, level),
+                          (Objective.department_id, department_id), (Objective.parent_id, parent_id)):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return await paginate(ctx.session, stmt, Objective.id, params)
+
+
+async def get_objective(ctx: Ctx, objective_id: uuid.UUID) -> Objective:
+    return (await visible_objective(ctx, objective_id))[0]
+
+
+async def _check_refs(ctx: Ctx, obj_id: uuid.UUID | None, values: dict[str, Any]) -> None:
+    """References of a create or an update: 422 for unknown ones, and no alignment link
+    may lead back to the objective itself (directly or through parents and supports)."""
+    if values.get("department_id") is not None and \
+            await ctx.session.get(Department, (ctx.org_id, values["department_id"])) is None:
+        raise ValidationFailed.field("department_id", "no such department")
+    if "owner_id" in values and not await repo.employee_exists(ctx.session, ctx.org_id, values["owner_id"]):
+        raise ValidationFailed.field("owner_id", "no such employee")
+    parent_id = values.get("parent_id")
+    supports = list(values.get("supports") or [])
+    if parent_id is not None:
+        await referenced_objective(ctx, parent_id, "parent_id")
+    for i, sid in enumerate(supports):
+        await referenced_objective(ctx, sid, ["supports", i])
+    if obj_id is None:
+        return  # a new objective has nothing aligned to it yet, so it cannot close a loop
+    for field, targets in (("parent_id", [parent_id] if parent_id else []), ("supports", supports)):
+        if obj_id in targets:
+            raise ValidationFailed.field(field, "an objective cannot align to itself")
+        if targets and obj_id in await repo.contributes_to(ctx.session, ctx.org_id, targets):
+            raise ValidationFailed.field(field, "this link would make an alignment cycle")
+
+
+async def create_objective(ctx: Ctx, data: ObjectiveCreate) -> Objective:
+    require(policy.read_objectives(ctx.principal), "objectives")
+    require(policy.write_objective(ctx.principal, await relation(ctx, data.owner_id)), "objectives")
+    values = data.model_dump()
+    supports = list(dict.fromkeys(values.pop("supports")))
+    await writable_cycle(ctx, data.cycle_id)
+    await _check_refs(ctx, None, {**values, "supports": supports})
+    obj = Objective(org_id=ctx.org_id, id=new_id(), status="draft", **values)
+    ctx.session.add(obj)
+    await ctx.session.flush()
+    if supports:
+        await repo.replace_supports(ctx.session, ctx.org_id, obj.id, supports)
+    await audit.record(ctx.session, ctx.principal, "objective.created", "objective", obj.id, None,
+                       objective_snapshot(obj, supports))
+    return obj
+
+
+REQUIRED = ("title", "level", "owner_id", "cycle_id", "type", "weight", "visibility")
+
+
+async def update_objective(ctx: Ctx, objective_id: uuid.UUID, data: ObjectiveUpdate,
+                           request: Request | None = None) -> Objective:
+    obj, rel = await visible_objective(ctx, objective_id)
+    require(policy.write_objective(ctx.principal, rel), "objective")
+    check_if_match(request, obj.version)
+    ensure_editable(obj)
+    ensure_writable(await objective_cycle(ctx, obj))
+    changes = data.model_dump(exclude_unset=True)
+    reason = changes.pop("reason", None)
+    for key in REQUIRED:
+        if key in changes and changes[key] is None:
+            raise ValidationFailed.field(key, f"{key} cannot be null")
+    if "owner_id" in changes and changes["owner_id"] != obj.owner_id:
+        require(policy.write_objective(ctx.principal, await relation(ctx, changes["owner_id"])), "objective")
+    if "cycle_id" in changes and changes["cycle_id"] != obj.cycle_id:
+        await writable_cycle(ctx, changes["cycle_id"])
+    if "supports" in changes:
+        changes["supports"] = list(dict.fromkeys(changes["supports"] or []))
+    await _check_refs(ctx, obj.id, changes)
+    old_supports = (await repo.supports_of(ctx.session, ctx.org_id, [obj.id])).get(obj.id, [])
+    before = objective_snapshot(obj, old_supports)
+    new_supports = changes.pop("supports", None)
+    for key, value in changes.items():
+        setattr(obj, key, value)
+    if new_supports is not None and set(new_supports) != set(old_supports):
+        await repo.replace_supports(ctx.session, ctx.org_id, obj.id, new_supports)
+        obj.updated_at = utcnow()  # a links-only change still makes a new version (ETag)
+    await ctx.session.flush()
+    after = objective_snapshot(obj, new_supports if new_supports is not None else old_supports)
+    changed = diff(before, after)
+    if changed and obj.status == "published":
+        await add_revision(ctx, obj, "updated", changed, reason)
+    await audit.record(ctx.session, ctx.principal, "objective.updated", "objective", obj.id, before, after,
+                       reason=reason)
+    return obj
+
+
+async def delete_objective(ctx: Ctx, objective_id: uuid.UUID, request: Request | None = None) -> None:
+    obj, rel = await visible_objective(ctx, objective_id)
+    require(policy.write_objective(ctx.principal, rel), "objective")
+    check_if_match(request, obj.version)
+    if obj.status != "draft":
+        raise Conflict(f"only drafts can be deleted; this objective is {obj.status}",
+                       extra={"objective_status": obj.status})
+    ensure_writable(await objective_cycle(ctx, obj))
+    if await repo.is_aligned_to(ctx.session, ctx.org_id, obj.id):
+        raise Conflict("other objectives align to this one; move them first")
+    supports = (await repo.supports_of(ctx.session, ctx.org_id, [obj.id])).get(obj.id, [])
+    before = objective_snapshot(obj, supports)
+    await repo.delete_objective_rows(ctx.session, ctx.org_id, obj.id)
+    await ctx.session.delete(obj)
+    await ctx.session.flush()
+    await audit.record(ctx.session, ctx.principal, "objective.deleted", "objective", objective_id, before, None)
+
+
+# --- alignment and history ------------------------------------------------------------------
+
+async def alignment(ctx: Ctx, objective_id: uuid.UUID) -> AlignmentRead:
+    """Up through parents, down through children and supporters (breadth first, each
+    objective once, bounded depth), with what the caller may not see left out."""
+    root, _ = await visible_objective(ctx, objective_id)
+    can_read = await reader(ctx)
+    seen: dict[uuid.UUID, Objective] = {root.id: root}
+
+    parents: list[Objective] = []
+    node = root
+    while node.parent_id is not None and len(parents) < MAX_ALIGNMENT_DEPTH:
+        parent = await repo.get_objective(ctx.session, ctx.org_id, node.parent_id)
+        if parent is None or parent.id in seen or not can_read(parent):
+            break
+        parents.append(parent)
+        seen[parent.id] = parent
+        node = parent
+
+    supported_ids = (await repo.supports_of(ctx.session, ctx.org_id, [root.id])).get(root.id, [])
+    supported = [o for o in (await repo.objectives_by_id(ctx.session, ctx.org_id, supported_ids)).values()
+                 if can_read(o)]
+
+    below: dict[uuid.UUID, tuple[list[uuid.UUID], list[uuid.UUID]]] = {}  # id → (children, supporters)
+    placed: set[uuid.UUID] = {root.id}
+    frontier = [root.id]
+    for _ in range(MAX_ALIGNMENT_DEPTH):
+        if not frontier:
+            break
+        children = await repo.children_of(ctx.session, ctx.org_id, frontier)
+        supporters = await repo.supporters_of(ctx.session, ctx.org_id, frontier)
+        rows = {c.id: c for c in children}
+        rows.update(await repo.objectives_by_id(
+            ctx.session, ctx.org_id, {s for v in supporters.values() for s in v} - set(rows)))
+        nxt: list[uuid.UUID] = []
+        for fid in frontier:
+            kids: list[uuid.UUID] = []
+            backers: list[uuid.UUID] = []
+            candidates = [(c.id, kids) for c in sorted(children, key=lambda c: c.id) if c.parent_id == fid]
+            candidates += [(s, backers) for s in supporters.get(fid, [])]
+            for cid, bucket in candidates:
+                row = rows.get(cid)
+                if row is None or cid in placed or not can_read(row):
+                    continue
+                placed.add(cid)
+                seen[cid] = row
+                bucket.append(cid)
+                nxt.append(cid)
+            below[fid] = (kids, backers)
+        frontier = nxt
+
+    for o in supported:
+        seen.setdefault(o.id, o)
+    loaded = await load_for(ctx, seen.values())
+
+    def make(o: Objective, nested: bool) -> AlignmentNode:
+        view = view_of(o, loaded)
+        kids, backers = below.get(o.id, ([], [])) if nested else ([], [])
+        return AlignmentNode(id=o.id, title=o.title, level=o.level, owner_id=o.owner_id, cycle_id=o.cycle_id,
+                             status=o.status, progress=view.progress, score=view.score,
+                             children=[make(seen[k], True) for k in kids],
+                             supporters=[make(seen[b], True) for b in backers])
+
+    return AlignmentRead(objective=make(root, True), parents=[make(p, False) for p in parents],
+                         supports=[make(o, False) for o in sorted(supported, key=lambda o: o.id)])
+
+
+async def list_revisions(ctx: Ctx, objective_id: uuid.UUID, params: PageParams) -> Page[ObjectiveRevision]:
+    await visible_objective(ctx, objective_id)
+    return await paginate(ctx.session, repo.revisions(ctx.org_id, objective_id), ObjectiveRevision.id, params)

@@ -1,0 +1,148 @@
+"""The objective workflow of SPEC section 9 (draft → submitted → approved, or rejected
+back to draft with a comment → published → closed) and the lint that guards submit."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from fastapi import Request
+from sqlalchemy import select
+
+from service.auth.context import Ctx
+from service.authz import policy
+from service.cycles.models import Cycle
+from service.cycles.service import ensure_writable, on_transition
+from service.errors import Conflict, ValidationFailed
+from service.kit import audit, outbox
+from service.kit.etag import check_if_match
+from service.okr import lint as rules
+from service.okr import repository as repo
+from service.okr.models import KeyResult, Objective
+from service.okr.schemas import LintRequest
+from service.okr.service import (
+    add_revision,
+    objective_cycle,
+    objective_snapshot,
+    visible_objective,
+)
+from service.org.service import org_settings, relation, require
+
+# action → (from, to, past tense for history and audit)
+TRANSITIONS: dict[str, tuple[str, str, str]] = {
+    "submit": ("draft", "submitted", "submitted"),
+    "approve": ("submitted", "approved", "approved"),
+    "reject": ("submitted", "draft", "rejected"),
+    "publish": ("approved", "published", "published"),
+    "close": ("published", "closed", "closed"),
+}
+EVENTS = {"publish": "objective.published", "close": "objective.closed"}
+
+
+async def act(ctx: Ctx, objective_id: uuid.UUID, action: str, comment: str | None = None,
+              request: Request | None = None) -> Objective:
+    obj, rel = await visible_objective(ctx, objective_id)
+    require(policy.objective_action(ctx.principal, rel, action), "objective")
+    check_if_match(request, obj.version)
+    source, target, past = TRANSITIONS[action]
+    if obj.status != source:
+        raise Conflict(f"cannot {action} an objective that is {obj.status}",
+                       extra={"objective_status": obj.status, "requires": source})
+    ensure_writable(await objective_cycle(ctx, obj))
+    comment = (comment or "").strip() or None
+    if action == "reject" and comment is None:
+        raise ValidationFailed.field("comment", "a rejection needs a comment")
+    if action == "submit":
+        findings = await lint_saved(ctx, obj)
+        if rules.has_errors(findings):
+            problems = [f.as_dict() for f in findings]
+            raise ValidationFailed(
+                "the objective has lint errors",
+                errors=[{"loc": ["objective", *f.path], "msg": f.message}
+                        for f in findings if f.severity == rules.ERROR],
+                extra={"findings": problems})
+    supports = (await repo.supports_of(ctx.session, ctx.org_id, [obj.id])).get(obj.id, [])
+    before = objective_snapshot(obj, supports)
+    obj.status = target
+    if action == "reject":
+        obj.rejection_comment = comment
+    elif action == "approve":
+        obj.rejection_comment = None
+    await ctx.session.flush()
+    await add_revision(ctx, obj, past, {"status": {"before": source, "after": target}}, comment)
+    if action in EVENTS:
+        await _emit(ctx, action, obj)
+    await audit.record(ctx.session, ctx.principal, f"objective.{past}", "objective", obj.id, before,
+                       objective_snapshot(obj, supports), reason=comment)
+    return obj
+
+
+async def _emit(ctx: Ctx, action: str, obj: Objective) -> None:
+    await outbox.emit(ctx.session, ctx.org_id, EVENTS[action], {
+        "objective_id": str(obj.id), "owner_id": str(obj.owner_id), "cycle_id": str(obj.cycle_id),
+        "level": obj.level, "type": obj.type, "title": obj.title, "status": obj.status,
+        "actor": ctx.principal.actor})
+
+
+@on_transition
+async def close_with_cycle(ctx: Ctx, cycle: Cycle, to: str) -> None:
+    """When a cycle enters calibration its OKRs are final: objectives still published are
+    closed (so they can be graded, and none is left open in a cycle that will close)."""
+    if to != "calibration":
+        return
+    rows = (await ctx.session.execute(select(Objective).where(
+        Objective.org_id == ctx.org_id, Objective.cycle_id == cycle.id, Objective.status == "published")
+        .order_by(Objective.id))).scalars().all()
+    changes = []
+    for obj in rows:
+        obj.status = "closed"
+        changes.append((obj.id, {"status": "published"}, {"status": "closed"}))
+    await ctx.session.flush()
+    reason = f"cycle {cycle.name} entered calibration"
+    for obj in rows:
+        await add_revision(ctx, obj, "closed", {"status": {"before": "published", "after": "closed"}}, reason)
+        await _emit(ctx, "close", obj)
+    await audit.record_many(ctx.session, ctx.principal, "objective.closed", "objective", changes)
+
+
+# --- lint -------------------------------------------------------------------------------------
+
+async def _limits(ctx: Ctx) -> rules.LintLimits:
+    s = await org_settings(ctx)
+    return rules.LintLimits(min_krs=int(s["okr_min_krs"]), max_krs=int(s["okr_max_krs"]),
+                            max_objectives=int(s["okr_max_objectives"]))
+
+
+def _kr_facts(kr: KeyResult) -> rules.LintKeyResult:
+    return rules.LintKeyResult(
+        title=kr.title, kind=kr.kind, start=kr.start, target=kr.target, weight=kr.weight,
+        milestone_weights=tuple(Decimal(str(m["weight"])) for m in (kr.milestones or [])))
+
+
+async def lint_saved(ctx: Ctx, obj: Objective) -> list[rules.Finding]:
+    krs = (await repo.key_results_of(ctx.session, ctx.org_id, [obj.id])).get(obj.id, [])
+    supports = (await repo.supports_of(ctx.session, ctx.org_id, [obj.id])).get(obj.id, [])
+    facts = rules.LintObjective(level=obj.level, weight=obj.weight, has_parent=obj.parent_id is not None,
+                                supports_count=len(supports), key_results=tuple(_kr_facts(k) for k in krs))
+    count = await repo.count_owner_objectives(ctx.session, ctx.org_id, obj.owner_id, obj.cycle_id)
+    return rules.lint(facts, await _limits(ctx), count)
+
+
+async def lint_request(ctx: Ctx, body: LintRequest) -> list[rules.Finding]:
+    require(policy.read_objectives(ctx.principal), "objectives")
+    if body.objective_id is not None:
+        obj, _ = await visible_objective(ctx, body.objective_id)
+        return await lint_saved(ctx, obj)
+    facts = rules.LintObjective(
+        level=body.level or "individual", weight=body.weight, has_parent=body.parent_id is not None,
+        supports_count=len(set(body.supports)),
+        key_results=tuple(rules.LintKeyResult(
+            title=kr.title, kind=kr.kind, start=kr.start, target=kr.target, weight=kr.weight,
+            milestone_weights=tuple(m.weight for m in (kr.milestones or []))) for kr in body.key_results))
+    count = None
+    # The owner's count is shown only to someone who may plan for that owner: a number
+    # of someone else's (possibly private) objectives is not theirs to learn.
+    if body.owner_id is not None and body.cycle_id is not None and \
+            policy.write_objective(ctx.principal, await relation(ctx, body.owner_id)).allowed:
+        count = await repo.count_owner_objectives(ctx.session, ctx.org_id, body.owner_id, body.cycle_id) + 1
+    return rules.lint(facts, await _limits(ctx), count)

@@ -1,0 +1,236 @@
+"""Who may do what on every OKR route (SPEC section 10 and service/authz/policy.py), as
+one table: route × caller → status. A refused call changes nothing; an allowed write
+changes something; another organization's admin never sees a thing of this one."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tests.conftest import Tenant
+from tests.okr.conftest import act, check_in, make_cycle, make_kr, make_objective
+
+CALLERS = ["admin", "hr", "auditor", "owner", "manager", "elsewhere", "other", "other_admin", "anonymous",
+           "client"]
+
+
+@dataclass
+class World:
+    t: Tenant
+    other: Tenant
+    ids: dict[str, str] = field(default_factory=dict)
+
+
+def headers_for(w: World, caller: str) -> dict[str, str]:
+    t = w.t
+    return {
+        "admin": lambda: t.admin, "hr": lambda: t.hr, "auditor": lambda: t.auditor,
+        "owner": lambda: t.employee("alice"), "manager": lambda: t.employee("lead"),
+        "elsewhere": lambda: t.employee("dave"),  # manages erin, not alice
+        "other": lambda: t.employee("bob"), "other_admin": lambda: w.other.admin,
+        "anonymous": lambda: {}, "client": lambda: t.as_scope("kpi:write"),
+    }[caller]()
+
+
+@pytest.fixture
+async def world(team: Tenant, other_tenant: Tenant) -> World:
+    await team.add_employee("erin", manager="dave")
+    cycle = await make_cycle(team)
+    company = await make_objective(team, cycle, "boss", title="Company")
+    await make_kr(team, company)
+    await make_kr(team, company, title="Second")
+    for step in ("submit", "approve", "publish"):
+        await act(team, company, step)
+    w = World(t=team, other=other_tenant)
+    for key, visibility in (("pub", "public"), ("priv", "private")):
+        obj = await make_objective(team, cycle, "alice", level="individual", parent_id=company["id"],
+                                   visibility=visibility, title=f"Alice {visibility}")
+        kr = await make_kr(team, obj)
+        await make_kr(team, obj, title="Second")
+        await check_in(team, kr, value="10")
+        w.ids[key] = obj["id"]
+        w.ids[key + "_kr"] = kr["id"]
+    w.ids.update(cycle=cycle["id"], alice=team.employees["alice"]["id"], company=company["id"])
+    return w
+
+
+PEOPLE = ("admin", "hr", "auditor", "owner", "manager", "elsewhere", "other")
+PLANNERS = ("admin", "hr", "owner", "manager")
+
+
+def cells(default: int, **by_caller: int) -> dict[str, int]:
+    out = {c: default for c in CALLERS}
+    out["anonymous"] = 401
+    out.update(by_caller)
+    return out
+
+
+def group(names: tuple[str, ...], code: int) -> dict[str, int]:
+    return {n: code for n in names}
+
+
+LIST = cells(200, client=403)
+READ_PUB = cells(200, other_admin=404, client=404)
+READ_PRIV = cells(404, **group(("admin", "hr", "auditor", "owner", "manager"), 200))
+
+
+def write_pub(code: int) -> dict[str, int]:
+    return cells(403, **group(PLANNERS, code), other_admin=404, client=404)
+
+
+def write_priv(code: int) -> dict[str, int]:
+    return cells(404, **group(PLANNERS, code), auditor=403)
+
+
+def action(allowed: tuple[str, ...], private: bool = False) -> dict[str, int]:
+    base = write_priv(403) if private else write_pub(403)
+    return {**base, **group(allowed, 200)}
+
+
+CREATE = cells(403, **group(PLANNERS, 201), other_admin=422)
+
+# route state: how far the public objective is walked before the call
+STEPS = {"draft": [], "submitted": ["submit"], "approved": ["submit", "approve"],
+         "published": ["submit", "approve", "publish"], "closed": ["submit", "approve", "publish", "close"]}
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    method: str
+    path: str
+    expected: dict[str, int]
+    body: Any = None
+    state: str = "draft"
+    probe: str | None = None
+    writes: bool = True
+
+    def url(self, w: World) -> str:
+        return self.path.format(**w.ids)
+
+
+def _new_objective(w: World) -> dict[str, Any]:
+    return {"title": "New", "level": "individual", "owner_id": w.ids["alice"], "cycle_id": w.ids["cycle"]}
+
+
+OBJ = "/api/v1/objectives/{pub}"
+PRIV = "/api/v1/objectives/{priv}"
+KR = "/api/v1/key-results/{pub_kr}"
+PKR = "/api/v1/key-results/{priv_kr}"
+
+ROUTES = [
+    Route("objectives.list", "GET", "/api/v1/objectives", LIST, writes=False),
+    Route("objectives.post", "POST", "/api/v1/objectives", CREATE, _new_objective,
+          probe="/api/v1/objectives?owner_id={alice}"),
+    Route("objective.get", "GET", OBJ, READ_PUB, writes=False),
+    Route("objective.get.private", "GET", PRIV, READ_PRIV, writes=False),
+    Route("objective.patch", "PATCH", OBJ, write_pub(200), {"title": "Renamed"}, probe=OBJ),
+    Route("objective.patch.private", "PATCH", PRIV, write_priv(200), {"title": "Renamed"}, probe=PRIV),
+    Route("objective.delete", "DELETE", OBJ, write_pub(204), probe=OBJ),
+    Route("objective.delete.private", "DELETE", PRIV, write_priv(204), probe=PRIV),
+    Route("objective.alignment", "GET", OBJ + "/alignment", READ_PUB, writes=False),
+    Route("objective.alignment.private", "GET", PRIV + "/alignment", READ_PRIV, writes=False),
+    Route("objective.revisions", "GET", OBJ + "/revisions", READ_PUB, state="published", writes=False),
+    Route("objective.revisions.private", "GET", PRIV + "/revisions", READ_PRIV, writes=False),
+    Route("objective.submit", "POST", OBJ + "/submit", action(("admin", "hr", "owner")), {}, probe=OBJ),
+    Route("objective.submit.private", "POST", PRIV + "/submit", action(("admin", "hr", "owner"), True), {},
+          probe=PRIV),
+    Route("objective.approve", "POST", OBJ + "/approve", action(("admin", "hr", "manager")), {},
+          state="submitted", probe=OBJ),
+    Route("objective.reject", "POST", OBJ + "/reject", action(("admin", "hr", "manager")),
+          {"comment": "not yet"}, state="submitted", probe=OBJ),
+    Route("objective.publish", "POST", OBJ + "/publish", action(PLANNERS), None, state="approved", probe=OBJ),
+    Route("objective.close", "POST", OBJ + "/close", action(("admin", "hr", "manager")), {},
+          state="published", probe=OBJ),
+    Route("okr-lint.saved", "POST", "/api/v1/okr-lint", cells(200, other_admin=404, client=403),
+          {"objective_id": "{pub}"}, writes=False),
+    Route("okr-lint.saved.private", "POST", "/api/v1/okr-lint", {**READ_PRIV, "client": 403},
+          {"objective_id": "{priv}"}, writes=False),
+    Route("okr-lint.draft", "POST", "/api/v1/okr-lint", cells(200, client=403),
+          {"level": "company", "key_results": [{"title": "x", "kind": "boolean"}]}, writes=False),
+    Route("key-results.list", "GET", "/api/v1/key-results", LIST, writes=False),
+    Route("key-results.post", "POST", "/api/v1/key-results", CREATE,
+          {"objective_id": "{pub}", "title": "New KR", "kind": "boolean"},
+          probe="/api/v1/key-results?objective_id={pub}"),
+    Route("key-results.post.private", "POST", "/api/v1/key-results",
+          {**CREATE, "elsewhere": 422, "other": 422},
+          {"objective_id": "{priv}", "title": "New KR", "kind": "boolean"},
+          probe="/api/v1/key-results?objective_id={priv}"),
+    Route("key-result.get", "GET", KR, READ_PUB, writes=False),
+    Route("key-result.get.private", "GET", PKR, READ_PRIV, writes=False),
+    Route("key-result.patch", "PATCH", KR, write_pub(200), {"title": "Renamed KR"}, probe=KR),
+    Route("key-result.patch.private", "PATCH", PKR, write_priv(200), {"title": "Renamed KR"}, probe=PKR),
+    Route("key-result.delete", "DELETE", KR, write_pub(204), probe=KR),
+    Route("key-result.grade", "PATCH", KR, action(("admin", "hr", "manager")),
+          {"grade": "0.5", "grade_reason": "fair"}, state="closed", probe=KR),
+    Route("check-ins.list", "GET", KR + "/check-ins", READ_PUB, writes=False),
+    Route("check-ins.list.private", "GET", PKR + "/check-ins", READ_PRIV, writes=False),
+    Route("check-ins.post", "POST", KR + "/check-ins", write_pub(201), {"value": "20"},
+          probe=KR + "/check-ins"),
+    Route("check-ins.post.private", "POST", PKR + "/check-ins", write_priv(201), {"value": "20"},
+          probe=PKR + "/check-ins"),
+]
+CASES = [pytest.param(r, c, id=f"{r.name}-{c}") for r in ROUTES for c in CALLERS]
+
+
+def test_table_is_complete():
+    assert all(set(r.expected) == set(CALLERS) for r in ROUTES)
+
+
+def _fill(value: Any, w: World) -> Any:
+    if isinstance(value, str):
+        return value.format(**w.ids)
+    if isinstance(value, dict):
+        return {k: _fill(v, w) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, w) for v in value]
+    return value
+
+
+async def _probe(w: World, route: Route) -> Any:
+    if route.probe is None:
+        return None
+    resp = await w.t.client.get(route.probe.format(**w.ids), headers=w.t.hr)
+    return resp.status_code, resp.json()
+
+
+@pytest.mark.parametrize(("route", "caller"), CASES)
+async def test_matrix(world: World, route: Route, caller: str):
+    w = world
+    for step in STEPS[route.state]:
+        await act(w.t, {"id": w.ids["pub"]}, step)
+    expected = route.expected[caller]
+    before = await _probe(w, route)
+    kwargs: dict[str, Any] = {"headers": headers_for(w, caller)}
+    if route.body is not None:
+        kwargs["json"] = _fill(route.body(w) if callable(route.body) else route.body, w)
+    resp = await w.t.client.request(route.method, route.url(w), **kwargs)
+    assert resp.status_code == expected, f"{route.name} as {caller}: {resp.status_code} {resp.text}"
+    if resp.status_code >= 400:
+        assert resp.headers["content-type"].startswith("application/problem+json")
+    if caller == "other_admin" and resp.content:
+        shown = json.dumps({k: v for k, v in resp.json().items() if k != "instance"})
+        for value in w.ids.values():
+            assert value not in shown, f"{route.name} leaked {value}"
+    after = await _probe(w, route)
+    if route.probe is not None:
+        if expected < 300:
+            assert after != before, f"{route.name} as {caller} answered {expected} but changed nothing"
+        else:
+            assert after == before, f"{route.name} as {caller} changed something"
+
+
+async def test_lists_show_only_what_the_caller_may_read(world: World):
+    w = world
+    for caller, sees_private in (("owner", True), ("manager", True), ("auditor", True), ("other", False),
+                                 ("elsewhere", False)):
+        items = (await w.t.client.get("/api/v1/objectives", headers=headers_for(w, caller))).json()["items"]
+        ids = {o["id"] for o in items}
+        assert w.ids["pub"] in ids and (w.ids["priv"] in ids) == sees_private, caller
+    foreign = (await w.t.client.get("/api/v1/objectives", headers=w.other.admin)).json()
+    assert foreign == {"items": [], "next_cursor": None}
+    foreign_krs = (await w.t.client.get("/api/v1/key-results", headers=w.other.admin)).json()
+    assert foreign_krs == {"items": [], "next_cursor": None}
