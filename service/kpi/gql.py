@@ -1,0 +1,316 @@
+"""GraphQL adapter of the KPI module: thin, calls the same services as REST. Nested
+fields go through the per-request dataloaders, so a page of assignments with their
+definitions, cycles, employees, measurements and points costs one query per level."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import strawberry
+from strawberry.dataloader import DataLoader
+
+from service.authz import policy
+from service.cycles.gql import CycleType
+from service.cycles.models import Cycle
+from service.graphql.common import (
+    Connection,
+    Context,
+    DecimalString,
+    connection,
+    input_dict,
+    page_params,
+    validate_input,
+)
+from service.graphql.context import Loaders
+from service.kpi import measurements, templates
+from service.kpi import service as svc
+from service.kpi.models import (
+    KpiAssignment,
+    KpiDefinition,
+    KpiMeasurement,
+    KpiTemplate,
+    KpiTemplateItem,
+)
+from service.kpi.schemas import (
+    KpiAssignmentCreate,
+    KpiAssignmentUpdate,
+    KpiMeasurementCreate,
+    plain_decimal,
+)
+from service.org.gql import EmployeeType, PositionType
+from service.org.models import Employee, Position
+from service.scoring.numbers import round_points
+
+
+def _dec(value: Any) -> DecimalString | None:
+    return None if value is None else DecimalString(str(plain_decimal(value)))
+
+
+@strawberry.type(name="KpiDefinition")
+class KpiDefinitionType:
+    id: uuid.UUID
+    code: str
+    name: str
+    unit: str | None
+    direction: str
+    aggregation: str
+    perspective: str | None
+    description: str | None
+
+    @staticmethod
+    def of(d: KpiDefinition) -> KpiDefinitionType:
+        return KpiDefinitionType(id=d.id, code=d.code, name=d.name, unit=d.unit, direction=d.direction,
+                                 aggregation=d.aggregation, perspective=d.perspective, description=d.description)
+
+
+async def _definition(info: Context, def_id: uuid.UUID) -> KpiDefinitionType | None:
+    d = await info.context.loaders.by_id(KpiDefinition).load(def_id)
+    return KpiDefinitionType.of(d) if d else None
+
+
+@strawberry.type(name="KpiTemplateItem")
+class KpiTemplateItemType:
+    definition_id: uuid.UUID
+    method: str
+    weight: DecimalString
+    threshold: DecimalString | None
+    target: DecimalString | None
+    stretch: DecimalString | None
+    range_low: DecimalString | None
+    range_high: DecimalString | None
+    tolerance: DecimalString | None
+    veto: bool
+    rewardable: bool
+
+    @strawberry.field
+    async def definition(self, info: Context) -> KpiDefinitionType | None:
+        return await _definition(info, self.definition_id)
+
+    @staticmethod
+    def of(i: KpiTemplateItem) -> KpiTemplateItemType:
+        return KpiTemplateItemType(
+            definition_id=i.definition_id, method=i.method, weight=DecimalString(str(plain_decimal(i.weight))),
+            threshold=_dec(i.threshold), target=_dec(i.target), stretch=_dec(i.stretch),
+            range_low=_dec(i.range_low), range_high=_dec(i.range_high), tolerance=_dec(i.tolerance),
+            veto=i.veto, rewardable=i.rewardable)
+
+
+@strawberry.type(name="KpiTemplate")
+class KpiTemplateType:
+    id: uuid.UUID
+    name: str
+    position_id: uuid.UUID
+
+    @strawberry.field
+    async def items(self, info: Context) -> list[KpiTemplateItemType]:
+        rows = await info.context.loaders.many_by(KpiTemplateItem, "template_id",
+                                                  order=lambda i: i.ordinal).load(self.id)
+        return [KpiTemplateItemType.of(i) for i in rows]
+
+    @strawberry.field
+    async def position(self, info: Context) -> PositionType | None:
+        pos = await info.context.loaders.by_id(Position).load(self.position_id)
+        return PositionType.of(pos) if pos else None
+
+    @staticmethod
+    def of(t: KpiTemplate) -> KpiTemplateType:
+        return KpiTemplateType(id=t.id, name=t.name, position_id=t.position_id)
+
+
+@strawberry.type(name="KpiMeasurement")
+class KpiMeasurementType:
+    id: uuid.UUID
+    assignment_id: uuid.UUID
+    value: DecimalString
+    measured_at: dt.date
+    source: str | None
+    source_key: str | None
+    recorded_by: str | None
+    created_at: dt.datetime
+
+    @staticmethod
+    def of(m: KpiMeasurement) -> KpiMeasurementType:
+        return KpiMeasurementType(id=m.id, assignment_id=m.assignment_id, value=DecimalString(str(plain_decimal(m.value))),
+                                  measured_at=m.measured_at, source=m.source, source_key=m.source_key,
+                                  recorded_by=m.recorded_by, created_at=m.created_at)
+
+
+def _measurements_loader(loaders: Loaders) -> DataLoader[uuid.UUID, list[Any]]:
+    return loaders.many_by(KpiMeasurement, "assignment_id", order=lambda m: (m.measured_at, m.created_at, m.id))
+
+
+def _view_loader(loaders: Loaders) -> DataLoader[Any, svc.AssignmentView]:
+    """Computed views keyed by assignment row, fed by the shared by-id and measurement
+    loaders: a page of assignments costs one query each for definitions, cycles and
+    measurements, whichever computed fields are asked for."""
+    async def load(rows: list[KpiAssignment]) -> list[svc.AssignmentView]:
+        defs = await loaders.by_id(KpiDefinition).load_many([r.definition_id for r in rows])
+        cycles = await loaders.by_id(Cycle).load_many([r.cycle_id for r in rows])
+        ms = await _measurements_loader(loaders).load_many([r.id for r in rows])
+        return [svc.compute_view(r, d, c, m) for r, d, c, m in zip(rows, defs, cycles, ms, strict=True)]
+    return loaders.custom("kpi:view", lambda _ctx: DataLoader(load_fn=load))
+
+
+@strawberry.type(name="KpiAssignment")
+class KpiAssignmentType:
+    id: uuid.UUID
+    employee_id: uuid.UUID
+    cycle_id: uuid.UUID
+    definition_id: uuid.UUID
+    template_id: uuid.UUID | None
+    method: str
+    weight: DecimalString
+    threshold: DecimalString | None
+    target: DecimalString | None
+    stretch: DecimalString | None
+    range_low: DecimalString | None
+    range_high: DecimalString | None
+    tolerance: DecimalString | None
+    veto: bool
+    rewardable: bool
+    _row: strawberry.Private[KpiAssignment]
+
+    async def _view(self, info: Context) -> svc.AssignmentView:
+        return await _view_loader(info.context.loaders).load(self._row)
+
+    @strawberry.field
+    async def definition(self, info: Context) -> KpiDefinitionType | None:
+        return await _definition(info, self.definition_id)
+
+    @strawberry.field(description="null for callers that may not read the directory")
+    async def employee(self, info: Context) -> EmployeeType | None:
+        if not policy.read_directory(info.context.ctx.principal).allowed:
+            return None
+        emp = await info.context.loaders.by_id(Employee).load(self.employee_id)
+        return EmployeeType.of(emp) if emp else None
+
+    @strawberry.field
+    async def cycle(self, info: Context) -> CycleType | None:
+        row = await info.context.loaders.by_id(Cycle).load(self.cycle_id)
+        return CycleType.of(row) if row else None
+
+    @strawberry.field
+    async def measurements(self, info: Context) -> list[KpiMeasurementType]:
+        return [KpiMeasurementType.of(m) for m in await _measurements_loader(info.context.loaders).load(self.id)]
+
+    @strawberry.field(description="aggregation of the measurements dated within the cycle")
+    async def actual(self, info: Context) -> DecimalString | None:
+        return _dec((await self._view(info)).score.actual)
+
+    @strawberry.field(description="rounded half-up to 2 places")
+    async def points(self, info: Context) -> DecimalString:
+        return DecimalString(str(round_points((await self._view(info)).score.points)))
+
+    @strawberry.field
+    async def points_exact(self, info: Context) -> DecimalString:
+        return DecimalString(str(plain_decimal((await self._view(info)).score.points)))
+
+    @strawberry.field
+    async def missing_data(self, info: Context) -> bool:
+        return (await self._view(info)).score.missing_data
+
+    @strawberry.field
+    async def veto_triggered(self, info: Context) -> bool:
+        return "veto_triggered" in (await self._view(info)).flags
+
+    @strawberry.field
+    async def flags(self, info: Context) -> list[str]:
+        return list((await self._view(info)).flags)
+
+    @strawberry.field
+    async def measurement_count(self, info: Context) -> int:
+        return (await self._view(info)).measurement_count
+
+    @staticmethod
+    def of(r: KpiAssignment) -> KpiAssignmentType:
+        return KpiAssignmentType(
+            id=r.id, employee_id=r.employee_id, cycle_id=r.cycle_id, definition_id=r.definition_id,
+            template_id=r.template_id, method=r.method, weight=DecimalString(str(plain_decimal(r.weight))),
+            threshold=_dec(r.threshold), target=_dec(r.target), stretch=_dec(r.stretch),
+            range_low=_dec(r.range_low), range_high=_dec(r.range_high), tolerance=_dec(r.tolerance),
+            veto=r.veto, rewardable=r.rewardable, _row=r)
+
+
+@strawberry.input
+class KpiAssignmentInput:
+    employee_id: uuid.UUID | None = strawberry.UNSET
+    cycle_id: uuid.UUID | None = strawberry.UNSET
+    definition_id: uuid.UUID | None = strawberry.UNSET
+    method: str | None = strawberry.UNSET
+    weight: DecimalString | None = strawberry.UNSET
+    threshold: DecimalString | None = strawberry.UNSET
+    target: DecimalString | None = strawberry.UNSET
+    stretch: DecimalString | None = strawberry.UNSET
+    range_low: DecimalString | None = strawberry.UNSET
+    range_high: DecimalString | None = strawberry.UNSET
+    tolerance: DecimalString | None = strawberry.UNSET
+    veto: bool | None = strawberry.UNSET
+    rewardable: bool | None = strawberry.UNSET
+
+
+@strawberry.input
+class KpiMeasurementInput:
+    value: DecimalString
+    measured_at: dt.date
+    source: str | None = strawberry.UNSET
+    source_key: str | None = strawberry.UNSET
+
+
+@strawberry.type
+class KpiQuery:
+    @strawberry.field
+    async def kpi_definitions(self, info: Context, first: int | None = None, after: str | None = None,
+                              code: str | None = None,
+                              perspective: str | None = None) -> Connection[KpiDefinitionType]:
+        page = await svc.list_definitions(info.context.ctx, page_params(first, after), code, perspective)
+        return connection(page, KpiDefinitionType.of)
+
+    @strawberry.field
+    async def kpi_definition(self, info: Context, id: uuid.UUID) -> KpiDefinitionType:
+        return KpiDefinitionType.of(await svc.get_definition(info.context.ctx, id))
+
+    @strawberry.field
+    async def kpi_templates(self, info: Context, first: int | None = None, after: str | None = None,
+                            position_id: uuid.UUID | None = None) -> Connection[KpiTemplateType]:
+        page = await templates.list_templates(info.context.ctx, page_params(first, after), position_id)
+        return connection(page, KpiTemplateType.of)
+
+    @strawberry.field
+    async def kpi_template(self, info: Context, id: uuid.UUID) -> KpiTemplateType:
+        return KpiTemplateType.of(await templates.get_template(info.context.ctx, id))
+
+    @strawberry.field
+    async def kpi_assignments(self, info: Context, first: int | None = None, after: str | None = None,
+                              employee_id: uuid.UUID | None = None, cycle_id: uuid.UUID | None = None,
+                              definition_id: uuid.UUID | None = None) -> Connection[KpiAssignmentType]:
+        page = await svc.list_assignments(info.context.ctx, page_params(first, after), employee_id=employee_id,
+                                          cycle_id=cycle_id, definition_id=definition_id)
+        return connection(page, KpiAssignmentType.of)
+
+    @strawberry.field
+    async def kpi_assignment(self, info: Context, id: uuid.UUID) -> KpiAssignmentType:
+        row, _ = await svc.get_assignment(info.context.ctx, id)
+        return KpiAssignmentType.of(row)
+
+
+@strawberry.type
+class KpiMutation:
+    @strawberry.mutation
+    async def create_kpi_assignment(self, info: Context, input: KpiAssignmentInput) -> KpiAssignmentType:
+        data = validate_input(KpiAssignmentCreate, input_dict(input))
+        return KpiAssignmentType.of(await svc.create_assignment(info.context.ctx, data))
+
+    @strawberry.mutation
+    async def update_kpi_assignment(self, info: Context, id: uuid.UUID,
+                                    input: KpiAssignmentInput) -> KpiAssignmentType:
+        data = validate_input(KpiAssignmentUpdate, input_dict(input))
+        return KpiAssignmentType.of(await svc.update_assignment(info.context.ctx, id, data))
+
+    @strawberry.mutation
+    async def record_kpi_measurement(self, info: Context, assignment_id: uuid.UUID,
+                                     input: KpiMeasurementInput) -> KpiMeasurementType:
+        data = validate_input(KpiMeasurementCreate, input_dict(input))
+        m, _ = await measurements.create_measurement(info.context.ctx, assignment_id, data)
+        return KpiMeasurementType.of(m)

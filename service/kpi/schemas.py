@@ -1,0 +1,258 @@
+"""REST models of the KPI module. Decimals are accepted as JSON strings or numbers and
+answered as strings; requests forbid unknown fields."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field
+
+from service.kit.schemas import DecimalStr, Input, Output
+
+Direction = Literal["higher_is_better", "lower_is_better", "target_range"]
+Aggregation = Literal["sum", "avg", "last", "min", "max"]
+Perspective = Literal["financial", "customer", "internal_process", "learning_growth"]
+Method = Literal["banded", "ratio", "range", "binary"]
+Number = Annotated[Decimal, Field(max_digits=30, decimal_places=12, allow_inf_nan=False)]
+Weight = Annotated[Decimal, Field(gt=0, max_digits=20, decimal_places=8, allow_inf_nan=False)]
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+SourceText = Annotated[str, Field(min_length=1, max_length=100)]
+SourceKey = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def plain_decimal(value: Decimal) -> Decimal:
+    """The same number in plain notation ("1000000", never "1.00E+6") for every decimal
+    shown, stored or computed: asyncpg returns some round NUMERICs with an exponent, and a
+    sum can come out of the decimal context with one."""
+    if value.is_finite() and value.as_tuple().exponent > 0:  # type: ignore[operator]
+        return Decimal(format(value, "f"))
+    return value
+
+
+Dec = Annotated[DecimalStr, AfterValidator(plain_decimal)]
+
+
+# --- definitions ---------------------------------------------------------------------------
+
+class KpiDefinitionCreate(Input):
+    code: Code
+    name: Name
+    unit: str | None = Field(None, max_length=40)
+    direction: Direction
+    aggregation: Aggregation
+    perspective: Perspective | None = None
+    description: str | None = Field(None, max_length=4000)
+
+
+class KpiDefinitionUpdate(Input):
+    code: Code | None = None
+    name: Name | None = None
+    unit: str | None = Field(None, max_length=40)
+    direction: Direction | None = None
+    aggregation: Aggregation | None = None
+    perspective: Perspective | None = None
+    description: str | None = Field(None, max_length=4000)
+
+
+class KpiDefinitionRead(Output):
+    id: uuid.UUID
+    code: str
+    name: str
+    unit: str | None
+    direction: str
+    aggregation: str
+    perspective: str | None
+    description: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+# --- parameters shared by template items and assignments ------------------------------
+
+class ParameterFields(Input):
+    threshold: Number | None = None
+    target: Number | None = None
+    stretch: Number | None = None
+    range_low: Number | None = None
+    range_high: Number | None = None
+    tolerance: Number | None = None
+    veto: bool = False
+    rewardable: bool = False
+
+
+class ParameterRead(Output):
+    method: str
+    weight: Dec
+    threshold: Dec | None
+    target: Dec | None
+    stretch: Dec | None
+    range_low: Dec | None
+    range_high: Dec | None
+    tolerance: Dec | None
+    veto: bool
+    rewardable: bool
+
+
+# --- templates -------------------------------------------------------------------------------
+
+class KpiTemplateItemIn(ParameterFields):
+    definition_id: uuid.UUID
+    method: Method = "banded"
+    weight: Weight = Decimal(1)
+
+
+class KpiTemplateCreate(Input):
+    position_id: uuid.UUID
+    name: Name | None = Field(None, description="defaults to the position's name")
+    items: list[KpiTemplateItemIn] = Field(default_factory=list, max_length=100)
+
+
+class KpiTemplateUpdate(Input):
+    position_id: uuid.UUID | None = None
+    name: Name | None = None
+    items: list[KpiTemplateItemIn] | None = Field(None, max_length=100,
+                                                  description="replaces the whole list")
+
+
+class KpiTemplateItemRead(ParameterRead):
+    definition_id: uuid.UUID
+
+
+class KpiTemplateRead(Output):
+    id: uuid.UUID
+    name: str
+    position_id: uuid.UUID
+    items: list[KpiTemplateItemRead]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class KpiTemplateApply(Input):
+    cycle_id: uuid.UUID
+    employee_ids: list[uuid.UUID] = Field(min_length=1, max_length=10000)
+
+
+class AppliedAssignment(Output):
+    employee_id: uuid.UUID
+    definition_id: uuid.UUID
+    assignment_id: uuid.UUID
+    outcome: Literal["created", "skipped"]
+
+
+class KpiTemplateApplyResult(Output):
+    created: int
+    skipped: int
+    assignment_ids: list[uuid.UUID] = Field(description="every assignment the template now stands for, "
+                                                        "created or already there")
+    assignments: list[AppliedAssignment]
+
+
+# --- assignments -------------------------------------------------------------------------
+
+class KpiAssignmentCreate(ParameterFields):
+    employee_id: uuid.UUID
+    cycle_id: uuid.UUID
+    definition_id: uuid.UUID
+    method: Method = "banded"
+    weight: Weight = Decimal(1)
+
+
+class KpiAssignmentUpdate(Input):
+    """Employee, cycle and definition are fixed; make a new assignment to change them."""
+
+    method: Method | None = None
+    weight: Weight | None = None
+    threshold: Number | None = None
+    target: Number | None = None
+    stretch: Number | None = None
+    range_low: Number | None = None
+    range_high: Number | None = None
+    tolerance: Number | None = None
+    veto: bool | None = None
+    rewardable: bool | None = None
+
+
+class KpiAssignmentRead(ParameterRead):
+    id: uuid.UUID
+    employee_id: uuid.UUID
+    cycle_id: uuid.UUID
+    definition_id: uuid.UUID
+    template_id: uuid.UUID | None
+    kpi_code: str
+    actual: Dec | None = Field(description="the definition's aggregation over the measurements "
+                                                  "dated within the cycle; null when there is none")
+    points: Dec = Field(description="rounded half-up to 2 places")
+    points_exact: Dec = Field(description="unrounded, for further arithmetic")
+    missing_data: bool
+    veto_triggered: bool = Field(description="a veto assignment scoring 0 points: the KPI component "
+                                             "of the employee becomes 0")
+    flags: list[str]
+    measurement_count: int = Field(description="every measurement recorded on the assignment; only "
+                                               "those dated within the cycle count toward actual")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+# --- measurements ------------------------------------------------------------------------
+
+class KpiMeasurementCreate(Input):
+    value: Number
+    measured_at: dt.date
+    source: SourceText | None = None
+    source_key: SourceKey | None = Field(None, description="idempotency key: re-sending it updates "
+                                                           "(or leaves unchanged) the same measurement")
+
+
+class KpiMeasurementPut(Input):
+    value: Number
+    source: SourceText | None = None
+
+
+class KpiMeasurementRead(Output):
+    id: uuid.UUID
+    assignment_id: uuid.UUID
+    value: Dec
+    measured_at: dt.date
+    source: str | None
+    source_key: str | None
+    recorded_by: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class BulkMeasurementRow(Input):
+    """Addressed by `assignment_id`, or by (`employee_external_id`, `kpi_code`, `cycle_id`)."""
+
+    assignment_id: uuid.UUID | None = None
+    employee_external_id: str | None = Field(None, min_length=1, max_length=200)
+    kpi_code: str | None = Field(None, min_length=1, max_length=64)
+    cycle_id: uuid.UUID | None = None
+    value: Number
+    measured_at: dt.date
+    source: SourceText | None = None
+    source_key: SourceKey | None = None
+
+
+class BulkMeasurementRequest(Input):
+    rows: list[dict[str, Any]] = Field(min_length=1)
+
+
+class BulkMeasurementResult(Output):
+    index: int
+    outcome: Literal["created", "updated", "unchanged", "error"]
+    id: uuid.UUID | None
+    assignment_id: uuid.UUID | None
+    source_key: str | None
+    errors: list[dict[str, Any]] = []
+
+
+class BulkMeasurementResponse(Output):
+    results: list[BulkMeasurementResult]
+    created: int
+    updated: int
+    unchanged: int
+    errors: int
