@@ -33,6 +33,23 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = 5000
     idempotency_ttl_seconds: int = 86400
     bulk_max_employee_rows: int = 10000
+    bulk_max_measurement_rows: int = 50000
+    score_inline_max: int = 2000
+
+    # Webhooks (service/webhooks/): delivery engine, retries, safety limits.
+    webhook_inprocess: bool | None = None  # None: in-process delivery exactly when on SQLite
+    webhook_poll_seconds: float = 1.0
+    webhook_batch_size: int = 20
+    webhook_lease_seconds: float = 60.0
+    webhook_connect_timeout_seconds: float = 5.0
+    webhook_timeout_seconds: float = 15.0
+    webhook_retry_scale: float = 1.0  # multiplies the retry schedule (tests run it in ms)
+    webhook_retry_jitter: float = 0.2  # +/- fraction of each scheduled delay
+    webhook_retry_after_max_seconds: float = 36000.0
+    webhook_disable_after_dead: int = 5
+    webhook_disable_after_failing_seconds: float = 5 * 86400.0
+    webhook_secret_grace_seconds: float = 86400.0
+    webhook_secret_key: str | None = None  # when set, secrets are encrypted at rest (Fernet)
 
     @property
     def effective_database_url(self) -> str:
@@ -44,6 +61,11 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def webhook_inprocess_enabled(self) -> bool:
+        """Deliver webhooks from the API process: the default for the embedded SQLite."""
+        return self.is_sqlite if self.webhook_inprocess is None else self.webhook_inprocess
 
     @property
     def effective_jwt_secret(self) -> str:

@@ -5,4 +5,15 @@ def load_all() -> None:
     import service.auth.models  # noqa: F401
     import service.cycles.models  # noqa: F401
     import service.kit.models  # noqa: F401
+    import service.kpi.models  # noqa: F401
+    import service.okr.models  # noqa: F401
     import service.org.models  # noqa: F401
+    import service.scim.models  # noqa: F401
+    import service.scoring.models  # noqa: F401
+    import service.webhooks.models  # noqa: F401
+
+
+def load_score_inputs() -> None:
+    """Registers each module's score-input loader with service.scoring.service."""
+    import service.kpi.scoring_inputs  # noqa: F401
+    import service.okr.scoring_inputs  # noqa: F401

@@ -41,6 +41,9 @@ class AssignmentIn:
     rewardable: bool = False
     measurements: tuple[Measurement, ...] = ()
     code: str = ""
+    # The assignment's own cycle; when set it bounds the actual instead of the caller's window.
+    cycle_start: dt.date | None = None
+    cycle_end: dt.date | None = None
 
 
 def actual(measurements: Sequence[Measurement], aggregation: str,
@@ -127,7 +130,7 @@ class AssignmentScore:
 
 def score_assignment(a: AssignmentIn, policy: PolicyParams, start: dt.date | None = None,
                      end: dt.date | None = None) -> AssignmentScore:
-    value = actual(a.measurements, a.aggregation, start, end)
+    value = actual(a.measurements, a.aggregation, a.cycle_start or start, a.cycle_end or end)
     if value is None:
         return AssignmentScore(actual=None, points=ZERO, missing_data=True)
     return AssignmentScore(actual=value, points=kpi_points(a, value, policy), missing_data=False)

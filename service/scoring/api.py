@@ -1,0 +1,93 @@
+"""REST routes: scoring policies and scores."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from service.auth.deps import RequestCtx
+from service.kit.pagination import PageOut, PageParams, page_params
+from service.scoring import policies as svc
+from service.scoring import scores
+from service.scoring.schemas import (
+    PolicyCreate,
+    PolicyRead,
+    PolicyUpdate,
+    RecomputeJobRead,
+    ScoreRead,
+)
+
+router = APIRouter(prefix="/api/v1")
+Pages = Annotated[PageParams, Depends(page_params)]
+
+
+def _etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = f'"{version}"'
+
+
+@router.get("/scoring-policies", response_model=PageOut[PolicyRead], tags=["scoring"])
+async def list_policies(ctx: RequestCtx, pages: Pages) -> PageOut[PolicyRead]:
+    page, versions = await svc.list_policies(ctx, pages)
+    return PageOut[PolicyRead](items=[svc.read_model(p, versions[p.id]) for p in page.items],
+                               next_cursor=page.next_cursor)
+
+
+@router.post("/scoring-policies", response_model=PolicyRead, status_code=status.HTTP_201_CREATED, tags=["scoring"])
+async def create_policy(ctx: RequestCtx, body: PolicyCreate, response: Response) -> PolicyRead:
+    p, v = await svc.create_policy(ctx, body)
+    _etag(response, v.version)
+    response.headers["Location"] = f"/api/v1/scoring-policies/{p.id}"
+    return svc.read_model(p, v)
+
+
+@router.get("/scoring-policies/{policy_id}", response_model=PolicyRead, tags=["scoring"])
+async def get_policy(ctx: RequestCtx, policy_id: uuid.UUID, response: Response,
+                     version: Annotated[int | None, Query(ge=1)] = None) -> PolicyRead:
+    """The current version, or any earlier one with `?version=`."""
+    p, v = await svc.get_policy(ctx, policy_id, version)
+    _etag(response, p.current_version)
+    return svc.read_model(p, v)
+
+
+@router.patch("/scoring-policies/{policy_id}", response_model=PolicyRead, tags=["scoring"])
+async def update_policy(ctx: RequestCtx, policy_id: uuid.UUID, body: PolicyUpdate, request: Request,
+                        response: Response) -> PolicyRead:
+    """Every edit makes a new immutable version."""
+    p, v = await svc.update_policy(ctx, policy_id, body, request)
+    _etag(response, p.current_version)
+    return svc.read_model(p, v)
+
+
+@router.get("/cycles/{cycle_id}/scores", response_model=PageOut[ScoreRead], tags=["scores"])
+async def list_scores(
+    ctx: RequestCtx, cycle_id: uuid.UUID, pages: Pages,
+    department_id: uuid.UUID | None = None, manager_id: uuid.UUID | None = None,
+    rating: Annotated[str | None, Query(min_length=1, max_length=10)] = None,
+    explain: bool = False,
+) -> PageOut[ScoreRead]:
+    items, cursor = await scores.list_scores(ctx, cycle_id, pages, department_id=department_id,
+                                             manager_id=manager_id, rating=rating, explain=explain)
+    return PageOut[ScoreRead](items=items, next_cursor=cursor)
+
+
+@router.post("/cycles/{cycle_id}/scores/recompute", response_model=RecomputeJobRead, tags=["scores"],
+             responses={202: {"model": RecomputeJobRead}})
+async def recompute(ctx: RequestCtx, cycle_id: uuid.UUID) -> JSONResponse:
+    job = await scores.start_recompute(ctx, cycle_id)
+    body = RecomputeJobRead.model_validate(job).model_dump(mode="json")
+    code = status.HTTP_200_OK if job.status == "succeeded" else status.HTTP_202_ACCEPTED
+    return JSONResponse(body, status_code=code, headers={"Location": f"/api/v1/score-jobs/{job.id}"})
+
+
+@router.get("/cycles/{cycle_id}/scores/{employee_id}", response_model=ScoreRead, tags=["scores"])
+async def get_score(ctx: RequestCtx, cycle_id: uuid.UUID, employee_id: uuid.UUID) -> ScoreRead:
+    cycle, scored = await scores.get_score(ctx, cycle_id, employee_id)
+    return scores.score_read(cycle, scored)
+
+
+@router.get("/score-jobs/{job_id}", response_model=RecomputeJobRead, tags=["scores"])
+async def get_job(ctx: RequestCtx, job_id: uuid.UUID) -> RecomputeJobRead:
+    return RecomputeJobRead.model_validate(await scores.get_job(ctx, job_id))

@@ -1,0 +1,195 @@
+"""REST models of scoring policies and scores, with the policy validation rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from service.kit.schemas import DecimalStr, Input, Output
+
+ScopeKind = Literal["organization", "department", "position", "employee"]
+Num = Decimal
+
+
+class Scope(Input):
+    kind: ScopeKind
+    id: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _id(self) -> Scope:
+        if self.kind == "organization" and self.id is not None:
+            raise ValueError("an organization scope takes no id")
+        if self.kind != "organization" and self.id is None:
+            raise ValueError(f"a {self.kind} scope needs an id")
+        return self
+
+
+class Band(Input):
+    rating: str = Field(min_length=1, max_length=10)
+    min: Num = Field(ge=0, le=1000)
+
+
+class DistributionBand(Input):
+    rating: str = Field(min_length=1, max_length=10)
+    pct: Num = Field(ge=0, le=1)
+
+
+class DistributionIn(Input):
+    mode: Literal["advisory", "enforced"]
+    bands: list[DistributionBand] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _sum(self) -> DistributionIn:
+        if sum((b.pct for b in self.bands), Decimal(0)) != 1:
+            raise ValueError("distribution percentages must sum to 1")
+        if len({b.rating for b in self.bands}) != len(self.bands):
+            raise ValueError("distribution ratings must be unique")
+        return self
+
+
+DEFAULT_BAND_LIST = [{"rating": "S", "min": Decimal(110)}, {"rating": "A", "min": Decimal(95)},
+                     {"rating": "B", "min": Decimal(80)}, {"rating": "C", "min": Decimal(60)},
+                     {"rating": "D", "min": Decimal(0)}]
+
+
+class PolicyParamsIn(Input):
+    """Every parameter of API.md; defaults are SPEC's."""
+
+    w_kpi: Num = Field(ge=0, le=1)
+    w_okr: Num = Field(ge=0, le=1)
+    w_eval: Num = Field(ge=0, le=1)
+    okr_par_committed: Num = Field(Decimal("1.0"), gt=0, le=10)
+    okr_par_aspirational: Num = Field(Decimal("0.7"), gt=0, le=10)
+    okr_cap: Num = Field(Decimal("1.2"), gt=0, le=10)
+    kpi_threshold_points: Num = Field(Decimal(60), ge=0, le=1000)
+    kpi_target_points: Num = Field(Decimal(100), gt=0, le=1000)
+    kpi_cap: Num = Field(Decimal(120), gt=0, le=1000)
+    rating_scale: int = Field(5, ge=2, le=100)
+    peer_weight: Num = Field(Decimal(0), ge=0, le=1)
+    bands: list[Band] = Field(default_factory=lambda: [Band(**b) for b in DEFAULT_BAND_LIST], min_length=1)
+    distribution: DistributionIn | None = None
+
+    @model_validator(mode="after")
+    def _rules(self) -> PolicyParamsIn:
+        if self.w_kpi + self.w_okr + self.w_eval != 1:
+            raise ValueError("w_kpi + w_okr + w_eval must equal 1")
+        mins = [b.min for b in self.bands]
+        if any(a <= b for a, b in zip(mins, mins[1:], strict=False)):
+            raise ValueError("bands must be in strictly descending order of min")
+        if len({b.rating for b in self.bands}) != len(self.bands):
+            raise ValueError("band ratings must be unique")
+        if not self.kpi_threshold_points < self.kpi_target_points <= self.kpi_cap:
+            raise ValueError("kpi_threshold_points < kpi_target_points <= kpi_cap is required")
+        if self.distribution is not None:
+            if [b.rating for b in self.distribution.bands] != [b.rating for b in self.bands]:
+                raise ValueError("distribution bands must name the policy's ratings, best first")
+        return self
+
+
+class PolicyCreate(PolicyParamsIn):
+    name: str = Field(min_length=1, max_length=200)
+    scope: Scope
+
+
+class PolicyUpdate(Input):
+    """An edit makes a new version; fields left out keep the current version's values."""
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    w_kpi: Num | None = None
+    w_okr: Num | None = None
+    w_eval: Num | None = None
+    okr_par_committed: Num | None = None
+    okr_par_aspirational: Num | None = None
+    okr_cap: Num | None = None
+    kpi_threshold_points: Num | None = None
+    kpi_target_points: Num | None = None
+    kpi_cap: Num | None = None
+    rating_scale: int | None = None
+    peer_weight: Num | None = None
+    bands: list[Band] | None = None
+    distribution: DistributionIn | None = None
+    active: bool | None = None
+
+
+class BandOut(Output):
+    rating: str
+    min: DecimalStr
+
+
+class DistributionBandOut(Output):
+    rating: str
+    pct: DecimalStr
+
+
+class DistributionOut(Output):
+    mode: str
+    bands: list[DistributionBandOut]
+
+
+class ScopeOut(Output):
+    kind: str
+    id: uuid.UUID | None
+
+
+class PolicyRead(Output):
+    id: uuid.UUID
+    name: str
+    scope: ScopeOut
+    version: int
+    active: bool
+    w_kpi: DecimalStr
+    w_okr: DecimalStr
+    w_eval: DecimalStr
+    okr_par_committed: DecimalStr
+    okr_par_aspirational: DecimalStr
+    okr_cap: DecimalStr
+    kpi_threshold_points: DecimalStr
+    kpi_target_points: DecimalStr
+    kpi_cap: DecimalStr
+    rating_scale: int
+    peer_weight: DecimalStr
+    bands: list[BandOut]
+    distribution: DistributionOut | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class PolicyRef(Output):
+    id: uuid.UUID | None
+    version: int
+
+
+class ScoreRead(Output):
+    employee_id: uuid.UUID
+    cycle_id: uuid.UUID
+    status: str
+    components: dict[str, DecimalStr | None]
+    weights: dict[str, DecimalStr]
+    composite: DecimalStr | None
+    calibration_delta: DecimalStr
+    final: DecimalStr | None
+    rating: str | None
+    flags: list[str]
+    policy: PolicyRef
+    explanation: dict[str, Any] | None = None
+
+
+class RecomputeJobRead(Output):
+    id: uuid.UUID
+    cycle_id: uuid.UUID
+    status: str
+    employees: int | None
+    changed: int | None
+    error: str | None
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+
+    @field_validator("error")
+    @classmethod
+    def _short(cls, v: str | None) -> str | None:
+        return v[:500] if v else v

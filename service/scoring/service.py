@@ -1,0 +1,124 @@
+"""Scores of a cycle: gather inputs set-based, pick each employee's policy, run the pure
+engine. Scores are computed on read, so they are always consistent with the data; the
+recompute job additionally stores a snapshot and emits `score.updated` for changes.
+
+Modules contribute inputs through registered loaders (`@input_loader`), each answering
+for a whole set of employees in a constant number of queries, so this module imports no
+OKR, KPI or evaluation code and a cycle costs a handful of queries, not one per employee.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+
+from service.auth.context import Ctx
+from service.cycles.models import Cycle
+from service.cycles.service import descendant_ids
+from service.org.models import Employee
+from service.scoring.composite import Adjustment, EmployeeInputs, ScoreResult, score_employee
+from service.scoring.policies import PolicyBook, policy_book
+from service.scoring.policy import PolicyParams
+
+
+@dataclass(frozen=True)
+class ScoringScope:
+    """What a loader is asked for: the cycle, its descendants, and the employees."""
+
+    cycle: Cycle
+    cycle_ids: tuple[uuid.UUID, ...]
+    employee_ids: tuple[uuid.UUID, ...]
+
+
+# A loader returns {employee_id: {"objectives": [...], "assignments": [...],
+# "manager_rating": Decimal, "peer_ratings": [...], "adjustments": [...]}} (any subset).
+InputLoader = Callable[[Ctx, ScoringScope], Awaitable[dict[uuid.UUID, dict[str, Any]]]]
+_loaders: list[InputLoader] = []
+LIST_KEYS = ("objectives", "assignments", "peer_ratings", "adjustments")
+
+
+def input_loader(fn: InputLoader) -> InputLoader:
+    _loaders.append(fn)
+    return fn
+
+
+@dataclass(frozen=True)
+class Scored:
+    employee: Any  # a row with id, position_id, department_id, manager_id
+    policy: PolicyParams
+    result: ScoreResult
+
+
+def population_filter(cycle: Cycle) -> Any:
+    """Who is scored in a cycle: hired by its end and not gone before its start."""
+    return and_(or_(Employee.hire_date.is_(None), Employee.hire_date <= cycle.end_date),
+                or_(Employee.termination_date.is_(None), Employee.termination_date >= cycle.start_date))
+
+
+async def population(ctx: Ctx, cycle: Cycle, employee_ids: Sequence[uuid.UUID] | None = None) -> list[Any]:
+    stmt = (select(Employee.id, Employee.position_id, Employee.department_id, Employee.manager_id)
+            .where(Employee.org_id == ctx.org_id, population_filter(cycle)).order_by(Employee.id))
+    if employee_ids is not None:
+        ids = list(employee_ids)
+        rows: list[Any] = []
+        for start in range(0, len(ids), 5000):
+            rows.extend((await ctx.session.execute(stmt.where(Employee.id.in_(ids[start:start + 5000])))).all())
+        return sorted(rows, key=lambda r: r.id)
+    return list((await ctx.session.execute(stmt)).all())
+
+
+async def gather_inputs(ctx: Ctx, cycle: Cycle, employee_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    scope = ScoringScope(cycle=cycle, cycle_ids=tuple(await descendant_ids(ctx, cycle.id)),
+                         employee_ids=tuple(employee_ids))
+    merged: dict[uuid.UUID, dict[str, Any]] = {e: {} for e in employee_ids}
+    for loader in _loaders:
+        for emp, part in (await loader(ctx, scope)).items():
+            target = merged.setdefault(emp, {})
+            for key, value in part.items():
+                if key in LIST_KEYS:
+                    target.setdefault(key, []).extend(value)
+                else:
+                    target[key] = value
+    return merged
+
+
+async def score_employees(ctx: Ctx, cycle: Cycle, employees: Sequence[Any],
+                          extra_adjustments: dict[uuid.UUID, list[Adjustment]] | None = None,
+                          book: PolicyBook | None = None) -> list[Scored]:
+    """Scores for the given population rows; `extra_adjustments` are what-if deltas
+    (calibration simulation) added to the recorded ones and never saved."""
+    book = book or await policy_book(ctx, cycle)
+    inputs = await gather_inputs(ctx, cycle, [e.id for e in employees])
+    out = []
+    for emp in employees:
+        part = inputs.get(emp.id, {})
+        adjustments = list(part.get("adjustments", []))
+        if extra_adjustments and emp.id in extra_adjustments:
+            adjustments.extend(extra_adjustments[emp.id])
+        policy = book.for_employee(emp.id, emp.position_id, emp.department_id)
+        result = score_employee(EmployeeInputs(
+            employee_id=emp.id, objectives=tuple(part.get("objectives", ())),
+            assignments=tuple(part.get("assignments", ())), manager_rating=part.get("manager_rating"),
+            peer_ratings=tuple(part.get("peer_ratings", ())), adjustments=tuple(adjustments),
+            cycle_start=cycle.start_date, cycle_end=cycle.end_date), policy)
+        out.append(Scored(employee=emp, policy=policy, result=result))
+    return out
+
+
+def jsonable(value: Any) -> Any:
+    """Exact decimal strings, so a person can recompute any number by hand."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (dt.date, uuid.UUID)):
+        return str(value)
+    return value
