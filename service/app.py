@@ -11,6 +11,7 @@ from service import __version__, problems
 from service.config import get_settings
 from service.db import database
 from service.kit.idempotency import IdempotencyMiddleware
+from service.models import load_all, load_score_inputs
 from service.observability import AccessLogMiddleware, configure_logging
 
 DESCRIPTION = """Headless performance management: OKRs and KPIs blended into one fair,
@@ -21,7 +22,10 @@ Idempotency-Key."""
 
 @asynccontextmanager
 async def lifespan(_: FastAPI):
-    yield
+    from service.webhooks.delivery import inprocess as webhook_delivery
+
+    async with webhook_delivery():  # on SQLite (WEBHOOK_INPROCESS): delivery runs in-process
+        yield
     await database.dispose()
 
 
@@ -31,20 +35,34 @@ def create_app() -> FastAPI:
     app = FastAPI(title="perf-service", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan, openapi_url="/openapi.json")
     problems.install(app)
+    load_all()
+    load_score_inputs()
 
     from service.audit.api import router as audit_router
     from service.auth.clients import router as clients_router
     from service.cycles.api import router as cycles_router
     from service.graphql.schema import graphql_router
     from service.health import router as health_router
+    from service.kpi.api import router as kpi_router
+    from service.okr.api import router as okr_router
     from service.org.api import router as org_router
+    from service.scoring.api import router as scoring_router
+    from service.webhooks.api import router as webhooks_router
 
     app.include_router(health_router)
     app.include_router(org_router)
+    app.include_router(scoring_router)
     app.include_router(clients_router)
     app.include_router(cycles_router)
+    app.include_router(kpi_router)
+    app.include_router(okr_router)
     app.include_router(audit_router)
+    app.include_router(webhooks_router)
     app.include_router(graphql_router, prefix="/graphql", include_in_schema=False)
+
+    from service.scim.app import MOUNT_PATH, build_scim_app
+
+    app.mount(MOUNT_PATH, build_scim_app())  # SCIM 2.0 at /scim/v2 (Okta, Microsoft Entra)
 
     # Outermost first: request id, then access log/metrics, then idempotency.
     app.add_middleware(IdempotencyMiddleware)

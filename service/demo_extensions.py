@@ -11,4 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 async def load_extensions(session: AsyncSession, org_id: uuid.UUID,
                           make_id: Callable[[str], uuid.UUID]) -> None:
-    return None
+    from service.kpi import demo as kpi_demo
+    from service.okr import demo as okr_demo
+
+    await okr_demo.load(session, org_id, make_id)
+    await session.flush()
+    await kpi_demo.load(session, org_id, make_id)
+    await session.flush()

@@ -93,6 +93,13 @@ def write_directory(p: Principal) -> Decision:
     return _allow(is_staff(p) or p.has_scope("employees:write"))
 
 
+def scim_provision(p: Principal) -> Decision:
+    """SCIM (/scim/v2): an identity provider's client with the `scim` scope provisions the
+    employees and departments of its organization. No person, not even an admin, speaks
+    SCIM: a token without the scope is refused (403), never silently narrowed."""
+    return _allow(p.has_scope("scim"))
+
+
 def see_compensation(p: Principal, relation: Relation) -> bool:
     """Pay is for hr, admin, payroll clients and the employee themself; never a manager
     as such and never an auditor."""
@@ -138,3 +145,139 @@ def read_cycles(p: Principal) -> Decision:
 
 def manage_cycles(p: Principal) -> Decision:
     return _allow(is_staff(p))
+
+
+# --- OKRs: objectives, key results, check-ins -----------------------------------------
+# Relations are to the objective's owner (and, for check-ins, to the key result's owner).
+# Public objectives are readable by every person of the organization (alignment needs
+# them); private ones like any subject data (owner, the owner's managers, hr, admin,
+# auditor; a key result's owner does not see a private objective of someone else).
+# Integration clients have no OKR scope.
+
+def read_objectives(p: Principal) -> Decision:
+    """List objectives or lint a draft: any person; no client scope covers OKRs."""
+    return _allow(is_person(p))
+
+
+def read_objective(p: Principal, relation: Relation, visibility: str) -> Decision:
+    if not is_person(p):
+        return Decision.HIDE
+    if visibility == "public":
+        return Decision.ALLOW
+    return read_subject(p, relation)
+
+
+def write_objective(p: Principal, relation: Relation) -> Decision:
+    """Create or edit an objective and its key results: the owner, the owner's managers,
+    hr/admin. Auditors and everyone else are refused (visibility is checked first)."""
+    if not is_person(p):
+        return Decision.FORBID
+    return _allow(is_staff(p) or relation in (Relation.SELF, Relation.MANAGER))
+
+
+OBJECTIVE_ACTORS: dict[str, frozenset[Relation]] = {
+    "submit": frozenset({Relation.SELF}),
+    "approve": frozenset({Relation.MANAGER}),
+    "reject": frozenset({Relation.MANAGER}),
+    "publish": frozenset({Relation.SELF, Relation.MANAGER}),
+    "close": frozenset({Relation.MANAGER}),
+}
+
+
+def objective_action(p: Principal, relation: Relation, action: str) -> Decision:
+    """The workflow: the owner submits; their direct or indirect manager approves,
+    rejects and closes; owner or manager publishes; hr/admin may act for anyone."""
+    if not is_person(p):
+        return Decision.FORBID
+    return _allow(is_staff(p) or relation in OBJECTIVE_ACTORS.get(action, frozenset()))
+
+
+def grade_key_result(p: Principal, relation: Relation) -> Decision:
+    """A manual grade: the owner's manager or hr (admin does everything hr does)."""
+    return _allow(is_person(p) and (is_staff(p) or relation is Relation.MANAGER))
+
+
+def check_in(p: Principal, owner_relation: Relation, kr_owner_relation: Relation) -> Decision:
+    """Report progress: the objective's owner, the key result's owner, their managers,
+    hr/admin."""
+    if not is_person(p):
+        return Decision.FORBID
+    close = (Relation.SELF, Relation.MANAGER)
+    return _allow(is_staff(p) or owner_relation in close or kr_owner_relation in close)
+
+
+# --- scoring policies and scores ---------------------------------------------------------------
+
+def read_scoring_policies(p: Principal) -> Decision:
+    return _allow(p.has_role("admin", "hr", "auditor"))
+
+
+def manage_scoring_policies(p: Principal) -> Decision:
+    return _allow(p.has_role("admin"))
+
+
+def recompute_scores(p: Principal) -> Decision:
+    return _allow(is_staff(p))
+
+
+# --- KPIs: definitions, templates, assignments, measurements --------------------------------
+# Relations are to the assignment's subject employee. `kpi:write` clients (BI, data
+# pipelines) read the library and assignments and record measurements, nothing else.
+
+def read_kpi_library(p: Principal) -> Decision:
+    """KPI definitions: every person, and ingestion clients (they address rows by code)."""
+    return _allow(is_person(p) or p.has_scope("kpi:write"))
+
+
+def read_kpi_templates(p: Principal) -> Decision:
+    return _allow(is_person(p))
+
+
+def manage_kpi_library(p: Principal) -> Decision:
+    """Create and change definitions and position templates."""
+    return _allow(is_staff(p))
+
+
+def list_kpi_assignments(p: Principal) -> Decision:
+    """The collection; its rows are filtered by `read_kpi_assignment`."""
+    return _allow(is_person(p) or p.has_scope("kpi:write"))
+
+
+def read_kpi_assignment(p: Principal, relation: Relation) -> Decision:
+    if p.has_scope("kpi:write"):
+        return Decision.ALLOW
+    return read_subject(p, relation)
+
+
+def manage_kpi_assignment(p: Principal, relation: Relation) -> Decision:
+    """Create, change or delete an assignment (also by applying a template): hr/admin for
+    anyone, a direct or indirect manager for their reports; never the subject themself."""
+    if is_person(p) and (is_staff(p) or relation is Relation.MANAGER):
+        return Decision.ALLOW
+    return Decision.FORBID if read_kpi_assignment(p, relation).allowed else Decision.HIDE
+
+
+def record_kpi_measurement(p: Principal, relation: Relation) -> Decision:
+    """Report an actual: hr/admin, the subject's managers, `kpi:write` clients; the
+    subject may read their own actuals but not report them."""
+    if p.has_scope("kpi:write") or (is_person(p) and (is_staff(p) or relation is Relation.MANAGER)):
+        return Decision.ALLOW
+    return Decision.FORBID if read_kpi_assignment(p, relation).allowed else Decision.HIDE
+
+
+def bulk_ingest_kpi_measurements(p: Principal) -> Decision:
+    """Bulk ingestion is for data pipelines and hr/admin; managers use the single routes."""
+    return _allow(is_staff(p) or p.has_scope("kpi:write"))
+
+
+# --- webhooks ----------------------------------------------------------------------------------
+
+def read_webhooks(p: Principal) -> Decision:
+    """Subscriptions and their delivery logs: admin, `webhooks` clients, and auditors
+    (read-only; signing secrets are never shown after creation, to anyone)."""
+    return _allow(p.has_role("admin", "auditor") or p.has_scope("webhooks"))
+
+
+def manage_webhooks(p: Principal) -> Decision:
+    """Create, change, delete, rotate secrets, redeliver: admin or a `webhooks` client."""
+    return _allow(p.has_role("admin") or p.has_scope("webhooks"))

@@ -22,6 +22,8 @@ from service.cycles.gql import CycleMutation, CycleQuery
 from service.errors import DomainError
 from service.graphql.common import SCALARS
 from service.graphql.context import get_context
+from service.kpi.gql import KpiMutation, KpiQuery
+from service.okr.gql import OkrMutation, OkrQuery
 from service.org.gql import OrgMutation, OrgQuery
 
 log = structlog.get_logger("service.graphql")
@@ -57,12 +59,12 @@ class DomainErrors(SchemaExtension):
 
 
 @strawberry.type
-class Query(OrgQuery, CycleQuery):
+class Query(OrgQuery, CycleQuery, KpiQuery, OkrQuery):
     pass
 
 
 @strawberry.type
-class Mutation(OrgMutation, CycleMutation):
+class Mutation(OrgMutation, CycleMutation, KpiMutation, OkrMutation):
     pass
 
 

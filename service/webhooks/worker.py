@@ -1,0 +1,52 @@
+"""`python -m service worker`: the webhook delivery process for PostgreSQL deployments.
+
+Run as many as you like: they share the work through `FOR UPDATE SKIP LOCKED` claims and
+leases (see delivery.py). SIGTERM or SIGINT stops it gracefully: no new round starts,
+the attempts in flight finish and are acknowledged (bounded by the HTTP timeout), then it
+exits 0. A worker killed outright loses nothing: its leases expire and others redeliver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import structlog
+
+from service.db import database
+from service.webhooks.delivery import DeliveryConfig, Dispatcher
+
+log = structlog.get_logger("service.webhooks.worker")
+
+
+async def run(config: DeliveryConfig | None = None, *, once: bool = False) -> None:
+    config = config or DeliveryConfig.from_settings()
+    dispatcher = Dispatcher(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("webhook_worker_started", pid=os.getpid(), poll_seconds=config.poll_seconds,
+             batch_size=config.batch_size)
+    try:
+        if once:
+            while not stop.is_set() and await dispatcher.run_once():
+                pass
+        else:
+            await dispatcher.run_forever(stop)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        await dispatcher.aclose()
+        await database.dispose()
+        log.info("webhook_worker_stopped", pid=os.getpid())
+
+
+def main(poll_seconds: float | None = None, batch_size: int | None = None, once: bool = False) -> None:
+    overrides: dict[str, float | int] = {}
+    if poll_seconds is not None:
+        overrides["poll_seconds"] = poll_seconds
+    if batch_size is not None:
+        overrides["batch_size"] = batch_size
+    asyncio.run(run(DeliveryConfig.from_settings(**overrides), once=once))
