@@ -11,6 +11,8 @@ import asyncio
 import os
 import subprocess
 import sys
+import tempfile
+from typing import Any
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -36,15 +38,20 @@ def banner(text: str) -> None:
     print(f"\n{line}\n!! {text}\n{line}\n", flush=True)
 
 
+def _start(backend: str, extra: list[str], env: dict[str, str], log: Any) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *extra],
+                            env={**env, "TEST_DB": backend}, stdout=log, stderr=subprocess.STDOUT)
+
+
 def main() -> int:
+    """Both backends run at the same time (each suite is one mostly single-threaded
+    process, so two cores halve the wall time); the SQLite run's output is shown once it
+    has finished, the PostgreSQL run's as it happens."""
     extra = sys.argv[1:]
     lint = subprocess.run([sys.executable, "-m", "ruff", "check", "service", "tests", "migrations"])
     if lint.returncode:
         banner("ruff found problems")
         return lint.returncode
-    print("== suite on SQLite ==", flush=True)
-    env = {**os.environ, "TEST_DB": "sqlite"}
-    codes = [subprocess.run([sys.executable, "-m", "pytest", *extra], env=env).returncode]
 
     admin = pg_admin_url()
     problem = asyncio.run(_reachable(admin))
@@ -53,14 +60,24 @@ def main() -> int:
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             banner("CI=true: an unreachable PostgreSQL is a failure")
             return 1
-    else:
-        print("== suite on PostgreSQL ==", flush=True)
-        env = {**os.environ, "TEST_DB": "postgresql", "TEST_DATABASE_URL": admin}
-        codes.append(subprocess.run([sys.executable, "-m", "pytest", *extra], env=env).returncode)
-    failed = [c for c in codes if c != 0]
+
+    with tempfile.TemporaryFile(mode="w+") as sqlite_log:
+        sqlite_run = _start("sqlite", extra, dict(os.environ), sqlite_log)
+        codes = []
+        if not problem:
+            print("== suite on PostgreSQL (SQLite runs alongside) ==", flush=True)
+            pg = _start("postgresql", extra, {**os.environ, "TEST_DATABASE_URL": admin}, None)
+            codes.append(pg.wait())
+        codes.append(sqlite_run.wait())
+        sqlite_log.seek(0)
+        print("== suite on SQLite ==", flush=True)
+        sys.stdout.write(sqlite_log.read())
+        sys.stdout.flush()
+    names = (["PostgreSQL"] if not problem else []) + ["SQLite"]
+    failed = [(n, c) for n, c in zip(names, codes, strict=True) if c != 0]
     if failed:
-        banner("test suite FAILED")
-        return failed[0]
+        banner("test suite FAILED on " + ", ".join(n for n, _ in failed))
+        return failed[0][1]
     print(f"all suites passed ({len(codes)} database backend(s))")
     return 0
 

@@ -152,7 +152,7 @@ async def test_unsupported_grant_type_is_400(tenant, grant):
 
 async def test_missing_grant_type_is_rejected(tenant):
     resp = await tenant.client.post("/oauth/token", data={"client_id": "x", "client_secret": "y"})
-    assert resp.status_code in (400, 422)
+    assert_oauth_error(resp, 400, "invalid_request")  # RFC 6749 section 5.2
     assert "access_token" not in resp.text
 
 
@@ -192,3 +192,24 @@ async def test_only_admin_manages_clients(tenant):
         assert (await tenant.client.delete(f"{URL}/{c['id']}", headers=headers)).status_code == 404
     assert (await tenant.client.get(f"{URL}/{c['id']}", headers=tenant.admin)).json()["revoked_at"] is None
     assert len((await tenant.client.get(URL, headers=tenant.admin)).json()["items"]) == 1
+
+
+async def test_idempotent_repeat_never_stores_or_replays_the_secret(tenant):
+    from sqlalchemy import select
+
+    from service.db import database
+    from service.kit.models import IdempotencyRecord
+
+    headers = {**tenant.admin, "Idempotency-Key": "create-hris-client"}
+    first = await tenant.client.post(URL, json={"name": "HRIS", "scopes": ["employees:write"]}, headers=headers)
+    assert first.status_code == 201 and first.json()["client_secret"]
+    again = await tenant.client.post(URL, json={"name": "HRIS", "scopes": ["employees:write"]}, headers=headers)
+    assert again.status_code == 409 and again.headers["content-type"] == "application/problem+json"
+    assert again.headers["location"] == first.headers["location"]
+    assert first.json()["client_secret"] not in again.text
+    async with database.sessions() as session:
+        stored = (await session.execute(select(IdempotencyRecord.response_body).where(
+            IdempotencyRecord.org_id == tenant.org_id, IdempotencyRecord.key == "create-hris-client"))).scalar_one()
+    assert first.json()["client_secret"] not in stored
+    listed = (await tenant.client.get(URL, headers=tenant.admin)).json()["items"]
+    assert len(listed) == 1  # executed once

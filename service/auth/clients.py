@@ -66,7 +66,9 @@ async def list_clients(ctx: RequestCtx, pages: Annotated[PageParams, Depends(pag
 
 @router.post("/api/v1/integration-clients", response_model=ClientCreated,
              status_code=status.HTTP_201_CREATED, tags=["integration-clients"])
-async def create_client(ctx: RequestCtx, body: ClientCreate) -> ClientCreated:
+async def create_client(ctx: RequestCtx, body: ClientCreate, response: Response) -> ClientCreated:
+    """The secret is in this answer only (`Cache-Control: no-store`; an idempotent repeat
+    answers 409 with the `Location` instead of the secret)."""
     require(policy.manage_integration_clients(ctx.principal), "integration clients")
     secret = "pcs_" + secrets.token_urlsafe(32)
     client = IntegrationClient(org_id=ctx.org_id, id=new_id(), name=body.name,
@@ -78,6 +80,8 @@ async def create_client(ctx: RequestCtx, body: ClientCreate) -> ClientCreated:
     await audit.record(ctx.session, ctx.principal, "integration_client.created", "integration_client",
                        client.id, None, {"name": client.name, "scopes": client.scopes,
                                          "client_id": client.client_id})
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Location"] = f"/api/v1/integration-clients/{client.id}"
     return ClientCreated(**ClientRead.model_validate(client).model_dump(), client_secret=secret)
 
 
@@ -126,7 +130,7 @@ basic = HTTPBasic(auto_error=False)
 async def token(
     request: Request,
     session: Session,
-    grant_type: Annotated[str, Form()],
+    grant_type: Annotated[str | None, Form()] = None,
     client_id: Annotated[str | None, Form()] = None,
     client_secret: Annotated[str | None, Form()] = None,
     scope: Annotated[str | None, Form()] = None,
@@ -134,6 +138,8 @@ async def token(
 ) -> JSONResponse:
     """Client credentials grant (RFC 6749 section 4.4): credentials in the form body or
     HTTP Basic; the token carries the granted scopes and lives `ACCESS_TOKEN_TTL_SECONDS`."""
+    if not grant_type:
+        return _oauth_error(400, "invalid_request", "grant_type is required")
     if grant_type != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "only client_credentials is supported")
     if credentials is not None:

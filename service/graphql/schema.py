@@ -25,6 +25,7 @@ from service.graphql.context import get_context
 from service.kpi.gql import KpiMutation, KpiQuery
 from service.okr.gql import OkrMutation, OkrQuery
 from service.org.gql import OrgMutation, OrgQuery
+from service.scoring.gql import ScoringMutation, ScoringQuery
 
 log = structlog.get_logger("service.graphql")
 
@@ -59,12 +60,12 @@ class DomainErrors(SchemaExtension):
 
 
 @strawberry.type
-class Query(OrgQuery, CycleQuery, KpiQuery, OkrQuery):
+class Query(OrgQuery, CycleQuery, KpiQuery, OkrQuery, ScoringQuery):
     pass
 
 
 @strawberry.type
-class Mutation(OrgMutation, CycleMutation, KpiMutation, OkrMutation):
+class Mutation(OrgMutation, CycleMutation, KpiMutation, OkrMutation, ScoringMutation):
     pass
 
 

@@ -26,6 +26,7 @@ from service.kit.models import IdempotencyRecord
 from service.types import utcnow
 
 REPLAYED_HEADERS = ("content-type", "etag", "location")
+WITHHELD = "x-secret-withheld"
 STALE_RESERVATION = dt.timedelta(seconds=60)
 MAX_KEY_LENGTH = 200
 
@@ -111,6 +112,8 @@ class IdempotencyMiddleware:
                     name = k.decode().lower()
                     if name in REPLAYED_HEADERS:
                         resp_headers[name] = v.decode()
+                    elif name == "cache-control" and "no-store" in v.decode().lower():
+                        resp_headers[WITHHELD] = "true"
             elif message["type"] == "http.response.body":
                 resp_body.append(message.get("body", b""))
             await send(message)
@@ -155,13 +158,20 @@ class IdempotencyMiddleware:
             if status >= 500:
                 await session.execute(delete(IdempotencyRecord).filter_by(**ident))
             else:
+                kept = "" if WITHHELD in headers else body.decode("utf-8", errors="replace")
                 await session.execute(
                     update(IdempotencyRecord).filter_by(**ident).values(
-                        status_code=status, response_headers=headers,
-                        response_body=body.decode("utf-8", errors="replace")))
+                        status_code=status, response_headers=headers, response_body=kept))
             await session.commit()
 
     async def _replay(self, record: IdempotencyRecord, send: Send) -> None:
+        stored = dict(record.response_headers or {})
+        if stored.pop(WITHHELD, None):
+            location = {"Location": stored["location"]} if "location" in stored else {}
+            await _send_problem(send, Conflict(
+                "this request was already executed; its response held a secret that is shown only "
+                "once and is not replayed", headers=location), location)
+            return
         body = (record.response_body or "").encode()
         headers = [(k.encode(), v.encode()) for k, v in (record.response_headers or {}).items()]
         headers += [(b"content-length", str(len(body)).encode()), (b"idempotent-replayed", b"true")]
