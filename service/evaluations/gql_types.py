@@ -1,0 +1,475 @@
+"""GraphQL types and inputs of the evaluation module. Objects are converted from the
+services' read models (REST's), so what a caller may see (drafts, attributed or
+anonymous 360 feedback) is decided once, in the services; nested fields go through the
+request's dataloaders."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from typing import Any
+
+import strawberry
+from pydantic import BaseModel
+from strawberry.dataloader import DataLoader
+
+from service.authz import policy
+from service.cycles.gql import CycleType
+from service.cycles.models import Cycle
+from service.evaluations import calibration, interviews, peers, reviews
+from service.evaluations.models import Evaluation, Interview
+from service.graphql.common import (
+    JSON,
+    Connection,
+    Context,
+    DecimalString,
+    Edge,
+    PageInfo,
+    connection,
+    page_params,
+)
+from service.kit.pagination import Page, encode_cursor
+from service.org.gql import EmployeeType
+from service.org.models import Employee
+
+
+def fill(cls: Any, model: BaseModel, **nested: Any) -> Any:
+    """A Strawberry object from a read model with the same field names; nested objects
+    are converted by the caller."""
+    values = {f.name: getattr(model, f.name) for f in dataclasses.fields(cls)
+              if f.name not in nested and hasattr(model, f.name)}
+    return cls(**values, **nested)
+
+
+def edges(page: Page[Any], nodes: list[Any]) -> Connection[Any]:
+    return Connection(edges=[Edge(cursor=encode_cursor(n.id), node=n) for n in nodes],
+                      page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor))
+
+
+async def _employee(info: Context, employee_id: uuid.UUID | None) -> EmployeeType | None:
+    if employee_id is None or not policy.read_directory(info.context.ctx.principal).allowed:
+        return None
+    emp = await info.context.loaders.by_id(Employee).load(employee_id)
+    return EmployeeType.of(emp) if emp else None
+
+
+async def _cycle(info: Context, cycle_id: uuid.UUID) -> CycleType | None:
+    row = await info.context.loaders.by_id(Cycle).load(cycle_id)
+    return CycleType.of(row) if row else None
+
+
+# --- evaluations -------------------------------------------------------------------------------
+
+@strawberry.type(name="SelfReview")
+class SelfReviewType:
+    rating: int | None
+    comments: str | None
+    submitted_at: dt.datetime | None
+
+
+@strawberry.type(name="CompetencyRating")
+class CompetencyType:
+    name: str
+    rating: int
+    comments: str | None
+
+
+@strawberry.type(name="ManagerReview")
+class ManagerReviewType:
+    rating: int | None
+    comments: str | None
+    competencies: list[CompetencyType]
+    reviewer_id: uuid.UUID | None
+    submitted_at: dt.datetime | None
+
+
+@strawberry.type(name="PeerFeedbackSummary", description="360 feedback in aggregate; for the evaluated employee "
+                                                      "anonymous, and empty until enough reviewers answered")
+class FeedbackSummaryType:
+    available: bool
+    min_reviewers: int
+    answered: int | None
+    mean_rating: DecimalString | None
+    comments: list[str]
+
+
+@strawberry.type(name="CalibrationOutcome")
+class CalibrationOutcomeType:
+    calibration_id: uuid.UUID
+    calibrated_at: dt.datetime | None
+    final: DecimalString | None
+    rating: str | None
+    computed_rating: str | None
+    distribution_enforced: bool
+
+
+def _summary(s: Any) -> FeedbackSummaryType | None:
+    return None if s is None else fill(FeedbackSummaryType, s)
+
+
+@strawberry.type(name="PeerRequest", description="for the evaluated employee anonymised: the reviewers they "
+                                                  "asked themselves, never a status or an answer")
+class PeerRequestType:
+    id: uuid.UUID
+    evaluation_id: uuid.UUID
+    employee_id: uuid.UUID
+    cycle_id: uuid.UUID
+    reviewer_id: uuid.UUID | None
+    requested_by: str | None
+    due_date: dt.date | None
+    status: str | None
+    rating: int | None
+    comments: str | None
+    submitted_at: dt.datetime | None
+    declined_at: dt.datetime | None
+    decline_reason: str | None
+    created_at: dt.datetime
+
+    @staticmethod
+    def of(r: Any) -> PeerRequestType:
+        return fill(PeerRequestType, r)
+
+
+def _requests_loader(info: Context) -> DataLoader[uuid.UUID, list[PeerRequestType]]:
+    loaders = info.context.loaders
+
+    def factory(ctx: Any) -> DataLoader[uuid.UUID, list[PeerRequestType]]:
+        async def load(ids: list[uuid.UUID]) -> list[list[PeerRequestType]]:
+            rows = [r for r in await loaders.by_id(Evaluation).load_many(ids) if r is not None]
+            reads = await peers.requests_by_evaluation(ctx, rows)
+            return [[PeerRequestType.of(r) for r in reads.get(i, [])] for i in ids]
+        return DataLoader(load_fn=load)
+    return loaders.custom("evaluations:peer_requests", factory)
+
+
+@strawberry.type(name="Interview")
+class InterviewType:
+    id: uuid.UUID
+    evaluation_id: uuid.UUID
+    employee_id: uuid.UUID
+    cycle_id: uuid.UUID
+    interviewer_id: uuid.UUID | None
+    status: str
+    scheduled_at: dt.datetime | None
+    plan: str | None
+    notes: str | None
+    outcome: str | None
+    acknowledged_at: dt.datetime | None
+    acknowledged_by: str | None
+    acknowledgement_comment: str | None
+    created_by: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def of(row: Interview) -> InterviewType:
+        return fill(InterviewType, interviews.interview_read(row))
+
+
+@strawberry.type(name="Evaluation")
+class EvaluationType:
+    id: uuid.UUID
+    employee_id: uuid.UUID
+    cycle_id: uuid.UUID
+    status: str
+    self_review: SelfReviewType | None
+    manager_review: ManagerReviewType | None
+    peer_feedback: FeedbackSummaryType | None
+    calibration: CalibrationOutcomeType | None
+    final_score: DecimalString | None
+    final_rating: str | None
+    finalized_at: dt.datetime | None
+    acknowledged_at: dt.datetime | None
+    acknowledged_by: str | None
+    acknowledgement_comment: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @strawberry.field(description="null for callers that may not read the directory")
+    async def employee(self, info: Context) -> EmployeeType | None:
+        return await _employee(info, self.employee_id)
+
+    @strawberry.field
+    async def cycle(self, info: Context) -> CycleType | None:
+        return await _cycle(info, self.cycle_id)
+
+    @strawberry.field(description="360 requests, as the caller may see them")
+    async def peer_requests(self, info: Context) -> list[PeerRequestType]:
+        return await _requests_loader(info).load(self.id)
+
+    @strawberry.field
+    async def interviews(self, info: Context) -> list[InterviewType]:
+        rows = await info.context.loaders.many_by(Interview, "evaluation_id", order=lambda i: i.id).load(self.id)
+        return [InterviewType.of(i) for i in rows]
+
+    @staticmethod
+    def of(e: Any) -> EvaluationType:
+        mr = e.manager_review
+        return fill(
+            EvaluationType, e,
+            self_review=fill(SelfReviewType, e.self_review) if e.self_review else None,
+            manager_review=fill(ManagerReviewType, mr, competencies=[fill(CompetencyType, c) for c in mr.competencies])
+            if mr else None,
+            peer_feedback=_summary(e.peer_feedback),
+            calibration=fill(CalibrationOutcomeType, e.calibration) if e.calibration else None)
+
+
+@strawberry.type(name="PeerFeedback", description="an attributed 360 answer (managers, hr, admin, auditors)")
+class FeedbackType:
+    id: uuid.UUID
+    evaluation_id: uuid.UUID
+    reviewer_id: uuid.UUID
+    rating: int | None
+    comments: str | None
+    submitted_at: dt.datetime | None
+
+
+@strawberry.type(name="PeerFeedbackPage")
+class FeedbackPageType:
+    items: list[FeedbackType]
+    next_cursor: str | None
+    attributed: bool
+    summary: FeedbackSummaryType
+
+
+@strawberry.type(name="EvaluationBulkResult")
+class EvaluationBulkResultType:
+    created: int
+    skipped: int
+    evaluation_ids: list[uuid.UUID]
+
+
+# --- calibration -------------------------------------------------------------------------------
+
+@strawberry.type(name="CalibrationAdjustment")
+class AdjustmentType:
+    id: uuid.UUID
+    calibration_id: uuid.UUID
+    employee_id: uuid.UUID
+    delta: DecimalString
+    reason: str
+    author: str
+    created_at: dt.datetime
+
+
+@strawberry.type(name="CalibrationBand")
+class BandType:
+    rating: str
+    pct: DecimalString | None
+    allowed: int | None
+    actual: int
+
+
+@strawberry.type(name="CalibrationPolicyRef")
+class PolicyRefType:
+    id: uuid.UUID | None
+    version: int
+
+
+@strawberry.type(name="CalibrationGroup")
+class GroupType:
+    policy: PolicyRefType
+    mode: str | None
+    employee_ids: list[uuid.UUID]
+    bands: list[BandType]
+
+
+@strawberry.type(name="CalibrationMemberResult")
+class MemberResultType:
+    employee_id: uuid.UUID
+    status: str
+    composite: DecimalString | None
+    calibration_delta: DecimalString
+    final: DecimalString | None
+    rating: str | None
+    computed_rating: str | None
+    enforced_rating: str | None
+    flags: list[str]
+
+
+@strawberry.type(name="CalibrationDistribution")
+class DistributionType:
+    calibration_id: uuid.UUID
+    cycle_id: uuid.UUID
+    status: str
+    simulated: bool
+    bands: list[BandType]
+    groups: list[GroupType]
+    employees: list[MemberResultType]
+
+    @staticmethod
+    def of(d: Any) -> DistributionType:
+        return fill(DistributionType, d, bands=[fill(BandType, b) for b in d.bands],
+                     groups=[fill(GroupType, g, policy=fill(PolicyRefType, g.policy),
+                                   bands=[fill(BandType, b) for b in g.bands]) for g in d.groups],
+                     employees=[fill(MemberResultType, m) for m in d.employees])
+
+
+@strawberry.type(name="Calibration")
+class CalibrationType:
+    id: uuid.UUID
+    cycle_id: uuid.UUID
+    name: str
+    department_id: uuid.UUID | None
+    status: str
+    employee_ids: list[uuid.UUID]
+    created_by: str
+    finalized_at: dt.datetime | None
+    finalized_by: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @strawberry.field
+    async def cycle(self, info: Context) -> CycleType | None:
+        return await _cycle(info, self.cycle_id)
+
+    @strawberry.field(description="per band allowed and actual counts, each member's final and rating")
+    async def distribution(self, info: Context) -> DistributionType:
+        return DistributionType.of(await calibration.distribution(info.context.ctx, self.id))
+
+    @strawberry.field
+    async def adjustments(self, info: Context, first: int | None = None,
+                          after: str | None = None) -> Connection[AdjustmentType]:
+        page = await calibration.list_adjustments(info.context.ctx, self.id, page_params(first, after))
+        return connection(page, lambda a: fill(AdjustmentType, calibration.adjustment_read(a)))
+
+
+# --- review meetings ---------------------------------------------------------------------------
+
+@strawberry.type(name="ReviewSubject")
+class SubjectType:
+    kind: str
+    id: uuid.UUID
+
+
+@strawberry.type(name="ImprovementAction")
+class ImprovementActionType:
+    action: str
+    owner_id: uuid.UUID
+    due_date: dt.date
+    status: str
+
+
+@strawberry.type(name="ReviewMeeting")
+class ReviewMeetingType:
+    id: uuid.UUID
+    subject: SubjectType
+    employee_id: uuid.UUID | None
+    title: str | None
+    held_on: dt.date | None
+    summary: str | None
+    result_data: JSON | None
+    gap: str | None
+    cause_analysis: str | None
+    improvement_plan: list[ImprovementActionType]
+    created_by: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def of(row: Any) -> ReviewMeetingType:
+        m = reviews.meeting_read(row)
+        return fill(ReviewMeetingType, m, subject=fill(SubjectType, m.subject),
+                     improvement_plan=[fill(ImprovementActionType, a) for a in m.improvement_plan])
+
+
+# --- inputs ------------------------------------------------------------------------------------
+
+@strawberry.input
+class SelfReviewInput:
+    rating: int | None = strawberry.UNSET
+    comments: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class CompetencyInput:
+    name: str
+    rating: int
+    comments: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class ManagerReviewInput:
+    rating: int | None = strawberry.UNSET
+    comments: str | None = strawberry.UNSET
+    competencies: list[CompetencyInput] | None = strawberry.UNSET
+
+
+@strawberry.input
+class EvaluationInput:
+    employee_id: uuid.UUID | None = strawberry.UNSET
+    cycle_id: uuid.UUID | None = strawberry.UNSET
+    self_review: SelfReviewInput | None = strawberry.UNSET
+    manager_review: ManagerReviewInput | None = strawberry.UNSET
+
+
+@strawberry.input
+class EvaluationBulkInput:
+    cycle_id: uuid.UUID
+    department_id: uuid.UUID | None = strawberry.UNSET
+    employee_ids: list[uuid.UUID] | None = strawberry.UNSET
+
+
+@strawberry.input
+class PeerRequestInput:
+    reviewer_id: uuid.UUID
+    due_date: dt.date | None = strawberry.UNSET
+
+
+@strawberry.input
+class FeedbackInput:
+    rating: int
+    comments: str | None = strawberry.UNSET
+    reviewer_id: uuid.UUID | None = strawberry.UNSET
+
+
+@strawberry.input
+class CalibrationInput:
+    cycle_id: uuid.UUID
+    name: str
+    employee_ids: list[uuid.UUID] | None = strawberry.UNSET
+    department_id: uuid.UUID | None = strawberry.UNSET
+
+
+@strawberry.input
+class AdjustmentInput:
+    employee_id: uuid.UUID
+    delta: DecimalString
+    reason: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class InterviewInput:
+    evaluation_id: uuid.UUID | None = strawberry.UNSET
+    interviewer_id: uuid.UUID | None = strawberry.UNSET
+    scheduled_at: dt.datetime | None = strawberry.UNSET
+    plan: str | None = strawberry.UNSET
+    notes: str | None = strawberry.UNSET
+    outcome: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class SubjectInput:
+    kind: str
+    id: uuid.UUID
+
+
+@strawberry.input
+class ImprovementActionInput:
+    action: str
+    owner_id: uuid.UUID
+    due_date: dt.date
+    status: str | None = strawberry.UNSET
+
+
+@strawberry.input
+class ReviewMeetingInput:
+    subject: SubjectInput | None = strawberry.UNSET
+    title: str | None = strawberry.UNSET
+    held_on: dt.date | None = strawberry.UNSET
+    summary: str | None = strawberry.UNSET
+    result_data: JSON | None = strawberry.UNSET
+    gap: str | None = strawberry.UNSET
+    cause_analysis: str | None = strawberry.UNSET
+    improvement_plan: list[ImprovementActionInput] | None = strawberry.UNSET

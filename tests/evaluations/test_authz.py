@@ -1,0 +1,324 @@
+"""Who may do what on every evaluation, 360, calibration, interview and review-meeting
+route (service/authz/policy.py, evaluation section), as one table: route x caller ->
+status. The subject is alice; lead is her direct manager, boss her indirect one, dave
+manages someone else, carol is another employee, bob a colleague asked for 360 feedback
+on alice. A refused call changes nothing, an allowed write changes something, another
+organization's admin never sees this organization's ids, and a permitted read shows
+what the route is about."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tests.conftest import Tenant
+from tests.evaluations.conftest import E, act, ask, open_evaluation, transition
+from tests.kpi.conftest import make_cycle
+
+
+@dataclass
+class World:
+    tenant: Tenant
+    other: Tenant
+    ids: dict[str, str] = field(default_factory=dict)
+
+
+CALLERS = ["admin", "hr", "auditor", "subject", "manager", "indirect_manager", "manager_elsewhere",
+           "other_employee", "reviewer", "kpi:write", "employees:write", "other_admin", "anonymous"]
+PEOPLE = {"subject": "alice", "manager": "lead", "indirect_manager": "boss", "manager_elsewhere": "dave",
+          "other_employee": "carol", "reviewer": "bob"}
+CLIENTS = ("kpi:write", "employees:write")
+STAFF = ("admin", "hr")
+MANAGERS = ("manager", "indirect_manager")
+READERS = (*STAFF, "auditor", "subject", *MANAGERS)
+STRANGERS = ("manager_elsewhere", "other_employee", "reviewer", *CLIENTS, "other_admin")
+PERSONS = (*READERS, "manager_elsewhere", "other_employee", "reviewer")
+
+
+def headers_for(w: World, caller: str) -> dict[str, str]:
+    t = w.tenant
+    if caller in ("admin", "hr", "auditor"):
+        return t.as_(caller)
+    if caller in PEOPLE:
+        return t.employee(PEOPLE[caller])
+    if caller == "other_admin":
+        return w.other.admin
+    if caller == "anonymous":
+        return {}
+    return t.as_scope(caller)
+
+
+def cells(default: int, mapping: dict[tuple[str, ...] | str, int]) -> dict[str, int]:
+    out = {c: default for c in CALLERS}
+    out["anonymous"] = 401
+    for who, status in mapping.items():
+        for name in (who,) if isinstance(who, str) else who:
+            out[name] = status
+    return out
+
+
+# --- the world, built per route as far as the route needs ---------------------------------------
+
+async def base(team: Tenant, other: Tenant) -> World:
+    await team.add_employee("erin", manager="dave")
+    w = World(tenant=team, other=other)
+    w.ids = {"org": str(team.org_id), **{k: v["id"] for k, v in team.employees.items()}}
+    return w
+
+
+async def stage_open(w: World) -> None:
+    """A cycle in review; alice's evaluation not started; bob asked by lead."""
+    t = w.tenant
+    cycle = await make_cycle(t, status="review")
+    ev = await open_evaluation(t, "alice", cycle)
+    req = await ask(t, ev, "bob", t.employee("lead"))
+    w.ids.update(cycle=cycle["id"], ev=ev["id"], req=req["id"])
+
+
+async def stage_fresh(w: World) -> None:
+    """A cycle in review where alice has nothing yet."""
+    cycle = await make_cycle(w.tenant, status="review")
+    w.ids.update(cycle=cycle["id"])
+
+
+async def stage_self(w: World) -> None:
+    await stage_open(w)
+    await act(w.tenant, {"id": w.ids["ev"]}, "submit_self", w.tenant.employee("alice"), self_review={"rating": 4})
+
+
+async def _reviewed(w: World) -> None:
+    await stage_self(w)
+    await act(w.tenant, {"id": w.ids["ev"]}, "submit_manager", w.tenant.employee("lead"),
+              manager_review={"rating": 4})
+    await transition(w.tenant, {"id": w.ids["cycle"]}, "calibration")
+
+
+async def stage_session(w: World) -> None:
+    """The cycle in calibration, alice reviewed, an open session over her."""
+    await _reviewed(w)
+    t = w.tenant
+    resp = await t.client.post("/api/v1/calibrations", headers=t.hr, json={
+        "cycle_id": w.ids["cycle"], "name": "Session", "employee_ids": [w.ids["alice"]]})
+    assert resp.status_code == 201, resp.text
+    w.ids["cal"] = resp.json()["id"]
+
+
+async def stage_calibrated(w: World) -> None:
+    await stage_session(w)
+    resp = await w.tenant.client.post(f"/api/v1/calibrations/{w.ids['cal']}/finalize", headers=w.tenant.hr)
+    assert resp.status_code == 200, resp.text
+
+
+async def stage_finalized(w: World) -> None:
+    """Alice's evaluation finalized, an interview with its outcome recorded."""
+    await stage_calibrated(w)
+    t = w.tenant
+    await act(t, {"id": w.ids["ev"]}, "finalize", t.employee("lead"))
+    await _interview(w, outcome="Agreed a growth plan")
+
+
+async def _interview(w: World, **fields: Any) -> None:
+    t = w.tenant
+    resp = await t.client.post("/api/v1/interviews", headers=t.employee("lead"),
+                               json={"evaluation_id": w.ids["ev"], "plan": "Talk", **fields})
+    assert resp.status_code == 201, resp.text
+    w.ids["iv"] = resp.json()["id"]
+
+
+async def stage_interview(w: World) -> None:
+    await stage_open(w)
+    await _interview(w)
+
+
+async def stage_meeting(w: World) -> None:
+    await stage_open(w)
+    t = w.tenant
+    resp = await t.client.post("/api/v1/review-meetings", headers=t.employee("lead"), json={
+        "subject": {"kind": "evaluation", "id": w.ids["ev"]}, "summary": "Q4 review"})
+    assert resp.status_code == 201, resp.text
+    w.ids["meeting"] = resp.json()["id"]
+
+
+# --- expectations --------------------------------------------------------------------------
+
+COLLECTION = cells(200, {CLIENTS: 403})
+READ = cells(404, {READERS: 200})
+SELF_WRITE = cells(404, {"subject": 200, ("auditor", *STAFF, *MANAGERS): 403})
+MANAGER_WRITE = cells(404, {(*STAFF, "manager"): 200, ("auditor", "subject", "indirect_manager"): 403})
+CREATE_EVAL = cells(403, {(*STAFF, *MANAGERS): 201, "other_admin": 422})
+BULK = cells(403, {STAFF: 201, "other_admin": 422})
+ASK = cells(404, {(*STAFF, *MANAGERS, "subject"): 201, "auditor": 403})
+ANSWER = cells(404, {"reviewer": 201, READERS: 403})
+REQUEST_READ = cells(404, {(*STAFF, "auditor", *MANAGERS, "reviewer"): 200})
+DECLINE = cells(404, {"reviewer": 200, (*STAFF, "auditor", *MANAGERS): 403})
+CAL_LIST = cells(403, {(*STAFF, "auditor", "other_admin"): 200})
+CAL_CREATE = cells(403, {STAFF: 201, "other_admin": 422})
+CAL_READ = cells(404, {(*STAFF, "auditor"): 200})
+CAL_WRITE = cells(404, {STAFF: 201, "auditor": 403})
+CAL_ACT = cells(404, {STAFF: 200, "auditor": 403})
+INTERVIEW_CREATE = cells(422, {(*STAFF, *MANAGERS): 201, ("subject", "auditor"): 403})
+INTERVIEW_WRITE = cells(404, {(*STAFF, *MANAGERS): 200, ("subject", "auditor"): 403})
+MEETING_CREATE = cells(422, {(*STAFF, *MANAGERS): 201, ("subject", "auditor"): 403})
+
+
+Stage = Callable[[World], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    method: str
+    path: str
+    expected: dict[str, int]
+    stage: Stage
+    body: Any = None
+    probe: str | None = None
+    writers: tuple[str, ...] = ()
+    shows: tuple[str, ...] = ()
+
+    def payload(self, w: World) -> Any:
+        return self.body(w) if callable(self.body) else self.body
+
+
+EV = E + "/{ev}"
+ROUTES = [
+    Route("evaluations.list", "GET", E, COLLECTION, stage_open),
+    Route("evaluations.post", "POST", E, CREATE_EVAL, stage_fresh,
+          lambda w: {"employee_id": w.ids["alice"], "cycle_id": w.ids["cycle"]},
+          probe=E + "?cycle_id={cycle}", writers=(*STAFF, *MANAGERS)),
+    Route("evaluations.bulk", "POST", E + "/bulk", BULK, stage_fresh,
+          lambda w: {"cycle_id": w.ids["cycle"], "employee_ids": [w.ids["alice"]]},
+          probe=E + "?cycle_id={cycle}", writers=STAFF),
+    Route("evaluations.get", "GET", EV, READ, stage_open, shows=("ev", "alice")),
+    Route("evaluations.patch_self", "PATCH", EV, SELF_WRITE, stage_open,
+          {"self_review": {"rating": 3, "comments": "draft"}}, probe=EV, writers=("subject",)),
+    Route("evaluations.patch_manager", "PATCH", EV, MANAGER_WRITE, stage_open,
+          {"manager_review": {"rating": 3}}, probe=EV, writers=(*STAFF, "manager")),
+    Route("evaluations.submit_self", "POST", EV + "/submit_self", SELF_WRITE, stage_open,
+          {"self_review": {"rating": 4}}, probe=EV, writers=("subject",)),
+    Route("evaluations.submit_manager", "POST", EV + "/submit_manager", MANAGER_WRITE, stage_self,
+          {"manager_review": {"rating": 4}}, probe=EV, writers=(*STAFF, "manager")),
+    Route("evaluations.finalize", "POST", EV + "/finalize", MANAGER_WRITE, stage_calibrated,
+          probe=EV, writers=(*STAFF, "manager")),
+    Route("evaluations.acknowledge", "POST", EV + "/acknowledge", SELF_WRITE, stage_finalized,
+          {"comment": "Agreed"}, probe=EV, writers=("subject",)),
+    Route("peer_requests.list", "GET", EV + "/peer-requests", READ, stage_open, shows=("req",)),
+    Route("peer_requests.post", "POST", EV + "/peer-requests", ASK, stage_open,
+          lambda w: {"reviewer_id": w.ids["carol"]}, probe=EV + "/peer-requests",
+          writers=(*STAFF, *MANAGERS, "subject")),
+    Route("feedback.list", "GET", EV + "/feedback", READ, stage_open),
+    Route("feedback.post", "POST", EV + "/feedback", ANSWER, stage_open, {"rating": 4, "comments": "Helpful"},
+          probe=EV + "/feedback", writers=("reviewer",)),
+    Route("inbox.list", "GET", "/api/v1/peer-requests", COLLECTION, stage_open),
+    Route("inbox.get", "GET", "/api/v1/peer-requests/{req}", REQUEST_READ, stage_open, shows=("req", "bob")),
+    Route("inbox.decline", "POST", "/api/v1/peer-requests/{req}/decline", DECLINE, stage_open,
+          {"reason": "Not enough contact"}, probe=EV + "/peer-requests", writers=("reviewer",)),
+    Route("calibrations.list", "GET", "/api/v1/calibrations", CAL_LIST, stage_session),
+    Route("calibrations.post", "POST", "/api/v1/calibrations", CAL_CREATE, stage_open,
+          lambda w: {"cycle_id": w.ids["cycle"], "name": "Ops", "employee_ids": [w.ids["alice"]]},
+          probe="/api/v1/calibrations?cycle_id={cycle}", writers=STAFF),
+    Route("calibrations.get", "GET", "/api/v1/calibrations/{cal}", CAL_READ, stage_session, shows=("cal", "alice")),
+    Route("adjustments.list", "GET", "/api/v1/calibrations/{cal}/adjustments", CAL_READ, stage_session),
+    Route("adjustments.post", "POST", "/api/v1/calibrations/{cal}/adjustments", CAL_WRITE, stage_session,
+          lambda w: {"employee_id": w.ids["alice"], "delta": "-2.5", "reason": "Calibrated down"},
+          probe="/api/v1/calibrations/{cal}/adjustments", writers=STAFF),
+    Route("calibrations.distribution", "GET", "/api/v1/calibrations/{cal}/distribution", CAL_READ, stage_session,
+          shows=("alice",)),
+    Route("calibrations.simulate", "POST", "/api/v1/calibrations/{cal}/simulate", CAL_ACT, stage_session,
+          lambda w: {"adjustments": [{"employee_id": w.ids["alice"], "delta": 5}]},
+          probe="/api/v1/calibrations/{cal}/distribution"),
+    Route("calibrations.finalize", "POST", "/api/v1/calibrations/{cal}/finalize", CAL_ACT, stage_session,
+          probe="/api/v1/calibrations/{cal}", writers=STAFF),
+    Route("interviews.list", "GET", "/api/v1/interviews", COLLECTION, stage_interview),
+    Route("interviews.post", "POST", "/api/v1/interviews", INTERVIEW_CREATE, stage_open,
+          lambda w: {"evaluation_id": w.ids["ev"], "plan": "Plan"},
+          probe="/api/v1/interviews?evaluation_id={ev}", writers=(*STAFF, *MANAGERS)),
+    Route("interviews.get", "GET", "/api/v1/interviews/{iv}", READ, stage_interview, shows=("iv",)),
+    Route("interviews.patch", "PATCH", "/api/v1/interviews/{iv}", INTERVIEW_WRITE, stage_interview,
+          {"notes": "Noted"}, probe="/api/v1/interviews/{iv}", writers=(*STAFF, *MANAGERS)),
+    Route("interviews.acknowledge", "POST", "/api/v1/interviews/{iv}/acknowledge", SELF_WRITE, stage_finalized,
+          {"comment": "Signed"}, probe="/api/v1/interviews/{iv}", writers=("subject",)),
+    Route("meetings.list", "GET", "/api/v1/review-meetings", COLLECTION, stage_meeting),
+    Route("meetings.post", "POST", "/api/v1/review-meetings", MEETING_CREATE, stage_open,
+          lambda w: {"subject": {"kind": "evaluation", "id": w.ids["ev"]}, "gap": "Conversion below target"},
+          probe="/api/v1/review-meetings?subject_id={ev}", writers=(*STAFF, *MANAGERS)),
+    Route("meetings.get", "GET", "/api/v1/review-meetings/{meeting}", READ, stage_meeting, shows=("meeting",)),
+    Route("meetings.patch", "PATCH", "/api/v1/review-meetings/{meeting}", INTERVIEW_WRITE, stage_meeting,
+          {"cause_analysis": "Traffic dropped"}, probe="/api/v1/review-meetings/{meeting}",
+          writers=(*STAFF, *MANAGERS)),
+]
+CASES = [pytest.param(r, c, id=f"{r.name}-{c}") for r in ROUTES for c in CALLERS]
+MINE = ("/evaluations", "/peer-requests", "/calibrations", "/interviews", "/review-meetings")
+
+
+def test_table_covers_every_route_and_caller():
+    from service.app import create_app
+
+    paths = create_app().openapi()["paths"]
+    served = {(m.upper(), p) for p, ops in paths.items() if any(p.startswith("/api/v1" + x) for x in MINE)
+              for m in ops}
+    table = {(r.method, r.path.replace("{ev}", "{evaluation_id}").replace("{req}", "{request_id}")
+              .replace("{cal}", "{calibration_id}").replace("{iv}", "{interview_id}")
+              .replace("{meeting}", "{meeting_id}")) for r in ROUTES}
+    actions = {("POST", "/api/v1/evaluations/{evaluation_id}/" + a)
+               for a in ("submit_self", "submit_manager", "finalize", "acknowledge")}
+    assert served == (table - actions) | {("POST", "/api/v1/evaluations/{evaluation_id}/{action}")}
+    assert actions <= table
+    assert all(set(r.expected) == set(CALLERS) for r in ROUTES)
+
+
+async def _probe(w: World, route: Route) -> Any:
+    if route.probe is None:
+        return None
+    resp = await w.tenant.client.get(route.probe.format(**w.ids), headers=w.tenant.admin)
+    body = resp.json()
+    if isinstance(body, dict):
+        body.pop("updated_at", None)
+    return resp.status_code, body
+
+
+@pytest.mark.parametrize(("route", "caller"), CASES)
+async def test_matrix(team: Tenant, other_tenant: Tenant, route: Route, caller: str):
+    w = await base(team, other_tenant)
+    await route.stage(w)
+    expected = route.expected[caller]
+    before = await _probe(w, route)
+    kwargs: dict[str, Any] = {"headers": headers_for(w, caller)}
+    if route.body is not None:
+        kwargs["json"] = route.payload(w)
+    resp = await w.tenant.client.request(route.method, route.path.format(**w.ids), **kwargs)
+    assert resp.status_code == expected, f"{route.name} as {caller}: {resp.status_code} {resp.text}"
+    if resp.status_code >= 400:
+        assert resp.headers["content-type"].startswith("application/problem+json")
+    if caller == "other_admin":
+        shown = json.dumps({k: v for k, v in resp.json().items() if k != "instance"}) if resp.content else ""
+        for key, value in w.ids.items():
+            assert value not in shown, f"{route.name} leaked {key} to another organization"
+    elif resp.status_code == 200 and route.method == "GET":
+        for key in route.shows:
+            assert w.ids[key] in resp.text, f"{route.name} as {caller} does not show {key}"
+    after = await _probe(w, route)
+    if route.probe is not None:
+        if caller in route.writers:
+            assert after != before, f"{route.name} as {caller} answered {expected} but changed nothing"
+        else:
+            assert after == before, f"{route.name} as {caller} changed the organization"
+
+
+@pytest.mark.parametrize("caller", [c for c in CALLERS if COLLECTION[c] == 200])
+async def test_lists_show_exactly_what_the_caller_may_read(team: Tenant, other_tenant: Tenant, caller: str):
+    w = await base(team, other_tenant)
+    await stage_meeting(w)
+    await _interview(w)
+    t, h = w.tenant, headers_for(w, caller)
+    may_read = caller in READERS
+    for path, key in ((E, "ev"), ("/api/v1/interviews", "iv"), ("/api/v1/review-meetings", "meeting")):
+        ids = [i["id"] for i in (await t.client.get(path, headers=h)).json()["items"]]
+        assert ids == ([w.ids[key]] if may_read else []), (caller, path)
+    inbox = [i["id"] for i in (await t.client.get("/api/v1/peer-requests", headers=h)).json()["items"]]
+    sees_request = caller in (*STAFF, "auditor", *MANAGERS, "reviewer")
+    assert inbox == ([w.ids["req"]] if sees_request else []), caller
