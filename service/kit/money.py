@@ -35,3 +35,15 @@ def minor_exponent(code: str) -> int:
 
 def is_currency(code: str) -> bool:
     return code in CURRENCIES
+
+
+def format_minor(amount_minor: int, currency: str) -> str:
+    """An integer count of minor units as a plain decimal string in major units, with as
+    many decimals as the currency's ISO 4217 exponent: 190957 USD → "1909.57", 190957 JPY
+    → "190957", 190957 KWD → "190.957". Exact (integer arithmetic), never a float."""
+    exponent = minor_exponent(currency)
+    if exponent == 0:
+        return str(amount_minor)
+    sign = "-" if amount_minor < 0 else ""
+    major, minor = divmod(abs(amount_minor), 10 ** exponent)
+    return f"{sign}{major}.{minor:0{exponent}d}"

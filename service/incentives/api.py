@@ -1,0 +1,225 @@
+"""REST routes of the incentives module: thin, they call the services."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
+
+from service.auth.deps import RequestCtx
+from service.authz import policy
+from service.incentives import nominations, payroll, plans, results, runs
+from service.incentives.schemas import (
+    AdjustmentCreate,
+    BulkActionRead,
+    IncentivePlanCreate,
+    IncentivePlanRead,
+    IncentivePlanUpdate,
+    IncentiveResultRead,
+    IncentiveRunRead,
+    NominationKind,
+    NominationRead,
+    PayrollAckCreate,
+    PayrollAckRead,
+    PayrollPage,
+    PlanKind,
+    ResultAction,
+    ResultKind,
+    ResultStatus,
+)
+from service.kit.etag import set_etag
+from service.kit.pagination import PageOut, PageParams, page_params
+from service.kit.schemas import Timestamp
+
+router = APIRouter(prefix="/api/v1")
+Pages = Annotated[PageParams, Depends(page_params)]
+PLANS, RESULTS, NOMINATIONS, PAYROLL = ["incentive-plans"], ["incentive-results"], ["nominations"], ["payroll"]
+
+
+# --- plans ---------------------------------------------------------------------------------------
+
+def _plan_read(ctx: RequestCtx, plan: object) -> IncentivePlanRead:
+    return plans.plan_read(plan, policy.see_incentive_plan_params(ctx.principal))  # type: ignore[arg-type]
+
+
+@router.get("/incentive-plans", response_model=PageOut[IncentivePlanRead], tags=PLANS)
+async def list_plans(ctx: RequestCtx, pages: Pages, cycle_id: uuid.UUID | None = None,
+                     kind: PlanKind | None = None) -> PageOut[IncentivePlanRead]:
+    page = await plans.list_plans(ctx, pages, cycle_id, kind)
+    return PageOut[IncentivePlanRead](items=[_plan_read(ctx, p) for p in page.items], next_cursor=page.next_cursor)
+
+
+@router.post("/incentive-plans", response_model=IncentivePlanRead, status_code=status.HTTP_201_CREATED, tags=PLANS)
+async def create_plan(ctx: RequestCtx, body: IncentivePlanCreate, response: Response) -> IncentivePlanRead:
+    """`params` by kind (SPEC section 8), every default made explicit in the answer:
+    short_term_bonus `basis`, `multipliers`, `multiplier_cap`, `min_score`, `pool_minor`,
+    `earning_code`, `eligibility`; kpi_excess_reward `amount_per_point_minor`,
+    `cap_per_employee_minor`, `earning_code`, `eligibility`; okr_breakthrough
+    `min_objective_score`, `ratings`, `nomination_kind`, `eligibility`."""
+    plan = await plans.create_plan(ctx, body)
+    set_etag(response, plan.version)
+    response.headers["Location"] = f"/api/v1/incentive-plans/{plan.id}"
+    return _plan_read(ctx, plan)
+
+
+@router.get("/incentive-plans/{plan_id}", response_model=IncentivePlanRead, tags=PLANS)
+async def get_plan(ctx: RequestCtx, plan_id: uuid.UUID, response: Response) -> IncentivePlanRead:
+    plan = await plans.get_plan(ctx, plan_id)
+    set_etag(response, plan.version)
+    return _plan_read(ctx, plan)
+
+
+@router.patch("/incentive-plans/{plan_id}", response_model=IncentivePlanRead, tags=PLANS)
+async def update_plan(ctx: RequestCtx, plan_id: uuid.UUID, body: IncentivePlanUpdate, request: Request,
+                      response: Response) -> IncentivePlanRead:
+    plan = await plans.update_plan(ctx, plan_id, body, request)
+    set_etag(response, plan.version)
+    return _plan_read(ctx, plan)
+
+
+@router.post("/incentive-plans/{plan_id}/run", response_model=IncentiveRunRead, tags=PLANS)
+async def run_plan(ctx: RequestCtx, plan_id: uuid.UUID, request: Request) -> IncentiveRunRead:
+    """Computes draft results from the cycle's final scores. Re-running replaces drafts
+    only; the answer counts what was created, replaced, kept and skipped (with why)."""
+    return await runs.run_plan(ctx, plan_id, request)
+
+
+async def _bulk(ctx: RequestCtx, plan_id: uuid.UUID, action: str, request: Request) -> BulkActionRead:
+    rows = await results.bulk_action(ctx, plan_id, action, request)
+    return BulkActionRead(plan_id=plan_id, action=action, count=len(rows), result_ids=[r.id for r in rows])
+
+
+@router.post("/incentive-plans/{plan_id}/approve", response_model=BulkActionRead, tags=PLANS)
+async def approve_plan_results(ctx: RequestCtx, plan_id: uuid.UUID, request: Request) -> BulkActionRead:
+    """Approves every draft result of the plan."""
+    return await _bulk(ctx, plan_id, "approve", request)
+
+
+@router.post("/incentive-plans/{plan_id}/finalize", response_model=BulkActionRead, tags=PLANS)
+async def finalize_plan_results(ctx: RequestCtx, plan_id: uuid.UUID, request: Request) -> BulkActionRead:
+    """Finalizes every approved result of the plan in one transaction (one
+    `incentive.finalized` event)."""
+    return await _bulk(ctx, plan_id, "finalize", request)
+
+
+# --- results -------------------------------------------------------------------------------------
+
+@router.get("/incentive-results", response_model=PageOut[IncentiveResultRead], tags=RESULTS)
+async def list_results(ctx: RequestCtx, pages: Pages, plan_id: uuid.UUID | None = None,
+                       employee_id: uuid.UUID | None = None, cycle_id: uuid.UUID | None = None,
+                       status: ResultStatus | None = None, kind: ResultKind | None = None,
+                       nomination: NominationKind | None = None) -> PageOut[IncentiveResultRead]:
+    """Every result the caller may see: hr/admin and auditors all (auditors without
+    amounts), managers their reports' (without amounts), employees their own finalized
+    ones, payroll clients finalized money results."""
+    page = await results.list_results(ctx, pages, plan_id=plan_id, employee_id=employee_id, status=status,
+                                      kind=kind, cycle_id=cycle_id, nomination=nomination)
+    return PageOut[IncentiveResultRead](items=await results.reads(ctx, page.items), next_cursor=page.next_cursor)
+
+
+@router.get("/incentive-results/{result_id}", response_model=IncentiveResultRead, tags=RESULTS)
+async def get_result(ctx: RequestCtx, result_id: uuid.UUID, response: Response) -> IncentiveResultRead:
+    r, _ = await results.get_result(ctx, result_id)
+    set_etag(response, r.version)
+    return (await results.reads(ctx, [r]))[0]
+
+
+@router.post("/incentive-results/{result_id}/adjust", response_model=IncentiveResultRead,
+             status_code=status.HTTP_201_CREATED, tags=RESULTS)
+async def adjust_result(ctx: RequestCtx, result_id: uuid.UUID, body: AdjustmentCreate,
+                        response: Response) -> IncentiveResultRead:
+    """A correction of a finalized result: a new draft result of kind adjustment that
+    references the original."""
+    row = await results.adjust(ctx, result_id, body)
+    set_etag(response, row.version)
+    response.headers["Location"] = f"/api/v1/incentive-results/{row.id}"
+    return (await results.reads(ctx, [row]))[0]
+
+
+@router.post("/incentive-results/{result_id}/{action}", response_model=IncentiveResultRead, tags=RESULTS)
+async def act_on_result(ctx: RequestCtx, result_id: uuid.UUID, action: Literal["approve", "finalize", "decline"],
+                        request: Request, response: Response,
+                        body: ResultAction | None = None) -> IncentiveResultRead:
+    """draft → approved → finalized; draft or approved → declined. A finalized result is
+    immutable: every action on it answers 409."""
+    row = await results.transition(ctx, result_id, action, body.comment if body else None, request)
+    set_etag(response, row.version)
+    return (await results.reads(ctx, [row]))[0]
+
+
+# --- nominations ---------------------------------------------------------------------------------
+
+@router.get("/nominations", response_model=PageOut[NominationRead], tags=NOMINATIONS)
+async def list_nominations(ctx: RequestCtx, pages: Pages, plan_id: uuid.UUID | None = None,
+                           employee_id: uuid.UUID | None = None, cycle_id: uuid.UUID | None = None,
+                           kind: NominationKind | None = None,
+                           status: ResultStatus | None = None) -> PageOut[NominationRead]:
+    page = await nominations.list_nominations(ctx, pages, plan_id=plan_id, employee_id=employee_id,
+                                              cycle_id=cycle_id, kind=kind, status=status)
+    return PageOut[NominationRead](items=[nominations.nomination_read(r) for r in page.items],
+                                   next_cursor=page.next_cursor)
+
+
+@router.get("/nominations/{nomination_id}", response_model=NominationRead, tags=NOMINATIONS)
+async def get_nomination(ctx: RequestCtx, nomination_id: uuid.UUID, response: Response) -> NominationRead:
+    r = await nominations.get_nomination(ctx, nomination_id)
+    set_etag(response, r.version)
+    return nominations.nomination_read(r)
+
+
+@router.post("/nominations/{nomination_id}/{decision}", response_model=NominationRead, tags=NOMINATIONS)
+async def decide_nomination(ctx: RequestCtx, nomination_id: uuid.UUID,
+                            decision: Literal["approve", "decline", "finalize"], request: Request,
+                            response: Response, body: ResultAction | None = None) -> NominationRead:
+    r = await nominations.decide(ctx, nomination_id, decision, body.comment if body else None, request)
+    set_etag(response, r.version)
+    return nominations.nomination_read(r)
+
+
+# --- payroll -------------------------------------------------------------------------------------
+
+def _wants_csv(accept: str) -> bool:
+    kinds = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+    if "text/csv" not in kinds:
+        return False
+    return "application/json" not in kinds or kinds.index("text/csv") < kinds.index("application/json")
+
+
+@router.get("/payroll/incentive-results", response_model=PayrollPage, tags=PAYROLL, responses={
+    200: {"content": {"text/csv": {"schema": {"type": "string"},
+                                   "example": "result_id,employee_external_id,plan,period_start,period_end,"
+                                              "earning_code,amount,currency,kind,adjusts_id,finalized_at\r\n"}},
+          "description": "JSON pages, or with `Accept: text/csv` the whole feed after the cursor as a CSV "
+                         "stream (header `X-Resume-Cursor`)"}})
+async def payroll_results(ctx: RequestCtx, request: Request, plan_id: uuid.UUID | None = None,
+                          cursor: Annotated[str | None, Query(max_length=500)] = None,
+                          limit: Annotated[int | None, Query(ge=1, le=payroll.CSV_MAX_LIMIT)] = None,
+                          updated_since: Timestamp | None = None,
+                          acknowledged: bool | None = None) -> PayrollPage | StreamingResponse:
+    """Finalized money results in the organization's payroll sequence: a cursor never
+    skips or repeats a result, even while others are being finalized. JSON pages hold
+    `limit` results (default 50, at most 500); CSV streams every result after the cursor
+    (or `limit` of them) with the columns result_id, employee_external_id, plan, period_start,
+    period_end, earning_code, amount (major units), currency, kind, adjusts_id,
+    finalized_at."""
+    if updated_since is not None and updated_since.tzinfo is None:
+        updated_since = updated_since.replace(tzinfo=dt.UTC)
+    filters = payroll.Filters(plan_id=plan_id, updated_since=updated_since, acknowledged=acknowledged)
+    if _wants_csv(request.headers.get("accept", "")):
+        export = await payroll.csv_export(ctx, filters, cursor, limit)
+        return StreamingResponse(export.body, media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": 'attachment; filename="incentive-results.csv"',
+            "X-Resume-Cursor": export.resume_cursor, "Cache-Control": "no-store"})
+    return await payroll.page(ctx, filters, cursor, limit)
+
+
+@router.post("/payroll/incentive-results/{result_id}/ack", response_model=PayrollAckRead, tags=PAYROLL)
+async def acknowledge(ctx: RequestCtx, result_id: uuid.UUID, body: PayrollAckCreate) -> PayrollAckRead:
+    """Records payroll's reference. Acknowledging again with the same reference is
+    harmless (the same answer); another reference is a 409."""
+    ack, _ = await payroll.acknowledge(ctx, result_id, body.payroll_reference)
+    return PayrollAckRead(result_id=ack.result_id, payroll_reference=ack.payroll_reference,
+                          acknowledged_at=ack.acknowledged_at, acknowledged_by=ack.acknowledged_by)

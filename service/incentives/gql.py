@@ -1,0 +1,359 @@
+"""GraphQL adapter of the incentives module: thin, calls the same services as REST,
+under the same rules (amounts only for those who may see pay, 404/403 as in REST).
+Money is the `MinorUnits` scalar: an integer of any size (GraphQL's Int is 32-bit)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import strawberry
+
+from service.authz import policy
+from service.cycles.gql import CycleType
+from service.cycles.models import Cycle
+from service.graphql.common import (
+    JSON,
+    Connection,
+    Context,
+    Edge,
+    MinorUnits,
+    PageInfo,
+    connection,
+    input_dict,
+    page_params,
+    validate_input,
+)
+from service.incentives import nominations, payroll, plans, results, runs
+from service.incentives.models import IncentivePlan
+from service.incentives.schemas import (
+    AdjustmentCreate,
+    IncentivePlanCreate,
+    IncentivePlanUpdate,
+    IncentiveResultRead,
+    IncentiveRunRead,
+    NominationRead,
+    PayrollResultRead,
+)
+from service.org.gql import EmployeeType
+from service.org.models import Employee
+
+
+async def _employee(info: Context, employee_id: uuid.UUID) -> EmployeeType | None:
+    if not policy.read_directory(info.context.ctx.principal).allowed:
+        return None
+    emp = await info.context.loaders.by_id(Employee).load(employee_id)
+    return EmployeeType.of(emp) if emp else None
+
+
+@strawberry.type(name="IncentivePlan")
+class IncentivePlanType:
+    id: uuid.UUID
+    name: str
+    kind: str
+    cycle_id: uuid.UUID
+    currency: str
+    params: JSON | None = strawberry.field(description="null for callers who may not see plan parameters")
+    version: int
+    last_run_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @strawberry.field
+    async def cycle(self, info: Context) -> CycleType | None:
+        row = await info.context.loaders.by_id(Cycle).load(self.cycle_id)
+        return CycleType.of(row) if row else None
+
+    @staticmethod
+    def of(info: Context, plan: IncentivePlan) -> IncentivePlanType:
+        read = plans.plan_read(plan, policy.see_incentive_plan_params(info.context.ctx.principal))
+        return IncentivePlanType(**read.model_dump())
+
+
+@strawberry.type(name="PayrollAcknowledgement")
+class PayrollAckType:
+    payroll_reference: str
+    acknowledged_at: dt.datetime
+    acknowledged_by: str
+
+
+@strawberry.type(name="IncentiveResult")
+class IncentiveResultType:
+    id: uuid.UUID
+    plan_id: uuid.UUID
+    employee_id: uuid.UUID
+    kind: str
+    status: str
+    amount_minor: MinorUnits | None = strawberry.field(description="null for nominations and for callers "
+                                                                   "who may not see pay")
+    amount: str | None
+    currency: str | None
+    amount_visible: bool
+    nomination: str | None
+    earning_code: str | None
+    period_start: dt.date
+    period_end: dt.date
+    inputs: JSON
+    version: int
+    adjusts_id: uuid.UUID | None
+    reason: str | None
+    decision_comment: str | None
+    approved_at: dt.datetime | None
+    approved_by: str | None
+    finalized_at: dt.datetime | None
+    finalized_by: str | None
+    declined_at: dt.datetime | None
+    declined_by: str | None
+    payroll: PayrollAckType | None
+    created_by: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @strawberry.field(description="null for callers that may not read the directory")
+    async def employee(self, info: Context) -> EmployeeType | None:
+        return await _employee(info, self.employee_id)
+
+    @strawberry.field
+    async def plan(self, info: Context) -> IncentivePlanType | None:
+        if not policy.read_incentive_plans(info.context.ctx.principal).allowed:
+            return None
+        row = await info.context.loaders.by_id(IncentivePlan).load(self.plan_id)
+        return IncentivePlanType.of(info, row) if row else None
+
+    @staticmethod
+    def of(read: IncentiveResultRead) -> IncentiveResultType:
+        data = read.model_dump(exclude={"payroll"})
+        ack = PayrollAckType(**read.payroll.model_dump()) if read.payroll else None
+        return IncentiveResultType(**data, payroll=ack)
+
+
+@strawberry.type(name="Nomination")
+class NominationType:
+    id: uuid.UUID
+    plan_id: uuid.UUID
+    employee_id: uuid.UUID
+    kind: str
+    status: str
+    period_start: dt.date
+    period_end: dt.date
+    inputs: JSON
+    decision_comment: str | None
+    approved_at: dt.datetime | None
+    approved_by: str | None
+    declined_at: dt.datetime | None
+    declined_by: str | None
+    finalized_at: dt.datetime | None
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @strawberry.field(description="null for callers that may not read the directory")
+    async def employee(self, info: Context) -> EmployeeType | None:
+        return await _employee(info, self.employee_id)
+
+    @staticmethod
+    def of(read: NominationRead) -> NominationType:
+        return NominationType(**read.model_dump())
+
+
+@strawberry.type(name="IncentiveRunSkip")
+class RunSkipType:
+    employee_id: uuid.UUID
+    reason: str
+
+
+@strawberry.type(name="IncentiveRun")
+class IncentiveRunType:
+    plan_id: uuid.UUID
+    cycle_id: uuid.UUID
+    kind: str
+    population: int
+    created: int
+    replaced: int
+    kept: int
+    skipped: JSON
+    skipped_employees: list[RunSkipType]
+    total_minor: MinorUnits | None
+    pool: JSON | None
+    result_ids: list[uuid.UUID]
+
+    @staticmethod
+    def of(run: IncentiveRunRead) -> IncentiveRunType:
+        data: dict[str, Any] = run.model_dump(exclude={"skipped_employees"})
+        return IncentiveRunType(**data, skipped_employees=[RunSkipType(employee_id=s.employee_id, reason=s.reason)
+                                                           for s in run.skipped_employees])
+
+
+@strawberry.type(name="IncentiveBulkAction")
+class BulkActionType:
+    plan_id: uuid.UUID
+    action: str
+    count: int
+    result_ids: list[uuid.UUID]
+
+
+@strawberry.type(name="PayrollIncentiveResult")
+class PayrollResultType:
+    id: uuid.UUID
+    sequence: int
+    employee_id: uuid.UUID
+    employee_external_id: str
+    plan_id: uuid.UUID
+    plan: str
+    period_start: dt.date
+    period_end: dt.date
+    earning_code: str | None
+    amount_minor: MinorUnits
+    amount: str
+    currency: str
+    kind: str
+    adjusts_id: uuid.UUID | None
+    finalized_at: dt.datetime
+    payroll: PayrollAckType | None
+
+    @staticmethod
+    def of(read: PayrollResultRead) -> PayrollResultType:
+        ack = PayrollAckType(**read.payroll.model_dump()) if read.payroll else None
+        return PayrollResultType(**read.model_dump(exclude={"payroll"}), payroll=ack)
+
+
+@strawberry.input
+class IncentivePlanInput:
+    name: str | None = strawberry.UNSET
+    kind: str | None = strawberry.UNSET
+    cycle_id: uuid.UUID | None = strawberry.UNSET
+    currency: str | None = strawberry.UNSET
+    params: JSON | None = strawberry.UNSET
+
+
+@strawberry.input
+class IncentiveAdjustmentInput:
+    amount_minor: MinorUnits | None = strawberry.UNSET
+    corrected_amount_minor: MinorUnits | None = strawberry.UNSET
+    reason: str | None = strawberry.UNSET
+
+
+async def _result(info: Context, row: Any) -> IncentiveResultType:
+    return IncentiveResultType.of((await results.reads(info.context.ctx, [row]))[0])
+
+
+@strawberry.type
+class IncentiveQuery:
+    @strawberry.field
+    async def incentive_plans(self, info: Context, first: int | None = None, after: str | None = None,
+                              cycle_id: uuid.UUID | None = None,
+                              kind: str | None = None) -> Connection[IncentivePlanType]:
+        page = await plans.list_plans(info.context.ctx, page_params(first, after), cycle_id, kind)
+        return connection(page, lambda p: IncentivePlanType.of(info, p))
+
+    @strawberry.field
+    async def incentive_plan(self, info: Context, id: uuid.UUID) -> IncentivePlanType:
+        return IncentivePlanType.of(info, await plans.get_plan(info.context.ctx, id))
+
+    @strawberry.field
+    async def incentive_results(self, info: Context, first: int | None = None, after: str | None = None,
+                                plan_id: uuid.UUID | None = None, employee_id: uuid.UUID | None = None,
+                                cycle_id: uuid.UUID | None = None, status: str | None = None,
+                                kind: str | None = None,
+                                nomination: str | None = None) -> Connection[IncentiveResultType]:
+        ctx = info.context.ctx
+        page = await results.list_results(ctx, page_params(first, after), plan_id=plan_id, employee_id=employee_id,
+                                          status=status, kind=kind, cycle_id=cycle_id, nomination=nomination)
+        reads = {r.id: r for r in await results.reads(ctx, page.items)}
+        return connection(page, lambda r: IncentiveResultType.of(reads[r.id]))
+
+    @strawberry.field
+    async def incentive_result(self, info: Context, id: uuid.UUID) -> IncentiveResultType:
+        row, _ = await results.get_result(info.context.ctx, id)
+        return await _result(info, row)
+
+    @strawberry.field
+    async def nominations(self, info: Context, first: int | None = None, after: str | None = None,
+                          plan_id: uuid.UUID | None = None, employee_id: uuid.UUID | None = None,
+                          cycle_id: uuid.UUID | None = None, kind: str | None = None,
+                          status: str | None = None) -> Connection[NominationType]:
+        page = await nominations.list_nominations(info.context.ctx, page_params(first, after), plan_id=plan_id,
+                                                  employee_id=employee_id, cycle_id=cycle_id, kind=kind,
+                                                  status=status)
+        return connection(page, lambda r: NominationType.of(nominations.nomination_read(r)))
+
+    @strawberry.field(description="The payroll feed: finalized money results in sequence order; `after` is "
+                                  "the cursor of the last result received")
+    async def payroll_incentive_results(self, info: Context, first: int | None = None, after: str | None = None,
+                                        plan_id: uuid.UUID | None = None,
+                                        updated_since: dt.datetime | None = None,
+                                        acknowledged: bool | None = None) -> Connection[PayrollResultType]:
+        params = page_params(first, after)
+        if updated_since is not None and updated_since.tzinfo is None:
+            updated_since = updated_since.replace(tzinfo=dt.UTC)
+        filters = payroll.Filters(plan_id=plan_id, updated_since=updated_since, acknowledged=acknowledged)
+        page = await payroll.page(info.context.ctx, filters, params.cursor, params.limit)
+        edges = [Edge(cursor=payroll.encode_cursor(i.sequence), node=PayrollResultType.of(i)) for i in page.items]
+        return Connection(edges=edges, page_info=PageInfo(has_next_page=page.next_cursor is not None,
+                                                          end_cursor=page.resume_cursor))
+
+
+@strawberry.type
+class IncentiveMutation:
+    @strawberry.mutation
+    async def create_incentive_plan(self, info: Context, input: IncentivePlanInput) -> IncentivePlanType:
+        data = validate_input(IncentivePlanCreate, {k: v for k, v in input_dict(input).items()
+                                                    if not (k == "params" and v is None)})
+        return IncentivePlanType.of(info, await plans.create_plan(info.context.ctx, data))
+
+    @strawberry.mutation
+    async def update_incentive_plan(self, info: Context, id: uuid.UUID,
+                                    input: IncentivePlanInput) -> IncentivePlanType:
+        data = validate_input(IncentivePlanUpdate, input_dict(input))
+        return IncentivePlanType.of(info, await plans.update_plan(info.context.ctx, id, data))
+
+    @strawberry.mutation
+    async def run_incentive_plan(self, info: Context, id: uuid.UUID) -> IncentiveRunType:
+        return IncentiveRunType.of(await runs.run_plan(info.context.ctx, id))
+
+    @strawberry.mutation
+    async def approve_incentive_plan_results(self, info: Context, id: uuid.UUID) -> BulkActionType:
+        rows = await results.bulk_action(info.context.ctx, id, "approve")
+        return BulkActionType(plan_id=id, action="approve", count=len(rows), result_ids=[r.id for r in rows])
+
+    @strawberry.mutation
+    async def finalize_incentive_plan_results(self, info: Context, id: uuid.UUID) -> BulkActionType:
+        rows = await results.bulk_action(info.context.ctx, id, "finalize")
+        return BulkActionType(plan_id=id, action="finalize", count=len(rows), result_ids=[r.id for r in rows])
+
+    @strawberry.mutation
+    async def approve_incentive_result(self, info: Context, id: uuid.UUID,
+                                       comment: str | None = None) -> IncentiveResultType:
+        return await _result(info, await results.transition(info.context.ctx, id, "approve", comment))
+
+    @strawberry.mutation
+    async def finalize_incentive_result(self, info: Context, id: uuid.UUID) -> IncentiveResultType:
+        return await _result(info, await results.transition(info.context.ctx, id, "finalize"))
+
+    @strawberry.mutation
+    async def decline_incentive_result(self, info: Context, id: uuid.UUID,
+                                       comment: str | None = None) -> IncentiveResultType:
+        return await _result(info, await results.transition(info.context.ctx, id, "decline", comment))
+
+    @strawberry.mutation
+    async def adjust_incentive_result(self, info: Context, id: uuid.UUID,
+                                      input: IncentiveAdjustmentInput) -> IncentiveResultType:
+        data = validate_input(AdjustmentCreate, input_dict(input))
+        return await _result(info, await results.adjust(info.context.ctx, id, data))
+
+    @strawberry.mutation
+    async def decide_nomination(self, info: Context, id: uuid.UUID, decision: str,
+                                comment: str | None = None) -> NominationType:
+        row = await nominations.decide(info.context.ctx, id, decision, comment)
+        return NominationType.of(nominations.nomination_read(row))
+
+    @strawberry.mutation
+    async def acknowledge_incentive_result(self, info: Context, id: uuid.UUID,
+                                           payroll_reference: str) -> PayrollAckType:
+        from service.incentives.schemas import PayrollAckCreate
+
+        data = validate_input(PayrollAckCreate, {"payroll_reference": payroll_reference})
+        ack, _ = await payroll.acknowledge(info.context.ctx, id, data.payroll_reference)
+        return PayrollAckType(payroll_reference=ack.payroll_reference, acknowledged_at=ack.acknowledged_at,
+                              acknowledged_by=ack.acknowledged_by)

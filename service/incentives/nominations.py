@@ -1,0 +1,56 @@
+"""Nominations: the results of okr_breakthrough plans (SPEC section 8), a promotion-track
+or training nomination for each employee who owns an aspirational objective scored at
+or above the plan's `min_objective_score` and whose rating is listed (the rule itself is
+`calc.nomination`). They carry no money and never reach payroll.
+
+Each nomination has its own decision: approve or decline (with a comment), by hr/admin;
+an approved nomination may then be finalized, which locks it like any result. The same
+rows are incentive results, so `/incentive-results` lists them too (`kind=nomination`).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import Request
+
+from service.auth.context import Ctx
+from service.errors import NotFound
+from service.incentives import results
+from service.incentives.models import IncentiveResult
+from service.incentives.schemas import NominationRead
+from service.kit.pagination import Page, PageParams
+
+DECISIONS = ("approve", "decline", "finalize")
+
+
+def nomination_read(r: IncentiveResult) -> NominationRead:
+    return NominationRead(
+        id=r.id, plan_id=r.plan_id, employee_id=r.employee_id, kind=r.nomination or "", status=r.status,
+        period_start=r.period_start, period_end=r.period_end, inputs=results.redact(r.inputs),
+        decision_comment=r.decision_comment, approved_at=r.approved_at, approved_by=r.approved_by,
+        declined_at=r.declined_at, declined_by=r.declined_by, finalized_at=r.finalized_at, version=r.version,
+        created_at=r.created_at, updated_at=r.updated_at)
+
+
+async def list_nominations(ctx: Ctx, params: PageParams, *, plan_id: uuid.UUID | None = None,
+                           employee_id: uuid.UUID | None = None, cycle_id: uuid.UUID | None = None,
+                           kind: str | None = None, status: str | None = None) -> Page[IncentiveResult]:
+    return await results.list_results(ctx, params, plan_id=plan_id, employee_id=employee_id, status=status,
+                                      kind="nomination", cycle_id=cycle_id, nomination=kind)
+
+
+async def get_nomination(ctx: Ctx, nomination_id: uuid.UUID) -> IncentiveResult:
+    r, _ = await results.get_result(ctx, nomination_id)
+    if r.kind != "nomination":
+        raise NotFound("nomination not found")
+    return r
+
+
+async def decide(ctx: Ctx, nomination_id: uuid.UUID, decision: str, comment: str | None = None,
+                 request: Request | None = None) -> IncentiveResult:
+    """Approve, decline or finalize one nomination (the result lifecycle's transitions)."""
+    if decision not in DECISIONS:
+        raise NotFound(f"no action {decision!r}")
+    await get_nomination(ctx, nomination_id)
+    return await results.transition(ctx, nomination_id, decision, comment, request)

@@ -1,0 +1,322 @@
+"""Incentive results: reading them (scoped to what the caller may see) and their
+lifecycle, draft → approved → finalized, with draft or approved → declined.
+
+A finalized result is immutable: every write to it is refused (409) here, and the
+database refuses UPDATE and DELETE of a finalized row as well. A correction is a new
+result of kind `adjustment` that references the original (`adjusts_id`) and walks the
+same lifecycle. Every transition is audited without amounts (auditors read the audit
+log and never see pay); finalizing emits `incentive.finalized` and hands each money
+result its payroll sequence number (`payroll.allocate`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import Select, and_, false, func, or_, select
+
+from service.auth.context import Ctx
+from service.authz import policy
+from service.authz.policy import Relation
+from service.errors import Conflict, NotFound
+from service.incentives import payroll
+from service.incentives.models import IncentivePlan, IncentiveResult, PayrollAck
+from service.incentives.plans import get_plan
+from service.incentives.schemas import (
+    AdjustmentCreate,
+    IncentiveResultRead,
+    PayrollAckInfo,
+)
+from service.kit import audit, outbox
+from service.kit.etag import check_if_match
+from service.kit.money import format_minor
+from service.kit.pagination import Page, PageParams, paginate
+from service.org.service import require
+from service.types import new_id, utcnow
+
+ACTIONS = ("approve", "finalize", "decline")
+# The state each action leaves from, and where it goes.
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "approve": (frozenset({"draft"}), "approved"),
+    "finalize": (frozenset({"approved"}), "finalized"),
+    "decline": (frozenset({"draft", "approved"}), "declined"),
+}
+
+
+# --- visibility --------------------------------------------------------------------------------
+
+async def relation(ctx: Ctx, employee_id: uuid.UUID) -> Relation:
+    p = ctx.principal
+    if p.is_client or p.employee_id is None:
+        return Relation.OTHER
+    if employee_id == p.employee_id:
+        return Relation.SELF
+    if policy.reads_everything(p):
+        return Relation.OTHER
+    return policy.relation_to(p, employee_id, await ctx.reports())
+
+
+async def visible(ctx: Ctx) -> Select[Any]:
+    """Results the caller may read, as one statement (the rule of
+    `policy.read_incentive_result`, in SQL)."""
+    p = ctx.principal
+    stmt = select(IncentiveResult).where(IncentiveResult.org_id == ctx.org_id)
+    if policy.reads_everything(p):
+        return stmt
+    if p.has_scope("payroll:read"):
+        return stmt.where(IncentiveResult.status == "finalized", IncentiveResult.amount_minor.is_not(None))
+    if p.is_client or p.employee_id is None:
+        return stmt.where(false())
+    reports = sorted(await ctx.reports())
+    mine = and_(IncentiveResult.employee_id == p.employee_id, IncentiveResult.status == "finalized")
+    if not reports:
+        return stmt.where(mine)
+    return stmt.where(or_(mine, IncentiveResult.employee_id.in_(reports)))
+
+
+def shows_amount(ctx: Ctx, rel: Relation) -> bool:
+    return policy.see_incentive_amount(ctx.principal, rel)
+
+
+async def amount_visibility(ctx: Ctx, rows: Sequence[IncentiveResult]) -> dict[uuid.UUID, bool]:
+    out = {}
+    for r in rows:
+        out[r.id] = shows_amount(ctx, await relation(ctx, r.employee_id))
+    return out
+
+
+async def acks_of(ctx: Ctx, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, PayrollAck]:
+    out: dict[uuid.UUID, PayrollAck] = {}
+    ids = list(ids)
+    for start in range(0, len(ids), 5000):
+        rows = await ctx.session.execute(select(PayrollAck).where(
+            PayrollAck.org_id == ctx.org_id, PayrollAck.result_id.in_(ids[start:start + 5000])))
+        out.update({a.result_id: a for a in rows.scalars()})
+    return out
+
+
+def redact(inputs: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot without its pay part (everything under `money`)."""
+    return {k: v for k, v in (inputs or {}).items() if k != "money"}
+
+
+def result_read(r: IncentiveResult, show_amount: bool, ack: PayrollAck | None = None) -> IncentiveResultRead:
+    amount = r.amount_minor if show_amount else None
+    return IncentiveResultRead(
+        id=r.id, plan_id=r.plan_id, employee_id=r.employee_id, kind=r.kind, status=r.status,
+        amount_minor=amount,
+        amount=format_minor(amount, r.currency) if amount is not None and r.currency else None,
+        currency=r.currency, amount_visible=show_amount, nomination=r.nomination, earning_code=r.earning_code,
+        period_start=r.period_start, period_end=r.period_end,
+        inputs=r.inputs if show_amount else redact(r.inputs), version=r.version, adjusts_id=r.adjusts_id,
+        reason=r.reason, decision_comment=r.decision_comment, approved_at=r.approved_at,
+        approved_by=r.approved_by, finalized_at=r.finalized_at, finalized_by=r.finalized_by,
+        declined_at=r.declined_at, declined_by=r.declined_by,
+        payroll=PayrollAckInfo(payroll_reference=ack.payroll_reference, acknowledged_at=ack.acknowledged_at,
+                               acknowledged_by=ack.acknowledged_by) if ack is not None and show_amount else None,
+        created_by=r.created_by, created_at=r.created_at, updated_at=r.updated_at)
+
+
+async def reads(ctx: Ctx, rows: Sequence[IncentiveResult]) -> list[IncentiveResultRead]:
+    """Read models of many results: one query for their acknowledgements."""
+    shown = await amount_visibility(ctx, rows)
+    acks = await acks_of(ctx, [r.id for r in rows if r.status == "finalized"])
+    return [result_read(r, shown[r.id], acks.get(r.id)) for r in rows]
+
+
+def snapshot(r: IncentiveResult) -> dict[str, Any]:
+    """Audit snapshot: state, never the amount."""
+    return {"id": str(r.id), "plan_id": str(r.plan_id), "employee_id": str(r.employee_id), "kind": r.kind,
+            "status": r.status, "nomination": r.nomination,
+            "adjusts_id": str(r.adjusts_id) if r.adjusts_id else None, "version": r.version}
+
+
+async def list_results(ctx: Ctx, params: PageParams, *, plan_id: uuid.UUID | None = None,
+                       employee_id: uuid.UUID | None = None, status: str | None = None,
+                       kind: str | None = None, cycle_id: uuid.UUID | None = None,
+                       nomination: str | None = None) -> Page[IncentiveResult]:
+    require(policy.list_incentive_results(ctx.principal), "incentive results")
+    stmt = await visible(ctx)
+    if plan_id is not None:
+        stmt = stmt.where(IncentiveResult.plan_id == plan_id)
+    if employee_id is not None:
+        stmt = stmt.where(IncentiveResult.employee_id == employee_id)
+    if status is not None:
+        stmt = stmt.where(IncentiveResult.status == status)
+    if kind is not None:
+        stmt = stmt.where(IncentiveResult.kind == kind)
+    if nomination is not None:
+        stmt = stmt.where(IncentiveResult.nomination == nomination)
+    if cycle_id is not None:
+        plans = select(IncentivePlan.id).where(IncentivePlan.org_id == ctx.org_id, IncentivePlan.cycle_id == cycle_id)
+        stmt = stmt.where(IncentiveResult.plan_id.in_(plans))
+    return await paginate(ctx.session, stmt, IncentiveResult.id, params)
+
+
+async def get_result(ctx: Ctx, result_id: uuid.UUID, *, fresh: bool = False) -> tuple[IncentiveResult, Relation]:
+    """The result and the caller's relation to its employee; 404 when not visible."""
+    r = await ctx.session.get(IncentiveResult, (ctx.org_id, result_id), populate_existing=fresh)
+    if r is None:
+        raise NotFound("incentive result not found")
+    rel = await relation(ctx, r.employee_id)
+    if not policy.read_incentive_result(ctx.principal, rel, r.status, r.amount_minor is not None).allowed:
+        raise NotFound("incentive result not found")
+    return r, rel
+
+
+# --- transitions ---------------------------------------------------------------------------------
+
+def _refuse_state(r: IncentiveResult, action: str) -> None:
+    allowed_from, _ = TRANSITIONS[action]
+    if r.status in allowed_from:
+        return
+    if r.status == "finalized":
+        raise Conflict("the result is finalized and immutable; correct it with an adjustment",
+                       extra={"status": r.status})
+    raise Conflict(f"a result cannot {action} from {r.status}", extra={"status": r.status})
+
+
+async def _actionable(ctx: Ctx, result_id: uuid.UUID) -> IncentiveResult:
+    r, rel = await get_result(ctx, result_id)
+    decision = policy.act_on_incentive_result(ctx.principal, rel, r.status, r.amount_minor is not None)
+    require(decision, "incentive result")
+    return r
+
+
+async def transition(ctx: Ctx, result_id: uuid.UUID, action: str, comment: str | None = None,
+                     request: Request | None = None) -> IncentiveResult:
+    """One result's approve, finalize or decline."""
+    if action not in ACTIONS:
+        raise NotFound(f"no action {action!r}")
+    r = await _actionable(ctx, result_id)
+    check_if_match(request, r.version)
+    _refuse_state(r, action)
+    if action == "finalize":
+        return (await finalize_many(ctx, [r.id], plan_id=r.plan_id))[0]
+    before = snapshot(r)
+    now, actor = utcnow(), ctx.principal.actor
+    if action == "approve":
+        r.status, r.approved_at, r.approved_by = "approved", now, actor
+    else:
+        r.status, r.declined_at, r.declined_by = "declined", now, actor
+    if comment is not None:
+        r.decision_comment = comment
+    await ctx.session.flush()
+    await audit.record(ctx.session, ctx.principal, f"incentive_result.{TRANSITIONS[action][1]}",
+                       "incentive_result", r.id, before, snapshot(r), reason=comment)
+    return r
+
+
+async def finalize_many(ctx: Ctx, ids: Sequence[uuid.UUID], plan_id: uuid.UUID) -> list[IncentiveResult]:
+    """Finalize approved results, set-based. The payroll sequence lock is taken first
+    (the transaction's first write), then the rows are read again under it, so two
+    finalizations never interleave and numbers follow commit order (`payroll.py`)."""
+    if not ids:
+        return []
+    await payroll.lock(ctx.session, ctx.org_id)
+    rows: list[IncentiveResult] = []
+    for start in range(0, len(ids), 5000):
+        res = await ctx.session.execute(select(IncentiveResult).where(
+            IncentiveResult.org_id == ctx.org_id, IncentiveResult.id.in_(list(ids[start:start + 5000])))
+            .execution_options(populate_existing=True).order_by(IncentiveResult.id))
+        rows.extend(res.scalars())
+    if len(rows) != len(set(ids)):
+        raise NotFound("incentive result not found")
+    for r in rows:
+        _refuse_state(r, "finalize")
+    money = [r for r in rows if r.amount_minor is not None]
+    first = await payroll.allocate(ctx.session, ctx.org_id, len(money)) if money else 0
+    seqs = {r.id: first + i for i, r in enumerate(money)}
+    now, actor = utcnow(), ctx.principal.actor
+    befores = {r.id: snapshot(r) for r in rows}
+    for r in rows:
+        r.status, r.finalized_at, r.finalized_by, r.payroll_seq = "finalized", now, actor, seqs.get(r.id)
+    await ctx.session.flush()
+    await audit.record_many(ctx.session, ctx.principal, "incentive_result.finalized", "incentive_result",
+                            [(r.id, befores[r.id], snapshot(r)) for r in rows])
+    plan = await ctx.session.get(IncentivePlan, (ctx.org_id, plan_id))
+    await outbox.emit(ctx.session, ctx.org_id, "incentive.finalized", {
+        "plan_id": str(plan_id), "cycle_id": str(plan.cycle_id) if plan else None,
+        "result_ids": [str(r.id) for r in rows[:10000]], "count": len(rows),
+        "payroll_sequences": [seqs[r.id] for r in money][:10000]})
+    return rows
+
+
+async def bulk_action(ctx: Ctx, plan_id: uuid.UUID, action: str,
+                      request: Request | None = None) -> list[IncentiveResult]:
+    """Approve every draft, or finalize every approved result, of a plan at once."""
+    plan = await get_plan(ctx, plan_id)
+    require(policy.manage_incentives(ctx.principal), "incentive plan")
+    check_if_match(request, plan.version)
+    source = "draft" if action == "approve" else "approved"
+    if action == "finalize":  # choose the rows under the lock, so a concurrent finalization is not a 409
+        await payroll.lock(ctx.session, ctx.org_id)
+    ids = list((await ctx.session.execute(select(IncentiveResult.id).where(
+        IncentiveResult.org_id == ctx.org_id, IncentiveResult.plan_id == plan.id,
+        IncentiveResult.status == source).order_by(IncentiveResult.id))).scalars())
+    if action == "finalize":
+        return await finalize_many(ctx, ids, plan.id)
+    rows: list[IncentiveResult] = []
+    for start in range(0, len(ids), 5000):
+        res = await ctx.session.execute(select(IncentiveResult).where(
+            IncentiveResult.org_id == ctx.org_id, IncentiveResult.id.in_(ids[start:start + 5000])))
+        rows.extend(res.scalars())
+    now, actor = utcnow(), ctx.principal.actor
+    befores = {r.id: snapshot(r) for r in rows}
+    for r in rows:
+        r.status, r.approved_at, r.approved_by = "approved", now, actor
+    await ctx.session.flush()
+    await audit.record_many(ctx.session, ctx.principal, "incentive_result.approved", "incentive_result",
+                            [(r.id, befores[r.id], snapshot(r)) for r in rows])
+    return sorted(rows, key=lambda r: r.id)
+
+
+# --- adjustments -----------------------------------------------------------------------------------
+
+async def adjust(ctx: Ctx, result_id: uuid.UUID, data: AdjustmentCreate) -> IncentiveResult:
+    """A correction of a finalized money result: a new draft of kind adjustment that
+    references the original (an adjustment of an adjustment references the same original)."""
+    target = await _actionable(ctx, result_id)
+    original = target
+    if target.adjusts_id is not None:
+        original = await ctx.session.get(IncentiveResult, (ctx.org_id, target.adjusts_id))
+        assert original is not None
+    if original.amount_minor is None or original.currency is None:
+        raise Conflict("a nomination has no amount to adjust")
+    if target.status != "finalized" or original.status != "finalized":
+        raise Conflict("only finalized results are corrected by adjustment; a draft is replaced by "
+                       "running the plan again", extra={"status": target.status})
+    previous = original.amount_minor + int(await ctx.session.scalar(
+        select(func.coalesce(func.sum(IncentiveResult.amount_minor), 0)).where(
+            IncentiveResult.org_id == ctx.org_id, IncentiveResult.adjusts_id == original.id,
+            IncentiveResult.status != "declined")) or 0)  # PostgreSQL sums BIGINT as NUMERIC
+    if data.amount_minor is not None:
+        delta = data.amount_minor
+    else:
+        assert data.corrected_amount_minor is not None
+        delta = data.corrected_amount_minor - previous
+        if delta == 0:
+            raise Conflict("the corrected amount equals the current total; nothing to adjust",
+                           extra={"current_total_minor": previous})
+    inputs = {
+        "formula": "adjustment = the signed change to the original's total",
+        "adjusts_id": str(original.id), "reason": data.reason,
+        "plan": original.inputs.get("plan"), "period": original.inputs.get("period"),
+        "money": {"currency": original.currency, "original_amount_minor": original.amount_minor,
+                  "previous_total_minor": previous, "delta_minor": delta, "new_total_minor": previous + delta,
+                  "amount_minor": delta},
+    }
+    row = IncentiveResult(
+        org_id=ctx.org_id, id=new_id(), plan_id=original.plan_id, employee_id=original.employee_id,
+        kind="adjustment", status="draft", amount_minor=delta, currency=original.currency,
+        earning_code=original.earning_code, period_start=original.period_start, period_end=original.period_end,
+        inputs=inputs, adjusts_id=original.id, reason=data.reason, created_by=ctx.principal.actor)
+    ctx.session.add(row)
+    await ctx.session.flush()
+    await audit.record(ctx.session, ctx.principal, "incentive_result.adjustment_created", "incentive_result",
+                       row.id, None, snapshot(row), reason=data.reason)
+    return row
+

@@ -1,0 +1,296 @@
+"""REST models of the incentives module, and the validation of each plan kind's
+parameters (SPEC section 8, "Parameter names"). Requests forbid unknown fields; money is
+an integer count of minor units; decimals are accepted as strings or numbers and
+answered as strings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from service.incentives import calc
+from service.kit.money import is_currency
+from service.kit.schemas import Input, Output
+
+PlanKind = Literal["short_term_bonus", "kpi_excess_reward", "okr_breakthrough"]
+ResultStatus = Literal["draft", "approved", "finalized", "declined"]
+ResultKind = Literal["payment", "nomination", "adjustment"]
+NominationKind = Literal["promotion_track", "training"]
+EmployeeStatus = Literal["active", "on_leave", "terminated"]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Minor = Annotated[int, Field(ge=0, le=10**15)]
+Rating = Annotated[str, Field(min_length=1, max_length=10)]
+EarningCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")]
+Factor = Annotated[Decimal, Field(ge=0, le=100, max_digits=20, decimal_places=8, allow_inf_nan=False)]
+Comment = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+def _currency(v: str | None) -> str | None:
+    if v is not None and not is_currency(v.upper()):
+        raise ValueError("not an ISO 4217 currency code")
+    return v.upper() if v is not None else None
+
+
+def _unique(values: list[Any], what: str) -> list[Any]:
+    if len(set(values)) != len(values):
+        raise ValueError(f"{what} must not repeat")
+    return values
+
+
+# --- plan parameters, one model per kind --------------------------------------------------------
+
+class EligibilityParams(Input):
+    """Who may receive a result. Departments match with their sub-departments."""
+
+    statuses: list[EmployeeStatus] = Field(default_factory=lambda: list(calc.DEFAULT_STATUSES), min_length=1)
+    min_tenure_days: int = Field(0, ge=0, le=36500)
+    include_departments: list[uuid.UUID] = Field(default_factory=list, max_length=1000)
+    exclude_departments: list[uuid.UUID] = Field(default_factory=list, max_length=1000)
+    include_positions: list[uuid.UUID] = Field(default_factory=list, max_length=1000)
+    exclude_positions: list[uuid.UUID] = Field(default_factory=list, max_length=1000)
+
+    _u = field_validator("statuses")(lambda v: _unique(v, "statuses"))
+
+
+class ShortTermBonusParams(Input):
+    basis: Literal["rating", "score"] = "rating"
+    multipliers: dict[Rating, Factor] = Field(default_factory=lambda: dict(calc.DEFAULT_MULTIPLIERS))
+    multiplier_cap: Annotated[Decimal, Field(gt=0, le=100, max_digits=20, decimal_places=8,
+                                             allow_inf_nan=False)] = calc.DEFAULT_MULTIPLIER_CAP
+    min_score: Annotated[Decimal, Field(ge=0, le=1000, max_digits=12, decimal_places=4)] = calc.DEFAULT_MIN_SCORE
+    pool_minor: Minor | None = None
+    earning_code: EarningCode = calc.DEFAULT_EARNING_CODES["short_term_bonus"]
+    eligibility: EligibilityParams = Field(default_factory=EligibilityParams)
+
+    @field_validator("multipliers")
+    @classmethod
+    def _table(cls, v: dict[str, Decimal]) -> dict[str, Decimal]:
+        if not v:
+            raise ValueError("the multiplier table needs at least one rating")
+        if len(v) > 20:
+            raise ValueError("at most 20 ratings")
+        return v
+
+
+class KpiExcessRewardParams(Input):
+    amount_per_point_minor: Minor
+    cap_per_employee_minor: Minor | None = None
+    earning_code: EarningCode = calc.DEFAULT_EARNING_CODES["kpi_excess_reward"]
+    eligibility: EligibilityParams = Field(default_factory=EligibilityParams)
+
+
+class OkrBreakthroughParams(Input):
+    min_objective_score: Annotated[Decimal, Field(ge=0, le=1, max_digits=6, decimal_places=4)] = \
+        calc.DEFAULT_MIN_OBJECTIVE_SCORE
+    ratings: list[Rating] = Field(default_factory=lambda: list(calc.DEFAULT_RATINGS), min_length=1, max_length=20)
+    nomination_kind: NominationKind = calc.DEFAULT_NOMINATION_KIND
+    eligibility: EligibilityParams = Field(default_factory=EligibilityParams)
+
+    _u = field_validator("ratings")(lambda v: _unique(v, "ratings"))
+
+
+PARAMS_MODELS: dict[str, type[Input]] = {
+    "short_term_bonus": ShortTermBonusParams,
+    "kpi_excess_reward": KpiExcessRewardParams,
+    "okr_breakthrough": OkrBreakthroughParams,
+}
+
+
+# --- plans --------------------------------------------------------------------------------------
+
+class IncentivePlanCreate(Input):
+    name: Name
+    kind: PlanKind
+    cycle_id: uuid.UUID
+    currency: str | None = Field(None, min_length=3, max_length=3,
+                                 description="ISO 4217; the organization's currency when left out")
+    params: dict[str, Any] = Field(default_factory=dict,
+                                   description="the kind's parameters (SPEC section 8); defaults filled in")
+
+    _cur = field_validator("currency")(_currency)
+
+
+class IncentivePlanUpdate(Input):
+    name: Name | None = None
+    cycle_id: uuid.UUID | None = None
+    currency: str | None = Field(None, min_length=3, max_length=3)
+    params: dict[str, Any] | None = Field(
+        None, description="merged into the stored parameters (RFC 7386: a null removes a key, so "
+                          "its default applies again)")
+
+    _cur = field_validator("currency")(_currency)
+
+
+class IncentivePlanRead(Output):
+    id: uuid.UUID
+    name: str
+    kind: str
+    cycle_id: uuid.UUID
+    currency: str
+    params: dict[str, Any] | None = Field(
+        description="null for callers who may not see plan parameters (pools and rates are pay data)")
+    version: int
+    last_run_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class RunSkip(Output):
+    employee_id: uuid.UUID
+    reason: str
+
+
+class IncentiveRunRead(Output):
+    plan_id: uuid.UUID
+    cycle_id: uuid.UUID
+    kind: str
+    population: int = Field(description="employees of the cycle's population")
+    created: int = Field(description="draft results written by this run")
+    replaced: int = Field(description="earlier drafts this run replaced")
+    kept: int = Field(description="approved, finalized or declined results left untouched")
+    skipped: dict[str, int] = Field(description="employees without a result, counted by reason")
+    skipped_employees: list[RunSkip]
+    total_minor: int | None = Field(description="sum of the new drafts (money plans)")
+    pool: dict[str, Any] | None
+    result_ids: list[uuid.UUID]
+
+
+class BulkActionRead(Output):
+    plan_id: uuid.UUID
+    action: str
+    count: int
+    result_ids: list[uuid.UUID]
+
+
+# --- results ------------------------------------------------------------------------------------
+
+class ResultAction(Input):
+    comment: Comment | None = None
+
+
+class AdjustmentCreate(Input):
+    """A correction of a finalized result: give the signed change (`amount_minor`) or the
+    corrected total (`corrected_amount_minor`), and why."""
+
+    amount_minor: int | None = Field(None, ge=-10**15, le=10**15, description="signed change, not 0")
+    corrected_amount_minor: Minor | None = Field(
+        None, description="the corrected total; the change is this minus the original and its adjustments")
+    reason: Comment
+
+    @model_validator(mode="after")
+    def _one(self) -> AdjustmentCreate:
+        if (self.amount_minor is None) == (self.corrected_amount_minor is None):
+            raise ValueError("give exactly one of amount_minor and corrected_amount_minor")
+        if self.amount_minor == 0:
+            raise ValueError("an adjustment of 0 changes nothing")
+        return self
+
+
+class PayrollAckInfo(Output):
+    payroll_reference: str
+    acknowledged_at: dt.datetime
+    acknowledged_by: str
+
+
+class IncentiveResultRead(Output):
+    id: uuid.UUID
+    plan_id: uuid.UUID
+    employee_id: uuid.UUID
+    kind: str
+    status: str
+    amount_minor: int | None = Field(description="minor units; null for nominations and for callers "
+                                                 "who may not see pay (managers, auditors)")
+    amount: str | None = Field(description="amount_minor in major units with the currency's decimals")
+    currency: str | None
+    amount_visible: bool
+    nomination: str | None = Field(description="promotion_track or training (okr_breakthrough plans)")
+    earning_code: str | None
+    period_start: dt.date
+    period_end: dt.date
+    inputs: dict[str, Any] = Field(description="the snapshot every amount is recomputed from; its `money` "
+                                               "part only for those who may see pay")
+    version: int
+    adjusts_id: uuid.UUID | None
+    reason: str | None
+    decision_comment: str | None
+    approved_at: dt.datetime | None
+    approved_by: str | None
+    finalized_at: dt.datetime | None
+    finalized_by: str | None
+    declined_at: dt.datetime | None
+    declined_by: str | None
+    payroll: PayrollAckInfo | None
+    created_by: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+# --- payroll ------------------------------------------------------------------------------------
+
+class PayrollResultRead(Output):
+    """One finalized money result as payroll reads it."""
+
+    id: uuid.UUID
+    sequence: int = Field(description="the result's position in the organization's payroll feed")
+    employee_id: uuid.UUID
+    employee_external_id: str
+    plan_id: uuid.UUID
+    plan: str
+    period_start: dt.date
+    period_end: dt.date
+    earning_code: str | None
+    amount_minor: int
+    amount: str
+    currency: str
+    kind: str
+    adjusts_id: uuid.UUID | None
+    finalized_at: dt.datetime
+    payroll: PayrollAckInfo | None
+
+
+class PayrollPage(Output):
+    items: list[PayrollResultRead]
+    next_cursor: str | None = Field(description="the next page; null when this page reached the end")
+    resume_cursor: str | None = Field(
+        description="where to continue later: after the last result returned (or the cursor given)")
+
+
+class PayrollAckCreate(Input):
+    payroll_reference: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class PayrollAckRead(Output):
+    result_id: uuid.UUID
+    payroll_reference: str
+    acknowledged_at: dt.datetime
+    acknowledged_by: str
+
+
+
+# --- nominations ----------------------------------------------------------------------------------
+
+class NominationRead(Output):
+    """An okr_breakthrough result seen as a nomination: who, for what, why, and its
+    decision (approved or declined; finalized locks it)."""
+
+    id: uuid.UUID
+    plan_id: uuid.UUID
+    employee_id: uuid.UUID
+    kind: str = Field(description="promotion_track or training")
+    status: str
+    period_start: dt.date
+    period_end: dt.date
+    inputs: dict[str, Any] = Field(description="rating, criteria and the objectives that qualified")
+    decision_comment: str | None
+    approved_at: dt.datetime | None
+    approved_by: str | None
+    declined_at: dt.datetime | None
+    declined_by: str | None
+    finalized_at: dt.datetime | None
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
