@@ -17,15 +17,41 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @lru_cache
-def migration_heads() -> frozenset[str]:
-    """Each module's migrations may form their own branch off the foundation: all heads
-    must be applied."""
+def _scripts():
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
     cfg = Config()
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
-    return frozenset(ScriptDirectory.from_config(cfg).get_heads())
+    return ScriptDirectory.from_config(cfg)
+
+
+@lru_cache
+def migration_heads() -> frozenset[str]:
+    """Each module's migrations may form their own branch off the foundation: all heads
+    must be applied."""
+    return frozenset(_scripts().get_heads())
+
+
+@lru_cache
+def known_revisions() -> frozenset[str]:
+    return frozenset(s.revision for s in _scripts().walk_revisions())
+
+
+def schema_ready(current: frozenset[str], heads: frozenset[str], known: frozenset[str]) -> bool:
+    """The database is at this code's heads, or ahead of them.
+
+    Ahead happens during a rolling upgrade: the migration Job of the new release has run
+    while replicas of the previous release still serve. Their code does not know the new
+    revision; they stay ready (migrations are backward compatible for one release, README:
+    Upgrade and backup notes). A database behind the code, or missing a branch, is not
+    ready.
+    """
+    if not current:
+        return False
+    if any(rev not in heads for rev in current & known):
+        return False  # a known revision that is not a head: the database is behind
+    return heads <= current or bool(current - known)
 
 
 @router.get("/healthz")
@@ -41,7 +67,7 @@ async def readyz() -> JSONResponse:
     except Exception:  # any database failure means not ready
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     heads = migration_heads()
-    if current != heads:
+    if not schema_ready(current, heads, known_revisions()):
         return JSONResponse({"status": "unavailable",
                              "migrations": {"current": sorted(current), "heads": sorted(heads)}},
                             status_code=503)
