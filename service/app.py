@@ -5,14 +5,17 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from asgi_correlation_id import CorrelationIdMiddleware
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
-from service import __version__, problems
+from service import __version__, openapi_problems, problems
 from service.config import get_settings
 from service.db import database
 from service.kit.idempotency import IdempotencyMiddleware
+from service.kit.retry import TransactionRetryMiddleware
+from service.limits import BodySizeLimitMiddleware, RateLimitMiddleware
 from service.models import load_all, load_score_inputs
-from service.observability import AccessLogMiddleware, configure_logging
+from service.observability import AccessLogMiddleware, configure_logging, setup_tracing
+from service.routing import strict_request
 
 DESCRIPTION = """Headless performance management: OKRs and KPIs blended into one fair,
 explainable score, turned into bonuses and promotions. Errors are RFC 9457 problem+json;
@@ -32,17 +35,22 @@ async def lifespan(_: FastAPI):
 def create_app() -> FastAPI:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    setup_tracing(settings)
     app = FastAPI(title="perf-service", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan, openapi_url="/openapi.json")
+                  lifespan=lifespan, openapi_url="/openapi.json",
+                  dependencies=[Depends(strict_request)])  # 405 for literal paths, unknown query: 422
     problems.install(app)
+    openapi_problems.install(app)  # every operation documents its problem+json answers
     load_all()
     load_score_inputs()
 
     from service.audit.api import router as audit_router
     from service.auth.clients import router as clients_router
     from service.cycles.api import router as cycles_router
+    from service.evaluations.api import router as evaluations_router
     from service.graphql.schema import graphql_router
     from service.health import router as health_router
+    from service.incentives.api import router as incentives_router
     from service.kpi.api import router as kpi_router
     from service.okr.api import router as okr_router
     from service.org.api import router as org_router
@@ -56,16 +64,21 @@ def create_app() -> FastAPI:
     app.include_router(cycles_router)
     app.include_router(kpi_router)
     app.include_router(okr_router)
+    app.include_router(evaluations_router)
     app.include_router(audit_router)
     app.include_router(webhooks_router)
+    app.include_router(incentives_router)
     app.include_router(graphql_router, prefix="/graphql", include_in_schema=False)
 
     from service.scim.app import MOUNT_PATH, build_scim_app
 
     app.mount(MOUNT_PATH, build_scim_app())  # SCIM 2.0 at /scim/v2 (Okta, Microsoft Entra)
 
-    # Outermost first: request id, then access log/metrics, then idempotency.
+    # Outermost first: request id, access log/metrics, rate limit, body size, idempotency.
+    app.add_middleware(TransactionRetryMiddleware)  # innermost: reruns a request that lost a race
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware)
+    app.add_middleware(RateLimitMiddleware)
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     return app

@@ -58,11 +58,16 @@ def _export(_: argparse.Namespace) -> None:
 
 def _worker(args: argparse.Namespace) -> None:
     from service.config import get_settings
-    from service.observability import configure_logging
+    from service.observability import configure_logging, setup_tracing
     from service.webhooks.worker import main as run_worker
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    setup_tracing(settings)
+    if settings.worker_metrics_port:  # Prometheus scrapes the worker here
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.worker_metrics_port)
     run_worker(poll_seconds=args.poll, batch_size=args.batch, once=args.once)
 
 

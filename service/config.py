@@ -51,6 +51,33 @@ class Settings(BaseSettings):
     webhook_secret_grace_seconds: float = 86400.0
     webhook_secret_key: str | None = None  # when set, secrets are encrypted at rest (Fernet)
 
+    # Production operation (README: Configuration reference, Scale-out design).
+    database_read_url: str | None = None  # a read replica for the read-heavy list endpoints
+    db_pool_timeout_seconds: float = 30.0
+    db_pool_recycle_seconds: int = 1800
+    db_statement_timeout_ms: int = 30000  # PostgreSQL statement_timeout; 0 disables
+    db_statement_cache_size: int = 100  # asyncpg prepared statements per connection
+    db_pgbouncer: bool = False  # behind PgBouncer in transaction mode: no session state
+    db_retry_after_seconds: int = 2  # Retry-After of the 503 for a timed-out statement
+    max_body_bytes: int = 1_048_576  # request bodies above this answer 413
+    max_bulk_body_bytes: int = 33_554_432  # the same for paths ending in /bulk
+    rate_limit_enabled: bool = True
+    rate_limit_bulk_per_minute: float = 30.0
+    rate_limit_bulk_burst: int = 5
+    rate_limit_recompute_per_minute: float = 6.0
+    rate_limit_recompute_burst: int = 2
+    rate_limit_payroll_per_minute: float = 300.0
+    rate_limit_payroll_burst: int = 60
+    rate_limit_max_clients: int = 100_000  # buckets kept per replica (least recently used go)
+    tracing_enabled: bool = False  # OpenTelemetry, when its SDK is installed
+    tracing_exporter: str = "otlp"  # otlp (OTEL_EXPORTER_OTLP_ENDPOINT) or console
+    tracing_service_name: str = "perf-service"
+    web_concurrency: int = 2  # gunicorn worker processes per container
+    port: int = 8000  # gunicorn's listening port
+    forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-* headers are trusted
+    gunicorn_timeout_seconds: int = 60
+    worker_metrics_port: int | None = None  # `worker` serves Prometheus metrics on this port
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:

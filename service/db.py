@@ -116,22 +116,42 @@ class SerializedSession(AsyncSession):
 
 
 class Database:
-    """Holds the process's engine and session factory, created on first use."""
+    """Holds the process's engines and session factories, created on first use.
 
-    def __init__(self, url: str | None = None) -> None:
+    `sessions` is the primary (reads and writes); `read_sessions` goes to the read replica
+    of `DATABASE_READ_URL` when one is set, else to the primary. Only reads that tolerate
+    the replica's lag use it (README: Scale-out design).
+    """
+
+    def __init__(self, url: str | None = None, read_url: str | None = None) -> None:
         self._url = url
+        self._read_url = read_url
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
+        self._read_engine: AsyncEngine | None = None
+        self._read_sessions: async_sessionmaker[AsyncSession] | None = None
 
     @property
     def url(self) -> str:
         return self._url or get_settings().effective_database_url
 
     @property
+    def read_url(self) -> str | None:
+        return self._read_url or get_settings().database_read_url
+
+    @property
     def engine(self) -> AsyncEngine:
         if self._engine is None:
-            self._engine = make_engine(self.url)
+            self._engine = self._make(self.url, "primary")
         return self._engine
+
+    @property
+    def read_engine(self) -> AsyncEngine:
+        if not self.read_url:
+            return self.engine
+        if self._read_engine is None:
+            self._read_engine = self._make(self.read_url, "read")
+        return self._read_engine
 
     @property
     def sessions(self) -> async_sessionmaker[AsyncSession]:
@@ -140,14 +160,64 @@ class Database:
                                                 class_=SerializedSession)
         return self._sessions
 
+    @property
+    def read_sessions(self) -> async_sessionmaker[AsyncSession]:
+        if not self.read_url:
+            return self.sessions
+        if self._read_sessions is None:
+            self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False,
+                                                     class_=SerializedSession)
+        return self._read_sessions
+
+    @staticmethod
+    def _make(url: str, pool: str) -> AsyncEngine:
+        from service.observability import instrument_pool
+
+        engine = make_engine(url, statement_timeout_ms=get_settings().db_statement_timeout_ms)
+        instrument_pool(engine, pool)
+        return engine
+
     async def dispose(self) -> None:
-        if self._engine is not None:
-            await self._engine.dispose()
-        self._engine = None
-        self._sessions = None
+        for engine in (self._engine, self._read_engine):
+            if engine is not None:
+                await engine.dispose()
+        self._engine = self._read_engine = None
+        self._sessions = self._read_sessions = None
 
 
-def make_engine(url: str) -> AsyncEngine:
+def engine_options(*, statement_timeout_ms: int = 0) -> dict[str, Any]:
+    """Keyword arguments of `create_async_engine` for a PostgreSQL URL.
+
+    Behind PgBouncer in transaction mode (`DB_PGBOUNCER`) a connection carries no session
+    state between transactions: asyncpg's prepared-statement caches are off, prepared
+    statements get unique names, and no startup parameters are sent (PgBouncer refuses
+    unknown ones), so the statement timeout is set on the database role instead.
+    """
+    settings = get_settings()
+    cache_size = 0 if settings.db_pgbouncer else settings.db_statement_cache_size
+    connect_args: dict[str, Any] = {"statement_cache_size": cache_size,
+                                    "prepared_statement_cache_size": cache_size}
+    if settings.db_pgbouncer:
+        connect_args["prepared_statement_name_func"] = _unique_statement_name
+    elif statement_timeout_ms > 0:
+        connect_args["server_settings"] = {"statement_timeout": str(int(statement_timeout_ms))}
+    return {
+        "echo": settings.db_echo,
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_pool_timeout_seconds,
+        "pool_recycle": settings.db_pool_recycle_seconds,
+        "pool_pre_ping": True,
+        "connect_args": connect_args,
+    }
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
+
+
+def make_engine(url: str, *, statement_timeout_ms: int = 0) -> AsyncEngine:
+    """The API's engines pass `statement_timeout_ms`; migrations run without a timeout."""
     settings = get_settings()
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=settings.db_echo, connect_args={"timeout": 30})
@@ -161,13 +231,7 @@ def make_engine(url: str) -> AsyncEngine:
             cur.close()
 
         return engine
-    return create_async_engine(
-        url,
-        echo=settings.db_echo,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
-    )
+    return create_async_engine(url, **engine_options(statement_timeout_ms=statement_timeout_ms))
 
 
 database = Database()
@@ -184,3 +248,13 @@ async def get_session() -> AsyncIterator[AsyncSession]:
             raise
         for callback in session.info.pop("after_commit", []):
             callback()
+
+
+async def get_read_session() -> AsyncIterator[AsyncSession]:
+    """A read-only session on the read replica (the primary when none is configured):
+    nothing is committed, the transaction is rolled back at the end."""
+    async with database.read_sessions() as session:
+        try:
+            yield session
+        finally:
+            await session.rollback()

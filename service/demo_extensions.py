@@ -18,3 +18,11 @@ async def load_extensions(session: AsyncSession, org_id: uuid.UUID,
     await session.flush()
     await kpi_demo.load(session, org_id, make_id)
     await session.flush()
+    from service.evaluations import demo as evaluations_demo
+
+    await evaluations_demo.load(session, org_id, make_id)  # Q4 enters calibration: keep it last
+    await session.flush()
+    from service.incentives import demo as incentives_demo
+
+    await incentives_demo.load(session, org_id, make_id)  # runs the Q4 bonus on the final scores
+    await session.flush()

@@ -4,6 +4,8 @@
 def load_all() -> None:
     import service.auth.models  # noqa: F401
     import service.cycles.models  # noqa: F401
+    import service.evaluations.models  # noqa: F401
+    import service.incentives.models  # noqa: F401
     import service.kit.models  # noqa: F401
     import service.kpi.models  # noqa: F401
     import service.okr.models  # noqa: F401
@@ -15,5 +17,6 @@ def load_all() -> None:
 
 def load_score_inputs() -> None:
     """Registers each module's score-input loader with service.scoring.service."""
+    import service.evaluations.scoring_inputs  # noqa: F401
     import service.kpi.scoring_inputs  # noqa: F401
     import service.okr.scoring_inputs  # noqa: F401

@@ -20,6 +20,8 @@ from service.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from service.kit.retry import mark_for_retry
+from service.routing import allowed_methods
 
 log = structlog.get_logger("service.errors")
 PROBLEM_JSON = "application/problem+json"
@@ -43,9 +45,27 @@ def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for e in errors]
 
 
+# PostgreSQL's query_canceled (statement_timeout) and lock_not_available (lock_timeout).
+TIMEOUT_SQLSTATES = frozenset({"57014", "55P03"})
+
+
+def database_problem(exc: DBAPIError) -> ServiceUnavailable:
+    """A database failure other than a constraint violation is a 503 with Retry-After: a
+    statement stopped by the statement timeout says so, anything else is "unavailable"."""
+    from service.config import get_settings
+
+    if getattr(exc.orig, "sqlstate", None) in TIMEOUT_SQLSTATES:
+        retry_after = str(max(get_settings().db_retry_after_seconds, 1))
+        return ServiceUnavailable("the database did not finish in time (statement timeout); retry later",
+                                  extra={"reason": "statement-timeout"},
+                                  headers={"Retry-After": retry_after})
+    return ServiceUnavailable("the database is unavailable; retry later", headers={"Retry-After": "1"})
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        mark_for_retry(request, exc)  # a ConcurrentChange runs the request again
         return problem_response(exc, request)
 
     @app.exception_handler(RequestValidationError)
@@ -60,8 +80,12 @@ def install(app: FastAPI) -> None:
         body = {"type": PROBLEM_BASE + "http-" + str(exc.status_code),
                 "title": titles.get(exc.status_code, "HTTP error"),
                 "status": exc.status_code, "detail": str(exc.detail)}
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # every method of the resource, not only the first route's
+            allow = allowed_methods(request.app.router.routes, request.scope)
+            headers = {**(headers or {}), "Allow": ", ".join(allow)} if allow else headers
         return JSONResponse(body, status_code=exc.status_code, media_type=PROBLEM_JSON,
-                            headers=getattr(exc, "headers", None))
+                            headers=headers)
 
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
@@ -75,10 +99,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
-        log.error("database_error", error=type(exc.orig).__name__)
-        return problem_response(
-            ServiceUnavailable("the database is unavailable; retry later",
-                               headers={"Retry-After": "1"}), request)
+        log.error("database_error", error=type(exc.orig).__name__,
+                  sqlstate=getattr(exc.orig, "sqlstate", None))
+        mark_for_retry(request, exc)  # serialization failure, deadlock, SQLite lock: run again
+        return problem_response(database_problem(exc), request)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -37,11 +37,14 @@ class ExactDecimal(TypeDecorator):
         if value is None:
             return None
         value = Decimal(value) if not isinstance(value, Decimal) else value
-        exponent = value.as_tuple().exponent
-        if isinstance(exponent, int) and exponent > 0:
-            # asyncpg hands NUMERIC 60000 back as Decimal('6E+4'): the same number, but
-            # str() would show the exponent; give it back in plain notation.
-            value = Decimal(format(value, "f"))
+        # asyncpg hands NUMERIC 60000 back as Decimal('6E+4'): the same number, but str()
+        # would show the exponent; give it back in plain notation. A positive exponent
+        # implies adjusted() > 0 and an "E" in str(); both are far cheaper than as_tuple(),
+        # which only the few candidates reach (scores load millions of decimals).
+        if value.adjusted() > 0 and "E" in str(value):
+            exponent = value.as_tuple().exponent
+            if isinstance(exponent, int) and exponent > 0:
+                value = Decimal(format(value, "f"))
         return value
 
 

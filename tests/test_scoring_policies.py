@@ -112,7 +112,7 @@ async def test_builtin_policy_when_none(team):
     cycle = await make_cycle(team)
     resp = await team.client.get(f"/api/v1/cycles/{cycle['id']}/scores/{team.employees['alice']['id']}", headers=team.hr)
     body = resp.json()
-    assert body["policy"] == {"id": None, "version": 0} or body["policy"]["version"] == 1
+    assert body["policy"] == {"id": None, "version": 1}
     assert body["status"] == "insufficient_data" and body["final"] is None and body["rating"] is None
     assert "insufficient_data" in body["flags"]
 
@@ -186,3 +186,28 @@ async def test_recompute_background_job(team, monkeypatch):
             break
         await asyncio.sleep(0.05)
     assert status == "succeeded"
+
+
+async def test_reweighted_weights_are_shown_to_four_places(team):
+    """0.6 / 0.3 / 0.1 with no evaluation: KPI 0.6 / 0.9 = 0.6667, OKR 0.3 / 0.9 = 0.3333
+    (SPEC 3: fractions shown to 4 places; the explanation keeps the exact values)."""
+    from tests.kpi.conftest import make_assignment, make_definition, measure
+    from tests.okr.conftest import check_in, make_kr, make_objective, publish
+
+    t = team
+    await make_policy(t, {"kind": "organization"})
+    cycle = await make_cycle(t)
+    sales = await make_definition(t, "sales")
+    a = await make_assignment(t, "alice", cycle, sales, method="banded", threshold="60", target="100",
+                              stretch="120", weight="1")
+    await measure(t, a, 100, "2026-02-01")
+    obj = await make_objective(t, cycle, "alice", title="Grow", level="company")
+    kr = await make_kr(t, obj, start="0", target="10")
+    await make_kr(t, obj, title="Open the second store", kind="boolean", start=None, target=None)
+    obj = await publish(t, obj)
+    await check_in(t, kr, value="5")
+    body = (await t.client.get(f"/api/v1/cycles/{cycle['id']}/scores/{t.employees['alice']['id']}",
+                               headers=t.hr)).json()
+    assert body["weights"] == {"kpi": "0.6667", "okr": "0.3333", "eval": "0.0000"} or \
+        body["weights"] == {"kpi": "0.6667", "okr": "0.3333"}, body["weights"]
+    assert body["explanation"]["components"]["kpi"]["weight"].startswith("0.66666666")

@@ -9,11 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
-from service.auth.deps import RequestCtx
+from service.auth.deps import ReadCtx
 from service.authz import policy
 from service.kit.models import AuditEvent
 from service.kit.pagination import PageOut, PageParams, page_params, paginate
-from service.kit.schemas import Output
+from service.kit.schemas import Output, Timestamp
 from service.org.service import require
 
 router = APIRouter(prefix="/api/v1")
@@ -35,13 +35,13 @@ class AuditEventRead(Output):
 
 @router.get("/audit-events", response_model=PageOut[AuditEventRead], tags=["audit"])
 async def list_audit_events(
-    ctx: RequestCtx,
+    ctx: ReadCtx,
     pages: Annotated[PageParams, Depends(page_params)],
     entity_type: Annotated[str | None, Query(max_length=60)] = None,
     entity_id: Annotated[str | None, Query(max_length=64)] = None,
     actor: Annotated[str | None, Query(max_length=200)] = None,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
+    since: Timestamp | None = None,
+    until: Timestamp | None = None,
 ) -> PageOut[AuditEventRead]:
     require(policy.read_audit_log(ctx.principal), "audit log")
     stmt = select(AuditEvent).where(AuditEvent.org_id == ctx.org_id)

@@ -126,7 +126,29 @@ def _oauth_error(status_code: int, error: str, description: str) -> JSONResponse
 basic = HTTPBasic(auto_error=False)
 
 
-@router.post("/oauth/token", tags=["oauth"], responses={400: {}, 401: {}})
+class OAuthError(Output):
+    """RFC 6749 section 5.2 error (`application/json`), which is also a problem document."""
+
+    error: str
+    error_description: str
+    type: str
+    title: str
+    status: int
+    detail: str
+
+
+# Client credentials come as HTTP Basic or in the form body, so Basic is optional ({}).
+# The form is parsed leniently so that a missing or other grant type gets RFC 6749's 400
+# rather than a 422; the document states what a well-formed request is.
+TOKEN_FORM_DOC = {"required": ["grant_type"],
+                  "properties": {"grant_type": {"type": "string", "enum": ["client_credentials"]}}}
+
+
+@router.post("/oauth/token", tags=["oauth"], openapi_extra={
+                 "security": [{}],
+                 "requestBody": {"required": True, "content": {
+                     "application/x-www-form-urlencoded": {"schema": TOKEN_FORM_DOC}}}},
+             responses={400: {"model": OAuthError}, 401: {"model": OAuthError}})
 async def token(
     request: Request,
     session: Session,

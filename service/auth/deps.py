@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.auth.context import Ctx, org_exists
 from service.auth.principal import Principal
 from service.auth.tokens import verify_token
-from service.db import get_session
+from service.db import get_read_session, get_session
 from service.errors import Unauthorized
 
 bearer = HTTPBearer(auto_error=False, description="JWT issued by the service or the OIDC provider")
@@ -45,3 +45,15 @@ async def get_ctx(session: Session, principal: CurrentPrincipal) -> Ctx:
 
 
 RequestCtx = Annotated[Ctx, Depends(get_ctx)]
+
+
+ReadSession = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
+
+
+async def get_read_ctx(session: ReadSession, principal: CurrentPrincipal) -> Ctx:
+    """A context whose session reads from the replica (`DATABASE_READ_URL`): for list
+    endpoints that tolerate replication lag and never write (README: Scale-out design)."""
+    return Ctx(session=session, principal=principal)
+
+
+ReadCtx = Annotated[Ctx, Depends(get_read_ctx)]

@@ -186,8 +186,11 @@ OBJECTIVE_ACTORS: dict[str, frozenset[Relation]] = {
 
 def objective_action(p: Principal, relation: Relation, action: str) -> Decision:
     """The workflow: the owner submits; their direct or indirect manager approves,
-    rejects and closes; owner or manager publishes; hr/admin may act for anyone."""
+    rejects and closes; owner or manager publishes; hr/admin may act for anyone, except
+    that nobody approves or rejects their own objective (four eyes)."""
     if not is_person(p):
+        return Decision.FORBID
+    if action in ("approve", "reject") and relation is Relation.SELF:
         return Decision.FORBID
     return _allow(is_staff(p) or relation in OBJECTIVE_ACTORS.get(action, frozenset()))
 
@@ -281,3 +284,225 @@ def read_webhooks(p: Principal) -> Decision:
 def manage_webhooks(p: Principal) -> Decision:
     """Create, change, delete, rotate secrets, redeliver: admin or a `webhooks` client."""
     return _allow(p.has_role("admin") or p.has_scope("webhooks"))
+
+
+# --- evaluations, 360 feedback, calibration, interviews, review meetings -----------------------
+# Relations are to the evaluated employee. For their own evaluation everyone is an
+# employee: an hr or admin person never reviews, calibrates or finalizes themself, and
+# reads their own 360 feedback anonymised like anyone else. The manager review and the
+# finalization belong to the direct manager (or hr/admin); managers further up read.
+# No integration scope covers evaluations.
+
+def _refuse(p: Principal, relation: Relation) -> Decision:
+    """403 for someone who may see the evaluation, 404 for anyone else."""
+    return Decision.FORBID if read_subject(p, relation).allowed else Decision.HIDE
+
+
+def read_evaluation(p: Principal, relation: Relation) -> Decision:
+    return read_subject(p, relation) if is_person(p) else Decision.HIDE
+
+
+def list_evaluations(p: Principal) -> Decision:
+    """The collection (and the other evaluation collections); rows are filtered by
+    `read_evaluation`."""
+    return _allow(is_person(p))
+
+
+def create_evaluation(p: Principal, relation: Relation) -> Decision:
+    """Open an evaluation: hr/admin for anyone, a manager for their subtree."""
+    if is_person(p) and (is_staff(p) or relation is Relation.MANAGER):
+        return Decision.ALLOW
+    return _refuse(p, relation)
+
+
+def bulk_create_evaluations(p: Principal) -> Decision:
+    return _allow(is_staff(p))
+
+
+def write_self_review(p: Principal, relation: Relation) -> Decision:
+    """Write and submit the self review, and acknowledge: the employee only."""
+    if is_person(p) and relation is Relation.SELF:
+        return Decision.ALLOW
+    return _refuse(p, relation)
+
+
+acknowledge_evaluation = write_self_review
+
+
+def write_manager_review(p: Principal, relation: Relation, direct_manager: bool) -> Decision:
+    """Write and submit the manager review, and finalize: the direct manager or hr/admin,
+    never for oneself. Indirect managers, auditors and the subject see it but may not."""
+    if is_person(p) and relation is not Relation.SELF and (is_staff(p) or direct_manager):
+        return Decision.ALLOW
+    return _refuse(p, relation)
+
+
+finalize_evaluation = write_manager_review
+
+
+def see_self_review(p: Principal, relation: Relation, submitted: bool) -> bool:
+    """The employee and hr/admin/auditors see the draft; managers once it is submitted."""
+    if relation is Relation.SELF or reads_everything(p):
+        return True
+    return relation is Relation.MANAGER and submitted
+
+
+def see_manager_review(p: Principal, relation: Relation, submitted: bool) -> bool:
+    """Managers and hr/admin/auditors see the draft; the employee once it is submitted
+    (from then on it counts in their score, which they see)."""
+    if relation is Relation.SELF:
+        return submitted
+    return reads_everything(p) or relation is Relation.MANAGER
+
+
+def request_peer_feedback(p: Principal, relation: Relation) -> Decision:
+    """Ask a colleague for 360 feedback: the employee, their managers, hr/admin."""
+    if is_person(p) and (is_staff(p) or relation in (Relation.SELF, Relation.MANAGER)):
+        return Decision.ALLOW
+    return _refuse(p, relation)
+
+
+PEER_ATTRIBUTED = "attributed"
+PEER_ANONYMOUS = "anonymous"
+
+
+def peer_feedback_access(p: Principal, relation: Relation) -> str | None:
+    """How 360 feedback about the subject is shown: attributed (reviewer, rating and
+    comments of each answer) to managers and hr/admin/auditors; anonymous (aggregates
+    only, see `anonymous_feedback_visible`) to the employee, whatever their roles;
+    nothing to anyone else."""
+    if relation is Relation.SELF:
+        return PEER_ANONYMOUS if is_person(p) else None
+    if reads_everything(p) or relation is Relation.MANAGER:
+        return PEER_ATTRIBUTED
+    return None
+
+
+def anonymous_feedback_visible(answered: int, min_reviewers: int) -> bool:
+    """The employee sees the aggregate only once enough reviewers answered
+    (`peer_feedback_min_reviewers`, default 3)."""
+    return answered >= max(1, min_reviewers)
+
+
+def read_peer_request(p: Principal, relation: Relation, is_reviewer: bool) -> Decision:
+    """A single request: its reviewer, and those who see attributed feedback. The subject
+    sees requests only anonymised, through their evaluation."""
+    if is_person(p) and is_reviewer:
+        return Decision.ALLOW
+    if peer_feedback_access(p, relation) == PEER_ATTRIBUTED:
+        return Decision.ALLOW
+    return Decision.HIDE
+
+
+def answer_peer_request(p: Principal, relation: Relation, is_reviewer: bool) -> Decision:
+    """Submit or decline 360 feedback: the requested reviewer only."""
+    if is_person(p) and is_reviewer:
+        return Decision.ALLOW
+    return _refuse(p, relation)
+
+
+def read_calibrations(p: Principal) -> Decision:
+    return _allow(p.has_role("admin", "hr", "auditor"))
+
+
+def manage_calibrations(p: Principal) -> Decision:
+    """Sessions, simulations and finalization: hr/admin."""
+    return _allow(is_staff(p))
+
+
+def adjust_calibration(p: Principal, relation: Relation) -> Decision:
+    """A calibration adjustment: hr/admin, never on their own score."""
+    return _allow(is_staff(p) and relation is not Relation.SELF)
+
+
+def manage_interview(p: Principal, relation: Relation) -> Decision:
+    """Plan and record a performance interview: the employee's managers or hr/admin,
+    never for oneself."""
+    if is_person(p) and relation is not Relation.SELF and (is_staff(p) or relation is Relation.MANAGER):
+        return Decision.ALLOW
+    return _refuse(p, relation)
+
+
+acknowledge_interview = write_self_review
+
+
+def read_review_meeting(p: Principal, relation: Relation | None) -> Decision:
+    """A meeting about a person (an evaluation's employee, an objective's owner) reads
+    like their other subject data; a cycle's meeting is for hr/admin/auditors."""
+    if relation is None:
+        return _allow(reads_everything(p), Decision.HIDE)
+    return read_subject(p, relation)
+
+
+def write_review_meeting(p: Principal, kind: str, relation: Relation | None) -> Decision:
+    """Record a review meeting: hr/admin for any subject (never on their own
+    evaluation); the person's managers for evaluations and objectives; an objective's
+    owner for their objective."""
+    if not is_person(p):
+        return Decision.HIDE
+    if kind == "cycle" or relation is None:
+        return _allow(is_staff(p))  # every person sees the cycle itself
+    if kind == "objective":
+        allowed = is_staff(p) or relation in (Relation.SELF, Relation.MANAGER)
+    else:
+        allowed = relation is Relation.MANAGER or (is_staff(p) and relation is not Relation.SELF)
+    if allowed:
+        return Decision.ALLOW
+    return Decision.FORBID if read_review_meeting(p, relation).allowed else Decision.HIDE
+
+
+# --- incentives: plans, results, nominations, payroll ----------------------------------------
+# Relations are to the result's employee. Amounts are pay: hr/admin, payroll clients and
+# the employee themself see them; a manager as such never does, nor an auditor. An
+# employee sees their own results once finalized (drafts and approvals are HR's working
+# state); managers see their reports' results in every state, without amounts.
+
+def read_incentive_plans(p: Principal) -> Decision:
+    """Plans (name, kind, cycle, currency): every person, and payroll clients."""
+    return _allow(is_person(p) or p.has_scope("payroll:read"))
+
+
+def see_incentive_plan_params(p: Principal) -> bool:
+    """Pools and rates: hr/admin, auditors and payroll clients."""
+    return p.has_role("admin", "hr", "auditor") or p.has_scope("payroll:read")
+
+
+def manage_incentives(p: Principal) -> Decision:
+    """Create and change plans, run them, approve, finalize, decline, adjust: hr/admin."""
+    return _allow(is_staff(p))
+
+
+def list_incentive_results(p: Principal) -> Decision:
+    """The collection; its rows are filtered by `read_incentive_result`."""
+    return _allow(is_person(p) or p.has_scope("payroll:read"))
+
+
+def read_incentive_result(p: Principal, relation: Relation, status: str, has_amount: bool) -> Decision:
+    if reads_everything(p):
+        return Decision.ALLOW
+    if p.has_scope("payroll:read"):
+        return _allow(status == "finalized" and has_amount, Decision.HIDE)
+    if is_person(p) and (relation is Relation.MANAGER
+                         or (relation is Relation.SELF and status == "finalized")):
+        return Decision.ALLOW
+    return Decision.HIDE
+
+
+def see_incentive_amount(p: Principal, relation: Relation) -> bool:
+    return is_staff(p) or p.has_scope("payroll:read", "payroll:ack") or (is_person(p) and relation is Relation.SELF)
+
+
+def act_on_incentive_result(p: Principal, relation: Relation, status: str, has_amount: bool) -> Decision:
+    if is_staff(p):
+        return Decision.ALLOW
+    return Decision.FORBID if read_incentive_result(p, relation, status, has_amount).allowed else Decision.HIDE
+
+
+def pull_payroll(p: Principal) -> Decision:
+    """The payroll feed of finalized results: `payroll:read` clients and hr/admin."""
+    return _allow(is_staff(p) or p.has_scope("payroll:read"))
+
+
+def acknowledge_payroll(p: Principal) -> Decision:
+    """Record payroll's reference for a finalized result: `payroll:ack` clients, hr/admin."""
+    return _allow(is_staff(p) or p.has_scope("payroll:ack"))

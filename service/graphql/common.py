@@ -21,6 +21,7 @@ M = TypeVar("M", bound=BaseModel)
 
 DecimalString = NewType("DecimalString", str)
 JSON = NewType("JSON", object)
+MinorUnits = NewType("MinorUnits", int)
 SCALARS = {
     DecimalString: strawberry.scalar(name="DecimalString",
                                      description="An exact decimal, as a string (\"87.50\")",
@@ -28,6 +29,10 @@ SCALARS = {
                                      parse_value=lambda v: str(Decimal(str(v)))),
     JSON: strawberry.scalar(name="JSON", description="Arbitrary JSON",
                             serialize=lambda v: v, parse_value=lambda v: v),
+    MinorUnits: strawberry.scalar(name="MinorUnits",
+                                  description="Money as an integer count of the currency's minor "
+                                              "units, of any size (GraphQL's Int is 32-bit)",
+                                  serialize=int, parse_value=int),
 }
 
 Context = Info[GqlContext, None]

@@ -20,8 +20,10 @@ from strawberry.schema.config import StrawberryConfig
 from service.config import get_settings
 from service.cycles.gql import CycleMutation, CycleQuery
 from service.errors import DomainError
+from service.evaluations.gql import EvaluationMutation, EvaluationQuery
 from service.graphql.common import SCALARS
 from service.graphql.context import get_context
+from service.incentives.gql import IncentiveMutation, IncentiveQuery
 from service.kpi.gql import KpiMutation, KpiQuery
 from service.okr.gql import OkrMutation, OkrQuery
 from service.org.gql import OrgMutation, OrgQuery
@@ -60,12 +62,13 @@ class DomainErrors(SchemaExtension):
 
 
 @strawberry.type
-class Query(OrgQuery, CycleQuery, KpiQuery, OkrQuery, ScoringQuery):
+class Query(OrgQuery, CycleQuery, KpiQuery, OkrQuery, ScoringQuery, EvaluationQuery, IncentiveQuery):
     pass
 
 
 @strawberry.type
-class Mutation(OrgMutation, CycleMutation, KpiMutation, OkrMutation, ScoringMutation):
+class Mutation(OrgMutation, CycleMutation, KpiMutation, OkrMutation, ScoringMutation, EvaluationMutation,
+               IncentiveMutation):
     pass
 
 

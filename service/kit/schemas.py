@@ -3,14 +3,28 @@ responses serialize decimals as strings."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 
 DecimalStr = Annotated[Decimal, PlainSerializer(lambda v: str(v), return_type=str, when_used="json")]
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+ISO_DATE_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}([Tt ]|$)")
+
+
+def _iso_date_time(value: object) -> object:
+    """Pydantic's lax mode also reads a number (`?since=0.5`) as Unix seconds; the API
+    documents RFC 3339 timestamps (`format: date-time`) and accepts only those."""
+    if isinstance(value, str) and not ISO_DATE_TIME_RE.match(value):
+        raise ValueError("expected an RFC 3339 timestamp, e.g. 2026-01-31T00:00:00Z")
+    return value
+
+
+# A timestamp query parameter: RFC 3339 only.
+Timestamp = Annotated[dt.datetime, BeforeValidator(_iso_date_time)]
 
 
 class Input(BaseModel):

@@ -143,14 +143,19 @@ def _measurements_loader(loaders: Loaders) -> DataLoader[uuid.UUID, list[Any]]:
 
 def _view_loader(loaders: Loaders) -> DataLoader[Any, svc.AssignmentView]:
     """Computed views keyed by assignment row, fed by the shared by-id and measurement
-    loaders: a page of assignments costs one query each for definitions, cycles and
-    measurements, whichever computed fields are asked for."""
-    async def load(rows: list[KpiAssignment]) -> list[svc.AssignmentView]:
-        defs = await loaders.by_id(KpiDefinition).load_many([r.definition_id for r in rows])
-        cycles = await loaders.by_id(Cycle).load_many([r.cycle_id for r in rows])
-        ms = await _measurements_loader(loaders).load_many([r.id for r in rows])
-        return [svc.compute_view(r, d, c, m) for r, d, c, m in zip(rows, defs, cycles, ms, strict=True)]
-    return loaders.custom("kpi:view", lambda _ctx: DataLoader(load_fn=load))
+    loaders: a page of assignments costs one query each for definitions, cycles,
+    measurements and employees (plus the cycle's policy book), whichever computed fields
+    are asked for. Points use each employee's scoring policy, as the score does."""
+    def make(ctx: Any) -> DataLoader[Any, svc.AssignmentView]:
+        async def load(rows: list[KpiAssignment]) -> list[svc.AssignmentView]:
+            defs = await loaders.by_id(KpiDefinition).load_many([r.definition_id for r in rows])
+            cycles = await loaders.by_id(Cycle).load_many([r.cycle_id for r in rows])
+            ms = await _measurements_loader(loaders).load_many([r.id for r in rows])
+            params = await svc.policies_for(ctx, rows, {c.id: c for c in cycles})
+            return [svc.compute_view(r, d, c, m, params[r.id])
+                    for r, d, c, m in zip(rows, defs, cycles, ms, strict=True)]
+        return DataLoader(load_fn=load)
+    return loaders.custom("kpi:view", make)
 
 
 @strawberry.type(name="KpiAssignment")

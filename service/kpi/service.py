@@ -43,13 +43,33 @@ from service.scoring.numbers import round_points
 from service.scoring.policy import PolicyParams
 from service.types import new_id
 
-# Until the scoring-policy module resolves a policy per employee, every assignment is
-# scored with the SPEC defaults (threshold 60, target 100, cap 120 points).
+# The SPEC defaults (threshold 60, target 100, cap 120 points), for callers that have
+# no employee policy at hand.
 DEFAULT_POLICY = PolicyParams()
 
 
-def policy_for(_row: KpiAssignment) -> PolicyParams:
-    return DEFAULT_POLICY
+async def policies_for(ctx: Ctx, rows: Sequence[KpiAssignment],
+                       cycles: dict[uuid.UUID, Cycle]) -> dict[uuid.UUID, PolicyParams]:
+    """Each assignment's points use its employee's scoring policy for that cycle (the
+    same one the score uses, pinned versions included): one query for the employees and
+    one policy book per distinct cycle, so a page costs a constant number of queries."""
+    from sqlalchemy import select
+
+    from service.scoring.policies import policy_book
+
+    if not rows:
+        return {}
+    emp_ids = list({r.employee_id for r in rows})
+    emps = {e.id: e for e in (await ctx.session.execute(
+        select(Employee.id, Employee.position_id, Employee.department_id).where(
+            Employee.org_id == ctx.org_id, Employee.id.in_(emp_ids)))).all()}
+    books = {cid: await policy_book(ctx, cycles[cid]) for cid in {r.cycle_id for r in rows}}
+    out: dict[uuid.UUID, PolicyParams] = {}
+    for r in rows:
+        e = emps.get(r.employee_id)
+        out[r.id] = books[r.cycle_id].for_employee(r.employee_id, e.position_id if e else None,
+                                                   e.department_id if e else None)
+    return out
 
 
 def raise_field_errors(errors: Sequence[FieldError], prefix: Sequence[str | int] = ()) -> None:
@@ -95,8 +115,7 @@ def engine_input(row: KpiAssignment, definition: KpiDefinition,
 
 
 def compute_view(row: KpiAssignment, definition: KpiDefinition, cycle: Cycle,
-                 measurements: Sequence[KpiMeasurement]) -> AssignmentView:
-    params = policy_for(row)
+                 measurements: Sequence[KpiMeasurement], params: PolicyParams = DEFAULT_POLICY) -> AssignmentView:
     inp = engine_input(row, definition, measurements)
     score = scoring.score_assignment(inp, params, cycle.start_date, cycle.end_date)
     # The component of this one assignment carries the flags (missing_data, veto_triggered).
@@ -106,11 +125,14 @@ def compute_view(row: KpiAssignment, definition: KpiDefinition, cycle: Cycle,
 
 
 async def load_views(ctx: Ctx, rows: Sequence[KpiAssignment]) -> list[AssignmentView]:
-    """Views of many assignments in three queries (definitions, cycles, measurements)."""
+    """Views of many assignments in a constant number of queries (definitions, cycles,
+    measurements, employees, the policy book)."""
     defs = await repo.definitions_by_id(ctx.session, ctx.org_id, (r.definition_id for r in rows))
     cycles = await repo.cycles_by_id(ctx.session, ctx.org_id, (r.cycle_id for r in rows))
     ms = await repo.measurements_of(ctx.session, ctx.org_id, [r.id for r in rows])
-    return [compute_view(r, defs[r.definition_id], cycles[r.cycle_id], ms.get(r.id, [])) for r in rows]
+    params = await policies_for(ctx, rows, cycles)
+    return [compute_view(r, defs[r.definition_id], cycles[r.cycle_id], ms.get(r.id, []), params[r.id])
+            for r in rows]
 
 
 async def load_view(ctx: Ctx, row: KpiAssignment) -> AssignmentView:

@@ -17,9 +17,16 @@ from service.scoring import okr as engine
 from service.scoring.numbers import ONE, round_fraction
 
 
-def milestones_in(kr: KeyResult) -> tuple[engine.Milestone, ...]:
+def milestones_from(raw: list[dict[str, Any]] | None) -> tuple[engine.Milestone, ...]:
+    """The engine's milestones from a key result's stored `milestones` JSON."""
+    if not raw:
+        return ()
     return tuple(engine.Milestone(weight=Decimal(str(m["weight"])), done=bool(m.get("done")),
-                                  title=str(m.get("title", ""))) for m in (kr.milestones or []))
+                                  title=str(m.get("title", ""))) for m in raw)
+
+
+def milestones_in(kr: KeyResult) -> tuple[engine.Milestone, ...]:
+    return milestones_from(kr.milestones)
 
 
 def _ordered(check_ins: Sequence[CheckIn]) -> list[CheckIn]:

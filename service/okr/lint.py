@@ -125,7 +125,7 @@ def activities(obj: LintObjective) -> list[Finding]:
 def alignment(obj: LintObjective) -> list[Finding]:
     if obj.level != "company" and not obj.has_parent and obj.supports_count == 0:
         return [Finding("not_aligned", ERROR,
-                        f"a {obj.level} objective needs a parent or a supported objective",
+                        f"{'an' if obj.level[0] in 'aeiou' else 'a'} {obj.level} objective needs a parent or a supported objective",
                         ("parent_id",))]
     return []
 

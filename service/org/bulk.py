@@ -17,13 +17,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import Field, ValidationError
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from service.auth.context import Ctx
 from service.authz import policy
 from service.config import get_settings
 from service.errors import Forbidden, ValidationFailed
 from service.kit import audit, outbox
+from service.kit.retry import ConcurrentChange
 from service.org import repository as repo
 from service.org.models import Department, Employee, Position
 from service.org.schemas import BulkRowResult, EmployeeCreate
@@ -175,9 +177,12 @@ async def bulk_upsert(ctx: Ctx, rows: list[dict[str, Any]], atomic: bool) -> lis
     if inserts:
         # The manager foreign key is checked row by row: managers of this call go first.
         inserts.sort(key=lambda values: depth.get(values["id"]) or 0)
-        await ctx.session.execute(insert(Employee), inserts)
+        try:
+            await ctx.session.execute(insert(Employee), inserts)
+        except IntegrityError as exc:  # a concurrent call created one of these external ids
+            raise ConcurrentChange("another request created some of these employees; retry") from exc
     if updates:
-        await _update_many(ctx, updates)
+        await _update_many(ctx, updates, now)
     await audit.record_many(ctx.session, ctx.principal, "employee.upserted", "employee", changes)
     if changes:
         await outbox.emit(ctx.session, ctx.org_id, "employee.upserted", {
@@ -221,8 +226,13 @@ def _settle_batch_managers(valid: list[Planned]) -> dict[uuid.UUID | None, int |
     return depth
 
 
-async def _update_many(ctx: Ctx, updates: list[dict[str, Any]]) -> None:
-    """One executemany UPDATE per distinct column set, guarded by the version read."""
+async def _update_many(ctx: Ctx, updates: list[dict[str, Any]], now: Any) -> None:
+    """One executemany UPDATE per distinct column set, guarded by the version read.
+
+    A row another transaction changed after it was read matches no row here (asyncpg
+    reports no per-row counts for executemany), so the rows are read back: each must now
+    carry this call's version and timestamp, else the call raises `ConcurrentChange` and
+    the request runs again from the start (service/kit/retry.py) on the fresh rows."""
     from sqlalchemy import bindparam
 
     by_cols: dict[tuple[str, ...], list[dict[str, Any]]] = {}
@@ -235,6 +245,25 @@ async def _update_many(ctx: Ctx, updates: list[dict[str, Any]]) -> None:
                        table.c.version == bindparam("b_version"))
                 .values({c: bindparam(c) for c in cols}))
         await ctx.session.execute(stmt, rows)
+    expected = {row["b_id"]: row["version"] for row in updates}
+    written = set()
+    ids = list(expected)
+    for start in range(0, len(ids), 5000):
+        res = await ctx.session.execute(
+            select(table.c.id, table.c.version, table.c.updated_at)
+            .where(table.c.org_id == ctx.org_id, table.c.id.in_(ids[start:start + 5000])))
+        written |= {r.id for r in res if r.version == expected[r.id] and _same_instant(r.updated_at, now)}
+    if len(written) != len(expected):
+        raise ConcurrentChange("another request changed some of these employees; retry")
+
+
+def _same_instant(stored: Any, now: Any) -> bool:
+    """SQLite hands timestamps back without a zone; both are UTC."""
+    if stored is None:
+        return False
+    if stored.tzinfo is None and now.tzinfo is not None:
+        stored = stored.replace(tzinfo=now.tzinfo)
+    return stored == now
 
 
 def _public(values: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from service.auth.deps import RequestCtx
+from service.auth.deps import ReadCtx, RequestCtx
 from service.kit.pagination import PageOut, PageParams, page_params
 from service.scoring import policies as svc
 from service.scoring import scores
@@ -63,7 +63,7 @@ async def update_policy(ctx: RequestCtx, policy_id: uuid.UUID, body: PolicyUpdat
 
 @router.get("/cycles/{cycle_id}/scores", response_model=PageOut[ScoreRead], tags=["scores"])
 async def list_scores(
-    ctx: RequestCtx, cycle_id: uuid.UUID, pages: Pages,
+    ctx: ReadCtx, cycle_id: uuid.UUID, pages: Pages,
     department_id: uuid.UUID | None = None, manager_id: uuid.UUID | None = None,
     rating: Annotated[str | None, Query(min_length=1, max_length=10)] = None,
     explain: bool = False,

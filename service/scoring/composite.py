@@ -18,7 +18,7 @@ from service.scoring.policy import PolicyParams
 COMPONENTS = ("kpi", "okr", "eval")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Adjustment:
     delta: Decimal
     reason: str
@@ -26,7 +26,7 @@ class Adjustment:
     id: uuid.UUID | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EmployeeInputs:
     employee_id: uuid.UUID | None
     objectives: tuple[ObjectiveIn, ...] = ()
@@ -38,7 +38,7 @@ class EmployeeInputs:
     cycle_end: dt.date | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScoreResult:
     employee_id: uuid.UUID | None
     status: str  # "scored" or "insufficient_data"

@@ -17,14 +17,14 @@ AGGREGATIONS = ("sum", "avg", "last", "min", "max")
 METHODS = ("banded", "ratio", "range", "binary")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Measurement:
     value: Decimal
     measured_at: dt.date
     created_at: dt.datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AssignmentIn:
     id: uuid.UUID | None
     method: str
@@ -121,7 +121,7 @@ def kpi_points(a: AssignmentIn, value: Decimal, policy: PolicyParams) -> Decimal
     raise ValueError(f"unknown method {a.method}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AssignmentScore:
     actual: Decimal | None
     points: Decimal
@@ -136,7 +136,7 @@ def score_assignment(a: AssignmentIn, policy: PolicyParams, start: dt.date | Non
     return AssignmentScore(actual=value, points=kpi_points(a, value, policy), missing_data=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KpiComponent:
     points: Decimal | None
     assignments: tuple[dict, ...]

@@ -3,7 +3,7 @@ ROUND_HALF_UP, fractions to 4 places and points to 2."""
 
 from __future__ import annotations
 
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -41,7 +41,11 @@ def floor_int(value: Decimal) -> int:
     return int(value.to_integral_value(rounding=ROUND_FLOOR))
 
 
+# Quotients carry 40 significant digits (the default context otherwise: half-even, the
+# default traps), so every later rounding to 2 or 4 places sees an exact enough value.
+# One context for every call: entering a local context per division costs more than it.
+_DIVISION = Context(prec=40, rounding=ROUND_HALF_EVEN)
+
+
 def div(a: Decimal, b: Decimal) -> Decimal:
-    with localcontext() as ctx:
-        ctx.prec = 40
-        return a / b
+    return _DIVISION.divide(a, b)

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import attrgetter
 
 from service.scoring.numbers import HUNDRED, ONE, ZERO, clamp, div
 from service.scoring.policy import PolicyParams
@@ -15,7 +16,7 @@ from service.scoring.policy import PolicyParams
 COUNTED_STATUSES = frozenset({"published", "closed"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckIn:
     checked_in_at: dt.datetime
     created_at: dt.datetime
@@ -23,14 +24,14 @@ class CheckIn:
     done: bool | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Milestone:
     weight: Decimal
     done: bool
     title: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KeyResultIn:
     id: uuid.UUID | None
     kind: str  # metric, boolean, milestone
@@ -43,7 +44,7 @@ class KeyResultIn:
     title: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KeyResultScore:
     current: Decimal | None
     progress: Decimal  # computed, 0..1
@@ -51,7 +52,7 @@ class KeyResultScore:
     graded: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ObjectiveIn:
     id: uuid.UUID | None
     type: str  # committed or aspirational
@@ -61,18 +62,21 @@ class ObjectiveIn:
     title: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ObjectiveScore:
     score: Decimal | None  # None: not scored (no KR, or KR weights sum to zero)
     progress: Decimal | None
     key_results: tuple[KeyResultScore, ...] = field(default=())
 
 
+_CHECK_IN_TIME = attrgetter("checked_in_at", "created_at")
+
+
 def latest_check_in(check_ins: Sequence[CheckIn]) -> CheckIn | None:
-    """The latest by `checked_in_at`; ties go to the latest created."""
+    """The latest by `checked_in_at`; ties go to the latest created (then to the first given)."""
     if not check_ins:
         return None
-    return max(check_ins, key=lambda c: (c.checked_in_at, c.created_at))
+    return max(check_ins, key=_CHECK_IN_TIME)
 
 
 def current_value(kr: KeyResultIn) -> Decimal | None:
@@ -88,28 +92,32 @@ def _is_done(kr: KeyResultIn) -> bool:
     return bool(latest.done) if latest is not None else False
 
 
-def kr_progress(kr: KeyResultIn) -> Decimal:
-    """The computed KR score, a fraction in [0, 1]."""
+def _progress_and_current(kr: KeyResultIn) -> tuple[Decimal, Decimal | None]:
     if kr.kind == "metric":
         if kr.start is None or kr.target is None or kr.target == kr.start:
             raise ValueError("a metric key result needs start != target")
         current = current_value(kr)
         assert current is not None
-        return clamp(div(current - kr.start, kr.target - kr.start), ZERO, ONE)
+        return clamp(div(current - kr.start, kr.target - kr.start), ZERO, ONE), current
     if kr.kind == "boolean":
-        return ONE if _is_done(kr) else ZERO
+        return (ONE if _is_done(kr) else ZERO), None
     if kr.kind == "milestone":
         total = sum((m.weight for m in kr.milestones), ZERO)
         if total <= 0:
-            return ZERO
-        return div(sum((m.weight for m in kr.milestones if m.done), ZERO), total)
+            return ZERO, None
+        return div(sum((m.weight for m in kr.milestones if m.done), ZERO), total), None
     raise ValueError(f"unknown key result kind {kr.kind}")
 
 
+def kr_progress(kr: KeyResultIn) -> Decimal:
+    """The computed KR score, a fraction in [0, 1]."""
+    return _progress_and_current(kr)[0]
+
+
 def kr_score(kr: KeyResultIn) -> KeyResultScore:
-    progress = kr_progress(kr)
+    progress, current = _progress_and_current(kr)
     graded = kr.grade is not None
-    return KeyResultScore(current=current_value(kr), progress=progress,
+    return KeyResultScore(current=current, progress=progress,
                           score=kr.grade if graded else progress, graded=graded)
 
 
@@ -120,12 +128,16 @@ def _weighted(pairs: Sequence[tuple[Decimal, Decimal]]) -> Decimal | None:
     return div(sum((w * v for w, v in pairs), ZERO), total)
 
 
+def _scored(objective: ObjectiveIn) -> tuple[tuple[KeyResultScore, ...], Decimal | None]:
+    scores = tuple(kr_score(kr) for kr in objective.key_results)
+    return scores, _weighted([(kr.weight, s.score) for kr, s in zip(objective.key_results, scores, strict=True)])
+
+
 def objective_score(objective: ObjectiveIn) -> ObjectiveScore:
     """Σ(w_kr × score_kr) / Σ w_kr; an objective with no KR (or only zero weights) is not scored."""
-    scores = tuple(kr_score(kr) for kr in objective.key_results)
-    pairs = [(kr.weight, s.score) for kr, s in zip(objective.key_results, scores, strict=True)]
+    scores, score = _scored(objective)
     progress_pairs = [(kr.weight, s.progress) for kr, s in zip(objective.key_results, scores, strict=True)]
-    return ObjectiveScore(score=_weighted(pairs), progress=_weighted(progress_pairs), key_results=scores)
+    return ObjectiveScore(score=score, progress=_weighted(progress_pairs), key_results=scores)
 
 
 def par_for(objective_type: str, policy: PolicyParams) -> Decimal:
@@ -137,7 +149,7 @@ def okr_points(score: Decimal, objective_type: str, policy: PolicyParams) -> Dec
     return min(div(score, par_for(objective_type, policy)), policy.okr_cap) * HUNDRED
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OkrComponent:
     points: Decimal | None
     objectives: tuple[dict, ...]
@@ -153,19 +165,19 @@ def okr_component(objectives: Sequence[ObjectiveIn], policy: PolicyParams) -> Ok
     for obj in objectives:
         if obj.status not in COUNTED_STATUSES:
             continue
-        result = objective_score(obj)
+        kr_scores, score = _scored(obj)  # the objective's progress is not part of its points
         entry: dict = {"id": str(obj.id) if obj.id else None, "title": obj.title, "type": obj.type,
                        "weight": obj.weight, "par": par_for(obj.type, policy),
                        "key_results": [{"id": str(kr.id) if kr.id else None, "title": kr.title,
                                         "kind": kr.kind, "weight": kr.weight, "current": s.current,
                                         "progress": s.progress, "score": s.score, "graded": s.graded}
-                                       for kr, s in zip(obj.key_results, result.key_results, strict=True)]}
-        if result.score is None:
+                                       for kr, s in zip(obj.key_results, kr_scores, strict=True)]}
+        if score is None:
             flags.add("objective_not_scored")
             entry.update(score=None, points=None)
         else:
-            points = okr_points(result.score, obj.type, policy)
-            entry.update(score=result.score, points=points)
+            points = okr_points(score, obj.type, policy)
+            entry.update(score=score, points=points)
             pairs.append((obj.weight, points))
         explained.append(entry)
     points = _weighted(pairs)

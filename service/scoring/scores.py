@@ -18,11 +18,12 @@ from service.db import database
 from service.errors import NotFound, ValidationFailed
 from service.kit import outbox
 from service.kit.pagination import PageParams, decode_cursor, encode_cursor
+from service.observability import observe_job
 from service.org.models import Employee
 from service.org.service import relation, require
 from service.scoring import service as scoring
 from service.scoring.models import ScoreJob, ScoreSnapshot
-from service.scoring.numbers import round_points
+from service.scoring.numbers import round_fraction, round_points
 from service.scoring.schemas import PolicyRef, ScoreRead
 from service.types import new_id, utcnow
 
@@ -37,7 +38,8 @@ def score_read(cycle: Cycle, scored: scoring.Scored, explain: bool = True) -> Sc
     r = scored.result
     return ScoreRead(
         employee_id=scored.employee.id, cycle_id=cycle.id, status=r.status,
-        components={k: _pts(v) for k, v in r.components.items()}, weights=dict(r.weights),
+        components={k: _pts(v) for k, v in r.components.items()},
+        weights={k: round_fraction(v) for k, v in r.weights.items()},
         composite=_pts(r.composite), calibration_delta=round_points(r.calibration_delta), final=_pts(r.final),
         rating=r.rating, flags=list(r.flags), policy=PolicyRef(id=scored.policy.id, version=scored.policy.version),
         explanation=scoring.jsonable(r.explanation) if explain else None)
@@ -94,17 +96,23 @@ async def list_scores(ctx: Ctx, cycle_id: uuid.UUID, params: PageParams, *, depa
 
 # --- recompute -----------------------------------------------------------------------------------
 
-def _snapshot_row(ctx_org: uuid.UUID, cycle: Cycle, s: scoring.Scored) -> dict[str, Any]:
+def _snapshot_row(ctx_org: uuid.UUID, cycle: Cycle, s: scoring.Scored, at: Any) -> dict[str, Any]:
     r = s.result
     return {"org_id": ctx_org, "cycle_id": cycle.id, "employee_id": s.employee.id, "status": r.status,
             "composite": r.composite, "final": r.final, "rating": r.rating,
             "components": scoring.jsonable(r.components), "flags": list(r.flags),
-            "policy_id": s.policy.id, "policy_version": s.policy.version, "computed_at": utcnow()}
+            "policy_id": s.policy.id, "policy_version": s.policy.version, "computed_at": at}
 
 
 async def recompute_cycle(ctx: Ctx, cycle: Cycle) -> tuple[int, int]:
     """Scores the whole cycle with set-based loading, replaces its snapshot, and emits one
-    `score.updated` event naming the employees whose final or rating changed."""
+    `score.updated` event naming the employees whose final or rating changed. The cyclic
+    garbage collector waits until the end (see scoring.collector_paused)."""
+    with scoring.collector_paused():
+        return await _recompute(ctx, cycle)
+
+
+async def _recompute(ctx: Ctx, cycle: Cycle) -> tuple[int, int]:
     rows = await scoring.population(ctx, cycle)
     scored = await scoring.score_employees(ctx, cycle, rows)
     old = {r.employee_id: (r.final, r.rating) for r in (await ctx.session.execute(
@@ -113,9 +121,11 @@ async def recompute_cycle(ctx: Ctx, cycle: Cycle) -> tuple[int, int]:
     changed = [s.employee.id for s in scored if old.get(s.employee.id) != (s.result.final, s.result.rating)]
     await ctx.session.execute(delete(ScoreSnapshot).where(ScoreSnapshot.org_id == ctx.org_id,
                                                           ScoreSnapshot.cycle_id == cycle.id))
-    snapshot = [_snapshot_row(ctx.org_id, cycle, s) for s in scored]
+    at = utcnow()
+    snapshot = [_snapshot_row(ctx.org_id, cycle, s, at) for s in scored]
     for start in range(0, len(snapshot), 2000):
-        await ctx.session.execute(insert(ScoreSnapshot), snapshot[start:start + 2000])
+        # A Core insert over the table: batched multi-row INSERTs without ORM bookkeeping.
+        await ctx.session.execute(insert(ScoreSnapshot.__table__), snapshot[start:start + 2000])
     if changed:
         await outbox.emit(ctx.session, ctx.org_id, "score.updated", {
             "cycle_id": str(cycle.id), "employee_ids": [str(e) for e in changed[:10000]], "count": len(changed)})
@@ -136,7 +146,8 @@ async def start_recompute(ctx: Ctx, cycle_id: uuid.UUID) -> ScoreJob:
     size = len(await scoring.population(ctx, cycle))
     if size <= get_settings().score_inline_max:
         job.status, job.started_at = "running", utcnow()
-        job.employees, job.changed = await recompute_cycle(ctx, cycle)
+        with observe_job("score_recompute", mode="inline"):
+            job.employees, job.changed = await recompute_cycle(ctx, cycle)
         job.status, job.finished_at = "succeeded", utcnow()
         await ctx.session.flush()
         return job
@@ -162,7 +173,8 @@ async def _run_job(principal: Any, job_id: uuid.UUID, cycle_id: uuid.UUID) -> No
         async with database.sessions() as session:
             ctx = _Ctx(session=session, principal=principal)
             cycle = await session.get(Cycle, (principal.org_id, cycle_id))
-            employees, changed = await recompute_cycle(ctx, cycle)
+            with observe_job("score_recompute", mode="background"):
+                employees, changed = await recompute_cycle(ctx, cycle)
             job = await session.get(ScoreJob, (principal.org_id, job_id))
             job.status, job.employees, job.changed, job.finished_at = "succeeded", employees, changed, utcnow()
             await session.commit()

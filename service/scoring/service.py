@@ -9,9 +9,13 @@ OKR, KPI or evaluation code and a cycle costs a handful of queries, not one per 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
+import gc
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -46,6 +50,42 @@ LIST_KEYS = ("objectives", "assignments", "peer_ratings", "adjustments")
 def input_loader(fn: InputLoader) -> InputLoader:
     _loaders.append(fn)
     return fn
+
+
+# --- bulk work: the cyclic garbage collector waits ------------------------------------------------
+
+BULK_EMPLOYEES = 500
+_pauses = 0
+
+
+@contextmanager
+def collector_paused(active: bool = True) -> Iterator[None]:
+    """Pauses Python's cyclic garbage collector around bulk scoring. Loading a cycle's
+    inputs allocates millions of small objects, and the collector's passes over that
+    growing heap cost about as much as the work itself. Reference counting still frees
+    everything as usual; the collector resumes when the outermost pause ends. Nested
+    and concurrent pauses are counted; a collector someone else disabled stays so."""
+    global _pauses
+    if not active or (_pauses == 0 and not gc.isenabled()):
+        yield
+        return
+    _pauses += 1
+    gc.disable()
+    try:
+        yield
+    finally:
+        _pauses -= 1
+        if _pauses == 0:
+            gc.enable()
+
+
+def _bulk(fn: Callable[..., Awaitable[list[Scored]]]) -> Callable[..., Awaitable[list[Scored]]]:
+    """Scoring `BULK_EMPLOYEES` or more at once runs with the collector paused."""
+    @functools.wraps(fn)
+    async def scored(ctx: Ctx, cycle: Cycle, employees: Sequence[Any], *args: Any, **kwargs: Any) -> list[Scored]:
+        with collector_paused(len(employees) >= BULK_EMPLOYEES):
+            return await fn(ctx, cycle, employees, *args, **kwargs)
+    return scored
 
 
 @dataclass(frozen=True)
@@ -88,6 +128,7 @@ async def gather_inputs(ctx: Ctx, cycle: Cycle, employee_ids: Sequence[uuid.UUID
     return merged
 
 
+@_bulk
 async def score_employees(ctx: Ctx, cycle: Cycle, employees: Sequence[Any],
                           extra_adjustments: dict[uuid.UUID, list[Adjustment]] | None = None,
                           book: PolicyBook | None = None) -> list[Scored]:
@@ -107,8 +148,31 @@ async def score_employees(ctx: Ctx, cycle: Cycle, employees: Sequence[Any],
             assignments=tuple(part.get("assignments", ())), manager_rating=part.get("manager_rating"),
             peer_ratings=tuple(part.get("peer_ratings", ())), adjustments=tuple(adjustments),
             cycle_start=cycle.start_date, cycle_end=cycle.end_date), policy)
-        out.append(Scored(employee=emp, policy=policy, result=result))
+        out.append(Scored(employee=emp, policy=policy, result=apply_overrides(result, part)))
     return out
+
+
+def apply_overrides(result: ScoreResult, part: dict[str, Any]) -> ScoreResult:
+    """Two inputs a loader may add after the pure engine has run (the engine stays
+    untouched): `rating_override`, the rating an enforced forced distribution fixed when
+    a calibration was finalized (SPEC section 7), which replaces the band's rating and
+    flags the score `distribution_enforced` (the band's rating stays in the explanation
+    as `computed_rating`); and `peer_ratings_shown`, the anonymous form of the peer
+    ratings for a viewer who may not see them one by one (SPEC section 10), which
+    replaces the list in the explanation. Neither changes any number."""
+    override, shown = part.get("rating_override"), part.get("peer_ratings_shown")
+    if override is None and shown is None:
+        return result
+    explanation = dict(result.explanation)
+    if shown is not None:
+        components = dict(explanation["components"])
+        components["eval"] = {**components["eval"], "peer_ratings": shown}
+        explanation["components"] = components
+    if override is not None and result.final is not None:
+        explanation.update(rating=override, computed_rating=result.rating, distribution_enforced=True)
+        return dataclasses.replace(result, rating=override, explanation=explanation,
+                                   flags=tuple(sorted({*result.flags, "distribution_enforced"})))
+    return dataclasses.replace(result, explanation=explanation)
 
 
 def jsonable(value: Any) -> Any:

@@ -53,6 +53,7 @@ from service.config import Settings, get_settings
 from service.db import Database, database
 from service.kit import audit
 from service.kit.models import OutboxEvent
+from service.observability import JOB_DURATION
 from service.org.models import DEFAULT_ORG_SETTINGS, Organization
 from service.types import new_id, utcnow
 from service.webhooks import signing, urls
@@ -439,6 +440,7 @@ class Dispatcher:
                 duration_ms=result.duration_ms))
             await self._subscription_health(session, claim, result, outcome, now)
         ATTEMPTS.labels(outcome).inc()
+        JOB_DURATION.labels("webhook_delivery", outcome).observe(result.duration_ms / 1000)
         log.info("webhook_attempt", delivery_id=str(claim.delivery_id),
                  subscription_id=str(claim.subscription_id), attempt=attempt_no,
                  status_code=result.status_code, outcome=outcome, duration_ms=result.duration_ms)

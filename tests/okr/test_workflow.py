@@ -183,3 +183,22 @@ async def test_calibration_closes_what_is_still_published(team, ready, cycle):
     graded = await team.client.patch(f"/api/v1/key-results/{kr['id']}", headers=team.employee("lead"),
                                      json={"grade": "0.7", "grade_reason": "good effort"})
     assert graded.status_code == 200, graded.text
+
+
+async def test_nobody_approves_or_rejects_their_own_objective(team, cycle):
+    """Four eyes: HR (or admin) who owns an objective cannot approve or reject it; another
+    HR person or the owner's manager can."""
+    from tests.okr.conftest import act, make_kr, make_objective
+
+    t = team
+    hr_owner = t.as_("hr", "employee", emp=t.employees["lead"]["id"])
+    obj = await make_objective(t, cycle, "lead", level="company")
+    await make_kr(t, obj)
+    await make_kr(t, obj, title="Launch the app", kind="boolean", start=None, target=None)
+    await act(t, obj, "submit", headers=hr_owner)
+    assert (await act(t, obj, "approve", headers=hr_owner, expect=403))["status"] == 403
+    assert (await act(t, obj, "reject", headers=hr_owner, expect=403, comment="no"))["status"] == 403
+    admin_owner = t.as_("admin", emp=t.employees["lead"]["id"])
+    await act(t, obj, "approve", headers=admin_owner, expect=403)
+    approved = await act(t, obj, "approve", headers=t.employee("boss"))
+    assert approved["status"] == "approved"

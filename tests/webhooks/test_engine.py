@@ -234,10 +234,18 @@ async def test_worker_once_and_sigterm(hooks, receiver):
     assert len(receiver.requests) == 1
     assert (await deliveries(hooks, sub["id"]))[0]["status"] == "succeeded"
 
-    idle = await _start_worker()
-    await asyncio.sleep(1.5)
+    idle = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "service", "worker", cwd=str(ROOT), env=_worker_env(LOG_LEVEL="INFO"),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    # SIGTERM only once the worker says it runs (its signal handlers are installed by then).
+    async def started() -> None:
+        while b"webhook_worker_started" not in await idle.stderr.readline():
+            pass
+    await asyncio.wait_for(started(), timeout=60)
+    drain = asyncio.create_task(idle.stderr.read())  # keep the pipe from filling up
     idle.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(idle.wait(), timeout=15) == 0
+    await drain
 
 
 # --- in-process mode (the embedded SQLite default) -------------------------------------------

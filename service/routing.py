@@ -1,0 +1,111 @@
+"""Which methods a path supports (405 answers and their `Allow` header), and the
+strictness every documented route applies before its own parameters are read.
+
+Starlette answers 405 from the first route whose path matches, so `Allow` listed only
+that route's method although FastAPI keeps one route per method (GET and PATCH of
+`/organization` are two routes). And a path with a literal segment can also match a
+parameterized route: `PATCH /employees/bulk` matches `PATCH /employees/{employee_id}`
+with the id "bulk" and used to fail as a 422 on the id, although the resource
+`/employees/bulk` exists and only accepts POST.
+
+Both answers come from the same rule: among the routes whose path matches, the most
+literal ones (fewest path parameters) name the resource, and their methods are `Allow`.
+
+Unknown query parameters are a 422, like unknown body fields (request bodies forbid
+them, service/kit/schemas.py `Input`): a misspelt filter (`?departmnet_id=`) is refused
+naming the parameter instead of silently returning the unfiltered list. A route's
+parameters are those FastAPI reads for it (its own and its dependencies'). Routes outside
+the OpenAPI document (GraphQL, metrics) are left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from fastapi import Request
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
+from starlette.types import Scope
+
+from service.errors import ValidationFailed
+
+
+def _flatten(routes: Iterable[object]) -> Iterator[object]:
+    """Plain routes, and the effective routes of included routers (FastAPI keeps included
+    routers as branches with the prefix applied, instead of copying their routes)."""
+    for route in routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        if contexts is not None:
+            yield from contexts()
+        else:
+            yield route
+
+
+def allowed_methods(routes: Iterable[object], scope: Scope, fewer_params_than: int | None = None) -> list[str]:
+    """Methods of the most literal routes matching the scope's path; with
+    `fewer_params_than`, only of routes more literal than that."""
+    candidates: list[tuple[int, set[str]]] = []
+    probe = {**scope, "method": "\0"}  # matches no method: every path match is PARTIAL
+    for route in _flatten(routes):
+        methods = getattr(route, "methods", None)
+        convertors = getattr(route, "param_convertors", None)
+        if not methods or convertors is None:
+            continue  # mounts (SCIM) and websocket routes
+        match, _ = route.matches(probe)  # type: ignore[attr-defined]
+        if match is Match.NONE:
+            continue
+        params = set(convertors)
+        if fewer_params_than is not None and len(params) >= fewer_params_than:
+            continue
+        candidates.append((len(params), set(methods)))
+    if not candidates:
+        return []
+    fewest = min(n for n, _ in candidates)
+    methods: set[str] = set().union(*(m for n, m in candidates if n == fewest))
+    return sorted(methods)
+
+
+def _query_names(dependant: Any, seen: set[int]) -> set[str]:
+    if id(dependant) in seen:
+        return set()
+    seen.add(id(dependant))
+    names: set[str] = set()
+    for field in dependant.query_params:
+        model = getattr(getattr(field, "field_info", None), "annotation", None)
+        if isinstance(model, type) and issubclass(model, BaseModel):  # a Query() model
+            names |= {f.alias or name for name, f in model.model_fields.items()}
+        else:
+            names.add(field.alias)
+    for sub in dependant.dependencies:
+        names |= _query_names(sub, seen)
+    return names
+
+
+_declared: dict[int, frozenset[str]] = {}
+
+
+def declared_query_parameters(route: APIRoute) -> frozenset[str]:
+    names = _declared.get(id(route))
+    if names is None:
+        names = _declared[id(route)] = frozenset(_query_names(route.dependant, set()))
+    return names
+
+
+async def strict_request(request: Request) -> None:
+    """App-wide dependency: runs before the route's own parameters are validated."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not route.include_in_schema:
+        return
+    if route.param_convertors:  # is a literal resource at this path? (`/employees/bulk`)
+        literal = allowed_methods(request.app.router.routes, request.scope,
+                                  fewer_params_than=len(route.param_convertors))
+        if literal and request.method not in literal:
+            raise HTTPException(405, "Method Not Allowed")
+    unknown = sorted(set(request.query_params) - declared_query_parameters(route))
+    if unknown:
+        raise ValidationFailed(
+            "unknown query parameter" + ("s" if len(unknown) > 1 else "") + ": " + ", ".join(unknown),
+            errors=[{"loc": ["query", name], "msg": "unknown query parameter"} for name in unknown])
