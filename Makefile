@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test lint format openapi clean
+.PHONY: install run test lint format openapi clean fuzz
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,14 @@ lint: install
 format: install
 	$(BIN)/ruff format service tests migrations
 	$(BIN)/ruff check --fix service tests migrations
+
+## make fuzz: the API fuzzers (REST, stateful, GraphQL) with many more examples than the
+## suite's run and fresh randomness: FUZZ_EXAMPLES per operation, FUZZ_DB sqlite or postgresql
+FUZZ_EXAMPLES ?= 100
+FUZZ_DB       ?= sqlite
+fuzz: install
+	FUZZ_RANDOM=1 FUZZ_MAX_EXAMPLES=$(FUZZ_EXAMPLES) TEST_DB=$(FUZZ_DB) \
+		$(BIN)/python -m pytest tests/fuzz -p no:cacheprovider -q
 
 ## regenerate openapi/openapi.json and openapi/schema.graphql from the app
 openapi: install

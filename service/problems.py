@@ -47,14 +47,24 @@ def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 # PostgreSQL's query_canceled (statement_timeout) and lock_not_available (lock_timeout).
 TIMEOUT_SQLSTATES = frozenset({"57014", "55P03"})
+# Data the database refused as text it cannot store: character_not_in_repertoire (a NUL)
+# and untranslatable_character. The request models refuse a NUL first, naming the field;
+# this covers any path that reaches the database without one (SCIM, say).
+BAD_TEXT_SQLSTATES = frozenset({"22021", "22P05"})
 
 
-def database_problem(exc: DBAPIError) -> ServiceUnavailable:
+def database_problem(exc: DBAPIError) -> DomainError:
     """A database failure other than a constraint violation is a 503 with Retry-After: a
-    statement stopped by the statement timeout says so, anything else is "unavailable"."""
+    statement stopped by the statement timeout says so, anything else is "unavailable".
+    Text the database cannot store is the client's mistake: a 422."""
     from service.config import get_settings
 
-    if getattr(exc.orig, "sqlstate", None) in TIMEOUT_SQLSTATES:
+    code = getattr(exc.orig, "sqlstate", None)
+    if code in BAD_TEXT_SQLSTATES:
+        return ValidationFailed("the request contains text the database cannot store (a NUL character?)")
+    if isinstance(exc, IntegrityError):
+        return Conflict("the change conflicts with existing data")
+    if code in TIMEOUT_SQLSTATES:
         retry_after = str(max(get_settings().db_retry_after_seconds, 1))
         return ServiceUnavailable("the database did not finish in time (statement timeout); retry later",
                                   extra={"reason": "statement-timeout"},

@@ -31,6 +31,7 @@ from starlette.routing import Match
 from starlette.types import Scope
 
 from service.errors import ValidationFailed
+from service.kit.schemas import NUL_MESSAGE, has_nul
 
 
 def _flatten(routes: Iterable[object]) -> Iterator[object]:
@@ -104,6 +105,11 @@ async def strict_request(request: Request) -> None:
                                   fewer_params_than=len(route.param_convertors))
         if literal and request.method not in literal:
             raise HTTPException(405, "Method Not Allowed")
+    nul = [["path", k] for k, v in request.path_params.items() if has_nul(v)] + \
+        [["query", k] for k, v in request.query_params.multi_items() if has_nul(k) or has_nul(v)]
+    if nul:
+        raise ValidationFailed("the request contains a NUL character",
+                               errors=[{"loc": loc, "msg": NUL_MESSAGE} for loc in nul])
     unknown = sorted(set(request.query_params) - declared_query_parameters(route))
     if unknown:
         raise ValidationFailed(

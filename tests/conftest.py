@@ -8,7 +8,8 @@ import asyncio
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +45,7 @@ from service.migrate import upgrade  # noqa: E402
 upgrade(os.environ["DATABASE_URL"])
 
 import httpx  # noqa: E402
+from sqlalchemy import event  # noqa: E402
 
 from service.app import create_app  # noqa: E402
 from service.auth.tokens import issue_token  # noqa: E402
@@ -57,7 +59,6 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
         return
 
     async def _drop() -> None:
-        await database.dispose()
         conn = await asyncpg.connect(_admin)
         await conn.execute(f'DROP DATABASE IF EXISTS "{_PG_DB}" WITH (FORCE)')
         await conn.close()
@@ -74,11 +75,33 @@ def app() -> Any:
     return create_app()
 
 
+@pytest.fixture(scope="session", autouse=True)
+async def _dispose_pool() -> AsyncIterator[None]:
+    """Close the pooled connections at the end, on the loop that opened them."""
+    yield
+    await database.dispose()
+
+
 @pytest.fixture(scope="session")
 async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         yield c
+
+
+@contextmanager
+def statement_hook(fn: Callable[[str], None]) -> Iterator[None]:
+    """Calls `fn(statement)` before every statement the app's engine sends (it may raise,
+    as a failing database would)."""
+    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        fn(statement)
+
+    engine = database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import strawberry
 import structlog
 from graphql import GraphQLError
+from sqlalchemy.exc import DBAPIError
 from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -27,6 +28,7 @@ from service.incentives.gql import IncentiveMutation, IncentiveQuery
 from service.kpi.gql import KpiMutation, KpiQuery
 from service.okr.gql import OkrMutation, OkrQuery
 from service.org.gql import OrgMutation, OrgQuery
+from service.problems import database_problem
 from service.scoring.gql import ScoringMutation, ScoringQuery
 
 log = structlog.get_logger("service.graphql")
@@ -44,6 +46,10 @@ class DomainErrors(SchemaExtension):
         shaped: list[GraphQLError] = []
         for err in result.errors:
             original = err.original_error
+            if isinstance(original, DBAPIError):  # shaped as the REST answer would be (503, 422…)
+                log.warning("graphql_database_error", error=type(original.orig).__name__,
+                            sqlstate=getattr(original.orig, "sqlstate", None))
+                original = database_problem(original)
             if isinstance(original, DomainError):
                 ext = {"status": original.status, "code": original.code}
                 if "errors" in original.extra:

@@ -9,6 +9,9 @@ run is expected to get past:
 - PostgreSQL serialization failures and deadlocks (SQLSTATE 40001, 40P01): the database
   chose this transaction as the victim;
 - SQLite's "database is locked" (another writer held the lock past the busy timeout);
+- a connection that died under the request (a database restart or failover, a terminated
+  backend): the server rolled its transaction back, and the pool hands out a fresh
+  connection (`pool_pre_ping` also drops dead idle ones);
 - `ConcurrentChange`: the service itself saw that rows it had read were changed by
   another transaction before it wrote them (bulk upserts racing on the same rows).
 
@@ -53,6 +56,8 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if not isinstance(exc, DBAPIError):
         return False
+    if exc.connection_invalidated:  # the connection died (a restart, a terminated backend)
+        return True
     if getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
         return True
     return isinstance(exc, OperationalError) and any(m in str(exc.orig).lower() for m in SQLITE_LOCKED)

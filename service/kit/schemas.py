@@ -8,7 +8,7 @@ import re
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, field_validator
 
 DecimalStr = Annotated[Decimal, PlainSerializer(lambda v: str(v), return_type=str, when_used="json")]
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -27,8 +27,30 @@ def _iso_date_time(value: object) -> object:
 Timestamp = Annotated[dt.datetime, BeforeValidator(_iso_date_time)]
 
 
+NUL_MESSAGE = "must not contain a NUL character (U+0000)"
+
+
+def has_nul(value: object) -> bool:
+    """A NUL anywhere in a string, a key or a nested value. PostgreSQL cannot store one in
+    text (SQLSTATE 22021), so the API refuses it on every backend alike."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(has_nul(v) for v in value)
+    return False
+
+
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        if has_nul(value):
+            raise ValueError(NUL_MESSAGE)
+        return value
 
 
 class Output(BaseModel):

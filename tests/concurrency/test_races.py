@@ -158,7 +158,9 @@ if BACKEND == "postgresql":
             tasks = [asyncio.create_task(tenant.client.post(f"{E}/bulk", json={"rows": _rows(i)},
                                                             headers=tenant.as_("hr")))
                      for i in range(calls)]
-            for _ in range(200):  # until every call waits on the held row lock
+            for _ in range(200):  # until a call waits on the held row lock
+                # the holder is in a transaction: pg_stat_activity would keep its first snapshot
+                await holder.execute("SELECT pg_stat_clear_snapshot()")
                 waiting = await holder.fetchval(
                     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                     "AND datname = current_database()")

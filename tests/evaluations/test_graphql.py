@@ -7,10 +7,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
-
-from service.db import database
-from tests.conftest import Tenant
+from tests.conftest import Tenant, statement_hook
 from tests.evaluations.conftest import open_evaluation, transition
 from tests.kpi.conftest import make_cycle
 
@@ -110,15 +107,8 @@ async def test_a_cycle_walked_through_graphql(team: Tenant):
 @contextmanager
 def counted():
     statements: list[str] = []
-
-    def before(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-    engine = database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
+    with statement_hook(statements.append):
         yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
 
 
 NESTED = """query($c: UUID!) { evaluations(cycle_id: $c, first: 50) { edges { node {

@@ -65,3 +65,29 @@ async def test_every_error_is_documented_as_problem_json(app):
     token = doc["paths"]["/oauth/token"]["post"]
     assert set(token["responses"]["400"]["content"]) == {"application/json"}
     assert {} in token["security"]  # credentials may come in the form body instead of Basic
+
+
+async def test_a_nul_character_is_refused_everywhere_naming_the_field(tenant: Tenant):
+    """PostgreSQL cannot store U+0000 in text; the API refuses it on both backends alike
+    (it used to reach PostgreSQL and come back as a 503)."""
+    resp = await tenant.client.post("/api/v1/kpi-definitions", headers=tenant.hr, json={
+        "code": "nul", "name": "Revenue", "unit": "a\u0000b", "direction": "higher_is_better",
+        "aggregation": "sum"})
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["errors"][0]["loc"] == ["body", "unit"]
+    named = await tenant.client.post("/api/v1/departments", headers=tenant.hr,
+                                      json={"name": "R&D\u0000"})
+    assert named.status_code == 422 and named.json()["errors"][0]["loc"] == ["body", "name"]
+    query = await tenant.client.get(E, headers=tenant.hr, params={"external_id": "a\u0000b"})
+    assert query.status_code == 422, query.text
+    assert query.json()["errors"] == [{"loc": ["query", "external_id"],
+                                       "msg": "must not contain a NUL character (U+0000)"}]
+    gql = await tenant.client.post("/graphql", headers=tenant.hr, json={
+        "query": "mutation($n: String!) { create_department(input: {name: $n}) { id } }",
+        "variables": {"n": "R&D\u0000"}})
+    (error,) = gql.json()["errors"]
+    assert error["extensions"]["status"] == 422, error
+    listed = await tenant.client.get("/api/v1/departments", headers=tenant.hr)
+    assert listed.json()["items"] == []  # nothing was written
+    listed = await tenant.client.get("/api/v1/kpi-definitions", headers=tenant.hr)
+    assert listed.json()["items"] == []

@@ -15,7 +15,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from service.app import create_app
 from service.graphql.schema import schema as graphql_schema
-from tests.fuzz.conftest import DERANDOMIZE, MAX_EXAMPLES, fuzz_app
+from tests.fuzz.conftest import DERANDOMIZE, GRAPHQL_MAX_EXAMPLES, fuzz_app
 from tests.fuzz.world import World
 
 # The service's own scalars (service/graphql/common.py): decimal strings, and odd ones too
@@ -33,7 +33,7 @@ schemathesis.graphql.scalar("JSON", st.one_of(st.text(max_size=20).map(nodes.Str
 schema = schemathesis.graphql.from_dict(introspection_from_schema(graphql_schema._schema))
 schema.app = fuzz_app(create_app())
 schema.location = "/graphql"
-schema.config.generation.update(max_examples=MAX_EXAMPLES)
+schema.config.generation.update(max_examples=GRAPHQL_MAX_EXAMPLES)
 
 
 
@@ -63,7 +63,7 @@ VALIDATE = {"excluded_checks": [not_a_server_error, positive_data_acceptance],
             "additional_checks": [errors_are_domain_errors]}
 
 FUZZ_SETTINGS = settings(deadline=None, database=None, derandomize=DERANDOMIZE,
-                         suppress_health_check=list(HealthCheck), max_examples=MAX_EXAMPLES)
+                         suppress_health_check=list(HealthCheck), max_examples=GRAPHQL_MAX_EXAMPLES)
 
 
 @schema.parametrize()

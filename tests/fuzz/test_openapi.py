@@ -9,7 +9,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from service.app import create_app
-from tests.fuzz.conftest import DERANDOMIZE, MAX_EXAMPLES, fuzz_app
+from tests.fuzz.conftest import DERANDOMIZE, FULL_RUN, MAX_EXAMPLES, fuzz_app
 from tests.fuzz.world import World
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", fuzz_app(create_app()))
@@ -22,6 +22,10 @@ schema.config.generation.update(modes=[schemathesis.GenerationMode.POSITIVE,
 # - well-formed data may still break a rule a JSON Schema cannot state (a reference to a row
 #   that does not exist or is not visible, end before start, an opaque cursor that does not
 #   decode): the contract answers those with 422 naming the field (API.md, "bad input").
+# The coverage phase (boundary values of every parameter, each missing required part)
+# sends many requests per operation whatever `max_examples` is: `make fuzz` runs it, the
+# suite's bounded run keeps to the examples and fuzzing phases.
+schema.config.phases.coverage.enabled = FULL_RUN
 _checks = schema.config.checks
 _checks.negative_data_rejection.expected_statuses = [
     *_checks.negative_data_rejection.expected_statuses, "413"]
