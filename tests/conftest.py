@@ -163,18 +163,11 @@ async def make_org(name: str = "Test Org", currency: str = "USD") -> uuid.UUID:
     return org_id
 
 
-@pytest.fixture
-async def tenant(client: httpx.AsyncClient) -> Tenant:
-    return Tenant(org_id=await make_org(), client=client)
+async def new_tenant(client: httpx.AsyncClient, name: str = "Test Org") -> Tenant:
+    return Tenant(org_id=await make_org(name), client=client)
 
 
-@pytest.fixture
-async def other_tenant(client: httpx.AsyncClient) -> Tenant:
-    return Tenant(org_id=await make_org("Other Org"), client=client)
-
-
-@pytest.fixture
-async def team(tenant: Tenant) -> Tenant:
+async def make_team(tenant: Tenant) -> Tenant:
     """boss → lead → (alice, bob); carol reports to boss directly; dave has no manager."""
     await tenant.add_employee("boss", compensation={"base_salary_minor": 20000000, "currency": "USD",
                                                     "target_bonus_pct": "20"})
@@ -185,3 +178,18 @@ async def team(tenant: Tenant) -> Tenant:
     await tenant.add_employee("carol", manager="boss")
     await tenant.add_employee("dave")
     return tenant
+
+
+@pytest.fixture
+async def tenant(client: httpx.AsyncClient) -> Tenant:
+    return await new_tenant(client)
+
+
+@pytest.fixture
+async def other_tenant(client: httpx.AsyncClient) -> Tenant:
+    return await new_tenant(client, "Other Org")
+
+
+@pytest.fixture
+async def team(tenant: Tenant) -> Tenant:
+    return await make_team(tenant)

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Tenant
+from tests.authz_worlds import SharedWorlds, leaves_unchanged
+from tests.conftest import Tenant, new_tenant
 
 # --- the world every cell runs against ----------------------------------------------------
 
@@ -27,8 +28,7 @@ class World:
         return list(self.ids.values())
 
 
-@pytest.fixture
-async def world(tenant: Tenant, other_tenant: Tenant) -> World:
+async def build_world(tenant: Tenant, other_tenant: Tenant) -> World:
     """lead manages alice (alice has pay); bob is a plain employee; one department,
     one position, one integration client."""
     c, admin = tenant.client, tenant.admin
@@ -46,6 +46,18 @@ async def world(tenant: Tenant, other_tenant: Tenant) -> World:
              "lead": tenant.employees["lead"]["id"], "alice": tenant.employees["alice"]["id"],
              "bob": tenant.employees["bob"]["id"]}
     return w
+
+
+@pytest.fixture
+async def world(tenant: Tenant, other_tenant: Tenant) -> World:
+    return await build_world(tenant, other_tenant)
+
+
+async def _fresh_world(client: Any, _key: Any) -> World:
+    return await build_world(await new_tenant(client), await new_tenant(client, "Other Org"))
+
+
+WORLDS = SharedWorlds(_fresh_world)
 
 
 CALLERS = ["admin", "hr", "auditor", "employee", "manager", "other_admin", "anonymous",
@@ -191,9 +203,9 @@ async def _probe(w: World, route: Route) -> Any:
 
 
 @pytest.mark.parametrize(("route", "caller"), CASES)
-async def test_matrix(world: World, route: Route, caller: str):
-    w = world
+async def test_matrix(client: Any, route: Route, caller: str):
     expected = route.expected[caller]
+    w = await WORLDS.for_case(client, shares=leaves_unchanged(route.method, expected))
     before = await _probe(w, route)
     kwargs: dict[str, Any] = {"headers": headers_for(w, caller)}
     if route.body is not None:

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Tenant
+from tests.authz_worlds import SharedWorlds, leaves_unchanged
+from tests.conftest import Tenant, make_team, new_tenant
 from tests.evaluations.conftest import E, act, ask, open_evaluation, transition
 from tests.kpi.conftest import make_cycle
 
@@ -281,11 +282,19 @@ async def _probe(w: World, route: Route) -> Any:
     return resp.status_code, body
 
 
+async def _staged(client: Any, stage: Any) -> World:
+    w = await base(await make_team(await new_tenant(client)), await new_tenant(client, "Other Org"))
+    await stage(w)
+    return w
+
+
+WORLDS = SharedWorlds(_staged)
+
+
 @pytest.mark.parametrize(("route", "caller"), CASES)
-async def test_matrix(team: Tenant, other_tenant: Tenant, route: Route, caller: str):
-    w = await base(team, other_tenant)
-    await route.stage(w)
+async def test_matrix(client: Any, route: Route, caller: str):
     expected = route.expected[caller]
+    w = await WORLDS.for_case(client, key=route.stage, shares=leaves_unchanged(route.method, expected))
     before = await _probe(w, route)
     kwargs: dict[str, Any] = {"headers": headers_for(w, caller)}
     if route.body is not None:

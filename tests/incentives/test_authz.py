@@ -16,7 +16,8 @@ from sqlalchemy import insert
 
 from service.db import database
 from service.incentives.models import IncentiveResult
-from tests.conftest import Tenant
+from tests.authz_worlds import SharedWorlds, leaves_unchanged
+from tests.conftest import Tenant, make_team, new_tenant
 from tests.incentives.conftest import (
     act,
     by_employee,
@@ -37,8 +38,7 @@ class World:
     ids: dict[str, str] = field(default_factory=dict)
 
 
-@pytest.fixture
-async def world(team: Tenant, other_tenant: Tenant) -> World:
+async def build_world(team: Tenant, other_tenant: Tenant) -> World:
     """team: boss → lead → (alice, bob); carol → boss; dave → erin. alice has a draft
     (plan D), an approved (plan A) and a finalized (plan F) bonus, and a draft
     nomination (plan N)."""
@@ -71,6 +71,17 @@ async def world(team: Tenant, other_tenant: Tenant) -> World:
              "plan_n": nominate["id"]}
     return w
 
+
+@pytest.fixture
+async def world(team: Tenant, other_tenant: Tenant) -> World:
+    return await build_world(team, other_tenant)
+
+
+async def _fresh_world(client: Any, _key: Any) -> World:
+    return await build_world(await make_team(await new_tenant(client)), await new_tenant(client, "Other Org"))
+
+
+WORLDS = SharedWorlds(_fresh_world)
 
 CALLERS = ["admin", "hr", "auditor", "subject", "manager", "indirect_manager", "manager_elsewhere",
            "other_employee", "payroll:read", "payroll:ack", "kpi:write", "other_admin", "anonymous"]
@@ -213,9 +224,9 @@ async def _probe(w: World, route: Route) -> Any:
 
 
 @pytest.mark.parametrize(("route", "caller"), CASES)
-async def test_matrix(world: World, route: Route, caller: str):
-    w = world
+async def test_matrix(client: Any, route: Route, caller: str):
     expected = route.expected[caller]
+    w = await WORLDS.for_case(client, shares=leaves_unchanged(route.method, expected))
     before = await _probe(w, route)
     kwargs: dict[str, Any] = {"headers": headers_for(w, caller)}
     if route.body is not None:

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Tenant
+from tests.authz_worlds import SharedWorlds, leaves_unchanged
+from tests.conftest import Tenant, make_team, new_tenant
 from tests.kpi.conftest import make_assignment, make_cycle, make_definition, measure
 
 
@@ -23,8 +24,7 @@ class World:
     ids: dict[str, str] = field(default_factory=dict)
 
 
-@pytest.fixture
-async def world(team: Tenant, other_tenant: Tenant) -> World:
+async def build_world(team: Tenant, other_tenant: Tenant) -> World:
     """team: boss → lead → (alice, bob); carol → boss; dave → erin. The KPI is alice's."""
     await team.add_employee("erin", manager="dave")
     cycle = await make_cycle(team)
@@ -53,6 +53,18 @@ STAFF = ("admin", "hr")
 MANAGERS = ("manager", "indirect_manager")
 READERS = (*STAFF, "auditor", "subject", *MANAGERS, "kpi:write")
 HIDDEN = ("manager_elsewhere", "other_employee", *OTHER_SCOPES, "other_admin")
+
+
+@pytest.fixture
+async def world(team: Tenant, other_tenant: Tenant) -> World:
+    return await build_world(team, other_tenant)
+
+
+async def _fresh_world(client: Any, _key: Any) -> World:
+    return await build_world(await make_team(await new_tenant(client)), await new_tenant(client, "Other Org"))
+
+
+WORLDS = SharedWorlds(_fresh_world)
 
 
 def headers_for(w: World, caller: str) -> dict[str, str]:
@@ -185,9 +197,9 @@ async def _probe(w: World, route: Route) -> Any:
 
 
 @pytest.mark.parametrize(("route", "caller"), CASES)
-async def test_matrix(world: World, route: Route, caller: str):
-    w = world
+async def test_matrix(client: Any, route: Route, caller: str):
     expected = route.expected[caller]
+    w = await WORLDS.for_case(client, shares=leaves_unchanged(route.method, expected))
     before = await _probe(w, route)
     kwargs: dict[str, Any] = {"headers": headers_for(w, caller)}
     if route.body is not None:
