@@ -37,3 +37,15 @@ class SharedWorlds(Generic[W]):
 
     async def for_case(self, client: httpx.AsyncClient, *, shares: bool, key: Hashable = None) -> W:
         return await self.shared(client, key) if shares else await self._build(client, key)
+
+
+def worlds_of(build: Callable[..., Awaitable[W]], *, team: bool = True) -> SharedWorlds[W]:
+    """Shared worlds made by `build(tenant, other_tenant)`: a fresh organization (with the
+    conftest team when `team`) and another organization's."""
+    from tests.conftest import make_team, new_tenant
+
+    async def fresh(client: httpx.AsyncClient, _key: Hashable) -> W:
+        tenant = await new_tenant(client)
+        return await build(await make_team(tenant) if team else tenant, await new_tenant(client, "Other Org"))
+
+    return SharedWorlds(fresh)

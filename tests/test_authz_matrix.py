@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.authz_worlds import SharedWorlds, leaves_unchanged
-from tests.conftest import Tenant, new_tenant
+from tests.authz_worlds import leaves_unchanged, worlds_of
+from tests.conftest import Tenant
 
 # --- the world every cell runs against ----------------------------------------------------
 
@@ -53,11 +53,7 @@ async def world(tenant: Tenant, other_tenant: Tenant) -> World:
     return await build_world(tenant, other_tenant)
 
 
-async def _fresh_world(client: Any, _key: Any) -> World:
-    return await build_world(await new_tenant(client), await new_tenant(client, "Other Org"))
-
-
-WORLDS = SharedWorlds(_fresh_world)
+WORLDS = worlds_of(build_world, team=False)
 
 
 CALLERS = ["admin", "hr", "auditor", "employee", "manager", "other_admin", "anonymous",

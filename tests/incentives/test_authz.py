@@ -16,8 +16,8 @@ from sqlalchemy import insert
 
 from service.db import database
 from service.incentives.models import IncentiveResult
-from tests.authz_worlds import SharedWorlds, leaves_unchanged
-from tests.conftest import Tenant, make_team, new_tenant
+from tests.authz_worlds import leaves_unchanged, worlds_of
+from tests.conftest import Tenant
 from tests.incentives.conftest import (
     act,
     by_employee,
@@ -77,11 +77,7 @@ async def world(team: Tenant, other_tenant: Tenant) -> World:
     return await build_world(team, other_tenant)
 
 
-async def _fresh_world(client: Any, _key: Any) -> World:
-    return await build_world(await make_team(await new_tenant(client)), await new_tenant(client, "Other Org"))
-
-
-WORLDS = SharedWorlds(_fresh_world)
+WORLDS = worlds_of(build_world)
 
 CALLERS = ["admin", "hr", "auditor", "subject", "manager", "indirect_manager", "manager_elsewhere",
            "other_employee", "payroll:read", "payroll:ack", "kpi:write", "other_admin", "anonymous"]

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.authz_worlds import SharedWorlds, leaves_unchanged
-from tests.conftest import Tenant, make_team, new_tenant
+from tests.authz_worlds import leaves_unchanged, worlds_of
+from tests.conftest import Tenant
 from tests.kpi.conftest import make_assignment, make_cycle, make_definition, measure
 
 
@@ -60,11 +60,7 @@ async def world(team: Tenant, other_tenant: Tenant) -> World:
     return await build_world(team, other_tenant)
 
 
-async def _fresh_world(client: Any, _key: Any) -> World:
-    return await build_world(await make_team(await new_tenant(client)), await new_tenant(client, "Other Org"))
-
-
-WORLDS = SharedWorlds(_fresh_world)
+WORLDS = worlds_of(build_world)
 
 
 def headers_for(w: World, caller: str) -> dict[str, str]:
