@@ -36,16 +36,33 @@ class ExactDecimal(TypeDecorator):
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        value = Decimal(value) if not isinstance(value, Decimal) else value
-        # asyncpg hands NUMERIC 60000 back as Decimal('6E+4'): the same number, but str()
-        # would show the exponent; give it back in plain notation. A positive exponent
-        # implies adjusted() > 0 and an "E" in str(); both are far cheaper than as_tuple(),
-        # which only the few candidates reach (scores load millions of decimals).
-        if value.adjusted() > 0 and "E" in str(value):
-            exponent = value.as_tuple().exponent
-            if isinstance(exponent, int) and exponent > 0:
-                value = Decimal(format(value, "f"))
-        return value
+        return _plain(Decimal(value) if not isinstance(value, Decimal) else value)
+
+    def result_processor(self, dialect, coltype):
+        """One plain function per value (not the TypeDecorator's chain: scores load
+        millions of decimals): SQLite's text becomes a Decimal, PostgreSQL's Decimal
+        comes back in plain notation."""
+        return _from_text if dialect.name == "sqlite" else _plain_or_none
+
+
+def _plain(value: Decimal) -> Decimal:
+    # asyncpg hands NUMERIC 60000 back as Decimal('6E+4'): the same number, but str()
+    # would show the exponent; give it back in plain notation. A positive exponent
+    # implies adjusted() > 0 and an "E" in str(); both are far cheaper than as_tuple(),
+    # which only the few candidates reach.
+    if value.adjusted() > 0 and "E" in str(value):
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent > 0:
+            return Decimal(format(value, "f"))
+    return value
+
+
+def _plain_or_none(value: Decimal | None) -> Decimal | None:
+    return None if value is None else _plain(value)
+
+
+def _from_text(value: object) -> Decimal | None:
+    return None if value is None else _plain(value if isinstance(value, Decimal) else Decimal(value))
 
 
 class UtcDateTime(TypeDecorator):
@@ -68,6 +85,12 @@ class UtcDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
+
+    def result_processor(self, dialect, coltype):
+        """asyncpg already hands `timestamptz` back aware and in UTC: nothing to do there."""
+        if dialect.name == "postgresql" and dialect.driver == "asyncpg":
+            return None
+        return super().result_processor(dialect, coltype)
 
 
 def utcnow() -> dt.datetime:

@@ -4,19 +4,27 @@ closed; drafts and rejected ones never do), with key results and check-ins, load
 set-wise for any number of employees. Registered with the scores module's loader
 registry, which imports no OKR code.
 
-Three queries per chunk of cycles (objectives, key results, the deciding check-ins),
-each selecting only the columns scoring reads, as plain rows, from which the engine's
-inputs are built directly. A small set of employees is filtered in SQL; a large one
-(the whole cycle) is read cycle-wide and filtered here, cheaper than long IN lists."""
+One query per chunk of cycles: every counted objective with its key results (an
+objective without any still comes, to be flagged as not scored) and, per key result,
+the one check-in the engine decides by, selecting only the columns scoring reads, as
+plain rows from which the engine's inputs are built directly. A metric key result's
+current value is its latest check-in with a value and a boolean's done its latest
+check-in with a done flag, by the engine's own order (checked_in_at, then created_at,
+then the newest id): the database picks that check-in (DISTINCT ON on PostgreSQL, a
+window elsewhere), so a cycle with 500,000 check-ins sends one row per key result, and
+the engine, handed that check-in alone, answers exactly as with the whole history. A
+small set of employees is filtered in SQL; a large one (the whole cycle) is read
+cycle-wide and filtered here, cheaper than long IN lists."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
-from operator import itemgetter
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.dialects.postgresql import distinct_on
 
 from service.auth.context import Ctx
 from service.okr import compute
@@ -29,10 +37,10 @@ from service.scoring.service import ScoringScope, input_loader
 # Core statements over the tables (no ORM entities): rows come back without the ORM's
 # per-row bookkeeping, which matters at a million rows.
 _O, _K, _C = Objective.__table__.c, KeyResult.__table__.c, CheckIn.__table__.c
-_KR_FROM = KeyResult.__table__.join(Objective.__table__, and_(_O.org_id == _K.org_id, _O.id == _K.objective_id))
 _CHECK_IN_FROM = CheckIn.__table__.join(KeyResult.__table__, and_(_K.org_id == _C.org_id, _K.id == _C.key_result_id)) \
     .join(Objective.__table__, and_(_O.org_id == _K.org_id, _O.id == _K.objective_id))
-_ID = itemgetter(0)
+_KR_ID = attrgetter("id")
+_NEWEST_FIRST = (_C.checked_in_at.desc(), _C.created_at.desc(), _C.id.desc())
 
 
 def _counted(stmt: Select[Any], org_id: uuid.UUID, cycle_ids: Sequence[uuid.UUID],
@@ -42,23 +50,33 @@ def _counted(stmt: Select[Any], org_id: uuid.UUID, cycle_ids: Sequence[uuid.UUID
     return stmt if owners is None else stmt.where(_O.owner_id.in_(owners))
 
 
-def _latest_check_ins(org_id: uuid.UUID, cycle_ids: Sequence[uuid.UUID], owners: list[uuid.UUID] | None) -> Select[Any]:
-    """Per key result, the latest check-in with a value and the latest with a done flag
-    (one per kind of check-in, by the engine's own order: checked_in_at, then created_at,
-    then the newest id). The engine reads nothing else of the history: its current value
-    is the latest check-in with a value, its done the latest with a done flag, and the
-    latest of a set is the latest of the latest of each part, so it answers exactly as
-    with every check-in while the database sends a fraction of them."""
-    rank = func.row_number().over(
-        partition_by=(_C.key_result_id, _C.value.is_(None), _C.done.is_(None)),
-        order_by=(_C.checked_in_at.desc(), _C.created_at.desc(), _C.id.desc())).label("rank")
-    ranked = _counted(select(
-        _C.id, _C.key_result_id, _C.value, _C.done, _C.checked_in_at, _C.created_at, rank)
-        .select_from(_CHECK_IN_FROM)
-        .where(_C.org_id == org_id, or_(_C.value.is_not(None), _C.done.is_not(None))),
-        org_id, cycle_ids, owners).subquery()
-    return select(ranked.c.id, ranked.c.key_result_id, ranked.c.value, ranked.c.done, ranked.c.checked_in_at,
-                  ranked.c.created_at).where(ranked.c.rank == 1)
+def _deciding_check_ins(org_id: uuid.UUID, cycle_ids: Sequence[uuid.UUID], owners: list[uuid.UUID] | None,
+                        postgresql: bool) -> Any:
+    """Per key result, the check-in the engine decides by: a metric's latest with a value,
+    a boolean's latest with a done flag (a milestone key result reads none)."""
+    deciding = or_(and_(_K.kind == "metric", _C.value.is_not(None)),
+                   and_(_K.kind == "boolean", _C.done.is_not(None)))
+    columns = (_C.key_result_id, _C.value, _C.done, _C.checked_in_at, _C.created_at)
+    if postgresql:
+        return _counted(select(*columns).select_from(_CHECK_IN_FROM).where(_C.org_id == org_id, deciding)
+                        .ext(distinct_on(_C.key_result_id)).order_by(_C.key_result_id, *_NEWEST_FIRST),
+                        org_id, cycle_ids, owners).subquery()
+    rank = func.row_number().over(partition_by=_C.key_result_id, order_by=_NEWEST_FIRST).label("rank")
+    ranked = _counted(select(*columns, rank).select_from(_CHECK_IN_FROM).where(_C.org_id == org_id, deciding),
+                      org_id, cycle_ids, owners).subquery()
+    return select(*(ranked.c[c.name] for c in columns)).where(ranked.c.rank == 1).subquery()
+
+
+def _objectives_with_key_results(org_id: uuid.UUID, cycle_ids: Sequence[uuid.UUID],
+                                 owners: list[uuid.UUID] | None, postgresql: bool) -> Select[Any]:
+    d = _deciding_check_ins(org_id, cycle_ids, owners, postgresql)
+    joined = Objective.__table__ \
+        .outerjoin(KeyResult.__table__, and_(_K.org_id == _O.org_id, _K.objective_id == _O.id)) \
+        .outerjoin(d, d.c.key_result_id == _K.id)
+    return _counted(select(
+        _O.id, _O.owner_id, _O.type, _O.weight, _O.status, _O.title,
+        _K.id, _K.kind, _K.weight, _K.start, _K.target, _K.milestones, _K.grade, _K.title,
+        d.c.value, d.c.done, d.c.checked_in_at, d.c.created_at).select_from(joined), org_id, cycle_ids, owners)
 
 
 async def objective_inputs(ctx: Ctx, cycle_ids: Collection[uuid.UUID],
@@ -66,53 +84,36 @@ async def objective_inputs(ctx: Ctx, cycle_ids: Collection[uuid.UUID],
     wanted = employee_ids if isinstance(employee_ids, (set, frozenset)) else set(employee_ids)
     owners = list(wanted) if len(wanted) <= repo.CHUNK else None
     org, session = ctx.org_id, ctx.session
-    # objective id -> (row, its key result rows); key result id -> its check-in rows
-    objectives: dict[uuid.UUID, tuple[Any, list[Any]]] = {}
-    check_ins: dict[uuid.UUID, list[Any]] = {}
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    make_check_in, make_kr, make_objective = engine.CheckIn, engine.KeyResultIn, engine.ObjectiveIn
+    milestones_from = compute.milestones_from
+    # objective id -> (its row, its key results)
+    objectives: dict[uuid.UUID, tuple[Any, list[engine.KeyResultIn]]] = {}
     cycles = list(dict.fromkeys(cycle_ids))
     for start in range(0, len(cycles), repo.CHUNK):
         chunk = cycles[start:start + repo.CHUNK]
-        rows = (await session.execute(_counted(select(
-            _O.id, _O.owner_id, _O.type, _O.weight, _O.status, _O.title), org, chunk, owners))).all()
+        rows = (await session.execute(_objectives_with_key_results(org, chunk, owners, postgresql))).all()
         for r in rows:
-            if r[1] in wanted:
-                objectives[r[0]] = (r, [])
-        rows = (await session.execute(_counted(select(
-            _K.id, _K.objective_id, _K.kind, _K.weight, _K.start, _K.target, _K.milestones, _K.grade, _K.title)
-            .select_from(_KR_FROM).where(_K.org_id == org), org, chunk, owners))).all()
-        for r in rows:
-            parent = objectives.get(r[1])
-            if parent is not None:
-                parent[1].append(r)
-                check_ins[r[0]] = []
-        rows = (await session.execute(_latest_check_ins(org, chunk, owners))).all()
-        for r in rows:
-            found = check_ins.get(r[1])
-            if found is not None:
-                found.append(r)
+            if r[1] not in wanted:
+                continue
+            found = objectives.get(r[0])
+            if found is None:
+                found = objectives[r[0]] = (r, [])
+            if r[6] is None:  # an objective without key results
+                continue
+            decided = (make_check_in(checked_in_at=r[16], created_at=r[17], value=r[14], done=r[15]),) \
+                if r[16] is not None else ()
+            found[1].append(make_kr(id=r[6], kind=r[7], weight=r[8], start=r[9], target=r[10], check_ins=decided,
+                                    milestones=milestones_from(r[11]), grade=r[12], title=r[13]))
         del rows
-
-    make_check_in, make_kr, make_objective = engine.CheckIn, engine.KeyResultIn, engine.ObjectiveIn
-    milestones_from = compute.milestones_from
-
-    def key_result(r: Any) -> engine.KeyResultIn:
-        found = check_ins[r[0]]
-        if len(found) > 1:
-            # Newest id first, as compute.key_result_in orders them (the engine's tie rule).
-            found.sort(key=_ID, reverse=True)
-        return make_kr(id=r[0], kind=r[2], weight=r[3], start=r[4], target=r[5],
-                       check_ins=tuple(make_check_in(checked_in_at=c[4], created_at=c[5], value=c[2], done=c[3])
-                                       for c in found),
-                       milestones=milestones_from(r[6]), grade=r[7], title=r[8])
 
     out: dict[uuid.UUID, dict[str, Any]] = {}
     for key in sorted(objectives):
         obj, own = objectives[key]
         if len(own) > 1:
-            own.sort(key=_ID)
+            own.sort(key=_KR_ID)
         out.setdefault(obj[1], {"objectives": []})["objectives"].append(make_objective(
-            id=obj[0], type=obj[2], weight=obj[3], status=obj[4],
-            key_results=tuple(key_result(r) for r in own), title=obj[5]))
+            id=obj[0], type=obj[2], weight=obj[3], status=obj[4], key_results=tuple(own), title=obj[5]))
     return out
 
 

@@ -10,9 +10,9 @@ from decimal import Decimal
 from typing import Any
 
 from service.scoring.evaluation import evaluation_points
-from service.scoring.kpi import AssignmentIn, kpi_component
+from service.scoring.kpi import AssignmentIn, KpiComponent, kpi_component
 from service.scoring.numbers import ZERO, div, round_points
-from service.scoring.okr import ObjectiveIn, okr_component
+from service.scoring.okr import ObjectiveIn, OkrComponent, okr_component
 from service.scoring.policy import PolicyParams
 
 COMPONENTS = ("kpi", "okr", "eval")
@@ -73,15 +73,41 @@ def effective_weights(points: dict[str, Decimal | None], policy: PolicyParams) -
     return {c: (div(present[c], total) if c in present else ZERO) for c in nominal}, reweighted
 
 
-def score_employee(inputs: EmployeeInputs, policy: PolicyParams) -> ScoreResult:
-    kpi = kpi_component(inputs.assignments, policy, inputs.cycle_start, inputs.cycle_end)
-    okr = okr_component(inputs.objectives, policy)
+def score_employee(inputs: EmployeeInputs, policy: PolicyParams, *, explain: bool = True) -> ScoreResult:
+    """Without `explain` (a bulk recompute, which stores no explanation) the result's
+    numbers, rating and flags are the same and its explanation is empty."""
+    kpi = kpi_component(inputs.assignments, policy, inputs.cycle_start, inputs.cycle_end, explain=explain)
+    okr = okr_component(inputs.objectives, policy, explain=explain)
     ev = evaluation_points(inputs.manager_rating, inputs.peer_ratings, policy)
     points: dict[str, Decimal | None] = {"kpi": kpi.points, "okr": okr.points, "eval": ev}
     flags = set(kpi.flags) | set(okr.flags)
     weights, reweighted = effective_weights(points, policy)
     delta = sum((a.delta for a in inputs.adjustments), ZERO)
-    explanation: dict[str, Any] = {
+    explanation: dict[str, Any] = _explanation(inputs, policy, kpi, okr, ev, weights) if explain else {}
+    if all(w == 0 for w in weights.values()):
+        flags.add("insufficient_data")
+        if explain:
+            for c in COMPONENTS:
+                explanation["components"][c]["contribution"] = None
+        return ScoreResult(inputs.employee_id, "insufficient_data", points, weights, None, delta, None, None,
+                           tuple(sorted(flags)), explanation)
+    if reweighted:
+        flags.add("reweighted")
+    contributions = {c: (weights[c] * points[c] if points[c] is not None else ZERO) for c in COMPONENTS}
+    composite = sum(contributions.values(), ZERO)
+    final = max(ZERO, composite + delta)
+    rating = rating_for(final, policy.bands)
+    if explain:
+        for c in COMPONENTS:
+            explanation["components"][c]["contribution"] = contributions[c] if points[c] is not None else None
+        explanation.update(composite=composite, final=final, rating=rating)
+    return ScoreResult(inputs.employee_id, "scored", points, weights, composite, delta, final, rating,
+                       tuple(sorted(flags)), explanation)
+
+
+def _explanation(inputs: EmployeeInputs, policy: PolicyParams, kpi: KpiComponent, okr: OkrComponent,
+                 ev: Decimal | None, weights: dict[str, Decimal]) -> dict[str, Any]:
+    return {
         "policy": {"id": str(policy.id) if policy.id else None, "version": policy.version,
                    "w_kpi": policy.w_kpi, "w_okr": policy.w_okr, "w_eval": policy.w_eval},
         "components": {
@@ -94,20 +120,3 @@ def score_employee(inputs: EmployeeInputs, policy: PolicyParams) -> ScoreResult:
         "calibration": [{"delta": a.delta, "reason": a.reason, "author": a.author,
                          "id": str(a.id) if a.id else None} for a in inputs.adjustments],
     }
-    if all(w == 0 for w in weights.values()):
-        flags.add("insufficient_data")
-        for c in COMPONENTS:
-            explanation["components"][c]["contribution"] = None
-        return ScoreResult(inputs.employee_id, "insufficient_data", points, weights, None, delta, None, None,
-                           tuple(sorted(flags)), explanation)
-    if reweighted:
-        flags.add("reweighted")
-    contributions = {c: (weights[c] * points[c] if points[c] is not None else ZERO) for c in COMPONENTS}
-    for c in COMPONENTS:
-        explanation["components"][c]["contribution"] = contributions[c] if points[c] is not None else None
-    composite = sum(contributions.values(), ZERO)
-    final = max(ZERO, composite + delta)
-    rating = rating_for(final, policy.bands)
-    explanation.update(composite=composite, final=final, rating=rating)
-    return ScoreResult(inputs.employee_id, "scored", points, weights, composite, delta, final, rating,
-                       tuple(sorted(flags)), explanation)

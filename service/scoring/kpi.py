@@ -25,6 +25,20 @@ class Measurement:
 
 
 @dataclass(frozen=True, slots=True)
+class MeasurementSummary:
+    """What the aggregations read of the measurements dated within the window: how many,
+    their sum, the smallest, the largest, and the last (the latest `measured_at`; ties go
+    to the latest created, then to the first given). A bulk loader may compute it in the
+    database (`service.kpi.scoring_inputs`); `summarize` is the rule."""
+
+    count: int
+    total: Decimal
+    minimum: Decimal
+    maximum: Decimal
+    last: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class AssignmentIn:
     id: uuid.UUID | None
     method: str
@@ -44,29 +58,53 @@ class AssignmentIn:
     # The assignment's own cycle; when set it bounds the actual instead of the caller's window.
     cycle_start: dt.date | None = None
     cycle_end: dt.date | None = None
+    # The measurements already summarized within the assignment's own cycle (then
+    # `measurements` is not read): None with `summarized` means there was none.
+    summary: MeasurementSummary | None = None
+    summarized: bool = False
+
+
+_EPOCH = dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
+def _last_key(m: Measurement) -> tuple[dt.date, dt.datetime]:
+    return m.measured_at, m.created_at or _EPOCH
+
+
+def summarize(measurements: Sequence[Measurement], start: dt.date | None = None,
+              end: dt.date | None = None) -> MeasurementSummary | None:
+    """The summary of the measurements dated within [start, end]; None when there is none."""
+    inside = [m for m in measurements
+              if (start is None or m.measured_at >= start) and (end is None or m.measured_at <= end)]
+    if not inside:
+        return None
+    values = [m.value for m in inside]
+    return MeasurementSummary(count=len(values), total=sum(values, ZERO), minimum=min(values),
+                              maximum=max(values), last=max(inside, key=_last_key).value)
+
+
+def actual_of(summary: MeasurementSummary | None, aggregation: str) -> Decimal | None:
+    """The definition's aggregation: sum, avg (the sum over the count), min, max or last."""
+    if aggregation not in AGGREGATIONS:
+        raise ValueError(f"unknown aggregation {aggregation}")
+    if summary is None:
+        return None
+    if aggregation == "sum":
+        return summary.total
+    if aggregation == "avg":
+        return div(summary.total, Decimal(summary.count))
+    if aggregation == "min":
+        return summary.minimum
+    if aggregation == "max":
+        return summary.maximum
+    return summary.last
 
 
 def actual(measurements: Sequence[Measurement], aggregation: str,
            start: dt.date | None = None, end: dt.date | None = None) -> Decimal | None:
     """The definition's aggregation over measurements dated within [start, end]; None when
     there is none. `last` takes the latest `measured_at` (ties: the latest created)."""
-    inside = [m for m in measurements
-              if (start is None or m.measured_at >= start) and (end is None or m.measured_at <= end)]
-    if not inside:
-        return None
-    values = [m.value for m in inside]
-    if aggregation == "sum":
-        return sum(values, ZERO)
-    if aggregation == "avg":
-        return div(sum(values, ZERO), Decimal(len(values)))
-    if aggregation == "min":
-        return min(values)
-    if aggregation == "max":
-        return max(values)
-    if aggregation == "last":
-        epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
-        return max(inside, key=lambda m: (m.measured_at, m.created_at or epoch)).value
-    raise ValueError(f"unknown aggregation {aggregation}")
+    return actual_of(summarize(measurements, start, end), aggregation)
 
 
 def banded_points(value: Decimal, threshold: Decimal, target: Decimal, stretch: Decimal | None,
@@ -130,7 +168,8 @@ class AssignmentScore:
 
 def score_assignment(a: AssignmentIn, policy: PolicyParams, start: dt.date | None = None,
                      end: dt.date | None = None) -> AssignmentScore:
-    value = actual(a.measurements, a.aggregation, a.cycle_start or start, a.cycle_end or end)
+    summary = a.summary if a.summarized else summarize(a.measurements, a.cycle_start or start, a.cycle_end or end)
+    value = actual_of(summary, a.aggregation)
     if value is None:
         return AssignmentScore(actual=None, points=ZERO, missing_data=True)
     return AssignmentScore(actual=value, points=kpi_points(a, value, policy), missing_data=False)
@@ -144,8 +183,12 @@ class KpiComponent:
 
 
 def kpi_component(assignments: Sequence[AssignmentIn], policy: PolicyParams,
-                  start: dt.date | None = None, end: dt.date | None = None) -> KpiComponent:
-    """Σ(w × points) / Σ w; a veto assignment at 0 points makes the component 0."""
+                  start: dt.date | None = None, end: dt.date | None = None, *,
+                  explain: bool = True) -> KpiComponent:
+    """Σ(w × points) / Σ w; a veto assignment at 0 points makes the component 0.
+    Without `explain` the same numbers come without the per-assignment explanation."""
+    if not assignments:
+        return KpiComponent(points=None, assignments=(), flags=())
     flags: set[str] = set()
     explained: list[dict] = []
     total_w = ZERO
@@ -159,12 +202,11 @@ def kpi_component(assignments: Sequence[AssignmentIn], policy: PolicyParams,
             veto = True
         total_w += a.weight
         total += a.weight * s.points
-        explained.append({"id": str(a.id) if a.id else None, "code": a.code, "method": a.method,
-                          "direction": a.direction, "aggregation": a.aggregation, "weight": a.weight,
-                          "actual": s.actual, "points": s.points, "missing_data": s.missing_data,
-                          "veto": a.veto, "rewardable": a.rewardable})
-    if not explained:
-        return KpiComponent(points=None, assignments=(), flags=())
+        if explain:
+            explained.append({"id": str(a.id) if a.id else None, "code": a.code, "method": a.method,
+                              "direction": a.direction, "aggregation": a.aggregation, "weight": a.weight,
+                              "actual": s.actual, "points": s.points, "missing_data": s.missing_data,
+                              "veto": a.veto, "rewardable": a.rewardable})
     if veto:
         flags.add("veto_triggered")
         return KpiComponent(points=ZERO, assignments=tuple(explained), flags=tuple(sorted(flags)))

@@ -74,8 +74,8 @@ _CHECK_IN_TIME = attrgetter("checked_in_at", "created_at")
 
 def latest_check_in(check_ins: Sequence[CheckIn]) -> CheckIn | None:
     """The latest by `checked_in_at`; ties go to the latest created (then to the first given)."""
-    if not check_ins:
-        return None
+    if len(check_ins) < 2:
+        return check_ins[0] if check_ins else None
     return max(check_ins, key=_CHECK_IN_TIME)
 
 
@@ -156,9 +156,11 @@ class OkrComponent:
     flags: tuple[str, ...]
 
 
-def okr_component(objectives: Sequence[ObjectiveIn], policy: PolicyParams) -> OkrComponent:
+def okr_component(objectives: Sequence[ObjectiveIn], policy: PolicyParams, *,
+                  explain: bool = True) -> OkrComponent:
     """Weighted mean (objective weights) of the OKR points of published or closed
-    objectives; drafts and rejected ones never count, unscored ones are flagged."""
+    objectives; drafts and rejected ones never count, unscored ones are flagged.
+    Without `explain` the same numbers come without the per-objective explanation."""
     explained: list[dict] = []
     pairs: list[tuple[Decimal, Decimal]] = []
     flags: set[str] = set()
@@ -166,20 +168,20 @@ def okr_component(objectives: Sequence[ObjectiveIn], policy: PolicyParams) -> Ok
         if obj.status not in COUNTED_STATUSES:
             continue
         kr_scores, score = _scored(obj)  # the objective's progress is not part of its points
-        entry: dict = {"id": str(obj.id) if obj.id else None, "title": obj.title, "type": obj.type,
-                       "weight": obj.weight, "par": par_for(obj.type, policy),
-                       "key_results": [{"id": str(kr.id) if kr.id else None, "title": kr.title,
-                                        "kind": kr.kind, "weight": kr.weight, "current": s.current,
-                                        "progress": s.progress, "score": s.score, "graded": s.graded}
-                                       for kr, s in zip(obj.key_results, kr_scores, strict=True)]}
+        points = okr_points(score, obj.type, policy) if score is not None else None
         if score is None:
             flags.add("objective_not_scored")
-            entry.update(score=None, points=None)
         else:
-            points = okr_points(score, obj.type, policy)
-            entry.update(score=score, points=points)
             pairs.append((obj.weight, points))
-        explained.append(entry)
+        if explain:
+            explained.append({
+                "id": str(obj.id) if obj.id else None, "title": obj.title, "type": obj.type,
+                "weight": obj.weight, "par": par_for(obj.type, policy),
+                "key_results": [{"id": str(kr.id) if kr.id else None, "title": kr.title,
+                                 "kind": kr.kind, "weight": kr.weight, "current": s.current,
+                                 "progress": s.progress, "score": s.score, "graded": s.graded}
+                                for kr, s in zip(obj.key_results, kr_scores, strict=True)],
+                "score": score, "points": points})
     points = _weighted(pairs)
     if pairs and points is None:
         flags.add("zero_weights")

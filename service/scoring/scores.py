@@ -114,7 +114,7 @@ async def recompute_cycle(ctx: Ctx, cycle: Cycle) -> tuple[int, int]:
 
 async def _recompute(ctx: Ctx, cycle: Cycle) -> tuple[int, int]:
     rows = await scoring.population(ctx, cycle)
-    scored = await scoring.score_employees(ctx, cycle, rows)
+    scored = await scoring.score_employees(ctx, cycle, rows, explain=False)
     old = {r.employee_id: (r.final, r.rating) for r in (await ctx.session.execute(
         select(ScoreSnapshot.employee_id, ScoreSnapshot.final, ScoreSnapshot.rating).where(
             ScoreSnapshot.org_id == ctx.org_id, ScoreSnapshot.cycle_id == cycle.id))).all()}

@@ -131,9 +131,10 @@ async def gather_inputs(ctx: Ctx, cycle: Cycle, employee_ids: Sequence[uuid.UUID
 @_bulk
 async def score_employees(ctx: Ctx, cycle: Cycle, employees: Sequence[Any],
                           extra_adjustments: dict[uuid.UUID, list[Adjustment]] | None = None,
-                          book: PolicyBook | None = None) -> list[Scored]:
+                          book: PolicyBook | None = None, explain: bool = True) -> list[Scored]:
     """Scores for the given population rows; `extra_adjustments` are what-if deltas
-    (calibration simulation) added to the recorded ones and never saved."""
+    (calibration simulation) added to the recorded ones and never saved. Without
+    `explain` (the recompute) the results carry no explanation."""
     book = book or await policy_book(ctx, cycle)
     inputs = await gather_inputs(ctx, cycle, [e.id for e in employees])
     out = []
@@ -147,7 +148,7 @@ async def score_employees(ctx: Ctx, cycle: Cycle, employees: Sequence[Any],
             employee_id=emp.id, objectives=tuple(part.get("objectives", ())),
             assignments=tuple(part.get("assignments", ())), manager_rating=part.get("manager_rating"),
             peer_ratings=tuple(part.get("peer_ratings", ())), adjustments=tuple(adjustments),
-            cycle_start=cycle.start_date, cycle_end=cycle.end_date), policy)
+            cycle_start=cycle.start_date, cycle_end=cycle.end_date), policy, explain=explain)
         out.append(Scored(employee=emp, policy=policy, result=apply_overrides(result, part)))
     return out
 
@@ -164,6 +165,11 @@ def apply_overrides(result: ScoreResult, part: dict[str, Any]) -> ScoreResult:
     if override is None and shown is None:
         return result
     explanation = dict(result.explanation)
+    if not explanation:  # scored without an explanation: only the rating changes
+        if override is None or result.final is None:
+            return result
+        return dataclasses.replace(result, rating=override,
+                                   flags=tuple(sorted({*result.flags, "distribution_enforced"})))
     if shown is not None:
         components = dict(explanation["components"])
         components["eval"] = {**components["eval"], "peer_ratings": shown}

@@ -3,12 +3,15 @@ run against the engine: every expected value, rounded as SPEC section 3 says."""
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import pytest
 
+from service.scoring.composite import EmployeeInputs
 from service.scoring.distribution import cumulative_counts, distribution_report
 from service.scoring.engine import enforced_ratings, pace, score_employee
+from service.scoring.kpi import AssignmentIn, summarize
 from service.scoring.okr import expected_progress
 from tests.scoring import vectors as V
 
@@ -32,6 +35,27 @@ def test_employee_vector(vector: dict) -> None:
     policy = V.build_policy(vector["policy"])
     result = score_employee(V.build_inputs(vector), policy)
     V.compare_employee(vector, result).assert_none()
+
+
+def summarized(inputs: EmployeeInputs) -> EmployeeInputs:
+    """The inputs as a bulk loader gives them: each assignment's measurements already
+    summarized within its window."""
+    def one(a: AssignmentIn) -> AssignmentIn:
+        summary = summarize(a.measurements, a.cycle_start or inputs.cycle_start, a.cycle_end or inputs.cycle_end)
+        return dataclasses.replace(a, measurements=(), summary=summary, summarized=True)
+    return dataclasses.replace(inputs, assignments=tuple(one(a) for a in inputs.assignments))
+
+
+@pytest.mark.parametrize("vector", _of("employee"))
+def test_bulk_scoring_gives_the_same_numbers(vector: dict) -> None:
+    """The recompute's way (no explanation, measurements summarized) changes no number,
+    rating or flag."""
+    policy = V.build_policy(vector["policy"])
+    inputs = V.build_inputs(vector)
+    reference = score_employee(inputs, policy)
+    bulk = score_employee(summarized(inputs), policy, explain=False)
+    assert bulk.explanation == {}
+    assert dataclasses.replace(bulk, explanation=reference.explanation) == reference
 
 
 @pytest.mark.parametrize("vector", _of("distribution"))
