@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     database_read_url: str | None = None  # a read replica for the read-heavy list endpoints
     db_pool_timeout_seconds: float = 30.0
     db_pool_recycle_seconds: int = 1800
+    # test each pooled connection before use (one more round trip a request); off: a dead
+    # connection fails its first statement and the request runs again on a fresh one
+    db_pool_pre_ping: bool = False
     db_statement_timeout_ms: int = 30000  # PostgreSQL statement_timeout; 0 disables
     db_statement_cache_size: int = 100  # asyncpg prepared statements per connection
     db_pgbouncer: bool = False  # behind PgBouncer in transaction mode: no session state

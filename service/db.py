@@ -2,6 +2,12 @@
 
 The request's session dependency is the only place that commits: services add and
 flush, so a use case that spans several services is atomic by construction.
+
+A GET or HEAD only reads: its session runs each statement on its own, without BEGIN and
+COMMIT (autocommit), two round trips fewer a request. Under PostgreSQL's READ COMMITTED
+every statement sees its own snapshot anyway, so the reads see exactly what they would
+inside a transaction. A write attempted in such a session is a bug and raises
+`ReadOnlyViolation` (a 500, which the fuzzers and tests would find).
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column
+from starlette.requests import Request
 
 from service.config import get_settings
 from service.types import new_id
@@ -115,6 +122,29 @@ class SerializedSession(AsyncSession):
             await super().rollback()
 
 
+class ReadOnlyViolation(RuntimeError):
+    """A write in the session of a GET or HEAD."""
+
+
+class ReadOnlySyncSession(Session):
+    """The sync side of a read request's session: refuses every write."""
+
+
+@event.listens_for(ReadOnlySyncSession, "do_orm_execute")
+def _refuse_write_statements(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        raise ReadOnlyViolation("a GET or HEAD request tried to write")
+
+
+@event.listens_for(ReadOnlySyncSession, "before_flush")
+def _refuse_flushes(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise ReadOnlyViolation("a GET or HEAD request tried to write")
+
+
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
 class Database:
     """Holds the process's engines and session factories, created on first use.
 
@@ -130,6 +160,7 @@ class Database:
         self._sessions: async_sessionmaker[AsyncSession] | None = None
         self._read_engine: AsyncEngine | None = None
         self._read_sessions: async_sessionmaker[AsyncSession] | None = None
+        self._reader_sessions: async_sessionmaker[AsyncSession] | None = None
 
     @property
     def url(self) -> str:
@@ -161,6 +192,15 @@ class Database:
         return self._sessions
 
     @property
+    def reader_sessions(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions of GET and HEAD requests on the primary: autocommit, writes refused."""
+        if self._reader_sessions is None:
+            self._reader_sessions = async_sessionmaker(
+                self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False,
+                class_=SerializedSession, sync_session_class=ReadOnlySyncSession)
+        return self._reader_sessions
+
+    @property
     def read_sessions(self) -> async_sessionmaker[AsyncSession]:
         if not self.read_url:
             return self.sessions
@@ -182,7 +222,7 @@ class Database:
             if engine is not None:
                 await engine.dispose()
         self._engine = self._read_engine = None
-        self._sessions = self._read_sessions = None
+        self._sessions = self._read_sessions = self._reader_sessions = None
 
 
 def engine_options(*, statement_timeout_ms: int = 0) -> dict[str, Any]:
@@ -207,7 +247,7 @@ def engine_options(*, statement_timeout_ms: int = 0) -> dict[str, Any]:
         "max_overflow": settings.db_max_overflow,
         "pool_timeout": settings.db_pool_timeout_seconds,
         "pool_recycle": settings.db_pool_recycle_seconds,
-        "pool_pre_ping": True,
+        "pool_pre_ping": settings.db_pool_pre_ping,
         "connect_args": connect_args,
     }
 
@@ -237,8 +277,13 @@ def make_engine(url: str, *, statement_timeout_ms: int = 0) -> AsyncEngine:
 database = Database()
 
 
-async def get_session() -> AsyncIterator[AsyncSession]:
-    """One transaction per request: commit on success, roll back on any error."""
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: commit on success, roll back on any error. A GET or
+    HEAD reads without a transaction (see above)."""
+    if request.method in READ_METHODS:
+        async with database.reader_sessions() as session:
+            yield session
+        return
     async with database.sessions() as session:
         try:
             yield session

@@ -95,12 +95,29 @@ def declared_query_parameters(route: APIRoute) -> frozenset[str]:
     return names
 
 
+_literal_segments: dict[int, frozenset[str]] = {}
+
+
+def _may_name_a_literal(request: Request) -> bool:
+    """A more literal route can match this path only where one of its literal segments
+    stands in the place of a parameter, so only when a parameter's value is the text of
+    some route's literal segment (`bulk`, `recompute`...): never for an id, so the scan
+    of every route is left out of nearly every request."""
+    routes = request.app.router.routes
+    segments = _literal_segments.get(id(routes))
+    if segments is None:
+        segments = _literal_segments[id(routes)] = frozenset(
+            part for r in _flatten(routes) for part in str(getattr(r, "path", "")).split("/")
+            if part and not part.startswith("{"))
+    return any(str(v) in segments for v in request.path_params.values())
+
+
 async def strict_request(request: Request) -> None:
     """App-wide dependency: runs before the route's own parameters are validated."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or not route.include_in_schema:
         return
-    if route.param_convertors:  # is a literal resource at this path? (`/employees/bulk`)
+    if route.param_convertors and _may_name_a_literal(request):  # a literal resource here? (`/employees/bulk`)
         literal = allowed_methods(request.app.router.routes, request.scope,
                                   fewer_params_than=len(route.param_convertors))
         if literal and request.method not in literal:

@@ -362,3 +362,24 @@ async def test_jwks_forged_token_is_401(tenant, jwks, kind):
 async def test_non_ascii_token_bytes_are_401(tenant):
     header = "Bearer \u00e9\u00e9.\u00e9.\u00e9".encode()
     assert_401(await tenant.client.get(URL, headers={"Authorization": header}))
+
+
+async def test_a_verified_token_is_remembered_only_while_it_is_valid(tenant, monkeypatch):
+    """The second use of a token skips the signature check; past `exp` (plus the
+    leeway) a remembered token is verified again (and PyJWT refuses an expired one, see
+    above), and other verification settings verify anew."""
+    now = time.time()
+    token = hs256(claims(tenant.org_id, exp=int(now) + 60))
+    first = await tokens.verify_token(token)
+    decoded: list[str] = []
+    real_decode = jwt.decode
+    monkeypatch.setattr(tokens.jwt, "decode", lambda *a, **kw: decoded.append(a[0]) or real_decode(*a, **kw))
+    assert await tokens.verify_token(token) == first
+    assert decoded == []  # remembered
+    assert (await call(tenant.client, token)).status_code == 200
+    monkeypatch.setattr(tokens.time, "time", lambda: now + 60 + tokens.LEEWAY + 1)
+    assert await tokens.verify_token(token) == first
+    assert decoded == [token]  # past its exp the remembered answer is not used
+    monkeypatch.undo()
+    monkeypatch.setattr(get_settings(), "jwt_audience", "another-api")
+    assert_401(await call(tenant.client, token))  # remembered for the old audience only

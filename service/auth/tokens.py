@@ -5,6 +5,12 @@ for the local key; RS256/ES256 only for keys from the configured JWKS), required
 `iss`, `aud` and `sub`, `nbf` honoured, unknown `crit` headers refused, and a `kid` that
 the key source does not know refused. Keys embedded in the token (`jwk`, `jku`, `x5u`)
 are never used. Any failure is a 401.
+
+A verified token is remembered (`VERIFIED_CACHE_SIZE` tokens, least recently used go)
+until its `exp`, and at most `VERIFIED_TTL_SECONDS` (the JWKS key cache's lifespan), for
+the same verification settings: a client sends the same token with every request, and
+verifying its signature again is most of what authentication costs. Only verified
+tokens are remembered; `nbf` and `exp` are still checked on every use.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import OrderedDict
 from typing import Any
 
 import jwt
@@ -25,6 +32,11 @@ LOCAL_ALGORITHMS = ["HS256"]
 LOCAL_KID = "local"
 _REQUIRED = ["exp", "iss", "aud", "sub"]
 _jwks_clients: dict[str, PyJWKClient] = {}
+LEEWAY = 5
+VERIFIED_CACHE_SIZE = 10_000
+VERIFIED_TTL_SECONDS = 300
+# (token, verification settings) -> (principal, usable from, usable until)
+_verified: OrderedDict[tuple[Any, ...], tuple[Principal, float, float]] = OrderedDict()
 
 
 def issue_token(
@@ -90,6 +102,16 @@ async def _verification_key(token: str, settings: Settings) -> tuple[Any, list[s
 
 async def verify_token(token: str, settings: Settings | None = None) -> Principal:
     settings = settings or get_settings()
+    cache_key = (token, settings.jwt_secret, settings.data_dir, settings.jwt_audience, settings.jwt_issuer,
+                 settings.jwt_jwks_url, settings.jwt_jwks_algorithms)
+    now = time.time()
+    known = _verified.get(cache_key)
+    if known is not None:
+        principal, usable_from, usable_until = known
+        if usable_from <= now < usable_until:
+            _verified.move_to_end(cache_key)
+            return principal
+        del _verified[cache_key]
     key, algorithms = await _verification_key(token, settings)
     try:
         claims = jwt.decode(
@@ -99,11 +121,18 @@ async def verify_token(token: str, settings: Settings | None = None) -> Principa
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
             options={"require": _REQUIRED, "verify_signature": True},
-            leeway=5,
+            leeway=LEEWAY,
         )
     except jwt.PyJWTError as exc:
         raise Unauthorized("invalid token") from exc
-    return principal_from_claims(claims)
+    principal = principal_from_claims(claims)
+    nbf = claims.get("nbf")
+    usable_from = float(nbf) - LEEWAY if isinstance(nbf, (int, float)) else 0.0
+    _verified[cache_key] = (principal, usable_from,
+                            min(float(claims["exp"]) + LEEWAY, now + VERIFIED_TTL_SECONDS))
+    if len(_verified) > VERIFIED_CACHE_SIZE:
+        _verified.popitem(last=False)
+    return principal
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

@@ -11,7 +11,7 @@ run is expected to get past:
 - SQLite's "database is locked" (another writer held the lock past the busy timeout);
 - a connection that died under the request (a database restart or failover, a terminated
   backend): the server rolled its transaction back, and the pool hands out a fresh
-  connection (`pool_pre_ping` also drops dead idle ones);
+  connection (and drops every connection as old as the dead one);
 - `ConcurrentChange`: the service itself saw that rows it had read were changed by
   another transaction before it wrote them (bulk upserts racing on the same rows).
 

@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from service.auth.deps import RequestCtx
-from service.kit.etag import set_etag
+from service.kit.etag import etag_of, set_etag
 from service.kit.pagination import PageOut, PageParams, page_params
+from service.kit.schemas import json_response
 from service.org import bulk
 from service.org import service as svc
 from service.org.schemas import (
@@ -131,11 +132,11 @@ async def list_employees(
     department_id: uuid.UUID | None = None, manager_id: uuid.UUID | None = None,
     status_: Annotated[EmployeeStatus | None, Query(alias="status")] = None,
     external_id: Annotated[str | None, Query(max_length=200)] = None,
-) -> PageOut[EmployeeRead]:
+) -> Response:
     page = await svc.list_employees(ctx, pages, department_id=department_id, manager_id=manager_id,
                                     status=status_, external_id=external_id)
     items = [svc.employee_read(e, await svc.show_compensation(ctx, e.id)) for e in page.items]
-    return PageOut[EmployeeRead](items=items, next_cursor=page.next_cursor)
+    return json_response(PageOut[EmployeeRead](items=items, next_cursor=page.next_cursor), exclude_unset=True)
 
 
 @router.post("/employees", response_model=EmployeeRead, response_model_exclude_unset=True,
@@ -158,10 +159,10 @@ async def bulk_upsert_employees(ctx: RequestCtx, body: BulkEmployeeRequest,
 
 @router.get("/employees/{employee_id}", response_model=EmployeeRead, response_model_exclude_unset=True,
             tags=["employees"])
-async def get_employee(ctx: RequestCtx, employee_id: uuid.UUID, response: Response) -> EmployeeRead:
+async def get_employee(ctx: RequestCtx, employee_id: uuid.UUID) -> Response:
     emp = await svc.get_employee(ctx, employee_id)
-    set_etag(response, emp.version)
-    return svc.employee_read(emp, await svc.show_compensation(ctx, emp.id))
+    return json_response(svc.employee_read(emp, await svc.show_compensation(ctx, emp.id)), exclude_unset=True,
+                         etag=etag_of(emp.version))
 
 
 @router.patch("/employees/{employee_id}", response_model=EmployeeRead, response_model_exclude_unset=True,

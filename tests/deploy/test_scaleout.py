@@ -20,7 +20,9 @@ def test_default_engine_options_cache_statements_and_set_the_timeout(monkeypatch
     assert args["statement_cache_size"] == args["prepared_statement_cache_size"] == 100
     assert args["server_settings"] == {"statement_timeout": "1500"}
     assert "prepared_statement_name_func" not in args
-    assert options["pool_pre_ping"] is True
+    assert options["pool_pre_ping"] is False  # a dead connection is retried instead (kit/retry)
+    monkeypatch.setattr(get_settings(), "db_pool_pre_ping", True)
+    assert engine_options()["pool_pre_ping"] is True
     assert "server_settings" not in engine_options(statement_timeout_ms=0)["connect_args"]
 
 

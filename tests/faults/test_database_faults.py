@@ -192,7 +192,8 @@ if BACKEND == "postgresql":
 
     async def test_pool_recovers_after_every_connection_is_terminated(tenant: Tenant):
         """A database restart or failover drops every pooled connection at once; the pool
-        tests connections before handing them out (pool_pre_ping), so nobody notices."""
+        sees the first statement on a dead one fail, drops every connection older than it, and
+        the request runs again on a fresh one (kit/retry): nobody notices."""
         assert (await tenant.client.get(D, headers=tenant.hr)).status_code == 200
         admin = await asyncpg.connect(app_db_url())
         try:

@@ -1,0 +1,355 @@
+"""HTTP benchmarks (run by hand; never part of the test suite).
+
+Creates a throwaway PostgreSQL database, migrates it with the project's Alembic
+migrations and seeds one organization (10,000 employees in 50 departments, every 100th
+a manager; 1,000 objectives of one owner with 4 key results and 3 check-ins each). Then,
+in the same run:
+
+1. **Primary-key read of one employee row**, each server one uvicorn worker (uvloop,
+   httptools) on loopback, loaded by wrk (Debian's `wrk`, a second process) with
+   32 connections from one thread: the floor (Starlette + raw asyncpg), bare FastAPI +
+   asyncpg, FastAPI + asyncpg + JWT + response model, FastAPI + SQLAlchemy ORM + JWT +
+   response model (`bench/baselines.py`), and the service's own
+   `GET /api/v1/employees/{id}` (authentication, tenancy, authorization, ETag, metrics,
+   problem+json): peak req/s, p50 and p99 at peak, and the service's p99 at 70% of its
+   peak (wrk paced with a per-connection delay, `bench/wrk_pace.lua`).
+2. **List of 50** (`GET /api/v1/employees?limit=50`): peak, then p99 at 70% of it.
+3. **GraphQL**: 1,000 objectives with key results and check-ins in one query, in process
+   (httpx ASGI transport), SQL statements counted per query and wall seconds.
+4. **Bulk upsert** of 10,000 employees through `POST /api/v1/employees/bulk` (HTTP), then
+   the same call again: seconds, outcomes, and whether the re-sync wrote anything (row
+   versions and `xmin`, audit events and outbox rows before and after).
+
+    .venv/bin/python bench/http_load.py
+    .venv/bin/python bench/http_load.py --duration 20 --keep
+
+The database is dropped at the end (also on failure) unless `--keep` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import asyncpg  # noqa: E402
+import httpx  # noqa: E402
+
+SECRET = "bench-secret-" + "x" * 40
+EMPLOYEES = 10_000
+OBJECTIVES = 1_000
+CONNECTIONS = 32
+
+
+def _plain(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def _admin(admin_url: str, sql: str) -> None:
+    conn = await asyncpg.connect(_plain(admin_url))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+# --- seed -----------------------------------------------------------------------------------------
+
+async def seed(url: str) -> dict[str, Any]:
+    org, cycle = uuid.uuid4(), uuid.uuid4()
+    now = dt.datetime.now(dt.UTC)
+    conn = await asyncpg.connect(_plain(url))
+    try:
+        await conn.execute(
+            "INSERT INTO organizations (id, name, currency, timezone, fiscal_year_start, settings, version, "
+            "created_at, updated_at) VALUES ($1, 'Bench Org', 'USD', 'UTC', '01-01', '{}', 1, $2, $2)", org, now)
+        departments = [uuid.uuid4() for _ in range(50)]
+        await conn.copy_records_to_table("departments", columns=(
+            "org_id", "id", "name", "version", "created_at", "updated_at"),
+            records=[(org, d, f"Dept {i}", 1, now, now) for i, d in enumerate(departments)])
+        ids = [uuid.uuid4() for _ in range(EMPLOYEES)]
+        await conn.copy_records_to_table("employees", columns=(
+            "org_id", "id", "external_id", "email", "given_name", "family_name", "department_id", "manager_id",
+            "status", "version", "created_at", "updated_at"), records=(
+            (org, e, f"E{i:07d}", f"e{i}@example.com", "Given", f"Family{i}", departments[i % 50],
+             ids[(i // 100) * 100] if i % 100 else None, "active", 1, now, now) for i, e in enumerate(ids)))
+        await conn.execute(
+            "INSERT INTO cycles (org_id, id, name, cadence, start_date, end_date, status, version, created_at, "
+            "updated_at) VALUES ($1, $2, 'Q4', 'quarterly', '2026-10-01', '2026-12-31', 'active', 1, $3, $3)",
+            org, cycle, now)
+        owner = ids[1]
+        objectives = [uuid.uuid4() for _ in range(OBJECTIVES)]
+        await conn.copy_records_to_table("objectives", columns=(
+            "org_id", "id", "title", "level", "owner_id", "cycle_id", "type", "weight", "visibility", "status",
+            "version", "created_at", "updated_at"), records=(
+            (org, o, f"Objective {i}", "individual", owner, cycle, "committed", 1, "public", "published", 1, now, now)
+            for i, o in enumerate(objectives)))
+        krs = [(o, uuid.uuid4()) for o in objectives for _ in range(4)]
+        await conn.copy_records_to_table("key_results", columns=(
+            "org_id", "id", "objective_id", "title", "kind", "start", "target", "weight", "version", "created_at",
+            "updated_at"), records=((org, k, o, "Grow", "metric", 0, 100, 1, 1, now, now) for o, k in krs))
+        await conn.copy_records_to_table("check_ins", columns=(
+            "org_id", "id", "key_result_id", "value", "author", "checked_in_at", "created_at"), records=(
+            (org, uuid.uuid4(), k, 10 * (n + 1), "bench", now - dt.timedelta(days=3 - n), now)
+            for _, k in krs for n in range(3)))
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+    return {"org": org, "employee": ids[4242], "owner": owner, "cycle": cycle}
+
+
+# --- servers and wrk -------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def server(target: str, env: dict[str, str], factory: bool = True) -> Iterator[str]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+           "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+    if factory:
+        cmd.append("--factory")
+    proc = subprocess.Popen(cmd, cwd=str(ROOT), env={**os.environ, **env})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(base + "/", timeout=0.5)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * _UNITS[unit]
+
+
+def wrk(url: str, token: str, seconds: int, delay_ms: float | None = None) -> dict[str, float]:
+    cmd = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-H", f"Authorization: Bearer {token}"]
+    env = dict(os.environ)
+    if delay_ms is not None:
+        cmd += ["-s", str(ROOT / "bench" / "wrk_pace.lua")]
+        env["WRK_DELAY_MS"] = f"{delay_ms:.3f}"
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, env=env, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        probe = httpx.get(url, headers={"Authorization": f"Bearer {token}"})
+        raise RuntimeError(f"{url}: {errors.group(1)} non-2xx answers, e.g. {probe.status_code} {probe.text[:300]}")
+    return {"rps": rps, "p50": p50, "p99": p99}
+
+
+def peak_and_paced(url: str, token: str, seconds: int) -> dict[str, float]:
+    wrk(url, token, 2)  # warm up: connections, statement caches, code paths
+    peak = wrk(url, token, seconds)
+    # 32 connections each waiting `delay` between requests: about 70% of the peak rate
+    delay = max(CONNECTIONS * 1000 / (0.7 * peak["rps"]) - peak["p50"] / 2, 0.0)
+    paced = wrk(url, token, seconds, delay)
+    return {**peak, "paced_rps": paced["rps"], "paced_p50": paced["p50"], "paced_p99": paced["p99"]}
+
+
+# --- GraphQL and bulk ---------------------------------------------------------------------------------
+
+GRAPHQL = """query($owner: UUID!, $after: String) { objectives(owner_id: $owner, first: 500, after: $after) {
+  nodes { id title key_results { id title current progress check_ins { id value } } }
+  page_info { has_next_page end_cursor } } }"""
+
+
+async def graphql_in_process(ids: dict[str, Any]) -> dict[str, float]:
+    """The 1,000 objectives in pages of 500 (the largest page), timed over the whole walk;
+    the best of three walks, with the SQL statements of each page counted."""
+    from sqlalchemy import event
+
+    from service.app import create_app
+    from service.auth.tokens import issue_token
+    from service.db import database
+
+    app = create_app()
+    token = issue_token(org_id=ids["org"], sub="bench-hr", roles=["hr"])
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    async def walk(client: httpx.AsyncClient) -> tuple[list[Any], list[int]]:
+        nodes: list[Any] = []
+        per_page: list[int] = []
+        after = None
+        while True:
+            statements.clear()
+            resp = await client.post("/graphql", headers={"Authorization": f"Bearer {token}"}, json={
+                "query": GRAPHQL, "variables": {"owner": str(ids["owner"]), "after": after}})
+            data = resp.json()
+            assert resp.status_code == 200 and not data.get("errors"), (resp.status_code, str(data)[:500])
+            per_page.append(len(statements))
+            page = data["data"]["objectives"]
+            nodes.extend(page["nodes"])
+            if not page["page_info"]["has_next_page"]:
+                return nodes, per_page
+            after = page["page_info"]["end_cursor"]
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
+        await walk(client)  # warm up
+        event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            nodes, per_page = await walk(client)
+            times.append(time.perf_counter() - started)
+        event.remove(database.engine.sync_engine, "before_cursor_execute", count)
+    await database.dispose()
+    krs = sum(len(n["key_results"]) for n in nodes)
+    checks = sum(len(k["check_ins"]) for n in nodes for k in n["key_results"])
+    return {"objectives": len(nodes), "key_results": krs, "check_ins": checks, "pages": len(per_page),
+            "statements_per_page": max(per_page), "seconds": min(times)}
+
+
+async def bulk_over_http(base: str, url: str, ids: dict[str, Any]) -> dict[str, Any]:
+    from service.auth.tokens import issue_token
+
+    token = issue_token(org_id=ids["org"], sub="bench-hris", roles=["hr"])
+    rows = [{"external_id": f"B{i:07d}", "email": f"b{i}@example.com", "given_name": "Bulk",
+             "family_name": f"Row{i}", "status": "active"} for i in range(10_000)]
+    conn = await asyncpg.connect(_plain(url))
+
+    async def state() -> tuple[Any, ...]:
+        return (await conn.fetchval("SELECT md5(string_agg(xmin::text || ':' || version, ',' ORDER BY id)) "
+                                    "FROM employees WHERE org_id = $1 AND external_id LIKE 'B%'", ids["org"]),
+                await conn.fetchval("SELECT count(*) FROM audit_events WHERE org_id = $1", ids["org"]),
+                await conn.fetchval("SELECT count(*) FROM outbox_events WHERE org_id = $1", ids["org"]))
+
+    out: dict[str, Any] = {}
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=120) as client:
+            for label in ("first", "again"):
+                before = await state()
+                started = time.perf_counter()
+                resp = await client.post("/api/v1/employees/bulk", json={"rows": rows},
+                                         headers={"Authorization": f"Bearer {token}"})
+                seconds = time.perf_counter() - started
+                resp.raise_for_status()
+                outcomes: dict[str, int] = {}
+                for r in resp.json()["results"]:
+                    outcomes[r["outcome"]] = outcomes.get(r["outcome"], 0) + 1
+                after = await state()
+                out[label] = {"seconds": seconds, "outcomes": outcomes, "wrote": before != after}
+    finally:
+        await conn.close()
+    return out
+
+
+# --- report -----------------------------------------------------------------------------------------
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+async def run(args: argparse.Namespace) -> int:
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
+        return 2
+    name = f"perf_http_{uuid.uuid4().hex[:8]}"
+    admin = args.admin_url
+    url = f"{_plain(admin).rsplit('/', 1)[0]}/{name}"
+    # before the service reads its settings (the in-process GraphQL run uses them)
+    os.environ.update(JWT_SECRET=SECRET, LOG_LEVEL="WARNING",
+                      DATABASE_URL=url.replace("postgresql://", "postgresql+asyncpg://"))
+    await _admin(admin, f'CREATE DATABASE "{name}"')
+    try:
+        from service.migrate import upgrade
+
+        upgrade(url.replace("postgresql://", "postgresql+asyncpg://"))
+        ids = await seed(url)
+        from service.auth.tokens import issue_token
+
+        token = issue_token(org_id=ids["org"], sub="bench-hr", roles=["hr"])
+        env = {"BENCH_DATABASE_URL": url, "BENCH_ORG_ID": str(ids["org"]), "JWT_SECRET": SECRET,
+               "DATABASE_URL": url.replace("postgresql://", "postgresql+asyncpg://"), "LOG_LEVEL": "WARNING",
+               "DB_POOL_SIZE": "10"}
+        path = f"/api/v1/employees/{ids['employee']}"
+        results: dict[str, dict[str, float]] = {}
+        for label, target in (("Starlette + raw asyncpg (floor)", "bench.baselines:starlette_raw"),
+                              ("bare FastAPI + asyncpg", "bench.baselines:fastapi_raw"),
+                              ("FastAPI + asyncpg + JWT + response model", "bench.baselines:fastapi_typical"),
+                              ("FastAPI + SQLAlchemy ORM + JWT + response model", "bench.baselines:fastapi_orm"),
+                              ("the service: GET /api/v1/employees/{id}", "service.app:create_app")):
+            with server(target, env) as base:
+                results[label] = peak_and_paced(base + path, token, args.duration)
+            print(f"{label}: {results[label]}", flush=True)
+        with server("service.app:create_app", env) as base:
+            listing = peak_and_paced(base + "/api/v1/employees?limit=50", token, args.duration)
+            print(f"list of 50: {listing}", flush=True)
+            bulk = await bulk_over_http(base, url, ids)
+            print(f"bulk: {bulk}", flush=True)
+        graph = await graphql_in_process(ids)
+        print(f"graphql: {graph}", flush=True)
+
+        floor = results["Starlette + raw asyncpg (floor)"]["rps"]
+        rows = [("server (one uvicorn worker)", "req/s", "× floor", "p50 ms", "p99 ms", "p99 ms at 70%")]
+        for label, r in results.items():
+            rows.append((label, f"{r['rps']:,.0f}", f"{r['rps'] / floor:.2f}", f"{r['p50']:.2f}", f"{r['p99']:.2f}",
+                         f"{r['paced_p99']:.2f} ({r['paced_rps']:,.0f}/s)"))
+        rows.append(("the service: GET /api/v1/employees?limit=50", f"{listing['rps']:,.0f}",
+                     f"{listing['rps'] / floor:.2f}", f"{listing['p50']:.2f}", f"{listing['p99']:.2f}",
+                     f"{listing['paced_p99']:.2f} ({listing['paced_rps']:,.0f}/s)"))
+        print(f"\nHTTP benchmark, PostgreSQL, {platform.machine()} with {os.cpu_count()} cores, Python "
+              f"{platform.python_version()}, {dt.date.today()}, wrk -t1 -c{CONNECTIONS} -d{args.duration}s\n")
+        print(_table(rows))
+        print(f"\nGraphQL: {graph['objectives']} objectives, {graph['key_results']} key results, "
+              f"{graph['check_ins']} check-ins in {graph['pages']} pages of 500: {graph['seconds']:.3f} s, "
+              f"at most {graph['statements_per_page']} SQL statements a page")
+        for label, b in bulk.items():
+            print(f"bulk upsert of 10,000 ({label}): {b['seconds']:.2f} s, {b['outcomes']}, "
+                  f"{'wrote rows' if b['wrote'] else 'wrote nothing'}")
+        return 0
+    finally:
+        if args.keep:
+            print(f"kept database {name}")
+        else:
+            await _admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--admin-url", default=os.environ.get(
+        "BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--keep", action="store_true", help="keep the database (prints its name)")
+    return asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
