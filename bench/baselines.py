@@ -25,11 +25,12 @@ from typing import Any
 import asyncpg
 import jwt
 from fastapi import Depends, FastAPI, Header, HTTPException
-from pydantic import BaseModel
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from service.org.schemas import EmployeeRead
 
 SQL = ("SELECT id, external_id, email, given_name, family_name, department_id, position_id, manager_id, "
        "status, hire_date, termination_date, version, created_at, updated_at "
@@ -87,21 +88,8 @@ def fastapi_raw() -> FastAPI:
     return app
 
 
-class EmployeeOut(BaseModel):
-    id: uuid.UUID
-    external_id: str | None
-    email: str
-    given_name: str
-    family_name: str
-    department_id: uuid.UUID | None
-    position_id: uuid.UUID | None
-    manager_id: uuid.UUID | None
-    status: str
-    hire_date: dt.date | None
-    termination_date: dt.date | None
-    version: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
+# The service's own response model of the row (its compensation left unset here).
+EmployeeOut = EmployeeRead
 
 
 def _claims(authorization: str = Header()) -> dict[str, Any]:
