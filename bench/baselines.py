@@ -55,7 +55,7 @@ class _Pool:
 
 @asynccontextmanager
 async def _lifespan(_app: Any):
-    _Pool.pool = await asyncpg.create_pool(_url(), min_size=10, max_size=10)
+    _Pool.pool = await asyncpg.create_pool(_url(), min_size=32, max_size=32)
     yield
     await _Pool.pool.close()
 
@@ -119,7 +119,7 @@ def fastapi_orm() -> FastAPI:
 
     from service.org.models import Employee
 
-    engine = create_async_engine(_url().replace("postgresql://", "postgresql+asyncpg://"), pool_size=10)
+    engine = create_async_engine(_url().replace("postgresql://", "postgresql+asyncpg://"), pool_size=32, max_overflow=0)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     @asynccontextmanager

@@ -3,8 +3,9 @@ dataloaders so a nested query costs one SQL query per level."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -72,6 +73,17 @@ class GqlContext(BaseContext):
         super().__init__()
         self.ctx = ctx
         self.loaders = Loaders(ctx)
+
+
+def once_per_node(node: Any, make: Callable[[], Awaitable[Any]]) -> Awaitable[Any]:
+    """A value computed once per GraphQL node, however many of its fields ask for it (a
+    key result's current, progress, score and pace come from one computed view), also
+    when they ask at the same moment. It lives on the node, so a node made after a
+    mutation computes afresh."""
+    found = node.__dict__.get("_computed_once")
+    if found is None:
+        found = node.__dict__["_computed_once"] = asyncio.ensure_future(make())
+    return found
 
 
 async def get_context(ctx: RequestCtx) -> GqlContext:

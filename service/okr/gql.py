@@ -24,6 +24,7 @@ from service.graphql.common import (
     page_params,
     validate_input,
 )
+from service.graphql.context import once_per_node
 from service.okr import compute, workflow
 from service.okr import key_results as kr_svc
 from service.okr import service as svc
@@ -146,11 +147,13 @@ class KeyResultType:
     _row: strawberry.Private[KeyResult]
 
     async def _view(self, info: Context) -> compute.KeyResultView:
-        loaders = info.context.loaders
-        check_ins = await _check_ins(info).load(self.id)
-        obj = await loaders.by_id(Objective).load(self.objective_id)
-        cycle = await loaders.by_id(Cycle).load(obj.cycle_id) if obj else None
-        return compute.key_result_view(self._row, check_ins, cycle, await _today(info))
+        async def make() -> compute.KeyResultView:
+            loaders = info.context.loaders
+            check_ins = await _check_ins(info).load(self.id)
+            obj = await loaders.by_id(Objective).load(self.objective_id)
+            cycle = await loaders.by_id(Cycle).load(obj.cycle_id) if obj else None
+            return compute.key_result_view(self._row, check_ins, cycle, await _today(info))
+        return await once_per_node(self, make)
 
     @strawberry.field(description="metric: the latest check-in's value, else start")
     async def current(self, info: Context) -> DecimalString | None:
@@ -232,9 +235,11 @@ class ObjectiveType:
     _row: strawberry.Private[Objective]
 
     async def _view(self, info: Context) -> compute.ObjectiveView:
-        krs, check_ins = await _inputs(info, self.id)
-        cycle = await info.context.loaders.by_id(Cycle).load(self.cycle_id)
-        return compute.objective_view(self._row, krs, check_ins, cycle, await _today(info))
+        async def make() -> compute.ObjectiveView:
+            krs, check_ins = await _inputs(info, self.id)
+            cycle = await info.context.loaders.by_id(Cycle).load(self.cycle_id)
+            return compute.objective_view(self._row, krs, check_ins, cycle, await _today(info))
+        return await once_per_node(self, make)
 
     @strawberry.field(description="Σ(w × KR score) / Σ w, 4 places; null when not scored")
     async def score(self, info: Context) -> DecimalString | None:
