@@ -168,6 +168,9 @@ async def test_recompute_inline_job(team):
     assert resp.json()["status"] == "succeeded" and resp.json()["employees"] == 6
     job = await team.client.get(f"/api/v1/score-jobs/{resp.json()['id']}", headers=team.hr)
     assert job.json()["status"] == "succeeded"
+    events = (await team.client.get("/api/v1/audit-events", headers=team.auditor)).json()["items"]
+    (recompute,) = [e for e in events if e["action"] == "scores.recompute"]  # the refused call left none
+    assert recompute["entity_id"] == cycle["id"] and recompute["after"] == {"job_id": resp.json()["id"]}
 
 
 async def test_recompute_background_job(team, monkeypatch):

@@ -58,7 +58,7 @@ class DomainErrors(SchemaExtension):
             elif original is None:
                 shaped.append(err)  # a syntax or validation error of the query itself
             else:
-                log.error("graphql_unhandled", error=type(original).__name__, path=err.path)
+                log.error("graphql_unhandled", error=type(original).__name__, path=err.path, exc_info=original)
                 shaped.append(GraphQLError("Internal server error", nodes=err.nodes, path=err.path,
                                            extensions={"status": 500, "code": "internal"}))
         result.errors = shaped
@@ -78,9 +78,17 @@ class Mutation(OrgMutation, CycleMutation, KpiMutation, OkrMutation, ScoringMuta
     pass
 
 
+class Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: object = None) -> None:
+        """Strawberry would log every error at ERROR with a traceback. A domain error (a
+        404, a 403, a 422) or an invalid query is an answer to the client, not an incident,
+        and is not logged; an unexpected error is logged once, with its traceback, where
+        `DomainErrors` masks it."""
+
+
 def build_schema() -> strawberry.Schema:
     settings = get_settings()
-    return strawberry.Schema(
+    return Schema(
         query=Query,
         mutation=Mutation,
         config=StrawberryConfig(auto_camel_case=False, scalar_map=SCALARS),

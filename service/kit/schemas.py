@@ -49,7 +49,10 @@ class Input(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _no_nul(cls, value: object) -> object:
-        if has_nul(value):
+        if value.__class__ is str:  # the common case, without a call
+            if "\x00" in value:  # type: ignore[operator]
+                raise ValueError(NUL_MESSAGE)
+        elif has_nul(value):
             raise ValueError(NUL_MESSAGE)
         return value
 

@@ -16,7 +16,7 @@ from service.cycles.models import Cycle
 from service.cycles.service import get_cycle
 from service.db import database
 from service.errors import NotFound, ValidationFailed
-from service.kit import outbox
+from service.kit import audit, outbox
 from service.kit.pagination import PageParams, decode_cursor, encode_cursor
 from service.observability import observe_job
 from service.org.models import Employee
@@ -143,6 +143,8 @@ async def start_recompute(ctx: Ctx, cycle_id: uuid.UUID) -> ScoreJob:
     job = ScoreJob(org_id=ctx.org_id, id=new_id(), cycle_id=cycle.id, status="queued",
                    requested_by=ctx.principal.actor, created_at=utcnow())
     ctx.session.add(job)
+    await audit.record(ctx.session, ctx.principal, "scores.recompute", "cycle", cycle.id,
+                       after={"job_id": str(job.id)})
     size = len(await scoring.population(ctx, cycle))
     if size <= get_settings().score_inline_max:
         job.status, job.started_at = "running", utcnow()

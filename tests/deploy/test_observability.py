@@ -225,3 +225,28 @@ async def test_a_request_is_a_server_span_continuing_the_callers_trace(tenant: T
     assert span.attributes["http.route"] == "/api/v1/employees/{employee_id}"
     assert span.attributes["http.response.status_code"] == 404
     assert span.attributes["perf.org_id"] == str(tenant.org_id)
+
+
+async def test_graphql_logs_unexpected_errors_once_with_the_traceback_and_answers_quietly(
+        tenant: Tenant, info_client: httpx.AsyncClient, capsys, monkeypatch) -> None:
+    """A GraphQL refusal (a 404 here) is an answer, not an incident: nothing at ERROR.
+    An unexpected error is masked for the client and logged once, with its traceback."""
+    from service.org import service as org_service
+
+    capsys.readouterr()
+    missing = await info_client.post("/graphql", headers=tenant.hr, json={
+        "query": "query($id: UUID!) { employee(id: $id) { id } }", "variables": {"id": str(uuid.uuid4())}})
+    assert missing.json()["errors"][0]["extensions"]["status"] == 404
+    quiet = json_lines(capsys.readouterr().err)
+    assert not [line for line in quiet if line.get("level") == "error"], quiet
+
+    async def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("boom in a resolver")
+
+    monkeypatch.setattr(org_service, "get_organization", broken)
+    masked = await info_client.post("/graphql", headers=tenant.hr, json={"query": "{ organization { id } }"})
+    (error,) = masked.json()["errors"]
+    assert error["message"] == "Internal server error" and "boom" not in masked.text
+    errors = [line for line in json_lines(capsys.readouterr().err) if line.get("level") == "error"]
+    assert [e["event"] for e in errors] == ["graphql_unhandled"]
+    assert "boom in a resolver" in errors[0]["exception"]  # the traceback, for the operator
