@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from contextlib import asynccontextmanager
 
 from asgi_correlation_id import CorrelationIdMiddleware
@@ -25,8 +26,17 @@ Idempotency-Key."""
 
 @asynccontextmanager
 async def lifespan(_: FastAPI):
+    """Start in-process delivery where configured, and freeze the start-up heap.
+
+    Everything alive once the app is built (models, routes, the GraphQL schema, the
+    OpenAPI document) lives as long as the process. `gc.freeze()` moves it out of the
+    collector's generations, so a full collection walks only what requests allocate and
+    does not stall every request in flight for tens of milliseconds (a p99 cost).
+    """
     from service.webhooks.delivery import inprocess as webhook_delivery
 
+    gc.collect()
+    gc.freeze()
     async with webhook_delivery():  # on SQLite (WEBHOOK_INPROCESS): delivery runs in-process
         yield
     await database.dispose()
