@@ -129,7 +129,8 @@ def free_port() -> int:
 def server(target: str, env: dict[str, str], factory: bool = True) -> Iterator[str]:
     port = free_port()
     cmd = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-           "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
+           "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+           "--timeout-keep-alive", "30"]
     if factory:
         cmd.append("--factory")
     proc = subprocess.Popen(cmd, cwd=str(ROOT), env={**os.environ, **env})

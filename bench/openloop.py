@@ -71,7 +71,16 @@ async def run(url: str, rate: float, seconds: float, headers: list[str], connect
         nonlocal errors, opened
         conn = await connection()
         try:
-            status = await conn.request(raw)
+            try:
+                status = await conn.request(raw)
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                # A kept-alive connection the server closed while it sat idle fails at
+                # once with nothing read: send again on a new one, as HTTP clients do.
+                if isinstance(exc, asyncio.IncompleteReadError) and exc.partial:
+                    raise
+                conn.writer.close()
+                conn = Connection(*await asyncio.open_connection(host, port))
+                status = await conn.request(raw)
         except (OSError, asyncio.IncompleteReadError, ValueError):
             errors += 1
             opened -= 1
