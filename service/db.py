@@ -17,7 +17,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -250,6 +250,19 @@ def engine_options(*, statement_timeout_ms: int = 0) -> dict[str, Any]:
         "pool_pre_ping": settings.db_pool_pre_ping,
         "connect_args": connect_args,
     }
+
+
+BULK_WORK_MEM = "64MB"
+
+
+async def bulk_read_settings(session: AsyncSession) -> None:
+    """For the rest of the session's transaction on PostgreSQL: sort and hash a whole
+    cycle's rows in memory (`work_mem`; the default 4 MB spills them to disk) and plan
+    without JIT compilation (it costs ~0.1 s a statement and gains nothing on these
+    queries). `SET LOCAL` ends with the transaction; SQLite has neither setting."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text(f"SET LOCAL work_mem = '{BULK_WORK_MEM}'"))
+        await session.execute(text("SET LOCAL jit = off"))
 
 
 def _unique_statement_name() -> str:

@@ -173,6 +173,31 @@ async def test_recompute_inline_job(team):
     assert recompute["entity_id"] == cycle["id"] and recompute["after"] == {"job_id": resp.json()["id"]}
 
 
+async def test_recompute_reads_with_bulk_settings_inside_its_transaction_only(team):
+    """On PostgreSQL a recompute sorts a cycle's rows in memory and plans without JIT
+    (service/db.py `bulk_read_settings`); `SET LOCAL` ends with its transaction, so the
+    pooled connection goes back with the server's defaults. SQLite sends neither."""
+    from service.db import BULK_WORK_MEM
+    from tests.conftest import BACKEND, statement_hook
+
+    cycle = await make_cycle(team)
+    sent: list[str] = []
+    with statement_hook(sent.append):
+        resp = await team.client.post(f"/api/v1/cycles/{cycle['id']}/scores/recompute", headers=team.hr)
+    assert resp.status_code == 200, resp.text
+    settings = [s for s in sent if s.startswith("SET LOCAL")]
+    if BACKEND != "postgresql":
+        assert settings == []
+        return
+    assert settings == [f"SET LOCAL work_mem = '{BULK_WORK_MEM}'", "SET LOCAL jit = off"]
+    loaders = [i for i, s in enumerate(sent) if "check_ins" in s or "kpi_measurements" in s]
+    assert loaders and sent.index(settings[-1]) < loaders[0]  # in force before the inputs are read
+    from service.db import database
+
+    async with database.engine.connect() as conn:  # a pooled connection, after the commit
+        assert (await conn.exec_driver_sql("SHOW work_mem")).scalar() != BULK_WORK_MEM
+
+
 async def test_recompute_background_job(team, monkeypatch):
     import asyncio
 

@@ -14,7 +14,7 @@ from service.authz import policy as authz
 from service.config import get_settings
 from service.cycles.models import Cycle
 from service.cycles.service import get_cycle
-from service.db import database
+from service.db import bulk_read_settings, database
 from service.errors import NotFound, ValidationFailed
 from service.kit import audit, outbox
 from service.kit.pagination import PageParams, decode_cursor, encode_cursor
@@ -113,6 +113,7 @@ async def recompute_cycle(ctx: Ctx, cycle: Cycle) -> tuple[int, int]:
 
 
 async def _recompute(ctx: Ctx, cycle: Cycle) -> tuple[int, int]:
+    await bulk_read_settings(ctx.session)
     rows = await scoring.population(ctx, cycle)
     scored = await scoring.score_employees(ctx, cycle, rows, explain=False)
     old = {r.employee_id: (r.final, r.rating) for r in (await ctx.session.execute(
