@@ -13,6 +13,7 @@ inside a transaction. A write attempted in such a session is a bug and raises
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -122,6 +123,13 @@ class SerializedSession(AsyncSession):
             await super().rollback()
 
 
+def exclusive(session: AsyncSession) -> Any:
+    """The session to oneself while working on its connection outside its own methods
+    (service/kit/direct_reads.py); call the plain `AsyncSession` methods inside."""
+    lock = getattr(session, "_serial", None)
+    return lock if lock is not None else contextlib.nullcontext()
+
+
 class ReadOnlyViolation(RuntimeError):
     """A write in the session of a GET or HEAD."""
 
@@ -143,6 +151,10 @@ def _refuse_flushes(session: Session, _context: Any, _instances: Any) -> None:
 
 
 READ_METHODS = frozenset({"GET", "HEAD"})
+# session.info key of a read-only session: the engine whose pool service/kit/direct_reads.py
+# may borrow a connection from for one statement (none behind PgBouncer: asyncpg's own
+# prepared statements would not survive transaction pooling)
+DIRECT_ENGINE = "direct_engine"
 
 
 class Database:
@@ -197,7 +209,8 @@ class Database:
         if self._reader_sessions is None:
             self._reader_sessions = async_sessionmaker(
                 self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False,
-                class_=SerializedSession, sync_session_class=ReadOnlySyncSession)
+                class_=SerializedSession, sync_session_class=ReadOnlySyncSession,
+                info={DIRECT_ENGINE: None if get_settings().db_pgbouncer else self.engine})
         return self._reader_sessions
 
     @property

@@ -160,7 +160,7 @@ async def bulk_upsert_employees(ctx: RequestCtx, body: BulkEmployeeRequest,
 @router.get("/employees/{employee_id}", response_model=EmployeeRead, response_model_exclude_unset=True,
             tags=["employees"])
 async def get_employee(ctx: RequestCtx, employee_id: uuid.UUID) -> Response:
-    emp = await svc.get_employee(ctx, employee_id)
+    emp = await svc.read_employee(ctx, employee_id)
     return json_response(svc.employee_read(emp, await svc.show_compensation(ctx, emp.id)), exclude_unset=True,
                          etag=etag_of(emp.version))
 

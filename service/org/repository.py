@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, literal, select
+from sqlalchemy import Select, bindparam, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.kit.direct_reads import DirectRead
 from service.org.models import Department, Employee, Organization, Position
 
 
@@ -38,6 +39,17 @@ async def get_position(session: AsyncSession, org_id: uuid.UUID, pos_id: uuid.UU
 
 async def get_employee(session: AsyncSession, org_id: uuid.UUID, emp_id: uuid.UUID) -> Employee | None:
     return await session.get(Employee, (org_id, emp_id))
+
+
+_E = Employee.__table__.c
+_EMPLOYEE_BY_ID = DirectRead(select(Employee.__table__).where(
+    _E.org_id == bindparam("org_id"), _E.id == bindparam("id")), "EmployeeRow")
+
+
+async def read_employee(session: AsyncSession, org_id: uuid.UUID, emp_id: uuid.UUID) -> Any | None:
+    """The employee's row for reading only (a named tuple with the columns as attributes,
+    not an ORM object): the hot `GET /employees/{id}` (service/kit/direct_reads.py)."""
+    return await _EMPLOYEE_BY_ID.first(session, org_id=org_id, id=emp_id)
 
 
 async def existing_ids(session: AsyncSession, model: Any, org_id: uuid.UUID,

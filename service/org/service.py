@@ -266,6 +266,16 @@ async def get_employee(ctx: Ctx, emp_id: uuid.UUID) -> Employee:
     return emp
 
 
+async def read_employee(ctx: Ctx, emp_id: uuid.UUID) -> Any:
+    """`get_employee` for reading only: the row, not an ORM object to change."""
+    if not policy.read_directory(ctx.principal).allowed:
+        raise NotFound("employee not found")
+    emp = await repo.read_employee(ctx.session, ctx.org_id, emp_id)
+    if emp is None:
+        raise NotFound("employee not found")
+    return emp
+
+
 async def _check_employee_refs(ctx: Ctx, emp_id: uuid.UUID | None, values: dict[str, Any]) -> None:
     if values.get("department_id") is not None and \
             await repo.get_department(ctx.session, ctx.org_id, values["department_id"]) is None:

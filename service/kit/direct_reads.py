@@ -1,0 +1,119 @@
+"""Hot single-statement reads that skip the ORM and SQLAlchemy's execution layer.
+
+A `DirectRead(select(...))` is a Core SELECT with named bind parameters, compiled once
+per dialect. In the session of a GET or HEAD request on PostgreSQL (asyncpg) it runs
+straight on the driver connection, through asyncpg's own prepared-statement cache, and
+every value goes through the result processor SQLAlchemy itself would apply (found once,
+from the prepared statement's column types), so a row holds exactly the Python values a
+Core or ORM read gives: `ExactDecimal`'s plain decimals, aware UTC timestamps, UUIDs.
+Anywhere else (SQLite, a write request, PgBouncer mode) it runs as the same Core
+statement on the session. Either way the rows are named tuples, read by attribute like
+ORM objects.
+
+A primary-key read through the ORM costs several times the database round trip in
+Python (identity map, session transaction, execution context, result metadata); this is
+what lets `GET /api/v1/employees/{id}` stay close to a raw asyncpg endpoint (README:
+Benchmarks).
+
+Connection: the session's own when it already holds one; otherwise a pooled connection
+borrowed for this one statement and returned at once, so a request never waits for a
+second connection while it holds a first.
+
+Errors: a driver error is not translated here. The statement runs again through
+SQLAlchemy on the same connection, which raises the error the rest of the service knows
+(a dead connection is invalidated and the request retried, a statement timeout answers
+503). A read has no side effect, so running it twice is harmless.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from service.db import DIRECT_ENGINE, exclusive
+
+
+@dataclass
+class _Compiled:
+    sql: str
+    names: tuple[str, ...]  # bind parameter names, in $n order
+    binds: tuple[Callable[[Any], Any] | None, ...]
+    results: tuple[tuple[int, Callable[[Any], Any]], ...] | None = None  # (index, processor); None: not yet known
+
+
+class DirectRead:
+    def __init__(self, stmt: Select[Any], name: str = "Row") -> None:
+        self.stmt = stmt
+        self.row = namedtuple(name, [c.key for c in stmt.selected_columns])  # type: ignore[misc]
+        self._compiled: dict[int, _Compiled] = {}
+
+    async def first(self, session: AsyncSession, **params: Any) -> Any | None:
+        rows = await self._run(session, params, one=True)
+        return rows[0] if rows else None
+
+    async def all(self, session: AsyncSession, **params: Any) -> list[Any]:
+        return await self._run(session, params, one=False)
+
+    # --- internals ---------------------------------------------------------------------------
+
+    async def _run(self, session: AsyncSession, params: dict[str, Any], one: bool) -> list[Any]:
+        engine: AsyncEngine | None = session.info.get(DIRECT_ENGINE)
+        if engine is None or engine.dialect.driver != "asyncpg":
+            return await self._through_sqlalchemy(session, params)
+        async with exclusive(session):  # one operation at a time on a session (db.SerializedSession)
+            if session.in_transaction():  # it holds a connection already: use that one
+                return await self._on(await AsyncSession.connection(session), params, one)
+            async with engine.connect() as conn:
+                return await self._on(conn, params, one)
+
+    async def _on(self, conn: AsyncConnection, params: dict[str, Any], one: bool) -> list[Any]:
+        compiled = self._compile(conn.dialect)
+        args = [params[n] if p is None else p(params[n]) for n, p in zip(compiled.names, compiled.binds, strict=True)]
+        driver = (await conn.get_raw_connection()).driver_connection
+        try:
+            if compiled.results is None:
+                statement = await driver.prepare(compiled.sql)
+                compiled.results = self._processors(conn.dialect, statement.get_attributes())
+            records = [await driver.fetchrow(compiled.sql, *args)] if one else await driver.fetch(compiled.sql, *args)
+        except Exception:  # noqa: BLE001 - SQLAlchemy translates it on the second run
+            result = await conn.execute(self.stmt, params)
+            return [self.row._make(r) for r in result]
+        make, processors = self.row._make, compiled.results
+        if not processors:
+            return [make(r) for r in records if r is not None]
+        out = []
+        for record in records:
+            if record is None:
+                continue
+            values = list(record)
+            for i, process in processors:
+                values[i] = process(values[i])
+            out.append(make(values))
+        return out
+
+    async def _through_sqlalchemy(self, session: AsyncSession, params: dict[str, Any]) -> list[Any]:
+        result = await session.execute(self.stmt, params)
+        return [self.row._make(r) for r in result]
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        found = self._compiled.get(id(dialect))
+        if found is None:
+            c = self.stmt.compile(dialect=dialect)
+            names = tuple(c.positiontup or ())
+            binds = tuple(c.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
+            found = self._compiled[id(dialect)] = _Compiled(sql=c.string, names=names, binds=binds)
+        return found
+
+    def _processors(self, dialect: Dialect, attributes: Any) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+        out = []
+        for i, (column, attribute) in enumerate(zip(self.stmt.selected_columns, attributes, strict=True)):
+            process = column.type.dialect_impl(dialect).result_processor(dialect, attribute.type.oid)
+            if process is not None:
+                out.append((i, process))
+        return tuple(out)
