@@ -16,7 +16,7 @@ from service.kit.retry import TransactionRetryMiddleware
 from service.limits import BodySizeLimitMiddleware, RateLimitMiddleware
 from service.models import load_all, load_score_inputs
 from service.observability import AccessLogMiddleware, configure_logging, setup_tracing
-from service.routing import strict_request
+from service.routing import install_route_cache, strict_request
 
 DESCRIPTION = """Headless performance management: OKRs and KPIs blended into one fair,
 explainable score, turned into bonuses and promotions. Errors are RFC 9457 problem+json;
@@ -83,6 +83,7 @@ def create_app() -> FastAPI:
     from service.scim.app import MOUNT_PATH, build_scim_app
 
     app.mount(MOUNT_PATH, build_scim_app())  # SCIM 2.0 at /scim/v2 (Okta, Microsoft Entra)
+    install_route_cache(app)  # a request tries the route that answered its shape before
 
     # Outermost first: request id, access log/metrics, rate limit, body size, idempotency.
     app.add_middleware(TransactionRetryMiddleware)  # innermost: reruns a request that lost a race

@@ -151,9 +151,7 @@ def _refuse_flushes(session: Session, _context: Any, _instances: Any) -> None:
 
 
 READ_METHODS = frozenset({"GET", "HEAD"})
-# session.info key of a read-only session: the engine whose pool service/kit/direct_reads.py
-# may borrow a connection from for one statement (none behind PgBouncer: asyncpg's own
-# prepared statements would not survive transaction pooling)
+# session.info key of a read-only session: its `Database.direct_engine`
 DIRECT_ENGINE = "direct_engine"
 
 
@@ -204,13 +202,22 @@ class Database:
         return self._sessions
 
     @property
+    def direct_engine(self) -> AsyncEngine | None:
+        """The engine read-only requests may read from straight on the driver: the primary
+        on asyncpg, none behind PgBouncer (asyncpg's own prepared statements would not
+        survive transaction pooling) or on SQLite."""
+        if get_settings().db_pgbouncer or self.engine.dialect.driver != "asyncpg":
+            return None
+        return self.engine
+
+    @property
     def reader_sessions(self) -> async_sessionmaker[AsyncSession]:
         """Sessions of GET and HEAD requests on the primary: autocommit, writes refused."""
         if self._reader_sessions is None:
             self._reader_sessions = async_sessionmaker(
                 self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False,
                 class_=SerializedSession, sync_session_class=ReadOnlySyncSession,
-                info={DIRECT_ENGINE: None if get_settings().db_pgbouncer else self.engine})
+                info={DIRECT_ENGINE: self.direct_engine})
         return self._reader_sessions
 
     @property
@@ -303,29 +310,48 @@ def make_engine(url: str, *, statement_timeout_ms: int = 0) -> AsyncEngine:
 database = Database()
 
 
+class RequestSession:
+    """Opens the request's session on first call and returns it on every call.
+    `direct_engine`: for a read-only request on PostgreSQL, the engine whose pool
+    service/kit/direct_reads.py may borrow a connection from without opening a session."""
+
+    __slots__ = ("_factory", "session", "direct_engine")
+
+    def __init__(self, reads: bool) -> None:
+        self._factory = database.reader_sessions if reads else database.sessions
+        self.session: AsyncSession | None = None
+        self.direct_engine = database.direct_engine if reads else None
+
+    def __call__(self) -> AsyncSession:
+        if self.session is None:
+            self.session = self._factory()
+        return self.session
+
+
+@contextlib.asynccontextmanager
+async def request_session(request: Request) -> AsyncIterator[RequestSession]:
+    """The request's session, opened on first use: one transaction per request,
+    committed on success and rolled back on any error, then the after-commit callbacks
+    run. A GET or HEAD reads without a transaction (see above). A request that never
+    asked for its session has nothing to close."""
+    reads = request.method in READ_METHODS
+    opener = RequestSession(reads)
+    try:
+        yield opener
+        if opener.session is not None and not reads:
+            await opener.session.commit()
+    except BaseException:
+        if opener.session is not None and not reads:
+            await opener.session.rollback()
+        raise
+    finally:
+        if opener.session is not None:
+            await opener.session.close()
+    for callback in opener.session.info.pop("after_commit", []) if opener.session is not None else ():
+        callback()
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: commit on success, roll back on any error. A GET or
-    HEAD reads without a transaction (see above)."""
-    if request.method in READ_METHODS:
-        async with database.reader_sessions() as session:
-            yield session
-        return
-    async with database.sessions() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
-        for callback in session.info.pop("after_commit", []):
-            callback()
-
-
-async def get_read_session() -> AsyncIterator[AsyncSession]:
-    """A read-only session on the read replica (the primary when none is configured):
-    nothing is committed, the transaction is rolled back at the end."""
-    async with database.read_sessions() as session:
-        try:
-            yield session
-        finally:
-            await session.rollback()
+    """The request's session, for a route that needs no caller (`/oauth/token`)."""
+    async with request_session(request) as session:
+        yield session()

@@ -106,9 +106,7 @@ def _may_name_a_literal(request: Request) -> bool:
     routes = request.app.router.routes
     segments = _literal_segments.get(id(routes))
     if segments is None:
-        segments = _literal_segments[id(routes)] = frozenset(
-            part for r in _flatten(routes) for part in str(getattr(r, "path", "")).split("/")
-            if part and not part.startswith("{"))
+        segments = _literal_segments[id(routes)] = _literal_parts(routes)
     return any(str(v) in segments for v in request.path_params.values())
 
 
@@ -132,3 +130,73 @@ async def strict_request(request: Request) -> None:
         raise ValidationFailed(
             "unknown query parameter" + ("s" if len(unknown) > 1 else "") + ": " + ", ".join(unknown),
             errors=[{"loc": ["query", name], "msg": "unknown query parameter"} for name in unknown])
+
+
+# --- the route cache --------------------------------------------------------------------------
+
+def _literal_parts(routes: Iterable[object]) -> frozenset[str]:
+    return frozenset(part for r in _flatten(routes) for part in str(getattr(r, "path", "")).split("/")
+                     if part and not part.startswith("{"))
+
+
+def request_shape(scope: Scope, literals: frozenset[str]) -> tuple[Any, ...]:
+    """The method and the path, each segment kept when some route has it as a literal
+    segment and "*" otherwise (an id, a name)."""
+    return (scope["type"], scope.get("method"), scope.get("root_path", ""),
+            tuple(p if not p or p in literals else "*" for p in scope["path"].split("/")))
+
+
+def install_route_cache(app: Any) -> None:
+    """Routes a request in a couple of regex matches instead of up to one per route.
+
+    FastAPI tries the app's routes in order: for each included router every one of its
+    routes until one matches, and then the chosen router's routes once more to pick the
+    route. With 200 routes that is the largest single cost of a small request after the
+    database. Here each top-level included router remembers, per request shape
+    (`request_shape`), whether it answered that shape and with which of its routes: a
+    router that did not answers "no match" at once, and the one that did tries that route
+    alone (FastAPI's own matching, over a one-route list), falling back to all of them.
+
+    Sound because whether a route matches depends on the shape alone: every path
+    parameter of this API matches any one segment (types are checked after routing, a
+    bad id is a 422 from the chosen route), and a segment that is some route's literal is
+    kept as it is. Only full matches are remembered, so 404 and 405 answers are routed
+    exactly as before, and the cache holds at most one entry per route and literal
+    combination. `tests/test_routing.py` routes a request to every route both ways.
+    """
+    from fastapi.routing import _IncludedRouter
+
+    literals = _literal_parts(app.router.routes)
+    owners: dict[tuple[Any, ...], Any] = {}  # shape -> the top-level router that answered it
+    for included in app.router.routes:
+        if isinstance(included, _IncludedRouter):
+            _cache_matches(included, owners, literals)
+
+
+def _cache_matches(included: Any, owners: dict[tuple[Any, ...], Any], literals: frozenset[str]) -> None:
+    uncached = included._match  # noqa: SLF001 - FastAPI's router internals (version pinned)
+    chosen: dict[tuple[Any, ...], Any] = {}  # shape -> the candidate (route context or router) that answered
+
+    def _match(scope: Scope) -> tuple[Match, Scope, Any, Any]:
+        shape = request_shape(scope, literals)
+        owner = owners.get(shape)
+        if owner is not None and owner is not included:
+            return Match.NONE, {}, None, None
+        candidate = chosen.get(shape)
+        if candidate is not None:
+            # `_match` is synchronous: the one-candidate list cannot leak to another request
+            included.effective_candidates = lambda: (candidate,)
+            try:
+                found = uncached(scope)
+            finally:
+                del included.effective_candidates
+            if found[0] is Match.FULL:
+                return found
+        found = uncached(scope)
+        if found[0] is Match.FULL:
+            owners[shape] = included
+            chosen[shape] = found[3] if found[3] is not None else found[2]
+        return found
+
+    _match.uncached = uncached  # type: ignore[attr-defined]
+    included._match = _match  # noqa: SLF001

@@ -4,19 +4,40 @@ reporting subtree of the principal (loaded once, on first need)."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from service.auth.principal import Principal
 
 
-@dataclass
 class Ctx:
-    session: AsyncSession
-    principal: Principal
-    _reports: frozenset[uuid.UUID] | None = field(default=None, repr=False)
+    """`session` is the request's session. A request's context opens it on first use
+    (`opener`): a read served straight from the driver or from caches never makes one.
+    Other contexts (jobs, the demo, tests) are given an open session."""
+
+    __slots__ = ("principal", "direct_engine", "_session", "_opener", "_reports")
+
+    def __init__(self, session: AsyncSession | None = None, principal: Principal | None = None, *,
+                 opener: Callable[[], AsyncSession] | None = None, direct_engine: AsyncEngine | None = None) -> None:
+        if principal is None or (session is None) == (opener is None):
+            raise TypeError("Ctx needs a principal and either a session or an opener")
+        self.principal = principal
+        self.direct_engine = direct_engine  # a read-only request's (service/kit/direct_reads.py)
+        self._session = session
+        self._opener = opener
+        self._reports: frozenset[uuid.UUID] | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self._opener()  # type: ignore[misc]
+        return self._session
+
+    @property
+    def session_opened(self) -> bool:
+        return self._session is not None
 
     @property
     def org_id(self) -> uuid.UUID:
@@ -39,11 +60,14 @@ class Ctx:
         return self._reports
 
 
-async def org_exists(session: AsyncSession, org_id: uuid.UUID) -> bool:
+async def org_exists(session: AsyncSession | Callable[[], AsyncSession], org_id: uuid.UUID) -> bool:
+    """`session` may be a function that opens one: it is called only on a cache miss."""
     from service.org.models import Organization
 
     if org_id in _known_orgs:
         return True
+    if callable(session):
+        session = session()
     found = (await session.execute(select(Organization.id).where(Organization.id == org_id))).first()
     if found:
         _known_orgs.add(org_id)

@@ -63,7 +63,7 @@ class DomainErrors(SchemaExtension):
                                            extensions={"status": 500, "code": "internal"}))
         result.errors = shaped
         context = self.execution_context.context
-        if context is not None and hasattr(context, "ctx"):
+        if context is not None and hasattr(context, "ctx") and context.ctx.session_opened:
             await context.ctx.session.rollback()
 
 

@@ -17,7 +17,9 @@ Benchmarks).
 
 Connection: the session's own when it already holds one; otherwise a pooled connection
 borrowed for this one statement and returned at once, so a request never waits for a
-second connection while it holds a first.
+second connection while it holds a first. Given a request's context (`Ctx`) rather than a
+session, a read opens no session at all: the context knows whether its request only
+reads (`Ctx.direct_engine`).
 
 Errors: a driver error is not translated here. The statement runs again through
 SQLAlchemy on the same connection, which raises the error the rest of the service knows
@@ -36,6 +38,7 @@ from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from service.auth.context import Ctx
 from service.db import DIRECT_ENGINE, exclusive
 
 
@@ -53,24 +56,32 @@ class DirectRead:
         self.row = namedtuple(name, [c.key for c in stmt.selected_columns])  # type: ignore[misc]
         self._compiled: dict[int, _Compiled] = {}
 
-    async def first(self, session: AsyncSession, **params: Any) -> Any | None:
-        rows = await self._run(session, params, one=True)
+    async def first(self, source: Ctx | AsyncSession, **params: Any) -> Any | None:
+        rows = await self._run(source, params, one=True)
         return rows[0] if rows else None
 
-    async def all(self, session: AsyncSession, **params: Any) -> list[Any]:
-        return await self._run(session, params, one=False)
+    async def all(self, source: Ctx | AsyncSession, **params: Any) -> list[Any]:
+        return await self._run(source, params, one=False)
 
     # --- internals ---------------------------------------------------------------------------
 
-    async def _run(self, session: AsyncSession, params: dict[str, Any], one: bool) -> list[Any]:
-        engine: AsyncEngine | None = session.info.get(DIRECT_ENGINE)
-        if engine is None or engine.dialect.driver != "asyncpg":
-            return await self._through_sqlalchemy(session, params)
-        async with exclusive(session):  # one operation at a time on a session (db.SerializedSession)
-            if session.in_transaction():  # it holds a connection already: use that one
-                return await self._on(await AsyncSession.connection(session), params, one)
-            async with engine.connect() as conn:
-                return await self._on(conn, params, one)
+    async def _run(self, source: Ctx | AsyncSession, params: dict[str, Any], one: bool) -> list[Any]:
+        """`source`: a request's context, whose session is opened only if it must be, or
+        a session."""
+        if isinstance(source, AsyncSession):
+            session: AsyncSession | None = source
+            engine: AsyncEngine | None = source.info.get(DIRECT_ENGINE)
+        else:
+            session = source.session if source.session_opened else None
+            engine = source.direct_engine
+        if engine is None:
+            return await self._through_sqlalchemy(source.session if session is None else session, params)
+        if session is not None:
+            async with exclusive(session):  # one operation at a time on a session (db.SerializedSession)
+                if session.in_transaction():  # it holds a connection already: use that one
+                    return await self._on(await AsyncSession.connection(session), params, one)
+        async with engine.connect() as conn:
+            return await self._on(conn, params, one)
 
     async def _on(self, conn: AsyncConnection, params: dict[str, Any], one: bool) -> list[Any]:
         compiled = self._compile(conn.dialect)

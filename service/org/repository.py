@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.auth.context import Ctx
 from service.kit.direct_reads import DirectRead
 from service.org.models import Department, Employee, Organization, Position
 
@@ -46,10 +47,11 @@ _EMPLOYEE_BY_ID = DirectRead(select(Employee.__table__).where(
     _E.org_id == bindparam("org_id"), _E.id == bindparam("id")), "EmployeeRow")
 
 
-async def read_employee(session: AsyncSession, org_id: uuid.UUID, emp_id: uuid.UUID) -> Any | None:
+async def read_employee(source: Ctx | AsyncSession, org_id: uuid.UUID, emp_id: uuid.UUID) -> Any | None:
     """The employee's row for reading only (a named tuple with the columns as attributes,
-    not an ORM object): the hot `GET /employees/{id}` (service/kit/direct_reads.py)."""
-    return await _EMPLOYEE_BY_ID.first(session, org_id=org_id, id=emp_id)
+    not an ORM object): the hot `GET /employees/{id}`. Given the request's context it
+    opens no session where it need not (service/kit/direct_reads.py)."""
+    return await _EMPLOYEE_BY_ID.first(source, org_id=org_id, id=emp_id)
 
 
 async def existing_ids(session: AsyncSession, model: Any, org_id: uuid.UUID,

@@ -270,7 +270,7 @@ async def read_employee(ctx: Ctx, emp_id: uuid.UUID) -> Any:
     """`get_employee` for reading only: the row, not an ORM object to change."""
     if not policy.read_directory(ctx.principal).allowed:
         raise NotFound("employee not found")
-    emp = await repo.read_employee(ctx.session, ctx.org_id, emp_id)
+    emp = await repo.read_employee(ctx, ctx.org_id, emp_id)
     if emp is None:
         raise NotFound("employee not found")
     return emp

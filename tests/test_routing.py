@@ -1,0 +1,103 @@
+"""The route cache (service/routing.py `install_route_cache`) routes every request where
+FastAPI's own matching would, for every route of the app, with ids and with the literal
+words of other routes in the place of a parameter, for every method."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import uuid
+from typing import Any
+
+from fastapi.routing import _IncludedRouter
+from starlette.routing import Match
+
+from service.app import create_app
+from service.routing import _flatten, _literal_parts, request_shape
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def scope_of(method: str, path: str) -> dict[str, Any]:
+    return {"type": "http", "method": method, "path": path, "root_path": "", "headers": [], "query_string": b""}
+
+
+def resolve(app: Any, scope: dict[str, Any], cached: bool) -> tuple[Match, Any]:
+    """The endpoint (or mounted app) the app's router hands the request to, and how it
+    matched, as APIRouter.app and _IncludedRouter._handle_selected choose it."""
+    partial = None
+    for route in app.router.routes:
+        if isinstance(route, _IncludedRouter):
+            match = (route._match if cached else route._match.uncached)(dict(scope))
+            how, found = match[0], (match[2], match[3])
+        else:
+            how, _ = route.matches(dict(scope))
+            found = (route, None)
+        if how is Match.FULL:
+            return how, _endpoint(*found)
+        if how is Match.PARTIAL and partial is None:
+            partial = _endpoint(*found)
+    return (Match.PARTIAL, partial) if partial is not None else (Match.NONE, None)
+
+
+def _endpoint(route: Any, context: Any) -> Any:
+    target = context.original_route if context is not None else route
+    return getattr(target, "endpoint", None) or getattr(target, "app", None) or target
+
+
+def concrete_paths(template: str, words: list[str]) -> list[str]:
+    """The template with each parameter filled by an id, and by each literal word."""
+    params = re.findall(r"{[^}]+}", template)
+    out = []
+    for values in itertools.product([str(uuid.uuid4()), *words], repeat=len(params)):
+        path = template
+        for p, v in zip(params, values, strict=True):
+            path = path.replace(p, v, 1)
+        out.append(path)
+    return out
+
+
+def test_every_route_is_routed_as_without_the_cache():
+    app = create_app()
+    templates = sorted({r.path for r in _flatten(app.router.routes) if getattr(r, "path", None)})
+    assert len(templates) > 80
+    words = sorted(_literal_parts(app.router.routes))
+    assert {"bulk", "recompute"} <= set(words)
+    checked = 0
+    for template in templates:
+        paths = concrete_paths(template, words[:12] + ["bulk", "recompute"]) if template.count("{") < 2 \
+            else concrete_paths(template, ["bulk"])
+        for path, method in itertools.product(paths, METHODS):
+            scope = scope_of(method, path)
+            expected = resolve(app, scope, cached=False)
+            assert resolve(app, scope, cached=True) == expected, (method, path)  # learns
+            assert resolve(app, scope, cached=True) == expected, (method, path)  # remembers
+            checked += 1
+    assert checked > 1000
+
+
+def test_a_shape_keeps_literal_segments_and_hides_the_rest():
+    literals = frozenset({"api", "v1", "employees", "bulk"})
+    a = request_shape(scope_of("GET", f"/api/v1/employees/{uuid.uuid4()}"), literals)
+    b = request_shape(scope_of("GET", "/api/v1/employees/not-an-id"), literals)
+    assert a == b == ("http", "GET", "", ("", "api", "v1", "employees", "*"))
+    assert request_shape(scope_of("GET", "/api/v1/employees/bulk"), literals)[3][-1] == "bulk"
+    assert request_shape(scope_of("POST", "/api/v1/employees/bulk"), literals) != \
+        request_shape(scope_of("GET", "/api/v1/employees/bulk"), literals)
+
+
+async def test_a_cached_route_still_answers_404_405_and_422(client, tenant):
+    """Only full matches are remembered: an unknown path is a 404, a known path with the
+    wrong method a 405 with Allow, a malformed id a 422 from the remembered route."""
+    emp = await tenant.add_employee("ann")
+    good = await client.get(f"/api/v1/employees/{emp['id']}", headers=tenant.hr)
+    assert good.status_code == 200
+    again = await client.get(f"/api/v1/employees/{uuid.uuid4()}", headers=tenant.hr)
+    assert again.status_code == 404  # the same shape, another id: the remembered route answers
+    bad = await client.get("/api/v1/employees/not-an-id", headers=tenant.hr)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"][-1] == "employee_id"
+    wrong = await client.put(f"/api/v1/employees/{emp['id']}", headers=tenant.hr, json={})
+    assert wrong.status_code == 405 and "PATCH" in wrong.headers["allow"]
+    assert (await client.get("/api/v1/no-such-thing", headers=tenant.hr)).status_code == 404
+    bulk = await client.patch("/api/v1/employees/bulk", headers=tenant.hr, json={})
+    assert bulk.status_code == 405 and bulk.headers["allow"] == "POST"
