@@ -306,7 +306,7 @@ async def run(args: argparse.Namespace) -> int:
         token = issue_token(org_id=ids["org"], sub="bench-hr", roles=["hr"])
         env = {"BENCH_DATABASE_URL": url, "BENCH_ORG_ID": str(ids["org"]), "JWT_SECRET": SECRET,
                "DATABASE_URL": url.replace("postgresql://", "postgresql+asyncpg://"), "LOG_LEVEL": "WARNING",
-               "DB_POOL_SIZE": "32", "DB_MAX_OVERFLOW": "0"}
+               "DB_POOL_SIZE": "32", "DB_MAX_OVERFLOW": "0", "DB_DIRECT_POOL_SIZE": "32"}
         path = f"/api/v1/employees/{ids['employee']}"
         results: dict[str, dict[str, float]] = {}
         for label, target in (("Starlette + raw asyncpg (floor)", "bench.baselines:starlette_raw"),

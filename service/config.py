@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = 30000  # PostgreSQL statement_timeout; 0 disables
     db_statement_cache_size: int = 100  # asyncpg prepared statements per connection
     db_pgbouncer: bool = False  # behind PgBouncer in transaction mode: no session state
+    # connections of the pool that hot reads use straight on asyncpg (service/kit/direct_reads.py);
+    # 0: those reads go through SQLAlchemy's pool like every other statement
+    db_direct_pool_size: int = 10
     db_retry_after_seconds: int = 2  # Retry-After of the 503 for a timed-out statement
     max_body_bytes: int = 1_048_576  # request bodies above this answer 413
     max_bulk_body_bytes: int = 33_554_432  # the same for paths ending in /bulk

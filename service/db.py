@@ -151,8 +151,8 @@ def _refuse_flushes(session: Session, _context: Any, _instances: Any) -> None:
 
 
 READ_METHODS = frozenset({"GET", "HEAD"})
-# session.info key of a read-only session: its `Database.direct_engine`
-DIRECT_ENGINE = "direct_engine"
+# session.info key of a read-only session: its `Database.direct_reads`
+DIRECT_READS = "direct_reads"
 
 
 class Database:
@@ -163,14 +163,18 @@ class Database:
     the replica's lag use it (README: Scale-out design).
     """
 
-    def __init__(self, url: str | None = None, read_url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, read_url: str | None = None,
+                 statement_timeout_ms: int | None = None) -> None:
         self._url = url
         self._read_url = read_url
+        self._statement_timeout_ms = statement_timeout_ms  # None: DB_STATEMENT_TIMEOUT_MS
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
         self._read_engine: AsyncEngine | None = None
         self._read_sessions: async_sessionmaker[AsyncSession] | None = None
         self._reader_sessions: async_sessionmaker[AsyncSession] | None = None
+        # one pool per event loop (a process has one; a test run may have a second, in a thread)
+        self._direct_pools: dict[asyncio.AbstractEventLoop, Any] = {}
 
     @property
     def url(self) -> str:
@@ -202,13 +206,41 @@ class Database:
         return self._sessions
 
     @property
-    def direct_engine(self) -> AsyncEngine | None:
-        """The engine read-only requests may read from straight on the driver: the primary
-        on asyncpg, none behind PgBouncer (asyncpg's own prepared statements would not
-        survive transaction pooling) or on SQLite."""
-        if get_settings().db_pgbouncer or self.engine.dialect.driver != "asyncpg":
+    def direct_reads(self) -> Database | None:
+        """This database, when read-only requests may read from it straight on the driver:
+        the primary on asyncpg; not behind PgBouncer (asyncpg's own prepared statements
+        would not survive transaction pooling), with `DB_DIRECT_POOL_SIZE=0` or on SQLite."""
+        settings = get_settings()
+        if settings.db_pgbouncer or settings.db_direct_pool_size <= 0 or self.engine.dialect.driver != "asyncpg":
             return None
-        return self.engine
+        return self
+
+    async def direct_pool(self) -> Any:
+        """The asyncpg pool of direct reads (service/kit/direct_reads.py), opened on first
+        use, with the engine's server settings (statement timeout) and statement cache.
+
+        Its own pool, not the engine's: a checkout through SQLAlchemy's pool costs more in
+        Python than the statement it runs. A connection goes back without asyncpg's reset
+        query (one round trip a read): a direct read is one SELECT outside any
+        transaction and changes no session state; asyncpg still rolls back a transaction
+        a failed read might have left open."""
+        loop = asyncio.get_running_loop()
+        pool = self._direct_pools.get(loop)
+        if pool is None:
+            import asyncpg
+
+            settings, engine = get_settings(), self.engine
+            _, connect = engine.dialect.create_connect_args(engine.url)  # host, port, user... as the engine's
+            connect_args = engine_options(statement_timeout_ms=self.statement_timeout_ms)["connect_args"]
+            pool = await asyncpg.create_pool(
+                **connect, min_size=0, max_size=settings.db_direct_pool_size, reset=_no_reset,
+                statement_cache_size=connect_args["statement_cache_size"],
+                server_settings=connect_args.get("server_settings"))
+            if loop in self._direct_pools:  # another request opened one meanwhile
+                await pool.close()
+            else:
+                self._direct_pools[loop] = pool
+        return self._direct_pools[loop]
 
     @property
     def reader_sessions(self) -> async_sessionmaker[AsyncSession]:
@@ -217,7 +249,7 @@ class Database:
             self._reader_sessions = async_sessionmaker(
                 self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False,
                 class_=SerializedSession, sync_session_class=ReadOnlySyncSession,
-                info={DIRECT_ENGINE: self.direct_engine})
+                info={DIRECT_READS: self.direct_reads})
         return self._reader_sessions
 
     @property
@@ -229,15 +261,27 @@ class Database:
                                                      class_=SerializedSession)
         return self._read_sessions
 
-    @staticmethod
-    def _make(url: str, pool: str) -> AsyncEngine:
+    @property
+    def statement_timeout_ms(self) -> int:
+        found = self._statement_timeout_ms
+        return get_settings().db_statement_timeout_ms if found is None else found
+
+    def _make(self, url: str, pool: str) -> AsyncEngine:
         from service.observability import instrument_pool
 
-        engine = make_engine(url, statement_timeout_ms=get_settings().db_statement_timeout_ms)
+        engine = make_engine(url, statement_timeout_ms=self.statement_timeout_ms)
         instrument_pool(engine, pool)
         return engine
 
     async def dispose(self) -> None:
+        loop = asyncio.get_running_loop()
+        for owner, pool in list(self._direct_pools.items()):
+            if owner is loop:
+                del self._direct_pools[owner]
+                await pool.close()
+            elif owner.is_closed():  # its loop is gone: nothing can close it gracefully
+                del self._direct_pools[owner]
+                pool.terminate()
         for engine in (self._engine, self._read_engine):
             if engine is not None:
                 await engine.dispose()
@@ -285,6 +329,10 @@ async def bulk_read_settings(session: AsyncSession) -> None:
         await session.execute(text("SET LOCAL jit = off"))
 
 
+async def _no_reset(_connection: Any) -> None:
+    """A direct-read connection needs no reset when it goes back (Database.direct_pool)."""
+
+
 def _unique_statement_name() -> str:
     return f"__asyncpg_{uuid.uuid4().hex}__"
 
@@ -312,15 +360,15 @@ database = Database()
 
 class RequestSession:
     """Opens the request's session on first call and returns it on every call.
-    `direct_engine`: for a read-only request on PostgreSQL, the engine whose pool
-    service/kit/direct_reads.py may borrow a connection from without opening a session."""
+    `direct_reads`: for a read-only request on PostgreSQL, the database that
+    service/kit/direct_reads.py may read from without opening a session."""
 
-    __slots__ = ("_factory", "session", "direct_engine")
+    __slots__ = ("_factory", "session", "direct_reads")
 
     def __init__(self, reads: bool) -> None:
         self._factory = database.reader_sessions if reads else database.sessions
         self.session: AsyncSession | None = None
-        self.direct_engine = database.direct_engine if reads else None
+        self.direct_reads = database.direct_reads if reads else None
 
     def __call__(self) -> AsyncSession:
         if self.session is None:

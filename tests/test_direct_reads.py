@@ -12,9 +12,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from service.db import DIRECT_ENGINE, ReadOnlySyncSession, SerializedSession, database, make_engine
+from service.db import DIRECT_READS, Database, database
 from service.kit.direct_reads import DirectRead
 from service.org import repository as repo
 from service.org.models import Employee
@@ -67,7 +66,7 @@ async def test_a_get_reads_on_the_driver_only_on_postgresql(tenant: Tenant):
     assert resp.status_code == 200 and resp.json()["given_name"] == "Ann"
     assert len([s for s in seen if "FROM employees" in s]) == (0 if PG else 1)
     async with database.sessions() as session:  # a writing session has no engine to borrow from
-        assert DIRECT_ENGINE not in session.info
+        assert DIRECT_READS not in session.info
         seen.clear()
         with statement_hook(seen.append):
             assert (await BY_ID.first(session, org_id=tenant.org_id, id=uuid.UUID(emp["id"]))).given_name == "Ann"
@@ -95,19 +94,26 @@ if PG:  # the driver path exists on PostgreSQL only (SQLite reads through SQLAlc
 
     async def test_a_driver_error_is_raised_as_sqlalchemy_raises_it():
         """A statement timeout on the driver comes out as SQLAlchemy's DBAPIError with the
-        SQLSTATE (which the problem handlers answer with 503), the engine's pool intact."""
-        engine = make_engine(database.url, statement_timeout_ms=100)
-        sessions = async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"), class_=SerializedSession,
-                                      sync_session_class=ReadOnlySyncSession, info={DIRECT_ENGINE: engine})
+        SQLSTATE (which the problem handlers answer with 503), on the direct-read pool and
+        on a session's connection alike, and the next read is served."""
+        db = Database(database.url, statement_timeout_ms=100)
         slow = DirectRead(select(func.pg_sleep(bindparam("seconds")).label("slept")))
         try:
-            async with sessions() as session:
-                with pytest.raises(DBAPIError) as failed:
+            async with db.reader_sessions() as session:
+                assert session.info[DIRECT_READS] is db
+                with pytest.raises(DBAPIError) as on_pool:
                     await slow.first(session, seconds=1)
+                await session.execute(select(1))  # now on the session's connection
+                with pytest.raises(DBAPIError) as on_session:
+                    await slow.first(session, seconds=1)
+            for failed in (on_pool, on_session):
                 assert getattr(failed.value.orig, "sqlstate", None) == "57014"
-                assert (await slow.first(session, seconds=0)) is not None  # the next read is served
+            setting = DirectRead(select(func.current_setting("statement_timeout").label("value")))
+            async with db.reader_sessions() as session:
+                assert (await slow.first(session, seconds=0)) is not None
+                assert (await setting.first(session)).value == "100ms"  # the pool has the engine's settings
         finally:
-            await engine.dispose()
+            await db.dispose()
 
 
     async def test_a_get_survives_its_pooled_connections_being_terminated(tenant: Tenant):
@@ -130,3 +136,6 @@ if PG:  # the driver path exists on PostgreSQL only (SQLite reads through SQLAlc
         assert killed >= 1
         answers = await asyncio.gather(*(tenant.client.get(url, headers=tenant.hr) for _ in range(5)))
         assert [a.status_code for a in answers] == [200] * 5
+        # the main pool's idle connections died too: the first write finds that out and runs again
+        created = await tenant.client.post("/api/v1/departments", headers=tenant.hr, json={"name": "After"})
+        assert created.status_code == 201

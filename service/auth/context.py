@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.principal import Principal
+
+if TYPE_CHECKING:
+    from service.db import Database
 
 
 class Ctx:
@@ -17,14 +21,14 @@ class Ctx:
     (`opener`): a read served straight from the driver or from caches never makes one.
     Other contexts (jobs, the demo, tests) are given an open session."""
 
-    __slots__ = ("principal", "direct_engine", "_session", "_opener", "_reports")
+    __slots__ = ("principal", "direct_reads", "_session", "_opener", "_reports")
 
     def __init__(self, session: AsyncSession | None = None, principal: Principal | None = None, *,
-                 opener: Callable[[], AsyncSession] | None = None, direct_engine: AsyncEngine | None = None) -> None:
+                 opener: Callable[[], AsyncSession] | None = None, direct_reads: Database | None = None) -> None:
         if principal is None or (session is None) == (opener is None):
             raise TypeError("Ctx needs a principal and either a session or an opener")
         self.principal = principal
-        self.direct_engine = direct_engine  # a read-only request's (service/kit/direct_reads.py)
+        self.direct_reads = direct_reads  # a read-only request's (service/kit/direct_reads.py)
         self._session = session
         self._opener = opener
         self._reports: frozenset[uuid.UUID] | None = None

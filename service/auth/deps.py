@@ -49,7 +49,7 @@ async def authenticate(request: Request, session: Callable[[], AsyncSession],
 async def get_ctx(request: Request, credentials: Credentials) -> AsyncIterator[Ctx]:
     async with request_session(request) as session:
         principal = await authenticate(request, session, credentials)
-        yield Ctx(principal=principal, opener=session, direct_engine=session.direct_engine)
+        yield Ctx(principal=principal, opener=session, direct_reads=session.direct_reads)
 
 
 RequestCtx = Annotated[Ctx, Depends(get_ctx, scope="function")]

@@ -1,30 +1,32 @@
 """Hot single-statement reads that skip the ORM and SQLAlchemy's execution layer.
 
 A `DirectRead(select(...))` is a Core SELECT with named bind parameters, compiled once
-per dialect. In the session of a GET or HEAD request on PostgreSQL (asyncpg) it runs
-straight on the driver connection, through asyncpg's own prepared-statement cache, and
-every value goes through the result processor SQLAlchemy itself would apply (found once,
-from the prepared statement's column types), so a row holds exactly the Python values a
-Core or ORM read gives: `ExactDecimal`'s plain decimals, aware UTC timestamps, UUIDs.
-Anywhere else (SQLite, a write request, PgBouncer mode) it runs as the same Core
-statement on the session. Either way the rows are named tuples, read by attribute like
-ORM objects.
+per dialect. In a GET or HEAD request on PostgreSQL (asyncpg) it runs straight on an
+asyncpg connection, through asyncpg's own prepared-statement cache, and every value goes
+through the result processor SQLAlchemy itself would apply (found once, from the
+prepared statement's column types), so a row holds exactly the Python values a Core or
+ORM read gives: `ExactDecimal`'s plain decimals, aware UTC timestamps, UUIDs. Anywhere
+else (SQLite, a write request, PgBouncer mode, `DB_DIRECT_POOL_SIZE=0`) it runs as the
+same Core statement on the session. Either way the rows are named tuples, read by
+attribute like ORM objects.
 
 A primary-key read through the ORM costs several times the database round trip in
-Python (identity map, session transaction, execution context, result metadata); this is
-what lets `GET /api/v1/employees/{id}` stay close to a raw asyncpg endpoint (README:
+Python (session, identity map, execution context, result metadata, pool checkout); this
+is what lets `GET /api/v1/employees/{id}` stay close to a raw asyncpg endpoint (README:
 Benchmarks).
 
-Connection: the session's own when it already holds one; otherwise a pooled connection
-borrowed for this one statement and returned at once, so a request never waits for a
-second connection while it holds a first. Given a request's context (`Ctx`) rather than a
-session, a read opens no session at all: the context knows whether its request only
-reads (`Ctx.direct_engine`).
+Connection: the request's session's own when it already holds one (what the request read
+so far and what it reads now come from one connection); otherwise one of the direct-read
+pool (`Database.direct_pool`), taken for this one statement and given back at once, so a
+request never waits for a second connection while it holds a first. Given a request's
+context (`Ctx`) rather than a session, a read opens no session at all: the context knows
+whether its request only reads (`Ctx.direct_reads`).
 
 Errors: a driver error is not translated here. The statement runs again through
-SQLAlchemy on the same connection, which raises the error the rest of the service knows
-(a dead connection is invalidated and the request retried, a statement timeout answers
-503). A read has no side effect, so running it twice is harmless.
+SQLAlchemy (on the same connection, or on one of the engine's), which raises the error
+the rest of the service knows (a dead connection is invalidated and the request retried,
+a statement timeout answers 503). A read has no side effect, so running it twice is
+harmless.
 """
 
 from __future__ import annotations
@@ -34,12 +36,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from asyncpg import PostgresError
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from service.auth.context import Ctx
-from service.db import DIRECT_ENGINE, exclusive
+from service.db import DIRECT_READS, Database, exclusive
 
 
 @dataclass
@@ -54,7 +57,7 @@ class DirectRead:
     def __init__(self, stmt: Select[Any], name: str = "Row") -> None:
         self.stmt = stmt
         self.row = namedtuple(name, [c.key for c in stmt.selected_columns])  # type: ignore[misc]
-        self._compiled: dict[int, _Compiled] = {}
+        self._compiled: dict[tuple[str, str], _Compiled] = {}
 
     async def first(self, source: Ctx | AsyncSession, **params: Any) -> Any | None:
         rows = await self._run(source, params, one=True)
@@ -70,31 +73,46 @@ class DirectRead:
         a session."""
         if isinstance(source, AsyncSession):
             session: AsyncSession | None = source
-            engine: AsyncEngine | None = source.info.get(DIRECT_ENGINE)
+            direct: Database | None = source.info.get(DIRECT_READS)
         else:
             session = source.session if source.session_opened else None
-            engine = source.direct_engine
-        if engine is None:
-            return await self._through_sqlalchemy(source.session if session is None else session, params)
+            direct = source.direct_reads
+        if direct is None:
+            return self._rows(await (source.session if session is None else session).execute(self.stmt, params))
         if session is not None:
             async with exclusive(session):  # one operation at a time on a session (db.SerializedSession)
                 if session.in_transaction():  # it holds a connection already: use that one
-                    return await self._on(await AsyncSession.connection(session), params, one)
-        async with engine.connect() as conn:
-            return await self._on(conn, params, one)
+                    return await self._on_connection(await AsyncSession.connection(session), params, one)
+        return await self._on_pool(direct, params, one)
 
-    async def _on(self, conn: AsyncConnection, params: dict[str, Any], one: bool) -> list[Any]:
-        compiled = self._compile(conn.dialect)
-        args = [params[n] if p is None else p(params[n]) for n, p in zip(compiled.names, compiled.binds, strict=True)]
+    async def _on_connection(self, conn: AsyncConnection, params: dict[str, Any], one: bool) -> list[Any]:
         driver = (await conn.get_raw_connection()).driver_connection
         try:
-            if compiled.results is None:
-                statement = await driver.prepare(compiled.sql)
-                compiled.results = self._processors(conn.dialect, statement.get_attributes())
-            records = [await driver.fetchrow(compiled.sql, *args)] if one else await driver.fetch(compiled.sql, *args)
+            return await self._fetch(conn.dialect, driver, params, one)
         except Exception:  # noqa: BLE001 - SQLAlchemy translates it on the second run
-            result = await conn.execute(self.stmt, params)
-            return [self.row._make(r) for r in result]
+            return self._rows(await conn.execute(self.stmt, params))
+
+    async def _on_pool(self, direct: Database, params: dict[str, Any], one: bool) -> list[Any]:
+        engine, pool = direct.engine, None
+        try:
+            pool = await direct.direct_pool()
+            async with pool.acquire() as driver:
+                return await self._fetch(engine.dialect, driver, params, one)
+        except Exception as exc:  # noqa: BLE001 - SQLAlchemy translates it on the second run
+            if pool is not None and not isinstance(exc, PostgresError):
+                # not an answer of the server but a connection that failed (a restart, a
+                # failover): the pool's other connections are likely gone too
+                await pool.expire_connections()
+            async with engine.connect() as conn:
+                return self._rows(await conn.execute(self.stmt, params))
+
+    async def _fetch(self, dialect: Dialect, driver: Any, params: dict[str, Any], one: bool) -> list[Any]:
+        compiled = self._compile(dialect)
+        args = [params[n] if p is None else p(params[n]) for n, p in zip(compiled.names, compiled.binds, strict=True)]
+        if compiled.results is None:
+            statement = await driver.prepare(compiled.sql)
+            compiled.results = self._processors(dialect, statement.get_attributes())
+        records = [await driver.fetchrow(compiled.sql, *args)] if one else await driver.fetch(compiled.sql, *args)
         make, processors = self.row._make, compiled.results
         if not processors:
             return [make(r) for r in records if r is not None]
@@ -108,17 +126,17 @@ class DirectRead:
             out.append(make(values))
         return out
 
-    async def _through_sqlalchemy(self, session: AsyncSession, params: dict[str, Any]) -> list[Any]:
-        result = await session.execute(self.stmt, params)
+    def _rows(self, result: Any) -> list[Any]:
         return [self.row._make(r) for r in result]
 
     def _compile(self, dialect: Dialect) -> _Compiled:
-        found = self._compiled.get(id(dialect))
+        key = (dialect.name, dialect.driver)
+        found = self._compiled.get(key)
         if found is None:
             c = self.stmt.compile(dialect=dialect)
             names = tuple(c.positiontup or ())
             binds = tuple(c.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
-            found = self._compiled[id(dialect)] = _Compiled(sql=c.string, names=names, binds=binds)
+            found = self._compiled[key] = _Compiled(sql=c.string, names=names, binds=binds)
         return found
 
     def _processors(self, dialect: Dialect, attributes: Any) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
