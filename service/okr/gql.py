@@ -145,50 +145,69 @@ class KeyResultType:
     graded_by: str | None
     graded_at: dt.datetime | None
     _row: strawberry.Private[KeyResult]
+    # (its check-ins, its cycle, today) when the parent loaded them (Objective.key_results):
+    # the computed fields and check_ins then resolve without awaiting anything
+    _inputs: strawberry.Private[tuple[list[CheckIn], Cycle | None, dt.date] | None] = None
 
-    async def _view(self, info: Context) -> compute.KeyResultView:
+    def _computed(self, info: Context, name: str) -> Any:
+        """A field of the key result's view: the value itself when the inputs are at hand
+        (a plain value costs GraphQL far less than an awaitable: one page of objectives
+        asks for thousands), else an awaitable that loads them."""
+        if self._inputs is not None:
+            view = self.__dict__.get("_computed_view")
+            if view is None:
+                view = self.__dict__["_computed_view"] = compute.key_result_view(self._row, *self._inputs)
+            return getattr(view, name)
+        return self._loaded(info, name)
+
+    async def _loaded(self, info: Context, name: str) -> Any:
         async def make() -> compute.KeyResultView:
             loaders = info.context.loaders
             check_ins = await _check_ins(info).load(self.id)
             obj = await loaders.by_id(Objective).load(self.objective_id)
             cycle = await loaders.by_id(Cycle).load(obj.cycle_id) if obj else None
             return compute.key_result_view(self._row, check_ins, cycle, await _today(info))
-        return await once_per_node(self, make)
+        return getattr(await once_per_node(self, make), name)
 
     @strawberry.field(description="metric: the latest check-in's value, else start")
-    async def current(self, info: Context) -> DecimalString | None:
-        return (await self._view(info)).current
+    def current(self, info: Context) -> DecimalString | None:
+        return self._computed(info, "current")
 
     @strawberry.field
-    async def done(self, info: Context) -> bool | None:
-        return (await self._view(info)).done
+    def done(self, info: Context) -> bool | None:
+        return self._computed(info, "done")
 
     @strawberry.field(description="computed score 0..1, 4 places")
-    async def progress(self, info: Context) -> DecimalString:
-        return (await self._view(info)).progress
+    def progress(self, info: Context) -> DecimalString:
+        return self._computed(info, "progress")
 
     @strawberry.field(description="the grade when graded, else progress")
-    async def score(self, info: Context) -> DecimalString:
-        return (await self._view(info)).score
+    def score(self, info: Context) -> DecimalString:
+        return self._computed(info, "score")
 
     @strawberry.field
-    async def pace(self, info: Context) -> str:
-        return (await self._view(info)).pace
+    def pace(self, info: Context) -> str:
+        return self._computed(info, "pace")
 
     @strawberry.field(description="the status chosen in the latest check-in")
-    async def status(self, info: Context) -> str | None:
-        return (await self._view(info)).status
+    def status(self, info: Context) -> str | None:
+        return self._computed(info, "status")
 
     @strawberry.field
-    async def confidence(self, info: Context) -> int | None:
-        return (await self._view(info)).confidence
+    def confidence(self, info: Context) -> int | None:
+        return self._computed(info, "confidence")
 
     @strawberry.field
-    async def last_checked_in_at(self, info: Context) -> dt.datetime | None:
-        return (await self._view(info)).last_checked_in_at
+    def last_checked_in_at(self, info: Context) -> dt.datetime | None:
+        return self._computed(info, "last_checked_in_at")
 
     @strawberry.field
-    async def check_ins(self, info: Context) -> list[CheckInType]:
+    def check_ins(self, info: Context) -> list[CheckInType]:
+        if self._inputs is not None:
+            return [CheckInType.of(c) for c in self._inputs[0]]
+        return self._load_check_ins(info)  # type: ignore[return-value]  # an awaitable GraphQL awaits
+
+    async def _load_check_ins(self, info: Context) -> list[CheckInType]:
         return [CheckInType.of(c) for c in await _check_ins(info).load(self.id)]
 
     @strawberry.field
@@ -204,14 +223,14 @@ class KeyResultType:
         return ObjectiveType.of(row) if row else None
 
     @staticmethod
-    def of(kr: KeyResult) -> KeyResultType:
+    def of(kr: KeyResult, inputs: tuple[list[CheckIn], Cycle | None, dt.date] | None = None) -> KeyResultType:
         milestones = compute.milestones_out(kr)
         return KeyResultType(
             id=kr.id, objective_id=kr.objective_id, title=kr.title, description=kr.description, kind=kr.kind,
             start=kr.start, target=kr.target, unit=kr.unit, direction=compute.direction(kr), weight=kr.weight,
             milestones=[MilestoneType(**m) for m in milestones] if milestones is not None else None,
             owner_id=kr.owner_id, grade=kr.grade, grade_reason=kr.grade_reason, graded_by=kr.graded_by,
-            graded_at=kr.graded_at, _row=kr)
+            graded_at=kr.graded_at, _row=kr, _inputs=inputs)
 
 
 @strawberry.type(name="Objective")
@@ -259,7 +278,12 @@ class ObjectiveType:
 
     @strawberry.field
     async def key_results(self, info: Context) -> list[KeyResultType]:
-        return [KeyResultType.of(k) for k in await _key_results(info).load(self.id)]
+        """With each key result's inputs (check-ins, cycle, today) loaded here, batched
+        across the page's objectives, so none of its fields has to wait for anything."""
+        krs, check_ins = await _inputs(info, self.id)
+        cycle = await info.context.loaders.by_id(Cycle).load(self.cycle_id)
+        today = await _today(info)
+        return [KeyResultType.of(k, (check_ins[k.id], cycle, today)) for k in krs]
 
     @strawberry.field
     async def parent(self, info: Context) -> ObjectiveType | None:

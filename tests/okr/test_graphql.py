@@ -155,3 +155,27 @@ async def test_graphql_hides_private_objectives(team, cycle, company):
         "variables": {"id": private["id"]}})
     assert {"code": "too_few_key_results", "severity": "error", "path": ["key_results"]} in \
         lint.json()["data"]["okr_lint"]
+
+
+KR_FIELDS = "id current done progress score pace status confidence last_checked_in_at check_ins { id value done }"
+
+
+async def test_key_result_fields_agree_whether_loaded_with_their_objective_or_alone(team):
+    """Under an objective, a key result's computed fields and check-ins come from inputs
+    its parent loaded (no awaiting); asked for alone, it loads them itself. Both answer
+    alike, and like REST, for a metric and a boolean key result."""
+    year = await make_cycle(team, name="Year")
+    company = await make_objective(team, year, "boss", title="Company")
+    cycle = await make_cycle(team, name="Q")
+    await seed(team, cycle, company["id"], 3)
+    nested = """query($c: UUID!) { objectives(first: 10, cycle_id: $c) { nodes { key_results { %s } } } }"""
+    _, data = await count_statements(team.client, team.hr, nested % KR_FIELDS, {"c": cycle["id"]})
+    under_objectives = [kr for node in data["objectives"]["nodes"] for kr in node["key_results"]]
+    assert len(under_objectives) == 6 and any(kr["done"] for kr in under_objectives)
+    for kr in under_objectives:
+        _, alone = await count_statements(team.client, team.hr, "query($id: UUID!) { key_result(id: $id) { %s } }"
+                                          % KR_FIELDS, {"id": kr["id"]})
+        assert alone["key_result"] == kr
+        rest = (await team.client.get(f"/api/v1/key-results/{kr['id']}", headers=team.hr)).json()
+        assert (rest["current"], rest["progress"], rest["pace"]) == (kr["current"], kr["progress"], kr["pace"])
+        assert len(kr["check_ins"]) == 2
