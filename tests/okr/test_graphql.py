@@ -158,6 +158,7 @@ async def test_graphql_hides_private_objectives(team, cycle, company):
 
 
 KR_FIELDS = "id current done progress score pace status confidence last_checked_in_at check_ins { id value done }"
+ALONE = "query($id: UUID!) { key_result(id: $id) { " + KR_FIELDS + " } }"
 
 
 async def test_key_result_fields_agree_whether_loaded_with_their_objective_or_alone(team):
@@ -173,8 +174,7 @@ async def test_key_result_fields_agree_whether_loaded_with_their_objective_or_al
     under_objectives = [kr for node in data["objectives"]["nodes"] for kr in node["key_results"]]
     assert len(under_objectives) == 6 and any(kr["done"] for kr in under_objectives)
     for kr in under_objectives:
-        _, alone = await count_statements(team.client, team.hr, "query($id: UUID!) { key_result(id: $id) { %s } }"
-                                          % KR_FIELDS, {"id": kr["id"]})
+        _, alone = await count_statements(team.client, team.hr, ALONE, {"id": kr["id"]})
         assert alone["key_result"] == kr
         rest = (await team.client.get(f"/api/v1/key-results/{kr['id']}", headers=team.hr)).json()
         assert (rest["current"], rest["progress"], rest["pace"]) == (kr["current"], kr["progress"], kr["pace"])
