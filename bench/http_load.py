@@ -14,7 +14,7 @@ in the same run:
    problem+json): peak req/s, p50 and p99 at peak (wrk is closed-loop: its latencies
    leave out the queue a saturated server builds), and p99 at 70% of the peak from an
    open-loop constant-rate generator (`bench/openloop.py`, latency counted from when
-   each request was due).
+   each request was due; the median p99 of three 10-second runs).
 2. **List of 50** (`GET /api/v1/employees?limit=50`): peak, then p99 at 70% of it.
 3. **GraphQL**: 1,000 objectives with key results and check-ins in one query, in process
    (httpx ASGI transport), SQL statements counted per query, and wall seconds: until the
@@ -180,11 +180,19 @@ def open_loop(url: str, token: str, rate: float, seconds: int) -> dict[str, floa
     return result
 
 
+PACED_RUNS = 3
+
+
 def peak_and_paced(url: str, token: str, seconds: int) -> dict[str, float]:
+    """The peak (wrk), then the open-loop latency at 70% of it: the run with the median
+    p99 of `PACED_RUNS` (on a shared machine one stall of the host can decide a p99)."""
     wrk(url, token, 2)  # warm up: connections, statement caches, code paths
     peak = wrk(url, token, seconds)
-    paced = open_loop(url, token, 0.7 * peak["rps"], seconds)
-    return {**peak, "paced_rps": paced["achieved"], "paced_p50": paced["p50"], "paced_p99": paced["p99"]}
+    runs = sorted((open_loop(url, token, 0.7 * peak["rps"], seconds) for _ in range(PACED_RUNS)),
+                  key=lambda r: r["p99"])
+    paced = runs[len(runs) // 2]
+    return {**peak, "paced_rps": paced["achieved"], "paced_p50": paced["p50"], "paced_p99": paced["p99"],
+            "paced_p99_runs": [round(r["p99"], 1) for r in runs]}
 
 
 # --- GraphQL and bulk ---------------------------------------------------------------------------------
