@@ -40,10 +40,13 @@ def check_in_in(c: CheckIn) -> engine.CheckIn:
 
 
 def key_result_in(kr: KeyResult, check_ins: Sequence[CheckIn]) -> engine.KeyResultIn:
-    return engine.KeyResultIn(
-        id=kr.id, kind=kr.kind, weight=kr.weight, start=kr.start, target=kr.target,
-        check_ins=tuple(check_in_in(c) for c in _ordered(check_ins)), milestones=milestones_in(kr),
-        grade=kr.grade, title=kr.title)
+    return _key_result_in(kr, tuple(check_in_in(c) for c in _ordered(check_ins)))
+
+
+def _key_result_in(kr: KeyResult, inputs: tuple[engine.CheckIn, ...]) -> engine.KeyResultIn:
+    """`inputs`: the engine's check-ins, in `_ordered` order."""
+    return engine.KeyResultIn(id=kr.id, kind=kr.kind, weight=kr.weight, start=kr.start, target=kr.target,
+                              check_ins=inputs, milestones=milestones_in(kr), grade=kr.grade, title=kr.title)
 
 
 def objective_in(obj: Objective, krs: Sequence[KeyResult],
@@ -73,9 +76,9 @@ class ObjectiveView:
     flags: tuple[str, ...]
 
 
-def _latest(check_ins: Sequence[CheckIn]) -> CheckIn | None:
-    ordered = _ordered(check_ins)
-    inputs = [check_in_in(c) for c in ordered]
+def _latest(ordered: Sequence[CheckIn], inputs: Sequence[engine.CheckIn]) -> CheckIn | None:
+    """The row of the latest check-in by the engine's rule; `inputs` are the engine's
+    check-ins made from `ordered` (the rows in `_ordered` order), one for one."""
     latest = engine.latest_check_in(inputs)
     if latest is None:
         return None
@@ -90,8 +93,10 @@ def _pace(progress: Decimal, cycle: Cycle | None, today: dt.date) -> str:
 
 def key_result_view(kr: KeyResult, check_ins: Sequence[CheckIn], cycle: Cycle | None,
                     today: dt.date) -> KeyResultView:
-    result = engine.kr_score(key_result_in(kr, check_ins))
-    latest = _latest(check_ins)
+    ordered = _ordered(check_ins)
+    inputs = tuple(check_in_in(c) for c in ordered)
+    result = engine.kr_score(_key_result_in(kr, inputs))
+    latest = _latest(ordered, inputs)
     return KeyResultView(
         current=result.current,
         done=(result.progress == ONE) if kr.kind == "boolean" else None,
