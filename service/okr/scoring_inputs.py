@@ -4,10 +4,10 @@ closed; drafts and rejected ones never do), with key results and check-ins, load
 set-wise for any number of employees. Registered with the scores module's loader
 registry, which imports no OKR code.
 
-One query per chunk of cycles: every counted objective with its key results (an
-objective without any still comes, to be flagged as not scored) and, per key result,
-the one check-in the engine decides by, selecting only the columns scoring reads, as
-plain rows from which the engine's inputs are built directly. A metric key result's
+Two queries per chunk of cycles: every counted objective (one without key results still
+comes, to be flagged as not scored), then their key results, each with the one check-in
+the engine decides by, selecting only the columns scoring reads, as plain rows from which
+the engine's inputs are built directly. A metric key result's
 current value is its latest check-in with a value and a boolean's done its latest
 check-in with a done flag, by the engine's own order (checked_in_at, then created_at,
 then the newest id): the database picks that check-in (DISTINCT ON on PostgreSQL, a
@@ -67,15 +67,21 @@ def _deciding_check_ins(org_id: uuid.UUID, cycle_ids: Sequence[uuid.UUID], owner
     return select(*(ranked.c[c.name] for c in columns)).where(ranked.c.rank == 1).subquery()
 
 
-def _objectives_with_key_results(org_id: uuid.UUID, cycle_ids: Sequence[uuid.UUID],
-                                 owners: list[uuid.UUID] | None, postgresql: bool) -> Select[Any]:
+def _objectives(org_id: uuid.UUID, cycle_ids: Sequence[uuid.UUID], owners: list[uuid.UUID] | None) -> Select[Any]:
+    return _counted(select(_O.id, _O.owner_id, _O.type, _O.weight, _O.status, _O.title), org_id, cycle_ids, owners)
+
+
+def _key_results(org_id: uuid.UUID, cycle_ids: Sequence[uuid.UUID], owners: list[uuid.UUID] | None,
+                 postgresql: bool) -> Select[Any]:
+    """The counted objectives' key results, each with its deciding check-in (if any), in
+    a query of their own: the objective's columns come once an objective, not once a key
+    result."""
     d = _deciding_check_ins(org_id, cycle_ids, owners, postgresql)
-    joined = Objective.__table__ \
-        .outerjoin(KeyResult.__table__, and_(_K.org_id == _O.org_id, _K.objective_id == _O.id)) \
+    joined = KeyResult.__table__ \
+        .join(Objective.__table__, and_(_O.org_id == _K.org_id, _O.id == _K.objective_id)) \
         .outerjoin(d, d.c.key_result_id == _K.id)
     return _counted(select(
-        _O.id, _O.owner_id, _O.type, _O.weight, _O.status, _O.title,
-        _K.id, _K.kind, _K.weight, _K.start, _K.target, _K.milestones, _K.grade, _K.title,
+        _K.objective_id, _K.id, _K.kind, _K.weight, _K.start, _K.target, _K.milestones, _K.grade, _K.title,
         d.c.value, d.c.done, d.c.checked_in_at, d.c.created_at).select_from(joined), org_id, cycle_ids, owners)
 
 
@@ -85,26 +91,25 @@ async def objective_inputs(ctx: Ctx, cycle_ids: Collection[uuid.UUID],
     owners = list(wanted) if len(wanted) <= repo.CHUNK else None
     org, session = ctx.org_id, ctx.session
     postgresql = session.get_bind().dialect.name == "postgresql"
-    make_check_in, make_kr, make_objective = engine.CheckIn, engine.KeyResultIn, engine.ObjectiveIn
+    make_check_in, make_kr = engine.CheckIn, engine.KeyResultIn
     milestones_from = compute.milestones_from
     # objective id -> (its row, its key results)
     objectives: dict[uuid.UUID, tuple[Any, list[engine.KeyResultIn]]] = {}
     cycles = list(dict.fromkeys(cycle_ids))
     for start in range(0, len(cycles), repo.CHUNK):
         chunk = cycles[start:start + repo.CHUNK]
-        rows = (await session.execute(_objectives_with_key_results(org, chunk, owners, postgresql))).all()
+        for o in (await session.execute(_objectives(org, chunk, owners))).all():
+            if o[1] in wanted:
+                objectives[o[0]] = (o, [])
+        rows = (await session.execute(_key_results(org, chunk, owners, postgresql))).all()
         for r in rows:
-            if r[1] not in wanted:
-                continue
             found = objectives.get(r[0])
-            if found is None:
-                found = objectives[r[0]] = (r, [])
-            if r[6] is None:  # an objective without key results
+            if found is None:  # an objective of someone not asked for
                 continue
-            decided = (make_check_in(checked_in_at=r[16], created_at=r[17], value=r[14], done=r[15]),) \
-                if r[16] is not None else ()
-            found[1].append(make_kr(id=r[6], kind=r[7], weight=r[8], start=r[9], target=r[10], check_ins=decided,
-                                    milestones=milestones_from(r[11]), grade=r[12], title=r[13]))
+            decided = (make_check_in(checked_in_at=r[11], created_at=r[12], value=r[9], done=r[10]),) \
+                if r[11] is not None else ()
+            found[1].append(make_kr(id=r[1], kind=r[2], weight=r[3], start=r[4], target=r[5], check_ins=decided,
+                                    milestones=milestones_from(r[6]), grade=r[7], title=r[8]))
         del rows
 
     out: dict[uuid.UUID, dict[str, Any]] = {}
@@ -112,7 +117,7 @@ async def objective_inputs(ctx: Ctx, cycle_ids: Collection[uuid.UUID],
         obj, own = objectives[key]
         if len(own) > 1:
             own.sort(key=_KR_ID)
-        out.setdefault(obj[1], {"objectives": []})["objectives"].append(make_objective(
+        out.setdefault(obj[1], {"objectives": []})["objectives"].append(engine.ObjectiveIn(
             id=obj[0], type=obj[2], weight=obj[3], status=obj[4], key_results=tuple(own), title=obj[5]))
     return out
 
