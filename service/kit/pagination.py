@@ -63,12 +63,16 @@ class Page(Generic[T]):
 
 
 async def paginate(session: AsyncSession, stmt: Select[Any], id_column: Any,
-                   params: PageParams) -> Page[Any]:
-    """Run `stmt` (already scoped to what the caller may read) one page at a time."""
+                   params: PageParams, core_rows: bool = False) -> Page[Any]:
+    """Run `stmt` (already scoped to what the caller may read) one page at a time. The
+    items are ORM objects for a `select(Model)`; with `core_rows`, Core rows of a
+    `select(table)` (the same columns, read by attribute, at a fraction of the cost: for
+    lists that are only read)."""
     if params.cursor:
         stmt = stmt.where(id_column > decode_cursor(params.cursor))
     stmt = stmt.order_by(id_column).limit(params.limit + 1)
-    rows = list((await session.execute(stmt)).scalars().all())
+    result = await session.execute(stmt)
+    rows = list(result.all() if core_rows else result.scalars().all())
     next_cursor = None
     if len(rows) > params.limit:
         rows = rows[: params.limit]

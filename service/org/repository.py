@@ -27,7 +27,8 @@ def positions(org_id: uuid.UUID) -> Select[Any]:
 
 
 def employees(org_id: uuid.UUID) -> Select[Any]:
-    return select(Employee).where(Employee.org_id == org_id)
+    """Every column of the organization's employees as Core rows (a read-only list)."""
+    return select(Employee.__table__).where(Employee.org_id == org_id)
 
 
 async def get_department(session: AsyncSession, org_id: uuid.UUID, dep_id: uuid.UUID) -> Department | None:

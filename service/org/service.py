@@ -243,7 +243,8 @@ async def show_compensation(ctx: Ctx, emp_id: uuid.UUID) -> bool:
 
 async def list_employees(ctx: Ctx, params: PageParams, *, department_id: uuid.UUID | None = None,
                          manager_id: uuid.UUID | None = None, status: str | None = None,
-                         external_id: str | None = None) -> Page[Employee]:
+                         external_id: str | None = None) -> Page[Any]:
+    """A page of employee rows (Core rows: read only)."""
     require(policy.read_directory(ctx.principal), "employees")
     stmt = repo.employees(ctx.org_id)
     if department_id is not None:
@@ -254,7 +255,7 @@ async def list_employees(ctx: Ctx, params: PageParams, *, department_id: uuid.UU
         stmt = stmt.where(Employee.status == status)
     if external_id is not None:
         stmt = stmt.where(Employee.external_id == external_id)
-    return await paginate(ctx.session, stmt, Employee.id, params)
+    return await paginate(ctx.session, stmt, Employee.id, params, core_rows=True)
 
 
 async def get_employee(ctx: Ctx, emp_id: uuid.UUID) -> Employee:
