@@ -395,8 +395,9 @@ async def request_session(request: Request) -> AsyncIterator[RequestSession]:
     finally:
         if opener.session is not None:
             await opener.session.close()
-    for callback in opener.session.info.pop("after_commit", []) if opener.session is not None else ():
-        callback()
+    if opener.session is not None:
+        for callback in opener.session.info.pop("after_commit", []):
+            callback()
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -119,21 +119,12 @@ if PG:  # the driver path exists on PostgreSQL only (SQLite reads through SQLAlc
     async def test_a_get_survives_its_pooled_connections_being_terminated(tenant: Tenant):
         """Every pooled connection is killed (a failover); the next GET /employees/{id}, read
         on the driver, fails on its dead connection, is run again and answers 200."""
-        import asyncpg
-
-        from tests.faults.test_database_faults import app_db_url
+        from tests.faults.test_database_faults import terminate_every_client_backend
 
         emp = await tenant.add_employee("ann")
         url = f"/api/v1/employees/{emp['id']}"
         assert (await tenant.client.get(url, headers=tenant.hr)).status_code == 200
-        admin = await asyncpg.connect(app_db_url())
-        try:
-            killed = await admin.fetchval(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
-        finally:
-            await admin.close()
-        assert killed >= 1
+        assert await terminate_every_client_backend() >= 1
         answers = await asyncio.gather(*(tenant.client.get(url, headers=tenant.hr) for _ in range(5)))
         assert [a.status_code for a in answers] == [200] * 5
         # the main pool's idle connections died too: the first write finds that out and runs again

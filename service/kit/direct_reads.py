@@ -78,7 +78,8 @@ class DirectRead:
             session = source.session if source.session_opened else None
             direct = source.direct_reads
         if direct is None:
-            return self._rows(await (source.session if session is None else session).execute(self.stmt, params))
+            plain = session if session is not None else source.session  # opens the context's session
+            return self._rows(await plain.execute(self.stmt, params))
         if session is not None:
             async with exclusive(session):  # one operation at a time on a session (db.SerializedSession)
                 if session.in_transaction():  # it holds a connection already: use that one

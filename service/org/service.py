@@ -4,6 +4,7 @@ both call them."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Request
@@ -258,23 +259,23 @@ async def list_employees(ctx: Ctx, params: PageParams, *, department_id: uuid.UU
     return await paginate(ctx.session, stmt, Employee.id, params, core_rows=True)
 
 
-async def get_employee(ctx: Ctx, emp_id: uuid.UUID) -> Employee:
+async def _directory_entry(ctx: Ctx, load: Callable[[], Awaitable[Any]]) -> Any:
+    """What `load` finds, for a caller who may read the directory; 404 otherwise."""
     if not policy.read_directory(ctx.principal).allowed:
         raise NotFound("employee not found")
-    emp = await repo.get_employee(ctx.session, ctx.org_id, emp_id)
+    emp = await load()
     if emp is None:
         raise NotFound("employee not found")
     return emp
+
+
+async def get_employee(ctx: Ctx, emp_id: uuid.UUID) -> Employee:
+    return await _directory_entry(ctx, lambda: repo.get_employee(ctx.session, ctx.org_id, emp_id))
 
 
 async def read_employee(ctx: Ctx, emp_id: uuid.UUID) -> Any:
     """`get_employee` for reading only: the row, not an ORM object to change."""
-    if not policy.read_directory(ctx.principal).allowed:
-        raise NotFound("employee not found")
-    emp = await repo.read_employee(ctx, ctx.org_id, emp_id)
-    if emp is None:
-        raise NotFound("employee not found")
-    return emp
+    return await _directory_entry(ctx, lambda: repo.read_employee(ctx, ctx.org_id, emp_id))
 
 
 async def _check_employee_refs(ctx: Ctx, emp_id: uuid.UUID | None, values: dict[str, Any]) -> None:

@@ -190,19 +190,22 @@ if BACKEND == "postgresql":
         listed = await tenant.client.get(E, headers=tenant.hr, params={"limit": 500})
         assert len(listed.json()["items"]) == 500  # 501 rows, first page of 500
 
+    async def terminate_every_client_backend() -> int:
+        """What a database restart or failover does to every pooled connection."""
+        admin = await asyncpg.connect(app_db_url())
+        try:
+            return await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
+        finally:
+            await admin.close()
+
     async def test_pool_recovers_after_every_connection_is_terminated(tenant: Tenant):
         """A database restart or failover drops every pooled connection at once; the pool
         sees the first statement on a dead one fail, drops every connection older than it, and
         the request runs again on a fresh one (kit/retry): nobody notices."""
         assert (await tenant.client.get(D, headers=tenant.hr)).status_code == 200
-        admin = await asyncpg.connect(app_db_url())
-        try:
-            killed = await admin.fetchval(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
-        finally:
-            await admin.close()
-        assert killed >= 1
+        assert await terminate_every_client_backend() >= 1
         answers = await asyncio.gather(*(tenant.client.get(D, headers=tenant.hr) for _ in range(10)))
         assert [a.status_code for a in answers] == [200] * 10
         created = await tenant.client.post(D, headers=tenant.hr, json={"name": "After"})
