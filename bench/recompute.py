@@ -368,10 +368,10 @@ def _load_average() -> str:
 
 async def run(args: argparse.Namespace) -> int:
     from service.migrate import upgrade
-    from service.models import load_all, load_score_inputs
+    from service.models import load_all, load_hooks
 
     load_all()
-    load_score_inputs()
+    load_hooks()
     PHASES.install()
     reuse = args.database is not None
     name = args.database or f"perf_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"

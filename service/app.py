@@ -14,7 +14,7 @@ from service.db import database
 from service.kit.idempotency import IdempotencyMiddleware
 from service.kit.retry import TransactionRetryMiddleware
 from service.limits import BodySizeLimitMiddleware, RateLimitMiddleware
-from service.models import load_all, load_score_inputs
+from service.models import load_all, load_hooks
 from service.observability import AccessLogMiddleware, configure_logging, setup_tracing
 from service.routing import install_route_cache, strict_request
 
@@ -52,7 +52,7 @@ def create_app() -> FastAPI:
     problems.install(app)
     openapi_problems.install(app)  # every operation documents its problem+json answers
     load_all()
-    load_score_inputs()
+    load_hooks()
 
     from service.audit.api import router as audit_router
     from service.auth.clients import router as clients_router

@@ -40,6 +40,12 @@ def _demo(_: argparse.Namespace) -> None:
     print(json.dumps(result, indent=2))
 
 
+def _finalize_closed(_: argparse.Namespace) -> None:
+    from service.scoring.records import finalize_closed_everywhere
+
+    print(json.dumps(asyncio.run(finalize_closed_everywhere())))
+
+
 def _token(args: argparse.Namespace) -> None:
     from service.auth.tokens import issue_token
 
@@ -95,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     tok.set_defaults(fn=_token)
     sub.add_parser("export-schemas", help="write openapi/openapi.json and openapi/schema.graphql"
                    ).set_defaults(fn=_export)
+    sub.add_parser("finalize-closed-cycles", help="store the score of record of closed cycles that have none "
+                   "(once, after upgrading a database whose cycles were closed before records existed)"
+                   ).set_defaults(fn=_finalize_closed)
     worker = sub.add_parser("worker", help="deliver webhooks from the outbox (several may run)")
     worker.add_argument("--poll", type=float, default=None, help="seconds between idle polls")
     worker.add_argument("--batch", type=int, default=None, help="deliveries claimed per round")

@@ -7,12 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 PROBLEM_BASE = "https://perf-service.dev/problems/"
+RESERVED_MEMBERS = frozenset({"type", "title", "status", "detail", "instance", "code"})
 
 
 class DomainError(Exception):
     status = 400
     code = "bad-request"
     title = "Bad request"
+    # A stable machine name added to the problem as `code` (API.md), where one is defined.
+    problem_code: str | None = None
 
     def __init__(self, detail: str | None = None, *, extra: dict[str, Any] | None = None,
                  headers: dict[str, str] | None = None) -> None:
@@ -30,7 +33,10 @@ class DomainError(Exception):
         }
         if instance:
             body["instance"] = instance
-        body.update(self.extra)
+        if self.problem_code:
+            body["code"] = self.problem_code
+        # Extra members never overwrite the problem's own (API.md conventions).
+        body.update({k: v for k, v in self.extra.items() if k not in RESERVED_MEMBERS})
         return body
 
 
@@ -48,6 +54,14 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     status, code, title = 409, "conflict", "Conflict"
+
+
+class CycleLocked(Conflict):
+    """A write that would change a scoring input of a period whose results are finalized
+    (the cycle, or one of its ancestors, is closed, or the employee's score of record
+    exists there). Only an amendment changes an official result."""
+
+    code, title, problem_code = "cycle-locked", "Cycle locked", "cycle_locked"
 
 
 class PreconditionFailed(DomainError):

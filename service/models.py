@@ -15,8 +15,14 @@ def load_all() -> None:
     import service.webhooks.models  # noqa: F401
 
 
-def load_score_inputs() -> None:
-    """Registers each module's score-input loader with service.scoring.service."""
+def load_hooks() -> None:
+    """Registers each module's hooks: score-input loaders (service.scoring.service), what
+    happens when a cycle changes status (service.cycles.service.on_transition) and when a
+    score of record is amended (service.scoring.records.on_amended)."""
     import service.evaluations.scoring_inputs  # noqa: F401
+    import service.incentives.corrections  # noqa: F401
     import service.kpi.scoring_inputs  # noqa: F401
     import service.okr.scoring_inputs  # noqa: F401
+    import service.okr.workflow  # noqa: F401
+    import service.scoring.policies  # noqa: F401
+    import service.scoring.records  # noqa: F401

@@ -190,6 +190,10 @@ QUERIES = [
     Query("score", f"query($c: UUID!, $e: UUID!) {{ score(cycle_id: $c, employee_id: $e) {{ {SCORE} }} }}",
           "GET /api/v1/cycles/{eval_cycle}/scores/{alice}", ("score",), (), {"c": "{eval_cycle}", "e": "{alice}"},
           key="employee_id"),
+    # alice's result is not official in the shared world: the versions are compared empty
+    Query("score_versions", "query($c: UUID!, $e: UUID!) { score_versions(cycle_id: $c, employee_id: $e) "
+          "{ employee_id record_version final rating } }", "GET /api/v1/cycles/{eval_cycle}/scores/{alice}/versions",
+          ("score_versions",), (), {"c": "{eval_cycle}", "e": "{alice}"}, key="record_version", may_be_empty=True),
     one("score_job", ID, "id status employees", "GET /api/v1/score-jobs/{job}", {"id": "{job}"}),
     many("evaluations", EVALS, "GET /api/v1/evaluations"),
     one("evaluation", ID, EVAL, "GET /api/v1/evaluations/{ev}", {"id": "{ev}"},
@@ -429,6 +433,11 @@ MUTATIONS = [
     # scores
     m("recompute_scores", {"cycle_id": U}, "id status", {"cycle_id": "{kpi_cycle}"},
       "POST /api/v1/cycles/{kpi_cycle}/scores/recompute", STAFF, ("kpi", None), ("hr",), score_jobs, body=None),
+    m("amend_score", {"cycle_id": U, "input": "ScoreAmendmentInput!"},
+      "previous_version score { employee_id record_version final rating } corrections { action }",
+      {"cycle_id": "{eval_cycle}", "input": {"employee_id": "{alice}", "final": "70", "reason": "A KPI was wrong"}},
+      "POST /api/v1/cycles/{eval_cycle}/amendments", STAFF, ("evaluations", EV_STAGES["calibrated"]), ("hr",),
+      "/api/v1/cycles/{eval_cycle}/scores/{alice}/versions"),
     # evaluations (the shared world's evaluation is reviewed, its cycle in calibration)
     m("create_evaluation", {"input": "EvaluationInput!"}, f"id status employee {{ {EMP} }}",
       {"input": {"employee_id": "{alice}", "cycle_id": "{eval_cycle}"}}, "POST /api/v1/evaluations", EV_READERS,

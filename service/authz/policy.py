@@ -223,6 +223,16 @@ def recompute_scores(p: Principal) -> Decision:
     return _allow(is_staff(p))
 
 
+def amend_scores(p: Principal) -> Decision:
+    """Amending an official result (the score of record): hr/admin, not managers."""
+    return _allow(is_staff(p))
+
+
+def amend_score(p: Principal, relation: Relation) -> Decision:
+    """...and never one's own score."""
+    return _allow(is_staff(p) and relation is not Relation.SELF)
+
+
 # --- KPIs: definitions, templates, assignments, measurements --------------------------------
 # Relations are to the assignment's subject employee. `kpi:write` clients (BI, data
 # pipelines) read the library and assignments and record measurements, nothing else.

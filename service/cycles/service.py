@@ -1,5 +1,7 @@
-"""Cycle use cases: create, nest, split by cadence, transition, and the read-only guard
-every module calls before writing into a cycle."""
+"""Cycle use cases: create, nest, split by cadence, transition (closing a cycle closes
+its descendants in the same transaction), and the read-only guard of closed cycles.
+Writes of scoring inputs use the stricter guard of service/scoring/locks.py, which also
+knows official results."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from service.authz import policy
 from service.cycles import rules
 from service.cycles.models import Cycle
 from service.cycles.schemas import CycleChildren, CycleCreate, CycleRead, CycleUpdate
-from service.errors import Conflict, NotFound, ValidationFailed
+from service.errors import Conflict, CycleLocked, NotFound, ValidationFailed
 from service.kit import audit
 from service.kit.etag import check_if_match
 from service.kit.pagination import Page, PageParams, paginate
@@ -40,9 +42,12 @@ async def load_cycle(ctx: Ctx, cycle_id: uuid.UUID) -> Cycle | None:
 
 
 def ensure_writable(cycle: Cycle) -> None:
-    """Closed cycles are read-only: any write into one is a 409."""
+    """Closed cycles are read-only: any write into one is a 409 `cycle_locked`. (Their
+    descendants are closed with them, so the cycle's own status says it.)"""
     if cycle.status == "closed":
-        raise Conflict(f"cycle {cycle.name!r} is closed and read-only")
+        raise CycleLocked(f"cycle {cycle.name!r} is closed and read-only",
+                          extra={"cycle_id": str(cycle.id), "locked_by": {"cycle_id": str(cycle.id),
+                                                                          "reason": "closed"}})
 
 
 async def writable_cycle(ctx: Ctx, cycle_id: uuid.UUID, field: str = "cycle_id") -> Cycle:
@@ -168,10 +173,31 @@ async def transition(ctx: Ctx, cycle_id: uuid.UUID, to: str, request: Request | 
     if to not in rules.TRANSITIONS[cycle.status]:
         raise Conflict(f"a cycle cannot go from {cycle.status} to {to}",
                        extra={"allowed": sorted(rules.TRANSITIONS[cycle.status])})
+    await _move(ctx, cycle, to)
+    if to == "closed":
+        await _close_descendants(ctx, cycle)
+    return cycle
+
+
+async def _move(ctx: Ctx, cycle: Cycle, to: str, reason: str | None = None) -> None:
     before = snapshot(cycle)
     cycle.status = to
     await ctx.session.flush()
     for hook in _transition_hooks:
         await hook(ctx, cycle, to)
-    await audit.record(ctx.session, ctx.principal, "cycle.transitioned", "cycle", cycle.id, before, snapshot(cycle))
-    return cycle
+    await audit.record(ctx.session, ctx.principal, "cycle.transitioned", "cycle", cycle.id, before, snapshot(cycle),
+                       reason=reason)
+
+
+async def _close_descendants(ctx: Ctx, cycle: Cycle) -> None:
+    """Closing a cycle closes every cycle nested in it, whatever their status, in the same
+    transaction: the parent's results include their inputs, so they are final too, and a
+    child left open would invite writes that can only be refused. (The alternative,
+    refusing while a child is open, would make HR walk every month through review and
+    calibration first, for no result of its own.) Each child goes through the same hooks
+    as a closing cycle: its policies are pinned, its objectives closed and its results
+    made official."""
+    for child_id in (await descendant_ids(ctx, cycle.id))[1:]:
+        child = await load_cycle(ctx, child_id)
+        if child is not None and child.status != "closed":
+            await _move(ctx, child, "closed", reason=f"closed with {cycle.name!r}")

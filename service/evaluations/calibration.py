@@ -53,6 +53,7 @@ from service.kit import audit, outbox
 from service.kit.etag import check_if_match
 from service.kit.pagination import Page, PageParams, paginate
 from service.org.service import require
+from service.scoring import locks, records
 from service.scoring import service as scoring
 from service.scoring.composite import Adjustment
 from service.scoring.distribution import distribution_report, enforced_ratings
@@ -159,12 +160,15 @@ async def add_adjustment(ctx: Ctx, session_id: uuid.UUID, data: AdjustmentCreate
     require(policy.manage_calibrations(ctx.principal), "calibration")
     if not policy.adjust_calibration(ctx.principal, await relation(ctx, data.employee_id)).allowed:
         raise Forbidden("nobody calibrates their own score")
+    if data.employee_id not in await member_ids(ctx, s):
+        raise ValidationFailed.field("employee_id", "not a member of this calibration")
+    cycle = await load_cycle(ctx, s.cycle_id)
+    assert cycle is not None
+    await locks.ensure_open(ctx, cycle, [data.employee_id], rolls_up=False)
     await _open_session(ctx, s)
     reason = data.reason.strip()
     if not reason:
         raise ValidationFailed.field("reason", "an adjustment needs a reason")
-    if data.employee_id not in await member_ids(ctx, s):
-        raise ValidationFailed.field("employee_id", "not a member of this calibration")
     p = ctx.principal
     a = CalibrationAdjustment(org_id=ctx.org_id, id=new_id(), session_id=s.id, cycle_id=s.cycle_id,
                               employee_id=data.employee_id, delta=data.delta, reason=reason, author=p.actor,
@@ -217,7 +221,7 @@ async def outcome(ctx: Ctx, s: CalibrationSession, proposed: dict[uuid.UUID, lis
     members = (await repo.members_of(ctx.session, ctx.org_id, [s.id]))[s.id]
     stored = {m.employee_id: m for m in members}
     rows = await scoring.population(ctx, cycle, list(stored))
-    scored = await scoring.score_employees(ctx, cycle, rows, extra_adjustments=proposed)
+    scored = await records.official_or_live(ctx, cycle, rows, extra_adjustments=proposed)
     finalized = s.status == "finalized"
     computed: dict[uuid.UUID, str | None] = {}
     for sc in scored:  # an open session's members have no enforced rating yet
@@ -280,6 +284,7 @@ async def finalize(ctx: Ctx, session_id: uuid.UUID, request: Request | None = No
         raise Forbidden("nobody finalizes a calibration of their own score")
     cycle = await _open_session(ctx, s)
     check_if_match(request, s.version)
+    await records.lock_cycle_row(ctx, cycle)
     if cycle.status != "calibration":
         raise Conflict(f"finalizing needs the cycle in calibration (policies pinned); it is {cycle.status}",
                        extra={"cycle_status": cycle.status})
@@ -303,6 +308,9 @@ async def finalize(ctx: Ctx, session_id: uuid.UUID, request: Request | None = No
         ev.status, ev.calibrated_at, ev.calibration_id = "calibrated", now, s.id
     s.status, s.finalized_at, s.finalized_by = "finalized", now, ctx.principal.actor
     await ctx.session.flush()
+    # The members' results become official: the score of record, with the enforced ratings.
+    await records.finalize(ctx, cycle, await scoring.population(ctx, cycle, ids), source="calibration",
+                           calibration_id=s.id)
     outcomes = [{"employee_id": str(emp), "final": str(round_points(finals[emp])) if finals.get(emp) is not None else None,
                  "computed_rating": members[emp].computed_rating, "enforced_rating": members[emp].enforced_rating}
                 for emp in ids]
@@ -314,4 +322,5 @@ async def finalize(ctx: Ctx, session_id: uuid.UUID, request: Request | None = No
         "results": [{**o, "rating": o["enforced_rating"] or o["computed_rating"]} for o in outcomes[:10000]],
         "actor": ctx.principal.actor})
     return s
+
 

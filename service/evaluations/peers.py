@@ -22,7 +22,6 @@ from sqlalchemy import and_, false, or_
 from service.auth.context import Ctx
 from service.authz import policy
 from service.authz.policy import Relation
-from service.cycles.service import ensure_writable
 from service.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from service.evaluations import repository as repo
 from service.evaluations import service as evals
@@ -83,7 +82,7 @@ def _no_filters_for_subject(rel: Relation, **filters: Any) -> None:
 async def create_request(ctx: Ctx, eval_id: uuid.UUID, data: PeerRequestCreate) -> tuple[PeerRequest, Relation]:
     ev, rel = await evals.visible(ctx, eval_id)
     require(policy.request_peer_feedback(ctx.principal, rel), "evaluation")
-    ensure_writable(await evals.cycle_of(ctx, ev))
+    await evals.ensure_open(ctx, ev)
     if ev.status not in evals.OPEN_FOR_FEEDBACK:
         raise Conflict(f"360 feedback closes at calibration; this evaluation is {ev.status}",
                        extra={"evaluation_status": ev.status})
@@ -174,7 +173,7 @@ async def get_request(ctx: Ctx, request_id: uuid.UUID) -> tuple[PeerRequest, Rel
 
 
 async def _open(ctx: Ctx, row: PeerRequest, ev: Evaluation) -> None:
-    ensure_writable(await evals.cycle_of(ctx, ev))
+    await evals.ensure_open(ctx, ev)
     if row.status != "requested":
         raise Conflict(f"this request is already {row.status}", extra={"request_status": row.status})
     if ev.status not in evals.OPEN_FOR_FEEDBACK:

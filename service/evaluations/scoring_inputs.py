@@ -19,14 +19,12 @@ evaluation code."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
 from service.auth.context import Ctx
-from service.authz import policy
 from service.evaluations.models import (
     CalibrationAdjustment,
     CalibrationMember,
@@ -36,16 +34,7 @@ from service.evaluations.models import (
 )
 from service.org.service import org_settings
 from service.scoring.composite import Adjustment
-from service.scoring.numbers import div
-from service.scoring.service import ScoringScope, input_loader
-
-
-def anonymous_peer_ratings(ratings: Sequence[Decimal], minimum: int) -> dict[str, Any]:
-    n = len(ratings)
-    if not policy.anonymous_feedback_visible(n, minimum):
-        return {"available": False, "min_reviewers": minimum}
-    return {"available": True, "min_reviewers": minimum, "count": n,
-            "mean": div(sum(ratings, Decimal(0)), Decimal(n))}
+from service.scoring.service import ScoringScope, anonymous_peer_ratings, input_loader
 
 
 @input_loader

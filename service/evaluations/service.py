@@ -29,7 +29,7 @@ from service.auth.context import Ctx
 from service.authz import policy
 from service.authz.policy import Decision, Relation
 from service.cycles.models import Cycle
-from service.cycles.service import ensure_writable, load_cycle, writable_cycle
+from service.cycles.service import load_cycle, writable_cycle
 from service.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from service.evaluations import repository as repo
 from service.evaluations.models import CalibrationMember, Evaluation, PeerRequest
@@ -52,6 +52,7 @@ from service.kit.etag import check_if_match
 from service.kit.pagination import Page, PageParams, paginate
 from service.org.models import Employee, Organization
 from service.org.service import org_settings, require
+from service.scoring import locks
 from service.scoring import service as scoring
 from service.scoring.numbers import div, round_points
 from service.scoring.policies import policy_book
@@ -260,6 +261,15 @@ async def cycle_of(ctx: Ctx, ev: Evaluation) -> Cycle:
     return cycle
 
 
+async def ensure_open(ctx: Ctx, ev: Evaluation) -> Cycle:
+    """Reviews, peer feedback and calibration adjustments are inputs of the evaluated
+    employee's score in the evaluation's cycle: 409 `cycle_locked` once the cycle is
+    closed or that result is official (service/scoring/locks.py). Answers the cycle."""
+    cycle = await cycle_of(ctx, ev)
+    await locks.ensure_open(ctx, cycle, [ev.employee_id], rolls_up=False)
+    return cycle
+
+
 # --- creation ----------------------------------------------------------------------------------
 
 async def create_evaluation(ctx: Ctx, data: EvaluationCreate) -> Evaluation:
@@ -269,7 +279,7 @@ async def create_evaluation(ctx: Ctx, data: EvaluationCreate) -> Evaluation:
         raise ValidationFailed.field("employee_id", "no such employee")
     if policy.create_evaluation(ctx.principal, await relation(ctx, data.employee_id)) is not Decision.ALLOW:
         raise Forbidden("not allowed to open an evaluation for this employee")
-    await writable_cycle(ctx, data.cycle_id)
+    await locks.ensure_open(ctx, await writable_cycle(ctx, data.cycle_id), [data.employee_id], rolls_up=False)
     if await repo.find_evaluation(ctx.session, ctx.org_id, data.employee_id, data.cycle_id) is not None:
         raise Conflict("the employee already has an evaluation in this cycle",
                        extra={"errors": [{"loc": ["body", "employee_id"], "msg": "already has one"}]})
@@ -318,6 +328,7 @@ async def bulk_create(ctx: Ctx, data: EvaluationBulkCreate) -> EvaluationBulkRes
     rows = await selected_population(ctx, cycle, data.department_id, data.employee_ids)
     ids = [r.id for r in rows]
     existing = await repo.evaluations_in_cycle(ctx.session, ctx.org_id, cycle.id, ids)
+    await locks.ensure_open(ctx, cycle, [e for e in ids if e not in existing], rolls_up=False)
     now = utcnow()
     new_rows = [{"org_id": ctx.org_id, "id": new_id(), "employee_id": e, "cycle_id": cycle.id,
                  "status": "not_started", "version": 1, "created_at": now, "updated_at": now}
@@ -392,8 +403,7 @@ async def update_evaluation(ctx: Ctx, eval_id: uuid.UUID, data: EvaluationUpdate
     if "manager_review" in changes:
         require(policy.write_manager_review(ctx.principal, rel, await is_direct_manager(ctx, ev.employee_id)),
                 "evaluation")
-    cycle = await cycle_of(ctx, ev)
-    ensure_writable(cycle)
+    cycle = await ensure_open(ctx, ev)
     check_if_match(request, ev.version)
     before = snapshot(ev)
     if "self_review" in changes:

@@ -22,6 +22,7 @@ from service.evaluations.service import (
     check_rating,
     cycle_of,
     emit_acknowledged,
+    ensure_open,
     is_direct_manager,
     manager_draft,
     self_draft,
@@ -31,6 +32,7 @@ from service.evaluations.service import (
 from service.kit import audit, outbox
 from service.kit.etag import check_if_match
 from service.org.service import require
+from service.scoring import records
 from service.scoring import service as scoring
 from service.scoring.numbers import round_points
 from service.types import utcnow
@@ -61,8 +63,11 @@ async def act(ctx: Ctx, eval_id: uuid.UUID, action: str, body: EvaluationActionI
               request: Request | None = None) -> Evaluation:
     ev, rel = await visible(ctx, eval_id)
     await _authorize(ctx, ev, rel, action)
-    cycle = await cycle_of(ctx, ev)
-    ensure_writable(cycle)
+    if action in ("submit_self", "submit_manager"):  # the reviews are scoring inputs
+        cycle = await ensure_open(ctx, ev)
+    else:  # finalizing and acknowledging read the official result; a closed cycle is read-only
+        cycle = await cycle_of(ctx, ev)
+        ensure_writable(cycle)
     check_if_match(request, ev.version)
     if ev.status != REQUIRES[action]:
         raise Conflict(f"cannot {action} an evaluation that is {ev.status}",
@@ -111,11 +116,11 @@ async def act(ctx: Ctx, eval_id: uuid.UUID, action: str, body: EvaluationActionI
 
 async def _record_result(ctx: Ctx, ev: Evaluation, cycle: Cycle) -> None:
     """The score and rating at finalization (the calibrated result the interview
-    discusses), computed by the scoring service like every score."""
+    discusses): the score of record, the same one the scores API and incentives read."""
     rows = await scoring.population(ctx, cycle, [ev.employee_id])
     if not rows:
         ev.final_score, ev.final_rating = None, None
         return
-    result = (await scoring.score_employees(ctx, cycle, rows))[0].result
+    result = (await records.official_or_live(ctx, cycle, rows))[0].result
     ev.final_score = round_points(result.final) if result.final is not None else None
     ev.final_rating = result.rating

@@ -51,7 +51,7 @@ class DomainErrors(SchemaExtension):
                             sqlstate=getattr(original.orig, "sqlstate", None))
                 original = database_problem(original)
             if isinstance(original, DomainError):
-                ext = {"status": original.status, "code": original.code}
+                ext = {"status": original.status, "code": original.problem_code or original.code}
                 if "errors" in original.extra:
                     ext["errors"] = original.extra["errors"]
                 shaped.append(GraphQLError(original.detail, nodes=err.nodes, path=err.path, extensions=ext))

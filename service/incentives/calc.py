@@ -182,6 +182,8 @@ class ScoreFacts:
     policy_version: int = 0
     kpis: tuple[KpiPoints, ...] = ()
     objectives: tuple[ObjectiveScore, ...] = ()
+    # The score of record's version when the result is official, None for a live score.
+    record_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -388,7 +390,8 @@ def _common(spec: PlanSpec, c: Candidate) -> dict[str, Any]:
                    "days": spec.period.days},
         "score": {"status": s.status, "final": text(s.final),
                   "final_rounded": text(round_points(s.final)) if s.final is not None else None,
-                  "rating": s.rating, "flags": list(s.flags)},
+                  "rating": s.rating, "flags": list(s.flags), "official": s.record_version is not None,
+                  "record_version": s.record_version},
         "policy": {"id": s.policy_id, "version": s.policy_version},
         "employment": {"status": c.person.status,
                        "hire_date": c.person.hire_date.isoformat() if c.person.hire_date else None,

@@ -37,8 +37,8 @@ async def load(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str]
                                   cycle_id=q4.id, currency="USD",
                                   params=PARAMS_MODELS[kind].model_validate(params).model_dump(mode="json")))
     await session.flush()
-    from service.models import load_score_inputs
+    from service.models import load_hooks
 
-    load_score_inputs()  # the `demo` command runs without the app, which registers the score inputs
+    load_hooks()  # the `demo` command runs without the app, which registers the hooks
     hr = Principal(sub="demo-loader", org_id=org_id, kind="person", roles=frozenset({"hr"}))
     await runs.run_plan(Ctx(session=session, principal=hr), make_id("incentives:plan:bonus"))

@@ -251,7 +251,7 @@ async def acknowledge(ctx: Ctx, result_id: uuid.UUID, reference: str) -> tuple[P
     if r.status != "finalized":
         if ctx.principal.is_client:
             raise NotFound("incentive result not found")
-        raise Conflict("only finalized results are acknowledged by payroll", extra={"status": r.status})
+        raise Conflict("only finalized results are acknowledged by payroll", extra={"result_status": r.status})
     now = utcnow()
     inserted = await ctx.session.execute(
         _insert(ctx.session)(PayrollAck).values(org_id=ctx.org_id, result_id=r.id, payroll_reference=reference,

@@ -175,8 +175,8 @@ def _refuse_state(r: IncentiveResult, action: str) -> None:
         return
     if r.status == "finalized":
         raise Conflict("the result is finalized and immutable; correct it with an adjustment",
-                       extra={"status": r.status})
-    raise Conflict(f"a result cannot {action} from {r.status}", extra={"status": r.status})
+                       extra={"result_status": r.status})
+    raise Conflict(f"a result cannot {action} from {r.status}", extra={"result_status": r.status})
 
 
 async def _actionable(ctx: Ctx, result_id: uuid.UUID) -> IncentiveResult:
@@ -276,9 +276,11 @@ async def bulk_action(ctx: Ctx, plan_id: uuid.UUID, action: str,
 
 # --- adjustments -----------------------------------------------------------------------------------
 
-async def adjust(ctx: Ctx, result_id: uuid.UUID, data: AdjustmentCreate) -> IncentiveResult:
+async def adjust(ctx: Ctx, result_id: uuid.UUID, data: AdjustmentCreate,
+                 note: dict[str, Any] | None = None) -> IncentiveResult:
     """A correction of a finalized money result: a new draft of kind adjustment that
-    references the original (an adjustment of an adjustment references the same original)."""
+    references the original (an adjustment of an adjustment references the same original).
+    `note` adds to its inputs what caused it (an amended score of record)."""
     target = await _actionable(ctx, result_id)
     original = target
     if target.adjusts_id is not None:
@@ -288,7 +290,7 @@ async def adjust(ctx: Ctx, result_id: uuid.UUID, data: AdjustmentCreate) -> Ince
         raise Conflict("a nomination has no amount to adjust")
     if target.status != "finalized" or original.status != "finalized":
         raise Conflict("only finalized results are corrected by adjustment; a draft is replaced by "
-                       "running the plan again", extra={"status": target.status})
+                       "running the plan again", extra={"result_status": target.status})
     previous = original.amount_minor + int(await ctx.session.scalar(
         select(func.coalesce(func.sum(IncentiveResult.amount_minor), 0)).where(
             IncentiveResult.org_id == ctx.org_id, IncentiveResult.adjusts_id == original.id,
@@ -308,6 +310,7 @@ async def adjust(ctx: Ctx, result_id: uuid.UUID, data: AdjustmentCreate) -> Ince
         "money": {"currency": original.currency, "original_amount_minor": original.amount_minor,
                   "previous_total_minor": previous, "delta_minor": delta, "new_total_minor": previous + delta,
                   "amount_minor": delta},
+        **(note or {}),
     }
     row = IncentiveResult(
         org_id=ctx.org_id, id=new_id(), plan_id=original.plan_id, employee_id=original.employee_id,

@@ -29,6 +29,7 @@ from service.kit import audit
 from service.kit.etag import check_if_match
 from service.org.models import Department, Employee
 from service.org.service import require
+from service.scoring import records
 from service.scoring import service as scoring
 from service.types import new_id, utcnow
 
@@ -44,14 +45,22 @@ def _ancestry(departments: dict[uuid.UUID, uuid.UUID | None], start: uuid.UUID |
     return tuple(chain)
 
 
-async def people(ctx: Ctx, cycle: Cycle) -> dict[uuid.UUID, calc.Person]:
-    """The facts of the cycle's population: two queries (employees, departments)."""
+async def people(ctx: Ctx, cycle: Cycle, employee_ids: Sequence[uuid.UUID] | None = None
+                 ) -> dict[uuid.UUID, calc.Person]:
+    """The facts of the cycle's population (or of some of it): two queries (employees,
+    departments), more only for more than 5,000 given employees."""
     deps = {r.id: r.parent_id for r in (await ctx.session.execute(
         select(Department.id, Department.parent_id).where(Department.org_id == ctx.org_id))).all()}
-    rows = (await ctx.session.execute(select(
+    stmt = select(
         Employee.id, Employee.status, Employee.hire_date, Employee.termination_date, Employee.department_id,
         Employee.position_id, Employee.base_salary_minor, Employee.comp_currency, Employee.target_bonus_pct,
-        Employee.target_bonus_minor).where(Employee.org_id == ctx.org_id, scoring.population_filter(cycle)))).all()
+        Employee.target_bonus_minor).where(Employee.org_id == ctx.org_id, scoring.population_filter(cycle))
+    if employee_ids is None:
+        rows = list((await ctx.session.execute(stmt)).all())
+    else:
+        ids, rows = list(employee_ids), []
+        for start in range(0, len(ids), 5000):
+            rows.extend((await ctx.session.execute(stmt.where(Employee.id.in_(ids[start:start + 5000])))).all())
     return {r.id: calc.Person(
         id=r.id, status=r.status, hire_date=r.hire_date, termination_date=r.termination_date,
         departments=_ancestry(deps, r.department_id), position_id=r.position_id,
@@ -76,7 +85,8 @@ def score_facts(scored: scoring.Scored) -> calc.ScoreFacts:
                        for o in components.get("okr", {}).get("objectives", []))
     return calc.ScoreFacts(status=r.status, final=r.final, rating=r.rating, flags=tuple(r.flags),
                            policy_id=str(scored.policy.id) if scored.policy.id else None,
-                           policy_version=scored.policy.version, kpis=kpis, objectives=objectives)
+                           policy_version=scored.policy.version, kpis=kpis, objectives=objectives,
+                           record_version=scored.record.version if scored.record is not None else None)
 
 
 async def _existing(ctx: Ctx, plan_id: uuid.UUID) -> list[Any]:
@@ -86,7 +96,12 @@ async def _existing(ctx: Ctx, plan_id: uuid.UUID) -> list[Any]:
                IncentiveResult.adjusts_id.is_(None)))).all())
 
 
-def _row(ctx: Ctx, plan: IncentivePlan, cycle: Cycle, o: calc.Outcome, now: Any) -> dict[str, Any]:
+def plan_spec(plan: IncentivePlan, cycle: Cycle) -> calc.PlanSpec:
+    return calc.PlanSpec(kind=plan.kind, currency=plan.currency, period=calc.Period(cycle.start_date, cycle.end_date),
+                         params=plan.params, plan_id=str(plan.id), plan_version=plan.version, plan_name=plan.name)
+
+
+def result_row(ctx: Ctx, plan: IncentivePlan, cycle: Cycle, o: calc.Outcome, now: Any) -> dict[str, Any]:
     return {"org_id": ctx.org_id, "id": new_id(), "plan_id": plan.id, "employee_id": o.employee_id,
             "kind": "nomination" if o.nomination else "payment", "status": "draft", "amount_minor": o.amount_minor,
             "currency": plan.currency if o.amount_minor is not None else None, "nomination": o.nomination,
@@ -108,7 +123,7 @@ async def run_plan(ctx: Ctx, plan_id: uuid.UUID, request: Request | None = None)
     cycle = await ctx.session.get(Cycle, (ctx.org_id, plan.cycle_id))
     assert cycle is not None
     population = await scoring.population(ctx, cycle)
-    scored = await scoring.score_employees(ctx, cycle, population)
+    scored = await records.official_or_live(ctx, cycle, population)
     facts = await people(ctx, cycle)
     existing = await _existing(ctx, plan.id)
     drafts = [r.id for r in existing if r.status == "draft"]
@@ -116,13 +131,11 @@ async def run_plan(ctx: Ctx, plan_id: uuid.UUID, request: Request | None = None)
     kept_total = sum(r.amount_minor or 0 for r in kept.values() if r.status != "declined")
     candidates = [calc.Candidate(person=facts[s.employee.id], score=score_facts(s))
                   for s in scored if s.employee.id in facts and s.employee.id not in kept]
-    spec = calc.PlanSpec(kind=plan.kind, currency=plan.currency,
-                         period=calc.Period(cycle.start_date, cycle.end_date), params=plan.params,
-                         plan_id=str(plan.id), plan_version=plan.version, plan_name=plan.name)
+    spec = plan_spec(plan, cycle)
     outcome = calc.compute_plan(spec, candidates, kept_total_minor=kept_total)
 
     await _replace(ctx, drafts)
-    rows = [_row(ctx, plan, cycle, o, now) for o in outcome.outcomes]
+    rows = [result_row(ctx, plan, cycle, o, now) for o in outcome.outcomes]
     for start in range(0, len(rows), CHUNK):
         await ctx.session.execute(insert(IncentiveResult), rows[start:start + CHUNK])
     await audit.record_many(ctx.session, ctx.principal, "incentive_result.created", "incentive_result", [

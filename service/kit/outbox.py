@@ -14,7 +14,7 @@ from service.types import new_id, utcnow
 
 EVENT_TYPES = frozenset({
     "objective.published", "objective.closed", "checkin.created", "kpi.measurement.created",
-    "score.updated", "evaluation.finalized", "evaluation.acknowledged",
+    "score.updated", "score.amended", "evaluation.finalized", "evaluation.acknowledged",
     "calibration.finalized", "incentive.finalized", "employee.upserted",
 })
 

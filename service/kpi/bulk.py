@@ -4,9 +4,11 @@ in one call, set-based.
 The number of statements does not grow with the rows (only with 3,000-row chunks of the
 look-ups): one SELECT resolves rows addressed by `assignment_id`, one those addressed by
 (`employee_external_id`, `kpi_code`, `cycle_id`), and only when some of the latter match
-nothing, three more tell which part is unknown; one SELECT finds the `source_key`s
-already stored; then one multi-row INSERT, one executemany UPDATE, one audit INSERT and
-one outbox event for the whole call.
+nothing, three more tell which part is unknown; the lock on official results holds the
+cycles involved and reads them and their records (two or three statements,
+service/scoring/locks.py: a locked row is a row error with `code: "cycle_locked"`); one
+SELECT finds the `source_key`s already stored; then one multi-row INSERT, one executemany
+UPDATE, one audit INSERT and one outbox event for the whole call.
 
 Idempotency is on (`assignment_id`, `source_key`): re-sending a key with the same value
 and date is `unchanged` and writes nothing; with another value it is `updated`. Rows
@@ -35,6 +37,7 @@ from service.kpi.schemas import BulkMeasurementResult, BulkMeasurementRow, plain
 from service.org.models import Employee
 from service.org.service import require
 from service.problems import validation_errors
+from service.scoring import locks
 from service.types import new_id, utcnow
 
 TUPLE_CHUNK = 3000
@@ -45,7 +48,7 @@ KEY_FIELDS = ("employee_external_id", "kpi_code", "cycle_id")
 class Target:
     assignment_id: uuid.UUID
     cycle_id: uuid.UUID
-    cycle_status: str
+    employee_id: uuid.UUID
 
 
 @dataclass
@@ -57,8 +60,9 @@ class Planned:
     outcome: str = "error"
     id: uuid.UUID | None = None
 
-    def error(self, loc: str | None, msg: str) -> None:
-        self.errors.append({"loc": ["body", "rows", self.index, *([loc] if loc else [])], "msg": msg})
+    def error(self, loc: str | None, msg: str, code: str | None = None) -> None:
+        self.errors.append({"loc": ["body", "rows", self.index, *([loc] if loc else [])], "msg": msg,
+                            **({"code": code} if code else {})})
 
 
 def _parse(index: int, raw: Any) -> Planned:
@@ -86,26 +90,24 @@ async def _targets_by_id(ctx: Ctx, ids: list[uuid.UUID]) -> dict[uuid.UUID, Targ
     found: dict[uuid.UUID, Target] = {}
     for chunk in chunks(ids):
         res = await ctx.session.execute(
-            select(KpiAssignment.id, KpiAssignment.cycle_id, Cycle.status)
-            .join(Cycle, (Cycle.org_id == KpiAssignment.org_id) & (Cycle.id == KpiAssignment.cycle_id))
+            select(KpiAssignment.id, KpiAssignment.cycle_id, KpiAssignment.employee_id)
             .where(KpiAssignment.org_id == ctx.org_id, KpiAssignment.id.in_(chunk)))
-        found.update({i: Target(i, c, s) for i, c, s in res})
+        found.update({i: Target(i, c, e) for i, c, e in res})
     return found
 
 
 async def _targets_by_key(ctx: Ctx, keys: list[tuple[str, str, uuid.UUID]]
                           ) -> dict[tuple[str, str, uuid.UUID], Target]:
     found: dict[tuple[str, str, uuid.UUID], Target] = {}
-    a, e, d, c = KpiAssignment, Employee, KpiDefinition, Cycle
+    a, e, d = KpiAssignment, Employee, KpiDefinition
     for chunk in chunks(keys, TUPLE_CHUNK):
         res = await ctx.session.execute(
-            select(a.id, e.external_id, d.code, a.cycle_id, c.status)
+            select(a.id, e.external_id, d.code, a.cycle_id, a.employee_id)
             .join(e, (e.org_id == a.org_id) & (e.id == a.employee_id))
             .join(d, (d.org_id == a.org_id) & (d.id == a.definition_id))
-            .join(c, (c.org_id == a.org_id) & (c.id == a.cycle_id))
             .where(a.org_id == ctx.org_id, tuple_(e.external_id, d.code, a.cycle_id).in_(list(chunk))))
-        for asg_id, ext, code, cycle_id, status in res:
-            found[(ext, code, cycle_id)] = Target(asg_id, cycle_id, status)
+        for asg_id, ext, code, cycle_id, employee_id in res:
+            found[(ext, code, cycle_id)] = Target(asg_id, cycle_id, employee_id)
     return found
 
 
@@ -177,8 +179,11 @@ async def bulk_ingest(ctx: Ctx, rows: list[Any], atomic: bool) -> list[BulkMeasu
             p.target = by_key.get((r.employee_external_id, r.kpi_code, r.cycle_id))
             if p.target is None:
                 unresolved.append(p)
-        if p.target is not None and p.target.cycle_status == "closed":
-            p.error("cycle_id", "the assignment's cycle is closed and read-only")
+    locked = await locks.locked_pairs(ctx, {(p.target.cycle_id, p.target.employee_id) for p in valid if p.target})
+    for p in valid:
+        reason = locked.get((p.target.cycle_id, p.target.employee_id)) if p.target else None
+        if reason is not None:
+            p.error("cycle_id", f"{reason}: the assignment's measurements are locked", code="cycle_locked")
     if unresolved:
         await _explain_unresolved(ctx, unresolved)
 

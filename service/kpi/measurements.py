@@ -15,14 +15,13 @@ from fastapi import Request
 
 from service.auth.context import Ctx
 from service.authz import policy
-from service.cycles.service import ensure_writable, load_cycle
 from service.kit import audit, outbox
 from service.kit.etag import check_if_match
 from service.kit.pagination import Page, PageParams, paginate
 from service.kpi import repository as repo
 from service.kpi.models import KpiAssignment, KpiMeasurement
 from service.kpi.schemas import KpiMeasurementCreate, KpiMeasurementPut, KpiMeasurementRead
-from service.kpi.service import get_assignment
+from service.kpi.service import ensure_open, get_assignment
 from service.org.service import require
 from service.types import new_id
 
@@ -47,12 +46,11 @@ async def list_measurements(ctx: Ctx, asg_id: uuid.UUID, params: PageParams,
 
 async def recordable(ctx: Ctx, asg_id: uuid.UUID) -> KpiAssignment:
     """The assignment a measurement goes to: 404 unless visible, 403 unless the caller may
-    report actuals for its subject, 409 when its cycle is closed."""
+    report actuals for its subject, 409 `cycle_locked` when its cycle is closed or the
+    employee's result there is official."""
     row, rel = await get_assignment(ctx, asg_id)
     require(policy.record_kpi_measurement(ctx.principal, rel), "KPI assignment")
-    cycle = await load_cycle(ctx, row.cycle_id)
-    if cycle is not None:
-        ensure_writable(cycle)
+    await ensure_open(ctx, row)
     return row
 
 

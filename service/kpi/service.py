@@ -19,7 +19,7 @@ from service.auth.context import Ctx
 from service.authz import policy
 from service.authz.policy import Decision, Relation
 from service.cycles.models import Cycle
-from service.cycles.service import ensure_writable, load_cycle, writable_cycle
+from service.cycles.service import load_cycle, writable_cycle
 from service.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from service.kit import audit
 from service.kit.etag import check_if_match
@@ -39,6 +39,7 @@ from service.kpi.validation import PARAMETER_FIELDS, FieldError, check_parameter
 from service.org.models import Employee
 from service.org.service import require
 from service.scoring import kpi as scoring
+from service.scoring import locks
 from service.scoring.numbers import round_points
 from service.scoring.policy import PolicyParams
 from service.types import new_id
@@ -283,7 +284,7 @@ async def create_assignment(ctx: Ctx, data: KpiAssignmentCreate) -> KpiAssignmen
     if decision is not Decision.ALLOW:
         raise Forbidden("not allowed to assign KPIs to this employee")
     definition = await _definition_for(ctx, data.definition_id)
-    await writable_cycle(ctx, data.cycle_id)
+    await locks.ensure_open(ctx, await writable_cycle(ctx, data.cycle_id), [data.employee_id])
     values = data.model_dump()
     raise_field_errors(check_parameters(definition.direction, values))
     if await repo.find_assignment(ctx.session, ctx.org_id, data.employee_id, data.cycle_id,
@@ -301,11 +302,18 @@ async def create_assignment(ctx: Ctx, data: KpiAssignmentCreate) -> KpiAssignmen
 async def _editable(ctx: Ctx, asg_id: uuid.UUID, request: Request | None) -> KpiAssignment:
     row, rel = await get_assignment(ctx, asg_id)
     require(policy.manage_kpi_assignment(ctx.principal, rel), "KPI assignment")
-    cycle = await load_cycle(ctx, row.cycle_id)
-    if cycle is not None:
-        ensure_writable(cycle)
+    await ensure_open(ctx, row)
     check_if_match(request, row.version)
     return row
+
+
+async def ensure_open(ctx: Ctx, row: KpiAssignment) -> None:
+    """An assignment and its measurements are inputs of its employee's score: 409
+    `cycle_locked` once the cycle (or one it is nested in) is closed or the employee's
+    result there is official (service/scoring/locks.py)."""
+    cycle = await load_cycle(ctx, row.cycle_id)
+    assert cycle is not None  # a foreign key guarantees it
+    await locks.ensure_open(ctx, cycle, [row.employee_id])
 
 
 async def update_assignment(ctx: Ctx, asg_id: uuid.UUID, data: KpiAssignmentUpdate,

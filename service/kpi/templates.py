@@ -39,6 +39,7 @@ from service.kpi.service import relation, snapshot_values
 from service.kpi.validation import PARAMETER_FIELDS, check_parameters
 from service.org.models import Position
 from service.org.service import require
+from service.scoring import locks
 from service.types import new_id, utcnow
 
 
@@ -158,7 +159,7 @@ async def apply_template(ctx: Ctx, tpl_id: uuid.UUID, data: KpiTemplateApply) ->
     for emp in employee_ids:
         if policy.manage_kpi_assignment(ctx.principal, await relation(ctx, emp)) is not Decision.ALLOW:
             raise Forbidden(f"not allowed to assign KPIs to employee {emp}")
-    await writable_cycle(ctx, data.cycle_id)
+    await locks.ensure_open(ctx, await writable_cycle(ctx, data.cycle_id), employee_ids)
     items = (await items_of(ctx, [t]))[t.id]
     defs = await repo.definitions_by_id(ctx.session, ctx.org_id, (i.definition_id for i in items))
     for index, item in enumerate(items):  # a definition may have changed since the template was saved

@@ -14,7 +14,6 @@ from fastapi import Request
 from service.auth.context import Ctx
 from service.authz import policy
 from service.authz.policy import Relation
-from service.cycles.service import ensure_writable
 from service.errors import Conflict, NotFound, ValidationFailed
 from service.kit import audit, outbox
 from service.kit.etag import check_if_match
@@ -33,7 +32,7 @@ from service.okr.service import (
     add_revision,
     diff,
     ensure_editable,
-    objective_cycle,
+    ensure_open,
     referenced_objective,
     today,
     visible_objective,
@@ -128,8 +127,8 @@ async def create_key_result(ctx: Ctx, data: KeyResultCreate) -> KeyResult:
     require(policy.read_objectives(ctx.principal), "key results")
     obj = await referenced_objective(ctx, data.objective_id, "objective_id")
     require(policy.write_objective(ctx.principal, await relation(ctx, obj.owner_id)), "objective")
+    await ensure_open(ctx, obj)
     ensure_editable(obj)
-    ensure_writable(await objective_cycle(ctx, obj))
     await _check_owner(ctx, data.owner_id)
     values = data.model_dump(exclude={"milestones"})
     kr = KeyResult(org_id=ctx.org_id, id=new_id(), milestones=_milestones_json(data.milestones), **values)
@@ -154,8 +153,8 @@ async def update_key_result(ctx: Ctx, kr_id: uuid.UUID, data: KeyResultUpdate,
         return await _grade(ctx, kr, obj, rel, changes, reason, request)
     require(policy.write_objective(ctx.principal, rel), "key result")
     check_if_match(request, kr.version)
+    await ensure_open(ctx, obj)
     ensure_editable(obj)
-    ensure_writable(await objective_cycle(ctx, obj))
     for key in ("title", "weight"):
         if key in changes and changes[key] is None:
             raise ValidationFailed.field(key, f"{key} cannot be null")
@@ -188,7 +187,7 @@ async def _grade(ctx: Ctx, kr: KeyResult, obj: Objective, rel: Relation, changes
     """A manual grade (0..1 with a reason) replaces the computed score; both stay visible."""
     require(policy.grade_key_result(ctx.principal, rel), "key result")
     check_if_match(request, kr.version)
-    ensure_writable(await objective_cycle(ctx, obj))
+    await ensure_open(ctx, obj)
     if obj.status != "closed":
         raise Conflict("a key result is graded once its objective is closed", extra={"objective_status": obj.status})
     if set(changes) - GRADE_FIELDS:
@@ -214,8 +213,8 @@ async def delete_key_result(ctx: Ctx, kr_id: uuid.UUID, request: Request | None 
     kr, obj, rel = await visible_key_result(ctx, kr_id)
     require(policy.write_objective(ctx.principal, rel), "key result")
     check_if_match(request, kr.version)
+    await ensure_open(ctx, obj)
     ensure_editable(obj)
-    ensure_writable(await objective_cycle(ctx, obj))
     before = kr_snapshot(kr)
     removed = await repo.delete_key_result_rows(ctx.session, ctx.org_id, kr.id)
     await ctx.session.delete(kr)
@@ -255,9 +254,9 @@ async def create_check_in(ctx: Ctx, kr_id: uuid.UUID, data: CheckInCreate) -> Ch
     kr, obj, rel = await visible_key_result(ctx, kr_id)
     kr_rel = await relation(ctx, kr.owner_id) if kr.owner_id is not None else Relation.OTHER
     require(policy.check_in(ctx.principal, rel, kr_rel), "key result")
+    await ensure_open(ctx, obj)
     if obj.status == "closed":
         raise Conflict("the objective is closed and read-only")
-    ensure_writable(await objective_cycle(ctx, obj))
     _check_in_fields(kr, data)
     now = utcnow()
     at = data.checked_in_at or now

@@ -17,7 +17,7 @@ from service.auth.context import Ctx
 from service.authz import policy
 from service.authz.policy import Relation
 from service.cycles.models import Cycle
-from service.cycles.service import ensure_writable, load_cycle, writable_cycle
+from service.cycles.service import load_cycle, writable_cycle
 from service.errors import Conflict, NotFound, ValidationFailed
 from service.kit import audit
 from service.kit.etag import check_if_match
@@ -34,6 +34,7 @@ from service.okr.schemas import (
 )
 from service.org.models import Department, Organization
 from service.org.service import relation, require
+from service.scoring import locks
 from service.types import new_id, utcnow
 
 EDITABLE = frozenset({"draft", "published"})
@@ -95,6 +96,13 @@ async def objective_cycle(ctx: Ctx, obj: Objective) -> Cycle:
     cycle = await load_cycle(ctx, obj.cycle_id)
     assert cycle is not None  # a foreign key guarantees it
     return cycle
+
+
+async def ensure_open(ctx: Ctx, obj: Objective) -> None:
+    """An objective and its key results are inputs of the owner's score: 409
+    `cycle_locked` once the cycle (or one it is nested in) is closed or the owner's
+    result there is official (service/scoring/locks.py)."""
+    await locks.ensure_open(ctx, await objective_cycle(ctx, obj), [obj.owner_id])
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -221,7 +229,7 @@ async def create_objective(ctx: Ctx, data: ObjectiveCreate) -> Objective:
     require(policy.write_objective(ctx.principal, await relation(ctx, data.owner_id)), "objectives")
     values = data.model_dump()
     supports = list(dict.fromkeys(values.pop("supports")))
-    await writable_cycle(ctx, data.cycle_id)
+    await locks.ensure_open(ctx, await writable_cycle(ctx, data.cycle_id), [data.owner_id])
     await _check_refs(ctx, None, {**values, "supports": supports})
     obj = Objective(org_id=ctx.org_id, id=new_id(), status="draft", **values)
     ctx.session.add(obj)
@@ -241,8 +249,8 @@ async def update_objective(ctx: Ctx, objective_id: uuid.UUID, data: ObjectiveUpd
     obj, rel = await visible_objective(ctx, objective_id)
     require(policy.write_objective(ctx.principal, rel), "objective")
     check_if_match(request, obj.version)
+    await ensure_open(ctx, obj)
     ensure_editable(obj)
-    ensure_writable(await objective_cycle(ctx, obj))
     changes = data.model_dump(exclude_unset=True)
     reason = changes.pop("reason", None)
     for key in REQUIRED:
@@ -250,8 +258,10 @@ async def update_objective(ctx: Ctx, objective_id: uuid.UUID, data: ObjectiveUpd
             raise ValidationFailed.field(key, f"{key} cannot be null")
     if "owner_id" in changes and changes["owner_id"] != obj.owner_id:
         require(policy.write_objective(ctx.principal, await relation(ctx, changes["owner_id"])), "objective")
-    if "cycle_id" in changes and changes["cycle_id"] != obj.cycle_id:
-        await writable_cycle(ctx, changes["cycle_id"])
+    moved_to = changes.get("cycle_id") or obj.cycle_id
+    if moved_to != obj.cycle_id or changes.get("owner_id") not in (None, obj.owner_id):
+        await locks.ensure_open(ctx, await writable_cycle(ctx, moved_to),
+                                [changes.get("owner_id") or obj.owner_id])
     if "supports" in changes:
         changes["supports"] = list(dict.fromkeys(changes["supports"] or []))
     await _check_refs(ctx, obj.id, changes)
@@ -277,10 +287,10 @@ async def delete_objective(ctx: Ctx, objective_id: uuid.UUID, request: Request |
     obj, rel = await visible_objective(ctx, objective_id)
     require(policy.write_objective(ctx.principal, rel), "objective")
     check_if_match(request, obj.version)
+    await ensure_open(ctx, obj)
     if obj.status != "draft":
         raise Conflict(f"only drafts can be deleted; this objective is {obj.status}",
                        extra={"objective_status": obj.status})
-    ensure_writable(await objective_cycle(ctx, obj))
     if await repo.is_aligned_to(ctx.session, ctx.org_id, obj.id):
         raise Conflict("other objectives align to this one; move them first")
     supports = (await repo.supports_of(ctx.session, ctx.org_id, [obj.id])).get(obj.id, [])

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from service.auth.context import Ctx
 from service.authz import policy
 from service.cycles.models import Cycle
-from service.cycles.service import ensure_writable, on_transition
+from service.cycles.service import on_transition
 from service.errors import Conflict, ValidationFailed
 from service.kit import audit, outbox
 from service.kit.etag import check_if_match
@@ -22,7 +22,7 @@ from service.okr.models import KeyResult, Objective
 from service.okr.schemas import LintRequest
 from service.okr.service import (
     add_revision,
-    objective_cycle,
+    ensure_open,
     objective_snapshot,
     visible_objective,
 )
@@ -45,10 +45,10 @@ async def act(ctx: Ctx, objective_id: uuid.UUID, action: str, comment: str | Non
     require(policy.objective_action(ctx.principal, rel, action), "objective")
     check_if_match(request, obj.version)
     source, target, past = TRANSITIONS[action]
+    await ensure_open(ctx, obj)
     if obj.status != source:
         raise Conflict(f"cannot {action} an objective that is {obj.status}",
                        extra={"objective_status": obj.status, "requires": source})
-    ensure_writable(await objective_cycle(ctx, obj))
     comment = (comment or "").strip() or None
     if action == "reject" and comment is None:
         raise ValidationFailed.field("comment", "a rejection needs a comment")
@@ -87,8 +87,9 @@ async def _emit(ctx: Ctx, action: str, obj: Objective) -> None:
 @on_transition
 async def close_with_cycle(ctx: Ctx, cycle: Cycle, to: str) -> None:
     """When a cycle enters calibration its OKRs are final: objectives still published are
-    closed (so they can be graded, and none is left open in a cycle that will close)."""
-    if to != "calibration":
+    closed (so they can be graded, and none is left open in a cycle that will close). A
+    cycle closed with its parent, which never went through calibration, closes them then."""
+    if to not in ("calibration", "closed"):
         return
     rows = (await ctx.session.execute(select(Objective).where(
         Objective.org_id == ctx.org_id, Objective.cycle_id == cycle.id, Objective.status == "published")
@@ -98,7 +99,7 @@ async def close_with_cycle(ctx: Ctx, cycle: Cycle, to: str) -> None:
         obj.status = "closed"
         changes.append((obj.id, {"status": "published"}, {"status": "closed"}))
     await ctx.session.flush()
-    reason = f"cycle {cycle.name} entered calibration"
+    reason = f"cycle {cycle.name} entered calibration" if to == "calibration" else f"cycle {cycle.name} closed"
     for obj in rows:
         await add_revision(ctx, obj, "closed", {"status": {"before": "published", "after": "closed"}}, reason)
         await _emit(ctx, "close", obj)

@@ -11,13 +11,16 @@ from fastapi.responses import JSONResponse
 from service.auth.deps import ReadCtx, RequestCtx
 from service.kit.pagination import PageOut, PageParams, page_params
 from service.scoring import policies as svc
-from service.scoring import scores
+from service.scoring import records, scores
 from service.scoring.schemas import (
+    AmendmentCreate,
+    AmendmentRead,
     PolicyCreate,
     PolicyRead,
     PolicyUpdate,
     RecomputeJobRead,
     ScoreRead,
+    ScoreVersionRead,
 )
 
 router = APIRouter(prefix="/api/v1")
@@ -84,8 +87,31 @@ async def recompute(ctx: RequestCtx, cycle_id: uuid.UUID) -> JSONResponse:
 
 @router.get("/cycles/{cycle_id}/scores/{employee_id}", response_model=ScoreRead, tags=["scores"])
 async def get_score(ctx: RequestCtx, cycle_id: uuid.UUID, employee_id: uuid.UUID) -> ScoreRead:
+    """The score of record once the result is official (`official: true`), else the live
+    computation."""
     cycle, scored = await scores.get_score(ctx, cycle_id, employee_id)
     return scores.score_read(cycle, scored)
+
+
+@router.get("/cycles/{cycle_id}/scores/{employee_id}/versions", response_model=list[ScoreVersionRead],
+            tags=["scores"])
+async def score_versions(ctx: RequestCtx, cycle_id: uuid.UUID, employee_id: uuid.UUID) -> list[ScoreVersionRead]:
+    """Every version of the employee's score of record, oldest first: version 1 written at
+    finalization, one more per amendment. Empty while the result is live."""
+    cycle, found = await records.versions(ctx, cycle_id, employee_id)
+    return [scores.version_read(cycle, s) for s in found]
+
+
+@router.post("/cycles/{cycle_id}/amendments", response_model=AmendmentRead, status_code=status.HTTP_201_CREATED,
+             tags=["scores"])
+async def amend_score(ctx: RequestCtx, cycle_id: uuid.UUID, body: AmendmentCreate, response: Response) -> AmendmentRead:
+    """Amend one employee's official result (hr/admin, with a reason): writes the next
+    version of the record, emits `score.amended`, and creates correction results for
+    finalized incentive results that depended on it."""
+    cycle, scored, previous, corrections = await records.amend(ctx, cycle_id, body)
+    response.headers["Location"] = f"/api/v1/cycles/{cycle_id}/scores/{body.employee_id}/versions"
+    return AmendmentRead(score=scores.version_read(cycle, scored), previous_version=previous,
+                         corrections=corrections)
 
 
 @router.get("/score-jobs/{job_id}", response_model=RecomputeJobRead, tags=["scores"])

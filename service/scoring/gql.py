@@ -18,12 +18,21 @@ from service.graphql.common import (
     DecimalString,
     Edge,
     PageInfo,
+    input_dict,
     page_params,
+    validate_input,
 )
 from service.kit.pagination import encode_cursor
 from service.scoring import policies as policy_svc
+from service.scoring import records
 from service.scoring import scores as score_svc
-from service.scoring.schemas import PolicyRead, RecomputeJobRead, ScoreRead
+from service.scoring.schemas import (
+    AmendmentCreate,
+    PolicyRead,
+    RecomputeJobRead,
+    ScoreRead,
+    ScoreVersionRead,
+)
 
 
 def _dec(value: Any) -> DecimalString | None:
@@ -62,17 +71,67 @@ class ScoreType:
     flags: list[str]
     policy_id: uuid.UUID | None
     policy_version: int
+    official: bool = strawberry.field(description="true: the score of record, frozen at finalization; false: live")
+    finalized_at: dt.datetime | None = strawberry.field(description="when the result became official")
+    record_version: int | None = strawberry.field(description="the record's version (one more per amendment)")
     explanation: JSON | None
 
     @staticmethod
-    def of(s: ScoreRead) -> ScoreType:
+    def fields(s: ScoreRead) -> dict[str, Any]:
         body = s.model_dump(mode="json")
-        return ScoreType(employee_id=s.employee_id, cycle_id=s.cycle_id, status=s.status,
-                         components=JSON(body["components"]), weights=JSON(body["weights"]),
-                         composite=_dec(body["composite"]), calibration_delta=DecimalString(body["calibration_delta"]),
-                         final=_dec(body["final"]), rating=s.rating, flags=list(s.flags),
-                         policy_id=s.policy.id, policy_version=s.policy.version,
-                         explanation=JSON(body["explanation"]) if body.get("explanation") is not None else None)
+        return dict(employee_id=s.employee_id, cycle_id=s.cycle_id, status=s.status,
+                    components=JSON(body["components"]), weights=JSON(body["weights"]),
+                    composite=_dec(body["composite"]), calibration_delta=DecimalString(body["calibration_delta"]),
+                    final=_dec(body["final"]), rating=s.rating, flags=list(s.flags),
+                    policy_id=s.policy.id, policy_version=s.policy.version, official=s.official,
+                    finalized_at=s.finalized_at, record_version=s.record_version,
+                    explanation=JSON(body["explanation"]) if body.get("explanation") is not None else None)
+
+    @staticmethod
+    def of(s: ScoreRead) -> ScoreType:
+        return ScoreType(**ScoreType.fields(s))
+
+
+@strawberry.type(name="ScoreVersion", description="One version of a score of record")
+class ScoreVersionType(ScoreType):
+    source: str = strawberry.field(description="calibration, cycle_closed or amendment")
+    calibration_id: uuid.UUID | None
+    reason: str | None
+    changes: JSON | None
+    created_by: str
+    created_at: dt.datetime
+
+    @staticmethod
+    def of(s: ScoreVersionRead) -> ScoreVersionType:  # type: ignore[override]
+        return ScoreVersionType(**ScoreType.fields(s), source=s.source, calibration_id=s.calibration_id,
+                                reason=s.reason, changes=JSON(s.changes) if s.changes is not None else None,
+                                created_by=s.created_by, created_at=s.created_at)
+
+
+@strawberry.type(name="ScoreCorrection")
+class CorrectionType:
+    plan_id: uuid.UUID
+    plan_kind: str
+    action: str
+    result_id: uuid.UUID | None
+    amount_minor: int | None
+    currency: str | None
+    detail: str
+
+
+@strawberry.type(name="ScoreAmendment")
+class AmendmentType:
+    score: ScoreVersionType
+    previous_version: int
+    corrections: list[CorrectionType]
+
+
+@strawberry.input(name="ScoreAmendmentInput")
+class AmendmentInput:
+    employee_id: uuid.UUID
+    reason: str
+    final: DecimalString | None = None
+    rating: str | None = None
 
 
 @strawberry.type(name="ScoreJob")
@@ -126,6 +185,12 @@ class ScoringQuery:
         cycle, scored = await score_svc.get_score(info.context.ctx, cycle_id, employee_id)
         return ScoreType.of(score_svc.score_read(cycle, scored))
 
+    @strawberry.field(description="Every version of an employee's score of record, oldest first")
+    async def score_versions(self, info: Context, cycle_id: uuid.UUID,
+                             employee_id: uuid.UUID) -> list[ScoreVersionType]:
+        cycle, found = await records.versions(info.context.ctx, cycle_id, employee_id)
+        return [ScoreVersionType.of(score_svc.version_read(cycle, s)) for s in found]
+
     @strawberry.field
     async def score_job(self, info: Context, id: uuid.UUID) -> ScoreJobType:
         return ScoreJobType.of(await score_svc.get_job(info.context.ctx, id))
@@ -136,3 +201,12 @@ class ScoringMutation:
     @strawberry.mutation(description="Rescore a whole cycle (a job; large cycles finish in the background)")
     async def recompute_scores(self, info: Context, cycle_id: uuid.UUID) -> ScoreJobType:
         return ScoreJobType.of(await score_svc.start_recompute(info.context.ctx, cycle_id))
+
+    @strawberry.mutation(description="Amend one employee's official result (hr/admin, with a reason), as POST "
+                                     "/cycles/{id}/amendments")
+    async def amend_score(self, info: Context, cycle_id: uuid.UUID, input: AmendmentInput) -> AmendmentType:
+        data = validate_input(AmendmentCreate, input_dict(input))
+        cycle, scored, previous, corrections = await records.amend(info.context.ctx, cycle_id, data)
+        return AmendmentType(score=ScoreVersionType.of(score_svc.version_read(cycle, scored)),
+                             previous_version=previous,
+                             corrections=[CorrectionType(**c.model_dump()) for c in corrections])

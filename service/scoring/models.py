@@ -7,7 +7,16 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKeyConstraint, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, TenantMixin
@@ -88,3 +97,47 @@ class ScoreJob(TenantMixin, Base):
 
     __table_args__ = (ForeignKeyConstraint(["org_id", "cycle_id"], ["cycles.org_id", "cycles.id"]),
                       UniqueConstraint("org_id", "id"))
+
+
+class ScoreRecord(TenantMixin, Base):
+    """One version of an employee's official result in a cycle (the score of record,
+    SPEC section 9). Version 1 is written when the result is finalized (the employee's
+    calibration session is finalized, or the cycle closes); each amendment writes the
+    next version. Rows never change: the database refuses UPDATE and DELETE (migration
+    0010), so every earlier version stays readable. Numbers are stored exact (the
+    shown values are rounded on the way out), so incentive rules computed from a record
+    give the same amounts as from the live computation it froze."""
+
+    __tablename__ = "score_records"
+
+    cycle_id: Mapped[uuid.UUID] = mapped_column()
+    employee_id: Mapped[uuid.UUID] = mapped_column()
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    components: Mapped[dict[str, Any]] = mapped_column(JSON)
+    weights: Mapped[dict[str, Any]] = mapped_column(JSON)
+    composite: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    calibration_delta: Mapped[Decimal] = mapped_column(ExactDecimal)
+    final: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    rating: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    flags: Mapped[list[str]] = mapped_column(JSON)
+    policy_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    policy_version: Mapped[int] = mapped_column(Integer)
+    explanation: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # calibration (a session was finalized), cycle_closed, or amendment
+    source: Mapped[str] = mapped_column(String(20))
+    calibration_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # When version 1 was written: the moment the result became official.
+    finalized_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        ForeignKeyConstraint(["org_id"], ["organizations.id"]),
+        ForeignKeyConstraint(["org_id", "cycle_id"], ["cycles.org_id", "cycles.id"]),
+        ForeignKeyConstraint(["org_id", "employee_id"], ["employees.org_id", "employees.id"]),
+        UniqueConstraint("org_id", "cycle_id", "employee_id", "version"),
+        Index("ix_score_records_org_employee", "org_id", "employee_id"),
+    )

@@ -10,6 +10,7 @@ cycle use the pinned versions from then on, so later edits never change them.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -209,7 +210,31 @@ async def policy_book(ctx: Ctx, cycle: Cycle) -> PolicyBook:
 
 @on_transition
 async def pin_on_calibration(ctx: Ctx, cycle: Cycle, to: str) -> None:
-    """Entering calibration pins the versions in use; nothing after changes this cycle's scores."""
-    if to == "calibration" and cycle.pinned_policies is None:
+    """Entering calibration pins the versions in use; nothing after changes this cycle's
+    scores. Closing pins too (a descendant closed with its parent may never have been in
+    calibration), so a policy edit never reaches a closed cycle."""
+    if to in ("calibration", "closed"):
+        await pin(ctx, cycle)
+
+
+async def params_of(ctx: Ctx, refs: set[tuple[uuid.UUID | None, int]]) -> dict[tuple[uuid.UUID | None, int], PolicyParams]:
+    """The parameters of given policy versions (what a score of record names), in one
+    query; the built-in default answers for a null policy id."""
+    out: dict[tuple[uuid.UUID | None, int], PolicyParams] = {
+        ref: dataclasses.replace(BUILTIN, version=ref[1]) for ref in refs if ref[0] is None}
+    wanted = {pid for pid, _ in refs if pid is not None}
+    if wanted:
+        rows = (await ctx.session.execute(select(ScoringPolicyVersion).where(
+            ScoringPolicyVersion.org_id == ctx.org_id,
+            ScoringPolicyVersion.policy_id.in_(sorted(wanted))))).scalars()
+        for v in rows:
+            if (v.policy_id, v.version) in refs:
+                out[(v.policy_id, v.version)] = to_engine(v.params, v.policy_id, v.version)
+    return out
+
+
+async def pin(ctx: Ctx, cycle: Cycle) -> None:
+    """Pin the versions in use on the cycle, once (entering calibration, or closing)."""
+    if cycle.pinned_policies is None:
         cycle.pinned_policies = {str(k): v for k, v in (await _active_versions(ctx)).items()}
         await ctx.session.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -175,7 +175,70 @@ class ScoreRead(Output):
     rating: str | None
     flags: list[str]
     policy: PolicyRef
+    official: bool = Field(description="true: the score of record, frozen at finalization (only an amendment "
+                                       "changes it); false: computed live from the current inputs")
+    finalized_at: dt.datetime | None = Field(description="when the result became official (null while live)")
+    record_version: int | None = Field(description="the version of the record answered (1, then one more per "
+                                                   "amendment); null while live")
     explanation: dict[str, Any] | None = None
+
+
+class ScoreVersionRead(ScoreRead):
+    """One version of a score of record, with how it came to be."""
+
+    source: Literal["calibration", "cycle_closed", "amendment"] = Field(
+        description="what wrote this version: a finalized calibration session, the cycle's closing, or an "
+                    "amendment")
+    calibration_id: uuid.UUID | None
+    reason: str | None = Field(description="the amendment's reason")
+    changes: dict[str, Any] | None = Field(description="what the amendment changed: {field: {before, after}}")
+    created_by: str
+    created_at: dt.datetime
+
+
+Points = Annotated[Decimal, Field(ge=0, le=1000, max_digits=12, decimal_places=4, allow_inf_nan=False)]
+
+
+class AmendmentCreate(Input):
+    """An amendment of one employee's official result: a new final (the rating follows
+    the policy's bands unless given too), or a new rating, or both, with a reason."""
+
+    employee_id: uuid.UUID
+    final: Points | None = Field(default=None, description="the corrected final points")
+    rating: str | None = Field(default=None, min_length=1, max_length=10,
+                               description="the corrected rating (one of the policy's bands); by default the "
+                                           "band of the final")
+    reason: str = Field(min_length=1, max_length=4000)
+
+    @model_validator(mode="after")
+    def _something(self) -> AmendmentCreate:
+        if self.final is None and self.rating is None:
+            raise ValueError("an amendment changes the final, the rating or both")
+        if not self.reason.strip():
+            raise ValueError("an amendment needs a reason")
+        return self
+
+
+class Correction(Output):
+    """What an amendment did to an incentive plan of the cycle that depends on the score."""
+
+    plan_id: uuid.UUID
+    plan_kind: str
+    action: Literal["adjustment_created", "payment_created", "unchanged", "not_finalized", "review"] = Field(
+        description="adjustment_created: a draft correction of a paid result; payment_created: a new draft "
+                    "payment; unchanged; not_finalized: the result is not paid yet (run the plan again); review: "
+                    "a nomination or a pool share that people decide")
+    result_id: uuid.UUID | None = Field(description="the correction (or new payment) created, else the result "
+                                                    "concerned")
+    amount_minor: int | None = Field(description="the correction's signed amount in minor units")
+    currency: str | None
+    detail: str
+
+
+class AmendmentRead(Output):
+    score: ScoreVersionRead
+    previous_version: int
+    corrections: list[Correction]
 
 
 class RecomputeJobRead(Output):

@@ -21,10 +21,11 @@ from service.kit.pagination import PageParams, decode_cursor, encode_cursor
 from service.observability import observe_job
 from service.org.models import Employee
 from service.org.service import relation, require
+from service.scoring import records
 from service.scoring import service as scoring
 from service.scoring.models import ScoreJob, ScoreSnapshot
 from service.scoring.numbers import round_fraction, round_points
-from service.scoring.schemas import PolicyRef, ScoreRead
+from service.scoring.schemas import PolicyRef, ScoreRead, ScoreVersionRead
 from service.types import new_id, utcnow
 
 log = structlog.get_logger("service.scoring")
@@ -34,15 +35,29 @@ def _pts(v: Any) -> Any:
     return round_points(v) if v is not None else None
 
 
-def score_read(cycle: Cycle, scored: scoring.Scored, explain: bool = True) -> ScoreRead:
-    r = scored.result
-    return ScoreRead(
+def _fields(cycle: Cycle, scored: scoring.Scored, explain: bool) -> dict[str, Any]:
+    r, rec = scored.result, scored.record
+    return dict(
         employee_id=scored.employee.id, cycle_id=cycle.id, status=r.status,
         components={k: _pts(v) for k, v in r.components.items()},
         weights={k: round_fraction(v) for k, v in r.weights.items()},
         composite=_pts(r.composite), calibration_delta=round_points(r.calibration_delta), final=_pts(r.final),
         rating=r.rating, flags=list(r.flags), policy=PolicyRef(id=scored.policy.id, version=scored.policy.version),
+        official=rec is not None, finalized_at=rec.finalized_at if rec is not None else None,
+        record_version=rec.version if rec is not None else None,
         explanation=scoring.jsonable(r.explanation) if explain else None)
+
+
+def score_read(cycle: Cycle, scored: scoring.Scored, explain: bool = True) -> ScoreRead:
+    """The score as the API shows it: the record when official, else live."""
+    return ScoreRead(**_fields(cycle, scored, explain))
+
+
+def version_read(cycle: Cycle, scored: scoring.Scored) -> ScoreVersionRead:
+    rec = scored.record
+    return ScoreVersionRead(**_fields(cycle, scored, True), source=rec.source, calibration_id=rec.calibration_id,
+                            reason=rec.reason, changes=rec.changes, created_by=rec.created_by,
+                            created_at=rec.created_at)
 
 
 async def get_score(ctx: Ctx, cycle_id: uuid.UUID, employee_id: uuid.UUID) -> tuple[Cycle, scoring.Scored]:
@@ -54,7 +69,7 @@ async def get_score(ctx: Ctx, cycle_id: uuid.UUID, employee_id: uuid.UUID) -> tu
     rows = await scoring.population(ctx, cycle, [employee_id])
     if not rows:
         raise NotFound("this employee is not scored in this cycle")
-    return cycle, (await scoring.score_employees(ctx, cycle, rows))[0]
+    return cycle, (await records.official_or_live(ctx, cycle, rows))[0]
 
 
 async def visible_population(ctx: Ctx, cycle: Cycle, department_id: uuid.UUID | None,
@@ -84,11 +99,12 @@ async def list_scores(ctx: Ctx, cycle_id: uuid.UUID, params: PageParams, *, depa
         rows = [r for r in rows if r.id > after]
     if rating is None:
         page_rows = rows[: params.limit + 1]
-        scored = await scoring.score_employees(ctx, cycle, page_rows[: params.limit])
+        scored = await records.official_or_live(ctx, cycle, page_rows[: params.limit], explain=explain)
         more = len(page_rows) > params.limit
     else:
         # A rating is known only after scoring, so the whole visible set is scored first.
-        all_scored = [s for s in await scoring.score_employees(ctx, cycle, rows) if s.result.rating == rating]
+        all_scored = [s for s in await records.official_or_live(ctx, cycle, rows, explain=explain)
+                      if s.result.rating == rating]
         scored, more = all_scored[: params.limit], len(all_scored) > params.limit
     items = [score_read(cycle, s, explain) for s in scored]
     return items, (encode_cursor(scored[-1].employee.id) if more and scored else None)

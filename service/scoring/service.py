@@ -23,10 +23,12 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 
 from service.auth.context import Ctx
+from service.authz import policy as authz
 from service.cycles.models import Cycle
 from service.cycles.service import descendant_ids
 from service.org.models import Employee
 from service.scoring.composite import Adjustment, EmployeeInputs, ScoreResult, score_employee
+from service.scoring.numbers import div
 from service.scoring.policies import PolicyBook, policy_book
 from service.scoring.policy import PolicyParams
 
@@ -93,6 +95,13 @@ class Scored:
     employee: Any  # a row with id, position_id, department_id, manager_id
     policy: PolicyParams
     result: ScoreResult
+    # The score of record this result was read from (service/scoring/records.py), or
+    # None for a live computation.
+    record: Any = None
+
+    @property
+    def official(self) -> bool:
+        return self.record is not None
 
 
 def population_filter(cycle: Cycle) -> Any:
@@ -179,6 +188,16 @@ def apply_overrides(result: ScoreResult, part: dict[str, Any]) -> ScoreResult:
         return dataclasses.replace(result, rating=override, explanation=explanation,
                                    flags=tuple(sorted({*result.flags, "distribution_enforced"})))
     return dataclasses.replace(result, explanation=explanation)
+
+
+def anonymous_peer_ratings(ratings: Sequence[Decimal], minimum: int) -> dict[str, Any]:
+    """What the evaluated employee sees of their peer ratings (SPEC section 10): the count
+    and the mean, and only once enough reviewers answered."""
+    n = len(ratings)
+    if not authz.anonymous_feedback_visible(n, minimum):
+        return {"available": False, "min_reviewers": minimum}
+    return {"available": True, "min_reviewers": minimum, "count": n,
+            "mean": div(sum(ratings, Decimal(0)), Decimal(n))}
 
 
 def jsonable(value: Any) -> Any:

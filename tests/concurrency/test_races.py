@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from tests.conftest import BACKEND, Tenant
@@ -189,3 +190,52 @@ if BACKEND == "postgresql":
         import os
 
         return os.environ["DATABASE_URL"].rsplit("/", 1)[1]
+
+
+async def test_check_ins_racing_the_close_are_in_the_record_or_refused(team: Tenant):
+    """Check-ins on a December key result while its quarter closes (closing December with
+    it): each is accepted and counted in the official result, or refused with
+    `cycle_locked`; none lands after the record without being in it (the lock holds the
+    cycle rows FOR SHARE; closing takes them FOR UPDATE)."""
+    from sqlalchemy import select
+
+    from service.db import database
+    from service.scoring.models import ScoreSnapshot
+    from tests.okr.conftest import publish
+
+    t = team
+    q4 = await make_cycle(t, "2026-10-01", "2026-12-31", status="active", name="Q4")
+    dec = await make_cycle(t, "2026-12-01", "2026-12-31", status="active", name="December", parent_id=q4["id"])
+    obj = await make_objective(t, dec, "alice")
+    kr = await make_kr(t, obj, start="0", target="1000")
+    await make_kr(t, obj, title="Second", start="0", target="10")
+    await publish(t, obj)
+    for to in ("review", "calibration"):
+        assert (await t.client.post(f"/api/v1/cycles/{q4['id']}/transition", headers=t.hr,
+                                    json={"to": to})).status_code == 200
+
+    async def check_in(i: int) -> Any:
+        return await t.client.post(f"/api/v1/key-results/{kr['id']}/check-ins", headers=t.hr,
+                                   json={"value": str(10 * (i + 1))})
+
+    async def close() -> Any:
+        await asyncio.sleep(0.01)
+        return await t.client.post(f"/api/v1/cycles/{q4['id']}/transition", headers=t.hr, json={"to": "closed"})
+
+    *answers, closed = await asyncio.gather(*(check_in(i) for i in range(30)), close())
+    assert closed.status_code == 200, closed.text
+    assert all(a.status_code in (201, 409) for a in answers), [a.text for a in answers]
+    assert all(a.json()["code"] == "cycle_locked" for a in answers if a.status_code == 409)
+    record = (await t.client.get(f"/api/v1/cycles/{q4['id']}/scores/{t.employees['alice']['id']}",
+                                 headers=t.hr)).json()
+    assert record["official"] is True
+    # the live computation over every stored check-in gives the record's numbers
+    assert (await t.client.post(f"/api/v1/cycles/{q4['id']}/scores/recompute", headers=t.hr)).status_code == 200
+    async with database.sessions() as session:
+        live = (await session.execute(select(ScoreSnapshot.final).where(
+            ScoreSnapshot.org_id == t.org_id, ScoreSnapshot.cycle_id == uuid.UUID(q4["id"]),
+            ScoreSnapshot.employee_id == uuid.UUID(t.employees["alice"]["id"])))).scalar_one()
+    assert record["final"] == str(live.quantize(Decimal("0.01")))
+    stored = (await t.client.get(f"/api/v1/key-results/{kr['id']}/check-ins", headers=t.hr,
+                                 params={"limit": 500})).json()["items"]
+    assert len(stored) == sum(1 for a in answers if a.status_code == 201)

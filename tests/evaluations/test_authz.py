@@ -164,6 +164,9 @@ CAL_ACT = cells(404, {STAFF: 200, "auditor": 403})
 INTERVIEW_CREATE = cells(422, {(*STAFF, *MANAGERS): 201, ("subject", "auditor"): 403})
 INTERVIEW_WRITE = cells(404, {(*STAFF, *MANAGERS): 200, ("subject", "auditor"): 403})
 MEETING_CREATE = cells(422, {(*STAFF, *MANAGERS): 201, ("subject", "auditor"): 403})
+SCORES_LIST = cells(200, {("other_admin", "employees:write"): 404})
+RECOMPUTE = cells(403, {STAFF: 200, ("other_admin", "employees:write"): 404})
+AMEND = cells(404, {STAFF: 201, ("auditor", "subject", *MANAGERS): 403})
 
 
 Stage = Callable[[World], Awaitable[None]]
@@ -251,9 +254,20 @@ ROUTES = [
     Route("meetings.patch", "PATCH", "/api/v1/review-meetings/{meeting}", INTERVIEW_WRITE, stage_meeting,
           {"cause_analysis": "Traffic dropped"}, probe="/api/v1/review-meetings/{meeting}",
           writers=(*STAFF, *MANAGERS)),
+    # scores and the score of record (alice's result is official once her calibration is finalized)
+    Route("scores.list", "GET", "/api/v1/cycles/{cycle}/scores", SCORES_LIST, stage_calibrated),
+    Route("scores.get", "GET", "/api/v1/cycles/{cycle}/scores/{alice}", READ, stage_calibrated, shows=("alice",)),
+    Route("scores.versions", "GET", "/api/v1/cycles/{cycle}/scores/{alice}/versions", READ, stage_calibrated,
+          shows=("alice", "cal")),
+    Route("scores.amend", "POST", "/api/v1/cycles/{cycle}/amendments", AMEND, stage_calibrated,
+          lambda w: {"employee_id": w.ids["alice"], "final": "70", "reason": "A KPI actual was wrong"},
+          probe="/api/v1/cycles/{cycle}/scores/{alice}/versions", writers=STAFF),
+    Route("scores.recompute", "POST", "/api/v1/cycles/{cycle}/scores/recompute", RECOMPUTE, stage_calibrated,
+          probe="/api/v1/audit-events?entity_type=cycle&entity_id={cycle}", writers=STAFF),
 ]
 CASES = [pytest.param(r, c, id=f"{r.name}-{c}") for r in ROUTES for c in CALLERS]
-MINE = ("/evaluations", "/peer-requests", "/calibrations", "/interviews", "/review-meetings")
+MINE = ("/evaluations", "/peer-requests", "/calibrations", "/interviews", "/review-meetings",
+        "/cycles/{cycle_id}/scores", "/cycles/{cycle_id}/amendments")
 
 
 def test_table_covers_every_route_and_caller():
@@ -264,7 +278,8 @@ def test_table_covers_every_route_and_caller():
               for m in ops}
     table = {(r.method, r.path.replace("{ev}", "{evaluation_id}").replace("{req}", "{request_id}")
               .replace("{cal}", "{calibration_id}").replace("{iv}", "{interview_id}")
-              .replace("{meeting}", "{meeting_id}")) for r in ROUTES}
+              .replace("{meeting}", "{meeting_id}").replace("{cycle}", "{cycle_id}")
+              .replace("{alice}", "{employee_id}")) for r in ROUTES}
     actions = {("POST", "/api/v1/evaluations/{evaluation_id}/" + a)
                for a in ("submit_self", "submit_manager", "finalize", "acknowledge")}
     assert served == (table - actions) | {("POST", "/api/v1/evaluations/{evaluation_id}/{action}")}

@@ -213,5 +213,5 @@ async def test_feedback_closes_at_calibration_and_reviewers_never_read_the_evalu
     fin = await t.client.post(f"/api/v1/calibrations/{cal.json()['id']}/finalize", headers=t.hr)
     assert fin.status_code == 200, fin.text
     closed = await answer(t, ev, "bob", 4, expect=409)
-    assert closed["evaluation_status"] == "calibrated"
+    assert closed["code"] == "cycle_locked"  # the result is official: 360 feedback is a locked input
     await ask(t, ev, "boss", expect=409)

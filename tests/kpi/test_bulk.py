@@ -233,4 +233,5 @@ async def test_statement_count_does_not_depend_on_row_count(team, setup):
     assert created[0] == created[1], created
     assert unchanged[0] == unchanged[1], unchanged
     assert updated[0] == updated[1], updated
-    assert max(created + unchanged + updated) <= 8
+    # 8, plus the lock on official results: the cycles held and read, then their records
+    assert max(created + unchanged + updated) <= 10
