@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     graphql_max_depth: int = 10
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 5000
+    graphql_max_nodes: int = 2000  # fields after fragment expansion (service/graphql/cost.py)
+    graphql_max_cost: int = 50000  # fields weighted by page sizes
+    graphql_timeout_seconds: float = 10.0  # the backstop: an operation running longer is stopped
     idempotency_ttl_seconds: int = 86400
     bulk_max_employee_rows: int = 10000
     bulk_max_measurement_rows: int = 50000
@@ -67,6 +70,7 @@ class Settings(BaseSettings):
     db_retry_after_seconds: int = 2  # Retry-After of the 503 for a timed-out statement
     max_body_bytes: int = 1_048_576  # request bodies above this answer 413
     max_bulk_body_bytes: int = 33_554_432  # the same for paths ending in /bulk
+    max_json_depth: int = 64  # JSON bodies nesting arrays and objects deeper answer 400
     rate_limit_enabled: bool = True
     rate_limit_bulk_per_minute: float = 30.0
     rate_limit_bulk_burst: int = 5

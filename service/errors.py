@@ -93,6 +93,19 @@ class ValidationFailed(DomainError):
         return cls(msg, errors=[{"loc": ["body", *loc_list], "msg": msg}])
 
 
+def http_problem(status: int, detail: str) -> DomainError:
+    """A problem of any HTTP status, for refusals that come from a library (a status
+    line and a reason) rather than from a domain rule."""
+    import http
+
+    error = DomainError(detail)
+    error.status = status
+    error.code = {400: "bad-request", 404: "not-found", 405: "method-not-allowed",
+                  415: "unsupported-media-type"}.get(status, f"http-{status}")
+    error.title = http.HTTPStatus(status).phrase if status in http.HTTPStatus._value2member_map_ else "Error"
+    return error
+
+
 class ServiceUnavailable(DomainError):
     status, code, title = 503, "service-unavailable", "Service unavailable"
 

@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.auth.tokens import verify_token
 from service.config import Settings, get_settings
-from service.errors import DomainError, PayloadTooLarge, TooManyRequests
+from service.errors import DomainError, PayloadTooLarge, TooManyRequests, ValidationFailed
 
 PROBLEM_JSON = b"application/problem+json"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -41,7 +41,42 @@ async def send_problem(scope: Scope, send: Send, error: DomainError) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-# --- body size ------------------------------------------------------------------------------
+# --- body size and JSON depth -----------------------------------------------------------------
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_too_deep(body: bytes, limit: int) -> bool:
+    """Whether a JSON document nests arrays and objects deeper than `limit`, measured on
+    the bytes before anything parses them (Python's decoder recurses once a level and
+    fails past about a thousand). Brackets inside strings do not count. Linear, and at
+    C speed but for one pass over the brackets themselves."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    for b in _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS):
+        if b in (91, 123):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def is_json(scope: Scope) -> bool:
+    ctype = (Headers(scope=scope).get("content-type") or "").split(";")[0].strip().lower()
+    return ctype == "application/json" or ctype.endswith("+json")
+
+
+async def send_scim_error(send: Send, status: int, scim_type: str, detail: str) -> None:
+    """An error in SCIM's own shape (RFC 7644 section 3.12), for the /scim paths."""
+    body = json.dumps({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": str(status),
+                       "scimType": scim_type, "detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/scim+json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 def body_limit(path: str, settings: Settings) -> int:
     return settings.max_bulk_body_bytes if path.rstrip("/").endswith("/bulk") else settings.max_body_bytes
@@ -49,8 +84,9 @@ def body_limit(path: str, settings: Settings) -> int:
 
 class BodySizeLimitMiddleware:
     """413 when `Content-Length` exceeds the limit (nothing is read), or when a body sent
-    without one (chunked) grows past it. The body is read here, up to the limit, and
-    handed on unchanged."""
+    without one (chunked) grows past it; 400 when a JSON body nests deeper than
+    `MAX_JSON_DEPTH` (a SCIM error under /scim). The body is read here, up to the
+    limit, and handed on unchanged."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -80,6 +116,15 @@ class BodySizeLimitMiddleware:
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
+        depth = get_settings().max_json_depth
+        if is_json(scope) and json_too_deep(b"".join(chunks), depth):
+            detail = f"the JSON body nests deeper than {depth} levels"
+            if scope["path"].startswith("/scim/"):
+                await send_scim_error(send, 400, "invalidSyntax", detail)
+            else:
+                await send_problem(scope, send, ValidationFailed(detail, errors=[
+                    {"loc": ["body"], "msg": f"at most {depth} levels of arrays and objects"}]))
+            return
         replayed = False
 
         async def replay() -> Message:

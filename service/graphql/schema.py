@@ -1,12 +1,16 @@
-"""Assembles the GraphQL schema from each module's `gql.py`, with depth, alias and token
-limits, domain errors shaped like the REST problems, and a rollback of the request's
+"""Assembles the GraphQL schema from each module's `gql.py`, with depth, alias, token and
+cost limits (service/graphql/cost.py) and an execution timeout, domain errors shaped like the REST problems, and a rollback of the request's
 transaction whenever any error occurred (GraphQL answers 200, so the session
 dependency cannot tell)."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import strawberry
 import structlog
+from cross_web import HTTPException
 from graphql import GraphQLError
 from sqlalchemy.exc import DBAPIError
 from strawberry.extensions import (
@@ -17,18 +21,21 @@ from strawberry.extensions import (
 )
 from strawberry.fastapi import GraphQLRouter
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
 from service.config import get_settings
 from service.cycles.gql import CycleMutation, CycleQuery
-from service.errors import DomainError
+from service.errors import DomainError, http_problem
 from service.evaluations.gql import EvaluationMutation, EvaluationQuery
 from service.graphql.common import SCALARS
 from service.graphql.context import get_context
+from service.graphql.cost import QueryCost
 from service.incentives.gql import IncentiveMutation, IncentiveQuery
 from service.kpi.gql import KpiMutation, KpiQuery
 from service.okr.gql import OkrMutation, OkrQuery
 from service.org.gql import OrgMutation, OrgQuery
-from service.problems import database_problem
+from service.problems import database_problem, problem_response
 from service.scoring.gql import ScoringMutation, ScoringQuery
 
 log = structlog.get_logger("service.graphql")
@@ -57,6 +64,12 @@ class DomainErrors(SchemaExtension):
                 shaped.append(GraphQLError(original.detail, nodes=err.nodes, path=err.path, extensions=ext))
             elif original is None:
                 shaped.append(err)  # a syntax or validation error of the query itself
+            elif err.path is None:
+                # Before any field ran: the variables did not coerce (a wrong type, a bad
+                # UUID, a missing required variable, an unknown input field). The
+                # client's mistake, answered as such (GraphQL-over-HTTP: a request error).
+                shaped.append(GraphQLError(err.message, nodes=err.nodes, extensions={
+                    **(err.extensions or {}), "status": 400, "code": "bad-request"}))
             else:
                 log.error("graphql_unhandled", error=type(original).__name__, path=err.path, exc_info=original)
                 shaped.append(GraphQLError("Internal server error", nodes=err.nodes, path=err.path,
@@ -79,6 +92,25 @@ class Mutation(OrgMutation, CycleMutation, KpiMutation, OkrMutation, ScoringMuta
 
 
 class Schema(strawberry.Schema):
+    async def execute(self, query: str | None, variable_values: dict[str, Any] | None = None,  # type: ignore[override]
+                      context_value: Any | None = None, *args: Any, **kwargs: Any) -> ExecutionResult:
+        """The backstop of the cost limits (service/graphql/cost.py): an operation still
+        running after `GRAPHQL_TIMEOUT_SECONDS` is cancelled at its next await, its
+        transaction rolled back, and the answer is an error with status 503. (Work that
+        never awaits cannot be interrupted; the cost rule keeps such work small.)"""
+        limit = get_settings().graphql_timeout_seconds
+        try:
+            async with asyncio.timeout(limit):
+                return await super().execute(query, variable_values, context_value, *args, **kwargs)
+        except TimeoutError:
+            log.warning("graphql_timeout", seconds=limit)
+            ctx = getattr(context_value, "ctx", None)
+            if ctx is not None and ctx.session_opened:
+                await ctx.session.rollback()
+            return ExecutionResult(data=None, errors=[GraphQLError(
+                f"the operation did not finish within {limit:g} s and was stopped; nothing was changed",
+                extensions={"status": 503, "code": "timeout"})])
+
     def process_errors(self, errors: list[GraphQLError], execution_context: object = None) -> None:
         """Strawberry would log every error at ERROR with a traceback. A domain error (a
         404, a 403, a 422) or an invalid query is an answer to the client, not an incident,
@@ -96,10 +128,31 @@ def build_schema() -> strawberry.Schema:
             lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
             lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+            lambda: QueryCost(max_nodes=settings.graphql_max_nodes, max_cost=settings.graphql_max_cost),
             DomainErrors,
         ],
     )
 
 
+class Router(GraphQLRouter):
+    """Strawberry answers a request that is not GraphQL (no query, another content type,
+    a batch, a body that is not JSON) with a `text/plain` status line; here it is a
+    problem document like every other refusal of the API, and an unsupported content
+    type is 415 (GraphQL-over-HTTP). A JSON body too deep to decode is a 400."""
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        try:
+            return await super().run(request, context=context, root_value=root_value)
+        except HTTPException as exc:
+            status = 415 if exc.reason == "Unsupported content type" else exc.status_code
+            return problem_response(http_problem(status, exc.reason))
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            return super().decode_json(data)
+        except RecursionError as exc:
+            raise HTTPException(400, "the JSON body is nested too deeply") from exc
+
+
 schema = build_schema()
-graphql_router = GraphQLRouter(schema, context_getter=get_context, graphql_ide="graphiql")
+graphql_router = Router(schema, context_getter=get_context, graphql_ide="graphiql")
