@@ -16,8 +16,11 @@ def _serve(args: argparse.Namespace) -> None:
     settings = get_settings()
     if settings.is_sqlite:
         upgrade()  # the embedded database migrates itself; PostgreSQL uses `migrate`
+    from service.http_protocol import PROTOCOL
+
     uvicorn.run("service.app:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level=settings.log_level.lower(), access_log=False)
+                workers=args.workers, log_level=settings.log_level.lower(), access_log=False,
+                http=PROTOCOL)
 
 
 def _migrate(_: argparse.Namespace) -> None:

@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576  # request bodies above this answer 413
     max_bulk_body_bytes: int = 33_554_432  # the same for paths ending in /bulk
     max_json_depth: int = 64  # JSON bodies nesting arrays and objects deeper answer 400
+    max_header_bytes: int = 32768  # a request line and headers larger answer 431 (service/http_protocol.py)
     rate_limit_enabled: bool = True
     rate_limit_bulk_per_minute: float = 30.0
     rate_limit_bulk_burst: int = 5

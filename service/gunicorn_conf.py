@@ -1,7 +1,8 @@
 """gunicorn settings for the production image: `gunicorn -c python:service.gunicorn_conf
 'service.app:create_app()'`.
 
-uvicorn workers (`uvicorn_worker.UvicornWorker`), as many as `WEB_CONCURRENCY`, each with its
+uvicorn workers (`service.http_protocol.Worker`: uvicorn's, with request heads bounded by
+`MAX_HEADER_BYTES`), as many as `WEB_CONCURRENCY`, each with its
 own event loop and connection pool; the app is created in each worker after the fork, so
 no connection or thread crosses a fork. Migrations are not run here: that is
 `python -m service migrate`, once per release (the Kubernetes Job, compose's `migrate`).
@@ -26,7 +27,7 @@ _settings = get_settings()
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/tmp/perf-service-metrics")
 
 wsgi_app = "service.app:create_app()"
-worker_class = "uvicorn_worker.UvicornWorker"
+worker_class = "service.http_protocol.Worker"  # uvicorn's, with a bound on request heads
 workers = max(_settings.web_concurrency, 1)
 bind = [f"0.0.0.0:{_settings.port}"]
 timeout = _settings.gunicorn_timeout_seconds

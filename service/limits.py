@@ -43,6 +43,7 @@ async def send_problem(scope: Scope, send: Send, error: DomainError) -> None:
 
 # --- body size and JSON depth -----------------------------------------------------------------
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
@@ -86,12 +87,23 @@ class BodySizeLimitMiddleware:
     """413 when `Content-Length` exceeds the limit (nothing is read), or when a body sent
     without one (chunked) grows past it; 400 when a JSON body nests deeper than
     `MAX_JSON_DEPTH` (a SCIM error under /scim). The body is read here, up to the
-    limit, and handed on unchanged."""
+    limit, and handed on unchanged. A path holding a control character is a 400 before
+    anything else."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _CONTROL.search(scope["path"]):
+            # An encoded control character (`%00`) in the path names nothing, and would
+            # otherwise be echoed into headers the server refuses to send.
+            detail = "the path contains a control character"
+            if scope["path"].startswith("/scim/"):
+                await send_scim_error(send, 400, "invalidValue", detail)
+            else:
+                await send_problem({**scope, "path": scope["path"].encode("unicode_escape").decode()}, send,
+                                   ValidationFailed(detail, errors=[{"loc": ["path"], "msg": detail}]))
+            return
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return

@@ -134,8 +134,12 @@ def gunicorn_conf(monkeypatch, tmp_path):
 
 def test_gunicorn_settings(gunicorn_conf, tmp_path) -> None:
     conf = gunicorn_conf
-    assert conf.worker_class == "uvicorn_worker.UvicornWorker"
-    importlib.import_module(conf.worker_class.rsplit(".", 1)[0])
+    assert conf.worker_class == "service.http_protocol.Worker"  # uvicorn's, with bounded request heads
+    module, name = conf.worker_class.rsplit(".", 1)
+    worker = getattr(importlib.import_module(module), name)
+    from uvicorn_worker import UvicornWorker
+
+    assert issubclass(worker, UvicornWorker) and worker.CONFIG_KWARGS["http"].endswith("BoundedHttpToolsProtocol")
     assert conf.workers == 3, "WEB_CONCURRENCY"
     assert conf.bind == ["0.0.0.0:8123"], "PORT"
     assert conf.accesslog is None, "the app logs requests itself, without raw paths"
