@@ -11,6 +11,7 @@ What this module adds to scim2-server's application:
 
 from __future__ import annotations
 
+import json
 from contextvars import ContextVar
 from typing import Any
 
@@ -21,7 +22,7 @@ from scim2_server.responses import ScimResponse
 from scim2_server.service import ScimService
 
 from service import db
-from service.scim import entra
+from service.scim import entra, filters
 from service.scim.auth import (
     INSUFFICIENT_SCOPE_CHALLENGE,
     InsufficientScope,
@@ -49,6 +50,15 @@ class EmployeeScimService(ScimService):
         return response
 
 
+def _body_filter(body: Any) -> str | None:
+    try:
+        document = json.loads(body) if isinstance(body, bytes | str) else body
+    except (ValueError, RecursionError):
+        return None  # the handler answers a body that is not JSON
+    value = document.get("filter") if isinstance(document, dict) else None
+    return value if isinstance(value, str) else None
+
+
 class ScimApplication(ASGIApplication):
     storage: EmployeeDirectoryStorage
 
@@ -58,6 +68,9 @@ class ScimApplication(ASGIApplication):
         return request
 
     async def dispatch_request(self, request: ScimRequest) -> ScimResponse:
+        filters.check_size(request.query.get("filter"))
+        if request.method == "POST" and request.path.rstrip("/").endswith(".search"):
+            filters.check_size(_body_filter(request.body))
         principal = None
         if self.needs_auth(request):
             principal = await authenticate(request, self.storage.sessions())

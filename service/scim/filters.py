@@ -210,10 +210,40 @@ def _compare_constant(actual: str, op: CompareOperator, value: Any, case_exact: 
     }[op]
 
 
+MAX_FILTER_CHARS = 4096  # a filter longer than this is refused before it is parsed (service/scim/app.py)
+MAX_FILTER_TERMS = 100  # comparisons and presence tests in one filter
+
+
+def check_size(text: str | None) -> None:
+    """A filter's text is bounded before parsing: parsing and translating cost time in
+    its length, and an identity provider never sends more than a few conditions."""
+    if text is not None and len(text) > MAX_FILTER_CHARS:
+        raise InvalidFilterException(detail=f"the filter is longer than {MAX_FILTER_CHARS} characters")
+
+
+def check_terms(ast: Any) -> None:
+    """At most MAX_FILTER_TERMS conditions (3,000 `or`ed ones made a statement that ran
+    for 16 s, and SQLite refuses an expression tree that deep)."""
+    count, stack = 0, [ast]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, LogicalExpr):
+            stack.extend(node.terms)
+        elif isinstance(node, Not):
+            stack.append(node.expr)
+        elif isinstance(node, ValuePath):
+            stack.append(node.val_filter)
+        else:
+            count += 1
+            if count > MAX_FILTER_TERMS:
+                raise InvalidFilterException(detail=f"the filter has more than {MAX_FILTER_TERMS} conditions")
+
+
 def where_clause(search_request: SearchRequest[Any], model: type[Any],
                  attributes: Mapping[str, Attribute], dialect: str) -> Condition | None:
     if search_request.filter is None:
         return None
+    check_terms(search_request.filter.ast)
     bound = ScimFilter[model](search_request.filter.ast)  # type: ignore[valid-type]
     return SqlFilter(bound, attributes, dialect).visit(bound.ast)
 

@@ -20,7 +20,13 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from scim2_models import InvalidValueException, NotFoundException, Resource, SearchRequest
+from scim2_models import (
+    InvalidValueException,
+    NotFoundException,
+    Resource,
+    SearchRequest,
+    UniquenessException,
+)
 from sqlalchemy import Select, and_, exists, func, literal, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import aliased
@@ -41,7 +47,14 @@ from service.scim.filters import (
     order_by,
     where_clause,
 )
-from service.scim.mapping import GroupRow, check_version, group_resource, group_values, parse_id
+from service.scim.mapping import (
+    GroupRow,
+    bounded_offset,
+    check_version,
+    group_resource,
+    group_values,
+    parse_id,
+)
 from service.scim.models import ScimGroup, ScimUser
 from service.scim.schema import GROUP_SCHEMA
 from service.types import new_id, utcnow
@@ -138,7 +151,7 @@ async def search(ctx: Ctx, model: type[Resource[Any]], request: SearchRequest[An
         return total, []
     stmt = stmt.order_by(*order_by(request, model, ATTRIBUTES, dialect,
                                    [Department.created_at, Department.id]))
-    stmt = stmt.offset(request.start_index_0 or 0)
+    stmt = stmt.offset(bounded_offset(request))
     if request.count is not None:
         stmt = stmt.limit(request.count)
     found = [(dep, side) for dep, side in await ctx.session.execute(stmt)]
@@ -211,8 +224,20 @@ def _display_name(value: str) -> str:
     return value
 
 
+async def _unique_name(ctx: Ctx, name: str, group_id: uuid.UUID | None) -> None:
+    """A Group's displayName names one department among the Groups (case and surrounding
+    space aside): a second "Sales" would make every User naming "Sales" ambiguous."""
+    stmt = _query(ctx.org_id).with_only_columns(Department.id).where(
+        func.lower(func.trim(Department.name)) == name.strip().lower())
+    if group_id is not None:
+        stmt = stmt.where(Department.id != group_id)
+    if (await ctx.session.execute(stmt.limit(1))).first() is not None:
+        raise UniquenessException(detail=f"a Group named {name.strip()!r} already exists")
+
+
 async def create(ctx: Ctx, model: type[Resource[Any]], resource: Resource[Any]) -> Resource[Any]:
     values = group_values(resource)
+    await _unique_name(ctx, _display_name(values.display_name), None)
     dep = Department(org_id=ctx.org_id, id=new_id(), name=_display_name(values.display_name))
     ctx.session.add(dep)
     await flush(ctx)
@@ -232,6 +257,7 @@ async def update(ctx: Ctx, model: type[Resource[Any]], resource: Resource[Any],
     check_version(row.version, expected_version)
     dep, values = row.department, group_values(resource)
     before = department_snapshot(dep)
+    await _unique_name(ctx, _display_name(values.display_name), dep.id)
     dep.name = _display_name(values.display_name)
     dep.updated_at = utcnow()  # membership changes are Group changes too: new version
     side = row.sidecar

@@ -51,6 +51,16 @@ def parse_id(value: Any) -> uuid.UUID | None:
         return None
 
 
+MAX_OFFSET = 2**31 - 1  # a startIndex past any table: an empty page, not an overflow
+
+
+def bounded_offset(request: Any) -> int:
+    """The SQL offset of a search's `startIndex` (RFC 7644 section 3.4.2.4: below 1 means
+    1); a huge one (`99999999999999999999`) reads past every row instead of overflowing
+    the database's integer."""
+    return min(max(int(request.start_index_0 or 0), 0), MAX_OFFSET)
+
+
 def check_version(current: str, expected: str | None) -> None:
     if expected is not None and opaque_tag(current) != opaque_tag(expected):
         raise PreconditionFailedException(detail="the resource changed since it was read")

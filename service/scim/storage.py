@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from typing import Any, cast
 
 from scim2_models import (
+    InvalidValueException,
     NotImplementedException,
     Resource,
     ResourceType,
@@ -29,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service import db
 from service.auth.context import Ctx
+from service.kit.schemas import has_nul
 from service.scim import groups, users
 from service.scim.auth import current_method, current_principal
 
@@ -48,6 +50,13 @@ def wants_members(parameters: ResponseParameters[Any] | None) -> bool:
     if parameters.attributes:
         return names_members(parameters.attributes)
     return not names_members(parameters.excluded_attributes)
+
+
+def _no_nul(resource: Resource[Any]) -> None:
+    """A NUL in any string attribute is refused on every database alike (PostgreSQL cannot
+    store one; RFC 7644 section 3.12 `invalidValue`)."""
+    if has_nul(resource.model_dump(mode="json")):
+        raise InvalidValueException(detail="a string attribute contains a NUL character (U+0000)")
 
 
 class EmployeeDirectoryStorage(AsyncScimStorage):
@@ -115,6 +124,7 @@ class EmployeeDirectoryStorage(AsyncScimStorage):
         return SearchPage(total=total, resources=found)
 
     async def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
+        _no_nul(resource)
         ctx, model = self._ctx(), self._model(resource_type)
         if resource_type.name == "User":
             return await users.create(ctx, model, resource)
@@ -122,6 +132,7 @@ class EmployeeDirectoryStorage(AsyncScimStorage):
 
     async def update(self, resource_type: ResourceType, resource: Resource[Any], *,
                      expected_version: str | None = None) -> Resource[Any]:
+        _no_nul(resource)  # PUT, and PATCH (the patched whole)
         ctx, model = self._ctx(), self._model(resource_type)
         if resource_type.name == "User":
             return await users.update(ctx, model, resource, expected_version)

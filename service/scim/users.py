@@ -8,7 +8,8 @@ Write rules, in the organization model's terms:
   active again (clearing `termination_date`) and leaves an employee on leave on leave;
   removing `active` leaves the status alone.
 - DELETE deprovisions: the employee is terminated as above and hidden from SCIM (404);
-  the row, its history and its HR key stay. The userName is freed.
+  the row, its history and its HR key stay. The userName is freed. A POST with the same
+  `employeeNumber` later is a rehire: the same employee comes back, active from that day.
 - `employeeNumber` is the HR key `external_id`; without one the service generates
   `scim:<id>`, which SCIM shows as unassigned.
 - `enterprise.department` names a department (case-insensitive); an unknown name creates
@@ -58,6 +59,7 @@ from service.scim.mapping import (
     TERMINATED,
     UserRow,
     UserValues,
+    bounded_offset,
     check_lengths,
     check_version,
     comparison_key,
@@ -159,7 +161,7 @@ async def search(ctx: Ctx, model: type[Resource[Any]],
         return total, []
     stmt = stmt.order_by(*order_by(request, model, ATTRIBUTES, dialect,
                                    [Employee.created_at, Employee.id]))
-    stmt = stmt.offset(request.start_index_0 or 0)
+    stmt = stmt.offset(bounded_offset(request))
     if request.count is not None:
         stmt = stmt.limit(request.count)
     return total, [user_resource(model, row) for row in _rows(await ctx.session.execute(stmt))]
@@ -242,8 +244,48 @@ def _fill_sidecar(side: ScimUser, values: UserValues) -> None:
     side.active_unassigned = values.active is None
 
 
+async def _deprovisioned(ctx: Ctx, employee_number: str) -> tuple[Employee, ScimUser] | None:
+    """The employee a SCIM DELETE deprovisioned under this HR key, if any."""
+    row = (await ctx.session.execute(
+        select(Employee, ScimUser)
+        .join(ScimUser, and_(ScimUser.org_id == Employee.org_id, ScimUser.id == Employee.id))
+        .where(Employee.org_id == ctx.org_id, Employee.external_id == employee_number,
+               ScimUser.deleted_at.is_not(None))
+        .execution_options(populate_existing=True).with_for_update(of=Employee))).first()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def _rehire(ctx: Ctx, model: type[Resource[Any]], emp: Employee, side: ScimUser,
+                  values: UserValues) -> Resource[Any]:
+    """A User created again with the `employeeNumber` of one a DELETE deprovisioned is that
+    employee coming back (a rehire): the same employee, with their history, active again
+    from today (the organization's date; the new employment starts then, so proration
+    and the scored population see the gap), their SCIM identity restored."""
+    await _validate(ctx, values, emp.id)
+    before = employee_snapshot(emp)
+    today = await _org_today(ctx)
+    emp.email, emp.given_name, emp.family_name = values.email, values.given_name, values.family_name
+    emp.department_id = await groups.department_for(ctx, values.department)
+    emp.manager_id = await _manager(ctx, values.manager, emp.id)
+    emp.status, emp.hire_date, emp.termination_date = "active", today, None
+    _set_active(emp, values.active, today)
+    emp.updated_at = utcnow()
+    side.deleted_at = None
+    _fill_sidecar(side, values)
+    side.active_unassigned = False
+    await flush(ctx)
+    await audit.record(ctx.session, ctx.principal, "employee.rehired", "employee", emp.id, before,
+                       employee_snapshot(emp), reason="provisioned again via SCIM after a DELETE: the same employee")
+    await publish(ctx, [emp.id], 0, 1)
+    return await get(ctx, model, str(emp.id))
+
+
 async def create(ctx: Ctx, model: type[Resource[Any]], resource: Resource[Any]) -> Resource[Any]:
     values = user_values(resource)
+    if values.employee_number:
+        gone = await _deprovisioned(ctx, values.employee_number)
+        if gone is not None:
+            return await _rehire(ctx, model, *gone, values)
     await _validate(ctx, values, None)
     employee_id = new_id()
     today = await _org_today(ctx)
