@@ -1,4 +1,9 @@
-"""The audit log, read-only, for admins and auditors."""
+"""The audit log, read-only, for admins and auditors.
+
+Peer anonymity holds here too (SPEC section 10): an admin or auditor who is also an
+employee never reads the audit events of the 360 requests about themself (who was asked,
+who answered with what, who declined and why), whatever their roles. Those events are
+left out of their pages, by filter or not."""
 
 from __future__ import annotations
 
@@ -7,10 +12,11 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from service.auth.deps import ReadCtx
 from service.authz import policy
+from service.evaluations.models import PeerRequest
 from service.kit.models import AuditEvent
 from service.kit.pagination import PageOut, PageParams, page_params, paginate
 from service.kit.schemas import Output, Timestamp
@@ -31,6 +37,16 @@ class AuditEventRead(Output):
     reason: str | None
     request_id: str | None
     at: dt.datetime
+
+
+async def own_peer_requests(ctx: Any) -> list[str]:
+    """The ids (as the audit log writes them) of the 360 requests about the caller."""
+    me = ctx.principal.employee_id
+    if me is None or ctx.principal.is_client:
+        return []
+    rows = await ctx.session.execute(select(PeerRequest.id).where(
+        PeerRequest.org_id == ctx.org_id, PeerRequest.employee_id == me))
+    return [str(r[0]) for r in rows]
 
 
 @router.get("/audit-events", response_model=PageOut[AuditEventRead], tags=["audit"])
@@ -55,6 +71,9 @@ async def list_audit_events(
         stmt = stmt.where(AuditEvent.at >= since)
     if until:
         stmt = stmt.where(AuditEvent.at < until)
+    hidden = await own_peer_requests(ctx)
+    if hidden:
+        stmt = stmt.where(~and_(AuditEvent.entity_type == "peer_request", AuditEvent.entity_id.in_(hidden)))
     page = await paginate(ctx.session, stmt, AuditEvent.id, pages)
     return PageOut[AuditEventRead](items=[AuditEventRead.model_validate(e) for e in page.items],
                                    next_cursor=page.next_cursor)

@@ -215,3 +215,45 @@ async def test_feedback_closes_at_calibration_and_reviewers_never_read_the_evalu
     closed = await answer(t, ev, "bob", 4, expect=409)
     assert closed["code"] == "cycle_locked"  # the result is official: 360 feedback is a locked input
     await ask(t, ev, "boss", expect=409)
+
+
+async def test_the_audit_log_never_shows_the_evaluated_person_their_reviewers(team: Tenant, review_cycle):
+    """alice holds `admin` (or `auditor`) as well: the audit log still leaves out every
+    event of the 360 requests about her; other events, and others' requests, stay."""
+    t = team
+    ev = await _world(t, review_cycle)
+    await answer(t, ev, "bob", 2, "Misses deadlines")
+    declined = await t.client.post(f"/api/v1/peer-requests/{(await _request_of(t, ev, 'carol'))}/decline",
+                                   headers=t.employee("carol"), json={"reason": "I barely know her"})
+    assert declined.status_code == 200, declined.text
+    other = await open_evaluation(t, "lead", review_cycle)
+    await ask(t, other, "boss", t.hr)
+    reviewers = _reviewer_ids(t)
+    alice_id = t.employees["alice"]["id"]
+    for role in ("admin", "auditor"):
+        alice = t.as_("employee", role, emp=alice_id)
+        for params in ({"entity_type": "peer_request"}, {"limit": 500}, {"actor": "x"}):
+            events = (await t.client.get("/api/v1/audit-events", headers=alice, params=params)).json()["items"]
+            text = json.dumps(events)
+            assert "Misses deadlines" not in text and "I barely know her" not in text, (role, params)
+            about_her = [e for e in events if e["entity_type"] == "peer_request"
+                         and alice_id in json.dumps([e["before"], e["after"]])]
+            assert about_her == [], (role, params)
+            if params.get("entity_type"):
+                assert not any(r in text for r in reviewers), (role, params)
+        theirs = (await t.client.get("/api/v1/audit-events", headers=alice,
+                                     params={"entity_type": "peer_request"})).json()["items"]
+        assert [e["after"]["employee_id"] for e in theirs] == [t.employees["lead"]["id"]]  # lead's request stays
+    # an auditor who is not the subject reads them all
+    everything = (await t.client.get("/api/v1/audit-events", headers=t.auditor,
+                                     params={"entity_type": "peer_request", "limit": 500})).json()["items"]
+    assert len(everything) >= 7 and "Misses deadlines" in json.dumps(everything)
+
+
+async def _request_of(t: Tenant, ev: dict[str, Any], reviewer: str) -> str:
+    async with database.sessions() as session:
+        rows = (await session.execute(
+            PeerRequest.__table__.select().where(PeerRequest.evaluation_id == uuid.UUID(ev["id"]),
+                                                 PeerRequest.reviewer_id == uuid.UUID(t.employees[reviewer]["id"]))
+        )).all()
+    return str(rows[0].id)
