@@ -204,6 +204,12 @@ FORGED = {
     "scope_not_a_string": _bad_scope_claim,
     "roles_not_a_list": _bad_roles_claim,
     "emp_not_uuid": _bad_emp_claim,
+    "exp_numeric_string": lambda org: hs256(claims(org, exp=str(int(time.time()) + 600))),
+    "exp_huge_float": lambda org: hs256(claims(org, exp=1e308)),
+    "exp_float": lambda org: hs256(claims(org, exp=time.time() + 600.5)),
+    "exp_past_the_calendar": lambda org: hs256(claims(org, exp=10**15)),
+    "nbf_numeric_string": lambda org: hs256(claims(org, nbf=str(int(time.time()) - 10))),
+    "iat_boolean": lambda org: hs256(claims(org, iat=True)),
 }
 
 

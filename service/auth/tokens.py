@@ -125,6 +125,7 @@ async def verify_token(token: str, settings: Settings | None = None) -> Principa
         )
     except jwt.PyJWTError as exc:
         raise Unauthorized("invalid token") from exc
+    check_numeric_dates(claims)
     principal = principal_from_claims(claims)
     nbf = claims.get("nbf")
     usable_from = float(nbf) - LEEWAY if isinstance(nbf, (int, float)) else 0.0
@@ -133,6 +134,20 @@ async def verify_token(token: str, settings: Settings | None = None) -> Principa
     if len(_verified) > VERIFIED_CACHE_SIZE:
         _verified.popitem(last=False)
     return principal
+
+
+MAX_NUMERIC_DATE = 253_402_300_799  # 9999-12-31T23:59:59Z
+
+
+def check_numeric_dates(claims: dict[str, Any]) -> None:
+    """`exp`, `nbf` and `iat` are integer NumericDates (RFC 7519 section 2) within the
+    calendar: PyJWT would also take a numeric string or 1e308 and compare it as a number."""
+    for name in ("exp", "nbf", "iat"):
+        if name not in claims:
+            continue
+        value = claims[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_NUMERIC_DATE:
+            raise Unauthorized(f"invalid token: {name} must be an integer NumericDate")
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

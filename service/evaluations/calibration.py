@@ -301,6 +301,7 @@ async def finalize(ctx: Ctx, session_id: uuid.UUID, request: Request | None = No
         m.final = finals.get(emp)
         m.computed_rating = result.computed.get(emp)
         m.enforced_rating = result.enforced.get(emp)
+    await ctx.session.flush()  # before the session is finalized: the database then refuses changes
     changes = []
     for emp in ids:
         ev: Evaluation = evaluations[emp]

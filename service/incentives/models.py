@@ -83,6 +83,9 @@ class IncentiveResult(TenantMixin, Timestamps, Base):
     declined_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     declined_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     payroll_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # The plan's name when the result was finalized: what payroll exports, whatever the
+    # plan is called later (null for results finalized before this was kept).
+    plan_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}

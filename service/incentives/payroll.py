@@ -135,7 +135,9 @@ def feed(org_id: uuid.UUID, filters: Filters, after: int) -> Select[Any]:
     """Finalized money results after `after`, in sequence order, with what payroll needs
     joined in (one statement, whatever the size)."""
     R, E, P, A = IncentiveResult, Employee, IncentivePlan, PayrollAck
-    stmt = (select(R.id, R.payroll_seq, R.employee_id, E.external_id, R.plan_id, P.name.label("plan_name"),
+    # The plan's name as it was when the result was finalized (a later rename is not payroll's).
+    plan_name = func.coalesce(R.plan_name, P.name).label("plan_name")
+    stmt = (select(R.id, R.payroll_seq, R.employee_id, E.external_id, R.plan_id, plan_name,
                    R.period_start, R.period_end, R.earning_code, R.amount_minor, R.currency, R.kind, R.adjusts_id,
                    R.finalized_at, A.payroll_reference, A.acknowledged_at, A.acknowledged_by)
             .select_from(R)

@@ -232,12 +232,13 @@ async def finalize_many(ctx: Ctx, ids: Sequence[uuid.UUID], plan_id: uuid.UUID) 
     seqs = {r.id: first + i for i, r in enumerate(money)}
     now, actor = utcnow(), ctx.principal.actor
     befores = {r.id: snapshot(r) for r in rows}
+    plan = await ctx.session.get(IncentivePlan, (ctx.org_id, plan_id))
     for r in rows:
         r.status, r.finalized_at, r.finalized_by, r.payroll_seq = "finalized", now, actor, seqs.get(r.id)
+        r.plan_name = plan.name if plan is not None else None
     await ctx.session.flush()
     await audit.record_many(ctx.session, ctx.principal, "incentive_result.finalized", "incentive_result",
                             [(r.id, befores[r.id], snapshot(r)) for r in rows])
-    plan = await ctx.session.get(IncentivePlan, (ctx.org_id, plan_id))
     await outbox.emit(ctx.session, ctx.org_id, "incentive.finalized", {
         "plan_id": str(plan_id), "cycle_id": str(plan.cycle_id) if plan else None,
         "result_ids": [str(r.id) for r in rows[:10000]], "count": len(rows),

@@ -204,3 +204,54 @@ async def test_membership_and_finalization_refusals(team: Tenant):
     assert [c["id"] for c in listed["items"]] == [cal["id"]]
     assert (await t.client.post(f"{C}/{cal['id']}/finalize", headers=t.hr)).status_code == 200
     assert (await get(t, f"{C}?status=open"))["items"] == []
+
+
+async def test_a_finalized_calibration_is_immutable_in_the_database(team: Tenant):
+    """Besides the API's refusals, the database refuses UPDATE and DELETE of a finalized
+    session, its members and its adjustments (migration 0011); an open session's rows
+    still change. The append-only tables refuse TRUNCATE on PostgreSQL."""
+    import uuid
+
+    from sqlalchemy import delete, text, update
+
+    from service.db import database
+    from service.evaluations.models import (
+        CalibrationAdjustment,
+        CalibrationMember,
+        CalibrationSession,
+    )
+    from tests.conftest import BACKEND
+
+    t = team
+    await eval_only_policy(t)
+    cycle = await make_cycle(t, status="review")
+    await reviewed(t, "alice", cycle, "lead", manager_rating=4)
+    alice = t.employees["alice"]["id"]
+    cal = await session(t, cycle, employee_ids=[alice])
+    await adjust(t, cal, alice, "-2.5", reason="Peer group comparison")
+    sid = uuid.UUID(cal["id"])
+
+    async def refused(stmt: Any) -> bool:
+        async with database.sessions() as s:
+            try:
+                result = await s.execute(stmt)
+                await s.rollback()  # an open session's change is allowed; nothing is kept
+                return result.rowcount == 0
+            except Exception as exc:  # the trigger's refusal, whatever the driver calls it
+                assert "immutable" in str(exc) or "append-only" in str(exc), exc
+                return True
+
+    tables = (CalibrationSession, CalibrationMember, CalibrationAdjustment)
+    for model in tables:  # open: the database lets these through
+        key = model.id if model is CalibrationSession else model.session_id
+        assert not await refused(update(model).where(model.org_id == t.org_id, key == sid).values(id=model.id))
+    await transition(t, cycle, "calibration")
+    fin = await t.client.post(f"{C}/{cal['id']}/finalize", headers=t.hr)
+    assert fin.status_code == 200, fin.text
+    for model in tables:
+        key = model.id if model is CalibrationSession else model.session_id
+        assert await refused(update(model).where(model.org_id == t.org_id, key == sid).values(id=model.id))
+        assert await refused(delete(model).where(model.org_id == t.org_id, key == sid))
+    if BACKEND == "postgresql":
+        for table in ("audit_events", "score_records", "incentive_results"):
+            assert await refused(text(f"TRUNCATE {table} CASCADE"))

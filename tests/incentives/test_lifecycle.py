@@ -72,6 +72,8 @@ async def test_finalized_results_are_immutable(team, q4):
         resp = await t.client.post(f"/api/v1/incentive-results/{alice['id']}/{action}", headers=t.hr)
         assert resp.status_code == 409, (action, resp.text)
         assert "immutable" in resp.json()["detail"]
+        # the problem's own members are never overwritten by the extra ones
+        assert (resp.json()["status"], resp.json()["result_status"]) == (409, "finalized")
     report = await run(t, plan)
     assert (report["created"], report["replaced"], report["kept"]) == (0, 0, 2)
     assert (await t.client.post(f"/api/v1/incentive-plans/{plan['id']}/finalize", headers=t.hr)).json()["count"] == 0

@@ -258,7 +258,8 @@ async def test_acknowledge_once_and_harmlessly_again(team, q4):
     # Not finalized: hidden from a client, a state conflict for hr.
     bob_path = f"{FEED}/{got['bob']['id']}/ack"
     assert (await t.client.post(bob_path, headers=ack, json={"payroll_reference": "x"})).status_code == 404
-    assert (await t.client.post(bob_path, headers=t.hr, json={"payroll_reference": "x"})).status_code == 409
+    refused = await t.client.post(bob_path, headers=t.hr, json={"payroll_reference": "x"})
+    assert (refused.status_code, refused.json()["status"], refused.json()["result_status"]) == (409, 409, "approved")
     bad = await t.client.post(path, headers=ack, json={"payroll_reference": ""})
     assert bad.status_code == 422
     missing = await t.client.post(f"{FEED}/{uuid.uuid4()}/ack", headers=ack, json={"payroll_reference": "x"})
@@ -370,3 +371,20 @@ async def test_pull_under_concurrent_finalization_never_skips_or_repeats(team, q
     assert [i["sequence"] for i in seen] == list(range(1, len(ids) + 1))
     feed_after, _ = await pull_all(t, payroll(t), limit=500)
     assert [i["id"] for i in feed_after] == [i["id"] for i in seen]
+
+
+async def test_payroll_exports_the_plan_name_it_was_finalized_under(team, q4):
+    t = team
+    plan, got = await bonus(t, q4, {"alice": 1000}, name="Q4 bonus")
+    await finalize_plan(t, plan)
+    renamed = await t.client.patch(f"/api/v1/incentive-plans/{plan['id']}", headers=t.hr, json={"name": "Renamed"})
+    assert renamed.status_code == 200, renamed.text
+    rows, _ = await csv_rows(t, payroll(t))
+    assert rows[0] == COLUMNS and [r[COLUMNS.index("plan")] for r in rows[1:]] == ["Q4 bonus"]
+    items, _ = await pull_all(t, payroll(t))
+    assert [i["plan"] for i in items] == ["Q4 bonus"]
+    # a correction finalized after the rename carries the name it was finalized under
+    adj = await act(t, got["alice"], "adjust", expect=201, amount_minor=5, reason="fix")
+    await act(t, await act(t, adj, "approve"), "finalize")
+    rows, _ = await csv_rows(t, payroll(t))
+    assert [r[COLUMNS.index("plan")] for r in rows[1:]] == ["Q4 bonus", "Renamed"]
