@@ -91,6 +91,26 @@ async def test_upsert_keeps_fields_left_out(tenant):
     assert a["compensation"]["base_salary_minor"] == 500
 
 
+async def test_an_update_row_names_only_what_changes(tenant):
+    """The outside probe's row: a termination sent as external_id, status and date only."""
+    await bulk(tenant, [row("W202", hire_date="2021-03-01")])
+    result = await bulk(tenant, [{"external_id": "W202", "status": "terminated", "termination_date": "2026-12-05"}])
+    assert outcomes(result) == ["updated"], result
+    w = (await by_ext(tenant))["W202"]
+    assert (w["status"], w["termination_date"], w["email"], w["given_name"]) == \
+        ("terminated", "2026-12-05", "W202@example.com", "W202")
+    # what an update cannot do: null a required field, end before the stored hire date
+    bad = await bulk(tenant, [{"external_id": "W202", "email": None},
+                              {"external_id": "W202x"}])  # a new employee needs the create fields
+    assert outcomes(bad) == ["error", "error"]
+    assert ["body", "rows", 0, "email"] in [e["loc"] for e in bad["results"][0]["errors"]]
+    missing = {e["loc"][-1] for e in bad["results"][1]["errors"]}
+    assert missing == {"email", "given_name", "family_name"}
+    early = await bulk(tenant, [{"external_id": "W202", "termination_date": "2020-01-01"}])
+    assert ["body", "rows", 0, "termination_date"] in [e["loc"] for e in early["results"][0]["errors"]]
+    assert (await by_ext(tenant))["W202"]["termination_date"] == "2026-12-05"
+
+
 async def test_manager_external_id_within_the_call(tenant):
     await tenant.add_employee("boss")
     boss_ext = tenant.employees["boss"]["external_id"]

@@ -7,7 +7,9 @@ one audit INSERT and one outbox event. Rows whose stored values already equal th
 request are `unchanged` and write nothing, so a no-op re-sync is free.
 
 Managers may be given as `manager_id` or, handier for an HRIS, `manager_external_id`,
-which may name another row of the same call.
+which may name another row of the same call. A row that updates an employee needs only
+`external_id` and the fields it changes (a termination is `{"external_id", "status",
+"termination_date"}`); a row that creates one needs what a single create needs.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from service.kit import audit, outbox
 from service.kit.retry import ConcurrentChange
 from service.org import repository as repo
 from service.org.models import Department, Employee, Position
-from service.org.schemas import BulkRowResult, EmployeeCreate
+from service.org.schemas import BulkRowResult, EmployeeCreate, EmployeeFields
 from service.org.service import COMP_FIELDS, require
 from service.problems import validation_errors
 from service.types import new_id, utcnow
@@ -37,8 +39,17 @@ COLUMNS = ("external_id", "email", "given_name", "family_name", "department_id",
            "manager_id", "status", "hire_date", "termination_date")
 
 
-class BulkEmployeeRow(EmployeeCreate):
+class BulkEmployeeRow(EmployeeFields):
+    """A row: `external_id` and the fields it sets. A row that creates an employee needs
+    the fields a create needs (`REQUIRED_TO_CREATE`); a row that updates one names only
+    what changes, and what it leaves out keeps its stored value."""
+
+    external_id: str = Field(min_length=1, max_length=200)
     manager_external_id: str | None = Field(None, min_length=1, max_length=200)
+
+
+REQUIRED_TO_CREATE = tuple(name for name, f in EmployeeCreate.model_fields.items() if f.is_required())
+NOT_NULL = ("email", "given_name", "family_name", "status")
 
 
 @dataclass
@@ -104,8 +115,20 @@ async def bulk_upsert(ctx: Ctx, rows: list[dict[str, Any]], atomic: bool) -> lis
         # An upsert changes what the row names: fields left out keep their stored values.
         values = r.model_dump(include=set(COLUMNS), exclude_unset=True)
         values["external_id"] = r.external_id
+        for name in NOT_NULL:
+            if name in values and values[name] is None:
+                p.errors.append(_err(p.index, name, f"{name} cannot be null"))
         if p.existing is None:
+            for name in REQUIRED_TO_CREATE:
+                if name not in r.model_fields_set:
+                    p.errors.append(_err(p.index, name, f"{name} is required to create an employee "
+                                                        f"(no employee has external_id {r.external_id!r})"))
             values = {**{c: None for c in COLUMNS + COMP_FIELDS}, "status": "active", **values}
+        else:
+            hire = values.get("hire_date", p.existing.hire_date)
+            end = values.get("termination_date", p.existing.termination_date)
+            if hire and end and end < hire:
+                p.errors.append(_err(p.index, "termination_date", "termination_date is before hire_date"))
         if r.department_id is not None and r.department_id not in deps:
             p.errors.append(_err(p.index, "department_id", "no such department"))
         if r.position_id is not None and r.position_id not in poss:
