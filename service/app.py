@@ -26,18 +26,20 @@ Idempotency-Key."""
 
 @asynccontextmanager
 async def lifespan(_: FastAPI):
-    """Start in-process delivery where configured, and freeze the start-up heap.
+    """Start in-process delivery where configured and the recompute-job sweeper, and
+    freeze the start-up heap.
 
     Everything alive once the app is built (models, routes, the GraphQL schema, the
     OpenAPI document) lives as long as the process. `gc.freeze()` moves it out of the
     collector's generations, so a full collection walks only what requests allocate and
     does not stall every request in flight for tens of milliseconds (a p99 cost).
     """
+    from service.scoring.jobs import sweeper as score_job_sweeper
     from service.webhooks.delivery import inprocess as webhook_delivery
 
     gc.collect()
     gc.freeze()
-    async with webhook_delivery():  # on SQLite (WEBHOOK_INPROCESS): delivery runs in-process
+    async with webhook_delivery(), score_job_sweeper():  # recompute jobs whose runner died are retried
         yield
     await database.dispose()
 

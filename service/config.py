@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     bulk_max_employee_rows: int = 10000
     bulk_max_measurement_rows: int = 50000
     score_inline_max: int = 2000
+    score_job_lease_seconds: float = 60.0  # a background recompute's lease (service/scoring/jobs.py)
 
     # Webhooks (service/webhooks/): delivery engine, retries, safety limits.
     webhook_inprocess: bool | None = None  # None: in-process delivery exactly when on SQLite

@@ -142,6 +142,7 @@ class ScoreJobType:
     employees: int | None
     changed: int | None
     error: str | None
+    attempts: int
     created_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None

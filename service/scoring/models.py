@@ -94,6 +94,10 @@ class ScoreJob(TenantMixin, Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The runner's lease (service/scoring/jobs.py): renewed while it works; once past, the
+    # job is retried (up to MAX_ATTEMPTS) or failed.
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (ForeignKeyConstraint(["org_id", "cycle_id"], ["cycles.org_id", "cycles.id"]),
                       UniqueConstraint("org_id", "id"))

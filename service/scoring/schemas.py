@@ -248,6 +248,7 @@ class RecomputeJobRead(Output):
     employees: int | None
     changed: int | None
     error: str | None
+    attempts: int = Field(description="runs started so far (a run whose runner stopped is retried, up to 3)")
     created_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -14,14 +13,14 @@ from service.authz import policy as authz
 from service.config import get_settings
 from service.cycles.models import Cycle
 from service.cycles.service import get_cycle
-from service.db import bulk_read_settings, database
+from service.db import bulk_read_settings
 from service.errors import NotFound, ValidationFailed
 from service.kit import audit, outbox
 from service.kit.pagination import PageParams, decode_cursor, encode_cursor
 from service.observability import observe_job
 from service.org.models import Employee
 from service.org.service import relation, require
-from service.scoring import records
+from service.scoring import jobs, records
 from service.scoring import service as scoring
 from service.scoring.models import ScoreJob, ScoreSnapshot
 from service.scoring.numbers import round_fraction, round_points
@@ -149,60 +148,28 @@ async def _recompute(ctx: Ctx, cycle: Cycle) -> tuple[int, int]:
     return len(scored), len(changed)
 
 
-_running: set[asyncio.Task[None]] = set()
-
-
 async def start_recompute(ctx: Ctx, cycle_id: uuid.UUID) -> ScoreJob:
     """Small cycles are recomputed inside the request; larger ones run as a background job
-    whose status is polled at GET /api/v1/score-jobs/{id}."""
+    whose status is polled at GET /api/v1/score-jobs/{id} (durable: service/scoring/jobs.py)."""
     cycle = await get_cycle(ctx, cycle_id)
     require(authz.recompute_scores(ctx.principal), "scores")
     job = ScoreJob(org_id=ctx.org_id, id=new_id(), cycle_id=cycle.id, status="queued",
-                   requested_by=ctx.principal.actor, created_at=utcnow())
+                   requested_by=ctx.principal.actor, created_at=utcnow(), attempts=0)
     ctx.session.add(job)
     await audit.record(ctx.session, ctx.principal, "scores.recompute", "cycle", cycle.id,
                        after={"job_id": str(job.id)})
     size = len(await scoring.population(ctx, cycle))
     if size <= get_settings().score_inline_max:
-        job.status, job.started_at = "running", utcnow()
+        job.status, job.started_at, job.attempts = "running", utcnow(), 1
         with observe_job("score_recompute", mode="inline"):
             job.employees, job.changed = await recompute_cycle(ctx, cycle)
         job.status, job.finished_at = "succeeded", utcnow()
         await ctx.session.flush()
         return job
     await ctx.session.flush()
-    ctx.after_commit(lambda: _spawn(ctx, job.id, cycle.id))
+    org_id, job_id = ctx.org_id, job.id
+    ctx.after_commit(lambda: jobs.spawn(org_id, job_id))
     return job
-
-
-def _spawn(ctx: Ctx, job_id: uuid.UUID, cycle_id: uuid.UUID) -> None:
-    task = asyncio.get_running_loop().create_task(_run_job(ctx.principal, job_id, cycle_id))
-    _running.add(task)
-    task.add_done_callback(_running.discard)
-
-
-async def _run_job(principal: Any, job_id: uuid.UUID, cycle_id: uuid.UUID) -> None:
-    from service.auth.context import Ctx as _Ctx
-
-    async with database.sessions() as session:
-        job = await session.get(ScoreJob, (principal.org_id, job_id))
-        job.status, job.started_at = "running", utcnow()
-        await session.commit()
-    try:
-        async with database.sessions() as session:
-            ctx = _Ctx(session=session, principal=principal)
-            cycle = await session.get(Cycle, (principal.org_id, cycle_id))
-            with observe_job("score_recompute", mode="background"):
-                employees, changed = await recompute_cycle(ctx, cycle)
-            job = await session.get(ScoreJob, (principal.org_id, job_id))
-            job.status, job.employees, job.changed, job.finished_at = "succeeded", employees, changed, utcnow()
-            await session.commit()
-    except Exception as exc:  # the job records the failure; the API stays up
-        log.exception("score_job_failed", job_id=str(job_id))
-        async with database.sessions() as session:
-            job = await session.get(ScoreJob, (principal.org_id, job_id))
-            job.status, job.error, job.finished_at = "failed", type(exc).__name__, utcnow()
-            await session.commit()
 
 
 async def get_job(ctx: Ctx, job_id: uuid.UUID) -> ScoreJob:
@@ -211,7 +178,7 @@ async def get_job(ctx: Ctx, job_id: uuid.UUID) -> ScoreJob:
     job = await ctx.session.get(ScoreJob, (ctx.org_id, job_id))
     if job is None:
         raise NotFound("job not found")
-    return job
+    return jobs.settle(job)
 
 
 def check_rating(rating: str | None) -> None:

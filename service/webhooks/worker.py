@@ -15,6 +15,7 @@ import signal
 import structlog
 
 from service.db import database
+from service.scoring.jobs import sweeper
 from service.webhooks.delivery import DeliveryConfig, Dispatcher
 
 log = structlog.get_logger("service.webhooks.worker")
@@ -34,7 +35,8 @@ async def run(config: DeliveryConfig | None = None, *, once: bool = False) -> No
             while not stop.is_set() and await dispatcher.run_once():
                 pass
         else:
-            await dispatcher.run_forever(stop)
+            async with sweeper():  # recompute jobs whose runner died are retried here too
+                await dispatcher.run_forever(stop)
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
