@@ -22,7 +22,8 @@ run: install
 	$(BIN)/python -m service demo
 	$(BIN)/python -m service serve --host $(HOST) --port $(PORT)
 
-## make test: install, lint, run the whole suite on SQLite and on PostgreSQL
+## make test: install, lint, run the whole suite on SQLite and on PostgreSQL, and the
+## request-path tests through PgBouncer (tests/run_suites.py)
 test: install
 	$(BIN)/python -m tests.run_suites
 

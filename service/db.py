@@ -8,6 +8,12 @@ COMMIT (autocommit), two round trips fewer a request. Under PostgreSQL's READ CO
 every statement sees its own snapshot anyway, so the reads see exactly what they would
 inside a transaction. A write attempted in such a session is a bug and raises
 `ReadOnlyViolation` (a 500, which the fuzzers and tests would find).
+
+Behind PgBouncer in transaction mode (`DB_PGBOUNCER`) the reads run in a transaction
+after all: asyncpg prepares a statement and runs it in two round trips, and without an
+open transaction PgBouncer may hand the second to another server connection, where the
+statement does not exist (SQLSTATE 26000). The suite runs through a real PgBouncer
+(tests/pgbouncer.py), which is how this was found.
 """
 
 from __future__ import annotations
@@ -244,10 +250,13 @@ class Database:
 
     @property
     def reader_sessions(self) -> async_sessionmaker[AsyncSession]:
-        """Sessions of GET and HEAD requests on the primary: autocommit, writes refused."""
+        """Sessions of GET and HEAD requests on the primary: autocommit (in a transaction
+        behind PgBouncer, see the module docstring), writes refused."""
         if self._reader_sessions is None:
+            engine = self.engine if get_settings().db_pgbouncer else \
+                self.engine.execution_options(isolation_level="AUTOCOMMIT")
             self._reader_sessions = async_sessionmaker(
-                self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False,
+                engine, expire_on_commit=False,
                 class_=SerializedSession, sync_session_class=ReadOnlySyncSession,
                 info={DIRECT_READS: self.direct_reads})
         return self._reader_sessions

@@ -1,8 +1,10 @@
-"""`make test`: lint, then the whole suite on SQLite and on PostgreSQL.
+"""`make test`: lint, then the whole suite on SQLite and on PostgreSQL, then the
+request-path, bulk, recompute, outbox and worker tests on PostgreSQL through a real
+PgBouncer in transaction mode (tests/pgbouncer.py), as production runs them.
 
 PostgreSQL is found at TEST_DATABASE_URL (an admin URL: the suite creates and drops a
-throwaway database there), else at the local default. When it cannot be reached the run
-says so loudly and, under CI=true, fails.
+throwaway database there), else at the local default. When it cannot be reached, or
+PgBouncer cannot be installed, the run says so loudly and, under CI=true, fails.
 """
 
 from __future__ import annotations
@@ -43,6 +45,31 @@ def _start(backend: str, extra: list[str], env: dict[str, str], log: Any) -> sub
                             env={**env, "TEST_DB": backend}, stdout=log, stderr=subprocess.STDOUT)
 
 
+# What goes through PgBouncer: every test of a path that talks to the database on a
+# request or in the background (the direct-read tests inspect a path that is off there).
+PGBOUNCER_TESTS = ["tests/test_employees.py", "tests/test_bulk_employees.py", "tests/test_routing.py",
+                   "tests/test_scores_graphql.py", "tests/kpi/test_bulk.py", "tests/kpi/test_measurements.py",
+                   "tests/scoring", "tests/webhooks", "tests/concurrency", "tests/incentives/test_payroll.py",
+                   "tests/okr/test_key_results.py", "tests/evaluations/test_calibration.py"]
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def pgbouncer_suite(admin: str, extra: list[str]) -> int:
+    from tests.pgbouncer import ensure_installed, running
+
+    exe, why = ensure_installed()
+    if exe is None:
+        banner(f"PgBouncer NOT available ({why}): the PgBouncer run is SKIPPED")
+        return 1 if in_ci() else 0
+    print(f"== request path, bulk, recompute, outbox and worker through PgBouncer ({exe}) ==", flush=True)
+    with running(admin, exe) as url:
+        env = {**os.environ, "TEST_DATABASE_URL": url, "DB_PGBOUNCER": "true"}
+        return _start("postgresql", [*extra, *PGBOUNCER_TESTS], env, None).wait()
+
+
 def main() -> int:
     """Both backends run at the same time (each suite is one mostly single-threaded
     process, so two cores halve the wall time); the SQLite run's output is shown once it
@@ -57,7 +84,7 @@ def main() -> int:
     problem = asyncio.run(_reachable(admin))
     if problem:
         banner(f"PostgreSQL NOT reachable at {admin.split('@')[-1]} ({problem}): PostgreSQL suite SKIPPED")
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        if in_ci():
             banner("CI=true: an unreachable PostgreSQL is a failure")
             return 1
 
@@ -74,11 +101,14 @@ def main() -> int:
         sys.stdout.write(sqlite_log.read())
         sys.stdout.flush()
     names = (["PostgreSQL"] if not problem else []) + ["SQLite"]
+    if not problem and not any(a.startswith("tests/") or "::" in a for a in extra):
+        codes.append(pgbouncer_suite(admin, extra))
+        names.append("PostgreSQL through PgBouncer")
     failed = [(n, c) for n, c in zip(names, codes, strict=True) if c != 0]
     if failed:
         banner("test suite FAILED on " + ", ".join(n for n, _ in failed))
         return failed[0][1]
-    print(f"all suites passed ({len(codes)} database backend(s))")
+    print(f"all suites passed ({', '.join(names)})")
     return 0
 
 

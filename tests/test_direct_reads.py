@@ -130,3 +130,20 @@ if PG:  # the driver path exists on PostgreSQL only (SQLite reads through SQLAlc
         # the main pool's idle connections died too: the first write finds that out and runs again
         created = await tenant.client.post("/api/v1/departments", headers=tenant.hr, json={"name": "After"})
         assert created.status_code == 201
+
+
+def test_behind_pgbouncer_reads_run_in_a_transaction_and_never_direct(monkeypatch):
+    """With `DB_PGBOUNCER` (transaction pooling) a read cannot run a statement over two
+    round trips outside a transaction: direct reads are off, and read sessions are not
+    autocommit (bench/README.md has the figures behind keeping direct reads off)."""
+    from service.config import get_settings
+    from service.db import Database
+
+    monkeypatch.setattr(get_settings(), "db_pgbouncer", True)
+    db = Database("postgresql+asyncpg://u@127.0.0.1:1/x")
+    assert db.direct_reads is None
+    bind = db.reader_sessions.kw["bind"]
+    assert bind.get_execution_options().get("isolation_level") is None
+    monkeypatch.setattr(get_settings(), "db_pgbouncer", False)
+    plain = Database("postgresql+asyncpg://u@127.0.0.1:1/x")
+    assert plain.reader_sessions.kw["bind"].get_execution_options()["isolation_level"] == "AUTOCOMMIT"
