@@ -28,11 +28,12 @@ test: install
 	$(BIN)/python -m tests.run_suites
 
 lint: install
-	$(BIN)/ruff check service tests migrations
+	$(BIN)/ruff format --check service tests migrations bench
+	$(BIN)/ruff check service tests migrations bench
 
 format: install
-	$(BIN)/ruff format service tests migrations
-	$(BIN)/ruff check --fix service tests migrations
+	$(BIN)/ruff format service tests migrations bench
+	$(BIN)/ruff check --fix service tests migrations bench
 
 ## make fuzz: the API fuzzers (REST, stateful, GraphQL) with many more examples than the
 ## suite's run and fresh randomness: FUZZ_EXAMPLES per operation, FUZZ_DB sqlite or postgresql

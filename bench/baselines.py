@@ -32,9 +32,11 @@ from starlette.routing import Route
 
 from service.org.schemas import EmployeeRead
 
-SQL = ("SELECT id, external_id, email, given_name, family_name, department_id, position_id, manager_id, "
-       "status, hire_date, termination_date, version, created_at, updated_at "
-       "FROM employees WHERE org_id = $1 AND id = $2")
+SQL = (
+    "SELECT id, external_id, email, given_name, family_name, department_id, position_id, manager_id, "
+    "status, hire_date, termination_date, version, created_at, updated_at "
+    "FROM employees WHERE org_id = $1 AND id = $2"
+)
 
 
 def _url() -> str:
@@ -94,9 +96,13 @@ EmployeeOut = EmployeeRead
 
 def _claims(authorization: str = Header()) -> dict[str, Any]:
     try:
-        return jwt.decode(authorization.removeprefix("Bearer "), os.environ["JWT_SECRET"], algorithms=["HS256"],
-                          audience=os.environ.get("JWT_AUDIENCE", "perf-api"),
-                          issuer=os.environ.get("JWT_ISSUER", "perf-service"))
+        return jwt.decode(
+            authorization.removeprefix("Bearer "),
+            os.environ["JWT_SECRET"],
+            algorithms=["HS256"],
+            audience=os.environ.get("JWT_AUDIENCE", "perf-api"),
+            issuer=os.environ.get("JWT_ISSUER", "perf-service"),
+        )
     except jwt.PyJWTError as exc:
         raise HTTPException(401) from exc
 

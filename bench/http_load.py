@@ -75,6 +75,7 @@ async def _admin(admin_url: str, sql: str) -> None:
 
 # --- seed -----------------------------------------------------------------------------------------
 
+
 async def seed(url: str) -> dict[str, Any]:
     org, cycle = uuid.uuid4(), uuid.uuid4()
     now = dt.datetime.now(dt.UTC)
@@ -82,36 +83,123 @@ async def seed(url: str) -> dict[str, Any]:
     try:
         await conn.execute(
             "INSERT INTO organizations (id, name, currency, timezone, fiscal_year_start, settings, version, "
-            "created_at, updated_at) VALUES ($1, 'Bench Org', 'USD', 'UTC', '01-01', '{}', 1, $2, $2)", org, now)
+            "created_at, updated_at) VALUES ($1, 'Bench Org', 'USD', 'UTC', '01-01', '{}', 1, $2, $2)",
+            org,
+            now,
+        )
         departments = [uuid.uuid4() for _ in range(50)]
-        await conn.copy_records_to_table("departments", columns=(
-            "org_id", "id", "name", "version", "created_at", "updated_at"),
-            records=[(org, d, f"Dept {i}", 1, now, now) for i, d in enumerate(departments)])
+        await conn.copy_records_to_table(
+            "departments",
+            columns=("org_id", "id", "name", "version", "created_at", "updated_at"),
+            records=[(org, d, f"Dept {i}", 1, now, now) for i, d in enumerate(departments)],
+        )
         ids = [uuid.uuid4() for _ in range(EMPLOYEES)]
-        await conn.copy_records_to_table("employees", columns=(
-            "org_id", "id", "external_id", "email", "given_name", "family_name", "department_id", "manager_id",
-            "status", "version", "created_at", "updated_at"), records=(
-            (org, e, f"E{i:07d}", f"e{i}@example.com", "Given", f"Family{i}", departments[i % 50],
-             ids[(i // 100) * 100] if i % 100 else None, "active", 1, now, now) for i, e in enumerate(ids)))
+        await conn.copy_records_to_table(
+            "employees",
+            columns=(
+                "org_id",
+                "id",
+                "external_id",
+                "email",
+                "given_name",
+                "family_name",
+                "department_id",
+                "manager_id",
+                "status",
+                "version",
+                "created_at",
+                "updated_at",
+            ),
+            records=(
+                (
+                    org,
+                    e,
+                    f"E{i:07d}",
+                    f"e{i}@example.com",
+                    "Given",
+                    f"Family{i}",
+                    departments[i % 50],
+                    ids[(i // 100) * 100] if i % 100 else None,
+                    "active",
+                    1,
+                    now,
+                    now,
+                )
+                for i, e in enumerate(ids)
+            ),
+        )
         await conn.execute(
             "INSERT INTO cycles (org_id, id, name, cadence, start_date, end_date, status, version, created_at, "
             "updated_at) VALUES ($1, $2, 'Q4', 'quarterly', '2026-10-01', '2026-12-31', 'active', 1, $3, $3)",
-            org, cycle, now)
+            org,
+            cycle,
+            now,
+        )
         owner = ids[1]
         objectives = [uuid.uuid4() for _ in range(OBJECTIVES)]
-        await conn.copy_records_to_table("objectives", columns=(
-            "org_id", "id", "title", "level", "owner_id", "cycle_id", "type", "weight", "visibility", "status",
-            "version", "created_at", "updated_at"), records=(
-            (org, o, f"Objective {i}", "individual", owner, cycle, "committed", 1, "public", "published", 1, now, now)
-            for i, o in enumerate(objectives)))
+        await conn.copy_records_to_table(
+            "objectives",
+            columns=(
+                "org_id",
+                "id",
+                "title",
+                "level",
+                "owner_id",
+                "cycle_id",
+                "type",
+                "weight",
+                "visibility",
+                "status",
+                "version",
+                "created_at",
+                "updated_at",
+            ),
+            records=(
+                (
+                    org,
+                    o,
+                    f"Objective {i}",
+                    "individual",
+                    owner,
+                    cycle,
+                    "committed",
+                    1,
+                    "public",
+                    "published",
+                    1,
+                    now,
+                    now,
+                )
+                for i, o in enumerate(objectives)
+            ),
+        )
         krs = [(o, uuid.uuid4()) for o in objectives for _ in range(4)]
-        await conn.copy_records_to_table("key_results", columns=(
-            "org_id", "id", "objective_id", "title", "kind", "start", "target", "weight", "version", "created_at",
-            "updated_at"), records=((org, k, o, "Grow", "metric", 0, 100, 1, 1, now, now) for o, k in krs))
-        await conn.copy_records_to_table("check_ins", columns=(
-            "org_id", "id", "key_result_id", "value", "author", "checked_in_at", "created_at"), records=(
-            (org, uuid.uuid4(), k, 10 * (n + 1), "bench", now - dt.timedelta(days=3 - n), now)
-            for _, k in krs for n in range(3)))
+        await conn.copy_records_to_table(
+            "key_results",
+            columns=(
+                "org_id",
+                "id",
+                "objective_id",
+                "title",
+                "kind",
+                "start",
+                "target",
+                "weight",
+                "version",
+                "created_at",
+                "updated_at",
+            ),
+            records=((org, k, o, "Grow", "metric", 0, 100, 1, 1, now, now) for o, k in krs),
+        )
+        await conn.copy_records_to_table(
+            "check_ins",
+            columns=("org_id", "id", "key_result_id", "value", "author", "checked_in_at", "created_at"),
+            records=(
+                (org, uuid.uuid4(), k, 10 * (n + 1), "bench", now - dt.timedelta(days=3 - n), now)
+                for _, k in krs
+                for n in range(3)
+            ),
+        )
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
@@ -119,6 +207,7 @@ async def seed(url: str) -> dict[str, Any]:
 
 
 # --- servers and wrk -------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -129,9 +218,27 @@ def free_port() -> int:
 @contextlib.contextmanager
 def server(target: str, env: dict[str, str], factory: bool = True) -> Iterator[str]:
     port = free_port()
-    cmd = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-           "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
-           "--timeout-keep-alive", "30"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        target,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--timeout-keep-alive",
+        "30",
+    ]
     if factory:
         cmd.append("--factory")
     proc = subprocess.Popen(cmd, cwd=str(ROOT), env={**os.environ, **env})
@@ -172,8 +279,18 @@ def wrk(url: str, token: str, seconds: int) -> dict[str, float]:
 
 def open_loop(url: str, token: str, rate: float, seconds: int) -> dict[str, float]:
     """Constant-rate load from bench/openloop.py: latency counted from when a request was due."""
-    cmd = [sys.executable, str(ROOT / "bench" / "openloop.py"), "--url", url, "--rate", f"{rate:.1f}",
-           "--seconds", str(seconds), "--header", f"Authorization: Bearer {token}"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "bench" / "openloop.py"),
+        "--url",
+        url,
+        "--rate",
+        f"{rate:.1f}",
+        "--seconds",
+        str(seconds),
+        "--header",
+        f"Authorization: Bearer {token}",
+    ]
     result = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
     if result["errors"]:
         raise RuntimeError(f"{url}: {result['errors']} failed or non-2xx answers at {rate:.0f}/s")
@@ -188,11 +305,17 @@ def peak_and_paced(url: str, token: str, seconds: int) -> dict[str, float]:
     p99 of `PACED_RUNS` (on a shared machine one stall of the host can decide a p99)."""
     wrk(url, token, 2)  # warm up: connections, statement caches, code paths
     peak = wrk(url, token, seconds)
-    runs = sorted((open_loop(url, token, 0.7 * peak["rps"], seconds) for _ in range(PACED_RUNS)),
-                  key=lambda r: r["p99"])
+    runs = sorted(
+        (open_loop(url, token, 0.7 * peak["rps"], seconds) for _ in range(PACED_RUNS)), key=lambda r: r["p99"]
+    )
     paced = runs[len(runs) // 2]
-    return {**peak, "paced_rps": paced["achieved"], "paced_p50": paced["p50"], "paced_p99": paced["p99"],
-            "paced_p99_runs": [round(r["p99"], 1) for r in runs]}
+    return {
+        **peak,
+        "paced_rps": paced["achieved"],
+        "paced_p50": paced["p50"],
+        "paced_p99": paced["p99"],
+        "paced_p99_runs": [round(r["p99"], 1) for r in runs],
+    }
 
 
 # --- GraphQL and bulk ---------------------------------------------------------------------------------
@@ -228,8 +351,11 @@ async def graphql_in_process(ids: dict[str, Any]) -> dict[str, float]:
         while True:
             statements.clear()
             started = time.perf_counter()
-            resp = await client.post("/graphql", headers={"Authorization": f"Bearer {token}"}, json={
-                "query": GRAPHQL, "variables": {"owner": str(ids["owner"]), "after": after}})
+            resp = await client.post(
+                "/graphql",
+                headers={"Authorization": f"Bearer {token}"},
+                json={"query": GRAPHQL, "variables": {"owner": str(ids["owner"]), "after": after}},
+            )
             serving += time.perf_counter() - started
             data = resp.json()
             assert resp.status_code == 200 and not data.get("errors"), (resp.status_code, str(data)[:500])
@@ -253,23 +379,43 @@ async def graphql_in_process(ids: dict[str, Any]) -> dict[str, float]:
     await database.dispose()
     krs = sum(len(n["key_results"]) for n in nodes)
     checks = sum(len(k["check_ins"]) for n in nodes for k in n["key_results"])
-    return {"objectives": len(nodes), "key_results": krs, "check_ins": checks, "pages": len(per_page),
-            "statements_per_page": max(per_page), "seconds": min(times), "server_seconds": min(served)}
+    return {
+        "objectives": len(nodes),
+        "key_results": krs,
+        "check_ins": checks,
+        "pages": len(per_page),
+        "statements_per_page": max(per_page),
+        "seconds": min(times),
+        "server_seconds": min(served),
+    }
 
 
 async def bulk_over_http(base: str, url: str, ids: dict[str, Any]) -> dict[str, Any]:
     from service.auth.tokens import issue_token
 
     token = issue_token(org_id=ids["org"], sub="bench-hris", roles=["hr"])
-    rows = [{"external_id": f"B{i:07d}", "email": f"b{i}@example.com", "given_name": "Bulk",
-             "family_name": f"Row{i}", "status": "active"} for i in range(10_000)]
+    rows = [
+        {
+            "external_id": f"B{i:07d}",
+            "email": f"b{i}@example.com",
+            "given_name": "Bulk",
+            "family_name": f"Row{i}",
+            "status": "active",
+        }
+        for i in range(10_000)
+    ]
     conn = await asyncpg.connect(_plain(url))
 
     async def state() -> tuple[Any, ...]:
-        return (await conn.fetchval("SELECT md5(string_agg(xmin::text || ':' || version, ',' ORDER BY id)) "
-                                    "FROM employees WHERE org_id = $1 AND external_id LIKE 'B%'", ids["org"]),
-                await conn.fetchval("SELECT count(*) FROM audit_events WHERE org_id = $1", ids["org"]),
-                await conn.fetchval("SELECT count(*) FROM outbox_events WHERE org_id = $1", ids["org"]))
+        return (
+            await conn.fetchval(
+                "SELECT md5(string_agg(xmin::text || ':' || version, ',' ORDER BY id)) "
+                "FROM employees WHERE org_id = $1 AND external_id LIKE 'B%'",
+                ids["org"],
+            ),
+            await conn.fetchval("SELECT count(*) FROM audit_events WHERE org_id = $1", ids["org"]),
+            await conn.fetchval("SELECT count(*) FROM outbox_events WHERE org_id = $1", ids["org"]),
+        )
 
     out: dict[str, Any] = {}
     try:
@@ -277,8 +423,9 @@ async def bulk_over_http(base: str, url: str, ids: dict[str, Any]) -> dict[str, 
             for label in ("first", "again"):
                 before = await state()
                 started = time.perf_counter()
-                resp = await client.post("/api/v1/employees/bulk", json={"rows": rows},
-                                         headers={"Authorization": f"Bearer {token}"})
+                resp = await client.post(
+                    "/api/v1/employees/bulk", json={"rows": rows}, headers={"Authorization": f"Bearer {token}"}
+                )
                 seconds = time.perf_counter() - started
                 resp.raise_for_status()
                 outcomes: dict[str, int] = {}
@@ -292,6 +439,7 @@ async def bulk_over_http(base: str, url: str, ids: dict[str, Any]) -> dict[str, 
 
 
 # --- report -----------------------------------------------------------------------------------------
+
 
 def _table(rows: list[tuple[str, ...]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -308,8 +456,9 @@ async def run(args: argparse.Namespace) -> int:
     admin = args.admin_url
     url = f"{_plain(admin).rsplit('/', 1)[0]}/{name}"
     # before the service reads its settings (the in-process GraphQL run uses them)
-    os.environ.update(JWT_SECRET=SECRET, LOG_LEVEL="WARNING",
-                      DATABASE_URL=url.replace("postgresql://", "postgresql+asyncpg://"))
+    os.environ.update(
+        JWT_SECRET=SECRET, LOG_LEVEL="WARNING", DATABASE_URL=url.replace("postgresql://", "postgresql+asyncpg://")
+    )
     await _admin(admin, f'CREATE DATABASE "{name}"')
     try:
         from service.migrate import upgrade
@@ -319,16 +468,25 @@ async def run(args: argparse.Namespace) -> int:
         from service.auth.tokens import issue_token
 
         token = issue_token(org_id=ids["org"], sub="bench-hr", roles=["hr"])
-        env = {"BENCH_DATABASE_URL": url, "BENCH_ORG_ID": str(ids["org"]), "JWT_SECRET": SECRET,
-               "DATABASE_URL": url.replace("postgresql://", "postgresql+asyncpg://"), "LOG_LEVEL": "WARNING",
-               "DB_POOL_SIZE": "32", "DB_MAX_OVERFLOW": "0", "DB_DIRECT_POOL_SIZE": "32"}
+        env = {
+            "BENCH_DATABASE_URL": url,
+            "BENCH_ORG_ID": str(ids["org"]),
+            "JWT_SECRET": SECRET,
+            "DATABASE_URL": url.replace("postgresql://", "postgresql+asyncpg://"),
+            "LOG_LEVEL": "WARNING",
+            "DB_POOL_SIZE": "32",
+            "DB_MAX_OVERFLOW": "0",
+            "DB_DIRECT_POOL_SIZE": "32",
+        }
         path = f"/api/v1/employees/{ids['employee']}"
         results: dict[str, dict[str, float]] = {}
-        for label, target in (("Starlette + raw asyncpg (floor)", "bench.baselines:starlette_raw"),
-                              ("bare FastAPI + asyncpg", "bench.baselines:fastapi_raw"),
-                              ("FastAPI + asyncpg + JWT + response model", "bench.baselines:fastapi_typical"),
-                              ("FastAPI + SQLAlchemy ORM + JWT + response model", "bench.baselines:fastapi_orm"),
-                              ("the service: GET /api/v1/employees/{id}", "service.app:create_app")):
+        for label, target in (
+            ("Starlette + raw asyncpg (floor)", "bench.baselines:starlette_raw"),
+            ("bare FastAPI + asyncpg", "bench.baselines:fastapi_raw"),
+            ("FastAPI + asyncpg + JWT + response model", "bench.baselines:fastapi_typical"),
+            ("FastAPI + SQLAlchemy ORM + JWT + response model", "bench.baselines:fastapi_orm"),
+            ("the service: GET /api/v1/employees/{id}", "service.app:create_app"),
+        ):
             with server(target, env) as base:
                 results[label] = peak_and_paced(base + path, token, args.duration)
             print(f"{label}: {results[label]}", flush=True)
@@ -343,21 +501,42 @@ async def run(args: argparse.Namespace) -> int:
         floor = results["Starlette + raw asyncpg (floor)"]["rps"]
         rows = [("server (one uvicorn worker)", "req/s", "× floor", "p50 ms", "p99 ms", "p99 ms at 70%")]
         for label, r in results.items():
-            rows.append((label, f"{r['rps']:,.0f}", f"{r['rps'] / floor:.2f}", f"{r['p50']:.2f}", f"{r['p99']:.2f}",
-                         f"{r['paced_p99']:.2f} ({r['paced_rps']:,.0f}/s)"))
-        rows.append(("the service: GET /api/v1/employees?limit=50", f"{listing['rps']:,.0f}",
-                     f"{listing['rps'] / floor:.2f}", f"{listing['p50']:.2f}", f"{listing['p99']:.2f}",
-                     f"{listing['paced_p99']:.2f} ({listing['paced_rps']:,.0f}/s)"))
-        print(f"\nHTTP benchmark, PostgreSQL, {platform.machine()} with {os.cpu_count()} cores, Python "
-              f"{platform.python_version()}, {dt.date.today()}, wrk -t1 -c{CONNECTIONS} -d{args.duration}s\n")
+            rows.append(
+                (
+                    label,
+                    f"{r['rps']:,.0f}",
+                    f"{r['rps'] / floor:.2f}",
+                    f"{r['p50']:.2f}",
+                    f"{r['p99']:.2f}",
+                    f"{r['paced_p99']:.2f} ({r['paced_rps']:,.0f}/s)",
+                )
+            )
+        rows.append(
+            (
+                "the service: GET /api/v1/employees?limit=50",
+                f"{listing['rps']:,.0f}",
+                f"{listing['rps'] / floor:.2f}",
+                f"{listing['p50']:.2f}",
+                f"{listing['p99']:.2f}",
+                f"{listing['paced_p99']:.2f} ({listing['paced_rps']:,.0f}/s)",
+            )
+        )
+        print(
+            f"\nHTTP benchmark, PostgreSQL, {platform.machine()} with {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}, {dt.date.today()}, wrk -t1 -c{CONNECTIONS} -d{args.duration}s\n"
+        )
         print(_table(rows))
-        print(f"\nGraphQL: {graph['objectives']} objectives, {graph['key_results']} key results, "
-              f"{graph['check_ins']} check-ins in {graph['pages']} pages of 500: {graph['server_seconds']:.3f} s "
-              f"to serve ({graph['seconds']:.3f} s with the client parsing the JSON), "
-              f"at most {graph['statements_per_page']} SQL statements a page")
+        print(
+            f"\nGraphQL: {graph['objectives']} objectives, {graph['key_results']} key results, "
+            f"{graph['check_ins']} check-ins in {graph['pages']} pages of 500: {graph['server_seconds']:.3f} s "
+            f"to serve ({graph['seconds']:.3f} s with the client parsing the JSON), "
+            f"at most {graph['statements_per_page']} SQL statements a page"
+        )
         for label, b in bulk.items():
-            print(f"bulk upsert of 10,000 ({label}): {b['seconds']:.2f} s, {b['outcomes']}, "
-                  f"{'wrote rows' if b['wrote'] else 'wrote nothing'}")
+            print(
+                f"bulk upsert of 10,000 ({label}): {b['seconds']:.2f} s, {b['outcomes']}, "
+                f"{'wrote rows' if b['wrote'] else 'wrote nothing'}"
+            )
         return 0
     finally:
         if args.keep:
@@ -369,8 +548,9 @@ async def run(args: argparse.Namespace) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--admin-url", default=os.environ.get(
-        "BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--admin-url", default=os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database (prints its name)")
     return asyncio.run(run(parser.parse_args()))
 

@@ -106,8 +106,14 @@ async def run(url: str, rate: float, seconds: float, headers: list[str], connect
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else float("nan")
 
-    return {"rate": rate, "achieved": len(latencies) / elapsed, "p50": pct(0.50), "p99": pct(0.99),
-            "max": latencies[-1] * 1000 if latencies else float("nan"), "errors": errors}
+    return {
+        "rate": rate,
+        "achieved": len(latencies) / elapsed,
+        "p50": pct(0.50),
+        "p99": pct(0.99),
+        "max": latencies[-1] * 1000 if latencies else float("nan"),
+        "errors": errors,
+    }
 
 
 def main() -> None:

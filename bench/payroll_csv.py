@@ -76,27 +76,96 @@ async def seed(url: str, count: int) -> uuid.UUID:
     try:
         await conn.execute(
             "INSERT INTO organizations (id, name, currency, timezone, fiscal_year_start, settings, version, "
-            "created_at, updated_at) VALUES ($1, 'Bench Org', 'USD', 'UTC', '01-01', '{}', 1, $2, $2)", org_id, now)
+            "created_at, updated_at) VALUES ($1, 'Bench Org', 'USD', 'UTC', '01-01', '{}', 1, $2, $2)",
+            org_id,
+            now,
+        )
         await conn.execute(
             "INSERT INTO cycles (org_id, id, name, cadence, start_date, end_date, status, version, created_at, "
             "updated_at) VALUES ($1, $2, 'Q4', 'quarterly', $3, $4, 'closed', 1, $5, $5)",
-            org_id, cycle_id, CYCLE_START, CYCLE_END, now)
+            org_id,
+            cycle_id,
+            CYCLE_START,
+            CYCLE_END,
+            now,
+        )
         await conn.execute(
             "INSERT INTO incentive_plans (org_id, id, name, kind, cycle_id, currency, params, version, created_at, "
             "updated_at) VALUES ($1, $2, 'Q4 bonus', 'short_term_bonus', $3, 'USD', '{\"earning_code\": \"BONUS\"}', "
-            "1, $4, $4)", org_id, plan_id, cycle_id, now)
+            "1, $4, $4)",
+            org_id,
+            plan_id,
+            cycle_id,
+            now,
+        )
         employees = [uuid.uuid4() for _ in range(count)]
-        await conn.copy_records_to_table("employees", columns=(
-            "org_id", "id", "external_id", "email", "given_name", "family_name", "status", "version", "created_at",
-            "updated_at"), records=((org_id, e, f"E{i:07d}", f"e{i}@example.com", "Given", f"Family{i}", "active", 1,
-                                     now, now) for i, e in enumerate(employees)))
-        await conn.copy_records_to_table("incentive_results", columns=(
-            "org_id", "id", "plan_id", "employee_id", "kind", "status", "amount_minor", "currency", "earning_code",
-            "period_start", "period_end", "inputs", "created_by", "finalized_at", "finalized_by", "payroll_seq",
-            "version", "created_at", "updated_at"), records=(
-            (org_id, uuid.uuid4(), plan_id, e, "payment", "finalized", 100000 + i % 900000, "USD", "BONUS",
-             CYCLE_START, CYCLE_END, "{}", "bench", now, "bench", i + 1, 3, now, now)
-            for i, e in enumerate(employees)))
+        await conn.copy_records_to_table(
+            "employees",
+            columns=(
+                "org_id",
+                "id",
+                "external_id",
+                "email",
+                "given_name",
+                "family_name",
+                "status",
+                "version",
+                "created_at",
+                "updated_at",
+            ),
+            records=(
+                (org_id, e, f"E{i:07d}", f"e{i}@example.com", "Given", f"Family{i}", "active", 1, now, now)
+                for i, e in enumerate(employees)
+            ),
+        )
+        await conn.copy_records_to_table(
+            "incentive_results",
+            columns=(
+                "org_id",
+                "id",
+                "plan_id",
+                "employee_id",
+                "kind",
+                "status",
+                "amount_minor",
+                "currency",
+                "earning_code",
+                "period_start",
+                "period_end",
+                "inputs",
+                "created_by",
+                "finalized_at",
+                "finalized_by",
+                "payroll_seq",
+                "version",
+                "created_at",
+                "updated_at",
+            ),
+            records=(
+                (
+                    org_id,
+                    uuid.uuid4(),
+                    plan_id,
+                    e,
+                    "payment",
+                    "finalized",
+                    100000 + i % 900000,
+                    "USD",
+                    "BONUS",
+                    CYCLE_START,
+                    CYCLE_END,
+                    "{}",
+                    "bench",
+                    now,
+                    "bench",
+                    i + 1,
+                    3,
+                    now,
+                    now,
+                )
+                for i, e in enumerate(employees)
+            ),
+        )
         await conn.execute("INSERT INTO incentive_payroll_sequences (org_id, last_seq) VALUES ($1, $2)", org_id, count)
         await conn.execute("ANALYZE incentive_results")
     finally:
@@ -116,8 +185,12 @@ async def stream(base: str, token: str, limit: int | None) -> tuple[int, int, fl
     rows = size = 0
     started = time.perf_counter()
     async with httpx.AsyncClient(base_url=base, timeout=600) as client:
-        async with client.stream("GET", "/api/v1/payroll/incentive-results", params=params,
-                                 headers={"Authorization": f"Bearer {token}", "Accept": "text/csv"}) as resp:
+        async with client.stream(
+            "GET",
+            "/api/v1/payroll/incentive-results",
+            params=params,
+            headers={"Authorization": f"Bearer {token}", "Accept": "text/csv"},
+        ) as resp:
             resp.raise_for_status()
             async for chunk in resp.aiter_bytes():
                 size += len(chunk)
@@ -141,23 +214,38 @@ async def measure(base: str, token: str, limit: int | None) -> dict[str, Any]:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert traced_rows == rows
-    return {"rows": rows, "bytes": size, "seconds": seconds, "rows_per_second": rows / seconds,
-            "rss_growth_mib": rss_growth, "tracemalloc_peak_mib": peak / 2**20, "traced_seconds": traced_seconds}
+    return {
+        "rows": rows,
+        "bytes": size,
+        "seconds": seconds,
+        "rows_per_second": rows / seconds,
+        "rss_growth_mib": rss_growth,
+        "tracemalloc_peak_mib": peak / 2**20,
+        "traced_seconds": traced_seconds,
+    }
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results", type=int, default=100_000)
-    parser.add_argument("--admin-url", default=os.environ.get("BENCH_ADMIN_URL",
-                                                              "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--admin-url", default=os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    )
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
 
     name = f"perf_bench_{uuid.uuid4().hex[:10]}"
     url = _with_db(args.admin_url, name)
-    os.environ.update({"DATABASE_URL": url.replace("postgresql://", "postgresql+asyncpg://"),
-                       "DATA_DIR": tempfile.mkdtemp(prefix="perf-bench-"), "JWT_SECRET": "bench-" + "x" * 40,
-                       "LOG_LEVEL": "WARNING", "RATE_LIMIT_ENABLED": "false", "WEBHOOK_INPROCESS": "false"})
+    os.environ.update(
+        {
+            "DATABASE_URL": url.replace("postgresql://", "postgresql+asyncpg://"),
+            "DATA_DIR": tempfile.mkdtemp(prefix="perf-bench-"),
+            "JWT_SECRET": "bench-" + "x" * 40,
+            "LOG_LEVEL": "WARNING",
+            "RATE_LIMIT_ENABLED": "false",
+            "WEBHOOK_INPROCESS": "false",
+        }
+    )
     await admin_execute(args.admin_url, f'CREATE DATABASE "{name}"')
     try:
         from service.migrate import upgrade
@@ -173,8 +261,9 @@ async def main() -> None:
         from service.auth.tokens import issue_token
 
         port = free_port()
-        server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning",
-                                               lifespan="on"))
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        )
         serving = asyncio.create_task(server.serve())
         while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
             await asyncio.sleep(0.05)
@@ -189,9 +278,11 @@ async def main() -> None:
         print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
         print(f"seeded {args.results:,} finalized results in {seeded:.1f} s")
         for label, r in (("all results", full), ("a tenth (limit)", tenth)):
-            print(f"{label:>16}: {r['rows']:,} rows, {r['bytes'] / 2**20:.1f} MiB of CSV in {r['seconds']:.2f} s "
-                  f"({r['rows_per_second']:,.0f} rows/s); tracemalloc peak {r['tracemalloc_peak_mib']:.2f} MiB "
-                  f"(traced pass {r['traced_seconds']:.2f} s); peak RSS growth {r['rss_growth_mib']:.1f} MiB")
+            print(
+                f"{label:>16}: {r['rows']:,} rows, {r['bytes'] / 2**20:.1f} MiB of CSV in {r['seconds']:.2f} s "
+                f"({r['rows_per_second']:,.0f} rows/s); tracemalloc peak {r['tracemalloc_peak_mib']:.2f} MiB "
+                f"(traced pass {r['traced_seconds']:.2f} s); peak RSS growth {r['rss_growth_mib']:.1f} MiB"
+            )
         assert full["rows"] == args.results, full
     finally:
         from service.db import database

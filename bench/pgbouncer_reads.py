@@ -46,8 +46,11 @@ async def serve(requests: int, concurrency: int) -> dict[str, float]:
     headers = {"Authorization": f"Bearer {token}"}
     transport = httpx.ASGITransport(app=create_app())
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-        created = await client.post("/api/v1/employees", headers=headers, json={
-            "external_id": "B1", "email": "b1@example.com", "given_name": "B", "family_name": "One"})
+        created = await client.post(
+            "/api/v1/employees",
+            headers=headers,
+            json={"external_id": "B1", "email": "b1@example.com", "given_name": "B", "family_name": "One"},
+        )
         path = f"/api/v1/employees/{created.json()['id']}"
         for _ in range(50):  # warm the pools and caches
             await client.get(path, headers=headers)
@@ -68,10 +71,12 @@ async def serve(requests: int, concurrency: int) -> dict[str, float]:
         elapsed = time.perf_counter() - started
     await database.dispose()
     latencies.sort()
-    return {"requests_per_s": round(requests / elapsed, 1),
-            "p50_ms": round(statistics.median(latencies) * 1000, 2),
-            "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
-            "not_200": failures}
+    return {
+        "requests_per_s": round(requests / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
+        "not_200": failures,
+    }
 
 
 def child(args: argparse.Namespace) -> None:
@@ -80,9 +85,14 @@ def child(args: argparse.Namespace) -> None:
 
 def run_setup(name: str, url: str, env: dict[str, str], args: argparse.Namespace) -> dict[str, object]:
     full = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "CRITICAL", **env}
-    out = subprocess.run([sys.executable, __file__, "--child", "--requests", str(args.requests),
-                          "--concurrency", str(args.concurrency)], env=full, cwd=ROOT,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", "--requests", str(args.requests), "--concurrency", str(args.concurrency)],
+        env=full,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return {"setup": name, **json.loads(out.stdout.strip().splitlines()[-1])}
 
 
@@ -119,8 +129,9 @@ def main() -> None:
         with running(ADMIN, exe) as bouncer:
             via = bouncer.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
             rows.append(run_setup("pgbouncer", via, {"DB_PGBOUNCER": "true"}, args))
-            rows.append(run_setup("pgbouncer+direct", via, {"DB_PGBOUNCER": "false",
-                                                            "DB_STATEMENT_CACHE_SIZE": "0"}, args))
+            rows.append(
+                run_setup("pgbouncer+direct", via, {"DB_PGBOUNCER": "false", "DB_STATEMENT_CACHE_SIZE": "0"}, args)
+            )
         for row in rows:
             print(json.dumps(row))
     finally:

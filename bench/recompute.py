@@ -77,6 +77,7 @@ def _d(value: str | None) -> Decimal | None:
 
 # --- database lifecycle ---------------------------------------------------------------------------
 
+
 def _plain(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://")
 
@@ -104,6 +105,7 @@ async def drop_database(admin_url: str, name: str) -> None:
 
 # --- synthetic organization -------------------------------------------------------------------------
 
+
 class Org:
     """Ids of the rows the measurements need."""
 
@@ -113,32 +115,108 @@ class Org:
         self.definition_ids: list[uuid.UUID] = []
 
 
-def _employee_rows(org: Org, start: int, stop: int, ids: list[uuid.UUID], departments: list[uuid.UUID],
-                   positions: list[uuid.UUID], now: dt.datetime) -> Iterator[tuple[Any, ...]]:
+def _employee_rows(
+    org: Org,
+    start: int,
+    stop: int,
+    ids: list[uuid.UUID],
+    departments: list[uuid.UUID],
+    positions: list[uuid.UUID],
+    now: dt.datetime,
+) -> Iterator[tuple[Any, ...]]:
     for i in range(start, stop):
         manager = ids[(i - 1) // 10] if i > 0 else None
-        yield (org.org_id, ids[i], f"E{i:07d}", f"e{i}@example.com", "Given", f"Family{i}",
-               departments[i % len(departments)], positions[i % len(positions)], manager, "active",
-               None, None, 1, now, now)
+        yield (
+            org.org_id,
+            ids[i],
+            f"E{i:07d}",
+            f"e{i}@example.com",
+            "Given",
+            f"Family{i}",
+            departments[i % len(departments)],
+            positions[i % len(positions)],
+            manager,
+            "active",
+            None,
+            None,
+            1,
+            now,
+            now,
+        )
 
 
-EMPLOYEE_COLUMNS = ["org_id", "id", "external_id", "email", "given_name", "family_name", "department_id",
-                    "position_id", "manager_id", "status", "hire_date", "termination_date", "version",
-                    "created_at", "updated_at"]
-OBJECTIVE_COLUMNS = ["org_id", "id", "title", "level", "owner_id", "cycle_id", "type", "weight", "visibility",
-                     "status", "version", "created_at", "updated_at"]
-KR_COLUMNS = ["org_id", "id", "objective_id", "title", "kind", "start", "target", "weight", "version",
-              "created_at", "updated_at"]
+EMPLOYEE_COLUMNS = [
+    "org_id",
+    "id",
+    "external_id",
+    "email",
+    "given_name",
+    "family_name",
+    "department_id",
+    "position_id",
+    "manager_id",
+    "status",
+    "hire_date",
+    "termination_date",
+    "version",
+    "created_at",
+    "updated_at",
+]
+OBJECTIVE_COLUMNS = [
+    "org_id",
+    "id",
+    "title",
+    "level",
+    "owner_id",
+    "cycle_id",
+    "type",
+    "weight",
+    "visibility",
+    "status",
+    "version",
+    "created_at",
+    "updated_at",
+]
+KR_COLUMNS = [
+    "org_id",
+    "id",
+    "objective_id",
+    "title",
+    "kind",
+    "start",
+    "target",
+    "weight",
+    "version",
+    "created_at",
+    "updated_at",
+]
 CHECK_IN_COLUMNS = ["org_id", "id", "key_result_id", "value", "author", "checked_in_at", "created_at"]
-ASSIGNMENT_COLUMNS = ["org_id", "id", "employee_id", "cycle_id", "definition_id", "version", "created_at",
-                      "updated_at", "method", "weight", "threshold", "target", "stretch", "range_low",
-                      "range_high", "tolerance", "veto", "rewardable"]
-MEASUREMENT_COLUMNS = ["org_id", "id", "assignment_id", "value", "measured_at", "version", "created_at",
-                       "updated_at"]
+ASSIGNMENT_COLUMNS = [
+    "org_id",
+    "id",
+    "employee_id",
+    "cycle_id",
+    "definition_id",
+    "version",
+    "created_at",
+    "updated_at",
+    "method",
+    "weight",
+    "threshold",
+    "target",
+    "stretch",
+    "range_low",
+    "range_high",
+    "tolerance",
+    "veto",
+    "rewardable",
+]
+MEASUREMENT_COLUMNS = ["org_id", "id", "assignment_id", "value", "measured_at", "version", "created_at", "updated_at"]
 
 
-def _work_rows(org: Org, employee_ids: list[uuid.UUID], rng: random.Random,
-               now: dt.datetime) -> dict[str, list[tuple[Any, ...]]]:
+def _work_rows(
+    org: Org, employee_ids: list[uuid.UUID], rng: random.Random, now: dt.datetime
+) -> dict[str, list[tuple[Any, ...]]]:
     """Objectives, key results, check-ins, assignments and measurements of some employees."""
     uid = uuid.uuid4
     objectives, krs, check_ins, assignments, measurements = [], [], [], [], []
@@ -148,9 +226,23 @@ def _work_rows(org: Org, employee_ids: list[uuid.UUID], rng: random.Random,
     for emp in employee_ids:
         for o in range(OBJECTIVES_PER_EMPLOYEE):
             oid = uid()
-            objectives.append((org.org_id, oid, f"Objective {o}", "individual", emp, org.cycle_id,
-                               "aspirational" if o == 4 else "committed", two if o == 0 else one, "public",
-                               "published", 1, now, now))
+            objectives.append(
+                (
+                    org.org_id,
+                    oid,
+                    f"Objective {o}",
+                    "individual",
+                    emp,
+                    org.cycle_id,
+                    "aspirational" if o == 4 else "committed",
+                    two if o == 0 else one,
+                    "public",
+                    "published",
+                    1,
+                    now,
+                    now,
+                )
+            )
             for k in range(KRS_PER_OBJECTIVE):
                 kid = uid()
                 decreasing = k == 3
@@ -158,20 +250,53 @@ def _work_rows(org: Org, employee_ids: list[uuid.UUID], rng: random.Random,
                 krs.append((org.org_id, kid, oid, f"Key result {k}", "metric", start, target, one, 1, now, now))
                 for c in range(2 + (k + o) % 2):
                     at = base + dt.timedelta(days=rng.randrange(span), minutes=c)
-                    check_ins.append((org.org_id, uid(), kid, Decimal(rng.randrange(0, 12000)) / 100,
-                                      "bench", at, at))
+                    check_ins.append((org.org_id, uid(), kid, Decimal(rng.randrange(0, 12000)) / 100, "bench", at, at))
         for d, definition in enumerate(KPI_DEFINITIONS):
             aid = uid()
             (_code, _direction, _agg, method, threshold, target, stretch, low, high, tolerance, veto) = definition
-            assignments.append((org.org_id, aid, emp, org.cycle_id, org.definition_ids[d], 1, now, now, method,
-                                two if d == 0 else one, _d(threshold), _d(target), _d(stretch), _d(low),
-                                _d(high), _d(tolerance), veto, d == 0))
+            assignments.append(
+                (
+                    org.org_id,
+                    aid,
+                    emp,
+                    org.cycle_id,
+                    org.definition_ids[d],
+                    1,
+                    now,
+                    now,
+                    method,
+                    two if d == 0 else one,
+                    _d(threshold),
+                    _d(target),
+                    _d(stretch),
+                    _d(low),
+                    _d(high),
+                    _d(tolerance),
+                    veto,
+                    d == 0,
+                )
+            )
             for m in range(MEASUREMENTS_PER_KPI):
                 day = CYCLE_START + dt.timedelta(days=rng.randrange(span + 1))
-                measurements.append((org.org_id, uid(), aid, Decimal(rng.randrange(100, 50000)) / 100, day, 1,
-                                      now + dt.timedelta(microseconds=m), now))
-    return {"objectives": objectives, "key_results": krs, "check_ins": check_ins,
-            "kpi_assignments": assignments, "kpi_measurements": measurements}
+                measurements.append(
+                    (
+                        org.org_id,
+                        uid(),
+                        aid,
+                        Decimal(rng.randrange(100, 50000)) / 100,
+                        day,
+                        1,
+                        now + dt.timedelta(microseconds=m),
+                        now,
+                    )
+                )
+    return {
+        "objectives": objectives,
+        "key_results": krs,
+        "check_ins": check_ins,
+        "kpi_assignments": assignments,
+        "kpi_measurements": measurements,
+    }
 
 
 async def load(url: str, employees: int, seed: int) -> tuple[Org, dict[str, int]]:
@@ -184,38 +309,61 @@ async def load(url: str, employees: int, seed: int) -> tuple[Org, dict[str, int]
         await conn.execute(
             "INSERT INTO organizations (id, name, currency, timezone, fiscal_year_start, settings, version,"
             " created_at, updated_at) VALUES ($1, 'Benchmark', 'USD', 'UTC', '01-01', '{}', 1, $2, $2)",
-            org.org_id, now)
+            org.org_id,
+            now,
+        )
         root = uuid.uuid4()
         departments = [uuid.uuid4() for _ in range(max(1, employees // 100))]
-        await conn.copy_records_to_table("departments", columns=["org_id", "id", "name", "parent_id", "version",
-                                                                 "created_at", "updated_at"],
-                                         records=[(org.org_id, root, "Company", None, 1, now, now)]
-                                         + [(org.org_id, d, f"Dept {i}", root, 1, now, now)
-                                            for i, d in enumerate(departments)])
+        await conn.copy_records_to_table(
+            "departments",
+            columns=["org_id", "id", "name", "parent_id", "version", "created_at", "updated_at"],
+            records=[(org.org_id, root, "Company", None, 1, now, now)]
+            + [(org.org_id, d, f"Dept {i}", root, 1, now, now) for i, d in enumerate(departments)],
+        )
         positions = [uuid.uuid4() for _ in range(10)]
-        await conn.copy_records_to_table("positions", columns=["org_id", "id", "name", "version", "created_at",
-                                                               "updated_at"],
-                                         records=[(org.org_id, p, f"Position {i}", 1, now, now)
-                                                  for i, p in enumerate(positions)])
+        await conn.copy_records_to_table(
+            "positions",
+            columns=["org_id", "id", "name", "version", "created_at", "updated_at"],
+            records=[(org.org_id, p, f"Position {i}", 1, now, now) for i, p in enumerate(positions)],
+        )
         await conn.execute(
             "INSERT INTO cycles (org_id, id, name, cadence, start_date, end_date, status, version, created_at,"
             " updated_at) VALUES ($1, $2, 'Q1', 'quarterly', $3, $4, 'active', 1, $5, $5)",
-            org.org_id, org.cycle_id, CYCLE_START, CYCLE_END, now)
+            org.org_id,
+            org.cycle_id,
+            CYCLE_START,
+            CYCLE_END,
+            now,
+        )
         for code, direction, aggregation, *_ in KPI_DEFINITIONS:
             did = uuid.uuid4()
             org.definition_ids.append(did)
             await conn.execute(
                 "INSERT INTO kpi_definitions (org_id, id, code, name, direction, aggregation, version, created_at,"
                 " updated_at) VALUES ($1, $2, $3, $3, $4, $5, 1, $6, $6)",
-                org.org_id, did, code, direction, aggregation, now)
+                org.org_id,
+                did,
+                code,
+                direction,
+                aggregation,
+                now,
+            )
         ids = [uuid.uuid4() for _ in range(employees)]
-        await conn.copy_records_to_table("employees", columns=EMPLOYEE_COLUMNS, records=list(
-            _employee_rows(org, 0, employees, ids, departments, positions, now)))
+        await conn.copy_records_to_table(
+            "employees",
+            columns=EMPLOYEE_COLUMNS,
+            records=list(_employee_rows(org, 0, employees, ids, departments, positions, now)),
+        )
         counts["employees"] = employees
-        columns = {"objectives": OBJECTIVE_COLUMNS, "key_results": KR_COLUMNS, "check_ins": CHECK_IN_COLUMNS,
-                   "kpi_assignments": ASSIGNMENT_COLUMNS, "kpi_measurements": MEASUREMENT_COLUMNS}
+        columns = {
+            "objectives": OBJECTIVE_COLUMNS,
+            "key_results": KR_COLUMNS,
+            "check_ins": CHECK_IN_COLUMNS,
+            "kpi_assignments": ASSIGNMENT_COLUMNS,
+            "kpi_measurements": MEASUREMENT_COLUMNS,
+        }
         for start in range(0, employees, CHUNK_EMPLOYEES):
-            rows = _work_rows(org, ids[start:start + CHUNK_EMPLOYEES], rng, now)
+            rows = _work_rows(org, ids[start : start + CHUNK_EMPLOYEES], rng, now)
             async with conn.transaction():
                 for table, records in rows.items():
                     await conn.copy_records_to_table(table, columns=columns[table], records=records)
@@ -253,18 +401,18 @@ FLOOR_QUERIES = {
     "employees": "SELECT id, position_id, department_id, manager_id FROM employees WHERE org_id = $1",
     "objectives": "SELECT id, owner_id, type, weight, status FROM objectives WHERE org_id = $1 AND cycle_id = $2",
     "key_results": "SELECT k.id, k.objective_id, k.kind, k.weight, k.start, k.target, k.grade, k.milestones"
-                   " FROM key_results k JOIN objectives o ON o.org_id = k.org_id AND o.id = k.objective_id"
-                   " WHERE k.org_id = $1 AND o.cycle_id = $2",
+    " FROM key_results k JOIN objectives o ON o.org_id = k.org_id AND o.id = k.objective_id"
+    " WHERE k.org_id = $1 AND o.cycle_id = $2",
     "check_ins": "SELECT c.key_result_id, c.value, c.done, c.checked_in_at, c.created_at FROM check_ins c"
-                 " JOIN key_results k ON k.org_id = c.org_id AND k.id = c.key_result_id"
-                 " JOIN objectives o ON o.org_id = k.org_id AND o.id = k.objective_id"
-                 " WHERE c.org_id = $1 AND o.cycle_id = $2",
+    " JOIN key_results k ON k.org_id = c.org_id AND k.id = c.key_result_id"
+    " JOIN objectives o ON o.org_id = k.org_id AND o.id = k.objective_id"
+    " WHERE c.org_id = $1 AND o.cycle_id = $2",
     "kpi_assignments": "SELECT id, employee_id, definition_id, method, weight, threshold, target, stretch,"
-                       " range_low, range_high, tolerance, veto, rewardable FROM kpi_assignments"
-                       " WHERE org_id = $1 AND cycle_id = $2",
+    " range_low, range_high, tolerance, veto, rewardable FROM kpi_assignments"
+    " WHERE org_id = $1 AND cycle_id = $2",
     "kpi_measurements": "SELECT m.assignment_id, m.value, m.measured_at, m.created_at FROM kpi_measurements m"
-                        " JOIN kpi_assignments a ON a.org_id = m.org_id AND a.id = m.assignment_id"
-                        " WHERE m.org_id = $1 AND a.cycle_id = $2",
+    " JOIN kpi_assignments a ON a.org_id = m.org_id AND a.id = m.assignment_id"
+    " WHERE m.org_id = $1 AND a.cycle_id = $2",
 }
 
 
@@ -282,6 +430,7 @@ async def floor(url: str, org: Org) -> tuple[float, float, dict[str, int]]:
 
 
 # --- the recompute ---------------------------------------------------------------------------------
+
 
 class Phases:
     """Wall seconds per phase of a recompute: each input loader, the engine, and the rest
@@ -304,6 +453,7 @@ class Phases:
                     return await fn(ctx, scope)
                 finally:
                     self.add(f"load {fn.__module__.split('.')[1]}", time.perf_counter() - t0)
+
             return wrapper
 
         scoring._loaders[:] = [timed_loader(fn) for fn in scoring._loaders]
@@ -366,6 +516,7 @@ def _load_average() -> str:
 
 # --- main -------------------------------------------------------------------------------------------
 
+
 async def run(args: argparse.Namespace) -> int:
     from service.migrate import upgrade
     from service.models import load_all, load_hooks
@@ -390,8 +541,11 @@ async def run(args: argparse.Namespace) -> int:
             t0 = time.perf_counter()
             org, counts = await load(url, args.employees, args.seed)
             t_load = time.perf_counter() - t0
-            print(f"database {name}: migrated in {t_migrate:.1f} s, loaded in {t_load:.1f} s: "
-                  + ", ".join(f"{k} {v:,}" for k, v in counts.items()), flush=True)
+            print(
+                f"database {name}: migrated in {t_migrate:.1f} s, loaded in {t_load:.1f} s: "
+                + ", ".join(f"{k} {v:,}" for k, v in counts.items()),
+                flush=True,
+            )
             if args.load_only:
                 return 0
         print(f"load average before measuring: {_load_average()}", flush=True)
@@ -400,8 +554,11 @@ async def run(args: argparse.Namespace) -> int:
         for _ in range(args.repeat):
             seconds, cpu, rows = await floor(url, org)
             floors.append((seconds, cpu))
-        print(f"floor (raw reads): {', '.join(f'{s:.2f}' for s, _ in floors)} s; rows "
-              + ", ".join(f"{k} {v:,}" for k, v in rows.items()), flush=True)
+        print(
+            f"floor (raw reads): {', '.join(f'{s:.2f}' for s, _ in floors)} s; rows "
+            + ", ".join(f"{k} {v:,}" for k, v in rows.items()),
+            flush=True,
+        )
 
         profile = cProfile.Profile() if args.profile else None
         runs: list[tuple[float, float]] = []
@@ -414,10 +571,13 @@ async def run(args: argparse.Namespace) -> int:
                 rss_delta = _rss_mib() - rss_before
             runs.append((seconds, cpu))
             phases.append(dict(PHASES.seconds))
-            print(f"recompute run {i + 1}: {seconds:.2f} s, {cpu:.2f} s CPU in this process "
-                  f"({employees:,} employees, {changed:,} changed); "
-                  + ", ".join(f"{k} {v:.2f}" for k, v in PHASES.seconds.items())
-                  + f", rest {seconds - sum(PHASES.seconds.values()):.2f}", flush=True)
+            print(
+                f"recompute run {i + 1}: {seconds:.2f} s, {cpu:.2f} s CPU in this process "
+                f"({employees:,} employees, {changed:,} changed); "
+                + ", ".join(f"{k} {v:.2f}" for k, v in PHASES.seconds.items())
+                + f", rest {seconds - sum(PHASES.seconds.values()):.2f}",
+                flush=True,
+            )
         if profile is not None:
             profile.dump_stats(args.profile)
             pstats.Stats(profile).sort_stats("tottime").print_stats(30)
@@ -446,9 +606,11 @@ async def run(args: argparse.Namespace) -> int:
         if peak_mib is not None:
             rows_out.append(("tracemalloc peak, separate run, MiB", f"{peak_mib:.0f}"))
         print()
-        print(f"Score recompute, {args.employees:,} employees, PostgreSQL "
-              f"({os.cpu_count()} cores, Python {platform.python_version()}, {dt.date.today()}, "
-              f"load average after: {_load_average()})")
+        print(
+            f"Score recompute, {args.employees:,} employees, PostgreSQL "
+            f"({os.cpu_count()} cores, Python {platform.python_version()}, {dt.date.today()}, "
+            f"load average after: {_load_average()})"
+        )
         width = max(len(k) for k, _ in rows_out) + 2
         for k, v in rows_out:
             print(f"{k:<{width}}{v:>10}")
@@ -465,14 +627,18 @@ def main() -> int:
     parser.add_argument("--employees", type=int, default=10000)
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of the floor and of the recompute")
     parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument("--admin-url", default=os.environ.get(
-        "BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--admin-url", default=os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    )
     parser.add_argument("--profile", metavar="FILE", help="cProfile the first recompute into FILE")
     parser.add_argument("--no-tracemalloc", action="store_true", help="skip the tracemalloc pass")
     parser.add_argument("--keep", action="store_true", help="keep the database (prints its name)")
     parser.add_argument("--load-only", action="store_true", help="load and stop (with --keep)")
-    parser.add_argument("--database", metavar="NAME",
-                        help="measure a database kept by an earlier --keep run instead of loading a new one")
+    parser.add_argument(
+        "--database",
+        metavar="NAME",
+        help="measure a database kept by an earlier --keep run instead of loading a new one",
+    )
     return asyncio.run(run(parser.parse_args()))
 
 

@@ -48,9 +48,14 @@ def create_app() -> FastAPI:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
     setup_tracing(settings)
-    app = FastAPI(title="perf-service", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan, openapi_url="/openapi.json",
-                  dependencies=[Depends(strict_request)])  # 405 for literal paths, unknown query: 422
+    app = FastAPI(
+        title="perf-service",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        dependencies=[Depends(strict_request)],
+    )  # 405 for literal paths, unknown query: 422
     problems.install(app)
     openapi_problems.install(app)  # every operation documents its problem+json answers
     load_all()

@@ -19,8 +19,16 @@ async def create_org(name: str, currency: str = "USD", timezone: str = "UTC") ->
         raise ValidationFailed.field("currency", "not an ISO 4217 currency code")
     org_id = new_id()
     async with database.sessions() as session:
-        session.add(Organization(id=org_id, name=name.strip(), currency=currency, timezone=timezone,
-                                 fiscal_year_start="01-01", settings=dict(DEFAULT_ORG_SETTINGS)))
+        session.add(
+            Organization(
+                id=org_id,
+                name=name.strip(),
+                currency=currency,
+                timezone=timezone,
+                fiscal_year_start="01-01",
+                settings=dict(DEFAULT_ORG_SETTINGS),
+            )
+        )
         await session.commit()
     await database.dispose()
     token = issue_token(org_id=org_id, sub=f"admin@{org_id}", roles=["admin"], ttl=24 * 3600)

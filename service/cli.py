@@ -18,9 +18,16 @@ def _serve(args: argparse.Namespace) -> None:
         upgrade()  # the embedded database migrates itself; PostgreSQL uses `migrate`
     from service.http_protocol import PROTOCOL
 
-    uvicorn.run("service.app:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level=settings.log_level.lower(), access_log=False,
-                http=PROTOCOL)
+    uvicorn.run(
+        "service.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        http=PROTOCOL,
+    )
 
 
 def _migrate(_: argparse.Namespace) -> None:
@@ -54,8 +61,16 @@ def _token(args: argparse.Namespace) -> None:
 
     roles = [r for r in (args.roles or "").split(",") if r]
     scopes = [s for s in (args.scopes or "").split(",") if s] if args.scopes else None
-    print(issue_token(org_id=args.org, sub=args.sub, roles=roles if not scopes else None,
-                      scopes=scopes, employee_id=args.emp, ttl=args.ttl))
+    print(
+        issue_token(
+            org_id=args.org,
+            sub=args.sub,
+            roles=roles if not scopes else None,
+            scopes=scopes,
+            employee_id=args.emp,
+            ttl=args.ttl,
+        )
+    )
 
 
 def _export(_: argparse.Namespace) -> None:
@@ -102,11 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
     tok.add_argument("--emp", default=None)
     tok.add_argument("--ttl", type=int, default=3600)
     tok.set_defaults(fn=_token)
-    sub.add_parser("export-schemas", help="write openapi/openapi.json and openapi/schema.graphql"
-                   ).set_defaults(fn=_export)
-    sub.add_parser("finalize-closed-cycles", help="store the score of record of closed cycles that have none "
-                   "(once, after upgrading a database whose cycles were closed before records existed)"
-                   ).set_defaults(fn=_finalize_closed)
+    sub.add_parser("export-schemas", help="write openapi/openapi.json and openapi/schema.graphql").set_defaults(
+        fn=_export
+    )
+    sub.add_parser(
+        "finalize-closed-cycles",
+        help="store the score of record of closed cycles that have none "
+        "(once, after upgrading a database whose cycles were closed before records existed)",
+    ).set_defaults(fn=_finalize_closed)
     worker = sub.add_parser("worker", help="deliver webhooks from the outbox (several may run)")
     worker.add_argument("--poll", type=float, default=None, help="seconds between idle polls")
     worker.add_argument("--batch", type=int, default=None, help="deliveries claimed per round")

@@ -169,8 +169,9 @@ class Database:
     the replica's lag use it (README: Scale-out design).
     """
 
-    def __init__(self, url: str | None = None, read_url: str | None = None,
-                 statement_timeout_ms: int | None = None) -> None:
+    def __init__(
+        self, url: str | None = None, read_url: str | None = None, statement_timeout_ms: int | None = None
+    ) -> None:
         self._url = url
         self._read_url = read_url
         self._statement_timeout_ms = statement_timeout_ms  # None: DB_STATEMENT_TIMEOUT_MS
@@ -207,8 +208,7 @@ class Database:
     @property
     def sessions(self) -> async_sessionmaker[AsyncSession]:
         if self._sessions is None:
-            self._sessions = async_sessionmaker(self.engine, expire_on_commit=False,
-                                                class_=SerializedSession)
+            self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, class_=SerializedSession)
         return self._sessions
 
     @property
@@ -239,9 +239,13 @@ class Database:
             _, connect = engine.dialect.create_connect_args(engine.url)  # host, port, user... as the engine's
             connect_args = engine_options(statement_timeout_ms=self.statement_timeout_ms)["connect_args"]
             pool = await asyncpg.create_pool(
-                **connect, min_size=0, max_size=settings.db_direct_pool_size, reset=_no_reset,
+                **connect,
+                min_size=0,
+                max_size=settings.db_direct_pool_size,
+                reset=_no_reset,
                 statement_cache_size=connect_args["statement_cache_size"],
-                server_settings=connect_args.get("server_settings"))
+                server_settings=connect_args.get("server_settings"),
+            )
             if loop in self._direct_pools:  # another request opened one meanwhile
                 await pool.close()
             else:
@@ -253,12 +257,18 @@ class Database:
         """Sessions of GET and HEAD requests on the primary: autocommit (in a transaction
         behind PgBouncer, see the module docstring), writes refused."""
         if self._reader_sessions is None:
-            engine = self.engine if get_settings().db_pgbouncer else \
-                self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            engine = (
+                self.engine
+                if get_settings().db_pgbouncer
+                else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            )
             self._reader_sessions = async_sessionmaker(
-                engine, expire_on_commit=False,
-                class_=SerializedSession, sync_session_class=ReadOnlySyncSession,
-                info={DIRECT_READS: self.direct_reads})
+                engine,
+                expire_on_commit=False,
+                class_=SerializedSession,
+                sync_session_class=ReadOnlySyncSession,
+                info={DIRECT_READS: self.direct_reads},
+            )
         return self._reader_sessions
 
     @property
@@ -266,8 +276,7 @@ class Database:
         if not self.read_url:
             return self.sessions
         if self._read_sessions is None:
-            self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False,
-                                                     class_=SerializedSession)
+            self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False, class_=SerializedSession)
         return self._read_sessions
 
     @property
@@ -308,8 +317,7 @@ def engine_options(*, statement_timeout_ms: int = 0) -> dict[str, Any]:
     """
     settings = get_settings()
     cache_size = 0 if settings.db_pgbouncer else settings.db_statement_cache_size
-    connect_args: dict[str, Any] = {"statement_cache_size": cache_size,
-                                    "prepared_statement_cache_size": cache_size}
+    connect_args: dict[str, Any] = {"statement_cache_size": cache_size, "prepared_statement_cache_size": cache_size}
     if settings.db_pgbouncer:
         connect_args["prepared_statement_name_func"] = _unique_statement_name
     elif statement_timeout_ms > 0:

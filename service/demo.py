@@ -63,29 +63,61 @@ EMPLOYEES = [
 async def load_demo() -> dict[str, Any]:
     async with database.sessions() as session:
         if await session.get(Organization, DEMO_ORG_ID) is None:
-            session.add(Organization(id=DEMO_ORG_ID, name="Northwind Retail (demo)", currency="USD",
-                                     timezone="America/New_York", fiscal_year_start="01-01",
-                                     settings=dict(DEFAULT_ORG_SETTINGS)))
+            session.add(
+                Organization(
+                    id=DEMO_ORG_ID,
+                    name="Northwind Retail (demo)",
+                    currency="USD",
+                    timezone="America/New_York",
+                    fiscal_year_start="01-01",
+                    settings=dict(DEFAULT_ORG_SETTINGS),
+                )
+            )
             await session.flush()
             for key, name, parent in DEPARTMENTS:
-                session.add(Department(org_id=DEMO_ORG_ID, id=_id("dep:" + key), name=name,
-                                       parent_id=_id("dep:" + parent) if parent else None))
+                session.add(
+                    Department(
+                        org_id=DEMO_ORG_ID,
+                        id=_id("dep:" + key),
+                        name=name,
+                        parent_id=_id("dep:" + parent) if parent else None,
+                    )
+                )
                 await session.flush()
             for key, name, level, family in POSITIONS:
-                session.add(Position(org_id=DEMO_ORG_ID, id=_id("pos:" + key), name=name, level=level,
-                                     job_family=family))
+                session.add(
+                    Position(org_id=DEMO_ORG_ID, id=_id("pos:" + key), name=name, level=level, job_family=family)
+                )
             await session.flush()
             for ext, given, family, dep, pos, mgr, salary, pct in EMPLOYEES:
-                session.add(Employee(
-                    org_id=DEMO_ORG_ID, id=_id("emp:" + ext), external_id=ext,
-                    email=f"{given.lower()}.{family.lower()}@northwind.example", given_name=given,
-                    family_name=family, department_id=_id("dep:" + dep), position_id=_id("pos:" + pos),
-                    manager_id=_id("emp:" + mgr) if mgr else None, status="active",
-                    hire_date=dt.date(2021, 3, 1), base_salary_minor=salary, comp_currency="USD",
-                    target_bonus_pct=Decimal(pct)))
+                session.add(
+                    Employee(
+                        org_id=DEMO_ORG_ID,
+                        id=_id("emp:" + ext),
+                        external_id=ext,
+                        email=f"{given.lower()}.{family.lower()}@northwind.example",
+                        given_name=given,
+                        family_name=family,
+                        department_id=_id("dep:" + dep),
+                        position_id=_id("pos:" + pos),
+                        manager_id=_id("emp:" + mgr) if mgr else None,
+                        status="active",
+                        hire_date=dt.date(2021, 3, 1),
+                        base_salary_minor=salary,
+                        comp_currency="USD",
+                        target_bonus_pct=Decimal(pct),
+                    )
+                )
                 await session.flush()
-            heads = {"exec": "E001", "ecom": "E002", "ops": "E003", "fin": "E004", "people": "E005",
-                     "ecom-growth": "E006", "ecom-fulfil": "E007"}
+            heads = {
+                "exec": "E001",
+                "ecom": "E002",
+                "ops": "E003",
+                "fin": "E004",
+                "people": "E005",
+                "ecom-growth": "E006",
+                "ecom-fulfil": "E007",
+            }
             for dep_key, ext in heads.items():
                 dep_row = await session.get(Department, (DEMO_ORG_ID, _id("dep:" + dep_key)))
                 dep_row.head_id = _id("emp:" + ext)
@@ -99,12 +131,27 @@ async def load_demo() -> dict[str, Any]:
         "org_id": str(DEMO_ORG_ID),
         "tokens": {
             "admin": issue_token(org_id=DEMO_ORG_ID, sub="admin@northwind.example", roles=["admin"], ttl=day),
-            "hr": issue_token(org_id=DEMO_ORG_ID, sub="frances.allen@northwind.example", roles=["hr", "employee"],
-                              employee_id=_id("emp:E005"), ttl=day),
-            "manager": issue_token(org_id=DEMO_ORG_ID, sub="ada.lovelace@northwind.example", roles=["employee"],
-                                   employee_id=_id("emp:E002"), ttl=day),
-            "employee": issue_token(org_id=DEMO_ORG_ID, sub="mei.chen@northwind.example", roles=["employee"],
-                                    employee_id=_id("emp:E008"), ttl=day),
+            "hr": issue_token(
+                org_id=DEMO_ORG_ID,
+                sub="frances.allen@northwind.example",
+                roles=["hr", "employee"],
+                employee_id=_id("emp:E005"),
+                ttl=day,
+            ),
+            "manager": issue_token(
+                org_id=DEMO_ORG_ID,
+                sub="ada.lovelace@northwind.example",
+                roles=["employee"],
+                employee_id=_id("emp:E002"),
+                ttl=day,
+            ),
+            "employee": issue_token(
+                org_id=DEMO_ORG_ID,
+                sub="mei.chen@northwind.example",
+                roles=["employee"],
+                employee_id=_id("emp:E008"),
+                ttl=day,
+            ),
             "auditor": issue_token(org_id=DEMO_ORG_ID, sub="auditor@northwind.example", roles=["auditor"], ttl=day),
         },
         "try": "curl -H 'Authorization: Bearer <hr token>' http://127.0.0.1:8000/api/v1/employees",

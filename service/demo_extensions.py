@@ -9,8 +9,7 @@ from collections.abc import Callable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-async def load_extensions(session: AsyncSession, org_id: uuid.UUID,
-                          make_id: Callable[[str], uuid.UUID]) -> None:
+async def load_extensions(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str], uuid.UUID]) -> None:
     from service.kpi import demo as kpi_demo
     from service.okr import demo as okr_demo
 
@@ -31,6 +30,10 @@ async def load_extensions(session: AsyncSession, org_id: uuid.UUID,
     from service.scoring import records
 
     # The past quarters were loaded closed: their results are official, as closing makes them.
-    await records.finalize_closed(Ctx(session=session, principal=Principal(
-        sub="demo-loader", org_id=org_id, kind="person", roles=frozenset({"hr"}))))
+    await records.finalize_closed(
+        Ctx(
+            session=session,
+            principal=Principal(sub="demo-loader", org_id=org_id, kind="person", roles=frozenset({"hr"})),
+        )
+    )
     await session.flush()

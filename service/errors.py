@@ -17,8 +17,9 @@ class DomainError(Exception):
     # A stable machine name added to the problem as `code` (API.md), where one is defined.
     problem_code: str | None = None
 
-    def __init__(self, detail: str | None = None, *, extra: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, detail: str | None = None, *, extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.extra = extra or {}
@@ -81,8 +82,13 @@ class ValidationFailed(DomainError):
 
     status, code, title = 422, "validation-failed", "Validation failed"
 
-    def __init__(self, detail: str | None = None, *, errors: list[dict[str, Any]] | None = None,
-                 extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         payload = dict(extra or {})
         payload["errors"] = errors or []
         super().__init__(detail, extra=payload)
@@ -100,8 +106,9 @@ def http_problem(status: int, detail: str) -> DomainError:
 
     error = DomainError(detail)
     error.status = status
-    error.code = {400: "bad-request", 404: "not-found", 405: "method-not-allowed",
-                  415: "unsupported-media-type"}.get(status, f"http-{status}")
+    error.code = {400: "bad-request", 404: "not-found", 405: "method-not-allowed", 415: "unsupported-media-type"}.get(
+        status, f"http-{status}"
+    )
     error.title = http.HTTPStatus(status).phrase if status in http.HTTPStatus._value2member_map_ else "Error"
     return error
 

@@ -44,17 +44,21 @@ loglevel = _settings.log_level.lower()
 logconfig_dict = {  # gunicorn's own lines as JSON, like the app's
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {
-        "()": structlog.stdlib.ProcessorFormatter,
-        "foreign_pre_chain": [structlog.processors.add_log_level,
-                              structlog.processors.TimeStamper(fmt="iso", utc=True)],
-        "processors": [structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                       structlog.processors.JSONRenderer()],
-    }},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json",
-                             "stream": "ext://sys.stderr"}},
-    "loggers": {"gunicorn.error": {"handlers": ["console"], "level": loglevel.upper(),
-                                   "propagate": False}},
+    "formatters": {
+        "json": {
+            "()": structlog.stdlib.ProcessorFormatter,
+            "foreign_pre_chain": [
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+            ],
+            "processors": [
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.JSONRenderer(),
+            ],
+        }
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+    "loggers": {"gunicorn.error": {"handlers": ["console"], "level": loglevel.upper(), "propagate": False}},
 }
 
 

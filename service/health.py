@@ -68,9 +68,10 @@ async def readyz() -> JSONResponse:
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     heads = migration_heads()
     if not schema_ready(current, heads, known_revisions()):
-        return JSONResponse({"status": "unavailable",
-                             "migrations": {"current": sorted(current), "heads": sorted(heads)}},
-                            status_code=503)
+        return JSONResponse(
+            {"status": "unavailable", "migrations": {"current": sorted(current), "heads": sorted(heads)}},
+            status_code=503,
+        )
     return JSONResponse({"status": "ok", "migrations": {"current": sorted(current)}})
 
 

@@ -28,12 +28,19 @@ HEAD_END = b"\r\n\r\n"
 
 
 def too_large_response(limit: int) -> bytes:
-    body = json.dumps({
-        "type": PROBLEM_BASE + "request-header-fields-too-large", "title": "Request Header Fields Too Large",
-        "status": 431, "detail": f"the request line and headers exceed {limit} bytes", "max_bytes": limit,
-    }).encode()
-    return (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/problem+json\r\n"
-            b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body)
+    body = json.dumps(
+        {
+            "type": PROBLEM_BASE + "request-header-fields-too-large",
+            "title": "Request Header Fields Too Large",
+            "status": 431,
+            "detail": f"the request line and headers exceed {limit} bytes",
+            "max_bytes": limit,
+        }
+    ).encode()
+    return (
+        b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/problem+json\r\n"
+        b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body
+    )
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):

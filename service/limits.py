@@ -73,11 +73,23 @@ def is_json(scope: Scope) -> bool:
 
 async def send_scim_error(send: Send, status: int, scim_type: str, detail: str) -> None:
     """An error in SCIM's own shape (RFC 7644 section 3.12), for the /scim paths."""
-    body = json.dumps({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": str(status),
-                       "scimType": scim_type, "detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/scim+json"), (b"content-length", str(len(body)).encode())]})
+    body = json.dumps(
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+            "status": str(status),
+            "scimType": scim_type,
+            "detail": detail,
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/scim+json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
+
 
 def body_limit(path: str, settings: Settings) -> int:
     return settings.max_bulk_body_bytes if path.rstrip("/").endswith("/bulk") else settings.max_body_bytes
@@ -101,15 +113,17 @@ class BodySizeLimitMiddleware:
             if scope["path"].startswith("/scim/"):
                 await send_scim_error(send, 400, "invalidValue", detail)
             else:
-                await send_problem({**scope, "path": scope["path"].encode("unicode_escape").decode()}, send,
-                                   ValidationFailed(detail, errors=[{"loc": ["path"], "msg": detail}]))
+                await send_problem(
+                    {**scope, "path": scope["path"].encode("unicode_escape").decode()},
+                    send,
+                    ValidationFailed(detail, errors=[{"loc": ["path"], "msg": detail}]),
+                )
             return
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
         limit = body_limit(scope["path"], get_settings())
-        too_large = PayloadTooLarge(f"the request body exceeds {limit} bytes",
-                                    extra={"max_bytes": limit})
+        too_large = PayloadTooLarge(f"the request body exceeds {limit} bytes", extra={"max_bytes": limit})
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await send_problem(scope, send, too_large)
@@ -134,8 +148,13 @@ class BodySizeLimitMiddleware:
             if scope["path"].startswith("/scim/"):
                 await send_scim_error(send, 400, "invalidSyntax", detail)
             else:
-                await send_problem(scope, send, ValidationFailed(detail, errors=[
-                    {"loc": ["body"], "msg": f"at most {depth} levels of arrays and objects"}]))
+                await send_problem(
+                    scope,
+                    send,
+                    ValidationFailed(
+                        detail, errors=[{"loc": ["body"], "msg": f"at most {depth} levels of arrays and objects"}]
+                    ),
+                )
             return
         replayed = False
 
@@ -150,6 +169,7 @@ class BodySizeLimitMiddleware:
 
 
 # --- rate limits ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -247,8 +267,14 @@ class RateLimitMiddleware:
         wait = self.limiter.take(rule, client, settings) if client is not None else 0.0
         if wait > 0:
             retry_after = str(max(1, math.ceil(wait))) if math.isfinite(wait) else "3600"
-            await send_problem(scope, send, TooManyRequests(
-                f"too many {rule.name} requests from this client; retry after {retry_after} s",
-                extra={"limit": rule.name}, headers={"Retry-After": retry_after}))
+            await send_problem(
+                scope,
+                send,
+                TooManyRequests(
+                    f"too many {rule.name} requests from this client; retry after {retry_after} s",
+                    extra={"limit": rule.name},
+                    headers={"Retry-After": retry_after},
+                ),
+            )
             return
         await self.app(scope, receive, send)

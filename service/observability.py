@@ -47,35 +47,42 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
-LATENCY = Histogram("http_request_duration_seconds", "HTTP request latency",
-                    ["method", "route", "status"],
-                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
-IN_PROGRESS = Gauge("http_requests_in_progress", "HTTP requests being served",
-                    multiprocess_mode="livesum")
-POOL_IN_USE = Gauge("db_pool_connections_in_use", "Database connections checked out",
-                    ["pool"], multiprocess_mode="livesum")
-POOL_OPEN = Gauge("db_pool_connections_open", "Database connections open", ["pool"],
-                  multiprocess_mode="livesum")
-POOL_CAPACITY = Gauge("db_pool_capacity", "Connections the pool may open (size + overflow)",
-                      ["pool"], multiprocess_mode="livesum")
-OUTBOX_LAG = Gauge("outbox_lag_seconds",
-                   "Age of the oldest unpublished outbox event (0 when none), at scrape time",
-                   multiprocess_mode="mostrecent")
-SCRAPE_ERRORS = Counter("metrics_scrape_errors_total", "Scrape-time values that could not be read",
-                        ["metric"])
-JOB_DURATION = Histogram("job_duration_seconds", "Duration of background work by job and outcome",
-                         ["job", "outcome"],
-                         buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600))
+LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+IN_PROGRESS = Gauge("http_requests_in_progress", "HTTP requests being served", multiprocess_mode="livesum")
+POOL_IN_USE = Gauge(
+    "db_pool_connections_in_use", "Database connections checked out", ["pool"], multiprocess_mode="livesum"
+)
+POOL_OPEN = Gauge("db_pool_connections_open", "Database connections open", ["pool"], multiprocess_mode="livesum")
+POOL_CAPACITY = Gauge(
+    "db_pool_capacity", "Connections the pool may open (size + overflow)", ["pool"], multiprocess_mode="livesum"
+)
+OUTBOX_LAG = Gauge(
+    "outbox_lag_seconds",
+    "Age of the oldest unpublished outbox event (0 when none), at scrape time",
+    multiprocess_mode="mostrecent",
+)
+SCRAPE_ERRORS = Counter("metrics_scrape_errors_total", "Scrape-time values that could not be read", ["metric"])
+JOB_DURATION = Histogram(
+    "job_duration_seconds",
+    "Duration of background work by job and outcome",
+    ["job", "outcome"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
+)
 
 OUTBOX_LAG_TIMEOUT_SECONDS = 2.0
 
 
 # --- logs ---------------------------------------------------------------------------------
 
-SENSITIVE_KEY = re.compile(
-    r"authorization|token|secret|password|passwd|cookie|api[_-]?key|e-?mail|credential", re.I)
+SENSITIVE_KEY = re.compile(r"authorization|token|secret|password|passwd|cookie|api[_-]?key|e-?mail|credential", re.I)
 SENSITIVE_VALUE = re.compile(
-    r"(?i:bearer\s+\S+)|eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*|[^\s@\"'<>,;:]+@[^\s@\"'<>,;:]+\.[A-Za-z]{2,}")
+    r"(?i:bearer\s+\S+)|eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*|[^\s@\"'<>,;:]+@[^\s@\"'<>,;:]+\.[A-Za-z]{2,}"
+)
 REDACTED = "[redacted]"
 
 
@@ -108,8 +115,13 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
     renderer = structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer()
     shared = [structlog.processors.add_log_level, structlog.processors.TimeStamper(fmt="iso", utc=True)]
     structlog.configure(
-        processors=[structlog.contextvars.merge_contextvars, *shared,
-                    structlog.processors.format_exc_info, redact, renderer],
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            *shared,
+            structlog.processors.format_exc_info,
+            redact,
+            renderer,
+        ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(file=_Stderr()),
         cache_logger_on_first_use=True,
@@ -118,10 +130,17 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
     # out as the same JSON lines, redacted alike.
     handler = logging.StreamHandler(_Stderr())
     handler.set_name("perf-service")
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared,
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.processors.format_exc_info, redact, renderer]))
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                redact,
+                renderer,
+            ],
+        )
+    )
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == "perf-service"]:
         root.removeHandler(old)
@@ -156,8 +175,9 @@ def setup_tracing(settings: Any, *, install_global: bool = True) -> bool:
         try:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         except ImportError:
-            log.warning("tracing_unavailable",
-                        reason="the opentelemetry-exporter-otlp-proto-http package is not installed")
+            log.warning(
+                "tracing_unavailable", reason="the opentelemetry-exporter-otlp-proto-http package is not installed"
+            )
             return False
         exporter = OTLPSpanExporter()  # OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS
     provider = TracerProvider(resource=Resource.create({"service.name": settings.tracing_service_name}))
@@ -176,8 +196,7 @@ def _server_span(scope: Scope) -> contextlib.AbstractContextManager[Any]:
     from opentelemetry.trace import SpanKind
 
     carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
-    return _tracer.start_as_current_span(scope["method"], context=extract(carrier),
-                                         kind=SpanKind.SERVER)
+    return _tracer.start_as_current_span(scope["method"], context=extract(carrier), kind=SpanKind.SERVER)
 
 
 def _trace_id(span: Any) -> str | None:
@@ -191,8 +210,11 @@ def _trace_id(span: Any) -> str | None:
 def observe_job(job: str, **attributes: Any) -> Iterator[None]:
     """Times a unit of background work into `job_duration_seconds{job, outcome}` and, with
     tracing on, wraps it in a span."""
-    span_cm = (_tracer.start_as_current_span(job, attributes={k: str(v) for k, v in attributes.items()})
-               if _tracer is not None else contextlib.nullcontext())
+    span_cm = (
+        _tracer.start_as_current_span(job, attributes={k: str(v) for k, v in attributes.items()})
+        if _tracer is not None
+        else contextlib.nullcontext()
+    )
     start = time.perf_counter()
     outcome = "failed"
     with span_cm:
@@ -204,6 +226,7 @@ def observe_job(job: str, **attributes: Any) -> Iterator[None]:
 
 
 # --- database pool ------------------------------------------------------------------------
+
 
 def instrument_pool(engine: Any, pool: str) -> None:
     """Keeps the pool gauges current through SQLAlchemy's pool events."""
@@ -235,6 +258,7 @@ def instrument_pool(engine: Any, pool: str) -> None:
 
 
 # --- requests -----------------------------------------------------------------------------
+
 
 def _route_template(scope: Scope) -> str:
     """The matched route's template; inside a mounted application (SCIM) prefixed with the
@@ -290,12 +314,20 @@ class AccessLogMiddleware:
                     span.set_attribute("http.response.status_code", status)
                     if state.get("org_id"):
                         span.set_attribute("perf.org_id", state["org_id"])
-                self.log.info("request", method=scope["method"], route=route, status=status,
-                              duration_ms=round(elapsed * 1000, 2), request_id=correlation_id.get(),
-                              org_id=state.get("org_id"), trace_id=_trace_id(span))
+                self.log.info(
+                    "request",
+                    method=scope["method"],
+                    route=route,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                    request_id=correlation_id.get(),
+                    org_id=state.get("org_id"),
+                    trace_id=_trace_id(span),
+                )
 
 
 # --- /metrics -----------------------------------------------------------------------------
+
 
 async def update_outbox_lag() -> None:
     """Seconds since the oldest unpublished outbox event was written: one indexed row."""
@@ -303,8 +335,12 @@ async def update_outbox_lag() -> None:
     from service.kit.models import OutboxEvent
     from service.types import utcnow
 
-    stmt = (select(OutboxEvent.created_at).where(OutboxEvent.published_at.is_(None))
-            .order_by(OutboxEvent.created_at).limit(1))
+    stmt = (
+        select(OutboxEvent.created_at)
+        .where(OutboxEvent.published_at.is_(None))
+        .order_by(OutboxEvent.created_at)
+        .limit(1)
+    )
     try:
         async with asyncio.timeout(OUTBOX_LAG_TIMEOUT_SECONDS):
             async with database.engine.connect() as conn:

@@ -38,15 +38,14 @@ DESCRIPTIONS = {
     403: "The caller may see the resource but may not do this",
     404: "No such resource, or one the caller may not see",
     409: "The change conflicts with the resource's state or with existing data, or a request "
-         "with the same Idempotency-Key is still in progress",
+    "with the same Idempotency-Key is still in progress",
     412: "If-Match does not match the resource's current ETag",
     413: "The request body is larger than the limit",
     422: "The request is not valid; `errors` names each field",
     429: "Too many requests; `Retry-After` says when to try again",
     503: "The database is unavailable or a statement timed out; `Retry-After` says when to retry",
 }
-RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before retrying",
-                               "schema": {"type": "integer"}}}
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer"}}}
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "title": "Problem",
@@ -59,8 +58,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "status": {"type": "integer", "title": "Status"},
         "detail": {"type": "string", "title": "Detail"},
         "instance": {"type": "string", "title": "Instance"},
-        "errors": {"type": "array", "title": "Errors",
-                   "items": {"$ref": "#/components/schemas/ProblemFieldError"}},
+        "errors": {"type": "array", "title": "Errors", "items": {"$ref": "#/components/schemas/ProblemFieldError"}},
     },
     "additionalProperties": True,
 }
@@ -69,8 +67,7 @@ FIELD_ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["loc", "msg"],
     "properties": {
-        "loc": {"type": "array", "title": "Loc",
-                "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+        "loc": {"type": "array", "title": "Loc", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
         "msg": {"type": "string", "title": "Msg"},
     },
     "additionalProperties": True,
@@ -138,8 +135,11 @@ def document_problems(document: dict[str, Any]) -> dict[str, Any]:
                 continue
             responses = operation["responses"]
             wanted = error_statuses(method, path, operation)
-            wanted |= {int(code) for code, r in responses.items()
-                       if code.isdigit() and int(code) >= 400 and _is_fastapi_default(r)}
+            wanted |= {
+                int(code)
+                for code, r in responses.items()
+                if code.isdigit() and int(code) >= 400 and _is_fastapi_default(r)
+            }
             for status in sorted(wanted):
                 existing = responses.get(str(status))
                 if existing is None or _is_fastapi_default(existing):

@@ -41,8 +41,7 @@ def _clean_loc(loc: tuple[Any, ...] | list[Any]) -> list[Any]:
 
 
 def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"loc": _clean_loc(e.get("loc", ())), "msg": str(e.get("msg", "invalid"))}
-            for e in errors]
+    return [{"loc": _clean_loc(e.get("loc", ())), "msg": str(e.get("msg", "invalid"))} for e in errors]
 
 
 # PostgreSQL's query_canceled (statement_timeout) and lock_not_available (lock_timeout).
@@ -66,9 +65,11 @@ def database_problem(exc: DBAPIError) -> DomainError:
         return Conflict("the change conflicts with existing data")
     if code in TIMEOUT_SQLSTATES:
         retry_after = str(max(get_settings().db_retry_after_seconds, 1))
-        return ServiceUnavailable("the database did not finish in time (statement timeout); retry later",
-                                  extra={"reason": "statement-timeout"},
-                                  headers={"Retry-After": retry_after})
+        return ServiceUnavailable(
+            "the database did not finish in time (statement timeout); retry later",
+            extra={"reason": "statement-timeout"},
+            headers={"Retry-After": retry_after},
+        )
     return ServiceUnavailable("the database is unavailable; retry later", headers={"Retry-After": "1"})
 
 
@@ -81,26 +82,27 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         return problem_response(
-            ValidationFailed("the request is not valid", errors=validation_errors(list(exc.errors()))),
-            request)
+            ValidationFailed("the request is not valid", errors=validation_errors(list(exc.errors()))), request
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {404: "Not found", 405: "Method not allowed", 401: "Unauthorized"}
-        body = {"type": PROBLEM_BASE + "http-" + str(exc.status_code),
-                "title": titles.get(exc.status_code, "HTTP error"),
-                "status": exc.status_code, "detail": str(exc.detail)}
+        body = {
+            "type": PROBLEM_BASE + "http-" + str(exc.status_code),
+            "title": titles.get(exc.status_code, "HTTP error"),
+            "status": exc.status_code,
+            "detail": str(exc.detail),
+        }
         headers = getattr(exc, "headers", None)
         if exc.status_code == 405:  # every method of the resource, not only the first route's
             allow = allowed_methods(request.app.router.routes, request.scope)
             headers = {**(headers or {}), "Allow": ", ".join(allow)} if allow else headers
-        return JSONResponse(body, status_code=exc.status_code, media_type=PROBLEM_JSON,
-                            headers=headers)
+        return JSONResponse(body, status_code=exc.status_code, media_type=PROBLEM_JSON, headers=headers)
 
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
-        return problem_response(
-            PreconditionFailed("the resource was changed concurrently; read it again"), request)
+        return problem_response(PreconditionFailed("the resource was changed concurrently; read it again"), request)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
@@ -109,14 +111,17 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
-        log.error("database_error", error=type(exc.orig).__name__,
-                  sqlstate=getattr(exc.orig, "sqlstate", None))
+        log.error("database_error", error=type(exc.orig).__name__, sqlstate=getattr(exc.orig, "sqlstate", None))
         mark_for_retry(request, exc)  # serialization failure, deadlock, SQLite lock: run again
         return problem_response(database_problem(exc), request)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error")
-        body = {"type": PROBLEM_BASE + "internal", "title": "Internal server error",
-                "status": 500, "detail": "an unexpected error occurred; it has been logged"}
+        body = {
+            "type": PROBLEM_BASE + "internal",
+            "title": "Internal server error",
+            "status": 500,
+            "detail": "an unexpected error occurred; it has been logged",
+        }
         return JSONResponse(body, status_code=500, media_type=PROBLEM_JSON)

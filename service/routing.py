@@ -116,34 +116,47 @@ async def strict_request(request: Request) -> None:
     if not isinstance(route, APIRoute) or not route.include_in_schema:
         return
     if route.param_convertors and _may_name_a_literal(request):  # a literal resource here? (`/employees/bulk`)
-        literal = allowed_methods(request.app.router.routes, request.scope,
-                                  fewer_params_than=len(route.param_convertors))
+        literal = allowed_methods(
+            request.app.router.routes, request.scope, fewer_params_than=len(route.param_convertors)
+        )
         if literal and request.method not in literal:
             raise HTTPException(405, "Method Not Allowed")
-    nul = [["path", k] for k, v in request.path_params.items() if has_nul(v)] + \
-        [["query", k] for k, v in request.query_params.multi_items() if has_nul(k) or has_nul(v)]
+    nul = [["path", k] for k, v in request.path_params.items() if has_nul(v)] + [
+        ["query", k] for k, v in request.query_params.multi_items() if has_nul(k) or has_nul(v)
+    ]
     if nul:
-        raise ValidationFailed("the request contains a NUL character",
-                               errors=[{"loc": loc, "msg": NUL_MESSAGE} for loc in nul])
+        raise ValidationFailed(
+            "the request contains a NUL character", errors=[{"loc": loc, "msg": NUL_MESSAGE} for loc in nul]
+        )
     unknown = sorted(set(request.query_params) - declared_query_parameters(route))
     if unknown:
         raise ValidationFailed(
             "unknown query parameter" + ("s" if len(unknown) > 1 else "") + ": " + ", ".join(unknown),
-            errors=[{"loc": ["query", name], "msg": "unknown query parameter"} for name in unknown])
+            errors=[{"loc": ["query", name], "msg": "unknown query parameter"} for name in unknown],
+        )
 
 
 # --- the route cache --------------------------------------------------------------------------
 
+
 def _literal_parts(routes: Iterable[object]) -> frozenset[str]:
-    return frozenset(part for r in _flatten(routes) for part in str(getattr(r, "path", "")).split("/")
-                     if part and not part.startswith("{"))
+    return frozenset(
+        part
+        for r in _flatten(routes)
+        for part in str(getattr(r, "path", "")).split("/")
+        if part and not part.startswith("{")
+    )
 
 
 def request_shape(scope: Scope, literals: frozenset[str]) -> tuple[Any, ...]:
     """The method and the path, each segment kept when some route has it as a literal
     segment and "*" otherwise (an id, a name)."""
-    return (scope["type"], scope.get("method"), scope.get("root_path", ""),
-            tuple(p if not p or p in literals else "*" for p in scope["path"].split("/")))
+    return (
+        scope["type"],
+        scope.get("method"),
+        scope.get("root_path", ""),
+        tuple(p if not p or p in literals else "*" for p in scope["path"].split("/")),
+    )
 
 
 def install_route_cache(app: Any) -> None:

@@ -93,6 +93,7 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 def statement_hook(fn: Callable[[str], None]) -> Iterator[None]:
     """Calls `fn(statement)` before every statement the app's engine sends (it may raise,
     as a failing database would)."""
+
     def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         fn(statement)
 
@@ -116,11 +117,22 @@ class Tenant:
     client: httpx.AsyncClient
     employees: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def token(self, roles: list[str] | None = None, emp: uuid.UUID | str | None = None,
-              sub: str | None = None, scopes: list[str] | None = None, **kw: Any) -> str:
-        return issue_token(org_id=self.org_id, sub=sub or f"user-{uuid.uuid4().hex[:8]}",
-                           roles=roles if scopes is None else None, scopes=scopes,
-                           employee_id=emp, **kw)
+    def token(
+        self,
+        roles: list[str] | None = None,
+        emp: uuid.UUID | str | None = None,
+        sub: str | None = None,
+        scopes: list[str] | None = None,
+        **kw: Any,
+    ) -> str:
+        return issue_token(
+            org_id=self.org_id,
+            sub=sub or f"user-{uuid.uuid4().hex[:8]}",
+            roles=roles if scopes is None else None,
+            scopes=scopes,
+            employee_id=emp,
+            **kw,
+        )
 
     def as_(self, *roles: str, emp: uuid.UUID | str | None = None) -> dict[str, str]:
         return bearer(self.token(list(roles), emp=emp))
@@ -144,8 +156,13 @@ class Tenant:
         return self.as_("employee", emp=self.employees[key]["id"])
 
     async def add_employee(self, key: str, manager: str | None = None, **fields: Any) -> dict[str, Any]:
-        body = {"external_id": f"{key}-{uuid.uuid4().hex[:6]}", "email": f"{key}@example.com",
-                "given_name": key.title(), "family_name": "Test", **fields}
+        body = {
+            "external_id": f"{key}-{uuid.uuid4().hex[:6]}",
+            "email": f"{key}@example.com",
+            "given_name": key.title(),
+            "family_name": "Test",
+            **fields,
+        }
         if manager:
             body["manager_id"] = self.employees[manager]["id"]
         resp = await self.client.post("/api/v1/employees", json=body, headers=self.hr)
@@ -157,8 +174,16 @@ class Tenant:
 async def make_org(name: str = "Test Org", currency: str = "USD") -> uuid.UUID:
     org_id = new_id()
     async with database.sessions() as session:
-        session.add(Organization(id=org_id, name=name, currency=currency, timezone="UTC",
-                                 fiscal_year_start="01-01", settings=dict(DEFAULT_ORG_SETTINGS)))
+        session.add(
+            Organization(
+                id=org_id,
+                name=name,
+                currency=currency,
+                timezone="UTC",
+                fiscal_year_start="01-01",
+                settings=dict(DEFAULT_ORG_SETTINGS),
+            )
+        )
         await session.commit()
     return org_id
 
@@ -169,11 +194,11 @@ async def new_tenant(client: httpx.AsyncClient, name: str = "Test Org") -> Tenan
 
 async def make_team(tenant: Tenant) -> Tenant:
     """boss → lead → (alice, bob); carol reports to boss directly; dave has no manager."""
-    await tenant.add_employee("boss", compensation={"base_salary_minor": 20000000, "currency": "USD",
-                                                    "target_bonus_pct": "20"})
+    await tenant.add_employee(
+        "boss", compensation={"base_salary_minor": 20000000, "currency": "USD", "target_bonus_pct": "20"}
+    )
     await tenant.add_employee("lead", manager="boss")
-    await tenant.add_employee("alice", manager="lead", compensation={"base_salary_minor": 9000000,
-                                                                     "currency": "USD"})
+    await tenant.add_employee("alice", manager="lead", compensation={"base_salary_minor": 9000000, "currency": "USD"})
     await tenant.add_employee("bob", manager="lead")
     await tenant.add_employee("carol", manager="boss")
     await tenant.add_employee("dave")

@@ -79,10 +79,22 @@ def headers_for(w: World, caller: str) -> dict[str, str]:
 
 # --- worlds --------------------------------------------------------------------------------
 
-OKR_KEYS = {"pub": "obj_pub", "priv": "obj_priv", "pub_kr": "kr_pub", "priv_kr": "kr_priv",
-            "cycle": "okr_cycle", "company": "obj_company"}
-KPI_KEYS = {"cycle": "kpi_cycle", "gmv": "kpi_def", "nps": "kpi_def2", "asg": "kpi_asg", "meas": "kpi_meas",
-            "tpl": "kpi_tpl"}
+OKR_KEYS = {
+    "pub": "obj_pub",
+    "priv": "obj_priv",
+    "pub_kr": "kr_pub",
+    "priv_kr": "kr_priv",
+    "cycle": "okr_cycle",
+    "company": "obj_company",
+}
+KPI_KEYS = {
+    "cycle": "kpi_cycle",
+    "gmv": "kpi_def",
+    "nps": "kpi_def2",
+    "asg": "kpi_asg",
+    "meas": "kpi_meas",
+    "tpl": "kpi_tpl",
+}
 INCENTIVE_KEYS = {"cycle": "inc_cycle", "draft": "res_draft", "approved": "res_approved", "final": "res_final"}
 EVALUATION_KEYS = {"cycle": "eval_cycle"}
 
@@ -112,13 +124,21 @@ async def _evaluation_part(t: Tenant, other: Tenant) -> dict[str, str]:
     await answer(t, ev, "bob", 2, "Misses deadlines")
     await evaluation_act(t, ev, "submit_manager", t.employee("lead"), manager_review={"rating": 4})
     await transition(t, {"id": w.ids["cycle"]}, "calibration")
-    cal = await _post_id(t, "/api/v1/calibrations", {"cycle_id": w.ids["cycle"], "name": "Session",
-                                                     "employee_ids": [w.ids["alice"]]})
-    await _post_id(t, f"/api/v1/calibrations/{cal}/adjustments",
-                   {"employee_id": w.ids["alice"], "delta": "-1", "reason": "Calibrated down"})
+    cal = await _post_id(
+        t, "/api/v1/calibrations", {"cycle_id": w.ids["cycle"], "name": "Session", "employee_ids": [w.ids["alice"]]}
+    )
+    await _post_id(
+        t,
+        f"/api/v1/calibrations/{cal}/adjustments",
+        {"employee_id": w.ids["alice"], "delta": "-1", "reason": "Calibrated down"},
+    )
     await evaluation_matrix._interview(w)
-    meeting = await _post_id(t, "/api/v1/review-meetings", {"subject": {"kind": "evaluation", "id": w.ids["ev"]},
-                                                            "summary": "Q4 review"}, t.employee("lead"))
+    meeting = await _post_id(
+        t,
+        "/api/v1/review-meetings",
+        {"subject": {"kind": "evaluation", "id": w.ids["ev"]}, "summary": "Q4 review"},
+        t.employee("lead"),
+    )
     return adopt({**w.ids, "cal": cal, "meeting": meeting}, EVALUATION_KEYS)
 
 
@@ -143,8 +163,11 @@ async def build_shared(client: httpx.AsyncClient) -> World:
     ids.update(adopt((await incentive_matrix.build_world(t, other)).ids, INCENTIVE_KEYS))
     ids.update(await _evaluation_part(t, other))
     ids["dep"] = await _post_id(t, "/api/v1/departments", {"name": "E-commerce", "head_id": ids["alice"]})
-    settings = await t.client.patch("/api/v1/organization", headers=t.admin,  # alice sees her anonymous summary
-                                    json={"settings": {"peer_feedback_min_reviewers": 1}})
+    settings = await t.client.patch(
+        "/api/v1/organization",
+        headers=t.admin,  # alice sees her anonymous summary
+        json={"settings": {"peer_feedback_min_reviewers": 1}},
+    )
     assert settings.status_code == 200, settings.text
     await incentives.set_employee(t, "alice", department_id=ids["dep"], position_id=ids["pos"])
     job = await t.client.post(f"/api/v1/cycles/{ids['eval_cycle']}/scores/recompute", headers=t.hr)
@@ -156,8 +179,12 @@ async def build_shared(client: httpx.AsyncClient) -> World:
 # the conftest team (tests/conftest.py make_team): manager and pay of each
 TEAM: dict[str, tuple[str | None, dict[str, Any] | None]] = {
     "boss": (None, {"base_salary_minor": 20000000, "currency": "USD", "target_bonus_pct": "20"}),
-    "lead": ("boss", None), "alice": ("lead", {"base_salary_minor": 9000000, "currency": "USD"}),
-    "bob": ("lead", None), "carol": ("boss", None), "dave": (None, None)}
+    "lead": ("boss", None),
+    "alice": ("lead", {"base_salary_minor": 9000000, "currency": "USD"}),
+    "bob": ("lead", None),
+    "carol": ("boss", None),
+    "dave": (None, None),
+}
 
 
 async def fast_team(client: httpx.AsyncClient, *keys: str) -> Tenant:
@@ -166,9 +193,17 @@ async def fast_team(client: httpx.AsyncClient, *keys: str) -> Tenant:
     t = await new_tenant(client)
     tag = uuid.uuid4().hex[:6]
     keys = keys or tuple(TEAM)
-    rows = [{"external_id": f"{k}-{tag}", "email": f"{k}@example.com", "given_name": k.title(),
-             "family_name": "Test", **({"manager_external_id": f"{TEAM[k][0]}-{tag}"} if TEAM[k][0] else {}),
-             **({"compensation": TEAM[k][1]} if TEAM[k][1] else {})} for k in keys]
+    rows = [
+        {
+            "external_id": f"{k}-{tag}",
+            "email": f"{k}@example.com",
+            "given_name": k.title(),
+            "family_name": "Test",
+            **({"manager_external_id": f"{TEAM[k][0]}-{tag}"} if TEAM[k][0] else {}),
+            **({"compensation": TEAM[k][1]} if TEAM[k][1] else {}),
+        }
+        for k in keys
+    ]
     resp = await t.client.post("/api/v1/employees/bulk", headers=t.hr, json={"rows": rows})
     assert resp.status_code == 200 and resp.json()["errors"] == 0, resp.text
     for key, row in zip(keys, resp.json()["results"], strict=True):
@@ -202,8 +237,12 @@ async def incentive_world(client: httpx.AsyncClient, state: str) -> World:
     result = incentives.by_employee(t, await incentives.results_of(t, plan))["alice"]
     for action in {"draft": (), "approved": ("approve",), "final": ("approve", "finalize")}[state]:
         result = await incentives.act(t, result, action)
-    ids = {**people(t), "inc_cycle": cycle["id"], **dict.fromkeys(("plan_d", "plan_a", "plan_f"), plan["id"]),
-           **dict.fromkeys(("res_draft", "res_approved", "res_final"), result["id"])}
+    ids = {
+        **people(t),
+        "inc_cycle": cycle["id"],
+        **dict.fromkeys(("plan_d", "plan_a", "plan_f"), plan["id"]),
+        **dict.fromkeys(("res_draft", "res_approved", "res_final"), result["id"]),
+    }
     return World(tenant=t, other=await new_tenant(client, "Other Org"), ids=ids)
 
 
@@ -220,15 +259,18 @@ async def _fresh(client: httpx.AsyncClient, key: Hashable) -> World:
         dep = await _post_id(t, "/api/v1/departments", {"name": "Ops"})
         await t.add_employee("alice", compensation={"base_salary_minor": 7000000, "currency": "USD"})
         cycle = await make_cycle(t, status=None)
-        return World(tenant=t, other=await new_tenant(client, "Other Org"),
-                     ids={**people(t), "dep": dep, "cycle": cycle["id"]})
+        return World(
+            tenant=t, other=await new_tenant(client, "Other Org"), ids={**people(t), "dep": dep, "cycle": cycle["id"]}
+        )
     team, other = await fast_team(client), await new_tenant(client, "Other Org")
     if domain == "evaluations":  # the evaluation matrix's world at `stage`
         built = await evaluation_matrix.base(team, other)
         await stage(built)
         return World(tenant=team, other=other, ids=adopt(built.ids, EVALUATION_KEYS))
-    builder, keys = {"kpi": (kpi_matrix.build_world, KPI_KEYS),
-                     "incentives": (incentive_matrix.build_world, INCENTIVE_KEYS)}[domain]
+    builder, keys = {
+        "kpi": (kpi_matrix.build_world, KPI_KEYS),
+        "incentives": (incentive_matrix.build_world, INCENTIVE_KEYS),
+    }[domain]
     built = await builder(team, other)
     return World(tenant=team, other=other, ids=adopt({**built.ids, **people(team)}, keys))
 
@@ -241,6 +283,7 @@ async def audit_count(w: World) -> int:
 
 
 # --- calls -------------------------------------------------------------------------------------
+
 
 def fill(value: Any, ids: dict[str, str]) -> Any:
     """A template with "{key}" placeholders (and callables of the ids) made concrete."""
@@ -262,8 +305,9 @@ class Answer:
 
 
 async def ask_graphql(w: World, caller: str, doc: str, variables: dict[str, Any]) -> Answer:
-    resp = await w.tenant.client.post("/graphql", headers=headers_for(w, caller),
-                                      json={"query": doc, "variables": variables})
+    resp = await w.tenant.client.post(
+        "/graphql", headers=headers_for(w, caller), json={"query": doc, "variables": variables}
+    )
     body = resp.json()
     if resp.status_code != 200:
         return Answer(resp.status_code, body)

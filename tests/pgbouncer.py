@@ -42,8 +42,7 @@ def ensure_installed() -> tuple[str | None, str]:
     install = [*prefix, "apt-get", "install", "-y", "-q", "--no-install-recommends", "pgbouncer"]
     done = subprocess.run(install, env=env, capture_output=True, text=True, timeout=600, check=False)
     if done.returncode != 0:  # a stale package index: refresh it once and try again
-        subprocess.run([*prefix, "apt-get", "update", "-q"], env=env, capture_output=True, timeout=600,
-                       check=False)
+        subprocess.run([*prefix, "apt-get", "update", "-q"], env=env, capture_output=True, timeout=600, check=False)
         done = subprocess.run(install, env=env, capture_output=True, text=True, timeout=600, check=False)
     if binary():
         return binary(), "installed now"
@@ -67,7 +66,7 @@ def running(admin_url: str, exe: str) -> Iterator[str]:
     user = target.username or "postgres"
     (work / "userlist.txt").write_text(f'"{user}" ""\n')
     (work / "pgbouncer.ini").write_text(f"""[databases]
-* = host={target.hostname or '127.0.0.1'} port={target.port or 5432}
+* = host={target.hostname or "127.0.0.1"} port={target.port or 5432}
 
 [pgbouncer]
 listen_addr = 127.0.0.1

@@ -41,16 +41,35 @@ def banner(text: str) -> None:
 
 
 def _start(backend: str, extra: list[str], env: dict[str, str], log: Any) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *extra],
-                            env={**env, "TEST_DB": backend}, stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *extra],
+        env={**env, "TEST_DB": backend},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 # What goes through PgBouncer: every test of a path that talks to the database on a
 # request or in the background (the direct-read tests inspect a path that is off there).
-PGBOUNCER_TESTS = ["tests/test_employees.py", "tests/test_bulk_employees.py", "tests/test_routing.py",
-                   "tests/test_scores_graphql.py", "tests/kpi/test_bulk.py", "tests/kpi/test_measurements.py",
-                   "tests/scoring", "tests/webhooks", "tests/concurrency", "tests/incentives/test_payroll.py",
-                   "tests/okr/test_key_results.py", "tests/evaluations/test_calibration.py"]
+PGBOUNCER_TESTS = [
+    "tests/test_employees.py",
+    "tests/test_bulk_employees.py",
+    "tests/test_routing.py",
+    "tests/test_scores_graphql.py",
+    "tests/kpi/test_bulk.py",
+    "tests/kpi/test_measurements.py",
+    "tests/scoring",
+    "tests/webhooks",
+    "tests/concurrency",
+    "tests/incentives/test_payroll.py",
+    "tests/okr/test_key_results.py",
+    "tests/evaluations/test_calibration.py",
+]
+
+
+SOURCES = ["service", "tests", "migrations", "bench"]
+# The habits every change keeps (the same as .pre-commit-config.yaml): one format, a clean lint.
+CHECKS = [("ruff format", ["ruff", "format", "--check", *SOURCES]), ("ruff", ["ruff", "check", *SOURCES])]
 
 
 def in_ci() -> bool:
@@ -75,10 +94,11 @@ def main() -> int:
     process, so two cores halve the wall time); the SQLite run's output is shown once it
     has finished, the PostgreSQL run's as it happens."""
     extra = sys.argv[1:]
-    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "service", "tests", "migrations"])
-    if lint.returncode:
-        banner("ruff found problems")
-        return lint.returncode
+    for name, cmd in CHECKS:
+        done = subprocess.run([sys.executable, "-m", *cmd])
+        if done.returncode:
+            banner(f"{name} found problems: run `{' '.join(cmd)}` (`make format` fixes formatting)")
+            return done.returncode
 
     admin = pg_admin_url()
     problem = asyncio.run(_reachable(admin))

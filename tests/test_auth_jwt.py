@@ -29,9 +29,15 @@ _attacker_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 def claims(org_id: uuid.UUID | str, **overrides: Any) -> dict[str, Any]:
     settings = get_settings()
     now = int(time.time())
-    base: dict[str, Any] = {"sub": "user-1", "org": str(org_id), "roles": ["admin"],
-                            "iss": settings.jwt_issuer, "aud": settings.jwt_audience,
-                            "iat": now, "exp": now + 600}
+    base: dict[str, Any] = {
+        "sub": "user-1",
+        "org": str(org_id),
+        "roles": ["admin"],
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": now,
+        "exp": now + 600,
+    }
     for key, value in overrides.items():
         if value is None:
             base.pop(key, None)
@@ -69,6 +75,7 @@ async def call(client: Any, token: str | None, scheme: str = "Bearer") -> Any:
 
 # --- positive controls ------------------------------------------------------------------
 
+
 async def test_hand_made_token_is_accepted(tenant):
     """The tokens below differ from this one in exactly one respect."""
     emp = await tenant.add_employee("ann")
@@ -83,6 +90,7 @@ async def test_local_kid_is_accepted(tenant):
 
 
 # --- forged and broken tokens -----------------------------------------------------------
+
 
 def _alg_none(org_id: uuid.UUID) -> str:
     return b64url_json({"alg": "none", "typ": "JWT"}) + "." + b64url_json(claims(org_id)) + "."
@@ -152,13 +160,16 @@ def _unknown_kid(org_id: uuid.UUID) -> str:
 def _embedded_jwk(org_id: uuid.UUID) -> str:
     """RS256 signed by the attacker, carrying the attacker's public key in `jwk`."""
     public = RSAAlgorithm.to_jwk(_attacker_key.public_key(), as_dict=True)
-    return jwt.encode(claims(org_id), _attacker_key, algorithm="RS256",
-                      headers={"jwk": public, "kid": "attacker"})
+    return jwt.encode(claims(org_id), _attacker_key, algorithm="RS256", headers={"jwk": public, "kid": "attacker"})
 
 
 def _jku_header(org_id: uuid.UUID) -> str:
-    return jwt.encode(claims(org_id), _attacker_key, algorithm="RS256",
-                      headers={"jku": "https://evil.example.com/jwks.json", "kid": "attacker"})
+    return jwt.encode(
+        claims(org_id),
+        _attacker_key,
+        algorithm="RS256",
+        headers={"jku": "https://evil.example.com/jwks.json", "kid": "attacker"},
+    )
 
 
 def _unknown_crit(org_id: uuid.UUID) -> str:
@@ -221,10 +232,18 @@ async def test_forged_token_is_401(tenant, kind):
     assert resp.headers.get("www-authenticate", "").lower().startswith("bearer")
 
 
-@pytest.mark.parametrize("token", [
-    "not-a-jwt", "a.b.c", "a.b", "....", "eyJhbGciOiJIUzI1NiJ9.e30",
-    b64url_json({"alg": "HS256"}) + "." + b64url(b"\xff\xfe") + ".sig",
-], ids=["word", "three_junk_parts", "two_parts", "dots", "header_only", "binary_payload"])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "not-a-jwt",
+        "a.b.c",
+        "a.b",
+        "....",
+        "eyJhbGciOiJIUzI1NiJ9.e30",
+        b64url_json({"alg": "HS256"}) + "." + b64url(b"\xff\xfe") + ".sig",
+    ],
+    ids=["word", "three_junk_parts", "two_parts", "dots", "header_only", "binary_payload"],
+)
 async def test_malformed_token_is_401(tenant, token):
     assert_401(await call(tenant.client, token))
 
@@ -308,14 +327,12 @@ def _jwks_unknown_kid(org_id: uuid.UUID) -> str:
 
 def _jwks_attacker_key_trusted_kid(org_id: uuid.UUID) -> str:
     public = RSAAlgorithm.to_jwk(_attacker_key.public_key(), as_dict=True)
-    return jwt.encode(claims(org_id), _attacker_key, algorithm="RS256",
-                      headers={"kid": "trusted", "jwk": public})
+    return jwt.encode(claims(org_id), _attacker_key, algorithm="RS256", headers={"kid": "trusted", "jwk": public})
 
 
 def _jwks_attacker_embedded(org_id: uuid.UUID) -> str:
     public = RSAAlgorithm.to_jwk(_attacker_key.public_key(), as_dict=True)
-    return jwt.encode(claims(org_id), _attacker_key, algorithm="RS256",
-                      headers={"kid": "attacker", "jwk": public})
+    return jwt.encode(claims(org_id), _attacker_key, algorithm="RS256", headers={"kid": "attacker", "jwk": public})
 
 
 def _jwks_hs256_with_public_key(org_id: uuid.UUID) -> str:
@@ -325,19 +342,18 @@ def _jwks_hs256_with_public_key(org_id: uuid.UUID) -> str:
     payload = b64url_json(claims(org_id))
     import hashlib
     import hmac
+
     sig = hmac.new(raw, f"{header}.{payload}".encode(), hashlib.sha256).digest()
     return f"{header}.{payload}.{b64url(sig)}"
 
 
 def _jwks_expired(org_id: uuid.UUID) -> str:
     now = int(time.time())
-    return jwt.encode(claims(org_id, exp=now - 120), _trusted_key, algorithm="RS256",
-                      headers={"kid": "trusted"})
+    return jwt.encode(claims(org_id, exp=now - 120), _trusted_key, algorithm="RS256", headers={"kid": "trusted"})
 
 
 def _jwks_wrong_aud(org_id: uuid.UUID) -> str:
-    return jwt.encode(claims(org_id, aud="other"), _trusted_key, algorithm="RS256",
-                      headers={"kid": "trusted"})
+    return jwt.encode(claims(org_id, aud="other"), _trusted_key, algorithm="RS256", headers={"kid": "trusted"})
 
 
 def _jwks_alg_none(org_id: uuid.UUID) -> str:

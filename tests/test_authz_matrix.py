@@ -35,16 +35,22 @@ async def build_world(tenant: Tenant, other_tenant: Tenant) -> World:
     dep = (await c.post("/api/v1/departments", json={"name": "Ops"}, headers=admin)).json()
     pos = (await c.post("/api/v1/positions", json={"name": "Analyst"}, headers=admin)).json()
     await tenant.add_employee("lead")
-    await tenant.add_employee("alice", manager="lead", compensation={"base_salary_minor": 7000000,
-                                                                     "currency": "USD"})
+    await tenant.add_employee("alice", manager="lead", compensation={"base_salary_minor": 7000000, "currency": "USD"})
     await tenant.add_employee("bob")
-    resp = await c.post("/api/v1/integration-clients", json={"name": "HRIS", "scopes": ["employees:write"]},
-                        headers=admin)
+    resp = await c.post(
+        "/api/v1/integration-clients", json={"name": "HRIS", "scopes": ["employees:write"]}, headers=admin
+    )
     assert resp.status_code == 201, resp.text
     w = World(tenant=tenant, other=other_tenant)
-    w.ids = {"org": str(tenant.org_id), "dep": dep["id"], "pos": pos["id"], "client": resp.json()["id"],
-             "lead": tenant.employees["lead"]["id"], "alice": tenant.employees["alice"]["id"],
-             "bob": tenant.employees["bob"]["id"]}
+    w.ids = {
+        "org": str(tenant.org_id),
+        "dep": dep["id"],
+        "pos": pos["id"],
+        "client": resp.json()["id"],
+        "lead": tenant.employees["lead"]["id"],
+        "alice": tenant.employees["alice"]["id"],
+        "bob": tenant.employees["bob"]["id"],
+    }
     return w
 
 
@@ -56,8 +62,19 @@ async def world(tenant: Tenant, other_tenant: Tenant) -> World:
 WORLDS = worlds_of(build_world, team=False)
 
 
-CALLERS = ["admin", "hr", "auditor", "employee", "manager", "other_admin", "anonymous",
-           "employees:write", "kpi:write", "payroll:read", "scim"]
+CALLERS = [
+    "admin",
+    "hr",
+    "auditor",
+    "employee",
+    "manager",
+    "other_admin",
+    "anonymous",
+    "employees:write",
+    "kpi:write",
+    "payroll:read",
+    "scim",
+]
 
 
 def headers_for(w: World, caller: str) -> dict[str, str]:
@@ -140,8 +157,7 @@ class Route:
 
 def _new_employee() -> dict[str, Any]:
     key = uuid.uuid4().hex[:8]
-    return {"external_id": f"m-{key}", "email": f"{key}@example.com", "given_name": "New",
-            "family_name": "Hire"}
+    return {"external_id": f"m-{key}", "email": f"{key}@example.com", "given_name": "New", "family_name": "Hire"}
 
 
 def _bulk() -> dict[str, Any]:
@@ -150,36 +166,111 @@ def _bulk() -> dict[str, Any]:
 
 ROUTES = [
     Route("org.get", "GET", "/api/v1/organization", ORG_GET, shows=("org",)),
-    Route("org.patch", "PATCH", "/api/v1/organization", ORG_PATCH, {"name": "Renamed Org"},
-          probe="/api/v1/organization", writers=("admin",)),
+    Route(
+        "org.patch",
+        "PATCH",
+        "/api/v1/organization",
+        ORG_PATCH,
+        {"name": "Renamed Org"},
+        probe="/api/v1/organization",
+        writers=("admin",),
+    ),
     Route("departments.list", "GET", "/api/v1/departments", DIR_LIST, shows=("dep",)),
-    Route("departments.post", "POST", "/api/v1/departments", dir_create(201), {"name": "New dep"},
-          probe="/api/v1/departments", writers=WRITERS),
+    Route(
+        "departments.post",
+        "POST",
+        "/api/v1/departments",
+        dir_create(201),
+        {"name": "New dep"},
+        probe="/api/v1/departments",
+        writers=WRITERS,
+    ),
     Route("departments.get", "GET", "/api/v1/departments/{dep}", DIR_ITEM_READ, shows=("dep",)),
-    Route("departments.patch", "PATCH", "/api/v1/departments/{dep}", dir_item_write(200),
-          {"name": "Renamed dep"}, probe="/api/v1/departments/{dep}", writers=WRITERS),
-    Route("departments.delete", "DELETE", "/api/v1/departments/{dep}", dir_item_write(204),
-          probe="/api/v1/departments", writers=WRITERS),
+    Route(
+        "departments.patch",
+        "PATCH",
+        "/api/v1/departments/{dep}",
+        dir_item_write(200),
+        {"name": "Renamed dep"},
+        probe="/api/v1/departments/{dep}",
+        writers=WRITERS,
+    ),
+    Route(
+        "departments.delete",
+        "DELETE",
+        "/api/v1/departments/{dep}",
+        dir_item_write(204),
+        probe="/api/v1/departments",
+        writers=WRITERS,
+    ),
     Route("positions.list", "GET", "/api/v1/positions", DIR_LIST, shows=("pos",)),
-    Route("positions.post", "POST", "/api/v1/positions", dir_create(201), {"name": "New pos"},
-          probe="/api/v1/positions", writers=WRITERS),
+    Route(
+        "positions.post",
+        "POST",
+        "/api/v1/positions",
+        dir_create(201),
+        {"name": "New pos"},
+        probe="/api/v1/positions",
+        writers=WRITERS,
+    ),
     Route("positions.get", "GET", "/api/v1/positions/{pos}", DIR_ITEM_READ, shows=("pos",)),
-    Route("positions.patch", "PATCH", "/api/v1/positions/{pos}", dir_item_write(200),
-          {"name": "Renamed pos"}, probe="/api/v1/positions/{pos}", writers=WRITERS),
+    Route(
+        "positions.patch",
+        "PATCH",
+        "/api/v1/positions/{pos}",
+        dir_item_write(200),
+        {"name": "Renamed pos"},
+        probe="/api/v1/positions/{pos}",
+        writers=WRITERS,
+    ),
     Route("employees.list", "GET", "/api/v1/employees", DIR_LIST, shows=("alice", "bob", "lead")),
     Route("employees.get", "GET", "/api/v1/employees/{alice}", DIR_ITEM_READ, shows=("alice",)),
-    Route("employees.post", "POST", "/api/v1/employees", dir_create(201), _new_employee,
-          probe="/api/v1/employees", writers=WRITERS),
-    Route("employees.patch", "PATCH", "/api/v1/employees/{alice}", dir_item_write(200),
-          {"given_name": "Alicia"}, probe="/api/v1/employees/{alice}", writers=WRITERS),
-    Route("employees.bulk", "POST", "/api/v1/employees/bulk", dir_create(200), _bulk,
-          probe="/api/v1/employees", writers=WRITERS),
+    Route(
+        "employees.post",
+        "POST",
+        "/api/v1/employees",
+        dir_create(201),
+        _new_employee,
+        probe="/api/v1/employees",
+        writers=WRITERS,
+    ),
+    Route(
+        "employees.patch",
+        "PATCH",
+        "/api/v1/employees/{alice}",
+        dir_item_write(200),
+        {"given_name": "Alicia"},
+        probe="/api/v1/employees/{alice}",
+        writers=WRITERS,
+    ),
+    Route(
+        "employees.bulk",
+        "POST",
+        "/api/v1/employees/bulk",
+        dir_create(200),
+        _bulk,
+        probe="/api/v1/employees",
+        writers=WRITERS,
+    ),
     Route("clients.list", "GET", "/api/v1/integration-clients", CLIENTS_LIST, shows=("client",)),
-    Route("clients.post", "POST", "/api/v1/integration-clients", CLIENTS_POST,
-          {"name": "BI", "scopes": ["kpi:write"]}, probe="/api/v1/integration-clients", writers=("admin",)),
+    Route(
+        "clients.post",
+        "POST",
+        "/api/v1/integration-clients",
+        CLIENTS_POST,
+        {"name": "BI", "scopes": ["kpi:write"]},
+        probe="/api/v1/integration-clients",
+        writers=("admin",),
+    ),
     Route("clients.get", "GET", "/api/v1/integration-clients/{client}", clients_item(200), shows=("client",)),
-    Route("clients.delete", "DELETE", "/api/v1/integration-clients/{client}", clients_item(204),
-          probe="/api/v1/integration-clients/{client}", writers=("admin",)),
+    Route(
+        "clients.delete",
+        "DELETE",
+        "/api/v1/integration-clients/{client}",
+        clients_item(204),
+        probe="/api/v1/integration-clients/{client}",
+        writers=("admin",),
+    ),
     Route("audit.list", "GET", "/api/v1/audit-events", AUDIT),
 ]
 
@@ -232,10 +323,12 @@ async def test_matrix(client: Any, route: Route, caller: str):
 
 # --- finer points the table cannot show ------------------------------------------------------
 
+
 async def test_employee_cannot_patch_their_own_record(world: World):
     t = world.tenant
-    resp = await t.client.patch(f"/api/v1/employees/{world.ids['bob']}", json={"given_name": "Robert"},
-                                headers=t.employee("bob"))
+    resp = await t.client.patch(
+        f"/api/v1/employees/{world.ids['bob']}", json={"given_name": "Robert"}, headers=t.employee("bob")
+    )
     assert resp.status_code == 403
     again = await t.client.get(f"/api/v1/employees/{world.ids['bob']}", headers=t.admin)
     assert again.json()["given_name"] == "Bob"
@@ -243,13 +336,11 @@ async def test_employee_cannot_patch_their_own_record(world: World):
 
 async def test_other_admin_lists_are_empty_of_this_org(world: World):
     o = world.other
-    for path in ("/api/v1/employees", "/api/v1/departments", "/api/v1/positions",
-                 "/api/v1/integration-clients"):
+    for path in ("/api/v1/employees", "/api/v1/departments", "/api/v1/positions", "/api/v1/integration-clients"):
         resp = await o.client.get(path, headers=o.admin)
         assert resp.status_code == 200
         assert resp.json() == {"items": [], "next_cursor": None}, path
-    audit = await o.client.get("/api/v1/audit-events", headers=o.admin,
-                               params={"entity_id": world.ids["alice"]})
+    audit = await o.client.get("/api/v1/audit-events", headers=o.admin, params={"entity_id": world.ids["alice"]})
     assert audit.json()["items"] == []
     org = await o.client.get("/api/v1/organization", headers=o.admin)
     assert org.json()["id"] == str(o.org_id)
@@ -265,11 +356,11 @@ async def test_other_admin_cannot_reference_this_orgs_rows(world: World):
     assert resp.json()["errors"][0]["loc"] == ["body", "manager_id"]
     emp = {**_new_employee(), "department_id": world.ids["dep"]}
     assert (await o.client.post("/api/v1/employees", json=emp, headers=o.admin)).status_code == 422
-    dep = await o.client.post("/api/v1/departments", json={"name": "X", "parent_id": world.ids["dep"]},
-                              headers=o.admin)
+    dep = await o.client.post("/api/v1/departments", json={"name": "X", "parent_id": world.ids["dep"]}, headers=o.admin)
     assert dep.status_code == 422
-    bulk = await o.client.post("/api/v1/employees/bulk", headers=o.admin,
-                               json={"rows": [{**_new_employee(), "position_id": world.ids["pos"]}]})
+    bulk = await o.client.post(
+        "/api/v1/employees/bulk", headers=o.admin, json={"rows": [{**_new_employee(), "position_id": world.ids["pos"]}]}
+    )
     assert bulk.json()["results"][0]["outcome"] == "error"
     assert (await o.client.get("/api/v1/employees", headers=o.admin)).json()["items"] == []
 
@@ -361,8 +452,11 @@ async def test_compensation_never_in_audit_log(world: World):
 @pytest.mark.parametrize("caller", ["auditor", "manager", "employee", "payroll:read", "scim", "kpi:write"])
 async def test_only_writers_set_compensation(world: World, caller: str):
     t, alice = world.tenant, world.ids["alice"]
-    resp = await t.client.patch(f"/api/v1/employees/{alice}", headers=comp_headers(world, caller),
-                                json={"compensation": {"base_salary_minor": 1}})
+    resp = await t.client.patch(
+        f"/api/v1/employees/{alice}",
+        headers=comp_headers(world, caller),
+        json={"compensation": {"base_salary_minor": 1}},
+    )
     assert resp.status_code in (403, 404)
     check = await t.client.get(f"/api/v1/employees/{alice}", headers=t.hr)
     assert check.json()["compensation"]["base_salary_minor"] == 7000000

@@ -16,12 +16,22 @@ URL = "/api/v1/employees/bulk"
 
 
 def row(ext: str, **fields: Any) -> dict[str, Any]:
-    return {"external_id": ext, "email": f"{ext}@example.com", "given_name": ext.title(),
-            "family_name": "Bulk", **fields}
+    return {
+        "external_id": ext,
+        "email": f"{ext}@example.com",
+        "given_name": ext.title(),
+        "family_name": "Bulk",
+        **fields,
+    }
 
 
-async def bulk(t: Tenant, rows: list[dict[str, Any]], atomic: bool | None = None,
-               headers: dict[str, str] | None = None, status: int = 200) -> dict[str, Any]:
+async def bulk(
+    t: Tenant,
+    rows: list[dict[str, Any]],
+    atomic: bool | None = None,
+    headers: dict[str, str] | None = None,
+    status: int = 200,
+) -> dict[str, Any]:
     params = {"atomic": str(atomic).lower()} if atomic is not None else {}
     resp = await t.client.post(URL, json={"rows": rows}, params=params, headers=headers or t.hr)
     assert resp.status_code == status, resp.text
@@ -51,8 +61,9 @@ async def test_every_outcome_in_one_call(tenant):
     assert outcomes(first) == ["created", "created"]
     ids = {r["external_id"]: r["id"] for r in first["results"]}
 
-    result = await bulk(tenant, [row("keep"), row("change", given_name="Changed"), row("fresh"),
-                                 row("broken", email="not-an-email")])
+    result = await bulk(
+        tenant, [row("keep"), row("change", given_name="Changed"), row("fresh"), row("broken", email="not-an-email")]
+    )
     assert outcomes(result) == ["unchanged", "updated", "created", "error"]
     assert (result["created"], result["updated"], result["unchanged"], result["errors"]) == (1, 1, 1, 1)
     res = result["results"]
@@ -69,9 +80,15 @@ async def test_every_outcome_in_one_call(tenant):
 
 
 async def test_resending_gives_unchanged(tenant):
-    rows = [row("a", hire_date="2024-01-15", compensation={"base_salary_minor": 100, "currency": "USD",
-                                                              "target_bonus_pct": "12.5"}),
-            row("b", manager_external_id="a", status="on_leave"), row("c", manager_external_id="b")]
+    rows = [
+        row(
+            "a",
+            hire_date="2024-01-15",
+            compensation={"base_salary_minor": 100, "currency": "USD", "target_bonus_pct": "12.5"},
+        ),
+        row("b", manager_external_id="a", status="on_leave"),
+        row("c", manager_external_id="b"),
+    ]
     assert outcomes(await bulk(tenant, rows)) == ["created"] * 3
     before = await by_ext(tenant)
     again = await bulk(tenant, rows)
@@ -82,8 +99,9 @@ async def test_resending_gives_unchanged(tenant):
 
 async def test_upsert_keeps_fields_left_out(tenant):
     dep = (await tenant.client.post("/api/v1/departments", json={"name": "Ops"}, headers=tenant.hr)).json()
-    await bulk(tenant, [row("a", department_id=dep["id"], hire_date="2020-01-01",
-                            compensation={"base_salary_minor": 500})])
+    await bulk(
+        tenant, [row("a", department_id=dep["id"], hire_date="2020-01-01", compensation={"base_salary_minor": 500})]
+    )
     result = await bulk(tenant, [row("a", given_name="Renamed")])
     assert outcomes(result) == ["updated"]
     a = (await by_ext(tenant))["a"]
@@ -97,11 +115,16 @@ async def test_an_update_row_names_only_what_changes(tenant):
     result = await bulk(tenant, [{"external_id": "W202", "status": "terminated", "termination_date": "2026-12-05"}])
     assert outcomes(result) == ["updated"], result
     w = (await by_ext(tenant))["W202"]
-    assert (w["status"], w["termination_date"], w["email"], w["given_name"]) == \
-        ("terminated", "2026-12-05", "W202@example.com", "W202")
+    assert (w["status"], w["termination_date"], w["email"], w["given_name"]) == (
+        "terminated",
+        "2026-12-05",
+        "W202@example.com",
+        "W202",
+    )
     # what an update cannot do: null a required field, end before the stored hire date
-    bad = await bulk(tenant, [{"external_id": "W202", "email": None},
-                              {"external_id": "W202x"}])  # a new employee needs the create fields
+    bad = await bulk(
+        tenant, [{"external_id": "W202", "email": None}, {"external_id": "W202x"}]
+    )  # a new employee needs the create fields
     assert outcomes(bad) == ["error", "error"]
     assert ["body", "rows", 0, "email"] in [e["loc"] for e in bad["results"][0]["errors"]]
     missing = {e["loc"][-1] for e in bad["results"][1]["errors"]}
@@ -115,8 +138,7 @@ async def test_manager_external_id_within_the_call(tenant):
     await tenant.add_employee("boss")
     boss_ext = tenant.employees["boss"]["external_id"]
     # "report" names a manager that appears later in the same call; "lead" an existing one.
-    result = await bulk(tenant, [row("report", manager_external_id="lead"),
-                                 row("lead", manager_external_id=boss_ext)])
+    result = await bulk(tenant, [row("report", manager_external_id="lead"), row("lead", manager_external_id=boss_ext)])
     assert outcomes(result) == ["created", "created"]
     stored = await by_ext(tenant)
     assert stored["report"]["manager_id"] == stored["lead"]["id"]
@@ -130,16 +152,19 @@ async def test_manager_id_of_existing_employee(tenant):
     assert (await by_ext(tenant))["a"]["manager_id"] == boss["id"]
 
 
-@pytest.mark.parametrize(("fields", "loc"), [
-    ({"manager_external_id": "ghost"}, "manager_external_id"),
-    ({"manager_id": str(uuid.uuid4())}, "manager_id"),
-    ({"department_id": str(uuid.uuid4())}, "department_id"),
-    ({"position_id": str(uuid.uuid4())}, "position_id"),
-    ({"manager_external_id": "x", "manager_id": str(uuid.uuid4())}, "manager_external_id"),
-    ({"status": "retired"}, "status"),
-    ({"salary": 5}, "salary"),
-    ({"hire_date": "2024-02-01", "termination_date": "2024-01-01"}, None),
-])
+@pytest.mark.parametrize(
+    ("fields", "loc"),
+    [
+        ({"manager_external_id": "ghost"}, "manager_external_id"),
+        ({"manager_id": str(uuid.uuid4())}, "manager_id"),
+        ({"department_id": str(uuid.uuid4())}, "department_id"),
+        ({"position_id": str(uuid.uuid4())}, "position_id"),
+        ({"manager_external_id": "x", "manager_id": str(uuid.uuid4())}, "manager_external_id"),
+        ({"status": "retired"}, "status"),
+        ({"salary": 5}, "salary"),
+        ({"hire_date": "2024-02-01", "termination_date": "2024-01-01"}, None),
+    ],
+)
 async def test_bad_row_is_an_error_and_others_apply(tenant, fields, loc):
     result = await bulk(tenant, [row("good"), row("bad", **fields)])
     assert outcomes(result) == ["created", "error"]
@@ -159,8 +184,7 @@ async def test_duplicate_external_ids_in_one_call(tenant):
 
 
 async def test_cycle_inside_the_batch_is_refused(tenant):
-    result = await bulk(tenant, [row("a", manager_external_id="b"), row("b", manager_external_id="a"),
-                                 row("c")])
+    result = await bulk(tenant, [row("a", manager_external_id="b"), row("b", manager_external_id="a"), row("c")])
     assert outcomes(result) == ["error", "error", "created"]
     assert "cycle" in str(result["results"][0]["errors"])
     assert set(await by_ext(tenant)) == {"c"}
@@ -178,8 +202,10 @@ async def test_cycle_through_existing_rows_is_refused(tenant):
     assert outcomes(result) == ["error"]
     assert (await by_ext(tenant))["top"]["manager_id"] is None
     # Turning the chain around in one call is fine: low on top, top at the bottom.
-    result = await bulk(tenant, [row("low", manager_id=None), row("mid", manager_external_id="low"),
-                                 row("top", manager_external_id="mid")])
+    result = await bulk(
+        tenant,
+        [row("low", manager_id=None), row("mid", manager_external_id="low"), row("top", manager_external_id="mid")],
+    )
     assert outcomes(result) == ["updated", "updated", "updated"]
     stored = await by_ext(tenant)
     assert stored["low"]["manager_id"] is None
@@ -190,26 +216,37 @@ async def test_cycle_through_existing_rows_is_refused(tenant):
 async def test_row_whose_manager_row_fails_is_an_error_too(tenant):
     """A row naming, as its manager, a new row of the same call that is itself refused
     cannot be applied either; the rest of the call still is."""
-    result = await bulk(tenant, [row("boss", department_id=str(uuid.uuid4())),
-                                 row("report", manager_external_id="boss"),
-                                 row("deeper", manager_external_id="report"),
-                                 row("fine")])
+    result = await bulk(
+        tenant,
+        [
+            row("boss", department_id=str(uuid.uuid4())),
+            row("report", manager_external_id="boss"),
+            row("deeper", manager_external_id="report"),
+            row("fine"),
+        ],
+    )
     assert outcomes(result) == ["error", "error", "error", "created"]
     assert result["results"][1]["errors"][0]["loc"] == ["body", "rows", 1, "manager_external_id"]
     assert set(await by_ext(tenant)) == {"fine"}
 
 
 async def test_row_whose_manager_row_is_in_a_cycle_is_an_error(tenant):
-    result = await bulk(tenant, [row("a", manager_external_id="b"), row("b", manager_external_id="a"),
-                                 row("c", manager_external_id="a")])
+    result = await bulk(
+        tenant,
+        [row("a", manager_external_id="b"), row("b", manager_external_id="a"), row("c", manager_external_id="a")],
+    )
     assert outcomes(result) == ["error", "error", "error"]
     assert await by_ext(tenant) == {}
 
 
 async def test_atomic_with_one_bad_row_applies_nothing(tenant):
     await bulk(tenant, [row("existing")])
-    resp = await tenant.client.post(URL, params={"atomic": "true"}, headers=tenant.hr, json={"rows": [
-        row("existing", given_name="Changed"), row("new1"), row("bad", email="nope"), row("new2")]})
+    resp = await tenant.client.post(
+        URL,
+        params={"atomic": "true"},
+        headers=tenant.hr,
+        json={"rows": [row("existing", given_name="Changed"), row("new1"), row("bad", email="nope"), row("new2")]},
+    )
     assert resp.status_code == 422
     assert resp.headers["content-type"].startswith("application/problem+json")
     body = resp.json()
@@ -226,8 +263,12 @@ async def test_atomic_with_good_rows_applies_all(tenant):
 
 
 async def test_atomic_cycle_applies_nothing(tenant):
-    resp = await tenant.client.post(URL, params={"atomic": "true"}, headers=tenant.hr, json={"rows": [
-        row("ok"), row("a", manager_external_id="b"), row("b", manager_external_id="a")]})
+    resp = await tenant.client.post(
+        URL,
+        params={"atomic": "true"},
+        headers=tenant.hr,
+        json={"rows": [row("ok"), row("a", manager_external_id="b"), row("b", manager_external_id="a")]},
+    )
     assert resp.status_code == 422
     assert {e["loc"][2] for e in resp.json()["errors"]} == {1, 2}
     assert await by_ext(tenant) == {}
@@ -276,8 +317,9 @@ async def test_bulk_is_audited_with_the_client_as_actor(tenant):
     client = tenant.as_scope("employees:write")
     result = await bulk(tenant, [row("a", compensation={"base_salary_minor": 4200000})], headers=client)
     emp_id = result["results"][0]["id"]
-    events = (await tenant.client.get("/api/v1/audit-events", headers=tenant.auditor,
-                                      params={"entity_id": emp_id})).json()["items"]
+    events = (
+        await tenant.client.get("/api/v1/audit-events", headers=tenant.auditor, params={"entity_id": emp_id})
+    ).json()["items"]
     assert [e["action"] for e in events] == ["employee.upserted"]
     assert events[0]["actor_kind"] == "client" and events[0]["actor"].startswith("client:")
     assert events[0]["after"]["compensation"] == "redacted"

@@ -18,8 +18,13 @@ PROBLEM = "application/problem+json"
 
 def new_employee(**fields: Any) -> dict[str, Any]:
     key = uuid.uuid4().hex[:8]
-    return {"external_id": f"c-{key}", "email": f"{key}@example.com", "given_name": "Conv",
-            "family_name": "Test", **fields}
+    return {
+        "external_id": f"c-{key}",
+        "email": f"{key}@example.com",
+        "given_name": "Conv",
+        "family_name": "Test",
+        **fields,
+    }
 
 
 def assert_problem(resp: Any, status: int) -> dict[str, Any]:
@@ -51,10 +56,12 @@ async def count_employees(t: Tenant) -> int:
 
 # --- problem+json -------------------------------------------------------------------------
 
+
 async def test_unknown_field_is_422(tenant):
     """Mass assignment: request models forbid fields they do not declare."""
-    resp = await tenant.client.post("/api/v1/employees", headers=tenant.hr,
-                                    json=new_employee(is_admin=True, version=99))
+    resp = await tenant.client.post(
+        "/api/v1/employees", headers=tenant.hr, json=new_employee(is_admin=True, version=99)
+    )
     body = assert_validation(resp, ["body", "is_admin"])
     assert ["body", "version"] in [e["loc"] for e in body["errors"]]
     assert await count_employees(tenant) == 0
@@ -62,8 +69,9 @@ async def test_unknown_field_is_422(tenant):
 
 async def test_unknown_field_in_patch_is_422(tenant):
     emp = await tenant.add_employee("ann")
-    resp = await tenant.client.patch(f"/api/v1/employees/{emp['id']}", headers=tenant.hr,
-                                     json={"given_name": "Annie", "org_id": str(uuid.uuid4())})
+    resp = await tenant.client.patch(
+        f"/api/v1/employees/{emp['id']}", headers=tenant.hr, json={"given_name": "Annie", "org_id": str(uuid.uuid4())}
+    )
     assert_validation(resp, ["body", "org_id"])
     again = await tenant.client.get(f"/api/v1/employees/{emp['id']}", headers=tenant.hr)
     assert again.json()["given_name"] == "Ann"
@@ -77,18 +85,21 @@ async def test_bad_enum_is_422(tenant):
 
 
 async def test_bad_uuid_is_422(tenant):
-    assert_validation(await tenant.client.get("/api/v1/employees/not-a-uuid", headers=tenant.hr),
-                      ["path", "employee_id"])
-    resp = await tenant.client.post("/api/v1/employees", headers=tenant.hr,
-                                    json=new_employee(department_id="12345"))
+    assert_validation(
+        await tenant.client.get("/api/v1/employees/not-a-uuid", headers=tenant.hr), ["path", "employee_id"]
+    )
+    resp = await tenant.client.post("/api/v1/employees", headers=tenant.hr, json=new_employee(department_id="12345"))
     assert_validation(resp, ["body", "department_id"])
-    assert_validation(await tenant.client.get("/api/v1/employees", headers=tenant.hr,
-                                              params={"manager_id": "nope"}), ["query", "manager_id"])
+    assert_validation(
+        await tenant.client.get("/api/v1/employees", headers=tenant.hr, params={"manager_id": "nope"}),
+        ["query", "manager_id"],
+    )
 
 
 async def test_malformed_json_is_422(tenant):
-    resp = await tenant.client.post("/api/v1/employees", headers={**tenant.hr, "content-type": "application/json"},
-                                    content=b'{"external_id": ')
+    resp = await tenant.client.post(
+        "/api/v1/employees", headers={**tenant.hr, "content-type": "application/json"}, content=b'{"external_id": '
+    )
     body = assert_problem(resp, 422)
     assert body["errors"]
 
@@ -103,10 +114,15 @@ async def test_unknown_id_is_404_problem(tenant):
     assert body["type"].endswith("/not-found")
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("DELETE", "/api/v1/employees"), ("PUT", "/api/v1/organization"), ("DELETE", "/api/v1/positions/{id}"),
-    ("PUT", "/api/v1/employees/{id}"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("DELETE", "/api/v1/employees"),
+        ("PUT", "/api/v1/organization"),
+        ("DELETE", "/api/v1/positions/{id}"),
+        ("PUT", "/api/v1/employees/{id}"),
+    ],
+)
 async def test_wrong_method_is_405_problem(tenant, method, path):
     resp = await tenant.client.request(method, path.format(id=uuid.uuid4()), headers=tenant.admin)
     assert_problem(resp, 405)
@@ -114,6 +130,7 @@ async def test_wrong_method_is_405_problem(tenant, method, path):
 
 
 # --- pagination -------------------------------------------------------------------------
+
 
 async def _bulk(t: Tenant, n: int, prefix: str = "p") -> list[str]:
     rows = [new_employee(external_id=f"{prefix}-{i:04d}-{uuid.uuid4().hex[:4]}") for i in range(n)]
@@ -163,8 +180,9 @@ async def test_default_limit_is_50(tenant):
     resp = await tenant.client.get("/api/v1/employees", headers=tenant.hr)
     assert len(resp.json()["items"]) == 50
     assert resp.json()["next_cursor"]
-    rest = await tenant.client.get("/api/v1/employees", headers=tenant.hr,
-                                   params={"cursor": resp.json()["next_cursor"]})
+    rest = await tenant.client.get(
+        "/api/v1/employees", headers=tenant.hr, params={"cursor": resp.json()["next_cursor"]}
+    )
     assert len(rest.json()["items"]) == 2 and rest.json()["next_cursor"] is None
 
 
@@ -202,6 +220,7 @@ async def test_limit_500_is_allowed(tenant):
 
 # --- ETag and If-Match ----------------------------------------------------------------------
 
+
 async def test_etag_on_get_and_if_match(tenant):
     emp = await tenant.add_employee("ann")
     url = f"/api/v1/employees/{emp['id']}"
@@ -221,8 +240,9 @@ async def test_etag_on_get_and_if_match(tenant):
     assert after.json()["given_name"] == "Annie"
     assert after.headers["etag"] == new_etag
 
-    weak = await tenant.client.patch(url, headers={**tenant.hr, "If-Match": f"W/{new_etag}"},
-                                     json={"given_name": "Anna"})
+    weak = await tenant.client.patch(
+        url, headers={**tenant.hr, "If-Match": f"W/{new_etag}"}, json={"given_name": "Anna"}
+    )
     assert weak.status_code == 200
     star = await tenant.client.patch(url, headers={**tenant.hr, "If-Match": "*"}, json={"family_name": "Star"})
     assert star.status_code == 200
@@ -242,11 +262,13 @@ async def test_if_match_on_department_delete_and_org_patch(tenant):
 
     org = await tenant.client.get("/api/v1/organization", headers=tenant.admin)
     org_etag = org.headers["etag"]
-    ok = await tenant.client.patch("/api/v1/organization", json={"name": "New name"},
-                                   headers={**tenant.admin, "If-Match": org_etag})
+    ok = await tenant.client.patch(
+        "/api/v1/organization", json={"name": "New name"}, headers={**tenant.admin, "If-Match": org_etag}
+    )
     assert ok.status_code == 200 and ok.headers["etag"] != org_etag
-    stale = await tenant.client.patch("/api/v1/organization", json={"name": "Stale name"},
-                                      headers={**tenant.admin, "If-Match": org_etag})
+    stale = await tenant.client.patch(
+        "/api/v1/organization", json={"name": "Stale name"}, headers={**tenant.admin, "If-Match": org_etag}
+    )
     assert_problem(stale, 412)
     assert (await tenant.client.get("/api/v1/organization", headers=tenant.admin)).json()["name"] == "New name"
 
@@ -254,12 +276,12 @@ async def test_if_match_on_department_delete_and_org_patch(tenant):
 async def test_if_match_on_position_patch(tenant):
     pos = await tenant.client.post("/api/v1/positions", json={"name": "Analyst"}, headers=tenant.hr)
     url = f"/api/v1/positions/{pos.json()['id']}"
-    assert_problem(await tenant.client.patch(url, json={"name": "X"}, headers={**tenant.hr, "If-Match": '"99"'}),
-                   412)
+    assert_problem(await tenant.client.patch(url, json={"name": "X"}, headers={**tenant.hr, "If-Match": '"99"'}), 412)
     assert (await tenant.client.get(url, headers=tenant.hr)).json()["name"] == "Analyst"
 
 
 # --- Idempotency-Key ----------------------------------------------------------------------
+
 
 async def test_idempotent_replay(tenant):
     headers = {**tenant.hr, "Idempotency-Key": f"key-{uuid.uuid4()}"}
@@ -273,8 +295,9 @@ async def test_idempotent_replay(tenant):
     assert second.json() == first.json()
     assert second.headers["etag"] == first.headers["etag"]
     assert second.headers["location"] == first.headers["location"]
-    listed = await tenant.client.get("/api/v1/employees", headers=tenant.hr,
-                                     params={"external_id": body["external_id"]})
+    listed = await tenant.client.get(
+        "/api/v1/employees", headers=tenant.hr, params={"external_id": body["external_id"]}
+    )
     assert len(listed.json()["items"]) == 1
     assert await count_employees(tenant) == 1
 
@@ -291,10 +314,10 @@ async def test_same_key_other_body_is_422(tenant):
 async def test_idempotency_keys_are_per_caller(tenant):
     """Another caller's same key is not a replay of someone else's response."""
     body = new_employee()
-    mine = await tenant.client.post("/api/v1/employees", json=body,
-                                    headers={**tenant.hr, "Idempotency-Key": "shared"})
-    theirs = await tenant.client.post("/api/v1/employees", json=body,
-                                      headers={**tenant.hr, "Idempotency-Key": "shared"})
+    mine = await tenant.client.post("/api/v1/employees", json=body, headers={**tenant.hr, "Idempotency-Key": "shared"})
+    theirs = await tenant.client.post(
+        "/api/v1/employees", json=body, headers={**tenant.hr, "Idempotency-Key": "shared"}
+    )
     assert mine.status_code == 201
     assert "idempotent-replayed" not in theirs.headers
     assert_problem(theirs, 409)  # the employee exists: executed, not replayed
@@ -311,13 +334,15 @@ async def test_idempotency_replays_errors_too(tenant):
 
 
 async def test_too_long_idempotency_key_is_422(tenant):
-    resp = await tenant.client.post("/api/v1/employees", json=new_employee(),
-                                    headers={**tenant.hr, "Idempotency-Key": "k" * 201})
+    resp = await tenant.client.post(
+        "/api/v1/employees", json=new_employee(), headers={**tenant.hr, "Idempotency-Key": "k" * 201}
+    )
     assert_validation(resp, ["header", "Idempotency-Key"])
     assert await count_employees(tenant) == 0
 
 
 # --- audit log -------------------------------------------------------------------------------
+
 
 async def test_audit_events_for_create_and_update(tenant):
     hr = bearer(tenant.token(["hr"], sub="hr-jane"))
@@ -339,8 +364,9 @@ async def test_audit_events_for_create_and_update(tenant):
 
     by_actor = await tenant.client.get("/api/v1/audit-events", headers=tenant.admin, params={"actor": "hr-jane"})
     assert {e["entity_id"] for e in by_actor.json()["items"]} == {emp_id}
-    later = await tenant.client.get("/api/v1/audit-events", headers=tenant.admin,
-                                    params={"entity_id": emp_id, "since": updated_ev["at"]})
+    later = await tenant.client.get(
+        "/api/v1/audit-events", headers=tenant.admin, params={"entity_id": emp_id, "since": updated_ev["at"]}
+    )
     assert [e["action"] for e in later.json()["items"]] == ["employee.updated"]
 
 
@@ -351,8 +377,7 @@ async def test_audit_events_for_departments_and_clients(tenant):
     assert [e["action"] for e in resp.json()["items"]] == ["department.created", "department.deleted"]
     org = await tenant.client.patch("/api/v1/organization", json={"name": "Audited"}, headers=tenant.admin)
     assert org.status_code == 200
-    ev = await tenant.client.get("/api/v1/audit-events", headers=tenant.auditor,
-                                 params={"entity_type": "organization"})
+    ev = await tenant.client.get("/api/v1/audit-events", headers=tenant.auditor, params={"entity_type": "organization"})
     assert ev.json()["items"][-1]["after"]["name"] == "Audited"
 
 
@@ -364,10 +389,13 @@ async def test_refused_change_writes_no_audit_event(tenant):
     assert [e["action"] for e in resp.json()["items"]] == ["employee.created"]
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE audit_events SET reason = 'tampered' WHERE entity_id = :eid",
-    "DELETE FROM audit_events WHERE entity_id = :eid",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_events SET reason = 'tampered' WHERE entity_id = :eid",
+        "DELETE FROM audit_events WHERE entity_id = :eid",
+    ],
+)
 async def test_audit_table_is_append_only_in_the_database(tenant, statement):
     emp = await tenant.add_employee("ann")
     with pytest.raises(Exception, match="append-only"):
@@ -380,10 +408,10 @@ async def test_audit_table_is_append_only_in_the_database(tenant, statement):
 
 # --- outbox ------------------------------------------------------------------------------------
 
+
 async def _outbox(org_id: uuid.UUID) -> list[OutboxEvent]:
     async with database.sessions() as session:
-        rows = await session.execute(select(OutboxEvent).where(OutboxEvent.org_id == org_id)
-                                     .order_by(OutboxEvent.id))
+        rows = await session.execute(select(OutboxEvent).where(OutboxEvent.org_id == org_id).order_by(OutboxEvent.id))
         return list(rows.scalars())
 
 

@@ -5,47 +5,64 @@ import pytest
 
 
 async def make_year(t, name="FY2026", start="2026-01-01", end="2026-12-31"):
-    resp = await t.client.post("/api/v1/cycles", headers=t.hr, json={
-        "name": name, "cadence": "annual", "start_date": start, "end_date": end})
+    resp = await t.client.post(
+        "/api/v1/cycles", headers=t.hr, json={"name": name, "cadence": "annual", "start_date": start, "end_date": end}
+    )
     assert resp.status_code == 201, resp.text
     return resp.json()
 
 
-@pytest.mark.parametrize("cadence,count,first_end,last_start", [
-    ("quarterly", 4, "2026-03-31", "2026-10-01"),
-    ("monthly", 12, "2026-01-31", "2026-12-01"),
-    ("bimonthly", 6, "2026-02-28", "2026-11-01"),
-    ("semiannual", 2, "2026-06-30", "2026-07-01"),
-    ("8_weeks", 7, "2026-02-25", "2026-12-03"),
-    ("6_weeks", 9, "2026-02-11", "2026-12-03"),
-])
+@pytest.mark.parametrize(
+    "cadence,count,first_end,last_start",
+    [
+        ("quarterly", 4, "2026-03-31", "2026-10-01"),
+        ("monthly", 12, "2026-01-31", "2026-12-01"),
+        ("bimonthly", 6, "2026-02-28", "2026-11-01"),
+        ("semiannual", 2, "2026-06-30", "2026-07-01"),
+        ("8_weeks", 7, "2026-02-25", "2026-12-03"),
+        ("6_weeks", 9, "2026-02-11", "2026-12-03"),
+    ],
+)
 async def test_split_year_by_cadence(tenant, cadence, count, first_end, last_start):
     year = await make_year(tenant)
-    resp = await tenant.client.post(f"/api/v1/cycles/{year['id']}/children", headers=tenant.hr,
-                                    json={"cadence": cadence})
+    resp = await tenant.client.post(
+        f"/api/v1/cycles/{year['id']}/children", headers=tenant.hr, json={"cadence": cadence}
+    )
     assert resp.status_code == 201, resp.text
     kids = resp.json()
     assert len(kids) == count
     assert kids[0]["start_date"] == "2026-01-01" and kids[0]["end_date"] == first_end
     assert kids[-1]["start_date"] == last_start and kids[-1]["end_date"] == "2026-12-31"
     assert all(k["parent_id"] == year["id"] and k["cadence"] == cadence for k in kids)
-    again = await tenant.client.post(f"/api/v1/cycles/{year['id']}/children", headers=tenant.hr,
-                                     json={"cadence": cadence})
+    again = await tenant.client.post(
+        f"/api/v1/cycles/{year['id']}/children", headers=tenant.hr, json={"cadence": cadence}
+    )
     assert again.status_code == 409
 
 
 async def test_child_dates_must_lie_inside_parent(tenant):
     year = await make_year(tenant)
-    resp = await tenant.client.post("/api/v1/cycles", headers=tenant.hr, json={
-        "name": "Q5", "cadence": "quarterly", "start_date": "2026-11-01", "end_date": "2027-01-31",
-        "parent_id": year["id"]})
+    resp = await tenant.client.post(
+        "/api/v1/cycles",
+        headers=tenant.hr,
+        json={
+            "name": "Q5",
+            "cadence": "quarterly",
+            "start_date": "2026-11-01",
+            "end_date": "2027-01-31",
+            "parent_id": year["id"],
+        },
+    )
     assert resp.status_code == 422
     assert resp.headers["content-type"].startswith("application/problem+json")
 
 
 async def test_end_before_start_is_422(tenant):
-    resp = await tenant.client.post("/api/v1/cycles", headers=tenant.hr, json={
-        "name": "bad", "cadence": "custom", "start_date": "2026-05-01", "end_date": "2026-05-01"})
+    resp = await tenant.client.post(
+        "/api/v1/cycles",
+        headers=tenant.hr,
+        json={"name": "bad", "cadence": "custom", "start_date": "2026-05-01", "end_date": "2026-05-01"},
+    )
     assert resp.status_code == 422
 
 
@@ -72,13 +89,17 @@ async def test_review_may_reopen_to_active(tenant):
         assert (await tenant.client.post(url, headers=tenant.hr, json={"to": to})).status_code == 200
 
 
-@pytest.mark.parametrize("who,create,read", [
-    ("admin", 201, 200), ("hr", 201, 200), ("auditor", 403, 200), ("employee", 403, 200)])
+@pytest.mark.parametrize(
+    "who,create,read", [("admin", 201, 200), ("hr", 201, 200), ("auditor", 403, 200), ("employee", 403, 200)]
+)
 async def test_cycle_authorization(team, who, create, read):
     year = await make_year(team)
     headers = team.employee("alice") if who == "employee" else team.as_(who)
-    resp = await team.client.post("/api/v1/cycles", headers=headers, json={
-        "name": "x", "cadence": "annual", "start_date": "2027-01-01", "end_date": "2027-12-31"})
+    resp = await team.client.post(
+        "/api/v1/cycles",
+        headers=headers,
+        json={"name": "x", "cadence": "annual", "start_date": "2027-01-01", "end_date": "2027-12-31"},
+    )
     assert resp.status_code == create
     assert (await team.client.get(f"/api/v1/cycles/{year['id']}", headers=headers)).status_code == read
     trans = await team.client.post(f"/api/v1/cycles/{year['id']}/transition", headers=headers, json={"to": "active"})
@@ -97,7 +118,9 @@ async def test_cycles_in_graphql(tenant):
     year = await make_year(tenant)
     await tenant.client.post(f"/api/v1/cycles/{year['id']}/children", headers=tenant.hr, json={"cadence": "quarterly"})
     query = """query($id: UUID!) { cycle(id: $id) { name children { name start_date parent { name } } } }"""
-    resp = await tenant.client.post("/graphql", headers=tenant.hr, json={"query": query, "variables": {"id": year["id"]}})
+    resp = await tenant.client.post(
+        "/graphql", headers=tenant.hr, json={"query": query, "variables": {"id": year["id"]}}
+    )
     data = resp.json()["data"]["cycle"]
     assert [c["name"] for c in data["children"]] == ["FY2026 Q1", "FY2026 Q2", "FY2026 Q3", "FY2026 Q4"]
     assert data["children"][0]["parent"]["name"] == "FY2026"

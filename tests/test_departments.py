@@ -31,19 +31,22 @@ def locs(resp: Any) -> list[list[Any]]:
 
 # --- departments --------------------------------------------------------------------------
 
+
 async def test_department_crud(tenant):
     head = await tenant.add_employee("head")
     root = await create(tenant, "Company")
-    resp = await tenant.client.post(URL, json={"name": "Sales", "parent_id": root["id"], "head_id": head["id"]},
-                                    headers=tenant.hr)
+    resp = await tenant.client.post(
+        URL, json={"name": "Sales", "parent_id": root["id"], "head_id": head["id"]}, headers=tenant.hr
+    )
     assert resp.status_code == 201
     sales = resp.json()
     assert resp.headers["location"] == f"{URL}/{sales['id']}"
     assert sales["parent_id"] == root["id"] and sales["head_id"] == head["id"] and sales["name"] == "Sales"
     assert await get(tenant, sales["id"]) == sales
 
-    patched = await tenant.client.patch(f"{URL}/{sales['id']}", json={"name": "Revenue", "head_id": None},
-                                        headers=tenant.hr)
+    patched = await tenant.client.patch(
+        f"{URL}/{sales['id']}", json={"name": "Revenue", "head_id": None}, headers=tenant.hr
+    )
     assert patched.status_code == 200
     got = await get(tenant, sales["id"])
     assert got["name"] == "Revenue" and got["head_id"] is None and got["parent_id"] == root["id"]
@@ -65,14 +68,17 @@ async def test_list_by_parent(tenant):
     assert len(everything.json()["items"]) == 4
 
 
-@pytest.mark.parametrize(("fields", "loc"), [
-    ({"name": ""}, ["body", "name"]),
-    ({"name": "x" * 201}, ["body", "name"]),
-    ({"name": "X", "parent_id": "nope"}, ["body", "parent_id"]),
-    ({"name": "X", "parent_id": str(uuid.uuid4())}, ["body", "parent_id"]),
-    ({"name": "X", "head_id": str(uuid.uuid4())}, ["body", "head_id"]),
-    ({"name": "X", "budget": 5}, ["body", "budget"]),
-])
+@pytest.mark.parametrize(
+    ("fields", "loc"),
+    [
+        ({"name": ""}, ["body", "name"]),
+        ({"name": "x" * 201}, ["body", "name"]),
+        ({"name": "X", "parent_id": "nope"}, ["body", "parent_id"]),
+        ({"name": "X", "parent_id": str(uuid.uuid4())}, ["body", "parent_id"]),
+        ({"name": "X", "head_id": str(uuid.uuid4())}, ["body", "head_id"]),
+        ({"name": "X", "budget": 5}, ["body", "budget"]),
+    ],
+)
 async def test_department_validation(tenant, fields, loc):
     resp = await tenant.client.post(URL, json=fields, headers=tenant.hr)
     assert loc in locs(resp)
@@ -107,8 +113,9 @@ async def test_department_cycle_refused(tenant):
     moved = await tenant.client.patch(f"{URL}/{b['id']}", json={"parent_id": d["id"]}, headers=tenant.hr)
     assert moved.status_code == 200
     assert (await get(tenant, b["id"]))["parent_id"] == d["id"]
-    assert (await tenant.client.patch(f"{URL}/{a['id']}", json={"parent_id": c["id"]},
-                                      headers=tenant.hr)).status_code == 200
+    assert (
+        await tenant.client.patch(f"{URL}/{a['id']}", json={"parent_id": c["id"]}, headers=tenant.hr)
+    ).status_code == 200
 
 
 async def test_delete_department_with_children_is_409(tenant):
@@ -136,9 +143,11 @@ async def test_delete_department_with_employees_is_409(tenant):
 
 # --- positions ------------------------------------------------------------------------------
 
+
 async def test_position_crud(tenant):
-    resp = await tenant.client.post("/api/v1/positions", headers=tenant.hr,
-                                    json={"name": "Engineer", "level": "L3", "job_family": "Engineering"})
+    resp = await tenant.client.post(
+        "/api/v1/positions", headers=tenant.hr, json={"name": "Engineer", "level": "L3", "job_family": "Engineering"}
+    )
     assert resp.status_code == 201
     pos = resp.json()
     assert resp.headers["location"] == f"/api/v1/positions/{pos['id']}"
@@ -162,42 +171,64 @@ async def test_position_validation(tenant):
 
 # --- organization -----------------------------------------------------------------------------
 
+
 async def test_organization_read(tenant):
     await tenant.add_employee("ann")
     resp = await tenant.client.get("/api/v1/organization", headers=tenant.employee("ann"))
     assert resp.status_code == 200
     org = resp.json()
     assert org["id"] == str(tenant.org_id)
-    assert org["settings"] == {"okr_max_objectives": 5, "okr_min_krs": 2, "okr_max_krs": 5,
-                               "peer_feedback_min_reviewers": 3, "webhooks_allow_private": False}
+    assert org["settings"] == {
+        "okr_max_objectives": 5,
+        "okr_min_krs": 2,
+        "okr_max_krs": 5,
+        "peer_feedback_min_reviewers": 3,
+        "webhooks_allow_private": False,
+    }
     assert {"name", "currency", "timezone", "fiscal_year_start"} <= set(org)
 
 
 async def test_organization_patch(tenant):
-    resp = await tenant.client.patch("/api/v1/organization", headers=tenant.admin, json={
-        "name": "Acme", "currency": "EUR", "timezone": "Europe/Berlin", "fiscal_year_start": "04-01",
-        "settings": {"okr_max_krs": 7}})
+    resp = await tenant.client.patch(
+        "/api/v1/organization",
+        headers=tenant.admin,
+        json={
+            "name": "Acme",
+            "currency": "EUR",
+            "timezone": "Europe/Berlin",
+            "fiscal_year_start": "04-01",
+            "settings": {"okr_max_krs": 7},
+        },
+    )
     assert resp.status_code == 200, resp.text
     org = (await tenant.client.get("/api/v1/organization", headers=tenant.admin)).json()
-    assert (org["name"], org["currency"], org["timezone"], org["fiscal_year_start"]) == \
-        ("Acme", "EUR", "Europe/Berlin", "04-01")
+    assert (org["name"], org["currency"], org["timezone"], org["fiscal_year_start"]) == (
+        "Acme",
+        "EUR",
+        "Europe/Berlin",
+        "04-01",
+    )
     assert org["settings"]["okr_max_krs"] == 7 and org["settings"]["okr_min_krs"] == 2
 
-    more = await tenant.client.patch("/api/v1/organization", headers=tenant.admin,
-                                     json={"settings": {"webhooks_allow_private": True}})
+    more = await tenant.client.patch(
+        "/api/v1/organization", headers=tenant.admin, json={"settings": {"webhooks_allow_private": True}}
+    )
     assert more.json()["settings"]["okr_max_krs"] == 7  # earlier settings are kept
     assert more.json()["settings"]["webhooks_allow_private"] is True
 
 
-@pytest.mark.parametrize(("patch", "loc"), [
-    ({"currency": "ABC"}, ["body", "currency"]),
-    ({"timezone": "Mars/Olympus"}, ["body", "timezone"]),
-    ({"fiscal_year_start": "13-01"}, ["body", "fiscal_year_start"]),
-    ({"name": None}, ["body", "name"]),
-    ({"settings": {"okr_max_krs": 0}}, ["body", "settings", "okr_max_krs"]),
-    ({"settings": {"okr_min_krs": 9}}, ["body", "settings"]),
-    ({"settings": {"unknown_knob": 1}}, ["body", "settings", "unknown_knob"]),
-])
+@pytest.mark.parametrize(
+    ("patch", "loc"),
+    [
+        ({"currency": "ABC"}, ["body", "currency"]),
+        ({"timezone": "Mars/Olympus"}, ["body", "timezone"]),
+        ({"fiscal_year_start": "13-01"}, ["body", "fiscal_year_start"]),
+        ({"name": None}, ["body", "name"]),
+        ({"settings": {"okr_max_krs": 0}}, ["body", "settings", "okr_max_krs"]),
+        ({"settings": {"okr_min_krs": 9}}, ["body", "settings"]),
+        ({"settings": {"unknown_knob": 1}}, ["body", "settings", "unknown_knob"]),
+    ],
+)
 async def test_organization_patch_validation(tenant, patch, loc):
     before = (await tenant.client.get("/api/v1/organization", headers=tenant.admin)).json()
     resp = await tenant.client.patch("/api/v1/organization", json=patch, headers=tenant.admin)

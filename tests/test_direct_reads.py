@@ -28,8 +28,11 @@ PID = DirectRead(select(func.pg_backend_pid().label("pid"))) if PG else None
 async def test_a_row_holds_what_the_orm_would(tenant: Tenant):
     """Every column, value and type, in a read-only session and in a writing one. A
     percentage of 10 comes back as Decimal('10'), not the driver's Decimal('1E+1')."""
-    emp = await tenant.add_employee("ann", hire_date="2024-02-29", compensation={
-        "base_salary_minor": 12345678, "currency": "EUR", "target_bonus_pct": "10"})
+    emp = await tenant.add_employee(
+        "ann",
+        hire_date="2024-02-29",
+        compensation={"base_salary_minor": 12345678, "currency": "EUR", "target_bonus_pct": "10"},
+    )
     emp_id = uuid.UUID(emp["id"])
     async with database.sessions() as session:
         orm = await session.get(Employee, (tenant.org_id, emp_id))
@@ -83,6 +86,7 @@ async def test_concurrent_reads_on_one_session_take_turns(tenant: Tenant):
 
 
 if PG:  # the driver path exists on PostgreSQL only (SQLite reads through SQLAlchemy)
+
     async def test_the_session_connection_is_used_when_it_holds_one_else_one_is_borrowed():
         async with database.reader_sessions() as session:
             borrowed = (await PID.first(session)).pid
@@ -90,7 +94,6 @@ if PG:  # the driver path exists on PostgreSQL only (SQLite reads through SQLAlc
             own = (await session.execute(select(func.pg_backend_pid()))).scalar()
             assert (await PID.first(session)).pid == own
         assert isinstance(borrowed, int)
-
 
     async def test_a_driver_error_is_raised_as_sqlalchemy_raises_it():
         """A statement timeout on the driver comes out as SQLAlchemy's DBAPIError with the
@@ -114,7 +117,6 @@ if PG:  # the driver path exists on PostgreSQL only (SQLite reads through SQLAlc
                 assert (await setting.first(session)).value == "100ms"  # the pool has the engine's settings
         finally:
             await db.dispose()
-
 
     async def test_a_get_survives_its_pooled_connections_being_terminated(tenant: Tenant):
         """Every pooled connection is killed (a failover); the next GET /employees/{id}, read

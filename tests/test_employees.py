@@ -15,8 +15,13 @@ URL = "/api/v1/employees"
 
 def body(**fields: Any) -> dict[str, Any]:
     key = uuid.uuid4().hex[:8]
-    return {"external_id": f"e-{key}", "email": f"{key}@example.com", "given_name": "Erin",
-            "family_name": "Doe", **fields}
+    return {
+        "external_id": f"e-{key}",
+        "email": f"{key}@example.com",
+        "given_name": "Erin",
+        "family_name": "Doe",
+        **fields,
+    }
 
 
 async def get(t: Tenant, emp_id: str) -> dict[str, Any]:
@@ -37,33 +42,54 @@ def locs(resp: Any) -> list[list[Any]]:
 
 # --- create / read / change ------------------------------------------------------------------
 
+
 async def test_create_and_get(tenant):
     dep = (await tenant.client.post("/api/v1/departments", json={"name": "Ops"}, headers=tenant.hr)).json()
-    pos = (await tenant.client.post("/api/v1/positions", json={"name": "Analyst", "level": "L2"},
-                                    headers=tenant.hr)).json()
+    pos = (
+        await tenant.client.post("/api/v1/positions", json={"name": "Analyst", "level": "L2"}, headers=tenant.hr)
+    ).json()
     boss = await tenant.add_employee("boss")
-    data = body(department_id=dep["id"], position_id=pos["id"], manager_id=boss["id"],
-                hire_date="2024-02-01", status="on_leave",
-                compensation={"base_salary_minor": 6500000, "currency": "EUR", "target_bonus_pct": 12.5})
+    data = body(
+        department_id=dep["id"],
+        position_id=pos["id"],
+        manager_id=boss["id"],
+        hire_date="2024-02-01",
+        status="on_leave",
+        compensation={"base_salary_minor": 6500000, "currency": "EUR", "target_bonus_pct": 12.5},
+    )
     resp = await tenant.client.post(URL, json=data, headers=tenant.hr)
     assert resp.status_code == 201, resp.text
     created = resp.json()
     assert resp.headers["location"] == f"{URL}/{created['id']}"
     assert resp.headers["etag"]
     uuid.UUID(created["id"])
-    for key in ("external_id", "email", "given_name", "family_name", "department_id", "position_id",
-                "manager_id", "status", "hire_date"):
+    for key in (
+        "external_id",
+        "email",
+        "given_name",
+        "family_name",
+        "department_id",
+        "position_id",
+        "manager_id",
+        "status",
+        "hire_date",
+    ):
         assert created[key] == data[key], key
     assert created["termination_date"] is None
-    assert created["compensation"] == {"base_salary_minor": 6500000, "currency": "EUR",
-                                       "target_bonus_pct": "12.5", "target_bonus_minor": None}
+    assert created["compensation"] == {
+        "base_salary_minor": 6500000,
+        "currency": "EUR",
+        "target_bonus_pct": "12.5",
+        "target_bonus_minor": None,
+    }
     assert created["created_at"].endswith(("Z", "+00:00"))
     assert await get(tenant, created["id"]) == created
 
 
 async def test_defaults_and_whitespace(tenant):
-    resp = await tenant.client.post(URL, headers=tenant.hr,
-                                    json=body(given_name="  Padded  ", email=" pad@example.com "))
+    resp = await tenant.client.post(
+        URL, headers=tenant.hr, json=body(given_name="  Padded  ", email=" pad@example.com ")
+    )
     assert resp.status_code == 201
     assert resp.json()["status"] == "active"
     assert resp.json()["given_name"] == "Padded"
@@ -72,9 +98,11 @@ async def test_defaults_and_whitespace(tenant):
 
 async def test_patch_changes_only_given_fields(tenant):
     emp = await tenant.add_employee("ann", hire_date="2023-01-01")
-    resp = await tenant.client.patch(f"{URL}/{emp['id']}", headers=tenant.hr,
-                                     json={"family_name": "Smith", "termination_date": "2024-06-30",
-                                           "status": "terminated"})
+    resp = await tenant.client.patch(
+        f"{URL}/{emp['id']}",
+        headers=tenant.hr,
+        json={"family_name": "Smith", "termination_date": "2024-06-30", "status": "terminated"},
+    )
     assert resp.status_code == 200, resp.text
     got = await get(tenant, emp["id"])
     assert got["family_name"] == "Smith" and got["given_name"] == "Ann"
@@ -86,8 +114,9 @@ async def test_patch_changes_only_given_fields(tenant):
 async def test_patch_can_clear_nullable_fields(tenant):
     await tenant.add_employee("boss")
     emp = await tenant.add_employee("ann", manager="boss", hire_date="2023-01-01")
-    resp = await tenant.client.patch(f"{URL}/{emp['id']}", headers=tenant.hr,
-                                     json={"manager_id": None, "hire_date": None})
+    resp = await tenant.client.patch(
+        f"{URL}/{emp['id']}", headers=tenant.hr, json={"manager_id": None, "hire_date": None}
+    )
     assert resp.status_code == 200
     got = await get(tenant, emp["id"])
     assert got["manager_id"] is None and got["hire_date"] is None
@@ -95,11 +124,16 @@ async def test_patch_can_clear_nullable_fields(tenant):
 
 async def test_patch_compensation_partially(tenant):
     emp = await tenant.add_employee("ann", compensation={"base_salary_minor": 100, "currency": "USD"})
-    resp = await tenant.client.patch(f"{URL}/{emp['id']}", headers=tenant.hr,
-                                     json={"compensation": {"target_bonus_minor": 50}})
+    resp = await tenant.client.patch(
+        f"{URL}/{emp['id']}", headers=tenant.hr, json={"compensation": {"target_bonus_minor": 50}}
+    )
     assert resp.status_code == 200
     assert (await get(tenant, emp["id"]))["compensation"] == {
-        "base_salary_minor": 100, "currency": "USD", "target_bonus_pct": None, "target_bonus_minor": 50}
+        "base_salary_minor": 100,
+        "currency": "USD",
+        "target_bonus_pct": None,
+        "target_bonus_minor": 50,
+    }
 
 
 async def test_filters(team):
@@ -123,17 +157,21 @@ async def test_filters(team):
 
 # --- validation ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("fields", "loc"), [
-    ({"email": "not-an-email"}, ["body", "email"]),
-    ({"email": "a@b"}, ["body", "email"]),
-    ({"given_name": ""}, ["body", "given_name"]),
-    ({"external_id": ""}, ["body", "external_id"]),
-    ({"hire_date": "2024-13-01"}, ["body", "hire_date"]),
-    ({"status": "fired"}, ["body", "status"]),
-    ({"compensation": {"currency": "XXX"}}, ["body", "compensation", "currency"]),
-    ({"compensation": {"base_salary_minor": -1}}, ["body", "compensation", "base_salary_minor"]),
-    ({"compensation": {"bonus": 1}}, ["body", "compensation", "bonus"]),
-])
+
+@pytest.mark.parametrize(
+    ("fields", "loc"),
+    [
+        ({"email": "not-an-email"}, ["body", "email"]),
+        ({"email": "a@b"}, ["body", "email"]),
+        ({"given_name": ""}, ["body", "given_name"]),
+        ({"external_id": ""}, ["body", "external_id"]),
+        ({"hire_date": "2024-13-01"}, ["body", "hire_date"]),
+        ({"status": "fired"}, ["body", "status"]),
+        ({"compensation": {"currency": "XXX"}}, ["body", "compensation", "currency"]),
+        ({"compensation": {"base_salary_minor": -1}}, ["body", "compensation", "base_salary_minor"]),
+        ({"compensation": {"bonus": 1}}, ["body", "compensation", "bonus"]),
+    ],
+)
 async def test_create_field_validation(tenant, fields, loc):
     resp = await tenant.client.post(URL, json=body(**fields), headers=tenant.hr)
     assert loc in locs(resp)
@@ -146,8 +184,9 @@ async def test_required_fields(tenant):
 
 
 async def test_termination_before_hire_on_create(tenant):
-    resp = await tenant.client.post(URL, headers=tenant.hr,
-                                    json=body(hire_date="2024-05-01", termination_date="2024-04-30"))
+    resp = await tenant.client.post(
+        URL, headers=tenant.hr, json=body(hire_date="2024-05-01", termination_date="2024-04-30")
+    )
     assert locs(resp)
     assert "termination_date" in resp.text
     assert await all_employees(tenant) == []
@@ -155,8 +194,7 @@ async def test_termination_before_hire_on_create(tenant):
 
 async def test_termination_before_stored_hire_on_patch(tenant):
     emp = await tenant.add_employee("ann", hire_date="2024-05-01")
-    resp = await tenant.client.patch(f"{URL}/{emp['id']}", json={"termination_date": "2024-01-01"},
-                                     headers=tenant.hr)
+    resp = await tenant.client.patch(f"{URL}/{emp['id']}", json={"termination_date": "2024-01-01"}, headers=tenant.hr)
     assert ["body", "termination_date"] in locs(resp)
     assert (await get(tenant, emp["id"]))["termination_date"] is None
 
@@ -171,8 +209,9 @@ async def test_unknown_reference_on_create(tenant, field):
 @pytest.mark.parametrize("field", ["department_id", "position_id", "manager_id"])
 async def test_unknown_reference_on_patch(tenant, field):
     emp = await tenant.add_employee("ann")
-    resp = await tenant.client.patch(f"{URL}/{emp['id']}", json={field: str(uuid.uuid4()), "given_name": "Zed"},
-                                     headers=tenant.hr)
+    resp = await tenant.client.patch(
+        f"{URL}/{emp['id']}", json={field: str(uuid.uuid4()), "given_name": "Zed"}, headers=tenant.hr
+    )
     assert ["body", field] in locs(resp)
     got = await get(tenant, emp["id"])
     assert got[field] is None and got["given_name"] == "Ann"
@@ -192,6 +231,7 @@ async def test_patch_unknown_employee_is_404(tenant):
 
 
 # --- the reporting graph ----------------------------------------------------------------------
+
 
 async def test_self_manager_refused(tenant):
     emp = await tenant.add_employee("ann")
@@ -227,14 +267,18 @@ async def test_reparenting_without_cycle_is_allowed(tenant):
     c = await tenant.add_employee("c", manager="b")
     b_id = tenant.employees["b"]["id"]
     # c moves under a; then b may report to c (a -> c -> b), no cycle.
-    assert (await tenant.client.patch(f"{URL}/{c['id']}", json={"manager_id": tenant.employees["a"]["id"]},
-                                      headers=tenant.hr)).status_code == 200
+    assert (
+        await tenant.client.patch(
+            f"{URL}/{c['id']}", json={"manager_id": tenant.employees["a"]["id"]}, headers=tenant.hr
+        )
+    ).status_code == 200
     resp = await tenant.client.patch(f"{URL}/{b_id}", json={"manager_id": c["id"]}, headers=tenant.hr)
     assert resp.status_code == 200, resp.text
     assert (await get(tenant, b_id))["manager_id"] == c["id"]
 
 
 # --- uniqueness -----------------------------------------------------------------------------------
+
 
 async def test_duplicate_external_id_on_create_is_409(tenant):
     emp = await tenant.add_employee("ann")
@@ -247,18 +291,15 @@ async def test_duplicate_external_id_on_create_is_409(tenant):
 async def test_duplicate_external_id_on_patch_is_409(tenant):
     ann = await tenant.add_employee("ann")
     bob = await tenant.add_employee("bob")
-    resp = await tenant.client.patch(f"{URL}/{bob['id']}", json={"external_id": ann["external_id"]},
-                                     headers=tenant.hr)
+    resp = await tenant.client.patch(f"{URL}/{bob['id']}", json={"external_id": ann["external_id"]}, headers=tenant.hr)
     assert resp.status_code == 409
     assert (await get(tenant, bob["id"]))["external_id"] == bob["external_id"]
-    same = await tenant.client.patch(f"{URL}/{bob['id']}", json={"external_id": bob["external_id"]},
-                                     headers=tenant.hr)
+    same = await tenant.client.patch(f"{URL}/{bob['id']}", json={"external_id": bob["external_id"]}, headers=tenant.hr)
     assert same.status_code == 200
 
 
 async def test_same_external_id_in_two_organizations(tenant, other_tenant):
     emp = await tenant.add_employee("ann")
-    resp = await other_tenant.client.post(URL, json=body(external_id=emp["external_id"]),
-                                          headers=other_tenant.hr)
+    resp = await other_tenant.client.post(URL, json=body(external_id=emp["external_id"]), headers=other_tenant.hr)
     assert resp.status_code == 201
     assert resp.json()["id"] != emp["id"]

@@ -15,14 +15,23 @@ import pytest
 
 from tests.conftest import Tenant
 
-NESTED = "fragment A on Employee { id } " + " ".join(
-    f"fragment B{i} on Employee {{ {' '.join(('...A' if i == 0 else f'...B{i - 1}') for _ in range(20))} }}"
-    for i in range(5)) + " { me { ...B4 } }"
+NESTED = (
+    "fragment A on Employee { id } "
+    + " ".join(
+        f"fragment B{i} on Employee {{ {' '.join(('...A' if i == 0 else f'...B{i - 1}') for _ in range(20))} }}"
+        for i in range(5)
+    )
+    + " { me { ...B4 } }"
+)
 
 
 async def post(t: Tenant, body: Any, headers: dict[str, str] | None = None, **kw: Any) -> Any:
-    return await t.client.post("/graphql", headers={**t.hr, **(headers or {})},
-                               content=body if isinstance(body, (bytes, str)) else json.dumps(body), **kw)
+    return await t.client.post(
+        "/graphql",
+        headers={**t.hr, **(headers or {})},
+        content=body if isinstance(body, (bytes, str)) else json.dumps(body),
+        **kw,
+    )
 
 
 async def test_nested_fragments_are_refused_before_they_run(team: Tenant):
@@ -36,19 +45,22 @@ async def test_nested_fragments_are_refused_before_they_run(team: Tenant):
     assert body.get("data") is None
     (err,) = body["errors"]
     ext = err["extensions"]
-    assert ext["code"] == "query_too_costly" and ext["nodes"] == 20 ** 5 + 1 and ext["max_nodes"] == 2000
+    assert ext["code"] == "query_too_costly" and ext["nodes"] == 20**5 + 1 and ext["max_nodes"] == 2000
     assert elapsed < 0.5, elapsed  # refused in milliseconds, not seconds (measured: a few ms)
 
 
 async def test_the_cost_counts_page_sizes(team: Tenant):
     t = team
-    small = await post(t, {"query": "{ employees(first: 10) { nodes { id given_name } } }"},
-                       {"content-type": "application/json"})
+    small = await post(
+        t, {"query": "{ employees(first: 10) { nodes { id given_name } } }"}, {"content-type": "application/json"}
+    )
     assert small.status_code == 200 and "errors" not in small.json(), small.text
     # a large page of a screen's worth of fields is fine ...
-    wide = ("{ employees(first: 500) { nodes { id given_name family_name email manager { id given_name } "
-            "department { id name } position { id name } } } objectives(first: 500) { nodes { id title "
-            "key_results { id title check_ins { id value } } } } }")
+    wide = (
+        "{ employees(first: 500) { nodes { id given_name family_name email manager { id given_name } "
+        "department { id name } position { id name } } } objectives(first: 500) { nodes { id title "
+        "key_results { id title check_ins { id value } } } } }"
+    )
     ok = (await post(t, {"query": wide}, {"content-type": "application/json"})).json()
     assert "errors" not in ok, ok
     # ... pages inside pages are not: 500 sessions × 500 adjustments each
@@ -56,9 +68,17 @@ async def test_the_cost_counts_page_sizes(team: Tenant):
     refused = (await post(t, {"query": nested}, {"content-type": "application/json"})).json()
     ext = refused["errors"][0]["extensions"]
     assert ext["code"] == "query_too_costly" and ext["cost"] == 500 * (1 + 1 + 1 + 500 * (1 + 1 + 3)), ext
-    as_variable = (await post(t, {"query": "query($n: Int) { calibrations(first: $n) { nodes { id adjustments("
-                                           "first: $n) { nodes { id } } } } }", "variables": {"n": 2}},
-                              {"content-type": "application/json"})).json()
+    as_variable = (
+        await post(
+            t,
+            {
+                "query": "query($n: Int) { calibrations(first: $n) { nodes { id adjustments("
+                "first: $n) { nodes { id } } } } }",
+                "variables": {"n": 2},
+            },
+            {"content-type": "application/json"},
+        )
+    ).json()
     assert as_variable["errors"][0]["extensions"]["code"] == "query_too_costly"  # a variable counts as 500
 
 
@@ -80,8 +100,14 @@ async def test_an_operation_past_the_timeout_is_stopped(team: Tenant, monkeypatc
     monkeypatch.setattr(org_service, "update_employee", slow)
     alice = t.employees["alice"]["id"]
     started = time.perf_counter()
-    resp = await post(t, {"query": "mutation($id: UUID!) { update_employee(id: $id, input: {given_name: \"Slow\"}) "
-                                   "{ id } }", "variables": {"id": alice}}, {"content-type": "application/json"})
+    resp = await post(
+        t,
+        {
+            "query": 'mutation($id: UUID!) { update_employee(id: $id, input: {given_name: "Slow"}) { id } }',
+            "variables": {"id": alice},
+        },
+        {"content-type": "application/json"},
+    )
     assert time.perf_counter() - started < 3
     body = resp.json()
     assert body["errors"][0]["extensions"] == {"status": 503, "code": "timeout"}, body
@@ -91,15 +117,25 @@ async def test_an_operation_past_the_timeout_is_stopped(team: Tenant, monkeypatc
 
 
 CLIENT_MISTAKES = [
-    ("wrong variable type", {"query": "query($f: Int) { employees(first: $f) { nodes { id } } }",
-                             "variables": {"f": "abc"}}),
+    (
+        "wrong variable type",
+        {"query": "query($f: Int) { employees(first: $f) { nodes { id } } }", "variables": {"f": "abc"}},
+    ),
     ("bad uuid", {"query": "query($id: UUID!) { employee(id: $id) { id } }", "variables": {"id": "not-a-uuid"}}),
-    ("bad uuid literal", {"query": "{ employee(id: \"not-a-uuid\") { id } }"}),
+    ("bad uuid literal", {"query": '{ employee(id: "not-a-uuid") { id } }'}),
     ("missing variable", {"query": "query($id: UUID!) { employee(id: $id) { id } }"}),
-    ("unknown input field", {"query": "mutation($i: CycleInput!) { create_cycle(input: $i) { id } }",
-                             "variables": {"i": {"name": "X", "bogus": 1}}}),
-    ("deeply nested JSON variable", '{"query": "mutation($i: CycleInput!) { create_cycle(input: $i) { id } }", '
-                                    '"variables": {"i": ' + "[" * 1000 + "]" * 1000 + "}}"),
+    (
+        "unknown input field",
+        {
+            "query": "mutation($i: CycleInput!) { create_cycle(input: $i) { id } }",
+            "variables": {"i": {"name": "X", "bogus": 1}},
+        },
+    ),
+    (
+        "deeply nested JSON variable",
+        '{"query": "mutation($i: CycleInput!) { create_cycle(input: $i) { id } }", '
+        '"variables": {"i": ' + "[" * 1000 + "]" * 1000 + "}}",
+    ),
     ("variables not an object", {"query": "{ me { id } }", "variables": [1, 2]}),
     ("query not a string", {"query": {"a": 1}}),
     ("unknown field", {"query": "{ nope }"}),
@@ -125,14 +161,24 @@ async def test_deeply_nested_json_body_is_a_4xx(team: Tenant):
     assert 400 <= resp.status_code < 500, resp.text[:300]
 
 
-@pytest.mark.parametrize(("name", "kwargs", "status"), [
-    ("no query", {"content": b"{}", "headers": {"content-type": "application/json"}}, 400),
-    ("unsupported content type", {"content": b"query { me { id } }", "headers": {"content-type": "text/plain"}}, 415),
-    ("batching", {"content": b'[{"query": "{ me { id } }"}]', "headers": {"content-type": "application/json"}}, 400),
-    ("not JSON", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 400),
-])
-async def test_strawberry_refusals_are_problem_documents(team: Tenant, name: str, kwargs: dict[str, Any],
-                                                         status: int):
+@pytest.mark.parametrize(
+    ("name", "kwargs", "status"),
+    [
+        ("no query", {"content": b"{}", "headers": {"content-type": "application/json"}}, 400),
+        (
+            "unsupported content type",
+            {"content": b"query { me { id } }", "headers": {"content-type": "text/plain"}},
+            415,
+        ),
+        (
+            "batching",
+            {"content": b'[{"query": "{ me { id } }"}]', "headers": {"content-type": "application/json"}},
+            400,
+        ),
+        ("not JSON", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 400),
+    ],
+)
+async def test_strawberry_refusals_are_problem_documents(team: Tenant, name: str, kwargs: dict[str, Any], status: int):
     headers = {**team.hr, **kwargs.pop("headers")}
     resp = await team.client.post("/graphql", headers=headers, **kwargs)
     assert resp.status_code == status, f"{name}: {resp.status_code} {resp.text}"

@@ -14,8 +14,9 @@ from tests.conftest import Tenant
 
 
 async def gql(t: Tenant, query: str, headers: dict[str, str] | None = None, **variables: Any) -> dict[str, Any]:
-    resp = await t.client.post("/graphql", json={"query": query, "variables": variables},
-                               headers=t.hr if headers is None else headers)
+    resp = await t.client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=t.hr if headers is None else headers
+    )
     assert resp.status_code == 200, resp.text
     return resp.json()
 
@@ -32,9 +33,15 @@ def error_status(result: dict[str, Any]) -> int:
 
 # --- queries --------------------------------------------------------------------------------
 
+
 async def test_organization(tenant):
-    data = ok(await gql(tenant, "{ organization { id name currency timezone fiscal_year_start "
-                                "settings { okr_max_objectives okr_min_krs webhooks_allow_private } } }"))
+    data = ok(
+        await gql(
+            tenant,
+            "{ organization { id name currency timezone fiscal_year_start "
+            "settings { okr_max_objectives okr_min_krs webhooks_allow_private } } }",
+        )
+    )
     org = data["organization"]
     assert org["id"] == str(tenant.org_id) and org["name"] == "Test Org" and org["currency"] == "USD"
     assert org["settings"] == {"okr_max_objectives": 5, "okr_min_krs": 2, "webhooks_allow_private": False}
@@ -67,13 +74,20 @@ async def test_employees_filters_and_bad_first(team):
 async def test_nested_department_manager_position(team):
     t = team
     dep = (await t.client.post("/api/v1/departments", json={"name": "Eng"}, headers=t.hr)).json()
-    sub = (await t.client.post("/api/v1/departments", json={"name": "Platform", "parent_id": dep["id"],
-                                                           "head_id": t.employees["lead"]["id"]},
-                               headers=t.hr)).json()
+    sub = (
+        await t.client.post(
+            "/api/v1/departments",
+            json={"name": "Platform", "parent_id": dep["id"], "head_id": t.employees["lead"]["id"]},
+            headers=t.hr,
+        )
+    ).json()
     pos = (await t.client.post("/api/v1/positions", json={"name": "Engineer", "level": "L3"}, headers=t.hr)).json()
     for key in ("alice", "bob"):
-        await t.client.patch(f"/api/v1/employees/{t.employees[key]['id']}", headers=t.hr,
-                             json={"department_id": sub["id"], "position_id": pos["id"]})
+        await t.client.patch(
+            f"/api/v1/employees/{t.employees[key]['id']}",
+            headers=t.hr,
+            json={"department_id": sub["id"], "position_id": pos["id"]},
+        )
     query = """{ employees(first: 50) { nodes { given_name
         department { name parent { name } head { given_name } }
         position { name level }
@@ -117,8 +131,11 @@ async def test_sibling_fields_share_the_request_session(team):
     t = team
     dep = (await t.client.post("/api/v1/departments", json={"name": "Eng"}, headers=t.hr)).json()
     pos = (await t.client.post("/api/v1/positions", json={"name": "Engineer"}, headers=t.hr)).json()
-    await t.client.patch(f"/api/v1/employees/{t.employees['bob']['id']}", headers=t.hr,
-                         json={"department_id": dep["id"], "position_id": pos["id"]})
+    await t.client.patch(
+        f"/api/v1/employees/{t.employees['bob']['id']}",
+        headers=t.hr,
+        json={"department_id": dep["id"], "position_id": pos["id"]},
+    )
     query = """{ organization { name } departments { nodes { name } } positions { nodes { name } }
                  me { given_name }
                  employees { nodes { given_name department { name } position { name } manager { given_name } } } }"""
@@ -128,8 +145,12 @@ async def test_sibling_fields_share_the_request_session(team):
         assert data["departments"]["nodes"] == [{"name": "Eng"}]
         assert data["me"] == {"given_name": "Bob"}
         bob = next(n for n in data["employees"]["nodes"] if n["given_name"] == "Bob")
-        assert bob == {"given_name": "Bob", "department": {"name": "Eng"}, "position": {"name": "Engineer"},
-                       "manager": {"given_name": "Lead"}}
+        assert bob == {
+            "given_name": "Bob",
+            "department": {"name": "Eng"},
+            "position": {"name": "Engineer"},
+            "manager": {"given_name": "Lead"},
+        }
 
 
 async def test_employee_and_me(team):
@@ -155,10 +176,21 @@ async def test_create_department_and_employee(tenant):
     assert rest.status_code == 200 and rest.json()["name"] == "Ops"
 
     boss = await tenant.add_employee("boss")
-    emp = ok(await gql(tenant, CREATE_EMP, i={
-        "external_id": "g-1", "email": "g1@example.com", "given_name": "Gina", "family_name": "Q",
-        "manager_id": boss["id"], "department_id": dep["id"],
-        "compensation": {"base_salary_minor": 123, "target_bonus_pct": "7.5"}}))["create_employee"]
+    emp = ok(
+        await gql(
+            tenant,
+            CREATE_EMP,
+            i={
+                "external_id": "g-1",
+                "email": "g1@example.com",
+                "given_name": "Gina",
+                "family_name": "Q",
+                "manager_id": boss["id"],
+                "department_id": dep["id"],
+                "compensation": {"base_salary_minor": 123, "target_bonus_pct": "7.5"},
+            },
+        )
+    )["create_employee"]
     assert emp["external_id"] == "g-1" and emp["manager"] == {"given_name": "Boss"}
     assert emp["compensation"] == {"base_salary_minor": 123, "target_bonus_pct": "7.5"}
     stored = (await tenant.client.get(f"/api/v1/employees/{emp['id']}", headers=tenant.hr)).json()
@@ -169,11 +201,21 @@ async def test_create_department_and_employee(tenant):
 
 async def test_update_employee_mutation(team):
     alice = team.employees["alice"]
-    data = ok(await gql(team, """mutation($id: UUID!) { update_employee(id: $id, input: {family_name: "Liddell"})
-        { family_name given_name } }""", id=alice["id"]))
+    data = ok(
+        await gql(
+            team,
+            """mutation($id: UUID!) { update_employee(id: $id, input: {family_name: "Liddell"})
+        { family_name given_name } }""",
+            id=alice["id"],
+        )
+    )
     assert data["update_employee"] == {"family_name": "Liddell", "given_name": "Alice"}
-    cycle = await gql(team, "mutation($id: UUID!, $m: UUID) { update_employee(id: $id, input: {manager_id: $m}) "
-                            "{ id } }", id=team.employees["boss"]["id"], m=alice["id"])
+    cycle = await gql(
+        team,
+        "mutation($id: UUID!, $m: UUID) { update_employee(id: $id, input: {manager_id: $m}) { id } }",
+        id=team.employees["boss"]["id"],
+        m=alice["id"],
+    )
     assert error_status(cycle) == 422
     boss = (await team.client.get(f"/api/v1/employees/{team.employees['boss']['id']}", headers=team.hr)).json()
     assert boss["manager_id"] is None
@@ -187,12 +229,22 @@ async def test_not_found_is_404(tenant):
 
 
 async def test_validation_is_422_with_locs(tenant):
-    result = await gql(tenant, CREATE_EMP, i={"external_id": "x", "email": "bad", "given_name": "A",
-                                              "family_name": "B"})
+    result = await gql(
+        tenant, CREATE_EMP, i={"external_id": "x", "email": "bad", "given_name": "A", "family_name": "B"}
+    )
     assert error_status(result) == 422
     assert ["email"] in [e["loc"] for e in result["errors"][0]["extensions"]["errors"]]
-    unknown = await gql(tenant, CREATE_EMP, i={"external_id": "x", "email": "x@example.com", "given_name": "A",
-                                               "family_name": "B", "manager_id": str(uuid.uuid4())})
+    unknown = await gql(
+        tenant,
+        CREATE_EMP,
+        i={
+            "external_id": "x",
+            "email": "x@example.com",
+            "given_name": "A",
+            "family_name": "B",
+            "manager_id": str(uuid.uuid4()),
+        },
+    )
     assert error_status(unknown) == 422
     assert ["body", "manager_id"] in [e["loc"] for e in unknown["errors"][0]["extensions"]["errors"]]
     listed = await tenant.client.get("/api/v1/employees", headers=tenant.hr)
@@ -202,8 +254,12 @@ async def test_validation_is_422_with_locs(tenant):
 async def test_forbidden_is_403_and_hidden_is_404(team):
     refused = await gql(team, CREATE_DEP, headers=team.auditor, i={"name": "Nope"})
     assert error_status(refused) == 403
-    hidden = await gql(team, "query($id: UUID!) { employee(id: $id) { id } }",
-                       headers=team.as_scope("kpi:write"), id=team.employees["alice"]["id"])
+    hidden = await gql(
+        team,
+        "query($id: UUID!) { employee(id: $id) { id } }",
+        headers=team.as_scope("kpi:write"),
+        id=team.employees["alice"]["id"],
+    )
     assert error_status(hidden) == 404
     assert (await team.client.get("/api/v1/departments", headers=team.hr)).json()["items"] == []
 
@@ -223,10 +279,15 @@ async def test_failed_mutation_changes_nothing(tenant):
 
 
 async def test_bulk_mutation(tenant):
-    result = ok(await gql(tenant, """mutation { bulk_upsert_employees(rows: [
+    result = ok(
+        await gql(
+            tenant,
+            """mutation { bulk_upsert_employees(rows: [
         {external_id: "b1", email: "b1@example.com", given_name: "B", family_name: "One"},
         {external_id: "b2", email: "bad", given_name: "B", family_name: "Two"}]) {
-        index external_id outcome errors } }"""))["bulk_upsert_employees"]
+        index external_id outcome errors } }""",
+        )
+    )["bulk_upsert_employees"]
     assert [r["outcome"] for r in result] == ["created", "error"]
     assert "email" in result[1]["errors"][0]
 
@@ -239,20 +300,43 @@ async def test_unauthenticated_is_401(tenant):
 
 # --- compensation ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("who", "visible"), [("hr", True), ("admin", True), ("self", True),
-                                              ("payroll", True), ("auditor", False), ("manager", False),
-                                              ("peer", False)])
+
+@pytest.mark.parametrize(
+    ("who", "visible"),
+    [
+        ("hr", True),
+        ("admin", True),
+        ("self", True),
+        ("payroll", True),
+        ("auditor", False),
+        ("manager", False),
+        ("peer", False),
+    ],
+)
 async def test_compensation_field(team, who, visible):
-    headers = {"hr": team.hr, "admin": team.admin, "self": team.employee("alice"),
-               "payroll": team.as_scope("payroll:read"), "auditor": team.auditor,
-               "manager": team.employee("lead"), "peer": team.employee("bob")}[who]
-    data = ok(await gql(team, "query($id: UUID!) { employee(id: $id) { compensation { base_salary_minor } } }",
-                        headers=headers, id=team.employees["alice"]["id"]))
+    headers = {
+        "hr": team.hr,
+        "admin": team.admin,
+        "self": team.employee("alice"),
+        "payroll": team.as_scope("payroll:read"),
+        "auditor": team.auditor,
+        "manager": team.employee("lead"),
+        "peer": team.employee("bob"),
+    }[who]
+    data = ok(
+        await gql(
+            team,
+            "query($id: UUID!) { employee(id: $id) { compensation { base_salary_minor } } }",
+            headers=headers,
+            id=team.employees["alice"]["id"],
+        )
+    )
     comp = data["employee"]["compensation"]
     assert comp == {"base_salary_minor": 9000000} if visible else comp is None
 
 
 # --- limits ----------------------------------------------------------------------------------------
+
 
 async def test_depth_limit(team):
     deep = "{ employees { nodes { " + "manager { " * 12 + "id" + " }" * 12 + " } } }"

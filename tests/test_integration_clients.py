@@ -23,8 +23,10 @@ async def make_client(t: Tenant, scopes: list[str], name: str = "HRIS") -> dict[
 
 
 async def token(t: Tenant, client_id: str, secret: str, **form: str) -> Any:
-    return await t.client.post("/oauth/token", data={"grant_type": "client_credentials",
-                                                     "client_id": client_id, "client_secret": secret, **form})
+    return await t.client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, **form},
+    )
 
 
 def assert_oauth_error(resp: Any, status: int, error: str) -> None:
@@ -63,9 +65,16 @@ async def test_create_shows_secret_once(tenant):
     assert created["client_secret"] not in audit.text
 
 
-@pytest.mark.parametrize("body", [{"name": "X", "scopes": []}, {"name": "X", "scopes": ["admin"]},
-                                  {"name": "", "scopes": ["scim"]}, {"scopes": ["scim"]},
-                                  {"name": "X", "scopes": ["scim"], "client_secret": "mine"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "X", "scopes": []},
+        {"name": "X", "scopes": ["admin"]},
+        {"name": "", "scopes": ["scim"]},
+        {"scopes": ["scim"]},
+        {"name": "X", "scopes": ["scim"], "client_secret": "mine"},
+    ],
+)
 async def test_create_validation(tenant, body):
     resp = await tenant.client.post(URL, json=body, headers=tenant.admin)
     assert resp.status_code == 422
@@ -91,8 +100,9 @@ async def test_token_from_form_works_with_its_scopes(tenant):
     # a scope it does not hold
     assert (await tenant.client.get("/api/v1/audit-events", headers=headers)).status_code == 403
     assert (await tenant.client.get(URL, headers=headers)).status_code == 403
-    events = await tenant.client.get("/api/v1/audit-events", headers=tenant.auditor,
-                                     params={"entity_id": created.json()["id"]})
+    events = await tenant.client.get(
+        "/api/v1/audit-events", headers=tenant.auditor, params={"entity_id": created.json()["id"]}
+    )
     assert events.json()["items"][0]["actor"] == f"client:{c['client_id']}"
 
 
@@ -107,13 +117,15 @@ async def test_read_only_client_cannot_write(tenant):
 async def test_token_with_http_basic(tenant):
     c = await make_client(tenant, ["scim", "kpi:write"])
     basic = base64.b64encode(f"{c['client_id']}:{c['client_secret']}".encode()).decode()
-    resp = await tenant.client.post("/oauth/token", data={"grant_type": "client_credentials"},
-                                    headers={"Authorization": f"Basic {basic}"})
+    resp = await tenant.client.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {basic}"}
+    )
     assert resp.status_code == 200, resp.text
     assert resp.json()["scope"] == "kpi:write scim"
     wrong = base64.b64encode(f"{c['client_id']}:nope".encode()).decode()
-    bad = await tenant.client.post("/oauth/token", data={"grant_type": "client_credentials"},
-                                   headers={"Authorization": f"Basic {wrong}"})
+    bad = await tenant.client.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {wrong}"}
+    )
     assert_oauth_error(bad, 401, "invalid_client")
     assert bad.headers["www-authenticate"].startswith("Basic")
 
@@ -145,8 +157,9 @@ async def test_wrong_secret_is_invalid_client(tenant):
 @pytest.mark.parametrize("grant", ["password", "authorization_code", "refresh_token", "implicit"])
 async def test_unsupported_grant_type_is_400(tenant, grant):
     c = await make_client(tenant, ["scim"])
-    resp = await tenant.client.post("/oauth/token", data={"grant_type": grant, "client_id": c["client_id"],
-                                                          "client_secret": c["client_secret"]})
+    resp = await tenant.client.post(
+        "/oauth/token", data={"grant_type": grant, "client_id": c["client_id"], "client_secret": c["client_secret"]}
+    )
     assert_oauth_error(resp, 400, "unsupported_grant_type")
 
 
@@ -167,8 +180,7 @@ async def test_revoked_client(tenant):
     # Revoking twice is harmless and records one event.
     assert (await tenant.client.delete(f"{URL}/{c['id']}", headers=tenant.admin)).status_code == 204
     audit = await tenant.client.get("/api/v1/audit-events", headers=tenant.admin, params={"entity_id": c["id"]})
-    assert [e["action"] for e in audit.json()["items"]] == ["integration_client.created",
-                                                             "integration_client.revoked"]
+    assert [e["action"] for e in audit.json()["items"]] == ["integration_client.created", "integration_client.revoked"]
 
 
 async def test_clients_are_per_organization(tenant, other_tenant):
@@ -186,7 +198,9 @@ async def test_clients_are_per_organization(tenant, other_tenant):
 async def test_only_admin_manages_clients(tenant):
     c = await make_client(tenant, ["scim"])
     for headers in (tenant.hr, tenant.auditor, tenant.as_scope("employees:write")):
-        assert (await tenant.client.post(URL, json={"name": "X", "scopes": ["scim"]}, headers=headers)).status_code == 403
+        assert (
+            await tenant.client.post(URL, json={"name": "X", "scopes": ["scim"]}, headers=headers)
+        ).status_code == 403
         assert (await tenant.client.get(URL, headers=headers)).status_code == 403
         assert (await tenant.client.get(f"{URL}/{c['id']}", headers=headers)).status_code == 404
         assert (await tenant.client.delete(f"{URL}/{c['id']}", headers=headers)).status_code == 404
@@ -208,8 +222,13 @@ async def test_idempotent_repeat_never_stores_or_replays_the_secret(tenant):
     assert again.headers["location"] == first.headers["location"]
     assert first.json()["client_secret"] not in again.text
     async with database.sessions() as session:
-        stored = (await session.execute(select(IdempotencyRecord.response_body).where(
-            IdempotencyRecord.org_id == tenant.org_id, IdempotencyRecord.key == "create-hris-client"))).scalar_one()
+        stored = (
+            await session.execute(
+                select(IdempotencyRecord.response_body).where(
+                    IdempotencyRecord.org_id == tenant.org_id, IdempotencyRecord.key == "create-hris-client"
+                )
+            )
+        ).scalar_one()
     assert first.json()["client_secret"] not in stored
     listed = (await tenant.client.get(URL, headers=tenant.admin)).json()["items"]
     assert len(listed) == 1  # executed once

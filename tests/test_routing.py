@@ -65,8 +65,11 @@ def test_every_route_is_routed_as_without_the_cache():
     assert {"bulk", "recompute"} <= set(words)
     checked = 0
     for template in templates:
-        paths = concrete_paths(template, words[:12] + ["bulk", "recompute"]) if template.count("{") < 2 \
+        paths = (
+            concrete_paths(template, words[:12] + ["bulk", "recompute"])
+            if template.count("{") < 2
             else concrete_paths(template, ["bulk"])
+        )
         for path, method in itertools.product(paths, METHODS):
             scope = scope_of(method, path)
             expected = resolve(app, scope, cached=False)
@@ -82,8 +85,9 @@ def test_a_shape_keeps_literal_segments_and_hides_the_rest():
     b = request_shape(scope_of("GET", "/api/v1/employees/not-an-id"), literals)
     assert a == b == ("http", "GET", "", ("", "api", "v1", "employees", "*"))
     assert request_shape(scope_of("GET", "/api/v1/employees/bulk"), literals)[3][-1] == "bulk"
-    assert request_shape(scope_of("POST", "/api/v1/employees/bulk"), literals) != \
-        request_shape(scope_of("GET", "/api/v1/employees/bulk"), literals)
+    assert request_shape(scope_of("POST", "/api/v1/employees/bulk"), literals) != request_shape(
+        scope_of("GET", "/api/v1/employees/bulk"), literals
+    )
 
 
 async def test_a_cached_route_still_answers_404_405_and_422(client, tenant):

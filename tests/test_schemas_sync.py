@@ -12,8 +12,9 @@ FIX = "run `python -m service export-schemas` and commit openapi/"
 
 
 def _diff(committed: str, served: str, name: str) -> str:
-    lines = difflib.unified_diff(committed.splitlines(), served.splitlines(), f"committed {name}",
-                                 f"served {name}", lineterm="", n=1)
+    lines = difflib.unified_diff(
+        committed.splitlines(), served.splitlines(), f"committed {name}", f"served {name}", lineterm="", n=1
+    )
     return "\n".join(list(lines)[:60])
 
 
@@ -42,13 +43,19 @@ async def test_served_openapi_equals_export(client):
 async def test_served_graphql_sdl_equals_export(client, tenant):
     """The running endpoint exposes the exported schema: every type named in the SDL
     file is known to introspection."""
-    resp = await client.post("/graphql", headers=tenant.admin,
-                             json={"query": "{ __schema { types { name } queryType { fields { name } } } }"})
+    resp = await client.post(
+        "/graphql",
+        headers=tenant.admin,
+        json={"query": "{ __schema { types { name } queryType { fields { name } } } }"},
+    )
     data = resp.json()["data"]["__schema"]
     served_types = {t["name"] for t in data["types"]}
     sdl = graphql_text()
-    declared = {line.split()[1] for line in sdl.splitlines()
-                if line.startswith(("type ", "input ", "scalar ", "enum ", "interface ", "union "))}
+    declared = {
+        line.split()[1]
+        for line in sdl.splitlines()
+        if line.startswith(("type ", "input ", "scalar ", "enum ", "interface ", "union "))
+    }
     assert declared and declared <= served_types
     fields = {f["name"] for f in data["queryType"]["fields"]}
     assert {"organization", "employees", "employee", "departments", "positions", "me"} <= fields
@@ -75,5 +82,16 @@ def test_foundation_paths_are_in_the_contract():
         assert path in paths, path
         assert methods <= set(paths[path]), (path, set(paths[path]))
     employee = doc["components"]["schemas"]["EmployeeRead"]["properties"]
-    assert {"external_id", "email", "given_name", "family_name", "department_id", "position_id", "manager_id",
-            "status", "hire_date", "termination_date", "compensation"} <= set(employee)
+    assert {
+        "external_id",
+        "email",
+        "given_name",
+        "family_name",
+        "department_id",
+        "position_id",
+        "manager_id",
+        "status",
+        "hire_date",
+        "termination_date",
+        "compensation",
+    } <= set(employee)

@@ -18,8 +18,9 @@ async def scored_team(t: Tenant) -> dict[str, Any]:
     cycle = await make_cycle(t)
     sales = await make_definition(t, "sales")
     for who, value in (("alice", 115), ("bob", 70)):
-        a = await make_assignment(t, who, cycle, sales, method="banded", threshold="60", target="100",
-                                  stretch="120", weight="1")
+        a = await make_assignment(
+            t, who, cycle, sales, method="banded", threshold="60", target="100", stretch="120", weight="1"
+        )
         await measure(t, a, value, "2026-10-15")
     return cycle
 
@@ -30,16 +31,35 @@ async def test_score_matches_rest(team):
     for who in ("alice", "bob"):
         emp = t.employees[who]["id"]
         rest = (await t.client.get(f"/api/v1/cycles/{cycle['id']}/scores/{emp}", headers=t.hr)).json()
-        data = ok(await gql(t, f"""query($c: UUID!, $e: UUID!) {{ score(cycle_id: $c, employee_id: $e)
-                                  {{ {SCORE_FIELDS} explanation }} }}""", c=cycle["id"], e=emp))["score"]
+        data = ok(
+            await gql(
+                t,
+                f"""query($c: UUID!, $e: UUID!) {{ score(cycle_id: $c, employee_id: $e)
+                                  {{ {SCORE_FIELDS} explanation }} }}""",
+                c=cycle["id"],
+                e=emp,
+            )
+        )["score"]
         assert data["final"] == rest["final"] and data["rating"] == rest["rating"]
         assert data["components"] == rest["components"] and data["weights"] == rest["weights"]
         assert data["explanation"] == rest["explanation"]
         assert (data["policy_id"], data["policy_version"]) == (rest["policy"]["id"], rest["policy"]["version"])
-    alice = ok(await gql(t, "query($c: UUID!, $e: UUID!) { score(cycle_id: $c, employee_id: $e) { final } }",
-                         c=cycle["id"], e=t.employees["alice"]["id"]))["score"]["final"]
-    bob = ok(await gql(t, "query($c: UUID!, $e: UUID!) { score(cycle_id: $c, employee_id: $e) { final } }",
-                       c=cycle["id"], e=t.employees["bob"]["id"]))["score"]["final"]
+    alice = ok(
+        await gql(
+            t,
+            "query($c: UUID!, $e: UUID!) { score(cycle_id: $c, employee_id: $e) { final } }",
+            c=cycle["id"],
+            e=t.employees["alice"]["id"],
+        )
+    )["score"]["final"]
+    bob = ok(
+        await gql(
+            t,
+            "query($c: UUID!, $e: UUID!) { score(cycle_id: $c, employee_id: $e) { final } }",
+            c=cycle["id"],
+            e=t.employees["bob"]["id"],
+        )
+    )["score"]["final"]
     assert float(alice) > float(bob)
 
 
@@ -57,8 +77,9 @@ async def test_cycle_scores_pages_filters_and_visibility(team):
 
     by_lead = ok(await gql(t, q, c=cycle["id"], m=t.employees["lead"]["id"]))["cycle_scores"]["nodes"]
     assert {n["employee_id"] for n in by_lead} == {t.employees[k]["id"] for k in ("alice", "bob")}
-    alice_rating = next(n["rating"] for n in first["nodes"] + second["nodes"]
-                        if n["employee_id"] == t.employees["alice"]["id"])
+    alice_rating = next(
+        n["rating"] for n in first["nodes"] + second["nodes"] if n["employee_id"] == t.employees["alice"]["id"]
+    )
     rated = ok(await gql(t, q, c=cycle["id"], r=alice_rating))["cycle_scores"]["nodes"]
     assert t.employees["alice"]["id"] in {n["employee_id"] for n in rated}
     assert all(n["rating"] == alice_rating for n in rated)
@@ -74,10 +95,10 @@ async def test_hidden_score_is_not_found(team):
     t = team
     cycle = await scored_team(t)
     q = "query($c: UUID!, $e: UUID!) { score(cycle_id: $c, employee_id: $e) { final } }"
-    assert error_status(await gql(t, q, headers=t.employee("alice"), c=cycle["id"],
-                                  e=t.employees["bob"]["id"])) == 404
-    assert error_status(await gql(t, q, headers=t.employee("carol"), c=cycle["id"],
-                                  e=t.employees["alice"]["id"])) == 404
+    assert error_status(await gql(t, q, headers=t.employee("alice"), c=cycle["id"], e=t.employees["bob"]["id"])) == 404
+    assert (
+        error_status(await gql(t, q, headers=t.employee("carol"), c=cycle["id"], e=t.employees["alice"]["id"])) == 404
+    )
 
 
 async def test_recompute_mutation_and_job(team):
@@ -93,8 +114,11 @@ async def test_recompute_mutation_and_job(team):
 
 async def test_policies_over_graphql(team):
     t = team
-    created = await t.client.post("/api/v1/scoring-policies", headers=t.admin, json={
-        "name": "org", "scope": {"kind": "organization"}, "w_kpi": "0.6", "w_okr": "0.3", "w_eval": "0.1"})
+    created = await t.client.post(
+        "/api/v1/scoring-policies",
+        headers=t.admin,
+        json={"name": "org", "scope": {"kind": "organization"}, "w_kpi": "0.6", "w_okr": "0.3", "w_eval": "0.1"},
+    )
     assert created.status_code == 201, created.text
     pid = created.json()["id"]
     await t.client.patch(f"/api/v1/scoring-policies/{pid}", headers=t.admin, json={"w_kpi": "0.5", "w_okr": "0.4"})

@@ -13,8 +13,11 @@ async def make_policy(t, scope, name="p", **params):
 
 
 async def make_cycle(t, start="2026-01-01", end="2026-03-31"):
-    resp = await t.client.post("/api/v1/cycles", headers=t.hr, json={
-        "name": "Q1", "cadence": "quarterly", "start_date": start, "end_date": end})
+    resp = await t.client.post(
+        "/api/v1/cycles",
+        headers=t.hr,
+        json={"name": "Q1", "cadence": "quarterly", "start_date": start, "end_date": end},
+    )
     assert resp.status_code == 201
     return resp.json()
 
@@ -25,21 +28,42 @@ async def test_policy_defaults_are_spec_defaults(tenant):
     assert (p["okr_par_committed"], p["okr_par_aspirational"], p["okr_cap"]) == ("1.0", "0.7", "1.2")
     assert (p["kpi_threshold_points"], p["kpi_target_points"], p["kpi_cap"]) == ("60", "100", "120")
     assert p["rating_scale"] == 5
-    assert [(b["rating"], b["min"]) for b in p["bands"]] == [("S", "110"), ("A", "95"), ("B", "80"), ("C", "60"), ("D", "0")]
+    assert [(b["rating"], b["min"]) for b in p["bands"]] == [
+        ("S", "110"),
+        ("A", "95"),
+        ("B", "80"),
+        ("C", "60"),
+        ("D", "0"),
+    ]
 
 
-@pytest.mark.parametrize("params,loc_hint", [
-    ({"w_kpi": "0.6", "w_okr": "0.3", "w_eval": "0.2"}, "must equal 1"),
-    ({"w_kpi": "-0.1", "w_okr": "0.9", "w_eval": "0.2"}, "w_kpi"),
-    ({"bands": [{"rating": "A", "min": 50}, {"rating": "B", "min": 80}]}, "descending"),
-    ({"okr_par_aspirational": "0"}, "okr_par_aspirational"),
-    ({"okr_par_committed": "-1"}, "okr_par_committed"),
-    ({"distribution": {"mode": "enforced", "bands": [{"rating": "S", "pct": "0.5"}, {"rating": "A", "pct": "0.4"},
-                                                     {"rating": "B", "pct": "0"}, {"rating": "C", "pct": "0"},
-                                                     {"rating": "D", "pct": "0"}]}}, "sum to 1"),
-    ({"kpi_threshold_points": 100, "kpi_target_points": 100}, "kpi_threshold_points"),
-    ({"unknown_field": 1}, "unknown_field"),
-])
+@pytest.mark.parametrize(
+    "params,loc_hint",
+    [
+        ({"w_kpi": "0.6", "w_okr": "0.3", "w_eval": "0.2"}, "must equal 1"),
+        ({"w_kpi": "-0.1", "w_okr": "0.9", "w_eval": "0.2"}, "w_kpi"),
+        ({"bands": [{"rating": "A", "min": 50}, {"rating": "B", "min": 80}]}, "descending"),
+        ({"okr_par_aspirational": "0"}, "okr_par_aspirational"),
+        ({"okr_par_committed": "-1"}, "okr_par_committed"),
+        (
+            {
+                "distribution": {
+                    "mode": "enforced",
+                    "bands": [
+                        {"rating": "S", "pct": "0.5"},
+                        {"rating": "A", "pct": "0.4"},
+                        {"rating": "B", "pct": "0"},
+                        {"rating": "C", "pct": "0"},
+                        {"rating": "D", "pct": "0"},
+                    ],
+                }
+            },
+            "sum to 1",
+        ),
+        ({"kpi_threshold_points": 100, "kpi_target_points": 100}, "kpi_threshold_points"),
+        ({"unknown_field": 1}, "unknown_field"),
+    ],
+)
 async def test_policy_validation(tenant, params, loc_hint):
     body = {"name": "bad", "scope": {"kind": "organization"}, **BASE, **params}
     resp = await tenant.client.post("/api/v1/scoring-policies", headers=tenant.admin, json=body)
@@ -66,35 +90,46 @@ async def test_edit_makes_new_immutable_version(tenant):
 
 async def test_one_active_policy_per_scope(tenant):
     await make_policy(tenant, {"kind": "organization"})
-    resp = await tenant.client.post("/api/v1/scoring-policies", headers=tenant.admin,
-                                    json={"name": "again", "scope": {"kind": "organization"}, **BASE})
+    resp = await tenant.client.post(
+        "/api/v1/scoring-policies",
+        headers=tenant.admin,
+        json={"name": "again", "scope": {"kind": "organization"}, **BASE},
+    )
     assert resp.status_code == 409
 
 
 async def test_scope_must_exist(tenant):
-    resp = await tenant.client.post("/api/v1/scoring-policies", headers=tenant.admin, json={
-        "name": "x", "scope": {"kind": "department", "id": "01900000-0000-7000-8000-000000000000"}, **BASE})
+    resp = await tenant.client.post(
+        "/api/v1/scoring-policies",
+        headers=tenant.admin,
+        json={"name": "x", "scope": {"kind": "department", "id": "01900000-0000-7000-8000-000000000000"}, **BASE},
+    )
     assert resp.status_code == 422
 
 
-@pytest.mark.parametrize("who,read,write", [("admin", 200, 201), ("hr", 200, 403), ("auditor", 200, 403),
-                                            ("employee", 403, 403)])
+@pytest.mark.parametrize(
+    "who,read,write", [("admin", 200, 201), ("hr", 200, 403), ("auditor", 200, 403), ("employee", 403, 403)]
+)
 async def test_policy_authorization(tenant, who, read, write):
     headers = tenant.as_(who)
     assert (await tenant.client.get("/api/v1/scoring-policies", headers=headers)).status_code == read
-    resp = await tenant.client.post("/api/v1/scoring-policies", headers=headers,
-                                    json={"name": "x", "scope": {"kind": "organization"}, **BASE})
+    resp = await tenant.client.post(
+        "/api/v1/scoring-policies", headers=headers, json={"name": "x", "scope": {"kind": "organization"}, **BASE}
+    )
     assert resp.status_code == write
 
 
 async def test_precedence_employee_position_department_org(team):
     t = team
     parent = (await t.client.post("/api/v1/departments", headers=t.hr, json={"name": "Parent"})).json()
-    child = (await t.client.post("/api/v1/departments", headers=t.hr, json={"name": "Child", "parent_id": parent["id"]})).json()
+    child = (
+        await t.client.post("/api/v1/departments", headers=t.hr, json={"name": "Child", "parent_id": parent["id"]})
+    ).json()
     pos = (await t.client.post("/api/v1/positions", headers=t.hr, json={"name": "Analyst"})).json()
     for key in ("alice", "bob", "carol"):
-        await t.client.patch(f"/api/v1/employees/{t.employees[key]['id']}", headers=t.hr,
-                             json={"department_id": child["id"]})
+        await t.client.patch(
+            f"/api/v1/employees/{t.employees[key]['id']}", headers=t.hr, json={"department_id": child["id"]}
+        )
     await t.client.patch(f"/api/v1/employees/{t.employees['bob']['id']}", headers=t.hr, json={"position_id": pos["id"]})
     org_p = await make_policy(t, {"kind": "organization"}, name="org")
     dep_p = await make_policy(t, {"kind": "department", "id": parent["id"]}, name="dep")
@@ -110,7 +145,9 @@ async def test_precedence_employee_position_department_org(team):
 
 async def test_builtin_policy_when_none(team):
     cycle = await make_cycle(team)
-    resp = await team.client.get(f"/api/v1/cycles/{cycle['id']}/scores/{team.employees['alice']['id']}", headers=team.hr)
+    resp = await team.client.get(
+        f"/api/v1/cycles/{cycle['id']}/scores/{team.employees['alice']['id']}", headers=team.hr
+    )
     body = resp.json()
     assert body["policy"] == {"id": None, "version": 1}
     assert body["status"] == "insufficient_data" and body["final"] is None and body["rating"] is None
@@ -122,7 +159,9 @@ async def test_calibration_pins_policy_versions(team):
     p = await make_policy(t, {"kind": "organization"})
     cycle = await make_cycle(t)
     for to in ("active", "review", "calibration"):
-        assert (await t.client.post(f"/api/v1/cycles/{cycle['id']}/transition", headers=t.hr, json={"to": to})).status_code == 200
+        assert (
+            await t.client.post(f"/api/v1/cycles/{cycle['id']}/transition", headers=t.hr, json={"to": to})
+        ).status_code == 200
     await t.client.patch(f"/api/v1/scoring-policies/{p['id']}", headers=t.admin, json={"w_kpi": "0.2", "w_okr": "0.7"})
     other = await make_cycle(t, "2026-04-01", "2026-06-30")
     url = "/api/v1/cycles/{}/scores/" + t.employees["alice"]["id"]
@@ -226,16 +265,20 @@ async def test_reweighted_weights_are_shown_to_four_places(team):
     await make_policy(t, {"kind": "organization"})
     cycle = await make_cycle(t)
     sales = await make_definition(t, "sales")
-    a = await make_assignment(t, "alice", cycle, sales, method="banded", threshold="60", target="100",
-                              stretch="120", weight="1")
+    a = await make_assignment(
+        t, "alice", cycle, sales, method="banded", threshold="60", target="100", stretch="120", weight="1"
+    )
     await measure(t, a, 100, "2026-02-01")
     obj = await make_objective(t, cycle, "alice", title="Grow", level="company")
     kr = await make_kr(t, obj, start="0", target="10")
     await make_kr(t, obj, title="Open the second store", kind="boolean", start=None, target=None)
     obj = await publish(t, obj)
     await check_in(t, kr, value="5")
-    body = (await t.client.get(f"/api/v1/cycles/{cycle['id']}/scores/{t.employees['alice']['id']}",
-                               headers=t.hr)).json()
-    assert body["weights"] == {"kpi": "0.6667", "okr": "0.3333", "eval": "0.0000"} or \
-        body["weights"] == {"kpi": "0.6667", "okr": "0.3333"}, body["weights"]
+    body = (
+        await t.client.get(f"/api/v1/cycles/{cycle['id']}/scores/{t.employees['alice']['id']}", headers=t.hr)
+    ).json()
+    assert body["weights"] == {"kpi": "0.6667", "okr": "0.3333", "eval": "0.0000"} or body["weights"] == {
+        "kpi": "0.6667",
+        "okr": "0.3333",
+    }, body["weights"]
     assert body["explanation"]["components"]["kpi"]["weight"].startswith("0.66666666")

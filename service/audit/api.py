@@ -44,8 +44,9 @@ async def own_peer_requests(ctx: Any) -> list[str]:
     me = ctx.principal.employee_id
     if me is None or ctx.principal.is_client:
         return []
-    rows = await ctx.session.execute(select(PeerRequest.id).where(
-        PeerRequest.org_id == ctx.org_id, PeerRequest.employee_id == me))
+    rows = await ctx.session.execute(
+        select(PeerRequest.id).where(PeerRequest.org_id == ctx.org_id, PeerRequest.employee_id == me)
+    )
     return [str(r[0]) for r in rows]
 
 
@@ -75,5 +76,6 @@ async def list_audit_events(
     if hidden:
         stmt = stmt.where(~and_(AuditEvent.entity_type == "peer_request", AuditEvent.entity_id.in_(hidden)))
     page = await paginate(ctx.session, stmt, AuditEvent.id, pages)
-    return PageOut[AuditEventRead](items=[AuditEventRead.model_validate(e) for e in page.items],
-                                   next_cursor=page.next_cursor)
+    return PageOut[AuditEventRead](
+        items=[AuditEventRead.model_validate(e) for e in page.items], next_cursor=page.next_cursor
+    )

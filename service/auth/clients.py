@@ -60,26 +60,41 @@ async def list_clients(ctx: RequestCtx, pages: Annotated[PageParams, Depends(pag
     require(policy.manage_integration_clients(ctx.principal), "integration clients")
     stmt = select(IntegrationClient).where(IntegrationClient.org_id == ctx.org_id)
     page = await paginate(ctx.session, stmt, IntegrationClient.id, pages)
-    return PageOut[ClientRead](items=[ClientRead.model_validate(c) for c in page.items],
-                               next_cursor=page.next_cursor)
+    return PageOut[ClientRead](items=[ClientRead.model_validate(c) for c in page.items], next_cursor=page.next_cursor)
 
 
-@router.post("/api/v1/integration-clients", response_model=ClientCreated,
-             status_code=status.HTTP_201_CREATED, tags=["integration-clients"])
+@router.post(
+    "/api/v1/integration-clients",
+    response_model=ClientCreated,
+    status_code=status.HTTP_201_CREATED,
+    tags=["integration-clients"],
+)
 async def create_client(ctx: RequestCtx, body: ClientCreate, response: Response) -> ClientCreated:
     """The secret is in this answer only (`Cache-Control: no-store`; an idempotent repeat
     answers 409 with the `Location` instead of the secret)."""
     require(policy.manage_integration_clients(ctx.principal), "integration clients")
     secret = "pcs_" + secrets.token_urlsafe(32)
-    client = IntegrationClient(org_id=ctx.org_id, id=new_id(), name=body.name,
-                               client_id="pc_" + secrets.token_hex(16), secret_hash=_digest(secret),
-                               scopes=sorted(set(body.scopes)), created_by=ctx.principal.actor,
-                               created_at=utcnow())
+    client = IntegrationClient(
+        org_id=ctx.org_id,
+        id=new_id(),
+        name=body.name,
+        client_id="pc_" + secrets.token_hex(16),
+        secret_hash=_digest(secret),
+        scopes=sorted(set(body.scopes)),
+        created_by=ctx.principal.actor,
+        created_at=utcnow(),
+    )
     ctx.session.add(client)
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "integration_client.created", "integration_client",
-                       client.id, None, {"name": client.name, "scopes": client.scopes,
-                                         "client_id": client.client_id})
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        "integration_client.created",
+        "integration_client",
+        client.id,
+        None,
+        {"name": client.name, "scopes": client.scopes, "client_id": client.client_id},
+    )
     response.headers["Cache-Control"] = "no-store"
     response.headers["Location"] = f"/api/v1/integration-clients/{client.id}"
     return ClientCreated(**ClientRead.model_validate(client).model_dump(), client_secret=secret)
@@ -99,16 +114,24 @@ async def get_client(ctx: RequestCtx, client_pk: uuid.UUID) -> ClientRead:
     return ClientRead.model_validate(await _get_client(ctx, client_pk))
 
 
-@router.delete("/api/v1/integration-clients/{client_pk}", status_code=status.HTTP_204_NO_CONTENT,
-               tags=["integration-clients"])
+@router.delete(
+    "/api/v1/integration-clients/{client_pk}", status_code=status.HTTP_204_NO_CONTENT, tags=["integration-clients"]
+)
 async def revoke_client(ctx: RequestCtx, client_pk: uuid.UUID) -> Response:
     """Revokes the credentials; tokens already issued expire within their short TTL."""
     client = await _get_client(ctx, client_pk)
     if client.revoked_at is None:
         client.revoked_at = utcnow()
         await ctx.session.flush()
-        await audit.record(ctx.session, ctx.principal, "integration_client.revoked", "integration_client",
-                           client.id, {"revoked": False}, {"revoked": True})
+        await audit.record(
+            ctx.session,
+            ctx.principal,
+            "integration_client.revoked",
+            "integration_client",
+            client.id,
+            {"revoked": False},
+            {"revoked": True},
+        )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -117,10 +140,18 @@ def _oauth_error(status_code: int, error: str, description: str) -> JSONResponse
     headers = {"Cache-Control": "no-store"}
     if status_code == 401:
         headers["WWW-Authenticate"] = 'Basic realm="oauth"'
-    return JSONResponse(status_code=status_code, headers=headers, content={
-        "error": error, "error_description": description,
-        "type": PROBLEM_BASE + "oauth-" + error.replace("_", "-"),
-        "title": error, "status": status_code, "detail": description})
+    return JSONResponse(
+        status_code=status_code,
+        headers=headers,
+        content={
+            "error": error,
+            "error_description": description,
+            "type": PROBLEM_BASE + "oauth-" + error.replace("_", "-"),
+            "title": error,
+            "status": status_code,
+            "detail": description,
+        },
+    )
 
 
 basic = HTTPBasic(auto_error=False)
@@ -140,15 +171,21 @@ class OAuthError(Output):
 # Client credentials come as HTTP Basic or in the form body, so Basic is optional ({}).
 # The form is parsed leniently so that a missing or other grant type gets RFC 6749's 400
 # rather than a 422; the document states what a well-formed request is.
-TOKEN_FORM_DOC = {"required": ["grant_type"],
-                  "properties": {"grant_type": {"type": "string", "enum": ["client_credentials"]}}}
+TOKEN_FORM_DOC = {
+    "required": ["grant_type"],
+    "properties": {"grant_type": {"type": "string", "enum": ["client_credentials"]}},
+}
 
 
-@router.post("/oauth/token", tags=["oauth"], openapi_extra={
-                 "security": [{}],
-                 "requestBody": {"required": True, "content": {
-                     "application/x-www-form-urlencoded": {"schema": TOKEN_FORM_DOC}}}},
-             responses={400: {"model": OAuthError}, 401: {"model": OAuthError}})
+@router.post(
+    "/oauth/token",
+    tags=["oauth"],
+    openapi_extra={
+        "security": [{}],
+        "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": TOKEN_FORM_DOC}}},
+    },
+    responses={400: {"model": OAuthError}, 401: {"model": OAuthError}},
+)
 async def token(
     request: Request,
     session: Session,
@@ -168,10 +205,14 @@ async def token(
         client_id, client_secret = credentials.username, credentials.password
     if not client_id or not client_secret:
         return _oauth_error(401, "invalid_client", "client authentication failed")
-    client = (await session.execute(
-        select(IntegrationClient).where(IntegrationClient.client_id == client_id))).scalar_one_or_none()
-    if client is None or client.revoked_at is not None or \
-            not hmac.compare_digest(client.secret_hash, _digest(client_secret)):
+    client = (
+        await session.execute(select(IntegrationClient).where(IntegrationClient.client_id == client_id))
+    ).scalar_one_or_none()
+    if (
+        client is None
+        or client.revoked_at is not None
+        or not hmac.compare_digest(client.secret_hash, _digest(client_secret))
+    ):
         return _oauth_error(401, "invalid_client", "client authentication failed")
     granted = set(client.scopes)
     if scope:
@@ -181,5 +222,7 @@ async def token(
         granted = wanted
     ttl = get_settings().access_token_ttl_seconds
     access = issue_token(org_id=client.org_id, sub=client.client_id, scopes=sorted(granted), ttl=ttl)
-    return JSONResponse({"access_token": access, "token_type": "Bearer", "expires_in": ttl,
-                         "scope": " ".join(sorted(granted))}, headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {"access_token": access, "token_type": "Bearer", "expires_in": ttl, "scope": " ".join(sorted(granted))},
+        headers={"Cache-Control": "no-store"},
+    )

@@ -23,8 +23,14 @@ class Ctx:
 
     __slots__ = ("principal", "direct_reads", "_session", "_opener", "_reports")
 
-    def __init__(self, session: AsyncSession | None = None, principal: Principal | None = None, *,
-                 opener: Callable[[], AsyncSession] | None = None, direct_reads: Database | None = None) -> None:
+    def __init__(
+        self,
+        session: AsyncSession | None = None,
+        principal: Principal | None = None,
+        *,
+        opener: Callable[[], AsyncSession] | None = None,
+        direct_reads: Database | None = None,
+    ) -> None:
         if principal is None or (session is None) == (opener is None):
             raise TypeError("Ctx needs a principal and either a session or an opener")
         self.principal = principal

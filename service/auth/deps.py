@@ -29,8 +29,9 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-async def authenticate(request: Request, session: Callable[[], AsyncSession],
-                       credentials: HTTPAuthorizationCredentials | None) -> Principal:
+async def authenticate(
+    request: Request, session: Callable[[], AsyncSession], credentials: HTTPAuthorizationCredentials | None
+) -> Principal:
     """The verified caller; `session` opens the request's session, needed only to check
     an organization this process has not seen yet."""
     if credentials is None or credentials.scheme.lower() != "bearer":

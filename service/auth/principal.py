@@ -6,9 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 
 PERSON_ROLES = frozenset({"admin", "hr", "auditor", "employee"})
-CLIENT_SCOPES = frozenset(
-    {"scim", "employees:write", "kpi:write", "payroll:read", "payroll:ack", "webhooks"}
-)
+CLIENT_SCOPES = frozenset({"scim", "employees:write", "kpi:write", "payroll:read", "payroll:ack", "webhooks"})
 
 
 @dataclass(frozen=True)

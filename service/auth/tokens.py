@@ -65,8 +65,7 @@ def issue_token(
         claims["scope"] = " ".join(scopes)
     if employee_id is not None:
         claims["emp"] = str(employee_id)
-    return jwt.encode(claims, settings.effective_jwt_secret, algorithm="HS256",
-                      headers={"kid": LOCAL_KID})
+    return jwt.encode(claims, settings.effective_jwt_secret, algorithm="HS256", headers={"kid": LOCAL_KID})
 
 
 def _jwks_client(url: str) -> PyJWKClient:
@@ -102,8 +101,15 @@ async def _verification_key(token: str, settings: Settings) -> tuple[Any, list[s
 
 async def verify_token(token: str, settings: Settings | None = None) -> Principal:
     settings = settings or get_settings()
-    cache_key = (token, settings.jwt_secret, settings.data_dir, settings.jwt_audience, settings.jwt_issuer,
-                 settings.jwt_jwks_url, settings.jwt_jwks_algorithms)
+    cache_key = (
+        token,
+        settings.jwt_secret,
+        settings.data_dir,
+        settings.jwt_audience,
+        settings.jwt_issuer,
+        settings.jwt_jwks_url,
+        settings.jwt_jwks_algorithms,
+    )
     now = time.time()
     known = _verified.get(cache_key)
     if known is not None:
@@ -129,8 +135,7 @@ async def verify_token(token: str, settings: Settings | None = None) -> Principa
     principal = principal_from_claims(claims)
     nbf = claims.get("nbf")
     usable_from = float(nbf) - LEEWAY if isinstance(nbf, (int, float)) else 0.0
-    _verified[cache_key] = (principal, usable_from,
-                            min(float(claims["exp"]) + LEEWAY, now + VERIFIED_TTL_SECONDS))
+    _verified[cache_key] = (principal, usable_from, min(float(claims["exp"]) + LEEWAY, now + VERIFIED_TTL_SECONDS))
     if len(_verified) > VERIFIED_CACHE_SIZE:
         _verified.popitem(last=False)
     return principal

@@ -43,8 +43,7 @@ class Relation(enum.Enum):
     OTHER = "other"
 
 
-def relation_to(principal: Principal, subject_id: uuid.UUID | None,
-                reports: frozenset[uuid.UUID]) -> Relation:
+def relation_to(principal: Principal, subject_id: uuid.UUID | None, reports: frozenset[uuid.UUID]) -> Relation:
     if subject_id is not None and principal.employee_id == subject_id:
         return Relation.SELF
     if subject_id is not None and subject_id in reports:
@@ -70,6 +69,7 @@ def reads_everything(p: Principal) -> bool:
 
 
 # --- organization -------------------------------------------------------------------
+
 
 def read_organization(p: Principal) -> Decision:
     return _allow(is_person(p) or bool(p.scopes))
@@ -103,8 +103,7 @@ def scim_provision(p: Principal) -> Decision:
 def see_compensation(p: Principal, relation: Relation) -> bool:
     """Pay is for hr, admin, payroll clients and the employee themself; never a manager
     as such and never an auditor."""
-    return (is_staff(p) or p.has_scope("payroll:read", "employees:write")
-            or (is_person(p) and relation is Relation.SELF))
+    return is_staff(p) or p.has_scope("payroll:read", "employees:write") or (is_person(p) and relation is Relation.SELF)
 
 
 def write_compensation(p: Principal) -> bool:
@@ -112,6 +111,7 @@ def write_compensation(p: Principal) -> bool:
 
 
 # --- subject data (OKRs, KPIs, evaluations, scores of an employee) -------------------
+
 
 def read_subject(p: Principal, relation: Relation) -> Decision:
     if reads_everything(p) or relation in (Relation.SELF, Relation.MANAGER):
@@ -129,6 +129,7 @@ def manage_subject(p: Principal, relation: Relation) -> Decision:
 
 # --- administration -------------------------------------------------------------------
 
+
 def manage_integration_clients(p: Principal) -> Decision:
     return _allow(p.has_role("admin"))
 
@@ -138,6 +139,7 @@ def read_audit_log(p: Principal) -> Decision:
 
 
 # --- cycles -------------------------------------------------------------------------------
+
 
 def read_cycles(p: Principal) -> Decision:
     return _allow(is_person(p) or p.has_scope("kpi:write", "payroll:read"))
@@ -153,6 +155,7 @@ def manage_cycles(p: Principal) -> Decision:
 # them); private ones like any subject data (owner, the owner's managers, hr, admin,
 # auditor; a key result's owner does not see a private objective of someone else).
 # Integration clients have no OKR scope.
+
 
 def read_objectives(p: Principal) -> Decision:
     """List objectives or lint a draft: any person; no client scope covers OKRs."""
@@ -211,6 +214,7 @@ def check_in(p: Principal, owner_relation: Relation, kr_owner_relation: Relation
 
 # --- scoring policies and scores ---------------------------------------------------------------
 
+
 def read_scoring_policies(p: Principal) -> Decision:
     return _allow(p.has_role("admin", "hr", "auditor"))
 
@@ -236,6 +240,7 @@ def amend_score(p: Principal, relation: Relation) -> Decision:
 # --- KPIs: definitions, templates, assignments, measurements --------------------------------
 # Relations are to the assignment's subject employee. `kpi:write` clients (BI, data
 # pipelines) read the library and assignments and record measurements, nothing else.
+
 
 def read_kpi_library(p: Principal) -> Decision:
     """KPI definitions: every person, and ingestion clients (they address rows by code)."""
@@ -285,6 +290,7 @@ def bulk_ingest_kpi_measurements(p: Principal) -> Decision:
 
 # --- webhooks ----------------------------------------------------------------------------------
 
+
 def read_webhooks(p: Principal) -> Decision:
     """Subscriptions and their delivery logs: admin, `webhooks` clients, and auditors
     (read-only; signing secrets are never shown after creation, to anyone)."""
@@ -302,6 +308,7 @@ def manage_webhooks(p: Principal) -> Decision:
 # reads their own 360 feedback anonymised like anyone else. The manager review and the
 # finalization belong to the direct manager (or hr/admin); managers further up read.
 # No integration scope covers evaluations.
+
 
 def _refuse(p: Principal, relation: Relation) -> Decision:
     """403 for someone who may see the evaluation, 404 for anyone else."""
@@ -467,6 +474,7 @@ def write_review_meeting(p: Principal, kind: str, relation: Relation | None) -> 
 # employee sees their own results once finalized (drafts and approvals are HR's working
 # state); managers see their reports' results in every state, without amounts.
 
+
 def read_incentive_plans(p: Principal) -> Decision:
     """Plans (name, kind, cycle, currency): every person, and payroll clients."""
     return _allow(is_person(p) or p.has_scope("payroll:read"))
@@ -492,8 +500,7 @@ def read_incentive_result(p: Principal, relation: Relation, status: str, has_amo
         return Decision.ALLOW
     if p.has_scope("payroll:read"):
         return _allow(status == "finalized" and has_amount, Decision.HIDE)
-    if is_person(p) and (relation is Relation.MANAGER
-                         or (relation is Relation.SELF and status == "finalized")):
+    if is_person(p) and (relation is Relation.MANAGER or (relation is Relation.SELF and status == "finalized")):
         return Decision.ALLOW
     return Decision.HIDE
 

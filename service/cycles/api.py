@@ -25,8 +25,12 @@ Pages = Annotated[PageParams, Depends(page_params)]
 
 
 @router.get("/cycles", response_model=PageOut[CycleRead])
-async def list_cycles(ctx: RequestCtx, pages: Pages, parent_id: uuid.UUID | None = None,
-                      status_: Annotated[CycleStatus | None, Query(alias="status")] = None) -> PageOut[CycleRead]:
+async def list_cycles(
+    ctx: RequestCtx,
+    pages: Pages,
+    parent_id: uuid.UUID | None = None,
+    status_: Annotated[CycleStatus | None, Query(alias="status")] = None,
+) -> PageOut[CycleRead]:
     page = await svc.list_cycles(ctx, pages, parent_id, status_)
     return PageOut[CycleRead](items=[CycleRead.model_validate(c) for c in page.items], next_cursor=page.next_cursor)
 
@@ -47,16 +51,18 @@ async def get_cycle(ctx: RequestCtx, cycle_id: uuid.UUID, response: Response) ->
 
 
 @router.patch("/cycles/{cycle_id}", response_model=CycleRead)
-async def update_cycle(ctx: RequestCtx, cycle_id: uuid.UUID, body: CycleUpdate, request: Request,
-                       response: Response) -> CycleRead:
+async def update_cycle(
+    ctx: RequestCtx, cycle_id: uuid.UUID, body: CycleUpdate, request: Request, response: Response
+) -> CycleRead:
     cycle = await svc.update_cycle(ctx, cycle_id, body, request)
     set_etag(response, cycle.version)
     return CycleRead.model_validate(cycle)
 
 
 @router.post("/cycles/{cycle_id}/transition", response_model=CycleRead)
-async def transition_cycle(ctx: RequestCtx, cycle_id: uuid.UUID, body: CycleTransition, request: Request,
-                           response: Response) -> CycleRead:
+async def transition_cycle(
+    ctx: RequestCtx, cycle_id: uuid.UUID, body: CycleTransition, request: Request, response: Response
+) -> CycleRead:
     cycle = await svc.transition(ctx, cycle_id, body.to, request)
     set_etag(response, cycle.version)
     return CycleRead.model_validate(cycle)

@@ -44,8 +44,15 @@ class CycleType:
 
     @staticmethod
     def of(c: Cycle) -> CycleType:
-        return CycleType(id=c.id, name=c.name, cadence=c.cadence, start_date=c.start_date, end_date=c.end_date,
-                         parent_id=c.parent_id, status=c.status)
+        return CycleType(
+            id=c.id,
+            name=c.name,
+            cadence=c.cadence,
+            start_date=c.start_date,
+            end_date=c.end_date,
+            parent_id=c.parent_id,
+            status=c.status,
+        )
 
 
 @strawberry.input
@@ -60,8 +67,14 @@ class CycleInput:
 @strawberry.type
 class CycleQuery:
     @strawberry.field
-    async def cycles(self, info: Context, first: int | None = None, after: str | None = None,
-                     parent_id: uuid.UUID | None = None, status: str | None = None) -> Connection[CycleType]:
+    async def cycles(
+        self,
+        info: Context,
+        first: int | None = None,
+        after: str | None = None,
+        parent_id: uuid.UUID | None = None,
+        status: str | None = None,
+    ) -> Connection[CycleType]:
         page = await svc.list_cycles(info.context.ctx, page_params(first, after), parent_id, status)
         return connection(page, CycleType.of)
 

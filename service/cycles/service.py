@@ -45,9 +45,10 @@ def ensure_writable(cycle: Cycle) -> None:
     """Closed cycles are read-only: any write into one is a 409 `cycle_locked`. (Their
     descendants are closed with them, so the cycle's own status says it.)"""
     if cycle.status == "closed":
-        raise CycleLocked(f"cycle {cycle.name!r} is closed and read-only",
-                          extra={"cycle_id": str(cycle.id), "locked_by": {"cycle_id": str(cycle.id),
-                                                                          "reason": "closed"}})
+        raise CycleLocked(
+            f"cycle {cycle.name!r} is closed and read-only",
+            extra={"cycle_id": str(cycle.id), "locked_by": {"cycle_id": str(cycle.id), "reason": "closed"}},
+        )
 
 
 async def writable_cycle(ctx: Ctx, cycle_id: uuid.UUID, field: str = "cycle_id") -> Cycle:
@@ -59,8 +60,9 @@ async def writable_cycle(ctx: Ctx, cycle_id: uuid.UUID, field: str = "cycle_id")
     return cycle
 
 
-async def list_cycles(ctx: Ctx, params: PageParams, parent_id: uuid.UUID | None = None,
-                      status: str | None = None) -> Page[Cycle]:
+async def list_cycles(
+    ctx: Ctx, params: PageParams, parent_id: uuid.UUID | None = None, status: str | None = None
+) -> Page[Cycle]:
     require(policy.read_cycles(ctx.principal), "cycles")
     stmt = select(Cycle).where(Cycle.org_id == ctx.org_id)
     if parent_id is not None:
@@ -81,8 +83,7 @@ async def get_cycle(ctx: Ctx, cycle_id: uuid.UUID) -> Cycle:
 
 async def descendant_ids(ctx: Ctx, cycle_id: uuid.UUID) -> list[uuid.UUID]:
     """The cycle and all cycles nested in it (SPEC: components count descendants too)."""
-    rows = (await ctx.session.execute(
-        select(Cycle.id, Cycle.parent_id).where(Cycle.org_id == ctx.org_id))).all()
+    rows = (await ctx.session.execute(select(Cycle.id, Cycle.parent_id).where(Cycle.org_id == ctx.org_id))).all()
     children: dict[uuid.UUID, list[uuid.UUID]] = {}
     for cid, parent in rows:
         if parent is not None:
@@ -132,8 +133,11 @@ async def update_cycle(ctx: Ctx, cycle_id: uuid.UUID, data: CycleUpdate, request
         parent = await load_cycle(ctx, cycle.parent_id)
         if parent is not None:
             _check_inside(parent, start, end)
-    children = (await ctx.session.execute(select(Cycle).where(
-        Cycle.org_id == ctx.org_id, Cycle.parent_id == cycle.id))).scalars().all()
+    children = (
+        (await ctx.session.execute(select(Cycle).where(Cycle.org_id == ctx.org_id, Cycle.parent_id == cycle.id)))
+        .scalars()
+        .all()
+    )
     if any(c.start_date < start or c.end_date > end for c in children):
         raise ValidationFailed.field("start_date", "the new dates would leave a nested cycle outside")
     before = snapshot(cycle)
@@ -149,15 +153,27 @@ async def create_children(ctx: Ctx, cycle_id: uuid.UUID, data: CycleChildren) ->
     parent = await get_cycle(ctx, cycle_id)
     require(policy.manage_cycles(ctx.principal), "cycle")
     ensure_writable(parent)
-    existing = (await ctx.session.execute(select(Cycle.id).where(
-        Cycle.org_id == ctx.org_id, Cycle.parent_id == parent.id, Cycle.cadence == data.cadence))).first()
+    existing = (
+        await ctx.session.execute(
+            select(Cycle.id).where(
+                Cycle.org_id == ctx.org_id, Cycle.parent_id == parent.id, Cycle.cadence == data.cadence
+            )
+        )
+    ).first()
     if existing is not None:
         raise Conflict(f"the cycle already has {data.cadence} children")
     created = []
     for index, (start, end) in enumerate(rules.split(parent.start_date, parent.end_date, data.cadence), 1):
-        child = Cycle(org_id=ctx.org_id, id=new_id(), name=rules.child_name(parent.name, data.cadence, index),
-                      cadence=data.cadence, start_date=start, end_date=end, parent_id=parent.id,
-                      status="planning")
+        child = Cycle(
+            org_id=ctx.org_id,
+            id=new_id(),
+            name=rules.child_name(parent.name, data.cadence, index),
+            cadence=data.cadence,
+            start_date=start,
+            end_date=end,
+            parent_id=parent.id,
+            status="planning",
+        )
         ctx.session.add(child)
         created.append(child)
     await ctx.session.flush()
@@ -171,8 +187,9 @@ async def transition(ctx: Ctx, cycle_id: uuid.UUID, to: str, request: Request | 
     require(policy.manage_cycles(ctx.principal), "cycle")
     check_if_match(request, cycle.version)
     if to not in rules.TRANSITIONS[cycle.status]:
-        raise Conflict(f"a cycle cannot go from {cycle.status} to {to}",
-                       extra={"allowed": sorted(rules.TRANSITIONS[cycle.status])})
+        raise Conflict(
+            f"a cycle cannot go from {cycle.status} to {to}", extra={"allowed": sorted(rules.TRANSITIONS[cycle.status])}
+        )
     await _move(ctx, cycle, to)
     if to == "closed":
         await _close_descendants(ctx, cycle)
@@ -185,8 +202,9 @@ async def _move(ctx: Ctx, cycle: Cycle, to: str, reason: str | None = None) -> N
     await ctx.session.flush()
     for hook in _transition_hooks:
         await hook(ctx, cycle, to)
-    await audit.record(ctx.session, ctx.principal, "cycle.transitioned", "cycle", cycle.id, before, snapshot(cycle),
-                       reason=reason)
+    await audit.record(
+        ctx.session, ctx.principal, "cycle.transitioned", "cycle", cycle.id, before, snapshot(cycle), reason=reason
+    )
 
 
 async def _close_descendants(ctx: Ctx, cycle: Cycle) -> None:

@@ -58,16 +58,28 @@ CREATED = status.HTTP_201_CREATED
 
 # --- evaluations -------------------------------------------------------------------------------
 
+
 @router.get("/evaluations", response_model=PageOut[EvaluationRead], tags=["evaluations"])
 async def list_evaluations(
-    ctx: RequestCtx, pages: Pages, cycle_id: uuid.UUID | None = None, employee_id: uuid.UUID | None = None,
+    ctx: RequestCtx,
+    pages: Pages,
+    cycle_id: uuid.UUID | None = None,
+    employee_id: uuid.UUID | None = None,
     status_: Annotated[EvaluationStatus | None, Query(alias="status")] = None,
-    department_id: uuid.UUID | None = None, manager_id: uuid.UUID | None = None,
+    department_id: uuid.UUID | None = None,
+    manager_id: uuid.UUID | None = None,
 ) -> PageOut[EvaluationRead]:
     """The evaluations the caller may read: their own, their reports' (managers), all
     (hr, admin, auditors)."""
-    page = await svc.list_evaluations(ctx, pages, cycle_id=cycle_id, employee_id=employee_id, status=status_,
-                                      department_id=department_id, manager_id=manager_id)
+    page = await svc.list_evaluations(
+        ctx,
+        pages,
+        cycle_id=cycle_id,
+        employee_id=employee_id,
+        status=status_,
+        department_id=department_id,
+        manager_id=manager_id,
+    )
     return PageOut[EvaluationRead](items=await svc.read_many(ctx, page.items), next_cursor=page.next_cursor)
 
 
@@ -79,8 +91,12 @@ async def create_evaluation(ctx: RequestCtx, body: EvaluationCreate, response: R
     return await svc.read_one(ctx, ev)
 
 
-@router.post("/evaluations/bulk", response_model=EvaluationBulkResult, tags=["evaluations"],
-             responses={201: {"model": EvaluationBulkResult}})
+@router.post(
+    "/evaluations/bulk",
+    response_model=EvaluationBulkResult,
+    tags=["evaluations"],
+    responses={201: {"model": EvaluationBulkResult}},
+)
 async def bulk_create(ctx: RequestCtx, body: EvaluationBulkCreate, response: Response) -> EvaluationBulkResult:
     """Opens an evaluation for every scored employee of the cycle, of a department (with
     its sub-departments) or of a list; existing ones are kept (201 when any was created)."""
@@ -98,8 +114,9 @@ async def get_evaluation(ctx: RequestCtx, evaluation_id: uuid.UUID, response: Re
 
 
 @router.patch("/evaluations/{evaluation_id}", response_model=EvaluationRead, tags=["evaluations"])
-async def update_evaluation(ctx: RequestCtx, evaluation_id: uuid.UUID, body: EvaluationUpdate, request: Request,
-                            response: Response) -> EvaluationRead:
+async def update_evaluation(
+    ctx: RequestCtx, evaluation_id: uuid.UUID, body: EvaluationUpdate, request: Request, response: Response
+) -> EvaluationRead:
     """Drafts: `self_review` by the employee until submitted, `manager_review` by the direct
     manager or hr/admin until submitted (ratings on the policy's 1..`rating_scale`)."""
     ev = await svc.update_evaluation(ctx, evaluation_id, body, request)
@@ -107,21 +124,31 @@ async def update_evaluation(ctx: RequestCtx, evaluation_id: uuid.UUID, body: Eva
     return await svc.read_one(ctx, ev)
 
 
-@router.get("/evaluations/{evaluation_id}/peer-requests", response_model=PageOut[PeerRequestRead],
-            tags=["360 feedback"])
-async def list_peer_requests(ctx: RequestCtx, evaluation_id: uuid.UUID, pages: Pages,
-                             status_: Annotated[PeerStatus | None, Query(alias="status")] = None,
-                             reviewer_id: uuid.UUID | None = None) -> PageOut[PeerRequestRead]:
+@router.get(
+    "/evaluations/{evaluation_id}/peer-requests", response_model=PageOut[PeerRequestRead], tags=["360 feedback"]
+)
+async def list_peer_requests(
+    ctx: RequestCtx,
+    evaluation_id: uuid.UUID,
+    pages: Pages,
+    status_: Annotated[PeerStatus | None, Query(alias="status")] = None,
+    reviewer_id: uuid.UUID | None = None,
+) -> PageOut[PeerRequestRead]:
     """Attributed for managers and hr/admin/auditors; for the evaluated employee anonymised
     (only reviewers they asked themselves, never a status) and without filters (403)."""
     page, _ = await peers.list_for_evaluation(ctx, evaluation_id, pages, status=status_, reviewer_id=reviewer_id)
     return PageOut[PeerRequestRead](items=await peers.reads_of(ctx, page.items), next_cursor=page.next_cursor)
 
 
-@router.post("/evaluations/{evaluation_id}/peer-requests", response_model=PeerRequestRead, status_code=CREATED,
-             tags=["360 feedback"])
-async def create_peer_request(ctx: RequestCtx, evaluation_id: uuid.UUID, body: PeerRequestCreate,
-                              response: Response) -> PeerRequestRead:
+@router.post(
+    "/evaluations/{evaluation_id}/peer-requests",
+    response_model=PeerRequestRead,
+    status_code=CREATED,
+    tags=["360 feedback"],
+)
+async def create_peer_request(
+    ctx: RequestCtx, evaluation_id: uuid.UUID, body: PeerRequestCreate, response: Response
+) -> PeerRequestRead:
     """Ask a colleague for 360 feedback (the employee, their managers or hr/admin), with an
     optional deadline `due_date`."""
     row, rel = await peers.create_request(ctx, evaluation_id, body)
@@ -131,23 +158,31 @@ async def create_peer_request(ctx: RequestCtx, evaluation_id: uuid.UUID, body: P
 
 
 @router.get("/evaluations/{evaluation_id}/feedback", response_model=FeedbackPage, tags=["360 feedback"])
-async def list_feedback(ctx: RequestCtx, evaluation_id: uuid.UUID, pages: Pages,
-                        reviewer_id: uuid.UUID | None = None) -> FeedbackPage:
+async def list_feedback(
+    ctx: RequestCtx, evaluation_id: uuid.UUID, pages: Pages, reviewer_id: uuid.UUID | None = None
+) -> FeedbackPage:
     """Submitted feedback: attributed `items` for managers and hr/admin/auditors; for the
     evaluated employee only the anonymous `summary`, once enough reviewers answered."""
     return await peers.feedback_page(ctx, evaluation_id, pages, reviewer_id)
 
 
-@router.post("/evaluations/{evaluation_id}/feedback", response_model=FeedbackRead, status_code=CREATED,
-             tags=["360 feedback"])
+@router.post(
+    "/evaluations/{evaluation_id}/feedback", response_model=FeedbackRead, status_code=CREATED, tags=["360 feedback"]
+)
 async def submit_feedback(ctx: RequestCtx, evaluation_id: uuid.UUID, body: FeedbackCreate) -> FeedbackRead:
     """An answer (`rating`, `comments`) by a requested reviewer, before the deadline."""
     return peers.feedback_read(await peers.submit(ctx, evaluation_id, body))
 
 
 @router.post("/evaluations/{evaluation_id}/{action}", response_model=EvaluationRead, tags=["evaluations"])
-async def evaluation_action(ctx: RequestCtx, evaluation_id: uuid.UUID, action: EvaluationAction, request: Request,
-                            response: Response, body: EvaluationActionIn | None = None) -> EvaluationRead:
+async def evaluation_action(
+    ctx: RequestCtx,
+    evaluation_id: uuid.UUID,
+    action: EvaluationAction,
+    request: Request,
+    response: Response,
+    body: EvaluationActionIn | None = None,
+) -> EvaluationRead:
     """The workflow: `submit_self` (the employee; may carry `self_review`),
     `submit_manager` (the direct manager or hr/admin; may carry `manager_review`),
     `finalize` (the same, once calibrated; records the final score and rating, emits
@@ -160,15 +195,21 @@ async def evaluation_action(ctx: RequestCtx, evaluation_id: uuid.UUID, action: E
 
 # --- peer requests ---------------------------------------------------------------------------
 
+
 @router.get("/peer-requests", response_model=PageOut[PeerRequestRead], tags=["360 feedback"])
-async def list_requests(ctx: RequestCtx, pages: Pages, reviewer_id: uuid.UUID | None = None,
-                        evaluation_id: uuid.UUID | None = None, cycle_id: uuid.UUID | None = None,
-                        status_: Annotated[PeerStatus | None, Query(alias="status")] = None
-                        ) -> PageOut[PeerRequestRead]:
+async def list_requests(
+    ctx: RequestCtx,
+    pages: Pages,
+    reviewer_id: uuid.UUID | None = None,
+    evaluation_id: uuid.UUID | None = None,
+    cycle_id: uuid.UUID | None = None,
+    status_: Annotated[PeerStatus | None, Query(alias="status")] = None,
+) -> PageOut[PeerRequestRead]:
     """Requests the caller is asked to answer, and those about the people they manage (all,
     for hr/admin/auditors); never those about the caller themself."""
-    page = await peers.list_requests(ctx, pages, reviewer_id=reviewer_id, evaluation_id=evaluation_id,
-                                     cycle_id=cycle_id, status=status_)
+    page = await peers.list_requests(
+        ctx, pages, reviewer_id=reviewer_id, evaluation_id=evaluation_id, cycle_id=cycle_id, status=status_
+    )
     return PageOut[PeerRequestRead](items=await peers.reads_of(ctx, page.items), next_cursor=page.next_cursor)
 
 
@@ -180,8 +221,9 @@ async def get_request(ctx: RequestCtx, request_id: uuid.UUID, response: Response
 
 
 @router.post("/peer-requests/{request_id}/decline", response_model=PeerRequestRead, tags=["360 feedback"])
-async def decline_request(ctx: RequestCtx, request_id: uuid.UUID, request: Request, response: Response,
-                          body: PeerDecline | None = None) -> PeerRequestRead:
+async def decline_request(
+    ctx: RequestCtx, request_id: uuid.UUID, request: Request, response: Response, body: PeerDecline | None = None
+) -> PeerRequestRead:
     """The requested reviewer declines, with an optional `reason`."""
     row, rel = await peers.decline(ctx, request_id, body, request)
     set_etag(response, row.version)
@@ -190,10 +232,14 @@ async def decline_request(ctx: RequestCtx, request_id: uuid.UUID, request: Reque
 
 # --- calibration -----------------------------------------------------------------------------
 
+
 @router.get("/calibrations", response_model=PageOut[CalibrationRead], tags=["calibration"])
-async def list_calibrations(ctx: RequestCtx, pages: Pages, cycle_id: uuid.UUID | None = None,
-                            status_: Annotated[str | None, Query(alias="status", pattern="^(open|finalized)$")] = None
-                            ) -> PageOut[CalibrationRead]:
+async def list_calibrations(
+    ctx: RequestCtx,
+    pages: Pages,
+    cycle_id: uuid.UUID | None = None,
+    status_: Annotated[str | None, Query(alias="status", pattern="^(open|finalized)$")] = None,
+) -> PageOut[CalibrationRead]:
     page = await calibration.list_sessions(ctx, pages, cycle_id, status_)
     return PageOut[CalibrationRead](items=await calibration.reads_of(ctx, page.items), next_cursor=page.next_cursor)
 
@@ -215,17 +261,22 @@ async def get_calibration(ctx: RequestCtx, calibration_id: uuid.UUID, response: 
     return (await calibration.reads_of(ctx, [s]))[0]
 
 
-@router.get("/calibrations/{calibration_id}/adjustments", response_model=PageOut[AdjustmentRead],
-            tags=["calibration"])
-async def list_adjustments(ctx: RequestCtx, calibration_id: uuid.UUID, pages: Pages,
-                           employee_id: uuid.UUID | None = None) -> PageOut[AdjustmentRead]:
+@router.get("/calibrations/{calibration_id}/adjustments", response_model=PageOut[AdjustmentRead], tags=["calibration"])
+async def list_adjustments(
+    ctx: RequestCtx, calibration_id: uuid.UUID, pages: Pages, employee_id: uuid.UUID | None = None
+) -> PageOut[AdjustmentRead]:
     page = await calibration.list_adjustments(ctx, calibration_id, pages, employee_id)
-    return PageOut[AdjustmentRead](items=[calibration.adjustment_read(a) for a in page.items],
-                                   next_cursor=page.next_cursor)
+    return PageOut[AdjustmentRead](
+        items=[calibration.adjustment_read(a) for a in page.items], next_cursor=page.next_cursor
+    )
 
 
-@router.post("/calibrations/{calibration_id}/adjustments", response_model=AdjustmentRead, status_code=CREATED,
-             tags=["calibration"])
+@router.post(
+    "/calibrations/{calibration_id}/adjustments",
+    response_model=AdjustmentRead,
+    status_code=CREATED,
+    tags=["calibration"],
+)
 async def add_adjustment(ctx: RequestCtx, calibration_id: uuid.UUID, body: AdjustmentCreate) -> AdjustmentRead:
     """A points `delta` with its mandatory `reason`; the author is the caller. It counts in
     the scores at once; the session's finalization locks it."""
@@ -247,8 +298,9 @@ async def simulate(ctx: RequestCtx, calibration_id: uuid.UUID, body: SimulateIn)
 
 
 @router.post("/calibrations/{calibration_id}/finalize", response_model=CalibrationRead, tags=["calibration"])
-async def finalize_calibration(ctx: RequestCtx, calibration_id: uuid.UUID, request: Request,
-                               response: Response) -> CalibrationRead:
+async def finalize_calibration(
+    ctx: RequestCtx, calibration_id: uuid.UUID, request: Request, response: Response
+) -> CalibrationRead:
     """Applies an enforced distribution, stores each member's result, locks the session,
     moves the evaluations to calibrated and emits `calibration.finalized`."""
     s = await calibration.finalize(ctx, calibration_id, request)
@@ -258,14 +310,21 @@ async def finalize_calibration(ctx: RequestCtx, calibration_id: uuid.UUID, reque
 
 # --- interviews ------------------------------------------------------------------------------
 
+
 @router.get("/interviews", response_model=PageOut[InterviewRead], tags=["interviews"])
-async def list_interviews(ctx: RequestCtx, pages: Pages, evaluation_id: uuid.UUID | None = None,
-                          employee_id: uuid.UUID | None = None,
-                          cycle_id: uuid.UUID | None = None) -> PageOut[InterviewRead]:
-    page = await interviews.list_interviews(ctx, pages, evaluation_id=evaluation_id, employee_id=employee_id,
-                                            cycle_id=cycle_id)
-    return PageOut[InterviewRead](items=[interviews.interview_read(i) for i in page.items],
-                                  next_cursor=page.next_cursor)
+async def list_interviews(
+    ctx: RequestCtx,
+    pages: Pages,
+    evaluation_id: uuid.UUID | None = None,
+    employee_id: uuid.UUID | None = None,
+    cycle_id: uuid.UUID | None = None,
+) -> PageOut[InterviewRead]:
+    page = await interviews.list_interviews(
+        ctx, pages, evaluation_id=evaluation_id, employee_id=employee_id, cycle_id=cycle_id
+    )
+    return PageOut[InterviewRead](
+        items=[interviews.interview_read(i) for i in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.post("/interviews", response_model=InterviewRead, status_code=CREATED, tags=["interviews"])
@@ -284,8 +343,9 @@ async def get_interview(ctx: RequestCtx, interview_id: uuid.UUID, response: Resp
 
 
 @router.patch("/interviews/{interview_id}", response_model=InterviewRead, tags=["interviews"])
-async def update_interview(ctx: RequestCtx, interview_id: uuid.UUID, body: InterviewUpdate, request: Request,
-                           response: Response) -> InterviewRead:
+async def update_interview(
+    ctx: RequestCtx, interview_id: uuid.UUID, body: InterviewUpdate, request: Request, response: Response
+) -> InterviewRead:
     """Plan, time, notes and outcome, by the employee's managers or hr/admin, until the
     employee acknowledges."""
     row = await interviews.update_interview(ctx, interview_id, body, request)
@@ -294,8 +354,13 @@ async def update_interview(ctx: RequestCtx, interview_id: uuid.UUID, body: Inter
 
 
 @router.post("/interviews/{interview_id}/acknowledge", response_model=InterviewRead, tags=["interviews"])
-async def acknowledge_interview(ctx: RequestCtx, interview_id: uuid.UUID, request: Request, response: Response,
-                                body: InterviewAcknowledge | None = None) -> InterviewRead:
+async def acknowledge_interview(
+    ctx: RequestCtx,
+    interview_id: uuid.UUID,
+    request: Request,
+    response: Response,
+    body: InterviewAcknowledge | None = None,
+) -> InterviewRead:
     """The employee's signature on the recorded outcome of a finalized evaluation: time and
     principal are recorded, the interview becomes immutable and the evaluation
     acknowledged."""
@@ -306,14 +371,19 @@ async def acknowledge_interview(ctx: RequestCtx, interview_id: uuid.UUID, reques
 
 # --- review meetings ---------------------------------------------------------------------------
 
+
 @router.get("/review-meetings", response_model=PageOut[ReviewMeetingRead], tags=["review meetings"])
-async def list_meetings(ctx: RequestCtx, pages: Pages, subject_kind: SubjectKind | None = None,
-                        subject_id: uuid.UUID | None = None,
-                        employee_id: uuid.UUID | None = None) -> PageOut[ReviewMeetingRead]:
-    page = await reviews.list_meetings(ctx, pages, subject_kind=subject_kind, subject_id=subject_id,
-                                       employee_id=employee_id)
-    return PageOut[ReviewMeetingRead](items=[reviews.meeting_read(m) for m in page.items],
-                                      next_cursor=page.next_cursor)
+async def list_meetings(
+    ctx: RequestCtx,
+    pages: Pages,
+    subject_kind: SubjectKind | None = None,
+    subject_id: uuid.UUID | None = None,
+    employee_id: uuid.UUID | None = None,
+) -> PageOut[ReviewMeetingRead]:
+    page = await reviews.list_meetings(
+        ctx, pages, subject_kind=subject_kind, subject_id=subject_id, employee_id=employee_id
+    )
+    return PageOut[ReviewMeetingRead](items=[reviews.meeting_read(m) for m in page.items], next_cursor=page.next_cursor)
 
 
 @router.post("/review-meetings", response_model=ReviewMeetingRead, status_code=CREATED, tags=["review meetings"])
@@ -332,8 +402,9 @@ async def get_meeting(ctx: RequestCtx, meeting_id: uuid.UUID, response: Response
 
 
 @router.patch("/review-meetings/{meeting_id}", response_model=ReviewMeetingRead, tags=["review meetings"])
-async def update_meeting(ctx: RequestCtx, meeting_id: uuid.UUID, body: ReviewMeetingUpdate, request: Request,
-                         response: Response) -> ReviewMeetingRead:
+async def update_meeting(
+    ctx: RequestCtx, meeting_id: uuid.UUID, body: ReviewMeetingUpdate, request: Request, response: Response
+) -> ReviewMeetingRead:
     m = await reviews.update_meeting(ctx, meeting_id, body, request)
     set_etag(response, m.version)
     return reviews.meeting_read(m)

@@ -64,10 +64,19 @@ CALIBRATING = ("review", "calibration")
 
 
 def session_read(s: CalibrationSession, members: Sequence[CalibrationMember]) -> CalibrationRead:
-    return CalibrationRead(id=s.id, cycle_id=s.cycle_id, name=s.name, department_id=s.department_id,
-                           status=s.status, employee_ids=[m.employee_id for m in members],  # type: ignore[arg-type]
-                           created_by=s.created_by, finalized_at=s.finalized_at, finalized_by=s.finalized_by,
-                           created_at=s.created_at, updated_at=s.updated_at)
+    return CalibrationRead(
+        id=s.id,
+        cycle_id=s.cycle_id,
+        name=s.name,
+        department_id=s.department_id,
+        status=s.status,
+        employee_ids=[m.employee_id for m in members],  # type: ignore[arg-type]
+        created_by=s.created_by,
+        finalized_at=s.finalized_at,
+        finalized_by=s.finalized_by,
+        created_at=s.created_at,
+        updated_at=s.updated_at,
+    )
 
 
 async def reads_of(ctx: Ctx, rows: Sequence[CalibrationSession]) -> list[CalibrationRead]:
@@ -76,14 +85,23 @@ async def reads_of(ctx: Ctx, rows: Sequence[CalibrationSession]) -> list[Calibra
 
 
 def adjustment_read(a: CalibrationAdjustment) -> AdjustmentRead:
-    return AdjustmentRead(id=a.id, calibration_id=a.session_id, employee_id=a.employee_id, delta=a.delta,
-                          reason=a.reason, author=a.author, created_at=a.created_at)
+    return AdjustmentRead(
+        id=a.id,
+        calibration_id=a.session_id,
+        employee_id=a.employee_id,
+        delta=a.delta,
+        reason=a.reason,
+        author=a.author,
+        created_at=a.created_at,
+    )
 
 
 # --- sessions ----------------------------------------------------------------------------------
 
-async def list_sessions(ctx: Ctx, params: PageParams, cycle_id: uuid.UUID | None = None,
-                        status: str | None = None) -> Page[CalibrationSession]:
+
+async def list_sessions(
+    ctx: Ctx, params: PageParams, cycle_id: uuid.UUID | None = None, status: str | None = None
+) -> Page[CalibrationSession]:
     require(policy.read_calibrations(ctx.principal), "calibrations")
     stmt = select(CalibrationSession).where(CalibrationSession.org_id == ctx.org_id)
     if cycle_id is not None:
@@ -110,32 +128,60 @@ async def create_session(ctx: Ctx, data: CalibrationCreate) -> CalibrationSessio
     require(policy.manage_calibrations(ctx.principal), "calibrations")
     cycle = await writable_cycle(ctx, data.cycle_id)
     if cycle.status not in CALIBRATING:
-        raise Conflict(f"calibration happens in review or calibration; the cycle is {cycle.status}",
-                       extra={"cycle_status": cycle.status})
+        raise Conflict(
+            f"calibration happens in review or calibration; the cycle is {cycle.status}",
+            extra={"cycle_status": cycle.status},
+        )
     rows = await selected_population(ctx, cycle, data.department_id, data.employee_ids)
     if not rows:
         raise ValidationFailed.field("department_id", "no employee of this department is scored in the cycle")
     ids = [r.id for r in rows]
     taken = await repo.members_in_cycle(ctx.session, ctx.org_id, cycle.id, ids)
     if taken:
-        raise Conflict("some employees are already calibrated in another session of this cycle", extra={
-            "errors": [{"loc": ["body", "employee_ids"], "msg": f"already in a session: {e}"}
-                       for e in sorted(str(k) for k in taken)][:50]})
-    s = CalibrationSession(org_id=ctx.org_id, id=new_id(), cycle_id=cycle.id, name=data.name,
-                           department_id=data.department_id, status="open", created_by=ctx.principal.actor)
+        raise Conflict(
+            "some employees are already calibrated in another session of this cycle",
+            extra={
+                "errors": [
+                    {"loc": ["body", "employee_ids"], "msg": f"already in a session: {e}"}
+                    for e in sorted(str(k) for k in taken)
+                ][:50]
+            },
+        )
+    s = CalibrationSession(
+        org_id=ctx.org_id,
+        id=new_id(),
+        cycle_id=cycle.id,
+        name=data.name,
+        department_id=data.department_id,
+        status="open",
+        created_by=ctx.principal.actor,
+    )
     ctx.session.add(s)
     await ctx.session.flush()
-    members = [{"org_id": ctx.org_id, "id": new_id(), "session_id": s.id, "cycle_id": cycle.id, "employee_id": e}
-               for e in ids]
+    members = [
+        {"org_id": ctx.org_id, "id": new_id(), "session_id": s.id, "cycle_id": cycle.id, "employee_id": e} for e in ids
+    ]
     for chunk in repo.chunks(members, 2000):
         await ctx.session.execute(insert(CalibrationMember), list(chunk))
-    await audit.record(ctx.session, ctx.principal, "calibration.created", "calibration", s.id, None, {
-        "cycle_id": str(cycle.id), "name": s.name, "department_id": str(s.department_id) if s.department_id else None,
-        "employee_ids": [str(e) for e in ids]})
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        "calibration.created",
+        "calibration",
+        s.id,
+        None,
+        {
+            "cycle_id": str(cycle.id),
+            "name": s.name,
+            "department_id": str(s.department_id) if s.department_id else None,
+            "employee_ids": [str(e) for e in ids],
+        },
+    )
     return s
 
 
 # --- adjustments -------------------------------------------------------------------------------
+
 
 async def _open_session(ctx: Ctx, s: CalibrationSession) -> Cycle:
     cycle = await load_cycle(ctx, s.cycle_id)
@@ -146,8 +192,9 @@ async def _open_session(ctx: Ctx, s: CalibrationSession) -> Cycle:
     return cycle
 
 
-async def list_adjustments(ctx: Ctx, session_id: uuid.UUID, params: PageParams,
-                           employee_id: uuid.UUID | None = None) -> Page[CalibrationAdjustment]:
+async def list_adjustments(
+    ctx: Ctx, session_id: uuid.UUID, params: PageParams, employee_id: uuid.UUID | None = None
+) -> Page[CalibrationAdjustment]:
     s = await get_session(ctx, session_id)
     stmt = repo.adjustments(ctx.org_id, s.id)
     if employee_id is not None:
@@ -170,18 +217,42 @@ async def add_adjustment(ctx: Ctx, session_id: uuid.UUID, data: AdjustmentCreate
     if not reason:
         raise ValidationFailed.field("reason", "an adjustment needs a reason")
     p = ctx.principal
-    a = CalibrationAdjustment(org_id=ctx.org_id, id=new_id(), session_id=s.id, cycle_id=s.cycle_id,
-                              employee_id=data.employee_id, delta=data.delta, reason=reason, author=p.actor,
-                              author_employee_id=p.employee_id, created_at=utcnow())
+    a = CalibrationAdjustment(
+        org_id=ctx.org_id,
+        id=new_id(),
+        session_id=s.id,
+        cycle_id=s.cycle_id,
+        employee_id=data.employee_id,
+        delta=data.delta,
+        reason=reason,
+        author=p.actor,
+        author_employee_id=p.employee_id,
+        created_at=utcnow(),
+    )
     ctx.session.add(a)
     await ctx.session.flush()
-    await audit.record(ctx.session, p, "calibration.adjusted", "calibration_adjustment", a.id, None, {
-        "calibration_id": str(s.id), "cycle_id": str(s.cycle_id), "employee_id": str(a.employee_id),
-        "delta": str(a.delta), "reason": reason, "author": p.actor}, reason=reason)
+    await audit.record(
+        ctx.session,
+        p,
+        "calibration.adjusted",
+        "calibration_adjustment",
+        a.id,
+        None,
+        {
+            "calibration_id": str(s.id),
+            "cycle_id": str(s.cycle_id),
+            "employee_id": str(a.employee_id),
+            "delta": str(a.delta),
+            "reason": reason,
+            "author": p.actor,
+        },
+        reason=reason,
+    )
     return a
 
 
 # --- distribution, simulation, finalization ------------------------------------------------------
+
 
 @dataclass
 class Outcome:
@@ -194,8 +265,10 @@ class Outcome:
 def _bands(policy_params: Any, ratings: list[str | None]) -> tuple[str | None, list[BandRead]]:
     dist = policy_params.distribution
     if dist is None:
-        return None, [BandRead(rating=r, pct=None, allowed=None, actual=sum(1 for x in ratings if x == r))
-                      for r, _ in sorted(policy_params.bands, key=lambda b: b[1], reverse=True)]
+        return None, [
+            BandRead(rating=r, pct=None, allowed=None, actual=sum(1 for x in ratings if x == r))
+            for r, _ in sorted(policy_params.bands, key=lambda b: b[1], reverse=True)
+        ]
     report = distribution_report(ratings, dist.bands)
     return dist.mode, [BandRead(rating=b.rating, pct=b.pct, allowed=b.allowed, actual=b.actual) for b in report]
 
@@ -214,8 +287,9 @@ def _merge(groups: list[DistributionGroup]) -> list[BandRead]:
     return list(merged.values())
 
 
-async def outcome(ctx: Ctx, s: CalibrationSession, proposed: dict[uuid.UUID, list[Adjustment]] | None = None,
-                  simulated: bool = False) -> Outcome:
+async def outcome(
+    ctx: Ctx, s: CalibrationSession, proposed: dict[uuid.UUID, list[Adjustment]] | None = None, simulated: bool = False
+) -> Outcome:
     cycle = await load_cycle(ctx, s.cycle_id)
     assert cycle is not None
     members = (await repo.members_of(ctx.session, ctx.org_id, [s.id]))[s.id]
@@ -235,22 +309,51 @@ async def outcome(ctx: Ctx, s: CalibrationSession, proposed: dict[uuid.UUID, lis
         mode, bands = _bands(params, [sc.result.rating for sc in members_scored])
         if params.distribution is not None and params.distribution.mode == "enforced":
             if finalized:
-                enforced.update({sc.employee.id: stored[sc.employee.id].enforced_rating
-                                 for sc in members_scored if stored[sc.employee.id].enforced_rating})
+                enforced.update(
+                    {
+                        sc.employee.id: stored[sc.employee.id].enforced_rating
+                        for sc in members_scored
+                        if stored[sc.employee.id].enforced_rating
+                    }
+                )
             else:
-                enforced.update(enforced_ratings([(sc.employee.id, sc.result.final) for sc in members_scored
-                                                  if sc.result.final is not None], params.distribution.bands))
-        groups.append(DistributionGroup(policy=PolicyRefRead(id=pid, version=version), mode=mode,  # type: ignore[arg-type]
-                                        employee_ids=[sc.employee.id for sc in members_scored], bands=bands))
-    employees = [MemberResult(
-        employee_id=sc.employee.id, status=sc.result.status,
-        composite=round_points(sc.result.composite) if sc.result.composite is not None else None,
-        calibration_delta=round_points(sc.result.calibration_delta),
-        final=round_points(sc.result.final) if sc.result.final is not None else None,
-        rating=sc.result.rating, computed_rating=computed[sc.employee.id],
-        enforced_rating=enforced.get(sc.employee.id), flags=list(sc.result.flags)) for sc in scored]
-    read = DistributionRead(calibration_id=s.id, cycle_id=s.cycle_id, status=s.status,  # type: ignore[arg-type]
-                            simulated=simulated, bands=_merge(groups), groups=groups, employees=employees)
+                enforced.update(
+                    enforced_ratings(
+                        [(sc.employee.id, sc.result.final) for sc in members_scored if sc.result.final is not None],
+                        params.distribution.bands,
+                    )
+                )
+        groups.append(
+            DistributionGroup(
+                policy=PolicyRefRead(id=pid, version=version),
+                mode=mode,  # type: ignore[arg-type]
+                employee_ids=[sc.employee.id for sc in members_scored],
+                bands=bands,
+            )
+        )
+    employees = [
+        MemberResult(
+            employee_id=sc.employee.id,
+            status=sc.result.status,
+            composite=round_points(sc.result.composite) if sc.result.composite is not None else None,
+            calibration_delta=round_points(sc.result.calibration_delta),
+            final=round_points(sc.result.final) if sc.result.final is not None else None,
+            rating=sc.result.rating,
+            computed_rating=computed[sc.employee.id],
+            enforced_rating=enforced.get(sc.employee.id),
+            flags=list(sc.result.flags),
+        )
+        for sc in scored
+    ]
+    read = DistributionRead(
+        calibration_id=s.id,
+        cycle_id=s.cycle_id,
+        status=s.status,  # type: ignore[arg-type]
+        simulated=simulated,
+        bands=_merge(groups),
+        groups=groups,
+        employees=employees,
+    )
     return Outcome(read=read, scored=scored, enforced=enforced, computed=computed)
 
 
@@ -268,10 +371,13 @@ async def simulate(ctx: Ctx, session_id: uuid.UUID, data: SimulateIn) -> Distrib
     proposed: dict[uuid.UUID, list[Adjustment]] = {}
     for n, adj in enumerate(data.adjustments):
         if adj.employee_id not in members:
-            raise ValidationFailed("not a member", errors=[{"loc": ["body", "adjustments", n, "employee_id"],
-                                                            "msg": "not a member of this calibration"}])
+            raise ValidationFailed(
+                "not a member",
+                errors=[{"loc": ["body", "adjustments", n, "employee_id"], "msg": "not a member of this calibration"}],
+            )
         proposed.setdefault(adj.employee_id, []).append(
-            Adjustment(delta=adj.delta, reason=adj.reason or "what-if", author=ctx.principal.actor))
+            Adjustment(delta=adj.delta, reason=adj.reason or "what-if", author=ctx.principal.actor)
+        )
     return (await outcome(ctx, s, proposed, simulated=True)).read
 
 
@@ -286,13 +392,21 @@ async def finalize(ctx: Ctx, session_id: uuid.UUID, request: Request | None = No
     check_if_match(request, s.version)
     await records.lock_cycle_row(ctx, cycle)
     if cycle.status != "calibration":
-        raise Conflict(f"finalizing needs the cycle in calibration (policies pinned); it is {cycle.status}",
-                       extra={"cycle_status": cycle.status})
+        raise Conflict(
+            f"finalizing needs the cycle in calibration (policies pinned); it is {cycle.status}",
+            extra={"cycle_status": cycle.status},
+        )
     evaluations = await repo.evaluations_in_cycle(ctx.session, ctx.org_id, cycle.id, ids)
     not_ready = [e for e in ids if e not in evaluations or evaluations[e].status != "manager_review"]
     if not_ready:
-        raise Conflict("every member needs an evaluation with a submitted manager review", extra={
-            "errors": [{"loc": ["employee_ids"], "msg": f"not ready: {e}"} for e in sorted(map(str, not_ready))][:50]})
+        raise Conflict(
+            "every member needs an evaluation with a submitted manager review",
+            extra={
+                "errors": [{"loc": ["employee_ids"], "msg": f"not ready: {e}"} for e in sorted(map(str, not_ready))][
+                    :50
+                ]
+            },
+        )
     result = await outcome(ctx, s)
     now = utcnow()
     members = {m.employee_id: m for m in (await repo.members_of(ctx.session, ctx.org_id, [s.id]))[s.id]}
@@ -310,18 +424,38 @@ async def finalize(ctx: Ctx, session_id: uuid.UUID, request: Request | None = No
     s.status, s.finalized_at, s.finalized_by = "finalized", now, ctx.principal.actor
     await ctx.session.flush()
     # The members' results become official: the score of record, with the enforced ratings.
-    await records.finalize(ctx, cycle, await scoring.population(ctx, cycle, ids), source="calibration",
-                           calibration_id=s.id)
-    outcomes = [{"employee_id": str(emp), "final": str(round_points(finals[emp])) if finals.get(emp) is not None else None,
-                 "computed_rating": members[emp].computed_rating, "enforced_rating": members[emp].enforced_rating}
-                for emp in ids]
-    await audit.record(ctx.session, ctx.principal, "calibration.finalized", "calibration", s.id,
-                       {"status": "open"}, {"status": "finalized", "results": outcomes})
+    await records.finalize(
+        ctx, cycle, await scoring.population(ctx, cycle, ids), source="calibration", calibration_id=s.id
+    )
+    outcomes = [
+        {
+            "employee_id": str(emp),
+            "final": str(round_points(finals[emp])) if finals.get(emp) is not None else None,
+            "computed_rating": members[emp].computed_rating,
+            "enforced_rating": members[emp].enforced_rating,
+        }
+        for emp in ids
+    ]
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        "calibration.finalized",
+        "calibration",
+        s.id,
+        {"status": "open"},
+        {"status": "finalized", "results": outcomes},
+    )
     await audit.record_many(ctx.session, ctx.principal, "evaluation.calibrated", "evaluation", changes)
-    await outbox.emit(ctx.session, ctx.org_id, "calibration.finalized", {
-        "calibration_id": str(s.id), "cycle_id": str(s.cycle_id), "count": len(ids),
-        "results": [{**o, "rating": o["enforced_rating"] or o["computed_rating"]} for o in outcomes[:10000]],
-        "actor": ctx.principal.actor})
+    await outbox.emit(
+        ctx.session,
+        ctx.org_id,
+        "calibration.finalized",
+        {
+            "calibration_id": str(s.id),
+            "cycle_id": str(s.cycle_id),
+            "count": len(ids),
+            "results": [{**o, "rating": o["enforced_rating"] or o["computed_rating"]} for o in outcomes[:10000]],
+            "actor": ctx.principal.actor,
+        },
+    )
     return s
-
-

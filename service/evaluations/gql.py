@@ -74,13 +74,27 @@ async def _calibration(info: Context, row: Any) -> CalibrationType:
 @strawberry.type
 class EvaluationQuery:
     @strawberry.field
-    async def evaluations(self, info: Context, first: int | None = None, after: str | None = None,
-                          cycle_id: uuid.UUID | None = None, employee_id: uuid.UUID | None = None,
-                          status: str | None = None, department_id: uuid.UUID | None = None,
-                          manager_id: uuid.UUID | None = None) -> Connection[EvaluationType]:
+    async def evaluations(
+        self,
+        info: Context,
+        first: int | None = None,
+        after: str | None = None,
+        cycle_id: uuid.UUID | None = None,
+        employee_id: uuid.UUID | None = None,
+        status: str | None = None,
+        department_id: uuid.UUID | None = None,
+        manager_id: uuid.UUID | None = None,
+    ) -> Connection[EvaluationType]:
         ctx = info.context.ctx
-        page = await svc.list_evaluations(ctx, page_params(first, after), cycle_id=cycle_id, employee_id=employee_id,
-                                          status=status, department_id=department_id, manager_id=manager_id)
+        page = await svc.list_evaluations(
+            ctx,
+            page_params(first, after),
+            cycle_id=cycle_id,
+            employee_id=employee_id,
+            status=status,
+            department_id=department_id,
+            manager_id=manager_id,
+        )
         return edges(page, [EvaluationType.of(r) for r in await svc.read_many(ctx, page.items)])
 
     @strawberry.field
@@ -88,22 +102,48 @@ class EvaluationQuery:
         row, _ = await svc.visible(info.context.ctx, id)
         return await _evaluation(info, row)
 
-    @strawberry.field(description="attributed items for managers and hr/admin/auditors; for the evaluated "
-                                  "employee only the anonymous summary")
-    async def evaluation_feedback(self, info: Context, evaluation_id: uuid.UUID, first: int | None = None,
-                                  after: str | None = None, reviewer_id: uuid.UUID | None = None) -> FeedbackPageType:
+    @strawberry.field(
+        description="attributed items for managers and hr/admin/auditors; for the evaluated "
+        "employee only the anonymous summary"
+    )
+    async def evaluation_feedback(
+        self,
+        info: Context,
+        evaluation_id: uuid.UUID,
+        first: int | None = None,
+        after: str | None = None,
+        reviewer_id: uuid.UUID | None = None,
+    ) -> FeedbackPageType:
         page = await peers.feedback_page(info.context.ctx, evaluation_id, page_params(first, after), reviewer_id)
-        return FeedbackPageType(items=[fill(FeedbackType, f) for f in page.items], next_cursor=page.next_cursor,
-                                attributed=page.attributed, summary=fill(FeedbackSummaryType, page.summary))
+        return FeedbackPageType(
+            items=[fill(FeedbackType, f) for f in page.items],
+            next_cursor=page.next_cursor,
+            attributed=page.attributed,
+            summary=fill(FeedbackSummaryType, page.summary),
+        )
 
-    @strawberry.field(description="requests the caller answers and those about people they manage; never "
-                                  "those about the caller")
-    async def peer_requests(self, info: Context, first: int | None = None, after: str | None = None,
-                            reviewer_id: uuid.UUID | None = None, evaluation_id: uuid.UUID | None = None,
-                            cycle_id: uuid.UUID | None = None, status: str | None = None) -> Connection[PeerRequestType]:
+    @strawberry.field(
+        description="requests the caller answers and those about people they manage; never those about the caller"
+    )
+    async def peer_requests(
+        self,
+        info: Context,
+        first: int | None = None,
+        after: str | None = None,
+        reviewer_id: uuid.UUID | None = None,
+        evaluation_id: uuid.UUID | None = None,
+        cycle_id: uuid.UUID | None = None,
+        status: str | None = None,
+    ) -> Connection[PeerRequestType]:
         ctx = info.context.ctx
-        page = await peers.list_requests(ctx, page_params(first, after), reviewer_id=reviewer_id,
-                                         evaluation_id=evaluation_id, cycle_id=cycle_id, status=status)
+        page = await peers.list_requests(
+            ctx,
+            page_params(first, after),
+            reviewer_id=reviewer_id,
+            evaluation_id=evaluation_id,
+            cycle_id=cycle_id,
+            status=status,
+        )
         return edges(page, [PeerRequestType.of(r) for r in await peers.reads_of(ctx, page.items)])
 
     @strawberry.field
@@ -112,8 +152,14 @@ class EvaluationQuery:
         return PeerRequestType.of(peers.request_read(row, info.context.ctx.principal, rel))
 
     @strawberry.field
-    async def calibrations(self, info: Context, first: int | None = None, after: str | None = None,
-                           cycle_id: uuid.UUID | None = None, status: str | None = None) -> Connection[CalibrationType]:
+    async def calibrations(
+        self,
+        info: Context,
+        first: int | None = None,
+        after: str | None = None,
+        cycle_id: uuid.UUID | None = None,
+        status: str | None = None,
+    ) -> Connection[CalibrationType]:
         ctx = info.context.ctx
         page = await calibration.list_sessions(ctx, page_params(first, after), cycle_id, status)
         return edges(page, [fill(CalibrationType, r) for r in await calibration.reads_of(ctx, page.items)])
@@ -123,12 +169,22 @@ class EvaluationQuery:
         return await _calibration(info, await calibration.get_session(info.context.ctx, id))
 
     @strawberry.field
-    async def interviews(self, info: Context, first: int | None = None, after: str | None = None,
-                         evaluation_id: uuid.UUID | None = None, employee_id: uuid.UUID | None = None,
-                         cycle_id: uuid.UUID | None = None) -> Connection[InterviewType]:
-        page = await interviews.list_interviews(info.context.ctx, page_params(first, after),
-                                                evaluation_id=evaluation_id, employee_id=employee_id,
-                                                cycle_id=cycle_id)
+    async def interviews(
+        self,
+        info: Context,
+        first: int | None = None,
+        after: str | None = None,
+        evaluation_id: uuid.UUID | None = None,
+        employee_id: uuid.UUID | None = None,
+        cycle_id: uuid.UUID | None = None,
+    ) -> Connection[InterviewType]:
+        page = await interviews.list_interviews(
+            info.context.ctx,
+            page_params(first, after),
+            evaluation_id=evaluation_id,
+            employee_id=employee_id,
+            cycle_id=cycle_id,
+        )
         return connection(page, InterviewType.of)
 
     @strawberry.field
@@ -137,11 +193,22 @@ class EvaluationQuery:
         return InterviewType.of(row)
 
     @strawberry.field
-    async def review_meetings(self, info: Context, first: int | None = None, after: str | None = None,
-                              subject_kind: str | None = None, subject_id: uuid.UUID | None = None,
-                              employee_id: uuid.UUID | None = None) -> Connection[ReviewMeetingType]:
-        page = await reviews.list_meetings(info.context.ctx, page_params(first, after), subject_kind=subject_kind,
-                                           subject_id=subject_id, employee_id=employee_id)
+    async def review_meetings(
+        self,
+        info: Context,
+        first: int | None = None,
+        after: str | None = None,
+        subject_kind: str | None = None,
+        subject_id: uuid.UUID | None = None,
+        employee_id: uuid.UUID | None = None,
+    ) -> Connection[ReviewMeetingType]:
+        page = await reviews.list_meetings(
+            info.context.ctx,
+            page_params(first, after),
+            subject_kind=subject_kind,
+            subject_id=subject_id,
+            employee_id=employee_id,
+        )
         return connection(page, ReviewMeetingType.of)
 
     @strawberry.field
@@ -167,23 +234,31 @@ class EvaluationMutation:
         data = validate_input(EvaluationBulkCreate, input_dict(input))
         return fill(EvaluationBulkResultType, await svc.bulk_create(info.context.ctx, data))
 
-    @strawberry.mutation(description="drafts: `self_review` (the employee), `manager_review` (the direct "
-                                     "manager or hr/admin)")
+    @strawberry.mutation(
+        description="drafts: `self_review` (the employee), `manager_review` (the direct manager or hr/admin)"
+    )
     async def update_evaluation(self, info: Context, id: uuid.UUID, input: EvaluationInput) -> EvaluationType:
         data = validate_input(EvaluationUpdate, input_dict(input))
         return await _evaluation(info, await svc.update_evaluation(info.context.ctx, id, data))
 
     @strawberry.mutation
-    async def submit_self_review(self, info: Context, id: uuid.UUID,
-                                 self_review: SelfReviewInput | None = None) -> EvaluationType:
-        return await _act(info, id, "submit_self",
-                          {"self_review": input_dict(self_review)} if self_review is not None else {})
+    async def submit_self_review(
+        self, info: Context, id: uuid.UUID, self_review: SelfReviewInput | None = None
+    ) -> EvaluationType:
+        return await _act(
+            info, id, "submit_self", {"self_review": input_dict(self_review)} if self_review is not None else {}
+        )
 
     @strawberry.mutation
-    async def submit_manager_review(self, info: Context, id: uuid.UUID,
-                                    manager_review: ManagerReviewInput | None = None) -> EvaluationType:
-        return await _act(info, id, "submit_manager",
-                          {"manager_review": input_dict(manager_review)} if manager_review is not None else {})
+    async def submit_manager_review(
+        self, info: Context, id: uuid.UUID, manager_review: ManagerReviewInput | None = None
+    ) -> EvaluationType:
+        return await _act(
+            info,
+            id,
+            "submit_manager",
+            {"manager_review": input_dict(manager_review)} if manager_review is not None else {},
+        )
 
     @strawberry.mutation
     async def finalize_evaluation(self, info: Context, id: uuid.UUID) -> EvaluationType:
@@ -194,8 +269,9 @@ class EvaluationMutation:
         return await _act(info, id, "acknowledge", {"comment": comment} if comment is not None else {})
 
     @strawberry.mutation
-    async def request_peer_feedback(self, info: Context, evaluation_id: uuid.UUID,
-                                    input: PeerRequestInput) -> PeerRequestType:
+    async def request_peer_feedback(
+        self, info: Context, evaluation_id: uuid.UUID, input: PeerRequestInput
+    ) -> PeerRequestType:
         ctx = info.context.ctx
         row, rel = await peers.create_request(ctx, evaluation_id, validate_input(PeerRequestCreate, input_dict(input)))
         return PeerRequestType.of(peers.request_read(row, ctx.principal, rel))
@@ -217,15 +293,17 @@ class EvaluationMutation:
         return await _calibration(info, await calibration.create_session(info.context.ctx, data))
 
     @strawberry.mutation
-    async def add_calibration_adjustment(self, info: Context, calibration_id: uuid.UUID,
-                                         input: AdjustmentInput) -> AdjustmentType:
+    async def add_calibration_adjustment(
+        self, info: Context, calibration_id: uuid.UUID, input: AdjustmentInput
+    ) -> AdjustmentType:
         data = validate_input(AdjustmentCreate, input_dict(input))
         row = await calibration.add_adjustment(info.context.ctx, calibration_id, data)
         return fill(AdjustmentType, calibration.adjustment_read(row))
 
     @strawberry.mutation(description="what-if: nothing is saved")
-    async def simulate_calibration(self, info: Context, id: uuid.UUID,
-                                   adjustments: list[AdjustmentInput]) -> DistributionType:
+    async def simulate_calibration(
+        self, info: Context, id: uuid.UUID, adjustments: list[AdjustmentInput]
+    ) -> DistributionType:
         data = validate_input(SimulateIn, {"adjustments": [input_dict(a) for a in adjustments]})
         return DistributionType.of(await calibration.simulate(info.context.ctx, id, data))
 

@@ -37,14 +37,19 @@ from service.org.models import Employee
 def fill(cls: Any, model: BaseModel, **nested: Any) -> Any:
     """A Strawberry object from a read model with the same field names; nested objects
     are converted by the caller."""
-    values = {f.name: getattr(model, f.name) for f in dataclasses.fields(cls)
-              if f.name not in nested and hasattr(model, f.name)}
+    values = {
+        f.name: getattr(model, f.name)
+        for f in dataclasses.fields(cls)
+        if f.name not in nested and hasattr(model, f.name)
+    }
     return cls(**values, **nested)
 
 
 def edges(page: Page[Any], nodes: list[Any]) -> Connection[Any]:
-    return Connection(edges=[Edge(cursor=encode_cursor(n.id), node=n) for n in nodes],
-                      page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor))
+    return Connection(
+        edges=[Edge(cursor=encode_cursor(n.id), node=n) for n in nodes],
+        page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
+    )
 
 
 async def _employee(info: Context, employee_id: uuid.UUID | None) -> EmployeeType | None:
@@ -60,6 +65,7 @@ async def _cycle(info: Context, cycle_id: uuid.UUID) -> CycleType | None:
 
 
 # --- evaluations -------------------------------------------------------------------------------
+
 
 @strawberry.type(name="SelfReview")
 class SelfReviewType:
@@ -84,8 +90,11 @@ class ManagerReviewType:
     submitted_at: dt.datetime | None
 
 
-@strawberry.type(name="PeerFeedbackSummary", description="360 feedback in aggregate; for the evaluated employee "
-                                                      "anonymous, and empty until enough reviewers answered")
+@strawberry.type(
+    name="PeerFeedbackSummary",
+    description="360 feedback in aggregate; for the evaluated employee "
+    "anonymous, and empty until enough reviewers answered",
+)
 class FeedbackSummaryType:
     available: bool
     min_reviewers: int
@@ -108,8 +117,11 @@ def _summary(s: Any) -> FeedbackSummaryType | None:
     return None if s is None else fill(FeedbackSummaryType, s)
 
 
-@strawberry.type(name="PeerRequest", description="for the evaluated employee anonymised: the reviewers they "
-                                                  "asked themselves, never a status or an answer")
+@strawberry.type(
+    name="PeerRequest",
+    description="for the evaluated employee anonymised: the reviewers they "
+    "asked themselves, never a status or an answer",
+)
 class PeerRequestType:
     id: uuid.UUID
     evaluation_id: uuid.UUID
@@ -139,7 +151,9 @@ def _requests_loader(info: Context) -> DataLoader[uuid.UUID, list[PeerRequestTyp
             rows = [r for r in await loaders.by_id(Evaluation).load_many(ids) if r is not None]
             reads = await peers.requests_by_evaluation(ctx, rows)
             return [[PeerRequestType.of(r) for r in reads.get(i, [])] for i in ids]
+
         return DataLoader(load_fn=load)
+
     return loaders.custom("evaluations:peer_requests", factory)
 
 
@@ -207,12 +221,15 @@ class EvaluationType:
     def of(e: Any) -> EvaluationType:
         mr = e.manager_review
         return fill(
-            EvaluationType, e,
+            EvaluationType,
+            e,
             self_review=fill(SelfReviewType, e.self_review) if e.self_review else None,
             manager_review=fill(ManagerReviewType, mr, competencies=[fill(CompetencyType, c) for c in mr.competencies])
-            if mr else None,
+            if mr
+            else None,
             peer_feedback=_summary(e.peer_feedback),
-            calibration=fill(CalibrationOutcomeType, e.calibration) if e.calibration else None)
+            calibration=fill(CalibrationOutcomeType, e.calibration) if e.calibration else None,
+        )
 
 
 @strawberry.type(name="PeerFeedback", description="an attributed 360 answer (managers, hr, admin, auditors)")
@@ -241,6 +258,7 @@ class EvaluationBulkResultType:
 
 
 # --- calibration -------------------------------------------------------------------------------
+
 
 @strawberry.type(name="CalibrationAdjustment")
 class AdjustmentType:
@@ -300,10 +318,16 @@ class DistributionType:
 
     @staticmethod
     def of(d: Any) -> DistributionType:
-        return fill(DistributionType, d, bands=[fill(BandType, b) for b in d.bands],
-                     groups=[fill(GroupType, g, policy=fill(PolicyRefType, g.policy),
-                                   bands=[fill(BandType, b) for b in g.bands]) for g in d.groups],
-                     employees=[fill(MemberResultType, m) for m in d.employees])
+        return fill(
+            DistributionType,
+            d,
+            bands=[fill(BandType, b) for b in d.bands],
+            groups=[
+                fill(GroupType, g, policy=fill(PolicyRefType, g.policy), bands=[fill(BandType, b) for b in g.bands])
+                for g in d.groups
+            ],
+            employees=[fill(MemberResultType, m) for m in d.employees],
+        )
 
 
 @strawberry.type(name="Calibration")
@@ -329,13 +353,15 @@ class CalibrationType:
         return DistributionType.of(await calibration.distribution(info.context.ctx, self.id))
 
     @strawberry.field
-    async def adjustments(self, info: Context, first: int | None = None,
-                          after: str | None = None) -> Connection[AdjustmentType]:
+    async def adjustments(
+        self, info: Context, first: int | None = None, after: str | None = None
+    ) -> Connection[AdjustmentType]:
         page = await calibration.list_adjustments(info.context.ctx, self.id, page_params(first, after))
         return connection(page, lambda a: fill(AdjustmentType, calibration.adjustment_read(a)))
 
 
 # --- review meetings ---------------------------------------------------------------------------
+
 
 @strawberry.type(name="ReviewSubject")
 class SubjectType:
@@ -370,11 +396,16 @@ class ReviewMeetingType:
     @staticmethod
     def of(row: Any) -> ReviewMeetingType:
         m = reviews.meeting_read(row)
-        return fill(ReviewMeetingType, m, subject=fill(SubjectType, m.subject),
-                     improvement_plan=[fill(ImprovementActionType, a) for a in m.improvement_plan])
+        return fill(
+            ReviewMeetingType,
+            m,
+            subject=fill(SubjectType, m.subject),
+            improvement_plan=[fill(ImprovementActionType, a) for a in m.improvement_plan],
+        )
 
 
 # --- inputs ------------------------------------------------------------------------------------
+
 
 @strawberry.input
 class SelfReviewInput:

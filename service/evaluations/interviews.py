@@ -37,26 +37,48 @@ from service.types import new_id, utcnow
 
 def interview_read(i: Interview) -> InterviewRead:
     status = "acknowledged" if i.acknowledged_at else "held" if i.outcome else "planned"
-    return InterviewRead(id=i.id, evaluation_id=i.evaluation_id, employee_id=i.employee_id, cycle_id=i.cycle_id,
-                         interviewer_id=i.interviewer_id, status=status, scheduled_at=i.scheduled_at,  # type: ignore[arg-type]
-                         plan=i.plan, notes=i.notes, outcome=i.outcome, acknowledged_at=i.acknowledged_at,
-                         acknowledged_by=i.acknowledged_by, acknowledgement_comment=i.acknowledgement_comment,
-                         created_by=i.created_by, created_at=i.created_at, updated_at=i.updated_at)
+    return InterviewRead(
+        id=i.id,
+        evaluation_id=i.evaluation_id,
+        employee_id=i.employee_id,
+        cycle_id=i.cycle_id,
+        interviewer_id=i.interviewer_id,
+        status=status,
+        scheduled_at=i.scheduled_at,  # type: ignore[arg-type]
+        plan=i.plan,
+        notes=i.notes,
+        outcome=i.outcome,
+        acknowledged_at=i.acknowledged_at,
+        acknowledged_by=i.acknowledged_by,
+        acknowledgement_comment=i.acknowledgement_comment,
+        created_by=i.created_by,
+        created_at=i.created_at,
+        updated_at=i.updated_at,
+    )
 
 
 def snapshot(i: Interview) -> dict[str, Any]:
     return interview_read(i).model_dump(mode="json", exclude={"created_at", "updated_at"})
 
 
-async def list_interviews(ctx: Ctx, params: PageParams, *, evaluation_id: uuid.UUID | None = None,
-                          employee_id: uuid.UUID | None = None,
-                          cycle_id: uuid.UUID | None = None) -> Page[Interview]:
+async def list_interviews(
+    ctx: Ctx,
+    params: PageParams,
+    *,
+    evaluation_id: uuid.UUID | None = None,
+    employee_id: uuid.UUID | None = None,
+    cycle_id: uuid.UUID | None = None,
+) -> Page[Interview]:
     p = ctx.principal
     require(policy.list_evaluations(p), "interviews")
-    stmt = repo.interviews(ctx.org_id).where(repo.subject_visible(
-        Interview.employee_id, ctx.org_id, policy.reads_everything(p), p.employee_id))
-    for column, value in ((Interview.evaluation_id, evaluation_id), (Interview.employee_id, employee_id),
-                          (Interview.cycle_id, cycle_id)):
+    stmt = repo.interviews(ctx.org_id).where(
+        repo.subject_visible(Interview.employee_id, ctx.org_id, policy.reads_everything(p), p.employee_id)
+    )
+    for column, value in (
+        (Interview.evaluation_id, evaluation_id),
+        (Interview.employee_id, employee_id),
+        (Interview.cycle_id, cycle_id),
+    ):
         if value is not None:
             stmt = stmt.where(column == value)
     return await paginate(ctx.session, stmt, Interview.id, params)
@@ -79,8 +101,10 @@ async def _interviewer(ctx: Ctx, interviewer_id: uuid.UUID | None) -> None:
 
 def _not_signed(i: Interview) -> None:
     if i.acknowledged_at is not None:
-        raise Conflict("the interview is acknowledged and can no longer change",
-                       extra={"acknowledged_at": i.acknowledged_at.isoformat()})
+        raise Conflict(
+            "the interview is acknowledged and can no longer change",
+            extra={"acknowledged_at": i.acknowledged_at.isoformat()},
+        )
 
 
 async def create_interview(ctx: Ctx, data: InterviewCreate) -> Interview:
@@ -88,20 +112,32 @@ async def create_interview(ctx: Ctx, data: InterviewCreate) -> Interview:
     require(policy.manage_interview(ctx.principal, rel), "evaluation")
     ensure_writable(await evals.cycle_of(ctx, ev))
     if ev.status == "acknowledged":
-        raise Conflict("the evaluation is acknowledged: its interviews are done", extra={"evaluation_status": ev.status})
+        raise Conflict(
+            "the evaluation is acknowledged: its interviews are done", extra={"evaluation_status": ev.status}
+        )
     await _interviewer(ctx, data.interviewer_id)
-    row = Interview(org_id=ctx.org_id, id=new_id(), evaluation_id=ev.id, employee_id=ev.employee_id,
-                    cycle_id=ev.cycle_id, interviewer_id=data.interviewer_id or ctx.principal.employee_id,
-                    scheduled_at=data.scheduled_at, plan=data.plan, notes=data.notes, outcome=data.outcome,
-                    created_by=ctx.principal.actor)
+    row = Interview(
+        org_id=ctx.org_id,
+        id=new_id(),
+        evaluation_id=ev.id,
+        employee_id=ev.employee_id,
+        cycle_id=ev.cycle_id,
+        interviewer_id=data.interviewer_id or ctx.principal.employee_id,
+        scheduled_at=data.scheduled_at,
+        plan=data.plan,
+        notes=data.notes,
+        outcome=data.outcome,
+        created_by=ctx.principal.actor,
+    )
     ctx.session.add(row)
     await ctx.session.flush()
     await audit.record(ctx.session, ctx.principal, "interview.created", "interview", row.id, None, snapshot(row))
     return row
 
 
-async def update_interview(ctx: Ctx, interview_id: uuid.UUID, data: InterviewUpdate,
-                           request: Request | None = None) -> Interview:
+async def update_interview(
+    ctx: Ctx, interview_id: uuid.UUID, data: InterviewUpdate, request: Request | None = None
+) -> Interview:
     row, rel = await get_interview(ctx, interview_id)
     require(policy.manage_interview(ctx.principal, rel), "interview")
     ev = await repo.get_evaluation(ctx.session, ctx.org_id, row.evaluation_id)
@@ -125,8 +161,9 @@ def _sign(ctx: Ctx, i: Interview, comment: str | None, at: dt.datetime) -> None:
     i.acknowledged_employee_id, i.acknowledgement_comment = ctx.principal.employee_id, comment
 
 
-async def acknowledge_interview(ctx: Ctx, interview_id: uuid.UUID, data: InterviewAcknowledge | None,
-                                request: Request | None = None) -> Interview:
+async def acknowledge_interview(
+    ctx: Ctx, interview_id: uuid.UUID, data: InterviewAcknowledge | None, request: Request | None = None
+) -> Interview:
     row, rel = await get_interview(ctx, interview_id)
     require(policy.acknowledge_interview(ctx.principal, rel), "interview")
     ev = await repo.get_evaluation(ctx.session, ctx.org_id, row.evaluation_id)
@@ -137,8 +174,10 @@ async def acknowledge_interview(ctx: Ctx, interview_id: uuid.UUID, data: Intervi
     if not row.outcome:
         raise Conflict("there is no outcome to acknowledge yet")
     if ev.status not in ("finalized", "acknowledged"):
-        raise Conflict(f"the evaluation is {ev.status}: an outcome is acknowledged once it is finalized",
-                       extra={"evaluation_status": ev.status})
+        raise Conflict(
+            f"the evaluation is {ev.status}: an outcome is acknowledged once it is finalized",
+            extra={"evaluation_status": ev.status},
+        )
     comment = data.comment if data else None
     before, now = snapshot(row), utcnow()
     _sign(ctx, row, comment, now)
@@ -147,11 +186,11 @@ async def acknowledge_interview(ctx: Ctx, interview_id: uuid.UUID, data: Intervi
         evals.acknowledge_fields(ev, ctx.principal.actor, comment, now)
         ev.status = "acknowledged"
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "interview.acknowledged", "interview", row.id, before,
-                       snapshot(row))
+    await audit.record(ctx.session, ctx.principal, "interview.acknowledged", "interview", row.id, before, snapshot(row))
     if moves:
-        await audit.record(ctx.session, ctx.principal, "evaluation.acknowledge", "evaluation", ev.id, ev_before,
-                           evals.snapshot(ev))
+        await audit.record(
+            ctx.session, ctx.principal, "evaluation.acknowledge", "evaluation", ev.id, ev_before, evals.snapshot(ev)
+        )
         await evals.emit_acknowledged(ctx, ev)
     return row
 
@@ -168,6 +207,7 @@ async def sign_for_evaluation(ctx: Ctx, ev: Evaluation, comment: str | None, at:
             before = snapshot(i)
             _sign(ctx, i, comment, at)
             await ctx.session.flush()
-            await audit.record(ctx.session, ctx.principal, "interview.acknowledged", "interview", i.id, before,
-                               snapshot(i))
+            await audit.record(
+                ctx.session, ctx.principal, "interview.acknowledged", "interview", i.id, before, snapshot(i)
+            )
     return True

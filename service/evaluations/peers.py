@@ -45,31 +45,67 @@ from service.types import new_id, utcnow
 def request_read(r: PeerRequest, p: Any, rel: Relation) -> PeerRequestRead:
     """A request as the caller may see it: whole for its reviewer and for attributed
     readers; anonymised for the evaluated employee."""
-    full = (p.employee_id is not None and r.reviewer_id == p.employee_id and not p.is_client) or \
-        policy.peer_feedback_access(p, rel) == policy.PEER_ATTRIBUTED
+    full = (
+        p.employee_id is not None and r.reviewer_id == p.employee_id and not p.is_client
+    ) or policy.peer_feedback_access(p, rel) == policy.PEER_ATTRIBUTED
     if full:
         return PeerRequestRead(
-            id=r.id, evaluation_id=r.evaluation_id, employee_id=r.employee_id, cycle_id=r.cycle_id,
-            reviewer_id=r.reviewer_id, requested_by=r.requested_by, due_date=r.due_date, status=r.status,  # type: ignore[arg-type]
-            rating=r.rating, comments=r.comments, submitted_at=r.submitted_at, declined_at=r.declined_at,
-            decline_reason=r.decline_reason, created_at=r.created_at)
+            id=r.id,
+            evaluation_id=r.evaluation_id,
+            employee_id=r.employee_id,
+            cycle_id=r.cycle_id,
+            reviewer_id=r.reviewer_id,
+            requested_by=r.requested_by,
+            due_date=r.due_date,
+            status=r.status,  # type: ignore[arg-type]
+            rating=r.rating,
+            comments=r.comments,
+            submitted_at=r.submitted_at,
+            declined_at=r.declined_at,
+            decline_reason=r.decline_reason,
+            created_at=r.created_at,
+        )
     asked_myself = p.employee_id is not None and r.requested_by_employee_id == p.employee_id
     return PeerRequestRead(
-        id=r.id, evaluation_id=r.evaluation_id, employee_id=r.employee_id, cycle_id=r.cycle_id,
-        reviewer_id=r.reviewer_id if asked_myself else None, requested_by=r.requested_by if asked_myself else None,
-        due_date=r.due_date, status=None, rating=None, comments=None, submitted_at=None, declined_at=None,
-        decline_reason=None, created_at=r.created_at)
+        id=r.id,
+        evaluation_id=r.evaluation_id,
+        employee_id=r.employee_id,
+        cycle_id=r.cycle_id,
+        reviewer_id=r.reviewer_id if asked_myself else None,
+        requested_by=r.requested_by if asked_myself else None,
+        due_date=r.due_date,
+        status=None,
+        rating=None,
+        comments=None,
+        submitted_at=None,
+        declined_at=None,
+        decline_reason=None,
+        created_at=r.created_at,
+    )
 
 
 def feedback_read(r: PeerRequest) -> FeedbackRead:
-    return FeedbackRead(id=r.id, evaluation_id=r.evaluation_id, reviewer_id=r.reviewer_id, rating=r.rating,
-                        comments=r.comments, submitted_at=r.submitted_at)
+    return FeedbackRead(
+        id=r.id,
+        evaluation_id=r.evaluation_id,
+        reviewer_id=r.reviewer_id,
+        rating=r.rating,
+        comments=r.comments,
+        submitted_at=r.submitted_at,
+    )
 
 
 def snapshot(r: PeerRequest) -> dict[str, Any]:
-    return {"evaluation_id": str(r.evaluation_id), "employee_id": str(r.employee_id),
-            "reviewer_id": str(r.reviewer_id), "status": r.status, "rating": r.rating, "comments": r.comments,
-            "due_date": r.due_date.isoformat() if r.due_date else None, "decline_reason": r.decline_reason}
+    return {
+        "evaluation_id": str(r.evaluation_id),
+        "employee_id": str(r.employee_id),
+        "reviewer_id": str(r.reviewer_id),
+        "status": r.status,
+        "rating": r.rating,
+        "comments": r.comments,
+        "due_date": r.due_date.isoformat() if r.due_date else None,
+        "decline_reason": r.decline_reason,
+    }
 
 
 def _no_filters_for_subject(rel: Relation, **filters: Any) -> None:
@@ -79,13 +115,16 @@ def _no_filters_for_subject(rel: Relation, **filters: Any) -> None:
 
 # --- requests ----------------------------------------------------------------------------------
 
+
 async def create_request(ctx: Ctx, eval_id: uuid.UUID, data: PeerRequestCreate) -> tuple[PeerRequest, Relation]:
     ev, rel = await evals.visible(ctx, eval_id)
     require(policy.request_peer_feedback(ctx.principal, rel), "evaluation")
     await evals.ensure_open(ctx, ev)
     if ev.status not in evals.OPEN_FOR_FEEDBACK:
-        raise Conflict(f"360 feedback closes at calibration; this evaluation is {ev.status}",
-                       extra={"evaluation_status": ev.status})
+        raise Conflict(
+            f"360 feedback closes at calibration; this evaluation is {ev.status}",
+            extra={"evaluation_status": ev.status},
+        )
     reviewer = await ctx.session.get(Employee, (ctx.org_id, data.reviewer_id))
     if reviewer is None or reviewer.status == "terminated":
         raise ValidationFailed.field("reviewer_id", "no such active employee")
@@ -94,20 +133,32 @@ async def create_request(ctx: Ctx, eval_id: uuid.UUID, data: PeerRequestCreate) 
     if data.due_date is not None and data.due_date < await evals.today(ctx):
         raise ValidationFailed.field("due_date", "the deadline is in the past")
     if await repo.request_of_reviewer(ctx.session, ctx.org_id, ev.id, reviewer.id) is not None:
-        raise Conflict("this reviewer was already asked", extra={
-            "errors": [{"loc": ["body", "reviewer_id"], "msg": "already asked"}]})
+        raise Conflict(
+            "this reviewer was already asked",
+            extra={"errors": [{"loc": ["body", "reviewer_id"], "msg": "already asked"}]},
+        )
     p = ctx.principal
-    row = PeerRequest(org_id=ctx.org_id, id=new_id(), evaluation_id=ev.id, employee_id=ev.employee_id,
-                      cycle_id=ev.cycle_id, reviewer_id=reviewer.id, requested_by=p.actor,
-                      requested_by_employee_id=p.employee_id, due_date=data.due_date, status="requested")
+    row = PeerRequest(
+        org_id=ctx.org_id,
+        id=new_id(),
+        evaluation_id=ev.id,
+        employee_id=ev.employee_id,
+        cycle_id=ev.cycle_id,
+        reviewer_id=reviewer.id,
+        requested_by=p.actor,
+        requested_by_employee_id=p.employee_id,
+        due_date=data.due_date,
+        status="requested",
+    )
     ctx.session.add(row)
     await ctx.session.flush()
     await audit.record(ctx.session, p, "peer_request.created", "peer_request", row.id, None, snapshot(row))
     return row, rel
 
 
-async def list_for_evaluation(ctx: Ctx, eval_id: uuid.UUID, params: PageParams, *, status: str | None = None,
-                              reviewer_id: uuid.UUID | None = None) -> tuple[Page[PeerRequest], Relation]:
+async def list_for_evaluation(
+    ctx: Ctx, eval_id: uuid.UUID, params: PageParams, *, status: str | None = None, reviewer_id: uuid.UUID | None = None
+) -> tuple[Page[PeerRequest], Relation]:
     ev, rel = await evals.visible(ctx, eval_id)
     _no_filters_for_subject(rel, status=status, reviewer_id=reviewer_id)
     stmt = repo.peer_requests(ctx.org_id).where(PeerRequest.evaluation_id == ev.id)
@@ -118,9 +169,15 @@ async def list_for_evaluation(ctx: Ctx, eval_id: uuid.UUID, params: PageParams, 
     return await paginate(ctx.session, stmt, PeerRequest.id, params), rel
 
 
-async def list_requests(ctx: Ctx, params: PageParams, *, reviewer_id: uuid.UUID | None = None,
-                        evaluation_id: uuid.UUID | None = None, cycle_id: uuid.UUID | None = None,
-                        status: str | None = None) -> Page[PeerRequest]:
+async def list_requests(
+    ctx: Ctx,
+    params: PageParams,
+    *,
+    reviewer_id: uuid.UUID | None = None,
+    evaluation_id: uuid.UUID | None = None,
+    cycle_id: uuid.UUID | None = None,
+    status: str | None = None,
+) -> Page[PeerRequest]:
     """Requests the caller answers (their inbox) and, attributed, those about the people
     they manage (everyone, for hr/admin/auditors); never those about the caller."""
     p = ctx.principal
@@ -131,12 +188,17 @@ async def list_requests(ctx: Ctx, params: PageParams, *, reviewer_id: uuid.UUID 
     elif me is None:
         stmt = repo.peer_requests(ctx.org_id).where(false())
     else:
-        stmt = repo.peer_requests(ctx.org_id).where(or_(
-            PeerRequest.reviewer_id == me, PeerRequest.employee_id.in_(repo.reports_of(ctx.org_id, me))))
+        stmt = repo.peer_requests(ctx.org_id).where(
+            or_(PeerRequest.reviewer_id == me, PeerRequest.employee_id.in_(repo.reports_of(ctx.org_id, me)))
+        )
     if me is not None:
         stmt = stmt.where(PeerRequest.employee_id != me)
-    for column, value in ((PeerRequest.reviewer_id, reviewer_id), (PeerRequest.evaluation_id, evaluation_id),
-                          (PeerRequest.cycle_id, cycle_id), (PeerRequest.status, status)):
+    for column, value in (
+        (PeerRequest.reviewer_id, reviewer_id),
+        (PeerRequest.evaluation_id, evaluation_id),
+        (PeerRequest.cycle_id, cycle_id),
+        (PeerRequest.status, status),
+    ):
         if value is not None:
             stmt = stmt.where(column == value)
     return await paginate(ctx.session, stmt, PeerRequest.id, params)
@@ -177,15 +239,18 @@ async def _open(ctx: Ctx, row: PeerRequest, ev: Evaluation) -> None:
     if row.status != "requested":
         raise Conflict(f"this request is already {row.status}", extra={"request_status": row.status})
     if ev.status not in evals.OPEN_FOR_FEEDBACK:
-        raise Conflict(f"360 feedback closes at calibration; the evaluation is {ev.status}",
-                       extra={"evaluation_status": ev.status})
+        raise Conflict(
+            f"360 feedback closes at calibration; the evaluation is {ev.status}", extra={"evaluation_status": ev.status}
+        )
     if row.due_date is not None and await evals.today(ctx) > row.due_date:
-        raise Conflict(f"the deadline ({row.due_date.isoformat()}) has passed",
-                       extra={"due_date": row.due_date.isoformat()})
+        raise Conflict(
+            f"the deadline ({row.due_date.isoformat()}) has passed", extra={"due_date": row.due_date.isoformat()}
+        )
 
 
-async def decline(ctx: Ctx, request_id: uuid.UUID, data: PeerDecline | None,
-                  request: Request | None = None) -> tuple[PeerRequest, Relation]:
+async def decline(
+    ctx: Ctx, request_id: uuid.UUID, data: PeerDecline | None, request: Request | None = None
+) -> tuple[PeerRequest, Relation]:
     row, rel, is_reviewer = await _request(ctx, request_id)
     require(policy.answer_peer_request(ctx.principal, rel, is_reviewer), "peer request")
     check_if_match(request, row.version)
@@ -196,12 +261,21 @@ async def decline(ctx: Ctx, request_id: uuid.UUID, data: PeerDecline | None,
     row.status, row.declined_at = "declined", utcnow()
     row.decline_reason = data.reason if data else None
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "peer_request.declined", "peer_request", row.id, before,
-                       snapshot(row), reason=row.decline_reason)
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        "peer_request.declined",
+        "peer_request",
+        row.id,
+        before,
+        snapshot(row),
+        reason=row.decline_reason,
+    )
     return row, rel
 
 
 # --- feedback ----------------------------------------------------------------------------------
+
 
 async def submit(ctx: Ctx, eval_id: uuid.UUID, data: FeedbackCreate) -> PeerRequest:
     """An answer by the requested reviewer; anyone else who may see the evaluation gets
@@ -225,8 +299,9 @@ async def submit(ctx: Ctx, eval_id: uuid.UUID, data: FeedbackCreate) -> PeerRequ
     return row
 
 
-async def feedback_page(ctx: Ctx, eval_id: uuid.UUID, params: PageParams,
-                        reviewer_id: uuid.UUID | None = None) -> FeedbackPage:
+async def feedback_page(
+    ctx: Ctx, eval_id: uuid.UUID, params: PageParams, reviewer_id: uuid.UUID | None = None
+) -> FeedbackPage:
     ev, rel = await evals.visible(ctx, eval_id)
     access = policy.peer_feedback_access(ctx.principal, rel)
     if access is None:
@@ -237,10 +312,12 @@ async def feedback_page(ctx: Ctx, eval_id: uuid.UUID, params: PageParams,
     assert summary is not None
     if access != policy.PEER_ATTRIBUTED:
         return FeedbackPage(items=[], next_cursor=None, attributed=False, summary=summary)
-    stmt = repo.peer_requests(ctx.org_id).where(and_(PeerRequest.evaluation_id == ev.id,
-                                                     PeerRequest.status == "submitted"))
+    stmt = repo.peer_requests(ctx.org_id).where(
+        and_(PeerRequest.evaluation_id == ev.id, PeerRequest.status == "submitted")
+    )
     if reviewer_id is not None:
         stmt = stmt.where(PeerRequest.reviewer_id == reviewer_id)
     page = await paginate(ctx.session, stmt, PeerRequest.id, params)
-    return FeedbackPage(items=[feedback_read(r) for r in page.items], next_cursor=page.next_cursor,
-                        attributed=True, summary=summary)
+    return FeedbackPage(
+        items=[feedback_read(r) for r in page.items], next_cursor=page.next_cursor, attributed=True, summary=summary
+    )

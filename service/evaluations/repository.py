@@ -27,17 +27,21 @@ CHUNK = 5000
 
 def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]
 
 
 def reports_of(org_id: uuid.UUID, employee_id: uuid.UUID) -> Select[Any]:
     """Direct and indirect reports of an employee, as one recursive subquery."""
-    tree = (select(Employee.id.label("id"), literal(1).label("depth"))
-            .where(Employee.org_id == org_id, Employee.manager_id == employee_id)
-            .cte("evaluation_reports", recursive=True))
+    tree = (
+        select(Employee.id.label("id"), literal(1).label("depth"))
+        .where(Employee.org_id == org_id, Employee.manager_id == employee_id)
+        .cte("evaluation_reports", recursive=True)
+    )
     tree = tree.union_all(
-        select(Employee.id, tree.c.depth + 1)
-        .where(Employee.org_id == org_id, Employee.manager_id == tree.c.id, tree.c.depth < 64))
+        select(Employee.id, tree.c.depth + 1).where(
+            Employee.org_id == org_id, Employee.manager_id == tree.c.id, tree.c.depth < 64
+        )
+    )
     return select(tree.c.id)
 
 
@@ -50,7 +54,9 @@ def subject_visible(column: Any, org_id: uuid.UUID, everything: bool, employee_i
     return or_(column == employee_id, column.in_(reports_of(org_id, employee_id)))
 
 
-async def rows_by_id(session: AsyncSession, model: Any, org_id: uuid.UUID, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Any]:
+async def rows_by_id(
+    session: AsyncSession, model: Any, org_id: uuid.UUID, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Any]:
     wanted = list({i for i in ids if i is not None})
     found: dict[uuid.UUID, Any] = {}
     for chunk in chunks(wanted):
@@ -60,8 +66,7 @@ async def rows_by_id(session: AsyncSession, model: Any, org_id: uuid.UUID, ids: 
 
 
 async def descendant_departments(session: AsyncSession, org_id: uuid.UUID, root: uuid.UUID) -> set[uuid.UUID]:
-    rows = (await session.execute(select(Department.id, Department.parent_id).where(
-        Department.org_id == org_id))).all()
+    rows = (await session.execute(select(Department.id, Department.parent_id).where(Department.org_id == org_id))).all()
     children: dict[uuid.UUID, list[uuid.UUID]] = {}
     for dep, parent in rows:
         if parent is not None:
@@ -77,6 +82,7 @@ async def descendant_departments(session: AsyncSession, org_id: uuid.UUID, root:
 
 # --- evaluations -----------------------------------------------------------------------------
 
+
 def evaluations(org_id: uuid.UUID) -> Select[Any]:
     return select(Evaluation).where(Evaluation.org_id == org_id)
 
@@ -85,79 +91,98 @@ async def get_evaluation(session: AsyncSession, org_id: uuid.UUID, eval_id: uuid
     return await session.get(Evaluation, (org_id, eval_id))
 
 
-async def find_evaluation(session: AsyncSession, org_id: uuid.UUID, employee_id: uuid.UUID,
-                          cycle_id: uuid.UUID) -> Evaluation | None:
-    res = await session.execute(evaluations(org_id).where(
-        Evaluation.employee_id == employee_id, Evaluation.cycle_id == cycle_id))
+async def find_evaluation(
+    session: AsyncSession, org_id: uuid.UUID, employee_id: uuid.UUID, cycle_id: uuid.UUID
+) -> Evaluation | None:
+    res = await session.execute(
+        evaluations(org_id).where(Evaluation.employee_id == employee_id, Evaluation.cycle_id == cycle_id)
+    )
     return res.scalar_one_or_none()
 
 
-async def evaluations_in_cycle(session: AsyncSession, org_id: uuid.UUID, cycle_id: uuid.UUID,
-                               employee_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Evaluation]:
+async def evaluations_in_cycle(
+    session: AsyncSession, org_id: uuid.UUID, cycle_id: uuid.UUID, employee_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Evaluation]:
     """employee → evaluation of one cycle, for the given employees."""
     found: dict[uuid.UUID, Evaluation] = {}
     for chunk in chunks(list(dict.fromkeys(employee_ids))):
-        res = await session.execute(evaluations(org_id).where(
-            Evaluation.cycle_id == cycle_id, Evaluation.employee_id.in_(chunk)))
+        res = await session.execute(
+            evaluations(org_id).where(Evaluation.cycle_id == cycle_id, Evaluation.employee_id.in_(chunk))
+        )
         found.update({e.employee_id: e for e in res.scalars()})
     return found
 
 
 # --- peer requests ---------------------------------------------------------------------------
 
+
 def peer_requests(org_id: uuid.UUID) -> Select[Any]:
     return select(PeerRequest).where(PeerRequest.org_id == org_id)
 
 
-async def requests_of(session: AsyncSession, org_id: uuid.UUID,
-                      evaluation_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[PeerRequest]]:
+async def requests_of(
+    session: AsyncSession, org_id: uuid.UUID, evaluation_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[PeerRequest]]:
     """Every request of the given evaluations, grouped, in creation order."""
     out: dict[uuid.UUID, list[PeerRequest]] = {e: [] for e in evaluation_ids}
     for chunk in chunks(list(dict.fromkeys(evaluation_ids))):
-        res = await session.execute(peer_requests(org_id).where(PeerRequest.evaluation_id.in_(chunk))
-                                    .order_by(PeerRequest.id))
+        res = await session.execute(
+            peer_requests(org_id).where(PeerRequest.evaluation_id.in_(chunk)).order_by(PeerRequest.id)
+        )
         for r in res.scalars():
             out.setdefault(r.evaluation_id, []).append(r)
     return out
 
 
-async def request_of_reviewer(session: AsyncSession, org_id: uuid.UUID, evaluation_id: uuid.UUID,
-                              reviewer_id: uuid.UUID | None) -> PeerRequest | None:
+async def request_of_reviewer(
+    session: AsyncSession, org_id: uuid.UUID, evaluation_id: uuid.UUID, reviewer_id: uuid.UUID | None
+) -> PeerRequest | None:
     if reviewer_id is None:
         return None
-    res = await session.execute(peer_requests(org_id).where(
-        PeerRequest.evaluation_id == evaluation_id, PeerRequest.reviewer_id == reviewer_id))
+    res = await session.execute(
+        peer_requests(org_id).where(PeerRequest.evaluation_id == evaluation_id, PeerRequest.reviewer_id == reviewer_id)
+    )
     return res.scalar_one_or_none()
 
 
 # --- calibration -----------------------------------------------------------------------------
 
-async def members_of(session: AsyncSession, org_id: uuid.UUID,
-                     session_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[CalibrationMember]]:
+
+async def members_of(
+    session: AsyncSession, org_id: uuid.UUID, session_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[CalibrationMember]]:
     out: dict[uuid.UUID, list[CalibrationMember]] = {s: [] for s in session_ids}
     for chunk in chunks(list(dict.fromkeys(session_ids))):
-        res = await session.execute(select(CalibrationMember).where(
-            CalibrationMember.org_id == org_id, CalibrationMember.session_id.in_(chunk))
-            .order_by(CalibrationMember.employee_id))
+        res = await session.execute(
+            select(CalibrationMember)
+            .where(CalibrationMember.org_id == org_id, CalibrationMember.session_id.in_(chunk))
+            .order_by(CalibrationMember.employee_id)
+        )
         for m in res.scalars():
             out.setdefault(m.session_id, []).append(m)
     return out
 
 
-async def members_in_cycle(session: AsyncSession, org_id: uuid.UUID, cycle_id: uuid.UUID,
-                           employee_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, CalibrationMember]:
+async def members_in_cycle(
+    session: AsyncSession, org_id: uuid.UUID, cycle_id: uuid.UUID, employee_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, CalibrationMember]:
     found: dict[uuid.UUID, CalibrationMember] = {}
     for chunk in chunks(list(dict.fromkeys(employee_ids))):
-        res = await session.execute(select(CalibrationMember).where(
-            CalibrationMember.org_id == org_id, CalibrationMember.cycle_id == cycle_id,
-            CalibrationMember.employee_id.in_(chunk)))
+        res = await session.execute(
+            select(CalibrationMember).where(
+                CalibrationMember.org_id == org_id,
+                CalibrationMember.cycle_id == cycle_id,
+                CalibrationMember.employee_id.in_(chunk),
+            )
+        )
         found.update({m.employee_id: m for m in res.scalars()})
     return found
 
 
 def adjustments(org_id: uuid.UUID, session_id: uuid.UUID) -> Select[Any]:
-    return select(CalibrationAdjustment).where(CalibrationAdjustment.org_id == org_id,
-                                               CalibrationAdjustment.session_id == session_id)
+    return select(CalibrationAdjustment).where(
+        CalibrationAdjustment.org_id == org_id, CalibrationAdjustment.session_id == session_id
+    )
 
 
 async def get_session(session: AsyncSession, org_id: uuid.UUID, session_id: uuid.UUID) -> CalibrationSession | None:
@@ -166,9 +191,13 @@ async def get_session(session: AsyncSession, org_id: uuid.UUID, session_id: uuid
 
 # --- interviews and review meetings ------------------------------------------------------
 
+
 async def interviews_of(session: AsyncSession, org_id: uuid.UUID, evaluation_id: uuid.UUID) -> list[Interview]:
-    res = await session.execute(select(Interview).where(
-        Interview.org_id == org_id, Interview.evaluation_id == evaluation_id).order_by(Interview.id))
+    res = await session.execute(
+        select(Interview)
+        .where(Interview.org_id == org_id, Interview.evaluation_id == evaluation_id)
+        .order_by(Interview.id)
+    )
     return list(res.scalars())
 
 

@@ -43,11 +43,20 @@ FIELDS = ("title", "held_on", "summary", "result_data", "gap", "cause_analysis")
 
 def meeting_read(m: ReviewMeeting) -> ReviewMeetingRead:
     return ReviewMeetingRead(
-        id=m.id, subject=SubjectRead(kind=m.subject_kind, id=m.subject_id), employee_id=m.employee_id,  # type: ignore[arg-type]
-        title=m.title, held_on=m.held_on, summary=m.summary, result_data=m.result_data, gap=m.gap,
+        id=m.id,
+        subject=SubjectRead(kind=m.subject_kind, id=m.subject_id),
+        employee_id=m.employee_id,  # type: ignore[arg-type]
+        title=m.title,
+        held_on=m.held_on,
+        summary=m.summary,
+        result_data=m.result_data,
+        gap=m.gap,
         cause_analysis=m.cause_analysis,
         improvement_plan=[ImprovementActionRead(**a) for a in m.improvement_plan or []],
-        created_by=m.created_by, created_at=m.created_at, updated_at=m.updated_at)
+        created_by=m.created_by,
+        created_at=m.created_at,
+        updated_at=m.updated_at,
+    )
 
 
 def snapshot(m: ReviewMeeting) -> dict[str, Any]:
@@ -69,8 +78,10 @@ async def _subject(ctx: Ctx, kind: str, subject_id: uuid.UUID) -> uuid.UUID | No
         ev, _ = await evals.referenced(ctx, subject_id, "subject")
         return ev.employee_id
     obj = await ctx.session.get(Objective, (ctx.org_id, subject_id))
-    if obj is None or not policy.read_objective(ctx.principal, await evals.relation(ctx, obj.owner_id),
-                                                obj.visibility).allowed:
+    if (
+        obj is None
+        or not policy.read_objective(ctx.principal, await evals.relation(ctx, obj.owner_id), obj.visibility).allowed
+    ):
         raise missing
     return obj.owner_id
 
@@ -79,22 +90,34 @@ async def _plan(ctx: Ctx, plan: list[ImprovementAction]) -> list[dict[str, Any]]
     owners = await repo.rows_by_id(ctx.session, Employee, ctx.org_id, [a.owner_id for a in plan])
     for n, a in enumerate(plan):
         if a.owner_id not in owners:
-            raise ValidationFailed("unknown owner", errors=[{"loc": ["body", "improvement_plan", n, "owner_id"],
-                                                             "msg": "no such employee"}])
+            raise ValidationFailed(
+                "unknown owner",
+                errors=[{"loc": ["body", "improvement_plan", n, "owner_id"], "msg": "no such employee"}],
+            )
     return [a.model_dump(mode="json") for a in plan]
 
 
-async def list_meetings(ctx: Ctx, params: PageParams, *, subject_kind: str | None = None,
-                        subject_id: uuid.UUID | None = None,
-                        employee_id: uuid.UUID | None = None) -> Page[ReviewMeeting]:
+async def list_meetings(
+    ctx: Ctx,
+    params: PageParams,
+    *,
+    subject_kind: str | None = None,
+    subject_id: uuid.UUID | None = None,
+    employee_id: uuid.UUID | None = None,
+) -> Page[ReviewMeeting]:
     p = ctx.principal
     require(policy.list_evaluations(p), "review meetings")
     stmt = repo.review_meetings(ctx.org_id)
     if not policy.reads_everything(p):
-        stmt = stmt.where(ReviewMeeting.employee_id.is_not(None), repo.subject_visible(
-            ReviewMeeting.employee_id, ctx.org_id, False, p.employee_id))
-    for column, value in ((ReviewMeeting.subject_kind, subject_kind), (ReviewMeeting.subject_id, subject_id),
-                          (ReviewMeeting.employee_id, employee_id)):
+        stmt = stmt.where(
+            ReviewMeeting.employee_id.is_not(None),
+            repo.subject_visible(ReviewMeeting.employee_id, ctx.org_id, False, p.employee_id),
+        )
+    for column, value in (
+        (ReviewMeeting.subject_kind, subject_kind),
+        (ReviewMeeting.subject_id, subject_id),
+        (ReviewMeeting.employee_id, employee_id),
+    ):
         if value is not None:
             stmt = stmt.where(column == value)
     return await paginate(ctx.session, stmt, ReviewMeeting.id, params)
@@ -116,17 +139,25 @@ async def create_meeting(ctx: Ctx, data: ReviewMeetingCreate) -> ReviewMeeting:
     # The subject is visible to the caller here (else 422 above), so a refusal is a 403.
     if not policy.write_review_meeting(ctx.principal, kind, await _relation(ctx, employee_id)).allowed:
         raise Forbidden(f"not allowed to record a review meeting on this {kind}")
-    m = ReviewMeeting(org_id=ctx.org_id, id=new_id(), subject_kind=kind, subject_id=data.subject.id,
-                      employee_id=employee_id, improvement_plan=await _plan(ctx, data.improvement_plan),
-                      created_by=ctx.principal.actor, **data.model_dump(include=set(FIELDS)))
+    m = ReviewMeeting(
+        org_id=ctx.org_id,
+        id=new_id(),
+        subject_kind=kind,
+        subject_id=data.subject.id,
+        employee_id=employee_id,
+        improvement_plan=await _plan(ctx, data.improvement_plan),
+        created_by=ctx.principal.actor,
+        **data.model_dump(include=set(FIELDS)),
+    )
     ctx.session.add(m)
     await ctx.session.flush()
     await audit.record(ctx.session, ctx.principal, "review_meeting.created", "review_meeting", m.id, None, snapshot(m))
     return m
 
 
-async def update_meeting(ctx: Ctx, meeting_id: uuid.UUID, data: ReviewMeetingUpdate,
-                         request: Request | None = None) -> ReviewMeeting:
+async def update_meeting(
+    ctx: Ctx, meeting_id: uuid.UUID, data: ReviewMeetingUpdate, request: Request | None = None
+) -> ReviewMeeting:
     m, rel = await get_meeting(ctx, meeting_id)
     require(policy.write_review_meeting(ctx.principal, m.subject_kind, rel), "review meeting")
     check_if_match(request, m.version)
@@ -138,6 +169,7 @@ async def update_meeting(ctx: Ctx, meeting_id: uuid.UUID, data: ReviewMeetingUpd
     for key, value in changes.items():
         setattr(m, key, value)
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "review_meeting.updated", "review_meeting", m.id, before,
-                       snapshot(m))
+    await audit.record(
+        ctx.session, ctx.principal, "review_meeting.updated", "review_meeting", m.id, before, snapshot(m)
+    )
     return m

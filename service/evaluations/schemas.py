@@ -13,8 +13,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from service.kit.schemas import DecimalStr, Input, Output
 
-EvaluationStatus = Literal["not_started", "self_review", "manager_review", "calibrated", "finalized",
-                           "acknowledged"]
+EvaluationStatus = Literal["not_started", "self_review", "manager_review", "calibrated", "finalized", "acknowledged"]
 EvaluationAction = Literal["submit_self", "submit_manager", "finalize", "acknowledge"]
 PeerStatus = Literal["requested", "submitted", "declined"]
 Rating = Annotated[int, Field(ge=1, le=100, description="on the policy's scale 1..N (`rating_scale`)")]
@@ -34,6 +33,7 @@ UtcStamp = Annotated[dt.datetime, AfterValidator(_utc)]
 
 
 # --- evaluations ------------------------------------------------------------------------------
+
 
 class SelfReviewIn(Input):
     rating: Rating | None = None
@@ -157,6 +157,7 @@ class EvaluationRead(Output):
 
 # --- 360 feedback ------------------------------------------------------------------------------
 
+
 class PeerRequestCreate(Input):
     reviewer_id: uuid.UUID
     due_date: dt.date | None = Field(None, description="the deadline: no submission after this day")
@@ -212,6 +213,7 @@ class FeedbackPage(Output):
 
 
 # --- calibration -------------------------------------------------------------------------------
+
 
 class CalibrationCreate(Input):
     cycle_id: uuid.UUID
@@ -318,6 +320,7 @@ class DistributionRead(Output):
 
 # --- interviews ----------------------------------------------------------------------------
 
+
 class InterviewCreate(Input):
     evaluation_id: uuid.UUID
     interviewer_id: uuid.UUID | None = Field(None, description="defaults to the caller")
@@ -401,8 +404,9 @@ class ReviewMeetingCreate(ReviewMeetingFields):
 
 
 class ReviewMeetingUpdate(ReviewMeetingFields):
-    improvement_plan: list[ImprovementAction] | None = Field(None, max_length=100,
-                                                              description="replaces the whole plan")
+    improvement_plan: list[ImprovementAction] | None = Field(
+        None, max_length=100, description="replaces the whole plan"
+    )
 
 
 class SubjectRead(Output):

@@ -46,36 +46,58 @@ async def evaluation_loader(ctx: Ctx, scope: ScoringScope) -> dict[uuid.UUID, di
     def part(emp: uuid.UUID) -> dict[str, Any]:
         return out.setdefault(emp, {})
 
-    rows = await ctx.session.execute(select(Evaluation.employee_id, Evaluation.manager_rating).where(
-        Evaluation.org_id == org, Evaluation.cycle_id == cycle_id, Evaluation.manager_submitted_at.is_not(None),
-        Evaluation.manager_rating.is_not(None)))
+    rows = await ctx.session.execute(
+        select(Evaluation.employee_id, Evaluation.manager_rating).where(
+            Evaluation.org_id == org,
+            Evaluation.cycle_id == cycle_id,
+            Evaluation.manager_submitted_at.is_not(None),
+            Evaluation.manager_rating.is_not(None),
+        )
+    )
     for emp, rating in rows:
         if emp in wanted:
             part(emp)["manager_rating"] = Decimal(rating)
 
     peers: dict[uuid.UUID, list[Decimal]] = {}
-    rows = await ctx.session.execute(select(PeerRequest.employee_id, PeerRequest.rating).where(
-        PeerRequest.org_id == org, PeerRequest.cycle_id == cycle_id, PeerRequest.status == "submitted",
-        PeerRequest.rating.is_not(None)))
+    rows = await ctx.session.execute(
+        select(PeerRequest.employee_id, PeerRequest.rating).where(
+            PeerRequest.org_id == org,
+            PeerRequest.cycle_id == cycle_id,
+            PeerRequest.status == "submitted",
+            PeerRequest.rating.is_not(None),
+        )
+    )
     for emp, rating in rows:
         if emp in wanted:
             peers.setdefault(emp, []).append(Decimal(rating))
     for emp, ratings in peers.items():
         part(emp)["peer_ratings"] = sorted(ratings)
 
-    rows = await ctx.session.execute(select(CalibrationAdjustment).where(
-        CalibrationAdjustment.org_id == org, CalibrationAdjustment.cycle_id == cycle_id)
-        .order_by(CalibrationAdjustment.id))
+    rows = await ctx.session.execute(
+        select(CalibrationAdjustment)
+        .where(CalibrationAdjustment.org_id == org, CalibrationAdjustment.cycle_id == cycle_id)
+        .order_by(CalibrationAdjustment.id)
+    )
     for a in rows.scalars():
         if a.employee_id in wanted:
             part(a.employee_id).setdefault("adjustments", []).append(
-                Adjustment(delta=a.delta, reason=a.reason, author=a.author, id=a.id))
+                Adjustment(delta=a.delta, reason=a.reason, author=a.author, id=a.id)
+            )
 
-    rows = await ctx.session.execute(select(CalibrationMember.employee_id, CalibrationMember.enforced_rating).join(
-        CalibrationSession, (CalibrationSession.org_id == CalibrationMember.org_id)
-        & (CalibrationSession.id == CalibrationMember.session_id)).where(
-        CalibrationMember.org_id == org, CalibrationMember.cycle_id == cycle_id,
-        CalibrationSession.status == "finalized", CalibrationMember.enforced_rating.is_not(None)))
+    rows = await ctx.session.execute(
+        select(CalibrationMember.employee_id, CalibrationMember.enforced_rating)
+        .join(
+            CalibrationSession,
+            (CalibrationSession.org_id == CalibrationMember.org_id)
+            & (CalibrationSession.id == CalibrationMember.session_id),
+        )
+        .where(
+            CalibrationMember.org_id == org,
+            CalibrationMember.cycle_id == cycle_id,
+            CalibrationSession.status == "finalized",
+            CalibrationMember.enforced_rating.is_not(None),
+        )
+    )
     for emp, rating in rows:
         if emp in wanted:
             part(emp)["rating_override"] = rating

@@ -63,6 +63,7 @@ OPEN_FOR_FEEDBACK = ("not_started", "self_review", "manager_review")
 
 # --- facts about the caller ----------------------------------------------------------------
 
+
 async def relation(ctx: Ctx, employee_id: uuid.UUID) -> Relation:
     """How the caller stands to an evaluated employee. hr and admin act on anyone, so
     their reporting subtree is not loaded; for their own evaluation they are SELF."""
@@ -102,21 +103,26 @@ async def rating_scale(ctx: Ctx, cycle: Cycle, employee_id: uuid.UUID) -> int:
     """N of the employee's scoring policy in this cycle (pinned versions included)."""
     emp = await ctx.session.get(Employee, (ctx.org_id, employee_id))
     book = await policy_book(ctx, cycle)
-    return book.for_employee(employee_id, emp.position_id if emp else None,
-                             emp.department_id if emp else None).rating_scale
+    return book.for_employee(
+        employee_id, emp.position_id if emp else None, emp.department_id if emp else None
+    ).rating_scale
 
 
-async def check_rating(ctx: Ctx, cycle: Cycle, employee_id: uuid.UUID, rating: int | None,
-                       loc: list[str | int]) -> None:
+async def check_rating(
+    ctx: Ctx, cycle: Cycle, employee_id: uuid.UUID, rating: int | None, loc: list[str | int]
+) -> None:
     if rating is None:
         return
     scale = await rating_scale(ctx, cycle, employee_id)
     if not 1 <= rating <= scale:
-        raise ValidationFailed(f"the rating must be between 1 and {scale}",
-                               errors=[{"loc": ["body", *loc], "msg": f"between 1 and {scale} (the policy's rating_scale)"}])
+        raise ValidationFailed(
+            f"the rating must be between 1 and {scale}",
+            errors=[{"loc": ["body", *loc], "msg": f"between 1 and {scale} (the policy's rating_scale)"}],
+        )
 
 
 # --- read model ------------------------------------------------------------------------------
+
 
 def feedback_summary(access: str | None, answers: Sequence[PeerRequest], minimum: int) -> FeedbackSummary | None:
     """Aggregates of the submitted answers; for the employee, nothing until `minimum`
@@ -143,37 +149,63 @@ def _self_review(ev: Evaluation) -> SelfReviewRead | None:
 
 
 def _manager_review(ev: Evaluation) -> ManagerReviewRead | None:
-    if ev.manager_rating is None and ev.manager_comments is None and not ev.competencies \
-            and ev.manager_submitted_at is None:
+    if (
+        ev.manager_rating is None
+        and ev.manager_comments is None
+        and not ev.competencies
+        and ev.manager_submitted_at is None
+    ):
         return None
-    return ManagerReviewRead(rating=ev.manager_rating, comments=ev.manager_comments,
-                             competencies=[CompetencyRead(**c) for c in ev.competencies or []],
-                             reviewer_id=ev.manager_reviewer_id, submitted_at=ev.manager_submitted_at)
+    return ManagerReviewRead(
+        rating=ev.manager_rating,
+        comments=ev.manager_comments,
+        competencies=[CompetencyRead(**c) for c in ev.competencies or []],
+        reviewer_id=ev.manager_reviewer_id,
+        submitted_at=ev.manager_submitted_at,
+    )
 
 
 def _calibration(ev: Evaluation, member: CalibrationMember | None) -> CalibrationOutcome | None:
     if ev.calibration_id is None or member is None:
         return None
-    return CalibrationOutcome(calibration_id=ev.calibration_id, calibrated_at=ev.calibrated_at,
-                              final=round_points(member.final) if member.final is not None else None,
-                              rating=member.enforced_rating or member.computed_rating,
-                              computed_rating=member.computed_rating,
-                              distribution_enforced=member.enforced_rating is not None)
+    return CalibrationOutcome(
+        calibration_id=ev.calibration_id,
+        calibrated_at=ev.calibrated_at,
+        final=round_points(member.final) if member.final is not None else None,
+        rating=member.enforced_rating or member.computed_rating,
+        computed_rating=member.computed_rating,
+        distribution_enforced=member.enforced_rating is not None,
+    )
 
 
-def evaluation_read(ev: Evaluation, p: Any, rel: Relation, requests: Sequence[PeerRequest],
-                    member: CalibrationMember | None, minimum: int) -> EvaluationRead:
+def evaluation_read(
+    ev: Evaluation,
+    p: Any,
+    rel: Relation,
+    requests: Sequence[PeerRequest],
+    member: CalibrationMember | None,
+    minimum: int,
+) -> EvaluationRead:
     show_self = policy.see_self_review(p, rel, ev.self_submitted_at is not None)
     show_manager = policy.see_manager_review(p, rel, ev.manager_submitted_at is not None)
     return EvaluationRead(
-        id=ev.id, employee_id=ev.employee_id, cycle_id=ev.cycle_id, status=ev.status,  # type: ignore[arg-type]
+        id=ev.id,
+        employee_id=ev.employee_id,
+        cycle_id=ev.cycle_id,
+        status=ev.status,  # type: ignore[arg-type]
         self_review=_self_review(ev) if show_self else None,
         manager_review=_manager_review(ev) if show_manager else None,
         peer_feedback=feedback_summary(policy.peer_feedback_access(p, rel), submitted(requests), minimum),
         calibration=_calibration(ev, member),
-        final_score=ev.final_score, final_rating=ev.final_rating, finalized_at=ev.finalized_at,
-        acknowledged_at=ev.acknowledged_at, acknowledged_by=ev.acknowledged_by,
-        acknowledgement_comment=ev.acknowledgement_comment, created_at=ev.created_at, updated_at=ev.updated_at)
+        final_score=ev.final_score,
+        final_rating=ev.final_rating,
+        finalized_at=ev.finalized_at,
+        acknowledged_at=ev.acknowledged_at,
+        acknowledged_by=ev.acknowledged_by,
+        acknowledgement_comment=ev.acknowledgement_comment,
+        created_at=ev.created_at,
+        updated_at=ev.updated_at,
+    )
 
 
 async def read_many(ctx: Ctx, rows: Sequence[Evaluation]) -> list[EvaluationRead]:
@@ -202,24 +234,37 @@ async def read_one(ctx: Ctx, ev: Evaluation) -> EvaluationRead:
 def snapshot(ev: Evaluation) -> dict[str, Any]:
     """Audit snapshot (the audit log is read by admins and auditors only)."""
     return {
-        "employee_id": str(ev.employee_id), "cycle_id": str(ev.cycle_id), "status": ev.status,
-        "self_rating": ev.self_rating, "self_comments": ev.self_comments,
-        "manager_rating": ev.manager_rating, "manager_comments": ev.manager_comments,
-        "competencies": ev.competencies, "final_score": str(ev.final_score) if ev.final_score is not None else None,
+        "employee_id": str(ev.employee_id),
+        "cycle_id": str(ev.cycle_id),
+        "status": ev.status,
+        "self_rating": ev.self_rating,
+        "self_comments": ev.self_comments,
+        "manager_rating": ev.manager_rating,
+        "manager_comments": ev.manager_comments,
+        "competencies": ev.competencies,
+        "final_score": str(ev.final_score) if ev.final_score is not None else None,
         "final_rating": ev.final_rating,
     }
 
 
 # --- queries -----------------------------------------------------------------------------------
 
-async def list_evaluations(ctx: Ctx, params: PageParams, *, cycle_id: uuid.UUID | None = None,
-                           employee_id: uuid.UUID | None = None, status: str | None = None,
-                           department_id: uuid.UUID | None = None,
-                           manager_id: uuid.UUID | None = None) -> Page[Evaluation]:
+
+async def list_evaluations(
+    ctx: Ctx,
+    params: PageParams,
+    *,
+    cycle_id: uuid.UUID | None = None,
+    employee_id: uuid.UUID | None = None,
+    status: str | None = None,
+    department_id: uuid.UUID | None = None,
+    manager_id: uuid.UUID | None = None,
+) -> Page[Evaluation]:
     p = ctx.principal
     require(policy.list_evaluations(p), "evaluations")
-    stmt = repo.evaluations(ctx.org_id).where(repo.subject_visible(
-        Evaluation.employee_id, ctx.org_id, policy.reads_everything(p), p.employee_id))
+    stmt = repo.evaluations(ctx.org_id).where(
+        repo.subject_visible(Evaluation.employee_id, ctx.org_id, policy.reads_everything(p), p.employee_id)
+    )
     if cycle_id is not None:
         stmt = stmt.where(Evaluation.cycle_id == cycle_id)
     if employee_id is not None:
@@ -272,6 +317,7 @@ async def ensure_open(ctx: Ctx, ev: Evaluation) -> Cycle:
 
 # --- creation ----------------------------------------------------------------------------------
 
+
 async def create_evaluation(ctx: Ctx, data: EvaluationCreate) -> Evaluation:
     if not policy.is_person(ctx.principal):
         raise Forbidden("integration clients cannot open evaluations")
@@ -281,18 +327,22 @@ async def create_evaluation(ctx: Ctx, data: EvaluationCreate) -> Evaluation:
         raise Forbidden("not allowed to open an evaluation for this employee")
     await locks.ensure_open(ctx, await writable_cycle(ctx, data.cycle_id), [data.employee_id], rolls_up=False)
     if await repo.find_evaluation(ctx.session, ctx.org_id, data.employee_id, data.cycle_id) is not None:
-        raise Conflict("the employee already has an evaluation in this cycle",
-                       extra={"errors": [{"loc": ["body", "employee_id"], "msg": "already has one"}]})
-    ev = Evaluation(org_id=ctx.org_id, id=new_id(), employee_id=data.employee_id, cycle_id=data.cycle_id,
-                    status="not_started")
+        raise Conflict(
+            "the employee already has an evaluation in this cycle",
+            extra={"errors": [{"loc": ["body", "employee_id"], "msg": "already has one"}]},
+        )
+    ev = Evaluation(
+        org_id=ctx.org_id, id=new_id(), employee_id=data.employee_id, cycle_id=data.cycle_id, status="not_started"
+    )
     ctx.session.add(ev)
     await ctx.session.flush()
     await audit.record(ctx.session, ctx.principal, "evaluation.created", "evaluation", ev.id, None, snapshot(ev))
     return ev
 
 
-async def selected_population(ctx: Ctx, cycle: Cycle, department_id: uuid.UUID | None,
-                              employee_ids: Sequence[uuid.UUID] | None) -> list[Any]:
+async def selected_population(
+    ctx: Ctx, cycle: Cycle, department_id: uuid.UUID | None, employee_ids: Sequence[uuid.UUID] | None
+) -> list[Any]:
     """The scored employees of a cycle, narrowed to a department (sub-departments
     included) or to a list; 422 for unknown or unscored selections."""
     if employee_ids is not None:
@@ -300,14 +350,22 @@ async def selected_population(ctx: Ctx, cycle: Cycle, department_id: uuid.UUID |
         known = await repo.rows_by_id(ctx.session, Employee, ctx.org_id, wanted)
         unknown = [str(e) for e in wanted if e not in known]
         if unknown:
-            raise ValidationFailed("unknown employees", errors=[{"loc": ["body", "employee_ids"],
-                                                                 "msg": f"no such employee: {', '.join(unknown[:20])}"}])
+            raise ValidationFailed(
+                "unknown employees",
+                errors=[{"loc": ["body", "employee_ids"], "msg": f"no such employee: {', '.join(unknown[:20])}"}],
+            )
         rows = await scoring.population(ctx, cycle, wanted)
         missing = sorted(str(e) for e in set(wanted) - {r.id for r in rows})
         if missing:
-            raise ValidationFailed("employees outside the cycle", errors=[{
-                "loc": ["body", "employee_ids"],
-                "msg": f"not employed during the cycle: {', '.join(missing[:20])}"}])
+            raise ValidationFailed(
+                "employees outside the cycle",
+                errors=[
+                    {
+                        "loc": ["body", "employee_ids"],
+                        "msg": f"not employed during the cycle: {', '.join(missing[:20])}",
+                    }
+                ],
+            )
         return rows
     rows = await scoring.population(ctx, cycle)
     if department_id is not None:
@@ -330,20 +388,42 @@ async def bulk_create(ctx: Ctx, data: EvaluationBulkCreate) -> EvaluationBulkRes
     existing = await repo.evaluations_in_cycle(ctx.session, ctx.org_id, cycle.id, ids)
     await locks.ensure_open(ctx, cycle, [e for e in ids if e not in existing], rolls_up=False)
     now = utcnow()
-    new_rows = [{"org_id": ctx.org_id, "id": new_id(), "employee_id": e, "cycle_id": cycle.id,
-                 "status": "not_started", "version": 1, "created_at": now, "updated_at": now}
-                for e in ids if e not in existing]
+    new_rows = [
+        {
+            "org_id": ctx.org_id,
+            "id": new_id(),
+            "employee_id": e,
+            "cycle_id": cycle.id,
+            "status": "not_started",
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for e in ids
+        if e not in existing
+    ]
     for chunk in repo.chunks(new_rows, 2000):
         await ctx.session.execute(insert(Evaluation), list(chunk))
-    await audit.record_many(ctx.session, ctx.principal, "evaluation.created", "evaluation", [
-        (r["id"], None, {"employee_id": str(r["employee_id"]), "cycle_id": str(cycle.id), "status": "not_started"})
-        for r in new_rows])
+    await audit.record_many(
+        ctx.session,
+        ctx.principal,
+        "evaluation.created",
+        "evaluation",
+        [
+            (r["id"], None, {"employee_id": str(r["employee_id"]), "cycle_id": str(cycle.id), "status": "not_started"})
+            for r in new_rows
+        ],
+    )
     created = {r["employee_id"]: r["id"] for r in new_rows}
-    return EvaluationBulkResult(created=len(new_rows), skipped=len(existing),
-                                evaluation_ids=[existing[e].id if e in existing else created[e] for e in ids])
+    return EvaluationBulkResult(
+        created=len(new_rows),
+        skipped=len(existing),
+        evaluation_ids=[existing[e].id if e in existing else created[e] for e in ids],
+    )
 
 
 # --- drafts ------------------------------------------------------------------------------------
+
 
 def _apply_self(ev: Evaluation, data: SelfReviewIn | None) -> None:
     if data is None:
@@ -373,20 +453,19 @@ def _apply_manager(ev: Evaluation, data: ManagerReviewIn | None) -> None:
 async def self_draft(ctx: Ctx, ev: Evaluation, rel: Relation, cycle: Cycle, data: SelfReviewIn | None) -> None:
     require(policy.write_self_review(ctx.principal, rel), "evaluation")
     if ev.status != "not_started":
-        raise Conflict("the self review is submitted and can no longer change",
-                       extra={"evaluation_status": ev.status})
+        raise Conflict("the self review is submitted and can no longer change", extra={"evaluation_status": ev.status})
     if data is not None:
         await check_rating(ctx, cycle, ev.employee_id, data.rating, ["self_review", "rating"])
     _apply_self(ev, data)
 
 
-async def manager_draft(ctx: Ctx, ev: Evaluation, rel: Relation, cycle: Cycle,
-                         data: ManagerReviewIn | None) -> None:
+async def manager_draft(ctx: Ctx, ev: Evaluation, rel: Relation, cycle: Cycle, data: ManagerReviewIn | None) -> None:
     direct = await is_direct_manager(ctx, ev.employee_id)
     require(policy.write_manager_review(ctx.principal, rel, direct), "evaluation")
     if ev.manager_submitted_at is not None or ev.status not in ("not_started", "self_review"):
-        raise Conflict("the manager review is submitted and can no longer change",
-                       extra={"evaluation_status": ev.status})
+        raise Conflict(
+            "the manager review is submitted and can no longer change", extra={"evaluation_status": ev.status}
+        )
     if data is not None:
         await check_rating(ctx, cycle, ev.employee_id, data.rating, ["manager_review", "rating"])
         for n, comp in enumerate(data.competencies or []):
@@ -394,15 +473,17 @@ async def manager_draft(ctx: Ctx, ev: Evaluation, rel: Relation, cycle: Cycle,
     _apply_manager(ev, data)
 
 
-async def update_evaluation(ctx: Ctx, eval_id: uuid.UUID, data: EvaluationUpdate,
-                            request: Request | None = None) -> Evaluation:
+async def update_evaluation(
+    ctx: Ctx, eval_id: uuid.UUID, data: EvaluationUpdate, request: Request | None = None
+) -> Evaluation:
     ev, rel = await visible(ctx, eval_id)
     changes = data.model_dump(exclude_unset=True)
     if "self_review" in changes:
         require(policy.write_self_review(ctx.principal, rel), "evaluation")
     if "manager_review" in changes:
-        require(policy.write_manager_review(ctx.principal, rel, await is_direct_manager(ctx, ev.employee_id)),
-                "evaluation")
+        require(
+            policy.write_manager_review(ctx.principal, rel, await is_direct_manager(ctx, ev.employee_id)), "evaluation"
+        )
     cycle = await ensure_open(ctx, ev)
     check_if_match(request, ev.version)
     before = snapshot(ev)
@@ -418,12 +499,21 @@ async def update_evaluation(ctx: Ctx, eval_id: uuid.UUID, data: EvaluationUpdate
 
 # --- acknowledgement (shared by the workflow and the interviews) -----------------------------
 
+
 def acknowledge_fields(ev: Evaluation, actor: str, comment: str | None, at: dt.datetime) -> None:
     ev.acknowledged_at, ev.acknowledged_by, ev.acknowledgement_comment = at, actor, comment
 
 
 async def emit_acknowledged(ctx: Ctx, ev: Evaluation) -> None:
-    await outbox.emit(ctx.session, ctx.org_id, "evaluation.acknowledged", {
-        "evaluation_id": str(ev.id), "employee_id": str(ev.employee_id), "cycle_id": str(ev.cycle_id),
-        "acknowledged_at": ev.acknowledged_at.isoformat() if ev.acknowledged_at else None,
-        "actor": ev.acknowledged_by})
+    await outbox.emit(
+        ctx.session,
+        ctx.org_id,
+        "evaluation.acknowledged",
+        {
+            "evaluation_id": str(ev.id),
+            "employee_id": str(ev.employee_id),
+            "cycle_id": str(ev.cycle_id),
+            "acknowledged_at": ev.acknowledged_at.isoformat() if ev.acknowledged_at else None,
+            "actor": ev.acknowledged_by,
+        },
+    )

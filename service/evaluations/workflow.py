@@ -37,10 +37,18 @@ from service.scoring import service as scoring
 from service.scoring.numbers import round_points
 from service.types import utcnow
 
-REQUIRES = {"submit_self": "not_started", "submit_manager": "self_review", "finalize": "calibrated",
-            "acknowledge": "finalized"}
-TARGET = {"submit_self": "self_review", "submit_manager": "manager_review", "finalize": "finalized",
-          "acknowledge": "acknowledged"}
+REQUIRES = {
+    "submit_self": "not_started",
+    "submit_manager": "self_review",
+    "finalize": "calibrated",
+    "acknowledge": "finalized",
+}
+TARGET = {
+    "submit_self": "self_review",
+    "submit_manager": "manager_review",
+    "finalize": "finalized",
+    "acknowledge": "acknowledged",
+}
 
 
 async def _authorize(ctx: Ctx, ev: Evaluation, rel: Relation, action: str) -> None:
@@ -59,8 +67,9 @@ def _unexpected(body: EvaluationActionIn | None, allowed: str | None) -> None:
             raise ValidationFailed.field(name, "not part of this action")
 
 
-async def act(ctx: Ctx, eval_id: uuid.UUID, action: str, body: EvaluationActionIn | None = None,
-              request: Request | None = None) -> Evaluation:
+async def act(
+    ctx: Ctx, eval_id: uuid.UUID, action: str, body: EvaluationActionIn | None = None, request: Request | None = None
+) -> Evaluation:
     ev, rel = await visible(ctx, eval_id)
     await _authorize(ctx, ev, rel, action)
     if action in ("submit_self", "submit_manager"):  # the reviews are scoring inputs
@@ -70,8 +79,10 @@ async def act(ctx: Ctx, eval_id: uuid.UUID, action: str, body: EvaluationActionI
         ensure_writable(cycle)
     check_if_match(request, ev.version)
     if ev.status != REQUIRES[action]:
-        raise Conflict(f"cannot {action} an evaluation that is {ev.status}",
-                       extra={"evaluation_status": ev.status, "requires": REQUIRES[action]})
+        raise Conflict(
+            f"cannot {action} an evaluation that is {ev.status}",
+            extra={"evaluation_status": ev.status, "requires": REQUIRES[action]},
+        )
     before = snapshot(ev)
     now = utcnow()
     if action == "submit_self":
@@ -98,17 +109,28 @@ async def act(ctx: Ctx, eval_id: uuid.UUID, action: str, body: EvaluationActionI
     else:
         _unexpected(body, "comment")
         if not await sign_for_evaluation(ctx, ev, body.comment if body else None, now):
-            raise Conflict("there is no interview outcome to acknowledge yet",
-                           extra={"errors": [{"loc": ["evaluation"], "msg": "record an interview outcome first"}]})
+            raise Conflict(
+                "there is no interview outcome to acknowledge yet",
+                extra={"errors": [{"loc": ["evaluation"], "msg": "record an interview outcome first"}]},
+            )
         acknowledge_fields(ev, ctx.principal.actor, body.comment if body else None, now)
     ev.status = TARGET[action]
     await ctx.session.flush()
     await audit.record(ctx.session, ctx.principal, f"evaluation.{action}", "evaluation", ev.id, before, snapshot(ev))
     if action == "finalize":
-        await outbox.emit(ctx.session, ctx.org_id, "evaluation.finalized", {
-            "evaluation_id": str(ev.id), "employee_id": str(ev.employee_id), "cycle_id": str(ev.cycle_id),
-            "final_score": str(ev.final_score) if ev.final_score is not None else None,
-            "rating": ev.final_rating, "actor": ctx.principal.actor})
+        await outbox.emit(
+            ctx.session,
+            ctx.org_id,
+            "evaluation.finalized",
+            {
+                "evaluation_id": str(ev.id),
+                "employee_id": str(ev.employee_id),
+                "cycle_id": str(ev.cycle_id),
+                "final_score": str(ev.final_score) if ev.final_score is not None else None,
+                "rating": ev.final_rating,
+                "actor": ctx.principal.actor,
+            },
+        )
     elif action == "acknowledge":
         await emit_acknowledged(ctx, ev)
     return ev

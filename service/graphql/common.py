@@ -23,16 +23,19 @@ DecimalString = NewType("DecimalString", str)
 JSON = NewType("JSON", object)
 MinorUnits = NewType("MinorUnits", int)
 SCALARS = {
-    DecimalString: strawberry.scalar(name="DecimalString",
-                                     description="An exact decimal, as a string (\"87.50\")",
-                                     serialize=lambda v: str(v),
-                                     parse_value=lambda v: str(Decimal(str(v)))),
-    JSON: strawberry.scalar(name="JSON", description="Arbitrary JSON",
-                            serialize=lambda v: v, parse_value=lambda v: v),
-    MinorUnits: strawberry.scalar(name="MinorUnits",
-                                  description="Money as an integer count of the currency's minor "
-                                              "units, of any size (GraphQL's Int is 32-bit)",
-                                  serialize=int, parse_value=int),
+    DecimalString: strawberry.scalar(
+        name="DecimalString",
+        description='An exact decimal, as a string ("87.50")',
+        serialize=lambda v: str(v),
+        parse_value=lambda v: str(Decimal(str(v))),
+    ),
+    JSON: strawberry.scalar(name="JSON", description="Arbitrary JSON", serialize=lambda v: v, parse_value=lambda v: v),
+    MinorUnits: strawberry.scalar(
+        name="MinorUnits",
+        description="Money as an integer count of the currency's minor units, of any size (GraphQL's Int is 32-bit)",
+        serialize=int,
+        parse_value=int,
+    ),
 }
 
 Context = Info[GqlContext, None]
@@ -63,8 +66,9 @@ class Connection(Generic[T]):
 def page_params(first: int | None, after: str | None) -> PageParams:
     limit = 50 if first is None else first
     if limit < 1 or limit > MAX_LIMIT:
-        raise ValidationFailed(f"first must be between 1 and {MAX_LIMIT}",
-                               errors=[{"loc": ["first"], "msg": f"between 1 and {MAX_LIMIT}"}])
+        raise ValidationFailed(
+            f"first must be between 1 and {MAX_LIMIT}", errors=[{"loc": ["first"], "msg": f"between 1 and {MAX_LIMIT}"}]
+        )
     return PageParams(limit=limit, cursor=after)
 
 
@@ -72,16 +76,16 @@ def connection(page: Page[Any], convert: Any) -> Connection[Any]:
     from service.kit.pagination import encode_cursor
 
     edges = [Edge(cursor=encode_cursor(item.id), node=convert(item)) for item in page.items]
-    return Connection(edges=edges, page_info=PageInfo(has_next_page=page.next_cursor is not None,
-                                                      end_cursor=page.next_cursor))
+    return Connection(
+        edges=edges, page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor)
+    )
 
 
 def validate_input(model: type[M], data: dict[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ValidationFailed("the input is not valid",
-                               errors=validation_errors(list(exc.errors()))) from exc
+        raise ValidationFailed("the input is not valid", errors=validation_errors(list(exc.errors()))) from exc
 
 
 def input_dict(obj: Any) -> dict[str, Any]:

@@ -26,15 +26,18 @@ class Loaders:
     def by_id(self, model: Any) -> DataLoader[uuid.UUID, Any]:
         name = f"id:{model.__tablename__}"
         if name not in self._loaders:
+
             async def load(ids: list[uuid.UUID]) -> list[Any]:
                 rows = await _fetch(self._ctx, model, model.id, ids)
                 by_key = {r.id: r for r in rows}
                 return [by_key.get(i) for i in ids]
+
             self._loaders[name] = DataLoader(load_fn=load)
         return self._loaders[name]
 
-    def many_by(self, model: Any, column_name: str,
-                order: Callable[[Any], Any] | None = None) -> DataLoader[uuid.UUID, list[Any]]:
+    def many_by(
+        self, model: Any, column_name: str, order: Callable[[Any], Any] | None = None
+    ) -> DataLoader[uuid.UUID, list[Any]]:
         """Children grouped by a foreign key column (e.g. key results by objective)."""
         name = f"many:{model.__tablename__}:{column_name}"
         if name not in self._loaders:
@@ -49,6 +52,7 @@ class Loaders:
                     for v in grouped.values():
                         v.sort(key=order)
                 return [grouped.get(k, []) for k in keys]
+
             self._loaders[name] = DataLoader(load_fn=load)
         return self._loaders[name]
 
@@ -68,7 +72,7 @@ async def _fetch(ctx: Ctx, model: Any, column: Any, keys: Iterable[Any]) -> list
     key_column = table.c[column.key]
     out: list[Any] = []
     for start in range(0, len(keys), 5000):
-        chunk = keys[start:start + 5000]
+        chunk = keys[start : start + 5000]
         res = await ctx.session.execute(select(table).where(table.c.org_id == ctx.org_id, key_column.in_(chunk)))
         out.extend(res.all())
     return out

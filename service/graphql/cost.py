@@ -124,8 +124,7 @@ def measure(schema: GraphQLSchema, document: DocumentNode) -> Measure:
     """The largest measure of the document's operations (a document that nests deeper
     than Python can walk measures as too costly)."""
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    roots = {"query": schema.query_type, "mutation": schema.mutation_type,
-             "subscription": schema.subscription_type}
+    roots = {"query": schema.query_type, "mutation": schema.mutation_type, "subscription": schema.subscription_type}
     worst = ZERO
     measurer = _Measurer(schema, fragments)
     for op in document.definitions:
@@ -153,10 +152,19 @@ class QueryCost(SchemaExtension):
         if ctx.graphql_document is not None and ctx.pre_execution_errors is None:
             m = measure(ctx.schema._schema, ctx.graphql_document)
             if m.nodes > self.max_nodes or m.cost > self.max_cost:
-                ctx.pre_execution_errors = [GraphQLError(
-                    f"the query asks for too much: {m.nodes} fields after expanding fragments (at most "
-                    f"{self.max_nodes}) at a cost of {m.cost} (at most {self.max_cost}); ask for fewer fields "
-                    "or smaller pages",
-                    extensions={"code": "query_too_costly", "status": 400, "nodes": m.nodes, "cost": m.cost,
-                                "max_nodes": self.max_nodes, "max_cost": self.max_cost})]
+                ctx.pre_execution_errors = [
+                    GraphQLError(
+                        f"the query asks for too much: {m.nodes} fields after expanding fragments (at most "
+                        f"{self.max_nodes}) at a cost of {m.cost} (at most {self.max_cost}); ask for fewer fields "
+                        "or smaller pages",
+                        extensions={
+                            "code": "query_too_costly",
+                            "status": 400,
+                            "nodes": m.nodes,
+                            "cost": m.cost,
+                            "max_nodes": self.max_nodes,
+                            "max_cost": self.max_cost,
+                        },
+                    )
+                ]
         yield

@@ -1,7 +1,7 @@
 """Assembles the GraphQL schema from each module's `gql.py`, with depth, alias, token and
-cost limits (service/graphql/cost.py) and an execution timeout, domain errors shaped like the REST problems, and a rollback of the request's
-transaction whenever any error occurred (GraphQL answers 200, so the session
-dependency cannot tell)."""
+cost limits (service/graphql/cost.py) and an execution timeout, domain errors shaped
+like the REST problems, and a rollback of the request's transaction whenever any error
+occurred (GraphQL answers 200, so the session dependency cannot tell)."""
 
 from __future__ import annotations
 
@@ -54,8 +54,11 @@ class DomainErrors(SchemaExtension):
         for err in result.errors:
             original = err.original_error
             if isinstance(original, DBAPIError):  # shaped as the REST answer would be (503, 422…)
-                log.warning("graphql_database_error", error=type(original.orig).__name__,
-                            sqlstate=getattr(original.orig, "sqlstate", None))
+                log.warning(
+                    "graphql_database_error",
+                    error=type(original.orig).__name__,
+                    sqlstate=getattr(original.orig, "sqlstate", None),
+                )
                 original = database_problem(original)
             if isinstance(original, DomainError):
                 ext = {"status": original.status, "code": original.problem_code or original.code}
@@ -68,12 +71,23 @@ class DomainErrors(SchemaExtension):
                 # Before any field ran: the variables did not coerce (a wrong type, a bad
                 # UUID, a missing required variable, an unknown input field). The
                 # client's mistake, answered as such (GraphQL-over-HTTP: a request error).
-                shaped.append(GraphQLError(err.message, nodes=err.nodes, extensions={
-                    **(err.extensions or {}), "status": 400, "code": "bad-request"}))
+                shaped.append(
+                    GraphQLError(
+                        err.message,
+                        nodes=err.nodes,
+                        extensions={**(err.extensions or {}), "status": 400, "code": "bad-request"},
+                    )
+                )
             else:
                 log.error("graphql_unhandled", error=type(original).__name__, path=err.path, exc_info=original)
-                shaped.append(GraphQLError("Internal server error", nodes=err.nodes, path=err.path,
-                                           extensions={"status": 500, "code": "internal"}))
+                shaped.append(
+                    GraphQLError(
+                        "Internal server error",
+                        nodes=err.nodes,
+                        path=err.path,
+                        extensions={"status": 500, "code": "internal"},
+                    )
+                )
         result.errors = shaped
         context = self.execution_context.context
         if context is not None and hasattr(context, "ctx") and context.ctx.session_opened:
@@ -86,14 +100,21 @@ class Query(OrgQuery, CycleQuery, KpiQuery, OkrQuery, ScoringQuery, EvaluationQu
 
 
 @strawberry.type
-class Mutation(OrgMutation, CycleMutation, KpiMutation, OkrMutation, ScoringMutation, EvaluationMutation,
-               IncentiveMutation):
+class Mutation(
+    OrgMutation, CycleMutation, KpiMutation, OkrMutation, ScoringMutation, EvaluationMutation, IncentiveMutation
+):
     pass
 
 
 class Schema(strawberry.Schema):
-    async def execute(self, query: str | None, variable_values: dict[str, Any] | None = None,  # type: ignore[override]
-                      context_value: Any | None = None, *args: Any, **kwargs: Any) -> ExecutionResult:
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,  # type: ignore[override]
+        context_value: Any | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> ExecutionResult:
         """The backstop of the cost limits (service/graphql/cost.py): an operation still
         running after `GRAPHQL_TIMEOUT_SECONDS` is cancelled at its next await, its
         transaction rolled back, and the answer is an error with status 503. (Work that
@@ -107,9 +128,15 @@ class Schema(strawberry.Schema):
             ctx = getattr(context_value, "ctx", None)
             if ctx is not None and ctx.session_opened:
                 await ctx.session.rollback()
-            return ExecutionResult(data=None, errors=[GraphQLError(
-                f"the operation did not finish within {limit:g} s and was stopped; nothing was changed",
-                extensions={"status": 503, "code": "timeout"})])
+            return ExecutionResult(
+                data=None,
+                errors=[
+                    GraphQLError(
+                        f"the operation did not finish within {limit:g} s and was stopped; nothing was changed",
+                        extensions={"status": 503, "code": "timeout"},
+                    )
+                ],
+            )
 
     def process_errors(self, errors: list[GraphQLError], execution_context: object = None) -> None:
         """Strawberry would log every error at ERROR with a traceback. A domain error (a

@@ -41,13 +41,15 @@ PLANS, RESULTS, NOMINATIONS, PAYROLL = ["incentive-plans"], ["incentive-results"
 
 # --- plans ---------------------------------------------------------------------------------------
 
+
 def _plan_read(ctx: RequestCtx, plan: object) -> IncentivePlanRead:
     return plans.plan_read(plan, policy.see_incentive_plan_params(ctx.principal))  # type: ignore[arg-type]
 
 
 @router.get("/incentive-plans", response_model=PageOut[IncentivePlanRead], tags=PLANS)
-async def list_plans(ctx: RequestCtx, pages: Pages, cycle_id: uuid.UUID | None = None,
-                     kind: PlanKind | None = None) -> PageOut[IncentivePlanRead]:
+async def list_plans(
+    ctx: RequestCtx, pages: Pages, cycle_id: uuid.UUID | None = None, kind: PlanKind | None = None
+) -> PageOut[IncentivePlanRead]:
     page = await plans.list_plans(ctx, pages, cycle_id, kind)
     return PageOut[IncentivePlanRead](items=[_plan_read(ctx, p) for p in page.items], next_cursor=page.next_cursor)
 
@@ -73,8 +75,9 @@ async def get_plan(ctx: RequestCtx, plan_id: uuid.UUID, response: Response) -> I
 
 
 @router.patch("/incentive-plans/{plan_id}", response_model=IncentivePlanRead, tags=PLANS)
-async def update_plan(ctx: RequestCtx, plan_id: uuid.UUID, body: IncentivePlanUpdate, request: Request,
-                      response: Response) -> IncentivePlanRead:
+async def update_plan(
+    ctx: RequestCtx, plan_id: uuid.UUID, body: IncentivePlanUpdate, request: Request, response: Response
+) -> IncentivePlanRead:
     plan = await plans.update_plan(ctx, plan_id, body, request)
     set_etag(response, plan.version)
     return _plan_read(ctx, plan)
@@ -107,16 +110,31 @@ async def finalize_plan_results(ctx: RequestCtx, plan_id: uuid.UUID, request: Re
 
 # --- results -------------------------------------------------------------------------------------
 
+
 @router.get("/incentive-results", response_model=PageOut[IncentiveResultRead], tags=RESULTS)
-async def list_results(ctx: RequestCtx, pages: Pages, plan_id: uuid.UUID | None = None,
-                       employee_id: uuid.UUID | None = None, cycle_id: uuid.UUID | None = None,
-                       status: ResultStatus | None = None, kind: ResultKind | None = None,
-                       nomination: NominationKind | None = None) -> PageOut[IncentiveResultRead]:
+async def list_results(
+    ctx: RequestCtx,
+    pages: Pages,
+    plan_id: uuid.UUID | None = None,
+    employee_id: uuid.UUID | None = None,
+    cycle_id: uuid.UUID | None = None,
+    status: ResultStatus | None = None,
+    kind: ResultKind | None = None,
+    nomination: NominationKind | None = None,
+) -> PageOut[IncentiveResultRead]:
     """Every result the caller may see: hr/admin and auditors all (auditors without
     amounts), managers their reports' (without amounts), employees their own finalized
     ones, payroll clients finalized money results."""
-    page = await results.list_results(ctx, pages, plan_id=plan_id, employee_id=employee_id, status=status,
-                                      kind=kind, cycle_id=cycle_id, nomination=nomination)
+    page = await results.list_results(
+        ctx,
+        pages,
+        plan_id=plan_id,
+        employee_id=employee_id,
+        status=status,
+        kind=kind,
+        cycle_id=cycle_id,
+        nomination=nomination,
+    )
     return PageOut[IncentiveResultRead](items=await results.reads(ctx, page.items), next_cursor=page.next_cursor)
 
 
@@ -127,10 +145,15 @@ async def get_result(ctx: RequestCtx, result_id: uuid.UUID, response: Response) 
     return (await results.reads(ctx, [r]))[0]
 
 
-@router.post("/incentive-results/{result_id}/adjust", response_model=IncentiveResultRead,
-             status_code=status.HTTP_201_CREATED, tags=RESULTS)
-async def adjust_result(ctx: RequestCtx, result_id: uuid.UUID, body: AdjustmentCreate,
-                        response: Response) -> IncentiveResultRead:
+@router.post(
+    "/incentive-results/{result_id}/adjust",
+    response_model=IncentiveResultRead,
+    status_code=status.HTTP_201_CREATED,
+    tags=RESULTS,
+)
+async def adjust_result(
+    ctx: RequestCtx, result_id: uuid.UUID, body: AdjustmentCreate, response: Response
+) -> IncentiveResultRead:
     """A correction of a finalized result: a new draft result of kind adjustment that
     references the original."""
     row = await results.adjust(ctx, result_id, body)
@@ -140,9 +163,14 @@ async def adjust_result(ctx: RequestCtx, result_id: uuid.UUID, body: AdjustmentC
 
 
 @router.post("/incentive-results/{result_id}/{action}", response_model=IncentiveResultRead, tags=RESULTS)
-async def act_on_result(ctx: RequestCtx, result_id: uuid.UUID, action: Literal["approve", "finalize", "decline"],
-                        request: Request, response: Response,
-                        body: ResultAction | None = None) -> IncentiveResultRead:
+async def act_on_result(
+    ctx: RequestCtx,
+    result_id: uuid.UUID,
+    action: Literal["approve", "finalize", "decline"],
+    request: Request,
+    response: Response,
+    body: ResultAction | None = None,
+) -> IncentiveResultRead:
     """draft → approved → finalized; draft or approved → declined. A finalized result is
     immutable: every action on it answers 409."""
     row = await results.transition(ctx, result_id, action, body.comment if body else None, request)
@@ -152,15 +180,23 @@ async def act_on_result(ctx: RequestCtx, result_id: uuid.UUID, action: Literal["
 
 # --- nominations ---------------------------------------------------------------------------------
 
+
 @router.get("/nominations", response_model=PageOut[NominationRead], tags=NOMINATIONS)
-async def list_nominations(ctx: RequestCtx, pages: Pages, plan_id: uuid.UUID | None = None,
-                           employee_id: uuid.UUID | None = None, cycle_id: uuid.UUID | None = None,
-                           kind: NominationKind | None = None,
-                           status: ResultStatus | None = None) -> PageOut[NominationRead]:
-    page = await nominations.list_nominations(ctx, pages, plan_id=plan_id, employee_id=employee_id,
-                                              cycle_id=cycle_id, kind=kind, status=status)
-    return PageOut[NominationRead](items=[nominations.nomination_read(r) for r in page.items],
-                                   next_cursor=page.next_cursor)
+async def list_nominations(
+    ctx: RequestCtx,
+    pages: Pages,
+    plan_id: uuid.UUID | None = None,
+    employee_id: uuid.UUID | None = None,
+    cycle_id: uuid.UUID | None = None,
+    kind: NominationKind | None = None,
+    status: ResultStatus | None = None,
+) -> PageOut[NominationRead]:
+    page = await nominations.list_nominations(
+        ctx, pages, plan_id=plan_id, employee_id=employee_id, cycle_id=cycle_id, kind=kind, status=status
+    )
+    return PageOut[NominationRead](
+        items=[nominations.nomination_read(r) for r in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.get("/nominations/{nomination_id}", response_model=NominationRead, tags=NOMINATIONS)
@@ -171,15 +207,21 @@ async def get_nomination(ctx: RequestCtx, nomination_id: uuid.UUID, response: Re
 
 
 @router.post("/nominations/{nomination_id}/{decision}", response_model=NominationRead, tags=NOMINATIONS)
-async def decide_nomination(ctx: RequestCtx, nomination_id: uuid.UUID,
-                            decision: Literal["approve", "decline", "finalize"], request: Request,
-                            response: Response, body: ResultAction | None = None) -> NominationRead:
+async def decide_nomination(
+    ctx: RequestCtx,
+    nomination_id: uuid.UUID,
+    decision: Literal["approve", "decline", "finalize"],
+    request: Request,
+    response: Response,
+    body: ResultAction | None = None,
+) -> NominationRead:
     r = await nominations.decide(ctx, nomination_id, decision, body.comment if body else None, request)
     set_etag(response, r.version)
     return nominations.nomination_read(r)
 
 
 # --- payroll -------------------------------------------------------------------------------------
+
 
 def _wants_csv(accept: str) -> bool:
     kinds = [part.split(";")[0].strip().lower() for part in accept.split(",")]
@@ -188,17 +230,33 @@ def _wants_csv(accept: str) -> bool:
     return "application/json" not in kinds or kinds.index("text/csv") < kinds.index("application/json")
 
 
-@router.get("/payroll/incentive-results", response_model=PayrollPage, tags=PAYROLL, responses={
-    200: {"content": {"text/csv": {"schema": {"type": "string"},
-                                   "example": "result_id,employee_external_id,plan,period_start,period_end,"
-                                              "earning_code,amount,currency,kind,adjusts_id,finalized_at\r\n"}},
-          "description": "JSON pages, or with `Accept: text/csv` the whole feed after the cursor as a CSV "
-                         "stream (header `X-Resume-Cursor`)"}})
-async def payroll_results(ctx: RequestCtx, request: Request, plan_id: uuid.UUID | None = None,
-                          cursor: Annotated[str | None, Query(max_length=500)] = None,
-                          limit: Annotated[int | None, Query(ge=1, le=payroll.CSV_MAX_LIMIT)] = None,
-                          updated_since: Timestamp | None = None,
-                          acknowledged: bool | None = None) -> PayrollPage | StreamingResponse:
+@router.get(
+    "/payroll/incentive-results",
+    response_model=PayrollPage,
+    tags=PAYROLL,
+    responses={
+        200: {
+            "content": {
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": "result_id,employee_external_id,plan,period_start,period_end,"
+                    "earning_code,amount,currency,kind,adjusts_id,finalized_at\r\n",
+                }
+            },
+            "description": "JSON pages, or with `Accept: text/csv` the whole feed after the cursor as a CSV "
+            "stream (header `X-Resume-Cursor`)",
+        }
+    },
+)
+async def payroll_results(
+    ctx: RequestCtx,
+    request: Request,
+    plan_id: uuid.UUID | None = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=payroll.CSV_MAX_LIMIT)] = None,
+    updated_since: Timestamp | None = None,
+    acknowledged: bool | None = None,
+) -> PayrollPage | StreamingResponse:
     """Finalized money results in the organization's payroll sequence: a cursor never
     skips or repeats a result, even while others are being finalized. JSON pages hold
     `limit` results (default 50, at most 500); CSV streams every result after the cursor
@@ -210,9 +268,15 @@ async def payroll_results(ctx: RequestCtx, request: Request, plan_id: uuid.UUID 
     filters = payroll.Filters(plan_id=plan_id, updated_since=updated_since, acknowledged=acknowledged)
     if _wants_csv(request.headers.get("accept", "")):
         export = await payroll.csv_export(ctx, filters, cursor, limit)
-        return StreamingResponse(export.body, media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": 'attachment; filename="incentive-results.csv"',
-            "X-Resume-Cursor": export.resume_cursor, "Cache-Control": "no-store"})
+        return StreamingResponse(
+            export.body,
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": 'attachment; filename="incentive-results.csv"',
+                "X-Resume-Cursor": export.resume_cursor,
+                "Cache-Control": "no-store",
+            },
+        )
     return await payroll.page(ctx, filters, cursor, limit)
 
 
@@ -221,5 +285,9 @@ async def acknowledge(ctx: RequestCtx, result_id: uuid.UUID, body: PayrollAckCre
     """Records payroll's reference. Acknowledging again with the same reference is
     harmless (the same answer); another reference is a 409."""
     ack, _ = await payroll.acknowledge(ctx, result_id, body.payroll_reference)
-    return PayrollAckRead(result_id=ack.result_id, payroll_reference=ack.payroll_reference,
-                          acknowledged_at=ack.acknowledged_at, acknowledged_by=ack.acknowledged_by)
+    return PayrollAckRead(
+        result_id=ack.result_id,
+        payroll_reference=ack.payroll_reference,
+        acknowledged_at=ack.acknowledged_at,
+        acknowledged_by=ack.acknowledged_by,
+    )

@@ -38,7 +38,12 @@ EMPLOYEE_STATUSES = ("active", "on_leave", "terminated")
 NOMINATION_KINDS = ("promotion_track", "training")
 
 DEFAULT_MULTIPLIERS: dict[str, Decimal] = {
-    "S": Decimal("1.5"), "A": Decimal("1.2"), "B": Decimal("1.0"), "C": Decimal("0.6"), "D": Decimal("0")}
+    "S": Decimal("1.5"),
+    "A": Decimal("1.2"),
+    "B": Decimal("1.0"),
+    "C": Decimal("0.6"),
+    "D": Decimal("0"),
+}
 DEFAULT_MULTIPLIER_CAP = Decimal("1.5")
 DEFAULT_MIN_SCORE = Decimal("0")
 DEFAULT_MIN_OBJECTIVE_SCORE = Decimal("0.7")
@@ -110,6 +115,7 @@ def text(value: Decimal | None) -> str | None:
 
 # --- the plan's period ------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Period:
     start: dt.date
@@ -134,6 +140,7 @@ class Period:
 
 
 # --- facts about an employee -------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Person:
@@ -194,6 +201,7 @@ class Candidate:
 
 # --- eligibility, proration, target bonus, multiplier ---------------------------------------
 
+
 @dataclass(frozen=True)
 class Eligibility:
     statuses: tuple[str, ...] = DEFAULT_STATUSES
@@ -210,12 +218,14 @@ class Eligibility:
         def ids(key: str) -> frozenset[uuid.UUID]:
             return frozenset(uuid.UUID(str(v)) for v in p.get(key) or ())
 
-        return Eligibility(statuses=tuple(p.get("statuses") or DEFAULT_STATUSES),
-                           min_tenure_days=int(p.get("min_tenure_days") or 0),
-                           include_departments=ids("include_departments"),
-                           exclude_departments=ids("exclude_departments"),
-                           include_positions=ids("include_positions"),
-                           exclude_positions=ids("exclude_positions"))
+        return Eligibility(
+            statuses=tuple(p.get("statuses") or DEFAULT_STATUSES),
+            min_tenure_days=int(p.get("min_tenure_days") or 0),
+            include_departments=ids("include_departments"),
+            exclude_departments=ids("exclude_departments"),
+            include_positions=ids("include_positions"),
+            exclude_positions=ids("exclude_positions"),
+        )
 
 
 def tenure_days(person: Person, period: Period) -> int | None:
@@ -277,17 +287,29 @@ def target_bonus(person: Person, currency: str, period: Period) -> TargetBonus |
         return CURRENCY_MISMATCH
     if person.target_bonus_minor is not None:
         amount = Decimal(person.target_bonus_minor)
-        return TargetBonus(amount, ONE, "amount", {"source": "amount", "target_bonus_minor": person.target_bonus_minor,
-                                                   "value": text(amount)})
+        return TargetBonus(
+            amount,
+            ONE,
+            "amount",
+            {"source": "amount", "target_bonus_minor": person.target_bonus_minor, "value": text(amount)},
+        )
     if person.target_bonus_pct is not None and person.base_salary_minor is not None:
         num = mul(Decimal(person.base_salary_minor), person.target_bonus_pct, Decimal(period.days))
         den = HUNDRED * period.year_days
-        return TargetBonus(num, den, "percent", {
-            "source": "percent", "base_salary_minor": person.base_salary_minor,
-            "target_bonus_pct": text(person.target_bonus_pct), "period_days": period.days,
-            "year_days": period.year_days,
-            "formula": "base_salary_minor × target_bonus_pct / 100 × period_days / year_days",
-            "value": text(div(num, den))})
+        return TargetBonus(
+            num,
+            den,
+            "percent",
+            {
+                "source": "percent",
+                "base_salary_minor": person.base_salary_minor,
+                "target_bonus_pct": text(person.target_bonus_pct),
+                "period_days": period.days,
+                "year_days": period.year_days,
+                "formula": "base_salary_minor × target_bonus_pct / 100 × period_days / year_days",
+                "value": text(div(num, den)),
+            },
+        )
     return MISSING_COMPENSATION
 
 
@@ -308,20 +330,31 @@ def multiplier(params: Mapping[str, Any], score: ScoreFacts) -> tuple[Decimal, d
         if score.rating not in table:
             return NO_MULTIPLIER
         value = table[score.rating]
-        return value, {"basis": "rating", "rating": score.rating, "value": text(value),
-                       "table": {k: text(v) for k, v in table.items()}}
+        return value, {
+            "basis": "rating",
+            "rating": score.rating,
+            "value": text(value),
+            "table": {k: text(v) for k, v in table.items()},
+        }
     if score.final is None:
         return NO_SCORE
     cap = D(params.get("multiplier_cap", DEFAULT_MULTIPLIER_CAP))
     min_score = D(params.get("min_score", DEFAULT_MIN_SCORE))
     below = round_points(score.final) < min_score
     value = ZERO if below else min(div(score.final, HUNDRED), cap)
-    return value, {"basis": "score", "final": text(score.final), "multiplier_cap": text(cap),
-                   "min_score": text(min_score), "below_min_score": below, "value": text(value),
-                   "formula": "0 when final < min_score, else min(final / 100, multiplier_cap)"}
+    return value, {
+        "basis": "score",
+        "final": text(score.final),
+        "multiplier_cap": text(cap),
+        "min_score": text(min_score),
+        "below_min_score": below,
+        "value": text(value),
+        "formula": "0 when final < min_score, else min(final / 100, multiplier_cap)",
+    }
 
 
 # --- the pool ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PoolShare:
@@ -345,14 +378,21 @@ def split_pool(raws: Sequence[tuple[uuid.UUID, int]], pool_minor: int) -> tuple[
     left = pool_minor - sum(floors.values())
     order = sorted((e for e, _ in raws), key=lambda e: (-remainders[e], e))
     extra = set(order[:left])
-    shares = {e: PoolShare(raw_minor=raw, amount_minor=floors[e] + (1 if e in extra else 0),
-                           share_exact=div(Decimal(raw * pool_minor), Decimal(total)),
-                           floor_minor=floors[e], extra_unit=e in extra)
-              for e, raw in raws}
+    shares = {
+        e: PoolShare(
+            raw_minor=raw,
+            amount_minor=floors[e] + (1 if e in extra else 0),
+            share_exact=div(Decimal(raw * pool_minor), Decimal(total)),
+            floor_minor=floors[e],
+            extra_unit=e in extra,
+        )
+        for e, raw in raws
+    }
     return shares, True
 
 
 # --- per kind ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -386,18 +426,27 @@ def _common(spec: PlanSpec, c: Candidate) -> dict[str, Any]:
     s = c.score
     return {
         "plan": {"id": spec.plan_id, "version": spec.plan_version, "kind": spec.kind, "name": spec.plan_name},
-        "period": {"start": spec.period.start.isoformat(), "end": spec.period.end.isoformat(),
-                   "days": spec.period.days},
-        "score": {"status": s.status, "final": text(s.final),
-                  "final_rounded": text(round_points(s.final)) if s.final is not None else None,
-                  "rating": s.rating, "flags": list(s.flags), "official": s.record_version is not None,
-                  "record_version": s.record_version},
+        "period": {
+            "start": spec.period.start.isoformat(),
+            "end": spec.period.end.isoformat(),
+            "days": spec.period.days,
+        },
+        "score": {
+            "status": s.status,
+            "final": text(s.final),
+            "final_rounded": text(round_points(s.final)) if s.final is not None else None,
+            "rating": s.rating,
+            "flags": list(s.flags),
+            "official": s.record_version is not None,
+            "record_version": s.record_version,
+        },
         "policy": {"id": s.policy_id, "version": s.policy_version},
-        "employment": {"status": c.person.status,
-                       "hire_date": c.person.hire_date.isoformat() if c.person.hire_date else None,
-                       "termination_date": (c.person.termination_date.isoformat()
-                                            if c.person.termination_date else None),
-                       "tenure_days": tenure_days(c.person, spec.period)},
+        "employment": {
+            "status": c.person.status,
+            "hire_date": c.person.hire_date.isoformat() if c.person.hire_date else None,
+            "termination_date": (c.person.termination_date.isoformat() if c.person.termination_date else None),
+            "tenure_days": tenure_days(c.person, spec.period),
+        },
     }
 
 
@@ -419,15 +468,26 @@ def short_term_bonus(spec: PlanSpec, c: Candidate) -> tuple[int, dict[str, Any]]
     inputs.update(
         formula="amount = round_half_up(target_bonus × multiplier × days_employed / period_days)",
         multiplier=mult_inputs,
-        proration={"days_employed": days, "period_days": spec.period.days,
-                   "value": text(div(Decimal(days), Decimal(spec.period.days)))},
-        money={"currency": spec.currency, "target_bonus": target.explanation, "raw_exact": text(exact),
-               "raw_minor": raw, "pool": None, "amount_minor": raw})
+        proration={
+            "days_employed": days,
+            "period_days": spec.period.days,
+            "value": text(div(Decimal(days), Decimal(spec.period.days))),
+        },
+        money={
+            "currency": spec.currency,
+            "target_bonus": target.explanation,
+            "raw_exact": text(exact),
+            "raw_minor": raw,
+            "pool": None,
+            "amount_minor": raw,
+        },
+    )
     return raw, inputs
 
 
-def kpi_excess(kpis: Sequence[KpiPoints], amount_per_point_minor: Decimal,
-               cap_minor: int | None) -> tuple[int, Decimal, Decimal, list[dict[str, Any]]]:
+def kpi_excess(
+    kpis: Sequence[KpiPoints], amount_per_point_minor: Decimal, cap_minor: int | None
+) -> tuple[int, Decimal, Decimal, list[dict[str, Any]]]:
     """Σ (points − 100) × amount_per_point over rewardable assignments above 100 points,
     capped, rounded half-up: (amount, uncapped exact, capped exact, lines)."""
     lines = []
@@ -438,8 +498,15 @@ def kpi_excess(kpis: Sequence[KpiPoints], amount_per_point_minor: Decimal,
         excess = k.points - HUNDRED
         amount = mul(excess, amount_per_point_minor)
         total += amount
-        lines.append({"id": k.id, "code": k.code, "points": text(k.points), "excess_points": text(excess),
-                      "amount_exact": text(amount)})
+        lines.append(
+            {
+                "id": k.id,
+                "code": k.code,
+                "points": text(k.points),
+                "excess_points": text(excess),
+                "amount_exact": text(amount),
+            }
+        )
     capped = total if cap_minor is None else min(total, Decimal(cap_minor))
     return half_up(capped), total, capped, lines
 
@@ -451,12 +518,27 @@ def kpi_excess_reward(spec: PlanSpec, c: Candidate) -> tuple[int, dict[str, Any]
     inputs = _common(spec, c)
     inputs.update(
         formula="amount = round_half_up(min(Σ (points − 100) × amount_per_point_minor over rewardable "
-                "KPIs above 100 points, cap_per_employee_minor))",
-        kpis=[{"id": k.id, "code": k.code, "points": text(k.points), "rewardable": k.rewardable,
-               "missing_data": k.missing_data} for k in c.score.kpis],
-        money={"currency": spec.currency, "amount_per_point_minor": text(per_point),
-               "cap_per_employee_minor": None if cap is None else int(cap), "lines": lines,
-               "uncapped_exact": text(uncapped), "capped_exact": text(capped), "amount_minor": amount})
+        "KPIs above 100 points, cap_per_employee_minor))",
+        kpis=[
+            {
+                "id": k.id,
+                "code": k.code,
+                "points": text(k.points),
+                "rewardable": k.rewardable,
+                "missing_data": k.missing_data,
+            }
+            for k in c.score.kpis
+        ],
+        money={
+            "currency": spec.currency,
+            "amount_per_point_minor": text(per_point),
+            "cap_per_employee_minor": None if cap is None else int(cap),
+            "lines": lines,
+            "uncapped_exact": text(uncapped),
+            "capped_exact": text(capped),
+            "amount_minor": amount,
+        },
+    )
     return amount, inputs
 
 
@@ -469,8 +551,11 @@ def nomination(spec: PlanSpec, c: Candidate) -> tuple[str, dict[str, Any]] | str
     ratings = tuple(spec.params.get("ratings") or DEFAULT_RATINGS)
     minimum = D(spec.params.get("min_objective_score", DEFAULT_MIN_OBJECTIVE_SCORE))
     kind = spec.params.get("nomination_kind") or DEFAULT_NOMINATION_KIND
-    qualifying = [o for o in s.objectives
-                  if o.type == "aspirational" and o.score is not None and round_fraction(o.score) >= minimum]
+    qualifying = [
+        o
+        for o in s.objectives
+        if o.type == "aspirational" and o.score is not None and round_fraction(o.score) >= minimum
+    ]
     if s.rating not in ratings or not qualifying:
         return NOT_NOMINATED
     inputs = _common(spec, c)
@@ -478,9 +563,18 @@ def nomination(spec: PlanSpec, c: Candidate) -> tuple[str, dict[str, Any]] | str
         rule="rating in ratings and an aspirational objective with score ≥ min_objective_score",
         criteria={"ratings": list(ratings), "min_objective_score": text(minimum)},
         nomination_kind=kind,
-        objectives=[{"id": o.id, "title": o.title, "type": o.type, "score": text(o.score),
-                     "score_rounded": text(round_fraction(o.score)) if o.score is not None else None,
-                     "qualifies": o in qualifying} for o in s.objectives])
+        objectives=[
+            {
+                "id": o.id,
+                "title": o.title,
+                "type": o.type,
+                "score": text(o.score),
+                "score_rounded": text(round_fraction(o.score)) if o.score is not None else None,
+                "qualifies": o in qualifying,
+            }
+            for o in s.objectives
+        ],
+    )
     return kind, inputs
 
 
@@ -515,16 +609,24 @@ def compute_plan(spec: PlanSpec, candidates: Sequence[Candidate], kept_total_min
         available = max(0, int(pool) - kept_total_minor)
         shares, scaled = split_pool([(c.person.id, raw) for c, raw, _ in money], available)
         total_raw = sum(raw for _, raw, _ in money)
-        pool_report = {"pool_minor": int(pool), "kept_minor": kept_total_minor, "available_minor": available,
-                       "total_raw_minor": total_raw, "scaled": scaled}
+        pool_report = {
+            "pool_minor": int(pool),
+            "kept_minor": kept_total_minor,
+            "available_minor": available,
+            "total_raw_minor": total_raw,
+            "scaled": scaled,
+        }
         priced_list = []
         for c, _raw, inputs in money:
             share = shares[c.person.id]
             inputs["money"]["pool"] = {
-                **pool_report, "formula": "share = raw × available / total_raw, floored; the units left "
-                                          "go one each by largest remainder (ties: smaller employee id)",
-                "share_exact": text(share.share_exact), "floor_minor": share.floor_minor,
-                "extra_unit": share.extra_unit}
+                **pool_report,
+                "formula": "share = raw × available / total_raw, floored; the units left "
+                "go one each by largest remainder (ties: smaller employee id)",
+                "share_exact": text(share.share_exact),
+                "floor_minor": share.floor_minor,
+                "extra_unit": share.extra_unit,
+            }
             inputs["money"]["amount_minor"] = share.amount_minor
             priced_list.append((c, share.amount_minor, inputs))
         money = priced_list

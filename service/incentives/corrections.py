@@ -51,8 +51,7 @@ def _pool_scale(original: IncentiveResult | None) -> tuple[int, int] | None:
     return int(pool["available_minor"]), int(pool["total_raw_minor"])
 
 
-def _amount(spec: calc.PlanSpec, person: calc.Person, scored: scoring.Scored,
-            scale: tuple[int, int] | None) -> int:
+def _amount(spec: calc.PlanSpec, person: calc.Person, scored: scoring.Scored, scale: tuple[int, int] | None) -> int:
     """The employee's amount under the plan's rules without the pool, scaled as the
     original run's pool scaled it (rounded half-up)."""
     unpooled = dataclasses.replace(spec, params={**spec.params, "pool_minor": None})
@@ -72,28 +71,55 @@ def _nominated(spec: calc.PlanSpec, person: calc.Person, scored: scoring.Scored)
 def _note(cycle: Cycle, before: scoring.Scored, after: scoring.Scored) -> dict[str, Any]:
     def side(s: scoring.Scored) -> dict[str, Any]:
         final = s.result.final
-        return {"record_version": s.record.version if s.record is not None else None,
-                "final": calc.text(final), "rating": s.result.rating}
+        return {
+            "record_version": s.record.version if s.record is not None else None,
+            "final": calc.text(final),
+            "rating": s.result.rating,
+        }
 
-    return {"amendment": {"cycle_id": str(cycle.id), "employee_id": str(after.employee.id),
-                          "before": side(before), "after": side(after)}}
+    return {
+        "amendment": {
+            "cycle_id": str(cycle.id),
+            "employee_id": str(after.employee.id),
+            "before": side(before),
+            "after": side(after),
+        }
+    }
 
 
 @records.on_amended
-async def correct_incentives(ctx: Ctx, cycle: Cycle, before: scoring.Scored,
-                             after: scoring.Scored) -> list[Correction]:
-    plans = list((await ctx.session.execute(select(IncentivePlan).where(
-        IncentivePlan.org_id == ctx.org_id, IncentivePlan.cycle_id == cycle.id,
-        IncentivePlan.last_run_at.is_not(None)).order_by(IncentivePlan.id))).scalars())
+async def correct_incentives(ctx: Ctx, cycle: Cycle, before: scoring.Scored, after: scoring.Scored) -> list[Correction]:
+    plans = list(
+        (
+            await ctx.session.execute(
+                select(IncentivePlan)
+                .where(
+                    IncentivePlan.org_id == ctx.org_id,
+                    IncentivePlan.cycle_id == cycle.id,
+                    IncentivePlan.last_run_at.is_not(None),
+                )
+                .order_by(IncentivePlan.id)
+            )
+        ).scalars()
+    )
     if not plans:
         return []
     emp = after.employee.id
     person = (await runs.people(ctx, cycle, [emp])).get(emp)
     if person is None:
         return []
-    mine = list((await ctx.session.execute(select(IncentiveResult).where(
-        IncentiveResult.org_id == ctx.org_id, IncentiveResult.employee_id == emp,
-        IncentiveResult.plan_id.in_([p.id for p in plans]), IncentiveResult.adjusts_id.is_(None)))).scalars())
+    mine = list(
+        (
+            await ctx.session.execute(
+                select(IncentiveResult).where(
+                    IncentiveResult.org_id == ctx.org_id,
+                    IncentiveResult.employee_id == emp,
+                    IncentiveResult.plan_id.in_([p.id for p in plans]),
+                    IncentiveResult.adjusts_id.is_(None),
+                )
+            )
+        ).scalars()
+    )
     originals = {r.plan_id: r for r in mine}
     out = []
     for plan in plans:
@@ -101,22 +127,38 @@ async def correct_incentives(ctx: Ctx, cycle: Cycle, before: scoring.Scored,
     return out
 
 
-async def _correct(ctx: Ctx, cycle: Cycle, plan: IncentivePlan, person: calc.Person,
-                   original: IncentiveResult | None, before: scoring.Scored, after: scoring.Scored) -> Correction:
+async def _correct(
+    ctx: Ctx,
+    cycle: Cycle,
+    plan: IncentivePlan,
+    person: calc.Person,
+    original: IncentiveResult | None,
+    before: scoring.Scored,
+    after: scoring.Scored,
+) -> Correction:
     spec = runs.plan_spec(plan, cycle)
 
     def report(action: str, detail: str, result_id: uuid.UUID | None = None, amount: int | None = None) -> Correction:
-        return Correction(plan_id=plan.id, plan_kind=plan.kind, action=action,  # type: ignore[arg-type]
-                          result_id=result_id if result_id is not None else (original.id if original else None),
-                          amount_minor=amount, currency=plan.currency if amount is not None else None,
-                          detail=detail)
+        return Correction(
+            plan_id=plan.id,
+            plan_kind=plan.kind,
+            action=action,  # type: ignore[arg-type]
+            result_id=result_id if result_id is not None else (original.id if original else None),
+            amount_minor=amount,
+            currency=plan.currency if amount is not None else None,
+            detail=detail,
+        )
 
     if plan.kind not in calc.MONEY_KINDS:
         was, now = _nominated(spec, person, before), _nominated(spec, person, after)
         if was == now:
             return report("unchanged", "the nomination rule gives the same answer")
-        return report("review", "the amended result " + ("qualifies" if now else "no longer qualifies")
-                      + " for this nomination; nominations are decided by people, so nothing was changed")
+        return report(
+            "review",
+            "the amended result "
+            + ("qualifies" if now else "no longer qualifies")
+            + " for this nomination; nominations are decided by people, so nothing was changed",
+        )
     scale = _pool_scale(original)
     old, new = _amount(spec, person, before, scale), _amount(spec, person, after, scale)
     delta = new - old
@@ -124,30 +166,74 @@ async def _correct(ctx: Ctx, cycle: Cycle, plan: IncentivePlan, person: calc.Per
         return report("unchanged", "the amendment does not change this amount")
     if original is None:
         if plan.params.get("pool_minor") is not None:
-            return report("review", "the employee now earns an amount in a pooled plan they were not paid from; "
-                                    "a share of the pool is a decision for HR", amount=delta)
+            return report(
+                "review",
+                "the employee now earns an amount in a pooled plan they were not paid from; "
+                "a share of the pool is a decision for HR",
+                amount=delta,
+            )
         return await _new_payment(ctx, cycle, plan, spec, person, before, after, new)
     if original.status != "finalized":
-        return report("not_finalized", f"the result is {original.status}, not paid: run the plan again "
-                                       "(drafts are replaced; decline an approved result first)", amount=delta)
-    row = await results.adjust(ctx, original.id, AdjustmentCreate(
-        amount_minor=delta, reason=f"score of record amended: {after.record.reason if after.record else ''}"[:4000]),
-        note=_note(cycle, before, after))
-    return report("adjustment_created", f"a draft correction of {delta} minor units for the paid result "
-                                        f"{original.id}; approve and finalize it for payroll", row.id, delta)
+        return report(
+            "not_finalized",
+            f"the result is {original.status}, not paid: run the plan again "
+            "(drafts are replaced; decline an approved result first)",
+            amount=delta,
+        )
+    row = await results.adjust(
+        ctx,
+        original.id,
+        AdjustmentCreate(
+            amount_minor=delta, reason=f"score of record amended: {after.record.reason if after.record else ''}"[:4000]
+        ),
+        note=_note(cycle, before, after),
+    )
+    return report(
+        "adjustment_created",
+        f"a draft correction of {delta} minor units for the paid result "
+        f"{original.id}; approve and finalize it for payroll",
+        row.id,
+        delta,
+    )
 
 
-async def _new_payment(ctx: Ctx, cycle: Cycle, plan: IncentivePlan, spec: calc.PlanSpec, person: calc.Person,
-                       before: scoring.Scored, after: scoring.Scored, amount: int) -> Correction:
+async def _new_payment(
+    ctx: Ctx,
+    cycle: Cycle,
+    plan: IncentivePlan,
+    spec: calc.PlanSpec,
+    person: calc.Person,
+    before: scoring.Scored,
+    after: scoring.Scored,
+    amount: int,
+) -> Correction:
     run = calc.compute_plan(spec, [calc.Candidate(person=person, score=runs.score_facts(after))])
     outcome = run.outcomes[0]
     outcome.inputs.update(_note(cycle, before, after))
     now = utcnow()
     row = runs.result_row(ctx, plan, cycle, outcome, now)
     await ctx.session.execute(insert(IncentiveResult), [row])
-    await audit.record(ctx.session, ctx.principal, "incentive_result.created", "incentive_result", row["id"], None,
-                       {"plan_id": str(plan.id), "employee_id": str(person.id), "kind": row["kind"],
-                        "status": "draft", "reason": "score of record amended"})
-    return Correction(plan_id=plan.id, plan_kind=plan.kind, action="payment_created", result_id=row["id"],
-                      amount_minor=amount, currency=plan.currency,
-                      detail="the employee had no result in this plan and now earns one: a draft payment")
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        "incentive_result.created",
+        "incentive_result",
+        row["id"],
+        None,
+        {
+            "plan_id": str(plan.id),
+            "employee_id": str(person.id),
+            "kind": row["kind"],
+            "status": "draft",
+            "reason": "score of record amended",
+        },
+    )
+    return Correction(
+        plan_id=plan.id,
+        plan_kind=plan.kind,
+        action="payment_created",
+        result_id=row["id"],
+        amount_minor=amount,
+        currency=plan.currency,
+        detail="the employee had no result in this plan and now earns one: a draft payment",
+    )

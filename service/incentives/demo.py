@@ -19,8 +19,12 @@ from service.incentives.schemas import PARAMS_MODELS
 
 PLANS = [
     ("bonus", "FY2026 Q4 bonus", "short_term_bonus", {"pool_minor": 1_200_000}),
-    ("excess", "FY2026 Q4 KPI excellence", "kpi_excess_reward", {"amount_per_point_minor": 2500,
-                                                                "cap_per_employee_minor": 100_000}),
+    (
+        "excess",
+        "FY2026 Q4 KPI excellence",
+        "kpi_excess_reward",
+        {"amount_per_point_minor": 2500, "cap_per_employee_minor": 100_000},
+    ),
     ("talent", "FY2026 Q4 breakthrough nominations", "okr_breakthrough", {"nomination_kind": "promotion_track"}),
 ]
 
@@ -28,14 +32,25 @@ PLANS = [
 async def load(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str], uuid.UUID]) -> None:
     if await session.get(IncentivePlan, (org_id, make_id("incentives:plan:bonus"))) is not None:
         return
-    q4 = (await session.execute(select(Cycle).where(
-        Cycle.org_id == org_id, Cycle.name == "FY2026 Q4"))).scalars().first()
+    q4 = (
+        (await session.execute(select(Cycle).where(Cycle.org_id == org_id, Cycle.name == "FY2026 Q4")))
+        .scalars()
+        .first()
+    )
     if q4 is None:
         return
     for key, name, kind, params in PLANS:
-        session.add(IncentivePlan(org_id=org_id, id=make_id(f"incentives:plan:{key}"), name=name, kind=kind,
-                                  cycle_id=q4.id, currency="USD",
-                                  params=PARAMS_MODELS[kind].model_validate(params).model_dump(mode="json")))
+        session.add(
+            IncentivePlan(
+                org_id=org_id,
+                id=make_id(f"incentives:plan:{key}"),
+                name=name,
+                kind=kind,
+                cycle_id=q4.id,
+                currency="USD",
+                params=PARAMS_MODELS[kind].model_validate(params).model_dump(mode="json"),
+            )
+        )
     await session.flush()
     from service.models import load_hooks
 

@@ -85,8 +85,9 @@ class IncentiveResultType:
     employee_id: uuid.UUID
     kind: str
     status: str
-    amount_minor: MinorUnits | None = strawberry.field(description="null for nominations and for callers "
-                                                                   "who may not see pay")
+    amount_minor: MinorUnits | None = strawberry.field(
+        description="null for nominations and for callers who may not see pay"
+    )
     amount: str | None
     currency: str | None
     amount_visible: bool
@@ -181,8 +182,10 @@ class IncentiveRunType:
     @staticmethod
     def of(run: IncentiveRunRead) -> IncentiveRunType:
         data: dict[str, Any] = run.model_dump(exclude={"skipped_employees"})
-        return IncentiveRunType(**data, skipped_employees=[RunSkipType(employee_id=s.employee_id, reason=s.reason)
-                                                           for s in run.skipped_employees])
+        return IncentiveRunType(
+            **data,
+            skipped_employees=[RunSkipType(employee_id=s.employee_id, reason=s.reason) for s in run.skipped_employees],
+        )
 
 
 @strawberry.type(name="IncentiveBulkAction")
@@ -241,9 +244,14 @@ async def _result(info: Context, row: Any) -> IncentiveResultType:
 @strawberry.type
 class IncentiveQuery:
     @strawberry.field
-    async def incentive_plans(self, info: Context, first: int | None = None, after: str | None = None,
-                              cycle_id: uuid.UUID | None = None,
-                              kind: str | None = None) -> Connection[IncentivePlanType]:
+    async def incentive_plans(
+        self,
+        info: Context,
+        first: int | None = None,
+        after: str | None = None,
+        cycle_id: uuid.UUID | None = None,
+        kind: str | None = None,
+    ) -> Connection[IncentivePlanType]:
         page = await plans.list_plans(info.context.ctx, page_params(first, after), cycle_id, kind)
         return connection(page, lambda p: IncentivePlanType.of(info, p))
 
@@ -252,14 +260,29 @@ class IncentiveQuery:
         return IncentivePlanType.of(info, await plans.get_plan(info.context.ctx, id))
 
     @strawberry.field
-    async def incentive_results(self, info: Context, first: int | None = None, after: str | None = None,
-                                plan_id: uuid.UUID | None = None, employee_id: uuid.UUID | None = None,
-                                cycle_id: uuid.UUID | None = None, status: str | None = None,
-                                kind: str | None = None,
-                                nomination: str | None = None) -> Connection[IncentiveResultType]:
+    async def incentive_results(
+        self,
+        info: Context,
+        first: int | None = None,
+        after: str | None = None,
+        plan_id: uuid.UUID | None = None,
+        employee_id: uuid.UUID | None = None,
+        cycle_id: uuid.UUID | None = None,
+        status: str | None = None,
+        kind: str | None = None,
+        nomination: str | None = None,
+    ) -> Connection[IncentiveResultType]:
         ctx = info.context.ctx
-        page = await results.list_results(ctx, page_params(first, after), plan_id=plan_id, employee_id=employee_id,
-                                          status=status, kind=kind, cycle_id=cycle_id, nomination=nomination)
+        page = await results.list_results(
+            ctx,
+            page_params(first, after),
+            plan_id=plan_id,
+            employee_id=employee_id,
+            status=status,
+            kind=kind,
+            cycle_id=cycle_id,
+            nomination=nomination,
+        )
         reads = {r.id: r for r in await results.reads(ctx, page.items)}
         return connection(page, lambda r: IncentiveResultType.of(reads[r.id]))
 
@@ -269,42 +292,63 @@ class IncentiveQuery:
         return await _result(info, row)
 
     @strawberry.field
-    async def nominations(self, info: Context, first: int | None = None, after: str | None = None,
-                          plan_id: uuid.UUID | None = None, employee_id: uuid.UUID | None = None,
-                          cycle_id: uuid.UUID | None = None, kind: str | None = None,
-                          status: str | None = None) -> Connection[NominationType]:
-        page = await nominations.list_nominations(info.context.ctx, page_params(first, after), plan_id=plan_id,
-                                                  employee_id=employee_id, cycle_id=cycle_id, kind=kind,
-                                                  status=status)
+    async def nominations(
+        self,
+        info: Context,
+        first: int | None = None,
+        after: str | None = None,
+        plan_id: uuid.UUID | None = None,
+        employee_id: uuid.UUID | None = None,
+        cycle_id: uuid.UUID | None = None,
+        kind: str | None = None,
+        status: str | None = None,
+    ) -> Connection[NominationType]:
+        page = await nominations.list_nominations(
+            info.context.ctx,
+            page_params(first, after),
+            plan_id=plan_id,
+            employee_id=employee_id,
+            cycle_id=cycle_id,
+            kind=kind,
+            status=status,
+        )
         return connection(page, lambda r: NominationType.of(nominations.nomination_read(r)))
 
-    @strawberry.field(description="The payroll feed: finalized money results in sequence order; `after` is "
-                                  "the cursor of the last result received")
-    async def payroll_incentive_results(self, info: Context, first: int | None = None, after: str | None = None,
-                                        plan_id: uuid.UUID | None = None,
-                                        updated_since: dt.datetime | None = None,
-                                        acknowledged: bool | None = None) -> Connection[PayrollResultType]:
+    @strawberry.field(
+        description="The payroll feed: finalized money results in sequence order; `after` is "
+        "the cursor of the last result received"
+    )
+    async def payroll_incentive_results(
+        self,
+        info: Context,
+        first: int | None = None,
+        after: str | None = None,
+        plan_id: uuid.UUID | None = None,
+        updated_since: dt.datetime | None = None,
+        acknowledged: bool | None = None,
+    ) -> Connection[PayrollResultType]:
         params = page_params(first, after)
         if updated_since is not None and updated_since.tzinfo is None:
             updated_since = updated_since.replace(tzinfo=dt.UTC)
         filters = payroll.Filters(plan_id=plan_id, updated_since=updated_since, acknowledged=acknowledged)
         page = await payroll.page(info.context.ctx, filters, params.cursor, params.limit)
         edges = [Edge(cursor=payroll.encode_cursor(i.sequence), node=PayrollResultType.of(i)) for i in page.items]
-        return Connection(edges=edges, page_info=PageInfo(has_next_page=page.next_cursor is not None,
-                                                          end_cursor=page.resume_cursor))
+        return Connection(
+            edges=edges, page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.resume_cursor)
+        )
 
 
 @strawberry.type
 class IncentiveMutation:
     @strawberry.mutation
     async def create_incentive_plan(self, info: Context, input: IncentivePlanInput) -> IncentivePlanType:
-        data = validate_input(IncentivePlanCreate, {k: v for k, v in input_dict(input).items()
-                                                    if not (k == "params" and v is None)})
+        data = validate_input(
+            IncentivePlanCreate, {k: v for k, v in input_dict(input).items() if not (k == "params" and v is None)}
+        )
         return IncentivePlanType.of(info, await plans.create_plan(info.context.ctx, data))
 
     @strawberry.mutation
-    async def update_incentive_plan(self, info: Context, id: uuid.UUID,
-                                    input: IncentivePlanInput) -> IncentivePlanType:
+    async def update_incentive_plan(self, info: Context, id: uuid.UUID, input: IncentivePlanInput) -> IncentivePlanType:
         data = validate_input(IncentivePlanUpdate, input_dict(input))
         return IncentivePlanType.of(info, await plans.update_plan(info.context.ctx, id, data))
 
@@ -323,8 +367,9 @@ class IncentiveMutation:
         return BulkActionType(plan_id=id, action="finalize", count=len(rows), result_ids=[r.id for r in rows])
 
     @strawberry.mutation
-    async def approve_incentive_result(self, info: Context, id: uuid.UUID,
-                                       comment: str | None = None) -> IncentiveResultType:
+    async def approve_incentive_result(
+        self, info: Context, id: uuid.UUID, comment: str | None = None
+    ) -> IncentiveResultType:
         return await _result(info, await results.transition(info.context.ctx, id, "approve", comment))
 
     @strawberry.mutation
@@ -332,28 +377,35 @@ class IncentiveMutation:
         return await _result(info, await results.transition(info.context.ctx, id, "finalize"))
 
     @strawberry.mutation
-    async def decline_incentive_result(self, info: Context, id: uuid.UUID,
-                                       comment: str | None = None) -> IncentiveResultType:
+    async def decline_incentive_result(
+        self, info: Context, id: uuid.UUID, comment: str | None = None
+    ) -> IncentiveResultType:
         return await _result(info, await results.transition(info.context.ctx, id, "decline", comment))
 
     @strawberry.mutation
-    async def adjust_incentive_result(self, info: Context, id: uuid.UUID,
-                                      input: IncentiveAdjustmentInput) -> IncentiveResultType:
+    async def adjust_incentive_result(
+        self, info: Context, id: uuid.UUID, input: IncentiveAdjustmentInput
+    ) -> IncentiveResultType:
         data = validate_input(AdjustmentCreate, input_dict(input))
         return await _result(info, await results.adjust(info.context.ctx, id, data))
 
     @strawberry.mutation
-    async def decide_nomination(self, info: Context, id: uuid.UUID, decision: str,
-                                comment: str | None = None) -> NominationType:
+    async def decide_nomination(
+        self, info: Context, id: uuid.UUID, decision: str, comment: str | None = None
+    ) -> NominationType:
         row = await nominations.decide(info.context.ctx, id, decision, comment)
         return NominationType.of(nominations.nomination_read(row))
 
     @strawberry.mutation
-    async def acknowledge_incentive_result(self, info: Context, id: uuid.UUID,
-                                           payroll_reference: str) -> PayrollAckType:
+    async def acknowledge_incentive_result(
+        self, info: Context, id: uuid.UUID, payroll_reference: str
+    ) -> PayrollAckType:
         from service.incentives.schemas import PayrollAckCreate
 
         data = validate_input(PayrollAckCreate, {"payroll_reference": payroll_reference})
         ack, _ = await payroll.acknowledge(info.context.ctx, id, data.payroll_reference)
-        return PayrollAckType(payroll_reference=ack.payroll_reference, acknowledged_at=ack.acknowledged_at,
-                              acknowledged_by=ack.acknowledged_by)
+        return PayrollAckType(
+            payroll_reference=ack.payroll_reference,
+            acknowledged_at=ack.acknowledged_at,
+            acknowledged_by=ack.acknowledged_by,
+        )

@@ -98,10 +98,23 @@ class IncentiveResult(TenantMixin, Timestamps, Base):
         Index("ix_incentive_results_org_employee", "org_id", "employee_id"),
         Index("ix_incentive_results_org_adjusts", "org_id", "adjusts_id"),
         # One run result (payment or nomination) per employee and plan; adjustments are extra.
-        Index("uq_incentive_results_org_plan_employee", "org_id", "plan_id", "employee_id", unique=True,
-              sqlite_where=text("adjusts_id IS NULL"), postgresql_where=text("adjusts_id IS NULL")),
-        Index("uq_incentive_results_org_payroll_seq", "org_id", "payroll_seq", unique=True,
-              sqlite_where=text("payroll_seq IS NOT NULL"), postgresql_where=text("payroll_seq IS NOT NULL")),
+        Index(
+            "uq_incentive_results_org_plan_employee",
+            "org_id",
+            "plan_id",
+            "employee_id",
+            unique=True,
+            sqlite_where=text("adjusts_id IS NULL"),
+            postgresql_where=text("adjusts_id IS NULL"),
+        ),
+        Index(
+            "uq_incentive_results_org_payroll_seq",
+            "org_id",
+            "payroll_seq",
+            unique=True,
+            sqlite_where=text("payroll_seq IS NOT NULL"),
+            postgresql_where=text("payroll_seq IS NOT NULL"),
+        ),
     )
 
 

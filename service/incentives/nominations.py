@@ -26,18 +26,46 @@ DECISIONS = ("approve", "decline", "finalize")
 
 def nomination_read(r: IncentiveResult) -> NominationRead:
     return NominationRead(
-        id=r.id, plan_id=r.plan_id, employee_id=r.employee_id, kind=r.nomination or "", status=r.status,
-        period_start=r.period_start, period_end=r.period_end, inputs=results.redact(r.inputs),
-        decision_comment=r.decision_comment, approved_at=r.approved_at, approved_by=r.approved_by,
-        declined_at=r.declined_at, declined_by=r.declined_by, finalized_at=r.finalized_at, version=r.version,
-        created_at=r.created_at, updated_at=r.updated_at)
+        id=r.id,
+        plan_id=r.plan_id,
+        employee_id=r.employee_id,
+        kind=r.nomination or "",
+        status=r.status,
+        period_start=r.period_start,
+        period_end=r.period_end,
+        inputs=results.redact(r.inputs),
+        decision_comment=r.decision_comment,
+        approved_at=r.approved_at,
+        approved_by=r.approved_by,
+        declined_at=r.declined_at,
+        declined_by=r.declined_by,
+        finalized_at=r.finalized_at,
+        version=r.version,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+    )
 
 
-async def list_nominations(ctx: Ctx, params: PageParams, *, plan_id: uuid.UUID | None = None,
-                           employee_id: uuid.UUID | None = None, cycle_id: uuid.UUID | None = None,
-                           kind: str | None = None, status: str | None = None) -> Page[IncentiveResult]:
-    return await results.list_results(ctx, params, plan_id=plan_id, employee_id=employee_id, status=status,
-                                      kind="nomination", cycle_id=cycle_id, nomination=kind)
+async def list_nominations(
+    ctx: Ctx,
+    params: PageParams,
+    *,
+    plan_id: uuid.UUID | None = None,
+    employee_id: uuid.UUID | None = None,
+    cycle_id: uuid.UUID | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+) -> Page[IncentiveResult]:
+    return await results.list_results(
+        ctx,
+        params,
+        plan_id=plan_id,
+        employee_id=employee_id,
+        status=status,
+        kind="nomination",
+        cycle_id=cycle_id,
+        nomination=kind,
+    )
 
 
 async def get_nomination(ctx: Ctx, nomination_id: uuid.UUID) -> IncentiveResult:
@@ -47,8 +75,9 @@ async def get_nomination(ctx: Ctx, nomination_id: uuid.UUID) -> IncentiveResult:
     return r
 
 
-async def decide(ctx: Ctx, nomination_id: uuid.UUID, decision: str, comment: str | None = None,
-                 request: Request | None = None) -> IncentiveResult:
+async def decide(
+    ctx: Ctx, nomination_id: uuid.UUID, decision: str, comment: str | None = None, request: Request | None = None
+) -> IncentiveResult:
     """Approve, decline or finalize one nomination (the result lifecycle's transitions)."""
     if decision not in DECISIONS:
         raise NotFound(f"no action {decision!r}")

@@ -70,14 +70,26 @@ from service.org.models import Employee
 from service.org.service import require
 from service.types import utcnow
 
-CSV_COLUMNS = ("result_id", "employee_external_id", "plan", "period_start", "period_end", "earning_code",
-               "amount", "currency", "kind", "adjusts_id", "finalized_at")
+CSV_COLUMNS = (
+    "result_id",
+    "employee_external_id",
+    "plan",
+    "period_start",
+    "period_end",
+    "earning_code",
+    "amount",
+    "currency",
+    "kind",
+    "adjusts_id",
+    "finalized_at",
+)
 CSV_CHUNK = 1000
 DEFAULT_LIMIT = 50
 CSV_MAX_LIMIT = 100_000_000  # JSON pages stop at the API's usual 500
 
 
 # --- the sequence ------------------------------------------------------------------------------
+
 
 def _insert(session: AsyncSession) -> Any:
     return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -87,22 +99,32 @@ async def lock(session: AsyncSession, org_id: uuid.UUID) -> int:
     """Take the organization's payroll sequence lock for the rest of the transaction and
     answer the last number handed out. Call it before the transaction's other writes."""
     insert = _insert(session)
-    await session.execute(insert(PayrollSequence).values(org_id=org_id, last_seq=0)
-                          .on_conflict_do_nothing(index_elements=["org_id"]))
-    return (await session.execute(select(PayrollSequence.last_seq).where(
-        PayrollSequence.org_id == org_id).with_for_update())).scalar_one()
+    await session.execute(
+        insert(PayrollSequence).values(org_id=org_id, last_seq=0).on_conflict_do_nothing(index_elements=["org_id"])
+    )
+    return (
+        await session.execute(
+            select(PayrollSequence.last_seq).where(PayrollSequence.org_id == org_id).with_for_update()
+        )
+    ).scalar_one()
 
 
 async def allocate(session: AsyncSession, org_id: uuid.UUID, count: int) -> int:
     """Hand out `count` consecutive numbers (under the lock); answers the first."""
-    last = (await session.execute(
-        update(PayrollSequence).where(PayrollSequence.org_id == org_id)
-        .values(last_seq=PayrollSequence.last_seq + count).returning(PayrollSequence.last_seq)
-        .execution_options(synchronize_session=False))).scalar_one()
+    last = (
+        await session.execute(
+            update(PayrollSequence)
+            .where(PayrollSequence.org_id == org_id)
+            .values(last_seq=PayrollSequence.last_seq + count)
+            .returning(PayrollSequence.last_seq)
+            .execution_options(synchronize_session=False)
+        )
+    ).scalar_one()
     return last - count + 1
 
 
 # --- cursors -------------------------------------------------------------------------------------
+
 
 def encode_cursor(seq: int) -> str:
     raw = json.dumps({"payroll_seq": seq}).encode()
@@ -119,10 +141,13 @@ def decode_cursor(cursor: str | None) -> int:
             raise ValueError("bad sequence")
         return seq
     except Exception as exc:  # any malformed cursor is the caller's mistake
-        raise ValidationFailed("invalid cursor", errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}]) from exc
+        raise ValidationFailed(
+            "invalid cursor", errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}]
+        ) from exc
 
 
 # --- the feed ------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Filters:
@@ -137,14 +162,32 @@ def feed(org_id: uuid.UUID, filters: Filters, after: int) -> Select[Any]:
     R, E, P, A = IncentiveResult, Employee, IncentivePlan, PayrollAck
     # The plan's name as it was when the result was finalized (a later rename is not payroll's).
     plan_name = func.coalesce(R.plan_name, P.name).label("plan_name")
-    stmt = (select(R.id, R.payroll_seq, R.employee_id, E.external_id, R.plan_id, plan_name,
-                   R.period_start, R.period_end, R.earning_code, R.amount_minor, R.currency, R.kind, R.adjusts_id,
-                   R.finalized_at, A.payroll_reference, A.acknowledged_at, A.acknowledged_by)
-            .select_from(R)
-            .join(E, and_(E.org_id == R.org_id, E.id == R.employee_id))
-            .join(P, and_(P.org_id == R.org_id, P.id == R.plan_id))
-            .outerjoin(A, and_(A.org_id == R.org_id, A.result_id == R.id))
-            .where(R.org_id == org_id, R.status == "finalized", R.payroll_seq.is_not(None), R.payroll_seq > after))
+    stmt = (
+        select(
+            R.id,
+            R.payroll_seq,
+            R.employee_id,
+            E.external_id,
+            R.plan_id,
+            plan_name,
+            R.period_start,
+            R.period_end,
+            R.earning_code,
+            R.amount_minor,
+            R.currency,
+            R.kind,
+            R.adjusts_id,
+            R.finalized_at,
+            A.payroll_reference,
+            A.acknowledged_at,
+            A.acknowledged_by,
+        )
+        .select_from(R)
+        .join(E, and_(E.org_id == R.org_id, E.id == R.employee_id))
+        .join(P, and_(P.org_id == R.org_id, P.id == R.plan_id))
+        .outerjoin(A, and_(A.org_id == R.org_id, A.result_id == R.id))
+        .where(R.org_id == org_id, R.status == "finalized", R.payroll_seq.is_not(None), R.payroll_seq > after)
+    )
     if filters.plan_id is not None:
         stmt = stmt.where(R.plan_id == filters.plan_id)
     if filters.updated_since is not None:
@@ -157,30 +200,59 @@ def feed(org_id: uuid.UUID, filters: Filters, after: int) -> Select[Any]:
 
 
 def item(row: Any) -> PayrollResultRead:
-    ack = (PayrollAckInfo(payroll_reference=row.payroll_reference, acknowledged_at=row.acknowledged_at,
-                          acknowledged_by=row.acknowledged_by) if row.payroll_reference is not None else None)
+    ack = (
+        PayrollAckInfo(
+            payroll_reference=row.payroll_reference,
+            acknowledged_at=row.acknowledged_at,
+            acknowledged_by=row.acknowledged_by,
+        )
+        if row.payroll_reference is not None
+        else None
+    )
     return PayrollResultRead(
-        id=row.id, sequence=row.payroll_seq, employee_id=row.employee_id, employee_external_id=row.external_id,
-        plan_id=row.plan_id, plan=row.plan_name, period_start=row.period_start, period_end=row.period_end,
-        earning_code=row.earning_code, amount_minor=row.amount_minor,
-        amount=format_minor(row.amount_minor, row.currency), currency=row.currency, kind=row.kind,
-        adjusts_id=row.adjusts_id, finalized_at=row.finalized_at, payroll=ack)
+        id=row.id,
+        sequence=row.payroll_seq,
+        employee_id=row.employee_id,
+        employee_external_id=row.external_id,
+        plan_id=row.plan_id,
+        plan=row.plan_name,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        earning_code=row.earning_code,
+        amount_minor=row.amount_minor,
+        amount=format_minor(row.amount_minor, row.currency),
+        currency=row.currency,
+        kind=row.kind,
+        adjusts_id=row.adjusts_id,
+        finalized_at=row.finalized_at,
+        payroll=ack,
+    )
 
 
 async def page(ctx: Ctx, filters: Filters, cursor: str | None, limit: int | None) -> PayrollPage:
     require(policy.pull_payroll(ctx.principal), "payroll")
     if limit is not None and limit > MAX_LIMIT:
-        raise ValidationFailed(f"limit must be at most {MAX_LIMIT} for JSON pages (CSV takes more)",
-                               errors=[{"loc": ["query", "limit"], "msg": f"at most {MAX_LIMIT}"}])
+        raise ValidationFailed(
+            f"limit must be at most {MAX_LIMIT} for JSON pages (CSV takes more)",
+            errors=[{"loc": ["query", "limit"], "msg": f"at most {MAX_LIMIT}"}],
+        )
     after = decode_cursor(cursor)
     size = limit or DEFAULT_LIMIT
-    rows = list((await ctx.session.execute(
-        feed(ctx.org_id, filters, after).order_by(IncentiveResult.payroll_seq).limit(size + 1))).all())
+    rows = list(
+        (
+            await ctx.session.execute(
+                feed(ctx.org_id, filters, after).order_by(IncentiveResult.payroll_seq).limit(size + 1)
+            )
+        ).all()
+    )
     more = len(rows) > size
     rows = rows[:size]
     last = rows[-1].payroll_seq if rows else after
-    return PayrollPage(items=[item(r) for r in rows], next_cursor=encode_cursor(last) if more else None,
-                       resume_cursor=encode_cursor(last))
+    return PayrollPage(
+        items=[item(r) for r in rows],
+        next_cursor=encode_cursor(last) if more else None,
+        resume_cursor=encode_cursor(last),
+    )
 
 
 def _cell(value: str | None) -> str:
@@ -194,9 +266,19 @@ def _timestamp(value: dt.datetime) -> str:
 
 
 def csv_row(row: Any) -> list[str]:
-    return [str(row.id), _cell(row.external_id), _cell(row.plan_name), row.period_start.isoformat(),
-            row.period_end.isoformat(), _cell(row.earning_code), format_minor(row.amount_minor, row.currency),
-            row.currency, row.kind, str(row.adjusts_id) if row.adjusts_id else "", _timestamp(row.finalized_at)]
+    return [
+        str(row.id),
+        _cell(row.external_id),
+        _cell(row.plan_name),
+        row.period_start.isoformat(),
+        row.period_end.isoformat(),
+        _cell(row.earning_code),
+        format_minor(row.amount_minor, row.currency),
+        row.currency,
+        row.kind,
+        str(row.adjusts_id) if row.adjusts_id else "",
+        _timestamp(row.finalized_at),
+    ]
 
 
 @dataclass(frozen=True)
@@ -213,8 +295,12 @@ async def csv_export(ctx: Ctx, filters: Filters, cursor: str | None, limit: int 
     after = decode_cursor(cursor)
     bounded = feed(ctx.org_id, filters, after)
     if limit is not None:
-        sub = bounded.with_only_columns(IncentiveResult.payroll_seq).order_by(IncentiveResult.payroll_seq) \
-            .limit(limit).subquery()
+        sub = (
+            bounded.with_only_columns(IncentiveResult.payroll_seq)
+            .order_by(IncentiveResult.payroll_seq)
+            .limit(limit)
+            .subquery()
+        )
         upper = await ctx.session.scalar(select(func.max(sub.c.payroll_seq)))
     else:
         upper = await ctx.session.scalar(bounded.with_only_columns(func.max(IncentiveResult.payroll_seq)))
@@ -241,6 +327,7 @@ async def _stream(stmt: Select[Any], any_rows: bool) -> AsyncIterator[bytes]:
 
 # --- acknowledgements ------------------------------------------------------------------------------
 
+
 async def acknowledge(ctx: Ctx, result_id: uuid.UUID, reference: str) -> tuple[PayrollAck, bool]:
     """Record payroll's reference for a finalized money result. The same reference again
     is harmless (the first acknowledgement is answered, nothing changes); another
@@ -256,17 +343,37 @@ async def acknowledge(ctx: Ctx, result_id: uuid.UUID, reference: str) -> tuple[P
         raise Conflict("only finalized results are acknowledged by payroll", extra={"result_status": r.status})
     now = utcnow()
     inserted = await ctx.session.execute(
-        _insert(ctx.session)(PayrollAck).values(org_id=ctx.org_id, result_id=r.id, payroll_reference=reference,
-                                                 acknowledged_at=now, acknowledged_by=ctx.principal.actor)
-        .on_conflict_do_nothing(index_elements=["org_id", "result_id"]))
-    ack = (await ctx.session.execute(select(PayrollAck).where(
-        PayrollAck.org_id == ctx.org_id, PayrollAck.result_id == r.id)
-        .execution_options(populate_existing=True))).scalar_one()
+        _insert(ctx.session)(PayrollAck)
+        .values(
+            org_id=ctx.org_id,
+            result_id=r.id,
+            payroll_reference=reference,
+            acknowledged_at=now,
+            acknowledged_by=ctx.principal.actor,
+        )
+        .on_conflict_do_nothing(index_elements=["org_id", "result_id"])
+    )
+    ack = (
+        await ctx.session.execute(
+            select(PayrollAck)
+            .where(PayrollAck.org_id == ctx.org_id, PayrollAck.result_id == r.id)
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one()
     created = bool(inserted.rowcount)
     if ack.payroll_reference != reference:
-        raise Conflict("the result is already acknowledged with another payroll reference",
-                       extra={"payroll_reference": ack.payroll_reference})
+        raise Conflict(
+            "the result is already acknowledged with another payroll reference",
+            extra={"payroll_reference": ack.payroll_reference},
+        )
     if created:
-        await audit.record(ctx.session, ctx.principal, "incentive_result.acknowledged", "incentive_result", r.id,
-                           None, {"payroll_reference": reference})
+        await audit.record(
+            ctx.session,
+            ctx.principal,
+            "incentive_result.acknowledged",
+            "incentive_result",
+            r.id,
+            None,
+            {"payroll_reference": reference},
+        )
     return ack, created

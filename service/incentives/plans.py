@@ -57,13 +57,22 @@ async def validate_params(ctx: Ctx, kind: str, raw: dict[str, Any]) -> dict[str,
         raise ValidationFailed("the plan's parameters are not valid", errors=errors) from exc
     data = params.model_dump(mode="json")
     eligibility = data.get("eligibility") or {}
-    for key, model_cls in (("include_departments", Department), ("exclude_departments", Department),
-                           ("include_positions", Position), ("exclude_positions", Position)):
+    for key, model_cls in (
+        ("include_departments", Department),
+        ("exclude_departments", Department),
+        ("include_positions", Position),
+        ("exclude_positions", Position),
+    ):
         wanted = [uuid.UUID(v) for v in eligibility.get(key) or []]
         if not wanted:
             continue
-        found = set((await ctx.session.execute(select(model_cls.id).where(
-            model_cls.org_id == ctx.org_id, model_cls.id.in_(wanted)))).scalars())
+        found = set(
+            (
+                await ctx.session.execute(
+                    select(model_cls.id).where(model_cls.org_id == ctx.org_id, model_cls.id.in_(wanted))
+                )
+            ).scalars()
+        )
         missing = [str(w) for w in wanted if w not in found]
         if missing:
             raise ValidationFailed.field(["params", "eligibility", key], f"no such row: {', '.join(missing)}")
@@ -71,16 +80,31 @@ async def validate_params(ctx: Ctx, kind: str, raw: dict[str, Any]) -> dict[str,
 
 
 def plan_read(plan: IncentivePlan, show_params: bool) -> IncentivePlanRead:
-    return IncentivePlanRead(id=plan.id, name=plan.name, kind=plan.kind, cycle_id=plan.cycle_id,
-                             currency=plan.currency, params=plan.params if show_params else None,
-                             version=plan.version, last_run_at=plan.last_run_at, created_at=plan.created_at,
-                             updated_at=plan.updated_at)
+    return IncentivePlanRead(
+        id=plan.id,
+        name=plan.name,
+        kind=plan.kind,
+        cycle_id=plan.cycle_id,
+        currency=plan.currency,
+        params=plan.params if show_params else None,
+        version=plan.version,
+        last_run_at=plan.last_run_at,
+        created_at=plan.created_at,
+        updated_at=plan.updated_at,
+    )
 
 
 def snapshot(plan: IncentivePlan) -> dict[str, Any]:
     """Audit snapshot: pools and rates are plan settings, not anyone's pay, so they stay."""
-    return {"id": str(plan.id), "name": plan.name, "kind": plan.kind, "cycle_id": str(plan.cycle_id),
-            "currency": plan.currency, "params": plan.params, "version": plan.version}
+    return {
+        "id": str(plan.id),
+        "name": plan.name,
+        "kind": plan.kind,
+        "cycle_id": str(plan.cycle_id),
+        "currency": plan.currency,
+        "params": plan.params,
+        "version": plan.version,
+    }
 
 
 async def _cycle(ctx: Ctx, cycle_id: uuid.UUID) -> Cycle:
@@ -90,8 +114,9 @@ async def _cycle(ctx: Ctx, cycle_id: uuid.UUID) -> Cycle:
     return cycle
 
 
-async def list_plans(ctx: Ctx, params: PageParams, cycle_id: uuid.UUID | None = None,
-                     kind: str | None = None) -> Page[IncentivePlan]:
+async def list_plans(
+    ctx: Ctx, params: PageParams, cycle_id: uuid.UUID | None = None, kind: str | None = None
+) -> Page[IncentivePlan]:
     require(policy.read_incentive_plans(ctx.principal), "incentive plans")
     stmt = select(IncentivePlan).where(IncentivePlan.org_id == ctx.org_id)
     if cycle_id is not None:
@@ -118,25 +143,38 @@ async def create_plan(ctx: Ctx, data: IncentivePlanCreate) -> IncentivePlan:
         org = await ctx.session.get(Organization, ctx.org_id)
         currency = org.currency if org is not None else "USD"
     params = await validate_params(ctx, data.kind, data.params)
-    plan = IncentivePlan(org_id=ctx.org_id, id=new_id(), name=data.name, kind=data.kind, cycle_id=data.cycle_id,
-                         currency=currency, params=params)
+    plan = IncentivePlan(
+        org_id=ctx.org_id,
+        id=new_id(),
+        name=data.name,
+        kind=data.kind,
+        cycle_id=data.cycle_id,
+        currency=currency,
+        params=params,
+    )
     ctx.session.add(plan)
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "incentive_plan.created", "incentive_plan", plan.id,
-                       None, snapshot(plan))
+    await audit.record(
+        ctx.session, ctx.principal, "incentive_plan.created", "incentive_plan", plan.id, None, snapshot(plan)
+    )
     return plan
 
 
 async def has_decided_results(ctx: Ctx, plan_id: uuid.UUID) -> bool:
     """Whether any result of the plan is past draft (approved, finalized or declined)."""
-    count = await ctx.session.scalar(select(func.count()).select_from(IncentiveResult).where(
-        IncentiveResult.org_id == ctx.org_id, IncentiveResult.plan_id == plan_id,
-        IncentiveResult.status != "draft"))
+    count = await ctx.session.scalar(
+        select(func.count())
+        .select_from(IncentiveResult)
+        .where(
+            IncentiveResult.org_id == ctx.org_id, IncentiveResult.plan_id == plan_id, IncentiveResult.status != "draft"
+        )
+    )
     return bool(count)
 
 
-async def update_plan(ctx: Ctx, plan_id: uuid.UUID, data: IncentivePlanUpdate,
-                      request: Request | None = None) -> IncentivePlan:
+async def update_plan(
+    ctx: Ctx, plan_id: uuid.UUID, data: IncentivePlanUpdate, request: Request | None = None
+) -> IncentivePlan:
     """Name and parameters change at any time (drafts follow at the next run; results past
     draft keep the snapshot they were computed with); the cycle and the currency only
     while no result of the plan is past draft (409 otherwise)."""
@@ -158,6 +196,7 @@ async def update_plan(ctx: Ctx, plan_id: uuid.UUID, data: IncentivePlanUpdate,
     for key, value in changes.items():
         setattr(plan, key, value)
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "incentive_plan.updated", "incentive_plan", plan.id,
-                       before, snapshot(plan))
+    await audit.record(
+        ctx.session, ctx.principal, "incentive_plan.updated", "incentive_plan", plan.id, before, snapshot(plan)
+    )
     return plan

@@ -48,6 +48,7 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 
 # --- visibility --------------------------------------------------------------------------------
 
+
 async def relation(ctx: Ctx, employee_id: uuid.UUID) -> Relation:
     p = ctx.principal
     if p.is_client or p.employee_id is None:
@@ -92,8 +93,11 @@ async def acks_of(ctx: Ctx, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Payroll
     out: dict[uuid.UUID, PayrollAck] = {}
     ids = list(ids)
     for start in range(0, len(ids), 5000):
-        rows = await ctx.session.execute(select(PayrollAck).where(
-            PayrollAck.org_id == ctx.org_id, PayrollAck.result_id.in_(ids[start:start + 5000])))
+        rows = await ctx.session.execute(
+            select(PayrollAck).where(
+                PayrollAck.org_id == ctx.org_id, PayrollAck.result_id.in_(ids[start : start + 5000])
+            )
+        )
         out.update({a.result_id: a for a in rows.scalars()})
     return out
 
@@ -106,18 +110,41 @@ def redact(inputs: dict[str, Any]) -> dict[str, Any]:
 def result_read(r: IncentiveResult, show_amount: bool, ack: PayrollAck | None = None) -> IncentiveResultRead:
     amount = r.amount_minor if show_amount else None
     return IncentiveResultRead(
-        id=r.id, plan_id=r.plan_id, employee_id=r.employee_id, kind=r.kind, status=r.status,
+        id=r.id,
+        plan_id=r.plan_id,
+        employee_id=r.employee_id,
+        kind=r.kind,
+        status=r.status,
         amount_minor=amount,
         amount=format_minor(amount, r.currency) if amount is not None and r.currency else None,
-        currency=r.currency, amount_visible=show_amount, nomination=r.nomination, earning_code=r.earning_code,
-        period_start=r.period_start, period_end=r.period_end,
-        inputs=r.inputs if show_amount else redact(r.inputs), version=r.version, adjusts_id=r.adjusts_id,
-        reason=r.reason, decision_comment=r.decision_comment, approved_at=r.approved_at,
-        approved_by=r.approved_by, finalized_at=r.finalized_at, finalized_by=r.finalized_by,
-        declined_at=r.declined_at, declined_by=r.declined_by,
-        payroll=PayrollAckInfo(payroll_reference=ack.payroll_reference, acknowledged_at=ack.acknowledged_at,
-                               acknowledged_by=ack.acknowledged_by) if ack is not None and show_amount else None,
-        created_by=r.created_by, created_at=r.created_at, updated_at=r.updated_at)
+        currency=r.currency,
+        amount_visible=show_amount,
+        nomination=r.nomination,
+        earning_code=r.earning_code,
+        period_start=r.period_start,
+        period_end=r.period_end,
+        inputs=r.inputs if show_amount else redact(r.inputs),
+        version=r.version,
+        adjusts_id=r.adjusts_id,
+        reason=r.reason,
+        decision_comment=r.decision_comment,
+        approved_at=r.approved_at,
+        approved_by=r.approved_by,
+        finalized_at=r.finalized_at,
+        finalized_by=r.finalized_by,
+        declined_at=r.declined_at,
+        declined_by=r.declined_by,
+        payroll=PayrollAckInfo(
+            payroll_reference=ack.payroll_reference,
+            acknowledged_at=ack.acknowledged_at,
+            acknowledged_by=ack.acknowledged_by,
+        )
+        if ack is not None and show_amount
+        else None,
+        created_by=r.created_by,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+    )
 
 
 async def reads(ctx: Ctx, rows: Sequence[IncentiveResult]) -> list[IncentiveResultRead]:
@@ -129,15 +156,29 @@ async def reads(ctx: Ctx, rows: Sequence[IncentiveResult]) -> list[IncentiveResu
 
 def snapshot(r: IncentiveResult) -> dict[str, Any]:
     """Audit snapshot: state, never the amount."""
-    return {"id": str(r.id), "plan_id": str(r.plan_id), "employee_id": str(r.employee_id), "kind": r.kind,
-            "status": r.status, "nomination": r.nomination,
-            "adjusts_id": str(r.adjusts_id) if r.adjusts_id else None, "version": r.version}
+    return {
+        "id": str(r.id),
+        "plan_id": str(r.plan_id),
+        "employee_id": str(r.employee_id),
+        "kind": r.kind,
+        "status": r.status,
+        "nomination": r.nomination,
+        "adjusts_id": str(r.adjusts_id) if r.adjusts_id else None,
+        "version": r.version,
+    }
 
 
-async def list_results(ctx: Ctx, params: PageParams, *, plan_id: uuid.UUID | None = None,
-                       employee_id: uuid.UUID | None = None, status: str | None = None,
-                       kind: str | None = None, cycle_id: uuid.UUID | None = None,
-                       nomination: str | None = None) -> Page[IncentiveResult]:
+async def list_results(
+    ctx: Ctx,
+    params: PageParams,
+    *,
+    plan_id: uuid.UUID | None = None,
+    employee_id: uuid.UUID | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    cycle_id: uuid.UUID | None = None,
+    nomination: str | None = None,
+) -> Page[IncentiveResult]:
     require(policy.list_incentive_results(ctx.principal), "incentive results")
     stmt = await visible(ctx)
     if plan_id is not None:
@@ -169,13 +210,15 @@ async def get_result(ctx: Ctx, result_id: uuid.UUID, *, fresh: bool = False) -> 
 
 # --- transitions ---------------------------------------------------------------------------------
 
+
 def _refuse_state(r: IncentiveResult, action: str) -> None:
     allowed_from, _ = TRANSITIONS[action]
     if r.status in allowed_from:
         return
     if r.status == "finalized":
-        raise Conflict("the result is finalized and immutable; correct it with an adjustment",
-                       extra={"result_status": r.status})
+        raise Conflict(
+            "the result is finalized and immutable; correct it with an adjustment", extra={"result_status": r.status}
+        )
     raise Conflict(f"a result cannot {action} from {r.status}", extra={"result_status": r.status})
 
 
@@ -186,8 +229,9 @@ async def _actionable(ctx: Ctx, result_id: uuid.UUID) -> IncentiveResult:
     return r
 
 
-async def transition(ctx: Ctx, result_id: uuid.UUID, action: str, comment: str | None = None,
-                     request: Request | None = None) -> IncentiveResult:
+async def transition(
+    ctx: Ctx, result_id: uuid.UUID, action: str, comment: str | None = None, request: Request | None = None
+) -> IncentiveResult:
     """One result's approve, finalize or decline."""
     if action not in ACTIONS:
         raise NotFound(f"no action {action!r}")
@@ -205,8 +249,16 @@ async def transition(ctx: Ctx, result_id: uuid.UUID, action: str, comment: str |
     if comment is not None:
         r.decision_comment = comment
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, f"incentive_result.{TRANSITIONS[action][1]}",
-                       "incentive_result", r.id, before, snapshot(r), reason=comment)
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        f"incentive_result.{TRANSITIONS[action][1]}",
+        "incentive_result",
+        r.id,
+        before,
+        snapshot(r),
+        reason=comment,
+    )
     return r
 
 
@@ -219,9 +271,12 @@ async def finalize_many(ctx: Ctx, ids: Sequence[uuid.UUID], plan_id: uuid.UUID) 
     await payroll.lock(ctx.session, ctx.org_id)
     rows: list[IncentiveResult] = []
     for start in range(0, len(ids), 5000):
-        res = await ctx.session.execute(select(IncentiveResult).where(
-            IncentiveResult.org_id == ctx.org_id, IncentiveResult.id.in_(list(ids[start:start + 5000])))
-            .execution_options(populate_existing=True).order_by(IncentiveResult.id))
+        res = await ctx.session.execute(
+            select(IncentiveResult)
+            .where(IncentiveResult.org_id == ctx.org_id, IncentiveResult.id.in_(list(ids[start : start + 5000])))
+            .execution_options(populate_existing=True)
+            .order_by(IncentiveResult.id)
+        )
         rows.extend(res.scalars())
     if len(rows) != len(set(ids)):
         raise NotFound("incentive result not found")
@@ -237,17 +292,31 @@ async def finalize_many(ctx: Ctx, ids: Sequence[uuid.UUID], plan_id: uuid.UUID) 
         r.status, r.finalized_at, r.finalized_by, r.payroll_seq = "finalized", now, actor, seqs.get(r.id)
         r.plan_name = plan.name if plan is not None else None
     await ctx.session.flush()
-    await audit.record_many(ctx.session, ctx.principal, "incentive_result.finalized", "incentive_result",
-                            [(r.id, befores[r.id], snapshot(r)) for r in rows])
-    await outbox.emit(ctx.session, ctx.org_id, "incentive.finalized", {
-        "plan_id": str(plan_id), "cycle_id": str(plan.cycle_id) if plan else None,
-        "result_ids": [str(r.id) for r in rows[:10000]], "count": len(rows),
-        "payroll_sequences": [seqs[r.id] for r in money][:10000]})
+    await audit.record_many(
+        ctx.session,
+        ctx.principal,
+        "incentive_result.finalized",
+        "incentive_result",
+        [(r.id, befores[r.id], snapshot(r)) for r in rows],
+    )
+    await outbox.emit(
+        ctx.session,
+        ctx.org_id,
+        "incentive.finalized",
+        {
+            "plan_id": str(plan_id),
+            "cycle_id": str(plan.cycle_id) if plan else None,
+            "result_ids": [str(r.id) for r in rows[:10000]],
+            "count": len(rows),
+            "payroll_sequences": [seqs[r.id] for r in money][:10000],
+        },
+    )
     return rows
 
 
-async def bulk_action(ctx: Ctx, plan_id: uuid.UUID, action: str,
-                      request: Request | None = None) -> list[IncentiveResult]:
+async def bulk_action(
+    ctx: Ctx, plan_id: uuid.UUID, action: str, request: Request | None = None
+) -> list[IncentiveResult]:
     """Approve every draft, or finalize every approved result, of a plan at once."""
     plan = await get_plan(ctx, plan_id)
     require(policy.manage_incentives(ctx.principal), "incentive plan")
@@ -255,30 +324,50 @@ async def bulk_action(ctx: Ctx, plan_id: uuid.UUID, action: str,
     source = "draft" if action == "approve" else "approved"
     if action == "finalize":  # choose the rows under the lock, so a concurrent finalization is not a 409
         await payroll.lock(ctx.session, ctx.org_id)
-    ids = list((await ctx.session.execute(select(IncentiveResult.id).where(
-        IncentiveResult.org_id == ctx.org_id, IncentiveResult.plan_id == plan.id,
-        IncentiveResult.status == source).order_by(IncentiveResult.id))).scalars())
+    ids = list(
+        (
+            await ctx.session.execute(
+                select(IncentiveResult.id)
+                .where(
+                    IncentiveResult.org_id == ctx.org_id,
+                    IncentiveResult.plan_id == plan.id,
+                    IncentiveResult.status == source,
+                )
+                .order_by(IncentiveResult.id)
+            )
+        ).scalars()
+    )
     if action == "finalize":
         return await finalize_many(ctx, ids, plan.id)
     rows: list[IncentiveResult] = []
     for start in range(0, len(ids), 5000):
-        res = await ctx.session.execute(select(IncentiveResult).where(
-            IncentiveResult.org_id == ctx.org_id, IncentiveResult.id.in_(ids[start:start + 5000])))
+        res = await ctx.session.execute(
+            select(IncentiveResult).where(
+                IncentiveResult.org_id == ctx.org_id, IncentiveResult.id.in_(ids[start : start + 5000])
+            )
+        )
         rows.extend(res.scalars())
     now, actor = utcnow(), ctx.principal.actor
     befores = {r.id: snapshot(r) for r in rows}
     for r in rows:
         r.status, r.approved_at, r.approved_by = "approved", now, actor
     await ctx.session.flush()
-    await audit.record_many(ctx.session, ctx.principal, "incentive_result.approved", "incentive_result",
-                            [(r.id, befores[r.id], snapshot(r)) for r in rows])
+    await audit.record_many(
+        ctx.session,
+        ctx.principal,
+        "incentive_result.approved",
+        "incentive_result",
+        [(r.id, befores[r.id], snapshot(r)) for r in rows],
+    )
     return sorted(rows, key=lambda r: r.id)
 
 
 # --- adjustments -----------------------------------------------------------------------------------
 
-async def adjust(ctx: Ctx, result_id: uuid.UUID, data: AdjustmentCreate,
-                 note: dict[str, Any] | None = None) -> IncentiveResult:
+
+async def adjust(
+    ctx: Ctx, result_id: uuid.UUID, data: AdjustmentCreate, note: dict[str, Any] | None = None
+) -> IncentiveResult:
     """A correction of a finalized money result: a new draft of kind adjustment that
     references the original (an adjustment of an adjustment references the same original).
     `note` adds to its inputs what caused it (an amended score of record)."""
@@ -290,37 +379,73 @@ async def adjust(ctx: Ctx, result_id: uuid.UUID, data: AdjustmentCreate,
     if original.amount_minor is None or original.currency is None:
         raise Conflict("a nomination has no amount to adjust")
     if target.status != "finalized" or original.status != "finalized":
-        raise Conflict("only finalized results are corrected by adjustment; a draft is replaced by "
-                       "running the plan again", extra={"result_status": target.status})
-    previous = original.amount_minor + int(await ctx.session.scalar(
-        select(func.coalesce(func.sum(IncentiveResult.amount_minor), 0)).where(
-            IncentiveResult.org_id == ctx.org_id, IncentiveResult.adjusts_id == original.id,
-            IncentiveResult.status != "declined")) or 0)  # PostgreSQL sums BIGINT as NUMERIC
+        raise Conflict(
+            "only finalized results are corrected by adjustment; a draft is replaced by running the plan again",
+            extra={"result_status": target.status},
+        )
+    previous = original.amount_minor + int(
+        await ctx.session.scalar(
+            select(func.coalesce(func.sum(IncentiveResult.amount_minor), 0)).where(
+                IncentiveResult.org_id == ctx.org_id,
+                IncentiveResult.adjusts_id == original.id,
+                IncentiveResult.status != "declined",
+            )
+        )
+        or 0
+    )  # PostgreSQL sums BIGINT as NUMERIC
     if data.amount_minor is not None:
         delta = data.amount_minor
     else:
         assert data.corrected_amount_minor is not None
         delta = data.corrected_amount_minor - previous
         if delta == 0:
-            raise Conflict("the corrected amount equals the current total; nothing to adjust",
-                           extra={"current_total_minor": previous})
+            raise Conflict(
+                "the corrected amount equals the current total; nothing to adjust",
+                extra={"current_total_minor": previous},
+            )
     inputs = {
         "formula": "adjustment = the signed change to the original's total",
-        "adjusts_id": str(original.id), "reason": data.reason,
-        "plan": original.inputs.get("plan"), "period": original.inputs.get("period"),
-        "money": {"currency": original.currency, "original_amount_minor": original.amount_minor,
-                  "previous_total_minor": previous, "delta_minor": delta, "new_total_minor": previous + delta,
-                  "amount_minor": delta},
+        "adjusts_id": str(original.id),
+        "reason": data.reason,
+        "plan": original.inputs.get("plan"),
+        "period": original.inputs.get("period"),
+        "money": {
+            "currency": original.currency,
+            "original_amount_minor": original.amount_minor,
+            "previous_total_minor": previous,
+            "delta_minor": delta,
+            "new_total_minor": previous + delta,
+            "amount_minor": delta,
+        },
         **(note or {}),
     }
     row = IncentiveResult(
-        org_id=ctx.org_id, id=new_id(), plan_id=original.plan_id, employee_id=original.employee_id,
-        kind="adjustment", status="draft", amount_minor=delta, currency=original.currency,
-        earning_code=original.earning_code, period_start=original.period_start, period_end=original.period_end,
-        inputs=inputs, adjusts_id=original.id, reason=data.reason, created_by=ctx.principal.actor)
+        org_id=ctx.org_id,
+        id=new_id(),
+        plan_id=original.plan_id,
+        employee_id=original.employee_id,
+        kind="adjustment",
+        status="draft",
+        amount_minor=delta,
+        currency=original.currency,
+        earning_code=original.earning_code,
+        period_start=original.period_start,
+        period_end=original.period_end,
+        inputs=inputs,
+        adjusts_id=original.id,
+        reason=data.reason,
+        created_by=ctx.principal.actor,
+    )
     ctx.session.add(row)
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "incentive_result.adjustment_created", "incentive_result",
-                       row.id, None, snapshot(row), reason=data.reason)
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        "incentive_result.adjustment_created",
+        "incentive_result",
+        row.id,
+        None,
+        snapshot(row),
+        reason=data.reason,
+    )
     return row
-

@@ -45,27 +45,52 @@ def _ancestry(departments: dict[uuid.UUID, uuid.UUID | None], start: uuid.UUID |
     return tuple(chain)
 
 
-async def people(ctx: Ctx, cycle: Cycle, employee_ids: Sequence[uuid.UUID] | None = None
-                 ) -> dict[uuid.UUID, calc.Person]:
+async def people(
+    ctx: Ctx, cycle: Cycle, employee_ids: Sequence[uuid.UUID] | None = None
+) -> dict[uuid.UUID, calc.Person]:
     """The facts of the cycle's population (or of some of it): two queries (employees,
     departments), more only for more than 5,000 given employees."""
-    deps = {r.id: r.parent_id for r in (await ctx.session.execute(
-        select(Department.id, Department.parent_id).where(Department.org_id == ctx.org_id))).all()}
+    deps = {
+        r.id: r.parent_id
+        for r in (
+            await ctx.session.execute(
+                select(Department.id, Department.parent_id).where(Department.org_id == ctx.org_id)
+            )
+        ).all()
+    }
     stmt = select(
-        Employee.id, Employee.status, Employee.hire_date, Employee.termination_date, Employee.department_id,
-        Employee.position_id, Employee.base_salary_minor, Employee.comp_currency, Employee.target_bonus_pct,
-        Employee.target_bonus_minor).where(Employee.org_id == ctx.org_id, scoring.population_filter(cycle))
+        Employee.id,
+        Employee.status,
+        Employee.hire_date,
+        Employee.termination_date,
+        Employee.department_id,
+        Employee.position_id,
+        Employee.base_salary_minor,
+        Employee.comp_currency,
+        Employee.target_bonus_pct,
+        Employee.target_bonus_minor,
+    ).where(Employee.org_id == ctx.org_id, scoring.population_filter(cycle))
     if employee_ids is None:
         rows = list((await ctx.session.execute(stmt)).all())
     else:
         ids, rows = list(employee_ids), []
         for start in range(0, len(ids), 5000):
-            rows.extend((await ctx.session.execute(stmt.where(Employee.id.in_(ids[start:start + 5000])))).all())
-    return {r.id: calc.Person(
-        id=r.id, status=r.status, hire_date=r.hire_date, termination_date=r.termination_date,
-        departments=_ancestry(deps, r.department_id), position_id=r.position_id,
-        base_salary_minor=r.base_salary_minor, comp_currency=r.comp_currency, target_bonus_pct=r.target_bonus_pct,
-        target_bonus_minor=r.target_bonus_minor) for r in rows}
+            rows.extend((await ctx.session.execute(stmt.where(Employee.id.in_(ids[start : start + 5000])))).all())
+    return {
+        r.id: calc.Person(
+            id=r.id,
+            status=r.status,
+            hire_date=r.hire_date,
+            termination_date=r.termination_date,
+            departments=_ancestry(deps, r.department_id),
+            position_id=r.position_id,
+            base_salary_minor=r.base_salary_minor,
+            comp_currency=r.comp_currency,
+            target_bonus_pct=r.target_bonus_pct,
+            target_bonus_minor=r.target_bonus_minor,
+        )
+        for r in rows
+    }
 
 
 def _dec(value: Any) -> Decimal | None:
@@ -77,37 +102,86 @@ def score_facts(scored: scoring.Scored) -> calc.ScoreFacts:
     points and objective scores of its explanation."""
     r = scored.result
     components = r.explanation.get("components", {})
-    kpis = tuple(calc.KpiPoints(id=a.get("id"), code=a.get("code") or "", points=_dec(a.get("points")) or calc.ZERO,
-                                rewardable=bool(a.get("rewardable")), missing_data=bool(a.get("missing_data")))
-                 for a in components.get("kpi", {}).get("assignments", []))
-    objectives = tuple(calc.ObjectiveScore(id=o.get("id"), title=o.get("title") or "", type=o.get("type") or "",
-                                           score=_dec(o.get("score")))
-                       for o in components.get("okr", {}).get("objectives", []))
-    return calc.ScoreFacts(status=r.status, final=r.final, rating=r.rating, flags=tuple(r.flags),
-                           policy_id=str(scored.policy.id) if scored.policy.id else None,
-                           policy_version=scored.policy.version, kpis=kpis, objectives=objectives,
-                           record_version=scored.record.version if scored.record is not None else None)
+    kpis = tuple(
+        calc.KpiPoints(
+            id=a.get("id"),
+            code=a.get("code") or "",
+            points=_dec(a.get("points")) or calc.ZERO,
+            rewardable=bool(a.get("rewardable")),
+            missing_data=bool(a.get("missing_data")),
+        )
+        for a in components.get("kpi", {}).get("assignments", [])
+    )
+    objectives = tuple(
+        calc.ObjectiveScore(
+            id=o.get("id"), title=o.get("title") or "", type=o.get("type") or "", score=_dec(o.get("score"))
+        )
+        for o in components.get("okr", {}).get("objectives", [])
+    )
+    return calc.ScoreFacts(
+        status=r.status,
+        final=r.final,
+        rating=r.rating,
+        flags=tuple(r.flags),
+        policy_id=str(scored.policy.id) if scored.policy.id else None,
+        policy_version=scored.policy.version,
+        kpis=kpis,
+        objectives=objectives,
+        record_version=scored.record.version if scored.record is not None else None,
+    )
 
 
 async def _existing(ctx: Ctx, plan_id: uuid.UUID) -> list[Any]:
-    return list((await ctx.session.execute(select(
-        IncentiveResult.id, IncentiveResult.employee_id, IncentiveResult.status, IncentiveResult.amount_minor)
-        .where(IncentiveResult.org_id == ctx.org_id, IncentiveResult.plan_id == plan_id,
-               IncentiveResult.adjusts_id.is_(None)))).all())
+    return list(
+        (
+            await ctx.session.execute(
+                select(
+                    IncentiveResult.id,
+                    IncentiveResult.employee_id,
+                    IncentiveResult.status,
+                    IncentiveResult.amount_minor,
+                ).where(
+                    IncentiveResult.org_id == ctx.org_id,
+                    IncentiveResult.plan_id == plan_id,
+                    IncentiveResult.adjusts_id.is_(None),
+                )
+            )
+        ).all()
+    )
 
 
 def plan_spec(plan: IncentivePlan, cycle: Cycle) -> calc.PlanSpec:
-    return calc.PlanSpec(kind=plan.kind, currency=plan.currency, period=calc.Period(cycle.start_date, cycle.end_date),
-                         params=plan.params, plan_id=str(plan.id), plan_version=plan.version, plan_name=plan.name)
+    return calc.PlanSpec(
+        kind=plan.kind,
+        currency=plan.currency,
+        period=calc.Period(cycle.start_date, cycle.end_date),
+        params=plan.params,
+        plan_id=str(plan.id),
+        plan_version=plan.version,
+        plan_name=plan.name,
+    )
 
 
 def result_row(ctx: Ctx, plan: IncentivePlan, cycle: Cycle, o: calc.Outcome, now: Any) -> dict[str, Any]:
-    return {"org_id": ctx.org_id, "id": new_id(), "plan_id": plan.id, "employee_id": o.employee_id,
-            "kind": "nomination" if o.nomination else "payment", "status": "draft", "amount_minor": o.amount_minor,
-            "currency": plan.currency if o.amount_minor is not None else None, "nomination": o.nomination,
-            "earning_code": plan.params.get("earning_code") if o.amount_minor is not None else None,
-            "period_start": cycle.start_date, "period_end": cycle.end_date, "inputs": o.inputs,
-            "created_by": ctx.principal.actor, "version": 1, "created_at": now, "updated_at": now}
+    return {
+        "org_id": ctx.org_id,
+        "id": new_id(),
+        "plan_id": plan.id,
+        "employee_id": o.employee_id,
+        "kind": "nomination" if o.nomination else "payment",
+        "status": "draft",
+        "amount_minor": o.amount_minor,
+        "currency": plan.currency if o.amount_minor is not None else None,
+        "nomination": o.nomination,
+        "earning_code": plan.params.get("earning_code") if o.amount_minor is not None else None,
+        "period_start": cycle.start_date,
+        "period_end": cycle.end_date,
+        "inputs": o.inputs,
+        "created_by": ctx.principal.actor,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 async def run_plan(ctx: Ctx, plan_id: uuid.UUID, request: Request | None = None) -> IncentiveRunRead:
@@ -116,9 +190,12 @@ async def run_plan(ctx: Ctx, plan_id: uuid.UUID, request: Request | None = None)
     check_if_match(request, plan.version)
     now = utcnow()
     # The first write: it serializes runs of this plan (a row lock until commit).
-    await ctx.session.execute(update(IncentivePlan).where(
-        IncentivePlan.org_id == ctx.org_id, IncentivePlan.id == plan.id).values(last_run_at=now)
-        .execution_options(synchronize_session=False))
+    await ctx.session.execute(
+        update(IncentivePlan)
+        .where(IncentivePlan.org_id == ctx.org_id, IncentivePlan.id == plan.id)
+        .values(last_run_at=now)
+        .execution_options(synchronize_session=False)
+    )
     set_committed_value(plan, "last_run_at", now)  # not the row's version: the ETag stays
     cycle = await ctx.session.get(Cycle, (ctx.org_id, plan.cycle_id))
     assert cycle is not None
@@ -129,28 +206,69 @@ async def run_plan(ctx: Ctx, plan_id: uuid.UUID, request: Request | None = None)
     drafts = [r.id for r in existing if r.status == "draft"]
     kept = {r.employee_id: r for r in existing if r.status != "draft"}
     kept_total = sum(r.amount_minor or 0 for r in kept.values() if r.status != "declined")
-    candidates = [calc.Candidate(person=facts[s.employee.id], score=score_facts(s))
-                  for s in scored if s.employee.id in facts and s.employee.id not in kept]
+    candidates = [
+        calc.Candidate(person=facts[s.employee.id], score=score_facts(s))
+        for s in scored
+        if s.employee.id in facts and s.employee.id not in kept
+    ]
     spec = plan_spec(plan, cycle)
     outcome = calc.compute_plan(spec, candidates, kept_total_minor=kept_total)
 
     await _replace(ctx, drafts)
     rows = [result_row(ctx, plan, cycle, o, now) for o in outcome.outcomes]
     for start in range(0, len(rows), CHUNK):
-        await ctx.session.execute(insert(IncentiveResult), rows[start:start + CHUNK])
-    await audit.record_many(ctx.session, ctx.principal, "incentive_result.created", "incentive_result", [
-        (r["id"], None, {"plan_id": str(plan.id), "employee_id": str(r["employee_id"]), "kind": r["kind"],
-                         "status": "draft", "nomination": r["nomination"]}) for r in rows])
+        await ctx.session.execute(insert(IncentiveResult), rows[start : start + CHUNK])
+    await audit.record_many(
+        ctx.session,
+        ctx.principal,
+        "incentive_result.created",
+        "incentive_result",
+        [
+            (
+                r["id"],
+                None,
+                {
+                    "plan_id": str(plan.id),
+                    "employee_id": str(r["employee_id"]),
+                    "kind": r["kind"],
+                    "status": "draft",
+                    "nomination": r["nomination"],
+                },
+            )
+            for r in rows
+        ],
+    )
     counts = Counter(reason for _, reason in outcome.skipped)
     report = IncentiveRunRead(
-        plan_id=plan.id, cycle_id=cycle.id, kind=plan.kind, population=len(population), created=len(rows),
-        replaced=len(drafts), kept=len(kept), skipped=dict(sorted(counts.items())),
+        plan_id=plan.id,
+        cycle_id=cycle.id,
+        kind=plan.kind,
+        population=len(population),
+        created=len(rows),
+        replaced=len(drafts),
+        kept=len(kept),
+        skipped=dict(sorted(counts.items())),
         skipped_employees=[RunSkip(employee_id=e, reason=reason) for e, reason in outcome.skipped],
         total_minor=(sum(o.amount_minor or 0 for o in outcome.outcomes) if plan.kind in calc.MONEY_KINDS else None),
-        pool=outcome.pool, result_ids=[r["id"] for r in rows])
-    await audit.record(ctx.session, ctx.principal, "incentive_plan.run", "incentive_plan", plan.id, None, {
-        "cycle_id": str(cycle.id), "population": report.population, "created": report.created,
-        "replaced": report.replaced, "kept": report.kept, "skipped": report.skipped})
+        pool=outcome.pool,
+        result_ids=[r["id"] for r in rows],
+    )
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        "incentive_plan.run",
+        "incentive_plan",
+        plan.id,
+        None,
+        {
+            "cycle_id": str(cycle.id),
+            "population": report.population,
+            "created": report.created,
+            "replaced": report.replaced,
+            "kept": report.kept,
+            "skipped": report.skipped,
+        },
+    )
     return report
 
 
@@ -159,9 +277,20 @@ async def _replace(ctx: Ctx, draft_ids: Sequence[uuid.UUID]) -> None:
     again in the DELETE itself)."""
     ids = list(draft_ids)
     for start in range(0, len(ids), CHUNK):
-        await ctx.session.execute(delete(IncentiveResult).where(
-            IncentiveResult.org_id == ctx.org_id, IncentiveResult.id.in_(ids[start:start + CHUNK]),
-            IncentiveResult.status == "draft").execution_options(synchronize_session=False))
+        await ctx.session.execute(
+            delete(IncentiveResult)
+            .where(
+                IncentiveResult.org_id == ctx.org_id,
+                IncentiveResult.id.in_(ids[start : start + CHUNK]),
+                IncentiveResult.status == "draft",
+            )
+            .execution_options(synchronize_session=False)
+        )
     if ids:
-        await audit.record_many(ctx.session, ctx.principal, "incentive_result.replaced", "incentive_result",
-                                [(i, {"status": "draft"}, None) for i in ids])
+        await audit.record_many(
+            ctx.session,
+            ctx.principal,
+            "incentive_result.replaced",
+            "incentive_result",
+            [(i, {"status": "draft"}, None) for i in ids],
+        )

@@ -43,6 +43,7 @@ def _unique(values: list[Any], what: str) -> list[Any]:
 
 # --- plan parameters, one model per kind --------------------------------------------------------
 
+
 class EligibilityParams(Input):
     """Who may receive a result. Departments match with their sub-departments."""
 
@@ -59,8 +60,9 @@ class EligibilityParams(Input):
 class ShortTermBonusParams(Input):
     basis: Literal["rating", "score"] = "rating"
     multipliers: dict[Rating, Factor] = Field(default_factory=lambda: dict(calc.DEFAULT_MULTIPLIERS))
-    multiplier_cap: Annotated[Decimal, Field(gt=0, le=100, max_digits=20, decimal_places=8,
-                                             allow_inf_nan=False)] = calc.DEFAULT_MULTIPLIER_CAP
+    multiplier_cap: Annotated[Decimal, Field(gt=0, le=100, max_digits=20, decimal_places=8, allow_inf_nan=False)] = (
+        calc.DEFAULT_MULTIPLIER_CAP
+    )
     min_score: Annotated[Decimal, Field(ge=0, le=1000, max_digits=12, decimal_places=4)] = calc.DEFAULT_MIN_SCORE
     pool_minor: Minor | None = None
     earning_code: EarningCode = calc.DEFAULT_EARNING_CODES["short_term_bonus"]
@@ -84,8 +86,9 @@ class KpiExcessRewardParams(Input):
 
 
 class OkrBreakthroughParams(Input):
-    min_objective_score: Annotated[Decimal, Field(ge=0, le=1, max_digits=6, decimal_places=4)] = \
+    min_objective_score: Annotated[Decimal, Field(ge=0, le=1, max_digits=6, decimal_places=4)] = (
         calc.DEFAULT_MIN_OBJECTIVE_SCORE
+    )
     ratings: list[Rating] = Field(default_factory=lambda: list(calc.DEFAULT_RATINGS), min_length=1, max_length=20)
     nomination_kind: NominationKind = calc.DEFAULT_NOMINATION_KIND
     eligibility: EligibilityParams = Field(default_factory=EligibilityParams)
@@ -102,14 +105,17 @@ PARAMS_MODELS: dict[str, type[Input]] = {
 
 # --- plans --------------------------------------------------------------------------------------
 
+
 class IncentivePlanCreate(Input):
     name: Name
     kind: PlanKind
     cycle_id: uuid.UUID
-    currency: str | None = Field(None, min_length=3, max_length=3,
-                                 description="ISO 4217; the organization's currency when left out")
-    params: dict[str, Any] = Field(default_factory=dict,
-                                   description="the kind's parameters (SPEC section 8); defaults filled in")
+    currency: str | None = Field(
+        None, min_length=3, max_length=3, description="ISO 4217; the organization's currency when left out"
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="the kind's parameters (SPEC section 8); defaults filled in"
+    )
 
     _cur = field_validator("currency")(_currency)
 
@@ -119,8 +125,9 @@ class IncentivePlanUpdate(Input):
     cycle_id: uuid.UUID | None = None
     currency: str | None = Field(None, min_length=3, max_length=3)
     params: dict[str, Any] | None = Field(
-        None, description="merged into the stored parameters (RFC 7386: a null removes a key, so "
-                          "its default applies again)")
+        None,
+        description="merged into the stored parameters (RFC 7386: a null removes a key, so its default applies again)",
+    )
 
     _cur = field_validator("currency")(_currency)
 
@@ -132,7 +139,8 @@ class IncentivePlanRead(Output):
     cycle_id: uuid.UUID
     currency: str
     params: dict[str, Any] | None = Field(
-        description="null for callers who may not see plan parameters (pools and rates are pay data)")
+        description="null for callers who may not see plan parameters (pools and rates are pay data)"
+    )
     version: int
     last_run_at: dt.datetime | None
     created_at: dt.datetime
@@ -168,6 +176,7 @@ class BulkActionRead(Output):
 
 # --- results ------------------------------------------------------------------------------------
 
+
 class ResultAction(Input):
     comment: Comment | None = None
 
@@ -176,9 +185,10 @@ class AdjustmentCreate(Input):
     """A correction of a finalized result: give the signed change (`amount_minor`) or the
     corrected total (`corrected_amount_minor`), and why."""
 
-    amount_minor: int | None = Field(None, ge=-10**15, le=10**15, description="signed change, not 0")
+    amount_minor: int | None = Field(None, ge=-(10**15), le=10**15, description="signed change, not 0")
     corrected_amount_minor: Minor | None = Field(
-        None, description="the corrected total; the change is this minus the original and its adjustments")
+        None, description="the corrected total; the change is this minus the original and its adjustments"
+    )
     reason: Comment
 
     @model_validator(mode="after")
@@ -202,8 +212,9 @@ class IncentiveResultRead(Output):
     employee_id: uuid.UUID
     kind: str
     status: str
-    amount_minor: int | None = Field(description="minor units; null for nominations and for callers "
-                                                 "who may not see pay (managers, auditors)")
+    amount_minor: int | None = Field(
+        description="minor units; null for nominations and for callers who may not see pay (managers, auditors)"
+    )
     amount: str | None = Field(description="amount_minor in major units with the currency's decimals")
     currency: str | None
     amount_visible: bool
@@ -211,8 +222,9 @@ class IncentiveResultRead(Output):
     earning_code: str | None
     period_start: dt.date
     period_end: dt.date
-    inputs: dict[str, Any] = Field(description="the snapshot every amount is recomputed from; its `money` "
-                                               "part only for those who may see pay")
+    inputs: dict[str, Any] = Field(
+        description="the snapshot every amount is recomputed from; its `money` part only for those who may see pay"
+    )
     version: int
     adjusts_id: uuid.UUID | None
     reason: str | None
@@ -230,6 +242,7 @@ class IncentiveResultRead(Output):
 
 
 # --- payroll ------------------------------------------------------------------------------------
+
 
 class PayrollResultRead(Output):
     """One finalized money result as payroll reads it."""
@@ -256,7 +269,8 @@ class PayrollPage(Output):
     items: list[PayrollResultRead]
     next_cursor: str | None = Field(description="the next page; null when this page reached the end")
     resume_cursor: str | None = Field(
-        description="where to continue later: after the last result returned (or the cursor given)")
+        description="where to continue later: after the last result returned (or the cursor given)"
+    )
 
 
 class PayrollAckCreate(Input):
@@ -270,8 +284,8 @@ class PayrollAckRead(Output):
     acknowledged_by: str
 
 
-
 # --- nominations ----------------------------------------------------------------------------------
+
 
 class NominationRead(Output):
     """An okr_breakthrough result seen as a nomination: who, for what, why, and its

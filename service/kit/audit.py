@@ -14,9 +14,15 @@ from service.kit.models import AuditEvent
 from service.types import new_id, utcnow
 
 
-def _row(principal: Principal, action: str, entity_type: str, entity_id: Any,
-         before: dict[str, Any] | None, after: dict[str, Any] | None,
-         reason: str | None) -> dict[str, Any]:
+def _row(
+    principal: Principal,
+    action: str,
+    entity_type: str,
+    entity_id: Any,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    reason: str | None,
+) -> dict[str, Any]:
     return {
         "org_id": principal.org_id,
         "id": new_id(),
@@ -33,17 +39,28 @@ def _row(principal: Principal, action: str, entity_type: str, entity_id: Any,
     }
 
 
-async def record(session: AsyncSession, principal: Principal, action: str, entity_type: str,
-                 entity_id: Any, before: dict[str, Any] | None = None,
-                 after: dict[str, Any] | None = None, reason: str | None = None) -> None:
-    await session.execute(insert(AuditEvent).values(
-        _row(principal, action, entity_type, entity_id, before, after, reason)))
+async def record(
+    session: AsyncSession,
+    principal: Principal,
+    action: str,
+    entity_type: str,
+    entity_id: Any,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> None:
+    await session.execute(
+        insert(AuditEvent).values(_row(principal, action, entity_type, entity_id, before, after, reason))
+    )
 
 
-async def record_many(session: AsyncSession, principal: Principal, action: str,
-                      entity_type: str,
-                      changes: Iterable[tuple[Any, dict[str, Any] | None, dict[str, Any] | None]]
-                      ) -> None:
+async def record_many(
+    session: AsyncSession,
+    principal: Principal,
+    action: str,
+    entity_type: str,
+    changes: Iterable[tuple[Any, dict[str, Any] | None, dict[str, Any] | None]],
+) -> None:
     """One set-based INSERT for a bulk operation's per-row audit entries."""
     rows = [_row(principal, action, entity_type, eid, b, a, None) for eid, b, a in changes]
     if rows:

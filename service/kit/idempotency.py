@@ -33,8 +33,7 @@ MAX_KEY_LENGTH = 200
 
 async def _send_problem(send: Send, error: DomainError, extra_headers: dict[str, str] | None = None) -> None:
     body = json.dumps(error.problem()).encode()
-    headers = [(b"content-type", b"application/problem+json"),
-               (b"content-length", str(len(body)).encode())]
+    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
     for k, v in (extra_headers or {}).items():
         headers.append((k.encode(), v.encode()))
     await send({"type": "http.response.start", "status": error.status, "headers": headers})
@@ -56,9 +55,13 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         if len(key) > MAX_KEY_LENGTH:
-            await _send_problem(send, ValidationFailed(
-                "Idempotency-Key is too long",
-                errors=[{"loc": ["header", "Idempotency-Key"], "msg": "at most 200 characters"}]))
+            await _send_problem(
+                send,
+                ValidationFailed(
+                    "Idempotency-Key is too long",
+                    errors=[{"loc": ["header", "Idempotency-Key"], "msg": "at most 200 characters"}],
+                ),
+            )
             return
 
         chunks: list[bytes] = []
@@ -133,25 +136,25 @@ class IdempotencyMiddleware:
                 await session.rollback()
             existing = (await session.execute(select(IdempotencyRecord).filter_by(**ident))).scalar_one_or_none()
             if existing is None:  # vanished between the two statements: let the client retry
-                return Conflict("a request with this Idempotency-Key is in progress",
-                                headers={"Retry-After": "1"})
+                return Conflict("a request with this Idempotency-Key is in progress", headers={"Retry-After": "1"})
             if existing.request_hash != request_hash:
                 return ValidationFailed(
                     "this Idempotency-Key was used with a different request",
-                    errors=[{"loc": ["header", "Idempotency-Key"],
-                             "msg": "reused with a different request body"}])
+                    errors=[{"loc": ["header", "Idempotency-Key"], "msg": "reused with a different request body"}],
+                )
             if existing.status_code is not None:
                 return existing
             if utcnow() - existing.created_at > STALE_RESERVATION:
                 taken = await session.execute(
-                    update(IdempotencyRecord).filter_by(**ident)
+                    update(IdempotencyRecord)
+                    .filter_by(**ident)
                     .where(IdempotencyRecord.created_at == existing.created_at)
-                    .values(created_at=utcnow()))
+                    .values(created_at=utcnow())
+                )
                 await session.commit()
                 if taken.rowcount == 1:
                     return None
-            return Conflict("a request with this Idempotency-Key is in progress",
-                            headers={"Retry-After": "1"})
+            return Conflict("a request with this Idempotency-Key is in progress", headers={"Retry-After": "1"})
 
     async def _complete(self, ident: dict, status: int, headers: dict[str, str], body: bytes) -> None:
         async with database.sessions() as session:
@@ -160,17 +163,25 @@ class IdempotencyMiddleware:
             else:
                 kept = "" if WITHHELD in headers else body.decode("utf-8", errors="replace")
                 await session.execute(
-                    update(IdempotencyRecord).filter_by(**ident).values(
-                        status_code=status, response_headers=headers, response_body=kept))
+                    update(IdempotencyRecord)
+                    .filter_by(**ident)
+                    .values(status_code=status, response_headers=headers, response_body=kept)
+                )
             await session.commit()
 
     async def _replay(self, record: IdempotencyRecord, send: Send) -> None:
         stored = dict(record.response_headers or {})
         if stored.pop(WITHHELD, None):
             location = {"Location": stored["location"]} if "location" in stored else {}
-            await _send_problem(send, Conflict(
-                "this request was already executed; its response held a secret that is shown only "
-                "once and is not replayed", headers=location), location)
+            await _send_problem(
+                send,
+                Conflict(
+                    "this request was already executed; its response held a secret that is shown only "
+                    "once and is not replayed",
+                    headers=location,
+                ),
+                location,
+            )
             return
         body = (record.response_body or "").encode()
         headers = [(k.encode(), v.encode()) for k, v in (record.response_headers or {}).items()]

@@ -62,8 +62,9 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
-async def paginate(session: AsyncSession, stmt: Select[Any], id_column: Any,
-                   params: PageParams, core_rows: bool = False) -> Page[Any]:
+async def paginate(
+    session: AsyncSession, stmt: Select[Any], id_column: Any, params: PageParams, core_rows: bool = False
+) -> Page[Any]:
     """Run `stmt` (already scoped to what the caller may read) one page at a time. The
     items are ORM objects for a `select(Model)`; with `core_rows`, Core rows of a
     `select(table)` (the same columns, read by attribute, at a fraction of the cost: for

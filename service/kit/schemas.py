@@ -67,5 +67,8 @@ def json_response(model: BaseModel, *, exclude_unset: bool = False, etag: str | 
     the route keeps its `response_model` for the OpenAPI document, and the tests compare
     the answers with that document."""
     headers = {"ETag": etag} if etag is not None else None
-    return Response(content=model.__pydantic_serializer__.to_json(model, exclude_unset=exclude_unset),
-                    media_type="application/json", headers=headers)
+    return Response(
+        content=model.__pydantic_serializer__.to_json(model, exclude_unset=exclude_unset),
+        media_type="application/json",
+        headers=headers,
+    )

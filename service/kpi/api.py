@@ -39,16 +39,20 @@ Pages = Annotated[PageParams, Depends(page_params)]
 
 # --- definitions -----------------------------------------------------------------------------
 
+
 @router.get("/kpi-definitions", response_model=PageOut[KpiDefinitionRead], tags=["kpi-definitions"])
-async def list_definitions(ctx: RequestCtx, pages: Pages, code: str | None = None,
-                           perspective: Perspective | None = None) -> PageOut[KpiDefinitionRead]:
+async def list_definitions(
+    ctx: RequestCtx, pages: Pages, code: str | None = None, perspective: Perspective | None = None
+) -> PageOut[KpiDefinitionRead]:
     page = await svc.list_definitions(ctx, pages, code, perspective)
-    return PageOut[KpiDefinitionRead](items=[KpiDefinitionRead.model_validate(d) for d in page.items],
-                                      next_cursor=page.next_cursor)
+    return PageOut[KpiDefinitionRead](
+        items=[KpiDefinitionRead.model_validate(d) for d in page.items], next_cursor=page.next_cursor
+    )
 
 
-@router.post("/kpi-definitions", response_model=KpiDefinitionRead, status_code=status.HTTP_201_CREATED,
-             tags=["kpi-definitions"])
+@router.post(
+    "/kpi-definitions", response_model=KpiDefinitionRead, status_code=status.HTTP_201_CREATED, tags=["kpi-definitions"]
+)
 async def create_definition(ctx: RequestCtx, body: KpiDefinitionCreate, response: Response) -> KpiDefinitionRead:
     d = await svc.create_definition(ctx, body)
     set_etag(response, d.version)
@@ -64,8 +68,9 @@ async def get_definition(ctx: RequestCtx, definition_id: uuid.UUID, response: Re
 
 
 @router.patch("/kpi-definitions/{definition_id}", response_model=KpiDefinitionRead, tags=["kpi-definitions"])
-async def update_definition(ctx: RequestCtx, definition_id: uuid.UUID, body: KpiDefinitionUpdate,
-                            request: Request, response: Response) -> KpiDefinitionRead:
+async def update_definition(
+    ctx: RequestCtx, definition_id: uuid.UUID, body: KpiDefinitionUpdate, request: Request, response: Response
+) -> KpiDefinitionRead:
     d = await svc.update_definition(ctx, definition_id, body, request)
     set_etag(response, d.version)
     return KpiDefinitionRead.model_validate(d)
@@ -73,17 +78,21 @@ async def update_definition(ctx: RequestCtx, definition_id: uuid.UUID, body: Kpi
 
 # --- templates -------------------------------------------------------------------------------
 
+
 @router.get("/kpi-templates", response_model=PageOut[KpiTemplateRead], tags=["kpi-templates"])
-async def list_templates(ctx: RequestCtx, pages: Pages,
-                         position_id: uuid.UUID | None = None) -> PageOut[KpiTemplateRead]:
+async def list_templates(
+    ctx: RequestCtx, pages: Pages, position_id: uuid.UUID | None = None
+) -> PageOut[KpiTemplateRead]:
     page = await templates.list_templates(ctx, pages, position_id)
     items = await templates.items_of(ctx, page.items)
-    return PageOut[KpiTemplateRead](items=[templates.template_read(t, items[t.id]) for t in page.items],
-                                    next_cursor=page.next_cursor)
+    return PageOut[KpiTemplateRead](
+        items=[templates.template_read(t, items[t.id]) for t in page.items], next_cursor=page.next_cursor
+    )
 
 
-@router.post("/kpi-templates", response_model=KpiTemplateRead, status_code=status.HTTP_201_CREATED,
-             tags=["kpi-templates"])
+@router.post(
+    "/kpi-templates", response_model=KpiTemplateRead, status_code=status.HTTP_201_CREATED, tags=["kpi-templates"]
+)
 async def create_template(ctx: RequestCtx, body: KpiTemplateCreate, response: Response) -> KpiTemplateRead:
     t, items = await templates.create_template(ctx, body)
     set_etag(response, t.version)
@@ -99,17 +108,18 @@ async def get_template(ctx: RequestCtx, template_id: uuid.UUID, response: Respon
 
 
 @router.patch("/kpi-templates/{template_id}", response_model=KpiTemplateRead, tags=["kpi-templates"])
-async def update_template(ctx: RequestCtx, template_id: uuid.UUID, body: KpiTemplateUpdate,
-                          request: Request, response: Response) -> KpiTemplateRead:
+async def update_template(
+    ctx: RequestCtx, template_id: uuid.UUID, body: KpiTemplateUpdate, request: Request, response: Response
+) -> KpiTemplateRead:
     t, items = await templates.update_template(ctx, template_id, body, request)
     set_etag(response, t.version)
     return templates.template_read(t, items)
 
 
-@router.post("/kpi-templates/{template_id}/apply", response_model=KpiTemplateApplyResult,
-             tags=["kpi-templates"])
-async def apply_template(ctx: RequestCtx, template_id: uuid.UUID, body: KpiTemplateApply,
-                         response: Response) -> KpiTemplateApplyResult:
+@router.post("/kpi-templates/{template_id}/apply", response_model=KpiTemplateApplyResult, tags=["kpi-templates"])
+async def apply_template(
+    ctx: RequestCtx, template_id: uuid.UUID, body: KpiTemplateApply, response: Response
+) -> KpiTemplateApplyResult:
     """Creates one assignment per template item and employee; pairs that already exist in
     the cycle are skipped, so applying twice creates nothing new."""
     result = await templates.apply_template(ctx, template_id, body)
@@ -120,19 +130,25 @@ async def apply_template(ctx: RequestCtx, template_id: uuid.UUID, body: KpiTempl
 
 # --- assignments -----------------------------------------------------------------------------
 
+
 @router.get("/kpi-assignments", response_model=PageOut[KpiAssignmentRead], tags=["kpi-assignments"])
-async def list_assignments(ctx: RequestCtx, pages: Pages, employee_id: uuid.UUID | None = None,
-                           cycle_id: uuid.UUID | None = None,
-                           definition_id: uuid.UUID | None = None) -> PageOut[KpiAssignmentRead]:
-    page = await svc.list_assignments(ctx, pages, employee_id=employee_id, cycle_id=cycle_id,
-                                      definition_id=definition_id)
+async def list_assignments(
+    ctx: RequestCtx,
+    pages: Pages,
+    employee_id: uuid.UUID | None = None,
+    cycle_id: uuid.UUID | None = None,
+    definition_id: uuid.UUID | None = None,
+) -> PageOut[KpiAssignmentRead]:
+    page = await svc.list_assignments(
+        ctx, pages, employee_id=employee_id, cycle_id=cycle_id, definition_id=definition_id
+    )
     views = await svc.load_views(ctx, page.items)
-    return PageOut[KpiAssignmentRead](items=[svc.assignment_read(v) for v in views],
-                                      next_cursor=page.next_cursor)
+    return PageOut[KpiAssignmentRead](items=[svc.assignment_read(v) for v in views], next_cursor=page.next_cursor)
 
 
-@router.post("/kpi-assignments", response_model=KpiAssignmentRead, status_code=status.HTTP_201_CREATED,
-             tags=["kpi-assignments"])
+@router.post(
+    "/kpi-assignments", response_model=KpiAssignmentRead, status_code=status.HTTP_201_CREATED, tags=["kpi-assignments"]
+)
 async def create_assignment(ctx: RequestCtx, body: KpiAssignmentCreate, response: Response) -> KpiAssignmentRead:
     row = await svc.create_assignment(ctx, body)
     set_etag(response, row.version)
@@ -148,15 +164,15 @@ async def get_assignment(ctx: RequestCtx, assignment_id: uuid.UUID, response: Re
 
 
 @router.patch("/kpi-assignments/{assignment_id}", response_model=KpiAssignmentRead, tags=["kpi-assignments"])
-async def update_assignment(ctx: RequestCtx, assignment_id: uuid.UUID, body: KpiAssignmentUpdate,
-                            request: Request, response: Response) -> KpiAssignmentRead:
+async def update_assignment(
+    ctx: RequestCtx, assignment_id: uuid.UUID, body: KpiAssignmentUpdate, request: Request, response: Response
+) -> KpiAssignmentRead:
     row = await svc.update_assignment(ctx, assignment_id, body, request)
     set_etag(response, row.version)
     return svc.assignment_read(await svc.load_view(ctx, row))
 
 
-@router.delete("/kpi-assignments/{assignment_id}", status_code=status.HTTP_204_NO_CONTENT,
-               tags=["kpi-assignments"])
+@router.delete("/kpi-assignments/{assignment_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["kpi-assignments"])
 async def delete_assignment(ctx: RequestCtx, assignment_id: uuid.UUID, request: Request) -> Response:
     await svc.delete_assignment(ctx, assignment_id, request)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -164,21 +180,35 @@ async def delete_assignment(ctx: RequestCtx, assignment_id: uuid.UUID, request: 
 
 # --- measurements ----------------------------------------------------------------------------
 
-@router.get("/kpi-assignments/{assignment_id}/measurements", response_model=PageOut[KpiMeasurementRead],
-            tags=["kpi-measurements"])
-async def list_measurements(ctx: RequestCtx, assignment_id: uuid.UUID, pages: Pages,
-                            measured_from: dt.date | None = None,
-                            measured_to: dt.date | None = None) -> PageOut[KpiMeasurementRead]:
+
+@router.get(
+    "/kpi-assignments/{assignment_id}/measurements",
+    response_model=PageOut[KpiMeasurementRead],
+    tags=["kpi-measurements"],
+)
+async def list_measurements(
+    ctx: RequestCtx,
+    assignment_id: uuid.UUID,
+    pages: Pages,
+    measured_from: dt.date | None = None,
+    measured_to: dt.date | None = None,
+) -> PageOut[KpiMeasurementRead]:
     page = await measurements.list_measurements(ctx, assignment_id, pages, measured_from, measured_to)
-    return PageOut[KpiMeasurementRead](items=[KpiMeasurementRead.model_validate(m) for m in page.items],
-                                       next_cursor=page.next_cursor)
+    return PageOut[KpiMeasurementRead](
+        items=[KpiMeasurementRead.model_validate(m) for m in page.items], next_cursor=page.next_cursor
+    )
 
 
-@router.post("/kpi-assignments/{assignment_id}/measurements", response_model=KpiMeasurementRead,
-             status_code=status.HTTP_201_CREATED, tags=["kpi-measurements"],
-             responses={200: {"description": "the source_key was known: updated or unchanged"}})
-async def create_measurement(ctx: RequestCtx, assignment_id: uuid.UUID, body: KpiMeasurementCreate,
-                             response: Response) -> KpiMeasurementRead:
+@router.post(
+    "/kpi-assignments/{assignment_id}/measurements",
+    response_model=KpiMeasurementRead,
+    status_code=status.HTTP_201_CREATED,
+    tags=["kpi-measurements"],
+    responses={200: {"description": "the source_key was known: updated or unchanged"}},
+)
+async def create_measurement(
+    ctx: RequestCtx, assignment_id: uuid.UUID, body: KpiMeasurementCreate, response: Response
+) -> KpiMeasurementRead:
     m, outcome = await measurements.create_measurement(ctx, assignment_id, body)
     if outcome != "created":
         response.status_code = status.HTTP_200_OK
@@ -186,10 +216,20 @@ async def create_measurement(ctx: RequestCtx, assignment_id: uuid.UUID, body: Kp
     return KpiMeasurementRead.model_validate(m)
 
 
-@router.put("/kpi-assignments/{assignment_id}/measurements/{measured_at}", response_model=KpiMeasurementRead,
-            tags=["kpi-measurements"], responses={201: {"description": "the day had no measurement"}})
-async def put_measurement(ctx: RequestCtx, assignment_id: uuid.UUID, measured_at: dt.date,
-                          body: KpiMeasurementPut, request: Request, response: Response) -> KpiMeasurementRead:
+@router.put(
+    "/kpi-assignments/{assignment_id}/measurements/{measured_at}",
+    response_model=KpiMeasurementRead,
+    tags=["kpi-measurements"],
+    responses={201: {"description": "the day had no measurement"}},
+)
+async def put_measurement(
+    ctx: RequestCtx,
+    assignment_id: uuid.UUID,
+    measured_at: dt.date,
+    body: KpiMeasurementPut,
+    request: Request,
+    response: Response,
+) -> KpiMeasurementRead:
     """Sets the value of that day: PUT twice leaves one measurement with the last value."""
     m, outcome = await measurements.put_measurement(ctx, assignment_id, measured_at, body, request)
     if outcome == "created":
@@ -198,10 +238,14 @@ async def put_measurement(ctx: RequestCtx, assignment_id: uuid.UUID, measured_at
     return KpiMeasurementRead.model_validate(m)
 
 
-@router.delete("/kpi-assignments/{assignment_id}/measurements/{measured_at}",
-               status_code=status.HTTP_204_NO_CONTENT, tags=["kpi-measurements"])
-async def delete_measurements(ctx: RequestCtx, assignment_id: uuid.UUID, measured_at: dt.date,
-                              request: Request) -> Response:
+@router.delete(
+    "/kpi-assignments/{assignment_id}/measurements/{measured_at}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["kpi-measurements"],
+)
+async def delete_measurements(
+    ctx: RequestCtx, assignment_id: uuid.UUID, measured_at: dt.date, request: Request
+) -> Response:
     """Removes that day's measurements; 204 also when there was none."""
     await measurements.delete_measurements_on(ctx, assignment_id, measured_at, request)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -214,5 +258,10 @@ async def bulk_ingest(ctx: RequestCtx, body: BulkMeasurementRequest, atomic: boo
     applied when any row is invalid (422 with the per-row errors)."""
     results = await bulk.bulk_ingest(ctx, body.rows, atomic)
     counts = {k: sum(1 for r in results if r.outcome == k) for k in ("created", "updated", "unchanged", "error")}
-    return BulkMeasurementResponse(results=results, created=counts["created"], updated=counts["updated"],
-                                   unchanged=counts["unchanged"], errors=counts["error"])
+    return BulkMeasurementResponse(
+        results=results,
+        created=counts["created"],
+        updated=counts["updated"],
+        unchanged=counts["unchanged"],
+        errors=counts["error"],
+    )

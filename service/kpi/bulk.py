@@ -61,8 +61,13 @@ class Planned:
     id: uuid.UUID | None = None
 
     def error(self, loc: str | None, msg: str, code: str | None = None) -> None:
-        self.errors.append({"loc": ["body", "rows", self.index, *([loc] if loc else [])], "msg": msg,
-                            **({"code": code} if code else {})})
+        self.errors.append(
+            {
+                "loc": ["body", "rows", self.index, *([loc] if loc else [])],
+                "msg": msg,
+                **({"code": code} if code else {}),
+            }
+        )
 
 
 def _parse(index: int, raw: Any) -> Planned:
@@ -70,8 +75,9 @@ def _parse(index: int, raw: Any) -> Planned:
     try:
         plan.row = BulkMeasurementRow.model_validate(raw)
     except ValidationError as exc:
-        plan.errors = [{"loc": ["body", "rows", index, *e["loc"]], "msg": e["msg"]}
-                       for e in validation_errors(list(exc.errors()))]
+        plan.errors = [
+            {"loc": ["body", "rows", index, *e["loc"]], "msg": e["msg"]} for e in validation_errors(list(exc.errors()))
+        ]
         return plan
     r = plan.row
     given = [f for f in KEY_FIELDS if getattr(r, f) is not None]
@@ -90,14 +96,15 @@ async def _targets_by_id(ctx: Ctx, ids: list[uuid.UUID]) -> dict[uuid.UUID, Targ
     found: dict[uuid.UUID, Target] = {}
     for chunk in chunks(ids):
         res = await ctx.session.execute(
-            select(KpiAssignment.id, KpiAssignment.cycle_id, KpiAssignment.employee_id)
-            .where(KpiAssignment.org_id == ctx.org_id, KpiAssignment.id.in_(chunk)))
+            select(KpiAssignment.id, KpiAssignment.cycle_id, KpiAssignment.employee_id).where(
+                KpiAssignment.org_id == ctx.org_id, KpiAssignment.id.in_(chunk)
+            )
+        )
         found.update({i: Target(i, c, e) for i, c, e in res})
     return found
 
 
-async def _targets_by_key(ctx: Ctx, keys: list[tuple[str, str, uuid.UUID]]
-                          ) -> dict[tuple[str, str, uuid.UUID], Target]:
+async def _targets_by_key(ctx: Ctx, keys: list[tuple[str, str, uuid.UUID]]) -> dict[tuple[str, str, uuid.UUID], Target]:
     found: dict[tuple[str, str, uuid.UUID], Target] = {}
     a, e, d = KpiAssignment, Employee, KpiDefinition
     for chunk in chunks(keys, TUPLE_CHUNK):
@@ -105,7 +112,8 @@ async def _targets_by_key(ctx: Ctx, keys: list[tuple[str, str, uuid.UUID]]
             select(a.id, e.external_id, d.code, a.cycle_id, a.employee_id)
             .join(e, (e.org_id == a.org_id) & (e.id == a.employee_id))
             .join(d, (d.org_id == a.org_id) & (d.id == a.definition_id))
-            .where(a.org_id == ctx.org_id, tuple_(e.external_id, d.code, a.cycle_id).in_(list(chunk))))
+            .where(a.org_id == ctx.org_id, tuple_(e.external_id, d.code, a.cycle_id).in_(list(chunk)))
+        )
         for asg_id, ext, code, cycle_id, employee_id in res:
             found[(ext, code, cycle_id)] = Target(asg_id, cycle_id, employee_id)
     return found
@@ -142,32 +150,38 @@ async def _existing(ctx: Ctx, pairs: list[tuple[uuid.UUID, str]]) -> dict[tuple[
     found: dict[tuple[uuid.UUID, str], Any] = {}
     for chunk in chunks(pairs, TUPLE_CHUNK):
         res = await ctx.session.execute(
-            select(m.id, m.assignment_id, m.source_key, m.value, m.measured_at, m.source, m.version)
-            .where(m.org_id == ctx.org_id, tuple_(m.assignment_id, m.source_key).in_(list(chunk))))
+            select(m.id, m.assignment_id, m.source_key, m.value, m.measured_at, m.source, m.version).where(
+                m.org_id == ctx.org_id, tuple_(m.assignment_id, m.source_key).in_(list(chunk))
+            )
+        )
         for row in res:
             found[(row.assignment_id, row.source_key)] = row
     return found
 
 
 def _snap(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v if v is None or isinstance(v, str) else
-                str(plain_decimal(v)) if isinstance(v, Decimal) else str(v)) for k, v in values.items()}
+    return {
+        k: (v if v is None or isinstance(v, str) else str(plain_decimal(v)) if isinstance(v, Decimal) else str(v))
+        for k, v in values.items()
+    }
 
 
 async def bulk_ingest(ctx: Ctx, rows: list[Any], atomic: bool) -> list[BulkMeasurementResult]:
     require(policy.bulk_ingest_kpi_measurements(ctx.principal), "KPI measurements")
     limit = get_settings().bulk_max_measurement_rows
     if len(rows) > limit:
-        raise PayloadTooLarge(f"at most {limit} rows per call; split the batch",
-                              extra={"errors": [{"loc": ["body", "rows"], "msg": f"at most {limit} rows"}],
-                                     "max_rows": limit})
+        raise PayloadTooLarge(
+            f"at most {limit} rows per call; split the batch",
+            extra={"errors": [{"loc": ["body", "rows"], "msg": f"at most {limit} rows"}], "max_rows": limit},
+        )
     plans = [_parse(i, raw) for i, raw in enumerate(rows)]
     valid = [p for p in plans if not p.errors]
 
     by_id = await _targets_by_id(ctx, list({p.row.assignment_id for p in valid if p.row.assignment_id}))
     keyed = [p for p in valid if p.row.assignment_id is None]
-    by_key = await _targets_by_key(ctx, list({(p.row.employee_external_id, p.row.kpi_code, p.row.cycle_id)
-                                              for p in keyed}))
+    by_key = await _targets_by_key(
+        ctx, list({(p.row.employee_external_id, p.row.kpi_code, p.row.cycle_id) for p in keyed})
+    )
     unresolved = []
     for p in valid:
         r = p.row
@@ -209,10 +223,24 @@ async def bulk_ingest(ctx: Ctx, rows: list[Any], atomic: bool) -> list[BulkMeasu
         old = existing.get((asg, r.source_key)) if r.source_key is not None else None
         if old is None:
             p.id, p.outcome = new_id(), "created"
-            values = {"assignment_id": asg, "value": r.value, "measured_at": r.measured_at, "source": r.source,
-                      "source_key": r.source_key}
-            inserts.append({"org_id": ctx.org_id, "id": p.id, **values, "recorded_by": actor, "version": 1,
-                            "created_at": now, "updated_at": now})
+            values = {
+                "assignment_id": asg,
+                "value": r.value,
+                "measured_at": r.measured_at,
+                "source": r.source,
+                "source_key": r.source_key,
+            }
+            inserts.append(
+                {
+                    "org_id": ctx.org_id,
+                    "id": p.id,
+                    **values,
+                    "recorded_by": actor,
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
             changes.append((p.id, None, _snap(values)))
             continue
         p.id = old.id
@@ -221,11 +249,24 @@ async def bulk_ingest(ctx: Ctx, rows: list[Any], atomic: bool) -> list[BulkMeasu
             p.outcome = "unchanged"
             continue
         p.outcome = "updated"
-        updates.append({"b_org_id": ctx.org_id, "b_id": old.id, "value": r.value, "measured_at": r.measured_at,
-                        "source": source, "recorded_by": actor, "updated_at": now})
-        changes.append((old.id,
-                        _snap({"value": old.value, "measured_at": old.measured_at, "source": old.source}),
-                        _snap({"value": r.value, "measured_at": r.measured_at, "source": source})))
+        updates.append(
+            {
+                "b_org_id": ctx.org_id,
+                "b_id": old.id,
+                "value": r.value,
+                "measured_at": r.measured_at,
+                "source": source,
+                "recorded_by": actor,
+                "updated_at": now,
+            }
+        )
+        changes.append(
+            (
+                old.id,
+                _snap({"value": old.value, "measured_at": old.measured_at, "source": old.source}),
+                _snap({"value": r.value, "measured_at": r.measured_at, "source": source}),
+            )
+        )
 
     failed = [p for p in plans if p.errors]
     if atomic and failed:
@@ -236,29 +277,49 @@ async def bulk_ingest(ctx: Ctx, rows: list[Any], atomic: bool) -> list[BulkMeasu
         raise ValidationFailed(
             f"{len(failed)} of {len(plans)} rows are invalid; nothing was applied",
             errors=[e for p in failed for e in p.errors],
-            extra={"results": [_result(p).model_dump(mode="json") for p in plans]})
+            extra={"results": [_result(p).model_dump(mode="json") for p in plans]},
+        )
 
     table = KpiMeasurement.__table__
     if inserts:
         await ctx.session.execute(insert(table), inserts)
     if updates:
-        stmt = (update(table)
-                .where(table.c.org_id == bindparam("b_org_id"), table.c.id == bindparam("b_id"))
-                .values(value=bindparam("value"), measured_at=bindparam("measured_at"),
-                        source=bindparam("source"), recorded_by=bindparam("recorded_by"),
-                        updated_at=bindparam("updated_at"), version=table.c.version + 1))
+        stmt = (
+            update(table)
+            .where(table.c.org_id == bindparam("b_org_id"), table.c.id == bindparam("b_id"))
+            .values(
+                value=bindparam("value"),
+                measured_at=bindparam("measured_at"),
+                source=bindparam("source"),
+                recorded_by=bindparam("recorded_by"),
+                updated_at=bindparam("updated_at"),
+                version=table.c.version + 1,
+            )
+        )
         await ctx.session.execute(stmt, updates)
     await audit.record_many(ctx.session, ctx.principal, "kpi_measurement.upserted", "kpi_measurement", changes)
     if changes:
         touched = {p.target.assignment_id for p in plans if p.outcome in ("created", "updated")}
-        await outbox.emit(ctx.session, ctx.org_id, "kpi.measurement.created", {
-            "count": len(changes), "created": len(inserts), "updated": len(updates),
-            "assignment_ids": sorted(str(a) for a in touched)})
+        await outbox.emit(
+            ctx.session,
+            ctx.org_id,
+            "kpi.measurement.created",
+            {
+                "count": len(changes),
+                "created": len(inserts),
+                "updated": len(updates),
+                "assignment_ids": sorted(str(a) for a in touched),
+            },
+        )
     return [_result(p) for p in plans]
 
 
 def _result(p: Planned) -> BulkMeasurementResult:
     return BulkMeasurementResult(
-        index=p.index, outcome="error" if p.errors else p.outcome, id=None if p.errors else p.id,
+        index=p.index,
+        outcome="error" if p.errors else p.outcome,
+        id=None if p.errors else p.id,
         assignment_id=p.target.assignment_id if p.target else None,
-        source_key=p.row.source_key if p.row else None, errors=p.errors)
+        source_key=p.row.source_key if p.row else None,
+        errors=p.errors,
+    )

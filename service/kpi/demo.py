@@ -51,43 +51,96 @@ DEFINITIONS = [
 # position key → [(code, parameters)]
 TEMPLATES: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "ecom-spec": [
-        ("GMV", {"method": "banded", "weight": D(40), "threshold": D(1000000), "target": D(1200000),
-                 "stretch": D(1400000), "rewardable": True}),
-        ("RETURN_RATE", {"method": "banded", "weight": D(20), "threshold": D("0.05"), "target": D("0.04"),
-                         "stretch": D("0.03")}),
-        ("CSAT", {"method": "range", "weight": D(20), "range_low": D("4.5"), "range_high": D("4.8"),
-                  "tolerance": D("0.25")}),
+        (
+            "GMV",
+            {
+                "method": "banded",
+                "weight": D(40),
+                "threshold": D(1000000),
+                "target": D(1200000),
+                "stretch": D(1400000),
+                "rewardable": True,
+            },
+        ),
+        (
+            "RETURN_RATE",
+            {"method": "banded", "weight": D(20), "threshold": D("0.05"), "target": D("0.04"), "stretch": D("0.03")},
+        ),
+        (
+            "CSAT",
+            {"method": "range", "weight": D(20), "range_low": D("4.5"), "range_high": D("4.8"), "tolerance": D("0.25")},
+        ),
         ("CONVERSION", {"method": "ratio", "weight": D(20), "target": D("0.03"), "rewardable": True}),
     ],
     "store-mgr": [
-        ("STORE_SALES", {"method": "banded", "weight": D(40), "threshold": D(2400000), "target": D(3000000),
-                         "stretch": D(3600000), "rewardable": True}),
-        ("SHRINKAGE", {"method": "banded", "weight": D(20), "threshold": D("0.02"), "target": D("0.015"),
-                       "stretch": D("0.01")}),
-        ("CSAT", {"method": "range", "weight": D(20), "range_low": D("4.3"), "range_high": D("4.7"),
-                  "tolerance": D("0.3")}),
+        (
+            "STORE_SALES",
+            {
+                "method": "banded",
+                "weight": D(40),
+                "threshold": D(2400000),
+                "target": D(3000000),
+                "stretch": D(3600000),
+                "rewardable": True,
+            },
+        ),
+        (
+            "SHRINKAGE",
+            {"method": "banded", "weight": D(20), "threshold": D("0.02"), "target": D("0.015"), "stretch": D("0.01")},
+        ),
+        (
+            "CSAT",
+            {"method": "range", "weight": D(20), "range_low": D("4.3"), "range_high": D("4.7"), "tolerance": D("0.3")},
+        ),
         ("TRAINING_HOURS", {"method": "ratio", "weight": D(10), "target": D(24)}),
         ("SAFETY_INCIDENTS", {"method": "binary", "weight": D(10), "target": D(0), "veto": True}),
     ],
 }
 # The fulfilment specialists also own the fulfilment time, outside the template.
-EXTRA = {"FULFIL_TIME": {"method": "banded", "weight": D(10), "threshold": D(48), "target": D(36),
-                         "stretch": D(24)}}
+EXTRA = {"FULFIL_TIME": {"method": "banded", "weight": D(10), "threshold": D(48), "target": D(36), "stretch": D(24)}}
 
 # employee → {code: monthly values | ("weekly", mean, step) | ("last", value)}
 ACTUALS: dict[str, dict[str, Any]] = {
-    "E008": {"GMV": (410000, 380000, 395000), "RETURN_RATE": ("0.041", "0.038", "0.036"),
-             "CSAT": ("last", "4.45"), "CONVERSION": ("last", "0.031")},
-    "E009": {"GMV": (450000, 470000, 490000), "RETURN_RATE": ("weekly", "0.032", "0.001"),
-             "CSAT": ("last", "4.6"), "CONVERSION": ("last", "0.036")},
-    "E010": {"GMV": (330000, 340000, 350000), "RETURN_RATE": ("weekly", "0.047", "0.002"),
-             "CSAT": ("last", "4.7"), "CONVERSION": ("last", "0.027"), "FULFIL_TIME": ("weekly", "30", "1.5")},
-    "E011": {"GMV": (320000, 335000, 355000), "RETURN_RATE": ("weekly", "0.049", "0.002"),
-             "CSAT": ("last", "4.35"), "CONVERSION": ("last", "0.022"), "FULFIL_TIME": ("weekly", "40", "2")},
-    "E012": {"STORE_SALES": (1050000, 1000000, 1100000), "SHRINKAGE": ("weekly", "0.013", "0.001"),
-             "CSAT": ("last", "4.5"), "TRAINING_HOURS": (10, 8, 12), "SAFETY_INCIDENTS": (0, 0, 0)},
-    "E013": {"STORE_SALES": (850000, 900000, 880000), "SHRINKAGE": ("weekly", "0.018", "0.001"),
-             "CSAT": ("last", "4.2"), "TRAINING_HOURS": (4, 4, 4), "SAFETY_INCIDENTS": (0, 1, 0)},
+    "E008": {
+        "GMV": (410000, 380000, 395000),
+        "RETURN_RATE": ("0.041", "0.038", "0.036"),
+        "CSAT": ("last", "4.45"),
+        "CONVERSION": ("last", "0.031"),
+    },
+    "E009": {
+        "GMV": (450000, 470000, 490000),
+        "RETURN_RATE": ("weekly", "0.032", "0.001"),
+        "CSAT": ("last", "4.6"),
+        "CONVERSION": ("last", "0.036"),
+    },
+    "E010": {
+        "GMV": (330000, 340000, 350000),
+        "RETURN_RATE": ("weekly", "0.047", "0.002"),
+        "CSAT": ("last", "4.7"),
+        "CONVERSION": ("last", "0.027"),
+        "FULFIL_TIME": ("weekly", "30", "1.5"),
+    },
+    "E011": {
+        "GMV": (320000, 335000, 355000),
+        "RETURN_RATE": ("weekly", "0.049", "0.002"),
+        "CSAT": ("last", "4.35"),
+        "CONVERSION": ("last", "0.022"),
+        "FULFIL_TIME": ("weekly", "40", "2"),
+    },
+    "E012": {
+        "STORE_SALES": (1050000, 1000000, 1100000),
+        "SHRINKAGE": ("weekly", "0.013", "0.001"),
+        "CSAT": ("last", "4.5"),
+        "TRAINING_HOURS": (10, 8, 12),
+        "SAFETY_INCIDENTS": (0, 0, 0),
+    },
+    "E013": {
+        "STORE_SALES": (850000, 900000, 880000),
+        "SHRINKAGE": ("weekly", "0.018", "0.001"),
+        "CSAT": ("last", "4.2"),
+        "TRAINING_HOURS": (4, 4, 4),
+        "SAFETY_INCIDENTS": (0, 1, 0),
+    },
 }
 ASSIGNEES = {"ecom-spec": ("E008", "E009", "E010", "E011"), "store-mgr": ("E012", "E013")}
 FULFILMENT = ("E010", "E011")
@@ -107,12 +160,31 @@ async def _ensure_cycles(session: AsyncSession, org_id: uuid.UUID, make_id: Call
     """FY2026 and its Q4 belong to the OKR demo; made here only when it has not run."""
     year_id, q4_id = make_id("cycle:FY2026"), make_id("cycle:FY2026-Q4")
     if await session.get(Cycle, (org_id, year_id)) is None:
-        session.add(Cycle(org_id=org_id, id=year_id, name="FY2026", cadence="annual",
-                          start_date=dt.date(2026, 1, 1), end_date=dt.date(2026, 12, 31), status="active"))
+        session.add(
+            Cycle(
+                org_id=org_id,
+                id=year_id,
+                name="FY2026",
+                cadence="annual",
+                start_date=dt.date(2026, 1, 1),
+                end_date=dt.date(2026, 12, 31),
+                status="active",
+            )
+        )
         await session.flush()
     if await session.get(Cycle, (org_id, q4_id)) is None:
-        session.add(Cycle(org_id=org_id, id=q4_id, name="FY2026 Q4", cadence="quarterly", start_date=Q4_START,
-                          end_date=Q4_END, parent_id=year_id, status="active"))
+        session.add(
+            Cycle(
+                org_id=org_id,
+                id=q4_id,
+                name="FY2026 Q4",
+                cadence="quarterly",
+                start_date=Q4_START,
+                end_date=Q4_END,
+                parent_id=year_id,
+                status="active",
+            )
+        )
         await session.flush()
     return q4_id
 
@@ -131,19 +203,38 @@ async def load(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str]
     directions: dict[str, str] = {}
     for code, name, unit, direction, aggregation, perspective in DEFINITIONS:
         directions[code] = direction
-        session.add(KpiDefinition(org_id=org_id, id=make_id(f"kpi:def:{code}"), code=code, name=name, unit=unit,
-                                  direction=direction, aggregation=aggregation, perspective=perspective))
+        session.add(
+            KpiDefinition(
+                org_id=org_id,
+                id=make_id(f"kpi:def:{code}"),
+                code=code,
+                name=name,
+                unit=unit,
+                direction=direction,
+                aggregation=aggregation,
+                perspective=perspective,
+            )
+        )
     await session.flush()
 
     plan: dict[str, list[tuple[str, dict[str, Any], uuid.UUID | None]]] = {}
     for pos_key, items in TEMPLATES.items():
         tpl_id = make_id(f"kpi:tpl:{pos_key}")
-        session.add(KpiTemplate(org_id=org_id, id=tpl_id, name=f"{pos_key} KPIs", position_id=make_id(f"pos:{pos_key}")))
+        session.add(
+            KpiTemplate(org_id=org_id, id=tpl_id, name=f"{pos_key} KPIs", position_id=make_id(f"pos:{pos_key}"))
+        )
         await session.flush()
         for n, (code, params) in enumerate(items):
-            session.add(KpiTemplateItem(org_id=org_id, id=make_id(f"kpi:tpl:{pos_key}:{code}"), template_id=tpl_id,
-                                        ordinal=n, definition_id=make_id(f"kpi:def:{code}"),
-                                        **_checked(code, directions[code], params)))
+            session.add(
+                KpiTemplateItem(
+                    org_id=org_id,
+                    id=make_id(f"kpi:tpl:{pos_key}:{code}"),
+                    template_id=tpl_id,
+                    ordinal=n,
+                    definition_id=make_id(f"kpi:def:{code}"),
+                    **_checked(code, directions[code], params),
+                )
+            )
         for ext in ASSIGNEES[pos_key]:
             plan.setdefault(ext, []).extend((code, params, tpl_id) for code, params in items)
     for ext in FULFILMENT:
@@ -153,10 +244,17 @@ async def load(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str]
     for ext, items in plan.items():
         for code, params, tpl_id in items:
             asg_id = make_id(f"kpi:asg:{ext}:{code}")
-            session.add(KpiAssignment(org_id=org_id, id=asg_id, employee_id=make_id(f"emp:{ext}"), cycle_id=q4_id,
-                                      definition_id=make_id(f"kpi:def:{code}"), template_id=tpl_id,
-                                      **_checked(code, directions[code],
-                                                 {"veto": False, "rewardable": False, **params})))
+            session.add(
+                KpiAssignment(
+                    org_id=org_id,
+                    id=asg_id,
+                    employee_id=make_id(f"emp:{ext}"),
+                    cycle_id=q4_id,
+                    definition_id=make_id(f"kpi:def:{code}"),
+                    template_id=tpl_id,
+                    **_checked(code, directions[code], {"veto": False, "rewardable": False, **params}),
+                )
+            )
     await session.flush()
     for ext, codes in ACTUALS.items():
         for code, spec in codes.items():
@@ -165,10 +263,25 @@ async def load(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str]
     await session.flush()
 
 
-def _measurements(org_id: uuid.UUID, make_id: Callable[[str], uuid.UUID], ext: str, code: str,
-                  asg_id: uuid.UUID, series: Sequence[tuple[dt.date, Decimal]]) -> list[KpiMeasurement]:
+def _measurements(
+    org_id: uuid.UUID,
+    make_id: Callable[[str], uuid.UUID],
+    ext: str,
+    code: str,
+    asg_id: uuid.UUID,
+    series: Sequence[tuple[dt.date, Decimal]],
+) -> list[KpiMeasurement]:
     source = "bi-warehouse" if code not in ("CSAT",) else "survey"
-    return [KpiMeasurement(org_id=org_id, id=make_id(f"kpi:m:{ext}:{code}:{day.isoformat()}"), assignment_id=asg_id,
-                           value=value, measured_at=day, source=source,
-                           source_key=f"{ext}/{code}/{day.isoformat()}", recorded_by="demo")
-            for day, value in series]
+    return [
+        KpiMeasurement(
+            org_id=org_id,
+            id=make_id(f"kpi:m:{ext}:{code}:{day.isoformat()}"),
+            assignment_id=asg_id,
+            value=value,
+            measured_at=day,
+            source=source,
+            source_key=f"{ext}/{code}/{day.isoformat()}",
+            recorded_by="demo",
+        )
+        for day, value in series
+    ]

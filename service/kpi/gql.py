@@ -61,8 +61,16 @@ class KpiDefinitionType:
 
     @staticmethod
     def of(d: KpiDefinition) -> KpiDefinitionType:
-        return KpiDefinitionType(id=d.id, code=d.code, name=d.name, unit=d.unit, direction=d.direction,
-                                 aggregation=d.aggregation, perspective=d.perspective, description=d.description)
+        return KpiDefinitionType(
+            id=d.id,
+            code=d.code,
+            name=d.name,
+            unit=d.unit,
+            direction=d.direction,
+            aggregation=d.aggregation,
+            perspective=d.perspective,
+            description=d.description,
+        )
 
 
 async def _definition(info: Context, def_id: uuid.UUID) -> KpiDefinitionType | None:
@@ -91,10 +99,18 @@ class KpiTemplateItemType:
     @staticmethod
     def of(i: KpiTemplateItem) -> KpiTemplateItemType:
         return KpiTemplateItemType(
-            definition_id=i.definition_id, method=i.method, weight=DecimalString(str(plain_decimal(i.weight))),
-            threshold=_dec(i.threshold), target=_dec(i.target), stretch=_dec(i.stretch),
-            range_low=_dec(i.range_low), range_high=_dec(i.range_high), tolerance=_dec(i.tolerance),
-            veto=i.veto, rewardable=i.rewardable)
+            definition_id=i.definition_id,
+            method=i.method,
+            weight=DecimalString(str(plain_decimal(i.weight))),
+            threshold=_dec(i.threshold),
+            target=_dec(i.target),
+            stretch=_dec(i.stretch),
+            range_low=_dec(i.range_low),
+            range_high=_dec(i.range_high),
+            tolerance=_dec(i.tolerance),
+            veto=i.veto,
+            rewardable=i.rewardable,
+        )
 
 
 @strawberry.type(name="KpiTemplate")
@@ -105,8 +121,9 @@ class KpiTemplateType:
 
     @strawberry.field
     async def items(self, info: Context) -> list[KpiTemplateItemType]:
-        rows = await info.context.loaders.many_by(KpiTemplateItem, "template_id",
-                                                  order=lambda i: i.ordinal).load(self.id)
+        rows = await info.context.loaders.many_by(KpiTemplateItem, "template_id", order=lambda i: i.ordinal).load(
+            self.id
+        )
         return [KpiTemplateItemType.of(i) for i in rows]
 
     @strawberry.field
@@ -132,9 +149,16 @@ class KpiMeasurementType:
 
     @staticmethod
     def of(m: KpiMeasurement) -> KpiMeasurementType:
-        return KpiMeasurementType(id=m.id, assignment_id=m.assignment_id, value=DecimalString(str(plain_decimal(m.value))),
-                                  measured_at=m.measured_at, source=m.source, source_key=m.source_key,
-                                  recorded_by=m.recorded_by, created_at=m.created_at)
+        return KpiMeasurementType(
+            id=m.id,
+            assignment_id=m.assignment_id,
+            value=DecimalString(str(plain_decimal(m.value))),
+            measured_at=m.measured_at,
+            source=m.source,
+            source_key=m.source_key,
+            recorded_by=m.recorded_by,
+            created_at=m.created_at,
+        )
 
 
 def _measurements_loader(loaders: Loaders) -> DataLoader[uuid.UUID, list[Any]]:
@@ -146,15 +170,19 @@ def _view_loader(loaders: Loaders) -> DataLoader[Any, svc.AssignmentView]:
     loaders: a page of assignments costs one query each for definitions, cycles,
     measurements and employees (plus the cycle's policy book), whichever computed fields
     are asked for. Points use each employee's scoring policy, as the score does."""
+
     def make(ctx: Any) -> DataLoader[Any, svc.AssignmentView]:
         async def load(rows: list[KpiAssignment]) -> list[svc.AssignmentView]:
             defs = await loaders.by_id(KpiDefinition).load_many([r.definition_id for r in rows])
             cycles = await loaders.by_id(Cycle).load_many([r.cycle_id for r in rows])
             ms = await _measurements_loader(loaders).load_many([r.id for r in rows])
             params = await svc.policies_for(ctx, rows, {c.id: c for c in cycles})
-            return [svc.compute_view(r, d, c, m, params[r.id])
-                    for r, d, c, m in zip(rows, defs, cycles, ms, strict=True)]
+            return [
+                svc.compute_view(r, d, c, m, params[r.id]) for r, d, c, m in zip(rows, defs, cycles, ms, strict=True)
+            ]
+
         return DataLoader(load_fn=load)
+
     return loaders.custom("kpi:view", make)
 
 
@@ -231,11 +259,23 @@ class KpiAssignmentType:
     @staticmethod
     def of(r: KpiAssignment) -> KpiAssignmentType:
         return KpiAssignmentType(
-            id=r.id, employee_id=r.employee_id, cycle_id=r.cycle_id, definition_id=r.definition_id,
-            template_id=r.template_id, method=r.method, weight=DecimalString(str(plain_decimal(r.weight))),
-            threshold=_dec(r.threshold), target=_dec(r.target), stretch=_dec(r.stretch),
-            range_low=_dec(r.range_low), range_high=_dec(r.range_high), tolerance=_dec(r.tolerance),
-            veto=r.veto, rewardable=r.rewardable, _row=r)
+            id=r.id,
+            employee_id=r.employee_id,
+            cycle_id=r.cycle_id,
+            definition_id=r.definition_id,
+            template_id=r.template_id,
+            method=r.method,
+            weight=DecimalString(str(plain_decimal(r.weight))),
+            threshold=_dec(r.threshold),
+            target=_dec(r.target),
+            stretch=_dec(r.stretch),
+            range_low=_dec(r.range_low),
+            range_high=_dec(r.range_high),
+            tolerance=_dec(r.tolerance),
+            veto=r.veto,
+            rewardable=r.rewardable,
+            _row=r,
+        )
 
 
 @strawberry.input
@@ -266,9 +306,14 @@ class KpiMeasurementInput:
 @strawberry.type
 class KpiQuery:
     @strawberry.field
-    async def kpi_definitions(self, info: Context, first: int | None = None, after: str | None = None,
-                              code: str | None = None,
-                              perspective: str | None = None) -> Connection[KpiDefinitionType]:
+    async def kpi_definitions(
+        self,
+        info: Context,
+        first: int | None = None,
+        after: str | None = None,
+        code: str | None = None,
+        perspective: str | None = None,
+    ) -> Connection[KpiDefinitionType]:
         page = await svc.list_definitions(info.context.ctx, page_params(first, after), code, perspective)
         return connection(page, KpiDefinitionType.of)
 
@@ -277,8 +322,9 @@ class KpiQuery:
         return KpiDefinitionType.of(await svc.get_definition(info.context.ctx, id))
 
     @strawberry.field
-    async def kpi_templates(self, info: Context, first: int | None = None, after: str | None = None,
-                            position_id: uuid.UUID | None = None) -> Connection[KpiTemplateType]:
+    async def kpi_templates(
+        self, info: Context, first: int | None = None, after: str | None = None, position_id: uuid.UUID | None = None
+    ) -> Connection[KpiTemplateType]:
         page = await templates.list_templates(info.context.ctx, page_params(first, after), position_id)
         return connection(page, KpiTemplateType.of)
 
@@ -287,11 +333,22 @@ class KpiQuery:
         return KpiTemplateType.of(await templates.get_template(info.context.ctx, id))
 
     @strawberry.field
-    async def kpi_assignments(self, info: Context, first: int | None = None, after: str | None = None,
-                              employee_id: uuid.UUID | None = None, cycle_id: uuid.UUID | None = None,
-                              definition_id: uuid.UUID | None = None) -> Connection[KpiAssignmentType]:
-        page = await svc.list_assignments(info.context.ctx, page_params(first, after), employee_id=employee_id,
-                                          cycle_id=cycle_id, definition_id=definition_id)
+    async def kpi_assignments(
+        self,
+        info: Context,
+        first: int | None = None,
+        after: str | None = None,
+        employee_id: uuid.UUID | None = None,
+        cycle_id: uuid.UUID | None = None,
+        definition_id: uuid.UUID | None = None,
+    ) -> Connection[KpiAssignmentType]:
+        page = await svc.list_assignments(
+            info.context.ctx,
+            page_params(first, after),
+            employee_id=employee_id,
+            cycle_id=cycle_id,
+            definition_id=definition_id,
+        )
         return connection(page, KpiAssignmentType.of)
 
     @strawberry.field
@@ -308,14 +365,14 @@ class KpiMutation:
         return KpiAssignmentType.of(await svc.create_assignment(info.context.ctx, data))
 
     @strawberry.mutation
-    async def update_kpi_assignment(self, info: Context, id: uuid.UUID,
-                                    input: KpiAssignmentInput) -> KpiAssignmentType:
+    async def update_kpi_assignment(self, info: Context, id: uuid.UUID, input: KpiAssignmentInput) -> KpiAssignmentType:
         data = validate_input(KpiAssignmentUpdate, input_dict(input))
         return KpiAssignmentType.of(await svc.update_assignment(info.context.ctx, id, data))
 
     @strawberry.mutation
-    async def record_kpi_measurement(self, info: Context, assignment_id: uuid.UUID,
-                                     input: KpiMeasurementInput) -> KpiMeasurementType:
+    async def record_kpi_measurement(
+        self, info: Context, assignment_id: uuid.UUID, input: KpiMeasurementInput
+    ) -> KpiMeasurementType:
         data = validate_input(KpiMeasurementCreate, input_dict(input))
         m, _ = await measurements.create_measurement(info.context.ctx, assignment_id, data)
         return KpiMeasurementType.of(m)

@@ -32,9 +32,13 @@ def measurement_snapshot(m: KpiMeasurement) -> dict[str, Any]:
     return KpiMeasurementRead.model_validate(m).model_dump(mode="json", exclude={"created_at", "updated_at"})
 
 
-async def list_measurements(ctx: Ctx, asg_id: uuid.UUID, params: PageParams,
-                            measured_from: dt.date | None = None,
-                            measured_to: dt.date | None = None) -> Page[KpiMeasurement]:
+async def list_measurements(
+    ctx: Ctx,
+    asg_id: uuid.UUID,
+    params: PageParams,
+    measured_from: dt.date | None = None,
+    measured_to: dt.date | None = None,
+) -> Page[KpiMeasurement]:
     row, _ = await get_assignment(ctx, asg_id)
     stmt = repo.measurements(ctx.org_id, row.id)
     if measured_from is not None:
@@ -55,13 +59,21 @@ async def recordable(ctx: Ctx, asg_id: uuid.UUID) -> KpiAssignment:
 
 
 async def _announce(ctx: Ctx, m: KpiMeasurement, outcome: str) -> None:
-    await outbox.emit(ctx.session, ctx.org_id, EVENT, {
-        "count": 1, "created": int(outcome == "created"), "updated": int(outcome == "updated"),
-        "assignment_ids": [str(m.assignment_id)], "measurement_ids": [str(m.id)]})
+    await outbox.emit(
+        ctx.session,
+        ctx.org_id,
+        EVENT,
+        {
+            "count": 1,
+            "created": int(outcome == "created"),
+            "updated": int(outcome == "updated"),
+            "assignment_ids": [str(m.assignment_id)],
+            "measurement_ids": [str(m.id)],
+        },
+    )
 
 
-async def create_measurement(ctx: Ctx, asg_id: uuid.UUID, data: KpiMeasurementCreate
-                             ) -> tuple[KpiMeasurement, str]:
+async def create_measurement(ctx: Ctx, asg_id: uuid.UUID, data: KpiMeasurementCreate) -> tuple[KpiMeasurement, str]:
     """Records a measurement; with a `source_key` already known on the assignment it
     updates that measurement instead (or leaves it alone when nothing differs).
     Returns the measurement and the outcome: created, updated or unchanged."""
@@ -73,13 +85,21 @@ async def create_measurement(ctx: Ctx, asg_id: uuid.UUID, data: KpiMeasurementCr
             if data.source is not None:
                 changes["source"] = data.source
             return existing, await _update(ctx, existing, changes)
-    m = KpiMeasurement(org_id=ctx.org_id, id=new_id(), assignment_id=row.id, value=data.value,
-                       measured_at=data.measured_at, source=data.source, source_key=data.source_key,
-                       recorded_by=ctx.principal.actor)
+    m = KpiMeasurement(
+        org_id=ctx.org_id,
+        id=new_id(),
+        assignment_id=row.id,
+        value=data.value,
+        measured_at=data.measured_at,
+        source=data.source,
+        source_key=data.source_key,
+        recorded_by=ctx.principal.actor,
+    )
     ctx.session.add(m)
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "kpi_measurement.created", "kpi_measurement", m.id,
-                       None, measurement_snapshot(m))
+    await audit.record(
+        ctx.session, ctx.principal, "kpi_measurement.created", "kpi_measurement", m.id, None, measurement_snapshot(m)
+    )
     await _announce(ctx, m, "created")
     return m, "created"
 
@@ -92,34 +112,55 @@ async def _update(ctx: Ctx, m: KpiMeasurement, changes: dict[str, Any]) -> str:
         setattr(m, key, value)
     m.recorded_by = ctx.principal.actor
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "kpi_measurement.updated", "kpi_measurement", m.id,
-                       before, measurement_snapshot(m))
+    await audit.record(
+        ctx.session, ctx.principal, "kpi_measurement.updated", "kpi_measurement", m.id, before, measurement_snapshot(m)
+    )
     await _announce(ctx, m, "updated")
     return "updated"
 
 
-async def put_measurement(ctx: Ctx, asg_id: uuid.UUID, day: dt.date, data: KpiMeasurementPut,
-                          request: Request | None = None) -> tuple[KpiMeasurement, str]:
+async def put_measurement(
+    ctx: Ctx, asg_id: uuid.UUID, day: dt.date, data: KpiMeasurementPut, request: Request | None = None
+) -> tuple[KpiMeasurement, str]:
     """Makes `value` the one measurement of that day: creates it, or updates the day's
     first measurement and removes any others, so PUT twice leaves one row. If-Match is
     checked against the day's first measurement."""
     row = await recordable(ctx, asg_id)
     rows = await repo.measurements_on(ctx.session, ctx.org_id, row.id, day)
     if not rows:
-        m = KpiMeasurement(org_id=ctx.org_id, id=new_id(), assignment_id=row.id, value=data.value,
-                           measured_at=day, source=data.source, recorded_by=ctx.principal.actor)
+        m = KpiMeasurement(
+            org_id=ctx.org_id,
+            id=new_id(),
+            assignment_id=row.id,
+            value=data.value,
+            measured_at=day,
+            source=data.source,
+            recorded_by=ctx.principal.actor,
+        )
         ctx.session.add(m)
         await ctx.session.flush()
-        await audit.record(ctx.session, ctx.principal, "kpi_measurement.created", "kpi_measurement", m.id,
-                           None, measurement_snapshot(m))
+        await audit.record(
+            ctx.session,
+            ctx.principal,
+            "kpi_measurement.created",
+            "kpi_measurement",
+            m.id,
+            None,
+            measurement_snapshot(m),
+        )
         await _announce(ctx, m, "created")
         return m, "created"
     keep, extra = rows[0], rows[1:]
     check_if_match(request, keep.version)
     if extra:
         await repo.delete_measurements(ctx.session, ctx.org_id, [m.id for m in extra])
-        await audit.record_many(ctx.session, ctx.principal, "kpi_measurement.deleted", "kpi_measurement",
-                                [(m.id, measurement_snapshot(m), None) for m in extra])
+        await audit.record_many(
+            ctx.session,
+            ctx.principal,
+            "kpi_measurement.deleted",
+            "kpi_measurement",
+            [(m.id, measurement_snapshot(m), None) for m in extra],
+        )
     changes: dict[str, Any] = {"value": data.value}
     if data.source is not None:
         changes["source"] = data.source
@@ -127,8 +168,7 @@ async def put_measurement(ctx: Ctx, asg_id: uuid.UUID, day: dt.date, data: KpiMe
     return keep, "updated" if extra and outcome == "unchanged" else outcome
 
 
-async def delete_measurements_on(ctx: Ctx, asg_id: uuid.UUID, day: dt.date,
-                                 request: Request | None = None) -> int:
+async def delete_measurements_on(ctx: Ctx, asg_id: uuid.UUID, day: dt.date, request: Request | None = None) -> int:
     """Removes every measurement of that day; deleting nothing is not an error."""
     row = await recordable(ctx, asg_id)
     rows = await repo.measurements_on(ctx.session, ctx.org_id, row.id, day)

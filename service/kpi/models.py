@@ -88,8 +88,9 @@ class KpiTemplateItem(TenantMixin, KpiParameters, Base):
 
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
-        ForeignKeyConstraint(["org_id", "template_id"], ["kpi_templates.org_id", "kpi_templates.id"],
-                             ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["org_id", "template_id"], ["kpi_templates.org_id", "kpi_templates.id"], ondelete="CASCADE"
+        ),
         ForeignKeyConstraint(["org_id", "definition_id"], ["kpi_definitions.org_id", "kpi_definitions.id"]),
         UniqueConstraint("org_id", "template_id", "definition_id"),
         Index("ix_kpi_template_items_org_definition", "org_id", "definition_id"),
@@ -140,10 +141,17 @@ class KpiMeasurement(TenantMixin, Timestamps, Base):
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
-        ForeignKeyConstraint(["org_id", "assignment_id"], ["kpi_assignments.org_id", "kpi_assignments.id"],
-                             ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["org_id", "assignment_id"], ["kpi_assignments.org_id", "kpi_assignments.id"], ondelete="CASCADE"
+        ),
         Index("ix_kpi_measurements_org_assignment_measured", "org_id", "assignment_id", "measured_at"),
-        Index("uq_kpi_measurements_org_assignment_source_key", "org_id", "assignment_id", "source_key",
-              unique=True, sqlite_where=text("source_key IS NOT NULL"),
-              postgresql_where=text("source_key IS NOT NULL")),
+        Index(
+            "uq_kpi_measurements_org_assignment_source_key",
+            "org_id",
+            "assignment_id",
+            "source_key",
+            unique=True,
+            sqlite_where=text("source_key IS NOT NULL"),
+            postgresql_where=text("source_key IS NOT NULL"),
+        ),
     )

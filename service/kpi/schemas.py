@@ -38,6 +38,7 @@ Dec = Annotated[DecimalStr, AfterValidator(plain_decimal)]
 
 # --- definitions ---------------------------------------------------------------------------
 
+
 class KpiDefinitionCreate(Input):
     code: Code
     name: Name
@@ -73,6 +74,7 @@ class KpiDefinitionRead(Output):
 
 # --- parameters shared by template items and assignments ------------------------------
 
+
 class ParameterFields(Input):
     threshold: Number | None = None
     target: Number | None = None
@@ -99,6 +101,7 @@ class ParameterRead(Output):
 
 # --- templates -------------------------------------------------------------------------------
 
+
 class KpiTemplateItemIn(ParameterFields):
     definition_id: uuid.UUID
     method: Method = "banded"
@@ -114,8 +117,7 @@ class KpiTemplateCreate(Input):
 class KpiTemplateUpdate(Input):
     position_id: uuid.UUID | None = None
     name: Name | None = None
-    items: list[KpiTemplateItemIn] | None = Field(None, max_length=100,
-                                                  description="replaces the whole list")
+    items: list[KpiTemplateItemIn] | None = Field(None, max_length=100, description="replaces the whole list")
 
 
 class KpiTemplateItemRead(ParameterRead):
@@ -146,12 +148,14 @@ class AppliedAssignment(Output):
 class KpiTemplateApplyResult(Output):
     created: int
     skipped: int
-    assignment_ids: list[uuid.UUID] = Field(description="every assignment the template now stands for, "
-                                                        "created or already there")
+    assignment_ids: list[uuid.UUID] = Field(
+        description="every assignment the template now stands for, created or already there"
+    )
     assignments: list[AppliedAssignment]
 
 
 # --- assignments -------------------------------------------------------------------------
+
 
 class KpiAssignmentCreate(ParameterFields):
     employee_id: uuid.UUID
@@ -183,28 +187,34 @@ class KpiAssignmentRead(ParameterRead):
     definition_id: uuid.UUID
     template_id: uuid.UUID | None
     kpi_code: str
-    actual: Dec | None = Field(description="the definition's aggregation over the measurements "
-                                                  "dated within the cycle; null when there is none")
+    actual: Dec | None = Field(
+        description="the definition's aggregation over the measurements dated within the cycle; null when there is none"
+    )
     points: Dec = Field(description="rounded half-up to 2 places")
     points_exact: Dec = Field(description="unrounded, for further arithmetic")
     missing_data: bool
-    veto_triggered: bool = Field(description="a veto assignment scoring 0 points: the KPI component "
-                                             "of the employee becomes 0")
+    veto_triggered: bool = Field(
+        description="a veto assignment scoring 0 points: the KPI component of the employee becomes 0"
+    )
     flags: list[str]
-    measurement_count: int = Field(description="every measurement recorded on the assignment; only "
-                                               "those dated within the cycle count toward actual")
+    measurement_count: int = Field(
+        description="every measurement recorded on the assignment; only "
+        "those dated within the cycle count toward actual"
+    )
     created_at: dt.datetime
     updated_at: dt.datetime
 
 
 # --- measurements ------------------------------------------------------------------------
 
+
 class KpiMeasurementCreate(Input):
     value: Number
     measured_at: dt.date
     source: SourceText | None = None
-    source_key: SourceKey | None = Field(None, description="idempotency key: re-sending it updates "
-                                                           "(or leaves unchanged) the same measurement")
+    source_key: SourceKey | None = Field(
+        None, description="idempotency key: re-sending it updates (or leaves unchanged) the same measurement"
+    )
 
 
 class KpiMeasurementPut(Input):

@@ -34,12 +34,28 @@ from service.scoring.service import ScoringScope, input_loader
 # Core statements over the tables (no ORM entities): rows come back without the ORM's
 # per-row bookkeeping, which matters at a million rows.
 _A, _M, _D, _Y = KpiAssignment.__table__.c, KpiMeasurement.__table__.c, KpiDefinition.__table__.c, Cycle.__table__.c
-_ASSIGNMENT_FROM = KpiAssignment.__table__ \
-    .join(KpiDefinition.__table__, and_(_D.org_id == _A.org_id, _D.id == _A.definition_id)) \
-    .join(Cycle.__table__, and_(_Y.org_id == _A.org_id, _Y.id == _A.cycle_id))
-_ASSIGNMENT_COLUMNS = (_A.id, _A.employee_id, _A.method, _A.weight, _A.threshold, _A.target, _A.stretch,
-                       _A.range_low, _A.range_high, _A.tolerance, _A.veto, _A.rewardable,
-                       _D.direction, _D.aggregation, _D.code, _Y.start_date, _Y.end_date)
+_ASSIGNMENT_FROM = KpiAssignment.__table__.join(
+    KpiDefinition.__table__, and_(_D.org_id == _A.org_id, _D.id == _A.definition_id)
+).join(Cycle.__table__, and_(_Y.org_id == _A.org_id, _Y.id == _A.cycle_id))
+_ASSIGNMENT_COLUMNS = (
+    _A.id,
+    _A.employee_id,
+    _A.method,
+    _A.weight,
+    _A.threshold,
+    _A.target,
+    _A.stretch,
+    _A.range_low,
+    _A.range_high,
+    _A.tolerance,
+    _A.veto,
+    _A.rewardable,
+    _D.direction,
+    _D.aggregation,
+    _D.code,
+    _Y.start_date,
+    _Y.end_date,
+)
 _ID = itemgetter(0)
 # The order of service.kpi.repository.measurements_of: (measured_at, created_at, id).
 _MEASUREMENT_ORDER = itemgetter(2, 3, 4)
@@ -53,17 +69,29 @@ async def kpi_loader(ctx: Ctx, scope: ScoringScope) -> dict[uuid.UUID, dict[str,
 def _summaries(org: uuid.UUID, where: list[Any]) -> Any:
     """Per assignment, the summary of its measurements within its own cycle (PostgreSQL)."""
     last = array_agg(aggregate_order_by(_M.value, _M.measured_at.desc(), _M.created_at.desc(), _M.id))[1]
-    return (select(_M.assignment_id, func.count().label("n"), func.sum(_M.value).label("total"),
-                   func.min(_M.value).label("minimum"), func.max(_M.value).label("maximum"), last.label("last"))
-            .select_from(KpiMeasurement.__table__
-                         .join(KpiAssignment.__table__, and_(_A.org_id == _M.org_id, _A.id == _M.assignment_id))
-                         .join(Cycle.__table__, and_(_Y.org_id == _A.org_id, _Y.id == _A.cycle_id)))
-            .where(_M.org_id == org, _M.measured_at >= _Y.start_date, _M.measured_at <= _Y.end_date, *where)
-            .group_by(_M.assignment_id).subquery())
+    return (
+        select(
+            _M.assignment_id,
+            func.count().label("n"),
+            func.sum(_M.value).label("total"),
+            func.min(_M.value).label("minimum"),
+            func.max(_M.value).label("maximum"),
+            last.label("last"),
+        )
+        .select_from(
+            KpiMeasurement.__table__.join(
+                KpiAssignment.__table__, and_(_A.org_id == _M.org_id, _A.id == _M.assignment_id)
+            ).join(Cycle.__table__, and_(_Y.org_id == _A.org_id, _Y.id == _A.cycle_id))
+        )
+        .where(_M.org_id == org, _M.measured_at >= _Y.start_date, _M.measured_at <= _Y.end_date, *where)
+        .group_by(_M.assignment_id)
+        .subquery()
+    )
 
 
-async def assignment_inputs(ctx: Ctx, cycle_ids: Collection[uuid.UUID],
-                            employee_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+async def assignment_inputs(
+    ctx: Ctx, cycle_ids: Collection[uuid.UUID], employee_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, Any]]:
     wanted = employee_ids if isinstance(employee_ids, (set, frozenset)) else set(employee_ids)
     owners = list(wanted) if len(wanted) <= repo.CHUNK else None
     org, session = ctx.org_id, ctx.session
@@ -76,8 +104,9 @@ async def assignment_inputs(ctx: Ctx, cycle_ids: Collection[uuid.UUID],
             where.append(_A.employee_id.in_(owners))
         if in_database:
             s = _summaries(org, where)
-            stmt = (select(*_ASSIGNMENT_COLUMNS, s.c.n, s.c.total, s.c.minimum, s.c.maximum, s.c.last)
-                    .select_from(_ASSIGNMENT_FROM.outerjoin(s, s.c.assignment_id == _A.id)))
+            stmt = select(*_ASSIGNMENT_COLUMNS, s.c.n, s.c.total, s.c.minimum, s.c.maximum, s.c.last).select_from(
+                _ASSIGNMENT_FROM.outerjoin(s, s.c.assignment_id == _A.id)
+            )
         else:
             stmt = select(*_ASSIGNMENT_COLUMNS).select_from(_ASSIGNMENT_FROM)
         found = [r for r in (await session.execute(stmt.where(*where))).all() if r[1] in wanted]
@@ -87,10 +116,17 @@ async def assignment_inputs(ctx: Ctx, cycle_ids: Collection[uuid.UUID],
         if in_database:
             continue
         measurements.update((r[0], []) for r in found)
-        res = (await session.execute(select(_M.assignment_id, _M.value, _M.measured_at, _M.created_at, _M.id)
-                                     .select_from(KpiMeasurement.__table__.join(KpiAssignment.__table__, and_(
-                                         _A.org_id == _M.org_id, _A.id == _M.assignment_id)))
-                                     .where(_M.org_id == org, *where))).all()
+        res = (
+            await session.execute(
+                select(_M.assignment_id, _M.value, _M.measured_at, _M.created_at, _M.id)
+                .select_from(
+                    KpiMeasurement.__table__.join(
+                        KpiAssignment.__table__, and_(_A.org_id == _M.org_id, _A.id == _M.assignment_id)
+                    )
+                )
+                .where(_M.org_id == org, *where)
+            )
+        ).all()
         for m in res:
             own = measurements.get(m[0])
             if own is not None:
@@ -103,16 +139,36 @@ async def assignment_inputs(ctx: Ctx, cycle_ids: Collection[uuid.UUID],
     rows.sort(key=_ID)
     for r in rows:
         if in_database:
-            summary = make_summary(count=r[17], total=r[18], minimum=r[19], maximum=r[20], last=r[21]) \
-                if r[17] else None
+            summary = (
+                make_summary(count=r[17], total=r[18], minimum=r[19], maximum=r[20], last=r[21]) if r[17] else None
+            )
         else:
             ms = measurements[r[0]]
             if len(ms) > 1:
                 ms.sort(key=_MEASUREMENT_ORDER)
-            summary = summarize([make_measurement(value=m[1], measured_at=m[2], created_at=m[3]) for m in ms],
-                                r[15], r[16])
-        out.setdefault(r[1], {"assignments": []})["assignments"].append(make_assignment(
-            id=r[0], method=r[2], direction=r[12], aggregation=r[13], weight=r[3], threshold=r[4], target=r[5],
-            stretch=r[6], range_low=r[7], range_high=r[8], tolerance=r[9], veto=r[10], rewardable=r[11],
-            code=r[14], cycle_start=r[15], cycle_end=r[16], summary=summary, summarized=True))
+            summary = summarize(
+                [make_measurement(value=m[1], measured_at=m[2], created_at=m[3]) for m in ms], r[15], r[16]
+            )
+        out.setdefault(r[1], {"assignments": []})["assignments"].append(
+            make_assignment(
+                id=r[0],
+                method=r[2],
+                direction=r[12],
+                aggregation=r[13],
+                weight=r[3],
+                threshold=r[4],
+                target=r[5],
+                stretch=r[6],
+                range_low=r[7],
+                range_high=r[8],
+                tolerance=r[9],
+                veto=r[10],
+                rewardable=r[11],
+                code=r[14],
+                cycle_start=r[15],
+                cycle_end=r[16],
+                summary=summary,
+                summarized=True,
+            )
+        )
     return out

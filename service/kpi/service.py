@@ -49,8 +49,9 @@ from service.types import new_id
 DEFAULT_POLICY = PolicyParams()
 
 
-async def policies_for(ctx: Ctx, rows: Sequence[KpiAssignment],
-                       cycles: dict[uuid.UUID, Cycle]) -> dict[uuid.UUID, PolicyParams]:
+async def policies_for(
+    ctx: Ctx, rows: Sequence[KpiAssignment], cycles: dict[uuid.UUID, Cycle]
+) -> dict[uuid.UUID, PolicyParams]:
     """Each assignment's points use its employee's scoring policy for that cycle (the
     same one the score uses, pinned versions included): one query for the employees and
     one policy book per distinct cycle, so a page costs a constant number of queries."""
@@ -61,22 +62,31 @@ async def policies_for(ctx: Ctx, rows: Sequence[KpiAssignment],
     if not rows:
         return {}
     emp_ids = list({r.employee_id for r in rows})
-    emps = {e.id: e for e in (await ctx.session.execute(
-        select(Employee.id, Employee.position_id, Employee.department_id).where(
-            Employee.org_id == ctx.org_id, Employee.id.in_(emp_ids)))).all()}
+    emps = {
+        e.id: e
+        for e in (
+            await ctx.session.execute(
+                select(Employee.id, Employee.position_id, Employee.department_id).where(
+                    Employee.org_id == ctx.org_id, Employee.id.in_(emp_ids)
+                )
+            )
+        ).all()
+    }
     books = {cid: await policy_book(ctx, cycles[cid]) for cid in {r.cycle_id for r in rows}}
     out: dict[uuid.UUID, PolicyParams] = {}
     for r in rows:
         e = emps.get(r.employee_id)
-        out[r.id] = books[r.cycle_id].for_employee(r.employee_id, e.position_id if e else None,
-                                                   e.department_id if e else None)
+        out[r.id] = books[r.cycle_id].for_employee(
+            r.employee_id, e.position_id if e else None, e.department_id if e else None
+        )
     return out
 
 
 def raise_field_errors(errors: Sequence[FieldError], prefix: Sequence[str | int] = ()) -> None:
     if errors:
-        raise ValidationFailed(errors[0].msg, errors=[
-            {"loc": ["body", *prefix, e.field], "msg": e.msg} for e in errors])
+        raise ValidationFailed(
+            errors[0].msg, errors=[{"loc": ["body", *prefix, e.field], "msg": e.msg} for e in errors]
+        )
 
 
 async def relation(ctx: Ctx, employee_id: uuid.UUID) -> Relation:
@@ -94,6 +104,7 @@ async def relation(ctx: Ctx, employee_id: uuid.UUID) -> Relation:
 
 # --- computed view -------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class AssignmentView:
     row: KpiAssignment
@@ -104,25 +115,44 @@ class AssignmentView:
     measurement_count: int
 
 
-def engine_input(row: KpiAssignment, definition: KpiDefinition,
-                 measurements: Sequence[KpiMeasurement]) -> scoring.AssignmentIn:
+def engine_input(
+    row: KpiAssignment, definition: KpiDefinition, measurements: Sequence[KpiMeasurement]
+) -> scoring.AssignmentIn:
     return scoring.AssignmentIn(
-        id=row.id, method=row.method, direction=definition.direction, aggregation=definition.aggregation,
-        weight=row.weight, threshold=row.threshold, target=row.target, stretch=row.stretch,
-        range_low=row.range_low, range_high=row.range_high, tolerance=row.tolerance, veto=row.veto,
-        rewardable=row.rewardable, code=definition.code,
-        measurements=tuple(scoring.Measurement(value=m.value, measured_at=m.measured_at, created_at=m.created_at)
-                           for m in measurements))
+        id=row.id,
+        method=row.method,
+        direction=definition.direction,
+        aggregation=definition.aggregation,
+        weight=row.weight,
+        threshold=row.threshold,
+        target=row.target,
+        stretch=row.stretch,
+        range_low=row.range_low,
+        range_high=row.range_high,
+        tolerance=row.tolerance,
+        veto=row.veto,
+        rewardable=row.rewardable,
+        code=definition.code,
+        measurements=tuple(
+            scoring.Measurement(value=m.value, measured_at=m.measured_at, created_at=m.created_at) for m in measurements
+        ),
+    )
 
 
-def compute_view(row: KpiAssignment, definition: KpiDefinition, cycle: Cycle,
-                 measurements: Sequence[KpiMeasurement], params: PolicyParams = DEFAULT_POLICY) -> AssignmentView:
+def compute_view(
+    row: KpiAssignment,
+    definition: KpiDefinition,
+    cycle: Cycle,
+    measurements: Sequence[KpiMeasurement],
+    params: PolicyParams = DEFAULT_POLICY,
+) -> AssignmentView:
     inp = engine_input(row, definition, measurements)
     score = scoring.score_assignment(inp, params, cycle.start_date, cycle.end_date)
     # The component of this one assignment carries the flags (missing_data, veto_triggered).
     flags = scoring.kpi_component([inp], params, cycle.start_date, cycle.end_date).flags
-    return AssignmentView(row=row, definition=definition, cycle=cycle, score=score, flags=flags,
-                          measurement_count=len(measurements))
+    return AssignmentView(
+        row=row, definition=definition, cycle=cycle, score=score, flags=flags, measurement_count=len(measurements)
+    )
 
 
 async def load_views(ctx: Ctx, rows: Sequence[KpiAssignment]) -> list[AssignmentView]:
@@ -132,8 +162,7 @@ async def load_views(ctx: Ctx, rows: Sequence[KpiAssignment]) -> list[Assignment
     cycles = await repo.cycles_by_id(ctx.session, ctx.org_id, (r.cycle_id for r in rows))
     ms = await repo.measurements_of(ctx.session, ctx.org_id, [r.id for r in rows])
     params = await policies_for(ctx, rows, cycles)
-    return [compute_view(r, defs[r.definition_id], cycles[r.cycle_id], ms.get(r.id, []), params[r.id])
-            for r in rows]
+    return [compute_view(r, defs[r.definition_id], cycles[r.cycle_id], ms.get(r.id, []), params[r.id]) for r in rows]
 
 
 async def load_view(ctx: Ctx, row: KpiAssignment) -> AssignmentView:
@@ -143,12 +172,23 @@ async def load_view(ctx: Ctx, row: KpiAssignment) -> AssignmentView:
 def assignment_read(view: AssignmentView) -> KpiAssignmentRead:
     r, s = view.row, view.score
     return KpiAssignmentRead(
-        id=r.id, employee_id=r.employee_id, cycle_id=r.cycle_id, definition_id=r.definition_id,
-        template_id=r.template_id, kpi_code=view.definition.code,
+        id=r.id,
+        employee_id=r.employee_id,
+        cycle_id=r.cycle_id,
+        definition_id=r.definition_id,
+        template_id=r.template_id,
+        kpi_code=view.definition.code,
         **{f: getattr(r, f) for f in PARAMETER_FIELDS},
-        actual=s.actual, points=round_points(s.points), points_exact=s.points, missing_data=s.missing_data,
-        veto_triggered="veto_triggered" in view.flags, flags=list(view.flags),
-        measurement_count=view.measurement_count, created_at=r.created_at, updated_at=r.updated_at)
+        actual=s.actual,
+        points=round_points(s.points),
+        points_exact=s.points,
+        missing_data=s.missing_data,
+        veto_triggered="veto_triggered" in view.flags,
+        flags=list(view.flags),
+        measurement_count=view.measurement_count,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+    )
 
 
 SNAPSHOT_FIELDS = ("id", "employee_id", "cycle_id", "definition_id", "template_id", *PARAMETER_FIELDS)
@@ -156,9 +196,17 @@ SNAPSHOT_FIELDS = ("id", "employee_id", "cycle_id", "definition_id", "template_i
 
 def snapshot_values(values: dict[str, Any]) -> dict[str, Any]:
     """An audit snapshot of an assignment from its column values."""
-    return {f: (v if v is None or isinstance(v, (bool, str)) else
-                str(plain_decimal(v)) if isinstance(v, Decimal) else str(v))
-            for f in SNAPSHOT_FIELDS for v in [values.get(f)]}
+    return {
+        f: (
+            v
+            if v is None or isinstance(v, (bool, str))
+            else str(plain_decimal(v))
+            if isinstance(v, Decimal)
+            else str(v)
+        )
+        for f in SNAPSHOT_FIELDS
+        for v in [values.get(f)]
+    }
 
 
 def assignment_snapshot(row: KpiAssignment) -> dict[str, Any]:
@@ -167,12 +215,14 @@ def assignment_snapshot(row: KpiAssignment) -> dict[str, Any]:
 
 # --- definitions -------------------------------------------------------------------------
 
+
 def definition_snapshot(d: KpiDefinition) -> dict[str, Any]:
     return KpiDefinitionRead.model_validate(d).model_dump(mode="json", exclude={"created_at", "updated_at"})
 
 
-async def list_definitions(ctx: Ctx, params: PageParams, code: str | None = None,
-                           perspective: str | None = None) -> Page[KpiDefinition]:
+async def list_definitions(
+    ctx: Ctx, params: PageParams, code: str | None = None, perspective: str | None = None
+) -> Page[KpiDefinition]:
     require(policy.read_kpi_library(ctx.principal), "KPI definitions")
     stmt = repo.definitions(ctx.org_id)
     if code is not None:
@@ -192,8 +242,10 @@ async def get_definition(ctx: Ctx, def_id: uuid.UUID) -> KpiDefinition:
 
 
 def _duplicate_code(code: str) -> Conflict:
-    return Conflict(f"a KPI definition with code {code!r} exists",
-                    extra={"errors": [{"loc": ["body", "code"], "msg": "already exists"}]})
+    return Conflict(
+        f"a KPI definition with code {code!r} exists",
+        extra={"errors": [{"loc": ["body", "code"], "msg": "already exists"}]},
+    )
 
 
 async def create_definition(ctx: Ctx, data: KpiDefinitionCreate) -> KpiDefinition:
@@ -203,13 +255,15 @@ async def create_definition(ctx: Ctx, data: KpiDefinitionCreate) -> KpiDefinitio
     d = KpiDefinition(org_id=ctx.org_id, id=new_id(), **data.model_dump())
     ctx.session.add(d)
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "kpi_definition.created", "kpi_definition", d.id,
-                       None, definition_snapshot(d))
+    await audit.record(
+        ctx.session, ctx.principal, "kpi_definition.created", "kpi_definition", d.id, None, definition_snapshot(d)
+    )
     return d
 
 
-async def update_definition(ctx: Ctx, def_id: uuid.UUID, data: KpiDefinitionUpdate,
-                            request: Request | None = None) -> KpiDefinition:
+async def update_definition(
+    ctx: Ctx, def_id: uuid.UUID, data: KpiDefinitionUpdate, request: Request | None = None
+) -> KpiDefinition:
     d = await get_definition(ctx, def_id)
     require(policy.manage_kpi_library(ctx.principal), "KPI definition")
     check_if_match(request, d.version)
@@ -217,33 +271,47 @@ async def update_definition(ctx: Ctx, def_id: uuid.UUID, data: KpiDefinitionUpda
     for key in ("code", "name", "direction", "aggregation"):
         if key in changes and changes[key] is None:
             raise ValidationFailed.field(key, f"{key} cannot be null")
-    if changes.get("code") not in (None, d.code) and \
-            await repo.definition_by_code(ctx.session, ctx.org_id, changes["code"]) is not None:
+    if (
+        changes.get("code") not in (None, d.code)
+        and await repo.definition_by_code(ctx.session, ctx.org_id, changes["code"]) is not None
+    ):
         raise _duplicate_code(changes["code"])
-    if changes.get("direction") not in (None, d.direction) and \
-            await repo.definition_in_use(ctx.session, ctx.org_id, d.id):
-        raise Conflict("the direction of a KPI in use by assignments or templates cannot change: "
-                       "their thresholds and targets were set for the old direction",
-                       extra={"errors": [{"loc": ["body", "direction"], "msg": "in use"}]})
-    if changes.get("aggregation") not in (None, d.aggregation) and \
-            await repo.definition_in_use(ctx.session, ctx.org_id, d.id, closed_only=True):
-        raise Conflict("the aggregation of a KPI used in a closed cycle cannot change: it would "
-                       "rewrite closed results",
-                       extra={"errors": [{"loc": ["body", "aggregation"], "msg": "used in a closed cycle"}]})
+    if changes.get("direction") not in (None, d.direction) and await repo.definition_in_use(
+        ctx.session, ctx.org_id, d.id
+    ):
+        raise Conflict(
+            "the direction of a KPI in use by assignments or templates cannot change: "
+            "their thresholds and targets were set for the old direction",
+            extra={"errors": [{"loc": ["body", "direction"], "msg": "in use"}]},
+        )
+    if changes.get("aggregation") not in (None, d.aggregation) and await repo.definition_in_use(
+        ctx.session, ctx.org_id, d.id, closed_only=True
+    ):
+        raise Conflict(
+            "the aggregation of a KPI used in a closed cycle cannot change: it would rewrite closed results",
+            extra={"errors": [{"loc": ["body", "aggregation"], "msg": "used in a closed cycle"}]},
+        )
     before = definition_snapshot(d)
     for key, value in changes.items():
         setattr(d, key, value)
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "kpi_definition.updated", "kpi_definition", d.id,
-                       before, definition_snapshot(d))
+    await audit.record(
+        ctx.session, ctx.principal, "kpi_definition.updated", "kpi_definition", d.id, before, definition_snapshot(d)
+    )
     return d
 
 
 # --- assignments -------------------------------------------------------------------------
 
-async def list_assignments(ctx: Ctx, params: PageParams, *, employee_id: uuid.UUID | None = None,
-                           cycle_id: uuid.UUID | None = None,
-                           definition_id: uuid.UUID | None = None) -> Page[KpiAssignment]:
+
+async def list_assignments(
+    ctx: Ctx,
+    params: PageParams,
+    *,
+    employee_id: uuid.UUID | None = None,
+    cycle_id: uuid.UUID | None = None,
+    definition_id: uuid.UUID | None = None,
+) -> Page[KpiAssignment]:
     p = ctx.principal
     require(policy.list_kpi_assignments(p), "KPI assignments")
     everything = policy.reads_everything(p) or p.has_scope("kpi:write")
@@ -287,15 +355,20 @@ async def create_assignment(ctx: Ctx, data: KpiAssignmentCreate) -> KpiAssignmen
     await locks.ensure_open(ctx, await writable_cycle(ctx, data.cycle_id), [data.employee_id])
     values = data.model_dump()
     raise_field_errors(check_parameters(definition.direction, values))
-    if await repo.find_assignment(ctx.session, ctx.org_id, data.employee_id, data.cycle_id,
-                                  data.definition_id) is not None:
-        raise Conflict("the employee already has this KPI in this cycle",
-                       extra={"errors": [{"loc": ["body", "definition_id"], "msg": "already assigned"}]})
+    if (
+        await repo.find_assignment(ctx.session, ctx.org_id, data.employee_id, data.cycle_id, data.definition_id)
+        is not None
+    ):
+        raise Conflict(
+            "the employee already has this KPI in this cycle",
+            extra={"errors": [{"loc": ["body", "definition_id"], "msg": "already assigned"}]},
+        )
     row = KpiAssignment(org_id=ctx.org_id, id=new_id(), **values)
     ctx.session.add(row)
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "kpi_assignment.created", "kpi_assignment", row.id,
-                       None, assignment_snapshot(row))
+    await audit.record(
+        ctx.session, ctx.principal, "kpi_assignment.created", "kpi_assignment", row.id, None, assignment_snapshot(row)
+    )
     return row
 
 
@@ -316,8 +389,9 @@ async def ensure_open(ctx: Ctx, row: KpiAssignment) -> None:
     await locks.ensure_open(ctx, cycle, [row.employee_id])
 
 
-async def update_assignment(ctx: Ctx, asg_id: uuid.UUID, data: KpiAssignmentUpdate,
-                            request: Request | None = None) -> KpiAssignment:
+async def update_assignment(
+    ctx: Ctx, asg_id: uuid.UUID, data: KpiAssignmentUpdate, request: Request | None = None
+) -> KpiAssignment:
     row = await _editable(ctx, asg_id, request)
     changes = data.model_dump(exclude_unset=True)
     for key in ("method", "weight", "veto", "rewardable"):
@@ -330,8 +404,9 @@ async def update_assignment(ctx: Ctx, asg_id: uuid.UUID, data: KpiAssignmentUpda
     for key, value in changes.items():
         setattr(row, key, value)
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "kpi_assignment.updated", "kpi_assignment", row.id,
-                       before, assignment_snapshot(row))
+    await audit.record(
+        ctx.session, ctx.principal, "kpi_assignment.updated", "kpi_assignment", row.id, before, assignment_snapshot(row)
+    )
     return row
 
 
@@ -342,5 +417,4 @@ async def delete_assignment(ctx: Ctx, asg_id: uuid.UUID, request: Request | None
     before["measurements_deleted"] = await repo.delete_measurements_of(ctx.session, ctx.org_id, row.id)
     await ctx.session.delete(row)
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "kpi_assignment.deleted", "kpi_assignment", asg_id,
-                       before, None)
+    await audit.record(ctx.session, ctx.principal, "kpi_assignment.deleted", "kpi_assignment", asg_id, before, None)

@@ -44,17 +44,21 @@ from service.types import new_id, utcnow
 
 
 def template_read(t: KpiTemplate, items: Sequence[KpiTemplateItem]) -> KpiTemplateRead:
-    return KpiTemplateRead(id=t.id, name=t.name, position_id=t.position_id, created_at=t.created_at,
-                           updated_at=t.updated_at,
-                           items=[KpiTemplateItemRead.model_validate(i) for i in items])
+    return KpiTemplateRead(
+        id=t.id,
+        name=t.name,
+        position_id=t.position_id,
+        created_at=t.created_at,
+        updated_at=t.updated_at,
+        items=[KpiTemplateItemRead.model_validate(i) for i in items],
+    )
 
 
 def _snapshot(t: KpiTemplate, items: Sequence[KpiTemplateItem]) -> dict[str, Any]:
     return template_read(t, items).model_dump(mode="json", exclude={"created_at", "updated_at"})
 
 
-async def list_templates(ctx: Ctx, params: PageParams, position_id: uuid.UUID | None = None
-                         ) -> Page[KpiTemplate]:
+async def list_templates(ctx: Ctx, params: PageParams, position_id: uuid.UUID | None = None) -> Page[KpiTemplate]:
     require(policy.read_kpi_templates(ctx.principal), "KPI templates")
     stmt = repo.templates(ctx.org_id)
     if position_id is not None:
@@ -88,15 +92,18 @@ async def _check_items(ctx: Ctx, items: Sequence[KpiTemplateItemIn]) -> None:
         if item.definition_id in seen:
             errors.append({"loc": [*loc, "definition_id"], "msg": "the KPI appears twice in the template"})
         seen.add(item.definition_id)
-        errors.extend({"loc": [*loc, e.field], "msg": e.msg}
-                      for e in check_parameters(definition.direction, item.model_dump()))
+        errors.extend(
+            {"loc": [*loc, e.field], "msg": e.msg} for e in check_parameters(definition.direction, item.model_dump())
+        )
     if errors:
         raise ValidationFailed(errors[0]["msg"], errors=errors)
 
 
 def _item_rows(ctx: Ctx, tpl_id: uuid.UUID, items: Sequence[KpiTemplateItemIn]) -> list[KpiTemplateItem]:
-    return [KpiTemplateItem(org_id=ctx.org_id, id=new_id(), template_id=tpl_id, ordinal=n, **i.model_dump())
-            for n, i in enumerate(items)]
+    return [
+        KpiTemplateItem(org_id=ctx.org_id, id=new_id(), template_id=tpl_id, ordinal=n, **i.model_dump())
+        for n, i in enumerate(items)
+    ]
 
 
 async def create_template(ctx: Ctx, data: KpiTemplateCreate) -> tuple[KpiTemplate, list[KpiTemplateItem]]:
@@ -111,13 +118,15 @@ async def create_template(ctx: Ctx, data: KpiTemplateCreate) -> tuple[KpiTemplat
     items = _item_rows(ctx, t.id, data.items)
     ctx.session.add_all(items)
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "kpi_template.created", "kpi_template", t.id, None,
-                       _snapshot(t, items))
+    await audit.record(
+        ctx.session, ctx.principal, "kpi_template.created", "kpi_template", t.id, None, _snapshot(t, items)
+    )
     return t, items
 
 
-async def update_template(ctx: Ctx, tpl_id: uuid.UUID, data: KpiTemplateUpdate,
-                          request: Request | None = None) -> tuple[KpiTemplate, list[KpiTemplateItem]]:
+async def update_template(
+    ctx: Ctx, tpl_id: uuid.UUID, data: KpiTemplateUpdate, request: Request | None = None
+) -> tuple[KpiTemplate, list[KpiTemplateItem]]:
     t = await get_template(ctx, tpl_id)
     require(policy.manage_kpi_library(ctx.principal), "KPI template")
     check_if_match(request, t.version)
@@ -141,8 +150,9 @@ async def update_template(ctx: Ctx, tpl_id: uuid.UUID, data: KpiTemplateUpdate,
         setattr(t, key, value)
     t.updated_at = utcnow()  # the items changing is a change of the template: new version, new ETag
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "kpi_template.updated", "kpi_template", t.id, before,
-                       _snapshot(t, items))
+    await audit.record(
+        ctx.session, ctx.principal, "kpi_template.updated", "kpi_template", t.id, before, _snapshot(t, items)
+    )
     return t, items
 
 
@@ -152,8 +162,11 @@ async def apply_template(ctx: Ctx, tpl_id: uuid.UUID, data: KpiTemplateApply) ->
         raise Forbidden("integration clients cannot assign KPIs")
     employee_ids = list(dict.fromkeys(data.employee_ids))
     known = await repo.existing_employee_ids(ctx.session, ctx.org_id, employee_ids)
-    unknown = [{"loc": ["body", "employee_ids", index], "msg": "no such employee"}
-               for index, e in enumerate(data.employee_ids) if e not in known]
+    unknown = [
+        {"loc": ["body", "employee_ids", index], "msg": "no such employee"}
+        for index, e in enumerate(data.employee_ids)
+        if e not in known
+    ]
     if unknown:
         raise ValidationFailed(f"{len(unknown)} unknown employee(s)", errors=unknown)
     for emp in employee_ids:
@@ -163,15 +176,16 @@ async def apply_template(ctx: Ctx, tpl_id: uuid.UUID, data: KpiTemplateApply) ->
     items = (await items_of(ctx, [t]))[t.id]
     defs = await repo.definitions_by_id(ctx.session, ctx.org_id, (i.definition_id for i in items))
     for index, item in enumerate(items):  # a definition may have changed since the template was saved
-        problems = check_parameters(defs[item.definition_id].direction,
-                                    {f: getattr(item, f) for f in PARAMETER_FIELDS})
+        problems = check_parameters(defs[item.definition_id].direction, {f: getattr(item, f) for f in PARAMETER_FIELDS})
         if problems:
-            raise ValidationFailed(f"template item {index} no longer fits its KPI: {problems[0].msg}",
-                                   errors=[{"loc": ["template", "items", index, e.field], "msg": e.msg}
-                                           for e in problems])
+            raise ValidationFailed(
+                f"template item {index} no longer fits its KPI: {problems[0].msg}",
+                errors=[{"loc": ["template", "items", index, e.field], "msg": e.msg} for e in problems],
+            )
 
-    existing = await repo.existing_pairs(ctx.session, ctx.org_id, data.cycle_id, employee_ids,
-                                         [i.definition_id for i in items])
+    existing = await repo.existing_pairs(
+        ctx.session, ctx.org_id, data.cycle_id, employee_ids, [i.definition_id for i in items]
+    )
     now = utcnow()
     rows: list[dict[str, Any]] = []
     applied: list[AppliedAssignment] = []
@@ -179,19 +193,42 @@ async def apply_template(ctx: Ctx, tpl_id: uuid.UUID, data: KpiTemplateApply) ->
         for item in items:
             found = existing.get((emp, item.definition_id))
             if found is not None:
-                applied.append(AppliedAssignment(employee_id=emp, definition_id=item.definition_id,
-                                                 assignment_id=found, outcome="skipped"))
+                applied.append(
+                    AppliedAssignment(
+                        employee_id=emp, definition_id=item.definition_id, assignment_id=found, outcome="skipped"
+                    )
+                )
                 continue
-            row = {"org_id": ctx.org_id, "id": new_id(), "employee_id": emp, "cycle_id": data.cycle_id,
-                   "definition_id": item.definition_id, "template_id": t.id, "version": 1,
-                   "created_at": now, "updated_at": now,
-                   **{f: getattr(item, f) for f in PARAMETER_FIELDS}}
+            row = {
+                "org_id": ctx.org_id,
+                "id": new_id(),
+                "employee_id": emp,
+                "cycle_id": data.cycle_id,
+                "definition_id": item.definition_id,
+                "template_id": t.id,
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+                **{f: getattr(item, f) for f in PARAMETER_FIELDS},
+            }
             rows.append(row)
-            applied.append(AppliedAssignment(employee_id=emp, definition_id=item.definition_id,
-                                             assignment_id=row["id"], outcome="created"))
+            applied.append(
+                AppliedAssignment(
+                    employee_id=emp, definition_id=item.definition_id, assignment_id=row["id"], outcome="created"
+                )
+            )
     if rows:
         await ctx.session.execute(insert(KpiAssignment.__table__), rows)
-        await audit.record_many(ctx.session, ctx.principal, "kpi_assignment.created", "kpi_assignment",
-                                [(r["id"], None, snapshot_values(r)) for r in rows])
-    return KpiTemplateApplyResult(created=len(rows), skipped=len(applied) - len(rows),
-                                  assignment_ids=[a.assignment_id for a in applied], assignments=applied)
+        await audit.record_many(
+            ctx.session,
+            ctx.principal,
+            "kpi_assignment.created",
+            "kpi_assignment",
+            [(r["id"], None, snapshot_values(r)) for r in rows],
+        )
+    return KpiTemplateApplyResult(
+        created=len(rows),
+        skipped=len(applied) - len(rows),
+        assignment_ids=[a.assignment_id for a in applied],
+        assignments=applied,
+    )

@@ -15,8 +15,18 @@ from typing import Any
 
 from service.scoring.kpi import DIRECTIONS, METHODS
 
-PARAMETER_FIELDS = ("method", "weight", "threshold", "target", "stretch", "range_low", "range_high",
-                    "tolerance", "veto", "rewardable")
+PARAMETER_FIELDS = (
+    "method",
+    "weight",
+    "threshold",
+    "target",
+    "stretch",
+    "range_low",
+    "range_high",
+    "tolerance",
+    "veto",
+    "rewardable",
+)
 ORDERED = ("higher_is_better", "lower_is_better")
 
 
@@ -54,8 +64,11 @@ def check_parameters(direction: str, params: Mapping[str, Any]) -> list[FieldErr
         return errors
 
     if direction not in ORDERED:
-        errors.append(FieldError("method", f"{method} needs a higher_is_better or lower_is_better "
-                                           "definition; use range for target_range"))
+        errors.append(
+            FieldError(
+                "method", f"{method} needs a higher_is_better or lower_is_better definition; use range for target_range"
+            )
+        )
         return errors
 
     target = get("target")
@@ -70,11 +83,11 @@ def check_parameters(direction: str, params: Mapping[str, Any]) -> list[FieldErr
         better = _better(direction)
         word = "below" if direction == "higher_is_better" else "above"
         if threshold is not None and target is not None and not better(target, threshold):
-            errors.append(FieldError("target", f"threshold must be strictly {word} target "
-                                               f"for a {direction} definition"))
+            errors.append(
+                FieldError("target", f"threshold must be strictly {word} target for a {direction} definition")
+            )
         if stretch is not None and target is not None and not better(stretch, target):
-            errors.append(FieldError("stretch", f"target must be strictly {word} stretch "
-                                                f"for a {direction} definition"))
+            errors.append(FieldError("stretch", f"target must be strictly {word} stretch for a {direction} definition"))
     return errors
 
 

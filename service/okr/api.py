@@ -43,19 +43,32 @@ NO_CONTENT = status.HTTP_204_NO_CONTENT
 
 # --- objectives -------------------------------------------------------------------------------
 
+
 @router.get("/objectives", response_model=PageOut[ObjectiveRead], tags=["objectives"])
 async def list_objectives(
-    ctx: RequestCtx, pages: Pages, cycle_id: uuid.UUID | None = None, owner_id: uuid.UUID | None = None,
-    status_: Annotated[ObjectiveStatus | None, Query(alias="status")] = None, level: Level | None = None,
-    department_id: uuid.UUID | None = None, parent_id: uuid.UUID | None = None,
+    ctx: RequestCtx,
+    pages: Pages,
+    cycle_id: uuid.UUID | None = None,
+    owner_id: uuid.UUID | None = None,
+    status_: Annotated[ObjectiveStatus | None, Query(alias="status")] = None,
+    level: Level | None = None,
+    department_id: uuid.UUID | None = None,
+    parent_id: uuid.UUID | None = None,
 ) -> PageOut[ObjectiveRead]:
-    page = await svc.list_objectives(ctx, pages, cycle_id=cycle_id, owner_id=owner_id, status=status_,
-                                     level=level, department_id=department_id, parent_id=parent_id)
+    page = await svc.list_objectives(
+        ctx,
+        pages,
+        cycle_id=cycle_id,
+        owner_id=owner_id,
+        status=status_,
+        level=level,
+        department_id=department_id,
+        parent_id=parent_id,
+    )
     return PageOut[ObjectiveRead](items=await svc.read_many(ctx, page.items), next_cursor=page.next_cursor)
 
 
-@router.post("/objectives", response_model=ObjectiveRead, status_code=status.HTTP_201_CREATED,
-             tags=["objectives"])
+@router.post("/objectives", response_model=ObjectiveRead, status_code=status.HTTP_201_CREATED, tags=["objectives"])
 async def create_objective(ctx: RequestCtx, body: ObjectiveCreate, response: Response) -> ObjectiveRead:
     obj = await svc.create_objective(ctx, body)
     set_etag(response, obj.version)
@@ -73,8 +86,9 @@ async def get_objective(ctx: RequestCtx, objective_id: uuid.UUID, response: Resp
 
 
 @router.patch("/objectives/{objective_id}", response_model=ObjectiveRead, tags=["objectives"])
-async def update_objective(ctx: RequestCtx, objective_id: uuid.UUID, body: ObjectiveUpdate, request: Request,
-                           response: Response) -> ObjectiveRead:
+async def update_objective(
+    ctx: RequestCtx, objective_id: uuid.UUID, body: ObjectiveUpdate, request: Request, response: Response
+) -> ObjectiveRead:
     obj = await svc.update_objective(ctx, objective_id, body, request)
     set_etag(response, obj.version)
     return await svc.read_one(ctx, obj)
@@ -95,13 +109,20 @@ async def get_alignment(ctx: RequestCtx, objective_id: uuid.UUID) -> AlignmentRe
 @router.get("/objectives/{objective_id}/revisions", response_model=PageOut[RevisionRead], tags=["objectives"])
 async def list_revisions(ctx: RequestCtx, objective_id: uuid.UUID, pages: Pages) -> PageOut[RevisionRead]:
     page = await svc.list_revisions(ctx, objective_id, pages)
-    return PageOut[RevisionRead](items=[RevisionRead.model_validate(r) for r in page.items],
-                                 next_cursor=page.next_cursor)
+    return PageOut[RevisionRead](
+        items=[RevisionRead.model_validate(r) for r in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.post("/objectives/{objective_id}/{action}", response_model=ObjectiveRead, tags=["objectives"])
-async def objective_action(ctx: RequestCtx, objective_id: uuid.UUID, action: ObjectiveAction, request: Request,
-                           response: Response, body: WorkflowAction | None = None) -> ObjectiveRead:
+async def objective_action(
+    ctx: RequestCtx,
+    objective_id: uuid.UUID,
+    action: ObjectiveAction,
+    request: Request,
+    response: Response,
+    body: WorkflowAction | None = None,
+) -> ObjectiveRead:
     """The workflow: `submit` (the owner; refused with the lint's `findings` when it has
     errors), `approve` and `reject` (the owner's manager or hr/admin; a rejection needs a
     `comment` and returns the objective to draft), `publish` (owner, manager, hr/admin),
@@ -121,16 +142,16 @@ async def okr_lint(ctx: RequestCtx, body: LintRequest) -> LintResponse:
 
 # --- key results ---------------------------------------------------------------------------------
 
+
 @router.get("/key-results", response_model=PageOut[KeyResultRead], tags=["key-results"])
-async def list_key_results(ctx: RequestCtx, pages: Pages,
-                           objective_id: uuid.UUID | None = None) -> PageOut[KeyResultRead]:
+async def list_key_results(
+    ctx: RequestCtx, pages: Pages, objective_id: uuid.UUID | None = None
+) -> PageOut[KeyResultRead]:
     page = await kr_svc.list_key_results(ctx, pages, objective_id)
-    return PageOut[KeyResultRead](items=await kr_svc.read_many(ctx, list(page.items)),
-                                  next_cursor=page.next_cursor)
+    return PageOut[KeyResultRead](items=await kr_svc.read_many(ctx, list(page.items)), next_cursor=page.next_cursor)
 
 
-@router.post("/key-results", response_model=KeyResultRead, status_code=status.HTTP_201_CREATED,
-             tags=["key-results"])
+@router.post("/key-results", response_model=KeyResultRead, status_code=status.HTTP_201_CREATED, tags=["key-results"])
 async def create_key_result(ctx: RequestCtx, body: KeyResultCreate, response: Response) -> KeyResultRead:
     kr = await kr_svc.create_key_result(ctx, body)
     set_etag(response, kr.version)
@@ -146,8 +167,9 @@ async def get_key_result(ctx: RequestCtx, key_result_id: uuid.UUID, response: Re
 
 
 @router.patch("/key-results/{key_result_id}", response_model=KeyResultRead, tags=["key-results"])
-async def update_key_result(ctx: RequestCtx, key_result_id: uuid.UUID, body: KeyResultUpdate, request: Request,
-                            response: Response) -> KeyResultRead:
+async def update_key_result(
+    ctx: RequestCtx, key_result_id: uuid.UUID, body: KeyResultUpdate, request: Request, response: Response
+) -> KeyResultRead:
     """Edit a draft's or a published objective's key result (`reason` goes into the
     revision history), or, once the objective is closed, set `grade` with `grade_reason`
     (the owner's manager or hr)."""
@@ -165,14 +187,18 @@ async def delete_key_result(ctx: RequestCtx, key_result_id: uuid.UUID, request: 
 @router.get("/key-results/{key_result_id}/check-ins", response_model=PageOut[CheckInRead], tags=["key-results"])
 async def list_check_ins(ctx: RequestCtx, key_result_id: uuid.UUID, pages: Pages) -> PageOut[CheckInRead]:
     page = await kr_svc.list_check_ins(ctx, key_result_id, pages)
-    return PageOut[CheckInRead](items=[CheckInRead.model_validate(c) for c in page.items],
-                                next_cursor=page.next_cursor)
+    return PageOut[CheckInRead](items=[CheckInRead.model_validate(c) for c in page.items], next_cursor=page.next_cursor)
 
 
-@router.post("/key-results/{key_result_id}/check-ins", response_model=CheckInRead,
-             status_code=status.HTTP_201_CREATED, tags=["key-results"])
-async def create_check_in(ctx: RequestCtx, key_result_id: uuid.UUID, body: CheckInCreate,
-                          response: Response) -> CheckInRead:
+@router.post(
+    "/key-results/{key_result_id}/check-ins",
+    response_model=CheckInRead,
+    status_code=status.HTTP_201_CREATED,
+    tags=["key-results"],
+)
+async def create_check_in(
+    ctx: RequestCtx, key_result_id: uuid.UUID, body: CheckInCreate, response: Response
+) -> CheckInRead:
     check_in = await kr_svc.create_check_in(ctx, key_result_id, body)
     response.headers["Location"] = f"/api/v1/key-results/{key_result_id}/check-ins"
     return CheckInRead.model_validate(check_in)

@@ -21,8 +21,10 @@ def milestones_from(raw: list[dict[str, Any]] | None) -> tuple[engine.Milestone,
     """The engine's milestones from a key result's stored `milestones` JSON."""
     if not raw:
         return ()
-    return tuple(engine.Milestone(weight=Decimal(str(m["weight"])), done=bool(m.get("done")),
-                                  title=str(m.get("title", ""))) for m in raw)
+    return tuple(
+        engine.Milestone(weight=Decimal(str(m["weight"])), done=bool(m.get("done")), title=str(m.get("title", "")))
+        for m in raw
+    )
 
 
 def milestones_in(kr: KeyResult) -> tuple[engine.Milestone, ...]:
@@ -45,15 +47,30 @@ def key_result_in(kr: KeyResult, check_ins: Sequence[CheckIn]) -> engine.KeyResu
 
 def _key_result_in(kr: KeyResult, inputs: tuple[engine.CheckIn, ...]) -> engine.KeyResultIn:
     """`inputs`: the engine's check-ins, in `_ordered` order."""
-    return engine.KeyResultIn(id=kr.id, kind=kr.kind, weight=kr.weight, start=kr.start, target=kr.target,
-                              check_ins=inputs, milestones=milestones_in(kr), grade=kr.grade, title=kr.title)
+    return engine.KeyResultIn(
+        id=kr.id,
+        kind=kr.kind,
+        weight=kr.weight,
+        start=kr.start,
+        target=kr.target,
+        check_ins=inputs,
+        milestones=milestones_in(kr),
+        grade=kr.grade,
+        title=kr.title,
+    )
 
 
-def objective_in(obj: Objective, krs: Sequence[KeyResult],
-                 check_ins: dict[uuid.UUID, list[CheckIn]]) -> engine.ObjectiveIn:
-    return engine.ObjectiveIn(id=obj.id, type=obj.type, weight=obj.weight, status=obj.status,
-                              key_results=tuple(key_result_in(kr, check_ins.get(kr.id, [])) for kr in krs),
-                              title=obj.title)
+def objective_in(
+    obj: Objective, krs: Sequence[KeyResult], check_ins: dict[uuid.UUID, list[CheckIn]]
+) -> engine.ObjectiveIn:
+    return engine.ObjectiveIn(
+        id=obj.id,
+        type=obj.type,
+        weight=obj.weight,
+        status=obj.status,
+        key_results=tuple(key_result_in(kr, check_ins.get(kr.id, [])) for kr in krs),
+        title=obj.title,
+    )
 
 
 @dataclass(frozen=True)
@@ -91,8 +108,7 @@ def _pace(progress: Decimal, cycle: Cycle | None, today: dt.date) -> str:
     return engine.pace(progress, today, cycle.start_date, cycle.end_date)
 
 
-def key_result_view(kr: KeyResult, check_ins: Sequence[CheckIn], cycle: Cycle | None,
-                    today: dt.date) -> KeyResultView:
+def key_result_view(kr: KeyResult, check_ins: Sequence[CheckIn], cycle: Cycle | None, today: dt.date) -> KeyResultView:
     ordered = _ordered(check_ins)
     inputs = tuple(check_in_in(c) for c in ordered)
     result = engine.kr_score(_key_result_in(kr, inputs))
@@ -100,19 +116,31 @@ def key_result_view(kr: KeyResult, check_ins: Sequence[CheckIn], cycle: Cycle | 
     return KeyResultView(
         current=result.current,
         done=(result.progress == ONE) if kr.kind == "boolean" else None,
-        progress=round_fraction(result.progress), score=round_fraction(result.score),
+        progress=round_fraction(result.progress),
+        score=round_fraction(result.score),
         pace=_pace(result.progress, cycle, today),
-        status=latest.status if latest else None, confidence=latest.confidence if latest else None,
-        last_checked_in_at=latest.checked_in_at if latest else None)
+        status=latest.status if latest else None,
+        confidence=latest.confidence if latest else None,
+        last_checked_in_at=latest.checked_in_at if latest else None,
+    )
 
 
-def objective_view(obj: Objective, krs: Sequence[KeyResult], check_ins: dict[uuid.UUID, list[CheckIn]],
-                   cycle: Cycle | None, today: dt.date) -> ObjectiveView:
+def objective_view(
+    obj: Objective,
+    krs: Sequence[KeyResult],
+    check_ins: dict[uuid.UUID, list[CheckIn]],
+    cycle: Cycle | None,
+    today: dt.date,
+) -> ObjectiveView:
     result = engine.objective_score(objective_in(obj, krs, check_ins))
     if result.score is None or result.progress is None:
         return ObjectiveView(score=None, progress=None, pace=None, flags=("not_scored",))
-    return ObjectiveView(score=round_fraction(result.score), progress=round_fraction(result.progress),
-                         pace=_pace(result.progress, cycle, today), flags=())
+    return ObjectiveView(
+        score=round_fraction(result.score),
+        progress=round_fraction(result.progress),
+        pace=_pace(result.progress, cycle, today),
+        flags=(),
+    )
 
 
 def direction(kr: KeyResult) -> str | None:
@@ -124,5 +152,6 @@ def direction(kr: KeyResult) -> str | None:
 def milestones_out(kr: KeyResult) -> list[dict[str, Any]] | None:
     if kr.milestones is None:
         return None
-    return [{"title": m["title"], "weight": Decimal(str(m["weight"])), "done": bool(m.get("done"))}
-            for m in kr.milestones]
+    return [
+        {"title": m["title"], "weight": Decimal(str(m["weight"])), "done": bool(m.get("done"))} for m in kr.milestones
+    ]

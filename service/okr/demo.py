@@ -21,58 +21,216 @@ WEEKS = [dt.date(2026, 10, 5) + dt.timedelta(weeks=i) for i in range(7)]  # Mond
 
 # key, owner, department, level, cycle, type, parent, supports, title
 OBJECTIVES: list[tuple[str, str, str | None, str, str, str, str | None, list[str], str]] = [
-    ("company", "E001", "exec", "company", "year", "committed", None, [],
-     "Become the region's favourite online retailer"),
-    ("ecom", "E002", "ecom", "department", "q4", "committed", "company", [],
-     "Make online shopping effortless"),
-    ("ops", "E003", "ops", "department", "q4", "committed", "company", [],
-     "Deliver every order fast and right"),
-    ("live", "E006", "ecom-growth", "team", "q4", "aspirational", "ecom", [],
-     "Turn live streams into a sales channel"),
-    ("show", "E008", "ecom-growth", "individual", "q4", "committed", "live", [],
-     "Run a weekly live-stream show people come back to"),
-    ("cart", "E009", "ecom-growth", "individual", "q4", "committed", "ecom", ["live"],
-     "Fewer abandoned carts"),
-    ("pick", "E010", "ecom-fulfil", "individual", "q4", "committed", None, ["ops", "ecom"],
-     "Ship online orders the same day"),
+    (
+        "company",
+        "E001",
+        "exec",
+        "company",
+        "year",
+        "committed",
+        None,
+        [],
+        "Become the region's favourite online retailer",
+    ),
+    ("ecom", "E002", "ecom", "department", "q4", "committed", "company", [], "Make online shopping effortless"),
+    ("ops", "E003", "ops", "department", "q4", "committed", "company", [], "Deliver every order fast and right"),
+    ("live", "E006", "ecom-growth", "team", "q4", "aspirational", "ecom", [], "Turn live streams into a sales channel"),
+    (
+        "show",
+        "E008",
+        "ecom-growth",
+        "individual",
+        "q4",
+        "committed",
+        "live",
+        [],
+        "Run a weekly live-stream show people come back to",
+    ),
+    ("cart", "E009", "ecom-growth", "individual", "q4", "committed", "ecom", ["live"], "Fewer abandoned carts"),
+    (
+        "pick",
+        "E010",
+        "ecom-fulfil",
+        "individual",
+        "q4",
+        "committed",
+        None,
+        ["ops", "ecom"],
+        "Ship online orders the same day",
+    ),
 ]
 
 # objective key, kr key, kind, title, start, target, unit, weight, progress per week (metric)
 # or week index when done (boolean), or milestones [(title, weight, week done or None)]
 KEY_RESULTS: list[tuple[str, str, str, str, Any, Any, str | None, int, Any]] = [
-    ("company", "revenue", "metric", "Online revenue reaches $12M", 4_000_000, 12_000_000, "USD", 2,
-     [0.55, 0.57, 0.6, 0.62, 0.64, 0.67, 0.7]),
-    ("company", "repeat", "metric", "Repeat-purchase rate from 18% to 30%", "0.18", "0.30", "ratio", 1,
-     [0.3, 0.35, 0.35, 0.4, 0.45, 0.5, 0.55]),
-    ("company", "nps", "metric", "Net promoter score from 32 to 50", 32, 50, "points", 1,
-     [0.4, 0.4, 0.45, 0.5, 0.5, 0.55, 0.6]),
-    ("ecom", "conversion", "metric", "Checkout conversion from 2.1% to 3.0%", "0.021", "0.030", "ratio", 1,
-     [0.1, 0.2, 0.25, 0.35, 0.4, 0.5, 0.55]),
-    ("ecom", "gmv", "metric", "Q4 online GMV of $3.5M", 0, 3_500_000, "USD", 2,
-     [0.07, 0.15, 0.22, 0.3, 0.38, 0.47, 0.56]),
-    ("ecom", "app", "milestone", "Launch the mobile app", None, None, None, 1,
-     [("Beta with 500 customers", 1, 1), ("App store approval", 1, 4), ("Public launch", 2, None)]),
-    ("ops", "complaints", "metric", "Delivery complaints per 1,000 orders from 8 to 5", 8, 5, "per 1000", 1,
-     [0.05, 0.1, 0.2, 0.3, 0.3, 0.4, 0.5]),
-    ("ops", "sameday", "metric", "Orders shipped same day from 60% to 85%", "0.60", "0.85", "ratio", 1,
-     [0.1, 0.2, 0.2, 0.3, 0.45, 0.5, 0.6]),
+    (
+        "company",
+        "revenue",
+        "metric",
+        "Online revenue reaches $12M",
+        4_000_000,
+        12_000_000,
+        "USD",
+        2,
+        [0.55, 0.57, 0.6, 0.62, 0.64, 0.67, 0.7],
+    ),
+    (
+        "company",
+        "repeat",
+        "metric",
+        "Repeat-purchase rate from 18% to 30%",
+        "0.18",
+        "0.30",
+        "ratio",
+        1,
+        [0.3, 0.35, 0.35, 0.4, 0.45, 0.5, 0.55],
+    ),
+    (
+        "company",
+        "nps",
+        "metric",
+        "Net promoter score from 32 to 50",
+        32,
+        50,
+        "points",
+        1,
+        [0.4, 0.4, 0.45, 0.5, 0.5, 0.55, 0.6],
+    ),
+    (
+        "ecom",
+        "conversion",
+        "metric",
+        "Checkout conversion from 2.1% to 3.0%",
+        "0.021",
+        "0.030",
+        "ratio",
+        1,
+        [0.1, 0.2, 0.25, 0.35, 0.4, 0.5, 0.55],
+    ),
+    (
+        "ecom",
+        "gmv",
+        "metric",
+        "Q4 online GMV of $3.5M",
+        0,
+        3_500_000,
+        "USD",
+        2,
+        [0.07, 0.15, 0.22, 0.3, 0.38, 0.47, 0.56],
+    ),
+    (
+        "ecom",
+        "app",
+        "milestone",
+        "Launch the mobile app",
+        None,
+        None,
+        None,
+        1,
+        [("Beta with 500 customers", 1, 1), ("App store approval", 1, 4), ("Public launch", 2, None)],
+    ),
+    (
+        "ops",
+        "complaints",
+        "metric",
+        "Delivery complaints per 1,000 orders from 8 to 5",
+        8,
+        5,
+        "per 1000",
+        1,
+        [0.05, 0.1, 0.2, 0.3, 0.3, 0.4, 0.5],
+    ),
+    (
+        "ops",
+        "sameday",
+        "metric",
+        "Orders shipped same day from 60% to 85%",
+        "0.60",
+        "0.85",
+        "ratio",
+        1,
+        [0.1, 0.2, 0.2, 0.3, 0.45, 0.5, 0.6],
+    ),
     ("ops", "collect", "boolean", "Click-and-collect live in all stores", None, None, None, 1, 5),
-    ("live", "sales", "metric", "Live-stream sales reach $50,000", 0, 50_000, "USD", 2,
-     [0.05, 0.12, 0.2, 0.3, 0.4, 0.52, 0.62]),
-    ("live", "viewers", "metric", "Average live viewers from 200 to 1,000", 200, 1000, "viewers", 1,
-     [0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.45]),
-    ("show", "conv", "metric", "Live-stream conversion from 1% to 4%", "0.01", "0.04", "ratio", 1,
-     [0.1, 0.2, 0.3, 0.3, 0.4, 0.5, 0.6]),
-    ("show", "studio", "milestone", "A studio that runs a show every week", None, None, None, 1,
-     [("Studio kit bought", 1, 0), ("Two hosts trained", 1, 2), ("Eight shows aired", 2, None)]),
+    (
+        "live",
+        "sales",
+        "metric",
+        "Live-stream sales reach $50,000",
+        0,
+        50_000,
+        "USD",
+        2,
+        [0.05, 0.12, 0.2, 0.3, 0.4, 0.52, 0.62],
+    ),
+    (
+        "live",
+        "viewers",
+        "metric",
+        "Average live viewers from 200 to 1,000",
+        200,
+        1000,
+        "viewers",
+        1,
+        [0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.45],
+    ),
+    (
+        "show",
+        "conv",
+        "metric",
+        "Live-stream conversion from 1% to 4%",
+        "0.01",
+        "0.04",
+        "ratio",
+        1,
+        [0.1, 0.2, 0.3, 0.3, 0.4, 0.5, 0.6],
+    ),
+    (
+        "show",
+        "studio",
+        "milestone",
+        "A studio that runs a show every week",
+        None,
+        None,
+        None,
+        1,
+        [("Studio kit bought", 1, 0), ("Two hosts trained", 1, 2), ("Eight shows aired", 2, None)],
+    ),
     ("show", "replays", "boolean", "Replays shoppable on the product pages", None, None, None, 1, None),
-    ("cart", "abandon", "metric", "Cart abandonment from 72% to 60%", "0.72", "0.60", "ratio", 2,
-     [0.05, 0.1, 0.15, 0.25, 0.3, 0.35, 0.45]),
+    (
+        "cart",
+        "abandon",
+        "metric",
+        "Cart abandonment from 72% to 60%",
+        "0.72",
+        "0.60",
+        "ratio",
+        2,
+        [0.05, 0.1, 0.15, 0.25, 0.3, 0.35, 0.45],
+    ),
     ("cart", "oneclick", "boolean", "One-click payment for returning customers", None, None, None, 1, 3),
-    ("pick", "pickpack", "metric", "Average pick-pack time from 40 to 25 minutes", 40, 25, "minutes", 1,
-     [0.1, 0.15, 0.3, 0.4, 0.5, 0.55, 0.65]),
-    ("pick", "shipped", "metric", "Online orders shipped same day from 55% to 80%", "0.55", "0.80", "ratio", 1,
-     [0.1, 0.2, 0.3, 0.35, 0.45, 0.55, 0.6]),
+    (
+        "pick",
+        "pickpack",
+        "metric",
+        "Average pick-pack time from 40 to 25 minutes",
+        40,
+        25,
+        "minutes",
+        1,
+        [0.1, 0.15, 0.3, 0.4, 0.5, 0.55, 0.65],
+    ),
+    (
+        "pick",
+        "shipped",
+        "metric",
+        "Online orders shipped same day from 55% to 80%",
+        "0.55",
+        "0.80",
+        "ratio",
+        1,
+        [0.1, 0.2, 0.3, 0.35, 0.45, 0.55, 0.6],
+    ),
 ]
 
 
@@ -85,26 +243,59 @@ def _status(progress: float, week: int) -> tuple[str, int]:
     return "off_track", 4
 
 
-async def _cycles(session: AsyncSession, org_id: uuid.UUID,
-                  make_id: Callable[[str], uuid.UUID]) -> tuple[uuid.UUID, uuid.UUID]:
+async def _cycles(
+    session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str], uuid.UUID]
+) -> tuple[uuid.UUID, uuid.UUID]:
     """The FY2026 year and its Q4; an existing FY2026 (another module's demo) is reused."""
-    year = (await session.execute(select(Cycle).where(
-        Cycle.org_id == org_id, Cycle.name == "FY2026", Cycle.cadence == "annual"))).scalars().first()
+    year = (
+        (
+            await session.execute(
+                select(Cycle).where(Cycle.org_id == org_id, Cycle.name == "FY2026", Cycle.cadence == "annual")
+            )
+        )
+        .scalars()
+        .first()
+    )
     if year is None:
-        year = Cycle(org_id=org_id, id=make_id("cycle:FY2026"), name="FY2026", cadence="annual",
-                     start_date=dt.date(2026, 1, 1), end_date=dt.date(2026, 12, 31), status="active")
+        year = Cycle(
+            org_id=org_id,
+            id=make_id("cycle:FY2026"),
+            name="FY2026",
+            cadence="annual",
+            start_date=dt.date(2026, 1, 1),
+            end_date=dt.date(2026, 12, 31),
+            status="active",
+        )
         session.add(year)
         await session.flush()
-    quarters = {c.start_date: c for c in (await session.execute(select(Cycle).where(
-        Cycle.org_id == org_id, Cycle.parent_id == year.id, Cycle.cadence == "quarterly"))).scalars()}
-    for n, (start, end) in enumerate([(dt.date(2026, 1, 1), dt.date(2026, 3, 31)),
-                                      (dt.date(2026, 4, 1), dt.date(2026, 6, 30)),
-                                      (dt.date(2026, 7, 1), dt.date(2026, 9, 30)),
-                                      (dt.date(2026, 10, 1), dt.date(2026, 12, 31))], 1):
+    quarters = {
+        c.start_date: c
+        for c in (
+            await session.execute(
+                select(Cycle).where(Cycle.org_id == org_id, Cycle.parent_id == year.id, Cycle.cadence == "quarterly")
+            )
+        ).scalars()
+    }
+    for n, (start, end) in enumerate(
+        [
+            (dt.date(2026, 1, 1), dt.date(2026, 3, 31)),
+            (dt.date(2026, 4, 1), dt.date(2026, 6, 30)),
+            (dt.date(2026, 7, 1), dt.date(2026, 9, 30)),
+            (dt.date(2026, 10, 1), dt.date(2026, 12, 31)),
+        ],
+        1,
+    ):
         if start not in quarters:
-            quarters[start] = Cycle(org_id=org_id, id=make_id(f"cycle:FY2026-Q{n}"), name=f"FY2026 Q{n}",
-                                    cadence="quarterly", start_date=start, end_date=end, parent_id=year.id,
-                                    status="active" if n == 4 else "closed")
+            quarters[start] = Cycle(
+                org_id=org_id,
+                id=make_id(f"cycle:FY2026-Q{n}"),
+                name=f"FY2026 Q{n}",
+                cadence="quarterly",
+                start_date=start,
+                end_date=end,
+                parent_id=year.id,
+                status="active" if n == 4 else "closed",
+            )
             session.add(quarters[start])
     await session.flush()
     return year.id, quarters[dt.date(2026, 10, 1)].id
@@ -118,20 +309,42 @@ async def load(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str]
     owners: dict[str, uuid.UUID] = {}
     for key, owner, dep, level, cyc, typ, parent, _supports, title in OBJECTIVES:
         owners[key] = make_id("emp:" + owner)
-        session.add(Objective(
-            org_id=org_id, id=make_id("okr:obj:" + key), title=title, level=level, owner_id=owners[key],
-            department_id=make_id("dep:" + dep) if dep else None, cycle_id=cycles[cyc], type=typ,
-            parent_id=make_id("okr:obj:" + parent) if parent else None, weight=Decimal(1),
-            visibility="public", status="published"))
+        session.add(
+            Objective(
+                org_id=org_id,
+                id=make_id("okr:obj:" + key),
+                title=title,
+                level=level,
+                owner_id=owners[key],
+                department_id=make_id("dep:" + dep) if dep else None,
+                cycle_id=cycles[cyc],
+                type=typ,
+                parent_id=make_id("okr:obj:" + parent) if parent else None,
+                weight=Decimal(1),
+                visibility="public",
+                status="published",
+            )
+        )
         await session.flush()  # parents first: the composite foreign key checks each row
     for key, *_rest, supports, _title in OBJECTIVES:
         for target in supports:
-            session.add(ObjectiveSupport(org_id=org_id, objective_id=make_id("okr:obj:" + key),
-                                         supported_id=make_id("okr:obj:" + target)))
-        session.add(ObjectiveRevision(
-            org_id=org_id, id=make_id(f"okr:rev:{key}:published"), objective_id=make_id("okr:obj:" + key),
-            action="published", changes={"status": {"before": "approved", "after": "published"}},
-            reason="Q4 planning", actor="demo", at=dt.datetime(2026, 10, 2, 9, tzinfo=dt.UTC)))
+            session.add(
+                ObjectiveSupport(
+                    org_id=org_id, objective_id=make_id("okr:obj:" + key), supported_id=make_id("okr:obj:" + target)
+                )
+            )
+        session.add(
+            ObjectiveRevision(
+                org_id=org_id,
+                id=make_id(f"okr:rev:{key}:published"),
+                objective_id=make_id("okr:obj:" + key),
+                action="published",
+                changes={"status": {"before": "approved", "after": "published"}},
+                reason="Q4 planning",
+                actor="demo",
+                at=dt.datetime(2026, 10, 2, 9, tzinfo=dt.UTC),
+            )
+        )
     await session.flush()
 
     for obj_key, kr_key, kind, title, start, target, unit, weight, plan in KEY_RESULTS:
@@ -139,11 +352,21 @@ async def load(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str]
         milestones = None
         if kind == "milestone":
             milestones = [{"title": t, "weight": str(w), "done": done is not None} for t, w, done in plan]
-        session.add(KeyResult(
-            org_id=org_id, id=kr_id, objective_id=make_id("okr:obj:" + obj_key), title=title, kind=kind,
-            start=Decimal(str(start)) if start is not None else None,
-            target=Decimal(str(target)) if target is not None else None, unit=unit, weight=Decimal(weight),
-            milestones=milestones, owner_id=owners[obj_key]))
+        session.add(
+            KeyResult(
+                org_id=org_id,
+                id=kr_id,
+                objective_id=make_id("okr:obj:" + obj_key),
+                title=title,
+                kind=kind,
+                start=Decimal(str(start)) if start is not None else None,
+                target=Decimal(str(target)) if target is not None else None,
+                unit=unit,
+                weight=Decimal(weight),
+                milestones=milestones,
+                owner_id=owners[obj_key],
+            )
+        )
         await session.flush()
         for week, day in enumerate(WEEKS):
             at = dt.datetime.combine(day, dt.time(16, 0), tzinfo=dt.UTC)
@@ -162,8 +385,19 @@ async def load(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str]
                     continue
                 fields.update(milestone=done_now[0], done=True)
                 status, confidence = "on_track", 8
-            session.add(CheckIn(
-                org_id=org_id, id=make_id(f"okr:ci:{obj_key}:{kr_key}:{week}"), key_result_id=kr_id,
-                status=status, confidence=confidence, note=f"Week {week + 1}", author=f"demo:{obj_key}",
-                author_employee_id=owners[obj_key], checked_in_at=at, created_at=at, **fields))
+            session.add(
+                CheckIn(
+                    org_id=org_id,
+                    id=make_id(f"okr:ci:{obj_key}:{kr_key}:{week}"),
+                    key_result_id=kr_id,
+                    status=status,
+                    confidence=confidence,
+                    note=f"Week {week + 1}",
+                    author=f"demo:{obj_key}",
+                    author_employee_id=owners[obj_key],
+                    checked_in_at=at,
+                    created_at=at,
+                    **fields,
+                )
+            )
     await session.flush()

@@ -56,28 +56,37 @@ def _check_ins(info: Context) -> Any:
 
 def _links(info: Context, name: str, key: str, value: str) -> Any:
     """objective id → linked objective ids through objective_supports, one query per batch."""
+
     def factory(ctx: Any) -> DataLoader[uuid.UUID, list[uuid.UUID]]:
         async def load(ids: list[uuid.UUID]) -> list[list[uuid.UUID]]:
             src, dst = getattr(ObjectiveSupport, key), getattr(ObjectiveSupport, value)
             grouped: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in ids}
             for start in range(0, len(ids), 5000):
-                rows = await ctx.session.execute(select(src, dst).where(
-                    ObjectiveSupport.org_id == ctx.org_id, src.in_(ids[start:start + 5000])).order_by(dst))
+                rows = await ctx.session.execute(
+                    select(src, dst)
+                    .where(ObjectiveSupport.org_id == ctx.org_id, src.in_(ids[start : start + 5000]))
+                    .order_by(dst)
+                )
                 for a, b in rows:
                     grouped[a].append(b)
             return [grouped[i] for i in ids]
+
         return DataLoader(load_fn=load)
+
     return info.context.loaders.custom(name, factory)
 
 
 async def _once(info: Context, name: str, make: Any) -> Any:
     """A per-request value computed once even when hundreds of resolvers ask for it at
     the same moment (a DataLoader batches the concurrent first calls into one)."""
+
     def factory(ctx: Any) -> DataLoader[int, Any]:
         async def load(keys: list[int]) -> list[Any]:
             value = await make(ctx)
             return [value] * len(keys)
+
         return DataLoader(load_fn=load)
+
     return await info.context.loaders.custom(name, factory).load(0)
 
 
@@ -120,10 +129,20 @@ class CheckInType:
 
     @staticmethod
     def of(c: CheckIn) -> CheckInType:
-        return CheckInType(id=c.id, key_result_id=c.key_result_id, value=c.value, done=c.done,
-                           milestone=c.milestone, confidence=c.confidence, status=c.status, note=c.note,
-                           author=c.author, author_employee_id=c.author_employee_id,
-                           checked_in_at=c.checked_in_at, created_at=c.created_at)
+        return CheckInType(
+            id=c.id,
+            key_result_id=c.key_result_id,
+            value=c.value,
+            done=c.done,
+            milestone=c.milestone,
+            confidence=c.confidence,
+            status=c.status,
+            note=c.note,
+            author=c.author,
+            author_employee_id=c.author_employee_id,
+            checked_in_at=c.checked_in_at,
+            created_at=c.created_at,
+        )
 
 
 @strawberry.type(name="KeyResult")
@@ -167,6 +186,7 @@ class KeyResultType:
             obj = await loaders.by_id(Objective).load(self.objective_id)
             cycle = await loaders.by_id(Cycle).load(obj.cycle_id) if obj else None
             return compute.key_result_view(self._row, check_ins, cycle, await _today(info))
+
         return getattr(await once_per_node(self, make), name)
 
     @strawberry.field(description="metric: the latest check-in's value, else start")
@@ -226,11 +246,25 @@ class KeyResultType:
     def of(kr: KeyResult, inputs: tuple[list[CheckIn], Cycle | None, dt.date] | None = None) -> KeyResultType:
         milestones = compute.milestones_out(kr)
         return KeyResultType(
-            id=kr.id, objective_id=kr.objective_id, title=kr.title, description=kr.description, kind=kr.kind,
-            start=kr.start, target=kr.target, unit=kr.unit, direction=compute.direction(kr), weight=kr.weight,
+            id=kr.id,
+            objective_id=kr.objective_id,
+            title=kr.title,
+            description=kr.description,
+            kind=kr.kind,
+            start=kr.start,
+            target=kr.target,
+            unit=kr.unit,
+            direction=compute.direction(kr),
+            weight=kr.weight,
             milestones=[MilestoneType(**m) for m in milestones] if milestones is not None else None,
-            owner_id=kr.owner_id, grade=kr.grade, grade_reason=kr.grade_reason, graded_by=kr.graded_by,
-            graded_at=kr.graded_at, _row=kr, _inputs=inputs)
+            owner_id=kr.owner_id,
+            grade=kr.grade,
+            grade_reason=kr.grade_reason,
+            graded_by=kr.graded_by,
+            graded_at=kr.graded_at,
+            _row=kr,
+            _inputs=inputs,
+        )
 
 
 @strawberry.type(name="Objective")
@@ -258,6 +292,7 @@ class ObjectiveType:
             krs, check_ins = await _inputs(info, self.id)
             cycle = await info.context.loaders.by_id(Cycle).load(self.cycle_id)
             return compute.objective_view(self._row, krs, check_ins, cycle, await _today(info))
+
         return await once_per_node(self, make)
 
     @strawberry.field(description="Σ(w × KR score) / Σ w, 4 places; null when not scored")
@@ -324,10 +359,24 @@ class ObjectiveType:
     @staticmethod
     def of(o: Objective) -> ObjectiveType:
         return ObjectiveType(
-            id=o.id, title=o.title, description=o.description, level=o.level, owner_id=o.owner_id,
-            department_id=o.department_id, cycle_id=o.cycle_id, type=o.type, parent_id=o.parent_id,
-            weight=o.weight, perspective=o.perspective, visibility=o.visibility, status=o.status,
-            rejection_comment=o.rejection_comment, created_at=o.created_at, updated_at=o.updated_at, _row=o)
+            id=o.id,
+            title=o.title,
+            description=o.description,
+            level=o.level,
+            owner_id=o.owner_id,
+            department_id=o.department_id,
+            cycle_id=o.cycle_id,
+            type=o.type,
+            parent_id=o.parent_id,
+            weight=o.weight,
+            perspective=o.perspective,
+            visibility=o.visibility,
+            status=o.status,
+            rejection_comment=o.rejection_comment,
+            created_at=o.created_at,
+            updated_at=o.updated_at,
+            _row=o,
+        )
 
 
 @strawberry.type(name="LintFinding")
@@ -393,14 +442,28 @@ class CheckInInput:
 @strawberry.type
 class OkrQuery:
     @strawberry.field
-    async def objectives(self, info: Context, first: int | None = None, after: str | None = None,
-                         cycle_id: uuid.UUID | None = None, owner_id: uuid.UUID | None = None,
-                         status: str | None = None, level: str | None = None,
-                         department_id: uuid.UUID | None = None,
-                         parent_id: uuid.UUID | None = None) -> Connection[ObjectiveType]:
-        page = await svc.list_objectives(info.context.ctx, page_params(first, after), cycle_id=cycle_id,
-                                         owner_id=owner_id, status=status, level=level,
-                                         department_id=department_id, parent_id=parent_id)
+    async def objectives(
+        self,
+        info: Context,
+        first: int | None = None,
+        after: str | None = None,
+        cycle_id: uuid.UUID | None = None,
+        owner_id: uuid.UUID | None = None,
+        status: str | None = None,
+        level: str | None = None,
+        department_id: uuid.UUID | None = None,
+        parent_id: uuid.UUID | None = None,
+    ) -> Connection[ObjectiveType]:
+        page = await svc.list_objectives(
+            info.context.ctx,
+            page_params(first, after),
+            cycle_id=cycle_id,
+            owner_id=owner_id,
+            status=status,
+            level=level,
+            department_id=department_id,
+            parent_id=parent_id,
+        )
         return connection(page, ObjectiveType.of)
 
     @strawberry.field
@@ -414,8 +477,10 @@ class OkrQuery:
     @strawberry.field(description="quality findings of a saved objective (SPEC section 9)")
     async def okr_lint(self, info: Context, objective_id: uuid.UUID) -> list[FindingType]:
         findings = await workflow.lint_request(info.context.ctx, LintRequest(objective_id=objective_id))
-        return [FindingType(code=f.code, severity=f.severity, message=f.message,
-                            path=[str(p) for p in f.path]) for f in findings]
+        return [
+            FindingType(code=f.code, severity=f.severity, message=f.message, path=[str(p) for p in f.path])
+            for f in findings
+        ]
 
 
 async def _act(info: Context, id: uuid.UUID, action: str, comment: str | None) -> ObjectiveType:

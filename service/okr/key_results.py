@@ -44,10 +44,20 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 def kr_snapshot(kr: KeyResult) -> dict[str, Any]:
-    return {"objective_id": str(kr.objective_id), "title": kr.title, "description": kr.description,
-            "kind": kr.kind, "start": _s(kr.start), "target": _s(kr.target), "unit": kr.unit,
-            "weight": str(kr.weight), "milestones": kr.milestones,
-            "owner_id": _s(kr.owner_id), "grade": _s(kr.grade), "grade_reason": kr.grade_reason}
+    return {
+        "objective_id": str(kr.objective_id),
+        "title": kr.title,
+        "description": kr.description,
+        "kind": kr.kind,
+        "start": _s(kr.start),
+        "target": _s(kr.target),
+        "unit": kr.unit,
+        "weight": str(kr.weight),
+        "milestones": kr.milestones,
+        "owner_id": _s(kr.owner_id),
+        "grade": _s(kr.grade),
+        "grade_reason": kr.grade_reason,
+    }
 
 
 def _s(v: Any) -> str | None:
@@ -62,6 +72,7 @@ def _milestones_json(milestones: list[Any] | None) -> list[dict[str, Any]] | Non
 
 # --- reading --------------------------------------------------------------------------------
 
+
 async def read_many(ctx: Ctx, krs: list[KeyResult]) -> list[KeyResultRead]:
     check_ins = await repo.check_ins_of(ctx.session, ctx.org_id, [k.id for k in krs])
     objectives = await repo.objectives_by_id(ctx.session, ctx.org_id, {k.objective_id for k in krs})
@@ -70,21 +81,40 @@ async def read_many(ctx: Ctx, krs: list[KeyResult]) -> list[KeyResultRead]:
     out = []
     for kr in krs:
         obj = objectives.get(kr.objective_id)
-        view = compute.key_result_view(kr, check_ins.get(kr.id, []),
-                                       cycles.get(obj.cycle_id) if obj else None, day)
+        view = compute.key_result_view(kr, check_ins.get(kr.id, []), cycles.get(obj.cycle_id) if obj else None, day)
         out.append(key_result_read(kr, view))
     return out
 
 
 def key_result_read(kr: KeyResult, view: compute.KeyResultView) -> KeyResultRead:
     return KeyResultRead(
-        id=kr.id, objective_id=kr.objective_id, title=kr.title, description=kr.description, kind=kr.kind,
-        start=kr.start, target=kr.target, unit=kr.unit, direction=compute.direction(kr), weight=kr.weight,
-        milestones=compute.milestones_out(kr), owner_id=kr.owner_id, current=view.current, done=view.done,
-        progress=view.progress, score=view.score, pace=view.pace, status=view.status,
-        confidence=view.confidence, last_checked_in_at=view.last_checked_in_at, grade=kr.grade,
-        grade_reason=kr.grade_reason, graded_by=kr.graded_by, graded_at=kr.graded_at,
-        created_at=kr.created_at, updated_at=kr.updated_at)
+        id=kr.id,
+        objective_id=kr.objective_id,
+        title=kr.title,
+        description=kr.description,
+        kind=kr.kind,
+        start=kr.start,
+        target=kr.target,
+        unit=kr.unit,
+        direction=compute.direction(kr),
+        weight=kr.weight,
+        milestones=compute.milestones_out(kr),
+        owner_id=kr.owner_id,
+        current=view.current,
+        done=view.done,
+        progress=view.progress,
+        score=view.score,
+        pace=view.pace,
+        status=view.status,
+        confidence=view.confidence,
+        last_checked_in_at=view.last_checked_in_at,
+        grade=kr.grade,
+        grade_reason=kr.grade_reason,
+        graded_by=kr.graded_by,
+        graded_at=kr.graded_at,
+        created_at=kr.created_at,
+        updated_at=kr.updated_at,
+    )
 
 
 async def read_one(ctx: Ctx, kr: KeyResult) -> KeyResultRead:
@@ -102,8 +132,7 @@ async def visible_key_result(ctx: Ctx, kr_id: uuid.UUID) -> tuple[KeyResult, Obj
     return kr, obj, rel
 
 
-async def list_key_results(ctx: Ctx, params: PageParams,
-                           objective_id: uuid.UUID | None = None) -> Page[KeyResult]:
+async def list_key_results(ctx: Ctx, params: PageParams, objective_id: uuid.UUID | None = None) -> Page[KeyResult]:
     require(policy.read_objectives(ctx.principal), "key results")
     stmt = repo.visible_key_results(ctx.org_id, ctx.principal)
     if objective_id is not None:
@@ -117,6 +146,7 @@ async def get_key_result(ctx: Ctx, kr_id: uuid.UUID) -> KeyResult:
 
 
 # --- writing -------------------------------------------------------------------------------
+
 
 async def _check_owner(ctx: Ctx, owner_id: uuid.UUID | None) -> None:
     if owner_id is not None and not await repo.employee_exists(ctx.session, ctx.org_id, owner_id):
@@ -144,8 +174,9 @@ async def create_key_result(ctx: Ctx, data: KeyResultCreate) -> KeyResult:
 GRADE_FIELDS = frozenset({"grade", "grade_reason"})
 
 
-async def update_key_result(ctx: Ctx, kr_id: uuid.UUID, data: KeyResultUpdate,
-                            request: Request | None = None) -> KeyResult:
+async def update_key_result(
+    ctx: Ctx, kr_id: uuid.UUID, data: KeyResultUpdate, request: Request | None = None
+) -> KeyResult:
     kr, obj, rel = await visible_key_result(ctx, kr_id)
     changes = data.model_dump(exclude_unset=True)
     reason = changes.pop("reason", None)
@@ -158,12 +189,15 @@ async def update_key_result(ctx: Ctx, kr_id: uuid.UUID, data: KeyResultUpdate,
     for key in ("title", "weight"):
         if key in changes and changes[key] is None:
             raise ValidationFailed.field(key, f"{key} cannot be null")
-    merged = {"start": kr.start, "target": kr.target, **{k: changes[k] for k in ("start", "target")
-                                                          if k in changes}}
+    merged = {"start": kr.start, "target": kr.target, **{k: changes[k] for k in ("start", "target") if k in changes}}
     milestones = data.milestones if "milestones" in changes else None
     try:
-        check_kind_fields(kr.kind, merged["start"], merged["target"],
-                          milestones if "milestones" in changes else (kr.milestones or None))
+        check_kind_fields(
+            kr.kind,
+            merged["start"],
+            merged["target"],
+            milestones if "milestones" in changes else (kr.milestones or None),
+        )
     except ValueError as exc:
         raise ValidationFailed.field("target" if kr.kind == "metric" else "milestones", str(exc)) from exc
     await _check_owner(ctx, changes.get("owner_id"))
@@ -177,13 +211,21 @@ async def update_key_result(ctx: Ctx, kr_id: uuid.UUID, data: KeyResultUpdate,
     changed = diff(before, after)
     if changed and obj.status == "published":
         await add_revision(ctx, obj, "key_result.updated", changed, reason, key_result_id=kr.id)
-    await audit.record(ctx.session, ctx.principal, "key_result.updated", "key_result", kr.id, before, after,
-                       reason=reason)
+    await audit.record(
+        ctx.session, ctx.principal, "key_result.updated", "key_result", kr.id, before, after, reason=reason
+    )
     return kr
 
 
-async def _grade(ctx: Ctx, kr: KeyResult, obj: Objective, rel: Relation, changes: dict[str, Any],
-                 reason: str | None, request: Request | None) -> KeyResult:
+async def _grade(
+    ctx: Ctx,
+    kr: KeyResult,
+    obj: Objective,
+    rel: Relation,
+    changes: dict[str, Any],
+    reason: str | None,
+    request: Request | None,
+) -> KeyResult:
     """A manual grade (0..1 with a reason) replaces the computed score; both stay visible."""
     require(policy.grade_key_result(ctx.principal, rel), "key result")
     check_if_match(request, kr.version)
@@ -202,10 +244,19 @@ async def _grade(ctx: Ctx, kr: KeyResult, obj: Objective, rel: Relation, changes
     kr.graded_at = utcnow() if grade is not None else None
     await ctx.session.flush()
     after = kr_snapshot(kr)
-    await add_revision(ctx, obj, "key_result.graded", diff(before, after), kr.grade_reason or reason,
-                       key_result_id=kr.id)
-    await audit.record(ctx.session, ctx.principal, "key_result.graded", "key_result", kr.id, before, after,
-                       reason=kr.grade_reason or reason)
+    await add_revision(
+        ctx, obj, "key_result.graded", diff(before, after), kr.grade_reason or reason, key_result_id=kr.id
+    )
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        "key_result.graded",
+        "key_result",
+        kr.id,
+        before,
+        after,
+        reason=kr.grade_reason or reason,
+    )
     return kr
 
 
@@ -221,11 +272,20 @@ async def delete_key_result(ctx: Ctx, kr_id: uuid.UUID, request: Request | None 
     await ctx.session.flush()
     if obj.status == "published":
         await add_revision(ctx, obj, "key_result.deleted", diff(before, {}), key_result_id=kr_id)
-    await audit.record(ctx.session, ctx.principal, "key_result.deleted", "key_result", kr_id, before, None,
-                       reason=f"{removed} check-ins removed with it" if removed else None)
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        "key_result.deleted",
+        "key_result",
+        kr_id,
+        before,
+        None,
+        reason=f"{removed} check-ins removed with it" if removed else None,
+    )
 
 
 # --- check-ins ------------------------------------------------------------------------------
+
 
 async def list_check_ins(ctx: Ctx, kr_id: uuid.UUID, params: PageParams) -> Page[CheckIn]:
     await visible_key_result(ctx, kr_id)
@@ -264,21 +324,48 @@ async def create_check_in(ctx: Ctx, kr_id: uuid.UUID, data: CheckInCreate) -> Ch
         at = at.replace(tzinfo=dt.UTC)
     if at > now + CLOCK_SKEW:
         raise ValidationFailed.field("checked_in_at", "a check-in cannot be in the future")
-    check_in = CheckIn(org_id=ctx.org_id, id=new_id(), key_result_id=kr.id, value=data.value, done=data.done,
-                       milestone=data.milestone, confidence=data.confidence, status=data.status,
-                       note=data.note, author=ctx.principal.actor,
-                       author_employee_id=ctx.principal.employee_id, checked_in_at=at, created_at=now)
+    check_in = CheckIn(
+        org_id=ctx.org_id,
+        id=new_id(),
+        key_result_id=kr.id,
+        value=data.value,
+        done=data.done,
+        milestone=data.milestone,
+        confidence=data.confidence,
+        status=data.status,
+        note=data.note,
+        author=ctx.principal.actor,
+        author_employee_id=ctx.principal.employee_id,
+        checked_in_at=at,
+        created_at=now,
+    )
     ctx.session.add(check_in)
     if kr.kind == "milestone" and data.milestone is not None:
         milestones = [dict(m) for m in kr.milestones or []]
         milestones[data.milestone]["done"] = bool(data.done)
         kr.milestones = milestones
     await ctx.session.flush()
-    payload = {"check_in_id": str(check_in.id), "key_result_id": str(kr.id), "objective_id": str(obj.id),
-               "owner_id": str(obj.owner_id), "value": _s(check_in.value), "done": check_in.done,
-               "milestone": check_in.milestone, "confidence": check_in.confidence,
-               "status": check_in.status, "checked_in_at": at.isoformat(), "author": check_in.author}
+    payload = {
+        "check_in_id": str(check_in.id),
+        "key_result_id": str(kr.id),
+        "objective_id": str(obj.id),
+        "owner_id": str(obj.owner_id),
+        "value": _s(check_in.value),
+        "done": check_in.done,
+        "milestone": check_in.milestone,
+        "confidence": check_in.confidence,
+        "status": check_in.status,
+        "checked_in_at": at.isoformat(),
+        "author": check_in.author,
+    }
     await outbox.emit(ctx.session, ctx.org_id, "checkin.created", payload)
-    await audit.record(ctx.session, ctx.principal, "check_in.created", "check_in", check_in.id, None,
-                       {**payload, "note": check_in.note})
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        "check_in.created",
+        "check_in",
+        check_in.id,
+        None,
+        {**payload, "note": check_in.note},
+    )
     return check_in

@@ -22,17 +22,21 @@ CHUNK = 5000
 
 def _chunks(ids: Iterable[Any]) -> list[list[Any]]:
     wanted = list(dict.fromkeys(i for i in ids if i is not None))
-    return [wanted[i:i + CHUNK] for i in range(0, len(wanted), CHUNK)]
+    return [wanted[i : i + CHUNK] for i in range(0, len(wanted), CHUNK)]
 
 
 def reports_of(org_id: uuid.UUID, root: uuid.UUID) -> Select[Any]:
     """Ids of the direct and indirect reports of `root`, as a subquery (one recursive CTE)."""
-    tree = (select(Employee.id.label("id"), literal(1).label("depth"))
-            .where(Employee.org_id == org_id, Employee.manager_id == root)
-            .cte("okr_reports", recursive=True))
+    tree = (
+        select(Employee.id.label("id"), literal(1).label("depth"))
+        .where(Employee.org_id == org_id, Employee.manager_id == root)
+        .cte("okr_reports", recursive=True)
+    )
     tree = tree.union_all(
-        select(Employee.id, tree.c.depth + 1)
-        .where(Employee.org_id == org_id, Employee.manager_id == tree.c.id, tree.c.depth < 64))
+        select(Employee.id, tree.c.depth + 1).where(
+            Employee.org_id == org_id, Employee.manager_id == tree.c.id, tree.c.depth < 64
+        )
+    )
     return select(tree.c.id)
 
 
@@ -47,16 +51,20 @@ def visible_objectives(org_id: uuid.UUID, principal: Principal) -> Select[Any]:
     emp = principal.employee_id
     if emp is None:
         return stmt.where(Objective.visibility == "public")
-    return stmt.where(or_(Objective.visibility == "public", Objective.owner_id == emp,
-                          Objective.owner_id.in_(reports_of(org_id, emp))))
+    return stmt.where(
+        or_(
+            Objective.visibility == "public", Objective.owner_id == emp, Objective.owner_id.in_(reports_of(org_id, emp))
+        )
+    )
 
 
 async def get_objective(session: AsyncSession, org_id: uuid.UUID, objective_id: uuid.UUID) -> Objective | None:
     return await session.get(Objective, (org_id, objective_id))
 
 
-async def objectives_by_id(session: AsyncSession, org_id: uuid.UUID,
-                           ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Objective]:
+async def objectives_by_id(
+    session: AsyncSession, org_id: uuid.UUID, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Objective]:
     out: dict[uuid.UUID, Objective] = {}
     for chunk in _chunks(ids):
         rows = await session.execute(objectives(org_id).where(Objective.id.in_(chunk)))
@@ -72,36 +80,41 @@ async def children_of(session: AsyncSession, org_id: uuid.UUID, ids: Iterable[uu
     return out
 
 
-async def supports_of(session: AsyncSession, org_id: uuid.UUID,
-                      ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+async def supports_of(
+    session: AsyncSession, org_id: uuid.UUID, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
     """objective id → the ids it supports."""
     out: dict[uuid.UUID, list[uuid.UUID]] = {}
     for chunk in _chunks(ids):
         rows = await session.execute(
             select(ObjectiveSupport.objective_id, ObjectiveSupport.supported_id)
             .where(ObjectiveSupport.org_id == org_id, ObjectiveSupport.objective_id.in_(chunk))
-            .order_by(ObjectiveSupport.supported_id))
+            .order_by(ObjectiveSupport.supported_id)
+        )
         for src, dst in rows:
             out.setdefault(src, []).append(dst)
     return out
 
 
-async def supporters_of(session: AsyncSession, org_id: uuid.UUID,
-                        ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+async def supporters_of(
+    session: AsyncSession, org_id: uuid.UUID, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
     """objective id → the ids of the objectives that support it."""
     out: dict[uuid.UUID, list[uuid.UUID]] = {}
     for chunk in _chunks(ids):
         rows = await session.execute(
             select(ObjectiveSupport.supported_id, ObjectiveSupport.objective_id)
             .where(ObjectiveSupport.org_id == org_id, ObjectiveSupport.supported_id.in_(chunk))
-            .order_by(ObjectiveSupport.objective_id))
+            .order_by(ObjectiveSupport.objective_id)
+        )
         for dst, src in rows:
             out.setdefault(dst, []).append(src)
     return out
 
 
-async def contributes_to(session: AsyncSession, org_id: uuid.UUID, start: Iterable[uuid.UUID],
-                         max_depth: int = 100) -> set[uuid.UUID]:
+async def contributes_to(
+    session: AsyncSession, org_id: uuid.UUID, start: Iterable[uuid.UUID], max_depth: int = 100
+) -> set[uuid.UUID]:
     """Every objective reachable upwards from `start` through parents and supports
     (`start` included): the set an alignment link must not point back into."""
     seen: set[uuid.UUID] = set()
@@ -111,21 +124,29 @@ async def contributes_to(session: AsyncSession, org_id: uuid.UUID, start: Iterab
         seen |= frontier
         nxt: set[uuid.UUID] = set()
         for chunk in _chunks(frontier):
-            parents = await session.execute(select(Objective.parent_id).where(
-                Objective.org_id == org_id, Objective.id.in_(chunk), Objective.parent_id.is_not(None)))
+            parents = await session.execute(
+                select(Objective.parent_id).where(
+                    Objective.org_id == org_id, Objective.id.in_(chunk), Objective.parent_id.is_not(None)
+                )
+            )
             nxt.update(r[0] for r in parents)
-            supported = await session.execute(select(ObjectiveSupport.supported_id).where(
-                ObjectiveSupport.org_id == org_id, ObjectiveSupport.objective_id.in_(chunk)))
+            supported = await session.execute(
+                select(ObjectiveSupport.supported_id).where(
+                    ObjectiveSupport.org_id == org_id, ObjectiveSupport.objective_id.in_(chunk)
+                )
+            )
             nxt.update(r[0] for r in supported)
         frontier = nxt - seen
         depth += 1
     return seen
 
 
-async def replace_supports(session: AsyncSession, org_id: uuid.UUID, objective_id: uuid.UUID,
-                           supported: list[uuid.UUID]) -> None:
-    await session.execute(delete(ObjectiveSupport).where(
-        ObjectiveSupport.org_id == org_id, ObjectiveSupport.objective_id == objective_id))
+async def replace_supports(
+    session: AsyncSession, org_id: uuid.UUID, objective_id: uuid.UUID, supported: list[uuid.UUID]
+) -> None:
+    await session.execute(
+        delete(ObjectiveSupport).where(ObjectiveSupport.org_id == org_id, ObjectiveSupport.objective_id == objective_id)
+    )
     for dst in dict.fromkeys(supported):
         session.add(ObjectiveSupport(org_id=org_id, objective_id=objective_id, supported_id=dst))
     await session.flush()
@@ -133,17 +154,25 @@ async def replace_supports(session: AsyncSession, org_id: uuid.UUID, objective_i
 
 async def is_aligned_to(session: AsyncSession, org_id: uuid.UUID, objective_id: uuid.UUID) -> bool:
     """Does any objective name this one as its parent or as supported?"""
-    child = await session.execute(select(Objective.id).where(
-        Objective.org_id == org_id, Objective.parent_id == objective_id).limit(1))
-    supporter = await session.execute(select(ObjectiveSupport.objective_id).where(
-        ObjectiveSupport.org_id == org_id, ObjectiveSupport.supported_id == objective_id).limit(1))
+    child = await session.execute(
+        select(Objective.id).where(Objective.org_id == org_id, Objective.parent_id == objective_id).limit(1)
+    )
+    supporter = await session.execute(
+        select(ObjectiveSupport.objective_id)
+        .where(ObjectiveSupport.org_id == org_id, ObjectiveSupport.supported_id == objective_id)
+        .limit(1)
+    )
     return child.first() is not None or supporter.first() is not None
 
 
-async def count_owner_objectives(session: AsyncSession, org_id: uuid.UUID, owner_id: uuid.UUID,
-                                 cycle_id: uuid.UUID) -> int:
-    rows = await session.execute(select(func.count()).select_from(Objective).where(
-        Objective.org_id == org_id, Objective.owner_id == owner_id, Objective.cycle_id == cycle_id))
+async def count_owner_objectives(
+    session: AsyncSession, org_id: uuid.UUID, owner_id: uuid.UUID, cycle_id: uuid.UUID
+) -> int:
+    rows = await session.execute(
+        select(func.count())
+        .select_from(Objective)
+        .where(Objective.org_id == org_id, Objective.owner_id == owner_id, Objective.cycle_id == cycle_id)
+    )
     return int(rows.scalar_one())
 
 
@@ -151,15 +180,19 @@ async def delete_objective_rows(session: AsyncSession, org_id: uuid.UUID, object
     """A draft's key results, check-ins, links and history, then the objective itself."""
     kr_ids = select(KeyResult.id).where(KeyResult.org_id == org_id, KeyResult.objective_id == objective_id)
     await session.execute(delete(CheckIn).where(CheckIn.org_id == org_id, CheckIn.key_result_id.in_(kr_ids)))
-    await session.execute(delete(KeyResult).where(KeyResult.org_id == org_id,
-                                                  KeyResult.objective_id == objective_id))
-    await session.execute(delete(ObjectiveSupport).where(ObjectiveSupport.org_id == org_id,
-                                                         ObjectiveSupport.objective_id == objective_id))
-    await session.execute(delete(ObjectiveRevision).where(ObjectiveRevision.org_id == org_id,
-                                                          ObjectiveRevision.objective_id == objective_id))
+    await session.execute(delete(KeyResult).where(KeyResult.org_id == org_id, KeyResult.objective_id == objective_id))
+    await session.execute(
+        delete(ObjectiveSupport).where(ObjectiveSupport.org_id == org_id, ObjectiveSupport.objective_id == objective_id)
+    )
+    await session.execute(
+        delete(ObjectiveRevision).where(
+            ObjectiveRevision.org_id == org_id, ObjectiveRevision.objective_id == objective_id
+        )
+    )
 
 
 # --- key results and check-ins ---------------------------------------------------------------
+
 
 def key_results(org_id: uuid.UUID) -> Select[Any]:
     return select(KeyResult).where(KeyResult.org_id == org_id)
@@ -174,12 +207,14 @@ async def get_key_result(session: AsyncSession, org_id: uuid.UUID, kr_id: uuid.U
     return await session.get(KeyResult, (org_id, kr_id))
 
 
-async def key_results_of(session: AsyncSession, org_id: uuid.UUID,
-                         objective_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[KeyResult]]:
+async def key_results_of(
+    session: AsyncSession, org_id: uuid.UUID, objective_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, list[KeyResult]]:
     out: dict[uuid.UUID, list[KeyResult]] = {}
     for chunk in _chunks(objective_ids):
-        rows = await session.execute(key_results(org_id).where(KeyResult.objective_id.in_(chunk))
-                                     .order_by(KeyResult.id))
+        rows = await session.execute(
+            key_results(org_id).where(KeyResult.objective_id.in_(chunk)).order_by(KeyResult.id)
+        )
         for kr in rows.scalars():
             out.setdefault(kr.objective_id, []).append(kr)
     return out
@@ -189,12 +224,12 @@ def check_ins(org_id: uuid.UUID, kr_id: uuid.UUID) -> Select[Any]:
     return select(CheckIn).where(CheckIn.org_id == org_id, CheckIn.key_result_id == kr_id)
 
 
-async def check_ins_of(session: AsyncSession, org_id: uuid.UUID,
-                       kr_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[CheckIn]]:
+async def check_ins_of(
+    session: AsyncSession, org_id: uuid.UUID, kr_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, list[CheckIn]]:
     out: dict[uuid.UUID, list[CheckIn]] = {}
     for chunk in _chunks(kr_ids):
-        rows = await session.execute(select(CheckIn).where(
-            CheckIn.org_id == org_id, CheckIn.key_result_id.in_(chunk)))
+        rows = await session.execute(select(CheckIn).where(CheckIn.org_id == org_id, CheckIn.key_result_id.in_(chunk)))
         for c in rows.scalars():
             out.setdefault(c.key_result_id, []).append(c)
     return out
@@ -206,8 +241,7 @@ async def delete_key_result_rows(session: AsyncSession, org_id: uuid.UUID, kr_id
     return int(res.rowcount or 0)
 
 
-async def cycles_by_id(session: AsyncSession, org_id: uuid.UUID,
-                       ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Cycle]:
+async def cycles_by_id(session: AsyncSession, org_id: uuid.UUID, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Cycle]:
     out: dict[uuid.UUID, Cycle] = {}
     for chunk in _chunks(ids):
         rows = await session.execute(select(Cycle).where(Cycle.org_id == org_id, Cycle.id.in_(chunk)))
@@ -216,8 +250,9 @@ async def cycles_by_id(session: AsyncSession, org_id: uuid.UUID,
 
 
 def revisions(org_id: uuid.UUID, objective_id: uuid.UUID) -> Select[Any]:
-    return select(ObjectiveRevision).where(ObjectiveRevision.org_id == org_id,
-                                           ObjectiveRevision.objective_id == objective_id)
+    return select(ObjectiveRevision).where(
+        ObjectiveRevision.org_id == org_id, ObjectiveRevision.objective_id == objective_id
+    )
 
 
 async def employee_exists(session: AsyncSession, org_id: uuid.UUID, emp_id: uuid.UUID) -> bool:

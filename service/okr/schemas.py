@@ -31,6 +31,7 @@ Reason = Annotated[str, Field(min_length=1, max_length=2000)]
 
 # --- objectives --------------------------------------------------------------------------
 
+
 class ObjectiveCreate(Input):
     title: Title
     description: Text | None = None
@@ -130,6 +131,7 @@ class RevisionRead(Output):
 
 # --- key results --------------------------------------------------------------------------
 
+
 class MilestoneIn(Input):
     title: Annotated[str, Field(min_length=1, max_length=200)]
     weight: Weight = Decimal(1)
@@ -169,8 +171,7 @@ class KeyResultUpdate(Input):
     weight: Weight | None = None
     milestones: list[MilestoneIn] | None = Field(None, max_length=50)
     owner_id: uuid.UUID | None = None
-    grade: Annotated[Decimal, Field(ge=0, le=1, max_digits=12, decimal_places=10,
-                                    allow_inf_nan=False)] | None = None
+    grade: Annotated[Decimal, Field(ge=0, le=1, max_digits=12, decimal_places=10, allow_inf_nan=False)] | None = None
     grade_reason: Reason | None = None
     reason: Reason | None = None
 
@@ -181,8 +182,9 @@ class KeyResultUpdate(Input):
         return self
 
 
-def check_kind_fields(kind: str, start: Decimal | None, target: Decimal | None,
-                      milestones: list[MilestoneIn] | None) -> None:
+def check_kind_fields(
+    kind: str, start: Decimal | None, target: Decimal | None, milestones: list[MilestoneIn] | None
+) -> None:
     """What each kind needs (SPEC 4: `target == start` is refused at write time)."""
     if kind == "metric":
         if start is None or target is None:
@@ -231,11 +233,13 @@ class KeyResultRead(Output):
 
 # --- check-ins -----------------------------------------------------------------------------
 
+
 class CheckInCreate(Input):
     value: Number | None = None
     done: bool | None = None
     milestone: Annotated[int, Field(ge=0, le=49)] | None = Field(
-        None, description="milestone key results: the index of the milestone `done` applies to")
+        None, description="milestone key results: the index of the milestone `done` applies to"
+    )
     confidence: Annotated[int, Field(ge=0, le=10)] | None = None
     status: CheckInStatus | None = None
     note: Annotated[str, Field(max_length=5000)] | None = None
@@ -258,6 +262,7 @@ class CheckInRead(Output):
 
 
 # --- lint -----------------------------------------------------------------------------------
+
 
 class LintMilestone(Input):
     title: str | None = None

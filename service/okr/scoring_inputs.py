@@ -37,33 +37,45 @@ from service.scoring.service import ScoringScope, input_loader
 # Core statements over the tables (no ORM entities): rows come back without the ORM's
 # per-row bookkeeping, which matters at a million rows.
 _O, _K, _C = Objective.__table__.c, KeyResult.__table__.c, CheckIn.__table__.c
-_CHECK_IN_FROM = CheckIn.__table__.join(KeyResult.__table__, and_(_K.org_id == _C.org_id, _K.id == _C.key_result_id)) \
-    .join(Objective.__table__, and_(_O.org_id == _K.org_id, _O.id == _K.objective_id))
+_CHECK_IN_FROM = CheckIn.__table__.join(
+    KeyResult.__table__, and_(_K.org_id == _C.org_id, _K.id == _C.key_result_id)
+).join(Objective.__table__, and_(_O.org_id == _K.org_id, _O.id == _K.objective_id))
 _KR_ID = attrgetter("id")
 _NEWEST_FIRST = (_C.checked_in_at.desc(), _C.created_at.desc(), _C.id.desc())
 
 
-def _counted(stmt: Select[Any], org_id: uuid.UUID, cycle_ids: Sequence[uuid.UUID],
-             owners: list[uuid.UUID] | None) -> Select[Any]:
-    stmt = stmt.where(_O.org_id == org_id, _O.cycle_id.in_(list(cycle_ids)),
-                      _O.status.in_(sorted(COUNTED_STATUSES)))
+def _counted(
+    stmt: Select[Any], org_id: uuid.UUID, cycle_ids: Sequence[uuid.UUID], owners: list[uuid.UUID] | None
+) -> Select[Any]:
+    stmt = stmt.where(_O.org_id == org_id, _O.cycle_id.in_(list(cycle_ids)), _O.status.in_(sorted(COUNTED_STATUSES)))
     return stmt if owners is None else stmt.where(_O.owner_id.in_(owners))
 
 
-def _deciding_check_ins(org_id: uuid.UUID, cycle_ids: Sequence[uuid.UUID], owners: list[uuid.UUID] | None,
-                        postgresql: bool) -> Any:
+def _deciding_check_ins(
+    org_id: uuid.UUID, cycle_ids: Sequence[uuid.UUID], owners: list[uuid.UUID] | None, postgresql: bool
+) -> Any:
     """Per key result, the check-in the engine decides by: a metric's latest with a value,
     a boolean's latest with a done flag (a milestone key result reads none)."""
-    deciding = or_(and_(_K.kind == "metric", _C.value.is_not(None)),
-                   and_(_K.kind == "boolean", _C.done.is_not(None)))
+    deciding = or_(and_(_K.kind == "metric", _C.value.is_not(None)), and_(_K.kind == "boolean", _C.done.is_not(None)))
     columns = (_C.key_result_id, _C.value, _C.done, _C.checked_in_at, _C.created_at)
     if postgresql:
-        return _counted(select(*columns).select_from(_CHECK_IN_FROM).where(_C.org_id == org_id, deciding)
-                        .ext(distinct_on(_C.key_result_id)).order_by(_C.key_result_id, *_NEWEST_FIRST),
-                        org_id, cycle_ids, owners).subquery()
+        return _counted(
+            select(*columns)
+            .select_from(_CHECK_IN_FROM)
+            .where(_C.org_id == org_id, deciding)
+            .ext(distinct_on(_C.key_result_id))
+            .order_by(_C.key_result_id, *_NEWEST_FIRST),
+            org_id,
+            cycle_ids,
+            owners,
+        ).subquery()
     rank = func.row_number().over(partition_by=_C.key_result_id, order_by=_NEWEST_FIRST).label("rank")
-    ranked = _counted(select(*columns, rank).select_from(_CHECK_IN_FROM).where(_C.org_id == org_id, deciding),
-                      org_id, cycle_ids, owners).subquery()
+    ranked = _counted(
+        select(*columns, rank).select_from(_CHECK_IN_FROM).where(_C.org_id == org_id, deciding),
+        org_id,
+        cycle_ids,
+        owners,
+    ).subquery()
     return select(*(ranked.c[c.name] for c in columns)).where(ranked.c.rank == 1).subquery()
 
 
@@ -71,22 +83,41 @@ def _objectives(org_id: uuid.UUID, cycle_ids: Sequence[uuid.UUID], owners: list[
     return _counted(select(_O.id, _O.owner_id, _O.type, _O.weight, _O.status, _O.title), org_id, cycle_ids, owners)
 
 
-def _key_results(org_id: uuid.UUID, cycle_ids: Sequence[uuid.UUID], owners: list[uuid.UUID] | None,
-                 postgresql: bool) -> Select[Any]:
+def _key_results(
+    org_id: uuid.UUID, cycle_ids: Sequence[uuid.UUID], owners: list[uuid.UUID] | None, postgresql: bool
+) -> Select[Any]:
     """The counted objectives' key results, each with its deciding check-in (if any), in
     a query of their own: the objective's columns come once an objective, not once a key
     result."""
     d = _deciding_check_ins(org_id, cycle_ids, owners, postgresql)
-    joined = KeyResult.__table__ \
-        .join(Objective.__table__, and_(_O.org_id == _K.org_id, _O.id == _K.objective_id)) \
-        .outerjoin(d, d.c.key_result_id == _K.id)
-    return _counted(select(
-        _K.objective_id, _K.id, _K.kind, _K.weight, _K.start, _K.target, _K.milestones, _K.grade, _K.title,
-        d.c.value, d.c.done, d.c.checked_in_at, d.c.created_at).select_from(joined), org_id, cycle_ids, owners)
+    joined = KeyResult.__table__.join(
+        Objective.__table__, and_(_O.org_id == _K.org_id, _O.id == _K.objective_id)
+    ).outerjoin(d, d.c.key_result_id == _K.id)
+    return _counted(
+        select(
+            _K.objective_id,
+            _K.id,
+            _K.kind,
+            _K.weight,
+            _K.start,
+            _K.target,
+            _K.milestones,
+            _K.grade,
+            _K.title,
+            d.c.value,
+            d.c.done,
+            d.c.checked_in_at,
+            d.c.created_at,
+        ).select_from(joined),
+        org_id,
+        cycle_ids,
+        owners,
+    )
 
 
-async def objective_inputs(ctx: Ctx, cycle_ids: Collection[uuid.UUID],
-                           employee_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+async def objective_inputs(
+    ctx: Ctx, cycle_ids: Collection[uuid.UUID], employee_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, Any]]:
     wanted = employee_ids if isinstance(employee_ids, (set, frozenset)) else set(employee_ids)
     owners = list(wanted) if len(wanted) <= repo.CHUNK else None
     org, session = ctx.org_id, ctx.session
@@ -97,7 +128,7 @@ async def objective_inputs(ctx: Ctx, cycle_ids: Collection[uuid.UUID],
     objectives: dict[uuid.UUID, tuple[Any, list[engine.KeyResultIn]]] = {}
     cycles = list(dict.fromkeys(cycle_ids))
     for start in range(0, len(cycles), repo.CHUNK):
-        chunk = cycles[start:start + repo.CHUNK]
+        chunk = cycles[start : start + repo.CHUNK]
         for o in (await session.execute(_objectives(org, chunk, owners))).all():
             if o[1] in wanted:
                 objectives[o[0]] = (o, [])
@@ -106,10 +137,24 @@ async def objective_inputs(ctx: Ctx, cycle_ids: Collection[uuid.UUID],
             found = objectives.get(r[0])
             if found is None:  # an objective of someone not asked for
                 continue
-            decided = (make_check_in(checked_in_at=r[11], created_at=r[12], value=r[9], done=r[10]),) \
-                if r[11] is not None else ()
-            found[1].append(make_kr(id=r[1], kind=r[2], weight=r[3], start=r[4], target=r[5], check_ins=decided,
-                                    milestones=milestones_from(r[6]), grade=r[7], title=r[8]))
+            decided = (
+                (make_check_in(checked_in_at=r[11], created_at=r[12], value=r[9], done=r[10]),)
+                if r[11] is not None
+                else ()
+            )
+            found[1].append(
+                make_kr(
+                    id=r[1],
+                    kind=r[2],
+                    weight=r[3],
+                    start=r[4],
+                    target=r[5],
+                    check_ins=decided,
+                    milestones=milestones_from(r[6]),
+                    grade=r[7],
+                    title=r[8],
+                )
+            )
         del rows
 
     out: dict[uuid.UUID, dict[str, Any]] = {}
@@ -117,8 +162,11 @@ async def objective_inputs(ctx: Ctx, cycle_ids: Collection[uuid.UUID],
         obj, own = objectives[key]
         if len(own) > 1:
             own.sort(key=_KR_ID)
-        out.setdefault(obj[1], {"objectives": []})["objectives"].append(engine.ObjectiveIn(
-            id=obj[0], type=obj[2], weight=obj[3], status=obj[4], key_results=tuple(own), title=obj[5]))
+        out.setdefault(obj[1], {"objectives": []})["objectives"].append(
+            engine.ObjectiveIn(
+                id=obj[0], type=obj[2], weight=obj[3], status=obj[4], key_results=tuple(own), title=obj[5]
+            )
+        )
     return out
 
 

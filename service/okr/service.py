@@ -43,6 +43,7 @@ MAX_ALIGNMENT_DEPTH = 20
 
 # --- shared helpers ----------------------------------------------------------------------
 
+
 async def today(ctx: Ctx) -> dt.date:
     """Today in the organization's time zone (pace is measured in the org's days)."""
     org = await ctx.session.get(Organization, ctx.org_id)
@@ -55,12 +56,12 @@ async def today(ctx: Ctx) -> dt.date:
 
 async def reader(ctx: Ctx) -> Callable[[Objective], bool]:
     """A predicate for `policy.read_objective`, with the caller's reports loaded once."""
-    reports = await ctx.reports() if ctx.principal.employee_id and not ctx.principal.is_client \
-        else frozenset()
+    reports = await ctx.reports() if ctx.principal.employee_id and not ctx.principal.is_client else frozenset()
 
     def can_read(obj: Objective) -> bool:
         rel = policy.relation_to(ctx.principal, obj.owner_id, reports)
         return policy.read_objective(ctx.principal, rel, obj.visibility).allowed
+
     return can_read
 
 
@@ -74,8 +75,7 @@ async def visible_objective(ctx: Ctx, objective_id: uuid.UUID) -> tuple[Objectiv
     return obj, rel
 
 
-async def referenced_objective(ctx: Ctx, objective_id: uuid.UUID,
-                               field: str | list[str | int]) -> Objective:
+async def referenced_objective(ctx: Ctx, objective_id: uuid.UUID, field: str | list[str | int]) -> Objective:
     """An objective named in a request body: 422 when unknown or not visible (never 403,
     so a private objective's existence does not leak)."""
     obj = await repo.get_objective(ctx.session, ctx.org_id, objective_id)
@@ -88,8 +88,10 @@ def ensure_editable(obj: Objective) -> None:
     if obj.status == "closed":
         raise Conflict("the objective is closed and read-only")
     if obj.status not in EDITABLE:
-        raise Conflict(f"the objective is {obj.status}: reject it back to draft to change it",
-                       extra={"objective_status": obj.status})
+        raise Conflict(
+            f"the objective is {obj.status}: reject it back to draft to change it",
+            extra={"objective_status": obj.status},
+        )
 
 
 async def objective_cycle(ctx: Ctx, obj: Objective) -> Cycle:
@@ -106,26 +108,55 @@ async def ensure_open(ctx: Ctx, obj: Objective) -> None:
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    return {k: {"before": before.get(k), "after": after.get(k)}
-            for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)}
+    return {
+        k: {"before": before.get(k), "after": after.get(k)}
+        for k in sorted(set(before) | set(after))
+        if before.get(k) != after.get(k)
+    }
 
 
-async def add_revision(ctx: Ctx, obj: Objective, action: str, changes: dict[str, Any],
-                       reason: str | None = None, key_result_id: uuid.UUID | None = None) -> None:
-    ctx.session.add(ObjectiveRevision(
-        org_id=ctx.org_id, id=new_id(), objective_id=obj.id, key_result_id=key_result_id, action=action,
-        changes=changes, reason=reason, actor=ctx.principal.actor,
-        actor_employee_id=None if ctx.principal.is_client else ctx.principal.employee_id, at=utcnow()))
+async def add_revision(
+    ctx: Ctx,
+    obj: Objective,
+    action: str,
+    changes: dict[str, Any],
+    reason: str | None = None,
+    key_result_id: uuid.UUID | None = None,
+) -> None:
+    ctx.session.add(
+        ObjectiveRevision(
+            org_id=ctx.org_id,
+            id=new_id(),
+            objective_id=obj.id,
+            key_result_id=key_result_id,
+            action=action,
+            changes=changes,
+            reason=reason,
+            actor=ctx.principal.actor,
+            actor_employee_id=None if ctx.principal.is_client else ctx.principal.employee_id,
+            at=utcnow(),
+        )
+    )
     await ctx.session.flush()
 
 
 def objective_snapshot(obj: Objective, supports: Sequence[uuid.UUID]) -> dict[str, Any]:
     """The objective's own fields, JSON-ready (audit and revisions)."""
-    return {"title": obj.title, "description": obj.description, "level": obj.level,
-            "owner_id": str(obj.owner_id), "department_id": _s(obj.department_id),
-            "cycle_id": str(obj.cycle_id), "type": obj.type, "parent_id": _s(obj.parent_id),
-            "supports": sorted(str(s) for s in supports), "weight": str(obj.weight),
-            "perspective": obj.perspective, "visibility": obj.visibility, "status": obj.status}
+    return {
+        "title": obj.title,
+        "description": obj.description,
+        "level": obj.level,
+        "owner_id": str(obj.owner_id),
+        "department_id": _s(obj.department_id),
+        "cycle_id": str(obj.cycle_id),
+        "type": obj.type,
+        "parent_id": _s(obj.parent_id),
+        "supports": sorted(str(s) for s in supports),
+        "weight": str(obj.weight),
+        "perspective": obj.perspective,
+        "visibility": obj.visibility,
+        "status": obj.status,
+    }
 
 
 def _s(v: Any) -> str | None:
@@ -133,6 +164,7 @@ def _s(v: Any) -> str | None:
 
 
 # --- reading with computed fields -----------------------------------------------------------
+
 
 @dataclass
 class Loaded:
@@ -157,19 +189,36 @@ async def load_for(ctx: Ctx, objectives: Iterable[Objective]) -> Loaded:
 
 
 def view_of(obj: Objective, loaded: Loaded) -> compute.ObjectiveView:
-    return compute.objective_view(obj, loaded.key_results.get(obj.id, []), loaded.check_ins,
-                                  loaded.cycles.get(obj.cycle_id), loaded.today)
+    return compute.objective_view(
+        obj, loaded.key_results.get(obj.id, []), loaded.check_ins, loaded.cycles.get(obj.cycle_id), loaded.today
+    )
 
 
 def objective_read(obj: Objective, loaded: Loaded) -> ObjectiveRead:
     view = view_of(obj, loaded)
     return ObjectiveRead(
-        id=obj.id, title=obj.title, description=obj.description, level=obj.level, owner_id=obj.owner_id,
-        department_id=obj.department_id, cycle_id=obj.cycle_id, type=obj.type, parent_id=obj.parent_id,
-        supports=loaded.supports.get(obj.id, []), weight=obj.weight, perspective=obj.perspective,
-        visibility=obj.visibility, status=obj.status, rejection_comment=obj.rejection_comment,
-        score=view.score, progress=view.progress, pace=view.pace, flags=list(view.flags),
-        created_at=obj.created_at, updated_at=obj.updated_at)
+        id=obj.id,
+        title=obj.title,
+        description=obj.description,
+        level=obj.level,
+        owner_id=obj.owner_id,
+        department_id=obj.department_id,
+        cycle_id=obj.cycle_id,
+        type=obj.type,
+        parent_id=obj.parent_id,
+        supports=loaded.supports.get(obj.id, []),
+        weight=obj.weight,
+        perspective=obj.perspective,
+        visibility=obj.visibility,
+        status=obj.status,
+        rejection_comment=obj.rejection_comment,
+        score=view.score,
+        progress=view.progress,
+        pace=view.pace,
+        flags=list(view.flags),
+        created_at=obj.created_at,
+        updated_at=obj.updated_at,
+    )
 
 
 async def read_many(ctx: Ctx, objectives: Sequence[Objective]) -> list[ObjectiveRead]:
@@ -183,15 +232,28 @@ async def read_one(ctx: Ctx, obj: Objective) -> ObjectiveRead:
 
 # --- objectives -----------------------------------------------------------------------------
 
-async def list_objectives(ctx: Ctx, params: PageParams, *, cycle_id: uuid.UUID | None = None,
-                          owner_id: uuid.UUID | None = None, status: str | None = None,
-                          level: str | None = None, department_id: uuid.UUID | None = None,
-                          parent_id: uuid.UUID | None = None) -> Page[Objective]:
+
+async def list_objectives(
+    ctx: Ctx,
+    params: PageParams,
+    *,
+    cycle_id: uuid.UUID | None = None,
+    owner_id: uuid.UUID | None = None,
+    status: str | None = None,
+    level: str | None = None,
+    department_id: uuid.UUID | None = None,
+    parent_id: uuid.UUID | None = None,
+) -> Page[Objective]:
     require(policy.read_objectives(ctx.principal), "objectives")
     stmt = repo.visible_objectives(ctx.org_id, ctx.principal)
-    for column, value in ((Objective.cycle_id, cycle_id), (Objective.owner_id, owner_id),
-                          (Objective.status, status), (Objective.level, level),
-                          (Objective.department_id, department_id), (Objective.parent_id, parent_id)):
+    for column, value in (
+        (Objective.cycle_id, cycle_id),
+        (Objective.owner_id, owner_id),
+        (Objective.status, status),
+        (Objective.level, level),
+        (Objective.department_id, department_id),
+        (Objective.parent_id, parent_id),
+    ):
         if value is not None:
             stmt = stmt.where(column == value)
     return await paginate(ctx.session, stmt, Objective.id, params)
@@ -204,8 +266,10 @@ async def get_objective(ctx: Ctx, objective_id: uuid.UUID) -> Objective:
 async def _check_refs(ctx: Ctx, obj_id: uuid.UUID | None, values: dict[str, Any]) -> None:
     """References of a create or an update: 422 for unknown ones, and no alignment link
     may lead back to the objective itself (directly or through parents and supports)."""
-    if values.get("department_id") is not None and \
-            await ctx.session.get(Department, (ctx.org_id, values["department_id"])) is None:
+    if (
+        values.get("department_id") is not None
+        and await ctx.session.get(Department, (ctx.org_id, values["department_id"])) is None
+    ):
         raise ValidationFailed.field("department_id", "no such department")
     if "owner_id" in values and not await repo.employee_exists(ctx.session, ctx.org_id, values["owner_id"]):
         raise ValidationFailed.field("owner_id", "no such employee")
@@ -236,16 +300,18 @@ async def create_objective(ctx: Ctx, data: ObjectiveCreate) -> Objective:
     await ctx.session.flush()
     if supports:
         await repo.replace_supports(ctx.session, ctx.org_id, obj.id, supports)
-    await audit.record(ctx.session, ctx.principal, "objective.created", "objective", obj.id, None,
-                       objective_snapshot(obj, supports))
+    await audit.record(
+        ctx.session, ctx.principal, "objective.created", "objective", obj.id, None, objective_snapshot(obj, supports)
+    )
     return obj
 
 
 REQUIRED = ("title", "level", "owner_id", "cycle_id", "type", "weight", "visibility")
 
 
-async def update_objective(ctx: Ctx, objective_id: uuid.UUID, data: ObjectiveUpdate,
-                           request: Request | None = None) -> Objective:
+async def update_objective(
+    ctx: Ctx, objective_id: uuid.UUID, data: ObjectiveUpdate, request: Request | None = None
+) -> Objective:
     obj, rel = await visible_objective(ctx, objective_id)
     require(policy.write_objective(ctx.principal, rel), "objective")
     check_if_match(request, obj.version)
@@ -260,8 +326,7 @@ async def update_objective(ctx: Ctx, objective_id: uuid.UUID, data: ObjectiveUpd
         require(policy.write_objective(ctx.principal, await relation(ctx, changes["owner_id"])), "objective")
     moved_to = changes.get("cycle_id") or obj.cycle_id
     if moved_to != obj.cycle_id or changes.get("owner_id") not in (None, obj.owner_id):
-        await locks.ensure_open(ctx, await writable_cycle(ctx, moved_to),
-                                [changes.get("owner_id") or obj.owner_id])
+        await locks.ensure_open(ctx, await writable_cycle(ctx, moved_to), [changes.get("owner_id") or obj.owner_id])
     if "supports" in changes:
         changes["supports"] = list(dict.fromkeys(changes["supports"] or []))
     await _check_refs(ctx, obj.id, changes)
@@ -278,8 +343,9 @@ async def update_objective(ctx: Ctx, objective_id: uuid.UUID, data: ObjectiveUpd
     changed = diff(before, after)
     if changed and obj.status == "published":
         await add_revision(ctx, obj, "updated", changed, reason)
-    await audit.record(ctx.session, ctx.principal, "objective.updated", "objective", obj.id, before, after,
-                       reason=reason)
+    await audit.record(
+        ctx.session, ctx.principal, "objective.updated", "objective", obj.id, before, after, reason=reason
+    )
     return obj
 
 
@@ -289,8 +355,9 @@ async def delete_objective(ctx: Ctx, objective_id: uuid.UUID, request: Request |
     check_if_match(request, obj.version)
     await ensure_open(ctx, obj)
     if obj.status != "draft":
-        raise Conflict(f"only drafts can be deleted; this objective is {obj.status}",
-                       extra={"objective_status": obj.status})
+        raise Conflict(
+            f"only drafts can be deleted; this objective is {obj.status}", extra={"objective_status": obj.status}
+        )
     if await repo.is_aligned_to(ctx.session, ctx.org_id, obj.id):
         raise Conflict("other objectives align to this one; move them first")
     supports = (await repo.supports_of(ctx.session, ctx.org_id, [obj.id])).get(obj.id, [])
@@ -302,6 +369,7 @@ async def delete_objective(ctx: Ctx, objective_id: uuid.UUID, request: Request |
 
 
 # --- alignment and history ------------------------------------------------------------------
+
 
 async def alignment(ctx: Ctx, objective_id: uuid.UUID) -> AlignmentRead:
     """Up through parents, down through children and supporters (breadth first, each
@@ -321,8 +389,9 @@ async def alignment(ctx: Ctx, objective_id: uuid.UUID) -> AlignmentRead:
         node = parent
 
     supported_ids = (await repo.supports_of(ctx.session, ctx.org_id, [root.id])).get(root.id, [])
-    supported = [o for o in (await repo.objectives_by_id(ctx.session, ctx.org_id, supported_ids)).values()
-                 if can_read(o)]
+    supported = [
+        o for o in (await repo.objectives_by_id(ctx.session, ctx.org_id, supported_ids)).values() if can_read(o)
+    ]
 
     below: dict[uuid.UUID, tuple[list[uuid.UUID], list[uuid.UUID]]] = {}  # id → (children, supporters)
     placed: set[uuid.UUID] = {root.id}
@@ -333,8 +402,11 @@ async def alignment(ctx: Ctx, objective_id: uuid.UUID) -> AlignmentRead:
         children = await repo.children_of(ctx.session, ctx.org_id, frontier)
         supporters = await repo.supporters_of(ctx.session, ctx.org_id, frontier)
         rows = {c.id: c for c in children}
-        rows.update(await repo.objectives_by_id(
-            ctx.session, ctx.org_id, {s for v in supporters.values() for s in v} - set(rows)))
+        rows.update(
+            await repo.objectives_by_id(
+                ctx.session, ctx.org_id, {s for v in supporters.values() for s in v} - set(rows)
+            )
+        )
         nxt: list[uuid.UUID] = []
         for fid in frontier:
             kids: list[uuid.UUID] = []
@@ -359,13 +431,24 @@ async def alignment(ctx: Ctx, objective_id: uuid.UUID) -> AlignmentRead:
     def make(o: Objective, nested: bool) -> AlignmentNode:
         view = view_of(o, loaded)
         kids, backers = below.get(o.id, ([], [])) if nested else ([], [])
-        return AlignmentNode(id=o.id, title=o.title, level=o.level, owner_id=o.owner_id, cycle_id=o.cycle_id,
-                             status=o.status, progress=view.progress, score=view.score,
-                             children=[make(seen[k], True) for k in kids],
-                             supporters=[make(seen[b], True) for b in backers])
+        return AlignmentNode(
+            id=o.id,
+            title=o.title,
+            level=o.level,
+            owner_id=o.owner_id,
+            cycle_id=o.cycle_id,
+            status=o.status,
+            progress=view.progress,
+            score=view.score,
+            children=[make(seen[k], True) for k in kids],
+            supporters=[make(seen[b], True) for b in backers],
+        )
 
-    return AlignmentRead(objective=make(root, True), parents=[make(p, False) for p in parents],
-                         supports=[make(o, False) for o in sorted(supported, key=lambda o: o.id)])
+    return AlignmentRead(
+        objective=make(root, True),
+        parents=[make(p, False) for p in parents],
+        supports=[make(o, False) for o in sorted(supported, key=lambda o: o.id)],
+    )
 
 
 async def list_revisions(ctx: Ctx, objective_id: uuid.UUID, params: PageParams) -> Page[ObjectiveRevision]:

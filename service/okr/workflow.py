@@ -39,16 +39,19 @@ TRANSITIONS: dict[str, tuple[str, str, str]] = {
 EVENTS = {"publish": "objective.published", "close": "objective.closed"}
 
 
-async def act(ctx: Ctx, objective_id: uuid.UUID, action: str, comment: str | None = None,
-              request: Request | None = None) -> Objective:
+async def act(
+    ctx: Ctx, objective_id: uuid.UUID, action: str, comment: str | None = None, request: Request | None = None
+) -> Objective:
     obj, rel = await visible_objective(ctx, objective_id)
     require(policy.objective_action(ctx.principal, rel, action), "objective")
     check_if_match(request, obj.version)
     source, target, past = TRANSITIONS[action]
     await ensure_open(ctx, obj)
     if obj.status != source:
-        raise Conflict(f"cannot {action} an objective that is {obj.status}",
-                       extra={"objective_status": obj.status, "requires": source})
+        raise Conflict(
+            f"cannot {action} an objective that is {obj.status}",
+            extra={"objective_status": obj.status, "requires": source},
+        )
     comment = (comment or "").strip() or None
     if action == "reject" and comment is None:
         raise ValidationFailed.field("comment", "a rejection needs a comment")
@@ -58,9 +61,11 @@ async def act(ctx: Ctx, objective_id: uuid.UUID, action: str, comment: str | Non
             problems = [f.as_dict() for f in findings]
             raise ValidationFailed(
                 "the objective has lint errors",
-                errors=[{"loc": ["objective", *f.path], "msg": f.message}
-                        for f in findings if f.severity == rules.ERROR],
-                extra={"findings": problems})
+                errors=[
+                    {"loc": ["objective", *f.path], "msg": f.message} for f in findings if f.severity == rules.ERROR
+                ],
+                extra={"findings": problems},
+            )
     supports = (await repo.supports_of(ctx.session, ctx.org_id, [obj.id])).get(obj.id, [])
     before = objective_snapshot(obj, supports)
     obj.status = target
@@ -72,16 +77,35 @@ async def act(ctx: Ctx, objective_id: uuid.UUID, action: str, comment: str | Non
     await add_revision(ctx, obj, past, {"status": {"before": source, "after": target}}, comment)
     if action in EVENTS:
         await _emit(ctx, action, obj)
-    await audit.record(ctx.session, ctx.principal, f"objective.{past}", "objective", obj.id, before,
-                       objective_snapshot(obj, supports), reason=comment)
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        f"objective.{past}",
+        "objective",
+        obj.id,
+        before,
+        objective_snapshot(obj, supports),
+        reason=comment,
+    )
     return obj
 
 
 async def _emit(ctx: Ctx, action: str, obj: Objective) -> None:
-    await outbox.emit(ctx.session, ctx.org_id, EVENTS[action], {
-        "objective_id": str(obj.id), "owner_id": str(obj.owner_id), "cycle_id": str(obj.cycle_id),
-        "level": obj.level, "type": obj.type, "title": obj.title, "status": obj.status,
-        "actor": ctx.principal.actor})
+    await outbox.emit(
+        ctx.session,
+        ctx.org_id,
+        EVENTS[action],
+        {
+            "objective_id": str(obj.id),
+            "owner_id": str(obj.owner_id),
+            "cycle_id": str(obj.cycle_id),
+            "level": obj.level,
+            "type": obj.type,
+            "title": obj.title,
+            "status": obj.status,
+            "actor": ctx.principal.actor,
+        },
+    )
 
 
 @on_transition
@@ -91,9 +115,17 @@ async def close_with_cycle(ctx: Ctx, cycle: Cycle, to: str) -> None:
     cycle closed with its parent, which never went through calibration, closes them then."""
     if to not in ("calibration", "closed"):
         return
-    rows = (await ctx.session.execute(select(Objective).where(
-        Objective.org_id == ctx.org_id, Objective.cycle_id == cycle.id, Objective.status == "published")
-        .order_by(Objective.id))).scalars().all()
+    rows = (
+        (
+            await ctx.session.execute(
+                select(Objective)
+                .where(Objective.org_id == ctx.org_id, Objective.cycle_id == cycle.id, Objective.status == "published")
+                .order_by(Objective.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
     changes = []
     for obj in rows:
         obj.status = "closed"
@@ -108,23 +140,35 @@ async def close_with_cycle(ctx: Ctx, cycle: Cycle, to: str) -> None:
 
 # --- lint -------------------------------------------------------------------------------------
 
+
 async def _limits(ctx: Ctx) -> rules.LintLimits:
     s = await org_settings(ctx)
-    return rules.LintLimits(min_krs=int(s["okr_min_krs"]), max_krs=int(s["okr_max_krs"]),
-                            max_objectives=int(s["okr_max_objectives"]))
+    return rules.LintLimits(
+        min_krs=int(s["okr_min_krs"]), max_krs=int(s["okr_max_krs"]), max_objectives=int(s["okr_max_objectives"])
+    )
 
 
 def _kr_facts(kr: KeyResult) -> rules.LintKeyResult:
     return rules.LintKeyResult(
-        title=kr.title, kind=kr.kind, start=kr.start, target=kr.target, weight=kr.weight,
-        milestone_weights=tuple(Decimal(str(m["weight"])) for m in (kr.milestones or [])))
+        title=kr.title,
+        kind=kr.kind,
+        start=kr.start,
+        target=kr.target,
+        weight=kr.weight,
+        milestone_weights=tuple(Decimal(str(m["weight"])) for m in (kr.milestones or [])),
+    )
 
 
 async def lint_saved(ctx: Ctx, obj: Objective) -> list[rules.Finding]:
     krs = (await repo.key_results_of(ctx.session, ctx.org_id, [obj.id])).get(obj.id, [])
     supports = (await repo.supports_of(ctx.session, ctx.org_id, [obj.id])).get(obj.id, [])
-    facts = rules.LintObjective(level=obj.level, weight=obj.weight, has_parent=obj.parent_id is not None,
-                                supports_count=len(supports), key_results=tuple(_kr_facts(k) for k in krs))
+    facts = rules.LintObjective(
+        level=obj.level,
+        weight=obj.weight,
+        has_parent=obj.parent_id is not None,
+        supports_count=len(supports),
+        key_results=tuple(_kr_facts(k) for k in krs),
+    )
     count = await repo.count_owner_objectives(ctx.session, ctx.org_id, obj.owner_id, obj.cycle_id)
     return rules.lint(facts, await _limits(ctx), count)
 
@@ -135,15 +179,29 @@ async def lint_request(ctx: Ctx, body: LintRequest) -> list[rules.Finding]:
         obj, _ = await visible_objective(ctx, body.objective_id)
         return await lint_saved(ctx, obj)
     facts = rules.LintObjective(
-        level=body.level or "individual", weight=body.weight, has_parent=body.parent_id is not None,
+        level=body.level or "individual",
+        weight=body.weight,
+        has_parent=body.parent_id is not None,
         supports_count=len(set(body.supports)),
-        key_results=tuple(rules.LintKeyResult(
-            title=kr.title, kind=kr.kind, start=kr.start, target=kr.target, weight=kr.weight,
-            milestone_weights=tuple(m.weight for m in (kr.milestones or []))) for kr in body.key_results))
+        key_results=tuple(
+            rules.LintKeyResult(
+                title=kr.title,
+                kind=kr.kind,
+                start=kr.start,
+                target=kr.target,
+                weight=kr.weight,
+                milestone_weights=tuple(m.weight for m in (kr.milestones or [])),
+            )
+            for kr in body.key_results
+        ),
+    )
     count = None
     # The owner's count is shown only to someone who may plan for that owner: a number
     # of someone else's (possibly private) objectives is not theirs to learn.
-    if body.owner_id is not None and body.cycle_id is not None and \
-            policy.write_objective(ctx.principal, await relation(ctx, body.owner_id)).allowed:
+    if (
+        body.owner_id is not None
+        and body.cycle_id is not None
+        and policy.write_objective(ctx.principal, await relation(ctx, body.owner_id)).allowed
+    ):
         count = await repo.count_owner_objectives(ctx.session, ctx.org_id, body.owner_id, body.cycle_id) + 1
     return rules.lint(facts, await _limits(ctx), count)

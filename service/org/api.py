@@ -42,8 +42,9 @@ async def get_organization(ctx: RequestCtx, response: Response) -> OrganizationR
 
 
 @router.patch("/organization", response_model=OrganizationRead, tags=["organization"])
-async def update_organization(ctx: RequestCtx, body: OrganizationUpdate, request: Request,
-                              response: Response) -> OrganizationRead:
+async def update_organization(
+    ctx: RequestCtx, body: OrganizationUpdate, request: Request, response: Response
+) -> OrganizationRead:
     org = await svc.update_organization(ctx, body, request)
     set_etag(response, org.version)
     return svc.org_read(org)
@@ -51,16 +52,18 @@ async def update_organization(ctx: RequestCtx, body: OrganizationUpdate, request
 
 # --- departments -------------------------------------------------------------------------
 
+
 @router.get("/departments", response_model=PageOut[DepartmentRead], tags=["departments"])
-async def list_departments(ctx: RequestCtx, pages: Pages,
-                           parent_id: uuid.UUID | None = None) -> PageOut[DepartmentRead]:
+async def list_departments(
+    ctx: RequestCtx, pages: Pages, parent_id: uuid.UUID | None = None
+) -> PageOut[DepartmentRead]:
     page = await svc.list_departments(ctx, pages, parent_id)
-    return PageOut[DepartmentRead](items=[DepartmentRead.model_validate(d) for d in page.items],
-                                   next_cursor=page.next_cursor)
+    return PageOut[DepartmentRead](
+        items=[DepartmentRead.model_validate(d) for d in page.items], next_cursor=page.next_cursor
+    )
 
 
-@router.post("/departments", response_model=DepartmentRead, status_code=status.HTTP_201_CREATED,
-             tags=["departments"])
+@router.post("/departments", response_model=DepartmentRead, status_code=status.HTTP_201_CREATED, tags=["departments"])
 async def create_department(ctx: RequestCtx, body: DepartmentCreate, response: Response) -> DepartmentRead:
     dep = await svc.create_department(ctx, body)
     set_etag(response, dep.version)
@@ -76,15 +79,15 @@ async def get_department(ctx: RequestCtx, department_id: uuid.UUID, response: Re
 
 
 @router.patch("/departments/{department_id}", response_model=DepartmentRead, tags=["departments"])
-async def update_department(ctx: RequestCtx, department_id: uuid.UUID, body: DepartmentUpdate,
-                            request: Request, response: Response) -> DepartmentRead:
+async def update_department(
+    ctx: RequestCtx, department_id: uuid.UUID, body: DepartmentUpdate, request: Request, response: Response
+) -> DepartmentRead:
     dep = await svc.update_department(ctx, department_id, body, request)
     set_etag(response, dep.version)
     return DepartmentRead.model_validate(dep)
 
 
-@router.delete("/departments/{department_id}", status_code=status.HTTP_204_NO_CONTENT,
-               tags=["departments"])
+@router.delete("/departments/{department_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["departments"])
 async def delete_department(ctx: RequestCtx, department_id: uuid.UUID, request: Request) -> Response:
     await svc.delete_department(ctx, department_id, request)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -92,15 +95,16 @@ async def delete_department(ctx: RequestCtx, department_id: uuid.UUID, request: 
 
 # --- positions -----------------------------------------------------------------------------
 
+
 @router.get("/positions", response_model=PageOut[PositionRead], tags=["positions"])
 async def list_positions(ctx: RequestCtx, pages: Pages) -> PageOut[PositionRead]:
     page = await svc.list_positions(ctx, pages)
-    return PageOut[PositionRead](items=[PositionRead.model_validate(p) for p in page.items],
-                                 next_cursor=page.next_cursor)
+    return PageOut[PositionRead](
+        items=[PositionRead.model_validate(p) for p in page.items], next_cursor=page.next_cursor
+    )
 
 
-@router.post("/positions", response_model=PositionRead, status_code=status.HTTP_201_CREATED,
-             tags=["positions"])
+@router.post("/positions", response_model=PositionRead, status_code=status.HTTP_201_CREATED, tags=["positions"])
 async def create_position(ctx: RequestCtx, body: PositionCreate, response: Response) -> PositionRead:
     pos = await svc.create_position(ctx, body)
     set_etag(response, pos.version)
@@ -116,8 +120,9 @@ async def get_position(ctx: RequestCtx, position_id: uuid.UUID, response: Respon
 
 
 @router.patch("/positions/{position_id}", response_model=PositionRead, tags=["positions"])
-async def update_position(ctx: RequestCtx, position_id: uuid.UUID, body: PositionUpdate,
-                          request: Request, response: Response) -> PositionRead:
+async def update_position(
+    ctx: RequestCtx, position_id: uuid.UUID, body: PositionUpdate, request: Request, response: Response
+) -> PositionRead:
     pos = await svc.update_position(ctx, position_id, body, request)
     set_etag(response, pos.version)
     return PositionRead.model_validate(pos)
@@ -125,22 +130,30 @@ async def update_position(ctx: RequestCtx, position_id: uuid.UUID, body: Positio
 
 # --- employees -----------------------------------------------------------------------------
 
-@router.get("/employees", response_model=PageOut[EmployeeRead], response_model_exclude_unset=True,
-            tags=["employees"])
+
+@router.get("/employees", response_model=PageOut[EmployeeRead], response_model_exclude_unset=True, tags=["employees"])
 async def list_employees(
-    ctx: RequestCtx, pages: Pages,
-    department_id: uuid.UUID | None = None, manager_id: uuid.UUID | None = None,
+    ctx: RequestCtx,
+    pages: Pages,
+    department_id: uuid.UUID | None = None,
+    manager_id: uuid.UUID | None = None,
     status_: Annotated[EmployeeStatus | None, Query(alias="status")] = None,
     external_id: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    page = await svc.list_employees(ctx, pages, department_id=department_id, manager_id=manager_id,
-                                    status=status_, external_id=external_id)
+    page = await svc.list_employees(
+        ctx, pages, department_id=department_id, manager_id=manager_id, status=status_, external_id=external_id
+    )
     items = [svc.employee_read(e, await svc.show_compensation(ctx, e.id)) for e in page.items]
     return json_response(PageOut[EmployeeRead](items=items, next_cursor=page.next_cursor), exclude_unset=True)
 
 
-@router.post("/employees", response_model=EmployeeRead, response_model_exclude_unset=True,
-             status_code=status.HTTP_201_CREATED, tags=["employees"])
+@router.post(
+    "/employees",
+    response_model=EmployeeRead,
+    response_model_exclude_unset=True,
+    status_code=status.HTTP_201_CREATED,
+    tags=["employees"],
+)
 async def create_employee(ctx: RequestCtx, body: EmployeeCreate, response: Response) -> EmployeeRead:
     emp = await svc.create_employee(ctx, body)
     set_etag(response, emp.version)
@@ -149,26 +162,36 @@ async def create_employee(ctx: RequestCtx, body: EmployeeCreate, response: Respo
 
 
 @router.post("/employees/bulk", response_model=BulkEmployeeResponse, tags=["employees"])
-async def bulk_upsert_employees(ctx: RequestCtx, body: BulkEmployeeRequest,
-                                atomic: bool = False) -> BulkEmployeeResponse:
+async def bulk_upsert_employees(
+    ctx: RequestCtx, body: BulkEmployeeRequest, atomic: bool = False
+) -> BulkEmployeeResponse:
     results = await bulk.bulk_upsert(ctx, body.rows, atomic)
     counts = {k: sum(1 for r in results if r.outcome == k) for k in ("created", "updated", "unchanged", "error")}
-    return BulkEmployeeResponse(results=results, created=counts["created"], updated=counts["updated"],
-                                unchanged=counts["unchanged"], errors=counts["error"])
+    return BulkEmployeeResponse(
+        results=results,
+        created=counts["created"],
+        updated=counts["updated"],
+        unchanged=counts["unchanged"],
+        errors=counts["error"],
+    )
 
 
-@router.get("/employees/{employee_id}", response_model=EmployeeRead, response_model_exclude_unset=True,
-            tags=["employees"])
+@router.get(
+    "/employees/{employee_id}", response_model=EmployeeRead, response_model_exclude_unset=True, tags=["employees"]
+)
 async def get_employee(ctx: RequestCtx, employee_id: uuid.UUID) -> Response:
     emp = await svc.read_employee(ctx, employee_id)
-    return json_response(svc.employee_read(emp, await svc.show_compensation(ctx, emp.id)), exclude_unset=True,
-                         etag=etag_of(emp.version))
+    return json_response(
+        svc.employee_read(emp, await svc.show_compensation(ctx, emp.id)), exclude_unset=True, etag=etag_of(emp.version)
+    )
 
 
-@router.patch("/employees/{employee_id}", response_model=EmployeeRead, response_model_exclude_unset=True,
-              tags=["employees"])
-async def update_employee(ctx: RequestCtx, employee_id: uuid.UUID, body: EmployeeUpdate,
-                          request: Request, response: Response) -> EmployeeRead:
+@router.patch(
+    "/employees/{employee_id}", response_model=EmployeeRead, response_model_exclude_unset=True, tags=["employees"]
+)
+async def update_employee(
+    ctx: RequestCtx, employee_id: uuid.UUID, body: EmployeeUpdate, request: Request, response: Response
+) -> EmployeeRead:
     emp = await svc.update_employee(ctx, employee_id, body, request)
     set_etag(response, emp.version)
     return svc.employee_read(emp, await svc.show_compensation(ctx, emp.id))

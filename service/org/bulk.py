@@ -35,8 +35,18 @@ from service.org.service import COMP_FIELDS, require
 from service.problems import validation_errors
 from service.types import new_id, utcnow
 
-COLUMNS = ("external_id", "email", "given_name", "family_name", "department_id", "position_id",
-           "manager_id", "status", "hire_date", "termination_date")
+COLUMNS = (
+    "external_id",
+    "email",
+    "given_name",
+    "family_name",
+    "department_id",
+    "position_id",
+    "manager_id",
+    "status",
+    "hire_date",
+    "termination_date",
+)
 
 
 class BulkEmployeeRow(EmployeeFields):
@@ -72,8 +82,9 @@ async def bulk_upsert(ctx: Ctx, rows: list[dict[str, Any]], atomic: bool) -> lis
     require(policy.write_directory(ctx.principal), "employees")
     limit = get_settings().bulk_max_employee_rows
     if len(rows) > limit:
-        raise ValidationFailed(f"at most {limit} rows per call",
-                               errors=[{"loc": ["body", "rows"], "msg": f"at most {limit} rows"}])
+        raise ValidationFailed(
+            f"at most {limit} rows per call", errors=[{"loc": ["body", "rows"], "msg": f"at most {limit} rows"}]
+        )
     can_pay = policy.write_compensation(ctx.principal)
     plans: list[Planned] = []
     seen: dict[str, int] = {}
@@ -84,8 +95,10 @@ async def bulk_upsert(ctx: Ctx, rows: list[dict[str, Any]], atomic: bool) -> lis
         try:
             plan.row = BulkEmployeeRow.model_validate(raw)
         except ValidationError as exc:
-            plan.errors = [{"loc": ["body", "rows", index, *e["loc"]], "msg": e["msg"]}
-                           for e in validation_errors(list(exc.errors()))]
+            plan.errors = [
+                {"loc": ["body", "rows", index, *e["loc"]], "msg": e["msg"]}
+                for e in validation_errors(list(exc.errors()))
+            ]
             plans.append(plan)
             continue
         if plan.row.external_id in seen:
@@ -121,8 +134,13 @@ async def bulk_upsert(ctx: Ctx, rows: list[dict[str, Any]], atomic: bool) -> lis
         if p.existing is None:
             for name in REQUIRED_TO_CREATE:
                 if name not in r.model_fields_set:
-                    p.errors.append(_err(p.index, name, f"{name} is required to create an employee "
-                                                        f"(no employee has external_id {r.external_id!r})"))
+                    p.errors.append(
+                        _err(
+                            p.index,
+                            name,
+                            f"{name} is required to create an employee (no employee has external_id {r.external_id!r})",
+                        )
+                    )
             values = {**{c: None for c in COLUMNS + COMP_FIELDS}, "status": "active", **values}
         else:
             hire = values.get("hire_date", p.existing.hire_date)
@@ -135,9 +153,12 @@ async def bulk_upsert(ctx: Ctx, rows: list[dict[str, Any]], atomic: bool) -> lis
             p.errors.append(_err(p.index, "position_id", "no such position"))
         if r.manager_external_id is not None:
             if r.manager_id is not None:
-                p.errors.append(_err(p.index, "manager_external_id", "give manager_id or manager_external_id, not both"))
+                p.errors.append(
+                    _err(p.index, "manager_external_id", "give manager_id or manager_external_id, not both")
+                )
             target = batch_ids.get(r.manager_external_id) or (
-                ext_managers[r.manager_external_id].id if r.manager_external_id in ext_managers else None)
+                ext_managers[r.manager_external_id].id if r.manager_external_id in ext_managers else None
+            )
             if target is None:
                 p.errors.append(_err(p.index, "manager_external_id", "no such employee"))
             values["manager_id"] = target
@@ -147,8 +168,9 @@ async def bulk_upsert(ctx: Ctx, rows: list[dict[str, Any]], atomic: bool) -> lis
             p.errors.append(_err(p.index, "manager_id", "an employee cannot manage themself"))
         if r.compensation is not None:
             comp = r.compensation.model_dump(exclude_unset=True)
-            for key, column in zip(("base_salary_minor", "currency", "target_bonus_pct", "target_bonus_minor"),
-                                   COMP_FIELDS, strict=True):
+            for key, column in zip(
+                ("base_salary_minor", "currency", "target_bonus_pct", "target_bonus_minor"), COMP_FIELDS, strict=True
+            ):
                 if key in comp:
                     values[column] = comp[key]
         p.values = values
@@ -173,7 +195,8 @@ async def bulk_upsert(ctx: Ctx, rows: list[dict[str, Any]], atomic: bool) -> lis
         raise ValidationFailed(
             f"{len(failed)} of {len(plans)} rows are invalid; nothing was applied",
             errors=[e for p in failed for e in p.errors],
-            extra={"results": [_result(p).model_dump(mode="json") for p in plans]})
+            extra={"results": [_result(p).model_dump(mode="json") for p in plans]},
+        )
 
     now = utcnow()
     inserts: list[dict[str, Any]] = []
@@ -184,8 +207,9 @@ async def bulk_upsert(ctx: Ctx, rows: list[dict[str, Any]], atomic: bool) -> lis
             continue
         if p.existing is None:
             p.outcome = "created"
-            inserts.append({"org_id": ctx.org_id, "id": p.id, "version": 1, "created_at": now,
-                            "updated_at": now, **p.values})
+            inserts.append(
+                {"org_id": ctx.org_id, "id": p.id, "version": 1, "created_at": now, "updated_at": now, **p.values}
+            )
             changes.append((p.id, None, _public(p.values)))
             continue
         before = {k: getattr(p.existing, k) for k in p.values}
@@ -193,8 +217,16 @@ async def bulk_upsert(ctx: Ctx, rows: list[dict[str, Any]], atomic: bool) -> lis
             p.outcome = "unchanged"
             continue
         p.outcome = "updated"
-        updates.append({"b_org_id": ctx.org_id, "b_id": p.id, "b_version": p.existing.version,
-                        **p.values, "version": p.existing.version + 1, "updated_at": now})
+        updates.append(
+            {
+                "b_org_id": ctx.org_id,
+                "b_id": p.id,
+                "b_version": p.existing.version,
+                **p.values,
+                "version": p.existing.version + 1,
+                "updated_at": now,
+            }
+        )
         changes.append((p.id, _public(before), _public(p.values)))
 
     if inserts:
@@ -208,9 +240,12 @@ async def bulk_upsert(ctx: Ctx, rows: list[dict[str, Any]], atomic: bool) -> lis
         await _update_many(ctx, updates, now)
     await audit.record_many(ctx.session, ctx.principal, "employee.upserted", "employee", changes)
     if changes:
-        await outbox.emit(ctx.session, ctx.org_id, "employee.upserted", {
-            "employee_ids": [str(c[0]) for c in changes],
-            "created": len(inserts), "updated": len(updates)})
+        await outbox.emit(
+            ctx.session,
+            ctx.org_id,
+            "employee.upserted",
+            {"employee_ids": [str(c[0]) for c in changes], "created": len(inserts), "updated": len(updates)},
+        )
     return [_result(p) for p in plans]
 
 
@@ -263,18 +298,25 @@ async def _update_many(ctx: Ctx, updates: list[dict[str, Any]], now: Any) -> Non
         by_cols.setdefault(tuple(sorted(k for k in row if not k.startswith("b_"))), []).append(row)
     table = Employee.__table__
     for cols, rows in by_cols.items():
-        stmt = (update(table)
-                .where(table.c.org_id == bindparam("b_org_id"), table.c.id == bindparam("b_id"),
-                       table.c.version == bindparam("b_version"))
-                .values({c: bindparam(c) for c in cols}))
+        stmt = (
+            update(table)
+            .where(
+                table.c.org_id == bindparam("b_org_id"),
+                table.c.id == bindparam("b_id"),
+                table.c.version == bindparam("b_version"),
+            )
+            .values({c: bindparam(c) for c in cols})
+        )
         await ctx.session.execute(stmt, rows)
     expected = {row["b_id"]: row["version"] for row in updates}
     written = set()
     ids = list(expected)
     for start in range(0, len(ids), 5000):
         res = await ctx.session.execute(
-            select(table.c.id, table.c.version, table.c.updated_at)
-            .where(table.c.org_id == ctx.org_id, table.c.id.in_(ids[start:start + 5000])))
+            select(table.c.id, table.c.version, table.c.updated_at).where(
+                table.c.org_id == ctx.org_id, table.c.id.in_(ids[start : start + 5000])
+            )
+        )
         written |= {r.id for r in res if r.version == expected[r.id] and _same_instant(r.updated_at, now)}
     if len(written) != len(expected):
         raise ConcurrentChange("another request changed some of these employees; retry")
@@ -290,14 +332,21 @@ def _same_instant(stored: Any, now: Any) -> bool:
 
 
 def _public(values: dict[str, Any]) -> dict[str, Any]:
-    out = {k: (str(v) if v is not None and not isinstance(v, (str, int, bool)) else v)
-           for k, v in values.items() if k not in COMP_FIELDS}
+    out = {
+        k: (str(v) if v is not None and not isinstance(v, (str, int, bool)) else v)
+        for k, v in values.items()
+        if k not in COMP_FIELDS
+    }
     if any(k in values for k in COMP_FIELDS):
         out["compensation"] = "redacted"
     return out
 
 
 def _result(p: Planned) -> BulkRowResult:
-    return BulkRowResult(index=p.index, external_id=p.row.external_id if p.row else p.raw_external_id,
-                         id=p.id if not p.errors else (p.existing.id if p.existing else None),
-                         outcome="error" if p.errors else p.outcome, errors=p.errors)
+    return BulkRowResult(
+        index=p.index,
+        external_id=p.row.external_id if p.row else p.raw_external_id,
+        id=p.id if not p.errors else (p.existing.id if p.existing else None),
+        outcome="error" if p.errors else p.outcome,
+        errors=p.errors,
+    )

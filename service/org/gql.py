@@ -50,9 +50,14 @@ class OrganizationType:
     @staticmethod
     def of(org: Organization) -> OrganizationType:
         read = svc.org_read(org)
-        return OrganizationType(id=read.id, name=read.name, currency=read.currency, timezone=read.timezone,
-                                fiscal_year_start=read.fiscal_year_start,
-                                settings=OrgSettingsType(**read.settings.model_dump()))
+        return OrganizationType(
+            id=read.id,
+            name=read.name,
+            currency=read.currency,
+            timezone=read.timezone,
+            fiscal_year_start=read.fiscal_year_start,
+            settings=OrgSettingsType(**read.settings.model_dump()),
+        )
 
 
 @strawberry.type(name="Position")
@@ -146,10 +151,20 @@ class EmployeeType:
 
     @staticmethod
     def of(e: Employee) -> EmployeeType:
-        return EmployeeType(id=e.id, external_id=e.external_id, email=e.email, given_name=e.given_name,
-                            family_name=e.family_name, department_id=e.department_id,
-                            position_id=e.position_id, manager_id=e.manager_id, status=e.status,
-                            hire_date=e.hire_date, termination_date=e.termination_date, _row=e)
+        return EmployeeType(
+            id=e.id,
+            external_id=e.external_id,
+            email=e.email,
+            given_name=e.given_name,
+            family_name=e.family_name,
+            department_id=e.department_id,
+            position_id=e.position_id,
+            manager_id=e.manager_id,
+            status=e.status,
+            hire_date=e.hire_date,
+            termination_date=e.termination_date,
+            _row=e,
+        )
 
 
 @strawberry.input
@@ -213,8 +228,9 @@ class OrgQuery:
         return OrganizationType.of(await svc.get_organization(info.context.ctx))
 
     @strawberry.field
-    async def departments(self, info: Context, first: int | None = None, after: str | None = None,
-                          parent_id: uuid.UUID | None = None) -> Connection[DepartmentType]:
+    async def departments(
+        self, info: Context, first: int | None = None, after: str | None = None, parent_id: uuid.UUID | None = None
+    ) -> Connection[DepartmentType]:
         page = await svc.list_departments(info.context.ctx, page_params(first, after), parent_id)
         return connection(page, DepartmentType.of)
 
@@ -223,8 +239,9 @@ class OrgQuery:
         return DepartmentType.of(await svc.get_department(info.context.ctx, id))
 
     @strawberry.field
-    async def positions(self, info: Context, first: int | None = None,
-                        after: str | None = None) -> Connection[PositionType]:
+    async def positions(
+        self, info: Context, first: int | None = None, after: str | None = None
+    ) -> Connection[PositionType]:
         page = await svc.list_positions(info.context.ctx, page_params(first, after))
         return connection(page, PositionType.of)
 
@@ -233,12 +250,24 @@ class OrgQuery:
         return PositionType.of(await svc.get_position(info.context.ctx, id))
 
     @strawberry.field
-    async def employees(self, info: Context, first: int | None = None, after: str | None = None,
-                        department_id: uuid.UUID | None = None, manager_id: uuid.UUID | None = None,
-                        status: str | None = None, external_id: str | None = None) -> Connection[EmployeeType]:
-        page = await svc.list_employees(info.context.ctx, page_params(first, after),
-                                        department_id=department_id, manager_id=manager_id,
-                                        status=status, external_id=external_id)
+    async def employees(
+        self,
+        info: Context,
+        first: int | None = None,
+        after: str | None = None,
+        department_id: uuid.UUID | None = None,
+        manager_id: uuid.UUID | None = None,
+        status: str | None = None,
+        external_id: str | None = None,
+    ) -> Connection[EmployeeType]:
+        page = await svc.list_employees(
+            info.context.ctx,
+            page_params(first, after),
+            department_id=department_id,
+            manager_id=manager_id,
+            status=status,
+            external_id=external_id,
+        )
         return connection(page, EmployeeType.of)
 
     @strawberry.field
@@ -286,9 +315,17 @@ class OrgMutation:
         return EmployeeType.of(await svc.update_employee(info.context.ctx, id, data))
 
     @strawberry.mutation
-    async def bulk_upsert_employees(self, info: Context, rows: list[EmployeeInput],
-                                    atomic: bool = False) -> list[BulkRowResultType]:
+    async def bulk_upsert_employees(
+        self, info: Context, rows: list[EmployeeInput], atomic: bool = False
+    ) -> list[BulkRowResultType]:
         results = await bulk.bulk_upsert(info.context.ctx, [input_dict(r) for r in rows], atomic)
-        return [BulkRowResultType(index=r.index, external_id=r.external_id, id=r.id, outcome=r.outcome,
-                                  errors=[f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in r.errors])
-                for r in results]
+        return [
+            BulkRowResultType(
+                index=r.index,
+                external_id=r.external_id,
+                id=r.id,
+                outcome=r.outcome,
+                errors=[f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in r.errors],
+            )
+            for r in results
+        ]

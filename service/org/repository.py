@@ -44,8 +44,9 @@ async def get_employee(session: AsyncSession, org_id: uuid.UUID, emp_id: uuid.UU
 
 
 _E = Employee.__table__.c
-_EMPLOYEE_BY_ID = DirectRead(select(Employee.__table__).where(
-    _E.org_id == bindparam("org_id"), _E.id == bindparam("id")), "EmployeeRow")
+_EMPLOYEE_BY_ID = DirectRead(
+    select(Employee.__table__).where(_E.org_id == bindparam("org_id"), _E.id == bindparam("id")), "EmployeeRow"
+)
 
 
 async def read_employee(source: Ctx | AsyncSession, org_id: uuid.UUID, emp_id: uuid.UUID) -> Any | None:
@@ -55,12 +56,13 @@ async def read_employee(source: Ctx | AsyncSession, org_id: uuid.UUID, emp_id: u
     return await _EMPLOYEE_BY_ID.first(source, org_id=org_id, id=emp_id)
 
 
-async def existing_ids(session: AsyncSession, model: Any, org_id: uuid.UUID,
-                       ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+async def existing_ids(
+    session: AsyncSession, model: Any, org_id: uuid.UUID, ids: Iterable[uuid.UUID]
+) -> set[uuid.UUID]:
     wanted = list({i for i in ids if i is not None})
     found: set[uuid.UUID] = set()
     for start in range(0, len(wanted), 5000):
-        chunk = wanted[start:start + 5000]
+        chunk = wanted[start : start + 5000]
         rows = await session.execute(select(model.id).where(model.org_id == org_id, model.id.in_(chunk)))
         found.update(r[0] for r in rows)
     return found
@@ -68,33 +70,47 @@ async def existing_ids(session: AsyncSession, model: Any, org_id: uuid.UUID,
 
 async def subtree_ids(session: AsyncSession, org_id: uuid.UUID, root: uuid.UUID) -> frozenset[uuid.UUID]:
     """Direct and indirect reports of `root` (not `root` itself), one recursive query."""
-    tree = (select(Employee.id.label("id"), literal(1).label("depth"))
-            .where(Employee.org_id == org_id, Employee.manager_id == root)
-            .cte("reports", recursive=True))
+    tree = (
+        select(Employee.id.label("id"), literal(1).label("depth"))
+        .where(Employee.org_id == org_id, Employee.manager_id == root)
+        .cte("reports", recursive=True)
+    )
     tree = tree.union_all(
-        select(Employee.id, tree.c.depth + 1)
-        .where(Employee.org_id == org_id, Employee.manager_id == tree.c.id, tree.c.depth < 64))
+        select(Employee.id, tree.c.depth + 1).where(
+            Employee.org_id == org_id, Employee.manager_id == tree.c.id, tree.c.depth < 64
+        )
+    )
     rows = await session.execute(select(tree.c.id))
     return frozenset(r[0] for r in rows if r[0] != root)
 
 
 async def manager_ancestors(session: AsyncSession, org_id: uuid.UUID, start: uuid.UUID) -> list[uuid.UUID]:
     """`start` and its chain of managers upwards (bounded, so a bad row cannot loop)."""
-    chain = (select(Employee.id.label("id"), Employee.manager_id.label("up"), literal(0).label("depth"))
-             .where(Employee.org_id == org_id, Employee.id == start).cte("chain", recursive=True))
+    chain = (
+        select(Employee.id.label("id"), Employee.manager_id.label("up"), literal(0).label("depth"))
+        .where(Employee.org_id == org_id, Employee.id == start)
+        .cte("chain", recursive=True)
+    )
     chain = chain.union_all(
-        select(Employee.id, Employee.manager_id, chain.c.depth + 1)
-        .where(Employee.org_id == org_id, Employee.id == chain.c.up, chain.c.depth < 10000))
+        select(Employee.id, Employee.manager_id, chain.c.depth + 1).where(
+            Employee.org_id == org_id, Employee.id == chain.c.up, chain.c.depth < 10000
+        )
+    )
     rows = await session.execute(select(chain.c.id).order_by(chain.c.depth))
     return [r[0] for r in rows]
 
 
 async def department_ancestors(session: AsyncSession, org_id: uuid.UUID, start: uuid.UUID) -> list[uuid.UUID]:
-    chain = (select(Department.id.label("id"), Department.parent_id.label("up"), literal(0).label("depth"))
-             .where(Department.org_id == org_id, Department.id == start).cte("dchain", recursive=True))
+    chain = (
+        select(Department.id.label("id"), Department.parent_id.label("up"), literal(0).label("depth"))
+        .where(Department.org_id == org_id, Department.id == start)
+        .cte("dchain", recursive=True)
+    )
     chain = chain.union_all(
-        select(Department.id, Department.parent_id, chain.c.depth + 1)
-        .where(Department.org_id == org_id, Department.id == chain.c.up, chain.c.depth < 10000))
+        select(Department.id, Department.parent_id, chain.c.depth + 1).where(
+            Department.org_id == org_id, Department.id == chain.c.up, chain.c.depth < 10000
+        )
+    )
     rows = await session.execute(select(chain.c.id).order_by(chain.c.depth))
     return [r[0] for r in rows]
 
@@ -105,22 +121,27 @@ async def manager_edges(session: AsyncSession, org_id: uuid.UUID) -> dict[uuid.U
     return {r[0]: r[1] for r in rows}
 
 
-async def employees_by_external_id(session: AsyncSession, org_id: uuid.UUID,
-                                   external_ids: list[str]) -> dict[str, Employee]:
+async def employees_by_external_id(
+    session: AsyncSession, org_id: uuid.UUID, external_ids: list[str]
+) -> dict[str, Employee]:
     found: dict[str, Employee] = {}
     for start in range(0, len(external_ids), 5000):
-        chunk = external_ids[start:start + 5000]
+        chunk = external_ids[start : start + 5000]
         rows = await session.execute(
-            select(Employee).where(Employee.org_id == org_id, Employee.external_id.in_(chunk))
-            .execution_options(populate_existing=True))
+            select(Employee)
+            .where(Employee.org_id == org_id, Employee.external_id.in_(chunk))
+            .execution_options(populate_existing=True)
+        )
         for emp in rows.scalars():
             found[emp.external_id] = emp
     return found
 
 
 async def has_children(session: AsyncSession, org_id: uuid.UUID, dep_id: uuid.UUID) -> bool:
-    child = await session.execute(select(Department.id).where(
-        Department.org_id == org_id, Department.parent_id == dep_id).limit(1))
-    member = await session.execute(select(Employee.id).where(
-        Employee.org_id == org_id, Employee.department_id == dep_id).limit(1))
+    child = await session.execute(
+        select(Department.id).where(Department.org_id == org_id, Department.parent_id == dep_id).limit(1)
+    )
+    member = await session.execute(
+        select(Employee.id).where(Employee.org_id == org_id, Employee.department_id == dep_id).limit(1)
+    )
     return child.first() is not None or member.first() is not None

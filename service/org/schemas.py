@@ -200,7 +200,8 @@ class EmployeeRead(Output):
     created_at: dt.datetime
     updated_at: dt.datetime
     compensation: CompensationRead | None = Field(
-        None, description="present only for hr, admin, payroll clients and the employee")
+        None, description="present only for hr, admin, payroll clients and the employee"
+    )
 
 
 class BulkEmployeeRequest(Input):

@@ -47,12 +47,19 @@ def require(decision: Decision, what: str = "resource") -> None:
 
 # --- organization -----------------------------------------------------------------------
 
+
 def org_read(org: Organization) -> OrganizationRead:
     settings = {**DEFAULT_ORG_SETTINGS, **(org.settings or {})}
-    return OrganizationRead(id=org.id, name=org.name, currency=org.currency, timezone=org.timezone,
-                            fiscal_year_start=org.fiscal_year_start,
-                            settings=OrgSettings.model_validate(settings),
-                            created_at=org.created_at, updated_at=org.updated_at)
+    return OrganizationRead(
+        id=org.id,
+        name=org.name,
+        currency=org.currency,
+        timezone=org.timezone,
+        fiscal_year_start=org.fiscal_year_start,
+        settings=OrgSettings.model_validate(settings),
+        created_at=org.created_at,
+        updated_at=org.updated_at,
+    )
 
 
 async def get_organization(ctx: Ctx) -> Organization:
@@ -79,8 +86,11 @@ async def update_organization(ctx: Ctx, data: OrganizationUpdate, request: Reque
             raise ValidationFailed.field(key, f"{key} cannot be null")
         setattr(org, key, value)
     if data.settings is not None:
-        merged = {**DEFAULT_ORG_SETTINGS, **(org.settings or {}),
-                  **data.settings.model_dump(exclude_unset=True, exclude_none=True)}
+        merged = {
+            **DEFAULT_ORG_SETTINGS,
+            **(org.settings or {}),
+            **data.settings.model_dump(exclude_unset=True, exclude_none=True),
+        }
         try:
             org.settings = OrgSettings.model_validate(merged).model_dump()
         except ValueError as exc:
@@ -92,6 +102,7 @@ async def update_organization(ctx: Ctx, data: OrganizationUpdate, request: Reque
 
 
 # --- departments --------------------------------------------------------------------------
+
 
 async def list_departments(ctx: Ctx, params: PageParams, parent_id: uuid.UUID | None = None) -> Page[Department]:
     require(policy.read_directory(ctx.principal), "departments")
@@ -110,8 +121,9 @@ async def get_department(ctx: Ctx, dep_id: uuid.UUID) -> Department:
     return dep
 
 
-async def _check_department_refs(ctx: Ctx, dep_id: uuid.UUID | None, parent_id: uuid.UUID | None,
-                                 head_id: uuid.UUID | None, fields: set[str]) -> None:
+async def _check_department_refs(
+    ctx: Ctx, dep_id: uuid.UUID | None, parent_id: uuid.UUID | None, head_id: uuid.UUID | None, fields: set[str]
+) -> None:
     if "parent_id" in fields and parent_id is not None:
         if await repo.get_department(ctx.session, ctx.org_id, parent_id) is None:
             raise ValidationFailed.field("parent_id", "no such department")
@@ -132,13 +144,15 @@ async def create_department(ctx: Ctx, data: DepartmentCreate) -> Department:
     dep = Department(org_id=ctx.org_id, id=new_id(), **data.model_dump())
     ctx.session.add(dep)
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "department.created", "department", dep.id,
-                       None, department_snapshot(dep))
+    await audit.record(
+        ctx.session, ctx.principal, "department.created", "department", dep.id, None, department_snapshot(dep)
+    )
     return dep
 
 
-async def update_department(ctx: Ctx, dep_id: uuid.UUID, data: DepartmentUpdate,
-                            request: Request | None = None) -> Department:
+async def update_department(
+    ctx: Ctx, dep_id: uuid.UUID, data: DepartmentUpdate, request: Request | None = None
+) -> Department:
     dep = await get_department(ctx, dep_id)
     require(policy.write_directory(ctx.principal), "department")
     check_if_match(request, dep.version)
@@ -150,8 +164,9 @@ async def update_department(ctx: Ctx, dep_id: uuid.UUID, data: DepartmentUpdate,
     for key, value in changes.items():
         setattr(dep, key, value)
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "department.updated", "department", dep.id,
-                       before, department_snapshot(dep))
+    await audit.record(
+        ctx.session, ctx.principal, "department.updated", "department", dep.id, before, department_snapshot(dep)
+    )
     return dep
 
 
@@ -168,6 +183,7 @@ async def delete_department(ctx: Ctx, dep_id: uuid.UUID, request: Request | None
 
 
 # --- positions ------------------------------------------------------------------------------
+
 
 async def list_positions(ctx: Ctx, params: PageParams) -> Page[Position]:
     require(policy.read_directory(ctx.principal), "positions")
@@ -188,13 +204,21 @@ async def create_position(ctx: Ctx, data: PositionCreate) -> Position:
     pos = Position(org_id=ctx.org_id, id=new_id(), **data.model_dump())
     ctx.session.add(pos)
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "position.created", "position", pos.id, None,
-                       PositionRead.model_validate(pos).model_dump(mode="json"))
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        "position.created",
+        "position",
+        pos.id,
+        None,
+        PositionRead.model_validate(pos).model_dump(mode="json"),
+    )
     return pos
 
 
-async def update_position(ctx: Ctx, pos_id: uuid.UUID, data: PositionUpdate,
-                          request: Request | None = None) -> Position:
+async def update_position(
+    ctx: Ctx, pos_id: uuid.UUID, data: PositionUpdate, request: Request | None = None
+) -> Position:
     pos = await get_position(ctx, pos_id)
     require(policy.write_directory(ctx.principal), "position")
     check_if_match(request, pos.version)
@@ -205,12 +229,20 @@ async def update_position(ctx: Ctx, pos_id: uuid.UUID, data: PositionUpdate,
     for key, value in changes.items():
         setattr(pos, key, value)
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "position.updated", "position", pos.id, before,
-                       PositionRead.model_validate(pos).model_dump(mode="json"))
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        "position.updated",
+        "position",
+        pos.id,
+        before,
+        PositionRead.model_validate(pos).model_dump(mode="json"),
+    )
     return pos
 
 
 # --- employees ------------------------------------------------------------------------------
+
 
 async def relation(ctx: Ctx, employee_id: uuid.UUID | None) -> Relation:
     if ctx.principal.employee_id is not None and employee_id == ctx.principal.employee_id:
@@ -221,12 +253,14 @@ async def relation(ctx: Ctx, employee_id: uuid.UUID | None) -> Relation:
 
 
 def employee_read(emp: Employee, show_compensation: bool) -> EmployeeRead:
-    fields: dict[str, Any] = {name: getattr(emp, name) for name in EmployeeRead.model_fields
-                              if name != "compensation"}
+    fields: dict[str, Any] = {name: getattr(emp, name) for name in EmployeeRead.model_fields if name != "compensation"}
     if show_compensation:
         fields["compensation"] = CompensationRead(
-            base_salary_minor=emp.base_salary_minor, currency=emp.comp_currency,
-            target_bonus_pct=emp.target_bonus_pct, target_bonus_minor=emp.target_bonus_minor)
+            base_salary_minor=emp.base_salary_minor,
+            currency=emp.comp_currency,
+            target_bonus_pct=emp.target_bonus_pct,
+            target_bonus_minor=emp.target_bonus_minor,
+        )
     return EmployeeRead(**fields)
 
 
@@ -242,9 +276,15 @@ async def show_compensation(ctx: Ctx, emp_id: uuid.UUID) -> bool:
     return policy.see_compensation(ctx.principal, rel)
 
 
-async def list_employees(ctx: Ctx, params: PageParams, *, department_id: uuid.UUID | None = None,
-                         manager_id: uuid.UUID | None = None, status: str | None = None,
-                         external_id: str | None = None) -> Page[Any]:
+async def list_employees(
+    ctx: Ctx,
+    params: PageParams,
+    *,
+    department_id: uuid.UUID | None = None,
+    manager_id: uuid.UUID | None = None,
+    status: str | None = None,
+    external_id: str | None = None,
+) -> Page[Any]:
     """A page of employee rows (Core rows: read only)."""
     require(policy.read_directory(ctx.principal), "employees")
     stmt = repo.employees(ctx.org_id)
@@ -279,11 +319,15 @@ async def read_employee(ctx: Ctx, emp_id: uuid.UUID) -> Any:
 
 
 async def _check_employee_refs(ctx: Ctx, emp_id: uuid.UUID | None, values: dict[str, Any]) -> None:
-    if values.get("department_id") is not None and \
-            await repo.get_department(ctx.session, ctx.org_id, values["department_id"]) is None:
+    if (
+        values.get("department_id") is not None
+        and await repo.get_department(ctx.session, ctx.org_id, values["department_id"]) is None
+    ):
         raise ValidationFailed.field("department_id", "no such department")
-    if values.get("position_id") is not None and \
-            await repo.get_position(ctx.session, ctx.org_id, values["position_id"]) is None:
+    if (
+        values.get("position_id") is not None
+        and await repo.get_position(ctx.session, ctx.org_id, values["position_id"]) is None
+    ):
         raise ValidationFailed.field("position_id", "no such position")
     manager_id = values.get("manager_id")
     if manager_id is not None:
@@ -299,8 +343,12 @@ async def _check_employee_refs(ctx: Ctx, emp_id: uuid.UUID | None, values: dict[
 def _apply_compensation(emp: Employee, comp: dict[str, Any] | None) -> None:
     if comp is None:
         return
-    mapping = {"base_salary_minor": "base_salary_minor", "currency": "comp_currency",
-               "target_bonus_pct": "target_bonus_pct", "target_bonus_minor": "target_bonus_minor"}
+    mapping = {
+        "base_salary_minor": "base_salary_minor",
+        "currency": "comp_currency",
+        "target_bonus_pct": "target_bonus_pct",
+        "target_bonus_minor": "target_bonus_minor",
+    }
     for key, column in mapping.items():
         if key in comp:
             setattr(emp, column, comp[key])
@@ -313,19 +361,21 @@ async def create_employee(ctx: Ctx, data: EmployeeCreate) -> Employee:
     values = data.model_dump(exclude={"compensation"})
     await _check_employee_refs(ctx, None, values)
     if await repo.employees_by_external_id(ctx.session, ctx.org_id, [data.external_id]):
-        raise Conflict(f"an employee with external_id {data.external_id!r} exists",
-                       extra={"errors": [{"loc": ["body", "external_id"], "msg": "already exists"}]})
+        raise Conflict(
+            f"an employee with external_id {data.external_id!r} exists",
+            extra={"errors": [{"loc": ["body", "external_id"], "msg": "already exists"}]},
+        )
     emp = Employee(org_id=ctx.org_id, id=new_id(), **values)
     _apply_compensation(emp, data.compensation.model_dump(exclude_unset=True) if data.compensation else None)
     ctx.session.add(emp)
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "employee.created", "employee", emp.id, None,
-                       employee_snapshot(emp))
+    await audit.record(ctx.session, ctx.principal, "employee.created", "employee", emp.id, None, employee_snapshot(emp))
     return emp
 
 
-async def update_employee(ctx: Ctx, emp_id: uuid.UUID, data: EmployeeUpdate,
-                          request: Request | None = None) -> Employee:
+async def update_employee(
+    ctx: Ctx, emp_id: uuid.UUID, data: EmployeeUpdate, request: Request | None = None
+) -> Employee:
     emp = await get_employee(ctx, emp_id)
     require(policy.write_directory(ctx.principal), "employee")
     check_if_match(request, emp.version)
@@ -340,15 +390,25 @@ async def update_employee(ctx: Ctx, emp_id: uuid.UUID, data: EmployeeUpdate,
     if hire and term and term < hire:
         raise ValidationFailed.field("termination_date", "termination_date is before hire_date")
     await _check_employee_refs(ctx, emp.id, changes)
-    if "external_id" in changes and changes["external_id"] != emp.external_id and \
-            await repo.employees_by_external_id(ctx.session, ctx.org_id, [changes["external_id"]]):
+    if (
+        "external_id" in changes
+        and changes["external_id"] != emp.external_id
+        and await repo.employees_by_external_id(ctx.session, ctx.org_id, [changes["external_id"]])
+    ):
         raise Conflict("external_id already in use")
     before = employee_snapshot(emp)
     for key, value in changes.items():
         setattr(emp, key, value)
     _apply_compensation(emp, data.compensation.model_dump(exclude_unset=True) if data.compensation else None)
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "employee.updated", "employee", emp.id, before,
-                       employee_snapshot(emp),
-                       reason="compensation changed" if data.compensation is not None else None)
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        "employee.updated",
+        "employee",
+        emp.id,
+        before,
+        employee_snapshot(emp),
+        reason="compensation changed" if data.compensation is not None else None,
+    )
     return emp

@@ -38,10 +38,12 @@ _scope: ContextVar[Scope | None] = ContextVar("scim_asgi_scope", default=None)
 
 
 class EmployeeScimService(ScimService):
-    def patch_response(self, base_url: str, resource: Resource[Any],
-                       response_parameters: ResponseParameters[Any]) -> ScimResponse:
-        return self.resource_response(self.publish(base_url, resource),
-                                      Context.RESOURCE_PATCH_RESPONSE, response_parameters)
+    def patch_response(
+        self, base_url: str, resource: Resource[Any], response_parameters: ResponseParameters[Any]
+    ) -> ScimResponse:
+        return self.resource_response(
+            self.publish(base_url, resource), Context.RESOURCE_PATCH_RESPONSE, response_parameters
+        )
 
     def error_response(self, exception: Exception) -> ScimResponse:
         response = super().error_response(exception)
@@ -92,9 +94,7 @@ class ScimApplication(ASGIApplication):
             _scope.reset(token)
 
 
-def build_scim_app(database: db.Database | None = None,
-                   provider: ScimProvider | None = None) -> ScimApplication:
+def build_scim_app(database: db.Database | None = None, provider: ScimProvider | None = None) -> ScimApplication:
     """`database` defaults to the process's (service.db.database), read on each use."""
     provider = provider or build_provider()
-    return ScimApplication(EmployeeDirectoryStorage(provider, database), provider,
-                           EmployeeScimService(provider))
+    return ScimApplication(EmployeeDirectoryStorage(provider, database), provider, EmployeeScimService(provider))

@@ -27,6 +27,9 @@ async def publish(ctx: Ctx, employee_ids: list[uuid.UUID], created: int, updated
     """One `employee.upserted` outbox event for the employees a SCIM call changed, in the
     shape of the bulk import's event."""
     if employee_ids:
-        await outbox.emit(ctx.session, ctx.org_id, "employee.upserted", {
-            "employee_ids": [str(i) for i in employee_ids], "created": created,
-            "updated": updated, "source": "scim"})
+        await outbox.emit(
+            ctx.session,
+            ctx.org_id,
+            "employee.upserted",
+            {"employee_ids": [str(i) for i in employee_ids], "created": created, "updated": updated, "source": "scim"},
+        )

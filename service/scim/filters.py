@@ -43,8 +43,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 Condition = ColumnElement[bool]
 
-STRING, BOOLEAN, DATETIME, UUID, CONSTANT, COMPLEX = (
-    "string", "boolean", "datetime", "uuid", "constant", "complex")
+STRING, BOOLEAN, DATETIME, UUID, CONSTANT, COMPLEX = ("string", "boolean", "datetime", "uuid", "constant", "complex")
 ORDERING = {CompareOperator.gt, CompareOperator.ge, CompareOperator.lt, CompareOperator.le}
 SUBSTRING = {CompareOperator.co, CompareOperator.sw, CompareOperator.ew}
 
@@ -68,8 +67,14 @@ def _key(urn: str) -> str:
 class SqlFilter(FilterVisitor[Condition]):
     """Translate the syntax tree of a filter bound to one resource model."""
 
-    def __init__(self, scim_filter: ScimFilter[Any], attributes: Mapping[str, Attribute],
-                 dialect: str, *, within: AttrPath | None = None) -> None:
+    def __init__(
+        self,
+        scim_filter: ScimFilter[Any],
+        attributes: Mapping[str, Attribute],
+        dialect: str,
+        *,
+        within: AttrPath | None = None,
+    ) -> None:
         self.filter = scim_filter
         self.attributes = attributes
         self.dialect = dialect
@@ -112,8 +117,7 @@ class SqlFilter(FilterVisitor[Condition]):
             return false()
         matches = and_(attribute.present, self._compare(attribute, op, value, binding.case_exact))
         if op == CompareOperator.ne:
-            equal = and_(attribute.present,
-                         self._compare(attribute, CompareOperator.eq, value, binding.case_exact))
+            equal = and_(attribute.present, self._compare(attribute, CompareOperator.eq, value, binding.case_exact))
             if attribute.each and self.within is None:
                 return not_(attribute.each(equal))
             return not_(equal)
@@ -144,8 +148,7 @@ class SqlFilter(FilterVisitor[Condition]):
 
     # -- comparisons ------------------------------------------------------------------------
 
-    def _compare(self, attribute: Attribute, op: CompareOperator, value: Any,
-                 case_exact: bool) -> Condition:
+    def _compare(self, attribute: Attribute, op: CompareOperator, value: Any, case_exact: bool) -> Condition:
         if attribute.kind == CONSTANT:
             return true() if _compare_constant(attribute.value, op, value, case_exact) else false()
         if attribute.kind == UUID:
@@ -167,8 +170,7 @@ class SqlFilter(FilterVisitor[Condition]):
             return false()
         return self._compare_text(attribute.value, op, value, case_exact)
 
-    def _compare_text(self, column: Any, op: CompareOperator, value: str,
-                      case_exact: bool) -> Condition:
+    def _compare_text(self, column: Any, op: CompareOperator, value: str, case_exact: bool) -> Condition:
         from service.scim.mapping import comparison_key
 
         left = column if case_exact else func.lower(column)
@@ -179,8 +181,7 @@ class SqlFilter(FilterVisitor[Condition]):
         if op == CompareOperator.sw:
             return func.substr(left, 1, len(right)) == right
         if op == CompareOperator.ew:
-            return and_(func.length(left) >= len(right),
-                        func.substr(left, func.length(left) - len(right) + 1) == right)
+            return and_(func.length(left) >= len(right), func.substr(left, func.length(left) - len(right) + 1) == right)
         if op in ORDERING and self.dialect == "postgresql":
             left, right = left.collate("C"), literal(right).collate("C")
         return _operate(left, op, right)
@@ -202,10 +203,14 @@ def _compare_constant(actual: str, op: CompareOperator, value: Any, case_exact: 
         return False
     left, right = (actual, value) if case_exact else (actual.lower(), value.lower())
     return {
-        CompareOperator.eq: left == right, CompareOperator.ne: left != right,
-        CompareOperator.co: right in left, CompareOperator.sw: left.startswith(right),
-        CompareOperator.ew: left.endswith(right), CompareOperator.gt: left > right,
-        CompareOperator.ge: left >= right, CompareOperator.lt: left < right,
+        CompareOperator.eq: left == right,
+        CompareOperator.ne: left != right,
+        CompareOperator.co: right in left,
+        CompareOperator.sw: left.startswith(right),
+        CompareOperator.ew: left.endswith(right),
+        CompareOperator.gt: left > right,
+        CompareOperator.ge: left >= right,
+        CompareOperator.lt: left < right,
         CompareOperator.le: left <= right,
     }[op]
 
@@ -239,8 +244,9 @@ def check_terms(ast: Any) -> None:
                 raise InvalidFilterException(detail=f"the filter has more than {MAX_FILTER_TERMS} conditions")
 
 
-def where_clause(search_request: SearchRequest[Any], model: type[Any],
-                 attributes: Mapping[str, Attribute], dialect: str) -> Condition | None:
+def where_clause(
+    search_request: SearchRequest[Any], model: type[Any], attributes: Mapping[str, Attribute], dialect: str
+) -> Condition | None:
     if search_request.filter is None:
         return None
     check_terms(search_request.filter.ast)
@@ -248,9 +254,13 @@ def where_clause(search_request: SearchRequest[Any], model: type[Any],
     return SqlFilter(bound, attributes, dialect).visit(bound.ast)
 
 
-def order_by(search_request: SearchRequest[Any], model: type[Any],
-             attributes: Mapping[str, Attribute], dialect: str,
-             default: list[Any]) -> list[Any]:
+def order_by(
+    search_request: SearchRequest[Any],
+    model: type[Any],
+    attributes: Mapping[str, Attribute],
+    dialect: str,
+    default: list[Any],
+) -> list[Any]:
     """RFC 7644 section 3.4.2.3: strings without case unless caseExact, resources without
     a value last when ascending and first when descending; then `default`, which ends
     with the primary key so that pages are stable."""

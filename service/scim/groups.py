@@ -68,10 +68,16 @@ def _attributes() -> dict[str, Attribute]:
 
     def some_member(condition: Any) -> Any:
         return exists(
-            select(literal(1)).select_from(member)
+            select(literal(1))
+            .select_from(member)
             .outerjoin(member_scim, and_(member_scim.org_id == member.org_id, member_scim.id == member.id))
-            .where(member.org_id == Department.org_id, member.department_id == Department.id,
-                   member_scim.deleted_at.is_(None), condition))
+            .where(
+                member.org_id == Department.org_id,
+                member.department_id == Department.id,
+                member_scim.deleted_at.is_(None),
+                condition,
+            )
+        )
 
     return {
         core + "id": Attribute(UUID, literal(True), Department.id),
@@ -90,20 +96,26 @@ ATTRIBUTES = _attributes()
 
 
 def _query(org_id: uuid.UUID) -> Select[Any]:
-    return (select(Department, ScimGroup).select_from(Department)
-            .outerjoin(ScimGroup, and_(ScimGroup.org_id == Department.org_id, ScimGroup.id == Department.id))
-            .where(Department.org_id == org_id, ScimGroup.deleted_at.is_(None)))
+    return (
+        select(Department, ScimGroup)
+        .select_from(Department)
+        .outerjoin(ScimGroup, and_(ScimGroup.org_id == Department.org_id, ScimGroup.id == Department.id))
+        .where(Department.org_id == org_id, ScimGroup.deleted_at.is_(None))
+    )
 
 
 def _members_of(org_id: uuid.UUID, department_ids: Iterable[uuid.UUID]) -> Select[Any]:
-    return (select(Employee.department_id).select_from(Employee)
-            .outerjoin(ScimUser, and_(ScimUser.org_id == Employee.org_id, ScimUser.id == Employee.id))
-            .where(Employee.org_id == org_id, Employee.department_id.in_(list(department_ids)),
-                   ScimUser.deleted_at.is_(None)))
+    return (
+        select(Employee.department_id)
+        .select_from(Employee)
+        .outerjoin(ScimUser, and_(ScimUser.org_id == Employee.org_id, ScimUser.id == Employee.id))
+        .where(
+            Employee.org_id == org_id, Employee.department_id.in_(list(department_ids)), ScimUser.deleted_at.is_(None)
+        )
+    )
 
 
-async def _rows(ctx: Ctx, found: list[tuple[Department, ScimGroup | None]],
-                with_members: bool) -> list[GroupRow]:
+async def _rows(ctx: Ctx, found: list[tuple[Department, ScimGroup | None]], with_members: bool) -> list[GroupRow]:
     ids = [dep.id for dep, _ in found]
     digests: dict[uuid.UUID, tuple[int, dt.datetime | None]] = {}
     members: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in ids}
@@ -115,9 +127,10 @@ async def _rows(ctx: Ctx, found: list[tuple[Department, ScimGroup | None]],
             stmt = _members_of(ctx.org_id, ids).add_columns(Employee.id).order_by(Employee.created_at, Employee.id)
             for dep_id, emp_id in await ctx.session.execute(stmt):
                 members[dep_id].append(emp_id)
-    return [GroupRow(dep, side, *digests.get(dep.id, (0, None)),
-                     members=members[dep.id] if with_members else None)
-            for dep, side in found]
+    return [
+        GroupRow(dep, side, *digests.get(dep.id, (0, None)), members=members[dep.id] if with_members else None)
+        for dep, side in found
+    ]
 
 
 async def load(ctx: Ctx, group_id: str, *, lock: bool = False, with_members: bool = True) -> GroupRow:
@@ -133,24 +146,24 @@ async def load(ctx: Ctx, group_id: str, *, lock: bool = False, with_members: boo
     return (await _rows(ctx, found, with_members))[0]
 
 
-async def get(ctx: Ctx, model: type[Resource[Any]], group_id: str, *, lock: bool = False,
-              with_members: bool = True) -> Resource[Any]:
+async def get(
+    ctx: Ctx, model: type[Resource[Any]], group_id: str, *, lock: bool = False, with_members: bool = True
+) -> Resource[Any]:
     return group_resource(model, await load(ctx, group_id, lock=lock, with_members=with_members))
 
 
-async def search(ctx: Ctx, model: type[Resource[Any]], request: SearchRequest[Any],
-                 with_members: bool) -> tuple[int, list[Resource[Any]]]:
+async def search(
+    ctx: Ctx, model: type[Resource[Any]], request: SearchRequest[Any], with_members: bool
+) -> tuple[int, list[Resource[Any]]]:
     dialect = ctx.session.get_bind().dialect.name
     stmt = _query(ctx.org_id)
     condition = where_clause(request, model, ATTRIBUTES, dialect)
     if condition is not None:
         stmt = stmt.where(condition)
-    total = (await ctx.session.execute(
-        stmt.with_only_columns(func.count(Department.id)).order_by(None))).scalar_one()
+    total = (await ctx.session.execute(stmt.with_only_columns(func.count(Department.id)).order_by(None))).scalar_one()
     if request.count == 0 or total == 0:
         return total, []
-    stmt = stmt.order_by(*order_by(request, model, ATTRIBUTES, dialect,
-                                   [Department.created_at, Department.id]))
+    stmt = stmt.order_by(*order_by(request, model, ATTRIBUTES, dialect, [Department.created_at, Department.id]))
     stmt = stmt.offset(bounded_offset(request))
     if request.count is not None:
         stmt = stmt.limit(request.count)
@@ -160,6 +173,7 @@ async def search(ctx: Ctx, model: type[Resource[Any]], request: SearchRequest[An
 
 # --- employees' departments ----------------------------------------------------------------
 
+
 async def department_for(ctx: Ctx, name: str | None) -> uuid.UUID | None:
     """The department a User's `enterprise.department` names, created when none has the
     name; refused when several do (assign through the Groups instead)."""
@@ -167,19 +181,37 @@ async def department_for(ctx: Ctx, name: str | None) -> uuid.UUID | None:
         return None
     if len(name) > NAME_LIMIT:
         raise InvalidValueException(detail=f"department is longer than {NAME_LIMIT} characters")
-    found = (await ctx.session.execute(
-        _query(ctx.org_id).with_only_columns(Department.id)
-        .where(func.lower(func.trim(Department.name)) == name.strip().lower()).limit(2))).scalars().all()
+    found = (
+        (
+            await ctx.session.execute(
+                _query(ctx.org_id)
+                .with_only_columns(Department.id)
+                .where(func.lower(func.trim(Department.name)) == name.strip().lower())
+                .limit(2)
+            )
+        )
+        .scalars()
+        .all()
+    )
     if len(found) > 1:
         raise InvalidValueException(
-            detail=f"several departments are named {name!r}: add the User to one of their Groups")
+            detail=f"several departments are named {name!r}: add the User to one of their Groups"
+        )
     if found:
         return found[0]
     dep = Department(org_id=ctx.org_id, id=new_id(), name=name.strip())
     ctx.session.add(dep)
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "department.created", "department", dep.id,
-                       None, department_snapshot(dep), reason="named by a SCIM User")
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        "department.created",
+        "department",
+        dep.id,
+        None,
+        department_snapshot(dep),
+        reason="named by a SCIM User",
+    )
     return dep.id
 
 
@@ -191,7 +223,8 @@ async def _users(ctx: Ctx, values: Iterable[str]) -> set[uuid.UUID]:
     rows = await ctx.session.execute(
         select(Employee.id)
         .outerjoin(ScimUser, and_(ScimUser.org_id == Employee.org_id, ScimUser.id == Employee.id))
-        .where(Employee.org_id == ctx.org_id, Employee.id.in_(wanted), ScimUser.deleted_at.is_(None)))
+        .where(Employee.org_id == ctx.org_id, Employee.id.in_(wanted), ScimUser.deleted_at.is_(None))
+    )
     return {r[0] for r in rows}
 
 
@@ -199,22 +232,31 @@ async def _set_department(ctx: Ctx, employee_ids: set[uuid.UUID], department_id:
     if not employee_ids:
         return
     ids = sorted(employee_ids)
-    rows = await ctx.session.execute(select(Employee.id, Employee.department_id).where(
-        Employee.org_id == ctx.org_id, Employee.id.in_(ids)))
+    rows = await ctx.session.execute(
+        select(Employee.id, Employee.department_id).where(Employee.org_id == ctx.org_id, Employee.id.in_(ids))
+    )
     before = {employee_id: department_id for employee_id, department_id in rows}
     await ctx.session.execute(
-        sql_update(Employee).where(Employee.org_id == ctx.org_id, Employee.id.in_(ids))
+        sql_update(Employee)
+        .where(Employee.org_id == ctx.org_id, Employee.id.in_(ids))
         .values(department_id=department_id, version=Employee.version + 1, updated_at=utcnow())
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
 
     def dep(value: uuid.UUID | None) -> dict[str, Any]:
         return {"department_id": str(value) if value else None}
 
-    await audit.record_many(ctx.session, ctx.principal, "employee.updated", "employee",
-                            [(i, dep(before.get(i)), dep(department_id)) for i in ids])
+    await audit.record_many(
+        ctx.session,
+        ctx.principal,
+        "employee.updated",
+        "employee",
+        [(i, dep(before.get(i)), dep(department_id)) for i in ids],
+    )
 
 
 # --- writes ---------------------------------------------------------------------------------
+
 
 def _display_name(value: str) -> str:
     if not value:
@@ -227,8 +269,11 @@ def _display_name(value: str) -> str:
 async def _unique_name(ctx: Ctx, name: str, group_id: uuid.UUID | None) -> None:
     """A Group's displayName names one department among the Groups (case and surrounding
     space aside): a second "Sales" would make every User naming "Sales" ambiguous."""
-    stmt = _query(ctx.org_id).with_only_columns(Department.id).where(
-        func.lower(func.trim(Department.name)) == name.strip().lower())
+    stmt = (
+        _query(ctx.org_id)
+        .with_only_columns(Department.id)
+        .where(func.lower(func.trim(Department.name)) == name.strip().lower())
+    )
     if group_id is not None:
         stmt = stmt.where(Department.id != group_id)
     if (await ctx.session.execute(stmt.limit(1))).first() is not None:
@@ -243,16 +288,25 @@ async def create(ctx: Ctx, model: type[Resource[Any]], resource: Resource[Any]) 
     await flush(ctx)
     ctx.session.add(ScimGroup(org_id=ctx.org_id, id=dep.id, external_id=values.external_id))
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "department.created", "department", dep.id,
-                       None, department_snapshot(dep), reason="provisioned via SCIM")
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        "department.created",
+        "department",
+        dep.id,
+        None,
+        department_snapshot(dep),
+        reason="provisioned via SCIM",
+    )
     members = await _users(ctx, values.members or [])
     await _set_department(ctx, members, dep.id)
     await publish(ctx, sorted(members), 0, len(members))
     return await get(ctx, model, str(dep.id))
 
 
-async def update(ctx: Ctx, model: type[Resource[Any]], resource: Resource[Any],
-                 expected_version: str | None) -> Resource[Any]:
+async def update(
+    ctx: Ctx, model: type[Resource[Any]], resource: Resource[Any], expected_version: str | None
+) -> Resource[Any]:
     row = await load(ctx, str(resource.id), lock=True)
     check_version(row.version, expected_version)
     dep, values = row.department, group_values(resource)
@@ -267,8 +321,16 @@ async def update(ctx: Ctx, model: type[Resource[Any]], resource: Resource[Any],
     side.external_id = values.external_id
     await flush(ctx)
     if dep.name != before["name"]:
-        await audit.record(ctx.session, ctx.principal, "department.updated", "department", dep.id,
-                           before, department_snapshot(dep), reason="via SCIM")
+        await audit.record(
+            ctx.session,
+            ctx.principal,
+            "department.updated",
+            "department",
+            dep.id,
+            before,
+            department_snapshot(dep),
+            reason="via SCIM",
+        )
     current = set(row.members or [])
     wanted = await _users(ctx, values.members or [])
     await _set_department(ctx, current - wanted, None)
@@ -290,7 +352,14 @@ async def delete(ctx: Ctx, group_id: str, expected_version: str | None) -> None:
         ctx.session.add(side)
     side.deleted_at = utcnow()
     await flush(ctx)
-    await audit.record(ctx.session, ctx.principal, "department.deprovisioned", "department", dep.id,
-                       department_snapshot(dep), None,
-                       reason="deleted via SCIM; the department is kept, its members detached")
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        "department.deprovisioned",
+        "department",
+        dep.id,
+        department_snapshot(dep),
+        None,
+        reason="deleted via SCIM; the department is kept, its members detached",
+    )
     await publish(ctx, sorted(members), 0, len(members))

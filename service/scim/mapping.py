@@ -68,6 +68,7 @@ def check_version(current: str, expected: str | None) -> None:
 
 # --- users ----------------------------------------------------------------------------
 
+
 @dataclass
 class UserRow:
     employee: Employee
@@ -114,7 +115,8 @@ def user_resource(model: type[Resource[Any]], row: UserRow) -> Resource[Any]:
         employee_number=None if emp.external_id.startswith(GENERATED_KEY_PREFIX) else emp.external_id,
         department=row.department_name or None,
         manager=Manager(value=str(emp.manager_id), ref=f"Users/{emp.manager_id}")
-        if emp.manager_id is not None else None,
+        if emp.manager_id is not None
+        else None,
     )
     fields: dict[str, Any] = {
         "id": str(emp.id),
@@ -124,8 +126,7 @@ def user_resource(model: type[Resource[Any]], row: UserRow) -> Resource[Any]:
         "display_name": side.display_name if side is not None else None,
         "active": None if side is not None and side.active_unassigned else emp.status != TERMINATED,
         "emails": [Email(value=emp.email, type=email_type, primary=email_primary)] if emp.email else None,
-        "meta": Meta(resource_type="User", created=emp.created_at, last_modified=emp.updated_at,
-                     version=row.version),
+        "meta": Meta(resource_type="User", created=emp.created_at, last_modified=emp.updated_at, version=row.version),
     }
     if enterprise.employee_number or enterprise.department or enterprise.manager:
         fields[EnterpriseUser.__name__] = enterprise
@@ -143,9 +144,11 @@ def _optional(value: Any) -> str | None:
 
 def _chosen_email(emails: list[Email] | None) -> Email | None:
     entries = [e for e in emails or [] if _text(e.value)]
-    return (next((e for e in entries if e.primary), None)
-            or next((e for e in entries if e.type is not None and str(_enum(e.type)) == "work"), None)
-            or (entries[0] if entries else None))
+    return (
+        next((e for e in entries if e.primary), None)
+        or next((e for e in entries if e.type is not None and str(_enum(e.type)) == "work"), None)
+        or (entries[0] if entries else None)
+    )
 
 
 def _enum(value: Any) -> Any:
@@ -173,20 +176,28 @@ def user_values(resource: Resource[Any]) -> UserValues:
     )
 
 
-LIMITS = {"user_name": 320, "given_name": 200, "family_name": 200, "email": 320,
-          "email_type": 40, "display_name": 400, "external_id": 200, "employee_number": 200,
-          "department": 200}
+LIMITS = {
+    "user_name": 320,
+    "given_name": 200,
+    "family_name": 200,
+    "email": 320,
+    "email_type": 40,
+    "display_name": 400,
+    "external_id": 200,
+    "employee_number": 200,
+    "department": 200,
+}
 
 
 def check_lengths(values: Any, attribute_names: dict[str, str]) -> None:
     for field, limit in LIMITS.items():
         value = getattr(values, field, None)
         if isinstance(value, str) and len(value) > limit:
-            raise InvalidValueException(
-                detail=f"{attribute_names.get(field, field)} is longer than {limit} characters")
+            raise InvalidValueException(detail=f"{attribute_names.get(field, field)} is longer than {limit} characters")
 
 
 # --- groups ---------------------------------------------------------------------------
+
 
 @dataclass
 class GroupRow:
@@ -220,8 +231,7 @@ def group_resource(model: type[Resource[Any]], row: GroupRow) -> Resource[Any]:
         external_id=row.sidecar.external_id if row.sidecar is not None else None,
         display_name=dep.name,
         members=members,
-        meta=Meta(resource_type="Group", created=dep.created_at, last_modified=dep.updated_at,
-                  version=row.version),
+        meta=Meta(resource_type="Group", created=dep.created_at, last_modified=dep.updated_at, version=row.version),
     )
 
 

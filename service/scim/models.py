@@ -58,7 +58,6 @@ class ScimGroup(TenantMixin, Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
-        ForeignKeyConstraint(["org_id", "id"], ["departments.org_id", "departments.id"],
-                             ondelete="CASCADE"),
+        ForeignKeyConstraint(["org_id", "id"], ["departments.org_id", "departments.id"], ondelete="CASCADE"),
         Index("ix_scim_groups_org_external_id", "org_id", "external_id"),
     )

@@ -110,7 +110,8 @@ class Manager(ComplexAttribute):
     """The id of the manager's User."""
 
     ref: Reference["User"] | None = Field(  # type: ignore[type-arg]  # noqa: UP037
-        None, serialization_alias="$ref", validation_alias="$ref")
+        None, serialization_alias="$ref", validation_alias="$ref"
+    )
     """The URI of the manager's User."""
 
 
@@ -136,7 +137,8 @@ class GroupMember(ComplexAttribute):
     """The id of the member's User."""
 
     ref: Annotated[Reference["User"] | None, Mutability.immutable] = Field(  # type: ignore[type-arg]  # noqa: UP037
-        None, serialization_alias="$ref", validation_alias="$ref")
+        None, serialization_alias="$ref", validation_alias="$ref"
+    )
     """The URI of the member's User."""
 
     type: Annotated[str | None, Mutability.immutable] = Field(None, examples=["User"])
@@ -174,9 +176,13 @@ def service_provider_config() -> ServiceProviderConfig:
         change_password=ChangePassword(supported=False),
         sort=Sort(supported=True),
         etag=ETag(supported=True),
-        pagination=Pagination(cursor=False, index=True,
-                              default_pagination_method=Pagination.DefaultPaginationMethod.index,
-                              default_page_size=DEFAULT_PAGE_SIZE, max_page_size=MAX_RESULTS),
+        pagination=Pagination(
+            cursor=False,
+            index=True,
+            default_pagination_method=Pagination.DefaultPaginationMethod.index,
+            default_page_size=DEFAULT_PAGE_SIZE,
+            max_page_size=MAX_RESULTS,
+        ),
         authentication_schemes=[BEARER],
     )
 
@@ -196,8 +202,7 @@ POLICY = ScimPolicy(
 def build_provider() -> ScimProvider:
     return ScimProvider(
         models=[User, EnterpriseUser, Group],
-        resource_types=[ResourceType.from_resource(User[EnterpriseUser]),
-                        ResourceType.from_resource(Group)],
+        resource_types=[ResourceType.from_resource(User[EnterpriseUser]), ResourceType.from_resource(Group)],
         config=service_provider_config(),
         policy=POLICY,
     )

@@ -102,17 +102,22 @@ class EmployeeDirectoryStorage(AsyncScimStorage):
             finally:
                 _session.reset(token)
 
-    async def get(self, resource_type: ResourceType, resource_id: str, *,
-                  response_parameters: ResponseParameters[Any] | None = None) -> Resource[Any]:
+    async def get(
+        self,
+        resource_type: ResourceType,
+        resource_id: str,
+        *,
+        response_parameters: ResponseParameters[Any] | None = None,
+    ) -> Resource[Any]:
         ctx, model = self._ctx(), self._model(resource_type)
         lock = current_method() in WRITES
         if resource_type.name == "User":
             return await users.get(ctx, model, resource_id, lock=lock)
-        return await groups.get(ctx, model, resource_id, lock=lock,
-                                with_members=wants_members(response_parameters))
+        return await groups.get(ctx, model, resource_id, lock=lock, with_members=wants_members(response_parameters))
 
-    async def search(self, resource_types: list[ResourceType], search_request: SearchRequest[Any],
-                     *, position: Any = None) -> SearchPage:
+    async def search(
+        self, resource_types: list[ResourceType], search_request: SearchRequest[Any], *, position: Any = None
+    ) -> SearchPage:
         if len(resource_types) != 1:
             raise NotImplementedException(detail="Searching several resource types at once is not supported")
         (resource_type,) = resource_types
@@ -130,16 +135,18 @@ class EmployeeDirectoryStorage(AsyncScimStorage):
             return await users.create(ctx, model, resource)
         return await groups.create(ctx, model, resource)
 
-    async def update(self, resource_type: ResourceType, resource: Resource[Any], *,
-                     expected_version: str | None = None) -> Resource[Any]:
+    async def update(
+        self, resource_type: ResourceType, resource: Resource[Any], *, expected_version: str | None = None
+    ) -> Resource[Any]:
         _no_nul(resource)  # PUT, and PATCH (the patched whole)
         ctx, model = self._ctx(), self._model(resource_type)
         if resource_type.name == "User":
             return await users.update(ctx, model, resource, expected_version)
         return await groups.update(ctx, model, resource, expected_version)
 
-    async def delete(self, resource_type: ResourceType, resource_id: str, *,
-                     expected_version: str | None = None) -> None:
+    async def delete(
+        self, resource_type: ResourceType, resource_id: str, *, expected_version: str | None = None
+    ) -> None:
         ctx = self._ctx()
         if resource_type.name == "User":
             await users.delete(ctx, resource_id, expected_version)

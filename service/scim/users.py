@@ -73,9 +73,15 @@ from service.scim.schema import ENTERPRISE_SCHEMA, USER_SCHEMA
 from service.types import new_id, utcnow
 
 ATTRIBUTE_NAMES = {
-    "user_name": "userName", "given_name": "name.givenName", "family_name": "name.familyName",
-    "email": "emails.value", "email_type": "emails.type", "display_name": "displayName",
-    "external_id": "externalId", "employee_number": "employeeNumber", "department": "department",
+    "user_name": "userName",
+    "given_name": "name.givenName",
+    "family_name": "name.familyName",
+    "email": "emails.value",
+    "email_type": "emails.type",
+    "display_name": "displayName",
+    "external_id": "externalId",
+    "employee_number": "employeeNumber",
+    "department": "department",
 }
 
 
@@ -85,8 +91,10 @@ def _attributes() -> dict[str, Attribute]:
     email_primary = case((ScimUser.id.is_(None), literal(True)), else_=ScimUser.email_primary)
     has_email = has_text(Employee.email)
     given, family = has_text(Employee.given_name), has_text(Employee.family_name)
-    number = and_(Employee.external_id.is_not(None),
-                  func.substr(Employee.external_id, 1, len(GENERATED_KEY_PREFIX)) != GENERATED_KEY_PREFIX)
+    number = and_(
+        Employee.external_id.is_not(None),
+        func.substr(Employee.external_id, 1, len(GENERATED_KEY_PREFIX)) != GENERATED_KEY_PREFIX,
+    )
     department, manager = has_text(Department.name), Employee.manager_id.is_not(None)
     return {
         core + "id": Attribute(UUID, literal(True), Employee.id),
@@ -96,13 +104,13 @@ def _attributes() -> dict[str, Attribute]:
         core + "name.givenname": Attribute(STRING, given, Employee.given_name),
         core + "name.familyname": Attribute(STRING, family, Employee.family_name),
         core + "displayname": Attribute(STRING, has_text(ScimUser.display_name), ScimUser.display_name),
-        core + "active": Attribute(BOOLEAN, or_(ScimUser.id.is_(None), ScimUser.active_unassigned.is_(False)),
-                                   Employee.status != TERMINATED),
+        core + "active": Attribute(
+            BOOLEAN, or_(ScimUser.id.is_(None), ScimUser.active_unassigned.is_(False)), Employee.status != TERMINATED
+        ),
         core + "emails": Attribute(COMPLEX, has_email),
         core + "emails.value": Attribute(STRING, has_email, Employee.email),
         core + "emails.type": Attribute(STRING, and_(has_email, email_type.is_not(None)), email_type),
-        core + "emails.primary": Attribute(BOOLEAN, and_(has_email, email_primary.is_not(None)),
-                                           email_primary),
+        core + "emails.primary": Attribute(BOOLEAN, and_(has_email, email_primary.is_not(None)), email_primary),
         core + "meta.created": Attribute(DATETIME, literal(True), Employee.created_at),
         core + "meta.lastmodified": Attribute(DATETIME, literal(True), Employee.updated_at),
         core + "meta.resourcetype": Attribute(CONSTANT, literal(True), "User"),
@@ -119,12 +127,13 @@ ATTRIBUTES = _attributes()
 
 def _query(org_id: uuid.UUID) -> Select[Any]:
     """Employees of the organization not deprovisioned, with their sidecar and department."""
-    return (select(Employee, ScimUser, Department.name, Department.version)
-            .select_from(Employee)
-            .outerjoin(ScimUser, and_(ScimUser.org_id == Employee.org_id, ScimUser.id == Employee.id))
-            .outerjoin(Department, and_(Department.org_id == Employee.org_id,
-                                        Department.id == Employee.department_id))
-            .where(Employee.org_id == org_id, ScimUser.deleted_at.is_(None)))
+    return (
+        select(Employee, ScimUser, Department.name, Department.version)
+        .select_from(Employee)
+        .outerjoin(ScimUser, and_(ScimUser.org_id == Employee.org_id, ScimUser.id == Employee.id))
+        .outerjoin(Department, and_(Department.org_id == Employee.org_id, Department.id == Employee.department_id))
+        .where(Employee.org_id == org_id, ScimUser.deleted_at.is_(None))
+    )
 
 
 def _rows(result: Any) -> list[UserRow]:
@@ -148,19 +157,16 @@ async def get(ctx: Ctx, model: type[Resource[Any]], user_id: str, *, lock: bool 
     return user_resource(model, await load(ctx, user_id, lock=lock))
 
 
-async def search(ctx: Ctx, model: type[Resource[Any]],
-                 request: SearchRequest[Any]) -> tuple[int, list[Resource[Any]]]:
+async def search(ctx: Ctx, model: type[Resource[Any]], request: SearchRequest[Any]) -> tuple[int, list[Resource[Any]]]:
     dialect = ctx.session.get_bind().dialect.name
     stmt = _query(ctx.org_id)
     condition = where_clause(request, model, ATTRIBUTES, dialect)
     if condition is not None:
         stmt = stmt.where(condition)
-    total = (await ctx.session.execute(
-        stmt.with_only_columns(func.count(Employee.id)).order_by(None))).scalar_one()
+    total = (await ctx.session.execute(stmt.with_only_columns(func.count(Employee.id)).order_by(None))).scalar_one()
     if request.count == 0 or total == 0:
         return total, []
-    stmt = stmt.order_by(*order_by(request, model, ATTRIBUTES, dialect,
-                                   [Employee.created_at, Employee.id]))
+    stmt = stmt.order_by(*order_by(request, model, ATTRIBUTES, dialect, [Employee.created_at, Employee.id]))
     stmt = stmt.offset(bounded_offset(request))
     if request.count is not None:
         stmt = stmt.limit(request.count)
@@ -168,6 +174,7 @@ async def search(ctx: Ctx, model: type[Resource[Any]],
 
 
 # --- writes ---------------------------------------------------------------------------------
+
 
 async def _org_today(ctx: Ctx) -> dt.date:
     org = await org_repo.get_organization(ctx.session, ctx.org_id)
@@ -189,23 +196,26 @@ async def _validate(ctx: Ctx, values: UserValues, employee_id: uuid.UUID | None)
     key = comparison_key(values.user_name)
     others = Employee.id != employee_id if employee_id is not None else literal(True)
     other_sidecars = ScimUser.id != employee_id if employee_id is not None else literal(True)
-    taken = await ctx.session.execute(select(ScimUser.id).where(
-        ScimUser.org_id == ctx.org_id, ScimUser.user_name_key == key, other_sidecars).limit(1))
+    taken = await ctx.session.execute(
+        select(ScimUser.id).where(ScimUser.org_id == ctx.org_id, ScimUser.user_name_key == key, other_sidecars).limit(1)
+    )
     # An employee SCIM never touched answers to its e-mail address as userName.
     taken_by_email = await ctx.session.execute(
         select(Employee.id)
         .outerjoin(ScimUser, and_(ScimUser.org_id == Employee.org_id, ScimUser.id == Employee.id))
-        .where(Employee.org_id == ctx.org_id, ScimUser.id.is_(None),
-               func.lower(Employee.email) == key, others).limit(1))
+        .where(Employee.org_id == ctx.org_id, ScimUser.id.is_(None), func.lower(Employee.email) == key, others)
+        .limit(1)
+    )
     if taken.first() is not None or taken_by_email.first() is not None:
         raise UniquenessException(detail=f"userName {values.user_name!r} is already taken")
     if values.employee_number:
-        number = await ctx.session.execute(select(Employee.id).where(
-            Employee.org_id == ctx.org_id, Employee.external_id == values.employee_number,
-            others).limit(1))
+        number = await ctx.session.execute(
+            select(Employee.id)
+            .where(Employee.org_id == ctx.org_id, Employee.external_id == values.employee_number, others)
+            .limit(1)
+        )
         if number.first() is not None:
-            raise UniquenessException(
-                detail=f"employeeNumber {values.employee_number!r} belongs to another employee")
+            raise UniquenessException(detail=f"employeeNumber {values.employee_number!r} belongs to another employee")
 
 
 async def _manager(ctx: Ctx, value: str | None, employee_id: uuid.UUID | None) -> uuid.UUID | None:
@@ -214,12 +224,12 @@ async def _manager(ctx: Ctx, value: str | None, employee_id: uuid.UUID | None) -
     manager_id = parse_id(value)
     if manager_id is None or manager_id == employee_id:
         raise InvalidValueException(detail=f"manager {value!r} is not another User")
-    found = await ctx.session.execute(_query(ctx.org_id).with_only_columns(Employee.id)
-                                      .where(Employee.id == manager_id))
+    found = await ctx.session.execute(
+        _query(ctx.org_id).with_only_columns(Employee.id).where(Employee.id == manager_id)
+    )
     if found.first() is None:
         raise InvalidValueException(detail=f"manager {value!r} names no User")
-    if employee_id is not None and employee_id in await org_repo.manager_ancestors(
-            ctx.session, ctx.org_id, manager_id):
+    if employee_id is not None and employee_id in await org_repo.manager_ancestors(ctx.session, ctx.org_id, manager_id):
         raise InvalidValueException(detail="this manager would make a reporting cycle")
     return manager_id
 
@@ -246,17 +256,23 @@ def _fill_sidecar(side: ScimUser, values: UserValues) -> None:
 
 async def _deprovisioned(ctx: Ctx, employee_number: str) -> tuple[Employee, ScimUser] | None:
     """The employee a SCIM DELETE deprovisioned under this HR key, if any."""
-    row = (await ctx.session.execute(
-        select(Employee, ScimUser)
-        .join(ScimUser, and_(ScimUser.org_id == Employee.org_id, ScimUser.id == Employee.id))
-        .where(Employee.org_id == ctx.org_id, Employee.external_id == employee_number,
-               ScimUser.deleted_at.is_not(None))
-        .execution_options(populate_existing=True).with_for_update(of=Employee))).first()
+    row = (
+        await ctx.session.execute(
+            select(Employee, ScimUser)
+            .join(ScimUser, and_(ScimUser.org_id == Employee.org_id, ScimUser.id == Employee.id))
+            .where(
+                Employee.org_id == ctx.org_id, Employee.external_id == employee_number, ScimUser.deleted_at.is_not(None)
+            )
+            .execution_options(populate_existing=True)
+            .with_for_update(of=Employee)
+        )
+    ).first()
     return (row[0], row[1]) if row is not None else None
 
 
-async def _rehire(ctx: Ctx, model: type[Resource[Any]], emp: Employee, side: ScimUser,
-                  values: UserValues) -> Resource[Any]:
+async def _rehire(
+    ctx: Ctx, model: type[Resource[Any]], emp: Employee, side: ScimUser, values: UserValues
+) -> Resource[Any]:
     """A User created again with the `employeeNumber` of one a DELETE deprovisioned is that
     employee coming back (a rehire): the same employee, with their history, active again
     from today (the organization's date; the new employment starts then, so proration
@@ -274,8 +290,16 @@ async def _rehire(ctx: Ctx, model: type[Resource[Any]], emp: Employee, side: Sci
     _fill_sidecar(side, values)
     side.active_unassigned = False
     await flush(ctx)
-    await audit.record(ctx.session, ctx.principal, "employee.rehired", "employee", emp.id, before,
-                       employee_snapshot(emp), reason="provisioned again via SCIM after a DELETE: the same employee")
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        "employee.rehired",
+        "employee",
+        emp.id,
+        before,
+        employee_snapshot(emp),
+        reason="provisioned again via SCIM after a DELETE: the same employee",
+    )
     await publish(ctx, [emp.id], 0, 1)
     return await get(ctx, model, str(emp.id))
 
@@ -289,11 +313,17 @@ async def create(ctx: Ctx, model: type[Resource[Any]], resource: Resource[Any]) 
     await _validate(ctx, values, None)
     employee_id = new_id()
     today = await _org_today(ctx)
-    emp = Employee(org_id=ctx.org_id, id=employee_id,
-                   external_id=values.employee_number or generated_key(employee_id),
-                   email=values.email, given_name=values.given_name, family_name=values.family_name,
-                   department_id=await groups.department_for(ctx, values.department),
-                   manager_id=await _manager(ctx, values.manager, None), status="active")
+    emp = Employee(
+        org_id=ctx.org_id,
+        id=employee_id,
+        external_id=values.employee_number or generated_key(employee_id),
+        email=values.email,
+        given_name=values.given_name,
+        family_name=values.family_name,
+        department_id=await groups.department_for(ctx, values.department),
+        manager_id=await _manager(ctx, values.manager, None),
+        status="active",
+    )
     _set_active(emp, values.active, today)
     ctx.session.add(emp)
     await flush(ctx)
@@ -302,14 +332,23 @@ async def create(ctx: Ctx, model: type[Resource[Any]], resource: Resource[Any]) 
     side.active_unassigned = False  # a User provisioned without `active` is active
     ctx.session.add(side)
     await flush(ctx)
-    await audit.record(ctx.session, ctx.principal, "employee.created", "employee", employee_id,
-                       None, employee_snapshot(emp), reason="provisioned via SCIM")
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        "employee.created",
+        "employee",
+        employee_id,
+        None,
+        employee_snapshot(emp),
+        reason="provisioned via SCIM",
+    )
     await publish(ctx, [employee_id], 1, 0)
     return await get(ctx, model, str(employee_id))
 
 
-async def update(ctx: Ctx, model: type[Resource[Any]], resource: Resource[Any],
-                 expected_version: str | None) -> Resource[Any]:
+async def update(
+    ctx: Ctx, model: type[Resource[Any]], resource: Resource[Any], expected_version: str | None
+) -> Resource[Any]:
     row = await load(ctx, str(resource.id), lock=True)
     check_version(row.version, expected_version)
     emp = row.employee
@@ -337,8 +376,9 @@ async def update(ctx: Ctx, model: type[Resource[Any]], resource: Resource[Any],
     after = employee_snapshot(emp)
     if after != before:
         reason = "deactivated via SCIM" if before["status"] != TERMINATED == after["status"] else "via SCIM"
-        await audit.record(ctx.session, ctx.principal, "employee.updated", "employee", emp.id,
-                           before, after, reason=reason)
+        await audit.record(
+            ctx.session, ctx.principal, "employee.updated", "employee", emp.id, before, after, reason=reason
+        )
         await publish(ctx, [emp.id], 0, 1)
     return await get(ctx, model, str(emp.id))
 
@@ -357,6 +397,14 @@ async def delete(ctx: Ctx, user_id: str, expected_version: str | None) -> None:
     side.deleted_at = utcnow()
     side.user_name_key = None
     await flush(ctx)
-    await audit.record(ctx.session, ctx.principal, "employee.deprovisioned", "employee", emp.id,
-                       before, employee_snapshot(emp), reason="deleted via SCIM; the employee is kept")
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        "employee.deprovisioned",
+        "employee",
+        emp.id,
+        before,
+        employee_snapshot(emp),
+        reason="deleted via SCIM; the employee is kept",
+    )
     await publish(ctx, [emp.id], 0, 1)

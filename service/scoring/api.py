@@ -34,8 +34,9 @@ def _etag(response: Response, version: int) -> None:
 @router.get("/scoring-policies", response_model=PageOut[PolicyRead], tags=["scoring"])
 async def list_policies(ctx: RequestCtx, pages: Pages) -> PageOut[PolicyRead]:
     page, versions = await svc.list_policies(ctx, pages)
-    return PageOut[PolicyRead](items=[svc.read_model(p, versions[p.id]) for p in page.items],
-                               next_cursor=page.next_cursor)
+    return PageOut[PolicyRead](
+        items=[svc.read_model(p, versions[p.id]) for p in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.post("/scoring-policies", response_model=PolicyRead, status_code=status.HTTP_201_CREATED, tags=["scoring"])
@@ -47,8 +48,9 @@ async def create_policy(ctx: RequestCtx, body: PolicyCreate, response: Response)
 
 
 @router.get("/scoring-policies/{policy_id}", response_model=PolicyRead, tags=["scoring"])
-async def get_policy(ctx: RequestCtx, policy_id: uuid.UUID, response: Response,
-                     version: Annotated[int | None, Query(ge=1)] = None) -> PolicyRead:
+async def get_policy(
+    ctx: RequestCtx, policy_id: uuid.UUID, response: Response, version: Annotated[int | None, Query(ge=1)] = None
+) -> PolicyRead:
     """The current version, or any earlier one with `?version=`."""
     p, v = await svc.get_policy(ctx, policy_id, version)
     _etag(response, p.current_version)
@@ -56,8 +58,9 @@ async def get_policy(ctx: RequestCtx, policy_id: uuid.UUID, response: Response,
 
 
 @router.patch("/scoring-policies/{policy_id}", response_model=PolicyRead, tags=["scoring"])
-async def update_policy(ctx: RequestCtx, policy_id: uuid.UUID, body: PolicyUpdate, request: Request,
-                        response: Response) -> PolicyRead:
+async def update_policy(
+    ctx: RequestCtx, policy_id: uuid.UUID, body: PolicyUpdate, request: Request, response: Response
+) -> PolicyRead:
     """Every edit makes a new immutable version."""
     p, v = await svc.update_policy(ctx, policy_id, body, request)
     _etag(response, p.current_version)
@@ -66,18 +69,26 @@ async def update_policy(ctx: RequestCtx, policy_id: uuid.UUID, body: PolicyUpdat
 
 @router.get("/cycles/{cycle_id}/scores", response_model=PageOut[ScoreRead], tags=["scores"])
 async def list_scores(
-    ctx: ReadCtx, cycle_id: uuid.UUID, pages: Pages,
-    department_id: uuid.UUID | None = None, manager_id: uuid.UUID | None = None,
+    ctx: ReadCtx,
+    cycle_id: uuid.UUID,
+    pages: Pages,
+    department_id: uuid.UUID | None = None,
+    manager_id: uuid.UUID | None = None,
     rating: Annotated[str | None, Query(min_length=1, max_length=10)] = None,
     explain: bool = False,
 ) -> PageOut[ScoreRead]:
-    items, cursor = await scores.list_scores(ctx, cycle_id, pages, department_id=department_id,
-                                             manager_id=manager_id, rating=rating, explain=explain)
+    items, cursor = await scores.list_scores(
+        ctx, cycle_id, pages, department_id=department_id, manager_id=manager_id, rating=rating, explain=explain
+    )
     return PageOut[ScoreRead](items=items, next_cursor=cursor)
 
 
-@router.post("/cycles/{cycle_id}/scores/recompute", response_model=RecomputeJobRead, tags=["scores"],
-             responses={202: {"model": RecomputeJobRead}})
+@router.post(
+    "/cycles/{cycle_id}/scores/recompute",
+    response_model=RecomputeJobRead,
+    tags=["scores"],
+    responses={202: {"model": RecomputeJobRead}},
+)
 async def recompute(ctx: RequestCtx, cycle_id: uuid.UUID) -> JSONResponse:
     job = await scores.start_recompute(ctx, cycle_id)
     body = RecomputeJobRead.model_validate(job).model_dump(mode="json")
@@ -93,8 +104,7 @@ async def get_score(ctx: RequestCtx, cycle_id: uuid.UUID, employee_id: uuid.UUID
     return scores.score_read(cycle, scored)
 
 
-@router.get("/cycles/{cycle_id}/scores/{employee_id}/versions", response_model=list[ScoreVersionRead],
-            tags=["scores"])
+@router.get("/cycles/{cycle_id}/scores/{employee_id}/versions", response_model=list[ScoreVersionRead], tags=["scores"])
 async def score_versions(ctx: RequestCtx, cycle_id: uuid.UUID, employee_id: uuid.UUID) -> list[ScoreVersionRead]:
     """Every version of the employee's score of record, oldest first: version 1 written at
     finalization, one more per amendment. Empty while the result is live."""
@@ -102,16 +112,16 @@ async def score_versions(ctx: RequestCtx, cycle_id: uuid.UUID, employee_id: uuid
     return [scores.version_read(cycle, s) for s in found]
 
 
-@router.post("/cycles/{cycle_id}/amendments", response_model=AmendmentRead, status_code=status.HTTP_201_CREATED,
-             tags=["scores"])
+@router.post(
+    "/cycles/{cycle_id}/amendments", response_model=AmendmentRead, status_code=status.HTTP_201_CREATED, tags=["scores"]
+)
 async def amend_score(ctx: RequestCtx, cycle_id: uuid.UUID, body: AmendmentCreate, response: Response) -> AmendmentRead:
     """Amend one employee's official result (hr/admin, with a reason): writes the next
     version of the record, emits `score.amended`, and creates correction results for
     finalized incentive results that depended on it."""
     cycle, scored, previous, corrections = await records.amend(ctx, cycle_id, body)
     response.headers["Location"] = f"/api/v1/cycles/{cycle_id}/scores/{body.employee_id}/versions"
-    return AmendmentRead(score=scores.version_read(cycle, scored), previous_version=previous,
-                         corrections=corrections)
+    return AmendmentRead(score=scores.version_read(cycle, scored), previous_version=previous, corrections=corrections)
 
 
 @router.get("/score-jobs/{job_id}", response_model=RecomputeJobRead, tags=["scores"])

@@ -89,8 +89,18 @@ def score_employee(inputs: EmployeeInputs, policy: PolicyParams, *, explain: boo
         if explain:
             for c in COMPONENTS:
                 explanation["components"][c]["contribution"] = None
-        return ScoreResult(inputs.employee_id, "insufficient_data", points, weights, None, delta, None, None,
-                           tuple(sorted(flags)), explanation)
+        return ScoreResult(
+            inputs.employee_id,
+            "insufficient_data",
+            points,
+            weights,
+            None,
+            delta,
+            None,
+            None,
+            tuple(sorted(flags)),
+            explanation,
+        )
     if reweighted:
         flags.add("reweighted")
     contributions = {c: (weights[c] * points[c] if points[c] is not None else ZERO) for c in COMPONENTS}
@@ -101,22 +111,50 @@ def score_employee(inputs: EmployeeInputs, policy: PolicyParams, *, explain: boo
         for c in COMPONENTS:
             explanation["components"][c]["contribution"] = contributions[c] if points[c] is not None else None
         explanation.update(composite=composite, final=final, rating=rating)
-    return ScoreResult(inputs.employee_id, "scored", points, weights, composite, delta, final, rating,
-                       tuple(sorted(flags)), explanation)
+    return ScoreResult(
+        inputs.employee_id,
+        "scored",
+        points,
+        weights,
+        composite,
+        delta,
+        final,
+        rating,
+        tuple(sorted(flags)),
+        explanation,
+    )
 
 
-def _explanation(inputs: EmployeeInputs, policy: PolicyParams, kpi: KpiComponent, okr: OkrComponent,
-                 ev: Decimal | None, weights: dict[str, Decimal]) -> dict[str, Any]:
+def _explanation(
+    inputs: EmployeeInputs,
+    policy: PolicyParams,
+    kpi: KpiComponent,
+    okr: OkrComponent,
+    ev: Decimal | None,
+    weights: dict[str, Decimal],
+) -> dict[str, Any]:
     return {
-        "policy": {"id": str(policy.id) if policy.id else None, "version": policy.version,
-                   "w_kpi": policy.w_kpi, "w_okr": policy.w_okr, "w_eval": policy.w_eval},
+        "policy": {
+            "id": str(policy.id) if policy.id else None,
+            "version": policy.version,
+            "w_kpi": policy.w_kpi,
+            "w_okr": policy.w_okr,
+            "w_eval": policy.w_eval,
+        },
         "components": {
             "kpi": {"points": kpi.points, "weight": weights["kpi"], "assignments": list(kpi.assignments)},
             "okr": {"points": okr.points, "weight": weights["okr"], "objectives": list(okr.objectives)},
-            "eval": {"points": ev, "weight": weights["eval"], "manager_rating": inputs.manager_rating,
-                     "peer_ratings": list(inputs.peer_ratings), "peer_weight": policy.peer_weight,
-                     "rating_scale": policy.rating_scale},
+            "eval": {
+                "points": ev,
+                "weight": weights["eval"],
+                "manager_rating": inputs.manager_rating,
+                "peer_ratings": list(inputs.peer_ratings),
+                "peer_weight": policy.peer_weight,
+                "rating_scale": policy.rating_scale,
+            },
         },
-        "calibration": [{"delta": a.delta, "reason": a.reason, "author": a.author,
-                         "id": str(a.id) if a.id else None} for a in inputs.adjustments],
+        "calibration": [
+            {"delta": a.delta, "reason": a.reason, "author": a.author, "id": str(a.id) if a.id else None}
+            for a in inputs.adjustments
+        ],
     }

@@ -18,8 +18,9 @@ def cumulative_counts(bands: Sequence[tuple[str, Decimal]], n: int) -> list[int]
     return counts
 
 
-def enforced_ratings(finals: Sequence[tuple[Hashable, Decimal]],
-                     bands: Sequence[tuple[str, Decimal]]) -> dict[Hashable, str]:
+def enforced_ratings(
+    finals: Sequence[tuple[Hashable, Decimal]], bands: Sequence[tuple[str, Decimal]]
+) -> dict[Hashable, str]:
     """Rank by final, descending; rank r (1-based) gets the first band whose cumulative
     count ≥ r; employees with equal finals (as shown, to 2 places) all get the best band
     any of them got."""
@@ -55,7 +56,10 @@ def distribution_report(ratings: Sequence[str | None], bands: Sequence[tuple[str
     counts = cumulative_counts(bands, n)
     report, previous = [], 0
     for (rating, pct), cumulative in zip(bands, counts, strict=True):
-        report.append(BandCount(rating=rating, pct=pct, allowed=cumulative - previous,
-                                actual=sum(1 for r in ratings if r == rating)))
+        report.append(
+            BandCount(
+                rating=rating, pct=pct, allowed=cumulative - previous, actual=sum(1 for r in ratings if r == rating)
+            )
+        )
         previous = cumulative
     return report

@@ -9,8 +9,9 @@ from service.scoring.numbers import HUNDRED, ONE, ZERO, div
 from service.scoring.policy import PolicyParams
 
 
-def evaluation_points(manager_rating: Decimal | None, peer_ratings: Sequence[Decimal],
-                      policy: PolicyParams) -> Decimal | None:
+def evaluation_points(
+    manager_rating: Decimal | None, peer_ratings: Sequence[Decimal], policy: PolicyParams
+) -> Decimal | None:
     """100 × r / N; with peer_weight p > 0 and at least one peer rating,
     (1 - p) × manager points + p × 100 × mean(peers) / N. Absent without a submitted
     manager rating."""

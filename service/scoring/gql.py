@@ -53,8 +53,15 @@ class ScoringPolicyType:
     def of(p: PolicyRead) -> ScoringPolicyType:
         body = p.model_dump(mode="json")
         params = {k: v for k, v in body.items() if k not in ("id", "name", "scope", "version", "active")}
-        return ScoringPolicyType(id=p.id, name=p.name, scope_kind=p.scope.kind, scope_id=p.scope.id,
-                                 version=p.version, active=p.active, params=JSON(params))
+        return ScoringPolicyType(
+            id=p.id,
+            name=p.name,
+            scope_kind=p.scope.kind,
+            scope_id=p.scope.id,
+            version=p.version,
+            active=p.active,
+            params=JSON(params),
+        )
 
 
 @strawberry.type(name="Score")
@@ -79,13 +86,24 @@ class ScoreType:
     @staticmethod
     def fields(s: ScoreRead) -> dict[str, Any]:
         body = s.model_dump(mode="json")
-        return dict(employee_id=s.employee_id, cycle_id=s.cycle_id, status=s.status,
-                    components=JSON(body["components"]), weights=JSON(body["weights"]),
-                    composite=_dec(body["composite"]), calibration_delta=DecimalString(body["calibration_delta"]),
-                    final=_dec(body["final"]), rating=s.rating, flags=list(s.flags),
-                    policy_id=s.policy.id, policy_version=s.policy.version, official=s.official,
-                    finalized_at=s.finalized_at, record_version=s.record_version,
-                    explanation=JSON(body["explanation"]) if body.get("explanation") is not None else None)
+        return dict(
+            employee_id=s.employee_id,
+            cycle_id=s.cycle_id,
+            status=s.status,
+            components=JSON(body["components"]),
+            weights=JSON(body["weights"]),
+            composite=_dec(body["composite"]),
+            calibration_delta=DecimalString(body["calibration_delta"]),
+            final=_dec(body["final"]),
+            rating=s.rating,
+            flags=list(s.flags),
+            policy_id=s.policy.id,
+            policy_version=s.policy.version,
+            official=s.official,
+            finalized_at=s.finalized_at,
+            record_version=s.record_version,
+            explanation=JSON(body["explanation"]) if body.get("explanation") is not None else None,
+        )
 
     @staticmethod
     def of(s: ScoreRead) -> ScoreType:
@@ -103,9 +121,15 @@ class ScoreVersionType(ScoreType):
 
     @staticmethod
     def of(s: ScoreVersionRead) -> ScoreVersionType:  # type: ignore[override]
-        return ScoreVersionType(**ScoreType.fields(s), source=s.source, calibration_id=s.calibration_id,
-                                reason=s.reason, changes=JSON(s.changes) if s.changes is not None else None,
-                                created_by=s.created_by, created_at=s.created_at)
+        return ScoreVersionType(
+            **ScoreType.fields(s),
+            source=s.source,
+            calibration_id=s.calibration_id,
+            reason=s.reason,
+            changes=JSON(s.changes) if s.changes is not None else None,
+            created_by=s.created_by,
+            created_at=s.created_at,
+        )
 
 
 @strawberry.type(name="ScoreCorrection")
@@ -156,13 +180,17 @@ class ScoreJobType:
 @strawberry.type
 class ScoringQuery:
     @strawberry.field
-    async def scoring_policies(self, info: Context, first: int | None = None,
-                               after: str | None = None) -> Connection[ScoringPolicyType]:
+    async def scoring_policies(
+        self, info: Context, first: int | None = None, after: str | None = None
+    ) -> Connection[ScoringPolicyType]:
         page, versions = await policy_svc.list_policies(info.context.ctx, page_params(first, after))
-        edges = [Edge(cursor=encode_cursor(p.id), node=ScoringPolicyType.of(policy_svc.read_model(p, versions[p.id])))
-                 for p in page.items]
-        return Connection(edges=edges, page_info=PageInfo(has_next_page=page.next_cursor is not None,
-                                                          end_cursor=page.next_cursor))
+        edges = [
+            Edge(cursor=encode_cursor(p.id), node=ScoringPolicyType.of(policy_svc.read_model(p, versions[p.id])))
+            for p in page.items
+        ]
+        return Connection(
+            edges=edges, page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor)
+        )
 
     @strawberry.field
     async def scoring_policy(self, info: Context, id: uuid.UUID, version: int | None = None) -> ScoringPolicyType:
@@ -170,14 +198,27 @@ class ScoringQuery:
         return ScoringPolicyType.of(policy_svc.read_model(p, v))
 
     @strawberry.field(description="A cycle's scores, filtered like GET /cycles/{id}/scores")
-    async def cycle_scores(self, info: Context, cycle_id: uuid.UUID, first: int | None = None,
-                           after: str | None = None, department_id: uuid.UUID | None = None,
-                           manager_id: uuid.UUID | None = None, rating: str | None = None,
-                           explain: bool = False) -> Connection[ScoreType]:
+    async def cycle_scores(
+        self,
+        info: Context,
+        cycle_id: uuid.UUID,
+        first: int | None = None,
+        after: str | None = None,
+        department_id: uuid.UUID | None = None,
+        manager_id: uuid.UUID | None = None,
+        rating: str | None = None,
+        explain: bool = False,
+    ) -> Connection[ScoreType]:
         score_svc.check_rating(rating)
-        items, cursor = await score_svc.list_scores(info.context.ctx, cycle_id, page_params(first, after),
-                                                    department_id=department_id, manager_id=manager_id,
-                                                    rating=rating, explain=explain)
+        items, cursor = await score_svc.list_scores(
+            info.context.ctx,
+            cycle_id,
+            page_params(first, after),
+            department_id=department_id,
+            manager_id=manager_id,
+            rating=rating,
+            explain=explain,
+        )
         edges = [Edge(cursor=encode_cursor(s.employee_id), node=ScoreType.of(s)) for s in items]
         return Connection(edges=edges, page_info=PageInfo(has_next_page=cursor is not None, end_cursor=cursor))
 
@@ -187,8 +228,9 @@ class ScoringQuery:
         return ScoreType.of(score_svc.score_read(cycle, scored))
 
     @strawberry.field(description="Every version of an employee's score of record, oldest first")
-    async def score_versions(self, info: Context, cycle_id: uuid.UUID,
-                             employee_id: uuid.UUID) -> list[ScoreVersionType]:
+    async def score_versions(
+        self, info: Context, cycle_id: uuid.UUID, employee_id: uuid.UUID
+    ) -> list[ScoreVersionType]:
         cycle, found = await records.versions(info.context.ctx, cycle_id, employee_id)
         return [ScoreVersionType.of(score_svc.version_read(cycle, s)) for s in found]
 
@@ -203,11 +245,14 @@ class ScoringMutation:
     async def recompute_scores(self, info: Context, cycle_id: uuid.UUID) -> ScoreJobType:
         return ScoreJobType.of(await score_svc.start_recompute(info.context.ctx, cycle_id))
 
-    @strawberry.mutation(description="Amend one employee's official result (hr/admin, with a reason), as POST "
-                                     "/cycles/{id}/amendments")
+    @strawberry.mutation(
+        description="Amend one employee's official result (hr/admin, with a reason), as POST /cycles/{id}/amendments"
+    )
     async def amend_score(self, info: Context, cycle_id: uuid.UUID, input: AmendmentInput) -> AmendmentType:
         data = validate_input(AmendmentCreate, input_dict(input))
         cycle, scored, previous, corrections = await records.amend(info.context.ctx, cycle_id, data)
-        return AmendmentType(score=ScoreVersionType.of(score_svc.version_read(cycle, scored)),
-                             previous_version=previous,
-                             corrections=[CorrectionType(**c.model_dump()) for c in corrections])
+        return AmendmentType(
+            score=ScoreVersionType.of(score_svc.version_read(cycle, scored)),
+            previous_version=previous,
+            corrections=[CorrectionType(**c.model_dump()) for c in corrections],
+        )

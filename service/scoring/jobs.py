@@ -50,9 +50,14 @@ def lease() -> dt.timedelta:
 def _stale(now: dt.datetime) -> object:
     """Jobs whose runner is gone: running past their lease, or queued for a lease without
     anyone starting them."""
-    return or_(and_(ScoreJob.status == "running", ScoreJob.lease_until < now),
-               and_(ScoreJob.status == "queued", ScoreJob.created_at < now - lease(),
-                    or_(ScoreJob.lease_until.is_(None), ScoreJob.lease_until < now)))
+    return or_(
+        and_(ScoreJob.status == "running", ScoreJob.lease_until < now),
+        and_(
+            ScoreJob.status == "queued",
+            ScoreJob.created_at < now - lease(),
+            or_(ScoreJob.lease_until.is_(None), ScoreJob.lease_until < now),
+        ),
+    )
 
 
 async def claim(org_id: uuid.UUID, job_id: uuid.UUID) -> bool:
@@ -60,13 +65,18 @@ async def claim(org_id: uuid.UUID, job_id: uuid.UUID) -> bool:
     now = utcnow()
     async with database.sessions() as session:
         result = await session.execute(
-            update(ScoreJob).where(
-                ScoreJob.org_id == org_id, ScoreJob.id == job_id, ScoreJob.attempts < MAX_ATTEMPTS,
-                or_(ScoreJob.status == "queued",
-                    and_(ScoreJob.status == "running", ScoreJob.lease_until < now)))
-            .values(status="running", started_at=now, lease_until=now + lease(), error=None,
-                    attempts=ScoreJob.attempts + 1)
-            .execution_options(synchronize_session=False))
+            update(ScoreJob)
+            .where(
+                ScoreJob.org_id == org_id,
+                ScoreJob.id == job_id,
+                ScoreJob.attempts < MAX_ATTEMPTS,
+                or_(ScoreJob.status == "queued", and_(ScoreJob.status == "running", ScoreJob.lease_until < now)),
+            )
+            .values(
+                status="running", started_at=now, lease_until=now + lease(), error=None, attempts=ScoreJob.attempts + 1
+            )
+            .execution_options(synchronize_session=False)
+        )
         await session.commit()
         return result.rowcount == 1
 
@@ -77,17 +87,23 @@ async def _heartbeat(org_id: uuid.UUID, job_id: uuid.UUID) -> None:
         await asyncio.sleep(every)
         with contextlib.suppress(Exception):  # a missed beat only shortens the lease
             async with database.sessions() as session:
-                await session.execute(update(ScoreJob).where(
-                    ScoreJob.org_id == org_id, ScoreJob.id == job_id, ScoreJob.status == "running")
-                    .values(lease_until=utcnow() + lease()).execution_options(synchronize_session=False))
+                await session.execute(
+                    update(ScoreJob)
+                    .where(ScoreJob.org_id == org_id, ScoreJob.id == job_id, ScoreJob.status == "running")
+                    .values(lease_until=utcnow() + lease())
+                    .execution_options(synchronize_session=False)
+                )
                 await session.commit()
 
 
 async def _finish(org_id: uuid.UUID, job_id: uuid.UUID, **values: object) -> None:
     async with database.sessions() as session:
-        await session.execute(update(ScoreJob).where(
-            ScoreJob.org_id == org_id, ScoreJob.id == job_id, ScoreJob.status == "running")
-            .values(finished_at=utcnow(), lease_until=None, **values).execution_options(synchronize_session=False))
+        await session.execute(
+            update(ScoreJob)
+            .where(ScoreJob.org_id == org_id, ScoreJob.id == job_id, ScoreJob.status == "running")
+            .values(finished_at=utcnow(), lease_until=None, **values)
+            .execution_options(synchronize_session=False)
+        )
         await session.commit()
 
 
@@ -108,8 +124,10 @@ async def run(org_id: uuid.UUID, job_id: uuid.UUID) -> None:
             job = await session.get(ScoreJob, (org_id, job_id))
             assert job is not None
             cycle = await session.get(Cycle, (org_id, job.cycle_id))
-            ctx = Ctx(session=session, principal=Principal(sub=job.requested_by, org_id=org_id, kind="person",
-                                                           roles=frozenset({"hr"})))
+            ctx = Ctx(
+                session=session,
+                principal=Principal(sub=job.requested_by, org_id=org_id, kind="person", roles=frozenset({"hr"})),
+            )
             with observe_job("score_recompute", mode="background"):
                 employees, changed = await recompute_cycle(ctx, cycle)
             await session.commit()
@@ -137,8 +155,9 @@ def settle(job: ScoreJob) -> ScoreJob:
     answer changes here (a read writes nothing); the next sweep writes the same."""
     now = utcnow()
     running_lost = job.status == "running" and job.lease_until is not None and job.lease_until < now
-    never_started = job.status == "queued" and job.created_at < now - lease() and (
-        job.lease_until is None or job.lease_until < now)
+    never_started = (
+        job.status == "queued" and job.created_at < now - lease() and (job.lease_until is None or job.lease_until < now)
+    )
     if not (running_lost or never_started):
         return job
     if job.attempts >= MAX_ATTEMPTS:
@@ -153,13 +172,22 @@ async def sweep(*, run_inline: bool = False) -> int:
     those out of attempts. Answers how many were retried."""
     now = utcnow()
     async with database.sessions() as session:
-        stale = (await session.execute(select(ScoreJob.org_id, ScoreJob.id, ScoreJob.attempts)
-                                       .where(_stale(now)).order_by(ScoreJob.created_at).limit(100))).all()
+        stale = (
+            await session.execute(
+                select(ScoreJob.org_id, ScoreJob.id, ScoreJob.attempts)
+                .where(_stale(now))
+                .order_by(ScoreJob.created_at)
+                .limit(100)
+            )
+        ).all()
         spent = [(org, jid) for org, jid, attempts in stale if attempts >= MAX_ATTEMPTS]
         for org, jid in spent:
-            await session.execute(update(ScoreJob).where(ScoreJob.org_id == org, ScoreJob.id == jid, _stale(now))
-                                  .values(status="failed", error=RUNNER_LOST, finished_at=now, lease_until=None)
-                                  .execution_options(synchronize_session=False))
+            await session.execute(
+                update(ScoreJob)
+                .where(ScoreJob.org_id == org, ScoreJob.id == jid, _stale(now))
+                .values(status="failed", error=RUNNER_LOST, finished_at=now, lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
         await session.commit()
     retry = [(org, jid) for org, jid, attempts in stale if attempts < MAX_ATTEMPTS]
     for org, jid in retry:

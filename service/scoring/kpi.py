@@ -71,16 +71,23 @@ def _last_key(m: Measurement) -> tuple[dt.date, dt.datetime]:
     return m.measured_at, m.created_at or _EPOCH
 
 
-def summarize(measurements: Sequence[Measurement], start: dt.date | None = None,
-              end: dt.date | None = None) -> MeasurementSummary | None:
+def summarize(
+    measurements: Sequence[Measurement], start: dt.date | None = None, end: dt.date | None = None
+) -> MeasurementSummary | None:
     """The summary of the measurements dated within [start, end]; None when there is none."""
-    inside = [m for m in measurements
-              if (start is None or m.measured_at >= start) and (end is None or m.measured_at <= end)]
+    inside = [
+        m for m in measurements if (start is None or m.measured_at >= start) and (end is None or m.measured_at <= end)
+    ]
     if not inside:
         return None
     values = [m.value for m in inside]
-    return MeasurementSummary(count=len(values), total=sum(values, ZERO), minimum=min(values),
-                              maximum=max(values), last=max(inside, key=_last_key).value)
+    return MeasurementSummary(
+        count=len(values),
+        total=sum(values, ZERO),
+        minimum=min(values),
+        maximum=max(values),
+        last=max(inside, key=_last_key).value,
+    )
 
 
 def actual_of(summary: MeasurementSummary | None, aggregation: str) -> Decimal | None:
@@ -100,15 +107,17 @@ def actual_of(summary: MeasurementSummary | None, aggregation: str) -> Decimal |
     return summary.last
 
 
-def actual(measurements: Sequence[Measurement], aggregation: str,
-           start: dt.date | None = None, end: dt.date | None = None) -> Decimal | None:
+def actual(
+    measurements: Sequence[Measurement], aggregation: str, start: dt.date | None = None, end: dt.date | None = None
+) -> Decimal | None:
     """The definition's aggregation over measurements dated within [start, end]; None when
     there is none. `last` takes the latest `measured_at` (ties: the latest created)."""
     return actual_of(summarize(measurements, start, end), aggregation)
 
 
-def banded_points(value: Decimal, threshold: Decimal, target: Decimal, stretch: Decimal | None,
-                  policy: PolicyParams) -> Decimal:
+def banded_points(
+    value: Decimal, threshold: Decimal, target: Decimal, stretch: Decimal | None, policy: PolicyParams
+) -> Decimal:
     thr, tgt, cap = policy.kpi_threshold_points, policy.kpi_target_points, policy.kpi_cap
     f = div(value - threshold, target - threshold)
     if f < 0:
@@ -166,8 +175,9 @@ class AssignmentScore:
     missing_data: bool
 
 
-def score_assignment(a: AssignmentIn, policy: PolicyParams, start: dt.date | None = None,
-                     end: dt.date | None = None) -> AssignmentScore:
+def score_assignment(
+    a: AssignmentIn, policy: PolicyParams, start: dt.date | None = None, end: dt.date | None = None
+) -> AssignmentScore:
     summary = a.summary if a.summarized else summarize(a.measurements, a.cycle_start or start, a.cycle_end or end)
     value = actual_of(summary, a.aggregation)
     if value is None:
@@ -182,9 +192,14 @@ class KpiComponent:
     flags: tuple[str, ...]
 
 
-def kpi_component(assignments: Sequence[AssignmentIn], policy: PolicyParams,
-                  start: dt.date | None = None, end: dt.date | None = None, *,
-                  explain: bool = True) -> KpiComponent:
+def kpi_component(
+    assignments: Sequence[AssignmentIn],
+    policy: PolicyParams,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    *,
+    explain: bool = True,
+) -> KpiComponent:
     """Σ(w × points) / Σ w; a veto assignment at 0 points makes the component 0.
     Without `explain` the same numbers come without the per-assignment explanation."""
     if not assignments:
@@ -203,10 +218,21 @@ def kpi_component(assignments: Sequence[AssignmentIn], policy: PolicyParams,
         total_w += a.weight
         total += a.weight * s.points
         if explain:
-            explained.append({"id": str(a.id) if a.id else None, "code": a.code, "method": a.method,
-                              "direction": a.direction, "aggregation": a.aggregation, "weight": a.weight,
-                              "actual": s.actual, "points": s.points, "missing_data": s.missing_data,
-                              "veto": a.veto, "rewardable": a.rewardable})
+            explained.append(
+                {
+                    "id": str(a.id) if a.id else None,
+                    "code": a.code,
+                    "method": a.method,
+                    "direction": a.direction,
+                    "aggregation": a.aggregation,
+                    "weight": a.weight,
+                    "actual": s.actual,
+                    "points": s.points,
+                    "missing_data": s.missing_data,
+                    "veto": a.veto,
+                    "rewardable": a.rewardable,
+                }
+            )
     if veto:
         flags.add("veto_triggered")
         return KpiComponent(points=ZERO, assignments=tuple(explained), flags=tuple(sorted(flags)))

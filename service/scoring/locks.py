@@ -87,8 +87,9 @@ async def take_sqlite_write_lock(ctx: Ctx) -> None:
         await ctx.session.execute(text("UPDATE cycles SET status = status WHERE 0"))
 
 
-async def ensure_open(ctx: Ctx, cycle: Cycle, employee_ids: Iterable[uuid.UUID | None] = (), *,
-                      rolls_up: bool = True) -> None:
+async def ensure_open(
+    ctx: Ctx, cycle: Cycle, employee_ids: Iterable[uuid.UUID | None] = (), *, rolls_up: bool = True
+) -> None:
     """409 `cycle_locked` when a write into `cycle` for these employees would change a
     result that is final (see the module docstring). `rolls_up=False` for inputs that
     count in their own cycle only (evaluations): the records of enclosing cycles then
@@ -102,9 +103,18 @@ async def ensure_open(ctx: Ctx, cycle: Cycle, employee_ids: Iterable[uuid.UUID |
         return
     if not rolls_up:
         links = links[:1]
-    found = (await ctx.session.execute(select(ScoreRecord.cycle_id, ScoreRecord.employee_id).where(
-        ScoreRecord.org_id == ctx.org_id, ScoreRecord.cycle_id.in_([c.id for c in links]),
-        ScoreRecord.employee_id.in_(ids), ScoreRecord.version == 1).limit(1))).first()
+    found = (
+        await ctx.session.execute(
+            select(ScoreRecord.cycle_id, ScoreRecord.employee_id)
+            .where(
+                ScoreRecord.org_id == ctx.org_id,
+                ScoreRecord.cycle_id.in_([c.id for c in links]),
+                ScoreRecord.employee_id.in_(ids),
+                ScoreRecord.version == 1,
+            )
+            .limit(1)
+        )
+    ).first()
     if found is not None:
         holder = next(c for c in links if c.id == found.cycle_id)
         raise _locked(cycle, holder, found.employee_id)
@@ -116,8 +126,10 @@ def _locked(target: Cycle, holder: Link, employee_id: uuid.UUID | None) -> Cycle
         detail = f"cycle {target.name!r} is closed and read-only{where}"
         reason = "closed"
     else:
-        detail = (f"the employee's result in cycle {holder.name!r} is official; its inputs in "
-                  f"{target.name!r} are locked. Only an amendment changes an official result")
+        detail = (
+            f"the employee's result in cycle {holder.name!r} is official; its inputs in "
+            f"{target.name!r} are locked. Only an amendment changes an official result"
+        )
         reason = "finalized"
     extra = {"cycle_id": str(target.id), "locked_by": {"cycle_id": str(holder.id), "reason": reason}}
     if employee_id is not None:
@@ -125,7 +137,9 @@ def _locked(target: Cycle, holder: Link, employee_id: uuid.UUID | None) -> Cycle
     return CycleLocked(detail, extra=extra)
 
 
-async def locked_pairs(ctx: Ctx, pairs: Iterable[tuple[uuid.UUID, uuid.UUID]]) -> dict[tuple[uuid.UUID, uuid.UUID], str]:
+async def locked_pairs(
+    ctx: Ctx, pairs: Iterable[tuple[uuid.UUID, uuid.UUID]]
+) -> dict[tuple[uuid.UUID, uuid.UUID], str]:
     """For bulk writes: which (cycle_id, employee_id) pairs are locked, with the reason
     as a row error would say it. The cycles involved are held as `hold` holds them;
     then two queries whatever the number of pairs."""
@@ -160,9 +174,14 @@ async def locked_pairs(ctx: Ctx, pairs: Iterable[tuple[uuid.UUID, uuid.UUID]]) -
     employees = sorted({e for _, e in open_pairs})
     recorded: set[tuple[uuid.UUID, uuid.UUID]] = set()
     for start in range(0, len(employees), CHUNK):
-        rows = await ctx.session.execute(select(ScoreRecord.cycle_id, ScoreRecord.employee_id).where(
-            ScoreRecord.org_id == ctx.org_id, ScoreRecord.cycle_id.in_(all_cycles), ScoreRecord.version == 1,
-            ScoreRecord.employee_id.in_(employees[start:start + CHUNK])))
+        rows = await ctx.session.execute(
+            select(ScoreRecord.cycle_id, ScoreRecord.employee_id).where(
+                ScoreRecord.org_id == ctx.org_id,
+                ScoreRecord.cycle_id.in_(all_cycles),
+                ScoreRecord.version == 1,
+                ScoreRecord.employee_id.in_(employees[start : start + CHUNK]),
+            )
+        )
         recorded.update((c, e) for c, e in rows)
     for cycle_id, employee_id in open_pairs:
         holder = next((c for c in chains[cycle_id] if (c, employee_id) in recorded), None)

@@ -39,8 +39,10 @@ class ScoringPolicy(TenantMixin, Base):
     row_version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": row_version}
-    __table_args__ = (ForeignKeyConstraint(["org_id"], ["organizations.id"]),
-                      Index("ix_scoring_policies_scope", "org_id", "scope_kind", "scope_id"))
+    __table_args__ = (
+        ForeignKeyConstraint(["org_id"], ["organizations.id"]),
+        Index("ix_scoring_policies_scope", "org_id", "scope_kind", "scope_id"),
+    )
 
 
 class ScoringPolicyVersion(Base):
@@ -55,8 +57,9 @@ class ScoringPolicyVersion(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
-    __table_args__ = (ForeignKeyConstraint(["org_id", "policy_id"],
-                                           ["scoring_policies.org_id", "scoring_policies.id"]),)
+    __table_args__ = (
+        ForeignKeyConstraint(["org_id", "policy_id"], ["scoring_policies.org_id", "scoring_policies.id"]),
+    )
 
 
 class ScoreSnapshot(Base):
@@ -78,8 +81,10 @@ class ScoreSnapshot(Base):
     policy_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     computed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
-    __table_args__ = (ForeignKeyConstraint(["org_id", "cycle_id"], ["cycles.org_id", "cycles.id"]),
-                      ForeignKeyConstraint(["org_id", "employee_id"], ["employees.org_id", "employees.id"]))
+    __table_args__ = (
+        ForeignKeyConstraint(["org_id", "cycle_id"], ["cycles.org_id", "cycles.id"]),
+        ForeignKeyConstraint(["org_id", "employee_id"], ["employees.org_id", "employees.id"]),
+    )
 
 
 class ScoreJob(TenantMixin, Base):
@@ -99,8 +104,10 @@ class ScoreJob(TenantMixin, Base):
     lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
-    __table_args__ = (ForeignKeyConstraint(["org_id", "cycle_id"], ["cycles.org_id", "cycles.id"]),
-                      UniqueConstraint("org_id", "id"))
+    __table_args__ = (
+        ForeignKeyConstraint(["org_id", "cycle_id"], ["cycles.org_id", "cycles.id"]),
+        UniqueConstraint("org_id", "id"),
+    )
 
 
 class ScoreRecord(TenantMixin, Base):

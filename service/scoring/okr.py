@@ -117,8 +117,7 @@ def kr_progress(kr: KeyResultIn) -> Decimal:
 def kr_score(kr: KeyResultIn) -> KeyResultScore:
     progress, current = _progress_and_current(kr)
     graded = kr.grade is not None
-    return KeyResultScore(current=current, progress=progress,
-                          score=kr.grade if graded else progress, graded=graded)
+    return KeyResultScore(current=current, progress=progress, score=kr.grade if graded else progress, graded=graded)
 
 
 def _weighted(pairs: Sequence[tuple[Decimal, Decimal]]) -> Decimal | None:
@@ -156,8 +155,7 @@ class OkrComponent:
     flags: tuple[str, ...]
 
 
-def okr_component(objectives: Sequence[ObjectiveIn], policy: PolicyParams, *,
-                  explain: bool = True) -> OkrComponent:
+def okr_component(objectives: Sequence[ObjectiveIn], policy: PolicyParams, *, explain: bool = True) -> OkrComponent:
     """Weighted mean (objective weights) of the OKR points of published or closed
     objectives; drafts and rejected ones never count, unscored ones are flagged.
     Without `explain` the same numbers come without the per-objective explanation."""
@@ -174,14 +172,30 @@ def okr_component(objectives: Sequence[ObjectiveIn], policy: PolicyParams, *,
         else:
             pairs.append((obj.weight, points))
         if explain:
-            explained.append({
-                "id": str(obj.id) if obj.id else None, "title": obj.title, "type": obj.type,
-                "weight": obj.weight, "par": par_for(obj.type, policy),
-                "key_results": [{"id": str(kr.id) if kr.id else None, "title": kr.title,
-                                 "kind": kr.kind, "weight": kr.weight, "current": s.current,
-                                 "progress": s.progress, "score": s.score, "graded": s.graded}
-                                for kr, s in zip(obj.key_results, kr_scores, strict=True)],
-                "score": score, "points": points})
+            explained.append(
+                {
+                    "id": str(obj.id) if obj.id else None,
+                    "title": obj.title,
+                    "type": obj.type,
+                    "weight": obj.weight,
+                    "par": par_for(obj.type, policy),
+                    "key_results": [
+                        {
+                            "id": str(kr.id) if kr.id else None,
+                            "title": kr.title,
+                            "kind": kr.kind,
+                            "weight": kr.weight,
+                            "current": s.current,
+                            "progress": s.progress,
+                            "score": s.score,
+                            "graded": s.graded,
+                        }
+                        for kr, s in zip(obj.key_results, kr_scores, strict=True)
+                    ],
+                    "score": score,
+                    "points": points,
+                }
+            )
     points = _weighted(pairs)
     if pairs and points is None:
         flags.add("zero_weights")

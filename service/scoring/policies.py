@@ -46,22 +46,41 @@ def params_json(data: PolicyParamsIn) -> dict[str, Any]:
 def to_engine(params: dict[str, Any], policy_id: uuid.UUID | None, version: int) -> PolicyParams:
     dist = params.get("distribution")
     return PolicyParams(
-        w_kpi=Decimal(params["w_kpi"]), w_okr=Decimal(params["w_okr"]), w_eval=Decimal(params["w_eval"]),
+        w_kpi=Decimal(params["w_kpi"]),
+        w_okr=Decimal(params["w_okr"]),
+        w_eval=Decimal(params["w_eval"]),
         okr_par_committed=Decimal(params["okr_par_committed"]),
-        okr_par_aspirational=Decimal(params["okr_par_aspirational"]), okr_cap=Decimal(params["okr_cap"]),
+        okr_par_aspirational=Decimal(params["okr_par_aspirational"]),
+        okr_cap=Decimal(params["okr_cap"]),
         kpi_threshold_points=Decimal(params["kpi_threshold_points"]),
-        kpi_target_points=Decimal(params["kpi_target_points"]), kpi_cap=Decimal(params["kpi_cap"]),
-        rating_scale=int(params["rating_scale"]), peer_weight=Decimal(params["peer_weight"]),
+        kpi_target_points=Decimal(params["kpi_target_points"]),
+        kpi_cap=Decimal(params["kpi_cap"]),
+        rating_scale=int(params["rating_scale"]),
+        peer_weight=Decimal(params["peer_weight"]),
         bands=tuple((b["rating"], Decimal(b["min"])) for b in params["bands"]),
-        distribution=Distribution(mode=dist["mode"], bands=tuple((b["rating"], Decimal(b["pct"]))
-                                                                  for b in dist["bands"])) if dist else None,
-        id=policy_id, version=version)
+        distribution=Distribution(
+            mode=dist["mode"], bands=tuple((b["rating"], Decimal(b["pct"])) for b in dist["bands"])
+        )
+        if dist
+        else None,
+        id=policy_id,
+        version=version,
+    )
 
 
 def read_model(p: ScoringPolicy, v: ScoringPolicyVersion) -> PolicyRead:
-    return PolicyRead.model_validate({
-        "id": p.id, "name": p.name, "scope": {"kind": p.scope_kind, "id": p.scope_id}, "version": v.version,
-        "active": p.active, "created_at": p.created_at, "updated_at": p.updated_at, **v.params})
+    return PolicyRead.model_validate(
+        {
+            "id": p.id,
+            "name": p.name,
+            "scope": {"kind": p.scope_kind, "id": p.scope_id},
+            "version": v.version,
+            "active": p.active,
+            "created_at": p.created_at,
+            "updated_at": p.updated_at,
+            **v.params,
+        }
+    )
 
 
 async def _current(ctx: Ctx, p: ScoringPolicy) -> ScoringPolicyVersion:
@@ -70,18 +89,22 @@ async def _current(ctx: Ctx, p: ScoringPolicy) -> ScoringPolicyVersion:
     return v
 
 
-async def list_policies(ctx: Ctx, params: PageParams) -> tuple[Page[ScoringPolicy], dict[uuid.UUID, ScoringPolicyVersion]]:
+async def list_policies(
+    ctx: Ctx, params: PageParams
+) -> tuple[Page[ScoringPolicy], dict[uuid.UUID, ScoringPolicyVersion]]:
     require(authz.read_scoring_policies(ctx.principal), "scoring policies")
-    page = await paginate(ctx.session, select(ScoringPolicy).where(ScoringPolicy.org_id == ctx.org_id),
-                          ScoringPolicy.id, params)
+    page = await paginate(
+        ctx.session, select(ScoringPolicy).where(ScoringPolicy.org_id == ctx.org_id), ScoringPolicy.id, params
+    )
     versions = {}
     for p in page.items:
         versions[p.id] = await _current(ctx, p)
     return page, versions
 
 
-async def get_policy(ctx: Ctx, policy_id: uuid.UUID, version: int | None = None
-                     ) -> tuple[ScoringPolicy, ScoringPolicyVersion]:
+async def get_policy(
+    ctx: Ctx, policy_id: uuid.UUID, version: int | None = None
+) -> tuple[ScoringPolicy, ScoringPolicyVersion]:
     if not authz.read_scoring_policies(ctx.principal).allowed:
         raise NotFound("scoring policy not found")
     p = await ctx.session.get(ScoringPolicy, (ctx.org_id, policy_id))
@@ -98,8 +121,11 @@ async def _check_scope(ctx: Ctx, kind: str, scope_id: uuid.UUID | None, exclude:
     if model is not None and await ctx.session.get(model, (ctx.org_id, scope_id)) is None:
         raise ValidationFailed.field(["scope", "id"], f"no such {kind}")
     clash = select(ScoringPolicy.id).where(
-        ScoringPolicy.org_id == ctx.org_id, ScoringPolicy.scope_kind == kind, ScoringPolicy.active.is_(True),
-        ScoringPolicy.scope_id.is_(None) if scope_id is None else ScoringPolicy.scope_id == scope_id)
+        ScoringPolicy.org_id == ctx.org_id,
+        ScoringPolicy.scope_kind == kind,
+        ScoringPolicy.active.is_(True),
+        ScoringPolicy.scope_id.is_(None) if scope_id is None else ScoringPolicy.scope_id == scope_id,
+    )
     if exclude is not None:
         clash = clash.where(ScoringPolicy.id != exclude)
     if (await ctx.session.execute(clash)).first() is not None:
@@ -109,21 +135,37 @@ async def _check_scope(ctx: Ctx, kind: str, scope_id: uuid.UUID | None, exclude:
 async def create_policy(ctx: Ctx, data: PolicyCreate) -> tuple[ScoringPolicy, ScoringPolicyVersion]:
     require(authz.manage_scoring_policies(ctx.principal), "scoring policies")
     await _check_scope(ctx, data.scope.kind, data.scope.id)
-    p = ScoringPolicy(org_id=ctx.org_id, id=new_id(), name=data.name, scope_kind=data.scope.kind,
-                      scope_id=data.scope.id, current_version=1, active=True)
+    p = ScoringPolicy(
+        org_id=ctx.org_id,
+        id=new_id(),
+        name=data.name,
+        scope_kind=data.scope.kind,
+        scope_id=data.scope.id,
+        current_version=1,
+        active=True,
+    )
     ctx.session.add(p)
     await ctx.session.flush()
-    v = ScoringPolicyVersion(org_id=ctx.org_id, policy_id=p.id, version=1, params=params_json(data),
-                             created_by=ctx.principal.actor)
+    v = ScoringPolicyVersion(
+        org_id=ctx.org_id, policy_id=p.id, version=1, params=params_json(data), created_by=ctx.principal.actor
+    )
     ctx.session.add(v)
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "scoring_policy.created", "scoring_policy", p.id, None,
-                       {"version": 1, "scope": data.scope.model_dump(mode="json"), **v.params})
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        "scoring_policy.created",
+        "scoring_policy",
+        p.id,
+        None,
+        {"version": 1, "scope": data.scope.model_dump(mode="json"), **v.params},
+    )
     return p, v
 
 
-async def update_policy(ctx: Ctx, policy_id: uuid.UUID, data: PolicyUpdate,
-                        request: Request | None = None) -> tuple[ScoringPolicy, ScoringPolicyVersion]:
+async def update_policy(
+    ctx: Ctx, policy_id: uuid.UUID, data: PolicyUpdate, request: Request | None = None
+) -> tuple[ScoringPolicy, ScoringPolicyVersion]:
     """An edit never changes a version: it writes the next one."""
     p, current = await get_policy(ctx, policy_id)
     require(authz.manage_scoring_policies(ctx.principal), "scoring policy")
@@ -138,11 +180,17 @@ async def update_policy(ctx: Ctx, policy_id: uuid.UUID, data: PolicyUpdate,
         try:
             validated = PolicyParamsIn.model_validate(merged)
         except ValidationError as exc:
-            raise ValidationFailed("the policy is not valid",
-                                   errors=[{"loc": ["body", *e["loc"]], "msg": e["msg"]}
-                                           for e in validation_errors(list(exc.errors()))]) from exc
-        version = ScoringPolicyVersion(org_id=ctx.org_id, policy_id=p.id, version=p.current_version + 1,
-                                       params=params_json(validated), created_by=ctx.principal.actor)
+            raise ValidationFailed(
+                "the policy is not valid",
+                errors=[{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in validation_errors(list(exc.errors()))],
+            ) from exc
+        version = ScoringPolicyVersion(
+            org_id=ctx.org_id,
+            policy_id=p.id,
+            version=p.current_version + 1,
+            params=params_json(validated),
+            created_by=ctx.principal.actor,
+        )
         ctx.session.add(version)
         p.current_version = version.version
     if name is not None:
@@ -150,24 +198,33 @@ async def update_policy(ctx: Ctx, policy_id: uuid.UUID, data: PolicyUpdate,
     if active is not None:
         p.active = active
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "scoring_policy.updated", "scoring_policy", p.id,
-                       {"version": current.version, **current.params},
-                       {"version": version.version, "name": p.name, "active": p.active, **version.params})
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        "scoring_policy.updated",
+        "scoring_policy",
+        p.id,
+        {"version": current.version, **current.params},
+        {"version": version.version, "name": p.name, "active": p.active, **version.params},
+    )
     return p, version
 
 
 # --- selection ---------------------------------------------------------------------------------
 
+
 class PolicyBook:
     """Every policy version a cycle's scoring may use, and the rule that picks one."""
 
-    def __init__(self, by_scope: dict[tuple[str, uuid.UUID | None], PolicyParams],
-                 dept_parent: dict[uuid.UUID, uuid.UUID | None]) -> None:
+    def __init__(
+        self, by_scope: dict[tuple[str, uuid.UUID | None], PolicyParams], dept_parent: dict[uuid.UUID, uuid.UUID | None]
+    ) -> None:
         self.by_scope = by_scope
         self.dept_parent = dept_parent
 
-    def for_employee(self, employee_id: uuid.UUID, position_id: uuid.UUID | None,
-                     department_id: uuid.UUID | None) -> PolicyParams:
+    def for_employee(
+        self, employee_id: uuid.UUID, position_id: uuid.UUID | None, department_id: uuid.UUID | None
+    ) -> PolicyParams:
         for key in (("employee", employee_id), ("position", position_id)):
             if key[1] is not None and key in self.by_scope:
                 return self.by_scope[key]
@@ -182,29 +239,40 @@ class PolicyBook:
 
 
 async def _active_versions(ctx: Ctx) -> dict[uuid.UUID, int]:
-    rows = await ctx.session.execute(select(ScoringPolicy.id, ScoringPolicy.current_version).where(
-        ScoringPolicy.org_id == ctx.org_id, ScoringPolicy.active.is_(True)))
+    rows = await ctx.session.execute(
+        select(ScoringPolicy.id, ScoringPolicy.current_version).where(
+            ScoringPolicy.org_id == ctx.org_id, ScoringPolicy.active.is_(True)
+        )
+    )
     return {r[0]: r[1] for r in rows}
 
 
 async def policy_book(ctx: Ctx, cycle: Cycle) -> PolicyBook:
     """Three queries: the policies, the versions in force (pinned or current), departments."""
     pinned = cycle.pinned_policies
-    wanted = ({uuid.UUID(k): int(v) for k, v in pinned.items()} if pinned is not None
-              else await _active_versions(ctx))
+    wanted = {uuid.UUID(k): int(v) for k, v in pinned.items()} if pinned is not None else await _active_versions(ctx)
     by_scope: dict[tuple[str, uuid.UUID | None], PolicyParams] = {}
     if wanted:
-        policies = {p.id: p for p in (await ctx.session.execute(select(ScoringPolicy).where(
-            ScoringPolicy.org_id == ctx.org_id, ScoringPolicy.id.in_(list(wanted))))).scalars()}
-        versions = (await ctx.session.execute(select(ScoringPolicyVersion).where(
-            ScoringPolicyVersion.org_id == ctx.org_id,
-            ScoringPolicyVersion.policy_id.in_(list(wanted))))).scalars()
+        policies = {
+            p.id: p
+            for p in (
+                await ctx.session.execute(
+                    select(ScoringPolicy).where(ScoringPolicy.org_id == ctx.org_id, ScoringPolicy.id.in_(list(wanted)))
+                )
+            ).scalars()
+        }
+        versions = (
+            await ctx.session.execute(
+                select(ScoringPolicyVersion).where(
+                    ScoringPolicyVersion.org_id == ctx.org_id, ScoringPolicyVersion.policy_id.in_(list(wanted))
+                )
+            )
+        ).scalars()
         for v in versions:
             if wanted.get(v.policy_id) == v.version and v.policy_id in policies:
                 p = policies[v.policy_id]
                 by_scope[(p.scope_kind, p.scope_id)] = to_engine(v.params, p.id, v.version)
-    deps = await ctx.session.execute(select(Department.id, Department.parent_id).where(
-        Department.org_id == ctx.org_id))
+    deps = await ctx.session.execute(select(Department.id, Department.parent_id).where(Department.org_id == ctx.org_id))
     return PolicyBook(by_scope, {r[0]: r[1] for r in deps})
 
 
@@ -217,16 +285,23 @@ async def pin_on_calibration(ctx: Ctx, cycle: Cycle, to: str) -> None:
         await pin(ctx, cycle)
 
 
-async def params_of(ctx: Ctx, refs: set[tuple[uuid.UUID | None, int]]) -> dict[tuple[uuid.UUID | None, int], PolicyParams]:
+async def params_of(
+    ctx: Ctx, refs: set[tuple[uuid.UUID | None, int]]
+) -> dict[tuple[uuid.UUID | None, int], PolicyParams]:
     """The parameters of given policy versions (what a score of record names), in one
     query; the built-in default answers for a null policy id."""
     out: dict[tuple[uuid.UUID | None, int], PolicyParams] = {
-        ref: dataclasses.replace(BUILTIN, version=ref[1]) for ref in refs if ref[0] is None}
+        ref: dataclasses.replace(BUILTIN, version=ref[1]) for ref in refs if ref[0] is None
+    }
     wanted = {pid for pid, _ in refs if pid is not None}
     if wanted:
-        rows = (await ctx.session.execute(select(ScoringPolicyVersion).where(
-            ScoringPolicyVersion.org_id == ctx.org_id,
-            ScoringPolicyVersion.policy_id.in_(sorted(wanted))))).scalars()
+        rows = (
+            await ctx.session.execute(
+                select(ScoringPolicyVersion).where(
+                    ScoringPolicyVersion.org_id == ctx.org_id, ScoringPolicyVersion.policy_id.in_(sorted(wanted))
+                )
+            )
+        ).scalars()
         for v in rows:
             if (v.policy_id, v.version) in refs:
                 out[(v.policy_id, v.version)] = to_engine(v.params, v.policy_id, v.version)

@@ -7,7 +7,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 DEFAULT_BANDS: tuple[tuple[str, Decimal], ...] = (
-    ("S", Decimal(110)), ("A", Decimal(95)), ("B", Decimal(80)), ("C", Decimal(60)), ("D", Decimal(0)))
+    ("S", Decimal(110)),
+    ("A", Decimal(95)),
+    ("B", Decimal(80)),
+    ("C", Decimal(60)),
+    ("D", Decimal(0)),
+)
 
 
 @dataclass(frozen=True)

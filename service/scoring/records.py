@@ -68,18 +68,27 @@ def on_amended(hook: AmendHook) -> AmendHook:
 
 # --- reading -----------------------------------------------------------------------------------
 
+
 def _current(org_id: uuid.UUID, cycle_id: uuid.UUID) -> Select[tuple[ScoreRecord]]:
     """The current version of each employee's record in a cycle: the highest one."""
     newer = aliased(ScoreRecord)
-    latest = (select(func.max(newer.version)).where(
-        newer.org_id == ScoreRecord.org_id, newer.cycle_id == ScoreRecord.cycle_id,
-        newer.employee_id == ScoreRecord.employee_id).scalar_subquery())
-    return select(ScoreRecord).where(ScoreRecord.org_id == org_id, ScoreRecord.cycle_id == cycle_id,
-                                     ScoreRecord.version == latest)
+    latest = (
+        select(func.max(newer.version))
+        .where(
+            newer.org_id == ScoreRecord.org_id,
+            newer.cycle_id == ScoreRecord.cycle_id,
+            newer.employee_id == ScoreRecord.employee_id,
+        )
+        .scalar_subquery()
+    )
+    return select(ScoreRecord).where(
+        ScoreRecord.org_id == org_id, ScoreRecord.cycle_id == cycle_id, ScoreRecord.version == latest
+    )
 
 
-async def current(ctx: Ctx, cycle_id: uuid.UUID,
-                  employee_ids: Sequence[uuid.UUID] | None = None) -> dict[uuid.UUID, ScoreRecord]:
+async def current(
+    ctx: Ctx, cycle_id: uuid.UUID, employee_ids: Sequence[uuid.UUID] | None = None
+) -> dict[uuid.UUID, ScoreRecord]:
     """The current records of the given employees (all of the cycle's when None)."""
     stmt = _current(ctx.org_id, cycle_id)
     if employee_ids is None:
@@ -87,15 +96,18 @@ async def current(ctx: Ctx, cycle_id: uuid.UUID,
     ids = list(dict.fromkeys(employee_ids))
     out: dict[uuid.UUID, ScoreRecord] = {}
     for start in range(0, len(ids), CHUNK):
-        rows = await ctx.session.execute(stmt.where(ScoreRecord.employee_id.in_(ids[start:start + CHUNK])))
+        rows = await ctx.session.execute(stmt.where(ScoreRecord.employee_id.in_(ids[start : start + CHUNK])))
         out.update({r.employee_id: r for r in rows.scalars()})
     return out
 
 
 async def recorded_ids(ctx: Ctx, cycle_id: uuid.UUID) -> set[uuid.UUID]:
     """Employees of the cycle whose result is official (one light query)."""
-    rows = await ctx.session.execute(select(ScoreRecord.employee_id).where(
-        ScoreRecord.org_id == ctx.org_id, ScoreRecord.cycle_id == cycle_id, ScoreRecord.version == 1))
+    rows = await ctx.session.execute(
+        select(ScoreRecord.employee_id).where(
+            ScoreRecord.org_id == ctx.org_id, ScoreRecord.cycle_id == cycle_id, ScoreRecord.version == 1
+        )
+    )
     return {r[0] for r in rows}
 
 
@@ -109,12 +121,17 @@ def _exact(value: Decimal | None) -> str | None:
 
 def result_of(record: ScoreRecord, explanation: dict[str, Any] | None = None) -> ScoreResult:
     return ScoreResult(
-        employee_id=record.employee_id, status=record.status,
+        employee_id=record.employee_id,
+        status=record.status,
         components={k: _dec(v) for k, v in record.components.items()},
         weights={k: Decimal(str(v)) for k, v in record.weights.items()},
-        composite=record.composite, calibration_delta=record.calibration_delta, final=record.final,
-        rating=record.rating, flags=tuple(record.flags),
-        explanation=record.explanation if explanation is None else explanation)
+        composite=record.composite,
+        calibration_delta=record.calibration_delta,
+        final=record.final,
+        rating=record.rating,
+        flags=tuple(record.flags),
+        explanation=record.explanation if explanation is None else explanation,
+    )
 
 
 async def _self_view(ctx: Ctx, records: dict[uuid.UUID, ScoreRecord]) -> dict[uuid.UUID, dict[str, Any]]:
@@ -127,13 +144,20 @@ async def _self_view(ctx: Ctx, records: dict[uuid.UUID, ScoreRecord]) -> dict[uu
     ev = explanation.get("components", {}).get("eval")
     if ev is not None and isinstance(ev.get("peer_ratings"), list):
         minimum = int((await org_settings(ctx))["peer_feedback_min_reviewers"])
-        ev["peer_ratings"] = scoring.jsonable(scoring.anonymous_peer_ratings(
-            [Decimal(str(r)) for r in ev["peer_ratings"]], minimum))
+        ev["peer_ratings"] = scoring.jsonable(
+            scoring.anonymous_peer_ratings([Decimal(str(r)) for r in ev["peer_ratings"]], minimum)
+        )
     return {me: explanation}
 
 
-async def official_or_live(ctx: Ctx, cycle: Cycle, rows: Sequence[Any], *, explain: bool = True,
-                           extra_adjustments: dict[uuid.UUID, list[Any]] | None = None) -> list[scoring.Scored]:
+async def official_or_live(
+    ctx: Ctx,
+    cycle: Cycle,
+    rows: Sequence[Any],
+    *,
+    explain: bool = True,
+    extra_adjustments: dict[uuid.UUID, list[Any]] | None = None,
+) -> list[scoring.Scored]:
     """Each population row's score: its record when the result is official, else the live
     computation. Every reader of scores (the scores API, evaluations, calibration,
     incentives) goes through here, so no two places can disagree. What-if adjustments
@@ -142,8 +166,12 @@ async def official_or_live(ctx: Ctx, cycle: Cycle, rows: Sequence[Any], *, expla
     live_rows = [r for r in rows if r.id not in records]
     live: dict[uuid.UUID, scoring.Scored] = {}
     if live_rows:
-        live = {s.employee.id: s for s in await scoring.score_employees(
-            ctx, cycle, live_rows, extra_adjustments=extra_adjustments, explain=explain)}
+        live = {
+            s.employee.id: s
+            for s in await scoring.score_employees(
+                ctx, cycle, live_rows, extra_adjustments=extra_adjustments, explain=explain
+            )
+        }
     if not records:
         return [live[r.id] for r in rows]
     params = await policies.params_of(ctx, {(r.policy_id, r.policy_version) for r in records.values()})
@@ -154,36 +182,73 @@ async def official_or_live(ctx: Ctx, cycle: Cycle, rows: Sequence[Any], *, expla
         if rec is None:
             out.append(live[row.id])
             continue
-        out.append(scoring.Scored(employee=row, policy=params[(rec.policy_id, rec.policy_version)],
-                                  result=result_of(rec, views.get(row.id)), record=rec))
+        out.append(
+            scoring.Scored(
+                employee=row,
+                policy=params[(rec.policy_id, rec.policy_version)],
+                result=result_of(rec, views.get(row.id)),
+                record=rec,
+            )
+        )
     return out
 
 
 # --- finalizing --------------------------------------------------------------------------------
 
+
 def _neutral(ctx: Ctx) -> Ctx:
     """A context over the same session that sees everything and is nobody's own view, so
     a record's explanation does not depend on who finalized it."""
-    return Ctx(session=ctx.session, principal=Principal(
-        sub=ctx.principal.actor, org_id=ctx.org_id, kind="person", roles=frozenset({"admin"})))
+    return Ctx(
+        session=ctx.session,
+        principal=Principal(sub=ctx.principal.actor, org_id=ctx.org_id, kind="person", roles=frozenset({"admin"})),
+    )
 
 
-def _row(ctx: Ctx, cycle: Cycle, s: scoring.Scored, *, version: int, source: str, at: Any,
-         finalized_at: Any, calibration_id: uuid.UUID | None = None, reason: str | None = None,
-         changes: dict[str, Any] | None = None) -> dict[str, Any]:
+def _row(
+    ctx: Ctx,
+    cycle: Cycle,
+    s: scoring.Scored,
+    *,
+    version: int,
+    source: str,
+    at: Any,
+    finalized_at: Any,
+    calibration_id: uuid.UUID | None = None,
+    reason: str | None = None,
+    changes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     r = s.result
-    return {"org_id": ctx.org_id, "id": new_id(), "cycle_id": cycle.id, "employee_id": s.employee.id,
-            "version": version, "status": r.status, "components": {k: _exact(v) for k, v in r.components.items()},
-            "weights": {k: _exact(v) for k, v in r.weights.items()}, "composite": r.composite,
-            "calibration_delta": r.calibration_delta, "final": r.final, "rating": r.rating,
-            "flags": list(r.flags), "policy_id": s.policy.id, "policy_version": s.policy.version,
-            "explanation": scoring.jsonable(r.explanation), "source": source, "calibration_id": calibration_id,
-            "reason": reason, "changes": changes, "created_by": ctx.principal.actor, "created_at": at,
-            "finalized_at": finalized_at}
+    return {
+        "org_id": ctx.org_id,
+        "id": new_id(),
+        "cycle_id": cycle.id,
+        "employee_id": s.employee.id,
+        "version": version,
+        "status": r.status,
+        "components": {k: _exact(v) for k, v in r.components.items()},
+        "weights": {k: _exact(v) for k, v in r.weights.items()},
+        "composite": r.composite,
+        "calibration_delta": r.calibration_delta,
+        "final": r.final,
+        "rating": r.rating,
+        "flags": list(r.flags),
+        "policy_id": s.policy.id,
+        "policy_version": s.policy.version,
+        "explanation": scoring.jsonable(r.explanation),
+        "source": source,
+        "calibration_id": calibration_id,
+        "reason": reason,
+        "changes": changes,
+        "created_by": ctx.principal.actor,
+        "created_at": at,
+        "finalized_at": finalized_at,
+    }
 
 
-async def finalize(ctx: Ctx, cycle: Cycle, rows: Sequence[Any], *, source: str,
-                   calibration_id: uuid.UUID | None = None) -> int:
+async def finalize(
+    ctx: Ctx, cycle: Cycle, rows: Sequence[Any], *, source: str, calibration_id: uuid.UUID | None = None
+) -> int:
     """Store version 1 of the record of each given population row that has none in this
     cycle; answers how many were stored."""
     have = await recorded_ids(ctx, cycle.id)
@@ -193,10 +258,12 @@ async def finalize(ctx: Ctx, cycle: Cycle, rows: Sequence[Any], *, source: str,
     with scoring.collector_paused(len(todo) >= scoring.BULK_EMPLOYEES):
         scored = await scoring.score_employees(_neutral(ctx), cycle, todo)
         now = utcnow()
-        values = [_row(ctx, cycle, s, version=1, source=source, at=now, finalized_at=now,
-                       calibration_id=calibration_id) for s in scored]
+        values = [
+            _row(ctx, cycle, s, version=1, source=source, at=now, finalized_at=now, calibration_id=calibration_id)
+            for s in scored
+        ]
         for start in range(0, len(values), CHUNK):
-            await ctx.session.execute(insert(ScoreRecord.__table__), values[start:start + CHUNK])
+            await ctx.session.execute(insert(ScoreRecord.__table__), values[start : start + CHUNK])
     return len(values)
 
 
@@ -214,8 +281,17 @@ async def finalize_closed(ctx: Ctx) -> int:
     before the score of record existed (`python -m service finalize-closed-cycles`
     after the upgrade), and the demo's past quarters. Their policies are pinned first, as
     closing pins them. Answers how many records were stored."""
-    closed = (await ctx.session.execute(select(Cycle).where(
-        Cycle.org_id == ctx.org_id, Cycle.status == "closed").order_by(Cycle.start_date, Cycle.id))).scalars().all()
+    closed = (
+        (
+            await ctx.session.execute(
+                select(Cycle)
+                .where(Cycle.org_id == ctx.org_id, Cycle.status == "closed")
+                .order_by(Cycle.start_date, Cycle.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
     stored = 0
     for cycle in closed:
         await policies.pin(ctx, cycle)
@@ -235,14 +311,19 @@ async def finalize_closed_everywhere() -> dict[str, int]:
         org_ids = list((await session.execute(select(Organization.id).order_by(Organization.id))).scalars())
     for org_id in org_ids:
         async with database.sessions() as session:
-            ctx = Ctx(session=session, principal=Principal(sub="system:finalize-closed-cycles", org_id=org_id,
-                                                           kind="person", roles=frozenset({"admin"})))
+            ctx = Ctx(
+                session=session,
+                principal=Principal(
+                    sub="system:finalize-closed-cycles", org_id=org_id, kind="person", roles=frozenset({"admin"})
+                ),
+            )
             out[str(org_id)] = await finalize_closed(ctx)
             await session.commit()
     return out
 
 
 # --- versions and amendments ---------------------------------------------------------------------
+
 
 async def _subject(ctx: Ctx, cycle_id: uuid.UUID, employee_id: uuid.UUID) -> tuple[Cycle, Any]:
     """The cycle and the employee's population row, under the score's read rule (404)."""
@@ -259,17 +340,33 @@ async def _subject(ctx: Ctx, cycle_id: uuid.UUID, employee_id: uuid.UUID) -> tup
 async def versions(ctx: Ctx, cycle_id: uuid.UUID, employee_id: uuid.UUID) -> tuple[Cycle, list[scoring.Scored]]:
     """Every version of the employee's record, oldest first (empty while the result is live)."""
     cycle, row = await _subject(ctx, cycle_id, employee_id)
-    recs = list((await ctx.session.execute(select(ScoreRecord).where(
-        ScoreRecord.org_id == ctx.org_id, ScoreRecord.cycle_id == cycle.id,
-        ScoreRecord.employee_id == employee_id).order_by(ScoreRecord.version))).scalars())
+    recs = list(
+        (
+            await ctx.session.execute(
+                select(ScoreRecord)
+                .where(
+                    ScoreRecord.org_id == ctx.org_id,
+                    ScoreRecord.cycle_id == cycle.id,
+                    ScoreRecord.employee_id == employee_id,
+                )
+                .order_by(ScoreRecord.version)
+            )
+        ).scalars()
+    )
     if not recs:
         return cycle, []
     params = await policies.params_of(ctx, {(r.policy_id, r.policy_version) for r in recs})
     out = []
     for rec in recs:
         view = (await _self_view(ctx, {employee_id: rec})).get(employee_id)
-        out.append(scoring.Scored(employee=row, policy=params[(rec.policy_id, rec.policy_version)],
-                                  result=result_of(rec, view), record=rec))
+        out.append(
+            scoring.Scored(
+                employee=row,
+                policy=params[(rec.policy_id, rec.policy_version)],
+                result=result_of(rec, view),
+                record=rec,
+            )
+        )
     return cycle, out
 
 
@@ -278,14 +375,16 @@ async def lock_cycle_row(ctx: Ctx, cycle: Cycle) -> None:
     against other finalizations and amendments of the cycle: the row FOR UPDATE on
     PostgreSQL, the database's write lock on SQLite (service/scoring/locks.py)."""
     if ctx.session.get_bind().dialect.name == "postgresql":
-        await ctx.session.execute(select(Cycle.id).where(Cycle.org_id == ctx.org_id, Cycle.id == cycle.id)
-                                  .with_for_update())
+        await ctx.session.execute(
+            select(Cycle.id).where(Cycle.org_id == ctx.org_id, Cycle.id == cycle.id).with_for_update()
+        )
     else:
         await locks.take_sqlite_write_lock(ctx)
 
 
-def _amended_explanation(rec: ScoreRecord, entry: dict[str, Any], final: Decimal | None,
-                         rating: str | None) -> dict[str, Any]:
+def _amended_explanation(
+    rec: ScoreRecord, entry: dict[str, Any], final: Decimal | None, rating: str | None
+) -> dict[str, Any]:
     explanation = copy.deepcopy(rec.explanation)
     explanation["amendments"] = [*explanation.get("amendments", []), entry]
     explanation["final"] = _exact(final)
@@ -293,8 +392,9 @@ def _amended_explanation(rec: ScoreRecord, entry: dict[str, Any], final: Decimal
     return explanation
 
 
-async def amend(ctx: Ctx, cycle_id: uuid.UUID, data: AmendmentCreate
-                ) -> tuple[Cycle, scoring.Scored, int, list[Correction]]:
+async def amend(
+    ctx: Ctx, cycle_id: uuid.UUID, data: AmendmentCreate
+) -> tuple[Cycle, scoring.Scored, int, list[Correction]]:
     """Write the next version of one employee's official result. HR and admins only (not
     managers), never on their own score; the result must be official already."""
     cycle, row = await _subject(ctx, cycle_id, data.employee_id)
@@ -305,49 +405,104 @@ async def amend(ctx: Ctx, cycle_id: uuid.UUID, data: AmendmentCreate
     before = (await official_or_live(_neutral(ctx), cycle, [row]))[0]
     rec = before.record
     if rec is None:
-        raise Conflict("the result is not official yet: it changes with its inputs until its calibration is "
-                       "finalized or the cycle closes", extra={"cycle_status": cycle.status})
+        raise Conflict(
+            "the result is not official yet: it changes with its inputs until its calibration is "
+            "finalized or the cycle closes",
+            extra={"cycle_status": cycle.status},
+        )
     final = data.final if data.final is not None else rec.final
     bands = [name for name, _ in before.policy.bands]
     if data.rating is not None and data.rating not in bands:
         raise ValidationFailed.field("rating", f"not a band of the record's policy: {', '.join(bands)}")
-    rating = data.rating if data.rating is not None else (
-        rating_for(final, before.policy.bands) if final is not None else rec.rating)
-    changes = {k: {"before": b, "after": a} for k, b, a in (
-        ("final", _exact(rec.final), _exact(final)), ("rating", rec.rating, rating)) if b != a}
+    rating = (
+        data.rating
+        if data.rating is not None
+        else (rating_for(final, before.policy.bands) if final is not None else rec.rating)
+    )
+    changes = {
+        k: {"before": b, "after": a}
+        for k, b, a in (("final", _exact(rec.final), _exact(final)), ("rating", rec.rating, rating))
+        if b != a
+    }
     if not changes:
-        raise Conflict("the amendment changes nothing: the record already has this final and rating",
-                       extra={"final": _exact(rec.final), "rating": rec.rating})
+        raise Conflict(
+            "the amendment changes nothing: the record already has this final and rating",
+            extra={"final": _exact(rec.final), "rating": rec.rating},
+        )
     now, reason = utcnow(), data.reason.strip()
-    entry = {"version": rec.version + 1, "reason": reason, "by": ctx.principal.actor, "at": now.isoformat(),
-             **{k: v for k, v in changes.items()}}
+    entry = {
+        "version": rec.version + 1,
+        "reason": reason,
+        "by": ctx.principal.actor,
+        "at": now.isoformat(),
+        **{k: v for k, v in changes.items()},
+    }
     result = dataclasses.replace(
-        before.result, final=final, rating=rating,
+        before.result,
+        final=final,
+        rating=rating,
         status="scored" if final is not None else before.result.status,
         flags=tuple(sorted({*before.result.flags, "amended"})),
-        explanation=_amended_explanation(rec, entry, final, rating))
+        explanation=_amended_explanation(rec, entry, final, rating),
+    )
     after = scoring.Scored(employee=row, policy=before.policy, result=result)
-    values = _row(ctx, cycle, after, version=rec.version + 1, source="amendment", at=now,
-                  finalized_at=rec.finalized_at, calibration_id=rec.calibration_id, reason=reason, changes=changes)
+    values = _row(
+        ctx,
+        cycle,
+        after,
+        version=rec.version + 1,
+        source="amendment",
+        at=now,
+        finalized_at=rec.finalized_at,
+        calibration_id=rec.calibration_id,
+        reason=reason,
+        changes=changes,
+    )
     await ctx.session.execute(insert(ScoreRecord.__table__), [values])
     new = await ctx.session.get(ScoreRecord, (ctx.org_id, values["id"]))
     assert new is not None
     after = dataclasses.replace(after, record=new)
-    shown = {k: {"before": _shown(v["before"]), "after": _shown(v["after"])} if k == "final" else v
-             for k, v in changes.items()}
-    await audit.record(ctx.session, ctx.principal, "score.amended", "score_record", new.id,
-                       {"version": rec.version, "final": _shown(_exact(rec.final)), "rating": rec.rating},
-                       {"version": new.version, "final": _shown(_exact(final)), "rating": rating,
-                        "cycle_id": str(cycle.id), "employee_id": str(row.id), "changes": shown}, reason=reason)
+    shown = {
+        k: {"before": _shown(v["before"]), "after": _shown(v["after"])} if k == "final" else v
+        for k, v in changes.items()
+    }
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        "score.amended",
+        "score_record",
+        new.id,
+        {"version": rec.version, "final": _shown(_exact(rec.final)), "rating": rec.rating},
+        {
+            "version": new.version,
+            "final": _shown(_exact(final)),
+            "rating": rating,
+            "cycle_id": str(cycle.id),
+            "employee_id": str(row.id),
+            "changes": shown,
+        },
+        reason=reason,
+    )
     corrections: list[Correction] = []
     for hook in _amend_hooks:
         corrections.extend(await hook(ctx, cycle, before, after))
-    await outbox.emit(ctx.session, ctx.org_id, "score.amended", {
-        "cycle_id": str(cycle.id), "employee_id": str(row.id), "version": new.version,
-        "previous": {"version": rec.version, "final": _shown(_exact(rec.final)), "rating": rec.rating},
-        "final": _shown(_exact(final)), "rating": rating, "amended_by": ctx.principal.actor,
-        "correction_ids": [str(c.result_id) for c in corrections
-                           if c.action in ("adjustment_created", "payment_created")]})
+    await outbox.emit(
+        ctx.session,
+        ctx.org_id,
+        "score.amended",
+        {
+            "cycle_id": str(cycle.id),
+            "employee_id": str(row.id),
+            "version": new.version,
+            "previous": {"version": rec.version, "final": _shown(_exact(rec.final)), "rating": rec.rating},
+            "final": _shown(_exact(final)),
+            "rating": rating,
+            "amended_by": ctx.principal.actor,
+            "correction_ids": [
+                str(c.result_id) for c in corrections if c.action in ("adjustment_created", "payment_created")
+            ],
+        },
+    )
     return cycle, after, rec.version, corrections
 
 

@@ -51,9 +51,13 @@ class DistributionIn(Input):
         return self
 
 
-DEFAULT_BAND_LIST = [{"rating": "S", "min": Decimal(110)}, {"rating": "A", "min": Decimal(95)},
-                     {"rating": "B", "min": Decimal(80)}, {"rating": "C", "min": Decimal(60)},
-                     {"rating": "D", "min": Decimal(0)}]
+DEFAULT_BAND_LIST = [
+    {"rating": "S", "min": Decimal(110)},
+    {"rating": "A", "min": Decimal(95)},
+    {"rating": "B", "min": Decimal(80)},
+    {"rating": "C", "min": Decimal(60)},
+    {"rating": "D", "min": Decimal(0)},
+]
 
 
 class PolicyParamsIn(Input):
@@ -175,11 +179,14 @@ class ScoreRead(Output):
     rating: str | None
     flags: list[str]
     policy: PolicyRef
-    official: bool = Field(description="true: the score of record, frozen at finalization (only an amendment "
-                                       "changes it); false: computed live from the current inputs")
+    official: bool = Field(
+        description="true: the score of record, frozen at finalization (only an amendment "
+        "changes it); false: computed live from the current inputs"
+    )
     finalized_at: dt.datetime | None = Field(description="when the result became official (null while live)")
-    record_version: int | None = Field(description="the version of the record answered (1, then one more per "
-                                                   "amendment); null while live")
+    record_version: int | None = Field(
+        description="the version of the record answered (1, then one more per amendment); null while live"
+    )
     explanation: dict[str, Any] | None = None
 
 
@@ -187,8 +194,8 @@ class ScoreVersionRead(ScoreRead):
     """One version of a score of record, with how it came to be."""
 
     source: Literal["calibration", "cycle_closed", "amendment"] = Field(
-        description="what wrote this version: a finalized calibration session, the cycle's closing, or an "
-                    "amendment")
+        description="what wrote this version: a finalized calibration session, the cycle's closing, or an amendment"
+    )
     calibration_id: uuid.UUID | None
     reason: str | None = Field(description="the amendment's reason")
     changes: dict[str, Any] | None = Field(description="what the amendment changed: {field: {before, after}}")
@@ -205,9 +212,12 @@ class AmendmentCreate(Input):
 
     employee_id: uuid.UUID
     final: Points | None = Field(default=None, description="the corrected final points")
-    rating: str | None = Field(default=None, min_length=1, max_length=10,
-                               description="the corrected rating (one of the policy's bands); by default the "
-                                           "band of the final")
+    rating: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=10,
+        description="the corrected rating (one of the policy's bands); by default the band of the final",
+    )
     reason: str = Field(min_length=1, max_length=4000)
 
     @model_validator(mode="after")
@@ -226,10 +236,12 @@ class Correction(Output):
     plan_kind: str
     action: Literal["adjustment_created", "payment_created", "unchanged", "not_finalized", "review"] = Field(
         description="adjustment_created: a draft correction of a paid result; payment_created: a new draft "
-                    "payment; unchanged; not_finalized: the result is not paid yet (run the plan again); review: "
-                    "a nomination or a pool share that people decide")
-    result_id: uuid.UUID | None = Field(description="the correction (or new payment) created, else the result "
-                                                    "concerned")
+        "payment; unchanged; not_finalized: the result is not paid yet (run the plan again); review: "
+        "a nomination or a pool share that people decide"
+    )
+    result_id: uuid.UUID | None = Field(
+        description="the correction (or new payment) created, else the result concerned"
+    )
     amount_minor: int | None = Field(description="the correction's signed amount in minor units")
     currency: str | None
     detail: str

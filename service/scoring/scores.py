@@ -37,14 +37,22 @@ def _pts(v: Any) -> Any:
 def _fields(cycle: Cycle, scored: scoring.Scored, explain: bool) -> dict[str, Any]:
     r, rec = scored.result, scored.record
     return dict(
-        employee_id=scored.employee.id, cycle_id=cycle.id, status=r.status,
+        employee_id=scored.employee.id,
+        cycle_id=cycle.id,
+        status=r.status,
         components={k: _pts(v) for k, v in r.components.items()},
         weights={k: round_fraction(v) for k, v in r.weights.items()},
-        composite=_pts(r.composite), calibration_delta=round_points(r.calibration_delta), final=_pts(r.final),
-        rating=r.rating, flags=list(r.flags), policy=PolicyRef(id=scored.policy.id, version=scored.policy.version),
-        official=rec is not None, finalized_at=rec.finalized_at if rec is not None else None,
+        composite=_pts(r.composite),
+        calibration_delta=round_points(r.calibration_delta),
+        final=_pts(r.final),
+        rating=r.rating,
+        flags=list(r.flags),
+        policy=PolicyRef(id=scored.policy.id, version=scored.policy.version),
+        official=rec is not None,
+        finalized_at=rec.finalized_at if rec is not None else None,
         record_version=rec.version if rec is not None else None,
-        explanation=scoring.jsonable(r.explanation) if explain else None)
+        explanation=scoring.jsonable(r.explanation) if explain else None,
+    )
 
 
 def score_read(cycle: Cycle, scored: scoring.Scored, explain: bool = True) -> ScoreRead:
@@ -54,9 +62,15 @@ def score_read(cycle: Cycle, scored: scoring.Scored, explain: bool = True) -> Sc
 
 def version_read(cycle: Cycle, scored: scoring.Scored) -> ScoreVersionRead:
     rec = scored.record
-    return ScoreVersionRead(**_fields(cycle, scored, True), source=rec.source, calibration_id=rec.calibration_id,
-                            reason=rec.reason, changes=rec.changes, created_by=rec.created_by,
-                            created_at=rec.created_at)
+    return ScoreVersionRead(
+        **_fields(cycle, scored, True),
+        source=rec.source,
+        calibration_id=rec.calibration_id,
+        reason=rec.reason,
+        changes=rec.changes,
+        created_by=rec.created_by,
+        created_at=rec.created_at,
+    )
 
 
 async def get_score(ctx: Ctx, cycle_id: uuid.UUID, employee_id: uuid.UUID) -> tuple[Cycle, scoring.Scored]:
@@ -71,8 +85,9 @@ async def get_score(ctx: Ctx, cycle_id: uuid.UUID, employee_id: uuid.UUID) -> tu
     return cycle, (await records.official_or_live(ctx, cycle, rows))[0]
 
 
-async def visible_population(ctx: Ctx, cycle: Cycle, department_id: uuid.UUID | None,
-                             manager_id: uuid.UUID | None) -> list[Any]:
+async def visible_population(
+    ctx: Ctx, cycle: Cycle, department_id: uuid.UUID | None, manager_id: uuid.UUID | None
+) -> list[Any]:
     if ctx.principal.is_client:
         return []
     rows = await scoring.population(ctx, cycle)
@@ -88,9 +103,16 @@ async def visible_population(ctx: Ctx, cycle: Cycle, department_id: uuid.UUID | 
     return rows
 
 
-async def list_scores(ctx: Ctx, cycle_id: uuid.UUID, params: PageParams, *, department_id: uuid.UUID | None = None,
-                      manager_id: uuid.UUID | None = None, rating: str | None = None,
-                      explain: bool = False) -> tuple[list[ScoreRead], str | None]:
+async def list_scores(
+    ctx: Ctx,
+    cycle_id: uuid.UUID,
+    params: PageParams,
+    *,
+    department_id: uuid.UUID | None = None,
+    manager_id: uuid.UUID | None = None,
+    rating: str | None = None,
+    explain: bool = False,
+) -> tuple[list[ScoreRead], str | None]:
     cycle = await get_cycle(ctx, cycle_id)
     rows = await visible_population(ctx, cycle, department_id, manager_id)
     after = decode_cursor(params.cursor) if params.cursor else None
@@ -102,8 +124,9 @@ async def list_scores(ctx: Ctx, cycle_id: uuid.UUID, params: PageParams, *, depa
         more = len(page_rows) > params.limit
     else:
         # A rating is known only after scoring, so the whole visible set is scored first.
-        all_scored = [s for s in await records.official_or_live(ctx, cycle, rows, explain=explain)
-                      if s.result.rating == rating]
+        all_scored = [
+            s for s in await records.official_or_live(ctx, cycle, rows, explain=explain) if s.result.rating == rating
+        ]
         scored, more = all_scored[: params.limit], len(all_scored) > params.limit
     items = [score_read(cycle, s, explain) for s in scored]
     return items, (encode_cursor(scored[-1].employee.id) if more and scored else None)
@@ -111,12 +134,23 @@ async def list_scores(ctx: Ctx, cycle_id: uuid.UUID, params: PageParams, *, depa
 
 # --- recompute -----------------------------------------------------------------------------------
 
+
 def _snapshot_row(ctx_org: uuid.UUID, cycle: Cycle, s: scoring.Scored, at: Any) -> dict[str, Any]:
     r = s.result
-    return {"org_id": ctx_org, "cycle_id": cycle.id, "employee_id": s.employee.id, "status": r.status,
-            "composite": r.composite, "final": r.final, "rating": r.rating,
-            "components": scoring.jsonable(r.components), "flags": list(r.flags),
-            "policy_id": s.policy.id, "policy_version": s.policy.version, "computed_at": at}
+    return {
+        "org_id": ctx_org,
+        "cycle_id": cycle.id,
+        "employee_id": s.employee.id,
+        "status": r.status,
+        "composite": r.composite,
+        "final": r.final,
+        "rating": r.rating,
+        "components": scoring.jsonable(r.components),
+        "flags": list(r.flags),
+        "policy_id": s.policy.id,
+        "policy_version": s.policy.version,
+        "computed_at": at,
+    }
 
 
 async def recompute_cycle(ctx: Ctx, cycle: Cycle) -> tuple[int, int]:
@@ -131,20 +165,32 @@ async def _recompute(ctx: Ctx, cycle: Cycle) -> tuple[int, int]:
     await bulk_read_settings(ctx.session)
     rows = await scoring.population(ctx, cycle)
     scored = await scoring.score_employees(ctx, cycle, rows, explain=False)
-    old = {r.employee_id: (r.final, r.rating) for r in (await ctx.session.execute(
-        select(ScoreSnapshot.employee_id, ScoreSnapshot.final, ScoreSnapshot.rating).where(
-            ScoreSnapshot.org_id == ctx.org_id, ScoreSnapshot.cycle_id == cycle.id))).all()}
+    old = {
+        r.employee_id: (r.final, r.rating)
+        for r in (
+            await ctx.session.execute(
+                select(ScoreSnapshot.employee_id, ScoreSnapshot.final, ScoreSnapshot.rating).where(
+                    ScoreSnapshot.org_id == ctx.org_id, ScoreSnapshot.cycle_id == cycle.id
+                )
+            )
+        ).all()
+    }
     changed = [s.employee.id for s in scored if old.get(s.employee.id) != (s.result.final, s.result.rating)]
-    await ctx.session.execute(delete(ScoreSnapshot).where(ScoreSnapshot.org_id == ctx.org_id,
-                                                          ScoreSnapshot.cycle_id == cycle.id))
+    await ctx.session.execute(
+        delete(ScoreSnapshot).where(ScoreSnapshot.org_id == ctx.org_id, ScoreSnapshot.cycle_id == cycle.id)
+    )
     at = utcnow()
     snapshot = [_snapshot_row(ctx.org_id, cycle, s, at) for s in scored]
     for start in range(0, len(snapshot), 2000):
         # A Core insert over the table: batched multi-row INSERTs without ORM bookkeeping.
-        await ctx.session.execute(insert(ScoreSnapshot.__table__), snapshot[start:start + 2000])
+        await ctx.session.execute(insert(ScoreSnapshot.__table__), snapshot[start : start + 2000])
     if changed:
-        await outbox.emit(ctx.session, ctx.org_id, "score.updated", {
-            "cycle_id": str(cycle.id), "employee_ids": [str(e) for e in changed[:10000]], "count": len(changed)})
+        await outbox.emit(
+            ctx.session,
+            ctx.org_id,
+            "score.updated",
+            {"cycle_id": str(cycle.id), "employee_ids": [str(e) for e in changed[:10000]], "count": len(changed)},
+        )
     return len(scored), len(changed)
 
 
@@ -153,11 +199,17 @@ async def start_recompute(ctx: Ctx, cycle_id: uuid.UUID) -> ScoreJob:
     whose status is polled at GET /api/v1/score-jobs/{id} (durable: service/scoring/jobs.py)."""
     cycle = await get_cycle(ctx, cycle_id)
     require(authz.recompute_scores(ctx.principal), "scores")
-    job = ScoreJob(org_id=ctx.org_id, id=new_id(), cycle_id=cycle.id, status="queued",
-                   requested_by=ctx.principal.actor, created_at=utcnow(), attempts=0)
+    job = ScoreJob(
+        org_id=ctx.org_id,
+        id=new_id(),
+        cycle_id=cycle.id,
+        status="queued",
+        requested_by=ctx.principal.actor,
+        created_at=utcnow(),
+        attempts=0,
+    )
     ctx.session.add(job)
-    await audit.record(ctx.session, ctx.principal, "scores.recompute", "cycle", cycle.id,
-                       after={"job_id": str(job.id)})
+    await audit.record(ctx.session, ctx.principal, "scores.recompute", "cycle", cycle.id, after={"job_id": str(job.id)})
     size = len(await scoring.population(ctx, cycle))
     if size <= get_settings().score_inline_max:
         job.status, job.started_at, job.attempts = "running", utcnow(), 1

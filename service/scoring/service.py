@@ -83,10 +83,12 @@ def collector_paused(active: bool = True) -> Iterator[None]:
 
 def _bulk(fn: Callable[..., Awaitable[list[Scored]]]) -> Callable[..., Awaitable[list[Scored]]]:
     """Scoring `BULK_EMPLOYEES` or more at once runs with the collector paused."""
+
     @functools.wraps(fn)
     async def scored(ctx: Ctx, cycle: Cycle, employees: Sequence[Any], *args: Any, **kwargs: Any) -> list[Scored]:
         with collector_paused(len(employees) >= BULK_EMPLOYEES):
             return await fn(ctx, cycle, employees, *args, **kwargs)
+
     return scored
 
 
@@ -106,25 +108,31 @@ class Scored:
 
 def population_filter(cycle: Cycle) -> Any:
     """Who is scored in a cycle: hired by its end and not gone before its start."""
-    return and_(or_(Employee.hire_date.is_(None), Employee.hire_date <= cycle.end_date),
-                or_(Employee.termination_date.is_(None), Employee.termination_date >= cycle.start_date))
+    return and_(
+        or_(Employee.hire_date.is_(None), Employee.hire_date <= cycle.end_date),
+        or_(Employee.termination_date.is_(None), Employee.termination_date >= cycle.start_date),
+    )
 
 
 async def population(ctx: Ctx, cycle: Cycle, employee_ids: Sequence[uuid.UUID] | None = None) -> list[Any]:
-    stmt = (select(Employee.id, Employee.position_id, Employee.department_id, Employee.manager_id)
-            .where(Employee.org_id == ctx.org_id, population_filter(cycle)).order_by(Employee.id))
+    stmt = (
+        select(Employee.id, Employee.position_id, Employee.department_id, Employee.manager_id)
+        .where(Employee.org_id == ctx.org_id, population_filter(cycle))
+        .order_by(Employee.id)
+    )
     if employee_ids is not None:
         ids = list(employee_ids)
         rows: list[Any] = []
         for start in range(0, len(ids), 5000):
-            rows.extend((await ctx.session.execute(stmt.where(Employee.id.in_(ids[start:start + 5000])))).all())
+            rows.extend((await ctx.session.execute(stmt.where(Employee.id.in_(ids[start : start + 5000])))).all())
         return sorted(rows, key=lambda r: r.id)
     return list((await ctx.session.execute(stmt)).all())
 
 
 async def gather_inputs(ctx: Ctx, cycle: Cycle, employee_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    scope = ScoringScope(cycle=cycle, cycle_ids=tuple(await descendant_ids(ctx, cycle.id)),
-                         employee_ids=tuple(employee_ids))
+    scope = ScoringScope(
+        cycle=cycle, cycle_ids=tuple(await descendant_ids(ctx, cycle.id)), employee_ids=tuple(employee_ids)
+    )
     merged: dict[uuid.UUID, dict[str, Any]] = {e: {} for e in employee_ids}
     for loader in _loaders:
         for emp, part in (await loader(ctx, scope)).items():
@@ -138,9 +146,14 @@ async def gather_inputs(ctx: Ctx, cycle: Cycle, employee_ids: Sequence[uuid.UUID
 
 
 @_bulk
-async def score_employees(ctx: Ctx, cycle: Cycle, employees: Sequence[Any],
-                          extra_adjustments: dict[uuid.UUID, list[Adjustment]] | None = None,
-                          book: PolicyBook | None = None, explain: bool = True) -> list[Scored]:
+async def score_employees(
+    ctx: Ctx,
+    cycle: Cycle,
+    employees: Sequence[Any],
+    extra_adjustments: dict[uuid.UUID, list[Adjustment]] | None = None,
+    book: PolicyBook | None = None,
+    explain: bool = True,
+) -> list[Scored]:
     """Scores for the given population rows; `extra_adjustments` are what-if deltas
     (calibration simulation) added to the recorded ones and never saved. Without
     `explain` (the recompute) the results carry no explanation."""
@@ -153,11 +166,20 @@ async def score_employees(ctx: Ctx, cycle: Cycle, employees: Sequence[Any],
         if extra_adjustments and emp.id in extra_adjustments:
             adjustments.extend(extra_adjustments[emp.id])
         policy = book.for_employee(emp.id, emp.position_id, emp.department_id)
-        result = score_employee(EmployeeInputs(
-            employee_id=emp.id, objectives=tuple(part.get("objectives", ())),
-            assignments=tuple(part.get("assignments", ())), manager_rating=part.get("manager_rating"),
-            peer_ratings=tuple(part.get("peer_ratings", ())), adjustments=tuple(adjustments),
-            cycle_start=cycle.start_date, cycle_end=cycle.end_date), policy, explain=explain)
+        result = score_employee(
+            EmployeeInputs(
+                employee_id=emp.id,
+                objectives=tuple(part.get("objectives", ())),
+                assignments=tuple(part.get("assignments", ())),
+                manager_rating=part.get("manager_rating"),
+                peer_ratings=tuple(part.get("peer_ratings", ())),
+                adjustments=tuple(adjustments),
+                cycle_start=cycle.start_date,
+                cycle_end=cycle.end_date,
+            ),
+            policy,
+            explain=explain,
+        )
         out.append(Scored(employee=emp, policy=policy, result=apply_overrides(result, part)))
     return out
 
@@ -177,16 +199,21 @@ def apply_overrides(result: ScoreResult, part: dict[str, Any]) -> ScoreResult:
     if not explanation:  # scored without an explanation: only the rating changes
         if override is None or result.final is None:
             return result
-        return dataclasses.replace(result, rating=override,
-                                   flags=tuple(sorted({*result.flags, "distribution_enforced"})))
+        return dataclasses.replace(
+            result, rating=override, flags=tuple(sorted({*result.flags, "distribution_enforced"}))
+        )
     if shown is not None:
         components = dict(explanation["components"])
         components["eval"] = {**components["eval"], "peer_ratings": shown}
         explanation["components"] = components
     if override is not None and result.final is not None:
         explanation.update(rating=override, computed_rating=result.rating, distribution_enforced=True)
-        return dataclasses.replace(result, rating=override, explanation=explanation,
-                                   flags=tuple(sorted({*result.flags, "distribution_enforced"})))
+        return dataclasses.replace(
+            result,
+            rating=override,
+            explanation=explanation,
+            flags=tuple(sorted({*result.flags, "distribution_enforced"})),
+        )
     return dataclasses.replace(result, explanation=explanation)
 
 
@@ -196,8 +223,7 @@ def anonymous_peer_ratings(ratings: Sequence[Decimal], minimum: int) -> dict[str
     n = len(ratings)
     if not authz.anonymous_feedback_visible(n, minimum):
         return {"available": False, "min_reviewers": minimum}
-    return {"available": True, "min_reviewers": minimum, "count": n,
-            "mean": div(sum(ratings, Decimal(0)), Decimal(n))}
+    return {"available": True, "min_reviewers": minimum, "count": n, "mean": div(sum(ratings, Decimal(0)), Decimal(n))}
 
 
 def jsonable(value: Any) -> Any:

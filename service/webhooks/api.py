@@ -35,8 +35,7 @@ def _no_store(response: Response) -> None:
 @router.get("/webhooks", response_model=PageOut[WebhookRead])
 async def list_webhooks(ctx: RequestCtx, pages: Pages) -> PageOut[WebhookRead]:
     page = await svc.list_webhooks(ctx, pages)
-    return PageOut[WebhookRead](items=[WebhookRead.model_validate(s) for s in page.items],
-                                next_cursor=page.next_cursor)
+    return PageOut[WebhookRead](items=[WebhookRead.model_validate(s) for s in page.items], next_cursor=page.next_cursor)
 
 
 @router.post("/webhooks", response_model=WebhookCreated, status_code=status.HTTP_201_CREATED)
@@ -57,8 +56,9 @@ async def get_webhook(ctx: RequestCtx, webhook_id: uuid.UUID, response: Response
 
 
 @router.patch("/webhooks/{webhook_id}", response_model=WebhookRead)
-async def update_webhook(ctx: RequestCtx, webhook_id: uuid.UUID, body: WebhookUpdate,
-                         request: Request, response: Response) -> WebhookRead:
+async def update_webhook(
+    ctx: RequestCtx, webhook_id: uuid.UUID, body: WebhookUpdate, request: Request, response: Response
+) -> WebhookRead:
     sub = await svc.update_webhook(ctx, webhook_id, body, request)
     set_etag(response, sub.version)
     return WebhookRead.model_validate(sub)
@@ -71,35 +71,47 @@ async def delete_webhook(ctx: RequestCtx, webhook_id: uuid.UUID, request: Reques
 
 
 @router.post("/webhooks/{webhook_id}/rotate-secret", response_model=SecretRotated)
-async def rotate_secret(ctx: RequestCtx, webhook_id: uuid.UUID, request: Request,
-                        response: Response) -> SecretRotated:
+async def rotate_secret(ctx: RequestCtx, webhook_id: uuid.UUID, request: Request, response: Response) -> SecretRotated:
     """A new secret, shown once; the previous one keeps signing alongside for a grace period."""
     sub, secret = await svc.rotate_secret(ctx, webhook_id, request)
     set_etag(response, sub.version)
     _no_store(response)
-    return SecretRotated(id=sub.id, secret=secret, secret_rotated_at=sub.secret_rotated_at,
-                         previous_secret_expires_at=sub.previous_secret_expires_at)
+    return SecretRotated(
+        id=sub.id,
+        secret=secret,
+        secret_rotated_at=sub.secret_rotated_at,
+        previous_secret_expires_at=sub.previous_secret_expires_at,
+    )
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=PageOut[DeliveryRead])
-async def list_deliveries(ctx: RequestCtx, webhook_id: uuid.UUID, pages: Pages,
-                          status_: Annotated[DeliveryStatus | None, Query(alias="status")] = None
-                          ) -> PageOut[DeliveryRead]:
+async def list_deliveries(
+    ctx: RequestCtx,
+    webhook_id: uuid.UUID,
+    pages: Pages,
+    status_: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
+) -> PageOut[DeliveryRead]:
     page = await svc.list_deliveries(ctx, webhook_id, pages, status_)
-    return PageOut[DeliveryRead](items=[DeliveryRead.model_validate(d) for d in page.items],
-                                 next_cursor=page.next_cursor)
+    return PageOut[DeliveryRead](
+        items=[DeliveryRead.model_validate(d) for d in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.get("/webhooks/{webhook_id}/deliveries/{delivery_id}", response_model=DeliveryDetail)
 async def get_delivery(ctx: RequestCtx, webhook_id: uuid.UUID, delivery_id: uuid.UUID) -> DeliveryDetail:
     """One delivery with the log of its attempts (status codes, short answer excerpts)."""
     delivery, attempts = await svc.get_delivery(ctx, webhook_id, delivery_id)
-    return DeliveryDetail(**DeliveryRead.model_validate(delivery).model_dump(),
-                          attempt_log=[DeliveryAttemptRead.model_validate(a) for a in attempts])
+    return DeliveryDetail(
+        **DeliveryRead.model_validate(delivery).model_dump(),
+        attempt_log=[DeliveryAttemptRead.model_validate(a) for a in attempts],
+    )
 
 
-@router.post("/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", response_model=DeliveryRead,
-             status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+    response_model=DeliveryRead,
+    status_code=status.HTTP_202_ACCEPTED,
+)
 async def redeliver(ctx: RequestCtx, webhook_id: uuid.UUID, delivery_id: uuid.UUID) -> DeliveryRead:
     """Queues the delivery again (same `webhook-id`, fresh retry schedule)."""
     return DeliveryRead.model_validate(await svc.redeliver(ctx, webhook_id, delivery_id))

@@ -95,13 +95,17 @@ class DeliveryConfig:
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> DeliveryConfig:
         s = settings or get_settings()
         config = cls(
-            batch_size=s.webhook_batch_size, lease_seconds=s.webhook_lease_seconds,
-            connect_timeout=s.webhook_connect_timeout_seconds, total_timeout=s.webhook_timeout_seconds,
-            retry_scale=s.webhook_retry_scale, retry_jitter=s.webhook_retry_jitter,
+            batch_size=s.webhook_batch_size,
+            lease_seconds=s.webhook_lease_seconds,
+            connect_timeout=s.webhook_connect_timeout_seconds,
+            total_timeout=s.webhook_timeout_seconds,
+            retry_scale=s.webhook_retry_scale,
+            retry_jitter=s.webhook_retry_jitter,
             retry_after_max=s.webhook_retry_after_max_seconds,
             disable_after_dead=s.webhook_disable_after_dead,
             disable_after_failing_seconds=s.webhook_disable_after_failing_seconds,
-            poll_seconds=s.webhook_poll_seconds)
+            poll_seconds=s.webhook_poll_seconds,
+        )
         return replace(config, **overrides)
 
     @property
@@ -111,6 +115,7 @@ class DeliveryConfig:
 
 
 # --- pure rules ----------------------------------------------------------------------------
+
 
 def retry_delay(failures: int, config: DeliveryConfig, rng: random.Random | None = None) -> float | None:
     """Seconds until the next attempt after `failures` failed attempts of the current
@@ -143,8 +148,12 @@ def parse_retry_after(value: str | None, now: dt.datetime, cap: float) -> float 
 def payload_body(event_type: str, created_at: dt.datetime, data: dict[str, Any]) -> str:
     """The JSON body every attempt of a delivery sends, byte for byte."""
     timestamp = created_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-    return json.dumps({"type": event_type, "timestamp": timestamp, "data": data},
-                      separators=(",", ":"), ensure_ascii=False, default=str)
+    return json.dumps(
+        {"type": event_type, "timestamp": timestamp, "data": data},
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
 
 
 def _short(text: str, limit: int = 500) -> str:
@@ -152,6 +161,7 @@ def _short(text: str, limit: int = 500) -> str:
 
 
 # --- what moves between the steps ----------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -195,9 +205,14 @@ def _system(org_id: uuid.UUID) -> Principal:
 class Dispatcher:
     """Fans out the outbox and delivers due deliveries; safe to run in many processes."""
 
-    def __init__(self, config: DeliveryConfig | None = None, *, db: Database = database,
-                 transport: httpx.AsyncBaseTransport | None = None,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        config: DeliveryConfig | None = None,
+        *,
+        db: Database = database,
+        transport: httpx.AsyncBaseTransport | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
         self.config = config or DeliveryConfig.from_settings()
         self.db = db
         self._transport = transport
@@ -211,9 +226,12 @@ class Dispatcher:
         if self._client is None:
             c = self.config
             self._client = httpx.AsyncClient(
-                transport=self._transport, follow_redirects=False, trust_env=False,
+                transport=self._transport,
+                follow_redirects=False,
+                trust_env=False,
                 timeout=httpx.Timeout(c.total_timeout, connect=c.connect_timeout),
-                headers={"User-Agent": USER_AGENT})
+                headers={"User-Agent": USER_AGENT},
+            )
         return self._client
 
     async def aclose(self) -> None:
@@ -229,8 +247,7 @@ class Dispatcher:
         if claims:
             # Every attempt of the round finishes before the round does (graceful stop);
             # an unexpected error surfaces afterwards, and its delivery's lease expires.
-            outcomes = await asyncio.gather(*(self.deliver(c) for c in claims),
-                                            return_exceptions=True)
+            outcomes = await asyncio.gather(*(self.deliver(c) for c in claims), return_exceptions=True)
             for outcome in outcomes:
                 if isinstance(outcome, BaseException):
                     raise outcome
@@ -256,10 +273,12 @@ class Dispatcher:
     async def fan_out(self) -> int:
         """Turn unpublished outbox events into deliveries; returns events handled."""
         now = utcnow()
-        pending = (select(OutboxEvent.org_id, OutboxEvent.id)
-                   .where(OutboxEvent.published_at.is_(None))
-                   .order_by(OutboxEvent.created_at)
-                   .limit(self.config.outbox_batch_size))
+        pending = (
+            select(OutboxEvent.org_id, OutboxEvent.id)
+            .where(OutboxEvent.published_at.is_(None))
+            .order_by(OutboxEvent.created_at)
+            .limit(self.config.outbox_batch_size)
+        )
         if self.config.org_id is not None:
             pending = pending.where(OutboxEvent.org_id == self.config.org_id)
         async with self.db.sessions() as session, session.begin():
@@ -267,24 +286,41 @@ class Dispatcher:
                 keys = (await session.execute(pending.with_for_update(skip_locked=True))).all()
                 if not keys:
                     return 0
-                await session.execute(update(OutboxEvent).where(
-                    tuple_(OutboxEvent.org_id, OutboxEvent.id).in_([tuple(k) for k in keys]))
-                    .values(published_at=now))
-            else:  # one statement, so it runs under SQLite's writer lock from the start
-                keys = (await session.execute(
+                await session.execute(
                     update(OutboxEvent)
-                    .where(tuple_(OutboxEvent.org_id, OutboxEvent.id).in_(pending))
+                    .where(tuple_(OutboxEvent.org_id, OutboxEvent.id).in_([tuple(k) for k in keys]))
                     .values(published_at=now)
-                    .returning(OutboxEvent.org_id, OutboxEvent.id))).all()
+                )
+            else:  # one statement, so it runs under SQLite's writer lock from the start
+                keys = (
+                    await session.execute(
+                        update(OutboxEvent)
+                        .where(tuple_(OutboxEvent.org_id, OutboxEvent.id).in_(pending))
+                        .values(published_at=now)
+                        .returning(OutboxEvent.org_id, OutboxEvent.id)
+                    )
+                ).all()
                 if not keys:
                     return 0
-            events = (await session.execute(select(OutboxEvent).where(
-                tuple_(OutboxEvent.org_id, OutboxEvent.id).in_([tuple(k) for k in keys])))).scalars().all()
+            events = (
+                (
+                    await session.execute(
+                        select(OutboxEvent).where(
+                            tuple_(OutboxEvent.org_id, OutboxEvent.id).in_([tuple(k) for k in keys])
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
             org_ids = {e.org_id for e in events}
-            subs = (await session.execute(
-                select(WebhookSubscription.org_id, WebhookSubscription.id, WebhookSubscription.events)
-                .where(WebhookSubscription.org_id.in_(org_ids), WebhookSubscription.active.is_(True))
-            )).all()
+            subs = (
+                await session.execute(
+                    select(WebhookSubscription.org_id, WebhookSubscription.id, WebhookSubscription.events).where(
+                        WebhookSubscription.org_id.in_(org_ids), WebhookSubscription.active.is_(True)
+                    )
+                )
+            ).all()
             by_org: dict[uuid.UUID, list[tuple[uuid.UUID, list[str]]]] = {}
             for org_id, sub_id, sub_events in subs:
                 by_org.setdefault(org_id, []).append((sub_id, list(sub_events or [])))
@@ -295,11 +331,21 @@ class Dispatcher:
                     if event.event_type not in sub_events:
                         continue
                     body = body or payload_body(event.event_type, event.created_at, event.payload)
-                    rows.append({"org_id": event.org_id, "id": new_id(),
-                                 "subscription_id": sub_id, "event_id": event.id,
-                                 "event_type": event.event_type, "body": body, "status": "pending",
-                                 "attempts": 0, "schedule_step": 0, "next_attempt_at": now,
-                                 "created_at": now})
+                    rows.append(
+                        {
+                            "org_id": event.org_id,
+                            "id": new_id(),
+                            "subscription_id": sub_id,
+                            "event_id": event.id,
+                            "event_type": event.event_type,
+                            "body": body,
+                            "status": "pending",
+                            "attempts": 0,
+                            "schedule_step": 0,
+                            "next_attempt_at": now,
+                            "created_at": now,
+                        }
+                    )
             if rows:
                 await session.execute(WebhookDelivery.__table__.insert(), rows)
         if rows:
@@ -310,13 +356,18 @@ class Dispatcher:
 
     def _due(self, now: dt.datetime, limit: int):
         D, S = WebhookDelivery, WebhookSubscription
-        stmt = (select(D.org_id, D.id)
-                .join(S, and_(S.org_id == D.org_id, S.id == D.subscription_id))
-                .where(D.status.in_(DUE_STATUSES), D.next_attempt_at <= now,
-                       or_(D.claimed_until.is_(None), D.claimed_until <= now),
-                       S.active.is_(True))
-                .order_by(D.next_attempt_at)
-                .limit(limit))
+        stmt = (
+            select(D.org_id, D.id)
+            .join(S, and_(S.org_id == D.org_id, S.id == D.subscription_id))
+            .where(
+                D.status.in_(DUE_STATUSES),
+                D.next_attempt_at <= now,
+                or_(D.claimed_until.is_(None), D.claimed_until <= now),
+                S.active.is_(True),
+            )
+            .order_by(D.next_attempt_at)
+            .limit(limit)
+        )
         if self.config.org_id is not None:
             stmt = stmt.where(D.org_id == self.config.org_id)
         return stmt
@@ -333,31 +384,54 @@ class Dispatcher:
                 keys = (await session.execute(due.with_for_update(skip_locked=True, of=D))).all()
                 if not keys:
                     return []
-                await session.execute(update(D).where(
-                    tuple_(D.org_id, D.id).in_([tuple(k) for k in keys])).values(**lease))
+                await session.execute(
+                    update(D).where(tuple_(D.org_id, D.id).in_([tuple(k) for k in keys])).values(**lease)
+                )
             else:
-                result = await session.execute(
-                    update(D).where(tuple_(D.org_id, D.id).in_(due)).values(**lease))
+                result = await session.execute(update(D).where(tuple_(D.org_id, D.id).in_(due)).values(**lease))
                 if not result.rowcount:
                     return []
-            rows = (await session.execute(
-                select(D.org_id, D.id, D.subscription_id, D.body, D.attempts, D.schedule_step,
-                       S.url, S.secret, S.previous_secret, S.previous_secret_expires_at,
-                       Organization.settings)
-                .join(S, and_(S.org_id == D.org_id, S.id == D.subscription_id))
-                .join(Organization, Organization.id == D.org_id)
-                .where(D.claim_token == token))).all()
+            rows = (
+                await session.execute(
+                    select(
+                        D.org_id,
+                        D.id,
+                        D.subscription_id,
+                        D.body,
+                        D.attempts,
+                        D.schedule_step,
+                        S.url,
+                        S.secret,
+                        S.previous_secret,
+                        S.previous_secret_expires_at,
+                        Organization.settings,
+                    )
+                    .join(S, and_(S.org_id == D.org_id, S.id == D.subscription_id))
+                    .join(Organization, Organization.id == D.org_id)
+                    .where(D.claim_token == token)
+                )
+            ).all()
         claims = []
         for r in rows:
             signing_secrets = [r.secret]
             if r.previous_secret and r.previous_secret_expires_at and r.previous_secret_expires_at > now:
                 signing_secrets.append(r.previous_secret)
             org_settings = {**DEFAULT_ORG_SETTINGS, **(r.settings or {})}
-            claims.append(Claim(
-                org_id=r.org_id, delivery_id=r.id, subscription_id=r.subscription_id, token=token,
-                webhook_id=f"msg_{r.id.hex}", body=r.body, url=r.url,
-                secrets=tuple(signing_secrets), attempts=r.attempts, schedule_step=r.schedule_step,
-                allow_private=bool(org_settings.get("webhooks_allow_private"))))
+            claims.append(
+                Claim(
+                    org_id=r.org_id,
+                    delivery_id=r.id,
+                    subscription_id=r.subscription_id,
+                    token=token,
+                    webhook_id=f"msg_{r.id.hex}",
+                    body=r.body,
+                    url=r.url,
+                    secrets=tuple(signing_secrets),
+                    attempts=r.attempts,
+                    schedule_step=r.schedule_step,
+                    allow_private=bool(org_settings.get("webhooks_allow_private")),
+                )
+            )
         return claims
 
     # --- one attempt ----------------------------------------------------------------------
@@ -370,10 +444,13 @@ class Dispatcher:
     async def attempt(self, claim: Claim) -> AttemptResult:
         started = time.monotonic()
 
-        def done(status: int | None = None, error: str | None = None, excerpt: str | None = None,
-                 retry_after: float | None = None) -> AttemptResult:
-            return AttemptResult(status, error, excerpt, retry_after,
-                                 int((time.monotonic() - started) * 1000))
+        def done(
+            status: int | None = None,
+            error: str | None = None,
+            excerpt: str | None = None,
+            retry_after: float | None = None,
+        ) -> AttemptResult:
+            return AttemptResult(status, error, excerpt, retry_after, int((time.monotonic() - started) * 1000))
 
         try:
             target = await urls.target(claim.url, claim.allow_private)
@@ -383,17 +460,22 @@ class Dispatcher:
         except Exception as exc:  # a secret that cannot be decrypted: never log its value
             return done(error=_short(f"cannot sign: {type(exc).__name__}"))
         timestamp = int(time.time())
-        headers = {"Content-Type": "application/json", **target.headers,
-                   **signing.headers(claim.webhook_id, timestamp, claim.body, secrets_)}
+        headers = {
+            "Content-Type": "application/json",
+            **target.headers,
+            **signing.headers(claim.webhook_id, timestamp, claim.body, secrets_),
+        }
         try:
             async with asyncio.timeout(self.config.total_timeout):
-                async with self.client.stream("POST", target.url, content=claim.body.encode(),
-                                              headers=headers, extensions=target.extensions) as resp:
+                async with self.client.stream(
+                    "POST", target.url, content=claim.body.encode(), headers=headers, extensions=target.extensions
+                ) as resp:
                     excerpt = await _excerpt(resp)
                     retry_after = None
                     if resp.status_code in RETRY_AFTER_STATUSES:
-                        retry_after = parse_retry_after(resp.headers.get("retry-after"), utcnow(),
-                                                        self.config.retry_after_max)
+                        retry_after = parse_retry_after(
+                            resp.headers.get("retry-after"), utcnow(), self.config.retry_after_max
+                        )
                     return done(resp.status_code, None, excerpt, retry_after)
         except TimeoutError:
             return done(error=f"timed out after {self.config.total_timeout:g} s")
@@ -408,9 +490,15 @@ class Dispatcher:
         attempt_no = claim.attempts + 1
         step = claim.schedule_step + 1
         values: dict[str, Any] = {
-            "attempts": attempt_no, "schedule_step": step, "last_attempt_at": now,
-            "last_status_code": result.status_code, "last_error": result.error,
-            "last_response_excerpt": result.excerpt, "claimed_until": None, "claim_token": None}
+            "attempts": attempt_no,
+            "schedule_step": step,
+            "last_attempt_at": now,
+            "last_status_code": result.status_code,
+            "last_error": result.error,
+            "last_response_excerpt": result.excerpt,
+            "claimed_until": None,
+            "claim_token": None,
+        }
         if result.succeeded:
             outcome = "succeeded"
             values.update(status="succeeded", succeeded_at=now, next_attempt_at=None)
@@ -425,35 +513,55 @@ class Dispatcher:
                 outcome = "failed"
                 values.update(status="failed", next_attempt_at=now + dt.timedelta(seconds=delay))
         async with self.db.sessions() as session, session.begin():
-            acked = await session.execute(update(D).where(
-                D.org_id == claim.org_id, D.id == claim.delivery_id, D.claim_token == claim.token
-            ).values(**values))
+            acked = await session.execute(
+                update(D)
+                .where(D.org_id == claim.org_id, D.id == claim.delivery_id, D.claim_token == claim.token)
+                .values(**values)
+            )
             if acked.rowcount != 1:
                 # The lease expired (or a redelivery reset it) and the row is someone
                 # else's now: this outcome is not recorded; the delivery goes again.
                 log.warning("webhook_claim_lost", delivery_id=str(claim.delivery_id))
                 return False
-            session.add(WebhookDeliveryAttempt(
-                org_id=claim.org_id, id=new_id(), delivery_id=claim.delivery_id,
-                subscription_id=claim.subscription_id, attempt=attempt_no, attempted_at=now,
-                status_code=result.status_code, error=result.error, response_excerpt=result.excerpt,
-                duration_ms=result.duration_ms))
+            session.add(
+                WebhookDeliveryAttempt(
+                    org_id=claim.org_id,
+                    id=new_id(),
+                    delivery_id=claim.delivery_id,
+                    subscription_id=claim.subscription_id,
+                    attempt=attempt_no,
+                    attempted_at=now,
+                    status_code=result.status_code,
+                    error=result.error,
+                    response_excerpt=result.excerpt,
+                    duration_ms=result.duration_ms,
+                )
+            )
             await self._subscription_health(session, claim, result, outcome, now)
         ATTEMPTS.labels(outcome).inc()
         JOB_DURATION.labels("webhook_delivery", outcome).observe(result.duration_ms / 1000)
-        log.info("webhook_attempt", delivery_id=str(claim.delivery_id),
-                 subscription_id=str(claim.subscription_id), attempt=attempt_no,
-                 status_code=result.status_code, outcome=outcome, duration_ms=result.duration_ms)
+        log.info(
+            "webhook_attempt",
+            delivery_id=str(claim.delivery_id),
+            subscription_id=str(claim.subscription_id),
+            attempt=attempt_no,
+            status_code=result.status_code,
+            outcome=outcome,
+            duration_ms=result.duration_ms,
+        )
         return True
 
-    async def _subscription_health(self, session: AsyncSession, claim: Claim, result: AttemptResult,
-                                   outcome: str, now: dt.datetime) -> None:
+    async def _subscription_health(
+        self, session: AsyncSession, claim: Claim, result: AttemptResult, outcome: str, now: dt.datetime
+    ) -> None:
         S = WebhookSubscription
         key = (S.org_id == claim.org_id, S.id == claim.subscription_id)
         if result.succeeded:
-            await session.execute(update(S).where(
-                *key, or_(S.consecutive_dead != 0, S.failing_since.is_not(None))
-            ).values(consecutive_dead=0, failing_since=None))
+            await session.execute(
+                update(S)
+                .where(*key, or_(S.consecutive_dead != 0, S.failing_since.is_not(None)))
+                .values(consecutive_dead=0, failing_since=None)
+            )
             return
         if result.gone:
             await self._disable(session, claim, "the endpoint answered 410 Gone", now)
@@ -462,28 +570,35 @@ class Dispatcher:
         if outcome == "dead":
             changes["consecutive_dead"] = S.consecutive_dead + 1
         await session.execute(update(S).where(*key).values(**changes))
-        health = (await session.execute(
-            select(S.consecutive_dead, S.failing_since, S.active).where(*key))).first()
+        health = (await session.execute(select(S.consecutive_dead, S.failing_since, S.active).where(*key))).first()
         if health is None or not health.active:
             return
         failing_for = (now - health.failing_since).total_seconds() if health.failing_since else 0.0
         if health.consecutive_dead >= self.config.disable_after_dead:
-            await self._disable(session, claim, f"{health.consecutive_dead} deliveries in a row "
-                                "failed every attempt", now)
+            await self._disable(
+                session, claim, f"{health.consecutive_dead} deliveries in a row failed every attempt", now
+            )
         elif failing_for >= self.config.disable_after_failing_seconds:
             await self._disable(session, claim, f"every attempt failed for {_duration(failing_for)}", now)
 
     async def _disable(self, session: AsyncSession, claim: Claim, reason: str, now: dt.datetime) -> None:
         S = WebhookSubscription
-        result = await session.execute(update(S).where(
-            S.org_id == claim.org_id, S.id == claim.subscription_id, S.active.is_(True)
-        ).values(active=False, disabled_at=now, disabled_reason=reason[:200], version=S.version + 1,
-                 updated_at=now))
+        result = await session.execute(
+            update(S)
+            .where(S.org_id == claim.org_id, S.id == claim.subscription_id, S.active.is_(True))
+            .values(active=False, disabled_at=now, disabled_reason=reason[:200], version=S.version + 1, updated_at=now)
+        )
         if result.rowcount:
             log.warning("webhook_disabled", subscription_id=str(claim.subscription_id), reason=reason)
-            await audit.record(session, _system(claim.org_id), "webhook.disabled", "webhook",
-                               claim.subscription_id, {"active": True},
-                               {"active": False, "disabled_reason": reason})
+            await audit.record(
+                session,
+                _system(claim.org_id),
+                "webhook.disabled",
+                "webhook",
+                claim.subscription_id,
+                {"active": True},
+                {"active": False, "disabled_reason": reason},
+            )
 
 
 def _duration(seconds: float) -> str:
@@ -510,10 +625,14 @@ async def _excerpt(resp: httpx.Response) -> str | None:
 
 # --- in-process mode ---------------------------------------------------------------------------
 
+
 @contextlib.asynccontextmanager
-async def inprocess(config: DeliveryConfig | None = None, *,
-                    transport: httpx.AsyncBaseTransport | None = None,
-                    enabled: bool | None = None) -> AsyncIterator[Dispatcher | None]:
+async def inprocess(
+    config: DeliveryConfig | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    enabled: bool | None = None,
+) -> AsyncIterator[Dispatcher | None]:
     """Run the engine as a task of the current process for as long as the block lasts
     (the app's lifespan on SQLite, where `WEBHOOK_INPROCESS` defaults to on). On exit the
     round in progress gets a moment to finish; an attempt cut short is not acknowledged,
@@ -540,5 +659,4 @@ async def inprocess(config: DeliveryConfig | None = None, *,
         await dispatcher.aclose()
 
 
-__all__ = ["SCHEDULE", "DeliveryConfig", "Dispatcher", "inprocess", "parse_retry_after",
-           "payload_body", "retry_delay"]
+__all__ = ["SCHEDULE", "DeliveryConfig", "Dispatcher", "inprocess", "parse_retry_after", "payload_body", "retry_delay"]

@@ -94,9 +94,12 @@ class WebhookDelivery(TenantMixin, Base):
 
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
-        ForeignKeyConstraint(["org_id", "subscription_id"],
-                             ["webhook_subscriptions.org_id", "webhook_subscriptions.id"],
-                             ondelete="CASCADE", name="fk_webhook_deliveries_subscription"),
+        ForeignKeyConstraint(
+            ["org_id", "subscription_id"],
+            ["webhook_subscriptions.org_id", "webhook_subscriptions.id"],
+            ondelete="CASCADE",
+            name="fk_webhook_deliveries_subscription",
+        ),
         UniqueConstraint("org_id", "subscription_id", "event_id"),
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
         Index("ix_webhook_deliveries_org_subscription", "org_id", "subscription_id", "id"),
@@ -124,8 +127,11 @@ class WebhookDeliveryAttempt(TenantMixin, Base):
 
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
-        ForeignKeyConstraint(["org_id", "delivery_id"],
-                             ["webhook_deliveries.org_id", "webhook_deliveries.id"],
-                             ondelete="CASCADE", name="fk_webhook_delivery_attempts_delivery"),
+        ForeignKeyConstraint(
+            ["org_id", "delivery_id"],
+            ["webhook_deliveries.org_id", "webhook_deliveries.id"],
+            ondelete="CASCADE",
+            name="fk_webhook_delivery_attempts_delivery",
+        ),
         Index("ix_webhook_delivery_attempts_org_delivery", "org_id", "delivery_id", "id"),
     )

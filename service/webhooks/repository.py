@@ -15,27 +15,26 @@ def subscriptions(org_id: uuid.UUID) -> Select[tuple[WebhookSubscription]]:
     return select(WebhookSubscription).where(WebhookSubscription.org_id == org_id)
 
 
-async def get_subscription(session: AsyncSession, org_id: uuid.UUID,
-                           sub_id: uuid.UUID) -> WebhookSubscription | None:
+async def get_subscription(session: AsyncSession, org_id: uuid.UUID, sub_id: uuid.UUID) -> WebhookSubscription | None:
     return await session.get(WebhookSubscription, (org_id, sub_id))
 
 
 def deliveries(org_id: uuid.UUID, sub_id: uuid.UUID) -> Select[tuple[WebhookDelivery]]:
-    return select(WebhookDelivery).where(WebhookDelivery.org_id == org_id,
-                                         WebhookDelivery.subscription_id == sub_id)
+    return select(WebhookDelivery).where(WebhookDelivery.org_id == org_id, WebhookDelivery.subscription_id == sub_id)
 
 
-async def get_delivery(session: AsyncSession, org_id: uuid.UUID, sub_id: uuid.UUID,
-                       delivery_id: uuid.UUID) -> WebhookDelivery | None:
-    return (await session.execute(
-        deliveries(org_id, sub_id).where(WebhookDelivery.id == delivery_id))).scalar_one_or_none()
+async def get_delivery(
+    session: AsyncSession, org_id: uuid.UUID, sub_id: uuid.UUID, delivery_id: uuid.UUID
+) -> WebhookDelivery | None:
+    return (
+        await session.execute(deliveries(org_id, sub_id).where(WebhookDelivery.id == delivery_id))
+    ).scalar_one_or_none()
 
 
-async def attempts(session: AsyncSession, org_id: uuid.UUID,
-                   delivery_id: uuid.UUID) -> list[WebhookDeliveryAttempt]:
+async def attempts(session: AsyncSession, org_id: uuid.UUID, delivery_id: uuid.UUID) -> list[WebhookDeliveryAttempt]:
     rows = await session.execute(
         select(WebhookDeliveryAttempt)
-        .where(WebhookDeliveryAttempt.org_id == org_id,
-               WebhookDeliveryAttempt.delivery_id == delivery_id)
-        .order_by(WebhookDeliveryAttempt.id))
+        .where(WebhookDeliveryAttempt.org_id == org_id, WebhookDeliveryAttempt.delivery_id == delivery_id)
+        .order_by(WebhookDeliveryAttempt.id)
+    )
     return list(rows.scalars().all())

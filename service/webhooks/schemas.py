@@ -19,8 +19,9 @@ def _known_event(value: str) -> str:
     return value
 
 
-EventType = Annotated[str, AfterValidator(_known_event),
-                      WithJsonSchema({"type": "string", "enum": sorted(EVENT_TYPES)})]
+EventType = Annotated[
+    str, AfterValidator(_known_event), WithJsonSchema({"type": "string", "enum": sorted(EVENT_TYPES)})
+]
 Events = Annotated[list[EventType], Field(min_length=1, max_length=len(EVENT_TYPES))]
 Url = Annotated[str, Field(min_length=1, max_length=2048, examples=["https://example.com/hooks/perf"])]
 DeliveryStatus = Literal["pending", "failed", "succeeded", "dead"]
@@ -56,10 +57,12 @@ class WebhookRead(Output):
     description: str | None
     disabled_at: dt.datetime | None = Field(description="when the subscription was disabled")
     disabled_reason: str | None = Field(
-        description="why it was disabled: by a caller, by a 410 answer, or after sustained failure")
+        description="why it was disabled: by a caller, by a 410 answer, or after sustained failure"
+    )
     secret_rotated_at: dt.datetime | None
     previous_secret_expires_at: dt.datetime | None = Field(
-        description="until then the previous secret signs alongside the new one")
+        description="until then the previous secret signs alongside the new one"
+    )
     created_at: dt.datetime
     updated_at: dt.datetime
 

@@ -58,19 +58,29 @@ async def create_webhook(ctx: Ctx, data: WebhookCreate) -> tuple[WebhookSubscrip
     secret = signing.generate_secret()
     now = utcnow()
     sub = WebhookSubscription(
-        org_id=ctx.org_id, id=new_id(), url=url, events=data.events, active=data.active,
-        description=data.description, secret=signing.seal(secret), consecutive_dead=0,
-        created_by=ctx.principal.actor, created_at=now, updated_at=now,
+        org_id=ctx.org_id,
+        id=new_id(),
+        url=url,
+        events=data.events,
+        active=data.active,
+        description=data.description,
+        secret=signing.seal(secret),
+        consecutive_dead=0,
+        created_by=ctx.principal.actor,
+        created_at=now,
+        updated_at=now,
         disabled_at=None if data.active else now,
-        disabled_reason=None if data.active else "disabled by a caller")
+        disabled_reason=None if data.active else "disabled by a caller",
+    )
     ctx.session.add(sub)
     await ctx.session.flush()
     await audit.record(ctx.session, ctx.principal, "webhook.created", "webhook", sub.id, None, snapshot(sub))
     return sub, secret
 
 
-async def update_webhook(ctx: Ctx, sub_id: uuid.UUID, data: WebhookUpdate,
-                         request: Request | None = None) -> WebhookSubscription:
+async def update_webhook(
+    ctx: Ctx, sub_id: uuid.UUID, data: WebhookUpdate, request: Request | None = None
+) -> WebhookSubscription:
     sub = await get_webhook(ctx, sub_id)
     require(policy.manage_webhooks(ctx.principal), "webhook")
     check_if_match(request, sub.version)
@@ -105,8 +115,7 @@ async def delete_webhook(ctx: Ctx, sub_id: uuid.UUID, request: Request | None = 
     await audit.record(ctx.session, ctx.principal, "webhook.deleted", "webhook", sub_id, before, None)
 
 
-async def rotate_secret(ctx: Ctx, sub_id: uuid.UUID,
-                        request: Request | None = None) -> tuple[WebhookSubscription, str]:
+async def rotate_secret(ctx: Ctx, sub_id: uuid.UUID, request: Request | None = None) -> tuple[WebhookSubscription, str]:
     """A new secret signs from now on; the one it replaces keeps signing alongside for
     the grace period (`WEBHOOK_SECRET_GRACE_SECONDS`), so receivers can switch at their
     pace. Rotating again within the grace period drops the oldest secret."""
@@ -122,15 +131,16 @@ async def rotate_secret(ctx: Ctx, sub_id: uuid.UUID,
     sub.secret = signing.seal(secret)
     sub.secret_rotated_at = now
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "webhook.secret_rotated", "webhook", sub.id,
-                       before, snapshot(sub))
+    await audit.record(ctx.session, ctx.principal, "webhook.secret_rotated", "webhook", sub.id, before, snapshot(sub))
     return sub, secret
 
 
 # --- the delivery log ---------------------------------------------------------------------
 
-async def list_deliveries(ctx: Ctx, sub_id: uuid.UUID, params: PageParams,
-                          status: str | None = None) -> Page[WebhookDelivery]:
+
+async def list_deliveries(
+    ctx: Ctx, sub_id: uuid.UUID, params: PageParams, status: str | None = None
+) -> Page[WebhookDelivery]:
     await get_webhook(ctx, sub_id)
     stmt = repo.deliveries(ctx.org_id, sub_id)
     if status is not None:
@@ -138,8 +148,9 @@ async def list_deliveries(ctx: Ctx, sub_id: uuid.UUID, params: PageParams,
     return await paginate(ctx.session, stmt, WebhookDelivery.id, params)
 
 
-async def get_delivery(ctx: Ctx, sub_id: uuid.UUID,
-                       delivery_id: uuid.UUID) -> tuple[WebhookDelivery, list[WebhookDeliveryAttempt]]:
+async def get_delivery(
+    ctx: Ctx, sub_id: uuid.UUID, delivery_id: uuid.UUID
+) -> tuple[WebhookDelivery, list[WebhookDeliveryAttempt]]:
     await get_webhook(ctx, sub_id)
     delivery = await repo.get_delivery(ctx.session, ctx.org_id, sub_id, delivery_id)
     if delivery is None:
@@ -164,6 +175,13 @@ async def redeliver(ctx: Ctx, sub_id: uuid.UUID, delivery_id: uuid.UUID) -> Webh
     delivery.claimed_until = None
     delivery.claim_token = None
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "webhook.redelivery_requested", "webhook_delivery",
-                       delivery.id, None, {"subscription_id": str(sub.id), "event_id": str(delivery.event_id)})
+    await audit.record(
+        ctx.session,
+        ctx.principal,
+        "webhook.redelivery_requested",
+        "webhook_delivery",
+        delivery.id,
+        None,
+        {"subscription_id": str(sub.id), "event_id": str(delivery.event_id)},
+    )
     return delivery

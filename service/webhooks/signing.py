@@ -70,4 +70,4 @@ def unseal(stored: str) -> str:
     fernet = _fernet()
     if fernet is None:
         raise RuntimeError("a webhook secret is encrypted but WEBHOOK_SECRET_KEY is not set")
-    return fernet.decrypt(stored[len(_SEALED_PREFIX):].encode()).decode()
+    return fernet.decrypt(stored[len(_SEALED_PREFIX) :].encode()).decode()

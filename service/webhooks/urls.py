@@ -67,8 +67,9 @@ def is_public(ip: IPAddress) -> bool:
             return is_public(ip.ipv4_mapped)
         if ip in NAT64:
             return is_public(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
-    return ip.is_global and not (ip.is_private or ip.is_loopback or ip.is_link_local
-                                 or ip.is_multicast or ip.is_reserved or ip.is_unspecified)
+    return ip.is_global and not (
+        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved or ip.is_unspecified
+    )
 
 
 def _literal(host: str) -> IPAddress | None:
@@ -114,8 +115,10 @@ async def _public_addresses(parsed: httpx.URL) -> list[IPAddress]:
     # Every address must be public: a name answering with one public and one private
     # address would otherwise let the connection pick the private one.
     if not all(is_public(ip) for ip in addresses):
-        raise UnsafeUrl("resolves to a private, loopback, link-local or reserved address; "
-                        "the organization does not allow those (settings.webhooks_allow_private)")
+        raise UnsafeUrl(
+            "resolves to a private, loopback, link-local or reserved address; "
+            "the organization does not allow those (settings.webhooks_allow_private)"
+        )
     return addresses
 
 

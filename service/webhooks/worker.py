@@ -28,8 +28,7 @@ async def run(config: DeliveryConfig | None = None, *, once: bool = False) -> No
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    log.info("webhook_worker_started", pid=os.getpid(), poll_seconds=config.poll_seconds,
-             batch_size=config.batch_size)
+    log.info("webhook_worker_started", pid=os.getpid(), poll_seconds=config.poll_seconds, batch_size=config.batch_size)
     try:
         if once:
             while not stop.is_set() and await dispatcher.run_once():

@@ -24,8 +24,9 @@ async def test_same_if_match_exactly_one_wins(tenant: Tenant):
     etag = first.headers["etag"]
 
     async def rename(i: int) -> Any:
-        return await tenant.client.patch(f"{E}/{emp['id']}", json={"given_name": f"Name{i}"},
-                                         headers={**tenant.hr, "If-Match": etag})
+        return await tenant.client.patch(
+            f"{E}/{emp['id']}", json={"given_name": f"Name{i}"}, headers={**tenant.hr, "If-Match": etag}
+        )
 
     answers = await asyncio.gather(*(rename(i) for i in range(N)))
     codes = sorted(a.status_code for a in answers)
@@ -43,13 +44,15 @@ async def test_concurrent_check_ins_are_all_kept(tenant: Tenant):
     kr = await make_kr(tenant, await make_objective(tenant, cycle, "ann"), start="0", target="1000")
 
     async def check_in(i: int) -> Any:
-        return await tenant.client.post(f"/api/v1/key-results/{kr['id']}/check-ins", headers=tenant.hr,
-                                        json={"value": str(i + 1), "note": f"n{i}"})
+        return await tenant.client.post(
+            f"/api/v1/key-results/{kr['id']}/check-ins", headers=tenant.hr, json={"value": str(i + 1), "note": f"n{i}"}
+        )
 
     answers = await asyncio.gather(*(check_in(i) for i in range(N)))
     assert [a.status_code for a in answers] == [201] * N, [a.text for a in answers if a.status_code != 201]
-    listed = await tenant.client.get(f"/api/v1/key-results/{kr['id']}/check-ins", headers=tenant.hr,
-                                     params={"limit": 500})
+    listed = await tenant.client.get(
+        f"/api/v1/key-results/{kr['id']}/check-ins", headers=tenant.hr, params={"limit": 500}
+    )
     assert listed.status_code == 200
     notes = sorted(c["note"] for c in listed.json()["items"])
     assert notes == sorted(f"n{i}" for i in range(N))
@@ -59,8 +62,9 @@ async def test_concurrent_check_ins_are_all_kept(tenant: Tenant):
 async def test_one_idempotency_key_executes_once(tenant: Tenant):
     headers = {**tenant.hr, "Idempotency-Key": f"key-{uuid.uuid4()}"}
     body = {"name": "Research"}
-    answers = await asyncio.gather(*(tenant.client.post("/api/v1/departments", json=body, headers=headers)
-                                     for _ in range(20)))
+    answers = await asyncio.gather(
+        *(tenant.client.post("/api/v1/departments", json=body, headers=headers) for _ in range(20))
+    )
     assert {a.status_code for a in answers} <= {201, 409}, [a.text for a in answers]
     executed = [a for a in answers if a.status_code == 201 and "idempotent-replayed" not in a.headers]
     assert len(executed) == 1
@@ -82,8 +86,10 @@ def _rows(call: int) -> list[dict[str, Any]]:
     """Rows shared by every call (each call writes its own name into them) plus rows of
     this call only."""
     mine = [f"own-{call}-{i}" for i in range(5)]
-    return [{"external_id": x, "email": f"{x}@example.com", "given_name": f"Call{call}",
-             "family_name": f"Call{call}"} for x in SHARED + mine]
+    return [
+        {"external_id": x, "email": f"{x}@example.com", "given_name": f"Call{call}", "family_name": f"Call{call}"}
+        for x in SHARED + mine
+    ]
 
 
 async def _employees(t: Tenant) -> dict[str, dict[str, Any]]:
@@ -145,8 +151,7 @@ if BACKEND == "postgresql":
         every call reads the old rows and then waits for it; on release they all write
         what they read at once, so the version guard must catch the losers (which run
         again on the fresh rows)."""
-        seed = await tenant.client.post(f"{E}/bulk", json={"rows": _rows(99)[:len(SHARED)]},
-                                        headers=tenant.as_("hr"))
+        seed = await tenant.client.post(f"{E}/bulk", json={"rows": _rows(99)[: len(SHARED)]}, headers=tenant.as_("hr"))
         assert seed.status_code == 200
         db_url = _admin.rsplit("/", 1)[0] + "/" + tenant_db_name()
         holder = await asyncpg.connect(db_url)
@@ -154,17 +159,20 @@ if BACKEND == "postgresql":
         try:
             tr = holder.transaction()
             await tr.start()
-            await holder.execute("SELECT 1 FROM employees WHERE org_id = $1 AND external_id = $2 FOR UPDATE",
-                                 tenant.org_id, SHARED[-1])
-            tasks = [asyncio.create_task(tenant.client.post(f"{E}/bulk", json={"rows": _rows(i)},
-                                                            headers=tenant.as_("hr")))
-                     for i in range(calls)]
+            await holder.execute(
+                "SELECT 1 FROM employees WHERE org_id = $1 AND external_id = $2 FOR UPDATE", tenant.org_id, SHARED[-1]
+            )
+            tasks = [
+                asyncio.create_task(tenant.client.post(f"{E}/bulk", json={"rows": _rows(i)}, headers=tenant.as_("hr")))
+                for i in range(calls)
+            ]
             for _ in range(200):  # until a call waits on the held row lock
                 # the holder is in a transaction: pg_stat_activity would keep its first snapshot
                 await holder.execute("SELECT pg_stat_clear_snapshot()")
                 waiting = await holder.fetchval(
                     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND datname = current_database()")
+                    "AND datname = current_database()"
+                )
                 if waiting >= 1:
                     break
                 await asyncio.sleep(0.05)
@@ -211,12 +219,14 @@ async def test_check_ins_racing_the_close_are_in_the_record_or_refused(team: Ten
     await make_kr(t, obj, title="Second", start="0", target="10")
     await publish(t, obj)
     for to in ("review", "calibration"):
-        assert (await t.client.post(f"/api/v1/cycles/{q4['id']}/transition", headers=t.hr,
-                                    json={"to": to})).status_code == 200
+        assert (
+            await t.client.post(f"/api/v1/cycles/{q4['id']}/transition", headers=t.hr, json={"to": to})
+        ).status_code == 200
 
     async def check_in(i: int) -> Any:
-        return await t.client.post(f"/api/v1/key-results/{kr['id']}/check-ins", headers=t.hr,
-                                   json={"value": str(10 * (i + 1))})
+        return await t.client.post(
+            f"/api/v1/key-results/{kr['id']}/check-ins", headers=t.hr, json={"value": str(10 * (i + 1))}
+        )
 
     async def close() -> Any:
         await asyncio.sleep(0.01)
@@ -226,16 +236,22 @@ async def test_check_ins_racing_the_close_are_in_the_record_or_refused(team: Ten
     assert closed.status_code == 200, closed.text
     assert all(a.status_code in (201, 409) for a in answers), [a.text for a in answers]
     assert all(a.json()["code"] == "cycle_locked" for a in answers if a.status_code == 409)
-    record = (await t.client.get(f"/api/v1/cycles/{q4['id']}/scores/{t.employees['alice']['id']}",
-                                 headers=t.hr)).json()
+    record = (await t.client.get(f"/api/v1/cycles/{q4['id']}/scores/{t.employees['alice']['id']}", headers=t.hr)).json()
     assert record["official"] is True
     # the live computation over every stored check-in gives the record's numbers
     assert (await t.client.post(f"/api/v1/cycles/{q4['id']}/scores/recompute", headers=t.hr)).status_code == 200
     async with database.sessions() as session:
-        live = (await session.execute(select(ScoreSnapshot.final).where(
-            ScoreSnapshot.org_id == t.org_id, ScoreSnapshot.cycle_id == uuid.UUID(q4["id"]),
-            ScoreSnapshot.employee_id == uuid.UUID(t.employees["alice"]["id"])))).scalar_one()
+        live = (
+            await session.execute(
+                select(ScoreSnapshot.final).where(
+                    ScoreSnapshot.org_id == t.org_id,
+                    ScoreSnapshot.cycle_id == uuid.UUID(q4["id"]),
+                    ScoreSnapshot.employee_id == uuid.UUID(t.employees["alice"]["id"]),
+                )
+            )
+        ).scalar_one()
     assert record["final"] == str(live.quantize(Decimal("0.01")))
-    stored = (await t.client.get(f"/api/v1/key-results/{kr['id']}/check-ins", headers=t.hr,
-                                 params={"limit": 500})).json()["items"]
+    stored = (
+        await t.client.get(f"/api/v1/key-results/{kr['id']}/check-ins", headers=t.hr, params={"limit": 500})
+    ).json()["items"]
     assert len(stored) == sum(1 for a in answers if a.status_code == 201)

@@ -19,9 +19,14 @@ CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding"}
 
 # Lists that Kubernetes' strategic merge merges by a key instead of replacing.
 MERGE_KEYS = {
-    "containers": "name", "initContainers": "name", "env": "name",
-    "volumes": "name", "volumeMounts": "mountPath", "ports": "containerPort",
-    "topologySpreadConstraints": "topologyKey", "imagePullSecrets": "name",
+    "containers": "name",
+    "initContainers": "name",
+    "env": "name",
+    "volumes": "name",
+    "volumeMounts": "mountPath",
+    "ports": "containerPort",
+    "topologySpreadConstraints": "topologyKey",
+    "imagePullSecrets": "name",
 }
 
 
@@ -74,8 +79,7 @@ def build(directory: Path) -> list[dict[str, Any]]:
         assert set(patch) == {"path"}, f"{directory}: only strategic-merge patch files are used"
         for doc in load_docs(directory / patch["path"]):
             ident = (doc["kind"], doc["metadata"]["name"])
-            at = next((i for i, r in enumerate(resources)
-                       if (r["kind"], r["metadata"]["name"]) == ident), None)
+            at = next((i for i, r in enumerate(resources) if (r["kind"], r["metadata"]["name"]) == ident), None)
             assert at is not None, f"{directory / patch['path']} patches {ident}, which does not exist"
             resources[at] = merge(resources[at], doc)
     for resource in resources:

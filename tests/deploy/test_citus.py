@@ -49,8 +49,9 @@ def test_every_foreign_key_includes_the_organization() -> None:
             target = fk.referred_table.name
             assert column_of(name) in local, f"{name} -> {target}: {local} lacks {column_of(name)}"
             pairs = dict(zip(local, remote, strict=True))
-            assert pairs[column_of(name)] == column_of(target), \
+            assert pairs[column_of(name)] == column_of(target), (
                 f"{name} -> {target}: the organization column must reference the organization column"
+            )
 
 
 def test_every_unique_constraint_includes_the_organization() -> None:
@@ -80,10 +81,12 @@ def _reflect(sync_conn) -> dict[str, dict[str, Any]]:
             continue
         out[name] = {
             "pk": insp.get_pk_constraint(name)["constrained_columns"],
-            "fks": [(fk["constrained_columns"], fk["referred_table"], fk["referred_columns"])
-                    for fk in insp.get_foreign_keys(name)],
+            "fks": [
+                (fk["constrained_columns"], fk["referred_table"], fk["referred_columns"])
+                for fk in insp.get_foreign_keys(name)
+            ],
             "uniques": [tuple(u["column_names"]) for u in insp.get_unique_constraints(name)]
-                       + [tuple(i["column_names"]) for i in insp.get_indexes(name) if i["unique"]],
+            + [tuple(i["column_names"]) for i in insp.get_indexes(name) if i["unique"]],
         }
     return out
 

@@ -16,7 +16,7 @@ def reference_rows() -> dict[str, str]:
     text = README.read_text()
     start = text.index("## Configuration reference")
     end = text.find("\n## ", start + 1)
-    section = text[start:end if end != -1 else None]
+    section = text[start : end if end != -1 else None]
     rows: dict[str, str] = {}
     for line in section.splitlines():
         m = re.match(r"\|\s*`([A-Z0-9_]+)`\s*\|\s*([^|]*)\|", line)

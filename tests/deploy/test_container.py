@@ -59,8 +59,9 @@ def test_dockerfile_is_multi_stage_slim_and_non_root() -> None:
     build, runtime = stages()[0], stages()[-1]
     assert len(stages()) >= 2
     assert "AS build" in build[0][1]
-    args = dict(ins[1].partition("=")[::2] for ins in instructions((ROOT / "Dockerfile").read_text())
-                if ins[0] == "ARG")
+    args = dict(
+        ins[1].partition("=")[::2] for ins in instructions((ROOT / "Dockerfile").read_text()) if ins[0] == "ARG"
+    )
     for stage in (build, runtime):
         image = stage[0][1].split()[0]
         image = args.get(image.strip("${}"), image)
@@ -68,8 +69,9 @@ def test_dockerfile_is_multi_stage_slim_and_non_root() -> None:
     users = [ins[1] for ins in runtime if ins[0] == "USER"]
     assert users, "the runtime stage must switch user"
     assert users[-1].split(":")[0] not in ("root", "0")
-    assert not [ins for ins in runtime if ins[0] == "RUN" and "pip install" in ins[1]], \
+    assert not [ins for ins in runtime if ins[0] == "RUN" and "pip install" in ins[1]], (
         "nothing is installed in the runtime stage: it copies the build stage's environment"
+    )
     assert any(ins[0] == "COPY" and "--from=build" in ins[1] for ins in runtime)
 
 
@@ -100,7 +102,7 @@ def test_healthcheck_and_command() -> None:
     runtime = stages()[-1]
     (health,) = [ins[1] for ins in runtime if ins[0] == "HEALTHCHECK"]
     assert "curl" not in health and "wget" not in health, "the slim image has neither"
-    cmd = exec_form(health[health.index("CMD") + 3:].strip())
+    cmd = exec_form(health[health.index("CMD") + 3 :].strip())
     assert cmd[:2] == ["python", "-c"]
     assert "/healthz" in cmd[2] and "urllib.request" in cmd[2]
     compile(cmd[2], "healthcheck", "exec")
@@ -116,8 +118,11 @@ def test_healthcheck_and_command() -> None:
 
 
 def test_dockerignore_keeps_the_context_small_but_complete() -> None:
-    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
-               if line.strip() and not line.startswith("#")}
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
     assert {".git", ".venv", "tests", "data"} <= ignored
     assert not ({"service", "migrations", "requirements.lock", "alembic.ini"} & ignored)
 
@@ -144,9 +149,11 @@ def test_gunicorn_settings(gunicorn_conf, tmp_path) -> None:
     assert conf.bind == ["0.0.0.0:8123"], "PORT"
     assert conf.accesslog is None, "the app logs requests itself, without raw paths"
     known = {s.name for s in gunicorn.config.KNOWN_SETTINGS}
-    public = {n for n, v in vars(conf).items()
-              if not n.startswith("_") and not callable(v) and n not in {"annotations", "os", "shutil",
-                                                                         "structlog", "Path"}}
+    public = {
+        n
+        for n, v in vars(conf).items()
+        if not n.startswith("_") and not callable(v) and n not in {"annotations", "os", "shutil", "structlog", "Path"}
+    }
     assert public <= known, f"not gunicorn settings: {public - known}"
     assert {"on_starting", "child_exit"} <= known
     stale = tmp_path / "prom" / "counter_1.db"

@@ -23,18 +23,23 @@ PROBLEM = "application/problem+json"
 
 
 def employee(**fields) -> dict:
-    return {"external_id": f"lim-{uuid.uuid4().hex[:8]}", "email": f"{uuid.uuid4().hex[:8]}@example.com",
-            "given_name": "Lim", "family_name": "It", **fields}
+    return {
+        "external_id": f"lim-{uuid.uuid4().hex[:8]}",
+        "email": f"{uuid.uuid4().hex[:8]}@example.com",
+        "given_name": "Lim",
+        "family_name": "It",
+        **fields,
+    }
 
 
 # --- body size ------------------------------------------------------------------------------
+
 
 async def test_a_body_over_the_limit_is_413(tenant: Tenant, monkeypatch) -> None:
     monkeypatch.setattr(get_settings(), "max_body_bytes", 400)
     small = await tenant.client.post("/api/v1/employees", headers=tenant.hr, json=employee())
     assert small.status_code == 201, small.text
-    big = await tenant.client.post("/api/v1/employees", headers=tenant.hr,
-                                   json=employee(given_name="x" * 500))
+    big = await tenant.client.post("/api/v1/employees", headers=tenant.hr, json=employee(given_name="x" * 500))
     assert big.status_code == 413
     assert big.headers["content-type"] == PROBLEM
     body = big.json()
@@ -51,11 +56,13 @@ async def test_a_chunked_body_is_counted_as_it_arrives(tenant: Tenant, monkeypat
             yield b"y" * 50
         yield b'", "family_name": "Z"}'
 
-    big = await tenant.client.post("/api/v1/employees", headers={**tenant.hr, "content-type": "application/json"},
-                                   content=chunks(20))
+    big = await tenant.client.post(
+        "/api/v1/employees", headers={**tenant.hr, "content-type": "application/json"}, content=chunks(20)
+    )
     assert big.status_code == 413 and big.json()["status"] == 413
-    ok = await tenant.client.post("/api/v1/employees", headers={**tenant.hr, "content-type": "application/json"},
-                                  content=chunks(2))
+    ok = await tenant.client.post(
+        "/api/v1/employees", headers={**tenant.hr, "content-type": "application/json"}, content=chunks(2)
+    )
     assert ok.status_code != 413
 
 
@@ -64,8 +71,9 @@ async def test_bulk_paths_have_their_own_limit(tenant: Tenant, monkeypatch) -> N
     monkeypatch.setattr(get_settings(), "max_bulk_body_bytes", 4000)
     one = await tenant.client.post("/api/v1/employees/bulk", headers=tenant.hr, json={"rows": [employee()]})
     assert one.status_code == 200, one.text
-    many = await tenant.client.post("/api/v1/employees/bulk", headers=tenant.hr,
-                                    json={"rows": [employee() for _ in range(40)]})
+    many = await tenant.client.post(
+        "/api/v1/employees/bulk", headers=tenant.hr, json={"rows": [employee() for _ in range(40)]}
+    )
     assert many.status_code == 413 and many.json()["max_bytes"] == 4000
     settings = get_settings()
     assert body_limit("/api/v1/kpi-measurements/bulk", settings) == 4000
@@ -73,6 +81,7 @@ async def test_bulk_paths_have_their_own_limit(tenant: Tenant, monkeypatch) -> N
 
 
 # --- rate limits ------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def strict(monkeypatch):
@@ -111,8 +120,11 @@ async def test_bulk_is_limited_per_principal(tenant: Tenant, other_tenant: Tenan
 
 
 async def test_recompute_is_limited(team: Tenant, strict) -> None:
-    cycle = await team.client.post("/api/v1/cycles", headers=team.hr, json={
-        "name": "Q1", "cadence": "quarterly", "start_date": "2026-01-01", "end_date": "2026-03-31"})
+    cycle = await team.client.post(
+        "/api/v1/cycles",
+        headers=team.hr,
+        json={"name": "Q1", "cadence": "quarterly", "start_date": "2026-01-01", "end_date": "2026-03-31"},
+    )
     assert cycle.status_code == 201
     url = f"/api/v1/cycles/{cycle.json()['id']}/scores/recompute"
     hr = bearer(team.token(["hr"], sub="hr-recompute"))
@@ -127,8 +139,10 @@ async def test_payroll_is_limited_for_every_method(tenant: Tenant, strict) -> No
     statuses = [(await tenant.client.get(url, headers=client)).status_code for _ in range(2)]
     assert 429 not in statuses
     assert_429(await tenant.client.get(url, headers=client), "payroll")
-    assert_429(await tenant.client.post(f"{url}/{uuid.uuid4()}/ack", headers=client,
-                                        json={"payroll_reference": "r"}), "payroll")
+    assert_429(
+        await tenant.client.post(f"{url}/{uuid.uuid4()}/ack", headers=client, json={"payroll_reference": "r"}),
+        "payroll",
+    )
 
 
 async def test_callers_without_a_valid_token_are_not_counted(tenant: Tenant, strict) -> None:
@@ -183,6 +197,7 @@ def test_the_limiter_keeps_a_bounded_number_of_clients(monkeypatch) -> None:
 
 
 # --- statement timeout ------------------------------------------------------------------------
+
 
 class QueryCanceled(Exception):
     sqlstate = "57014"

@@ -16,9 +16,15 @@ from service.config import Settings
 from tests.deploy.kustomize import DEPLOY, KUSTOMIZE, build, containers, load_docs, merge, overlays
 
 API_VERSIONS = {
-    "ServiceAccount": "v1", "ConfigMap": "v1", "Secret": "v1", "Service": "v1",
-    "Deployment": "apps/v1", "Job": "batch/v1", "HorizontalPodAutoscaler": "autoscaling/v2",
-    "PodDisruptionBudget": "policy/v1", "Kustomization": "kustomize.config.k8s.io/v1beta1",
+    "ServiceAccount": "v1",
+    "ConfigMap": "v1",
+    "Secret": "v1",
+    "Service": "v1",
+    "Deployment": "apps/v1",
+    "Job": "batch/v1",
+    "HorizontalPodAutoscaler": "autoscaling/v2",
+    "PodDisruptionBudget": "policy/v1",
+    "Kustomization": "kustomize.config.k8s.io/v1beta1",
 }
 SETTINGS = {name.upper() for name in Settings.model_fields}
 # Environment variables read by libraries rather than by service/config.py.
@@ -69,12 +75,17 @@ def test_render_has_every_part_once(name: str) -> None:
     objs = rendered(name)
     idents = [(o["kind"], o["metadata"]["name"]) for o in objs]
     assert len(idents) == len(set(idents)), "duplicate objects"
-    for kind, obj_name in [("Deployment", "perf-service-api"), ("Deployment", "perf-service-worker"),
-                           ("Job", "perf-service-migrate"), ("Service", "perf-service"),
-                           ("HorizontalPodAutoscaler", "perf-service-api"),
-                           ("PodDisruptionBudget", "perf-service-api"),
-                           ("Secret", "perf-service-secrets"), ("ConfigMap", "perf-service-config"),
-                           ("ServiceAccount", "perf-service")]:
+    for kind, obj_name in [
+        ("Deployment", "perf-service-api"),
+        ("Deployment", "perf-service-worker"),
+        ("Job", "perf-service-migrate"),
+        ("Service", "perf-service"),
+        ("HorizontalPodAutoscaler", "perf-service-api"),
+        ("PodDisruptionBudget", "perf-service-api"),
+        ("Secret", "perf-service-secrets"),
+        ("ConfigMap", "perf-service-config"),
+        ("ServiceAccount", "perf-service"),
+    ]:
         one(objs, kind, obj_name)
     for o in objs:
         assert o["metadata"]["labels"]["app.kubernetes.io/name"] == "perf-service"
@@ -97,8 +108,10 @@ def test_selectors_match_labels(name: str) -> None:
         assert len(matched) == 1, pdb["metadata"]["name"]
         assert ("maxUnavailable" in pdb["spec"]) != ("minAvailable" in pdb["spec"])
     job = one(objs, "Job", "perf-service-migrate")
-    assert not any(selects(d["spec"]["selector"]["matchLabels"], job["spec"]["template"]["metadata"]["labels"])
-                   for d in deployments), "migration pods must not be counted as API or worker pods"
+    assert not any(
+        selects(d["spec"]["selector"]["matchLabels"], job["spec"]["template"]["metadata"]["labels"])
+        for d in deployments
+    ), "migration pods must not be counted as API or worker pods"
 
 
 @pytest.mark.parametrize("name", sorted(RENDERS))
@@ -132,8 +145,10 @@ def test_commands_are_real(name: str) -> None:
     parser = build_parser()
     (api,) = one(objs, "Deployment", "perf-service-api")["spec"]["template"]["spec"]["containers"]
     assert api["command"] == ["gunicorn", "-c", "python:service.gunicorn_conf", "service.app:create_app()"]
-    for kind, obj_name, sub in [("Deployment", "perf-service-worker", "worker"),
-                                ("Job", "perf-service-migrate", "migrate")]:
+    for kind, obj_name, sub in [
+        ("Deployment", "perf-service-worker", "worker"),
+        ("Job", "perf-service-migrate", "migrate"),
+    ]:
         (c,) = one(objs, kind, obj_name)["spec"]["template"]["spec"]["containers"]
         assert c["command"][:3] == ["python", "-m", "service"]
         assert c["command"][3] == sub
@@ -164,8 +179,9 @@ def test_environment_names_are_settings(name: str) -> None:
     unknown = names - SETTINGS - LIBRARY_ENV
     assert not unknown, f"not settings of service/config.py: {sorted(unknown)}"
     assert {"DATABASE_URL", "JWT_SECRET"} <= set(secret["stringData"])
-    assert not ({"DATABASE_URL", "JWT_SECRET", "DATABASE_READ_URL"} & set(config["data"])), \
+    assert not ({"DATABASE_URL", "JWT_SECRET", "DATABASE_READ_URL"} & set(config["data"])), (
         "credentials belong in the Secret"
+    )
     for value in config["data"].values():
         assert isinstance(value, str), "ConfigMap values must be strings"
 
@@ -219,10 +235,15 @@ def test_overlays_change_what_they_say() -> None:
 
 
 def test_strategic_merge_merges_lists_by_key_and_replaces_others() -> None:
-    base = {"spec": {"containers": [{"name": "a", "image": "x", "env": [{"name": "A", "value": "1"}]}],
-                     "args": ["1", "2"]}}
-    patch = {"spec": {"containers": [{"name": "a", "env": [{"name": "B", "value": "2"}]},
-                                     {"name": "b", "image": "y"}], "args": ["3"]}}
+    base = {
+        "spec": {"containers": [{"name": "a", "image": "x", "env": [{"name": "A", "value": "1"}]}], "args": ["1", "2"]}
+    }
+    patch = {
+        "spec": {
+            "containers": [{"name": "a", "env": [{"name": "B", "value": "2"}]}, {"name": "b", "image": "y"}],
+            "args": ["3"],
+        }
+    }
     out = merge(base, patch)
     assert [c["name"] for c in out["spec"]["containers"]] == ["b", "a"]
     a = out["spec"]["containers"][1]
@@ -232,10 +253,18 @@ def test_strategic_merge_merges_lists_by_key_and_replaces_others() -> None:
 
 
 def test_a_patch_of_a_missing_resource_fails_the_render(tmp_path: Path) -> None:
-    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump({
-        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-        "resources": [str(KUSTOMIZE / "base")], "patches": [{"path": "p.yaml"}]}))
-    (tmp_path / "p.yaml").write_text(yaml.safe_dump({
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "nope"}}))
+    (tmp_path / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": [str(KUSTOMIZE / "base")],
+                "patches": [{"path": "p.yaml"}],
+            }
+        )
+    )
+    (tmp_path / "p.yaml").write_text(
+        yaml.safe_dump({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "nope"}})
+    )
     with pytest.raises(AssertionError, match="does not exist"):
         build(tmp_path)

@@ -50,8 +50,14 @@ def counted(name: str, **labels: str) -> float:
 async def test_request_metrics_by_route_template_and_status(tenant: Tenant) -> None:
     c = tenant.client
     before = await scrape(c)
-    ok = next((s.value for s in before.get("http_requests_total", [])
-               if s.labels == {"method": "GET", "route": "/api/v1/employees/{employee_id}", "status": "404"}), 0.0)
+    ok = next(
+        (
+            s.value
+            for s in before.get("http_requests_total", [])
+            if s.labels == {"method": "GET", "route": "/api/v1/employees/{employee_id}", "status": "404"}
+        ),
+        0.0,
+    )
     for _ in range(2):
         assert (await c.get(f"/api/v1/employees/{uuid.uuid4()}", headers=tenant.hr)).status_code == 404
     assert (await c.get("/api/v1/employees", headers=tenant.hr)).status_code == 200
@@ -61,8 +67,9 @@ async def test_request_metrics_by_route_template_and_status(tenant: Tenant) -> N
     assert value(samples, "http_request_duration_seconds_count", method="GET", route=route, status="404") >= 2
     assert value(samples, "http_requests_total", method="GET", route="/api/v1/employees", status="200") >= 1
     names = {s.labels.get("route") for s in samples["http_requests_total"]}
-    assert not [n for n in names if n and re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", n)], \
+    assert not [n for n in names if n and re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", n)], (
         "labels are templates, never raw paths with ids"
+    )
     assert value(samples, "http_requests_in_progress") >= 1  # the scrape itself
 
 
@@ -81,23 +88,30 @@ async def test_outbox_lag_is_the_age_of_the_oldest_unpublished_event(tenant: Ten
     event_id = new_id()
     old = utcnow() - dt.timedelta(days=400)  # older than anything another test leaves behind
     async with database.sessions() as session:
-        session.add(OutboxEvent(org_id=tenant.org_id, id=event_id, event_type="employee.upserted",
-                                payload={}, created_at=old))
+        session.add(
+            OutboxEvent(org_id=tenant.org_id, id=event_id, event_type="employee.upserted", payload={}, created_at=old)
+        )
         await session.commit()
     try:
         lag = value(await scrape(tenant.client), "outbox_lag_seconds")
         assert 400 * 86400 <= lag < 400 * 86400 + 600
     finally:
         async with database.sessions() as session:
-            await session.execute(update(OutboxEvent).where(
-                OutboxEvent.org_id == tenant.org_id, OutboxEvent.id == event_id).values(published_at=utcnow()))
+            await session.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.org_id == tenant.org_id, OutboxEvent.id == event_id)
+                .values(published_at=utcnow())
+            )
             await session.commit()
     assert value(await scrape(tenant.client), "outbox_lag_seconds") < 399 * 86400
 
 
 async def test_score_recompute_duration(team: Tenant) -> None:
-    resp = await team.client.post("/api/v1/cycles", headers=team.hr, json={
-        "name": "Q1", "cadence": "quarterly", "start_date": "2026-01-01", "end_date": "2026-03-31"})
+    resp = await team.client.post(
+        "/api/v1/cycles",
+        headers=team.hr,
+        json={"name": "Q1", "cadence": "quarterly", "start_date": "2026-01-01", "end_date": "2026-03-31"},
+    )
     assert resp.status_code == 201, resp.text
     before = counted("job_duration_seconds_count", job="score_recompute", outcome="succeeded")
     job = await team.client.post(f"/api/v1/cycles/{resp.json()['id']}/scores/recompute", headers=team.hr)
@@ -127,6 +141,7 @@ def test_a_failing_job_is_counted_as_failed() -> None:
 
 # --- logs -------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 async def info_client(monkeypatch) -> Any:
     """A fresh app logging at INFO (the suite runs at WARNING); restored afterwards."""
@@ -144,21 +159,31 @@ def json_lines(text: str) -> list[dict[str, Any]]:
 
 
 async def test_request_logs_carry_request_and_organization_but_no_token_or_email(
-        tenant: Tenant, info_client: httpx.AsyncClient, capsys) -> None:
+    tenant: Tenant, info_client: httpx.AsyncClient, capsys
+) -> None:
     token = tenant.token(["hr"], sub=f"hr.person.{uuid.uuid4().hex[:6]}@corp.example")
     email = f"private.person.{uuid.uuid4().hex[:8]}@example.com"
     request_id = uuid.uuid4().hex
     capsys.readouterr()
-    created = await info_client.post("/api/v1/employees", headers={**bearer(token), "X-Request-ID": request_id},
-                                     json={"external_id": f"x-{uuid.uuid4().hex[:6]}", "email": email,
-                                           "given_name": "Pat", "family_name": "Private"})
+    created = await info_client.post(
+        "/api/v1/employees",
+        headers={**bearer(token), "X-Request-ID": request_id},
+        json={
+            "external_id": f"x-{uuid.uuid4().hex[:6]}",
+            "email": email,
+            "given_name": "Pat",
+            "family_name": "Private",
+        },
+    )
     assert created.status_code == 201, created.text
     employee_id = created.json()["id"]
-    bad = await info_client.post("/api/v1/employees", headers=bearer(token),
-                                 json={"external_id": 5, "email": email, "given_name": ["x"]})
+    bad = await info_client.post(
+        "/api/v1/employees", headers=bearer(token), json={"external_id": 5, "email": email, "given_name": ["x"]}
+    )
     assert bad.status_code == 422
-    refused = await info_client.get(f"/api/v1/employees/{employee_id}?email={email}",
-                                    headers={"Authorization": f"Bearer {token}x"})
+    refused = await info_client.get(
+        f"/api/v1/employees/{employee_id}?email={email}", headers={"Authorization": f"Bearer {token}x"}
+    )
     # refused either way: the unknown query parameter (422) or the forged token (401)
     assert refused.status_code in (401, 422)
     out = capsys.readouterr()
@@ -176,10 +201,19 @@ async def test_request_logs_carry_request_and_organization_but_no_token_or_email
 
 def test_redaction_by_field_name_and_by_value() -> None:
     jwt_like = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJlLXg"
-    out = redact(None, "info", {
-        "event": "x", "email": "a@b.co", "Authorization": "Bearer abc", "client_secret": "s",
-        "detail": f"user a.person@example.org sent {jwt_like} and Bearer zzz",
-        "nested": {"password": "p", "ok": "fine"}, "items": ["x@y.io", 3]})
+    out = redact(
+        None,
+        "info",
+        {
+            "event": "x",
+            "email": "a@b.co",
+            "Authorization": "Bearer abc",
+            "client_secret": "s",
+            "detail": f"user a.person@example.org sent {jwt_like} and Bearer zzz",
+            "nested": {"password": "p", "ok": "fine"},
+            "items": ["x@y.io", 3],
+        },
+    )
     assert out["email"] == out["Authorization"] == out["client_secret"] == "[redacted]"
     assert "a.person@example.org" not in out["detail"] and jwt_like not in out["detail"]
     assert "zzz" not in out["detail"] and out["detail"].startswith("user [redacted]")
@@ -189,6 +223,7 @@ def test_redaction_by_field_name_and_by_value() -> None:
 
 
 # --- tracing ----------------------------------------------------------------------------------
+
 
 class _Settings:
     def __init__(self, **kw: Any) -> None:
@@ -228,14 +263,18 @@ async def test_a_request_is_a_server_span_continuing_the_callers_trace(tenant: T
 
 
 async def test_graphql_logs_unexpected_errors_once_with_the_traceback_and_answers_quietly(
-        tenant: Tenant, info_client: httpx.AsyncClient, capsys, monkeypatch) -> None:
+    tenant: Tenant, info_client: httpx.AsyncClient, capsys, monkeypatch
+) -> None:
     """A GraphQL refusal (a 404 here) is an answer, not an incident: nothing at ERROR.
     An unexpected error is masked for the client and logged once, with its traceback."""
     from service.org import service as org_service
 
     capsys.readouterr()
-    missing = await info_client.post("/graphql", headers=tenant.hr, json={
-        "query": "query($id: UUID!) { employee(id: $id) { id } }", "variables": {"id": str(uuid.uuid4())}})
+    missing = await info_client.post(
+        "/graphql",
+        headers=tenant.hr,
+        json={"query": "query($id: UUID!) { employee(id: $id) { id } }", "variables": {"id": str(uuid.uuid4())}},
+    )
     assert missing.json()["errors"][0]["extensions"]["status"] == 404
     quiet = json_lines(capsys.readouterr().err)
     assert not [line for line in quiet if line.get("level") == "error"], quiet

@@ -85,8 +85,11 @@ async def test_read_heavy_lists_read_from_the_replica(team: Tenant, monkeypatch)
     try:
         event.listen(database.read_engine.sync_engine, "checkout", lambda *_: checkouts.append(1))
         assert database.read_engine is not database.engine
-        cycle = await team.client.post("/api/v1/cycles", headers=team.hr, json={
-            "name": "Q1", "cadence": "quarterly", "start_date": "2026-01-01", "end_date": "2026-03-31"})
+        cycle = await team.client.post(
+            "/api/v1/cycles",
+            headers=team.hr,
+            json={"name": "Q1", "cadence": "quarterly", "start_date": "2026-01-01", "end_date": "2026-03-31"},
+        )
         assert cycle.status_code == 201
         assert not checkouts, "writes stay on the primary"
         audit = await team.client.get("/api/v1/audit-events", headers=team.auditor)

@@ -42,8 +42,9 @@ def wait_ready(port: int, proc: subprocess.Popen, seconds: float = 60) -> None:
     raise AssertionError("the server did not become ready")
 
 
-def request(port: int, head: bytes, body_chunks: Iterator[bytes] | None = None,
-            timeout: float = 10) -> tuple[int, dict[str, str], bytes]:
+def request(
+    port: int, head: bytes, body_chunks: Iterator[bytes] | None = None, timeout: float = 10
+) -> tuple[int, dict[str, str], bytes]:
     """Send a request over a fresh connection and read the whole answer (the servers
     close the connection after a refusal, or `Connection: close` asks them to)."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
@@ -66,14 +67,20 @@ def request(port: int, head: bytes, body_chunks: Iterator[bytes] | None = None,
 def server(kind: str, tmp: Path) -> Iterator[int]:
     port = free_port()
     (tmp / "prom").mkdir(exist_ok=True)
-    env = {**os.environ, "DATA_DIR": str(tmp), "DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/server.db",
-           "PORT": str(port), "WEB_CONCURRENCY": "1", "LOG_LEVEL": "WARNING",
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prom"), "JWT_SECRET": "s" * 40}
+    env = {
+        **os.environ,
+        "DATA_DIR": str(tmp),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/server.db",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "1",
+        "LOG_LEVEL": "WARNING",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prom"),
+        "JWT_SECRET": "s" * 40,
+    }
     if kind == "uvicorn":
         cmd = [sys.executable, "-m", "service", "serve", "--port", str(port)]
     else:
-        subprocess.run([sys.executable, "-m", "service", "migrate"], env=env, check=True, cwd=ROOT,
-                       capture_output=True)
+        subprocess.run([sys.executable, "-m", "service", "migrate"], env=env, check=True, cwd=ROOT, capture_output=True)
         cmd = [str(BIN / "gunicorn"), "-c", "python:service.gunicorn_conf", "service.app:create_app()"]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

@@ -28,10 +28,29 @@ class World:
     ids: dict[str, str] = field(default_factory=dict)
 
 
-CALLERS = ["admin", "hr", "auditor", "subject", "manager", "indirect_manager", "manager_elsewhere",
-           "other_employee", "reviewer", "kpi:write", "employees:write", "other_admin", "anonymous"]
-PEOPLE = {"subject": "alice", "manager": "lead", "indirect_manager": "boss", "manager_elsewhere": "dave",
-          "other_employee": "carol", "reviewer": "bob"}
+CALLERS = [
+    "admin",
+    "hr",
+    "auditor",
+    "subject",
+    "manager",
+    "indirect_manager",
+    "manager_elsewhere",
+    "other_employee",
+    "reviewer",
+    "kpi:write",
+    "employees:write",
+    "other_admin",
+    "anonymous",
+]
+PEOPLE = {
+    "subject": "alice",
+    "manager": "lead",
+    "indirect_manager": "boss",
+    "manager_elsewhere": "dave",
+    "other_employee": "carol",
+    "reviewer": "bob",
+}
 CLIENTS = ("kpi:write", "employees:write")
 STAFF = ("admin", "hr")
 MANAGERS = ("manager", "indirect_manager")
@@ -64,6 +83,7 @@ def cells(default: int, mapping: dict[tuple[str, ...] | str, int]) -> dict[str, 
 
 # --- the world, built per route as far as the route needs ---------------------------------------
 
+
 async def base(team: Tenant, other: Tenant) -> World:
     await team.add_employee("erin", manager="dave")
     w = World(tenant=team, other=other)
@@ -93,8 +113,7 @@ async def stage_self(w: World) -> None:
 
 async def _reviewed(w: World) -> None:
     await stage_self(w)
-    await act(w.tenant, {"id": w.ids["ev"]}, "submit_manager", w.tenant.employee("lead"),
-              manager_review={"rating": 4})
+    await act(w.tenant, {"id": w.ids["ev"]}, "submit_manager", w.tenant.employee("lead"), manager_review={"rating": 4})
     await transition(w.tenant, {"id": w.ids["cycle"]}, "calibration")
 
 
@@ -102,8 +121,11 @@ async def stage_session(w: World) -> None:
     """The cycle in calibration, alice reviewed, an open session over her."""
     await _reviewed(w)
     t = w.tenant
-    resp = await t.client.post("/api/v1/calibrations", headers=t.hr, json={
-        "cycle_id": w.ids["cycle"], "name": "Session", "employee_ids": [w.ids["alice"]]})
+    resp = await t.client.post(
+        "/api/v1/calibrations",
+        headers=t.hr,
+        json={"cycle_id": w.ids["cycle"], "name": "Session", "employee_ids": [w.ids["alice"]]},
+    )
     assert resp.status_code == 201, resp.text
     w.ids["cal"] = resp.json()["id"]
 
@@ -124,8 +146,9 @@ async def stage_finalized(w: World) -> None:
 
 async def _interview(w: World, **fields: Any) -> None:
     t = w.tenant
-    resp = await t.client.post("/api/v1/interviews", headers=t.employee("lead"),
-                               json={"evaluation_id": w.ids["ev"], "plan": "Talk", **fields})
+    resp = await t.client.post(
+        "/api/v1/interviews", headers=t.employee("lead"), json={"evaluation_id": w.ids["ev"], "plan": "Talk", **fields}
+    )
     assert resp.status_code == 201, resp.text
     w.ids["iv"] = resp.json()["id"]
 
@@ -138,8 +161,11 @@ async def stage_interview(w: World) -> None:
 async def stage_meeting(w: World) -> None:
     await stage_open(w)
     t = w.tenant
-    resp = await t.client.post("/api/v1/review-meetings", headers=t.employee("lead"), json={
-        "subject": {"kind": "evaluation", "id": w.ids["ev"]}, "summary": "Q4 review"})
+    resp = await t.client.post(
+        "/api/v1/review-meetings",
+        headers=t.employee("lead"),
+        json={"subject": {"kind": "evaluation", "id": w.ids["ev"]}, "summary": "Q4 review"},
+    )
     assert resp.status_code == 201, resp.text
     w.ids["meeting"] = resp.json()["id"]
 
@@ -191,97 +217,288 @@ class Route:
 EV = E + "/{ev}"
 ROUTES = [
     Route("evaluations.list", "GET", E, COLLECTION, stage_open),
-    Route("evaluations.post", "POST", E, CREATE_EVAL, stage_fresh,
-          lambda w: {"employee_id": w.ids["alice"], "cycle_id": w.ids["cycle"]},
-          probe=E + "?cycle_id={cycle}", writers=(*STAFF, *MANAGERS)),
-    Route("evaluations.bulk", "POST", E + "/bulk", BULK, stage_fresh,
-          lambda w: {"cycle_id": w.ids["cycle"], "employee_ids": [w.ids["alice"]]},
-          probe=E + "?cycle_id={cycle}", writers=STAFF),
+    Route(
+        "evaluations.post",
+        "POST",
+        E,
+        CREATE_EVAL,
+        stage_fresh,
+        lambda w: {"employee_id": w.ids["alice"], "cycle_id": w.ids["cycle"]},
+        probe=E + "?cycle_id={cycle}",
+        writers=(*STAFF, *MANAGERS),
+    ),
+    Route(
+        "evaluations.bulk",
+        "POST",
+        E + "/bulk",
+        BULK,
+        stage_fresh,
+        lambda w: {"cycle_id": w.ids["cycle"], "employee_ids": [w.ids["alice"]]},
+        probe=E + "?cycle_id={cycle}",
+        writers=STAFF,
+    ),
     Route("evaluations.get", "GET", EV, READ, stage_open, shows=("ev", "alice")),
-    Route("evaluations.patch_self", "PATCH", EV, SELF_WRITE, stage_open,
-          {"self_review": {"rating": 3, "comments": "draft"}}, probe=EV, writers=("subject",)),
-    Route("evaluations.patch_manager", "PATCH", EV, MANAGER_WRITE, stage_open,
-          {"manager_review": {"rating": 3}}, probe=EV, writers=(*STAFF, "manager")),
-    Route("evaluations.submit_self", "POST", EV + "/submit_self", SELF_WRITE, stage_open,
-          {"self_review": {"rating": 4}}, probe=EV, writers=("subject",)),
-    Route("evaluations.submit_manager", "POST", EV + "/submit_manager", MANAGER_WRITE, stage_self,
-          {"manager_review": {"rating": 4}}, probe=EV, writers=(*STAFF, "manager")),
-    Route("evaluations.finalize", "POST", EV + "/finalize", MANAGER_WRITE, stage_calibrated,
-          probe=EV, writers=(*STAFF, "manager")),
-    Route("evaluations.acknowledge", "POST", EV + "/acknowledge", SELF_WRITE, stage_finalized,
-          {"comment": "Agreed"}, probe=EV, writers=("subject",)),
+    Route(
+        "evaluations.patch_self",
+        "PATCH",
+        EV,
+        SELF_WRITE,
+        stage_open,
+        {"self_review": {"rating": 3, "comments": "draft"}},
+        probe=EV,
+        writers=("subject",),
+    ),
+    Route(
+        "evaluations.patch_manager",
+        "PATCH",
+        EV,
+        MANAGER_WRITE,
+        stage_open,
+        {"manager_review": {"rating": 3}},
+        probe=EV,
+        writers=(*STAFF, "manager"),
+    ),
+    Route(
+        "evaluations.submit_self",
+        "POST",
+        EV + "/submit_self",
+        SELF_WRITE,
+        stage_open,
+        {"self_review": {"rating": 4}},
+        probe=EV,
+        writers=("subject",),
+    ),
+    Route(
+        "evaluations.submit_manager",
+        "POST",
+        EV + "/submit_manager",
+        MANAGER_WRITE,
+        stage_self,
+        {"manager_review": {"rating": 4}},
+        probe=EV,
+        writers=(*STAFF, "manager"),
+    ),
+    Route(
+        "evaluations.finalize",
+        "POST",
+        EV + "/finalize",
+        MANAGER_WRITE,
+        stage_calibrated,
+        probe=EV,
+        writers=(*STAFF, "manager"),
+    ),
+    Route(
+        "evaluations.acknowledge",
+        "POST",
+        EV + "/acknowledge",
+        SELF_WRITE,
+        stage_finalized,
+        {"comment": "Agreed"},
+        probe=EV,
+        writers=("subject",),
+    ),
     Route("peer_requests.list", "GET", EV + "/peer-requests", READ, stage_open, shows=("req",)),
-    Route("peer_requests.post", "POST", EV + "/peer-requests", ASK, stage_open,
-          lambda w: {"reviewer_id": w.ids["carol"]}, probe=EV + "/peer-requests",
-          writers=(*STAFF, *MANAGERS, "subject")),
+    Route(
+        "peer_requests.post",
+        "POST",
+        EV + "/peer-requests",
+        ASK,
+        stage_open,
+        lambda w: {"reviewer_id": w.ids["carol"]},
+        probe=EV + "/peer-requests",
+        writers=(*STAFF, *MANAGERS, "subject"),
+    ),
     Route("feedback.list", "GET", EV + "/feedback", READ, stage_open),
-    Route("feedback.post", "POST", EV + "/feedback", ANSWER, stage_open, {"rating": 4, "comments": "Helpful"},
-          probe=EV + "/feedback", writers=("reviewer",)),
+    Route(
+        "feedback.post",
+        "POST",
+        EV + "/feedback",
+        ANSWER,
+        stage_open,
+        {"rating": 4, "comments": "Helpful"},
+        probe=EV + "/feedback",
+        writers=("reviewer",),
+    ),
     Route("inbox.list", "GET", "/api/v1/peer-requests", COLLECTION, stage_open),
     Route("inbox.get", "GET", "/api/v1/peer-requests/{req}", REQUEST_READ, stage_open, shows=("req", "bob")),
-    Route("inbox.decline", "POST", "/api/v1/peer-requests/{req}/decline", DECLINE, stage_open,
-          {"reason": "Not enough contact"}, probe=EV + "/peer-requests", writers=("reviewer",)),
+    Route(
+        "inbox.decline",
+        "POST",
+        "/api/v1/peer-requests/{req}/decline",
+        DECLINE,
+        stage_open,
+        {"reason": "Not enough contact"},
+        probe=EV + "/peer-requests",
+        writers=("reviewer",),
+    ),
     Route("calibrations.list", "GET", "/api/v1/calibrations", CAL_LIST, stage_session),
-    Route("calibrations.post", "POST", "/api/v1/calibrations", CAL_CREATE, stage_open,
-          lambda w: {"cycle_id": w.ids["cycle"], "name": "Ops", "employee_ids": [w.ids["alice"]]},
-          probe="/api/v1/calibrations?cycle_id={cycle}", writers=STAFF),
+    Route(
+        "calibrations.post",
+        "POST",
+        "/api/v1/calibrations",
+        CAL_CREATE,
+        stage_open,
+        lambda w: {"cycle_id": w.ids["cycle"], "name": "Ops", "employee_ids": [w.ids["alice"]]},
+        probe="/api/v1/calibrations?cycle_id={cycle}",
+        writers=STAFF,
+    ),
     Route("calibrations.get", "GET", "/api/v1/calibrations/{cal}", CAL_READ, stage_session, shows=("cal", "alice")),
     Route("adjustments.list", "GET", "/api/v1/calibrations/{cal}/adjustments", CAL_READ, stage_session),
-    Route("adjustments.post", "POST", "/api/v1/calibrations/{cal}/adjustments", CAL_WRITE, stage_session,
-          lambda w: {"employee_id": w.ids["alice"], "delta": "-2.5", "reason": "Calibrated down"},
-          probe="/api/v1/calibrations/{cal}/adjustments", writers=STAFF),
-    Route("calibrations.distribution", "GET", "/api/v1/calibrations/{cal}/distribution", CAL_READ, stage_session,
-          shows=("alice",)),
-    Route("calibrations.simulate", "POST", "/api/v1/calibrations/{cal}/simulate", CAL_ACT, stage_session,
-          lambda w: {"adjustments": [{"employee_id": w.ids["alice"], "delta": 5}]},
-          probe="/api/v1/calibrations/{cal}/distribution"),
-    Route("calibrations.finalize", "POST", "/api/v1/calibrations/{cal}/finalize", CAL_ACT, stage_session,
-          probe="/api/v1/calibrations/{cal}", writers=STAFF),
+    Route(
+        "adjustments.post",
+        "POST",
+        "/api/v1/calibrations/{cal}/adjustments",
+        CAL_WRITE,
+        stage_session,
+        lambda w: {"employee_id": w.ids["alice"], "delta": "-2.5", "reason": "Calibrated down"},
+        probe="/api/v1/calibrations/{cal}/adjustments",
+        writers=STAFF,
+    ),
+    Route(
+        "calibrations.distribution",
+        "GET",
+        "/api/v1/calibrations/{cal}/distribution",
+        CAL_READ,
+        stage_session,
+        shows=("alice",),
+    ),
+    Route(
+        "calibrations.simulate",
+        "POST",
+        "/api/v1/calibrations/{cal}/simulate",
+        CAL_ACT,
+        stage_session,
+        lambda w: {"adjustments": [{"employee_id": w.ids["alice"], "delta": 5}]},
+        probe="/api/v1/calibrations/{cal}/distribution",
+    ),
+    Route(
+        "calibrations.finalize",
+        "POST",
+        "/api/v1/calibrations/{cal}/finalize",
+        CAL_ACT,
+        stage_session,
+        probe="/api/v1/calibrations/{cal}",
+        writers=STAFF,
+    ),
     Route("interviews.list", "GET", "/api/v1/interviews", COLLECTION, stage_interview),
-    Route("interviews.post", "POST", "/api/v1/interviews", INTERVIEW_CREATE, stage_open,
-          lambda w: {"evaluation_id": w.ids["ev"], "plan": "Plan"},
-          probe="/api/v1/interviews?evaluation_id={ev}", writers=(*STAFF, *MANAGERS)),
+    Route(
+        "interviews.post",
+        "POST",
+        "/api/v1/interviews",
+        INTERVIEW_CREATE,
+        stage_open,
+        lambda w: {"evaluation_id": w.ids["ev"], "plan": "Plan"},
+        probe="/api/v1/interviews?evaluation_id={ev}",
+        writers=(*STAFF, *MANAGERS),
+    ),
     Route("interviews.get", "GET", "/api/v1/interviews/{iv}", READ, stage_interview, shows=("iv",)),
-    Route("interviews.patch", "PATCH", "/api/v1/interviews/{iv}", INTERVIEW_WRITE, stage_interview,
-          {"notes": "Noted"}, probe="/api/v1/interviews/{iv}", writers=(*STAFF, *MANAGERS)),
-    Route("interviews.acknowledge", "POST", "/api/v1/interviews/{iv}/acknowledge", SELF_WRITE, stage_finalized,
-          {"comment": "Signed"}, probe="/api/v1/interviews/{iv}", writers=("subject",)),
+    Route(
+        "interviews.patch",
+        "PATCH",
+        "/api/v1/interviews/{iv}",
+        INTERVIEW_WRITE,
+        stage_interview,
+        {"notes": "Noted"},
+        probe="/api/v1/interviews/{iv}",
+        writers=(*STAFF, *MANAGERS),
+    ),
+    Route(
+        "interviews.acknowledge",
+        "POST",
+        "/api/v1/interviews/{iv}/acknowledge",
+        SELF_WRITE,
+        stage_finalized,
+        {"comment": "Signed"},
+        probe="/api/v1/interviews/{iv}",
+        writers=("subject",),
+    ),
     Route("meetings.list", "GET", "/api/v1/review-meetings", COLLECTION, stage_meeting),
-    Route("meetings.post", "POST", "/api/v1/review-meetings", MEETING_CREATE, stage_open,
-          lambda w: {"subject": {"kind": "evaluation", "id": w.ids["ev"]}, "gap": "Conversion below target"},
-          probe="/api/v1/review-meetings?subject_id={ev}", writers=(*STAFF, *MANAGERS)),
+    Route(
+        "meetings.post",
+        "POST",
+        "/api/v1/review-meetings",
+        MEETING_CREATE,
+        stage_open,
+        lambda w: {"subject": {"kind": "evaluation", "id": w.ids["ev"]}, "gap": "Conversion below target"},
+        probe="/api/v1/review-meetings?subject_id={ev}",
+        writers=(*STAFF, *MANAGERS),
+    ),
     Route("meetings.get", "GET", "/api/v1/review-meetings/{meeting}", READ, stage_meeting, shows=("meeting",)),
-    Route("meetings.patch", "PATCH", "/api/v1/review-meetings/{meeting}", INTERVIEW_WRITE, stage_meeting,
-          {"cause_analysis": "Traffic dropped"}, probe="/api/v1/review-meetings/{meeting}",
-          writers=(*STAFF, *MANAGERS)),
+    Route(
+        "meetings.patch",
+        "PATCH",
+        "/api/v1/review-meetings/{meeting}",
+        INTERVIEW_WRITE,
+        stage_meeting,
+        {"cause_analysis": "Traffic dropped"},
+        probe="/api/v1/review-meetings/{meeting}",
+        writers=(*STAFF, *MANAGERS),
+    ),
     # scores and the score of record (alice's result is official once her calibration is finalized)
     Route("scores.list", "GET", "/api/v1/cycles/{cycle}/scores", SCORES_LIST, stage_calibrated),
     Route("scores.get", "GET", "/api/v1/cycles/{cycle}/scores/{alice}", READ, stage_calibrated, shows=("alice",)),
-    Route("scores.versions", "GET", "/api/v1/cycles/{cycle}/scores/{alice}/versions", READ, stage_calibrated,
-          shows=("alice", "cal")),
-    Route("scores.amend", "POST", "/api/v1/cycles/{cycle}/amendments", AMEND, stage_calibrated,
-          lambda w: {"employee_id": w.ids["alice"], "final": "70", "reason": "A KPI actual was wrong"},
-          probe="/api/v1/cycles/{cycle}/scores/{alice}/versions", writers=STAFF),
-    Route("scores.recompute", "POST", "/api/v1/cycles/{cycle}/scores/recompute", RECOMPUTE, stage_calibrated,
-          probe="/api/v1/audit-events?entity_type=cycle&entity_id={cycle}", writers=STAFF),
+    Route(
+        "scores.versions",
+        "GET",
+        "/api/v1/cycles/{cycle}/scores/{alice}/versions",
+        READ,
+        stage_calibrated,
+        shows=("alice", "cal"),
+    ),
+    Route(
+        "scores.amend",
+        "POST",
+        "/api/v1/cycles/{cycle}/amendments",
+        AMEND,
+        stage_calibrated,
+        lambda w: {"employee_id": w.ids["alice"], "final": "70", "reason": "A KPI actual was wrong"},
+        probe="/api/v1/cycles/{cycle}/scores/{alice}/versions",
+        writers=STAFF,
+    ),
+    Route(
+        "scores.recompute",
+        "POST",
+        "/api/v1/cycles/{cycle}/scores/recompute",
+        RECOMPUTE,
+        stage_calibrated,
+        probe="/api/v1/audit-events?entity_type=cycle&entity_id={cycle}",
+        writers=STAFF,
+    ),
 ]
 CASES = [pytest.param(r, c, id=f"{r.name}-{c}") for r in ROUTES for c in CALLERS]
-MINE = ("/evaluations", "/peer-requests", "/calibrations", "/interviews", "/review-meetings",
-        "/cycles/{cycle_id}/scores", "/cycles/{cycle_id}/amendments")
+MINE = (
+    "/evaluations",
+    "/peer-requests",
+    "/calibrations",
+    "/interviews",
+    "/review-meetings",
+    "/cycles/{cycle_id}/scores",
+    "/cycles/{cycle_id}/amendments",
+)
 
 
 def test_table_covers_every_route_and_caller():
     from service.app import create_app
 
     paths = create_app().openapi()["paths"]
-    served = {(m.upper(), p) for p, ops in paths.items() if any(p.startswith("/api/v1" + x) for x in MINE)
-              for m in ops}
-    table = {(r.method, r.path.replace("{ev}", "{evaluation_id}").replace("{req}", "{request_id}")
-              .replace("{cal}", "{calibration_id}").replace("{iv}", "{interview_id}")
-              .replace("{meeting}", "{meeting_id}").replace("{cycle}", "{cycle_id}")
-              .replace("{alice}", "{employee_id}")) for r in ROUTES}
-    actions = {("POST", "/api/v1/evaluations/{evaluation_id}/" + a)
-               for a in ("submit_self", "submit_manager", "finalize", "acknowledge")}
+    served = {(m.upper(), p) for p, ops in paths.items() if any(p.startswith("/api/v1" + x) for x in MINE) for m in ops}
+    table = {
+        (
+            r.method,
+            r.path.replace("{ev}", "{evaluation_id}")
+            .replace("{req}", "{request_id}")
+            .replace("{cal}", "{calibration_id}")
+            .replace("{iv}", "{interview_id}")
+            .replace("{meeting}", "{meeting_id}")
+            .replace("{cycle}", "{cycle_id}")
+            .replace("{alice}", "{employee_id}"),
+        )
+        for r in ROUTES
+    }
+    actions = {
+        ("POST", "/api/v1/evaluations/{evaluation_id}/" + a)
+        for a in ("submit_self", "submit_manager", "finalize", "acknowledge")
+    }
     assert served == (table - actions) | {("POST", "/api/v1/evaluations/{evaluation_id}/{action}")}
     assert actions <= table
     assert all(set(r.expected) == set(CALLERS) for r in ROUTES)

@@ -13,17 +13,29 @@ from tests.evaluations.conftest import get, outbox_events, reviewed, transition
 from tests.kpi.conftest import make_cycle
 
 C = "/api/v1/calibrations"
-GUIDELINE = {"mode": "enforced", "bands": [
-    {"rating": "S", "pct": "0.10"}, {"rating": "A", "pct": "0.20"}, {"rating": "B", "pct": "0.50"},
-    {"rating": "C", "pct": "0.15"}, {"rating": "D", "pct": "0.05"}]}
+GUIDELINE = {
+    "mode": "enforced",
+    "bands": [
+        {"rating": "S", "pct": "0.10"},
+        {"rating": "A", "pct": "0.20"},
+        {"rating": "B", "pct": "0.50"},
+        {"rating": "C", "pct": "0.15"},
+        {"rating": "D", "pct": "0.05"},
+    ],
+}
 # SPEC Appendix A: ten finals and the ratings the enforced distribution gives them.
 FINALS = ["112", "101", "101", "96", "90", "88", "85", "79", "70", "55"]
 ENFORCED = ["S", "A", "A", "B", "B", "B", "B", "B", "C", "C"]
 
 
 async def eval_only_policy(t: Tenant, distribution: dict[str, Any] | None = None) -> None:
-    body: dict[str, Any] = {"name": "eval", "scope": {"kind": "organization"}, "w_kpi": "0", "w_okr": "0",
-                            "w_eval": "1"}
+    body: dict[str, Any] = {
+        "name": "eval",
+        "scope": {"kind": "organization"},
+        "w_kpi": "0",
+        "w_okr": "0",
+        "w_eval": "1",
+    }
     if distribution:
         body["distribution"] = distribution
     resp = await t.client.post("/api/v1/scoring-policies", headers=t.admin, json=body)
@@ -45,10 +57,20 @@ async def session(t: Tenant, cycle: dict[str, Any], expect: int = 201, **body: A
     return resp.json()
 
 
-async def adjust(t: Tenant, cal: dict[str, Any], employee_id: str, delta: str, reason: str = "Calibrated",
-                 headers: dict[str, str] | None = None, expect: int = 201) -> dict[str, Any]:
-    resp = await t.client.post(f"{C}/{cal['id']}/adjustments", headers=headers or t.hr,
-                               json={"employee_id": employee_id, "delta": delta, "reason": reason})
+async def adjust(
+    t: Tenant,
+    cal: dict[str, Any],
+    employee_id: str,
+    delta: str,
+    reason: str = "Calibrated",
+    headers: dict[str, str] | None = None,
+    expect: int = 201,
+) -> dict[str, Any]:
+    resp = await t.client.post(
+        f"{C}/{cal['id']}/adjustments",
+        headers=headers or t.hr,
+        json={"employee_id": employee_id, "delta": delta, "reason": reason},
+    )
     assert resp.status_code == expect, resp.text
     return resp.json()
 
@@ -111,8 +133,9 @@ async def test_adjustments_need_a_reason_count_live_and_are_audited(team: Tenant
         bad = await adjust(t, cal, alice, "1", reason=reason, expect=422)
         assert bad["errors"][0]["loc"] == ["body", "reason"]
     assert (await adjust(t, cal, alice, "0", expect=422))["errors"][0]["loc"] == ["body", "delta"]
-    missing = await t.client.post(f"{C}/{cal['id']}/adjustments", headers=t.hr,
-                                  json={"employee_id": alice, "delta": "1"})
+    missing = await t.client.post(
+        f"{C}/{cal['id']}/adjustments", headers=t.hr, json={"employee_id": alice, "delta": "1"}
+    )
     assert missing.status_code == 422
     outsider = await adjust(t, cal, t.employees["bob"]["id"], "1", expect=422)
     assert outsider["errors"][0]["loc"] == ["body", "employee_id"]
@@ -139,8 +162,11 @@ async def test_simulation_saves_nothing(team: Tenant):
     ids = [t.employees[k]["id"] for k in ("alice", "bob")]
     cal = await session(t, cycle, employee_ids=ids)
     before = await get(t, f"{C}/{cal['id']}/distribution")
-    sim = await t.client.post(f"{C}/{cal['id']}/simulate", headers=t.hr, json={"adjustments": [
-        {"employee_id": ids[1], "delta": "40", "reason": "what if"}]})
+    sim = await t.client.post(
+        f"{C}/{cal['id']}/simulate",
+        headers=t.hr,
+        json={"adjustments": [{"employee_id": ids[1], "delta": "40", "reason": "what if"}]},
+    )
     assert sim.status_code == 200, sim.text
     body = sim.json()
     assert body["simulated"] is True and member(body, ids[1])["final"] == "100.00"
@@ -148,8 +174,11 @@ async def test_simulation_saves_nothing(team: Tenant):
     assert await get(t, f"{C}/{cal['id']}/distribution") == before
     assert (await get(t, f"{C}/{cal['id']}/adjustments"))["items"] == []
     assert (await get(t, f"/api/v1/cycles/{cycle['id']}/scores/{ids[1]}"))["final"] == "60.00"
-    bad = await t.client.post(f"{C}/{cal['id']}/simulate", headers=t.hr, json={"adjustments": [
-        {"employee_id": t.employees["carol"]["id"], "delta": "1"}]})
+    bad = await t.client.post(
+        f"{C}/{cal['id']}/simulate",
+        headers=t.hr,
+        json={"adjustments": [{"employee_id": t.employees["carol"]["id"], "delta": "1"}]},
+    )
     assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["body", "adjustments", 0, "employee_id"]
 
 
@@ -184,8 +213,9 @@ async def test_membership_and_finalization_refusals(team: Tenant):
     assert none["errors"]
     dep = (await t.client.post("/api/v1/departments", headers=t.hr, json={"name": "Team"})).json()
     for who in ("alice", "bob"):
-        await t.client.patch(f"/api/v1/employees/{t.employees[who]['id']}", headers=t.hr,
-                             json={"department_id": dep["id"]})
+        await t.client.patch(
+            f"/api/v1/employees/{t.employees[who]['id']}", headers=t.hr, json={"department_id": dep["id"]}
+        )
     cal = await session(t, cycle, department_id=dep["id"])
     assert sorted(cal["employee_ids"]) == sorted([alice, bob]) and cal["status"] == "open"
     clash = await session(t, cycle, employee_ids=[bob], expect=409)

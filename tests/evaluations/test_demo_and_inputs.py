@@ -33,17 +33,34 @@ async def _demo_org(tenant: Tenant):
 
     async with database.sessions() as session:
         for key, name, parent in DEPARTMENTS:
-            session.add(Department(org_id=org_id, id=make_id("dep:" + key), name=name,
-                                   parent_id=make_id("dep:" + parent) if parent else None))
+            session.add(
+                Department(
+                    org_id=org_id,
+                    id=make_id("dep:" + key),
+                    name=name,
+                    parent_id=make_id("dep:" + parent) if parent else None,
+                )
+            )
             await session.flush()
         for key, name, level, family in POSITIONS:
             session.add(Position(org_id=org_id, id=make_id("pos:" + key), name=name, level=level, job_family=family))
         await session.flush()
         for ext, given, family, dep, pos, mgr, _salary, _pct in EMPLOYEES:
-            session.add(Employee(org_id=org_id, id=make_id("emp:" + ext), external_id=ext, email=f"{ext}@demo.example",
-                                 given_name=given, family_name=family, department_id=make_id("dep:" + dep),
-                                 position_id=make_id("pos:" + pos), manager_id=make_id("emp:" + mgr) if mgr else None,
-                                 status="active", hire_date=dt.date(2021, 3, 1)))
+            session.add(
+                Employee(
+                    org_id=org_id,
+                    id=make_id("emp:" + ext),
+                    external_id=ext,
+                    email=f"{ext}@demo.example",
+                    given_name=given,
+                    family_name=family,
+                    department_id=make_id("dep:" + dep),
+                    position_id=make_id("pos:" + pos),
+                    manager_id=make_id("emp:" + mgr) if mgr else None,
+                    status="active",
+                    hire_date=dt.date(2021, 3, 1),
+                )
+            )
             await session.flush()
         await okr_demo.load(session, org_id, make_id)
         await kpi_demo.load(session, org_id, make_id)
@@ -54,8 +71,12 @@ async def _demo_org(tenant: Tenant):
 
 async def _counts(org_id: uuid.UUID) -> tuple[int, ...]:
     async with database.sessions() as session:
-        return tuple([(await session.execute(select(func.count()).select_from(m).where(m.org_id == org_id)))
-                      .scalar_one() for m in (Evaluation, PeerRequest, CalibrationAdjustment)])
+        return tuple(
+            [
+                (await session.execute(select(func.count()).select_from(m).where(m.org_id == org_id))).scalar_one()
+                for m in (Evaluation, PeerRequest, CalibrationAdjustment)
+            ]
+        )
 
 
 async def test_demo_has_a_cycle_in_calibration(tenant: Tenant):
@@ -108,8 +129,9 @@ async def test_loader_is_set_based(tenant: Tenant):
         from service.cycles.models import Cycle
 
         cycle = await session.get(Cycle, (t.org_id, q4))
-        ctx = Ctx(session=session, principal=Principal(sub="hr", org_id=t.org_id, kind="person",
-                                                       roles=frozenset({"hr"})))
+        ctx = Ctx(
+            session=session, principal=Principal(sub="hr", org_id=t.org_id, kind="person", roles=frozenset({"hr"}))
+        )
         sizes = []
         for employees in ((make_id("emp:E008"),), tuple(make_id(f"emp:E0{n:02d}") for n in range(1, 16))):
             statements.clear()

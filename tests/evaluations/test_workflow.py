@@ -65,8 +65,11 @@ async def test_drafts_are_private_until_submitted(team: Tenant, review_cycle):
     url = f"{E}/{ev['id']}"
     resp = await t.client.patch(url, headers=t.employee("alice"), json={"self_review": {"rating": 2}})
     assert resp.status_code == 200
-    resp = await t.client.patch(url, headers=t.employee("lead"), json={"manager_review": {
-        "rating": 4, "competencies": [{"name": "Teamwork", "rating": 5}]}})
+    resp = await t.client.patch(
+        url,
+        headers=t.employee("lead"),
+        json={"manager_review": {"rating": 4, "competencies": [{"name": "Teamwork", "rating": 5}]}},
+    )
     assert resp.status_code == 200, resp.text
     assert (await get(t, url, t.employee("lead")))["self_review"] is None
     assert (await get(t, url, t.employee("boss")))["manager_review"]["rating"] == 4
@@ -85,12 +88,15 @@ async def test_drafts_are_private_until_submitted(team: Tenant, review_cycle):
     assert late.status_code == 409
 
 
-@pytest.mark.parametrize(("body", "loc"), [
-    ({"self_review": {"rating": 6}}, ["body", "self_review", "rating"]),
-    ({"self_review": {"rating": 0}}, ["body", "self_review", "rating"]),
-    ({"self_review": {"rating": 3, "mood": "great"}}, ["body", "self_review", "mood"]),
-    ({"status": "finalized"}, ["body", "status"]),
-])
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        ({"self_review": {"rating": 6}}, ["body", "self_review", "rating"]),
+        ({"self_review": {"rating": 0}}, ["body", "self_review", "rating"]),
+        ({"self_review": {"rating": 3, "mood": "great"}}, ["body", "self_review", "mood"]),
+        ({"status": "finalized"}, ["body", "status"]),
+    ],
+)
 async def test_bad_drafts_are_422(team: Tenant, review_cycle, body: dict[str, Any], loc: list[Any]):
     ev = await open_evaluation(team, "alice", review_cycle)
     resp = await team.client.patch(f"{E}/{ev['id']}", headers=team.employee("alice"), json=body)
@@ -101,9 +107,18 @@ async def test_bad_drafts_are_422(team: Tenant, review_cycle, body: dict[str, An
 
 async def test_rating_scale_follows_the_policy(team: Tenant, review_cycle):
     t = team
-    resp = await t.client.post("/api/v1/scoring-policies", headers=t.admin, json={
-        "name": "ten", "scope": {"kind": "organization"}, "w_kpi": "0.5", "w_okr": "0.3", "w_eval": "0.2",
-        "rating_scale": 10})
+    resp = await t.client.post(
+        "/api/v1/scoring-policies",
+        headers=t.admin,
+        json={
+            "name": "ten",
+            "scope": {"kind": "organization"},
+            "w_kpi": "0.5",
+            "w_okr": "0.3",
+            "w_eval": "0.2",
+            "rating_scale": 10,
+        },
+    )
     assert resp.status_code == 201, resp.text
     ev = await open_evaluation(t, "alice", review_cycle)
     await act(t, ev, "submit_self", t.employee("alice"), self_review={"rating": 9})
@@ -119,22 +134,26 @@ async def test_if_match_and_closed_cycles(team: Tenant):
     ev = await open_evaluation(t, "alice", cycle)
     url = f"{E}/{ev['id']}"
     etag = (await t.client.get(url, headers=t.hr)).headers["etag"]
-    ok = await t.client.patch(url, headers={**t.employee("alice"), "If-Match": etag},
-                              json={"self_review": {"comments": "v1"}})
+    ok = await t.client.patch(
+        url, headers={**t.employee("alice"), "If-Match": etag}, json={"self_review": {"comments": "v1"}}
+    )
     assert ok.status_code == 200 and ok.headers["etag"] != etag
-    stale = await t.client.patch(url, headers={**t.employee("alice"), "If-Match": etag},
-                                 json={"self_review": {"comments": "v2"}})
+    stale = await t.client.patch(
+        url, headers={**t.employee("alice"), "If-Match": etag}, json={"self_review": {"comments": "v2"}}
+    )
     assert stale.status_code == 412
-    stale = await t.client.post(f"{url}/submit_self", headers={**t.employee("alice"), "If-Match": etag},
-                                json={"self_review": {"rating": 3}})
+    stale = await t.client.post(
+        f"{url}/submit_self", headers={**t.employee("alice"), "If-Match": etag}, json={"self_review": {"rating": 3}}
+    )
     assert stale.status_code == 412
     assert (await get(t, url))["status"] == "not_started"
     await close_cycle(t, cycle)
     closed = await t.client.patch(url, headers=t.employee("alice"), json={"self_review": {"comments": "v3"}})
     assert closed.status_code == 409
     await act(t, ev, "submit_self", t.employee("alice"), expect=409, self_review={"rating": 3})
-    again = await t.client.post(E, headers=t.hr, json={"employee_id": t.employees["bob"]["id"],
-                                                       "cycle_id": cycle["id"]})
+    again = await t.client.post(
+        E, headers=t.hr, json={"employee_id": t.employees["bob"]["id"], "cycle_id": cycle["id"]}
+    )
     assert again.status_code == 409
 
 
@@ -143,11 +162,15 @@ async def test_create_refusals(team: Tenant, review_cycle):
     await open_evaluation(t, "alice", review_cycle)
     dup = await open_evaluation(t, "alice", review_cycle, expect=409)
     assert dup["errors"][0]["loc"] == ["body", "employee_id"]
-    unknown = await t.client.post(E, headers=t.hr, json={"employee_id": "00000000-0000-7000-8000-000000000001",
-                                                         "cycle_id": review_cycle["id"]})
+    unknown = await t.client.post(
+        E, headers=t.hr, json={"employee_id": "00000000-0000-7000-8000-000000000001", "cycle_id": review_cycle["id"]}
+    )
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["loc"] == ["body", "employee_id"]
-    no_cycle = await t.client.post(E, headers=t.hr, json={"employee_id": t.employees["bob"]["id"],
-                                                          "cycle_id": "00000000-0000-7000-8000-000000000001"})
+    no_cycle = await t.client.post(
+        E,
+        headers=t.hr,
+        json={"employee_id": t.employees["bob"]["id"], "cycle_id": "00000000-0000-7000-8000-000000000001"},
+    )
     assert no_cycle.status_code == 422 and no_cycle.json()["errors"][0]["loc"] == ["body", "cycle_id"]
     await open_evaluation(t, "bob", review_cycle, headers=t.employee("boss"))  # an indirect manager may
     await open_evaluation(t, "carol", review_cycle, headers=t.employee("lead"), expect=403)  # not lead's
@@ -156,14 +179,17 @@ async def test_create_refusals(team: Tenant, review_cycle):
 async def test_bulk_by_department_and_whole_cycle_is_idempotent(team: Tenant, review_cycle):
     t = team
     dep = (await t.client.post("/api/v1/departments", headers=t.hr, json={"name": "Ops"})).json()
-    sub = (await t.client.post("/api/v1/departments", headers=t.hr, json={"name": "Ops East",
-                                                                           "parent_id": dep["id"]})).json()
+    sub = (
+        await t.client.post("/api/v1/departments", headers=t.hr, json={"name": "Ops East", "parent_id": dep["id"]})
+    ).json()
     for who, d in (("alice", dep), ("bob", sub)):
-        r = await t.client.patch(f"/api/v1/employees/{t.employees[who]['id']}", headers=t.hr,
-                                 json={"department_id": d["id"]})
+        r = await t.client.patch(
+            f"/api/v1/employees/{t.employees[who]['id']}", headers=t.hr, json={"department_id": d["id"]}
+        )
         assert r.status_code == 200
-    first = await t.client.post(f"{E}/bulk", headers=t.hr, json={"cycle_id": review_cycle["id"],
-                                                                 "department_id": dep["id"]})
+    first = await t.client.post(
+        f"{E}/bulk", headers=t.hr, json={"cycle_id": review_cycle["id"], "department_id": dep["id"]}
+    )
     assert first.status_code == 201 and first.json()["created"] == 2
     both = await t.client.post(f"{E}/bulk", headers=t.hr, json={"cycle_id": review_cycle["id"]})
     assert both.json()["created"] == 4 and both.json()["skipped"] == 2 and len(both.json()["evaluation_ids"]) == 6
@@ -174,11 +200,15 @@ async def test_bulk_by_department_and_whole_cycle_is_idempotent(team: Tenant, re
     assert [e["employee_id"] for e in listed["items"]] == [t.employees["alice"]["id"]]
     by_manager = await get(t, f"{E}?cycle_id={review_cycle['id']}&manager_id={t.employees['lead']['id']}")
     assert {e["employee_id"] for e in by_manager["items"]} == {t.employees["alice"]["id"], t.employees["bob"]["id"]}
-    bad = await t.client.post(f"{E}/bulk", headers=t.hr, json={"cycle_id": review_cycle["id"],
-                                                               "department_id": dep["id"], "employee_ids": []})
+    bad = await t.client.post(
+        f"{E}/bulk", headers=t.hr, json={"cycle_id": review_cycle["id"], "department_id": dep["id"], "employee_ids": []}
+    )
     assert bad.status_code == 422
-    unknown = await t.client.post(f"{E}/bulk", headers=t.hr, json={
-        "cycle_id": review_cycle["id"], "employee_ids": ["00000000-0000-7000-8000-000000000001"]})
+    unknown = await t.client.post(
+        f"{E}/bulk",
+        headers=t.hr,
+        json={"cycle_id": review_cycle["id"], "employee_ids": ["00000000-0000-7000-8000-000000000001"]},
+    )
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["loc"] == ["body", "employee_ids"]
 
 
@@ -201,8 +231,13 @@ async def test_finalize_records_the_result_and_emits(team: Tenant):
     cycle = await make_cycle(t, status="review")
     ev = await reviewed(t, "alice", cycle, "lead", manager_rating=5)
     await transition(t, cycle, "calibration")
-    cal = (await t.client.post("/api/v1/calibrations", headers=t.hr, json={
-        "cycle_id": cycle["id"], "name": "c", "employee_ids": [t.employees["alice"]["id"]]})).json()
+    cal = (
+        await t.client.post(
+            "/api/v1/calibrations",
+            headers=t.hr,
+            json={"cycle_id": cycle["id"], "name": "c", "employee_ids": [t.employees["alice"]["id"]]},
+        )
+    ).json()
     assert (await t.client.post(f"/api/v1/calibrations/{cal['id']}/finalize", headers=t.hr)).status_code == 200
     done = await act(t, ev, "finalize", t.employee("lead"))
     assert done["status"] == "finalized" and done["final_score"] == "100.00" and done["final_rating"] == "A"
@@ -214,5 +249,10 @@ async def test_finalize_records_the_result_and_emits(team: Tenant):
     assert await outbox_events(t, "evaluation.acknowledged") == []
     audit = await get(t, f"/api/v1/audit-events?entity_type=evaluation&entity_id={ev['id']}", t.admin)
     actions = {a["action"] for a in audit["items"]}
-    assert {"evaluation.created", "evaluation.submit_self", "evaluation.submit_manager",
-            "evaluation.calibrated", "evaluation.finalize"} <= actions
+    assert {
+        "evaluation.created",
+        "evaluation.submit_self",
+        "evaluation.submit_manager",
+        "evaluation.calibrated",
+        "evaluation.finalize",
+    } <= actions

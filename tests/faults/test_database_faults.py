@@ -124,9 +124,13 @@ if BACKEND == "postgresql":
         poll clears it."""
         for _ in range(1200):
             await admin.execute("SELECT pg_stat_clear_snapshot()")
-            pids = [r["pid"] for r in await admin.fetch(
-                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database() AND pid <> pg_backend_pid()")]
+            pids = [
+                r["pid"]
+                for r in await admin.fetch(
+                    "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ]
             if pids:
                 return pids
             if task.done():
@@ -144,8 +148,9 @@ if BACKEND == "postgresql":
             tr = admin.transaction()
             await tr.start()
             await admin.execute("SELECT 1 FROM employees WHERE id = $1 FOR UPDATE", emp["id"])
-            task = asyncio.create_task(tenant.client.patch(f"{E}/{emp['id']}", headers=tenant.hr,
-                                                           json={"given_name": "Renamed"}))
+            task = asyncio.create_task(
+                tenant.client.patch(f"{E}/{emp['id']}", headers=tenant.hr, json={"given_name": "Renamed"})
+            )
             (pid,) = await wait_for_lock_waiters(admin, task)
             assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
             await tr.rollback()
@@ -161,25 +166,32 @@ if BACKEND == "postgresql":
         """The import inserts its new rows, then waits to update a locked one; killed there,
         its inserts roll back: the run that follows creates every row itself."""
         locked = await tenant.add_employee("locked")
-        rows = [{"external_id": f"new-{i}", "email": f"n{i}@example.com", "given_name": "New",
-                 "family_name": str(i)} for i in range(500)]
-        rows.append({"external_id": locked["external_id"], "email": "locked@example.com",
-                     "given_name": "Changed", "family_name": "Test"})
+        rows = [
+            {"external_id": f"new-{i}", "email": f"n{i}@example.com", "given_name": "New", "family_name": str(i)}
+            for i in range(500)
+        ]
+        rows.append(
+            {
+                "external_id": locked["external_id"],
+                "email": "locked@example.com",
+                "given_name": "Changed",
+                "family_name": "Test",
+            }
+        )
         admin = await asyncpg.connect(app_db_url())
         try:
             tr = admin.transaction()
             await tr.start()
             await admin.execute("SELECT 1 FROM employees WHERE id = $1 FOR UPDATE", locked["id"])
-            task = asyncio.create_task(tenant.client.post(f"{E}/bulk", headers=tenant.as_("hr"),
-                                                          json={"rows": rows}))
+            task = asyncio.create_task(tenant.client.post(f"{E}/bulk", headers=tenant.as_("hr"), json={"rows": rows}))
             (pid,) = await wait_for_lock_waiters(admin, task)
             # the import's own inserts are not visible outside its transaction
-            assert await admin.fetchval("SELECT count(*) FROM employees WHERE org_id = $1",
-                                        tenant.org_id) == 1
+            assert await admin.fetchval("SELECT count(*) FROM employees WHERE org_id = $1", tenant.org_id) == 1
             assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
             await asyncio.sleep(0.2)
-            assert await admin.fetchval("SELECT count(*) FROM employees WHERE org_id = $1",
-                                        tenant.org_id) == 1  # nothing of the killed run stayed
+            assert (
+                await admin.fetchval("SELECT count(*) FROM employees WHERE org_id = $1", tenant.org_id) == 1
+            )  # nothing of the killed run stayed
             await tr.rollback()
             resp = await asyncio.wait_for(task, 60)
         finally:
@@ -196,7 +208,8 @@ if BACKEND == "postgresql":
         try:
             return await admin.fetchval(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            )
         finally:
             await admin.close()
 

@@ -19,11 +19,14 @@ async def test_405_allow_lists_every_method_of_the_resource(tenant: Tenant):
     assert resp.status_code == 405 and resp.headers["allow"] == "GET, PATCH"
 
 
-@pytest.mark.parametrize(("method", "path", "allow"), [
-    ("PATCH", "/api/v1/employees/bulk", "POST"),
-    ("GET", "/api/v1/cycles/01a20000-0000-7000-8000-000000000000/scores/recompute", "POST"),
-    ("POST", "/api/v1/objectives/01a20000-0000-7000-8000-000000000000/alignment", "GET"),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PATCH", "/api/v1/employees/bulk", "POST"),
+        ("GET", "/api/v1/cycles/01a20000-0000-7000-8000-000000000000/scores/recompute", "POST"),
+        ("POST", "/api/v1/objectives/01a20000-0000-7000-8000-000000000000/alignment", "GET"),
+    ],
+)
 async def test_a_literal_resource_is_not_mistaken_for_an_id(tenant: Tenant, method, path, allow):
     resp = await tenant.client.request(method, path, headers=tenant.hr, json={})
     assert resp.status_code == 405, resp.text
@@ -44,8 +47,9 @@ async def test_unknown_query_parameters_are_refused(tenant: Tenant):
     assert (await tenant.client.get(E, headers=tenant.hr, params={"limit": 5})).status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/api/v1/audit-events?since=0.5",
-                                  "/api/v1/payroll/incentive-results?updated_since=1700000000"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/audit-events?since=0.5", "/api/v1/payroll/incentive-results?updated_since=1700000000"]
+)
 async def test_timestamps_in_queries_are_rfc3339_only(tenant: Tenant, path):
     resp = await tenant.client.get(path, headers=tenant.admin)
     assert resp.status_code == 422, resp.text
@@ -70,21 +74,34 @@ async def test_every_error_is_documented_as_problem_json(app):
 async def test_a_nul_character_is_refused_everywhere_naming_the_field(tenant: Tenant):
     """PostgreSQL cannot store U+0000 in text; the API refuses it on both backends alike
     (it used to reach PostgreSQL and come back as a 503)."""
-    resp = await tenant.client.post("/api/v1/kpi-definitions", headers=tenant.hr, json={
-        "code": "nul", "name": "Revenue", "unit": "a\u0000b", "direction": "higher_is_better",
-        "aggregation": "sum"})
+    resp = await tenant.client.post(
+        "/api/v1/kpi-definitions",
+        headers=tenant.hr,
+        json={
+            "code": "nul",
+            "name": "Revenue",
+            "unit": "a\u0000b",
+            "direction": "higher_is_better",
+            "aggregation": "sum",
+        },
+    )
     assert resp.status_code == 422, resp.text
     assert resp.json()["errors"][0]["loc"] == ["body", "unit"]
-    named = await tenant.client.post("/api/v1/departments", headers=tenant.hr,
-                                      json={"name": "R&D\u0000"})
+    named = await tenant.client.post("/api/v1/departments", headers=tenant.hr, json={"name": "R&D\u0000"})
     assert named.status_code == 422 and named.json()["errors"][0]["loc"] == ["body", "name"]
     query = await tenant.client.get(E, headers=tenant.hr, params={"external_id": "a\u0000b"})
     assert query.status_code == 422, query.text
-    assert query.json()["errors"] == [{"loc": ["query", "external_id"],
-                                       "msg": "must not contain a NUL character (U+0000)"}]
-    gql = await tenant.client.post("/graphql", headers=tenant.hr, json={
-        "query": "mutation($n: String!) { create_department(input: {name: $n}) { id } }",
-        "variables": {"n": "R&D\u0000"}})
+    assert query.json()["errors"] == [
+        {"loc": ["query", "external_id"], "msg": "must not contain a NUL character (U+0000)"}
+    ]
+    gql = await tenant.client.post(
+        "/graphql",
+        headers=tenant.hr,
+        json={
+            "query": "mutation($n: String!) { create_department(input: {name: $n}) { id } }",
+            "variables": {"n": "R&D\u0000"},
+        },
+    )
     (error,) = gql.json()["errors"]
     assert error["extensions"]["status"] == 422, error
     listed = await tenant.client.get("/api/v1/departments", headers=tenant.hr)

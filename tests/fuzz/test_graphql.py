@@ -20,13 +20,17 @@ from tests.fuzz.world import World
 
 # The service's own scalars (service/graphql/common.py): decimal strings, and odd ones too
 # ("NaN", exponents, garbage); integers of any size for minor units; small JSON values.
-schemathesis.graphql.scalar("DecimalString", st.one_of(
-    st.decimals(allow_nan=False, allow_infinity=False, places=4).map(str),
-    st.sampled_from(["NaN", "Infinity", "-0", "1E+30", "1e-30", "", "abc"]),
-).map(nodes.String))
+schemathesis.graphql.scalar(
+    "DecimalString",
+    st.one_of(
+        st.decimals(allow_nan=False, allow_infinity=False, places=4).map(str),
+        st.sampled_from(["NaN", "Infinity", "-0", "1E+30", "1e-30", "", "abc"]),
+    ).map(nodes.String),
+)
 schemathesis.graphql.scalar("MinorUnits", st.integers(min_value=-(2**70), max_value=2**70).map(nodes.Int))
-schemathesis.graphql.scalar("JSON", st.one_of(st.text(max_size=20).map(nodes.String),
-                                              st.integers().map(nodes.Int), st.just(nodes.Null)))
+schemathesis.graphql.scalar(
+    "JSON", st.one_of(st.text(max_size=20).map(nodes.String), st.integers().map(nodes.Int), st.just(nodes.Null))
+)
 
 # The introspection result of the schema the router serves (the same object), so the
 # fuzzer's schema is known at collection time, before any token exists.
@@ -34,7 +38,6 @@ schema = schemathesis.graphql.from_dict(introspection_from_schema(graphql_schema
 schema.app = fuzz_app(create_app())
 schema.location = "/graphql"
 schema.config.generation.update(max_examples=GRAPHQL_MAX_EXAMPLES)
-
 
 
 def errors_are_domain_errors(ctx: Any, response: Any, case: Any) -> None:
@@ -55,15 +58,23 @@ def errors_are_domain_errors(ctx: Any, response: Any, case: Any) -> None:
             continue  # the query itself was refused (validation, depth, aliases, tokens)
         ext = error.get("extensions") or {}
         status = ext.get("status")
-        assert isinstance(status, int) and 400 <= status < 500 and ext.get("code"), \
+        assert isinstance(status, int) and 400 <= status < 500 and ext.get("code"), (
             f"server error at {error.get('path')}: {error.get('message')} {ext}"
+        )
 
 
-VALIDATE = {"excluded_checks": [not_a_server_error, positive_data_acceptance],
-            "additional_checks": [errors_are_domain_errors]}
+VALIDATE = {
+    "excluded_checks": [not_a_server_error, positive_data_acceptance],
+    "additional_checks": [errors_are_domain_errors],
+}
 
-FUZZ_SETTINGS = settings(deadline=None, database=None, derandomize=DERANDOMIZE,
-                         suppress_health_check=list(HealthCheck), max_examples=GRAPHQL_MAX_EXAMPLES)
+FUZZ_SETTINGS = settings(
+    deadline=None,
+    database=None,
+    derandomize=DERANDOMIZE,
+    suppress_health_check=list(HealthCheck),
+    max_examples=GRAPHQL_MAX_EXAMPLES,
+)
 
 
 @schema.parametrize()

@@ -13,9 +13,9 @@ from tests.fuzz.conftest import DERANDOMIZE, FULL_RUN, MAX_EXAMPLES, fuzz_app
 from tests.fuzz.world import World
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", fuzz_app(create_app()))
-schema.config.generation.update(modes=[schemathesis.GenerationMode.POSITIVE,
-                                       schemathesis.GenerationMode.NEGATIVE],
-                                max_examples=MAX_EXAMPLES)
+schema.config.generation.update(
+    modes=[schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE], max_examples=MAX_EXAMPLES
+)
 # Every built-in check runs (only max_response_time is off: timing is the benchmarks' job).
 # Two expected-status lists are widened, each by a status the API contract prescribes:
 # - a body over the size limit is rejected with 413 (a rejection, just not in the default list);
@@ -27,13 +27,16 @@ schema.config.generation.update(modes=[schemathesis.GenerationMode.POSITIVE,
 # suite's bounded run keeps to the examples and fuzzing phases.
 schema.config.phases.coverage.enabled = FULL_RUN
 _checks = schema.config.checks
-_checks.negative_data_rejection.expected_statuses = [
-    *_checks.negative_data_rejection.expected_statuses, "413"]
-_checks.positive_data_acceptance.expected_statuses = [
-    *_checks.positive_data_acceptance.expected_statuses, "422"]
+_checks.negative_data_rejection.expected_statuses = [*_checks.negative_data_rejection.expected_statuses, "413"]
+_checks.positive_data_acceptance.expected_statuses = [*_checks.positive_data_acceptance.expected_statuses, "422"]
 
-FUZZ_SETTINGS = settings(deadline=None, database=None, derandomize=DERANDOMIZE,
-                         suppress_health_check=list(HealthCheck), max_examples=MAX_EXAMPLES)
+FUZZ_SETTINGS = settings(
+    deadline=None,
+    database=None,
+    derandomize=DERANDOMIZE,
+    suppress_health_check=list(HealthCheck),
+    max_examples=MAX_EXAMPLES,
+)
 
 
 def aim(case: Any, world: World) -> None:

@@ -12,9 +12,14 @@ from tests.fuzz.conftest import DERANDOMIZE, MAX_EXAMPLES
 from tests.fuzz.test_openapi import schema
 from tests.fuzz.world import World
 
-STATEFUL_SETTINGS = settings(deadline=None, database=None, derandomize=DERANDOMIZE,
-                             suppress_health_check=list(HealthCheck),
-                             max_examples=MAX_EXAMPLES, stateful_step_count=8)
+STATEFUL_SETTINGS = settings(
+    deadline=None,
+    database=None,
+    derandomize=DERANDOMIZE,
+    suppress_health_check=list(HealthCheck),
+    max_examples=MAX_EXAMPLES,
+    stateful_step_count=8,
+)
 
 
 def run_as(headers: dict[str, str]) -> int:

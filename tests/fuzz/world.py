@@ -37,13 +37,19 @@ async def build_world(client: httpx.AsyncClient) -> World:
     t = Tenant(org_id=await make_org("Fuzz Org"), client=client)
     dept = await _post(t, "/api/v1/departments", {"name": "Sales"})
     pos = await _post(t, "/api/v1/positions", {"name": "Account executive", "level": "3"})
-    await t.add_employee("boss", department_id=dept["id"], position_id=pos["id"],
-                         compensation={"base_salary_minor": 12000000, "currency": "USD"})
+    await t.add_employee(
+        "boss",
+        department_id=dept["id"],
+        position_id=pos["id"],
+        compensation={"base_salary_minor": 12000000, "currency": "USD"},
+    )
     await t.add_employee("alice", manager="boss", department_id=dept["id"], position_id=pos["id"])
     await t.add_employee("bob", manager="boss")
-    world = World(tenant=t,
-                  hr=bearer(t.token(["hr"], ttl=TOKEN_TTL)),
-                  employee=bearer(t.token(["employee"], emp=t.employees["alice"]["id"], ttl=TOKEN_TTL)))
+    world = World(
+        tenant=t,
+        hr=bearer(t.token(["hr"], ttl=TOKEN_TTL)),
+        employee=bearer(t.token(["employee"], emp=t.employees["alice"]["id"], ttl=TOKEN_TTL)),
+    )
     world.add("department_id", dept["id"])
     world.add("position_id", pos["id"])
     for key in ("boss", "alice", "bob"):
@@ -58,23 +64,45 @@ async def build_world(client: httpx.AsyncClient) -> World:
     world.add("key_result_id", kr["id"])
     await check_in(t, kr, value="10", confidence=7)
 
-    definition = await _post(t, "/api/v1/kpi-definitions", {
-        "code": "revenue", "name": "Revenue", "direction": "higher_is_better", "aggregation": "sum"})
+    definition = await _post(
+        t,
+        "/api/v1/kpi-definitions",
+        {"code": "revenue", "name": "Revenue", "direction": "higher_is_better", "aggregation": "sum"},
+    )
     world.add("definition_id", definition["id"])
-    assignment = await _post(t, "/api/v1/kpi-assignments", {
-        "employee_id": t.employees["alice"]["id"], "cycle_id": cycle["id"],
-        "definition_id": definition["id"], "method": "banded", "threshold": "50", "target": "100",
-        "stretch": "150", "weight": "1"})
+    assignment = await _post(
+        t,
+        "/api/v1/kpi-assignments",
+        {
+            "employee_id": t.employees["alice"]["id"],
+            "cycle_id": cycle["id"],
+            "definition_id": definition["id"],
+            "method": "banded",
+            "threshold": "50",
+            "target": "100",
+            "stretch": "150",
+            "weight": "1",
+        },
+    )
     world.add("assignment_id", assignment["id"])
-    await _post(t, f"/api/v1/kpi-assignments/{assignment['id']}/measurements",
-                {"value": "40", "measured_at": "2026-03-01"})
-    template = await _post(t, "/api/v1/kpi-templates", {
-        "position_id": pos["id"], "items": [{"definition_id": definition["id"], "weight": "1",
-                                             "threshold": "50", "target": "100", "stretch": "150"}]})
+    await _post(
+        t, f"/api/v1/kpi-assignments/{assignment['id']}/measurements", {"value": "40", "measured_at": "2026-03-01"}
+    )
+    template = await _post(
+        t,
+        "/api/v1/kpi-templates",
+        {
+            "position_id": pos["id"],
+            "items": [
+                {"definition_id": definition["id"], "weight": "1", "threshold": "50", "target": "100", "stretch": "150"}
+            ],
+        },
+    )
     world.add("template_id", template["id"])
 
-    evaluation = await _post(t, "/api/v1/evaluations", {
-        "employee_id": t.employees["alice"]["id"], "cycle_id": cycle["id"]})
+    evaluation = await _post(
+        t, "/api/v1/evaluations", {"employee_id": t.employees["alice"]["id"], "cycle_id": cycle["id"]}
+    )
     world.add("evaluation_id", evaluation["id"])
     world.add("measured_at", "2026-03-01")
     world.add("org", uuid.UUID(str(t.org_id)))

@@ -33,8 +33,14 @@ async def give_scores(t: Tenant, cycle: dict[str, Any], finals: dict[str, Any]) 
         await measure(t, asg, str(points), cycle["start_date"])
 
 
-async def make_plan(t: Tenant, cycle: dict[str, Any], kind: str = "short_term_bonus", expect: int = 201,
-                    headers: dict[str, str] | None = None, **fields: Any) -> dict[str, Any]:
+async def make_plan(
+    t: Tenant,
+    cycle: dict[str, Any],
+    kind: str = "short_term_bonus",
+    expect: int = 201,
+    headers: dict[str, str] | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
     body = {"name": fields.pop("name", f"{kind} plan"), "kind": kind, "cycle_id": cycle["id"], **fields}
     resp = await t.client.post("/api/v1/incentive-plans", headers=headers or t.hr, json=body)
     assert resp.status_code == expect, resp.text
@@ -47,8 +53,9 @@ async def run(t: Tenant, plan: dict[str, Any], expect: int = 200) -> dict[str, A
     return resp.json()
 
 
-async def results_of(t: Tenant, plan: dict[str, Any], headers: dict[str, str] | None = None,
-                     **params: Any) -> list[dict[str, Any]]:
+async def results_of(
+    t: Tenant, plan: dict[str, Any], headers: dict[str, str] | None = None, **params: Any
+) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     cursor = None
     while True:
@@ -69,10 +76,17 @@ def by_employee(t: Tenant, results: list[dict[str, Any]]) -> dict[str, dict[str,
     return {keys[r["employee_id"]]: r for r in results if r["kind"] != "adjustment"}
 
 
-async def act(t: Tenant, result: dict[str, Any], action: str, expect: int = 200,
-              headers: dict[str, str] | None = None, **body: Any) -> dict[str, Any]:
-    resp = await t.client.post(f"/api/v1/incentive-results/{result['id']}/{action}", headers=headers or t.hr,
-                               json=body or None)
+async def act(
+    t: Tenant,
+    result: dict[str, Any],
+    action: str,
+    expect: int = 200,
+    headers: dict[str, str] | None = None,
+    **body: Any,
+) -> dict[str, Any]:
+    resp = await t.client.post(
+        f"/api/v1/incentive-results/{result['id']}/{action}", headers=headers or t.hr, json=body or None
+    )
     assert resp.status_code == expect, resp.text
     return resp.json()
 
@@ -84,8 +98,9 @@ async def finalize_plan(t: Tenant, plan: dict[str, Any]) -> dict[str, Any]:
     return resp.json()
 
 
-async def pull_all(t: Tenant, headers: dict[str, str], cursor: str | None = None, limit: int = 2,
-                   **params: Any) -> tuple[list[dict[str, Any]], str | None]:
+async def pull_all(
+    t: Tenant, headers: dict[str, str], cursor: str | None = None, limit: int = 2, **params: Any
+) -> tuple[list[dict[str, Any]], str | None]:
     """Walk the payroll feed from `cursor` to its end; answers the items and the resume cursor."""
     items: list[dict[str, Any]] = []
     while True:
@@ -103,15 +118,21 @@ async def pull_all(t: Tenant, headers: dict[str, str], cursor: str | None = None
 
 async def outbox(t: Tenant, event_type: str = "incentive.finalized") -> list[dict[str, Any]]:
     async with database.sessions() as session:
-        rows = await session.execute(select(OutboxEvent.payload).where(
-            OutboxEvent.org_id == t.org_id, OutboxEvent.event_type == event_type).order_by(OutboxEvent.id))
+        rows = await session.execute(
+            select(OutboxEvent.payload)
+            .where(OutboxEvent.org_id == t.org_id, OutboxEvent.event_type == event_type)
+            .order_by(OutboxEvent.id)
+        )
         return [r[0] for r in rows]
 
 
 async def audit_events(t: Tenant, entity_id: str) -> list[AuditEvent]:
     async with database.sessions() as session:
-        rows = await session.execute(select(AuditEvent).where(
-            AuditEvent.org_id == t.org_id, AuditEvent.entity_id == entity_id).order_by(AuditEvent.at, AuditEvent.id))
+        rows = await session.execute(
+            select(AuditEvent)
+            .where(AuditEvent.org_id == t.org_id, AuditEvent.entity_id == entity_id)
+            .order_by(AuditEvent.at, AuditEvent.id)
+        )
         return list(rows.scalars())
 
 

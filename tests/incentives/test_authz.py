@@ -58,17 +58,38 @@ async def build_world(team: Tenant, other_tenant: Tenant) -> World:
     nomination_id = uuid.uuid4()
     now = dt.datetime.now(dt.UTC)
     async with database.sessions() as session:  # a nomination as an okr_breakthrough run writes it
-        await session.execute(insert(IncentiveResult).values(
-            org_id=t.org_id, id=nomination_id, plan_id=uuid.UUID(nominate["id"]),
-            employee_id=uuid.UUID(t.employees["alice"]["id"]), kind="nomination", status="draft",
-            nomination="promotion_track", period_start=dt.date(2026, 10, 1), period_end=dt.date(2026, 12, 31),
-            inputs={"score": {"rating": "A"}}, created_by="test", version=1, created_at=now, updated_at=now))
+        await session.execute(
+            insert(IncentiveResult).values(
+                org_id=t.org_id,
+                id=nomination_id,
+                plan_id=uuid.UUID(nominate["id"]),
+                employee_id=uuid.UUID(t.employees["alice"]["id"]),
+                kind="nomination",
+                status="draft",
+                nomination="promotion_track",
+                period_start=dt.date(2026, 10, 1),
+                period_end=dt.date(2026, 12, 31),
+                inputs={"score": {"rating": "A"}},
+                created_by="test",
+                version=1,
+                created_at=now,
+                updated_at=now,
+            )
+        )
         await session.commit()
     w = World(tenant=t, other=other_tenant)
-    w.ids = {"cycle": cycle["id"], "alice": t.employees["alice"]["id"], "plan_d": plans["D"]["id"],
-             "plan_a": plans["A"]["id"], "plan_f": plans["F"]["id"], "draft": alice["D"]["id"],
-             "approved": alice["A"]["id"], "final": alice["F"]["id"], "nomination": str(nomination_id),
-             "plan_n": nominate["id"]}
+    w.ids = {
+        "cycle": cycle["id"],
+        "alice": t.employees["alice"]["id"],
+        "plan_d": plans["D"]["id"],
+        "plan_a": plans["A"]["id"],
+        "plan_f": plans["F"]["id"],
+        "draft": alice["D"]["id"],
+        "approved": alice["A"]["id"],
+        "final": alice["F"]["id"],
+        "nomination": str(nomination_id),
+        "plan_n": nominate["id"],
+    }
     return w
 
 
@@ -79,8 +100,21 @@ async def world(team: Tenant, other_tenant: Tenant) -> World:
 
 WORLDS = worlds_of(build_world)
 
-CALLERS = ["admin", "hr", "auditor", "subject", "manager", "indirect_manager", "manager_elsewhere",
-           "other_employee", "payroll:read", "payroll:ack", "kpi:write", "other_admin", "anonymous"]
+CALLERS = [
+    "admin",
+    "hr",
+    "auditor",
+    "subject",
+    "manager",
+    "indirect_manager",
+    "manager_elsewhere",
+    "other_employee",
+    "payroll:read",
+    "payroll:ack",
+    "kpi:write",
+    "other_admin",
+    "anonymous",
+]
 STAFF = ("admin", "hr")
 MANAGERS = ("manager", "indirect_manager")
 STRANGERS = ("manager_elsewhere", "other_employee")
@@ -89,8 +123,13 @@ PERSONS = (*STAFF, "auditor", "subject", *MANAGERS, *STRANGERS)
 
 def headers_for(w: World, caller: str) -> dict[str, str]:
     t = w.tenant
-    people = {"subject": "alice", "manager": "lead", "indirect_manager": "boss", "manager_elsewhere": "dave",
-              "other_employee": "bob"}
+    people = {
+        "subject": "alice",
+        "manager": "lead",
+        "indirect_manager": "boss",
+        "manager_elsewhere": "dave",
+        "other_employee": "bob",
+    }
     if caller in ("admin", "hr", "auditor"):
         return t.as_(caller)
     if caller in people:
@@ -133,8 +172,15 @@ PULL = cells(403, {(*STAFF, "payroll:read", "other_admin"): 200})
 ACK = cells(403, {(*STAFF, "payroll:ack"): 200, "other_admin": 404})
 
 
-PAY_KEYS = ("amount_minor", "amount", "total_minor", "money", "base_salary_minor", "target_bonus_minor",
-            "target_bonus_pct")
+PAY_KEYS = (
+    "amount_minor",
+    "amount",
+    "total_minor",
+    "money",
+    "base_salary_minor",
+    "target_bonus_minor",
+    "target_bonus_pct",
+)
 
 
 def pay_in(node: Any) -> bool:
@@ -167,36 +213,80 @@ P = "/api/v1/incentive-plans"
 R = "/api/v1/incentive-results"
 ROUTES = [
     Route("plans.list", "GET", P, COLLECTION),
-    Route("plans.post", "POST", P, cells(403, {STAFF: 201, "other_admin": 422}),
-          lambda w: {"name": "New", "kind": "short_term_bonus", "cycle_id": w.ids["cycle"]}, probe=P,
-          writers=STAFF),
+    Route(
+        "plans.post",
+        "POST",
+        P,
+        cells(403, {STAFF: 201, "other_admin": 422}),
+        lambda w: {"name": "New", "kind": "short_term_bonus", "cycle_id": w.ids["cycle"]},
+        probe=P,
+        writers=STAFF,
+    ),
     Route("plans.get", "GET", P + "/{plan_d}", PLAN_READ, shows=("plan_d",)),
-    Route("plans.patch", "PATCH", P + "/{plan_d}", plan_write(200), {"name": "Renamed"}, probe=P + "/{plan_d}",
-          writers=STAFF),
-    Route("plans.run", "POST", P + "/{plan_d}/run", plan_write(200), probe=R + "?plan_id={plan_d}",
-          writers=STAFF),
-    Route("plans.approve", "POST", P + "/{plan_d}/approve", plan_write(200), probe=R + "?plan_id={plan_d}",
-          writers=STAFF),
-    Route("plans.finalize", "POST", P + "/{plan_a}/finalize", plan_write(200), probe=R + "?plan_id={plan_a}",
-          writers=STAFF),
+    Route(
+        "plans.patch",
+        "PATCH",
+        P + "/{plan_d}",
+        plan_write(200),
+        {"name": "Renamed"},
+        probe=P + "/{plan_d}",
+        writers=STAFF,
+    ),
+    Route("plans.run", "POST", P + "/{plan_d}/run", plan_write(200), probe=R + "?plan_id={plan_d}", writers=STAFF),
+    Route(
+        "plans.approve", "POST", P + "/{plan_d}/approve", plan_write(200), probe=R + "?plan_id={plan_d}", writers=STAFF
+    ),
+    Route(
+        "plans.finalize",
+        "POST",
+        P + "/{plan_a}/finalize",
+        plan_write(200),
+        probe=R + "?plan_id={plan_a}",
+        writers=STAFF,
+    ),
     Route("results.list", "GET", R, COLLECTION),
     Route("results.get_draft", "GET", R + "/{draft}", draft_read(), shows=("draft",)),
     Route("results.get_final", "GET", R + "/{final}", FINAL_READ, shows=("final",)),
-    Route("results.approve", "POST", R + "/{draft}/approve", act_on_draft(200), probe=R + "/{draft}",
-          writers=STAFF),
-    Route("results.decline", "POST", R + "/{draft}/decline", act_on_draft(200), probe=R + "/{draft}",
-          writers=STAFF),
-    Route("results.finalize", "POST", R + "/{approved}/finalize", act_on_draft(200), probe=R + "/{approved}",
-          writers=STAFF),
-    Route("results.adjust", "POST", R + "/{final}/adjust", ADJUST, {"amount_minor": 10, "reason": "fix"},
-          probe=R + "?plan_id={plan_f}", writers=STAFF),
+    Route("results.approve", "POST", R + "/{draft}/approve", act_on_draft(200), probe=R + "/{draft}", writers=STAFF),
+    Route("results.decline", "POST", R + "/{draft}/decline", act_on_draft(200), probe=R + "/{draft}", writers=STAFF),
+    Route(
+        "results.finalize",
+        "POST",
+        R + "/{approved}/finalize",
+        act_on_draft(200),
+        probe=R + "/{approved}",
+        writers=STAFF,
+    ),
+    Route(
+        "results.adjust",
+        "POST",
+        R + "/{final}/adjust",
+        ADJUST,
+        {"amount_minor": 10, "reason": "fix"},
+        probe=R + "?plan_id={plan_f}",
+        writers=STAFF,
+    ),
     Route("nominations.list", "GET", "/api/v1/nominations", COLLECTION),
     Route("nominations.get", "GET", "/api/v1/nominations/{nomination}", draft_read(), shows=("nomination",)),
-    Route("nominations.decide", "POST", "/api/v1/nominations/{nomination}/decline", act_on_draft(200),
-          {"comment": "not this year"}, probe="/api/v1/nominations/{nomination}", writers=STAFF),
+    Route(
+        "nominations.decide",
+        "POST",
+        "/api/v1/nominations/{nomination}/decline",
+        act_on_draft(200),
+        {"comment": "not this year"},
+        probe="/api/v1/nominations/{nomination}",
+        writers=STAFF,
+    ),
     Route("payroll.pull", "GET", "/api/v1/payroll/incentive-results", PULL),
-    Route("payroll.ack", "POST", "/api/v1/payroll/incentive-results/{final}/ack", ACK,
-          {"payroll_reference": "PR-1"}, probe=R + "/{final}", writers=(*STAFF, "payroll:ack")),
+    Route(
+        "payroll.ack",
+        "POST",
+        "/api/v1/payroll/incentive-results/{final}/ack",
+        ACK,
+        {"payroll_reference": "PR-1"},
+        probe=R + "/{final}",
+        writers=(*STAFF, "payroll:ack"),
+    ),
 ]
 CASES = [pytest.param(r, c, id=f"{r.name}-{c}") for r in ROUTES for c in CALLERS]
 
@@ -205,8 +295,12 @@ def test_table_covers_every_incentive_route_and_caller():
     from service.app import create_app
 
     paths = create_app().openapi()["paths"]
-    served = {(m.upper(), p) for p, ops in paths.items()
-              if p.startswith(("/api/v1/incentive", "/api/v1/nominations", "/api/v1/payroll")) for m in ops}
+    served = {
+        (m.upper(), p)
+        for p, ops in paths.items()
+        if p.startswith(("/api/v1/incentive", "/api/v1/nominations", "/api/v1/payroll"))
+        for m in ops
+    }
     # results/{id}/{action} and nominations/{id}/{decision} serve several rows of the table
     assert len(served) == len(ROUTES) - 3
     assert all(set(r.expected) == set(CALLERS) for r in ROUTES)
@@ -252,8 +346,12 @@ async def test_matrix(client: Any, route: Route, caller: str):
 async def test_lists_show_exactly_what_the_caller_may_read(world: World, caller: str):
     everything = {world.ids[k] for k in ("draft", "approved", "final", "nomination")}
     visible = {
-        "subject": {world.ids["final"]}, "manager": everything, "indirect_manager": everything,
-        "payroll:read": {world.ids["final"]}, "manager_elsewhere": set(), "other_employee": set(),
+        "subject": {world.ids["final"]},
+        "manager": everything,
+        "indirect_manager": everything,
+        "payroll:read": {world.ids["final"]},
+        "manager_elsewhere": set(),
+        "other_employee": set(),
         "other_admin": set(),
     }.get(caller, everything)
     resp = await world.tenant.client.get(R, headers=headers_for(world, caller), params={"limit": 500})
@@ -270,8 +368,13 @@ async def test_lists_show_exactly_what_the_caller_may_read(world: World, caller:
 async def test_plan_parameters_only_for_those_who_may_see_them(world: World):
     t = world.tenant
     path = f"{P}/{world.ids['plan_d']}"
-    for caller, shown in (("hr", True), ("auditor", True), ("payroll:read", True), ("subject", False),
-                          ("manager", False)):
+    for caller, shown in (
+        ("hr", True),
+        ("auditor", True),
+        ("payroll:read", True),
+        ("subject", False),
+        ("manager", False),
+    ):
         resp = await t.client.get(path, headers=headers_for(world, caller))
         assert (resp.json()["params"] is not None) == shown, caller
 
@@ -282,8 +385,9 @@ async def test_graphql_follows_the_same_rules(world: World):
                plan { name params } employee { id compensation { base_salary_minor } } } }"""
 
     async def ask(caller: str, key: str) -> dict[str, Any]:
-        resp = await t.client.post("/graphql", headers=headers_for(world, caller),
-                                   json={"query": query, "variables": {"id": world.ids[key]}})
+        resp = await t.client.post(
+            "/graphql", headers=headers_for(world, caller), json={"query": query, "variables": {"id": world.ids[key]}}
+        )
         return resp.json()
 
     rest = (await t.client.get(f"{R}/{world.ids['final']}", headers=t.hr)).json()
@@ -300,8 +404,11 @@ async def test_graphql_follows_the_same_rules(world: World):
     stranger = await ask("other_employee", "final")
     assert stranger["errors"][0]["extensions"]["status"] == 404
     mutation = """mutation($id: UUID!) { approve_incentive_result(id: $id) { status } }"""
-    refused = await t.client.post("/graphql", headers=headers_for(world, "manager"),
-                                  json={"query": mutation, "variables": {"id": world.ids["draft"]}})
+    refused = await t.client.post(
+        "/graphql",
+        headers=headers_for(world, "manager"),
+        json={"query": mutation, "variables": {"id": world.ids["draft"]}},
+    )
     assert refused.json()["errors"][0]["extensions"]["status"] == 403
     feed = """{ payroll_incentive_results(first: 5) { edges { node { id amount_minor } } } }"""
     denied = await t.client.post("/graphql", headers=headers_for(world, "auditor"), json={"query": feed})

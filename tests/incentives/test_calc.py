@@ -42,8 +42,10 @@ def person(**kw: Any) -> calc.Person:
 
 
 def candidate(rating: str | None = "A", final: str | None = None, **kw: Any) -> calc.Candidate:
-    return calc.Candidate(person=person(**kw), score=calc.ScoreFacts(
-        rating=rating, final=Decimal(final) if final is not None else None, policy_version=3))
+    return calc.Candidate(
+        person=person(**kw),
+        score=calc.ScoreFacts(rating=rating, final=Decimal(final) if final is not None else None, policy_version=3),
+    )
 
 
 def stb(params: dict[str, Any] | None = None, currency: str = "USD", period: calc.Period = Q4) -> calc.PlanSpec:
@@ -57,20 +59,29 @@ def only(run: calc.PlanRun) -> calc.Outcome:
 
 # --- Appendix A -------------------------------------------------------------------------------
 
+
 def test_appendix_a_short_term_bonus_190957():
     c = candidate("A", target_bonus_minor=240000, hire_date=dt.date(2026, 11, 1))
     out = only(calc.compute_plan(stb(), [c]))
     assert out.amount_minor == 190957 == half_up(Fraction(240000) * Fraction(12, 10) * Fraction(61, 92))
     inputs = out.inputs
     assert inputs["proration"]["days_employed"] == 61 and inputs["proration"]["period_days"] == 92
-    assert inputs["multiplier"] == {"basis": "rating", "rating": "A", "value": "1.2",
-                                    "table": {"S": "1.5", "A": "1.2", "B": "1.0", "C": "0.6", "D": "0"}}
+    assert inputs["multiplier"] == {
+        "basis": "rating",
+        "rating": "A",
+        "value": "1.2",
+        "table": {"S": "1.5", "A": "1.2", "B": "1.0", "C": "0.6", "D": "0"},
+    }
     assert inputs["money"]["target_bonus"]["value"] == "240000"
     assert inputs["money"]["raw_exact"].startswith("190956.5217391304")
     assert inputs["policy"]["version"] == 3 and inputs["score"]["rating"] == "A"
     # The snapshot alone recomputes the amount.
-    again = (Decimal(inputs["money"]["target_bonus"]["value"]) * Decimal(inputs["multiplier"]["value"])
-             * inputs["proration"]["days_employed"] / inputs["proration"]["period_days"])
+    again = (
+        Decimal(inputs["money"]["target_bonus"]["value"])
+        * Decimal(inputs["multiplier"]["value"])
+        * inputs["proration"]["days_employed"]
+        / inputs["proration"]["period_days"]
+    )
     assert calc.half_up(again) == out.amount_minor
 
 
@@ -92,18 +103,25 @@ def test_appendix_a_pool_through_the_plan():
     cands = [candidate("B", id=e, target_bonus_minor=t) for e, t in ((e1, 150000), (e2, 100000), (e3, 70001))]
     run = calc.compute_plan(stb({"pool_minor": 300000}), cands)
     assert {o.employee_id: o.amount_minor for o in run.outcomes} == {e1: 140624, e2: 93750, e3: 65626}
-    assert run.pool == {"pool_minor": 300000, "kept_minor": 0, "available_minor": 300000,
-                        "total_raw_minor": 320001, "scaled": True}
+    assert run.pool == {
+        "pool_minor": 300000,
+        "kept_minor": 0,
+        "available_minor": 300000,
+        "total_raw_minor": 320001,
+        "scaled": True,
+    }
     pool = {o.employee_id: o.inputs["money"]["pool"] for o in run.outcomes}
     assert pool[e3]["extra_unit"] and pool[e2]["extra_unit"] and not pool[e1]["extra_unit"]
-    assert {o.employee_id: o.inputs["money"]["raw_minor"] for o in run.outcomes} == {e1: 150000, e2: 100000,
-                                                                                  e3: 70001}
+    assert {o.employee_id: o.inputs["money"]["raw_minor"] for o in run.outcomes} == {e1: 150000, e2: 100000, e3: 70001}
 
 
 def test_appendix_a_kpi_excess_reward_23750():
     third = Decimal(310) / Decimal(3)  # 103.33…, as the return-rate KPI scores
-    kpis = [calc.KpiPoints("k1", "RETURN_RATE", third, True), calc.KpiPoints("k2", "GMV", Decimal(97), True),
-            calc.KpiPoints("k3", "NEW", Decimal("112.5"), True)]
+    kpis = [
+        calc.KpiPoints("k1", "RETURN_RATE", third, True),
+        calc.KpiPoints("k2", "GMV", Decimal(97), True),
+        calc.KpiPoints("k3", "NEW", Decimal("112.5"), True),
+    ]
     amount, uncapped, capped, lines = calc.kpi_excess(kpis, Decimal(1500), None)
     assert amount == 23750 == half_up((Fraction(310, 3) - 100 + Fraction(25, 2)) * 1500)
     assert uncapped == capped and [line["id"] for line in lines] == ["k1", "k3"]
@@ -111,11 +129,17 @@ def test_appendix_a_kpi_excess_reward_23750():
     c = calc.Candidate(person(), calc.ScoreFacts(kpis=tuple(kpis)))
     out = only(calc.compute_plan(spec, [c]))
     assert out.amount_minor == 23750
-    assert out.inputs["money"]["lines"][1] == {"id": "k3", "code": "NEW", "points": "112.5",
-                                               "excess_points": "12.5", "amount_exact": "18750.0"}
+    assert out.inputs["money"]["lines"][1] == {
+        "id": "k3",
+        "code": "NEW",
+        "points": "112.5",
+        "excess_points": "12.5",
+        "amount_exact": "18750.0",
+    }
 
 
 # --- pools --------------------------------------------------------------------------------------
+
 
 def test_pool_ties_go_to_the_smaller_employee_id_whatever_the_order():
     a, b, c = ids(3)
@@ -143,8 +167,10 @@ def test_pool_shares_what_kept_results_leave():
 
 
 @settings(max_examples=200, deadline=None)
-@given(raws=st.lists(st.integers(min_value=0, max_value=10**9), min_size=1, max_size=40),
-       pool=st.integers(min_value=0, max_value=10**9))
+@given(
+    raws=st.lists(st.integers(min_value=0, max_value=10**9), min_size=1, max_size=40),
+    pool=st.integers(min_value=0, max_value=10**9),
+)
 def test_pool_always_sums_exactly_and_stays_within_a_unit_of_the_proportional_share(raws, pool):
     people = ids(len(raws))
     shares, scaled = calc.split_pool(list(zip(people, raws, strict=True)), pool)
@@ -161,18 +187,34 @@ def test_pool_always_sums_exactly_and_stays_within_a_unit_of_the_proportional_sh
 
 # --- currencies -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("amount", "currency", "shown"), [
-    (190957, "USD", "1909.57"), (190957, "JPY", "190957"), (190957, "KWD", "190.957"),
-    (190957, "BHD", "190.957"), (5, "KWD", "0.005"), (-1250, "EUR", "-12.50"), (0, "JPY", "0"),
-    (7, "CLF", "0.0007")])
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "shown"),
+    [
+        (190957, "USD", "1909.57"),
+        (190957, "JPY", "190957"),
+        (190957, "KWD", "190.957"),
+        (190957, "BHD", "190.957"),
+        (5, "KWD", "0.005"),
+        (-1250, "EUR", "-12.50"),
+        (0, "JPY", "0"),
+        (7, "CLF", "0.0007"),
+    ],
+)
 def test_minor_units_shown_with_the_currencys_decimals(amount, currency, shown):
     assert format_minor(amount, currency) == shown
     assert Decimal(shown) * 10 ** len(shown.partition(".")[2]) == amount
 
 
-@pytest.mark.parametrize(("currency", "base", "pct", "rating"), [
-    ("JPY", 6000000, "15", "A"), ("KWD", 24000000, "10", "S"), ("BHD", 18000000, "12.5", "C"),
-    ("USD", 9000000, "7.25", "B")])
+@pytest.mark.parametrize(
+    ("currency", "base", "pct", "rating"),
+    [
+        ("JPY", 6000000, "15", "A"),
+        ("KWD", 24000000, "10", "S"),
+        ("BHD", 18000000, "12.5", "C"),
+        ("USD", 9000000, "7.25", "B"),
+    ],
+)
 def test_percent_of_base_salary_for_the_period_in_any_currency(currency, base, pct, rating):
     c = candidate(rating, comp_currency=currency, base_salary_minor=base, target_bonus_pct=Decimal(pct))
     out = only(calc.compute_plan(stb(currency=currency), [c]))
@@ -209,19 +251,35 @@ def test_zero_and_missing_compensation():
     nothing = candidate("S")
     run = calc.compute_plan(stb(), [zero, zero_pct, salary_only, nothing])
     assert run.outcomes == ()
-    assert dict(run.skipped) == {zero.person.id: calc.ZERO_AMOUNT, zero_pct.person.id: calc.ZERO_AMOUNT,
-                                 salary_only.person.id: calc.MISSING_COMPENSATION,
-                                 nothing.person.id: calc.MISSING_COMPENSATION}
+    assert dict(run.skipped) == {
+        zero.person.id: calc.ZERO_AMOUNT,
+        zero_pct.person.id: calc.ZERO_AMOUNT,
+        salary_only.person.id: calc.MISSING_COMPENSATION,
+        nothing.person.id: calc.MISSING_COMPENSATION,
+    }
 
 
 # --- proration and eligibility ---------------------------------------------------------------------
 
-@pytest.mark.parametrize(("hire", "term", "days"), [
-    (None, None, 92), ("2026-11-01", None, 61), (None, "2026-10-31", 31), ("2026-10-10", "2026-10-20", 11),
-    ("2025-01-01", "2027-01-01", 92), ("2026-12-31", None, 1), ("2027-01-01", None, 0), (None, "2026-09-30", 0)])
+
+@pytest.mark.parametrize(
+    ("hire", "term", "days"),
+    [
+        (None, None, 92),
+        ("2026-11-01", None, 61),
+        (None, "2026-10-31", 31),
+        ("2026-10-10", "2026-10-20", 11),
+        ("2025-01-01", "2027-01-01", 92),
+        ("2026-12-31", None, 1),
+        ("2027-01-01", None, 0),
+        (None, "2026-09-30", 0),
+    ],
+)
 def test_days_employed_count_both_ends(hire, term, days):
-    p = person(hire_date=dt.date.fromisoformat(hire) if hire else None,
-               termination_date=dt.date.fromisoformat(term) if term else None)
+    p = person(
+        hire_date=dt.date.fromisoformat(hire) if hire else None,
+        termination_date=dt.date.fromisoformat(term) if term else None,
+    )
     assert calc.days_employed(p, Q4) == days
 
 
@@ -229,8 +287,7 @@ def test_proration_and_not_employed():
     c = candidate("B", target_bonus_minor=92000, hire_date=dt.date(2026, 12, 1))
     out = only(calc.compute_plan(stb(), [c]))
     assert out.amount_minor == 31000 and out.inputs["proration"]["days_employed"] == 31
-    gone = candidate("B", target_bonus_minor=92000, termination_date=dt.date(2026, 9, 1),
-                     status="terminated")
+    gone = candidate("B", target_bonus_minor=92000, termination_date=dt.date(2026, 9, 1), status="terminated")
     run = calc.compute_plan(stb({"eligibility": {"statuses": ["terminated"]}}), [gone])
     assert run.skipped == ((gone.person.id, calc.NOT_EMPLOYED),)
 
@@ -247,12 +304,19 @@ def test_eligibility_rules():
         "nodep": person(position_id=pos),
         "other_pos": person(departments=(sales,), position_id=other_pos),
     }
-    rules = calc.Eligibility.of({"min_tenure_days": 30, "include_departments": [str(sales)],
-                                 "exclude_positions": [str(other_pos)]})
+    rules = calc.Eligibility.of(
+        {"min_tenure_days": 30, "include_departments": [str(sales)], "exclude_positions": [str(other_pos)]}
+    )
     got = {k: calc.ineligibility(p, rules, Q4) for k, p in people.items()}
-    assert got == {"active": None, "on_leave": None, "terminated": calc.INELIGIBLE_STATUS,
-                   "new": calc.INELIGIBLE_TENURE, "ops": calc.INELIGIBLE_DEPARTMENT,
-                   "nodep": calc.INELIGIBLE_DEPARTMENT, "other_pos": calc.INELIGIBLE_POSITION}
+    assert got == {
+        "active": None,
+        "on_leave": None,
+        "terminated": calc.INELIGIBLE_STATUS,
+        "new": calc.INELIGIBLE_TENURE,
+        "ops": calc.INELIGIBLE_DEPARTMENT,
+        "nodep": calc.INELIGIBLE_DEPARTMENT,
+        "other_pos": calc.INELIGIBLE_POSITION,
+    }
     assert calc.tenure_days(people["new"], Q4) == 12
     exclude_emea = calc.Eligibility.of({"exclude_departments": [str(emea)], "include_positions": [str(pos)]})
     assert calc.ineligibility(people["active"], exclude_emea, Q4) == calc.INELIGIBLE_DEPARTMENT
@@ -260,17 +324,30 @@ def test_eligibility_rules():
     assert calc.ineligibility(people["other_pos"], exclude_emea, Q4) == calc.INELIGIBLE_POSITION
     # min tenure exactly met: hired Dec 2 → 30 days to Dec 31, both included
     assert calc.ineligibility(person(hire_date=dt.date(2026, 12, 2)), rules, Q4) == calc.INELIGIBLE_DEPARTMENT
-    assert calc.ineligibility(person(hire_date=dt.date(2026, 12, 2)),
-                              calc.Eligibility.of({"min_tenure_days": 30}), Q4) is None
-    assert calc.ineligibility(person(hire_date=dt.date(2026, 12, 3)),
-                              calc.Eligibility.of({"min_tenure_days": 30}), Q4) == calc.INELIGIBLE_TENURE
+    assert (
+        calc.ineligibility(person(hire_date=dt.date(2026, 12, 2)), calc.Eligibility.of({"min_tenure_days": 30}), Q4)
+        is None
+    )
+    assert (
+        calc.ineligibility(person(hire_date=dt.date(2026, 12, 3)), calc.Eligibility.of({"min_tenure_days": 30}), Q4)
+        == calc.INELIGIBLE_TENURE
+    )
 
 
 # --- multipliers ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("final", "params", "expected"), [
-    ("90", {}, "0.9"), ("180", {}, "1.5"), ("180", {"multiplier_cap": "2"}, "1.8"),
-    ("59.994", {"min_score": "60"}, "0"), ("59.995", {"min_score": "60"}, "0.59995"), (None, {}, None)])
+
+@pytest.mark.parametrize(
+    ("final", "params", "expected"),
+    [
+        ("90", {}, "0.9"),
+        ("180", {}, "1.5"),
+        ("180", {"multiplier_cap": "2"}, "1.8"),
+        ("59.994", {"min_score": "60"}, "0"),
+        ("59.995", {"min_score": "60"}, "0.59995"),
+        (None, {}, None),
+    ],
+)
 def test_score_basis(final, params, expected):
     c = candidate(None if final is None else "B", final=final)
     got = calc.multiplier({"basis": "score", **params}, c.score)
@@ -296,9 +373,12 @@ def test_floats_are_refused():
 
 # --- nominations ---------------------------------------------------------------------------------------
 
+
 def nominee(rating: str | None, *objectives: tuple[str, str | None]) -> calc.Candidate:
-    objs = tuple(calc.ObjectiveScore(id=f"o{i}", title=f"O{i}", type=t, score=Decimal(s) if s else None)
-                 for i, (t, s) in enumerate(objectives))
+    objs = tuple(
+        calc.ObjectiveScore(id=f"o{i}", title=f"O{i}", type=t, score=Decimal(s) if s else None)
+        for i, (t, s) in enumerate(objectives)
+    )
     return calc.Candidate(person(), calc.ScoreFacts(rating=rating, objectives=objs))
 
 
@@ -314,9 +394,13 @@ def test_okr_breakthrough_nominations():
     run = calc.compute_plan(spec, [yes, rounds_up, just_below, committed_only, wrong_rating, unscored, no_rating])
     assert {o.employee_id for o in run.outcomes} == {yes.person.id, rounds_up.person.id}
     assert all(o.nomination == "training" and o.amount_minor is None for o in run.outcomes)
-    assert dict(run.skipped) == {just_below.person.id: calc.NOT_NOMINATED, committed_only.person.id: calc.NOT_NOMINATED,
-                                 wrong_rating.person.id: calc.NOT_NOMINATED, unscored.person.id: calc.NOT_NOMINATED,
-                                 no_rating.person.id: calc.NO_SCORE}
+    assert dict(run.skipped) == {
+        just_below.person.id: calc.NOT_NOMINATED,
+        committed_only.person.id: calc.NOT_NOMINATED,
+        wrong_rating.person.id: calc.NOT_NOMINATED,
+        unscored.person.id: calc.NOT_NOMINATED,
+        no_rating.person.id: calc.NO_SCORE,
+    }
     got = {o.employee_id: o.inputs for o in run.outcomes}[yes.person.id]
     assert [o["qualifies"] for o in got["objectives"]] == [True, False]
     assert got["criteria"] == {"ratings": ["S", "A"], "min_objective_score": "0.7"}
@@ -325,6 +409,7 @@ def test_okr_breakthrough_nominations():
 
 
 # --- conformance vectors ---------------------------------------------------------------------------------
+
 
 def _number(text: str) -> Decimal:
     if "/" in text:
@@ -338,11 +423,13 @@ def _vector(v: dict[str, Any]) -> None:
     if v["kind"] == "pool":
         names = sorted(inp["raw_minor"])
         people = dict(zip(names, ids(len(names)), strict=True))
-        shares, _ = calc.split_pool([(people[n], int(inp["raw_minor"][n])) for n in inp["raw_minor"]],
-                                    int(inp["pool_minor"]))
+        shares, _ = calc.split_pool(
+            [(people[n], int(inp["raw_minor"][n])) for n in inp["raw_minor"]], int(inp["pool_minor"])
+        )
         assert {n: str(shares[people[n]].amount_minor) for n in names} == exp["amounts_minor"]
-        extra = sorted((n for n in names if shares[people[n]].extra_unit),
-                       key=lambda n: -(shares[people[n]].share_exact % 1))
+        extra = sorted(
+            (n for n in names if shares[people[n]].extra_unit), key=lambda n: -(shares[people[n]].share_exact % 1)
+        )
         assert extra == exp["extra_units"]
     elif v["kind"] == "kpi_excess_reward":
         kpis = [calc.KpiPoints(None, "", _number(k["points"]), k["rewardable"]) for k in inp["kpis"]]
@@ -351,15 +438,19 @@ def _vector(v: dict[str, Any]) -> None:
         assert str(amount) == exp["amount_minor"]
     else:
         start, end = (dt.date.fromisoformat(d) for d in inp["period"])
-        c = calc.Candidate(calc.Person(
-            id=uuid.uuid4(), status=inp.get("status", "active"),
-            hire_date=dt.date.fromisoformat(inp["hire_date"]) if "hire_date" in inp else None,
-            termination_date=dt.date.fromisoformat(inp["termination_date"]) if "termination_date" in inp else None,
-            base_salary_minor=int(inp["base_salary_minor"]) if "base_salary_minor" in inp else None,
-            comp_currency=inp["currency"],
-            target_bonus_pct=Decimal(inp["target_bonus_pct"]) if "target_bonus_pct" in inp else None,
-            target_bonus_minor=int(inp["target_bonus_minor"]) if "target_bonus_minor" in inp else None),
-            calc.ScoreFacts(rating=inp["rating"]))
+        c = calc.Candidate(
+            calc.Person(
+                id=uuid.uuid4(),
+                status=inp.get("status", "active"),
+                hire_date=dt.date.fromisoformat(inp["hire_date"]) if "hire_date" in inp else None,
+                termination_date=dt.date.fromisoformat(inp["termination_date"]) if "termination_date" in inp else None,
+                base_salary_minor=int(inp["base_salary_minor"]) if "base_salary_minor" in inp else None,
+                comp_currency=inp["currency"],
+                target_bonus_pct=Decimal(inp["target_bonus_pct"]) if "target_bonus_pct" in inp else None,
+                target_bonus_minor=int(inp["target_bonus_minor"]) if "target_bonus_minor" in inp else None,
+            ),
+            calc.ScoreFacts(rating=inp["rating"]),
+        )
         params = {"eligibility": {"statuses": inp["eligible_statuses"]}} if "eligible_statuses" in inp else {}
         out = only(calc.compute_plan(stb(params, inp["currency"], calc.Period(start, end)), [c]))
         assert str(out.amount_minor) == exp["amount_minor"]

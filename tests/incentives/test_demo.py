@@ -28,18 +28,37 @@ async def test_demo_plans_and_bonus_drafts(tenant: Tenant):
 
     async with database.sessions() as session:
         for key, name, parent in DEPARTMENTS:
-            session.add(Department(org_id=org_id, id=make_id("dep:" + key), name=name,
-                                   parent_id=make_id("dep:" + parent) if parent else None))
+            session.add(
+                Department(
+                    org_id=org_id,
+                    id=make_id("dep:" + key),
+                    name=name,
+                    parent_id=make_id("dep:" + parent) if parent else None,
+                )
+            )
             await session.flush()
         for key, name, level, family in POSITIONS:
             session.add(Position(org_id=org_id, id=make_id("pos:" + key), name=name, level=level, job_family=family))
         await session.flush()
         for ext, given, family, dep, pos, mgr, salary, pct in EMPLOYEES:
-            session.add(Employee(org_id=org_id, id=make_id("emp:" + ext), external_id=ext, email=f"{ext}@demo.example",
-                                 given_name=given, family_name=family, department_id=make_id("dep:" + dep),
-                                 position_id=make_id("pos:" + pos), manager_id=make_id("emp:" + mgr) if mgr else None,
-                                 status="active", hire_date=dt.date(2021, 3, 1), base_salary_minor=salary,
-                                 comp_currency="USD", target_bonus_pct=Decimal(pct)))
+            session.add(
+                Employee(
+                    org_id=org_id,
+                    id=make_id("emp:" + ext),
+                    external_id=ext,
+                    email=f"{ext}@demo.example",
+                    given_name=given,
+                    family_name=family,
+                    department_id=make_id("dep:" + dep),
+                    position_id=make_id("pos:" + pos),
+                    manager_id=make_id("emp:" + mgr) if mgr else None,
+                    status="active",
+                    hire_date=dt.date(2021, 3, 1),
+                    base_salary_minor=salary,
+                    comp_currency="USD",
+                    target_bonus_pct=Decimal(pct),
+                )
+            )
             await session.flush()
         await okr_demo.load(session, org_id, make_id)
         await kpi_demo.load(session, org_id, make_id)
@@ -50,7 +69,12 @@ async def test_demo_plans_and_bonus_drafts(tenant: Tenant):
     async with database.sessions() as session:
         plans = (await session.execute(select(IncentivePlan.kind).where(IncentivePlan.org_id == org_id))).scalars()
         assert sorted(plans) == ["kpi_excess_reward", "okr_breakthrough", "short_term_bonus"]
-        total, count = (await session.execute(select(func.sum(IncentiveResult.amount_minor), func.count()).where(
-            IncentiveResult.org_id == org_id, IncentiveResult.plan_id == make_id("incentives:plan:bonus")))).one()
+        total, count = (
+            await session.execute(
+                select(func.sum(IncentiveResult.amount_minor), func.count()).where(
+                    IncentiveResult.org_id == org_id, IncentiveResult.plan_id == make_id("incentives:plan:bonus")
+                )
+            )
+        ).one()
     assert count >= 5
     assert int(total) == 1_200_000  # the pool is smaller than the bonuses' sum: split exactly

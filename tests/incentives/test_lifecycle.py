@@ -46,13 +46,19 @@ async def test_walk_the_lifecycle_with_audit_and_event(team, q4):
     assert (alice["status"], alice["version"]) == ("draft", 1)
     approved = await act(t, alice, "approve", comment="checked against the budget")
     assert (approved["status"], approved["version"], approved["decision_comment"]) == (
-        "approved", 2, "checked against the budget")
+        "approved",
+        2,
+        "checked against the budget",
+    )
     assert approved["approved_by"] and approved["approved_at"]
     final = await act(t, approved, "finalize")
     assert final["status"] == "finalized" and final["version"] == 3 and final["finalized_at"]
     events = await audit_events(t, alice["id"])
-    assert [e.action for e in events] == ["incentive_result.created", "incentive_result.approved",
-                                          "incentive_result.finalized"]
+    assert [e.action for e in events] == [
+        "incentive_result.created",
+        "incentive_result.approved",
+        "incentive_result.finalized",
+    ]
     assert [(e.before or {}).get("status") for e in events] == [None, "draft", "approved"]
     assert [e.after["status"] for e in events] == ["draft", "approved", "finalized"]
     assert all("1000" not in str(e.before) + str(e.after) for e in events)  # pay stays out of the audit log
@@ -82,24 +88,31 @@ async def test_finalized_results_are_immutable(team, q4):
     assert len(await outbox(t)) == 1
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE incentive_results SET amount_minor = 1 WHERE id = :id",
-    "UPDATE incentive_results SET status = 'draft' WHERE id = :id",
-    "DELETE FROM incentive_results WHERE id = :id",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE incentive_results SET amount_minor = 1 WHERE id = :id",
+        "UPDATE incentive_results SET status = 'draft' WHERE id = :id",
+        "DELETE FROM incentive_results WHERE id = :id",
+    ],
+)
 async def test_the_database_refuses_to_change_a_finalized_row(team, q4, statement):
     t = team
     plan, got = await bonus(t, q4)
     await act(t, got["bob"], "approve")  # bob stays approved: still writable
     await act(t, await act(t, got["alice"], "approve"), "finalize")
-    as_db = {"id": got["alice"]["id"] if database.engine.dialect.name == "postgresql"
-             else got["alice"]["id"].replace("-", "")}
+    as_db = {
+        "id": got["alice"]["id"]
+        if database.engine.dialect.name == "postgresql"
+        else got["alice"]["id"].replace("-", "")
+    }
     with pytest.raises(DBAPIError, match="immutable"):
         async with database.sessions() as session:
             await session.execute(text(statement), as_db)
             await session.commit()
-    writable = {"id": got["bob"]["id"] if database.engine.dialect.name == "postgresql"
-                else got["bob"]["id"].replace("-", "")}
+    writable = {
+        "id": got["bob"]["id"] if database.engine.dialect.name == "postgresql" else got["bob"]["id"].replace("-", "")
+    }
     async with database.sessions() as session:
         changed = await session.execute(text("UPDATE incentive_results SET reason = 'x' WHERE id = :id"), writable)
         await session.rollback()
@@ -143,23 +156,34 @@ async def test_adjustments_reference_the_original_and_walk_the_lifecycle(team, q
     early = await t.client.post(path, headers=t.hr, json={"amount_minor": 100, "reason": "typo"})
     assert early.status_code == 409  # a draft is re-run, not adjusted
     await finalize_plan(t, plan)
-    for bad, loc in (({"reason": "x"}, ["body"]), ({"amount_minor": 0, "reason": "x"}, ["body"]),
-                     ({"amount_minor": 5, "corrected_amount_minor": 5, "reason": "x"}, ["body"]),
-                     ({"amount_minor": 5}, ["body", "reason"]),
-                     ({"amount_minor": 5, "reason": "x", "status": "finalized"}, ["body", "status"])):
+    for bad, loc in (
+        ({"reason": "x"}, ["body"]),
+        ({"amount_minor": 0, "reason": "x"}, ["body"]),
+        ({"amount_minor": 5, "corrected_amount_minor": 5, "reason": "x"}, ["body"]),
+        ({"amount_minor": 5}, ["body", "reason"]),
+        ({"amount_minor": 5, "reason": "x", "status": "finalized"}, ["body", "status"]),
+    ):
         resp = await t.client.post(path, headers=t.hr, json=bad)
         assert resp.status_code == 422 and loc in [e["loc"] for e in resp.json()["errors"]], resp.text
     first = await t.client.post(path, headers=t.hr, json={"amount_minor": -250, "reason": "overpaid"})
     assert first.status_code == 201, first.text
     adj = first.json()
     assert (adj["kind"], adj["status"], adj["adjusts_id"], adj["amount_minor"], adj["reason"]) == (
-        "adjustment", "draft", alice["id"], -250, "overpaid")
+        "adjustment",
+        "draft",
+        alice["id"],
+        -250,
+        "overpaid",
+    )
     assert adj["inputs"]["money"]["previous_total_minor"] == 1000 and adj["inputs"]["money"]["new_total_minor"] == 750
     await act(t, await act(t, adj, "approve"), "finalize")
     # A corrected total counts the original and its adjustments; adjusting an adjustment
     # references the same original.
-    second = await t.client.post(f"/api/v1/incentive-results/{adj['id']}/adjust", headers=t.hr,
-                                 json={"corrected_amount_minor": 1200, "reason": "rating corrected"})
+    second = await t.client.post(
+        f"/api/v1/incentive-results/{adj['id']}/adjust",
+        headers=t.hr,
+        json={"corrected_amount_minor": 1200, "reason": "rating corrected"},
+    )
     assert second.status_code == 201, second.text
     assert second.json()["amount_minor"] == 450 and second.json()["adjusts_id"] == alice["id"]
     same = await t.client.post(path, headers=t.hr, json={"corrected_amount_minor": 1200, "reason": "again"})

@@ -37,16 +37,28 @@ from tests.incentives.conftest import (
 )
 
 FEED = "/api/v1/payroll/incentive-results"
-COLUMNS = ["result_id", "employee_external_id", "plan", "period_start", "period_end", "earning_code", "amount",
-           "currency", "kind", "adjusts_id", "finalized_at"]
+COLUMNS = [
+    "result_id",
+    "employee_external_id",
+    "plan",
+    "period_start",
+    "period_end",
+    "earning_code",
+    "amount",
+    "currency",
+    "kind",
+    "adjusts_id",
+    "finalized_at",
+]
 
 
 def payroll(t: Tenant) -> dict[str, str]:
     return t.as_scope("payroll:read")
 
 
-async def bonus(t: Tenant, cycle: dict[str, Any], amounts: dict[str, int], score: int = 90,
-                **plan_fields: Any) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+async def bonus(
+    t: Tenant, cycle: dict[str, Any], amounts: dict[str, int], score: int = 90, **plan_fields: Any
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     await give_scores(t, cycle, {k: score for k in amounts})
     for key, amount in amounts.items():
         await set_employee(t, key, compensation=comp(amount, currency=plan_fields.get("currency", "USD")))
@@ -74,10 +86,21 @@ async def test_feed_pages_resume_and_filters(team, q4):
     items, resume = await pull_all(t, payroll(t), limit=1)
     assert [(i["id"], i["sequence"]) for i in items] == [(got["alice"]["id"], 1), (got["bob"]["id"], 2)]
     alice = items[0]
-    assert alice == {**alice, "employee_external_id": t.employees["alice"]["external_id"], "plan": first["name"],
-                     "plan_id": first["id"], "period_start": "2026-10-01", "period_end": "2026-12-31",
-                     "earning_code": "BONUS", "amount_minor": 1000, "amount": "10.00", "currency": "USD",
-                     "kind": "payment", "adjusts_id": None, "payroll": None}
+    assert alice == {
+        **alice,
+        "employee_external_id": t.employees["alice"]["external_id"],
+        "plan": first["name"],
+        "plan_id": first["id"],
+        "period_start": "2026-10-01",
+        "period_end": "2026-12-31",
+        "earning_code": "BONUS",
+        "amount_minor": 1000,
+        "amount": "10.00",
+        "currency": "USD",
+        "kind": "payment",
+        "adjusts_id": None,
+        "payroll": None,
+    }
     page = await t.client.get(FEED, headers=payroll(t), params={"limit": 5})
     assert page.json()["next_cursor"] is None and page.json()["resume_cursor"] == resume
     # Nothing new: the resume cursor stays where it was.
@@ -130,8 +153,11 @@ async def test_csv_columns_currencies_adjustments_and_resume_header(team, q4):
     kwd, kwd_got = await bonus(t, q4, {"dave": 601644}, currency="KWD", name="Kuwait")
     for plan in (usd, yen, kwd):
         await finalize_plan(t, plan)
-    adj = await t.client.post(f"/api/v1/incentive-results/{kwd_got['dave']['id']}/adjust", headers=t.hr,
-                              json={"amount_minor": -5, "reason": "rounding agreed with payroll"})
+    adj = await t.client.post(
+        f"/api/v1/incentive-results/{kwd_got['dave']['id']}/adjust",
+        headers=t.hr,
+        json={"amount_minor": -5, "reason": "rounding agreed with payroll"},
+    )
     await act(t, await act(t, adj.json(), "approve"), "finalize")
     rows, resp = await csv_rows(t, payroll(t))
     assert rows[0] == COLUMNS
@@ -140,19 +166,20 @@ async def test_csv_columns_currencies_adjustments_and_resume_header(team, q4):
     assert [r["result_id"] for r in body] == [i["id"] for i in json_items]  # the feed's order
     assert resp.headers["x-resume-cursor"] == resume
     shown = {r["result_id"]: (r["amount"], r["currency"], r["kind"]) for r in body}
-    assert shown == {usd_got["alice"]["id"]: ("1909.57", "USD", "payment"),
-                     usd_got["bob"]["id"]: ("20.00", "USD", "payment"),
-                     yen_got["carol"]["id"]: ("272219", "JPY", "payment"),
-                     kwd_got["dave"]["id"]: ("601.644", "KWD", "payment"),
-                     adj.json()["id"]: ("-0.005", "KWD", "adjustment")}
+    assert shown == {
+        usd_got["alice"]["id"]: ("1909.57", "USD", "payment"),
+        usd_got["bob"]["id"]: ("20.00", "USD", "payment"),
+        yen_got["carol"]["id"]: ("272219", "JPY", "payment"),
+        kwd_got["dave"]["id"]: ("601.644", "KWD", "payment"),
+        adj.json()["id"]: ("-0.005", "KWD", "adjustment"),
+    }
     assert [r["currency"] for r in body] == ["USD", "USD", "JPY", "KWD", "KWD"]
     by_id = {r["result_id"]: r for r in body}
     alice = by_id[usd_got["alice"]["id"]]
     assert alice["employee_external_id"] == "'=HYPERLINK(1)"  # never a formula in a spreadsheet
     assert alice["plan"] == "Q4, bonus" and resp.text.count('"Q4, bonus"') == 2
     assert by_id[adj.json()["id"]]["adjusts_id"] == kwd_got["dave"]["id"] and alice["adjusts_id"] == ""
-    assert (alice["period_start"], alice["period_end"], alice["earning_code"]) == ("2026-10-01", "2026-12-31",
-                                                                                 "BONUS")
+    assert (alice["period_start"], alice["period_end"], alice["earning_code"]) == ("2026-10-01", "2026-12-31", "BONUS")
     assert alice["finalized_at"].endswith("Z") and dt.datetime.fromisoformat(alice["finalized_at"])
     assert resp.text.endswith("\r\n")
     # From a cursor, and limited: the cursors are those the JSON pages hand out.
@@ -176,22 +203,79 @@ async def seed_finalized(org_id: uuid.UUID, count: int) -> None:
     cycle_id, plan_id = uuid.uuid4(), uuid.uuid4()
     people = [uuid.uuid4() for _ in range(count)]
     async with database.sessions() as session:
-        await session.execute(insert(Cycle).values(
-            org_id=org_id, id=cycle_id, name="Seeded", cadence="custom", start_date=dt.date(2026, 1, 1),
-            end_date=dt.date(2026, 3, 31), status="closed", version=1, created_at=now, updated_at=now))
-        await session.execute(insert(IncentivePlan).values(
-            org_id=org_id, id=plan_id, name="Seeded plan", kind="short_term_bonus", cycle_id=cycle_id,
-            currency="USD", params={"earning_code": "BONUS"}, version=1, created_at=now, updated_at=now))
-        await session.execute(insert(Employee), [
-            {"org_id": org_id, "id": e, "external_id": f"S{i:06d}", "email": f"s{i}@example.com", "given_name": "S",
-             "family_name": "Seed", "status": "active", "version": 1, "created_at": now, "updated_at": now}
-            for i, e in enumerate(people)])
-        await session.execute(insert(IncentiveResult), [
-            {"org_id": org_id, "id": uuid.uuid4(), "plan_id": plan_id, "employee_id": e, "kind": "payment",
-             "status": "finalized", "amount_minor": 1000 + i, "currency": "USD", "earning_code": "BONUS",
-             "period_start": dt.date(2026, 1, 1), "period_end": dt.date(2026, 3, 31), "inputs": {},
-             "created_by": "seed", "finalized_at": now, "finalized_by": "seed", "payroll_seq": i + 1, "version": 3,
-             "created_at": now, "updated_at": now} for i, e in enumerate(people)])
+        await session.execute(
+            insert(Cycle).values(
+                org_id=org_id,
+                id=cycle_id,
+                name="Seeded",
+                cadence="custom",
+                start_date=dt.date(2026, 1, 1),
+                end_date=dt.date(2026, 3, 31),
+                status="closed",
+                version=1,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        await session.execute(
+            insert(IncentivePlan).values(
+                org_id=org_id,
+                id=plan_id,
+                name="Seeded plan",
+                kind="short_term_bonus",
+                cycle_id=cycle_id,
+                currency="USD",
+                params={"earning_code": "BONUS"},
+                version=1,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        await session.execute(
+            insert(Employee),
+            [
+                {
+                    "org_id": org_id,
+                    "id": e,
+                    "external_id": f"S{i:06d}",
+                    "email": f"s{i}@example.com",
+                    "given_name": "S",
+                    "family_name": "Seed",
+                    "status": "active",
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i, e in enumerate(people)
+            ],
+        )
+        await session.execute(
+            insert(IncentiveResult),
+            [
+                {
+                    "org_id": org_id,
+                    "id": uuid.uuid4(),
+                    "plan_id": plan_id,
+                    "employee_id": e,
+                    "kind": "payment",
+                    "status": "finalized",
+                    "amount_minor": 1000 + i,
+                    "currency": "USD",
+                    "earning_code": "BONUS",
+                    "period_start": dt.date(2026, 1, 1),
+                    "period_end": dt.date(2026, 3, 31),
+                    "inputs": {},
+                    "created_by": "seed",
+                    "finalized_at": now,
+                    "finalized_by": "seed",
+                    "payroll_seq": i + 1,
+                    "version": 3,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i, e in enumerate(people)
+            ],
+        )
         await session.execute(insert(PayrollSequence).values(org_id=org_id, last_seq=count))
         await session.commit()
 
@@ -202,10 +286,20 @@ async def test_csv_is_streamed_in_chunks(app, team):
     t = team
     await seed_finalized(t.org_id, 2500)
     token = payroll(t)["Authorization"].encode()
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-             "path": FEED, "raw_path": FEED.encode(), "root_path": "", "query_string": b"",
-             "headers": [(b"host", b"test"), (b"authorization", token), (b"accept", b"text/csv")],
-             "server": ("test", 80), "client": ("127.0.0.1", 5000)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": FEED,
+        "raw_path": FEED.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"test"), (b"authorization", token), (b"accept", b"text/csv")],
+        "server": ("test", 80),
+        "client": ("127.0.0.1", 5000),
+    }
     messages: list[dict[str, Any]] = []
     requested = False
     finished = asyncio.Event()
@@ -233,6 +327,7 @@ async def test_csv_is_streamed_in_chunks(app, team):
 
 
 # --- acknowledgements --------------------------------------------------------------------------------
+
 
 async def test_acknowledge_once_and_harmlessly_again(team, q4):
     t = team
@@ -271,17 +366,20 @@ async def test_concurrent_acknowledgements_with_one_reference_both_succeed(team,
     plan, got = await bonus(t, q4, {"alice": 1000})
     await finalize_plan(t, plan)
     path = f"{FEED}/{got['alice']['id']}/ack"
-    answers = await asyncio.gather(*[t.client.post(path, headers=t.as_scope("payroll:ack"),
-                                                   json={"payroll_reference": "PR-1"}) for _ in range(4)])
+    answers = await asyncio.gather(
+        *[t.client.post(path, headers=t.as_scope("payroll:ack"), json={"payroll_reference": "PR-1"}) for _ in range(4)]
+    )
     assert [a.status_code for a in answers] == [200] * 4
     assert len({a.json()["acknowledged_at"] for a in answers}) == 1
 
 
 # --- concurrency -----------------------------------------------------------------------------------------
 
+
 def hr_ctx(session: Any, t: Tenant) -> Ctx:
-    return Ctx(session=session, principal=Principal(sub="hr-in-test", org_id=t.org_id, kind="person",
-                                                    roles=frozenset({"hr"})))
+    return Ctx(
+        session=session, principal=Principal(sub="hr-in-test", org_id=t.org_id, kind="person", roles=frozenset({"hr"}))
+    )
 
 
 async def test_a_finalization_committing_later_never_lands_behind_a_readers_cursor(team, q4):
@@ -296,8 +394,7 @@ async def test_a_finalization_committing_later_never_lands_behind_a_readers_curs
     assert nothing == []
     async with database.sessions() as session:
         await results_service.transition(hr_ctx(session, t), uuid.UUID(got["alice"]["id"]), "finalize")
-        b = asyncio.create_task(t.client.post(f"/api/v1/incentive-results/{got['bob']['id']}/finalize",
-                                              headers=t.hr))
+        b = asyncio.create_task(t.client.post(f"/api/v1/incentive-results/{got['bob']['id']}/finalize", headers=t.hr))
         await asyncio.sleep(0.6)
         assert not b.done(), "a second finalization must wait for the first one's commit"
         during, cursor = await pull_all(t, payroll(t), cursor=cursor)
@@ -358,8 +455,9 @@ async def test_pull_under_concurrent_finalization_never_skips_or_repeats(team, q
             await asyncio.sleep(0)
 
     async def finalize(result_id: str) -> int:
-        return (await t.client.post(f"/api/v1/incentive-results/{result_id}/finalize",
-                                    headers=bearer(t.token(["hr"])))).status_code
+        return (
+            await t.client.post(f"/api/v1/incentive-results/{result_id}/finalize", headers=bearer(t.token(["hr"])))
+        ).status_code
 
     reading = asyncio.create_task(reader())
     statuses = await asyncio.gather(*[finalize(i) for i in ids])

@@ -20,7 +20,10 @@ def imports(source: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             names.add("." * node.level + (node.module or ""))
         elif isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in (
-                "__import__", "import_module", "open"):
+            "__import__",
+            "import_module",
+            "open",
+        ):
             names.add(f"<call {ast.unparse(node.func)}>")
     return names
 

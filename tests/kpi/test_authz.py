@@ -33,20 +33,44 @@ async def build_world(team: Tenant, other_tenant: Tenant) -> World:
     asg = await make_assignment(team, "alice", cycle, gmv, method="ratio", target=100)
     m = await measure(team, asg, 5, "2026-10-02")
     pos = (await team.client.post("/api/v1/positions", headers=team.hr, json={"name": "Spec"})).json()
-    tpl = await team.client.post("/api/v1/kpi-templates", headers=team.hr, json={
-        "position_id": pos["id"], "items": [{"definition_id": nps["id"], "method": "ratio", "target": 10}]})
+    tpl = await team.client.post(
+        "/api/v1/kpi-templates",
+        headers=team.hr,
+        json={"position_id": pos["id"], "items": [{"definition_id": nps["id"], "method": "ratio", "target": 10}]},
+    )
     assert tpl.status_code == 201, tpl.text
     w = World(tenant=team, other=other_tenant)
-    w.ids = {"org": str(team.org_id), "alice": team.employees["alice"]["id"],
-             "alice_ext": team.employees["alice"]["external_id"], "cycle": cycle["id"], "gmv": gmv["id"],
-             "nps": nps["id"], "asg": asg["id"], "meas": m["id"], "pos": pos["id"], "tpl": tpl.json()["id"]}
+    w.ids = {
+        "org": str(team.org_id),
+        "alice": team.employees["alice"]["id"],
+        "alice_ext": team.employees["alice"]["external_id"],
+        "cycle": cycle["id"],
+        "gmv": gmv["id"],
+        "nps": nps["id"],
+        "asg": asg["id"],
+        "meas": m["id"],
+        "pos": pos["id"],
+        "tpl": tpl.json()["id"],
+    }
     return w
 
 
-CALLERS = ["admin", "hr", "auditor", "subject", "manager", "indirect_manager", "manager_elsewhere",
-           "other_employee", "kpi:write", "employees:write", "payroll:read", "other_admin", "anonymous"]
-PERSONS = ("admin", "hr", "auditor", "subject", "manager", "indirect_manager", "manager_elsewhere",
-           "other_employee")
+CALLERS = [
+    "admin",
+    "hr",
+    "auditor",
+    "subject",
+    "manager",
+    "indirect_manager",
+    "manager_elsewhere",
+    "other_employee",
+    "kpi:write",
+    "employees:write",
+    "payroll:read",
+    "other_admin",
+    "anonymous",
+]
+PERSONS = ("admin", "hr", "auditor", "subject", "manager", "indirect_manager", "manager_elsewhere", "other_employee")
 OTHER_SCOPES = ("employees:write", "payroll:read")
 CLIENTS = ("kpi:write", *OTHER_SCOPES)
 STAFF = ("admin", "hr")
@@ -65,8 +89,13 @@ WORLDS = worlds_of(build_world)
 
 def headers_for(w: World, caller: str) -> dict[str, str]:
     t = w.tenant
-    people = {"subject": "alice", "manager": "lead", "indirect_manager": "boss", "manager_elsewhere": "dave",
-              "other_employee": "bob"}
+    people = {
+        "subject": "alice",
+        "manager": "lead",
+        "indirect_manager": "boss",
+        "manager_elsewhere": "dave",
+        "other_employee": "bob",
+    }
     if caller in ("admin", "hr", "auditor"):
         return t.as_(caller)
     if caller in people:
@@ -128,50 +157,138 @@ class Route:
 
 
 def _new_definition(_w: World) -> dict[str, Any]:
-    return {"code": f"K{uuid.uuid4().hex[:8]}", "name": "New KPI", "direction": "higher_is_better",
-            "aggregation": "sum"}
+    return {
+        "code": f"K{uuid.uuid4().hex[:8]}",
+        "name": "New KPI",
+        "direction": "higher_is_better",
+        "aggregation": "sum",
+    }
 
 
 A = "/api/v1/kpi-assignments/{asg}"
 ROUTES = [
     Route("defs.list", "GET", "/api/v1/kpi-definitions", LIBRARY_LIST, shows=("gmv",)),
-    Route("defs.post", "POST", "/api/v1/kpi-definitions", LIBRARY_POST, _new_definition,
-          probe="/api/v1/kpi-definitions", writers=STAFF),
+    Route(
+        "defs.post",
+        "POST",
+        "/api/v1/kpi-definitions",
+        LIBRARY_POST,
+        _new_definition,
+        probe="/api/v1/kpi-definitions",
+        writers=STAFF,
+    ),
     Route("defs.get", "GET", "/api/v1/kpi-definitions/{gmv}", LIBRARY_ITEM, shows=("gmv",)),
-    Route("defs.patch", "PATCH", "/api/v1/kpi-definitions/{gmv}", LIBRARY_PATCH, {"name": "Renamed"},
-          probe="/api/v1/kpi-definitions/{gmv}", writers=STAFF),
+    Route(
+        "defs.patch",
+        "PATCH",
+        "/api/v1/kpi-definitions/{gmv}",
+        LIBRARY_PATCH,
+        {"name": "Renamed"},
+        probe="/api/v1/kpi-definitions/{gmv}",
+        writers=STAFF,
+    ),
     Route("templates.list", "GET", "/api/v1/kpi-templates", TEMPLATE_LIST, shows=("tpl",)),
-    Route("templates.post", "POST", "/api/v1/kpi-templates", TEMPLATE_POST,
-          lambda w: {"position_id": w.ids["pos"], "items": []}, probe="/api/v1/kpi-templates", writers=STAFF),
+    Route(
+        "templates.post",
+        "POST",
+        "/api/v1/kpi-templates",
+        TEMPLATE_POST,
+        lambda w: {"position_id": w.ids["pos"], "items": []},
+        probe="/api/v1/kpi-templates",
+        writers=STAFF,
+    ),
     Route("templates.get", "GET", "/api/v1/kpi-templates/{tpl}", TEMPLATE_ITEM, shows=("tpl",)),
-    Route("templates.patch", "PATCH", "/api/v1/kpi-templates/{tpl}", TEMPLATE_PATCH, {"name": "Renamed"},
-          probe="/api/v1/kpi-templates/{tpl}", writers=STAFF),
-    Route("templates.apply", "POST", "/api/v1/kpi-templates/{tpl}/apply", TEMPLATE_APPLY,
-          lambda w: {"cycle_id": w.ids["cycle"], "employee_ids": [w.ids["alice"]]},
-          probe="/api/v1/kpi-assignments?employee_id={alice}", writers=(*STAFF, *MANAGERS)),
+    Route(
+        "templates.patch",
+        "PATCH",
+        "/api/v1/kpi-templates/{tpl}",
+        TEMPLATE_PATCH,
+        {"name": "Renamed"},
+        probe="/api/v1/kpi-templates/{tpl}",
+        writers=STAFF,
+    ),
+    Route(
+        "templates.apply",
+        "POST",
+        "/api/v1/kpi-templates/{tpl}/apply",
+        TEMPLATE_APPLY,
+        lambda w: {"cycle_id": w.ids["cycle"], "employee_ids": [w.ids["alice"]]},
+        probe="/api/v1/kpi-assignments?employee_id={alice}",
+        writers=(*STAFF, *MANAGERS),
+    ),
     Route("assignments.list", "GET", "/api/v1/kpi-assignments", ASSIGNMENT_LIST),
-    Route("assignments.post", "POST", "/api/v1/kpi-assignments", ASSIGNMENT_POST,
-          lambda w: {"employee_id": w.ids["alice"], "cycle_id": w.ids["cycle"], "definition_id": w.ids["nps"],
-                     "method": "ratio", "target": 1},
-          probe="/api/v1/kpi-assignments?employee_id={alice}", writers=(*STAFF, *MANAGERS)),
+    Route(
+        "assignments.post",
+        "POST",
+        "/api/v1/kpi-assignments",
+        ASSIGNMENT_POST,
+        lambda w: {
+            "employee_id": w.ids["alice"],
+            "cycle_id": w.ids["cycle"],
+            "definition_id": w.ids["nps"],
+            "method": "ratio",
+            "target": 1,
+        },
+        probe="/api/v1/kpi-assignments?employee_id={alice}",
+        writers=(*STAFF, *MANAGERS),
+    ),
     Route("assignments.get", "GET", A, ASSIGNMENT_READ, shows=("asg", "gmv")),
-    Route("assignments.patch", "PATCH", A, assignment_write(200), {"weight": 3},
-          probe=A, writers=(*STAFF, *MANAGERS)),
-    Route("assignments.delete", "DELETE", A, assignment_write(204),
-          probe="/api/v1/kpi-assignments?employee_id={alice}", writers=(*STAFF, *MANAGERS)),
+    Route("assignments.patch", "PATCH", A, assignment_write(200), {"weight": 3}, probe=A, writers=(*STAFF, *MANAGERS)),
+    Route(
+        "assignments.delete",
+        "DELETE",
+        A,
+        assignment_write(204),
+        probe="/api/v1/kpi-assignments?employee_id={alice}",
+        writers=(*STAFF, *MANAGERS),
+    ),
     Route("measurements.list", "GET", A + "/measurements", ASSIGNMENT_READ, shows=("meas",)),
-    Route("measurements.post", "POST", A + "/measurements", measurement_write(201),
-          {"value": 7, "measured_at": "2026-10-03"}, probe=A + "/measurements",
-          writers=(*STAFF, *MANAGERS, "kpi:write")),
-    Route("measurements.put", "PUT", A + "/measurements/2026-10-04", measurement_write(201), {"value": 9},
-          probe=A + "/measurements", writers=(*STAFF, *MANAGERS, "kpi:write")),
-    Route("measurements.delete", "DELETE", A + "/measurements/2026-10-02", measurement_write(204),
-          probe=A + "/measurements", writers=(*STAFF, *MANAGERS, "kpi:write")),
-    Route("measurements.bulk", "POST", "/api/v1/kpi-measurements/bulk", BULK,
-          lambda w: {"rows": [{"assignment_id": w.ids["asg"], "value": 1, "measured_at": "2026-10-05"},
-                              {"employee_external_id": w.ids["alice_ext"], "kpi_code": "GMV",
-                               "cycle_id": w.ids["cycle"], "value": 2, "measured_at": "2026-10-06"}]},
-          probe=A + "/measurements", writers=(*STAFF, "kpi:write")),
+    Route(
+        "measurements.post",
+        "POST",
+        A + "/measurements",
+        measurement_write(201),
+        {"value": 7, "measured_at": "2026-10-03"},
+        probe=A + "/measurements",
+        writers=(*STAFF, *MANAGERS, "kpi:write"),
+    ),
+    Route(
+        "measurements.put",
+        "PUT",
+        A + "/measurements/2026-10-04",
+        measurement_write(201),
+        {"value": 9},
+        probe=A + "/measurements",
+        writers=(*STAFF, *MANAGERS, "kpi:write"),
+    ),
+    Route(
+        "measurements.delete",
+        "DELETE",
+        A + "/measurements/2026-10-02",
+        measurement_write(204),
+        probe=A + "/measurements",
+        writers=(*STAFF, *MANAGERS, "kpi:write"),
+    ),
+    Route(
+        "measurements.bulk",
+        "POST",
+        "/api/v1/kpi-measurements/bulk",
+        BULK,
+        lambda w: {
+            "rows": [
+                {"assignment_id": w.ids["asg"], "value": 1, "measured_at": "2026-10-05"},
+                {
+                    "employee_external_id": w.ids["alice_ext"],
+                    "kpi_code": "GMV",
+                    "cycle_id": w.ids["cycle"],
+                    "value": 2,
+                    "measured_at": "2026-10-06",
+                },
+            ]
+        },
+        probe=A + "/measurements",
+        writers=(*STAFF, "kpi:write"),
+    ),
 ]
 CASES = [pytest.param(r, c, id=f"{r.name}-{c}") for r in ROUTES for c in CALLERS]
 
@@ -243,8 +360,9 @@ async def test_employee_sees_own_and_managers_see_subtree_in_lists(world: World)
     assert await listed("boss") == {world.ids["asg"], bob["id"], carol["id"]}
     assert await listed("dave") == {erin["id"]}
     assert await listed("erin") == {erin["id"]}
-    filtered = await t.client.get("/api/v1/kpi-assignments", headers=t.employee("boss"),
-                                  params={"employee_id": world.ids["alice"]})
+    filtered = await t.client.get(
+        "/api/v1/kpi-assignments", headers=t.employee("boss"), params={"employee_id": world.ids["alice"]}
+    )
     assert [a["id"] for a in filtered.json()["items"]] == [world.ids["asg"]]
 
 
@@ -256,10 +374,16 @@ async def test_kpi_client_reads_what_it_needs_and_nothing_else(world: World):
     assert (await t.client.get("/api/v1/employees", headers=h)).status_code == 403
     emp = await t.client.get(f"/api/v1/employees/{ids['alice']}", headers=h)
     assert emp.status_code == 404 and "compensation" not in emp.text
-    assert (await t.client.post("/api/v1/cycles", headers=h, json={
-        "name": "x", "cadence": "annual", "start_date": "2027-01-01", "end_date": "2027-12-31"})).status_code == 403
-    assert (await t.client.patch(f"/api/v1/employees/{ids['alice']}", headers=h,
-                                 json={"given_name": "X"})).status_code == 404
+    assert (
+        await t.client.post(
+            "/api/v1/cycles",
+            headers=h,
+            json={"name": "x", "cadence": "annual", "start_date": "2027-01-01", "end_date": "2027-12-31"},
+        )
+    ).status_code == 403
+    assert (
+        await t.client.patch(f"/api/v1/employees/{ids['alice']}", headers=h, json={"given_name": "X"})
+    ).status_code == 404
     query = """query($id: UUID!) { kpi_assignment(id: $id) { id points employee { id compensation { currency } } } }"""
     resp = await t.client.post("/graphql", headers=h, json={"query": query, "variables": {"id": ids["asg"]}})
     data = resp.json()["data"]["kpi_assignment"]
@@ -270,9 +394,11 @@ async def test_employee_cannot_report_own_measurements_in_graphql(world: World):
     t = world.tenant
     mutation = """mutation($id: UUID!) { record_kpi_measurement(assignment_id: $id,
                   input: {value: "1", measured_at: "2026-10-09"}) { id } }"""
-    resp = await t.client.post("/graphql", headers=t.employee("alice"),
-                               json={"query": mutation, "variables": {"id": world.ids["asg"]}})
+    resp = await t.client.post(
+        "/graphql", headers=t.employee("alice"), json={"query": mutation, "variables": {"id": world.ids["asg"]}}
+    )
     assert resp.json()["errors"][0]["extensions"]["status"] == 403
-    hidden = await t.client.post("/graphql", headers=t.employee("bob"),
-                                 json={"query": mutation, "variables": {"id": world.ids["asg"]}})
+    hidden = await t.client.post(
+        "/graphql", headers=t.employee("bob"), json={"query": mutation, "variables": {"id": world.ids["asg"]}}
+    )
     assert hidden.json()["errors"][0]["extensions"]["status"] == 404

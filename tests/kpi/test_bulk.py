@@ -37,8 +37,14 @@ async def setup(team, quarter):
 
 
 def keyed(t, who, code, cycle, value, day="2026-10-10", **extra):
-    return {"employee_external_id": t.employees[who]["external_id"], "kpi_code": code, "cycle_id": cycle["id"],
-            "value": value, "measured_at": day, **extra}
+    return {
+        "employee_external_id": t.employees[who]["external_id"],
+        "kpi_code": code,
+        "cycle_id": cycle["id"],
+        "value": value,
+        "measured_at": day,
+        **extra,
+    }
 
 
 async def post(t, rows, headers=None, **params):
@@ -46,9 +52,11 @@ async def post(t, rows, headers=None, **params):
 
 
 async def test_rows_by_id_and_by_key(team, setup):
-    rows = [{"assignment_id": setup["a"]["id"], "value": "10", "measured_at": "2026-10-01", "source_key": "k1"},
-            keyed(team, "bob", "GMV", setup["cycle"], "20", source_key="k2", source="erp"),
-            keyed(team, "alice", "NPS", setup["cycle"], 61)]
+    rows = [
+        {"assignment_id": setup["a"]["id"], "value": "10", "measured_at": "2026-10-01", "source_key": "k1"},
+        keyed(team, "bob", "GMV", setup["cycle"], "20", source_key="k2", source="erp"),
+        keyed(team, "alice", "NPS", setup["cycle"], 61),
+    ]
     resp = await post(team, rows)
     assert resp.status_code == 200, resp.text
     body = resp.json()
@@ -62,8 +70,10 @@ async def test_rows_by_id_and_by_key(team, setup):
 
 
 async def test_resending_is_idempotent_on_source_key(team, setup):
-    rows = [{"assignment_id": setup["a"]["id"], "value": "10", "measured_at": "2026-10-01", "source_key": "k1"},
-            keyed(team, "bob", "GMV", setup["cycle"], "20", source_key="k2")]
+    rows = [
+        {"assignment_id": setup["a"]["id"], "value": "10", "measured_at": "2026-10-01", "source_key": "k1"},
+        keyed(team, "bob", "GMV", setup["cycle"], "20", source_key="k2"),
+    ]
     first = (await post(team, rows)).json()
     again = (await post(team, rows)).json()
     assert [r["outcome"] for r in again["results"]] == ["unchanged", "unchanged"]
@@ -80,8 +90,10 @@ async def test_resending_is_idempotent_on_source_key(team, setup):
 
 
 async def test_one_event_per_call(team, setup):
-    rows = [{"assignment_id": setup["a"]["id"], "value": n, "measured_at": "2026-10-01", "source_key": f"e{n}"}
-            for n in range(5)] + [keyed(team, "bob", "GMV", setup["cycle"], 1, source_key="b")]
+    rows = [
+        {"assignment_id": setup["a"]["id"], "value": n, "measured_at": "2026-10-01", "source_key": f"e{n}"}
+        for n in range(5)
+    ] + [keyed(team, "bob", "GMV", setup["cycle"], 1, source_key="b")]
     await post(team, rows)
     events = await outbox_events(team)
     assert len(events) == 1
@@ -99,21 +111,21 @@ async def test_bad_rows_get_their_own_errors(team, setup, other_tenant):
     cycle = setup["cycle"]
     foreign = await make_cycle(other_tenant)
     rows = [
-        {"assignment_id": str(uuid.uuid4()), "value": 1, "measured_at": "2026-10-01"},             # 0 unknown id
-        keyed(team, "alice", "GMV", cycle, 1, employee_external_id="nobody"),                      # 1 unknown employee
-        keyed(team, "alice", "NOPE", cycle, 1),                                                    # 2 unknown code
-        keyed(team, "alice", "GMV", {"id": str(uuid.uuid4())}, 1),                                 # 3 unknown cycle
-        keyed(team, "carol", "GMV", cycle, 1),                                                     # 4 no assignment
-        {"assignment_id": setup["a"]["id"], "value": "lots", "measured_at": "2026-10-01"},         # 5 bad value
-        {"assignment_id": setup["a"]["id"], "value": 1, "measured_at": "2026-02-30"},              # 6 bad date
+        {"assignment_id": str(uuid.uuid4()), "value": 1, "measured_at": "2026-10-01"},  # 0 unknown id
+        keyed(team, "alice", "GMV", cycle, 1, employee_external_id="nobody"),  # 1 unknown employee
+        keyed(team, "alice", "NOPE", cycle, 1),  # 2 unknown code
+        keyed(team, "alice", "GMV", {"id": str(uuid.uuid4())}, 1),  # 3 unknown cycle
+        keyed(team, "carol", "GMV", cycle, 1),  # 4 no assignment
+        {"assignment_id": setup["a"]["id"], "value": "lots", "measured_at": "2026-10-01"},  # 5 bad value
+        {"assignment_id": setup["a"]["id"], "value": 1, "measured_at": "2026-02-30"},  # 6 bad date
         {"assignment_id": setup["a"]["id"], "value": 1, "measured_at": "2026-10-01", "source_key": "dup"},  # 7 ok
         {"assignment_id": setup["a"]["id"], "value": 2, "measured_at": "2026-10-02", "source_key": "dup"},  # 8 dup
-        {"value": 1, "measured_at": "2026-10-01"},                                                 # 9 no address
-        {**keyed(team, "alice", "GMV", cycle, 1), "assignment_id": setup["a"]["id"]},              # 10 both
-        {"employee_external_id": "x", "value": 1, "measured_at": "2026-10-01"},                    # 11 partial key
+        {"value": 1, "measured_at": "2026-10-01"},  # 9 no address
+        {**keyed(team, "alice", "GMV", cycle, 1), "assignment_id": setup["a"]["id"]},  # 10 both
+        {"employee_external_id": "x", "value": 1, "measured_at": "2026-10-01"},  # 11 partial key
         {"assignment_id": setup["a"]["id"], "value": 1, "measured_at": "2026-10-01", "extra": 1},  # 12 unknown field
-        keyed(team, "alice", "GMV", foreign, 1),                                                   # 13 other org's cycle
-        {"assignment_id": setup["b"]["id"], "value": "NaN", "measured_at": "2026-10-01"},          # 14 not finite
+        keyed(team, "alice", "GMV", foreign, 1),  # 13 other org's cycle
+        {"assignment_id": setup["b"]["id"], "value": "NaN", "measured_at": "2026-10-01"},  # 14 not finite
     ]
     resp = await post(team, rows)
     assert resp.status_code == 200, resp.text
@@ -137,8 +149,10 @@ async def test_bad_rows_get_their_own_errors(team, setup, other_tenant):
 
 
 async def test_atomic_applies_nothing_when_a_row_is_bad(team, setup):
-    rows = [{"assignment_id": setup["a"]["id"], "value": 1, "measured_at": "2026-10-01"},
-            {"assignment_id": str(uuid.uuid4()), "value": 1, "measured_at": "2026-10-01"}]
+    rows = [
+        {"assignment_id": setup["a"]["id"], "value": 1, "measured_at": "2026-10-01"},
+        {"assignment_id": str(uuid.uuid4()), "value": 1, "measured_at": "2026-10-01"},
+    ]
     resp = await post(team, rows, atomic="true")
     assert resp.status_code == 422
     body = resp.json()
@@ -156,9 +170,11 @@ async def test_closed_cycle_rows_are_errors(team, setup):
     d = await make_definition(team, "OLD", "higher_is_better", "sum")
     a_old = await make_assignment(team, "alice", old, d, method="ratio", target=1)
     await close_cycle(team, old)
-    rows = [{"assignment_id": a_old["id"], "value": 1, "measured_at": "2026-08-01"},
-            keyed(team, "alice", "OLD", old, 1, "2026-08-01"),
-            {"assignment_id": setup["a"]["id"], "value": 1, "measured_at": "2026-10-01"}]
+    rows = [
+        {"assignment_id": a_old["id"], "value": 1, "measured_at": "2026-08-01"},
+        keyed(team, "alice", "OLD", old, 1, "2026-08-01"),
+        {"assignment_id": setup["a"]["id"], "value": 1, "measured_at": "2026-10-01"},
+    ]
     results = (await post(team, rows)).json()["results"]
     assert [r["outcome"] for r in results] == ["error", "error", "created"]
     assert results[0]["errors"][0]["loc"][-1] == "cycle_id"
@@ -182,8 +198,9 @@ async def test_five_thousand_rows(team, setup):
     rows = []
     for n in range(5000):
         if n % 2:
-            rows.append({"assignment_id": setup["a"]["id"], "value": "1.5", "measured_at": "2026-11-01",
-                         "source_key": f"a-{n}"})
+            rows.append(
+                {"assignment_id": setup["a"]["id"], "value": "1.5", "measured_at": "2026-11-01", "source_key": f"a-{n}"}
+            )
         else:
             rows.append(keyed(team, "bob", "GMV", setup["cycle"], "2", "2026-11-02", source_key=f"b-{n}"))
     resp = await post(team, rows)
@@ -200,8 +217,14 @@ def _rows(t, setup, n, tag, value="1"):
     rows = []
     for i in range(n):
         if i % 2:
-            rows.append({"assignment_id": setup["a"]["id"], "value": value, "measured_at": "2026-11-01",
-                         "source_key": f"{tag}-{i}"})
+            rows.append(
+                {
+                    "assignment_id": setup["a"]["id"],
+                    "value": value,
+                    "measured_at": "2026-11-01",
+                    "source_key": f"{tag}-{i}",
+                }
+            )
         else:
             rows.append(keyed(t, "bob", "GMV", setup["cycle"], value, "2026-11-02", source_key=f"{tag}-{i}"))
     return rows
@@ -228,8 +251,10 @@ async def test_statement_count_does_not_depend_on_row_count(team, setup):
     small, large = _rows(team, setup, 100, "s"), _rows(team, setup, 2000, "l")
     created = (await _statements(team, small), await _statements(team, large))
     unchanged = (await _statements(team, small), await _statements(team, large))
-    updated = (await _statements(team, _rows(team, setup, 100, "s", "2")),
-               await _statements(team, _rows(team, setup, 2000, "l", "2")))
+    updated = (
+        await _statements(team, _rows(team, setup, 100, "s", "2")),
+        await _statements(team, _rows(team, setup, 2000, "l", "2")),
+    )
     assert created[0] == created[1], created
     assert unchanged[0] == unchanged[1], unchanged
     assert updated[0] == updated[1], updated

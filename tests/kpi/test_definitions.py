@@ -16,21 +16,24 @@ async def test_create_read_list_patch(tenant):
     assert [x["id"] for x in listed.json()["items"]] == [d["id"]]
     stale = await tenant.client.patch(url, headers={**tenant.hr, "If-Match": '"7"'}, json={"name": "x"})
     assert stale.status_code == 412
-    ok = await tenant.client.patch(url, headers={**tenant.hr, "If-Match": '"1"'},
-                                   json={"name": "Gross merchandise value", "perspective": None})
+    ok = await tenant.client.patch(
+        url, headers={**tenant.hr, "If-Match": '"1"'}, json={"name": "Gross merchandise value", "perspective": None}
+    )
     assert ok.status_code == 200 and ok.headers["etag"] == '"2"'
     assert ok.json()["name"] == "Gross merchandise value" and ok.json()["perspective"] is None
 
 
 async def test_duplicate_code_is_409(tenant):
     await make_definition(tenant, "GMV")
-    resp = await tenant.client.post("/api/v1/kpi-definitions", headers=tenant.hr, json={
-        "code": "GMV", "name": "again", "direction": "higher_is_better", "aggregation": "sum"})
+    resp = await tenant.client.post(
+        "/api/v1/kpi-definitions",
+        headers=tenant.hr,
+        json={"code": "GMV", "name": "again", "direction": "higher_is_better", "aggregation": "sum"},
+    )
     assert resp.status_code == 409
     assert resp.json()["errors"][0]["loc"] == ["body", "code"]
     other = await make_definition(tenant, "NPS")
-    resp = await tenant.client.patch(f"/api/v1/kpi-definitions/{other['id']}", headers=tenant.hr,
-                                     json={"code": "GMV"})
+    resp = await tenant.client.patch(f"/api/v1/kpi-definitions/{other['id']}", headers=tenant.hr, json={"code": "GMV"})
     assert resp.status_code == 409
 
 
@@ -40,13 +43,14 @@ async def test_same_code_in_another_org_is_fine(tenant, other_tenant):
 
 
 async def test_bad_values_are_422(tenant):
-    for body in ({"code": "X", "name": "x", "direction": "up", "aggregation": "sum"},
-                 {"code": "X", "name": "x", "direction": "higher_is_better", "aggregation": "median"},
-                 {"code": "X", "name": "x", "direction": "higher_is_better", "aggregation": "sum",
-                  "perspective": "vibes"},
-                 {"code": "has space", "name": "x", "direction": "higher_is_better", "aggregation": "sum"},
-                 {"code": "X", "direction": "higher_is_better", "aggregation": "sum"},
-                 {"code": "X", "name": "x", "direction": "higher_is_better", "aggregation": "sum", "id": "y"}):
+    for body in (
+        {"code": "X", "name": "x", "direction": "up", "aggregation": "sum"},
+        {"code": "X", "name": "x", "direction": "higher_is_better", "aggregation": "median"},
+        {"code": "X", "name": "x", "direction": "higher_is_better", "aggregation": "sum", "perspective": "vibes"},
+        {"code": "has space", "name": "x", "direction": "higher_is_better", "aggregation": "sum"},
+        {"code": "X", "direction": "higher_is_better", "aggregation": "sum"},
+        {"code": "X", "name": "x", "direction": "higher_is_better", "aggregation": "sum", "id": "y"},
+    ):
         resp = await tenant.client.post("/api/v1/kpi-definitions", headers=tenant.hr, json=body)
         assert resp.status_code == 422, body
     d = await make_definition(tenant, "Y")

@@ -21,17 +21,34 @@ async def _demo_org(tenant: Tenant):
 
     async with database.sessions() as session:
         for key, name, parent in DEPARTMENTS:
-            session.add(Department(org_id=org_id, id=make_id("dep:" + key), name=name,
-                                   parent_id=make_id("dep:" + parent) if parent else None))
+            session.add(
+                Department(
+                    org_id=org_id,
+                    id=make_id("dep:" + key),
+                    name=name,
+                    parent_id=make_id("dep:" + parent) if parent else None,
+                )
+            )
             await session.flush()
         for key, name, level, family in POSITIONS:
             session.add(Position(org_id=org_id, id=make_id("pos:" + key), name=name, level=level, job_family=family))
         await session.flush()
         for ext, given, family, dep, pos, mgr, _salary, _pct in EMPLOYEES:
-            session.add(Employee(org_id=org_id, id=make_id("emp:" + ext), external_id=ext, email=f"{ext}@demo.example",
-                                 given_name=given, family_name=family, department_id=make_id("dep:" + dep),
-                                 position_id=make_id("pos:" + pos), manager_id=make_id("emp:" + mgr) if mgr else None,
-                                 status="active", hire_date=dt.date(2021, 3, 1)))
+            session.add(
+                Employee(
+                    org_id=org_id,
+                    id=make_id("emp:" + ext),
+                    external_id=ext,
+                    email=f"{ext}@demo.example",
+                    given_name=given,
+                    family_name=family,
+                    department_id=make_id("dep:" + dep),
+                    position_id=make_id("pos:" + pos),
+                    manager_id=make_id("emp:" + mgr) if mgr else None,
+                    status="active",
+                    hire_date=dt.date(2021, 3, 1),
+                )
+            )
             await session.flush()
         await demo.load(session, org_id, make_id)
         await demo.load(session, org_id, make_id)  # idempotent
@@ -50,8 +67,12 @@ async def test_demo_kpis(tenant: Tenant):
     assert all(not a["missing_data"] for a in items)
     by = {(a["employee_id"], a["kpi_code"]): a for a in items}
     mei = str(make_id("emp:E008"))
-    assert [by[(mei, c)]["points"] for c in ("GMV", "RETURN_RATE", "CSAT", "CONVERSION")] == \
-        ["97.00", "103.33", "80.00", "103.33"]
+    assert [by[(mei, c)]["points"] for c in ("GMV", "RETURN_RATE", "CSAT", "CONVERSION")] == [
+        "97.00",
+        "103.33",
+        "80.00",
+        "103.33",
+    ]
     points = sorted(float(a["points"]) for a in items)
     assert points[0] == 0 and points[-1] == 120 and len(set(points)) > 12
     kenji = str(make_id("emp:E013"))

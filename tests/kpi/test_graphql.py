@@ -34,8 +34,18 @@ async def test_assignment_fields_match_rest(team, quarter):
     data = (await _gql(team, PAGE, {"cycle": quarter["id"]}))["data"]["kpi_assignments"]["nodes"]
     rest = (await team.client.get(f"/api/v1/kpi-assignments/{a['id']}", headers=team.hr)).json()
     node = data[0]
-    for key in ("id", "method", "weight", "actual", "points", "points_exact", "missing_data", "veto_triggered",
-                "flags", "measurement_count"):
+    for key in (
+        "id",
+        "method",
+        "weight",
+        "actual",
+        "points",
+        "points_exact",
+        "missing_data",
+        "veto_triggered",
+        "flags",
+        "measurement_count",
+    ):
         assert node[key] == rest[key], key
     assert node["points"] == "110.00" and node["actual"] == "250"
     assert node["definition"] == {"code": "GMV", "direction": "higher_is_better", "aggregation": "sum"}
@@ -68,8 +78,8 @@ async def test_nested_page_costs_a_constant_number_of_queries(team, quarter):
         assert "errors" not in result, result
         return statements
 
-    few = await count_for(2, "a")       # 6 assignments
-    many = await count_for(8, "b")      # 30 assignments
+    few = await count_for(2, "a")  # 6 assignments
+    many = await count_for(8, "b")  # 30 assignments
     assert few == many, (few, many)
 
 
@@ -77,9 +87,19 @@ async def test_queries_and_mutations(team, quarter):
     d = await make_definition(team, "CSAT", "target_range", "last")
     create = """mutation($input: KpiAssignmentInput!) { create_kpi_assignment(input: $input) {
                   id method range_low points missing_data } }"""
-    payload = {"employee_id": team.employees["alice"]["id"], "cycle_id": quarter["id"], "definition_id": d["id"],
-               "method": "range", "range_low": "4.5", "range_high": "4.8", "tolerance": "0.25", "weight": "20"}
-    made = (await _gql(team, create, {"input": payload}, headers=team.employee("lead")))["data"]["create_kpi_assignment"]
+    payload = {
+        "employee_id": team.employees["alice"]["id"],
+        "cycle_id": quarter["id"],
+        "definition_id": d["id"],
+        "method": "range",
+        "range_low": "4.5",
+        "range_high": "4.8",
+        "tolerance": "0.25",
+        "weight": "20",
+    }
+    made = (await _gql(team, create, {"input": payload}, headers=team.employee("lead")))["data"][
+        "create_kpi_assignment"
+    ]
     assert made["method"] == "range" and made["range_low"] == "4.5" and made["missing_data"] is True
     record = """mutation($id: UUID!) { record_kpi_measurement(assignment_id: $id,
                   input: {value: "4.45", measured_at: "2026-11-02", source_key: "s1"}) { value source_key } }"""
@@ -109,8 +129,13 @@ async def test_graphql_hides_what_rest_hides(team, quarter):
     listed = await _gql(team, "{ kpi_assignments { nodes { id } } }", headers=team.employee("carol"))
     assert listed["data"]["kpi_assignments"]["nodes"] == []
     create = """mutation($input: KpiAssignmentInput!) { create_kpi_assignment(input: $input) { id } }"""
-    payload = {"employee_id": team.employees["alice"]["id"], "cycle_id": quarter["id"], "definition_id": d["id"],
-               "method": "ratio", "target": "1"}
+    payload = {
+        "employee_id": team.employees["alice"]["id"],
+        "cycle_id": quarter["id"],
+        "definition_id": d["id"],
+        "method": "ratio",
+        "target": "1",
+    }
     refused = await _gql(team, create, {"input": payload}, headers=team.employee("alice"))
     assert refused["errors"][0]["extensions"]["status"] == 403
 
@@ -118,11 +143,21 @@ async def test_graphql_hides_what_rest_hides(team, quarter):
 async def test_template_in_graphql(team, quarter):
     d = await make_definition(team, "GMV", "higher_is_better", "sum")
     pos = (await team.client.post("/api/v1/positions", headers=team.hr, json={"name": "Spec"})).json()
-    tpl = (await team.client.post("/api/v1/kpi-templates", headers=team.hr, json={
-        "position_id": pos["id"], "items": [{"definition_id": d["id"], "method": "ratio", "target": 5,
-                                             "weight": 2}]})).json()
+    tpl = (
+        await team.client.post(
+            "/api/v1/kpi-templates",
+            headers=team.hr,
+            json={
+                "position_id": pos["id"],
+                "items": [{"definition_id": d["id"], "method": "ratio", "target": 5, "weight": 2}],
+            },
+        )
+    ).json()
     q = """query($id: UUID!) { kpi_template(id: $id) { name position { name }
              items { method weight target definition { code } } } }"""
     got = (await _gql(team, q, {"id": tpl["id"]}))["data"]["kpi_template"]
-    assert got == {"name": "Spec", "position": {"name": "Spec"},
-                   "items": [{"method": "ratio", "weight": "2", "target": "5", "definition": {"code": "GMV"}}]}
+    assert got == {
+        "name": "Spec",
+        "position": {"name": "Spec"},
+        "items": [{"method": "ratio", "weight": "2", "target": "5", "definition": {"code": "GMV"}}],
+    }

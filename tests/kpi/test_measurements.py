@@ -31,12 +31,12 @@ async def test_post_and_list(team, gmv):
     m = await measure(team, gmv, "12.50", "2026-10-02", source="shop", headers=team.employee("lead"))
     assert m["value"] == "12.50" and m["measured_at"] == "2026-10-02" and m["source"] == "shop"
     assert m["recorded_by"] and m["source_key"] is None
-    listed = await team.client.get(f"/api/v1/kpi-assignments/{gmv['id']}/measurements",
-                                   headers=team.employee("alice"))
+    listed = await team.client.get(f"/api/v1/kpi-assignments/{gmv['id']}/measurements", headers=team.employee("alice"))
     assert listed.status_code == 200
     assert [x["id"] for x in listed.json()["items"]] == [m["id"]]
-    ranged = await team.client.get(f"/api/v1/kpi-assignments/{gmv['id']}/measurements", headers=team.hr,
-                                   params={"measured_from": "2026-10-03"})
+    ranged = await team.client.get(
+        f"/api/v1/kpi-assignments/{gmv['id']}/measurements", headers=team.hr, params={"measured_from": "2026-10-03"}
+    )
     assert ranged.json()["items"] == []
 
 
@@ -58,11 +58,13 @@ async def test_put_by_date_twice_is_one_row(team, gmv):
     resp2 = await team.client.put(day_url(gmv, "2026-10-05"), headers=team.hr, json={"value": "40"})
     assert resp2.status_code == 200 and resp2.json()["id"] == resp.json()["id"]
     assert resp2.headers["etag"] == etag  # nothing changed
-    resp3 = await team.client.put(day_url(gmv, "2026-10-05"), headers={**team.hr, "If-Match": etag},
-                                  json={"value": "55", "source": "bi"})
+    resp3 = await team.client.put(
+        day_url(gmv, "2026-10-05"), headers={**team.hr, "If-Match": etag}, json={"value": "55", "source": "bi"}
+    )
     assert resp3.status_code == 200 and resp3.json()["value"] == "55"
-    stale = await team.client.put(day_url(gmv, "2026-10-05"), headers={**team.hr, "If-Match": etag},
-                                  json={"value": "56"})
+    stale = await team.client.put(
+        day_url(gmv, "2026-10-05"), headers={**team.hr, "If-Match": etag}, json={"value": "56"}
+    )
     assert stale.status_code == 412
     got = await read(team, gmv)
     assert got["measurement_count"] == 1 and got["actual"] == "55" and got["points"] == "55.00"
@@ -93,13 +95,15 @@ async def test_delete_by_date(team, gmv):
 
 
 async def test_bad_dates_and_values(team, gmv):
-    assert (await team.client.put(day_url(gmv, "2026-13-01"), headers=team.hr,
-                                  json={"value": "1"})).status_code == 422
-    for body in ({"value": "x", "measured_at": "2026-10-01"}, {"value": "1"}, {"value": None, "measured_at": "2026-10-01"},
-                 {"value": "Infinity", "measured_at": "2026-10-01"},
-                 {"value": "1", "measured_at": "2026-10-01", "assignment_id": gmv["id"]}):
-        resp = await team.client.post(f"/api/v1/kpi-assignments/{gmv['id']}/measurements", headers=team.hr,
-                                      json=body)
+    assert (await team.client.put(day_url(gmv, "2026-13-01"), headers=team.hr, json={"value": "1"})).status_code == 422
+    for body in (
+        {"value": "x", "measured_at": "2026-10-01"},
+        {"value": "1"},
+        {"value": None, "measured_at": "2026-10-01"},
+        {"value": "Infinity", "measured_at": "2026-10-01"},
+        {"value": "1", "measured_at": "2026-10-01", "assignment_id": gmv["id"]},
+    ):
+        resp = await team.client.post(f"/api/v1/kpi-assignments/{gmv['id']}/measurements", headers=team.hr, json=body)
         assert resp.status_code == 422, body
 
 
@@ -107,10 +111,10 @@ async def test_closed_cycle_is_read_only(team, quarter, gmv):
     await measure(team, gmv, "5", "2026-10-02")
     await close_cycle(team, quarter)
     url = f"/api/v1/kpi-assignments/{gmv['id']}"
-    assert (await team.client.post(url + "/measurements", headers=team.hr,
-                                   json={"value": 1, "measured_at": "2026-10-03"})).status_code == 409
-    assert (await team.client.put(day_url(gmv, "2026-10-02"), headers=team.hr,
-                                  json={"value": 1})).status_code == 409
+    assert (
+        await team.client.post(url + "/measurements", headers=team.hr, json={"value": 1, "measured_at": "2026-10-03"})
+    ).status_code == 409
+    assert (await team.client.put(day_url(gmv, "2026-10-02"), headers=team.hr, json={"value": 1})).status_code == 409
     assert (await team.client.delete(day_url(gmv, "2026-10-02"), headers=team.hr)).status_code == 409
     assert (await team.client.patch(url, headers=team.hr, json={"weight": 2})).status_code == 409
     assert (await team.client.delete(url, headers=team.hr)).status_code == 409
@@ -134,7 +138,10 @@ async def test_measurement_changes_are_audited(team, gmv):
     await team.client.delete(day_url(gmv, "2026-10-02"), headers=team.hr)
     resp = await team.client.get("/api/v1/audit-events", headers=team.auditor, params={"entity_id": m["id"]})
     assert sorted(e["action"] for e in resp.json()["items"]) == [
-        "kpi_measurement.created", "kpi_measurement.deleted", "kpi_measurement.updated"]
+        "kpi_measurement.created",
+        "kpi_measurement.deleted",
+        "kpi_measurement.updated",
+    ]
 
 
 async def test_delete_assignment_removes_its_measurements(team, gmv):

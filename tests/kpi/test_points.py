@@ -20,85 +20,122 @@ async def _score(team, quarter, direction, aggregation, params, values, code="K"
     return await read(team, a)
 
 
-@pytest.mark.parametrize("actual,points", [
-    ("99", "0.00"),          # worse than threshold
-    ("100", "60.00"),        # exactly at threshold
-    ("150", "80.00"),
-    ("200", "100.00"),       # exactly at target
-    ("250", "110.00"),
-    ("300", "120.00"),       # exactly at stretch
-    ("450", "120.00"),       # beyond the cap
-])
+@pytest.mark.parametrize(
+    "actual,points",
+    [
+        ("99", "0.00"),  # worse than threshold
+        ("100", "60.00"),  # exactly at threshold
+        ("150", "80.00"),
+        ("200", "100.00"),  # exactly at target
+        ("250", "110.00"),
+        ("300", "120.00"),  # exactly at stretch
+        ("450", "120.00"),  # beyond the cap
+    ],
+)
 async def test_banded_higher_is_better(team, quarter, actual, points):
-    a = await _score(team, quarter, "higher_is_better", "last",
-                     {**BANDED, "threshold": 100, "target": 200, "stretch": 300}, [actual])
+    a = await _score(
+        team, quarter, "higher_is_better", "last", {**BANDED, "threshold": 100, "target": 200, "stretch": 300}, [actual]
+    )
     assert a["points"] == points
     assert Decimal(a["actual"]) == Decimal(actual)
 
 
-@pytest.mark.parametrize("actual,points", [
-    ("0.051", "0.00"),
-    ("0.05", "60.00"),
-    ("0.045", "80.00"),
-    ("0.04", "100.00"),
-    ("0.035", "110.00"),
-    ("0.03", "120.00"),
-    ("0.01", "120.00"),
-])
+@pytest.mark.parametrize(
+    "actual,points",
+    [
+        ("0.051", "0.00"),
+        ("0.05", "60.00"),
+        ("0.045", "80.00"),
+        ("0.04", "100.00"),
+        ("0.035", "110.00"),
+        ("0.03", "120.00"),
+        ("0.01", "120.00"),
+    ],
+)
 async def test_banded_lower_is_better(team, quarter, actual, points):
-    a = await _score(team, quarter, "lower_is_better", "last",
-                     {**BANDED, "threshold": "0.05", "target": "0.04", "stretch": "0.03"}, [actual])
+    a = await _score(
+        team,
+        quarter,
+        "lower_is_better",
+        "last",
+        {**BANDED, "threshold": "0.05", "target": "0.04", "stretch": "0.03"},
+        [actual],
+    )
     assert a["points"] == points
 
 
-@pytest.mark.parametrize("direction,threshold,target,actual", [
-    ("higher_is_better", 100, 200, "999"), ("lower_is_better", 10, 5, "1")])
+@pytest.mark.parametrize(
+    "direction,threshold,target,actual", [("higher_is_better", 100, 200, "999"), ("lower_is_better", 10, 5, "1")]
+)
 async def test_banded_without_stretch_stops_at_target_points(team, quarter, direction, threshold, target, actual):
-    a = await _score(team, quarter, direction, "last", {**BANDED, "threshold": threshold, "target": target},
-                     [actual])
+    a = await _score(team, quarter, direction, "last", {**BANDED, "threshold": threshold, "target": target}, [actual])
     assert a["points"] == "100.00"
 
 
-@pytest.mark.parametrize("actual,points", [
-    ("100", "50.00"), ("200", "100.00"), ("240", "120.00"), ("500", "120.00"),
-    ("0", "0.00"), ("-50", "0.00")])
+@pytest.mark.parametrize(
+    "actual,points",
+    [("100", "50.00"), ("200", "100.00"), ("240", "120.00"), ("500", "120.00"), ("0", "0.00"), ("-50", "0.00")],
+)
 async def test_ratio_higher_is_better(team, quarter, actual, points):
     a = await _score(team, quarter, "higher_is_better", "last", {"method": "ratio", "target": 200}, [actual])
     assert a["points"] == points
 
 
-@pytest.mark.parametrize("actual,points", [
-    ("10", "50.00"), ("5", "100.00"), ("4.5", "111.11"), ("4", "120.00"),
-    ("0", "120.00"), ("-1", "120.00")])  # actual <= 0 gives the cap
+@pytest.mark.parametrize(
+    "actual,points",
+    [("10", "50.00"), ("5", "100.00"), ("4.5", "111.11"), ("4", "120.00"), ("0", "120.00"), ("-1", "120.00")],
+)  # actual <= 0 gives the cap
 async def test_ratio_lower_is_better(team, quarter, actual, points):
     a = await _score(team, quarter, "lower_is_better", "last", {"method": "ratio", "target": 5}, [actual])
     assert a["points"] == points
 
 
-@pytest.mark.parametrize("actual,points", [
-    ("4.25", "0.00"), ("4.45", "80.00"), ("4.5", "100.00"), ("4.65", "100.00"), ("4.8", "100.00"),
-    ("4.9", "60.00"), ("5.05", "0.00"), ("6", "0.00")])
+@pytest.mark.parametrize(
+    "actual,points",
+    [
+        ("4.25", "0.00"),
+        ("4.45", "80.00"),
+        ("4.5", "100.00"),
+        ("4.65", "100.00"),
+        ("4.8", "100.00"),
+        ("4.9", "60.00"),
+        ("5.05", "0.00"),
+        ("6", "0.00"),
+    ],
+)
 async def test_range(team, quarter, actual, points):
-    a = await _score(team, quarter, "target_range", "last",
-                     {"method": "range", "range_low": "4.5", "range_high": "4.8", "tolerance": "0.25"}, [actual])
+    a = await _score(
+        team,
+        quarter,
+        "target_range",
+        "last",
+        {"method": "range", "range_low": "4.5", "range_high": "4.8", "tolerance": "0.25"},
+        [actual],
+    )
     assert a["points"] == points
 
 
-@pytest.mark.parametrize("direction,target,actual,points", [
-    ("higher_is_better", "10", "10", "100.00"), ("higher_is_better", "10", "9.99", "0.00"),
-    ("higher_is_better", "10", "12", "100.00"),
-    ("lower_is_better", "3", "3", "100.00"), ("lower_is_better", "3", "3.01", "0.00"),
-    ("lower_is_better", "3", "0", "100.00")])
+@pytest.mark.parametrize(
+    "direction,target,actual,points",
+    [
+        ("higher_is_better", "10", "10", "100.00"),
+        ("higher_is_better", "10", "9.99", "0.00"),
+        ("higher_is_better", "10", "12", "100.00"),
+        ("lower_is_better", "3", "3", "100.00"),
+        ("lower_is_better", "3", "3.01", "0.00"),
+        ("lower_is_better", "3", "0", "100.00"),
+    ],
+)
 async def test_binary(team, quarter, direction, target, actual, points):
     a = await _score(team, quarter, direction, "last", {"method": "binary", "target": target}, [actual])
     assert a["points"] == points
 
 
-@pytest.mark.parametrize("aggregation,expected", [
-    ("sum", "6"), ("avg", "2"), ("last", "2"), ("min", "1"), ("max", "3")])
+@pytest.mark.parametrize(
+    "aggregation,expected", [("sum", "6"), ("avg", "2"), ("last", "2"), ("min", "1"), ("max", "3")]
+)
 async def test_aggregations(team, quarter, aggregation, expected):
-    a = await _score(team, quarter, "higher_is_better", aggregation, {"method": "binary", "target": 0},
-                     ["3", "1", "2"])
+    a = await _score(team, quarter, "higher_is_better", aggregation, {"method": "binary", "target": 0}, ["3", "1", "2"])
     assert Decimal(a["actual"]) == Decimal(expected)
     assert a["measurement_count"] == 3
 
@@ -169,12 +206,21 @@ async def test_appendix_a_kpis_to_the_cent(team, quarter):
     csat = await make_definition(team, "CSAT", "target_range", "last", perspective="customer")
     conv = await make_definition(team, "CONVERSION", "higher_is_better", "last", perspective="financial")
     plans = [
-        (gmv, {"method": "banded", "weight": 40, "threshold": 1000000, "target": 1200000, "stretch": 1400000},
-         [410000, 380000, 395000]),
-        (ret, {"method": "banded", "weight": 20, "threshold": "0.05", "target": "0.04", "stretch": "0.03"},
-         ["0.041", "0.038", "0.036"]),
-        (csat, {"method": "range", "weight": 20, "range_low": "4.5", "range_high": "4.8", "tolerance": "0.25"},
-         ["4.45"]),
+        (
+            gmv,
+            {"method": "banded", "weight": 40, "threshold": 1000000, "target": 1200000, "stretch": 1400000},
+            [410000, 380000, 395000],
+        ),
+        (
+            ret,
+            {"method": "banded", "weight": 20, "threshold": "0.05", "target": "0.04", "stretch": "0.03"},
+            ["0.041", "0.038", "0.036"],
+        ),
+        (
+            csat,
+            {"method": "range", "weight": 20, "range_low": "4.5", "range_high": "4.8", "tolerance": "0.25"},
+            ["4.45"],
+        ),
         (conv, {"method": "ratio", "weight": 20, "target": "0.03"}, ["0.031"]),
     ]
     got = []
@@ -195,8 +241,9 @@ async def test_appendix_a_kpis_to_the_cent(team, quarter):
 
 async def test_decimals_accepted_as_numbers_or_strings_and_answered_as_strings(team, quarter):
     d = await make_definition(team, "DEC", "higher_is_better", "sum")
-    a = await make_assignment(team, "alice", quarter, d, method="banded", threshold=0.1, target="0.20",
-                              stretch=1, weight="2.5")
+    a = await make_assignment(
+        team, "alice", quarter, d, method="banded", threshold=0.1, target="0.20", stretch=1, weight="2.5"
+    )
     assert (a["threshold"], a["target"], a["stretch"], a["weight"]) == ("0.1", "0.20", "1", "2.5")
     m = await measure(team, a, 0.15, "2026-10-02")
     assert m["value"] == "0.15"

@@ -30,19 +30,33 @@ def _ctx(session, org_id) -> Ctx:
 
 async def _insert(t: Tenant, assignment_id: str, rows: list[tuple[str, dt.date, dt.datetime, uuid.UUID]]) -> None:
     async with database.sessions() as session:
-        await session.execute(insert(KpiMeasurement), [
-            {"org_id": t.org_id, "id": mid, "assignment_id": uuid.UUID(assignment_id), "value": Decimal(v),
-             "measured_at": day, "version": 1, "created_at": created, "updated_at": created}
-            for v, day, created, mid in rows])
+        await session.execute(
+            insert(KpiMeasurement),
+            [
+                {
+                    "org_id": t.org_id,
+                    "id": mid,
+                    "assignment_id": uuid.UUID(assignment_id),
+                    "value": Decimal(v),
+                    "measured_at": day,
+                    "version": 1,
+                    "created_at": created,
+                    "updated_at": created,
+                }
+                for v, day, created, mid in rows
+            ],
+        )
         await session.commit()
 
 
 async def test_summaries_follow_the_engine_rule(team: Tenant):
     cycle = await make_cycle(team)  # Q4 2026
-    definitions = {agg: await make_definition(team, f"k_{agg}", aggregation=agg)
-                   for agg in ("sum", "avg", "min", "max", "last")}
-    assignments = {agg: await make_assignment(team, "alice", cycle, d, method="ratio", target=10)
-                   for agg, d in definitions.items()}
+    definitions = {
+        agg: await make_definition(team, f"k_{agg}", aggregation=agg) for agg in ("sum", "avg", "min", "max", "last")
+    }
+    assignments = {
+        agg: await make_assignment(team, "alice", cycle, d, method="ratio", target=10) for agg, d in definitions.items()
+    }
     empty = await make_assignment(team, "bob", cycle, definitions["sum"], method="ratio", target=10)
     last_day = dt.date(2026, 12, 31)
     rows = [  # value, measured_at, created_at, tie rank (the id's order among equals)
@@ -59,20 +73,36 @@ async def test_summaries_follow_the_engine_rule(team: Tenant):
         ("1000000", dt.date(2027, 1, 1), AT + dt.timedelta(days=1), None),
     ]
     for n, a in enumerate(assignments.values()):
-        await _insert(team, a["id"], [(v, d, c, uuid.uuid4() if rank is None else uuid.UUID(int=(rank << 120) + n))
-                                      for v, d, c, rank in rows])
+        await _insert(
+            team,
+            a["id"],
+            [(v, d, c, uuid.uuid4() if rank is None else uuid.UUID(int=(rank << 120) + n)) for v, d, c, rank in rows],
+        )
     async with database.sessions() as session:
-        loaded = await assignment_inputs(_ctx(session, team.org_id), [uuid.UUID(cycle["id"])],
-                                         {uuid.UUID(team.employees["alice"]["id"]),
-                                          uuid.UUID(team.employees["bob"]["id"])})
-        stored = (await session.execute(select(KpiMeasurement).where(
-            KpiMeasurement.org_id == team.org_id).order_by(KpiMeasurement.measured_at, KpiMeasurement.created_at,
-                                                           KpiMeasurement.id))).scalars().all()
+        loaded = await assignment_inputs(
+            _ctx(session, team.org_id),
+            [uuid.UUID(cycle["id"])],
+            {uuid.UUID(team.employees["alice"]["id"]), uuid.UUID(team.employees["bob"]["id"])},
+        )
+        stored = (
+            (
+                await session.execute(
+                    select(KpiMeasurement)
+                    .where(KpiMeasurement.org_id == team.org_id)
+                    .order_by(KpiMeasurement.measured_at, KpiMeasurement.created_at, KpiMeasurement.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
     start, end = dt.date(2026, 10, 1), dt.date(2026, 12, 31)
     by_id = {a.id: a for part in loaded.values() for a in part["assignments"]}
     for agg, a in assignments.items():
-        own = [Measurement(value=m.value, measured_at=m.measured_at, created_at=m.created_at)
-               for m in stored if str(m.assignment_id) == a["id"]]
+        own = [
+            Measurement(value=m.value, measured_at=m.measured_at, created_at=m.created_at)
+            for m in stored
+            if str(m.assignment_id) == a["id"]
+        ]
         got = by_id[uuid.UUID(a["id"])]
         assert got.summarized and got.summary == summarize(own, start, end), agg
         assert got.summary.count == 6

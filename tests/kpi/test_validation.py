@@ -47,24 +47,26 @@ CASES = [
 @pytest.mark.parametrize("direction,params,field", CASES)
 async def test_create_names_the_field(team, quarter, direction, params, field):
     d = await make_definition(team, "V", direction, "last")
-    body = {"employee_id": team.employees["alice"]["id"], "cycle_id": quarter["id"], "definition_id": d["id"],
-            **params}
+    body = {"employee_id": team.employees["alice"]["id"], "cycle_id": quarter["id"], "definition_id": d["id"], **params}
     resp = await team.client.post("/api/v1/kpi-assignments", headers=team.hr, json=body)
     assert resp.status_code == 422, resp.text
     assert resp.headers["content-type"].startswith("application/problem+json")
     assert ["body", field] in [e["loc"] for e in resp.json()["errors"]], resp.json()
 
 
-@pytest.mark.parametrize("direction,params", [
-    (H, {"method": "banded", "threshold": 1, "target": 2}),
-    (H, {"method": "banded", "threshold": 1, "target": 2, "stretch": 3}),
-    (L, {"method": "banded", "threshold": 3, "target": 2, "stretch": 1}),
-    (H, {"method": "ratio", "target": "0.001"}),
-    (L, {"method": "ratio", "target": 4}),
-    (R, {"method": "range", "range_low": 2, "range_high": 2, "tolerance": "0.1"}),
-    (H, {"method": "binary", "target": 0}),
-    (L, {"method": "binary", "target": -5}),
-])
+@pytest.mark.parametrize(
+    "direction,params",
+    [
+        (H, {"method": "banded", "threshold": 1, "target": 2}),
+        (H, {"method": "banded", "threshold": 1, "target": 2, "stretch": 3}),
+        (L, {"method": "banded", "threshold": 3, "target": 2, "stretch": 1}),
+        (H, {"method": "ratio", "target": "0.001"}),
+        (L, {"method": "ratio", "target": 4}),
+        (R, {"method": "range", "range_low": 2, "range_high": 2, "tolerance": "0.1"}),
+        (H, {"method": "binary", "target": 0}),
+        (L, {"method": "binary", "target": -5}),
+    ],
+)
 async def test_valid_parameters_are_accepted(team, quarter, direction, params):
     d = await make_definition(team, "OK", direction, "last")
     await make_assignment(team, "alice", quarter, d, **params)
@@ -96,22 +98,36 @@ async def test_patch_is_judged_on_the_merged_state(team, quarter):
 async def test_unknown_fields_and_fixed_fields_are_refused(team, quarter):
     d = await make_definition(team, "FIX", H, "sum")
     a = await make_assignment(team, "alice", quarter, d, method="ratio", target=1)
-    resp = await team.client.patch(f"/api/v1/kpi-assignments/{a['id']}", headers=team.hr,
-                                   json={"employee_id": team.employees["bob"]["id"]})
+    resp = await team.client.patch(
+        f"/api/v1/kpi-assignments/{a['id']}", headers=team.hr, json={"employee_id": team.employees["bob"]["id"]}
+    )
     assert resp.status_code == 422
-    body = {"employee_id": team.employees["alice"]["id"], "cycle_id": quarter["id"], "definition_id": d["id"],
-            "method": "ratio", "target": 1, "points": "120"}
+    body = {
+        "employee_id": team.employees["alice"]["id"],
+        "cycle_id": quarter["id"],
+        "definition_id": d["id"],
+        "method": "ratio",
+        "target": 1,
+        "points": "120",
+    }
     assert (await team.client.post("/api/v1/kpi-assignments", headers=team.hr, json=body)).status_code == 422
 
 
 async def test_references_are_checked(team, quarter):
     d = await make_definition(team, "REF", H, "sum")
-    base = {"employee_id": team.employees["alice"]["id"], "cycle_id": quarter["id"], "definition_id": d["id"],
-            "method": "ratio", "target": 1}
+    base = {
+        "employee_id": team.employees["alice"]["id"],
+        "cycle_id": quarter["id"],
+        "definition_id": d["id"],
+        "method": "ratio",
+        "target": 1,
+    }
     import uuid
+
     for field in ("employee_id", "cycle_id", "definition_id"):
-        resp = await team.client.post("/api/v1/kpi-assignments", headers=team.hr,
-                                      json={**base, field: str(uuid.uuid4())})
+        resp = await team.client.post(
+            "/api/v1/kpi-assignments", headers=team.hr, json={**base, field: str(uuid.uuid4())}
+        )
         assert resp.status_code == 422, resp.text
         assert resp.json()["errors"][0]["loc"] == ["body", field]
 

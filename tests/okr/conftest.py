@@ -10,14 +10,26 @@ import pytest
 from tests.conftest import Tenant
 
 
-async def make_cycle(t: Tenant, start: str = "2026-01-01", end: str = "2026-12-31",
-                     status: str | None = "active", name: str = "FY", **extra: Any) -> dict[str, Any]:
-    resp = await t.client.post("/api/v1/cycles", headers=t.hr, json={
-        "name": name, "cadence": "custom", "start_date": start, "end_date": end, **extra})
+async def make_cycle(
+    t: Tenant,
+    start: str = "2026-01-01",
+    end: str = "2026-12-31",
+    status: str | None = "active",
+    name: str = "FY",
+    **extra: Any,
+) -> dict[str, Any]:
+    resp = await t.client.post(
+        "/api/v1/cycles",
+        headers=t.hr,
+        json={"name": name, "cadence": "custom", "start_date": start, "end_date": end, **extra},
+    )
     assert resp.status_code == 201, resp.text
     cycle = resp.json()
-    path = {"active": ["active"], "review": ["active", "review"],
-            "closed": ["active", "review", "calibration", "closed"]}.get(status or "", [])
+    path = {
+        "active": ["active"],
+        "review": ["active", "review"],
+        "closed": ["active", "review", "calibration", "closed"],
+    }.get(status or "", [])
     for to in path:
         r = await t.client.post(f"/api/v1/cycles/{cycle['id']}/transition", headers=t.hr, json={"to": to})
         assert r.status_code == 200, r.text
@@ -28,34 +40,57 @@ async def make_cycle(t: Tenant, start: str = "2026-01-01", end: str = "2026-12-3
 async def close_cycle(t: Tenant, cycle: dict[str, Any]) -> None:
     order = ["planning", "active", "review", "calibration", "closed"]
     current = (await t.client.get(f"/api/v1/cycles/{cycle['id']}", headers=t.hr)).json()["status"]
-    for to in order[order.index(current) + 1:]:
+    for to in order[order.index(current) + 1 :]:
         r = await t.client.post(f"/api/v1/cycles/{cycle['id']}/transition", headers=t.hr, json={"to": to})
         assert r.status_code == 200, r.text
 
 
-async def make_objective(t: Tenant, cycle: dict[str, Any], owner: str, headers: dict[str, str] | None = None,
-                         expect: int = 201, **fields: Any) -> dict[str, Any]:
-    body = {"title": f"Objective of {owner}", "level": "company", "owner_id": t.employees[owner]["id"],
-            "cycle_id": cycle["id"], **fields}
+async def make_objective(
+    t: Tenant,
+    cycle: dict[str, Any],
+    owner: str,
+    headers: dict[str, str] | None = None,
+    expect: int = 201,
+    **fields: Any,
+) -> dict[str, Any]:
+    body = {
+        "title": f"Objective of {owner}",
+        "level": "company",
+        "owner_id": t.employees[owner]["id"],
+        "cycle_id": cycle["id"],
+        **fields,
+    }
     resp = await t.client.post("/api/v1/objectives", headers=headers or t.hr, json=body)
     assert resp.status_code == expect, resp.text
     return resp.json()
 
 
-async def make_kr(t: Tenant, objective: dict[str, Any], headers: dict[str, str] | None = None,
-                  expect: int = 201, **fields: Any) -> dict[str, Any]:
-    body = {"objective_id": objective["id"], "title": "Grow revenue", "kind": "metric", "start": "0",
-            "target": "100", **fields}
+async def make_kr(
+    t: Tenant, objective: dict[str, Any], headers: dict[str, str] | None = None, expect: int = 201, **fields: Any
+) -> dict[str, Any]:
+    body = {
+        "objective_id": objective["id"],
+        "title": "Grow revenue",
+        "kind": "metric",
+        "start": "0",
+        "target": "100",
+        **fields,
+    }
     resp = await t.client.post("/api/v1/key-results", headers=headers or t.hr, json=body)
     assert resp.status_code == expect, resp.text
     return resp.json()
 
 
-async def act(t: Tenant, objective: dict[str, Any], action: str, headers: dict[str, str] | None = None,
-              expect: int = 200, comment: str | None = None) -> Any:
+async def act(
+    t: Tenant,
+    objective: dict[str, Any],
+    action: str,
+    headers: dict[str, str] | None = None,
+    expect: int = 200,
+    comment: str | None = None,
+) -> Any:
     body = {"comment": comment} if comment is not None else {}
-    resp = await t.client.post(f"/api/v1/objectives/{objective['id']}/{action}", headers=headers or t.hr,
-                               json=body)
+    resp = await t.client.post(f"/api/v1/objectives/{objective['id']}/{action}", headers=headers or t.hr, json=body)
     assert resp.status_code == expect, resp.text
     return resp.json()
 
@@ -66,10 +101,10 @@ async def publish(t: Tenant, objective: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def check_in(t: Tenant, kr: dict[str, Any], headers: dict[str, str] | None = None, expect: int = 201,
-                   **fields: Any) -> Any:
-    resp = await t.client.post(f"/api/v1/key-results/{kr['id']}/check-ins", headers=headers or t.hr,
-                               json=fields)
+async def check_in(
+    t: Tenant, kr: dict[str, Any], headers: dict[str, str] | None = None, expect: int = 201, **fields: Any
+) -> Any:
+    resp = await t.client.post(f"/api/v1/key-results/{kr['id']}/check-ins", headers=headers or t.hr, json=fields)
     assert resp.status_code == expect, resp.text
     return resp.json()
 

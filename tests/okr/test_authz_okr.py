@@ -14,8 +14,7 @@ from tests.authz_worlds import SharedWorlds, leaves_unchanged
 from tests.conftest import Tenant, make_team, new_tenant
 from tests.okr.conftest import act, check_in, make_cycle, make_kr, make_objective
 
-CALLERS = ["admin", "hr", "auditor", "owner", "manager", "elsewhere", "other", "other_admin", "anonymous",
-           "client"]
+CALLERS = ["admin", "hr", "auditor", "owner", "manager", "elsewhere", "other", "other_admin", "anonymous", "client"]
 
 
 @dataclass
@@ -28,11 +27,16 @@ class World:
 def headers_for(w: World, caller: str) -> dict[str, str]:
     t = w.t
     return {
-        "admin": lambda: t.admin, "hr": lambda: t.hr, "auditor": lambda: t.auditor,
-        "owner": lambda: t.employee("alice"), "manager": lambda: t.employee("lead"),
+        "admin": lambda: t.admin,
+        "hr": lambda: t.hr,
+        "auditor": lambda: t.auditor,
+        "owner": lambda: t.employee("alice"),
+        "manager": lambda: t.employee("lead"),
         "elsewhere": lambda: t.employee("dave"),  # manages erin, not alice
-        "other": lambda: t.employee("bob"), "other_admin": lambda: w.other.admin,
-        "anonymous": lambda: {}, "client": lambda: t.as_scope("kpi:write"),
+        "other": lambda: t.employee("bob"),
+        "other_admin": lambda: w.other.admin,
+        "anonymous": lambda: {},
+        "client": lambda: t.as_scope("kpi:write"),
     }[caller]()
 
 
@@ -47,8 +51,15 @@ async def build_world(team: Tenant, other: Tenant, state: str = "draft") -> Worl
         await act(team, company, step)
     w = World(t=team, other=other)
     for key, visibility in (("pub", "public"), ("priv", "private")):
-        obj = await make_objective(team, cycle, "alice", level="individual", parent_id=company["id"],
-                                   visibility=visibility, title=f"Alice {visibility}")
+        obj = await make_objective(
+            team,
+            cycle,
+            "alice",
+            level="individual",
+            parent_id=company["id"],
+            visibility=visibility,
+            title=f"Alice {visibility}",
+        )
         kr = await make_kr(team, obj)
         await make_kr(team, obj, title="Second")
         await check_in(team, kr, value="10")
@@ -66,8 +77,7 @@ async def world(team: Tenant, other_tenant: Tenant) -> World:
 
 
 async def _world_in(client: Any, state: Any) -> World:
-    return await build_world(await make_team(await new_tenant(client)), await new_tenant(client, "Other Org"),
-                             state)
+    return await build_world(await make_team(await new_tenant(client)), await new_tenant(client, "Other Org"), state)
 
 
 WORLDS = SharedWorlds(_world_in)
@@ -109,8 +119,13 @@ def action(allowed: tuple[str, ...], private: bool = False) -> dict[str, int]:
 CREATE = cells(403, **group(PLANNERS, 201), other_admin=422)
 
 # route state: how far the public objective is walked before the call
-STEPS = {"draft": [], "submitted": ["submit"], "approved": ["submit", "approve"],
-         "published": ["submit", "approve", "publish"], "closed": ["submit", "approve", "publish", "close"]}
+STEPS = {
+    "draft": [],
+    "submitted": ["submit"],
+    "approved": ["submit", "approve"],
+    "published": ["submit", "approve", "publish"],
+    "closed": ["submit", "approve", "publish", "close"],
+}
 
 
 @dataclass(frozen=True)
@@ -139,8 +154,14 @@ PKR = "/api/v1/key-results/{priv_kr}"
 
 ROUTES = [
     Route("objectives.list", "GET", "/api/v1/objectives", LIST, writes=False),
-    Route("objectives.post", "POST", "/api/v1/objectives", CREATE, _new_objective,
-          probe="/api/v1/objectives?owner_id={alice}"),
+    Route(
+        "objectives.post",
+        "POST",
+        "/api/v1/objectives",
+        CREATE,
+        _new_objective,
+        probe="/api/v1/objectives?owner_id={alice}",
+    ),
     Route("objective.get", "GET", OBJ, READ_PUB, writes=False),
     Route("objective.get.private", "GET", PRIV, READ_PRIV, writes=False),
     Route("objective.patch", "PATCH", OBJ, write_pub(200), {"title": "Renamed"}, probe=OBJ),
@@ -152,42 +173,90 @@ ROUTES = [
     Route("objective.revisions", "GET", OBJ + "/revisions", READ_PUB, state="published", writes=False),
     Route("objective.revisions.private", "GET", PRIV + "/revisions", READ_PRIV, writes=False),
     Route("objective.submit", "POST", OBJ + "/submit", action(("admin", "hr", "owner")), {}, probe=OBJ),
-    Route("objective.submit.private", "POST", PRIV + "/submit", action(("admin", "hr", "owner"), True), {},
-          probe=PRIV),
-    Route("objective.approve", "POST", OBJ + "/approve", action(("admin", "hr", "manager")), {},
-          state="submitted", probe=OBJ),
-    Route("objective.reject", "POST", OBJ + "/reject", action(("admin", "hr", "manager")),
-          {"comment": "not yet"}, state="submitted", probe=OBJ),
+    Route("objective.submit.private", "POST", PRIV + "/submit", action(("admin", "hr", "owner"), True), {}, probe=PRIV),
+    Route(
+        "objective.approve",
+        "POST",
+        OBJ + "/approve",
+        action(("admin", "hr", "manager")),
+        {},
+        state="submitted",
+        probe=OBJ,
+    ),
+    Route(
+        "objective.reject",
+        "POST",
+        OBJ + "/reject",
+        action(("admin", "hr", "manager")),
+        {"comment": "not yet"},
+        state="submitted",
+        probe=OBJ,
+    ),
     Route("objective.publish", "POST", OBJ + "/publish", action(PLANNERS), None, state="approved", probe=OBJ),
-    Route("objective.close", "POST", OBJ + "/close", action(("admin", "hr", "manager")), {},
-          state="published", probe=OBJ),
-    Route("okr-lint.saved", "POST", "/api/v1/okr-lint", cells(200, other_admin=404, client=403),
-          {"objective_id": "{pub}"}, writes=False),
-    Route("okr-lint.saved.private", "POST", "/api/v1/okr-lint", {**READ_PRIV, "client": 403},
-          {"objective_id": "{priv}"}, writes=False),
-    Route("okr-lint.draft", "POST", "/api/v1/okr-lint", cells(200, client=403),
-          {"level": "company", "key_results": [{"title": "x", "kind": "boolean"}]}, writes=False),
+    Route(
+        "objective.close", "POST", OBJ + "/close", action(("admin", "hr", "manager")), {}, state="published", probe=OBJ
+    ),
+    Route(
+        "okr-lint.saved",
+        "POST",
+        "/api/v1/okr-lint",
+        cells(200, other_admin=404, client=403),
+        {"objective_id": "{pub}"},
+        writes=False,
+    ),
+    Route(
+        "okr-lint.saved.private",
+        "POST",
+        "/api/v1/okr-lint",
+        {**READ_PRIV, "client": 403},
+        {"objective_id": "{priv}"},
+        writes=False,
+    ),
+    Route(
+        "okr-lint.draft",
+        "POST",
+        "/api/v1/okr-lint",
+        cells(200, client=403),
+        {"level": "company", "key_results": [{"title": "x", "kind": "boolean"}]},
+        writes=False,
+    ),
     Route("key-results.list", "GET", "/api/v1/key-results", LIST, writes=False),
-    Route("key-results.post", "POST", "/api/v1/key-results", CREATE,
-          {"objective_id": "{pub}", "title": "New KR", "kind": "boolean"},
-          probe="/api/v1/key-results?objective_id={pub}"),
-    Route("key-results.post.private", "POST", "/api/v1/key-results",
-          {**CREATE, "elsewhere": 422, "other": 422},
-          {"objective_id": "{priv}", "title": "New KR", "kind": "boolean"},
-          probe="/api/v1/key-results?objective_id={priv}"),
+    Route(
+        "key-results.post",
+        "POST",
+        "/api/v1/key-results",
+        CREATE,
+        {"objective_id": "{pub}", "title": "New KR", "kind": "boolean"},
+        probe="/api/v1/key-results?objective_id={pub}",
+    ),
+    Route(
+        "key-results.post.private",
+        "POST",
+        "/api/v1/key-results",
+        {**CREATE, "elsewhere": 422, "other": 422},
+        {"objective_id": "{priv}", "title": "New KR", "kind": "boolean"},
+        probe="/api/v1/key-results?objective_id={priv}",
+    ),
     Route("key-result.get", "GET", KR, READ_PUB, writes=False),
     Route("key-result.get.private", "GET", PKR, READ_PRIV, writes=False),
     Route("key-result.patch", "PATCH", KR, write_pub(200), {"title": "Renamed KR"}, probe=KR),
     Route("key-result.patch.private", "PATCH", PKR, write_priv(200), {"title": "Renamed KR"}, probe=PKR),
     Route("key-result.delete", "DELETE", KR, write_pub(204), probe=KR),
-    Route("key-result.grade", "PATCH", KR, action(("admin", "hr", "manager")),
-          {"grade": "0.5", "grade_reason": "fair"}, state="closed", probe=KR),
+    Route(
+        "key-result.grade",
+        "PATCH",
+        KR,
+        action(("admin", "hr", "manager")),
+        {"grade": "0.5", "grade_reason": "fair"},
+        state="closed",
+        probe=KR,
+    ),
     Route("check-ins.list", "GET", KR + "/check-ins", READ_PUB, writes=False),
     Route("check-ins.list.private", "GET", PKR + "/check-ins", READ_PRIV, writes=False),
-    Route("check-ins.post", "POST", KR + "/check-ins", write_pub(201), {"value": "20"},
-          probe=KR + "/check-ins"),
-    Route("check-ins.post.private", "POST", PKR + "/check-ins", write_priv(201), {"value": "20"},
-          probe=PKR + "/check-ins"),
+    Route("check-ins.post", "POST", KR + "/check-ins", write_pub(201), {"value": "20"}, probe=KR + "/check-ins"),
+    Route(
+        "check-ins.post.private", "POST", PKR + "/check-ins", write_priv(201), {"value": "20"}, probe=PKR + "/check-ins"
+    ),
 ]
 CASES = [pytest.param(r, c, id=f"{r.name}-{c}") for r in ROUTES for c in CALLERS]
 
@@ -216,8 +285,9 @@ async def _probe(w: World, route: Route) -> Any:
 @pytest.mark.parametrize(("route", "caller"), CASES)
 async def test_matrix(client: Any, route: Route, caller: str):
     expected = route.expected[caller]
-    w = await WORLDS.for_case(client, key=route.state,
-                              shares=leaves_unchanged(route.method, expected, reads=not route.writes))
+    w = await WORLDS.for_case(
+        client, key=route.state, shares=leaves_unchanged(route.method, expected, reads=not route.writes)
+    )
     before = await _probe(w, route)
     kwargs: dict[str, Any] = {"headers": headers_for(w, caller)}
     if route.body is not None:
@@ -240,8 +310,13 @@ async def test_matrix(client: Any, route: Route, caller: str):
 
 async def test_lists_show_only_what_the_caller_may_read(world: World):
     w = world
-    for caller, sees_private in (("owner", True), ("manager", True), ("auditor", True), ("other", False),
-                                 ("elsewhere", False)):
+    for caller, sees_private in (
+        ("owner", True),
+        ("manager", True),
+        ("auditor", True),
+        ("other", False),
+        ("elsewhere", False),
+    ):
         items = (await w.t.client.get("/api/v1/objectives", headers=headers_for(w, caller))).json()["items"]
         ids = {o["id"] for o in items}
         assert w.ids["pub"] in ids and (w.ids["priv"] in ids) == sees_private, caller

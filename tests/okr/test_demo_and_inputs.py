@@ -33,8 +33,9 @@ async def test_demo_okrs(client):
     async with database.sessions() as session:
         from sqlalchemy import func, select
 
-        count = (await session.execute(select(func.count()).select_from(Objective).where(
-            Objective.org_id == DEMO_ORG_ID))).scalar_one()
+        count = (
+            await session.execute(select(func.count()).select_from(Objective).where(Objective.org_id == DEMO_ORG_ID))
+        ).scalar_one()
     assert count == 7
     listed = (await client.get(f"/api/v1/objectives?cycle_id={q4}", headers=mei)).json()["items"]
     assert len(listed) == 6 and all(o["status"] == "published" for o in listed)
@@ -44,8 +45,7 @@ async def test_demo_okrs(client):
     children = {c["title"]: c for c in tree["objective"]["children"]}
     assert set(children) == {"Make online shopping effortless", "Deliver every order fast and right"}
     ecom = children["Make online shopping effortless"]
-    assert {c["title"] for c in ecom["children"]} == {"Turn live streams into a sales channel",
-                                                     "Fewer abandoned carts"}
+    assert {c["title"] for c in ecom["children"]} == {"Turn live streams into a sales channel", "Fewer abandoned carts"}
     assert [s["title"] for s in ecom["supporters"]] == ["Ship online orders the same day"]
     for o in listed + [{"id": str(company)}]:
         lint = (await client.post("/api/v1/okr-lint", headers=mei, json={"objective_id": o["id"]})).json()
@@ -60,8 +60,7 @@ async def test_demo_okrs(client):
 
 
 def _ctx(session, org_id) -> Ctx:
-    return Ctx(session=session, principal=Principal(sub="t", org_id=org_id, kind="person",
-                                                     roles=frozenset({"hr"})))
+    return Ctx(session=session, principal=Principal(sub="t", org_id=org_id, kind="person", roles=frozenset({"hr"})))
 
 
 async def test_score_inputs_count_only_published_and_closed(team):
@@ -75,18 +74,25 @@ async def test_score_inputs_count_only_published_and_closed(team):
         await act(team, top, step)
 
     async def objective(cycle, status, title, progress="50"):
-        obj = await make_objective(team, cycle, "alice", level="individual", parent_id=top["id"], title=title,
-                                   type="aspirational")
+        obj = await make_objective(
+            team, cycle, "alice", level="individual", parent_id=top["id"], title=title, type="aspirational"
+        )
         kr = await make_kr(team, obj, start="0", target="100")
         await make_kr(team, obj, kind="boolean", start=None, target=None, title="Flag")
         await check_in(team, kr, value=progress)
-        for step in {"draft": [], "submitted": ["submit"], "published": ["submit", "approve", "publish"],
-                     "closed": ["submit", "approve", "publish", "close"]}[status]:
+        for step in {
+            "draft": [],
+            "submitted": ["submit"],
+            "published": ["submit", "approve", "publish"],
+            "closed": ["submit", "approve", "publish", "close"],
+        }[status]:
             await act(team, obj, step)
         return obj
 
-    counted = [await objective(year, "published", "Year published"),
-               await objective(quarter, "closed", "Quarter closed", "70")]
+    counted = [
+        await objective(year, "published", "Year published"),
+        await objective(quarter, "closed", "Quarter closed", "70"),
+    ]
     await objective(year, "draft", "Draft")
     rejected = await objective(year, "submitted", "Rejected")
     await act(team, rejected, "reject", comment="no")

@@ -33,22 +33,64 @@ async def seed(team, cycle: dict[str, Any], parent_id: str, n: int) -> None:
     async with database.sessions() as s:
         for i in range(n):
             oid = new_id()
-            s.add(Objective(org_id=org, id=oid, title=f"O{i}", level="individual", owner_id=alice if i % 2 else bob,
-                            cycle_id=uuid.UUID(cycle["id"]), type="committed", weight=Decimal(1),
-                            parent_id=uuid.UUID(parent_id), visibility="public", status="published"))
+            s.add(
+                Objective(
+                    org_id=org,
+                    id=oid,
+                    title=f"O{i}",
+                    level="individual",
+                    owner_id=alice if i % 2 else bob,
+                    cycle_id=uuid.UUID(cycle["id"]),
+                    type="committed",
+                    weight=Decimal(1),
+                    parent_id=uuid.UUID(parent_id),
+                    visibility="public",
+                    status="published",
+                )
+            )
             await s.flush()
             s.add(ObjectiveSupport(org_id=org, objective_id=oid, supported_id=uuid.UUID(parent_id)))
             metric, flag = new_id(), new_id()
-            s.add(KeyResult(org_id=org, id=metric, objective_id=oid, title="m", kind="metric", start=Decimal(0),
-                            target=Decimal(10), weight=Decimal(1), owner_id=alice))
+            s.add(
+                KeyResult(
+                    org_id=org,
+                    id=metric,
+                    objective_id=oid,
+                    title="m",
+                    kind="metric",
+                    start=Decimal(0),
+                    target=Decimal(10),
+                    weight=Decimal(1),
+                    owner_id=alice,
+                )
+            )
             s.add(KeyResult(org_id=org, id=flag, objective_id=oid, title="b", kind="boolean", weight=Decimal(1)))
             await s.flush()
             for j in range(2):
                 at = base + dt.timedelta(days=j)
-                s.add(CheckIn(org_id=org, id=new_id(), key_result_id=metric, value=Decimal(i % 10 + j),
-                              author="t", checked_in_at=at, created_at=at, status="on_track"))
-                s.add(CheckIn(org_id=org, id=new_id(), key_result_id=flag, done=bool(j), author="t",
-                              checked_in_at=at, created_at=at))
+                s.add(
+                    CheckIn(
+                        org_id=org,
+                        id=new_id(),
+                        key_result_id=metric,
+                        value=Decimal(i % 10 + j),
+                        author="t",
+                        checked_in_at=at,
+                        created_at=at,
+                        status="on_track",
+                    )
+                )
+                s.add(
+                    CheckIn(
+                        org_id=org,
+                        id=new_id(),
+                        key_result_id=flag,
+                        done=bool(j),
+                        author="t",
+                        checked_in_at=at,
+                        created_at=at,
+                    )
+                )
         await s.commit()
 
 
@@ -95,66 +137,123 @@ async def test_query_count_does_not_grow_with_objectives(team):
 async def test_graphql_workflow_and_check_in(team, cycle, company):
     alice = team.employee("alice")
     mutation = """mutation($i: ObjectiveInput!) { create_objective(input: $i) { id status owner { id } } }"""
-    resp = await team.client.post("/graphql", headers=alice, json={"query": mutation, "variables": {"i": {
-        "title": "Ship faster", "level": "individual", "owner_id": team.employees["alice"]["id"],
-        "cycle_id": cycle["id"], "parent_id": company["id"], "weight": "2"}}})
+    resp = await team.client.post(
+        "/graphql",
+        headers=alice,
+        json={
+            "query": mutation,
+            "variables": {
+                "i": {
+                    "title": "Ship faster",
+                    "level": "individual",
+                    "owner_id": team.employees["alice"]["id"],
+                    "cycle_id": cycle["id"],
+                    "parent_id": company["id"],
+                    "weight": "2",
+                }
+            },
+        },
+    )
     obj = resp.json()["data"]["create_objective"]
     assert obj["status"] == "draft" and obj["owner"]["id"] == team.employees["alice"]["id"]
 
     kr_mut = """mutation($i: KeyResultInput!) { create_key_result(input: $i) { id kind direction progress } }"""
     krs = []
     for start, target in (("8", "5"), ("0", 10)):
-        r = await team.client.post("/graphql", headers=alice, json={"query": kr_mut, "variables": {"i": {
-            "objective_id": obj["id"], "title": "Cut returns", "kind": "metric", "start": start, "target": target}}})
+        r = await team.client.post(
+            "/graphql",
+            headers=alice,
+            json={
+                "query": kr_mut,
+                "variables": {
+                    "i": {
+                        "objective_id": obj["id"],
+                        "title": "Cut returns",
+                        "kind": "metric",
+                        "start": start,
+                        "target": target,
+                    }
+                },
+            },
+        )
         krs.append(r.json()["data"]["create_key_result"])
     assert krs[0]["direction"] == "decrease" and krs[0]["progress"] == "0.0000"
 
-    bad = await team.client.post("/graphql", headers=alice, json={"query": kr_mut, "variables": {"i": {
-        "objective_id": obj["id"], "title": "x", "kind": "metric", "start": "3", "target": "3"}}})
+    bad = await team.client.post(
+        "/graphql",
+        headers=alice,
+        json={
+            "query": kr_mut,
+            "variables": {
+                "i": {"objective_id": obj["id"], "title": "x", "kind": "metric", "start": "3", "target": "3"}
+            },
+        },
+    )
     assert bad.json()["errors"][0]["extensions"]["status"] == 422
 
     act = """mutation($id: UUID!) { %s(id: $id) { status } }"""
-    r = await team.client.post("/graphql", headers=alice, json={"query": act % "submit_objective",
-                                                                "variables": {"id": obj["id"]}})
+    r = await team.client.post(
+        "/graphql", headers=alice, json={"query": act % "submit_objective", "variables": {"id": obj["id"]}}
+    )
     assert r.json()["data"]["submit_objective"]["status"] == "submitted"
-    r = await team.client.post("/graphql", headers=alice, json={"query": act % "approve_objective",
-                                                                "variables": {"id": obj["id"]}})
+    r = await team.client.post(
+        "/graphql", headers=alice, json={"query": act % "approve_objective", "variables": {"id": obj["id"]}}
+    )
     assert r.json()["errors"][0]["extensions"]["status"] == 403
     reject = """mutation($id: UUID!) { reject_objective(id: $id, comment: "too vague") { status rejection_comment } }"""
-    r = await team.client.post("/graphql", headers=team.employee("boss"), json={"query": reject,
-                                                                             "variables": {"id": obj["id"]}})
+    r = await team.client.post(
+        "/graphql", headers=team.employee("boss"), json={"query": reject, "variables": {"id": obj["id"]}}
+    )
     assert r.json()["data"]["reject_objective"] == {"status": "draft", "rejection_comment": "too vague"}
 
     ci = """mutation($k: UUID!, $i: CheckInInput!) { create_check_in(key_result_id: $k, input: $i) { value author } }"""
-    r = await team.client.post("/graphql", headers=alice, json={"query": ci, "variables": {
-        "k": krs[0]["id"], "i": {"value": 6.5, "confidence": 7, "status": "at_risk"}}})
+    r = await team.client.post(
+        "/graphql",
+        headers=alice,
+        json={"query": ci, "variables": {"k": krs[0]["id"], "i": {"value": 6.5, "confidence": 7, "status": "at_risk"}}},
+    )
     assert r.json()["data"]["create_check_in"]["value"] == "6.5"
     q = """query($id: UUID!) { key_result(id: $id) { current progress status confidence } }"""
     r = await team.client.post("/graphql", headers=alice, json={"query": q, "variables": {"id": krs[0]["id"]}})
-    assert r.json()["data"]["key_result"] == {"current": "6.5", "progress": "0.5000", "status": "at_risk",
-                                              "confidence": 7}
+    assert r.json()["data"]["key_result"] == {
+        "current": "6.5",
+        "progress": "0.5000",
+        "status": "at_risk",
+        "confidence": 7,
+    }
 
 
 async def test_graphql_hides_private_objectives(team, cycle, company):
-    private = await make_objective(team, cycle, "alice", level="individual", parent_id=company["id"],
-                                   visibility="private", title="Secret")
+    private = await make_objective(
+        team, cycle, "alice", level="individual", parent_id=company["id"], visibility="private", title="Secret"
+    )
     await make_kr(team, private)
     q = """query($id: UUID!) { objective(id: $id) { id children { id title } } }"""
-    as_carol = await team.client.post("/graphql", headers=team.employee("carol"),
-                                      json={"query": q, "variables": {"id": company["id"]}})
+    as_carol = await team.client.post(
+        "/graphql", headers=team.employee("carol"), json={"query": q, "variables": {"id": company["id"]}}
+    )
     assert as_carol.json()["data"]["objective"]["children"] == []
-    as_lead = await team.client.post("/graphql", headers=team.employee("lead"),
-                                     json={"query": q, "variables": {"id": company["id"]}})
+    as_lead = await team.client.post(
+        "/graphql", headers=team.employee("lead"), json={"query": q, "variables": {"id": company["id"]}}
+    )
     assert as_lead.json()["data"]["objective"]["children"] == [{"id": private["id"], "title": "Secret"}]
-    direct = await team.client.post("/graphql", headers=team.employee("carol"),
-                                    json={"query": "query($id: UUID!) { objective(id: $id) { id } }",
-                                          "variables": {"id": private["id"]}})
+    direct = await team.client.post(
+        "/graphql",
+        headers=team.employee("carol"),
+        json={"query": "query($id: UUID!) { objective(id: $id) { id } }", "variables": {"id": private["id"]}},
+    )
     assert direct.json()["errors"][0]["extensions"]["status"] == 404
-    lint = await team.client.post("/graphql", headers=team.employee("alice"), json={
-        "query": "query($id: UUID!) { okr_lint(objective_id: $id) { code severity path } }",
-        "variables": {"id": private["id"]}})
-    assert {"code": "too_few_key_results", "severity": "error", "path": ["key_results"]} in \
-        lint.json()["data"]["okr_lint"]
+    lint = await team.client.post(
+        "/graphql",
+        headers=team.employee("alice"),
+        json={
+            "query": "query($id: UUID!) { okr_lint(objective_id: $id) { code severity path } }",
+            "variables": {"id": private["id"]},
+        },
+    )
+    assert {"code": "too_few_key_results", "severity": "error", "path": ["key_results"]} in lint.json()["data"][
+        "okr_lint"
+    ]
 
 
 KR_FIELDS = "id current done progress score pace status confidence last_checked_in_at check_ins { id value done }"

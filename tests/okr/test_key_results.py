@@ -20,8 +20,7 @@ from tests.okr.conftest import (
 
 @pytest.fixture
 async def draft(team, cycle, company):
-    return await make_objective(team, cycle, "alice", level="individual", parent_id=company["id"],
-                                type="aspirational")
+    return await make_objective(team, cycle, "alice", level="individual", parent_id=company["id"], type="aspirational")
 
 
 def kr_url(kr):
@@ -36,16 +35,19 @@ async def test_decreasing_metric(team, draft):
     assert got["current"] == "6.5" and got["progress"] == "0.5000" and got["score"] == "0.5000"
 
 
-@pytest.mark.parametrize("start,target,value,progress", [
-    ("0", "50000", "60000", "1.0000"),    # past target: clamped to 1
-    ("0", "50000", "-10", "0.0000"),      # the wrong direction: clamped to 0
-    ("8", "5", "4", "1.0000"),            # decreasing, past target
-    ("8", "5", "9", "0.0000"),            # decreasing, wrong direction
-    ("0", "50000", "36000", "0.7200"),
-    ("20", "100", "90", "0.8750"),
-    ("0", "3", "1", "0.3333"),            # shown rounded half-up to 4 places
-    ("0", "3", "2", "0.6667"),
-])
+@pytest.mark.parametrize(
+    "start,target,value,progress",
+    [
+        ("0", "50000", "60000", "1.0000"),  # past target: clamped to 1
+        ("0", "50000", "-10", "0.0000"),  # the wrong direction: clamped to 0
+        ("8", "5", "4", "1.0000"),  # decreasing, past target
+        ("8", "5", "9", "0.0000"),  # decreasing, wrong direction
+        ("0", "50000", "36000", "0.7200"),
+        ("20", "100", "90", "0.8750"),
+        ("0", "3", "1", "0.3333"),  # shown rounded half-up to 4 places
+        ("0", "3", "2", "0.6667"),
+    ],
+)
 async def test_metric_progress_is_clamped(team, draft, start, target, value, progress):
     kr = await make_kr(team, draft, start=start, target=target)
     await check_in(team, kr, value=value)
@@ -54,8 +56,11 @@ async def test_metric_progress_is_clamped(team, draft, start, target, value, pro
 
 
 async def test_target_equal_to_start_is_refused(team, draft):
-    resp = await team.client.post("/api/v1/key-results", headers=team.hr, json={
-        "objective_id": draft["id"], "title": "Flat", "kind": "metric", "start": "5", "target": 5.0})
+    resp = await team.client.post(
+        "/api/v1/key-results",
+        headers=team.hr,
+        json={"objective_id": draft["id"], "title": "Flat", "kind": "metric", "start": "5", "target": 5.0},
+    )
     assert resp.status_code == 422
     assert resp.headers["content-type"].startswith("application/problem+json")
     kr = await make_kr(team, draft, start="0", target="10")
@@ -66,22 +71,26 @@ async def test_target_equal_to_start_is_refused(team, draft):
     assert (await get(team, kr_url(kr)))["target"] == "10"
 
 
-@pytest.mark.parametrize("body", [
-    {"kind": "metric", "start": "0"},                                     # no target
-    {"kind": "metric", "start": "0", "target": "NaN"},
-    {"kind": "metric", "start": "0", "target": "1", "milestones": [{"title": "a"}]},
-    {"kind": "boolean", "start": "0", "target": "1"},
-    {"kind": "milestone"},                                                # no milestone
-    {"kind": "milestone", "milestones": []},
-    {"kind": "milestone", "milestones": [{"title": "a", "weight": 0}]},
-    {"kind": "boolean", "weight": "0"},
-    {"kind": "boolean", "weight": "-1"},
-    {"kind": "boolean", "mystery": 1},                                    # unknown fields: 422
-    {"kind": "percent"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"kind": "metric", "start": "0"},  # no target
+        {"kind": "metric", "start": "0", "target": "NaN"},
+        {"kind": "metric", "start": "0", "target": "1", "milestones": [{"title": "a"}]},
+        {"kind": "boolean", "start": "0", "target": "1"},
+        {"kind": "milestone"},  # no milestone
+        {"kind": "milestone", "milestones": []},
+        {"kind": "milestone", "milestones": [{"title": "a", "weight": 0}]},
+        {"kind": "boolean", "weight": "0"},
+        {"kind": "boolean", "weight": "-1"},
+        {"kind": "boolean", "mystery": 1},  # unknown fields: 422
+        {"kind": "percent"},
+    ],
+)
 async def test_key_result_validation(team, draft, body):
-    resp = await team.client.post("/api/v1/key-results", headers=team.hr,
-                                  json={"objective_id": draft["id"], "title": "KR", **body})
+    resp = await team.client.post(
+        "/api/v1/key-results", headers=team.hr, json={"objective_id": draft["id"], "title": "KR", **body}
+    )
     assert resp.status_code == 422, resp.text
 
 
@@ -93,9 +102,19 @@ async def test_decimals_accept_numbers_and_strings(team, draft):
 
 
 async def test_milestone_weights_and_check_ins(team, draft):
-    kr = await make_kr(team, draft, kind="milestone", start=None, target=None, title="Launch the store", milestones=[
-        {"title": "Design", "weight": 1, "done": True}, {"title": "Build", "weight": "1", "done": True},
-        {"title": "Launch", "weight": 2}])
+    kr = await make_kr(
+        team,
+        draft,
+        kind="milestone",
+        start=None,
+        target=None,
+        title="Launch the store",
+        milestones=[
+            {"title": "Design", "weight": 1, "done": True},
+            {"title": "Build", "weight": "1", "done": True},
+            {"title": "Launch", "weight": 2},
+        ],
+    )
     assert kr["progress"] == "0.5000"
     assert [m["weight"] for m in kr["milestones"]] == ["1", "1", "2"]
     await check_in(team, kr, milestone=2, done=True, note="live")
@@ -104,9 +123,9 @@ async def test_milestone_weights_and_check_ins(team, draft):
     await check_in(team, kr, milestone=0, done=False)
     assert (await get(team, kr_url(kr)))["progress"] == "0.7500"
     await check_in(team, kr, expect=422, milestone=3, done=True)
-    await check_in(team, kr, expect=422, done=True)          # which milestone?
+    await check_in(team, kr, expect=422, done=True)  # which milestone?
     await check_in(team, kr, expect=422, value="1")
-    await check_in(team, kr, status="at_risk")               # a status-only update is fine
+    await check_in(team, kr, status="at_risk")  # a status-only update is fine
 
 
 async def test_boolean_follows_latest_check_in(team, draft):
@@ -115,7 +134,7 @@ async def test_boolean_follows_latest_check_in(team, draft):
     await check_in(team, kr, done=True)
     assert (await get(team, kr_url(kr)))["score"] == "1.0000"
     old = (dt.datetime.now(dt.UTC) - dt.timedelta(days=3)).isoformat()
-    await check_in(team, kr, done=False, checked_in_at=old)   # older news does not win
+    await check_in(team, kr, done=False, checked_in_at=old)  # older news does not win
     assert (await get(team, kr_url(kr)))["done"] is True
     await check_in(team, kr, done=False)
     assert (await get(team, kr_url(kr)))["score"] == "0.0000"
@@ -139,13 +158,14 @@ async def test_check_in_validation(team, draft):
     await check_in(team, kr, expect=422, value="1", checked_in_at=future)
     soon = (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)).isoformat()
     await check_in(team, await make_kr(team, draft), value="1", checked_in_at=soon)  # within the skew
-    await check_in(team, kr, expect=422)                      # a metric needs a value
+    await check_in(team, kr, expect=422)  # a metric needs a value
     await check_in(team, kr, expect=422, value="1", confidence=11)
     await check_in(team, kr, expect=422, value="1", status="great")
     await check_in(team, kr, expect=422, value="1", done=True)
     await check_in(team, kr, expect=422, value="1", author="someone")
-    made = await check_in(team, kr, headers=team.employee("alice"), value="4", confidence=6, status="at_risk",
-                          note="slow week")
+    made = await check_in(
+        team, kr, headers=team.employee("alice"), value="4", confidence=6, status="at_risk", note="slow week"
+    )
     assert made["author_employee_id"] == team.employees["alice"]["id"] and made["value"] == "4"
     await check_in(team, kr, value="5", checked_in_at="2026-01-05T10:00:00Z")  # a late report of an old week
     listed = await get(team, f"{kr_url(kr)}/check-ins?limit=1")
@@ -158,15 +178,24 @@ async def test_check_in_validation(team, draft):
 
 async def test_objective_score_is_the_weighted_mean(team, cycle, company):
     """Appendix A, objective 1: 0.72 (w 2), 0.5 (w 1), 0.5 (w 1) → 0.6100."""
-    obj = await make_objective(team, cycle, "alice", level="individual", parent_id=company["id"],
-                               type="aspirational")
+    obj = await make_objective(team, cycle, "alice", level="individual", parent_id=company["id"], type="aspirational")
     empty = await get(team, f"/api/v1/objectives/{obj['id']}")
     assert empty["score"] is None and empty["progress"] is None and empty["flags"] == ["not_scored"]
     live = await make_kr(team, obj, title="Live-stream sales", start="0", target="50000", weight=2)
     complaints = await make_kr(team, obj, title="Delivery complaints", start="8", target="5")
-    await make_kr(team, obj, kind="milestone", start=None, target=None, title="New warehouse", milestones=[
-        {"title": "a", "weight": 1, "done": True}, {"title": "b", "weight": 1, "done": True},
-        {"title": "c", "weight": 2}])
+    await make_kr(
+        team,
+        obj,
+        kind="milestone",
+        start=None,
+        target=None,
+        title="New warehouse",
+        milestones=[
+            {"title": "a", "weight": 1, "done": True},
+            {"title": "b", "weight": 1, "done": True},
+            {"title": "c", "weight": 2},
+        ],
+    )
     await check_in(team, live, value="36000")
     await check_in(team, complaints, value="6.5")
     got = await get(team, f"/api/v1/objectives/{obj['id']}")
@@ -185,8 +214,11 @@ async def test_pace_against_the_cycle(team):
         got = await get(team, kr_url(slow))
         assert got["pace"] == behind and got["status"] == "on_track"  # neither overrides the other
         assert (await get(team, kr_url(done)))["pace"] == ahead
-    half = await make_cycle(team, start=(dt.date.today() - dt.timedelta(days=50)).isoformat(),
-                            end=(dt.date.today() + dt.timedelta(days=50)).isoformat())
+    half = await make_cycle(
+        team,
+        start=(dt.date.today() - dt.timedelta(days=50)).isoformat(),
+        end=(dt.date.today() + dt.timedelta(days=50)).isoformat(),
+    )
     obj = await make_objective(team, half, "boss")
     kr = await make_kr(team, obj, start="0", target="100")
     for value, pace in (("36", "on_track"), ("30", "at_risk"), ("20", "off_track")):

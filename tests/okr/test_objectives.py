@@ -22,9 +22,18 @@ def url(obj):
 
 
 async def test_create_defaults_and_etag(team, cycle):
-    resp = await team.client.post("/api/v1/objectives", headers=team.employee("alice"), json={
-        "title": "Delight customers", "level": "individual", "owner_id": team.employees["alice"]["id"],
-        "cycle_id": cycle["id"], "weight": 1.5, "perspective": "customer"})
+    resp = await team.client.post(
+        "/api/v1/objectives",
+        headers=team.employee("alice"),
+        json={
+            "title": "Delight customers",
+            "level": "individual",
+            "owner_id": team.employees["alice"]["id"],
+            "cycle_id": cycle["id"],
+            "weight": 1.5,
+            "perspective": "customer",
+        },
+    )
     assert resp.status_code == 201, resp.text
     body = resp.json()
     assert resp.headers["etag"] == '"1"' and resp.headers["location"] == url(body)
@@ -34,20 +43,28 @@ async def test_create_defaults_and_etag(team, cycle):
     assert got.headers["etag"] == '"1"'
 
 
-@pytest.mark.parametrize("patch,status", [
-    ({"weight": 0}, 422), ({"weight": "-1"}, 422), ({"level": "galaxy"}, 422), ({"type": "stretch"}, 422),
-    ({"perspective": "fun"}, 422), ({"status": "published"}, 422), ({"id": "x"}, 422),
-    ({"cycle_id": None}, 422), ({"owner_id": "00000000-0000-0000-0000-000000000000"}, 422),
-    ({"department_id": "00000000-0000-0000-0000-000000000000"}, 422),
-    ({"parent_id": "00000000-0000-0000-0000-000000000000"}, 422),
-    ({"supports": ["00000000-0000-0000-0000-000000000000"]}, 422),
-])
+@pytest.mark.parametrize(
+    "patch,status",
+    [
+        ({"weight": 0}, 422),
+        ({"weight": "-1"}, 422),
+        ({"level": "galaxy"}, 422),
+        ({"type": "stretch"}, 422),
+        ({"perspective": "fun"}, 422),
+        ({"status": "published"}, 422),
+        ({"id": "x"}, 422),
+        ({"cycle_id": None}, 422),
+        ({"owner_id": "00000000-0000-0000-0000-000000000000"}, 422),
+        ({"department_id": "00000000-0000-0000-0000-000000000000"}, 422),
+        ({"parent_id": "00000000-0000-0000-0000-000000000000"}, 422),
+        ({"supports": ["00000000-0000-0000-0000-000000000000"]}, 422),
+    ],
+)
 async def test_invalid_fields(team, cycle, patch, status):
     obj = await make_objective(team, cycle, "alice")
     resp = await team.client.patch(url(obj), headers=team.hr, json=patch)
     assert resp.status_code == status, resp.text
-    body = {"title": "x", "level": "team", "owner_id": team.employees["alice"]["id"], "cycle_id": cycle["id"],
-            **patch}
+    body = {"title": "x", "level": "team", "owner_id": team.employees["alice"]["id"], "cycle_id": cycle["id"], **patch}
     if body.get("cycle_id") is not None:
         created = await team.client.post("/api/v1/objectives", headers=team.hr, json=body)
         assert created.status_code == 422
@@ -57,10 +74,19 @@ async def test_references_stay_inside_the_organization(team, other_tenant, cycle
     await other_tenant.add_employee("zoe")
     foreign_cycle = await make_cycle(other_tenant)
     foreign = await make_objective(other_tenant, foreign_cycle, "zoe")
-    for field, value in (("parent_id", foreign["id"]), ("supports", [foreign["id"]]),
-                         ("cycle_id", foreign_cycle["id"]), ("owner_id", other_tenant.employees["zoe"]["id"])):
-        body = {"title": "x", "level": "team", "owner_id": team.employees["alice"]["id"], "cycle_id": cycle["id"],
-                field: value}
+    for field, value in (
+        ("parent_id", foreign["id"]),
+        ("supports", [foreign["id"]]),
+        ("cycle_id", foreign_cycle["id"]),
+        ("owner_id", other_tenant.employees["zoe"]["id"]),
+    ):
+        body = {
+            "title": "x",
+            "level": "team",
+            "owner_id": team.employees["alice"]["id"],
+            "cycle_id": cycle["id"],
+            field: value,
+        }
         resp = await team.client.post("/api/v1/objectives", headers=team.hr, json=body)
         assert resp.status_code == 422, (field, resp.text)
     assert (await team.client.get(url(foreign), headers=team.admin)).status_code == 404
@@ -72,10 +98,10 @@ async def test_alignment_cycles_are_refused(team, cycle):
     b = await make_objective(team, cycle, "lead", title="B", level="team", parent_id=a["id"])
     c = await make_objective(team, cycle, "alice", title="C", level="individual", supports=[b["id"]])
     for obj, patch, field in (
-        (a, {"parent_id": a["id"]}, "parent_id"),            # itself
+        (a, {"parent_id": a["id"]}, "parent_id"),  # itself
         (a, {"supports": [a["id"]]}, "supports"),
-        (a, {"parent_id": b["id"]}, "parent_id"),            # a ← b: b cannot be a's parent
-        (a, {"parent_id": c["id"]}, "parent_id"),            # a ← b ← c (support)
+        (a, {"parent_id": b["id"]}, "parent_id"),  # a ← b: b cannot be a's parent
+        (a, {"parent_id": c["id"]}, "parent_id"),  # a ← b ← c (support)
         (a, {"supports": [c["id"]]}, "supports"),
         (b, {"supports": [c["id"]]}, "supports"),
     ):
@@ -93,8 +119,9 @@ async def test_alignment_tree(team, cycle):
     dept = await make_objective(team, cycle, "lead", title="Dept", level="department", parent_id=company["id"])
     team_obj = await make_objective(team, cycle, "lead", title="Team", level="team", parent_id=dept["id"])
     mine = await make_objective(team, cycle, "alice", title="Mine", level="individual", supports=[team_obj["id"]])
-    secret = await make_objective(team, cycle, "bob", title="Secret", level="individual", parent_id=dept["id"],
-                                  visibility="private")
+    secret = await make_objective(
+        team, cycle, "bob", title="Secret", level="individual", parent_id=dept["id"], visibility="private"
+    )
     other = await make_objective(team, cycle, "carol", title="Other", level="individual")
     await team.client.patch(url(mine), headers=team.hr, json={"supports": [team_obj["id"], other["id"]]})
     kr = await make_kr(team, mine, start="0", target="4")
@@ -115,15 +142,26 @@ async def test_alignment_tree(team, cycle):
     as_carol = await get(team, f"{url(dept)}/alignment", headers=team.employee("carol"))
     assert [c["title"] for c in as_carol["objective"]["children"]] == ["Team"]  # private one left out
     up = await get(team, f"{url(mine)}/alignment", headers=team.employee("dave"))
-    assert [s["title"] for s in up["supports"]] == ["Team", "Other"] or \
-        sorted(s["title"] for s in up["supports"]) == ["Other", "Team"]
+    assert [s["title"] for s in up["supports"]] == ["Team", "Other"] or sorted(s["title"] for s in up["supports"]) == [
+        "Other",
+        "Team",
+    ]
     assert up["parents"] == []
     hidden = await team.client.get(f"{url(secret)}/alignment", headers=team.employee("carol"))
     assert hidden.status_code == 404
 
 
-VIEWERS = {"admin": 200, "hr": 200, "auditor": 200, "alice": 200, "lead": 200, "boss": 200,
-           "bob": 404, "carol": 404, "dave": 404}
+VIEWERS = {
+    "admin": 200,
+    "hr": 200,
+    "auditor": 200,
+    "alice": 200,
+    "lead": 200,
+    "boss": 200,
+    "bob": 404,
+    "carol": 404,
+    "dave": 404,
+}
 
 
 @pytest.mark.parametrize("viewer,expected", VIEWERS.items())
@@ -150,8 +188,9 @@ async def test_list_filters_and_pages(team, cycle):
     dep = (await team.client.post("/api/v1/departments", headers=team.hr, json={"name": "Ops"})).json()
     q2 = await make_cycle(team, name="Q2")
     a = await make_objective(team, cycle, "boss", title="A")
-    b = await make_objective(team, cycle, "lead", title="B", level="department", department_id=dep["id"],
-                             parent_id=a["id"])
+    b = await make_objective(
+        team, cycle, "lead", title="B", level="department", department_id=dep["id"], parent_id=a["id"]
+    )
     c = await make_objective(team, q2, "alice", title="C", level="individual", parent_id=b["id"])
     await make_kr(team, a)
     await make_kr(team, a, title="Second")
@@ -211,21 +250,34 @@ async def test_published_changes_are_revisions(team, cycle, company):
     draft_edit = await team.client.patch(url(obj), headers=team.employee("alice"), json={"title": "Draft title"})
     assert draft_edit.status_code == 200
     await publish(team, obj)
-    resp = await team.client.patch(url(obj), headers=team.employee("alice"),
-                                   json={"title": "Sharper title", "weight": "2", "reason": "scope changed"})
+    resp = await team.client.patch(
+        url(obj),
+        headers=team.employee("alice"),
+        json={"title": "Sharper title", "weight": "2", "reason": "scope changed"},
+    )
     assert resp.status_code == 200, resp.text
-    await team.client.patch(f"/api/v1/key-results/{kr['id']}", headers=team.employee("lead"),
-                            json={"target": "150", "reason": "new budget"})
+    await team.client.patch(
+        f"/api/v1/key-results/{kr['id']}", headers=team.employee("lead"), json={"target": "150", "reason": "new budget"}
+    )
     third = await make_kr(team, obj, headers=team.employee("alice"), title="Third")
     await team.client.delete(f"/api/v1/key-results/{second['id']}", headers=team.employee("alice"))
     await team.client.patch(url(obj), headers=team.hr, json={"title": "Sharper title"})  # no change, no revision
     revisions = (await get(team, f"{url(obj)}/revisions"))["items"]
     actions = [r["action"] for r in revisions]
-    assert actions == ["submitted", "approved", "published", "updated", "key_result.updated",
-                       "key_result.created", "key_result.deleted"]
+    assert actions == [
+        "submitted",
+        "approved",
+        "published",
+        "updated",
+        "key_result.updated",
+        "key_result.created",
+        "key_result.deleted",
+    ]
     updated = revisions[3]
-    assert updated["changes"] == {"title": {"before": "Draft title", "after": "Sharper title"},
-                                  "weight": {"before": "1", "after": "2"}}
+    assert updated["changes"] == {
+        "title": {"before": "Draft title", "after": "Sharper title"},
+        "weight": {"before": "1", "after": "2"},
+    }
     assert updated["reason"] == "scope changed" and updated["actor_employee_id"] == team.employees["alice"]["id"]
     assert updated["at"] and updated["actor"]
     assert revisions[4]["changes"] == {"target": {"before": "100", "after": "150"}}
@@ -243,8 +295,9 @@ async def test_submitted_and_approved_are_locked(team, cycle, company):
     for action in ("submit", "approve"):
         await act(team, obj, action)
         assert (await team.client.patch(url(obj), headers=team.hr, json={"title": "x"})).status_code == 409
-        assert (await team.client.patch(f"/api/v1/key-results/{kr['id']}", headers=team.hr,
-                                        json={"title": "x"})).status_code == 409
+        assert (
+            await team.client.patch(f"/api/v1/key-results/{kr['id']}", headers=team.hr, json={"title": "x"})
+        ).status_code == 409
         await make_kr(team, obj, expect=409)
     await check_in(team, kr, value="5")  # progress may be reported at any time before closing
 
@@ -262,8 +315,9 @@ async def test_closed_cycle_is_read_only(team, company):
     assert (await team.client.patch(url(obj), headers=team.hr, json={"title": "x"})).status_code == 409
     assert (await team.client.delete(url(obj), headers=team.hr)).status_code == 409
     await make_kr(team, obj, expect=409)
-    assert (await team.client.patch(f"/api/v1/key-results/{kr['id']}", headers=team.hr,
-                                    json={"title": "x"})).status_code == 409
+    assert (
+        await team.client.patch(f"/api/v1/key-results/{kr['id']}", headers=team.hr, json={"title": "x"})
+    ).status_code == 409
     assert (await team.client.delete(f"/api/v1/key-results/{kr['id']}", headers=team.hr)).status_code == 409
     await check_in(team, kr, expect=409, value="1")
     await act(team, obj, "submit", expect=409)
@@ -275,11 +329,13 @@ async def test_closed_cycle_is_read_only(team, company):
 
 async def test_owner_transfer_needs_rights_over_the_new_owner(team, cycle):
     obj = await make_objective(team, cycle, "alice", headers=team.employee("lead"))
-    to_bob = await team.client.patch(url(obj), headers=team.employee("lead"),
-                                     json={"owner_id": team.employees["bob"]["id"]})
+    to_bob = await team.client.patch(
+        url(obj), headers=team.employee("lead"), json={"owner_id": team.employees["bob"]["id"]}
+    )
     assert to_bob.status_code == 200 and to_bob.json()["owner_id"] == team.employees["bob"]["id"]
-    to_carol = await team.client.patch(url(obj), headers=team.employee("lead"),
-                                       json={"owner_id": team.employees["carol"]["id"]})
+    to_carol = await team.client.patch(
+        url(obj), headers=team.employee("lead"), json={"owner_id": team.employees["carol"]["id"]}
+    )
     assert to_carol.status_code == 403
     by_hr = await team.client.patch(url(obj), headers=team.hr, json={"owner_id": team.employees["carol"]["id"]})
     assert by_hr.status_code == 200

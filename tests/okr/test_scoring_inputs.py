@@ -48,21 +48,41 @@ async def test_the_deciding_check_in_scores_as_the_whole_history(team: Tenant):
         (flag, None, False, T - dt.timedelta(days=1), T, uuid.uuid4()),
     ]
     async with database.sessions() as session:
-        await session.execute(insert(CheckIn), [
-            {"org_id": team.org_id, "id": cid, "key_result_id": uuid.UUID(kr["id"]),
-             "value": Decimal(v) if v is not None else None, "done": done, "author": "test",
-             "checked_in_at": at, "created_at": created} for kr, v, done, at, created, cid in rows])
+        await session.execute(
+            insert(CheckIn),
+            [
+                {
+                    "org_id": team.org_id,
+                    "id": cid,
+                    "key_result_id": uuid.UUID(kr["id"]),
+                    "value": Decimal(v) if v is not None else None,
+                    "done": done,
+                    "author": "test",
+                    "checked_in_at": at,
+                    "created_at": created,
+                }
+                for kr, v, done, at, created, cid in rows
+            ],
+        )
         await session.commit()
     alice = uuid.UUID(team.employees["alice"]["id"])
     async with database.sessions() as session:
         loaded = await objective_inputs(_ctx(session, team.org_id), [uuid.UUID(cycle["id"])], {alice})
-        krs = (await session.execute(select(KeyResult).where(
-            KeyResult.org_id == team.org_id, KeyResult.objective_id == uuid.UUID(obj["id"])))).scalars().all()
+        krs = (
+            (
+                await session.execute(
+                    select(KeyResult).where(
+                        KeyResult.org_id == team.org_id, KeyResult.objective_id == uuid.UUID(obj["id"])
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
         history = (await session.execute(select(CheckIn).where(CheckIn.org_id == team.org_id))).scalars().all()
     (objective,) = loaded[alice]["objectives"]
     assert [kr.id for kr in objective.key_results] == sorted(kr.id for kr in krs)
-    whole = {kr.id: kr_score(compute.key_result_in(kr, [c for c in history if c.key_result_id == kr.id]))
-             for kr in krs}
+    whole = {kr.id: kr_score(compute.key_result_in(kr, [c for c in history if c.key_result_id == kr.id])) for kr in krs}
     for kr in objective.key_results:
         assert len(kr.check_ins) <= 1
         assert kr_score(kr) == whole[kr.id], kr.title

@@ -16,8 +16,9 @@ from tests.okr.conftest import act, check_in, get, make_kr, make_objective
 @pytest.fixture
 async def ready(team, cycle, company):
     """alice's draft, aligned and with two key results: it passes the lint."""
-    obj = await make_objective(team, cycle, "alice", level="individual", parent_id=company["id"],
-                               title="Faster checkout")
+    obj = await make_objective(
+        team, cycle, "alice", level="individual", parent_id=company["id"], title="Faster checkout"
+    )
     await make_kr(team, obj, title="Cut checkout time from 90s to 45s", start="90", target="45")
     await make_kr(team, obj, title="Ship one-click pay", kind="boolean", start=None, target=None)
     return obj
@@ -31,7 +32,11 @@ async def test_happy_path_by_the_right_people(team, ready):
     assert (await act(team, ready, "close", headers=lead, comment="quarter over"))["status"] == "closed"
     revisions = (await get(team, f"/api/v1/objectives/{ready['id']}/revisions"))["items"]
     assert [(r["action"], r["changes"]["status"]["after"]) for r in revisions] == [
-        ("submitted", "submitted"), ("approved", "approved"), ("published", "published"), ("closed", "closed")]
+        ("submitted", "submitted"),
+        ("approved", "approved"),
+        ("published", "published"),
+        ("closed", "closed"),
+    ]
     assert revisions[-1]["reason"] == "quarter over"
     assert revisions[0]["actor_employee_id"] == team.employees["alice"]["id"]
 
@@ -42,8 +47,9 @@ async def test_reject_needs_a_comment_and_returns_to_draft(team, ready):
     await act(team, ready, "reject", headers=team.employee("lead"), expect=422, comment="   ")
     out = await act(team, ready, "reject", headers=team.employee("lead"), comment="Make it measurable")
     assert out["status"] == "draft" and out["rejection_comment"] == "Make it measurable"
-    edit = await team.client.patch(f"/api/v1/objectives/{ready['id']}", headers=team.employee("alice"),
-                                   json={"title": "Faster checkout, measured"})
+    edit = await team.client.patch(
+        f"/api/v1/objectives/{ready['id']}", headers=team.employee("alice"), json={"title": "Faster checkout, measured"}
+    )
     assert edit.status_code == 200 and edit.json()["rejection_comment"] == "Make it measurable"
     await act(team, ready, "submit", headers=team.employee("alice"))
     approved = await act(team, ready, "approve", headers=team.employee("lead"))
@@ -55,15 +61,20 @@ async def test_reject_needs_a_comment_and_returns_to_draft(team, ready):
 
 
 STATES = ["draft", "submitted", "approved", "published", "closed"]
-ALLOWED_FROM = {"submit": "draft", "approve": "submitted", "reject": "submitted", "publish": "approved",
-                "close": "published"}
+ALLOWED_FROM = {
+    "submit": "draft",
+    "approve": "submitted",
+    "reject": "submitted",
+    "publish": "approved",
+    "close": "published",
+}
 PATH = ["submit", "approve", "publish", "close"]
 
 
 @pytest.mark.parametrize("action", list(ALLOWED_FROM))
 @pytest.mark.parametrize("state", STATES)
 async def test_wrong_state_is_409(team, ready, action, state):
-    for step in PATH[:STATES.index(state)]:
+    for step in PATH[: STATES.index(state)]:
         await act(team, ready, step)
     expected = 200 if ALLOWED_FROM[action] == state else 409
     body = await act(team, ready, action, expect=expected, comment="because")
@@ -83,17 +94,23 @@ MAY = {
 
 
 def actor_headers(team, who):
-    return {"owner": lambda: team.employee("alice"), "direct_manager": lambda: team.employee("lead"),
-            "indirect_manager": lambda: team.employee("boss"), "hr": lambda: team.hr, "admin": lambda: team.admin,
-            "auditor": lambda: team.auditor, "peer": lambda: team.employee("bob"),
-            "manager_elsewhere": lambda: team.employee("dave")}[who]()
+    return {
+        "owner": lambda: team.employee("alice"),
+        "direct_manager": lambda: team.employee("lead"),
+        "indirect_manager": lambda: team.employee("boss"),
+        "hr": lambda: team.hr,
+        "admin": lambda: team.admin,
+        "auditor": lambda: team.auditor,
+        "peer": lambda: team.employee("bob"),
+        "manager_elsewhere": lambda: team.employee("dave"),
+    }[who]()
 
 
 @pytest.mark.parametrize("action", list(MAY))
 @pytest.mark.parametrize("who", ACTORS)
 async def test_who_may_act(team, ready, action, who):
     await team.add_employee("erin", manager="dave")
-    for step in PATH[:PATH.index(action) if action in PATH else 1]:
+    for step in PATH[: PATH.index(action) if action in PATH else 1]:
         await act(team, ready, step)
     expected = 200 if who in MAY[action] else 403
     await act(team, ready, action, headers=actor_headers(team, who), expect=expected, comment="ok")
@@ -113,8 +130,7 @@ async def test_submit_with_lint_errors_is_refused(team, cycle):
     await make_kr(team, obj, title="Help the team")
     body = await act(team, obj, "submit", headers=team.employee("alice"), expect=422)
     codes = {(f["code"], f["severity"]) for f in body["findings"]}
-    assert codes == {("too_few_key_results", "error"), ("not_aligned", "error"),
-                     ("activity_not_outcome", "warning")}
+    assert codes == {("too_few_key_results", "error"), ("not_aligned", "error"), ("activity_not_outcome", "warning")}
     assert all(set(f) == {"code", "severity", "message", "path"} for f in body["findings"])
     assert body["errors"] and body["status"] == 422
     assert (await get(team, f"/api/v1/objectives/{obj['id']}"))["status"] == "draft"
@@ -128,16 +144,17 @@ async def test_submit_with_lint_errors_is_refused(team, cycle):
 
 async def _events(org_id, kind):
     async with database.sessions() as s:
-        rows = await s.execute(select(OutboxEvent).where(OutboxEvent.org_id == org_id,
-                                                         OutboxEvent.event_type == kind))
+        rows = await s.execute(select(OutboxEvent).where(OutboxEvent.org_id == org_id, OutboxEvent.event_type == kind))
         return [r.payload for r in rows.scalars()]
 
 
 async def _audit(org_id, entity_id):
     async with database.sessions() as s:
-        rows = await s.execute(select(AuditEvent.action).where(AuditEvent.org_id == org_id,
-                                                               AuditEvent.entity_id == str(entity_id))
-                               .order_by(AuditEvent.at))
+        rows = await s.execute(
+            select(AuditEvent.action)
+            .where(AuditEvent.org_id == org_id, AuditEvent.entity_id == str(entity_id))
+            .order_by(AuditEvent.at)
+        )
         return [r[0] for r in rows]
 
 
@@ -155,8 +172,12 @@ async def test_events_and_audit(team, ready):
     await act(team, ready, "close")
     assert [p["objective_id"] for p in await _events(team.org_id, "objective.closed")] == [ready["id"]]
     assert await _audit(team.org_id, ready["id"]) == [
-        "objective.created", "objective.submitted", "objective.approved", "objective.published",
-        "objective.closed"]
+        "objective.created",
+        "objective.submitted",
+        "objective.approved",
+        "objective.published",
+        "objective.closed",
+    ]
     assert await _audit(team.org_id, kr["id"]) == ["key_result.created"]
     assert await _audit(team.org_id, made["id"]) == ["check_in.created"]
     # nothing is emitted for a refused action
@@ -180,8 +201,11 @@ async def test_calibration_closes_what_is_still_published(team, ready, cycle):
     assert ready["id"] in closed and draft["id"] not in closed
     # the manager grades during calibration; the cycle is not closed yet
     kr = (await get(team, f"/api/v1/key-results?objective_id={ready['id']}"))["items"][0]
-    graded = await team.client.patch(f"/api/v1/key-results/{kr['id']}", headers=team.employee("lead"),
-                                     json={"grade": "0.7", "grade_reason": "good effort"})
+    graded = await team.client.patch(
+        f"/api/v1/key-results/{kr['id']}",
+        headers=team.employee("lead"),
+        json={"grade": "0.7", "grade_reason": "good effort"},
+    )
     assert graded.status_code == 200, graded.text
 
 

@@ -32,10 +32,14 @@ def patch(*operations: dict[str, Any]) -> dict[str, Any]:
 
 def user_body(handle: str | None = None, **fields: Any) -> dict[str, Any]:
     handle = handle or f"u{uuid.uuid4().hex[:8]}"
-    return {"schemas": [USER, ENTERPRISE], "userName": f"{handle}@example.com",
-            "name": {"givenName": handle.title(), "familyName": "Test"},
-            "emails": [{"value": f"{handle}@example.com", "type": "work", "primary": True}],
-            "active": True, **fields}
+    return {
+        "schemas": [USER, ENTERPRISE],
+        "userName": f"{handle}@example.com",
+        "name": {"givenName": handle.title(), "familyName": "Test"},
+        "emails": [{"value": f"{handle}@example.com", "type": "work", "primary": True}],
+        "active": True,
+        **fields,
+    }
 
 
 @dataclass

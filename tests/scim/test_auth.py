@@ -34,9 +34,13 @@ async def test_discovery(scim: Scim) -> None:
 
 
 async def test_missing_or_invalid_tokens_are_401(tenant: Tenant) -> None:
-    for headers in ({}, {"Authorization": "Basic abc"}, bearer("not-a-jwt"),
-                    bearer(tenant.token(scopes=["scim"], ttl=-60)),
-                    bearer(issue_token(org_id=uuid.uuid4(), sub="pc_ghost", scopes=["scim"]))):
+    for headers in (
+        {},
+        {"Authorization": "Basic abc"},
+        bearer("not-a-jwt"),
+        bearer(tenant.token(scopes=["scim"], ttl=-60)),
+        bearer(issue_token(org_id=uuid.uuid4(), sub="pc_ghost", scopes=["scim"])),
+    ):
         resp = await tenant.client.get(f"{BASE}/Users", headers=headers)
         assert_error(resp, 401)
         assert resp.headers["www-authenticate"].startswith("Bearer")
@@ -45,8 +49,9 @@ async def test_missing_or_invalid_tokens_are_401(tenant: Tenant) -> None:
 async def test_tokens_without_the_scim_scope_are_403(tenant: Tenant) -> None:
     for headers in (tenant.admin, tenant.hr, tenant.as_scope("employees:write"), tenant.as_scope("webhooks")):
         for method, path in (("GET", "/Users"), ("POST", "/Users"), ("GET", "/Schemas"), ("GET", "/Groups")):
-            resp = await tenant.client.request(method, BASE + path, headers=headers,
-                                               json={"schemas": [USER], "userName": "x"})
+            resp = await tenant.client.request(
+                method, BASE + path, headers=headers, json={"schemas": [USER], "userName": "x"}
+            )
             assert_error(resp, 403)
             assert 'error="insufficient_scope"' in resp.headers["www-authenticate"]
     scim = Scim(tenant, tenant.as_scope("scim"))
@@ -71,8 +76,9 @@ async def test_a_client_of_another_organization_never_sees_these_users(scim: Sci
     # ignored, as manager they are refused.
     other_group = await other_scim.create_group("Theirs", [user["id"], twin["id"]])
     assert [m["value"] for m in other_group["members"]] == [twin["id"]]
-    resp = await other_scim.patch(f"/Users/{twin['id']}", patch(
-        {"op": "add", "path": f"{ENTERPRISE}:manager", "value": {"value": user["id"]}}))
+    resp = await other_scim.patch(
+        f"/Users/{twin['id']}", patch({"op": "add", "path": f"{ENTERPRISE}:manager", "value": {"value": user["id"]}})
+    )
     assert_error(resp, 400, "invalidValue")
     unchanged = (await scim.get(f"/Users/{user['id']}")).json()
     assert "displayName" not in unchanged and unchanged["meta"]["version"] == user["meta"]["version"]
@@ -80,12 +86,19 @@ async def test_a_client_of_another_organization_never_sees_these_users(scim: Sci
 
 
 async def test_token_from_the_client_credentials_grant(tenant: Tenant) -> None:
-    created = await tenant.client.post("/api/v1/integration-clients", headers=tenant.admin,
-                                       json={"name": "Okta", "scopes": ["scim"]})
+    created = await tenant.client.post(
+        "/api/v1/integration-clients", headers=tenant.admin, json={"name": "Okta", "scopes": ["scim"]}
+    )
     assert created.status_code == 201, created.text
-    resp = await tenant.client.post("/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": created.json()["client_id"],
-        "client_secret": created.json()["client_secret"], "scope": "scim"})
+    resp = await tenant.client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": created.json()["client_id"],
+            "client_secret": created.json()["client_secret"],
+            "scope": "scim",
+        },
+    )
     assert resp.status_code == 200, resp.text
     scim = Scim(tenant, bearer(resp.json()["access_token"]))
     user = await scim.create_user("viaoauth")

@@ -19,8 +19,7 @@ from tests.conftest import Tenant
 
 
 def _run_scim2_tester(base_url: str, token: str) -> list:
-    with httpx2.Client(base_url=base_url + "/", timeout=30,
-                       headers={"Authorization": f"Bearer {token}"}) as http:
+    with httpx2.Client(base_url=base_url + "/", timeout=30, headers={"Authorization": f"Bearer {token}"}) as http:
         return check_server(SyncSCIMClient(http))
 
 
@@ -39,8 +38,16 @@ async def test_scim_sanity_probe_reports_no_failure(live_server: str, tenant: Te
     executable = shutil.which("scim-sanity", path=str(Path(sys.executable).parent))
     command = [executable] if executable else [sys.executable, "-m", "scim_sanity"]
     process = await asyncio.create_subprocess_exec(
-        *command, "probe", live_server, "--token", token, "--i-accept-side-effects", "--json-output",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        *command,
+        "probe",
+        live_server,
+        "--token",
+        token,
+        "--i-accept-side-effects",
+        "--json-output",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), timeout=300)
     report = json.loads(out)
     print("scim-sanity:", report["summary"])

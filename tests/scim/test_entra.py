@@ -25,8 +25,7 @@ def entra_user(handle: str) -> dict:
         "preferredLanguage": "en-US",
         "emails": [{"primary": True, "type": "work", "value": f"{handle}@contoso.local"}],
         "meta": {"resourceType": "User"},
-        "name": {"formatted": f"{handle.title()} Contoso", "familyName": "Contoso",
-                 "givenName": handle.title()},
+        "name": {"formatted": f"{handle.title()} Contoso", "familyName": "Contoso", "givenName": handle.title()},
         "addresses": [{"type": "work", "formatted": "1 Main St", "country": "US"}],
         "phoneNumbers": [{"type": "work", "value": "+1 555 0100"}],
         "roles": [],
@@ -50,12 +49,16 @@ async def test_entra_user_lifecycle(scim: Scim) -> None:
     assert (await scim.search(filter='externalId eq "adele"'))["Resources"][0]["id"] == user["id"]
     path = f"/Users/{user['id']}"
 
-    resp = await scim.patch(path, patch(
-        {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "adele.v@contoso.local"},
-        {"op": "Replace", "path": "name.familyName", "value": "Vance"},
-        {"op": "Add", "path": "Name.GivenName", "value": "Adèle"},
-        {"op": "Replace", "path": 'addresses[type eq "work"].formatted', "value": "2 Main St"},
-        {"op": "Add", "path": "title", "value": "Lead"}))
+    resp = await scim.patch(
+        path,
+        patch(
+            {"op": "Replace", "path": 'emails[type eq "work"].value', "value": "adele.v@contoso.local"},
+            {"op": "Replace", "path": "name.familyName", "value": "Vance"},
+            {"op": "Add", "path": "Name.GivenName", "value": "Adèle"},
+            {"op": "Replace", "path": 'addresses[type eq "work"].formatted', "value": "2 Main St"},
+            {"op": "Add", "path": "title", "value": "Lead"},
+        ),
+    )
     assert resp.status_code == 200, resp.text
     got = resp.json()
     assert got["emails"] == [{"value": "adele.v@contoso.local", "type": "work", "primary": True}]
@@ -84,8 +87,10 @@ async def test_entra_user_lifecycle(scim: Scim) -> None:
 async def test_entra_email_added_by_filtered_path_when_there_is_none(scim: Scim) -> None:
     resp = await scim.post("/Users", {"schemas": [USER], "userName": "noemail@contoso.local"})
     user = resp.json()
-    resp = await scim.patch(f"/Users/{user['id']}", patch(
-        {"op": "Add", "path": 'emails[type eq "work"].value', "value": "first@contoso.local"}))
+    resp = await scim.patch(
+        f"/Users/{user['id']}",
+        patch({"op": "Add", "path": 'emails[type eq "work"].value', "value": "first@contoso.local"}),
+    )
     assert resp.status_code == 200, resp.text
     assert resp.json()["emails"] == [{"value": "first@contoso.local", "type": "work"}]
 
@@ -103,8 +108,7 @@ async def test_entra_manager_as_a_bare_string(scim: Scim) -> None:
     found = await scim.search(filter=f'{MANAGER}.value eq "{boss["id"]}"')
     assert [u["id"] for u in found["Resources"]] == [user["id"]]
 
-    resp = await scim.patch(path, patch({"op": "Replace", "path": MANAGER.upper().replace("URN", "urn"),
-                                         "value": ""}))
+    resp = await scim.patch(path, patch({"op": "Replace", "path": MANAGER.upper().replace("URN", "urn"), "value": ""}))
     assert resp.status_code == 200, resp.text
     assert "manager" not in resp.json().get(ENTERPRISE, {})
 
@@ -127,17 +131,30 @@ async def test_entra_manager_as_a_bare_string(scim: Scim) -> None:
 async def test_entra_group_membership(scim: Scim) -> None:
     alice = (await scim.post("/Users", entra_user("alice"))).json()
     bob = (await scim.post("/Users", entra_user("bob"))).json()
-    resp = await scim.post("/Groups", {
-        "schemas": [GROUP, "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
-        "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159", "displayName": "Platform",
-        "meta": {"resourceType": "Group"}})
+    resp = await scim.post(
+        "/Groups",
+        {
+            "schemas": [GROUP, "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+            "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
+            "displayName": "Platform",
+            "meta": {"resourceType": "Group"},
+        },
+    )
     assert resp.status_code == 201, resp.text
     group = resp.json()
     assert group["externalId"] == "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159"
     path = f"/Groups/{group['id']}"
 
-    resp = await scim.patch(path, patch({"op": "Add", "path": "members", "value": [
-        {"$ref": None, "value": alice["id"]}, {"$ref": None, "value": bob["id"]}]}))
+    resp = await scim.patch(
+        path,
+        patch(
+            {
+                "op": "Add",
+                "path": "members",
+                "value": [{"$ref": None, "value": alice["id"]}, {"$ref": None, "value": bob["id"]}],
+            }
+        ),
+    )
     assert resp.status_code == 200, resp.text
     query = f'id eq "{group["id"]}" and members[value eq "{alice["id"]}"]'
     found = await scim.search("/Groups", filter=query, excludedAttributes="members")
@@ -145,8 +162,9 @@ async def test_entra_group_membership(scim: Scim) -> None:
     got = (await scim.get(path, params={"excludedAttributes": "members"})).json()
     assert "members" not in got and got["meta"]["version"]
 
-    resp = await scim.patch(path, patch({"op": "Remove", "path": "members", "value": [
-        {"$ref": None, "value": alice["id"]}]}))
+    resp = await scim.patch(
+        path, patch({"op": "Remove", "path": "members", "value": [{"$ref": None, "value": alice["id"]}]})
+    )
     assert resp.status_code == 200, resp.text
     assert [m["value"] for m in resp.json()["members"]] == [bob["id"]]
     assert (await scim.search("/Groups", filter=query))["totalResults"] == 0
@@ -160,30 +178,40 @@ async def test_entra_group_membership(scim: Scim) -> None:
 
 # --- the manager shim on its own -----------------------------------------------------------
 
+
 def _rewrite(method: str, document: object) -> object:
     return json.loads(rewrite_body(method, json.dumps(document).encode()))
 
 
 def test_shim_rewrites_only_the_manager_string() -> None:
-    ops = {"schemas": ["x"], "Operations": [
-        {"op": "Add", "path": MANAGER, "value": "m-1"},
-        {"op": "replace", "path": MANAGER.upper().replace("URN", "urn"), "value": ""},
-        {"op": "Remove", "path": MANAGER, "value": [{"value": "m-1"}]},
-        {"op": "Add", "path": MANAGER, "value": {"value": "m-2"}},
-        {"op": "Add", "value": {MANAGER: "m-3", f"{ENTERPRISE}": {"Manager": "m-4"}}},
-        {"op": "Add", "path": "displayName", "value": "m-5"}]}
+    ops = {
+        "schemas": ["x"],
+        "Operations": [
+            {"op": "Add", "path": MANAGER, "value": "m-1"},
+            {"op": "replace", "path": MANAGER.upper().replace("URN", "urn"), "value": ""},
+            {"op": "Remove", "path": MANAGER, "value": [{"value": "m-1"}]},
+            {"op": "Add", "path": MANAGER, "value": {"value": "m-2"}},
+            {"op": "Add", "value": {MANAGER: "m-3", f"{ENTERPRISE}": {"Manager": "m-4"}}},
+            {"op": "Add", "path": "displayName", "value": "m-5"},
+        ],
+    }
     assert _rewrite("PATCH", ops)["Operations"] == [
         {"op": "Add", "path": MANAGER, "value": {"value": "m-1"}},
         {"op": "remove", "path": MANAGER.upper().replace("URN", "urn")},
         {"op": "remove", "path": MANAGER},
         {"op": "Add", "path": MANAGER, "value": {"value": "m-2"}},
         {"op": "Add", "value": {MANAGER: {"value": "m-3"}, f"{ENTERPRISE}": {"Manager": {"value": "m-4"}}}},
-        {"op": "Add", "path": "displayName", "value": "m-5"}]
+        {"op": "Add", "path": "displayName", "value": "m-5"},
+    ]
     members = {"Operations": [{"op": "Remove", "path": "members", "value": [{"$ref": None, "value": "u"}]}]}
     assert _rewrite("PATCH", members)["Operations"][0]["value"] == [{"value": "u"}]
     assert _rewrite("POST", {ENTERPRISE: {"manager": "m-1"}}) == {ENTERPRISE: {"manager": {"value": "m-1"}}}
     assert _rewrite("PUT", {ENTERPRISE: {"manager": ""}}) == {ENTERPRISE: {}}
-    untouched = [(b"not json", "PATCH"), (b"[1, 2]", "POST"), (b'{"a": "b"}', "GET"),
-                 (json.dumps({ENTERPRISE: {"manager": {"value": "m"}}}).encode(), "POST")]
+    untouched = [
+        (b"not json", "PATCH"),
+        (b"[1, 2]", "POST"),
+        (b'{"a": "b"}', "GET"),
+        (json.dumps({ENTERPRISE: {"manager": {"value": "m"}}}).encode(), "POST"),
+    ]
     for body, method in untouched:
         assert rewrite_body(method, body) == body

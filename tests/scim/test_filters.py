@@ -24,18 +24,28 @@ GROUP_MODEL = PROVIDER.model_for("Group")
 async def people(scim: Scim) -> dict[str, dict[str, Any]]:
     """Users with the case, missing values and LIKE wildcards a translation gets wrong."""
     made: dict[str, dict[str, Any]] = {}
-    made["alice"] = await scim.create_user("alice", externalId="ext-Alice", displayName="Alice Liddell",
-                                           **{ENTERPRISE: {"employeeNumber": "100", "department": "Wonder"}})
-    made["bob"] = await scim.create_user("bob", active=False, displayName="bob",
-                                         emails=[{"value": "bob@home.example", "type": "home"}],
-                                         **{ENTERPRISE: {"employeeNumber": "2",
-                                                         "manager": {"value": made["alice"]["id"]}}})
-    made["carol"] = await scim.create_user("carol", name={"familyName": "smith"},
-                                           **{ENTERPRISE: {"department": "wonder"}})
+    made["alice"] = await scim.create_user(
+        "alice",
+        externalId="ext-Alice",
+        displayName="Alice Liddell",
+        **{ENTERPRISE: {"employeeNumber": "100", "department": "Wonder"}},
+    )
+    made["bob"] = await scim.create_user(
+        "bob",
+        active=False,
+        displayName="bob",
+        emails=[{"value": "bob@home.example", "type": "home"}],
+        **{ENTERPRISE: {"employeeNumber": "2", "manager": {"value": made["alice"]["id"]}}},
+    )
+    made["carol"] = await scim.create_user(
+        "carol", name={"familyName": "smith"}, **{ENTERPRISE: {"department": "wonder"}}
+    )
     made["dave"] = await scim.create_user("dave_%", displayName="50% off", emails=[])
     resp = await scim.post("/Users", {"schemas": [USER], "userName": "Eve"})
     made["eve"] = resp.json()
-    made["hana"] = (await scim.get(f"/Users/{(await scim.tenant.add_employee('hana', status='on_leave'))['id']}")).json()
+    made["hana"] = (
+        await scim.get(f"/Users/{(await scim.tenant.add_employee('hana', status='on_leave'))['id']}")
+    ).json()
     await scim.patch(f"/Users/{made['carol']['id']}", patch({"op": "remove", "path": "active"}))
     for i in range(6):
         made[f"filler{i}"] = await scim.create_user(f"filler{i}", displayName=f"Filler {i}")
@@ -97,8 +107,11 @@ async def everything(scim: Scim, path: str) -> list[dict[str, Any]]:
 
 def evaluate(model: Any, resources: list[dict[str, Any]], expression: str) -> set[str]:
     scim_filter = ScimFilter[model](expression)
-    return {r["id"] for r in resources
-            if scim_filter.match(model.model_validate(r, scim_ctx=Context.RESOURCE_QUERY_RESPONSE))}
+    return {
+        r["id"]
+        for r in resources
+        if scim_filter.match(model.model_validate(r, scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
+    }
 
 
 async def test_user_filters_select_what_the_evaluator_selects(scim: Scim, people: Any) -> None:
@@ -137,11 +150,19 @@ async def test_group_filters(scim: Scim, people: Any) -> None:
     eng = await scim.create_group("Engineering", [alice, bob])
     await scim.create_group("Empty")
     resources = await everything(scim, "/Groups")
-    for expression in ['displayName sw "en"', 'displayName eq "WONDER"', "members pr",
-                       f'members[value eq "{alice}"]', f'members eq "{bob}"', f'members ne "{bob}"',
-                       "members eq null", 'members.type eq "User"', "externalId pr",
-                       f'id eq "{eng["id"]}" and members[value eq "{alice}"]',
-                       'not (displayName co "e")']:
+    for expression in [
+        'displayName sw "en"',
+        'displayName eq "WONDER"',
+        "members pr",
+        f'members[value eq "{alice}"]',
+        f'members eq "{bob}"',
+        f'members ne "{bob}"',
+        "members eq null",
+        'members.type eq "User"',
+        "externalId pr",
+        f'id eq "{eng["id"]}" and members[value eq "{alice}"]',
+        'not (displayName co "e")',
+    ]:
         found = await scim.search("/Groups", filter=expression, count=200)
         ids = {r["id"] for r in found.get("Resources", [])}
         assert ids == evaluate(GROUP_MODEL, resources, expression), expression
@@ -150,7 +171,7 @@ async def test_group_filters(scim: Scim, people: Any) -> None:
 
 
 async def test_unknown_attributes_and_bad_filters_are_400(scim: Scim) -> None:
-    for expression in ['title eq "x"', 'userName eq', 'members[value eq "x"]', "id sw \"a\""]:
+    for expression in ['title eq "x"', "userName eq", 'members[value eq "x"]', 'id sw "a"']:
         resp = await scim.get("/Users", params={"filter": expression})
         assert resp.status_code == 400, (expression, resp.text)
         assert resp.json()["scimType"] == "invalidFilter"
@@ -158,8 +179,9 @@ async def test_unknown_attributes_and_bad_filters_are_400(scim: Scim) -> None:
 
 # --- paging ----------------------------------------------------------------------------------
 
+
 async def test_paging_is_applied_after_filtering(scim: Scim, people: Any) -> None:
-    expression = 'displayName pr'
+    expression = "displayName pr"
     everything_found = await scim.search(filter=expression, count=200)
     matching = [r["id"] for r in everything_found["Resources"]]
     assert everything_found["totalResults"] == len(matching) == 9
@@ -195,6 +217,7 @@ async def test_start_index_and_count_bounds(scim: Scim, people: Any) -> None:
 
 # --- sorting ---------------------------------------------------------------------------------
 
+
 async def test_sorting(scim: Scim, people: Any) -> None:
     async def order(**params: Any) -> list[str]:
         return [r["userName"] for r in (await scim.search(count=200, **params))["Resources"]]
@@ -216,6 +239,7 @@ async def test_sorting(scim: Scim, people: Any) -> None:
 
 # --- the translation is SQL --------------------------------------------------------------
 
+
 def test_filters_compile_to_sql_where_clauses() -> None:
     request = SearchRequest[USER_MODEL](filter='userName eq "Bob" and emails[type eq "work"]')
     for dialect, name in ((sqlite.dialect(), "sqlite"), (postgresql.dialect(), "postgresql")):
@@ -224,6 +248,5 @@ def test_filters_compile_to_sql_where_clauses() -> None:
         assert "lower(coalesce(scim_users.user_name, employees.email)) = 'bob'" in sql, sql
         assert "scim_users.email_type" in sql
     request = SearchRequest[GROUP_MODEL](filter='members[value eq "0191d5d6-0000-7000-8000-000000000000"]')
-    sql = str(where_clause(request, GROUP_MODEL, groups.ATTRIBUTES, "postgresql").compile(
-        dialect=postgresql.dialect()))
+    sql = str(where_clause(request, GROUP_MODEL, groups.ATTRIBUTES, "postgresql").compile(dialect=postgresql.dialect()))
     assert "EXISTS" in sql

@@ -39,13 +39,20 @@ async def test_a_nul_through_put_patch_and_groups(scim: Scim):
     user = await scim.create_user("nul")
     put = user_body("nul", displayName="Bad\x00Name")
     assert_scim_error(await scim.put(f"/Users/{user['id']}", put), 400, "invalidValue")
-    assert_scim_error(await scim.patch(f"/Users/{user['id']}", patch(
-        {"op": "replace", "path": "displayName", "value": "Bad\x00"})), 400, "invalidValue")
-    assert_scim_error(await scim.post("/Groups", {"schemas": [GROUP], "displayName": "Sa\x00les"}), 400,
-                      "invalidValue")
+    assert_scim_error(
+        await scim.patch(f"/Users/{user['id']}", patch({"op": "replace", "path": "displayName", "value": "Bad\x00"})),
+        400,
+        "invalidValue",
+    )
+    assert_scim_error(await scim.post("/Groups", {"schemas": [GROUP], "displayName": "Sa\x00les"}), 400, "invalidValue")
     group = await scim.create_group("Sales")
-    assert_scim_error(await scim.patch(f"/Groups/{group['id']}", patch(
-        {"op": "replace", "path": "displayName", "value": "Sa\x00les"})), 400, "invalidValue")
+    assert_scim_error(
+        await scim.patch(
+            f"/Groups/{group['id']}", patch({"op": "replace", "path": "displayName", "value": "Sa\x00les"})
+        ),
+        400,
+        "invalidValue",
+    )
     again = (await scim.get(f"/Users/{user['id']}")).json()
     assert again.get("displayName") != "Bad\x00Name" and again["meta"] == user["meta"]
 
@@ -53,8 +60,9 @@ async def test_a_nul_through_put_patch_and_groups(scim: Scim):
 async def test_deeply_nested_bodies_are_refused_even_without_a_token(scim: Scim):
     deep = '{"schemas": ' + "[" * 3000 + "]" * 3000 + "}"
     for headers in (scim.headers, {}):
-        resp = await scim.client.post("/scim/v2/Users", content=deep,
-                                      headers={**headers, "Content-Type": "application/scim+json"})
+        resp = await scim.client.post(
+            "/scim/v2/Users", content=deep, headers={**headers, "Content-Type": "application/scim+json"}
+        )
         assert_scim_error(resp, 400, "invalidSyntax")
 
 
@@ -73,8 +81,9 @@ async def test_an_encoded_nul_in_the_path_is_an_error(scim: Scim):
 async def test_filters_are_bounded_before_they_run(scim: Scim):
     many = " or ".join(f'userName eq "u{i}@example.com"' for i in range(3000))
     started = time.perf_counter()
-    resp = await scim.post("/Users/.search", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
-                                              "filter": many})
+    resp = await scim.post(
+        "/Users/.search", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": many}
+    )
     assert_scim_error(resp, 400, "invalidFilter")
     assert time.perf_counter() - started < 0.5
     assert_scim_error(await scim.get("/Users", params={"filter": many[:4000]}), 400, "invalidFilter")
@@ -101,11 +110,13 @@ async def test_a_rehire_after_delete_is_the_same_employee(scim: Scim):
     back = (await t.client.get(f"/api/v1/employees/{first['id']}", headers=t.hr)).json()
     assert back["status"] == "active" and back["termination_date"] is None
     assert back["external_id"] == number and back["id"] == employee["id"]
-    audit = (await t.client.get("/api/v1/audit-events", headers=t.auditor,
-                                params={"entity_id": first["id"]})).json()["items"]
+    audit = (await t.client.get("/api/v1/audit-events", headers=t.auditor, params={"entity_id": first["id"]})).json()[
+        "items"
+    ]
     actions = [e["action"] for e in audit]
-    assert actions.index("employee.created") < actions.index("employee.deprovisioned") < \
-        actions.index("employee.rehired")
+    assert (
+        actions.index("employee.created") < actions.index("employee.deprovisioned") < actions.index("employee.rehired")
+    )
     # an employee SCIM still shows is not re-created: that is a conflict
     assert_scim_error(await scim.post("/Users", user_body("other", **ext)), 409, "uniqueness")
 
@@ -115,10 +126,16 @@ async def test_two_groups_never_share_a_name(scim: Scim):
     for name in ("Marketplace", " marketplace "):
         assert_scim_error(await scim.post("/Groups", {"schemas": [GROUP], "displayName": name}), 409, "uniqueness")
     other = await scim.create_group("Logistics")
-    assert_scim_error(await scim.patch(f"/Groups/{other['id']}", patch(
-        {"op": "replace", "path": "displayName", "value": "MARKETPLACE"})), 409, "uniqueness")
+    assert_scim_error(
+        await scim.patch(
+            f"/Groups/{other['id']}", patch({"op": "replace", "path": "displayName", "value": "MARKETPLACE"})
+        ),
+        409,
+        "uniqueness",
+    )
     # a User naming the department still finds exactly one
-    user = await scim.create_user("seller", **{
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Marketplace"}})
+    user = await scim.create_user(
+        "seller", **{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Marketplace"}}
+    )
     members = (await scim.get(f"/Groups/{first['id']}")).json().get("members", [])
     assert [m["value"] for m in members] == [user["id"]]

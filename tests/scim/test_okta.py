@@ -10,8 +10,7 @@ OKTA_USER = {
     "schemas": [USER],
     "userName": "test.user@okta.local",
     "name": {"givenName": "Test", "middleName": "", "familyName": "User"},
-    "emails": [{"primary": True, "value": "test.user@okta.local", "type": "work",
-                "display": "test.user@okta.local"}],
+    "emails": [{"primary": True, "value": "test.user@okta.local", "type": "work", "display": "test.user@okta.local"}],
     "displayName": "Test User",
     "locale": "en-US",
     "externalId": "00ujl29u0le5T6Aj10h7",
@@ -65,31 +64,48 @@ async def test_okta_group_push(scim: Scim) -> None:
     found = await scim.search("/Groups", filter='displayName eq "Test SCIMv2"', startIndex=1, count=100)
     assert [g["id"] for g in found["Resources"]] == [group["id"]]
 
-    resp = await scim.patch(f"/Groups/{group['id']}", patch(
-        {"op": "add", "path": "members", "value": [
-            {"value": alice["id"], "display": "alice@example.com"},
-            {"value": bob["id"], "display": "bob@example.com"}]}))
+    resp = await scim.patch(
+        f"/Groups/{group['id']}",
+        patch(
+            {
+                "op": "add",
+                "path": "members",
+                "value": [
+                    {"value": alice["id"], "display": "alice@example.com"},
+                    {"value": bob["id"], "display": "bob@example.com"},
+                ],
+            }
+        ),
+    )
     assert resp.status_code == 200, resp.text
     assert {m["value"] for m in resp.json()["members"]} == {alice["id"], bob["id"]}
 
-    resp = await scim.patch(f"/Groups/{group['id']}", patch(
-        {"op": "replace", "value": {"id": group["id"], "displayName": "Renamed"}}))
+    resp = await scim.patch(
+        f"/Groups/{group['id']}", patch({"op": "replace", "value": {"id": group["id"], "displayName": "Renamed"}})
+    )
     assert resp.status_code == 200, resp.text
     assert resp.json()["displayName"] == "Renamed"
     user = (await scim.get(f"/Users/{alice['id']}")).json()
     assert user["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"] == "Renamed"
 
-    resp = await scim.patch(f"/Groups/{group['id']}", patch(
-        {"op": "remove", "path": f'members[value eq "{alice["id"]}"]'}))
+    resp = await scim.patch(
+        f"/Groups/{group['id']}", patch({"op": "remove", "path": f'members[value eq "{alice["id"]}"]'})
+    )
     assert resp.status_code == 200, resp.text
     assert [m["value"] for m in resp.json()["members"]] == [bob["id"]]
     emp = (await scim.client.get(f"/api/v1/employees/{alice['id']}", headers=scim.tenant.hr)).json()
     assert emp["department_id"] is None
 
     # Older integrations push the whole group with PUT.
-    resp = await scim.put(f"/Groups/{group['id']}", {
-        "schemas": [GROUP], "id": group["id"], "displayName": "Renamed",
-        "members": [{"value": alice["id"], "display": "alice@example.com"}]})
+    resp = await scim.put(
+        f"/Groups/{group['id']}",
+        {
+            "schemas": [GROUP],
+            "id": group["id"],
+            "displayName": "Renamed",
+            "members": [{"value": alice["id"], "display": "alice@example.com"}],
+        },
+    )
     assert resp.status_code == 200, resp.text
     assert [m["value"] for m in resp.json()["members"]] == [alice["id"]]
 

@@ -23,16 +23,21 @@ async def employee(scim: Scim, user_id: str) -> dict[str, Any]:
 
 async def audit_actions(org_id: uuid.UUID, entity_id: str) -> list[tuple[str, str]]:
     async with database.sessions() as session:
-        rows = await session.execute(select(AuditEvent.action, AuditEvent.actor).where(
-            AuditEvent.org_id == org_id, AuditEvent.entity_id == entity_id).order_by(AuditEvent.at))
+        rows = await session.execute(
+            select(AuditEvent.action, AuditEvent.actor)
+            .where(AuditEvent.org_id == org_id, AuditEvent.entity_id == entity_id)
+            .order_by(AuditEvent.at)
+        )
         return [(r[0], r[1]) for r in rows]
 
 
 async def upserted_events(org_id: uuid.UUID) -> list[dict[str, Any]]:
     async with database.sessions() as session:
-        rows = await session.execute(select(OutboxEvent.payload).where(
-            OutboxEvent.org_id == org_id, OutboxEvent.event_type == "employee.upserted")
-            .order_by(OutboxEvent.created_at))
+        rows = await session.execute(
+            select(OutboxEvent.payload)
+            .where(OutboxEvent.org_id == org_id, OutboxEvent.event_type == "employee.upserted")
+            .order_by(OutboxEvent.created_at)
+        )
         return [r[0] for r in rows]
 
 
@@ -50,11 +55,15 @@ def assert_error(resp: Any, status: int, scim_type: str | None = None) -> dict[s
 
 # --- create and read -------------------------------------------------------------------------
 
+
 async def test_create_maps_onto_the_employee(scim: Scim) -> None:
     boss = await scim.create_user("boss")
-    body = user_body("erin", externalId="okta-00u1", displayName="Erin T.",
-                     **{ENTERPRISE: {"employeeNumber": "E-1001", "department": "Sales",
-                                     "manager": {"value": boss["id"]}}})
+    body = user_body(
+        "erin",
+        externalId="okta-00u1",
+        displayName="Erin T.",
+        **{ENTERPRISE: {"employeeNumber": "E-1001", "department": "Sales", "manager": {"value": boss["id"]}}},
+    )
     resp = await scim.post("/Users", body)
     assert resp.status_code == 201, resp.text
     user = resp.json()
@@ -79,8 +88,7 @@ async def test_create_maps_onto_the_employee(scim: Scim) -> None:
     deps = (await scim.client.get("/api/v1/departments", headers=scim.tenant.hr)).json()["items"]
     assert [d["id"] for d in deps if d["name"] == "Sales"] == [emp["department_id"]]
 
-    assert await audit_actions(scim.tenant.org_id, user["id"]) == [
-        ("employee.created", f"client:{_sub(scim)}")]
+    assert await audit_actions(scim.tenant.org_id, user["id"]) == [("employee.created", f"client:{_sub(scim)}")]
     events = await upserted_events(scim.tenant.org_id)
     assert {"employee_ids": [user["id"]], "created": 1, "updated": 0, "source": "scim"} in events
 
@@ -112,23 +120,34 @@ async def test_employees_from_hris_are_users_with_their_email_as_user_name(scim:
     assert user[ENTERPRISE]["employeeNumber"] == hris["external_id"]
     assert "externalId" not in user and "displayName" not in user
     # An identity provider links it by writing to it; the HR key is kept.
-    resp = await scim.patch(f"/Users/{hris['id']}", patch(
-        {"op": "replace", "path": "externalId", "value": "entra-1"},
-        {"op": "replace", "path": "userName", "value": "hana.t@example.com"}))
+    resp = await scim.patch(
+        f"/Users/{hris['id']}",
+        patch(
+            {"op": "replace", "path": "externalId", "value": "entra-1"},
+            {"op": "replace", "path": "userName", "value": "hana.t@example.com"},
+        ),
+    )
     assert resp.status_code == 200, resp.text
     assert resp.json()["userName"] == "hana.t@example.com"
     assert (await employee(scim, hris["id"]))["external_id"] == hris["external_id"]
 
 
 async def test_unknown_attributes_are_ignored(scim: Scim) -> None:
-    body = user_body("ivo", title="Boss", phoneNumbers=[{"value": "+1 555", "type": "work"}],
-                     password="secret-1", groups=[], locale="en-US")
+    body = user_body(
+        "ivo",
+        title="Boss",
+        phoneNumbers=[{"value": "+1 555", "type": "work"}],
+        password="secret-1",
+        groups=[],
+        locale="en-US",
+    )
     resp = await scim.post("/Users", body)
     assert resp.status_code == 201, resp.text
     assert not {"title", "phoneNumbers", "password", "groups", "locale"} & set(resp.json())
 
 
 # --- uniqueness and validation ------------------------------------------------------------
+
 
 async def test_user_name_is_unique_in_the_organization_without_case(scim: Scim) -> None:
     await scim.create_user("dup")
@@ -159,25 +178,32 @@ async def test_invalid_values_are_scim_errors(scim: Scim) -> None:
     body = assert_error(await scim.get(f"/Users/{uuid.uuid4()}"), 404)
     assert "scimType" not in body
     assert_error(await scim.get("/Users/not-a-uuid"), 404)
-    assert_error(await scim.request("POST", "/Users", content=b"{", headers={
-        "Content-Type": "application/scim+json"}), 400)
+    assert_error(
+        await scim.request("POST", "/Users", content=b"{", headers={"Content-Type": "application/scim+json"}), 400
+    )
 
 
 async def test_manager_cycles_are_refused(scim: Scim) -> None:
     a = await scim.create_user("cyc-a")
     b = await scim.create_user("cyc-b", **{ENTERPRISE: {"manager": {"value": a["id"]}}})
-    resp = await scim.patch(f"/Users/{a['id']}", patch(
-        {"op": "add", "path": f"{ENTERPRISE}:manager", "value": {"value": b["id"]}}))
+    resp = await scim.patch(
+        f"/Users/{a['id']}", patch({"op": "add", "path": f"{ENTERPRISE}:manager", "value": {"value": b["id"]}})
+    )
     assert_error(resp, 400, "invalidValue")
     assert ENTERPRISE not in (await scim.get(f"/Users/{a['id']}")).json()
 
 
 # --- PUT ------------------------------------------------------------------------------------
 
+
 async def test_put_replaces_the_user(scim: Scim) -> None:
     user = await scim.create_user("pia", displayName="Pia", **{ENTERPRISE: {"department": "Ops"}})
-    replacement = {"schemas": [USER], "userName": "pia@example.com",
-                   "name": {"givenName": "Pia", "familyName": "Renamed"}, "active": True}
+    replacement = {
+        "schemas": [USER],
+        "userName": "pia@example.com",
+        "name": {"givenName": "Pia", "familyName": "Renamed"},
+        "active": True,
+    }
     resp = await scim.put(f"/Users/{user['id']}", replacement)
     assert resp.status_code == 200, resp.text
     got = resp.json()
@@ -198,6 +224,7 @@ async def test_put_that_changes_nothing_keeps_the_version(scim: Scim) -> None:
 
 
 # --- deactivation and deletion ------------------------------------------------------------
+
 
 async def test_deactivation_terminates_and_keeps_history(scim: Scim) -> None:
     user = await scim.create_user("leo")
@@ -250,16 +277,23 @@ async def test_delete_of_an_active_user_deactivates_it_too(scim: Scim) -> None:
 
 # --- ETags ------------------------------------------------------------------------------------
 
+
 async def test_stale_if_match_is_412_and_changes_nothing(scim: Scim) -> None:
     user = await scim.create_user("etag")
     first = user["meta"]["version"]
-    resp = await scim.patch(f"/Users/{user['id']}", patch({"op": "replace", "path": "displayName", "value": "A"}),
-                            headers={"If-Match": first})
+    resp = await scim.patch(
+        f"/Users/{user['id']}",
+        patch({"op": "replace", "path": "displayName", "value": "A"}),
+        headers={"If-Match": first},
+    )
     assert resp.status_code == 200, resp.text
     second = resp.json()["meta"]["version"]
     assert second != first and resp.headers["etag"] == second
-    for method, kwargs in [("PATCH", {"json": patch({"op": "replace", "path": "displayName", "value": "B"})}),
-                           ("PUT", {"json": user_body("etag")}), ("DELETE", {})]:
+    for method, kwargs in [
+        ("PATCH", {"json": patch({"op": "replace", "path": "displayName", "value": "B"})}),
+        ("PUT", {"json": user_body("etag")}),
+        ("DELETE", {}),
+    ]:
         resp = await scim.request(method, f"/Users/{user['id']}", headers={"If-Match": first}, **kwargs)
         assert_error(resp, 412)
     got = await scim.get(f"/Users/{user['id']}")
@@ -276,6 +310,9 @@ async def test_renaming_the_department_changes_the_users_etag(scim: Scim) -> Non
     got = (await scim.get(f"/Users/{user['id']}")).json()
     assert got[ENTERPRISE]["department"] == "New"
     assert got["meta"]["version"] != user["meta"]["version"]
-    resp = await scim.patch(f"/Users/{user['id']}", patch({"op": "replace", "path": "displayName", "value": "x"}),
-                            headers={"If-Match": user["meta"]["version"]})
+    resp = await scim.patch(
+        f"/Users/{user['id']}",
+        patch({"op": "replace", "path": "displayName", "value": "x"}),
+        headers={"If-Match": user["meta"]["version"]},
+    )
     assert_error(resp, 412)

@@ -45,9 +45,11 @@ async def age(t: Tenant, job: dict[str, Any], **values: Any) -> None:
     """Move the job's clock back a lease and a bit (and set what a dead runner left)."""
     past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=get_settings().score_job_lease_seconds + 5)
     async with database.sessions() as session:
-        await session.execute(update(ScoreJob).where(ScoreJob.org_id == t.org_id,
-                                                     ScoreJob.id == uuid.UUID(job["id"]))
-                              .values(created_at=past, **{k: (past if v == "past" else v) for k, v in values.items()}))
+        await session.execute(
+            update(ScoreJob)
+            .where(ScoreJob.org_id == t.org_id, ScoreJob.id == uuid.UUID(job["id"]))
+            .values(created_at=past, **{k: (past if v == "past" else v) for k, v in values.items()})
+        )
         await session.commit()
 
 
@@ -85,7 +87,8 @@ async def test_out_of_attempts_is_failed_with_the_reason(team: Tenant, queued: d
 
 
 async def test_a_runner_that_cannot_reach_the_database_leaves_the_job_claimable(
-        team: Tenant, queued: dict[str, Any], monkeypatch: pytest.MonkeyPatch):
+    team: Tenant, queued: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+):
     """Connections cut right after the 202: the runner's claim fails, the job stays queued
     (not stuck running), and the sweep after its lease runs it."""
     t = team
@@ -112,8 +115,9 @@ async def test_two_runners_never_run_one_job(team: Tenant, queued: dict[str, Any
     assert (shown["status"], shown["attempts"]) == ("running", 1)
 
 
-async def test_a_failing_recompute_ends_failed_not_running(team: Tenant, queued: dict[str, Any],
-                                                          monkeypatch: pytest.MonkeyPatch):
+async def test_a_failing_recompute_ends_failed_not_running(
+    team: Tenant, queued: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+):
     from service.scoring import scores
 
     async def broken(*_: Any, **__: Any) -> Any:

@@ -38,8 +38,9 @@ async def transition(t: Tenant, cycle_id: str, *steps: str) -> dict[str, Any]:
     return resp.json()
 
 
-async def _inputs(t: Tenant, cycle: dict[str, Any], prefix: str, ids: dict[str, str], definition: dict[str, Any],
-                  day: str) -> None:
+async def _inputs(
+    t: Tenant, cycle: dict[str, Any], prefix: str, ids: dict[str, str], definition: dict[str, Any], day: str
+) -> None:
     """alice's published objective with two key results, a draft objective, a KPI
     assignment with a measurement, all in `cycle`."""
     obj = await make_objective(t, cycle, "alice", title=f"{prefix} objective")
@@ -50,8 +51,16 @@ async def _inputs(t: Tenant, cycle: dict[str, Any], prefix: str, ids: dict[str, 
     asg = await make_assignment(t, "alice", cycle, definition, method="ratio", target=100)
     await measure(t, asg, "90", day)
     await measure(t, asg, "30", day.replace("-15", "-20"))
-    ids.update({f"{prefix}": cycle["id"], f"{prefix}_obj": obj["id"], f"{prefix}_kr": kr["id"],
-                f"{prefix}_draft": draft["id"], f"{prefix}_asg": asg["id"], f"{prefix}_day": day})
+    ids.update(
+        {
+            f"{prefix}": cycle["id"],
+            f"{prefix}_obj": obj["id"],
+            f"{prefix}_kr": kr["id"],
+            f"{prefix}_draft": draft["id"],
+            f"{prefix}_asg": asg["id"],
+            f"{prefix}_day": day,
+        }
+    )
 
 
 async def build(t: Tenant, lock: str) -> World:
@@ -59,24 +68,42 @@ async def build(t: Tenant, lock: str) -> World:
     with bob asked for 360 feedback, a calibration session over her; then the lock:
     `calibration` finalizes her session (her Q4 result becomes official), `closed`
     closes Q4 (and December with it) while the session is still open."""
-    resp = await t.client.post("/api/v1/cycles", headers=t.hr, json={
-        "name": "Q4", "cadence": "quarterly", "start_date": Q4[0], "end_date": Q4[1]})
+    resp = await t.client.post(
+        "/api/v1/cycles",
+        headers=t.hr,
+        json={"name": "Q4", "cadence": "quarterly", "start_date": Q4[0], "end_date": Q4[1]},
+    )
     q4 = resp.json()
-    resp = await t.client.post("/api/v1/cycles", headers=t.hr, json={
-        "name": "December", "cadence": "monthly", "start_date": DEC[0], "end_date": DEC[1], "parent_id": q4["id"]})
+    resp = await t.client.post(
+        "/api/v1/cycles",
+        headers=t.hr,
+        json={
+            "name": "December",
+            "cadence": "monthly",
+            "start_date": DEC[0],
+            "end_date": DEC[1],
+            "parent_id": q4["id"],
+        },
+    )
     dec = resp.json()
     await transition(t, q4["id"], "active")
     await transition(t, dec["id"], "active")
-    ids: dict[str, str] = {"alice": t.employees["alice"]["id"], "bob": t.employees["bob"]["id"],
-                           "carol": t.employees["carol"]["id"]}
+    ids: dict[str, str] = {
+        "alice": t.employees["alice"]["id"],
+        "bob": t.employees["bob"]["id"],
+        "carol": t.employees["carol"]["id"],
+    }
     sales = await make_definition(t, "SALES", "higher_is_better", "sum")
     spare = await make_definition(t, "SPARE", "higher_is_better", "last")
     ids["spare"] = spare["id"]
     await _inputs(t, q4, "q4", ids, sales, "2026-10-15")
     await _inputs(t, dec, "dec", ids, sales, "2026-12-15")
     pos = (await t.client.post("/api/v1/positions", headers=t.hr, json={"name": "Analyst"})).json()
-    tpl = await t.client.post("/api/v1/kpi-templates", headers=t.hr, json={
-        "position_id": pos["id"], "items": [{"definition_id": spare["id"], "method": "ratio", "target": "1"}]})
+    tpl = await t.client.post(
+        "/api/v1/kpi-templates",
+        headers=t.hr,
+        json={"position_id": pos["id"], "items": [{"definition_id": spare["id"], "method": "ratio", "target": "1"}]},
+    )
     assert tpl.status_code == 201, tpl.text
     ids["tpl"] = tpl.json()["id"]
     ev = await open_evaluation(t, "alice", q4)
@@ -85,8 +112,9 @@ async def build(t: Tenant, lock: str) -> World:
     await ev_act(t, ev, "submit_manager", t.employee("lead"), manager_review={"rating": 4})
     ids.update(ev=ev["id"], req=req["id"])
     await transition(t, q4["id"], "review", "calibration")
-    cal = await t.client.post("/api/v1/calibrations", headers=t.hr, json={
-        "cycle_id": q4["id"], "name": "Ops", "employee_ids": [ids["alice"]]})
+    cal = await t.client.post(
+        "/api/v1/calibrations", headers=t.hr, json={"cycle_id": q4["id"], "name": "Ops", "employee_ids": [ids["alice"]]}
+    )
     assert cal.status_code == 201, cal.text
     ids["cal"] = cal.json()["id"]
     if lock == "calibration":
@@ -100,27 +128,52 @@ async def build(t: Tenant, lock: str) -> World:
 # (name, caller, method, path, body) with {placeholders} from the world's ids; {c} is the
 # cycle under test (q4 or dec).
 PER_CYCLE = [
-    ("objective.create", "hr", "POST", "/api/v1/objectives",
-     {"title": "New", "level": "company", "owner_id": "{alice}", "cycle_id": "{c}"}),
+    (
+        "objective.create",
+        "hr",
+        "POST",
+        "/api/v1/objectives",
+        {"title": "New", "level": "company", "owner_id": "{alice}", "cycle_id": "{c}"},
+    ),
     ("objective.patch", "hr", "PATCH", "/api/v1/objectives/{c_obj}", {"title": "Renamed"}),
     ("objective.delete", "hr", "DELETE", "/api/v1/objectives/{c_draft}", None),
     ("objective.submit", "hr", "POST", "/api/v1/objectives/{c_draft}/submit", {}),
     ("objective.close", "hr", "POST", "/api/v1/objectives/{c_obj}/close", {}),
-    ("key_result.create", "hr", "POST", "/api/v1/key-results",
-     {"objective_id": "{c_obj}", "title": "New KR", "kind": "boolean"}),
+    (
+        "key_result.create",
+        "hr",
+        "POST",
+        "/api/v1/key-results",
+        {"objective_id": "{c_obj}", "title": "New KR", "kind": "boolean"},
+    ),
     ("key_result.patch", "hr", "PATCH", "/api/v1/key-results/{c_kr}", {"title": "Renamed"}),
     ("key_result.grade", "hr", "PATCH", "/api/v1/key-results/{c_kr}", {"grade": "0.9", "grade_reason": "late win"}),
     ("key_result.delete", "hr", "DELETE", "/api/v1/key-results/{c_kr}", None),
     ("check_in.create", "hr", "POST", "/api/v1/key-results/{c_kr}/check-ins", {"value": "95"}),
     ("check_in.by_owner", "alice", "POST", "/api/v1/key-results/{c_kr}/check-ins", {"value": "96"}),
-    ("kpi_assignment.create", "hr", "POST", "/api/v1/kpi-assignments",
-     {"employee_id": "{alice}", "cycle_id": "{c}", "definition_id": "{spare}", "method": "ratio", "target": "1"}),
+    (
+        "kpi_assignment.create",
+        "hr",
+        "POST",
+        "/api/v1/kpi-assignments",
+        {"employee_id": "{alice}", "cycle_id": "{c}", "definition_id": "{spare}", "method": "ratio", "target": "1"},
+    ),
     ("kpi_assignment.patch", "hr", "PATCH", "/api/v1/kpi-assignments/{c_asg}", {"weight": "3"}),
     ("kpi_assignment.delete", "hr", "DELETE", "/api/v1/kpi-assignments/{c_asg}", None),
-    ("kpi_template.apply", "hr", "POST", "/api/v1/kpi-templates/{tpl}/apply",
-     {"cycle_id": "{c}", "employee_ids": ["{alice}"]}),
-    ("measurement.create", "hr", "POST", "/api/v1/kpi-assignments/{c_asg}/measurements",
-     {"value": "5", "measured_at": "{c_day}"}),
+    (
+        "kpi_template.apply",
+        "hr",
+        "POST",
+        "/api/v1/kpi-templates/{tpl}/apply",
+        {"cycle_id": "{c}", "employee_ids": ["{alice}"]},
+    ),
+    (
+        "measurement.create",
+        "hr",
+        "POST",
+        "/api/v1/kpi-assignments/{c_asg}/measurements",
+        {"value": "5", "measured_at": "{c_day}"},
+    ),
     ("measurement.put", "hr", "PUT", "/api/v1/kpi-assignments/{c_asg}/measurements/{c_day}", {"value": "6"}),
     ("measurement.delete", "hr", "DELETE", "/api/v1/kpi-assignments/{c_asg}/measurements/{c_day}", None),
 ]
@@ -132,13 +185,24 @@ EVALUATION = [
     ("peer_request.create", "hr", "POST", "/api/v1/evaluations/{ev}/peer-requests", {"reviewer_id": "{carol}"}),
     ("peer_feedback.submit", "bob", "POST", "/api/v1/evaluations/{ev}/feedback", {"rating": 1}),
     ("peer_request.decline", "bob", "POST", "/api/v1/peer-requests/{req}/decline", {"reason": "busy"}),
-    ("calibration.adjust", "hr", "POST", "/api/v1/calibrations/{cal}/adjustments",
-     {"employee_id": "{alice}", "delta": "5", "reason": "late evidence"}),
+    (
+        "calibration.adjust",
+        "hr",
+        "POST",
+        "/api/v1/calibrations/{cal}/adjustments",
+        {"employee_id": "{alice}", "delta": "5", "reason": "late evidence"},
+    ),
 ]
-CASES = [pytest.param(lock, c, case, id=f"{lock}-{c}-{case[0]}")
-         for lock in ("calibration", "closed") for c in ("q4", "dec") for case in PER_CYCLE] + \
-        [pytest.param(lock, "q4", case, id=f"{lock}-q4-{case[0]}") for lock in ("calibration", "closed")
-         for case in EVALUATION]
+CASES = [
+    pytest.param(lock, c, case, id=f"{lock}-{c}-{case[0]}")
+    for lock in ("calibration", "closed")
+    for c in ("q4", "dec")
+    for case in PER_CYCLE
+] + [
+    pytest.param(lock, "q4", case, id=f"{lock}-q4-{case[0]}")
+    for lock in ("calibration", "closed")
+    for case in EVALUATION
+]
 
 
 def fill(value: Any, ids: dict[str, str], c: str) -> Any:
@@ -159,10 +223,12 @@ def headers(w: World, caller: str) -> dict[str, str]:
 async def footprint(w: World) -> tuple[int, int, Any]:
     """What any change would leave: audit events, outbox events, alice's Q4 score."""
     async with database.sessions() as session:
-        audits = (await session.execute(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.org_id == w.t.org_id))).scalar_one()
-        events = (await session.execute(select(func.count()).select_from(OutboxEvent).where(
-            OutboxEvent.org_id == w.t.org_id))).scalar_one()
+        audits = (
+            await session.execute(select(func.count()).select_from(AuditEvent).where(AuditEvent.org_id == w.t.org_id))
+        ).scalar_one()
+        events = (
+            await session.execute(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.org_id == w.t.org_id))
+        ).scalar_one()
     score = (await w.t.client.get(f"/api/v1/cycles/{w.ids['q4']}/scores/{w.ids['alice']}", headers=w.t.hr)).json()
     return audits, events, score
 
@@ -198,8 +264,11 @@ async def test_every_input_write_is_refused(client: Any, lock: str, c: str, case
         kwargs["json"] = fill(body, w.ids, c)
     problem = assert_locked(await w.t.client.request(method, fill(path, w.ids, c), **kwargs))
     # an official Q4 result locks December too; a closed Q4 closed December with it
-    expected = {"cycle_id": w.ids["q4"], "reason": "finalized"} if lock == "calibration" else \
-        {"cycle_id": w.ids[c], "reason": "closed"}
+    expected = (
+        {"cycle_id": w.ids["q4"], "reason": "finalized"}
+        if lock == "calibration"
+        else {"cycle_id": w.ids[c], "reason": "closed"}
+    )
     assert problem["locked_by"] == expected
     assert await footprint(w) == before
 
@@ -209,8 +278,11 @@ async def test_every_input_write_is_refused(client: Any, lock: str, c: str, case
 async def test_bulk_measurement_rows_are_row_errors(client: Any, lock: str, c: str):
     w = await world(client, lock)
     before = await footprint(w)
-    resp = await w.t.client.post("/api/v1/kpi-measurements/bulk", headers=w.t.hr, json={"rows": [
-        {"assignment_id": w.ids[f"{c}_asg"], "value": "1", "measured_at": w.ids[f"{c}_day"]}]})
+    resp = await w.t.client.post(
+        "/api/v1/kpi-measurements/bulk",
+        headers=w.t.hr,
+        json={"rows": [{"assignment_id": w.ids[f"{c}_asg"], "value": "1", "measured_at": w.ids[f"{c}_day"]}]},
+    )
     assert resp.status_code == 200, resp.text
     (row,) = resp.json()["results"]
     assert row["outcome"] == "error" and row["errors"][0]["code"] == "cycle_locked", row
@@ -220,47 +292,115 @@ async def test_bulk_measurement_rows_are_row_errors(client: Any, lock: str, c: s
 # --- GraphQL ------------------------------------------------------------------------------
 
 GQL = [
-    ("create_objective", "hr", "mutation($i: ObjectiveInput!) { create_objective(input: $i) { id } }",
-     {"i": {"title": "New", "level": "company", "owner_id": "{alice}", "cycle_id": "{c}"}}),
-    ("update_objective", "hr", "mutation($id: UUID!) { update_objective(id: $id, input: {title: \"R\"}) { id } }",
-     {"id": "{c_obj}"}),
+    (
+        "create_objective",
+        "hr",
+        "mutation($i: ObjectiveInput!) { create_objective(input: $i) { id } }",
+        {"i": {"title": "New", "level": "company", "owner_id": "{alice}", "cycle_id": "{c}"}},
+    ),
+    (
+        "update_objective",
+        "hr",
+        'mutation($id: UUID!) { update_objective(id: $id, input: {title: "R"}) { id } }',
+        {"id": "{c_obj}"},
+    ),
     ("submit_objective", "hr", "mutation($id: UUID!) { submit_objective(id: $id) { id } }", {"id": "{c_draft}"}),
     ("close_objective", "hr", "mutation($id: UUID!) { close_objective(id: $id) { id } }", {"id": "{c_obj}"}),
-    ("create_key_result", "hr", "mutation($i: KeyResultInput!) { create_key_result(input: $i) { id } }",
-     {"i": {"objective_id": "{c_obj}", "title": "KR", "kind": "boolean"}}),
-    ("update_key_result", "hr", "mutation($id: UUID!) { update_key_result(id: $id, "
-     "input: {grade: \"0.9\", grade_reason: \"late\"}) { id } }", {"id": "{c_kr}"}),
-    ("create_check_in", "alice", "mutation($k: UUID!) { create_check_in(key_result_id: $k, input: {value: \"97\"}) "
-     "{ id } }", {"k": "{c_kr}"}),
-    ("create_kpi_assignment", "hr", "mutation($i: KpiAssignmentInput!) { create_kpi_assignment(input: $i) { id } }",
-     {"i": {"employee_id": "{alice}", "cycle_id": "{c}", "definition_id": "{spare}", "method": "ratio",
-            "target": "1"}}),
-    ("update_kpi_assignment", "hr", "mutation($id: UUID!) { update_kpi_assignment(id: $id, input: {weight: \"3\"}) "
-     "{ id } }", {"id": "{c_asg}"}),
-    ("record_kpi_measurement", "hr", "mutation($a: UUID!, $i: KpiMeasurementInput!) { record_kpi_measurement("
-     "assignment_id: $a, input: $i) { id } }", {"a": "{c_asg}", "i": {"value": "7", "measured_at": "{c_day}"}}),
+    (
+        "create_key_result",
+        "hr",
+        "mutation($i: KeyResultInput!) { create_key_result(input: $i) { id } }",
+        {"i": {"objective_id": "{c_obj}", "title": "KR", "kind": "boolean"}},
+    ),
+    (
+        "update_key_result",
+        "hr",
+        'mutation($id: UUID!) { update_key_result(id: $id, input: {grade: "0.9", grade_reason: "late"}) { id } }',
+        {"id": "{c_kr}"},
+    ),
+    (
+        "create_check_in",
+        "alice",
+        'mutation($k: UUID!) { create_check_in(key_result_id: $k, input: {value: "97"}) { id } }',
+        {"k": "{c_kr}"},
+    ),
+    (
+        "create_kpi_assignment",
+        "hr",
+        "mutation($i: KpiAssignmentInput!) { create_kpi_assignment(input: $i) { id } }",
+        {
+            "i": {
+                "employee_id": "{alice}",
+                "cycle_id": "{c}",
+                "definition_id": "{spare}",
+                "method": "ratio",
+                "target": "1",
+            }
+        },
+    ),
+    (
+        "update_kpi_assignment",
+        "hr",
+        'mutation($id: UUID!) { update_kpi_assignment(id: $id, input: {weight: "3"}) { id } }',
+        {"id": "{c_asg}"},
+    ),
+    (
+        "record_kpi_measurement",
+        "hr",
+        "mutation($a: UUID!, $i: KpiMeasurementInput!) { record_kpi_measurement(assignment_id: $a, input: $i) { id } }",
+        {"a": "{c_asg}", "i": {"value": "7", "measured_at": "{c_day}"}},
+    ),
 ]
 GQL_EVALUATION = [
-    ("create_evaluation", "hr", "mutation($i: EvaluationInput!) { create_evaluation(input: $i) { id } }",
-     {"i": {"employee_id": "{alice}", "cycle_id": "{q4}"}}),
-    ("update_evaluation", "hr", "mutation($id: UUID!) { update_evaluation(id: $id, input: "
-     "{manager_review: {rating: 2}}) { id } }", {"id": "{ev}"}),
-    ("submit_manager_review", "hr", "mutation($id: UUID!) { submit_manager_review(id: $id) { id } }",
-     {"id": "{ev}"}),
-    ("request_peer_feedback", "hr", "mutation($e: UUID!, $i: PeerRequestInput!) { request_peer_feedback("
-     "evaluation_id: $e, input: $i) { id } }", {"e": "{ev}", "i": {"reviewer_id": "{carol}"}}),
-    ("submit_peer_feedback", "bob", "mutation($e: UUID!) { submit_peer_feedback(evaluation_id: $e, "
-     "input: {rating: 1}) { id } }", {"e": "{ev}"}),
-    ("decline_peer_request", "bob", "mutation($id: UUID!) { decline_peer_request(id: $id, reason: \"busy\") "
-     "{ id } }", {"id": "{req}"}),
-    ("add_calibration_adjustment", "hr", "mutation($c: UUID!, $i: AdjustmentInput!) { add_calibration_adjustment("
-     "calibration_id: $c, input: $i) { id } }", {"c": "{cal}", "i": {"employee_id": "{alice}", "delta": "5",
-                                                                     "reason": "late"}}),
+    (
+        "create_evaluation",
+        "hr",
+        "mutation($i: EvaluationInput!) { create_evaluation(input: $i) { id } }",
+        {"i": {"employee_id": "{alice}", "cycle_id": "{q4}"}},
+    ),
+    (
+        "update_evaluation",
+        "hr",
+        "mutation($id: UUID!) { update_evaluation(id: $id, input: {manager_review: {rating: 2}}) { id } }",
+        {"id": "{ev}"},
+    ),
+    ("submit_manager_review", "hr", "mutation($id: UUID!) { submit_manager_review(id: $id) { id } }", {"id": "{ev}"}),
+    (
+        "request_peer_feedback",
+        "hr",
+        "mutation($e: UUID!, $i: PeerRequestInput!) { request_peer_feedback(evaluation_id: $e, input: $i) { id } }",
+        {"e": "{ev}", "i": {"reviewer_id": "{carol}"}},
+    ),
+    (
+        "submit_peer_feedback",
+        "bob",
+        "mutation($e: UUID!) { submit_peer_feedback(evaluation_id: $e, input: {rating: 1}) { id } }",
+        {"e": "{ev}"},
+    ),
+    (
+        "decline_peer_request",
+        "bob",
+        'mutation($id: UUID!) { decline_peer_request(id: $id, reason: "busy") { id } }',
+        {"id": "{req}"},
+    ),
+    (
+        "add_calibration_adjustment",
+        "hr",
+        "mutation($c: UUID!, $i: AdjustmentInput!) { add_calibration_adjustment("
+        "calibration_id: $c, input: $i) { id } }",
+        {"c": "{cal}", "i": {"employee_id": "{alice}", "delta": "5", "reason": "late"}},
+    ),
 ]
-GQL_CASES = [pytest.param(lock, c, case, id=f"{lock}-{c}-{case[0]}")
-             for lock in ("calibration", "closed") for c in ("q4", "dec") for case in GQL] + \
-            [pytest.param(lock, "q4", case, id=f"{lock}-q4-{case[0]}") for lock in ("calibration", "closed")
-             for case in GQL_EVALUATION]
+GQL_CASES = [
+    pytest.param(lock, c, case, id=f"{lock}-{c}-{case[0]}")
+    for lock in ("calibration", "closed")
+    for c in ("q4", "dec")
+    for case in GQL
+] + [
+    pytest.param(lock, "q4", case, id=f"{lock}-q4-{case[0]}")
+    for lock in ("calibration", "closed")
+    for case in GQL_EVALUATION
+]
 
 
 @pytest.mark.parametrize(("lock", "c", "case"), GQL_CASES)
@@ -282,14 +422,27 @@ def test_the_tables_name_every_input_route():
     from service.app import create_app
 
     paths = create_app().openapi()["paths"]
-    inputs = ("/api/v1/objectives", "/api/v1/key-results", "/api/v1/kpi-assignments",
-              "/api/v1/kpi-templates/{template_id}/apply",
-              "/api/v1/evaluations", "/api/v1/peer-requests", "/api/v1/calibrations/{calibration_id}/adjustments")
-    served = {(m.upper(), p) for p, ops in paths.items() for m in ops
-              if m != "get" and p.startswith(inputs)}
-    normal = {"{c_obj}": "{objective_id}", "{c_draft}": "{objective_id}", "{c_kr}": "{key_result_id}",
-              "{c_asg}": "{assignment_id}", "{c_day}": "{measured_at}", "{tpl}": "{template_id}",
-              "{ev}": "{evaluation_id}", "{req}": "{request_id}", "{cal}": "{calibration_id}"}
+    inputs = (
+        "/api/v1/objectives",
+        "/api/v1/key-results",
+        "/api/v1/kpi-assignments",
+        "/api/v1/kpi-templates/{template_id}/apply",
+        "/api/v1/evaluations",
+        "/api/v1/peer-requests",
+        "/api/v1/calibrations/{calibration_id}/adjustments",
+    )
+    served = {(m.upper(), p) for p, ops in paths.items() for m in ops if m != "get" and p.startswith(inputs)}
+    normal = {
+        "{c_obj}": "{objective_id}",
+        "{c_draft}": "{objective_id}",
+        "{c_kr}": "{key_result_id}",
+        "{c_asg}": "{assignment_id}",
+        "{c_day}": "{measured_at}",
+        "{tpl}": "{template_id}",
+        "{ev}": "{evaluation_id}",
+        "{req}": "{request_id}",
+        "{cal}": "{calibration_id}",
+    }
 
     def norm(path: str) -> str:
         for k, v in normal.items():
@@ -305,8 +458,11 @@ def test_the_tables_name_every_input_route():
 async def test_bulk_evaluations_in_a_closed_cycle(client: Any):
     w = await world(client, "closed")
     before = await footprint(w)
-    assert_locked(await w.t.client.post("/api/v1/evaluations/bulk", headers=w.t.hr, json={
-        "cycle_id": w.ids["q4"], "employee_ids": [w.ids["bob"]]}))
+    assert_locked(
+        await w.t.client.post(
+            "/api/v1/evaluations/bulk", headers=w.t.hr, json={"cycle_id": w.ids["q4"], "employee_ids": [w.ids["bob"]]}
+        )
+    )
     assert await footprint(w) == before
 
 
@@ -315,17 +471,29 @@ async def test_closing_closes_the_children_and_freezes_everyone(client: Any):
     dec = (await w.t.client.get(f"/api/v1/cycles/{w.ids['dec']}", headers=w.t.hr)).json()
     assert dec["status"] == "closed"
     # another employee's December inputs are locked too: the cycle is closed
-    problem = assert_locked(await w.t.client.post("/api/v1/objectives", headers=w.t.hr, json={
-        "title": "Bob's", "level": "company", "owner_id": w.ids["bob"], "cycle_id": w.ids["dec"]}))
+    problem = assert_locked(
+        await w.t.client.post(
+            "/api/v1/objectives",
+            headers=w.t.hr,
+            json={"title": "Bob's", "level": "company", "owner_id": w.ids["bob"], "cycle_id": w.ids["dec"]},
+        )
+    )
     assert problem["locked_by"] == {"cycle_id": w.ids["dec"], "reason": "closed"}
     # every employee of both cycles has an official result
     for cycle in ("q4", "dec"):
         scores = (await w.t.client.get(f"/api/v1/cycles/{w.ids[cycle]}/scores?limit=500", headers=w.t.hr)).json()
         assert scores["items"] and all(s["official"] and s["record_version"] == 1 for s in scores["items"])
-    audit = (await w.t.client.get("/api/v1/audit-events", headers=w.t.admin,
-                                  params={"entity_type": "cycle", "entity_id": w.ids["dec"]})).json()["items"]
-    assert any(e["action"] == "cycle.transitioned" and (e["after"] or {}).get("status") == "closed"
-               and "Q4" in (e.get("reason") or "") for e in audit)
+    audit = (
+        await w.t.client.get(
+            "/api/v1/audit-events", headers=w.t.admin, params={"entity_type": "cycle", "entity_id": w.ids["dec"]}
+        )
+    ).json()["items"]
+    assert any(
+        e["action"] == "cycle.transitioned"
+        and (e["after"] or {}).get("status") == "closed"
+        and "Q4" in (e.get("reason") or "")
+        for e in audit
+    )
 
 
 async def test_interviews_and_the_evaluation_finalize_still_work_after_calibration(client: Any):

@@ -32,16 +32,16 @@ from service.scoring.engine import (
     score_employee,
 )
 
-SETTINGS = settings(max_examples=200, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 START, END = dt.date(2024, 4, 1), dt.date(2024, 6, 30)
 T0 = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
 TOLERANCE = Decimal("1e-15")
 
 
 def decimals(low: str | int, high: str | int, places: int = 2) -> st.SearchStrategy[Decimal]:
-    return st.decimals(min_value=Decimal(low), max_value=Decimal(high), places=places,
-                       allow_nan=False, allow_infinity=False)
+    return st.decimals(
+        min_value=Decimal(low), max_value=Decimal(high), places=places, allow_nan=False, allow_infinity=False
+    )
 
 
 def positive(high: str | int = 1000, places: int = 2) -> st.SearchStrategy[Decimal]:
@@ -69,35 +69,50 @@ def banded(draw: st.DrawFn, direction: str | None = None) -> AssignmentIn:
     if direction == "lower_is_better":
         values.reverse()
     stretch = values[2] if draw(st.booleans()) else None
-    return AssignmentIn(id=None, method="banded", direction=direction, aggregation="last",
-                        threshold=values[0], target=values[1], stretch=stretch)
+    return AssignmentIn(
+        id=None,
+        method="banded",
+        direction=direction,
+        aggregation="last",
+        threshold=values[0],
+        target=values[1],
+        stretch=stretch,
+    )
 
 
 @st.composite
 def ratio(draw: st.DrawFn, direction: str | None = None) -> AssignmentIn:
     direction = direction or draw(st.sampled_from(["higher_is_better", "lower_is_better"]))
-    return AssignmentIn(id=None, method="ratio", direction=direction, aggregation="last",
-                        target=draw(positive()))
+    return AssignmentIn(id=None, method="ratio", direction=direction, aggregation="last", target=draw(positive()))
 
 
 @st.composite
 def ranged(draw: st.DrawFn) -> AssignmentIn:
     low, high = sorted(draw(st.lists(decimals(-100, 100), min_size=2, max_size=2)))
-    return AssignmentIn(id=None, method="range", direction="target_range", aggregation="last",
-                        range_low=low, range_high=high, tolerance=draw(positive(50)))
+    return AssignmentIn(
+        id=None,
+        method="range",
+        direction="target_range",
+        aggregation="last",
+        range_low=low,
+        range_high=high,
+        tolerance=draw(positive(50)),
+    )
 
 
 @st.composite
 def binary(draw: st.DrawFn, direction: str | None = None) -> AssignmentIn:
     direction = direction or draw(st.sampled_from(["higher_is_better", "lower_is_better"]))
-    return AssignmentIn(id=None, method="binary", direction=direction, aggregation="last",
-                        target=draw(decimals(-1000, 1000)))
+    return AssignmentIn(
+        id=None, method="binary", direction=direction, aggregation="last", target=draw(decimals(-1000, 1000))
+    )
 
 
 ACTUALS = decimals(-2000, 2000, 3)
 
 
 # ------------------------------------------------------------------ bounds
+
 
 @SETTINGS
 @given(a=st.one_of(banded(), ratio()), value=ACTUALS, policy=point_policies())
@@ -107,8 +122,7 @@ def test_banded_and_ratio_points_within_zero_and_cap(a: AssignmentIn, value: Dec
 
 @SETTINGS
 @given(a=st.one_of(ranged(), binary()), value=ACTUALS, policy=point_policies())
-def test_range_and_binary_points_within_zero_and_hundred(a: AssignmentIn, value: Decimal,
-                                                         policy: PolicyParams) -> None:
+def test_range_and_binary_points_within_zero_and_hundred(a: AssignmentIn, value: Decimal, policy: PolicyParams) -> None:
     assert Decimal(0) <= kpi_points(a, value, policy) <= 100
 
 
@@ -117,12 +131,12 @@ def test_range_and_binary_points_within_zero_and_hundred(a: AssignmentIn, value:
 def test_kr_score_within_zero_and_one(start: Decimal, target: Decimal, current: Decimal) -> None:
     if start == target:
         return
-    kr = KeyResultIn(id=None, kind="metric", start=start, target=target,
-                     check_ins=(CheckIn(T0, T0, value=current),))
+    kr = KeyResultIn(id=None, kind="metric", start=start, target=target, check_ins=(CheckIn(T0, T0, value=current),))
     assert Decimal(0) <= kr_score(kr).score <= 1
 
 
 # ------------------------------------------------------------------ monotonicity
+
 
 def _ordered(direction: str, a: Decimal, b: Decimal) -> tuple[Decimal, Decimal]:
     """(worse, better) in the direction."""
@@ -156,39 +170,55 @@ def test_kr_progress_monotonic_toward_target(start: Decimal, target: Decimal, x:
     worse, better = _ordered("higher_is_better" if target > start else "lower_is_better", x, y)
 
     def score(v: Decimal) -> Decimal:
-        return kr_score(KeyResultIn(id=None, kind="metric", start=start, target=target,
-                                    check_ins=(CheckIn(T0, T0, value=v),))).score
+        return kr_score(
+            KeyResultIn(id=None, kind="metric", start=start, target=target, check_ins=(CheckIn(T0, T0, value=v),))
+        ).score
 
     assert score(better) >= score(worse)
 
 
 @SETTINGS
-@given(scale=st.integers(2, 10), r1=st.integers(1, 10), r2=st.integers(1, 10),
-       peers=st.lists(st.integers(1, 10), max_size=5), p=decimals(0, 1))
-def test_higher_manager_rating_never_scores_lower(scale: int, r1: int, r2: int, peers: list[int],
-                                                   p: Decimal) -> None:
+@given(
+    scale=st.integers(2, 10),
+    r1=st.integers(1, 10),
+    r2=st.integers(1, 10),
+    peers=st.lists(st.integers(1, 10), max_size=5),
+    p=decimals(0, 1),
+)
+def test_higher_manager_rating_never_scores_lower(scale: int, r1: int, r2: int, peers: list[int], p: Decimal) -> None:
     r1, r2 = min(r1, scale), min(r2, scale)
     policy = PolicyParams(rating_scale=scale, peer_weight=p)
     peer_ratings = [Decimal(min(x, scale)) for x in peers]
     low, high = sorted((r1, r2))
-    assert evaluation_points(Decimal(high), peer_ratings, policy) >= evaluation_points(Decimal(low), peer_ratings, policy)
+    assert evaluation_points(Decimal(high), peer_ratings, policy) >= evaluation_points(
+        Decimal(low), peer_ratings, policy
+    )
 
 
 # ------------------------------------------------------------------ whole employees
+
 
 @st.composite
 def measurements(draw: st.DrawFn) -> tuple[Measurement, ...]:
     """Each with its own created_at, so `last` is well defined whatever the order."""
     values = draw(st.lists(st.tuples(decimals(-100, 1000), st.integers(-10, 100)), max_size=5))
-    return tuple(Measurement(value=v, measured_at=START + dt.timedelta(days=d),
-                             created_at=T0 + dt.timedelta(minutes=i)) for i, (v, d) in enumerate(values))
+    return tuple(
+        Measurement(value=v, measured_at=START + dt.timedelta(days=d), created_at=T0 + dt.timedelta(minutes=i))
+        for i, (v, d) in enumerate(values)
+    )
 
 
 @st.composite
 def assignments(draw: st.DrawFn) -> AssignmentIn:
     a = draw(st.one_of(banded(), ratio(), ranged(), binary()))
-    return replace(a, id=uuid.uuid4(), aggregation=draw(st.sampled_from(["sum", "avg", "last", "min", "max"])),
-                   weight=draw(decimals(0, 10)), veto=draw(st.booleans()), measurements=draw(measurements()))
+    return replace(
+        a,
+        id=uuid.uuid4(),
+        aggregation=draw(st.sampled_from(["sum", "avg", "last", "min", "max"])),
+        weight=draw(decimals(0, 10)),
+        veto=draw(st.booleans()),
+        measurements=draw(measurements()),
+    )
 
 
 @st.composite
@@ -213,22 +243,32 @@ def key_results(draw: st.DrawFn) -> KeyResultIn:
     weight = draw(decimals(0, 5))
     if kind == "metric":
         start, target = draw(st.lists(decimals(-100, 100), min_size=2, max_size=2, unique=True))
-        return KeyResultIn(id=uuid.uuid4(), kind=kind, weight=weight, start=start, target=target,
-                           check_ins=draw(check_ins("metric")), grade=grade)
+        return KeyResultIn(
+            id=uuid.uuid4(),
+            kind=kind,
+            weight=weight,
+            start=start,
+            target=target,
+            check_ins=draw(check_ins("metric")),
+            grade=grade,
+        )
     if kind == "boolean":
-        return KeyResultIn(id=uuid.uuid4(), kind=kind, weight=weight, check_ins=draw(check_ins("boolean")),
-                           grade=grade)
+        return KeyResultIn(id=uuid.uuid4(), kind=kind, weight=weight, check_ins=draw(check_ins("boolean")), grade=grade)
     ms = draw(st.lists(st.tuples(positive(5), st.booleans()), max_size=4))
-    return KeyResultIn(id=uuid.uuid4(), kind=kind, weight=weight, grade=grade,
-                       milestones=tuple(Milestone(w, d) for w, d in ms))
+    return KeyResultIn(
+        id=uuid.uuid4(), kind=kind, weight=weight, grade=grade, milestones=tuple(Milestone(w, d) for w, d in ms)
+    )
 
 
 @st.composite
 def objectives(draw: st.DrawFn) -> ObjectiveIn:
-    return ObjectiveIn(id=uuid.uuid4(), type=draw(st.sampled_from(["committed", "aspirational"])),
-                       weight=draw(decimals(0, 5)),
-                       status=draw(st.sampled_from(["published", "closed", "published", "draft", "rejected"])),
-                       key_results=tuple(draw(st.lists(key_results(), max_size=4))))
+    return ObjectiveIn(
+        id=uuid.uuid4(),
+        type=draw(st.sampled_from(["committed", "aspirational"])),
+        weight=draw(decimals(0, 5)),
+        status=draw(st.sampled_from(["published", "closed", "published", "draft", "rejected"])),
+        key_results=tuple(draw(st.lists(key_results(), max_size=4))),
+    )
 
 
 @st.composite
@@ -248,7 +288,9 @@ def employees(draw: st.DrawFn) -> EmployeeInputs:
         manager_rating=draw(st.one_of(st.none(), st.integers(1, 5).map(Decimal))),
         peer_ratings=tuple(draw(st.lists(st.integers(1, 5).map(Decimal), max_size=4))),
         adjustments=tuple(Adjustment(d, "r", "a") for d in draw(st.lists(decimals(-20, 20), max_size=3))),
-        cycle_start=START, cycle_end=END)
+        cycle_start=START,
+        cycle_end=END,
+    )
 
 
 def _shuffled(seq: tuple, rnd: random.Random) -> tuple:
@@ -260,15 +302,28 @@ def _shuffled(seq: tuple, rnd: random.Random) -> tuple:
 def shuffle_everything(e: EmployeeInputs, rnd: random.Random) -> EmployeeInputs:
     return replace(
         e,
-        assignments=_shuffled(tuple(replace(a, measurements=_shuffled(a.measurements, rnd))
-                                    for a in e.assignments), rnd),
-        objectives=_shuffled(tuple(
-            replace(o, key_results=_shuffled(tuple(
-                replace(k, check_ins=_shuffled(k.check_ins, rnd), milestones=_shuffled(k.milestones, rnd))
-                for k in o.key_results), rnd))
-            for o in e.objectives), rnd),
+        assignments=_shuffled(
+            tuple(replace(a, measurements=_shuffled(a.measurements, rnd)) for a in e.assignments), rnd
+        ),
+        objectives=_shuffled(
+            tuple(
+                replace(
+                    o,
+                    key_results=_shuffled(
+                        tuple(
+                            replace(k, check_ins=_shuffled(k.check_ins, rnd), milestones=_shuffled(k.milestones, rnd))
+                            for k in o.key_results
+                        ),
+                        rnd,
+                    ),
+                )
+                for o in e.objectives
+            ),
+            rnd,
+        ),
         peer_ratings=_shuffled(e.peer_ratings, rnd),
-        adjustments=_shuffled(e.adjustments, rnd))
+        adjustments=_shuffled(e.adjustments, rnd),
+    )
 
 
 @SETTINGS

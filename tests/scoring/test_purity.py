@@ -22,11 +22,15 @@ FORBIDDEN_TOP_LEVEL = {"sqlalchemy", "fastapi", "starlette", "strawberry", "http
 # The service layer living beside the engine: routes, ORM models, policy storage, API
 # schemas, stored scores and input gathering, the score of record and the locks it puts on
 # inputs. Exempt from the rule, never imported by it.
-IO_MODULES = {f"{PACKAGE}.{name}" for name in (
-    "api", "gql", "jobs", "locks", "models", "policies", "records", "schemas", "scores", "service")}
+IO_MODULES = {
+    f"{PACKAGE}.{name}"
+    for name in ("api", "gql", "jobs", "locks", "models", "policies", "records", "schemas", "scores", "service")
+}
 # The engine as the brief names it: these must exist and be pure.
-ENGINE_MODULES = {f"{PACKAGE}.{name}" for name in (
-    "engine", "numbers", "okr", "kpi", "evaluation", "composite", "distribution", "policy")}
+ENGINE_MODULES = {
+    f"{PACKAGE}.{name}"
+    for name in ("engine", "numbers", "okr", "kpi", "evaluation", "composite", "distribution", "policy")
+}
 
 
 def module_name(path: Path) -> str:
@@ -52,14 +56,16 @@ def imported_modules(source: str, current: str, is_package: bool = False) -> lis
         if isinstance(node, ast.Import):
             names.extend(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            base = (_resolve_relative(node.module, node.level, current, is_package)
-                    if node.level else node.module or "")
+            base = _resolve_relative(node.module, node.level, current, is_package) if node.level else node.module or ""
             names.append(base)
             # `from service import db` imports the module service.db
-            names.extend(f"{base}.{alias.name}" if base else alias.name
-                         for alias in node.names if alias.name != "*")
-        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
-                and isinstance(node.args[0].value, str):
+            names.extend(f"{base}.{alias.name}" if base else alias.name for alias in node.names if alias.name != "*")
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             func = node.func
             called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
             if called in {"import_module", "__import__"}:
@@ -85,8 +91,7 @@ PURE_SOURCES = [p for p in SOURCES if module_name(p) not in IO_MODULES]
 
 
 def imports_of(path: Path) -> list[str]:
-    return imported_modules(path.read_text(encoding="utf-8"), module_name(path),
-                            is_package=path.name == "__init__.py")
+    return imported_modules(path.read_text(encoding="utf-8"), module_name(path), is_package=path.name == "__init__.py")
 
 
 def test_engine_modules_present() -> None:
@@ -116,35 +121,41 @@ def test_engine_import_closure_is_pure() -> None:
     assert ENGINE_MODULES - {f"{PACKAGE}.engine"} <= seen
 
 
-@pytest.mark.parametrize("source", [
-    "import sqlalchemy",
-    "from sqlalchemy.orm import Session",
-    "import fastapi.responses as r",
-    "from starlette.requests import Request",
-    "import strawberry",
-    "def f():\n    import httpx",
-    "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import asyncpg",
-    "import aiosqlite",
-    "from service.db import database",
-    "from service import db",
-    "import service",
-    "import service.models",
-    "from .. import db",
-    "from ..models import Score",
-    "import importlib\nimportlib.import_module('service.db')",
-    "__import__('sqlalchemy')",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import sqlalchemy",
+        "from sqlalchemy.orm import Session",
+        "import fastapi.responses as r",
+        "from starlette.requests import Request",
+        "import strawberry",
+        "def f():\n    import httpx",
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import asyncpg",
+        "import aiosqlite",
+        "from service.db import database",
+        "from service import db",
+        "import service",
+        "import service.models",
+        "from .. import db",
+        "from ..models import Score",
+        "import importlib\nimportlib.import_module('service.db')",
+        "__import__('sqlalchemy')",
+    ],
+)
 def test_checker_catches_impure_imports(source: str) -> None:
     assert violations(imported_modules(source, "service.scoring.kpi")), source
 
 
-@pytest.mark.parametrize("source", [
-    "from service.scoring.numbers import D",
-    "from service.scoring import okr",
-    "from . import numbers",
-    "from .numbers import D",
-    "import decimal, datetime, uuid, dataclasses",
-    "from collections.abc import Sequence",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from service.scoring.numbers import D",
+        "from service.scoring import okr",
+        "from . import numbers",
+        "from .numbers import D",
+        "import decimal, datetime, uuid, dataclasses",
+        "from collections.abc import Sequence",
+    ],
+)
 def test_checker_allows_pure_imports(source: str) -> None:
     assert violations(imported_modules(source, "service.scoring.kpi")) == [], source

@@ -52,22 +52,29 @@ def p4(x: Dec | None) -> str | None:
     return None if x is None else str(round_fraction(x))
 
 
-def ci(value: str | None = None, done: bool | None = None, at: dt.datetime = T0,
-       created: dt.datetime | None = None) -> CheckIn:
-    return CheckIn(checked_in_at=at, created_at=created or at,
-                   value=None if value is None else Dec(value), done=done)
+def ci(
+    value: str | None = None, done: bool | None = None, at: dt.datetime = T0, created: dt.datetime | None = None
+) -> CheckIn:
+    return CheckIn(checked_in_at=at, created_at=created or at, value=None if value is None else Dec(value), done=done)
 
 
 def metric(start: str, target: str, *values: str, weight: str = "1", grade: str | None = None) -> KeyResultIn:
     check_ins = tuple(ci(v, at=T0 + dt.timedelta(days=i)) for i, v in enumerate(values))
-    return KeyResultIn(id=uuid.uuid4(), kind="metric", start=Dec(start), target=Dec(target),
-                       check_ins=check_ins, weight=Dec(weight),
-                       grade=None if grade is None else Dec(grade))
+    return KeyResultIn(
+        id=uuid.uuid4(),
+        kind="metric",
+        start=Dec(start),
+        target=Dec(target),
+        check_ins=check_ins,
+        weight=Dec(weight),
+        grade=None if grade is None else Dec(grade),
+    )
 
 
 def boolean(done: bool | None, weight: str = "1") -> KeyResultIn:
-    return KeyResultIn(id=uuid.uuid4(), kind="boolean", weight=Dec(weight),
-                       check_ins=() if done is None else (ci(done=done),))
+    return KeyResultIn(
+        id=uuid.uuid4(), kind="boolean", weight=Dec(weight), check_ins=() if done is None else (ci(done=done),)
+    )
 
 
 def objective(type_: str, *krs: KeyResultIn, weight: str = "1", status: str = "published") -> ObjectiveIn:
@@ -78,12 +85,25 @@ def m(value: str, day: dt.date = dt.date(2024, 5, 15), created: dt.datetime | No
     return Measurement(value=Dec(value), measured_at=day, created_at=created)
 
 
-def assignment(method: str, direction: str = "higher_is_better", values: tuple[str, ...] = (),
-               aggregation: str = "last", weight: str = "1", veto: bool = False, **params: str) -> AssignmentIn:
-    return AssignmentIn(id=uuid.uuid4(), method=method, direction=direction, aggregation=aggregation,
-                        weight=Dec(weight), veto=veto,
-                        measurements=tuple(m(v) for v in values),
-                        **{k: Dec(v) for k, v in params.items()})
+def assignment(
+    method: str,
+    direction: str = "higher_is_better",
+    values: tuple[str, ...] = (),
+    aggregation: str = "last",
+    weight: str = "1",
+    veto: bool = False,
+    **params: str,
+) -> AssignmentIn:
+    return AssignmentIn(
+        id=uuid.uuid4(),
+        method=method,
+        direction=direction,
+        aggregation=aggregation,
+        weight=Dec(weight),
+        veto=veto,
+        measurements=tuple(m(v) for v in values),
+        **{k: Dec(v) for k, v in params.items()},
+    )
 
 
 def points_for(a: AssignmentIn, value: str, policy: PolicyParams = POLICY) -> str:
@@ -91,6 +111,7 @@ def points_for(a: AssignmentIn, value: str, policy: PolicyParams = POLICY) -> st
 
 
 # ======================================================================== SPEC 3 numbers
+
 
 def test_round_points_two_places_half_up() -> None:
     assert round_points(Dec("94.995")) == Dec("95.00")
@@ -113,37 +134,64 @@ def test_intermediate_values_are_not_rounded() -> None:
     # KPI points 66.666..: composite 0.5*66.666.. + 0.5*100 = 83.333.. -> 83.33; rounding
     # the component first (66.67) would give 83.335 -> 83.34.
     policy = PolicyParams(w_kpi=Dec("0.5"), w_okr=Dec(0), w_eval=Dec("0.5"))
-    inputs = EmployeeInputs(None, assignments=(assignment("ratio", values=("2",), target="3"),),
-                            manager_rating=Dec(5), cycle_start=START, cycle_end=END)
+    inputs = EmployeeInputs(
+        None,
+        assignments=(assignment("ratio", values=("2",), target="3"),),
+        manager_rating=Dec(5),
+        cycle_start=START,
+        cycle_end=END,
+    )
     result = score_employee(inputs, policy)
     assert p2(result.composite) == "83.33"
 
 
 def test_results_are_decimals() -> None:
-    inputs = EmployeeInputs(None, assignments=(assignment("ratio", values=("2",), target="3"),),
-                            manager_rating=Dec(4), cycle_start=START, cycle_end=END)
+    inputs = EmployeeInputs(
+        None,
+        assignments=(assignment("ratio", values=("2",), target="3"),),
+        manager_rating=Dec(4),
+        cycle_start=START,
+        cycle_end=END,
+    )
     result = score_employee(inputs, POLICY)
-    values = [result.composite, result.final, *result.weights.values(),
-              *(v for v in result.components.values() if v is not None)]
+    values = [
+        result.composite,
+        result.final,
+        *result.weights.values(),
+        *(v for v in result.components.values() if v is not None),
+    ]
     assert result.components["okr"] is None
     assert all(isinstance(v, Dec) for v in values)
 
 
 # ======================================================================== SPEC 4 OKR
 
+
 def test_current_value_is_latest_check_in_by_checked_in_at() -> None:
-    kr = KeyResultIn(id=None, kind="metric", start=Dec(0), target=Dec(100), check_ins=(
-        ci("40", at=T0 + dt.timedelta(days=5)),
-        ci("80", at=T0, created=T0 + dt.timedelta(days=10)),  # created later, checked in earlier
-    ))
+    kr = KeyResultIn(
+        id=None,
+        kind="metric",
+        start=Dec(0),
+        target=Dec(100),
+        check_ins=(
+            ci("40", at=T0 + dt.timedelta(days=5)),
+            ci("80", at=T0, created=T0 + dt.timedelta(days=10)),  # created later, checked in earlier
+        ),
+    )
     assert current_value(kr) == Dec(40)
 
 
 def test_current_value_tie_on_checked_in_at_latest_created_wins() -> None:
-    kr = KeyResultIn(id=None, kind="metric", start=Dec(0), target=Dec(100), check_ins=(
-        ci("60", at=T0, created=T0 + dt.timedelta(hours=1)),
-        ci("30", at=T0, created=T0),
-    ))
+    kr = KeyResultIn(
+        id=None,
+        kind="metric",
+        start=Dec(0),
+        target=Dec(100),
+        check_ins=(
+            ci("60", at=T0, created=T0 + dt.timedelta(hours=1)),
+            ci("30", at=T0, created=T0),
+        ),
+    )
     assert current_value(kr) == Dec(60)
     reordered = KeyResultIn(id=None, kind="metric", start=Dec(0), target=Dec(100), check_ins=kr.check_ins[::-1])
     assert current_value(reordered) == Dec(60)
@@ -188,17 +236,24 @@ def test_kr_boolean_done_is_one_else_zero() -> None:
 
 
 def test_kr_boolean_latest_check_in_decides() -> None:
-    kr = KeyResultIn(id=None, kind="boolean", check_ins=(
-        ci(done=False, at=T0 + dt.timedelta(days=3)), ci(done=True, at=T0)))
+    kr = KeyResultIn(
+        id=None, kind="boolean", check_ins=(ci(done=False, at=T0 + dt.timedelta(days=3)), ci(done=True, at=T0))
+    )
     assert kr_score(kr).score == 0
 
 
 def test_kr_milestone_weighted_fraction() -> None:
-    kr = KeyResultIn(id=None, kind="milestone", milestones=(
-        Milestone(Dec(1), True), Milestone(Dec(1), True), Milestone(Dec(2), False)))
+    kr = KeyResultIn(
+        id=None,
+        kind="milestone",
+        milestones=(Milestone(Dec(1), True), Milestone(Dec(1), True), Milestone(Dec(2), False)),
+    )
     assert p4(kr_score(kr).score) == "0.5000"
-    kr = KeyResultIn(id=None, kind="milestone", milestones=(
-        Milestone(Dec(3), False), Milestone(Dec(1), True), Milestone(Dec(1), True)))
+    kr = KeyResultIn(
+        id=None,
+        kind="milestone",
+        milestones=(Milestone(Dec(3), False), Milestone(Dec(1), True), Milestone(Dec(1), True)),
+    )
     assert p4(kr_score(kr).score) == "0.4000"
 
 
@@ -214,9 +269,16 @@ def test_kr_manual_grade_zero_is_a_grade() -> None:
 
 
 def test_objective_score_weighted_mean_of_krs() -> None:
-    o = objective("aspirational", metric("0", "50000", "36000", weight="2"), metric("8", "5", "6.5"),
-                  KeyResultIn(id=None, kind="milestone", milestones=(
-                      Milestone(Dec(1), True), Milestone(Dec(1), True), Milestone(Dec(2), False))))
+    o = objective(
+        "aspirational",
+        metric("0", "50000", "36000", weight="2"),
+        metric("8", "5", "6.5"),
+        KeyResultIn(
+            id=None,
+            kind="milestone",
+            milestones=(Milestone(Dec(1), True), Milestone(Dec(1), True), Milestone(Dec(2), False)),
+        ),
+    )
     assert p4(objective_score(o).score) == "0.6100"
 
 
@@ -247,17 +309,28 @@ def test_okr_points_custom_committed_par() -> None:
 
 
 def test_okr_component_weighted_mean_of_objectives() -> None:
-    c = okr_component([objective("committed", boolean(True), weight="3"),
-                       objective("committed", metric("0", "10", "2"))], POLICY)
+    c = okr_component(
+        [objective("committed", boolean(True), weight="3"), objective("committed", metric("0", "10", "2"))], POLICY
+    )
     assert p2(c.points) == "80.00" and c.flags == ()
 
 
-@pytest.mark.parametrize("status,counts", [
-    ("draft", False), ("submitted", False), ("approved", False), ("rejected", False),
-    ("published", True), ("closed", True)])
+@pytest.mark.parametrize(
+    "status,counts",
+    [
+        ("draft", False),
+        ("submitted", False),
+        ("approved", False),
+        ("rejected", False),
+        ("published", True),
+        ("closed", True),
+    ],
+)
 def test_okr_component_counts_only_published_and_closed(status: str, counts: bool) -> None:
-    c = okr_component([objective("committed", metric("0", "10", "8")),
-                       objective("committed", metric("0", "10", "2"), status=status)], POLICY)
+    c = okr_component(
+        [objective("committed", metric("0", "10", "8")), objective("committed", metric("0", "10", "2"), status=status)],
+        POLICY,
+    )
     assert p2(c.points) == ("50.00" if counts else "80.00")
 
 
@@ -323,8 +396,10 @@ def test_pace_after_cycle_end_expects_full_progress() -> None:
 
 # ======================================================================== SPEC 5 KPI
 
-@pytest.mark.parametrize("aggregation,expected", [
-    ("sum", "60"), ("avg", "20"), ("last", "30"), ("min", "10"), ("max", "30")])
+
+@pytest.mark.parametrize(
+    "aggregation,expected", [("sum", "60"), ("avg", "20"), ("last", "30"), ("min", "10"), ("max", "30")]
+)
 def test_actual_aggregations(aggregation: str, expected: str) -> None:
     ms = [m("20", dt.date(2024, 5, 1)), m("30", dt.date(2024, 6, 1)), m("10", dt.date(2024, 4, 15))]
     assert actual(ms, aggregation, START, END) == Dec(expected)
@@ -342,10 +417,21 @@ def test_actual_window_is_inclusive_of_cycle_dates() -> None:
 
 def test_actual_uses_the_assignments_own_cycle() -> None:
     # An assignment in a descendant cycle (a month of the quarter) counts only its month.
-    a = AssignmentIn(id=None, method="ratio", direction="higher_is_better", aggregation="sum", target=Dec(100),
-                     measurements=(m("10", dt.date(2024, 4, 30)), m("20", dt.date(2024, 5, 1)),
-                                   m("30", dt.date(2024, 5, 31)), m("40", dt.date(2024, 6, 1))),
-                     cycle_start=dt.date(2024, 5, 1), cycle_end=dt.date(2024, 5, 31))
+    a = AssignmentIn(
+        id=None,
+        method="ratio",
+        direction="higher_is_better",
+        aggregation="sum",
+        target=Dec(100),
+        measurements=(
+            m("10", dt.date(2024, 4, 30)),
+            m("20", dt.date(2024, 5, 1)),
+            m("30", dt.date(2024, 5, 31)),
+            m("40", dt.date(2024, 6, 1)),
+        ),
+        cycle_start=dt.date(2024, 5, 1),
+        cycle_end=dt.date(2024, 5, 31),
+    )
     assert score_assignment(a, POLICY, START, END).actual == Dec(50)
 
 
@@ -356,8 +442,11 @@ def test_actual_none_without_measurement_in_cycle() -> None:
 
 def test_actual_last_tie_on_measured_at_latest_created_wins() -> None:
     day = dt.date(2024, 6, 15)
-    ms = [m("80", day, T0 + dt.timedelta(hours=3)), m("40", day, T0),
-          m("100", dt.date(2024, 5, 1), T0 + dt.timedelta(days=30))]
+    ms = [
+        m("80", day, T0 + dt.timedelta(hours=3)),
+        m("40", day, T0),
+        m("100", dt.date(2024, 5, 1), T0 + dt.timedelta(days=30)),
+    ]
     assert actual(ms, "last", START, END) == Dec(80)
 
 
@@ -373,16 +462,34 @@ BANDED_HIB = assignment("banded", threshold="100", target="200", stretch="300")
 BANDED_LIB = assignment("banded", "lower_is_better", threshold="10", target="5", stretch="2")
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("99", "0.00"), ("100", "60.00"), ("150", "80.00"), ("200", "100.00"), ("250", "110.00"),
-    ("300", "120.00"), ("450", "120.00")])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("99", "0.00"),
+        ("100", "60.00"),
+        ("150", "80.00"),
+        ("200", "100.00"),
+        ("250", "110.00"),
+        ("300", "120.00"),
+        ("450", "120.00"),
+    ],
+)
 def test_banded_higher_is_better(value: str, expected: str) -> None:
     assert points_for(BANDED_HIB, value) == expected
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("10.5", "0.00"), ("10", "60.00"), ("7", "84.00"), ("5", "100.00"), ("3", "113.33"),
-    ("2", "120.00"), ("0.5", "120.00")])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("10.5", "0.00"),
+        ("10", "60.00"),
+        ("7", "84.00"),
+        ("5", "100.00"),
+        ("3", "113.33"),
+        ("2", "120.00"),
+        ("0.5", "120.00"),
+    ],
+)
 def test_banded_lower_is_better(value: str, expected: str) -> None:
     assert points_for(BANDED_LIB, value) == expected
 
@@ -421,14 +528,17 @@ def test_banded_appendix_return_rate() -> None:
     assert p2(kpi_points(a, Dec("0.115") / 3, POLICY)) == "103.33"
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("150", "75.00"), ("200", "100.00"), ("230", "115.00"), ("300", "120.00"), ("0", "0.00"), ("-50", "0.00")])
+@pytest.mark.parametrize(
+    "value,expected",
+    [("150", "75.00"), ("200", "100.00"), ("230", "115.00"), ("300", "120.00"), ("0", "0.00"), ("-50", "0.00")],
+)
 def test_ratio_higher_is_better(value: str, expected: str) -> None:
     assert points_for(assignment("ratio", target="200"), value) == expected
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("5", "80.00"), ("4", "100.00"), ("3.5", "114.29"), ("2", "120.00"), ("400", "1.00")])
+@pytest.mark.parametrize(
+    "value,expected", [("5", "80.00"), ("4", "100.00"), ("3.5", "114.29"), ("2", "120.00"), ("400", "1.00")]
+)
 def test_ratio_lower_is_better(value: str, expected: str) -> None:
     assert points_for(assignment("ratio", "lower_is_better", target="4"), value) == expected
 
@@ -446,61 +556,137 @@ def test_ratio_clamped_to_policy_cap() -> None:
 RANGE = assignment("range", "target_range", range_low="4.5", range_high="4.8", tolerance="0.25")
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("4.5", "100.00"), ("4.65", "100.00"), ("4.8", "100.00"), ("4.45", "80.00"), ("4.4", "60.00"),
-    ("4.95", "40.00"), ("5.05", "0.00"), ("3", "0.00")])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("4.5", "100.00"),
+        ("4.65", "100.00"),
+        ("4.8", "100.00"),
+        ("4.45", "80.00"),
+        ("4.4", "60.00"),
+        ("4.95", "40.00"),
+        ("5.05", "0.00"),
+        ("3", "0.00"),
+    ],
+)
 def test_range_points(value: str, expected: str) -> None:
     assert points_for(RANGE, value) == expected
 
 
-@pytest.mark.parametrize("direction,value,expected", [
-    ("higher_is_better", "1", "100.00"), ("higher_is_better", "5", "100.00"),
-    ("higher_is_better", "0.999", "0.00"), ("lower_is_better", "1", "100.00"),
-    ("lower_is_better", "0", "100.00"), ("lower_is_better", "1.001", "0.00")])
+@pytest.mark.parametrize(
+    "direction,value,expected",
+    [
+        ("higher_is_better", "1", "100.00"),
+        ("higher_is_better", "5", "100.00"),
+        ("higher_is_better", "0.999", "0.00"),
+        ("lower_is_better", "1", "100.00"),
+        ("lower_is_better", "0", "100.00"),
+        ("lower_is_better", "1.001", "0.00"),
+    ],
+)
 def test_binary_target_met(direction: str, value: str, expected: str) -> None:
     assert points_for(assignment("binary", direction, target="1"), value) == expected
 
 
 def test_kpi_component_weighted_mean() -> None:
-    c = kpi_component([assignment("ratio", values=("90",), target="100", weight="3"),
-                       assignment("binary", values=("1",), target="1")], POLICY, START, END)
+    c = kpi_component(
+        [
+            assignment("ratio", values=("90",), target="100", weight="3"),
+            assignment("binary", values=("1",), target="1"),
+        ],
+        POLICY,
+        START,
+        END,
+    )
     assert p2(c.points) == "92.50" and c.flags == ()
 
 
 def test_kpi_component_appendix_a() -> None:
-    c = kpi_component([
-        assignment("banded", values=("410000", "380000", "395000"), aggregation="sum", weight="40",
-                   threshold="1000000", target="1200000", stretch="1400000"),
-        assignment("banded", "lower_is_better", values=("0.041", "0.038", "0.036"), aggregation="avg",
-                   weight="20", threshold="0.05", target="0.04", stretch="0.03"),
-        assignment("range", "target_range", values=("4.45",), weight="20", range_low="4.5",
-                   range_high="4.8", tolerance="0.25"),
-        assignment("ratio", values=("0.031",), weight="20", target="0.03"),
-    ], POLICY, START, END)
+    c = kpi_component(
+        [
+            assignment(
+                "banded",
+                values=("410000", "380000", "395000"),
+                aggregation="sum",
+                weight="40",
+                threshold="1000000",
+                target="1200000",
+                stretch="1400000",
+            ),
+            assignment(
+                "banded",
+                "lower_is_better",
+                values=("0.041", "0.038", "0.036"),
+                aggregation="avg",
+                weight="20",
+                threshold="0.05",
+                target="0.04",
+                stretch="0.03",
+            ),
+            assignment(
+                "range",
+                "target_range",
+                values=("4.45",),
+                weight="20",
+                range_low="4.5",
+                range_high="4.8",
+                tolerance="0.25",
+            ),
+            assignment("ratio", values=("0.031",), weight="20", target="0.03"),
+        ],
+        POLICY,
+        START,
+        END,
+    )
     assert p2(c.points) == "96.13"
 
 
 def test_veto_zeroes_component_and_flags() -> None:
-    c = kpi_component([assignment("binary", values=("0",), target="1", veto=True),
-                       assignment("ratio", values=("150",), target="100", weight="3")], POLICY, START, END)
+    c = kpi_component(
+        [
+            assignment("binary", values=("0",), target="1", veto=True),
+            assignment("ratio", values=("150",), target="100", weight="3"),
+        ],
+        POLICY,
+        START,
+        END,
+    )
     assert c.points == 0 and c.flags == ("veto_triggered",)
 
 
 def test_veto_not_triggered_when_veto_kpi_scores() -> None:
-    c = kpi_component([assignment("banded", values=("100",), threshold="100", target="200", veto=True),
-                       assignment("ratio", values=("100",), target="100")], POLICY, START, END)
+    c = kpi_component(
+        [
+            assignment("banded", values=("100",), threshold="100", target="200", veto=True),
+            assignment("ratio", values=("100",), target="100"),
+        ],
+        POLICY,
+        START,
+        END,
+    )
     assert p2(c.points) == "80.00" and c.flags == ()
 
 
 def test_veto_triggered_by_missing_data() -> None:
-    c = kpi_component([assignment("binary", target="1", veto=True),
-                       assignment("ratio", values=("100",), target="100")], POLICY, START, END)
+    c = kpi_component(
+        [assignment("binary", target="1", veto=True), assignment("ratio", values=("100",), target="100")],
+        POLICY,
+        START,
+        END,
+    )
     assert c.points == 0 and set(c.flags) == {"missing_data", "veto_triggered"}
 
 
 def test_zero_points_without_veto_does_not_veto() -> None:
-    c = kpi_component([assignment("binary", values=("0",), target="1"),
-                       assignment("ratio", values=("100",), target="100", veto=True)], POLICY, START, END)
+    c = kpi_component(
+        [
+            assignment("binary", values=("0",), target="1"),
+            assignment("ratio", values=("100",), target="100", veto=True),
+        ],
+        POLICY,
+        START,
+        END,
+    )
     assert p2(c.points) == "50.00" and c.flags == ()
 
 
@@ -509,6 +695,7 @@ def test_kpi_component_absent_without_assignments() -> None:
 
 
 # ======================================================================== SPEC 6 evaluation
+
 
 def test_eval_manager_points() -> None:
     assert p2(evaluation_points(Dec(4), (), POLICY)) == "80.00"
@@ -538,8 +725,8 @@ def test_eval_absent_without_submitted_manager_rating() -> None:
 
 # ======================================================================== SPEC 7 composite
 
-def inputs(kpi: str | None = None, okr: str | None = None, manager: str | None = None,
-           *deltas: str) -> EmployeeInputs:
+
+def inputs(kpi: str | None = None, okr: str | None = None, manager: str | None = None, *deltas: str) -> EmployeeInputs:
     """Components with the given points: KPI through a ratio KPI (target 100), OKR through
     one committed objective (score okr/100), eval through the manager rating (N 5)."""
     return EmployeeInputs(
@@ -548,7 +735,9 @@ def inputs(kpi: str | None = None, okr: str | None = None, manager: str | None =
         objectives=() if okr is None else (objective("committed", metric("0", "100", okr)),),
         manager_rating=None if manager is None else Dec(manager),
         adjustments=tuple(Adjustment(Dec(d), "reason", "author") for d in deltas),
-        cycle_start=START, cycle_end=END)
+        cycle_start=START,
+        cycle_end=END,
+    )
 
 
 def test_composite_is_weighted_sum() -> None:
@@ -556,11 +745,14 @@ def test_composite_is_weighted_sum() -> None:
     assert r.status == "scored" and p2(r.composite) == "79.00" and r.flags == ()
 
 
-@pytest.mark.parametrize("absent,present,expected", [
-    ("kpi", {"okr": "90", "manager": "4"}, {"okr": "0.7500", "eval": "0.2500", "composite": "87.50"}),
-    ("okr", {"kpi": "90", "manager": "3"}, {"kpi": "0.8571", "eval": "0.1429", "composite": "85.71"}),
-    ("eval", {"kpi": "90", "okr": "60"}, {"kpi": "0.6667", "okr": "0.3333", "composite": "80.00"}),
-])
+@pytest.mark.parametrize(
+    "absent,present,expected",
+    [
+        ("kpi", {"okr": "90", "manager": "4"}, {"okr": "0.7500", "eval": "0.2500", "composite": "87.50"}),
+        ("okr", {"kpi": "90", "manager": "3"}, {"kpi": "0.8571", "eval": "0.1429", "composite": "85.71"}),
+        ("eval", {"kpi": "90", "okr": "60"}, {"kpi": "0.6667", "okr": "0.3333", "composite": "80.00"}),
+    ],
+)
 def test_reweighting_scales_present_components(absent: str, present: dict, expected: dict) -> None:
     r = score_employee(inputs(**present), POLICY)
     assert r.components[absent] is None
@@ -599,9 +791,24 @@ def test_final_never_below_zero() -> None:
     assert r.final == 0 and r.rating == "D"
 
 
-@pytest.mark.parametrize("final,rating", [
-    ("120", "S"), ("110", "S"), ("109.995", "S"), ("109.994", "A"), ("95", "A"), ("94.995", "A"),
-    ("94.994", "B"), ("80", "B"), ("79.995", "B"), ("79.994", "C"), ("60", "C"), ("59.99", "D"), ("0", "D")])
+@pytest.mark.parametrize(
+    "final,rating",
+    [
+        ("120", "S"),
+        ("110", "S"),
+        ("109.995", "S"),
+        ("109.994", "A"),
+        ("95", "A"),
+        ("94.995", "A"),
+        ("94.994", "B"),
+        ("80", "B"),
+        ("79.995", "B"),
+        ("79.994", "C"),
+        ("60", "C"),
+        ("59.99", "D"),
+        ("0", "D"),
+    ],
+)
 def test_rating_first_band_from_top_after_rounding(final: str, rating: str) -> None:
     assert rating_for(Dec(final), POLICY.bands) == rating
 
@@ -618,21 +825,54 @@ def test_appendix_a_composite_calibrated_and_reweighted() -> None:
         return EmployeeInputs(
             None,
             assignments=(
-                assignment("banded", values=("410000", "380000", "395000"), aggregation="sum", weight="40",
-                           threshold="1000000", target="1200000", stretch="1400000"),
-                assignment("banded", "lower_is_better", values=("0.041", "0.038", "0.036"), aggregation="avg",
-                           weight="20", threshold="0.05", target="0.04", stretch="0.03"),
-                assignment("range", "target_range", values=("4.45",), weight="20", range_low="4.5",
-                           range_high="4.8", tolerance="0.25"),
-                assignment("ratio", values=("0.031",), weight="20", target="0.03")),
+                assignment(
+                    "banded",
+                    values=("410000", "380000", "395000"),
+                    aggregation="sum",
+                    weight="40",
+                    threshold="1000000",
+                    target="1200000",
+                    stretch="1400000",
+                ),
+                assignment(
+                    "banded",
+                    "lower_is_better",
+                    values=("0.041", "0.038", "0.036"),
+                    aggregation="avg",
+                    weight="20",
+                    threshold="0.05",
+                    target="0.04",
+                    stretch="0.03",
+                ),
+                assignment(
+                    "range",
+                    "target_range",
+                    values=("4.45",),
+                    weight="20",
+                    range_low="4.5",
+                    range_high="4.8",
+                    tolerance="0.25",
+                ),
+                assignment("ratio", values=("0.031",), weight="20", target="0.03"),
+            ),
             objectives=(
-                objective("aspirational", metric("0", "50000", "36000", weight="2"), metric("8", "5", "6.5"),
-                          KeyResultIn(id=None, kind="milestone", milestones=(
-                              Milestone(Dec(1), True), Milestone(Dec(1), True), Milestone(Dec(2), False)))),
-                objective("committed", boolean(True), metric("20", "100", "90"))),
+                objective(
+                    "aspirational",
+                    metric("0", "50000", "36000", weight="2"),
+                    metric("8", "5", "6.5"),
+                    KeyResultIn(
+                        id=None,
+                        kind="milestone",
+                        milestones=(Milestone(Dec(1), True), Milestone(Dec(1), True), Milestone(Dec(2), False)),
+                    ),
+                ),
+                objective("committed", boolean(True), metric("20", "100", "90")),
+            ),
             manager_rating=manager,
             adjustments=tuple(Adjustment(Dec(d), "r", "a") for d in deltas),
-            cycle_start=START, cycle_end=END)
+            cycle_start=START,
+            cycle_end=END,
+        )
 
     r = score_employee(build(Dec(4)), POLICY)
     assert [p2(r.components[c]) for c in ("kpi", "okr", "eval")] == ["96.13", "90.45", "80.00"]
@@ -649,8 +889,18 @@ def test_explanation_carries_every_input() -> None:
     kr = metric("0", "10", "9")
     obj = objective("aspirational", kr)
     adj = Adjustment(Dec("-1"), "outlier", "hr-lead")
-    r = score_employee(EmployeeInputs(None, objectives=(obj,), assignments=(kpi,), manager_rating=Dec(4),
-                                      adjustments=(adj,), cycle_start=START, cycle_end=END), policy)
+    r = score_employee(
+        EmployeeInputs(
+            None,
+            objectives=(obj,),
+            assignments=(kpi,),
+            manager_rating=Dec(4),
+            adjustments=(adj,),
+            cycle_start=START,
+            cycle_end=END,
+        ),
+        policy,
+    )
     e = r.explanation
     assert e["policy"]["id"] == str(policy.id) and e["policy"]["version"] == 3
     for c in ("kpi", "okr", "eval"):
@@ -710,4 +960,9 @@ def test_distribution_empty_group() -> None:
 def test_distribution_advisory_report_allowed_vs_actual() -> None:
     report = distribution_report(["S", "S", "A", "B", "B", "B", "B", "B", "C", None], APPENDIX_BANDS)
     assert [(b.rating, b.allowed, b.actual) for b in report] == [
-        ("S", 1, 2), ("A", 2, 1), ("B", 4, 5), ("C", 2, 1), ("D", 0, 0)]
+        ("S", 1, 2),
+        ("A", 2, 1),
+        ("B", 4, 5),
+        ("C", 2, 1),
+        ("D", 0, 0),
+    ]

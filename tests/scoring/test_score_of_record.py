@@ -41,15 +41,20 @@ async def score(t: Tenant, cycle_id: str, key: str, headers: dict[str, str] | No
     return resp.json()
 
 
-async def amend(t: Tenant, cycle_id: str, key: str, expect: int = 201, headers: dict[str, str] | None = None,
-                **body: Any) -> dict[str, Any]:
-    resp = await t.client.post(f"/api/v1/cycles/{cycle_id}/amendments", headers=headers or t.hr,
-                               json={"employee_id": t.employees[key]["id"], **body})
+async def amend(
+    t: Tenant, cycle_id: str, key: str, expect: int = 201, headers: dict[str, str] | None = None, **body: Any
+) -> dict[str, Any]:
+    resp = await t.client.post(
+        f"/api/v1/cycles/{cycle_id}/amendments",
+        headers=headers or t.hr,
+        json={"employee_id": t.employees[key]["id"], **body},
+    )
     assert resp.status_code == expect, resp.text
     return resp.json()
 
 
 # --- finalization and what reads the record ----------------------------------------------------
+
 
 async def test_live_until_official_then_the_record(team: Tenant):
     t = team
@@ -57,20 +62,26 @@ async def test_live_until_official_then_the_record(team: Tenant):
     await give_scores(t, q4, {"alice": 90})
     live = await score(t, q4["id"], "alice")
     assert (live["official"], live["finalized_at"], live["record_version"]) == (False, None, None)
-    assert (await t.client.get(score_url(q4["id"], t.employees["alice"]["id"]) + "/versions",
-                               headers=t.hr)).json() == []
+    assert (
+        await t.client.get(score_url(q4["id"], t.employees["alice"]["id"]) + "/versions", headers=t.hr)
+    ).json() == []
     await transition(t, q4["id"], "review", "calibration", "closed")
     official = await score(t, q4["id"], "alice")
     assert official["official"] is True and official["record_version"] == 1 and official["finalized_at"]
     same = {k: v for k, v in official.items() if k not in ("official", "finalized_at", "record_version")}
     assert same == {k: v for k, v in live.items() if k not in ("official", "finalized_at", "record_version")}
-    (v1,) = (await t.client.get(score_url(q4["id"], t.employees["alice"]["id"]) + "/versions",
-                                headers=t.hr)).json()
+    (v1,) = (await t.client.get(score_url(q4["id"], t.employees["alice"]["id"]) + "/versions", headers=t.hr)).json()
     assert v1["source"] == "cycle_closed" and v1["final"] == "90.00" and v1["rating"] == "B"
     # GraphQL answers the same record
-    data = ok(await gql(t, "query($c: UUID!, $e: UUID!) { score(cycle_id: $c, employee_id: $e) { official "
-                           "record_version final rating } score_versions(cycle_id: $c, employee_id: $e) { source } }",
-                        c=q4["id"], e=t.employees["alice"]["id"]))
+    data = ok(
+        await gql(
+            t,
+            "query($c: UUID!, $e: UUID!) { score(cycle_id: $c, employee_id: $e) { official "
+            "record_version final rating } score_versions(cycle_id: $c, employee_id: $e) { source } }",
+            c=q4["id"],
+            e=t.employees["alice"]["id"],
+        )
+    )
     assert data["score"] == {"official": True, "record_version": 1, "final": "90.00", "rating": "B"}
     assert data["score_versions"] == [{"source": "cycle_closed"}]
 
@@ -104,25 +115,34 @@ async def test_record_survives_policy_definition_and_reopened_child(client: Any)
     record = await score(t, w.ids["q4"], "alice")
     assert record["official"] is True
     policy = await make_policy(t, {"kind": "organization"})  # after pinning: never used by Q4
-    edited = await t.client.patch(f"/api/v1/scoring-policies/{policy['id']}", headers=t.admin,
-                                  json={"w_kpi": "1", "w_okr": "0", "w_eval": "0"})
+    edited = await t.client.patch(
+        f"/api/v1/scoring-policies/{policy['id']}", headers=t.admin, json={"w_kpi": "1", "w_okr": "0", "w_eval": "0"}
+    )
     assert edited.status_code == 200, edited.text
     sales = (await t.client.get("/api/v1/kpi-definitions", headers=t.hr, params={"code": "SALES"})).json()["items"][0]
-    changed = await t.client.patch(f"/api/v1/kpi-definitions/{sales['id']}", headers=t.hr,
-                                   json={"aggregation": "max"})
+    changed = await t.client.patch(f"/api/v1/kpi-definitions/{sales['id']}", headers=t.hr, json={"aggregation": "max"})
     assert changed.status_code == 200, changed.text  # Q4 is not closed: the library may change
     await transition(t, w.ids["dec"], "review", "active")  # December reopened
-    assert_locked(await t.client.post(f"/api/v1/key-results/{w.ids['dec_kr']}/check-ins",
-                                      headers=t.employee("alice"), json={"value": "100"}))
+    assert_locked(
+        await t.client.post(
+            f"/api/v1/key-results/{w.ids['dec_kr']}/check-ins", headers=t.employee("alice"), json={"value": "100"}
+        )
+    )
     after = await score(t, w.ids["q4"], "alice")
     assert after == record
     # the live computation has moved (KPI actual: sum 120 → max 90), the record has not
     job = await t.client.post(f"/api/v1/cycles/{w.ids['q4']}/scores/recompute", headers=t.hr)
     assert job.status_code == 200, job.text
     async with database.sessions() as session:
-        live_final = (await session.execute(select(ScoreSnapshot.final).where(
-            ScoreSnapshot.org_id == t.org_id, ScoreSnapshot.cycle_id == uuid.UUID(w.ids["q4"]),
-            ScoreSnapshot.employee_id == uuid.UUID(w.ids["alice"])))).scalar_one()
+        live_final = (
+            await session.execute(
+                select(ScoreSnapshot.final).where(
+                    ScoreSnapshot.org_id == t.org_id,
+                    ScoreSnapshot.cycle_id == uuid.UUID(w.ids["q4"]),
+                    ScoreSnapshot.employee_id == uuid.UUID(w.ids["alice"]),
+                )
+            )
+        ).scalar_one()
     assert Decimal(record["final"]) != live_final.quantize(Decimal("0.01"))
     # the evaluation, the calibration report and the scores API agree on the record
     ev = (await t.client.get(f"/api/v1/evaluations/{w.ids['ev']}", headers=t.hr)).json()
@@ -143,6 +163,7 @@ async def test_an_employee_reads_their_record_with_anonymous_peer_ratings(client
 
 
 # --- amendments ---------------------------------------------------------------------------
+
 
 async def _paid_quarter(t: Tenant) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """SPEC Appendix A's bonus: target 240000, employed 61 of 92 days; alice scored 90 (B),
@@ -171,8 +192,11 @@ async def test_amendment_writes_a_version_and_a_correction_to_the_minor_unit(tea
     assert s["changes"] == {"rating": {"before": "B", "after": "A"}}
     (correction,) = body["corrections"]
     # A: 240000 × 1.2 × 61 / 92 = 190956.52… → 190957; the correction is 190957 − 159130
-    assert (correction["action"], correction["amount_minor"], correction["plan_id"]) == \
-        ("adjustment_created", 31827, plan["id"])
+    assert (correction["action"], correction["amount_minor"], correction["plan_id"]) == (
+        "adjustment_created",
+        31827,
+        plan["id"],
+    )
     results = await results_of(t, plan)
     (adj,) = [r for r in results if r["kind"] == "adjustment"]
     assert adj["id"] == correction["result_id"] and adj["adjusts_id"] == paid["alice"]["id"]
@@ -187,10 +211,11 @@ async def test_amendment_writes_a_version_and_a_correction_to_the_minor_unit(tea
 
     current = await score(t, q4["id"], "alice")
     assert (current["record_version"], current["rating"], current["official"]) == (2, "A", True)
-    versions = (await t.client.get(score_url(q4["id"], t.employees["alice"]["id"]) + "/versions",
-                                   headers=t.hr)).json()
-    assert [(v["record_version"], v["rating"], v["source"]) for v in versions] == \
-        [(1, "B", "cycle_closed"), (2, "A", "amendment")]
+    versions = (await t.client.get(score_url(q4["id"], t.employees["alice"]["id"]) + "/versions", headers=t.hr)).json()
+    assert [(v["record_version"], v["rating"], v["source"]) for v in versions] == [
+        (1, "B", "cycle_closed"),
+        (2, "A", "amendment"),
+    ]
     assert versions[0]["finalized_at"] == versions[1]["finalized_at"]
 
     # a second amendment: the final goes to 75, the rating follows the bands (C: 0.6)
@@ -204,10 +229,13 @@ async def test_amendment_writes_a_version_and_a_correction_to_the_minor_unit(tea
     events = await outbox(t, "score.amended")
     assert [(e["version"], e["previous"]["rating"], e["rating"]) for e in events] == [(2, "B", "A"), (3, "A", "C")]
     assert events[0]["correction_ids"] == [correction["result_id"]]
-    audit = (await t.client.get("/api/v1/audit-events", headers=t.auditor,
-                                params={"entity_type": "score_record"})).json()["items"]
+    audit = (
+        await t.client.get("/api/v1/audit-events", headers=t.auditor, params={"entity_type": "score_record"})
+    ).json()["items"]
     assert sorted((e["action"], e["reason"]) for e in audit) == [
-        ("score.amended", "Returns were booked twice"), ("score.amended", "The Q4 GMV feed missed a region")]
+        ("score.amended", "Returns were booked twice"),
+        ("score.amended", "The Q4 GMV feed missed a region"),
+    ]
 
 
 async def test_a_pooled_plan_is_corrected_at_the_run_s_scale(team: Tenant):
@@ -233,9 +261,14 @@ async def test_amendment_refusals(team: Tenant):
     t = team
     q4, _plan, _paid = await _paid_quarter(t)
     alice = t.employees["alice"]["id"]
-    for headers, status in ((t.employee("lead"), 403), (t.employee("alice"), 403), (t.auditor, 403),
-                            (t.employee("carol"), 404), (t.as_scope("payroll:read"), 404),
-                            (bearer(t.token(["hr"], emp=alice)), 403)):  # nobody amends their own score
+    for headers, status in (
+        (t.employee("lead"), 403),
+        (t.employee("alice"), 403),
+        (t.auditor, 403),
+        (t.employee("carol"), 404),
+        (t.as_scope("payroll:read"), 404),
+        (bearer(t.token(["hr"], emp=alice)), 403),
+    ):  # nobody amends their own score
         await amend(t, q4["id"], "alice", status, headers, rating="A", reason="why not")
     await amend(t, q4["id"], "alice", 422, rating="Z", reason="no such band")
     await amend(t, q4["id"], "alice", 422, reason="nothing to change")
@@ -254,19 +287,34 @@ async def test_amendment_refusals(team: Tenant):
 async def test_amend_through_graphql(team: Tenant):
     t = team
     q4, plan, _paid = await _paid_quarter(t)
-    data = ok(await gql(t, """mutation($c: UUID!, $i: ScoreAmendmentInput!) { amend_score(cycle_id: $c, input: $i) {
+    data = ok(
+        await gql(
+            t,
+            """mutation($c: UUID!, $i: ScoreAmendmentInput!) { amend_score(cycle_id: $c, input: $i) {
                 previous_version score { record_version rating final source reason }
                 corrections { action amount_minor plan_id } } }""",
-                        c=q4["id"], i={"employee_id": t.employees["alice"]["id"], "rating": "A",
-                                       "reason": "Late evidence"}))
+            c=q4["id"],
+            i={"employee_id": t.employees["alice"]["id"], "rating": "A", "reason": "Late evidence"},
+        )
+    )
     got = data["amend_score"]
     assert got["previous_version"] == 1
-    assert got["score"] == {"record_version": 2, "rating": "A", "final": "90.00", "source": "amendment",
-                            "reason": "Late evidence"}
+    assert got["score"] == {
+        "record_version": 2,
+        "rating": "A",
+        "final": "90.00",
+        "source": "amendment",
+        "reason": "Late evidence",
+    }
     assert got["corrections"] == [{"action": "adjustment_created", "amount_minor": 31827, "plan_id": plan["id"]}]
-    refused = await gql(t, """mutation($c: UUID!, $i: ScoreAmendmentInput!) { amend_score(cycle_id: $c, input: $i)
-                              { previous_version } }""", t.employee("lead"),
-                        c=q4["id"], i={"employee_id": t.employees["alice"]["id"], "rating": "S", "reason": "x"})
+    refused = await gql(
+        t,
+        """mutation($c: UUID!, $i: ScoreAmendmentInput!) { amend_score(cycle_id: $c, input: $i)
+                              { previous_version } }""",
+        t.employee("lead"),
+        c=q4["id"],
+        i={"employee_id": t.employees["alice"]["id"], "rating": "S", "reason": "x"},
+    )
     assert refused["errors"][0]["extensions"]["status"] == 403
 
 
@@ -279,8 +327,10 @@ async def test_records_are_immutable_in_the_database(team: Tenant):
     q4 = await quarter(t)
     await give_scores(t, q4, {"alice": 90})
     await transition(t, q4["id"], "review", "calibration", "closed")
-    for stmt in (update(ScoreRecord).where(ScoreRecord.org_id == t.org_id).values(rating="S"),
-                 delete(ScoreRecord).where(ScoreRecord.org_id == t.org_id)):
+    for stmt in (
+        update(ScoreRecord).where(ScoreRecord.org_id == t.org_id).values(rating="S"),
+        delete(ScoreRecord).where(ScoreRecord.org_id == t.org_id),
+    ):
         async with database.sessions() as session:
             try:
                 await session.execute(stmt)
@@ -306,14 +356,17 @@ async def test_cycles_closed_before_records_existed_get_them_once(team: Tenant):
     q4 = await quarter(t)
     await give_scores(t, q4, {"alice": 90, "bob": 100})
     async with database.sessions() as session:  # what an earlier release left behind
-        await session.execute(update(Cycle).where(Cycle.org_id == t.org_id, Cycle.id == uuid.UUID(q4["id"]))
-                              .values(status="closed"))
+        await session.execute(
+            update(Cycle).where(Cycle.org_id == t.org_id, Cycle.id == uuid.UUID(q4["id"])).values(status="closed")
+        )
         await session.commit()
     assert (await score(t, q4["id"], "alice"))["official"] is False
     for expected in (len(t.employees), 0):
         async with database.sessions() as session:
-            ctx = Ctx(session=session, principal=Principal(sub="t", org_id=t.org_id, kind="person",
-                                                           roles=frozenset({"admin"})))
+            ctx = Ctx(
+                session=session,
+                principal=Principal(sub="t", org_id=t.org_id, kind="person", roles=frozenset({"admin"})),
+            )
             assert await records.finalize_closed(ctx) == expected
             await session.commit()
     official = await score(t, q4["id"], "alice")

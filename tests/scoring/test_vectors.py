@@ -25,8 +25,12 @@ def _of(kind: str) -> list:
 def test_vector_inventory() -> None:
     """Appendix A is there, and there are at least 40 vectors beyond it."""
     names = {v["name"] for v in ALL}
-    assert {"appendix_a_composite", "appendix_a_calibrated", "appendix_a_reweighted",
-            "appendix_a_distribution"} <= names
+    assert {
+        "appendix_a_composite",
+        "appendix_a_calibrated",
+        "appendix_a_reweighted",
+        "appendix_a_distribution",
+    } <= names
     assert len([v for v in ALL if not v["name"].startswith("appendix_a")]) >= 40
 
 
@@ -40,9 +44,11 @@ def test_employee_vector(vector: dict) -> None:
 def summarized(inputs: EmployeeInputs) -> EmployeeInputs:
     """The inputs as a bulk loader gives them: each assignment's measurements already
     summarized within its window."""
+
     def one(a: AssignmentIn) -> AssignmentIn:
         summary = summarize(a.measurements, a.cycle_start or inputs.cycle_start, a.cycle_end or inputs.cycle_end)
         return dataclasses.replace(a, measurements=(), summary=summary, summarized=True)
+
     return dataclasses.replace(inputs, assignments=tuple(one(a) for a in inputs.assignments))
 
 
@@ -64,8 +70,9 @@ def test_distribution_vector(vector: dict) -> None:
     finals = [(emp, V.dec(final)) for emp, final in vector["finals"].items()]
     exp = vector["expected"]
     out = V.Mismatches(vector["name"])
-    out.check("cumulative_counts", [str(c) for c in cumulative_counts(dist.bands, len(finals))],
-              exp["cumulative_counts"])
+    out.check(
+        "cumulative_counts", [str(c) for c in cumulative_counts(dist.bands, len(finals))], exp["cumulative_counts"]
+    )
     ratings = enforced_ratings(finals, dist.bands)
     out.check("ratings", {emp: ratings[emp] for emp, _ in finals}, exp["ratings"])
     # The advisory report, fed the enforced ratings: each band's allowed count, and the

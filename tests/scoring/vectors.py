@@ -48,8 +48,7 @@ def _no_json_numbers(text: str) -> None:
 
 
 def load_file(path: Path) -> list[dict[str, Any]]:
-    data = json.loads(path.read_text(encoding="utf-8"), parse_int=_no_json_numbers,
-                      parse_float=_no_json_numbers)
+    data = json.loads(path.read_text(encoding="utf-8"), parse_int=_no_json_numbers, parse_float=_no_json_numbers)
     if data.get("format") != FORMAT:
         raise VectorFormatError(f"{path.name}: format must be {FORMAT!r}")
     vectors = data["vectors"]
@@ -73,6 +72,7 @@ def load_all() -> list[dict[str, Any]]:
 
 # ------------------------------------------------------------------ rounding (SPEC 3)
 
+
 def points(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
@@ -88,6 +88,7 @@ def as_places_of(value: Decimal, expected: str) -> Decimal:
 
 
 # ------------------------------------------------------------------ building inputs
+
 
 def dec(value: str | None) -> Decimal | None:
     if value is None:
@@ -114,8 +115,15 @@ def uid(kind: str, local_id: str) -> uuid.UUID:
 
 def build_policy(p: dict[str, Any]) -> PolicyParams:
     kwargs: dict[str, Any] = {k: dec(p[k]) for k in ("w_kpi", "w_okr", "w_eval")}
-    for key in ("okr_par_committed", "okr_par_aspirational", "okr_cap", "kpi_threshold_points",
-                "kpi_target_points", "kpi_cap", "peer_weight"):
+    for key in (
+        "okr_par_committed",
+        "okr_par_aspirational",
+        "okr_cap",
+        "kpi_threshold_points",
+        "kpi_target_points",
+        "kpi_cap",
+        "peer_weight",
+    ):
         if key in p:
             kwargs[key] = dec(p[key])
     if "rating_scale" in p:
@@ -129,42 +137,66 @@ def build_policy(p: dict[str, Any]) -> PolicyParams:
 
 
 def build_measurement(m: dict[str, Any]) -> Measurement:
-    return Measurement(value=dec(m["value"]), measured_at=date(m["measured_at"]),
-                       created_at=timestamp(m["created_at"]) if m.get("created_at") else None)
+    return Measurement(
+        value=dec(m["value"]),
+        measured_at=date(m["measured_at"]),
+        created_at=timestamp(m["created_at"]) if m.get("created_at") else None,
+    )
 
 
 def build_assignment(a: dict[str, Any]) -> AssignmentIn:
     return AssignmentIn(
-        id=uid("kpi", a["id"]), code=a["id"], method=a["method"], direction=a["direction"],
-        aggregation=a["aggregation"], weight=dec(a.get("weight", "1")),
-        threshold=dec(a.get("threshold")), target=dec(a.get("target")), stretch=dec(a.get("stretch")),
-        range_low=dec(a.get("range_low")), range_high=dec(a.get("range_high")),
-        tolerance=dec(a.get("tolerance")), veto=bool(a.get("veto", False)),
+        id=uid("kpi", a["id"]),
+        code=a["id"],
+        method=a["method"],
+        direction=a["direction"],
+        aggregation=a["aggregation"],
+        weight=dec(a.get("weight", "1")),
+        threshold=dec(a.get("threshold")),
+        target=dec(a.get("target")),
+        stretch=dec(a.get("stretch")),
+        range_low=dec(a.get("range_low")),
+        range_high=dec(a.get("range_high")),
+        tolerance=dec(a.get("tolerance")),
+        veto=bool(a.get("veto", False)),
         rewardable=bool(a.get("rewardable", False)),
-        measurements=tuple(build_measurement(m) for m in a.get("measurements", [])))
+        measurements=tuple(build_measurement(m) for m in a.get("measurements", [])),
+    )
 
 
 def build_check_in(c: dict[str, Any]) -> CheckIn:
     checked_in_at = timestamp(c["checked_in_at"])
-    return CheckIn(checked_in_at=checked_in_at,
-                   created_at=timestamp(c["created_at"]) if c.get("created_at") else checked_in_at,
-                   value=dec(c.get("value")), done=c.get("done"))
+    return CheckIn(
+        checked_in_at=checked_in_at,
+        created_at=timestamp(c["created_at"]) if c.get("created_at") else checked_in_at,
+        value=dec(c.get("value")),
+        done=c.get("done"),
+    )
 
 
 def build_key_result(k: dict[str, Any]) -> KeyResultIn:
     return KeyResultIn(
-        id=uid("kr", k["id"]), title=k["id"], kind=k["kind"], weight=dec(k.get("weight", "1")),
-        start=dec(k.get("start")), target=dec(k.get("target")),
+        id=uid("kr", k["id"]),
+        title=k["id"],
+        kind=k["kind"],
+        weight=dec(k.get("weight", "1")),
+        start=dec(k.get("start")),
+        target=dec(k.get("target")),
         check_ins=tuple(build_check_in(c) for c in k.get("check_ins", [])),
-        milestones=tuple(Milestone(weight=dec(m["weight"]), done=bool(m["done"]))
-                         for m in k.get("milestones", [])),
-        grade=dec(k.get("grade")))
+        milestones=tuple(Milestone(weight=dec(m["weight"]), done=bool(m["done"])) for m in k.get("milestones", [])),
+        grade=dec(k.get("grade")),
+    )
 
 
 def build_objective(o: dict[str, Any]) -> ObjectiveIn:
-    return ObjectiveIn(id=uid("objective", o["id"]), title=o["id"], type=o["type"],
-                       weight=dec(o.get("weight", "1")), status=o.get("status", "published"),
-                       key_results=tuple(build_key_result(k) for k in o.get("key_results", [])))
+    return ObjectiveIn(
+        id=uid("objective", o["id"]),
+        title=o["id"],
+        type=o["type"],
+        weight=dec(o.get("weight", "1")),
+        status=o.get("status", "published"),
+        key_results=tuple(build_key_result(k) for k in o.get("key_results", [])),
+    )
 
 
 def build_inputs(v: dict[str, Any]) -> EmployeeInputs:
@@ -174,9 +206,13 @@ def build_inputs(v: dict[str, Any]) -> EmployeeInputs:
         assignments=tuple(build_assignment(a) for a in v.get("kpis", [])),
         manager_rating=dec(v.get("manager_rating")),
         peer_ratings=tuple(dec(r) for r in v.get("peer_ratings", [])),
-        adjustments=tuple(Adjustment(delta=dec(a["delta"]), reason=a.get("reason", ""),
-                                     author=a.get("author", "")) for a in v.get("adjustments", [])),
-        cycle_start=date(v["cycle"]["start"]), cycle_end=date(v["cycle"]["end"]))
+        adjustments=tuple(
+            Adjustment(delta=dec(a["delta"]), reason=a.get("reason", ""), author=a.get("author", ""))
+            for a in v.get("adjustments", [])
+        ),
+        cycle_start=date(v["cycle"]["start"]),
+        cycle_end=date(v["cycle"]["end"]),
+    )
 
 
 def build_distribution(d: dict[str, Any]) -> Distribution:
@@ -184,6 +220,7 @@ def build_distribution(d: dict[str, Any]) -> Distribution:
 
 
 # ------------------------------------------------------------------ comparing
+
 
 class Mismatches:
     def __init__(self, name: str) -> None:

@@ -35,8 +35,13 @@ async def engine(hooks: Tenant) -> AsyncIterator[Callable[..., Dispatcher]]:
     made: list[Dispatcher] = []
 
     def make(**overrides: Any) -> Dispatcher:
-        options: dict[str, Any] = {"org_id": hooks.org_id, "retry_scale": 1e-4, "retry_jitter": 0.0,
-                                   "total_timeout": 5.0, "connect_timeout": 2.0}
+        options: dict[str, Any] = {
+            "org_id": hooks.org_id,
+            "retry_scale": 1e-4,
+            "retry_jitter": 0.0,
+            "total_timeout": 5.0,
+            "connect_timeout": 2.0,
+        }
         options.update(overrides)
         d = Dispatcher(DeliveryConfig(**options), transport=LoopbackOnly())
         made.append(d)

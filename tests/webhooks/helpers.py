@@ -26,33 +26,39 @@ class LoopbackOnly(httpx.AsyncHTTPTransport):
 
 
 async def allow_private(t: Tenant, allowed: bool = True) -> None:
-    resp = await t.client.patch("/api/v1/organization", headers=t.admin,
-                                json={"settings": {"webhooks_allow_private": allowed}})
+    resp = await t.client.patch(
+        "/api/v1/organization", headers=t.admin, json={"settings": {"webhooks_allow_private": allowed}}
+    )
     assert resp.status_code == 200, resp.text
     assert resp.json()["settings"]["webhooks_allow_private"] is allowed
 
 
-async def subscribe(t: Tenant, url: str, events: list[str] | None = None,
-                    headers: dict[str, str] | None = None, **fields: Any) -> dict[str, Any]:
-    resp = await t.client.post("/api/v1/webhooks", headers=headers or t.admin,
-                               json={"url": url, "events": events or ["employee.upserted"], **fields})
+async def subscribe(
+    t: Tenant, url: str, events: list[str] | None = None, headers: dict[str, str] | None = None, **fields: Any
+) -> dict[str, Any]:
+    resp = await t.client.post(
+        "/api/v1/webhooks",
+        headers=headers or t.admin,
+        json={"url": url, "events": events or ["employee.upserted"], **fields},
+    )
     assert resp.status_code == 201, resp.text
     return resp.json()
 
 
-async def emit(org_id: uuid.UUID, event_type: str = "employee.upserted",
-               payload: dict[str, Any] | None = None) -> uuid.UUID:
+async def emit(
+    org_id: uuid.UUID, event_type: str = "employee.upserted", payload: dict[str, Any] | None = None
+) -> uuid.UUID:
     """An event in the outbox, committed, as a domain change would write it."""
     async with database.sessions() as session:
-        event_id = await outbox.emit(session, org_id, event_type,
-                                     payload if payload is not None else {"id": str(uuid.uuid4())})
+        event_id = await outbox.emit(
+            session, org_id, event_type, payload if payload is not None else {"id": str(uuid.uuid4())}
+        )
         await session.commit()
     return event_id
 
 
 async def deliveries(t: Tenant, sub_id: str) -> list[dict[str, Any]]:
-    resp = await t.client.get(f"/api/v1/webhooks/{sub_id}/deliveries", headers=t.admin,
-                              params={"limit": 500})
+    resp = await t.client.get(f"/api/v1/webhooks/{sub_id}/deliveries", headers=t.admin, params={"limit": 500})
     assert resp.status_code == 200, resp.text
     return resp.json()["items"]
 
@@ -69,8 +75,7 @@ async def webhook(t: Tenant, sub_id: str) -> dict[str, Any]:
     return resp.json()
 
 
-async def drain(dispatcher: Dispatcher, until: Callable[[], Awaitable[bool]],
-                within: float = 15.0) -> None:
+async def drain(dispatcher: Dispatcher, until: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
     """Run engine rounds until `until()` holds."""
     deadline = time.monotonic() + within
     while True:
@@ -82,9 +87,11 @@ async def drain(dispatcher: Dispatcher, until: Callable[[], Awaitable[bool]],
         await asyncio.sleep(0.01)
 
 
-def all_settled(t: Tenant, sub_id: str, statuses: tuple[str, ...] = ("succeeded", "dead"),
-                count: int = 1) -> Callable[[], Awaitable[bool]]:
+def all_settled(
+    t: Tenant, sub_id: str, statuses: tuple[str, ...] = ("succeeded", "dead"), count: int = 1
+) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
         items = await deliveries(t, sub_id)
         return len(items) >= count and all(d["status"] in statuses for d in items)
+
     return check

@@ -35,9 +35,17 @@ class Reply:
 
 
 HANG = Reply(hang=True)
-REASONS = {200: "OK", 204: "No Content", 302: "Found", 410: "Gone", 429: "Too Many Requests",
-           500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
-           504: "Gateway Timeout"}
+REASONS = {
+    200: "OK",
+    204: "No Content",
+    302: "Found",
+    410: "Gone",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 class Receiver:
@@ -99,16 +107,19 @@ class Receiver:
                 self.strays.append(Received(method, path, headers, body, time.monotonic()))
                 reply = Reply(status=404, body=b"not this receiver")
             else:
-                path = path[len(self._prefix):]
+                path = path[len(self._prefix) :]
                 self.requests.append(Received(method, path, headers, body, time.monotonic()))
                 reply = self.script.pop(0) if self.script else self.default
             if reply.hang:
                 await self._release.wait()
                 return
             payload = reply.body.encode() if isinstance(reply.body, str) else reply.body
-            head = [f"HTTP/1.1 {reply.status} {REASONS.get(reply.status, 'Status')}",
-                    f"Content-Length: {len(payload)}", "Connection: close",
-                    *(f"{k}: {v}" for k, v in reply.headers.items())]
+            head = [
+                f"HTTP/1.1 {reply.status} {REASONS.get(reply.status, 'Status')}",
+                f"Content-Length: {len(payload)}",
+                "Connection: close",
+                *(f"{k}: {v}" for k, v in reply.headers.items()),
+            ]
             writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + payload)
             await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):

@@ -32,8 +32,9 @@ async def build_world(tenant: Tenant, other_tenant: Tenant) -> World:
 
     await allow_private(tenant)
     await allow_private(other_tenant)
-    resp = await tenant.client.post("/api/v1/webhooks", headers=tenant.admin,
-                                    json={"url": DEAD_URL, "events": ["employee.upserted"]})
+    resp = await tenant.client.post(
+        "/api/v1/webhooks", headers=tenant.admin, json={"url": DEAD_URL, "events": ["employee.upserted"]}
+    )
     assert resp.status_code == 201
     sub = resp.json()
     await emit(tenant.org_id)
@@ -51,8 +52,20 @@ async def world(tenant: Tenant, other_tenant: Tenant) -> World:
 WORLDS = worlds_of(build_world, team=False)
 
 
-CALLERS = ["admin", "webhooks", "auditor", "hr", "employee", "employees:write", "kpi:write",
-           "payroll:read", "payroll:ack", "scim", "other_admin", "anonymous"]
+CALLERS = [
+    "admin",
+    "webhooks",
+    "auditor",
+    "hr",
+    "employee",
+    "employees:write",
+    "kpi:write",
+    "payroll:read",
+    "payroll:ack",
+    "scim",
+    "other_admin",
+    "anonymous",
+]
 MANAGERS = ("admin", "webhooks")
 READERS = ("admin", "webhooks", "auditor")
 
@@ -81,8 +94,17 @@ def expect(route: str, caller: str) -> int:
     reading = route in ("list", "get", "deliveries", "delivery")
     if caller == "other_admin":  # their own (empty) collection; our items do not exist for them
         return {"list": 200, "create": 201}.get(route, 404)
-    ok = {"list": 200, "create": 201, "get": 200, "patch": 200, "delete": 204, "deliveries": 200,
-          "delivery": 200, "redeliver": 202, "rotate": 200}[route]
+    ok = {
+        "list": 200,
+        "create": 201,
+        "get": 200,
+        "patch": 200,
+        "delete": 204,
+        "deliveries": 200,
+        "delivery": 200,
+        "redeliver": 202,
+        "rotate": 200,
+    }[route]
     if caller in MANAGERS or (caller in READERS and reading):
         return ok
     if caller in READERS:  # the auditor sees the item but may not act on it
@@ -108,8 +130,7 @@ def request_for(w: World, route: str) -> tuple[str, str, dict[str, Any] | None]:
 async def state(w: World) -> Any:
     t = w.tenant
     subs = (await t.client.get("/api/v1/webhooks", headers=t.admin)).json()["items"]
-    items = (await t.client.get(f"/api/v1/webhooks/{w.sub['id']}/deliveries",
-                                headers=t.admin)).json().get("items")
+    items = (await t.client.get(f"/api/v1/webhooks/{w.sub['id']}/deliveries", headers=t.admin)).json().get("items")
     return subs, items
 
 
@@ -123,8 +144,17 @@ def keys(value: Any) -> set[str]:
 
 
 ROUTES = ["list", "create", "get", "patch", "delete", "deliveries", "delivery", "redeliver", "rotate"]
-ROUTE_METHODS = {"list": "GET", "create": "POST", "get": "GET", "patch": "PATCH", "delete": "DELETE",
-                 "deliveries": "GET", "delivery": "GET", "redeliver": "POST", "rotate": "POST"}
+ROUTE_METHODS = {
+    "list": "GET",
+    "create": "POST",
+    "get": "GET",
+    "patch": "PATCH",
+    "delete": "DELETE",
+    "deliveries": "GET",
+    "delivery": "GET",
+    "redeliver": "POST",
+    "rotate": "POST",
+}
 
 
 @pytest.mark.parametrize("caller", CALLERS)

@@ -49,8 +49,7 @@ async def test_signed_delivery_verifies_with_standardwebhooks(hooks, receiver, e
     assert d["event_type"] == "employee.upserted" and d["last_response_excerpt"] == "ok"
 
 
-async def test_fan_out_matches_event_types_active_subscriptions_and_organization(
-        hooks, other_tenant, receiver, engine):
+async def test_fan_out_matches_event_types_active_subscriptions_and_organization(hooks, other_tenant, receiver, engine):
     wants = await subscribe(hooks, receiver.url("/wants"), events=["employee.upserted"])
     other_type = await subscribe(hooks, receiver.url("/other-type"), events=["checkin.created"])
     paused = await subscribe(hooks, receiver.url("/paused"), events=["employee.upserted"], active=False)
@@ -67,8 +66,11 @@ async def test_fan_out_matches_event_types_active_subscriptions_and_organization
 async def test_bulk_upsert_event_is_delivered(hooks, receiver, engine):
     """A real domain change (HRIS bulk upsert) reaches the receiver through the outbox."""
     sub = await subscribe(hooks, receiver.url(), events=["employee.upserted"])
-    resp = await hooks.client.post("/api/v1/employees/bulk", headers=hooks.hr, json={"rows": [
-        {"external_id": "x-1", "email": "x1@example.com", "given_name": "Xi", "family_name": "One"}]})
+    resp = await hooks.client.post(
+        "/api/v1/employees/bulk",
+        headers=hooks.hr,
+        json={"rows": [{"external_id": "x-1", "email": "x1@example.com", "given_name": "Xi", "family_name": "One"}]},
+    )
     assert resp.status_code == 200, resp.text
     await drain(engine(), all_settled(hooks, sub["id"]))
     (req,) = await receiver.wait_for(1)
@@ -136,8 +138,7 @@ async def test_disabled_after_consecutive_dead_deliveries(hooks, receiver, engin
     receiver.default = Reply(status=500)
     await emit(hooks.org_id)
     await emit(hooks.org_id)
-    await drain(engine(retry_scale=1e-5, disable_after_dead=2),
-                all_settled(hooks, sub["id"], ("dead",), count=2))
+    await drain(engine(retry_scale=1e-5, disable_after_dead=2), all_settled(hooks, sub["id"], ("dead",), count=2))
     w = await webhook(hooks, sub["id"])
     assert w["active"] is False and "2 deliveries in a row" in w["disabled_reason"]
 
@@ -177,8 +178,7 @@ async def test_reenabling_resumes_pending_deliveries(hooks, receiver, engine):
     d = engine()
     await emit(hooks.org_id)
     await d.fan_out()
-    resp = await hooks.client.patch(f"/api/v1/webhooks/{sub['id']}", headers=hooks.admin,
-                                    json={"active": False})
+    resp = await hooks.client.patch(f"/api/v1/webhooks/{sub['id']}", headers=hooks.admin, json={"active": False})
     assert resp.status_code == 200
     assert await d.run_once() == 0 and receiver.requests == []
     await hooks.client.patch(f"/api/v1/webhooks/{sub['id']}", headers=hooks.admin, json={"active": True})
@@ -193,7 +193,8 @@ async def test_redelivery(hooks, receiver, engine):
     await drain(d, all_settled(hooks, sub["id"]))
     (item,) = await deliveries(hooks, sub["id"])
     resp = await hooks.client.post(
-        f"/api/v1/webhooks/{sub['id']}/deliveries/{item['id']}/redeliver", headers=hooks.admin)
+        f"/api/v1/webhooks/{sub['id']}/deliveries/{item['id']}/redeliver", headers=hooks.admin
+    )
     assert resp.status_code == 202, resp.text
     assert resp.json()["status"] == "pending"
     await drain(d, all_settled(hooks, sub["id"]))
@@ -202,11 +203,13 @@ async def test_redelivery(hooks, receiver, engine):
     (item,) = await deliveries(hooks, sub["id"])
     assert item["status"] == "succeeded" and item["attempts"] == 2
     missing = await hooks.client.post(
-        f"/api/v1/webhooks/{sub['id']}/deliveries/{sub['id']}/redeliver", headers=hooks.admin)
+        f"/api/v1/webhooks/{sub['id']}/deliveries/{sub['id']}/redeliver", headers=hooks.admin
+    )
     assert missing.status_code == 404
     await hooks.client.patch(f"/api/v1/webhooks/{sub['id']}", headers=hooks.admin, json={"active": False})
     disabled = await hooks.client.post(
-        f"/api/v1/webhooks/{sub['id']}/deliveries/{item['id']}/redeliver", headers=hooks.admin)
+        f"/api/v1/webhooks/{sub['id']}/deliveries/{item['id']}/redeliver", headers=hooks.admin
+    )
     assert disabled.status_code == 409
 
 
@@ -220,7 +223,8 @@ async def test_redelivery_of_a_dead_delivery_restarts_the_schedule(hooks, receiv
     receiver.default = Reply(status=500)
     receiver.then(500, 200)
     resp = await hooks.client.post(
-        f"/api/v1/webhooks/{sub['id']}/deliveries/{item['id']}/redeliver", headers=hooks.admin)
+        f"/api/v1/webhooks/{sub['id']}/deliveries/{item['id']}/redeliver", headers=hooks.admin
+    )
     assert resp.status_code == 202
     await drain(d, all_settled(hooks, sub["id"]))
     (item,) = await deliveries(hooks, sub["id"])
@@ -251,8 +255,9 @@ async def test_rotation_signs_with_both_secrets_during_grace(hooks, receiver, en
 
     # A rotation without grace: only the newest secret signs from then on.
     monkeypatch.setattr(get_settings(), "webhook_secret_grace_seconds", 0)
-    newest = (await hooks.client.post(f"/api/v1/webhooks/{sub['id']}/rotate-secret",
-                                      headers=hooks.admin)).json()["secret"]
+    newest = (await hooks.client.post(f"/api/v1/webhooks/{sub['id']}/rotate-secret", headers=hooks.admin)).json()[
+        "secret"
+    ]
     await emit(hooks.org_id)
     await drain(d, all_settled(hooks, sub["id"], count=2))
     later = (await receiver.wait_for(2))[1]
@@ -325,5 +330,8 @@ async def test_payload_shape(hooks, receiver, engine):
     (req,) = await receiver.wait_for(1)
     body = json.loads(req.body)
     assert set(body) == {"type", "timestamp", "data"}
-    assert body == {"type": "score.updated", "timestamp": body["timestamp"],
-                    "data": {"employee_id": "e", "final": "87.50"}}
+    assert body == {
+        "type": "score.updated",
+        "timestamp": body["timestamp"],
+        "data": {"employee_id": "e", "final": "87.50"},
+    }

@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # --- at-least-once: a worker dies between claim and acknowledgement ------------------------
 
+
 async def test_cancelled_attempt_is_delivered_again_after_the_lease(hooks, receiver, engine):
     sub = await subscribe(hooks, receiver.url())
     receiver.then(HANG)  # the first attempt reaches the receiver and never gets an answer
@@ -104,10 +105,12 @@ async def test_fan_out_is_atomic_and_exactly_once(hooks, receiver, engine):
     async with database.sessions() as session:
         event = await session.get(OutboxEvent, (hooks.org_id, event_id))
         assert event.published_at is not None
-        rows = (await session.execute(select(WebhookDelivery).where(
-            WebhookDelivery.org_id == hooks.org_id))).scalars().all()
-    assert [(r.subscription_id.hex, r.event_id) for r in rows] == [
-        (sub["id"].replace("-", ""), event_id)]
+        rows = (
+            (await session.execute(select(WebhookDelivery).where(WebhookDelivery.org_id == hooks.org_id)))
+            .scalars()
+            .all()
+        )
+    assert [(r.subscription_id.hex, r.event_id) for r in rows] == [(sub["id"].replace("-", ""), event_id)]
 
 
 async def test_fan_out_rolled_back_leaves_the_event_unpublished(hooks, receiver, engine, monkeypatch):
@@ -132,6 +135,7 @@ async def test_fan_out_rolled_back_leaves_the_event_unpublished(hooks, receiver,
 
 # --- several workers -------------------------------------------------------------------------
 
+
 async def test_concurrent_workers_deliver_each_delivery_once(hooks, receiver, engine):
     sub = await subscribe(hooks, receiver.url())
     for _ in range(30):
@@ -153,6 +157,7 @@ async def test_concurrent_workers_deliver_each_delivery_once(hooks, receiver, en
 # Row locks exist only on PostgreSQL (SQLite serializes writers, which the concurrent-worker
 # test above covers), so this test is defined, and collected, on PostgreSQL runs only.
 if BACKEND == "postgresql":
+
     async def test_claims_skip_locked_rows_instead_of_waiting(hooks, receiver, engine):
         await subscribe(hooks, receiver.url())
         for _ in range(4):
@@ -161,8 +166,11 @@ if BACKEND == "postgresql":
         await a.fan_out()
         async with database.sessions() as holder, holder.begin():
             # Another worker is in the middle of claiming: it holds the row locks.
-            locked = (await holder.execute(a._due(dt.datetime.now(dt.UTC), 2)
-                                           .with_for_update(skip_locked=True, of=WebhookDelivery))).all()
+            locked = (
+                await holder.execute(
+                    a._due(dt.datetime.now(dt.UTC), 2).with_for_update(skip_locked=True, of=WebhookDelivery)
+                )
+            ).all()
             assert len(locked) == 2
             claims = await asyncio.wait_for(b.claim(), timeout=5)  # does not wait for the lock
             assert len(claims) == 2
@@ -173,18 +181,34 @@ if BACKEND == "postgresql":
 
 # --- the worker process ------------------------------------------------------------------------
 
+
 def _worker_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({"WEBHOOK_POLL_SECONDS": "0.05", "WEBHOOK_RETRY_SCALE": "0.0001",
-                "WEBHOOK_RETRY_JITTER": "0", "WEBHOOK_TIMEOUT_SECONDS": "2",
-                "WEBHOOK_LEASE_SECONDS": "0", "LOG_LEVEL": "WARNING", **extra})
+    env.update(
+        {
+            "WEBHOOK_POLL_SECONDS": "0.05",
+            "WEBHOOK_RETRY_SCALE": "0.0001",
+            "WEBHOOK_RETRY_JITTER": "0",
+            "WEBHOOK_TIMEOUT_SECONDS": "2",
+            "WEBHOOK_LEASE_SECONDS": "0",
+            "LOG_LEVEL": "WARNING",
+            **extra,
+        }
+    )
     return env
 
 
 async def _start_worker() -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "service", "worker", cwd=str(ROOT), env=_worker_env(),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "service",
+        "worker",
+        cwd=str(ROOT),
+        env=_worker_env(),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 async def test_killed_worker_process_loses_nothing(hooks, receiver):
@@ -228,19 +252,36 @@ async def test_worker_once_and_sigterm(hooks, receiver):
     sub = await subscribe(hooks, receiver.url())
     await emit(hooks.org_id)
     once = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "service", "worker", "--once", cwd=str(ROOT), env=_worker_env(),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "service",
+        "worker",
+        "--once",
+        cwd=str(ROOT),
+        env=_worker_env(),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
     assert await asyncio.wait_for(once.wait(), timeout=60) == 0
     assert len(receiver.requests) == 1
     assert (await deliveries(hooks, sub["id"]))[0]["status"] == "succeeded"
 
     idle = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "service", "worker", cwd=str(ROOT), env=_worker_env(LOG_LEVEL="INFO"),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "service",
+        "worker",
+        cwd=str(ROOT),
+        env=_worker_env(LOG_LEVEL="INFO"),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
     # SIGTERM only once the worker says it runs (its signal handlers are installed by then).
     async def started() -> None:
         while b"webhook_worker_started" not in await idle.stderr.readline():
             pass
+
     await asyncio.wait_for(started(), timeout=60)
     drain = asyncio.create_task(idle.stderr.read())  # keep the pipe from filling up
     idle.send_signal(signal.SIGTERM)
@@ -249,6 +290,7 @@ async def test_worker_once_and_sigterm(hooks, receiver):
 
 
 # --- in-process mode (the embedded SQLite default) -------------------------------------------
+
 
 async def test_app_lifespan_runs_delivery_in_process(app, hooks, receiver, monkeypatch):
     monkeypatch.setattr(get_settings(), "webhook_inprocess", True)
@@ -271,6 +313,7 @@ def test_inprocess_defaults_to_sqlite_only():
 
 
 # --- pure rules ----------------------------------------------------------------------------------
+
 
 def test_schedule_is_the_standard_webhooks_one():
     assert SCHEDULE == (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
@@ -297,13 +340,26 @@ def test_retry_after_parsing():
     assert parse_retry_after(None, now, 3600) is None
 
 
-@pytest.mark.parametrize("address,public", [
-    ("93.184.215.14", True), ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", True),
-    ("10.0.0.1", False), ("127.0.0.1", False), ("169.254.169.254", False), ("::1", False),
-    ("0.0.0.0", False), ("100.64.0.1", False), ("224.0.0.1", False), ("fe80::1", False),
-    ("fc00::1", False), ("::ffff:10.0.0.1", False), ("64:ff9b::7f00:1", False),
-    ("240.0.0.1", False), ("192.0.2.1", False),
-])
+@pytest.mark.parametrize(
+    "address,public",
+    [
+        ("93.184.215.14", True),
+        ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", True),
+        ("10.0.0.1", False),
+        ("127.0.0.1", False),
+        ("169.254.169.254", False),
+        ("::1", False),
+        ("0.0.0.0", False),
+        ("100.64.0.1", False),
+        ("224.0.0.1", False),
+        ("fe80::1", False),
+        ("fc00::1", False),
+        ("::ffff:10.0.0.1", False),
+        ("64:ff9b::7f00:1", False),
+        ("240.0.0.1", False),
+        ("192.0.2.1", False),
+    ],
+)
 def test_public_addresses(address, public):
     assert urls.is_public(ipaddress.ip_address(address)) is public
 

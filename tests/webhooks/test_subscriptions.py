@@ -18,9 +18,15 @@ PUBLIC_URL = "https://93.184.215.14/hooks"  # a global address; never called (in
 
 
 async def test_create_shows_secret_once(hooks, receiver):
-    resp = await hooks.client.post("/api/v1/webhooks", headers=hooks.admin, json={
-        "url": receiver.url(), "events": ["employee.upserted", "score.updated", "employee.upserted"],
-        "description": "HRIS mirror"})
+    resp = await hooks.client.post(
+        "/api/v1/webhooks",
+        headers=hooks.admin,
+        json={
+            "url": receiver.url(),
+            "events": ["employee.upserted", "score.updated", "employee.upserted"],
+            "description": "HRIS mirror",
+        },
+    )
     assert resp.status_code == 201, resp.text
     body = resp.json()
     assert body["secret"].startswith("whsec_") and len(body["secret"]) >= 6 + 32
@@ -42,8 +48,15 @@ async def test_secret_never_in_audit_log(hooks, receiver):
     rotated = await hooks.client.post(f"/api/v1/webhooks/{sub['id']}/rotate-secret", headers=hooks.admin)
     assert rotated.status_code == 200
     async with database.sessions() as session:
-        rows = (await session.execute(select(AuditEvent).where(
-            AuditEvent.org_id == hooks.org_id, AuditEvent.entity_type == "webhook"))).scalars().all()
+        rows = (
+            (
+                await session.execute(
+                    select(AuditEvent).where(AuditEvent.org_id == hooks.org_id, AuditEvent.entity_type == "webhook")
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert {r.action for r in rows} == {"webhook.created", "webhook.secret_rotated"}
     text = repr([(r.before, r.after) for r in rows])
     assert sub["secret"] not in text and rotated.json()["secret"] not in text
@@ -55,16 +68,19 @@ async def test_every_documented_event_type_is_accepted(hooks, receiver):
     assert set(sub["events"]) == EVENT_TYPES
 
 
-@pytest.mark.parametrize("body,loc", [
-    ({"events": ["employee.upserted"]}, ["body", "url"]),
-    ({"url": "URL", "events": []}, ["body", "events"]),
-    ({"url": "URL", "events": ["employee.fired"]}, ["body", "events", 0]),
-    ({"url": "URL", "events": ["employee.upserted"], "secret": "whsec_mine"}, ["body", "secret"]),
-    ({"url": "ftp://127.0.0.1/x", "events": ["employee.upserted"]}, ["body", "url"]),
-    ({"url": "http://user:pw@127.0.0.1/x", "events": ["employee.upserted"]}, ["body", "url"]),
-    ({"url": "not a url", "events": ["employee.upserted"]}, ["body", "url"]),
-    ({"url": "/relative/path", "events": ["employee.upserted"]}, ["body", "url"]),
-])
+@pytest.mark.parametrize(
+    "body,loc",
+    [
+        ({"events": ["employee.upserted"]}, ["body", "url"]),
+        ({"url": "URL", "events": []}, ["body", "events"]),
+        ({"url": "URL", "events": ["employee.fired"]}, ["body", "events", 0]),
+        ({"url": "URL", "events": ["employee.upserted"], "secret": "whsec_mine"}, ["body", "secret"]),
+        ({"url": "ftp://127.0.0.1/x", "events": ["employee.upserted"]}, ["body", "url"]),
+        ({"url": "http://user:pw@127.0.0.1/x", "events": ["employee.upserted"]}, ["body", "url"]),
+        ({"url": "not a url", "events": ["employee.upserted"]}, ["body", "url"]),
+        ({"url": "/relative/path", "events": ["employee.upserted"]}, ["body", "url"]),
+    ],
+)
 async def test_invalid_subscription_is_422(hooks, receiver, body, loc):
     if body.get("url") == "URL":
         body = {**body, "url": receiver.url()}
@@ -75,24 +91,28 @@ async def test_invalid_subscription_is_422(hooks, receiver, body, loc):
     assert (await hooks.client.get("/api/v1/webhooks", headers=hooks.admin)).json()["items"] == []
 
 
-@pytest.mark.parametrize("url", [
-    "http://10.0.0.1/hook",
-    "http://127.0.0.1:8080/hook",
-    "http://169.254.169.254/latest/meta-data/",
-    "http://[::1]/hook",
-    "http://localhost/hook",
-    "http://192.168.1.20/hook",
-    "http://172.16.0.1/hook",
-    "http://100.64.0.1/hook",
-    "http://0.0.0.0/hook",
-    "http://[::ffff:127.0.0.1]/hook",
-    "http://[fe80::1]/hook",
-    "http://224.0.0.1/hook",
-    "http://2130706433/hook",  # 127.0.0.1 written as one number
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.0.0.1/hook",
+        "http://127.0.0.1:8080/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/hook",
+        "http://localhost/hook",
+        "http://192.168.1.20/hook",
+        "http://172.16.0.1/hook",
+        "http://100.64.0.1/hook",
+        "http://0.0.0.0/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://[fe80::1]/hook",
+        "http://224.0.0.1/hook",
+        "http://2130706433/hook",  # 127.0.0.1 written as one number
+    ],
+)
 async def test_private_urls_refused_unless_allowed(tenant, url):
-    resp = await tenant.client.post("/api/v1/webhooks", headers=tenant.admin,
-                                    json={"url": url, "events": ["employee.upserted"]})
+    resp = await tenant.client.post(
+        "/api/v1/webhooks", headers=tenant.admin, json={"url": url, "events": ["employee.upserted"]}
+    )
     assert resp.status_code == 422, resp.text
     assert ["body", "url"] in [e["loc"] for e in resp.json()["errors"]]
     assert "webhooks_allow_private" in resp.json()["detail"]
@@ -104,8 +124,9 @@ async def test_allowing_private_urls(tenant):
     assert sub["url"] == "http://localhost:9/hook"
     await allow_private(tenant, False)
     # Changing the URL is checked again under the organization's current setting.
-    resp = await tenant.client.patch(f"/api/v1/webhooks/{sub['id']}", headers=tenant.admin,
-                                     json={"url": "http://10.1.2.3/hook"})
+    resp = await tenant.client.patch(
+        f"/api/v1/webhooks/{sub['id']}", headers=tenant.admin, json={"url": "http://10.1.2.3/hook"}
+    )
     assert resp.status_code == 422
 
 
@@ -122,9 +143,11 @@ async def test_patch_and_etag(hooks, receiver):
     url = f"/api/v1/webhooks/{sub['id']}"
     got = await hooks.client.get(url, headers=hooks.admin)
     etag = got.headers["etag"]
-    resp = await hooks.client.patch(url, headers={**hooks.admin, "If-Match": etag},
-                                     json={"events": ["checkin.created"], "active": False,
-                                           "description": "paused"})
+    resp = await hooks.client.patch(
+        url,
+        headers={**hooks.admin, "If-Match": etag},
+        json={"events": ["checkin.created"], "active": False, "description": "paused"},
+    )
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert body["events"] == ["checkin.created"] and body["active"] is False
@@ -152,8 +175,9 @@ async def test_delete_removes_the_delivery_log(hooks, receiver, engine):
     assert (await hooks.client.get(url, headers=hooks.admin)).status_code == 404
     assert (await hooks.client.get(url + "/deliveries", headers=hooks.admin)).status_code == 404
     async with database.sessions() as session:
-        left = (await session.execute(select(WebhookSubscription).where(
-            WebhookSubscription.org_id == hooks.org_id))).all()
+        left = (
+            await session.execute(select(WebhookSubscription).where(WebhookSubscription.org_id == hooks.org_id))
+        ).all()
     assert left == []
 
 
