@@ -6,12 +6,12 @@
 #   docker run perf-service python -m service worker    # webhook delivery
 ARG PYTHON_IMAGE=python:3.11-slim
 
-# --- build: a virtual environment with the pinned dependencies -----------------------
+# --- build: a virtual environment with the runtime lock only (no test tools) ----------
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /venv
 COPY requirements.lock /tmp/requirements.lock
-RUN /venv/bin/pip install --no-deps -r /tmp/requirements.lock
+RUN /venv/bin/pip install --no-deps --require-hashes -r /tmp/requirements.lock
 WORKDIR /app
 COPY alembic.ini ./
 COPY migrations ./migrations

@@ -6,11 +6,11 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test lint format openapi clean fuzz
+.PHONY: install run test lint format openapi clean fuzz lock
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install -q --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 
@@ -28,12 +28,12 @@ test: install
 	$(BIN)/python -m tests.run_suites
 
 lint: install
-	$(BIN)/ruff format --check service tests migrations bench
-	$(BIN)/ruff check service tests migrations bench
+	$(BIN)/ruff format --check service tests migrations bench tools
+	$(BIN)/ruff check service tests migrations bench tools
 
 format: install
-	$(BIN)/ruff format service tests migrations bench
-	$(BIN)/ruff check --fix service tests migrations bench
+	$(BIN)/ruff format service tests migrations bench tools
+	$(BIN)/ruff check --fix service tests migrations bench tools
 
 ## make fuzz: the API fuzzers (REST, stateful, GraphQL) with many more examples than the
 ## suite's run and fresh randomness: FUZZ_EXAMPLES per operation, FUZZ_DB sqlite or postgresql
@@ -42,6 +42,14 @@ FUZZ_DB       ?= sqlite
 fuzz: install
 	FUZZ_RANDOM=1 FUZZ_MAX_EXAMPLES=$(FUZZ_EXAMPLES) TEST_DB=$(FUZZ_DB) \
 		$(BIN)/python -m pytest tests/fuzz -p no:cacheprovider -q
+
+## make lock: regenerate the hashed locks from the ranges in pyproject.toml (tools/locks.py):
+## requirements.lock (the image) and requirements-dev.lock (make), the second pinned like the first
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --quiet
+lock: install
+	$(UV_COMPILE) --extra otel -o requirements.lock
+	$(UV_COMPILE) --extra otel --extra test -c requirements.lock -o requirements-dev.lock
+	$(BIN)/python tools/locks.py
 
 ## regenerate openapi/openapi.json and openapi/schema.graphql from the app
 openapi: install

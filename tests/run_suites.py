@@ -67,7 +67,7 @@ PGBOUNCER_TESTS = [
 ]
 
 
-SOURCES = ["service", "tests", "migrations", "bench"]
+SOURCES = ["service", "tests", "migrations", "bench", "tools"]
 # The habits every change keeps (the same as .pre-commit-config.yaml): one format, a clean lint.
 CHECKS = [("ruff format", ["ruff", "format", "--check", *SOURCES]), ("ruff", ["ruff", "check", *SOURCES])]
 
