@@ -51,7 +51,7 @@ SCOPES = ("employees:write", "kpi:write", "payroll:read", "payroll:ack", "webhoo
 CALLERS = ("admin", "hr", "auditor", *PERSONS, *SCOPES, "other_admin", "anonymous")
 STAFF = ("admin", "hr")
 MANAGERS = ("lead", "boss")
-SEES_ALL_PAY = ("admin", "hr", "payroll:read", "employees:write")  # README "Who sees what"
+SEES_ALL_PAY = ("admin", "hr", "payroll:read", "employees:write")  # docs/api.md "Who sees what"
 SEES_REVIEWERS = ("admin", "hr", "auditor", *MANAGERS, "bob")  # SPEC 10; bob is the reviewer himself
 
 

@@ -1,4 +1,4 @@
-"""GraphQL follows the REST API's rules (SPEC section 10, README "Who sees what"), for
+"""GraphQL follows the REST API's rules (SPEC section 10, docs/api.md "Who sees what"), for
 every Query and every Mutation field and every caller: admin, hr, auditor, alice (the
 subject), lead (her manager), boss (her indirect manager), dave (who manages erin), bob
 (another employee, and alice's peer reviewer), each integration scope, another

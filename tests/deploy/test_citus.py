@@ -1,6 +1,6 @@
 """Every table distributes by organization (Citus): `org_id` is in every primary key, in
 every foreign key and in every unique constraint, on the models and on the migrated
-database. README: "Scale-out design" lists the distribution columns."""
+database. docs/operations.md ("Scale-out design") lists the distribution columns."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def test_every_unique_constraint_includes_the_organization() -> None:
 
 
 def test_the_exceptions_are_still_real() -> None:
-    """An exception that no longer exists must be removed from the list (and the README)."""
+    """An exception that no longer exists must be removed from the list (and docs/operations.md)."""
     found = tables()
     for name, cols in GLOBAL_UNIQUES:
         table = found[name]

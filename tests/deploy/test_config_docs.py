@@ -1,5 +1,5 @@
-"""Every setting of service/config.py is in the README's configuration reference, with
-its default as the code has it."""
+"""Every setting of service/config.py is in the configuration table of docs/configuration.md,
+with its default as the code has it."""
 
 from __future__ import annotations
 
@@ -9,18 +9,16 @@ from typing import Any
 
 from service.config import Settings
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
 
 def reference_rows() -> dict[str, str]:
-    text = README.read_text()
-    start = text.index("## Configuration reference")
-    end = text.find("\n## ", start + 1)
-    section = text[start : end if end != -1 else None]
+    """The rows of the file's configuration table: variable → default cell."""
     rows: dict[str, str] = {}
-    for line in section.splitlines():
+    for line in REFERENCE.read_text().splitlines():
         m = re.match(r"\|\s*`([A-Z0-9_]+)`\s*\|\s*([^|]*)\|", line)
         if m:
+            assert m.group(1) not in rows, f"{m.group(1)} is listed twice in docs/configuration.md"
             rows[m.group(1)] = m.group(2).strip().strip("`")
     return rows
 
@@ -41,8 +39,10 @@ def test_every_setting_is_documented_with_its_default() -> None:
     rows = reference_rows()
     for name, field in Settings.model_fields.items():
         env = name.upper()
-        assert env in rows, f"{env} is missing from the README's configuration reference"
-        assert matches(field.default, rows[env]), f"{env}: README says {rows[env]!r}, code {field.default!r}"
+        assert env in rows, f"{env} is missing from docs/configuration.md"
+        assert matches(field.default, rows[env]), (
+            f"{env}: docs/configuration.md says {rows[env]!r}, code {field.default!r}"
+        )
 
 
 def test_the_reference_documents_no_phantom_settings() -> None:
