@@ -30,6 +30,7 @@ test: install
 lint: install
 	$(BIN)/ruff format --check service tests migrations bench tools
 	$(BIN)/ruff check service tests migrations bench tools
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format service tests migrations bench tools

@@ -120,6 +120,7 @@ async def load_demo() -> dict[str, Any]:
             }
             for dep_key, ext in heads.items():
                 dep_row = await session.get(Department, (DEMO_ORG_ID, _id("dep:" + dep_key)))
+                assert dep_row is not None  # added above
                 dep_row.head_id = _id("emp:" + ext)
             from service.demo_extensions import load_extensions
 

@@ -27,7 +27,7 @@ import re
 import sys
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TextIO, cast
 
 import structlog
 from asgi_correlation_id import correlation_id
@@ -45,6 +45,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from structlog.typing import EventDict, Processor, WrappedLogger
 
 REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -96,7 +97,7 @@ def _scrub(value: Any) -> Any:
     return value
 
 
-def redact(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def redact(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
     """Blank credentials and e-mail addresses, by field name or by value."""
     return {k: REDACTED if SENSITIVE_KEY.search(k) else _scrub(v) for k, v in event_dict.items()}
 
@@ -113,7 +114,10 @@ class _Stderr:
 
 def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
     renderer = structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer()
-    shared = [structlog.processors.add_log_level, structlog.processors.TimeStamper(fmt="iso", utc=True)]
+    shared: list[Processor] = [
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -123,7 +127,8 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=_Stderr()),
+        # structlog asks for a TextIO but only calls write() and flush() (which _Stderr has)
+        logger_factory=structlog.PrintLoggerFactory(file=cast(TextIO, _Stderr())),
         cache_logger_on_first_use=True,
     )
     # Libraries logging through the standard library (SQLAlchemy, Alembic, asyncio) come

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import structlog
@@ -40,7 +41,8 @@ def _clean_loc(loc: tuple[Any, ...] | list[Any]) -> list[Any]:
     return [p for p in loc if not (isinstance(p, str) and p.startswith("function-"))]
 
 
-def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def validation_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Pydantic's `ErrorDetails` (or FastAPI's request errors) as `{loc, msg}` entries."""
     return [{"loc": _clean_loc(e.get("loc", ())), "msg": str(e.get("msg", "invalid"))} for e in errors]
 
 

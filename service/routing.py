@@ -65,8 +65,8 @@ def allowed_methods(routes: Iterable[object], scope: Scope, fewer_params_than: i
     if not candidates:
         return []
     fewest = min(n for n, _ in candidates)
-    methods: set[str] = set().union(*(m for n, m in candidates if n == fewest))
-    return sorted(methods)
+    allowed: set[str] = set().union(*(m for n, m in candidates if n == fewest))
+    return sorted(allowed)
 
 
 def _query_names(dependant: Any, seen: set[int]) -> set[str]:

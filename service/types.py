@@ -61,7 +61,7 @@ def _plain_or_none(value: Decimal | None) -> Decimal | None:
     return None if value is None else _plain(value)
 
 
-def _from_text(value: object) -> Decimal | None:
+def _from_text(value: str | Decimal | None) -> Decimal | None:
     return None if value is None else _plain(value if isinstance(value, Decimal) else Decimal(value))
 
 

@@ -1,4 +1,4 @@
-"""`make test`: lint, then the whole suite on SQLite and on PostgreSQL, then the
+"""`make test`: format, lint and type checks, then the whole suite on SQLite and on PostgreSQL, then the
 request-path, bulk, recompute, outbox and worker tests on PostgreSQL through a real
 PgBouncer in transaction mode (tests/pgbouncer.py), as production runs them.
 
@@ -68,8 +68,11 @@ PGBOUNCER_TESTS = [
 
 
 SOURCES = ["service", "tests", "migrations", "bench", "tools"]
-# The habits every change keeps (the same as .pre-commit-config.yaml): one format, a clean lint.
-CHECKS = [("ruff format", ["ruff", "format", "--check", *SOURCES]), ("ruff", ["ruff", "check", *SOURCES])]
+# The habits every change keeps (the same as .pre-commit-config.yaml): one format, a clean
+# lint, the types (mypy's configuration is in pyproject.toml: strict for the engine, the
+# authorization rules, the kit and the incentive arithmetic).
+CHECKS = [("ruff format", ["ruff", "format", "--check", *SOURCES]), ("ruff", ["ruff", "check", *SOURCES]),
+          ("mypy", ["mypy"])]
 
 
 def in_ci() -> bool:

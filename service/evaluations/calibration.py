@@ -70,7 +70,7 @@ def session_read(s: CalibrationSession, members: Sequence[CalibrationMember]) ->
         name=s.name,
         department_id=s.department_id,
         status=s.status,
-        employee_ids=[m.employee_id for m in members],  # type: ignore[arg-type]
+        employee_ids=[m.employee_id for m in members],
         created_by=s.created_by,
         finalized_at=s.finalized_at,
         finalized_by=s.finalized_by,
@@ -303,19 +303,17 @@ async def outcome(
     by_policy: dict[tuple[Any, int], list[scoring.Scored]] = {}
     for sc in scored:
         by_policy.setdefault((sc.policy.id, sc.policy.version), []).append(sc)
-    groups, enforced = [], {}
+    groups: list[DistributionGroup] = []
+    enforced: dict[uuid.UUID, str] = {}
     for (pid, version), members_scored in by_policy.items():
         params = members_scored[0].policy
         mode, bands = _bands(params, [sc.result.rating for sc in members_scored])
         if params.distribution is not None and params.distribution.mode == "enforced":
             if finalized:
-                enforced.update(
-                    {
-                        sc.employee.id: stored[sc.employee.id].enforced_rating
-                        for sc in members_scored
-                        if stored[sc.employee.id].enforced_rating
-                    }
-                )
+                for sc in members_scored:
+                    enforced_rating = stored[sc.employee.id].enforced_rating
+                    if enforced_rating:
+                        enforced[sc.employee.id] = enforced_rating
             else:
                 enforced.update(
                     enforced_ratings(
@@ -326,7 +324,7 @@ async def outcome(
         groups.append(
             DistributionGroup(
                 policy=PolicyRefRead(id=pid, version=version),
-                mode=mode,  # type: ignore[arg-type]
+                mode=mode,
                 employee_ids=[sc.employee.id for sc in members_scored],
                 bands=bands,
             )
@@ -348,7 +346,7 @@ async def outcome(
     read = DistributionRead(
         calibration_id=s.id,
         cycle_id=s.cycle_id,
-        status=s.status,  # type: ignore[arg-type]
+        status=s.status,
         simulated=simulated,
         bands=_merge(groups),
         groups=groups,
@@ -430,7 +428,7 @@ async def finalize(ctx: Ctx, session_id: uuid.UUID, request: Request | None = No
     outcomes = [
         {
             "employee_id": str(emp),
-            "final": str(round_points(finals[emp])) if finals.get(emp) is not None else None,
+            "final": str(round_points(final)) if (final := finals.get(emp)) is not None else None,
             "computed_rating": members[emp].computed_rating,
             "enforced_rating": members[emp].enforced_rating,
         }

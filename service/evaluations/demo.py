@@ -15,6 +15,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,7 +54,7 @@ REVIEWS = [
     ("E011", "E007", 3, "Learned the new warehouse system.", None, "Draft: SLA misses in December."),
 ]
 # subject, reviewer, rating (None: still open; "declined"), comments
-PEERS = [
+PEERS: list[tuple[str, str, int | Literal["declined"] | None, str | None]] = [
     ("E008", "E009", 5, "Mei makes every launch calmer."),
     ("E008", "E010", 4, "Clear briefs, quick answers."),
     ("E008", "E011", 4, "Could share her show playbook more widely."),
@@ -144,7 +145,7 @@ async def load(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str]
         session.add(ev)
     await session.flush()
 
-    for n, (subject, reviewer, rating, comments) in enumerate(PEERS):
+    for n, (subject, reviewer, peer_rating, peer_comments) in enumerate(PEERS):
         ev = evaluations[subject]
         req = PeerRequest(
             org_id=org_id,
@@ -158,10 +159,11 @@ async def load(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str]
             due_date=dt.date(2026, 12, 4),
             status="requested",
         )
-        if rating == "declined":
-            req.status, req.declined_at, req.decline_reason = "declined", _at(9 + n % 3), comments
-        elif rating is not None:
-            req.status, req.rating, req.comments, req.submitted_at = "submitted", rating, comments, _at(9 + n % 3)
+        if peer_rating == "declined":
+            req.status, req.declined_at, req.decline_reason = "declined", _at(9 + n % 3), peer_comments
+        elif peer_rating is not None:
+            req.status, req.rating, req.comments = "submitted", peer_rating, peer_comments
+            req.submitted_at = _at(9 + n % 3)
         session.add(req)
     await session.flush()
 

@@ -44,7 +44,7 @@ def interview_read(i: Interview) -> InterviewRead:
         cycle_id=i.cycle_id,
         interviewer_id=i.interviewer_id,
         status=status,
-        scheduled_at=i.scheduled_at,  # type: ignore[arg-type]
+        scheduled_at=i.scheduled_at,
         plan=i.plan,
         notes=i.notes,
         outcome=i.outcome,

@@ -57,7 +57,7 @@ def request_read(r: PeerRequest, p: Any, rel: Relation) -> PeerRequestRead:
             reviewer_id=r.reviewer_id,
             requested_by=r.requested_by,
             due_date=r.due_date,
-            status=r.status,  # type: ignore[arg-type]
+            status=r.status,
             rating=r.rating,
             comments=r.comments,
             submitted_at=r.submitted_at,

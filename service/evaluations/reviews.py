@@ -45,7 +45,7 @@ def meeting_read(m: ReviewMeeting) -> ReviewMeetingRead:
     return ReviewMeetingRead(
         id=m.id,
         subject=SubjectRead(kind=m.subject_kind, id=m.subject_id),
-        employee_id=m.employee_id,  # type: ignore[arg-type]
+        employee_id=m.employee_id,
         title=m.title,
         held_on=m.held_on,
         summary=m.summary,

@@ -46,7 +46,7 @@ async def evaluation_loader(ctx: Ctx, scope: ScoringScope) -> dict[uuid.UUID, di
     def part(emp: uuid.UUID) -> dict[str, Any]:
         return out.setdefault(emp, {})
 
-    rows = await ctx.session.execute(
+    manager_rows = await ctx.session.execute(
         select(Evaluation.employee_id, Evaluation.manager_rating).where(
             Evaluation.org_id == org,
             Evaluation.cycle_id == cycle_id,
@@ -54,12 +54,13 @@ async def evaluation_loader(ctx: Ctx, scope: ScoringScope) -> dict[uuid.UUID, di
             Evaluation.manager_rating.is_not(None),
         )
     )
-    for emp, rating in rows:
+    for emp, rating in manager_rows:
         if emp in wanted:
+            assert rating is not None  # the query leaves out null ratings
             part(emp)["manager_rating"] = Decimal(rating)
 
     peers: dict[uuid.UUID, list[Decimal]] = {}
-    rows = await ctx.session.execute(
+    peer_rows = await ctx.session.execute(
         select(PeerRequest.employee_id, PeerRequest.rating).where(
             PeerRequest.org_id == org,
             PeerRequest.cycle_id == cycle_id,
@@ -67,24 +68,25 @@ async def evaluation_loader(ctx: Ctx, scope: ScoringScope) -> dict[uuid.UUID, di
             PeerRequest.rating.is_not(None),
         )
     )
-    for emp, rating in rows:
+    for emp, rating in peer_rows:
         if emp in wanted:
+            assert rating is not None  # the query leaves out null ratings
             peers.setdefault(emp, []).append(Decimal(rating))
     for emp, ratings in peers.items():
         part(emp)["peer_ratings"] = sorted(ratings)
 
-    rows = await ctx.session.execute(
+    adjustments = await ctx.session.execute(
         select(CalibrationAdjustment)
         .where(CalibrationAdjustment.org_id == org, CalibrationAdjustment.cycle_id == cycle_id)
         .order_by(CalibrationAdjustment.id)
     )
-    for a in rows.scalars():
+    for a in adjustments.scalars():
         if a.employee_id in wanted:
             part(a.employee_id).setdefault("adjustments", []).append(
                 Adjustment(delta=a.delta, reason=a.reason, author=a.author, id=a.id)
             )
 
-    rows = await ctx.session.execute(
+    enforced = await ctx.session.execute(
         select(CalibrationMember.employee_id, CalibrationMember.enforced_rating)
         .join(
             CalibrationSession,
@@ -98,9 +100,9 @@ async def evaluation_loader(ctx: Ctx, scope: ScoringScope) -> dict[uuid.UUID, di
             CalibrationMember.enforced_rating.is_not(None),
         )
     )
-    for emp, rating in rows:
+    for emp, enforced_rating in enforced:
         if emp in wanted:
-            part(emp)["rating_override"] = rating
+            part(emp)["rating_override"] = enforced_rating
 
     me = ctx.principal.employee_id
     if me is not None and me in wanted and not ctx.principal.is_client:

@@ -192,7 +192,7 @@ def evaluation_read(
         id=ev.id,
         employee_id=ev.employee_id,
         cycle_id=ev.cycle_id,
-        status=ev.status,  # type: ignore[arg-type]
+        status=ev.status,
         self_review=_self_review(ev) if show_self else None,
         manager_review=_manager_review(ev) if show_manager else None,
         peer_feedback=feedback_summary(policy.peer_feedback_access(p, rel), submitted(requests), minimum),

@@ -10,6 +10,7 @@ from typing import Any, Generic, NewType, TypeVar
 import strawberry
 from pydantic import BaseModel, ValidationError
 from strawberry.types import Info
+from strawberry.types.scalar import ScalarDefinition
 
 from service.errors import ValidationFailed
 from service.graphql.context import GqlContext
@@ -22,7 +23,7 @@ M = TypeVar("M", bound=BaseModel)
 DecimalString = NewType("DecimalString", str)
 JSON = NewType("JSON", object)
 MinorUnits = NewType("MinorUnits", int)
-SCALARS = {
+SCALARS: dict[object, ScalarDefinition] = {
     DecimalString: strawberry.scalar(
         name="DecimalString",
         description='An exact decimal, as a string ("87.50")',

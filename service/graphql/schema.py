@@ -48,7 +48,7 @@ class DomainErrors(SchemaExtension):
     async def on_execute(self):
         yield
         result = self.execution_context.result
-        if not result or not getattr(result, "errors", None):
+        if not result or not result.errors:
             return
         shaped: list[GraphQLError] = []
         for err in result.errors:
@@ -110,7 +110,7 @@ class Schema(strawberry.Schema):
     async def execute(
         self,
         query: str | None,
-        variable_values: dict[str, Any] | None = None,  # type: ignore[override]
+        variable_values: dict[str, Any] | None = None,
         context_value: Any | None = None,
         *args: Any,
         **kwargs: Any,

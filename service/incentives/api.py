@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from enum import Enum
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -12,6 +13,7 @@ from fastapi.responses import StreamingResponse
 from service.auth.deps import RequestCtx
 from service.authz import policy
 from service.incentives import nominations, payroll, plans, results, runs
+from service.incentives.models import IncentivePlan
 from service.incentives.schemas import (
     AdjustmentCreate,
     BulkActionRead,
@@ -36,14 +38,18 @@ from service.kit.schemas import Timestamp
 
 router = APIRouter(prefix="/api/v1")
 Pages = Annotated[PageParams, Depends(page_params)]
-PLANS, RESULTS, NOMINATIONS, PAYROLL = ["incentive-plans"], ["incentive-results"], ["nominations"], ["payroll"]
+# FastAPI's `tags` parameter is a `list[str | Enum]`, and a list is invariant.
+PLANS: list[str | Enum] = ["incentive-plans"]
+RESULTS: list[str | Enum] = ["incentive-results"]
+NOMINATIONS: list[str | Enum] = ["nominations"]
+PAYROLL: list[str | Enum] = ["payroll"]
 
 
 # --- plans ---------------------------------------------------------------------------------------
 
 
-def _plan_read(ctx: RequestCtx, plan: object) -> IncentivePlanRead:
-    return plans.plan_read(plan, policy.see_incentive_plan_params(ctx.principal))  # type: ignore[arg-type]
+def _plan_read(ctx: RequestCtx, plan: IncentivePlan) -> IncentivePlanRead:
+    return plans.plan_read(plan, policy.see_incentive_plan_params(ctx.principal))
 
 
 @router.get("/incentive-plans", response_model=PageOut[IncentivePlanRead], tags=PLANS)

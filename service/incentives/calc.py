@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
-from typing import Any
+from typing import Any, Final
 
 PLAN_KINDS = ("short_term_bonus", "kpi_excess_reward", "okr_breakthrough")
 MONEY_KINDS = ("short_term_bonus", "kpi_excess_reward")
@@ -48,8 +48,8 @@ DEFAULT_MULTIPLIER_CAP = Decimal("1.5")
 DEFAULT_MIN_SCORE = Decimal("0")
 DEFAULT_MIN_OBJECTIVE_SCORE = Decimal("0.7")
 DEFAULT_RATINGS = ("S", "A")
-DEFAULT_NOMINATION_KIND = "promotion_track"
-DEFAULT_STATUSES = ("active", "on_leave")
+DEFAULT_NOMINATION_KIND: Final = "promotion_track"
+DEFAULT_STATUSES: Final = ("active", "on_leave")
 DEFAULT_EARNING_CODES = {"short_term_bonus": "BONUS", "kpi_excess_reward": "KPI_REWARD"}
 
 # Why an employee of the cycle's population got no result (reported by the run).

@@ -142,7 +142,7 @@ async def _correct(
         return Correction(
             plan_id=plan.id,
             plan_kind=plan.kind,
-            action=action,  # type: ignore[arg-type]
+            action=action,
             result_id=result_id if result_id is not None else (original.id if original else None),
             amount_minor=amount,
             currency=plan.currency if amount is not None else None,

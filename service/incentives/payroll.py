@@ -50,9 +50,9 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, func, select, update
+from sqlalchemy import CursorResult, Select, and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -156,7 +156,7 @@ class Filters:
     acknowledged: bool | None = None
 
 
-def feed(org_id: uuid.UUID, filters: Filters, after: int) -> Select[Any]:
+def feed(org_id: uuid.UUID, filters: Filters, after: int) -> Select[*tuple[Any, ...]]:
     """Finalized money results after `after`, in sequence order, with what payroll needs
     joined in (one statement, whatever the size)."""
     R, E, P, A = IncentiveResult, Employee, IncentivePlan, PayrollAck
@@ -309,7 +309,7 @@ async def csv_export(ctx: Ctx, filters: Filters, cursor: str | None, limit: int 
     return CsvExport(upper=upper, resume_cursor=encode_cursor(upper), body=_stream(stmt, upper > after))
 
 
-async def _stream(stmt: Select[Any], any_rows: bool) -> AsyncIterator[bytes]:
+async def _stream(stmt: Select[*tuple[Any, ...]], any_rows: bool) -> AsyncIterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
@@ -342,16 +342,20 @@ async def acknowledge(ctx: Ctx, result_id: uuid.UUID, reference: str) -> tuple[P
             raise NotFound("incentive result not found")
         raise Conflict("only finalized results are acknowledged by payroll", extra={"result_status": r.status})
     now = utcnow()
-    inserted = await ctx.session.execute(
-        _insert(ctx.session)(PayrollAck)
-        .values(
-            org_id=ctx.org_id,
-            result_id=r.id,
-            payroll_reference=reference,
-            acknowledged_at=now,
-            acknowledged_by=ctx.principal.actor,
-        )
-        .on_conflict_do_nothing(index_elements=["org_id", "result_id"])
+    # an INSERT's result is a CursorResult (with a rowcount), which the stubs of `execute` do not say
+    inserted = cast(
+        CursorResult[Any],
+        await ctx.session.execute(
+            _insert(ctx.session)(PayrollAck)
+            .values(
+                org_id=ctx.org_id,
+                result_id=r.id,
+                payroll_reference=reference,
+                acknowledged_at=now,
+                acknowledged_by=ctx.principal.actor,
+            )
+            .on_conflict_do_nothing(index_elements=["org_id", "result_id"])
+        ),
     )
     ack = (
         await ctx.session.execute(

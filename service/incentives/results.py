@@ -374,8 +374,9 @@ async def adjust(
     target = await _actionable(ctx, result_id)
     original = target
     if target.adjusts_id is not None:
-        original = await ctx.session.get(IncentiveResult, (ctx.org_id, target.adjusts_id))
-        assert original is not None
+        adjusted = await ctx.session.get(IncentiveResult, (ctx.org_id, target.adjusts_id))
+        assert adjusted is not None
+        original = adjusted
     if original.amount_minor is None or original.currency is None:
         raise Conflict("a nomination has no amount to adjust")
     if target.status != "finalized" or original.status != "finalized":

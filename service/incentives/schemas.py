@@ -44,10 +44,14 @@ def _unique(values: list[Any], what: str) -> list[Any]:
 # --- plan parameters, one model per kind --------------------------------------------------------
 
 
+def _default_statuses() -> list[EmployeeStatus]:
+    return list(calc.DEFAULT_STATUSES)
+
+
 class EligibilityParams(Input):
     """Who may receive a result. Departments match with their sub-departments."""
 
-    statuses: list[EmployeeStatus] = Field(default_factory=lambda: list(calc.DEFAULT_STATUSES), min_length=1)
+    statuses: list[EmployeeStatus] = Field(default_factory=_default_statuses, min_length=1)
     min_tenure_days: int = Field(0, ge=0, le=36500)
     include_departments: list[uuid.UUID] = Field(default_factory=list, max_length=1000)
     exclude_departments: list[uuid.UUID] = Field(default_factory=list, max_length=1000)

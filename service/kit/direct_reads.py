@@ -56,7 +56,9 @@ class _Compiled:
 class DirectRead:
     def __init__(self, stmt: Select[Any], name: str = "Row") -> None:
         self.stmt = stmt
-        self.row = namedtuple(name, [c.key for c in stmt.selected_columns])  # type: ignore[misc]
+        # mypy reads namedtuple() only with literal field names; these are known at run time
+        row = namedtuple(name, [c.key for c in stmt.selected_columns])  # type: ignore[misc]
+        self.row = row
         self._compiled: dict[tuple[str, str], _Compiled] = {}
 
     async def first(self, source: Ctx | AsyncSession, **params: Any) -> Any | None:
@@ -78,7 +80,7 @@ class DirectRead:
             session = source.session if source.session_opened else None
             direct = source.direct_reads
         if direct is None:
-            plain = session if session is not None else source.session  # opens the context's session
+            plain = source if isinstance(source, AsyncSession) else source.session  # opens the context's session
             return self._rows(await plain.execute(self.stmt, params))
         if session is not None:
             async with exclusive(session):  # one operation at a time on a session (db.SerializedSession)

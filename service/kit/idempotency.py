@@ -13,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -126,7 +127,7 @@ class IdempotencyMiddleware:
         finally:
             await self._complete(ident, status, resp_headers, b"".join(resp_body))
 
-    async def _reserve(self, ident: dict, request_hash: str) -> IdempotencyRecord | DomainError | None:
+    async def _reserve(self, ident: dict[str, Any], request_hash: str) -> IdempotencyRecord | DomainError | None:
         async with database.sessions() as session:
             try:
                 session.add(IdempotencyRecord(**ident, request_hash=request_hash, created_at=utcnow()))
@@ -145,18 +146,22 @@ class IdempotencyMiddleware:
             if existing.status_code is not None:
                 return existing
             if utcnow() - existing.created_at > STALE_RESERVATION:
-                taken = await session.execute(
-                    update(IdempotencyRecord)
-                    .filter_by(**ident)
-                    .where(IdempotencyRecord.created_at == existing.created_at)
-                    .values(created_at=utcnow())
+                # an UPDATE's result is a CursorResult, which the stubs of `execute` do not say
+                taken = cast(
+                    CursorResult[Any],
+                    await session.execute(
+                        update(IdempotencyRecord)
+                        .filter_by(**ident)
+                        .where(IdempotencyRecord.created_at == existing.created_at)
+                        .values(created_at=utcnow())
+                    ),
                 )
                 await session.commit()
                 if taken.rowcount == 1:
                     return None
             return Conflict("a request with this Idempotency-Key is in progress", headers={"Retry-After": "1"})
 
-    async def _complete(self, ident: dict, status: int, headers: dict[str, str], body: bytes) -> None:
+    async def _complete(self, ident: dict[str, Any], status: int, headers: dict[str, str], body: bytes) -> None:
         async with database.sessions() as session:
             if status >= 500:
                 await session.execute(delete(IdempotencyRecord).filter_by(**ident))

@@ -50,7 +50,7 @@ class Input(BaseModel):
     @classmethod
     def _no_nul(cls, value: object) -> object:
         if value.__class__ is str:  # the common case, without a call
-            if "\x00" in value:  # type: ignore[operator]
+            if "\x00" in value:
                 raise ValueError(NUL_MESSAGE)
         elif has_nul(value):
             raise ValueError(NUL_MESSAGE)

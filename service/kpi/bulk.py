@@ -60,6 +60,26 @@ class Planned:
     outcome: str = "error"
     id: uuid.UUID | None = None
 
+    @property
+    def parsed(self) -> BulkMeasurementRow:
+        """The row of a plan that passed validation (only a row that failed has none)."""
+        assert self.row is not None
+        return self.row
+
+    @property
+    def resolved(self) -> Target:
+        """The assignment of a plan without errors (a row that matches none has an error)."""
+        assert self.target is not None
+        return self.target
+
+    @property
+    def key(self) -> tuple[str, str, uuid.UUID]:
+        """(`employee_external_id`, `kpi_code`, `cycle_id`) of a valid row not addressed by
+        `assignment_id`: `_parse` gave it an error unless all three are given."""
+        r = self.parsed
+        assert r.employee_external_id is not None and r.kpi_code is not None and r.cycle_id is not None
+        return (r.employee_external_id, r.kpi_code, r.cycle_id)
+
     def error(self, loc: str | None, msg: str, code: str | None = None) -> None:
         self.errors.append(
             {
@@ -130,11 +150,11 @@ async def _known(ctx: Ctx, column: Any, org_column: Any, values: set[Any]) -> se
 async def _explain_unresolved(ctx: Ctx, plans: list[Planned]) -> None:
     """Three look-ups, only when some keyed rows match no assignment, to say which part of
     the key is unknown."""
-    exts = await _known(ctx, Employee.external_id, Employee.org_id, {p.row.employee_external_id for p in plans})
-    codes = await _known(ctx, KpiDefinition.code, KpiDefinition.org_id, {p.row.kpi_code for p in plans})
-    cycles = await _known(ctx, Cycle.id, Cycle.org_id, {p.row.cycle_id for p in plans})
+    exts = await _known(ctx, Employee.external_id, Employee.org_id, {p.parsed.employee_external_id for p in plans})
+    codes = await _known(ctx, KpiDefinition.code, KpiDefinition.org_id, {p.parsed.kpi_code for p in plans})
+    cycles = await _known(ctx, Cycle.id, Cycle.org_id, {p.parsed.cycle_id for p in plans})
     for p in plans:
-        r = p.row
+        r = p.parsed
         if r.employee_external_id not in exts:
             p.error("employee_external_id", "no such employee")
         if r.kpi_code not in codes:
@@ -177,20 +197,18 @@ async def bulk_ingest(ctx: Ctx, rows: list[Any], atomic: bool) -> list[BulkMeasu
     plans = [_parse(i, raw) for i, raw in enumerate(rows)]
     valid = [p for p in plans if not p.errors]
 
-    by_id = await _targets_by_id(ctx, list({p.row.assignment_id for p in valid if p.row.assignment_id}))
-    keyed = [p for p in valid if p.row.assignment_id is None]
-    by_key = await _targets_by_key(
-        ctx, list({(p.row.employee_external_id, p.row.kpi_code, p.row.cycle_id) for p in keyed})
-    )
+    by_id = await _targets_by_id(ctx, list({a for p in valid if (a := p.parsed.assignment_id)}))
+    keyed = [p for p in valid if p.parsed.assignment_id is None]
+    by_key = await _targets_by_key(ctx, list({p.key for p in keyed}))
     unresolved = []
     for p in valid:
-        r = p.row
+        r = p.parsed
         if r.assignment_id is not None:
             p.target = by_id.get(r.assignment_id)
             if p.target is None:
                 p.error("assignment_id", "no such KPI assignment")
         else:
-            p.target = by_key.get((r.employee_external_id, r.kpi_code, r.cycle_id))
+            p.target = by_key.get(p.key)
             if p.target is None:
                 unresolved.append(p)
     locked = await locks.locked_pairs(ctx, {(p.target.cycle_id, p.target.employee_id) for p in valid if p.target})
@@ -204,9 +222,9 @@ async def bulk_ingest(ctx: Ctx, rows: list[Any], atomic: bool) -> list[BulkMeasu
     ok = [p for p in plans if not p.errors]
     seen: set[tuple[uuid.UUID, str]] = set()
     for p in ok:
-        if p.row.source_key is None:
+        if p.parsed.source_key is None:
             continue
-        key = (p.target.assignment_id, p.row.source_key)
+        key = (p.resolved.assignment_id, p.parsed.source_key)
         if key in seen:
             p.error("source_key", "duplicate source_key for this assignment in this call")
         seen.add(key)
@@ -219,7 +237,7 @@ async def bulk_ingest(ctx: Ctx, rows: list[Any], atomic: bool) -> list[BulkMeasu
     for p in plans:
         if p.errors:
             continue
-        r, asg = p.row, p.target.assignment_id
+        r, asg = p.parsed, p.resolved.assignment_id
         old = existing.get((asg, r.source_key)) if r.source_key is not None else None
         if old is None:
             p.id, p.outcome = new_id(), "created"
@@ -299,7 +317,7 @@ async def bulk_ingest(ctx: Ctx, rows: list[Any], atomic: bool) -> list[BulkMeasu
         await ctx.session.execute(stmt, updates)
     await audit.record_many(ctx.session, ctx.principal, "kpi_measurement.upserted", "kpi_measurement", changes)
     if changes:
-        touched = {p.target.assignment_id for p in plans if p.outcome in ("created", "updated")}
+        touched = {p.resolved.assignment_id for p in plans if p.outcome in ("created", "updated")}
         await outbox.emit(
             ctx.session,
             ctx.org_id,

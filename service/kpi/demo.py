@@ -241,8 +241,8 @@ async def load(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str]
         plan[ext].extend((code, params, None) for code, params in EXTRA.items())
     await session.flush()
 
-    for ext, items in plan.items():
-        for code, params, tpl_id in items:
+    for ext, assigned in plan.items():
+        for code, params, template_id in assigned:
             asg_id = make_id(f"kpi:asg:{ext}:{code}")
             session.add(
                 KpiAssignment(
@@ -251,7 +251,7 @@ async def load(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str]
                     employee_id=make_id(f"emp:{ext}"),
                     cycle_id=q4_id,
                     definition_id=make_id(f"kpi:def:{code}"),
-                    template_id=tpl_id,
+                    template_id=template_id,
                     **_checked(code, directions[code], {"veto": False, "rewardable": False, **params}),
                 )
             )

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, delete, literal, or_, select
+from sqlalchemy import CursorResult, Select, delete, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.cycles.models import Cycle
@@ -239,7 +239,11 @@ async def delete_measurements(session: AsyncSession, org_id: uuid.UUID, ids: Seq
 
 
 async def delete_measurements_of(session: AsyncSession, org_id: uuid.UUID, assignment_id: uuid.UUID) -> int:
-    res = await session.execute(
-        delete(KpiMeasurement).where(KpiMeasurement.org_id == org_id, KpiMeasurement.assignment_id == assignment_id)
+    # a DELETE's result is a CursorResult (with a rowcount), which the stubs of `execute` do not say
+    res = cast(
+        CursorResult[Any],
+        await session.execute(
+            delete(KpiMeasurement).where(KpiMeasurement.org_id == org_id, KpiMeasurement.assignment_id == assignment_id)
+        ),
     )
     return res.rowcount or 0

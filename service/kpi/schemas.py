@@ -28,7 +28,8 @@ def plain_decimal(value: Decimal) -> Decimal:
     """The same number in plain notation ("1000000", never "1.00E+6") for every decimal
     shown, stored or computed: asyncpg returns some round NUMERICs with an exponent, and a
     sum can come out of the decimal context with one."""
-    if value.is_finite() and value.as_tuple().exponent > 0:  # type: ignore[operator]
+    exponent = value.as_tuple().exponent  # a letter ("n", "N", "F") for a NaN or an infinity
+    if value.is_finite() and isinstance(exponent, int) and exponent > 0:
         return Decimal(format(value, "f"))
     return value
 

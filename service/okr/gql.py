@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import strawberry
@@ -44,6 +45,10 @@ from service.org.models import Employee
 
 def _by_id(row: Any) -> Any:
     return row.id
+
+
+def _dec(value: Decimal | None) -> DecimalString | None:
+    return None if value is None else DecimalString(str(value))
 
 
 def _key_results(info: Context) -> Any:
@@ -132,7 +137,7 @@ class CheckInType:
         return CheckInType(
             id=c.id,
             key_result_id=c.key_result_id,
-            value=c.value,
+            value=_dec(c.value),
             done=c.done,
             milestone=c.milestone,
             confidence=c.confidence,
@@ -251,14 +256,14 @@ class KeyResultType:
             title=kr.title,
             description=kr.description,
             kind=kr.kind,
-            start=kr.start,
-            target=kr.target,
+            start=_dec(kr.start),
+            target=_dec(kr.target),
             unit=kr.unit,
             direction=compute.direction(kr),
-            weight=kr.weight,
+            weight=DecimalString(str(kr.weight)),
             milestones=[MilestoneType(**m) for m in milestones] if milestones is not None else None,
             owner_id=kr.owner_id,
-            grade=kr.grade,
+            grade=_dec(kr.grade),
             grade_reason=kr.grade_reason,
             graded_by=kr.graded_by,
             graded_at=kr.graded_at,
@@ -297,11 +302,11 @@ class ObjectiveType:
 
     @strawberry.field(description="Σ(w × KR score) / Σ w, 4 places; null when not scored")
     async def score(self, info: Context) -> DecimalString | None:
-        return (await self._view(info)).score
+        return _dec((await self._view(info)).score)
 
     @strawberry.field
     async def progress(self, info: Context) -> DecimalString | None:
-        return (await self._view(info)).progress
+        return _dec((await self._view(info)).progress)
 
     @strawberry.field
     async def pace(self, info: Context) -> str | None:
@@ -368,7 +373,7 @@ class ObjectiveType:
             cycle_id=o.cycle_id,
             type=o.type,
             parent_id=o.parent_id,
-            weight=o.weight,
+            weight=DecimalString(str(o.weight)),
             perspective=o.perspective,
             visibility=o.visibility,
             status=o.status,

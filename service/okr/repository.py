@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, delete, func, literal, or_, select
+from sqlalchemy import CursorResult, Select, delete, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.principal import Principal
@@ -129,7 +129,7 @@ async def contributes_to(
                     Objective.org_id == org_id, Objective.id.in_(chunk), Objective.parent_id.is_not(None)
                 )
             )
-            nxt.update(r[0] for r in parents)
+            nxt.update(r[0] for r in parents if r[0] is not None)  # the query leaves out nulls
             supported = await session.execute(
                 select(ObjectiveSupport.supported_id).where(
                     ObjectiveSupport.org_id == org_id, ObjectiveSupport.objective_id.in_(chunk)
@@ -237,7 +237,11 @@ async def check_ins_of(
 
 async def delete_key_result_rows(session: AsyncSession, org_id: uuid.UUID, kr_id: uuid.UUID) -> int:
     """Deletes the key result's check-ins; answers how many there were."""
-    res = await session.execute(delete(CheckIn).where(CheckIn.org_id == org_id, CheckIn.key_result_id == kr_id))
+    # a DELETE's result is a CursorResult, which the stubs of `execute` do not say
+    res = cast(
+        CursorResult[Any],
+        await session.execute(delete(CheckIn).where(CheckIn.org_id == org_id, CheckIn.key_result_id == kr_id)),
+    )
     return int(res.rowcount or 0)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -183,9 +184,10 @@ class KeyResultUpdate(Input):
 
 
 def check_kind_fields(
-    kind: str, start: Decimal | None, target: Decimal | None, milestones: list[MilestoneIn] | None
+    kind: str, start: Decimal | None, target: Decimal | None, milestones: Sequence[MilestoneIn | dict[str, Any]] | None
 ) -> None:
-    """What each kind needs (SPEC 4: `target == start` is refused at write time)."""
+    """What each kind needs (SPEC 4: `target == start` is refused at write time). `milestones`:
+    the new ones, or the stored ones (JSON) when they do not change."""
     if kind == "metric":
         if start is None or target is None:
             raise ValueError("a metric key result needs start and target")

@@ -65,13 +65,19 @@ NOT_NULL = ("email", "given_name", "family_name", "status")
 @dataclass
 class Planned:
     index: int
-    row: BulkEmployeeRow
+    row: BulkEmployeeRow | None = None  # None when the row failed validation
     values: dict[str, Any] = field(default_factory=dict)
     existing: Employee | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
     outcome: str = "error"
     id: uuid.UUID | None = None
     raw_external_id: str | None = None
+
+    @property
+    def parsed(self) -> BulkEmployeeRow:
+        """The row of a plan that passed validation (only a row that failed has none)."""
+        assert self.row is not None
+        return self.row
 
 
 def _err(index: int, loc: str, msg: str) -> dict[str, Any]:
@@ -89,7 +95,7 @@ async def bulk_upsert(ctx: Ctx, rows: list[dict[str, Any]], atomic: bool) -> lis
     plans: list[Planned] = []
     seen: dict[str, int] = {}
     for index, raw in enumerate(rows):
-        plan = Planned(index=index, row=None)  # type: ignore[arg-type]
+        plan = Planned(index=index)
         if isinstance(raw, dict) and isinstance(raw.get("external_id"), str):
             plan.raw_external_id = raw["external_id"]  # named in the result even when invalid
         try:
@@ -109,22 +115,22 @@ async def bulk_upsert(ctx: Ctx, rows: list[dict[str, Any]], atomic: bool) -> lis
         plans.append(plan)
 
     valid = [p for p in plans if not p.errors]
-    existing = await repo.employees_by_external_id(ctx.session, ctx.org_id, [p.row.external_id for p in valid])
-    manager_ext = [p.row.manager_external_id for p in valid if p.row.manager_external_id]
+    existing = await repo.employees_by_external_id(ctx.session, ctx.org_id, [p.parsed.external_id for p in valid])
+    manager_ext = [p.parsed.manager_external_id for p in valid if p.parsed.manager_external_id]
     ext_managers = await repo.employees_by_external_id(ctx.session, ctx.org_id, manager_ext)
-    deps = await repo.existing_ids(ctx.session, Department, ctx.org_id, (p.row.department_id for p in valid))
-    poss = await repo.existing_ids(ctx.session, Position, ctx.org_id, (p.row.position_id for p in valid))
-    mgrs = await repo.existing_ids(ctx.session, Employee, ctx.org_id, (p.row.manager_id for p in valid))
+    deps = await repo.existing_ids(ctx.session, Department, ctx.org_id, (p.parsed.department_id for p in valid))
+    poss = await repo.existing_ids(ctx.session, Position, ctx.org_id, (p.parsed.position_id for p in valid))
+    mgrs = await repo.existing_ids(ctx.session, Employee, ctx.org_id, (p.parsed.manager_id for p in valid))
 
     batch_ids: dict[str, uuid.UUID] = {}
     for p in valid:
-        p.existing = existing.get(p.row.external_id)
+        p.existing = existing.get(p.parsed.external_id)
         p.id = p.existing.id if p.existing else new_id()
-        batch_ids[p.row.external_id] = p.id
+        batch_ids[p.parsed.external_id] = p.id
 
     batch_id_set = set(batch_ids.values())
     for p in valid:
-        r = p.row
+        r = p.parsed
         # An upsert changes what the row names: fields left out keep their stored values.
         values = r.model_dump(include=set(COLUMNS), exclude_unset=True)
         values["external_id"] = r.external_id
@@ -179,6 +185,7 @@ async def bulk_upsert(ctx: Ctx, rows: list[dict[str, Any]], atomic: bool) -> lis
     graph = await repo.manager_edges(ctx.session, ctx.org_id)
     ok = [p for p in valid if not p.errors]
     for p in ok:
+        assert p.id is not None  # every valid row got its id above
         graph[p.id] = p.values.get("manager_id")
     for p in ok:
         node, steps = p.values.get("manager_id"), 0
@@ -276,7 +283,7 @@ def _settle_batch_managers(valid: list[Planned]) -> dict[uuid.UUID | None, int |
             if p.errors:
                 above = None
             elif above is None:
-                loc = "manager_external_id" if p.row.manager_external_id else "manager_id"
+                loc = "manager_external_id" if p.parsed.manager_external_id else "manager_id"
                 p.errors.append(_err(p.index, loc, "the manager's row in this call has errors"))
             else:
                 above += 1

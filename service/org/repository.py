@@ -57,7 +57,7 @@ async def read_employee(source: Ctx | AsyncSession, org_id: uuid.UUID, emp_id: u
 
 
 async def existing_ids(
-    session: AsyncSession, model: Any, org_id: uuid.UUID, ids: Iterable[uuid.UUID]
+    session: AsyncSession, model: Any, org_id: uuid.UUID, ids: Iterable[uuid.UUID | None]
 ) -> set[uuid.UUID]:
     wanted = list({i for i in ids if i is not None})
     found: set[uuid.UUID] = set()

@@ -183,7 +183,7 @@ class SqlFilter(FilterVisitor[Condition]):
         if op == CompareOperator.ew:
             return and_(func.length(left) >= len(right), func.substr(left, func.length(left) - len(right) + 1) == right)
         if op in ORDERING and self.dialect == "postgresql":
-            left, right = left.collate("C"), literal(right).collate("C")
+            return _operate(left.collate("C"), op, literal(right).collate("C"))
         return _operate(left, op, right)
 
 

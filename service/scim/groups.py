@@ -95,7 +95,7 @@ def _attributes() -> dict[str, Attribute]:
 ATTRIBUTES = _attributes()
 
 
-def _query(org_id: uuid.UUID) -> Select[Any]:
+def _query(org_id: uuid.UUID) -> Select[Department, ScimGroup | None]:
     return (
         select(Department, ScimGroup)
         .select_from(Department)

@@ -226,13 +226,15 @@ def group_resource(model: type[Resource[Any]], row: GroupRow) -> Resource[Any]:
     members = None
     if row.members:
         members = [GroupMember(value=str(m), ref=f"Users/{m}", type="User") for m in row.members]
-    return model(
-        id=str(dep.id),
-        external_id=row.sidecar.external_id if row.sidecar is not None else None,
-        display_name=dep.name,
-        members=members,
-        meta=Meta(resource_type="Group", created=dep.created_at, last_modified=dep.updated_at, version=row.version),
-    )
+    # The provider's Group model: `display_name` and `members` are fields of it, not of Resource.
+    fields: dict[str, Any] = {
+        "id": str(dep.id),
+        "external_id": row.sidecar.external_id if row.sidecar is not None else None,
+        "display_name": dep.name,
+        "members": members,
+        "meta": Meta(resource_type="Group", created=dep.created_at, last_modified=dep.updated_at, version=row.version),
+    }
+    return model(**fields)
 
 
 def group_values(resource: Resource[Any]) -> GroupValues:

@@ -17,6 +17,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import Field
 from scim2_models import (
     URN,
+    AnyExtension,
     AuthenticationScheme,
     Bulk,
     CaseExact,
@@ -78,8 +79,9 @@ class Email(ComplexAttribute):
     """Kept as sent; true for an employee SCIM never touched."""
 
 
-class User(Resource[Any]):
-    """An employee of the organization."""
+class User(Resource[AnyExtension]):
+    """An employee of the organization; generic in its extensions like scim2_models' own
+    User, so that `User[EnterpriseUser]` is the User with the enterprise extension."""
 
     __schema__ = URN(USER_SCHEMA)
 
@@ -109,7 +111,7 @@ class Manager(ComplexAttribute):
     value: Annotated[str | None, CaseExact.true] = None
     """The id of the manager's User."""
 
-    ref: Reference["User"] | None = Field(  # type: ignore[type-arg]  # noqa: UP037
+    ref: Reference["User"] | None = Field(  # noqa: UP037
         None, serialization_alias="$ref", validation_alias="$ref"
     )
     """The URI of the manager's User."""
@@ -136,7 +138,7 @@ class GroupMember(ComplexAttribute):
     value: Annotated[str | None, Mutability.immutable, CaseExact.true] = None
     """The id of the member's User."""
 
-    ref: Annotated[Reference["User"] | None, Mutability.immutable] = Field(  # type: ignore[type-arg]  # noqa: UP037
+    ref: Annotated[Reference["User"] | None, Mutability.immutable] = Field(  # noqa: UP037
         None, serialization_alias="$ref", validation_alias="$ref"
     )
     """The URI of the member's User."""

@@ -125,7 +125,7 @@ def _attributes() -> dict[str, Attribute]:
 ATTRIBUTES = _attributes()
 
 
-def _query(org_id: uuid.UUID) -> Select[Any]:
+def _query(org_id: uuid.UUID) -> Select[Employee, ScimUser | None, str | None, int | None]:
     """Employees of the organization not deprovisioned, with their sidecar and department."""
     return (
         select(Employee, ScimUser, Department.name, Department.version)

@@ -103,7 +103,10 @@ def score_employee(inputs: EmployeeInputs, policy: PolicyParams, *, explain: boo
         )
     if reweighted:
         flags.add("reweighted")
-    contributions = {c: (weights[c] * points[c] if points[c] is not None else ZERO) for c in COMPONENTS}
+    contributions: dict[str, Decimal] = {}
+    for c in COMPONENTS:
+        p = points[c]
+        contributions[c] = weights[c] * p if p is not None else ZERO
     composite = sum(contributions.values(), ZERO)
     final = max(ZERO, composite + delta)
     rating = rating_for(final, policy.bands)

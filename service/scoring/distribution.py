@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
 from service.scoring.numbers import ZERO, round_half_up_int, round_points
+
+K = TypeVar("K", bound=Hashable)  # whatever identifies an employee
 
 
 def cumulative_counts(bands: Sequence[tuple[str, Decimal]], n: int) -> list[int]:
@@ -18,9 +21,7 @@ def cumulative_counts(bands: Sequence[tuple[str, Decimal]], n: int) -> list[int]
     return counts
 
 
-def enforced_ratings(
-    finals: Sequence[tuple[Hashable, Decimal]], bands: Sequence[tuple[str, Decimal]]
-) -> dict[Hashable, str]:
+def enforced_ratings(finals: Sequence[tuple[K, Decimal]], bands: Sequence[tuple[str, Decimal]]) -> dict[K, str]:
     """Rank by final, descending; rank r (1-based) gets the first band whose cumulative
     count ≥ r; employees with equal finals (as shown, to 2 places) all get the best band
     any of them got."""

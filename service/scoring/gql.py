@@ -197,7 +197,8 @@ class ScoringQuery:
         p, v = await policy_svc.get_policy(info.context.ctx, id, version)
         return ScoringPolicyType.of(policy_svc.read_model(p, v))
 
-    @strawberry.field(description="A cycle's scores, filtered like GET /cycles/{id}/scores")
+    # strawberry types its keyword-only decorator form (field(description=...)) as Any
+    @strawberry.field(description="A cycle's scores, filtered like GET /cycles/{id}/scores")  # type: ignore[untyped-decorator]
     async def cycle_scores(
         self,
         info: Context,
@@ -222,12 +223,14 @@ class ScoringQuery:
         edges = [Edge(cursor=encode_cursor(s.employee_id), node=ScoreType.of(s)) for s in items]
         return Connection(edges=edges, page_info=PageInfo(has_next_page=cursor is not None, end_cursor=cursor))
 
-    @strawberry.field(description="One employee's score with its explanation")
+    # strawberry types its keyword-only decorator form (field(description=...)) as Any
+    @strawberry.field(description="One employee's score with its explanation")  # type: ignore[untyped-decorator]
     async def score(self, info: Context, cycle_id: uuid.UUID, employee_id: uuid.UUID) -> ScoreType:
         cycle, scored = await score_svc.get_score(info.context.ctx, cycle_id, employee_id)
         return ScoreType.of(score_svc.score_read(cycle, scored))
 
-    @strawberry.field(description="Every version of an employee's score of record, oldest first")
+    # strawberry types its keyword-only decorator form (field(description=...)) as Any
+    @strawberry.field(description="Every version of an employee's score of record, oldest first")  # type: ignore[untyped-decorator]
     async def score_versions(
         self, info: Context, cycle_id: uuid.UUID, employee_id: uuid.UUID
     ) -> list[ScoreVersionType]:
@@ -241,11 +244,13 @@ class ScoringQuery:
 
 @strawberry.type
 class ScoringMutation:
-    @strawberry.mutation(description="Rescore a whole cycle (a job; large cycles finish in the background)")
+    # strawberry types its keyword-only decorator form (field(description=...)) as Any
+    @strawberry.mutation(description="Rescore a whole cycle (a job; large cycles finish in the background)")  # type: ignore[untyped-decorator]
     async def recompute_scores(self, info: Context, cycle_id: uuid.UUID) -> ScoreJobType:
         return ScoreJobType.of(await score_svc.start_recompute(info.context.ctx, cycle_id))
 
-    @strawberry.mutation(
+    # strawberry types its keyword-only decorator form (field(description=...)) as Any
+    @strawberry.mutation(  # type: ignore[untyped-decorator]
         description="Amend one employee's official result (hr/admin, with a reason), as POST /cycles/{id}/amendments"
     )
     async def amend_score(self, info: Context, cycle_id: uuid.UUID, input: AmendmentInput) -> AmendmentType:

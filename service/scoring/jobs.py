@@ -23,9 +23,10 @@ import contextlib
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, or_, select, update
 
 from service.auth.context import Ctx
 from service.auth.principal import Principal
@@ -47,7 +48,7 @@ def lease() -> dt.timedelta:
     return dt.timedelta(seconds=get_settings().score_job_lease_seconds)
 
 
-def _stale(now: dt.datetime) -> object:
+def _stale(now: dt.datetime) -> ColumnElement[bool]:
     """Jobs whose runner is gone: running past their lease, or queued for a lease without
     anyone starting them."""
     return or_(
@@ -64,18 +65,26 @@ async def claim(org_id: uuid.UUID, job_id: uuid.UUID) -> bool:
     """Take the job for this runner (one statement, so two runners never both win)."""
     now = utcnow()
     async with database.sessions() as session:
-        result = await session.execute(
-            update(ScoreJob)
-            .where(
-                ScoreJob.org_id == org_id,
-                ScoreJob.id == job_id,
-                ScoreJob.attempts < MAX_ATTEMPTS,
-                or_(ScoreJob.status == "queued", and_(ScoreJob.status == "running", ScoreJob.lease_until < now)),
-            )
-            .values(
-                status="running", started_at=now, lease_until=now + lease(), error=None, attempts=ScoreJob.attempts + 1
-            )
-            .execution_options(synchronize_session=False)
+        # an UPDATE's result is a CursorResult, which the stubs of `execute` do not say
+        result = cast(
+            CursorResult[Any],
+            await session.execute(
+                update(ScoreJob)
+                .where(
+                    ScoreJob.org_id == org_id,
+                    ScoreJob.id == job_id,
+                    ScoreJob.attempts < MAX_ATTEMPTS,
+                    or_(ScoreJob.status == "queued", and_(ScoreJob.status == "running", ScoreJob.lease_until < now)),
+                )
+                .values(
+                    status="running",
+                    started_at=now,
+                    lease_until=now + lease(),
+                    error=None,
+                    attempts=ScoreJob.attempts + 1,
+                )
+                .execution_options(synchronize_session=False)
+            ),
         )
         await session.commit()
         return result.rowcount == 1
@@ -124,6 +133,7 @@ async def run(org_id: uuid.UUID, job_id: uuid.UUID) -> None:
             job = await session.get(ScoreJob, (org_id, job_id))
             assert job is not None
             cycle = await session.get(Cycle, (org_id, job.cycle_id))
+            assert cycle is not None  # the job's foreign key keeps its cycle
             ctx = Ctx(
                 session=session,
                 principal=Principal(sub=job.requested_by, org_id=org_id, kind="person", roles=frozenset({"hr"})),

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from service.scoring.numbers import HUNDRED, ONE, ZERO, clamp, div
 from service.scoring.policy import PolicyParams
@@ -188,7 +189,7 @@ def score_assignment(
 @dataclass(frozen=True, slots=True)
 class KpiComponent:
     points: Decimal | None
-    assignments: tuple[dict, ...]
+    assignments: tuple[dict[str, Any], ...]
     flags: tuple[str, ...]
 
 
@@ -205,7 +206,7 @@ def kpi_component(
     if not assignments:
         return KpiComponent(points=None, assignments=(), flags=())
     flags: set[str] = set()
-    explained: list[dict] = []
+    explained: list[dict[str, Any]] = []
     total_w = ZERO
     total = ZERO
     veto = False

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from operator import attrgetter
+from typing import Any
 
 from service.scoring.numbers import HUNDRED, ONE, ZERO, clamp, div
 from service.scoring.policy import PolicyParams
@@ -116,8 +117,9 @@ def kr_progress(kr: KeyResultIn) -> Decimal:
 
 def kr_score(kr: KeyResultIn) -> KeyResultScore:
     progress, current = _progress_and_current(kr)
-    graded = kr.grade is not None
-    return KeyResultScore(current=current, progress=progress, score=kr.grade if graded else progress, graded=graded)
+    if kr.grade is not None:
+        return KeyResultScore(current=current, progress=progress, score=kr.grade, graded=True)
+    return KeyResultScore(current=current, progress=progress, score=progress, graded=False)
 
 
 def _weighted(pairs: Sequence[tuple[Decimal, Decimal]]) -> Decimal | None:
@@ -151,7 +153,7 @@ def okr_points(score: Decimal, objective_type: str, policy: PolicyParams) -> Dec
 @dataclass(frozen=True, slots=True)
 class OkrComponent:
     points: Decimal | None
-    objectives: tuple[dict, ...]
+    objectives: tuple[dict[str, Any], ...]
     flags: tuple[str, ...]
 
 
@@ -159,17 +161,19 @@ def okr_component(objectives: Sequence[ObjectiveIn], policy: PolicyParams, *, ex
     """Weighted mean (objective weights) of the OKR points of published or closed
     objectives; drafts and rejected ones never count, unscored ones are flagged.
     Without `explain` the same numbers come without the per-objective explanation."""
-    explained: list[dict] = []
+    explained: list[dict[str, Any]] = []
     pairs: list[tuple[Decimal, Decimal]] = []
     flags: set[str] = set()
     for obj in objectives:
         if obj.status not in COUNTED_STATUSES:
             continue
         kr_scores, score = _scored(obj)  # the objective's progress is not part of its points
-        points = okr_points(score, obj.type, policy) if score is not None else None
+        points: Decimal | None
         if score is None:
+            points = None
             flags.add("objective_not_scored")
         else:
+            points = okr_points(score, obj.type, policy)
             pairs.append((obj.weight, points))
         if explain:
             explained.append(

@@ -69,7 +69,7 @@ def on_amended(hook: AmendHook) -> AmendHook:
 # --- reading -----------------------------------------------------------------------------------
 
 
-def _current(org_id: uuid.UUID, cycle_id: uuid.UUID) -> Select[tuple[ScoreRecord]]:
+def _current(org_id: uuid.UUID, cycle_id: uuid.UUID) -> Select[ScoreRecord]:
     """The current version of each employee's record in a cycle: the highest one."""
     newer = aliased(ScoreRecord)
     latest = (

@@ -39,12 +39,12 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import structlog
 from prometheus_client import Counter
-from sqlalchemy import and_, func, or_, select, tuple_, update
+from sqlalchemy import CursorResult, and_, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import __version__
@@ -388,7 +388,11 @@ class Dispatcher:
                     update(D).where(tuple_(D.org_id, D.id).in_([tuple(k) for k in keys])).values(**lease)
                 )
             else:
-                result = await session.execute(update(D).where(tuple_(D.org_id, D.id).in_(due)).values(**lease))
+                # an UPDATE's result is a CursorResult (with a rowcount), which the stubs of `execute` do not say
+                result = cast(
+                    CursorResult[Any],
+                    await session.execute(update(D).where(tuple_(D.org_id, D.id).in_(due)).values(**lease)),
+                )
                 if not result.rowcount:
                     return []
             rows = (
@@ -513,10 +517,14 @@ class Dispatcher:
                 outcome = "failed"
                 values.update(status="failed", next_attempt_at=now + dt.timedelta(seconds=delay))
         async with self.db.sessions() as session, session.begin():
-            acked = await session.execute(
-                update(D)
-                .where(D.org_id == claim.org_id, D.id == claim.delivery_id, D.claim_token == claim.token)
-                .values(**values)
+            # an UPDATE's result is a CursorResult (with a rowcount), which the stubs of `execute` do not say
+            acked = cast(
+                CursorResult[Any],
+                await session.execute(
+                    update(D)
+                    .where(D.org_id == claim.org_id, D.id == claim.delivery_id, D.claim_token == claim.token)
+                    .values(**values)
+                ),
             )
             if acked.rowcount != 1:
                 # The lease expired (or a redelivery reset it) and the row is someone
@@ -583,10 +591,16 @@ class Dispatcher:
 
     async def _disable(self, session: AsyncSession, claim: Claim, reason: str, now: dt.datetime) -> None:
         S = WebhookSubscription
-        result = await session.execute(
-            update(S)
-            .where(S.org_id == claim.org_id, S.id == claim.subscription_id, S.active.is_(True))
-            .values(active=False, disabled_at=now, disabled_reason=reason[:200], version=S.version + 1, updated_at=now)
+        # an UPDATE's result is a CursorResult (with a rowcount), which the stubs of `execute` do not say
+        result = cast(
+            CursorResult[Any],
+            await session.execute(
+                update(S)
+                .where(S.org_id == claim.org_id, S.id == claim.subscription_id, S.active.is_(True))
+                .values(
+                    active=False, disabled_at=now, disabled_reason=reason[:200], version=S.version + 1, updated_at=now
+                )
+            ),
         )
         if result.rowcount:
             log.warning("webhook_disabled", subscription_id=str(claim.subscription_id), reason=reason)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.webhooks.models import WebhookDelivery, WebhookDeliveryAttempt, WebhookSubscription
 
 
-def subscriptions(org_id: uuid.UUID) -> Select[tuple[WebhookSubscription]]:
+def subscriptions(org_id: uuid.UUID) -> Select[WebhookSubscription]:
     return select(WebhookSubscription).where(WebhookSubscription.org_id == org_id)
 
 
@@ -19,7 +19,7 @@ async def get_subscription(session: AsyncSession, org_id: uuid.UUID, sub_id: uui
     return await session.get(WebhookSubscription, (org_id, sub_id))
 
 
-def deliveries(org_id: uuid.UUID, sub_id: uuid.UUID) -> Select[tuple[WebhookDelivery]]:
+def deliveries(org_id: uuid.UUID, sub_id: uuid.UUID) -> Select[WebhookDelivery]:
     return select(WebhookDelivery).where(WebhookDelivery.org_id == org_id, WebhookDelivery.subscription_id == sub_id)
 
 

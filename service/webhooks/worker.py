@@ -50,4 +50,4 @@ def main(poll_seconds: float | None = None, batch_size: int | None = None, once:
         overrides["poll_seconds"] = poll_seconds
     if batch_size is not None:
         overrides["batch_size"] = batch_size
-    asyncio.run(run(DeliveryConfig.from_settings(**overrides), once=once))
+    asyncio.run(run(DeliveryConfig.from_settings(None, **overrides), once=once))
