@@ -71,8 +71,11 @@ SOURCES = ["service", "tests", "migrations", "bench", "tools"]
 # The habits every change keeps (the same as .pre-commit-config.yaml): one format, a clean
 # lint, the types (mypy's configuration is in pyproject.toml: strict for the engine, the
 # authorization rules, the kit and the incentive arithmetic).
-CHECKS = [("ruff format", ["ruff", "format", "--check", *SOURCES]), ("ruff", ["ruff", "check", *SOURCES]),
-          ("mypy", ["mypy"])]
+CHECKS = [
+    ("ruff format", ["ruff", "format", "--check", *SOURCES]),
+    ("ruff", ["ruff", "check", *SOURCES]),
+    ("mypy", ["mypy"]),
+]
 
 
 def in_ci() -> bool:
