@@ -37,4 +37,4 @@ USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["python", "-c", "import os, sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), timeout=2).status == 200 else 1)"]
-CMD ["gunicorn", "-c", "python:service.gunicorn_conf", "service.app:create_app()"]
+CMD ["gunicorn", "-c", "python:service.web.gunicorn_conf", "service.web.app:create_app()"]

@@ -330,9 +330,9 @@ async def graphql_in_process(ids: dict[str, Any]) -> dict[str, float]:
     the best of three walks, with the SQL statements of each page counted."""
     from sqlalchemy import event
 
-    from service.app import create_app
     from service.auth.tokens import issue_token
     from service.db import database
+    from service.web.app import create_app
 
     app = create_app()
     token = issue_token(org_id=ids["org"], sub="bench-hr", roles=["hr"])
@@ -485,12 +485,12 @@ async def run(args: argparse.Namespace) -> int:
             ("bare FastAPI + asyncpg", "bench.baselines:fastapi_raw"),
             ("FastAPI + asyncpg + JWT + response model", "bench.baselines:fastapi_typical"),
             ("FastAPI + SQLAlchemy ORM + JWT + response model", "bench.baselines:fastapi_orm"),
-            ("the service: GET /api/v1/employees/{id}", "service.app:create_app"),
+            ("the service: GET /api/v1/employees/{id}", "service.web.app:create_app"),
         ):
             with server(target, env) as base:
                 results[label] = peak_and_paced(base + path, token, args.duration)
             print(f"{label}: {results[label]}", flush=True)
-        with server("service.app:create_app", env) as base:
+        with server("service.web.app:create_app", env) as base:
             listing = peak_and_paced(base + "/api/v1/employees?limit=50", token, args.duration)
             print(f"list of 50: {listing}", flush=True)
             bulk = await bulk_over_http(base, url, ids)

@@ -257,8 +257,8 @@ async def main() -> None:
 
         import uvicorn
 
-        from service.app import create_app
         from service.auth.tokens import issue_token
+        from service.web.app import create_app
 
         port = free_port()
         server = uvicorn.Server(

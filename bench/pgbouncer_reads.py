@@ -35,10 +35,10 @@ ADMIN = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:543
 async def serve(requests: int, concurrency: int) -> dict[str, float]:
     import httpx
 
-    from service.app import create_app
     from service.auth.tokens import issue_token
     from service.bootstrap import create_org
     from service.db import database
+    from service.web.app import create_app
 
     org = await create_org(f"bench-{uuid.uuid4().hex[:6]}")
     org_id = uuid.UUID(org["org_id"])

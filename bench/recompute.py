@@ -476,9 +476,9 @@ async def recompute(url: str, org: Org, profile: cProfile.Profile | None = None)
     from sqlalchemy.ext.asyncio import async_sessionmaker
 
     from service.auth.context import Ctx
-    from service.auth.principal import Principal
     from service.cycles.models import Cycle
     from service.db import SerializedSession, make_engine
+    from service.principal import Principal
     from service.scoring.scores import recompute_cycle
 
     engine = make_engine(url.replace("postgresql://", "postgresql+asyncpg://"))

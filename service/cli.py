@@ -16,10 +16,10 @@ def _serve(args: argparse.Namespace) -> None:
     settings = get_settings()
     if settings.is_sqlite:
         upgrade()  # the embedded database migrates itself; PostgreSQL uses `migrate`
-    from service.http_protocol import PROTOCOL
+    from service.web.http_protocol import PROTOCOL
 
     uvicorn.run(
-        "service.app:create_app",
+        "service.web.app:create_app",
         factory=True,
         host=args.host,
         port=args.port,
@@ -50,9 +50,33 @@ def _demo(_: argparse.Namespace) -> None:
     print(json.dumps(result, indent=2))
 
 
-def _finalize_closed(_: argparse.Namespace) -> None:
-    from service.scoring.records import finalize_closed_everywhere
+async def finalize_closed_everywhere() -> dict[str, int]:
+    """`records.finalize_closed` for every organization, one transaction each."""
+    from sqlalchemy import select
 
+    from service.auth.context import Ctx
+    from service.db import database
+    from service.models import load_hooks
+    from service.org.models import Organization
+    from service.principal import Principal
+    from service.scoring.records import finalize_closed
+
+    load_hooks()
+    out: dict[str, int] = {}
+    async with database.sessions() as session:
+        org_ids = list((await session.execute(select(Organization.id).order_by(Organization.id))).scalars())
+    for org_id in org_ids:
+        async with database.sessions() as session:
+            principal = Principal(
+                sub="system:finalize-closed-cycles", org_id=org_id, kind="person", roles=frozenset({"admin"})
+            )
+            out[str(org_id)] = await finalize_closed(Ctx(session=session, principal=principal))
+            await session.commit()
+    await database.dispose()
+    return out
+
+
+def _finalize_closed(_: argparse.Namespace) -> None:
     print(json.dumps(asyncio.run(finalize_closed_everywhere())))
 
 

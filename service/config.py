@@ -1,6 +1,6 @@
 """Settings from the environment (pydantic-settings), read once per process.
 
-Every setting is documented in the README's configuration reference.
+Every setting is documented in docs/configuration.md (a test keeps them in step).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     webhook_secret_grace_seconds: float = 86400.0
     webhook_secret_key: str | None = None  # when set, secrets are encrypted at rest (Fernet)
 
-    # Production operation (README: Configuration reference, Scale-out design).
+    # Production operation (docs/configuration.md; docs/operations.md, "Scale-out design").
     database_read_url: str | None = None  # a read replica for the read-heavy list endpoints
     db_pool_timeout_seconds: float = 30.0
     db_pool_recycle_seconds: int = 1800
@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576  # request bodies above this answer 413
     max_bulk_body_bytes: int = 33_554_432  # the same for paths ending in /bulk
     max_json_depth: int = 64  # JSON bodies nesting arrays and objects deeper answer 400
-    max_header_bytes: int = 32768  # a request line and headers larger answer 431 (service/http_protocol.py)
+    max_header_bytes: int = 32768  # a request line and headers larger answer 431 (service/web/http_protocol.py)
     rate_limit_enabled: bool = True
     rate_limit_bulk_per_minute: float = 30.0
     rate_limit_bulk_burst: int = 5

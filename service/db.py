@@ -169,7 +169,7 @@ class Database:
 
     `sessions` is the primary (reads and writes); `read_sessions` goes to the read replica
     of `DATABASE_READ_URL` when one is set, else to the primary. Only reads that tolerate
-    the replica's lag use it (README: Scale-out design).
+    the replica's lag use it (docs/operations.md, "Scale-out design").
     """
 
     def __init__(

@@ -123,7 +123,9 @@ async def load_demo() -> dict[str, Any]:
                 assert dep_row is not None  # added above
                 dep_row.head_id = _id("emp:" + ext)
             from service.demo_extensions import load_extensions
+            from service.models import load_hooks
 
+            load_hooks()  # the `demo` command runs without the app, which registers the hooks
             await load_extensions(session, DEMO_ORG_ID, _id)
             await session.commit()
     await database.dispose()

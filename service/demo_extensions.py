@@ -26,7 +26,7 @@ async def load_extensions(session: AsyncSession, org_id: uuid.UUID, make_id: Cal
     await incentives_demo.load(session, org_id, make_id)  # runs the Q4 bonus on the final scores
     await session.flush()
     from service.auth.context import Ctx
-    from service.auth.principal import Principal
+    from service.principal import Principal
     from service.scoring import records
 
     # The past quarters were loaded closed: their results are official, as closing makes them.

@@ -4,6 +4,7 @@ masked GraphQL errors. Services raise these; nothing else decides a status code.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 PROBLEM_BASE = "https://perf-service.dev/problems/"
@@ -119,3 +120,13 @@ class ServiceUnavailable(DomainError):
 
 class TooManyRequests(DomainError):
     status, code, title = 429, "too-many-requests", "Too many requests"
+
+
+def _clean_loc(loc: tuple[Any, ...] | list[Any]) -> list[Any]:
+    return [p for p in loc if not (isinstance(p, str) and p.startswith("function-"))]
+
+
+def validation_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Pydantic's `ErrorDetails` (or FastAPI's request errors) as `{loc, msg}` entries,
+    the `errors` of a 422 problem (REST) or of a GraphQL input error."""
+    return [{"loc": _clean_loc(e.get("loc", ())), "msg": str(e.get("msg", "invalid"))} for e in errors]

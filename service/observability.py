@@ -7,7 +7,7 @@ whose name or value looks like a credential or an e-mail address, whoever logged
 
 Metrics work in one process (tests, `serve`) and under gunicorn: with
 `PROMETHEUS_MULTIPROC_DIR` set, every worker process writes its samples there and
-`/metrics` aggregates them (service/gunicorn_conf.py wipes the directory at start and
+`/metrics` aggregates them (service/web/gunicorn_conf.py wipes the directory at start and
 marks dead workers). Values that are cheap to compute at scrape time (the outbox lag) are
 computed then, by the process answering the scrape.
 
@@ -40,7 +40,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from sqlalchemy import event, select
+from sqlalchemy import column, event, select, table
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
@@ -337,15 +337,12 @@ class AccessLogMiddleware:
 async def update_outbox_lag() -> None:
     """Seconds since the oldest unpublished outbox event was written: one indexed row."""
     from service.db import database
-    from service.kit.models import OutboxEvent
-    from service.types import utcnow
+    from service.types import UtcDateTime, utcnow
 
-    stmt = (
-        select(OutboxEvent.created_at)
-        .where(OutboxEvent.published_at.is_(None))
-        .order_by(OutboxEvent.created_at)
-        .limit(1)
-    )
+    # The outbox table's two columns this needs, as a table clause (observability sits
+    # below the kit that owns the table: tests/test_layers.py).
+    outbox = table("outbox_events", column("created_at", UtcDateTime), column("published_at", UtcDateTime))
+    stmt = select(outbox.c.created_at).where(outbox.c.published_at.is_(None)).order_by(outbox.c.created_at).limit(1)
     try:
         async with asyncio.timeout(OUTBOX_LAG_TIMEOUT_SECONDS):
             async with database.engine.connect() as conn:

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def openapi_text() -> str:
-    from service.app import create_app
+    from service.web.app import create_app
 
     return json.dumps(create_app().openapi(), indent=2, sort_keys=True) + "\n"
 

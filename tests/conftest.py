@@ -47,11 +47,11 @@ upgrade(os.environ["DATABASE_URL"])
 import httpx  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
-from service.app import create_app  # noqa: E402
 from service.auth.tokens import issue_token  # noqa: E402
 from service.db import database  # noqa: E402
 from service.org.models import DEFAULT_ORG_SETTINGS, Organization  # noqa: E402
 from service.types import new_id  # noqa: E402
+from service.web.app import create_app  # noqa: E402
 
 
 def pytest_sessionfinish(session: Any, exitstatus: int) -> None:

@@ -1,4 +1,4 @@
-"""The route cache (service/routing.py `install_route_cache`) routes every request where
+"""The route cache (service/web/routing.py `install_route_cache`) routes every request where
 FastAPI's own matching would, for every route of the app, with ids and with the literal
 words of other routes in the place of a parameter, for every method."""
 
@@ -12,8 +12,8 @@ from typing import Any
 from fastapi.routing import _IncludedRouter
 from starlette.routing import Match
 
-from service.app import create_app
-from service.routing import _flatten, _literal_parts, request_shape
+from service.web.app import create_app
+from service.web.routing import _flatten, _literal_parts, request_shape
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 

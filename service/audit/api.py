@@ -16,11 +16,11 @@ from sqlalchemy import and_, select
 
 from service.auth.deps import ReadCtx
 from service.authz import policy
+from service.authz.enforce import require
 from service.evaluations.models import PeerRequest
 from service.kit.models import AuditEvent
 from service.kit.pagination import PageOut, PageParams, page_params, paginate
 from service.kit.schemas import Output, Timestamp
-from service.org.service import require
 
 router = APIRouter(prefix="/api/v1")
 

@@ -7,10 +7,11 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import Uuid, column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth.principal import Principal
+from service.kit import hierarchy
+from service.principal import Principal
 
 if TYPE_CHECKING:
     from service.db import Database
@@ -64,25 +65,23 @@ class Ctx:
             if emp is None or self.principal.is_client:
                 self._reports = frozenset()
             else:
-                from service.org.repository import subtree_ids
-
-                self._reports = await subtree_ids(self.session, self.org_id, emp)
+                self._reports = await hierarchy.subtree_ids(self.session, self.org_id, emp)
         return self._reports
 
 
 async def org_exists(session: AsyncSession | Callable[[], AsyncSession], org_id: uuid.UUID) -> bool:
     """`session` may be a function that opens one: it is called only on a cache miss."""
-    from service.org.models import Organization
-
     if org_id in _known_orgs:
         return True
     if callable(session):
         session = session()
-    found = (await session.execute(select(Organization.id).where(Organization.id == org_id))).first()
+    found = (await session.execute(select(ORGANIZATIONS.c.id).where(ORGANIZATIONS.c.id == org_id))).first()
     if found:
         _known_orgs.add(org_id)
     return found is not None
 
 
+# The organizations table's key, as a lightweight table clause (auth depends on no domain).
+ORGANIZATIONS = table("organizations", column("id", Uuid))
 # Organizations are never deleted, so a positive answer can be kept for the process.
 _known_orgs: set[uuid.UUID] = set()

@@ -18,10 +18,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.context import Ctx, org_exists
-from service.auth.principal import Principal
 from service.auth.tokens import verify_token
 from service.db import database, get_session, request_session
 from service.errors import Unauthorized
+from service.principal import Principal
 
 bearer = HTTPBearer(auto_error=False, description="JWT issued by the service or the OIDC provider")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
@@ -58,7 +58,7 @@ RequestCtx = Annotated[Ctx, Depends(get_ctx, scope="function")]
 
 async def get_read_ctx(request: Request, credentials: Credentials) -> AsyncIterator[Ctx]:
     """A context whose session reads from the replica (`DATABASE_READ_URL`): for list
-    endpoints that tolerate replication lag and never write (README: Scale-out design).
+    endpoints that tolerate replication lag and never write (docs/operations.md, "Scale-out design").
     The organization is checked on the primary (a new one may not have reached the
     replica yet), and only until it is known. Nothing is committed: the replica
     transaction is rolled back at the end."""

@@ -24,9 +24,9 @@ from typing import Any
 import jwt
 from jwt import PyJWKClient
 
-from service.auth.principal import CLIENT_SCOPES, PERSON_ROLES, Principal
 from service.config import Settings, get_settings
 from service.errors import Unauthorized
+from service.principal import CLIENT_SCOPES, PERSON_ROLES, Principal
 
 LOCAL_ALGORITHMS = ["HS256"]
 LOCAL_KID = "local"

@@ -22,7 +22,7 @@ from __future__ import annotations
 import enum
 import uuid
 
-from service.auth.principal import Principal
+from service.principal import Principal
 
 
 class Decision(enum.Enum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from service.auth.deps import RequestCtx
 from service.cycles import service as svc
@@ -17,7 +17,7 @@ from service.cycles.schemas import (
     CycleTransition,
     CycleUpdate,
 )
-from service.kit.etag import set_etag
+from service.kit.etag import IfMatchHeader, set_etag
 from service.kit.pagination import PageOut, PageParams, page_params
 
 router = APIRouter(prefix="/api/v1", tags=["cycles"])
@@ -52,18 +52,18 @@ async def get_cycle(ctx: RequestCtx, cycle_id: uuid.UUID, response: Response) ->
 
 @router.patch("/cycles/{cycle_id}", response_model=CycleRead)
 async def update_cycle(
-    ctx: RequestCtx, cycle_id: uuid.UUID, body: CycleUpdate, request: Request, response: Response
+    ctx: RequestCtx, cycle_id: uuid.UUID, body: CycleUpdate, if_match: IfMatchHeader, response: Response
 ) -> CycleRead:
-    cycle = await svc.update_cycle(ctx, cycle_id, body, request)
+    cycle = await svc.update_cycle(ctx, cycle_id, body, if_match)
     set_etag(response, cycle.version)
     return CycleRead.model_validate(cycle)
 
 
 @router.post("/cycles/{cycle_id}/transition", response_model=CycleRead)
 async def transition_cycle(
-    ctx: RequestCtx, cycle_id: uuid.UUID, body: CycleTransition, request: Request, response: Response
+    ctx: RequestCtx, cycle_id: uuid.UUID, body: CycleTransition, if_match: IfMatchHeader, response: Response
 ) -> CycleRead:
-    cycle = await svc.transition(ctx, cycle_id, body.to, request)
+    cycle = await svc.transition(ctx, cycle_id, body.to, if_match)
     set_etag(response, cycle.version)
     return CycleRead.model_validate(cycle)
 

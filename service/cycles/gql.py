@@ -11,6 +11,7 @@ from service.cycles import service as svc
 from service.cycles.models import Cycle
 from service.cycles.schemas import CycleChildren, CycleCreate, CycleTransition, CycleUpdate
 from service.graphql.common import (
+    VERSION,
     Connection,
     Context,
     connection,
@@ -18,6 +19,7 @@ from service.graphql.common import (
     page_params,
     validate_input,
 )
+from service.kit.etag import IfMatch
 
 
 @strawberry.type(name="Cycle")
@@ -29,6 +31,7 @@ class CycleType:
     end_date: dt.date
     parent_id: uuid.UUID | None
     status: str
+    version: int = strawberry.field(description=VERSION)
 
     @strawberry.field
     async def parent(self, info: Context) -> CycleType | None:
@@ -52,6 +55,7 @@ class CycleType:
             end_date=c.end_date,
             parent_id=c.parent_id,
             status=c.status,
+            version=c.version,
         )
 
 
@@ -90,14 +94,18 @@ class CycleMutation:
         return CycleType.of(await svc.create_cycle(info.context.ctx, validate_input(CycleCreate, input_dict(input))))
 
     @strawberry.mutation
-    async def update_cycle(self, info: Context, id: uuid.UUID, input: CycleInput) -> CycleType:
+    async def update_cycle(
+        self, info: Context, id: uuid.UUID, input: CycleInput, expected_version: int | None = None
+    ) -> CycleType:
         data = validate_input(CycleUpdate, input_dict(input))
-        return CycleType.of(await svc.update_cycle(info.context.ctx, id, data))
+        return CycleType.of(await svc.update_cycle(info.context.ctx, id, data, expected=IfMatch.of(expected_version)))
 
     @strawberry.mutation
-    async def transition_cycle(self, info: Context, id: uuid.UUID, to: str) -> CycleType:
+    async def transition_cycle(
+        self, info: Context, id: uuid.UUID, to: str, expected_version: int | None = None
+    ) -> CycleType:
         data = validate_input(CycleTransition, {"to": to})
-        return CycleType.of(await svc.transition(info.context.ctx, id, data.to))
+        return CycleType.of(await svc.transition(info.context.ctx, id, data.to, expected=IfMatch.of(expected_version)))
 
     @strawberry.mutation
     async def create_cycle_children(self, info: Context, id: uuid.UUID, cadence: str) -> list[CycleType]:

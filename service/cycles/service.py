@@ -8,19 +8,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 
-from fastapi import Request
 from sqlalchemy import select
 
 from service.auth.context import Ctx
 from service.authz import policy
+from service.authz.enforce import require
 from service.cycles import rules
 from service.cycles.models import Cycle
 from service.cycles.schemas import CycleChildren, CycleCreate, CycleRead, CycleUpdate
 from service.errors import Conflict, CycleLocked, NotFound, ValidationFailed
 from service.kit import audit
-from service.kit.etag import check_if_match
+from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
-from service.org.service import require
 from service.types import new_id
 
 TransitionHook = Callable[[Ctx, Cycle, str], Awaitable[None]]
@@ -116,11 +115,11 @@ async def create_cycle(ctx: Ctx, data: CycleCreate) -> Cycle:
     return cycle
 
 
-async def update_cycle(ctx: Ctx, cycle_id: uuid.UUID, data: CycleUpdate, request: Request | None = None) -> Cycle:
+async def update_cycle(ctx: Ctx, cycle_id: uuid.UUID, data: CycleUpdate, expected: IfMatch | None = None) -> Cycle:
     cycle = await get_cycle(ctx, cycle_id)
     require(policy.manage_cycles(ctx.principal), "cycle")
     ensure_writable(cycle)
-    check_if_match(request, cycle.version)
+    check_version(expected, cycle.version)
     changes = data.model_dump(exclude_unset=True)
     for key in ("name", "start_date", "end_date"):
         if key in changes and changes[key] is None:
@@ -182,10 +181,10 @@ async def create_children(ctx: Ctx, cycle_id: uuid.UUID, data: CycleChildren) ->
     return created
 
 
-async def transition(ctx: Ctx, cycle_id: uuid.UUID, to: str, request: Request | None = None) -> Cycle:
+async def transition(ctx: Ctx, cycle_id: uuid.UUID, to: str, expected: IfMatch | None = None) -> Cycle:
     cycle = await get_cycle(ctx, cycle_id)
     require(policy.manage_cycles(ctx.principal), "cycle")
-    check_if_match(request, cycle.version)
+    check_version(expected, cycle.version)
     if to not in rules.TRANSITIONS[cycle.status]:
         raise Conflict(
             f"a cycle cannot go from {cycle.status} to {to}", extra={"allowed": sorted(rules.TRANSITIONS[cycle.status])}

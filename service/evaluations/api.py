@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from service.auth.deps import RequestCtx
 from service.evaluations import (
@@ -48,7 +48,7 @@ from service.evaluations.schemas import (
     SimulateIn,
     SubjectKind,
 )
-from service.kit.etag import set_etag
+from service.kit.etag import IfMatchHeader, set_etag
 from service.kit.pagination import PageOut, PageParams, page_params
 
 router = APIRouter(prefix="/api/v1")
@@ -115,11 +115,11 @@ async def get_evaluation(ctx: RequestCtx, evaluation_id: uuid.UUID, response: Re
 
 @router.patch("/evaluations/{evaluation_id}", response_model=EvaluationRead, tags=["evaluations"])
 async def update_evaluation(
-    ctx: RequestCtx, evaluation_id: uuid.UUID, body: EvaluationUpdate, request: Request, response: Response
+    ctx: RequestCtx, evaluation_id: uuid.UUID, body: EvaluationUpdate, if_match: IfMatchHeader, response: Response
 ) -> EvaluationRead:
     """Drafts: `self_review` by the employee until submitted, `manager_review` by the direct
     manager or hr/admin until submitted (ratings on the policy's 1..`rating_scale`)."""
-    ev = await svc.update_evaluation(ctx, evaluation_id, body, request)
+    ev = await svc.update_evaluation(ctx, evaluation_id, body, if_match)
     set_etag(response, ev.version)
     return await svc.read_one(ctx, ev)
 
@@ -179,7 +179,7 @@ async def evaluation_action(
     ctx: RequestCtx,
     evaluation_id: uuid.UUID,
     action: EvaluationAction,
-    request: Request,
+    if_match: IfMatchHeader,
     response: Response,
     body: EvaluationActionIn | None = None,
 ) -> EvaluationRead:
@@ -188,7 +188,7 @@ async def evaluation_action(
     `finalize` (the same, once calibrated; records the final score and rating, emits
     `evaluation.finalized`), `acknowledge` (the employee, once finalized and an interview
     outcome is recorded; signs the interviews, emits `evaluation.acknowledged`)."""
-    ev = await workflow.act(ctx, evaluation_id, action, body, request)
+    ev = await workflow.act(ctx, evaluation_id, action, body, if_match)
     set_etag(response, ev.version)
     return await svc.read_one(ctx, ev)
 
@@ -222,10 +222,10 @@ async def get_request(ctx: RequestCtx, request_id: uuid.UUID, response: Response
 
 @router.post("/peer-requests/{request_id}/decline", response_model=PeerRequestRead, tags=["360 feedback"])
 async def decline_request(
-    ctx: RequestCtx, request_id: uuid.UUID, request: Request, response: Response, body: PeerDecline | None = None
+    ctx: RequestCtx, request_id: uuid.UUID, if_match: IfMatchHeader, response: Response, body: PeerDecline | None = None
 ) -> PeerRequestRead:
     """The requested reviewer declines, with an optional `reason`."""
-    row, rel = await peers.decline(ctx, request_id, body, request)
+    row, rel = await peers.decline(ctx, request_id, body, if_match)
     set_etag(response, row.version)
     return peers.request_read(row, ctx.principal, rel)
 
@@ -299,11 +299,11 @@ async def simulate(ctx: RequestCtx, calibration_id: uuid.UUID, body: SimulateIn)
 
 @router.post("/calibrations/{calibration_id}/finalize", response_model=CalibrationRead, tags=["calibration"])
 async def finalize_calibration(
-    ctx: RequestCtx, calibration_id: uuid.UUID, request: Request, response: Response
+    ctx: RequestCtx, calibration_id: uuid.UUID, if_match: IfMatchHeader, response: Response
 ) -> CalibrationRead:
     """Applies an enforced distribution, stores each member's result, locks the session,
     moves the evaluations to calibrated and emits `calibration.finalized`."""
-    s = await calibration.finalize(ctx, calibration_id, request)
+    s = await calibration.finalize(ctx, calibration_id, if_match)
     set_etag(response, s.version)
     return (await calibration.reads_of(ctx, [s]))[0]
 
@@ -344,11 +344,11 @@ async def get_interview(ctx: RequestCtx, interview_id: uuid.UUID, response: Resp
 
 @router.patch("/interviews/{interview_id}", response_model=InterviewRead, tags=["interviews"])
 async def update_interview(
-    ctx: RequestCtx, interview_id: uuid.UUID, body: InterviewUpdate, request: Request, response: Response
+    ctx: RequestCtx, interview_id: uuid.UUID, body: InterviewUpdate, if_match: IfMatchHeader, response: Response
 ) -> InterviewRead:
     """Plan, time, notes and outcome, by the employee's managers or hr/admin, until the
     employee acknowledges."""
-    row = await interviews.update_interview(ctx, interview_id, body, request)
+    row = await interviews.update_interview(ctx, interview_id, body, if_match)
     set_etag(response, row.version)
     return interviews.interview_read(row)
 
@@ -357,14 +357,14 @@ async def update_interview(
 async def acknowledge_interview(
     ctx: RequestCtx,
     interview_id: uuid.UUID,
-    request: Request,
+    if_match: IfMatchHeader,
     response: Response,
     body: InterviewAcknowledge | None = None,
 ) -> InterviewRead:
     """The employee's signature on the recorded outcome of a finalized evaluation: time and
     principal are recorded, the interview becomes immutable and the evaluation
     acknowledged."""
-    row = await interviews.acknowledge_interview(ctx, interview_id, body, request)
+    row = await interviews.acknowledge_interview(ctx, interview_id, body, if_match)
     set_etag(response, row.version)
     return interviews.interview_read(row)
 
@@ -403,8 +403,8 @@ async def get_meeting(ctx: RequestCtx, meeting_id: uuid.UUID, response: Response
 
 @router.patch("/review-meetings/{meeting_id}", response_model=ReviewMeetingRead, tags=["review meetings"])
 async def update_meeting(
-    ctx: RequestCtx, meeting_id: uuid.UUID, body: ReviewMeetingUpdate, request: Request, response: Response
+    ctx: RequestCtx, meeting_id: uuid.UUID, body: ReviewMeetingUpdate, if_match: IfMatchHeader, response: Response
 ) -> ReviewMeetingRead:
-    m = await reviews.update_meeting(ctx, meeting_id, body, request)
+    m = await reviews.update_meeting(ctx, meeting_id, body, if_match)
     set_etag(response, m.version)
     return reviews.meeting_read(m)

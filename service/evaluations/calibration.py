@@ -21,11 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import insert, select
 
 from service.auth.context import Ctx
 from service.authz import policy
+from service.authz.enforce import require
 from service.cycles.models import Cycle
 from service.cycles.service import ensure_writable, load_cycle, writable_cycle
 from service.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -50,9 +50,8 @@ from service.evaluations.schemas import (
 )
 from service.evaluations.service import relation, selected_population
 from service.kit import audit, outbox
-from service.kit.etag import check_if_match
+from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
-from service.org.service import require
 from service.scoring import locks, records
 from service.scoring import service as scoring
 from service.scoring.composite import Adjustment
@@ -379,7 +378,7 @@ async def simulate(ctx: Ctx, session_id: uuid.UUID, data: SimulateIn) -> Distrib
     return (await outcome(ctx, s, proposed, simulated=True)).read
 
 
-async def finalize(ctx: Ctx, session_id: uuid.UUID, request: Request | None = None) -> CalibrationSession:
+async def finalize(ctx: Ctx, session_id: uuid.UUID, expected: IfMatch | None = None) -> CalibrationSession:
     s = await get_session(ctx, session_id)
     require(policy.manage_calibrations(ctx.principal), "calibration")
     ids = await member_ids(ctx, s)
@@ -387,7 +386,7 @@ async def finalize(ctx: Ctx, session_id: uuid.UUID, request: Request | None = No
     if me is not None and me in ids:
         raise Forbidden("nobody finalizes a calibration of their own score")
     cycle = await _open_session(ctx, s)
-    check_if_match(request, s.version)
+    check_version(expected, s.version)
     await records.lock_cycle_row(ctx, cycle)
     if cycle.status != "calibration":
         raise Conflict(

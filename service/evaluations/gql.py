@@ -61,14 +61,15 @@ from service.graphql.common import (
     page_params,
     validate_input,
 )
+from service.kit.etag import IfMatch
 
 
 async def _evaluation(info: Context, row: Evaluation) -> EvaluationType:
-    return EvaluationType.of(await svc.read_one(info.context.ctx, row))
+    return EvaluationType.of(await svc.read_one(info.context.ctx, row), row)
 
 
 async def _calibration(info: Context, row: Any) -> CalibrationType:
-    return fill(CalibrationType, (await calibration.reads_of(info.context.ctx, [row]))[0])
+    return CalibrationType.of((await calibration.reads_of(info.context.ctx, [row]))[0], row)
 
 
 @strawberry.type
@@ -95,7 +96,8 @@ class EvaluationQuery:
             department_id=department_id,
             manager_id=manager_id,
         )
-        return edges(page, [EvaluationType.of(r) for r in await svc.read_many(ctx, page.items)])
+        reads = await svc.read_many(ctx, page.items)
+        return edges(page, [EvaluationType.of(r, row) for r, row in zip(reads, page.items, strict=True)])
 
     @strawberry.field
     async def evaluation(self, info: Context, id: uuid.UUID) -> EvaluationType:
@@ -144,12 +146,13 @@ class EvaluationQuery:
             cycle_id=cycle_id,
             status=status,
         )
-        return edges(page, [PeerRequestType.of(r) for r in await peers.reads_of(ctx, page.items)])
+        reads = await peers.reads_of(ctx, page.items)
+        return edges(page, [PeerRequestType.of(r, row) for r, row in zip(reads, page.items, strict=True)])
 
     @strawberry.field
     async def peer_request(self, info: Context, id: uuid.UUID) -> PeerRequestType:
         row, rel = await peers.get_request(info.context.ctx, id)
-        return PeerRequestType.of(peers.request_read(row, info.context.ctx.principal, rel))
+        return PeerRequestType.of(peers.request_read(row, info.context.ctx.principal, rel), row)
 
     @strawberry.field
     async def calibrations(
@@ -162,7 +165,8 @@ class EvaluationQuery:
     ) -> Connection[CalibrationType]:
         ctx = info.context.ctx
         page = await calibration.list_sessions(ctx, page_params(first, after), cycle_id, status)
-        return edges(page, [fill(CalibrationType, r) for r in await calibration.reads_of(ctx, page.items)])
+        reads = await calibration.reads_of(ctx, page.items)
+        return edges(page, [CalibrationType.of(r, row) for r, row in zip(reads, page.items, strict=True)])
 
     @strawberry.field
     async def calibration(self, info: Context, id: uuid.UUID) -> CalibrationType:
@@ -217,9 +221,13 @@ class EvaluationQuery:
         return ReviewMeetingType.of(row)
 
 
-async def _act(info: Context, id: uuid.UUID, action: str, body: dict[str, Any]) -> EvaluationType:
+async def _act(
+    info: Context, id: uuid.UUID, action: str, body: dict[str, Any], expected_version: int | None = None
+) -> EvaluationType:
     data = validate_input(EvaluationActionIn, body)
-    return await _evaluation(info, await workflow.act(info.context.ctx, id, action, data))
+    return await _evaluation(
+        info, await workflow.act(info.context.ctx, id, action, data, expected=IfMatch.of(expected_version))
+    )
 
 
 @strawberry.type
@@ -237,36 +245,63 @@ class EvaluationMutation:
     @strawberry.mutation(
         description="drafts: `self_review` (the employee), `manager_review` (the direct manager or hr/admin)"
     )
-    async def update_evaluation(self, info: Context, id: uuid.UUID, input: EvaluationInput) -> EvaluationType:
+    async def update_evaluation(
+        self, info: Context, id: uuid.UUID, input: EvaluationInput, expected_version: int | None = None
+    ) -> EvaluationType:
         data = validate_input(EvaluationUpdate, input_dict(input))
-        return await _evaluation(info, await svc.update_evaluation(info.context.ctx, id, data))
+        return await _evaluation(
+            info, await svc.update_evaluation(info.context.ctx, id, data, expected=IfMatch.of(expected_version))
+        )
 
     @strawberry.mutation
     async def submit_self_review(
-        self, info: Context, id: uuid.UUID, self_review: SelfReviewInput | None = None
+        self,
+        info: Context,
+        id: uuid.UUID,
+        self_review: SelfReviewInput | None = None,
+        expected_version: int | None = None,
     ) -> EvaluationType:
         return await _act(
-            info, id, "submit_self", {"self_review": input_dict(self_review)} if self_review is not None else {}
+            info,
+            id,
+            "submit_self",
+            {"self_review": input_dict(self_review)} if self_review is not None else {},
+            expected_version=expected_version,
         )
 
     @strawberry.mutation
     async def submit_manager_review(
-        self, info: Context, id: uuid.UUID, manager_review: ManagerReviewInput | None = None
+        self,
+        info: Context,
+        id: uuid.UUID,
+        manager_review: ManagerReviewInput | None = None,
+        expected_version: int | None = None,
     ) -> EvaluationType:
         return await _act(
             info,
             id,
             "submit_manager",
             {"manager_review": input_dict(manager_review)} if manager_review is not None else {},
+            expected_version=expected_version,
         )
 
     @strawberry.mutation
-    async def finalize_evaluation(self, info: Context, id: uuid.UUID) -> EvaluationType:
-        return await _act(info, id, "finalize", {})
+    async def finalize_evaluation(
+        self, info: Context, id: uuid.UUID, expected_version: int | None = None
+    ) -> EvaluationType:
+        return await _act(info, id, "finalize", {}, expected_version=expected_version)
 
     @strawberry.mutation
-    async def acknowledge_evaluation(self, info: Context, id: uuid.UUID, comment: str | None = None) -> EvaluationType:
-        return await _act(info, id, "acknowledge", {"comment": comment} if comment is not None else {})
+    async def acknowledge_evaluation(
+        self, info: Context, id: uuid.UUID, comment: str | None = None, expected_version: int | None = None
+    ) -> EvaluationType:
+        return await _act(
+            info,
+            id,
+            "acknowledge",
+            {"comment": comment} if comment is not None else {},
+            expected_version=expected_version,
+        )
 
     @strawberry.mutation
     async def request_peer_feedback(
@@ -274,7 +309,7 @@ class EvaluationMutation:
     ) -> PeerRequestType:
         ctx = info.context.ctx
         row, rel = await peers.create_request(ctx, evaluation_id, validate_input(PeerRequestCreate, input_dict(input)))
-        return PeerRequestType.of(peers.request_read(row, ctx.principal, rel))
+        return PeerRequestType.of(peers.request_read(row, ctx.principal, rel), row)
 
     @strawberry.mutation
     async def submit_peer_feedback(self, info: Context, evaluation_id: uuid.UUID, input: FeedbackInput) -> FeedbackType:
@@ -282,10 +317,14 @@ class EvaluationMutation:
         return fill(FeedbackType, peers.feedback_read(row))
 
     @strawberry.mutation
-    async def decline_peer_request(self, info: Context, id: uuid.UUID, reason: str | None = None) -> PeerRequestType:
+    async def decline_peer_request(
+        self, info: Context, id: uuid.UUID, reason: str | None = None, expected_version: int | None = None
+    ) -> PeerRequestType:
         ctx = info.context.ctx
-        row, rel = await peers.decline(ctx, id, validate_input(PeerDecline, {"reason": reason}))
-        return PeerRequestType.of(peers.request_read(row, ctx.principal, rel))
+        row, rel = await peers.decline(
+            ctx, id, validate_input(PeerDecline, {"reason": reason}), expected=IfMatch.of(expected_version)
+        )
+        return PeerRequestType.of(peers.request_read(row, ctx.principal, rel), row)
 
     @strawberry.mutation
     async def create_calibration(self, info: Context, input: CalibrationInput) -> CalibrationType:
@@ -308,8 +347,12 @@ class EvaluationMutation:
         return DistributionType.of(await calibration.simulate(info.context.ctx, id, data))
 
     @strawberry.mutation
-    async def finalize_calibration(self, info: Context, id: uuid.UUID) -> CalibrationType:
-        return await _calibration(info, await calibration.finalize(info.context.ctx, id))
+    async def finalize_calibration(
+        self, info: Context, id: uuid.UUID, expected_version: int | None = None
+    ) -> CalibrationType:
+        return await _calibration(
+            info, await calibration.finalize(info.context.ctx, id, expected=IfMatch.of(expected_version))
+        )
 
     @strawberry.mutation
     async def create_interview(self, info: Context, input: InterviewInput) -> InterviewType:
@@ -317,14 +360,22 @@ class EvaluationMutation:
         return InterviewType.of(await interviews.create_interview(info.context.ctx, data))
 
     @strawberry.mutation
-    async def update_interview(self, info: Context, id: uuid.UUID, input: InterviewInput) -> InterviewType:
+    async def update_interview(
+        self, info: Context, id: uuid.UUID, input: InterviewInput, expected_version: int | None = None
+    ) -> InterviewType:
         data = validate_input(InterviewUpdate, input_dict(input))
-        return InterviewType.of(await interviews.update_interview(info.context.ctx, id, data))
+        return InterviewType.of(
+            await interviews.update_interview(info.context.ctx, id, data, expected=IfMatch.of(expected_version))
+        )
 
     @strawberry.mutation(description="the employee's signature: time and principal recorded, immutable")
-    async def acknowledge_interview(self, info: Context, id: uuid.UUID, comment: str | None = None) -> InterviewType:
+    async def acknowledge_interview(
+        self, info: Context, id: uuid.UUID, comment: str | None = None, expected_version: int | None = None
+    ) -> InterviewType:
         data = validate_input(InterviewAcknowledge, {"comment": comment})
-        return InterviewType.of(await interviews.acknowledge_interview(info.context.ctx, id, data))
+        return InterviewType.of(
+            await interviews.acknowledge_interview(info.context.ctx, id, data, expected=IfMatch.of(expected_version))
+        )
 
     @strawberry.mutation
     async def create_review_meeting(self, info: Context, input: ReviewMeetingInput) -> ReviewMeetingType:
@@ -332,6 +383,10 @@ class EvaluationMutation:
         return ReviewMeetingType.of(await reviews.create_meeting(info.context.ctx, data))
 
     @strawberry.mutation
-    async def update_review_meeting(self, info: Context, id: uuid.UUID, input: ReviewMeetingInput) -> ReviewMeetingType:
+    async def update_review_meeting(
+        self, info: Context, id: uuid.UUID, input: ReviewMeetingInput, expected_version: int | None = None
+    ) -> ReviewMeetingType:
         data = validate_input(ReviewMeetingUpdate, input_dict(input))
-        return ReviewMeetingType.of(await reviews.update_meeting(info.context.ctx, id, data))
+        return ReviewMeetingType.of(
+            await reviews.update_meeting(info.context.ctx, id, data, expected=IfMatch.of(expected_version))
+        )

@@ -18,9 +18,10 @@ from service.authz import policy
 from service.cycles.gql import CycleType
 from service.cycles.models import Cycle
 from service.evaluations import calibration, interviews, peers, reviews
-from service.evaluations.models import Evaluation, Interview
+from service.evaluations.models import Evaluation, Interview, PeerRequest
 from service.graphql.common import (
     JSON,
+    VERSION,
     Connection,
     Context,
     DecimalString,
@@ -137,10 +138,14 @@ class PeerRequestType:
     declined_at: dt.datetime | None
     decline_reason: str | None
     created_at: dt.datetime
+    version: int | None = strawberry.field(
+        description=VERSION + "; null where the request is anonymised (its changes would tell who answered)"
+    )
 
     @staticmethod
-    def of(r: Any) -> PeerRequestType:
-        return fill(PeerRequestType, r)
+    def of(r: Any, row: Any | None) -> PeerRequestType:
+        """`r` the request as the caller may see it (`peers.request_read`), `row` its row."""
+        return fill(PeerRequestType, r, version=row.version if row is not None and r.status is not None else None)
 
 
 def _requests_loader(info: Context) -> DataLoader[uuid.UUID, list[PeerRequestType]]:
@@ -150,7 +155,9 @@ def _requests_loader(info: Context) -> DataLoader[uuid.UUID, list[PeerRequestTyp
         async def load(ids: list[uuid.UUID]) -> list[list[PeerRequestType]]:
             rows = [r for r in await loaders.by_id(Evaluation).load_many(ids) if r is not None]
             reads = await peers.requests_by_evaluation(ctx, rows)
-            return [[PeerRequestType.of(r) for r in reads.get(i, [])] for i in ids]
+            found = await loaders.many_by(PeerRequest, "evaluation_id").load_many(ids)
+            by_id = {r.id: r for group in found for r in group}
+            return [[PeerRequestType.of(r, by_id.get(r.id)) for r in reads.get(i, [])] for i in ids]
 
         return DataLoader(load_fn=load)
 
@@ -175,10 +182,11 @@ class InterviewType:
     created_by: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    version: int = strawberry.field(description=VERSION)
 
     @staticmethod
     def of(row: Interview) -> InterviewType:
-        return fill(InterviewType, interviews.interview_read(row))
+        return fill(InterviewType, interviews.interview_read(row), version=row.version)
 
 
 @strawberry.type(name="Evaluation")
@@ -199,6 +207,7 @@ class EvaluationType:
     acknowledgement_comment: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    version: int = strawberry.field(description=VERSION)
 
     @strawberry.field(description="null for callers that may not read the directory")
     async def employee(self, info: Context) -> EmployeeType | None:
@@ -218,11 +227,13 @@ class EvaluationType:
         return [InterviewType.of(i) for i in rows]
 
     @staticmethod
-    def of(e: Any) -> EvaluationType:
+    def of(e: Any, row: Any) -> EvaluationType:
+        """`e` the evaluation's read model (`svc.read_many`), `row` its row."""
         mr = e.manager_review
         return fill(
             EvaluationType,
             e,
+            version=row.version,
             self_review=fill(SelfReviewType, e.self_review) if e.self_review else None,
             manager_review=fill(ManagerReviewType, mr, competencies=[fill(CompetencyType, c) for c in mr.competencies])
             if mr
@@ -343,6 +354,7 @@ class CalibrationType:
     finalized_by: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    version: int = strawberry.field(description=VERSION)
 
     @strawberry.field
     async def cycle(self, info: Context) -> CycleType | None:
@@ -358,6 +370,11 @@ class CalibrationType:
     ) -> Connection[AdjustmentType]:
         page = await calibration.list_adjustments(info.context.ctx, self.id, page_params(first, after))
         return connection(page, lambda a: fill(AdjustmentType, calibration.adjustment_read(a)))
+
+    @staticmethod
+    def of(c: Any, row: Any) -> CalibrationType:
+        """`c` the session's read model (`calibration.reads_of`), `row` its row."""
+        return fill(CalibrationType, c, version=row.version)
 
 
 # --- review meetings ---------------------------------------------------------------------------
@@ -392,6 +409,7 @@ class ReviewMeetingType:
     created_by: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    version: int = strawberry.field(description=VERSION)
 
     @staticmethod
     def of(row: Any) -> ReviewMeetingType:
@@ -401,6 +419,7 @@ class ReviewMeetingType:
             m,
             subject=fill(SubjectType, m.subject),
             improvement_plan=[fill(ImprovementActionType, a) for a in m.improvement_plan],
+            version=row.version,
         )
 
 

@@ -11,10 +11,9 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from fastapi import Request
-
 from service.auth.context import Ctx
 from service.authz import policy
+from service.authz.enforce import require
 from service.authz.policy import Relation
 from service.cycles.service import ensure_writable
 from service.errors import Conflict, NotFound, ValidationFailed
@@ -28,10 +27,9 @@ from service.evaluations.schemas import (
     InterviewUpdate,
 )
 from service.kit import audit
-from service.kit.etag import check_if_match
+from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
 from service.org.models import Employee
-from service.org.service import require
 from service.types import new_id, utcnow
 
 
@@ -136,14 +134,14 @@ async def create_interview(ctx: Ctx, data: InterviewCreate) -> Interview:
 
 
 async def update_interview(
-    ctx: Ctx, interview_id: uuid.UUID, data: InterviewUpdate, request: Request | None = None
+    ctx: Ctx, interview_id: uuid.UUID, data: InterviewUpdate, expected: IfMatch | None = None
 ) -> Interview:
     row, rel = await get_interview(ctx, interview_id)
     require(policy.manage_interview(ctx.principal, rel), "interview")
     ev = await repo.get_evaluation(ctx.session, ctx.org_id, row.evaluation_id)
     assert ev is not None
     ensure_writable(await evals.cycle_of(ctx, ev))
-    check_if_match(request, row.version)
+    check_version(expected, row.version)
     _not_signed(row)
     changes = data.model_dump(exclude_unset=True)
     if "interviewer_id" in changes:
@@ -162,14 +160,14 @@ def _sign(ctx: Ctx, i: Interview, comment: str | None, at: dt.datetime) -> None:
 
 
 async def acknowledge_interview(
-    ctx: Ctx, interview_id: uuid.UUID, data: InterviewAcknowledge | None, request: Request | None = None
+    ctx: Ctx, interview_id: uuid.UUID, data: InterviewAcknowledge | None, expected: IfMatch | None = None
 ) -> Interview:
     row, rel = await get_interview(ctx, interview_id)
     require(policy.acknowledge_interview(ctx.principal, rel), "interview")
     ev = await repo.get_evaluation(ctx.session, ctx.org_id, row.evaluation_id)
     assert ev is not None
     ensure_writable(await evals.cycle_of(ctx, ev))
-    check_if_match(request, row.version)
+    check_version(expected, row.version)
     _not_signed(row)
     if not row.outcome:
         raise Conflict("there is no outcome to acknowledge yet")

@@ -16,11 +16,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import and_, false, or_
 
 from service.auth.context import Ctx
 from service.authz import policy
+from service.authz.enforce import require
 from service.authz.policy import Relation
 from service.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from service.evaluations import repository as repo
@@ -34,11 +34,10 @@ from service.evaluations.schemas import (
     PeerRequestCreate,
     PeerRequestRead,
 )
-from service.kit import audit
-from service.kit.etag import check_if_match
+from service.kit import audit, hierarchy
+from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
 from service.org.models import Employee
-from service.org.service import require
 from service.types import new_id, utcnow
 
 
@@ -189,7 +188,10 @@ async def list_requests(
         stmt = repo.peer_requests(ctx.org_id).where(false())
     else:
         stmt = repo.peer_requests(ctx.org_id).where(
-            or_(PeerRequest.reviewer_id == me, PeerRequest.employee_id.in_(repo.reports_of(ctx.org_id, me)))
+            or_(
+                PeerRequest.reviewer_id == me,
+                PeerRequest.employee_id.in_(hierarchy.reports_of(ctx.org_id, me, "peer_reports")),
+            )
         )
     if me is not None:
         stmt = stmt.where(PeerRequest.employee_id != me)
@@ -249,11 +251,11 @@ async def _open(ctx: Ctx, row: PeerRequest, ev: Evaluation) -> None:
 
 
 async def decline(
-    ctx: Ctx, request_id: uuid.UUID, data: PeerDecline | None, request: Request | None = None
+    ctx: Ctx, request_id: uuid.UUID, data: PeerDecline | None, expected: IfMatch | None = None
 ) -> tuple[PeerRequest, Relation]:
     row, rel, is_reviewer = await _request(ctx, request_id)
     require(policy.answer_peer_request(ctx.principal, rel, is_reviewer), "peer request")
-    check_if_match(request, row.version)
+    check_version(expected, row.version)
     ev = await repo.get_evaluation(ctx.session, ctx.org_id, row.evaluation_id)
     assert ev is not None
     await _open(ctx, row, ev)

@@ -20,7 +20,8 @@ from service.evaluations.models import (
     PeerRequest,
     ReviewMeeting,
 )
-from service.org.models import Department, Employee
+from service.kit import hierarchy
+from service.org.models import Department
 
 CHUNK = 5000
 
@@ -30,28 +31,13 @@ def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
         yield values[start : start + size]
 
 
-def reports_of(org_id: uuid.UUID, employee_id: uuid.UUID) -> Select[Any]:
-    """Direct and indirect reports of an employee, as one recursive subquery."""
-    tree = (
-        select(Employee.id.label("id"), literal(1).label("depth"))
-        .where(Employee.org_id == org_id, Employee.manager_id == employee_id)
-        .cte("evaluation_reports", recursive=True)
-    )
-    tree = tree.union_all(
-        select(Employee.id, tree.c.depth + 1).where(
-            Employee.org_id == org_id, Employee.manager_id == tree.c.id, tree.c.depth < 64
-        )
-    )
-    return select(tree.c.id)
-
-
 def subject_visible(column: Any, org_id: uuid.UUID, everything: bool, employee_id: uuid.UUID | None) -> Any:
     """The condition "the subject in `column` is the caller or one of their reports"."""
     if everything:
         return literal(True)
     if employee_id is None:
         return literal(False)
-    return or_(column == employee_id, column.in_(reports_of(org_id, employee_id)))
+    return or_(column == employee_id, column.in_(hierarchy.reports_of(org_id, employee_id, "evaluation_reports")))
 
 
 async def rows_by_id(

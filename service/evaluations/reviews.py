@@ -12,10 +12,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import Request
-
 from service.auth.context import Ctx
 from service.authz import policy
+from service.authz.enforce import require
 from service.authz.policy import Relation
 from service.cycles.models import Cycle
 from service.errors import Forbidden, NotFound, ValidationFailed
@@ -31,11 +30,10 @@ from service.evaluations.schemas import (
     SubjectRead,
 )
 from service.kit import audit
-from service.kit.etag import check_if_match
+from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
 from service.okr.models import Objective
 from service.org.models import Employee
-from service.org.service import require
 from service.types import new_id
 
 FIELDS = ("title", "held_on", "summary", "result_data", "gap", "cause_analysis")
@@ -156,11 +154,11 @@ async def create_meeting(ctx: Ctx, data: ReviewMeetingCreate) -> ReviewMeeting:
 
 
 async def update_meeting(
-    ctx: Ctx, meeting_id: uuid.UUID, data: ReviewMeetingUpdate, request: Request | None = None
+    ctx: Ctx, meeting_id: uuid.UUID, data: ReviewMeetingUpdate, expected: IfMatch | None = None
 ) -> ReviewMeeting:
     m, rel = await get_meeting(ctx, meeting_id)
     require(policy.write_review_meeting(ctx.principal, m.subject_kind, rel), "review meeting")
-    check_if_match(request, m.version)
+    check_version(expected, m.version)
     changes = data.model_dump(exclude_unset=True)
     before = snapshot(m)
     if "improvement_plan" in changes:

@@ -22,11 +22,11 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import insert, select
 
 from service.auth.context import Ctx
 from service.authz import policy
+from service.authz.enforce import require
 from service.authz.policy import Decision, Relation
 from service.cycles.models import Cycle
 from service.cycles.service import load_cycle, writable_cycle
@@ -48,10 +48,10 @@ from service.evaluations.schemas import (
     SelfReviewRead,
 )
 from service.kit import audit, outbox
-from service.kit.etag import check_if_match
+from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
 from service.org.models import Employee, Organization
-from service.org.service import org_settings, require
+from service.org.service import org_settings
 from service.scoring import locks
 from service.scoring import service as scoring
 from service.scoring.numbers import div, round_points
@@ -474,7 +474,7 @@ async def manager_draft(ctx: Ctx, ev: Evaluation, rel: Relation, cycle: Cycle, d
 
 
 async def update_evaluation(
-    ctx: Ctx, eval_id: uuid.UUID, data: EvaluationUpdate, request: Request | None = None
+    ctx: Ctx, eval_id: uuid.UUID, data: EvaluationUpdate, expected: IfMatch | None = None
 ) -> Evaluation:
     ev, rel = await visible(ctx, eval_id)
     changes = data.model_dump(exclude_unset=True)
@@ -485,7 +485,7 @@ async def update_evaluation(
             policy.write_manager_review(ctx.principal, rel, await is_direct_manager(ctx, ev.employee_id)), "evaluation"
         )
     cycle = await ensure_open(ctx, ev)
-    check_if_match(request, ev.version)
+    check_version(expected, ev.version)
     before = snapshot(ev)
     if "self_review" in changes:
         await self_draft(ctx, ev, rel, cycle, data.self_review)

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import Request
-
 from service.auth.context import Ctx
 from service.authz import policy
+from service.authz.enforce import require
 from service.authz.policy import Relation
 from service.cycles.models import Cycle
 from service.cycles.service import ensure_writable
@@ -30,8 +29,7 @@ from service.evaluations.service import (
     visible,
 )
 from service.kit import audit, outbox
-from service.kit.etag import check_if_match
-from service.org.service import require
+from service.kit.etag import IfMatch, check_version
 from service.scoring import records
 from service.scoring import service as scoring
 from service.scoring.numbers import round_points
@@ -68,7 +66,7 @@ def _unexpected(body: EvaluationActionIn | None, allowed: str | None) -> None:
 
 
 async def act(
-    ctx: Ctx, eval_id: uuid.UUID, action: str, body: EvaluationActionIn | None = None, request: Request | None = None
+    ctx: Ctx, eval_id: uuid.UUID, action: str, body: EvaluationActionIn | None = None, expected: IfMatch | None = None
 ) -> Evaluation:
     ev, rel = await visible(ctx, eval_id)
     await _authorize(ctx, ev, rel, action)
@@ -77,7 +75,7 @@ async def act(
     else:  # finalizing and acknowledging read the official result; a closed cycle is read-only
         cycle = await cycle_of(ctx, ev)
         ensure_writable(cycle)
-    check_if_match(request, ev.version)
+    check_version(expected, ev.version)
     if ev.status != REQUIRES[action]:
         raise Conflict(
             f"cannot {action} an evaluation that is {ev.status}",

@@ -12,10 +12,9 @@ from pydantic import BaseModel, ValidationError
 from strawberry.types import Info
 from strawberry.types.scalar import ScalarDefinition
 
-from service.errors import ValidationFailed
+from service.errors import ValidationFailed, validation_errors
 from service.graphql.context import GqlContext
 from service.kit.pagination import MAX_LIMIT, Page, PageParams
-from service.problems import validation_errors
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -40,6 +39,9 @@ SCALARS: dict[object, ScalarDefinition] = {
 }
 
 Context = Info[GqlContext, None]
+
+# The description of every object's `version` field (its row's version column).
+VERSION = "the resource's version (its REST ETag): pass it as `expected_version` to change it; a stale one is refused"
 
 
 @strawberry.type

@@ -35,8 +35,8 @@ from service.incentives.gql import IncentiveMutation, IncentiveQuery
 from service.kpi.gql import KpiMutation, KpiQuery
 from service.okr.gql import OkrMutation, OkrQuery
 from service.org.gql import OrgMutation, OrgQuery
-from service.problems import database_problem, problem_response
 from service.scoring.gql import ScoringMutation, ScoringQuery
+from service.web.problems import database_problem, problem_response
 
 log = structlog.get_logger("service.graphql")
 

@@ -32,7 +32,7 @@ from service.incentives.schemas import (
     ResultKind,
     ResultStatus,
 )
-from service.kit.etag import set_etag
+from service.kit.etag import IfMatchHeader, set_etag
 from service.kit.pagination import PageOut, PageParams, page_params
 from service.kit.schemas import Timestamp
 
@@ -82,36 +82,36 @@ async def get_plan(ctx: RequestCtx, plan_id: uuid.UUID, response: Response) -> I
 
 @router.patch("/incentive-plans/{plan_id}", response_model=IncentivePlanRead, tags=PLANS)
 async def update_plan(
-    ctx: RequestCtx, plan_id: uuid.UUID, body: IncentivePlanUpdate, request: Request, response: Response
+    ctx: RequestCtx, plan_id: uuid.UUID, body: IncentivePlanUpdate, if_match: IfMatchHeader, response: Response
 ) -> IncentivePlanRead:
-    plan = await plans.update_plan(ctx, plan_id, body, request)
+    plan = await plans.update_plan(ctx, plan_id, body, if_match)
     set_etag(response, plan.version)
     return _plan_read(ctx, plan)
 
 
 @router.post("/incentive-plans/{plan_id}/run", response_model=IncentiveRunRead, tags=PLANS)
-async def run_plan(ctx: RequestCtx, plan_id: uuid.UUID, request: Request) -> IncentiveRunRead:
+async def run_plan(ctx: RequestCtx, plan_id: uuid.UUID, if_match: IfMatchHeader) -> IncentiveRunRead:
     """Computes draft results from the cycle's final scores. Re-running replaces drafts
     only; the answer counts what was created, replaced, kept and skipped (with why)."""
-    return await runs.run_plan(ctx, plan_id, request)
+    return await runs.run_plan(ctx, plan_id, if_match)
 
 
-async def _bulk(ctx: RequestCtx, plan_id: uuid.UUID, action: str, request: Request) -> BulkActionRead:
-    rows = await results.bulk_action(ctx, plan_id, action, request)
+async def _bulk(ctx: RequestCtx, plan_id: uuid.UUID, action: str, if_match: IfMatchHeader) -> BulkActionRead:
+    rows = await results.bulk_action(ctx, plan_id, action, if_match)
     return BulkActionRead(plan_id=plan_id, action=action, count=len(rows), result_ids=[r.id for r in rows])
 
 
 @router.post("/incentive-plans/{plan_id}/approve", response_model=BulkActionRead, tags=PLANS)
-async def approve_plan_results(ctx: RequestCtx, plan_id: uuid.UUID, request: Request) -> BulkActionRead:
+async def approve_plan_results(ctx: RequestCtx, plan_id: uuid.UUID, if_match: IfMatchHeader) -> BulkActionRead:
     """Approves every draft result of the plan."""
-    return await _bulk(ctx, plan_id, "approve", request)
+    return await _bulk(ctx, plan_id, "approve", if_match)
 
 
 @router.post("/incentive-plans/{plan_id}/finalize", response_model=BulkActionRead, tags=PLANS)
-async def finalize_plan_results(ctx: RequestCtx, plan_id: uuid.UUID, request: Request) -> BulkActionRead:
+async def finalize_plan_results(ctx: RequestCtx, plan_id: uuid.UUID, if_match: IfMatchHeader) -> BulkActionRead:
     """Finalizes every approved result of the plan in one transaction (one
     `incentive.finalized` event)."""
-    return await _bulk(ctx, plan_id, "finalize", request)
+    return await _bulk(ctx, plan_id, "finalize", if_match)
 
 
 # --- results -------------------------------------------------------------------------------------
@@ -173,13 +173,13 @@ async def act_on_result(
     ctx: RequestCtx,
     result_id: uuid.UUID,
     action: Literal["approve", "finalize", "decline"],
-    request: Request,
+    if_match: IfMatchHeader,
     response: Response,
     body: ResultAction | None = None,
 ) -> IncentiveResultRead:
     """draft → approved → finalized; draft or approved → declined. A finalized result is
     immutable: every action on it answers 409."""
-    row = await results.transition(ctx, result_id, action, body.comment if body else None, request)
+    row = await results.transition(ctx, result_id, action, body.comment if body else None, if_match)
     set_etag(response, row.version)
     return (await results.reads(ctx, [row]))[0]
 
@@ -217,11 +217,11 @@ async def decide_nomination(
     ctx: RequestCtx,
     nomination_id: uuid.UUID,
     decision: Literal["approve", "decline", "finalize"],
-    request: Request,
+    if_match: IfMatchHeader,
     response: Response,
     body: ResultAction | None = None,
 ) -> NominationRead:
-    r = await nominations.decide(ctx, nomination_id, decision, body.comment if body else None, request)
+    r = await nominations.decide(ctx, nomination_id, decision, body.comment if body else None, if_match)
     set_etag(response, r.version)
     return nominations.nomination_read(r)
 

@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.context import Ctx
-from service.auth.principal import Principal
 from service.cycles.models import Cycle
 from service.incentives import runs
 from service.incentives.models import IncentivePlan
 from service.incentives.schemas import PARAMS_MODELS
+from service.principal import Principal
 
 PLANS = [
     ("bonus", "FY2026 Q4 bonus", "short_term_bonus", {"pool_minor": 1_200_000}),
@@ -52,8 +52,5 @@ async def load(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str]
             )
         )
     await session.flush()
-    from service.models import load_hooks
-
-    load_hooks()  # the `demo` command runs without the app, which registers the hooks
     hr = Principal(sub="demo-loader", org_id=org_id, kind="person", roles=frozenset({"hr"}))
     await runs.run_plan(Ctx(session=session, principal=hr), make_id("incentives:plan:bonus"))

@@ -15,6 +15,7 @@ from service.cycles.gql import CycleType
 from service.cycles.models import Cycle
 from service.graphql.common import (
     JSON,
+    VERSION,
     Connection,
     Context,
     Edge,
@@ -36,6 +37,7 @@ from service.incentives.schemas import (
     NominationRead,
     PayrollResultRead,
 )
+from service.kit.etag import IfMatch
 from service.org.gql import EmployeeType
 from service.org.models import Employee
 
@@ -55,7 +57,7 @@ class IncentivePlanType:
     cycle_id: uuid.UUID
     currency: str
     params: JSON | None = strawberry.field(description="null for callers who may not see plan parameters")
-    version: int
+    version: int = strawberry.field(description=VERSION)
     last_run_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -96,7 +98,7 @@ class IncentiveResultType:
     period_start: dt.date
     period_end: dt.date
     inputs: JSON
-    version: int
+    version: int = strawberry.field(description=VERSION)
     adjusts_id: uuid.UUID | None
     reason: str | None
     decision_comment: str | None
@@ -145,7 +147,7 @@ class NominationType:
     declined_at: dt.datetime | None
     declined_by: str | None
     finalized_at: dt.datetime | None
-    version: int
+    version: int = strawberry.field(description=VERSION)
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -348,39 +350,59 @@ class IncentiveMutation:
         return IncentivePlanType.of(info, await plans.create_plan(info.context.ctx, data))
 
     @strawberry.mutation
-    async def update_incentive_plan(self, info: Context, id: uuid.UUID, input: IncentivePlanInput) -> IncentivePlanType:
+    async def update_incentive_plan(
+        self, info: Context, id: uuid.UUID, input: IncentivePlanInput, expected_version: int | None = None
+    ) -> IncentivePlanType:
         data = validate_input(IncentivePlanUpdate, input_dict(input))
-        return IncentivePlanType.of(info, await plans.update_plan(info.context.ctx, id, data))
+        return IncentivePlanType.of(
+            info, await plans.update_plan(info.context.ctx, id, data, expected=IfMatch.of(expected_version))
+        )
 
     @strawberry.mutation
-    async def run_incentive_plan(self, info: Context, id: uuid.UUID) -> IncentiveRunType:
-        return IncentiveRunType.of(await runs.run_plan(info.context.ctx, id))
+    async def run_incentive_plan(
+        self, info: Context, id: uuid.UUID, expected_version: int | None = None
+    ) -> IncentiveRunType:
+        return IncentiveRunType.of(await runs.run_plan(info.context.ctx, id, expected=IfMatch.of(expected_version)))
 
     @strawberry.mutation
-    async def approve_incentive_plan_results(self, info: Context, id: uuid.UUID) -> BulkActionType:
-        rows = await results.bulk_action(info.context.ctx, id, "approve")
+    async def approve_incentive_plan_results(
+        self, info: Context, id: uuid.UUID, expected_version: int | None = None
+    ) -> BulkActionType:
+        rows = await results.bulk_action(info.context.ctx, id, "approve", expected=IfMatch.of(expected_version))
         return BulkActionType(plan_id=id, action="approve", count=len(rows), result_ids=[r.id for r in rows])
 
     @strawberry.mutation
-    async def finalize_incentive_plan_results(self, info: Context, id: uuid.UUID) -> BulkActionType:
-        rows = await results.bulk_action(info.context.ctx, id, "finalize")
+    async def finalize_incentive_plan_results(
+        self, info: Context, id: uuid.UUID, expected_version: int | None = None
+    ) -> BulkActionType:
+        rows = await results.bulk_action(info.context.ctx, id, "finalize", expected=IfMatch.of(expected_version))
         return BulkActionType(plan_id=id, action="finalize", count=len(rows), result_ids=[r.id for r in rows])
 
     @strawberry.mutation
     async def approve_incentive_result(
-        self, info: Context, id: uuid.UUID, comment: str | None = None
+        self, info: Context, id: uuid.UUID, comment: str | None = None, expected_version: int | None = None
     ) -> IncentiveResultType:
-        return await _result(info, await results.transition(info.context.ctx, id, "approve", comment))
+        return await _result(
+            info,
+            await results.transition(info.context.ctx, id, "approve", comment, expected=IfMatch.of(expected_version)),
+        )
 
     @strawberry.mutation
-    async def finalize_incentive_result(self, info: Context, id: uuid.UUID) -> IncentiveResultType:
-        return await _result(info, await results.transition(info.context.ctx, id, "finalize"))
+    async def finalize_incentive_result(
+        self, info: Context, id: uuid.UUID, expected_version: int | None = None
+    ) -> IncentiveResultType:
+        return await _result(
+            info, await results.transition(info.context.ctx, id, "finalize", expected=IfMatch.of(expected_version))
+        )
 
     @strawberry.mutation
     async def decline_incentive_result(
-        self, info: Context, id: uuid.UUID, comment: str | None = None
+        self, info: Context, id: uuid.UUID, comment: str | None = None, expected_version: int | None = None
     ) -> IncentiveResultType:
-        return await _result(info, await results.transition(info.context.ctx, id, "decline", comment))
+        return await _result(
+            info,
+            await results.transition(info.context.ctx, id, "decline", comment, expected=IfMatch.of(expected_version)),
+        )
 
     @strawberry.mutation
     async def adjust_incentive_result(
@@ -391,9 +413,14 @@ class IncentiveMutation:
 
     @strawberry.mutation
     async def decide_nomination(
-        self, info: Context, id: uuid.UUID, decision: str, comment: str | None = None
+        self,
+        info: Context,
+        id: uuid.UUID,
+        decision: str,
+        comment: str | None = None,
+        expected_version: int | None = None,
     ) -> NominationType:
-        row = await nominations.decide(info.context.ctx, id, decision, comment)
+        row = await nominations.decide(info.context.ctx, id, decision, comment, expected=IfMatch.of(expected_version))
         return NominationType.of(nominations.nomination_read(row))
 
     @strawberry.mutation

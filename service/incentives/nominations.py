@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import Request
-
 from service.auth.context import Ctx
 from service.errors import NotFound
 from service.incentives import results
 from service.incentives.models import IncentiveResult
 from service.incentives.schemas import NominationRead
+from service.kit.etag import IfMatch
 from service.kit.pagination import Page, PageParams
 
 DECISIONS = ("approve", "decline", "finalize")
@@ -76,10 +75,10 @@ async def get_nomination(ctx: Ctx, nomination_id: uuid.UUID) -> IncentiveResult:
 
 
 async def decide(
-    ctx: Ctx, nomination_id: uuid.UUID, decision: str, comment: str | None = None, request: Request | None = None
+    ctx: Ctx, nomination_id: uuid.UUID, decision: str, comment: str | None = None, expected: IfMatch | None = None
 ) -> IncentiveResult:
     """Approve, decline or finalize one nomination (the result lifecycle's transitions)."""
     if decision not in DECISIONS:
         raise NotFound(f"no action {decision!r}")
     await get_nomination(ctx, nomination_id)
-    return await results.transition(ctx, nomination_id, decision, comment, request)
+    return await results.transition(ctx, nomination_id, decision, comment, expected)

@@ -59,6 +59,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.context import Ctx
 from service.authz import policy
+from service.authz.enforce import require
 from service.db import database
 from service.errors import Conflict, NotFound, ValidationFailed
 from service.incentives.models import IncentivePlan, IncentiveResult, PayrollAck, PayrollSequence
@@ -67,7 +68,6 @@ from service.kit import audit
 from service.kit.money import format_minor
 from service.kit.pagination import MAX_LIMIT
 from service.org.models import Employee
-from service.org.service import require
 from service.types import utcnow
 
 CSV_COLUMNS = (

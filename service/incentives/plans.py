@@ -7,14 +7,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import Request
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from service.auth.context import Ctx
 from service.authz import policy
+from service.authz.enforce import require
 from service.cycles.models import Cycle
-from service.errors import Conflict, NotFound, ValidationFailed
+from service.errors import Conflict, NotFound, ValidationFailed, validation_errors
 from service.incentives.models import IncentivePlan, IncentiveResult
 from service.incentives.schemas import (
     PARAMS_MODELS,
@@ -23,11 +23,9 @@ from service.incentives.schemas import (
     IncentivePlanUpdate,
 )
 from service.kit import audit
-from service.kit.etag import check_if_match
+from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
 from service.org.models import Department, Organization, Position
-from service.org.service import require
-from service.problems import validation_errors
 from service.types import new_id
 
 
@@ -173,14 +171,14 @@ async def has_decided_results(ctx: Ctx, plan_id: uuid.UUID) -> bool:
 
 
 async def update_plan(
-    ctx: Ctx, plan_id: uuid.UUID, data: IncentivePlanUpdate, request: Request | None = None
+    ctx: Ctx, plan_id: uuid.UUID, data: IncentivePlanUpdate, expected: IfMatch | None = None
 ) -> IncentivePlan:
     """Name and parameters change at any time (drafts follow at the next run; results past
     draft keep the snapshot they were computed with); the cycle and the currency only
     while no result of the plan is past draft (409 otherwise)."""
     plan = await get_plan(ctx, plan_id)
     require(policy.manage_incentives(ctx.principal), "incentive plan")
-    check_if_match(request, plan.version)
+    check_version(expected, plan.version)
     changes = data.model_dump(exclude_unset=True)
     for key in ("name", "cycle_id", "currency"):
         if key in changes and changes[key] is None:

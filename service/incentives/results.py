@@ -15,11 +15,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import Select, and_, false, func, or_, select
 
 from service.auth.context import Ctx
 from service.authz import policy
+from service.authz.enforce import require
 from service.authz.policy import Relation
 from service.errors import Conflict, NotFound
 from service.incentives import payroll
@@ -31,10 +31,9 @@ from service.incentives.schemas import (
     PayrollAckInfo,
 )
 from service.kit import audit, outbox
-from service.kit.etag import check_if_match
+from service.kit.etag import IfMatch, check_version
 from service.kit.money import format_minor
 from service.kit.pagination import Page, PageParams, paginate
-from service.org.service import require
 from service.types import new_id, utcnow
 
 ACTIONS = ("approve", "finalize", "decline")
@@ -230,13 +229,13 @@ async def _actionable(ctx: Ctx, result_id: uuid.UUID) -> IncentiveResult:
 
 
 async def transition(
-    ctx: Ctx, result_id: uuid.UUID, action: str, comment: str | None = None, request: Request | None = None
+    ctx: Ctx, result_id: uuid.UUID, action: str, comment: str | None = None, expected: IfMatch | None = None
 ) -> IncentiveResult:
     """One result's approve, finalize or decline."""
     if action not in ACTIONS:
         raise NotFound(f"no action {action!r}")
     r = await _actionable(ctx, result_id)
-    check_if_match(request, r.version)
+    check_version(expected, r.version)
     _refuse_state(r, action)
     if action == "finalize":
         return (await finalize_many(ctx, [r.id], plan_id=r.plan_id))[0]
@@ -315,12 +314,12 @@ async def finalize_many(ctx: Ctx, ids: Sequence[uuid.UUID], plan_id: uuid.UUID) 
 
 
 async def bulk_action(
-    ctx: Ctx, plan_id: uuid.UUID, action: str, request: Request | None = None
+    ctx: Ctx, plan_id: uuid.UUID, action: str, expected: IfMatch | None = None
 ) -> list[IncentiveResult]:
     """Approve every draft, or finalize every approved result, of a plan at once."""
     plan = await get_plan(ctx, plan_id)
     require(policy.manage_incentives(ctx.principal), "incentive plan")
-    check_if_match(request, plan.version)
+    check_version(expected, plan.version)
     source = "draft" if action == "approve" else "approved"
     if action == "finalize":  # choose the rows under the lock, so a concurrent finalization is not a 409
         await payroll.lock(ctx.session, ctx.org_id)

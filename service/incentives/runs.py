@@ -14,21 +14,20 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from service.auth.context import Ctx
 from service.authz import policy
+from service.authz.enforce import require
 from service.cycles.models import Cycle
 from service.incentives import calc
 from service.incentives.models import IncentivePlan, IncentiveResult
 from service.incentives.plans import get_plan
 from service.incentives.schemas import IncentiveRunRead, RunSkip
 from service.kit import audit
-from service.kit.etag import check_if_match
+from service.kit.etag import IfMatch, check_version
 from service.org.models import Department, Employee
-from service.org.service import require
 from service.scoring import records
 from service.scoring import service as scoring
 from service.types import new_id, utcnow
@@ -184,10 +183,10 @@ def result_row(ctx: Ctx, plan: IncentivePlan, cycle: Cycle, o: calc.Outcome, now
     }
 
 
-async def run_plan(ctx: Ctx, plan_id: uuid.UUID, request: Request | None = None) -> IncentiveRunRead:
+async def run_plan(ctx: Ctx, plan_id: uuid.UUID, expected: IfMatch | None = None) -> IncentiveRunRead:
     plan = await get_plan(ctx, plan_id)
     require(policy.manage_incentives(ctx.principal), "incentive plan")
-    check_if_match(request, plan.version)
+    check_version(expected, plan.version)
     now = utcnow()
     # The first write: it serializes runs of this plan (a row lock until commit).
     await ctx.session.execute(

@@ -9,8 +9,8 @@ from asgi_correlation_id import correlation_id
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth.principal import Principal
 from service.kit.models import AuditEvent
+from service.principal import Principal
 from service.types import new_id, utcnow
 
 

@@ -12,8 +12,8 @@ attribute like ORM objects.
 
 A primary-key read through the ORM costs several times the database round trip in
 Python (session, identity map, execution context, result metadata, pool checkout); this
-is what lets `GET /api/v1/employees/{id}` stay close to a raw asyncpg endpoint (README:
-Benchmarks).
+is what lets `GET /api/v1/employees/{id}` stay close to a raw asyncpg endpoint
+(bench/README.md).
 
 Connection: the request's session's own when it already holds one (what the request read
 so far and what it reads now come from one connection); otherwise one of the direct-read
@@ -34,15 +34,28 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from asyncpg import PostgresError
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from service.auth.context import Ctx
 from service.db import DIRECT_READS, Database, exclusive
+
+
+class ReadSource(Protocol):
+    """What a read needs of a request's context (service/auth/context.py's `Ctx`): its
+    session, opened only when asked for, and whether it may read on the driver."""
+
+    @property
+    def session(self) -> AsyncSession: ...
+
+    @property
+    def session_opened(self) -> bool: ...
+
+    @property
+    def direct_reads(self) -> Database | None: ...
 
 
 @dataclass
@@ -61,16 +74,16 @@ class DirectRead:
         self.row = row
         self._compiled: dict[tuple[str, str], _Compiled] = {}
 
-    async def first(self, source: Ctx | AsyncSession, **params: Any) -> Any | None:
+    async def first(self, source: ReadSource | AsyncSession, **params: Any) -> Any | None:
         rows = await self._run(source, params, one=True)
         return rows[0] if rows else None
 
-    async def all(self, source: Ctx | AsyncSession, **params: Any) -> list[Any]:
+    async def all(self, source: ReadSource | AsyncSession, **params: Any) -> list[Any]:
         return await self._run(source, params, one=False)
 
     # --- internals ---------------------------------------------------------------------------
 
-    async def _run(self, source: Ctx | AsyncSession, params: dict[str, Any], one: bool) -> list[Any]:
+    async def _run(self, source: ReadSource | AsyncSession, params: dict[str, Any], one: bool) -> list[Any]:
         """`source`: a request's context, whose session is opened only if it must be, or
         a session."""
         if isinstance(source, AsyncSession):

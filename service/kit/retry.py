@@ -15,7 +15,7 @@ run is expected to get past:
 - `ConcurrentChange`: the service itself saw that rows it had read were changed by
   another transaction before it wrote them (bulk upserts racing on the same rows).
 
-The exception handlers (service/problems.py) mark such a failure; the middleware then
+The exception handlers (service/web/problems.py) mark such a failure; the middleware then
 drops the answer and runs the request again with the same body. When the attempts are
 used up the last answer goes out: a 503 with `Retry-After` for a database failure, a 409
 for `ConcurrentChange`. Only the request's own transaction is replayed: the

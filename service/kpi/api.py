@@ -6,10 +6,10 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Response, status
 
 from service.auth.deps import RequestCtx
-from service.kit.etag import set_etag
+from service.kit.etag import IfMatchHeader, set_etag
 from service.kit.pagination import PageOut, PageParams, page_params
 from service.kpi import bulk, measurements, templates
 from service.kpi import service as svc
@@ -69,9 +69,9 @@ async def get_definition(ctx: RequestCtx, definition_id: uuid.UUID, response: Re
 
 @router.patch("/kpi-definitions/{definition_id}", response_model=KpiDefinitionRead, tags=["kpi-definitions"])
 async def update_definition(
-    ctx: RequestCtx, definition_id: uuid.UUID, body: KpiDefinitionUpdate, request: Request, response: Response
+    ctx: RequestCtx, definition_id: uuid.UUID, body: KpiDefinitionUpdate, if_match: IfMatchHeader, response: Response
 ) -> KpiDefinitionRead:
-    d = await svc.update_definition(ctx, definition_id, body, request)
+    d = await svc.update_definition(ctx, definition_id, body, if_match)
     set_etag(response, d.version)
     return KpiDefinitionRead.model_validate(d)
 
@@ -109,9 +109,9 @@ async def get_template(ctx: RequestCtx, template_id: uuid.UUID, response: Respon
 
 @router.patch("/kpi-templates/{template_id}", response_model=KpiTemplateRead, tags=["kpi-templates"])
 async def update_template(
-    ctx: RequestCtx, template_id: uuid.UUID, body: KpiTemplateUpdate, request: Request, response: Response
+    ctx: RequestCtx, template_id: uuid.UUID, body: KpiTemplateUpdate, if_match: IfMatchHeader, response: Response
 ) -> KpiTemplateRead:
-    t, items = await templates.update_template(ctx, template_id, body, request)
+    t, items = await templates.update_template(ctx, template_id, body, if_match)
     set_etag(response, t.version)
     return templates.template_read(t, items)
 
@@ -165,16 +165,16 @@ async def get_assignment(ctx: RequestCtx, assignment_id: uuid.UUID, response: Re
 
 @router.patch("/kpi-assignments/{assignment_id}", response_model=KpiAssignmentRead, tags=["kpi-assignments"])
 async def update_assignment(
-    ctx: RequestCtx, assignment_id: uuid.UUID, body: KpiAssignmentUpdate, request: Request, response: Response
+    ctx: RequestCtx, assignment_id: uuid.UUID, body: KpiAssignmentUpdate, if_match: IfMatchHeader, response: Response
 ) -> KpiAssignmentRead:
-    row = await svc.update_assignment(ctx, assignment_id, body, request)
+    row = await svc.update_assignment(ctx, assignment_id, body, if_match)
     set_etag(response, row.version)
     return svc.assignment_read(await svc.load_view(ctx, row))
 
 
 @router.delete("/kpi-assignments/{assignment_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["kpi-assignments"])
-async def delete_assignment(ctx: RequestCtx, assignment_id: uuid.UUID, request: Request) -> Response:
-    await svc.delete_assignment(ctx, assignment_id, request)
+async def delete_assignment(ctx: RequestCtx, assignment_id: uuid.UUID, if_match: IfMatchHeader) -> Response:
+    await svc.delete_assignment(ctx, assignment_id, if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -227,11 +227,11 @@ async def put_measurement(
     assignment_id: uuid.UUID,
     measured_at: dt.date,
     body: KpiMeasurementPut,
-    request: Request,
+    if_match: IfMatchHeader,
     response: Response,
 ) -> KpiMeasurementRead:
     """Sets the value of that day: PUT twice leaves one measurement with the last value."""
-    m, outcome = await measurements.put_measurement(ctx, assignment_id, measured_at, body, request)
+    m, outcome = await measurements.put_measurement(ctx, assignment_id, measured_at, body, if_match)
     if outcome == "created":
         response.status_code = status.HTTP_201_CREATED
     set_etag(response, m.version)
@@ -244,10 +244,10 @@ async def put_measurement(
     tags=["kpi-measurements"],
 )
 async def delete_measurements(
-    ctx: RequestCtx, assignment_id: uuid.UUID, measured_at: dt.date, request: Request
+    ctx: RequestCtx, assignment_id: uuid.UUID, measured_at: dt.date, if_match: IfMatchHeader
 ) -> Response:
     """Removes that day's measurements; 204 also when there was none."""
-    await measurements.delete_measurements_on(ctx, assignment_id, measured_at, request)
+    await measurements.delete_measurements_on(ctx, assignment_id, measured_at, if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -27,16 +27,15 @@ from sqlalchemy import bindparam, insert, select, tuple_, update
 
 from service.auth.context import Ctx
 from service.authz import policy
+from service.authz.enforce import require
 from service.config import get_settings
 from service.cycles.models import Cycle
-from service.errors import PayloadTooLarge, ValidationFailed
+from service.errors import PayloadTooLarge, ValidationFailed, validation_errors
 from service.kit import audit, outbox
 from service.kpi.models import KpiAssignment, KpiDefinition, KpiMeasurement
 from service.kpi.repository import chunks
 from service.kpi.schemas import BulkMeasurementResult, BulkMeasurementRow, plain_decimal
 from service.org.models import Employee
-from service.org.service import require
-from service.problems import validation_errors
 from service.scoring import locks
 from service.types import new_id, utcnow
 

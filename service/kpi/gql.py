@@ -15,6 +15,7 @@ from service.authz import policy
 from service.cycles.gql import CycleType
 from service.cycles.models import Cycle
 from service.graphql.common import (
+    VERSION,
     Connection,
     Context,
     DecimalString,
@@ -24,6 +25,7 @@ from service.graphql.common import (
     validate_input,
 )
 from service.graphql.context import Loaders
+from service.kit.etag import IfMatch
 from service.kpi import measurements, templates
 from service.kpi import service as svc
 from service.kpi.models import (
@@ -58,6 +60,7 @@ class KpiDefinitionType:
     aggregation: str
     perspective: str | None
     description: str | None
+    version: int = strawberry.field(description=VERSION)
 
     @staticmethod
     def of(d: KpiDefinition) -> KpiDefinitionType:
@@ -70,6 +73,7 @@ class KpiDefinitionType:
             aggregation=d.aggregation,
             perspective=d.perspective,
             description=d.description,
+            version=d.version,
         )
 
 
@@ -118,6 +122,7 @@ class KpiTemplateType:
     id: uuid.UUID
     name: str
     position_id: uuid.UUID
+    version: int = strawberry.field(description=VERSION)
 
     @strawberry.field
     async def items(self, info: Context) -> list[KpiTemplateItemType]:
@@ -133,7 +138,7 @@ class KpiTemplateType:
 
     @staticmethod
     def of(t: KpiTemplate) -> KpiTemplateType:
-        return KpiTemplateType(id=t.id, name=t.name, position_id=t.position_id)
+        return KpiTemplateType(id=t.id, name=t.name, position_id=t.position_id, version=t.version)
 
 
 @strawberry.type(name="KpiMeasurement")
@@ -203,6 +208,7 @@ class KpiAssignmentType:
     tolerance: DecimalString | None
     veto: bool
     rewardable: bool
+    version: int = strawberry.field(description=VERSION)
     _row: strawberry.Private[KpiAssignment]
 
     async def _view(self, info: Context) -> svc.AssignmentView:
@@ -274,6 +280,7 @@ class KpiAssignmentType:
             tolerance=_dec(r.tolerance),
             veto=r.veto,
             rewardable=r.rewardable,
+            version=r.version,
             _row=r,
         )
 
@@ -365,9 +372,13 @@ class KpiMutation:
         return KpiAssignmentType.of(await svc.create_assignment(info.context.ctx, data))
 
     @strawberry.mutation
-    async def update_kpi_assignment(self, info: Context, id: uuid.UUID, input: KpiAssignmentInput) -> KpiAssignmentType:
+    async def update_kpi_assignment(
+        self, info: Context, id: uuid.UUID, input: KpiAssignmentInput, expected_version: int | None = None
+    ) -> KpiAssignmentType:
         data = validate_input(KpiAssignmentUpdate, input_dict(input))
-        return KpiAssignmentType.of(await svc.update_assignment(info.context.ctx, id, data))
+        return KpiAssignmentType.of(
+            await svc.update_assignment(info.context.ctx, id, data, expected=IfMatch.of(expected_version))
+        )
 
     @strawberry.mutation
     async def record_kpi_measurement(

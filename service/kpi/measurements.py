@@ -11,18 +11,16 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from fastapi import Request
-
 from service.auth.context import Ctx
 from service.authz import policy
+from service.authz.enforce import require
 from service.kit import audit, outbox
-from service.kit.etag import check_if_match
+from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
 from service.kpi import repository as repo
 from service.kpi.models import KpiAssignment, KpiMeasurement
 from service.kpi.schemas import KpiMeasurementCreate, KpiMeasurementPut, KpiMeasurementRead
 from service.kpi.service import ensure_open, get_assignment
-from service.org.service import require
 from service.types import new_id
 
 EVENT = "kpi.measurement.created"
@@ -120,7 +118,7 @@ async def _update(ctx: Ctx, m: KpiMeasurement, changes: dict[str, Any]) -> str:
 
 
 async def put_measurement(
-    ctx: Ctx, asg_id: uuid.UUID, day: dt.date, data: KpiMeasurementPut, request: Request | None = None
+    ctx: Ctx, asg_id: uuid.UUID, day: dt.date, data: KpiMeasurementPut, expected: IfMatch | None = None
 ) -> tuple[KpiMeasurement, str]:
     """Makes `value` the one measurement of that day: creates it, or updates the day's
     first measurement and removes any others, so PUT twice leaves one row. If-Match is
@@ -151,7 +149,7 @@ async def put_measurement(
         await _announce(ctx, m, "created")
         return m, "created"
     keep, extra = rows[0], rows[1:]
-    check_if_match(request, keep.version)
+    check_version(expected, keep.version)
     if extra:
         await repo.delete_measurements(ctx.session, ctx.org_id, [m.id for m in extra])
         await audit.record_many(
@@ -168,13 +166,13 @@ async def put_measurement(
     return keep, "updated" if extra and outcome == "unchanged" else outcome
 
 
-async def delete_measurements_on(ctx: Ctx, asg_id: uuid.UUID, day: dt.date, request: Request | None = None) -> int:
+async def delete_measurements_on(ctx: Ctx, asg_id: uuid.UUID, day: dt.date, expected: IfMatch | None = None) -> int:
     """Removes every measurement of that day; deleting nothing is not an error."""
     row = await recordable(ctx, asg_id)
     rows = await repo.measurements_on(ctx.session, ctx.org_id, row.id, day)
     if not rows:
         return 0
-    check_if_match(request, rows[0].version)
+    check_version(expected, rows[0].version)
     snapshots = [(m.id, measurement_snapshot(m), None) for m in rows]
     await repo.delete_measurements(ctx.session, ctx.org_id, [m.id for m in rows])
     await audit.record_many(ctx.session, ctx.principal, "kpi_measurement.deleted", "kpi_measurement", snapshots)

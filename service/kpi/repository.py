@@ -11,6 +11,7 @@ from sqlalchemy import CursorResult, Select, delete, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.cycles.models import Cycle
+from service.kit import hierarchy
 from service.kpi.models import (
     KpiAssignment,
     KpiDefinition,
@@ -119,17 +120,8 @@ def visible_assignments(org_id: uuid.UUID, everything: bool, employee_id: uuid.U
         return stmt
     if employee_id is None:
         return stmt.where(literal(False))
-    tree = (
-        select(Employee.id.label("id"), literal(1).label("depth"))
-        .where(Employee.org_id == org_id, Employee.manager_id == employee_id)
-        .cte("kpi_reports", recursive=True)
-    )
-    tree = tree.union_all(
-        select(Employee.id, tree.c.depth + 1).where(
-            Employee.org_id == org_id, Employee.manager_id == tree.c.id, tree.c.depth < 64
-        )
-    )
-    return stmt.where(or_(KpiAssignment.employee_id == employee_id, KpiAssignment.employee_id.in_(select(tree.c.id))))
+    reports = hierarchy.reports_of(org_id, employee_id, "kpi_reports")
+    return stmt.where(or_(KpiAssignment.employee_id == employee_id, KpiAssignment.employee_id.in_(reports)))
 
 
 async def get_assignment(session: AsyncSession, org_id: uuid.UUID, asg_id: uuid.UUID) -> KpiAssignment | None:

@@ -13,16 +13,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from fastapi import Request
-
 from service.auth.context import Ctx
 from service.authz import policy
+from service.authz.enforce import require
 from service.authz.policy import Decision, Relation
 from service.cycles.models import Cycle
 from service.cycles.service import load_cycle, writable_cycle
 from service.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from service.kit import audit
-from service.kit.etag import check_if_match
+from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
 from service.kpi import repository as repo
 from service.kpi.models import KpiAssignment, KpiDefinition, KpiMeasurement
@@ -37,7 +36,6 @@ from service.kpi.schemas import (
 )
 from service.kpi.validation import PARAMETER_FIELDS, FieldError, check_parameters
 from service.org.models import Employee
-from service.org.service import require
 from service.scoring import kpi as scoring
 from service.scoring import locks
 from service.scoring.numbers import round_points
@@ -262,11 +260,11 @@ async def create_definition(ctx: Ctx, data: KpiDefinitionCreate) -> KpiDefinitio
 
 
 async def update_definition(
-    ctx: Ctx, def_id: uuid.UUID, data: KpiDefinitionUpdate, request: Request | None = None
+    ctx: Ctx, def_id: uuid.UUID, data: KpiDefinitionUpdate, expected: IfMatch | None = None
 ) -> KpiDefinition:
     d = await get_definition(ctx, def_id)
     require(policy.manage_kpi_library(ctx.principal), "KPI definition")
-    check_if_match(request, d.version)
+    check_version(expected, d.version)
     changes = data.model_dump(exclude_unset=True)
     for key in ("code", "name", "direction", "aggregation"):
         if key in changes and changes[key] is None:
@@ -372,11 +370,11 @@ async def create_assignment(ctx: Ctx, data: KpiAssignmentCreate) -> KpiAssignmen
     return row
 
 
-async def _editable(ctx: Ctx, asg_id: uuid.UUID, request: Request | None) -> KpiAssignment:
+async def _editable(ctx: Ctx, asg_id: uuid.UUID, expected: IfMatch | None) -> KpiAssignment:
     row, rel = await get_assignment(ctx, asg_id)
     require(policy.manage_kpi_assignment(ctx.principal, rel), "KPI assignment")
     await ensure_open(ctx, row)
-    check_if_match(request, row.version)
+    check_version(expected, row.version)
     return row
 
 
@@ -390,9 +388,9 @@ async def ensure_open(ctx: Ctx, row: KpiAssignment) -> None:
 
 
 async def update_assignment(
-    ctx: Ctx, asg_id: uuid.UUID, data: KpiAssignmentUpdate, request: Request | None = None
+    ctx: Ctx, asg_id: uuid.UUID, data: KpiAssignmentUpdate, expected: IfMatch | None = None
 ) -> KpiAssignment:
-    row = await _editable(ctx, asg_id, request)
+    row = await _editable(ctx, asg_id, expected)
     changes = data.model_dump(exclude_unset=True)
     for key in ("method", "weight", "veto", "rewardable"):
         if key in changes and changes[key] is None:
@@ -410,9 +408,9 @@ async def update_assignment(
     return row
 
 
-async def delete_assignment(ctx: Ctx, asg_id: uuid.UUID, request: Request | None = None) -> None:
+async def delete_assignment(ctx: Ctx, asg_id: uuid.UUID, expected: IfMatch | None = None) -> None:
     """Deletes the assignment with its measurements (audited as one change)."""
-    row = await _editable(ctx, asg_id, request)
+    row = await _editable(ctx, asg_id, expected)
     before = assignment_snapshot(row)
     before["measurements_deleted"] = await repo.delete_measurements_of(ctx.session, ctx.org_id, row.id)
     await ctx.session.delete(row)

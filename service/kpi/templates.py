@@ -12,16 +12,16 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import insert
 
 from service.auth.context import Ctx
 from service.authz import policy
+from service.authz.enforce import require
 from service.authz.policy import Decision
 from service.cycles.service import writable_cycle
 from service.errors import Forbidden, NotFound, ValidationFailed
 from service.kit import audit
-from service.kit.etag import check_if_match
+from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
 from service.kpi import repository as repo
 from service.kpi.models import KpiAssignment, KpiTemplate, KpiTemplateItem
@@ -38,7 +38,6 @@ from service.kpi.schemas import (
 from service.kpi.service import relation, snapshot_values
 from service.kpi.validation import PARAMETER_FIELDS, check_parameters
 from service.org.models import Position
-from service.org.service import require
 from service.scoring import locks
 from service.types import new_id, utcnow
 
@@ -125,11 +124,11 @@ async def create_template(ctx: Ctx, data: KpiTemplateCreate) -> tuple[KpiTemplat
 
 
 async def update_template(
-    ctx: Ctx, tpl_id: uuid.UUID, data: KpiTemplateUpdate, request: Request | None = None
+    ctx: Ctx, tpl_id: uuid.UUID, data: KpiTemplateUpdate, expected: IfMatch | None = None
 ) -> tuple[KpiTemplate, list[KpiTemplateItem]]:
     t = await get_template(ctx, tpl_id)
     require(policy.manage_kpi_library(ctx.principal), "KPI template")
-    check_if_match(request, t.version)
+    check_version(expected, t.version)
     changes = data.model_dump(exclude_unset=True, exclude={"items"})
     for key in ("name", "position_id"):
         if key in changes and changes[key] is None:

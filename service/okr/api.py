@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from service.auth.deps import RequestCtx
-from service.kit.etag import set_etag
+from service.kit.etag import IfMatchHeader, set_etag
 from service.kit.pagination import PageOut, PageParams, page_params
 from service.okr import key_results as kr_svc
 from service.okr import (
@@ -87,17 +87,17 @@ async def get_objective(ctx: RequestCtx, objective_id: uuid.UUID, response: Resp
 
 @router.patch("/objectives/{objective_id}", response_model=ObjectiveRead, tags=["objectives"])
 async def update_objective(
-    ctx: RequestCtx, objective_id: uuid.UUID, body: ObjectiveUpdate, request: Request, response: Response
+    ctx: RequestCtx, objective_id: uuid.UUID, body: ObjectiveUpdate, if_match: IfMatchHeader, response: Response
 ) -> ObjectiveRead:
-    obj = await svc.update_objective(ctx, objective_id, body, request)
+    obj = await svc.update_objective(ctx, objective_id, body, if_match)
     set_etag(response, obj.version)
     return await svc.read_one(ctx, obj)
 
 
 @router.delete("/objectives/{objective_id}", status_code=NO_CONTENT, tags=["objectives"])
-async def delete_objective(ctx: RequestCtx, objective_id: uuid.UUID, request: Request) -> Response:
+async def delete_objective(ctx: RequestCtx, objective_id: uuid.UUID, if_match: IfMatchHeader) -> Response:
     """Only drafts can be deleted; their key results and check-ins go with them."""
-    await svc.delete_objective(ctx, objective_id, request)
+    await svc.delete_objective(ctx, objective_id, if_match)
     return Response(status_code=NO_CONTENT)
 
 
@@ -119,7 +119,7 @@ async def objective_action(
     ctx: RequestCtx,
     objective_id: uuid.UUID,
     action: ObjectiveAction,
-    request: Request,
+    if_match: IfMatchHeader,
     response: Response,
     body: WorkflowAction | None = None,
 ) -> ObjectiveRead:
@@ -127,7 +127,7 @@ async def objective_action(
     errors), `approve` and `reject` (the owner's manager or hr/admin; a rejection needs a
     `comment` and returns the objective to draft), `publish` (owner, manager, hr/admin),
     `close` (manager, hr/admin)."""
-    obj = await workflow.act(ctx, objective_id, action, body.comment if body else None, request)
+    obj = await workflow.act(ctx, objective_id, action, body.comment if body else None, if_match)
     set_etag(response, obj.version)
     return await svc.read_one(ctx, obj)
 
@@ -168,19 +168,19 @@ async def get_key_result(ctx: RequestCtx, key_result_id: uuid.UUID, response: Re
 
 @router.patch("/key-results/{key_result_id}", response_model=KeyResultRead, tags=["key-results"])
 async def update_key_result(
-    ctx: RequestCtx, key_result_id: uuid.UUID, body: KeyResultUpdate, request: Request, response: Response
+    ctx: RequestCtx, key_result_id: uuid.UUID, body: KeyResultUpdate, if_match: IfMatchHeader, response: Response
 ) -> KeyResultRead:
     """Edit a draft's or a published objective's key result (`reason` goes into the
     revision history), or, once the objective is closed, set `grade` with `grade_reason`
     (the owner's manager or hr)."""
-    kr = await kr_svc.update_key_result(ctx, key_result_id, body, request)
+    kr = await kr_svc.update_key_result(ctx, key_result_id, body, if_match)
     set_etag(response, kr.version)
     return await kr_svc.read_one(ctx, kr)
 
 
 @router.delete("/key-results/{key_result_id}", status_code=NO_CONTENT, tags=["key-results"])
-async def delete_key_result(ctx: RequestCtx, key_result_id: uuid.UUID, request: Request) -> Response:
-    await kr_svc.delete_key_result(ctx, key_result_id, request)
+async def delete_key_result(ctx: RequestCtx, key_result_id: uuid.UUID, if_match: IfMatchHeader) -> Response:
+    await kr_svc.delete_key_result(ctx, key_result_id, if_match)
     return Response(status_code=NO_CONTENT)
 
 

@@ -17,6 +17,7 @@ from strawberry.dataloader import DataLoader
 from service.cycles.gql import CycleType
 from service.cycles.models import Cycle
 from service.graphql.common import (
+    VERSION,
     Connection,
     Context,
     DecimalString,
@@ -26,6 +27,7 @@ from service.graphql.common import (
     validate_input,
 )
 from service.graphql.context import once_per_node
+from service.kit.etag import IfMatch
 from service.okr import compute, workflow
 from service.okr import key_results as kr_svc
 from service.okr import service as svc
@@ -168,6 +170,7 @@ class KeyResultType:
     grade_reason: str | None
     graded_by: str | None
     graded_at: dt.datetime | None
+    version: int = strawberry.field(description=VERSION)
     _row: strawberry.Private[KeyResult]
     # (its check-ins, its cycle, today) when the parent loaded them (Objective.key_results):
     # the computed fields and check_ins then resolve without awaiting anything
@@ -267,6 +270,7 @@ class KeyResultType:
             grade_reason=kr.grade_reason,
             graded_by=kr.graded_by,
             graded_at=kr.graded_at,
+            version=kr.version,
             _row=kr,
             _inputs=inputs,
         )
@@ -290,6 +294,7 @@ class ObjectiveType:
     rejection_comment: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    version: int = strawberry.field(description=VERSION)
     _row: strawberry.Private[Objective]
 
     async def _view(self, info: Context) -> compute.ObjectiveView:
@@ -380,6 +385,7 @@ class ObjectiveType:
             rejection_comment=o.rejection_comment,
             created_at=o.created_at,
             updated_at=o.updated_at,
+            version=o.version,
             _row=o,
         )
 
@@ -488,9 +494,13 @@ class OkrQuery:
         ]
 
 
-async def _act(info: Context, id: uuid.UUID, action: str, comment: str | None) -> ObjectiveType:
+async def _act(
+    info: Context, id: uuid.UUID, action: str, comment: str | None, expected_version: int | None = None
+) -> ObjectiveType:
     data = validate_input(WorkflowAction, {"comment": comment})
-    return ObjectiveType.of(await workflow.act(info.context.ctx, id, action, data.comment))
+    return ObjectiveType.of(
+        await workflow.act(info.context.ctx, id, action, data.comment, expected=IfMatch.of(expected_version))
+    )
 
 
 @strawberry.type
@@ -501,29 +511,43 @@ class OkrMutation:
         return ObjectiveType.of(await svc.create_objective(info.context.ctx, data))
 
     @strawberry.mutation
-    async def update_objective(self, info: Context, id: uuid.UUID, input: ObjectiveInput) -> ObjectiveType:
+    async def update_objective(
+        self, info: Context, id: uuid.UUID, input: ObjectiveInput, expected_version: int | None = None
+    ) -> ObjectiveType:
         data = validate_input(ObjectiveUpdate, input_dict(input))
-        return ObjectiveType.of(await svc.update_objective(info.context.ctx, id, data))
+        return ObjectiveType.of(
+            await svc.update_objective(info.context.ctx, id, data, expected=IfMatch.of(expected_version))
+        )
 
     @strawberry.mutation
-    async def submit_objective(self, info: Context, id: uuid.UUID, comment: str | None = None) -> ObjectiveType:
-        return await _act(info, id, "submit", comment)
+    async def submit_objective(
+        self, info: Context, id: uuid.UUID, comment: str | None = None, expected_version: int | None = None
+    ) -> ObjectiveType:
+        return await _act(info, id, "submit", comment, expected_version=expected_version)
 
     @strawberry.mutation
-    async def approve_objective(self, info: Context, id: uuid.UUID, comment: str | None = None) -> ObjectiveType:
-        return await _act(info, id, "approve", comment)
+    async def approve_objective(
+        self, info: Context, id: uuid.UUID, comment: str | None = None, expected_version: int | None = None
+    ) -> ObjectiveType:
+        return await _act(info, id, "approve", comment, expected_version=expected_version)
 
     @strawberry.mutation
-    async def reject_objective(self, info: Context, id: uuid.UUID, comment: str) -> ObjectiveType:
-        return await _act(info, id, "reject", comment)
+    async def reject_objective(
+        self, info: Context, id: uuid.UUID, comment: str, expected_version: int | None = None
+    ) -> ObjectiveType:
+        return await _act(info, id, "reject", comment, expected_version=expected_version)
 
     @strawberry.mutation
-    async def publish_objective(self, info: Context, id: uuid.UUID, comment: str | None = None) -> ObjectiveType:
-        return await _act(info, id, "publish", comment)
+    async def publish_objective(
+        self, info: Context, id: uuid.UUID, comment: str | None = None, expected_version: int | None = None
+    ) -> ObjectiveType:
+        return await _act(info, id, "publish", comment, expected_version=expected_version)
 
     @strawberry.mutation
-    async def close_objective(self, info: Context, id: uuid.UUID, comment: str | None = None) -> ObjectiveType:
-        return await _act(info, id, "close", comment)
+    async def close_objective(
+        self, info: Context, id: uuid.UUID, comment: str | None = None, expected_version: int | None = None
+    ) -> ObjectiveType:
+        return await _act(info, id, "close", comment, expected_version=expected_version)
 
     @strawberry.mutation
     async def create_key_result(self, info: Context, input: KeyResultInput) -> KeyResultType:
@@ -531,9 +555,13 @@ class OkrMutation:
         return KeyResultType.of(await kr_svc.create_key_result(info.context.ctx, data))
 
     @strawberry.mutation
-    async def update_key_result(self, info: Context, id: uuid.UUID, input: KeyResultInput) -> KeyResultType:
+    async def update_key_result(
+        self, info: Context, id: uuid.UUID, input: KeyResultInput, expected_version: int | None = None
+    ) -> KeyResultType:
         data = validate_input(KeyResultUpdate, input_dict(input))
-        return KeyResultType.of(await kr_svc.update_key_result(info.context.ctx, id, data))
+        return KeyResultType.of(
+            await kr_svc.update_key_result(info.context.ctx, id, data, expected=IfMatch.of(expected_version))
+        )
 
     @strawberry.mutation
     async def create_check_in(self, info: Context, key_result_id: uuid.UUID, input: CheckInInput) -> CheckInType:

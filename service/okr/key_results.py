@@ -9,14 +9,13 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from fastapi import Request
-
 from service.auth.context import Ctx
 from service.authz import policy
+from service.authz.enforce import relation, require
 from service.authz.policy import Relation
 from service.errors import Conflict, NotFound, ValidationFailed
 from service.kit import audit, outbox
-from service.kit.etag import check_if_match
+from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
 from service.okr import compute
 from service.okr import repository as repo
@@ -37,7 +36,6 @@ from service.okr.service import (
     today,
     visible_objective,
 )
-from service.org.service import relation, require
 from service.types import new_id, utcnow
 
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -175,15 +173,15 @@ GRADE_FIELDS = frozenset({"grade", "grade_reason"})
 
 
 async def update_key_result(
-    ctx: Ctx, kr_id: uuid.UUID, data: KeyResultUpdate, request: Request | None = None
+    ctx: Ctx, kr_id: uuid.UUID, data: KeyResultUpdate, expected: IfMatch | None = None
 ) -> KeyResult:
     kr, obj, rel = await visible_key_result(ctx, kr_id)
     changes = data.model_dump(exclude_unset=True)
     reason = changes.pop("reason", None)
     if GRADE_FIELDS & set(changes):
-        return await _grade(ctx, kr, obj, rel, changes, reason, request)
+        return await _grade(ctx, kr, obj, rel, changes, reason, expected)
     require(policy.write_objective(ctx.principal, rel), "key result")
-    check_if_match(request, kr.version)
+    check_version(expected, kr.version)
     await ensure_open(ctx, obj)
     ensure_editable(obj)
     for key in ("title", "weight"):
@@ -224,11 +222,11 @@ async def _grade(
     rel: Relation,
     changes: dict[str, Any],
     reason: str | None,
-    request: Request | None,
+    expected: IfMatch | None,
 ) -> KeyResult:
     """A manual grade (0..1 with a reason) replaces the computed score; both stay visible."""
     require(policy.grade_key_result(ctx.principal, rel), "key result")
-    check_if_match(request, kr.version)
+    check_version(expected, kr.version)
     await ensure_open(ctx, obj)
     if obj.status != "closed":
         raise Conflict("a key result is graded once its objective is closed", extra={"objective_status": obj.status})
@@ -260,10 +258,10 @@ async def _grade(
     return kr
 
 
-async def delete_key_result(ctx: Ctx, kr_id: uuid.UUID, request: Request | None = None) -> None:
+async def delete_key_result(ctx: Ctx, kr_id: uuid.UUID, expected: IfMatch | None = None) -> None:
     kr, obj, rel = await visible_key_result(ctx, kr_id)
     require(policy.write_objective(ctx.principal, rel), "key result")
-    check_if_match(request, kr.version)
+    check_version(expected, kr.version)
     await ensure_open(ctx, obj)
     ensure_editable(obj)
     before = kr_snapshot(kr)

@@ -8,14 +8,15 @@ import uuid
 from collections.abc import Iterable
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, delete, func, literal, or_, select
+from sqlalchemy import CursorResult, Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth.principal import Principal
 from service.authz import policy
 from service.cycles.models import Cycle
+from service.kit import hierarchy
 from service.okr.models import CheckIn, KeyResult, Objective, ObjectiveRevision, ObjectiveSupport
 from service.org.models import Employee
+from service.principal import Principal
 
 CHUNK = 5000
 
@@ -23,21 +24,6 @@ CHUNK = 5000
 def _chunks(ids: Iterable[Any]) -> list[list[Any]]:
     wanted = list(dict.fromkeys(i for i in ids if i is not None))
     return [wanted[i : i + CHUNK] for i in range(0, len(wanted), CHUNK)]
-
-
-def reports_of(org_id: uuid.UUID, root: uuid.UUID) -> Select[Any]:
-    """Ids of the direct and indirect reports of `root`, as a subquery (one recursive CTE)."""
-    tree = (
-        select(Employee.id.label("id"), literal(1).label("depth"))
-        .where(Employee.org_id == org_id, Employee.manager_id == root)
-        .cte("okr_reports", recursive=True)
-    )
-    tree = tree.union_all(
-        select(Employee.id, tree.c.depth + 1).where(
-            Employee.org_id == org_id, Employee.manager_id == tree.c.id, tree.c.depth < 64
-        )
-    )
-    return select(tree.c.id)
 
 
 def objectives(org_id: uuid.UUID) -> Select[Any]:
@@ -53,7 +39,9 @@ def visible_objectives(org_id: uuid.UUID, principal: Principal) -> Select[Any]:
         return stmt.where(Objective.visibility == "public")
     return stmt.where(
         or_(
-            Objective.visibility == "public", Objective.owner_id == emp, Objective.owner_id.in_(reports_of(org_id, emp))
+            Objective.visibility == "public",
+            Objective.owner_id == emp,
+            Objective.owner_id.in_(hierarchy.reports_of(org_id, emp, "okr_reports")),
         )
     )
 

@@ -11,16 +11,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Request
-
 from service.auth.context import Ctx
 from service.authz import policy
+from service.authz.enforce import relation, require
 from service.authz.policy import Relation
 from service.cycles.models import Cycle
 from service.cycles.service import load_cycle, writable_cycle
 from service.errors import Conflict, NotFound, ValidationFailed
 from service.kit import audit
-from service.kit.etag import check_if_match
+from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
 from service.okr import compute
 from service.okr import repository as repo
@@ -33,7 +32,6 @@ from service.okr.schemas import (
     ObjectiveUpdate,
 )
 from service.org.models import Department, Organization
-from service.org.service import relation, require
 from service.scoring import locks
 from service.types import new_id, utcnow
 
@@ -310,11 +308,11 @@ REQUIRED = ("title", "level", "owner_id", "cycle_id", "type", "weight", "visibil
 
 
 async def update_objective(
-    ctx: Ctx, objective_id: uuid.UUID, data: ObjectiveUpdate, request: Request | None = None
+    ctx: Ctx, objective_id: uuid.UUID, data: ObjectiveUpdate, expected: IfMatch | None = None
 ) -> Objective:
     obj, rel = await visible_objective(ctx, objective_id)
     require(policy.write_objective(ctx.principal, rel), "objective")
-    check_if_match(request, obj.version)
+    check_version(expected, obj.version)
     await ensure_open(ctx, obj)
     ensure_editable(obj)
     changes = data.model_dump(exclude_unset=True)
@@ -349,10 +347,10 @@ async def update_objective(
     return obj
 
 
-async def delete_objective(ctx: Ctx, objective_id: uuid.UUID, request: Request | None = None) -> None:
+async def delete_objective(ctx: Ctx, objective_id: uuid.UUID, expected: IfMatch | None = None) -> None:
     obj, rel = await visible_objective(ctx, objective_id)
     require(policy.write_objective(ctx.principal, rel), "objective")
-    check_if_match(request, obj.version)
+    check_version(expected, obj.version)
     await ensure_open(ctx, obj)
     if obj.status != "draft":
         raise Conflict(

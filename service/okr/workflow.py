@@ -6,16 +6,16 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from fastapi import Request
 from sqlalchemy import select
 
 from service.auth.context import Ctx
 from service.authz import policy
+from service.authz.enforce import relation, require
 from service.cycles.models import Cycle
 from service.cycles.service import on_transition
 from service.errors import Conflict, ValidationFailed
 from service.kit import audit, outbox
-from service.kit.etag import check_if_match
+from service.kit.etag import IfMatch, check_version
 from service.okr import lint as rules
 from service.okr import repository as repo
 from service.okr.models import KeyResult, Objective
@@ -26,7 +26,7 @@ from service.okr.service import (
     objective_snapshot,
     visible_objective,
 )
-from service.org.service import org_settings, relation, require
+from service.org.service import org_settings
 
 # action → (from, to, past tense for history and audit)
 TRANSITIONS: dict[str, tuple[str, str, str]] = {
@@ -40,11 +40,11 @@ EVENTS = {"publish": "objective.published", "close": "objective.closed"}
 
 
 async def act(
-    ctx: Ctx, objective_id: uuid.UUID, action: str, comment: str | None = None, request: Request | None = None
+    ctx: Ctx, objective_id: uuid.UUID, action: str, comment: str | None = None, expected: IfMatch | None = None
 ) -> Objective:
     obj, rel = await visible_objective(ctx, objective_id)
     require(policy.objective_action(ctx.principal, rel, action), "objective")
-    check_if_match(request, obj.version)
+    check_version(expected, obj.version)
     source, target, past = TRANSITIONS[action]
     await ensure_open(ctx, obj)
     if obj.status != source:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from service.auth.deps import RequestCtx
-from service.kit.etag import etag_of, set_etag
+from service.kit.etag import IfMatchHeader, etag_of, set_etag
 from service.kit.pagination import PageOut, PageParams, page_params
 from service.kit.schemas import json_response
 from service.org import bulk
@@ -43,9 +43,9 @@ async def get_organization(ctx: RequestCtx, response: Response) -> OrganizationR
 
 @router.patch("/organization", response_model=OrganizationRead, tags=["organization"])
 async def update_organization(
-    ctx: RequestCtx, body: OrganizationUpdate, request: Request, response: Response
+    ctx: RequestCtx, body: OrganizationUpdate, if_match: IfMatchHeader, response: Response
 ) -> OrganizationRead:
-    org = await svc.update_organization(ctx, body, request)
+    org = await svc.update_organization(ctx, body, if_match)
     set_etag(response, org.version)
     return svc.org_read(org)
 
@@ -80,16 +80,16 @@ async def get_department(ctx: RequestCtx, department_id: uuid.UUID, response: Re
 
 @router.patch("/departments/{department_id}", response_model=DepartmentRead, tags=["departments"])
 async def update_department(
-    ctx: RequestCtx, department_id: uuid.UUID, body: DepartmentUpdate, request: Request, response: Response
+    ctx: RequestCtx, department_id: uuid.UUID, body: DepartmentUpdate, if_match: IfMatchHeader, response: Response
 ) -> DepartmentRead:
-    dep = await svc.update_department(ctx, department_id, body, request)
+    dep = await svc.update_department(ctx, department_id, body, if_match)
     set_etag(response, dep.version)
     return DepartmentRead.model_validate(dep)
 
 
 @router.delete("/departments/{department_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["departments"])
-async def delete_department(ctx: RequestCtx, department_id: uuid.UUID, request: Request) -> Response:
-    await svc.delete_department(ctx, department_id, request)
+async def delete_department(ctx: RequestCtx, department_id: uuid.UUID, if_match: IfMatchHeader) -> Response:
+    await svc.delete_department(ctx, department_id, if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -121,9 +121,9 @@ async def get_position(ctx: RequestCtx, position_id: uuid.UUID, response: Respon
 
 @router.patch("/positions/{position_id}", response_model=PositionRead, tags=["positions"])
 async def update_position(
-    ctx: RequestCtx, position_id: uuid.UUID, body: PositionUpdate, request: Request, response: Response
+    ctx: RequestCtx, position_id: uuid.UUID, body: PositionUpdate, if_match: IfMatchHeader, response: Response
 ) -> PositionRead:
-    pos = await svc.update_position(ctx, position_id, body, request)
+    pos = await svc.update_position(ctx, position_id, body, if_match)
     set_etag(response, pos.version)
     return PositionRead.model_validate(pos)
 
@@ -190,8 +190,8 @@ async def get_employee(ctx: RequestCtx, employee_id: uuid.UUID) -> Response:
     "/employees/{employee_id}", response_model=EmployeeRead, response_model_exclude_unset=True, tags=["employees"]
 )
 async def update_employee(
-    ctx: RequestCtx, employee_id: uuid.UUID, body: EmployeeUpdate, request: Request, response: Response
+    ctx: RequestCtx, employee_id: uuid.UUID, body: EmployeeUpdate, if_match: IfMatchHeader, response: Response
 ) -> EmployeeRead:
-    emp = await svc.update_employee(ctx, employee_id, body, request)
+    emp = await svc.update_employee(ctx, employee_id, body, if_match)
     set_etag(response, emp.version)
     return svc.employee_read(emp, await svc.show_compensation(ctx, emp.id))

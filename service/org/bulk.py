@@ -24,15 +24,15 @@ from sqlalchemy.exc import IntegrityError
 
 from service.auth.context import Ctx
 from service.authz import policy
+from service.authz.enforce import require
 from service.config import get_settings
-from service.errors import Forbidden, ValidationFailed
+from service.errors import Forbidden, ValidationFailed, validation_errors
 from service.kit import audit, outbox
 from service.kit.retry import ConcurrentChange
 from service.org import repository as repo
 from service.org.models import Department, Employee, Position
 from service.org.schemas import BulkRowResult, EmployeeCreate, EmployeeFields
-from service.org.service import COMP_FIELDS, require
-from service.problems import validation_errors
+from service.org.service import COMP_FIELDS
 from service.types import new_id, utcnow
 
 COLUMNS = (

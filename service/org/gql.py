@@ -8,6 +8,7 @@ import uuid
 import strawberry
 
 from service.graphql.common import (
+    VERSION,
     Connection,
     Context,
     DecimalString,
@@ -16,6 +17,7 @@ from service.graphql.common import (
     page_params,
     validate_input,
 )
+from service.kit.etag import IfMatch
 from service.org import bulk
 from service.org import service as svc
 from service.org.models import Department, Employee, Organization, Position
@@ -46,6 +48,7 @@ class OrganizationType:
     timezone: str
     fiscal_year_start: str
     settings: OrgSettingsType
+    version: int = strawberry.field(description=VERSION)
 
     @staticmethod
     def of(org: Organization) -> OrganizationType:
@@ -57,6 +60,7 @@ class OrganizationType:
             timezone=read.timezone,
             fiscal_year_start=read.fiscal_year_start,
             settings=OrgSettingsType(**read.settings.model_dump()),
+            version=org.version,
         )
 
 
@@ -66,10 +70,11 @@ class PositionType:
     name: str
     level: str | None
     job_family: str | None
+    version: int = strawberry.field(description=VERSION)
 
     @staticmethod
     def of(p: Position) -> PositionType:
-        return PositionType(id=p.id, name=p.name, level=p.level, job_family=p.job_family)
+        return PositionType(id=p.id, name=p.name, level=p.level, job_family=p.job_family, version=p.version)
 
 
 @strawberry.type(name="Department")
@@ -78,6 +83,7 @@ class DepartmentType:
     name: str
     parent_id: uuid.UUID | None
     head_id: uuid.UUID | None
+    version: int = strawberry.field(description=VERSION)
 
     @strawberry.field
     async def parent(self, info: Context) -> DepartmentType | None:
@@ -95,7 +101,7 @@ class DepartmentType:
 
     @staticmethod
     def of(d: Department) -> DepartmentType:
-        return DepartmentType(id=d.id, name=d.name, parent_id=d.parent_id, head_id=d.head_id)
+        return DepartmentType(id=d.id, name=d.name, parent_id=d.parent_id, head_id=d.head_id, version=d.version)
 
 
 @strawberry.type(name="Compensation")
@@ -119,6 +125,7 @@ class EmployeeType:
     status: str
     hire_date: dt.date | None
     termination_date: dt.date | None
+    version: int = strawberry.field(description=VERSION)
     _row: strawberry.Private[Employee]
 
     @strawberry.field
@@ -163,6 +170,7 @@ class EmployeeType:
             status=e.status,
             hire_date=e.hire_date,
             termination_date=e.termination_date,
+            version=e.version,
             _row=e,
         )
 
@@ -285,9 +293,13 @@ class OrgQuery:
 @strawberry.type
 class OrgMutation:
     @strawberry.mutation
-    async def update_organization(self, info: Context, input: OrganizationInput) -> OrganizationType:
+    async def update_organization(
+        self, info: Context, input: OrganizationInput, expected_version: int | None = None
+    ) -> OrganizationType:
         data = validate_input(OrganizationUpdate, input_dict(input))
-        return OrganizationType.of(await svc.update_organization(info.context.ctx, data))
+        return OrganizationType.of(
+            await svc.update_organization(info.context.ctx, data, expected=IfMatch.of(expected_version))
+        )
 
     @strawberry.mutation
     async def create_department(self, info: Context, input: DepartmentInput) -> DepartmentType:
@@ -295,9 +307,13 @@ class OrgMutation:
         return DepartmentType.of(await svc.create_department(info.context.ctx, data))
 
     @strawberry.mutation
-    async def update_department(self, info: Context, id: uuid.UUID, input: DepartmentInput) -> DepartmentType:
+    async def update_department(
+        self, info: Context, id: uuid.UUID, input: DepartmentInput, expected_version: int | None = None
+    ) -> DepartmentType:
         data = validate_input(DepartmentUpdate, input_dict(input))
-        return DepartmentType.of(await svc.update_department(info.context.ctx, id, data))
+        return DepartmentType.of(
+            await svc.update_department(info.context.ctx, id, data, expected=IfMatch.of(expected_version))
+        )
 
     @strawberry.mutation
     async def create_position(self, info: Context, input: PositionInput) -> PositionType:
@@ -310,9 +326,13 @@ class OrgMutation:
         return EmployeeType.of(await svc.create_employee(info.context.ctx, data))
 
     @strawberry.mutation
-    async def update_employee(self, info: Context, id: uuid.UUID, input: EmployeeInput) -> EmployeeType:
+    async def update_employee(
+        self, info: Context, id: uuid.UUID, input: EmployeeInput, expected_version: int | None = None
+    ) -> EmployeeType:
         data = validate_input(EmployeeUpdate, input_dict(input))
-        return EmployeeType.of(await svc.update_employee(info.context.ctx, id, data))
+        return EmployeeType.of(
+            await svc.update_employee(info.context.ctx, id, data, expected=IfMatch.of(expected_version))
+        )
 
     @strawberry.mutation
     async def bulk_upsert_employees(

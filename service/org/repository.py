@@ -68,22 +68,6 @@ async def existing_ids(
     return found
 
 
-async def subtree_ids(session: AsyncSession, org_id: uuid.UUID, root: uuid.UUID) -> frozenset[uuid.UUID]:
-    """Direct and indirect reports of `root` (not `root` itself), one recursive query."""
-    tree = (
-        select(Employee.id.label("id"), literal(1).label("depth"))
-        .where(Employee.org_id == org_id, Employee.manager_id == root)
-        .cte("reports", recursive=True)
-    )
-    tree = tree.union_all(
-        select(Employee.id, tree.c.depth + 1).where(
-            Employee.org_id == org_id, Employee.manager_id == tree.c.id, tree.c.depth < 64
-        )
-    )
-    rows = await session.execute(select(tree.c.id))
-    return frozenset(r[0] for r in rows if r[0] != root)
-
-
 async def manager_ancestors(session: AsyncSession, org_id: uuid.UUID, start: uuid.UUID) -> list[uuid.UUID]:
     """`start` and its chain of managers upwards (bounded, so a bad row cannot loop)."""
     chain = (

@@ -7,14 +7,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import Request
-
 from service.auth.context import Ctx
 from service.authz import policy
-from service.authz.policy import Decision, Relation
+from service.authz.enforce import require
+from service.authz.policy import Relation
 from service.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from service.kit import audit
-from service.kit.etag import check_if_match
+from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
 from service.org import repository as repo
 from service.org.models import DEFAULT_ORG_SETTINGS, Department, Employee, Organization, Position
@@ -36,13 +35,6 @@ from service.org.schemas import (
 from service.types import new_id
 
 COMP_FIELDS = ("base_salary_minor", "comp_currency", "target_bonus_pct", "target_bonus_minor")
-
-
-def require(decision: Decision, what: str = "resource") -> None:
-    if decision is Decision.HIDE:
-        raise NotFound(f"{what} not found")
-    if decision is Decision.FORBID:
-        raise Forbidden(f"not allowed to do this with {what}")
 
 
 # --- organization -----------------------------------------------------------------------
@@ -75,10 +67,10 @@ async def org_settings(ctx: Ctx) -> dict[str, Any]:
     return {**DEFAULT_ORG_SETTINGS, **((org.settings if org else None) or {})}
 
 
-async def update_organization(ctx: Ctx, data: OrganizationUpdate, request: Request | None = None) -> Organization:
+async def update_organization(ctx: Ctx, data: OrganizationUpdate, expected: IfMatch | None = None) -> Organization:
     org = await get_organization(ctx)
     require(policy.update_organization(ctx.principal), "organization")
-    check_if_match(request, org.version)
+    check_version(expected, org.version)
     before = org_read(org).model_dump(mode="json")
     changes = data.model_dump(exclude_unset=True, exclude={"settings"})
     for key, value in changes.items():
@@ -151,11 +143,11 @@ async def create_department(ctx: Ctx, data: DepartmentCreate) -> Department:
 
 
 async def update_department(
-    ctx: Ctx, dep_id: uuid.UUID, data: DepartmentUpdate, request: Request | None = None
+    ctx: Ctx, dep_id: uuid.UUID, data: DepartmentUpdate, expected: IfMatch | None = None
 ) -> Department:
     dep = await get_department(ctx, dep_id)
     require(policy.write_directory(ctx.principal), "department")
-    check_if_match(request, dep.version)
+    check_version(expected, dep.version)
     changes = data.model_dump(exclude_unset=True)
     if "name" in changes and changes["name"] is None:
         raise ValidationFailed.field("name", "name cannot be null")
@@ -170,10 +162,10 @@ async def update_department(
     return dep
 
 
-async def delete_department(ctx: Ctx, dep_id: uuid.UUID, request: Request | None = None) -> None:
+async def delete_department(ctx: Ctx, dep_id: uuid.UUID, expected: IfMatch | None = None) -> None:
     dep = await get_department(ctx, dep_id)
     require(policy.write_directory(ctx.principal), "department")
-    check_if_match(request, dep.version)
+    check_version(expected, dep.version)
     if await repo.has_children(ctx.session, ctx.org_id, dep.id):
         raise Conflict("the department still has sub-departments or employees")
     before = department_snapshot(dep)
@@ -217,11 +209,11 @@ async def create_position(ctx: Ctx, data: PositionCreate) -> Position:
 
 
 async def update_position(
-    ctx: Ctx, pos_id: uuid.UUID, data: PositionUpdate, request: Request | None = None
+    ctx: Ctx, pos_id: uuid.UUID, data: PositionUpdate, expected: IfMatch | None = None
 ) -> Position:
     pos = await get_position(ctx, pos_id)
     require(policy.write_directory(ctx.principal), "position")
-    check_if_match(request, pos.version)
+    check_version(expected, pos.version)
     changes = data.model_dump(exclude_unset=True)
     if "name" in changes and changes["name"] is None:
         raise ValidationFailed.field("name", "name cannot be null")
@@ -242,14 +234,6 @@ async def update_position(
 
 
 # --- employees ------------------------------------------------------------------------------
-
-
-async def relation(ctx: Ctx, employee_id: uuid.UUID | None) -> Relation:
-    if ctx.principal.employee_id is not None and employee_id == ctx.principal.employee_id:
-        return Relation.SELF
-    if ctx.principal.is_client or ctx.principal.employee_id is None:
-        return Relation.OTHER
-    return policy.relation_to(ctx.principal, employee_id, await ctx.reports())
 
 
 def employee_read(emp: Employee, show_compensation: bool) -> EmployeeRead:
@@ -374,11 +358,11 @@ async def create_employee(ctx: Ctx, data: EmployeeCreate) -> Employee:
 
 
 async def update_employee(
-    ctx: Ctx, emp_id: uuid.UUID, data: EmployeeUpdate, request: Request | None = None
+    ctx: Ctx, emp_id: uuid.UUID, data: EmployeeUpdate, expected: IfMatch | None = None
 ) -> Employee:
     emp = await get_employee(ctx, emp_id)
     require(policy.write_directory(ctx.principal), "employee")
-    check_if_match(request, emp.version)
+    check_version(expected, emp.version)
     changes = data.model_dump(exclude_unset=True, exclude={"compensation"})
     for required in ("external_id", "email", "given_name", "family_name", "status"):
         if required in changes and changes[required] is None:

@@ -1,4 +1,4 @@
-"""The SCIM ASGI application, mounted by service.app at `/scim` and serving `/scim/v2`
+"""The SCIM ASGI application, mounted by service.web.app at `/scim` and serving `/scim/v2`
 (scim2-server routes its own `/v2` prefix, and builds every location from the mount).
 
 What this module adds to scim2-server's application:

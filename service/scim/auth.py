@@ -19,10 +19,10 @@ from scim2_models import ForbiddenException, UnauthorizedException
 from scim2_server.requests import ScimRequest
 
 from service.auth.context import org_exists
-from service.auth.principal import Principal
 from service.auth.tokens import verify_token
 from service.authz import policy
 from service.errors import Unauthorized
+from service.principal import Principal
 
 INSUFFICIENT_SCOPE_CHALLENGE = 'Bearer realm="SCIM", error="insufficient_scope", scope="scim"'
 

@@ -6,7 +6,7 @@ attribute, and an `external_id` starting with `scim:` (the key the service gener
 a User provisioned without `employeeNumber`) is an unassigned `employeeNumber`.
 
 Writing: a User's attributes become `UserValues`, in the organization model's terms; the
-storage validates and applies them. See the README section on SCIM for the whole table.
+storage validates and applies them. See docs/scim.md for the whole table.
 
 Versions: a User's ETag is `W/"<employee version>"`, followed by `-<department version>`
 when the employee has a department, since the department's name is part of the User. A

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from service.auth.deps import ReadCtx, RequestCtx
+from service.kit.etag import IfMatchHeader
 from service.kit.pagination import PageOut, PageParams, page_params
 from service.scoring import policies as svc
 from service.scoring import records, scores
@@ -59,10 +60,10 @@ async def get_policy(
 
 @router.patch("/scoring-policies/{policy_id}", response_model=PolicyRead, tags=["scoring"])
 async def update_policy(
-    ctx: RequestCtx, policy_id: uuid.UUID, body: PolicyUpdate, request: Request, response: Response
+    ctx: RequestCtx, policy_id: uuid.UUID, body: PolicyUpdate, if_match: IfMatchHeader, response: Response
 ) -> PolicyRead:
     """Every edit makes a new immutable version."""
-    p, v = await svc.update_policy(ctx, policy_id, body, request)
+    p, v = await svc.update_policy(ctx, policy_id, body, if_match)
     _etag(response, p.current_version)
     return svc.read_model(p, v)
 

@@ -29,11 +29,11 @@ import structlog
 from sqlalchemy import ColumnElement, CursorResult, and_, or_, select, update
 
 from service.auth.context import Ctx
-from service.auth.principal import Principal
 from service.config import get_settings
 from service.cycles.models import Cycle
 from service.db import database
 from service.observability import observe_job
+from service.principal import Principal
 from service.scoring.models import ScoreJob
 from service.types import utcnow
 

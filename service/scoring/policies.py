@@ -15,21 +15,19 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from fastapi import Request
 from pydantic import ValidationError
 from sqlalchemy import select
 
 from service.auth.context import Ctx
 from service.authz import policy as authz
+from service.authz.enforce import require
 from service.cycles.models import Cycle
 from service.cycles.service import on_transition
-from service.errors import Conflict, NotFound, ValidationFailed
+from service.errors import Conflict, NotFound, ValidationFailed, validation_errors
 from service.kit import audit
-from service.kit.etag import check_if_match
+from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
 from service.org.models import Department, Employee, Position
-from service.org.service import require
-from service.problems import validation_errors
 from service.scoring.models import ScoringPolicy, ScoringPolicyVersion
 from service.scoring.policy import Distribution, PolicyParams
 from service.scoring.schemas import PolicyCreate, PolicyParamsIn, PolicyRead, PolicyUpdate
@@ -164,12 +162,12 @@ async def create_policy(ctx: Ctx, data: PolicyCreate) -> tuple[ScoringPolicy, Sc
 
 
 async def update_policy(
-    ctx: Ctx, policy_id: uuid.UUID, data: PolicyUpdate, request: Request | None = None
+    ctx: Ctx, policy_id: uuid.UUID, data: PolicyUpdate, expected: IfMatch | None = None
 ) -> tuple[ScoringPolicy, ScoringPolicyVersion]:
     """An edit never changes a version: it writes the next one."""
     p, current = await get_policy(ctx, policy_id)
     require(authz.manage_scoring_policies(ctx.principal), "scoring policy")
-    check_if_match(request, p.current_version)
+    check_version(expected, p.current_version)
     changes = data.model_dump(exclude_unset=True)
     name, active = changes.pop("name", None), changes.pop("active", None)
     if active is True and not p.active:

@@ -38,13 +38,14 @@ from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import aliased
 
 from service.auth.context import Ctx
-from service.auth.principal import Principal
 from service.authz import policy as authz
+from service.authz.enforce import relation, require
 from service.cycles.models import Cycle
 from service.cycles.service import get_cycle, on_transition
 from service.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from service.kit import audit, outbox
-from service.org.service import org_settings, relation, require
+from service.org.service import org_settings
+from service.principal import Principal
 from service.scoring import locks, policies
 from service.scoring import service as scoring
 from service.scoring.composite import ScoreResult, rating_for
@@ -297,29 +298,6 @@ async def finalize_closed(ctx: Ctx) -> int:
         await policies.pin(ctx, cycle)
         stored += await finalize(ctx, cycle, await scoring.population(ctx, cycle), source="cycle_closed")
     return stored
-
-
-async def finalize_closed_everywhere() -> dict[str, int]:
-    """`finalize_closed` for every organization, one transaction each."""
-    from service.db import database
-    from service.models import load_hooks
-    from service.org.models import Organization
-
-    load_hooks()
-    out: dict[str, int] = {}
-    async with database.sessions() as session:
-        org_ids = list((await session.execute(select(Organization.id).order_by(Organization.id))).scalars())
-    for org_id in org_ids:
-        async with database.sessions() as session:
-            ctx = Ctx(
-                session=session,
-                principal=Principal(
-                    sub="system:finalize-closed-cycles", org_id=org_id, kind="person", roles=frozenset({"admin"})
-                ),
-            )
-            out[str(org_id)] = await finalize_closed(ctx)
-            await session.commit()
-    return out
 
 
 # --- versions and amendments ---------------------------------------------------------------------

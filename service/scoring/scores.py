@@ -10,6 +10,7 @@ from sqlalchemy import delete, insert, select
 
 from service.auth.context import Ctx
 from service.authz import policy as authz
+from service.authz.enforce import relation, require
 from service.config import get_settings
 from service.cycles.models import Cycle
 from service.cycles.service import get_cycle
@@ -19,7 +20,6 @@ from service.kit import audit, outbox
 from service.kit.pagination import PageParams, decode_cursor, encode_cursor
 from service.observability import observe_job
 from service.org.models import Employee
-from service.org.service import relation, require
 from service.scoring import jobs, records
 from service.scoring import service as scoring
 from service.scoring.models import ScoreJob, ScoreSnapshot

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from service.auth.deps import RequestCtx
-from service.kit.etag import set_etag
+from service.kit.etag import IfMatchHeader, set_etag
 from service.kit.pagination import PageOut, PageParams, page_params
 from service.webhooks import service as svc
 from service.webhooks.schemas import (
@@ -57,23 +57,25 @@ async def get_webhook(ctx: RequestCtx, webhook_id: uuid.UUID, response: Response
 
 @router.patch("/webhooks/{webhook_id}", response_model=WebhookRead)
 async def update_webhook(
-    ctx: RequestCtx, webhook_id: uuid.UUID, body: WebhookUpdate, request: Request, response: Response
+    ctx: RequestCtx, webhook_id: uuid.UUID, body: WebhookUpdate, if_match: IfMatchHeader, response: Response
 ) -> WebhookRead:
-    sub = await svc.update_webhook(ctx, webhook_id, body, request)
+    sub = await svc.update_webhook(ctx, webhook_id, body, if_match)
     set_etag(response, sub.version)
     return WebhookRead.model_validate(sub)
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_webhook(ctx: RequestCtx, webhook_id: uuid.UUID, request: Request) -> Response:
-    await svc.delete_webhook(ctx, webhook_id, request)
+async def delete_webhook(ctx: RequestCtx, webhook_id: uuid.UUID, if_match: IfMatchHeader) -> Response:
+    await svc.delete_webhook(ctx, webhook_id, if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/webhooks/{webhook_id}/rotate-secret", response_model=SecretRotated)
-async def rotate_secret(ctx: RequestCtx, webhook_id: uuid.UUID, request: Request, response: Response) -> SecretRotated:
+async def rotate_secret(
+    ctx: RequestCtx, webhook_id: uuid.UUID, if_match: IfMatchHeader, response: Response
+) -> SecretRotated:
     """A new secret, shown once; the previous one keeps signing alongside for a grace period."""
-    sub, secret = await svc.rotate_secret(ctx, webhook_id, request)
+    sub, secret = await svc.rotate_secret(ctx, webhook_id, if_match)
     set_etag(response, sub.version)
     _no_store(response)
     return SecretRotated(

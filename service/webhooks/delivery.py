@@ -48,13 +48,13 @@ from sqlalchemy import CursorResult, and_, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import __version__
-from service.auth.principal import Principal
 from service.config import Settings, get_settings
 from service.db import Database, database
 from service.kit import audit
 from service.kit.models import OutboxEvent
 from service.observability import JOB_DURATION
 from service.org.models import DEFAULT_ORG_SETTINGS, Organization
+from service.principal import Principal
 from service.types import new_id, utcnow
 from service.webhooks import signing, urls
 from service.webhooks.models import (

@@ -7,16 +7,15 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from fastapi import Request
-
 from service.auth.context import Ctx
 from service.authz import policy
+from service.authz.enforce import require
 from service.config import get_settings
 from service.errors import Conflict, NotFound, ValidationFailed
 from service.kit import audit
-from service.kit.etag import check_if_match
+from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
-from service.org.service import org_settings, require
+from service.org.service import org_settings
 from service.types import new_id, utcnow
 from service.webhooks import repository as repo
 from service.webhooks import signing, urls
@@ -79,11 +78,11 @@ async def create_webhook(ctx: Ctx, data: WebhookCreate) -> tuple[WebhookSubscrip
 
 
 async def update_webhook(
-    ctx: Ctx, sub_id: uuid.UUID, data: WebhookUpdate, request: Request | None = None
+    ctx: Ctx, sub_id: uuid.UUID, data: WebhookUpdate, expected: IfMatch | None = None
 ) -> WebhookSubscription:
     sub = await get_webhook(ctx, sub_id)
     require(policy.manage_webhooks(ctx.principal), "webhook")
-    check_if_match(request, sub.version)
+    check_version(expected, sub.version)
     changes = data.model_dump(exclude_unset=True)
     for key in ("url", "events", "active"):
         if key in changes and changes[key] is None:
@@ -104,24 +103,26 @@ async def update_webhook(
     return sub
 
 
-async def delete_webhook(ctx: Ctx, sub_id: uuid.UUID, request: Request | None = None) -> None:
+async def delete_webhook(ctx: Ctx, sub_id: uuid.UUID, expected: IfMatch | None = None) -> None:
     """Deletes the subscription with its delivery log (the foreign keys cascade)."""
     sub = await get_webhook(ctx, sub_id)
     require(policy.manage_webhooks(ctx.principal), "webhook")
-    check_if_match(request, sub.version)
+    check_version(expected, sub.version)
     before = snapshot(sub)
     await ctx.session.delete(sub)
     await ctx.session.flush()
     await audit.record(ctx.session, ctx.principal, "webhook.deleted", "webhook", sub_id, before, None)
 
 
-async def rotate_secret(ctx: Ctx, sub_id: uuid.UUID, request: Request | None = None) -> tuple[WebhookSubscription, str]:
+async def rotate_secret(
+    ctx: Ctx, sub_id: uuid.UUID, expected: IfMatch | None = None
+) -> tuple[WebhookSubscription, str]:
     """A new secret signs from now on; the one it replaces keeps signing alongside for
     the grace period (`WEBHOOK_SECRET_GRACE_SECONDS`), so receivers can switch at their
     pace. Rotating again within the grace period drops the oldest secret."""
     sub = await get_webhook(ctx, sub_id)
     require(policy.manage_webhooks(ctx.principal), "webhook")
-    check_if_match(request, sub.version)
+    check_version(expected, sub.version)
     before = snapshot(sub)
     secret = signing.generate_secret()
     now = utcnow()

@@ -18,7 +18,7 @@ from service.config import Settings, get_settings
 from tests.deploy.kustomize import DEPLOY, ROOT
 
 SETTINGS = {name.upper() for name in Settings.model_fields}
-API_COMMAND = ["gunicorn", "-c", "python:service.gunicorn_conf", "service.app:create_app()"]
+API_COMMAND = ["gunicorn", "-c", "python:service.web.gunicorn_conf", "service.web.app:create_app()"]
 
 
 def instructions(text: str) -> list[tuple[str, str]]:
@@ -130,14 +130,14 @@ def gunicorn_conf(monkeypatch, tmp_path):
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "prom"))
     monkeypatch.setattr(get_settings(), "web_concurrency", 3)
     monkeypatch.setattr(get_settings(), "port", 8123)
-    import service.gunicorn_conf as conf
+    import service.web.gunicorn_conf as conf
 
     return importlib.reload(conf)
 
 
 def test_gunicorn_settings(gunicorn_conf, tmp_path) -> None:
     conf = gunicorn_conf
-    assert conf.worker_class == "service.http_protocol.Worker"  # uvicorn's, with bounded request heads
+    assert conf.worker_class == "service.web.http_protocol.Worker"  # uvicorn's, with bounded request heads
     module, name = conf.worker_class.rsplit(".", 1)
     worker = getattr(importlib.import_module(module), name)
     from uvicorn_worker import UvicornWorker

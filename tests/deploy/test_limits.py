@@ -13,10 +13,10 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from service import problems
 from service.config import get_settings
 from service.db import Database
-from service.limits import RULES, RateLimiter, TokenBucket, body_limit, rule_for
+from service.web import problems
+from service.web.limits import RULES, RateLimiter, TokenBucket, body_limit, rule_for
 from tests.conftest import BACKEND, Tenant, bearer
 
 PROBLEM = "application/problem+json"

@@ -144,7 +144,7 @@ def test_commands_are_real(name: str) -> None:
     objs = rendered(name)
     parser = build_parser()
     (api,) = one(objs, "Deployment", "perf-service-api")["spec"]["template"]["spec"]["containers"]
-    assert api["command"] == ["gunicorn", "-c", "python:service.gunicorn_conf", "service.app:create_app()"]
+    assert api["command"] == ["gunicorn", "-c", "python:service.web.gunicorn_conf", "service.web.app:create_app()"]
     for kind, obj_name, sub in [
         ("Deployment", "perf-service-worker", "worker"),
         ("Job", "perf-service-migrate", "migrate"),

@@ -16,12 +16,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 
 from service import observability
-from service.app import create_app
 from service.config import get_settings
 from service.db import database
 from service.kit.models import OutboxEvent
 from service.observability import configure_logging, observe_job, redact, setup_tracing
 from service.types import new_id, utcnow
+from service.web.app import create_app
 from tests.conftest import Tenant, bearer
 from tests.webhooks.helpers import all_settled, drain, emit, subscribe
 

@@ -9,7 +9,7 @@ from sqlalchemy import event, text
 
 from service.config import get_settings
 from service.db import Database, database, engine_options, make_engine
-from service.health import known_revisions, migration_heads, schema_ready
+from service.web.health import known_revisions, migration_heads, schema_ready
 from tests.conftest import BACKEND, Tenant
 
 

@@ -2,7 +2,7 @@
 image's gunicorn command, each started here on a free loopback port over a throwaway
 SQLite database, and spoken to over raw sockets. Request heads past MAX_HEADER_BYTES
 are refused with 431 after at most a chunk beyond the bound, fast, and the process keeps
-serving (service/http_protocol.py); a path holding an encoded NUL gets an answer, not a
+serving (service/web/http_protocol.py); a path holding an encoded NUL gets an answer, not a
 dropped connection."""
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def server(kind: str, tmp: Path) -> Iterator[int]:
         cmd = [sys.executable, "-m", "service", "serve", "--port", str(port)]
     else:
         subprocess.run([sys.executable, "-m", "service", "migrate"], env=env, check=True, cwd=ROOT, capture_output=True)
-        cmd = [str(BIN / "gunicorn"), "-c", "python:service.gunicorn_conf", "service.app:create_app()"]
+        cmd = [str(BIN / "gunicorn"), "-c", "python:service.web.gunicorn_conf", "service.web.app:create_app()"]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         wait_ready(port, proc)

@@ -478,7 +478,7 @@ MINE = (
 
 
 def test_table_covers_every_route_and_caller():
-    from service.app import create_app
+    from service.web.app import create_app
 
     paths = create_app().openapi()["paths"]
     served = {(m.upper(), p) for p, ops in paths.items() if any(p.startswith("/api/v1" + x) for x in MINE) for m in ops}

@@ -11,7 +11,6 @@ from decimal import Decimal
 from sqlalchemy import event, func, select
 
 from service.auth.context import Ctx
-from service.auth.principal import Principal
 from service.db import database
 from service.demo import DEPARTMENTS, EMPLOYEES, POSITIONS
 from service.evaluations import demo
@@ -20,6 +19,7 @@ from service.evaluations.scoring_inputs import evaluation_loader
 from service.kpi import demo as kpi_demo
 from service.okr import demo as okr_demo
 from service.org.models import Department, Employee, Position
+from service.principal import Principal
 from service.scoring.service import ScoringScope
 from tests.conftest import Tenant, bearer
 from tests.evaluations.conftest import get

@@ -13,8 +13,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.graphql import nodes
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from service.app import create_app
 from service.graphql.schema import schema as graphql_schema
+from service.web.app import create_app
 from tests.fuzz.conftest import DERANDOMIZE, GRAPHQL_MAX_EXAMPLES, fuzz_app
 from tests.fuzz.world import World
 

@@ -8,7 +8,7 @@ from typing import Any
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from service.app import create_app
+from service.web.app import create_app
 from tests.fuzz.conftest import DERANDOMIZE, FULL_RUN, MAX_EXAMPLES, fuzz_app
 from tests.fuzz.world import World
 
@@ -21,14 +21,20 @@ schema.config.generation.update(
 # - a body over the size limit is rejected with 413 (a rejection, just not in the default list);
 # - well-formed data may still break a rule a JSON Schema cannot state (a reference to a row
 #   that does not exist or is not visible, end before start, an opaque cursor that does not
-#   decode): the contract answers those with 422 naming the field (API.md, "bad input").
+#   decode): the contract answers those with 422 naming the field (API.md, "bad input");
+# - an `If-Match` header naming another version than the stored one is well-formed and
+#   answered 412 (the precondition failed, as API.md prescribes).
 # The coverage phase (boundary values of every parameter, each missing required part)
 # sends many requests per operation whatever `max_examples` is: `make fuzz` runs it, the
 # suite's bounded run keeps to the examples and fuzzing phases.
 schema.config.phases.coverage.enabled = FULL_RUN
 _checks = schema.config.checks
 _checks.negative_data_rejection.expected_statuses = [*_checks.negative_data_rejection.expected_statuses, "413"]
-_checks.positive_data_acceptance.expected_statuses = [*_checks.positive_data_acceptance.expected_statuses, "422"]
+_checks.positive_data_acceptance.expected_statuses = [
+    *_checks.positive_data_acceptance.expected_statuses,
+    "422",
+    "412",
+]
 
 FUZZ_SETTINGS = settings(
     deadline=None,

@@ -292,7 +292,7 @@ CASES = [pytest.param(r, c, id=f"{r.name}-{c}") for r in ROUTES for c in CALLERS
 
 
 def test_table_covers_every_incentive_route_and_caller():
-    from service.app import create_app
+    from service.web.app import create_app
 
     paths = create_app().openapi()["paths"]
     served = {

@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import insert
 
 from service.auth.context import Ctx
-from service.auth.principal import Principal
 from service.db import database
 from service.incentives import results as results_service
 from service.incentives.models import IncentivePlan, IncentiveResult, PayrollSequence
 from service.org.models import Employee
+from service.principal import Principal
 from tests.conftest import Tenant, bearer
 from tests.incentives.conftest import (
     act,

@@ -294,7 +294,7 @@ CASES = [pytest.param(r, c, id=f"{r.name}-{c}") for r in ROUTES for c in CALLERS
 
 
 def test_table_covers_every_kpi_route_and_caller():
-    from service.app import create_app
+    from service.web.app import create_app
 
     paths = create_app().openapi()["paths"]
     served = {(method.upper(), path) for path, ops in paths.items() if "/kpi" in path for method in ops}

@@ -13,10 +13,10 @@ from decimal import Decimal
 from sqlalchemy import insert, select
 
 from service.auth.context import Ctx
-from service.auth.principal import Principal
 from service.db import database
 from service.kpi.models import KpiMeasurement
 from service.kpi.scoring_inputs import assignment_inputs
+from service.principal import Principal
 from service.scoring.kpi import Measurement, actual_of, summarize
 from tests.conftest import Tenant
 from tests.kpi.conftest import make_assignment, make_cycle, make_definition

@@ -8,12 +8,12 @@ import uuid
 from decimal import Decimal
 
 from service.auth.context import Ctx
-from service.auth.principal import Principal
 from service.db import database
 from service.demo import DEMO_ORG_ID, _id, load_demo
 from service.okr import demo
 from service.okr.models import Objective
 from service.okr.scoring_inputs import objective_inputs
+from service.principal import Principal
 from service.scoring.okr import okr_component
 from service.scoring.policy import PolicyParams
 from tests.conftest import bearer

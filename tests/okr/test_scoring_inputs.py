@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from service.auth.context import Ctx
-from service.auth.principal import Principal
 from service.db import database
 from service.okr import compute
 from service.okr.models import CheckIn, KeyResult
 from service.okr.scoring_inputs import objective_inputs
+from service.principal import Principal
 from service.scoring.okr import kr_score
 from tests.conftest import Tenant
 from tests.okr.conftest import make_cycle, make_kr, make_objective, publish

@@ -108,9 +108,9 @@ def live_server() -> Iterator[str]:
     """The whole app served by uvicorn on 127.0.0.1 on a free port, in a thread with its own
     event loop; its SCIM storage gets a database object of that loop (asyncpg and
     aiosqlite connections belong to the loop that made them)."""
-    from service.app import create_app
     from service.db import Database
     from service.scim.app import MOUNT_PATH, ScimApplication
+    from service.web.app import create_app
 
     app = create_app()
     scim_app = next(r.app for r in app.routes if getattr(r, "path", None) == MOUNT_PATH)

@@ -419,7 +419,7 @@ def test_the_tables_name_every_input_route():
     """Every write route of OKRs, KPIs and the evaluation inputs is in the REST table
     (reads, the lint and the interview/meeting routes, which are not scoring inputs, and
     the evaluation finalize/acknowledge, which read the record, excepted)."""
-    from service.app import create_app
+    from service.web.app import create_app
 
     paths = create_app().openapi()["paths"]
     inputs = (

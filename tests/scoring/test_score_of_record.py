@@ -348,8 +348,8 @@ async def test_cycles_closed_before_records_existed_get_them_once(team: Tenant):
     from sqlalchemy import update
 
     from service.auth.context import Ctx
-    from service.auth.principal import Principal
     from service.cycles.models import Cycle
+    from service.principal import Principal
     from service.scoring import records
 
     t = team

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
-
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -20,9 +17,10 @@ from service.errors import (
     PreconditionFailed,
     ServiceUnavailable,
     ValidationFailed,
+    validation_errors,
 )
 from service.kit.retry import mark_for_retry
-from service.routing import allowed_methods
+from service.web.routing import allowed_methods
 
 log = structlog.get_logger("service.errors")
 PROBLEM_JSON = "application/problem+json"
@@ -35,15 +33,6 @@ def problem_response(error: DomainError, request: Request | None = None) -> JSON
         media_type=PROBLEM_JSON,
         headers=error.headers or None,
     )
-
-
-def _clean_loc(loc: tuple[Any, ...] | list[Any]) -> list[Any]:
-    return [p for p in loc if not (isinstance(p, str) and p.startswith("function-"))]
-
-
-def validation_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Pydantic's `ErrorDetails` (or FastAPI's request errors) as `{loc, msg}` entries."""
-    return [{"loc": _clean_loc(e.get("loc", ())), "msg": str(e.get("msg", "invalid"))} for e in errors]
 
 
 # PostgreSQL's query_canceled (statement_timeout) and lock_not_available (lock_timeout).

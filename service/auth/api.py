@@ -1,4 +1,5 @@
-"""Integration clients (admin-managed) and the OAuth 2.0 client-credentials grant."""
+"""REST routes of integration clients (admin-managed) and the OAuth 2.0 client-credentials
+grant (`/oauth/token`): the HTTP adapter of the auth package (tests/test_layers.py)."""
 
 from __future__ import annotations
 
@@ -16,15 +17,15 @@ from sqlalchemy import select
 
 from service.auth.deps import RequestCtx, Session
 from service.auth.models import IntegrationClient
-from service.auth.principal import CLIENT_SCOPES
 from service.auth.tokens import issue_token
 from service.authz import policy
+from service.authz.enforce import require
 from service.config import get_settings
 from service.errors import PROBLEM_BASE, NotFound
 from service.kit import audit
 from service.kit.pagination import PageOut, PageParams, page_params, paginate
 from service.kit.schemas import Input, Output
-from service.org.service import require
+from service.principal import CLIENT_SCOPES
 from service.types import new_id, utcnow
 
 Scope = Literal["scim", "employees:write", "kpi:write", "payroll:read", "payroll:ack", "webhooks"]

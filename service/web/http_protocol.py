@@ -10,7 +10,7 @@ Fields Too Large, as a problem document, and the connection is closed, after rea
 most one chunk past the bound.
 
 `python -m service serve` runs uvicorn with this protocol, and the production image's
-gunicorn uses `Worker` (service/gunicorn_conf.py).
+gunicorn uses `Worker` (service/web/gunicorn_conf.py).
 """
 
 from __future__ import annotations

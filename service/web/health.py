@@ -13,7 +13,7 @@ from service.db import database
 from service.observability import metrics_endpoint
 
 router = APIRouter(tags=["health"])
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # service/web/health.py: the repository (or /app)
 
 
 @lru_cache
@@ -43,8 +43,8 @@ def schema_ready(current: frozenset[str], heads: frozenset[str], known: frozense
 
     Ahead happens during a rolling upgrade: the migration Job of the new release has run
     while replicas of the previous release still serve. Their code does not know the new
-    revision; they stay ready (migrations are backward compatible for one release, README:
-    Upgrade and backup notes). A database behind the code, or missing a branch, is not
+    revision; they stay ready (migrations are backward compatible for one release,
+    docs/operations.md: "Upgrade and backup notes"). A database behind the code, or missing a branch, is not
     ready.
     """
     if not current:

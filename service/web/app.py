@@ -8,15 +8,16 @@ from contextlib import asynccontextmanager
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import Depends, FastAPI
 
-from service import __version__, openapi_problems, problems
+from service import __version__
 from service.config import get_settings
 from service.db import database
-from service.kit.idempotency import IdempotencyMiddleware
 from service.kit.retry import TransactionRetryMiddleware
-from service.limits import BodySizeLimitMiddleware, RateLimitMiddleware
 from service.models import load_all, load_hooks
 from service.observability import AccessLogMiddleware, configure_logging, setup_tracing
-from service.routing import install_route_cache, strict_request
+from service.web import openapi_problems, problems
+from service.web.idempotency import IdempotencyMiddleware
+from service.web.limits import BodySizeLimitMiddleware, RateLimitMiddleware
+from service.web.routing import install_route_cache, strict_request
 
 DESCRIPTION = """Headless performance management: OKRs and KPIs blended into one fair,
 explainable score, turned into bonuses and promotions. Errors are RFC 9457 problem+json;
@@ -62,16 +63,16 @@ def create_app() -> FastAPI:
     load_hooks()
 
     from service.audit.api import router as audit_router
-    from service.auth.clients import router as clients_router
+    from service.auth.api import router as clients_router
     from service.cycles.api import router as cycles_router
     from service.evaluations.api import router as evaluations_router
     from service.graphql.schema import graphql_router
-    from service.health import router as health_router
     from service.incentives.api import router as incentives_router
     from service.kpi.api import router as kpi_router
     from service.okr.api import router as okr_router
     from service.org.api import router as org_router
     from service.scoring.api import router as scoring_router
+    from service.web.health import router as health_router
     from service.webhooks.api import router as webhooks_router
 
     app.include_router(health_router)

@@ -2,7 +2,7 @@
 
 FastAPI documents only the success answer and a 422 in its own `HTTPValidationError`
 shape, as `application/json`; the service answers every error as RFC 9457
-`application/problem+json` (service/problems.py). This module rewrites the document once,
+`application/problem+json` (service/web/problems.py). This module rewrites the document once,
 when it is first built, so each operation lists the problems it can answer, with the
 `Problem` schema, derived from what the operation is:
 
@@ -16,7 +16,7 @@ when it is first built, so each operation lists the problems it can answer, with
   (stale `If-Match`);
 - operations with parameters or a body, and every POST (`Idempotency-Key` checks): 422
   with `errors: [{"loc", "msg"}]`;
-- the rate-limited endpoints of service/limits.py: 429 with `Retry-After`.
+- the rate-limited endpoints of service/web/limits.py: 429 with `Retry-After`.
 
 Routes may still declare their own `responses=`; a declaration with content is kept.
 """
@@ -27,7 +27,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from service.limits import rule_for
+from service.web.limits import rule_for
 
 PROBLEM_JSON = "application/problem+json"
 WRITES = frozenset({"post", "put", "patch", "delete"})

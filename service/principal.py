@@ -1,4 +1,7 @@
-"""Who is calling: a person (roles, maybe an employee) or an integration client (scopes)."""
+"""Who is calling: a person (roles, maybe an employee) or an integration client (scopes).
+
+A leaf of the import layers (tests/test_layers.py): the kit records it in the audit log,
+auth makes it from a token, authz decides on it, and none of them needs another for it."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@
 The rate limit is a token bucket per (rule, principal) held in process memory: each API
 replica (each gunicorn worker process, in fact) counts on its own, so the effective limit
 of a deployment is at most the configured rate times the number of worker processes.
-README: "Limits" says how to make it global (a shared store such as Redis, or the
+docs/operations.md ("Limits") says how to make it global (a shared store such as Redis, or the
 ingress's own limiter). Buckets are kept for the most recently seen
 `RATE_LIMIT_MAX_CLIENTS` callers. Requests without a valid token are not counted: the
 route answers them 401 before any heavy work.

@@ -1,7 +1,7 @@
-"""gunicorn settings for the production image: `gunicorn -c python:service.gunicorn_conf
-'service.app:create_app()'`.
+"""gunicorn settings for the production image: `gunicorn -c python:service.web.gunicorn_conf
+'service.web.app:create_app()'`.
 
-uvicorn workers (`service.http_protocol.Worker`: uvicorn's, with request heads bounded by
+uvicorn workers (`service.web.http_protocol.Worker`: uvicorn's, with request heads bounded by
 `MAX_HEADER_BYTES`), as many as `WEB_CONCURRENCY`, each with its
 own event loop and connection pool; the app is created in each worker after the fork, so
 no connection or thread crosses a fork. Migrations are not run here: that is
@@ -26,8 +26,8 @@ _settings = get_settings()
 
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/tmp/perf-service-metrics")
 
-wsgi_app = "service.app:create_app()"
-worker_class = "service.http_protocol.Worker"  # uvicorn's, with a bound on request heads
+wsgi_app = "service.web.app:create_app()"
+worker_class = "service.web.http_protocol.Worker"  # uvicorn's, with a bound on request heads
 workers = max(_settings.web_concurrency, 1)
 bind = [f"0.0.0.0:{_settings.port}"]
 timeout = _settings.gunicorn_timeout_seconds
