@@ -21,14 +21,10 @@ from service.evaluations.models import (
     ReviewMeeting,
 )
 from service.kit import hierarchy
+from service.kit.chunks import chunks  # noqa: F401  (repo.chunks, for the module's callers)
 from service.org.models import Department
 
 CHUNK = 5000
-
-
-def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def subject_visible(column: Any, org_id: uuid.UUID, everything: bool, employee_id: uuid.UUID | None) -> Any:

@@ -31,6 +31,7 @@ from service.incentives.schemas import (
     PayrollAckInfo,
 )
 from service.kit import audit, outbox
+from service.kit.chunks import chunks
 from service.kit.etag import IfMatch, check_version
 from service.kit.money import format_minor
 from service.kit.pagination import Page, PageParams, paginate
@@ -91,11 +92,9 @@ async def amount_visibility(ctx: Ctx, rows: Sequence[IncentiveResult]) -> dict[u
 async def acks_of(ctx: Ctx, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, PayrollAck]:
     out: dict[uuid.UUID, PayrollAck] = {}
     ids = list(ids)
-    for start in range(0, len(ids), 5000):
+    for part in chunks(ids):
         rows = await ctx.session.execute(
-            select(PayrollAck).where(
-                PayrollAck.org_id == ctx.org_id, PayrollAck.result_id.in_(ids[start : start + 5000])
-            )
+            select(PayrollAck).where(PayrollAck.org_id == ctx.org_id, PayrollAck.result_id.in_(part))
         )
         out.update({a.result_id: a for a in rows.scalars()})
     return out
@@ -269,10 +268,10 @@ async def finalize_many(ctx: Ctx, ids: Sequence[uuid.UUID], plan_id: uuid.UUID) 
         return []
     await payroll.lock(ctx.session, ctx.org_id)
     rows: list[IncentiveResult] = []
-    for start in range(0, len(ids), 5000):
+    for part in chunks(ids):
         res = await ctx.session.execute(
             select(IncentiveResult)
-            .where(IncentiveResult.org_id == ctx.org_id, IncentiveResult.id.in_(list(ids[start : start + 5000])))
+            .where(IncentiveResult.org_id == ctx.org_id, IncentiveResult.id.in_(list(part)))
             .execution_options(populate_existing=True)
             .order_by(IncentiveResult.id)
         )
@@ -339,11 +338,9 @@ async def bulk_action(
     if action == "finalize":
         return await finalize_many(ctx, ids, plan.id)
     rows: list[IncentiveResult] = []
-    for start in range(0, len(ids), 5000):
+    for part in chunks(ids):
         res = await ctx.session.execute(
-            select(IncentiveResult).where(
-                IncentiveResult.org_id == ctx.org_id, IncentiveResult.id.in_(ids[start : start + 5000])
-            )
+            select(IncentiveResult).where(IncentiveResult.org_id == ctx.org_id, IncentiveResult.id.in_(part))
         )
         rows.extend(res.scalars())
     now, actor = utcnow(), ctx.principal.actor

@@ -26,6 +26,7 @@ from service.incentives.models import IncentivePlan, IncentiveResult
 from service.incentives.plans import get_plan
 from service.incentives.schemas import IncentiveRunRead, RunSkip
 from service.kit import audit
+from service.kit.chunks import chunks
 from service.kit.etag import IfMatch, check_version
 from service.org.models import Department, Employee
 from service.scoring import records
@@ -73,8 +74,8 @@ async def people(
         rows = list((await ctx.session.execute(stmt)).all())
     else:
         ids, rows = list(employee_ids), []
-        for start in range(0, len(ids), 5000):
-            rows.extend((await ctx.session.execute(stmt.where(Employee.id.in_(ids[start : start + 5000])))).all())
+        for part in chunks(ids):
+            rows.extend((await ctx.session.execute(stmt.where(Employee.id.in_(part)))).all())
     return {
         r.id: calc.Person(
             id=r.id,
@@ -215,8 +216,8 @@ async def run_plan(ctx: Ctx, plan_id: uuid.UUID, expected: IfMatch | None = None
 
     await _replace(ctx, drafts)
     rows = [result_row(ctx, plan, cycle, o, now) for o in outcome.outcomes]
-    for start in range(0, len(rows), CHUNK):
-        await ctx.session.execute(insert(IncentiveResult), rows[start : start + CHUNK])
+    for part in chunks(rows, CHUNK):
+        await ctx.session.execute(insert(IncentiveResult), part)
     await audit.record_many(
         ctx.session,
         ctx.principal,
@@ -275,12 +276,12 @@ async def _replace(ctx: Ctx, draft_ids: Sequence[uuid.UUID]) -> None:
     """Delete the plan's earlier drafts (never a result past draft: the status is checked
     again in the DELETE itself)."""
     ids = list(draft_ids)
-    for start in range(0, len(ids), CHUNK):
+    for part in chunks(ids, CHUNK):
         await ctx.session.execute(
             delete(IncentiveResult)
             .where(
                 IncentiveResult.org_id == ctx.org_id,
-                IncentiveResult.id.in_(ids[start : start + CHUNK]),
+                IncentiveResult.id.in_(part),
                 IncentiveResult.status == "draft",
             )
             .execution_options(synchronize_session=False)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.cycles.models import Cycle
 from service.kit import hierarchy
+from service.kit.chunks import chunks  # noqa: F401  (repo.chunks, for the module's callers)
 from service.kpi.models import (
     KpiAssignment,
     KpiDefinition,
@@ -22,11 +23,6 @@ from service.kpi.models import (
 from service.org.models import Employee
 
 CHUNK = 5000
-
-
-def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 # --- definitions and templates ---------------------------------------------------------

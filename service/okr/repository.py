@@ -5,7 +5,7 @@ never reaches a caller who may not read it."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Select, delete, func, or_, select
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.authz import policy
 from service.cycles.models import Cycle
 from service.kit import hierarchy
+from service.kit.chunks import chunks
 from service.okr.models import CheckIn, KeyResult, Objective, ObjectiveRevision, ObjectiveSupport
 from service.org.models import Employee
 from service.principal import Principal
@@ -21,9 +22,9 @@ from service.principal import Principal
 CHUNK = 5000
 
 
-def _chunks(ids: Iterable[Any]) -> list[list[Any]]:
-    wanted = list(dict.fromkeys(i for i in ids if i is not None))
-    return [wanted[i : i + CHUNK] for i in range(0, len(wanted), CHUNK)]
+def _chunks(ids: Iterable[Any]) -> list[Sequence[Any]]:
+    """The distinct ids, in pieces (`kit.chunks`)."""
+    return list(chunks(list(dict.fromkeys(i for i in ids if i is not None))))
 
 
 def objectives(org_id: uuid.UUID) -> Select[Any]:

@@ -27,6 +27,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.dialects.postgresql import distinct_on
 
 from service.auth.context import Ctx
+from service.kit.chunks import chunks
 from service.okr import compute
 from service.okr import repository as repo
 from service.okr.models import CheckIn, KeyResult, Objective
@@ -127,8 +128,7 @@ async def objective_inputs(
     # objective id -> (its row, its key results)
     objectives: dict[uuid.UUID, tuple[Any, list[engine.KeyResultIn]]] = {}
     cycles = list(dict.fromkeys(cycle_ids))
-    for start in range(0, len(cycles), repo.CHUNK):
-        chunk = cycles[start : start + repo.CHUNK]
+    for chunk in chunks(cycles):
         for o in (await session.execute(_objectives(org, chunk, owners))).all():
             if o[1] in wanted:
                 objectives[o[0]] = (o, [])

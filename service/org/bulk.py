@@ -28,6 +28,7 @@ from service.authz.enforce import require
 from service.config import get_settings
 from service.errors import Forbidden, ValidationFailed, validation_errors
 from service.kit import audit, outbox
+from service.kit.chunks import chunks
 from service.kit.retry import ConcurrentChange
 from service.org import repository as repo
 from service.org.models import Department, Employee, Position
@@ -318,10 +319,10 @@ async def _update_many(ctx: Ctx, updates: list[dict[str, Any]], now: Any) -> Non
     expected = {row["b_id"]: row["version"] for row in updates}
     written = set()
     ids = list(expected)
-    for start in range(0, len(ids), 5000):
+    for part in chunks(ids):
         res = await ctx.session.execute(
             select(table.c.id, table.c.version, table.c.updated_at).where(
-                table.c.org_id == ctx.org_id, table.c.id.in_(ids[start : start + 5000])
+                table.c.org_id == ctx.org_id, table.c.id.in_(part)
             )
         )
         written |= {r.id for r in res if r.version == expected[r.id] and _same_instant(r.updated_at, now)}

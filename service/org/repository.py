@@ -10,6 +10,7 @@ from sqlalchemy import Select, bindparam, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.context import Ctx
+from service.kit.chunks import chunks
 from service.kit.direct_reads import DirectRead
 from service.org.models import Department, Employee, Organization, Position
 
@@ -61,8 +62,8 @@ async def existing_ids(
 ) -> set[uuid.UUID]:
     wanted = list({i for i in ids if i is not None})
     found: set[uuid.UUID] = set()
-    for start in range(0, len(wanted), 5000):
-        chunk = wanted[start : start + 5000]
+    for part in chunks(wanted):
+        chunk = part
         rows = await session.execute(select(model.id).where(model.org_id == org_id, model.id.in_(chunk)))
         found.update(r[0] for r in rows)
     return found
@@ -109,8 +110,8 @@ async def employees_by_external_id(
     session: AsyncSession, org_id: uuid.UUID, external_ids: list[str]
 ) -> dict[str, Employee]:
     found: dict[str, Employee] = {}
-    for start in range(0, len(external_ids), 5000):
-        chunk = external_ids[start : start + 5000]
+    for part in chunks(external_ids):
+        chunk = part
         rows = await session.execute(
             select(Employee)
             .where(Employee.org_id == org_id, Employee.external_id.in_(chunk))

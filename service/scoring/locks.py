@@ -33,6 +33,7 @@ from sqlalchemy import select, text
 from service.auth.context import Ctx
 from service.cycles.models import Cycle
 from service.errors import CycleLocked
+from service.kit.chunks import chunks
 from service.scoring.models import ScoreRecord
 
 CHUNK = 2000
@@ -173,13 +174,13 @@ async def locked_pairs(
     all_cycles = sorted({c for p in open_pairs for c in chains[p[0]]})
     employees = sorted({e for _, e in open_pairs})
     recorded: set[tuple[uuid.UUID, uuid.UUID]] = set()
-    for start in range(0, len(employees), CHUNK):
+    for part in chunks(employees, CHUNK):
         rows = await ctx.session.execute(
             select(ScoreRecord.cycle_id, ScoreRecord.employee_id).where(
                 ScoreRecord.org_id == ctx.org_id,
                 ScoreRecord.cycle_id.in_(all_cycles),
                 ScoreRecord.version == 1,
-                ScoreRecord.employee_id.in_(employees[start : start + CHUNK]),
+                ScoreRecord.employee_id.in_(part),
             )
         )
         recorded.update((c, e) for c, e in rows)

@@ -44,6 +44,7 @@ from service.cycles.models import Cycle
 from service.cycles.service import get_cycle, on_transition
 from service.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from service.kit import audit, outbox
+from service.kit.chunks import chunks
 from service.org.service import org_settings
 from service.principal import Principal
 from service.scoring import locks, policies
@@ -96,8 +97,8 @@ async def current(
         return {r.employee_id: r for r in (await ctx.session.execute(stmt)).scalars()}
     ids = list(dict.fromkeys(employee_ids))
     out: dict[uuid.UUID, ScoreRecord] = {}
-    for start in range(0, len(ids), CHUNK):
-        rows = await ctx.session.execute(stmt.where(ScoreRecord.employee_id.in_(ids[start : start + CHUNK])))
+    for part in chunks(ids, CHUNK):
+        rows = await ctx.session.execute(stmt.where(ScoreRecord.employee_id.in_(part)))
         out.update({r.employee_id: r for r in rows.scalars()})
     return out
 
@@ -263,8 +264,8 @@ async def finalize(
             _row(ctx, cycle, s, version=1, source=source, at=now, finalized_at=now, calibration_id=calibration_id)
             for s in scored
         ]
-        for start in range(0, len(values), CHUNK):
-            await ctx.session.execute(insert(ScoreRecord.__table__), values[start : start + CHUNK])
+        for part in chunks(values, CHUNK):
+            await ctx.session.execute(insert(ScoreRecord.__table__), part)
     return len(values)
 
 

@@ -17,6 +17,7 @@ from service.cycles.service import get_cycle
 from service.db import bulk_read_settings
 from service.errors import NotFound, ValidationFailed
 from service.kit import audit, outbox
+from service.kit.chunks import chunks
 from service.kit.pagination import PageParams, decode_cursor, encode_cursor
 from service.observability import observe_job
 from service.org.models import Employee
@@ -181,9 +182,9 @@ async def _recompute(ctx: Ctx, cycle: Cycle) -> tuple[int, int]:
     )
     at = utcnow()
     snapshot = [_snapshot_row(ctx.org_id, cycle, s, at) for s in scored]
-    for start in range(0, len(snapshot), 2000):
+    for part in chunks(snapshot, 2000):
         # A Core insert over the table: batched multi-row INSERTs without ORM bookkeeping.
-        await ctx.session.execute(insert(ScoreSnapshot.__table__), snapshot[start : start + 2000])
+        await ctx.session.execute(insert(ScoreSnapshot.__table__), part)
     if changed:
         await outbox.emit(
             ctx.session,

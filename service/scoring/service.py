@@ -26,6 +26,7 @@ from service.auth.context import Ctx
 from service.authz import policy as authz
 from service.cycles.models import Cycle
 from service.cycles.service import descendant_ids
+from service.kit.chunks import chunks
 from service.org.models import Employee
 from service.scoring.composite import Adjustment, EmployeeInputs, ScoreResult, score_employee
 from service.scoring.numbers import div
@@ -123,8 +124,8 @@ async def population(ctx: Ctx, cycle: Cycle, employee_ids: Sequence[uuid.UUID] |
     if employee_ids is not None:
         ids = list(employee_ids)
         rows: list[Any] = []
-        for start in range(0, len(ids), 5000):
-            rows.extend((await ctx.session.execute(stmt.where(Employee.id.in_(ids[start : start + 5000])))).all())
+        for part in chunks(ids):
+            rows.extend((await ctx.session.execute(stmt.where(Employee.id.in_(part)))).all())
         return sorted(rows, key=lambda r: r.id)
     return list((await ctx.session.execute(stmt)).all())
 
