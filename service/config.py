@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     max_json_depth: int = 64  # JSON bodies nesting arrays and objects deeper answer 400
     max_header_bytes: int = 32768  # a request line and headers larger answer 431 (service/web/http_protocol.py)
     rate_limit_enabled: bool = True
+    route_cache: bool = True  # remember which route answered a request's shape (service/web/routing.py)
     rate_limit_bulk_per_minute: float = 30.0
     rate_limit_bulk_burst: int = 5
     rate_limit_recompute_per_minute: float = 6.0

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, ClassVar
 
 from sqlalchemy import MetaData, Table, event, text
@@ -183,8 +183,9 @@ class Database:
         self._read_engine: AsyncEngine | None = None
         self._read_sessions: async_sessionmaker[AsyncSession] | None = None
         self._reader_sessions: async_sessionmaker[AsyncSession] | None = None
-        # one pool per event loop (a process has one; a test run may have a second, in a thread)
-        self._direct_pools: dict[asyncio.AbstractEventLoop, Any] = {}
+        # what else holds connections to this database (the direct-read pools of
+        # service/kit/direct_reads.py): closed by `dispose`
+        self._on_dispose: list[Callable[[], Awaitable[None]]] = []
 
     @property
     def url(self) -> str:
@@ -223,37 +224,6 @@ class Database:
         if settings.db_pgbouncer or settings.db_direct_pool_size <= 0 or self.engine.dialect.driver != "asyncpg":
             return None
         return self
-
-    async def direct_pool(self) -> Any:
-        """The asyncpg pool of direct reads (service/kit/direct_reads.py), opened on first
-        use, with the engine's server settings (statement timeout) and statement cache.
-
-        Its own pool, not the engine's: a checkout through SQLAlchemy's pool costs more in
-        Python than the statement it runs. A connection goes back without asyncpg's reset
-        query (one round trip a read): a direct read is one SELECT outside any
-        transaction and changes no session state; asyncpg still rolls back a transaction
-        a failed read might have left open."""
-        loop = asyncio.get_running_loop()
-        pool = self._direct_pools.get(loop)
-        if pool is None:
-            import asyncpg
-
-            settings, engine = get_settings(), self.engine
-            _, connect = engine.dialect.create_connect_args(engine.url)  # host, port, user... as the engine's
-            connect_args = engine_options(statement_timeout_ms=self.statement_timeout_ms)["connect_args"]
-            pool = await asyncpg.create_pool(
-                **connect,
-                min_size=0,
-                max_size=settings.db_direct_pool_size,
-                reset=_no_reset,
-                statement_cache_size=connect_args["statement_cache_size"],
-                server_settings=connect_args.get("server_settings"),
-            )
-            if loop in self._direct_pools:  # another request opened one meanwhile
-                await pool.close()
-            else:
-                self._direct_pools[loop] = pool
-        return self._direct_pools[loop]
 
     @property
     def reader_sessions(self) -> async_sessionmaker[AsyncSession]:
@@ -294,15 +264,14 @@ class Database:
         instrument_pool(engine, pool)
         return engine
 
+    def on_dispose(self, close: Callable[[], Awaitable[None]]) -> None:
+        """Have `dispose` await `close` too (once): for pools opened beside the engines."""
+        self._on_dispose.append(close)
+
     async def dispose(self) -> None:
-        loop = asyncio.get_running_loop()
-        for owner, pool in list(self._direct_pools.items()):
-            if owner is loop:
-                del self._direct_pools[owner]
-                await pool.close()
-            elif owner.is_closed():  # its loop is gone: nothing can close it gracefully
-                del self._direct_pools[owner]
-                pool.terminate()
+        closers, self._on_dispose = self._on_dispose, []
+        for close in closers:
+            await close()
         for engine in (self._engine, self._read_engine):
             if engine is not None:
                 await engine.dispose()
@@ -347,10 +316,6 @@ async def bulk_read_settings(session: AsyncSession) -> None:
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text(f"SET LOCAL work_mem = '{BULK_WORK_MEM}'"))
         await session.execute(text("SET LOCAL jit = off"))
-
-
-async def _no_reset(_connection: Any) -> None:
-    """A direct-read connection needs no reset when it goes back (Database.direct_pool)."""
 
 
 def _unique_statement_name() -> str:

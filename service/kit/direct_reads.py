@@ -17,7 +17,7 @@ is what lets `GET /api/v1/employees/{id}` stay close to a raw asyncpg endpoint
 
 Connection: the request's session's own when it already holds one (what the request read
 so far and what it reads now come from one connection); otherwise one of the direct-read
-pool (`Database.direct_pool`), taken for this one statement and given back at once, so a
+pool (`direct_pool` below), taken for this one statement and given back at once, so a
 request never waits for a second connection while it holds a first. Given a request's
 context (`Ctx`) rather than a session, a read opens no session at all: the context knows
 whether its request only reads (`Ctx.direct_reads`).
@@ -31,6 +31,7 @@ harmless.
 
 from __future__ import annotations
 
+import asyncio
 from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,7 +42,8 @@ from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from service.db import DIRECT_READS, Database, exclusive
+from service.config import get_settings
+from service.db import DIRECT_READS, Database, engine_options, exclusive
 
 
 class ReadSource(Protocol):
@@ -111,7 +113,7 @@ class DirectRead:
     async def _on_pool(self, direct: Database, params: dict[str, Any], one: bool) -> list[Any]:
         engine, pool = direct.engine, None
         try:
-            pool = await direct.direct_pool()
+            pool = await direct_pool(direct)
             async with pool.acquire() as driver:
                 return await self._fetch(engine.dialect, driver, params, one)
         except Exception as exc:  # noqa: BLE001 - SQLAlchemy translates it on the second run
@@ -162,3 +164,63 @@ class DirectRead:
             if process is not None:
                 out.append((i, process))
         return tuple(out)
+
+
+# --- the direct-read pools -------------------------------------------------------------------
+
+# one asyncpg pool per database and event loop (a process has one loop; a test run may
+# have a second, in a thread); `Database.dispose` closes them
+_pools: dict[tuple[int, asyncio.AbstractEventLoop], Any] = {}
+
+
+async def direct_pool(db: Database) -> Any:
+    """The asyncpg pool of direct reads on `db`, opened on first use, with the engine's
+    server settings (statement timeout) and statement cache.
+
+    Its own pool, not the engine's: a checkout through SQLAlchemy's pool costs more in
+    Python than the statement it runs. A connection goes back without asyncpg's reset
+    query (one round trip a read): a direct read is one SELECT outside any transaction
+    and changes no session state; asyncpg still rolls back a transaction a failed read
+    might have left open."""
+    loop = asyncio.get_running_loop()
+    key = (id(db), loop)
+    pool = _pools.get(key)
+    if pool is None:
+        import asyncpg
+
+        engine = db.engine
+        _, connect = engine.dialect.create_connect_args(engine.url)  # host, port, user... as the engine's
+        connect_args = engine_options(statement_timeout_ms=db.statement_timeout_ms)["connect_args"]
+        pool = await asyncpg.create_pool(
+            **connect,
+            min_size=0,
+            max_size=get_settings().db_direct_pool_size,
+            reset=_no_reset,
+            statement_cache_size=connect_args["statement_cache_size"],
+            server_settings=connect_args.get("server_settings"),
+        )
+        if key in _pools:  # another request opened one meanwhile
+            await pool.close()
+        else:
+            _pools[key] = pool
+            db.on_dispose(lambda: _close_pools(db))
+    return _pools[key]
+
+
+async def _close_pools(db: Database) -> None:
+    """Close `db`'s pools: gracefully on this loop; a pool whose loop is gone is terminated."""
+    loop, left = asyncio.get_running_loop(), False
+    for key in [k for k in _pools if k[0] == id(db)]:
+        owner = key[1]
+        if owner is loop:
+            await _pools.pop(key).close()
+        elif owner.is_closed():  # its loop is gone: nothing can close it gracefully
+            _pools.pop(key).terminate()
+        else:  # another loop, still running: left to a dispose on that loop
+            left = True
+    if left:
+        db.on_dispose(lambda: _close_pools(db))
+
+
+async def _no_reset(_connection: Any) -> None:
+    """A direct-read connection needs no reset when it goes back (`direct_pool`)."""

@@ -93,7 +93,8 @@ def create_app() -> FastAPI:
     # SCIM 2.0 at /scim/v2 (Okta, Microsoft Entra). scim2-server types the ASGI scope and
     # messages as `dict`, not the `MutableMapping` of the ASGI spec (and Starlette).
     app.mount(MOUNT_PATH, build_scim_app())  # type: ignore[arg-type]
-    install_route_cache(app)  # a request tries the route that answered its shape before
+    if settings.route_cache:
+        install_route_cache(app)  # a request tries the route that answered its shape before
 
     # Outermost first: request id, access log/metrics, rate limit, body size, idempotency.
     app.add_middleware(TransactionRetryMiddleware)  # innermost: reruns a request that lost a race
