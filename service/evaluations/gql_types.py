@@ -12,12 +12,15 @@ from typing import Any
 
 import strawberry
 from pydantic import BaseModel
+from sqlalchemy import Select, false
 from strawberry.dataloader import DataLoader
 
+from service.auth.context import Ctx
 from service.authz import policy
 from service.cycles.gql import CycleType
 from service.cycles.models import Cycle
 from service.evaluations import calibration, interviews, peers, reviews
+from service.evaluations import repository as repo
 from service.evaluations.models import Evaluation, Interview, PeerRequest
 from service.graphql.common import (
     JSON,
@@ -30,9 +33,41 @@ from service.graphql.common import (
     connection,
     page_params,
 )
+from service.graphql.visibility import visible_rows
 from service.kit.pagination import Page, encode_cursor
 from service.org.gql import EmployeeType
 from service.org.models import Employee
+
+# What the dataloaders may read. Evaluations and their interviews: `policy.read_evaluation`
+# (the evaluated employee, their managers, hr, admin, auditors; no integration client),
+# the rule of `svc.list_evaluations` and `interviews.list_interviews` (an interview's
+# employee is its evaluation's). Peer requests: only those the caller may read whole
+# (`repo.visible_peer_requests`); the evaluated employee gets none, and sees their
+# requests only as `peers.request_read` anonymises them (`_requests_loader`).
+
+
+def _subject(ctx: Ctx, stmt: Select[Any], column: Any) -> Select[Any]:
+    p = ctx.principal
+    if not policy.is_person(p):
+        return stmt.where(false())
+    return stmt.where(repo.subject_visible(column, ctx.org_id, policy.reads_everything(p), p.employee_id))
+
+
+@visible_rows(Evaluation)
+def visible_evaluations(ctx: Ctx) -> Select[Any]:
+    return _subject(ctx, repo.evaluations(ctx.org_id), Evaluation.employee_id)
+
+
+@visible_rows(Interview)
+def visible_interviews(ctx: Ctx) -> Select[Any]:
+    return _subject(ctx, repo.interviews(ctx.org_id), Interview.employee_id)
+
+
+@visible_rows(PeerRequest)
+def visible_peer_requests(ctx: Ctx) -> Select[Any]:
+    p = ctx.principal
+    stmt = repo.visible_peer_requests(ctx.org_id, policy.reads_everything(p), p.employee_id)
+    return stmt if policy.is_person(p) else stmt.where(false())
 
 
 def fill(cls: Any, model: BaseModel, **nested: Any) -> Any:

@@ -116,6 +116,20 @@ async def requests_of(
     return out
 
 
+def visible_peer_requests(org_id: uuid.UUID, everything: bool, employee_id: uuid.UUID | None) -> Select[Any]:
+    """Requests the caller may read whole (`policy.read_peer_request`), the rule of
+    `peers.list_requests`: those they answer, and those about the people they manage
+    (everyone, for hr, admin and auditors); never those about the caller, who sees them
+    only anonymised, through their evaluation (`peers.request_read`)."""
+    stmt = peer_requests(org_id)
+    if employee_id is None:
+        return stmt if everything else stmt.where(literal(False))
+    if not everything:
+        reports = hierarchy.reports_of(org_id, employee_id, "peer_reports")
+        stmt = stmt.where(or_(PeerRequest.reviewer_id == employee_id, PeerRequest.employee_id.in_(reports)))
+    return stmt.where(PeerRequest.employee_id != employee_id)
+
+
 async def request_of_reviewer(
     session: AsyncSession, org_id: uuid.UUID, evaluation_id: uuid.UUID, reviewer_id: uuid.UUID | None
 ) -> PeerRequest | None:

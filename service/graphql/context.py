@@ -1,5 +1,7 @@
 """The GraphQL context: the same request context REST gets, plus per-request
-dataloaders so a nested query costs one SQL query per level."""
+dataloaders so a nested query costs one SQL query per level. The by-id and grouped
+loaders read only what the caller may read: each starts from its model's visibility rule
+(service/graphql/visibility.py), and a model without one cannot be loaded."""
 
 from __future__ import annotations
 
@@ -8,16 +10,20 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
 from service.auth.context import Ctx
 from service.auth.deps import RequestCtx
+from service.graphql import visibility
+from service.kit.chunks import chunks
 
 
 class Loaders:
-    """Loaders keyed by entity, created lazily per request."""
+    """Loaders keyed by entity, created lazily per request. `by_id` and `many_by` answer
+    only rows the caller may read (`visibility.statement`): a row they may not see is
+    None, a group holds only the visible children. Asking for a model without a
+    visibility rule raises `visibility.NoVisibilityRule`."""
 
     def __init__(self, ctx: Ctx) -> None:
         self._ctx = ctx
@@ -26,6 +32,7 @@ class Loaders:
     def by_id(self, model: Any) -> DataLoader[uuid.UUID, Any]:
         name = f"id:{model.__tablename__}"
         if name not in self._loaders:
+            visibility.rule(model)  # fail closed, before any query
 
             async def load(ids: list[uuid.UUID]) -> list[Any]:
                 rows = await _fetch(self._ctx, model, model.id, ids)
@@ -41,6 +48,7 @@ class Loaders:
         """Children grouped by a foreign key column (e.g. key results by objective)."""
         name = f"many:{model.__tablename__}:{column_name}"
         if name not in self._loaders:
+            visibility.rule(model)  # fail closed, before any query
             column = getattr(model, column_name)
 
             async def load(keys: list[uuid.UUID]) -> list[list[Any]]:
@@ -63,17 +71,25 @@ class Loaders:
 
 
 async def _fetch(ctx: Ctx, model: Any, column: Any, keys: Iterable[Any]) -> list[Any]:
-    """The rows as Core rows over the model's table, not ORM objects: the same columns,
-    read by attribute, without the ORM's per-object bookkeeping (identity map,
-    instrumented attributes), which costs more than GraphQL's own work on a page of
-    thousands. Resolvers only read them; changes go through the services."""
+    """The visible rows (the model's visibility rule) whose `column` is among `keys`, as
+    Core rows over the model's table, not ORM objects: the same columns, read by
+    attribute, without the ORM's per-object bookkeeping (identity map, instrumented
+    attributes), which costs more than GraphQL's own work on a page of thousands.
+    Resolvers only read them; changes go through the services."""
     keys = list(dict.fromkeys(k for k in keys if k is not None))
+    if not keys:
+        return []
     table = model.__table__
+    visible = await visibility.statement(ctx, model)
+    if table not in visible.columns_clause_froms:
+        raise TypeError(f"the visibility rule of {model.__name__} does not select from {table.name}")
+    # the table's columns from the rule's statement, and the organization once more: a
+    # rule that forgot it still cannot read another tenant's rows
+    stmt = visible.with_only_columns(*table.c).where(table.c.org_id == ctx.org_id)
     key_column = table.c[column.key]
     out: list[Any] = []
-    for start in range(0, len(keys), 5000):
-        chunk = keys[start : start + 5000]
-        res = await ctx.session.execute(select(table).where(table.c.org_id == ctx.org_id, key_column.in_(chunk)))
+    for chunk in chunks(keys):
+        res = await ctx.session.execute(stmt.where(key_column.in_(chunk)))
         out.extend(res.all())
     return out
 

@@ -9,7 +9,9 @@ import uuid
 from typing import Any
 
 import strawberry
+from sqlalchemy import Select, select
 
+from service.auth.context import Ctx
 from service.authz import policy
 from service.cycles.gql import CycleType
 from service.cycles.models import Cycle
@@ -26,6 +28,7 @@ from service.graphql.common import (
     page_params,
     validate_input,
 )
+from service.graphql.visibility import only_if, visible_rows
 from service.incentives import nominations, payroll, plans, results, runs
 from service.incentives.models import IncentivePlan
 from service.incentives.schemas import (
@@ -40,6 +43,15 @@ from service.incentives.schemas import (
 from service.kit.etag import IfMatch
 from service.org.gql import EmployeeType
 from service.org.models import Employee
+
+
+@visible_rows(IncentivePlan)
+def visible_plans(ctx: Ctx) -> Select[Any]:
+    """Plans, for the dataloaders: `policy.read_incentive_plans` (every person and
+    `payroll:read` clients), as `plans.list_plans`; their parameters are a field-level
+    rule (`IncentivePlanType.of`)."""
+    stmt = select(IncentivePlan).where(IncentivePlan.org_id == ctx.org_id)
+    return only_if(stmt, policy.read_incentive_plans(ctx.principal))
 
 
 async def _employee(info: Context, employee_id: uuid.UUID) -> EmployeeType | None:

@@ -9,8 +9,10 @@ import uuid
 from typing import Any
 
 import strawberry
+from sqlalchemy import Select, select
 from strawberry.dataloader import DataLoader
 
+from service.auth.context import Ctx
 from service.authz import policy
 from service.cycles.gql import CycleType
 from service.cycles.models import Cycle
@@ -25,8 +27,10 @@ from service.graphql.common import (
     validate_input,
 )
 from service.graphql.context import Loaders
+from service.graphql.visibility import only_if, visible_rows
 from service.kit.etag import IfMatch
 from service.kpi import measurements, templates
+from service.kpi import repository as repo
 from service.kpi import service as svc
 from service.kpi.models import (
     KpiAssignment,
@@ -48,6 +52,39 @@ from service.scoring.numbers import round_points
 
 def _dec(value: Any) -> DecimalString | None:
     return None if value is None else DecimalString(str(plain_decimal(value)))
+
+
+# What the dataloaders may read, as REST: the library (`policy.read_kpi_library`), a
+# template's items when templates are readable (`policy.read_kpi_templates`, every
+# person), and an assignment's measurements when the assignment is visible
+# (`repo.visible_assignments`: hr, admin, auditors and `kpi:write` clients all; a person
+# their own and their reports').
+
+
+@visible_rows(KpiDefinition)
+def visible_definitions(ctx: Ctx) -> Select[Any]:
+    return only_if(repo.definitions(ctx.org_id), policy.read_kpi_library(ctx.principal))
+
+
+@visible_rows(KpiTemplateItem)
+def visible_template_items(ctx: Ctx) -> Select[Any]:
+    stmt = select(KpiTemplateItem).where(KpiTemplateItem.org_id == ctx.org_id)
+    return only_if(stmt, policy.read_kpi_templates(ctx.principal))
+
+
+def _visible_assignments(ctx: Ctx) -> Select[Any]:
+    """`svc.list_assignments`'s rule (`policy.read_kpi_assignment`)."""
+    p = ctx.principal
+    everything = policy.reads_everything(p) or p.has_scope("kpi:write")
+    return repo.visible_assignments(ctx.org_id, everything, None if p.is_client else p.employee_id)
+
+
+@visible_rows(KpiMeasurement)
+def visible_measurements(ctx: Ctx) -> Select[Any]:
+    return select(KpiMeasurement).where(
+        KpiMeasurement.org_id == ctx.org_id,
+        KpiMeasurement.assignment_id.in_(_visible_assignments(ctx).with_only_columns(KpiAssignment.id)),
+    )
 
 
 @strawberry.type(name="KpiDefinition")

@@ -11,9 +11,11 @@ from decimal import Decimal
 from typing import Any
 
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import Select, false, select
 from strawberry.dataloader import DataLoader
 
+from service.auth.context import Ctx
+from service.authz import policy
 from service.cycles.gql import CycleType
 from service.cycles.models import Cycle
 from service.graphql.common import (
@@ -27,9 +29,12 @@ from service.graphql.common import (
     validate_input,
 )
 from service.graphql.context import once_per_node
+from service.graphql.visibility import visible_rows
+from service.kit.chunks import chunks
 from service.kit.etag import IfMatch
 from service.okr import compute, workflow
 from service.okr import key_results as kr_svc
+from service.okr import repository as repo
 from service.okr import service as svc
 from service.okr.models import CheckIn, KeyResult, Objective, ObjectiveSupport
 from service.okr.schemas import (
@@ -43,6 +48,33 @@ from service.okr.schemas import (
 )
 from service.org.gql import EmployeeType
 from service.org.models import Employee
+
+# What the dataloaders may read: `policy.read_objective` in SQL (`repo.visible_objectives`:
+# public objectives for every person, private ones for their owner, the owner's managers,
+# hr, admin and auditors; nothing for integration clients, which no OKR scope covers),
+# and a key result or a check-in when its objective is visible (a key result's owner does
+# not see a private objective of someone else, nor its key results).
+
+
+@visible_rows(Objective)
+def visible_objectives(ctx: Ctx) -> Select[Any]:
+    stmt = repo.visible_objectives(ctx.org_id, ctx.principal)
+    return stmt if policy.is_person(ctx.principal) else stmt.where(false())
+
+
+@visible_rows(KeyResult)
+def visible_key_results(ctx: Ctx) -> Select[Any]:
+    return repo.key_results(ctx.org_id).where(
+        KeyResult.objective_id.in_(visible_objectives(ctx).with_only_columns(Objective.id))
+    )
+
+
+@visible_rows(CheckIn)
+def visible_check_ins(ctx: Ctx) -> Select[Any]:
+    return select(CheckIn).where(
+        CheckIn.org_id == ctx.org_id,
+        CheckIn.key_result_id.in_(visible_key_results(ctx).with_only_columns(KeyResult.id)),
+    )
 
 
 def _by_id(row: Any) -> Any:
@@ -68,11 +100,9 @@ def _links(info: Context, name: str, key: str, value: str) -> Any:
         async def load(ids: list[uuid.UUID]) -> list[list[uuid.UUID]]:
             src, dst = getattr(ObjectiveSupport, key), getattr(ObjectiveSupport, value)
             grouped: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in ids}
-            for start in range(0, len(ids), 5000):
+            for chunk in chunks(ids):
                 rows = await ctx.session.execute(
-                    select(src, dst)
-                    .where(ObjectiveSupport.org_id == ctx.org_id, src.in_(ids[start : start + 5000]))
-                    .order_by(dst)
+                    select(src, dst).where(ObjectiveSupport.org_id == ctx.org_id, src.in_(chunk)).order_by(dst)
                 )
                 for a, b in rows:
                     grouped[a].append(b)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 import strawberry
+from sqlalchemy import Select
 
+from service.auth.context import Ctx
+from service.authz import policy
 from service.graphql.common import (
     VERSION,
     Connection,
@@ -17,8 +21,10 @@ from service.graphql.common import (
     page_params,
     validate_input,
 )
+from service.graphql.visibility import only_if, visible_rows
 from service.kit.etag import IfMatch
 from service.org import bulk
+from service.org import repository as repo
 from service.org import service as svc
 from service.org.models import Department, Employee, Organization, Position
 from service.org.schemas import (
@@ -29,6 +35,25 @@ from service.org.schemas import (
     OrganizationUpdate,
     PositionCreate,
 )
+
+# The directory, for the dataloaders: `policy.read_directory` (every person of the
+# organization and the directory scopes), as the REST lists. Pay is a field-level rule
+# (`EmployeeType.compensation`), not a row rule: an employee's row is in the directory.
+
+
+@visible_rows(Department)
+def visible_departments(ctx: Ctx) -> Select[Any]:
+    return only_if(repo.departments(ctx.org_id), policy.read_directory(ctx.principal))
+
+
+@visible_rows(Position)
+def visible_positions(ctx: Ctx) -> Select[Any]:
+    return only_if(repo.positions(ctx.org_id), policy.read_directory(ctx.principal))
+
+
+@visible_rows(Employee)
+def visible_employees(ctx: Ctx) -> Select[Any]:
+    return only_if(repo.employees(ctx.org_id), policy.read_directory(ctx.principal))
 
 
 @strawberry.type
