@@ -18,6 +18,7 @@ from service.cycles.models import Cycle
 from service.cycles.schemas import CycleChildren, CycleCreate, CycleRead, CycleUpdate
 from service.errors import Conflict, CycleLocked, NotFound, ValidationFailed
 from service.kit import audit
+from service.kit.changes import audited, refuse_nulls, set_fields
 from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
 from service.types import new_id
@@ -119,31 +120,25 @@ async def update_cycle(ctx: Ctx, cycle_id: uuid.UUID, data: CycleUpdate, expecte
     cycle = await get_cycle(ctx, cycle_id)
     require(policy.manage_cycles(ctx.principal), "cycle")
     ensure_writable(cycle)
-    check_version(expected, cycle.version)
-    changes = data.model_dump(exclude_unset=True)
-    for key in ("name", "start_date", "end_date"):
-        if key in changes and changes[key] is None:
-            raise ValidationFailed.field(key, f"{key} cannot be null")
-    start = changes.get("start_date", cycle.start_date)
-    end = changes.get("end_date", cycle.end_date)
-    if end <= start:
-        raise ValidationFailed.field("end_date", "end_date must be after start_date")
-    if cycle.parent_id is not None:
-        parent = await load_cycle(ctx, cycle.parent_id)
-        if parent is not None:
-            _check_inside(parent, start, end)
-    children = (
-        (await ctx.session.execute(select(Cycle).where(Cycle.org_id == ctx.org_id, Cycle.parent_id == cycle.id)))
-        .scalars()
-        .all()
-    )
-    if any(c.start_date < start or c.end_date > end for c in children):
-        raise ValidationFailed.field("start_date", "the new dates would leave a nested cycle outside")
-    before = snapshot(cycle)
-    for key, value in changes.items():
-        setattr(cycle, key, value)
-    await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "cycle.updated", "cycle", cycle.id, before, snapshot(cycle))
+    async with audited(ctx, cycle, "cycle.updated", snapshot, expected):
+        changes = data.model_dump(exclude_unset=True)
+        refuse_nulls(changes, ("name", "start_date", "end_date"))
+        start = changes.get("start_date", cycle.start_date)
+        end = changes.get("end_date", cycle.end_date)
+        if end <= start:
+            raise ValidationFailed.field("end_date", "end_date must be after start_date")
+        if cycle.parent_id is not None:
+            parent = await load_cycle(ctx, cycle.parent_id)
+            if parent is not None:
+                _check_inside(parent, start, end)
+        children = (
+            (await ctx.session.execute(select(Cycle).where(Cycle.org_id == ctx.org_id, Cycle.parent_id == cycle.id)))
+            .scalars()
+            .all()
+        )
+        if any(c.start_date < start or c.end_date > end for c in children):
+            raise ValidationFailed.field("start_date", "the new dates would leave a nested cycle outside")
+        set_fields(cycle, changes)
     return cycle
 
 

@@ -23,7 +23,8 @@ from service.incentives.schemas import (
     IncentivePlanUpdate,
 )
 from service.kit import audit
-from service.kit.etag import IfMatch, check_version
+from service.kit.changes import audited, refuse_nulls, set_fields
+from service.kit.etag import IfMatch
 from service.kit.pagination import Page, PageParams, paginate
 from service.org.models import Department, Organization, Position
 from service.types import new_id
@@ -178,23 +179,15 @@ async def update_plan(
     while no result of the plan is past draft (409 otherwise)."""
     plan = await get_plan(ctx, plan_id)
     require(policy.manage_incentives(ctx.principal), "incentive plan")
-    check_version(expected, plan.version)
-    changes = data.model_dump(exclude_unset=True)
-    for key in ("name", "cycle_id", "currency"):
-        if key in changes and changes[key] is None:
-            raise ValidationFailed.field(key, f"{key} cannot be null")
-    moved = {k for k in ("cycle_id", "currency") if k in changes and changes[k] != getattr(plan, k)}
-    if moved and await has_decided_results(ctx, plan.id):
-        raise Conflict(f"{' and '.join(sorted(moved))} cannot change once results are approved or finalized")
-    if "cycle_id" in changes:
-        await _cycle(ctx, changes["cycle_id"])
-    before = snapshot(plan)
-    if "params" in changes:
-        changes["params"] = await validate_params(ctx, plan.kind, merge_patch(plan.params, changes["params"] or {}))
-    for key, value in changes.items():
-        setattr(plan, key, value)
-    await ctx.session.flush()
-    await audit.record(
-        ctx.session, ctx.principal, "incentive_plan.updated", "incentive_plan", plan.id, before, snapshot(plan)
-    )
+    async with audited(ctx, plan, "incentive_plan.updated", snapshot, expected):
+        changes = data.model_dump(exclude_unset=True)
+        refuse_nulls(changes, ("name", "cycle_id", "currency"))
+        moved = {k for k in ("cycle_id", "currency") if k in changes and changes[k] != getattr(plan, k)}
+        if moved and await has_decided_results(ctx, plan.id):
+            raise Conflict(f"{' and '.join(sorted(moved))} cannot change once results are approved or finalized")
+        if "cycle_id" in changes:
+            await _cycle(ctx, changes["cycle_id"])
+        if "params" in changes:
+            changes["params"] = await validate_params(ctx, plan.kind, merge_patch(plan.params, changes["params"] or {}))
+        set_fields(plan, changes)
     return plan

@@ -21,6 +21,7 @@ from service.cycles.models import Cycle
 from service.cycles.service import load_cycle, writable_cycle
 from service.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from service.kit import audit
+from service.kit.changes import audited, refuse_nulls, set_fields
 from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
 from service.kpi import repository as repo
@@ -264,38 +265,30 @@ async def update_definition(
 ) -> KpiDefinition:
     d = await get_definition(ctx, def_id)
     require(policy.manage_kpi_library(ctx.principal), "KPI definition")
-    check_version(expected, d.version)
-    changes = data.model_dump(exclude_unset=True)
-    for key in ("code", "name", "direction", "aggregation"):
-        if key in changes and changes[key] is None:
-            raise ValidationFailed.field(key, f"{key} cannot be null")
-    if (
-        changes.get("code") not in (None, d.code)
-        and await repo.definition_by_code(ctx.session, ctx.org_id, changes["code"]) is not None
-    ):
-        raise _duplicate_code(changes["code"])
-    if changes.get("direction") not in (None, d.direction) and await repo.definition_in_use(
-        ctx.session, ctx.org_id, d.id
-    ):
-        raise Conflict(
-            "the direction of a KPI in use by assignments or templates cannot change: "
-            "their thresholds and targets were set for the old direction",
-            extra={"errors": [{"loc": ["body", "direction"], "msg": "in use"}]},
-        )
-    if changes.get("aggregation") not in (None, d.aggregation) and await repo.definition_in_use(
-        ctx.session, ctx.org_id, d.id, closed_only=True
-    ):
-        raise Conflict(
-            "the aggregation of a KPI used in a closed cycle cannot change: it would rewrite closed results",
-            extra={"errors": [{"loc": ["body", "aggregation"], "msg": "used in a closed cycle"}]},
-        )
-    before = definition_snapshot(d)
-    for key, value in changes.items():
-        setattr(d, key, value)
-    await ctx.session.flush()
-    await audit.record(
-        ctx.session, ctx.principal, "kpi_definition.updated", "kpi_definition", d.id, before, definition_snapshot(d)
-    )
+    async with audited(ctx, d, "kpi_definition.updated", definition_snapshot, expected):
+        changes = data.model_dump(exclude_unset=True)
+        refuse_nulls(changes, ("code", "name", "direction", "aggregation"))
+        if (
+            changes.get("code") not in (None, d.code)
+            and await repo.definition_by_code(ctx.session, ctx.org_id, changes["code"]) is not None
+        ):
+            raise _duplicate_code(changes["code"])
+        if changes.get("direction") not in (None, d.direction) and await repo.definition_in_use(
+            ctx.session, ctx.org_id, d.id
+        ):
+            raise Conflict(
+                "the direction of a KPI in use by assignments or templates cannot change: "
+                "their thresholds and targets were set for the old direction",
+                extra={"errors": [{"loc": ["body", "direction"], "msg": "in use"}]},
+            )
+        if changes.get("aggregation") not in (None, d.aggregation) and await repo.definition_in_use(
+            ctx.session, ctx.org_id, d.id, closed_only=True
+        ):
+            raise Conflict(
+                "the aggregation of a KPI used in a closed cycle cannot change: it would rewrite closed results",
+                extra={"errors": [{"loc": ["body", "aggregation"], "msg": "used in a closed cycle"}]},
+            )
+        set_fields(d, changes)
     return d
 
 
@@ -390,21 +383,14 @@ async def ensure_open(ctx: Ctx, row: KpiAssignment) -> None:
 async def update_assignment(
     ctx: Ctx, asg_id: uuid.UUID, data: KpiAssignmentUpdate, expected: IfMatch | None = None
 ) -> KpiAssignment:
-    row = await _editable(ctx, asg_id, expected)
-    changes = data.model_dump(exclude_unset=True)
-    for key in ("method", "weight", "veto", "rewardable"):
-        if key in changes and changes[key] is None:
-            raise ValidationFailed.field(key, f"{key} cannot be null")
-    definition = await _definition_for(ctx, row.definition_id)
-    merged = {f: getattr(row, f) for f in PARAMETER_FIELDS} | changes
-    raise_field_errors(check_parameters(definition.direction, merged))
-    before = assignment_snapshot(row)
-    for key, value in changes.items():
-        setattr(row, key, value)
-    await ctx.session.flush()
-    await audit.record(
-        ctx.session, ctx.principal, "kpi_assignment.updated", "kpi_assignment", row.id, before, assignment_snapshot(row)
-    )
+    row = await _editable(ctx, asg_id, expected)  # the If-Match precondition is checked there
+    async with audited(ctx, row, "kpi_assignment.updated", assignment_snapshot):
+        changes = data.model_dump(exclude_unset=True)
+        refuse_nulls(changes, ("method", "weight", "veto", "rewardable"))
+        definition = await _definition_for(ctx, row.definition_id)
+        merged = {f: getattr(row, f) for f in PARAMETER_FIELDS} | changes
+        raise_field_errors(check_parameters(definition.direction, merged))
+        set_fields(row, changes)
     return row
 
 

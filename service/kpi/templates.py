@@ -21,6 +21,7 @@ from service.authz.policy import Decision
 from service.cycles.service import writable_cycle
 from service.errors import Forbidden, NotFound, ValidationFailed
 from service.kit import audit
+from service.kit.changes import refuse_nulls
 from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
 from service.kpi import repository as repo
@@ -130,9 +131,7 @@ async def update_template(
     require(policy.manage_kpi_library(ctx.principal), "KPI template")
     check_version(expected, t.version)
     changes = data.model_dump(exclude_unset=True, exclude={"items"})
-    for key in ("name", "position_id"):
-        if key in changes and changes[key] is None:
-            raise ValidationFailed.field(key, f"{key} cannot be null")
+    refuse_nulls(changes, ("name", "position_id"))
     if "position_id" in changes and await ctx.session.get(Position, (ctx.org_id, changes["position_id"])) is None:
         raise ValidationFailed.field("position_id", "no such position")
     old_items = (await items_of(ctx, [t]))[t.id]

@@ -15,6 +15,7 @@ from service.authz.enforce import relation, require
 from service.authz.policy import Relation
 from service.errors import Conflict, NotFound, ValidationFailed
 from service.kit import audit, outbox
+from service.kit.changes import refuse_nulls
 from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
 from service.okr import compute
@@ -184,9 +185,7 @@ async def update_key_result(
     check_version(expected, kr.version)
     await ensure_open(ctx, obj)
     ensure_editable(obj)
-    for key in ("title", "weight"):
-        if key in changes and changes[key] is None:
-            raise ValidationFailed.field(key, f"{key} cannot be null")
+    refuse_nulls(changes, ("title", "weight"))
     merged = {"start": kr.start, "target": kr.target, **{k: changes[k] for k in ("start", "target") if k in changes}}
     milestones = data.milestones if "milestones" in changes else None
     try:

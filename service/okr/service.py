@@ -19,6 +19,7 @@ from service.cycles.models import Cycle
 from service.cycles.service import load_cycle, writable_cycle
 from service.errors import Conflict, NotFound, ValidationFailed
 from service.kit import audit
+from service.kit.changes import audited, refuse_nulls
 from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
 from service.okr import compute
@@ -317,9 +318,7 @@ async def update_objective(
     ensure_editable(obj)
     changes = data.model_dump(exclude_unset=True)
     reason = changes.pop("reason", None)
-    for key in REQUIRED:
-        if key in changes and changes[key] is None:
-            raise ValidationFailed.field(key, f"{key} cannot be null")
+    refuse_nulls(changes, REQUIRED)
     if "owner_id" in changes and changes["owner_id"] != obj.owner_id:
         require(policy.write_objective(ctx.principal, await relation(ctx, changes["owner_id"])), "objective")
     moved_to = changes.get("cycle_id") or obj.cycle_id
@@ -350,20 +349,17 @@ async def update_objective(
 async def delete_objective(ctx: Ctx, objective_id: uuid.UUID, expected: IfMatch | None = None) -> None:
     obj, rel = await visible_objective(ctx, objective_id)
     require(policy.write_objective(ctx.principal, rel), "objective")
-    check_version(expected, obj.version)
-    await ensure_open(ctx, obj)
-    if obj.status != "draft":
-        raise Conflict(
-            f"only drafts can be deleted; this objective is {obj.status}", extra={"objective_status": obj.status}
-        )
-    if await repo.is_aligned_to(ctx.session, ctx.org_id, obj.id):
-        raise Conflict("other objectives align to this one; move them first")
     supports = (await repo.supports_of(ctx.session, ctx.org_id, [obj.id])).get(obj.id, [])
-    before = objective_snapshot(obj, supports)
-    await repo.delete_objective_rows(ctx.session, ctx.org_id, obj.id)
-    await ctx.session.delete(obj)
-    await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "objective.deleted", "objective", objective_id, before, None)
+    async with audited(ctx, obj, "objective.deleted", lambda o: objective_snapshot(o, supports), expected):
+        await ensure_open(ctx, obj)
+        if obj.status != "draft":
+            raise Conflict(
+                f"only drafts can be deleted; this objective is {obj.status}", extra={"objective_status": obj.status}
+            )
+        if await repo.is_aligned_to(ctx.session, ctx.org_id, obj.id):
+            raise Conflict("other objectives align to this one; move them first")
+        await repo.delete_objective_rows(ctx.session, ctx.org_id, obj.id)
+        await ctx.session.delete(obj)
 
 
 # --- alignment and history ------------------------------------------------------------------

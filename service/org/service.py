@@ -13,7 +13,8 @@ from service.authz.enforce import require
 from service.authz.policy import Relation
 from service.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from service.kit import audit
-from service.kit.etag import IfMatch, check_version
+from service.kit.changes import audited, refuse_nulls, set_fields
+from service.kit.etag import IfMatch
 from service.kit.pagination import Page, PageParams, paginate
 from service.org import repository as repo
 from service.org.models import DEFAULT_ORG_SETTINGS, Department, Employee, Organization, Position
@@ -70,27 +71,24 @@ async def org_settings(ctx: Ctx) -> dict[str, Any]:
 async def update_organization(ctx: Ctx, data: OrganizationUpdate, expected: IfMatch | None = None) -> Organization:
     org = await get_organization(ctx)
     require(policy.update_organization(ctx.principal), "organization")
-    check_version(expected, org.version)
-    before = org_read(org).model_dump(mode="json")
-    changes = data.model_dump(exclude_unset=True, exclude={"settings"})
-    for key, value in changes.items():
-        if value is None:
-            raise ValidationFailed.field(key, f"{key} cannot be null")
-        setattr(org, key, value)
-    if data.settings is not None:
-        merged = {
-            **DEFAULT_ORG_SETTINGS,
-            **(org.settings or {}),
-            **data.settings.model_dump(exclude_unset=True, exclude_none=True),
-        }
-        try:
-            org.settings = OrgSettings.model_validate(merged).model_dump()
-        except ValueError as exc:
-            raise ValidationFailed.field("settings", str(exc).splitlines()[-1]) from exc
-    await ctx.session.flush()
-    after = org_read(org).model_dump(mode="json")
-    await audit.record(ctx.session, ctx.principal, "organization.updated", "organization", org.id, before, after)
+    async with audited(ctx, org, "organization.updated", organization_snapshot, expected):
+        changes = data.model_dump(exclude_unset=True, exclude={"settings"})
+        set_fields(org, changes, not_null=changes)
+        if data.settings is not None:
+            merged = {
+                **DEFAULT_ORG_SETTINGS,
+                **(org.settings or {}),
+                **data.settings.model_dump(exclude_unset=True, exclude_none=True),
+            }
+            try:
+                org.settings = OrgSettings.model_validate(merged).model_dump()
+            except ValueError as exc:
+                raise ValidationFailed.field("settings", str(exc).splitlines()[-1]) from exc
     return org
+
+
+def organization_snapshot(org: Organization) -> dict[str, Any]:
+    return org_read(org).model_dump(mode="json")
 
 
 # --- departments --------------------------------------------------------------------------
@@ -147,31 +145,21 @@ async def update_department(
 ) -> Department:
     dep = await get_department(ctx, dep_id)
     require(policy.write_directory(ctx.principal), "department")
-    check_version(expected, dep.version)
-    changes = data.model_dump(exclude_unset=True)
-    if "name" in changes and changes["name"] is None:
-        raise ValidationFailed.field("name", "name cannot be null")
-    await _check_department_refs(ctx, dep.id, changes.get("parent_id"), changes.get("head_id"), set(changes))
-    before = department_snapshot(dep)
-    for key, value in changes.items():
-        setattr(dep, key, value)
-    await ctx.session.flush()
-    await audit.record(
-        ctx.session, ctx.principal, "department.updated", "department", dep.id, before, department_snapshot(dep)
-    )
+    async with audited(ctx, dep, "department.updated", department_snapshot, expected):
+        changes = data.model_dump(exclude_unset=True)
+        refuse_nulls(changes, ("name",))
+        await _check_department_refs(ctx, dep.id, changes.get("parent_id"), changes.get("head_id"), set(changes))
+        set_fields(dep, changes)
     return dep
 
 
 async def delete_department(ctx: Ctx, dep_id: uuid.UUID, expected: IfMatch | None = None) -> None:
     dep = await get_department(ctx, dep_id)
     require(policy.write_directory(ctx.principal), "department")
-    check_version(expected, dep.version)
-    if await repo.has_children(ctx.session, ctx.org_id, dep.id):
-        raise Conflict("the department still has sub-departments or employees")
-    before = department_snapshot(dep)
-    await ctx.session.delete(dep)
-    await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "department.deleted", "department", dep_id, before, None)
+    async with audited(ctx, dep, "department.deleted", department_snapshot, expected):
+        if await repo.has_children(ctx.session, ctx.org_id, dep.id):
+            raise Conflict("the department still has sub-departments or employees")
+        await ctx.session.delete(dep)
 
 
 # --- positions ------------------------------------------------------------------------------
@@ -196,15 +184,7 @@ async def create_position(ctx: Ctx, data: PositionCreate) -> Position:
     pos = Position(org_id=ctx.org_id, id=new_id(), **data.model_dump())
     ctx.session.add(pos)
     await ctx.session.flush()
-    await audit.record(
-        ctx.session,
-        ctx.principal,
-        "position.created",
-        "position",
-        pos.id,
-        None,
-        PositionRead.model_validate(pos).model_dump(mode="json"),
-    )
+    await audit.record(ctx.session, ctx.principal, "position.created", "position", pos.id, None, position_snapshot(pos))
     return pos
 
 
@@ -213,24 +193,13 @@ async def update_position(
 ) -> Position:
     pos = await get_position(ctx, pos_id)
     require(policy.write_directory(ctx.principal), "position")
-    check_version(expected, pos.version)
-    changes = data.model_dump(exclude_unset=True)
-    if "name" in changes and changes["name"] is None:
-        raise ValidationFailed.field("name", "name cannot be null")
-    before = PositionRead.model_validate(pos).model_dump(mode="json")
-    for key, value in changes.items():
-        setattr(pos, key, value)
-    await ctx.session.flush()
-    await audit.record(
-        ctx.session,
-        ctx.principal,
-        "position.updated",
-        "position",
-        pos.id,
-        before,
-        PositionRead.model_validate(pos).model_dump(mode="json"),
-    )
+    async with audited(ctx, pos, "position.updated", position_snapshot, expected):
+        set_fields(pos, data.model_dump(exclude_unset=True), not_null=("name",))
     return pos
+
+
+def position_snapshot(pos: Position) -> dict[str, Any]:
+    return PositionRead.model_validate(pos).model_dump(mode="json")
 
 
 # --- employees ------------------------------------------------------------------------------
@@ -362,37 +331,23 @@ async def update_employee(
 ) -> Employee:
     emp = await get_employee(ctx, emp_id)
     require(policy.write_directory(ctx.principal), "employee")
-    check_version(expected, emp.version)
-    changes = data.model_dump(exclude_unset=True, exclude={"compensation"})
-    for required in ("external_id", "email", "given_name", "family_name", "status"):
-        if required in changes and changes[required] is None:
-            raise ValidationFailed.field(required, f"{required} cannot be null")
-    if data.compensation is not None and not policy.write_compensation(ctx.principal):
-        raise Forbidden("not allowed to set compensation")
-    hire = changes.get("hire_date", emp.hire_date)
-    term = changes.get("termination_date", emp.termination_date)
-    if hire and term and term < hire:
-        raise ValidationFailed.field("termination_date", "termination_date is before hire_date")
-    await _check_employee_refs(ctx, emp.id, changes)
-    if (
-        "external_id" in changes
-        and changes["external_id"] != emp.external_id
-        and await repo.employees_by_external_id(ctx.session, ctx.org_id, [changes["external_id"]])
-    ):
-        raise Conflict("external_id already in use")
-    before = employee_snapshot(emp)
-    for key, value in changes.items():
-        setattr(emp, key, value)
-    _apply_compensation(emp, data.compensation.model_dump(exclude_unset=True) if data.compensation else None)
-    await ctx.session.flush()
-    await audit.record(
-        ctx.session,
-        ctx.principal,
-        "employee.updated",
-        "employee",
-        emp.id,
-        before,
-        employee_snapshot(emp),
-        reason="compensation changed" if data.compensation is not None else None,
-    )
+    reason = "compensation changed" if data.compensation is not None else None
+    async with audited(ctx, emp, "employee.updated", employee_snapshot, expected, reason=reason):
+        changes = data.model_dump(exclude_unset=True, exclude={"compensation"})
+        refuse_nulls(changes, ("external_id", "email", "given_name", "family_name", "status"))
+        if data.compensation is not None and not policy.write_compensation(ctx.principal):
+            raise Forbidden("not allowed to set compensation")
+        hire = changes.get("hire_date", emp.hire_date)
+        term = changes.get("termination_date", emp.termination_date)
+        if hire and term and term < hire:
+            raise ValidationFailed.field("termination_date", "termination_date is before hire_date")
+        await _check_employee_refs(ctx, emp.id, changes)
+        if (
+            "external_id" in changes
+            and changes["external_id"] != emp.external_id
+            and await repo.employees_by_external_id(ctx.session, ctx.org_id, [changes["external_id"]])
+        ):
+            raise Conflict("external_id already in use")
+        set_fields(emp, changes)
+        _apply_compensation(emp, data.compensation.model_dump(exclude_unset=True) if data.compensation else None)
     return emp

@@ -13,7 +13,8 @@ from service.authz.enforce import require
 from service.config import get_settings
 from service.errors import Conflict, NotFound, ValidationFailed
 from service.kit import audit
-from service.kit.etag import IfMatch, check_version
+from service.kit.changes import audited, refuse_nulls, set_fields
+from service.kit.etag import IfMatch
 from service.kit.pagination import Page, PageParams, paginate
 from service.org.service import org_settings
 from service.types import new_id, utcnow
@@ -82,24 +83,18 @@ async def update_webhook(
 ) -> WebhookSubscription:
     sub = await get_webhook(ctx, sub_id)
     require(policy.manage_webhooks(ctx.principal), "webhook")
-    check_version(expected, sub.version)
-    changes = data.model_dump(exclude_unset=True)
-    for key in ("url", "events", "active"):
-        if key in changes and changes[key] is None:
-            raise ValidationFailed.field(key, f"{key} cannot be null")
-    if "url" in changes:
-        changes["url"] = await _check_url(ctx, changes["url"])
-    before = snapshot(sub)
-    if changes.get("active") is True and not sub.active:
-        # Enabling again gives the endpoint a clean slate; its pending deliveries resume.
-        sub.disabled_at, sub.disabled_reason = None, None
-        sub.consecutive_dead, sub.failing_since = 0, None
-    elif changes.get("active") is False and sub.active:
-        sub.disabled_at, sub.disabled_reason = utcnow(), "disabled by a caller"
-    for key, value in changes.items():
-        setattr(sub, key, value)
-    await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "webhook.updated", "webhook", sub.id, before, snapshot(sub))
+    async with audited(ctx, sub, "webhook.updated", snapshot, expected):
+        changes = data.model_dump(exclude_unset=True)
+        refuse_nulls(changes, ("url", "events", "active"))
+        if "url" in changes:
+            changes["url"] = await _check_url(ctx, changes["url"])
+        if changes.get("active") is True and not sub.active:
+            # Enabling again gives the endpoint a clean slate; its pending deliveries resume.
+            sub.disabled_at, sub.disabled_reason = None, None
+            sub.consecutive_dead, sub.failing_since = 0, None
+        elif changes.get("active") is False and sub.active:
+            sub.disabled_at, sub.disabled_reason = utcnow(), "disabled by a caller"
+        set_fields(sub, changes)
     return sub
 
 
@@ -107,11 +102,8 @@ async def delete_webhook(ctx: Ctx, sub_id: uuid.UUID, expected: IfMatch | None =
     """Deletes the subscription with its delivery log (the foreign keys cascade)."""
     sub = await get_webhook(ctx, sub_id)
     require(policy.manage_webhooks(ctx.principal), "webhook")
-    check_version(expected, sub.version)
-    before = snapshot(sub)
-    await ctx.session.delete(sub)
-    await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "webhook.deleted", "webhook", sub_id, before, None)
+    async with audited(ctx, sub, "webhook.deleted", snapshot, expected):
+        await ctx.session.delete(sub)
 
 
 async def rotate_secret(
@@ -122,17 +114,14 @@ async def rotate_secret(
     pace. Rotating again within the grace period drops the oldest secret."""
     sub = await get_webhook(ctx, sub_id)
     require(policy.manage_webhooks(ctx.principal), "webhook")
-    check_version(expected, sub.version)
-    before = snapshot(sub)
     secret = signing.generate_secret()
-    now = utcnow()
-    grace = dt.timedelta(seconds=get_settings().webhook_secret_grace_seconds)
-    sub.previous_secret = sub.secret if grace > dt.timedelta(0) else None
-    sub.previous_secret_expires_at = now + grace if grace > dt.timedelta(0) else None
-    sub.secret = signing.seal(secret)
-    sub.secret_rotated_at = now
-    await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "webhook.secret_rotated", "webhook", sub.id, before, snapshot(sub))
+    async with audited(ctx, sub, "webhook.secret_rotated", snapshot, expected):
+        now = utcnow()
+        grace = dt.timedelta(seconds=get_settings().webhook_secret_grace_seconds)
+        sub.previous_secret = sub.secret if grace > dt.timedelta(0) else None
+        sub.previous_secret_expires_at = now + grace if grace > dt.timedelta(0) else None
+        sub.secret = signing.seal(secret)
+        sub.secret_rotated_at = now
     return sub, secret
 
 
