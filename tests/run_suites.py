@@ -52,8 +52,8 @@ def _start(backend: str, extra: list[str], env: dict[str, str], log: Any) -> sub
 # What goes through PgBouncer: every test of a path that talks to the database on a
 # request or in the background (the direct-read tests inspect a path that is off there).
 PGBOUNCER_TESTS = [
-    "tests/test_employees.py",
-    "tests/test_bulk_employees.py",
+    "tests/org/test_employees.py",
+    "tests/org/test_bulk_employees.py",
     "tests/test_routing.py",
     "tests/test_scores_graphql.py",
     "tests/kpi/test_bulk.py",

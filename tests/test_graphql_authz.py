@@ -62,7 +62,7 @@ from tests.graphql_authz_world import (
     names_reviewer,
 )
 from tests.kpi.conftest import count_rows
-from tests.test_authz_matrix import _new_employee
+from tests.org.test_authz_matrix import _new_employee
 
 
 @pytest.fixture(scope="module", autouse=True)

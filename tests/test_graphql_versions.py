@@ -12,7 +12,7 @@ from tests.evaluations.conftest import ask, open_evaluation
 from tests.kpi.conftest import make_assignment, make_definition
 from tests.kpi.conftest import make_cycle as make_quarter
 from tests.okr.conftest import make_cycle, make_kr, make_objective
-from tests.test_graphql_org import error_status, gql, ok
+from tests.org.test_graphql_org import error_status, gql, ok
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.conftest import Tenant
 from tests.kpi.conftest import make_assignment, make_cycle, make_definition, measure
-from tests.test_graphql_org import error_status, gql, ok
+from tests.org.test_graphql_org import error_status, gql, ok
 
 SCORE_FIELDS = """employee_id cycle_id status components weights composite calibration_delta final rating
                   flags policy_id policy_version"""

@@ -8,25 +8,19 @@ what the route is about."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pytest
 
-from tests.authz_worlds import SharedWorlds, leaves_unchanged
+from tests import authz_matrix
+from tests.authz_matrix import Matrix, World, served_routes
+from tests.authz_worlds import SharedWorlds
 from tests.conftest import Tenant, make_team, new_tenant
 from tests.evaluations.conftest import E, act, ask, open_evaluation, transition
 from tests.kpi.conftest import make_cycle
-
-
-@dataclass
-class World:
-    tenant: Tenant
-    other: Tenant
-    ids: dict[str, str] = field(default_factory=dict)
-
 
 CALLERS = [
     "admin",
@@ -43,7 +37,7 @@ CALLERS = [
     "other_admin",
     "anonymous",
 ]
-PEOPLE = {
+EMPLOYEES = {
     "subject": "alice",
     "manager": "lead",
     "indirect_manager": "boss",
@@ -60,25 +54,10 @@ PERSONS = (*READERS, "manager_elsewhere", "other_employee", "reviewer")
 
 
 def headers_for(w: World, caller: str) -> dict[str, str]:
-    t = w.tenant
-    if caller in ("admin", "hr", "auditor"):
-        return t.as_(caller)
-    if caller in PEOPLE:
-        return t.employee(PEOPLE[caller])
-    if caller == "other_admin":
-        return w.other.admin
-    if caller == "anonymous":
-        return {}
-    return t.as_scope(caller)
+    return authz_matrix.headers_for(w, caller, EMPLOYEES)
 
 
-def cells(default: int, mapping: dict[tuple[str, ...] | str, int]) -> dict[str, int]:
-    out = {c: default for c in CALLERS}
-    out["anonymous"] = 401
-    for who, status in mapping.items():
-        for name in (who,) if isinstance(who, str) else who:
-            out[name] = status
-    return out
+cells = partial(authz_matrix.cells, CALLERS)
 
 
 # --- the world, built per route as far as the route needs ---------------------------------------
@@ -199,31 +178,23 @@ Stage = Callable[[World], Awaitable[None]]
 
 
 @dataclass(frozen=True)
-class Route:
-    name: str
-    method: str
-    path: str
-    expected: dict[str, int]
-    stage: Stage
-    body: Any = None
-    probe: str | None = None
-    writers: tuple[str, ...] = ()
-    shows: tuple[str, ...] = ()
+class Route(authz_matrix.Route):
+    stage: Stage = stage_open  # how far the world is built before the call
 
-    def payload(self, w: World) -> Any:
-        return self.body(w) if callable(self.body) else self.body
+    def world_key(self) -> Stage:
+        return self.stage
 
 
 EV = E + "/{ev}"
 ROUTES = [
-    Route("evaluations.list", "GET", E, COLLECTION, stage_open),
+    Route("evaluations.list", "GET", E, COLLECTION, stage=stage_open),
     Route(
         "evaluations.post",
         "POST",
         E,
         CREATE_EVAL,
-        stage_fresh,
-        lambda w: {"employee_id": w.ids["alice"], "cycle_id": w.ids["cycle"]},
+        stage=stage_fresh,
+        body=lambda w: {"employee_id": w.ids["alice"], "cycle_id": w.ids["cycle"]},
         probe=E + "?cycle_id={cycle}",
         writers=(*STAFF, *MANAGERS),
     ),
@@ -232,19 +203,19 @@ ROUTES = [
         "POST",
         E + "/bulk",
         BULK,
-        stage_fresh,
-        lambda w: {"cycle_id": w.ids["cycle"], "employee_ids": [w.ids["alice"]]},
+        stage=stage_fresh,
+        body=lambda w: {"cycle_id": w.ids["cycle"], "employee_ids": [w.ids["alice"]]},
         probe=E + "?cycle_id={cycle}",
         writers=STAFF,
     ),
-    Route("evaluations.get", "GET", EV, READ, stage_open, shows=("ev", "alice")),
+    Route("evaluations.get", "GET", EV, READ, stage=stage_open, shows=("ev", "alice")),
     Route(
         "evaluations.patch_self",
         "PATCH",
         EV,
         SELF_WRITE,
-        stage_open,
-        {"self_review": {"rating": 3, "comments": "draft"}},
+        stage=stage_open,
+        body={"self_review": {"rating": 3, "comments": "draft"}},
         probe=EV,
         writers=("subject",),
     ),
@@ -253,8 +224,8 @@ ROUTES = [
         "PATCH",
         EV,
         MANAGER_WRITE,
-        stage_open,
-        {"manager_review": {"rating": 3}},
+        stage=stage_open,
+        body={"manager_review": {"rating": 3}},
         probe=EV,
         writers=(*STAFF, "manager"),
     ),
@@ -263,8 +234,8 @@ ROUTES = [
         "POST",
         EV + "/submit_self",
         SELF_WRITE,
-        stage_open,
-        {"self_review": {"rating": 4}},
+        stage=stage_open,
+        body={"self_review": {"rating": 4}},
         probe=EV,
         writers=("subject",),
     ),
@@ -273,8 +244,8 @@ ROUTES = [
         "POST",
         EV + "/submit_manager",
         MANAGER_WRITE,
-        stage_self,
-        {"manager_review": {"rating": 4}},
+        stage=stage_self,
+        body={"manager_review": {"rating": 4}},
         probe=EV,
         writers=(*STAFF, "manager"),
     ),
@@ -283,7 +254,7 @@ ROUTES = [
         "POST",
         EV + "/finalize",
         MANAGER_WRITE,
-        stage_calibrated,
+        stage=stage_calibrated,
         probe=EV,
         writers=(*STAFF, "manager"),
     ),
@@ -292,65 +263,67 @@ ROUTES = [
         "POST",
         EV + "/acknowledge",
         SELF_WRITE,
-        stage_finalized,
-        {"comment": "Agreed"},
+        stage=stage_finalized,
+        body={"comment": "Agreed"},
         probe=EV,
         writers=("subject",),
     ),
-    Route("peer_requests.list", "GET", EV + "/peer-requests", READ, stage_open, shows=("req",)),
+    Route("peer_requests.list", "GET", EV + "/peer-requests", READ, stage=stage_open, shows=("req",)),
     Route(
         "peer_requests.post",
         "POST",
         EV + "/peer-requests",
         ASK,
-        stage_open,
-        lambda w: {"reviewer_id": w.ids["carol"]},
+        stage=stage_open,
+        body=lambda w: {"reviewer_id": w.ids["carol"]},
         probe=EV + "/peer-requests",
         writers=(*STAFF, *MANAGERS, "subject"),
     ),
-    Route("feedback.list", "GET", EV + "/feedback", READ, stage_open),
+    Route("feedback.list", "GET", EV + "/feedback", READ, stage=stage_open),
     Route(
         "feedback.post",
         "POST",
         EV + "/feedback",
         ANSWER,
-        stage_open,
-        {"rating": 4, "comments": "Helpful"},
+        stage=stage_open,
+        body={"rating": 4, "comments": "Helpful"},
         probe=EV + "/feedback",
         writers=("reviewer",),
     ),
-    Route("inbox.list", "GET", "/api/v1/peer-requests", COLLECTION, stage_open),
-    Route("inbox.get", "GET", "/api/v1/peer-requests/{req}", REQUEST_READ, stage_open, shows=("req", "bob")),
+    Route("inbox.list", "GET", "/api/v1/peer-requests", COLLECTION, stage=stage_open),
+    Route("inbox.get", "GET", "/api/v1/peer-requests/{req}", REQUEST_READ, stage=stage_open, shows=("req", "bob")),
     Route(
         "inbox.decline",
         "POST",
         "/api/v1/peer-requests/{req}/decline",
         DECLINE,
-        stage_open,
-        {"reason": "Not enough contact"},
+        stage=stage_open,
+        body={"reason": "Not enough contact"},
         probe=EV + "/peer-requests",
         writers=("reviewer",),
     ),
-    Route("calibrations.list", "GET", "/api/v1/calibrations", CAL_LIST, stage_session),
+    Route("calibrations.list", "GET", "/api/v1/calibrations", CAL_LIST, stage=stage_session),
     Route(
         "calibrations.post",
         "POST",
         "/api/v1/calibrations",
         CAL_CREATE,
-        stage_open,
-        lambda w: {"cycle_id": w.ids["cycle"], "name": "Ops", "employee_ids": [w.ids["alice"]]},
+        stage=stage_open,
+        body=lambda w: {"cycle_id": w.ids["cycle"], "name": "Ops", "employee_ids": [w.ids["alice"]]},
         probe="/api/v1/calibrations?cycle_id={cycle}",
         writers=STAFF,
     ),
-    Route("calibrations.get", "GET", "/api/v1/calibrations/{cal}", CAL_READ, stage_session, shows=("cal", "alice")),
-    Route("adjustments.list", "GET", "/api/v1/calibrations/{cal}/adjustments", CAL_READ, stage_session),
+    Route(
+        "calibrations.get", "GET", "/api/v1/calibrations/{cal}", CAL_READ, stage=stage_session, shows=("cal", "alice")
+    ),
+    Route("adjustments.list", "GET", "/api/v1/calibrations/{cal}/adjustments", CAL_READ, stage=stage_session),
     Route(
         "adjustments.post",
         "POST",
         "/api/v1/calibrations/{cal}/adjustments",
         CAL_WRITE,
-        stage_session,
-        lambda w: {"employee_id": w.ids["alice"], "delta": "-2.5", "reason": "Calibrated down"},
+        stage=stage_session,
+        body=lambda w: {"employee_id": w.ids["alice"], "delta": "-2.5", "reason": "Calibrated down"},
         probe="/api/v1/calibrations/{cal}/adjustments",
         writers=STAFF,
     ),
@@ -359,7 +332,7 @@ ROUTES = [
         "GET",
         "/api/v1/calibrations/{cal}/distribution",
         CAL_READ,
-        stage_session,
+        stage=stage_session,
         shows=("alice",),
     ),
     Route(
@@ -367,8 +340,8 @@ ROUTES = [
         "POST",
         "/api/v1/calibrations/{cal}/simulate",
         CAL_ACT,
-        stage_session,
-        lambda w: {"adjustments": [{"employee_id": w.ids["alice"], "delta": 5}]},
+        stage=stage_session,
+        body=lambda w: {"adjustments": [{"employee_id": w.ids["alice"], "delta": 5}]},
         probe="/api/v1/calibrations/{cal}/distribution",
     ),
     Route(
@@ -376,29 +349,29 @@ ROUTES = [
         "POST",
         "/api/v1/calibrations/{cal}/finalize",
         CAL_ACT,
-        stage_session,
+        stage=stage_session,
         probe="/api/v1/calibrations/{cal}",
         writers=STAFF,
     ),
-    Route("interviews.list", "GET", "/api/v1/interviews", COLLECTION, stage_interview),
+    Route("interviews.list", "GET", "/api/v1/interviews", COLLECTION, stage=stage_interview),
     Route(
         "interviews.post",
         "POST",
         "/api/v1/interviews",
         INTERVIEW_CREATE,
-        stage_open,
-        lambda w: {"evaluation_id": w.ids["ev"], "plan": "Plan"},
+        stage=stage_open,
+        body=lambda w: {"evaluation_id": w.ids["ev"], "plan": "Plan"},
         probe="/api/v1/interviews?evaluation_id={ev}",
         writers=(*STAFF, *MANAGERS),
     ),
-    Route("interviews.get", "GET", "/api/v1/interviews/{iv}", READ, stage_interview, shows=("iv",)),
+    Route("interviews.get", "GET", "/api/v1/interviews/{iv}", READ, stage=stage_interview, shows=("iv",)),
     Route(
         "interviews.patch",
         "PATCH",
         "/api/v1/interviews/{iv}",
         INTERVIEW_WRITE,
-        stage_interview,
-        {"notes": "Noted"},
+        stage=stage_interview,
+        body={"notes": "Noted"},
         probe="/api/v1/interviews/{iv}",
         writers=(*STAFF, *MANAGERS),
     ),
@@ -407,42 +380,42 @@ ROUTES = [
         "POST",
         "/api/v1/interviews/{iv}/acknowledge",
         SELF_WRITE,
-        stage_finalized,
-        {"comment": "Signed"},
+        stage=stage_finalized,
+        body={"comment": "Signed"},
         probe="/api/v1/interviews/{iv}",
         writers=("subject",),
     ),
-    Route("meetings.list", "GET", "/api/v1/review-meetings", COLLECTION, stage_meeting),
+    Route("meetings.list", "GET", "/api/v1/review-meetings", COLLECTION, stage=stage_meeting),
     Route(
         "meetings.post",
         "POST",
         "/api/v1/review-meetings",
         MEETING_CREATE,
-        stage_open,
-        lambda w: {"subject": {"kind": "evaluation", "id": w.ids["ev"]}, "gap": "Conversion below target"},
+        stage=stage_open,
+        body=lambda w: {"subject": {"kind": "evaluation", "id": w.ids["ev"]}, "gap": "Conversion below target"},
         probe="/api/v1/review-meetings?subject_id={ev}",
         writers=(*STAFF, *MANAGERS),
     ),
-    Route("meetings.get", "GET", "/api/v1/review-meetings/{meeting}", READ, stage_meeting, shows=("meeting",)),
+    Route("meetings.get", "GET", "/api/v1/review-meetings/{meeting}", READ, stage=stage_meeting, shows=("meeting",)),
     Route(
         "meetings.patch",
         "PATCH",
         "/api/v1/review-meetings/{meeting}",
         INTERVIEW_WRITE,
-        stage_meeting,
-        {"cause_analysis": "Traffic dropped"},
+        stage=stage_meeting,
+        body={"cause_analysis": "Traffic dropped"},
         probe="/api/v1/review-meetings/{meeting}",
         writers=(*STAFF, *MANAGERS),
     ),
     # scores and the score of record (alice's result is official once her calibration is finalized)
-    Route("scores.list", "GET", "/api/v1/cycles/{cycle}/scores", SCORES_LIST, stage_calibrated),
-    Route("scores.get", "GET", "/api/v1/cycles/{cycle}/scores/{alice}", READ, stage_calibrated, shows=("alice",)),
+    Route("scores.list", "GET", "/api/v1/cycles/{cycle}/scores", SCORES_LIST, stage=stage_calibrated),
+    Route("scores.get", "GET", "/api/v1/cycles/{cycle}/scores/{alice}", READ, stage=stage_calibrated, shows=("alice",)),
     Route(
         "scores.versions",
         "GET",
         "/api/v1/cycles/{cycle}/scores/{alice}/versions",
         READ,
-        stage_calibrated,
+        stage=stage_calibrated,
         shows=("alice", "cal"),
     ),
     Route(
@@ -450,8 +423,8 @@ ROUTES = [
         "POST",
         "/api/v1/cycles/{cycle}/amendments",
         AMEND,
-        stage_calibrated,
-        lambda w: {"employee_id": w.ids["alice"], "final": "70", "reason": "A KPI actual was wrong"},
+        stage=stage_calibrated,
+        body=lambda w: {"employee_id": w.ids["alice"], "final": "70", "reason": "A KPI actual was wrong"},
         probe="/api/v1/cycles/{cycle}/scores/{alice}/versions",
         writers=STAFF,
     ),
@@ -460,12 +433,11 @@ ROUTES = [
         "POST",
         "/api/v1/cycles/{cycle}/scores/recompute",
         RECOMPUTE,
-        stage_calibrated,
+        stage=stage_calibrated,
         probe="/api/v1/audit-events?entity_type=cycle&entity_id={cycle}",
         writers=STAFF,
     ),
 ]
-CASES = [pytest.param(r, c, id=f"{r.name}-{c}") for r in ROUTES for c in CALLERS]
 MINE = (
     "/evaluations",
     "/peer-requests",
@@ -478,10 +450,7 @@ MINE = (
 
 
 def test_table_covers_every_route_and_caller():
-    from service.web.app import create_app
-
-    paths = create_app().openapi()["paths"]
-    served = {(m.upper(), p) for p, ops in paths.items() if any(p.startswith("/api/v1" + x) for x in MINE) for m in ops}
+    served = served_routes(lambda p: any(p.startswith("/api/v1" + x) for x in MINE))
     table = {
         (
             r.method,
@@ -501,17 +470,7 @@ def test_table_covers_every_route_and_caller():
     }
     assert served == (table - actions) | {("POST", "/api/v1/evaluations/{evaluation_id}/{action}")}
     assert actions <= table
-    assert all(set(r.expected) == set(CALLERS) for r in ROUTES)
-
-
-async def _probe(w: World, route: Route) -> Any:
-    if route.probe is None:
-        return None
-    resp = await w.tenant.client.get(route.probe.format(**w.ids), headers=w.tenant.admin)
-    body = resp.json()
-    if isinstance(body, dict):
-        body.pop("updated_at", None)
-    return resp.status_code, body
+    MATRIX.assert_complete()
 
 
 async def _staged(client: Any, stage: Any) -> World:
@@ -521,33 +480,13 @@ async def _staged(client: Any, stage: Any) -> World:
 
 
 WORLDS = SharedWorlds(_staged)
+# A probe's answer is compared without its `updated_at`.
+MATRIX = Matrix(CALLERS, ROUTES, WORLDS, headers_for, probe_ignores=("updated_at",))
 
 
-@pytest.mark.parametrize(("route", "caller"), CASES)
+@pytest.mark.parametrize(("route", "caller"), MATRIX.cases())
 async def test_matrix(client: Any, route: Route, caller: str):
-    expected = route.expected[caller]
-    w = await WORLDS.for_case(client, key=route.stage, shares=leaves_unchanged(route.method, expected))
-    before = await _probe(w, route)
-    kwargs: dict[str, Any] = {"headers": headers_for(w, caller)}
-    if route.body is not None:
-        kwargs["json"] = route.payload(w)
-    resp = await w.tenant.client.request(route.method, route.path.format(**w.ids), **kwargs)
-    assert resp.status_code == expected, f"{route.name} as {caller}: {resp.status_code} {resp.text}"
-    if resp.status_code >= 400:
-        assert resp.headers["content-type"].startswith("application/problem+json")
-    if caller == "other_admin":
-        shown = json.dumps({k: v for k, v in resp.json().items() if k != "instance"}) if resp.content else ""
-        for key, value in w.ids.items():
-            assert value not in shown, f"{route.name} leaked {key} to another organization"
-    elif resp.status_code == 200 and route.method == "GET":
-        for key in route.shows:
-            assert w.ids[key] in resp.text, f"{route.name} as {caller} does not show {key}"
-    after = await _probe(w, route)
-    if route.probe is not None:
-        if caller in route.writers:
-            assert after != before, f"{route.name} as {caller} answered {expected} but changed nothing"
-        else:
-            assert after == before, f"{route.name} as {caller} changed the organization"
+    await MATRIX.check(client, route, caller)
 
 
 @pytest.mark.parametrize("caller", [c for c in CALLERS if COLLECTION[c] == 200])

@@ -6,17 +6,19 @@ organization's rows, and pay never reaches a caller who may not see it."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
-from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import insert
 
 from service.db import database
 from service.incentives.models import IncentiveResult
-from tests.authz_worlds import leaves_unchanged, worlds_of
+from tests import authz_matrix
+from tests.authz_matrix import Matrix, Route, World, served_routes
+from tests.authz_worlds import worlds_of
 from tests.conftest import Tenant
 from tests.incentives.conftest import (
     act,
@@ -29,13 +31,6 @@ from tests.incentives.conftest import (
     run,
     set_employee,
 )
-
-
-@dataclass
-class World:
-    tenant: Tenant
-    other: Tenant
-    ids: dict[str, str] = field(default_factory=dict)
 
 
 async def build_world(team: Tenant, other_tenant: Tenant) -> World:
@@ -121,33 +116,20 @@ STRANGERS = ("manager_elsewhere", "other_employee")
 PERSONS = (*STAFF, "auditor", "subject", *MANAGERS, *STRANGERS)
 
 
+EMPLOYEES = {
+    "subject": "alice",
+    "manager": "lead",
+    "indirect_manager": "boss",
+    "manager_elsewhere": "dave",
+    "other_employee": "bob",
+}
+
+
 def headers_for(w: World, caller: str) -> dict[str, str]:
-    t = w.tenant
-    people = {
-        "subject": "alice",
-        "manager": "lead",
-        "indirect_manager": "boss",
-        "manager_elsewhere": "dave",
-        "other_employee": "bob",
-    }
-    if caller in ("admin", "hr", "auditor"):
-        return t.as_(caller)
-    if caller in people:
-        return t.employee(people[caller])
-    if caller == "other_admin":
-        return w.other.admin
-    if caller == "anonymous":
-        return {}
-    return t.as_scope(caller)
+    return authz_matrix.headers_for(w, caller, EMPLOYEES)
 
 
-def cells(default: int, mapping: dict[tuple[str, ...] | str, int]) -> dict[str, int]:
-    out = {c: default for c in CALLERS}
-    out["anonymous"] = 401
-    for who, status in mapping.items():
-        for name in (who,) if isinstance(who, str) else who:
-            out[name] = status
-    return out
+cells = partial(authz_matrix.cells, CALLERS)
 
 
 COLLECTION = cells(200, {("payroll:ack", "kpi:write"): 403})
@@ -197,16 +179,13 @@ def test_pay_detector_finds_nested_pay():
     assert not pay_in({"items": [{"amount_minor": None, "inputs": {"score": {"final": "96"}}}]})
 
 
-@dataclass(frozen=True)
-class Route:
-    name: str
-    method: str
-    path: str
-    expected: dict[str, int]
-    body: Any = None
-    probe: str | None = None
-    writers: tuple[str, ...] = ()
-    shows: tuple[str, ...] = ()
+PAY_SEERS = (*STAFF, "subject", "payroll:read", "payroll:ack")
+
+
+def no_pay_for_others(_w: World, route: Route, caller: str, resp: httpx.Response) -> None:
+    """Pay never reaches a caller who may not see it, in any answer."""
+    if caller not in PAY_SEERS and resp.content:
+        assert not pay_in(resp.json()), f"{route.name} showed pay to {caller}"
 
 
 P = "/api/v1/incentive-plans"
@@ -288,58 +267,19 @@ ROUTES = [
         writers=(*STAFF, "payroll:ack"),
     ),
 ]
-CASES = [pytest.param(r, c, id=f"{r.name}-{c}") for r in ROUTES for c in CALLERS]
+MATRIX = Matrix(CALLERS, ROUTES, WORLDS, headers_for, checks=[no_pay_for_others])
 
 
 def test_table_covers_every_incentive_route_and_caller():
-    from service.web.app import create_app
-
-    paths = create_app().openapi()["paths"]
-    served = {
-        (m.upper(), p)
-        for p, ops in paths.items()
-        if p.startswith(("/api/v1/incentive", "/api/v1/nominations", "/api/v1/payroll"))
-        for m in ops
-    }
+    served = served_routes(lambda p: p.startswith(("/api/v1/incentive", "/api/v1/nominations", "/api/v1/payroll")))
     # results/{id}/{action} and nominations/{id}/{decision} serve several rows of the table
     assert len(served) == len(ROUTES) - 3
-    assert all(set(r.expected) == set(CALLERS) for r in ROUTES)
+    MATRIX.assert_complete()
 
 
-async def _probe(w: World, route: Route) -> Any:
-    if route.probe is None:
-        return None
-    resp = await w.tenant.client.get(route.probe.format(**w.ids), headers=w.tenant.admin)
-    return resp.status_code, resp.json()
-
-
-@pytest.mark.parametrize(("route", "caller"), CASES)
+@pytest.mark.parametrize(("route", "caller"), MATRIX.cases())
 async def test_matrix(client: Any, route: Route, caller: str):
-    expected = route.expected[caller]
-    w = await WORLDS.for_case(client, shares=leaves_unchanged(route.method, expected))
-    before = await _probe(w, route)
-    kwargs: dict[str, Any] = {"headers": headers_for(w, caller)}
-    if route.body is not None:
-        kwargs["json"] = route.body(w) if callable(route.body) else route.body
-    resp = await w.tenant.client.request(route.method, route.path.format(**w.ids), **kwargs)
-    assert resp.status_code == expected, f"{route.name} as {caller}: {resp.status_code} {resp.text}"
-    if resp.status_code >= 400:
-        assert resp.headers["content-type"].startswith("application/problem+json")
-    if caller == "other_admin":
-        shown = json.dumps({k: v for k, v in resp.json().items() if k != "instance"}) if resp.content else ""
-        for key, value in w.ids.items():
-            assert value not in shown, f"{route.name} leaked {key} to another organization"
-    elif resp.status_code == 200 and route.method == "GET":
-        for key in route.shows:
-            assert w.ids[key] in resp.text, f"{route.name} as {caller} does not show {key}"
-    if caller not in (*STAFF, "subject", "payroll:read", "payroll:ack") and resp.content:
-        assert not pay_in(resp.json()), f"{route.name} showed pay to {caller}"
-    after = await _probe(w, route)
-    if route.probe is not None:
-        if caller in route.writers:
-            assert after != before, f"{route.name} as {caller} answered {expected} but changed nothing"
-        else:
-            assert after == before, f"{route.name} as {caller} changed the organization"
+    await MATRIX.check(client, route, caller)
 
 
 @pytest.mark.parametrize("caller", [c for c in CALLERS if COLLECTION[c] == 200])

@@ -5,23 +5,17 @@ and a permitted list shows exactly what the caller may read."""
 
 from __future__ import annotations
 
-import json
 import uuid
-from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import pytest
 
-from tests.authz_worlds import leaves_unchanged, worlds_of
+from tests import authz_matrix
+from tests.authz_matrix import Matrix, Route, World, served_routes
+from tests.authz_worlds import worlds_of
 from tests.conftest import Tenant
 from tests.kpi.conftest import make_assignment, make_cycle, make_definition, measure
-
-
-@dataclass
-class World:
-    tenant: Tenant
-    other: Tenant
-    ids: dict[str, str] = field(default_factory=dict)
 
 
 async def build_world(team: Tenant, other_tenant: Tenant) -> World:
@@ -87,33 +81,20 @@ async def world(team: Tenant, other_tenant: Tenant) -> World:
 WORLDS = worlds_of(build_world)
 
 
+EMPLOYEES = {
+    "subject": "alice",
+    "manager": "lead",
+    "indirect_manager": "boss",
+    "manager_elsewhere": "dave",
+    "other_employee": "bob",
+}
+
+
 def headers_for(w: World, caller: str) -> dict[str, str]:
-    t = w.tenant
-    people = {
-        "subject": "alice",
-        "manager": "lead",
-        "indirect_manager": "boss",
-        "manager_elsewhere": "dave",
-        "other_employee": "bob",
-    }
-    if caller in ("admin", "hr", "auditor"):
-        return t.as_(caller)
-    if caller in people:
-        return t.employee(people[caller])
-    if caller == "other_admin":
-        return w.other.admin
-    if caller == "anonymous":
-        return {}
-    return t.as_scope(caller)
+    return authz_matrix.headers_for(w, caller, EMPLOYEES)
 
 
-def cells(default: int, mapping: dict[tuple[str, ...] | str, int]) -> dict[str, int]:
-    out = {c: default for c in CALLERS}
-    out["anonymous"] = 401
-    for who, status in mapping.items():
-        for name in (who,) if isinstance(who, str) else who:
-            out[name] = status
-    return out
+cells = partial(authz_matrix.cells, CALLERS)
 
 
 LIBRARY_LIST = cells(200, {OTHER_SCOPES: 403})
@@ -139,21 +120,6 @@ def measurement_write(code: int) -> dict[str, int]:
 
 
 BULK = cells(403, {(*STAFF, "kpi:write", "other_admin"): 200})
-
-
-@dataclass(frozen=True)
-class Route:
-    name: str
-    method: str
-    path: str
-    expected: dict[str, int]
-    body: Any = None
-    probe: str | None = None
-    writers: tuple[str, ...] = ()
-    shows: tuple[str, ...] = ()
-
-    def payload(self, w: World) -> Any:
-        return self.body(w) if callable(self.body) else self.body
 
 
 def _new_definition(_w: World) -> dict[str, Any]:
@@ -290,50 +256,17 @@ ROUTES = [
         writers=(*STAFF, "kpi:write"),
     ),
 ]
-CASES = [pytest.param(r, c, id=f"{r.name}-{c}") for r in ROUTES for c in CALLERS]
+MATRIX = Matrix(CALLERS, ROUTES, WORLDS, headers_for)
 
 
 def test_table_covers_every_kpi_route_and_caller():
-    from service.web.app import create_app
-
-    paths = create_app().openapi()["paths"]
-    served = {(method.upper(), path) for path, ops in paths.items() if "/kpi" in path for method in ops}
-    assert len(served) == len(ROUTES)
-    assert all(set(r.expected) == set(CALLERS) for r in ROUTES)
+    assert len(served_routes(lambda path: "/kpi" in path)) == len(ROUTES)
+    MATRIX.assert_complete()
 
 
-async def _probe(w: World, route: Route) -> Any:
-    if route.probe is None:
-        return None
-    resp = await w.tenant.client.get(route.probe.format(**w.ids), headers=w.tenant.admin)
-    return resp.status_code, resp.json()
-
-
-@pytest.mark.parametrize(("route", "caller"), CASES)
+@pytest.mark.parametrize(("route", "caller"), MATRIX.cases())
 async def test_matrix(client: Any, route: Route, caller: str):
-    expected = route.expected[caller]
-    w = await WORLDS.for_case(client, shares=leaves_unchanged(route.method, expected))
-    before = await _probe(w, route)
-    kwargs: dict[str, Any] = {"headers": headers_for(w, caller)}
-    if route.body is not None:
-        kwargs["json"] = route.payload(w)
-    resp = await w.tenant.client.request(route.method, route.path.format(**w.ids), **kwargs)
-    assert resp.status_code == expected, f"{route.name} as {caller}: {resp.status_code} {resp.text}"
-    if resp.status_code >= 400:
-        assert resp.headers["content-type"].startswith("application/problem+json")
-    if caller == "other_admin":
-        shown = json.dumps({k: v for k, v in resp.json().items() if k != "instance"}) if resp.content else ""
-        for key, value in w.ids.items():
-            assert value not in shown, f"{route.name} leaked {key} to another organization"
-    elif resp.status_code == 200 and route.method == "GET":
-        for key in route.shows:
-            assert w.ids[key] in resp.text, f"{route.name} as {caller} does not show {key}"
-    after = await _probe(w, route)
-    if route.probe is not None:
-        if caller in route.writers:
-            assert after != before, f"{route.name} as {caller} answered {expected} but changed nothing"
-        else:
-            assert after == before, f"{route.name} as {caller} changed the organization"
+    await MATRIX.check(client, route, caller)
 
 
 @pytest.mark.parametrize("caller", [c for c in CALLERS if ASSIGNMENT_LIST[c] == 200])

@@ -4,40 +4,30 @@ changes something; another organization's admin never sees a thing of this one."
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from tests.authz_worlds import SharedWorlds, leaves_unchanged
+from tests import authz_matrix
+from tests.authz_matrix import Matrix, World
+from tests.authz_worlds import SharedWorlds
 from tests.conftest import Tenant, make_team, new_tenant
 from tests.okr.conftest import act, check_in, make_cycle, make_kr, make_objective
 
 CALLERS = ["admin", "hr", "auditor", "owner", "manager", "elsewhere", "other", "other_admin", "anonymous", "client"]
 
 
-@dataclass
-class World:
-    t: Tenant
-    other: Tenant
-    ids: dict[str, str] = field(default_factory=dict)
+EMPLOYEES = {
+    "owner": "alice",
+    "manager": "lead",
+    "elsewhere": "dave",  # manages erin, not alice
+    "other": "bob",
+}
 
 
 def headers_for(w: World, caller: str) -> dict[str, str]:
-    t = w.t
-    return {
-        "admin": lambda: t.admin,
-        "hr": lambda: t.hr,
-        "auditor": lambda: t.auditor,
-        "owner": lambda: t.employee("alice"),
-        "manager": lambda: t.employee("lead"),
-        "elsewhere": lambda: t.employee("dave"),  # manages erin, not alice
-        "other": lambda: t.employee("bob"),
-        "other_admin": lambda: w.other.admin,
-        "anonymous": lambda: {},
-        "client": lambda: t.as_scope("kpi:write"),
-    }[caller]()
+    return authz_matrix.headers_for(w, "kpi:write" if caller == "client" else caller, EMPLOYEES)
 
 
 async def build_world(team: Tenant, other: Tenant, state: str = "draft") -> World:
@@ -49,7 +39,7 @@ async def build_world(team: Tenant, other: Tenant, state: str = "draft") -> Worl
     await make_kr(team, company, title="Second")
     for step in ("submit", "approve", "publish"):
         await act(team, company, step)
-    w = World(t=team, other=other)
+    w = World(tenant=team, other=other)
     for key, visibility in (("pub", "public"), ("priv", "private")):
         obj = await make_objective(
             team,
@@ -88,10 +78,7 @@ PLANNERS = ("admin", "hr", "owner", "manager")
 
 
 def cells(default: int, **by_caller: int) -> dict[str, int]:
-    out = {c: default for c in CALLERS}
-    out["anonymous"] = 401
-    out.update(by_caller)
-    return out
+    return authz_matrix.cells(CALLERS, default, by_caller)
 
 
 def group(names: tuple[str, ...], code: int) -> dict[str, int]:
@@ -129,18 +116,18 @@ STEPS = {
 
 
 @dataclass(frozen=True)
-class Route:
-    name: str
-    method: str
-    path: str
-    expected: dict[str, int]
-    body: Any = None
-    state: str = "draft"
-    probe: str | None = None
-    writes: bool = True
+class Route(authz_matrix.Route):
+    state: str = "draft"  # how far the public objective is walked before the call
+    writes: bool = True  # False: the route only reads, whatever its method
 
-    def url(self, w: World) -> str:
-        return self.path.format(**w.ids)
+    def world_key(self) -> str:
+        return self.state
+
+    def reads_only(self) -> bool:
+        return not self.writes
+
+    def changes(self, caller: str) -> bool:
+        return self.expected[caller] < 300  # every allowed call of a probed route changes it
 
 
 def _new_objective(w: World) -> dict[str, Any]:
@@ -258,54 +245,16 @@ ROUTES = [
         "check-ins.post.private", "POST", PKR + "/check-ins", write_priv(201), {"value": "20"}, probe=PKR + "/check-ins"
     ),
 ]
-CASES = [pytest.param(r, c, id=f"{r.name}-{c}") for r in ROUTES for c in CALLERS]
+MATRIX = Matrix(CALLERS, ROUTES, WORLDS, headers_for, probe_as="hr")
 
 
 def test_table_is_complete():
-    assert all(set(r.expected) == set(CALLERS) for r in ROUTES)
+    MATRIX.assert_complete()
 
 
-def _fill(value: Any, w: World) -> Any:
-    if isinstance(value, str):
-        return value.format(**w.ids)
-    if isinstance(value, dict):
-        return {k: _fill(v, w) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_fill(v, w) for v in value]
-    return value
-
-
-async def _probe(w: World, route: Route) -> Any:
-    if route.probe is None:
-        return None
-    resp = await w.t.client.get(route.probe.format(**w.ids), headers=w.t.hr)
-    return resp.status_code, resp.json()
-
-
-@pytest.mark.parametrize(("route", "caller"), CASES)
+@pytest.mark.parametrize(("route", "caller"), MATRIX.cases())
 async def test_matrix(client: Any, route: Route, caller: str):
-    expected = route.expected[caller]
-    w = await WORLDS.for_case(
-        client, key=route.state, shares=leaves_unchanged(route.method, expected, reads=not route.writes)
-    )
-    before = await _probe(w, route)
-    kwargs: dict[str, Any] = {"headers": headers_for(w, caller)}
-    if route.body is not None:
-        kwargs["json"] = _fill(route.body(w) if callable(route.body) else route.body, w)
-    resp = await w.t.client.request(route.method, route.url(w), **kwargs)
-    assert resp.status_code == expected, f"{route.name} as {caller}: {resp.status_code} {resp.text}"
-    if resp.status_code >= 400:
-        assert resp.headers["content-type"].startswith("application/problem+json")
-    if caller == "other_admin" and resp.content:
-        shown = json.dumps({k: v for k, v in resp.json().items() if k != "instance"})
-        for value in w.ids.values():
-            assert value not in shown, f"{route.name} leaked {value}"
-    after = await _probe(w, route)
-    if route.probe is not None:
-        if expected < 300:
-            assert after != before, f"{route.name} as {caller} answered {expected} but changed nothing"
-        else:
-            assert after == before, f"{route.name} as {caller} changed something"
+    await MATRIX.check(client, route, caller)
 
 
 async def test_lists_show_only_what_the_caller_may_read(world: World):
@@ -317,10 +266,10 @@ async def test_lists_show_only_what_the_caller_may_read(world: World):
         ("other", False),
         ("elsewhere", False),
     ):
-        items = (await w.t.client.get("/api/v1/objectives", headers=headers_for(w, caller))).json()["items"]
+        items = (await w.tenant.client.get("/api/v1/objectives", headers=headers_for(w, caller))).json()["items"]
         ids = {o["id"] for o in items}
         assert w.ids["pub"] in ids and (w.ids["priv"] in ids) == sees_private, caller
-    foreign = (await w.t.client.get("/api/v1/objectives", headers=w.other.admin)).json()
+    foreign = (await w.tenant.client.get("/api/v1/objectives", headers=w.other.admin)).json()
     assert foreign == {"items": [], "next_cursor": None}
-    foreign_krs = (await w.t.client.get("/api/v1/key-results", headers=w.other.admin)).json()
+    foreign_krs = (await w.tenant.client.get("/api/v1/key-results", headers=w.other.admin)).json()
     assert foreign_krs == {"items": [], "next_cursor": None}

@@ -19,7 +19,7 @@ from tests.evaluations.conftest import act as ev_act
 from tests.evaluations.conftest import ask, open_evaluation
 from tests.kpi.conftest import make_assignment, make_definition, measure
 from tests.okr.conftest import make_kr, make_objective, publish
-from tests.test_graphql_org import gql
+from tests.org.test_graphql_org import gql
 
 Q4 = ("2026-10-01", "2026-12-31")
 DEC = ("2026-12-01", "2026-12-31")

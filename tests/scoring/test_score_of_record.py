@@ -26,8 +26,8 @@ from tests.incentives.conftest import (
     run,
     set_employee,
 )
+from tests.org.test_graphql_org import gql, ok
 from tests.scoring.test_locked_periods import assert_locked, build, transition
-from tests.test_graphql_org import gql, ok
 from tests.test_scoring_policies import make_policy
 
 

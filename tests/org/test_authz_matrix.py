@@ -5,27 +5,18 @@ foreign admin never sees the organization's rows, and that a permitted read retu
 
 from __future__ import annotations
 
-import json
 import uuid
-from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import pytest
 
-from tests.authz_worlds import leaves_unchanged, worlds_of
+from tests import authz_matrix
+from tests.authz_matrix import Matrix, Route, World
+from tests.authz_worlds import worlds_of
 from tests.conftest import Tenant
 
 # --- the world every cell runs against ----------------------------------------------------
-
-
-@dataclass
-class World:
-    tenant: Tenant
-    other: Tenant
-    ids: dict[str, str] = field(default_factory=dict)
-
-    def ids_text(self) -> list[str]:
-        return list(self.ids.values())
 
 
 async def build_world(tenant: Tenant, other_tenant: Tenant) -> World:
@@ -78,22 +69,7 @@ CALLERS = [
 
 
 def headers_for(w: World, caller: str) -> dict[str, str]:
-    t = w.tenant
-    if caller == "admin":
-        return t.admin
-    if caller == "hr":
-        return t.hr
-    if caller == "auditor":
-        return t.auditor
-    if caller == "employee":
-        return t.employee("bob")
-    if caller == "manager":
-        return t.employee("lead")
-    if caller == "other_admin":
-        return w.other.admin
-    if caller == "anonymous":
-        return {}
-    return t.as_scope(caller)
+    return authz_matrix.headers_for(w, caller, {"employee": "bob", "manager": "lead"})
 
 
 # --- expectations ---------------------------------------------------------------------------
@@ -103,14 +79,7 @@ DIRECTORY_SCOPES = ("employees:write", "payroll:read", "scim")
 WRITERS = ("admin", "hr", "employees:write")
 
 
-def cells(default: int, mapping: dict[tuple[str, ...] | str, int]) -> dict[str, int]:
-    out = {c: default for c in CALLERS}
-    out["anonymous"] = 401
-    for who, status in mapping.items():
-        for name in (who,) if isinstance(who, str) else who:
-            out[name] = status
-    return out
-
+cells = partial(authz_matrix.cells, CALLERS)
 
 DIR_LIST = cells(200, {"kpi:write": 403})
 DIR_ITEM_READ = cells(200, {("kpi:write", "other_admin"): 404})
@@ -137,30 +106,12 @@ def clients_item(code: int) -> dict[str, int]:
 AUDIT = cells(403, {("admin", "auditor", "other_admin"): 200})
 
 
-@dataclass(frozen=True)
-class Route:
-    name: str
-    method: str
-    path: str
-    expected: dict[str, int]
-    body: Any = None
-    probe: str | None = None  # an admin GET whose answer a write changes
-    writers: tuple[str, ...] = ()  # tenant callers whose allowed call changes the probe
-    shows: tuple[str, ...] = ()  # ids a permitted read must contain
-
-    def url(self, w: World) -> str:
-        return self.path.format(**w.ids)
-
-    def payload(self) -> Any:
-        return self.body() if callable(self.body) else self.body
-
-
 def _new_employee() -> dict[str, Any]:
     key = uuid.uuid4().hex[:8]
     return {"external_id": f"m-{key}", "email": f"{key}@example.com", "given_name": "New", "family_name": "Hire"}
 
 
-def _bulk() -> dict[str, Any]:
+def _bulk(_w: World) -> dict[str, Any]:
     return {"rows": [_new_employee(), _new_employee()]}
 
 
@@ -230,7 +181,7 @@ ROUTES = [
         "POST",
         "/api/v1/employees",
         dir_create(201),
-        _new_employee,
+        lambda _w: _new_employee(),
         probe="/api/v1/employees",
         writers=WRITERS,
     ),
@@ -274,51 +225,16 @@ ROUTES = [
     Route("audit.list", "GET", "/api/v1/audit-events", AUDIT),
 ]
 
-CASES = [pytest.param(r, c, id=f"{r.name}-{c}") for r in ROUTES for c in CALLERS]
+MATRIX = Matrix(CALLERS, ROUTES, WORLDS, headers_for)
 
 
 def test_table_covers_every_route_and_caller():
-    assert all(set(r.expected) == set(CALLERS) for r in ROUTES)
-    assert len(CASES) == len(ROUTES) * len(CALLERS)
+    MATRIX.assert_complete()
 
 
-async def _probe(w: World, route: Route) -> Any:
-    if route.probe is None:
-        return None
-    resp = await w.tenant.client.get(route.probe.format(**w.ids), headers=w.tenant.admin)
-    return resp.status_code, resp.json()
-
-
-@pytest.mark.parametrize(("route", "caller"), CASES)
+@pytest.mark.parametrize(("route", "caller"), MATRIX.cases())
 async def test_matrix(client: Any, route: Route, caller: str):
-    expected = route.expected[caller]
-    w = await WORLDS.for_case(client, shares=leaves_unchanged(route.method, expected))
-    before = await _probe(w, route)
-    kwargs: dict[str, Any] = {"headers": headers_for(w, caller)}
-    if route.body is not None:
-        kwargs["json"] = route.payload()
-    resp = await w.tenant.client.request(route.method, route.url(w), **kwargs)
-    assert resp.status_code == expected, f"{route.name} as {caller}: {resp.status_code} {resp.text}"
-
-    if resp.status_code >= 400:
-        assert resp.headers["content-type"].startswith("application/problem+json")
-        assert resp.json()["status"] == resp.status_code
-    if caller == "other_admin":
-        # Nothing of this organization ever reaches another organization's admin (the
-        # problem's `instance` merely echoes the path the caller asked for).
-        shown = json.dumps({k: v for k, v in resp.json().items() if k != "instance"}) if resp.content else ""
-        for value in w.ids_text():
-            assert value not in shown, f"{route.name} leaked {value} to another organization"
-    elif resp.status_code == 200 and route.method == "GET":
-        for key in route.shows:
-            assert w.ids[key] in resp.text, f"{route.name} as {caller} does not show {key}"
-
-    after = await _probe(w, route)
-    if route.probe is not None:
-        if caller in route.writers:
-            assert after != before, f"{route.name} as {caller} answered {expected} but changed nothing"
-        else:
-            assert after == before, f"{route.name} as {caller} changed the organization"
+    await MATRIX.check(client, route, caller)
 
 
 # --- finer points the table cannot show ------------------------------------------------------
