@@ -24,14 +24,14 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, ClassVar
 
-from sqlalchemy import MetaData, Table, event, text
+from sqlalchemy import ForeignKeyConstraint, Integer, MetaData, Table, event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, declared_attr, mapped_column
 from starlette.requests import Request
 
 from service.config import get_settings
@@ -58,6 +58,24 @@ class TenantMixin:
 
     org_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+
+
+def tenant_fk(column: str, table: str, **options: Any) -> ForeignKeyConstraint:
+    """A reference inside one organization: `(org_id, column)` to `table (org_id, id)`,
+    so a row can never point at another tenant's row (and Citus co-locates the join)."""
+    return ForeignKeyConstraint(["org_id", column], [f"{table}.org_id", f"{table}.id"], **options)
+
+
+class Versioned:
+    """A version counter, 1 on insert and one more on every UPDATE: the resource's ETag,
+    and SQLAlchemy's `version_id_col`, so of two writers that read the same version only
+    the first can write (service/kit/etag.py)."""
+
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.version}
 
 
 class SerializedSession(AsyncSession):

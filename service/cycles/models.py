@@ -6,14 +6,14 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKeyConstraint, Index, Integer, String
+from sqlalchemy import JSON, Date, ForeignKeyConstraint, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, TenantMixin
+from service.db import Base, TenantMixin, Versioned, tenant_fk
 from service.org.models import Timestamps
 
 
-class Cycle(TenantMixin, Timestamps, Base):
+class Cycle(TenantMixin, Timestamps, Versioned, Base):
     __tablename__ = "cycles"
 
     name: Mapped[str] = mapped_column(String(200))
@@ -24,11 +24,9 @@ class Cycle(TenantMixin, Timestamps, Base):
     status: Mapped[str] = mapped_column(String(20), default="planning")
     # Scoring policy versions pinned when the cycle enters calibration (SPEC section 7).
     pinned_policies: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
-        ForeignKeyConstraint(["org_id", "parent_id"], ["cycles.org_id", "cycles.id"]),
+        tenant_fk("parent_id", "cycles"),
         Index("ix_cycles_org_parent", "org_id", "parent_id"),
     )

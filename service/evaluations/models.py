@@ -22,12 +22,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, TenantMixin
+from service.db import Base, TenantMixin, Versioned, tenant_fk
 from service.org.models import Timestamps
 from service.types import ExactDecimal, UtcDateTime, utcnow
 
 
-class Evaluation(TenantMixin, Timestamps, Base):
+class Evaluation(TenantMixin, Timestamps, Versioned, Base):
     """One employee's evaluation in one cycle. `status` names the last completed step
     (SPEC section 9): not_started → self_review (self review submitted) → manager_review
     (manager review submitted) → calibrated (calibration finalized) → finalized →
@@ -56,21 +56,19 @@ class Evaluation(TenantMixin, Timestamps, Base):
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     acknowledged_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     acknowledgement_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
-        ForeignKeyConstraint(["org_id", "employee_id"], ["employees.org_id", "employees.id"]),
-        ForeignKeyConstraint(["org_id", "cycle_id"], ["cycles.org_id", "cycles.id"]),
-        ForeignKeyConstraint(["org_id", "manager_reviewer_id"], ["employees.org_id", "employees.id"]),
-        ForeignKeyConstraint(["org_id", "calibration_id"], ["calibration_sessions.org_id", "calibration_sessions.id"]),
+        tenant_fk("employee_id", "employees"),
+        tenant_fk("cycle_id", "cycles"),
+        tenant_fk("manager_reviewer_id", "employees"),
+        tenant_fk("calibration_id", "calibration_sessions"),
         UniqueConstraint("org_id", "employee_id", "cycle_id"),
         Index("ix_evaluations_org_cycle", "org_id", "cycle_id"),
     )
 
 
-class PeerRequest(TenantMixin, Timestamps, Base):
+class PeerRequest(TenantMixin, Timestamps, Versioned, Base):
     """A 360 request to one reviewer about one evaluation, and the feedback it receives:
     requested → submitted (rating and comments) or declined."""
 
@@ -89,22 +87,20 @@ class PeerRequest(TenantMixin, Timestamps, Base):
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     declined_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     decline_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
-        ForeignKeyConstraint(["org_id", "evaluation_id"], ["evaluations.org_id", "evaluations.id"]),
-        ForeignKeyConstraint(["org_id", "employee_id"], ["employees.org_id", "employees.id"]),
-        ForeignKeyConstraint(["org_id", "reviewer_id"], ["employees.org_id", "employees.id"]),
-        ForeignKeyConstraint(["org_id", "cycle_id"], ["cycles.org_id", "cycles.id"]),
+        tenant_fk("evaluation_id", "evaluations"),
+        tenant_fk("employee_id", "employees"),
+        tenant_fk("reviewer_id", "employees"),
+        tenant_fk("cycle_id", "cycles"),
         UniqueConstraint("org_id", "evaluation_id", "reviewer_id"),
         Index("ix_peer_requests_org_reviewer", "org_id", "reviewer_id"),
         Index("ix_peer_requests_org_cycle", "org_id", "cycle_id"),
     )
 
 
-class CalibrationSession(TenantMixin, Timestamps, Base):
+class CalibrationSession(TenantMixin, Timestamps, Versioned, Base):
     """A calibration meeting over a fixed set of employees of one cycle: open while the
     meeting adjusts, finalized (locked) once the distribution is applied."""
 
@@ -117,13 +113,11 @@ class CalibrationSession(TenantMixin, Timestamps, Base):
     created_by: Mapped[str] = mapped_column(String(200))
     finalized_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     finalized_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
-        ForeignKeyConstraint(["org_id", "cycle_id"], ["cycles.org_id", "cycles.id"]),
-        ForeignKeyConstraint(["org_id", "department_id"], ["departments.org_id", "departments.id"]),
+        tenant_fk("cycle_id", "cycles"),
+        tenant_fk("department_id", "departments"),
         Index("ix_calibration_sessions_org_cycle", "org_id", "cycle_id"),
     )
 
@@ -144,9 +138,9 @@ class CalibrationMember(TenantMixin, Base):
 
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
-        ForeignKeyConstraint(["org_id", "session_id"], ["calibration_sessions.org_id", "calibration_sessions.id"]),
-        ForeignKeyConstraint(["org_id", "cycle_id"], ["cycles.org_id", "cycles.id"]),
-        ForeignKeyConstraint(["org_id", "employee_id"], ["employees.org_id", "employees.id"]),
+        tenant_fk("session_id", "calibration_sessions"),
+        tenant_fk("cycle_id", "cycles"),
+        tenant_fk("employee_id", "employees"),
         UniqueConstraint("org_id", "cycle_id", "employee_id"),
         Index("ix_calibration_members_org_session", "org_id", "session_id"),
     )
@@ -169,15 +163,15 @@ class CalibrationAdjustment(TenantMixin, Base):
 
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
-        ForeignKeyConstraint(["org_id", "session_id"], ["calibration_sessions.org_id", "calibration_sessions.id"]),
-        ForeignKeyConstraint(["org_id", "cycle_id"], ["cycles.org_id", "cycles.id"]),
-        ForeignKeyConstraint(["org_id", "employee_id"], ["employees.org_id", "employees.id"]),
+        tenant_fk("session_id", "calibration_sessions"),
+        tenant_fk("cycle_id", "cycles"),
+        tenant_fk("employee_id", "employees"),
         Index("ix_calibration_adjustments_org_session", "org_id", "session_id"),
         Index("ix_calibration_adjustments_org_cycle", "org_id", "cycle_id"),
     )
 
 
-class Interview(TenantMixin, Timestamps, Base):
+class Interview(TenantMixin, Timestamps, Versioned, Base):
     """A performance interview about an evaluation. The employee's acknowledgement is the
     signature: recorded with time and principal, after which nothing changes."""
 
@@ -196,21 +190,19 @@ class Interview(TenantMixin, Timestamps, Base):
     acknowledged_employee_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
     acknowledgement_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_by: Mapped[str] = mapped_column(String(200))
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
-        ForeignKeyConstraint(["org_id", "evaluation_id"], ["evaluations.org_id", "evaluations.id"]),
-        ForeignKeyConstraint(["org_id", "employee_id"], ["employees.org_id", "employees.id"]),
-        ForeignKeyConstraint(["org_id", "interviewer_id"], ["employees.org_id", "employees.id"]),
-        ForeignKeyConstraint(["org_id", "cycle_id"], ["cycles.org_id", "cycles.id"]),
+        tenant_fk("evaluation_id", "evaluations"),
+        tenant_fk("employee_id", "employees"),
+        tenant_fk("interviewer_id", "employees"),
+        tenant_fk("cycle_id", "cycles"),
         Index("ix_interviews_org_evaluation", "org_id", "evaluation_id"),
         Index("ix_interviews_org_employee", "org_id", "employee_id"),
     )
 
 
-class ReviewMeeting(TenantMixin, Timestamps, Base):
+class ReviewMeeting(TenantMixin, Timestamps, Versioned, Base):
     """A review meeting record on an objective, a cycle or an evaluation: summary, result
     data, gap, cause analysis and an improvement plan of owned, dated actions.
     `employee_id` is the person it is about (the evaluated employee or the objective's
@@ -229,12 +221,10 @@ class ReviewMeeting(TenantMixin, Timestamps, Base):
     cause_analysis: Mapped[str | None] = mapped_column(Text, nullable=True)
     improvement_plan: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_by: Mapped[str] = mapped_column(String(200))
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
-        ForeignKeyConstraint(["org_id", "employee_id"], ["employees.org_id", "employees.id"]),
+        tenant_fk("employee_id", "employees"),
         Index("ix_review_meetings_org_subject", "org_id", "subject_kind", "subject_id"),
         Index("ix_review_meetings_org_employee", "org_id", "employee_id"),
     )

@@ -19,19 +19,18 @@ from sqlalchemy import (
     Date,
     ForeignKeyConstraint,
     Index,
-    Integer,
     String,
     Text,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, TenantMixin
+from service.db import Base, TenantMixin, Versioned, tenant_fk
 from service.org.models import Timestamps
 from service.types import UtcDateTime, utcnow
 
 
-class IncentivePlan(TenantMixin, Timestamps, Base):
+class IncentivePlan(TenantMixin, Timestamps, Versioned, Base):
     """A bonus plan, an excess-KPI reward or a breakthrough nomination scheme over one
     cycle. `params` holds the validated parameters with every default made explicit."""
 
@@ -43,17 +42,15 @@ class IncentivePlan(TenantMixin, Timestamps, Base):
     currency: Mapped[str] = mapped_column(String(3))
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     last_run_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
-        ForeignKeyConstraint(["org_id", "cycle_id"], ["cycles.org_id", "cycles.id"]),
+        tenant_fk("cycle_id", "cycles"),
         Index("ix_incentive_plans_org_cycle", "org_id", "cycle_id"),
     )
 
 
-class IncentiveResult(TenantMixin, Timestamps, Base):
+class IncentiveResult(TenantMixin, Timestamps, Versioned, Base):
     """One employee's result of a plan: an amount in minor units (money plans), or a
     nomination; `kind` is payment, nomination or adjustment (a correction of a finalized
     result, pointing at it through `adjusts_id`). `inputs` is the snapshot every amount
@@ -86,14 +83,12 @@ class IncentiveResult(TenantMixin, Timestamps, Base):
     # The plan's name when the result was finalized: what payroll exports, whatever the
     # plan is called later (null for results finalized before this was kept).
     plan_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
-        ForeignKeyConstraint(["org_id", "plan_id"], ["incentive_plans.org_id", "incentive_plans.id"]),
-        ForeignKeyConstraint(["org_id", "employee_id"], ["employees.org_id", "employees.id"]),
-        ForeignKeyConstraint(["org_id", "adjusts_id"], ["incentive_results.org_id", "incentive_results.id"]),
+        tenant_fk("plan_id", "incentive_plans"),
+        tenant_fk("employee_id", "employees"),
+        tenant_fk("adjusts_id", "incentive_results"),
         Index("ix_incentive_results_org_plan_status", "org_id", "plan_id", "status"),
         Index("ix_incentive_results_org_employee", "org_id", "employee_id"),
         Index("ix_incentive_results_org_adjusts", "org_id", "adjusts_id"),
@@ -144,5 +139,5 @@ class PayrollAck(Base):
 
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
-        ForeignKeyConstraint(["org_id", "result_id"], ["incentive_results.org_id", "incentive_results.id"]),
+        tenant_fk("result_id", "incentive_results"),
     )

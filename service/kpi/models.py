@@ -21,12 +21,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, TenantMixin
+from service.db import Base, TenantMixin, Versioned, tenant_fk
 from service.org.models import Timestamps
 from service.types import ExactDecimal
 
 
-class KpiDefinition(TenantMixin, Timestamps, Base):
+class KpiDefinition(TenantMixin, Timestamps, Versioned, Base):
     """A library entry: what is measured and how measurements aggregate."""
 
     __tablename__ = "kpi_definitions"
@@ -38,28 +38,24 @@ class KpiDefinition(TenantMixin, Timestamps, Base):
     aggregation: Mapped[str] = mapped_column(String(10))
     perspective: Mapped[str | None] = mapped_column(String(20), nullable=True)
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         UniqueConstraint("org_id", "code"),
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
     )
 
 
-class KpiTemplate(TenantMixin, Timestamps, Base):
+class KpiTemplate(TenantMixin, Timestamps, Versioned, Base):
     """A position's default set of KPIs; its items live in `kpi_template_items`."""
 
     __tablename__ = "kpi_templates"
 
     name: Mapped[str] = mapped_column(String(200))
     position_id: Mapped[uuid.UUID] = mapped_column()
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
-        ForeignKeyConstraint(["org_id", "position_id"], ["positions.org_id", "positions.id"]),
+        tenant_fk("position_id", "positions"),
         Index("ix_kpi_templates_org_position", "org_id", "position_id"),
     )
 
@@ -91,13 +87,13 @@ class KpiTemplateItem(TenantMixin, KpiParameters, Base):
         ForeignKeyConstraint(
             ["org_id", "template_id"], ["kpi_templates.org_id", "kpi_templates.id"], ondelete="CASCADE"
         ),
-        ForeignKeyConstraint(["org_id", "definition_id"], ["kpi_definitions.org_id", "kpi_definitions.id"]),
+        tenant_fk("definition_id", "kpi_definitions"),
         UniqueConstraint("org_id", "template_id", "definition_id"),
         Index("ix_kpi_template_items_org_definition", "org_id", "definition_id"),
     )
 
 
-class KpiAssignment(TenantMixin, Timestamps, KpiParameters, Base):
+class KpiAssignment(TenantMixin, Timestamps, KpiParameters, Versioned, Base):
     """An employee's KPI in a cycle. One per (employee, cycle, definition), which is what
     makes template application idempotent and bulk rows addressable by
     (employee_external_id, kpi_code, cycle_id)."""
@@ -108,15 +104,13 @@ class KpiAssignment(TenantMixin, Timestamps, KpiParameters, Base):
     cycle_id: Mapped[uuid.UUID] = mapped_column()
     definition_id: Mapped[uuid.UUID] = mapped_column()
     template_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
-        ForeignKeyConstraint(["org_id", "employee_id"], ["employees.org_id", "employees.id"]),
-        ForeignKeyConstraint(["org_id", "cycle_id"], ["cycles.org_id", "cycles.id"]),
-        ForeignKeyConstraint(["org_id", "definition_id"], ["kpi_definitions.org_id", "kpi_definitions.id"]),
-        ForeignKeyConstraint(["org_id", "template_id"], ["kpi_templates.org_id", "kpi_templates.id"]),
+        tenant_fk("employee_id", "employees"),
+        tenant_fk("cycle_id", "cycles"),
+        tenant_fk("definition_id", "kpi_definitions"),
+        tenant_fk("template_id", "kpi_templates"),
         UniqueConstraint("org_id", "employee_id", "cycle_id", "definition_id"),
         Index("ix_kpi_assignments_org_employee_cycle", "org_id", "employee_id", "cycle_id"),
         Index("ix_kpi_assignments_org_cycle", "org_id", "cycle_id"),
@@ -124,7 +118,7 @@ class KpiAssignment(TenantMixin, Timestamps, KpiParameters, Base):
     )
 
 
-class KpiMeasurement(TenantMixin, Timestamps, Base):
+class KpiMeasurement(TenantMixin, Timestamps, Versioned, Base):
     """An actual. `source_key` is the ingesting system's idempotency key: unique per
     assignment when set."""
 
@@ -136,9 +130,7 @@ class KpiMeasurement(TenantMixin, Timestamps, Base):
     source: Mapped[str | None] = mapped_column(String(100), nullable=True)
     source_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
     recorded_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
         ForeignKeyConstraint(

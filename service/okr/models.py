@@ -20,12 +20,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, TenantMixin
+from service.db import Base, TenantMixin, Versioned, tenant_fk
 from service.org.models import Timestamps
 from service.types import ExactDecimal, UtcDateTime, utcnow
 
 
-class Objective(TenantMixin, Timestamps, Base):
+class Objective(TenantMixin, Timestamps, Versioned, Base):
     __tablename__ = "objectives"
 
     title: Mapped[str] = mapped_column(String(300))
@@ -42,15 +42,13 @@ class Objective(TenantMixin, Timestamps, Base):
     status: Mapped[str] = mapped_column(String(20), default="draft")
     # The comment of the latest rejection (the objective is back in draft).
     rejection_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
-        ForeignKeyConstraint(["org_id", "owner_id"], ["employees.org_id", "employees.id"]),
-        ForeignKeyConstraint(["org_id", "department_id"], ["departments.org_id", "departments.id"]),
-        ForeignKeyConstraint(["org_id", "cycle_id"], ["cycles.org_id", "cycles.id"]),
-        ForeignKeyConstraint(["org_id", "parent_id"], ["objectives.org_id", "objectives.id"]),
+        tenant_fk("owner_id", "employees"),
+        tenant_fk("department_id", "departments"),
+        tenant_fk("cycle_id", "cycles"),
+        tenant_fk("parent_id", "objectives"),
         Index("ix_objectives_org_cycle", "org_id", "cycle_id"),
         Index("ix_objectives_org_owner", "org_id", "owner_id"),
         Index("ix_objectives_org_parent", "org_id", "parent_id"),
@@ -68,13 +66,13 @@ class ObjectiveSupport(Base):
 
     __table_args__ = (
         PrimaryKeyConstraint("org_id", "objective_id", "supported_id"),
-        ForeignKeyConstraint(["org_id", "objective_id"], ["objectives.org_id", "objectives.id"]),
-        ForeignKeyConstraint(["org_id", "supported_id"], ["objectives.org_id", "objectives.id"]),
+        tenant_fk("objective_id", "objectives"),
+        tenant_fk("supported_id", "objectives"),
         Index("ix_objective_supports_org_supported", "org_id", "supported_id"),
     )
 
 
-class KeyResult(TenantMixin, Timestamps, Base):
+class KeyResult(TenantMixin, Timestamps, Versioned, Base):
     __tablename__ = "key_results"
 
     objective_id: Mapped[uuid.UUID] = mapped_column()
@@ -93,13 +91,11 @@ class KeyResult(TenantMixin, Timestamps, Base):
     grade_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     graded_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     graded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
-        ForeignKeyConstraint(["org_id", "objective_id"], ["objectives.org_id", "objectives.id"]),
-        ForeignKeyConstraint(["org_id", "owner_id"], ["employees.org_id", "employees.id"]),
+        tenant_fk("objective_id", "objectives"),
+        tenant_fk("owner_id", "employees"),
         Index("ix_key_results_org_objective", "org_id", "objective_id"),
     )
 
@@ -123,7 +119,7 @@ class CheckIn(TenantMixin, Base):
 
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
-        ForeignKeyConstraint(["org_id", "key_result_id"], ["key_results.org_id", "key_results.id"]),
+        tenant_fk("key_result_id", "key_results"),
         Index("ix_check_ins_org_kr_checked", "org_id", "key_result_id", "checked_in_at"),
     )
 
@@ -146,6 +142,6 @@ class ObjectiveRevision(TenantMixin, Base):
 
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
-        ForeignKeyConstraint(["org_id", "objective_id"], ["objectives.org_id", "objectives.id"]),
+        tenant_fk("objective_id", "objectives"),
         Index("ix_objective_revisions_org_objective", "org_id", "objective_id"),
     )

@@ -16,13 +16,12 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
-    Integer,
     String,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, TenantMixin
+from service.db import Base, TenantMixin, Versioned, tenant_fk
 from service.types import ExactDecimal, UtcDateTime, new_id, utcnow
 
 DEFAULT_ORG_SETTINGS: dict[str, Any] = {
@@ -39,7 +38,7 @@ class Timestamps:
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
-class Organization(Timestamps, Base):
+class Organization(Timestamps, Versioned, Base):
     """The tenant. Its own `id` is the distribution column of every other table."""
 
     __tablename__ = "organizations"
@@ -50,40 +49,33 @@ class Organization(Timestamps, Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     fiscal_year_start: Mapped[str] = mapped_column(String(5), default="01-01")
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-
-    __mapper_args__ = {"version_id_col": version}
 
 
-class Department(TenantMixin, Timestamps, Base):
+class Department(TenantMixin, Timestamps, Versioned, Base):
     __tablename__ = "departments"
 
     name: Mapped[str] = mapped_column(String(200))
     parent_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
     head_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
-        ForeignKeyConstraint(["org_id", "parent_id"], ["departments.org_id", "departments.id"]),
+        tenant_fk("parent_id", "departments"),
         Index("ix_departments_org_parent", "org_id", "parent_id"),
     )
 
 
-class Position(TenantMixin, Timestamps, Base):
+class Position(TenantMixin, Timestamps, Versioned, Base):
     __tablename__ = "positions"
 
     name: Mapped[str] = mapped_column(String(200))
     level: Mapped[str | None] = mapped_column(String(40), nullable=True)
     job_family: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (ForeignKeyConstraint(["org_id"], ["organizations.id"]),)
 
 
-class Employee(TenantMixin, Timestamps, Base):
+class Employee(TenantMixin, Timestamps, Versioned, Base):
     __tablename__ = "employees"
 
     external_id: Mapped[str] = mapped_column(String(200))
@@ -101,15 +93,13 @@ class Employee(TenantMixin, Timestamps, Base):
     comp_currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
     target_bonus_pct: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
     target_bonus_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         UniqueConstraint("org_id", "external_id"),
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
-        ForeignKeyConstraint(["org_id", "department_id"], ["departments.org_id", "departments.id"]),
-        ForeignKeyConstraint(["org_id", "position_id"], ["positions.org_id", "positions.id"]),
-        ForeignKeyConstraint(["org_id", "manager_id"], ["employees.org_id", "employees.id"]),
+        tenant_fk("department_id", "departments"),
+        tenant_fk("position_id", "positions"),
+        tenant_fk("manager_id", "employees"),
         Index("ix_employees_org_manager", "org_id", "manager_id"),
         Index("ix_employees_org_department", "org_id", "department_id"),
     )

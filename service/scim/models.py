@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKeyConstraint, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, TenantMixin
+from service.db import Base, TenantMixin, tenant_fk
 from service.types import UtcDateTime, utcnow
 
 
@@ -40,7 +40,7 @@ class ScimUser(TenantMixin, Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
-        ForeignKeyConstraint(["org_id", "id"], ["employees.org_id", "employees.id"], ondelete="CASCADE"),
+        tenant_fk("id", "employees", ondelete="CASCADE"),
         UniqueConstraint("org_id", "user_name_key"),
         Index("ix_scim_users_org_external_id", "org_id", "external_id"),
     )
@@ -58,6 +58,6 @@ class ScimGroup(TenantMixin, Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
-        ForeignKeyConstraint(["org_id", "id"], ["departments.org_id", "departments.id"], ondelete="CASCADE"),
+        tenant_fk("id", "departments", ondelete="CASCADE"),
         Index("ix_scim_groups_org_external_id", "org_id", "external_id"),
     )

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, TenantMixin
+from service.db import Base, TenantMixin, tenant_fk
 from service.types import ExactDecimal, UtcDateTime, utcnow
 
 
@@ -57,9 +57,7 @@ class ScoringPolicyVersion(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
-    __table_args__ = (
-        ForeignKeyConstraint(["org_id", "policy_id"], ["scoring_policies.org_id", "scoring_policies.id"]),
-    )
+    __table_args__ = (tenant_fk("policy_id", "scoring_policies"),)
 
 
 class ScoreSnapshot(Base):
@@ -82,8 +80,8 @@ class ScoreSnapshot(Base):
     computed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     __table_args__ = (
-        ForeignKeyConstraint(["org_id", "cycle_id"], ["cycles.org_id", "cycles.id"]),
-        ForeignKeyConstraint(["org_id", "employee_id"], ["employees.org_id", "employees.id"]),
+        tenant_fk("cycle_id", "cycles"),
+        tenant_fk("employee_id", "employees"),
     )
 
 
@@ -104,10 +102,7 @@ class ScoreJob(TenantMixin, Base):
     lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
-    __table_args__ = (
-        ForeignKeyConstraint(["org_id", "cycle_id"], ["cycles.org_id", "cycles.id"]),
-        UniqueConstraint("org_id", "id"),
-    )
+    __table_args__ = (tenant_fk("cycle_id", "cycles"),)
 
 
 class ScoreRecord(TenantMixin, Base):
@@ -147,8 +142,8 @@ class ScoreRecord(TenantMixin, Base):
 
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
-        ForeignKeyConstraint(["org_id", "cycle_id"], ["cycles.org_id", "cycles.id"]),
-        ForeignKeyConstraint(["org_id", "employee_id"], ["employees.org_id", "employees.id"]),
+        tenant_fk("cycle_id", "cycles"),
+        tenant_fk("employee_id", "employees"),
         UniqueConstraint("org_id", "cycle_id", "employee_id", "version"),
         Index("ix_score_records_org_employee", "org_id", "employee_id"),
     )

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, TenantMixin
+from service.db import Base, TenantMixin, Versioned
 from service.org.models import Timestamps
 from service.types import UtcDateTime, utcnow
 
@@ -34,7 +34,7 @@ DELIVERY_STATUSES = ("pending", "failed", "succeeded", "dead")
 DUE_STATUSES = ("pending", "failed")
 
 
-class WebhookSubscription(TenantMixin, Timestamps, Base):
+class WebhookSubscription(TenantMixin, Timestamps, Versioned, Base):
     """An endpoint and the event types it receives.
 
     The signing secret is kept server-side because HMAC needs the secret itself (a hash
@@ -59,9 +59,7 @@ class WebhookSubscription(TenantMixin, Timestamps, Base):
     consecutive_dead: Mapped[int] = mapped_column(Integer, default=0)
     failing_since: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_by: Mapped[str] = mapped_column(String(200))
-    version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (ForeignKeyConstraint(["org_id"], ["organizations.id"]),)
 
 
