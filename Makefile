@@ -10,8 +10,9 @@ PORT   ?= 8000
 
 $(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --require-hashes -r requirements-dev.lock
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
+	$(BIN)/pip check --disable-pip-version-check
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -46,7 +47,7 @@ fuzz: install
 
 ## make lock: regenerate the hashed locks from the ranges in pyproject.toml (tools/locks.py):
 ## requirements.lock (the image) and requirements-dev.lock (make), the second pinned like the first
-UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --quiet
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --generate-hashes --no-strip-extras --python-version 3.11 --quiet
 lock: install
 	$(UV_COMPILE) --extra otel -o requirements.lock
 	$(UV_COMPILE) --extra otel --extra test -c requirements.lock -o requirements-dev.lock
