@@ -14,15 +14,21 @@ from packaging.utils import canonicalize_name
 from tools import locks
 
 ROOT = Path(__file__).resolve().parents[2]
-PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==([^\s\\]+)")
+PIN = re.compile(r"^([A-Za-z0-9_.\-]+)(?:\[([^\]]*)\])?==([^\s\\]+)")
 
 
 def pins(lock: str) -> dict[str, str]:
+    return {name: version for name, (version, _) in pinned_with_extras(lock).items()}
+
+
+def pinned_with_extras(lock: str) -> dict[str, tuple[str, set[str]]]:
+    """name -> (version, the extras the lock names with it: `pydantic[email]==2.14.3`)."""
     out = {}
     for line in (ROOT / lock).read_text().splitlines():
         m = PIN.match(line)
         if m:
-            out[canonicalize_name(m.group(1))] = m.group(2)
+            extras = {e.strip() for e in (m.group(2) or "").split(",") if e.strip()}
+            out[canonicalize_name(m.group(1))] = (m.group(3), extras)
     return out
 
 
@@ -31,13 +37,16 @@ def test_a_lock_is_current_with_pyproject(lock: str) -> None:
     assert locks.recorded(lock) == locks.digest(locks.LOCKS[lock]), (
         f"{lock} was made from other dependencies than pyproject.toml's: run `make lock`"
     )
-    pinned = pins(lock)
+    pinned = pinned_with_extras(lock)
     wanted = locks.inputs(locks.LOCKS[lock])
     for spec in [*wanted["dependencies"], *(r for reqs in wanted["extras"].values() for r in reqs)]:
         req = Requirement(spec)
         name = canonicalize_name(req.name)
         assert name in pinned, f"{lock} lacks {name}"
-        assert req.specifier.contains(pinned[name], prereleases=True), f"{lock}: {name}=={pinned[name]} is not {spec}"
+        version, extras = pinned[name]
+        assert req.specifier.contains(version, prereleases=True), f"{lock}: {name}=={version} is not {spec}"
+        # installed with --no-deps: an extra's packages are there only if the lock resolved it
+        assert set(req.extras) <= extras, f"{lock}: {name} without the extras {sorted(set(req.extras) - extras)}"
 
 
 @pytest.mark.parametrize("lock", sorted(locks.LOCKS))
