@@ -5,11 +5,69 @@ Every setting is documented in docs/configuration.md (a test keeps them in step)
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(entry: str) -> str:
+    """One entry of `CORS_ALLOW_ORIGINS` as a browser serializes the origin in its `Origin`
+    header: lower-case, without the scheme's default port. ValueError says what is wrong."""
+    parts = urlsplit(entry)
+    shape = "an origin is scheme://host[:port], e.g. https://app.example.com or http://localhost:3000"
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not entry.lower().startswith(parts.scheme.lower() + "://"):
+        raise ValueError(f"{entry!r} does not start with http:// or https:// ({shape})")
+    if "@" in parts.netloc:
+        raise ValueError(f"{entry!r} holds a user name or password ({shape})")
+    if parts.path or parts.query or parts.fragment or entry.endswith(("?", "#")):
+        raise ValueError(f"{entry!r} has a path, query or fragment (no trailing slash: {shape})")
+    host = parts.hostname or ""
+    if "*" in host:
+        raise ValueError(f"{entry!r}: wildcards are not supported; list every origin, or give `*` alone for any")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{entry!r} has an invalid port ({shape})") from None
+    if ":" in host:
+        try:
+            host = f"[{ipaddress.IPv6Address(host).compressed}]"
+        except ValueError:
+            raise ValueError(f"{entry!r} has an invalid IPv6 address ({shape})") from None
+    elif not _HOST_NAME.fullmatch(host):
+        raise ValueError(f"{entry!r} has no valid host name (an international one in its xn-- form; {shape})")
+    scheme = parts.scheme.lower()
+    return f"{scheme}://{host}" + (f":{port}" if port is not None and port != _DEFAULT_PORTS[scheme] else "")
+
+
+def parse_origins(value: str | None) -> tuple[str, ...]:
+    """`CORS_ALLOW_ORIGINS`: comma-separated origins, each `scheme://host[:port]` (http or
+    https, nothing after the port), compared as browsers send them (case and a default port
+    do not matter); or `*` alone, any origin. Unset or empty: none, no CORS at all."""
+    if value is None or not value.strip():
+        return ()
+    entries = [e.strip() for e in value.split(",")]
+    if not all(entries):
+        raise ValueError(f"CORS_ALLOW_ORIGINS has an empty entry (a stray comma?): {value!r}")
+    if "*" in entries:
+        if len(entries) > 1:
+            raise ValueError("CORS_ALLOW_ORIGINS: `*` (any origin) must be the only entry")
+        return ("*",)
+    origins: list[str] = []
+    for entry in entries:
+        try:
+            origins.append(_origin(entry))
+        except ValueError as exc:
+            raise ValueError(f"CORS_ALLOW_ORIGINS: {exc}") from None
+    return tuple(dict.fromkeys(origins))
 
 
 class Settings(BaseSettings):
@@ -90,6 +148,22 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-* headers are trusted
     gunicorn_timeout_seconds: int = 60
     worker_metrics_port: int | None = None  # `worker` serves Prometheus metrics on this port
+
+    # Browsers (service/web/browsers.py; docs/api.md, "Browsers: CORS and compression").
+    cors_allow_origins: str | None = None  # comma-separated origins (or `*`); unset: no CORS headers
+    cors_max_age_seconds: int = Field(600, ge=0)  # how long a browser may reuse a preflight's answer
+    gzip_min_bytes: int = Field(1000, ge=0)  # responses this large are gzipped when asked; 0: never
+
+    @field_validator("cors_allow_origins")
+    @classmethod
+    def _check_origins(cls, value: str | None) -> str | None:
+        parse_origins(value)  # a typo fails at start-up, naming the entry
+        return value
+
+    @property
+    def cors_origins(self) -> tuple[str, ...]:
+        """The origins browsers may call the API from (`("*",)`: any); empty: no CORS."""
+        return parse_origins(self.cors_allow_origins)
 
     @property
     def effective_database_url(self) -> str:

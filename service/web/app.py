@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import gc
 from contextlib import asynccontextmanager
+from typing import Any
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import Depends, FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
 
 from service import __version__
 from service.config import get_settings
@@ -14,7 +17,7 @@ from service.db import database
 from service.kit.retry import TransactionRetryMiddleware
 from service.models import load_all, load_hooks
 from service.observability import AccessLogMiddleware, configure_logging, setup_tracing
-from service.web import openapi_problems, problems
+from service.web import browsers, openapi_problems, problems
 from service.web.idempotency import IdempotencyMiddleware
 from service.web.limits import BodySizeLimitMiddleware, RateLimitMiddleware
 from service.web.routing import install_route_cache, strict_request
@@ -23,6 +26,18 @@ DESCRIPTION = """Headless performance management: OKRs and KPIs blended into one
 explainable score, turned into bonuses and promotions. Errors are RFC 9457 problem+json;
 lists are cursor-paged; single resources carry ETags and honour If-Match; POST honours
 Idempotency-Key."""
+
+
+class App(FastAPI):
+    """FastAPI with CORS around the whole middleware stack, Starlette's error middleware
+    (the one that answers a 500) included, so every answer carries the CORS headers
+    (service/web/browsers.py). Middleware added with `add_middleware` sits inside it."""
+
+    cors: dict[str, Any] | None = None  # CORSMiddleware's options; None: no CORS
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        return stack if self.cors is None else CORSMiddleware(stack, **self.cors)
 
 
 @asynccontextmanager
@@ -49,7 +64,7 @@ def create_app() -> FastAPI:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
     setup_tracing(settings)
-    app = FastAPI(
+    app = App(
         title="perf-service",
         version=__version__,
         description=DESCRIPTION,
@@ -96,11 +111,14 @@ def create_app() -> FastAPI:
     if settings.route_cache:
         install_route_cache(app)  # a request tries the route that answered its shape before
 
-    # Outermost first: request id, access log/metrics, rate limit, body size, idempotency.
+    # Outermost first: CORS (around everything, `App`), gzip, request id, access log/metrics,
+    # rate limit, body size, idempotency.
     app.add_middleware(TransactionRetryMiddleware)  # innermost: reruns a request that lost a race
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(RateLimitMiddleware)
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
+    browsers.install_gzip(app, settings)  # outside idempotency: replays are stored uncompressed
+    app.cors = browsers.cors_options(settings)
     return app
