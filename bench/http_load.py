@@ -320,9 +320,9 @@ def peak_and_paced(url: str, token: str, seconds: int) -> dict[str, float]:
 
 # --- GraphQL and bulk ---------------------------------------------------------------------------------
 
-GRAPHQL = """query($owner: UUID!, $after: String) { objectives(owner_id: $owner, first: 500, after: $after) {
-  nodes { id title key_results { id title current progress check_ins { id value } } }
-  page_info { has_next_page end_cursor } } }"""
+GRAPHQL = """query($owner: ID!, $after: String) { objectives(ownerId: $owner, first: 500, after: $after) {
+  nodes { id title keyResults { id title current progress checkIns { id value } } }
+  pageInfo { hasNextPage endCursor } } }"""
 
 
 async def graphql_in_process(ids: dict[str, Any]) -> dict[str, float]:
@@ -362,9 +362,9 @@ async def graphql_in_process(ids: dict[str, Any]) -> dict[str, float]:
             per_page.append(len(statements))
             page = data["data"]["objectives"]
             nodes.extend(page["nodes"])
-            if not page["page_info"]["has_next_page"]:
+            if not page["pageInfo"]["hasNextPage"]:
                 return nodes, per_page, serving
-            after = page["page_info"]["end_cursor"]
+            after = page["pageInfo"]["endCursor"]
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
         await walk(client)  # warm up
@@ -377,8 +377,8 @@ async def graphql_in_process(ids: dict[str, Any]) -> dict[str, float]:
             served.append(serving)
         event.remove(database.engine.sync_engine, "before_cursor_execute", count)
     await database.dispose()
-    krs = sum(len(n["key_results"]) for n in nodes)
-    checks = sum(len(k["check_ins"]) for n in nodes for k in n["key_results"])
+    krs = sum(len(n["keyResults"]) for n in nodes)
+    checks = sum(len(k["checkIns"]) for n in nodes for k in n["keyResults"])
     return {
         "objectives": len(nodes),
         "key_results": krs,

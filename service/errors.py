@@ -54,6 +54,12 @@ class NotFound(DomainError):
     status, code, title = 404, "not-found", "Not found"
 
 
+class NotAcceptable(DomainError):
+    """The `Accept` header admits none of the media types the resource is served in."""
+
+    status, code, title = 406, "not-acceptable", "Not acceptable"
+
+
 class Conflict(DomainError):
     status, code, title = 409, "conflict", "Conflict"
 

@@ -1,5 +1,5 @@
-"""The organizations, callers and leak detectors of the GraphQL authorization matrix
-(tests/test_graphql_authz.py).
+"""The organizations, callers, leak detectors and GraphQL ↔ REST names of the GraphQL
+authorization matrix (tests/test_graphql_authz.py).
 
 The shared world is the REST matrices' worlds built into one organization (their
 builders, not copies): the OKR world (a published company objective of boss, a public
@@ -16,17 +16,32 @@ Fresh worlds for allowed mutations are built some seventy times, so they are lea
 and keep the same id names: the team made by one bulk upsert, then the KPI or
 evaluation matrix's builder (at the stage the mutation needs), or a lighter OKR,
 incentive or directory world holding only what the mutation names.
+
+GraphQL speaks camelCase, enum names and global ids, REST snake_case, strings and UUIDs;
+the matrix compares them through one mapping (`rest_name`, `rest_form`, `graphql_form`):
+the rows write variables and REST bodies in REST's form, and read both answers in it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLType,
+    OperationDefinitionNode,
+    parse,
+    type_from_ast,
+)
 
 from service.kit.models import AuditEvent
 from tests.authz_worlds import SharedWorlds
@@ -282,6 +297,70 @@ async def audit_count(w: World) -> int:
     return await count_rows(AuditEvent, AuditEvent.org_id == w.tenant.org_id)
 
 
+# --- GraphQL and REST names ------------------------------------------------------------------------
+# Written once: a GraphQL name is REST's in camelCase, but for these. An object's `id` is its
+# global id in GraphQL (`databaseId` its REST id); references that REST names `id` inside a
+# small object are named for what they reference in GraphQL.
+RENAMED = {"databaseId": "id"}  # GraphQL field -> REST field, anywhere
+INPUT_RENAMED = {("SubjectInput", "id"): "subjectId"}  # (GraphQL input type, REST field) -> GraphQL field
+
+
+def graphql_name(rest: str) -> str:
+    head, *rest_parts = rest.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest_parts)
+
+
+def rest_name(graphql: str) -> str:
+    return RENAMED.get(graphql) or re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), graphql)
+
+
+def rest_form(node: Any) -> Any:
+    """A GraphQL answer's data in REST's names: snake_case keys, `databaseId` as `id`, and
+    an object's global `id` as the UUID it names (so the leak detectors, which read REST's
+    names and look for UUIDs, read GraphQL answers too). Enum values stay as GraphQL names
+    them: no comparison reads them."""
+    from service.graphql.nodes import decode
+
+    if isinstance(node, list):
+        return [rest_form(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "id" and isinstance(value, str) and (decoded := decode(value)) is not None:
+            value = str(decoded[1].id)
+        out[rest_name(key)] = rest_form(value)
+    return out
+
+
+def graphql_form(doc: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """Variables written in REST's form (snake_case input fields, REST's enum strings) as
+    the operation's variable types take them, read from the live schema."""
+    from service.graphql.schema import schema
+
+    op = next(d for d in parse(doc).definitions if isinstance(d, OperationDefinitionNode))
+    types = {v.variable.name.value: type_from_ast(schema._schema, v.type) for v in op.variable_definitions or ()}
+    return {name: _graphql_value(types[name], value) if name in types else value for name, value in variables.items()}
+
+
+def _graphql_value(t: GraphQLType | None, value: Any) -> Any:
+    if isinstance(t, GraphQLNonNull):
+        t = t.of_type
+    if value is None:
+        return None
+    if isinstance(t, GraphQLList):
+        return [_graphql_value(t.of_type, v) for v in value] if isinstance(value, list) else value
+    if isinstance(t, GraphQLEnumType):
+        return next((name for name, v in t.values.items() if v.value == value), value)
+    if isinstance(t, GraphQLInputObjectType) and isinstance(value, dict):
+        out = {}
+        for key, v in value.items():
+            name = INPUT_RENAMED.get((t.name, key), graphql_name(key))
+            out[name] = _graphql_value(t.fields[name].type if name in t.fields else None, v)
+        return out
+    return value
+
+
 # --- calls -------------------------------------------------------------------------------------
 
 
@@ -305,8 +384,10 @@ class Answer:
 
 
 async def ask_graphql(w: World, caller: str, doc: str, variables: dict[str, Any]) -> Answer:
+    """The operation with `variables` given in REST's form; the answer's data in REST's
+    form too (`rest_form`)."""
     resp = await w.tenant.client.post(
-        "/graphql", headers=headers_for(w, caller), json={"query": doc, "variables": variables}
+        "/graphql", headers=headers_for(w, caller), json={"query": doc, "variables": graphql_form(doc, variables)}
     )
     body = resp.json()
     if resp.status_code != 200:
@@ -314,7 +395,7 @@ async def ask_graphql(w: World, caller: str, doc: str, variables: dict[str, Any]
     errors = body.get("errors") or []
     statuses = [(e.get("extensions") or {}).get("status") for e in errors]
     assert all(isinstance(s, int) for s in statuses), f"an error without a status (a broken document?): {body}"
-    return Answer(statuses[0] if statuses else 200, body)
+    return Answer(statuses[0] if statuses else 200, {**body, "data": rest_form(body.get("data"))})
 
 
 async def ask_rest(w: World, caller: str, method: str, path: str, body: Any = None) -> Answer:

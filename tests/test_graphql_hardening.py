@@ -52,14 +52,14 @@ async def test_nested_fragments_are_refused_before_they_run(team: Tenant):
 async def test_the_cost_counts_page_sizes(team: Tenant):
     t = team
     small = await post(
-        t, {"query": "{ employees(first: 10) { nodes { id given_name } } }"}, {"content-type": "application/json"}
+        t, {"query": "{ employees(first: 10) { nodes { id givenName } } }"}, {"content-type": "application/json"}
     )
     assert small.status_code == 200 and "errors" not in small.json(), small.text
     # a large page of a screen's worth of fields is fine ...
     wide = (
-        "{ employees(first: 500) { nodes { id given_name family_name email manager { id given_name } "
+        "{ employees(first: 500) { nodes { id givenName familyName email manager { id givenName } "
         "department { id name } position { id name } } } objectives(first: 500) { nodes { id title "
-        "key_results { id title check_ins { id value } } } } }"
+        "keyResults { id title checkIns { id value } } } } }"
     )
     ok = (await post(t, {"query": wide}, {"content-type": "application/json"})).json()
     assert "errors" not in ok, ok
@@ -103,7 +103,7 @@ async def test_an_operation_past_the_timeout_is_stopped(team: Tenant, monkeypatc
     resp = await post(
         t,
         {
-            "query": 'mutation($id: UUID!) { update_employee(id: $id, input: {given_name: "Slow"}) { id } }',
+            "query": 'mutation($id: ID!) { updateEmployee(id: $id, input: {givenName: "Slow"}) { id } }',
             "variables": {"id": alice},
         },
         {"content-type": "application/json"},
@@ -121,19 +121,44 @@ CLIENT_MISTAKES = [
         "wrong variable type",
         {"query": "query($f: Int) { employees(first: $f) { nodes { id } } }", "variables": {"f": "abc"}},
     ),
-    ("bad uuid", {"query": "query($id: UUID!) { employee(id: $id) { id } }", "variables": {"id": "not-a-uuid"}}),
-    ("bad uuid literal", {"query": '{ employee(id: "not-a-uuid") { id } }'}),
-    ("missing variable", {"query": "query($id: UUID!) { employee(id: $id) { id } }"}),
+    ("bad id", {"query": "query($id: ID!) { employee(id: $id) { id } }", "variables": {"id": "not-a-uuid"}}),
+    ("bad id literal", {"query": '{ employee(id: "not-a-uuid") { id } }'}),
+    ("id of a number", {"query": "{ employee(id: 12) { id } }"}),
+    (
+        "global id of another type",
+        {"query": '{ employee(id: "Q3ljbGU6MDE5MGY3ZTItMDAwMC03MDAwLTgwMDAtMDAwMDAwMDAwMDAw") { id } }'},
+    ),
+    ("bad global id", {"query": '{ node(id: "RW1wbG95ZWU6bm90LWEtdXVpZA==") { id } }'}),
+    ("not base64", {"query": '{ nodes(ids: ["%%%", "RW1wbG95ZWU6"]) { id } }'}),
+    (
+        "global id of no node",
+        {"query": '{ node(id: "UGFnZUluZm86MDE5MGY3ZTItMDAwMC03MDAwLTgwMDAtMDAwMDAwMDAwMDAw") { id } }'},
+    ),
+    ("too many ids", {"query": "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", "variables": {"ids": ["x"] * 501}}),
+    ("bad enum", {"query": "{ employees(status: RETIRED) { nodes { id } } }"}),
+    ("enum as a string", {"query": '{ employees(status: "active") { nodes { id } } }'}),
+    (
+        "bad enum variable",
+        {"query": "query($s: EmployeeStatus) { employees(status: $s) { nodes { id } } }", "variables": {"s": "active"}},
+    ),
+    (
+        "bad timestamp",
+        {
+            "query": "query($t: DateTime) { payrollIncentiveResults(updatedSince: $t) { nodes { id } } }",
+            "variables": {"t": "yesterday"},
+        },
+    ),
+    ("missing variable", {"query": "query($id: ID!) { employee(id: $id) { id } }"}),
     (
         "unknown input field",
         {
-            "query": "mutation($i: CycleInput!) { create_cycle(input: $i) { id } }",
+            "query": "mutation($i: CycleInput!) { createCycle(input: $i) { id } }",
             "variables": {"i": {"name": "X", "bogus": 1}},
         },
     ),
     (
         "deeply nested JSON variable",
-        '{"query": "mutation($i: CycleInput!) { create_cycle(input: $i) { id } }", '
+        '{"query": "mutation($i: CycleInput!) { createCycle(input: $i) { id } }", '
         '"variables": {"i": ' + "[" * 1000 + "]" * 1000 + "}}",
     ),
     ("variables not an object", {"query": "{ me { id } }", "variables": [1, 2]}),

@@ -215,12 +215,15 @@ async def test_loaders_answer_only_what_the_caller_may_read(team: Tenant) -> Non
 
     # the answers through GraphQL are unchanged: alice still sees bob's request anonymised
     # (no status, no version); lead sees it whole
-    query = "query($id: UUID!) { evaluation(id: $id) { peer_requests { id reviewer_id status version } } }"
+    query = "query($id: ID!) { evaluation(id: $id) { peerRequests { databaseId reviewerId status version } } }"
     for headers, expected in (
-        (t.employee("alice"), {"id": req["id"], "reviewer_id": None, "status": None, "version": None}),
-        (t.employee("lead"), {"id": req["id"], "reviewer_id": str(ids["bob"]), "status": "requested", "version": 1}),
+        (t.employee("alice"), {"databaseId": req["id"], "reviewerId": None, "status": None, "version": None}),
+        (
+            t.employee("lead"),
+            {"databaseId": req["id"], "reviewerId": str(ids["bob"]), "status": "REQUESTED", "version": 1},
+        ),
     ):
         resp = await t.client.post("/graphql", headers=headers, json={"query": query, "variables": {"id": ev["id"]}})
         body = resp.json()
         assert "errors" not in body, body
-        assert body["data"]["evaluation"]["peer_requests"] == [expected]
+        assert body["data"]["evaluation"]["peerRequests"] == [expected]

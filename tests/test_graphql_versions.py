@@ -1,5 +1,5 @@
 """GraphQL objects expose their row's `version`, the same number REST sends as the ETag,
-so a client can pass it as a mutation's `expected_version`: the current one is accepted
+so a client can pass it as a mutation's `expectedVersion`: the current one is accepted
 (and the version goes up), a stale one is refused with 412 and changes nothing."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from tests.org.test_graphql_org import error_status, gql, ok
 class Kind:
     """One kind of resource: where REST reads it, how GraphQL reads it (`read`, a query
     with `$id` answering `{ version <field> }` under `name`) and changes it (`update`,
-    a mutation with `$id`, `$v` (expected_version) and `$value` setting `field`)."""
+    a mutation with `$id`, `$v` (expectedVersion) and `$value` setting `field`)."""
 
     rest: str
     name: str
@@ -72,9 +72,9 @@ async def test_a_cycle(team: Tenant):
         rest=f"/api/v1/cycles/{cycle['id']}",
         name="cycle",
         read=f'{{ cycle(id: "{cycle["id"]}") {{ version name }} }}',
-        mutation="update_cycle",
+        mutation="updateCycle",
         update=f"""mutation($v: Int, $value: String) {{
-            update_cycle(id: "{cycle["id"]}", input: {{name: $value}}, expected_version: $v) {{ version name }} }}""",
+            updateCycle(id: "{cycle["id"]}", input: {{name: $value}}, expectedVersion: $v) {{ version name }} }}""",
         field="name",
     )
     await check_versions(t, kind, ("FY renamed", "FY stale"))
@@ -85,12 +85,12 @@ async def test_a_cycle_transition_is_guarded_too(team: Tenant):
     cycle = await make_cycle(t, status=None)
     read = f'{{ cycle(id: "{cycle["id"]}") {{ version status }} }}'
     version = ok(await gql(t, read))["cycle"]["version"]
-    move = """mutation($id: UUID!, $v: Int) { transition_cycle(id: $id, to: "active", expected_version: $v) {
+    move = """mutation($id: ID!, $v: Int) { transitionCycle(id: $id, to: ACTIVE, expectedVersion: $v) {
         version status } }"""
     assert error_status(await gql(t, move, id=cycle["id"], v=version + 1)) == 412
-    assert ok(await gql(t, read))["cycle"] == {"version": version, "status": "planning"}
-    moved = ok(await gql(t, move, id=cycle["id"], v=version))["transition_cycle"]
-    assert moved["status"] == "active" and moved["version"] > version
+    assert ok(await gql(t, read))["cycle"] == {"version": version, "status": "PLANNING"}
+    moved = ok(await gql(t, move, id=cycle["id"], v=version))["transitionCycle"]
+    assert moved["status"] == "ACTIVE" and moved["version"] > version
 
 
 async def test_an_objective_and_a_key_result(team: Tenant):
@@ -103,9 +103,9 @@ async def test_an_objective_and_a_key_result(team: Tenant):
             rest=f"/api/v1/objectives/{objective['id']}",
             name="objective",
             read=f'{{ objective(id: "{objective["id"]}") {{ version title }} }}',
-            mutation="update_objective",
-            update=f"""mutation($v: Int, $value: String) {{ update_objective(id: "{objective["id"]}",
-                input: {{title: $value}}, expected_version: $v) {{ version title }} }}""",
+            mutation="updateObjective",
+            update=f"""mutation($v: Int, $value: String) {{ updateObjective(id: "{objective["id"]}",
+                input: {{title: $value}}, expectedVersion: $v) {{ version title }} }}""",
             field="title",
         ),
         ("Grow the business", "A stale title"),
@@ -115,11 +115,11 @@ async def test_an_objective_and_a_key_result(team: Tenant):
         t,
         Kind(
             rest=f"/api/v1/key-results/{kr['id']}",
-            name="key_result",
-            read=f'{{ key_result(id: "{kr["id"]}") {{ version title }} }}',
-            mutation="update_key_result",
-            update=f"""mutation($v: Int, $value: String) {{ update_key_result(id: "{kr["id"]}",
-                input: {{title: $value}}, expected_version: $v) {{ version title }} }}""",
+            name="keyResult",
+            read=f'{{ keyResult(id: "{kr["id"]}") {{ version title }} }}',
+            mutation="updateKeyResult",
+            update=f"""mutation($v: Int, $value: String) {{ updateKeyResult(id: "{kr["id"]}",
+                input: {{title: $value}}, expectedVersion: $v) {{ version title }} }}""",
             field="title",
         ),
         ("Grow revenue a lot", "A stale title"),
@@ -128,14 +128,14 @@ async def test_an_objective_and_a_key_result(team: Tenant):
     nested = ok(
         await gql(
             t,
-            f"""{{ objective(id: "{objective["id"]}") {{ version cycle {{ id version }} owner {{ id version }}
-                key_results {{ id version }} }} }}""",
+            f"""{{ objective(id: "{objective["id"]}") {{ version cycle {{ version }} owner {{ version }}
+                keyResults {{ version }} }} }}""",
         )
     )["objective"]
     for path, node in (
         (f"/api/v1/cycles/{cycle['id']}", nested["cycle"]),
         (f"/api/v1/employees/{t.employees['alice']['id']}", nested["owner"]),
-        (f"/api/v1/key-results/{kr['id']}", nested["key_results"][0]),
+        (f"/api/v1/key-results/{kr['id']}", nested["keyResults"][0]),
     ):
         resp = await t.client.get(path, headers=t.hr)
         assert resp.headers["etag"] == f'"{node["version"]}"', path
@@ -149,18 +149,18 @@ async def test_an_employee(team: Tenant):
         Kind(
             rest=f"/api/v1/employees/{alice}",
             name="employee",
-            read=f'{{ employee(id: "{alice}") {{ version given_name }} }}',
-            mutation="update_employee",
-            update=f"""mutation($v: Int, $value: String) {{ update_employee(id: "{alice}",
-                input: {{given_name: $value}}, expected_version: $v) {{ version given_name }} }}""",
-            field="given_name",
+            read=f'{{ employee(id: "{alice}") {{ version givenName }} }}',
+            mutation="updateEmployee",
+            update=f"""mutation($v: Int, $value: String) {{ updateEmployee(id: "{alice}",
+                input: {{givenName: $value}}, expectedVersion: $v) {{ version givenName }} }}""",
+            field="givenName",
         ),
         ("Alicia", "Stale"),
     )
     # the employee list reads Core rows: they carry the version as well
-    nodes = ok(await gql(t, "{ employees(first: 50) { nodes { id version } } }"))["employees"]["nodes"]
+    nodes = ok(await gql(t, "{ employees(first: 50) { nodes { databaseId version } } }"))["employees"]["nodes"]
     for node in nodes:
-        resp = await t.client.get(f"/api/v1/employees/{node['id']}", headers=t.hr)
+        resp = await t.client.get(f"/api/v1/employees/{node['databaseId']}", headers=t.hr)
         assert resp.headers["etag"] == f'"{node["version"]}"'
 
 
@@ -173,9 +173,9 @@ async def test_a_department_and_the_organization(team: Tenant):
             rest=f"/api/v1/departments/{dep['id']}",
             name="department",
             read=f'{{ department(id: "{dep["id"]}") {{ version name }} }}',
-            mutation="update_department",
-            update=f"""mutation($v: Int, $value: String) {{ update_department(id: "{dep["id"]}",
-                input: {{name: $value}}, expected_version: $v) {{ version name }} }}""",
+            mutation="updateDepartment",
+            update=f"""mutation($v: Int, $value: String) {{ updateDepartment(id: "{dep["id"]}",
+                input: {{name: $value}}, expectedVersion: $v) {{ version name }} }}""",
             field="name",
         ),
         ("Engineering", "Stale"),
@@ -186,9 +186,9 @@ async def test_a_department_and_the_organization(team: Tenant):
             rest="/api/v1/organization",
             name="organization",
             read="{ organization { version name } }",
-            mutation="update_organization",
+            mutation="updateOrganization",
             update="""mutation($v: Int, $value: String) {
-                update_organization(input: {name: $value}, expected_version: $v) { version name } }""",
+                updateOrganization(input: {name: $value}, expectedVersion: $v) { version name } }""",
             field="name",
         ),
         ("Renamed Org", "Stale Org"),
@@ -205,11 +205,11 @@ async def test_a_kpi_assignment(team: Tenant):
         t,
         Kind(
             rest=f"/api/v1/kpi-assignments/{assignment['id']}",
-            name="kpi_assignment",
-            read=f'{{ kpi_assignment(id: "{assignment["id"]}") {{ version target }} }}',
-            mutation="update_kpi_assignment",
-            update=f"""mutation($v: Int, $value: DecimalString) {{ update_kpi_assignment(id: "{assignment["id"]}",
-                input: {{target: $value}}, expected_version: $v) {{ version target }} }}""",
+            name="kpiAssignment",
+            read=f'{{ kpiAssignment(id: "{assignment["id"]}") {{ version target }} }}',
+            mutation="updateKpiAssignment",
+            update=f"""mutation($v: Int, $value: DecimalString) {{ updateKpiAssignment(id: "{assignment["id"]}",
+                input: {{target: $value}}, expectedVersion: $v) {{ version target }} }}""",
             field="target",
         ),
         ("120", "90"),
@@ -225,27 +225,27 @@ async def test_an_evaluation(team: Tenant):
         Kind(
             rest=f"/api/v1/evaluations/{ev['id']}",
             name="evaluation",
-            read=f'{{ evaluation(id: "{ev["id"]}") {{ version self_review {{ rating }} }} }}',
-            mutation="update_evaluation",
-            update=f"""mutation($v: Int, $value: Int) {{ update_evaluation(id: "{ev["id"]}",
-                input: {{self_review: {{rating: $value, comments: "draft"}}}}, expected_version: $v) {{
-                version self_review {{ rating }} }} }}""",
+            read=f'{{ evaluation(id: "{ev["id"]}") {{ version selfReview {{ rating }} }} }}',
+            mutation="updateEvaluation",
+            update=f"""mutation($v: Int, $value: Int) {{ updateEvaluation(id: "{ev["id"]}",
+                input: {{selfReview: {{rating: $value, comments: "draft"}}}}, expectedVersion: $v) {{
+                version selfReview {{ rating }} }} }}""",
             field="rating",
         ),
         (4, 2),
-        get=lambda node: node["self_review"]["rating"],
+        get=lambda node: node["selfReview"]["rating"],
         headers=t.employee("alice"),
     )
     # a workflow step is guarded by the same version
     version = ok(await gql(t, f'{{ evaluation(id: "{ev["id"]}") {{ version }} }}'))["evaluation"]["version"]
-    submit = """mutation($id: UUID!, $v: Int) { submit_self_review(id: $id, expected_version: $v) {
+    submit = """mutation($id: ID!, $v: Int) { submitSelfReview(id: $id, expectedVersion: $v) {
         version status } }"""
     refused = await gql(t, submit, t.employee("alice"), id=ev["id"], v=version - 1)
     assert error_status(refused) == 412
-    submitted = ok(await gql(t, submit, t.employee("alice"), id=ev["id"], v=version))["submit_self_review"]
-    assert submitted["status"] == "self_review" and submitted["version"] > version
-    listed = ok(await gql(t, f'{{ evaluations(cycle_id: "{cycle["id"]}") {{ nodes {{ id version }} }} }}'))
-    assert listed["evaluations"]["nodes"] == [{"id": ev["id"], "version": submitted["version"]}]
+    submitted = ok(await gql(t, submit, t.employee("alice"), id=ev["id"], v=version))["submitSelfReview"]
+    assert submitted["status"] == "SELF_REVIEW" and submitted["version"] > version
+    listed = ok(await gql(t, f'{{ evaluations(cycleId: "{cycle["id"]}") {{ nodes {{ databaseId version }} }} }}'))
+    assert listed["evaluations"]["nodes"] == [{"databaseId": ev["id"], "version": submitted["version"]}]
 
 
 async def test_an_interview_and_the_peer_requests_of_an_evaluation(team: Tenant):
@@ -261,28 +261,28 @@ async def test_an_interview_and_the_peer_requests_of_an_evaluation(team: Tenant)
             rest=f"/api/v1/interviews/{interview['id']}",
             name="interview",
             read=f'{{ interview(id: "{interview["id"]}") {{ version plan }} }}',
-            mutation="update_interview",
-            update=f"""mutation($v: Int, $value: String) {{ update_interview(id: "{interview["id"]}",
-                input: {{plan: $value}}, expected_version: $v) {{ version plan }} }}""",
+            mutation="updateInterview",
+            update=f"""mutation($v: Int, $value: String) {{ updateInterview(id: "{interview["id"]}",
+                input: {{plan: $value}}, expectedVersion: $v) {{ version plan }} }}""",
             field="plan",
         ),
         ("Talk about goals", "Stale plan"),
     )
     request = await ask(t, ev, "bob", headers=t.employee("alice"))
-    nested = f"""{{ evaluation(id: "{ev["id"]}") {{ interviews {{ id version }}
-        peer_requests {{ id version status }} }} }}"""
+    nested = f"""{{ evaluation(id: "{ev["id"]}") {{ interviews {{ databaseId version }}
+        peerRequests {{ databaseId version status }} }} }}"""
     seen = ok(await gql(t, nested))["evaluation"]
     resp = await t.client.get(f"/api/v1/interviews/{interview['id']}", headers=t.hr)
     assert resp.headers["etag"] == f'"{seen["interviews"][0]["version"]}"'
     resp = await t.client.get(f"/api/v1/peer-requests/{request['id']}", headers=t.hr)
-    assert resp.headers["etag"] == f'"{seen["peer_requests"][0]["version"]}"'
+    assert resp.headers["etag"] == f'"{seen["peerRequests"][0]["version"]}"'
     # the evaluated employee sees the request anonymised: no status, so no version either
-    theirs = ok(await gql(t, nested, t.employee("alice")))["evaluation"]["peer_requests"]
-    assert theirs == [{"id": request["id"], "version": None, "status": None}]
+    theirs = ok(await gql(t, nested, t.employee("alice")))["evaluation"]["peerRequests"]
+    assert theirs == [{"databaseId": request["id"], "version": None, "status": None}]
 
-    decline = """mutation($id: UUID!, $v: Int) { decline_peer_request(id: $id, expected_version: $v) {
+    decline = """mutation($id: ID!, $v: Int) { declinePeerRequest(id: $id, expectedVersion: $v) {
         version status } }"""
-    version = seen["peer_requests"][0]["version"]
+    version = seen["peerRequests"][0]["version"]
     assert error_status(await gql(t, decline, t.employee("bob"), id=request["id"], v=version + 1)) == 412
-    declined = ok(await gql(t, decline, t.employee("bob"), id=request["id"], v=version))["decline_peer_request"]
-    assert declined["status"] == "declined" and declined["version"] > version
+    declined = ok(await gql(t, decline, t.employee("bob"), id=request["id"], v=version))["declinePeerRequest"]
+    assert declined["status"] == "DECLINED" and declined["version"] > version

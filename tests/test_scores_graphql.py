@@ -9,8 +9,8 @@ from tests.conftest import Tenant
 from tests.kpi.conftest import make_assignment, make_cycle, make_definition, measure
 from tests.org.test_graphql_org import error_status, gql, ok
 
-SCORE_FIELDS = """employee_id cycle_id status components weights composite calibration_delta final rating
-                  flags policy_id policy_version"""
+SCORE_FIELDS = """employeeId cycleId status components weights composite calibrationDelta final rating
+                  flags policyId policyVersion"""
 
 
 async def scored_team(t: Tenant) -> dict[str, Any]:
@@ -34,7 +34,7 @@ async def test_score_matches_rest(team):
         data = ok(
             await gql(
                 t,
-                f"""query($c: UUID!, $e: UUID!) {{ score(cycle_id: $c, employee_id: $e)
+                f"""query($c: ID!, $e: ID!) {{ score(cycleId: $c, employeeId: $e)
                                   {{ {SCORE_FIELDS} explanation }} }}""",
                 c=cycle["id"],
                 e=emp,
@@ -43,11 +43,12 @@ async def test_score_matches_rest(team):
         assert data["final"] == rest["final"] and data["rating"] == rest["rating"]
         assert data["components"] == rest["components"] and data["weights"] == rest["weights"]
         assert data["explanation"] == rest["explanation"]
-        assert (data["policy_id"], data["policy_version"]) == (rest["policy"]["id"], rest["policy"]["version"])
+        assert (data["policyId"], data["policyVersion"]) == (rest["policy"]["id"], rest["policy"]["version"])
+        assert data["status"] == rest["status"].upper() == "SCORED"
     alice = ok(
         await gql(
             t,
-            "query($c: UUID!, $e: UUID!) { score(cycle_id: $c, employee_id: $e) { final } }",
+            "query($c: ID!, $e: ID!) { score(cycleId: $c, employeeId: $e) { final } }",
             c=cycle["id"],
             e=t.employees["alice"]["id"],
         )
@@ -55,7 +56,7 @@ async def test_score_matches_rest(team):
     bob = ok(
         await gql(
             t,
-            "query($c: UUID!, $e: UUID!) { score(cycle_id: $c, employee_id: $e) { final } }",
+            "query($c: ID!, $e: ID!) { score(cycleId: $c, employeeId: $e) { final } }",
             c=cycle["id"],
             e=t.employees["bob"]["id"],
         )
@@ -66,35 +67,35 @@ async def test_score_matches_rest(team):
 async def test_cycle_scores_pages_filters_and_visibility(team):
     t = team
     cycle = await scored_team(t)
-    q = """query($c: UUID!, $after: String, $m: UUID, $r: String) {
-             cycle_scores(cycle_id: $c, first: 4, after: $after, manager_id: $m, rating: $r) {
-               nodes { employee_id rating } page_info { has_next_page end_cursor } } }"""
-    first = ok(await gql(t, q, c=cycle["id"]))["cycle_scores"]
-    assert first["page_info"]["has_next_page"] and len(first["nodes"]) == 4
-    second = ok(await gql(t, q, c=cycle["id"], after=first["page_info"]["end_cursor"]))["cycle_scores"]
-    ids = [n["employee_id"] for n in first["nodes"] + second["nodes"]]
-    assert len(ids) == 6 == len(set(ids)) and not second["page_info"]["has_next_page"]
+    q = """query($c: ID!, $after: String, $m: ID, $r: String) {
+             cycleScores(cycleId: $c, first: 4, after: $after, managerId: $m, rating: $r) {
+               nodes { employeeId rating } pageInfo { hasNextPage endCursor } } }"""
+    first = ok(await gql(t, q, c=cycle["id"]))["cycleScores"]
+    assert first["pageInfo"]["hasNextPage"] and len(first["nodes"]) == 4
+    second = ok(await gql(t, q, c=cycle["id"], after=first["pageInfo"]["endCursor"]))["cycleScores"]
+    ids = [n["employeeId"] for n in first["nodes"] + second["nodes"]]
+    assert len(ids) == 6 == len(set(ids)) and not second["pageInfo"]["hasNextPage"]
 
-    by_lead = ok(await gql(t, q, c=cycle["id"], m=t.employees["lead"]["id"]))["cycle_scores"]["nodes"]
-    assert {n["employee_id"] for n in by_lead} == {t.employees[k]["id"] for k in ("alice", "bob")}
+    by_lead = ok(await gql(t, q, c=cycle["id"], m=t.employees["lead"]["id"]))["cycleScores"]["nodes"]
+    assert {n["employeeId"] for n in by_lead} == {t.employees[k]["id"] for k in ("alice", "bob")}
     alice_rating = next(
-        n["rating"] for n in first["nodes"] + second["nodes"] if n["employee_id"] == t.employees["alice"]["id"]
+        n["rating"] for n in first["nodes"] + second["nodes"] if n["employeeId"] == t.employees["alice"]["id"]
     )
-    rated = ok(await gql(t, q, c=cycle["id"], r=alice_rating))["cycle_scores"]["nodes"]
-    assert t.employees["alice"]["id"] in {n["employee_id"] for n in rated}
+    rated = ok(await gql(t, q, c=cycle["id"], r=alice_rating))["cycleScores"]["nodes"]
+    assert t.employees["alice"]["id"] in {n["employeeId"] for n in rated}
     assert all(n["rating"] == alice_rating for n in rated)
 
-    mine = ok(await gql(t, q, headers=t.employee("alice"), c=cycle["id"]))["cycle_scores"]["nodes"]
-    assert [n["employee_id"] for n in mine] == [t.employees["alice"]["id"]]
-    lead = ok(await gql(t, q, headers=t.employee("lead"), c=cycle["id"]))["cycle_scores"]["nodes"]
-    assert {n["employee_id"] for n in lead} == {t.employees[k]["id"] for k in ("lead", "alice", "bob")}
-    assert ok(await gql(t, q, headers=t.as_scope("payroll:read"), c=cycle["id"]))["cycle_scores"]["nodes"] == []
+    mine = ok(await gql(t, q, headers=t.employee("alice"), c=cycle["id"]))["cycleScores"]["nodes"]
+    assert [n["employeeId"] for n in mine] == [t.employees["alice"]["id"]]
+    lead = ok(await gql(t, q, headers=t.employee("lead"), c=cycle["id"]))["cycleScores"]["nodes"]
+    assert {n["employeeId"] for n in lead} == {t.employees[k]["id"] for k in ("lead", "alice", "bob")}
+    assert ok(await gql(t, q, headers=t.as_scope("payroll:read"), c=cycle["id"]))["cycleScores"]["nodes"] == []
 
 
 async def test_hidden_score_is_not_found(team):
     t = team
     cycle = await scored_team(t)
-    q = "query($c: UUID!, $e: UUID!) { score(cycle_id: $c, employee_id: $e) { final } }"
+    q = "query($c: ID!, $e: ID!) { score(cycleId: $c, employeeId: $e) { final } }"
     assert error_status(await gql(t, q, headers=t.employee("alice"), c=cycle["id"], e=t.employees["bob"]["id"])) == 404
     assert (
         error_status(await gql(t, q, headers=t.employee("carol"), c=cycle["id"], e=t.employees["alice"]["id"])) == 404
@@ -104,12 +105,12 @@ async def test_hidden_score_is_not_found(team):
 async def test_recompute_mutation_and_job(team):
     t = team
     cycle = await scored_team(t)
-    m = "mutation($c: UUID!) { recompute_scores(cycle_id: $c) { id status employees } }"
+    m = "mutation($c: ID!) { recomputeScores(cycleId: $c) { id status employees } }"
     assert error_status(await gql(t, m, headers=t.employee("alice"), c=cycle["id"])) == 403
-    job = ok(await gql(t, m, c=cycle["id"]))["recompute_scores"]
-    assert job["status"] == "succeeded" and job["employees"] == 6
-    read = ok(await gql(t, "query($id: UUID!) { score_job(id: $id) { status changed } }", id=job["id"]))["score_job"]
-    assert read["status"] == "succeeded" and read["changed"] == 6
+    job = ok(await gql(t, m, c=cycle["id"]))["recomputeScores"]
+    assert job["status"] == "SUCCEEDED" and job["employees"] == 6
+    read = ok(await gql(t, "query($id: ID!) { scoreJob(id: $id) { status changed } }", id=job["id"]))["scoreJob"]
+    assert read["status"] == "SUCCEEDED" and read["changed"] == 6
 
 
 async def test_policies_over_graphql(team):
@@ -122,11 +123,18 @@ async def test_policies_over_graphql(team):
     assert created.status_code == 201, created.text
     pid = created.json()["id"]
     await t.client.patch(f"/api/v1/scoring-policies/{pid}", headers=t.admin, json={"w_kpi": "0.5", "w_okr": "0.4"})
-    q = "query($id: UUID!, $v: Int) { scoring_policy(id: $id, version: $v) { version scope_kind params } }"
-    v1 = ok(await gql(t, q, id=pid, v=1))["scoring_policy"]
-    v2 = ok(await gql(t, q, id=pid))["scoring_policy"]
+    q = "query($id: ID!, $v: Int) { scoringPolicy(id: $id, version: $v) { id databaseId version scopeKind params } }"
+    v1 = ok(await gql(t, q, id=pid, v=1))["scoringPolicy"]
+    v2 = ok(await gql(t, q, id=pid))["scoringPolicy"]
     assert (v1["version"], v1["params"]["w_kpi"]) == (1, "0.6")
-    assert (v2["version"], v2["params"]["w_kpi"]) == (2, "0.5") and v2["scope_kind"] == "organization"
-    listed = ok(await gql(t, "{ scoring_policies { nodes { id } } }"))["scoring_policies"]["nodes"]
-    assert [n["id"] for n in listed] == [pid]
+    assert (v2["version"], v2["params"]["w_kpi"]) == (2, "0.5") and v2["scopeKind"] == "ORGANIZATION"
+    # a version is an object of its own: its global id names the version (the UUID, the policy)
+    assert v1["databaseId"] == v2["databaseId"] == pid and v1["id"] != v2["id"]
+    again = ok(await gql(t, q, id=v1["id"]))["scoringPolicy"]
+    assert again == v1
+    both = "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on ScoringPolicy { version } } }"
+    found = ok(await gql(t, both, ids=[v2["id"], v1["id"]]))
+    assert found["nodes"] == [{"id": v2["id"], "version": 2}, {"id": v1["id"], "version": 1}]
+    listed = ok(await gql(t, "{ scoringPolicies { nodes { id databaseId } } }"))["scoringPolicies"]["nodes"]
+    assert listed == [{"id": v2["id"], "databaseId": pid}]
     assert error_status(await gql(t, q, headers=t.employee("alice"), id=pid)) == 404

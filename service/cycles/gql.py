@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import Select, select
@@ -13,18 +14,37 @@ from service.auth.context import Ctx
 from service.authz import policy
 from service.cycles import service as svc
 from service.cycles.models import Cycle
-from service.cycles.schemas import CycleChildren, CycleCreate, CycleTransition, CycleUpdate
+from service.cycles.schemas import (
+    Cadence,
+    ChildCadence,
+    CycleChildren,
+    CycleCreate,
+    CycleStatus,
+    CycleTransition,
+    CycleUpdate,
+)
 from service.graphql.common import (
     VERSION,
     Connection,
     Context,
     connection,
+    enum_field,
+    enum_type,
     input_dict,
     page_params,
+    plain,
     validate_input,
 )
+from service.graphql.nodes import Entity, NodeKey, by_loader, ref, ref_field
 from service.graphql.visibility import only_if, visible_rows
 from service.kit.etag import IfMatch
+
+WEEKS = {"8_weeks": "EIGHT_WEEKS", "6_weeks": "SIX_WEEKS"}  # values that are no GraphQL names
+CycleCadence = enum_type("CycleCadence", Cadence, "How long a cycle is", WEEKS)
+CycleChildCadence = enum_type(
+    "CycleChildCadence", ChildCadence, "The length of the children a cycle is split into", WEEKS
+)
+CycleStatusEnum = enum_type("CycleStatus", CycleStatus, "Where a cycle is in its status machine")
 
 
 @visible_rows(Cycle)
@@ -35,14 +55,13 @@ def visible_cycles(ctx: Ctx) -> Select[Any]:
 
 
 @strawberry.type(name="Cycle")
-class CycleType:
-    id: uuid.UUID
+class CycleType(Entity):
     name: str
-    cadence: str
+    cadence: str = enum_field(CycleCadence)
     start_date: dt.date
     end_date: dt.date
     parent_id: uuid.UUID | None
-    status: str
+    status: str = enum_field(CycleStatusEnum)
     version: int = strawberry.field(description=VERSION)
 
     @strawberry.field
@@ -70,14 +89,18 @@ class CycleType:
             version=c.version,
         )
 
+    @classmethod
+    async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[CycleType | None]:
+        return await by_loader(info.context.loaders.by_id(Cycle), keys, CycleType.of)
+
 
 @strawberry.input
 class CycleInput:
     name: str | None = strawberry.UNSET
-    cadence: str | None = strawberry.UNSET
+    cadence: str | None = enum_field(CycleCadence | None, default=strawberry.UNSET)
     start_date: dt.date | None = strawberry.UNSET
     end_date: dt.date | None = strawberry.UNSET
-    parent_id: uuid.UUID | None = strawberry.UNSET
+    parent_id: strawberry.ID | None = ref_field(CycleType)
 
 
 @strawberry.type
@@ -88,15 +111,18 @@ class CycleQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
-        parent_id: uuid.UUID | None = None,
-        status: str | None = None,
+        parent_id: strawberry.ID | None = None,
+        status: Annotated[str | None, strawberry.argument(graphql_type=CycleStatusEnum | None)] = None,
     ) -> Connection[CycleType]:
-        page = await svc.list_cycles(info.context.ctx, page_params(first, after), parent_id, status)
-        return connection(page, CycleType.of)
+        params = page_params(first, after)
+        page = await svc.list_cycles(
+            info.context.ctx, params, ref(parent_id, CycleType, loc=["parentId"]), plain(status)
+        )
+        return connection(page, CycleType.of, params)
 
     @strawberry.field
-    async def cycle(self, info: Context, id: uuid.UUID) -> CycleType:
-        return CycleType.of(await svc.get_cycle(info.context.ctx, id))
+    async def cycle(self, info: Context, id: strawberry.ID) -> CycleType:
+        return CycleType.of(await svc.get_cycle(info.context.ctx, ref(id, CycleType)))
 
 
 @strawberry.type
@@ -107,19 +133,32 @@ class CycleMutation:
 
     @strawberry.mutation
     async def update_cycle(
-        self, info: Context, id: uuid.UUID, input: CycleInput, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, input: CycleInput, expected_version: int | None = None
     ) -> CycleType:
         data = validate_input(CycleUpdate, input_dict(input))
-        return CycleType.of(await svc.update_cycle(info.context.ctx, id, data, expected=IfMatch.of(expected_version)))
+        return CycleType.of(
+            await svc.update_cycle(info.context.ctx, ref(id, CycleType), data, expected=IfMatch.of(expected_version))
+        )
 
     @strawberry.mutation
     async def transition_cycle(
-        self, info: Context, id: uuid.UUID, to: str, expected_version: int | None = None
+        self,
+        info: Context,
+        id: strawberry.ID,
+        to: Annotated[str, strawberry.argument(graphql_type=CycleStatusEnum)],
+        expected_version: int | None = None,
     ) -> CycleType:
-        data = validate_input(CycleTransition, {"to": to})
-        return CycleType.of(await svc.transition(info.context.ctx, id, data.to, expected=IfMatch.of(expected_version)))
+        data = validate_input(CycleTransition, {"to": plain(to)})
+        return CycleType.of(
+            await svc.transition(info.context.ctx, ref(id, CycleType), data.to, expected=IfMatch.of(expected_version))
+        )
 
     @strawberry.mutation
-    async def create_cycle_children(self, info: Context, id: uuid.UUID, cadence: str) -> list[CycleType]:
-        data = validate_input(CycleChildren, {"cadence": cadence})
-        return [CycleType.of(c) for c in await svc.create_children(info.context.ctx, id, data)]
+    async def create_cycle_children(
+        self,
+        info: Context,
+        id: strawberry.ID,
+        cadence: Annotated[str, strawberry.argument(graphql_type=CycleChildCadence)],
+    ) -> list[CycleType]:
+        data = validate_input(CycleChildren, {"cadence": plain(cadence)})
+        return [CycleType.of(c) for c in await svc.create_children(info.context.ctx, ref(id, CycleType), data)]

@@ -50,6 +50,7 @@ from service.evaluations.schemas import (
 )
 from service.kit.etag import IfMatchHeader, set_etag
 from service.kit.pagination import PageOut, PageParams, page_params
+from service.web import lists
 
 router = APIRouter(prefix="/api/v1")
 Pages = Annotated[PageParams, Depends(page_params)]
@@ -66,11 +67,15 @@ async def list_evaluations(
     cycle_id: uuid.UUID | None = None,
     employee_id: uuid.UUID | None = None,
     status_: Annotated[EvaluationStatus | None, Query(alias="status")] = None,
-    department_id: uuid.UUID | None = None,
-    manager_id: uuid.UUID | None = None,
+    department_id: Annotated[uuid.UUID | None, Query(description="the evaluated employee's department")] = None,
+    manager_id: lists.ManagerFilter = None,
+    subtree: Annotated[bool, lists.SUBTREE] = False,
+    q: lists.SearchQuery = None,
+    sort: Annotated[str | None, lists.sort_query(svc.EVALUATION_SORT)] = None,
 ) -> PageOut[EvaluationRead]:
     """The evaluations the caller may read: their own, their reports' (managers), all
-    (hr, admin, auditors)."""
+    (hr, admin, auditors). `q` searches the evaluated employee's names, email and
+    external id; the sort keys `family_name` and `given_name` are theirs."""
     page = await svc.list_evaluations(
         ctx,
         pages,
@@ -79,6 +84,9 @@ async def list_evaluations(
         status=status_,
         department_id=department_id,
         manager_id=manager_id,
+        subtree=subtree,
+        q=q,
+        sort=sort,
     )
     return PageOut[EvaluationRead](items=await svc.read_many(ctx, page.items), next_cursor=page.next_cursor)
 

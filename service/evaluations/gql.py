@@ -3,36 +3,39 @@ services as REST (types in gql_types.py)."""
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
+from service.cycles.gql import CycleType
 from service.evaluations import calibration, interviews, peers, reviews, workflow
 from service.evaluations import service as svc
 from service.evaluations.gql_types import (
     AdjustmentInput,
     AdjustmentType,
     CalibrationInput,
+    CalibrationStatus,
     CalibrationType,
     DistributionType,
     EvaluationBulkInput,
     EvaluationBulkResultType,
     EvaluationInput,
+    EvaluationStatusEnum,
     EvaluationType,
+    FeedbackConnection,
     FeedbackInput,
-    FeedbackPageType,
     FeedbackSummaryType,
     FeedbackType,
     InterviewInput,
     InterviewType,
     ManagerReviewInput,
     PeerRequestInput,
+    PeerRequestStatus,
     PeerRequestType,
     ReviewMeetingInput,
     ReviewMeetingType,
+    ReviewSubjectKind,
     SelfReviewInput,
-    edges,
     fill,
 )
 from service.evaluations.models import Evaluation
@@ -57,11 +60,17 @@ from service.graphql.common import (
     Connection,
     Context,
     connection,
+    edges_of,
     input_dict,
+    nodes_connection,
     page_params,
+    plain,
     validate_input,
 )
+from service.graphql.nodes import ref
 from service.kit.etag import IfMatch
+from service.kit.pagination import encode_cursor
+from service.org.gql import DepartmentType, EmployeeType
 
 
 async def _evaluation(info: Context, row: Evaluation) -> EvaluationType:
@@ -80,28 +89,30 @@ class EvaluationQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
-        cycle_id: uuid.UUID | None = None,
-        employee_id: uuid.UUID | None = None,
-        status: str | None = None,
-        department_id: uuid.UUID | None = None,
-        manager_id: uuid.UUID | None = None,
+        cycle_id: strawberry.ID | None = None,
+        employee_id: strawberry.ID | None = None,
+        status: Annotated[str | None, strawberry.argument(graphql_type=EvaluationStatusEnum | None)] = None,
+        department_id: strawberry.ID | None = None,
+        manager_id: strawberry.ID | None = None,
     ) -> Connection[EvaluationType]:
         ctx = info.context.ctx
+        params = page_params(first, after)
         page = await svc.list_evaluations(
             ctx,
-            page_params(first, after),
-            cycle_id=cycle_id,
-            employee_id=employee_id,
-            status=status,
-            department_id=department_id,
-            manager_id=manager_id,
+            params,
+            cycle_id=ref(cycle_id, CycleType, loc=["cycleId"]),
+            employee_id=ref(employee_id, EmployeeType, loc=["employeeId"]),
+            status=plain(status),
+            department_id=ref(department_id, DepartmentType, loc=["departmentId"]),
+            manager_id=ref(manager_id, EmployeeType, loc=["managerId"]),
         )
         reads = await svc.read_many(ctx, page.items)
-        return edges(page, [EvaluationType.of(r, row) for r, row in zip(reads, page.items, strict=True)])
+        nodes = [EvaluationType.of(r, row) for r, row in zip(reads, page.items, strict=True)]
+        return nodes_connection(page, nodes, params)
 
     @strawberry.field
-    async def evaluation(self, info: Context, id: uuid.UUID) -> EvaluationType:
-        row, _ = await svc.visible(info.context.ctx, id)
+    async def evaluation(self, info: Context, id: strawberry.ID) -> EvaluationType:
+        row, _ = await svc.visible(info.context.ctx, ref(id, EvaluationType))
         return await _evaluation(info, row)
 
     @strawberry.field(
@@ -111,15 +122,24 @@ class EvaluationQuery:
     async def evaluation_feedback(
         self,
         info: Context,
-        evaluation_id: uuid.UUID,
+        evaluation_id: strawberry.ID,
         first: int | None = None,
         after: str | None = None,
-        reviewer_id: uuid.UUID | None = None,
-    ) -> FeedbackPageType:
-        page = await peers.feedback_page(info.context.ctx, evaluation_id, page_params(first, after), reviewer_id)
-        return FeedbackPageType(
-            items=[fill(FeedbackType, f) for f in page.items],
-            next_cursor=page.next_cursor,
+        reviewer_id: strawberry.ID | None = None,
+    ) -> FeedbackConnection:
+        evaluation = ref(evaluation_id, EvaluationType, loc=["evaluationId"])
+        reviewer = ref(reviewer_id, EmployeeType, loc=["reviewerId"])
+        page = await peers.feedback_page(info.context.ctx, evaluation, page_params(first, after), reviewer)
+        answers = edges_of(
+            page.items,
+            page.next_cursor is not None,
+            after,
+            lambda f: encode_cursor(f.id),
+            lambda f: fill(FeedbackType, f),
+        )
+        return FeedbackConnection(
+            edges=answers.edges,
+            page_info=answers.page_info,
             attributed=page.attributed,
             summary=fill(FeedbackSummaryType, page.summary),
         )
@@ -132,26 +152,28 @@ class EvaluationQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
-        reviewer_id: uuid.UUID | None = None,
-        evaluation_id: uuid.UUID | None = None,
-        cycle_id: uuid.UUID | None = None,
-        status: str | None = None,
+        reviewer_id: strawberry.ID | None = None,
+        evaluation_id: strawberry.ID | None = None,
+        cycle_id: strawberry.ID | None = None,
+        status: Annotated[str | None, strawberry.argument(graphql_type=PeerRequestStatus | None)] = None,
     ) -> Connection[PeerRequestType]:
         ctx = info.context.ctx
+        params = page_params(first, after)
         page = await peers.list_requests(
             ctx,
-            page_params(first, after),
-            reviewer_id=reviewer_id,
-            evaluation_id=evaluation_id,
-            cycle_id=cycle_id,
-            status=status,
+            params,
+            reviewer_id=ref(reviewer_id, EmployeeType, loc=["reviewerId"]),
+            evaluation_id=ref(evaluation_id, EvaluationType, loc=["evaluationId"]),
+            cycle_id=ref(cycle_id, CycleType, loc=["cycleId"]),
+            status=plain(status),
         )
         reads = await peers.reads_of(ctx, page.items)
-        return edges(page, [PeerRequestType.of(r, row) for r, row in zip(reads, page.items, strict=True)])
+        nodes = [PeerRequestType.of(r, row) for r, row in zip(reads, page.items, strict=True)]
+        return nodes_connection(page, nodes, params)
 
     @strawberry.field
-    async def peer_request(self, info: Context, id: uuid.UUID) -> PeerRequestType:
-        row, rel = await peers.get_request(info.context.ctx, id)
+    async def peer_request(self, info: Context, id: strawberry.ID) -> PeerRequestType:
+        row, rel = await peers.get_request(info.context.ctx, ref(id, PeerRequestType))
         return PeerRequestType.of(peers.request_read(row, info.context.ctx.principal, rel), row)
 
     @strawberry.field
@@ -160,17 +182,20 @@ class EvaluationQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
-        cycle_id: uuid.UUID | None = None,
-        status: str | None = None,
+        cycle_id: strawberry.ID | None = None,
+        status: Annotated[str | None, strawberry.argument(graphql_type=CalibrationStatus | None)] = None,
     ) -> Connection[CalibrationType]:
         ctx = info.context.ctx
-        page = await calibration.list_sessions(ctx, page_params(first, after), cycle_id, status)
+        params = page_params(first, after)
+        cycle = ref(cycle_id, CycleType, loc=["cycleId"])
+        page = await calibration.list_sessions(ctx, params, cycle, plain(status))
         reads = await calibration.reads_of(ctx, page.items)
-        return edges(page, [CalibrationType.of(r, row) for r, row in zip(reads, page.items, strict=True)])
+        nodes = [CalibrationType.of(r, row) for r, row in zip(reads, page.items, strict=True)]
+        return nodes_connection(page, nodes, params)
 
     @strawberry.field
-    async def calibration(self, info: Context, id: uuid.UUID) -> CalibrationType:
-        return await _calibration(info, await calibration.get_session(info.context.ctx, id))
+    async def calibration(self, info: Context, id: strawberry.ID) -> CalibrationType:
+        return await _calibration(info, await calibration.get_session(info.context.ctx, ref(id, CalibrationType)))
 
     @strawberry.field
     async def interviews(
@@ -178,22 +203,23 @@ class EvaluationQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
-        evaluation_id: uuid.UUID | None = None,
-        employee_id: uuid.UUID | None = None,
-        cycle_id: uuid.UUID | None = None,
+        evaluation_id: strawberry.ID | None = None,
+        employee_id: strawberry.ID | None = None,
+        cycle_id: strawberry.ID | None = None,
     ) -> Connection[InterviewType]:
+        params = page_params(first, after)
         page = await interviews.list_interviews(
             info.context.ctx,
-            page_params(first, after),
-            evaluation_id=evaluation_id,
-            employee_id=employee_id,
-            cycle_id=cycle_id,
+            params,
+            evaluation_id=ref(evaluation_id, EvaluationType, loc=["evaluationId"]),
+            employee_id=ref(employee_id, EmployeeType, loc=["employeeId"]),
+            cycle_id=ref(cycle_id, CycleType, loc=["cycleId"]),
         )
-        return connection(page, InterviewType.of)
+        return connection(page, InterviewType.of, params)
 
     @strawberry.field
-    async def interview(self, info: Context, id: uuid.UUID) -> InterviewType:
-        row, _ = await interviews.get_interview(info.context.ctx, id)
+    async def interview(self, info: Context, id: strawberry.ID) -> InterviewType:
+        row, _ = await interviews.get_interview(info.context.ctx, ref(id, InterviewType))
         return InterviewType.of(row)
 
     @strawberry.field
@@ -202,32 +228,44 @@ class EvaluationQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
-        subject_kind: str | None = None,
-        subject_id: uuid.UUID | None = None,
-        employee_id: uuid.UUID | None = None,
+        subject_kind: Annotated[str | None, strawberry.argument(graphql_type=ReviewSubjectKind | None)] = None,
+        subject_id: strawberry.ID | None = None,
+        employee_id: strawberry.ID | None = None,
     ) -> Connection[ReviewMeetingType]:
+        params = page_params(first, after)
         page = await reviews.list_meetings(
             info.context.ctx,
-            page_params(first, after),
-            subject_kind=subject_kind,
-            subject_id=subject_id,
-            employee_id=employee_id,
+            params,
+            subject_kind=plain(subject_kind),
+            subject_id=ref(subject_id, "Objective", "Cycle", "Evaluation", loc=["subjectId"]),
+            employee_id=ref(employee_id, EmployeeType, loc=["employeeId"]),
         )
-        return connection(page, ReviewMeetingType.of)
+        return connection(page, ReviewMeetingType.of, params)
 
     @strawberry.field
-    async def review_meeting(self, info: Context, id: uuid.UUID) -> ReviewMeetingType:
-        row, _ = await reviews.get_meeting(info.context.ctx, id)
+    async def review_meeting(self, info: Context, id: strawberry.ID) -> ReviewMeetingType:
+        row, _ = await reviews.get_meeting(info.context.ctx, ref(id, ReviewMeetingType))
         return ReviewMeetingType.of(row)
 
 
 async def _act(
-    info: Context, id: uuid.UUID, action: str, body: dict[str, Any], expected_version: int | None = None
+    info: Context, id: strawberry.ID, action: str, body: dict[str, Any], expected_version: int | None = None
 ) -> EvaluationType:
     data = validate_input(EvaluationActionIn, body)
+    evaluation = ref(id, EvaluationType)
     return await _evaluation(
-        info, await workflow.act(info.context.ctx, id, action, data, expected=IfMatch.of(expected_version))
+        info, await workflow.act(info.context.ctx, evaluation, action, data, expected=IfMatch.of(expected_version))
     )
+
+
+def _meeting(input: ReviewMeetingInput) -> dict[str, Any]:
+    """REST's body: the subject is `{kind, id}` there (`subjectId` here, as every other
+    reference is named)."""
+    data = input_dict(input)
+    subject = data.get("subject")
+    if isinstance(subject, dict) and "subject_id" in subject:
+        subject["id"] = subject.pop("subject_id")
+    return data
 
 
 @strawberry.type
@@ -246,18 +284,21 @@ class EvaluationMutation:
         description="drafts: `self_review` (the employee), `manager_review` (the direct manager or hr/admin)"
     )
     async def update_evaluation(
-        self, info: Context, id: uuid.UUID, input: EvaluationInput, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, input: EvaluationInput, expected_version: int | None = None
     ) -> EvaluationType:
         data = validate_input(EvaluationUpdate, input_dict(input))
         return await _evaluation(
-            info, await svc.update_evaluation(info.context.ctx, id, data, expected=IfMatch.of(expected_version))
+            info,
+            await svc.update_evaluation(
+                info.context.ctx, ref(id, EvaluationType), data, expected=IfMatch.of(expected_version)
+            ),
         )
 
     @strawberry.mutation
     async def submit_self_review(
         self,
         info: Context,
-        id: uuid.UUID,
+        id: strawberry.ID,
         self_review: SelfReviewInput | None = None,
         expected_version: int | None = None,
     ) -> EvaluationType:
@@ -273,7 +314,7 @@ class EvaluationMutation:
     async def submit_manager_review(
         self,
         info: Context,
-        id: uuid.UUID,
+        id: strawberry.ID,
         manager_review: ManagerReviewInput | None = None,
         expected_version: int | None = None,
     ) -> EvaluationType:
@@ -287,13 +328,13 @@ class EvaluationMutation:
 
     @strawberry.mutation
     async def finalize_evaluation(
-        self, info: Context, id: uuid.UUID, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, expected_version: int | None = None
     ) -> EvaluationType:
         return await _act(info, id, "finalize", {}, expected_version=expected_version)
 
     @strawberry.mutation
     async def acknowledge_evaluation(
-        self, info: Context, id: uuid.UUID, comment: str | None = None, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, comment: str | None = None, expected_version: int | None = None
     ) -> EvaluationType:
         return await _act(
             info,
@@ -305,24 +346,31 @@ class EvaluationMutation:
 
     @strawberry.mutation
     async def request_peer_feedback(
-        self, info: Context, evaluation_id: uuid.UUID, input: PeerRequestInput
+        self, info: Context, evaluation_id: strawberry.ID, input: PeerRequestInput
     ) -> PeerRequestType:
         ctx = info.context.ctx
-        row, rel = await peers.create_request(ctx, evaluation_id, validate_input(PeerRequestCreate, input_dict(input)))
+        evaluation = ref(evaluation_id, EvaluationType, loc=["evaluationId"])
+        row, rel = await peers.create_request(ctx, evaluation, validate_input(PeerRequestCreate, input_dict(input)))
         return PeerRequestType.of(peers.request_read(row, ctx.principal, rel), row)
 
     @strawberry.mutation
-    async def submit_peer_feedback(self, info: Context, evaluation_id: uuid.UUID, input: FeedbackInput) -> FeedbackType:
-        row = await peers.submit(info.context.ctx, evaluation_id, validate_input(FeedbackCreate, input_dict(input)))
+    async def submit_peer_feedback(
+        self, info: Context, evaluation_id: strawberry.ID, input: FeedbackInput
+    ) -> FeedbackType:
+        evaluation = ref(evaluation_id, EvaluationType, loc=["evaluationId"])
+        row = await peers.submit(info.context.ctx, evaluation, validate_input(FeedbackCreate, input_dict(input)))
         return fill(FeedbackType, peers.feedback_read(row))
 
     @strawberry.mutation
     async def decline_peer_request(
-        self, info: Context, id: uuid.UUID, reason: str | None = None, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, reason: str | None = None, expected_version: int | None = None
     ) -> PeerRequestType:
         ctx = info.context.ctx
         row, rel = await peers.decline(
-            ctx, id, validate_input(PeerDecline, {"reason": reason}), expected=IfMatch.of(expected_version)
+            ctx,
+            ref(id, PeerRequestType),
+            validate_input(PeerDecline, {"reason": reason}),
+            expected=IfMatch.of(expected_version),
         )
         return PeerRequestType.of(peers.request_read(row, ctx.principal, rel), row)
 
@@ -333,25 +381,30 @@ class EvaluationMutation:
 
     @strawberry.mutation
     async def add_calibration_adjustment(
-        self, info: Context, calibration_id: uuid.UUID, input: AdjustmentInput
+        self, info: Context, calibration_id: strawberry.ID, input: AdjustmentInput
     ) -> AdjustmentType:
         data = validate_input(AdjustmentCreate, input_dict(input))
-        row = await calibration.add_adjustment(info.context.ctx, calibration_id, data)
+        row = await calibration.add_adjustment(
+            info.context.ctx, ref(calibration_id, CalibrationType, loc=["calibrationId"]), data
+        )
         return fill(AdjustmentType, calibration.adjustment_read(row))
 
     @strawberry.mutation(description="what-if: nothing is saved")
     async def simulate_calibration(
-        self, info: Context, id: uuid.UUID, adjustments: list[AdjustmentInput]
+        self, info: Context, id: strawberry.ID, adjustments: list[AdjustmentInput]
     ) -> DistributionType:
         data = validate_input(SimulateIn, {"adjustments": [input_dict(a) for a in adjustments]})
-        return DistributionType.of(await calibration.simulate(info.context.ctx, id, data))
+        return DistributionType.of(await calibration.simulate(info.context.ctx, ref(id, CalibrationType), data))
 
     @strawberry.mutation
     async def finalize_calibration(
-        self, info: Context, id: uuid.UUID, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, expected_version: int | None = None
     ) -> CalibrationType:
         return await _calibration(
-            info, await calibration.finalize(info.context.ctx, id, expected=IfMatch.of(expected_version))
+            info,
+            await calibration.finalize(
+                info.context.ctx, ref(id, CalibrationType), expected=IfMatch.of(expected_version)
+            ),
         )
 
     @strawberry.mutation
@@ -361,32 +414,38 @@ class EvaluationMutation:
 
     @strawberry.mutation
     async def update_interview(
-        self, info: Context, id: uuid.UUID, input: InterviewInput, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, input: InterviewInput, expected_version: int | None = None
     ) -> InterviewType:
         data = validate_input(InterviewUpdate, input_dict(input))
         return InterviewType.of(
-            await interviews.update_interview(info.context.ctx, id, data, expected=IfMatch.of(expected_version))
+            await interviews.update_interview(
+                info.context.ctx, ref(id, InterviewType), data, expected=IfMatch.of(expected_version)
+            )
         )
 
     @strawberry.mutation(description="the employee's signature: time and principal recorded, immutable")
     async def acknowledge_interview(
-        self, info: Context, id: uuid.UUID, comment: str | None = None, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, comment: str | None = None, expected_version: int | None = None
     ) -> InterviewType:
         data = validate_input(InterviewAcknowledge, {"comment": comment})
         return InterviewType.of(
-            await interviews.acknowledge_interview(info.context.ctx, id, data, expected=IfMatch.of(expected_version))
+            await interviews.acknowledge_interview(
+                info.context.ctx, ref(id, InterviewType), data, expected=IfMatch.of(expected_version)
+            )
         )
 
     @strawberry.mutation
     async def create_review_meeting(self, info: Context, input: ReviewMeetingInput) -> ReviewMeetingType:
-        data = validate_input(ReviewMeetingCreate, input_dict(input))
+        data = validate_input(ReviewMeetingCreate, _meeting(input))
         return ReviewMeetingType.of(await reviews.create_meeting(info.context.ctx, data))
 
     @strawberry.mutation
     async def update_review_meeting(
-        self, info: Context, id: uuid.UUID, input: ReviewMeetingInput, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, input: ReviewMeetingInput, expected_version: int | None = None
     ) -> ReviewMeetingType:
-        data = validate_input(ReviewMeetingUpdate, input_dict(input))
+        data = validate_input(ReviewMeetingUpdate, _meeting(input))
         return ReviewMeetingType.of(
-            await reviews.update_meeting(info.context.ctx, id, data, expected=IfMatch.of(expected_version))
+            await reviews.update_meeting(
+                info.context.ctx, ref(id, ReviewMeetingType), data, expected=IfMatch.of(expected_version)
+            )
         )

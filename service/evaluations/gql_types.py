@@ -8,11 +8,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import strawberry
 from pydantic import BaseModel
-from sqlalchemy import Select, false
+from sqlalchemy import Select, false, select
 from strawberry.dataloader import DataLoader
 
 from service.auth.context import Ctx
@@ -21,22 +22,46 @@ from service.cycles.gql import CycleType
 from service.cycles.models import Cycle
 from service.evaluations import calibration, interviews, peers, reviews
 from service.evaluations import repository as repo
-from service.evaluations.models import Evaluation, Interview, PeerRequest
+from service.evaluations import service as svc
+from service.evaluations.models import CalibrationAdjustment, Evaluation, Interview, PeerRequest
+from service.evaluations.schemas import (
+    CalibrationRead,
+    DistributionGroup,
+    EvaluationStatus,
+    ImprovementAction,
+    InterviewRead,
+    PeerStatus,
+    SubjectKind,
+)
 from service.graphql.common import (
     JSON,
     VERSION,
     Connection,
     Context,
     DecimalString,
-    Edge,
-    PageInfo,
     connection,
+    enum_field,
+    enum_type,
+    literal_of,
     page_params,
 )
-from service.graphql.visibility import visible_rows
-from service.kit.pagination import Page, encode_cursor
-from service.org.gql import EmployeeType
+from service.graphql.nodes import Entity, NodeKey, by_loader, by_service, ref_field
+from service.graphql.visibility import only_if, visible_rows
+from service.org.gql import DepartmentType, EmployeeType
 from service.org.models import Employee
+from service.scoring.gql import ScoreStatusEnum
+
+EvaluationStatusEnum = enum_type("EvaluationStatus", EvaluationStatus, "Where an evaluation is in its workflow")
+PeerRequestStatus = enum_type("PeerRequestStatus", PeerStatus, "Where a 360 feedback request is")
+InterviewStatus = enum_type("InterviewStatus", literal_of(InterviewRead, "status"), "Where an interview is")
+CalibrationStatus = enum_type("CalibrationStatus", literal_of(CalibrationRead, "status"), "Whether a session is open")
+DistributionMode = enum_type(
+    "DistributionMode", literal_of(DistributionGroup, "mode"), "Whether a forced distribution advises or enforces"
+)
+ReviewSubjectKind = enum_type("ReviewSubjectKind", SubjectKind, "What a review meeting is about")
+ImprovementActionStatus = enum_type(
+    "ImprovementActionStatus", literal_of(ImprovementAction, "status"), "Where an improvement action is"
+)
 
 # What the dataloaders may read. Evaluations and their interviews: `policy.read_evaluation`
 # (the evaluated employee, their managers, hr, admin, auditors; no integration client),
@@ -70,6 +95,14 @@ def visible_peer_requests(ctx: Ctx) -> Select[Any]:
     return stmt if policy.is_person(p) else stmt.where(false())
 
 
+@visible_rows(CalibrationAdjustment)
+def visible_adjustments(ctx: Ctx) -> Select[Any]:
+    """A session's adjustments are read with the session: `policy.read_calibrations`, as
+    `calibration.list_adjustments` (`calibration.get_session`)."""
+    stmt = select(CalibrationAdjustment).where(CalibrationAdjustment.org_id == ctx.org_id)
+    return only_if(stmt, policy.read_calibrations(ctx.principal))
+
+
 def fill(cls: Any, model: BaseModel, **nested: Any) -> Any:
     """A Strawberry object from a read model with the same field names; nested objects
     are converted by the caller."""
@@ -79,13 +112,6 @@ def fill(cls: Any, model: BaseModel, **nested: Any) -> Any:
         if f.name not in nested and hasattr(model, f.name)
     }
     return cls(**values, **nested)
-
-
-def edges(page: Page[Any], nodes: list[Any]) -> Connection[Any]:
-    return Connection(
-        edges=[Edge(cursor=encode_cursor(n.id), node=n) for n in nodes],
-        page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor),
-    )
 
 
 async def _employee(info: Context, employee_id: uuid.UUID | None) -> EmployeeType | None:
@@ -158,15 +184,14 @@ def _summary(s: Any) -> FeedbackSummaryType | None:
     description="for the evaluated employee anonymised: the reviewers they "
     "asked themselves, never a status or an answer",
 )
-class PeerRequestType:
-    id: uuid.UUID
+class PeerRequestType(Entity):
     evaluation_id: uuid.UUID
     employee_id: uuid.UUID
     cycle_id: uuid.UUID
     reviewer_id: uuid.UUID | None
     requested_by: str | None
     due_date: dt.date | None
-    status: str | None
+    status: str | None = enum_field(PeerRequestStatus | None)
     rating: int | None
     comments: str | None
     submitted_at: dt.datetime | None
@@ -181,6 +206,15 @@ class PeerRequestType:
     def of(r: Any, row: Any | None) -> PeerRequestType:
         """`r` the request as the caller may see it (`peers.request_read`), `row` its row."""
         return fill(PeerRequestType, r, version=row.version if row is not None and r.status is not None else None)
+
+    @classmethod
+    async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[PeerRequestType | None]:
+        async def fetch(key: NodeKey) -> PeerRequestType:
+            ctx = info.context.ctx
+            row, rel = await peers.get_request(ctx, key.id)
+            return PeerRequestType.of(peers.request_read(row, ctx.principal, rel), row)
+
+        return await by_service(keys, fetch)
 
 
 def _requests_loader(info: Context) -> DataLoader[uuid.UUID, list[PeerRequestType]]:
@@ -200,13 +234,12 @@ def _requests_loader(info: Context) -> DataLoader[uuid.UUID, list[PeerRequestTyp
 
 
 @strawberry.type(name="Interview")
-class InterviewType:
-    id: uuid.UUID
+class InterviewType(Entity):
     evaluation_id: uuid.UUID
     employee_id: uuid.UUID
     cycle_id: uuid.UUID
     interviewer_id: uuid.UUID | None
-    status: str
+    status: str = enum_field(InterviewStatus)
     scheduled_at: dt.datetime | None
     plan: str | None
     notes: str | None
@@ -223,13 +256,20 @@ class InterviewType:
     def of(row: Interview) -> InterviewType:
         return fill(InterviewType, interviews.interview_read(row), version=row.version)
 
+    @classmethod
+    async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[InterviewType | None]:
+        async def fetch(key: NodeKey) -> InterviewType:
+            row, _ = await interviews.get_interview(info.context.ctx, key.id)
+            return InterviewType.of(row)
+
+        return await by_service(keys, fetch)
+
 
 @strawberry.type(name="Evaluation")
-class EvaluationType:
-    id: uuid.UUID
+class EvaluationType(Entity):
     employee_id: uuid.UUID
     cycle_id: uuid.UUID
-    status: str
+    status: str = enum_field(EvaluationStatusEnum)
     self_review: SelfReviewType | None
     manager_review: ManagerReviewType | None
     peer_feedback: FeedbackSummaryType | None
@@ -277,22 +317,44 @@ class EvaluationType:
             calibration=fill(CalibrationOutcomeType, e.calibration) if e.calibration else None,
         )
 
+    @classmethod
+    async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[EvaluationType | None]:
+        async def fetch(key: NodeKey) -> EvaluationType:
+            ctx = info.context.ctx
+            row, _ = await svc.visible(ctx, key.id)
+            return EvaluationType.of(await svc.read_one(ctx, row), row)
 
-@strawberry.type(name="PeerFeedback", description="an attributed 360 answer (managers, hr, admin, auditors)")
-class FeedbackType:
-    id: uuid.UUID
+        return await by_service(keys, fetch)
+
+
+@strawberry.type(
+    name="PeerFeedback",
+    description="an attributed 360 answer (managers, hr, admin, auditors); its id is the answered request's",
+)
+class FeedbackType(Entity):
     evaluation_id: uuid.UUID
     reviewer_id: uuid.UUID
     rating: int | None
     comments: str | None
     submitted_at: dt.datetime | None
 
+    @classmethod
+    async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[FeedbackType | None]:
+        """An answered request the caller may read whole (`peerRequest(id:)` with its status)."""
 
-@strawberry.type(name="PeerFeedbackPage")
-class FeedbackPageType:
-    items: list[FeedbackType]
-    next_cursor: str | None
-    attributed: bool
+        async def fetch(key: NodeKey) -> FeedbackType | None:
+            ctx = info.context.ctx
+            row, rel = await peers.get_request(ctx, key.id)
+            if peers.request_read(row, ctx.principal, rel).status != "submitted":
+                return None
+            return fill(FeedbackType, peers.feedback_read(row))
+
+        return await by_service(keys, fetch)
+
+
+@strawberry.type(name="PeerFeedbackConnection", description="An evaluation's attributed 360 answers, a page at a time")
+class FeedbackConnection(Connection[FeedbackType]):
+    attributed: bool = strawberry.field(description="false for the evaluated employee: no answers, the summary only")
     summary: FeedbackSummaryType
 
 
@@ -307,14 +369,21 @@ class EvaluationBulkResultType:
 
 
 @strawberry.type(name="CalibrationAdjustment")
-class AdjustmentType:
-    id: uuid.UUID
+class AdjustmentType(Entity):
     calibration_id: uuid.UUID
     employee_id: uuid.UUID
     delta: DecimalString
     reason: str
     author: str
     created_at: dt.datetime
+
+    @staticmethod
+    def of(row: Any) -> AdjustmentType:
+        return fill(AdjustmentType, calibration.adjustment_read(row))
+
+    @classmethod
+    async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[AdjustmentType | None]:
+        return await by_loader(info.context.loaders.by_id(CalibrationAdjustment), keys, AdjustmentType.of)
 
 
 @strawberry.type(name="CalibrationBand")
@@ -327,14 +396,14 @@ class BandType:
 
 @strawberry.type(name="CalibrationPolicyRef")
 class PolicyRefType:
-    id: uuid.UUID | None
+    policy_id: uuid.UUID | None = strawberry.field(description="the scoring policy; null for the built-in defaults")
     version: int
 
 
 @strawberry.type(name="CalibrationGroup")
 class GroupType:
     policy: PolicyRefType
-    mode: str | None
+    mode: str | None = enum_field(DistributionMode | None)
     employee_ids: list[uuid.UUID]
     bands: list[BandType]
 
@@ -342,7 +411,7 @@ class GroupType:
 @strawberry.type(name="CalibrationMemberResult")
 class MemberResultType:
     employee_id: uuid.UUID
-    status: str
+    status: str = enum_field(ScoreStatusEnum)
     composite: DecimalString | None
     calibration_delta: DecimalString
     final: DecimalString | None
@@ -356,7 +425,7 @@ class MemberResultType:
 class DistributionType:
     calibration_id: uuid.UUID
     cycle_id: uuid.UUID
-    status: str
+    status: str = enum_field(CalibrationStatus)
     simulated: bool
     bands: list[BandType]
     groups: list[GroupType]
@@ -369,7 +438,12 @@ class DistributionType:
             d,
             bands=[fill(BandType, b) for b in d.bands],
             groups=[
-                fill(GroupType, g, policy=fill(PolicyRefType, g.policy), bands=[fill(BandType, b) for b in g.bands])
+                fill(
+                    GroupType,
+                    g,
+                    policy=PolicyRefType(policy_id=g.policy.id, version=g.policy.version),
+                    bands=[fill(BandType, b) for b in g.bands],
+                )
                 for g in d.groups
             ],
             employees=[fill(MemberResultType, m) for m in d.employees],
@@ -377,12 +451,11 @@ class DistributionType:
 
 
 @strawberry.type(name="Calibration")
-class CalibrationType:
-    id: uuid.UUID
+class CalibrationType(Entity):
     cycle_id: uuid.UUID
     name: str
     department_id: uuid.UUID | None
-    status: str
+    status: str = enum_field(CalibrationStatus)
     employee_ids: list[uuid.UUID]
     created_by: str
     finalized_at: dt.datetime | None
@@ -403,13 +476,22 @@ class CalibrationType:
     async def adjustments(
         self, info: Context, first: int | None = None, after: str | None = None
     ) -> Connection[AdjustmentType]:
-        page = await calibration.list_adjustments(info.context.ctx, self.id, page_params(first, after))
-        return connection(page, lambda a: fill(AdjustmentType, calibration.adjustment_read(a)))
+        params = page_params(first, after)
+        page = await calibration.list_adjustments(info.context.ctx, self.id, params)
+        return connection(page, AdjustmentType.of, params)
 
     @staticmethod
     def of(c: Any, row: Any) -> CalibrationType:
         """`c` the session's read model (`calibration.reads_of`), `row` its row."""
         return fill(CalibrationType, c, version=row.version)
+
+    @classmethod
+    async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[CalibrationType | None]:
+        async def fetch(key: NodeKey) -> CalibrationType:
+            row = await calibration.get_session(info.context.ctx, key.id)
+            return CalibrationType.of((await calibration.reads_of(info.context.ctx, [row]))[0], row)
+
+        return await by_service(keys, fetch)
 
 
 # --- review meetings ---------------------------------------------------------------------------
@@ -417,8 +499,8 @@ class CalibrationType:
 
 @strawberry.type(name="ReviewSubject")
 class SubjectType:
-    kind: str
-    id: uuid.UUID
+    kind: str = enum_field(ReviewSubjectKind)
+    subject_id: uuid.UUID = strawberry.field(description="the objective, cycle or evaluation (as `kind` says)")
 
 
 @strawberry.type(name="ImprovementAction")
@@ -426,12 +508,11 @@ class ImprovementActionType:
     action: str
     owner_id: uuid.UUID
     due_date: dt.date
-    status: str
+    status: str = enum_field(ImprovementActionStatus)
 
 
 @strawberry.type(name="ReviewMeeting")
-class ReviewMeetingType:
-    id: uuid.UUID
+class ReviewMeetingType(Entity):
     subject: SubjectType
     employee_id: uuid.UUID | None
     title: str | None
@@ -452,10 +533,18 @@ class ReviewMeetingType:
         return fill(
             ReviewMeetingType,
             m,
-            subject=fill(SubjectType, m.subject),
+            subject=SubjectType(kind=m.subject.kind, subject_id=m.subject.id),
             improvement_plan=[fill(ImprovementActionType, a) for a in m.improvement_plan],
             version=row.version,
         )
+
+    @classmethod
+    async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[ReviewMeetingType | None]:
+        async def fetch(key: NodeKey) -> ReviewMeetingType:
+            row, _ = await reviews.get_meeting(info.context.ctx, key.id)
+            return ReviewMeetingType.of(row)
+
+        return await by_service(keys, fetch)
 
 
 # --- inputs ------------------------------------------------------------------------------------
@@ -483,22 +572,22 @@ class ManagerReviewInput:
 
 @strawberry.input
 class EvaluationInput:
-    employee_id: uuid.UUID | None = strawberry.UNSET
-    cycle_id: uuid.UUID | None = strawberry.UNSET
+    employee_id: strawberry.ID | None = ref_field(EmployeeType)
+    cycle_id: strawberry.ID | None = ref_field(CycleType)
     self_review: SelfReviewInput | None = strawberry.UNSET
     manager_review: ManagerReviewInput | None = strawberry.UNSET
 
 
 @strawberry.input
 class EvaluationBulkInput:
-    cycle_id: uuid.UUID
-    department_id: uuid.UUID | None = strawberry.UNSET
-    employee_ids: list[uuid.UUID] | None = strawberry.UNSET
+    cycle_id: strawberry.ID = ref_field(CycleType)
+    department_id: strawberry.ID | None = ref_field(DepartmentType)
+    employee_ids: list[strawberry.ID] | None = ref_field(EmployeeType)
 
 
 @strawberry.input
 class PeerRequestInput:
-    reviewer_id: uuid.UUID
+    reviewer_id: strawberry.ID = ref_field(EmployeeType)
     due_date: dt.date | None = strawberry.UNSET
 
 
@@ -506,28 +595,28 @@ class PeerRequestInput:
 class FeedbackInput:
     rating: int
     comments: str | None = strawberry.UNSET
-    reviewer_id: uuid.UUID | None = strawberry.UNSET
+    reviewer_id: strawberry.ID | None = ref_field(EmployeeType)
 
 
 @strawberry.input
 class CalibrationInput:
-    cycle_id: uuid.UUID
+    cycle_id: strawberry.ID = ref_field(CycleType)
     name: str
-    employee_ids: list[uuid.UUID] | None = strawberry.UNSET
-    department_id: uuid.UUID | None = strawberry.UNSET
+    employee_ids: list[strawberry.ID] | None = ref_field(EmployeeType)
+    department_id: strawberry.ID | None = ref_field(DepartmentType)
 
 
 @strawberry.input
 class AdjustmentInput:
-    employee_id: uuid.UUID
+    employee_id: strawberry.ID = ref_field(EmployeeType)
     delta: DecimalString
     reason: str | None = strawberry.UNSET
 
 
 @strawberry.input
 class InterviewInput:
-    evaluation_id: uuid.UUID | None = strawberry.UNSET
-    interviewer_id: uuid.UUID | None = strawberry.UNSET
+    evaluation_id: strawberry.ID | None = ref_field(EvaluationType)
+    interviewer_id: strawberry.ID | None = ref_field(EmployeeType)
     scheduled_at: dt.datetime | None = strawberry.UNSET
     plan: str | None = strawberry.UNSET
     notes: str | None = strawberry.UNSET
@@ -536,16 +625,16 @@ class InterviewInput:
 
 @strawberry.input
 class SubjectInput:
-    kind: str
-    id: uuid.UUID
+    kind: str = enum_field(ReviewSubjectKind)
+    subject_id: strawberry.ID = ref_field("Objective", "Cycle", "Evaluation")
 
 
 @strawberry.input
 class ImprovementActionInput:
     action: str
-    owner_id: uuid.UUID
+    owner_id: strawberry.ID = ref_field(EmployeeType)
     due_date: dt.date
-    status: str | None = strawberry.UNSET
+    status: str | None = enum_field(ImprovementActionStatus | None, default=strawberry.UNSET)
 
 
 @strawberry.input

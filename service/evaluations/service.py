@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 
 from service.auth.context import Ctx
 from service.authz import policy
@@ -47,10 +47,11 @@ from service.evaluations.schemas import (
     SelfReviewIn,
     SelfReviewRead,
 )
-from service.kit import audit, outbox
+from service.kit import audit, hierarchy, outbox, search
 from service.kit.etag import IfMatch, check_version
-from service.kit.pagination import Page, PageParams, paginate
+from service.kit.pagination import Page, PageParams, Sorting, SortKey, paginate
 from service.org.models import Employee, Organization
+from service.org.repository import employee_value, employees_matching
 from service.org.service import org_settings
 from service.scoring import locks
 from service.scoring import service as scoring
@@ -250,6 +251,18 @@ def snapshot(ev: Evaluation) -> dict[str, Any]:
 # --- queries -----------------------------------------------------------------------------------
 
 
+EVALUATION_SORT = Sorting(
+    SortKey("family_name", employee_value(Employee.family_name, Evaluation.org_id, Evaluation.employee_id)),
+    SortKey("given_name", employee_value(Employee.given_name, Evaluation.org_id, Evaluation.employee_id)),
+    SortKey("status", Evaluation.status),
+    SortKey("final_score", Evaluation.final_score, "decimal", nullable=True),
+    SortKey("final_rating", Evaluation.final_rating, nullable=True),
+    SortKey("finalized_at", Evaluation.finalized_at, "datetime", nullable=True),
+    SortKey("created_at", Evaluation.created_at, "datetime"),
+    SortKey("updated_at", Evaluation.updated_at, "datetime"),
+)
+
+
 async def list_evaluations(
     ctx: Ctx,
     params: PageParams,
@@ -259,9 +272,18 @@ async def list_evaluations(
     status: str | None = None,
     department_id: uuid.UUID | None = None,
     manager_id: uuid.UUID | None = None,
+    subtree: bool = False,
+    q: str | None = None,
+    sort: str | Sequence[str] | None = None,
 ) -> Page[Evaluation]:
+    """The evaluations the caller may read, narrowed by the filters (`department_id`,
+    `manager_id` with `subtree`: the evaluated employee's; `q`: words of their name,
+    email or external id)."""
     p = ctx.principal
     require(policy.list_evaluations(p), "evaluations")
+    hierarchy.check_people_filter(manager_id, subtree)
+    words = search.terms(q)
+    spec = EVALUATION_SORT.parse(sort)
     stmt = repo.evaluations(ctx.org_id).where(
         repo.subject_visible(Evaluation.employee_id, ctx.org_id, policy.reads_everything(p), p.employee_id)
     )
@@ -271,14 +293,12 @@ async def list_evaluations(
         stmt = stmt.where(Evaluation.employee_id == employee_id)
     if status is not None:
         stmt = stmt.where(Evaluation.status == status)
-    if department_id is not None or manager_id is not None:
-        people = select(Employee.id).where(Employee.org_id == ctx.org_id)
-        if department_id is not None:
-            people = people.where(Employee.department_id == department_id)
-        if manager_id is not None:
-            people = people.where(Employee.manager_id == manager_id)
+    people = hierarchy.people(ctx.org_id, manager_id=manager_id, subtree=subtree, department_id=department_id)
+    if people is not None:
         stmt = stmt.where(Evaluation.employee_id.in_(people))
-    return await paginate(ctx.session, stmt, Evaluation.id, params)
+    if words:
+        stmt = stmt.where(Evaluation.employee_id.in_(employees_matching(ctx.org_id, words)))
+    return await paginate(ctx.session, stmt, Evaluation.id, params, sort=spec)
 
 
 async def visible(ctx: Ctx, eval_id: uuid.UUID) -> tuple[Evaluation, Relation]:

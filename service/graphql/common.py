@@ -1,58 +1,180 @@
-"""Shared GraphQL pieces: Relay-style connections over the keyset paginator, error
-shaping, and validation of inputs through the same Pydantic models REST uses."""
+"""Shared GraphQL pieces: the scalars (written as REST writes the same values), enums
+made from the domain's value sets, Relay cursor connections over the keyset paginator,
+and validation of inputs through the same Pydantic models REST uses."""
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
-from typing import Any, Generic, NewType, TypeVar
+import enum
+import re
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal, DecimalException
+from typing import Any, Generic, Literal, NewType, TypeVar, get_args, get_origin
 
 import strawberry
-from pydantic import BaseModel, ValidationError
-from strawberry.types import Info
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from strawberry.schema.types.base_scalars import wrap_parser
 from strawberry.types.scalar import ScalarDefinition
 
 from service.errors import ValidationFailed, validation_errors
-from service.graphql.context import GqlContext
-from service.kit.pagination import MAX_LIMIT, Page, PageParams
+from service.graphql.nodes import REF, Context, key_of
+from service.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageParams, encode_cursor
+from service.kit.schemas import Timestamp
+
+__all__ = ["Context"]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
+# --- scalars --------------------------------------------------------------------------------------
+
+RFC3339 = "https://www.rfc-editor.org/rfc/rfc3339#section-5.6"
+RFC9562 = "https://www.rfc-editor.org/rfc/rfc9562"
+
 DecimalString = NewType("DecimalString", str)
 JSON = NewType("JSON", object)
 MinorUnits = NewType("MinorUnits", int)
+
+# REST's serializer (Pydantic's, for the read models' fields), so a timestamp or a date is
+# the same text in both APIs; inputs are read as REST reads its timestamp parameters.
+_DATETIME_OUT = TypeAdapter(dt.datetime)
+_DATETIME_IN = TypeAdapter(Timestamp)
+_DATE = TypeAdapter(dt.date)
+
+
+def rest_datetime(value: dt.datetime) -> str:
+    """A timestamp as REST writes it: RFC 3339, `Z` for UTC, microseconds only when
+    there are some (`2026-03-01T09:30:00Z`, `2026-03-01T09:30:00.250000Z`)."""
+    return str(_DATETIME_OUT.dump_python(value, mode="json"))
+
+
+def rest_date(value: dt.date) -> str:
+    return str(_DATE.dump_python(value, mode="json"))
+
+
+def _decimal(value: str) -> str:
+    number = Decimal(value)
+    if not number.is_finite():
+        raise ValueError("not a finite decimal")
+    return str(number)
+
+
 SCALARS: dict[object, ScalarDefinition] = {
     DecimalString: strawberry.scalar(
         name="DecimalString",
-        description='An exact decimal, as a string ("87.50")',
-        serialize=lambda v: str(v),
-        parse_value=lambda v: str(Decimal(str(v))),
+        description='An exact decimal as a string ("87.50"), written as REST writes it; an input may also be a number',
+        serialize=str,
+        parse_value=wrap_parser(_decimal, "DecimalString", (ValueError, DecimalException), accept_non_string=True),
     ),
-    JSON: strawberry.scalar(name="JSON", description="Arbitrary JSON", serialize=lambda v: v, parse_value=lambda v: v),
+    JSON: strawberry.scalar(
+        name="JSON",
+        description="Any JSON value: the same document REST answers for this field, keys as in REST (snake_case)",
+        serialize=lambda v: v,
+        parse_value=lambda v: v,
+    ),
     MinorUnits: strawberry.scalar(
         name="MinorUnits",
-        description="Money as an integer count of the currency's minor units, of any size (GraphQL's Int is 32-bit)",
+        description="Money as an integer count of the currency's minor units (cents), of any size: GraphQL's "
+        "Int is 32-bit",
         serialize=int,
         parse_value=int,
     ),
+    dt.datetime: strawberry.scalar(
+        name="DateTime",
+        description="A point in time, an RFC 3339 `date-time`, the same text REST answers: UTC as `Z`, "
+        "fractional seconds (microseconds) only when there are some (`2026-03-01T09:30:00Z`, "
+        "`2026-03-01T09:30:00.250000Z`). Inputs take any offset; one without an offset is UTC",
+        specified_by_url=RFC3339,
+        serialize=rest_datetime,
+        parse_value=wrap_parser(_DATETIME_IN.validate_python, "DateTime"),
+    ),
+    dt.date: strawberry.scalar(
+        name="Date",
+        description="A calendar date, an RFC 3339 `full-date` (`2026-03-31`), as in REST",
+        specified_by_url=RFC3339,
+        serialize=rest_date,
+        parse_value=wrap_parser(_DATE.validate_python, "Date"),
+    ),
+    uuid.UUID: strawberry.scalar(
+        name="UUID",
+        description="A UUID in its canonical text form (RFC 9562): an id as REST writes it (`databaseId`, the "
+        "`...Id` fields that name other objects)",
+        specified_by_url=RFC9562,
+        serialize=str,
+        parse_value=wrap_parser(uuid.UUID, "UUID"),
+    ),
 }
 
-Context = Info[GqlContext, None]
+# --- enums ----------------------------------------------------------------------------------------
+
+ENUM_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
+
+
+def values_of(source: Any) -> tuple[str, ...]:
+    """The strings of a `Literal[...]` (also inside `X | None`), or of a tuple."""
+    if get_origin(source) is Literal:
+        return tuple(get_args(source))
+    literals = [a for a in get_args(source) if get_origin(a) is Literal]
+    if literals:
+        return tuple(v for lit in literals for v in get_args(lit))
+    return tuple(source)
+
+
+def literal_of(model: type[BaseModel], field: str) -> tuple[str, ...]:
+    """The values of a read model's `Literal` field: where the domain defines a set inline."""
+    return values_of(model.model_fields[field].annotation)
+
+
+def enum_type(name: str, source: Any, description: str, names: Mapping[str, str] | None = None) -> Any:
+    """A GraphQL enum over the domain's values (`source`: a Literal alias, a read model's
+    Literal field through `literal_of`, or a tuple of the domain's constants): each value
+    is named in UPPER_CASE (`on_leave` is `ON_LEAVE`; `names` for a value that is no
+    GraphQL name, `8_weeks`) and stands for the REST string. Fields return the REST
+    string and the enum serializes it; an argument or input arrives as a `StrEnum`
+    member, which is that same string. Typed `Any`: a class made at run time is no type
+    to mypy, so fields keep their `str` annotation and name the enum as `graphql_type`."""
+    members: dict[str, str] = {}
+    for value in values_of(source):
+        member = (names or {}).get(value, value.upper())
+        if not ENUM_NAME.match(member):
+            raise ValueError(f"{name}: {value!r} needs a GraphQL name (`names`)")
+        members[member] = value
+    cls: Any = enum.StrEnum(name, members)  # type: ignore[misc]  # the functional API, with a name known at run time
+    return strawberry.enum(cls, name=name, description=description)
+
+
+def enum_field(graphql_type: Any, **kwargs: Any) -> Any:
+    """A field whose Python value is the REST string and whose GraphQL type is an enum
+    (`graphql_type`, optional or not as the field is)."""
+    return strawberry.field(graphql_type=graphql_type, **kwargs)
+
+
+def plain(value: Any) -> Any:
+    """An enum argument as the services take it: its REST string."""
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+# --- connections ----------------------------------------------------------------------------------
 
 # The description of every object's `version` field (its row's version column).
-VERSION = "the resource's version (its REST ETag): pass it as `expected_version` to change it; a stale one is refused"
+VERSION = "the resource's version (its REST ETag): pass it as `expectedVersion` to change it; a stale one is refused"
 
 
-@strawberry.type
+@strawberry.type(description="Where a page sits in its list (Relay cursor connections)")
 class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="whether rows follow this page (ask with `after: endCursor`)")
+    has_previous_page: bool = strawberry.field(
+        description="paging forward: true when `after` was given (the rows up to that cursor came before); "
+        "the rows before it are not counted again"
+    )
+    start_cursor: str | None = strawberry.field(description="the first edge's cursor; null for an empty page")
+    end_cursor: str | None = strawberry.field(description="the last edge's cursor; null for an empty page")
 
 
 @strawberry.type
 class Edge(Generic[T]):
-    cursor: str
+    cursor: str = strawberry.field(description="this row's position; the same cursor REST's lists take")
     node: T
 
 
@@ -61,13 +183,13 @@ class Connection(Generic[T]):
     edges: list[Edge[T]]
     page_info: PageInfo
 
-    @strawberry.field
+    @strawberry.field(description="the edges' nodes, without cursors")
     def nodes(self) -> list[T]:
         return [e.node for e in self.edges]
 
 
 def page_params(first: int | None, after: str | None) -> PageParams:
-    limit = 50 if first is None else first
+    limit = DEFAULT_LIMIT if first is None else first
     if limit < 1 or limit > MAX_LIMIT:
         raise ValidationFailed(
             f"first must be between 1 and {MAX_LIMIT}", errors=[{"loc": ["first"], "msg": f"between 1 and {MAX_LIMIT}"}]
@@ -75,34 +197,78 @@ def page_params(first: int | None, after: str | None) -> PageParams:
     return PageParams(limit=limit, cursor=after)
 
 
-def connection(page: Page[Any], convert: Any) -> Connection[Any]:
-    from service.kit.pagination import encode_cursor
-
-    edges = [Edge(cursor=encode_cursor(item.id), node=convert(item)) for item in page.items]
-    return Connection(
-        edges=edges, page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor)
+def page_info(edges: Sequence[Edge[Any]], has_next: bool, after: str | None) -> PageInfo:
+    return PageInfo(
+        has_next_page=has_next,
+        has_previous_page=after is not None,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
     )
 
 
+def edges_of(
+    items: Iterable[Any], has_next: bool, after: str | None, cursor: Callable[[Any], str], convert: Callable[[Any], T]
+) -> Connection[T]:
+    """A connection of `items` (one page, in order), each converted, with its cursor."""
+    edges = [Edge(cursor=cursor(item), node=convert(item)) for item in items]
+    return Connection(edges=edges, page_info=page_info(edges, has_next, after))
+
+
+def connection(page: Page[Any], convert: Callable[[Any], T], params: PageParams) -> Connection[T]:
+    """A keyset page (`kit.pagination`) as a connection: each row's cursor is its id's."""
+    return edges_of(page.items, page.next_cursor is not None, params.cursor, lambda r: encode_cursor(r.id), convert)
+
+
+def nodes_connection(page: Page[Any], nodes: Sequence[T], params: PageParams) -> Connection[T]:
+    """A keyset page whose rows are already converted (`nodes[i]` of `page.items[i]`)."""
+    pairs = list(zip(page.items, nodes, strict=True))
+    return edges_of(
+        pairs, page.next_cursor is not None, params.cursor, lambda p: encode_cursor(p[0].id), lambda p: p[1]
+    )
+
+
+# --- inputs ---------------------------------------------------------------------------------------
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
 def validate_input(model: type[M], data: dict[str, Any]) -> M:
+    """The same Pydantic model REST validates with (errors as REST's 422)."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise ValidationFailed("the input is not valid", errors=validation_errors(list(exc.errors()))) from exc
 
 
-def input_dict(obj: Any) -> dict[str, Any]:
-    """Fields the client actually sent (UNSET ones dropped), so PATCH semantics hold."""
+def input_dict(obj: Any, loc: tuple[str | int, ...] = ()) -> dict[str, Any]:
+    """Fields the client actually sent (UNSET ones dropped), so PATCH semantics hold;
+    enum values as their REST strings, and references (`ref_field`) as UUIDs."""
+    refs = {f.python_name: f.metadata.get(REF) for f in obj.__strawberry_definition__.fields}
     out: dict[str, Any] = {}
     for name, value in vars(obj).items():
         if value is strawberry.UNSET:
             continue
-        if isinstance(value, list):
-            value = [input_dict(v) if hasattr(v, "__strawberry_definition__") else v for v in value]
-        elif hasattr(value, "__strawberry_definition__"):
-            value = input_dict(value)
+        here = (*loc, camel(name))
+        kinds = refs.get(name)
+        if kinds and value is not None:
+            if isinstance(value, list):
+                value = [key_of(str(v), *kinds, loc=[*here, i]).id for i, v in enumerate(value)]
+            else:
+                value = key_of(str(value), *kinds, loc=list(here)).id
+        elif isinstance(value, list):
+            value = [_input_value(v, (*here, i)) for i, v in enumerate(value)]
+        else:
+            value = _input_value(value, here)
         out[name] = value
     return out
 
 
-Date = dt.date
+def _input_value(value: Any, loc: tuple[str | int, ...]) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if hasattr(value, "__strawberry_definition__"):  # a nested input object
+        return input_dict(value, loc)
+    return value

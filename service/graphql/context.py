@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
 
+from fastapi import Depends, Request
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
 from service.auth.context import Ctx
-from service.auth.deps import RequestCtx
+from service.auth.deps import Credentials, get_ctx
 from service.graphql import visibility
 from service.kit.chunks import chunks
 
@@ -112,5 +114,27 @@ def once_per_node(node: Any, make: Callable[[], Awaitable[Any]]) -> Awaitable[An
     return found
 
 
-async def get_context(ctx: RequestCtx) -> GqlContext:
-    return GqlContext(ctx)
+def ide_page(method: str, query: Mapping[str, Any], accept: str) -> bool:
+    """Whether a request asks for the GraphiQL page, not for an operation: a GET without
+    a `query` parameter that accepts HTML (Strawberry's rule; the router's
+    `should_render_graphql_ide` is this function, so the two cannot disagree)."""
+    return method == "GET" and query.get("query") is None and ("text/html" in accept or "*/*" in accept)
+
+
+async def _request_ctx(request: Request, credentials: Credentials) -> AsyncIterator[Ctx | None]:
+    """The request context REST gets (`get_ctx`: the session, the verified caller), but
+    none for the GraphiQL page: static HTML that needs neither, so it opens without a
+    token (its header editor sends `Authorization` with the queries). Every operation,
+    over GET or POST, is authenticated as before: without a token, a 401."""
+    if ide_page(request.method, request.query_params, request.headers.get("accept", "")):
+        yield None
+        return
+    async with asynccontextmanager(get_ctx)(request, credentials) as ctx:
+        yield ctx
+
+
+OperationCtx = Annotated[Ctx | None, Depends(_request_ctx, scope="function")]
+
+
+async def get_context(ctx: OperationCtx) -> GqlContext | None:
+    return None if ctx is None else GqlContext(ctx)

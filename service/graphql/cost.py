@@ -14,7 +14,8 @@ passed:
 - `cost`: the same fields, each weighted by the page sizes of the lists around it: a
   field whose definition takes `first` (a connection) multiplies what is under it by the
   literal `first` given, by the largest page (500) when `first` is a variable (variables
-  are not known at validation) and by the default page (50) when it is absent
+  are not known at validation) and by the default page (50) when it is absent;
+  `nodes(ids:)` multiplies by the number of ids (500 for a variable)
   (`GRAPHQL_MAX_COST`, default 50,000). Other lists count once: their size is bounded by
   the data (an objective's key results), not by the client.
 
@@ -41,8 +42,10 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    VariableNode,
     get_named_type,
 )
 from strawberry.extensions import SchemaExtension
@@ -65,15 +68,23 @@ ZERO = Measure(0, 0)
 
 
 def _page(field_def: Any, node: FieldNode) -> int:
-    """The multiplier of a connection field's subtree (1 for anything else)."""
-    if "first" not in (field_def.args or {}):
-        return 1
-    for arg in node.arguments or ():
-        if arg.name.value == "first":
-            if isinstance(arg.value, IntValueNode):
-                return max(1, min(int(arg.value.value), MAX_PAGE))
-            return MAX_PAGE  # a variable: assume the largest page
-    return DEFAULT_PAGE
+    """The multiplier of a connection field's subtree, or of `nodes(ids:)`'s (1 for
+    anything else)."""
+    args = field_def.args or {}
+    if "first" in args:
+        for arg in node.arguments or ():
+            if arg.name.value == "first":
+                if isinstance(arg.value, IntValueNode):
+                    return max(1, min(int(arg.value.value), MAX_PAGE))
+                return MAX_PAGE  # a variable: assume the largest page
+        return DEFAULT_PAGE
+    if "ids" in args:
+        for arg in node.arguments or ():
+            if arg.name.value == "ids":
+                if isinstance(arg.value, ListValueNode):
+                    return max(1, min(len(arg.value.values), MAX_PAGE))
+                return MAX_PAGE if isinstance(arg.value, VariableNode) else 1  # a variable: assume the most
+    return 1
 
 
 class _Measurer:

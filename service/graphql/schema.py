@@ -11,6 +11,7 @@ from typing import Any
 import strawberry
 import structlog
 from cross_web import HTTPException
+from fastapi.routing import APIRoute
 from graphql import GraphQLError
 from sqlalchemy.exc import DBAPIError
 from strawberry.extensions import (
@@ -21,6 +22,7 @@ from strawberry.extensions import (
 )
 from strawberry.fastapi import GraphQLRouter
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
@@ -28,9 +30,10 @@ from service.config import get_settings
 from service.cycles.gql import CycleMutation, CycleQuery
 from service.errors import DomainError, http_problem
 from service.evaluations.gql import EvaluationMutation, EvaluationQuery
-from service.graphql.common import SCALARS
-from service.graphql.context import get_context
+from service.graphql.common import SCALARS, camel
+from service.graphql.context import get_context, ide_page
 from service.graphql.cost import QueryCost
+from service.graphql.nodes import NodeQuery
 from service.incentives.gql import IncentiveMutation, IncentiveQuery
 from service.kpi.gql import KpiMutation, KpiQuery
 from service.okr.gql import OkrMutation, OkrQuery
@@ -62,8 +65,11 @@ class DomainErrors(SchemaExtension):
                 original = database_problem(original)
             if isinstance(original, DomainError):
                 ext = {"status": original.status, "code": original.problem_code or original.code}
-                if "errors" in original.extra:
-                    ext["errors"] = original.extra["errors"]
+                if "errors" in original.extra:  # `loc` in GraphQL's names (the services name REST's fields)
+                    ext["errors"] = [
+                        {**e, "loc": [camel(p) if isinstance(p, str) else p for p in e.get("loc", ())]}
+                        for e in original.extra["errors"]
+                    ]
                 shaped.append(GraphQLError(original.detail, nodes=err.nodes, path=err.path, extensions=ext))
             elif original is None:
                 shaped.append(err)  # a syntax or validation error of the query itself
@@ -95,7 +101,7 @@ class DomainErrors(SchemaExtension):
 
 
 @strawberry.type
-class Query(OrgQuery, CycleQuery, KpiQuery, OkrQuery, ScoringQuery, EvaluationQuery, IncentiveQuery):
+class Query(NodeQuery, OrgQuery, CycleQuery, KpiQuery, OkrQuery, ScoringQuery, EvaluationQuery, IncentiveQuery):
     pass
 
 
@@ -150,7 +156,7 @@ def build_schema() -> strawberry.Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
-        config=StrawberryConfig(auto_camel_case=False, scalar_map=SCALARS),
+        config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS),
         extensions=[
             lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
             lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
@@ -165,14 +171,52 @@ class Router(GraphQLRouter):
     """Strawberry answers a request that is not GraphQL (no query, another content type,
     a batch, a body that is not JSON) with a `text/plain` status line; here it is a
     problem document like every other refusal of the API, and an unsupported content
-    type is 415 (GraphQL-over-HTTP). A JSON body too deep to decode is a 400."""
+    type is 415 (GraphQL-over-HTTP). A JSON body too deep to decode is a 400.
+
+    GET answers queries (`?query=&variables=&operationName=`), under the same limits,
+    timeout and authentication as POST; a mutation over GET is a 405 with `Allow: POST`
+    (GraphQL-over-HTTP). Every GET answer carries `Cache-Control: no-store`: it depends on
+    the caller's token (and on `Accept`: the GraphiQL page or JSON), so no cache, shared
+    or private, may keep it."""
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         try:
-            return await super().run(request, context=context, root_value=root_value)
+            response = await super().run(request, context=context, root_value=root_value)
         except HTTPException as exc:
             status = 415 if exc.reason == "Unsupported content type" else exc.status_code
-            return problem_response(http_problem(status, exc.reason))
+            problem = http_problem(status, exc.reason)
+            if status == 405:
+                problem.headers["Allow"] = "POST"
+            response = problem_response(problem)
+        if request.method == "GET":
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        return ide_page(request.method, request.query_params, request.headers.get("accept", ""))
+
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Any,
+        root_value: Any,
+        request_data: Any,
+    ) -> ExecutionResult:
+        try:
+            return await super().execute_single(
+                request=request,
+                request_adapter=request_adapter,
+                sub_response=sub_response,
+                context=context,
+                root_value=root_value,
+                request_data=request_data,
+            )
+        except HTTPException as exc:
+            if request_adapter.method == "GET" and isinstance(exc.__cause__, InvalidOperationTypeError):
+                raise HTTPException(405, "only queries may be sent with GET: send mutations with POST") from exc
+            raise
 
     def decode_json(self, data: str | bytes) -> object:
         try:
@@ -183,3 +227,10 @@ class Router(GraphQLRouter):
 
 schema = build_schema()
 graphql_router = Router(schema, context_getter=get_context, graphql_ide="graphiql")
+# Outside the OpenAPI document, and so outside the REST rules (service/web/routing.py
+# `strict_request`: unknown query parameters are a 422). The app includes the router with
+# `include_in_schema=False`, but the request's route is Strawberry's own, which the GET
+# route marks as documented: `GET /graphql?query=...` was refused for its `query`.
+for _route in graphql_router.routes:
+    if isinstance(_route, APIRoute):
+        _route.include_in_schema = False

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from enum import Enum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
@@ -35,6 +35,7 @@ from service.incentives.schemas import (
 from service.kit.etag import IfMatchHeader, set_etag
 from service.kit.pagination import PageOut, PageParams, page_params
 from service.kit.schemas import Timestamp
+from service.web import lists
 
 router = APIRouter(prefix="/api/v1")
 Pages = Annotated[PageParams, Depends(page_params)]
@@ -117,9 +118,15 @@ async def finalize_plan_results(ctx: RequestCtx, plan_id: uuid.UUID, if_match: I
 # --- results -------------------------------------------------------------------------------------
 
 
-@router.get("/incentive-results", response_model=PageOut[IncentiveResultRead], tags=RESULTS)
+@router.get(
+    "/incentive-results",
+    response_model=PageOut[IncentiveResultRead],
+    tags=RESULTS,
+    responses=lists.csv_doc([c.name for c in results.RESULT_COLUMNS], [c.name for c in results.RESULT_PAY_COLUMNS]),
+)
 async def list_results(
     ctx: RequestCtx,
+    request: Request,
     pages: Pages,
     plan_id: uuid.UUID | None = None,
     employee_id: uuid.UUID | None = None,
@@ -127,20 +134,37 @@ async def list_results(
     status: ResultStatus | None = None,
     kind: ResultKind | None = None,
     nomination: NominationKind | None = None,
-) -> PageOut[IncentiveResultRead]:
+    department_id: Annotated[uuid.UUID | None, Query(description="the employee's department")] = None,
+    manager_id: lists.ManagerFilter = None,
+    subtree: Annotated[bool, lists.SUBTREE] = False,
+    q: lists.SearchQuery = None,
+    sort: Annotated[
+        str | None,
+        lists.sort_query(
+            results.RESULT_SORT, "`amount_minor` only for callers who see every amount (hr, admin, payroll)."
+        ),
+    ] = None,
+) -> PageOut[IncentiveResultRead] | StreamingResponse:
     """Every result the caller may see: hr/admin and auditors all (auditors without
     amounts), managers their reports' (without amounts), employees their own finalized
-    ones, payroll clients finalized money results."""
-    page = await results.list_results(
-        ctx,
-        pages,
+    ones, payroll clients finalized money results. `q` searches the employee's names,
+    email and external id. Payroll's feed is `/payroll/incentive-results`."""
+    filters: dict[str, Any] = dict(
         plan_id=plan_id,
         employee_id=employee_id,
         status=status,
         kind=kind,
         cycle_id=cycle_id,
         nomination=nomination,
+        department_id=department_id,
+        manager_id=manager_id,
+        subtree=subtree,
+        q=q,
+        sort=sort,
     )
+    if lists.wants_csv(request):
+        return lists.csv_response(await results.export_results(ctx, cursor=pages.cursor, **filters))
+    page = await results.list_results(ctx, pages, **filters)
     return PageOut[IncentiveResultRead](items=await results.reads(ctx, page.items), next_cursor=page.next_cursor)
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import Select, select
@@ -20,29 +21,45 @@ from service.graphql.common import (
     VERSION,
     Connection,
     Context,
-    Edge,
     MinorUnits,
-    PageInfo,
     connection,
+    edges_of,
+    enum_field,
+    enum_type,
     input_dict,
     page_params,
+    plain,
     validate_input,
 )
+from service.graphql.nodes import Entity, NodeKey, by_loader, by_service, ref, ref_field
 from service.graphql.visibility import only_if, visible_rows
 from service.incentives import nominations, payroll, plans, results, runs
-from service.incentives.models import IncentivePlan
+from service.incentives.models import IncentivePlan, IncentiveResult
 from service.incentives.schemas import (
     AdjustmentCreate,
     IncentivePlanCreate,
     IncentivePlanUpdate,
     IncentiveResultRead,
     IncentiveRunRead,
+    NominationKind,
     NominationRead,
     PayrollResultRead,
+    PlanKind,
+    ResultKind,
+    ResultStatus,
 )
 from service.kit.etag import IfMatch
 from service.org.gql import EmployeeType
 from service.org.models import Employee
+
+IncentivePlanKind = enum_type("IncentivePlanKind", PlanKind, "The rule an incentive plan applies")
+IncentiveResultStatus = enum_type(
+    "IncentiveResultStatus", ResultStatus, "Where an incentive result is in its lifecycle"
+)
+IncentiveResultKind = enum_type("IncentiveResultKind", ResultKind, "What an incentive result is")
+NominationKindEnum = enum_type("NominationKind", NominationKind, "What a nomination is for")
+IncentiveAction = enum_type("IncentiveAction", results.ACTIONS, "A step of an incentive result's lifecycle")
+NominationDecision = enum_type("NominationDecision", nominations.DECISIONS, "A decision on a nomination")
 
 
 @visible_rows(IncentivePlan)
@@ -62,10 +79,9 @@ async def _employee(info: Context, employee_id: uuid.UUID) -> EmployeeType | Non
 
 
 @strawberry.type(name="IncentivePlan")
-class IncentivePlanType:
-    id: uuid.UUID
+class IncentivePlanType(Entity):
     name: str
-    kind: str
+    kind: str = enum_field(IncentivePlanKind)
     cycle_id: uuid.UUID
     currency: str
     params: JSON | None = strawberry.field(description="null for callers who may not see plan parameters")
@@ -84,6 +100,12 @@ class IncentivePlanType:
         read = plans.plan_read(plan, policy.see_incentive_plan_params(info.context.ctx.principal))
         return IncentivePlanType(**read.model_dump())
 
+    @classmethod
+    async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[IncentivePlanType | None]:
+        return await by_loader(
+            info.context.loaders.by_id(IncentivePlan), keys, lambda row: IncentivePlanType.of(info, row)
+        )
+
 
 @strawberry.type(name="PayrollAcknowledgement")
 class PayrollAckType:
@@ -93,19 +115,18 @@ class PayrollAckType:
 
 
 @strawberry.type(name="IncentiveResult")
-class IncentiveResultType:
-    id: uuid.UUID
+class IncentiveResultType(Entity):
     plan_id: uuid.UUID
     employee_id: uuid.UUID
-    kind: str
-    status: str
+    kind: str = enum_field(IncentiveResultKind)
+    status: str = enum_field(IncentiveResultStatus)
     amount_minor: MinorUnits | None = strawberry.field(
         description="null for nominations and for callers who may not see pay"
     )
     amount: str | None
     currency: str | None
     amount_visible: bool
-    nomination: str | None
+    nomination: str | None = enum_field(NominationKindEnum | None, description="the kind of a nomination")
     earning_code: str | None
     period_start: dt.date
     period_end: dt.date
@@ -142,14 +163,21 @@ class IncentiveResultType:
         ack = PayrollAckType(**read.payroll.model_dump()) if read.payroll else None
         return IncentiveResultType(**data, payroll=ack)
 
+    @classmethod
+    async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[IncentiveResultType | None]:
+        async def fetch(key: NodeKey) -> IncentiveResultType:
+            row, _ = await results.get_result(info.context.ctx, key.id)
+            return await _result(info, row)
+
+        return await by_service(keys, fetch)
+
 
 @strawberry.type(name="Nomination")
-class NominationType:
-    id: uuid.UUID
+class NominationType(Entity):
     plan_id: uuid.UUID
     employee_id: uuid.UUID
-    kind: str
-    status: str
+    kind: str = enum_field(NominationKindEnum)
+    status: str = enum_field(IncentiveResultStatus)
     period_start: dt.date
     period_end: dt.date
     inputs: JSON
@@ -171,6 +199,14 @@ class NominationType:
     def of(read: NominationRead) -> NominationType:
         return NominationType(**read.model_dump())
 
+    @classmethod
+    async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[NominationType | None]:
+        async def fetch(key: NodeKey) -> NominationType:
+            row = await nominations.get_nomination(info.context.ctx, key.id)
+            return NominationType.of(nominations.nomination_read(row))
+
+        return await by_service(keys, fetch)
+
 
 @strawberry.type(name="IncentiveRunSkip")
 class RunSkipType:
@@ -182,7 +218,7 @@ class RunSkipType:
 class IncentiveRunType:
     plan_id: uuid.UUID
     cycle_id: uuid.UUID
-    kind: str
+    kind: str = enum_field(IncentivePlanKind)
     population: int
     created: int
     replaced: int
@@ -205,14 +241,13 @@ class IncentiveRunType:
 @strawberry.type(name="IncentiveBulkAction")
 class BulkActionType:
     plan_id: uuid.UUID
-    action: str
+    action: str = enum_field(IncentiveAction)
     count: int
     result_ids: list[uuid.UUID]
 
 
-@strawberry.type(name="PayrollIncentiveResult")
-class PayrollResultType:
-    id: uuid.UUID
+@strawberry.type(name="PayrollIncentiveResult", description="A finalized money result as the payroll feed shows it")
+class PayrollResultType(Entity):
     sequence: int
     employee_id: uuid.UUID
     employee_external_id: str
@@ -224,7 +259,7 @@ class PayrollResultType:
     amount_minor: MinorUnits
     amount: str
     currency: str
-    kind: str
+    kind: str = enum_field(IncentiveResultKind)
     adjusts_id: uuid.UUID | None
     finalized_at: dt.datetime
     payroll: PayrollAckType | None
@@ -234,12 +269,22 @@ class PayrollResultType:
         ack = PayrollAckType(**read.payroll.model_dump()) if read.payroll else None
         return PayrollResultType(**read.model_dump(exclude={"payroll"}), payroll=ack)
 
+    @classmethod
+    async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[PayrollResultType | None]:
+        """The feed's rows (`payroll.feed`, for those who may pull payroll) with these ids."""
+        ctx = info.context.ctx
+        if not policy.pull_payroll(ctx.principal).allowed:
+            return [None] * len(keys)
+        stmt = payroll.feed(ctx.org_id, payroll.Filters(), 0).where(IncentiveResult.id.in_([k.id for k in keys]))
+        found = {row.id: PayrollResultType.of(payroll.item(row)) for row in await ctx.session.execute(stmt)}
+        return [found.get(k.id) for k in keys]
+
 
 @strawberry.input
 class IncentivePlanInput:
     name: str | None = strawberry.UNSET
-    kind: str | None = strawberry.UNSET
-    cycle_id: uuid.UUID | None = strawberry.UNSET
+    kind: str | None = enum_field(IncentivePlanKind | None, default=strawberry.UNSET)
+    cycle_id: strawberry.ID | None = ref_field(CycleType)
     currency: str | None = strawberry.UNSET
     params: JSON | None = strawberry.UNSET
 
@@ -263,15 +308,17 @@ class IncentiveQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
-        cycle_id: uuid.UUID | None = None,
-        kind: str | None = None,
+        cycle_id: strawberry.ID | None = None,
+        kind: Annotated[str | None, strawberry.argument(graphql_type=IncentivePlanKind | None)] = None,
     ) -> Connection[IncentivePlanType]:
-        page = await plans.list_plans(info.context.ctx, page_params(first, after), cycle_id, kind)
-        return connection(page, lambda p: IncentivePlanType.of(info, p))
+        params = page_params(first, after)
+        cycle = ref(cycle_id, CycleType, loc=["cycleId"])
+        page = await plans.list_plans(info.context.ctx, params, cycle, plain(kind))
+        return connection(page, lambda p: IncentivePlanType.of(info, p), params)
 
     @strawberry.field
-    async def incentive_plan(self, info: Context, id: uuid.UUID) -> IncentivePlanType:
-        return IncentivePlanType.of(info, await plans.get_plan(info.context.ctx, id))
+    async def incentive_plan(self, info: Context, id: strawberry.ID) -> IncentivePlanType:
+        return IncentivePlanType.of(info, await plans.get_plan(info.context.ctx, ref(id, IncentivePlanType)))
 
     @strawberry.field
     async def incentive_results(
@@ -279,30 +326,31 @@ class IncentiveQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
-        plan_id: uuid.UUID | None = None,
-        employee_id: uuid.UUID | None = None,
-        cycle_id: uuid.UUID | None = None,
-        status: str | None = None,
-        kind: str | None = None,
-        nomination: str | None = None,
+        plan_id: strawberry.ID | None = None,
+        employee_id: strawberry.ID | None = None,
+        cycle_id: strawberry.ID | None = None,
+        status: Annotated[str | None, strawberry.argument(graphql_type=IncentiveResultStatus | None)] = None,
+        kind: Annotated[str | None, strawberry.argument(graphql_type=IncentiveResultKind | None)] = None,
+        nomination: Annotated[str | None, strawberry.argument(graphql_type=NominationKindEnum | None)] = None,
     ) -> Connection[IncentiveResultType]:
         ctx = info.context.ctx
+        params = page_params(first, after)
         page = await results.list_results(
             ctx,
-            page_params(first, after),
-            plan_id=plan_id,
-            employee_id=employee_id,
-            status=status,
-            kind=kind,
-            cycle_id=cycle_id,
-            nomination=nomination,
+            params,
+            plan_id=ref(plan_id, IncentivePlanType, loc=["planId"]),
+            employee_id=ref(employee_id, EmployeeType, loc=["employeeId"]),
+            status=plain(status),
+            kind=plain(kind),
+            cycle_id=ref(cycle_id, CycleType, loc=["cycleId"]),
+            nomination=plain(nomination),
         )
         reads = {r.id: r for r in await results.reads(ctx, page.items)}
-        return connection(page, lambda r: IncentiveResultType.of(reads[r.id]))
+        return connection(page, lambda r: IncentiveResultType.of(reads[r.id]), params)
 
     @strawberry.field
-    async def incentive_result(self, info: Context, id: uuid.UUID) -> IncentiveResultType:
-        row, _ = await results.get_result(info.context.ctx, id)
+    async def incentive_result(self, info: Context, id: strawberry.ID) -> IncentiveResultType:
+        row, _ = await results.get_result(info.context.ctx, ref(id, IncentiveResultType))
         return await _result(info, row)
 
     @strawberry.field
@@ -311,22 +359,23 @@ class IncentiveQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
-        plan_id: uuid.UUID | None = None,
-        employee_id: uuid.UUID | None = None,
-        cycle_id: uuid.UUID | None = None,
-        kind: str | None = None,
-        status: str | None = None,
+        plan_id: strawberry.ID | None = None,
+        employee_id: strawberry.ID | None = None,
+        cycle_id: strawberry.ID | None = None,
+        kind: Annotated[str | None, strawberry.argument(graphql_type=NominationKindEnum | None)] = None,
+        status: Annotated[str | None, strawberry.argument(graphql_type=IncentiveResultStatus | None)] = None,
     ) -> Connection[NominationType]:
+        params = page_params(first, after)
         page = await nominations.list_nominations(
             info.context.ctx,
-            page_params(first, after),
-            plan_id=plan_id,
-            employee_id=employee_id,
-            cycle_id=cycle_id,
-            kind=kind,
-            status=status,
+            params,
+            plan_id=ref(plan_id, IncentivePlanType, loc=["planId"]),
+            employee_id=ref(employee_id, EmployeeType, loc=["employeeId"]),
+            cycle_id=ref(cycle_id, CycleType, loc=["cycleId"]),
+            kind=plain(kind),
+            status=plain(status),
         )
-        return connection(page, lambda r: NominationType.of(nominations.nomination_read(r)))
+        return connection(page, lambda r: NominationType.of(nominations.nomination_read(r)), params)
 
     @strawberry.field(
         description="The payroll feed: finalized money results in sequence order; `after` is "
@@ -337,18 +386,22 @@ class IncentiveQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
-        plan_id: uuid.UUID | None = None,
+        plan_id: strawberry.ID | None = None,
         updated_since: dt.datetime | None = None,
         acknowledged: bool | None = None,
     ) -> Connection[PayrollResultType]:
         params = page_params(first, after)
         if updated_since is not None and updated_since.tzinfo is None:
             updated_since = updated_since.replace(tzinfo=dt.UTC)
-        filters = payroll.Filters(plan_id=plan_id, updated_since=updated_since, acknowledged=acknowledged)
+        plan = ref(plan_id, IncentivePlanType, loc=["planId"])
+        filters = payroll.Filters(plan_id=plan, updated_since=updated_since, acknowledged=acknowledged)
         page = await payroll.page(info.context.ctx, filters, params.cursor, params.limit)
-        edges = [Edge(cursor=payroll.encode_cursor(i.sequence), node=PayrollResultType.of(i)) for i in page.items]
-        return Connection(
-            edges=edges, page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.resume_cursor)
+        return edges_of(
+            page.items,
+            page.next_cursor is not None,
+            after,
+            lambda i: payroll.encode_cursor(i.sequence),
+            PayrollResultType.of,
         )
 
 
@@ -363,86 +416,111 @@ class IncentiveMutation:
 
     @strawberry.mutation
     async def update_incentive_plan(
-        self, info: Context, id: uuid.UUID, input: IncentivePlanInput, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, input: IncentivePlanInput, expected_version: int | None = None
     ) -> IncentivePlanType:
         data = validate_input(IncentivePlanUpdate, input_dict(input))
         return IncentivePlanType.of(
-            info, await plans.update_plan(info.context.ctx, id, data, expected=IfMatch.of(expected_version))
+            info,
+            await plans.update_plan(
+                info.context.ctx, ref(id, IncentivePlanType), data, expected=IfMatch.of(expected_version)
+            ),
         )
 
     @strawberry.mutation
     async def run_incentive_plan(
-        self, info: Context, id: uuid.UUID, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, expected_version: int | None = None
     ) -> IncentiveRunType:
-        return IncentiveRunType.of(await runs.run_plan(info.context.ctx, id, expected=IfMatch.of(expected_version)))
+        return IncentiveRunType.of(
+            await runs.run_plan(info.context.ctx, ref(id, IncentivePlanType), expected=IfMatch.of(expected_version))
+        )
 
     @strawberry.mutation
     async def approve_incentive_plan_results(
-        self, info: Context, id: uuid.UUID, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, expected_version: int | None = None
     ) -> BulkActionType:
-        rows = await results.bulk_action(info.context.ctx, id, "approve", expected=IfMatch.of(expected_version))
-        return BulkActionType(plan_id=id, action="approve", count=len(rows), result_ids=[r.id for r in rows])
+        plan = ref(id, IncentivePlanType)
+        rows = await results.bulk_action(info.context.ctx, plan, "approve", expected=IfMatch.of(expected_version))
+        return BulkActionType(plan_id=plan, action="approve", count=len(rows), result_ids=[r.id for r in rows])
 
     @strawberry.mutation
     async def finalize_incentive_plan_results(
-        self, info: Context, id: uuid.UUID, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, expected_version: int | None = None
     ) -> BulkActionType:
-        rows = await results.bulk_action(info.context.ctx, id, "finalize", expected=IfMatch.of(expected_version))
-        return BulkActionType(plan_id=id, action="finalize", count=len(rows), result_ids=[r.id for r in rows])
+        plan = ref(id, IncentivePlanType)
+        rows = await results.bulk_action(info.context.ctx, plan, "finalize", expected=IfMatch.of(expected_version))
+        return BulkActionType(plan_id=plan, action="finalize", count=len(rows), result_ids=[r.id for r in rows])
 
     @strawberry.mutation
     async def approve_incentive_result(
-        self, info: Context, id: uuid.UUID, comment: str | None = None, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, comment: str | None = None, expected_version: int | None = None
     ) -> IncentiveResultType:
         return await _result(
             info,
-            await results.transition(info.context.ctx, id, "approve", comment, expected=IfMatch.of(expected_version)),
+            await results.transition(
+                info.context.ctx,
+                ref(id, IncentiveResultType),
+                "approve",
+                comment,
+                expected=IfMatch.of(expected_version),
+            ),
         )
 
     @strawberry.mutation
     async def finalize_incentive_result(
-        self, info: Context, id: uuid.UUID, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, expected_version: int | None = None
     ) -> IncentiveResultType:
         return await _result(
-            info, await results.transition(info.context.ctx, id, "finalize", expected=IfMatch.of(expected_version))
+            info,
+            await results.transition(
+                info.context.ctx, ref(id, IncentiveResultType), "finalize", expected=IfMatch.of(expected_version)
+            ),
         )
 
     @strawberry.mutation
     async def decline_incentive_result(
-        self, info: Context, id: uuid.UUID, comment: str | None = None, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, comment: str | None = None, expected_version: int | None = None
     ) -> IncentiveResultType:
         return await _result(
             info,
-            await results.transition(info.context.ctx, id, "decline", comment, expected=IfMatch.of(expected_version)),
+            await results.transition(
+                info.context.ctx,
+                ref(id, IncentiveResultType),
+                "decline",
+                comment,
+                expected=IfMatch.of(expected_version),
+            ),
         )
 
     @strawberry.mutation
     async def adjust_incentive_result(
-        self, info: Context, id: uuid.UUID, input: IncentiveAdjustmentInput
+        self, info: Context, id: strawberry.ID, input: IncentiveAdjustmentInput
     ) -> IncentiveResultType:
         data = validate_input(AdjustmentCreate, input_dict(input))
-        return await _result(info, await results.adjust(info.context.ctx, id, data))
+        return await _result(info, await results.adjust(info.context.ctx, ref(id, IncentiveResultType), data))
 
     @strawberry.mutation
     async def decide_nomination(
         self,
         info: Context,
-        id: uuid.UUID,
-        decision: str,
+        id: strawberry.ID,
+        decision: Annotated[str, strawberry.argument(graphql_type=NominationDecision)],
         comment: str | None = None,
         expected_version: int | None = None,
     ) -> NominationType:
-        row = await nominations.decide(info.context.ctx, id, decision, comment, expected=IfMatch.of(expected_version))
+        row = await nominations.decide(
+            info.context.ctx, ref(id, NominationType), plain(decision), comment, expected=IfMatch.of(expected_version)
+        )
         return NominationType.of(nominations.nomination_read(row))
 
     @strawberry.mutation
     async def acknowledge_incentive_result(
-        self, info: Context, id: uuid.UUID, payroll_reference: str
+        self, info: Context, id: strawberry.ID, payroll_reference: str
     ) -> PayrollAckType:
         from service.incentives.schemas import PayrollAckCreate
 
         data = validate_input(PayrollAckCreate, {"payroll_reference": payroll_reference})
-        ack, _ = await payroll.acknowledge(info.context.ctx, id, data.payroll_reference)
+        result = ref(id, IncentiveResultType, PayrollResultType)
+        ack, _ = await payroll.acknowledge(info.context.ctx, result, data.payroll_reference)
         return PayrollAckType(
             payroll_reference=ack.payroll_reference,
             acknowledged_at=ack.acknowledged_at,

@@ -65,6 +65,7 @@ from service.errors import Conflict, NotFound, ValidationFailed
 from service.incentives.models import IncentivePlan, IncentiveResult, PayrollAck, PayrollSequence
 from service.incentives.schemas import PayrollAckInfo, PayrollPage, PayrollResultRead
 from service.kit import audit
+from service.kit.export import safe_cell, timestamp
 from service.kit.money import format_minor
 from service.kit.pagination import MAX_LIMIT
 from service.org.models import Employee
@@ -255,14 +256,9 @@ async def page(ctx: Ctx, filters: Filters, cursor: str | None, limit: int | None
     )
 
 
-def _cell(value: str | None) -> str:
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value or ""
-
-
-def _timestamp(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+# The cells of text people typed are guarded against formulas as every export's are.
+_cell = safe_cell
+_timestamp = timestamp
 
 
 def csv_row(row: Any) -> list[str]:

@@ -12,7 +12,8 @@ result its payroll sequence number (`payroll.allocate`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, and_, false, func, or_, select
@@ -30,11 +31,14 @@ from service.incentives.schemas import (
     IncentiveResultRead,
     PayrollAckInfo,
 )
-from service.kit import audit, outbox
+from service.kit import audit, hierarchy, outbox, search
 from service.kit.chunks import chunks
 from service.kit.etag import IfMatch, check_version
+from service.kit.export import Column, CsvExport, csv_text, keyset_chunks, snapshot_session
 from service.kit.money import format_minor
-from service.kit.pagination import Page, PageParams, paginate
+from service.kit.pagination import Page, PageParams, Sorting, SortKey, SortSpec, decode_position, paginate
+from service.org.models import Employee
+from service.org.repository import employee_value, employees_matching, names_of
 from service.types import new_id, utcnow
 
 ACTIONS = ("approve", "finalize", "decline")
@@ -166,18 +170,45 @@ def snapshot(r: IncentiveResult) -> dict[str, Any]:
     }
 
 
-async def list_results(
+RESULT_SORT = Sorting(
+    SortKey("family_name", employee_value(Employee.family_name, IncentiveResult.org_id, IncentiveResult.employee_id)),
+    SortKey("given_name", employee_value(Employee.given_name, IncentiveResult.org_id, IncentiveResult.employee_id)),
+    SortKey("status", IncentiveResult.status),
+    SortKey("kind", IncentiveResult.kind),
+    SortKey("amount_minor", IncentiveResult.amount_minor, "int", nullable=True),
+    SortKey("period_start", IncentiveResult.period_start, "date"),
+    SortKey("finalized_at", IncentiveResult.finalized_at, "datetime", nullable=True),
+    SortKey("created_at", IncentiveResult.created_at, "datetime"),
+    SortKey("updated_at", IncentiveResult.updated_at, "datetime"),
+)
+# Keys over pay: only for callers who see every amount (an order by amount would tell a
+# manager or an auditor whose bonus is larger).
+PAY_SORT_KEYS = ("amount_minor",)
+
+
+def sees_all_pay(ctx: Ctx) -> bool:
+    return policy.see_incentive_amount(ctx.principal, Relation.OTHER)
+
+
+async def _results_query(
     ctx: Ctx,
-    params: PageParams,
     *,
-    plan_id: uuid.UUID | None = None,
-    employee_id: uuid.UUID | None = None,
-    status: str | None = None,
-    kind: str | None = None,
-    cycle_id: uuid.UUID | None = None,
-    nomination: str | None = None,
-) -> Page[IncentiveResult]:
+    plan_id: uuid.UUID | None,
+    employee_id: uuid.UUID | None,
+    status: str | None,
+    kind: str | None,
+    cycle_id: uuid.UUID | None,
+    nomination: str | None,
+    department_id: uuid.UUID | None,
+    manager_id: uuid.UUID | None,
+    subtree: bool,
+    q: str | None,
+    sort: str | Sequence[str] | None,
+) -> tuple[Select[Any], SortSpec]:
     require(policy.list_incentive_results(ctx.principal), "incentive results")
+    hierarchy.check_people_filter(manager_id, subtree)
+    words = search.terms(q)
+    spec = RESULT_SORT.parse(sort, refused=() if sees_all_pay(ctx) else PAY_SORT_KEYS)
     stmt = await visible(ctx)
     if plan_id is not None:
         stmt = stmt.where(IncentiveResult.plan_id == plan_id)
@@ -192,7 +223,138 @@ async def list_results(
     if cycle_id is not None:
         plans = select(IncentivePlan.id).where(IncentivePlan.org_id == ctx.org_id, IncentivePlan.cycle_id == cycle_id)
         stmt = stmt.where(IncentiveResult.plan_id.in_(plans))
-    return await paginate(ctx.session, stmt, IncentiveResult.id, params)
+    people = hierarchy.people(ctx.org_id, manager_id=manager_id, subtree=subtree, department_id=department_id)
+    if people is not None:
+        stmt = stmt.where(IncentiveResult.employee_id.in_(people))
+    if words:
+        stmt = stmt.where(IncentiveResult.employee_id.in_(employees_matching(ctx.org_id, words)))
+    return stmt, spec
+
+
+async def list_results(
+    ctx: Ctx,
+    params: PageParams,
+    *,
+    plan_id: uuid.UUID | None = None,
+    employee_id: uuid.UUID | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    cycle_id: uuid.UUID | None = None,
+    nomination: str | None = None,
+    department_id: uuid.UUID | None = None,
+    manager_id: uuid.UUID | None = None,
+    subtree: bool = False,
+    q: str | None = None,
+    sort: str | Sequence[str] | None = None,
+) -> Page[IncentiveResult]:
+    """The results the caller may see (`visible`), narrowed by the filters
+    (`department_id`, `manager_id` with `subtree`: the employee's; `q`: words of their
+    name, email or external id). Sorting by `amount_minor` is for callers who see every
+    amount; for others it is an unknown key."""
+    stmt, spec = await _results_query(
+        ctx,
+        plan_id=plan_id,
+        employee_id=employee_id,
+        status=status,
+        kind=kind,
+        cycle_id=cycle_id,
+        nomination=nomination,
+        department_id=department_id,
+        manager_id=manager_id,
+        subtree=subtree,
+        q=q,
+        sort=sort,
+    )
+    return await paginate(ctx.session, stmt, IncentiveResult.id, params, sort=spec)
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    result: IncentiveResult
+    person: Any  # the employee's external_id and names
+
+
+RESULT_COLUMNS: list[Column[ExportRow]] = [
+    Column("id", lambda r: r.result.id),
+    Column("plan_id", lambda r: r.result.plan_id),
+    Column("employee_id", lambda r: r.result.employee_id),
+    Column("employee_external_id", lambda r: r.person.external_id, typed=True),
+    Column("given_name", lambda r: r.person.given_name, typed=True),
+    Column("family_name", lambda r: r.person.family_name, typed=True),
+    Column("kind", lambda r: r.result.kind),
+    Column("status", lambda r: r.result.status),
+    Column("currency", lambda r: r.result.currency),
+    Column("nomination", lambda r: r.result.nomination),
+    Column("earning_code", lambda r: r.result.earning_code, typed=True),
+    Column("period_start", lambda r: r.result.period_start),
+    Column("period_end", lambda r: r.result.period_end),
+    Column("version", lambda r: r.result.version),
+    Column("adjusts_id", lambda r: r.result.adjusts_id),
+    Column("approved_at", lambda r: r.result.approved_at),
+    Column("finalized_at", lambda r: r.result.finalized_at),
+    Column("declined_at", lambda r: r.result.declined_at),
+    Column("created_at", lambda r: r.result.created_at),
+    Column("updated_at", lambda r: r.result.updated_at),
+]
+RESULT_PAY_COLUMNS: list[Column[ExportRow]] = [
+    Column("amount_minor", lambda r: r.result.amount_minor),
+    Column(
+        "amount",
+        lambda r: (
+            format_minor(r.result.amount_minor, r.result.currency)
+            if r.result.amount_minor is not None and r.result.currency
+            else None
+        ),
+    ),
+]
+
+
+async def export_results(
+    ctx: Ctx,
+    *,
+    cursor: str | None = None,
+    plan_id: uuid.UUID | None = None,
+    employee_id: uuid.UUID | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    cycle_id: uuid.UUID | None = None,
+    nomination: str | None = None,
+    department_id: uuid.UUID | None = None,
+    manager_id: uuid.UUID | None = None,
+    subtree: bool = False,
+    q: str | None = None,
+    sort: str | Sequence[str] | None = None,
+) -> CsvExport:
+    """The list as CSV, read in chunks while it is sent, each chunk with one query for
+    its employees' names. The amount columns are there only for callers who see every
+    amount (hr, admin, payroll clients); for everyone else they are left out (not blank).
+    Payroll's own feed (`payroll.csv_export`) is a separate contract."""
+    stmt, spec = await _results_query(
+        ctx,
+        plan_id=plan_id,
+        employee_id=employee_id,
+        status=status,
+        kind=kind,
+        cycle_id=cycle_id,
+        nomination=nomination,
+        department_id=department_id,
+        manager_id=manager_id,
+        subtree=subtree,
+        q=q,
+        sort=sort,
+    )
+    if cursor:
+        decode_position(spec, cursor)  # a bad cursor is a 422 now, not a broken stream later
+    columns = RESULT_COLUMNS + (RESULT_PAY_COLUMNS if sees_all_pay(ctx) else [])
+    org_id = ctx.org_id
+
+    async def pieces() -> AsyncIterator[list[ExportRow]]:
+        async with snapshot_session() as session:
+            async for rows in keyset_chunks(session, stmt, IncentiveResult.id, sort=spec, cursor=cursor):
+                people = await names_of(session, org_id, [r.employee_id for r in rows])
+                yield [ExportRow(r, people[r.employee_id]) for r in rows]
+
+    return CsvExport("incentive-results.csv", csv_text(columns, pieces()))
 
 
 async def get_result(ctx: Ctx, result_id: uuid.UUID, *, fresh: bool = False) -> tuple[IncentiveResult, Relation]:

@@ -15,12 +15,12 @@ from pydantic import Field, field_validator, model_validator
 from service.incentives import calc
 from service.kit.money import is_currency
 from service.kit.schemas import Input, Output
+from service.org.schemas import EmployeeStatus
 
 PlanKind = Literal["short_term_bonus", "kpi_excess_reward", "okr_breakthrough"]
 ResultStatus = Literal["draft", "approved", "finalized", "declined"]
 ResultKind = Literal["payment", "nomination", "adjustment"]
 NominationKind = Literal["promotion_track", "training"]
-EmployeeStatus = Literal["active", "on_leave", "terminated"]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Minor = Annotated[int, Field(ge=0, le=10**15)]
 Rating = Annotated[str, Field(min_length=1, max_length=10)]

@@ -3,9 +3,15 @@ recursive query. A manager acts over that subtree (SPEC section 10), so visibili
 everywhere (the request context's `reports()`, and the visible-rows statements of OKRs,
 KPIs and evaluations) builds on this one function.
 
-It reads the employees table through a lightweight table clause (the three columns it
-needs), so the kit depends on no domain module. The depth is bounded: a bad row can never
-make it loop.
+It reads the employees table through a lightweight table clause (the columns it needs),
+so the kit depends on no domain module. The depth is bounded: a bad row can never make it
+loop.
+
+`people` is the filter several lists share (`manager_id`, `subtree`, `department_id`):
+the employees it names, as a subquery a list narrows its own visible rows with. It never
+widens anything: a manager or department the caller cannot see simply names rows the
+caller's list does not hold, so the answer is an empty list, never a 404 (which would
+tell that the id exists).
 """
 
 from __future__ import annotations
@@ -16,7 +22,11 @@ from typing import Any
 from sqlalchemy import Select, Uuid, column, literal, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-EMPLOYEES = table("employees", column("org_id", Uuid), column("id", Uuid), column("manager_id", Uuid))
+from service.errors import ValidationFailed
+
+EMPLOYEES = table(
+    "employees", column("org_id", Uuid), column("id", Uuid), column("manager_id", Uuid), column("department_id", Uuid)
+)
 MAX_DEPTH = 64
 
 
@@ -39,3 +49,32 @@ async def subtree_ids(session: AsyncSession, org_id: uuid.UUID, root: uuid.UUID)
     """The reports of `root` as a set (one query)."""
     rows = await session.execute(reports_of(org_id, root))
     return frozenset(r[0] for r in rows if r[0] != root)
+
+
+def people(
+    org_id: uuid.UUID,
+    *,
+    manager_id: uuid.UUID | None = None,
+    subtree: bool = False,
+    department_id: uuid.UUID | None = None,
+    name: str = "filter_reports",
+) -> Select[Any] | None:
+    """Ids of the employees a list's people filter names (None when it names none):
+    `manager_id`'s direct reports, or with `subtree` all their direct and indirect
+    reports (not the manager), and/or the members of `department_id`."""
+    if manager_id is None and department_id is None:
+        return None
+    e = EMPLOYEES.c
+    stmt = select(e.id).where(e.org_id == org_id)
+    if manager_id is not None:
+        stmt = stmt.where(e.id.in_(reports_of(org_id, manager_id, name)) if subtree else e.manager_id == manager_id)
+    if department_id is not None:
+        stmt = stmt.where(e.department_id == department_id)
+    return stmt
+
+
+def check_people_filter(manager_id: uuid.UUID | None, subtree: bool) -> None:
+    """`subtree` widens a `manager_id` filter to the whole subtree; alone it names nobody."""
+    if subtree and manager_id is None:
+        msg = "subtree=true needs manager_id (whose subtree)"
+        raise ValidationFailed(msg, errors=[{"loc": ["query", "subtree"], "msg": msg}])

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from service.auth.deps import RequestCtx
 from service.kit.etag import IfMatchHeader, set_etag
@@ -32,6 +32,7 @@ from service.kpi.schemas import (
     KpiTemplateUpdate,
     Perspective,
 )
+from service.web import lists
 
 router = APIRouter(prefix="/api/v1")
 Pages = Annotated[PageParams, Depends(page_params)]
@@ -138,9 +139,30 @@ async def list_assignments(
     employee_id: uuid.UUID | None = None,
     cycle_id: uuid.UUID | None = None,
     definition_id: uuid.UUID | None = None,
+    perspective: Annotated[
+        Perspective | None, Query(description="the balanced-scorecard perspective of the KPI definition")
+    ] = None,
+    department_id: Annotated[uuid.UUID | None, Query(description="the assigned employee's department")] = None,
+    manager_id: lists.ManagerFilter = None,
+    subtree: Annotated[bool, lists.SUBTREE] = False,
+    q: lists.SearchQuery = None,
+    sort: Annotated[str | None, lists.sort_query(svc.ASSIGNMENT_SORT)] = None,
 ) -> PageOut[KpiAssignmentRead]:
+    """The assignments the caller may read. `q` searches the KPI definition's name and
+    code; the sort keys `name`, `code` and `perspective` are the definition's,
+    `family_name` and `given_name` the employee's."""
     page = await svc.list_assignments(
-        ctx, pages, employee_id=employee_id, cycle_id=cycle_id, definition_id=definition_id
+        ctx,
+        pages,
+        employee_id=employee_id,
+        cycle_id=cycle_id,
+        definition_id=definition_id,
+        perspective=perspective,
+        department_id=department_id,
+        manager_id=manager_id,
+        subtree=subtree,
+        q=q,
+        sort=sort,
     )
     views = await svc.load_views(ctx, page.items)
     return PageOut[KpiAssignmentRead](items=[svc.assignment_read(v) for v in views], next_cursor=page.next_cursor)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import Select, select
@@ -22,11 +23,15 @@ from service.graphql.common import (
     Context,
     DecimalString,
     connection,
+    enum_field,
+    enum_type,
     input_dict,
     page_params,
+    plain,
     validate_input,
 )
 from service.graphql.context import Loaders
+from service.graphql.nodes import Entity, NodeKey, by_loader, by_service, ref, ref_field
 from service.graphql.visibility import only_if, visible_rows
 from service.kit.etag import IfMatch
 from service.kpi import measurements, templates
@@ -40,14 +45,23 @@ from service.kpi.models import (
     KpiTemplateItem,
 )
 from service.kpi.schemas import (
+    Aggregation,
+    Direction,
     KpiAssignmentCreate,
     KpiAssignmentUpdate,
     KpiMeasurementCreate,
+    Method,
+    Perspective,
     plain_decimal,
 )
 from service.org.gql import EmployeeType, PositionType
 from service.org.models import Employee, Position
 from service.scoring.numbers import round_points
+
+PerspectiveEnum = enum_type("Perspective", Perspective, "A balanced-scorecard perspective (KPIs and objectives)")
+KpiDirection = enum_type("KpiDirection", Direction, "Which way a KPI is better")
+KpiAggregation = enum_type("KpiAggregation", Aggregation, "How a KPI's measurements in a cycle make its actual")
+KpiMethod = enum_type("KpiMethod", Method, "How an assignment turns the actual into points")
 
 
 def _dec(value: Any) -> DecimalString | None:
@@ -88,14 +102,13 @@ def visible_measurements(ctx: Ctx) -> Select[Any]:
 
 
 @strawberry.type(name="KpiDefinition")
-class KpiDefinitionType:
-    id: uuid.UUID
+class KpiDefinitionType(Entity):
     code: str
     name: str
     unit: str | None
-    direction: str
-    aggregation: str
-    perspective: str | None
+    direction: str = enum_field(KpiDirection)
+    aggregation: str = enum_field(KpiAggregation)
+    perspective: str | None = enum_field(PerspectiveEnum | None)
     description: str | None
     version: int = strawberry.field(description=VERSION)
 
@@ -113,6 +126,10 @@ class KpiDefinitionType:
             version=d.version,
         )
 
+    @classmethod
+    async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[KpiDefinitionType | None]:
+        return await by_loader(info.context.loaders.by_id(KpiDefinition), keys, KpiDefinitionType.of)
+
 
 async def _definition(info: Context, def_id: uuid.UUID) -> KpiDefinitionType | None:
     d = await info.context.loaders.by_id(KpiDefinition).load(def_id)
@@ -122,7 +139,7 @@ async def _definition(info: Context, def_id: uuid.UUID) -> KpiDefinitionType | N
 @strawberry.type(name="KpiTemplateItem")
 class KpiTemplateItemType:
     definition_id: uuid.UUID
-    method: str
+    method: str = enum_field(KpiMethod)
     weight: DecimalString
     threshold: DecimalString | None
     target: DecimalString | None
@@ -155,8 +172,7 @@ class KpiTemplateItemType:
 
 
 @strawberry.type(name="KpiTemplate")
-class KpiTemplateType:
-    id: uuid.UUID
+class KpiTemplateType(Entity):
     name: str
     position_id: uuid.UUID
     version: int = strawberry.field(description=VERSION)
@@ -177,10 +193,16 @@ class KpiTemplateType:
     def of(t: KpiTemplate) -> KpiTemplateType:
         return KpiTemplateType(id=t.id, name=t.name, position_id=t.position_id, version=t.version)
 
+    @classmethod
+    async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[KpiTemplateType | None]:
+        async def fetch(key: NodeKey) -> KpiTemplateType:
+            return KpiTemplateType.of(await templates.get_template(info.context.ctx, key.id))
+
+        return await by_service(keys, fetch)
+
 
 @strawberry.type(name="KpiMeasurement")
-class KpiMeasurementType:
-    id: uuid.UUID
+class KpiMeasurementType(Entity):
     assignment_id: uuid.UUID
     value: DecimalString
     measured_at: dt.date
@@ -201,6 +223,10 @@ class KpiMeasurementType:
             recorded_by=m.recorded_by,
             created_at=m.created_at,
         )
+
+    @classmethod
+    async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[KpiMeasurementType | None]:
+        return await by_loader(info.context.loaders.by_id(KpiMeasurement), keys, KpiMeasurementType.of)
 
 
 def _measurements_loader(loaders: Loaders) -> DataLoader[uuid.UUID, list[Any]]:
@@ -229,13 +255,12 @@ def _view_loader(loaders: Loaders) -> DataLoader[Any, svc.AssignmentView]:
 
 
 @strawberry.type(name="KpiAssignment")
-class KpiAssignmentType:
-    id: uuid.UUID
+class KpiAssignmentType(Entity):
     employee_id: uuid.UUID
     cycle_id: uuid.UUID
     definition_id: uuid.UUID
     template_id: uuid.UUID | None
-    method: str
+    method: str = enum_field(KpiMethod)
     weight: DecimalString
     threshold: DecimalString | None
     target: DecimalString | None
@@ -321,13 +346,21 @@ class KpiAssignmentType:
             _row=r,
         )
 
+    @classmethod
+    async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[KpiAssignmentType | None]:
+        async def fetch(key: NodeKey) -> KpiAssignmentType:
+            row, _ = await svc.get_assignment(info.context.ctx, key.id)
+            return KpiAssignmentType.of(row)
+
+        return await by_service(keys, fetch)
+
 
 @strawberry.input
 class KpiAssignmentInput:
-    employee_id: uuid.UUID | None = strawberry.UNSET
-    cycle_id: uuid.UUID | None = strawberry.UNSET
-    definition_id: uuid.UUID | None = strawberry.UNSET
-    method: str | None = strawberry.UNSET
+    employee_id: strawberry.ID | None = ref_field(EmployeeType)
+    cycle_id: strawberry.ID | None = ref_field(CycleType)
+    definition_id: strawberry.ID | None = ref_field(KpiDefinitionType)
+    method: str | None = enum_field(KpiMethod | None, default=strawberry.UNSET)
     weight: DecimalString | None = strawberry.UNSET
     threshold: DecimalString | None = strawberry.UNSET
     target: DecimalString | None = strawberry.UNSET
@@ -356,25 +389,32 @@ class KpiQuery:
         first: int | None = None,
         after: str | None = None,
         code: str | None = None,
-        perspective: str | None = None,
+        perspective: Annotated[str | None, strawberry.argument(graphql_type=PerspectiveEnum | None)] = None,
     ) -> Connection[KpiDefinitionType]:
-        page = await svc.list_definitions(info.context.ctx, page_params(first, after), code, perspective)
-        return connection(page, KpiDefinitionType.of)
+        params = page_params(first, after)
+        page = await svc.list_definitions(info.context.ctx, params, code, plain(perspective))
+        return connection(page, KpiDefinitionType.of, params)
 
     @strawberry.field
-    async def kpi_definition(self, info: Context, id: uuid.UUID) -> KpiDefinitionType:
-        return KpiDefinitionType.of(await svc.get_definition(info.context.ctx, id))
+    async def kpi_definition(self, info: Context, id: strawberry.ID) -> KpiDefinitionType:
+        return KpiDefinitionType.of(await svc.get_definition(info.context.ctx, ref(id, KpiDefinitionType)))
 
     @strawberry.field
     async def kpi_templates(
-        self, info: Context, first: int | None = None, after: str | None = None, position_id: uuid.UUID | None = None
+        self,
+        info: Context,
+        first: int | None = None,
+        after: str | None = None,
+        position_id: strawberry.ID | None = None,
     ) -> Connection[KpiTemplateType]:
-        page = await templates.list_templates(info.context.ctx, page_params(first, after), position_id)
-        return connection(page, KpiTemplateType.of)
+        params = page_params(first, after)
+        position = ref(position_id, PositionType, loc=["positionId"])
+        page = await templates.list_templates(info.context.ctx, params, position)
+        return connection(page, KpiTemplateType.of, params)
 
     @strawberry.field
-    async def kpi_template(self, info: Context, id: uuid.UUID) -> KpiTemplateType:
-        return KpiTemplateType.of(await templates.get_template(info.context.ctx, id))
+    async def kpi_template(self, info: Context, id: strawberry.ID) -> KpiTemplateType:
+        return KpiTemplateType.of(await templates.get_template(info.context.ctx, ref(id, KpiTemplateType)))
 
     @strawberry.field
     async def kpi_assignments(
@@ -382,22 +422,23 @@ class KpiQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
-        employee_id: uuid.UUID | None = None,
-        cycle_id: uuid.UUID | None = None,
-        definition_id: uuid.UUID | None = None,
+        employee_id: strawberry.ID | None = None,
+        cycle_id: strawberry.ID | None = None,
+        definition_id: strawberry.ID | None = None,
     ) -> Connection[KpiAssignmentType]:
+        params = page_params(first, after)
         page = await svc.list_assignments(
             info.context.ctx,
-            page_params(first, after),
-            employee_id=employee_id,
-            cycle_id=cycle_id,
-            definition_id=definition_id,
+            params,
+            employee_id=ref(employee_id, EmployeeType, loc=["employeeId"]),
+            cycle_id=ref(cycle_id, CycleType, loc=["cycleId"]),
+            definition_id=ref(definition_id, KpiDefinitionType, loc=["definitionId"]),
         )
-        return connection(page, KpiAssignmentType.of)
+        return connection(page, KpiAssignmentType.of, params)
 
     @strawberry.field
-    async def kpi_assignment(self, info: Context, id: uuid.UUID) -> KpiAssignmentType:
-        row, _ = await svc.get_assignment(info.context.ctx, id)
+    async def kpi_assignment(self, info: Context, id: strawberry.ID) -> KpiAssignmentType:
+        row, _ = await svc.get_assignment(info.context.ctx, ref(id, KpiAssignmentType))
         return KpiAssignmentType.of(row)
 
 
@@ -410,17 +451,20 @@ class KpiMutation:
 
     @strawberry.mutation
     async def update_kpi_assignment(
-        self, info: Context, id: uuid.UUID, input: KpiAssignmentInput, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, input: KpiAssignmentInput, expected_version: int | None = None
     ) -> KpiAssignmentType:
         data = validate_input(KpiAssignmentUpdate, input_dict(input))
         return KpiAssignmentType.of(
-            await svc.update_assignment(info.context.ctx, id, data, expected=IfMatch.of(expected_version))
+            await svc.update_assignment(
+                info.context.ctx, ref(id, KpiAssignmentType), data, expected=IfMatch.of(expected_version)
+            )
         )
 
     @strawberry.mutation
     async def record_kpi_measurement(
-        self, info: Context, assignment_id: uuid.UUID, input: KpiMeasurementInput
+        self, info: Context, assignment_id: strawberry.ID, input: KpiMeasurementInput
     ) -> KpiMeasurementType:
         data = validate_input(KpiMeasurementCreate, input_dict(input))
-        m, _ = await measurements.create_measurement(info.context.ctx, assignment_id, data)
+        assignment = ref(assignment_id, KpiAssignmentType, loc=["assignmentId"])
+        m, _ = await measurements.create_measurement(info.context.ctx, assignment, data)
         return KpiMeasurementType.of(m)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import String, literal_column, select
+
 from service.auth.context import Ctx
 from service.authz import policy
 from service.authz.enforce import require
@@ -20,10 +22,10 @@ from service.authz.policy import Decision, Relation
 from service.cycles.models import Cycle
 from service.cycles.service import load_cycle, writable_cycle
 from service.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from service.kit import audit
+from service.kit import audit, hierarchy, search
 from service.kit.changes import audited, refuse_nulls, set_fields
 from service.kit.etag import IfMatch, check_version
-from service.kit.pagination import Page, PageParams, paginate
+from service.kit.pagination import Page, PageParams, Sorting, SortKey, paginate
 from service.kpi import repository as repo
 from service.kpi.models import KpiAssignment, KpiDefinition, KpiMeasurement
 from service.kpi.schemas import (
@@ -37,6 +39,7 @@ from service.kpi.schemas import (
 )
 from service.kpi.validation import PARAMETER_FIELDS, FieldError, check_parameters
 from service.org.models import Employee
+from service.org.repository import employee_value
 from service.scoring import kpi as scoring
 from service.scoring import locks
 from service.scoring.numbers import round_points
@@ -54,8 +57,6 @@ async def policies_for(
     """Each assignment's points use its employee's scoring policy for that cycle (the
     same one the score uses, pinned versions included): one query for the employees and
     one policy book per distinct cycle, so a page costs a constant number of queries."""
-    from sqlalchemy import select
-
     from service.scoring.policies import policy_book
 
     if not rows:
@@ -295,6 +296,27 @@ async def update_definition(
 # --- assignments -------------------------------------------------------------------------
 
 
+def _definition_value(column: Any) -> Any:
+    return (
+        select(column)
+        .where(KpiDefinition.org_id == KpiAssignment.org_id, KpiDefinition.id == KpiAssignment.definition_id)
+        .scalar_subquery()
+    )
+
+
+ASSIGNMENT_SORT = Sorting(
+    SortKey("name", _definition_value(KpiDefinition.name)),
+    SortKey("code", _definition_value(KpiDefinition.code)),
+    SortKey("perspective", _definition_value(KpiDefinition.perspective), nullable=True),
+    SortKey("family_name", employee_value(Employee.family_name, KpiAssignment.org_id, KpiAssignment.employee_id)),
+    SortKey("given_name", employee_value(Employee.given_name, KpiAssignment.org_id, KpiAssignment.employee_id)),
+    SortKey("weight", KpiAssignment.weight, "decimal"),
+    SortKey("target", KpiAssignment.target, "decimal", nullable=True),
+    SortKey("created_at", KpiAssignment.created_at, "datetime"),
+    SortKey("updated_at", KpiAssignment.updated_at, "datetime"),
+)
+
+
 async def list_assignments(
     ctx: Ctx,
     params: PageParams,
@@ -302,9 +324,22 @@ async def list_assignments(
     employee_id: uuid.UUID | None = None,
     cycle_id: uuid.UUID | None = None,
     definition_id: uuid.UUID | None = None,
+    perspective: str | None = None,
+    department_id: uuid.UUID | None = None,
+    manager_id: uuid.UUID | None = None,
+    subtree: bool = False,
+    q: str | None = None,
+    sort: str | Sequence[str] | None = None,
 ) -> Page[KpiAssignment]:
+    """The assignments the caller may read, narrowed by the filters: `perspective` the
+    balanced-scorecard perspective of the assignment's KPI definition, `department_id`
+    and `manager_id` (with `subtree`) the assigned employee's, `q` words of the KPI's
+    name or code."""
     p = ctx.principal
     require(policy.list_kpi_assignments(p), "KPI assignments")
+    hierarchy.check_people_filter(manager_id, subtree)
+    words = search.terms(q)
+    spec = ASSIGNMENT_SORT.parse(sort)
     everything = policy.reads_everything(p) or p.has_scope("kpi:write")
     stmt = repo.visible_assignments(ctx.org_id, everything, None if p.is_client else p.employee_id)
     if employee_id is not None:
@@ -313,7 +348,18 @@ async def list_assignments(
         stmt = stmt.where(KpiAssignment.cycle_id == cycle_id)
     if definition_id is not None:
         stmt = stmt.where(KpiAssignment.definition_id == definition_id)
-    return await paginate(ctx.session, stmt, KpiAssignment.id, params)
+    if perspective is not None or words:
+        definitions = select(KpiDefinition.id).where(KpiDefinition.org_id == ctx.org_id)
+        if perspective is not None:
+            definitions = definitions.where(KpiDefinition.perspective == perspective)
+        if words:
+            sep = literal_column("' '", String)
+            definitions = definitions.where(search.matches(KpiDefinition.name + sep + KpiDefinition.code, words))
+        stmt = stmt.where(KpiAssignment.definition_id.in_(definitions))
+    people = hierarchy.people(ctx.org_id, manager_id=manager_id, subtree=subtree, department_id=department_id)
+    if people is not None:
+        stmt = stmt.where(KpiAssignment.employee_id.in_(people))
+    return await paginate(ctx.session, stmt, KpiAssignment.id, params, sort=spec)
 
 
 async def get_assignment(ctx: Ctx, asg_id: uuid.UUID) -> tuple[KpiAssignment, Relation]:

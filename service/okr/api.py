@@ -32,9 +32,11 @@ from service.okr.schemas import (
     ObjectiveRead,
     ObjectiveStatus,
     ObjectiveUpdate,
+    Perspective,
     RevisionRead,
     WorkflowAction,
 )
+from service.web import lists
 
 router = APIRouter(prefix="/api/v1")
 Pages = Annotated[PageParams, Depends(page_params)]
@@ -49,12 +51,23 @@ async def list_objectives(
     ctx: RequestCtx,
     pages: Pages,
     cycle_id: uuid.UUID | None = None,
-    owner_id: uuid.UUID | None = None,
+    owner_id: Annotated[
+        list[uuid.UUID] | None,
+        Query(max_length=svc.MAX_OWNERS, description="one or more owners (repeat the parameter): any of them"),
+    ] = None,
     status_: Annotated[ObjectiveStatus | None, Query(alias="status")] = None,
     level: Level | None = None,
     department_id: uuid.UUID | None = None,
     parent_id: uuid.UUID | None = None,
+    perspective: Perspective | None = None,
+    manager_id: Annotated[
+        uuid.UUID | None, Query(description="objectives owned by this manager's direct reports")
+    ] = None,
+    subtree: Annotated[bool, lists.SUBTREE] = False,
+    q: lists.SearchQuery = None,
+    sort: Annotated[str | None, lists.sort_query(svc.OBJECTIVE_SORT)] = None,
 ) -> PageOut[ObjectiveRead]:
+    """The objectives the caller may read. `q` searches the title."""
     page = await svc.list_objectives(
         ctx,
         pages,
@@ -64,6 +77,11 @@ async def list_objectives(
         level=level,
         department_id=department_id,
         parent_id=parent_id,
+        perspective=perspective,
+        manager_id=manager_id,
+        subtree=subtree,
+        q=q,
+        sort=sort,
     )
     return PageOut[ObjectiveRead](items=await svc.read_many(ctx, page.items), next_cursor=page.next_cursor)
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import Select, false, select
@@ -23,31 +24,58 @@ from service.graphql.common import (
     Connection,
     Context,
     DecimalString,
+    camel,
     connection,
+    enum_field,
+    enum_type,
     input_dict,
+    literal_of,
     page_params,
+    plain,
     validate_input,
 )
 from service.graphql.context import once_per_node
+from service.graphql.nodes import Entity, NodeKey, by_loader, by_service, ref, ref_field
 from service.graphql.visibility import visible_rows
 from service.kit.chunks import chunks
 from service.kit.etag import IfMatch
-from service.okr import compute, workflow
+from service.kpi.gql import PerspectiveEnum
+from service.okr import compute, schemas, workflow
 from service.okr import key_results as kr_svc
 from service.okr import repository as repo
 from service.okr import service as svc
 from service.okr.models import CheckIn, KeyResult, Objective, ObjectiveSupport
 from service.okr.schemas import (
     CheckInCreate,
+    CheckInStatus,
+    FindingRead,
     KeyResultCreate,
+    KeyResultRead,
     KeyResultUpdate,
+    KrKind,
+    Level,
     LintRequest,
     ObjectiveCreate,
+    ObjectiveStatus,
     ObjectiveUpdate,
+    Pace,
+    Visibility,
     WorkflowAction,
 )
-from service.org.gql import EmployeeType
+from service.org.gql import DepartmentType, EmployeeType
 from service.org.models import Employee
+
+ObjectiveLevel = enum_type("ObjectiveLevel", Level, "Where an objective sits in the organization")
+ObjectiveTypeEnum = enum_type("ObjectiveType", schemas.ObjectiveType, "Committed (expected in full) or aspirational")
+ObjectiveVisibility = enum_type("ObjectiveVisibility", Visibility, "Who may read an objective")
+ObjectiveStatusEnum = enum_type("ObjectiveStatus", ObjectiveStatus, "Where an objective is in its approval workflow")
+PaceEnum = enum_type("Pace", Pace, "Progress against the elapsed part of the cycle")
+KeyResultKind = enum_type("KeyResultKind", KrKind, "How a key result is measured")
+KeyResultDirection = enum_type(
+    "KeyResultDirection", literal_of(KeyResultRead, "direction"), "A metric's direction: the sign of target - start"
+)
+CheckInStatusEnum = enum_type("CheckInStatus", CheckInStatus, "The status chosen in a check-in")
+LintSeverity = enum_type("LintSeverity", literal_of(FindingRead, "severity"), "How serious a lint finding is")
 
 # What the dataloaders may read: `policy.read_objective` in SQL (`repo.visible_objectives`:
 # public objectives for every person, private ones for their owner, the owner's managers,
@@ -150,14 +178,13 @@ class MilestoneType:
 
 
 @strawberry.type(name="CheckIn")
-class CheckInType:
-    id: uuid.UUID
+class CheckInType(Entity):
     key_result_id: uuid.UUID
     value: DecimalString | None
     done: bool | None
     milestone: int | None
     confidence: int | None
-    status: str | None
+    status: str | None = enum_field(CheckInStatusEnum | None)
     note: str | None
     author: str
     author_employee_id: uuid.UUID | None
@@ -181,18 +208,28 @@ class CheckInType:
             created_at=c.created_at,
         )
 
+    @classmethod
+    async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[CheckInType | None]:
+        """Check-ins are read with their key result: visible when `keyResult(id:)` is."""
+        rows = await by_loader(info.context.loaders.by_id(CheckIn), keys, lambda row: row)
+        shown = await by_service(
+            [NodeKey(r.key_result_id) for r in rows if r is not None],
+            lambda key: kr_svc.get_key_result(info.context.ctx, key.id),
+        )
+        visible = {kr.id for kr in shown if kr is not None}
+        return [CheckInType.of(r) if r is not None and r.key_result_id in visible else None for r in rows]
+
 
 @strawberry.type(name="KeyResult")
-class KeyResultType:
-    id: uuid.UUID
+class KeyResultType(Entity):
     objective_id: uuid.UUID
     title: str
     description: str | None
-    kind: str
+    kind: str = enum_field(KeyResultKind)
     start: DecimalString | None
     target: DecimalString | None
     unit: str | None
-    direction: str | None
+    direction: str | None = enum_field(KeyResultDirection | None)
     weight: DecimalString
     milestones: list[MilestoneType] | None
     owner_id: uuid.UUID | None
@@ -243,11 +280,11 @@ class KeyResultType:
     def score(self, info: Context) -> DecimalString:
         return self._computed(info, "score")
 
-    @strawberry.field
+    @strawberry.field(graphql_type=PaceEnum)
     def pace(self, info: Context) -> str:
         return self._computed(info, "pace")
 
-    @strawberry.field(description="the status chosen in the latest check-in")
+    @strawberry.field(description="the status chosen in the latest check-in", graphql_type=CheckInStatusEnum | None)
     def status(self, info: Context) -> str | None:
         return self._computed(info, "status")
 
@@ -305,22 +342,28 @@ class KeyResultType:
             _inputs=inputs,
         )
 
+    @classmethod
+    async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[KeyResultType | None]:
+        async def fetch(key: NodeKey) -> KeyResultType:
+            return KeyResultType.of(await kr_svc.get_key_result(info.context.ctx, key.id))
+
+        return await by_service(keys, fetch)
+
 
 @strawberry.type(name="Objective")
-class ObjectiveType:
-    id: uuid.UUID
+class ObjectiveType(Entity):
     title: str
     description: str | None
-    level: str
+    level: str = enum_field(ObjectiveLevel)
     owner_id: uuid.UUID
     department_id: uuid.UUID | None
     cycle_id: uuid.UUID
-    type: str
+    type: str = enum_field(ObjectiveTypeEnum)
     parent_id: uuid.UUID | None
     weight: DecimalString
-    perspective: str | None
-    visibility: str
-    status: str
+    perspective: str | None = enum_field(PerspectiveEnum | None)
+    visibility: str = enum_field(ObjectiveVisibility)
+    status: str = enum_field(ObjectiveStatusEnum)
     rejection_comment: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -343,7 +386,7 @@ class ObjectiveType:
     async def progress(self, info: Context) -> DecimalString | None:
         return _dec((await self._view(info)).progress)
 
-    @strawberry.field
+    @strawberry.field(graphql_type=PaceEnum | None)
     async def pace(self, info: Context) -> str | None:
         return (await self._view(info)).pace
 
@@ -419,29 +462,35 @@ class ObjectiveType:
             _row=o,
         )
 
+    @classmethod
+    async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[ObjectiveType | None]:
+        rows = await by_loader(info.context.loaders.by_id(Objective), keys, lambda row: row)
+        can_read = await _once(info, "okr:reader", svc.reader)
+        return [ObjectiveType.of(r) if r is not None and can_read(r) else None for r in rows]
+
 
 @strawberry.type(name="LintFinding")
 class FindingType:
     code: str
-    severity: str
+    severity: str = enum_field(LintSeverity)
     message: str
-    path: list[str]
+    path: list[str] = strawberry.field(description="where the finding is, in GraphQL's field names")
 
 
 @strawberry.input
 class ObjectiveInput:
     title: str | None = strawberry.UNSET
     description: str | None = strawberry.UNSET
-    level: str | None = strawberry.UNSET
-    owner_id: uuid.UUID | None = strawberry.UNSET
-    department_id: uuid.UUID | None = strawberry.UNSET
-    cycle_id: uuid.UUID | None = strawberry.UNSET
-    type: str | None = strawberry.UNSET
-    parent_id: uuid.UUID | None = strawberry.UNSET
-    supports: list[uuid.UUID] | None = strawberry.UNSET
+    level: str | None = enum_field(ObjectiveLevel | None, default=strawberry.UNSET)
+    owner_id: strawberry.ID | None = ref_field(EmployeeType)
+    department_id: strawberry.ID | None = ref_field(DepartmentType)
+    cycle_id: strawberry.ID | None = ref_field(CycleType)
+    type: str | None = enum_field(ObjectiveTypeEnum | None, default=strawberry.UNSET)
+    parent_id: strawberry.ID | None = ref_field(ObjectiveType)
+    supports: list[strawberry.ID] | None = ref_field(ObjectiveType, description="the ids of the objectives it supports")
     weight: DecimalString | None = strawberry.UNSET
-    perspective: str | None = strawberry.UNSET
-    visibility: str | None = strawberry.UNSET
+    perspective: str | None = enum_field(PerspectiveEnum | None, default=strawberry.UNSET)
+    visibility: str | None = enum_field(ObjectiveVisibility | None, default=strawberry.UNSET)
     reason: str | None = strawberry.UNSET
 
 
@@ -454,16 +503,16 @@ class MilestoneInput:
 
 @strawberry.input
 class KeyResultInput:
-    objective_id: uuid.UUID | None = strawberry.UNSET
+    objective_id: strawberry.ID | None = ref_field(ObjectiveType)
     title: str | None = strawberry.UNSET
     description: str | None = strawberry.UNSET
-    kind: str | None = strawberry.UNSET
+    kind: str | None = enum_field(KeyResultKind | None, default=strawberry.UNSET)
     start: DecimalString | None = strawberry.UNSET
     target: DecimalString | None = strawberry.UNSET
     unit: str | None = strawberry.UNSET
     weight: DecimalString | None = strawberry.UNSET
     milestones: list[MilestoneInput] | None = strawberry.UNSET
-    owner_id: uuid.UUID | None = strawberry.UNSET
+    owner_id: strawberry.ID | None = ref_field(EmployeeType)
     grade: DecimalString | None = strawberry.UNSET
     grade_reason: str | None = strawberry.UNSET
     reason: str | None = strawberry.UNSET
@@ -475,7 +524,7 @@ class CheckInInput:
     done: bool | None = strawberry.UNSET
     milestone: int | None = strawberry.UNSET
     confidence: int | None = strawberry.UNSET
-    status: str | None = strawberry.UNSET
+    status: str | None = enum_field(CheckInStatusEnum | None, default=strawberry.UNSET)
     note: str | None = strawberry.UNSET
     checked_in_at: dt.datetime | None = strawberry.UNSET
 
@@ -488,48 +537,52 @@ class OkrQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
-        cycle_id: uuid.UUID | None = None,
-        owner_id: uuid.UUID | None = None,
-        status: str | None = None,
-        level: str | None = None,
-        department_id: uuid.UUID | None = None,
-        parent_id: uuid.UUID | None = None,
+        cycle_id: strawberry.ID | None = None,
+        owner_id: strawberry.ID | None = None,
+        status: Annotated[str | None, strawberry.argument(graphql_type=ObjectiveStatusEnum | None)] = None,
+        level: Annotated[str | None, strawberry.argument(graphql_type=ObjectiveLevel | None)] = None,
+        department_id: strawberry.ID | None = None,
+        parent_id: strawberry.ID | None = None,
     ) -> Connection[ObjectiveType]:
+        params = page_params(first, after)
         page = await svc.list_objectives(
             info.context.ctx,
-            page_params(first, after),
-            cycle_id=cycle_id,
-            owner_id=owner_id,
-            status=status,
-            level=level,
-            department_id=department_id,
-            parent_id=parent_id,
+            params,
+            cycle_id=ref(cycle_id, CycleType, loc=["cycleId"]),
+            owner_id=ref(owner_id, EmployeeType, loc=["ownerId"]),
+            status=plain(status),
+            level=plain(level),
+            department_id=ref(department_id, DepartmentType, loc=["departmentId"]),
+            parent_id=ref(parent_id, ObjectiveType, loc=["parentId"]),
         )
-        return connection(page, ObjectiveType.of)
+        return connection(page, ObjectiveType.of, params)
 
     @strawberry.field
-    async def objective(self, info: Context, id: uuid.UUID) -> ObjectiveType:
-        return ObjectiveType.of(await svc.get_objective(info.context.ctx, id))
+    async def objective(self, info: Context, id: strawberry.ID) -> ObjectiveType:
+        return ObjectiveType.of(await svc.get_objective(info.context.ctx, ref(id, ObjectiveType)))
 
     @strawberry.field
-    async def key_result(self, info: Context, id: uuid.UUID) -> KeyResultType:
-        return KeyResultType.of(await kr_svc.get_key_result(info.context.ctx, id))
+    async def key_result(self, info: Context, id: strawberry.ID) -> KeyResultType:
+        return KeyResultType.of(await kr_svc.get_key_result(info.context.ctx, ref(id, KeyResultType)))
 
     @strawberry.field(description="quality findings of a saved objective (SPEC section 9)")
-    async def okr_lint(self, info: Context, objective_id: uuid.UUID) -> list[FindingType]:
-        findings = await workflow.lint_request(info.context.ctx, LintRequest(objective_id=objective_id))
+    async def okr_lint(self, info: Context, objective_id: strawberry.ID) -> list[FindingType]:
+        objective = ref(objective_id, ObjectiveType, loc=["objectiveId"])
+        findings = await workflow.lint_request(info.context.ctx, LintRequest(objective_id=objective))
         return [
-            FindingType(code=f.code, severity=f.severity, message=f.message, path=[str(p) for p in f.path])
+            FindingType(code=f.code, severity=f.severity, message=f.message, path=[camel(str(p)) for p in f.path])
             for f in findings
         ]
 
 
 async def _act(
-    info: Context, id: uuid.UUID, action: str, comment: str | None, expected_version: int | None = None
+    info: Context, id: strawberry.ID, action: str, comment: str | None, expected_version: int | None = None
 ) -> ObjectiveType:
     data = validate_input(WorkflowAction, {"comment": comment})
     return ObjectiveType.of(
-        await workflow.act(info.context.ctx, id, action, data.comment, expected=IfMatch.of(expected_version))
+        await workflow.act(
+            info.context.ctx, ref(id, ObjectiveType), action, data.comment, expected=IfMatch.of(expected_version)
+        )
     )
 
 
@@ -542,40 +595,42 @@ class OkrMutation:
 
     @strawberry.mutation
     async def update_objective(
-        self, info: Context, id: uuid.UUID, input: ObjectiveInput, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, input: ObjectiveInput, expected_version: int | None = None
     ) -> ObjectiveType:
         data = validate_input(ObjectiveUpdate, input_dict(input))
         return ObjectiveType.of(
-            await svc.update_objective(info.context.ctx, id, data, expected=IfMatch.of(expected_version))
+            await svc.update_objective(
+                info.context.ctx, ref(id, ObjectiveType), data, expected=IfMatch.of(expected_version)
+            )
         )
 
     @strawberry.mutation
     async def submit_objective(
-        self, info: Context, id: uuid.UUID, comment: str | None = None, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, comment: str | None = None, expected_version: int | None = None
     ) -> ObjectiveType:
         return await _act(info, id, "submit", comment, expected_version=expected_version)
 
     @strawberry.mutation
     async def approve_objective(
-        self, info: Context, id: uuid.UUID, comment: str | None = None, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, comment: str | None = None, expected_version: int | None = None
     ) -> ObjectiveType:
         return await _act(info, id, "approve", comment, expected_version=expected_version)
 
     @strawberry.mutation
     async def reject_objective(
-        self, info: Context, id: uuid.UUID, comment: str, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, comment: str, expected_version: int | None = None
     ) -> ObjectiveType:
         return await _act(info, id, "reject", comment, expected_version=expected_version)
 
     @strawberry.mutation
     async def publish_objective(
-        self, info: Context, id: uuid.UUID, comment: str | None = None, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, comment: str | None = None, expected_version: int | None = None
     ) -> ObjectiveType:
         return await _act(info, id, "publish", comment, expected_version=expected_version)
 
     @strawberry.mutation
     async def close_objective(
-        self, info: Context, id: uuid.UUID, comment: str | None = None, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, comment: str | None = None, expected_version: int | None = None
     ) -> ObjectiveType:
         return await _act(info, id, "close", comment, expected_version=expected_version)
 
@@ -586,14 +641,17 @@ class OkrMutation:
 
     @strawberry.mutation
     async def update_key_result(
-        self, info: Context, id: uuid.UUID, input: KeyResultInput, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, input: KeyResultInput, expected_version: int | None = None
     ) -> KeyResultType:
         data = validate_input(KeyResultUpdate, input_dict(input))
         return KeyResultType.of(
-            await kr_svc.update_key_result(info.context.ctx, id, data, expected=IfMatch.of(expected_version))
+            await kr_svc.update_key_result(
+                info.context.ctx, ref(id, KeyResultType), data, expected=IfMatch.of(expected_version)
+            )
         )
 
     @strawberry.mutation
-    async def create_check_in(self, info: Context, key_result_id: uuid.UUID, input: CheckInInput) -> CheckInType:
+    async def create_check_in(self, info: Context, key_result_id: strawberry.ID, input: CheckInInput) -> CheckInType:
         data = validate_input(CheckInCreate, input_dict(input))
-        return CheckInType.of(await kr_svc.create_check_in(info.context.ctx, key_result_id, data))
+        kr = ref(key_result_id, KeyResultType, loc=["keyResultId"])
+        return CheckInType.of(await kr_svc.create_check_in(info.context.ctx, kr, data))

@@ -12,10 +12,10 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from service.kit.schemas import DecimalStr, Input, Output
+from service.kpi.schemas import Perspective  # the balanced-scorecard perspectives, one set for KPIs and OKRs
 
 Level = Literal["company", "department", "team", "individual"]
 ObjectiveType = Literal["committed", "aspirational"]
-Perspective = Literal["financial", "customer", "internal_process", "learning_growth"]
 Visibility = Literal["public", "private"]
 ObjectiveStatus = Literal["draft", "submitted", "approved", "published", "closed"]
 ObjectiveAction = Literal["submit", "approve", "reject", "publish", "close"]

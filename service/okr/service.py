@@ -18,10 +18,10 @@ from service.authz.policy import Relation
 from service.cycles.models import Cycle
 from service.cycles.service import load_cycle, writable_cycle
 from service.errors import Conflict, NotFound, ValidationFailed
-from service.kit import audit
+from service.kit import audit, hierarchy, search
 from service.kit.changes import audited, refuse_nulls
 from service.kit.etag import IfMatch, check_version
-from service.kit.pagination import Page, PageParams, paginate
+from service.kit.pagination import Page, PageParams, Sorting, SortKey, paginate
 from service.okr import compute
 from service.okr import repository as repo
 from service.okr.models import CheckIn, KeyResult, Objective, ObjectiveRevision
@@ -232,30 +232,68 @@ async def read_one(ctx: Ctx, obj: Objective) -> ObjectiveRead:
 # --- objectives -----------------------------------------------------------------------------
 
 
+OBJECTIVE_SORT = Sorting(
+    SortKey("title", Objective.title),
+    SortKey("status", Objective.status),
+    SortKey("level", Objective.level),
+    SortKey("type", Objective.type),
+    SortKey("perspective", Objective.perspective, nullable=True),
+    SortKey("weight", Objective.weight, "decimal"),
+    SortKey("created_at", Objective.created_at, "datetime"),
+    SortKey("updated_at", Objective.updated_at, "datetime"),
+)
+MAX_OWNERS = 50
+
+
 async def list_objectives(
     ctx: Ctx,
     params: PageParams,
     *,
     cycle_id: uuid.UUID | None = None,
-    owner_id: uuid.UUID | None = None,
+    owner_id: uuid.UUID | Sequence[uuid.UUID] | None = None,
     status: str | None = None,
     level: str | None = None,
     department_id: uuid.UUID | None = None,
     parent_id: uuid.UUID | None = None,
+    perspective: str | None = None,
+    manager_id: uuid.UUID | None = None,
+    subtree: bool = False,
+    q: str | None = None,
+    sort: str | Sequence[str] | None = None,
 ) -> Page[Objective]:
+    """The objectives the caller may read (`repo.visible_objectives`), narrowed by the
+    filters: `owner_id` one or several owners (any of them; none given, no filter),
+    `manager_id` (with `subtree`) objectives owned by that manager's reports, `q` words
+    of the title. A filter never shows what the caller could not list without it."""
     require(policy.read_objectives(ctx.principal), "objectives")
+    hierarchy.check_people_filter(manager_id, subtree)
+    words = search.terms(q)
+    spec = OBJECTIVE_SORT.parse(sort)
     stmt = repo.visible_objectives(ctx.org_id, ctx.principal)
     for column, value in (
         (Objective.cycle_id, cycle_id),
-        (Objective.owner_id, owner_id),
         (Objective.status, status),
         (Objective.level, level),
         (Objective.department_id, department_id),
         (Objective.parent_id, parent_id),
+        (Objective.perspective, perspective),
     ):
         if value is not None:
             stmt = stmt.where(column == value)
-    return await paginate(ctx.session, stmt, Objective.id, params)
+    if isinstance(owner_id, uuid.UUID):
+        stmt = stmt.where(Objective.owner_id == owner_id)
+    elif owner_id:
+        owners = list(dict.fromkeys(owner_id))
+        if len(owners) > MAX_OWNERS:
+            msg = f"at most {MAX_OWNERS} owners"
+            raise ValidationFailed(msg, errors=[{"loc": ["query", "owner_id"], "msg": msg}])
+        stmt = stmt.where(Objective.owner_id.in_(owners))
+    people = hierarchy.people(ctx.org_id, manager_id=manager_id, subtree=subtree)
+    if people is not None:
+        stmt = stmt.where(Objective.owner_id.in_(people))
+    if words:
+        stmt = stmt.where(search.matches(Objective.title, words))
+    return await paginate(ctx.session, stmt, Objective.id, params, sort=spec)
 
 
 async def get_objective(ctx: Ctx, objective_id: uuid.UUID) -> Objective:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from service.auth.deps import RequestCtx
 from service.kit.etag import IfMatchHeader, etag_of, set_etag
@@ -29,6 +29,7 @@ from service.org.schemas import (
     PositionRead,
     PositionUpdate,
 )
+from service.web import lists
 
 router = APIRouter(prefix="/api/v1")
 Pages = Annotated[PageParams, Depends(page_params)]
@@ -131,18 +132,41 @@ async def update_position(
 # --- employees -----------------------------------------------------------------------------
 
 
-@router.get("/employees", response_model=PageOut[EmployeeRead], response_model_exclude_unset=True, tags=["employees"])
+EMPLOYEE_CSV = lists.csv_doc([c.name for c in svc.EMPLOYEE_COLUMNS], [c.name for c in svc.PAY_COLUMNS])
+
+
+@router.get(
+    "/employees",
+    response_model=PageOut[EmployeeRead],
+    response_model_exclude_unset=True,
+    tags=["employees"],
+    responses=EMPLOYEE_CSV,
+)
 async def list_employees(
     ctx: RequestCtx,
+    request: Request,
     pages: Pages,
     department_id: uuid.UUID | None = None,
-    manager_id: uuid.UUID | None = None,
+    manager_id: lists.ManagerFilter = None,
+    subtree: Annotated[bool, lists.SUBTREE] = False,
     status_: Annotated[EmployeeStatus | None, Query(alias="status")] = None,
     external_id: Annotated[str | None, Query(max_length=200)] = None,
+    q: lists.SearchQuery = None,
+    sort: Annotated[str | None, lists.sort_query(svc.EMPLOYEE_SORT)] = None,
 ) -> Response:
-    page = await svc.list_employees(
-        ctx, pages, department_id=department_id, manager_id=manager_id, status=status_, external_id=external_id
+    """The directory. `q` searches given name, family name, email and external id."""
+    filters: dict[str, Any] = dict(
+        department_id=department_id,
+        manager_id=manager_id,
+        subtree=subtree,
+        status=status_,
+        external_id=external_id,
+        q=q,
+        sort=sort,
     )
+    if lists.wants_csv(request):
+        return lists.csv_response(await svc.export_employees(ctx, cursor=pages.cursor, **filters))
+    page = await svc.list_employees(ctx, pages, **filters)
     items = [svc.employee_read(e, await svc.show_compensation(ctx, e.id)) for e in page.items]
     return json_response(PageOut[EmployeeRead](items=items, next_cursor=page.next_cursor), exclude_unset=True)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import Select
@@ -17,10 +18,15 @@ from service.graphql.common import (
     Context,
     DecimalString,
     connection,
+    enum_field,
+    enum_type,
     input_dict,
+    literal_of,
     page_params,
+    plain,
     validate_input,
 )
+from service.graphql.nodes import Entity, NodeKey, by_loader, by_service, ref, ref_field
 from service.graphql.visibility import only_if, visible_rows
 from service.kit.etag import IfMatch
 from service.org import bulk
@@ -28,12 +34,19 @@ from service.org import repository as repo
 from service.org import service as svc
 from service.org.models import Department, Employee, Organization, Position
 from service.org.schemas import (
+    BulkRowResult,
     DepartmentCreate,
     DepartmentUpdate,
     EmployeeCreate,
+    EmployeeStatus,
     EmployeeUpdate,
     OrganizationUpdate,
     PositionCreate,
+)
+
+EmployeeStatusEnum = enum_type("EmployeeStatus", EmployeeStatus, "Where an employee is in their employment")
+BulkRowOutcome = enum_type(
+    "BulkRowOutcome", literal_of(BulkRowResult, "outcome"), "What a bulk upsert did with one row"
 )
 
 # The directory, for the dataloaders: `policy.read_directory` (every person of the
@@ -66,8 +79,7 @@ class OrgSettingsType:
 
 
 @strawberry.type(name="Organization")
-class OrganizationType:
-    id: uuid.UUID
+class OrganizationType(Entity):
     name: str
     currency: str
     timezone: str
@@ -88,10 +100,17 @@ class OrganizationType:
             version=org.version,
         )
 
+    @classmethod
+    async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[OrganizationType | None]:
+        async def fetch(key: NodeKey) -> OrganizationType | None:
+            ctx = info.context.ctx
+            return OrganizationType.of(await svc.get_organization(ctx)) if key.id == ctx.org_id else None
+
+        return await by_service(keys, fetch)
+
 
 @strawberry.type(name="Position")
-class PositionType:
-    id: uuid.UUID
+class PositionType(Entity):
     name: str
     level: str | None
     job_family: str | None
@@ -101,10 +120,13 @@ class PositionType:
     def of(p: Position) -> PositionType:
         return PositionType(id=p.id, name=p.name, level=p.level, job_family=p.job_family, version=p.version)
 
+    @classmethod
+    async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[PositionType | None]:
+        return await by_loader(info.context.loaders.by_id(Position), keys, PositionType.of)
+
 
 @strawberry.type(name="Department")
-class DepartmentType:
-    id: uuid.UUID
+class DepartmentType(Entity):
     name: str
     parent_id: uuid.UUID | None
     head_id: uuid.UUID | None
@@ -128,6 +150,10 @@ class DepartmentType:
     def of(d: Department) -> DepartmentType:
         return DepartmentType(id=d.id, name=d.name, parent_id=d.parent_id, head_id=d.head_id, version=d.version)
 
+    @classmethod
+    async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[DepartmentType | None]:
+        return await by_loader(info.context.loaders.by_id(Department), keys, DepartmentType.of)
+
 
 @strawberry.type(name="Compensation")
 class CompensationType:
@@ -138,8 +164,7 @@ class CompensationType:
 
 
 @strawberry.type(name="Employee")
-class EmployeeType:
-    id: uuid.UUID
+class EmployeeType(Entity):
     external_id: str
     email: str
     given_name: str
@@ -147,7 +172,7 @@ class EmployeeType:
     department_id: uuid.UUID | None
     position_id: uuid.UUID | None
     manager_id: uuid.UUID | None
-    status: str
+    status: str = enum_field(EmployeeStatusEnum)
     hire_date: dt.date | None
     termination_date: dt.date | None
     version: int = strawberry.field(description=VERSION)
@@ -199,6 +224,10 @@ class EmployeeType:
             _row=e,
         )
 
+    @classmethod
+    async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[EmployeeType | None]:
+        return await by_loader(info.context.loaders.by_id(Employee), keys, EmployeeType.of)
+
 
 @strawberry.input
 class CompensationInput:
@@ -214,10 +243,10 @@ class EmployeeInput:
     email: str | None = strawberry.UNSET
     given_name: str | None = strawberry.UNSET
     family_name: str | None = strawberry.UNSET
-    department_id: uuid.UUID | None = strawberry.UNSET
-    position_id: uuid.UUID | None = strawberry.UNSET
-    manager_id: uuid.UUID | None = strawberry.UNSET
-    status: str | None = strawberry.UNSET
+    department_id: strawberry.ID | None = ref_field(DepartmentType)
+    position_id: strawberry.ID | None = ref_field(PositionType)
+    manager_id: strawberry.ID | None = ref_field(EmployeeType)
+    status: str | None = enum_field(EmployeeStatusEnum | None, default=strawberry.UNSET)
     hire_date: dt.date | None = strawberry.UNSET
     termination_date: dt.date | None = strawberry.UNSET
     compensation: CompensationInput | None = strawberry.UNSET
@@ -226,8 +255,8 @@ class EmployeeInput:
 @strawberry.input
 class DepartmentInput:
     name: str | None = strawberry.UNSET
-    parent_id: uuid.UUID | None = strawberry.UNSET
-    head_id: uuid.UUID | None = strawberry.UNSET
+    parent_id: strawberry.ID | None = ref_field(DepartmentType)
+    head_id: strawberry.ID | None = ref_field(EmployeeType)
 
 
 @strawberry.input
@@ -245,12 +274,12 @@ class OrganizationInput:
     fiscal_year_start: str | None = strawberry.UNSET
 
 
-@strawberry.type
+@strawberry.type(name="BulkRowResult")
 class BulkRowResultType:
     index: int
     external_id: str | None
-    id: uuid.UUID | None
-    outcome: str
+    employee_id: uuid.UUID | None = strawberry.field(description="the employee the row created or updated")
+    outcome: str = enum_field(BulkRowOutcome)
     errors: list[str]
 
 
@@ -262,25 +291,31 @@ class OrgQuery:
 
     @strawberry.field
     async def departments(
-        self, info: Context, first: int | None = None, after: str | None = None, parent_id: uuid.UUID | None = None
+        self,
+        info: Context,
+        first: int | None = None,
+        after: str | None = None,
+        parent_id: strawberry.ID | None = None,
     ) -> Connection[DepartmentType]:
-        page = await svc.list_departments(info.context.ctx, page_params(first, after), parent_id)
-        return connection(page, DepartmentType.of)
+        params = page_params(first, after)
+        page = await svc.list_departments(info.context.ctx, params, ref(parent_id, DepartmentType, loc=["parentId"]))
+        return connection(page, DepartmentType.of, params)
 
     @strawberry.field
-    async def department(self, info: Context, id: uuid.UUID) -> DepartmentType:
-        return DepartmentType.of(await svc.get_department(info.context.ctx, id))
+    async def department(self, info: Context, id: strawberry.ID) -> DepartmentType:
+        return DepartmentType.of(await svc.get_department(info.context.ctx, ref(id, DepartmentType)))
 
     @strawberry.field
     async def positions(
         self, info: Context, first: int | None = None, after: str | None = None
     ) -> Connection[PositionType]:
-        page = await svc.list_positions(info.context.ctx, page_params(first, after))
-        return connection(page, PositionType.of)
+        params = page_params(first, after)
+        page = await svc.list_positions(info.context.ctx, params)
+        return connection(page, PositionType.of, params)
 
     @strawberry.field
-    async def position(self, info: Context, id: uuid.UUID) -> PositionType:
-        return PositionType.of(await svc.get_position(info.context.ctx, id))
+    async def position(self, info: Context, id: strawberry.ID) -> PositionType:
+        return PositionType.of(await svc.get_position(info.context.ctx, ref(id, PositionType)))
 
     @strawberry.field
     async def employees(
@@ -288,24 +323,25 @@ class OrgQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
-        department_id: uuid.UUID | None = None,
-        manager_id: uuid.UUID | None = None,
-        status: str | None = None,
+        department_id: strawberry.ID | None = None,
+        manager_id: strawberry.ID | None = None,
+        status: Annotated[str | None, strawberry.argument(graphql_type=EmployeeStatusEnum | None)] = None,
         external_id: str | None = None,
     ) -> Connection[EmployeeType]:
+        params = page_params(first, after)
         page = await svc.list_employees(
             info.context.ctx,
-            page_params(first, after),
-            department_id=department_id,
-            manager_id=manager_id,
-            status=status,
+            params,
+            department_id=ref(department_id, DepartmentType, loc=["departmentId"]),
+            manager_id=ref(manager_id, EmployeeType, loc=["managerId"]),
+            status=plain(status),
             external_id=external_id,
         )
-        return connection(page, EmployeeType.of)
+        return connection(page, EmployeeType.of, params)
 
     @strawberry.field
-    async def employee(self, info: Context, id: uuid.UUID) -> EmployeeType:
-        return EmployeeType.of(await svc.get_employee(info.context.ctx, id))
+    async def employee(self, info: Context, id: strawberry.ID) -> EmployeeType:
+        return EmployeeType.of(await svc.get_employee(info.context.ctx, ref(id, EmployeeType)))
 
     @strawberry.field(description="the calling employee, if the token names one")
     async def me(self, info: Context) -> EmployeeType | None:
@@ -333,11 +369,13 @@ class OrgMutation:
 
     @strawberry.mutation
     async def update_department(
-        self, info: Context, id: uuid.UUID, input: DepartmentInput, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, input: DepartmentInput, expected_version: int | None = None
     ) -> DepartmentType:
         data = validate_input(DepartmentUpdate, input_dict(input))
         return DepartmentType.of(
-            await svc.update_department(info.context.ctx, id, data, expected=IfMatch.of(expected_version))
+            await svc.update_department(
+                info.context.ctx, ref(id, DepartmentType), data, expected=IfMatch.of(expected_version)
+            )
         )
 
     @strawberry.mutation
@@ -352,23 +390,27 @@ class OrgMutation:
 
     @strawberry.mutation
     async def update_employee(
-        self, info: Context, id: uuid.UUID, input: EmployeeInput, expected_version: int | None = None
+        self, info: Context, id: strawberry.ID, input: EmployeeInput, expected_version: int | None = None
     ) -> EmployeeType:
         data = validate_input(EmployeeUpdate, input_dict(input))
         return EmployeeType.of(
-            await svc.update_employee(info.context.ctx, id, data, expected=IfMatch.of(expected_version))
+            await svc.update_employee(
+                info.context.ctx, ref(id, EmployeeType), data, expected=IfMatch.of(expected_version)
+            )
         )
 
     @strawberry.mutation
     async def bulk_upsert_employees(
         self, info: Context, rows: list[EmployeeInput], atomic: bool = False
     ) -> list[BulkRowResultType]:
-        results = await bulk.bulk_upsert(info.context.ctx, [input_dict(r) for r in rows], atomic)
+        results = await bulk.bulk_upsert(
+            info.context.ctx, [input_dict(r, ("rows", i)) for i, r in enumerate(rows)], atomic
+        )
         return [
             BulkRowResultType(
                 index=r.index,
                 external_id=r.external_id,
-                id=r.id,
+                employee_id=r.id,
                 outcome=r.outcome,
                 errors=[f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in r.errors],
             )

@@ -6,12 +6,13 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, bindparam, literal, select
+from sqlalchemy import ColumnElement, Select, String, bindparam, literal, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.context import Ctx
 from service.kit.chunks import chunks
 from service.kit.direct_reads import DirectRead
+from service.kit.search import matches
 from service.org.models import Department, Employee, Organization, Position
 
 
@@ -30,6 +31,41 @@ def positions(org_id: uuid.UUID) -> Select[Any]:
 def employees(org_id: uuid.UUID) -> Select[Any]:
     """Every column of the organization's employees as Core rows (a read-only list)."""
     return select(Employee.__table__).where(Employee.org_id == org_id)
+
+
+def employee_search_text() -> ColumnElement[str]:
+    """What `q` searches in an employee: names, email and external id, as one text. The
+    same expression is the GIN trigram index `ix_employees_search` of migration 0014
+    (PostgreSQL with pg_trgm), which is why it is written with `||` and a literal
+    separator: an index is used only for the very expression it was built on."""
+    sep: ColumnElement[str] = literal_column("' '", String)
+    return Employee.given_name + sep + Employee.family_name + sep + Employee.email + sep + Employee.external_id
+
+
+def employees_matching(org_id: uuid.UUID, words: list[str]) -> Select[Any]:
+    """Ids of the organization's employees whose search text holds every word: how lists
+    of things about employees (evaluations, scores, incentive results) search by person."""
+    return select(Employee.id).where(Employee.org_id == org_id, matches(employee_search_text(), words))
+
+
+def employee_value(column: Any, org_id: Any, employee_id: Any) -> Any:
+    """An employee's `column` for the row of another table that names them (a correlated
+    scalar subquery): what lists about employees sort by (their names)."""
+    return select(column).where(Employee.org_id == org_id, Employee.id == employee_id).scalar_subquery()
+
+
+async def names_of(session: AsyncSession, org_id: uuid.UUID, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """id → (id, external_id, given_name, family_name) of the given employees: the
+    person columns of exports about employees."""
+    out: dict[uuid.UUID, Any] = {}
+    for part in chunks(list(dict.fromkeys(ids))):
+        rows = await session.execute(
+            select(Employee.id, Employee.external_id, Employee.given_name, Employee.family_name).where(
+                Employee.org_id == org_id, Employee.id.in_(part)
+            )
+        )
+        out.update({r.id: r for r in rows})
+    return out
 
 
 async def get_department(session: AsyncSession, org_id: uuid.UUID, dep_id: uuid.UUID) -> Department | None:

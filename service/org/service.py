@@ -4,18 +4,21 @@ both call them."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
+
+from sqlalchemy import Select
 
 from service.auth.context import Ctx
 from service.authz import policy
 from service.authz.enforce import require
 from service.authz.policy import Relation
 from service.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from service.kit import audit
+from service.kit import audit, hierarchy, search
 from service.kit.changes import audited, refuse_nulls, set_fields
 from service.kit.etag import IfMatch
-from service.kit.pagination import Page, PageParams, paginate
+from service.kit.export import Column, CsvExport, attr, csv_text, keyset_chunks, snapshot_session
+from service.kit.pagination import Page, PageParams, Sorting, SortKey, decode_position, paginate
 from service.org import repository as repo
 from service.org.models import DEFAULT_ORG_SETTINGS, Department, Employee, Organization, Position
 from service.org.schemas import (
@@ -229,27 +232,134 @@ async def show_compensation(ctx: Ctx, emp_id: uuid.UUID) -> bool:
     return policy.see_compensation(ctx.principal, rel)
 
 
+EMPLOYEE_SORT = Sorting(
+    SortKey("family_name", Employee.family_name),
+    SortKey("given_name", Employee.given_name),
+    SortKey("email", Employee.email),
+    SortKey("external_id", Employee.external_id),
+    SortKey("status", Employee.status),
+    SortKey("hire_date", Employee.hire_date, "date", nullable=True),
+    SortKey("termination_date", Employee.termination_date, "date", nullable=True),
+    SortKey("created_at", Employee.created_at, "datetime"),
+    SortKey("updated_at", Employee.updated_at, "datetime"),
+)
+
+
+def _employees_query(
+    ctx: Ctx,
+    *,
+    department_id: uuid.UUID | None,
+    manager_id: uuid.UUID | None,
+    subtree: bool,
+    status: str | None,
+    external_id: str | None,
+    q: str | None,
+) -> Select[Any]:
+    require(policy.read_directory(ctx.principal), "employees")
+    hierarchy.check_people_filter(manager_id, subtree)
+    words = search.terms(q)
+    stmt = repo.employees(ctx.org_id)
+    if department_id is not None:
+        stmt = stmt.where(Employee.department_id == department_id)
+    if manager_id is not None:
+        if subtree:
+            stmt = stmt.where(Employee.id.in_(hierarchy.reports_of(ctx.org_id, manager_id, "filter_reports")))
+        else:
+            stmt = stmt.where(Employee.manager_id == manager_id)
+    if status is not None:
+        stmt = stmt.where(Employee.status == status)
+    if external_id is not None:
+        stmt = stmt.where(Employee.external_id == external_id)
+    if words:
+        stmt = stmt.where(search.matches(repo.employee_search_text(), words))
+    return stmt
+
+
 async def list_employees(
     ctx: Ctx,
     params: PageParams,
     *,
     department_id: uuid.UUID | None = None,
     manager_id: uuid.UUID | None = None,
+    subtree: bool = False,
     status: str | None = None,
     external_id: str | None = None,
+    q: str | None = None,
+    sort: str | Sequence[str] | None = None,
 ) -> Page[Any]:
-    """A page of employee rows (Core rows: read only)."""
-    require(policy.read_directory(ctx.principal), "employees")
-    stmt = repo.employees(ctx.org_id)
-    if department_id is not None:
-        stmt = stmt.where(Employee.department_id == department_id)
-    if manager_id is not None:
-        stmt = stmt.where(Employee.manager_id == manager_id)
-    if status is not None:
-        stmt = stmt.where(Employee.status == status)
-    if external_id is not None:
-        stmt = stmt.where(Employee.external_id == external_id)
-    return await paginate(ctx.session, stmt, Employee.id, params, core_rows=True)
+    """A page of employee rows (Core rows: read only). The directory is the whole
+    organization for every caller who may read it, so the filters only narrow it."""
+    stmt = _employees_query(
+        ctx,
+        department_id=department_id,
+        manager_id=manager_id,
+        subtree=subtree,
+        status=status,
+        external_id=external_id,
+        q=q,
+    )
+    spec = EMPLOYEE_SORT.parse(sort)
+    return await paginate(ctx.session, stmt, Employee.id, params, core_rows=True, sort=spec)
+
+
+EMPLOYEE_COLUMNS: list[Column[Any]] = [
+    attr("id"),
+    attr("external_id", typed=True),
+    attr("email", typed=True),
+    attr("given_name", typed=True),
+    attr("family_name", typed=True),
+    attr("department_id"),
+    attr("position_id"),
+    attr("manager_id"),
+    attr("status"),
+    attr("hire_date"),
+    attr("termination_date"),
+    attr("created_at"),
+    attr("updated_at"),
+]
+PAY_COLUMNS: list[Column[Any]] = [
+    attr("base_salary_minor"),
+    attr("comp_currency", header="compensation_currency"),
+    attr("target_bonus_pct"),
+    attr("target_bonus_minor"),
+]
+
+
+async def export_employees(
+    ctx: Ctx,
+    *,
+    cursor: str | None = None,
+    department_id: uuid.UUID | None = None,
+    manager_id: uuid.UUID | None = None,
+    subtree: bool = False,
+    status: str | None = None,
+    external_id: str | None = None,
+    q: str | None = None,
+    sort: str | Sequence[str] | None = None,
+) -> CsvExport:
+    """The list as CSV, read in chunks while it is sent (service/kit/export.py). The pay
+    columns are there only for callers who may see everyone's pay (hr, admin, payroll
+    and HRIS clients); an employee's own pay is in their JSON, not in an export."""
+    stmt = _employees_query(
+        ctx,
+        department_id=department_id,
+        manager_id=manager_id,
+        subtree=subtree,
+        status=status,
+        external_id=external_id,
+        q=q,
+    )
+    spec = EMPLOYEE_SORT.parse(sort)
+    if cursor:
+        decode_position(spec, cursor)  # a bad cursor is a 422 now, not a broken stream later
+    columns = EMPLOYEE_COLUMNS + (PAY_COLUMNS if policy.see_compensation(ctx.principal, Relation.OTHER) else [])
+
+    async def chunks() -> AsyncIterator[list[Any]]:
+        async with snapshot_session() as session:
+            async for rows in keyset_chunks(session, stmt, Employee.id, sort=spec, cursor=cursor, core_rows=True):
+                yield rows
+
+    return CsvExport("employees.csv", csv_text(columns, chunks()))
 
 
 async def _directory_entry(ctx: Ctx, load: Callable[[], Awaitable[Any]]) -> Any:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from service.auth.deps import ReadCtx, RequestCtx
 from service.kit.etag import IfMatchHeader
@@ -23,6 +23,7 @@ from service.scoring.schemas import (
     ScoreRead,
     ScoreVersionRead,
 )
+from service.web import lists
 
 router = APIRouter(prefix="/api/v1")
 Pages = Annotated[PageParams, Depends(page_params)]
@@ -68,19 +69,35 @@ async def update_policy(
     return svc.read_model(p, v)
 
 
-@router.get("/cycles/{cycle_id}/scores", response_model=PageOut[ScoreRead], tags=["scores"])
+@router.get(
+    "/cycles/{cycle_id}/scores",
+    response_model=PageOut[ScoreRead],
+    tags=["scores"],
+    responses=lists.csv_doc([c.name for c in scores.SCORE_COLUMNS]),
+)
 async def list_scores(
     ctx: ReadCtx,
+    request: Request,
     cycle_id: uuid.UUID,
     pages: Pages,
     department_id: uuid.UUID | None = None,
-    manager_id: uuid.UUID | None = None,
+    manager_id: lists.ManagerFilter = None,
+    subtree: Annotated[bool, lists.SUBTREE] = False,
     rating: Annotated[str | None, Query(min_length=1, max_length=10)] = None,
+    q: lists.SearchQuery = None,
+    sort: Annotated[str | None, lists.sort_query(scores.SCORE_SORT)] = None,
     explain: bool = False,
-) -> PageOut[ScoreRead]:
-    items, cursor = await scores.list_scores(
-        ctx, cycle_id, pages, department_id=department_id, manager_id=manager_id, rating=rating, explain=explain
+) -> PageOut[ScoreRead] | StreamingResponse:
+    """Every visible employee's score in the cycle. `q` searches the employee's names,
+    email and external id; the sort keys `final` and `composite` are the points shown
+    (sorting by them, or filtering by `rating`, scores the whole visible population
+    first). The CSV export has no explanations (`explain` applies to JSON)."""
+    filters: dict[str, Any] = dict(
+        department_id=department_id, manager_id=manager_id, subtree=subtree, rating=rating, q=q, sort=sort
     )
+    if lists.wants_csv(request):
+        return lists.csv_response(await scores.export_scores(ctx, cycle_id, cursor=pages.cursor, **filters))
+    items, cursor = await scores.list_scores(ctx, cycle_id, pages, explain=explain, **filters)
     return PageOut[ScoreRead](items=items, next_cursor=cursor)
 
 

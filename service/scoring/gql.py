@@ -7,43 +7,66 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import strawberry
 
+from service.errors import ValidationFailed
 from service.graphql.common import (
     JSON,
     Connection,
     Context,
     DecimalString,
-    Edge,
-    PageInfo,
+    edges_of,
+    enum_field,
+    enum_type,
     input_dict,
+    literal_of,
     page_params,
     validate_input,
 )
+from service.graphql.nodes import Entity, NodeKey, by_service, key_of, ref, ref_field
+from service.incentives.gql import IncentivePlanKind
 from service.kit.pagination import encode_cursor
+from service.org.gql import DepartmentType, EmployeeType
 from service.scoring import policies as policy_svc
 from service.scoring import records
 from service.scoring import scores as score_svc
 from service.scoring.schemas import (
     AmendmentCreate,
+    Correction,
+    JobStatus,
     PolicyRead,
     RecomputeJobRead,
+    ScopeKind,
     ScoreRead,
+    ScoreStatus,
     ScoreVersionRead,
 )
+
+PolicyScopeKind = enum_type("PolicyScopeKind", ScopeKind, "What a scoring policy applies to")
+ScoreStatusEnum = enum_type("ScoreStatus", ScoreStatus, "Whether a score could be computed")
+ScoreVersionSource = enum_type(
+    "ScoreVersionSource", literal_of(ScoreVersionRead, "source"), "What made a version of a score of record"
+)
+ScoreCorrectionAction = enum_type(
+    "ScoreCorrectionAction", literal_of(Correction, "action"), "What an amendment did to an incentive result"
+)
+ScoreJobStatus = enum_type("ScoreJobStatus", JobStatus, "Where a recompute job is")
 
 
 def _dec(value: Any) -> DecimalString | None:
     return None if value is None else DecimalString(str(value))
 
 
-@strawberry.type(name="ScoringPolicy")
-class ScoringPolicyType:
-    id: uuid.UUID
+@strawberry.type(
+    name="ScoringPolicy",
+    description="One version of a scoring policy: its global id names the version (versions never change)",
+)
+class ScoringPolicyType(Entity):
     name: str
-    scope_kind: str
+    scope_kind: str = enum_field(PolicyScopeKind)
     scope_id: uuid.UUID | None
     version: int
     active: bool
@@ -63,12 +86,33 @@ class ScoringPolicyType:
             params=JSON(params),
         )
 
+    @classmethod
+    def resolve_id(cls, root: ScoringPolicyType, *, info: Any) -> str:
+        return f"{root.id}:{root.version}"
+
+    @classmethod
+    async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[ScoringPolicyType | None]:
+        async def fetch(key: NodeKey) -> ScoringPolicyType:
+            p, v = await policy_svc.get_policy(info.context.ctx, key.id, _version(key))
+            return ScoringPolicyType.of(policy_svc.read_model(p, v))
+
+        return await by_service(keys, fetch)
+
+
+def _version(key: NodeKey) -> int | None:
+    """The version a scoring policy's global id names (none in a bare UUID)."""
+    if key.qualifier is None:
+        return None
+    if not key.qualifier.isdigit():
+        raise ValidationFailed("not the id of a ScoringPolicy", errors=[{"loc": ["id"], "msg": "malformed"}])
+    return int(key.qualifier)
+
 
 @strawberry.type(name="Score")
 class ScoreType:
     employee_id: uuid.UUID
     cycle_id: uuid.UUID
-    status: str
+    status: str = enum_field(ScoreStatusEnum)
     components: JSON = strawberry.field(description="kpi, okr, eval points (exact decimals or null)")
     weights: JSON = strawberry.field(description="effective weights after reweighting absent components")
     composite: DecimalString | None
@@ -112,7 +156,7 @@ class ScoreType:
 
 @strawberry.type(name="ScoreVersion", description="One version of a score of record")
 class ScoreVersionType(ScoreType):
-    source: str = strawberry.field(description="calibration, cycle_closed or amendment")
+    source: str = enum_field(ScoreVersionSource)
     calibration_id: uuid.UUID | None
     reason: str | None
     changes: JSON | None
@@ -135,8 +179,8 @@ class ScoreVersionType(ScoreType):
 @strawberry.type(name="ScoreCorrection")
 class CorrectionType:
     plan_id: uuid.UUID
-    plan_kind: str
-    action: str
+    plan_kind: str = enum_field(IncentivePlanKind)
+    action: str = enum_field(ScoreCorrectionAction)
     result_id: uuid.UUID | None
     amount_minor: int | None
     currency: str | None
@@ -152,17 +196,16 @@ class AmendmentType:
 
 @strawberry.input(name="ScoreAmendmentInput")
 class AmendmentInput:
-    employee_id: uuid.UUID
+    employee_id: strawberry.ID = ref_field(EmployeeType)
     reason: str
     final: DecimalString | None = None
     rating: str | None = None
 
 
 @strawberry.type(name="ScoreJob")
-class ScoreJobType:
-    id: uuid.UUID
+class ScoreJobType(Entity):
     cycle_id: uuid.UUID
-    status: str
+    status: str = enum_field(ScoreJobStatus)
     employees: int | None
     changed: int | None
     error: str | None
@@ -176,6 +219,13 @@ class ScoreJobType:
         r = RecomputeJobRead.model_validate(job)
         return ScoreJobType(**r.model_dump())
 
+    @classmethod
+    async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[ScoreJobType | None]:
+        async def fetch(key: NodeKey) -> ScoreJobType:
+            return ScoreJobType.of(await score_svc.get_job(info.context.ctx, key.id))
+
+        return await by_service(keys, fetch)
+
 
 @strawberry.type
 class ScoringQuery:
@@ -184,17 +234,21 @@ class ScoringQuery:
         self, info: Context, first: int | None = None, after: str | None = None
     ) -> Connection[ScoringPolicyType]:
         page, versions = await policy_svc.list_policies(info.context.ctx, page_params(first, after))
-        edges = [
-            Edge(cursor=encode_cursor(p.id), node=ScoringPolicyType.of(policy_svc.read_model(p, versions[p.id])))
-            for p in page.items
-        ]
-        return Connection(
-            edges=edges, page_info=PageInfo(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor)
+        return edges_of(
+            page.items,
+            page.next_cursor is not None,
+            after,
+            lambda p: encode_cursor(p.id),
+            lambda p: ScoringPolicyType.of(policy_svc.read_model(p, versions[p.id])),
         )
 
-    @strawberry.field
-    async def scoring_policy(self, info: Context, id: uuid.UUID, version: int | None = None) -> ScoringPolicyType:
-        p, v = await policy_svc.get_policy(info.context.ctx, id, version)
+    # strawberry types its keyword-only decorator form (field(description=...)) as Any
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="A scoring policy at `version` (by default the version its global id names, else its current one)"
+    )
+    async def scoring_policy(self, info: Context, id: strawberry.ID, version: int | None = None) -> ScoringPolicyType:
+        key = key_of(str(id), ScoringPolicyType)
+        p, v = await policy_svc.get_policy(info.context.ctx, key.id, version if version is not None else _version(key))
         return ScoringPolicyType.of(policy_svc.read_model(p, v))
 
     # strawberry types its keyword-only decorator form (field(description=...)) as Any
@@ -202,60 +256,65 @@ class ScoringQuery:
     async def cycle_scores(
         self,
         info: Context,
-        cycle_id: uuid.UUID,
+        cycle_id: strawberry.ID,
         first: int | None = None,
         after: str | None = None,
-        department_id: uuid.UUID | None = None,
-        manager_id: uuid.UUID | None = None,
-        rating: str | None = None,
+        department_id: strawberry.ID | None = None,
+        manager_id: strawberry.ID | None = None,
+        rating: Annotated[str | None, strawberry.argument(description="a rating of the policy's bands")] = None,
         explain: bool = False,
     ) -> Connection[ScoreType]:
         score_svc.check_rating(rating)
         items, cursor = await score_svc.list_scores(
             info.context.ctx,
-            cycle_id,
+            _cycle(cycle_id),
             page_params(first, after),
-            department_id=department_id,
-            manager_id=manager_id,
+            department_id=ref(department_id, DepartmentType, loc=["departmentId"]),
+            manager_id=ref(manager_id, EmployeeType, loc=["managerId"]),
             rating=rating,
             explain=explain,
         )
-        edges = [Edge(cursor=encode_cursor(s.employee_id), node=ScoreType.of(s)) for s in items]
-        return Connection(edges=edges, page_info=PageInfo(has_next_page=cursor is not None, end_cursor=cursor))
+        return edges_of(items, cursor is not None, after, lambda s: encode_cursor(s.employee_id), ScoreType.of)
 
     # strawberry types its keyword-only decorator form (field(description=...)) as Any
     @strawberry.field(description="One employee's score with its explanation")  # type: ignore[untyped-decorator]
-    async def score(self, info: Context, cycle_id: uuid.UUID, employee_id: uuid.UUID) -> ScoreType:
-        cycle, scored = await score_svc.get_score(info.context.ctx, cycle_id, employee_id)
+    async def score(self, info: Context, cycle_id: strawberry.ID, employee_id: strawberry.ID) -> ScoreType:
+        employee = ref(employee_id, EmployeeType, loc=["employeeId"])
+        cycle, scored = await score_svc.get_score(info.context.ctx, _cycle(cycle_id), employee)
         return ScoreType.of(score_svc.score_read(cycle, scored))
 
     # strawberry types its keyword-only decorator form (field(description=...)) as Any
     @strawberry.field(description="Every version of an employee's score of record, oldest first")  # type: ignore[untyped-decorator]
     async def score_versions(
-        self, info: Context, cycle_id: uuid.UUID, employee_id: uuid.UUID
+        self, info: Context, cycle_id: strawberry.ID, employee_id: strawberry.ID
     ) -> list[ScoreVersionType]:
-        cycle, found = await records.versions(info.context.ctx, cycle_id, employee_id)
+        employee = ref(employee_id, EmployeeType, loc=["employeeId"])
+        cycle, found = await records.versions(info.context.ctx, _cycle(cycle_id), employee)
         return [ScoreVersionType.of(score_svc.version_read(cycle, s)) for s in found]
 
     @strawberry.field
-    async def score_job(self, info: Context, id: uuid.UUID) -> ScoreJobType:
-        return ScoreJobType.of(await score_svc.get_job(info.context.ctx, id))
+    async def score_job(self, info: Context, id: strawberry.ID) -> ScoreJobType:
+        return ScoreJobType.of(await score_svc.get_job(info.context.ctx, ref(id, ScoreJobType)))
+
+
+def _cycle(cycle_id: strawberry.ID) -> uuid.UUID:
+    return ref(cycle_id, "Cycle", loc=["cycleId"])
 
 
 @strawberry.type
 class ScoringMutation:
     # strawberry types its keyword-only decorator form (field(description=...)) as Any
     @strawberry.mutation(description="Rescore a whole cycle (a job; large cycles finish in the background)")  # type: ignore[untyped-decorator]
-    async def recompute_scores(self, info: Context, cycle_id: uuid.UUID) -> ScoreJobType:
-        return ScoreJobType.of(await score_svc.start_recompute(info.context.ctx, cycle_id))
+    async def recompute_scores(self, info: Context, cycle_id: strawberry.ID) -> ScoreJobType:
+        return ScoreJobType.of(await score_svc.start_recompute(info.context.ctx, _cycle(cycle_id)))
 
     # strawberry types its keyword-only decorator form (field(description=...)) as Any
     @strawberry.mutation(  # type: ignore[untyped-decorator]
         description="Amend one employee's official result (hr/admin, with a reason), as POST /cycles/{id}/amendments"
     )
-    async def amend_score(self, info: Context, cycle_id: uuid.UUID, input: AmendmentInput) -> AmendmentType:
+    async def amend_score(self, info: Context, cycle_id: strawberry.ID, input: AmendmentInput) -> AmendmentType:
         data = validate_input(AmendmentCreate, input_dict(input))
-        cycle, scored, previous, corrections = await records.amend(info.context.ctx, cycle_id, data)
+        cycle, scored, previous, corrections = await records.amend(info.context.ctx, _cycle(cycle_id), data)
         return AmendmentType(
             score=ScoreVersionType.of(score_svc.version_read(cycle, scored)),
             previous_version=previous,

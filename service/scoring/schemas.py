@@ -12,6 +12,11 @@ from pydantic import Field, field_validator, model_validator
 from service.kit.schemas import DecimalStr, Input, Output
 
 ScopeKind = Literal["organization", "department", "position", "employee"]
+# What the scoring code writes as plain strings, named once: a score's status
+# (`composite.ScoreResult.status`, the pure engine's) and a recompute job's (`jobs`).
+# tests/test_graphql_conventions.py checks that the code writes no other value.
+ScoreStatus = Literal["scored", "insufficient_data"]
+JobStatus = Literal["queued", "running", "succeeded", "failed"]
 Num = Decimal
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -16,13 +18,16 @@ from service.cycles.models import Cycle
 from service.cycles.service import get_cycle
 from service.db import bulk_read_settings
 from service.errors import NotFound, ValidationFailed
-from service.kit import audit, outbox
+from service.kit import audit, export, hierarchy, outbox, search
 from service.kit.chunks import chunks
-from service.kit.pagination import PageParams, decode_cursor, encode_cursor
+from service.kit.export import Column, CsvExport, csv_text, snapshot_session
+from service.kit.pagination import Page, PageParams, Position, Sorting, SortKey, SortSpec, decode_position, window
 from service.observability import observe_job
 from service.org.models import Employee
+from service.org.repository import employees_matching, names_of
 from service.scoring import jobs, records
 from service.scoring import service as scoring
+from service.scoring.composite import COMPONENTS
 from service.scoring.models import ScoreJob, ScoreSnapshot
 from service.scoring.numbers import round_fraction, round_points
 from service.scoring.schemas import PolicyRef, ScoreRead, ScoreVersionRead
@@ -87,8 +92,19 @@ async def get_score(ctx: Ctx, cycle_id: uuid.UUID, employee_id: uuid.UUID) -> tu
 
 
 async def visible_population(
-    ctx: Ctx, cycle: Cycle, department_id: uuid.UUID | None, manager_id: uuid.UUID | None
+    ctx: Ctx,
+    cycle: Cycle,
+    department_id: uuid.UUID | None,
+    manager_id: uuid.UUID | None,
+    *,
+    subtree: bool = False,
+    q: str | None = None,
 ) -> list[Any]:
+    """The cycle's scored employees the caller may see, narrowed by the filters: the
+    filters only ever remove rows (a manager or department outside the caller's view
+    leaves the list empty)."""
+    hierarchy.check_people_filter(manager_id, subtree)
+    words = search.terms(q)
     if ctx.principal.is_client:
         return []
     rows = await scoring.population(ctx, cycle)
@@ -100,8 +116,134 @@ async def visible_population(
     if department_id is not None:
         rows = [r for r in rows if r.department_id == department_id]
     if manager_id is not None:
-        rows = [r for r in rows if r.manager_id == manager_id]
+        if subtree:
+            below = await hierarchy.subtree_ids(ctx.session, ctx.org_id, manager_id)
+            rows = [r for r in rows if r.id in below]
+        else:
+            rows = [r for r in rows if r.manager_id == manager_id]
+    if words and rows:
+        found = {r[0] for r in await ctx.session.execute(employees_matching(ctx.org_id, words))}
+        rows = [r for r in rows if r.id in found]
     return rows
+
+
+# Scores are computed (or read from the record) in Python, so their order is applied in
+# memory, with the same rules and cursors as the SQL lists (`kit.pagination.window`). The
+# score keys sort by the values shown (points rounded to 2 places).
+SCORE_SORT = Sorting(
+    SortKey("final", kind="decimal", nullable=True),
+    SortKey("composite", kind="decimal", nullable=True),
+    SortKey("family_name"),
+    SortKey("given_name"),
+)
+SCORED_KEYS = frozenset({"final", "composite"})
+NAME_KEYS = frozenset({"family_name", "given_name"})
+
+
+@dataclass
+class _Listing:
+    cycle: Cycle
+    rows: list[Any]  # the visible population, filtered
+    spec: SortSpec
+    names: dict[uuid.UUID, Any]  # id → external_id and names (when the sort or the export needs them)
+    rating: str | None
+
+    @property
+    def needs_scores(self) -> bool:
+        """The rating filter and the score keys are known only once everyone is scored."""
+        return self.rating is not None or bool(self.spec.names() & SCORED_KEYS)
+
+    def position(self, employee_id: uuid.UUID, read: ScoreRead | None) -> Position:
+        values = []
+        for key, _ in self.spec.keys:
+            if key.name in SCORED_KEYS:
+                values.append(getattr(read, key.name))
+            else:
+                values.append(getattr(self.names[employee_id], key.name))
+        return Position(tuple(values), employee_id)
+
+
+async def _listing(
+    ctx: Ctx,
+    cycle_id: uuid.UUID,
+    *,
+    department_id: uuid.UUID | None,
+    manager_id: uuid.UUID | None,
+    subtree: bool,
+    q: str | None,
+    sort: str | Sequence[str] | None,
+    rating: str | None,
+    with_names: bool,
+) -> _Listing:
+    cycle = await get_cycle(ctx, cycle_id)
+    check_rating(rating)
+    spec = SCORE_SORT.parse(sort)
+    rows = await visible_population(ctx, cycle, department_id, manager_id, subtree=subtree, q=q)
+    names = {}
+    if rows and (with_names or spec.names() & NAME_KEYS):
+        names = await names_of(ctx.session, ctx.org_id, [r.id for r in rows])
+    return _Listing(cycle, rows, spec, names, rating)
+
+
+async def _scored_reads(ctx: Ctx, listing: _Listing, rows: Sequence[Any], explain: bool = False) -> list[ScoreRead]:
+    scored = await records.official_or_live(ctx, listing.cycle, rows, explain=explain)
+    reads = [score_read(listing.cycle, s, explain) for s in scored]
+    return [r for r in reads if listing.rating is None or r.rating == listing.rating]
+
+
+async def list_scores_page(
+    ctx: Ctx,
+    cycle_id: uuid.UUID,
+    params: PageParams,
+    *,
+    department_id: uuid.UUID | None = None,
+    manager_id: uuid.UUID | None = None,
+    subtree: bool = False,
+    rating: str | None = None,
+    q: str | None = None,
+    sort: str | Sequence[str] | None = None,
+    explain: bool = False,
+    before: str | None = None,
+) -> Page[ScoreRead]:
+    """A page of the cycle's visible scores in `sort` order (employee id order by
+    default), forward from `params.cursor` or, for GraphQL's `last`/`before`, backward
+    from `before`. Sorting by a score (or filtering by rating) scores every visible
+    employee first; otherwise only the page's employees are scored."""
+    listing = await _listing(
+        ctx,
+        cycle_id,
+        department_id=department_id,
+        manager_id=manager_id,
+        subtree=subtree,
+        q=q,
+        sort=sort,
+        rating=rating,
+        with_names=False,
+    )
+    spec, by_id = listing.spec, {r.id: r for r in listing.rows}
+    if listing.needs_scores:
+        reads = await _scored_reads(ctx, listing, listing.rows)
+        page = window(
+            reads,
+            spec,
+            lambda r: listing.position(r.employee_id, r),
+            limit=params.limit,
+            after=params.cursor,
+            before=before,
+        )
+        if explain and page.items:
+            page.items = await _scored_reads(ctx, listing, [by_id[r.employee_id] for r in page.items], explain=True)
+        return page
+    chosen = window(
+        listing.rows,
+        spec,
+        lambda r: listing.position(r.id, None),
+        limit=params.limit,
+        after=params.cursor,
+        before=before,
+    )
+    items = await _scored_reads(ctx, listing, chosen.items, explain=explain)
+    return Page(items, chosen.next_cursor, chosen.previous_cursor, spec, chosen.positions)
 
 
 async def list_scores(
@@ -111,26 +253,116 @@ async def list_scores(
     *,
     department_id: uuid.UUID | None = None,
     manager_id: uuid.UUID | None = None,
+    subtree: bool = False,
     rating: str | None = None,
+    q: str | None = None,
+    sort: str | Sequence[str] | None = None,
     explain: bool = False,
 ) -> tuple[list[ScoreRead], str | None]:
-    cycle = await get_cycle(ctx, cycle_id)
-    rows = await visible_population(ctx, cycle, department_id, manager_id)
-    after = decode_cursor(params.cursor) if params.cursor else None
-    if after is not None:
-        rows = [r for r in rows if r.id > after]
-    if rating is None:
-        page_rows = rows[: params.limit + 1]
-        scored = await records.official_or_live(ctx, cycle, page_rows[: params.limit], explain=explain)
-        more = len(page_rows) > params.limit
-    else:
-        # A rating is known only after scoring, so the whole visible set is scored first.
-        all_scored = [
-            s for s in await records.official_or_live(ctx, cycle, rows, explain=explain) if s.result.rating == rating
-        ]
-        scored, more = all_scored[: params.limit], len(all_scored) > params.limit
-    items = [score_read(cycle, s, explain) for s in scored]
-    return items, (encode_cursor(scored[-1].employee.id) if more and scored else None)
+    """`list_scores_page` as (items, next cursor)."""
+    page = await list_scores_page(
+        ctx,
+        cycle_id,
+        params,
+        department_id=department_id,
+        manager_id=manager_id,
+        subtree=subtree,
+        rating=rating,
+        q=q,
+        sort=sort,
+        explain=explain,
+    )
+    return list(page.items), page.next_cursor
+
+
+def _first(pair: tuple[Position, Any]) -> Position:
+    return pair[0]
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    score: ScoreRead
+    person: Any
+
+
+def _component(name: str) -> Column[ExportRow]:
+    return Column(name, lambda r: r.score.components.get(name))
+
+
+SCORE_COLUMNS: list[Column[ExportRow]] = [
+    Column("employee_id", lambda r: r.score.employee_id),
+    Column("employee_external_id", lambda r: r.person.external_id, typed=True),
+    Column("given_name", lambda r: r.person.given_name, typed=True),
+    Column("family_name", lambda r: r.person.family_name, typed=True),
+    Column("cycle_id", lambda r: r.score.cycle_id),
+    Column("status", lambda r: r.score.status),
+    *(_component(c) for c in COMPONENTS),
+    Column("composite", lambda r: r.score.composite),
+    Column("calibration_delta", lambda r: r.score.calibration_delta),
+    Column("final", lambda r: r.score.final),
+    Column("rating", lambda r: r.score.rating),
+    Column("flags", lambda r: r.score.flags),
+    Column("policy_id", lambda r: r.score.policy.id),
+    Column("policy_version", lambda r: r.score.policy.version),
+    Column("official", lambda r: r.score.official),
+    Column("finalized_at", lambda r: r.score.finalized_at),
+    Column("record_version", lambda r: r.score.record_version),
+]
+
+
+async def export_scores(
+    ctx: Ctx,
+    cycle_id: uuid.UUID,
+    *,
+    cursor: str | None = None,
+    department_id: uuid.UUID | None = None,
+    manager_id: uuid.UUID | None = None,
+    subtree: bool = False,
+    rating: str | None = None,
+    q: str | None = None,
+    sort: str | Sequence[str] | None = None,
+) -> CsvExport:
+    """The cycle's visible scores as CSV, in the list's order, after `cursor`. The
+    employees are scored `export.CHUNK` at a time while the answer is sent, from one
+    snapshot (service/kit/export.py). Sorted by a score (or filtered by rating), the
+    export scores everyone twice: a first pass keeps only each employee's sort values,
+    the second writes the rows in order; memory holds those values, never the scores."""
+    listing = await _listing(
+        ctx,
+        cycle_id,
+        department_id=department_id,
+        manager_id=manager_id,
+        subtree=subtree,
+        q=q,
+        sort=sort,
+        rating=rating,
+        with_names=True,
+    )
+    if cursor:
+        decode_position(listing.spec, cursor)  # a bad cursor is a 422 now, not a broken stream later
+    principal, org_id = ctx.principal, ctx.org_id
+
+    async def pieces() -> AsyncIterator[list[ExportRow]]:
+        async with snapshot_session(replica=True) as session:
+            sctx = Ctx(session=session, principal=principal)
+            found = await session.get(Cycle, (org_id, cycle_id))
+            if found is None:
+                return
+            listing.cycle = found
+            pairs: list[tuple[Position, Any]] = []
+            if listing.needs_scores:
+                by_id = {r.id: r for r in listing.rows}
+                for part in chunks(listing.rows, export.CHUNK):  # pass 1: the sort values only
+                    for read in await _scored_reads(sctx, listing, part):
+                        pairs.append((listing.position(read.employee_id, read), by_id[read.employee_id]))
+            else:
+                pairs = [(listing.position(r.id, None), r) for r in listing.rows]
+            ordered = [row for _, row in window(pairs, listing.spec, _first, limit=len(pairs) or 1, after=cursor).items]
+            for part in chunks(ordered, export.CHUNK):
+                reads = await _scored_reads(sctx, listing, part)
+                yield [ExportRow(r, listing.names[r.employee_id]) for r in reads]
+
+    return CsvExport(f"scores-{cycle_id}.csv", csv_text(SCORE_COLUMNS, pieces()))
 
 
 # --- recompute -----------------------------------------------------------------------------------

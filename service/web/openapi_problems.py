@@ -16,6 +16,7 @@ when it is first built, so each operation lists the problems it can answer, with
   (stale `If-Match`);
 - operations with parameters or a body, and every POST (`Idempotency-Key` checks): 422
   with `errors: [{"loc", "msg"}]`;
+- reads (GET): 406 when `Accept` admits neither JSON nor, for the lists that export, CSV;
 - the rate-limited endpoints of service/web/limits.py: 429 with `Retry-After`.
 
 Routes may still declare their own `responses=`; a declaration with content is kept.
@@ -37,6 +38,7 @@ DESCRIPTIONS = {
     401: "No bearer token, or an expired or invalid one",
     403: "The caller may see the resource but may not do this",
     404: "No such resource, or one the caller may not see",
+    406: "The Accept header admits none of the media types the resource is served in (JSON; CSV where documented)",
     409: "The change conflicts with the resource's state or with existing data, or a request "
     "with the same Idempotency-Key is still in progress",
     412: "If-Match does not match the resource's current ETag",
@@ -88,6 +90,8 @@ def error_statuses(method: str, path: str, operation: dict[str, Any]) -> set[int
         statuses.add(400)  # a body that cannot be parsed at all (not JSON, not UTF-8)
     if write:
         statuses.add(413)
+    if method == "get" and path.startswith("/api/"):
+        statuses.add(406)
     if "HTTPBearer" in schemes:
         statuses |= {401, 403}
         refers = any(str(p.get("name", "")).endswith("_id") for p in operation.get("parameters") or [])

@@ -16,6 +16,10 @@ them, service/kit/schemas.py `Input`): a misspelt filter (`?departmnet_id=`) is 
 naming the parameter instead of silently returning the unfiltered list. A route's
 parameters are those FastAPI reads for it (its own and its dependencies'). Routes outside
 the OpenAPI document (GraphQL, metrics) are left alone.
+
+A GET of the REST API (`/api/...`) whose `Accept` header admits none of the media types
+the route answers (JSON, and CSV for the lists that export) is a 406
+(service/web/lists.py); the health probes are left alone.
 """
 
 from __future__ import annotations
@@ -30,8 +34,9 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import Scope
 
-from service.errors import ValidationFailed
+from service.errors import NotAcceptable, ValidationFailed
 from service.kit.schemas import NUL_MESSAGE, has_nul
+from service.web import lists
 
 
 def _flatten(routes: Iterable[object]) -> Iterator[object]:
@@ -134,6 +139,15 @@ async def strict_request(request: Request) -> None:
             "unknown query parameter" + ("s" if len(unknown) > 1 else "") + ": " + ", ".join(unknown),
             errors=[{"loc": ["query", name], "msg": "unknown query parameter"} for name in unknown],
         )
+    if request.method in ("GET", "HEAD") and request.scope["path"].startswith("/api/"):  # not the probes
+        accept = request.headers.get("accept")
+        if accept and accept not in ("*/*", "application/json"):  # what nearly every client sends
+            media = lists.offered(route)
+            if lists.choose(accept, media) is None:
+                raise NotAcceptable(
+                    f"this resource is served as {' or '.join(media)}, which the Accept header does not admit",
+                    extra={"acceptable": media},
+                )
 
 
 # --- the route cache --------------------------------------------------------------------------

@@ -117,7 +117,7 @@ async def test_other_org_cannot_see_cycle(tenant, other_tenant):
 async def test_cycles_in_graphql(tenant):
     year = await make_year(tenant)
     await tenant.client.post(f"/api/v1/cycles/{year['id']}/children", headers=tenant.hr, json={"cadence": "quarterly"})
-    query = """query($id: UUID!) { cycle(id: $id) { name children { name start_date parent { name } } } }"""
+    query = """query($id: ID!) { cycle(id: $id) { name children { name startDate parent { name } } } }"""
     resp = await tenant.client.post(
         "/graphql", headers=tenant.hr, json={"query": query, "variables": {"id": year["id"]}}
     )

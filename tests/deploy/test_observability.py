@@ -273,7 +273,7 @@ async def test_graphql_logs_unexpected_errors_once_with_the_traceback_and_answer
     missing = await info_client.post(
         "/graphql",
         headers=tenant.hr,
-        json={"query": "query($id: UUID!) { employee(id: $id) { id } }", "variables": {"id": str(uuid.uuid4())}},
+        json={"query": "query($id: ID!) { employee(id: $id) { id } }", "variables": {"id": str(uuid.uuid4())}},
     )
     assert missing.json()["errors"][0]["extensions"]["status"] == 404
     quiet = json_lines(capsys.readouterr().err)

@@ -35,85 +35,81 @@ async def test_a_cycle_walked_through_graphql(team: Tenant):
         await gql(
             t,
             t.hr,
-            """mutation($e: UUID!, $c: UUID!) {
-        create_evaluation(input: {employee_id: $e, cycle_id: $c}) { id status } }""",
+            """mutation($e: ID!, $c: ID!) {
+        createEvaluation(input: {employeeId: $e, cycleId: $c}) { id databaseId status } }""",
             e=ids["alice"],
             c=cycle["id"],
         )
-    )["create_evaluation"]
-    assert ev["status"] == "not_started"
+    )["createEvaluation"]
+    assert ev["status"] == "NOT_STARTED"
     draft = await gql(
         t,
         t.employee("alice"),
-        """mutation($id: UUID!) {
-        update_evaluation(id: $id, input: {self_review: {rating: 4, comments: "Draft"}}) {
-          self_review { rating } } }""",
+        """mutation($id: ID!) {
+        updateEvaluation(id: $id, input: {selfReview: {rating: 4, comments: "Draft"}}) {
+          selfReview { rating } } }""",
         id=ev["id"],
     )
-    assert ok(draft)["update_evaluation"]["self_review"]["rating"] == 4
+    assert ok(draft)["updateEvaluation"]["selfReview"]["rating"] == 4
     refused = await gql(
         t,
         t.employee("lead"),
-        """mutation($id: UUID!) {
-        submit_self_review(id: $id) { status } }""",
+        """mutation($id: ID!) {
+        submitSelfReview(id: $id) { status } }""",
         id=ev["id"],
     )
     assert status_of(refused) == 403
-    hidden = await gql(t, t.employee("dave"), "query($id: UUID!) { evaluation(id: $id) { id } }", id=ev["id"])
+    hidden = await gql(t, t.employee("dave"), "query($id: ID!) { evaluation(id: $id) { id } }", id=ev["id"])
     assert status_of(hidden) == 404
-    ok(
-        await gql(
-            t, t.employee("alice"), "mutation($id: UUID!) { submit_self_review(id: $id) { status } }", id=ev["id"]
-        )
-    )
+    ok(await gql(t, t.employee("alice"), "mutation($id: ID!) { submitSelfReview(id: $id) { status } }", id=ev["id"]))
     req = ok(
         await gql(
             t,
             t.employee("alice"),
-            """mutation($id: UUID!, $r: UUID!) {
-        request_peer_feedback(evaluation_id: $id, input: {reviewer_id: $r}) { id reviewer_id status } }""",
+            """mutation($id: ID!, $r: ID!) {
+        requestPeerFeedback(evaluationId: $id, input: {reviewerId: $r}) { id reviewerId status } }""",
             id=ev["id"],
             r=ids["bob"],
         )
-    )["request_peer_feedback"]
-    assert req["reviewer_id"] == ids["bob"] and req["status"] is None  # alice asked bob; she never sees a status
+    )["requestPeerFeedback"]
+    assert req["reviewerId"] == ids["bob"] and req["status"] is None  # alice asked bob; she never sees a status
     fb = ok(
         await gql(
             t,
             t.employee("bob"),
-            """mutation($id: UUID!) {
-        submit_peer_feedback(evaluation_id: $id, input: {rating: 5, comments: "Great"}) { rating reviewer_id } }""",
+            """mutation($id: ID!) {
+        submitPeerFeedback(evaluationId: $id, input: {rating: 5, comments: "Great"}) { rating reviewerId } }""",
             id=ev["id"],
         )
-    )["submit_peer_feedback"]
-    assert fb == {"rating": 5, "reviewer_id": ids["bob"]}
+    )["submitPeerFeedback"]
+    assert fb == {"rating": 5, "reviewerId": ids["bob"]}
     done = ok(
         await gql(
             t,
             t.employee("lead"),
-            """mutation($id: UUID!) {
-        submit_manager_review(id: $id, manager_review: {rating: 4, competencies: [{name: "Craft", rating: 4}]}) {
-          status manager_review { rating competencies { name rating } } } }""",
+            """mutation($id: ID!) {
+        submitManagerReview(id: $id, managerReview: {rating: 4, competencies: [{name: "Craft", rating: 4}]}) {
+          status managerReview { rating competencies { name rating } } } }""",
             id=ev["id"],
         )
     )
-    assert done["submit_manager_review"]["status"] == "manager_review"
+    assert done["submitManagerReview"]["status"] == "MANAGER_REVIEW"
     await transition(t, cycle, "calibration")
     cal = ok(
         await gql(
             t,
             t.hr,
-            """mutation($c: UUID!, $e: UUID!) {
-        create_calibration(input: {cycle_id: $c, name: "GQL", employee_ids: [$e]}) { id status employee_ids } }""",
+            """mutation($c: ID!, $e: ID!) {
+        createCalibration(input: {cycleId: $c, name: "GQL", employeeIds: [$e]}) { id status employeeIds } }""",
             c=cycle["id"],
             e=ids["alice"],
         )
-    )["create_calibration"]
+    )["createCalibration"]
     no_reason = await gql(
         t,
         t.hr,
-        """mutation($id: UUID!, $e: UUID!) {
-        add_calibration_adjustment(calibration_id: $id, input: {employee_id: $e, delta: "1"}) { id } }""",
+        """mutation($id: ID!, $e: ID!) {
+        addCalibrationAdjustment(calibrationId: $id, input: {employeeId: $e, delta: "1"}) { id } }""",
         id=cal["id"],
         e=ids["alice"],
     )
@@ -122,8 +118,8 @@ async def test_a_cycle_walked_through_graphql(team: Tenant):
         await gql(
             t,
             t.hr,
-            """mutation($id: UUID!, $e: UUID!) {
-        add_calibration_adjustment(calibration_id: $id, input: {employee_id: $e, delta: "-2.5", reason: "Peer view"}) {
+            """mutation($id: ID!, $e: ID!) {
+        addCalibrationAdjustment(calibrationId: $id, input: {employeeId: $e, delta: "-2.5", reason: "Peer view"}) {
           id } }""",
             id=cal["id"],
             e=ids["alice"],
@@ -133,89 +129,89 @@ async def test_a_cycle_walked_through_graphql(team: Tenant):
         await gql(
             t,
             t.hr,
-            """mutation($id: UUID!, $e: UUID!) {
-        simulate_calibration(id: $id, adjustments: [{employee_id: $e, delta: "10"}]) {
+            """mutation($id: ID!, $e: ID!) {
+        simulateCalibration(id: $id, adjustments: [{employeeId: $e, delta: "10"}]) {
           simulated employees { final } } }""",
             id=cal["id"],
             e=ids["alice"],
         )
-    )["simulate_calibration"]
+    )["simulateCalibration"]
     assert sim["simulated"] is True
     seen = ok(
         await gql(
             t,
             t.auditor,
-            """query($id: UUID!) { calibration(id: $id) {
-        status distribution { bands { rating actual } employees { employee_id final } }
+            """query($id: ID!) { calibration(id: $id) {
+        status distribution { bands { rating actual } employees { employeeId final } }
         adjustments { edges { node { delta reason author } } } } }""",
             id=cal["id"],
         )
     )["calibration"]
-    assert seen["distribution"]["employees"] == [{"employee_id": ids["alice"], "final": "77.50"}]
+    assert seen["distribution"]["employees"] == [{"employeeId": ids["alice"], "final": "77.50"}]
     assert seen["adjustments"]["edges"][0]["node"]["reason"] == "Peer view"
     assert (
-        status_of(
-            await gql(t, t.auditor, "mutation($id: UUID!) { finalize_calibration(id: $id) { id } }", id=cal["id"])
-        )
+        status_of(await gql(t, t.auditor, "mutation($id: ID!) { finalizeCalibration(id: $id) { id } }", id=cal["id"]))
         == 403
     )
-    ok(await gql(t, t.hr, "mutation($id: UUID!) { finalize_calibration(id: $id) { status } }", id=cal["id"]))
+    ok(await gql(t, t.hr, "mutation($id: ID!) { finalizeCalibration(id: $id) { status } }", id=cal["id"]))
     fin = ok(
         await gql(
             t,
             t.employee("lead"),
-            """mutation($id: UUID!) {
-        finalize_evaluation(id: $id) { status final_score final_rating calibration { rating } } }""",
+            """mutation($id: ID!) {
+        finalizeEvaluation(id: $id) { status finalScore finalRating calibration { rating } } }""",
             id=ev["id"],
         )
     )
-    assert fin["finalize_evaluation"]["final_score"] == "77.50"
+    assert fin["finalizeEvaluation"]["finalScore"] == "77.50"
     iv = ok(
         await gql(
             t,
             t.employee("lead"),
-            """mutation($id: UUID!) {
-        create_interview(input: {evaluation_id: $id, plan: "Talk", outcome: "Agreed"}) { id status } }""",
+            """mutation($id: ID!) {
+        createInterview(input: {evaluationId: $id, plan: "Talk", outcome: "Agreed"}) { id status } }""",
             id=ev["id"],
         )
-    )["create_interview"]
-    assert iv["status"] == "held"
+    )["createInterview"]
+    assert iv["status"] == "HELD"
     signed = ok(
         await gql(
             t,
             t.employee("alice"),
-            """mutation($id: UUID!) {
-        acknowledge_interview(id: $id, comment: "Yes") { status acknowledged_by } }""",
+            """mutation($id: ID!) {
+        acknowledgeInterview(id: $id, comment: "Yes") { status acknowledgedBy } }""",
             id=iv["id"],
         )
     )
-    assert signed["acknowledge_interview"]["status"] == "acknowledged"
+    assert signed["acknowledgeInterview"]["status"] == "ACKNOWLEDGED"
     meeting = ok(
         await gql(
             t,
             t.employee("lead"),
-            """mutation($id: UUID!, $o: UUID!) {
-        create_review_meeting(input: {subject: {kind: "evaluation", id: $id}, gap: "Conversion",
-          result_data: {gmv: 1185000}, improvement_plan: [{action: "Fix checkout", owner_id: $o,
-          due_date: "2027-01-31"}]}) { id employee_id improvement_plan { action status } result_data } }""",
+            """mutation($id: ID!, $o: ID!) {
+        createReviewMeeting(input: {subject: {kind: EVALUATION, subjectId: $id}, gap: "Conversion",
+          resultData: {gmv: 1185000}, improvementPlan: [{action: "Fix checkout", ownerId: $o,
+          dueDate: "2027-01-31"}]}) { id employeeId subject { kind subjectId } improvementPlan { action status }
+          resultData } }""",
             id=ev["id"],
             o=ids["alice"],
         )
-    )["create_review_meeting"]
-    assert meeting["employee_id"] == ids["alice"] and meeting["improvement_plan"][0]["status"] == "open"
-    assert meeting["result_data"] == {"gmv": 1185000}
+    )["createReviewMeeting"]
+    assert meeting["employeeId"] == ids["alice"] and meeting["improvementPlan"][0]["status"] == "OPEN"
+    assert meeting["subject"] == {"kind": "EVALUATION", "subjectId": ev["databaseId"]}
+    assert meeting["resultData"] == {"gmv": 1185000}
     final = ok(
         await gql(
             t,
             t.employee("alice"),
-            """query($id: UUID!) { evaluation(id: $id) {
-        status acknowledged_at employee { id } cycle { status } interviews { status }
-        peer_requests { reviewer_id status } } }""",
+            """query($id: ID!) { evaluation(id: $id) {
+        status acknowledgedAt employee { databaseId } cycle { status } interviews { status }
+        peerRequests { reviewerId status } } }""",
             id=ev["id"],
         )
     )["evaluation"]
-    assert final["status"] == "acknowledged" and final["interviews"] == [{"status": "acknowledged"}]
-    assert final["employee"]["id"] == ids["alice"] and final["cycle"]["status"] == "calibration"
+    assert final["status"] == "ACKNOWLEDGED" and final["interviews"] == [{"status": "ACKNOWLEDGED"}]
+    assert final["employee"]["databaseId"] == ids["alice"] and final["cycle"]["status"] == "CALIBRATION"
 
 
 @contextmanager
@@ -225,9 +221,9 @@ def counted():
         yield statements
 
 
-NESTED = """query($c: UUID!) { evaluations(cycle_id: $c, first: 50) { edges { node {
-    id status peer_feedback { available } employee { id manager { id } } cycle { id }
-    interviews { id } peer_requests { id status } } } } }"""
+NESTED = """query($c: ID!) { evaluations(cycleId: $c, first: 50) { edges { node {
+    id status peerFeedback { available } employee { id manager { id } } cycle { id }
+    interviews { id } peerRequests { id status } } } } }"""
 
 
 async def test_nested_fields_cost_a_constant_number_of_queries(team: Tenant):
@@ -248,6 +244,6 @@ async def test_nested_fields_cost_a_constant_number_of_queries(team: Tenant):
         with counted() as statements:
             data = ok(await gql(t, t.hr, NESTED, c=cycle["id"]))
         counts.append(len(statements))
-        assert all(e["node"]["peer_requests"] and e["node"]["interviews"] for e in data["evaluations"]["edges"])
+        assert all(e["node"]["peerRequests"] and e["node"]["interviews"] for e in data["evaluations"]["edges"])
     assert len(data["evaluations"]["edges"]) == 6
     assert counts[1] <= counts[0], counts  # not one query more for three times the rows

@@ -126,11 +126,11 @@ async def test_anonymity_holds_in_graphql(team: Tenant, review_cycle):
     ev = await _world(t, review_cycle)
     for who, rating in (("bob", 5), ("carol", 3), ("dave", 4)):
         await answer(t, ev, who, rating, f"note {rating}")
-    query = """query($id: UUID!) {
-      evaluation(id: $id) { id peer_feedback { available answered mean_rating comments }
-        peer_requests { id reviewer_id status rating comments submitted_at } }
-      evaluation_feedback(evaluation_id: $id) { attributed items { reviewer_id rating } summary { answered } }
-      peer_requests(status: "submitted") { edges { node { id reviewer_id } } }
+    query = """query($id: ID!) {
+      evaluation(id: $id) { id peerFeedback { available answered meanRating comments }
+        peerRequests { id reviewerId status rating comments submittedAt } }
+      evaluationFeedback(evaluationId: $id) { attributed nodes { reviewerId rating } summary { answered } }
+      peerRequests(status: SUBMITTED) { edges { node { id reviewerId } } }
     }"""
     resp = await t.client.post(
         "/graphql", headers=t.employee("alice"), json={"query": query, "variables": {"id": ev["id"]}}
@@ -138,18 +138,18 @@ async def test_anonymity_holds_in_graphql(team: Tenant, review_cycle):
     body = resp.json()
     assert "errors" not in body, body
     data = body["data"]
-    assert data["evaluation"]["peer_feedback"]["answered"] == 3
-    assert data["evaluation"]["peer_feedback"]["mean_rating"] == "4.00"
-    assert all(r["status"] is None and r["rating"] is None for r in data["evaluation"]["peer_requests"])
-    assert data["evaluation_feedback"] == {"attributed": False, "items": [], "summary": {"answered": 3}}
-    assert data["peer_requests"]["edges"] == []
+    assert data["evaluation"]["peerFeedback"]["answered"] == 3
+    assert data["evaluation"]["peerFeedback"]["meanRating"] == "4.00"
+    assert all(r["status"] is None and r["rating"] is None for r in data["evaluation"]["peerRequests"])
+    assert data["evaluationFeedback"] == {"attributed": False, "nodes": [], "summary": {"answered": 3}}
+    assert data["peerRequests"]["edges"] == []
     submitted = {t.employees[k]["id"] for k in ("dave",)}  # asked by the manager: never shown to alice
     assert not any(r in json.dumps(body) for r in submitted)
     filtered = await t.client.post(
         "/graphql",
         headers=t.employee("alice"),
         json={
-            "query": "query($id: UUID!) { evaluation_feedback(evaluation_id: $id, reviewer_id: $id) { attributed } }",
+            "query": "query($id: ID!) { evaluationFeedback(evaluationId: $id, reviewerId: $id) { attributed } }",
             "variables": {"id": ev["id"]},
         },
     )
@@ -159,10 +159,10 @@ async def test_anonymity_holds_in_graphql(team: Tenant, review_cycle):
         "/graphql", headers=t.employee("lead"), json={"query": query, "variables": {"id": ev["id"]}}
     )
     lead = as_lead.json()["data"]
-    assert {r["reviewer_id"] for r in lead["evaluation_feedback"]["items"]} == {
+    assert {r["reviewerId"] for r in lead["evaluationFeedback"]["nodes"]} == {
         t.employees[k]["id"] for k in ("bob", "carol", "dave")
     }
-    assert {r["status"] for r in lead["evaluation"]["peer_requests"]} == {"submitted", "requested"}
+    assert {r["status"] for r in lead["evaluation"]["peerRequests"]} == {"SUBMITTED", "REQUESTED"}
 
 
 async def test_own_score_explains_peer_ratings_only_anonymously(team: Tenant, review_cycle):

@@ -98,7 +98,7 @@ async def test_a_nul_character_is_refused_everywhere_naming_the_field(tenant: Te
         "/graphql",
         headers=tenant.hr,
         json={
-            "query": "mutation($n: String!) { create_department(input: {name: $n}) { id } }",
+            "query": "mutation($n: String!) { createDepartment(input: {name: $n}) { id } }",
             "variables": {"n": "R&D\u0000"},
         },
     )

@@ -321,8 +321,8 @@ async def test_plan_parameters_only_for_those_who_may_see_them(world: World):
 
 async def test_graphql_follows_the_same_rules(world: World):
     t = world.tenant
-    query = """query($id: UUID!) { incentive_result(id: $id) { id amount_minor amount_visible inputs
-               plan { name params } employee { id compensation { base_salary_minor } } } }"""
+    query = """query($id: ID!) { incentiveResult(id: $id) { id amountMinor amountVisible inputs
+               plan { name params } employee { id compensation { baseSalaryMinor } } } }"""
 
     async def ask(caller: str, key: str) -> dict[str, Any]:
         resp = await t.client.post(
@@ -332,27 +332,27 @@ async def test_graphql_follows_the_same_rules(world: World):
 
     rest = (await t.client.get(f"{R}/{world.ids['final']}", headers=t.hr)).json()
     assert rest["amount_minor"] == 148148  # 123457 × 1.2 (rating A)
-    hr = (await ask("hr", "final"))["data"]["incentive_result"]
-    assert hr["amount_minor"] == 148148 and hr["plan"]["params"] is not None and "money" in hr["inputs"]
-    lead = (await ask("manager", "final"))["data"]["incentive_result"]
-    assert lead["amount_minor"] is None and not lead["amount_visible"] and "money" not in lead["inputs"]
+    hr = (await ask("hr", "final"))["data"]["incentiveResult"]
+    assert hr["amountMinor"] == 148148 and hr["plan"]["params"] is not None and "money" in hr["inputs"]
+    lead = (await ask("manager", "final"))["data"]["incentiveResult"]
+    assert lead["amountMinor"] is None and not lead["amountVisible"] and "money" not in lead["inputs"]
     assert lead["plan"]["params"] is None and lead["employee"]["compensation"] is None
-    subject = (await ask("subject", "final"))["data"]["incentive_result"]
-    assert subject["amount_minor"] == 148148
+    subject = (await ask("subject", "final"))["data"]["incentiveResult"]
+    assert subject["amountMinor"] == 148148
     hidden = await ask("subject", "draft")
     assert hidden["data"] is None and hidden["errors"][0]["extensions"]["status"] == 404
     stranger = await ask("other_employee", "final")
     assert stranger["errors"][0]["extensions"]["status"] == 404
-    mutation = """mutation($id: UUID!) { approve_incentive_result(id: $id) { status } }"""
+    mutation = """mutation($id: ID!) { approveIncentiveResult(id: $id) { status } }"""
     refused = await t.client.post(
         "/graphql",
         headers=headers_for(world, "manager"),
         json={"query": mutation, "variables": {"id": world.ids["draft"]}},
     )
     assert refused.json()["errors"][0]["extensions"]["status"] == 403
-    feed = """{ payroll_incentive_results(first: 5) { edges { node { id amount_minor } } } }"""
+    feed = """{ payrollIncentiveResults(first: 5) { edges { node { databaseId amountMinor } } } }"""
     denied = await t.client.post("/graphql", headers=headers_for(world, "auditor"), json={"query": feed})
     assert denied.json()["errors"][0]["extensions"]["status"] == 403
     allowed = await t.client.post("/graphql", headers=headers_for(world, "payroll:read"), json={"query": feed})
-    nodes = [e["node"] for e in allowed.json()["data"]["payroll_incentive_results"]["edges"]]
-    assert nodes == [{"id": world.ids["final"], "amount_minor": 148148}]
+    nodes = [e["node"] for e in allowed.json()["data"]["payrollIncentiveResults"]["edges"]]
+    assert nodes == [{"databaseId": world.ids["final"], "amountMinor": 148148}]

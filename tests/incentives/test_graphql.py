@@ -22,8 +22,8 @@ async def gql(t: Tenant, query: str, headers: dict[str, str] | None = None, **va
     return resp.json()
 
 
-CREATE = """mutation($input: IncentivePlanInput!) { create_incentive_plan(input: $input) {
-            id kind currency params version cycle { id name } } }"""
+CREATE = """mutation($input: IncentivePlanInput!) { createIncentivePlan(input: $input) {
+            id databaseId kind currency params version cycle { databaseId name } } }"""
 
 
 async def test_plan_run_lifecycle_and_payroll_over_graphql(team, q4):
@@ -36,103 +36,105 @@ async def test_plan_run_lifecycle_and_payroll_over_graphql(team, q4):
         CREATE,
         input={
             "name": "Big bonus",
-            "kind": "short_term_bonus",
-            "cycle_id": q4["id"],
+            "kind": "SHORT_TERM_BONUS",
+            "cycleId": q4["id"],
             "params": {"pool_minor": 6_000_000_000},
         },
     )
-    plan = created["data"]["create_incentive_plan"]
-    assert plan["kind"] == "short_term_bonus" and plan["params"]["pool_minor"] == 6_000_000_000
-    assert plan["cycle"]["id"] == q4["id"] and plan["currency"] == "USD"
-    ran = await gql(
+    plan = created["data"]["createIncentivePlan"]
+    assert plan["kind"] == "SHORT_TERM_BONUS" and plan["params"]["pool_minor"] == 6_000_000_000
+    assert plan["cycle"]["databaseId"] == q4["id"] and plan["currency"] == "USD"
+    ran = await gql(  # a plan named by its global id
         t,
-        """mutation($id: UUID!) { run_incentive_plan(id: $id) { created total_minor skipped
-                          result_ids pool } }""",
+        """mutation($id: ID!) { runIncentivePlan(id: $id) { created totalMinor skipped
+                          resultIds pool } }""",
         id=plan["id"],
     )
-    report = ran["data"]["run_incentive_plan"]
-    assert report["created"] == 1 and report["total_minor"] == 6_000_000_000  # 5e9 × 1.2 = 6e9: the pool
-    result_id = report["result_ids"][0]
-    approved = await gql(
+    report = ran["data"]["runIncentivePlan"]
+    assert report["created"] == 1 and report["totalMinor"] == 6_000_000_000  # 5e9 × 1.2 = 6e9: the pool
+    result_id = report["resultIds"][0]
+    approved = await gql(  # a result named by its UUID
         t,
-        """mutation($id: UUID!) { approve_incentive_result(id: $id, comment: "ok") {
-                               status decision_comment } }""",
+        """mutation($id: ID!) { approveIncentiveResult(id: $id, comment: "ok") {
+                               status decisionComment } }""",
         id=result_id,
     )
-    assert approved["data"]["approve_incentive_result"] == {"status": "approved", "decision_comment": "ok"}
+    assert approved["data"]["approveIncentiveResult"] == {"status": "APPROVED", "decisionComment": "ok"}
     final = await gql(
-        t, """mutation($id: UUID!) { finalize_incentive_plan_results(id: $id) { count result_ids } }""", id=plan["id"]
+        t, """mutation($id: ID!) { finalizeIncentivePlanResults(id: $id) { count resultIds } }""", id=plan["id"]
     )
-    assert final["data"]["finalize_incentive_plan_results"] == {"count": 1, "result_ids": [result_id]}
-    again = await gql(t, """mutation($id: UUID!) { finalize_incentive_result(id: $id) { status } }""", id=result_id)
+    assert final["data"]["finalizeIncentivePlanResults"] == {"count": 1, "resultIds": [result_id]}
+    again = await gql(t, """mutation($id: ID!) { finalizeIncentiveResult(id: $id) { status } }""", id=result_id)
     assert again["errors"][0]["extensions"]["status"] == 409
     adjusted = await gql(
         t,
-        """mutation($id: UUID!, $input: IncentiveAdjustmentInput!) {
-                               adjust_incentive_result(id: $id, input: $input) {
-                                 kind amount_minor adjusts_id status } }""",
+        """mutation($id: ID!, $input: IncentiveAdjustmentInput!) {
+                               adjustIncentiveResult(id: $id, input: $input) {
+                                 kind amountMinor adjustsId status } }""",
         id=result_id,
-        input={"amount_minor": -3_000_000_000, "reason": "split payment"},
+        input={"amountMinor": -3_000_000_000, "reason": "split payment"},
     )
-    assert adjusted["data"]["adjust_incentive_result"] == {
-        "kind": "adjustment",
-        "amount_minor": -3_000_000_000,
-        "adjusts_id": result_id,
-        "status": "draft",
+    assert adjusted["data"]["adjustIncentiveResult"] == {
+        "kind": "ADJUSTMENT",
+        "amountMinor": -3_000_000_000,
+        "adjustsId": result_id,
+        "status": "DRAFT",
     }
     feed = await gql(
         t,
-        """{ payroll_incentive_results(first: 10) { edges { cursor node { id sequence amount_minor
-                            amount plan employee_external_id } } page_info { has_next_page end_cursor } } }""",
+        """{ payrollIncentiveResults(first: 10) { edges { cursor node { databaseId sequence amountMinor
+                            amount plan employeeExternalId } } pageInfo { hasNextPage endCursor } } }""",
         headers=t.as_scope("payroll:read"),
     )
-    conn = feed["data"]["payroll_incentive_results"]
+    conn = feed["data"]["payrollIncentiveResults"]
     assert [e["node"]["amount"] for e in conn["edges"]] == ["60000000.00"]
-    assert conn["edges"][0]["node"]["amount_minor"] == 6_000_000_000 and conn["page_info"]["has_next_page"] is False
-    assert conn["page_info"]["end_cursor"] == conn["edges"][0]["cursor"]
+    assert conn["edges"][0]["node"]["amountMinor"] == 6_000_000_000 and conn["pageInfo"]["hasNextPage"] is False
+    assert conn["pageInfo"]["endCursor"] == conn["edges"][0]["cursor"]
     ack = await gql(
         t,
-        """mutation($id: UUID!) { acknowledge_incentive_result(id: $id, payroll_reference: "PR-9") {
-                          payroll_reference } }""",
+        """mutation($id: ID!) { acknowledgeIncentiveResult(id: $id, payrollReference: "PR-9") {
+                          payrollReference } }""",
         headers=t.as_scope("payroll:ack"),
         id=result_id,
     )
-    assert ack["data"]["acknowledge_incentive_result"]["payroll_reference"] == "PR-9"
+    assert ack["data"]["acknowledgeIncentiveResult"]["payrollReference"] == "PR-9"
     listed = await gql(
         t,
-        """query($p: UUID!) { incentive_results(plan_id: $p, first: 10) { nodes { id kind
-                             payroll { payroll_reference } employee { id } } } }""",
+        """query($p: ID!) { incentiveResults(planId: $p, first: 10) { nodes { id kind
+                             payroll { payrollReference } employee { databaseId } } } }""",
         p=plan["id"],
     )
-    nodes = listed["data"]["incentive_results"]["nodes"]
-    assert {(n["kind"], (n["payroll"] or {}).get("payroll_reference")) for n in nodes} == {
-        ("payment", "PR-9"),
-        ("adjustment", None),
+    nodes = listed["data"]["incentiveResults"]["nodes"]
+    assert {(n["kind"], (n["payroll"] or {}).get("payrollReference")) for n in nodes} == {
+        ("PAYMENT", "PR-9"),
+        ("ADJUSTMENT", None),
     }
-    assert all(n["employee"]["id"] == t.employees["alice"]["id"] for n in nodes)
+    assert all(n["employee"]["databaseId"] == t.employees["alice"]["id"] for n in nodes)
 
 
 async def test_validation_errors_name_the_field(team, q4):
     t = team
     bad = await gql(
-        t, CREATE, input={"name": "x", "kind": "short_term_bonus", "cycle_id": q4["id"], "params": {"basis": "luck"}}
+        t, CREATE, input={"name": "x", "kind": "SHORT_TERM_BONUS", "cycleId": q4["id"], "params": {"basis": "luck"}}
     )
     ext = bad["errors"][0]["extensions"]
     assert ext["status"] == 422 and ext["errors"][0]["loc"] == ["body", "params", "basis"]
-    unknown_kind = await gql(t, CREATE, input={"name": "x", "kind": "lottery", "cycle_id": q4["id"]})
-    assert unknown_kind["errors"][0]["extensions"]["status"] == 422
+    # a kind outside the enum is refused before anything runs (a GraphQL-over-HTTP request error)
+    unknown_kind = await gql(t, CREATE, input={"name": "x", "kind": "LOTTERY", "cycleId": q4["id"]})
+    assert unknown_kind["data"] is None and unknown_kind["errors"][0]["extensions"]["status"] == 400
+    assert "IncentivePlanKind" in unknown_kind["errors"][0]["message"]
     refused = await gql(
-        t, CREATE, headers=t.employee("alice"), input={"name": "x", "kind": "short_term_bonus", "cycle_id": q4["id"]}
+        t, CREATE, headers=t.employee("alice"), input={"name": "x", "kind": "SHORT_TERM_BONUS", "cycleId": q4["id"]}
     )
     assert refused["errors"][0]["extensions"]["status"] == 403
-    listed = await gql(t, "{ incentive_plans(first: 5) { nodes { id } } }")
-    assert listed["data"]["incentive_plans"]["nodes"] == []
+    listed = await gql(t, "{ incentivePlans(first: 5) { nodes { id } } }")
+    assert listed["data"]["incentivePlans"]["nodes"] == []
 
 
 async def test_nominations_over_graphql(team, q4):
     t = team
-    plan = (await gql(t, CREATE, input={"name": "Talent", "kind": "okr_breakthrough", "cycle_id": q4["id"]}))["data"][
-        "create_incentive_plan"
+    plan = (await gql(t, CREATE, input={"name": "Talent", "kind": "OKR_BREAKTHROUGH", "cycleId": q4["id"]}))["data"][
+        "createIncentivePlan"
     ]
     nomination_id = uuid.uuid4()
     now = dt.datetime.now(dt.UTC)
@@ -141,7 +143,7 @@ async def test_nominations_over_graphql(team, q4):
             insert(IncentiveResult).values(
                 org_id=t.org_id,
                 id=nomination_id,
-                plan_id=uuid.UUID(plan["id"]),
+                plan_id=uuid.UUID(plan["databaseId"]),
                 employee_id=uuid.UUID(t.employees["bob"]["id"]),
                 kind="nomination",
                 status="draft",
@@ -157,22 +159,28 @@ async def test_nominations_over_graphql(team, q4):
         )
         await session.commit()
     listed = await gql(
-        t, """{ nominations(kind: "training", first: 5) { nodes { id kind status employee { id } } } }"""
+        t,
+        """{ nominations(kind: TRAINING, first: 5) { nodes { databaseId kind status employee { databaseId } } } }""",
     )
     assert listed["data"]["nominations"]["nodes"] == [
-        {"id": str(nomination_id), "kind": "training", "status": "draft", "employee": {"id": t.employees["bob"]["id"]}}
+        {
+            "databaseId": str(nomination_id),
+            "kind": "TRAINING",
+            "status": "DRAFT",
+            "employee": {"databaseId": t.employees["bob"]["id"]},
+        }
     ]
     decided = await gql(
         t,
-        """mutation($id: UUID!) { decide_nomination(id: $id, decision: "approve",
-                              comment: "strong quarter") { status decision_comment approved_by } }""",
+        """mutation($id: ID!) { decideNomination(id: $id, decision: APPROVE,
+                              comment: "strong quarter") { status decisionComment approvedBy } }""",
         id=str(nomination_id),
     )
-    assert decided["data"]["decide_nomination"]["status"] == "approved"
-    assert decided["data"]["decide_nomination"]["decision_comment"] == "strong quarter"
+    assert decided["data"]["decideNomination"]["status"] == "APPROVED"
+    assert decided["data"]["decideNomination"]["decisionComment"] == "strong quarter"
     wrong = await gql(
         t,
-        """mutation($id: UUID!) { decide_nomination(id: $id, decision: "promote") { status } }""",
+        """mutation($id: ID!) { decideNomination(id: $id, decision: PROMOTE) { status } }""",
         id=str(nomination_id),
     )
-    assert wrong["errors"][0]["extensions"]["status"] == 404
+    assert wrong["data"] is None and "NominationDecision" in wrong["errors"][0]["message"]

@@ -317,16 +317,18 @@ async def test_kpi_client_reads_what_it_needs_and_nothing_else(world: World):
     assert (
         await t.client.patch(f"/api/v1/employees/{ids['alice']}", headers=h, json={"given_name": "X"})
     ).status_code == 404
-    query = """query($id: UUID!) { kpi_assignment(id: $id) { id points employee { id compensation { currency } } } }"""
+    query = (
+        """query($id: ID!) { kpiAssignment(id: $id) { databaseId points employee { id compensation { currency } } } }"""
+    )
     resp = await t.client.post("/graphql", headers=h, json={"query": query, "variables": {"id": ids["asg"]}})
-    data = resp.json()["data"]["kpi_assignment"]
-    assert data["id"] == ids["asg"] and data["employee"] is None
+    data = resp.json()["data"]["kpiAssignment"]
+    assert data["databaseId"] == ids["asg"] and data["employee"] is None
 
 
 async def test_employee_cannot_report_own_measurements_in_graphql(world: World):
     t = world.tenant
-    mutation = """mutation($id: UUID!) { record_kpi_measurement(assignment_id: $id,
-                  input: {value: "1", measured_at: "2026-10-09"}) { id } }"""
+    mutation = """mutation($id: ID!) { recordKpiMeasurement(assignmentId: $id,
+                  input: {value: "1", measuredAt: "2026-10-09"}) { id } }"""
     resp = await t.client.post(
         "/graphql", headers=t.employee("alice"), json={"query": mutation, "variables": {"id": world.ids["asg"]}}
     )

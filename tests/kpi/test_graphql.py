@@ -8,14 +8,14 @@ from sqlalchemy import event
 from service.db import database
 from tests.kpi.conftest import make_assignment, make_definition, measure
 
-PAGE = """query($cycle: UUID!) {
-  kpi_assignments(cycle_id: $cycle, first: 100) {
-    page_info { has_next_page }
-    nodes { id method weight actual points points_exact missing_data veto_triggered flags measurement_count
+PAGE = """query($cycle: ID!) {
+  kpiAssignments(cycleId: $cycle, first: 100) {
+    pageInfo { hasNextPage }
+    nodes { databaseId method weight actual points pointsExact missingData vetoTriggered flags measurementCount
             definition { code direction aggregation }
-            employee { external_id manager { id } }
-            cycle { name start_date end_date }
-            measurements { value measured_at } }
+            employee { externalId manager { id } }
+            cycle { name startDate endDate }
+            measurements { value measuredAt } }
   }
 }"""
 
@@ -31,25 +31,25 @@ async def test_assignment_fields_match_rest(team, quarter):
     a = await make_assignment(team, "alice", quarter, d, method="banded", threshold=100, target=200, stretch=300)
     await measure(team, a, 120, "2026-10-03")
     await measure(team, a, 130, "2026-10-04")
-    data = (await _gql(team, PAGE, {"cycle": quarter["id"]}))["data"]["kpi_assignments"]["nodes"]
+    data = (await _gql(team, PAGE, {"cycle": quarter["id"]}))["data"]["kpiAssignments"]["nodes"]
     rest = (await team.client.get(f"/api/v1/kpi-assignments/{a['id']}", headers=team.hr)).json()
     node = data[0]
-    for key in (
-        "id",
-        "method",
-        "weight",
-        "actual",
-        "points",
-        "points_exact",
-        "missing_data",
-        "veto_triggered",
-        "flags",
-        "measurement_count",
+    for key, rest_key in (
+        ("databaseId", "id"),
+        ("weight", "weight"),
+        ("actual", "actual"),
+        ("points", "points"),
+        ("pointsExact", "points_exact"),
+        ("missingData", "missing_data"),
+        ("vetoTriggered", "veto_triggered"),
+        ("flags", "flags"),
+        ("measurementCount", "measurement_count"),
     ):
-        assert node[key] == rest[key], key
+        assert node[key] == rest[rest_key], key
+    assert node["method"] == rest["method"].upper() == "BANDED"  # the enum value naming REST's string
     assert node["points"] == "110.00" and node["actual"] == "250"
-    assert node["definition"] == {"code": "GMV", "direction": "higher_is_better", "aggregation": "sum"}
-    assert node["employee"]["external_id"] == team.employees["alice"]["external_id"]
+    assert node["definition"] == {"code": "GMV", "direction": "HIGHER_IS_BETTER", "aggregation": "SUM"}
+    assert node["employee"]["externalId"] == team.employees["alice"]["external_id"]
     assert node["cycle"]["name"] == "Q4"
     assert [m["value"] for m in node["measurements"]] == ["120", "130"]
 
@@ -85,55 +85,53 @@ async def test_nested_page_costs_a_constant_number_of_queries(team, quarter):
 
 async def test_queries_and_mutations(team, quarter):
     d = await make_definition(team, "CSAT", "target_range", "last")
-    create = """mutation($input: KpiAssignmentInput!) { create_kpi_assignment(input: $input) {
-                  id method range_low points missing_data } }"""
+    create = """mutation($input: KpiAssignmentInput!) { createKpiAssignment(input: $input) {
+                  id databaseId method rangeLow points missingData } }"""
     payload = {
-        "employee_id": team.employees["alice"]["id"],
-        "cycle_id": quarter["id"],
-        "definition_id": d["id"],
-        "method": "range",
-        "range_low": "4.5",
-        "range_high": "4.8",
+        "employeeId": team.employees["alice"]["id"],
+        "cycleId": quarter["id"],
+        "definitionId": d["id"],
+        "method": "RANGE",
+        "rangeLow": "4.5",
+        "rangeHigh": "4.8",
         "tolerance": "0.25",
         "weight": "20",
     }
-    made = (await _gql(team, create, {"input": payload}, headers=team.employee("lead")))["data"][
-        "create_kpi_assignment"
-    ]
-    assert made["method"] == "range" and made["range_low"] == "4.5" and made["missing_data"] is True
-    record = """mutation($id: UUID!) { record_kpi_measurement(assignment_id: $id,
-                  input: {value: "4.45", measured_at: "2026-11-02", source_key: "s1"}) { value source_key } }"""
+    made = (await _gql(team, create, {"input": payload}, headers=team.employee("lead")))["data"]["createKpiAssignment"]
+    assert made["method"] == "RANGE" and made["rangeLow"] == "4.5" and made["missingData"] is True
+    record = """mutation($id: ID!) { recordKpiMeasurement(assignmentId: $id,
+                  input: {value: "4.45", measuredAt: "2026-11-02", sourceKey: "s1"}) { value sourceKey } }"""
     rec = await _gql(team, record, {"id": made["id"]}, headers=team.as_scope("kpi:write"))
-    assert rec["data"]["record_kpi_measurement"] == {"value": "4.45", "source_key": "s1"}
-    one = """query($id: UUID!) { kpi_assignment(id: $id) { points actual } }"""
-    got = (await _gql(team, one, {"id": made["id"]}))["data"]["kpi_assignment"]
+    assert rec["data"]["recordKpiMeasurement"] == {"value": "4.45", "sourceKey": "s1"}
+    one = """query($id: ID!) { kpiAssignment(id: $id) { points actual } }"""
+    got = (await _gql(team, one, {"id": made["databaseId"]}))["data"]["kpiAssignment"]
     assert got == {"points": "80.00", "actual": "4.45"}
-    update = """mutation($id: UUID!) { update_kpi_assignment(id: $id, input: {tolerance: "0.5"}) { points } }"""
-    assert (await _gql(team, update, {"id": made["id"]}))["data"]["update_kpi_assignment"]["points"] == "90.00"
-    bad = """mutation($id: UUID!) { update_kpi_assignment(id: $id, input: {range_low: "5"}) { points } }"""
+    update = """mutation($id: ID!) { updateKpiAssignment(id: $id, input: {tolerance: "0.5"}) { points } }"""
+    assert (await _gql(team, update, {"id": made["id"]}))["data"]["updateKpiAssignment"]["points"] == "90.00"
+    bad = """mutation($id: ID!) { updateKpiAssignment(id: $id, input: {rangeLow: "5"}) { points } }"""
     err = (await _gql(team, bad, {"id": made["id"]}))["errors"][0]
-    assert err["extensions"]["status"] == 422 and err["extensions"]["errors"][0]["loc"] == ["body", "range_high"]
-    defs = """{ kpi_definitions { nodes { code } } kpi_templates { nodes { id } } }"""
+    assert err["extensions"]["status"] == 422 and err["extensions"]["errors"][0]["loc"] == ["body", "rangeHigh"]
+    defs = """{ kpiDefinitions { nodes { code } } kpiTemplates { nodes { id } } }"""
     listed = (await _gql(team, defs, headers=team.employee("bob")))["data"]
-    assert listed["kpi_definitions"]["nodes"] == [{"code": "CSAT"}] and listed["kpi_templates"]["nodes"] == []
+    assert listed["kpiDefinitions"]["nodes"] == [{"code": "CSAT"}] and listed["kpiTemplates"]["nodes"] == []
 
 
 async def test_graphql_hides_what_rest_hides(team, quarter):
     d = await make_definition(team, "GMV", "higher_is_better", "sum")
     a = await make_assignment(team, "alice", quarter, d, method="ratio", target=1)
-    one = """query($id: UUID!) { kpi_assignment(id: $id) { id } }"""
+    one = """query($id: ID!) { kpiAssignment(id: $id) { databaseId } }"""
     hidden = await _gql(team, one, {"id": a["id"]}, headers=team.employee("bob"))
     assert hidden["errors"][0]["extensions"]["status"] == 404
     mine = await _gql(team, one, {"id": a["id"]}, headers=team.employee("alice"))
-    assert mine["data"]["kpi_assignment"]["id"] == a["id"]
-    listed = await _gql(team, "{ kpi_assignments { nodes { id } } }", headers=team.employee("carol"))
-    assert listed["data"]["kpi_assignments"]["nodes"] == []
-    create = """mutation($input: KpiAssignmentInput!) { create_kpi_assignment(input: $input) { id } }"""
+    assert mine["data"]["kpiAssignment"]["databaseId"] == a["id"]
+    listed = await _gql(team, "{ kpiAssignments { nodes { id } } }", headers=team.employee("carol"))
+    assert listed["data"]["kpiAssignments"]["nodes"] == []
+    create = """mutation($input: KpiAssignmentInput!) { createKpiAssignment(input: $input) { id } }"""
     payload = {
-        "employee_id": team.employees["alice"]["id"],
-        "cycle_id": quarter["id"],
-        "definition_id": d["id"],
-        "method": "ratio",
+        "employeeId": team.employees["alice"]["id"],
+        "cycleId": quarter["id"],
+        "definitionId": d["id"],
+        "method": "RATIO",
         "target": "1",
     }
     refused = await _gql(team, create, {"input": payload}, headers=team.employee("alice"))
@@ -153,11 +151,11 @@ async def test_template_in_graphql(team, quarter):
             },
         )
     ).json()
-    q = """query($id: UUID!) { kpi_template(id: $id) { name position { name }
+    q = """query($id: ID!) { kpiTemplate(id: $id) { name position { name }
              items { method weight target definition { code } } } }"""
-    got = (await _gql(team, q, {"id": tpl["id"]}))["data"]["kpi_template"]
+    got = (await _gql(team, q, {"id": tpl["id"]}))["data"]["kpiTemplate"]
     assert got == {
         "name": "Spec",
         "position": {"name": "Spec"},
-        "items": [{"method": "ratio", "weight": "2", "target": "5", "definition": {"code": "GMV"}}],
+        "items": [{"method": "RATIO", "weight": "2", "target": "5", "definition": {"code": "GMV"}}],
     }

@@ -40,6 +40,6 @@ async def test_assignment_points_follow_the_employee_policy(team):
     ).json()
     assert score["components"]["kpi"] == after["points"]
 
-    q = """query($id: UUID!) { kpi_assignment(id: $id) { points } }"""
+    q = """query($id: ID!) { kpiAssignment(id: $id) { points } }"""
     gql = (await t.client.post("/graphql", headers=t.hr, json={"query": q, "variables": {"id": alice["id"]}})).json()
-    assert gql["data"]["kpi_assignment"]["points"] == "100.00"
+    assert gql["data"]["kpiAssignment"]["points"] == "100.00"

@@ -15,13 +15,13 @@ from service.okr.models import CheckIn, KeyResult, Objective, ObjectiveSupport
 from service.types import new_id, utcnow
 from tests.okr.conftest import make_cycle, make_kr, make_objective
 
-NESTED = """query($c: UUID!) { objectives(first: 500, cycle_id: $c) { edges { node {
+NESTED = """query($c: ID!) { objectives(first: 500, cycleId: $c) { edges { node {
   id title score progress pace flags status
-  owner { id given_name manager { id } } cycle { id name parent { id } }
-  parent { id title score } children { id } supporters { id } supports { id title }
-  key_results { id title kind current progress score pace status done confidence
-    owner { id } check_ins { id value done status author } }
-} } page_info { has_next_page } } }"""
+  owner { id givenName manager { id } } cycle { id name parent { id } }
+  parent { id title score } children { id } supporters { id } supports { databaseId title }
+  keyResults { id title kind current progress score pace status done confidence
+    owner { id } checkIns { id value done status author } }
+} } pageInfo { hasNextPage } } }"""
 
 
 async def seed(team, cycle: dict[str, Any], parent_id: str, n: int) -> None:
@@ -127,16 +127,17 @@ async def test_query_count_does_not_grow_with_objectives(team):
     assert n_large <= 20, n_large
 
     node = data_large["objectives"]["edges"][0]["node"]
-    assert node["parent"]["title"] == "Company" and node["supports"] == [{"id": company["id"], "title": "Company"}]
-    assert len(node["key_results"]) == 2
-    assert all(len(kr["check_ins"]) == 2 for kr in node["key_results"])
-    boolean = next(kr for kr in node["key_results"] if kr["kind"] == "boolean")
+    assert node["parent"]["title"] == "Company"
+    assert node["supports"] == [{"databaseId": company["id"], "title": "Company"}]
+    assert len(node["keyResults"]) == 2
+    assert all(len(kr["checkIns"]) == 2 for kr in node["keyResults"])
+    boolean = next(kr for kr in node["keyResults"] if kr["kind"] == "BOOLEAN")
     assert boolean["done"] is True and boolean["score"] == "1.0000"
 
 
 async def test_graphql_workflow_and_check_in(team, cycle, company):
     alice = team.employee("alice")
-    mutation = """mutation($i: ObjectiveInput!) { create_objective(input: $i) { id status owner { id } } }"""
+    mutation = """mutation($i: ObjectiveInput!) { createObjective(input: $i) { id status owner { databaseId } } }"""
     resp = await team.client.post(
         "/graphql",
         headers=alice,
@@ -145,19 +146,19 @@ async def test_graphql_workflow_and_check_in(team, cycle, company):
             "variables": {
                 "i": {
                     "title": "Ship faster",
-                    "level": "individual",
-                    "owner_id": team.employees["alice"]["id"],
-                    "cycle_id": cycle["id"],
-                    "parent_id": company["id"],
+                    "level": "INDIVIDUAL",
+                    "ownerId": team.employees["alice"]["id"],
+                    "cycleId": cycle["id"],
+                    "parentId": company["id"],
                     "weight": "2",
                 }
             },
         },
     )
-    obj = resp.json()["data"]["create_objective"]
-    assert obj["status"] == "draft" and obj["owner"]["id"] == team.employees["alice"]["id"]
+    obj = resp.json()["data"]["createObjective"]
+    assert obj["status"] == "DRAFT" and obj["owner"]["databaseId"] == team.employees["alice"]["id"]
 
-    kr_mut = """mutation($i: KeyResultInput!) { create_key_result(input: $i) { id kind direction progress } }"""
+    kr_mut = """mutation($i: KeyResultInput!) { createKeyResult(input: $i) { id kind direction progress } }"""
     krs = []
     for start, target in (("8", "5"), ("0", 10)):
         r = await team.client.post(
@@ -167,58 +168,56 @@ async def test_graphql_workflow_and_check_in(team, cycle, company):
                 "query": kr_mut,
                 "variables": {
                     "i": {
-                        "objective_id": obj["id"],
+                        "objectiveId": obj["id"],
                         "title": "Cut returns",
-                        "kind": "metric",
+                        "kind": "METRIC",
                         "start": start,
                         "target": target,
                     }
                 },
             },
         )
-        krs.append(r.json()["data"]["create_key_result"])
-    assert krs[0]["direction"] == "decrease" and krs[0]["progress"] == "0.0000"
+        krs.append(r.json()["data"]["createKeyResult"])
+    assert krs[0]["direction"] == "DECREASE" and krs[0]["progress"] == "0.0000"
 
     bad = await team.client.post(
         "/graphql",
         headers=alice,
         json={
             "query": kr_mut,
-            "variables": {
-                "i": {"objective_id": obj["id"], "title": "x", "kind": "metric", "start": "3", "target": "3"}
-            },
+            "variables": {"i": {"objectiveId": obj["id"], "title": "x", "kind": "METRIC", "start": "3", "target": "3"}},
         },
     )
     assert bad.json()["errors"][0]["extensions"]["status"] == 422
 
-    act = """mutation($id: UUID!) { %s(id: $id) { status } }"""
+    act = """mutation($id: ID!) { %s(id: $id) { status } }"""
     r = await team.client.post(
-        "/graphql", headers=alice, json={"query": act % "submit_objective", "variables": {"id": obj["id"]}}
+        "/graphql", headers=alice, json={"query": act % "submitObjective", "variables": {"id": obj["id"]}}
     )
-    assert r.json()["data"]["submit_objective"]["status"] == "submitted"
+    assert r.json()["data"]["submitObjective"]["status"] == "SUBMITTED"
     r = await team.client.post(
-        "/graphql", headers=alice, json={"query": act % "approve_objective", "variables": {"id": obj["id"]}}
+        "/graphql", headers=alice, json={"query": act % "approveObjective", "variables": {"id": obj["id"]}}
     )
     assert r.json()["errors"][0]["extensions"]["status"] == 403
-    reject = """mutation($id: UUID!) { reject_objective(id: $id, comment: "too vague") { status rejection_comment } }"""
+    reject = """mutation($id: ID!) { rejectObjective(id: $id, comment: "too vague") { status rejectionComment } }"""
     r = await team.client.post(
         "/graphql", headers=team.employee("boss"), json={"query": reject, "variables": {"id": obj["id"]}}
     )
-    assert r.json()["data"]["reject_objective"] == {"status": "draft", "rejection_comment": "too vague"}
+    assert r.json()["data"]["rejectObjective"] == {"status": "DRAFT", "rejectionComment": "too vague"}
 
-    ci = """mutation($k: UUID!, $i: CheckInInput!) { create_check_in(key_result_id: $k, input: $i) { value author } }"""
+    ci = """mutation($k: ID!, $i: CheckInInput!) { createCheckIn(keyResultId: $k, input: $i) { value author } }"""
     r = await team.client.post(
         "/graphql",
         headers=alice,
-        json={"query": ci, "variables": {"k": krs[0]["id"], "i": {"value": 6.5, "confidence": 7, "status": "at_risk"}}},
+        json={"query": ci, "variables": {"k": krs[0]["id"], "i": {"value": 6.5, "confidence": 7, "status": "AT_RISK"}}},
     )
-    assert r.json()["data"]["create_check_in"]["value"] == "6.5"
-    q = """query($id: UUID!) { key_result(id: $id) { current progress status confidence } }"""
+    assert r.json()["data"]["createCheckIn"]["value"] == "6.5"
+    q = """query($id: ID!) { keyResult(id: $id) { current progress status confidence } }"""
     r = await team.client.post("/graphql", headers=alice, json={"query": q, "variables": {"id": krs[0]["id"]}})
-    assert r.json()["data"]["key_result"] == {
+    assert r.json()["data"]["keyResult"] == {
         "current": "6.5",
         "progress": "0.5000",
-        "status": "at_risk",
+        "status": "AT_RISK",
         "confidence": 7,
     }
 
@@ -228,7 +227,7 @@ async def test_graphql_hides_private_objectives(team, cycle, company):
         team, cycle, "alice", level="individual", parent_id=company["id"], visibility="private", title="Secret"
     )
     await make_kr(team, private)
-    q = """query($id: UUID!) { objective(id: $id) { id children { id title } } }"""
+    q = """query($id: ID!) { objective(id: $id) { id children { databaseId title } } }"""
     as_carol = await team.client.post(
         "/graphql", headers=team.employee("carol"), json={"query": q, "variables": {"id": company["id"]}}
     )
@@ -236,28 +235,30 @@ async def test_graphql_hides_private_objectives(team, cycle, company):
     as_lead = await team.client.post(
         "/graphql", headers=team.employee("lead"), json={"query": q, "variables": {"id": company["id"]}}
     )
-    assert as_lead.json()["data"]["objective"]["children"] == [{"id": private["id"], "title": "Secret"}]
+    assert as_lead.json()["data"]["objective"]["children"] == [{"databaseId": private["id"], "title": "Secret"}]
     direct = await team.client.post(
         "/graphql",
         headers=team.employee("carol"),
-        json={"query": "query($id: UUID!) { objective(id: $id) { id } }", "variables": {"id": private["id"]}},
+        json={"query": "query($id: ID!) { objective(id: $id) { id } }", "variables": {"id": private["id"]}},
     )
     assert direct.json()["errors"][0]["extensions"]["status"] == 404
     lint = await team.client.post(
         "/graphql",
         headers=team.employee("alice"),
         json={
-            "query": "query($id: UUID!) { okr_lint(objective_id: $id) { code severity path } }",
+            "query": "query($id: ID!) { okrLint(objectiveId: $id) { code severity path } }",
             "variables": {"id": private["id"]},
         },
     )
-    assert {"code": "too_few_key_results", "severity": "error", "path": ["key_results"]} in lint.json()["data"][
-        "okr_lint"
+    assert {"code": "too_few_key_results", "severity": "ERROR", "path": ["keyResults"]} in lint.json()["data"][
+        "okrLint"
     ]
 
 
-KR_FIELDS = "id current done progress score pace status confidence last_checked_in_at check_ins { id value done }"
-ALONE = "query($id: UUID!) { key_result(id: $id) { " + KR_FIELDS + " } }"
+KR_FIELDS = (
+    "id databaseId current done progress score pace status confidence lastCheckedInAt checkIns { id value done }"
+)
+ALONE = "query($id: ID!) { keyResult(id: $id) { " + KR_FIELDS + " } }"
 
 
 async def test_key_result_fields_agree_whether_loaded_with_their_objective_or_alone(team):
@@ -268,13 +269,13 @@ async def test_key_result_fields_agree_whether_loaded_with_their_objective_or_al
     company = await make_objective(team, year, "boss", title="Company")
     cycle = await make_cycle(team, name="Q")
     await seed(team, cycle, company["id"], 3)
-    nested = """query($c: UUID!) { objectives(first: 10, cycle_id: $c) { nodes { key_results { %s } } } }"""
+    nested = """query($c: ID!) { objectives(first: 10, cycleId: $c) { nodes { keyResults { %s } } } }"""
     _, data = await count_statements(team.client, team.hr, nested % KR_FIELDS, {"c": cycle["id"]})
-    under_objectives = [kr for node in data["objectives"]["nodes"] for kr in node["key_results"]]
+    under_objectives = [kr for node in data["objectives"]["nodes"] for kr in node["keyResults"]]
     assert len(under_objectives) == 6 and any(kr["done"] for kr in under_objectives)
     for kr in under_objectives:
         _, alone = await count_statements(team.client, team.hr, ALONE, {"id": kr["id"]})
-        assert alone["key_result"] == kr
-        rest = (await team.client.get(f"/api/v1/key-results/{kr['id']}", headers=team.hr)).json()
-        assert (rest["current"], rest["progress"], rest["pace"]) == (kr["current"], kr["progress"], kr["pace"])
-        assert len(kr["check_ins"]) == 2
+        assert alone["keyResult"] == kr
+        rest = (await team.client.get(f"/api/v1/key-results/{kr['databaseId']}", headers=team.hr)).json()
+        assert (rest["current"], rest["progress"], rest["pace"].upper()) == (kr["current"], kr["progress"], kr["pace"])
+        assert len(kr["checkIns"]) == 2

@@ -310,8 +310,8 @@ def comp_headers(w: World, caller: str) -> dict[str, str]:
     return headers_for(w, caller)
 
 
-GQL_ONE = "query($id: UUID!) { employee(id: $id) { id compensation { base_salary_minor currency } } }"
-GQL_ALL = "{ employees(first: 100) { edges { node { id compensation { base_salary_minor } } } } }"
+GQL_ONE = "query($id: ID!) { employee(id: $id) { databaseId compensation { baseSalaryMinor currency } } }"
+GQL_ALL = "{ employees(first: 100) { edges { node { databaseId compensation { baseSalaryMinor } } } } }"
 
 
 @pytest.mark.parametrize("caller", COMP_VISIBLE + COMP_HIDDEN)
@@ -345,12 +345,12 @@ async def test_compensation_visibility(world: World, caller: str):
     one = await t.client.post("/graphql", json={"query": GQL_ONE, "variables": {"id": alice}}, headers=headers)
     assert "errors" not in one.json(), one.text
     comp = one.json()["data"]["employee"]["compensation"]
-    assert (comp == {"base_salary_minor": 7000000, "currency": "USD"}) if visible else comp is None
+    assert (comp == {"baseSalaryMinor": 7000000, "currency": "USD"}) if visible else comp is None
 
     many = await t.client.post("/graphql", json={"query": GQL_ALL}, headers=headers)
-    nodes = {e["node"]["id"]: e["node"] for e in many.json()["data"]["employees"]["edges"]}
+    nodes = {e["node"]["databaseId"]: e["node"] for e in many.json()["data"]["employees"]["edges"]}
     if visible:
-        assert nodes[alice]["compensation"] == {"base_salary_minor": 7000000}
+        assert nodes[alice]["compensation"] == {"baseSalaryMinor": 7000000}
     else:
         own = {"manager": world.ids["lead"], "employee": world.ids["bob"]}.get(caller)
         assert all(n["compensation"] is None for i, n in nodes.items() if i != own)

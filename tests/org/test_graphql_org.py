@@ -38,34 +38,34 @@ async def test_organization(tenant):
     data = ok(
         await gql(
             tenant,
-            "{ organization { id name currency timezone fiscal_year_start "
-            "settings { okr_max_objectives okr_min_krs webhooks_allow_private } } }",
+            "{ organization { databaseId name currency timezone fiscalYearStart "
+            "settings { okrMaxObjectives okrMinKrs webhooksAllowPrivate } } }",
         )
     )
     org = data["organization"]
-    assert org["id"] == str(tenant.org_id) and org["name"] == "Test Org" and org["currency"] == "USD"
-    assert org["settings"] == {"okr_max_objectives": 5, "okr_min_krs": 2, "webhooks_allow_private": False}
+    assert org["databaseId"] == str(tenant.org_id) and org["name"] == "Test Org" and org["currency"] == "USD"
+    assert org["settings"] == {"okrMaxObjectives": 5, "okrMinKrs": 2, "webhooksAllowPrivate": False}
 
 
 async def test_employees_connection_pages(team):
     query = """query($after: String) { employees(first: 4, after: $after) {
-        edges { cursor node { id given_name } } page_info { has_next_page end_cursor } } }"""
+        edges { cursor node { databaseId givenName } } pageInfo { hasNextPage endCursor } } }"""
     first = ok(await gql(team, query))["employees"]
-    assert len(first["edges"]) == 4 and first["page_info"]["has_next_page"] is True
-    assert first["page_info"]["end_cursor"] == first["edges"][-1]["cursor"]
-    second = ok(await gql(team, query, after=first["page_info"]["end_cursor"]))["employees"]
-    assert len(second["edges"]) == 2 and second["page_info"]["has_next_page"] is False
-    assert second["page_info"]["end_cursor"] is None
-    seen = [e["node"]["id"] for e in first["edges"] + second["edges"]]
+    assert len(first["edges"]) == 4 and first["pageInfo"]["hasNextPage"] is True
+    assert first["pageInfo"]["endCursor"] == first["edges"][-1]["cursor"]
+    second = ok(await gql(team, query, after=first["pageInfo"]["endCursor"]))["employees"]
+    assert len(second["edges"]) == 2 and second["pageInfo"]["hasNextPage"] is False
+    assert second["pageInfo"]["endCursor"] == second["edges"][-1]["cursor"]
+    seen = [e["node"]["databaseId"] for e in first["edges"] + second["edges"]]
     assert sorted(seen) == sorted(e["id"] for e in team.employees.values())
-    nodes = ok(await gql(team, "{ employees(first: 2) { nodes { id } } }"))["employees"]["nodes"]
-    assert [n["id"] for n in nodes] == seen[:2]
+    nodes = ok(await gql(team, "{ employees(first: 2) { nodes { databaseId } } }"))["employees"]["nodes"]
+    assert [n["databaseId"] for n in nodes] == seen[:2]
 
 
 async def test_employees_filters_and_bad_first(team):
     lead = team.employees["lead"]["id"]
-    data = ok(await gql(team, "query($m: UUID) { employees(manager_id: $m) { nodes { given_name } } }", m=lead))
-    assert sorted(n["given_name"] for n in data["employees"]["nodes"]) == ["Alice", "Bob"]
+    data = ok(await gql(team, "query($m: ID) { employees(managerId: $m) { nodes { givenName } } }", m=lead))
+    assert sorted(n["givenName"] for n in data["employees"]["nodes"]) == ["Alice", "Bob"]
     assert error_status(await gql(team, "{ employees(first: 501) { nodes { id } } }")) == 422
     assert error_status(await gql(team, "{ employees(first: 0) { nodes { id } } }")) == 422
     assert error_status(await gql(team, '{ employees(after: "junk") { nodes { id } } }')) == 422
@@ -88,15 +88,15 @@ async def test_nested_department_manager_position(team):
             headers=t.hr,
             json={"department_id": sub["id"], "position_id": pos["id"]},
         )
-    query = """{ employees(first: 50) { nodes { given_name
-        department { name parent { name } head { given_name } }
+    query = """{ employees(first: 50) { nodes { givenName
+        department { name parent { name } head { givenName } }
         position { name level }
-        manager { given_name manager { given_name } } } } }"""
-    nodes = {n["given_name"]: n for n in ok(await gql(t, query))["employees"]["nodes"]}
+        manager { givenName manager { givenName } } } } }"""
+    nodes = {n["givenName"]: n for n in ok(await gql(t, query))["employees"]["nodes"]}
     alice = nodes["Alice"]
-    assert alice["department"] == {"name": "Platform", "parent": {"name": "Eng"}, "head": {"given_name": "Lead"}}
+    assert alice["department"] == {"name": "Platform", "parent": {"name": "Eng"}, "head": {"givenName": "Lead"}}
     assert alice["position"] == {"name": "Engineer", "level": "L3"}
-    assert alice["manager"] == {"given_name": "Lead", "manager": {"given_name": "Boss"}}
+    assert alice["manager"] == {"givenName": "Lead", "manager": {"givenName": "Boss"}}
     assert nodes["Dave"]["department"] is None and nodes["Dave"]["manager"] is None
     assert nodes["Boss"]["manager"] is None
 
@@ -115,7 +115,7 @@ async def test_dataloaders_batch_nested_lookups(team):
     engine = database.engine.sync_engine
     event.listen(engine, "before_cursor_execute", count)
     try:
-        data = ok(await gql(t, "{ employees(first: 100) { nodes { manager { manager { given_name } } } } }"))
+        data = ok(await gql(t, "{ employees(first: 100) { nodes { manager { manager { givenName } } } } }"))
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert len(data["employees"]["nodes"]) == 16
@@ -137,42 +137,42 @@ async def test_sibling_fields_share_the_request_session(team):
         json={"department_id": dep["id"], "position_id": pos["id"]},
     )
     query = """{ organization { name } departments { nodes { name } } positions { nodes { name } }
-                 me { given_name }
-                 employees { nodes { given_name department { name } position { name } manager { given_name } } } }"""
+                 me { givenName }
+                 employees { nodes { givenName department { name } position { name } manager { givenName } } } }"""
     for _ in range(3):
         data = ok(await gql(t, query, headers=t.employee("bob")))
         assert data["organization"]["name"] == "Test Org"
         assert data["departments"]["nodes"] == [{"name": "Eng"}]
-        assert data["me"] == {"given_name": "Bob"}
-        bob = next(n for n in data["employees"]["nodes"] if n["given_name"] == "Bob")
+        assert data["me"] == {"givenName": "Bob"}
+        bob = next(n for n in data["employees"]["nodes"] if n["givenName"] == "Bob")
         assert bob == {
-            "given_name": "Bob",
+            "givenName": "Bob",
             "department": {"name": "Eng"},
             "position": {"name": "Engineer"},
-            "manager": {"given_name": "Lead"},
+            "manager": {"givenName": "Lead"},
         }
 
 
 async def test_employee_and_me(team):
     alice = team.employees["alice"]
-    data = ok(await gql(team, "query($id: UUID!) { employee(id: $id) { external_id email } }", id=alice["id"]))
-    assert data["employee"] == {"external_id": alice["external_id"], "email": "alice@example.com"}
-    me = ok(await gql(team, "{ me { given_name } }", headers=team.employee("bob")))
-    assert me["me"] == {"given_name": "Bob"}
-    assert ok(await gql(team, "{ me { given_name } }"))["me"] is None
+    data = ok(await gql(team, "query($id: ID!) { employee(id: $id) { externalId email } }", id=alice["id"]))
+    assert data["employee"] == {"externalId": alice["external_id"], "email": "alice@example.com"}
+    me = ok(await gql(team, "{ me { givenName } }", headers=team.employee("bob")))
+    assert me["me"] == {"givenName": "Bob"}
+    assert ok(await gql(team, "{ me { givenName } }"))["me"] is None
 
 
 # --- mutations ---------------------------------------------------------------------------------
 
-CREATE_DEP = "mutation($i: DepartmentInput!) { create_department(input: $i) { id name parent_id } }"
-CREATE_EMP = """mutation($i: EmployeeInput!) { create_employee(input: $i) {
-    id external_id manager { given_name } compensation { base_salary_minor target_bonus_pct } } }"""
+CREATE_DEP = "mutation($i: DepartmentInput!) { createDepartment(input: $i) { databaseId name parentId } }"
+CREATE_EMP = """mutation($i: EmployeeInput!) { createEmployee(input: $i) {
+    databaseId externalId manager { givenName } compensation { baseSalaryMinor targetBonusPct } } }"""
 
 
 async def test_create_department_and_employee(tenant):
-    dep = ok(await gql(tenant, CREATE_DEP, i={"name": "Ops"}))["create_department"]
-    assert dep["name"] == "Ops" and dep["parent_id"] is None
-    rest = await tenant.client.get(f"/api/v1/departments/{dep['id']}", headers=tenant.hr)
+    dep = ok(await gql(tenant, CREATE_DEP, i={"name": "Ops"}))["createDepartment"]
+    assert dep["name"] == "Ops" and dep["parentId"] is None
+    rest = await tenant.client.get(f"/api/v1/departments/{dep['databaseId']}", headers=tenant.hr)
     assert rest.status_code == 200 and rest.json()["name"] == "Ops"
 
     boss = await tenant.add_employee("boss")
@@ -181,21 +181,23 @@ async def test_create_department_and_employee(tenant):
             tenant,
             CREATE_EMP,
             i={
-                "external_id": "g-1",
+                "externalId": "g-1",
                 "email": "g1@example.com",
-                "given_name": "Gina",
-                "family_name": "Q",
-                "manager_id": boss["id"],
-                "department_id": dep["id"],
-                "compensation": {"base_salary_minor": 123, "target_bonus_pct": "7.5"},
+                "givenName": "Gina",
+                "familyName": "Q",
+                "managerId": boss["id"],
+                "departmentId": dep["databaseId"],
+                "compensation": {"baseSalaryMinor": 123, "targetBonusPct": "7.5"},
             },
         )
-    )["create_employee"]
-    assert emp["external_id"] == "g-1" and emp["manager"] == {"given_name": "Boss"}
-    assert emp["compensation"] == {"base_salary_minor": 123, "target_bonus_pct": "7.5"}
-    stored = (await tenant.client.get(f"/api/v1/employees/{emp['id']}", headers=tenant.hr)).json()
-    assert stored["department_id"] == dep["id"] and stored["compensation"]["target_bonus_pct"] == "7.5"
-    audit = await tenant.client.get("/api/v1/audit-events", headers=tenant.auditor, params={"entity_id": emp["id"]})
+    )["createEmployee"]
+    assert emp["externalId"] == "g-1" and emp["manager"] == {"givenName": "Boss"}
+    assert emp["compensation"] == {"baseSalaryMinor": 123, "targetBonusPct": "7.5"}
+    stored = (await tenant.client.get(f"/api/v1/employees/{emp['databaseId']}", headers=tenant.hr)).json()
+    assert stored["department_id"] == dep["databaseId"] and stored["compensation"]["target_bonus_pct"] == "7.5"
+    audit = await tenant.client.get(
+        "/api/v1/audit-events", headers=tenant.auditor, params={"entity_id": emp["databaseId"]}
+    )
     assert [e["action"] for e in audit.json()["items"]] == ["employee.created"]
 
 
@@ -204,15 +206,15 @@ async def test_update_employee_mutation(team):
     data = ok(
         await gql(
             team,
-            """mutation($id: UUID!) { update_employee(id: $id, input: {family_name: "Liddell"})
-        { family_name given_name } }""",
+            """mutation($id: ID!) { updateEmployee(id: $id, input: {familyName: "Liddell"})
+        { familyName givenName } }""",
             id=alice["id"],
         )
     )
-    assert data["update_employee"] == {"family_name": "Liddell", "given_name": "Alice"}
+    assert data["updateEmployee"] == {"familyName": "Liddell", "givenName": "Alice"}
     cycle = await gql(
         team,
-        "mutation($id: UUID!, $m: UUID) { update_employee(id: $id, input: {manager_id: $m}) { id } }",
+        "mutation($id: ID!, $m: ID) { updateEmployee(id: $id, input: {managerId: $m}) { id } }",
         id=team.employees["boss"]["id"],
         m=alice["id"],
     )
@@ -222,31 +224,29 @@ async def test_update_employee_mutation(team):
 
 
 async def test_not_found_is_404(tenant):
-    result = await gql(tenant, "query($id: UUID!) { employee(id: $id) { id } }", id=str(uuid.uuid4()))
+    result = await gql(tenant, "query($id: ID!) { employee(id: $id) { id } }", id=str(uuid.uuid4()))
     assert error_status(result) == 404
     assert result["errors"][0]["extensions"]["code"] == "not-found"
     assert result["data"] is None
 
 
 async def test_validation_is_422_with_locs(tenant):
-    result = await gql(
-        tenant, CREATE_EMP, i={"external_id": "x", "email": "bad", "given_name": "A", "family_name": "B"}
-    )
+    result = await gql(tenant, CREATE_EMP, i={"externalId": "x", "email": "bad", "givenName": "A", "familyName": "B"})
     assert error_status(result) == 422
     assert ["email"] in [e["loc"] for e in result["errors"][0]["extensions"]["errors"]]
     unknown = await gql(
         tenant,
         CREATE_EMP,
         i={
-            "external_id": "x",
+            "externalId": "x",
             "email": "x@example.com",
-            "given_name": "A",
-            "family_name": "B",
-            "manager_id": str(uuid.uuid4()),
+            "givenName": "A",
+            "familyName": "B",
+            "managerId": str(uuid.uuid4()),
         },
     )
     assert error_status(unknown) == 422
-    assert ["body", "manager_id"] in [e["loc"] for e in unknown["errors"][0]["extensions"]["errors"]]
+    assert ["body", "managerId"] in [e["loc"] for e in unknown["errors"][0]["extensions"]["errors"]]
     listed = await tenant.client.get("/api/v1/employees", headers=tenant.hr)
     assert listed.json()["items"] == []
 
@@ -256,7 +256,7 @@ async def test_forbidden_is_403_and_hidden_is_404(team):
     assert error_status(refused) == 403
     hidden = await gql(
         team,
-        "query($id: UUID!) { employee(id: $id) { id } }",
+        "query($id: ID!) { employee(id: $id) { id } }",
         headers=team.as_scope("kpi:write"),
         id=team.employees["alice"]["id"],
     )
@@ -267,9 +267,9 @@ async def test_forbidden_is_403_and_hidden_is_404(team):
 async def test_failed_mutation_changes_nothing(tenant):
     """Two mutations in one request, the second fails: the first is rolled back too,
     because the request is one transaction."""
-    query = """mutation { a: create_department(input: {name: "Ghost"}) { id }
-                          b: create_employee(input: {external_id: "g", email: "nope", given_name: "G",
-                                                     family_name: "H"}) { id } }"""
+    query = """mutation { a: createDepartment(input: {name: "Ghost"}) { id }
+                          b: createEmployee(input: {externalId: "g", email: "nope", givenName: "G",
+                                                     familyName: "H"}) { id } }"""
     result = await gql(tenant, query)
     assert error_status(result) == 422
     assert (await tenant.client.get("/api/v1/departments", headers=tenant.hr)).json()["items"] == []
@@ -282,13 +282,13 @@ async def test_bulk_mutation(tenant):
     result = ok(
         await gql(
             tenant,
-            """mutation { bulk_upsert_employees(rows: [
-        {external_id: "b1", email: "b1@example.com", given_name: "B", family_name: "One"},
-        {external_id: "b2", email: "bad", given_name: "B", family_name: "Two"}]) {
-        index external_id outcome errors } }""",
+            """mutation { bulkUpsertEmployees(rows: [
+        {externalId: "b1", email: "b1@example.com", givenName: "B", familyName: "One"},
+        {externalId: "b2", email: "bad", givenName: "B", familyName: "Two"}]) {
+        index externalId outcome errors } }""",
         )
-    )["bulk_upsert_employees"]
-    assert [r["outcome"] for r in result] == ["created", "error"]
+    )["bulkUpsertEmployees"]
+    assert [r["outcome"] for r in result] == ["CREATED", "ERROR"]
     assert "email" in result[1]["errors"][0]
 
 
@@ -326,13 +326,13 @@ async def test_compensation_field(team, who, visible):
     data = ok(
         await gql(
             team,
-            "query($id: UUID!) { employee(id: $id) { compensation { base_salary_minor } } }",
+            "query($id: ID!) { employee(id: $id) { compensation { baseSalaryMinor } } }",
             headers=headers,
             id=team.employees["alice"]["id"],
         )
     )
     comp = data["employee"]["compensation"]
-    assert comp == {"base_salary_minor": 9000000} if visible else comp is None
+    assert comp == {"baseSalaryMinor": 9000000} if visible else comp is None
 
 
 # --- limits ----------------------------------------------------------------------------------------

@@ -76,14 +76,14 @@ async def test_live_until_official_then_the_record(team: Tenant):
     data = ok(
         await gql(
             t,
-            "query($c: UUID!, $e: UUID!) { score(cycle_id: $c, employee_id: $e) { official "
-            "record_version final rating } score_versions(cycle_id: $c, employee_id: $e) { source } }",
+            "query($c: ID!, $e: ID!) { score(cycleId: $c, employeeId: $e) { official "
+            "recordVersion final rating } scoreVersions(cycleId: $c, employeeId: $e) { source } }",
             c=q4["id"],
             e=t.employees["alice"]["id"],
         )
     )
-    assert data["score"] == {"official": True, "record_version": 1, "final": "90.00", "rating": "B"}
-    assert data["score_versions"] == [{"source": "cycle_closed"}]
+    assert data["score"] == {"official": True, "recordVersion": 1, "final": "90.00", "rating": "B"}
+    assert data["scoreVersions"] == [{"source": "CYCLE_CLOSED"}]
 
 
 async def test_incentive_run_and_scores_agree_after_finalization(team: Tenant):
@@ -290,30 +290,30 @@ async def test_amend_through_graphql(team: Tenant):
     data = ok(
         await gql(
             t,
-            """mutation($c: UUID!, $i: ScoreAmendmentInput!) { amend_score(cycle_id: $c, input: $i) {
-                previous_version score { record_version rating final source reason }
-                corrections { action amount_minor plan_id } } }""",
+            """mutation($c: ID!, $i: ScoreAmendmentInput!) { amendScore(cycleId: $c, input: $i) {
+                previousVersion score { recordVersion rating final source reason }
+                corrections { action amountMinor planId } } }""",
             c=q4["id"],
-            i={"employee_id": t.employees["alice"]["id"], "rating": "A", "reason": "Late evidence"},
+            i={"employeeId": t.employees["alice"]["id"], "rating": "A", "reason": "Late evidence"},
         )
     )
-    got = data["amend_score"]
-    assert got["previous_version"] == 1
+    got = data["amendScore"]
+    assert got["previousVersion"] == 1
     assert got["score"] == {
-        "record_version": 2,
+        "recordVersion": 2,
         "rating": "A",
         "final": "90.00",
-        "source": "amendment",
+        "source": "AMENDMENT",
         "reason": "Late evidence",
     }
-    assert got["corrections"] == [{"action": "adjustment_created", "amount_minor": 31827, "plan_id": plan["id"]}]
+    assert got["corrections"] == [{"action": "ADJUSTMENT_CREATED", "amountMinor": 31827, "planId": plan["id"]}]
     refused = await gql(
         t,
-        """mutation($c: UUID!, $i: ScoreAmendmentInput!) { amend_score(cycle_id: $c, input: $i)
-                              { previous_version } }""",
+        """mutation($c: ID!, $i: ScoreAmendmentInput!) { amendScore(cycleId: $c, input: $i)
+                              { previousVersion } }""",
         t.employee("lead"),
         c=q4["id"],
-        i={"employee_id": t.employees["alice"]["id"], "rating": "S", "reason": "x"},
+        i={"employeeId": t.employees["alice"]["id"], "rating": "S", "reason": "x"},
     )
     assert refused["errors"][0]["extensions"]["status"] == 403
 
