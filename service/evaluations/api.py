@@ -18,8 +18,8 @@ from service.evaluations import (
 )
 from service.evaluations import service as svc
 from service.evaluations.schemas import (
-    AdjustmentCreate,
     AdjustmentRead,
+    CalibrationAdjustmentCreate,
     CalibrationCreate,
     CalibrationRead,
     DistributionRead,
@@ -285,7 +285,9 @@ async def list_adjustments(
     status_code=CREATED,
     tags=["calibration"],
 )
-async def add_adjustment(ctx: RequestCtx, calibration_id: uuid.UUID, body: AdjustmentCreate) -> AdjustmentRead:
+async def add_adjustment(
+    ctx: RequestCtx, calibration_id: uuid.UUID, body: CalibrationAdjustmentCreate
+) -> AdjustmentRead:
     """A points `delta` with its mandatory `reason`; the author is the caller. It counts in
     the scores at once; the session's finalization locks it."""
     return calibration.adjustment_read(await calibration.add_adjustment(ctx, calibration_id, body))

@@ -37,9 +37,9 @@ from service.evaluations.models import (
     Evaluation,
 )
 from service.evaluations.schemas import (
-    AdjustmentCreate,
     AdjustmentRead,
     BandRead,
+    CalibrationAdjustmentCreate,
     CalibrationCreate,
     CalibrationRead,
     DistributionGroup,
@@ -201,7 +201,7 @@ async def list_adjustments(
     return await paginate(ctx.session, stmt, CalibrationAdjustment.id, params)
 
 
-async def add_adjustment(ctx: Ctx, session_id: uuid.UUID, data: AdjustmentCreate) -> CalibrationAdjustment:
+async def add_adjustment(ctx: Ctx, session_id: uuid.UUID, data: CalibrationAdjustmentCreate) -> CalibrationAdjustment:
     s = await get_session(ctx, session_id)
     require(policy.manage_calibrations(ctx.principal), "calibration")
     if not policy.adjust_calibration(ctx.principal, await relation(ctx, data.employee_id)).allowed:

@@ -40,7 +40,7 @@ from service.evaluations.gql_types import (
 )
 from service.evaluations.models import Evaluation
 from service.evaluations.schemas import (
-    AdjustmentCreate,
+    CalibrationAdjustmentCreate,
     CalibrationCreate,
     EvaluationActionIn,
     EvaluationBulkCreate,
@@ -383,7 +383,7 @@ class EvaluationMutation:
     async def add_calibration_adjustment(
         self, info: Context, calibration_id: strawberry.ID, input: AdjustmentInput
     ) -> AdjustmentType:
-        data = validate_input(AdjustmentCreate, input_dict(input))
+        data = validate_input(CalibrationAdjustmentCreate, input_dict(input))
         row = await calibration.add_adjustment(
             info.context.ctx, ref(calibration_id, CalibrationType, loc=["calibrationId"]), data
         )

@@ -242,7 +242,7 @@ class CalibrationRead(Output):
     updated_at: dt.datetime
 
 
-class AdjustmentCreate(Input):
+class CalibrationAdjustmentCreate(Input):
     employee_id: uuid.UUID
     delta: Delta = Field(description="points added to the final score (negative to lower it)")
     reason: Reason

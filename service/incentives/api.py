@@ -15,7 +15,6 @@ from service.authz import policy
 from service.incentives import nominations, payroll, plans, results, runs
 from service.incentives.models import IncentivePlan
 from service.incentives.schemas import (
-    AdjustmentCreate,
     BulkActionRead,
     IncentivePlanCreate,
     IncentivePlanRead,
@@ -29,6 +28,7 @@ from service.incentives.schemas import (
     PayrollPage,
     PlanKind,
     ResultAction,
+    ResultAdjustmentCreate,
     ResultKind,
     ResultStatus,
 )
@@ -182,7 +182,7 @@ async def get_result(ctx: RequestCtx, result_id: uuid.UUID, response: Response) 
     tags=RESULTS,
 )
 async def adjust_result(
-    ctx: RequestCtx, result_id: uuid.UUID, body: AdjustmentCreate, response: Response
+    ctx: RequestCtx, result_id: uuid.UUID, body: ResultAdjustmentCreate, response: Response
 ) -> IncentiveResultRead:
     """A correction of a finalized result: a new draft result of kind adjustment that
     references the original."""

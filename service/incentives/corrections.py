@@ -35,7 +35,7 @@ from service.auth.context import Ctx
 from service.cycles.models import Cycle
 from service.incentives import calc, results, runs
 from service.incentives.models import IncentivePlan, IncentiveResult
-from service.incentives.schemas import AdjustmentCreate
+from service.incentives.schemas import ResultAdjustmentCreate
 from service.kit import audit
 from service.scoring import records
 from service.scoring import service as scoring
@@ -183,7 +183,7 @@ async def _correct(
     row = await results.adjust(
         ctx,
         original.id,
-        AdjustmentCreate(
+        ResultAdjustmentCreate(
             amount_minor=delta, reason=f"score of record amended: {after.record.reason if after.record else ''}"[:4000]
         ),
         note=_note(cycle, before, after),

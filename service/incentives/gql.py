@@ -36,7 +36,6 @@ from service.graphql.visibility import only_if, visible_rows
 from service.incentives import nominations, payroll, plans, results, runs
 from service.incentives.models import IncentivePlan, IncentiveResult
 from service.incentives.schemas import (
-    AdjustmentCreate,
     IncentivePlanCreate,
     IncentivePlanUpdate,
     IncentiveResultRead,
@@ -45,6 +44,7 @@ from service.incentives.schemas import (
     NominationRead,
     PayrollResultRead,
     PlanKind,
+    ResultAdjustmentCreate,
     ResultKind,
     ResultStatus,
 )
@@ -495,7 +495,7 @@ class IncentiveMutation:
     async def adjust_incentive_result(
         self, info: Context, id: strawberry.ID, input: IncentiveAdjustmentInput
     ) -> IncentiveResultType:
-        data = validate_input(AdjustmentCreate, input_dict(input))
+        data = validate_input(ResultAdjustmentCreate, input_dict(input))
         return await _result(info, await results.adjust(info.context.ctx, ref(id, IncentiveResultType), data))
 
     @strawberry.mutation

@@ -27,9 +27,9 @@ from service.incentives import payroll
 from service.incentives.models import IncentivePlan, IncentiveResult, PayrollAck
 from service.incentives.plans import get_plan
 from service.incentives.schemas import (
-    AdjustmentCreate,
     IncentiveResultRead,
     PayrollAckInfo,
+    ResultAdjustmentCreate,
 )
 from service.kit import audit, hierarchy, outbox, search
 from service.kit.chunks import chunks
@@ -524,7 +524,7 @@ async def bulk_action(
 
 
 async def adjust(
-    ctx: Ctx, result_id: uuid.UUID, data: AdjustmentCreate, note: dict[str, Any] | None = None
+    ctx: Ctx, result_id: uuid.UUID, data: ResultAdjustmentCreate, note: dict[str, Any] | None = None
 ) -> IncentiveResult:
     """A correction of a finalized money result: a new draft of kind adjustment that
     references the original (an adjustment of an adjustment references the same original).

@@ -185,7 +185,7 @@ class ResultAction(Input):
     comment: Comment | None = None
 
 
-class AdjustmentCreate(Input):
+class ResultAdjustmentCreate(Input):
     """A correction of a finalized result: give the signed change (`amount_minor`) or the
     corrected total (`corrected_amount_minor`), and why."""
 
@@ -196,7 +196,7 @@ class AdjustmentCreate(Input):
     reason: Comment
 
     @model_validator(mode="after")
-    def _one(self) -> AdjustmentCreate:
+    def _one(self) -> ResultAdjustmentCreate:
         if (self.amount_minor is None) == (self.corrected_amount_minor is None):
             raise ValueError("give exactly one of amount_minor and corrected_amount_minor")
         if self.amount_minor == 0:

@@ -17,7 +17,7 @@ from service.db import database
 from service.kit.retry import TransactionRetryMiddleware
 from service.models import load_all, load_hooks
 from service.observability import AccessLogMiddleware, configure_logging, setup_tracing
-from service.web import browsers, openapi_problems, problems
+from service.web import browsers, openapi_contract, openapi_problems, problems
 from service.web.idempotency import IdempotencyMiddleware
 from service.web.limits import BodySizeLimitMiddleware, RateLimitMiddleware
 from service.web.routing import install_route_cache, strict_request
@@ -74,6 +74,7 @@ def create_app() -> FastAPI:
     )  # 405 for literal paths, unknown query: 422
     problems.install(app)
     openapi_problems.install(app)  # every operation documents its problem+json answers
+    openapi_contract.install(app)  # operation ids, tags, servers (service/web/openapi_contract.py)
     load_all()
     load_hooks()
 

@@ -1,0 +1,85 @@
+"""The names client generators read in the OpenAPI document (service/web/openapi_contract.py):
+operation ids, component schema names, tags, servers, contact and license."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from fastapi import APIRouter, FastAPI
+
+from service.web import openapi_contract
+
+SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@pytest.fixture(scope="module")
+def document(app: Any) -> dict[str, Any]:
+    return app.openapi()
+
+
+def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(m.upper(), path, op) for path, item in document["paths"].items() for m, op in item.items()]
+
+
+def test_operation_ids_are_the_handlers_names_short_and_unique(app: Any, document: dict[str, Any]):
+    ids = [op["operationId"] for _, _, op in operations(document)]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert all(SNAKE.match(i) and len(i) <= 40 for i in ids), [i for i in ids if not SNAKE.match(i) or len(i) > 40]
+    handlers = {r.name for r in openapi_contract.documented_routes(app)}
+    assert set(ids) == handlers
+    assert document["paths"]["/api/v1/employees"]["get"]["operationId"] == "list_employees"
+
+
+def test_component_schema_names_are_plain_and_unique(document: dict[str, Any]):
+    names = list(document["components"]["schemas"])
+    # FastAPI falls back to the module path (`service__x__schemas__Name`) when two models share a name
+    assert [n for n in names if "__" in n or not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", n)] == []
+
+
+def test_every_operation_has_one_declared_domain_tag(document: dict[str, Any]):
+    declared = {t["name"]: t for t in document["tags"]}
+    assert all(IDENTIFIER.match(name) and tag["description"] for name, tag in declared.items())
+    used = {t for _, _, op in operations(document) for t in op["tags"]}
+    assert used == set(declared)
+    assert all(len(op["tags"]) == 1 for _, _, op in operations(document))
+    assert document["paths"]["/api/v1/objectives"]["get"]["tags"] == ["okr"]
+    assert document["paths"]["/oauth/token"]["post"]["tags"] == ["auth"]
+
+
+def test_servers_contact_and_license(document: dict[str, Any]):
+    assert document["servers"] and all(s["url"] for s in document["servers"])
+    assert document["info"]["contact"]["name"]
+    assert document["info"]["license"]["name"]
+
+
+def _app_with(*handlers: tuple[str, Any], module: str = "service.org.api") -> FastAPI:
+    app = FastAPI()
+    router = APIRouter()
+    for path, handler in handlers:
+        handler.__module__ = module
+        router.add_api_route(path, handler, methods=["GET"])
+    app.include_router(router)
+    return app
+
+
+def test_a_duplicate_operation_id_or_an_untagged_module_stops_the_document():
+    def list_things() -> dict[str, str]:
+        return {}
+
+    def list_things_too() -> dict[str, str]:
+        return {}
+
+    list_things_too.__name__ = "list_things"
+    app = _app_with(("/a", list_things), ("/b", list_things_too))
+    with pytest.raises(RuntimeError, match="already"):
+        openapi_contract.name_operations(app, app.openapi())
+
+    def list_others() -> dict[str, str]:
+        return {}
+
+    app = _app_with(("/c", list_others), module="service.nowhere.api")
+    with pytest.raises(RuntimeError, match="no tag"):
+        openapi_contract.name_operations(app, app.openapi())
