@@ -7,6 +7,13 @@ servers, contact and license.
   `openapi/openapi.json` (tests/test_schemas_sync.py). Generators make function names of
   them (`list_employees`, `listEmployees`) instead of FastAPI's default
   `list_employees_api_v1_employees_get`.
+- **Enums** are named components: an inline `enum` (FastAPI writes one wherever a
+  `Literal` is used) becomes a `$ref` to a schema named after the module-level alias that
+  defines it (`EmployeeStatus`, `ObjectiveStatus`: the names GraphQL's enums have too), so
+  a generator makes one `EmployeeStatus` class instead of `ListEmployeesStatusType0`,
+  `EmployeeUpdateStatusType0`... An enum property no alias names is called after its
+  schema and property (`BulkRowResultOutcome`); a parameter's enum must have an alias in
+  `ENUMS` (the document is not built otherwise).
 - **Tags**: one per domain, named as identifiers, each described at the top of the
   document; an operation's tag is the domain of the module that handles it (a route's
   own `tags=` is overridden), so generated clients group operations by domain
@@ -15,10 +22,21 @@ servers, contact and license.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import FastAPI, routing
 from fastapi.openapi.utils import _get_api_route_for_openapi
+
+from service.auth import api as auth
+from service.cycles import schemas as cycles
+from service.evaluations import schemas as evaluations
+from service.incentives import schemas as incentives
+from service.kit.outbox import EVENT_TYPES
+from service.kpi import schemas as kpi
+from service.okr import schemas as okr
+from service.org import schemas as org
+from service.scoring import schemas as scoring
+from service.webhooks import schemas as webhooks
 
 # The module that handles an operation -> its domain tag. Every module with documented
 # routes must be here: a missing one stops the document from being built.
@@ -63,6 +81,110 @@ LICENSE = {"name": "Proprietary"}
 SERVERS = [{"url": "/", "description": "This deployment (the API is served from the root of its host)"}]
 
 
+# The enums of the document, by their values (in order). Where two aliases have the same
+# values, the first one names the component (a check-in's status and an objective's pace).
+_ALIASES: list[tuple[str, Any]] = [
+    ("EmployeeStatus", org.EmployeeStatus),
+    ("Cadence", cycles.Cadence),
+    ("ChildCadence", cycles.ChildCadence),
+    ("CycleStatus", cycles.CycleStatus),
+    ("KpiDirection", kpi.Direction),
+    ("KpiAggregation", kpi.Aggregation),
+    ("Perspective", kpi.Perspective),
+    ("KpiMethod", kpi.Method),
+    ("ObjectiveLevel", okr.Level),
+    ("ObjectiveType", okr.ObjectiveType),
+    ("Visibility", okr.Visibility),
+    ("ObjectiveStatus", okr.ObjectiveStatus),
+    ("ObjectiveAction", okr.ObjectiveAction),
+    ("KeyResultKind", okr.KrKind),
+    ("Pace", okr.Pace),
+    ("CheckInStatus", okr.CheckInStatus),
+    ("EvaluationStatus", evaluations.EvaluationStatus),
+    ("EvaluationAction", evaluations.EvaluationAction),
+    ("PeerRequestStatus", evaluations.PeerStatus),
+    ("ReviewSubjectKind", evaluations.SubjectKind),
+    ("PolicyScopeKind", scoring.ScopeKind),
+    ("ScoreStatus", scoring.ScoreStatus),
+    ("ScoreJobStatus", scoring.JobStatus),
+    ("IncentivePlanKind", incentives.PlanKind),
+    ("IncentiveResultStatus", incentives.ResultStatus),
+    ("IncentiveResultKind", incentives.ResultKind),
+    ("NominationKind", incentives.NominationKind),
+    ("DeliveryStatus", webhooks.DeliveryStatus),
+    ("ClientScope", auth.Scope),
+]
+# Sets written inline (a handler's `Literal` parameter, a field's own `Literal`), named here.
+_INLINE: list[tuple[str, tuple[str, ...]]] = [
+    ("IncentiveResultAction", ("approve", "finalize", "decline")),
+    ("NominationDecision", ("approve", "decline", "finalize")),
+    ("CalibrationStatus", ("open", "finalized")),
+    ("CalibrationMode", ("advisory", "enforced")),
+    ("InterviewStatus", ("planned", "held", "acknowledged")),
+    ("ImprovementActionStatus", ("open", "in_progress", "done")),
+    ("BulkRowOutcome", ("created", "updated", "unchanged", "error")),
+    ("KeyResultDirection", ("increase", "decrease")),
+    ("LintSeverity", ("error", "warning")),
+]
+ENUMS: dict[tuple[Any, ...], str] = dict((values, name) for name, values in _INLINE)
+for _name, _alias in _ALIASES:
+    ENUMS.setdefault(get_args(_alias), _name)
+ENUMS.setdefault(tuple(sorted(EVENT_TYPES)), "EventType")
+_ENUM_KEYS = ("enum", "type")
+REF = "#/components/schemas/"
+
+
+def _enum_schema(node: Any) -> bool:
+    return isinstance(node, dict) and "enum" in node and set(node) <= {"enum", "type", "title", "description"}
+
+
+def _hoist(node: Any, fallback: str | None, schemas: dict[str, Any], where: str) -> Any:
+    """`node` with its inline enums (itself, a member of `anyOf`, the `items` of an
+    array) replaced by references to named components."""
+    if _enum_schema(node):
+        values = tuple(node["enum"])
+        name = ENUMS.get(values) or fallback
+        if name is None:
+            raise RuntimeError(f"the enum {list(values)} of {where} has no name in openapi_contract.ENUMS")
+        existing = schemas.get(name)
+        component = {"type": node.get("type", "string"), "enum": list(values), "title": name}
+        if existing is not None and existing.get("enum") != list(values):
+            raise RuntimeError(f"{name} names two enums: {existing.get('enum')} and {list(values)} ({where})")
+        schemas[name] = component
+        kept = {k: v for k, v in node.items() if k not in (*_ENUM_KEYS, "title")}
+        return {"$ref": REF + name, **kept}
+    if isinstance(node, dict):
+        out = dict(node)
+        if isinstance(out.get("anyOf"), list):
+            out["anyOf"] = [_hoist(m, fallback, schemas, where) for m in out["anyOf"]]
+        if isinstance(out.get("items"), dict):
+            out["items"] = _hoist(out["items"], fallback, schemas, where)
+        return out
+    return node
+
+
+def name_enums(document: dict[str, Any]) -> dict[str, Any]:
+    """Every inline enum of a component's property or an operation's parameter becomes a
+    named component (see the module's docstring)."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for schema_name in list(schemas):
+        properties = schemas[schema_name].get("properties") or {}
+        for prop, sub in properties.items():
+            fallback = schema_name + "".join(w.title() for w in prop.split("_"))
+            properties[prop] = _hoist(sub, fallback, schemas, f"{schema_name}.{prop}")
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            for parameter in operation.get("parameters") or ():
+                where = f"{method.upper()} {path} {parameter['name']}"
+                parameter["schema"] = _hoist(parameter.get("schema"), None, schemas, where)
+            for media in ((operation.get("requestBody") or {}).get("content") or {}).values():
+                for prop, sub in (media.get("schema") or {}).get("properties", {}).items():
+                    fallback = "".join(w.title() for w in prop.split("_"))  # a form's field: `GrantType`
+                    media["schema"]["properties"][prop] = _hoist(sub, fallback, schemas, f"{path} {prop}")
+    document["components"]["schemas"] = dict(sorted(schemas.items()))
+    return document
+
+
 def documented_routes(app: FastAPI) -> list[Any]:
     """The routes of the document (APIRoute-like: `name`, `endpoint`, `methods`,
     `path_format`), as FastAPI walks them, included routers flattened."""
@@ -96,6 +218,7 @@ def name_operations(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
             operation["tags"] = [tag]
             used.add(tag)
     document["tags"] = [{"name": tag, "description": text} for tag, text in TAGS.values() if tag in used]
+    name_enums(document)
     document["servers"] = SERVERS
     document["info"]["contact"] = CONTACT
     document["info"]["license"] = LICENSE
