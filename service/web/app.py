@@ -20,6 +20,7 @@ from service.observability import AccessLogMiddleware, configure_logging, setup_
 from service.web import browsers, openapi_contract, openapi_problems, problems
 from service.web.idempotency import IdempotencyMiddleware
 from service.web.limits import BodySizeLimitMiddleware, RateLimitMiddleware
+from service.web.links import PageLinkMiddleware
 from service.web.routing import install_route_cache, strict_request
 
 DESCRIPTION = """Headless performance management: OKRs and KPIs blended into one fair,
@@ -113,8 +114,9 @@ def create_app() -> FastAPI:
         install_route_cache(app)  # a request tries the route that answered its shape before
 
     # Outermost first: CORS (around everything, `App`), gzip, request id, access log/metrics,
-    # rate limit, body size, idempotency.
-    app.add_middleware(TransactionRetryMiddleware)  # innermost: reruns a request that lost a race
+    # rate limit, body size, idempotency, transaction retry, page links.
+    app.add_middleware(PageLinkMiddleware)  # innermost: Link rel="next" on list pages (service/web/links.py)
+    app.add_middleware(TransactionRetryMiddleware)  # reruns a request that lost a race
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(RateLimitMiddleware)

@@ -41,6 +41,7 @@ EXPOSED_HEADERS = (
     "X-Resume-Cursor",  # where a CSV export stopped
     "Idempotent-Replayed",  # this answer is a replay of an earlier POST with the same key
     "Content-Disposition",  # the file name of a CSV export
+    "Link",  # rel="next": the next page of a list
 )
 # Request headers a page may send besides the CORS-safelisted ones (Accept, Content-Type
 # with a form or text type, ...); Content-Type is listed for application/json.

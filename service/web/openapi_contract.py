@@ -14,6 +14,11 @@ servers, contact and license.
   `EmployeeUpdateStatusType0`... An enum property no alias names is called after its
   schema and property (`BulkRowResultOutcome`); a parameter's enum must have an alias in
   `ENUMS` (the document is not built otherwise).
+- **Headers** are declared where they apply: `Idempotency-Key` on every POST behind a
+  bearer token (service/web/idempotency.py) and `Idempotent-Replayed` on its success;
+  `ETag` on the success of every operation answering one resource with a `version`
+  (service/kit/etag.py); `Link` (rel="next", service/web/links.py) on list pages;
+  `X-Resume-Cursor` where a route declares it; `X-Request-ID` on every success.
 - **Tags**: one per domain, named as identifiers, each described at the top of the
   document; an operation's tag is the domain of the module that handles it (a route's
   own `tags=` is overridden), so generated clients group operations by domain
@@ -185,6 +190,94 @@ def name_enums(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+HEADER_DOCS: dict[str, dict[str, Any]] = {
+    "ETag": {
+        "description": "The resource's version as a strong ETag: send it back in `If-Match` to change it",
+        "schema": {"type": "string", "example": '"3"'},
+    },
+    "Link": {
+        "description": 'RFC 8288: `<...>; rel="next"`, the next page (the same request with `cursor` set); '
+        "absent on the last page",
+        "schema": {"type": "string"},
+    },
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored answer of an earlier request with the same "
+        "`Idempotency-Key` (nothing was done again)",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+    "X-Request-ID": {
+        "description": "The request's id (the caller's, when it sent a valid one): in the logs, traces and "
+        "audit events",
+        "schema": {"type": "string"},
+    },
+}
+IDEMPOTENCY_KEY: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "A key of at most 200 characters: a repeat with the same key and body answers the first "
+    "answer again (with `Idempotent-Replayed: true`) instead of doing it twice; the same key with another "
+    "body is a 422, and while the first is still running a 409. Keys are kept per caller for a day.",
+    "schema": {"type": "string", "maxLength": 200},
+}
+
+
+def _component(schema: dict[str, Any] | None, schemas: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    ref = (schema or {}).get("$ref", "")
+    name = ref.rsplit("/", 1)[-1]
+    return name, schemas.get(name, {}) if ref else {}
+
+
+def _takes_if_match(operation: dict[str, Any]) -> bool:
+    return any(p.get("in") == "header" and p["name"].lower() == "if-match" for p in operation.get("parameters") or ())
+
+
+def _uses_bearer(operation: dict[str, Any]) -> bool:
+    return any("HTTPBearer" in requirement for requirement in operation.get("security") or ())
+
+
+def declare_headers(document: dict[str, Any]) -> dict[str, Any]:
+    """The request and response headers of each operation (see the module's docstring).
+    A resource carries an ETag when it can be changed under `If-Match`: its path, or an
+    action's under it, has an operation taking that header, and then its reads and writes answer one, and so does
+    the POST that creates it (on the parent path, answering the same schema)."""
+    schemas = document.get("components", {}).get("schemas", {})
+    paths = document.get("paths", {})
+    versioned = {path for path, item in paths.items() if any(_takes_if_match(op) for op in item.values())}
+    # an action under If-Match (`/objectives/{id}/approve`) versions the resource it acts on
+    versioned |= {path.rsplit("/", 1)[0] for path in versioned if path.rsplit("/", 1)[0].endswith("}")}
+    created = {
+        parent: (item.get("get") or {}).get("responses", {}).get("200", {})
+        for path, item in paths.items()
+        if path in versioned and (parent := path.rsplit("/", 1)[0]) in paths and path.endswith("}")
+    }
+    for path, item in paths.items():
+        for method, operation in item.items():
+            bearer = _uses_bearer(operation)
+            if method == "post" and bearer:
+                parameters = operation.setdefault("parameters", [])
+                if not any(p["name"].lower() == "idempotency-key" for p in parameters):
+                    parameters.append(IDEMPOTENCY_KEY)
+            for code, response in operation.get("responses", {}).items():
+                if not code.startswith("2"):
+                    continue
+                headers = response.setdefault("headers", {})
+                headers["X-Request-ID"] = HEADER_DOCS["X-Request-ID"]
+                if method == "post" and bearer:
+                    headers["Idempotent-Replayed"] = HEADER_DOCS["Idempotent-Replayed"]
+                schema = ((response.get("content") or {}).get("application/json") or {}).get("schema")
+                name, _ = _component(schema, schemas)
+                if name.startswith("PageOut"):
+                    headers["Link"] = HEADER_DOCS["Link"]
+                elif schema and path in versioned and method in ("get", "patch", "put", "post"):
+                    headers["ETag"] = HEADER_DOCS["ETag"]
+                elif schema and method == "post" and code == "201" and path in created:
+                    read = ((created[path].get("content") or {}).get("application/json") or {}).get("schema")
+                    if read == schema:
+                        headers["ETag"] = HEADER_DOCS["ETag"]
+    return document
+
+
 def documented_routes(app: FastAPI) -> list[Any]:
     """The routes of the document (APIRoute-like: `name`, `endpoint`, `methods`,
     `path_format`), as FastAPI walks them, included routers flattened."""
@@ -219,6 +312,7 @@ def name_operations(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
             used.add(tag)
     document["tags"] = [{"name": tag, "description": text} for tag, text in TAGS.values() if tag in used]
     name_enums(document)
+    declare_headers(document)
     document["servers"] = SERVERS
     document["info"]["contact"] = CONTACT
     document["info"]["license"] = LICENSE
