@@ -92,6 +92,31 @@ async def test_a_rejected_objective_and_a_closed_cycle_leave_nothing_to_approve(
     await act(team, kept, "approve", team.employee("lead"), expect=409)
 
 
+async def test_an_official_result_locks_its_inputs_out_of_the_list(team: Tenant):
+    cycle = await make_cycle(team, status="review")
+    alices = await ready_objective(team, cycle, "alice", "Grow ARR")
+    bobs = await ready_objective(team, cycle, "bob", "Cut churn")
+    for obj, owner in ((alices, "alice"), (bobs, "bob")):
+        await act(team, obj, "submit", team.employee(owner))
+    ev = await open_evaluation(team, "alice", cycle)
+    await ev_act(team, ev, "submit_self", team.employee("alice"), self_review={"rating": 4})
+    await ev_act(team, ev, "submit_manager", team.employee("lead"), manager_review={"rating": 4})
+    await transition(team, cycle, "calibration")
+    session = await team.client.post(
+        "/api/v1/calibrations",
+        headers=team.hr,
+        json={"cycle_id": cycle["id"], "name": "Q4", "employee_ids": [team.employees["alice"]["id"]]},
+    )
+    assert {("objective_approval", alices["id"]), ("objective_approval", bobs["id"])} <= await kinds(
+        team, team.employee("lead")
+    )
+    fin = await team.client.post(f"/api/v1/calibrations/{session.json()['id']}/finalize", headers=team.hr)
+    assert fin.status_code == 200, fin.text  # alice's result is official: her inputs are locked
+    assert await kinds(team, team.employee("lead")) == {("objective_approval", bobs["id"])}
+    resp = await team.client.post(f"/api/v1/objectives/{alices['id']}/approve", headers=team.employee("lead"))
+    assert resp.status_code == 409 and resp.json()["code"] == "cycle_locked"
+
+
 # --- peer feedback, self and manager reviews ------------------------------------------------
 
 
