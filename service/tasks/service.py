@@ -80,11 +80,6 @@ class Task:
     cycle_id: uuid.UUID | None
     action: str  # the REST call that acts on it, "POST /api/v1/..."
 
-    @property
-    def id(self) -> uuid.UUID:
-        """The subject's id: with the kind, what names a task in the list's order."""
-        return self.subject_id
-
 
 def _position(t: Task) -> Position:
     return Position((t.due, t.kind), t.subject_id)
