@@ -175,6 +175,12 @@ async def build_shared(client: httpx.AsyncClient) -> World:
     ids = {"policy": policy["id"]}
     ids.update(adopt((await okr_matrix.build_world(t, other)).ids, OKR_KEYS))
     ids.update(adopt((await kpi_matrix.build_world(t, other)).ids, KPI_KEYS))
+    # work waiting for alice's managers (`me { tasks }`): an objective of hers to approve
+    todo = await make_objective(t, {"id": ids["okr_cycle"]}, "alice", title="Open two stores")
+    await make_kr(t, todo, title="Open the Lyon store")
+    await make_kr(t, todo, title="Open the Lille store")
+    await okr_act(t, todo, "submit", t.employee("alice"))
+    ids["obj_submitted"] = todo["id"]
     ids.update(adopt((await incentive_matrix.build_world(t, other)).ids, INCENTIVE_KEYS))
     ids.update(await _evaluation_part(t, other))
     ids["dep"] = await _post_id(t, "/api/v1/departments", {"name": "E-commerce", "head_id": ids["alice"]})

@@ -166,6 +166,17 @@ QUERIES = [
         witness="alice",
         no_twin=dict.fromkeys(set(CALLERS) - {*PERSONS, "anonymous"}, 200),
     ),
+    # the caller's own work: `tasks` answers on the caller's own employee only
+    Query(
+        "me.tasks",
+        "{ me { tasks(first: 100) { nodes { title kind subject { subjectId } links { rest } } } } }",
+        "GET /api/v1/me/tasks?limit=100",
+        ("me", "tasks", "nodes"),
+        ("items",),
+        key="title",
+        witness="lead",
+        no_twin=dict.fromkeys(set(CALLERS) - {*PERSONS, "anonymous"}, 200),
+    ),
     many("cycles", "id status parent { id } children { id }", "GET /api/v1/cycles"),
     one("cycle", ID, "id status children { id }", "GET /api/v1/cycles/{okr_cycle}", {"id": "{okr_cycle}"}),
     many("kpi_definitions", "id code", "GET /api/v1/kpi-definitions"),

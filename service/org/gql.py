@@ -43,6 +43,7 @@ from service.org.schemas import (
     OrganizationUpdate,
     PositionCreate,
 )
+from service.tasks.gql import TASKS_DESCRIPTION, TaskType, employee_tasks
 
 EmployeeStatusEnum = enum_type("EmployeeStatus", EmployeeStatus, "Where an employee is in their employment")
 BulkRowOutcome = enum_type(
@@ -76,6 +77,7 @@ class OrgSettingsType:
     okr_max_krs: int
     peer_feedback_min_reviewers: int
     webhooks_allow_private: bool
+    check_in_cadence_days: int
 
 
 @strawberry.type(name="Organization")
@@ -227,6 +229,13 @@ class EmployeeType(Entity):
     @classmethod
     async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[EmployeeType | None]:
         return await by_loader(info.context.loaders.by_id(Employee), keys, EmployeeType.of)
+
+    # kept last in the type: the caller's own work (service/tasks/gql.py)
+    @strawberry.field(description=TASKS_DESCRIPTION)
+    async def tasks(
+        self, info: Context, first: int | None = None, after: str | None = None
+    ) -> Connection[TaskType] | None:
+        return await employee_tasks(info, self.id, first, after)
 
 
 @strawberry.input

@@ -30,6 +30,7 @@ DEFAULT_ORG_SETTINGS: dict[str, Any] = {
     "okr_max_krs": 5,
     "peer_feedback_min_reviewers": 3,
     "webhooks_allow_private": False,
+    "check_in_cadence_days": 7,
 }
 
 

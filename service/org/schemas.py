@@ -31,6 +31,9 @@ class OrgSettings(Input):
     okr_max_krs: int = Field(5, ge=1, le=50)
     peer_feedback_min_reviewers: int = Field(3, ge=1, le=50)
     webhooks_allow_private: bool = False
+    check_in_cadence_days: int = Field(
+        7, ge=1, le=92, description="days between the check-ins a key result's owner owes (SPEC: weekly)"
+    )
 
     @model_validator(mode="after")
     def _krs(self) -> OrgSettings:
@@ -45,6 +48,7 @@ class OrgSettingsPatch(Input):
     okr_max_krs: int | None = Field(None, ge=1, le=50)
     peer_feedback_min_reviewers: int | None = Field(None, ge=1, le=50)
     webhooks_allow_private: bool | None = None
+    check_in_cadence_days: int | None = Field(None, ge=1, le=92)
 
 
 class OrganizationRead(Output):

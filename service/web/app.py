@@ -89,6 +89,7 @@ def create_app() -> FastAPI:
     from service.okr.api import router as okr_router
     from service.org.api import router as org_router
     from service.scoring.api import router as scoring_router
+    from service.tasks.api import router as tasks_router
     from service.web.health import router as health_router
     from service.webhooks.api import router as webhooks_router
 
@@ -103,6 +104,7 @@ def create_app() -> FastAPI:
     app.include_router(audit_router)
     app.include_router(webhooks_router)
     app.include_router(incentives_router)
+    app.include_router(tasks_router)
     app.include_router(graphql_router, prefix="/graphql", include_in_schema=False)
 
     from service.scim.app import MOUNT_PATH, build_scim_app

@@ -79,6 +79,10 @@ TAGS: dict[str, tuple[str, str]] = {
         "Incentive plans, their results in exact minor units, nominations, and the payroll feed.",
     ),
     "service.webhooks.api": ("webhooks", "Webhook endpoints (Standard Webhooks signatures) and their deliveries."),
+    "service.tasks.api": (
+        "tasks",
+        "Work waiting for the caller: approvals, reviews, peer feedback, acknowledgements and overdue check-ins.",
+    ),
     "service.audit.api": ("audit", "The audit log of every change."),
 }
 CONTACT = {"name": "perf-service maintainers"}

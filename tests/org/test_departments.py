@@ -184,6 +184,7 @@ async def test_organization_read(tenant):
         "okr_max_krs": 5,
         "peer_feedback_min_reviewers": 3,
         "webhooks_allow_private": False,
+        "check_in_cadence_days": 7,
     }
     assert {"name", "currency", "timezone", "fiscal_year_start"} <= set(org)
 

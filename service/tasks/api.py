@@ -1,0 +1,36 @@
+"""REST route of the task list: thin, it calls the service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from service.auth.deps import RequestCtx
+from service.kit.pagination import PageOut, PageParams, page_params
+from service.tasks import service as svc
+from service.tasks.schemas import TaskLinks, TaskRead, TaskSubject
+
+router = APIRouter(prefix="/api/v1")
+Pages = Annotated[PageParams, Depends(page_params)]
+
+
+def task_read(t: svc.Task) -> TaskRead:
+    return TaskRead(
+        kind=t.kind,
+        subject=TaskSubject(kind=t.subject_kind, id=t.subject_id),
+        title=t.title,
+        due=t.due,
+        cycle_id=t.cycle_id,
+        links=TaskLinks(rest=t.action),
+    )
+
+
+@router.get("/me/tasks", response_model=PageOut[TaskRead], tags=["me"])
+async def my_tasks(ctx: RequestCtx, pages: Pages) -> PageOut[TaskRead]:
+    """Work waiting for the caller: objectives to approve, peer feedback to give, reviews
+    due, interview outcomes to acknowledge, calibrations to run, overdue check-ins; each
+    with the call that acts on it. Ordered by due date (none last), kind, subject id. A
+    token that names no employee (an admin without one, an integration client) has none."""
+    page = await svc.my_tasks(ctx, pages)
+    return PageOut[TaskRead](items=[task_read(t) for t in page.items], next_cursor=page.next_cursor)
