@@ -9,7 +9,18 @@ import uuid
 from dataclasses import dataclass, field
 
 PERSON_ROLES = frozenset({"admin", "hr", "auditor", "employee"})
-CLIENT_SCOPES = frozenset({"scim", "employees:write", "kpi:write", "payroll:read", "payroll:ack", "webhooks"})
+# What each scope of an integration client allows (the OpenAPI document's OAuth2 scheme
+# lists them; service/authz/policy.py decides with them).
+SCOPE_MEANINGS = {
+    "scim": "SCIM 2.0 provisioning of users at /scim/v2 (an HRIS or identity provider: Okta, Entra)",
+    "employees:write": "create and update employees, departments and positions, and read the directory with pay "
+    "(an HRIS sync, e.g. Workday)",
+    "kpi:write": "record KPI measurements, one by one or in bulk (a BI or data-warehouse feed)",
+    "payroll:read": "read the payroll feed of finalized incentive results and the directory with pay",
+    "payroll:ack": "acknowledge incentive results taken into a payroll run",
+    "webhooks": "manage webhook subscriptions and read their deliveries",
+}
+CLIENT_SCOPES = frozenset(SCOPE_MEANINGS)
 
 
 @dataclass(frozen=True)

@@ -83,3 +83,28 @@ def test_a_duplicate_operation_id_or_an_untagged_module_stops_the_document():
     app = _app_with(("/c", list_others), module="service.nowhere.api")
     with pytest.raises(RuntimeError, match="no tag"):
         openapi_contract.name_operations(app, app.openapi())
+
+
+def test_security_schemes_name_the_bearer_jwt_and_the_client_credentials_flow(document: dict[str, Any]):
+    from service.principal import CLIENT_SCOPES
+
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["HTTPBearer"]["bearerFormat"] == "JWT"
+    flow = schemes["OAuth2"]["flows"]["clientCredentials"]
+    assert flow["tokenUrl"] == "/oauth/token"
+    assert set(flow["scopes"]) == CLIENT_SCOPES and all(flow["scopes"].values())
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            if path in ("/healthz", "/readyz"):
+                assert op["security"] == [], path
+            elif path == "/oauth/token":
+                assert {} in op["security"]
+            else:
+                assert op["security"] == [{"HTTPBearer": []}, {"OAuth2": []}], (method, path)
+
+
+def test_the_token_answer_is_typed(document: dict[str, Any]):
+    ok = document["paths"]["/oauth/token"]["post"]["responses"]["200"]
+    assert ok["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/TokenResponse"}
+    token = document["components"]["schemas"]["TokenResponse"]
+    assert set(token["required"]) == {"access_token", "token_type", "expires_in", "scope"}

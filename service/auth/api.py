@@ -169,12 +169,30 @@ class OAuthError(Output):
     detail: str
 
 
+class TokenResponse(Output):
+    """RFC 6749 section 5.1: the access token of a client credentials grant."""
+
+    access_token: str = Field(description="A JWT to send as `Authorization: Bearer <token>`")
+    token_type: Literal["Bearer"] = Field(description="Always `Bearer`")
+    expires_in: int = Field(description="Seconds until the token expires (`ACCESS_TOKEN_TTL_SECONDS`)")
+    scope: str = Field(description="The granted scopes, space-separated")
+
+
 # Client credentials come as HTTP Basic or in the form body, so Basic is optional ({}).
 # The form is parsed leniently so that a missing or other grant type gets RFC 6749's 400
 # rather than a 422; the document states what a well-formed request is.
 TOKEN_FORM_DOC = {
     "required": ["grant_type"],
-    "properties": {"grant_type": {"type": "string", "enum": ["client_credentials"]}},
+    "properties": {
+        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+        "client_id": {"type": "string", "description": "the client's id, unless sent with HTTP Basic"},
+        "client_secret": {"type": "string", "description": "the client's secret, unless sent with HTTP Basic"},
+        "scope": {
+            "type": "string",
+            "description": "space-separated scopes to narrow the token to (a subset of the client's); "
+            "all of the client's when absent",
+        },
+    },
 }
 
 
@@ -185,6 +203,7 @@ TOKEN_FORM_DOC = {
         "security": [{}],
         "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": TOKEN_FORM_DOC}}},
     },
+    response_model=TokenResponse,
     responses={400: {"model": OAuthError}, 401: {"model": OAuthError}},
 )
 async def token(

@@ -19,6 +19,11 @@ servers, contact and license.
   `ETag` on the success of every operation answering one resource with a `version`
   (service/kit/etag.py); `Link` (rel="next", service/web/links.py) on list pages;
   `X-Resume-Cursor` where a route declares it; `X-Request-ID` on every success.
+- **Security**: `HTTPBearer` (a JWT: a person's from the OIDC provider or the service, or
+  an integration client's) and `OAuth2`, the client credentials flow at `/oauth/token`
+  with every scope and its meaning (`service/principal.py` `SCOPE_MEANINGS`); each
+  operation behind a token names both; the probes and `/oauth/token` (HTTP Basic or
+  form credentials) need none.
 - **Tags**: one per domain, named as identifiers, each described at the top of the
   document; an operation's tag is the domain of the module that handles it (a route's
   own `tags=` is overridden), so generated clients group operations by domain
@@ -40,6 +45,7 @@ from service.kit.outbox import EVENT_TYPES
 from service.kpi import schemas as kpi
 from service.okr import schemas as okr
 from service.org import schemas as org
+from service.principal import SCOPE_MEANINGS
 from service.scoring import schemas as scoring
 from service.webhooks import schemas as webhooks
 
@@ -282,6 +288,30 @@ def declare_headers(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def declare_security(document: dict[str, Any]) -> dict[str, Any]:
+    schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes["HTTPBearer"] = {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "A JWT: a person's, from the organization's OIDC provider (or issued by the service), "
+        "or an integration client's from `/oauth/token`",
+    }
+    schemes["OAuth2"] = {
+        "type": "oauth2",
+        "description": "Integration clients (HRIS, payroll, KPI feeds) get a token for their scopes with the "
+        "client credentials grant; persons never hold scopes.",
+        "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": dict(SCOPE_MEANINGS)}},
+    }
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            if _uses_bearer(operation):
+                operation["security"] = [{"HTTPBearer": []}, {"OAuth2": []}]
+            elif "security" not in operation:
+                operation["security"] = []  # the probes
+    return document
+
+
 def documented_routes(app: FastAPI) -> list[Any]:
     """The routes of the document (APIRoute-like: `name`, `endpoint`, `methods`,
     `path_format`), as FastAPI walks them, included routers flattened."""
@@ -317,6 +347,7 @@ def name_operations(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
     document["tags"] = [{"name": tag, "description": text} for tag, text in TAGS.values() if tag in used]
     name_enums(document)
     declare_headers(document)
+    declare_security(document)
     document["servers"] = SERVERS
     document["info"]["contact"] = CONTACT
     document["info"]["license"] = LICENSE
