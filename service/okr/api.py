@@ -163,9 +163,12 @@ async def okr_lint(ctx: RequestCtx, body: LintRequest) -> LintResponse:
 
 @router.get("/key-results", response_model=PageOut[KeyResultRead], tags=["key-results"])
 async def list_key_results(
-    ctx: RequestCtx, pages: Pages, objective_id: uuid.UUID | None = None
+    ctx: RequestCtx,
+    pages: Pages,
+    objective_id: uuid.UUID | None = None,
+    owner_id: Annotated[uuid.UUID | None, Query(description="the key results this employee owns")] = None,
 ) -> PageOut[KeyResultRead]:
-    page = await kr_svc.list_key_results(ctx, pages, objective_id)
+    page = await kr_svc.list_key_results(ctx, pages, objective_id, owner_id)
     return PageOut[KeyResultRead](items=await kr_svc.read_many(ctx, list(page.items)), next_cursor=page.next_cursor)
 
 

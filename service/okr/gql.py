@@ -655,3 +655,41 @@ class OkrMutation:
         data = validate_input(CheckInCreate, input_dict(input))
         kr = ref(key_result_id, KeyResultType, loc=["keyResultId"])
         return CheckInType.of(await kr_svc.create_check_in(info.context.ctx, kr, data))
+
+
+# --- an employee's OKRs (Employee.objectives, Employee.keyResults) ------------------------------
+
+EMPLOYEE_LIST_BOUND = 100
+
+
+def _in_cycle(cycle_id: uuid.UUID | None, column: Any) -> tuple[tuple[Any, ...], str]:
+    return ((column == cycle_id,), f"cycle={cycle_id}") if cycle_id is not None else ((), "")
+
+
+async def objectives_of(info: Context, employee_id: uuid.UUID, cycle_id: uuid.UUID | None) -> list[ObjectiveType]:
+    """The objectives `employee_id` owns that the caller may read: what
+    GET /objectives?owner_id=...&cycle_id=... lists them (the Objective visibility rule
+    is `repo.visible_objectives`, the REST list's statement)."""
+    where, name = _in_cycle(cycle_id, Objective.__table__.c.cycle_id)
+    loader = info.context.loaders.owned_by(
+        Objective, "owner_id", where=where, where_name=name, bound=EMPLOYEE_LIST_BOUND
+    )
+    return [ObjectiveType.of(r) for r in await loader.load(employee_id)]
+
+
+async def owned_key_results_of(
+    info: Context, employee_id: uuid.UUID, cycle_id: uuid.UUID | None
+) -> list[KeyResultType]:
+    """The key results `employee_id` owns (`owner_id`) whose objective the caller may
+    read: GET /key-results?owner_id=... (and, with a cycle, those whose objective is in it)."""
+    where: tuple[Any, ...] = ()
+    name = ""
+    if cycle_id is not None:
+        in_cycle = select(Objective.id).where(
+            Objective.org_id == info.context.ctx.org_id, Objective.cycle_id == cycle_id
+        )
+        where, name = (KeyResult.__table__.c.objective_id.in_(in_cycle),), f"cycle={cycle_id}"
+    loader = info.context.loaders.owned_by(
+        KeyResult, "owner_id", where=where, where_name=name, bound=EMPLOYEE_LIST_BOUND
+    )
+    return [KeyResultType.of(r) for r in await loader.load(employee_id)]

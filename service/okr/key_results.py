@@ -131,12 +131,18 @@ async def visible_key_result(ctx: Ctx, kr_id: uuid.UUID) -> tuple[KeyResult, Obj
     return kr, obj, rel
 
 
-async def list_key_results(ctx: Ctx, params: PageParams, objective_id: uuid.UUID | None = None) -> Page[KeyResult]:
+async def list_key_results(
+    ctx: Ctx, params: PageParams, objective_id: uuid.UUID | None = None, owner_id: uuid.UUID | None = None
+) -> Page[KeyResult]:
+    """The key results of the objectives the caller may read; `owner_id` those a person
+    owns (whatever objective they are on)."""
     require(policy.read_objectives(ctx.principal), "key results")
     stmt = repo.visible_key_results(ctx.org_id, ctx.principal)
     if objective_id is not None:
         await visible_objective(ctx, objective_id)
         stmt = stmt.where(KeyResult.objective_id == objective_id)
+    if owner_id is not None:
+        stmt = stmt.where(KeyResult.owner_id == owner_id)
     return await paginate(ctx.session, stmt, KeyResult.id, params)
 
 
