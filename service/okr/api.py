@@ -29,6 +29,7 @@ from service.okr.schemas import (
     LintResponse,
     ObjectiveAction,
     ObjectiveCreate,
+    ObjectiveCreated,
     ObjectiveRead,
     ObjectiveStatus,
     ObjectiveUpdate,
@@ -86,12 +87,16 @@ async def list_objectives(
     return PageOut[ObjectiveRead](items=await svc.read_many(ctx, page.items), next_cursor=page.next_cursor)
 
 
-@router.post("/objectives", response_model=ObjectiveRead, status_code=status.HTTP_201_CREATED, tags=["objectives"])
-async def create_objective(ctx: RequestCtx, body: ObjectiveCreate, response: Response) -> ObjectiveRead:
-    obj = await svc.create_objective(ctx, body)
+@router.post("/objectives", response_model=ObjectiveCreated, status_code=status.HTTP_201_CREATED, tags=["objectives"])
+async def create_objective(ctx: RequestCtx, body: ObjectiveCreate, response: Response) -> ObjectiveCreated:
+    """`key_results` creates the objective's key results with it, all or nothing (a
+    refused one names its index: `["body", "key_results", 1, "target"]`); the answer
+    carries them."""
+    obj, krs = await kr_svc.create_objective_with_key_results(ctx, body)
     set_etag(response, obj.version)
     response.headers["Location"] = f"/api/v1/objectives/{obj.id}"
-    return await svc.read_one(ctx, obj)
+    read = await svc.read_one(ctx, obj)
+    return ObjectiveCreated(**read.model_dump(), key_results=await kr_svc.read_many(ctx, krs))
 
 
 @router.get("/objectives/{objective_id}", response_model=ObjectiveRead, tags=["objectives"])

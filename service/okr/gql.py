@@ -492,6 +492,11 @@ class ObjectiveInput:
     perspective: str | None = enum_field(PerspectiveEnum | None, default=strawberry.UNSET)
     visibility: str | None = enum_field(ObjectiveVisibility | None, default=strawberry.UNSET)
     reason: str | None = strawberry.UNSET
+    key_results: list[ObjectiveKeyResultInput] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="createObjective only: key results created with the objective, all or nothing "
+        "(at most the organization's okrMaxKrs); the answer's keyResults shows them",
+    )
 
 
 @strawberry.input
@@ -499,6 +504,19 @@ class MilestoneInput:
     title: str
     weight: DecimalString | None = strawberry.UNSET
     done: bool | None = strawberry.UNSET
+
+
+@strawberry.input(description="A key result created with its objective (ObjectiveInput.keyResults)")
+class ObjectiveKeyResultInput:
+    title: str
+    description: str | None = strawberry.UNSET
+    kind: str = enum_field(KeyResultKind)
+    start: DecimalString | None = strawberry.UNSET
+    target: DecimalString | None = strawberry.UNSET
+    unit: str | None = strawberry.UNSET
+    weight: DecimalString | None = strawberry.UNSET
+    milestones: list[MilestoneInput] | None = strawberry.UNSET
+    owner_id: strawberry.ID | None = ref_field(EmployeeType)
 
 
 @strawberry.input
@@ -591,7 +609,8 @@ class OkrMutation:
     @strawberry.mutation
     async def create_objective(self, info: Context, input: ObjectiveInput) -> ObjectiveType:
         data = validate_input(ObjectiveCreate, input_dict(input))
-        return ObjectiveType.of(await svc.create_objective(info.context.ctx, data))
+        obj, _ = await kr_svc.create_objective_with_key_results(info.context.ctx, data)
+        return ObjectiveType.of(obj)
 
     @strawberry.mutation
     async def update_objective(

@@ -26,10 +26,12 @@ from service.okr.schemas import (
     KeyResultCreate,
     KeyResultRead,
     KeyResultUpdate,
+    ObjectiveCreate,
     check_kind_fields,
 )
 from service.okr.service import (
     add_revision,
+    create_objective,
     diff,
     ensure_editable,
     ensure_open,
@@ -37,6 +39,7 @@ from service.okr.service import (
     today,
     visible_objective,
 )
+from service.org.service import org_settings
 from service.types import new_id, utcnow
 
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -174,6 +177,35 @@ async def create_key_result(ctx: Ctx, data: KeyResultCreate) -> KeyResult:
         await add_revision(ctx, obj, "key_result.created", diff({}, after), key_result_id=kr.id)
     await audit.record(ctx.session, ctx.principal, "key_result.created", "key_result", kr.id, None, after)
     return kr
+
+
+async def create_objective_with_key_results(ctx: Ctx, data: ObjectiveCreate) -> tuple[Objective, list[KeyResult]]:
+    """An objective and the key results given with it, as if created one by one (the
+    same checks, the same audit events), in the request's one transaction: a refusal of
+    any of them refuses the whole call, and the request's rollback keeps nothing. The
+    organization's `okr_max_krs` bounds the key results given at once (an objective
+    created whole may not start over the limit its submit would refuse); `okr_min_krs`
+    does not: a draft may gain key results later, and the submit's lint asks for them."""
+    items = data.key_results or []
+    if items:
+        limit = int((await org_settings(ctx))["okr_max_krs"])
+        if len(items) > limit:
+            raise ValidationFailed.field("key_results", f"an objective takes at most {limit} key results")
+    obj = await create_objective(ctx, data)
+    created = []
+    for i, item in enumerate(items):
+        try:
+            created.append(await create_key_result(ctx, KeyResultCreate(objective_id=obj.id, **item.model_dump())))
+        except ValidationFailed as exc:
+            raise _within(exc, ("key_results", i)) from None
+    return obj, created
+
+
+def _within(exc: ValidationFailed, at: tuple[str | int, ...]) -> ValidationFailed:
+    """The refusal of one key result of a request, its fields located in the request's
+    `key_results` list (["body", "key_results", 1, "owner_id"])."""
+    errors = [{**e, "loc": ["body", *at, *list(e.get("loc", ()))[1:]]} for e in exc.extra.get("errors", [])]
+    return ValidationFailed(exc.detail, errors=errors or [{"loc": ["body", *at], "msg": exc.detail}])
 
 
 GRADE_FIELDS = frozenset({"grade", "grade_reason"})
