@@ -839,6 +839,18 @@ MUTATIONS = [
         ("alice",),
         "/api/v1/key-results/{kr_pub}/check-ins",
     ),
+    m(
+        "create_check_ins",
+        {"input": "[CheckInItemInput!]!"},
+        "id keyResultId",
+        {"input": [{"key_result_id": "{kr_pub}", "value": "20"}]},
+        "POST /api/v1/check-ins/bulk",
+        PLANNERS,
+        ("okr", "draft"),
+        ("alice",),
+        "/api/v1/key-results/{kr_pub}/check-ins",
+        body={"items": [{"key_result_id": "{kr_pub}", "value": "20"}]},
+    ),
     # scores
     m(
         "recompute_scores",

@@ -18,6 +18,8 @@ from service.okr import (
 from service.okr import service as svc
 from service.okr.schemas import (
     AlignmentRead,
+    CheckInBulk,
+    CheckInBulkRead,
     CheckInCreate,
     CheckInRead,
     FindingRead,
@@ -228,3 +230,18 @@ async def create_check_in(
     check_in = await kr_svc.create_check_in(ctx, key_result_id, body)
     response.headers["Location"] = f"/api/v1/key-results/{key_result_id}/check-ins"
     return CheckInRead.model_validate(check_in)
+
+
+@router.post(
+    "/check-ins/bulk",
+    response_model=CheckInBulkRead,
+    status_code=status.HTTP_201_CREATED,
+    tags=["key-results"],
+)
+async def create_check_ins(ctx: RequestCtx, body: CheckInBulk) -> CheckInBulkRead:
+    """Check in several key results at once (at most 100 items), each item allowed and
+    refused exactly as `POST /key-results/{id}/check-ins`; all or nothing: the first
+    refusal answers with its status and `item_index` (a 422 locates the item's fields:
+    `["body", "items", 2, "value"]`), and nothing is saved."""
+    made = await kr_svc.create_check_ins(ctx, body.items)
+    return CheckInBulkRead(items=[CheckInRead.model_validate(c) for c in made])

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import strawberry
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import Select, false, select
 from strawberry.dataloader import DataLoader
 
@@ -19,6 +20,7 @@ from service.auth.context import Ctx
 from service.authz import policy
 from service.cycles.gql import CycleType
 from service.cycles.models import Cycle
+from service.errors import ValidationFailed, validation_errors
 from service.graphql.common import (
     VERSION,
     Connection,
@@ -46,7 +48,9 @@ from service.okr import repository as repo
 from service.okr import service as svc
 from service.okr.models import CheckIn, KeyResult, Objective, ObjectiveSupport
 from service.okr.schemas import (
+    MAX_BULK_CHECK_INS,
     CheckInCreate,
+    CheckInItem,
     CheckInStatus,
     FindingRead,
     KeyResultCreate,
@@ -547,6 +551,11 @@ class CheckInInput:
     checked_in_at: dt.datetime | None = strawberry.UNSET
 
 
+@strawberry.input(description="One check-in of createCheckIns: its key result and the fields of a single check-in")
+class CheckInItemInput(CheckInInput):
+    key_result_id: strawberry.ID = ref_field(KeyResultType)
+
+
 @strawberry.type
 class OkrQuery:
     @strawberry.field
@@ -674,6 +683,24 @@ class OkrMutation:
         data = validate_input(CheckInCreate, input_dict(input))
         kr = ref(key_result_id, KeyResultType, loc=["keyResultId"])
         return CheckInType.of(await kr_svc.create_check_in(info.context.ctx, kr, data))
+
+    @strawberry.mutation(
+        description="Check in several key results at once (at most 100), as POST /check-ins/bulk: each as "
+        "createCheckIn allows it, all or nothing"
+    )
+    async def create_check_ins(self, info: Context, input: list[CheckInItemInput]) -> list[CheckInType]:
+        if len(input) > MAX_BULK_CHECK_INS or not input:
+            msg = f"give 1 to {MAX_BULK_CHECK_INS} items"
+            raise ValidationFailed(msg, errors=[{"loc": ["input"], "msg": msg}])
+        items = []
+        for i, item in enumerate(input):
+            try:
+                items.append(CheckInItem.model_validate(input_dict(item, ("input", i))))
+            except PydanticValidationError as exc:
+                errors = [{**e, "loc": ["input", i, *e["loc"]]} for e in validation_errors(list(exc.errors()))]
+                raise ValidationFailed("the input is not valid", errors=errors) from exc
+        made = await kr_svc.create_check_ins(info.context.ctx, items)
+        return [CheckInType.of(c) for c in made]
 
 
 # --- an employee's OKRs (Employee.objectives, Employee.keyResults) ------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +14,7 @@ from service.auth.context import Ctx
 from service.authz import policy
 from service.authz.enforce import relation, require
 from service.authz.policy import Relation
-from service.errors import Conflict, NotFound, ValidationFailed
+from service.errors import Conflict, DomainError, NotFound, ValidationFailed
 from service.kit import audit, outbox
 from service.kit.changes import refuse_nulls
 from service.kit.etag import IfMatch, check_version
@@ -23,6 +24,7 @@ from service.okr import repository as repo
 from service.okr.models import CheckIn, KeyResult, Objective
 from service.okr.schemas import (
     CheckInCreate,
+    CheckInItem,
     KeyResultCreate,
     KeyResultRead,
     KeyResultUpdate,
@@ -404,3 +406,27 @@ async def create_check_in(ctx: Ctx, kr_id: uuid.UUID, data: CheckInCreate) -> Ch
         {**payload, "note": check_in.note},
     )
     return check_in
+
+
+async def create_check_ins(ctx: Ctx, items: Sequence[CheckInItem]) -> list[CheckIn]:
+    """Several check-ins in the request's one transaction, each made (and refused) exactly
+    as `create_check_in` makes a single one: the same authorization, audit event and
+    `checkin.created` outbox event apiece. The first refusal refuses them all, with its
+    own status and the item's index (`item_index`; a 422 locates its fields in
+    `["body", "items", i, ...]`), and the request's rollback keeps none."""
+    made = []
+    for i, item in enumerate(items):
+        try:
+            made.append(
+                await create_check_in(
+                    ctx, item.key_result_id, CheckInCreate(**item.model_dump(exclude={"key_result_id"}))
+                )
+            )
+        except ValidationFailed as exc:
+            refused = _within(exc, ("items", i))
+            refused.extra["item_index"] = i
+            raise refused from None
+        except DomainError as exc:
+            exc.extra["item_index"] = i
+            raise
+    return made

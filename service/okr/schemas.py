@@ -260,6 +260,20 @@ class CheckInCreate(Input):
     checked_in_at: dt.datetime | None = None
 
 
+MAX_BULK_CHECK_INS = 100
+
+
+class CheckInItem(CheckInCreate):
+    """One check-in of `POST /api/v1/check-ins/bulk`: its key result and the fields of a
+    single check-in."""
+
+    key_result_id: uuid.UUID
+
+
+class CheckInBulk(Input):
+    items: list[CheckInItem] = Field(min_length=1, max_length=MAX_BULK_CHECK_INS)
+
+
 class CheckInRead(Output):
     id: uuid.UUID
     key_result_id: uuid.UUID
@@ -345,3 +359,7 @@ class ObjectiveCreated(ObjectiveRead):
 
 
 ObjectiveCreate.model_rebuild()
+
+
+class CheckInBulkRead(Output):
+    items: list[CheckInRead] = Field(description="the check-ins made, in the order of the request's items")
