@@ -18,19 +18,20 @@ from tests.kpi.conftest import make_assignment, make_definition, measure
 from tests.okr.conftest import check_in, make_cycle, make_kr, make_objective
 
 TEAM_VIEW = """query($c: ID!) { me { databaseId reportsCount reports {
-  databaseId givenName reportsCount
+  databaseId givenName familyName reportsCount
   score(cycleId: $c) { final rating }
   objectives(cycleId: $c) { title progress visibility }
   keyResults(cycleId: $c) { title }
-  kpiAssignments(cycleId: $c) { points }
+  kpiAssignments(cycleId: $c) { definition { name } actual points }
   evaluations(cycleId: $c) { status }
-} } }"""
+} } }"""  # docs/ui.md "Team view" (plus keyResults)
 
 TEAM_VIEW_STATEMENTS = 33
 
 MY_OKRS = """query($c: ID!) { me { objectives(cycleId: $c) {
-  title progress keyResults { title progress checkIns { value } }
-} } }"""
+  databaseId title status progress pace
+  keyResults { databaseId title kind current target progress checkIns { value checkedInAt } }
+} } }"""  # docs/ui.md "My OKRs"
 
 
 async def run(t: Tenant, headers: dict[str, str], query: str, variables: dict[str, Any]) -> tuple[int, Any]:
