@@ -187,6 +187,15 @@ QUERIES = [
             Nested(("employee", "score"), "/api/v1/cycles/{eval_cycle}/scores/{alice}", (), "employee_id"),
         ),
     ),
+    # bob owns a key result on alice's private objective: only who reads that objective sees it
+    Query(
+        "employee.key_results",
+        f"query($id: ID!) {{ employee(id: $id) {{ {EMP} keyResults {{ id objectiveId }} }} }}",
+        "GET /api/v1/employees/{bob}",
+        ("employee",),
+        variables={"id": "{bob}"},
+        nested=(Nested(("employee", "key_results"), "/api/v1/key-results?owner_id={bob}&limit=100"),),
+    ),
     Query(
         "employee.reports",
         f"query($id: ID!) {{ employee(id: $id) {{ {EMP} reportsCount reports {{ {EMP} }} }} }}",

@@ -51,7 +51,10 @@ async def build_world(team: Tenant, other: Tenant, state: str = "draft") -> Worl
             title=f"Alice {visibility}",
         )
         kr = await make_kr(team, obj)
-        await make_kr(team, obj, title="Second")
+        # the second key results have owners: alice on her public objective, and bob on
+        # her private one (which he may not read, so neither may he read his key result)
+        owner = team.employees["alice" if visibility == "public" else "bob"]["id"]
+        await make_kr(team, obj, title="Second", owner_id=owner)
         await check_in(team, kr, value="10")
         w.ids[key] = obj["id"]
         w.ids[key + "_kr"] = kr["id"]
