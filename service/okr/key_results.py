@@ -189,11 +189,11 @@ async def create_objective_with_key_results(ctx: Ctx, data: ObjectiveCreate) -> 
     created whole may not start over the limit its submit would refuse); `okr_min_krs`
     does not: a draft may gain key results later, and the submit's lint asks for them."""
     items = data.key_results or []
+    obj = await create_objective(ctx, data)  # who may, first: the limit is no one else's business
     if items:
         limit = int((await org_settings(ctx))["okr_max_krs"])
         if len(items) > limit:
             raise ValidationFailed.field("key_results", f"an objective takes at most {limit} key results")
-    obj = await create_objective(ctx, data)
     created = []
     for i, item in enumerate(items):
         try:

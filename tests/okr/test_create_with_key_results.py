@@ -110,6 +110,10 @@ async def test_only_who_may_create_the_objective_creates_its_key_results(team: T
     for headers, status in ((team.employee("bob"), 403), (team.auditor, 403), (team.as_scope("kpi:write"), 403)):
         resp = await team.client.post(OBJECTIVES, headers=headers, json=body(team, cycle, "alice", [METRIC]))
         assert resp.status_code == status, resp.text
+    many = body(team, cycle, "alice", [METRIC] * 60)  # over the schema's 50: the body's 422 comes first
+    assert (await team.client.post(OBJECTIVES, headers=team.employee("bob"), json=many)).status_code == 422
+    over = body(team, cycle, "alice", [METRIC] * 6)  # over okr_max_krs: who may not create hears 403
+    assert (await team.client.post(OBJECTIVES, headers=team.employee("bob"), json=over)).status_code == 403
     assert await owned(team, "alice") == before
     resp = await team.client.post(OBJECTIVES, headers=team.employee("lead"), json=body(team, cycle, "alice", [METRIC]))
     assert resp.status_code == 201 and len(resp.json()["key_results"]) == 1
