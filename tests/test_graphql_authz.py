@@ -177,6 +177,60 @@ QUERIES = [
         witness="lead",
         no_twin=dict.fromkeys(set(CALLERS) - {*PERSONS, "anonymous"}, 200),
     ),
+    # a person's screen: each list on Employee holds what its REST list shows the caller
+    Query(
+        "employee.screens",
+        f"""query($id: ID!, $c: ID!, $e: ID!) {{ employee(id: $id) {{ {EMP}
+              objectives {{ id }} objectivesInCycle: objectives(cycleId: $c) {{ id }} keyResults {{ id }}
+              kpiAssignments {{ id }} evaluations {{ id }} score(cycleId: $e) {{ employeeId }} }} }}""",
+        "GET /api/v1/employees/{alice}",
+        ("employee",),
+        variables={"id": "{alice}", "c": "{okr_cycle}", "e": "{eval_cycle}"},
+        nested=(
+            Nested(("employee", "objectives"), "/api/v1/objectives?owner_id={alice}&limit=100"),
+            Nested(
+                ("employee", "objectives_in_cycle"),
+                "/api/v1/objectives?owner_id={alice}&cycle_id={okr_cycle}&limit=100",
+            ),
+            Nested(("employee", "key_results"), "/api/v1/key-results?owner_id={alice}&limit=100"),
+            Nested(("employee", "kpi_assignments"), "/api/v1/kpi-assignments?employee_id={alice}&limit=100"),
+            Nested(("employee", "evaluations"), "/api/v1/evaluations?employee_id={alice}&limit=100"),
+            Nested(("employee", "score"), "/api/v1/cycles/{eval_cycle}/scores/{alice}", (), "employee_id"),
+        ),
+    ),
+    # bob owns a key result on alice's private objective: only who reads that objective sees it
+    Query(
+        "employee.key_results",
+        f"query($id: ID!) {{ employee(id: $id) {{ {EMP} keyResults {{ id objectiveId }} }} }}",
+        "GET /api/v1/employees/{bob}",
+        ("employee",),
+        variables={"id": "{bob}"},
+        nested=(Nested(("employee", "key_results"), "/api/v1/key-results?owner_id={bob}&limit=100"),),
+    ),
+    Query(
+        "employee.reports",
+        f"query($id: ID!) {{ employee(id: $id) {{ {EMP} reportsCount reports {{ {EMP} }} }} }}",
+        "GET /api/v1/employees/{lead}",
+        ("employee",),
+        variables={"id": "{lead}"},
+        nested=(Nested(("employee", "reports"), "/api/v1/employees?manager_id={lead}&limit=100"),),
+    ),
+    Query(
+        "me.screens",
+        f"""query($c: ID!) {{ me {{ {EMP} objectives(cycleId: $c) {{ id }} keyResults {{ id }}
+              evaluations {{ id }} reports {{ {EMP} }} }} }}""",
+        "GET /api/v1/employees/{me}",
+        ("me",),
+        variables={"c": "{okr_cycle}"},
+        witness="alice",
+        no_twin=dict.fromkeys(set(CALLERS) - {*PERSONS, "anonymous"}, 200),
+        nested=(
+            Nested(("me", "objectives"), "/api/v1/objectives?owner_id={me}&cycle_id={okr_cycle}&limit=100"),
+            Nested(("me", "key_results"), "/api/v1/key-results?owner_id={me}&limit=100"),
+            Nested(("me", "evaluations"), "/api/v1/evaluations?employee_id={me}&limit=100"),
+            Nested(("me", "reports"), "/api/v1/employees?manager_id={me}&limit=100"),
+        ),
+    ),
     many("cycles", "id status parent { id } children { id }", "GET /api/v1/cycles"),
     one("cycle", ID, "id status children { id }", "GET /api/v1/cycles/{okr_cycle}", {"id": "{okr_cycle}"}),
     many("kpi_definitions", "id code", "GET /api/v1/kpi-definitions"),
@@ -804,6 +858,18 @@ MUTATIONS = [
         ("okr", "draft"),
         ("alice",),
         "/api/v1/key-results/{kr_pub}/check-ins",
+    ),
+    m(
+        "create_check_ins",
+        {"input": "[CheckInItemInput!]!"},
+        "id keyResultId",
+        {"input": [{"key_result_id": "{kr_pub}", "value": "20"}]},
+        "POST /api/v1/check-ins/bulk",
+        PLANNERS,
+        ("okr", "draft"),
+        ("alice",),
+        "/api/v1/key-results/{kr_pub}/check-ins",
+        body={"items": [{"key_result_id": "{kr_pub}", "value": "20"}]},
     ),
     # scores
     m(

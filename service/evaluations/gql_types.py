@@ -647,3 +647,32 @@ class ReviewMeetingInput:
     gap: str | None = strawberry.UNSET
     cause_analysis: str | None = strawberry.UNSET
     improvement_plan: list[ImprovementActionInput] | None = strawberry.UNSET
+
+
+# --- an employee's evaluations (Employee.evaluations) ---------------------------------------------
+
+EMPLOYEE_LIST_BOUND = 100
+
+
+async def evaluations_of(info: Context, employee_id: uuid.UUID, cycle_id: uuid.UUID | None) -> list[EvaluationType]:
+    """What GET /evaluations?employee_id=...&cycle_id=... lists the caller; the read
+    models of every employee asked for at once are made in one batch (`svc.read_many`)."""
+    column = Evaluation.__table__.c.cycle_id
+    where, name = ((column == cycle_id,), f"cycle={cycle_id}") if cycle_id is not None else ((), "")
+    rows = await info.context.loaders.owned_by(
+        Evaluation, "employee_id", where=where, where_name=name, bound=EMPLOYEE_LIST_BOUND
+    ).load(employee_id)
+    reads = await _reads_loader(info).load_many(rows)
+    return [EvaluationType.of(r, row) for r, row in zip(reads, rows, strict=True)]
+
+
+def _reads_loader(info: Context) -> Any:
+    """Evaluation rows → their read models, batched across the request's resolvers."""
+
+    def make(ctx: Any) -> DataLoader[Any, Any]:
+        async def load(rows: list[Any]) -> list[Any]:
+            return list(await svc.read_many(ctx, rows))
+
+        return DataLoader(load_fn=load, cache_key_fn=lambda row: row.id)
+
+    return info.context.loaders.custom("evaluations:reads", make)

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy import func, select
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
@@ -66,13 +67,51 @@ class Loaders:
             self._loaders[name] = DataLoader(load_fn=load)
         return self._loaders[name]
 
+    def owned_by(
+        self,
+        model: Any,
+        column_name: str,
+        *,
+        where: tuple[Any, ...] = (),
+        where_name: str = "",
+        bound: int,
+    ) -> DataLoader[uuid.UUID, list[Any]]:
+        """`many_by` for the lists on a type (an employee's objectives, key results...):
+        the visible rows whose `column_name` is the key and that meet `where` (SQL
+        conditions, named by `where_name` so each distinct filter has its own loader),
+        at most `bound` per key (the first by id: a window in the same statement), in id
+        order. One statement per batch of keys."""
+        name = f"owned:{model.__tablename__}:{column_name}:{where_name}:{bound}"
+        if name not in self._loaders:
+            visibility.rule(model)  # fail closed, before any query
+
+            async def load(keys: list[uuid.UUID]) -> list[list[Any]]:
+                rows = await _fetch(self._ctx, model, getattr(model, column_name), keys, where=where, bound=bound)
+                grouped: dict[Any, list[Any]] = {k: [] for k in keys}
+                for r in rows:
+                    grouped.setdefault(getattr(r, column_name), []).append(r)
+                for v in grouped.values():
+                    v.sort(key=lambda r: r.id)
+                return [grouped.get(k, []) for k in keys]
+
+            self._loaders[name] = DataLoader(load_fn=load)
+        return self._loaders[name]
+
     def custom(self, name: str, factory: Callable[[Ctx], DataLoader[Any, Any]]) -> DataLoader[Any, Any]:
         if name not in self._loaders:
             self._loaders[name] = factory(self._ctx)
         return self._loaders[name]
 
 
-async def _fetch(ctx: Ctx, model: Any, column: Any, keys: Iterable[Any]) -> list[Any]:
+async def _fetch(
+    ctx: Ctx,
+    model: Any,
+    column: Any,
+    keys: Iterable[Any],
+    *,
+    where: tuple[Any, ...] = (),
+    bound: int | None = None,
+) -> list[Any]:
     """The visible rows (the model's visibility rule) whose `column` is among `keys`, as
     Core rows over the model's table, not ORM objects: the same columns, read by
     attribute, without the ORM's per-object bookkeeping (identity map, instrumented
@@ -87,11 +126,16 @@ async def _fetch(ctx: Ctx, model: Any, column: Any, keys: Iterable[Any]) -> list
         raise TypeError(f"the visibility rule of {model.__name__} does not select from {table.name}")
     # the table's columns from the rule's statement, and the organization once more: a
     # rule that forgot it still cannot read another tenant's rows
-    stmt = visible.with_only_columns(*table.c).where(table.c.org_id == ctx.org_id)
+    stmt = visible.with_only_columns(*table.c).where(table.c.org_id == ctx.org_id, *where)
     key_column = table.c[column.key]
     out: list[Any] = []
     for chunk in chunks(keys):
-        res = await ctx.session.execute(stmt.where(key_column.in_(chunk)))
+        part = stmt.where(key_column.in_(chunk))
+        if bound is not None:  # the first `bound` of each key, in the same statement
+            rank = func.row_number().over(partition_by=key_column, order_by=table.c.id).label("rank_in_key")
+            ranked = part.add_columns(rank).subquery()
+            part = select(*(ranked.c[c.name] for c in table.c)).where(ranked.c.rank_in_key <= bound)
+        res = await ctx.session.execute(part)
         out.extend(res.all())
     return out
 

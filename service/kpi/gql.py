@@ -93,6 +93,12 @@ def _visible_assignments(ctx: Ctx) -> Select[Any]:
     return repo.visible_assignments(ctx.org_id, everything, None if p.is_client else p.employee_id)
 
 
+@visible_rows(KpiAssignment)
+def visible_assignments(ctx: Ctx) -> Select[Any]:
+    """`svc.list_assignments`'s collection and rows (`policy.list_kpi_assignments`)."""
+    return only_if(_visible_assignments(ctx), policy.list_kpi_assignments(ctx.principal))
+
+
 @visible_rows(KpiMeasurement)
 def visible_measurements(ctx: Ctx) -> Select[Any]:
     return select(KpiMeasurement).where(
@@ -468,3 +474,18 @@ class KpiMutation:
         assignment = ref(assignment_id, KpiAssignmentType, loc=["assignmentId"])
         m, _ = await measurements.create_measurement(info.context.ctx, assignment, data)
         return KpiMeasurementType.of(m)
+
+
+# --- an employee's KPIs (Employee.kpiAssignments) -----------------------------------------------
+
+EMPLOYEE_LIST_BOUND = 100
+
+
+async def assignments_of(info: Context, employee_id: uuid.UUID, cycle_id: uuid.UUID | None) -> list[KpiAssignmentType]:
+    """What GET /kpi-assignments?employee_id=...&cycle_id=... lists the caller."""
+    column = KpiAssignment.__table__.c.cycle_id
+    where, name = ((column == cycle_id,), f"cycle={cycle_id}") if cycle_id is not None else ((), "")
+    loader = info.context.loaders.owned_by(
+        KpiAssignment, "employee_id", where=where, where_name=name, bound=EMPLOYEE_LIST_BOUND
+    )
+    return [KpiAssignmentType.of(r) for r in await loader.load(employee_id)]

@@ -18,6 +18,8 @@ from service.okr import (
 from service.okr import service as svc
 from service.okr.schemas import (
     AlignmentRead,
+    CheckInBulk,
+    CheckInBulkRead,
     CheckInCreate,
     CheckInRead,
     FindingRead,
@@ -29,6 +31,7 @@ from service.okr.schemas import (
     LintResponse,
     ObjectiveAction,
     ObjectiveCreate,
+    ObjectiveCreated,
     ObjectiveRead,
     ObjectiveStatus,
     ObjectiveUpdate,
@@ -86,12 +89,16 @@ async def list_objectives(
     return PageOut[ObjectiveRead](items=await svc.read_many(ctx, page.items), next_cursor=page.next_cursor)
 
 
-@router.post("/objectives", response_model=ObjectiveRead, status_code=status.HTTP_201_CREATED, tags=["objectives"])
-async def create_objective(ctx: RequestCtx, body: ObjectiveCreate, response: Response) -> ObjectiveRead:
-    obj = await svc.create_objective(ctx, body)
+@router.post("/objectives", response_model=ObjectiveCreated, status_code=status.HTTP_201_CREATED, tags=["objectives"])
+async def create_objective(ctx: RequestCtx, body: ObjectiveCreate, response: Response) -> ObjectiveCreated:
+    """`key_results` creates the objective's key results with it, all or nothing (a
+    refused one names its index: `["body", "key_results", 1, "target"]`); the answer
+    carries them."""
+    obj, krs = await kr_svc.create_objective_with_key_results(ctx, body)
     set_etag(response, obj.version)
     response.headers["Location"] = f"/api/v1/objectives/{obj.id}"
-    return await svc.read_one(ctx, obj)
+    read = await svc.read_one(ctx, obj)
+    return ObjectiveCreated(**read.model_dump(), key_results=await kr_svc.read_many(ctx, krs))
 
 
 @router.get("/objectives/{objective_id}", response_model=ObjectiveRead, tags=["objectives"])
@@ -163,9 +170,12 @@ async def okr_lint(ctx: RequestCtx, body: LintRequest) -> LintResponse:
 
 @router.get("/key-results", response_model=PageOut[KeyResultRead], tags=["key-results"])
 async def list_key_results(
-    ctx: RequestCtx, pages: Pages, objective_id: uuid.UUID | None = None
+    ctx: RequestCtx,
+    pages: Pages,
+    objective_id: uuid.UUID | None = None,
+    owner_id: Annotated[uuid.UUID | None, Query(description="the key results this employee owns")] = None,
 ) -> PageOut[KeyResultRead]:
-    page = await kr_svc.list_key_results(ctx, pages, objective_id)
+    page = await kr_svc.list_key_results(ctx, pages, objective_id, owner_id)
     return PageOut[KeyResultRead](items=await kr_svc.read_many(ctx, list(page.items)), next_cursor=page.next_cursor)
 
 
@@ -220,3 +230,18 @@ async def create_check_in(
     check_in = await kr_svc.create_check_in(ctx, key_result_id, body)
     response.headers["Location"] = f"/api/v1/key-results/{key_result_id}/check-ins"
     return CheckInRead.model_validate(check_in)
+
+
+@router.post(
+    "/check-ins/bulk",
+    response_model=CheckInBulkRead,
+    status_code=status.HTTP_201_CREATED,
+    tags=["key-results"],
+)
+async def create_check_ins(ctx: RequestCtx, body: CheckInBulk) -> CheckInBulkRead:
+    """Check in several key results at once (at most 100 items), each item allowed and
+    refused exactly as `POST /key-results/{id}/check-ins`; all or nothing: the first
+    refusal answers with its status and `item_index` (a 422 locates the item's fields:
+    `["body", "items", 2, "value"]`), and nothing is saved."""
+    made = await kr_svc.create_check_ins(ctx, body.items)
+    return CheckInBulkRead(items=[CheckInRead.model_validate(c) for c in made])

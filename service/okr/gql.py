@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import strawberry
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import Select, false, select
 from strawberry.dataloader import DataLoader
 
@@ -19,6 +20,7 @@ from service.auth.context import Ctx
 from service.authz import policy
 from service.cycles.gql import CycleType
 from service.cycles.models import Cycle
+from service.errors import ValidationFailed, validation_errors
 from service.graphql.common import (
     VERSION,
     Connection,
@@ -46,7 +48,9 @@ from service.okr import repository as repo
 from service.okr import service as svc
 from service.okr.models import CheckIn, KeyResult, Objective, ObjectiveSupport
 from service.okr.schemas import (
+    MAX_BULK_CHECK_INS,
     CheckInCreate,
+    CheckInItem,
     CheckInStatus,
     FindingRead,
     KeyResultCreate,
@@ -492,6 +496,11 @@ class ObjectiveInput:
     perspective: str | None = enum_field(PerspectiveEnum | None, default=strawberry.UNSET)
     visibility: str | None = enum_field(ObjectiveVisibility | None, default=strawberry.UNSET)
     reason: str | None = strawberry.UNSET
+    key_results: list[ObjectiveKeyResultInput] | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="createObjective only: key results created with the objective, all or nothing "
+        "(at most the organization's okrMaxKrs); the answer's keyResults shows them",
+    )
 
 
 @strawberry.input
@@ -499,6 +508,19 @@ class MilestoneInput:
     title: str
     weight: DecimalString | None = strawberry.UNSET
     done: bool | None = strawberry.UNSET
+
+
+@strawberry.input(description="A key result created with its objective (ObjectiveInput.keyResults)")
+class ObjectiveKeyResultInput:
+    title: str
+    description: str | None = strawberry.UNSET
+    kind: str = enum_field(KeyResultKind)
+    start: DecimalString | None = strawberry.UNSET
+    target: DecimalString | None = strawberry.UNSET
+    unit: str | None = strawberry.UNSET
+    weight: DecimalString | None = strawberry.UNSET
+    milestones: list[MilestoneInput] | None = strawberry.UNSET
+    owner_id: strawberry.ID | None = ref_field(EmployeeType)
 
 
 @strawberry.input
@@ -527,6 +549,11 @@ class CheckInInput:
     status: str | None = enum_field(CheckInStatusEnum | None, default=strawberry.UNSET)
     note: str | None = strawberry.UNSET
     checked_in_at: dt.datetime | None = strawberry.UNSET
+
+
+@strawberry.input(description="One check-in of createCheckIns: its key result and the fields of a single check-in")
+class CheckInItemInput(CheckInInput):
+    key_result_id: strawberry.ID = ref_field(KeyResultType)
 
 
 @strawberry.type
@@ -591,7 +618,8 @@ class OkrMutation:
     @strawberry.mutation
     async def create_objective(self, info: Context, input: ObjectiveInput) -> ObjectiveType:
         data = validate_input(ObjectiveCreate, input_dict(input))
-        return ObjectiveType.of(await svc.create_objective(info.context.ctx, data))
+        obj, _ = await kr_svc.create_objective_with_key_results(info.context.ctx, data)
+        return ObjectiveType.of(obj)
 
     @strawberry.mutation
     async def update_objective(
@@ -655,3 +683,59 @@ class OkrMutation:
         data = validate_input(CheckInCreate, input_dict(input))
         kr = ref(key_result_id, KeyResultType, loc=["keyResultId"])
         return CheckInType.of(await kr_svc.create_check_in(info.context.ctx, kr, data))
+
+    @strawberry.mutation(
+        description="Check in several key results at once (at most 100), as POST /check-ins/bulk: each as "
+        "createCheckIn allows it, all or nothing"
+    )
+    async def create_check_ins(self, info: Context, input: list[CheckInItemInput]) -> list[CheckInType]:
+        if len(input) > MAX_BULK_CHECK_INS or not input:
+            msg = f"give 1 to {MAX_BULK_CHECK_INS} items"
+            raise ValidationFailed(msg, errors=[{"loc": ["input"], "msg": msg}])
+        items = []
+        for i, item in enumerate(input):
+            try:
+                items.append(CheckInItem.model_validate(input_dict(item, ("input", i))))
+            except PydanticValidationError as exc:
+                errors = [{**e, "loc": ["input", i, *e["loc"]]} for e in validation_errors(list(exc.errors()))]
+                raise ValidationFailed("the input is not valid", errors=errors) from exc
+        made = await kr_svc.create_check_ins(info.context.ctx, items)
+        return [CheckInType.of(c) for c in made]
+
+
+# --- an employee's OKRs (Employee.objectives, Employee.keyResults) ------------------------------
+
+EMPLOYEE_LIST_BOUND = 100
+
+
+def _in_cycle(cycle_id: uuid.UUID | None, column: Any) -> tuple[tuple[Any, ...], str]:
+    return ((column == cycle_id,), f"cycle={cycle_id}") if cycle_id is not None else ((), "")
+
+
+async def objectives_of(info: Context, employee_id: uuid.UUID, cycle_id: uuid.UUID | None) -> list[ObjectiveType]:
+    """The objectives `employee_id` owns that the caller may read: what
+    GET /objectives?owner_id=...&cycle_id=... lists them (the Objective visibility rule
+    is `repo.visible_objectives`, the REST list's statement)."""
+    where, name = _in_cycle(cycle_id, Objective.__table__.c.cycle_id)
+    loader = info.context.loaders.owned_by(
+        Objective, "owner_id", where=where, where_name=name, bound=EMPLOYEE_LIST_BOUND
+    )
+    return [ObjectiveType.of(r) for r in await loader.load(employee_id)]
+
+
+async def owned_key_results_of(
+    info: Context, employee_id: uuid.UUID, cycle_id: uuid.UUID | None
+) -> list[KeyResultType]:
+    """The key results `employee_id` owns (`owner_id`) whose objective the caller may
+    read: GET /key-results?owner_id=... (and, with a cycle, those whose objective is in it)."""
+    where: tuple[Any, ...] = ()
+    name = ""
+    if cycle_id is not None:
+        in_cycle = select(Objective.id).where(
+            Objective.org_id == info.context.ctx.org_id, Objective.cycle_id == cycle_id
+        )
+        where, name = (KeyResult.__table__.c.objective_id.in_(in_cycle),), f"cycle={cycle_id}"
+    loader = info.context.loaders.owned_by(
+        KeyResult, "owner_id", where=where, where_name=name, bound=EMPLOYEE_LIST_BOUND
+    )
+    return [KeyResultType.of(r) for r in await loader.load(employee_id)]

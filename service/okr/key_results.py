@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +14,7 @@ from service.auth.context import Ctx
 from service.authz import policy
 from service.authz.enforce import relation, require
 from service.authz.policy import Relation
-from service.errors import Conflict, NotFound, ValidationFailed
+from service.errors import Conflict, DomainError, NotFound, ValidationFailed
 from service.kit import audit, outbox
 from service.kit.changes import refuse_nulls
 from service.kit.etag import IfMatch, check_version
@@ -23,13 +24,16 @@ from service.okr import repository as repo
 from service.okr.models import CheckIn, KeyResult, Objective
 from service.okr.schemas import (
     CheckInCreate,
+    CheckInItem,
     KeyResultCreate,
     KeyResultRead,
     KeyResultUpdate,
+    ObjectiveCreate,
     check_kind_fields,
 )
 from service.okr.service import (
     add_revision,
+    create_objective,
     diff,
     ensure_editable,
     ensure_open,
@@ -37,6 +41,7 @@ from service.okr.service import (
     today,
     visible_objective,
 )
+from service.org.service import org_settings
 from service.types import new_id, utcnow
 
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -131,12 +136,18 @@ async def visible_key_result(ctx: Ctx, kr_id: uuid.UUID) -> tuple[KeyResult, Obj
     return kr, obj, rel
 
 
-async def list_key_results(ctx: Ctx, params: PageParams, objective_id: uuid.UUID | None = None) -> Page[KeyResult]:
+async def list_key_results(
+    ctx: Ctx, params: PageParams, objective_id: uuid.UUID | None = None, owner_id: uuid.UUID | None = None
+) -> Page[KeyResult]:
+    """The key results of the objectives the caller may read; `owner_id` those a person
+    owns (whatever objective they are on)."""
     require(policy.read_objectives(ctx.principal), "key results")
     stmt = repo.visible_key_results(ctx.org_id, ctx.principal)
     if objective_id is not None:
         await visible_objective(ctx, objective_id)
         stmt = stmt.where(KeyResult.objective_id == objective_id)
+    if owner_id is not None:
+        stmt = stmt.where(KeyResult.owner_id == owner_id)
     return await paginate(ctx.session, stmt, KeyResult.id, params)
 
 
@@ -168,6 +179,35 @@ async def create_key_result(ctx: Ctx, data: KeyResultCreate) -> KeyResult:
         await add_revision(ctx, obj, "key_result.created", diff({}, after), key_result_id=kr.id)
     await audit.record(ctx.session, ctx.principal, "key_result.created", "key_result", kr.id, None, after)
     return kr
+
+
+async def create_objective_with_key_results(ctx: Ctx, data: ObjectiveCreate) -> tuple[Objective, list[KeyResult]]:
+    """An objective and the key results given with it, as if created one by one (the
+    same checks, the same audit events), in the request's one transaction: a refusal of
+    any of them refuses the whole call, and the request's rollback keeps nothing. The
+    organization's `okr_max_krs` bounds the key results given at once (an objective
+    created whole may not start over the limit its submit would refuse); `okr_min_krs`
+    does not: a draft may gain key results later, and the submit's lint asks for them."""
+    items = data.key_results or []
+    obj = await create_objective(ctx, data)  # who may, first: the limit is no one else's business
+    if items:
+        limit = int((await org_settings(ctx))["okr_max_krs"])
+        if len(items) > limit:
+            raise ValidationFailed.field("key_results", f"an objective takes at most {limit} key results")
+    created = []
+    for i, item in enumerate(items):
+        try:
+            created.append(await create_key_result(ctx, KeyResultCreate(objective_id=obj.id, **item.model_dump())))
+        except ValidationFailed as exc:
+            raise _within(exc, ("key_results", i)) from None
+    return obj, created
+
+
+def _within(exc: ValidationFailed, at: tuple[str | int, ...]) -> ValidationFailed:
+    """The refusal of one key result of a request, its fields located in the request's
+    `key_results` list (["body", "key_results", 1, "owner_id"])."""
+    errors = [{**e, "loc": ["body", *at, *list(e.get("loc", ()))[1:]]} for e in exc.extra.get("errors", [])]
+    return ValidationFailed(exc.detail, errors=errors or [{"loc": ["body", *at], "msg": exc.detail}])
 
 
 GRADE_FIELDS = frozenset({"grade", "grade_reason"})
@@ -366,3 +406,27 @@ async def create_check_in(ctx: Ctx, kr_id: uuid.UUID, data: CheckInCreate) -> Ch
         {**payload, "note": check_in.note},
     )
     return check_in
+
+
+async def create_check_ins(ctx: Ctx, items: Sequence[CheckInItem]) -> list[CheckIn]:
+    """Several check-ins in the request's one transaction, each made (and refused) exactly
+    as `create_check_in` makes a single one: the same authorization, audit event and
+    `checkin.created` outbox event apiece. The first refusal refuses them all, with its
+    own status and the item's index (`item_index`; a 422 locates its fields in
+    `["body", "items", i, ...]`), and the request's rollback keeps none."""
+    made = []
+    for i, item in enumerate(items):
+        try:
+            made.append(
+                await create_check_in(
+                    ctx, item.key_result_id, CheckInCreate(**item.model_dump(exclude={"key_result_id"}))
+                )
+            )
+        except ValidationFailed as exc:
+            refused = _within(exc, ("items", i))
+            refused.extra["item_index"] = i
+            raise refused from None
+        except DomainError as exc:
+            exc.extra["item_index"] = i
+            raise
+    return made

@@ -46,6 +46,12 @@ class ObjectiveCreate(Input):
     weight: Weight = Decimal(1)
     perspective: Perspective | None = None
     visibility: Visibility = "public"
+    key_results: list[ObjectiveKeyResultCreate] | None = Field(
+        None,
+        max_length=50,
+        description="key results created with the objective, in one transaction: all of them or nothing; "
+        "at most the organization's okr_max_krs",
+    )
 
 
 class ObjectiveUpdate(Input):
@@ -145,8 +151,10 @@ class MilestoneRead(Output):
     done: bool
 
 
-class KeyResultCreate(Input):
-    objective_id: uuid.UUID
+class ObjectiveKeyResultCreate(Input):
+    """A key result created with its objective (`ObjectiveCreate.key_results`): every
+    field of `KeyResultCreate` but the objective."""
+
     title: Title
     description: Text | None = None
     kind: KrKind
@@ -158,9 +166,13 @@ class KeyResultCreate(Input):
     owner_id: uuid.UUID | None = None
 
     @model_validator(mode="after")
-    def _kind(self) -> KeyResultCreate:
+    def _kind(self) -> ObjectiveKeyResultCreate:
         check_kind_fields(self.kind, self.start, self.target, self.milestones)
         return self
+
+
+class KeyResultCreate(ObjectiveKeyResultCreate):
+    objective_id: uuid.UUID
 
 
 class KeyResultUpdate(Input):
@@ -248,6 +260,20 @@ class CheckInCreate(Input):
     checked_in_at: dt.datetime | None = None
 
 
+MAX_BULK_CHECK_INS = 100
+
+
+class CheckInItem(CheckInCreate):
+    """One check-in of `POST /api/v1/check-ins/bulk`: its key result and the fields of a
+    single check-in."""
+
+    key_result_id: uuid.UUID
+
+
+class CheckInBulk(Input):
+    items: list[CheckInItem] = Field(min_length=1, max_length=MAX_BULK_CHECK_INS)
+
+
 class CheckInRead(Output):
     id: uuid.UUID
     key_result_id: uuid.UUID
@@ -323,3 +349,17 @@ class FindingRead(Output):
 
 class LintResponse(Output):
     findings: list[FindingRead]
+
+
+class ObjectiveCreated(ObjectiveRead):
+    """The answer to creating an objective: the objective with the key results created
+    with it (none when the request gave none)."""
+
+    key_results: list[KeyResultRead]
+
+
+ObjectiveCreate.model_rebuild()
+
+
+class CheckInBulkRead(Output):
+    items: list[CheckInRead] = Field(description="the check-ins made, in the order of the request's items")

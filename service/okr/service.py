@@ -328,7 +328,7 @@ async def _check_refs(ctx: Ctx, obj_id: uuid.UUID | None, values: dict[str, Any]
 async def create_objective(ctx: Ctx, data: ObjectiveCreate) -> Objective:
     require(policy.read_objectives(ctx.principal), "objectives")
     require(policy.write_objective(ctx.principal, await relation(ctx, data.owner_id)), "objectives")
-    values = data.model_dump()
+    values = data.model_dump(exclude={"key_results"})
     supports = list(dict.fromkeys(values.pop("supports")))
     await locks.ensure_open(ctx, await writable_cycle(ctx, data.cycle_id), [data.owner_id])
     await _check_refs(ctx, None, {**values, "supports": supports})

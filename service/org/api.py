@@ -23,6 +23,7 @@ from service.org.schemas import (
     EmployeeRead,
     EmployeeStatus,
     EmployeeUpdate,
+    MeRead,
     OrganizationRead,
     OrganizationUpdate,
     PositionCreate,
@@ -49,6 +50,15 @@ async def update_organization(
     org = await svc.update_organization(ctx, body, if_match)
     set_etag(response, org.version)
     return svc.org_read(org)
+
+
+@router.get("/me", response_model=MeRead, response_model_exclude_unset=True, tags=["me"])
+async def get_me(ctx: RequestCtx) -> Response:
+    """Who is calling: the caller's employee (as `GET /employees/{id}` shows it to them,
+    their own pay included), their roles (or an integration client's scopes), their
+    manager and how many report to them directly. A token that names no employee gets
+    `employee: null` and its roles or scopes."""
+    return json_response(await svc.who_am_i(ctx), exclude_unset=True)
 
 
 # --- departments -------------------------------------------------------------------------

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from sqlalchemy import Select
+from strawberry.dataloader import DataLoader
 
 from service.auth.context import Ctx
 from service.authz import policy
@@ -44,6 +45,12 @@ from service.org.schemas import (
     PositionCreate,
 )
 from service.tasks.gql import TASKS_DESCRIPTION, TaskType, employee_tasks
+
+if TYPE_CHECKING:
+    from service.evaluations.gql_types import EvaluationType
+    from service.kpi.gql import KpiAssignmentType
+    from service.okr.gql import KeyResultType, ObjectiveType
+    from service.scoring.gql import ScoreType
 
 EmployeeStatusEnum = enum_type("EmployeeStatus", EmployeeStatus, "Where an employee is in their employment")
 BulkRowOutcome = enum_type(
@@ -157,6 +164,24 @@ class DepartmentType(Entity):
         return await by_loader(info.context.loaders.by_id(Department), keys, DepartmentType.of)
 
 
+REPORTS_BOUND = 500
+
+
+def _report_counts(info: Context) -> DataLoader[uuid.UUID, int]:
+    """manager id → direct reports, one grouped count per batch (the directory rule)."""
+
+    def make(ctx: Ctx) -> DataLoader[uuid.UUID, int]:
+        async def load(ids: list[uuid.UUID]) -> list[int]:
+            if not policy.read_directory(ctx.principal).allowed:
+                return [0] * len(ids)
+            counts = await repo.direct_report_counts(ctx.session, ctx.org_id, ids)
+            return [counts.get(i, 0) for i in ids]
+
+        return DataLoader(load_fn=load)
+
+    return info.context.loaders.custom("org:report_counts", make)
+
+
 @strawberry.type(name="Compensation")
 class CompensationType:
     base_salary_minor: int | None
@@ -207,6 +232,79 @@ class EmployeeType(Entity):
             return None
         comp = svc.employee_read(self._row, True).compensation
         return CompensationType(**comp.model_dump()) if comp else None
+
+    # What a screen about a person needs, each field through the request's dataloaders
+    # (one statement per level however many employees ask) and with exactly the
+    # visibility of the REST list of the same things. The types live in the modules that
+    # own them, hence the lazy references and the imports inside the resolvers (those
+    # modules import this one).
+
+    @strawberry.field(
+        description="The objectives this employee owns that the caller may read, as GET "
+        "/objectives?owner_id=&cycle_id= lists them; at most 100, by id"
+    )
+    async def objectives(
+        self, info: Context, cycle_id: strawberry.ID | None = None
+    ) -> list[Annotated[ObjectiveType, strawberry.lazy("service.okr.gql")]]:
+        from service.okr.gql import objectives_of
+
+        return await objectives_of(info, self.id, ref(cycle_id, "Cycle", loc=["cycleId"]))
+
+    @strawberry.field(
+        description="The key results this employee owns on objectives the caller may read, as GET "
+        "/key-results?owner_id= lists them (with cycleId: on that cycle's objectives); at most 100, by id"
+    )
+    async def key_results(
+        self, info: Context, cycle_id: strawberry.ID | None = None
+    ) -> list[Annotated[KeyResultType, strawberry.lazy("service.okr.gql")]]:
+        from service.okr.gql import owned_key_results_of
+
+        return await owned_key_results_of(info, self.id, ref(cycle_id, "Cycle", loc=["cycleId"]))
+
+    @strawberry.field(
+        description="This employee's KPI assignments the caller may read, as GET "
+        "/kpi-assignments?employee_id=&cycle_id= lists them; at most 100, by id"
+    )
+    async def kpi_assignments(
+        self, info: Context, cycle_id: strawberry.ID | None = None
+    ) -> list[Annotated[KpiAssignmentType, strawberry.lazy("service.kpi.gql")]]:
+        from service.kpi.gql import assignments_of
+
+        return await assignments_of(info, self.id, ref(cycle_id, "Cycle", loc=["cycleId"]))
+
+    @strawberry.field(
+        description="This employee's score in the cycle, as Query.score answers it; null where the caller "
+        "may not see it or the employee is not scored there. The employees of a list are scored in one batch"
+    )
+    async def score(
+        self, info: Context, cycle_id: strawberry.ID
+    ) -> Annotated[ScoreType, strawberry.lazy("service.scoring.gql")] | None:
+        from service.scoring.gql import score_of
+
+        return await score_of(info, self.id, ref(cycle_id, "Cycle", loc=["cycleId"]))
+
+    @strawberry.field(
+        description="This employee's evaluations the caller may read, as GET "
+        "/evaluations?employee_id=&cycle_id= lists them; at most 100, by id"
+    )
+    async def evaluations(
+        self, info: Context, cycle_id: strawberry.ID | None = None
+    ) -> list[Annotated[EvaluationType, strawberry.lazy("service.evaluations.gql_types")]]:
+        from service.evaluations.gql_types import evaluations_of
+
+        return await evaluations_of(info, self.id, ref(cycle_id, "Cycle", loc=["cycleId"]))
+
+    @strawberry.field(
+        description="The employees who report directly to this one, as GET /employees?manager_id= lists "
+        f"them; at most {REPORTS_BOUND}, by id"
+    )
+    async def reports(self, info: Context) -> list[EmployeeType]:
+        rows = await info.context.loaders.owned_by(Employee, "manager_id", bound=REPORTS_BOUND).load(self.id)
+        return [EmployeeType.of(e) for e in rows]
+
+    @strawberry.field(description="How many employees report directly to this one (for callers who read the directory)")
+    async def reports_count(self, info: Context) -> int:
+        return int(await _report_counts(info).load(self.id))
 
     @staticmethod
     def of(e: Employee) -> EmployeeType:

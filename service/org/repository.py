@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, bindparam, literal, literal_column, select
+from sqlalchemy import ColumnElement, Select, String, bindparam, func, literal, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.context import Ctx
@@ -91,6 +91,22 @@ async def read_employee(source: Ctx | AsyncSession, org_id: uuid.UUID, emp_id: u
     not an ORM object): the hot `GET /employees/{id}`. Given the request's context it
     opens no session where it need not (service/kit/direct_reads.py)."""
     return await _EMPLOYEE_BY_ID.first(source, org_id=org_id, id=emp_id)
+
+
+async def direct_report_counts(
+    session: AsyncSession, org_id: uuid.UUID, manager_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """manager id → how many employees report to them directly (absent: none), one
+    grouped count per chunk of managers."""
+    out: dict[uuid.UUID, int] = {}
+    for part in chunks(list(dict.fromkeys(manager_ids))):
+        rows = await session.execute(
+            select(Employee.manager_id, func.count())
+            .where(Employee.org_id == org_id, Employee.manager_id.in_(part))
+            .group_by(Employee.manager_id)
+        )
+        out.update({r[0]: int(r[1]) for r in rows if r[0] is not None})
+    return out
 
 
 async def existing_ids(

@@ -226,3 +226,23 @@ class BulkEmployeeResponse(Output):
     updated: int
     unchanged: int
     errors: int
+
+
+class PersonRef(Output):
+    id: uuid.UUID
+    given_name: str
+    family_name: str
+
+
+class MeRead(Output):
+    """Who is calling: `GET /api/v1/me`."""
+
+    kind: Literal["person", "client"]
+    organization_id: uuid.UUID
+    employee: EmployeeRead | None = Field(
+        description="the caller's employee, as GET /employees/{id} shows it to them; null when the token names none"
+    )
+    roles: list[str] = Field(description="a person's roles (sorted); empty for an integration client")
+    scopes: list[str] = Field(description="an integration client's scopes (sorted); empty for a person")
+    manager: PersonRef | None = Field(description="the employee's manager (id and name), or null")
+    reports_count: int = Field(description="how many employees report directly to the caller's employee")

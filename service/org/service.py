@@ -29,9 +29,11 @@ from service.org.schemas import (
     EmployeeCreate,
     EmployeeRead,
     EmployeeUpdate,
+    MeRead,
     OrganizationRead,
     OrganizationUpdate,
     OrgSettings,
+    PersonRef,
     PositionCreate,
     PositionRead,
     PositionUpdate,
@@ -461,3 +463,33 @@ async def update_employee(
         set_fields(emp, changes)
         _apply_compensation(emp, data.compensation.model_dump(exclude_unset=True) if data.compensation else None)
     return emp
+
+
+# --- the caller ------------------------------------------------------------------------------
+
+
+async def who_am_i(ctx: Ctx) -> MeRead:
+    """The caller as the API knows them (`GET /api/v1/me`): their employee as
+    `GET /employees/{id}` shows it to them (their own pay included), their manager and how
+    many report to them; a token that names no employee (an admin without one, an
+    integration client) still learns its roles or scopes, with `employee` null."""
+    p = ctx.principal
+    emp_id = None if p.is_client else p.employee_id
+    emp = await repo.read_employee(ctx, ctx.org_id, emp_id) if emp_id is not None else None
+    manager = None
+    count = 0
+    if emp is not None:
+        if emp.manager_id is not None:
+            boss = await repo.read_employee(ctx, ctx.org_id, emp.manager_id)
+            if boss is not None:
+                manager = PersonRef(id=boss.id, given_name=boss.given_name, family_name=boss.family_name)
+        count = (await repo.direct_report_counts(ctx.session, ctx.org_id, [emp.id])).get(emp.id, 0)
+    return MeRead(
+        kind="client" if p.is_client else "person",
+        organization_id=ctx.org_id,
+        employee=employee_read(emp, await show_compensation(ctx, emp.id)) if emp is not None else None,
+        roles=[] if p.is_client else sorted(p.roles),
+        scopes=sorted(p.scopes) if p.is_client else [],
+        manager=manager,
+        reports_count=count,
+    )

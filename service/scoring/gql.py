@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 import strawberry
+from strawberry.dataloader import DataLoader
 
 from service.errors import ValidationFailed
 from service.graphql.common import (
@@ -225,6 +226,27 @@ class ScoreJobType(Entity):
             return ScoreJobType.of(await score_svc.get_job(info.context.ctx, key.id))
 
         return await by_service(keys, fetch)
+
+
+async def score_of(info: Context, employee_id: uuid.UUID, cycle_id: uuid.UUID) -> ScoreType | None:
+    """Query.score without the errors (Employee.score): null where the caller may not see
+    it. The employees of one cycle asked for in the same request are scored together, in
+    one batch (`score_svc.scores_of`), not one by one."""
+
+    def make(ctx: Any) -> DataLoader[tuple[uuid.UUID, uuid.UUID], ScoreType | None]:
+        async def load(keys: list[tuple[uuid.UUID, uuid.UUID]]) -> list[ScoreType | None]:
+            by_cycle: dict[uuid.UUID, list[uuid.UUID]] = {}
+            for emp, cycle in keys:
+                by_cycle.setdefault(cycle, []).append(emp)
+            found: dict[tuple[uuid.UUID, uuid.UUID], ScoreRead] = {}
+            for cycle, emps in by_cycle.items():
+                found.update(((e, cycle), s) for e, s in (await score_svc.scores_of(ctx, cycle, emps)).items())
+            return [ScoreType.of(found[k]) if k in found else None for k in keys]
+
+        return DataLoader(load_fn=load)
+
+    found: ScoreType | None = await info.context.loaders.custom("scoring:score_of", make).load((employee_id, cycle_id))
+    return found
 
 
 @strawberry.type

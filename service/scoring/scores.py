@@ -91,6 +91,27 @@ async def get_score(ctx: Ctx, cycle_id: uuid.UUID, employee_id: uuid.UUID) -> tu
     return cycle, (await records.official_or_live(ctx, cycle, rows))[0]
 
 
+async def scores_of(ctx: Ctx, cycle_id: uuid.UUID, employee_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, ScoreRead]:
+    """`get_score` for many employees at once, without the errors: the scores the caller
+    may read (`read_subject`, no integration client) of those scored in the cycle, the
+    record where official, else computed in one batch (`records.official_or_live`, as
+    GET /cycles/{id}/scores scores a page). Absent: not visible, not scored, or a cycle
+    the caller may not read."""
+    try:
+        cycle = await get_cycle(ctx, cycle_id)
+    except NotFound:
+        return {}
+    p = ctx.principal
+    if p.is_client:
+        return {}
+    reports = await ctx.reports()
+    wanted = [e for e in dict.fromkeys(employee_ids) if authz.read_subject(p, authz.relation_to(p, e, reports)).allowed]
+    rows = await scoring.population(ctx, cycle, wanted) if wanted else []
+    if not rows:
+        return {}
+    return {s.employee.id: score_read(cycle, s) for s in await records.official_or_live(ctx, cycle, rows)}
+
+
 async def visible_population(
     ctx: Ctx,
     cycle: Cycle,

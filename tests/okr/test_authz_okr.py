@@ -51,7 +51,10 @@ async def build_world(team: Tenant, other: Tenant, state: str = "draft") -> Worl
             title=f"Alice {visibility}",
         )
         kr = await make_kr(team, obj)
-        await make_kr(team, obj, title="Second")
+        # the second key results have owners: alice on her public objective, and bob on
+        # her private one (which he may not read, so neither may he read his key result)
+        owner = team.employees["alice" if visibility == "public" else "bob"]["id"]
+        await make_kr(team, obj, title="Second", owner_id=owner)
         await check_in(team, kr, value="10")
         w.ids[key] = obj["id"]
         w.ids[key + "_kr"] = kr["id"]
@@ -243,6 +246,31 @@ ROUTES = [
     Route("check-ins.post", "POST", KR + "/check-ins", write_pub(201), {"value": "20"}, probe=KR + "/check-ins"),
     Route(
         "check-ins.post.private", "POST", PKR + "/check-ins", write_priv(201), {"value": "20"}, probe=PKR + "/check-ins"
+    ),
+    # several at once: each item as the single POST, the first refusal's status for all
+    Route(
+        "check-ins.bulk",
+        "POST",
+        "/api/v1/check-ins/bulk",
+        write_pub(201),
+        {"items": [{"key_result_id": "{pub_kr}", "value": "20"}, {"key_result_id": "{pub_kr}", "value": "30"}]},
+        probe=KR + "/check-ins",
+    ),
+    Route(
+        "check-ins.bulk.private",
+        "POST",
+        "/api/v1/check-ins/bulk",
+        write_priv(201),
+        {"items": [{"key_result_id": "{priv_kr}", "value": "20"}]},
+        probe=PKR + "/check-ins",
+    ),
+    Route(
+        "check-ins.bulk.mixed",
+        "POST",
+        "/api/v1/check-ins/bulk",
+        write_pub(201),  # those refused the public one first get its 403, not the private one's 404
+        {"items": [{"key_result_id": "{pub_kr}", "value": "20"}, {"key_result_id": "{priv_kr}", "value": "20"}]},
+        probe=PKR + "/check-ins",
     ),
 ]
 MATRIX = Matrix(CALLERS, ROUTES, WORLDS, headers_for, probe_as="hr")

@@ -223,6 +223,8 @@ ROUTES = [
         writers=("admin",),
     ),
     Route("audit.list", "GET", "/api/v1/audit-events", AUDIT),
+    # every token learns who it is (a foreign admin: itself, in its own organization)
+    Route("me.get", "GET", "/api/v1/me", cells(200, {})),
 ]
 
 MATRIX = Matrix(CALLERS, ROUTES, WORLDS, headers_for)
@@ -296,6 +298,15 @@ async def test_roles_claim_without_known_roles_reads_directory_but_cannot_write(
     resp = await t.client.post("/api/v1/employees", json=_new_employee(), headers=headers)
     assert resp.status_code == 403
     assert (await t.client.get("/api/v1/integration-clients", headers=headers)).status_code == 403
+
+
+@pytest.mark.parametrize(("caller", "employee"), [("employee", "bob"), ("manager", "lead")])
+async def test_me_is_the_callers_own_employee(world: World, caller: str, employee: str):
+    t = world.tenant
+    body = (await t.client.get("/api/v1/me", headers=headers_for(world, caller))).json()
+    assert body["employee"]["id"] == world.ids[employee]
+    assert body["reports_count"] == (1 if employee == "lead" else 0)
+    assert "7000000" not in str(body)  # alice's pay, never her manager's to see
 
 
 # --- compensation -----------------------------------------------------------------------------
