@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, field_validator
 from starlette.responses import Response
+
+from service.kit.glossary import fill_descriptions
 
 DecimalStr = Annotated[Decimal, PlainSerializer(lambda v: str(v), return_type=str, when_used="json")]
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -46,6 +48,10 @@ def has_nul(value: object) -> bool:
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        fill_descriptions(cls)  # the shared words (`kit.glossary`)
+
     @field_validator("*", mode="after")
     @classmethod
     def _no_nul(cls, value: object) -> object:
@@ -59,6 +65,10 @@ class Input(BaseModel):
 
 class Output(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        fill_descriptions(cls)
 
 
 def json_response(model: BaseModel, *, exclude_unset: bool = False, etag: str | None = None) -> Response:

@@ -68,6 +68,8 @@ class ObjectiveUpdate(Input):
 
 
 class ObjectiveRead(Output):
+    """An objective of an OKR set: what an owner means to achieve in a cycle, measured by its key results."""
+
     id: uuid.UUID
     title: str
     description: str | None
@@ -75,14 +77,16 @@ class ObjectiveRead(Output):
     owner_id: uuid.UUID
     department_id: uuid.UUID | None
     cycle_id: uuid.UUID
-    type: str
+    type: str = Field(description="Committed (expected in full) or aspirational")
     parent_id: uuid.UUID | None
     supports: list[uuid.UUID]
     weight: DecimalStr
     perspective: str | None
-    visibility: str
+    visibility: str = Field(
+        description="Who may see it: public (the organization) or private (the owner, their managers, hr)"
+    )
     status: str
-    rejection_comment: str | None
+    rejection_comment: str | None = Field(description="The comment of the last rejection (null unless rejected)")
     score: DecimalStr | None = Field(description="Σ(w × KR score) / Σ w, 4 places; null when not scored")
     progress: DecimalStr | None = Field(description="as score, from computed KR progress (grades ignored)")
     pace: Pace | None = Field(description="progress against the elapsed part of the cycle")
@@ -140,6 +144,8 @@ class MilestoneIn(Input):
 
 
 class MilestoneRead(Output):
+    """A step of a milestone key result."""
+
     title: str
     weight: DecimalStr
     done: bool
@@ -205,6 +211,8 @@ def check_kind_fields(
 
 
 class KeyResultRead(Output):
+    """A measurable result of an objective: a metric from start to target, a milestone list, or a yes/no."""
+
     id: uuid.UUID
     objective_id: uuid.UUID
     title: str
@@ -215,7 +223,9 @@ class KeyResultRead(Output):
     unit: str | None
     direction: Literal["increase", "decrease"] | None = Field(description="metric: from the sign of target - start")
     weight: DecimalStr
-    milestones: list[MilestoneRead] | None
+    milestones: list[MilestoneRead] | None = Field(
+        description="The steps of a milestone key result (null for other kinds)"
+    )
     owner_id: uuid.UUID | None
     current: DecimalStr | None = Field(description="metric: the latest check-in's value, else start")
     done: bool | None = Field(description="boolean: done per the latest check-in that says")
@@ -224,11 +234,11 @@ class KeyResultRead(Output):
     pace: Pace = Field(description="computed against the cycle's elapsed time")
     status: CheckInStatus | None = Field(description="the status chosen in the latest check-in")
     confidence: int | None = Field(description="the latest check-in's confidence")
-    last_checked_in_at: dt.datetime | None
-    grade: DecimalStr | None
-    grade_reason: str | None
-    graded_by: str | None
-    graded_at: dt.datetime | None
+    last_checked_in_at: dt.datetime | None = Field(description="When the last check-in was made")
+    grade: DecimalStr | None = Field(description="A manual grade, 0 to 1, replacing the computed score")
+    grade_reason: str | None = Field(description="Why the manual grade was given")
+    graded_by: str | None = Field(description="Who gave the manual grade (user id)")
+    graded_at: dt.datetime | None = Field(description="When the manual grade was given")
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -249,17 +259,23 @@ class CheckInCreate(Input):
 
 
 class CheckInRead(Output):
+    """A progress update of a key result: the value reached, the owner's confidence and status."""
+
     id: uuid.UUID
     key_result_id: uuid.UUID
     value: DecimalStr | None
     done: bool | None
-    milestone: int | None
+    milestone: int | None = Field(
+        description="The index of the milestone this check-in marks done (milestone key results)"
+    )
     confidence: int | None
     status: str | None
     note: str | None
     author: str
-    author_employee_id: uuid.UUID | None
-    checked_in_at: dt.datetime
+    author_employee_id: uuid.UUID | None = Field(
+        description="The employee who wrote it (null for an integration client)"
+    )
+    checked_in_at: dt.datetime = Field(description="When the value was reached (defaults to when it was recorded)")
     created_at: dt.datetime
 
 
@@ -315,9 +331,11 @@ class LintRequest(Input):
 
 
 class FindingRead(Output):
+    """One finding of the OKR linter."""
+
     code: str
-    severity: Literal["error", "warning"]
-    message: str
+    severity: Literal["error", "warning"] = Field(description="An error (blocks submission) or a warning")
+    message: str = Field(description="What is wrong and how to fix it")
     path: list[str | int]
 
 

@@ -18,6 +18,7 @@ from service.graphql.common import (
     Connection,
     Context,
     DecimalString,
+    described,
     edges_of,
     enum_field,
     enum_type,
@@ -32,6 +33,7 @@ from service.kit.pagination import encode_cursor
 from service.org.gql import DepartmentType, EmployeeType
 from service.scoring import policies as policy_svc
 from service.scoring import records
+from service.scoring import schemas as rest
 from service.scoring import scores as score_svc
 from service.scoring.schemas import (
     AmendmentCreate,
@@ -60,14 +62,17 @@ def _dec(value: Any) -> DecimalString | None:
     return None if value is None else DecimalString(str(value))
 
 
+@described(rest.PolicyRead, rest.PolicyCreate)
 @strawberry.type(
     name="ScoringPolicy",
     description="One version of a scoring policy: its global id names the version (versions never change)",
 )
 class ScoringPolicyType(Entity):
     name: str
-    scope_kind: str = enum_field(PolicyScopeKind)
-    scope_id: uuid.UUID | None
+    scope_kind: str = enum_field(PolicyScopeKind, description="What the policy applies to (REST: `scope.kind`)")
+    scope_id: uuid.UUID | None = strawberry.field(
+        description="The department, position or employee it applies to; null for the organization (REST: `scope.id`)"
+    )
     version: int
     active: bool
     params: JSON = strawberry.field(description="Every parameter of this version, as in REST")
@@ -108,6 +113,7 @@ def _version(key: NodeKey) -> int | None:
     return int(key.qualifier)
 
 
+@described(rest.ScoreRead)
 @strawberry.type(name="Score")
 class ScoreType:
     employee_id: uuid.UUID
@@ -154,6 +160,7 @@ class ScoreType:
         return ScoreType(**ScoreType.fields(s))
 
 
+@described(rest.ScoreVersionRead, rest.ScoreRead)
 @strawberry.type(name="ScoreVersion", description="One version of a score of record")
 class ScoreVersionType(ScoreType):
     source: str = enum_field(ScoreVersionSource)
@@ -176,6 +183,7 @@ class ScoreVersionType(ScoreType):
         )
 
 
+@described(rest.Correction)
 @strawberry.type(name="ScoreCorrection")
 class CorrectionType:
     plan_id: uuid.UUID
@@ -187,6 +195,7 @@ class CorrectionType:
     detail: str
 
 
+@described(rest.AmendmentRead)
 @strawberry.type(name="ScoreAmendment")
 class AmendmentType:
     score: ScoreVersionType
@@ -194,7 +203,8 @@ class AmendmentType:
     corrections: list[CorrectionType]
 
 
-@strawberry.input(name="ScoreAmendmentInput")
+@described(rest.AmendmentCreate, rest.AmendmentRead)
+@strawberry.input(name="ScoreAmendmentInput", description="A change to an official score, and why")
 class AmendmentInput:
     employee_id: strawberry.ID = ref_field(EmployeeType)
     reason: str
@@ -202,6 +212,7 @@ class AmendmentInput:
     rating: str | None = None
 
 
+@described(rest.RecomputeJobRead)
 @strawberry.type(name="ScoreJob")
 class ScoreJobType(Entity):
     cycle_id: uuid.UUID
@@ -227,9 +238,10 @@ class ScoreJobType(Entity):
         return await by_service(keys, fetch)
 
 
+@described(filters=True)
 @strawberry.type
 class ScoringQuery:
-    @strawberry.field
+    @strawberry.field(description="The scoring policies (their current versions), a page at a time")  # type: ignore[untyped-decorator]
     async def scoring_policies(
         self, info: Context, first: int | None = None, after: str | None = None
     ) -> Connection[ScoringPolicyType]:
@@ -292,7 +304,7 @@ class ScoringQuery:
         cycle, found = await records.versions(info.context.ctx, _cycle(cycle_id), employee)
         return [ScoreVersionType.of(score_svc.version_read(cycle, s)) for s in found]
 
-    @strawberry.field
+    @strawberry.field(description="One score recompute job")  # type: ignore[untyped-decorator]
     async def score_job(self, info: Context, id: strawberry.ID) -> ScoreJobType:
         return ScoreJobType.of(await score_svc.get_job(info.context.ctx, ref(id, ScoreJobType)))
 
@@ -301,6 +313,7 @@ def _cycle(cycle_id: strawberry.ID) -> uuid.UUID:
     return ref(cycle_id, "Cycle", loc=["cycleId"])
 
 
+@described()
 @strawberry.type
 class ScoringMutation:
     # strawberry types its keyword-only decorator form (field(description=...)) as Any
