@@ -136,6 +136,8 @@ def described(*models: type[BaseModel], filters: bool = False) -> Callable[[C], 
 
 RFC3339 = "https://www.rfc-editor.org/rfc/rfc3339#section-5.6"
 RFC9562 = "https://www.rfc-editor.org/rfc/rfc9562"
+RFC8259 = "https://www.rfc-editor.org/rfc/rfc8259"
+JSON_NUMBER = f"{RFC8259}#section-6"
 
 DecimalString = NewType("DecimalString", str)
 JSON = NewType("JSON", object)
@@ -168,20 +170,25 @@ def _decimal(value: str) -> str:
 SCALARS: dict[object, ScalarDefinition] = {
     DecimalString: strawberry.scalar(
         name="DecimalString",
-        description='An exact decimal as a string ("87.50"), written as REST writes it; an input may also be a number',
+        description='An exact decimal as a string ("87.50"), written as REST writes it: the text of a JSON number '
+        "(RFC 8259 section 6), its scale kept (`87.50` stays `87.50`); an input may also be a number",
+        specified_by_url=JSON_NUMBER,
         serialize=str,
         parse_value=wrap_parser(_decimal, "DecimalString", (ValueError, DecimalException), accept_non_string=True),
     ),
     JSON: strawberry.scalar(
         name="JSON",
-        description="Any JSON value: the same document REST answers for this field, keys as in REST (snake_case)",
+        description="Any JSON value (RFC 8259): the same document REST answers for this field, keys as in REST "
+        '(snake_case, `{"base_salary_minor": 100}`)',
+        specified_by_url=RFC8259,
         serialize=lambda v: v,
         parse_value=lambda v: v,
     ),
     MinorUnits: strawberry.scalar(
         name="MinorUnits",
-        description="Money as an integer count of the currency's minor units (cents), of any size: GraphQL's "
-        "Int is 32-bit",
+        description="Money as an integer count of the currency's minor units (cents, `12550` for 125.50), a JSON "
+        "number without fraction or exponent, of any size: GraphQL's Int is 32-bit",
+        specified_by_url=JSON_NUMBER,
         serialize=int,
         parse_value=int,
     ),

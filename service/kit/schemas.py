@@ -1,5 +1,6 @@
-"""Base Pydantic models: requests forbid unknown fields (mass assignment is a 422),
-responses serialize decimals as strings."""
+"""Base Pydantic models: requests forbid unknown fields (mass assignment is a 422) and
+hold timestamps in UTC, responses serialize decimals as strings; both take the shared
+words of `kit.glossary` as their fields' descriptions."""
 
 from __future__ import annotations
 
@@ -30,6 +31,11 @@ def _iso_date_time(value: object) -> object:
 Timestamp = Annotated[dt.datetime, BeforeValidator(_iso_date_time)]
 
 
+def utc(value: dt.datetime) -> dt.datetime:
+    """A timestamp in UTC, as the API stores and answers every one; a naive one is UTC."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 NUL_MESSAGE = "must not contain a NUL character (U+0000)"
 
 
@@ -54,10 +60,14 @@ class Input(BaseModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _no_nul(cls, value: object) -> object:
+    def _clean(cls, value: object) -> object:
+        """No NUL anywhere; a timestamp in UTC (`utc`), so the answer to the request that
+        set it reads as every later one does, in REST and GraphQL alike."""
         if value.__class__ is str:  # the common case, without a call
             if "\x00" in value:
                 raise ValueError(NUL_MESSAGE)
+        elif isinstance(value, dt.datetime):
+            return utc(value)
         elif has_nul(value):
             raise ValueError(NUL_MESSAGE)
         return value
