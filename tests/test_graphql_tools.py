@@ -6,7 +6,9 @@
 - Apollo Client's InMemoryCache with `relayStylePagination()` pages through
   `employees` with `fetchMore`, pages of 2, against `python -m service serve` (uvicorn on
   a free port over the suite's database, as tests/deploy/test_browser.py runs it), and
-  the list it merged is REST's list of the same employees, in order, without duplicates.
+  the list it merged is REST's list of the same employees, in order, without duplicates;
+- GraphQL Code Generator, with the codegen.yml docs/api.md shows, types an operation
+  against the committed SDL, the custom scalars mapped as documented.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -129,3 +132,44 @@ async def test_apollo_relay_pagination_merges_the_pages_rest_lists(node_tools: P
         "startCursor": out["cursors"][0],
         "endCursor": out["cursors"][-1],
     }
+
+
+CODEGEN_OPERATION = """
+query TeamPage($first: Int, $after: String) {
+  employees(first: $first, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id databaseId givenName status hireDate compensation { baseSalaryMinor targetBonusPct } }
+  }
+  organization { id settings { okrMaxObjectives } }
+}
+"""
+
+
+def codegen_config(doc: str) -> str:
+    """The codegen.yml of docs/api.md, pointed at the committed SDL and this test's operation."""
+    text = (ROOT / "docs" / "api.md").read_text()
+    found = re.search(r"```yaml\n(# codegen\.yml.*?)```", text, re.S)
+    assert found, "docs/api.md shows a codegen.yml"
+    config = found.group(1)
+    assert "schema: openapi/schema.graphql" in config and "documents:" in config
+    return config.replace("schema: openapi/schema.graphql", f"schema: {SDL}").replace(
+        "documents: src/**/*.graphql", f"documents: {doc}"
+    )
+
+
+def test_codegen_types_an_operation_with_the_documented_scalars(node_tools: Path, tmp_path: Path):
+    (tmp_path / "team.graphql").write_text(CODEGEN_OPERATION)
+    (tmp_path / "codegen.yml").write_text(codegen_config(str(tmp_path / "team.graphql")))
+    run(node_tools, str(node_tools / "node_modules/.bin/graphql-codegen"), "--config", "codegen.yml", cwd=tmp_path)
+    generated = (tmp_path / "src" / "gql" / "types.ts").read_text()
+    for scalar, ts in {
+        "UUID": "string",
+        "DateTime": "string",
+        "Date": "string",
+        "DecimalString": "string",
+        "MinorUnits": "number",
+        "JSON": "unknown",
+    }.items():
+        assert re.search(rf"{scalar}: {{ input: {ts}; output: {ts}; }}", generated), scalar
+    assert "export type TeamPageQuery" in generated
+    assert re.search(r"export enum EmployeeStatus \{[^}]*OnLeave = 'ON_LEAVE'", generated, re.S)
