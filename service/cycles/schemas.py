@@ -53,6 +53,6 @@ class CycleRead(Output):
     start_date: dt.date
     end_date: dt.date
     parent_id: uuid.UUID | None
-    status: str
+    status: str = Field(description="Where the cycle is: planning, active, review, calibration or closed")
     created_at: dt.datetime
     updated_at: dt.datetime

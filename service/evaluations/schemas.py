@@ -392,7 +392,7 @@ class InterviewRead(Output):
     scheduled_at: dt.datetime | None = Field(description="When it takes place")
     plan: str | None = Field(description="The agenda, in prose")
     notes: str | None
-    outcome: str | None
+    outcome: str | None = Field(description="What the interview concluded, in prose")
     acknowledged_at: dt.datetime | None
     acknowledged_by: str | None
     acknowledgement_comment: str | None

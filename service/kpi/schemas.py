@@ -64,7 +64,7 @@ class KpiDefinitionRead(Output):
     """A KPI of the organization's library: what is measured and how measurements aggregate."""
 
     id: uuid.UUID
-    code: str
+    code: str = Field(description="Unique in the organization (`GMV`)")
     name: str
     unit: str | None
     direction: str
@@ -236,9 +236,9 @@ class KpiMeasurementRead(Output):
 
     id: uuid.UUID
     assignment_id: uuid.UUID
-    value: Dec
+    value: Dec = Field(description="The measured value")
     measured_at: dt.date = Field(description="The day the value is for")
-    source: str | None
+    source: str | None = Field(description="The system it came from (free text)")
     source_key: str | None
     recorded_by: str | None = Field(description="Who recorded it (user id or client id)")
     created_at: dt.datetime

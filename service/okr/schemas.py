@@ -73,7 +73,7 @@ class ObjectiveRead(Output):
     id: uuid.UUID
     title: str
     description: str | None
-    level: str
+    level: str = Field(description="Where it sits: company, department, team or individual")
     owner_id: uuid.UUID
     department_id: uuid.UUID | None
     cycle_id: uuid.UUID
@@ -218,8 +218,8 @@ class KeyResultRead(Output):
     title: str
     description: str | None
     kind: str
-    start: DecimalStr | None
-    target: DecimalStr | None
+    start: DecimalStr | None = Field(description="The metric's value when the cycle began")
+    target: DecimalStr | None = Field(description="The metric's value that scores 1")
     unit: str | None
     direction: Literal["increase", "decrease"] | None = Field(description="metric: from the sign of target - start")
     weight: DecimalStr
@@ -263,13 +263,13 @@ class CheckInRead(Output):
 
     id: uuid.UUID
     key_result_id: uuid.UUID
-    value: DecimalStr | None
-    done: bool | None
+    value: DecimalStr | None = Field(description="The value the metric reached (metric key results)")
+    done: bool | None = Field(description="Whether the key result is done (boolean key results)")
     milestone: int | None = Field(
         description="The index of the milestone this check-in marks done (milestone key results)"
     )
     confidence: int | None
-    status: str | None
+    status: str | None = Field(description="The owner's view: on track, at risk or off track")
     note: str | None
     author: str
     author_employee_id: uuid.UUID | None = Field(
@@ -333,7 +333,7 @@ class LintRequest(Input):
 class FindingRead(Output):
     """One finding of the OKR linter."""
 
-    code: str
+    code: str = Field(description="The finding's stable name (`too_few_key_results`)")
     severity: Literal["error", "warning"] = Field(description="An error (blocks submission) or a warning")
     message: str = Field(description="What is wrong and how to fix it")
     path: list[str | int]

@@ -138,7 +138,7 @@ class PositionRead(Output):
 
     id: uuid.UUID
     name: str
-    level: str | None
+    level: str | None = Field(description="The job's level (`L3`, `Senior`)")
     job_family: str | None = Field(description="The family of related jobs it belongs to (`Engineering`)")
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -219,7 +219,7 @@ class EmployeeRead(Output):
     department_id: uuid.UUID | None
     position_id: uuid.UUID | None
     manager_id: uuid.UUID | None
-    status: str
+    status: str = Field(description="Whether they are active, on leave or terminated")
     hire_date: dt.date | None = Field(description="The first day of employment")
     termination_date: dt.date | None = Field(description="The last day of employment (null while employed)")
     created_at: dt.datetime

@@ -181,7 +181,7 @@ class ScoreRead(Output):
 
     employee_id: uuid.UUID
     cycle_id: uuid.UUID
-    status: str
+    status: str = Field(description="Whether a score could be computed (scored) or there was too little data")
     components: dict[str, DecimalStr | None]
     weights: dict[str, DecimalStr]
     composite: DecimalStr | None
