@@ -1,7 +1,19 @@
 """The GraphQL contract as clients and tools read it, checked on the live schema (its
-introspection over HTTP, as GraphiQL, codegen and linters read it): every type, field,
-argument, enum and enum value is described (service/graphql/common.py `described`,
-service/graphql/values.py)."""
+introspection over HTTP, as GraphiQL, codegen and linters read it):
+
+- every type, field, argument, enum and enum value is described, in the REST models'
+  words (service/graphql/common.py `described`, service/kit/glossary.py,
+  service/graphql/values.py);
+- the custom scalars name their specification, and REST and GraphQL write the same
+  objects' times character for character;
+- names are camelCase (fields, arguments) and UPPER_CASE (enum values); every
+  `*Connection` has Relay's shape and `PageInfo` its four fields; every object with an
+  `id` is a `Node`, and every Node type round-trips through `node(id:)`/`nodes(ids:)`;
+- over HTTP: GET answers queries, refuses mutations (405, `Allow: POST`), opens GraphiQL
+  without a token, and every operation needs one.
+
+The tools' own checks (the schema linter, Apollo's pagination, codegen) are in
+tests/test_graphql_tools.py."""
 
 from __future__ import annotations
 
@@ -25,6 +37,8 @@ from tests.conftest import Tenant
 
 @pytest.fixture(scope="module")
 def introspected() -> dict[str, Any]:
+    """Where `live_schema` keeps the schema it read: once per module (the request needs a
+    tenant, which is per test)."""
     return {}
 
 

@@ -58,7 +58,7 @@ ARGUMENTS: dict[str, str] = {
     "sort": "The order: field names, comma-separated, each descending when prefixed with `-`",
     "id": "The object's global `id`, or its UUID (`databaseId`)",
     "ids": f"Global ids (`id`), at most {MAX_LIMIT}",
-    "input": "The fields to set; a field left out keeps its value",
+    "input": "The fields to set; a field left out keeps its value on a change, its default on a creation",
     "expected_version": "The `version` the change is made against; when the object has moved on, nothing "
     "changes and the answer is an error with status 412 (REST's If-Match). Omit it to change whatever is current",
     "comment": "A comment kept with the step",
