@@ -12,6 +12,7 @@ from sqlalchemy import Select, select
 
 from service.auth.context import Ctx
 from service.authz import policy
+from service.cycles import schemas as rest
 from service.cycles import service as svc
 from service.cycles.models import Cycle
 from service.cycles.schemas import (
@@ -28,6 +29,7 @@ from service.graphql.common import (
     Connection,
     Context,
     connection,
+    described,
     enum_field,
     enum_type,
     input_dict,
@@ -54,6 +56,7 @@ def visible_cycles(ctx: Ctx) -> Select[Any]:
     return only_if(select(Cycle).where(Cycle.org_id == ctx.org_id), policy.read_cycles(ctx.principal))
 
 
+@described(rest.CycleRead, rest.CycleCreate)
 @strawberry.type(name="Cycle")
 class CycleType(Entity):
     name: str
@@ -71,7 +74,7 @@ class CycleType(Entity):
         row = await info.context.loaders.by_id(Cycle).load(self.parent_id)
         return CycleType.of(row) if row else None
 
-    @strawberry.field
+    @strawberry.field(description="The cycles this one is split into")
     async def children(self, info: Context) -> list[CycleType]:
         rows = await info.context.loaders.many_by(Cycle, "parent_id", order=lambda c: c.start_date).load(self.id)
         return [CycleType.of(r) for r in rows]
@@ -94,7 +97,8 @@ class CycleType(Entity):
         return await by_loader(info.context.loaders.by_id(Cycle), keys, CycleType.of)
 
 
-@strawberry.input
+@described(rest.CycleCreate, rest.CycleRead)
+@strawberry.input(description="The fields of a cycle to create, or to change (a field left out keeps its value)")
 class CycleInput:
     name: str | None = strawberry.UNSET
     cadence: str | None = enum_field(CycleCadence | None, default=strawberry.UNSET)
@@ -103,9 +107,10 @@ class CycleInput:
     parent_id: strawberry.ID | None = ref_field(CycleType)
 
 
+@described(filters=True)
 @strawberry.type
 class CycleQuery:
-    @strawberry.field
+    @strawberry.field(description="The organization's cycles, a page at a time")
     async def cycles(
         self,
         info: Context,
@@ -125,13 +130,14 @@ class CycleQuery:
         return CycleType.of(await svc.get_cycle(info.context.ctx, ref(id, CycleType)))
 
 
+@described()
 @strawberry.type
 class CycleMutation:
-    @strawberry.mutation
+    @strawberry.mutation(description="Creates a cycle")
     async def create_cycle(self, info: Context, input: CycleInput) -> CycleType:
         return CycleType.of(await svc.create_cycle(info.context.ctx, validate_input(CycleCreate, input_dict(input))))
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Changes a cycle")
     async def update_cycle(
         self, info: Context, id: strawberry.ID, input: CycleInput, expected_version: int | None = None
     ) -> CycleType:
@@ -140,7 +146,7 @@ class CycleMutation:
             await svc.update_cycle(info.context.ctx, ref(id, CycleType), data, expected=IfMatch.of(expected_version))
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Moves a cycle to another status (planning, active, review, calibration, closed)")
     async def transition_cycle(
         self,
         info: Context,
@@ -153,7 +159,7 @@ class CycleMutation:
             await svc.transition(info.context.ctx, ref(id, CycleType), data.to, expected=IfMatch.of(expected_version))
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Splits a cycle into children of a cadence (a year into quarters)")
     async def create_cycle_children(
         self,
         info: Context,

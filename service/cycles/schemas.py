@@ -44,12 +44,15 @@ class CycleChildren(Input):
 
 
 class CycleRead(Output):
+    """A performance period (a year, a half, a quarter...); cycles nest (`parent_id`) and
+    move through planning, active, review, calibration and closed."""
+
     id: uuid.UUID
     name: str
-    cadence: str
+    cadence: str = Field(description="How long the cycle is")
     start_date: dt.date
     end_date: dt.date
     parent_id: uuid.UUID | None
-    status: str
+    status: str = Field(description="Where the cycle is: planning, active, review, calibration or closed")
     created_at: dt.datetime
     updated_at: dt.datetime

@@ -60,6 +60,7 @@ from service.graphql.common import (
     Connection,
     Context,
     connection,
+    described,
     edges_of,
     input_dict,
     nodes_connection,
@@ -81,9 +82,10 @@ async def _calibration(info: Context, row: Any) -> CalibrationType:
     return CalibrationType.of((await calibration.reads_of(info.context.ctx, [row]))[0], row)
 
 
+@described(filters=True)
 @strawberry.type
 class EvaluationQuery:
-    @strawberry.field
+    @strawberry.field(description="The evaluations the caller may see, a page at a time")
     async def evaluations(
         self,
         info: Context,
@@ -110,7 +112,7 @@ class EvaluationQuery:
         nodes = [EvaluationType.of(r, row) for r, row in zip(reads, page.items, strict=True)]
         return nodes_connection(page, nodes, params)
 
-    @strawberry.field
+    @strawberry.field(description="One evaluation")
     async def evaluation(self, info: Context, id: strawberry.ID) -> EvaluationType:
         row, _ = await svc.visible(info.context.ctx, ref(id, EvaluationType))
         return await _evaluation(info, row)
@@ -171,12 +173,12 @@ class EvaluationQuery:
         nodes = [PeerRequestType.of(r, row) for r, row in zip(reads, page.items, strict=True)]
         return nodes_connection(page, nodes, params)
 
-    @strawberry.field
+    @strawberry.field(description="One 360 feedback request")
     async def peer_request(self, info: Context, id: strawberry.ID) -> PeerRequestType:
         row, rel = await peers.get_request(info.context.ctx, ref(id, PeerRequestType))
         return PeerRequestType.of(peers.request_read(row, info.context.ctx.principal, rel), row)
 
-    @strawberry.field
+    @strawberry.field(description="The calibration sessions, a page at a time")
     async def calibrations(
         self,
         info: Context,
@@ -193,11 +195,11 @@ class EvaluationQuery:
         nodes = [CalibrationType.of(r, row) for r, row in zip(reads, page.items, strict=True)]
         return nodes_connection(page, nodes, params)
 
-    @strawberry.field
+    @strawberry.field(description="One calibration session")
     async def calibration(self, info: Context, id: strawberry.ID) -> CalibrationType:
         return await _calibration(info, await calibration.get_session(info.context.ctx, ref(id, CalibrationType)))
 
-    @strawberry.field
+    @strawberry.field(description="The performance interviews the caller may see, a page at a time")
     async def interviews(
         self,
         info: Context,
@@ -217,12 +219,12 @@ class EvaluationQuery:
         )
         return connection(page, InterviewType.of, params)
 
-    @strawberry.field
+    @strawberry.field(description="One performance interview")
     async def interview(self, info: Context, id: strawberry.ID) -> InterviewType:
         row, _ = await interviews.get_interview(info.context.ctx, ref(id, InterviewType))
         return InterviewType.of(row)
 
-    @strawberry.field
+    @strawberry.field(description="The review meeting records the caller may see, a page at a time")
     async def review_meetings(
         self,
         info: Context,
@@ -242,7 +244,7 @@ class EvaluationQuery:
         )
         return connection(page, ReviewMeetingType.of, params)
 
-    @strawberry.field
+    @strawberry.field(description="One review meeting record")
     async def review_meeting(self, info: Context, id: strawberry.ID) -> ReviewMeetingType:
         row, _ = await reviews.get_meeting(info.context.ctx, ref(id, ReviewMeetingType))
         return ReviewMeetingType.of(row)
@@ -268,14 +270,15 @@ def _meeting(input: ReviewMeetingInput) -> dict[str, Any]:
     return data
 
 
+@described()
 @strawberry.type
 class EvaluationMutation:
-    @strawberry.mutation
+    @strawberry.mutation(description="Creates an evaluation for an employee and cycle")
     async def create_evaluation(self, info: Context, input: EvaluationInput) -> EvaluationType:
         data = validate_input(EvaluationCreate, input_dict(input))
         return await _evaluation(info, await svc.create_evaluation(info.context.ctx, data))
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Creates evaluations for many employees of a cycle at once")
     async def create_evaluations_bulk(self, info: Context, input: EvaluationBulkInput) -> EvaluationBulkResultType:
         data = validate_input(EvaluationBulkCreate, input_dict(input))
         return fill(EvaluationBulkResultType, await svc.bulk_create(info.context.ctx, data))
@@ -294,7 +297,7 @@ class EvaluationMutation:
             ),
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Submits the employee's self review")
     async def submit_self_review(
         self,
         info: Context,
@@ -310,7 +313,7 @@ class EvaluationMutation:
             expected_version=expected_version,
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Submits the manager's review")
     async def submit_manager_review(
         self,
         info: Context,
@@ -326,13 +329,13 @@ class EvaluationMutation:
             expected_version=expected_version,
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Finalizes an evaluation (hr)")
     async def finalize_evaluation(
         self, info: Context, id: strawberry.ID, expected_version: int | None = None
     ) -> EvaluationType:
         return await _act(info, id, "finalize", {}, expected_version=expected_version)
 
-    @strawberry.mutation
+    @strawberry.mutation(description="The employee acknowledges their finalized evaluation")
     async def acknowledge_evaluation(
         self, info: Context, id: strawberry.ID, comment: str | None = None, expected_version: int | None = None
     ) -> EvaluationType:
@@ -344,7 +347,7 @@ class EvaluationMutation:
             expected_version=expected_version,
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Asks a reviewer for 360 feedback on an evaluation")
     async def request_peer_feedback(
         self, info: Context, evaluation_id: strawberry.ID, input: PeerRequestInput
     ) -> PeerRequestType:
@@ -353,7 +356,7 @@ class EvaluationMutation:
         row, rel = await peers.create_request(ctx, evaluation, validate_input(PeerRequestCreate, input_dict(input)))
         return PeerRequestType.of(peers.request_read(row, ctx.principal, rel), row)
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Submits the caller's 360 answer on an evaluation")
     async def submit_peer_feedback(
         self, info: Context, evaluation_id: strawberry.ID, input: FeedbackInput
     ) -> FeedbackType:
@@ -361,7 +364,7 @@ class EvaluationMutation:
         row = await peers.submit(info.context.ctx, evaluation, validate_input(FeedbackCreate, input_dict(input)))
         return fill(FeedbackType, peers.feedback_read(row))
 
-    @strawberry.mutation
+    @strawberry.mutation(description="The reviewer declines a 360 feedback request")
     async def decline_peer_request(
         self, info: Context, id: strawberry.ID, reason: str | None = None, expected_version: int | None = None
     ) -> PeerRequestType:
@@ -374,12 +377,12 @@ class EvaluationMutation:
         )
         return PeerRequestType.of(peers.request_read(row, ctx.principal, rel), row)
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Opens a calibration session")
     async def create_calibration(self, info: Context, input: CalibrationInput) -> CalibrationType:
         data = validate_input(CalibrationCreate, input_dict(input))
         return await _calibration(info, await calibration.create_session(info.context.ctx, data))
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Records a calibration adjustment")
     async def add_calibration_adjustment(
         self, info: Context, calibration_id: strawberry.ID, input: AdjustmentInput
     ) -> AdjustmentType:
@@ -396,7 +399,9 @@ class EvaluationMutation:
         data = validate_input(SimulateIn, {"adjustments": [input_dict(a) for a in adjustments]})
         return DistributionType.of(await calibration.simulate(info.context.ctx, ref(id, CalibrationType), data))
 
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="Finalizes a calibration session: applies an enforced distribution and locks the results"
+    )
     async def finalize_calibration(
         self, info: Context, id: strawberry.ID, expected_version: int | None = None
     ) -> CalibrationType:
@@ -407,12 +412,12 @@ class EvaluationMutation:
             ),
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Schedules a performance interview")
     async def create_interview(self, info: Context, input: InterviewInput) -> InterviewType:
         data = validate_input(InterviewCreate, input_dict(input))
         return InterviewType.of(await interviews.create_interview(info.context.ctx, data))
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Changes a performance interview")
     async def update_interview(
         self, info: Context, id: strawberry.ID, input: InterviewInput, expected_version: int | None = None
     ) -> InterviewType:
@@ -434,12 +439,12 @@ class EvaluationMutation:
             )
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Records a review meeting")
     async def create_review_meeting(self, info: Context, input: ReviewMeetingInput) -> ReviewMeetingType:
         data = validate_input(ReviewMeetingCreate, _meeting(input))
         return ReviewMeetingType.of(await reviews.create_meeting(info.context.ctx, data))
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Changes a review meeting record")
     async def update_review_meeting(
         self, info: Context, id: strawberry.ID, input: ReviewMeetingInput, expected_version: int | None = None
     ) -> ReviewMeetingType:

@@ -22,6 +22,7 @@ from service.cycles.gql import CycleType
 from service.cycles.models import Cycle
 from service.evaluations import calibration, interviews, peers, reviews
 from service.evaluations import repository as repo
+from service.evaluations import schemas as rest
 from service.evaluations import service as svc
 from service.evaluations.models import CalibrationAdjustment, Evaluation, Interview, PeerRequest
 from service.evaluations.schemas import (
@@ -40,6 +41,7 @@ from service.graphql.common import (
     Context,
     DecimalString,
     connection,
+    described,
     enum_field,
     enum_type,
     literal_of,
@@ -129,6 +131,7 @@ async def _cycle(info: Context, cycle_id: uuid.UUID) -> CycleType | None:
 # --- evaluations -------------------------------------------------------------------------------
 
 
+@described(rest.SelfReviewRead, rest.SelfReviewIn)
 @strawberry.type(name="SelfReview")
 class SelfReviewType:
     rating: int | None
@@ -136,6 +139,7 @@ class SelfReviewType:
     submitted_at: dt.datetime | None
 
 
+@described(rest.CompetencyRead, rest.CompetencyIn)
 @strawberry.type(name="CompetencyRating")
 class CompetencyType:
     name: str
@@ -143,6 +147,7 @@ class CompetencyType:
     comments: str | None
 
 
+@described(rest.ManagerReviewRead, rest.ManagerReviewIn)
 @strawberry.type(name="ManagerReview")
 class ManagerReviewType:
     rating: int | None
@@ -152,6 +157,7 @@ class ManagerReviewType:
     submitted_at: dt.datetime | None
 
 
+@described(rest.FeedbackSummary)
 @strawberry.type(
     name="PeerFeedbackSummary",
     description="360 feedback in aggregate; for the evaluated employee "
@@ -165,6 +171,7 @@ class FeedbackSummaryType:
     comments: list[str]
 
 
+@described(rest.CalibrationOutcome)
 @strawberry.type(name="CalibrationOutcome")
 class CalibrationOutcomeType:
     calibration_id: uuid.UUID
@@ -179,6 +186,7 @@ def _summary(s: Any) -> FeedbackSummaryType | None:
     return None if s is None else fill(FeedbackSummaryType, s)
 
 
+@described(rest.PeerRequestRead, rest.PeerRequestCreate)
 @strawberry.type(
     name="PeerRequest",
     description="for the evaluated employee anonymised: the reviewers they "
@@ -233,6 +241,7 @@ def _requests_loader(info: Context) -> DataLoader[uuid.UUID, list[PeerRequestTyp
     return loaders.custom("evaluations:peer_requests", factory)
 
 
+@described(rest.InterviewRead, rest.InterviewCreate)
 @strawberry.type(name="Interview")
 class InterviewType(Entity):
     evaluation_id: uuid.UUID
@@ -265,6 +274,7 @@ class InterviewType(Entity):
         return await by_service(keys, fetch)
 
 
+@described(rest.EvaluationRead, rest.EvaluationCreate)
 @strawberry.type(name="Evaluation")
 class EvaluationType(Entity):
     employee_id: uuid.UUID
@@ -296,7 +306,7 @@ class EvaluationType(Entity):
     async def peer_requests(self, info: Context) -> list[PeerRequestType]:
         return await _requests_loader(info).load(self.id)
 
-    @strawberry.field
+    @strawberry.field(description="The evaluation's performance interviews")
     async def interviews(self, info: Context) -> list[InterviewType]:
         rows = await info.context.loaders.many_by(Interview, "evaluation_id", order=lambda i: i.id).load(self.id)
         return [InterviewType.of(i) for i in rows]
@@ -327,6 +337,7 @@ class EvaluationType(Entity):
         return await by_service(keys, fetch)
 
 
+@described(rest.FeedbackRead, rest.FeedbackCreate)
 @strawberry.type(
     name="PeerFeedback",
     description="an attributed 360 answer (managers, hr, admin, auditors); its id is the answered request's",
@@ -352,12 +363,14 @@ class FeedbackType(Entity):
         return await by_service(keys, fetch)
 
 
+@described(rest.FeedbackPage)
 @strawberry.type(name="PeerFeedbackConnection", description="An evaluation's attributed 360 answers, a page at a time")
 class FeedbackConnection(Connection[FeedbackType]):
     attributed: bool = strawberry.field(description="false for the evaluated employee: no answers, the summary only")
     summary: FeedbackSummaryType
 
 
+@described(rest.EvaluationBulkResult)
 @strawberry.type(name="EvaluationBulkResult")
 class EvaluationBulkResultType:
     created: int
@@ -368,6 +381,7 @@ class EvaluationBulkResultType:
 # --- calibration -------------------------------------------------------------------------------
 
 
+@described(rest.AdjustmentRead, rest.CalibrationAdjustmentCreate)
 @strawberry.type(name="CalibrationAdjustment")
 class AdjustmentType(Entity):
     calibration_id: uuid.UUID
@@ -386,6 +400,7 @@ class AdjustmentType(Entity):
         return await by_loader(info.context.loaders.by_id(CalibrationAdjustment), keys, AdjustmentType.of)
 
 
+@described(rest.BandRead)
 @strawberry.type(name="CalibrationBand")
 class BandType:
     rating: str
@@ -394,12 +409,14 @@ class BandType:
     actual: int
 
 
+@described(rest.PolicyRefRead)
 @strawberry.type(name="CalibrationPolicyRef")
 class PolicyRefType:
     policy_id: uuid.UUID | None = strawberry.field(description="the scoring policy; null for the built-in defaults")
     version: int
 
 
+@described(rest.DistributionGroup)
 @strawberry.type(name="CalibrationGroup")
 class GroupType:
     policy: PolicyRefType
@@ -408,6 +425,7 @@ class GroupType:
     bands: list[BandType]
 
 
+@described(rest.MemberResult)
 @strawberry.type(name="CalibrationMemberResult")
 class MemberResultType:
     employee_id: uuid.UUID
@@ -421,6 +439,7 @@ class MemberResultType:
     flags: list[str]
 
 
+@described(rest.DistributionRead)
 @strawberry.type(name="CalibrationDistribution")
 class DistributionType:
     calibration_id: uuid.UUID
@@ -450,6 +469,7 @@ class DistributionType:
         )
 
 
+@described(rest.CalibrationRead, rest.CalibrationCreate)
 @strawberry.type(name="Calibration")
 class CalibrationType(Entity):
     cycle_id: uuid.UUID
@@ -472,7 +492,7 @@ class CalibrationType(Entity):
     async def distribution(self, info: Context) -> DistributionType:
         return DistributionType.of(await calibration.distribution(info.context.ctx, self.id))
 
-    @strawberry.field
+    @strawberry.field(description="The session's adjustments, a page at a time")
     async def adjustments(
         self, info: Context, first: int | None = None, after: str | None = None
     ) -> Connection[AdjustmentType]:
@@ -497,12 +517,14 @@ class CalibrationType(Entity):
 # --- review meetings ---------------------------------------------------------------------------
 
 
+@described(rest.SubjectRead, rest.SubjectRef)
 @strawberry.type(name="ReviewSubject")
 class SubjectType:
     kind: str = enum_field(ReviewSubjectKind)
     subject_id: uuid.UUID = strawberry.field(description="the objective, cycle or evaluation (as `kind` says)")
 
 
+@described(rest.ImprovementActionRead, rest.ImprovementAction)
 @strawberry.type(name="ImprovementAction")
 class ImprovementActionType:
     action: str
@@ -511,6 +533,7 @@ class ImprovementActionType:
     status: str = enum_field(ImprovementActionStatus)
 
 
+@described(rest.ReviewMeetingRead, rest.ReviewMeetingCreate)
 @strawberry.type(name="ReviewMeeting")
 class ReviewMeetingType(Entity):
     subject: SubjectType
@@ -550,27 +573,31 @@ class ReviewMeetingType(Entity):
 # --- inputs ------------------------------------------------------------------------------------
 
 
-@strawberry.input
+@described(rest.SelfReviewIn, rest.SelfReviewRead)
+@strawberry.input(description="The employee's own review of the cycle")
 class SelfReviewInput:
     rating: int | None = strawberry.UNSET
     comments: str | None = strawberry.UNSET
 
 
-@strawberry.input
+@described(rest.CompetencyIn, rest.CompetencyRead)
+@strawberry.input(description="A rating of one competency")
 class CompetencyInput:
     name: str
     rating: int
     comments: str | None = strawberry.UNSET
 
 
-@strawberry.input
+@described(rest.ManagerReviewIn, rest.ManagerReviewRead)
+@strawberry.input(description="The manager's review of the employee")
 class ManagerReviewInput:
     rating: int | None = strawberry.UNSET
     comments: str | None = strawberry.UNSET
     competencies: list[CompetencyInput] | None = strawberry.UNSET
 
 
-@strawberry.input
+@described(rest.EvaluationCreate, rest.EvaluationRead)
+@strawberry.input(description="The fields of an evaluation to create, or to change (a field left out keeps its value)")
 class EvaluationInput:
     employee_id: strawberry.ID | None = ref_field(EmployeeType)
     cycle_id: strawberry.ID | None = ref_field(CycleType)
@@ -578,27 +605,33 @@ class EvaluationInput:
     manager_review: ManagerReviewInput | None = strawberry.UNSET
 
 
-@strawberry.input
+@described(rest.EvaluationBulkCreate)
+@strawberry.input(description="Evaluations to create at once: for employees, or every employee of a department")
 class EvaluationBulkInput:
     cycle_id: strawberry.ID = ref_field(CycleType)
     department_id: strawberry.ID | None = ref_field(DepartmentType)
     employee_ids: list[strawberry.ID] | None = ref_field(EmployeeType)
 
 
-@strawberry.input
+@described(rest.PeerRequestCreate, rest.PeerRequestRead)
+@strawberry.input(description="A 360 feedback request to send to a reviewer")
 class PeerRequestInput:
     reviewer_id: strawberry.ID = ref_field(EmployeeType)
     due_date: dt.date | None = strawberry.UNSET
 
 
-@strawberry.input
+@described(rest.FeedbackCreate, rest.FeedbackRead)
+@strawberry.input(description="A reviewer's 360 answer")
 class FeedbackInput:
     rating: int
     comments: str | None = strawberry.UNSET
     reviewer_id: strawberry.ID | None = ref_field(EmployeeType)
 
 
-@strawberry.input
+@described(rest.CalibrationCreate, rest.CalibrationRead)
+@strawberry.input(
+    description="A calibration session to open: its cycle, a name, and its members (employees, or a department)"
+)
 class CalibrationInput:
     cycle_id: strawberry.ID = ref_field(CycleType)
     name: str
@@ -606,14 +639,18 @@ class CalibrationInput:
     department_id: strawberry.ID | None = ref_field(DepartmentType)
 
 
-@strawberry.input
+@described(rest.CalibrationAdjustmentCreate, rest.AdjustmentRead)
+@strawberry.input(description="A calibration adjustment to record: points for one member, and why")
 class AdjustmentInput:
     employee_id: strawberry.ID = ref_field(EmployeeType)
     delta: DecimalString
     reason: str | None = strawberry.UNSET
 
 
-@strawberry.input
+@described(rest.InterviewCreate, rest.InterviewRead)
+@strawberry.input(
+    description="The fields of a performance interview to schedule, or to change (a field left out keeps its value)"
+)
 class InterviewInput:
     evaluation_id: strawberry.ID | None = ref_field(EvaluationType)
     interviewer_id: strawberry.ID | None = ref_field(EmployeeType)
@@ -623,13 +660,17 @@ class InterviewInput:
     outcome: str | None = strawberry.UNSET
 
 
-@strawberry.input
+@described(rest.SubjectRef, rest.SubjectRead)
+@strawberry.input(description="What a review meeting is about: an objective, a cycle or an evaluation")
 class SubjectInput:
     kind: str = enum_field(ReviewSubjectKind)
-    subject_id: strawberry.ID = ref_field("Objective", "Cycle", "Evaluation")
+    subject_id: strawberry.ID = ref_field(
+        "Objective", "Cycle", "Evaluation", description="The objective, cycle or evaluation (as `kind` says)"
+    )
 
 
-@strawberry.input
+@described(rest.ImprovementAction, rest.ImprovementActionRead)
+@strawberry.input(description="One action of an improvement plan")
 class ImprovementActionInput:
     action: str
     owner_id: strawberry.ID = ref_field(EmployeeType)
@@ -637,7 +678,10 @@ class ImprovementActionInput:
     status: str | None = enum_field(ImprovementActionStatus | None, default=strawberry.UNSET)
 
 
-@strawberry.input
+@described(rest.ReviewMeetingCreate, rest.ReviewMeetingRead)
+@strawberry.input(
+    description="The fields of a review meeting record to create, or to change (a field left out keeps its value)"
+)
 class ReviewMeetingInput:
     subject: SubjectInput | None = strawberry.UNSET
     title: str | None = strawberry.UNSET

@@ -73,6 +73,8 @@ class EvaluationBulkCreate(Input):
 
 
 class EvaluationBulkResult(Output):
+    """What a bulk creation of evaluations did."""
+
     created: int
     skipped: int
     evaluation_ids: list[uuid.UUID] = Field(description="every evaluation of the selection, created or already there")
@@ -97,56 +99,69 @@ class EvaluationActionIn(Input):
 
 
 class SelfReviewRead(Output):
+    """The employee's own review of the cycle."""
+
     rating: int | None
     comments: str | None
     submitted_at: dt.datetime | None
 
 
 class CompetencyRead(Output):
+    """A rating of one competency in a manager review."""
+
     name: str
     rating: int
     comments: str | None = None
 
 
 class ManagerReviewRead(Output):
+    """The manager's review of the employee."""
+
     rating: int | None
     comments: str | None
-    competencies: list[CompetencyRead]
+    competencies: list[CompetencyRead] = Field(description="Ratings of competencies")
     reviewer_id: uuid.UUID | None
     submitted_at: dt.datetime | None
 
 
 class CalibrationOutcome(Output):
+    """What calibration did to an evaluation."""
+
     calibration_id: uuid.UUID
-    calibrated_at: dt.datetime | None
+    calibrated_at: dt.datetime | None = Field(description="When the session was finalized")
     final: DecimalStr | None = Field(description="the final score when the session was finalized")
     rating: str | None = Field(description="the rating after calibration (enforced when the distribution is)")
-    computed_rating: str | None
-    distribution_enforced: bool
+    computed_rating: str | None = Field(description="The rating from the bands, before any enforcement")
+    distribution_enforced: bool = Field(description="Whether the enforced distribution moved the rating")
 
 
 class FeedbackSummary(Output):
     """360 feedback in aggregate. For the evaluated employee it is anonymous and shown only
     once `min_reviewers` answered (`available`); until then every figure is null."""
 
-    available: bool
-    min_reviewers: int
-    answered: int | None
+    available: bool = Field(
+        description="Whether the figures are shown (enough reviewers answered, or the caller may see them anyway)"
+    )
+    min_reviewers: int = Field(description="How many answers are needed before the evaluated employee sees the summary")
+    answered: int | None = Field(description="How many reviewers answered (null until available)")
     mean_rating: DecimalStr | None = Field(description="mean of the submitted ratings, 2 places")
     comments: list[str] = Field(description="submitted comments, sorted by text (never by reviewer or time)")
 
 
 class EvaluationRead(Output):
+    """An employee's performance evaluation in a cycle: self review, manager review, 360
+    feedback, calibration and the final result."""
+
     id: uuid.UUID
     employee_id: uuid.UUID
     cycle_id: uuid.UUID
     status: EvaluationStatus
     self_review: SelfReviewRead | None = Field(description="null until there is one the caller may see")
     manager_review: ManagerReviewRead | None = Field(description="null until there is one the caller may see")
-    peer_feedback: FeedbackSummary | None
-    calibration: CalibrationOutcome | None
-    final_score: DecimalStr | None
-    final_rating: str | None
+    peer_feedback: FeedbackSummary | None = Field(description="360 feedback in aggregate")
+    calibration: CalibrationOutcome | None = Field(description="What calibration did (null until calibrated)")
+    final_score: DecimalStr | None = Field(description="The final score of record (null until finalized)")
+    final_rating: str | None = Field(description="The final rating (null until finalized)")
     finalized_at: dt.datetime | None
     acknowledged_at: dt.datetime | None
     acknowledged_by: str | None
@@ -172,14 +187,16 @@ class PeerRequestRead(Output):
     employee_id: uuid.UUID
     cycle_id: uuid.UUID
     reviewer_id: uuid.UUID | None
-    requested_by: str | None
+    requested_by: str | None = Field(
+        description="Who asked for the feedback (user id; hidden from the evaluated employee)"
+    )
     due_date: dt.date | None
     status: PeerStatus | None
     rating: int | None
     comments: str | None
     submitted_at: dt.datetime | None
     declined_at: dt.datetime | None
-    decline_reason: str | None
+    decline_reason: str | None = Field(description="Why the reviewer declined (null unless declined)")
     created_at: dt.datetime
 
 
@@ -194,6 +211,8 @@ class PeerDecline(Input):
 
 
 class FeedbackRead(Output):
+    """One reviewer's 360 answer, attributed (for managers, hr, admin and auditors)."""
+
     id: uuid.UUID = Field(description="the peer request answered")
     evaluation_id: uuid.UUID
     reviewer_id: uuid.UUID
@@ -229,6 +248,8 @@ class CalibrationCreate(Input):
 
 
 class CalibrationRead(Output):
+    """A calibration session over a set of evaluations: adjustments, a distribution check, finalization."""
+
     id: uuid.UUID
     cycle_id: uuid.UUID
     name: str
@@ -256,6 +277,8 @@ class CalibrationAdjustmentCreate(Input):
 
 
 class AdjustmentRead(Output):
+    """A calibration adjustment: points added to an employee's composite, with a reason and an author."""
+
     id: uuid.UUID
     calibration_id: uuid.UUID
     employee_id: uuid.UUID
@@ -276,13 +299,19 @@ class SimulateIn(Input):
 
 
 class BandRead(Output):
+    """One rating band of a distribution: how many are allowed and how many there are."""
+
     rating: str
-    pct: DecimalStr | None = Field(description="the guideline's share; null without a guideline")
-    allowed: int | None
-    actual: int
+    pct: DecimalStr | None = Field(
+        description="the guideline's share; null without a guideline",
+    )
+    allowed: int | None = Field(description="How many members the guideline allows (null without a guideline)")
+    actual: int = Field(description="How many members have the rating")
 
 
 class PolicyRefRead(Output):
+    """The scoring policy version a group was scored under."""
+
     id: uuid.UUID | None
     version: int
 
@@ -290,13 +319,17 @@ class PolicyRefRead(Output):
 class DistributionGroup(Output):
     """Members scored under one policy version, checked against its guideline."""
 
-    policy: PolicyRefRead
-    mode: Literal["advisory", "enforced"] | None
+    policy: PolicyRefRead = Field(description="The policy version")
+    mode: Literal["advisory", "enforced"] | None = Field(
+        description="advisory (reported) or enforced (applied at finalization); null without a guideline"
+    )
     employee_ids: list[uuid.UUID]
-    bands: list[BandRead]
+    bands: list[BandRead] = Field(description="Per rating: allowed and actual counts")
 
 
 class MemberResult(Output):
+    """A member of a calibration: their score, adjustments and rating."""
+
     employee_id: uuid.UUID
     status: str
     composite: DecimalStr | None
@@ -304,18 +337,22 @@ class MemberResult(Output):
     final: DecimalStr | None
     rating: str | None = Field(description="the rating the score shows now")
     computed_rating: str | None = Field(description="the rating from the bands, before any enforcement")
-    enforced_rating: str | None = Field(description="what the enforced distribution gives (or gave)")
+    enforced_rating: str | None = Field(
+        description="what the enforced distribution gives (or gave)",
+    )
     flags: list[str]
 
 
 class DistributionRead(Output):
+    """A calibration's distribution check: per band allowed and actual counts, each member's final and rating."""
+
     calibration_id: uuid.UUID
     cycle_id: uuid.UUID
     status: Literal["open", "finalized"]
-    simulated: bool
+    simulated: bool = Field(description="Whether this is a what-if with proposed adjustments (nothing saved)")
     bands: list[BandRead] = Field(description="all groups together, per rating")
-    groups: list[DistributionGroup]
-    employees: list[MemberResult]
+    groups: list[DistributionGroup] = Field(description="One per scoring policy version in use")
+    employees: list[MemberResult] = Field(description="Each member's result")
 
 
 # --- interviews ----------------------------------------------------------------------------
@@ -343,16 +380,19 @@ class InterviewAcknowledge(Input):
 
 
 class InterviewRead(Output):
+    """The performance interview of an evaluation: when, the plan, notes and outcome, and
+    the employee's acknowledgement."""
+
     id: uuid.UUID
     evaluation_id: uuid.UUID
     employee_id: uuid.UUID
     cycle_id: uuid.UUID
     interviewer_id: uuid.UUID | None
     status: Literal["planned", "held", "acknowledged"]
-    scheduled_at: dt.datetime | None
-    plan: str | None
+    scheduled_at: dt.datetime | None = Field(description="When it takes place")
+    plan: str | None = Field(description="The agenda, in prose")
     notes: str | None
-    outcome: str | None
+    outcome: str | None = Field(description="What the interview concluded, in prose")
     acknowledged_at: dt.datetime | None
     acknowledged_by: str | None
     acknowledgement_comment: str | None
@@ -410,11 +450,15 @@ class ReviewMeetingUpdate(ReviewMeetingFields):
 
 
 class SubjectRead(Output):
+    """What a review meeting is about: an objective, a cycle or an evaluation."""
+
     kind: SubjectKind
     id: uuid.UUID
 
 
 class ImprovementActionRead(Output):
+    """One action of an improvement plan."""
+
     action: str
     owner_id: uuid.UUID
     due_date: dt.date
@@ -422,16 +466,18 @@ class ImprovementActionRead(Output):
 
 
 class ReviewMeetingRead(Output):
+    """A review meeting record: its summary, the result data, the gap, its causes and the improvement plan."""
+
     id: uuid.UUID
-    subject: SubjectRead
+    subject: SubjectRead = Field(description="What the meeting is about")
     employee_id: uuid.UUID | None
     title: str | None
-    held_on: dt.date | None
+    held_on: dt.date | None = Field(description="The day it was held")
     summary: str | None
-    result_data: dict[str, Any] | None
-    gap: str | None
-    cause_analysis: str | None
-    improvement_plan: list[ImprovementActionRead]
+    result_data: dict[str, Any] | None = Field(description="The results discussed, a JSON object")
+    gap: str | None = Field(description="The gap between target and result, in prose")
+    cause_analysis: str | None = Field(description="Why the gap arose, in prose")
+    improvement_plan: list[ImprovementActionRead] = Field(description="The actions agreed")
     created_by: str
     created_at: dt.datetime
     updated_at: dt.datetime

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import inspect
 import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -19,6 +20,8 @@ from strawberry.types.scalar import ScalarDefinition
 
 from service.errors import ValidationFailed, validation_errors
 from service.graphql.nodes import REF, Context, key_of
+from service.graphql.values import value_description
+from service.kit.glossary import FIELDS
 from service.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageParams, encode_cursor
 from service.kit.schemas import Timestamp
 
@@ -26,11 +29,115 @@ __all__ = ["Context"]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
+C = TypeVar("C", bound=type)
+
+# --- descriptions ---------------------------------------------------------------------------------
+
+# Fields only GraphQL has: the objects a reference names, read through the dataloaders.
+RELATIONS: dict[str, str] = {
+    "cycle": "The cycle (null when the caller may not see it)",
+    "department": "The department (null when there is none, or the caller may not see it)",
+    "position": "The position (null when there is none, or the caller may not see it)",
+    "manager": "The manager (null when there is none, or the caller may not see them)",
+    "parent": "The parent (null at the top, or when the caller may not see it)",
+    "head": "The department's head (null when there is none, or the caller may not see them)",
+    "owner": "The owner (null when the caller may not see them)",
+    "objective": "The objective (null when the caller may not see it)",
+    "definition": "The KPI definition (null when the caller may not see it)",
+    "employee": "The employee (null when the caller may not see them)",
+}
+
+# Arguments, by name; a name not here that names a field (`cycle_id`, `status`) filters
+# on that field (`FILTER`).
+ARGUMENTS: dict[str, str] = {
+    "first": f"How many to return, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})",
+    "after": "Return what follows this cursor (a previous page's `pageInfo.endCursor`)",
+    "last": f"How many to return from the end, 1 to {MAX_LIMIT}",
+    "before": "Return what precedes this cursor (a later page's `pageInfo.startCursor`)",
+    "q": "Search: only those whose text matches these words",
+    "sort": "The order: field names, comma-separated, each descending when prefixed with `-`",
+    "id": "The object's global `id`, or its UUID (`databaseId`)",
+    "ids": f"Global ids (`id`), at most {MAX_LIMIT}",
+    "input": "The fields to set; a field left out keeps its value on a change, its default on a creation",
+    "expected_version": "The `version` the change is made against; when the object has moved on, nothing "
+    "changes and the answer is an error with status 412 (REST's If-Match). Omit it to change whatever is current",
+    "comment": "A comment kept with the step",
+    "explain": "Whether to include each score's `explanation` (a larger answer)",
+    "version": "The version to read (by default the one the global id names, else the current one)",
+    "updated_since": "Only those changed at or after this time",
+    "acknowledged": "Only those payroll has acknowledged (true), or not yet (false)",
+    "atomic": "All rows or none: when any row is bad nothing is written and the answer is an error with status 422 "
+    "listing every row's errors",
+}
+FILTER = "Only those whose `{name}` is this"
+# A mutation's arguments other than `ARGUMENTS`; then the glossary (`reason`, `cycle_id`).
+MUTATION_ARGUMENTS: dict[str, str] = {
+    "rows": "The employees to create or update, matched by `externalId`",
+    "to": "The status to move to",
+    "cadence": "The length of the children",
+    "self_review": "The self review",
+    "manager_review": "The manager's review",
+    "adjustments": "The adjustments to try (nothing is saved)",
+    "decision": "Approve or decline",
+    "payroll_reference": "The result's reference in the payroll system",
+}
+
+
+def sentence(text: str) -> str:
+    """A description starts with a capital letter (the schema linter's rule)."""
+    return text[:1].upper() + text[1:]
+
+
+def _from_models(name: str, models: Sequence[type[BaseModel]]) -> str | None:
+    for model in models:
+        field = model.model_fields.get(name)
+        if field is not None and field.description:
+            return field.description
+    return FIELDS.get(name) or RELATIONS.get(name)
+
+
+def _docstring(models: Sequence[type[BaseModel]]) -> str | None:
+    doc = models[0].__dict__.get("__doc__") if models else None
+    return inspect.cleandoc(doc) if doc else None
+
+
+def described(*models: type[BaseModel], filters: bool = False) -> Callable[[C], C]:
+    """Fills what a Strawberry type leaves undocumented from the REST models it mirrors,
+    so both APIs say the same thing in one place: the type's description is the first
+    model's own docstring, a field's the description of the models' field of the same
+    (snake_case) name, else the shared glossary (`kit.glossary.FIELDS`, `RELATIONS`). An
+    argument's comes from `ARGUMENTS`, then on a query type (`filters`) a filter names
+    the field it filters on, elsewhere `MUTATION_ARGUMENTS` and the glossary. What the
+    Strawberry definition says itself wins; every description starts with a capital.
+    Applied above `@strawberry.type`/`input`; `tests/test_graphql_conventions.py` fails
+    on anything left without one."""
+
+    def apply(cls: C) -> C:
+        definition = cls.__strawberry_definition__  # type: ignore[attr-defined]  # set by @strawberry.type
+        text = definition.description or _docstring(models)
+        definition.description = sentence(text) if text else None
+        for field in definition.fields:
+            text = field.description or _from_models(field.python_name, models)
+            field.description = sentence(text) if text else None
+            for arg in field.arguments:
+                name = arg.python_name
+                text = arg.description or ARGUMENTS.get(name)
+                if text is None:
+                    text = (
+                        FILTER.format(name=camel(name)) if filters else MUTATION_ARGUMENTS.get(name, FIELDS.get(name))
+                    )
+                arg.description = sentence(text) if text else None
+        return cls
+
+    return apply
+
 
 # --- scalars --------------------------------------------------------------------------------------
 
 RFC3339 = "https://www.rfc-editor.org/rfc/rfc3339#section-5.6"
 RFC9562 = "https://www.rfc-editor.org/rfc/rfc9562"
+RFC8259 = "https://www.rfc-editor.org/rfc/rfc8259"
+JSON_NUMBER = f"{RFC8259}#section-6"
 
 DecimalString = NewType("DecimalString", str)
 JSON = NewType("JSON", object)
@@ -63,20 +170,25 @@ def _decimal(value: str) -> str:
 SCALARS: dict[object, ScalarDefinition] = {
     DecimalString: strawberry.scalar(
         name="DecimalString",
-        description='An exact decimal as a string ("87.50"), written as REST writes it; an input may also be a number',
+        description='An exact decimal as a string ("87.50"), written as REST writes it: the text of a JSON number '
+        "(RFC 8259 section 6), its scale kept (`87.50` stays `87.50`); an input may also be a number",
+        specified_by_url=JSON_NUMBER,
         serialize=str,
         parse_value=wrap_parser(_decimal, "DecimalString", (ValueError, DecimalException), accept_non_string=True),
     ),
     JSON: strawberry.scalar(
         name="JSON",
-        description="Any JSON value: the same document REST answers for this field, keys as in REST (snake_case)",
+        description="Any JSON value (RFC 8259): the same document REST answers for this field, keys as in REST "
+        '(snake_case, `{"base_salary_minor": 100}`)',
+        specified_by_url=RFC8259,
         serialize=lambda v: v,
         parse_value=lambda v: v,
     ),
     MinorUnits: strawberry.scalar(
         name="MinorUnits",
-        description="Money as an integer count of the currency's minor units (cents), of any size: GraphQL's "
-        "Int is 32-bit",
+        description="Money as an integer count of the currency's minor units (cents, `12550` for 125.50), a JSON "
+        "number without fraction or exponent, of any size: GraphQL's Int is 32-bit",
+        specified_by_url=JSON_NUMBER,
         serialize=int,
         parse_value=int,
     ),
@@ -141,7 +253,11 @@ def enum_type(name: str, source: Any, description: str, names: Mapping[str, str]
             raise ValueError(f"{name}: {value!r} needs a GraphQL name (`names`)")
         members[member] = value
     cls: Any = enum.StrEnum(name, members)  # type: ignore[misc]  # the functional API, with a name known at run time
-    return strawberry.enum(cls, name=name, description=description)
+    graphql_enum = strawberry.enum(cls, name=name, description=sentence(description))
+    definition = graphql_enum.__strawberry_definition__  # type: ignore[attr-defined]  # set by strawberry.enum
+    for value in definition.values:
+        value.description = value_description(name, value.value)
+    return graphql_enum
 
 
 def enum_field(graphql_type: Any, **kwargs: Any) -> Any:
@@ -163,27 +279,29 @@ VERSION = "the resource's version (its REST ETag): pass it as `expectedVersion` 
 
 @strawberry.type(description="Where a page sits in its list (Relay cursor connections)")
 class PageInfo:
-    has_next_page: bool = strawberry.field(description="whether rows follow this page (ask with `after: endCursor`)")
+    has_next_page: bool = strawberry.field(description="Whether rows follow this page (ask with `after: endCursor`)")
     has_previous_page: bool = strawberry.field(
-        description="paging forward: true when `after` was given (the rows up to that cursor came before); "
+        description="Paging forward: true when `after` was given (the rows up to that cursor came before); "
         "the rows before it are not counted again"
     )
-    start_cursor: str | None = strawberry.field(description="the first edge's cursor; null for an empty page")
-    end_cursor: str | None = strawberry.field(description="the last edge's cursor; null for an empty page")
+    start_cursor: str | None = strawberry.field(description="The first edge's cursor; null for an empty page")
+    end_cursor: str | None = strawberry.field(description="The last edge's cursor; null for an empty page")
 
 
-@strawberry.type
+@strawberry.type(description="One object of a list and its position in it")
 class Edge(Generic[T]):
-    cursor: str = strawberry.field(description="this row's position; the same cursor REST's lists take")
-    node: T
+    cursor: str = strawberry.field(description="This row's position; the same cursor REST's lists take")
+    node: T = strawberry.field(description="The object")
 
 
-@strawberry.type
+@strawberry.type(
+    description="A page of a list (a Relay cursor connection): pass `pageInfo.endCursor` as `after` for the next page"
+)
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
+    edges: list[Edge[T]] = strawberry.field(description="The page's objects with their cursors, in order")
+    page_info: PageInfo = strawberry.field(description="Where the page sits in the list")
 
-    @strawberry.field(description="the edges' nodes, without cursors")
+    @strawberry.field(description="The edges' nodes, without cursors")
     def nodes(self) -> list[T]:
         return [e.node for e in self.edges]
 

@@ -27,7 +27,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, overload
+from typing import Annotated, Any, TypeVar, overload
 
 import strawberry
 from strawberry import relay
@@ -215,12 +215,18 @@ async def resolve(info: Context, ids: Sequence[str]) -> list[Entity | None]:
 @strawberry.type
 class NodeQuery:
     @strawberry.field(description="The object with this global id; null when there is none the caller may see")
-    async def node(self, info: Context, id: strawberry.ID) -> relay.Node | None:
+    async def node(
+        self, info: Context, id: Annotated[strawberry.ID, strawberry.argument(description="A global id (`id`)")]
+    ) -> relay.Node | None:
         return (await resolve(info, [id]))[0]
 
     @strawberry.field(
         description=f"The objects with these global ids, in order (at most {MAX_LIMIT}); null for each "
         "the caller may not see"
     )
-    async def nodes(self, info: Context, ids: list[strawberry.ID]) -> list[relay.Node | None]:
+    async def nodes(
+        self,
+        info: Context,
+        ids: Annotated[list[strawberry.ID], strawberry.argument(description=f"Global ids (`id`), at most {MAX_LIMIT}")],
+    ) -> list[relay.Node | None]:
         return list(await resolve(info, ids))

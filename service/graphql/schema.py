@@ -100,12 +100,15 @@ class DomainErrors(SchemaExtension):
             await context.ctx.session.rollback()
 
 
-@strawberry.type
+@strawberry.type(description="What can be read: each list a Relay connection, each object also by `node(id:)`")
 class Query(NodeQuery, OrgQuery, CycleQuery, KpiQuery, OkrQuery, ScoringQuery, EvaluationQuery, IncentiveQuery):
     pass
 
 
-@strawberry.type
+@strawberry.type(
+    description="What can be changed, under the same rules as REST; a change to a versioned object takes "
+    "`expectedVersion` (REST's If-Match)"
+)
 class Mutation(
     OrgMutation, CycleMutation, KpiMutation, OkrMutation, ScoringMutation, EvaluationMutation, IncentiveMutation
 ):

@@ -23,6 +23,7 @@ from service.graphql.common import (
     Context,
     MinorUnits,
     connection,
+    described,
     edges_of,
     enum_field,
     enum_type,
@@ -34,6 +35,7 @@ from service.graphql.common import (
 from service.graphql.nodes import Entity, NodeKey, by_loader, by_service, ref, ref_field
 from service.graphql.visibility import only_if, visible_rows
 from service.incentives import nominations, payroll, plans, results, runs
+from service.incentives import schemas as rest
 from service.incentives.models import IncentivePlan, IncentiveResult
 from service.incentives.schemas import (
     IncentivePlanCreate,
@@ -78,6 +80,7 @@ async def _employee(info: Context, employee_id: uuid.UUID) -> EmployeeType | Non
     return EmployeeType.of(emp) if emp else None
 
 
+@described(rest.IncentivePlanRead, rest.IncentivePlanCreate)
 @strawberry.type(name="IncentivePlan")
 class IncentivePlanType(Entity):
     name: str
@@ -107,6 +110,7 @@ class IncentivePlanType(Entity):
         )
 
 
+@described(rest.PayrollAckRead, rest.PayrollAckInfo)
 @strawberry.type(name="PayrollAcknowledgement")
 class PayrollAckType:
     payroll_reference: str
@@ -114,6 +118,7 @@ class PayrollAckType:
     acknowledged_by: str
 
 
+@described(rest.IncentiveResultRead)
 @strawberry.type(name="IncentiveResult")
 class IncentiveResultType(Entity):
     plan_id: uuid.UUID
@@ -150,7 +155,7 @@ class IncentiveResultType(Entity):
     async def employee(self, info: Context) -> EmployeeType | None:
         return await _employee(info, self.employee_id)
 
-    @strawberry.field
+    @strawberry.field(description="The incentive plan (null when the caller may not see it)")
     async def plan(self, info: Context) -> IncentivePlanType | None:
         if not policy.read_incentive_plans(info.context.ctx.principal).allowed:
             return None
@@ -172,6 +177,7 @@ class IncentiveResultType(Entity):
         return await by_service(keys, fetch)
 
 
+@described(rest.NominationRead)
 @strawberry.type(name="Nomination")
 class NominationType(Entity):
     plan_id: uuid.UUID
@@ -208,12 +214,14 @@ class NominationType(Entity):
         return await by_service(keys, fetch)
 
 
+@described(rest.RunSkip)
 @strawberry.type(name="IncentiveRunSkip")
 class RunSkipType:
     employee_id: uuid.UUID
     reason: str
 
 
+@described(rest.IncentiveRunRead)
 @strawberry.type(name="IncentiveRun")
 class IncentiveRunType:
     plan_id: uuid.UUID
@@ -238,6 +246,7 @@ class IncentiveRunType:
         )
 
 
+@described(rest.BulkActionRead)
 @strawberry.type(name="IncentiveBulkAction")
 class BulkActionType:
     plan_id: uuid.UUID
@@ -246,6 +255,7 @@ class BulkActionType:
     result_ids: list[uuid.UUID]
 
 
+@described(rest.PayrollResultRead)
 @strawberry.type(name="PayrollIncentiveResult", description="A finalized money result as the payroll feed shows it")
 class PayrollResultType(Entity):
     sequence: int
@@ -280,7 +290,10 @@ class PayrollResultType(Entity):
         return [found.get(k.id) for k in keys]
 
 
-@strawberry.input
+@described(rest.IncentivePlanCreate, rest.IncentivePlanRead)
+@strawberry.input(
+    description="The fields of an incentive plan to create, or to change (a field left out keeps its value)"
+)
 class IncentivePlanInput:
     name: str | None = strawberry.UNSET
     kind: str | None = enum_field(IncentivePlanKind | None, default=strawberry.UNSET)
@@ -289,7 +302,8 @@ class IncentivePlanInput:
     params: JSON | None = strawberry.UNSET
 
 
-@strawberry.input
+@described(rest.ResultAdjustmentCreate)
+@strawberry.input(description="A correction of a finalized result: the signed change or the corrected total, and why")
 class IncentiveAdjustmentInput:
     amount_minor: MinorUnits | None = strawberry.UNSET
     corrected_amount_minor: MinorUnits | None = strawberry.UNSET
@@ -300,9 +314,10 @@ async def _result(info: Context, row: Any) -> IncentiveResultType:
     return IncentiveResultType.of((await results.reads(info.context.ctx, [row]))[0])
 
 
+@described(filters=True)
 @strawberry.type
 class IncentiveQuery:
-    @strawberry.field
+    @strawberry.field(description="The incentive plans, a page at a time")
     async def incentive_plans(
         self,
         info: Context,
@@ -316,11 +331,11 @@ class IncentiveQuery:
         page = await plans.list_plans(info.context.ctx, params, cycle, plain(kind))
         return connection(page, lambda p: IncentivePlanType.of(info, p), params)
 
-    @strawberry.field
+    @strawberry.field(description="One incentive plan")
     async def incentive_plan(self, info: Context, id: strawberry.ID) -> IncentivePlanType:
         return IncentivePlanType.of(info, await plans.get_plan(info.context.ctx, ref(id, IncentivePlanType)))
 
-    @strawberry.field
+    @strawberry.field(description="The incentive results the caller may see, a page at a time")
     async def incentive_results(
         self,
         info: Context,
@@ -348,12 +363,12 @@ class IncentiveQuery:
         reads = {r.id: r for r in await results.reads(ctx, page.items)}
         return connection(page, lambda r: IncentiveResultType.of(reads[r.id]), params)
 
-    @strawberry.field
+    @strawberry.field(description="One incentive result")
     async def incentive_result(self, info: Context, id: strawberry.ID) -> IncentiveResultType:
         row, _ = await results.get_result(info.context.ctx, ref(id, IncentiveResultType))
         return await _result(info, row)
 
-    @strawberry.field
+    @strawberry.field(description="The nominations (OKR breakthrough results) the caller may see, a page at a time")
     async def nominations(
         self,
         info: Context,
@@ -405,16 +420,17 @@ class IncentiveQuery:
         )
 
 
+@described()
 @strawberry.type
 class IncentiveMutation:
-    @strawberry.mutation
+    @strawberry.mutation(description="Creates an incentive plan")
     async def create_incentive_plan(self, info: Context, input: IncentivePlanInput) -> IncentivePlanType:
         data = validate_input(
             IncentivePlanCreate, {k: v for k, v in input_dict(input).items() if not (k == "params" and v is None)}
         )
         return IncentivePlanType.of(info, await plans.create_plan(info.context.ctx, data))
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Changes an incentive plan")
     async def update_incentive_plan(
         self, info: Context, id: strawberry.ID, input: IncentivePlanInput, expected_version: int | None = None
     ) -> IncentivePlanType:
@@ -426,7 +442,7 @@ class IncentiveMutation:
             ),
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Computes the plan's draft results")
     async def run_incentive_plan(
         self, info: Context, id: strawberry.ID, expected_version: int | None = None
     ) -> IncentiveRunType:
@@ -434,7 +450,7 @@ class IncentiveMutation:
             await runs.run_plan(info.context.ctx, ref(id, IncentivePlanType), expected=IfMatch.of(expected_version))
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Approves every draft result of a plan")
     async def approve_incentive_plan_results(
         self, info: Context, id: strawberry.ID, expected_version: int | None = None
     ) -> BulkActionType:
@@ -442,7 +458,7 @@ class IncentiveMutation:
         rows = await results.bulk_action(info.context.ctx, plan, "approve", expected=IfMatch.of(expected_version))
         return BulkActionType(plan_id=plan, action="approve", count=len(rows), result_ids=[r.id for r in rows])
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Finalizes every approved result of a plan")
     async def finalize_incentive_plan_results(
         self, info: Context, id: strawberry.ID, expected_version: int | None = None
     ) -> BulkActionType:
@@ -450,7 +466,7 @@ class IncentiveMutation:
         rows = await results.bulk_action(info.context.ctx, plan, "finalize", expected=IfMatch.of(expected_version))
         return BulkActionType(plan_id=plan, action="finalize", count=len(rows), result_ids=[r.id for r in rows])
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Approves a draft result")
     async def approve_incentive_result(
         self, info: Context, id: strawberry.ID, comment: str | None = None, expected_version: int | None = None
     ) -> IncentiveResultType:
@@ -465,7 +481,7 @@ class IncentiveMutation:
             ),
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Finalizes an approved result (it goes to payroll)")
     async def finalize_incentive_result(
         self, info: Context, id: strawberry.ID, expected_version: int | None = None
     ) -> IncentiveResultType:
@@ -476,7 +492,7 @@ class IncentiveMutation:
             ),
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Declines a result")
     async def decline_incentive_result(
         self, info: Context, id: strawberry.ID, comment: str | None = None, expected_version: int | None = None
     ) -> IncentiveResultType:
@@ -491,14 +507,14 @@ class IncentiveMutation:
             ),
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Corrects a finalized result with an adjustment result")
     async def adjust_incentive_result(
         self, info: Context, id: strawberry.ID, input: IncentiveAdjustmentInput
     ) -> IncentiveResultType:
         data = validate_input(ResultAdjustmentCreate, input_dict(input))
         return await _result(info, await results.adjust(info.context.ctx, ref(id, IncentiveResultType), data))
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Approves or declines a nomination")
     async def decide_nomination(
         self,
         info: Context,
@@ -512,7 +528,7 @@ class IncentiveMutation:
         )
         return NominationType.of(nominations.nomination_read(row))
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Payroll acknowledges a finalized result with its reference")
     async def acknowledge_incentive_result(
         self, info: Context, id: strawberry.ID, payroll_reference: str
     ) -> PayrollAckType:

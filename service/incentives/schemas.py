@@ -137,6 +137,9 @@ class IncentivePlanUpdate(Input):
 
 
 class IncentivePlanRead(Output):
+    """An incentive plan of a cycle: a short-term bonus, a KPI excess reward or an OKR
+    breakthrough nomination, with its parameters."""
+
     id: uuid.UUID
     name: str
     kind: str
@@ -146,17 +149,21 @@ class IncentivePlanRead(Output):
         description="null for callers who may not see plan parameters (pools and rates are pay data)"
     )
     version: int
-    last_run_at: dt.datetime | None
+    last_run_at: dt.datetime | None = Field(description="When it was last run (null before the first run)")
     created_at: dt.datetime
     updated_at: dt.datetime
 
 
 class RunSkip(Output):
+    """An employee a run gave no result, and why."""
+
     employee_id: uuid.UUID
     reason: str
 
 
 class IncentiveRunRead(Output):
+    """What a run of an incentive plan did: the drafts it wrote, replaced, kept and skipped."""
+
     plan_id: uuid.UUID
     cycle_id: uuid.UUID
     kind: str
@@ -165,13 +172,15 @@ class IncentiveRunRead(Output):
     replaced: int = Field(description="earlier drafts this run replaced")
     kept: int = Field(description="approved, finalized or declined results left untouched")
     skipped: dict[str, int] = Field(description="employees without a result, counted by reason")
-    skipped_employees: list[RunSkip]
+    skipped_employees: list[RunSkip] = Field(description="Each skipped employee and why")
     total_minor: int | None = Field(description="sum of the new drafts (money plans)")
-    pool: dict[str, Any] | None
+    pool: dict[str, Any] | None = Field(description="How the pool was applied (money plans with a pool), a JSON object")
     result_ids: list[uuid.UUID]
 
 
 class BulkActionRead(Output):
+    """What a bulk approval or finalization of results did."""
+
     plan_id: uuid.UUID
     action: str
     count: int
@@ -211,6 +220,9 @@ class PayrollAckInfo(Output):
 
 
 class IncentiveResultRead(Output):
+    """What an incentive plan gives an employee: an amount or a nomination, through draft,
+    approved, finalized (or declined)."""
+
     id: uuid.UUID
     plan_id: uuid.UUID
     employee_id: uuid.UUID
@@ -221,9 +233,9 @@ class IncentiveResultRead(Output):
     )
     amount: str | None = Field(description="amount_minor in major units with the currency's decimals")
     currency: str | None
-    amount_visible: bool
+    amount_visible: bool = Field(description="Whether the caller may see the amount")
     nomination: str | None = Field(description="promotion_track or training (okr_breakthrough plans)")
-    earning_code: str | None
+    earning_code: str | None = Field(description="The payroll earning code it is paid under")
     period_start: dt.date
     period_end: dt.date
     inputs: dict[str, Any] = Field(
@@ -239,7 +251,7 @@ class IncentiveResultRead(Output):
     finalized_by: str | None
     declined_at: dt.datetime | None
     declined_by: str | None
-    payroll: PayrollAckInfo | None
+    payroll: PayrollAckInfo | None = Field(description="Payroll's acknowledgement (null until acknowledged)")
     created_by: str
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -254,19 +266,19 @@ class PayrollResultRead(Output):
     id: uuid.UUID
     sequence: int = Field(description="the result's position in the organization's payroll feed")
     employee_id: uuid.UUID
-    employee_external_id: str
+    employee_external_id: str = Field(description="The employee's id in the HRIS")
     plan_id: uuid.UUID
-    plan: str
+    plan: str = Field(description="The incentive plan's name")
     period_start: dt.date
     period_end: dt.date
-    earning_code: str | None
+    earning_code: str | None = Field(description="The payroll earning code it is paid under")
     amount_minor: int
-    amount: str
+    amount: str = Field(description="amount_minor in major units with the currency's decimals")
     currency: str
     kind: str
     adjusts_id: uuid.UUID | None
     finalized_at: dt.datetime
-    payroll: PayrollAckInfo | None
+    payroll: PayrollAckInfo | None = Field(description="Payroll's acknowledgement (null until acknowledged)")
 
 
 class PayrollPage(Output):
@@ -282,8 +294,10 @@ class PayrollAckCreate(Input):
 
 
 class PayrollAckRead(Output):
+    """Payroll's acknowledgement of a result: its reference in the payroll system."""
+
     result_id: uuid.UUID
-    payroll_reference: str
+    payroll_reference: str = Field(description="The result's reference in the payroll system")
     acknowledged_at: dt.datetime
     acknowledged_by: str
 

@@ -1,15 +1,18 @@
-"""Base Pydantic models: requests forbid unknown fields (mass assignment is a 422),
-responses serialize decimals as strings."""
+"""Base Pydantic models: requests forbid unknown fields (mass assignment is a 422) and
+hold timestamps in UTC, responses serialize decimals as strings; both take the shared
+words of `kit.glossary` as their fields' descriptions."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, field_validator
 from starlette.responses import Response
+
+from service.kit.glossary import fill_descriptions
 
 DecimalStr = Annotated[Decimal, PlainSerializer(lambda v: str(v), return_type=str, when_used="json")]
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -26,6 +29,11 @@ def _iso_date_time(value: object) -> object:
 
 # A timestamp query parameter: RFC 3339 only.
 Timestamp = Annotated[dt.datetime, BeforeValidator(_iso_date_time)]
+
+
+def utc(value: dt.datetime) -> dt.datetime:
+    """A timestamp in UTC, as the API stores and answers every one; a naive one is UTC."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 NUL_MESSAGE = "must not contain a NUL character (U+0000)"
@@ -46,12 +54,20 @@ def has_nul(value: object) -> bool:
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        fill_descriptions(cls)  # the shared words (`kit.glossary`)
+
     @field_validator("*", mode="after")
     @classmethod
-    def _no_nul(cls, value: object) -> object:
+    def _clean(cls, value: object) -> object:
+        """No NUL anywhere; a timestamp in UTC (`utc`), so the answer to the request that
+        set it reads as every later one does, in REST and GraphQL alike."""
         if value.__class__ is str:  # the common case, without a call
             if "\x00" in value:
                 raise ValueError(NUL_MESSAGE)
+        elif isinstance(value, dt.datetime):
+            return utc(value)
         elif has_nul(value):
             raise ValueError(NUL_MESSAGE)
         return value
@@ -59,6 +75,10 @@ class Input(BaseModel):
 
 class Output(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        fill_descriptions(cls)
 
 
 def json_response(model: BaseModel, *, exclude_unset: bool = False, etag: str | None = None) -> Response:

@@ -23,6 +23,7 @@ from service.graphql.common import (
     Context,
     DecimalString,
     connection,
+    described,
     enum_field,
     enum_type,
     input_dict,
@@ -36,6 +37,7 @@ from service.graphql.visibility import only_if, visible_rows
 from service.kit.etag import IfMatch
 from service.kpi import measurements, templates
 from service.kpi import repository as repo
+from service.kpi import schemas as rest
 from service.kpi import service as svc
 from service.kpi.models import (
     KpiAssignment,
@@ -107,6 +109,7 @@ def visible_measurements(ctx: Ctx) -> Select[Any]:
     )
 
 
+@described(rest.KpiDefinitionRead, rest.KpiDefinitionCreate)
 @strawberry.type(name="KpiDefinition")
 class KpiDefinitionType(Entity):
     code: str
@@ -142,6 +145,7 @@ async def _definition(info: Context, def_id: uuid.UUID) -> KpiDefinitionType | N
     return KpiDefinitionType.of(d) if d else None
 
 
+@described(rest.KpiTemplateItemRead, rest.KpiTemplateItemIn)
 @strawberry.type(name="KpiTemplateItem")
 class KpiTemplateItemType:
     definition_id: uuid.UUID
@@ -177,6 +181,7 @@ class KpiTemplateItemType:
         )
 
 
+@described(rest.KpiTemplateRead, rest.KpiTemplateCreate)
 @strawberry.type(name="KpiTemplate")
 class KpiTemplateType(Entity):
     name: str
@@ -207,6 +212,7 @@ class KpiTemplateType(Entity):
         return await by_service(keys, fetch)
 
 
+@described(rest.KpiMeasurementRead, rest.KpiMeasurementCreate)
 @strawberry.type(name="KpiMeasurement")
 class KpiMeasurementType(Entity):
     assignment_id: uuid.UUID
@@ -260,6 +266,7 @@ def _view_loader(loaders: Loaders) -> DataLoader[Any, svc.AssignmentView]:
     return loaders.custom("kpi:view", make)
 
 
+@described(rest.KpiAssignmentRead, rest.KpiAssignmentCreate)
 @strawberry.type(name="KpiAssignment")
 class KpiAssignmentType(Entity):
     employee_id: uuid.UUID
@@ -298,7 +305,7 @@ class KpiAssignmentType(Entity):
         row = await info.context.loaders.by_id(Cycle).load(self.cycle_id)
         return CycleType.of(row) if row else None
 
-    @strawberry.field
+    @strawberry.field(description="The assignment's measurements")
     async def measurements(self, info: Context) -> list[KpiMeasurementType]:
         return [KpiMeasurementType.of(m) for m in await _measurements_loader(info.context.loaders).load(self.id)]
 
@@ -361,7 +368,10 @@ class KpiAssignmentType(Entity):
         return await by_service(keys, fetch)
 
 
-@strawberry.input
+@described(rest.KpiAssignmentCreate, rest.KpiAssignmentRead)
+@strawberry.input(
+    description="The fields of a KPI assignment to create, or to change (a field left out keeps its value)"
+)
 class KpiAssignmentInput:
     employee_id: strawberry.ID | None = ref_field(EmployeeType)
     cycle_id: strawberry.ID | None = ref_field(CycleType)
@@ -378,7 +388,8 @@ class KpiAssignmentInput:
     rewardable: bool | None = strawberry.UNSET
 
 
-@strawberry.input
+@described(rest.KpiMeasurementCreate, rest.KpiMeasurementRead)
+@strawberry.input(description="A measured value of a KPI assignment to record")
 class KpiMeasurementInput:
     value: DecimalString
     measured_at: dt.date
@@ -386,9 +397,10 @@ class KpiMeasurementInput:
     source_key: str | None = strawberry.UNSET
 
 
+@described(filters=True)
 @strawberry.type
 class KpiQuery:
-    @strawberry.field
+    @strawberry.field(description="The KPI library, a page at a time")
     async def kpi_definitions(
         self,
         info: Context,
@@ -401,11 +413,11 @@ class KpiQuery:
         page = await svc.list_definitions(info.context.ctx, params, code, plain(perspective))
         return connection(page, KpiDefinitionType.of, params)
 
-    @strawberry.field
+    @strawberry.field(description="One KPI definition")
     async def kpi_definition(self, info: Context, id: strawberry.ID) -> KpiDefinitionType:
         return KpiDefinitionType.of(await svc.get_definition(info.context.ctx, ref(id, KpiDefinitionType)))
 
-    @strawberry.field
+    @strawberry.field(description="The KPI templates, a page at a time")
     async def kpi_templates(
         self,
         info: Context,
@@ -418,11 +430,11 @@ class KpiQuery:
         page = await templates.list_templates(info.context.ctx, params, position)
         return connection(page, KpiTemplateType.of, params)
 
-    @strawberry.field
+    @strawberry.field(description="One KPI template")
     async def kpi_template(self, info: Context, id: strawberry.ID) -> KpiTemplateType:
         return KpiTemplateType.of(await templates.get_template(info.context.ctx, ref(id, KpiTemplateType)))
 
-    @strawberry.field
+    @strawberry.field(description="The KPI assignments the caller may see, a page at a time")
     async def kpi_assignments(
         self,
         info: Context,
@@ -442,20 +454,21 @@ class KpiQuery:
         )
         return connection(page, KpiAssignmentType.of, params)
 
-    @strawberry.field
+    @strawberry.field(description="One KPI assignment")
     async def kpi_assignment(self, info: Context, id: strawberry.ID) -> KpiAssignmentType:
         row, _ = await svc.get_assignment(info.context.ctx, ref(id, KpiAssignmentType))
         return KpiAssignmentType.of(row)
 
 
+@described()
 @strawberry.type
 class KpiMutation:
-    @strawberry.mutation
+    @strawberry.mutation(description="Assigns a KPI to an employee for a cycle")
     async def create_kpi_assignment(self, info: Context, input: KpiAssignmentInput) -> KpiAssignmentType:
         data = validate_input(KpiAssignmentCreate, input_dict(input))
         return KpiAssignmentType.of(await svc.create_assignment(info.context.ctx, data))
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Changes a KPI assignment")
     async def update_kpi_assignment(
         self, info: Context, id: strawberry.ID, input: KpiAssignmentInput, expected_version: int | None = None
     ) -> KpiAssignmentType:
@@ -466,7 +479,7 @@ class KpiMutation:
             )
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Records a measured value of a KPI assignment")
     async def record_kpi_measurement(
         self, info: Context, assignment_id: strawberry.ID, input: KpiMeasurementInput
     ) -> KpiMeasurementType:

@@ -61,12 +61,14 @@ class KpiDefinitionUpdate(Input):
 
 
 class KpiDefinitionRead(Output):
+    """A KPI of the organization's library: what is measured and how measurements aggregate."""
+
     id: uuid.UUID
-    code: str
+    code: str = Field(description="Unique in the organization (`GMV`)")
     name: str
     unit: str | None
     direction: str
-    aggregation: str
+    aggregation: str = Field(description="How the measurements of a cycle make the actual: sum, avg, last, min or max")
     perspective: str | None
     description: str | None
     created_at: dt.datetime
@@ -88,16 +90,16 @@ class ParameterFields(Input):
 
 
 class ParameterRead(Output):
-    method: str
+    method: str = Field(description="How the actual turns into points: banded, ratio, range or binary")
     weight: Dec
-    threshold: Dec | None
-    target: Dec | None
-    stretch: Dec | None
-    range_low: Dec | None
-    range_high: Dec | None
-    tolerance: Dec | None
-    veto: bool
-    rewardable: bool
+    threshold: Dec | None = Field(description="The actual that earns the threshold points (banded); below it, 0")
+    target: Dec | None = Field(description="The actual that earns the target points")
+    stretch: Dec | None = Field(description="The actual that earns the cap (banded, optional)")
+    range_low: Dec | None = Field(description="The lower bound of the good range (range method)")
+    range_high: Dec | None = Field(description="The upper bound of the good range (range method)")
+    tolerance: Dec | None = Field(description="How far outside the range points fall to 0 (range method)")
+    veto: bool = Field(description="When this KPI scores 0 points the whole KPI component is 0")
+    rewardable: bool = Field(description="Whether exceeding the target can earn a KPI excess reward")
 
 
 # --- templates -------------------------------------------------------------------------------
@@ -122,14 +124,18 @@ class KpiTemplateUpdate(Input):
 
 
 class KpiTemplateItemRead(ParameterRead):
+    """One KPI of a template, with its default parameters."""
+
     definition_id: uuid.UUID
 
 
 class KpiTemplateRead(Output):
+    """A position's default set of KPIs, applied to create assignments."""
+
     id: uuid.UUID
     name: str
     position_id: uuid.UUID
-    items: list[KpiTemplateItemRead]
+    items: list[KpiTemplateItemRead] = Field(description="The KPIs it assigns, with weights and default parameters")
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -182,6 +188,8 @@ class KpiAssignmentUpdate(Input):
 
 
 class KpiAssignmentRead(ParameterRead):
+    """An employee's KPI in a cycle: the definition, how its actual turns into points, and the result so far."""
+
     id: uuid.UUID
     employee_id: uuid.UUID
     cycle_id: uuid.UUID
@@ -193,7 +201,7 @@ class KpiAssignmentRead(ParameterRead):
     )
     points: Dec = Field(description="rounded half-up to 2 places")
     points_exact: Dec = Field(description="unrounded, for further arithmetic")
-    missing_data: bool
+    missing_data: bool = Field(description="True when no measurement counts yet (the assignment scores 0 points)")
     veto_triggered: bool = Field(
         description="a veto assignment scoring 0 points: the KPI component of the employee becomes 0"
     )
@@ -224,13 +232,15 @@ class KpiMeasurementPut(Input):
 
 
 class KpiMeasurementRead(Output):
+    """One measured value of a KPI assignment on a day."""
+
     id: uuid.UUID
     assignment_id: uuid.UUID
-    value: Dec
-    measured_at: dt.date
-    source: str | None
+    value: Dec = Field(description="The measured value")
+    measured_at: dt.date = Field(description="The day the value is for")
+    source: str | None = Field(description="The system it came from (free text)")
     source_key: str | None
-    recorded_by: str | None
+    recorded_by: str | None = Field(description="Who recorded it (user id or client id)")
     created_at: dt.datetime
     updated_at: dt.datetime
 

@@ -28,6 +28,7 @@ from service.graphql.common import (
     DecimalString,
     camel,
     connection,
+    described,
     enum_field,
     enum_type,
     input_dict,
@@ -45,6 +46,7 @@ from service.kpi.gql import PerspectiveEnum
 from service.okr import compute, schemas, workflow
 from service.okr import key_results as kr_svc
 from service.okr import repository as repo
+from service.okr import schemas as rest
 from service.okr import service as svc
 from service.okr.models import CheckIn, KeyResult, Objective, ObjectiveSupport
 from service.okr.schemas import (
@@ -174,6 +176,7 @@ async def _inputs(info: Context, objective_id: uuid.UUID) -> tuple[list[KeyResul
     return krs, {k.id: c for k, c in zip(krs, check_ins, strict=True)}
 
 
+@described(rest.MilestoneRead, rest.MilestoneIn)
 @strawberry.type(name="Milestone")
 class MilestoneType:
     title: str
@@ -181,6 +184,7 @@ class MilestoneType:
     done: bool
 
 
+@described(rest.CheckInRead, rest.CheckInCreate)
 @strawberry.type(name="CheckIn")
 class CheckInType(Entity):
     key_result_id: uuid.UUID
@@ -224,6 +228,7 @@ class CheckInType(Entity):
         return [CheckInType.of(r) if r is not None and r.key_result_id in visible else None for r in rows]
 
 
+@described(rest.KeyResultRead, rest.KeyResultCreate)
 @strawberry.type(name="KeyResult")
 class KeyResultType(Entity):
     objective_id: uuid.UUID
@@ -300,7 +305,7 @@ class KeyResultType(Entity):
     def last_checked_in_at(self, info: Context) -> dt.datetime | None:
         return self._computed(info, "last_checked_in_at")
 
-    @strawberry.field
+    @strawberry.field(description="The key result's check-ins")
     def check_ins(self, info: Context) -> list[CheckInType]:
         if self._inputs is not None:
             return [CheckInType.of(c) for c in self._inputs[0]]
@@ -354,6 +359,7 @@ class KeyResultType(Entity):
         return await by_service(keys, fetch)
 
 
+@described(rest.ObjectiveRead, rest.ObjectiveCreate)
 @strawberry.type(name="Objective")
 class ObjectiveType(Entity):
     title: str
@@ -398,7 +404,7 @@ class ObjectiveType(Entity):
     async def flags(self, info: Context) -> list[str]:
         return list((await self._view(info)).flags)
 
-    @strawberry.field
+    @strawberry.field(description="The objective's key results")
     async def key_results(self, info: Context) -> list[KeyResultType]:
         """With each key result's inputs (check-ins, cycle, today) loaded here, batched
         across the page's objectives, so none of its fields has to wait for anything."""
@@ -473,6 +479,7 @@ class ObjectiveType(Entity):
         return [ObjectiveType.of(r) if r is not None and can_read(r) else None for r in rows]
 
 
+@described(rest.FindingRead)
 @strawberry.type(name="LintFinding")
 class FindingType:
     code: str
@@ -481,7 +488,8 @@ class FindingType:
     path: list[str] = strawberry.field(description="where the finding is, in GraphQL's field names")
 
 
-@strawberry.input
+@described(rest.ObjectiveCreate, rest.ObjectiveRead)
+@strawberry.input(description="The fields of an objective to create, or to change (a field left out keeps its value)")
 class ObjectiveInput:
     title: str | None = strawberry.UNSET
     description: str | None = strawberry.UNSET
@@ -503,13 +511,15 @@ class ObjectiveInput:
     )
 
 
-@strawberry.input
+@described(rest.MilestoneIn, rest.MilestoneRead)
+@strawberry.input(description="A step of a milestone key result")
 class MilestoneInput:
     title: str
     weight: DecimalString | None = strawberry.UNSET
     done: bool | None = strawberry.UNSET
 
 
+@described(rest.KeyResultCreate, rest.KeyResultRead)
 @strawberry.input(description="A key result created with its objective (ObjectiveInput.keyResults)")
 class ObjectiveKeyResultInput:
     title: str
@@ -523,7 +533,8 @@ class ObjectiveKeyResultInput:
     owner_id: strawberry.ID | None = ref_field(EmployeeType)
 
 
-@strawberry.input
+@described(rest.KeyResultCreate, rest.KeyResultRead)
+@strawberry.input(description="The fields of a key result to create, or to change (a field left out keeps its value)")
 class KeyResultInput:
     objective_id: strawberry.ID | None = ref_field(ObjectiveType)
     title: str | None = strawberry.UNSET
@@ -540,7 +551,8 @@ class KeyResultInput:
     reason: str | None = strawberry.UNSET
 
 
-@strawberry.input
+@described(rest.CheckInCreate, rest.CheckInRead)
+@strawberry.input(description="A check-in to record on a key result")
 class CheckInInput:
     value: DecimalString | None = strawberry.UNSET
     done: bool | None = strawberry.UNSET
@@ -551,14 +563,16 @@ class CheckInInput:
     checked_in_at: dt.datetime | None = strawberry.UNSET
 
 
+@described(rest.CheckInCreate, rest.CheckInRead)
 @strawberry.input(description="One check-in of createCheckIns: its key result and the fields of a single check-in")
 class CheckInItemInput(CheckInInput):
     key_result_id: strawberry.ID = ref_field(KeyResultType)
 
 
+@described(filters=True)
 @strawberry.type
 class OkrQuery:
-    @strawberry.field
+    @strawberry.field(description="The objectives the caller may see, a page at a time")
     async def objectives(
         self,
         info: Context,
@@ -588,7 +602,7 @@ class OkrQuery:
     async def objective(self, info: Context, id: strawberry.ID) -> ObjectiveType:
         return ObjectiveType.of(await svc.get_objective(info.context.ctx, ref(id, ObjectiveType)))
 
-    @strawberry.field
+    @strawberry.field(description="One key result")
     async def key_result(self, info: Context, id: strawberry.ID) -> KeyResultType:
         return KeyResultType.of(await kr_svc.get_key_result(info.context.ctx, ref(id, KeyResultType)))
 
@@ -613,15 +627,16 @@ async def _act(
     )
 
 
+@described()
 @strawberry.type
 class OkrMutation:
-    @strawberry.mutation
+    @strawberry.mutation(description="Creates an objective (a draft)")
     async def create_objective(self, info: Context, input: ObjectiveInput) -> ObjectiveType:
         data = validate_input(ObjectiveCreate, input_dict(input))
         obj, _ = await kr_svc.create_objective_with_key_results(info.context.ctx, data)
         return ObjectiveType.of(obj)
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Changes an objective")
     async def update_objective(
         self, info: Context, id: strawberry.ID, input: ObjectiveInput, expected_version: int | None = None
     ) -> ObjectiveType:
@@ -632,42 +647,42 @@ class OkrMutation:
             )
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Submits a draft objective for approval")
     async def submit_objective(
         self, info: Context, id: strawberry.ID, comment: str | None = None, expected_version: int | None = None
     ) -> ObjectiveType:
         return await _act(info, id, "submit", comment, expected_version=expected_version)
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Approves a submitted objective")
     async def approve_objective(
         self, info: Context, id: strawberry.ID, comment: str | None = None, expected_version: int | None = None
     ) -> ObjectiveType:
         return await _act(info, id, "approve", comment, expected_version=expected_version)
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Rejects a submitted objective (back to draft, with a comment)")
     async def reject_objective(
         self, info: Context, id: strawberry.ID, comment: str, expected_version: int | None = None
     ) -> ObjectiveType:
         return await _act(info, id, "reject", comment, expected_version=expected_version)
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Publishes an approved objective")
     async def publish_objective(
         self, info: Context, id: strawberry.ID, comment: str | None = None, expected_version: int | None = None
     ) -> ObjectiveType:
         return await _act(info, id, "publish", comment, expected_version=expected_version)
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Closes an objective")
     async def close_objective(
         self, info: Context, id: strawberry.ID, comment: str | None = None, expected_version: int | None = None
     ) -> ObjectiveType:
         return await _act(info, id, "close", comment, expected_version=expected_version)
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Adds a key result to an objective")
     async def create_key_result(self, info: Context, input: KeyResultInput) -> KeyResultType:
         data = validate_input(KeyResultCreate, input_dict(input))
         return KeyResultType.of(await kr_svc.create_key_result(info.context.ctx, data))
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Changes a key result, or grades it")
     async def update_key_result(
         self, info: Context, id: strawberry.ID, input: KeyResultInput, expected_version: int | None = None
     ) -> KeyResultType:
@@ -678,7 +693,7 @@ class OkrMutation:
             )
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Records a check-in on a key result")
     async def create_check_in(self, info: Context, key_result_id: strawberry.ID, input: CheckInInput) -> CheckInType:
         data = validate_input(CheckInCreate, input_dict(input))
         kr = ref(key_result_id, KeyResultType, loc=["keyResultId"])

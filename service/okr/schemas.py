@@ -74,21 +74,25 @@ class ObjectiveUpdate(Input):
 
 
 class ObjectiveRead(Output):
+    """An objective of an OKR set: what an owner means to achieve in a cycle, measured by its key results."""
+
     id: uuid.UUID
     title: str
     description: str | None
-    level: str
+    level: str = Field(description="Where it sits: company, department, team or individual")
     owner_id: uuid.UUID
     department_id: uuid.UUID | None
     cycle_id: uuid.UUID
-    type: str
+    type: str = Field(description="Committed (expected in full) or aspirational")
     parent_id: uuid.UUID | None
     supports: list[uuid.UUID]
     weight: DecimalStr
     perspective: str | None
-    visibility: str
+    visibility: str = Field(
+        description="Who may see it: public (the organization) or private (the owner, their managers, hr)"
+    )
     status: str
-    rejection_comment: str | None
+    rejection_comment: str | None = Field(description="The comment of the last rejection (null unless rejected)")
     score: DecimalStr | None = Field(description="Σ(w × KR score) / Σ w, 4 places; null when not scored")
     progress: DecimalStr | None = Field(description="as score, from computed KR progress (grades ignored)")
     pace: Pace | None = Field(description="progress against the elapsed part of the cycle")
@@ -146,6 +150,8 @@ class MilestoneIn(Input):
 
 
 class MilestoneRead(Output):
+    """A step of a milestone key result."""
+
     title: str
     weight: DecimalStr
     done: bool
@@ -217,17 +223,21 @@ def check_kind_fields(
 
 
 class KeyResultRead(Output):
+    """A measurable result of an objective: a metric from start to target, a milestone list, or a yes/no."""
+
     id: uuid.UUID
     objective_id: uuid.UUID
     title: str
     description: str | None
     kind: str
-    start: DecimalStr | None
-    target: DecimalStr | None
+    start: DecimalStr | None = Field(description="The metric's value when the cycle began")
+    target: DecimalStr | None = Field(description="The metric's value that scores 1")
     unit: str | None
     direction: Literal["increase", "decrease"] | None = Field(description="metric: from the sign of target - start")
     weight: DecimalStr
-    milestones: list[MilestoneRead] | None
+    milestones: list[MilestoneRead] | None = Field(
+        description="The steps of a milestone key result (null for other kinds)"
+    )
     owner_id: uuid.UUID | None
     current: DecimalStr | None = Field(description="metric: the latest check-in's value, else start")
     done: bool | None = Field(description="boolean: done per the latest check-in that says")
@@ -236,11 +246,11 @@ class KeyResultRead(Output):
     pace: Pace = Field(description="computed against the cycle's elapsed time")
     status: CheckInStatus | None = Field(description="the status chosen in the latest check-in")
     confidence: int | None = Field(description="the latest check-in's confidence")
-    last_checked_in_at: dt.datetime | None
-    grade: DecimalStr | None
-    grade_reason: str | None
-    graded_by: str | None
-    graded_at: dt.datetime | None
+    last_checked_in_at: dt.datetime | None = Field(description="When the last check-in was made")
+    grade: DecimalStr | None = Field(description="A manual grade, 0 to 1, replacing the computed score")
+    grade_reason: str | None = Field(description="Why the manual grade was given")
+    graded_by: str | None = Field(description="Who gave the manual grade (user id)")
+    graded_at: dt.datetime | None = Field(description="When the manual grade was given")
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -275,17 +285,23 @@ class CheckInBulk(Input):
 
 
 class CheckInRead(Output):
+    """A progress update of a key result: the value reached, the owner's confidence and status."""
+
     id: uuid.UUID
     key_result_id: uuid.UUID
-    value: DecimalStr | None
-    done: bool | None
-    milestone: int | None
+    value: DecimalStr | None = Field(description="The value the metric reached (metric key results)")
+    done: bool | None = Field(description="Whether the key result is done (boolean key results)")
+    milestone: int | None = Field(
+        description="The index of the milestone this check-in marks done (milestone key results)"
+    )
     confidence: int | None
-    status: str | None
+    status: str | None = Field(description="The owner's view: on track, at risk or off track")
     note: str | None
     author: str
-    author_employee_id: uuid.UUID | None
-    checked_in_at: dt.datetime
+    author_employee_id: uuid.UUID | None = Field(
+        description="The employee who wrote it (null for an integration client)"
+    )
+    checked_in_at: dt.datetime = Field(description="When the value was reached (defaults to when it was recorded)")
     created_at: dt.datetime
 
 
@@ -341,9 +357,11 @@ class LintRequest(Input):
 
 
 class FindingRead(Output):
-    code: str
-    severity: Literal["error", "warning"]
-    message: str
+    """One finding of the OKR linter."""
+
+    code: str = Field(description="The finding's stable name (`too_few_key_results`)")
+    severity: Literal["error", "warning"] = Field(description="An error (blocks submission) or a warning")
+    message: str = Field(description="What is wrong and how to fix it")
     path: list[str | int]
 
 

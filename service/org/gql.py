@@ -19,6 +19,7 @@ from service.graphql.common import (
     Context,
     DecimalString,
     connection,
+    described,
     enum_field,
     enum_type,
     input_dict,
@@ -32,6 +33,7 @@ from service.graphql.visibility import only_if, visible_rows
 from service.kit.etag import IfMatch
 from service.org import bulk
 from service.org import repository as repo
+from service.org import schemas as rest
 from service.org import service as svc
 from service.org.models import Department, Employee, Organization, Position
 from service.org.schemas import (
@@ -77,6 +79,7 @@ def visible_employees(ctx: Ctx) -> Select[Any]:
     return only_if(repo.employees(ctx.org_id), policy.read_directory(ctx.principal))
 
 
+@described(rest.OrgSettings)
 @strawberry.type
 class OrgSettingsType:
     okr_max_objectives: int
@@ -87,6 +90,7 @@ class OrgSettingsType:
     check_in_cadence_days: int
 
 
+@described(rest.OrganizationRead, rest.OrganizationUpdate)
 @strawberry.type(name="Organization")
 class OrganizationType(Entity):
     name: str
@@ -118,6 +122,7 @@ class OrganizationType(Entity):
         return await by_service(keys, fetch)
 
 
+@described(rest.PositionRead, rest.PositionCreate)
 @strawberry.type(name="Position")
 class PositionType(Entity):
     name: str
@@ -134,6 +139,7 @@ class PositionType(Entity):
         return await by_loader(info.context.loaders.by_id(Position), keys, PositionType.of)
 
 
+@described(rest.DepartmentRead, rest.DepartmentCreate)
 @strawberry.type(name="Department")
 class DepartmentType(Entity):
     name: str
@@ -182,6 +188,7 @@ def _report_counts(info: Context) -> DataLoader[uuid.UUID, int]:
     return info.context.loaders.custom("org:report_counts", make)
 
 
+@described(rest.CompensationRead, rest.Compensation)
 @strawberry.type(name="Compensation")
 class CompensationType:
     base_salary_minor: int | None
@@ -190,6 +197,7 @@ class CompensationType:
     target_bonus_minor: int | None
 
 
+@described(rest.EmployeeRead, rest.EmployeeCreate)
 @strawberry.type(name="Employee")
 class EmployeeType(Entity):
     external_id: str
@@ -336,7 +344,8 @@ class EmployeeType(Entity):
         return await employee_tasks(info, self.id, first, after)
 
 
-@strawberry.input
+@described(rest.Compensation, rest.CompensationRead)
+@strawberry.input(description="Pay to set (hr and admin only)")
 class CompensationInput:
     base_salary_minor: int | None = strawberry.UNSET
     currency: str | None = strawberry.UNSET
@@ -344,7 +353,10 @@ class CompensationInput:
     target_bonus_minor: int | None = strawberry.UNSET
 
 
-@strawberry.input
+@described(rest.EmployeeCreate, rest.EmployeeRead)
+@strawberry.input(
+    description="The fields of an employee to create, or to change (a field left out keeps its value); a bulk row too"
+)
 class EmployeeInput:
     external_id: str | None = strawberry.UNSET
     email: str | None = strawberry.UNSET
@@ -359,21 +371,24 @@ class EmployeeInput:
     compensation: CompensationInput | None = strawberry.UNSET
 
 
-@strawberry.input
+@described(rest.DepartmentCreate, rest.DepartmentRead)
+@strawberry.input(description="The fields of a department to create, or to change (a field left out keeps its value)")
 class DepartmentInput:
     name: str | None = strawberry.UNSET
     parent_id: strawberry.ID | None = ref_field(DepartmentType)
     head_id: strawberry.ID | None = ref_field(EmployeeType)
 
 
-@strawberry.input
+@described(rest.PositionCreate, rest.PositionRead)
+@strawberry.input(description="The fields of a position to create")
 class PositionInput:
     name: str | None = strawberry.UNSET
     level: str | None = strawberry.UNSET
     job_family: str | None = strawberry.UNSET
 
 
-@strawberry.input
+@described(rest.OrganizationUpdate, rest.OrganizationRead)
+@strawberry.input(description="The organization's fields to change (a field left out keeps its value)")
 class OrganizationInput:
     name: str | None = strawberry.UNSET
     currency: str | None = strawberry.UNSET
@@ -381,6 +396,7 @@ class OrganizationInput:
     fiscal_year_start: str | None = strawberry.UNSET
 
 
+@described(rest.BulkRowResult)
 @strawberry.type(name="BulkRowResult")
 class BulkRowResultType:
     index: int
@@ -390,13 +406,14 @@ class BulkRowResultType:
     errors: list[str]
 
 
+@described(filters=True)
 @strawberry.type
 class OrgQuery:
-    @strawberry.field
+    @strawberry.field(description="The caller's organization")
     async def organization(self, info: Context) -> OrganizationType:
         return OrganizationType.of(await svc.get_organization(info.context.ctx))
 
-    @strawberry.field
+    @strawberry.field(description="The organization's departments, a page at a time")
     async def departments(
         self,
         info: Context,
@@ -412,7 +429,7 @@ class OrgQuery:
     async def department(self, info: Context, id: strawberry.ID) -> DepartmentType:
         return DepartmentType.of(await svc.get_department(info.context.ctx, ref(id, DepartmentType)))
 
-    @strawberry.field
+    @strawberry.field(description="The organization's positions, a page at a time")
     async def positions(
         self, info: Context, first: int | None = None, after: str | None = None
     ) -> Connection[PositionType]:
@@ -424,7 +441,7 @@ class OrgQuery:
     async def position(self, info: Context, id: strawberry.ID) -> PositionType:
         return PositionType.of(await svc.get_position(info.context.ctx, ref(id, PositionType)))
 
-    @strawberry.field
+    @strawberry.field(description="The organization's employees the caller may see, a page at a time")
     async def employees(
         self,
         info: Context,
@@ -458,9 +475,10 @@ class OrgQuery:
         return EmployeeType.of(await svc.get_employee(info.context.ctx, emp_id))
 
 
+@described()
 @strawberry.type
 class OrgMutation:
-    @strawberry.mutation
+    @strawberry.mutation(description="Changes the organization's fields (REST: PATCH /organization)")
     async def update_organization(
         self, info: Context, input: OrganizationInput, expected_version: int | None = None
     ) -> OrganizationType:
@@ -469,12 +487,12 @@ class OrgMutation:
             await svc.update_organization(info.context.ctx, data, expected=IfMatch.of(expected_version))
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Creates a department")
     async def create_department(self, info: Context, input: DepartmentInput) -> DepartmentType:
         data = validate_input(DepartmentCreate, input_dict(input))
         return DepartmentType.of(await svc.create_department(info.context.ctx, data))
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Changes a department")
     async def update_department(
         self, info: Context, id: strawberry.ID, input: DepartmentInput, expected_version: int | None = None
     ) -> DepartmentType:
@@ -485,17 +503,17 @@ class OrgMutation:
             )
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Creates a position")
     async def create_position(self, info: Context, input: PositionInput) -> PositionType:
         data = validate_input(PositionCreate, input_dict(input))
         return PositionType.of(await svc.create_position(info.context.ctx, data))
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Creates an employee")
     async def create_employee(self, info: Context, input: EmployeeInput) -> EmployeeType:
         data = validate_input(EmployeeCreate, input_dict(input))
         return EmployeeType.of(await svc.create_employee(info.context.ctx, data))
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Changes an employee")
     async def update_employee(
         self, info: Context, id: strawberry.ID, input: EmployeeInput, expected_version: int | None = None
     ) -> EmployeeType:
@@ -506,7 +524,9 @@ class OrgMutation:
             )
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="Creates or updates employees by `externalId`, up to 10,000 rows a call; one result per row"
+    )
     async def bulk_upsert_employees(
         self, info: Context, rows: list[EmployeeInput], atomic: bool = False
     ) -> list[BulkRowResultType]:

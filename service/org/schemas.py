@@ -26,13 +26,24 @@ def _currency(v: str | None) -> str | None:
 
 
 class OrgSettings(Input):
-    okr_max_objectives: int = Field(5, ge=1, le=50)
-    okr_min_krs: int = Field(2, ge=0, le=50)
-    okr_max_krs: int = Field(5, ge=1, le=50)
-    peer_feedback_min_reviewers: int = Field(3, ge=1, le=50)
-    webhooks_allow_private: bool = False
+    """The organization's rules for OKRs, 360 feedback and webhooks."""
+
+    okr_max_objectives: int = Field(5, ge=1, le=50, description="At most this many objectives per owner and cycle")
+    okr_min_krs: int = Field(
+        2, ge=0, le=50, description="At least this many key results per objective before it is submitted"
+    )
+    okr_max_krs: int = Field(5, ge=1, le=50, description="At most this many key results per objective")
+    peer_feedback_min_reviewers: int = Field(
+        3,
+        ge=1,
+        le=50,
+        description="360 feedback is shown to the evaluated employee only once this many reviewers answered",
+    )
+    webhooks_allow_private: bool = Field(
+        False, description="Whether webhook URLs may point to private or loopback addresses"
+    )
     check_in_cadence_days: int = Field(
-        7, ge=1, le=92, description="days between the check-ins a key result's owner owes (SPEC: weekly)"
+        7, ge=1, le=92, description="Days between the check-ins a key result's owner owes (SPEC: weekly)"
     )
 
     @model_validator(mode="after")
@@ -52,12 +63,14 @@ class OrgSettingsPatch(Input):
 
 
 class OrganizationRead(Output):
+    """The caller's organization (the tenant): its name, currency, time zone, fiscal year and settings."""
+
     id: uuid.UUID
     name: str
     currency: str
-    timezone: str
-    fiscal_year_start: str
-    settings: OrgSettings
+    timezone: str = Field(description="The IANA time zone dates are reckoned in (`Europe/Berlin`)")
+    fiscal_year_start: str = Field(description="The first day of the fiscal year, `MM-DD`")
+    settings: OrgSettings = Field(description="The organization's rules")
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -102,6 +115,8 @@ class DepartmentUpdate(Input):
 
 
 class DepartmentRead(Output):
+    """A unit of the organization; departments form a tree (`parent_id`)."""
+
     id: uuid.UUID
     name: str
     parent_id: uuid.UUID | None
@@ -123,10 +138,12 @@ class PositionUpdate(Input):
 
 
 class PositionRead(Output):
+    """A job an employee holds; KPI templates attach to positions."""
+
     id: uuid.UUID
     name: str
-    level: str | None
-    job_family: str | None
+    level: str | None = Field(description="The job's level (`L3`, `Senior`)")
+    job_family: str | None = Field(description="The family of related jobs it belongs to (`Engineering`)")
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -144,10 +161,16 @@ class Compensation(Input):
 
 
 class CompensationRead(Output):
-    base_salary_minor: int | None
+    """Pay, shown only to those who may see it (hr, admin, payroll clients and the employee)."""
+
+    base_salary_minor: int | None = Field(description="The yearly base salary in minor units (cents)")
     currency: str | None
-    target_bonus_pct: DecimalStr | None
-    target_bonus_minor: int | None
+    target_bonus_pct: DecimalStr | None = Field(
+        description="The target bonus as a percentage of base salary (10 means 10 %)"
+    )
+    target_bonus_minor: int | None = Field(
+        description="The target bonus as a fixed amount in minor units; wins over the percentage when both are set"
+    )
 
 
 def _email(v: str | None) -> str | None:
@@ -190,17 +213,19 @@ class EmployeeUpdate(EmployeeFields):
 
 
 class EmployeeRead(Output):
+    """A person of the organization, as the HRIS knows them."""
+
     id: uuid.UUID
     external_id: str
-    email: str
-    given_name: str
-    family_name: str
+    email: str = Field(description="The work email address")
+    given_name: str = Field(description="The given (first) name")
+    family_name: str = Field(description="The family (last) name")
     department_id: uuid.UUID | None
     position_id: uuid.UUID | None
     manager_id: uuid.UUID | None
-    status: str
-    hire_date: dt.date | None
-    termination_date: dt.date | None
+    status: str = Field(description="Whether they are active, on leave or terminated")
+    hire_date: dt.date | None = Field(description="The first day of employment")
+    termination_date: dt.date | None = Field(description="The last day of employment (null while employed)")
     created_at: dt.datetime
     updated_at: dt.datetime
     compensation: CompensationRead | None = Field(
@@ -213,6 +238,8 @@ class BulkEmployeeRequest(Input):
 
 
 class BulkRowResult(Output):
+    """What a bulk upsert did with one row."""
+
     index: int
     external_id: str | None
     id: uuid.UUID | None

@@ -19,6 +19,7 @@ from service.graphql.common import (
     Connection,
     Context,
     DecimalString,
+    described,
     edges_of,
     enum_field,
     enum_type,
@@ -33,6 +34,7 @@ from service.kit.pagination import encode_cursor
 from service.org.gql import DepartmentType, EmployeeType
 from service.scoring import policies as policy_svc
 from service.scoring import records
+from service.scoring import schemas as rest
 from service.scoring import scores as score_svc
 from service.scoring.schemas import (
     AmendmentCreate,
@@ -61,14 +63,17 @@ def _dec(value: Any) -> DecimalString | None:
     return None if value is None else DecimalString(str(value))
 
 
+@described(rest.PolicyRead, rest.PolicyCreate)
 @strawberry.type(
     name="ScoringPolicy",
     description="One version of a scoring policy: its global id names the version (versions never change)",
 )
 class ScoringPolicyType(Entity):
     name: str
-    scope_kind: str = enum_field(PolicyScopeKind)
-    scope_id: uuid.UUID | None
+    scope_kind: str = enum_field(PolicyScopeKind, description="What the policy applies to (REST: `scope.kind`)")
+    scope_id: uuid.UUID | None = strawberry.field(
+        description="The department, position or employee it applies to; null for the organization (REST: `scope.id`)"
+    )
     version: int
     active: bool
     params: JSON = strawberry.field(description="Every parameter of this version, as in REST")
@@ -109,6 +114,7 @@ def _version(key: NodeKey) -> int | None:
     return int(key.qualifier)
 
 
+@described(rest.ScoreRead)
 @strawberry.type(name="Score")
 class ScoreType:
     employee_id: uuid.UUID
@@ -155,6 +161,7 @@ class ScoreType:
         return ScoreType(**ScoreType.fields(s))
 
 
+@described(rest.ScoreVersionRead, rest.ScoreRead)
 @strawberry.type(name="ScoreVersion", description="One version of a score of record")
 class ScoreVersionType(ScoreType):
     source: str = enum_field(ScoreVersionSource)
@@ -177,6 +184,7 @@ class ScoreVersionType(ScoreType):
         )
 
 
+@described(rest.Correction)
 @strawberry.type(name="ScoreCorrection")
 class CorrectionType:
     plan_id: uuid.UUID
@@ -188,6 +196,7 @@ class CorrectionType:
     detail: str
 
 
+@described(rest.AmendmentRead)
 @strawberry.type(name="ScoreAmendment")
 class AmendmentType:
     score: ScoreVersionType
@@ -195,7 +204,8 @@ class AmendmentType:
     corrections: list[CorrectionType]
 
 
-@strawberry.input(name="ScoreAmendmentInput")
+@described(rest.AmendmentCreate, rest.AmendmentRead)
+@strawberry.input(name="ScoreAmendmentInput", description="A change to an official score, and why")
 class AmendmentInput:
     employee_id: strawberry.ID = ref_field(EmployeeType)
     reason: str
@@ -203,6 +213,7 @@ class AmendmentInput:
     rating: str | None = None
 
 
+@described(rest.RecomputeJobRead)
 @strawberry.type(name="ScoreJob")
 class ScoreJobType(Entity):
     cycle_id: uuid.UUID
@@ -249,9 +260,10 @@ async def score_of(info: Context, employee_id: uuid.UUID, cycle_id: uuid.UUID) -
     return found
 
 
+@described(filters=True)
 @strawberry.type
 class ScoringQuery:
-    @strawberry.field
+    @strawberry.field(description="The scoring policies (their current versions), a page at a time")  # type: ignore[untyped-decorator]
     async def scoring_policies(
         self, info: Context, first: int | None = None, after: str | None = None
     ) -> Connection[ScoringPolicyType]:
@@ -314,7 +326,7 @@ class ScoringQuery:
         cycle, found = await records.versions(info.context.ctx, _cycle(cycle_id), employee)
         return [ScoreVersionType.of(score_svc.version_read(cycle, s)) for s in found]
 
-    @strawberry.field
+    @strawberry.field(description="One score recompute job")  # type: ignore[untyped-decorator]
     async def score_job(self, info: Context, id: strawberry.ID) -> ScoreJobType:
         return ScoreJobType.of(await score_svc.get_job(info.context.ctx, ref(id, ScoreJobType)))
 
@@ -323,6 +335,7 @@ def _cycle(cycle_id: strawberry.ID) -> uuid.UUID:
     return ref(cycle_id, "Cycle", loc=["cycleId"])
 
 
+@described()
 @strawberry.type
 class ScoringMutation:
     # strawberry types its keyword-only decorator form (field(description=...)) as Any

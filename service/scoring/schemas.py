@@ -145,11 +145,15 @@ class ScopeOut(Output):
 
 
 class PolicyRead(Output):
+    """How scores are computed for a scope: component weights, OKR pars and cap, KPI
+    points, rating bands and distribution guideline. Versioned: a version in use is
+    never changed."""
+
     id: uuid.UUID
     name: str
     scope: ScopeOut
     version: int
-    active: bool
+    active: bool = Field(description="Whether the policy applies (an inactive one is kept for history)")
     w_kpi: DecimalStr
     w_okr: DecimalStr
     w_eval: DecimalStr
@@ -173,9 +177,11 @@ class PolicyRef(Output):
 
 
 class ScoreRead(Output):
+    """An employee's score in a cycle: component points, composite, calibration, final and rating."""
+
     employee_id: uuid.UUID
     cycle_id: uuid.UUID
-    status: str
+    status: str = Field(description="Whether a score could be computed (scored) or there was too little data")
     components: dict[str, DecimalStr | None]
     weights: dict[str, DecimalStr]
     composite: DecimalStr | None
@@ -238,7 +244,7 @@ class Correction(Output):
     """What an amendment did to an incentive plan of the cycle that depends on the score."""
 
     plan_id: uuid.UUID
-    plan_kind: str
+    plan_kind: str = Field(description="The kind of plan corrected")
     action: Literal["adjustment_created", "payment_created", "unchanged", "not_finalized", "review"] = Field(
         description="adjustment_created: a draft correction of a paid result; payment_created: a new draft "
         "payment; unchanged; not_finalized: the result is not paid yet (run the plan again); review: "
@@ -249,26 +255,30 @@ class Correction(Output):
     )
     amount_minor: int | None = Field(description="the correction's signed amount in minor units")
     currency: str | None
-    detail: str
+    detail: str = Field(description="What changed, in words")
 
 
 class AmendmentRead(Output):
+    """A change to an official score after finalization, with what it did to dependent incentives."""
+
     score: ScoreVersionRead
-    previous_version: int
-    corrections: list[Correction]
+    previous_version: int = Field(description="The version of the score it replaced")
+    corrections: list[Correction] = Field(description="The incentive results it corrected")
 
 
 class RecomputeJobRead(Output):
+    """A background recompute of a cycle's scores."""
+
     id: uuid.UUID
     cycle_id: uuid.UUID
     status: str
-    employees: int | None
-    changed: int | None
-    error: str | None
+    employees: int | None = Field(description="How many employees it covers (null until known)")
+    changed: int | None = Field(description="How many scores changed (null until finished)")
+    error: str | None = Field(description="Why it failed (null unless it did)")
     attempts: int = Field(description="runs started so far (a run whose runner stopped is retried, up to 3)")
     created_at: dt.datetime
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
+    started_at: dt.datetime | None = Field(description="When it started (null while queued)")
+    finished_at: dt.datetime | None = Field(description="When it finished (null while running)")
 
     @field_validator("error")
     @classmethod

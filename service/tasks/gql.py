@@ -9,8 +9,9 @@ import uuid
 
 import strawberry
 
-from service.graphql.common import Connection, Context, edges_of, enum_field, enum_type, page_params
+from service.graphql.common import Connection, Context, described, edges_of, enum_field, enum_type, page_params
 from service.graphql.nodes import global_id
+from service.tasks import schemas as rest
 from service.tasks import service as svc
 from service.tasks.schemas import TaskKind, TaskSubjectKind
 
@@ -28,12 +29,14 @@ NODE_TYPES = {
 }
 
 
+@described(rest.TaskSubject)
 @strawberry.type(name="TaskSubject")
 class TaskSubjectType:
     kind: str = enum_field(TaskSubjectKindEnum)
     subject_id: uuid.UUID = strawberry.field(description="the object's id in REST (as `kind` says)")
 
 
+@described(rest.TaskLinks)
 @strawberry.type(name="TaskLinks")
 class TaskLinksType:
     rest: str = strawberry.field(
@@ -42,6 +45,7 @@ class TaskLinksType:
     node_id: strawberry.ID = strawberry.field(description="the subject's global id: read it with `node(id:)`")
 
 
+@described(rest.TaskRead)
 @strawberry.type(name="Task", description="Something waiting for the caller, with the call that acts on it")
 class TaskType:
     kind: str = enum_field(TaskKindEnum)

@@ -1,0 +1,220 @@
+"""What each enum value means: GraphQL documents every value of its enums (REST's
+`Literal` sets document the set, not each value). A value's text is looked up first
+under its enum's name, then by the value alone where the word means the same thing in
+every set (`finalized`, `draft`); `tests/test_graphql_conventions.py` fails on a value
+left without one."""
+
+from __future__ import annotations
+
+# The same word, the same meaning, in every enum that has it.
+VALUES: dict[str, str] = {
+    "draft": "Being written; not in effect yet",
+    "submitted": "Submitted, waiting for the next step",
+    "approved": "Approved, not final yet",
+    "finalized": "Final: locked, changed only by an amendment or an adjustment",
+    "declined": "Declined",
+    "closed": "Closed: read-only",
+    "active": "Active",
+    "open": "Open: still changing",
+    "on_track": "On track to reach the target",
+    "at_risk": "At risk of missing the target",
+    "off_track": "Off track: the target will likely be missed",
+    "acknowledged": "Acknowledged by the employee",
+    "review": "In review",
+    "approve": "Approve",
+    "decline": "Decline",
+    "finalize": "Finalize (after approval)",
+    "error": "An error",
+    "unchanged": "Nothing changed",
+    "organization": "The whole organization",
+    "department": "A department",
+    "position": "A position",
+    "employee": "An employee",
+    "objective": "An objective",
+    "cycle": "A cycle",
+    "evaluation": "An evaluation",
+    "calibration": "Calibration",
+    "advisory": "Reported: each band's actual count beside the allowed one, nothing moved",
+    "enforced": "Applied at finalization: ratings beyond a band's allowance move down",
+    "annual": "A year",
+    "semiannual": "Half a year",
+    "quarterly": "A quarter",
+    "bimonthly": "Two months",
+    "8_weeks": "Eight weeks",
+    "6_weeks": "Six weeks",
+    "monthly": "A month",
+    "custom": "Any length, by its dates",
+}
+
+# Per enum, where a word means something of its own.
+ENUM_VALUES: dict[str, dict[str, str]] = {
+    "TaskKind": {
+        "objective_approval": "A submitted objective waits for the caller's approval",
+        "peer_feedback": "Peer feedback was asked of the caller",
+        "self_review": "The caller's self review is due",
+        "manager_review": "A direct report's manager review is due",
+        "interview_acknowledgement": "An interview outcome waits for the caller's acknowledgement",
+        "calibration": "An open calibration session waits for hr or admin",
+        "check_in_overdue": "A key result the caller owns is owed a check-in",
+    },
+    "TaskSubjectKind": {
+        "peer_request": "A peer feedback request",
+        "interview": "An interview",
+        "key_result": "A key result",
+    },
+    "BulkRowOutcome": {
+        "created": "A new employee was created",
+        "updated": "The employee with this `externalId` was changed",
+        "unchanged": "The employee with this `externalId` already had these values",
+        "error": "The row was refused (see `errors`); nothing was written for it",
+    },
+    "CycleStatus": {
+        "planning": "Being planned: objectives and KPIs are set",
+        "active": "Running: check-ins and measurements are recorded",
+        "review": "Reviews are written",
+        "calibration": "Calibration sessions adjust scores; the policy versions in use are pinned",
+        "closed": "Closed: read-only, scores are of record",
+    },
+    "EmployeeStatus": {
+        "active": "Employed and working",
+        "on_leave": "Employed, on leave",
+        "terminated": "No longer employed",
+    },
+    "EvaluationStatus": {
+        "not_started": "Nothing written yet",
+        "self_review": "Waiting for the employee's self review",
+        "manager_review": "Waiting for the manager's review",
+        "calibrated": "Calibrated: the score is settled, waiting for finalization",
+        "finalized": "Final: the result is of record",
+        "acknowledged": "The employee acknowledged the result",
+    },
+    "ImprovementActionStatus": {
+        "open": "Not started",
+        "in_progress": "Under way",
+        "done": "Done",
+    },
+    "IncentiveAction": {
+        "approve": "Approved the drafts",
+        "finalize": "Finalized the approved results",
+        "decline": "Declined",
+    },
+    "IncentivePlanKind": {
+        "short_term_bonus": "A bonus from the target bonus, the final score and the rating's multiplier",
+        "kpi_excess_reward": "A reward for exceeding rewardable KPIs",
+        "okr_breakthrough": "Nominations (promotion track, training) for breakthrough OKR results",
+    },
+    "IncentiveResultKind": {
+        "payment": "An amount to pay",
+        "nomination": "A nomination, without an amount",
+        "adjustment": "A correction of a finalized payment",
+    },
+    "IncentiveResultStatus": {
+        "draft": "Computed by a run; a new run replaces it",
+        "approved": "Approved; waiting for finalization",
+        "finalized": "Final: sent to payroll; corrected only by an adjustment",
+        "declined": "Declined: nothing is paid",
+    },
+    "InterviewStatus": {
+        "planned": "Scheduled, not held yet",
+        "held": "Held; waiting for the employee's acknowledgement",
+        "acknowledged": "The employee acknowledged the outcome",
+    },
+    "KeyResultDirection": {
+        "increase": "The target is above the start",
+        "decrease": "The target is below the start",
+    },
+    "KeyResultKind": {
+        "metric": "A number from start to target",
+        "boolean": "Done or not",
+        "milestone": "A list of weighted steps",
+    },
+    "KpiAggregation": {
+        "sum": "The sum of the cycle's measurements",
+        "avg": "Their mean",
+        "last": "The latest one",
+        "min": "The smallest",
+        "max": "The largest",
+    },
+    "KpiDirection": {
+        "higher_is_better": "Higher is better",
+        "lower_is_better": "Lower is better",
+        "target_range": "Best inside a range",
+    },
+    "KpiMethod": {
+        "banded": "Threshold, target and optional stretch points, linear between",
+        "ratio": "Points in proportion to actual over target",
+        "range": "Full points inside the range, falling to 0 over the tolerance",
+        "binary": "Full points when the target is met, else 0",
+    },
+    "LintSeverity": {
+        "error": "Blocks submission",
+        "warning": "Advice; does not block",
+    },
+    "NominationDecision": {
+        "approve": "Approve the nomination",
+        "decline": "Decline the nomination",
+        "finalize": "Finalize an approved nomination",
+    },
+    "NominationKind": {
+        "promotion_track": "A place on the promotion track",
+        "training": "A training programme",
+    },
+    "ObjectiveLevel": {
+        "company": "The company's",
+        "department": "A department's",
+        "team": "A team's",
+        "individual": "One person's",
+    },
+    "ObjectiveStatus": {
+        "draft": "Being written by its owner",
+        "submitted": "Waiting for approval",
+        "approved": "Approved, not published yet",
+        "published": "In effect: check-ins count",
+        "closed": "Closed: graded, read-only",
+    },
+    "ObjectiveType": {
+        "committed": "Expected in full",
+        "aspirational": "A stretch: 0.7 is success",
+    },
+    "ObjectiveVisibility": {
+        "public": "The whole organization sees it",
+        "private": "The owner, their managers and hr see it",
+    },
+    "PeerRequestStatus": {
+        "requested": "Waiting for the reviewer",
+        "submitted": "The reviewer answered",
+        "declined": "The reviewer declined",
+    },
+    "Perspective": {
+        "financial": "Financial",
+        "customer": "Customer",
+        "internal_process": "Internal process",
+        "learning_growth": "Learning and growth",
+    },
+    "ScoreCorrectionAction": {
+        "adjustment_created": "A draft correction of a paid result",
+        "payment_created": "A new draft payment",
+        "unchanged": "The amount did not change",
+        "not_finalized": "The result is not paid yet: run the plan again",
+        "review": "A nomination or a pool share that people decide",
+    },
+    "ScoreJobStatus": {
+        "queued": "Waiting to start",
+        "running": "Running",
+        "succeeded": "Finished",
+        "failed": "Failed (see `error`)",
+    },
+    "ScoreStatus": {
+        "scored": "A score could be computed",
+        "insufficient_data": "Not enough data for a score",
+    },
+    "ScoreVersionSource": {
+        "calibration": "The calibration's finalization",
+        "cycle_closed": "The cycle's closing",
+        "amendment": "An amendment",
+    },
+}
+
+
+def value_description(enum_name: str, value: str) -> str | None:
+    return ENUM_VALUES.get(enum_name, {}).get(value) or VALUES.get(value)
