@@ -328,6 +328,7 @@ QUERIES = [
     many("payroll_incentive_results", "id employeeId amountMinor amount", "GET /api/v1/payroll/incentive-results"),
 ]
 
+
 def gid(type_name: str, key: str) -> Any:
     """A variable holding the global id of `{key}` (an object of `type_name`)."""
     from service.graphql.nodes import global_id

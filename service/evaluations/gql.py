@@ -57,14 +57,21 @@ from service.evaluations.schemas import (
     SimulateIn,
 )
 from service.graphql.common import (
+    CHILD_CYCLES,
+    SUBTREE,
     Connection,
     Context,
     connection,
     edges_of,
     input_dict,
+    list_arguments,
     nodes_connection,
+    order_argument,
+    order_input,
     page_params,
     plain,
+    search_argument,
+    sort_of,
     validate_input,
 )
 from service.graphql.nodes import ref
@@ -81,6 +88,9 @@ async def _calibration(info: Context, row: Any) -> CalibrationType:
     return CalibrationType.of((await calibration.reads_of(info.context.ctx, [row]))[0], row)
 
 
+EvaluationOrder = order_input("Evaluation", svc.EVALUATION_SORT, "evaluations")
+
+
 @strawberry.type
 class EvaluationQuery:
     @strawberry.field
@@ -89,23 +99,40 @@ class EvaluationQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         cycle_id: strawberry.ID | None = None,
+        include_child_cycles: Annotated[bool, strawberry.argument(description=CHILD_CYCLES)] = False,
         employee_id: strawberry.ID | None = None,
         status: Annotated[str | None, strawberry.argument(graphql_type=EvaluationStatusEnum | None)] = None,
-        department_id: strawberry.ID | None = None,
-        manager_id: strawberry.ID | None = None,
+        department_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="the evaluated employee's department")
+        ] = None,
+        manager_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="the evaluations of this manager's direct reports")
+        ] = None,
+        subtree: Annotated[bool, strawberry.argument(description=SUBTREE)] = False,
+        q: Annotated[
+            str | None, search_argument("the evaluated employee's given name, family name, email and external id")
+        ] = None,
+        order_by: Annotated[list[Any] | None, order_argument(EvaluationOrder)] = None,
     ) -> Connection[EvaluationType]:
         ctx = info.context.ctx
-        params = page_params(first, after)
-        page = await svc.list_evaluations(
-            ctx,
-            params,
-            cycle_id=ref(cycle_id, CycleType, loc=["cycleId"]),
-            employee_id=ref(employee_id, EmployeeType, loc=["employeeId"]),
-            status=plain(status),
-            department_id=ref(department_id, DepartmentType, loc=["departmentId"]),
-            manager_id=ref(manager_id, EmployeeType, loc=["managerId"]),
-        )
+        params = page_params(first, after, last, before)
+        with list_arguments(params):
+            page = await svc.list_evaluations(
+                ctx,
+                params,
+                cycle_id=ref(cycle_id, CycleType, loc=["cycleId"]),
+                include_child_cycles=include_child_cycles,
+                employee_id=ref(employee_id, EmployeeType, loc=["employeeId"]),
+                status=plain(status),
+                department_id=ref(department_id, DepartmentType, loc=["departmentId"]),
+                manager_id=ref(manager_id, EmployeeType, loc=["managerId"]),
+                subtree=subtree,
+                q=q,
+                sort=sort_of(order_by),
+            )
         reads = await svc.read_many(ctx, page.items)
         nodes = [EvaluationType.of(r, row) for r, row in zip(reads, page.items, strict=True)]
         return nodes_connection(page, nodes, params)

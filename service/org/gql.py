@@ -13,6 +13,7 @@ from sqlalchemy import Select
 from service.auth.context import Ctx
 from service.authz import policy
 from service.graphql.common import (
+    SUBTREE,
     VERSION,
     Connection,
     Context,
@@ -21,9 +22,14 @@ from service.graphql.common import (
     enum_field,
     enum_type,
     input_dict,
+    list_arguments,
     literal_of,
+    order_argument,
+    order_input,
     page_params,
     plain,
+    search_argument,
+    sort_of,
     validate_input,
 )
 from service.graphql.nodes import Entity, NodeKey, by_loader, by_service, ref, ref_field
@@ -48,6 +54,7 @@ EmployeeStatusEnum = enum_type("EmployeeStatus", EmployeeStatus, "Where an emplo
 BulkRowOutcome = enum_type(
     "BulkRowOutcome", literal_of(BulkRowResult, "outcome"), "What a bulk upsert did with one row"
 )
+EmployeeOrder = order_input("Employee", svc.EMPLOYEE_SORT, "employees")
 
 # The directory, for the dataloaders: `policy.read_directory` (every person of the
 # organization and the directory scopes), as the REST lists. Pay is a field-level rule
@@ -323,20 +330,29 @@ class OrgQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         department_id: strawberry.ID | None = None,
         manager_id: strawberry.ID | None = None,
+        subtree: Annotated[bool, strawberry.argument(description=SUBTREE)] = False,
         status: Annotated[str | None, strawberry.argument(graphql_type=EmployeeStatusEnum | None)] = None,
         external_id: str | None = None,
+        q: Annotated[str | None, search_argument("given name, family name, email and external id")] = None,
+        order_by: Annotated[list[Any] | None, order_argument(EmployeeOrder)] = None,
     ) -> Connection[EmployeeType]:
-        params = page_params(first, after)
-        page = await svc.list_employees(
-            info.context.ctx,
-            params,
-            department_id=ref(department_id, DepartmentType, loc=["departmentId"]),
-            manager_id=ref(manager_id, EmployeeType, loc=["managerId"]),
-            status=plain(status),
-            external_id=external_id,
-        )
+        params = page_params(first, after, last, before)
+        with list_arguments(params):
+            page = await svc.list_employees(
+                info.context.ctx,
+                params,
+                department_id=ref(department_id, DepartmentType, loc=["departmentId"]),
+                manager_id=ref(manager_id, EmployeeType, loc=["managerId"]),
+                subtree=subtree,
+                status=plain(status),
+                external_id=external_id,
+                q=q,
+                sort=sort_of(order_by),
+            )
         return connection(page, EmployeeType.of, params)
 
     @strawberry.field
