@@ -179,13 +179,15 @@ class EvaluationQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         reviewer_id: strawberry.ID | None = None,
         evaluation_id: strawberry.ID | None = None,
         cycle_id: strawberry.ID | None = None,
         status: Annotated[str | None, strawberry.argument(graphql_type=PeerRequestStatus | None)] = None,
     ) -> Connection[PeerRequestType]:
         ctx = info.context.ctx
-        params = page_params(first, after)
+        params = page_params(first, after, last, before)
         page = await peers.list_requests(
             ctx,
             params,
@@ -209,11 +211,13 @@ class EvaluationQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         cycle_id: strawberry.ID | None = None,
         status: Annotated[str | None, strawberry.argument(graphql_type=CalibrationStatus | None)] = None,
     ) -> Connection[CalibrationType]:
         ctx = info.context.ctx
-        params = page_params(first, after)
+        params = page_params(first, after, last, before)
         cycle = ref(cycle_id, CycleType, loc=["cycleId"])
         page = await calibration.list_sessions(ctx, params, cycle, plain(status))
         reads = await calibration.reads_of(ctx, page.items)
@@ -230,11 +234,13 @@ class EvaluationQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         evaluation_id: strawberry.ID | None = None,
         employee_id: strawberry.ID | None = None,
         cycle_id: strawberry.ID | None = None,
     ) -> Connection[InterviewType]:
-        params = page_params(first, after)
+        params = page_params(first, after, last, before)
         page = await interviews.list_interviews(
             info.context.ctx,
             params,
@@ -255,11 +261,13 @@ class EvaluationQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         subject_kind: Annotated[str | None, strawberry.argument(graphql_type=ReviewSubjectKind | None)] = None,
         subject_id: strawberry.ID | None = None,
         employee_id: strawberry.ID | None = None,
     ) -> Connection[ReviewMeetingType]:
-        params = page_params(first, after)
+        params = page_params(first, after, last, before)
         page = await reviews.list_meetings(
             info.context.ctx,
             params,

@@ -319,10 +319,12 @@ class IncentiveQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         cycle_id: strawberry.ID | None = None,
         kind: Annotated[str | None, strawberry.argument(graphql_type=IncentivePlanKind | None)] = None,
     ) -> Connection[IncentivePlanType]:
-        params = page_params(first, after)
+        params = page_params(first, after, last, before)
         cycle = ref(cycle_id, CycleType, loc=["cycleId"])
         page = await plans.list_plans(info.context.ctx, params, cycle, plain(kind))
         return connection(page, lambda p: IncentivePlanType.of(info, p), params)
@@ -391,13 +393,15 @@ class IncentiveQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         plan_id: strawberry.ID | None = None,
         employee_id: strawberry.ID | None = None,
         cycle_id: strawberry.ID | None = None,
         kind: Annotated[str | None, strawberry.argument(graphql_type=NominationKindEnum | None)] = None,
         status: Annotated[str | None, strawberry.argument(graphql_type=IncentiveResultStatus | None)] = None,
     ) -> Connection[NominationType]:
-        params = page_params(first, after)
+        params = page_params(first, after, last, before)
         page = await nominations.list_nominations(
             info.context.ctx,
             params,

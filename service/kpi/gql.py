@@ -398,10 +398,12 @@ class KpiQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         code: str | None = None,
         perspective: Annotated[str | None, strawberry.argument(graphql_type=PerspectiveEnum | None)] = None,
     ) -> Connection[KpiDefinitionType]:
-        params = page_params(first, after)
+        params = page_params(first, after, last, before)
         page = await svc.list_definitions(info.context.ctx, params, code, plain(perspective))
         return connection(page, KpiDefinitionType.of, params)
 
@@ -415,9 +417,11 @@ class KpiQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         position_id: strawberry.ID | None = None,
     ) -> Connection[KpiTemplateType]:
-        params = page_params(first, after)
+        params = page_params(first, after, last, before)
         position = ref(position_id, PositionType, loc=["positionId"])
         page = await templates.list_templates(info.context.ctx, params, position)
         return connection(page, KpiTemplateType.of, params)

@@ -302,9 +302,11 @@ class OrgQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         parent_id: strawberry.ID | None = None,
     ) -> Connection[DepartmentType]:
-        params = page_params(first, after)
+        params = page_params(first, after, last, before)
         page = await svc.list_departments(info.context.ctx, params, ref(parent_id, DepartmentType, loc=["parentId"]))
         return connection(page, DepartmentType.of, params)
 
@@ -314,9 +316,14 @@ class OrgQuery:
 
     @strawberry.field
     async def positions(
-        self, info: Context, first: int | None = None, after: str | None = None
+        self,
+        info: Context,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[PositionType]:
-        params = page_params(first, after)
+        params = page_params(first, after, last, before)
         page = await svc.list_positions(info.context.ctx, params)
         return connection(page, PositionType.of, params)
 

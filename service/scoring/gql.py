@@ -19,7 +19,6 @@ from service.graphql.common import (
     Connection,
     Context,
     DecimalString,
-    edges_of,
     enum_field,
     enum_type,
     input_dict,
@@ -35,7 +34,6 @@ from service.graphql.common import (
 )
 from service.graphql.nodes import Entity, NodeKey, by_service, key_of, ref, ref_field
 from service.incentives.gql import IncentivePlanKind
-from service.kit.pagination import encode_cursor
 from service.org.gql import DepartmentType, EmployeeType
 from service.scoring import policies as policy_svc
 from service.scoring import records
@@ -242,15 +240,18 @@ ScoreOrder = order_input("Score", score_svc.SCORE_SORT, "a cycle's scores")
 class ScoringQuery:
     @strawberry.field
     async def scoring_policies(
-        self, info: Context, first: int | None = None, after: str | None = None
+        self,
+        info: Context,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[ScoringPolicyType]:
-        page, versions = await policy_svc.list_policies(info.context.ctx, page_params(first, after))
-        return edges_of(
-            page.items,
-            page.next_cursor is not None,
-            after,
-            lambda p: encode_cursor(p.id),
-            lambda p: ScoringPolicyType.of(policy_svc.read_model(p, versions[p.id])),
+        params = page_params(first, after, last, before)
+        with list_arguments(params):
+            page, versions = await policy_svc.list_policies(info.context.ctx, params)
+        return page_connection(
+            page, [ScoringPolicyType.of(policy_svc.read_model(p, versions[p.id])) for p in page.items], params
         )
 
     # strawberry types its keyword-only decorator form (field(description=...)) as Any
