@@ -21,7 +21,7 @@ from strawberry.types.scalar import ScalarDefinition
 from service.errors import ValidationFailed, validation_errors
 from service.graphql.nodes import REF, Context, key_of, ref
 from service.kit import search
-from service.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_SORT_KEYS, Page, PageParams, Sorting
+from service.kit.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, MAX_SORT_KEYS, Page, PageParams, Sorting
 from service.kit.schemas import Timestamp
 
 __all__ = ["Context"]
@@ -216,6 +216,9 @@ def page_params(first: int | None, after: str | None, last: int | None = None, b
     or a cursor of the other direction, is a 422 naming the argument."""
     if first is not None and last is not None:
         raise _refuse("last", "give first (with after) or last (with before), not both")
+    for name, cursor in (("after", after), ("before", before)):
+        if cursor is not None and len(cursor) > MAX_CURSOR_LENGTH:
+            raise _refuse(name, f"a cursor is at most {MAX_CURSOR_LENGTH} characters")
     if last is not None or before is not None:
         if first is not None:
             raise _refuse("first", "first pages forward: with before, give last")

@@ -81,6 +81,7 @@ async def test_paging_and_find_refusals(team: Tenant):
         other = await refused(team, {**paging, "orderBy": order_by("weight")})
         assert other["extensions"]["errors"][0]["loc"] == [loc] and "sort=-weight" in other["message"]
     assert (await refused(team, {"before": "not-a-cursor"}))["extensions"]["errors"][0]["loc"] == ["before"]
+    assert (await refused(team, {"before": "x" * 2001}))["extensions"]["errors"][0]["loc"] == ["before"]
     twice = await refused(team, {"orderBy": order_by("title,-title")})
     assert twice["extensions"]["errors"][0]["loc"] == ["orderBy"] and "twice" in twice["message"]
     many = await refused(team, {"orderBy": order_by("title,status,level,type,weight")})
