@@ -316,8 +316,8 @@ def order_argument(order: Any) -> Any:
     return strawberry.argument(
         graphql_type=list[order] | None,
         description="the order, key by key (each ascending or descending; at most "
-        f"{MAX_SORT_KEYS}); the id breaks ties. Without it: creation order. A cursor belongs to the order it was "
-        "made in: reused under another orderBy it is refused (422)",
+        f"{MAX_SORT_KEYS}); the id breaks ties. Without it: the list's default order (creation order; a cycle's "
+        "scores by employee). A cursor belongs to the order it was made in: under another orderBy it is refused (422)",
     )
 
 
