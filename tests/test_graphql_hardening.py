@@ -80,6 +80,23 @@ async def test_the_cost_counts_page_sizes(team: Tenant):
         )
     ).json()
     assert as_variable["errors"][0]["extensions"]["code"] == "query_too_costly"  # a variable counts as 500
+    # paging backward weighs the same: `last` is a page size like `first`
+    backward = nested.replace("first:", "last:")
+    refused = (await post(t, {"query": backward}, {"content-type": "application/json"})).json()
+    ext = refused["errors"][0]["extensions"]
+    assert ext["code"] == "query_too_costly" and ext["cost"] == 500 * (1 + 1 + 1 + 500 * (1 + 1 + 3)), ext
+    last_variable = (
+        await post(
+            t,
+            {
+                "query": "query($n: Int) { calibrations(last: $n) { nodes { id adjustments("
+                "last: $n) { nodes { id } } } } }",
+                "variables": {"n": 2},
+            },
+            {"content-type": "application/json"},
+        )
+    ).json()
+    assert last_variable["errors"][0]["extensions"]["code"] == "query_too_costly"
 
 
 async def test_an_operation_past_the_timeout_is_stopped(team: Tenant, monkeypatch: pytest.MonkeyPatch):

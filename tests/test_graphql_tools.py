@@ -59,7 +59,7 @@ def test_the_linter_runs_the_committed_rules(node_tools: Path, tmp_path: Path):
     broken = SDL.read_text()
     broken = broken.replace('  """The given (first) name"""\n', "", 1)  # Employee.givenName undescribed
     broken = broken.replace("\n  ON_LEAVE\n", "\n  onLeave\n", 1)
-    broken = broken.replace('"""Whether rows follow this page', '"""whether rows follow this page', 1)
+    broken = broken.replace("Paging forward (`first`/`after`)", "paging forward (`first`/`after`)", 1)
     broken = broken.replace("  hasPreviousPage: Boolean!\n", "  hasPreviousPage: Boolean\n", 1)
     copy = tmp_path / "schema.graphql"
     copy.write_text(broken)

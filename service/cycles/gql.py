@@ -116,10 +116,12 @@ class CycleQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         parent_id: strawberry.ID | None = None,
         status: Annotated[str | None, strawberry.argument(graphql_type=CycleStatusEnum | None)] = None,
     ) -> Connection[CycleType]:
-        params = page_params(first, after)
+        params = page_params(first, after, last, before)
         page = await svc.list_cycles(
             info.context.ctx, params, ref(parent_id, CycleType, loc=["parentId"]), plain(status)
         )

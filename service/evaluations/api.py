@@ -72,6 +72,7 @@ async def list_evaluations(
     subtree: Annotated[bool, lists.SUBTREE] = False,
     q: lists.SearchQuery = None,
     sort: Annotated[str | None, lists.sort_query(svc.EVALUATION_SORT)] = None,
+    include_child_cycles: Annotated[bool, lists.CHILD_CYCLES] = False,
 ) -> PageOut[EvaluationRead]:
     """The evaluations the caller may read: their own, their reports' (managers), all
     (hr, admin, auditors). `q` searches the evaluated employee's names, email and
@@ -87,6 +88,7 @@ async def list_evaluations(
         subtree=subtree,
         q=q,
         sort=sort,
+        include_child_cycles=include_child_cycles,
     )
     return PageOut[EvaluationRead](items=await svc.read_many(ctx, page.items), next_cursor=page.next_cursor)
 

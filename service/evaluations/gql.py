@@ -57,15 +57,22 @@ from service.evaluations.schemas import (
     SimulateIn,
 )
 from service.graphql.common import (
+    CHILD_CYCLES,
+    SUBTREE,
     Connection,
     Context,
     connection,
     described,
     edges_of,
     input_dict,
+    list_arguments,
     nodes_connection,
+    order_argument,
+    order_input,
     page_params,
     plain,
+    search_argument,
+    sort_of,
     validate_input,
 )
 from service.graphql.nodes import ref
@@ -82,6 +89,9 @@ async def _calibration(info: Context, row: Any) -> CalibrationType:
     return CalibrationType.of((await calibration.reads_of(info.context.ctx, [row]))[0], row)
 
 
+EvaluationOrder = order_input("Evaluation", svc.EVALUATION_SORT, "evaluations")
+
+
 @described(filters=True)
 @strawberry.type
 class EvaluationQuery:
@@ -91,23 +101,40 @@ class EvaluationQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         cycle_id: strawberry.ID | None = None,
+        include_child_cycles: Annotated[bool, strawberry.argument(description=CHILD_CYCLES)] = False,
         employee_id: strawberry.ID | None = None,
         status: Annotated[str | None, strawberry.argument(graphql_type=EvaluationStatusEnum | None)] = None,
-        department_id: strawberry.ID | None = None,
-        manager_id: strawberry.ID | None = None,
+        department_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="the evaluated employee's department")
+        ] = None,
+        manager_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="the evaluations of this manager's direct reports")
+        ] = None,
+        subtree: Annotated[bool, strawberry.argument(description=SUBTREE)] = False,
+        q: Annotated[
+            str | None, search_argument("the evaluated employee's given name, family name, email and external id")
+        ] = None,
+        order_by: Annotated[list[Any] | None, order_argument(EvaluationOrder)] = None,
     ) -> Connection[EvaluationType]:
         ctx = info.context.ctx
-        params = page_params(first, after)
-        page = await svc.list_evaluations(
-            ctx,
-            params,
-            cycle_id=ref(cycle_id, CycleType, loc=["cycleId"]),
-            employee_id=ref(employee_id, EmployeeType, loc=["employeeId"]),
-            status=plain(status),
-            department_id=ref(department_id, DepartmentType, loc=["departmentId"]),
-            manager_id=ref(manager_id, EmployeeType, loc=["managerId"]),
-        )
+        params = page_params(first, after, last, before)
+        with list_arguments(params):
+            page = await svc.list_evaluations(
+                ctx,
+                params,
+                cycle_id=ref(cycle_id, CycleType, loc=["cycleId"]),
+                include_child_cycles=include_child_cycles,
+                employee_id=ref(employee_id, EmployeeType, loc=["employeeId"]),
+                status=plain(status),
+                department_id=ref(department_id, DepartmentType, loc=["departmentId"]),
+                manager_id=ref(manager_id, EmployeeType, loc=["managerId"]),
+                subtree=subtree,
+                q=q,
+                sort=sort_of(order_by),
+            )
         reads = await svc.read_many(ctx, page.items)
         nodes = [EvaluationType.of(r, row) for r, row in zip(reads, page.items, strict=True)]
         return nodes_connection(page, nodes, params)
@@ -154,13 +181,15 @@ class EvaluationQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         reviewer_id: strawberry.ID | None = None,
         evaluation_id: strawberry.ID | None = None,
         cycle_id: strawberry.ID | None = None,
         status: Annotated[str | None, strawberry.argument(graphql_type=PeerRequestStatus | None)] = None,
     ) -> Connection[PeerRequestType]:
         ctx = info.context.ctx
-        params = page_params(first, after)
+        params = page_params(first, after, last, before)
         page = await peers.list_requests(
             ctx,
             params,
@@ -184,11 +213,13 @@ class EvaluationQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         cycle_id: strawberry.ID | None = None,
         status: Annotated[str | None, strawberry.argument(graphql_type=CalibrationStatus | None)] = None,
     ) -> Connection[CalibrationType]:
         ctx = info.context.ctx
-        params = page_params(first, after)
+        params = page_params(first, after, last, before)
         cycle = ref(cycle_id, CycleType, loc=["cycleId"])
         page = await calibration.list_sessions(ctx, params, cycle, plain(status))
         reads = await calibration.reads_of(ctx, page.items)
@@ -205,11 +236,13 @@ class EvaluationQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         evaluation_id: strawberry.ID | None = None,
         employee_id: strawberry.ID | None = None,
         cycle_id: strawberry.ID | None = None,
     ) -> Connection[InterviewType]:
-        params = page_params(first, after)
+        params = page_params(first, after, last, before)
         page = await interviews.list_interviews(
             info.context.ctx,
             params,
@@ -230,11 +263,13 @@ class EvaluationQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         subject_kind: Annotated[str | None, strawberry.argument(graphql_type=ReviewSubjectKind | None)] = None,
         subject_id: strawberry.ID | None = None,
         employee_id: strawberry.ID | None = None,
     ) -> Connection[ReviewMeetingType]:
-        params = page_params(first, after)
+        params = page_params(first, after, last, before)
         page = await reviews.list_meetings(
             info.context.ctx,
             params,

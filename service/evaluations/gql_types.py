@@ -494,9 +494,14 @@ class CalibrationType(Entity):
 
     @strawberry.field(description="The session's adjustments, a page at a time")
     async def adjustments(
-        self, info: Context, first: int | None = None, after: str | None = None
+        self,
+        info: Context,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[AdjustmentType]:
-        params = page_params(first, after)
+        params = page_params(first, after, last, before)
         page = await calibration.list_adjustments(info.context.ctx, self.id, params)
         return connection(page, AdjustmentType.of, params)
 

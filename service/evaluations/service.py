@@ -275,10 +275,12 @@ async def list_evaluations(
     subtree: bool = False,
     q: str | None = None,
     sort: str | Sequence[str] | None = None,
+    include_child_cycles: bool = False,
 ) -> Page[Evaluation]:
     """The evaluations the caller may read, narrowed by the filters (`department_id`,
     `manager_id` with `subtree`: the evaluated employee's; `q`: words of their name,
-    email or external id)."""
+    email or external id; `include_child_cycles`: the evaluations of `cycle_id` and of
+    every cycle nested in it)."""
     p = ctx.principal
     require(policy.list_evaluations(p), "evaluations")
     hierarchy.check_people_filter(manager_id, subtree)
@@ -287,8 +289,9 @@ async def list_evaluations(
     stmt = repo.evaluations(ctx.org_id).where(
         repo.subject_visible(Evaluation.employee_id, ctx.org_id, policy.reads_everything(p), p.employee_id)
     )
-    if cycle_id is not None:
-        stmt = stmt.where(Evaluation.cycle_id == cycle_id)
+    cycles = hierarchy.in_cycles(Evaluation.cycle_id, ctx.org_id, cycle_id, include_child_cycles)
+    if cycles is not None:
+        stmt = stmt.where(cycles)
     if employee_id is not None:
         stmt = stmt.where(Evaluation.employee_id == employee_id)
     if status is not None:

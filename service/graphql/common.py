@@ -9,7 +9,8 @@ import enum
 import inspect
 import re
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from decimal import Decimal, DecimalException
 from typing import Any, Generic, Literal, NewType, TypeVar, get_args, get_origin
 
@@ -19,10 +20,19 @@ from strawberry.schema.types.base_scalars import wrap_parser
 from strawberry.types.scalar import ScalarDefinition
 
 from service.errors import ValidationFailed, validation_errors
-from service.graphql.nodes import REF, Context, key_of
+from service.graphql.nodes import REF, Context, key_of, ref
 from service.graphql.values import value_description
+from service.kit import search
 from service.kit.glossary import FIELDS
-from service.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageParams, encode_cursor
+from service.kit.pagination import (
+    DEFAULT_LIMIT,
+    MAX_CURSOR_LENGTH,
+    MAX_LIMIT,
+    MAX_SORT_KEYS,
+    Page,
+    PageParams,
+    Sorting,
+)
 from service.kit.schemas import Timestamp
 
 __all__ = ["Context"]
@@ -279,10 +289,14 @@ VERSION = "the resource's version (its REST ETag): pass it as `expectedVersion` 
 
 @strawberry.type(description="Where a page sits in its list (Relay cursor connections)")
 class PageInfo:
-    has_next_page: bool = strawberry.field(description="Whether rows follow this page (ask with `after: endCursor`)")
+    has_next_page: bool = strawberry.field(
+        description="Paging forward (`first`/`after`): whether rows follow this page (ask with `after: endCursor`); "
+        "paging backward (`last`/`before`): true when `before` was given (that row and the rows after it follow)"
+    )
     has_previous_page: bool = strawberry.field(
-        description="Paging forward: true when `after` was given (the rows up to that cursor came before); "
-        "the rows before it are not counted again"
+        description="Paging backward (`last`/`before`): whether rows precede this page (ask with "
+        "`before: startCursor`); paging forward: true when `after` was given (the rows up to that cursor came "
+        "before), as the Relay specification allows: the rows before it are not counted again"
     )
     start_cursor: str | None = strawberry.field(description="The first edge's cursor; null for an empty page")
     end_cursor: str | None = strawberry.field(description="The last edge's cursor; null for an empty page")
@@ -290,7 +304,10 @@ class PageInfo:
 
 @strawberry.type(description="One object of a list and its position in it")
 class Edge(Generic[T]):
-    cursor: str = strawberry.field(description="This row's position; the same cursor REST's lists take")
+    cursor: str = strawberry.field(
+        description="This row's position (under `orderBy`, in that order): the same cursor REST's lists take; "
+        "use it as `after` or `before` with the same `orderBy`"
+    )
     node: T = strawberry.field(description="The object")
 
 
@@ -306,12 +323,36 @@ class Connection(Generic[T]):
         return [e.node for e in self.edges]
 
 
-def page_params(first: int | None, after: str | None) -> PageParams:
-    limit = DEFAULT_LIMIT if first is None else first
-    if limit < 1 or limit > MAX_LIMIT:
+def _bound(value: int, name: str) -> int:
+    if value < 1 or value > MAX_LIMIT:
         raise ValidationFailed(
-            f"first must be between 1 and {MAX_LIMIT}", errors=[{"loc": ["first"], "msg": f"between 1 and {MAX_LIMIT}"}]
+            f"{name} must be between 1 and {MAX_LIMIT}", errors=[{"loc": [name], "msg": f"between 1 and {MAX_LIMIT}"}]
         )
+    return value
+
+
+def _refuse(loc: str, msg: str) -> ValidationFailed:
+    return ValidationFailed(msg, errors=[{"loc": [loc], "msg": msg}])
+
+
+def page_params(first: int | None, after: str | None, last: int | None = None, before: str | None = None) -> PageParams:
+    """Relay's paging arguments as the services' `PageParams`: `first` rows after `after`
+    (forward, the default: the first 50), or `last` rows before `before` (backward;
+    `last` alone: the list's last rows). One direction at a time: `first` with `last`,
+    or a cursor of the other direction, is a 422 naming the argument."""
+    if first is not None and last is not None:
+        raise _refuse("last", "give first (with after) or last (with before), not both")
+    for name, cursor in (("after", after), ("before", before)):
+        if cursor is not None and len(cursor) > MAX_CURSOR_LENGTH:
+            raise _refuse(name, f"a cursor is at most {MAX_CURSOR_LENGTH} characters")
+    if last is not None or before is not None:
+        if first is not None:
+            raise _refuse("first", "first pages forward: with before, give last")
+        if after is not None:
+            raise _refuse("after", "after pages forward: with last, give before")
+        limit = DEFAULT_LIMIT if last is None else _bound(last, "last")
+        return PageParams(limit=limit, cursor=before, backward=True)
+    limit = DEFAULT_LIMIT if first is None else _bound(first, "first")
     return PageParams(limit=limit, cursor=after)
 
 
@@ -327,22 +368,135 @@ def page_info(edges: Sequence[Edge[Any]], has_next: bool, after: str | None) -> 
 def edges_of(
     items: Iterable[Any], has_next: bool, after: str | None, cursor: Callable[[Any], str], convert: Callable[[Any], T]
 ) -> Connection[T]:
-    """A connection of `items` (one page, in order), each converted, with its cursor."""
+    """A connection of `items` (one forward page, in order), each converted, with its
+    cursor: for lists that are not a `Page`."""
     edges = [Edge(cursor=cursor(item), node=convert(item)) for item in items]
     return Connection(edges=edges, page_info=page_info(edges, has_next, after))
 
 
+def page_connection(page: Page[Any], nodes: Sequence[T], params: PageParams) -> Connection[T]:
+    """A page (`kit.pagination`: `paginate`, `paginate_back` or `window`, forward or
+    backward as `params` asked) as a connection of `nodes` (`nodes[i]` of `page.items[i]`):
+    each edge's cursor is its row's position in the page's order, so it serves as
+    `after` and as `before` under the same `orderBy`."""
+    edges = [Edge(cursor=page.cursor_at(i), node=node) for i, node in enumerate(nodes)]
+    if params.backward:
+        has_next, has_previous = params.cursor is not None, page.previous_cursor is not None
+    else:
+        has_next, has_previous = page.next_cursor is not None, params.cursor is not None
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=has_previous,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
+
+
 def connection(page: Page[Any], convert: Callable[[Any], T], params: PageParams) -> Connection[T]:
-    """A keyset page (`kit.pagination`) as a connection: each row's cursor is its id's."""
-    return edges_of(page.items, page.next_cursor is not None, params.cursor, lambda r: encode_cursor(r.id), convert)
+    """A keyset page (`kit.pagination`) as a connection, each row converted."""
+    return page_connection(page, [convert(r) for r in page.items], params)
 
 
 def nodes_connection(page: Page[Any], nodes: Sequence[T], params: PageParams) -> Connection[T]:
     """A keyset page whose rows are already converted (`nodes[i]` of `page.items[i]`)."""
-    pairs = list(zip(page.items, nodes, strict=True))
-    return edges_of(
-        pairs, page.next_cursor is not None, params.cursor, lambda p: encode_cursor(p[0].id), lambda p: p[1]
+    return page_connection(page, list(nodes), params)
+
+
+# --- find and sort (the lists' `q`, `orderBy` and filters) ----------------------------------------
+
+
+@strawberry.enum(description="The direction of a sort key")
+class SortDirection(enum.Enum):
+    ASC = strawberry.enum_value("asc", description="Ascending: A to Z, low to high, old to new")
+    DESC = strawberry.enum_value("desc", description="Descending: Z to A, high to low, new to old")
+
+
+def order_input(name: str, sorting: Sorting, description: str) -> Any:
+    """The `orderBy` input of a list (`{name}Order`: a `field` of the enum
+    `{name}SortField`, generated from the list's `Sorting` whitelist in UPPER_CASE, and a
+    `direction`, ascending by default), GitHub's convention. `sort_of` turns a list of
+    them into the REST `sort` the service parses. Typed `Any`, as `enum_type`."""
+    fields = enum_type(f"{name}SortField", tuple(sorting.names), f"The keys {description} sort by")
+    for value in fields.__strawberry_definition__.values:
+        value.description = value.description or sentence(f"By `{camel(value.value)}`")
+    cls = type(
+        f"{name}Order",
+        (),
+        {
+            "__annotations__": {"field": fields, "direction": SortDirection},
+            "field": strawberry.field(description="The key to sort by"),
+            "direction": strawberry.field(default=SortDirection.ASC, description="ascending by default"),
+            "__module__": __name__,
+        },
     )
+    return strawberry.input(
+        cls,
+        name=f"{name}Order",
+        description=f"One key of the order of {description}: text sorts case-insensitively, NULLs come last "
+        "either way, ties fall to the id; several keys apply in turn",
+    )
+
+
+def order_argument(order: Any) -> Any:
+    """The `orderBy` argument of a list: a list of its `order_input`."""
+    return strawberry.argument(
+        graphql_type=list[order] | None,
+        description="the order, key by key (each ascending or descending; at most "
+        f"{MAX_SORT_KEYS}); the id breaks ties. Without it: the list's default order (creation order; a cycle's "
+        "scores by employee). A cursor belongs to the order it was made in: under another orderBy it is refused (422)",
+    )
+
+
+def search_argument(fields: str) -> Any:
+    """The `q` argument of a list that searches `fields`."""
+    return strawberry.argument(description=f"{search.DESCRIPTION} Searched: {fields}.")
+
+
+SUBTREE = "with `managerId`: every direct and indirect report of that manager, not only the direct ones"
+CHILD_CYCLES = "with `cycleId`: also the rows of every cycle nested in it (a year's quarters and their months)"
+
+
+def refs(values: Sequence[Any] | None, *kinds: Any, name: str, most: int) -> list[uuid.UUID] | None:
+    """A list argument of ids (`ownerIds`) as UUIDs, at most `most` of them (a 422
+    naming the argument, as REST's repeated parameter); null stays null."""
+    if values is None:
+        return None
+    if len(values) > most:
+        raise _refuse(name, f"at most {most} values")
+    return [ref(v, *kinds, loc=[name, i]) for i, v in enumerate(values)]
+
+
+def sort_of(order_by: Sequence[Any] | None) -> list[str] | None:
+    """`orderBy` as the keys a `Sorting` parses (`-` for descending); null or an empty
+    list: the list's default order."""
+    if not order_by:
+        return None
+    return [("-" if o.direction is SortDirection.DESC else "") + plain(o.field) for o in order_by]
+
+
+# REST's query parameters, as a list field's GraphQL arguments name them.
+ARGUMENT_NAMES = {"sort": "orderBy", "owner_id": "ownerIds"}
+
+
+@contextmanager
+def list_arguments(params: PageParams | None = None) -> Iterator[None]:
+    """Around a list field's service call: a 422 naming a REST query parameter
+    (`["query", "owner_id"]`) names the field's argument instead (`["ownerIds"]`), so
+    the error says what the GraphQL caller sent; a refused cursor names `after`, or
+    `before` when paging backward."""
+    cursor = "before" if params is not None and params.backward else "after"
+    try:
+        yield
+    except ValidationFailed as exc:
+        for error in exc.extra.get("errors", []):
+            loc = list(error.get("loc", ()))
+            if len(loc) >= 2 and loc[0] == "query" and isinstance(loc[1], str):
+                name = cursor if loc[1] == "cursor" else ARGUMENT_NAMES.get(loc[1], camel(loc[1]))
+                error["loc"] = [name, *loc[2:]]
+        raise
 
 
 # --- inputs ---------------------------------------------------------------------------------------

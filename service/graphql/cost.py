@@ -12,9 +12,10 @@ passed:
 - `nodes`: the number of fields selected, counting every fragment spread as often as it
   is spread (`GRAPHQL_MAX_NODES`, default 2,000);
 - `cost`: the same fields, each weighted by the page sizes of the lists around it: a
-  field whose definition takes `first` (a connection) multiplies what is under it by the
-  literal `first` given, by the largest page (500) when `first` is a variable (variables
-  are not known at validation) and by the default page (50) when it is absent;
+  field whose definition takes `first` or `last` (a connection) multiplies what is under
+  it by the literal `first` or `last` given, by the largest page (500) when it is a
+  variable (variables are not known at validation) and by the default page (50) when
+  both are absent;
   `nodes(ids:)` multiplies by the number of ids (500 for a variable)
   (`GRAPHQL_MAX_COST`, default 50,000). Other lists count once: their size is bounded by
   the data (an objective's key results), not by the client.
@@ -71,13 +72,15 @@ def _page(field_def: Any, node: FieldNode) -> int:
     """The multiplier of a connection field's subtree, or of `nodes(ids:)`'s (1 for
     anything else)."""
     args = field_def.args or {}
-    if "first" in args:
-        for arg in node.arguments or ():
-            if arg.name.value == "first":
-                if isinstance(arg.value, IntValueNode):
-                    return max(1, min(int(arg.value.value), MAX_PAGE))
-                return MAX_PAGE  # a variable: assume the largest page
-        return DEFAULT_PAGE
+    if "first" in args or "last" in args:
+        sizes = [
+            max(1, min(int(arg.value.value), MAX_PAGE))
+            if isinstance(arg.value, IntValueNode)
+            else MAX_PAGE  # a variable: assume the largest page
+            for arg in node.arguments or ()
+            if arg.name.value in ("first", "last")
+        ]
+        return max(sizes, default=DEFAULT_PAGE)
     if "ids" in args:
         for arg in node.arguments or ():
             if arg.name.value == "ids":

@@ -144,6 +144,7 @@ async def list_results(
             results.RESULT_SORT, "`amount_minor` only for callers who see every amount (hr, admin, payroll)."
         ),
     ] = None,
+    include_child_cycles: Annotated[bool, lists.CHILD_CYCLES] = False,
 ) -> PageOut[IncentiveResultRead] | StreamingResponse:
     """Every result the caller may see: hr/admin and auditors all (auditors without
     amounts), managers their reports' (without amounts), employees their own finalized
@@ -161,6 +162,7 @@ async def list_results(
         subtree=subtree,
         q=q,
         sort=sort,
+        include_child_cycles=include_child_cycles,
     )
     if lists.wants_csv(request):
         return lists.csv_response(await results.export_results(ctx, cursor=pages.cursor, **filters))

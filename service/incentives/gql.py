@@ -17,7 +17,9 @@ from service.authz import policy
 from service.cycles.gql import CycleType
 from service.cycles.models import Cycle
 from service.graphql.common import (
+    CHILD_CYCLES,
     JSON,
+    SUBTREE,
     VERSION,
     Connection,
     Context,
@@ -28,8 +30,13 @@ from service.graphql.common import (
     enum_field,
     enum_type,
     input_dict,
+    list_arguments,
+    order_argument,
+    order_input,
     page_params,
     plain,
+    search_argument,
+    sort_of,
     validate_input,
 )
 from service.graphql.nodes import Entity, NodeKey, by_loader, by_service, ref, ref_field
@@ -51,7 +58,7 @@ from service.incentives.schemas import (
     ResultStatus,
 )
 from service.kit.etag import IfMatch
-from service.org.gql import EmployeeType
+from service.org.gql import DepartmentType, EmployeeType
 from service.org.models import Employee
 
 IncentivePlanKind = enum_type("IncentivePlanKind", PlanKind, "The rule an incentive plan applies")
@@ -314,6 +321,10 @@ async def _result(info: Context, row: Any) -> IncentiveResultType:
     return IncentiveResultType.of((await results.reads(info.context.ctx, [row]))[0])
 
 
+# `AMOUNT_MINOR` only for callers who see every amount (hr, admin, payroll): for others an unknown key.
+IncentiveResultOrder = order_input("IncentiveResult", results.RESULT_SORT, "incentive results")
+
+
 @described(filters=True)
 @strawberry.type
 class IncentiveQuery:
@@ -323,10 +334,12 @@ class IncentiveQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         cycle_id: strawberry.ID | None = None,
         kind: Annotated[str | None, strawberry.argument(graphql_type=IncentivePlanKind | None)] = None,
     ) -> Connection[IncentivePlanType]:
-        params = page_params(first, after)
+        params = page_params(first, after, last, before)
         cycle = ref(cycle_id, CycleType, loc=["cycleId"])
         page = await plans.list_plans(info.context.ctx, params, cycle, plain(kind))
         return connection(page, lambda p: IncentivePlanType.of(info, p), params)
@@ -341,25 +354,46 @@ class IncentiveQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         plan_id: strawberry.ID | None = None,
         employee_id: strawberry.ID | None = None,
         cycle_id: strawberry.ID | None = None,
+        include_child_cycles: Annotated[bool, strawberry.argument(description=CHILD_CYCLES)] = False,
         status: Annotated[str | None, strawberry.argument(graphql_type=IncentiveResultStatus | None)] = None,
         kind: Annotated[str | None, strawberry.argument(graphql_type=IncentiveResultKind | None)] = None,
         nomination: Annotated[str | None, strawberry.argument(graphql_type=NominationKindEnum | None)] = None,
+        department_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="the employee's department")
+        ] = None,
+        manager_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="the results of this manager's direct reports")
+        ] = None,
+        subtree: Annotated[bool, strawberry.argument(description=SUBTREE)] = False,
+        q: Annotated[
+            str | None, search_argument("the employee's given name, family name, email and external id")
+        ] = None,
+        order_by: Annotated[list[Any] | None, order_argument(IncentiveResultOrder)] = None,
     ) -> Connection[IncentiveResultType]:
         ctx = info.context.ctx
-        params = page_params(first, after)
-        page = await results.list_results(
-            ctx,
-            params,
-            plan_id=ref(plan_id, IncentivePlanType, loc=["planId"]),
-            employee_id=ref(employee_id, EmployeeType, loc=["employeeId"]),
-            status=plain(status),
-            kind=plain(kind),
-            cycle_id=ref(cycle_id, CycleType, loc=["cycleId"]),
-            nomination=plain(nomination),
-        )
+        params = page_params(first, after, last, before)
+        with list_arguments(params):
+            page = await results.list_results(
+                ctx,
+                params,
+                plan_id=ref(plan_id, IncentivePlanType, loc=["planId"]),
+                employee_id=ref(employee_id, EmployeeType, loc=["employeeId"]),
+                status=plain(status),
+                kind=plain(kind),
+                cycle_id=ref(cycle_id, CycleType, loc=["cycleId"]),
+                include_child_cycles=include_child_cycles,
+                nomination=plain(nomination),
+                department_id=ref(department_id, DepartmentType, loc=["departmentId"]),
+                manager_id=ref(manager_id, EmployeeType, loc=["managerId"]),
+                subtree=subtree,
+                q=q,
+                sort=sort_of(order_by),
+            )
         reads = {r.id: r for r in await results.reads(ctx, page.items)}
         return connection(page, lambda r: IncentiveResultType.of(reads[r.id]), params)
 
@@ -374,13 +408,15 @@ class IncentiveQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         plan_id: strawberry.ID | None = None,
         employee_id: strawberry.ID | None = None,
         cycle_id: strawberry.ID | None = None,
         kind: Annotated[str | None, strawberry.argument(graphql_type=NominationKindEnum | None)] = None,
         status: Annotated[str | None, strawberry.argument(graphql_type=IncentiveResultStatus | None)] = None,
     ) -> Connection[NominationType]:
-        params = page_params(first, after)
+        params = page_params(first, after, last, before)
         page = await nominations.list_nominations(
             info.context.ctx,
             params,

@@ -204,6 +204,7 @@ async def _results_query(
     subtree: bool,
     q: str | None,
     sort: str | Sequence[str] | None,
+    include_child_cycles: bool = False,
 ) -> tuple[Select[Any], SortSpec]:
     require(policy.list_incentive_results(ctx.principal), "incentive results")
     hierarchy.check_people_filter(manager_id, subtree)
@@ -220,8 +221,9 @@ async def _results_query(
         stmt = stmt.where(IncentiveResult.kind == kind)
     if nomination is not None:
         stmt = stmt.where(IncentiveResult.nomination == nomination)
-    if cycle_id is not None:
-        plans = select(IncentivePlan.id).where(IncentivePlan.org_id == ctx.org_id, IncentivePlan.cycle_id == cycle_id)
+    cycles = hierarchy.in_cycles(IncentivePlan.cycle_id, ctx.org_id, cycle_id, include_child_cycles)
+    if cycles is not None:
+        plans = select(IncentivePlan.id).where(IncentivePlan.org_id == ctx.org_id, cycles)
         stmt = stmt.where(IncentiveResult.plan_id.in_(plans))
     people = hierarchy.people(ctx.org_id, manager_id=manager_id, subtree=subtree, department_id=department_id)
     if people is not None:
@@ -246,10 +248,12 @@ async def list_results(
     subtree: bool = False,
     q: str | None = None,
     sort: str | Sequence[str] | None = None,
+    include_child_cycles: bool = False,
 ) -> Page[IncentiveResult]:
     """The results the caller may see (`visible`), narrowed by the filters
     (`department_id`, `manager_id` with `subtree`: the employee's; `q`: words of their
-    name, email or external id). Sorting by `amount_minor` is for callers who see every
+    name, email or external id; `include_child_cycles`: the results of the plans of
+    `cycle_id` and of every cycle nested in it). Sorting by `amount_minor` is for callers who see every
     amount; for others it is an unknown key."""
     stmt, spec = await _results_query(
         ctx,
@@ -264,6 +268,7 @@ async def list_results(
         subtree=subtree,
         q=q,
         sort=sort,
+        include_child_cycles=include_child_cycles,
     )
     return await paginate(ctx.session, stmt, IncentiveResult.id, params, sort=spec)
 
@@ -324,6 +329,7 @@ async def export_results(
     subtree: bool = False,
     q: str | None = None,
     sort: str | Sequence[str] | None = None,
+    include_child_cycles: bool = False,
 ) -> CsvExport:
     """The list as CSV, read in chunks while it is sent, each chunk with one query for
     its employees' names. The amount columns are there only for callers who see every
@@ -342,6 +348,7 @@ async def export_results(
         subtree=subtree,
         q=q,
         sort=sort,
+        include_child_cycles=include_child_cycles,
     )
     if cursor:
         decode_position(spec, cursor)  # a bad cursor is a 422 now, not a broken stream later

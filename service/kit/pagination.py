@@ -83,8 +83,14 @@ class PageOut(BaseModel, Generic[T]):
 
 @dataclass
 class PageParams:
+    """What page to read: `limit` rows after `cursor` (REST's `?cursor=`, GraphQL's
+    `after`), or with `backward` the `limit` rows before `cursor` (GraphQL's `last` and
+    `before`; without a cursor, the last `limit` rows). Every list that pages with
+    `paginate` or `window` reads both directions from the same parameters."""
+
     limit: int = DEFAULT_LIMIT
     cursor: str | None = None
+    backward: bool = False
 
 
 def page_params(
@@ -459,7 +465,10 @@ async def paginate(
     `sort` order (id order by default), from `params.cursor` on. The items are ORM
     objects for a `select(Model)`; with `core_rows`, Core rows of a `select(table)` (the
     same columns, read by attribute, at a fraction of the cost: for lists that are only
-    read; under a sort they also carry the key values as `sort_key_<i>`)."""
+    read; under a sort they also carry the key values as `sort_key_<i>`). With
+    `params.backward`, the rows before `params.cursor` (`paginate_back`)."""
+    if params.backward:
+        return await paginate_back(session, stmt, id_column, params.limit, params.cursor, core_rows, sort)
     position = decode_position(sort, params.cursor) if params.cursor else None
     rows, positions = await _fetch(session, stmt, id_column, sort, position, params.limit + 1, True, core_rows)
     more = len(rows) > params.limit
@@ -525,9 +534,11 @@ def window(
     limit: int,
     after: str | None = None,
     before: str | None = None,
+    backward: bool = False,
 ) -> Page[T]:
     """`items` sorted in the order `paginate` gives in SQL, and one page of them: after
-    the cursor `after` (forward), or before `before` (backward, as `paginate_back`)."""
+    the cursor `after` (forward), or before `before` (backward, as `paginate_back`;
+    `backward` without `before`: the last `limit` items)."""
 
     def by_position(a: tuple[Position, T], b: tuple[Position, T]) -> int:
         return _compare(spec, a[0], b[0])
@@ -535,14 +546,14 @@ def window(
     ranked = sorted(((position_of(i), i) for i in items), key=functools.cmp_to_key(by_position))
     if after is not None and before is not None:
         raise _invalid_cursor("give a cursor to page forward or one to page backward, not both")
-    if before is not None:
-        edge = decode_position(spec, before)
-        ahead = [r for r in ranked if _compare(spec, r[0], edge) < 0]
+    if before is not None or backward:
+        edge = decode_position(spec, before) if before is not None else None
+        ahead = [r for r in ranked if edge is None or _compare(spec, r[0], edge) < 0]
         chosen, more = ahead[-limit:], len(ahead) > limit
         page: Page[T] = Page([i for _, i in chosen], None, sort=spec, positions=[p for p, _ in chosen])
         if more and chosen:
             page.previous_cursor = page.cursor_at(0)
-        if chosen:
+        if edge is not None and chosen:
             page.next_cursor = page.cursor_at(len(chosen) - 1)
         return page
     start = decode_position(spec, after) if after else None

@@ -147,6 +147,7 @@ async def list_assignments(
     subtree: Annotated[bool, lists.SUBTREE] = False,
     q: lists.SearchQuery = None,
     sort: Annotated[str | None, lists.sort_query(svc.ASSIGNMENT_SORT)] = None,
+    include_child_cycles: Annotated[bool, lists.CHILD_CYCLES] = False,
 ) -> PageOut[KpiAssignmentRead]:
     """The assignments the caller may read. `q` searches the KPI definition's name and
     code; the sort keys `name`, `code` and `perspective` are the definition's,
@@ -163,6 +164,7 @@ async def list_assignments(
         subtree=subtree,
         q=q,
         sort=sort,
+        include_child_cycles=include_child_cycles,
     )
     views = await svc.load_views(ctx, page.items)
     return PageOut[KpiAssignmentRead](items=[svc.assignment_read(v) for v in views], next_cursor=page.next_cursor)

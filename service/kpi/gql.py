@@ -18,6 +18,8 @@ from service.authz import policy
 from service.cycles.gql import CycleType
 from service.cycles.models import Cycle
 from service.graphql.common import (
+    CHILD_CYCLES,
+    SUBTREE,
     VERSION,
     Connection,
     Context,
@@ -27,8 +29,13 @@ from service.graphql.common import (
     enum_field,
     enum_type,
     input_dict,
+    list_arguments,
+    order_argument,
+    order_input,
     page_params,
     plain,
+    search_argument,
+    sort_of,
     validate_input,
 )
 from service.graphql.context import Loaders
@@ -56,7 +63,7 @@ from service.kpi.schemas import (
     Perspective,
     plain_decimal,
 )
-from service.org.gql import EmployeeType, PositionType
+from service.org.gql import DepartmentType, EmployeeType, PositionType
 from service.org.models import Employee, Position
 from service.scoring.numbers import round_points
 
@@ -397,6 +404,9 @@ class KpiMeasurementInput:
     source_key: str | None = strawberry.UNSET
 
 
+KpiAssignmentOrder = order_input("KpiAssignment", svc.ASSIGNMENT_SORT, "KPI assignments")
+
+
 @described(filters=True)
 @strawberry.type
 class KpiQuery:
@@ -406,10 +416,12 @@ class KpiQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         code: str | None = None,
         perspective: Annotated[str | None, strawberry.argument(graphql_type=PerspectiveEnum | None)] = None,
     ) -> Connection[KpiDefinitionType]:
-        params = page_params(first, after)
+        params = page_params(first, after, last, before)
         page = await svc.list_definitions(info.context.ctx, params, code, plain(perspective))
         return connection(page, KpiDefinitionType.of, params)
 
@@ -423,9 +435,11 @@ class KpiQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         position_id: strawberry.ID | None = None,
     ) -> Connection[KpiTemplateType]:
-        params = page_params(first, after)
+        params = page_params(first, after, last, before)
         position = ref(position_id, PositionType, loc=["positionId"])
         page = await templates.list_templates(info.context.ctx, params, position)
         return connection(page, KpiTemplateType.of, params)
@@ -440,18 +454,44 @@ class KpiQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         employee_id: strawberry.ID | None = None,
         cycle_id: strawberry.ID | None = None,
+        include_child_cycles: Annotated[bool, strawberry.argument(description=CHILD_CYCLES)] = False,
         definition_id: strawberry.ID | None = None,
+        perspective: Annotated[
+            str | None,
+            strawberry.argument(
+                graphql_type=PerspectiveEnum | None, description="the balanced-scorecard perspective of the KPI"
+            ),
+        ] = None,
+        department_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="the assigned employee's department")
+        ] = None,
+        manager_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="the assignments of this manager's direct reports")
+        ] = None,
+        subtree: Annotated[bool, strawberry.argument(description=SUBTREE)] = False,
+        q: Annotated[str | None, search_argument("the KPI definition's name and code")] = None,
+        order_by: Annotated[list[Any] | None, order_argument(KpiAssignmentOrder)] = None,
     ) -> Connection[KpiAssignmentType]:
-        params = page_params(first, after)
-        page = await svc.list_assignments(
-            info.context.ctx,
-            params,
-            employee_id=ref(employee_id, EmployeeType, loc=["employeeId"]),
-            cycle_id=ref(cycle_id, CycleType, loc=["cycleId"]),
-            definition_id=ref(definition_id, KpiDefinitionType, loc=["definitionId"]),
-        )
+        params = page_params(first, after, last, before)
+        with list_arguments(params):
+            page = await svc.list_assignments(
+                info.context.ctx,
+                params,
+                employee_id=ref(employee_id, EmployeeType, loc=["employeeId"]),
+                cycle_id=ref(cycle_id, CycleType, loc=["cycleId"]),
+                include_child_cycles=include_child_cycles,
+                definition_id=ref(definition_id, KpiDefinitionType, loc=["definitionId"]),
+                perspective=plain(perspective),
+                department_id=ref(department_id, DepartmentType, loc=["departmentId"]),
+                manager_id=ref(manager_id, EmployeeType, loc=["managerId"]),
+                subtree=subtree,
+                q=q,
+                sort=sort_of(order_by),
+            )
         return connection(page, KpiAssignmentType.of, params)
 
     @strawberry.field(description="One KPI assignment")

@@ -330,11 +330,13 @@ async def list_assignments(
     subtree: bool = False,
     q: str | None = None,
     sort: str | Sequence[str] | None = None,
+    include_child_cycles: bool = False,
 ) -> Page[KpiAssignment]:
     """The assignments the caller may read, narrowed by the filters: `perspective` the
     balanced-scorecard perspective of the assignment's KPI definition, `department_id`
     and `manager_id` (with `subtree`) the assigned employee's, `q` words of the KPI's
-    name or code."""
+    name or code, `include_child_cycles` the assignments of `cycle_id` and of every cycle
+    nested in it."""
     p = ctx.principal
     require(policy.list_kpi_assignments(p), "KPI assignments")
     hierarchy.check_people_filter(manager_id, subtree)
@@ -344,8 +346,9 @@ async def list_assignments(
     stmt = repo.visible_assignments(ctx.org_id, everything, None if p.is_client else p.employee_id)
     if employee_id is not None:
         stmt = stmt.where(KpiAssignment.employee_id == employee_id)
-    if cycle_id is not None:
-        stmt = stmt.where(KpiAssignment.cycle_id == cycle_id)
+    cycles = hierarchy.in_cycles(KpiAssignment.cycle_id, ctx.org_id, cycle_id, include_child_cycles)
+    if cycles is not None:
+        stmt = stmt.where(cycles)
     if definition_id is not None:
         stmt = stmt.where(KpiAssignment.definition_id == definition_id)
     if perspective is not None or words:

@@ -69,6 +69,7 @@ async def list_objectives(
     subtree: Annotated[bool, lists.SUBTREE] = False,
     q: lists.SearchQuery = None,
     sort: Annotated[str | None, lists.sort_query(svc.OBJECTIVE_SORT)] = None,
+    include_child_cycles: Annotated[bool, lists.CHILD_CYCLES] = False,
 ) -> PageOut[ObjectiveRead]:
     """The objectives the caller may read. `q` searches the title."""
     page = await svc.list_objectives(
@@ -85,6 +86,7 @@ async def list_objectives(
         subtree=subtree,
         q=q,
         sort=sort,
+        include_child_cycles=include_child_cycles,
     )
     return PageOut[ObjectiveRead](items=await svc.read_many(ctx, page.items), next_cursor=page.next_cursor)
 

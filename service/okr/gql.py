@@ -22,6 +22,8 @@ from service.cycles.gql import CycleType
 from service.cycles.models import Cycle
 from service.errors import ValidationFailed, validation_errors
 from service.graphql.common import (
+    CHILD_CYCLES,
+    SUBTREE,
     VERSION,
     Connection,
     Context,
@@ -32,9 +34,15 @@ from service.graphql.common import (
     enum_field,
     enum_type,
     input_dict,
+    list_arguments,
     literal_of,
+    order_argument,
+    order_input,
     page_params,
     plain,
+    refs,
+    search_argument,
+    sort_of,
     validate_input,
 )
 from service.graphql.context import once_per_node
@@ -569,6 +577,9 @@ class CheckInItemInput(CheckInInput):
     key_result_id: strawberry.ID = ref_field(KeyResultType)
 
 
+ObjectiveOrder = order_input("Objective", svc.OBJECTIVE_SORT, "objectives")
+
+
 @described(filters=True)
 @strawberry.type
 class OkrQuery:
@@ -578,24 +589,50 @@ class OkrQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         cycle_id: strawberry.ID | None = None,
-        owner_id: strawberry.ID | None = None,
+        include_child_cycles: Annotated[bool, strawberry.argument(description=CHILD_CYCLES)] = False,
+        owner_id: Annotated[
+            strawberry.ID | None, strawberry.argument(deprecation_reason="use ownerIds (one or several owners)")
+        ] = None,
+        owner_ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(description=f"one or more owners (at most {svc.MAX_OWNERS}): any of them"),
+        ] = None,
         status: Annotated[str | None, strawberry.argument(graphql_type=ObjectiveStatusEnum | None)] = None,
         level: Annotated[str | None, strawberry.argument(graphql_type=ObjectiveLevel | None)] = None,
         department_id: strawberry.ID | None = None,
         parent_id: strawberry.ID | None = None,
+        perspective: Annotated[str | None, strawberry.argument(graphql_type=PerspectiveEnum | None)] = None,
+        manager_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="objectives owned by this manager's direct reports")
+        ] = None,
+        subtree: Annotated[bool, strawberry.argument(description=SUBTREE)] = False,
+        q: Annotated[str | None, search_argument("the title")] = None,
+        order_by: Annotated[list[Any] | None, order_argument(ObjectiveOrder)] = None,
     ) -> Connection[ObjectiveType]:
-        params = page_params(first, after)
-        page = await svc.list_objectives(
-            info.context.ctx,
-            params,
-            cycle_id=ref(cycle_id, CycleType, loc=["cycleId"]),
-            owner_id=ref(owner_id, EmployeeType, loc=["ownerId"]),
-            status=plain(status),
-            level=plain(level),
-            department_id=ref(department_id, DepartmentType, loc=["departmentId"]),
-            parent_id=ref(parent_id, ObjectiveType, loc=["parentId"]),
-        )
+        params = page_params(first, after, last, before)
+        owners = refs(owner_ids, EmployeeType, name="ownerIds", most=svc.MAX_OWNERS)
+        if owner_id is not None:
+            owners = [ref(owner_id, EmployeeType, loc=["ownerId"]), *(owners or [])]
+        with list_arguments(params):
+            page = await svc.list_objectives(
+                info.context.ctx,
+                params,
+                cycle_id=ref(cycle_id, CycleType, loc=["cycleId"]),
+                include_child_cycles=include_child_cycles,
+                owner_id=owners,
+                status=plain(status),
+                level=plain(level),
+                department_id=ref(department_id, DepartmentType, loc=["departmentId"]),
+                parent_id=ref(parent_id, ObjectiveType, loc=["parentId"]),
+                perspective=plain(perspective),
+                manager_id=ref(manager_id, EmployeeType, loc=["managerId"]),
+                subtree=subtree,
+                q=q,
+                sort=sort_of(order_by),
+            )
         return connection(page, ObjectiveType.of, params)
 
     @strawberry.field

@@ -260,18 +260,22 @@ async def list_objectives(
     subtree: bool = False,
     q: str | None = None,
     sort: str | Sequence[str] | None = None,
+    include_child_cycles: bool = False,
 ) -> Page[Objective]:
     """The objectives the caller may read (`repo.visible_objectives`), narrowed by the
     filters: `owner_id` one or several owners (any of them; none given, no filter),
     `manager_id` (with `subtree`) objectives owned by that manager's reports, `q` words
-    of the title. A filter never shows what the caller could not list without it."""
+    of the title, `include_child_cycles` the objectives of `cycle_id` and of every cycle
+    nested in it. A filter never shows what the caller could not list without it."""
     require(policy.read_objectives(ctx.principal), "objectives")
     hierarchy.check_people_filter(manager_id, subtree)
     words = search.terms(q)
     spec = OBJECTIVE_SORT.parse(sort)
     stmt = repo.visible_objectives(ctx.org_id, ctx.principal)
+    cycles = hierarchy.in_cycles(Objective.cycle_id, ctx.org_id, cycle_id, include_child_cycles)
+    if cycles is not None:
+        stmt = stmt.where(cycles)
     for column, value in (
-        (Objective.cycle_id, cycle_id),
         (Objective.status, status),
         (Objective.level, level),
         (Objective.department_id, department_id),

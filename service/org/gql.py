@@ -14,6 +14,7 @@ from strawberry.dataloader import DataLoader
 from service.auth.context import Ctx
 from service.authz import policy
 from service.graphql.common import (
+    SUBTREE,
     VERSION,
     Connection,
     Context,
@@ -23,9 +24,14 @@ from service.graphql.common import (
     enum_field,
     enum_type,
     input_dict,
+    list_arguments,
     literal_of,
+    order_argument,
+    order_input,
     page_params,
     plain,
+    search_argument,
+    sort_of,
     validate_input,
 )
 from service.graphql.nodes import Entity, NodeKey, by_loader, by_service, ref, ref_field
@@ -58,6 +64,7 @@ EmployeeStatusEnum = enum_type("EmployeeStatus", EmployeeStatus, "Where an emplo
 BulkRowOutcome = enum_type(
     "BulkRowOutcome", literal_of(BulkRowResult, "outcome"), "What a bulk upsert did with one row"
 )
+EmployeeOrder = order_input("Employee", svc.EMPLOYEE_SORT, "employees")
 
 # The directory, for the dataloaders: `policy.read_directory` (every person of the
 # organization and the directory scopes), as the REST lists. Pay is a field-level rule
@@ -419,9 +426,11 @@ class OrgQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         parent_id: strawberry.ID | None = None,
     ) -> Connection[DepartmentType]:
-        params = page_params(first, after)
+        params = page_params(first, after, last, before)
         page = await svc.list_departments(info.context.ctx, params, ref(parent_id, DepartmentType, loc=["parentId"]))
         return connection(page, DepartmentType.of, params)
 
@@ -431,9 +440,14 @@ class OrgQuery:
 
     @strawberry.field(description="The organization's positions, a page at a time")
     async def positions(
-        self, info: Context, first: int | None = None, after: str | None = None
+        self,
+        info: Context,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[PositionType]:
-        params = page_params(first, after)
+        params = page_params(first, after, last, before)
         page = await svc.list_positions(info.context.ctx, params)
         return connection(page, PositionType.of, params)
 
@@ -447,20 +461,29 @@ class OrgQuery:
         info: Context,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         department_id: strawberry.ID | None = None,
         manager_id: strawberry.ID | None = None,
+        subtree: Annotated[bool, strawberry.argument(description=SUBTREE)] = False,
         status: Annotated[str | None, strawberry.argument(graphql_type=EmployeeStatusEnum | None)] = None,
         external_id: str | None = None,
+        q: Annotated[str | None, search_argument("given name, family name, email and external id")] = None,
+        order_by: Annotated[list[Any] | None, order_argument(EmployeeOrder)] = None,
     ) -> Connection[EmployeeType]:
-        params = page_params(first, after)
-        page = await svc.list_employees(
-            info.context.ctx,
-            params,
-            department_id=ref(department_id, DepartmentType, loc=["departmentId"]),
-            manager_id=ref(manager_id, EmployeeType, loc=["managerId"]),
-            status=plain(status),
-            external_id=external_id,
-        )
+        params = page_params(first, after, last, before)
+        with list_arguments(params):
+            page = await svc.list_employees(
+                info.context.ctx,
+                params,
+                department_id=ref(department_id, DepartmentType, loc=["departmentId"]),
+                manager_id=ref(manager_id, EmployeeType, loc=["managerId"]),
+                subtree=subtree,
+                status=plain(status),
+                external_id=external_id,
+                q=q,
+                sort=sort_of(order_by),
+            )
         return connection(page, EmployeeType.of, params)
 
     @strawberry.field

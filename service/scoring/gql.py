@@ -16,21 +16,26 @@ from strawberry.dataloader import DataLoader
 from service.errors import ValidationFailed
 from service.graphql.common import (
     JSON,
+    SUBTREE,
     Connection,
     Context,
     DecimalString,
     described,
-    edges_of,
     enum_field,
     enum_type,
     input_dict,
+    list_arguments,
     literal_of,
+    order_argument,
+    order_input,
+    page_connection,
     page_params,
+    search_argument,
+    sort_of,
     validate_input,
 )
 from service.graphql.nodes import Entity, NodeKey, by_service, key_of, ref, ref_field
 from service.incentives.gql import IncentivePlanKind
-from service.kit.pagination import encode_cursor
 from service.org.gql import DepartmentType, EmployeeType
 from service.scoring import policies as policy_svc
 from service.scoring import records
@@ -260,20 +265,27 @@ async def score_of(info: Context, employee_id: uuid.UUID, cycle_id: uuid.UUID) -
     return found
 
 
+# `FINAL` and `COMPOSITE` are the points shown: sorting by them scores the whole visible population first.
+ScoreOrder = order_input("Score", score_svc.SCORE_SORT, "a cycle's scores")
+
+
 @described(filters=True)
 @strawberry.type
 class ScoringQuery:
     @strawberry.field(description="The scoring policies (their current versions), a page at a time")  # type: ignore[untyped-decorator]
     async def scoring_policies(
-        self, info: Context, first: int | None = None, after: str | None = None
+        self,
+        info: Context,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[ScoringPolicyType]:
-        page, versions = await policy_svc.list_policies(info.context.ctx, page_params(first, after))
-        return edges_of(
-            page.items,
-            page.next_cursor is not None,
-            after,
-            lambda p: encode_cursor(p.id),
-            lambda p: ScoringPolicyType.of(policy_svc.read_model(p, versions[p.id])),
+        params = page_params(first, after, last, before)
+        with list_arguments(params):
+            page, versions = await policy_svc.list_policies(info.context.ctx, params)
+        return page_connection(
+            page, [ScoringPolicyType.of(policy_svc.read_model(p, versions[p.id])) for p in page.items], params
         )
 
     # strawberry types its keyword-only decorator form (field(description=...)) as Any
@@ -293,22 +305,36 @@ class ScoringQuery:
         cycle_id: strawberry.ID,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         department_id: strawberry.ID | None = None,
-        manager_id: strawberry.ID | None = None,
+        manager_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="the scores of this manager's direct reports")
+        ] = None,
+        subtree: Annotated[bool, strawberry.argument(description=SUBTREE)] = False,
         rating: Annotated[str | None, strawberry.argument(description="a rating of the policy's bands")] = None,
+        q: Annotated[
+            str | None, search_argument("the employee's given name, family name, email and external id")
+        ] = None,
+        order_by: Annotated[list[Any] | None, order_argument(ScoreOrder)] = None,
         explain: bool = False,
     ) -> Connection[ScoreType]:
         score_svc.check_rating(rating)
-        items, cursor = await score_svc.list_scores(
-            info.context.ctx,
-            _cycle(cycle_id),
-            page_params(first, after),
-            department_id=ref(department_id, DepartmentType, loc=["departmentId"]),
-            manager_id=ref(manager_id, EmployeeType, loc=["managerId"]),
-            rating=rating,
-            explain=explain,
-        )
-        return edges_of(items, cursor is not None, after, lambda s: encode_cursor(s.employee_id), ScoreType.of)
+        params = page_params(first, after, last, before)
+        with list_arguments(params):
+            page = await score_svc.list_scores_page(
+                info.context.ctx,
+                _cycle(cycle_id),
+                params,
+                department_id=ref(department_id, DepartmentType, loc=["departmentId"]),
+                manager_id=ref(manager_id, EmployeeType, loc=["managerId"]),
+                subtree=subtree,
+                rating=rating,
+                q=q,
+                sort=sort_of(order_by),
+                explain=explain,
+            )
+        return page_connection(page, [ScoreType.of(s) for s in page.items], params)
 
     # strawberry types its keyword-only decorator form (field(description=...)) as Any
     @strawberry.field(description="One employee's score with its explanation")  # type: ignore[untyped-decorator]

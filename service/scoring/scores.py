@@ -212,6 +212,13 @@ async def _scored_reads(ctx: Ctx, listing: _Listing, rows: Sequence[Any], explai
     return [r for r in reads if listing.rating is None or r.rating == listing.rating]
 
 
+def _walk(params: PageParams) -> dict[str, Any]:
+    """`window`'s cursor arguments for a page's parameters (forward or backward)."""
+    if params.backward:
+        return {"before": params.cursor, "backward": True}
+    return {"after": params.cursor}
+
+
 async def list_scores_page(
     ctx: Ctx,
     cycle_id: uuid.UUID,
@@ -224,11 +231,10 @@ async def list_scores_page(
     q: str | None = None,
     sort: str | Sequence[str] | None = None,
     explain: bool = False,
-    before: str | None = None,
 ) -> Page[ScoreRead]:
     """A page of the cycle's visible scores in `sort` order (employee id order by
-    default), forward from `params.cursor` or, for GraphQL's `last`/`before`, backward
-    from `before`. Sorting by a score (or filtering by rating) scores every visible
+    default), forward from `params.cursor` or, with `params.backward` (GraphQL's
+    `last`/`before`), the rows before it. Sorting by a score (or filtering by rating) scores every visible
     employee first; otherwise only the page's employees are scored."""
     listing = await _listing(
         ctx,
@@ -249,8 +255,7 @@ async def list_scores_page(
             spec,
             lambda r: listing.position(r.employee_id, r),
             limit=params.limit,
-            after=params.cursor,
-            before=before,
+            **_walk(params),
         )
         if explain and page.items:
             page.items = await _scored_reads(ctx, listing, [by_id[r.employee_id] for r in page.items], explain=True)
@@ -260,8 +265,7 @@ async def list_scores_page(
         spec,
         lambda r: listing.position(r.id, None),
         limit=params.limit,
-        after=params.cursor,
-        before=before,
+        **_walk(params),
     )
     items = await _scored_reads(ctx, listing, chosen.items, explain=explain)
     return Page(items, chosen.next_cursor, chosen.previous_cursor, spec, chosen.positions)

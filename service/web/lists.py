@@ -43,6 +43,10 @@ SUBTREE = Query(
     description="with `manager_id`: every direct and indirect report of that manager, not only the direct ones"
 )
 
+CHILD_CYCLES = Query(
+    description="with `cycle_id`: also the rows of every cycle nested in it (a year's quarters and their months)"
+)
+
 
 def sort_query(sorting: Sorting, fields: str = "") -> Any:
     """The `sort` parameter of a list: its keys in the description and, as a pattern, in
