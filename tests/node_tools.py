@@ -1,5 +1,6 @@
-"""The GraphQL client tools of the tests (tests/node/package.json: graphql-schema-linter,
-Apollo Client, GraphQL Code Generator), a locked npm project installed once per machine.
+"""The client tools of the tests (tests/node/package.json: graphql-schema-linter, Apollo
+Client, GraphQL Code Generator; Redocly CLI, openapi-typescript, openapi-fetch,
+TypeScript), a locked npm project installed once per machine.
 
 `ensure_installed` copies tests/node/package.json and its package-lock.json into a cache
 directory named after both files' hash (~/.cache/perf-service/node/graphql-tools-<hash>;
@@ -85,8 +86,8 @@ def node_tools(request: pytest.FixtureRequest) -> Path:
     where, why = ensure_installed()
     if where is None:
         if in_ci():
-            pytest.fail(f"the GraphQL client tools are NOT available ({why}); under CI=true that is a failure")
-        message = f"the GraphQL client tools are NOT available ({why}): their tests are SKIPPED"
+            pytest.fail(f"the client tools (tests/node) are NOT available ({why}); under CI=true that is a failure")
+        message = f"the client tools (tests/node) are NOT available ({why}): their tests are SKIPPED"
         loud(request.config, message)
         pytest.skip(message)
     return where

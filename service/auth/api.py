@@ -3,6 +3,7 @@ grant (`/oauth/token`): the HTTP adapter of the auth package (tests/test_layers.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -37,12 +38,14 @@ class ClientCreate(Input):
 
 
 class ClientRead(Output):
+    """An integration client (HRIS, payroll, KPI feed) and the scopes it may ask a token for."""
+
     id: uuid.UUID
-    name: str
-    client_id: str
-    scopes: list[str]
-    created_at: object
-    revoked_at: object | None = None
+    name: str = Field(description="What the client is, for people reading the list")
+    client_id: str = Field(description="The id it authenticates with at `/oauth/token`")
+    scopes: list[Scope] = Field(description="The scopes its tokens may carry")
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = Field(None, description="When it was revoked; its tokens stop working")
 
 
 class ClientCreated(ClientRead):

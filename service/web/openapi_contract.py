@@ -92,7 +92,7 @@ TAGS: dict[str, tuple[str, str]] = {
     "service.audit.api": ("audit", "The audit log of every change."),
 }
 CONTACT = {"name": "perf-service maintainers"}
-LICENSE = {"name": "Proprietary"}
+LICENSE = {"name": "Proprietary", "identifier": "LicenseRef-Proprietary"}
 SERVERS = [{"url": "/", "description": "This deployment (the API is served from the root of its host)"}]
 
 
