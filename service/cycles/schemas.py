@@ -49,10 +49,10 @@ class CycleRead(Output):
 
     id: uuid.UUID
     name: str
-    cadence: str = Field(description="How long the cycle is")
+    cadence: Cadence = Field(description="How long the cycle is")
     start_date: dt.date
     end_date: dt.date
     parent_id: uuid.UUID | None
-    status: str = Field(description="Where the cycle is: planning, active, review, calibration or closed")
+    status: CycleStatus = Field(description="Where the cycle is: planning, active, review, calibration or closed")
     created_at: dt.datetime
     updated_at: dt.datetime

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from service.kit.schemas import DecimalStr, Input, Output
+from service.scoring.schemas import ScoreStatus
 
 EvaluationStatus = Literal["not_started", "self_review", "manager_review", "calibrated", "finalized", "acknowledged"]
 EvaluationAction = Literal["submit_self", "submit_manager", "finalize", "acknowledge"]
@@ -331,7 +332,7 @@ class MemberResult(Output):
     """A member of a calibration: their score, adjustments and rating."""
 
     employee_id: uuid.UUID
-    status: str
+    status: ScoreStatus
     composite: DecimalStr | None
     calibration_delta: DecimalStr
     final: DecimalStr | None
@@ -404,6 +405,7 @@ class InterviewRead(Output):
 # --- review meetings -----------------------------------------------------------------------
 
 SubjectKind = Literal["objective", "cycle", "evaluation"]
+ImprovementStatus = Literal["open", "in_progress", "done"]
 
 
 class SubjectRef(Input):
@@ -415,7 +417,7 @@ class ImprovementAction(Input):
     action: Annotated[str, Field(min_length=1, max_length=2000)]
     owner_id: uuid.UUID
     due_date: dt.date
-    status: Literal["open", "in_progress", "done"] = "open"
+    status: ImprovementStatus = "open"
 
 
 def _json_size(value: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -462,7 +464,7 @@ class ImprovementActionRead(Output):
     action: str
     owner_id: uuid.UUID
     due_date: dt.date
-    status: str
+    status: ImprovementStatus
 
 
 class ReviewMeetingRead(Output):

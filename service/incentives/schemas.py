@@ -142,7 +142,7 @@ class IncentivePlanRead(Output):
 
     id: uuid.UUID
     name: str
-    kind: str
+    kind: PlanKind
     cycle_id: uuid.UUID
     currency: str
     params: dict[str, Any] | None = Field(
@@ -166,7 +166,7 @@ class IncentiveRunRead(Output):
 
     plan_id: uuid.UUID
     cycle_id: uuid.UUID
-    kind: str
+    kind: PlanKind
     population: int = Field(description="employees of the cycle's population")
     created: int = Field(description="draft results written by this run")
     replaced: int = Field(description="earlier drafts this run replaced")
@@ -226,8 +226,8 @@ class IncentiveResultRead(Output):
     id: uuid.UUID
     plan_id: uuid.UUID
     employee_id: uuid.UUID
-    kind: str
-    status: str
+    kind: ResultKind
+    status: ResultStatus
     amount_minor: int | None = Field(
         description="minor units; null for nominations and for callers who may not see pay (managers, auditors)"
     )
@@ -275,7 +275,7 @@ class PayrollResultRead(Output):
     amount_minor: int
     amount: str = Field(description="amount_minor in major units with the currency's decimals")
     currency: str
-    kind: str
+    kind: ResultKind
     adjusts_id: uuid.UUID | None
     finalized_at: dt.datetime
     payroll: PayrollAckInfo | None = Field(description="Payroll's acknowledgement (null until acknowledged)")
@@ -312,8 +312,8 @@ class NominationRead(Output):
     id: uuid.UUID
     plan_id: uuid.UUID
     employee_id: uuid.UUID
-    kind: str = Field(description="promotion_track or training")
-    status: str
+    kind: NominationKind = Field(description="promotion_track or training")
+    status: ResultStatus
     period_start: dt.date
     period_end: dt.date
     inputs: dict[str, Any] = Field(description="rating, criteria and the objectives that qualified")

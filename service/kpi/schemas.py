@@ -67,7 +67,7 @@ class KpiDefinitionRead(Output):
     code: str = Field(description="Unique in the organization (`GMV`)")
     name: str
     unit: str | None
-    direction: str
+    direction: Direction
     aggregation: str = Field(description="How the measurements of a cycle make the actual: sum, avg, last, min or max")
     perspective: str | None
     description: str | None
@@ -90,7 +90,7 @@ class ParameterFields(Input):
 
 
 class ParameterRead(Output):
-    method: str = Field(description="How the actual turns into points: banded, ratio, range or binary")
+    method: Method = Field(description="How the actual turns into points: banded, ratio, range or binary")
     weight: Dec
     threshold: Dec | None = Field(description="The actual that earns the threshold points (banded); below it, 0")
     target: Dec | None = Field(description="The actual that earns the target points")

@@ -79,19 +79,19 @@ class ObjectiveRead(Output):
     id: uuid.UUID
     title: str
     description: str | None
-    level: str = Field(description="Where it sits: company, department, team or individual")
+    level: Level = Field(description="Where it sits: company, department, team or individual")
     owner_id: uuid.UUID
     department_id: uuid.UUID | None
     cycle_id: uuid.UUID
-    type: str = Field(description="Committed (expected in full) or aspirational")
+    type: ObjectiveType = Field(description="Committed (expected in full) or aspirational")
     parent_id: uuid.UUID | None
     supports: list[uuid.UUID]
     weight: DecimalStr
     perspective: str | None
-    visibility: str = Field(
+    visibility: Visibility = Field(
         description="Who may see it: public (the organization) or private (the owner, their managers, hr)"
     )
-    status: str
+    status: ObjectiveStatus
     rejection_comment: str | None = Field(description="The comment of the last rejection (null unless rejected)")
     score: DecimalStr | None = Field(description="Σ(w × KR score) / Σ w, 4 places; null when not scored")
     progress: DecimalStr | None = Field(description="as score, from computed KR progress (grades ignored)")
@@ -108,10 +108,10 @@ class WorkflowAction(Input):
 class AlignmentNode(Output):
     id: uuid.UUID
     title: str
-    level: str
+    level: Level
     owner_id: uuid.UUID
     cycle_id: uuid.UUID
-    status: str
+    status: ObjectiveStatus
     progress: DecimalStr | None
     score: DecimalStr | None
     children: list[AlignmentNode] = []
@@ -229,7 +229,7 @@ class KeyResultRead(Output):
     objective_id: uuid.UUID
     title: str
     description: str | None
-    kind: str
+    kind: KrKind
     start: DecimalStr | None = Field(description="The metric's value when the cycle began")
     target: DecimalStr | None = Field(description="The metric's value that scores 1")
     unit: str | None
@@ -295,7 +295,7 @@ class CheckInRead(Output):
         description="The index of the milestone this check-in marks done (milestone key results)"
     )
     confidence: int | None
-    status: str | None = Field(description="The owner's view: on track, at risk or off track")
+    status: CheckInStatus | None = Field(description="The owner's view: on track, at risk or off track")
     note: str | None
     author: str
     author_employee_id: uuid.UUID | None = Field(

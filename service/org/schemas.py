@@ -223,7 +223,7 @@ class EmployeeRead(Output):
     department_id: uuid.UUID | None
     position_id: uuid.UUID | None
     manager_id: uuid.UUID | None
-    status: str = Field(description="Whether they are active, on leave or terminated")
+    status: EmployeeStatus = Field(description="Whether they are active, on leave or terminated")
     hire_date: dt.date | None = Field(description="The first day of employment")
     termination_date: dt.date | None = Field(description="The last day of employment (null while employed)")
     created_at: dt.datetime

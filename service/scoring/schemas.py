@@ -140,7 +140,7 @@ class DistributionOut(Output):
 
 
 class ScopeOut(Output):
-    kind: str
+    kind: ScopeKind
     id: uuid.UUID | None
 
 
@@ -181,7 +181,7 @@ class ScoreRead(Output):
 
     employee_id: uuid.UUID
     cycle_id: uuid.UUID
-    status: str = Field(description="Whether a score could be computed (scored) or there was too little data")
+    status: ScoreStatus = Field(description="Whether a score could be computed (scored) or there was too little data")
     components: dict[str, DecimalStr | None]
     weights: dict[str, DecimalStr]
     composite: DecimalStr | None
@@ -271,7 +271,7 @@ class RecomputeJobRead(Output):
 
     id: uuid.UUID
     cycle_id: uuid.UUID
-    status: str
+    status: JobStatus
     employees: int | None = Field(description="How many employees it covers (null until known)")
     changed: int | None = Field(description="How many scores changed (null until finished)")
     error: str | None = Field(description="Why it failed (null unless it did)")
