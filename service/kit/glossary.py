@@ -29,6 +29,8 @@ FIELDS: dict[str, str] = {
     "level": "Its level",
     "currency": "An ISO 4217 currency code (`EUR`)",
     "amount_minor": "An amount of money in the currency's minor units (cents)",
+    "base_salary_minor": "The yearly base salary in minor units (cents) of the employee's `currency`",
+    "target_bonus_minor": "The target bonus in minor units (cents) of the employee's `currency`",
     "weight": "Its weight among its siblings (relative; weights need not sum to 1)",
     "rating": "A rating: a band label of the scoring policy (`rating_scale`)",
     "flags": "Warnings about how the value was computed (missing data, a veto, a cap applied...)",

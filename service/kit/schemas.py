@@ -9,12 +9,18 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema, field_validator
 from starlette.responses import Response
 
 from service.kit.glossary import fill_descriptions
 
-DecimalStr = Annotated[Decimal, PlainSerializer(lambda v: str(v), return_type=str, when_used="json")]
+# An exact decimal, answered as a string (`"87.50"`, scale kept): `format: decimal` in the
+# OpenAPI document, so generators know not to read it into a float.
+DecimalStr = Annotated[
+    Decimal,
+    PlainSerializer(lambda v: str(v), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "decimal"}, mode="serialization"),
+]
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ISO_DATE_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}([Tt ]|$)")
 
