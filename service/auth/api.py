@@ -60,7 +60,9 @@ router = APIRouter()
 
 
 @router.get("/api/v1/integration-clients", response_model=PageOut[ClientRead], tags=["integration-clients"])
-async def list_clients(ctx: RequestCtx, pages: Annotated[PageParams, Depends(page_params)]) -> PageOut[ClientRead]:
+async def list_integration_clients(
+    ctx: RequestCtx, pages: Annotated[PageParams, Depends(page_params)]
+) -> PageOut[ClientRead]:
     require(policy.manage_integration_clients(ctx.principal), "integration clients")
     stmt = select(IntegrationClient).where(IntegrationClient.org_id == ctx.org_id)
     page = await paginate(ctx.session, stmt, IntegrationClient.id, pages)
@@ -73,7 +75,7 @@ async def list_clients(ctx: RequestCtx, pages: Annotated[PageParams, Depends(pag
     status_code=status.HTTP_201_CREATED,
     tags=["integration-clients"],
 )
-async def create_client(ctx: RequestCtx, body: ClientCreate, response: Response) -> ClientCreated:
+async def create_integration_client(ctx: RequestCtx, body: ClientCreate, response: Response) -> ClientCreated:
     """The secret is in this answer only (`Cache-Control: no-store`; an idempotent repeat
     answers 409 with the `Location` instead of the secret)."""
     require(policy.manage_integration_clients(ctx.principal), "integration clients")
@@ -114,14 +116,14 @@ async def _get_client(ctx: RequestCtx, client_pk: uuid.UUID) -> IntegrationClien
 
 
 @router.get("/api/v1/integration-clients/{client_pk}", response_model=ClientRead, tags=["integration-clients"])
-async def get_client(ctx: RequestCtx, client_pk: uuid.UUID) -> ClientRead:
+async def get_integration_client(ctx: RequestCtx, client_pk: uuid.UUID) -> ClientRead:
     return ClientRead.model_validate(await _get_client(ctx, client_pk))
 
 
 @router.delete(
     "/api/v1/integration-clients/{client_pk}", status_code=status.HTTP_204_NO_CONTENT, tags=["integration-clients"]
 )
-async def revoke_client(ctx: RequestCtx, client_pk: uuid.UUID) -> Response:
+async def revoke_integration_client(ctx: RequestCtx, client_pk: uuid.UUID) -> Response:
     """Revokes the credentials; tokens already issued expire within their short TTL."""
     client = await _get_client(ctx, client_pk)
     if client.revoked_at is None:
@@ -209,7 +211,7 @@ TOKEN_FORM_DOC = {
     response_model=TokenResponse,
     responses={400: {"model": OAuthError}, 401: {"model": OAuthError}},
 )
-async def token(
+async def oauth_token(
     request: Request,
     session: Session,
     grant_type: Annotated[str | None, Form()] = None,

@@ -69,6 +69,6 @@ async def transition_cycle(
 
 
 @router.post("/cycles/{cycle_id}/children", response_model=list[CycleRead], status_code=status.HTTP_201_CREATED)
-async def create_children(ctx: RequestCtx, cycle_id: uuid.UUID, body: CycleChildren) -> list[CycleRead]:
+async def create_cycle_children(ctx: RequestCtx, cycle_id: uuid.UUID, body: CycleChildren) -> list[CycleRead]:
     """Creates the children of a cycle for one cadence (e.g. a year's quarters) in one call."""
     return [CycleRead.model_validate(c) for c in await svc.create_children(ctx, cycle_id, body)]

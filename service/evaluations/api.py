@@ -107,7 +107,9 @@ async def create_evaluation(ctx: RequestCtx, body: EvaluationCreate, response: R
     tags=["evaluations"],
     responses={201: {"model": EvaluationBulkResult}},
 )
-async def bulk_create(ctx: RequestCtx, body: EvaluationBulkCreate, response: Response) -> EvaluationBulkResult:
+async def create_evaluations_bulk(
+    ctx: RequestCtx, body: EvaluationBulkCreate, response: Response
+) -> EvaluationBulkResult:
     """Opens an evaluation for every scored employee of the cycle, of a department (with
     its sub-departments) or of a list; existing ones are kept (201 when any was created)."""
     result = await svc.bulk_create(ctx, body)
@@ -137,7 +139,7 @@ async def update_evaluation(
 @router.get(
     "/evaluations/{evaluation_id}/peer-requests", response_model=PageOut[PeerRequestRead], tags=["360 feedback"]
 )
-async def list_peer_requests(
+async def list_evaluation_peer_requests(
     ctx: RequestCtx,
     evaluation_id: uuid.UUID,
     pages: Pages,
@@ -168,7 +170,7 @@ async def create_peer_request(
 
 
 @router.get("/evaluations/{evaluation_id}/feedback", response_model=FeedbackPage, tags=["360 feedback"])
-async def list_feedback(
+async def list_peer_feedback(
     ctx: RequestCtx, evaluation_id: uuid.UUID, pages: Pages, reviewer_id: uuid.UUID | None = None
 ) -> FeedbackPage:
     """Submitted feedback: attributed `items` for managers and hr/admin/auditors; for the
@@ -179,7 +181,7 @@ async def list_feedback(
 @router.post(
     "/evaluations/{evaluation_id}/feedback", response_model=FeedbackRead, status_code=CREATED, tags=["360 feedback"]
 )
-async def submit_feedback(ctx: RequestCtx, evaluation_id: uuid.UUID, body: FeedbackCreate) -> FeedbackRead:
+async def submit_peer_feedback(ctx: RequestCtx, evaluation_id: uuid.UUID, body: FeedbackCreate) -> FeedbackRead:
     """An answer (`rating`, `comments`) by a requested reviewer, before the deadline."""
     return peers.feedback_read(await peers.submit(ctx, evaluation_id, body))
 
@@ -207,7 +209,7 @@ async def evaluation_action(
 
 
 @router.get("/peer-requests", response_model=PageOut[PeerRequestRead], tags=["360 feedback"])
-async def list_requests(
+async def list_peer_requests(
     ctx: RequestCtx,
     pages: Pages,
     reviewer_id: uuid.UUID | None = None,
@@ -224,14 +226,14 @@ async def list_requests(
 
 
 @router.get("/peer-requests/{request_id}", response_model=PeerRequestRead, tags=["360 feedback"])
-async def get_request(ctx: RequestCtx, request_id: uuid.UUID, response: Response) -> PeerRequestRead:
+async def get_peer_request(ctx: RequestCtx, request_id: uuid.UUID, response: Response) -> PeerRequestRead:
     row, rel = await peers.get_request(ctx, request_id)
     set_etag(response, row.version)
     return peers.request_read(row, ctx.principal, rel)
 
 
 @router.post("/peer-requests/{request_id}/decline", response_model=PeerRequestRead, tags=["360 feedback"])
-async def decline_request(
+async def decline_peer_request(
     ctx: RequestCtx, request_id: uuid.UUID, if_match: IfMatchHeader, response: Response, body: PeerDecline | None = None
 ) -> PeerRequestRead:
     """The requested reviewer declines, with an optional `reason`."""
@@ -272,7 +274,7 @@ async def get_calibration(ctx: RequestCtx, calibration_id: uuid.UUID, response: 
 
 
 @router.get("/calibrations/{calibration_id}/adjustments", response_model=PageOut[AdjustmentRead], tags=["calibration"])
-async def list_adjustments(
+async def list_calibration_adjustments(
     ctx: RequestCtx, calibration_id: uuid.UUID, pages: Pages, employee_id: uuid.UUID | None = None
 ) -> PageOut[AdjustmentRead]:
     page = await calibration.list_adjustments(ctx, calibration_id, pages, employee_id)
@@ -287,7 +289,7 @@ async def list_adjustments(
     status_code=CREATED,
     tags=["calibration"],
 )
-async def add_adjustment(
+async def add_calibration_adjustment(
     ctx: RequestCtx, calibration_id: uuid.UUID, body: CalibrationAdjustmentCreate
 ) -> AdjustmentRead:
     """A points `delta` with its mandatory `reason`; the author is the caller. It counts in
@@ -296,14 +298,14 @@ async def add_adjustment(
 
 
 @router.get("/calibrations/{calibration_id}/distribution", response_model=DistributionRead, tags=["calibration"])
-async def get_distribution(ctx: RequestCtx, calibration_id: uuid.UUID) -> DistributionRead:
+async def get_calibration_distribution(ctx: RequestCtx, calibration_id: uuid.UUID) -> DistributionRead:
     """Per band the allowed count (the guideline's cumulative rule) and the actual one,
     with each member's final score and rating, and what an enforced guideline gives."""
     return await calibration.distribution(ctx, calibration_id)
 
 
 @router.post("/calibrations/{calibration_id}/simulate", response_model=DistributionRead, tags=["calibration"])
-async def simulate(ctx: RequestCtx, calibration_id: uuid.UUID, body: SimulateIn) -> DistributionRead:
+async def simulate_calibration(ctx: RequestCtx, calibration_id: uuid.UUID, body: SimulateIn) -> DistributionRead:
     """What-if: proposed adjustments in, resulting finals, ratings and distribution out;
     nothing is saved."""
     return await calibration.simulate(ctx, calibration_id, body)
@@ -385,7 +387,7 @@ async def acknowledge_interview(
 
 
 @router.get("/review-meetings", response_model=PageOut[ReviewMeetingRead], tags=["review meetings"])
-async def list_meetings(
+async def list_review_meetings(
     ctx: RequestCtx,
     pages: Pages,
     subject_kind: SubjectKind | None = None,
@@ -399,7 +401,7 @@ async def list_meetings(
 
 
 @router.post("/review-meetings", response_model=ReviewMeetingRead, status_code=CREATED, tags=["review meetings"])
-async def create_meeting(ctx: RequestCtx, body: ReviewMeetingCreate, response: Response) -> ReviewMeetingRead:
+async def create_review_meeting(ctx: RequestCtx, body: ReviewMeetingCreate, response: Response) -> ReviewMeetingRead:
     m = await reviews.create_meeting(ctx, body)
     set_etag(response, m.version)
     response.headers["Location"] = f"/api/v1/review-meetings/{m.id}"
@@ -407,14 +409,14 @@ async def create_meeting(ctx: RequestCtx, body: ReviewMeetingCreate, response: R
 
 
 @router.get("/review-meetings/{meeting_id}", response_model=ReviewMeetingRead, tags=["review meetings"])
-async def get_meeting(ctx: RequestCtx, meeting_id: uuid.UUID, response: Response) -> ReviewMeetingRead:
+async def get_review_meeting(ctx: RequestCtx, meeting_id: uuid.UUID, response: Response) -> ReviewMeetingRead:
     m, _ = await reviews.get_meeting(ctx, meeting_id)
     set_etag(response, m.version)
     return reviews.meeting_read(m)
 
 
 @router.patch("/review-meetings/{meeting_id}", response_model=ReviewMeetingRead, tags=["review meetings"])
-async def update_meeting(
+async def update_review_meeting(
     ctx: RequestCtx, meeting_id: uuid.UUID, body: ReviewMeetingUpdate, if_match: IfMatchHeader, response: Response
 ) -> ReviewMeetingRead:
     m = await reviews.update_meeting(ctx, meeting_id, body, if_match)

@@ -54,7 +54,7 @@ def _plan_read(ctx: RequestCtx, plan: IncentivePlan) -> IncentivePlanRead:
 
 
 @router.get("/incentive-plans", response_model=PageOut[IncentivePlanRead], tags=PLANS)
-async def list_plans(
+async def list_incentive_plans(
     ctx: RequestCtx, pages: Pages, cycle_id: uuid.UUID | None = None, kind: PlanKind | None = None
 ) -> PageOut[IncentivePlanRead]:
     page = await plans.list_plans(ctx, pages, cycle_id, kind)
@@ -62,7 +62,7 @@ async def list_plans(
 
 
 @router.post("/incentive-plans", response_model=IncentivePlanRead, status_code=status.HTTP_201_CREATED, tags=PLANS)
-async def create_plan(ctx: RequestCtx, body: IncentivePlanCreate, response: Response) -> IncentivePlanRead:
+async def create_incentive_plan(ctx: RequestCtx, body: IncentivePlanCreate, response: Response) -> IncentivePlanRead:
     """`params` by kind (SPEC section 8), every default made explicit in the answer:
     short_term_bonus `basis`, `multipliers`, `multiplier_cap`, `min_score`, `pool_minor`,
     `earning_code`, `eligibility`; kpi_excess_reward `amount_per_point_minor`,
@@ -75,14 +75,14 @@ async def create_plan(ctx: RequestCtx, body: IncentivePlanCreate, response: Resp
 
 
 @router.get("/incentive-plans/{plan_id}", response_model=IncentivePlanRead, tags=PLANS)
-async def get_plan(ctx: RequestCtx, plan_id: uuid.UUID, response: Response) -> IncentivePlanRead:
+async def get_incentive_plan(ctx: RequestCtx, plan_id: uuid.UUID, response: Response) -> IncentivePlanRead:
     plan = await plans.get_plan(ctx, plan_id)
     set_etag(response, plan.version)
     return _plan_read(ctx, plan)
 
 
 @router.patch("/incentive-plans/{plan_id}", response_model=IncentivePlanRead, tags=PLANS)
-async def update_plan(
+async def update_incentive_plan(
     ctx: RequestCtx, plan_id: uuid.UUID, body: IncentivePlanUpdate, if_match: IfMatchHeader, response: Response
 ) -> IncentivePlanRead:
     plan = await plans.update_plan(ctx, plan_id, body, if_match)
@@ -91,7 +91,7 @@ async def update_plan(
 
 
 @router.post("/incentive-plans/{plan_id}/run", response_model=IncentiveRunRead, tags=PLANS)
-async def run_plan(ctx: RequestCtx, plan_id: uuid.UUID, if_match: IfMatchHeader) -> IncentiveRunRead:
+async def run_incentive_plan(ctx: RequestCtx, plan_id: uuid.UUID, if_match: IfMatchHeader) -> IncentiveRunRead:
     """Computes draft results from the cycle's final scores. Re-running replaces drafts
     only; the answer counts what was created, replaced, kept and skipped (with why)."""
     return await runs.run_plan(ctx, plan_id, if_match)
@@ -124,7 +124,7 @@ async def finalize_plan_results(ctx: RequestCtx, plan_id: uuid.UUID, if_match: I
     tags=RESULTS,
     responses=lists.csv_doc([c.name for c in results.RESULT_COLUMNS], [c.name for c in results.RESULT_PAY_COLUMNS]),
 )
-async def list_results(
+async def list_incentive_results(
     ctx: RequestCtx,
     request: Request,
     pages: Pages,
@@ -171,7 +171,7 @@ async def list_results(
 
 
 @router.get("/incentive-results/{result_id}", response_model=IncentiveResultRead, tags=RESULTS)
-async def get_result(ctx: RequestCtx, result_id: uuid.UUID, response: Response) -> IncentiveResultRead:
+async def get_incentive_result(ctx: RequestCtx, result_id: uuid.UUID, response: Response) -> IncentiveResultRead:
     r, _ = await results.get_result(ctx, result_id)
     set_etag(response, r.version)
     return (await results.reads(ctx, [r]))[0]
@@ -183,7 +183,7 @@ async def get_result(ctx: RequestCtx, result_id: uuid.UUID, response: Response) 
     status_code=status.HTTP_201_CREATED,
     tags=RESULTS,
 )
-async def adjust_result(
+async def adjust_incentive_result(
     ctx: RequestCtx, result_id: uuid.UUID, body: ResultAdjustmentCreate, response: Response
 ) -> IncentiveResultRead:
     """A correction of a finalized result: a new draft result of kind adjustment that
@@ -195,7 +195,7 @@ async def adjust_result(
 
 
 @router.post("/incentive-results/{result_id}/{action}", response_model=IncentiveResultRead, tags=RESULTS)
-async def act_on_result(
+async def act_on_incentive_result(
     ctx: RequestCtx,
     result_id: uuid.UUID,
     action: Literal["approve", "finalize", "decline"],
@@ -280,7 +280,7 @@ def _wants_csv(accept: str) -> bool:
         }
     },
 )
-async def payroll_results(
+async def list_payroll_results(
     ctx: RequestCtx,
     request: Request,
     plan_id: uuid.UUID | None = None,
@@ -313,7 +313,7 @@ async def payroll_results(
 
 
 @router.post("/payroll/incentive-results/{result_id}/ack", response_model=PayrollAckRead, tags=PAYROLL)
-async def acknowledge(ctx: RequestCtx, result_id: uuid.UUID, body: PayrollAckCreate) -> PayrollAckRead:
+async def acknowledge_payroll_result(ctx: RequestCtx, result_id: uuid.UUID, body: PayrollAckCreate) -> PayrollAckRead:
     """Records payroll's reference. Acknowledging again with the same reference is
     harmless (the same answer); another reference is a 409."""
     ack, _ = await payroll.acknowledge(ctx, result_id, body.payroll_reference)

@@ -42,7 +42,7 @@ Pages = Annotated[PageParams, Depends(page_params)]
 
 
 @router.get("/kpi-definitions", response_model=PageOut[KpiDefinitionRead], tags=["kpi-definitions"])
-async def list_definitions(
+async def list_kpi_definitions(
     ctx: RequestCtx, pages: Pages, code: str | None = None, perspective: Perspective | None = None
 ) -> PageOut[KpiDefinitionRead]:
     page = await svc.list_definitions(ctx, pages, code, perspective)
@@ -54,7 +54,7 @@ async def list_definitions(
 @router.post(
     "/kpi-definitions", response_model=KpiDefinitionRead, status_code=status.HTTP_201_CREATED, tags=["kpi-definitions"]
 )
-async def create_definition(ctx: RequestCtx, body: KpiDefinitionCreate, response: Response) -> KpiDefinitionRead:
+async def create_kpi_definition(ctx: RequestCtx, body: KpiDefinitionCreate, response: Response) -> KpiDefinitionRead:
     d = await svc.create_definition(ctx, body)
     set_etag(response, d.version)
     response.headers["Location"] = f"/api/v1/kpi-definitions/{d.id}"
@@ -62,14 +62,14 @@ async def create_definition(ctx: RequestCtx, body: KpiDefinitionCreate, response
 
 
 @router.get("/kpi-definitions/{definition_id}", response_model=KpiDefinitionRead, tags=["kpi-definitions"])
-async def get_definition(ctx: RequestCtx, definition_id: uuid.UUID, response: Response) -> KpiDefinitionRead:
+async def get_kpi_definition(ctx: RequestCtx, definition_id: uuid.UUID, response: Response) -> KpiDefinitionRead:
     d = await svc.get_definition(ctx, definition_id)
     set_etag(response, d.version)
     return KpiDefinitionRead.model_validate(d)
 
 
 @router.patch("/kpi-definitions/{definition_id}", response_model=KpiDefinitionRead, tags=["kpi-definitions"])
-async def update_definition(
+async def update_kpi_definition(
     ctx: RequestCtx, definition_id: uuid.UUID, body: KpiDefinitionUpdate, if_match: IfMatchHeader, response: Response
 ) -> KpiDefinitionRead:
     d = await svc.update_definition(ctx, definition_id, body, if_match)
@@ -81,7 +81,7 @@ async def update_definition(
 
 
 @router.get("/kpi-templates", response_model=PageOut[KpiTemplateRead], tags=["kpi-templates"])
-async def list_templates(
+async def list_kpi_templates(
     ctx: RequestCtx, pages: Pages, position_id: uuid.UUID | None = None
 ) -> PageOut[KpiTemplateRead]:
     page = await templates.list_templates(ctx, pages, position_id)
@@ -94,7 +94,7 @@ async def list_templates(
 @router.post(
     "/kpi-templates", response_model=KpiTemplateRead, status_code=status.HTTP_201_CREATED, tags=["kpi-templates"]
 )
-async def create_template(ctx: RequestCtx, body: KpiTemplateCreate, response: Response) -> KpiTemplateRead:
+async def create_kpi_template(ctx: RequestCtx, body: KpiTemplateCreate, response: Response) -> KpiTemplateRead:
     t, items = await templates.create_template(ctx, body)
     set_etag(response, t.version)
     response.headers["Location"] = f"/api/v1/kpi-templates/{t.id}"
@@ -102,14 +102,14 @@ async def create_template(ctx: RequestCtx, body: KpiTemplateCreate, response: Re
 
 
 @router.get("/kpi-templates/{template_id}", response_model=KpiTemplateRead, tags=["kpi-templates"])
-async def get_template(ctx: RequestCtx, template_id: uuid.UUID, response: Response) -> KpiTemplateRead:
+async def get_kpi_template(ctx: RequestCtx, template_id: uuid.UUID, response: Response) -> KpiTemplateRead:
     t = await templates.get_template(ctx, template_id)
     set_etag(response, t.version)
     return templates.template_read(t, (await templates.items_of(ctx, [t]))[t.id])
 
 
 @router.patch("/kpi-templates/{template_id}", response_model=KpiTemplateRead, tags=["kpi-templates"])
-async def update_template(
+async def update_kpi_template(
     ctx: RequestCtx, template_id: uuid.UUID, body: KpiTemplateUpdate, if_match: IfMatchHeader, response: Response
 ) -> KpiTemplateRead:
     t, items = await templates.update_template(ctx, template_id, body, if_match)
@@ -118,7 +118,7 @@ async def update_template(
 
 
 @router.post("/kpi-templates/{template_id}/apply", response_model=KpiTemplateApplyResult, tags=["kpi-templates"])
-async def apply_template(
+async def apply_kpi_template(
     ctx: RequestCtx, template_id: uuid.UUID, body: KpiTemplateApply, response: Response
 ) -> KpiTemplateApplyResult:
     """Creates one assignment per template item and employee; pairs that already exist in
@@ -133,7 +133,7 @@ async def apply_template(
 
 
 @router.get("/kpi-assignments", response_model=PageOut[KpiAssignmentRead], tags=["kpi-assignments"])
-async def list_assignments(
+async def list_kpi_assignments(
     ctx: RequestCtx,
     pages: Pages,
     employee_id: uuid.UUID | None = None,
@@ -173,7 +173,7 @@ async def list_assignments(
 @router.post(
     "/kpi-assignments", response_model=KpiAssignmentRead, status_code=status.HTTP_201_CREATED, tags=["kpi-assignments"]
 )
-async def create_assignment(ctx: RequestCtx, body: KpiAssignmentCreate, response: Response) -> KpiAssignmentRead:
+async def create_kpi_assignment(ctx: RequestCtx, body: KpiAssignmentCreate, response: Response) -> KpiAssignmentRead:
     row = await svc.create_assignment(ctx, body)
     set_etag(response, row.version)
     response.headers["Location"] = f"/api/v1/kpi-assignments/{row.id}"
@@ -181,14 +181,14 @@ async def create_assignment(ctx: RequestCtx, body: KpiAssignmentCreate, response
 
 
 @router.get("/kpi-assignments/{assignment_id}", response_model=KpiAssignmentRead, tags=["kpi-assignments"])
-async def get_assignment(ctx: RequestCtx, assignment_id: uuid.UUID, response: Response) -> KpiAssignmentRead:
+async def get_kpi_assignment(ctx: RequestCtx, assignment_id: uuid.UUID, response: Response) -> KpiAssignmentRead:
     row, _ = await svc.get_assignment(ctx, assignment_id)
     set_etag(response, row.version)
     return svc.assignment_read(await svc.load_view(ctx, row))
 
 
 @router.patch("/kpi-assignments/{assignment_id}", response_model=KpiAssignmentRead, tags=["kpi-assignments"])
-async def update_assignment(
+async def update_kpi_assignment(
     ctx: RequestCtx, assignment_id: uuid.UUID, body: KpiAssignmentUpdate, if_match: IfMatchHeader, response: Response
 ) -> KpiAssignmentRead:
     row = await svc.update_assignment(ctx, assignment_id, body, if_match)
@@ -197,7 +197,7 @@ async def update_assignment(
 
 
 @router.delete("/kpi-assignments/{assignment_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["kpi-assignments"])
-async def delete_assignment(ctx: RequestCtx, assignment_id: uuid.UUID, if_match: IfMatchHeader) -> Response:
+async def delete_kpi_assignment(ctx: RequestCtx, assignment_id: uuid.UUID, if_match: IfMatchHeader) -> Response:
     await svc.delete_assignment(ctx, assignment_id, if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -210,7 +210,7 @@ async def delete_assignment(ctx: RequestCtx, assignment_id: uuid.UUID, if_match:
     response_model=PageOut[KpiMeasurementRead],
     tags=["kpi-measurements"],
 )
-async def list_measurements(
+async def list_kpi_measurements(
     ctx: RequestCtx,
     assignment_id: uuid.UUID,
     pages: Pages,
@@ -230,7 +230,7 @@ async def list_measurements(
     tags=["kpi-measurements"],
     responses={200: {"description": "the source_key was known: updated or unchanged"}},
 )
-async def create_measurement(
+async def create_kpi_measurement(
     ctx: RequestCtx, assignment_id: uuid.UUID, body: KpiMeasurementCreate, response: Response
 ) -> KpiMeasurementRead:
     m, outcome = await measurements.create_measurement(ctx, assignment_id, body)
@@ -246,7 +246,7 @@ async def create_measurement(
     tags=["kpi-measurements"],
     responses={201: {"description": "the day had no measurement"}},
 )
-async def put_measurement(
+async def put_kpi_measurement(
     ctx: RequestCtx,
     assignment_id: uuid.UUID,
     measured_at: dt.date,
@@ -267,7 +267,7 @@ async def put_measurement(
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["kpi-measurements"],
 )
-async def delete_measurements(
+async def delete_kpi_measurements(
     ctx: RequestCtx, assignment_id: uuid.UUID, measured_at: dt.date, if_match: IfMatchHeader
 ) -> Response:
     """Removes that day's measurements; 204 also when there was none."""
@@ -276,7 +276,9 @@ async def delete_measurements(
 
 
 @router.post("/kpi-measurements/bulk", response_model=BulkMeasurementResponse, tags=["kpi-measurements"])
-async def bulk_ingest(ctx: RequestCtx, body: BulkMeasurementRequest, atomic: bool = False) -> BulkMeasurementResponse:
+async def ingest_kpi_measurements_bulk(
+    ctx: RequestCtx, body: BulkMeasurementRequest, atomic: bool = False
+) -> BulkMeasurementResponse:
     """Many measurements, each addressed by `assignment_id` or by (`employee_external_id`,
     `kpi_code`, `cycle_id`); idempotent on `source_key`. With `?atomic=true` nothing is
     applied when any row is invalid (422 with the per-row errors)."""

@@ -129,12 +129,12 @@ async def delete_objective(ctx: RequestCtx, objective_id: uuid.UUID, if_match: I
 
 
 @router.get("/objectives/{objective_id}/alignment", response_model=AlignmentRead, tags=["objectives"])
-async def get_alignment(ctx: RequestCtx, objective_id: uuid.UUID) -> AlignmentRead:
+async def get_objective_alignment(ctx: RequestCtx, objective_id: uuid.UUID) -> AlignmentRead:
     return await svc.alignment(ctx, objective_id)
 
 
 @router.get("/objectives/{objective_id}/revisions", response_model=PageOut[RevisionRead], tags=["objectives"])
-async def list_revisions(ctx: RequestCtx, objective_id: uuid.UUID, pages: Pages) -> PageOut[RevisionRead]:
+async def list_objective_revisions(ctx: RequestCtx, objective_id: uuid.UUID, pages: Pages) -> PageOut[RevisionRead]:
     page = await svc.list_revisions(ctx, objective_id, pages)
     return PageOut[RevisionRead](
         items=[RevisionRead.model_validate(r) for r in page.items], next_cursor=page.next_cursor
@@ -160,7 +160,7 @@ async def objective_action(
 
 
 @router.post("/okr-lint", response_model=LintResponse, tags=["objectives"])
-async def okr_lint(ctx: RequestCtx, body: LintRequest) -> LintResponse:
+async def lint_objective(ctx: RequestCtx, body: LintRequest) -> LintResponse:
     """Quality findings for an unsaved objective with its key results, or for a saved one
     (`{"objective_id": ...}`). Nothing is stored."""
     findings = await workflow.lint_request(ctx, body)

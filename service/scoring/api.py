@@ -34,7 +34,7 @@ def _etag(response: Response, version: int) -> None:
 
 
 @router.get("/scoring-policies", response_model=PageOut[PolicyRead], tags=["scoring"])
-async def list_policies(ctx: RequestCtx, pages: Pages) -> PageOut[PolicyRead]:
+async def list_scoring_policies(ctx: RequestCtx, pages: Pages) -> PageOut[PolicyRead]:
     page, versions = await svc.list_policies(ctx, pages)
     return PageOut[PolicyRead](
         items=[svc.read_model(p, versions[p.id]) for p in page.items], next_cursor=page.next_cursor
@@ -42,7 +42,7 @@ async def list_policies(ctx: RequestCtx, pages: Pages) -> PageOut[PolicyRead]:
 
 
 @router.post("/scoring-policies", response_model=PolicyRead, status_code=status.HTTP_201_CREATED, tags=["scoring"])
-async def create_policy(ctx: RequestCtx, body: PolicyCreate, response: Response) -> PolicyRead:
+async def create_scoring_policy(ctx: RequestCtx, body: PolicyCreate, response: Response) -> PolicyRead:
     p, v = await svc.create_policy(ctx, body)
     _etag(response, v.version)
     response.headers["Location"] = f"/api/v1/scoring-policies/{p.id}"
@@ -50,7 +50,7 @@ async def create_policy(ctx: RequestCtx, body: PolicyCreate, response: Response)
 
 
 @router.get("/scoring-policies/{policy_id}", response_model=PolicyRead, tags=["scoring"])
-async def get_policy(
+async def get_scoring_policy(
     ctx: RequestCtx, policy_id: uuid.UUID, response: Response, version: Annotated[int | None, Query(ge=1)] = None
 ) -> PolicyRead:
     """The current version, or any earlier one with `?version=`."""
@@ -60,7 +60,7 @@ async def get_policy(
 
 
 @router.patch("/scoring-policies/{policy_id}", response_model=PolicyRead, tags=["scoring"])
-async def update_policy(
+async def update_scoring_policy(
     ctx: RequestCtx, policy_id: uuid.UUID, body: PolicyUpdate, if_match: IfMatchHeader, response: Response
 ) -> PolicyRead:
     """Every edit makes a new immutable version."""
@@ -107,7 +107,7 @@ async def list_scores(
     tags=["scores"],
     responses={202: {"model": RecomputeJobRead}},
 )
-async def recompute(ctx: RequestCtx, cycle_id: uuid.UUID) -> JSONResponse:
+async def recompute_scores(ctx: RequestCtx, cycle_id: uuid.UUID) -> JSONResponse:
     job = await scores.start_recompute(ctx, cycle_id)
     body = RecomputeJobRead.model_validate(job).model_dump(mode="json")
     code = status.HTTP_200_OK if job.status == "succeeded" else status.HTTP_202_ACCEPTED
@@ -123,7 +123,7 @@ async def get_score(ctx: RequestCtx, cycle_id: uuid.UUID, employee_id: uuid.UUID
 
 
 @router.get("/cycles/{cycle_id}/scores/{employee_id}/versions", response_model=list[ScoreVersionRead], tags=["scores"])
-async def score_versions(ctx: RequestCtx, cycle_id: uuid.UUID, employee_id: uuid.UUID) -> list[ScoreVersionRead]:
+async def list_score_versions(ctx: RequestCtx, cycle_id: uuid.UUID, employee_id: uuid.UUID) -> list[ScoreVersionRead]:
     """Every version of the employee's score of record, oldest first: version 1 written at
     finalization, one more per amendment. Empty while the result is live."""
     cycle, found = await records.versions(ctx, cycle_id, employee_id)
@@ -143,5 +143,5 @@ async def amend_score(ctx: RequestCtx, cycle_id: uuid.UUID, body: AmendmentCreat
 
 
 @router.get("/score-jobs/{job_id}", response_model=RecomputeJobRead, tags=["scores"])
-async def get_job(ctx: RequestCtx, job_id: uuid.UUID) -> RecomputeJobRead:
+async def get_score_job(ctx: RequestCtx, job_id: uuid.UUID) -> RecomputeJobRead:
     return RecomputeJobRead.model_validate(await scores.get_job(ctx, job_id))

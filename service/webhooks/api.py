@@ -71,7 +71,7 @@ async def delete_webhook(ctx: RequestCtx, webhook_id: uuid.UUID, if_match: IfMat
 
 
 @router.post("/webhooks/{webhook_id}/rotate-secret", response_model=SecretRotated)
-async def rotate_secret(
+async def rotate_webhook_secret(
     ctx: RequestCtx, webhook_id: uuid.UUID, if_match: IfMatchHeader, response: Response
 ) -> SecretRotated:
     """A new secret, shown once; the previous one keeps signing alongside for a grace period."""
@@ -87,7 +87,7 @@ async def rotate_secret(
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=PageOut[DeliveryRead])
-async def list_deliveries(
+async def list_webhook_deliveries(
     ctx: RequestCtx,
     webhook_id: uuid.UUID,
     pages: Pages,
@@ -100,7 +100,7 @@ async def list_deliveries(
 
 
 @router.get("/webhooks/{webhook_id}/deliveries/{delivery_id}", response_model=DeliveryDetail)
-async def get_delivery(ctx: RequestCtx, webhook_id: uuid.UUID, delivery_id: uuid.UUID) -> DeliveryDetail:
+async def get_webhook_delivery(ctx: RequestCtx, webhook_id: uuid.UUID, delivery_id: uuid.UUID) -> DeliveryDetail:
     """One delivery with the log of its attempts (status codes, short answer excerpts)."""
     delivery, attempts = await svc.get_delivery(ctx, webhook_id, delivery_id)
     return DeliveryDetail(
@@ -114,6 +114,6 @@ async def get_delivery(ctx: RequestCtx, webhook_id: uuid.UUID, delivery_id: uuid
     response_model=DeliveryRead,
     status_code=status.HTTP_202_ACCEPTED,
 )
-async def redeliver(ctx: RequestCtx, webhook_id: uuid.UUID, delivery_id: uuid.UUID) -> DeliveryRead:
+async def redeliver_webhook_delivery(ctx: RequestCtx, webhook_id: uuid.UUID, delivery_id: uuid.UUID) -> DeliveryRead:
     """Queues the delivery again (same `webhook-id`, fresh retry schedule)."""
     return DeliveryRead.model_validate(await svc.redeliver(ctx, webhook_id, delivery_id))
