@@ -108,3 +108,15 @@ def test_the_token_answer_is_typed(document: dict[str, Any]):
     assert ok["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/TokenResponse"}
     token = document["components"]["schemas"]["TokenResponse"]
     assert set(token["required"]) == {"access_token", "token_type", "expires_in", "scope"}
+
+
+def test_every_parameter_is_described(document: dict[str, Any]):
+    undescribed = [
+        (m, path, p["name"])
+        for m, path, op in operations(document)
+        for p in op.get("parameters", [])
+        if not p.get("description")
+    ]
+    assert undescribed == []
+    employee = document["paths"]["/api/v1/employees/{employee_id}"]["get"]["parameters"][0]
+    assert employee["description"] == "The employee's id"

@@ -284,8 +284,19 @@ async def list_payroll_results(
     ctx: RequestCtx,
     request: Request,
     plan_id: uuid.UUID | None = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
-    limit: Annotated[int | None, Query(ge=1, le=payroll.CSV_MAX_LIMIT)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=500, description="Where to continue: a page's `next_cursor` or a CSV's `X-Resume-Cursor`"),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=payroll.CSV_MAX_LIMIT,
+            description="At most this many results: JSON pages hold 50 by default (at most 500); "
+            "CSV streams all without it",
+        ),
+    ] = None,
     updated_since: Timestamp | None = None,
     acknowledged: bool | None = None,
 ) -> PayrollPage | StreamingResponse:

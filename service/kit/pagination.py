@@ -94,8 +94,17 @@ class PageParams:
 
 
 def page_params(
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description=f"Rows a page holds, 1 to {MAX_LIMIT}")
+    ] = DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_CURSOR_LENGTH,
+            description="Where the page starts: the `next_cursor` of the page before (opaque; made under the "
+            "same `sort`)",
+        ),
+    ] = None,
 ) -> PageParams:
     return PageParams(limit=limit, cursor=cursor)
 

@@ -288,6 +288,57 @@ def declare_headers(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+# What a parameter means where its route says nothing of it; by name (`*_id` names follow a rule).
+PARAMETERS: dict[tuple[str, str], str] = {
+    ("query", "status"): "Only those in this status",
+    ("query", "kind"): "Only those of this kind",
+    ("query", "level"): "Only those at this level",
+    ("query", "perspective"): "Only those of this balanced-scorecard perspective",
+    ("query", "rating"): "Only those with this rating (a band label of the scoring policy)",
+    ("query", "code"): "Only the one with this code",
+    ("query", "external_id"): "Only the one with this id in the HRIS",
+    ("query", "nomination"): "Only nominations of this kind",
+    ("query", "atomic"): "All or nothing: when any row is refused, nothing is written (a 422 lists every row's errors)",
+    ("query", "explain"): "Add each score's explanation (its components, weights and steps)",
+    ("query", "since"): "Only those at or after this time (RFC 3339)",
+    ("query", "until"): "Only those before this time (RFC 3339)",
+    ("query", "updated_since"): "Only those changed at or after this time (RFC 3339): an incremental pull",
+    ("query", "measured_from"): "Only measurements on or after this date",
+    ("query", "measured_to"): "Only measurements on or before this date",
+    ("query", "acknowledged"): "Only those payroll has (true) or has not (false) acknowledged",
+    ("query", "actor"): "Only events of this actor (a token's `sub`)",
+    ("query", "entity_type"): "Only events about this kind of object (`employee`, `objective`...)",
+    ("query", "entity_id"): "Only events about this object",
+    ("query", "subject_kind"): "Only meetings about this kind of subject",
+    ("query", "subject_id"): "Only meetings about this subject",
+    ("query", "version"): "This version (every version is kept); the current one when absent",
+    ("path", "action"): "The workflow step to take",
+    ("path", "decision"): "The decision on the nomination",
+    ("path", "client_pk"): "The integration client's id (the UUID, not its `client_id`)",
+    ("path", "measured_at"): "The measurement's date: one measurement per assignment and date",
+}
+
+
+def describe_parameters(document: dict[str, Any]) -> dict[str, Any]:
+    """A description for every parameter: the route's own, else `PARAMETERS`, else for an
+    `x_id` the object it names (a path's `{x_id}`: that object; a query's: only those
+    of it)."""
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            for parameter in operation.get("parameters") or ():
+                if parameter.get("description"):
+                    continue
+                where, name = parameter["in"], parameter["name"]
+                text = PARAMETERS.get((where, name))
+                if text is None and name.endswith("_id"):
+                    thing = name[: -len("_id")].replace("_", " ")
+                    text = f"The {thing}'s id" if where == "path" else f"Only those of this {thing} (its id)"
+                if text is None:
+                    raise RuntimeError(f"the parameter {name} ({where}) has no description")
+                parameter["description"] = text
+    return document
+
+
 def declare_security(document: dict[str, Any]) -> dict[str, Any]:
     schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
     schemes["HTTPBearer"] = {
@@ -348,6 +399,7 @@ def name_operations(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
     name_enums(document)
     declare_headers(document)
     declare_security(document)
+    describe_parameters(document)
     document["servers"] = SERVERS
     document["info"]["contact"] = CONTACT
     document["info"]["license"] = LICENSE
