@@ -120,3 +120,7 @@ def test_every_parameter_is_described(document: dict[str, Any]):
     assert undescribed == []
     employee = document["paths"]["/api/v1/employees/{employee_id}"]["get"]["parameters"][0]
     assert employee["description"] == "The employee's id"
+
+
+def test_every_operation_is_described(document: dict[str, Any]):
+    assert [op["operationId"] for _, _, op in operations(document) if not op.get("description")] == []

@@ -60,6 +60,8 @@ async def list_audit_events(
     since: Timestamp | None = None,
     until: Timestamp | None = None,
 ) -> PageOut[AuditEventRead]:
+    """The audit log, newest last: every change with its actor, request id and the
+    object's state before and after. Filters narrow it by object, actor and time."""
     require(policy.read_audit_log(ctx.principal), "audit log")
     stmt = select(AuditEvent).where(AuditEvent.org_id == ctx.org_id)
     if entity_type:

@@ -63,6 +63,8 @@ router = APIRouter()
 async def list_integration_clients(
     ctx: RequestCtx, pages: Annotated[PageParams, Depends(page_params)]
 ) -> PageOut[ClientRead]:
+    """The organization's integration clients (admin only); secrets are never shown
+    again."""
     require(policy.manage_integration_clients(ctx.principal), "integration clients")
     stmt = select(IntegrationClient).where(IntegrationClient.org_id == ctx.org_id)
     page = await paginate(ctx.session, stmt, IntegrationClient.id, pages)
@@ -117,6 +119,7 @@ async def _get_client(ctx: RequestCtx, client_pk: uuid.UUID) -> IntegrationClien
 
 @router.get("/api/v1/integration-clients/{client_pk}", response_model=ClientRead, tags=["integration-clients"])
 async def get_integration_client(ctx: RequestCtx, client_pk: uuid.UUID) -> ClientRead:
+    """One integration client with its scopes; the secret is never shown again."""
     return ClientRead.model_validate(await _get_client(ctx, client_pk))
 
 

@@ -31,12 +31,16 @@ async def list_cycles(
     parent_id: uuid.UUID | None = None,
     status_: Annotated[CycleStatus | None, Query(alias="status")] = None,
 ) -> PageOut[CycleRead]:
+    """Performance cycles (years, halves, quarters...), optionally the children of one
+    or in one status."""
     page = await svc.list_cycles(ctx, pages, parent_id, status_)
     return PageOut[CycleRead](items=[CycleRead.model_validate(c) for c in page.items], next_cursor=page.next_cursor)
 
 
 @router.post("/cycles", response_model=CycleRead, status_code=status.HTTP_201_CREATED)
 async def create_cycle(ctx: RequestCtx, body: CycleCreate, response: Response) -> CycleRead:
+    """Creates a cycle in `planning`, optionally nested in a parent cycle whose dates
+    contain it."""
     cycle = await svc.create_cycle(ctx, body)
     set_etag(response, cycle.version)
     response.headers["Location"] = f"/api/v1/cycles/{cycle.id}"
@@ -45,6 +49,7 @@ async def create_cycle(ctx: RequestCtx, body: CycleCreate, response: Response) -
 
 @router.get("/cycles/{cycle_id}", response_model=CycleRead)
 async def get_cycle(ctx: RequestCtx, cycle_id: uuid.UUID, response: Response) -> CycleRead:
+    """One cycle with its dates, cadence and status."""
     cycle = await svc.get_cycle(ctx, cycle_id)
     set_etag(response, cycle.version)
     return CycleRead.model_validate(cycle)
@@ -54,6 +59,8 @@ async def get_cycle(ctx: RequestCtx, cycle_id: uuid.UUID, response: Response) ->
 async def update_cycle(
     ctx: RequestCtx, cycle_id: uuid.UUID, body: CycleUpdate, if_match: IfMatchHeader, response: Response
 ) -> CycleRead:
+    """Changes a cycle's name or dates (under `If-Match`); its status changes only
+    through `transition`."""
     cycle = await svc.update_cycle(ctx, cycle_id, body, if_match)
     set_etag(response, cycle.version)
     return CycleRead.model_validate(cycle)
@@ -63,6 +70,8 @@ async def update_cycle(
 async def transition_cycle(
     ctx: RequestCtx, cycle_id: uuid.UUID, body: CycleTransition, if_match: IfMatchHeader, response: Response
 ) -> CycleRead:
+    """Moves a cycle along its status machine (planning, active, review, calibration,
+    closed); closing makes its results official."""
     cycle = await svc.transition(ctx, cycle_id, body.to, if_match)
     set_etag(response, cycle.version)
     return CycleRead.model_validate(cycle)

@@ -95,6 +95,7 @@ async def list_evaluations(
 
 @router.post("/evaluations", response_model=EvaluationRead, status_code=CREATED, tags=["evaluations"])
 async def create_evaluation(ctx: RequestCtx, body: EvaluationCreate, response: Response) -> EvaluationRead:
+    """Opens an evaluation of one employee in a cycle (one per employee and cycle)."""
     ev = await svc.create_evaluation(ctx, body)
     set_etag(response, ev.version)
     response.headers["Location"] = f"/api/v1/evaluations/{ev.id}"
@@ -120,6 +121,8 @@ async def create_evaluations_bulk(
 
 @router.get("/evaluations/{evaluation_id}", response_model=EvaluationRead, tags=["evaluations"])
 async def get_evaluation(ctx: RequestCtx, evaluation_id: uuid.UUID, response: Response) -> EvaluationRead:
+    """One evaluation: its status, the reviews the caller may see, peer feedback as the
+    anonymity rules allow, and the calibrated result."""
     ev, _ = await svc.visible(ctx, evaluation_id)
     set_etag(response, ev.version)
     return await svc.read_one(ctx, ev)
@@ -227,6 +230,8 @@ async def list_peer_requests(
 
 @router.get("/peer-requests/{request_id}", response_model=PeerRequestRead, tags=["360 feedback"])
 async def get_peer_request(ctx: RequestCtx, request_id: uuid.UUID, response: Response) -> PeerRequestRead:
+    """One peer feedback request: the reviewer sees it to answer; the evaluated employee
+    never sees who reviews."""
     row, rel = await peers.get_request(ctx, request_id)
     set_etag(response, row.version)
     return peers.request_read(row, ctx.principal, rel)
@@ -252,6 +257,8 @@ async def list_calibrations(
     cycle_id: uuid.UUID | None = None,
     status_: Annotated[str | None, Query(alias="status", pattern="^(open|finalized)$")] = None,
 ) -> PageOut[CalibrationRead]:
+    """Calibration sessions the caller may see, optionally of one cycle or in one
+    status."""
     page = await calibration.list_sessions(ctx, pages, cycle_id, status_)
     return PageOut[CalibrationRead](items=await calibration.reads_of(ctx, page.items), next_cursor=page.next_cursor)
 
@@ -268,6 +275,8 @@ async def create_calibration(ctx: RequestCtx, body: CalibrationCreate, response:
 
 @router.get("/calibrations/{calibration_id}", response_model=CalibrationRead, tags=["calibration"])
 async def get_calibration(ctx: RequestCtx, calibration_id: uuid.UUID, response: Response) -> CalibrationRead:
+    """One calibration session: its cycle, the employees it calibrates, its distribution
+    mode and status."""
     s = await calibration.get_session(ctx, calibration_id)
     set_etag(response, s.version)
     return (await calibration.reads_of(ctx, [s]))[0]
@@ -277,6 +286,8 @@ async def get_calibration(ctx: RequestCtx, calibration_id: uuid.UUID, response: 
 async def list_calibration_adjustments(
     ctx: RequestCtx, calibration_id: uuid.UUID, pages: Pages, employee_id: uuid.UUID | None = None
 ) -> PageOut[AdjustmentRead]:
+    """The score adjustments made in a calibration session, each with its delta and
+    reason."""
     page = await calibration.list_adjustments(ctx, calibration_id, pages, employee_id)
     return PageOut[AdjustmentRead](
         items=[calibration.adjustment_read(a) for a in page.items], next_cursor=page.next_cursor
@@ -333,6 +344,8 @@ async def list_interviews(
     employee_id: uuid.UUID | None = None,
     cycle_id: uuid.UUID | None = None,
 ) -> PageOut[InterviewRead]:
+    """Performance interviews the caller may see, optionally of one evaluation, employee
+    or cycle."""
     page = await interviews.list_interviews(
         ctx, pages, evaluation_id=evaluation_id, employee_id=employee_id, cycle_id=cycle_id
     )
@@ -343,6 +356,8 @@ async def list_interviews(
 
 @router.post("/interviews", response_model=InterviewRead, status_code=CREATED, tags=["interviews"])
 async def create_interview(ctx: RequestCtx, body: InterviewCreate, response: Response) -> InterviewRead:
+    """Schedules a performance interview for an evaluation (the employee's manager, hr
+    or admin)."""
     row = await interviews.create_interview(ctx, body)
     set_etag(response, row.version)
     response.headers["Location"] = f"/api/v1/interviews/{row.id}"
@@ -351,6 +366,7 @@ async def create_interview(ctx: RequestCtx, body: InterviewCreate, response: Res
 
 @router.get("/interviews/{interview_id}", response_model=InterviewRead, tags=["interviews"])
 async def get_interview(ctx: RequestCtx, interview_id: uuid.UUID, response: Response) -> InterviewRead:
+    """One interview: when, notes, outcome and the employee's acknowledgement."""
     row, _ = await interviews.get_interview(ctx, interview_id)
     set_etag(response, row.version)
     return interviews.interview_read(row)
@@ -394,6 +410,8 @@ async def list_review_meetings(
     subject_id: uuid.UUID | None = None,
     employee_id: uuid.UUID | None = None,
 ) -> PageOut[ReviewMeetingRead]:
+    """Quarterly review meetings the caller may see, optionally about one subject or
+    employee."""
     page = await reviews.list_meetings(
         ctx, pages, subject_kind=subject_kind, subject_id=subject_id, employee_id=employee_id
     )
@@ -402,6 +420,8 @@ async def list_review_meetings(
 
 @router.post("/review-meetings", response_model=ReviewMeetingRead, status_code=CREATED, tags=["review meetings"])
 async def create_review_meeting(ctx: RequestCtx, body: ReviewMeetingCreate, response: Response) -> ReviewMeetingRead:
+    """Records a review meeting about an objective, a cycle or an evaluation: result
+    data, gap, causes and improvement actions."""
     m = await reviews.create_meeting(ctx, body)
     set_etag(response, m.version)
     response.headers["Location"] = f"/api/v1/review-meetings/{m.id}"
@@ -410,6 +430,7 @@ async def create_review_meeting(ctx: RequestCtx, body: ReviewMeetingCreate, resp
 
 @router.get("/review-meetings/{meeting_id}", response_model=ReviewMeetingRead, tags=["review meetings"])
 async def get_review_meeting(ctx: RequestCtx, meeting_id: uuid.UUID, response: Response) -> ReviewMeetingRead:
+    """One review meeting with its improvement actions."""
     m, _ = await reviews.get_meeting(ctx, meeting_id)
     set_etag(response, m.version)
     return reviews.meeting_read(m)
@@ -419,6 +440,7 @@ async def get_review_meeting(ctx: RequestCtx, meeting_id: uuid.UUID, response: R
 async def update_review_meeting(
     ctx: RequestCtx, meeting_id: uuid.UUID, body: ReviewMeetingUpdate, if_match: IfMatchHeader, response: Response
 ) -> ReviewMeetingRead:
+    """Changes a review meeting or its improvement actions (under `If-Match`)."""
     m = await reviews.update_meeting(ctx, meeting_id, body, if_match)
     set_etag(response, m.version)
     return reviews.meeting_read(m)

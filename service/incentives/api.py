@@ -57,6 +57,8 @@ def _plan_read(ctx: RequestCtx, plan: IncentivePlan) -> IncentivePlanRead:
 async def list_incentive_plans(
     ctx: RequestCtx, pages: Pages, cycle_id: uuid.UUID | None = None, kind: PlanKind | None = None
 ) -> PageOut[IncentivePlanRead]:
+    """Incentive plans the caller may see, optionally of one cycle or kind; parameters
+    only for hr and admin."""
     page = await plans.list_plans(ctx, pages, cycle_id, kind)
     return PageOut[IncentivePlanRead](items=[_plan_read(ctx, p) for p in page.items], next_cursor=page.next_cursor)
 
@@ -76,6 +78,7 @@ async def create_incentive_plan(ctx: RequestCtx, body: IncentivePlanCreate, resp
 
 @router.get("/incentive-plans/{plan_id}", response_model=IncentivePlanRead, tags=PLANS)
 async def get_incentive_plan(ctx: RequestCtx, plan_id: uuid.UUID, response: Response) -> IncentivePlanRead:
+    """One incentive plan with its kind, cycle and (for hr and admin) parameters."""
     plan = await plans.get_plan(ctx, plan_id)
     set_etag(response, plan.version)
     return _plan_read(ctx, plan)
@@ -85,6 +88,8 @@ async def get_incentive_plan(ctx: RequestCtx, plan_id: uuid.UUID, response: Resp
 async def update_incentive_plan(
     ctx: RequestCtx, plan_id: uuid.UUID, body: IncentivePlanUpdate, if_match: IfMatchHeader, response: Response
 ) -> IncentivePlanRead:
+    """Changes an incentive plan (under `If-Match`); its parameters and period are fixed
+    once a result of it is approved or finalized."""
     plan = await plans.update_plan(ctx, plan_id, body, if_match)
     set_etag(response, plan.version)
     return _plan_read(ctx, plan)
@@ -172,6 +177,8 @@ async def list_incentive_results(
 
 @router.get("/incentive-results/{result_id}", response_model=IncentiveResultRead, tags=RESULTS)
 async def get_incentive_result(ctx: RequestCtx, result_id: uuid.UUID, response: Response) -> IncentiveResultRead:
+    """One incentive result: its plan, employee, status, kind and, for those who may see
+    pay, amount and inputs."""
     r, _ = await results.get_result(ctx, result_id)
     set_etag(response, r.version)
     return (await results.reads(ctx, [r]))[0]
@@ -223,6 +230,8 @@ async def list_nominations(
     kind: NominationKind | None = None,
     status: ResultStatus | None = None,
 ) -> PageOut[NominationRead]:
+    """Nominations for the promotion track or training from OKR breakthrough plans,
+    optionally of one plan, employee or cycle."""
     page = await nominations.list_nominations(
         ctx, pages, plan_id=plan_id, employee_id=employee_id, cycle_id=cycle_id, kind=kind, status=status
     )
@@ -233,6 +242,7 @@ async def list_nominations(
 
 @router.get("/nominations/{nomination_id}", response_model=NominationRead, tags=NOMINATIONS)
 async def get_nomination(ctx: RequestCtx, nomination_id: uuid.UUID, response: Response) -> NominationRead:
+    """One nomination with the inputs that led to it."""
     r = await nominations.get_nomination(ctx, nomination_id)
     set_etag(response, r.version)
     return nominations.nomination_read(r)
@@ -247,6 +257,7 @@ async def decide_nomination(
     response: Response,
     body: ResultAction | None = None,
 ) -> NominationRead:
+    """Approves, declines or finalizes a nomination (hr and admin)."""
     r = await nominations.decide(ctx, nomination_id, decision, body.comment if body else None, if_match)
     set_etag(response, r.version)
     return nominations.nomination_read(r)

@@ -45,6 +45,7 @@ Pages = Annotated[PageParams, Depends(page_params)]
 async def list_kpi_definitions(
     ctx: RequestCtx, pages: Pages, code: str | None = None, perspective: Perspective | None = None
 ) -> PageOut[KpiDefinitionRead]:
+    """The organization's KPI library, optionally one code or perspective."""
     page = await svc.list_definitions(ctx, pages, code, perspective)
     return PageOut[KpiDefinitionRead](
         items=[KpiDefinitionRead.model_validate(d) for d in page.items], next_cursor=page.next_cursor
@@ -55,6 +56,8 @@ async def list_kpi_definitions(
     "/kpi-definitions", response_model=KpiDefinitionRead, status_code=status.HTTP_201_CREATED, tags=["kpi-definitions"]
 )
 async def create_kpi_definition(ctx: RequestCtx, body: KpiDefinitionCreate, response: Response) -> KpiDefinitionRead:
+    """Adds a KPI to the library: its code, name, unit, direction, aggregation and
+    perspective."""
     d = await svc.create_definition(ctx, body)
     set_etag(response, d.version)
     response.headers["Location"] = f"/api/v1/kpi-definitions/{d.id}"
@@ -63,6 +66,7 @@ async def create_kpi_definition(ctx: RequestCtx, body: KpiDefinitionCreate, resp
 
 @router.get("/kpi-definitions/{definition_id}", response_model=KpiDefinitionRead, tags=["kpi-definitions"])
 async def get_kpi_definition(ctx: RequestCtx, definition_id: uuid.UUID, response: Response) -> KpiDefinitionRead:
+    """One KPI definition."""
     d = await svc.get_definition(ctx, definition_id)
     set_etag(response, d.version)
     return KpiDefinitionRead.model_validate(d)
@@ -72,6 +76,7 @@ async def get_kpi_definition(ctx: RequestCtx, definition_id: uuid.UUID, response
 async def update_kpi_definition(
     ctx: RequestCtx, definition_id: uuid.UUID, body: KpiDefinitionUpdate, if_match: IfMatchHeader, response: Response
 ) -> KpiDefinitionRead:
+    """Changes a KPI definition (under `If-Match`)."""
     d = await svc.update_definition(ctx, definition_id, body, if_match)
     set_etag(response, d.version)
     return KpiDefinitionRead.model_validate(d)
@@ -84,6 +89,8 @@ async def update_kpi_definition(
 async def list_kpi_templates(
     ctx: RequestCtx, pages: Pages, position_id: uuid.UUID | None = None
 ) -> PageOut[KpiTemplateRead]:
+    """Position templates: the KPIs each position carries, with their default
+    parameters."""
     page = await templates.list_templates(ctx, pages, position_id)
     items = await templates.items_of(ctx, page.items)
     return PageOut[KpiTemplateRead](
@@ -95,6 +102,7 @@ async def list_kpi_templates(
     "/kpi-templates", response_model=KpiTemplateRead, status_code=status.HTTP_201_CREATED, tags=["kpi-templates"]
 )
 async def create_kpi_template(ctx: RequestCtx, body: KpiTemplateCreate, response: Response) -> KpiTemplateRead:
+    """Creates the KPI template of a position."""
     t, items = await templates.create_template(ctx, body)
     set_etag(response, t.version)
     response.headers["Location"] = f"/api/v1/kpi-templates/{t.id}"
@@ -103,6 +111,7 @@ async def create_kpi_template(ctx: RequestCtx, body: KpiTemplateCreate, response
 
 @router.get("/kpi-templates/{template_id}", response_model=KpiTemplateRead, tags=["kpi-templates"])
 async def get_kpi_template(ctx: RequestCtx, template_id: uuid.UUID, response: Response) -> KpiTemplateRead:
+    """One position template with its items."""
     t = await templates.get_template(ctx, template_id)
     set_etag(response, t.version)
     return templates.template_read(t, (await templates.items_of(ctx, [t]))[t.id])
@@ -112,6 +121,8 @@ async def get_kpi_template(ctx: RequestCtx, template_id: uuid.UUID, response: Re
 async def update_kpi_template(
     ctx: RequestCtx, template_id: uuid.UUID, body: KpiTemplateUpdate, if_match: IfMatchHeader, response: Response
 ) -> KpiTemplateRead:
+    """Changes a position template's items (under `If-Match`); assignments already made
+    keep theirs."""
     t, items = await templates.update_template(ctx, template_id, body, if_match)
     set_etag(response, t.version)
     return templates.template_read(t, items)
@@ -174,6 +185,8 @@ async def list_kpi_assignments(
     "/kpi-assignments", response_model=KpiAssignmentRead, status_code=status.HTTP_201_CREATED, tags=["kpi-assignments"]
 )
 async def create_kpi_assignment(ctx: RequestCtx, body: KpiAssignmentCreate, response: Response) -> KpiAssignmentRead:
+    """Assigns a KPI to an employee for a cycle with its threshold, target, stretch and
+    weight."""
     row = await svc.create_assignment(ctx, body)
     set_etag(response, row.version)
     response.headers["Location"] = f"/api/v1/kpi-assignments/{row.id}"
@@ -182,6 +195,7 @@ async def create_kpi_assignment(ctx: RequestCtx, body: KpiAssignmentCreate, resp
 
 @router.get("/kpi-assignments/{assignment_id}", response_model=KpiAssignmentRead, tags=["kpi-assignments"])
 async def get_kpi_assignment(ctx: RequestCtx, assignment_id: uuid.UUID, response: Response) -> KpiAssignmentRead:
+    """One KPI assignment with its parameters, actual and points."""
     row, _ = await svc.get_assignment(ctx, assignment_id)
     set_etag(response, row.version)
     return svc.assignment_read(await svc.load_view(ctx, row))
@@ -191,6 +205,8 @@ async def get_kpi_assignment(ctx: RequestCtx, assignment_id: uuid.UUID, response
 async def update_kpi_assignment(
     ctx: RequestCtx, assignment_id: uuid.UUID, body: KpiAssignmentUpdate, if_match: IfMatchHeader, response: Response
 ) -> KpiAssignmentRead:
+    """Changes a KPI assignment's parameters or weight (under `If-Match`) while its
+    cycle is open."""
     row = await svc.update_assignment(ctx, assignment_id, body, if_match)
     set_etag(response, row.version)
     return svc.assignment_read(await svc.load_view(ctx, row))
@@ -198,6 +214,7 @@ async def update_kpi_assignment(
 
 @router.delete("/kpi-assignments/{assignment_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["kpi-assignments"])
 async def delete_kpi_assignment(ctx: RequestCtx, assignment_id: uuid.UUID, if_match: IfMatchHeader) -> Response:
+    """Removes a KPI assignment and its measurements while its cycle is open."""
     await svc.delete_assignment(ctx, assignment_id, if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -217,6 +234,7 @@ async def list_kpi_measurements(
     measured_from: dt.date | None = None,
     measured_to: dt.date | None = None,
 ) -> PageOut[KpiMeasurementRead]:
+    """The measurements of a KPI assignment, optionally between two dates."""
     page = await measurements.list_measurements(ctx, assignment_id, pages, measured_from, measured_to)
     return PageOut[KpiMeasurementRead](
         items=[KpiMeasurementRead.model_validate(m) for m in page.items], next_cursor=page.next_cursor
@@ -233,6 +251,7 @@ async def list_kpi_measurements(
 async def create_kpi_measurement(
     ctx: RequestCtx, assignment_id: uuid.UUID, body: KpiMeasurementCreate, response: Response
 ) -> KpiMeasurementRead:
+    """Records a measurement of a KPI assignment (idempotent on `source_key`)."""
     m, outcome = await measurements.create_measurement(ctx, assignment_id, body)
     if outcome != "created":
         response.status_code = status.HTTP_200_OK

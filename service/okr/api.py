@@ -116,6 +116,8 @@ async def get_objective(ctx: RequestCtx, objective_id: uuid.UUID, response: Resp
 async def update_objective(
     ctx: RequestCtx, objective_id: uuid.UUID, body: ObjectiveUpdate, if_match: IfMatchHeader, response: Response
 ) -> ObjectiveRead:
+    """Changes an objective (under `If-Match`) while it is editable, keeping each change as a
+    revision with its `reason`."""
     obj = await svc.update_objective(ctx, objective_id, body, if_match)
     set_etag(response, obj.version)
     return await svc.read_one(ctx, obj)
@@ -130,11 +132,14 @@ async def delete_objective(ctx: RequestCtx, objective_id: uuid.UUID, if_match: I
 
 @router.get("/objectives/{objective_id}/alignment", response_model=AlignmentRead, tags=["objectives"])
 async def get_objective_alignment(ctx: RequestCtx, objective_id: uuid.UUID) -> AlignmentRead:
+    """The objective's alignment: the objectives it supports up to the top, and those
+    supporting it below."""
     return await svc.alignment(ctx, objective_id)
 
 
 @router.get("/objectives/{objective_id}/revisions", response_model=PageOut[RevisionRead], tags=["objectives"])
 async def list_objective_revisions(ctx: RequestCtx, objective_id: uuid.UUID, pages: Pages) -> PageOut[RevisionRead]:
+    """The revisions of an objective: each change after publication, with its reason."""
     page = await svc.list_revisions(ctx, objective_id, pages)
     return PageOut[RevisionRead](
         items=[RevisionRead.model_validate(r) for r in page.items], next_cursor=page.next_cursor
@@ -177,12 +182,14 @@ async def list_key_results(
     objective_id: uuid.UUID | None = None,
     owner_id: Annotated[uuid.UUID | None, Query(description="the key results this employee owns")] = None,
 ) -> PageOut[KeyResultRead]:
+    """Key results the caller may see, optionally of one objective or owner."""
     page = await kr_svc.list_key_results(ctx, pages, objective_id, owner_id)
     return PageOut[KeyResultRead](items=await kr_svc.read_many(ctx, list(page.items)), next_cursor=page.next_cursor)
 
 
 @router.post("/key-results", response_model=KeyResultRead, status_code=status.HTTP_201_CREATED, tags=["key-results"])
 async def create_key_result(ctx: RequestCtx, body: KeyResultCreate, response: Response) -> KeyResultRead:
+    """Adds a key result (metric, boolean or milestones) to an objective."""
     kr = await kr_svc.create_key_result(ctx, body)
     set_etag(response, kr.version)
     response.headers["Location"] = f"/api/v1/key-results/{kr.id}"
@@ -191,6 +198,7 @@ async def create_key_result(ctx: RequestCtx, body: KeyResultCreate, response: Re
 
 @router.get("/key-results/{key_result_id}", response_model=KeyResultRead, tags=["key-results"])
 async def get_key_result(ctx: RequestCtx, key_result_id: uuid.UUID, response: Response) -> KeyResultRead:
+    """One key result with its progress, pace and latest check-in."""
     kr = await kr_svc.get_key_result(ctx, key_result_id)
     set_etag(response, kr.version)
     return await kr_svc.read_one(ctx, kr)
@@ -210,12 +218,14 @@ async def update_key_result(
 
 @router.delete("/key-results/{key_result_id}", status_code=NO_CONTENT, tags=["key-results"])
 async def delete_key_result(ctx: RequestCtx, key_result_id: uuid.UUID, if_match: IfMatchHeader) -> Response:
+    """Deletes a key result of an objective that is not published yet."""
     await kr_svc.delete_key_result(ctx, key_result_id, if_match)
     return Response(status_code=NO_CONTENT)
 
 
 @router.get("/key-results/{key_result_id}/check-ins", response_model=PageOut[CheckInRead], tags=["key-results"])
 async def list_check_ins(ctx: RequestCtx, key_result_id: uuid.UUID, pages: Pages) -> PageOut[CheckInRead]:
+    """The check-ins of a key result, oldest first."""
     page = await kr_svc.list_check_ins(ctx, key_result_id, pages)
     return PageOut[CheckInRead](items=[CheckInRead.model_validate(c) for c in page.items], next_cursor=page.next_cursor)
 
@@ -229,6 +239,8 @@ async def list_check_ins(ctx: RequestCtx, key_result_id: uuid.UUID, pages: Pages
 async def create_check_in(
     ctx: RequestCtx, key_result_id: uuid.UUID, body: CheckInCreate, response: Response
 ) -> CheckInRead:
+    """Records a check-in on a key result: its current value (or milestones), confidence
+    and a note."""
     check_in = await kr_svc.create_check_in(ctx, key_result_id, body)
     response.headers["Location"] = f"/api/v1/key-results/{key_result_id}/check-ins"
     return CheckInRead.model_validate(check_in)

@@ -38,6 +38,7 @@ Pages = Annotated[PageParams, Depends(page_params)]
 
 @router.get("/organization", response_model=OrganizationRead, tags=["organization"])
 async def get_organization(ctx: RequestCtx, response: Response) -> OrganizationRead:
+    """The caller's organization: its name, currency, time zone and settings."""
     org = await svc.get_organization(ctx)
     set_etag(response, org.version)
     return svc.org_read(org)
@@ -47,6 +48,7 @@ async def get_organization(ctx: RequestCtx, response: Response) -> OrganizationR
 async def update_organization(
     ctx: RequestCtx, body: OrganizationUpdate, if_match: IfMatchHeader, response: Response
 ) -> OrganizationRead:
+    """Changes the organization's name or settings (admin, under `If-Match`)."""
     org = await svc.update_organization(ctx, body, if_match)
     set_etag(response, org.version)
     return svc.org_read(org)
@@ -68,6 +70,7 @@ async def get_me(ctx: RequestCtx) -> Response:
 async def list_departments(
     ctx: RequestCtx, pages: Pages, parent_id: uuid.UUID | None = None
 ) -> PageOut[DepartmentRead]:
+    """The organization's departments."""
     page = await svc.list_departments(ctx, pages, parent_id)
     return PageOut[DepartmentRead](
         items=[DepartmentRead.model_validate(d) for d in page.items], next_cursor=page.next_cursor
@@ -76,6 +79,7 @@ async def list_departments(
 
 @router.post("/departments", response_model=DepartmentRead, status_code=status.HTTP_201_CREATED, tags=["departments"])
 async def create_department(ctx: RequestCtx, body: DepartmentCreate, response: Response) -> DepartmentRead:
+    """Creates a department, optionally under a parent department and with a head."""
     dep = await svc.create_department(ctx, body)
     set_etag(response, dep.version)
     response.headers["Location"] = f"/api/v1/departments/{dep.id}"
@@ -84,6 +88,7 @@ async def create_department(ctx: RequestCtx, body: DepartmentCreate, response: R
 
 @router.get("/departments/{department_id}", response_model=DepartmentRead, tags=["departments"])
 async def get_department(ctx: RequestCtx, department_id: uuid.UUID, response: Response) -> DepartmentRead:
+    """One department with its parent and head."""
     dep = await svc.get_department(ctx, department_id)
     set_etag(response, dep.version)
     return DepartmentRead.model_validate(dep)
@@ -93,6 +98,8 @@ async def get_department(ctx: RequestCtx, department_id: uuid.UUID, response: Re
 async def update_department(
     ctx: RequestCtx, department_id: uuid.UUID, body: DepartmentUpdate, if_match: IfMatchHeader, response: Response
 ) -> DepartmentRead:
+    """Changes a department's name, parent or head (under `If-Match`); a parent may not
+    be one of its own descendants."""
     dep = await svc.update_department(ctx, department_id, body, if_match)
     set_etag(response, dep.version)
     return DepartmentRead.model_validate(dep)
@@ -100,6 +107,7 @@ async def update_department(
 
 @router.delete("/departments/{department_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["departments"])
 async def delete_department(ctx: RequestCtx, department_id: uuid.UUID, if_match: IfMatchHeader) -> Response:
+    """Deletes a department that has no sub-departments and no employees."""
     await svc.delete_department(ctx, department_id, if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -109,6 +117,7 @@ async def delete_department(ctx: RequestCtx, department_id: uuid.UUID, if_match:
 
 @router.get("/positions", response_model=PageOut[PositionRead], tags=["positions"])
 async def list_positions(ctx: RequestCtx, pages: Pages) -> PageOut[PositionRead]:
+    """The organization's positions."""
     page = await svc.list_positions(ctx, pages)
     return PageOut[PositionRead](
         items=[PositionRead.model_validate(p) for p in page.items], next_cursor=page.next_cursor
@@ -117,6 +126,7 @@ async def list_positions(ctx: RequestCtx, pages: Pages) -> PageOut[PositionRead]
 
 @router.post("/positions", response_model=PositionRead, status_code=status.HTTP_201_CREATED, tags=["positions"])
 async def create_position(ctx: RequestCtx, body: PositionCreate, response: Response) -> PositionRead:
+    """Creates a position (a job, with an optional level)."""
     pos = await svc.create_position(ctx, body)
     set_etag(response, pos.version)
     response.headers["Location"] = f"/api/v1/positions/{pos.id}"
@@ -125,6 +135,7 @@ async def create_position(ctx: RequestCtx, body: PositionCreate, response: Respo
 
 @router.get("/positions/{position_id}", response_model=PositionRead, tags=["positions"])
 async def get_position(ctx: RequestCtx, position_id: uuid.UUID, response: Response) -> PositionRead:
+    """One position."""
     pos = await svc.get_position(ctx, position_id)
     set_etag(response, pos.version)
     return PositionRead.model_validate(pos)
@@ -134,6 +145,7 @@ async def get_position(ctx: RequestCtx, position_id: uuid.UUID, response: Respon
 async def update_position(
     ctx: RequestCtx, position_id: uuid.UUID, body: PositionUpdate, if_match: IfMatchHeader, response: Response
 ) -> PositionRead:
+    """Changes a position (under `If-Match`)."""
     pos = await svc.update_position(ctx, position_id, body, if_match)
     set_etag(response, pos.version)
     return PositionRead.model_validate(pos)
@@ -189,6 +201,8 @@ async def list_employees(
     tags=["employees"],
 )
 async def create_employee(ctx: RequestCtx, body: EmployeeCreate, response: Response) -> EmployeeRead:
+    """Creates an employee (upserted by `external_id` in bulk instead for an HRIS sync);
+    pay only for hr, admin and `employees:write` clients."""
     emp = await svc.create_employee(ctx, body)
     set_etag(response, emp.version)
     response.headers["Location"] = f"/api/v1/employees/{emp.id}"
@@ -199,6 +213,9 @@ async def create_employee(ctx: RequestCtx, body: EmployeeCreate, response: Respo
 async def bulk_upsert_employees(
     ctx: RequestCtx, body: BulkEmployeeRequest, atomic: bool = False
 ) -> BulkEmployeeResponse:
+    """Creates or updates up to 10,000 employees by `external_id` in one call (an HRIS
+    sync): each row's outcome, or with `atomic=true` all or nothing. A re-sync of
+    unchanged rows writes nothing."""
     results = await bulk.bulk_upsert(ctx, body.rows, atomic)
     counts = {k: sum(1 for r in results if r.outcome == k) for k in ("created", "updated", "unchanged", "error")}
     return BulkEmployeeResponse(
@@ -214,6 +231,8 @@ async def bulk_upsert_employees(
     "/employees/{employee_id}", response_model=EmployeeRead, response_model_exclude_unset=True, tags=["employees"]
 )
 async def get_employee(ctx: RequestCtx, employee_id: uuid.UUID) -> Response:
+    """One employee: the directory fields, and their pay for those who may see it (hr,
+    admin, the employee themself, payroll and HRIS clients)."""
     emp = await svc.read_employee(ctx, employee_id)
     return json_response(
         svc.employee_read(emp, await svc.show_compensation(ctx, emp.id)), exclude_unset=True, etag=etag_of(emp.version)
@@ -226,6 +245,8 @@ async def get_employee(ctx: RequestCtx, employee_id: uuid.UUID) -> Response:
 async def update_employee(
     ctx: RequestCtx, employee_id: uuid.UUID, body: EmployeeUpdate, if_match: IfMatchHeader, response: Response
 ) -> EmployeeRead:
+    """Changes an employee (under `If-Match`); their manager may not be one of their own
+    reports."""
     emp = await svc.update_employee(ctx, employee_id, body, if_match)
     set_etag(response, emp.version)
     return svc.employee_read(emp, await svc.show_compensation(ctx, emp.id))

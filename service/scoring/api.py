@@ -35,6 +35,8 @@ def _etag(response: Response, version: int) -> None:
 
 @router.get("/scoring-policies", response_model=PageOut[PolicyRead], tags=["scoring"])
 async def list_scoring_policies(ctx: RequestCtx, pages: Pages) -> PageOut[PolicyRead]:
+    """Scoring policies in force and their scopes (organization, department, position,
+    employee)."""
     page, versions = await svc.list_policies(ctx, pages)
     return PageOut[PolicyRead](
         items=[svc.read_model(p, versions[p.id]) for p in page.items], next_cursor=page.next_cursor
@@ -43,6 +45,8 @@ async def list_scoring_policies(ctx: RequestCtx, pages: Pages) -> PageOut[Policy
 
 @router.post("/scoring-policies", response_model=PolicyRead, status_code=status.HTTP_201_CREATED, tags=["scoring"])
 async def create_scoring_policy(ctx: RequestCtx, body: PolicyCreate, response: Response) -> PolicyRead:
+    """Creates a scoring policy (version 1) for a scope: weights, KPI and OKR rules,
+    evaluation, bands and distribution."""
     p, v = await svc.create_policy(ctx, body)
     _etag(response, v.version)
     response.headers["Location"] = f"/api/v1/scoring-policies/{p.id}"
@@ -108,6 +112,8 @@ async def list_scores(
     responses={202: {"model": RecomputeJobRead}},
 )
 async def recompute_scores(ctx: RequestCtx, cycle_id: uuid.UUID) -> JSONResponse:
+    """Recomputes every score of the cycle (after a policy change): small cycles answer
+    200 at once, larger ones 202 with a score job to follow."""
     job = await scores.start_recompute(ctx, cycle_id)
     body = RecomputeJobRead.model_validate(job).model_dump(mode="json")
     code = status.HTTP_200_OK if job.status == "succeeded" else status.HTTP_202_ACCEPTED
@@ -144,4 +150,6 @@ async def amend_score(ctx: RequestCtx, cycle_id: uuid.UUID, body: AmendmentCreat
 
 @router.get("/score-jobs/{job_id}", response_model=RecomputeJobRead, tags=["scores"])
 async def get_score_job(ctx: RequestCtx, job_id: uuid.UUID) -> RecomputeJobRead:
+    """A recompute job: its status and how many employees it has done; a terminal state
+    always comes."""
     return RecomputeJobRead.model_validate(await scores.get_job(ctx, job_id))

@@ -56,11 +56,14 @@ def schema_ready(current: frozenset[str], heads: frozenset[str], known: frozense
 
 @router.get("/healthz")
 async def healthz() -> dict[str, str]:
+    """Liveness: the process answers. No token."""
     return {"status": "ok"}
 
 
 @router.get("/readyz")
 async def readyz() -> JSONResponse:
+    """Readiness: the database answers and every migration is applied (503 otherwise).
+    No token."""
     try:
         async with database.engine.connect() as conn:
             current = frozenset(r[0] for r in await conn.execute(text("SELECT version_num FROM alembic_version")))

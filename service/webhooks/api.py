@@ -34,6 +34,8 @@ def _no_store(response: Response) -> None:
 
 @router.get("/webhooks", response_model=PageOut[WebhookRead])
 async def list_webhooks(ctx: RequestCtx, pages: Pages) -> PageOut[WebhookRead]:
+    """Webhook subscriptions: their URL, events and state (admin, auditors and
+    `webhooks` clients)."""
     page = await svc.list_webhooks(ctx, pages)
     return PageOut[WebhookRead](items=[WebhookRead.model_validate(s) for s in page.items], next_cursor=page.next_cursor)
 
@@ -50,6 +52,7 @@ async def create_webhook(ctx: RequestCtx, body: WebhookCreate, response: Respons
 
 @router.get("/webhooks/{webhook_id}", response_model=WebhookRead)
 async def get_webhook(ctx: RequestCtx, webhook_id: uuid.UUID, response: Response) -> WebhookRead:
+    """One webhook subscription; its secret is never shown again."""
     sub = await svc.get_webhook(ctx, webhook_id)
     set_etag(response, sub.version)
     return WebhookRead.model_validate(sub)
@@ -59,6 +62,7 @@ async def get_webhook(ctx: RequestCtx, webhook_id: uuid.UUID, response: Response
 async def update_webhook(
     ctx: RequestCtx, webhook_id: uuid.UUID, body: WebhookUpdate, if_match: IfMatchHeader, response: Response
 ) -> WebhookRead:
+    """Changes a webhook subscription's URL, events or state (under `If-Match`)."""
     sub = await svc.update_webhook(ctx, webhook_id, body, if_match)
     set_etag(response, sub.version)
     return WebhookRead.model_validate(sub)
@@ -66,6 +70,7 @@ async def update_webhook(
 
 @router.delete("/webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_webhook(ctx: RequestCtx, webhook_id: uuid.UUID, if_match: IfMatchHeader) -> Response:
+    """Deletes a webhook subscription with its delivery log."""
     await svc.delete_webhook(ctx, webhook_id, if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -93,6 +98,7 @@ async def list_webhook_deliveries(
     pages: Pages,
     status_: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
 ) -> PageOut[DeliveryRead]:
+    """The deliveries of a webhook, newest last: each attempt's status and answer."""
     page = await svc.list_deliveries(ctx, webhook_id, pages, status_)
     return PageOut[DeliveryRead](
         items=[DeliveryRead.model_validate(d) for d in page.items], next_cursor=page.next_cursor
