@@ -102,3 +102,8 @@ def test_every_post_behind_a_token_declares_idempotency(app: Any):
         expected = path != "/oauth/token"
         assert ("Idempotency-Key" in names) == expected, path
         assert ("Idempotent-Replayed" in success["headers"]) == expected, path
+
+
+def test_the_payroll_feed_declares_its_resume_cursor(app: Any):
+    ok = app.openapi()["paths"]["/api/v1/payroll/incentive-results"]["get"]["responses"]["200"]
+    assert "X-Resume-Cursor" in ok["headers"] and "text/csv" in ok["content"]

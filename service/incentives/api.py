@@ -288,6 +288,12 @@ def _wants_csv(accept: str) -> bool:
             },
             "description": "JSON pages, or with `Accept: text/csv` the whole feed after the cursor as a CSV "
             "stream (header `X-Resume-Cursor`)",
+            "headers": {
+                "X-Resume-Cursor": {
+                    "description": "CSV only: the cursor to continue the feed from later (after the last row sent)",
+                    "schema": {"type": "string"},
+                }
+            },
         }
     },
 )
