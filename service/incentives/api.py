@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
@@ -155,7 +155,7 @@ async def list_incentive_results(
     amounts), managers their reports' (without amounts), employees their own finalized
     ones, payroll clients finalized money results. `q` searches the employee's names,
     email and external id. Payroll's feed is `/payroll/incentive-results`."""
-    filters: dict[str, Any] = dict(
+    filters = results.ResultFilters(
         plan_id=plan_id,
         employee_id=employee_id,
         status=status,
@@ -170,8 +170,8 @@ async def list_incentive_results(
         include_child_cycles=include_child_cycles,
     )
     if lists.wants_csv(request):
-        return lists.csv_response(await results.export_results(ctx, cursor=pages.cursor, **filters))
-    page = await results.list_results(ctx, pages, **filters)
+        return lists.csv_response(await results.export_results(ctx, filters, cursor=pages.cursor))
+    page = await results.list_results(ctx, pages, filters)
     return PageOut[IncentiveResultRead](items=await results.reads(ctx, page.items), next_cursor=page.next_cursor)
 
 

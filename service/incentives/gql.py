@@ -378,9 +378,7 @@ class IncentiveQuery:
         ctx = info.context.ctx
         params = page_params(first, after, last, before)
         with list_arguments(params):
-            page = await results.list_results(
-                ctx,
-                params,
+            filters = results.ResultFilters(
                 plan_id=ref(plan_id, IncentivePlanType, loc=["planId"]),
                 employee_id=ref(employee_id, EmployeeType, loc=["employeeId"]),
                 status=plain(status),
@@ -394,6 +392,7 @@ class IncentiveQuery:
                 q=q,
                 sort=sort_of(order_by),
             )
+            page = await results.list_results(ctx, params, filters)
         reads = {r.id: r for r in await results.reads(ctx, page.items)}
         return connection(page, lambda r: IncentiveResultType.of(reads[r.id]), params)
 

@@ -55,16 +55,10 @@ async def list_nominations(
     kind: str | None = None,
     status: str | None = None,
 ) -> Page[IncentiveResult]:
-    return await results.list_results(
-        ctx,
-        params,
-        plan_id=plan_id,
-        employee_id=employee_id,
-        status=status,
-        kind="nomination",
-        cycle_id=cycle_id,
-        nomination=kind,
+    filters = results.ResultFilters(
+        plan_id=plan_id, employee_id=employee_id, status=status, kind="nomination", cycle_id=cycle_id, nomination=kind
     )
+    return await results.list_results(ctx, params, filters)
 
 
 async def get_nomination(ctx: Ctx, nomination_id: uuid.UUID) -> IncentiveResult:

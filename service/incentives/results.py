@@ -190,42 +190,46 @@ def sees_all_pay(ctx: Ctx) -> bool:
     return policy.see_incentive_amount(ctx.principal, Relation.OTHER)
 
 
-async def _results_query(
-    ctx: Ctx,
-    *,
-    plan_id: uuid.UUID | None,
-    employee_id: uuid.UUID | None,
-    status: str | None,
-    kind: str | None,
-    cycle_id: uuid.UUID | None,
-    nomination: str | None,
-    department_id: uuid.UUID | None,
-    manager_id: uuid.UUID | None,
-    subtree: bool,
-    q: str | None,
-    sort: str | Sequence[str] | None,
-    include_child_cycles: bool = False,
-) -> tuple[Select[Any], SortSpec]:
+@dataclass(frozen=True)
+class ResultFilters:
+    """What a list of results is narrowed and ordered by: REST's query parameters and
+    GraphQL's arguments, the same for a page and for the CSV export."""
+
+    plan_id: uuid.UUID | None = None
+    employee_id: uuid.UUID | None = None
+    status: str | None = None
+    kind: str | None = None
+    cycle_id: uuid.UUID | None = None
+    nomination: str | None = None
+    department_id: uuid.UUID | None = None
+    manager_id: uuid.UUID | None = None
+    subtree: bool = False
+    q: str | None = None
+    sort: str | Sequence[str] | None = None
+    include_child_cycles: bool = False
+
+
+async def _results_query(ctx: Ctx, f: ResultFilters) -> tuple[Select[Any], SortSpec]:
     require(policy.list_incentive_results(ctx.principal), "incentive results")
-    hierarchy.check_people_filter(manager_id, subtree)
-    words = search.terms(q)
-    spec = RESULT_SORT.parse(sort, refused=() if sees_all_pay(ctx) else PAY_SORT_KEYS)
+    hierarchy.check_people_filter(f.manager_id, f.subtree)
+    words = search.terms(f.q)
+    spec = RESULT_SORT.parse(f.sort, refused=() if sees_all_pay(ctx) else PAY_SORT_KEYS)
     stmt = await visible(ctx)
-    if plan_id is not None:
-        stmt = stmt.where(IncentiveResult.plan_id == plan_id)
-    if employee_id is not None:
-        stmt = stmt.where(IncentiveResult.employee_id == employee_id)
-    if status is not None:
-        stmt = stmt.where(IncentiveResult.status == status)
-    if kind is not None:
-        stmt = stmt.where(IncentiveResult.kind == kind)
-    if nomination is not None:
-        stmt = stmt.where(IncentiveResult.nomination == nomination)
-    cycles = hierarchy.in_cycles(IncentivePlan.cycle_id, ctx.org_id, cycle_id, include_child_cycles)
+    if f.plan_id is not None:
+        stmt = stmt.where(IncentiveResult.plan_id == f.plan_id)
+    if f.employee_id is not None:
+        stmt = stmt.where(IncentiveResult.employee_id == f.employee_id)
+    if f.status is not None:
+        stmt = stmt.where(IncentiveResult.status == f.status)
+    if f.kind is not None:
+        stmt = stmt.where(IncentiveResult.kind == f.kind)
+    if f.nomination is not None:
+        stmt = stmt.where(IncentiveResult.nomination == f.nomination)
+    cycles = hierarchy.in_cycles(IncentivePlan.cycle_id, ctx.org_id, f.cycle_id, f.include_child_cycles)
     if cycles is not None:
         plans = select(IncentivePlan.id).where(IncentivePlan.org_id == ctx.org_id, cycles)
         stmt = stmt.where(IncentiveResult.plan_id.in_(plans))
-    people = hierarchy.people(ctx.org_id, manager_id=manager_id, subtree=subtree, department_id=department_id)
+    people = hierarchy.people(ctx.org_id, manager_id=f.manager_id, subtree=f.subtree, department_id=f.department_id)
     if people is not None:
         stmt = stmt.where(IncentiveResult.employee_id.in_(people))
     if words:
@@ -233,43 +237,13 @@ async def _results_query(
     return stmt, spec
 
 
-async def list_results(
-    ctx: Ctx,
-    params: PageParams,
-    *,
-    plan_id: uuid.UUID | None = None,
-    employee_id: uuid.UUID | None = None,
-    status: str | None = None,
-    kind: str | None = None,
-    cycle_id: uuid.UUID | None = None,
-    nomination: str | None = None,
-    department_id: uuid.UUID | None = None,
-    manager_id: uuid.UUID | None = None,
-    subtree: bool = False,
-    q: str | None = None,
-    sort: str | Sequence[str] | None = None,
-    include_child_cycles: bool = False,
-) -> Page[IncentiveResult]:
+async def list_results(ctx: Ctx, params: PageParams, f: ResultFilters = ResultFilters()) -> Page[IncentiveResult]:
     """The results the caller may see (`visible`), narrowed by the filters
     (`department_id`, `manager_id` with `subtree`: the employee's; `q`: words of their
     name, email or external id; `include_child_cycles`: the results of the plans of
     `cycle_id` and of every cycle nested in it). Sorting by `amount_minor` is for callers who see every
     amount; for others it is an unknown key."""
-    stmt, spec = await _results_query(
-        ctx,
-        plan_id=plan_id,
-        employee_id=employee_id,
-        status=status,
-        kind=kind,
-        cycle_id=cycle_id,
-        nomination=nomination,
-        department_id=department_id,
-        manager_id=manager_id,
-        subtree=subtree,
-        q=q,
-        sort=sort,
-        include_child_cycles=include_child_cycles,
-    )
+    stmt, spec = await _results_query(ctx, f)
     return await paginate(ctx.session, stmt, IncentiveResult.id, params, sort=spec)
 
 
@@ -314,42 +288,12 @@ RESULT_PAY_COLUMNS: list[Column[ExportRow]] = [
 ]
 
 
-async def export_results(
-    ctx: Ctx,
-    *,
-    cursor: str | None = None,
-    plan_id: uuid.UUID | None = None,
-    employee_id: uuid.UUID | None = None,
-    status: str | None = None,
-    kind: str | None = None,
-    cycle_id: uuid.UUID | None = None,
-    nomination: str | None = None,
-    department_id: uuid.UUID | None = None,
-    manager_id: uuid.UUID | None = None,
-    subtree: bool = False,
-    q: str | None = None,
-    sort: str | Sequence[str] | None = None,
-    include_child_cycles: bool = False,
-) -> CsvExport:
+async def export_results(ctx: Ctx, f: ResultFilters, cursor: str | None = None) -> CsvExport:
     """The list as CSV, read in chunks while it is sent, each chunk with one query for
     its employees' names. The amount columns are there only for callers who see every
     amount (hr, admin, payroll clients); for everyone else they are left out (not blank).
     Payroll's own feed (`payroll.csv_export`) is a separate contract."""
-    stmt, spec = await _results_query(
-        ctx,
-        plan_id=plan_id,
-        employee_id=employee_id,
-        status=status,
-        kind=kind,
-        cycle_id=cycle_id,
-        nomination=nomination,
-        department_id=department_id,
-        manager_id=manager_id,
-        subtree=subtree,
-        q=q,
-        sort=sort,
-        include_child_cycles=include_child_cycles,
-    )
+    stmt, spec = await _results_query(ctx, f)
     if cursor:
         decode_position(spec, cursor)  # a bad cursor is a 422 now, not a broken stream later
     columns = RESULT_COLUMNS + (RESULT_PAY_COLUMNS if sees_all_pay(ctx) else [])
