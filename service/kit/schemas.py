@@ -37,6 +37,19 @@ def _iso_date_time(value: object) -> object:
 Timestamp = Annotated[dt.datetime, BeforeValidator(_iso_date_time)]
 
 
+def _as_given(value: object) -> object:
+    return value
+
+
+def checked_by_service(model: Any) -> BeforeValidator:
+    """For `Annotated[dict[str, Any], checked_by_service(Model)]`: a JSON object the
+    contract describes as `Model` (a `$ref` to its component, so generated clients get a
+    typed class) while the request only checks that it is an object. The service
+    validates it with `Model` itself, where one bad item must not fail the others: a bulk
+    row is answered with its own errors and the other rows are still applied."""
+    return BeforeValidator(_as_given, json_schema_input_type=model)
+
+
 def utc(value: dt.datetime) -> dt.datetime:
     """A timestamp in UTC, as the API stores and answers every one; a naive one is UTC."""
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)

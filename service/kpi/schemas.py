@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
-from service.kit.schemas import DecimalStr, Input, Output
+from service.kit.schemas import DecimalStr, Input, Output, checked_by_service
 
 Direction = Literal["higher_is_better", "lower_is_better", "target_range"]
 Aggregation = Literal["sum", "avg", "last", "min", "max"]
@@ -246,7 +246,8 @@ class KpiMeasurementRead(Output):
 
 
 class BulkMeasurementRow(Input):
-    """Addressed by `assignment_id`, or by (`employee_external_id`, `kpi_code`, `cycle_id`)."""
+    """A row of `POST /kpi-measurements/bulk`: a value on a date for one KPI assignment,
+    addressed by `assignment_id`, or by (`employee_external_id`, `kpi_code`, `cycle_id`)."""
 
     assignment_id: uuid.UUID | None = None
     employee_external_id: str | None = Field(None, min_length=1, max_length=200)
@@ -259,7 +260,11 @@ class BulkMeasurementRow(Input):
 
 
 class BulkMeasurementRequest(Input):
-    rows: list[dict[str, Any]] = Field(min_length=1)
+    """Measurements to ingest. Each row is validated on its own (as a
+    `BulkMeasurementRow`), so a bad row is answered with its errors and, unless `atomic`,
+    the others are still applied."""
+
+    rows: list[Annotated[dict[str, Any], checked_by_service(BulkMeasurementRow)]] = Field(min_length=1)
 
 
 class BulkMeasurementResult(Output):

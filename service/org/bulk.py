@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -32,7 +32,7 @@ from service.kit.chunks import chunks
 from service.kit.retry import ConcurrentChange
 from service.org import repository as repo
 from service.org.models import Department, Employee, Position
-from service.org.schemas import BulkRowResult, EmployeeCreate, EmployeeFields
+from service.org.schemas import BulkEmployeeRow, BulkRowResult, EmployeeCreate
 from service.org.service import COMP_FIELDS
 from service.types import new_id, utcnow
 
@@ -48,15 +48,6 @@ COLUMNS = (
     "hire_date",
     "termination_date",
 )
-
-
-class BulkEmployeeRow(EmployeeFields):
-    """A row: `external_id` and the fields it sets. A row that creates an employee needs
-    the fields a create needs (`REQUIRED_TO_CREATE`); a row that updates one names only
-    what changes, and what it leaves out keeps its stored value."""
-
-    external_id: str = Field(min_length=1, max_length=200)
-    manager_external_id: str | None = Field(None, min_length=1, max_length=200)
 
 
 REQUIRED_TO_CREATE = tuple(name for name, f in EmployeeCreate.model_fields.items() if f.is_required())

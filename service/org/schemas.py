@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from service.kit.money import is_currency
-from service.kit.schemas import EMAIL_RE, DecimalStr, Input, Output
+from service.kit.schemas import EMAIL_RE, DecimalStr, Input, Output, checked_by_service
 
 EmployeeStatus = Literal["active", "on_leave", "terminated"]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -233,8 +233,23 @@ class EmployeeRead(Output):
     )
 
 
+class BulkEmployeeRow(EmployeeFields):
+    """A row of `POST /employees/bulk`: `external_id` and the fields it sets. A row that
+    creates an employee needs the fields a create needs (`external_id`, `email`,
+    `given_name`, `family_name`); a row that updates one names only what changes, and what
+    it leaves out keeps its stored value. `manager_external_id` may name another row of
+    the same call."""
+
+    external_id: str = Field(min_length=1, max_length=200)
+    manager_external_id: str | None = Field(None, min_length=1, max_length=200)
+
+
 class BulkEmployeeRequest(Input):
-    rows: list[dict[str, Any]] = Field(min_length=1)
+    """Employees to upsert by `external_id`. Each row is validated on its own (as a
+    `BulkEmployeeRow`), so a bad row is answered with its errors and, unless `atomic`, the
+    others are still applied."""
+
+    rows: list[Annotated[dict[str, Any], checked_by_service(BulkEmployeeRow)]] = Field(min_length=1)
 
 
 class BulkRowResult(Output):
