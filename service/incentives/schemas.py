@@ -6,21 +6,26 @@ answered as strings."""
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import uuid
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, GetJsonSchemaHandler, TypeAdapter, field_validator, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from service.incentives import calc
 from service.kit.money import is_currency
-from service.kit.schemas import Input, Output
+from service.kit.patch_schema import merge_patch_model
+from service.kit.schemas import Input, Output, checked_by_service
 from service.org.schemas import EmployeeStatus
 
 PlanKind = Literal["short_term_bonus", "kpi_excess_reward", "okr_breakthrough"]
 ResultStatus = Literal["draft", "approved", "finalized", "declined"]
 ResultKind = Literal["payment", "nomination", "adjustment"]
 NominationKind = Literal["promotion_track", "training"]
+BonusBasis = Literal["rating", "score"]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Minor = Annotated[int, Field(ge=0, le=10**15)]
 Rating = Annotated[str, Field(min_length=1, max_length=10)]
@@ -44,11 +49,19 @@ def _unique(values: list[Any], what: str) -> list[Any]:
 # --- plan parameters, one model per kind --------------------------------------------------------
 
 
+class PlanParams(Input):
+    """A plan kind's parameters. One schema serves requests and answers alike (the
+    request's: a decimal as a string or a number; answers always hold strings), so each
+    model is one component of the OpenAPI document and one class of a generated client."""
+
+    model_config = ConfigDict(json_schema_mode_override="validation")
+
+
 def _default_statuses() -> list[EmployeeStatus]:
     return list(calc.DEFAULT_STATUSES)
 
 
-class EligibilityParams(Input):
+class EligibilityParams(PlanParams):
     """Who may receive a result. Departments match with their sub-departments."""
 
     statuses: list[EmployeeStatus] = Field(default_factory=_default_statuses, min_length=1)
@@ -61,8 +74,10 @@ class EligibilityParams(Input):
     _u = field_validator("statuses")(lambda v: _unique(v, "statuses"))
 
 
-class ShortTermBonusParams(Input):
-    basis: Literal["rating", "score"] = "rating"
+class ShortTermBonusParams(PlanParams):
+    """`short_term_bonus`: target bonus times the multiplier of the employee's rating (or score)."""
+
+    basis: BonusBasis = "rating"
     multipliers: dict[Rating, Factor] = Field(default_factory=lambda: dict(calc.DEFAULT_MULTIPLIERS))
     multiplier_cap: Annotated[Decimal, Field(gt=0, le=100, max_digits=20, decimal_places=8, allow_inf_nan=False)] = (
         calc.DEFAULT_MULTIPLIER_CAP
@@ -82,14 +97,18 @@ class ShortTermBonusParams(Input):
         return v
 
 
-class KpiExcessRewardParams(Input):
+class KpiExcessRewardParams(PlanParams):
+    """`kpi_excess_reward`: an amount per point of KPI achievement above target."""
+
     amount_per_point_minor: Minor
     cap_per_employee_minor: Minor | None = None
     earning_code: EarningCode = calc.DEFAULT_EARNING_CODES["kpi_excess_reward"]
     eligibility: EligibilityParams = Field(default_factory=EligibilityParams)
 
 
-class OkrBreakthroughParams(Input):
+class OkrBreakthroughParams(PlanParams):
+    """`okr_breakthrough`: a nomination for employees with an outstanding objective and rating."""
+
     min_objective_score: Annotated[Decimal, Field(ge=0, le=1, max_digits=6, decimal_places=4)] = (
         calc.DEFAULT_MIN_OBJECTIVE_SCORE
     )
@@ -100,7 +119,7 @@ class OkrBreakthroughParams(Input):
     _u = field_validator("ratings")(lambda v: _unique(v, "ratings"))
 
 
-PARAMS_MODELS: dict[str, type[Input]] = {
+PARAMS_MODELS: dict[str, type[PlanParams]] = {
     "short_term_bonus": ShortTermBonusParams,
     "kpi_excess_reward": KpiExcessRewardParams,
     "okr_breakthrough": OkrBreakthroughParams,
@@ -110,48 +129,135 @@ PARAMS_MODELS: dict[str, type[Input]] = {
 # --- plans --------------------------------------------------------------------------------------
 
 
-class IncentivePlanCreate(Input):
+PARAMS_DESCRIPTION = "the kind's parameters (SPEC section 8); defaults filled in"
+
+
+class PlanCreateFields(Input):
     name: Name
-    kind: PlanKind
     cycle_id: uuid.UUID
     currency: str | None = Field(
         None, min_length=3, max_length=3, description="ISO 4217; the organization's currency when left out"
     )
-    params: dict[str, Any] = Field(
-        default_factory=dict, description="the kind's parameters (SPEC section 8); defaults filled in"
-    )
 
     _cur = field_validator("currency")(_currency)
+
+
+class ShortTermBonusPlanCreate(PlanCreateFields):
+    """A `short_term_bonus` plan to create."""
+
+    kind: Literal["short_term_bonus"]
+    params: ShortTermBonusParams = Field(default_factory=ShortTermBonusParams, description=PARAMS_DESCRIPTION)
+
+
+class KpiExcessRewardPlanCreate(PlanCreateFields):
+    """A `kpi_excess_reward` plan to create."""
+
+    kind: Literal["kpi_excess_reward"]
+    params: KpiExcessRewardParams = Field(description=PARAMS_DESCRIPTION)
+
+
+class OkrBreakthroughPlanCreate(PlanCreateFields):
+    """An `okr_breakthrough` plan to create."""
+
+    kind: Literal["okr_breakthrough"]
+    params: OkrBreakthroughParams = Field(default_factory=OkrBreakthroughParams, description=PARAMS_DESCRIPTION)
+
+
+# The contract of `IncentivePlanCreate`: one model a kind, told apart by `kind`.
+PLAN_CREATE_BY_KIND: TypeAdapter[Any] = TypeAdapter(
+    Annotated[
+        ShortTermBonusPlanCreate | KpiExcessRewardPlanCreate | OkrBreakthroughPlanCreate, Field(discriminator="kind")
+    ]
+)
+
+
+def _by_kind(adapter: TypeAdapter[Any], handler: GetJsonSchemaHandler, title: str, doc: str | None) -> JsonSchemaValue:
+    schema = handler(adapter.core_schema)
+    return {"title": title, **({"description": inspect.cleandoc(doc)} if doc else {}), **schema}
+
+
+class IncentivePlanCreate(PlanCreateFields):
+    """An incentive plan to create: `params` is the model of its `kind`. The body is read
+    as one object and `params` validated by the kind named (its errors at
+    `["body", "params", ...]`, every default filled in), exactly as the contract's
+    `oneOf` by `kind` describes it."""
+
+    kind: PlanKind
+    params: dict[str, Any] = Field(default_factory=dict, description=PARAMS_DESCRIPTION)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return _by_kind(PLAN_CREATE_BY_KIND, handler, cls.__name__, cls.__doc__)
+
+
+# A change of `params` is a merge patch of the stored plan's kind's parameters.
+ParamsPatch = Annotated[
+    dict[str, Any] | None,
+    checked_by_service(
+        merge_patch_model(ShortTermBonusParams, PlanParams)
+        | merge_patch_model(KpiExcessRewardParams, PlanParams)
+        | merge_patch_model(OkrBreakthroughParams, PlanParams)
+        | None
+    ),
+]
 
 
 class IncentivePlanUpdate(Input):
     name: Name | None = None
     cycle_id: uuid.UUID | None = None
     currency: str | None = Field(None, min_length=3, max_length=3)
-    params: dict[str, Any] | None = Field(
+    params: ParamsPatch = Field(
         None,
-        description="merged into the stored parameters (RFC 7386: a null removes a key, so its default applies again)",
+        description="merged into the stored parameters (RFC 7386: a null removes a key, so its default applies "
+        "again); the stored plan's kind decides which parameters",
     )
 
     _cur = field_validator("currency")(_currency)
 
 
-class IncentivePlanRead(Output):
-    """An incentive plan of a cycle: a short-term bonus, a KPI excess reward or an OKR
-    breakthrough nomination, with its parameters."""
+K = TypeVar("K")
+P = TypeVar("P")
 
+
+class PlanReadFields(Output, Generic[K, P]):
     id: uuid.UUID
     name: str
-    kind: PlanKind
+    kind: K
     cycle_id: uuid.UUID
     currency: str
-    params: dict[str, Any] | None = Field(
+    params: P | None = Field(
         description="null for callers who may not see plan parameters (pools and rates are pay data)"
     )
     version: int
     last_run_at: dt.datetime | None = Field(description="When it was last run (null before the first run)")
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class ShortTermBonusPlanRead(PlanReadFields[Literal["short_term_bonus"], ShortTermBonusParams]):
+    """A `short_term_bonus` plan."""
+
+
+class KpiExcessRewardPlanRead(PlanReadFields[Literal["kpi_excess_reward"], KpiExcessRewardParams]):
+    """A `kpi_excess_reward` plan."""
+
+
+class OkrBreakthroughPlanRead(PlanReadFields[Literal["okr_breakthrough"], OkrBreakthroughParams]):
+    """An `okr_breakthrough` plan."""
+
+
+PLAN_READ_BY_KIND: TypeAdapter[Any] = TypeAdapter(
+    Annotated[ShortTermBonusPlanRead | KpiExcessRewardPlanRead | OkrBreakthroughPlanRead, Field(discriminator="kind")]
+)
+
+
+class IncentivePlanRead(PlanReadFields[PlanKind, dict[str, Any]]):
+    """An incentive plan of a cycle: a short-term bonus, a KPI excess reward or an OKR
+    breakthrough nomination, with its parameters."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return _by_kind(PLAN_READ_BY_KIND, handler, cls.__name__, cls.__doc__)
 
 
 class RunSkip(Output):

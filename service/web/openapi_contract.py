@@ -127,6 +127,7 @@ _ALIASES: list[tuple[str, Any]] = [
     ("IncentiveResultStatus", incentives.ResultStatus),
     ("IncentiveResultKind", incentives.ResultKind),
     ("NominationKind", incentives.NominationKind),
+    ("BonusBasis", incentives.BonusBasis),
     ("DeliveryStatus", webhooks.DeliveryStatus),
     ("ClientScope", auth.Scope),
 ]

@@ -53,7 +53,19 @@ export async function approve(id: string, etag: string): Promise<string> {
   if (error) throw new Error(`${error.status} ${error.detail ?? ""}`);
   return `${data.status} ${response.headers.get("ETag")}`;
 }
+
+export async function createBonusPlan(cycleId: string): Promise<string> {
+  const { data, error } = await client.POST("/api/v1/incentive-plans", {
+    body: { name: "Q4 bonus", kind: "short_term_bonus", cycle_id: cycleId, params: PARAMS },
+  });
+  if (error) throw new Error(`${error.status} ${error.detail ?? ""}`);
+  if (data.kind === "short_term_bonus" && data.params) return `${data.params.basis} ${data.params.pool_minor}`;
+  return data.kind;
+}
 """
+# openapi-typescript types a property with a default as present (its `defaultNonNullable`),
+# so a body built in TypeScript names those: docs/clients.md.
+BONUS_PARAMS = '{ basis: "score", multiplier_cap: "1.5", min_score: 0, earning_code: "BONUS", pool_minor: 500000 }'
 TSCONFIG = {
     "compilerOptions": {
         "strict": True,
@@ -102,8 +114,10 @@ def typed(node_tools: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return where
 
 
-def compile_usage(node_tools: Path, where: Path, status: str, family: str) -> subprocess.CompletedProcess[str]:
-    (where / "usage.ts").write_text(USAGE.replace("STATUS", status).replace("FAMILY", family))
+def compile_usage(
+    node_tools: Path, where: Path, status: str, family: str, params: str = BONUS_PARAMS
+) -> subprocess.CompletedProcess[str]:
+    (where / "usage.ts").write_text(USAGE.replace("STATUS", status).replace("FAMILY", family).replace("PARAMS", params))
     return subprocess.run(
         [str(node_tools / "node_modules/.bin/tsc"), "-p", "tsconfig.json"],
         cwd=where,
@@ -129,6 +143,17 @@ def test_a_strict_typescript_client_compiles_and_catches_mistakes(node_tools: Pa
     assert wrong_enum.returncode != 0 and "retired" in wrong_enum.stdout, wrong_enum.stdout
     wrong_field = compile_usage(node_tools, typed, '"active"', "surname")
     assert wrong_field.returncode != 0 and "surname" in wrong_field.stdout, wrong_field.stdout
+
+
+def test_plan_params_are_typed_by_the_plans_kind(node_tools: Path, typed: Path):
+    """`params` of a plan to create is the model of its `kind`: another kind's parameter,
+    or a value outside an enum, does not compile."""
+    text = (typed / "schema.d.ts").read_text()
+    assert 'IncentivePlanCreate: components["schemas"]["ShortTermBonusPlanCreate"] |' in text
+    other_kind = compile_usage(node_tools, typed, '"active"', "family_name", "{ amount_per_point_minor: 5 }")
+    assert other_kind.returncode != 0 and "amount_per_point_minor" in other_kind.stdout, other_kind.stdout
+    bad_basis = compile_usage(node_tools, typed, '"active"', "family_name", '{ basis: "luck" }')
+    assert bad_basis.returncode != 0 and "luck" in bad_basis.stdout, bad_basis.stdout
 
 
 def test_the_tools_are_the_locked_ones(node_tools: Path):

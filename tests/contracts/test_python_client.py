@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from tests.conftest import Tenant
+from tests.kpi.conftest import make_cycle
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = ROOT / "openapi" / "openapi.json"
@@ -105,3 +106,82 @@ async def test_a_generated_client_calls_the_app(generated: tuple[Path, str], app
     missing = await get_department.asyncio_detailed(client=client, department_id=uuid.uuid4())
     assert missing.status_code == 404
     assert isinstance(missing.parsed, problem) and missing.parsed.status == 404
+
+
+def _model(module: str, name: str) -> Any:
+    return getattr(_module(f"models.{module}"), name)
+
+
+def test_bulk_rows_and_plan_params_are_generated_classes(generated: tuple[Path, str]):
+    """The bulk rows and each plan kind's parameters are classes of their own, and the
+    request bodies are typed with them (no `dict[str, Any]`)."""
+    out, _ = generated
+    assert "rows: list[BulkEmployeeRow]" in (out / "models" / "bulk_employee_request.py").read_text()
+    assert "rows: list[BulkMeasurementRow]" in (out / "models" / "bulk_measurement_request.py").read_text()
+    for kind in ("short_term_bonus", "kpi_excess_reward", "okr_breakthrough"):
+        text = (out / "models" / f"{kind}_plan_create.py").read_text()
+        params = "".join(w.title() for w in kind.split("_")) + "Params"
+        assert f'kind: Literal["{kind}"]' in text and f"params: {params}" in text, text
+        assert (out / "models" / f"{kind}_plan_read.py").exists()
+        assert (out / "models" / f"{kind}_params_patch.py").exists()
+    create = (out / "api" / "incentives" / "create_incentive_plan.py").read_text()
+    body = re.search(r"\bbody: ([\w\s|]+),", create)
+    assert body is not None
+    assert {t.strip() for t in body.group(1).split("|")} == {
+        "ShortTermBonusPlanCreate",
+        "KpiExcessRewardPlanCreate",
+        "OkrBreakthroughPlanCreate",
+    }
+    row_fields = set(_model("bulk_employee_row", "BulkEmployeeRow").__annotations__)
+    assert {"external_id", "email", "manager_external_id", "compensation"} <= row_fields
+
+
+async def test_a_generated_client_upserts_typed_rows_row_by_row(generated: tuple[Path, str], app: Any, tenant: Tenant):
+    """A typed row the service refuses is answered with its own errors; the others are applied."""
+    client = _module("client").AuthenticatedClient(
+        base_url="http://test", token=tenant.token(["hr"]), httpx_args={"transport": httpx.ASGITransport(app=app)}
+    )
+    row = _model("bulk_employee_row", "BulkEmployeeRow")
+    request = _model("bulk_employee_request", "BulkEmployeeRequest")
+    rows = [
+        row(external_id="gen-1", email="gen1@example.com", given_name="Gen", family_name="One"),
+        row(external_id="gen-2", email="not an address", given_name="Gen", family_name="Two"),
+    ]
+    answer = await _module("api.org.bulk_upsert_employees").asyncio(client=client, body=request(rows=rows))
+    assert [(r.external_id, r.outcome) for r in answer.results] == [("gen-1", "created"), ("gen-2", "error")]
+    assert answer.results[1].errors[0].to_dict()["loc"] == ["body", "rows", 1, "email"]
+
+
+async def test_a_generated_client_creates_and_patches_a_plan_of_a_kind(
+    generated: tuple[Path, str], app: Any, tenant: Tenant
+):
+    transport = httpx.ASGITransport(app=app)
+    client_mod = _module("client")
+    hr = client_mod.AuthenticatedClient(
+        base_url="http://test", token=tenant.token(["hr"]), httpx_args={"transport": transport}
+    )
+    cycle = await make_cycle(tenant)
+    create = _module("api.incentives.create_incentive_plan")
+    params = _model("kpi_excess_reward_params", "KpiExcessRewardParams")(amount_per_point_minor=1500)
+    body = _model("kpi_excess_reward_plan_create", "KpiExcessRewardPlanCreate")(
+        name="KPI reward", kind="kpi_excess_reward", cycle_id=uuid.UUID(cycle["id"]), params=params
+    )
+    created = await create.asyncio_detailed(client=hr, body=body)
+    assert created.status_code == 201, created.content
+    plan = created.parsed
+    assert isinstance(plan, _model("kpi_excess_reward_plan_read", "KpiExcessRewardPlanRead"))
+    assert (plan.params.amount_per_point_minor, plan.params.earning_code) == (1500, "KPI_REWARD")  # a default
+
+    patch = _model("kpi_excess_reward_params_patch", "KpiExcessRewardParamsPatch")(cap_per_employee_minor=90000)
+    update = _model("incentive_plan_update", "IncentivePlanUpdate")(params=patch)
+    assert update.to_dict() == {"params": {"cap_per_employee_minor": 90000}}  # nothing left out is sent
+    changed = await _module("api.incentives.update_incentive_plan").asyncio(
+        client=hr, plan_id=plan.id, body=update, if_match=created.headers["etag"]
+    )
+    assert (changed.params.amount_per_point_minor, changed.params.cap_per_employee_minor) == (1500, 90000)
+
+    manager = client_mod.AuthenticatedClient(
+        base_url="http://test", token=tenant.token(["manager"]), httpx_args={"transport": transport}
+    )
+    seen = await _module("api.incentives.get_incentive_plan").asyncio(client=manager, plan_id=plan.id)
+    assert seen.kind == "kpi_excess_reward" and seen.params is None  # pay data, hidden from managers
