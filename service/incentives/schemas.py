@@ -133,6 +133,9 @@ PARAMS_DESCRIPTION = "the kind's parameters (SPEC section 8); defaults filled in
 
 
 class PlanCreateFields(Input):
+    """What every plan to create has besides its `kind` and `params`: shared by the
+    request model and the contract's model of each kind."""
+
     name: Name
     cycle_id: uuid.UUID
     currency: str | None = Field(
@@ -172,6 +175,8 @@ PLAN_CREATE_BY_KIND: TypeAdapter[Any] = TypeAdapter(
 
 
 def _by_kind(adapter: TypeAdapter[Any], handler: GetJsonSchemaHandler, title: str, doc: str | None) -> JsonSchemaValue:
+    """A model's schema as the `oneOf` by `kind` of `adapter` (with its `discriminator`
+    mapping; each kind's model becomes a component of its own), under the model's name."""
     schema = handler(adapter.core_schema)
     return {"title": title, **({"description": inspect.cleandoc(doc)} if doc else {}), **schema}
 
@@ -220,6 +225,9 @@ P = TypeVar("P")
 
 
 class PlanReadFields(Output, Generic[K, P]):
+    """A plan as answered, its `kind` and `params` left open: the answer model takes any
+    kind and the stored parameters, the contract's model of each kind its own."""
+
     id: uuid.UUID
     name: str
     kind: K

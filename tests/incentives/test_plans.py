@@ -3,8 +3,11 @@ PATCH, what may change once results are decided, ETags and the audit trail."""
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
+from service.incentives.schemas import PARAMS_MODELS, PlanKind
 from tests.incentives.conftest import (
     act,
     audit_events,
@@ -179,3 +182,23 @@ async def test_cycle_and_currency_are_fixed_once_results_are_decided(team, q4):
     assert (await t.client.patch(path, headers=t.hr, json={"name": "Still fine"})).status_code == 200
     null = await t.client.patch(path, headers=t.hr, json={"name": None})
     assert null.status_code == 422
+
+
+def test_the_contract_has_a_create_and_a_read_model_per_kind(app):
+    """`IncentivePlanCreate` and `IncentivePlanRead` are a `oneOf` by `kind` covering every
+    kind, each with the parameters model the service validates that kind with."""
+    schemas = app.openapi()["components"]["schemas"]
+    for name in ("IncentivePlanCreate", "IncentivePlanRead"):
+        mapping = schemas[name]["discriminator"]["mapping"]
+        assert set(mapping) == set(get_args(PlanKind)) == set(PARAMS_MODELS)
+        for kind, ref in mapping.items():
+            variant = schemas[ref.rsplit("/", 1)[-1]]
+            assert variant["properties"]["kind"]["const"] == kind
+            params = variant["properties"]["params"]
+            refs = [params.get("$ref")] + [m.get("$ref") for m in params.get("anyOf", [])]
+            assert "#/components/schemas/" + PARAMS_MODELS[kind].__name__ in refs
+    patch = schemas["IncentivePlanUpdate"]["properties"]["params"]["anyOf"]
+    assert [m.get("$ref", "").rsplit("/", 1)[-1] for m in patch] == [
+        f"{m.__name__}Patch" for m in PARAMS_MODELS.values()
+    ] + [""]
+    assert all("default" not in p for p in schemas["ShortTermBonusParamsPatch"]["properties"].values())
