@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.security import HTTPBearer
@@ -16,6 +17,7 @@ from service.authz.access import audience, governed_by
 from service.authz.policy import Relation
 from service.principal import SCOPE_MEANINGS
 from service.web import openapi_access, openapi_contract
+from tests import authz_matrix
 
 API = "/api/v1"
 WHO = "**Who may call:**"
@@ -172,3 +174,19 @@ def test_a_route_behind_a_token_without_a_rule_stops_the_document():
     app = _app(declare=True)
     document = openapi_access.declare_access(app.openapi(), openapi_contract.documented_routes(app))
     assert document["paths"]["/api/v1/things"]["get"]["x-scopes"] == ["scim", "employees:write", "payroll:read"]
+
+
+def _answer(method: str, url: str, status: int) -> httpx.Response:
+    return httpx.Response(status, request=httpx.Request(method, "http://test" + url))
+
+
+def test_the_matrices_refuse_a_2xx_the_declared_rule_does_not_allow():
+    route = authz_matrix.Route("audit.list", "GET", "/api/v1/audit-events", {})
+    authz_matrix.check_declared(route, "auditor", _answer("GET", "/api/v1/audit-events?limit=5", 200))
+    authz_matrix.check_declared(route, "hr", _answer("GET", "/api/v1/audit-events", 404))  # refused: nothing to say
+    with pytest.raises(AssertionError, match="hr got 200"):
+        authz_matrix.check_declared(route, "hr", _answer("GET", "/api/v1/audit-events", 200))
+    bulk = authz_matrix.Route("bulk", "POST", "/api/v1/kpi-measurements/bulk", {})
+    authz_matrix.check_declared(bulk, "kpi:write", _answer("POST", "/api/v1/kpi-measurements/bulk", 200))
+    with pytest.raises(AssertionError, match="payroll:read got 200"):
+        authz_matrix.check_declared(bulk, "payroll:read", _answer("POST", "/api/v1/kpi-measurements/bulk", 200))
