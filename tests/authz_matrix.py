@@ -9,6 +9,10 @@ tests/webhooks/test_authz.py), and `Matrix.check` runs and checks every cell the
 - a permitted read (a 200 on a GET) shows the ids the route is about (`Route.shows`);
 - the route's probe, read before and after the call, is left as it was by a refused or
   foreign call and changed by an allowed write (`Route.changes`);
+- the rule the route's handler declares (`governed_by`, service/authz/access.py: what the
+  OpenAPI document says of who may call) allows every role caller (as relation OTHER) and
+  every caller named after a scope that gets a 2xx, so the contract cannot promise less
+  than the policy enforces, nor the service let in a caller the contract leaves out;
 - and whatever the table adds (`Matrix.checks`: pay, secrets...).
 
 A case that leaves the organization as it found it (a read, or a refusal, which the probe
@@ -18,7 +22,9 @@ change something gets a world of its own (tests/authz_worlds.py).
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +32,8 @@ from typing import Any
 import httpx
 import pytest
 
+from service.authz.access import Access, declared
+from service.principal import SCOPE_MEANINGS
 from tests.authz_worlds import SharedWorlds, leaves_unchanged
 from tests.conftest import Tenant
 
@@ -184,6 +192,7 @@ class Matrix:
         elif resp.status_code == 200 and route.method == "GET":
             for key in route.shows:
                 assert w.ids[key] in resp.text, f"{route.name} as {caller} does not show {key}"
+        check_declared(route, caller, resp)
         for extra in self.checks:
             extra(w, route, caller, resp)
 
@@ -194,6 +203,52 @@ class Matrix:
             else:
                 assert after == before, f"{route.name} as {caller} changed the organization"
         return resp
+
+
+@functools.cache
+def _app_routes() -> tuple[tuple[Any, re.Pattern[str]], ...]:
+    """The app's documented routes, each with a pattern of its path."""
+    from service.web.app import create_app
+    from service.web.openapi_contract import documented_routes
+
+    return tuple(
+        (r, re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(r.path_format)) + "$"))
+        for r in documented_routes(create_app())
+    )
+
+
+def served_by(method: str, url: str) -> Any:
+    """The app's route that serves the request: among those whose method and path match,
+    the most literal (fewest path parameters), as service/web/routing.py resolves them."""
+    path = url.split("?", 1)[0]
+    found = [r for r, pattern in _app_routes() if method.upper() in (r.methods or ()) and pattern.match(path)]
+    assert found, f"no route serves {method} {path}"
+    return min(found, key=lambda r: r.path_format.count("{"))
+
+
+def declared_access(method: str, url: str) -> Access:
+    served = served_by(method, url)
+    access = declared(served.endpoint)
+    assert access is not None, f"{served.name} ({method} {served.path_format}) declares no rule (governed_by)"
+    return access
+
+
+def check_declared(route: Route, caller: str, resp: httpx.Response) -> None:
+    """A role caller or a scope caller that gets a 2xx is one the route's declared rule
+    allows (see the module's docstring); employees' relations are the world's, so they
+    are not checked here."""
+    if not 200 <= resp.status_code < 300:
+        return
+    access = declared_access(route.method, resp.request.url.path)
+    audience, rules = access.audience, [r.__name__ for r in access.rules]
+    if caller in ROLES:
+        assert audience.allows_role(caller), (
+            f"{route.name}: {caller} got {resp.status_code}, but {rules} never allow it"
+        )
+    elif caller in SCOPE_MEANINGS:
+        assert audience.allows_scope(caller), (
+            f"{route.name}: {caller} got {resp.status_code}, but {rules} never allow it"
+        )
 
 
 def served_routes(match: Callable[[str], bool]) -> set[tuple[str, str]]:

@@ -16,6 +16,7 @@ from sqlalchemy import and_, select
 
 from service.auth.deps import ReadCtx
 from service.authz import policy
+from service.authz.access import governed_by
 from service.authz.enforce import require
 from service.evaluations.models import PeerRequest
 from service.kit.models import AuditEvent
@@ -51,6 +52,7 @@ async def own_peer_requests(ctx: Any) -> list[str]:
 
 
 @router.get("/audit-events", response_model=PageOut[AuditEventRead], tags=["audit"])
+@governed_by(policy.read_audit_log)
 async def list_audit_events(
     ctx: ReadCtx,
     pages: Annotated[PageParams, Depends(page_params)],

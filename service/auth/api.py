@@ -20,6 +20,7 @@ from service.auth.deps import RequestCtx, Session
 from service.auth.models import IntegrationClient
 from service.auth.tokens import issue_token
 from service.authz import policy
+from service.authz.access import governed_by
 from service.authz.enforce import require
 from service.config import get_settings
 from service.errors import PROBLEM_BASE, NotFound
@@ -60,6 +61,7 @@ router = APIRouter()
 
 
 @router.get("/api/v1/integration-clients", response_model=PageOut[ClientRead], tags=["integration-clients"])
+@governed_by(policy.manage_integration_clients)
 async def list_integration_clients(
     ctx: RequestCtx, pages: Annotated[PageParams, Depends(page_params)]
 ) -> PageOut[ClientRead]:
@@ -77,6 +79,7 @@ async def list_integration_clients(
     status_code=status.HTTP_201_CREATED,
     tags=["integration-clients"],
 )
+@governed_by(policy.manage_integration_clients)
 async def create_integration_client(ctx: RequestCtx, body: ClientCreate, response: Response) -> ClientCreated:
     """The secret is in this answer only (`Cache-Control: no-store`; an idempotent repeat
     answers 409 with the `Location` instead of the secret)."""
@@ -118,6 +121,7 @@ async def _get_client(ctx: RequestCtx, client_pk: uuid.UUID) -> IntegrationClien
 
 
 @router.get("/api/v1/integration-clients/{client_pk}", response_model=ClientRead, tags=["integration-clients"])
+@governed_by(policy.manage_integration_clients)
 async def get_integration_client(ctx: RequestCtx, client_pk: uuid.UUID) -> ClientRead:
     """One integration client with its scopes; the secret is never shown again."""
     return ClientRead.model_validate(await _get_client(ctx, client_pk))
@@ -126,6 +130,7 @@ async def get_integration_client(ctx: RequestCtx, client_pk: uuid.UUID) -> Clien
 @router.delete(
     "/api/v1/integration-clients/{client_pk}", status_code=status.HTTP_204_NO_CONTENT, tags=["integration-clients"]
 )
+@governed_by(policy.manage_integration_clients)
 async def revoke_integration_client(ctx: RequestCtx, client_pk: uuid.UUID) -> Response:
     """Revokes the credentials; tokens already issued expire within their short TTL."""
     client = await _get_client(ctx, client_pk)

@@ -68,6 +68,12 @@ def reads_everything(p: Principal) -> bool:
     return p.has_role("admin", "hr", "auditor")
 
 
+def read_own_view(p: Principal) -> Decision:
+    """Who the caller is and what waits for them (`/me`, `/me/tasks`): any token; a client
+    learns its scopes, and has no tasks."""
+    return Decision.ALLOW
+
+
 # --- organization -------------------------------------------------------------------
 
 
@@ -227,6 +233,11 @@ def recompute_scores(p: Principal) -> Decision:
     return _allow(is_staff(p))
 
 
+def read_score_jobs(p: Principal) -> Decision:
+    """A recompute's progress: those who may start one, and auditors."""
+    return _allow(reads_everything(p), Decision.HIDE)
+
+
 def amend_scores(p: Principal) -> Decision:
     """Amending an official result (the score of record): hr/admin, not managers."""
     return _allow(is_staff(p))
@@ -348,8 +359,11 @@ acknowledge_evaluation = write_self_review
 
 def write_manager_review(p: Principal, relation: Relation, direct_manager: bool) -> Decision:
     """Write and submit the manager review, and finalize: the direct manager or hr/admin,
-    never for oneself. Indirect managers, auditors and the subject see it but may not."""
-    if is_person(p) and relation is not Relation.SELF and (is_staff(p) or direct_manager):
+    never for oneself. Indirect managers, auditors and the subject see it but may not. (A
+    direct manager is one of the subject's managers: the relation says so too, which lets
+    the rule be read without knowing that.)"""
+    manages = direct_manager and relation is Relation.MANAGER
+    if is_person(p) and relation is not Relation.SELF and (is_staff(p) or manages):
         return Decision.ALLOW
     return _refuse(p, relation)
 
@@ -393,6 +407,11 @@ def peer_feedback_access(p: Principal, relation: Relation) -> str | None:
     if reads_everything(p) or relation is Relation.MANAGER:
         return PEER_ATTRIBUTED
     return None
+
+
+def read_peer_feedback(p: Principal, relation: Relation) -> bool:
+    """Whether the caller sees the 360 feedback about the subject in any form."""
+    return peer_feedback_access(p, relation) is not None
 
 
 def anonymous_feedback_visible(answered: int, min_reviewers: int) -> bool:

@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from service.auth.deps import RequestCtx
+from service.authz import policy
+from service.authz.access import governed_by
 from service.cycles import service as svc
 from service.cycles.schemas import (
     CycleChildren,
@@ -25,6 +27,7 @@ Pages = Annotated[PageParams, Depends(page_params)]
 
 
 @router.get("/cycles", response_model=PageOut[CycleRead])
+@governed_by(policy.read_cycles)
 async def list_cycles(
     ctx: RequestCtx,
     pages: Pages,
@@ -38,6 +41,7 @@ async def list_cycles(
 
 
 @router.post("/cycles", response_model=CycleRead, status_code=status.HTTP_201_CREATED)
+@governed_by(policy.manage_cycles)
 async def create_cycle(ctx: RequestCtx, body: CycleCreate, response: Response) -> CycleRead:
     """Creates a cycle in `planning`, optionally nested in a parent cycle whose dates
     contain it."""
@@ -48,6 +52,7 @@ async def create_cycle(ctx: RequestCtx, body: CycleCreate, response: Response) -
 
 
 @router.get("/cycles/{cycle_id}", response_model=CycleRead)
+@governed_by(policy.read_cycles)
 async def get_cycle(ctx: RequestCtx, cycle_id: uuid.UUID, response: Response) -> CycleRead:
     """One cycle with its dates, cadence and status."""
     cycle = await svc.get_cycle(ctx, cycle_id)
@@ -56,6 +61,7 @@ async def get_cycle(ctx: RequestCtx, cycle_id: uuid.UUID, response: Response) ->
 
 
 @router.patch("/cycles/{cycle_id}", response_model=CycleRead)
+@governed_by(policy.manage_cycles)
 async def update_cycle(
     ctx: RequestCtx, cycle_id: uuid.UUID, body: CycleUpdate, if_match: IfMatchHeader, response: Response
 ) -> CycleRead:
@@ -67,6 +73,7 @@ async def update_cycle(
 
 
 @router.post("/cycles/{cycle_id}/transition", response_model=CycleRead)
+@governed_by(policy.manage_cycles)
 async def transition_cycle(
     ctx: RequestCtx, cycle_id: uuid.UUID, body: CycleTransition, if_match: IfMatchHeader, response: Response
 ) -> CycleRead:
@@ -78,6 +85,7 @@ async def transition_cycle(
 
 
 @router.post("/cycles/{cycle_id}/children", response_model=list[CycleRead], status_code=status.HTTP_201_CREATED)
+@governed_by(policy.manage_cycles)
 async def create_cycle_children(ctx: RequestCtx, cycle_id: uuid.UUID, body: CycleChildren) -> list[CycleRead]:
     """Creates the children of a cycle for one cadence (e.g. a year's quarters) in one call."""
     return [CycleRead.model_validate(c) for c in await svc.create_children(ctx, cycle_id, body)]

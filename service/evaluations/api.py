@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, get_args
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from service.auth.deps import RequestCtx
+from service.authz import policy
+from service.authz.access import governed_by
 from service.evaluations import (
     calibration,
     interviews,
@@ -59,8 +61,12 @@ CREATED = status.HTTP_201_CREATED
 
 # --- evaluations -------------------------------------------------------------------------------
 
+# A review meeting is about a cycle, an objective or an evaluation (who may record it depends on which).
+MEETING_KINDS = get_args(SubjectKind)
+
 
 @router.get("/evaluations", response_model=PageOut[EvaluationRead], tags=["evaluations"])
+@governed_by(policy.list_evaluations)
 async def list_evaluations(
     ctx: RequestCtx,
     pages: Pages,
@@ -94,6 +100,7 @@ async def list_evaluations(
 
 
 @router.post("/evaluations", response_model=EvaluationRead, status_code=CREATED, tags=["evaluations"])
+@governed_by(policy.create_evaluation)
 async def create_evaluation(ctx: RequestCtx, body: EvaluationCreate, response: Response) -> EvaluationRead:
     """Opens an evaluation of one employee in a cycle (one per employee and cycle)."""
     ev = await svc.create_evaluation(ctx, body)
@@ -108,6 +115,7 @@ async def create_evaluation(ctx: RequestCtx, body: EvaluationCreate, response: R
     tags=["evaluations"],
     responses={201: {"model": EvaluationBulkResult}},
 )
+@governed_by(policy.bulk_create_evaluations)
 async def create_evaluations_bulk(
     ctx: RequestCtx, body: EvaluationBulkCreate, response: Response
 ) -> EvaluationBulkResult:
@@ -120,6 +128,7 @@ async def create_evaluations_bulk(
 
 
 @router.get("/evaluations/{evaluation_id}", response_model=EvaluationRead, tags=["evaluations"])
+@governed_by(policy.read_evaluation)
 async def get_evaluation(ctx: RequestCtx, evaluation_id: uuid.UUID, response: Response) -> EvaluationRead:
     """One evaluation: its status, the reviews the caller may see, peer feedback as the
     anonymity rules allow, and the calibrated result."""
@@ -129,6 +138,7 @@ async def get_evaluation(ctx: RequestCtx, evaluation_id: uuid.UUID, response: Re
 
 
 @router.patch("/evaluations/{evaluation_id}", response_model=EvaluationRead, tags=["evaluations"])
+@governed_by(policy.write_self_review, policy.write_manager_review)
 async def update_evaluation(
     ctx: RequestCtx, evaluation_id: uuid.UUID, body: EvaluationUpdate, if_match: IfMatchHeader, response: Response
 ) -> EvaluationRead:
@@ -142,6 +152,7 @@ async def update_evaluation(
 @router.get(
     "/evaluations/{evaluation_id}/peer-requests", response_model=PageOut[PeerRequestRead], tags=["360 feedback"]
 )
+@governed_by(policy.read_evaluation)
 async def list_evaluation_peer_requests(
     ctx: RequestCtx,
     evaluation_id: uuid.UUID,
@@ -161,6 +172,7 @@ async def list_evaluation_peer_requests(
     status_code=CREATED,
     tags=["360 feedback"],
 )
+@governed_by(policy.request_peer_feedback)
 async def create_peer_request(
     ctx: RequestCtx, evaluation_id: uuid.UUID, body: PeerRequestCreate, response: Response
 ) -> PeerRequestRead:
@@ -173,6 +185,7 @@ async def create_peer_request(
 
 
 @router.get("/evaluations/{evaluation_id}/feedback", response_model=FeedbackPage, tags=["360 feedback"])
+@governed_by(policy.read_peer_feedback)
 async def list_peer_feedback(
     ctx: RequestCtx, evaluation_id: uuid.UUID, pages: Pages, reviewer_id: uuid.UUID | None = None
 ) -> FeedbackPage:
@@ -184,12 +197,14 @@ async def list_peer_feedback(
 @router.post(
     "/evaluations/{evaluation_id}/feedback", response_model=FeedbackRead, status_code=CREATED, tags=["360 feedback"]
 )
+@governed_by(policy.answer_peer_request)
 async def submit_peer_feedback(ctx: RequestCtx, evaluation_id: uuid.UUID, body: FeedbackCreate) -> FeedbackRead:
     """An answer (`rating`, `comments`) by a requested reviewer, before the deadline."""
     return peers.feedback_read(await peers.submit(ctx, evaluation_id, body))
 
 
 @router.post("/evaluations/{evaluation_id}/{action}", response_model=EvaluationRead, tags=["evaluations"])
+@governed_by(policy.write_self_review, policy.write_manager_review)
 async def evaluation_action(
     ctx: RequestCtx,
     evaluation_id: uuid.UUID,
@@ -212,6 +227,7 @@ async def evaluation_action(
 
 
 @router.get("/peer-requests", response_model=PageOut[PeerRequestRead], tags=["360 feedback"])
+@governed_by(policy.list_evaluations)
 async def list_peer_requests(
     ctx: RequestCtx,
     pages: Pages,
@@ -229,6 +245,7 @@ async def list_peer_requests(
 
 
 @router.get("/peer-requests/{request_id}", response_model=PeerRequestRead, tags=["360 feedback"])
+@governed_by(policy.read_peer_request)
 async def get_peer_request(ctx: RequestCtx, request_id: uuid.UUID, response: Response) -> PeerRequestRead:
     """One peer feedback request: the reviewer sees it to answer; the evaluated employee
     never sees who reviews."""
@@ -238,6 +255,7 @@ async def get_peer_request(ctx: RequestCtx, request_id: uuid.UUID, response: Res
 
 
 @router.post("/peer-requests/{request_id}/decline", response_model=PeerRequestRead, tags=["360 feedback"])
+@governed_by(policy.answer_peer_request)
 async def decline_peer_request(
     ctx: RequestCtx, request_id: uuid.UUID, if_match: IfMatchHeader, response: Response, body: PeerDecline | None = None
 ) -> PeerRequestRead:
@@ -251,6 +269,7 @@ async def decline_peer_request(
 
 
 @router.get("/calibrations", response_model=PageOut[CalibrationRead], tags=["calibration"])
+@governed_by(policy.read_calibrations)
 async def list_calibrations(
     ctx: RequestCtx,
     pages: Pages,
@@ -264,6 +283,7 @@ async def list_calibrations(
 
 
 @router.post("/calibrations", response_model=CalibrationRead, status_code=CREATED, tags=["calibration"])
+@governed_by(policy.manage_calibrations)
 async def create_calibration(ctx: RequestCtx, body: CalibrationCreate, response: Response) -> CalibrationRead:
     """A session over `employee_ids` or a `department_id` (sub-departments included) of a
     cycle in review or calibration; an employee is calibrated in one session per cycle."""
@@ -274,6 +294,7 @@ async def create_calibration(ctx: RequestCtx, body: CalibrationCreate, response:
 
 
 @router.get("/calibrations/{calibration_id}", response_model=CalibrationRead, tags=["calibration"])
+@governed_by(policy.read_calibrations)
 async def get_calibration(ctx: RequestCtx, calibration_id: uuid.UUID, response: Response) -> CalibrationRead:
     """One calibration session: its cycle, the employees it calibrates, its distribution
     mode and status."""
@@ -283,6 +304,7 @@ async def get_calibration(ctx: RequestCtx, calibration_id: uuid.UUID, response: 
 
 
 @router.get("/calibrations/{calibration_id}/adjustments", response_model=PageOut[AdjustmentRead], tags=["calibration"])
+@governed_by(policy.read_calibrations)
 async def list_calibration_adjustments(
     ctx: RequestCtx, calibration_id: uuid.UUID, pages: Pages, employee_id: uuid.UUID | None = None
 ) -> PageOut[AdjustmentRead]:
@@ -300,6 +322,7 @@ async def list_calibration_adjustments(
     status_code=CREATED,
     tags=["calibration"],
 )
+@governed_by(policy.adjust_calibration)
 async def add_calibration_adjustment(
     ctx: RequestCtx, calibration_id: uuid.UUID, body: CalibrationAdjustmentCreate
 ) -> AdjustmentRead:
@@ -309,6 +332,7 @@ async def add_calibration_adjustment(
 
 
 @router.get("/calibrations/{calibration_id}/distribution", response_model=DistributionRead, tags=["calibration"])
+@governed_by(policy.read_calibrations)
 async def get_calibration_distribution(ctx: RequestCtx, calibration_id: uuid.UUID) -> DistributionRead:
     """Per band the allowed count (the guideline's cumulative rule) and the actual one,
     with each member's final score and rating, and what an enforced guideline gives."""
@@ -316,6 +340,7 @@ async def get_calibration_distribution(ctx: RequestCtx, calibration_id: uuid.UUI
 
 
 @router.post("/calibrations/{calibration_id}/simulate", response_model=DistributionRead, tags=["calibration"])
+@governed_by(policy.manage_calibrations)
 async def simulate_calibration(ctx: RequestCtx, calibration_id: uuid.UUID, body: SimulateIn) -> DistributionRead:
     """What-if: proposed adjustments in, resulting finals, ratings and distribution out;
     nothing is saved."""
@@ -323,6 +348,7 @@ async def simulate_calibration(ctx: RequestCtx, calibration_id: uuid.UUID, body:
 
 
 @router.post("/calibrations/{calibration_id}/finalize", response_model=CalibrationRead, tags=["calibration"])
+@governed_by(policy.manage_calibrations)
 async def finalize_calibration(
     ctx: RequestCtx, calibration_id: uuid.UUID, if_match: IfMatchHeader, response: Response
 ) -> CalibrationRead:
@@ -337,6 +363,7 @@ async def finalize_calibration(
 
 
 @router.get("/interviews", response_model=PageOut[InterviewRead], tags=["interviews"])
+@governed_by(policy.list_evaluations)
 async def list_interviews(
     ctx: RequestCtx,
     pages: Pages,
@@ -355,6 +382,7 @@ async def list_interviews(
 
 
 @router.post("/interviews", response_model=InterviewRead, status_code=CREATED, tags=["interviews"])
+@governed_by(policy.manage_interview)
 async def create_interview(ctx: RequestCtx, body: InterviewCreate, response: Response) -> InterviewRead:
     """Schedules a performance interview for an evaluation (the employee's manager, hr
     or admin)."""
@@ -365,6 +393,7 @@ async def create_interview(ctx: RequestCtx, body: InterviewCreate, response: Res
 
 
 @router.get("/interviews/{interview_id}", response_model=InterviewRead, tags=["interviews"])
+@governed_by(policy.read_evaluation)
 async def get_interview(ctx: RequestCtx, interview_id: uuid.UUID, response: Response) -> InterviewRead:
     """One interview: when, notes, outcome and the employee's acknowledgement."""
     row, _ = await interviews.get_interview(ctx, interview_id)
@@ -373,6 +402,7 @@ async def get_interview(ctx: RequestCtx, interview_id: uuid.UUID, response: Resp
 
 
 @router.patch("/interviews/{interview_id}", response_model=InterviewRead, tags=["interviews"])
+@governed_by(policy.manage_interview)
 async def update_interview(
     ctx: RequestCtx, interview_id: uuid.UUID, body: InterviewUpdate, if_match: IfMatchHeader, response: Response
 ) -> InterviewRead:
@@ -384,6 +414,7 @@ async def update_interview(
 
 
 @router.post("/interviews/{interview_id}/acknowledge", response_model=InterviewRead, tags=["interviews"])
+@governed_by(policy.acknowledge_interview)
 async def acknowledge_interview(
     ctx: RequestCtx,
     interview_id: uuid.UUID,
@@ -403,6 +434,7 @@ async def acknowledge_interview(
 
 
 @router.get("/review-meetings", response_model=PageOut[ReviewMeetingRead], tags=["review meetings"])
+@governed_by(policy.list_evaluations)
 async def list_review_meetings(
     ctx: RequestCtx,
     pages: Pages,
@@ -419,6 +451,7 @@ async def list_review_meetings(
 
 
 @router.post("/review-meetings", response_model=ReviewMeetingRead, status_code=CREATED, tags=["review meetings"])
+@governed_by(policy.write_review_meeting, kind=MEETING_KINDS)
 async def create_review_meeting(ctx: RequestCtx, body: ReviewMeetingCreate, response: Response) -> ReviewMeetingRead:
     """Records a review meeting about an objective, a cycle or an evaluation: result
     data, gap, causes and improvement actions."""
@@ -429,6 +462,7 @@ async def create_review_meeting(ctx: RequestCtx, body: ReviewMeetingCreate, resp
 
 
 @router.get("/review-meetings/{meeting_id}", response_model=ReviewMeetingRead, tags=["review meetings"])
+@governed_by(policy.read_review_meeting)
 async def get_review_meeting(ctx: RequestCtx, meeting_id: uuid.UUID, response: Response) -> ReviewMeetingRead:
     """One review meeting with its improvement actions."""
     m, _ = await reviews.get_meeting(ctx, meeting_id)
@@ -437,6 +471,7 @@ async def get_review_meeting(ctx: RequestCtx, meeting_id: uuid.UUID, response: R
 
 
 @router.patch("/review-meetings/{meeting_id}", response_model=ReviewMeetingRead, tags=["review meetings"])
+@governed_by(policy.write_review_meeting, kind=MEETING_KINDS)
 async def update_review_meeting(
     ctx: RequestCtx, meeting_id: uuid.UUID, body: ReviewMeetingUpdate, if_match: IfMatchHeader, response: Response
 ) -> ReviewMeetingRead:

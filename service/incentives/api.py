@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from enum import Enum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from service.auth.deps import RequestCtx
 from service.authz import policy
+from service.authz.access import governed_by
 from service.incentives import nominations, payroll, plans, results, runs
 from service.incentives.models import IncentivePlan
 from service.incentives.schemas import (
@@ -48,12 +49,16 @@ PAYROLL: list[str | Enum] = ["payroll"]
 
 # --- plans ---------------------------------------------------------------------------------------
 
+# Who may read or act on a result depends on its status.
+RESULT_STATES = get_args(ResultStatus)
+
 
 def _plan_read(ctx: RequestCtx, plan: IncentivePlan) -> IncentivePlanRead:
     return plans.plan_read(plan, policy.see_incentive_plan_params(ctx.principal))
 
 
 @router.get("/incentive-plans", response_model=PageOut[IncentivePlanRead], tags=PLANS)
+@governed_by(policy.read_incentive_plans)
 async def list_incentive_plans(
     ctx: RequestCtx, pages: Pages, cycle_id: uuid.UUID | None = None, kind: PlanKind | None = None
 ) -> PageOut[IncentivePlanRead]:
@@ -64,6 +69,7 @@ async def list_incentive_plans(
 
 
 @router.post("/incentive-plans", response_model=IncentivePlanRead, status_code=status.HTTP_201_CREATED, tags=PLANS)
+@governed_by(policy.manage_incentives)
 async def create_incentive_plan(ctx: RequestCtx, body: IncentivePlanCreate, response: Response) -> IncentivePlanRead:
     """`params` by kind (SPEC section 8), every default made explicit in the answer:
     short_term_bonus `basis`, `multipliers`, `multiplier_cap`, `min_score`, `pool_minor`,
@@ -77,6 +83,7 @@ async def create_incentive_plan(ctx: RequestCtx, body: IncentivePlanCreate, resp
 
 
 @router.get("/incentive-plans/{plan_id}", response_model=IncentivePlanRead, tags=PLANS)
+@governed_by(policy.read_incentive_plans)
 async def get_incentive_plan(ctx: RequestCtx, plan_id: uuid.UUID, response: Response) -> IncentivePlanRead:
     """One incentive plan with its kind, cycle and (for hr and admin) parameters."""
     plan = await plans.get_plan(ctx, plan_id)
@@ -85,6 +92,7 @@ async def get_incentive_plan(ctx: RequestCtx, plan_id: uuid.UUID, response: Resp
 
 
 @router.patch("/incentive-plans/{plan_id}", response_model=IncentivePlanRead, tags=PLANS)
+@governed_by(policy.manage_incentives)
 async def update_incentive_plan(
     ctx: RequestCtx, plan_id: uuid.UUID, body: IncentivePlanUpdate, if_match: IfMatchHeader, response: Response
 ) -> IncentivePlanRead:
@@ -96,6 +104,7 @@ async def update_incentive_plan(
 
 
 @router.post("/incentive-plans/{plan_id}/run", response_model=IncentiveRunRead, tags=PLANS)
+@governed_by(policy.manage_incentives)
 async def run_incentive_plan(ctx: RequestCtx, plan_id: uuid.UUID, if_match: IfMatchHeader) -> IncentiveRunRead:
     """Computes draft results from the cycle's final scores. Re-running replaces drafts
     only; the answer counts what was created, replaced, kept and skipped (with why)."""
@@ -108,12 +117,14 @@ async def _bulk(ctx: RequestCtx, plan_id: uuid.UUID, action: str, if_match: IfMa
 
 
 @router.post("/incentive-plans/{plan_id}/approve", response_model=BulkActionRead, tags=PLANS)
+@governed_by(policy.manage_incentives)
 async def approve_plan_results(ctx: RequestCtx, plan_id: uuid.UUID, if_match: IfMatchHeader) -> BulkActionRead:
     """Approves every draft result of the plan."""
     return await _bulk(ctx, plan_id, "approve", if_match)
 
 
 @router.post("/incentive-plans/{plan_id}/finalize", response_model=BulkActionRead, tags=PLANS)
+@governed_by(policy.manage_incentives)
 async def finalize_plan_results(ctx: RequestCtx, plan_id: uuid.UUID, if_match: IfMatchHeader) -> BulkActionRead:
     """Finalizes every approved result of the plan in one transaction (one
     `incentive.finalized` event)."""
@@ -129,6 +140,7 @@ async def finalize_plan_results(ctx: RequestCtx, plan_id: uuid.UUID, if_match: I
     tags=RESULTS,
     responses=lists.csv_doc([c.name for c in results.RESULT_COLUMNS], [c.name for c in results.RESULT_PAY_COLUMNS]),
 )
+@governed_by(policy.list_incentive_results)
 async def list_incentive_results(
     ctx: RequestCtx,
     request: Request,
@@ -176,6 +188,7 @@ async def list_incentive_results(
 
 
 @router.get("/incentive-results/{result_id}", response_model=IncentiveResultRead, tags=RESULTS)
+@governed_by(policy.read_incentive_result, status=RESULT_STATES)
 async def get_incentive_result(ctx: RequestCtx, result_id: uuid.UUID, response: Response) -> IncentiveResultRead:
     """One incentive result: its plan, employee, status, kind and, for those who may see
     pay, amount and inputs."""
@@ -190,6 +203,7 @@ async def get_incentive_result(ctx: RequestCtx, result_id: uuid.UUID, response: 
     status_code=status.HTTP_201_CREATED,
     tags=RESULTS,
 )
+@governed_by(policy.act_on_incentive_result, status=RESULT_STATES)
 async def adjust_incentive_result(
     ctx: RequestCtx, result_id: uuid.UUID, body: ResultAdjustmentCreate, response: Response
 ) -> IncentiveResultRead:
@@ -202,6 +216,7 @@ async def adjust_incentive_result(
 
 
 @router.post("/incentive-results/{result_id}/{action}", response_model=IncentiveResultRead, tags=RESULTS)
+@governed_by(policy.act_on_incentive_result, status=RESULT_STATES)
 async def act_on_incentive_result(
     ctx: RequestCtx,
     result_id: uuid.UUID,
@@ -221,6 +236,7 @@ async def act_on_incentive_result(
 
 
 @router.get("/nominations", response_model=PageOut[NominationRead], tags=NOMINATIONS)
+@governed_by(policy.list_incentive_results)
 async def list_nominations(
     ctx: RequestCtx,
     pages: Pages,
@@ -241,6 +257,7 @@ async def list_nominations(
 
 
 @router.get("/nominations/{nomination_id}", response_model=NominationRead, tags=NOMINATIONS)
+@governed_by(policy.read_incentive_result, status=RESULT_STATES)
 async def get_nomination(ctx: RequestCtx, nomination_id: uuid.UUID, response: Response) -> NominationRead:
     """One nomination with the inputs that led to it."""
     r = await nominations.get_nomination(ctx, nomination_id)
@@ -249,6 +266,7 @@ async def get_nomination(ctx: RequestCtx, nomination_id: uuid.UUID, response: Re
 
 
 @router.post("/nominations/{nomination_id}/{decision}", response_model=NominationRead, tags=NOMINATIONS)
+@governed_by(policy.act_on_incentive_result, status=RESULT_STATES)
 async def decide_nomination(
     ctx: RequestCtx,
     nomination_id: uuid.UUID,
@@ -297,6 +315,7 @@ def _wants_csv(accept: str) -> bool:
         }
     },
 )
+@governed_by(policy.pull_payroll)
 async def list_payroll_results(
     ctx: RequestCtx,
     request: Request,
@@ -341,6 +360,7 @@ async def list_payroll_results(
 
 
 @router.post("/payroll/incentive-results/{result_id}/ack", response_model=PayrollAckRead, tags=PAYROLL)
+@governed_by(policy.acknowledge_payroll)
 async def acknowledge_payroll_result(ctx: RequestCtx, result_id: uuid.UUID, body: PayrollAckCreate) -> PayrollAckRead:
     """Records payroll's reference. Acknowledging again with the same reference is
     harmless (the same answer); another reference is a 409."""

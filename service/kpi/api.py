@@ -9,6 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from service.auth.deps import RequestCtx
+from service.authz import policy
+from service.authz.access import governed_by
 from service.kit.etag import IfMatchHeader, set_etag
 from service.kit.pagination import PageOut, PageParams, page_params
 from service.kpi import bulk, measurements, templates
@@ -42,6 +44,7 @@ Pages = Annotated[PageParams, Depends(page_params)]
 
 
 @router.get("/kpi-definitions", response_model=PageOut[KpiDefinitionRead], tags=["kpi-definitions"])
+@governed_by(policy.read_kpi_library)
 async def list_kpi_definitions(
     ctx: RequestCtx, pages: Pages, code: str | None = None, perspective: Perspective | None = None
 ) -> PageOut[KpiDefinitionRead]:
@@ -55,6 +58,7 @@ async def list_kpi_definitions(
 @router.post(
     "/kpi-definitions", response_model=KpiDefinitionRead, status_code=status.HTTP_201_CREATED, tags=["kpi-definitions"]
 )
+@governed_by(policy.manage_kpi_library)
 async def create_kpi_definition(ctx: RequestCtx, body: KpiDefinitionCreate, response: Response) -> KpiDefinitionRead:
     """Adds a KPI to the library: its code, name, unit, direction, aggregation and
     perspective."""
@@ -65,6 +69,7 @@ async def create_kpi_definition(ctx: RequestCtx, body: KpiDefinitionCreate, resp
 
 
 @router.get("/kpi-definitions/{definition_id}", response_model=KpiDefinitionRead, tags=["kpi-definitions"])
+@governed_by(policy.read_kpi_library)
 async def get_kpi_definition(ctx: RequestCtx, definition_id: uuid.UUID, response: Response) -> KpiDefinitionRead:
     """One KPI definition."""
     d = await svc.get_definition(ctx, definition_id)
@@ -73,6 +78,7 @@ async def get_kpi_definition(ctx: RequestCtx, definition_id: uuid.UUID, response
 
 
 @router.patch("/kpi-definitions/{definition_id}", response_model=KpiDefinitionRead, tags=["kpi-definitions"])
+@governed_by(policy.manage_kpi_library)
 async def update_kpi_definition(
     ctx: RequestCtx, definition_id: uuid.UUID, body: KpiDefinitionUpdate, if_match: IfMatchHeader, response: Response
 ) -> KpiDefinitionRead:
@@ -86,6 +92,7 @@ async def update_kpi_definition(
 
 
 @router.get("/kpi-templates", response_model=PageOut[KpiTemplateRead], tags=["kpi-templates"])
+@governed_by(policy.read_kpi_templates)
 async def list_kpi_templates(
     ctx: RequestCtx, pages: Pages, position_id: uuid.UUID | None = None
 ) -> PageOut[KpiTemplateRead]:
@@ -101,6 +108,7 @@ async def list_kpi_templates(
 @router.post(
     "/kpi-templates", response_model=KpiTemplateRead, status_code=status.HTTP_201_CREATED, tags=["kpi-templates"]
 )
+@governed_by(policy.manage_kpi_library)
 async def create_kpi_template(ctx: RequestCtx, body: KpiTemplateCreate, response: Response) -> KpiTemplateRead:
     """Creates the KPI template of a position."""
     t, items = await templates.create_template(ctx, body)
@@ -110,6 +118,7 @@ async def create_kpi_template(ctx: RequestCtx, body: KpiTemplateCreate, response
 
 
 @router.get("/kpi-templates/{template_id}", response_model=KpiTemplateRead, tags=["kpi-templates"])
+@governed_by(policy.read_kpi_templates)
 async def get_kpi_template(ctx: RequestCtx, template_id: uuid.UUID, response: Response) -> KpiTemplateRead:
     """One position template with its items."""
     t = await templates.get_template(ctx, template_id)
@@ -118,6 +127,7 @@ async def get_kpi_template(ctx: RequestCtx, template_id: uuid.UUID, response: Re
 
 
 @router.patch("/kpi-templates/{template_id}", response_model=KpiTemplateRead, tags=["kpi-templates"])
+@governed_by(policy.manage_kpi_library)
 async def update_kpi_template(
     ctx: RequestCtx, template_id: uuid.UUID, body: KpiTemplateUpdate, if_match: IfMatchHeader, response: Response
 ) -> KpiTemplateRead:
@@ -129,6 +139,7 @@ async def update_kpi_template(
 
 
 @router.post("/kpi-templates/{template_id}/apply", response_model=KpiTemplateApplyResult, tags=["kpi-templates"])
+@governed_by(policy.manage_kpi_assignment)
 async def apply_kpi_template(
     ctx: RequestCtx, template_id: uuid.UUID, body: KpiTemplateApply, response: Response
 ) -> KpiTemplateApplyResult:
@@ -144,6 +155,7 @@ async def apply_kpi_template(
 
 
 @router.get("/kpi-assignments", response_model=PageOut[KpiAssignmentRead], tags=["kpi-assignments"])
+@governed_by(policy.list_kpi_assignments)
 async def list_kpi_assignments(
     ctx: RequestCtx,
     pages: Pages,
@@ -184,6 +196,7 @@ async def list_kpi_assignments(
 @router.post(
     "/kpi-assignments", response_model=KpiAssignmentRead, status_code=status.HTTP_201_CREATED, tags=["kpi-assignments"]
 )
+@governed_by(policy.manage_kpi_assignment)
 async def create_kpi_assignment(ctx: RequestCtx, body: KpiAssignmentCreate, response: Response) -> KpiAssignmentRead:
     """Assigns a KPI to an employee for a cycle with its threshold, target, stretch and
     weight."""
@@ -194,6 +207,7 @@ async def create_kpi_assignment(ctx: RequestCtx, body: KpiAssignmentCreate, resp
 
 
 @router.get("/kpi-assignments/{assignment_id}", response_model=KpiAssignmentRead, tags=["kpi-assignments"])
+@governed_by(policy.read_kpi_assignment)
 async def get_kpi_assignment(ctx: RequestCtx, assignment_id: uuid.UUID, response: Response) -> KpiAssignmentRead:
     """One KPI assignment with its parameters, actual and points."""
     row, _ = await svc.get_assignment(ctx, assignment_id)
@@ -202,6 +216,7 @@ async def get_kpi_assignment(ctx: RequestCtx, assignment_id: uuid.UUID, response
 
 
 @router.patch("/kpi-assignments/{assignment_id}", response_model=KpiAssignmentRead, tags=["kpi-assignments"])
+@governed_by(policy.manage_kpi_assignment)
 async def update_kpi_assignment(
     ctx: RequestCtx, assignment_id: uuid.UUID, body: KpiAssignmentUpdate, if_match: IfMatchHeader, response: Response
 ) -> KpiAssignmentRead:
@@ -213,6 +228,7 @@ async def update_kpi_assignment(
 
 
 @router.delete("/kpi-assignments/{assignment_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["kpi-assignments"])
+@governed_by(policy.manage_kpi_assignment)
 async def delete_kpi_assignment(ctx: RequestCtx, assignment_id: uuid.UUID, if_match: IfMatchHeader) -> Response:
     """Removes a KPI assignment and its measurements while its cycle is open."""
     await svc.delete_assignment(ctx, assignment_id, if_match)
@@ -227,6 +243,7 @@ async def delete_kpi_assignment(ctx: RequestCtx, assignment_id: uuid.UUID, if_ma
     response_model=PageOut[KpiMeasurementRead],
     tags=["kpi-measurements"],
 )
+@governed_by(policy.read_kpi_assignment)
 async def list_kpi_measurements(
     ctx: RequestCtx,
     assignment_id: uuid.UUID,
@@ -248,6 +265,7 @@ async def list_kpi_measurements(
     tags=["kpi-measurements"],
     responses={200: {"description": "the source_key was known: updated or unchanged"}},
 )
+@governed_by(policy.record_kpi_measurement)
 async def create_kpi_measurement(
     ctx: RequestCtx, assignment_id: uuid.UUID, body: KpiMeasurementCreate, response: Response
 ) -> KpiMeasurementRead:
@@ -265,6 +283,7 @@ async def create_kpi_measurement(
     tags=["kpi-measurements"],
     responses={201: {"description": "the day had no measurement"}},
 )
+@governed_by(policy.record_kpi_measurement)
 async def put_kpi_measurement(
     ctx: RequestCtx,
     assignment_id: uuid.UUID,
@@ -286,6 +305,7 @@ async def put_kpi_measurement(
     status_code=status.HTTP_204_NO_CONTENT,
     tags=["kpi-measurements"],
 )
+@governed_by(policy.record_kpi_measurement)
 async def delete_kpi_measurements(
     ctx: RequestCtx, assignment_id: uuid.UUID, measured_at: dt.date, if_match: IfMatchHeader
 ) -> Response:
@@ -295,6 +315,7 @@ async def delete_kpi_measurements(
 
 
 @router.post("/kpi-measurements/bulk", response_model=BulkMeasurementResponse, tags=["kpi-measurements"])
+@governed_by(policy.bulk_ingest_kpi_measurements)
 async def ingest_kpi_measurements_bulk(
     ctx: RequestCtx, body: BulkMeasurementRequest, atomic: bool = False
 ) -> BulkMeasurementResponse:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, get_args
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from service.auth.deps import RequestCtx
+from service.authz import policy
+from service.authz.access import governed_by
 from service.kit.etag import IfMatchHeader, set_etag
 from service.kit.pagination import PageOut, PageParams, page_params
 from service.okr import key_results as kr_svc
@@ -37,6 +39,7 @@ from service.okr.schemas import (
     ObjectiveUpdate,
     Perspective,
     RevisionRead,
+    Visibility,
     WorkflowAction,
 )
 from service.web import lists
@@ -48,8 +51,13 @@ NO_CONTENT = status.HTTP_204_NO_CONTENT
 
 # --- objectives -------------------------------------------------------------------------------
 
+# Who may read an objective depends on its visibility; who may act on it, on the step.
+VISIBILITIES = get_args(Visibility)
+OBJECTIVE_ACTIONS = get_args(ObjectiveAction)
+
 
 @router.get("/objectives", response_model=PageOut[ObjectiveRead], tags=["objectives"])
+@governed_by(policy.read_objectives)
 async def list_objectives(
     ctx: RequestCtx,
     pages: Pages,
@@ -92,6 +100,7 @@ async def list_objectives(
 
 
 @router.post("/objectives", response_model=ObjectiveCreated, status_code=status.HTTP_201_CREATED, tags=["objectives"])
+@governed_by(policy.write_objective)
 async def create_objective(ctx: RequestCtx, body: ObjectiveCreate, response: Response) -> ObjectiveCreated:
     """`key_results` creates the objective's key results with it, all or nothing (a
     refused one names its index: `["body", "key_results", 1, "target"]`); the answer
@@ -104,6 +113,7 @@ async def create_objective(ctx: RequestCtx, body: ObjectiveCreate, response: Res
 
 
 @router.get("/objectives/{objective_id}", response_model=ObjectiveRead, tags=["objectives"])
+@governed_by(policy.read_objective, visibility=VISIBILITIES)
 async def get_objective(ctx: RequestCtx, objective_id: uuid.UUID, response: Response) -> ObjectiveRead:
     """The ETag versions the objective's own fields (what PATCH, DELETE and the workflow
     guard with If-Match); the computed `score`, `progress` and `pace` move with check-ins."""
@@ -113,6 +123,7 @@ async def get_objective(ctx: RequestCtx, objective_id: uuid.UUID, response: Resp
 
 
 @router.patch("/objectives/{objective_id}", response_model=ObjectiveRead, tags=["objectives"])
+@governed_by(policy.write_objective)
 async def update_objective(
     ctx: RequestCtx, objective_id: uuid.UUID, body: ObjectiveUpdate, if_match: IfMatchHeader, response: Response
 ) -> ObjectiveRead:
@@ -124,6 +135,7 @@ async def update_objective(
 
 
 @router.delete("/objectives/{objective_id}", status_code=NO_CONTENT, tags=["objectives"])
+@governed_by(policy.write_objective)
 async def delete_objective(ctx: RequestCtx, objective_id: uuid.UUID, if_match: IfMatchHeader) -> Response:
     """Only drafts can be deleted; their key results and check-ins go with them."""
     await svc.delete_objective(ctx, objective_id, if_match)
@@ -131,6 +143,7 @@ async def delete_objective(ctx: RequestCtx, objective_id: uuid.UUID, if_match: I
 
 
 @router.get("/objectives/{objective_id}/alignment", response_model=AlignmentRead, tags=["objectives"])
+@governed_by(policy.read_objective, visibility=VISIBILITIES)
 async def get_objective_alignment(ctx: RequestCtx, objective_id: uuid.UUID) -> AlignmentRead:
     """The objective's alignment: the objectives it supports up to the top, and those
     supporting it below."""
@@ -138,6 +151,7 @@ async def get_objective_alignment(ctx: RequestCtx, objective_id: uuid.UUID) -> A
 
 
 @router.get("/objectives/{objective_id}/revisions", response_model=PageOut[RevisionRead], tags=["objectives"])
+@governed_by(policy.read_objective, visibility=VISIBILITIES)
 async def list_objective_revisions(ctx: RequestCtx, objective_id: uuid.UUID, pages: Pages) -> PageOut[RevisionRead]:
     """The revisions of an objective: each change after publication, with its reason."""
     page = await svc.list_revisions(ctx, objective_id, pages)
@@ -147,6 +161,7 @@ async def list_objective_revisions(ctx: RequestCtx, objective_id: uuid.UUID, pag
 
 
 @router.post("/objectives/{objective_id}/{action}", response_model=ObjectiveRead, tags=["objectives"])
+@governed_by(policy.objective_action, action=OBJECTIVE_ACTIONS)
 async def objective_action(
     ctx: RequestCtx,
     objective_id: uuid.UUID,
@@ -165,6 +180,7 @@ async def objective_action(
 
 
 @router.post("/okr-lint", response_model=LintResponse, tags=["objectives"])
+@governed_by(policy.read_objectives)
 async def lint_objective(ctx: RequestCtx, body: LintRequest) -> LintResponse:
     """Quality findings for an unsaved objective with its key results, or for a saved one
     (`{"objective_id": ...}`). Nothing is stored."""
@@ -176,6 +192,7 @@ async def lint_objective(ctx: RequestCtx, body: LintRequest) -> LintResponse:
 
 
 @router.get("/key-results", response_model=PageOut[KeyResultRead], tags=["key-results"])
+@governed_by(policy.read_objectives)
 async def list_key_results(
     ctx: RequestCtx,
     pages: Pages,
@@ -188,6 +205,7 @@ async def list_key_results(
 
 
 @router.post("/key-results", response_model=KeyResultRead, status_code=status.HTTP_201_CREATED, tags=["key-results"])
+@governed_by(policy.write_objective)
 async def create_key_result(ctx: RequestCtx, body: KeyResultCreate, response: Response) -> KeyResultRead:
     """Adds a key result (metric, boolean or milestones) to an objective."""
     kr = await kr_svc.create_key_result(ctx, body)
@@ -197,6 +215,7 @@ async def create_key_result(ctx: RequestCtx, body: KeyResultCreate, response: Re
 
 
 @router.get("/key-results/{key_result_id}", response_model=KeyResultRead, tags=["key-results"])
+@governed_by(policy.read_objective, visibility=VISIBILITIES)
 async def get_key_result(ctx: RequestCtx, key_result_id: uuid.UUID, response: Response) -> KeyResultRead:
     """One key result with its progress, pace and latest check-in."""
     kr = await kr_svc.get_key_result(ctx, key_result_id)
@@ -205,6 +224,7 @@ async def get_key_result(ctx: RequestCtx, key_result_id: uuid.UUID, response: Re
 
 
 @router.patch("/key-results/{key_result_id}", response_model=KeyResultRead, tags=["key-results"])
+@governed_by(policy.write_objective, policy.grade_key_result)
 async def update_key_result(
     ctx: RequestCtx, key_result_id: uuid.UUID, body: KeyResultUpdate, if_match: IfMatchHeader, response: Response
 ) -> KeyResultRead:
@@ -217,6 +237,7 @@ async def update_key_result(
 
 
 @router.delete("/key-results/{key_result_id}", status_code=NO_CONTENT, tags=["key-results"])
+@governed_by(policy.write_objective)
 async def delete_key_result(ctx: RequestCtx, key_result_id: uuid.UUID, if_match: IfMatchHeader) -> Response:
     """Deletes a key result of an objective that is not published yet."""
     await kr_svc.delete_key_result(ctx, key_result_id, if_match)
@@ -224,6 +245,7 @@ async def delete_key_result(ctx: RequestCtx, key_result_id: uuid.UUID, if_match:
 
 
 @router.get("/key-results/{key_result_id}/check-ins", response_model=PageOut[CheckInRead], tags=["key-results"])
+@governed_by(policy.read_objective, visibility=VISIBILITIES)
 async def list_check_ins(ctx: RequestCtx, key_result_id: uuid.UUID, pages: Pages) -> PageOut[CheckInRead]:
     """The check-ins of a key result, oldest first."""
     page = await kr_svc.list_check_ins(ctx, key_result_id, pages)
@@ -236,6 +258,7 @@ async def list_check_ins(ctx: RequestCtx, key_result_id: uuid.UUID, pages: Pages
     status_code=status.HTTP_201_CREATED,
     tags=["key-results"],
 )
+@governed_by(policy.check_in)
 async def create_check_in(
     ctx: RequestCtx, key_result_id: uuid.UUID, body: CheckInCreate, response: Response
 ) -> CheckInRead:
@@ -252,6 +275,7 @@ async def create_check_in(
     status_code=status.HTTP_201_CREATED,
     tags=["key-results"],
 )
+@governed_by(policy.check_in)
 async def create_check_ins(ctx: RequestCtx, body: CheckInBulk) -> CheckInBulkRead:
     """Check in several key results at once (at most 100 items), each item allowed and
     refused exactly as `POST /key-results/{id}/check-ins`; all or nothing: the first

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from service.auth.deps import RequestCtx
+from service.authz import policy
+from service.authz.access import governed_by
 from service.kit.etag import IfMatchHeader, etag_of, set_etag
 from service.kit.pagination import PageOut, PageParams, page_params
 from service.kit.schemas import json_response
@@ -37,6 +39,7 @@ Pages = Annotated[PageParams, Depends(page_params)]
 
 
 @router.get("/organization", response_model=OrganizationRead, tags=["organization"])
+@governed_by(policy.read_organization)
 async def get_organization(ctx: RequestCtx, response: Response) -> OrganizationRead:
     """The caller's organization: its name, currency, time zone and settings."""
     org = await svc.get_organization(ctx)
@@ -45,6 +48,7 @@ async def get_organization(ctx: RequestCtx, response: Response) -> OrganizationR
 
 
 @router.patch("/organization", response_model=OrganizationRead, tags=["organization"])
+@governed_by(policy.update_organization)
 async def update_organization(
     ctx: RequestCtx, body: OrganizationUpdate, if_match: IfMatchHeader, response: Response
 ) -> OrganizationRead:
@@ -55,6 +59,7 @@ async def update_organization(
 
 
 @router.get("/me", response_model=MeRead, response_model_exclude_unset=True, tags=["me"])
+@governed_by(policy.read_own_view)
 async def get_me(ctx: RequestCtx) -> Response:
     """Who is calling: the caller's employee (as `GET /employees/{id}` shows it to them,
     their own pay included), their roles (or an integration client's scopes), their
@@ -67,6 +72,7 @@ async def get_me(ctx: RequestCtx) -> Response:
 
 
 @router.get("/departments", response_model=PageOut[DepartmentRead], tags=["departments"])
+@governed_by(policy.read_directory)
 async def list_departments(
     ctx: RequestCtx, pages: Pages, parent_id: uuid.UUID | None = None
 ) -> PageOut[DepartmentRead]:
@@ -78,6 +84,7 @@ async def list_departments(
 
 
 @router.post("/departments", response_model=DepartmentRead, status_code=status.HTTP_201_CREATED, tags=["departments"])
+@governed_by(policy.write_directory)
 async def create_department(ctx: RequestCtx, body: DepartmentCreate, response: Response) -> DepartmentRead:
     """Creates a department, optionally under a parent department and with a head."""
     dep = await svc.create_department(ctx, body)
@@ -87,6 +94,7 @@ async def create_department(ctx: RequestCtx, body: DepartmentCreate, response: R
 
 
 @router.get("/departments/{department_id}", response_model=DepartmentRead, tags=["departments"])
+@governed_by(policy.read_directory)
 async def get_department(ctx: RequestCtx, department_id: uuid.UUID, response: Response) -> DepartmentRead:
     """One department with its parent and head."""
     dep = await svc.get_department(ctx, department_id)
@@ -95,6 +103,7 @@ async def get_department(ctx: RequestCtx, department_id: uuid.UUID, response: Re
 
 
 @router.patch("/departments/{department_id}", response_model=DepartmentRead, tags=["departments"])
+@governed_by(policy.write_directory)
 async def update_department(
     ctx: RequestCtx, department_id: uuid.UUID, body: DepartmentUpdate, if_match: IfMatchHeader, response: Response
 ) -> DepartmentRead:
@@ -106,6 +115,7 @@ async def update_department(
 
 
 @router.delete("/departments/{department_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["departments"])
+@governed_by(policy.write_directory)
 async def delete_department(ctx: RequestCtx, department_id: uuid.UUID, if_match: IfMatchHeader) -> Response:
     """Deletes a department that has no sub-departments and no employees."""
     await svc.delete_department(ctx, department_id, if_match)
@@ -116,6 +126,7 @@ async def delete_department(ctx: RequestCtx, department_id: uuid.UUID, if_match:
 
 
 @router.get("/positions", response_model=PageOut[PositionRead], tags=["positions"])
+@governed_by(policy.read_directory)
 async def list_positions(ctx: RequestCtx, pages: Pages) -> PageOut[PositionRead]:
     """The organization's positions."""
     page = await svc.list_positions(ctx, pages)
@@ -125,6 +136,7 @@ async def list_positions(ctx: RequestCtx, pages: Pages) -> PageOut[PositionRead]
 
 
 @router.post("/positions", response_model=PositionRead, status_code=status.HTTP_201_CREATED, tags=["positions"])
+@governed_by(policy.write_directory)
 async def create_position(ctx: RequestCtx, body: PositionCreate, response: Response) -> PositionRead:
     """Creates a position (a job, with an optional level)."""
     pos = await svc.create_position(ctx, body)
@@ -134,6 +146,7 @@ async def create_position(ctx: RequestCtx, body: PositionCreate, response: Respo
 
 
 @router.get("/positions/{position_id}", response_model=PositionRead, tags=["positions"])
+@governed_by(policy.read_directory)
 async def get_position(ctx: RequestCtx, position_id: uuid.UUID, response: Response) -> PositionRead:
     """One position."""
     pos = await svc.get_position(ctx, position_id)
@@ -142,6 +155,7 @@ async def get_position(ctx: RequestCtx, position_id: uuid.UUID, response: Respon
 
 
 @router.patch("/positions/{position_id}", response_model=PositionRead, tags=["positions"])
+@governed_by(policy.write_directory)
 async def update_position(
     ctx: RequestCtx, position_id: uuid.UUID, body: PositionUpdate, if_match: IfMatchHeader, response: Response
 ) -> PositionRead:
@@ -164,6 +178,7 @@ EMPLOYEE_CSV = lists.csv_doc([c.name for c in svc.EMPLOYEE_COLUMNS], [c.name for
     tags=["employees"],
     responses=EMPLOYEE_CSV,
 )
+@governed_by(policy.read_directory)
 async def list_employees(
     ctx: RequestCtx,
     request: Request,
@@ -200,6 +215,7 @@ async def list_employees(
     status_code=status.HTTP_201_CREATED,
     tags=["employees"],
 )
+@governed_by(policy.write_directory)
 async def create_employee(ctx: RequestCtx, body: EmployeeCreate, response: Response) -> EmployeeRead:
     """Creates an employee (upserted by `external_id` in bulk instead for an HRIS sync);
     pay only for hr, admin and `employees:write` clients."""
@@ -210,6 +226,7 @@ async def create_employee(ctx: RequestCtx, body: EmployeeCreate, response: Respo
 
 
 @router.post("/employees/bulk", response_model=BulkEmployeeResponse, tags=["employees"])
+@governed_by(policy.write_directory)
 async def bulk_upsert_employees(
     ctx: RequestCtx, body: BulkEmployeeRequest, atomic: bool = False
 ) -> BulkEmployeeResponse:
@@ -230,6 +247,7 @@ async def bulk_upsert_employees(
 @router.get(
     "/employees/{employee_id}", response_model=EmployeeRead, response_model_exclude_unset=True, tags=["employees"]
 )
+@governed_by(policy.read_directory)
 async def get_employee(ctx: RequestCtx, employee_id: uuid.UUID) -> Response:
     """One employee: the directory fields, and their pay for those who may see it (hr,
     admin, the employee themself, payroll and HRIS clients)."""
@@ -242,6 +260,7 @@ async def get_employee(ctx: RequestCtx, employee_id: uuid.UUID) -> Response:
 @router.patch(
     "/employees/{employee_id}", response_model=EmployeeRead, response_model_exclude_unset=True, tags=["employees"]
 )
+@governed_by(policy.write_directory)
 async def update_employee(
     ctx: RequestCtx, employee_id: uuid.UUID, body: EmployeeUpdate, if_match: IfMatchHeader, response: Response
 ) -> EmployeeRead:

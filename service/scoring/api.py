@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from service.auth.deps import ReadCtx, RequestCtx
+from service.authz import policy
+from service.authz.access import governed_by
 from service.kit.etag import IfMatchHeader
 from service.kit.pagination import PageOut, PageParams, page_params
 from service.scoring import policies as svc
@@ -34,6 +36,7 @@ def _etag(response: Response, version: int) -> None:
 
 
 @router.get("/scoring-policies", response_model=PageOut[PolicyRead], tags=["scoring"])
+@governed_by(policy.read_scoring_policies)
 async def list_scoring_policies(ctx: RequestCtx, pages: Pages) -> PageOut[PolicyRead]:
     """Scoring policies in force and their scopes (organization, department, position,
     employee)."""
@@ -44,6 +47,7 @@ async def list_scoring_policies(ctx: RequestCtx, pages: Pages) -> PageOut[Policy
 
 
 @router.post("/scoring-policies", response_model=PolicyRead, status_code=status.HTTP_201_CREATED, tags=["scoring"])
+@governed_by(policy.manage_scoring_policies)
 async def create_scoring_policy(ctx: RequestCtx, body: PolicyCreate, response: Response) -> PolicyRead:
     """Creates a scoring policy (version 1) for a scope: weights, KPI and OKR rules,
     evaluation, bands and distribution."""
@@ -54,6 +58,7 @@ async def create_scoring_policy(ctx: RequestCtx, body: PolicyCreate, response: R
 
 
 @router.get("/scoring-policies/{policy_id}", response_model=PolicyRead, tags=["scoring"])
+@governed_by(policy.read_scoring_policies)
 async def get_scoring_policy(
     ctx: RequestCtx, policy_id: uuid.UUID, response: Response, version: Annotated[int | None, Query(ge=1)] = None
 ) -> PolicyRead:
@@ -64,6 +69,7 @@ async def get_scoring_policy(
 
 
 @router.patch("/scoring-policies/{policy_id}", response_model=PolicyRead, tags=["scoring"])
+@governed_by(policy.manage_scoring_policies)
 async def update_scoring_policy(
     ctx: RequestCtx, policy_id: uuid.UUID, body: PolicyUpdate, if_match: IfMatchHeader, response: Response
 ) -> PolicyRead:
@@ -79,6 +85,7 @@ async def update_scoring_policy(
     tags=["scores"],
     responses=lists.csv_doc([c.name for c in scores.SCORE_COLUMNS]),
 )
+@governed_by(policy.read_cycles)
 async def list_scores(
     ctx: ReadCtx,
     request: Request,
@@ -95,7 +102,8 @@ async def list_scores(
     """Every visible employee's score in the cycle. `q` searches the employee's names,
     email and external id; the sort keys `final` and `composite` are the points shown
     (sorting by them, or filtering by `rating`, scores the whole visible population
-    first). The CSV export has no explanations (`explain` applies to JSON)."""
+    first). The CSV export has no explanations (`explain` applies to JSON). Whoever reads
+    the cycle may ask; the rows are the scores they may read (a client's list is empty)."""
     filters: dict[str, Any] = dict(
         department_id=department_id, manager_id=manager_id, subtree=subtree, rating=rating, q=q, sort=sort
     )
@@ -111,6 +119,7 @@ async def list_scores(
     tags=["scores"],
     responses={202: {"model": RecomputeJobRead}},
 )
+@governed_by(policy.recompute_scores)
 async def recompute_scores(ctx: RequestCtx, cycle_id: uuid.UUID) -> JSONResponse:
     """Recomputes every score of the cycle (after a policy change): small cycles answer
     200 at once, larger ones 202 with a score job to follow."""
@@ -121,6 +130,7 @@ async def recompute_scores(ctx: RequestCtx, cycle_id: uuid.UUID) -> JSONResponse
 
 
 @router.get("/cycles/{cycle_id}/scores/{employee_id}", response_model=ScoreRead, tags=["scores"])
+@governed_by(policy.read_subject)
 async def get_score(ctx: RequestCtx, cycle_id: uuid.UUID, employee_id: uuid.UUID) -> ScoreRead:
     """The score of record once the result is official (`official: true`), else the live
     computation."""
@@ -129,6 +139,7 @@ async def get_score(ctx: RequestCtx, cycle_id: uuid.UUID, employee_id: uuid.UUID
 
 
 @router.get("/cycles/{cycle_id}/scores/{employee_id}/versions", response_model=list[ScoreVersionRead], tags=["scores"])
+@governed_by(policy.read_subject)
 async def list_score_versions(ctx: RequestCtx, cycle_id: uuid.UUID, employee_id: uuid.UUID) -> list[ScoreVersionRead]:
     """Every version of the employee's score of record, oldest first: version 1 written at
     finalization, one more per amendment. Empty while the result is live."""
@@ -139,6 +150,7 @@ async def list_score_versions(ctx: RequestCtx, cycle_id: uuid.UUID, employee_id:
 @router.post(
     "/cycles/{cycle_id}/amendments", response_model=AmendmentRead, status_code=status.HTTP_201_CREATED, tags=["scores"]
 )
+@governed_by(policy.amend_scores)
 async def amend_score(ctx: RequestCtx, cycle_id: uuid.UUID, body: AmendmentCreate, response: Response) -> AmendmentRead:
     """Amend one employee's official result (hr/admin, with a reason): writes the next
     version of the record, emits `score.amended`, and creates correction results for
@@ -149,6 +161,7 @@ async def amend_score(ctx: RequestCtx, cycle_id: uuid.UUID, body: AmendmentCreat
 
 
 @router.get("/score-jobs/{job_id}", response_model=RecomputeJobRead, tags=["scores"])
+@governed_by(policy.read_score_jobs)
 async def get_score_job(ctx: RequestCtx, job_id: uuid.UUID) -> RecomputeJobRead:
     """A recompute job: its status and how many employees it has done; a terminal state
     always comes."""

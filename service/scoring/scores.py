@@ -483,7 +483,7 @@ async def start_recompute(ctx: Ctx, cycle_id: uuid.UUID) -> ScoreJob:
 
 
 async def get_job(ctx: Ctx, job_id: uuid.UUID) -> ScoreJob:
-    if not authz.recompute_scores(ctx.principal).allowed and not ctx.principal.has_role("auditor"):
+    if not authz.read_score_jobs(ctx.principal).allowed:
         raise NotFound("job not found")
     job = await ctx.session.get(ScoreJob, (ctx.org_id, job_id))
     if job is None:

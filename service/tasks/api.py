@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from service.auth.deps import RequestCtx
+from service.authz import policy
+from service.authz.access import governed_by
 from service.kit.pagination import PageOut, PageParams, page_params
 from service.tasks import service as svc
 from service.tasks.schemas import TaskLinks, TaskRead, TaskSubject
@@ -27,6 +29,7 @@ def task_read(t: svc.Task) -> TaskRead:
 
 
 @router.get("/me/tasks", response_model=PageOut[TaskRead], tags=["me"])
+@governed_by(policy.read_own_view)
 async def my_tasks(ctx: RequestCtx, pages: Pages) -> PageOut[TaskRead]:
     """Work waiting for the caller: objectives to approve, peer feedback to give, reviews
     due, interview outcomes to acknowledge, calibrations to run, overdue check-ins; each

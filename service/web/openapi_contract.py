@@ -21,9 +21,12 @@ servers, contact and license.
   `X-Resume-Cursor` where a route declares it; `X-Request-ID` on every success.
 - **Security**: `HTTPBearer` (a JWT: a person's from the OIDC provider or the service, or
   an integration client's) and `OAuth2`, the client credentials flow at `/oauth/token`
-  with every scope and its meaning (`service/principal.py` `SCOPE_MEANINGS`); each
-  operation behind a token names both; the probes and `/oauth/token` (HTTP Basic or
-  form credentials) need none.
+  with every scope and its meaning (`service/principal.py` `SCOPE_MEANINGS`). Each
+  operation behind a token names `HTTPBearer`, and `OAuth2` with the scopes that allow
+  it, and says in its description which roles may call it: all generated from the
+  policy rule its handler declares (service/web/openapi_access.py; a handler without
+  one stops the document from being built). The probes and `/oauth/token` (HTTP Basic
+  or form credentials) need no token.
 - **Tags**: one per domain, named as identifiers, each described at the top of the
   document; an operation's tag is the domain of the module that handles it (a route's
   own `tags=` is overridden), so generated clients group operations by domain
@@ -47,6 +50,7 @@ from service.okr import schemas as okr
 from service.org import schemas as org
 from service.principal import SCOPE_MEANINGS
 from service.scoring import schemas as scoring
+from service.web import openapi_access
 from service.webhooks import schemas as webhooks
 
 # The module that handles an operation -> its domain tag. Every module with documented
@@ -357,9 +361,7 @@ def declare_security(document: dict[str, Any]) -> dict[str, Any]:
     }
     for item in document.get("paths", {}).values():
         for operation in item.values():
-            if _uses_bearer(operation):
-                operation["security"] = [{"HTTPBearer": []}, {"OAuth2": []}]
-            elif "security" not in operation:
+            if "security" not in operation:
                 operation["security"] = []  # the probes
     return document
 
@@ -400,6 +402,7 @@ def name_operations(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
     name_enums(document)
     declare_headers(document)
     declare_security(document)
+    openapi_access.declare_access(document, documented_routes(app))
     describe_parameters(document)
     document["servers"] = SERVERS
     document["info"]["contact"] = CONTACT

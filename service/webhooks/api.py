@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from service.auth.deps import RequestCtx
+from service.authz import policy
+from service.authz.access import governed_by
 from service.kit.etag import IfMatchHeader, set_etag
 from service.kit.pagination import PageOut, PageParams, page_params
 from service.webhooks import service as svc
@@ -33,6 +35,7 @@ def _no_store(response: Response) -> None:
 
 
 @router.get("/webhooks", response_model=PageOut[WebhookRead])
+@governed_by(policy.read_webhooks)
 async def list_webhooks(ctx: RequestCtx, pages: Pages) -> PageOut[WebhookRead]:
     """Webhook subscriptions: their URL, events and state (admin, auditors and
     `webhooks` clients)."""
@@ -41,6 +44,7 @@ async def list_webhooks(ctx: RequestCtx, pages: Pages) -> PageOut[WebhookRead]:
 
 
 @router.post("/webhooks", response_model=WebhookCreated, status_code=status.HTTP_201_CREATED)
+@governed_by(policy.manage_webhooks)
 async def create_webhook(ctx: RequestCtx, body: WebhookCreate, response: Response) -> WebhookCreated:
     """Subscribes a URL to event types. The answer carries the signing `secret`, once."""
     sub, secret = await svc.create_webhook(ctx, body)
@@ -51,6 +55,7 @@ async def create_webhook(ctx: RequestCtx, body: WebhookCreate, response: Respons
 
 
 @router.get("/webhooks/{webhook_id}", response_model=WebhookRead)
+@governed_by(policy.read_webhooks)
 async def get_webhook(ctx: RequestCtx, webhook_id: uuid.UUID, response: Response) -> WebhookRead:
     """One webhook subscription; its secret is never shown again."""
     sub = await svc.get_webhook(ctx, webhook_id)
@@ -59,6 +64,7 @@ async def get_webhook(ctx: RequestCtx, webhook_id: uuid.UUID, response: Response
 
 
 @router.patch("/webhooks/{webhook_id}", response_model=WebhookRead)
+@governed_by(policy.manage_webhooks)
 async def update_webhook(
     ctx: RequestCtx, webhook_id: uuid.UUID, body: WebhookUpdate, if_match: IfMatchHeader, response: Response
 ) -> WebhookRead:
@@ -69,6 +75,7 @@ async def update_webhook(
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)
+@governed_by(policy.manage_webhooks)
 async def delete_webhook(ctx: RequestCtx, webhook_id: uuid.UUID, if_match: IfMatchHeader) -> Response:
     """Deletes a webhook subscription with its delivery log."""
     await svc.delete_webhook(ctx, webhook_id, if_match)
@@ -76,6 +83,7 @@ async def delete_webhook(ctx: RequestCtx, webhook_id: uuid.UUID, if_match: IfMat
 
 
 @router.post("/webhooks/{webhook_id}/rotate-secret", response_model=SecretRotated)
+@governed_by(policy.manage_webhooks)
 async def rotate_webhook_secret(
     ctx: RequestCtx, webhook_id: uuid.UUID, if_match: IfMatchHeader, response: Response
 ) -> SecretRotated:
@@ -92,6 +100,7 @@ async def rotate_webhook_secret(
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=PageOut[DeliveryRead])
+@governed_by(policy.read_webhooks)
 async def list_webhook_deliveries(
     ctx: RequestCtx,
     webhook_id: uuid.UUID,
@@ -106,6 +115,7 @@ async def list_webhook_deliveries(
 
 
 @router.get("/webhooks/{webhook_id}/deliveries/{delivery_id}", response_model=DeliveryDetail)
+@governed_by(policy.read_webhooks)
 async def get_webhook_delivery(ctx: RequestCtx, webhook_id: uuid.UUID, delivery_id: uuid.UUID) -> DeliveryDetail:
     """One delivery with the log of its attempts (status codes, short answer excerpts)."""
     delivery, attempts = await svc.get_delivery(ctx, webhook_id, delivery_id)
@@ -120,6 +130,7 @@ async def get_webhook_delivery(ctx: RequestCtx, webhook_id: uuid.UUID, delivery_
     response_model=DeliveryRead,
     status_code=status.HTTP_202_ACCEPTED,
 )
+@governed_by(policy.manage_webhooks)
 async def redeliver_webhook_delivery(ctx: RequestCtx, webhook_id: uuid.UUID, delivery_id: uuid.UUID) -> DeliveryRead:
     """Queues the delivery again (same `webhook-id`, fresh retry schedule)."""
     return DeliveryRead.model_validate(await svc.redeliver(ctx, webhook_id, delivery_id))
