@@ -33,8 +33,8 @@ Scope = Literal["scim", "employees:write", "kpi:write", "payroll:read", "payroll
 
 
 class ClientCreate(Input):
-    name: str = Field(min_length=1, max_length=200)
-    scopes: list[Scope] = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200, description="What the client is, for people reading the list")
+    scopes: list[Scope] = Field(min_length=1, description="The scopes its tokens may carry, at least one")
 
 
 class ClientRead(Output):
@@ -169,12 +169,12 @@ basic = HTTPBasic(auto_error=False)
 class OAuthError(Output):
     """RFC 6749 section 5.2 error (`application/json`), which is also a problem document."""
 
-    error: str
-    error_description: str
-    type: str
-    title: str
-    status: int
-    detail: str
+    error: str = Field(description="RFC 6749's error code: `invalid_request`, `invalid_client`, `invalid_scope`...")
+    error_description: str = Field(description="What went wrong, for a person to read")
+    type: str = Field(description="The problem's type URI (`.../problems/oauth-invalid-client`)")
+    title: str = Field(description="The same as `error`")
+    status: int = Field(description="The HTTP status code: 400, or 401 when the client did not authenticate")
+    detail: str = Field(description="The same as `error_description`")
 
 
 class TokenResponse(Output):
