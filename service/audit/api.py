@@ -35,7 +35,7 @@ class AuditEventRead(Output):
         description="Who made the change: a person's user id (the token's `sub`) or a client's `client_id`"
     )
     actor_kind: str = Field(description="`person` or `client` (an integration client)")
-    action: str = Field(description="What was done, as `entity.verb` (`employee.updated`, `objective.approved`)")
+    action: str = Field(description="What was done, as `entity.verb` (`employee.created`, `interview.acknowledged`)")
     entity_type: str = Field(description="The kind of object changed (`employee`, `objective`...)")
     entity_id: str = Field(description="The changed object's id (as text: most are UUIDs)")
     before: dict[str, Any] | None = Field(description="The changed fields before the change; null on a creation")

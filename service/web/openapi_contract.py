@@ -48,6 +48,7 @@ from service.okr import schemas as okr
 from service.org import schemas as org
 from service.principal import SCOPE_MEANINGS
 from service.scoring import schemas as scoring
+from service.web.openapi_examples import add_examples
 from service.webhooks import schemas as webhooks
 
 # The module that handles an operation -> its domain tag. Every module with documented
@@ -446,6 +447,7 @@ def name_operations(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
     declare_headers(document)
     declare_security(document)
     describe_parameters(document)
+    add_examples(document)
     document["servers"] = SERVERS
     document["info"]["contact"] = CONTACT
     document["info"]["license"] = LICENSE

@@ -40,7 +40,7 @@ class WebhookRead(Output):
         description="Where events are POSTed: an http or https URL, at most 2,048 characters; private and loopback "
         "addresses only when the organization allows them (`webhooks_allow_private`)"
     )
-    events: list[str] = Field(description="The event types sent to it (`employee.created`...), at least one")
+    events: list[str] = Field(description="The event types sent to it (`employee.upserted`...), at least one")
     active: bool = Field(description="Whether events are sent to it; false when a caller or the service disabled it")
     description: str | None
     disabled_at: dt.datetime | None = Field(description="when the subscription was disabled")
@@ -101,7 +101,7 @@ class DeliveryRead(Output):
     webhook_id: str = Field(description="the `webhook-id` header, the same on every attempt")
     subscription_id: uuid.UUID = Field(description="The webhook subscription's id")
     event_id: uuid.UUID = Field(description="The event's id (the payload's `id`)")
-    event_type: str = Field(description="The event's type (`employee.created`...)")
+    event_type: str = Field(description="The event's type (`employee.upserted`...)")
     status: DeliveryStatus = Field(
         description="`pending` (not sent yet or to be retried), `succeeded` (a 2xx answer), `failed` (the last "
         "attempt failed, another is due) or `dead` (no attempt left, or a 410)"
