@@ -48,7 +48,7 @@ FIELDS: dict[str, str] = {
     "unit": "The unit of its values (`%`, `EUR`, `tickets`)",
     "direction": "Which way is better: up (higher is better) or down",
     "perspective": "The balanced-scorecard perspective it belongs to",
-    "confidence": "How confident the owner is of reaching the target, 1 (not) to 10 (certain)",
+    "confidence": "How confident the owner is of reaching the target, 0 (not at all) to 10 (certain)",
     "progress": "How far it is from start to target, 0 to 1 (a decimal string)",
     "score": "Its score, 0 to 1 or above when over-achieved (a decimal string)",
     "pace": "Progress compared with the time elapsed in the cycle",

@@ -146,7 +146,8 @@ class AlignmentRead(Output):
 
 
 class RevisionRead(Output):
-    """One change of a published objective or of one of its key results."""
+    """One change of an objective (its fields or its workflow status) or of one of its key
+    results, as its revision history keeps it."""
 
     id: uuid.UUID
     objective_id: uuid.UUID
@@ -240,8 +241,8 @@ class KeyResultCreate(ObjectiveKeyResultCreate):
 
 
 class KeyResultUpdate(Input):
-    """Any subset of the fields; the kind is fixed. `reason` says why a published key
-    result changed (kept in its objective's revision history)."""
+    """Any subset of the fields; the kind is fixed. `reason` says why it changed (kept in
+    its objective's revision history)."""
 
     described_like = (KeyResultRead,)
 
