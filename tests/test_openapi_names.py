@@ -37,6 +37,30 @@ def test_component_schema_names_are_plain_and_unique(document: dict[str, Any]):
     names = list(document["components"]["schemas"])
     # FastAPI falls back to the module path (`service__x__schemas__Name`) when two models share a name
     assert [n for n in names if "__" in n or not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", n)] == []
+    # no generic's mangled name (`PageOut_EmployeeRead_`) nor FastAPI's form name (`Body_oauth_token_...`)
+    assert [n for n in names if n.endswith("_") or "[" in n or n.startswith("Body_")] == []
+    assert {"EmployeePage", "ObjectivePage", "TokenRequest"} <= set(names)
+
+
+def test_a_generic_component_named_like_another_stops_the_document():
+    document = {
+        "components": {
+            "schemas": {
+                "PageOut_ThingRead_": {"title": "ThingPage", "properties": {}},
+                "ThingPage": {"title": "ThingPage", "properties": {}},
+            }
+        }
+    }
+    with pytest.raises(RuntimeError, match="ThingPage"):
+        openapi_contract.name_generics(document)
+    renamed = openapi_contract.name_generics(
+        {
+            "components": {"schemas": {"PageOut_ThingRead_": {"title": "ThingPage"}}},
+            "paths": {"/t": {"get": {"schema": {"$ref": "#/components/schemas/PageOut_ThingRead_"}}}},
+        }
+    )
+    assert list(renamed["components"]["schemas"]) == ["ThingPage"]
+    assert renamed["paths"]["/t"]["get"]["schema"] == {"$ref": "#/components/schemas/ThingPage"}
 
 
 def test_every_operation_has_one_declared_domain_tag(document: dict[str, Any]):

@@ -12,6 +12,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import Field
 from sqlalchemy import and_, select
 
 from service.auth.deps import ReadCtx
@@ -27,17 +28,22 @@ router = APIRouter(prefix="/api/v1")
 
 
 class AuditEventRead(Output):
+    """One change, as it was recorded in the same transaction: who made it, to what, and
+    the fields before and after."""
+
     id: uuid.UUID
-    actor: str
-    actor_kind: str
-    action: str
-    entity_type: str
-    entity_id: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
+    actor: str = Field(
+        description="Who made the change: a person's user id (the token's `sub`) or a client's `client_id`"
+    )
+    actor_kind: str = Field(description="`person` or `client` (an integration client)")
+    action: str = Field(description="What was done, as `entity.verb` (`employee.created`, `interview.acknowledged`)")
+    entity_type: str = Field(description="The kind of object changed (`employee`, `objective`...)")
+    entity_id: str = Field(description="The changed object's id (as text: most are UUIDs)")
+    before: dict[str, Any] | None = Field(description="The changed fields before the change; null on a creation")
+    after: dict[str, Any] | None = Field(description="The changed fields after the change; null on a deletion")
     reason: str | None
-    request_id: str | None
-    at: dt.datetime
+    request_id: str | None = Field(description="The `X-Request-ID` of the request that made the change (null for jobs)")
+    at: dt.datetime = Field(description="When the change was made (RFC 3339, UTC)")
 
 
 async def own_peer_requests(ctx: Any) -> list[str]:

@@ -8,12 +8,12 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Request, Response, status
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from service.auth.deps import RequestCtx, Session
@@ -34,8 +34,8 @@ Scope = Literal["scim", "employees:write", "kpi:write", "payroll:read", "payroll
 
 
 class ClientCreate(Input):
-    name: str = Field(min_length=1, max_length=200)
-    scopes: list[Scope] = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200, description="What the client is, for people reading the list")
+    scopes: list[Scope] = Field(min_length=1, description="The scopes its tokens may carry, at least one")
 
 
 class ClientRead(Output):
@@ -174,12 +174,12 @@ basic = HTTPBasic(auto_error=False)
 class OAuthError(Output):
     """RFC 6749 section 5.2 error (`application/json`), which is also a problem document."""
 
-    error: str
-    error_description: str
-    type: str
-    title: str
-    status: int
-    detail: str
+    error: str = Field(description="RFC 6749's error code: `invalid_request`, `invalid_client`, `invalid_scope`...")
+    error_description: str = Field(description="What went wrong, for a person to read")
+    type: str = Field(description="The problem's type URI (`.../problems/oauth-invalid-client`)")
+    title: str = Field(description="The same as `error`")
+    status: int = Field(description="The HTTP status code: 400, or 401 when the client did not authenticate")
+    detail: str = Field(description="The same as `error_description`")
 
 
 class TokenResponse(Output):
@@ -191,45 +191,55 @@ class TokenResponse(Output):
     scope: str = Field(description="The granted scopes, space-separated")
 
 
-# Client credentials come as HTTP Basic or in the form body, so Basic is optional ({}).
-# The form is parsed leniently so that a missing or other grant type gets RFC 6749's 400
-# rather than a 422; the document states what a well-formed request is.
-TOKEN_FORM_DOC = {
-    "required": ["grant_type"],
-    "properties": {
-        "grant_type": {"type": "string", "enum": ["client_credentials"]},
-        "client_id": {"type": "string", "description": "the client's id, unless sent with HTTP Basic"},
-        "client_secret": {"type": "string", "description": "the client's secret, unless sent with HTTP Basic"},
-        "scope": {
-            "type": "string",
-            "description": "space-separated scopes to narrow the token to (a subset of the client's); "
-            "all of the client's when absent",
-        },
-    },
-}
+def _token_request_doc(schema: dict[str, Any]) -> None:
+    """What a well-formed request is: `grant_type` present and `client_credentials`. The
+    model itself reads every field leniently, so that a missing or other grant type gets
+    RFC 6749's 400 rather than a 422."""
+    schema["required"] = ["grant_type"]
+    schema["properties"]["grant_type"] = {
+        "type": "string",
+        "enum": ["client_credentials"],
+        "description": schema["properties"]["grant_type"]["description"],
+    }
+    for name in ("client_id", "client_secret", "scope"):
+        prop = schema["properties"][name]
+        schema["properties"][name] = {"type": "string", "description": prop["description"]}
+
+
+class TokenRequest(BaseModel):
+    """RFC 6749 section 4.4.2: a client credentials grant, as an
+    `application/x-www-form-urlencoded` form. The client authenticates with HTTP Basic
+    (`client_id:client_secret`) or with `client_id` and `client_secret` in the form."""
+
+    model_config = ConfigDict(json_schema_extra=_token_request_doc)
+
+    grant_type: str | None = Field(None, description="Always `client_credentials`, the only grant supported")
+    client_id: str | None = Field(None, description="The client's id (`pc_...`), unless sent with HTTP Basic")
+    client_secret: str | None = Field(None, description="The client's secret (`pcs_...`), unless sent with HTTP Basic")
+    scope: str | None = Field(
+        None,
+        description="Space-separated scopes to narrow the token to (a subset of the client's); all of the "
+        "client's when absent",
+    )
 
 
 @router.post(
     "/oauth/token",
     tags=["oauth"],
-    openapi_extra={
-        "security": [{}],
-        "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": TOKEN_FORM_DOC}}},
-    },
+    # Client credentials come as HTTP Basic or in the form body, so Basic is optional ({}).
+    openapi_extra={"security": [{}]},
     response_model=TokenResponse,
     responses={400: {"model": OAuthError}, 401: {"model": OAuthError}},
 )
 async def oauth_token(
     request: Request,
     session: Session,
-    grant_type: Annotated[str | None, Form()] = None,
-    client_id: Annotated[str | None, Form()] = None,
-    client_secret: Annotated[str | None, Form()] = None,
-    scope: Annotated[str | None, Form()] = None,
+    form: Annotated[TokenRequest, Form()],
     credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)] = None,
 ) -> JSONResponse:
     """Client credentials grant (RFC 6749 section 4.4): credentials in the form body or
     HTTP Basic; the token carries the granted scopes and lives `ACCESS_TOKEN_TTL_SECONDS`."""
+    grant_type, client_id, client_secret, scope = form.grant_type, form.client_id, form.client_secret, form.scope
     if not grant_type:
         return _oauth_error(400, "invalid_request", "grant_type is required")
     if grant_type != "client_credentials":

@@ -17,7 +17,7 @@ ChildCadence = Literal["semiannual", "quarterly", "bimonthly", "8_weeks", "6_wee
 
 class CycleCreate(Input):
     name: str = Field(min_length=1, max_length=200)
-    cadence: Cadence
+    cadence: Cadence = Field(description="How long the cycle is (`custom` for any other length)")
     start_date: dt.date
     end_date: dt.date
     parent_id: uuid.UUID | None = None
@@ -36,11 +36,17 @@ class CycleUpdate(Input):
 
 
 class CycleTransition(Input):
-    to: CycleStatus
+    to: CycleStatus = Field(
+        description="The status to move to: planning to active to review to calibration to closed (review may "
+        "go back to active); any other move is a 409"
+    )
 
 
 class CycleChildren(Input):
-    cadence: ChildCadence
+    cadence: ChildCadence = Field(
+        description="The length of each child cycle: the parent's dates are split into consecutive children "
+        "of this length"
+    )
 
 
 class CycleRead(Output):

@@ -50,7 +50,9 @@ class CompetencyIn(Input):
 class ManagerReviewIn(Input):
     rating: Rating | None = None
     comments: Text | None = None
-    competencies: list[CompetencyIn] | None = Field(None, max_length=50)
+    competencies: list[CompetencyIn] | None = Field(
+        None, max_length=50, description="Ratings of competencies, at most 50; replaces the whole list when given"
+    )
 
 
 class EvaluationCreate(Input):
@@ -85,8 +87,10 @@ class EvaluationUpdate(Input):
     """Drafts: the employee writes `self_review` until they submit it; the direct manager
     (or hr/admin) writes `manager_review` until it is submitted."""
 
-    self_review: SelfReviewIn | None = None
-    manager_review: ManagerReviewIn | None = None
+    self_review: SelfReviewIn | None = Field(None, description="The employee's draft; only the employee may write it")
+    manager_review: ManagerReviewIn | None = Field(
+        None, description="The manager's draft; the direct manager (or hr/admin) may write it"
+    )
 
 
 class EvaluationActionIn(Input):
@@ -94,8 +98,8 @@ class EvaluationActionIn(Input):
     `self_review`, `submit_manager` the final `manager_review`, `acknowledge` a
     `comment`."""
 
-    self_review: SelfReviewIn | None = None
-    manager_review: ManagerReviewIn | None = None
+    self_review: SelfReviewIn | None = Field(None, description="With `submit_self`: the review to submit")
+    manager_review: ManagerReviewIn | None = Field(None, description="With `submit_manager`: the review to submit")
     comment: Text | None = None
 
 
@@ -226,9 +230,13 @@ class FeedbackPage(Output):
     """`items` are attributed answers, for managers and hr/admin/auditors only; the
     evaluated employee gets an empty `items` and the anonymous `summary`."""
 
-    items: list[FeedbackRead]
-    next_cursor: str | None
-    attributed: bool
+    items: list[FeedbackRead] = Field(
+        description="The attributed answers of this page; empty for the evaluated employee (see `summary`)"
+    )
+    next_cursor: str | None = Field(
+        description="The `cursor` of the next page (opaque); null when this page reached the end"
+    )
+    attributed: bool = Field(description="Whether the caller may read attributed answers (`items`)")
     summary: FeedbackSummary
 
 
@@ -296,7 +304,11 @@ class ProposedAdjustment(Input):
 
 
 class SimulateIn(Input):
-    adjustments: list[ProposedAdjustment] = Field(default_factory=list, max_length=MAX_EMPLOYEES)
+    adjustments: list[ProposedAdjustment] = Field(
+        default_factory=list,
+        max_length=MAX_EMPLOYEES,
+        description="The adjustments to try on top of the session's own, one per employee (nothing is saved)",
+    )
 
 
 class BandRead(Output):
@@ -362,16 +374,16 @@ class DistributionRead(Output):
 class InterviewCreate(Input):
     evaluation_id: uuid.UUID
     interviewer_id: uuid.UUID | None = Field(None, description="defaults to the caller")
-    scheduled_at: UtcStamp | None = None
-    plan: Text | None = None
+    scheduled_at: UtcStamp | None = Field(None, description="When it takes place (RFC 3339; kept in UTC)")
+    plan: Text | None = Field(None, description="The agenda, in prose")
     notes: Text | None = None
     outcome: Text | None = None
 
 
 class InterviewUpdate(Input):
     interviewer_id: uuid.UUID | None = None
-    scheduled_at: UtcStamp | None = None
-    plan: Text | None = None
+    scheduled_at: UtcStamp | None = Field(None, description="When it takes place (RFC 3339; kept in UTC)")
+    plan: Text | None = Field(None, description="The agenda, in prose")
     notes: Text | None = None
     outcome: Text | None = None
 
@@ -428,11 +440,11 @@ def _json_size(value: dict[str, Any] | None) -> dict[str, Any] | None:
 
 class ReviewMeetingFields(Input):
     title: Annotated[str, Field(min_length=1, max_length=300)] | None = None
-    held_on: dt.date | None = None
+    held_on: dt.date | None = Field(None, description="The day it was held")
     summary: Text | None = None
     result_data: dict[str, Any] | None = Field(None, description="the figures discussed, as any JSON object")
-    gap: Text | None = None
-    cause_analysis: Text | None = None
+    gap: Text | None = Field(None, description="The gap between target and result, in prose")
+    cause_analysis: Text | None = Field(None, description="Why the gap arose, in prose")
 
     @field_validator("result_data")
     @classmethod
@@ -441,8 +453,10 @@ class ReviewMeetingFields(Input):
 
 
 class ReviewMeetingCreate(ReviewMeetingFields):
-    subject: SubjectRef
-    improvement_plan: list[ImprovementAction] = Field(default_factory=list, max_length=100)
+    subject: SubjectRef = Field(description="What the meeting is about: an objective, a cycle or an evaluation")
+    improvement_plan: list[ImprovementAction] = Field(
+        default_factory=list, max_length=100, description="The actions agreed, at most 100"
+    )
 
 
 class ReviewMeetingUpdate(ReviewMeetingFields):

@@ -328,6 +328,8 @@ class ResultAdjustmentCreate(Input):
 
 
 class PayrollAckInfo(Output):
+    """Payroll's acknowledgement of a result, as the feed shows it."""
+
     payroll_reference: str
     acknowledged_at: dt.datetime
     acknowledged_by: str
@@ -396,7 +398,9 @@ class PayrollResultRead(Output):
 
 
 class PayrollPage(Output):
-    items: list[PayrollResultRead]
+    """A page of the payroll feed: finalized results, oldest first."""
+
+    items: list[PayrollResultRead] = Field(description="The finalized results of this page, in feed order")
     next_cursor: str | None = Field(description="the next page; null when this page reached the end")
     resume_cursor: str | None = Field(
         description="where to continue later: after the last result returned (or the cursor given)"

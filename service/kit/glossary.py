@@ -48,7 +48,7 @@ FIELDS: dict[str, str] = {
     "unit": "The unit of its values (`%`, `EUR`, `tickets`)",
     "direction": "Which way is better: up (higher is better) or down",
     "perspective": "The balanced-scorecard perspective it belongs to",
-    "confidence": "How confident the owner is of reaching the target, 1 (not) to 10 (certain)",
+    "confidence": "How confident the owner is of reaching the target, 0 (not at all) to 10 (certain)",
     "progress": "How far it is from start to target, 0 to 1 (a decimal string)",
     "score": "Its score, 0 to 1 or above when over-achieved (a decimal string)",
     "pace": "Progress compared with the time elapsed in the cycle",
@@ -84,7 +84,11 @@ FIELDS: dict[str, str] = {
     "result_id": "The incentive result's id",
     "result_ids": "The incentive results' ids",
     "adjusts_id": "The result this one corrects (null for an original)",
+    "payroll_reference": "The result's reference in the payroll system, as payroll acknowledged it",
     "external_id": "The id in the system of record (HRIS), unique in the organization",
+    "manager_external_id": "The manager's `external_id`: an employee already stored, or another row of the same call",
+    "employee_external_id": "The employee's `external_id` (their id in the HRIS)",
+    "kpi_code": "The KPI definition's `code`",
     # workflow stamps
     "submitted_at": "When it was submitted",
     "finalized_at": "When it was finalized",
@@ -101,15 +105,48 @@ FIELDS: dict[str, str] = {
     "period_end": "The last day of the period it covers",
     "start_date": "The first day",
     "end_date": "The last day",
-    # counts of bulk work
+    # KPI measurements
+    "measured_at": "The day the value is for",
+    "source_key": "The sender's idempotency key, unique per assignment: re-sending it updates (or leaves "
+    "unchanged) the same measurement",
+    # bulk work
+    "rows": "The rows to write, at least one; each is answered in `results` by its `index`",
     "created": "How many were created",
+    "updated": "How many were updated",
+    "unchanged": "How many were already as given (nothing was written)",
     "skipped": "How many were skipped",
     "count": "How many",
+    # incentive plan parameters (SPEC section 8)
+    "basis": "What the bonus multiplier follows: `rating` (the `multipliers` table) or `score` "
+    "(min(final / 100, `multiplier_cap`))",
+    "multipliers": 'The bonus multiplier of each rating (`{"S": "1.5", "A": "1.2"}`), for the `rating` basis; '
+    "a rating not listed earns nothing",
+    "multiplier_cap": "The largest multiplier the `score` basis gives (default 1.5)",
+    "min_score": "Below this final score, 0 to 1000 points, the `score` basis gives 0 (default 0)",
+    "pool_minor": "A budget in minor units the payments must fit in: when they add up to more, each is scaled "
+    "down so they sum to it exactly; no pool when null",
+    "amount_per_point_minor": "The reward, in minor units, for each KPI point above 100 on a rewardable KPI",
+    "cap_per_employee_minor": "The most one employee can receive, in minor units; no cap when null",
+    "min_objective_score": "The score, 0 to 1, an aspirational objective must reach for a nomination (default 0.7)",
+    "ratings": "The ratings that qualify (default S and A)",
+    "nomination_kind": "What the nomination is for: `promotion_track` or `training`",
+    "earning_code": "The payroll earning code it is paid under",
+    "eligibility": "Who may receive a result: statuses, tenure, departments and positions",
+    "statuses": "The employee statuses that are eligible (default active and on_leave)",
+    "min_tenure_days": "The days an employee must have been employed by the end of the period, hire date "
+    "included (0: no minimum)",
+    "include_departments": "Only employees of these departments (with their sub-departments); everyone when empty",
+    "exclude_departments": "Not employees of these departments (with their sub-departments)",
+    "include_positions": "Only employees in these positions; every position when empty",
+    "exclude_positions": "Not employees in these positions",
 }
 
 
 def fill_descriptions(cls: type) -> None:
-    """Give each field a class declares, and that has no description, the glossary's.
+    """Give each field a class declares, and that has no description, the one of the
+    same field in the models it names in `described_like` (a request model says what
+    its answer model says: `EmployeeCreate` is described like `EmployeeRead`), else the
+    glossary's.
 
     Runs from `__init_subclass__`, before Pydantic reads the class's fields (its
     `__pydantic_init_subclass__` comes after the schema is built, too late): a field's
@@ -118,9 +155,12 @@ def fill_descriptions(cls: type) -> None:
     from pydantic import Field
     from pydantic.fields import FieldInfo
 
+    sources = getattr(cls, "described_like", ())
     for name, annotation in cls.__dict__.get("__annotations__", {}).items():
-        text = FIELDS.get(name)
-        if text is None or "ClassVar" in str(annotation):
+        if "ClassVar" in str(annotation):
+            continue
+        text = _described_in(sources, name) or FIELDS.get(name)
+        if text is None:
             continue
         default = cls.__dict__.get(name, ...)
         if isinstance(default, FieldInfo):
@@ -130,3 +170,12 @@ def fill_descriptions(cls: type) -> None:
             setattr(cls, name, Field(description=text))
         else:
             setattr(cls, name, Field(default, description=text))
+
+
+def _described_in(sources: tuple[type, ...], name: str) -> str | None:
+    """The description of the field `name` in the first of `sources` that has one."""
+    for source in sources:
+        field = getattr(source, "model_fields", {}).get(name)
+        if field is not None and field.description:
+            return str(field.description)
+    return None

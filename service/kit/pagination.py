@@ -53,7 +53,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, Select, String, and_, false, literal, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
@@ -77,8 +77,25 @@ SORT_LOC: list[str | int] = ["query", "sort"]
 
 
 class PageOut(BaseModel, Generic[T]):
-    items: list[T]
-    next_cursor: str | None
+    """One page of a list, in the list's order. Its OpenAPI name is its item's without the
+    `Read` suffix, plus `Page` (`PageOut[EmployeeRead]` is `EmployeePage`), the name
+    generated clients give the class, instead of Pydantic's `PageOut_EmployeeRead_`."""
+
+    items: list[T] = Field(description="The rows of this page, at most `limit`, in the list's order")
+    next_cursor: str | None = Field(
+        description="The `cursor` of the next page (opaque); null when this page reached the end"
+    )
+
+    @classmethod
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
+        """`EmployeePage` for `PageOut[EmployeeRead]`: see the class's docstring."""
+        (item,) = params
+        return page_name(getattr(item, "__name__", str(item)))
+
+
+def page_name(item: str) -> str:
+    """The name of a page of `item`s: `EmployeeRead` -> `EmployeePage`."""
+    return item.removesuffix("Read") + "Page"
 
 
 @dataclass

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema, field_validator
 from starlette.responses import Response
@@ -72,6 +72,9 @@ def has_nul(value: object) -> bool:
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # The answer models whose fields' descriptions this model's fields of the same name
+    # take, where they have none of their own (`kit.glossary.fill_descriptions`).
+    described_like: ClassVar[tuple[type[BaseModel], ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -94,6 +97,7 @@ class Input(BaseModel):
 
 class Output(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+    described_like: ClassVar[tuple[type[BaseModel], ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

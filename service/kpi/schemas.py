@@ -40,26 +40,6 @@ Dec = Annotated[DecimalStr, AfterValidator(plain_decimal)]
 # --- definitions ---------------------------------------------------------------------------
 
 
-class KpiDefinitionCreate(Input):
-    code: Code
-    name: Name
-    unit: str | None = Field(None, max_length=40)
-    direction: Direction
-    aggregation: Aggregation
-    perspective: Perspective | None = None
-    description: str | None = Field(None, max_length=4000)
-
-
-class KpiDefinitionUpdate(Input):
-    code: Code | None = None
-    name: Name | None = None
-    unit: str | None = Field(None, max_length=40)
-    direction: Direction | None = None
-    aggregation: Aggregation | None = None
-    perspective: Perspective | None = None
-    description: str | None = Field(None, max_length=4000)
-
-
 class KpiDefinitionRead(Output):
     """A KPI of the organization's library: what is measured and how measurements aggregate."""
 
@@ -75,18 +55,31 @@ class KpiDefinitionRead(Output):
     updated_at: dt.datetime
 
 
+class KpiDefinitionCreate(Input):
+    described_like = (KpiDefinitionRead,)
+
+    code: Code
+    name: Name
+    unit: str | None = Field(None, max_length=40)
+    direction: Direction
+    aggregation: Aggregation
+    perspective: Perspective | None = None
+    description: str | None = Field(None, max_length=4000)
+
+
+class KpiDefinitionUpdate(Input):
+    described_like = (KpiDefinitionRead,)
+
+    code: Code | None = None
+    name: Name | None = None
+    unit: str | None = Field(None, max_length=40)
+    direction: Direction | None = None
+    aggregation: Aggregation | None = None
+    perspective: Perspective | None = None
+    description: str | None = Field(None, max_length=4000)
+
+
 # --- parameters shared by template items and assignments ------------------------------
-
-
-class ParameterFields(Input):
-    threshold: Number | None = None
-    target: Number | None = None
-    stretch: Number | None = None
-    range_low: Number | None = None
-    range_high: Number | None = None
-    tolerance: Number | None = None
-    veto: bool = False
-    rewardable: bool = False
 
 
 class ParameterRead(Output):
@@ -102,6 +95,19 @@ class ParameterRead(Output):
     rewardable: bool = Field(description="Whether exceeding the target can earn a KPI excess reward")
 
 
+class ParameterFields(Input):
+    described_like = (ParameterRead,)
+
+    threshold: Number | None = None
+    target: Number | None = None
+    stretch: Number | None = None
+    range_low: Number | None = None
+    range_high: Number | None = None
+    tolerance: Number | None = None
+    veto: bool = False
+    rewardable: bool = False
+
+
 # --- templates -------------------------------------------------------------------------------
 
 
@@ -114,7 +120,9 @@ class KpiTemplateItemIn(ParameterFields):
 class KpiTemplateCreate(Input):
     position_id: uuid.UUID
     name: Name | None = Field(None, description="defaults to the position's name")
-    items: list[KpiTemplateItemIn] = Field(default_factory=list, max_length=100)
+    items: list[KpiTemplateItemIn] = Field(
+        default_factory=list, max_length=100, description="The KPIs it assigns, with weights and default parameters"
+    )
 
 
 class KpiTemplateUpdate(Input):
@@ -158,7 +166,9 @@ class KpiTemplateApplyResult(Output):
     assignment_ids: list[uuid.UUID] = Field(
         description="every assignment the template now stands for, created or already there"
     )
-    assignments: list[AppliedAssignment]
+    assignments: list[AppliedAssignment] = Field(
+        description="One entry per employee and KPI of the template: created, or skipped as already assigned"
+    )
 
 
 # --- assignments -------------------------------------------------------------------------
@@ -174,6 +184,8 @@ class KpiAssignmentCreate(ParameterFields):
 
 class KpiAssignmentUpdate(Input):
     """Employee, cycle and definition are fixed; make a new assignment to change them."""
+
+    described_like = (ParameterRead,)
 
     method: Method | None = None
     weight: Weight | None = None
@@ -195,7 +207,7 @@ class KpiAssignmentRead(ParameterRead):
     cycle_id: uuid.UUID
     definition_id: uuid.UUID
     template_id: uuid.UUID | None
-    kpi_code: str
+    kpi_code: str = Field(description="The definition's `code`, for reading without a second request")
     actual: Dec | None = Field(
         description="the definition's aggregation over the measurements dated within the cycle; null when there is none"
     )
@@ -217,20 +229,6 @@ class KpiAssignmentRead(ParameterRead):
 # --- measurements ------------------------------------------------------------------------
 
 
-class KpiMeasurementCreate(Input):
-    value: Number
-    measured_at: dt.date
-    source: SourceText | None = None
-    source_key: SourceKey | None = Field(
-        None, description="idempotency key: re-sending it updates (or leaves unchanged) the same measurement"
-    )
-
-
-class KpiMeasurementPut(Input):
-    value: Number
-    source: SourceText | None = None
-
-
 class KpiMeasurementRead(Output):
     """One measured value of a KPI assignment on a day."""
 
@@ -243,6 +241,22 @@ class KpiMeasurementRead(Output):
     recorded_by: str | None = Field(description="Who recorded it (user id or client id)")
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class KpiMeasurementCreate(Input):
+    described_like = (KpiMeasurementRead,)
+
+    value: Number
+    measured_at: dt.date
+    source: SourceText | None = None
+    source_key: SourceKey | None = Field(
+        None, description="idempotency key: re-sending it updates (or leaves unchanged) the same measurement"
+    )
+
+
+class KpiMeasurementPut(Input):
+    value: Number
+    source: SourceText | None = None
 
 
 class BulkMeasurementRow(Input):
@@ -268,6 +282,10 @@ class BulkMeasurementRequest(Input):
 
 
 class BulkMeasurementResult(Output):
+    """What a bulk load did with one row."""
+
+    described_like = (KpiMeasurementRead,)
+
     index: int
     outcome: Literal["created", "updated", "unchanged", "error"]
     id: uuid.UUID | None
@@ -277,7 +295,9 @@ class BulkMeasurementResult(Output):
 
 
 class BulkMeasurementResponse(Output):
-    results: list[BulkMeasurementResult]
+    """What a bulk load of measurements did: one result a row, and the counts."""
+
+    results: list[BulkMeasurementResult] = Field(description="One result a row, in the rows' order")
     created: int
     updated: int
     unchanged: int

@@ -33,7 +33,40 @@ Reason = Annotated[str, Field(min_length=1, max_length=2000)]
 # --- objectives --------------------------------------------------------------------------
 
 
+class ObjectiveRead(Output):
+    """An objective of an OKR set: what an owner means to achieve in a cycle, measured by its key results."""
+
+    id: uuid.UUID
+    title: str
+    description: str | None
+    level: Level = Field(description="Where it sits: company, department, team or individual")
+    owner_id: uuid.UUID
+    department_id: uuid.UUID | None
+    cycle_id: uuid.UUID
+    type: ObjectiveType = Field(description="Committed (expected in full) or aspirational")
+    parent_id: uuid.UUID | None
+    supports: list[uuid.UUID] = Field(
+        description="The ids of other objectives it contributes to besides its parent (cross-team alignment), "
+        "at most 50"
+    )
+    weight: DecimalStr
+    perspective: str | None
+    visibility: Visibility = Field(
+        description="Who may see it: public (the organization) or private (the owner, their managers, hr)"
+    )
+    status: ObjectiveStatus
+    rejection_comment: str | None = Field(description="The comment of the last rejection (null unless rejected)")
+    score: DecimalStr | None = Field(description="Σ(w × KR score) / Σ w, 4 places; null when not scored")
+    progress: DecimalStr | None = Field(description="as score, from computed KR progress (grades ignored)")
+    pace: Pace | None = Field(description="progress against the elapsed part of the cycle")
+    flags: list[str] = Field(description="`not_scored` when the objective has no key result")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
 class ObjectiveCreate(Input):
+    described_like = (ObjectiveRead,)
+
     title: Title
     description: Text | None = None
     level: Level
@@ -58,6 +91,8 @@ class ObjectiveUpdate(Input):
     """Any subset of the fields; `reason` says why a published objective changed (kept
     in its revision history)."""
 
+    described_like = (ObjectiveRead,)
+
     title: Title | None = None
     description: Text | None = None
     level: Level | None = None
@@ -73,39 +108,15 @@ class ObjectiveUpdate(Input):
     reason: Reason | None = None
 
 
-class ObjectiveRead(Output):
-    """An objective of an OKR set: what an owner means to achieve in a cycle, measured by its key results."""
-
-    id: uuid.UUID
-    title: str
-    description: str | None
-    level: Level = Field(description="Where it sits: company, department, team or individual")
-    owner_id: uuid.UUID
-    department_id: uuid.UUID | None
-    cycle_id: uuid.UUID
-    type: ObjectiveType = Field(description="Committed (expected in full) or aspirational")
-    parent_id: uuid.UUID | None
-    supports: list[uuid.UUID]
-    weight: DecimalStr
-    perspective: str | None
-    visibility: Visibility = Field(
-        description="Who may see it: public (the organization) or private (the owner, their managers, hr)"
-    )
-    status: ObjectiveStatus
-    rejection_comment: str | None = Field(description="The comment of the last rejection (null unless rejected)")
-    score: DecimalStr | None = Field(description="Σ(w × KR score) / Σ w, 4 places; null when not scored")
-    progress: DecimalStr | None = Field(description="as score, from computed KR progress (grades ignored)")
-    pace: Pace | None = Field(description="progress against the elapsed part of the cycle")
-    flags: list[str] = Field(description="`not_scored` when the objective has no key result")
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-
 class WorkflowAction(Input):
     comment: Annotated[str, Field(max_length=2000)] | None = None
 
 
 class AlignmentNode(Output):
+    """An objective in an alignment tree, with the objectives aligned below it."""
+
+    described_like = (ObjectiveRead,)
+
     id: uuid.UUID
     title: str
     level: Level
@@ -114,8 +125,12 @@ class AlignmentNode(Output):
     status: ObjectiveStatus
     progress: DecimalStr | None
     score: DecimalStr | None
-    children: list[AlignmentNode] = []
-    supporters: list[AlignmentNode] = []
+    children: list[AlignmentNode] = Field(
+        [], description="The objectives whose parent it is, each with its own tree (those the caller may see)"
+    )
+    supporters: list[AlignmentNode] = Field(
+        [], description="The objectives that list it in their `supports`, each with its own tree"
+    )
 
 
 class AlignmentRead(Output):
@@ -123,21 +138,28 @@ class AlignmentRead(Output):
     `parents` the chain above it, nearest first; `supports` what it contributes to.
     Objectives the caller may not see are left out, with whatever hangs below them."""
 
-    objective: AlignmentNode
-    parents: list[AlignmentNode]
-    supports: list[AlignmentNode]
+    objective: AlignmentNode = Field(description="The objective asked for, with the tree below it")
+    parents: list[AlignmentNode] = Field(
+        description="Its parent, the parent's parent and so on up to the top, nearest first (without their trees)"
+    )
+    supports: list[AlignmentNode] = Field(description="The objectives it contributes to (its `supports`)")
 
 
 class RevisionRead(Output):
+    """One change of an objective (its fields or its workflow status) or of one of its key
+    results, as its revision history keeps it."""
+
     id: uuid.UUID
     objective_id: uuid.UUID
     key_result_id: uuid.UUID | None
     action: str
     changes: dict[str, Any] = Field(description="{field: {before, after}}")
     reason: str | None
-    actor: str
-    actor_employee_id: uuid.UUID | None
-    at: dt.datetime
+    actor: str = Field(description="Who made the change: a person's user id (the token's `sub`) or a client's id")
+    actor_employee_id: uuid.UUID | None = Field(
+        description="The employee who made the change (null for an integration client or a person with none)"
+    )
+    at: dt.datetime = Field(description="When the change was made (RFC 3339, UTC)")
 
 
 # --- key results --------------------------------------------------------------------------
@@ -155,71 +177,6 @@ class MilestoneRead(Output):
     title: str
     weight: DecimalStr
     done: bool
-
-
-class ObjectiveKeyResultCreate(Input):
-    """A key result created with its objective (`ObjectiveCreate.key_results`): every
-    field of `KeyResultCreate` but the objective."""
-
-    title: Title
-    description: Text | None = None
-    kind: KrKind
-    start: Number | None = None
-    target: Number | None = None
-    unit: Annotated[str, Field(max_length=40)] | None = None
-    weight: Weight = Decimal(1)
-    milestones: list[MilestoneIn] | None = Field(None, max_length=50)
-    owner_id: uuid.UUID | None = None
-
-    @model_validator(mode="after")
-    def _kind(self) -> ObjectiveKeyResultCreate:
-        check_kind_fields(self.kind, self.start, self.target, self.milestones)
-        return self
-
-
-class KeyResultCreate(ObjectiveKeyResultCreate):
-    objective_id: uuid.UUID
-
-
-class KeyResultUpdate(Input):
-    title: Title | None = None
-    description: Text | None = None
-    start: Number | None = None
-    target: Number | None = None
-    unit: Annotated[str, Field(max_length=40)] | None = None
-    weight: Weight | None = None
-    milestones: list[MilestoneIn] | None = Field(None, max_length=50)
-    owner_id: uuid.UUID | None = None
-    grade: Annotated[Decimal, Field(ge=0, le=1, max_digits=12, decimal_places=10, allow_inf_nan=False)] | None = None
-    grade_reason: Reason | None = None
-    reason: Reason | None = None
-
-    @model_validator(mode="after")
-    def _grade(self) -> KeyResultUpdate:
-        if self.grade is not None and not self.grade_reason:
-            raise ValueError("a grade needs a grade_reason")
-        return self
-
-
-def check_kind_fields(
-    kind: str, start: Decimal | None, target: Decimal | None, milestones: Sequence[MilestoneIn | dict[str, Any]] | None
-) -> None:
-    """What each kind needs (SPEC 4: `target == start` is refused at write time). `milestones`:
-    the new ones, or the stored ones (JSON) when they do not change."""
-    if kind == "metric":
-        if start is None or target is None:
-            raise ValueError("a metric key result needs start and target")
-        if start == target:
-            raise ValueError("target must differ from start")
-        if milestones:
-            raise ValueError("milestones belong to milestone key results")
-    else:
-        if start is not None or target is not None:
-            raise ValueError("start and target belong to metric key results")
-        if kind == "milestone" and not milestones:
-            raise ValueError("a milestone key result needs at least one milestone")
-        if kind == "boolean" and milestones:
-            raise ValueError("milestones belong to milestone key results")
 
 
 class KeyResultRead(Output):
@@ -255,33 +212,83 @@ class KeyResultRead(Output):
     updated_at: dt.datetime
 
 
-# --- check-ins -----------------------------------------------------------------------------
+class ObjectiveKeyResultCreate(Input):
+    """A key result created with its objective (`ObjectiveCreate.key_results`): every
+    field of `KeyResultCreate` but the objective."""
 
+    described_like = (KeyResultRead,)
 
-class CheckInCreate(Input):
-    value: Number | None = None
-    done: bool | None = None
-    milestone: Annotated[int, Field(ge=0, le=49)] | None = Field(
-        None, description="milestone key results: the index of the milestone `done` applies to"
+    title: Title
+    description: Text | None = None
+    kind: KrKind
+    start: Number | None = None
+    target: Number | None = None
+    unit: Annotated[str, Field(max_length=40)] | None = None
+    weight: Weight = Decimal(1)
+    milestones: list[MilestoneIn] | None = Field(
+        None, max_length=50, description="The steps of a milestone key result, at least one (none for other kinds)"
     )
-    confidence: Annotated[int, Field(ge=0, le=10)] | None = None
-    status: CheckInStatus | None = None
-    note: Annotated[str, Field(max_length=5000)] | None = None
-    checked_in_at: dt.datetime | None = None
+    owner_id: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _kind(self) -> ObjectiveKeyResultCreate:
+        check_kind_fields(self.kind, self.start, self.target, self.milestones)
+        return self
 
 
-MAX_BULK_CHECK_INS = 100
+class KeyResultCreate(ObjectiveKeyResultCreate):
+    objective_id: uuid.UUID
 
 
-class CheckInItem(CheckInCreate):
-    """One check-in of `POST /api/v1/check-ins/bulk`: its key result and the fields of a
-    single check-in."""
+class KeyResultUpdate(Input):
+    """Any subset of the fields; the kind is fixed. `reason` says why it changed (kept in
+    its objective's revision history)."""
 
-    key_result_id: uuid.UUID
+    described_like = (KeyResultRead,)
+
+    title: Title | None = None
+    description: Text | None = None
+    start: Number | None = None
+    target: Number | None = None
+    unit: Annotated[str, Field(max_length=40)] | None = None
+    weight: Weight | None = None
+    milestones: list[MilestoneIn] | None = Field(
+        None, max_length=50, description="The steps of a milestone key result; replaces the whole list"
+    )
+    owner_id: uuid.UUID | None = None
+    grade: Annotated[Decimal, Field(ge=0, le=1, max_digits=12, decimal_places=10, allow_inf_nan=False)] | None = None
+    grade_reason: Reason | None = None
+    reason: Reason | None = None
+
+    @model_validator(mode="after")
+    def _grade(self) -> KeyResultUpdate:
+        if self.grade is not None and not self.grade_reason:
+            raise ValueError("a grade needs a grade_reason")
+        return self
 
 
-class CheckInBulk(Input):
-    items: list[CheckInItem] = Field(min_length=1, max_length=MAX_BULK_CHECK_INS)
+def check_kind_fields(
+    kind: str, start: Decimal | None, target: Decimal | None, milestones: Sequence[MilestoneIn | dict[str, Any]] | None
+) -> None:
+    """What each kind needs (SPEC 4: `target == start` is refused at write time). `milestones`:
+    the new ones, or the stored ones (JSON) when they do not change."""
+    if kind == "metric":
+        if start is None or target is None:
+            raise ValueError("a metric key result needs start and target")
+        if start == target:
+            raise ValueError("target must differ from start")
+        if milestones:
+            raise ValueError("milestones belong to milestone key results")
+    else:
+        if start is not None or target is not None:
+            raise ValueError("start and target belong to metric key results")
+        if kind == "milestone" and not milestones:
+            raise ValueError("a milestone key result needs at least one milestone")
+        if kind == "boolean" and milestones:
+            raise ValueError("milestones belong to milestone key results")
+
+
+# --- check-ins -----------------------------------------------------------------------------
 
 
 class CheckInRead(Output):
@@ -305,6 +312,43 @@ class CheckInRead(Output):
     created_at: dt.datetime
 
 
+class CheckInCreate(Input):
+    """Fill what the key result's kind takes: `value` (metric), `done` (boolean), or
+    `milestone` with `done` (milestone)."""
+
+    described_like = (CheckInRead,)
+
+    value: Number | None = None
+    done: bool | None = None
+    milestone: Annotated[int, Field(ge=0, le=49)] | None = Field(
+        None, description="milestone key results: the index of the milestone `done` applies to"
+    )
+    confidence: Annotated[int, Field(ge=0, le=10)] | None = None
+    status: CheckInStatus | None = None
+    note: Annotated[str, Field(max_length=5000)] | None = None
+    checked_in_at: dt.datetime | None = None
+
+
+MAX_BULK_CHECK_INS = 100
+
+
+class CheckInItem(CheckInCreate):
+    """One check-in of `POST /api/v1/check-ins/bulk`: its key result and the fields of a
+    single check-in."""
+
+    key_result_id: uuid.UUID
+
+
+class CheckInBulk(Input):
+    """Check-ins of several key results at once, all or nothing."""
+
+    items: list[CheckInItem] = Field(
+        min_length=1,
+        max_length=MAX_BULK_CHECK_INS,
+        description=f"The check-ins to make, 1 to {MAX_BULK_CHECK_INS}, each naming its key result",
+    )
+
+
 # --- lint -----------------------------------------------------------------------------------
 
 
@@ -316,6 +360,8 @@ class LintMilestone(Input):
 
 class LintKeyResult(Input):
     """Deliberately lenient: the lint reports what a write would refuse."""
+
+    described_like = (KeyResultRead,)
 
     title: str = ""
     description: str | None = None
@@ -332,6 +378,8 @@ class LintRequest(Input):
     """Either `objective_id` of a saved objective, or an unsaved objective with its key
     results (`owner_id` and `cycle_id`, when given, count the owner's objectives)."""
 
+    described_like = (ObjectiveRead,)
+
     objective_id: uuid.UUID | None = None
     title: str | None = None
     description: str | None = None
@@ -345,7 +393,9 @@ class LintRequest(Input):
     weight: Decimal | None = Decimal(1)
     perspective: Perspective | None = None
     visibility: Visibility | None = None
-    key_results: list[LintKeyResult] = Field(default_factory=list, max_length=100)
+    key_results: list[LintKeyResult] = Field(
+        default_factory=list, max_length=100, description="The unsaved objective's key results"
+    )
 
     @model_validator(mode="after")
     def _one(self) -> LintRequest:
@@ -362,18 +412,25 @@ class FindingRead(Output):
     code: str = Field(description="The finding's stable name (`too_few_key_results`)")
     severity: Literal["error", "warning"] = Field(description="An error (blocks submission) or a warning")
     message: str = Field(description="What is wrong and how to fix it")
-    path: list[str | int]
+    path: list[str | int] = Field(
+        description='Where in the objective it is: field names and list positions (`["key_results", 0, "target"]`); '
+        "empty for the objective as a whole"
+    )
 
 
 class LintResponse(Output):
-    findings: list[FindingRead]
+    """What the OKR linter found; nothing is saved."""
+
+    findings: list[FindingRead] = Field(
+        description="What the linter found, errors and warnings; empty when nothing is wrong"
+    )
 
 
 class ObjectiveCreated(ObjectiveRead):
     """The answer to creating an objective: the objective with the key results created
     with it (none when the request gave none)."""
 
-    key_results: list[KeyResultRead]
+    key_results: list[KeyResultRead] = Field(description="The key results created with it, in the request's order")
 
 
 ObjectiveCreate.model_rebuild()

@@ -54,6 +54,10 @@ class OrgSettings(Input):
 
 
 class OrgSettingsPatch(Input):
+    """The settings to change; those left out keep their value."""
+
+    described_like = (OrgSettings,)
+
     okr_max_objectives: int | None = Field(None, ge=1, le=50)
     okr_min_krs: int | None = Field(None, ge=0, le=50)
     okr_max_krs: int | None = Field(None, ge=1, le=50)
@@ -76,11 +80,13 @@ class OrganizationRead(Output):
 
 
 class OrganizationUpdate(Input):
+    described_like = (OrganizationRead,)
+
     name: Name | None = None
     currency: str | None = Field(None, min_length=3, max_length=3)
     timezone: str | None = Field(None, max_length=64)
     fiscal_year_start: str | None = Field(None, description="MM-DD")
-    settings: OrgSettingsPatch | None = None
+    settings: OrgSettingsPatch | None = Field(None, description="The rules to change; the others keep their value")
 
     _cur = field_validator("currency")(_currency)
 
@@ -125,18 +131,6 @@ class DepartmentRead(Output):
     updated_at: dt.datetime
 
 
-class PositionCreate(Input):
-    name: Name
-    level: str | None = Field(None, max_length=40)
-    job_family: str | None = Field(None, max_length=100)
-
-
-class PositionUpdate(Input):
-    name: Name | None = None
-    level: str | None = Field(None, max_length=40)
-    job_family: str | None = Field(None, max_length=100)
-
-
 class PositionRead(Output):
     """A job an employee holds; KPI templates attach to positions."""
 
@@ -148,13 +142,36 @@ class PositionRead(Output):
     updated_at: dt.datetime
 
 
+class PositionCreate(Input):
+    described_like = (PositionRead,)
+
+    name: Name
+    level: str | None = Field(None, max_length=40)
+    job_family: str | None = Field(None, max_length=100)
+
+
+class PositionUpdate(Input):
+    described_like = (PositionRead,)
+
+    name: Name | None = None
+    level: str | None = Field(None, max_length=40)
+    job_family: str | None = Field(None, max_length=100)
+
+
 class Compensation(Input):
     """Pay. `target_bonus_pct` is a percentage of base salary (10 means 10 %);
     `target_bonus_minor` a fixed amount; an amount wins when both are set."""
 
     base_salary_minor: int | None = Field(None, ge=0, le=10**15)
     currency: str | None = Field(None, min_length=3, max_length=3)
-    target_bonus_pct: Decimal | None = Field(None, ge=0, le=1000, max_digits=12, decimal_places=6)
+    target_bonus_pct: Decimal | None = Field(
+        None,
+        ge=0,
+        le=1000,
+        max_digits=12,
+        decimal_places=6,
+        description="The target bonus as a percentage of base salary, 0 to 1000 (10 means 10 %)",
+    )
     target_bonus_minor: int | None = Field(None, ge=0, le=10**15)
 
     _cur = field_validator("currency")(_currency)
@@ -171,45 +188,6 @@ class CompensationRead(Output):
     target_bonus_minor: int | None = Field(
         description="The target bonus as a fixed amount in minor units; wins over the percentage when both are set"
     )
-
-
-def _email(v: str | None) -> str | None:
-    if v is not None and not EMAIL_RE.match(v):
-        raise ValueError("not an email address")
-    return v
-
-
-class EmployeeFields(Input):
-    email: str | None = Field(None, max_length=320)
-    given_name: Name | None = None
-    family_name: Name | None = None
-    department_id: uuid.UUID | None = None
-    position_id: uuid.UUID | None = None
-    manager_id: uuid.UUID | None = None
-    status: EmployeeStatus | None = None
-    hire_date: dt.date | None = None
-    termination_date: dt.date | None = None
-    compensation: Compensation | None = None
-
-    _em = field_validator("email")(_email)
-
-    @model_validator(mode="after")
-    def _dates(self) -> Any:
-        if self.hire_date and self.termination_date and self.termination_date < self.hire_date:
-            raise ValueError("termination_date is before hire_date")
-        return self
-
-
-class EmployeeCreate(EmployeeFields):
-    external_id: str = Field(min_length=1, max_length=200)
-    email: str = Field(max_length=320)
-    given_name: Name
-    family_name: Name
-    status: EmployeeStatus = "active"
-
-
-class EmployeeUpdate(EmployeeFields):
-    external_id: str | None = Field(None, min_length=1, max_length=200)
 
 
 class EmployeeRead(Output):
@@ -231,6 +209,51 @@ class EmployeeRead(Output):
     compensation: CompensationRead | None = Field(
         None, description="present only for hr, admin, payroll clients and the employee"
     )
+
+
+def _email(v: str | None) -> str | None:
+    if v is not None and not EMAIL_RE.match(v):
+        raise ValueError("not an email address")
+    return v
+
+
+class EmployeeFields(Input):
+    described_like = (EmployeeRead,)
+
+    email: str | None = Field(None, max_length=320)
+    given_name: Name | None = None
+    family_name: Name | None = None
+    department_id: uuid.UUID | None = None
+    position_id: uuid.UUID | None = None
+    manager_id: uuid.UUID | None = None
+    status: EmployeeStatus | None = None
+    hire_date: dt.date | None = None
+    termination_date: dt.date | None = None
+    compensation: Compensation | None = Field(
+        None,
+        description="Pay: only hr, admin and clients with `employees:write` may set it; fields left out keep "
+        "their value",
+    )
+
+    _em = field_validator("email")(_email)
+
+    @model_validator(mode="after")
+    def _dates(self) -> Any:
+        if self.hire_date and self.termination_date and self.termination_date < self.hire_date:
+            raise ValueError("termination_date is before hire_date")
+        return self
+
+
+class EmployeeCreate(EmployeeFields):
+    external_id: str = Field(min_length=1, max_length=200)
+    email: str = Field(max_length=320)
+    given_name: Name
+    family_name: Name
+    status: EmployeeStatus = "active"
+
+
+class EmployeeUpdate(EmployeeFields):
+    external_id: str | None = Field(None, min_length=1, max_length=200)
 
 
 class BulkEmployeeRow(EmployeeFields):
@@ -263,7 +286,9 @@ class BulkRowResult(Output):
 
 
 class BulkEmployeeResponse(Output):
-    results: list[BulkRowResult]
+    """What a bulk upsert of employees did: one result a row, and the counts."""
+
+    results: list[BulkRowResult] = Field(description="One result a row, in the rows' order")
     created: int
     updated: int
     unchanged: int
@@ -271,6 +296,10 @@ class BulkEmployeeResponse(Output):
 
 
 class PersonRef(Output):
+    """An employee by id and name."""
+
+    described_like = (EmployeeRead,)
+
     id: uuid.UUID
     given_name: str
     family_name: str

@@ -20,6 +20,87 @@ JobStatus = Literal["queued", "running", "succeeded", "failed"]
 Num = Decimal
 
 
+class BandOut(Output):
+    """A rating band: a final score at or above `min` earns `rating` (unless a higher band does)."""
+
+    rating: str = Field(description="The band's label (`S`, `A`...)")
+    min: DecimalStr = Field(description="The lowest final score, 0 to 1000 points, that earns the band")
+
+
+class DistributionBandOut(Output):
+    """The share of a calibration group a rating band should hold."""
+
+    rating: str = Field(description="The band's label, one of the policy's `bands`")
+    pct: DecimalStr = Field(description="The share of the group, 0 to 1 (0.2 is 20 %); the shares sum to 1")
+
+
+class DistributionOut(Output):
+    """A forced-distribution guideline for calibration groups."""
+
+    mode: str = Field(
+        description="`advisory` (calibration reports each band's count against the allowed one) or `enforced` "
+        "(finalizing a calibration re-rates by rank to fit the shares)"
+    )
+    bands: list[DistributionBandOut] = Field(description="The share of each rating, best first, as in `bands`")
+
+
+class ScopeOut(Output):
+    """What a policy applies to: the whole organization, or one department, position or employee."""
+
+    kind: ScopeKind
+    id: uuid.UUID | None
+
+
+class PolicyRead(Output):
+    """How scores are computed for a scope: component weights, OKR pars and cap, KPI
+    points, rating bands and distribution guideline. Versioned: a version in use is
+    never changed."""
+
+    id: uuid.UUID
+    name: str
+    scope: ScopeOut = Field(
+        description="What it applies to; the most specific wins: employee, position, department (nearest), organization"
+    )
+    version: int
+    active: bool = Field(description="Whether the policy applies (an inactive one is kept for history)")
+    w_kpi: DecimalStr = Field(description="The weight of the KPI component, 0 to 1; `w_kpi + w_okr + w_eval` is 1")
+    w_okr: DecimalStr = Field(description="The weight of the OKR component, 0 to 1")
+    w_eval: DecimalStr = Field(description="The weight of the evaluation component, 0 to 1")
+    okr_par_committed: DecimalStr = Field(
+        description="The objective score a committed objective needs for 100 points (default 1.0)"
+    )
+    okr_par_aspirational: DecimalStr = Field(
+        description="The objective score an aspirational objective needs for 100 points (default 0.7)"
+    )
+    okr_cap: DecimalStr = Field(
+        description="The most an objective's score / par may count, so at most `okr_cap` × 100 points (default 1.2)"
+    )
+    kpi_threshold_points: DecimalStr = Field(
+        description="The points a KPI earns at its threshold (banded method; default 60)"
+    )
+    kpi_target_points: DecimalStr = Field(description="The points a KPI earns at its target (default 100)")
+    kpi_cap: DecimalStr = Field(
+        description="The most points one KPI can earn (banded: at or past its stretch; ratio: the clamp), "
+        "default 120; at least the target points"
+    )
+    rating_scale: int = Field(
+        description="N of the 1..N scale of manager and peer ratings, 2 to 100 (default 5); a rating r is worth "
+        "100 × r / N points"
+    )
+    peer_weight: DecimalStr = Field(
+        description="The share of 360 peer ratings in the evaluation component, 0 to 1 (default 0: the manager's "
+        "rating alone)"
+    )
+    bands: list[BandOut] = Field(
+        description="The rating bands, best first, in strictly descending `min` (default S 110, A 95, B 80, C 60, D 0)"
+    )
+    distribution: DistributionOut | None = Field(
+        description="A forced-distribution guideline for calibration; null when there is none"
+    )
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
 class Scope(Input):
     kind: ScopeKind
     id: uuid.UUID | None = None
@@ -34,16 +115,22 @@ class Scope(Input):
 
 
 class Band(Input):
+    described_like = (BandOut,)
+
     rating: str = Field(min_length=1, max_length=10)
     min: Num = Field(ge=0, le=1000)
 
 
 class DistributionBand(Input):
+    described_like = (DistributionBandOut,)
+
     rating: str = Field(min_length=1, max_length=10)
     pct: Num = Field(ge=0, le=1)
 
 
 class DistributionIn(Input):
+    described_like = (DistributionOut,)
+
     mode: Literal["advisory", "enforced"]
     bands: list[DistributionBand] = Field(min_length=1)
 
@@ -67,6 +154,8 @@ DEFAULT_BAND_LIST = [
 
 class PolicyParamsIn(Input):
     """Every parameter of API.md; defaults are SPEC's."""
+
+    described_like = (PolicyRead,)
 
     w_kpi: Num = Field(ge=0, le=1)
     w_okr: Num = Field(ge=0, le=1)
@@ -107,6 +196,8 @@ class PolicyCreate(PolicyParamsIn):
 class PolicyUpdate(Input):
     """An edit makes a new version; fields left out keep the current version's values."""
 
+    described_like = (PolicyRead,)
+
     name: str | None = Field(None, min_length=1, max_length=200)
     w_kpi: Num | None = None
     w_okr: Num | None = None
@@ -124,56 +215,11 @@ class PolicyUpdate(Input):
     active: bool | None = None
 
 
-class BandOut(Output):
-    rating: str
-    min: DecimalStr
-
-
-class DistributionBandOut(Output):
-    rating: str
-    pct: DecimalStr
-
-
-class DistributionOut(Output):
-    mode: str
-    bands: list[DistributionBandOut]
-
-
-class ScopeOut(Output):
-    kind: ScopeKind
-    id: uuid.UUID | None
-
-
-class PolicyRead(Output):
-    """How scores are computed for a scope: component weights, OKR pars and cap, KPI
-    points, rating bands and distribution guideline. Versioned: a version in use is
-    never changed."""
-
-    id: uuid.UUID
-    name: str
-    scope: ScopeOut
-    version: int
-    active: bool = Field(description="Whether the policy applies (an inactive one is kept for history)")
-    w_kpi: DecimalStr
-    w_okr: DecimalStr
-    w_eval: DecimalStr
-    okr_par_committed: DecimalStr
-    okr_par_aspirational: DecimalStr
-    okr_cap: DecimalStr
-    kpi_threshold_points: DecimalStr
-    kpi_target_points: DecimalStr
-    kpi_cap: DecimalStr
-    rating_scale: int
-    peer_weight: DecimalStr
-    bands: list[BandOut]
-    distribution: DistributionOut | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-
 class PolicyRef(Output):
-    id: uuid.UUID | None
-    version: int
+    """The scoring policy version a score was computed with."""
+
+    id: uuid.UUID | None = Field(description="The scoring policy's id (null for the built-in defaults)")
+    version: int = Field(description="The version of the policy used")
 
 
 class ScoreRead(Output):
@@ -182,14 +228,20 @@ class ScoreRead(Output):
     employee_id: uuid.UUID
     cycle_id: uuid.UUID
     status: ScoreStatus = Field(description="Whether a score could be computed (scored) or there was too little data")
-    components: dict[str, DecimalStr | None]
-    weights: dict[str, DecimalStr]
+    components: dict[str, DecimalStr | None] = Field(
+        description="The points of each component, by name (`kpi`, `okr`, `eval`), 0 to 1000 points; null for a "
+        "component with no data"
+    )
+    weights: dict[str, DecimalStr] = Field(
+        description="The weight each component counted with (`kpi`, `okr`, `eval`), 0 to 1: the policy's, scaled up "
+        "to sum to 1 over the components present (flag `reweighted`)"
+    )
     composite: DecimalStr | None
     calibration_delta: DecimalStr
     final: DecimalStr | None
     rating: str | None
     flags: list[str]
-    policy: PolicyRef
+    policy: PolicyRef = Field(description="The scoring policy and version it was computed with")
     official: bool = Field(
         description="true: the score of record, frozen at finalization (only an amendment "
         "changes it); false: computed live from the current inputs"

@@ -35,6 +35,7 @@ servers, contact and license.
 
 from __future__ import annotations
 
+import re
 from typing import Any, get_args
 
 from fastapi import FastAPI, routing
@@ -51,6 +52,7 @@ from service.org import schemas as org
 from service.principal import SCOPE_MEANINGS
 from service.scoring import schemas as scoring
 from service.web import openapi_access
+from service.web.openapi_examples import add_examples
 from service.webhooks import schemas as webhooks
 
 # The module that handles an operation -> its domain tag. Every module with documented
@@ -145,6 +147,7 @@ _INLINE: list[tuple[str, tuple[str, ...]]] = [
     ("BulkRowOutcome", ("created", "updated", "unchanged", "error")),
     ("KeyResultDirection", ("increase", "decrease")),
     ("LintSeverity", ("error", "warning")),
+    ("GrantType", ("client_credentials",)),
 ]
 ENUMS: dict[tuple[Any, ...], str] = dict((values, name) for name, values in _INLINE)
 for _name, _alias in _ALIASES:
@@ -243,6 +246,13 @@ def _component(schema: dict[str, Any] | None, schemas: dict[str, Any]) -> tuple[
     return name, schemas.get(name, {}) if ref else {}
 
 
+def _is_page(component: dict[str, Any]) -> bool:
+    """A list's page (`kit.pagination.PageOut`, named `EmployeePage`...): its items and the
+    next cursor, nothing else (the payroll feed's and the feedback's pages say more, and
+    send no `Link`)."""
+    return set(component.get("properties") or ()) == {"items", "next_cursor"}
+
+
 def _takes_if_match(operation: dict[str, Any]) -> bool:
     return any(p.get("in") == "header" and p["name"].lower() == "if-match" for p in operation.get("parameters") or ())
 
@@ -281,8 +291,8 @@ def declare_headers(document: dict[str, Any]) -> dict[str, Any]:
                 if method == "post" and bearer:
                     headers["Idempotent-Replayed"] = HEADER_DOCS["Idempotent-Replayed"]
                 schema = ((response.get("content") or {}).get("application/json") or {}).get("schema")
-                name, _ = _component(schema, schemas)
-                if name.startswith("PageOut"):
+                _, component = _component(schema, schemas)
+                if _is_page(component):
                     headers["Link"] = HEADER_DOCS["Link"]
                 elif schema and path in versioned and method in ("get", "patch", "put", "post"):
                     headers["ETag"] = HEADER_DOCS["ETag"]
@@ -377,6 +387,42 @@ def documented_routes(app: FastAPI) -> list[Any]:
     return found
 
 
+# Pydantic's key for a generic model's schema: `PageOut[EmployeeRead]` -> `PageOut_EmployeeRead_`.
+_GENERIC_KEY = re.compile(r"^[A-Za-z0-9]+_[A-Za-z0-9_]+_$")
+
+
+def _rewrite_refs(node: Any, renamed: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(REF) and ref[len(REF) :] in renamed:
+            node["$ref"] = REF + renamed[ref[len(REF) :]]
+        for value in node.values():
+            _rewrite_refs(value, renamed)
+    elif isinstance(node, list):
+        for value in node:
+            _rewrite_refs(value, renamed)
+    return node
+
+
+def name_generics(document: dict[str, Any]) -> dict[str, Any]:
+    """A generic model's component takes the model's own name (its `title`, what its
+    `model_parametrized_name` says: `EmployeePage`) instead of the key Pydantic derives
+    from its origin and arguments (`PageOut_EmployeeRead_`). A name another component
+    already has stops the document from being built."""
+    schemas = document.get("components", {}).get("schemas", {})
+    renamed: dict[str, str] = {}
+    for key, schema in schemas.items():
+        title = schema.get("title")
+        if _GENERIC_KEY.match(key) and isinstance(title, str) and title != key:
+            if title in schemas or title in renamed.values():
+                raise RuntimeError(f"the component {key} would be named {title}, which another already is")
+            renamed[key] = title
+    if renamed:
+        document["components"]["schemas"] = {renamed.get(k, k): v for k, v in schemas.items()}
+        _rewrite_refs(document, renamed)
+    return document
+
+
 def name_operations(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
     """Operation ids from the handlers, tags from their domains, and the top-level
     `tags`, `servers`, `info.contact` and `info.license`."""
@@ -399,11 +445,13 @@ def name_operations(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
             operation["tags"] = [tag]
             used.add(tag)
     document["tags"] = [{"name": tag, "description": text} for tag, text in TAGS.values() if tag in used]
+    name_generics(document)
     name_enums(document)
     declare_headers(document)
     declare_security(document)
     openapi_access.declare_access(document, documented_routes(app))
     describe_parameters(document)
+    add_examples(document)
     document["servers"] = SERVERS
     document["info"]["contact"] = CONTACT
     document["info"]["license"] = LICENSE

@@ -55,22 +55,52 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["type", "title", "status"],
     "properties": {
-        "type": {"type": "string", "title": "Type"},
-        "title": {"type": "string", "title": "Title"},
-        "status": {"type": "integer", "title": "Status"},
-        "detail": {"type": "string", "title": "Detail"},
-        "instance": {"type": "string", "title": "Instance"},
-        "errors": {"type": "array", "title": "Errors", "items": {"$ref": "#/components/schemas/ProblemFieldError"}},
+        "type": {
+            "type": "string",
+            "title": "Type",
+            "description": "A URI naming the kind of problem (`https://perf-service.dev/problems/not-found`): "
+            "the member to branch on",
+        },
+        "title": {
+            "type": "string",
+            "title": "Title",
+            "description": "A short summary of the kind, the same for every problem of a `type`",
+        },
+        "status": {"type": "integer", "title": "Status", "description": "The HTTP status code of the answer"},
+        "detail": {
+            "type": "string",
+            "title": "Detail",
+            "description": "What went wrong this time, for a person to read",
+        },
+        "instance": {"type": "string", "title": "Instance", "description": "The path of the request that failed"},
+        "code": {
+            "type": "string",
+            "title": "Code",
+            "description": "A stable machine name of the problem, where one is defined (`cycle_locked`)",
+        },
+        "errors": {
+            "type": "array",
+            "title": "Errors",
+            "description": "On a 422: one entry for each field (or bulk row) that is not valid",
+            "items": {"$ref": "#/components/schemas/ProblemFieldError"},
+        },
     },
     "additionalProperties": True,
 }
 FIELD_ERROR_SCHEMA: dict[str, Any] = {
     "title": "ProblemFieldError",
+    "description": "One invalid field of a request.",
     "type": "object",
     "required": ["loc", "msg"],
     "properties": {
-        "loc": {"type": "array", "title": "Loc", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
-        "msg": {"type": "string", "title": "Msg"},
+        "loc": {
+            "type": "array",
+            "title": "Loc",
+            "description": "Where the field is: `body`, `query`, `path` or `header`, then the names and list "
+            'positions down to it (`["body", "rows", 3, "email"]`)',
+            "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+        },
+        "msg": {"type": "string", "title": "Msg", "description": "What is wrong with it, for a person to read"},
     },
     "additionalProperties": True,
 }

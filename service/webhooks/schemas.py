@@ -31,7 +31,35 @@ def _dedupe(events: list[str] | None) -> list[str] | None:
     return None if events is None else list(dict.fromkeys(events))
 
 
+class WebhookRead(Output):
+    """A webhook subscription: where the organization's events of the chosen types are
+    sent, signed (Standard Webhooks)."""
+
+    id: uuid.UUID
+    url: str = Field(
+        description="Where events are POSTed: an http or https URL, at most 2,048 characters; private and loopback "
+        "addresses only when the organization allows them (`webhooks_allow_private`)"
+    )
+    events: list[str] = Field(description="The event types sent to it (`employee.upserted`...), at least one")
+    active: bool = Field(description="Whether events are sent to it; false when a caller or the service disabled it")
+    description: str | None
+    disabled_at: dt.datetime | None = Field(description="when the subscription was disabled")
+    disabled_reason: str | None = Field(
+        description="why it was disabled: by a caller, by a 410 answer, or after sustained failure"
+    )
+    secret_rotated_at: dt.datetime | None = Field(
+        description="When the signing secret was last rotated (null when never)"
+    )
+    previous_secret_expires_at: dt.datetime | None = Field(
+        description="until then the previous secret signs alongside the new one"
+    )
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
 class WebhookCreate(Input):
+    described_like = (WebhookRead,)
+
     url: Url
     events: Events
     active: bool = True
@@ -41,6 +69,8 @@ class WebhookCreate(Input):
 
 
 class WebhookUpdate(Input):
+    described_like = (WebhookRead,)
+
     url: Url | None = None
     events: Events | None = None
     active: bool | None = None
@@ -49,29 +79,15 @@ class WebhookUpdate(Input):
     _events = field_validator("events")(_dedupe)
 
 
-class WebhookRead(Output):
-    id: uuid.UUID
-    url: str
-    events: list[str]
-    active: bool
-    description: str | None
-    disabled_at: dt.datetime | None = Field(description="when the subscription was disabled")
-    disabled_reason: str | None = Field(
-        description="why it was disabled: by a caller, by a 410 answer, or after sustained failure"
-    )
-    secret_rotated_at: dt.datetime | None
-    previous_secret_expires_at: dt.datetime | None = Field(
-        description="until then the previous secret signs alongside the new one"
-    )
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-
 class WebhookCreated(WebhookRead):
     secret: str = Field(description="the signing secret (`whsec_...`); shown only in this answer")
 
 
 class SecretRotated(Output):
+    """The answer to a secret rotation: the new secret, shown once."""
+
+    described_like = (WebhookRead,)
+
     id: uuid.UUID
     secret: str = Field(description="the new signing secret; shown only in this answer")
     secret_rotated_at: dt.datetime
@@ -79,30 +95,43 @@ class SecretRotated(Output):
 
 
 class DeliveryRead(Output):
+    """One event's delivery to one subscription, over all its attempts."""
+
     id: uuid.UUID
     webhook_id: str = Field(description="the `webhook-id` header, the same on every attempt")
-    subscription_id: uuid.UUID
-    event_id: uuid.UUID
-    event_type: str
-    status: DeliveryStatus
-    attempts: int
-    next_attempt_at: dt.datetime | None
-    last_attempt_at: dt.datetime | None
-    last_status_code: int | None
-    last_error: str | None
+    subscription_id: uuid.UUID = Field(description="The webhook subscription's id")
+    event_id: uuid.UUID = Field(description="The event's id (the payload's `id`)")
+    event_type: str = Field(description="The event's type (`employee.upserted`...)")
+    status: DeliveryStatus = Field(
+        description="`pending` (not sent yet or to be retried), `succeeded` (a 2xx answer), `failed` (the last "
+        "attempt failed, another is due) or `dead` (no attempt left, or a 410)"
+    )
+    attempts: int = Field(description="How many attempts were made so far")
+    next_attempt_at: dt.datetime | None = Field(description="When the next attempt is due (null when none is)")
+    last_attempt_at: dt.datetime | None = Field(description="When the last attempt was made (null before the first)")
+    last_status_code: int | None = Field(
+        description="The HTTP status of the last answer (null before the first attempt or when none came)"
+    )
+    last_error: str | None = Field(
+        description="Why the last attempt failed (a timeout, a refused connection, a non-2xx status); null on success"
+    )
     last_response_excerpt: str | None = Field(description="at most 1,000 characters of the last answer")
-    succeeded_at: dt.datetime | None
+    succeeded_at: dt.datetime | None = Field(description="When an attempt succeeded (null until one does)")
     created_at: dt.datetime
 
 
 class DeliveryAttemptRead(Output):
-    attempt: int
-    attempted_at: dt.datetime
-    status_code: int | None
-    error: str | None
-    response_excerpt: str | None
-    duration_ms: int
+    """One HTTP attempt of a delivery."""
+
+    attempt: int = Field(description="Its number, from 1")
+    attempted_at: dt.datetime = Field(description="When it was made")
+    status_code: int | None = Field(description="The HTTP status of the answer (null when none came)")
+    error: str | None = Field(description="Why it failed (null when it succeeded)")
+    response_excerpt: str | None = Field(description="At most 1,000 characters of the answer's body")
+    duration_ms: int = Field(description="How long it took, in milliseconds")
 
 
 class DeliveryDetail(DeliveryRead):
-    attempt_log: list[DeliveryAttemptRead]
+    """A delivery with every attempt made."""
+
+    attempt_log: list[DeliveryAttemptRead] = Field(description="Every attempt, oldest first")
