@@ -150,3 +150,18 @@ def test_every_parameter_is_described(document: dict[str, Any]):
 
 def test_every_operation_is_described(document: dict[str, Any]):
     assert [op["operationId"] for _, _, op in operations(document) if not op.get("description")] == []
+
+
+def test_no_property_keeps_an_inline_enum(document: dict[str, Any]):
+    """A property's enum is a named component even when the property has a default
+    (`EmployeeCreate.status` refers to `EmployeeStatus`), so a generator makes one class a
+    set of values, not one more per request model."""
+    inline = [
+        f"{name}.{prop}"
+        for name, schema in document["components"]["schemas"].items()
+        for prop, sub in (schema.get("properties") or {}).items()
+        if "enum" in sub or any("enum" in member for member in sub.get("anyOf", ()))
+    ]
+    assert inline == []
+    status = document["components"]["schemas"]["EmployeeCreate"]["properties"]["status"]
+    assert status == {**status, "$ref": "#/components/schemas/EmployeeStatus", "default": "active"}

@@ -13,7 +13,8 @@ servers, contact and license.
   a generator makes one `EmployeeStatus` class instead of `ListEmployeesStatusType0`,
   `EmployeeUpdateStatusType0`... An enum property no alias names is called after its
   schema and property (`BulkRowResultOutcome`); a parameter's enum must have an alias in
-  `ENUMS` (the document is not built otherwise).
+  `ENUMS` (the document is not built otherwise). A property's default stays beside its
+  `$ref` (`EmployeeCreate.status`: `EmployeeStatus`, default `active`).
 - **Headers** are declared where they apply: `Idempotency-Key` on every POST behind a
   bearer token (service/web/idempotency.py) and `Idempotent-Replayed` on its success;
   `ETag` on the success of every operation answering one resource with a `version`
@@ -158,7 +159,9 @@ REF = "#/components/schemas/"
 
 
 def _enum_schema(node: Any) -> bool:
-    return isinstance(node, dict) and "enum" in node and set(node) <= {"enum", "type", "title", "description"}
+    return (
+        isinstance(node, dict) and "enum" in node and set(node) <= {"enum", "type", "title", "description", "default"}
+    )
 
 
 def _hoist(node: Any, fallback: str | None, schemas: dict[str, Any], where: str) -> Any:
