@@ -124,7 +124,7 @@ async def test_score_recompute_duration(team: Tenant) -> None:
 async def test_webhook_delivery_duration(hooks, receiver, engine) -> None:
     before = counted("job_duration_seconds_count", job="webhook_delivery", outcome="succeeded")
     sub = await subscribe(hooks, receiver.url(), events=["employee.upserted"])
-    await emit(hooks.org_id, "employee.upserted", {"id": "x"})
+    await emit(hooks.org_id, "employee.upserted")
     await drain(engine(), all_settled(hooks, sub["id"]))
     assert counted("job_duration_seconds_count", job="webhook_delivery", outcome="succeeded") == before + 1
     samples = await scrape(hooks.client)
