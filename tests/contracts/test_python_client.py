@@ -105,3 +105,27 @@ async def test_a_generated_client_calls_the_app(generated: tuple[Path, str], app
     missing = await get_department.asyncio_detailed(client=client, department_id=uuid.uuid4())
     assert missing.status_code == 404
     assert isinstance(missing.parsed, problem) and missing.parsed.status == 404
+
+
+def test_generated_models_read_a_webhook_body(generated: tuple[Path, str]):
+    """A receiver in Python gets the events' models from the same generator
+    (docs/webhooks.md): the body as the service sends it parses into them."""
+    event = _module("models.objective_published_event").ObjectivePublishedEvent
+    objective_id = uuid.uuid4()
+    body = {
+        "type": "objective.published",
+        "timestamp": "2026-03-02T09:30:00.000001Z",
+        "data": {
+            "objective_id": str(objective_id),
+            "owner_id": str(uuid.uuid4()),
+            "cycle_id": str(uuid.uuid4()),
+            "level": "team",
+            "type": "committed",
+            "title": "Grow the online share",
+            "status": "published",
+            "actor": "u-1",
+        },
+    }
+    parsed = event.from_dict(body)
+    assert parsed.data.objective_id == objective_id and parsed.data.level.value == "team"
+    assert parsed.to_dict()["data"]["title"] == "Grow the online share"
