@@ -20,6 +20,7 @@ from service.config import get_settings
 from service.db import database
 from service.kit.models import OutboxEvent
 from service.observability import configure_logging, observe_job, redact, setup_tracing
+from service.org.events import EmployeeUpserted
 from service.types import new_id, utcnow
 from service.web.app import create_app
 from tests.conftest import Tenant, bearer
@@ -89,7 +90,13 @@ async def test_outbox_lag_is_the_age_of_the_oldest_unpublished_event(tenant: Ten
     old = utcnow() - dt.timedelta(days=400)  # older than anything another test leaves behind
     async with database.sessions() as session:
         session.add(
-            OutboxEvent(org_id=tenant.org_id, id=event_id, event_type="employee.upserted", payload={}, created_at=old)
+            OutboxEvent(
+                org_id=tenant.org_id,
+                id=event_id,
+                event_type="employee.upserted",
+                payload=EmployeeUpserted(employee_ids=[], created=0, updated=0).dump(),
+                created_at=old,
+            )
         )
         await session.commit()
     try:
