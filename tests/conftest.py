@@ -52,6 +52,7 @@ from service.db import database  # noqa: E402
 from service.org.models import DEFAULT_ORG_SETTINGS, Organization  # noqa: E402
 from service.types import new_id  # noqa: E402
 from service.web.app import create_app  # noqa: E402
+from tests.webhooks.contract import outbox_problems  # noqa: E402
 
 
 def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
@@ -206,13 +207,19 @@ async def make_team(tenant: Tenant) -> Tenant:
 
 
 @pytest.fixture
-async def tenant(client: httpx.AsyncClient) -> Tenant:
-    return await new_tenant(client)
+async def tenant(client: httpx.AsyncClient) -> AsyncIterator[Tenant]:
+    """A fresh organization; afterwards, every event the test made it emit must match the
+    payload schema documented in openapi/openapi.json `webhooks`."""
+    t = await new_tenant(client)
+    yield t
+    assert await outbox_problems(t.org_id) == []
 
 
 @pytest.fixture
-async def other_tenant(client: httpx.AsyncClient) -> Tenant:
-    return await new_tenant(client, "Other Org")
+async def other_tenant(client: httpx.AsyncClient) -> AsyncIterator[Tenant]:
+    t = await new_tenant(client, "Other Org")
+    yield t
+    assert await outbox_problems(t.org_id) == []
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from service.cycles.models import Cycle
 from service.cycles.service import ensure_writable, load_cycle, writable_cycle
 from service.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from service.evaluations import repository as repo
+from service.evaluations.events import CalibrationFinalized, CalibrationFinalizedResult
 from service.evaluations.models import (
     CalibrationAdjustment,
     CalibrationMember,
@@ -447,12 +448,15 @@ async def finalize(ctx: Ctx, session_id: uuid.UUID, expected: IfMatch | None = N
         ctx.session,
         ctx.org_id,
         "calibration.finalized",
-        {
-            "calibration_id": str(s.id),
-            "cycle_id": str(s.cycle_id),
-            "count": len(ids),
-            "results": [{**o, "rating": o["enforced_rating"] or o["computed_rating"]} for o in outcomes[:10000]],
-            "actor": ctx.principal.actor,
-        },
+        CalibrationFinalized(
+            calibration_id=s.id,
+            cycle_id=s.cycle_id,
+            count=len(ids),
+            results=[
+                CalibrationFinalizedResult(**o, rating=o["enforced_rating"] or o["computed_rating"])
+                for o in outcomes[:10000]
+            ],
+            actor=ctx.principal.actor,
+        ),
     )
     return s

@@ -32,6 +32,7 @@ from service.cycles.models import Cycle
 from service.cycles.service import load_cycle, writable_cycle
 from service.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from service.evaluations import repository as repo
+from service.evaluations.events import EvaluationAcknowledged
 from service.evaluations.models import CalibrationMember, Evaluation, PeerRequest
 from service.evaluations.schemas import (
     CalibrationOutcome,
@@ -532,11 +533,11 @@ async def emit_acknowledged(ctx: Ctx, ev: Evaluation) -> None:
         ctx.session,
         ctx.org_id,
         "evaluation.acknowledged",
-        {
-            "evaluation_id": str(ev.id),
-            "employee_id": str(ev.employee_id),
-            "cycle_id": str(ev.cycle_id),
-            "acknowledged_at": ev.acknowledged_at.isoformat() if ev.acknowledged_at else None,
-            "actor": ev.acknowledged_by,
-        },
+        EvaluationAcknowledged(
+            evaluation_id=ev.id,
+            employee_id=ev.employee_id,
+            cycle_id=ev.cycle_id,
+            acknowledged_at=ev.acknowledged_at,
+            actor=ev.acknowledged_by,
+        ),
     )

@@ -13,6 +13,7 @@ from service.authz.policy import Relation
 from service.cycles.models import Cycle
 from service.cycles.service import ensure_writable
 from service.errors import Conflict, ValidationFailed
+from service.evaluations.events import EvaluationFinalized
 from service.evaluations.interviews import sign_for_evaluation
 from service.evaluations.models import Evaluation
 from service.evaluations.schemas import EvaluationActionIn
@@ -120,14 +121,14 @@ async def act(
             ctx.session,
             ctx.org_id,
             "evaluation.finalized",
-            {
-                "evaluation_id": str(ev.id),
-                "employee_id": str(ev.employee_id),
-                "cycle_id": str(ev.cycle_id),
-                "final_score": str(ev.final_score) if ev.final_score is not None else None,
-                "rating": ev.final_rating,
-                "actor": ctx.principal.actor,
-            },
+            EvaluationFinalized(
+                evaluation_id=ev.id,
+                employee_id=ev.employee_id,
+                cycle_id=ev.cycle_id,
+                final_score=ev.final_score,
+                rating=ev.final_rating,
+                actor=ctx.principal.actor,
+            ),
         )
     elif action == "acknowledge":
         await emit_acknowledged(ctx, ev)

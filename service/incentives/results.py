@@ -24,6 +24,7 @@ from service.authz.enforce import require
 from service.authz.policy import Relation
 from service.errors import Conflict, NotFound
 from service.incentives import payroll
+from service.incentives.events import IncentiveFinalized
 from service.incentives.models import IncentivePlan, IncentiveResult, PayrollAck
 from service.incentives.plans import get_plan
 from service.incentives.schemas import (
@@ -414,13 +415,13 @@ async def finalize_many(ctx: Ctx, ids: Sequence[uuid.UUID], plan_id: uuid.UUID) 
         ctx.session,
         ctx.org_id,
         "incentive.finalized",
-        {
-            "plan_id": str(plan_id),
-            "cycle_id": str(plan.cycle_id) if plan else None,
-            "result_ids": [str(r.id) for r in rows[:10000]],
-            "count": len(rows),
-            "payroll_sequences": [seqs[r.id] for r in money][:10000],
-        },
+        IncentiveFinalized(
+            plan_id=plan_id,
+            cycle_id=plan.cycle_id if plan else None,
+            result_ids=[r.id for r in rows[:10000]],
+            count=len(rows),
+            payroll_sequences=[seqs[r.id] for r in money][:10000],
+        ),
     )
     return rows
 

@@ -1,41 +1,29 @@
 """The transactional outbox: a domain event is a row written in the same transaction as
-the change, so an event exists exactly when its change committed."""
+the change, so an event exists exactly when its change committed. Its payload is the
+event type's model (service/kit/events.py), stored as that model dumps it."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.kit import events
+from service.kit.events import EVENT_TYPES, EventPayload
 from service.kit.models import OutboxEvent
 from service.types import new_id, utcnow
 
-EVENT_TYPES = frozenset(
-    {
-        "objective.published",
-        "objective.closed",
-        "checkin.created",
-        "kpi.measurement.created",
-        "score.updated",
-        "score.amended",
-        "evaluation.finalized",
-        "evaluation.acknowledged",
-        "calibration.finalized",
-        "incentive.finalized",
-        "employee.upserted",
-    }
-)
+__all__ = ["EVENT_TYPES", "emit"]
 
 
-async def emit(session: AsyncSession, org_id: uuid.UUID, event_type: str, payload: dict[str, Any]) -> uuid.UUID:
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {event_type}")
+async def emit(session: AsyncSession, org_id: uuid.UUID, event_type: str, payload: EventPayload) -> uuid.UUID:
+    """Write `event_type` with `payload`, which must be an instance of that type's model:
+    an unknown type, a type without a model or a payload of another model raises, so no
+    event reaches a receiver in a shape its schema does not document."""
+    data = events.dump(event_type, payload)
     event_id = new_id()
     await session.execute(
-        insert(OutboxEvent).values(
-            org_id=org_id, id=event_id, event_type=event_type, payload=payload, created_at=utcnow()
-        )
+        insert(OutboxEvent).values(org_id=org_id, id=event_id, event_type=event_type, payload=data, created_at=utcnow())
     )
     return event_id

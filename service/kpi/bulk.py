@@ -32,6 +32,7 @@ from service.config import get_settings
 from service.cycles.models import Cycle
 from service.errors import PayloadTooLarge, ValidationFailed, validation_errors
 from service.kit import audit, outbox
+from service.kpi.events import KpiMeasurementCreated
 from service.kpi.models import KpiAssignment, KpiDefinition, KpiMeasurement
 from service.kpi.repository import chunks
 from service.kpi.schemas import BulkMeasurementResult, BulkMeasurementRow, plain_decimal
@@ -321,12 +322,12 @@ async def bulk_ingest(ctx: Ctx, rows: list[Any], atomic: bool) -> list[BulkMeasu
             ctx.session,
             ctx.org_id,
             "kpi.measurement.created",
-            {
-                "count": len(changes),
-                "created": len(inserts),
-                "updated": len(updates),
-                "assignment_ids": sorted(str(a) for a in touched),
-            },
+            KpiMeasurementCreated(
+                count=len(changes),
+                created=len(inserts),
+                updated=len(updates),
+                assignment_ids=sorted(touched, key=str),
+            ),
         )
     return [_result(p) for p in plans]
 

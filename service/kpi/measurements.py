@@ -18,6 +18,7 @@ from service.kit import audit, outbox
 from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
 from service.kpi import repository as repo
+from service.kpi.events import KpiMeasurementCreated
 from service.kpi.models import KpiAssignment, KpiMeasurement
 from service.kpi.schemas import KpiMeasurementCreate, KpiMeasurementPut, KpiMeasurementRead
 from service.kpi.service import ensure_open, get_assignment
@@ -61,13 +62,13 @@ async def _announce(ctx: Ctx, m: KpiMeasurement, outcome: str) -> None:
         ctx.session,
         ctx.org_id,
         EVENT,
-        {
-            "count": 1,
-            "created": int(outcome == "created"),
-            "updated": int(outcome == "updated"),
-            "assignment_ids": [str(m.assignment_id)],
-            "measurement_ids": [str(m.id)],
-        },
+        KpiMeasurementCreated(
+            count=1,
+            created=int(outcome == "created"),
+            updated=int(outcome == "updated"),
+            assignment_ids=[m.assignment_id],
+            measurement_ids=[m.id],
+        ),
     )
 
 

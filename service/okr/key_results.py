@@ -21,6 +21,7 @@ from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
 from service.okr import compute
 from service.okr import repository as repo
+from service.okr.events import CheckInCreated
 from service.okr.models import CheckIn, KeyResult, Objective
 from service.okr.schemas import (
     CheckInCreate,
@@ -382,20 +383,21 @@ async def create_check_in(ctx: Ctx, kr_id: uuid.UUID, data: CheckInCreate) -> Ch
         milestones[data.milestone]["done"] = bool(data.done)
         kr.milestones = milestones
     await ctx.session.flush()
-    payload = {
-        "check_in_id": str(check_in.id),
-        "key_result_id": str(kr.id),
-        "objective_id": str(obj.id),
-        "owner_id": str(obj.owner_id),
-        "value": _s(check_in.value),
-        "done": check_in.done,
-        "milestone": check_in.milestone,
-        "confidence": check_in.confidence,
-        "status": check_in.status,
-        "checked_in_at": at.isoformat(),
-        "author": check_in.author,
-    }
-    await outbox.emit(ctx.session, ctx.org_id, "checkin.created", payload)
+    event = CheckInCreated(
+        check_in_id=check_in.id,
+        key_result_id=kr.id,
+        objective_id=obj.id,
+        owner_id=obj.owner_id,
+        value=check_in.value,
+        done=check_in.done,
+        milestone=check_in.milestone,
+        confidence=check_in.confidence,
+        status=check_in.status,
+        checked_in_at=at,
+        author=check_in.author,
+    )
+    await outbox.emit(ctx.session, ctx.org_id, "checkin.created", event)
+    payload = event.dump()
     await audit.record(
         ctx.session,
         ctx.principal,

@@ -18,6 +18,7 @@ from service.kit import audit, outbox
 from service.kit.etag import IfMatch, check_version
 from service.okr import lint as rules
 from service.okr import repository as repo
+from service.okr.events import ObjectiveChange, ObjectiveClosed, ObjectivePublished
 from service.okr.models import KeyResult, Objective
 from service.okr.schemas import LintRequest
 from service.okr.service import (
@@ -36,7 +37,7 @@ TRANSITIONS: dict[str, tuple[str, str, str]] = {
     "publish": ("approved", "published", "published"),
     "close": ("published", "closed", "closed"),
 }
-EVENTS = {"publish": "objective.published", "close": "objective.closed"}
+EVENTS: dict[str, type[ObjectiveChange]] = {"publish": ObjectivePublished, "close": ObjectiveClosed}
 
 
 async def act(
@@ -91,20 +92,21 @@ async def act(
 
 
 async def _emit(ctx: Ctx, action: str, obj: Objective) -> None:
+    event = EVENTS[action]
     await outbox.emit(
         ctx.session,
         ctx.org_id,
-        EVENTS[action],
-        {
-            "objective_id": str(obj.id),
-            "owner_id": str(obj.owner_id),
-            "cycle_id": str(obj.cycle_id),
-            "level": obj.level,
-            "type": obj.type,
-            "title": obj.title,
-            "status": obj.status,
-            "actor": ctx.principal.actor,
-        },
+        event.event_type,
+        event(
+            objective_id=obj.id,
+            owner_id=obj.owner_id,
+            cycle_id=obj.cycle_id,
+            level=obj.level,
+            type=obj.type,
+            title=obj.title,
+            status=obj.status,
+            actor=ctx.principal.actor,
+        ),
     )
 
 

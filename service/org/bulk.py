@@ -31,6 +31,7 @@ from service.kit import audit, outbox
 from service.kit.chunks import chunks
 from service.kit.retry import ConcurrentChange
 from service.org import repository as repo
+from service.org.events import EmployeeUpserted
 from service.org.models import Department, Employee, Position
 from service.org.schemas import BulkEmployeeRow, BulkRowResult, EmployeeCreate
 from service.org.service import COMP_FIELDS
@@ -243,7 +244,7 @@ async def bulk_upsert(ctx: Ctx, rows: list[dict[str, Any]], atomic: bool) -> lis
             ctx.session,
             ctx.org_id,
             "employee.upserted",
-            {"employee_ids": [str(c[0]) for c in changes], "created": len(inserts), "updated": len(updates)},
+            EmployeeUpserted(employee_ids=[c[0] for c in changes], created=len(inserts), updated=len(updates)),
         )
     return [_result(p) for p in plans]
 

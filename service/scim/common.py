@@ -10,6 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from service.auth.context import Ctx
 from service.kit import outbox
+from service.org.events import EmployeeUpserted
 
 
 async def flush(ctx: Ctx) -> None:
@@ -31,5 +32,5 @@ async def publish(ctx: Ctx, employee_ids: list[uuid.UUID], created: int, updated
             ctx.session,
             ctx.org_id,
             "employee.upserted",
-            {"employee_ids": [str(i) for i in employee_ids], "created": created, "updated": updated, "source": "scim"},
+            EmployeeUpserted(employee_ids=employee_ids, created=created, updated=updated, source="scim"),
         )

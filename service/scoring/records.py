@@ -50,6 +50,7 @@ from service.principal import Principal
 from service.scoring import locks, policies
 from service.scoring import service as scoring
 from service.scoring.composite import ScoreResult, rating_for
+from service.scoring.events import ScoreAmended, ScoreAmendedPrevious
 from service.scoring.models import ScoreRecord
 from service.scoring.numbers import round_points
 from service.scoring.schemas import AmendmentCreate, Correction
@@ -469,18 +470,16 @@ async def amend(
         ctx.session,
         ctx.org_id,
         "score.amended",
-        {
-            "cycle_id": str(cycle.id),
-            "employee_id": str(row.id),
-            "version": new.version,
-            "previous": {"version": rec.version, "final": _shown(_exact(rec.final)), "rating": rec.rating},
-            "final": _shown(_exact(final)),
-            "rating": rating,
-            "amended_by": ctx.principal.actor,
-            "correction_ids": [
-                str(c.result_id) for c in corrections if c.action in ("adjustment_created", "payment_created")
-            ],
-        },
+        ScoreAmended(
+            cycle_id=cycle.id,
+            employee_id=row.id,
+            version=new.version,
+            previous=ScoreAmendedPrevious(version=rec.version, final=_shown(_exact(rec.final)), rating=rec.rating),
+            final=_shown(_exact(final)),
+            rating=rating,
+            amended_by=ctx.principal.actor,
+            correction_ids=[c.result_id for c in corrections if c.action in ("adjustment_created", "payment_created")],
+        ),
     )
     return cycle, after, rec.version, corrections
 

@@ -28,6 +28,7 @@ from service.org.repository import employees_matching, names_of
 from service.scoring import jobs, records
 from service.scoring import service as scoring
 from service.scoring.composite import COMPONENTS
+from service.scoring.events import ScoreUpdated
 from service.scoring.models import ScoreJob, ScoreSnapshot
 from service.scoring.numbers import round_fraction, round_points
 from service.scoring.schemas import PolicyRef, ScoreRead, ScoreVersionRead
@@ -447,7 +448,7 @@ async def _recompute(ctx: Ctx, cycle: Cycle) -> tuple[int, int]:
             ctx.session,
             ctx.org_id,
             "score.updated",
-            {"cycle_id": str(cycle.id), "employee_ids": [str(e) for e in changed[:10000]], "count": len(changed)},
+            ScoreUpdated(cycle_id=cycle.id, employee_ids=changed[:10000], count=len(changed)),
         )
     return len(scored), len(changed)
 

@@ -54,6 +54,8 @@ from service.principal import SCOPE_MEANINGS
 from service.scoring import schemas as scoring
 from service.web import openapi_access
 from service.web.openapi_examples import add_examples
+from service.web.openapi_webhooks import TAG as WEBHOOKS_TAG
+from service.web.openapi_webhooks import declare_webhooks
 from service.webhooks import schemas as webhooks
 
 # The module that handles an operation -> its domain tag. Every module with documented
@@ -91,7 +93,11 @@ TAGS: dict[str, tuple[str, str]] = {
         "incentives",
         "Incentive plans, their results in exact minor units, nominations, and the payroll feed.",
     ),
-    "service.webhooks.api": ("webhooks", "Webhook endpoints (Standard Webhooks signatures) and their deliveries."),
+    "service.webhooks.api": (
+        "webhooks",
+        "Webhook endpoints (Standard Webhooks signatures) and their deliveries; the messages they receive are "
+        "the document's `webhooks`, one per event type.",
+    ),
     "service.tasks.api": (
         "tasks",
         "Work waiting for the caller: approvals, reviews, peer feedback, acknowledgements and overdue check-ins.",
@@ -427,8 +433,9 @@ def name_generics(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def name_operations(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
-    """Operation ids from the handlers, tags from their domains, and the top-level
-    `tags`, `servers`, `info.contact` and `info.license`."""
+    """Operation ids from the handlers, tags from their domains, the `webhooks`
+    (service/web/openapi_webhooks.py), and the top-level `tags`, `servers`,
+    `info.contact` and `info.license`."""
     seen: dict[str, str] = {}
     used: set[str] = set()
     for route in documented_routes(app):
@@ -447,6 +454,8 @@ def name_operations(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
             operation["operationId"] = route.name
             operation["tags"] = [tag]
             used.add(tag)
+    declare_webhooks(document)
+    used.add(WEBHOOKS_TAG)
     document["tags"] = [{"name": tag, "description": text} for tag, text in TAGS.values() if tag in used]
     name_generics(document)
     name_enums(document)

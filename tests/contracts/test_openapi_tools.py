@@ -4,7 +4,7 @@ tools are the locked npm project of tests/node, installed by tests/node_tools.py
 - Redocly CLI's `lint` with the recommended rules (redocly.yaml) finds no error and no
   warning; the two accepted findings are listed, with their reason, in
   .redocly.lint-ignore.yaml;
-- openapi-typescript generates the types of every path, and `tsc --strict` compiles a
+- openapi-typescript generates the types of every path and webhook, and `tsc --strict` compiles a
   small client written with openapi-fetch against them; the same client with a value
   outside an enum, or a misspelt field, does not compile.
 """
@@ -61,6 +61,13 @@ export async function createBonusPlan(cycleId: string): Promise<string> {
   if (error) throw new Error(`${error.status} ${error.detail ?? ""}`);
   if (data.kind === "short_term_bonus" && data.params) return `${data.params.basis} ${data.params.pool_minor}`;
   return data.kind;
+}
+
+type Published = components["schemas"]["ObjectivePublishedEvent"];
+
+export function onPublished(body: Published): string {
+  const kind: "objective.published" = body.type;
+  return `${kind} ${body.timestamp} ${body.data.title} ${body.data.level}`;
 }
 """
 # openapi-typescript types a property with a default as present (its `defaultNonNullable`),
@@ -134,6 +141,8 @@ def test_openapi_typescript_types_every_path(typed: Path):
     missing = [path for path in document["paths"] if f'"{path}": {{' not in text]
     assert missing == []
     assert 'EmployeeStatus: "active" | "on_leave" | "terminated";' in text
+    missing_hooks = [event for event in document["webhooks"] if f'"{event}": {{' not in text]
+    assert missing_hooks == [] and "export interface webhooks" in text
 
 
 def test_a_strict_typescript_client_compiles_and_catches_mistakes(node_tools: Path, typed: Path):

@@ -185,3 +185,27 @@ async def test_a_generated_client_creates_and_patches_a_plan_of_a_kind(
     )
     seen = await _module("api.incentives.get_incentive_plan").asyncio(client=manager, plan_id=plan.id)
     assert seen.kind == "kpi_excess_reward" and seen.params is None  # pay data, hidden from managers
+
+
+def test_generated_models_read_a_webhook_body(generated: tuple[Path, str]):
+    """A receiver in Python gets the events' models from the same generator
+    (docs/webhooks.md): the body as the service sends it parses into them."""
+    event = _module("models.objective_published_event").ObjectivePublishedEvent
+    objective_id = uuid.uuid4()
+    body = {
+        "type": "objective.published",
+        "timestamp": "2026-03-02T09:30:00.000001Z",
+        "data": {
+            "objective_id": str(objective_id),
+            "owner_id": str(uuid.uuid4()),
+            "cycle_id": str(uuid.uuid4()),
+            "level": "team",
+            "type": "committed",
+            "title": "Grow the online share",
+            "status": "published",
+            "actor": "u-1",
+        },
+    }
+    parsed = event.from_dict(body)
+    assert parsed.data.objective_id == objective_id and parsed.data.level.value == "team"
+    assert parsed.to_dict()["data"]["title"] == "Grow the online share"

@@ -20,6 +20,7 @@ from service.config import get_settings
 from service.db import database
 from service.kit.models import OutboxEvent
 from service.observability import configure_logging, observe_job, redact, setup_tracing
+from service.org.events import EmployeeUpserted
 from service.types import new_id, utcnow
 from service.web.app import create_app
 from tests.conftest import Tenant, bearer
@@ -89,7 +90,13 @@ async def test_outbox_lag_is_the_age_of_the_oldest_unpublished_event(tenant: Ten
     old = utcnow() - dt.timedelta(days=400)  # older than anything another test leaves behind
     async with database.sessions() as session:
         session.add(
-            OutboxEvent(org_id=tenant.org_id, id=event_id, event_type="employee.upserted", payload={}, created_at=old)
+            OutboxEvent(
+                org_id=tenant.org_id,
+                id=event_id,
+                event_type="employee.upserted",
+                payload=EmployeeUpserted(employee_ids=[], created=0, updated=0).dump(),
+                created_at=old,
+            )
         )
         await session.commit()
     try:
@@ -124,7 +131,7 @@ async def test_score_recompute_duration(team: Tenant) -> None:
 async def test_webhook_delivery_duration(hooks, receiver, engine) -> None:
     before = counted("job_duration_seconds_count", job="webhook_delivery", outcome="succeeded")
     sub = await subscribe(hooks, receiver.url(), events=["employee.upserted"])
-    await emit(hooks.org_id, "employee.upserted", {"id": "x"})
+    await emit(hooks.org_id, "employee.upserted")
     await drain(engine(), all_settled(hooks, sub["id"]))
     assert counted("job_duration_seconds_count", job="webhook_delivery", outcome="succeeded") == before + 1
     samples = await scrape(hooks.client)

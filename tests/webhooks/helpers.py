@@ -12,6 +12,8 @@ import httpx
 
 from service.db import database
 from service.kit import outbox
+from service.kit.events import EventPayload
+from service.org.events import EmployeeUpserted
 from service.webhooks.delivery import Dispatcher
 from tests.conftest import Tenant
 
@@ -46,13 +48,14 @@ async def subscribe(
 
 
 async def emit(
-    org_id: uuid.UUID, event_type: str = "employee.upserted", payload: dict[str, Any] | None = None
+    org_id: uuid.UUID, event_type: str = "employee.upserted", payload: EventPayload | None = None
 ) -> uuid.UUID:
-    """An event in the outbox, committed, as a domain change would write it."""
+    """An event in the outbox, committed, as a domain change would write it (by default an
+    `employee.upserted` naming one new employee id)."""
+    if payload is None:
+        payload = EmployeeUpserted(employee_ids=[uuid.uuid4()], created=1, updated=0)
     async with database.sessions() as session:
-        event_id = await outbox.emit(
-            session, org_id, event_type, payload if payload is not None else {"id": str(uuid.uuid4())}
-        )
+        event_id = await outbox.emit(session, org_id, event_type, payload)
         await session.commit()
     return event_id
 

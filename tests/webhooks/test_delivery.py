@@ -6,11 +6,14 @@ timeouts, and the URL check made again at delivery time."""
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from service.config import get_settings
+from service.okr.events import ObjectivePublished
+from service.scoring.events import ScoreUpdated
 from service.webhooks.delivery import SCHEDULE
 from tests.webhooks.helpers import (
     all_settled,
@@ -26,27 +29,37 @@ from tests.webhooks.receiver import HANG, Reply
 
 
 async def test_signed_delivery_verifies_with_standardwebhooks(hooks, receiver, engine):
-    sub = await subscribe(hooks, receiver.url(), events=["employee.upserted"])
-    event_id = await emit(hooks.org_id, "employee.upserted", {"id": "e-1", "name": "Zoë"})
+    sub = await subscribe(hooks, receiver.url(), events=["objective.published"])
+    published = ObjectivePublished(
+        objective_id=uuid.uuid4(),
+        owner_id=uuid.uuid4(),
+        cycle_id=uuid.uuid4(),
+        level="team",
+        type="committed",
+        title="Zoë's objective",
+        status="published",
+        actor="u-1",
+    )
+    event_id = await emit(hooks.org_id, "objective.published", published)
     await drain(engine(), all_settled(hooks, sub["id"]))
     (req,) = await receiver.wait_for(1)
     assert req.method == "POST" and req.path == "/hook"
     assert req.headers["content-type"] == "application/json"
     payload = Webhook(sub["secret"]).verify(req.body, req.headers)
-    assert payload["type"] == "employee.upserted"
-    assert payload["data"] == {"id": "e-1", "name": "Zoë"}
+    assert payload["type"] == "objective.published"
+    assert payload["data"] == published.dump() and payload["data"]["title"] == "Zoë's objective"
     assert payload["timestamp"].endswith("Z")
     assert req.headers["webhook-id"].startswith("msg_")
     assert len(req.headers["webhook-signature"].split(" ")) == 1
     with pytest.raises(WebhookVerificationError):
         Webhook("whsec_" + "A" * 44).verify(req.body, req.headers)
     with pytest.raises(WebhookVerificationError):
-        Webhook(sub["secret"]).verify(req.body.replace(b"e-1", b"e-2"), req.headers)
+        Webhook(sub["secret"]).verify(req.body.replace("Zoë".encode(), b"Zoe"), req.headers)
 
     (d,) = await deliveries(hooks, sub["id"])
     assert d["status"] == "succeeded" and d["attempts"] == 1 and d["last_status_code"] == 200
     assert d["webhook_id"] == req.headers["webhook-id"] and d["event_id"] == str(event_id)
-    assert d["event_type"] == "employee.upserted" and d["last_response_excerpt"] == "ok"
+    assert d["event_type"] == "objective.published" and d["last_response_excerpt"] == "ok"
 
 
 async def test_fan_out_matches_event_types_active_subscriptions_and_organization(hooks, other_tenant, receiver, engine):
@@ -325,7 +338,8 @@ async def test_url_is_checked_again_at_delivery_time(hooks, receiver, engine):
 
 async def test_payload_shape(hooks, receiver, engine):
     sub = await subscribe(hooks, receiver.url(), events=["score.updated"])
-    await emit(hooks.org_id, "score.updated", {"employee_id": "e", "final": "87.50"})
+    updated = ScoreUpdated(cycle_id=uuid.uuid4(), employee_ids=[uuid.uuid4()], count=1)
+    await emit(hooks.org_id, "score.updated", updated)
     await drain(engine(), all_settled(hooks, sub["id"]))
     (req,) = await receiver.wait_for(1)
     body = json.loads(req.body)
@@ -333,5 +347,5 @@ async def test_payload_shape(hooks, receiver, engine):
     assert body == {
         "type": "score.updated",
         "timestamp": body["timestamp"],
-        "data": {"employee_id": "e", "final": "87.50"},
+        "data": {"cycle_id": str(updated.cycle_id), "employee_ids": [str(updated.employee_ids[0])], "count": 1},
     }
