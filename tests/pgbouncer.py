@@ -2,9 +2,8 @@
 (tests/run_suites.py): the production overlay sets `DB_PGBOUNCER=true`, so the request
 path, bulk writes, recomputes, the outbox and the worker run through one here.
 
-Debian's `pgbouncer` is installed when absent (apt-get, once per machine: the package
-stays installed between runs). It refuses to run as root, so it runs as the `postgres`
-system user when started by root. Everything it needs lives in a temporary directory.
+Debian's `pgbouncer` is installed when absent (tests/apt.py). It refuses to run as root,
+so it runs as the `postgres` system user when started by root. Everything it needs lives in a temporary directory.
 """
 
 from __future__ import annotations
@@ -20,33 +19,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from tests import apt
+
 CANDIDATES = ("pgbouncer", "/usr/sbin/pgbouncer")
 
 
 def binary() -> str | None:
-    for name in CANDIDATES:
-        found = shutil.which(name) or (name if os.path.isfile(name) and os.access(name, os.X_OK) else None)
-        if found:
-            return found
-    return None
+    return apt.find(CANDIDATES)
 
 
 def ensure_installed() -> tuple[str | None, str]:
-    """The pgbouncer binary, installing Debian's package when absent; or None and why."""
-    if binary():
-        return binary(), "installed"
-    if not shutil.which("apt-get"):
-        return None, "no apt-get to install pgbouncer with"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    prefix = [] if os.geteuid() == 0 else ["sudo", "-n"]
-    install = [*prefix, "apt-get", "install", "-y", "-q", "--no-install-recommends", "pgbouncer"]
-    done = subprocess.run(install, env=env, capture_output=True, text=True, timeout=600, check=False)
-    if done.returncode != 0:  # a stale package index: refresh it once and try again
-        subprocess.run([*prefix, "apt-get", "update", "-q"], env=env, capture_output=True, timeout=600, check=False)
-        done = subprocess.run(install, env=env, capture_output=True, text=True, timeout=600, check=False)
-    if binary():
-        return binary(), "installed now"
-    return None, f"apt-get install pgbouncer failed: {done.stderr.strip()[-300:]}"
+    """The pgbouncer binary, installing Debian's package when absent (tests/apt.py); or None and why."""
+    return apt.ensure("pgbouncer", CANDIDATES)
 
 
 def _free_port() -> int:
