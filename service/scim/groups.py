@@ -36,7 +36,7 @@ from scim2_models import (
     SearchRequest,
     UniquenessException,
 )
-from sqlalchemy import Select, and_, exists, func, literal, select
+from sqlalchemy import Select, and_, exists, func, literal, select, text
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import aliased
 
@@ -182,7 +182,9 @@ async def load(ctx: Ctx, group_id: str, *, lock: bool = False, with_members: boo
         raise NotFoundException(detail=f"Group {group_id!r} not found")
     stmt = _query(ctx.org_id).where(Department.id == department_id).execution_options(populate_existing=True)
     if lock:
-        stmt = stmt.with_for_update(of=Department)
+        # FOR NO KEY UPDATE: a concurrent write that makes this department a parent (its
+        # foreign key check takes FOR KEY SHARE) does not wait for this one, nor deadlock.
+        stmt = stmt.with_for_update(of=Department, key_share=True)
     found = [(dep, side) for dep, side in await ctx.session.execute(stmt)]
     if not found:
         raise NotFoundException(detail=f"Group {group_id!r} not found")
@@ -347,6 +349,18 @@ async def _unique_name(ctx: Ctx, name: str, group_id: uuid.UUID | None) -> None:
         raise UniquenessException(detail=f"a Group named {name.strip()!r} already exists")
 
 
+async def _hold_tree(ctx: Ctx) -> None:
+    """Make moves within an organization queue, so that two concurrent moves (A under B,
+    B under A) cannot each pass the cycle check against the other's old tree: on
+    PostgreSQL the organization's row FOR UPDATE; on SQLite the database's write lock,
+    taken by a write that changes nothing (reads before a transaction's first write are
+    not in it). Either way the cycle check that follows reads the latest commit."""
+    if ctx.session.get_bind().dialect.name == "postgresql":
+        await ctx.session.execute(select(Organization.id).where(Organization.id == ctx.org_id).with_for_update())
+    else:
+        await ctx.session.execute(text("UPDATE organizations SET id = id WHERE 0"))
+
+
 async def _parent(ctx: Ctx, value: str | None, group_id: uuid.UUID | None) -> uuid.UUID | None:
     """The department a Group's `parent.value` names: another Group of the organization,
     not the Group itself nor one of its descendants (a Group of another organization is
@@ -363,9 +377,7 @@ async def _parent(ctx: Ctx, value: str | None, group_id: uuid.UUID | None) -> uu
     if parent_id is None or found is None:
         raise InvalidValueException(detail=f"parent {value!r} names no Group")
     if group_id is not None:
-        # Moves within an organization queue on its row, so two concurrent moves (A under
-        # B, B under A) cannot each pass the cycle check against the other's old tree.
-        await ctx.session.execute(select(Organization.id).where(Organization.id == ctx.org_id).with_for_update())
+        await _hold_tree(ctx)
     if group_id is not None and group_id in await org_repo.department_ancestors(ctx.session, ctx.org_id, parent_id):
         raise InvalidValueException(detail="this parent would make a department cycle")
     return parent_id

@@ -3,6 +3,7 @@ department's parent, so an HRIS syncs the tree and not a flat list of Groups."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tests.scim.conftest import GROUP, TREE, Scim, patch
@@ -165,3 +166,15 @@ async def test_a_tree_built_over_rest_shows_over_scim(scim: Scim) -> None:
     assert parent_of(group) == top["id"]
     found = await scim.search("/Groups", filter=f'{TREE}:parent.value eq "{top["id"]}"')
     assert [g["displayName"] for g in found["Resources"]] == ["EMEA"]
+
+
+async def test_concurrent_moves_cannot_make_a_cycle(scim: Scim) -> None:
+    a, b = await create(scim, "Left"), await create(scim, "Right")
+    move = f"{TREE}:parent"
+    results = await asyncio.gather(
+        scim.patch(f"/Groups/{a['id']}", patch({"op": "add", "path": move, "value": {"value": b["id"]}})),
+        scim.patch(f"/Groups/{b['id']}", patch({"op": "add", "path": move, "value": {"value": a["id"]}})),
+    )
+    assert sorted(r.status_code for r in results) == [200, 400], [r.text for r in results]
+    parents = [await rest_parent(scim, a["id"]), await rest_parent(scim, b["id"])]
+    assert parents.count(None) == 1
