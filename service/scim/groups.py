@@ -142,13 +142,15 @@ def _members_of(org_id: uuid.UUID, department_ids: Iterable[uuid.UUID]) -> Selec
     )
 
 
-async def _parents(ctx: Ctx, departments: Iterable[Department]) -> dict[uuid.UUID, Department]:
-    """The parent departments of `departments` that are Groups, by id."""
+async def _parents(ctx: Ctx, departments: Iterable[Department]) -> set[uuid.UUID]:
+    """The ids of the parent departments of `departments` that are Groups."""
     wanted = {dep.parent_id for dep in departments if dep.parent_id is not None}
     if not wanted:
-        return {}
-    rows = await ctx.session.execute(_query(ctx.org_id).with_only_columns(Department).where(Department.id.in_(wanted)))
-    return {dep.id: dep for dep in rows.scalars()}
+        return set()
+    rows = await ctx.session.execute(
+        _query(ctx.org_id).with_only_columns(Department.id).where(Department.id.in_(wanted))
+    )
+    return set(rows.scalars())
 
 
 async def _rows(ctx: Ctx, found: list[tuple[Department, ScimGroup | None]], with_members: bool) -> list[GroupRow]:
@@ -170,7 +172,7 @@ async def _rows(ctx: Ctx, found: list[tuple[Department, ScimGroup | None]], with
             side,
             *digests.get(dep.id, (0, None)),
             members=members[dep.id] if with_members else None,
-            parent=parents.get(dep.parent_id) if dep.parent_id is not None else None,
+            parent_id=dep.parent_id if dep.parent_id in parents else None,
         )
         for dep, side in found
     ]
@@ -370,14 +372,14 @@ async def _parent(ctx: Ctx, value: str | None, group_id: uuid.UUID | None) -> uu
     parent_id = parse_id(value)
     if parent_id is not None and parent_id == group_id:
         raise InvalidValueException(detail="a Group cannot be its own parent")
+    if group_id is not None:
+        await _hold_tree(ctx)
     found = None
     if parent_id is not None:
         stmt = _query(ctx.org_id).with_only_columns(Department.id).where(Department.id == parent_id)
         found = (await ctx.session.execute(stmt)).first()
     if parent_id is None or found is None:
         raise InvalidValueException(detail=f"parent {value!r} names no Group")
-    if group_id is not None:
-        await _hold_tree(ctx)
     if group_id is not None and group_id in await org_repo.department_ancestors(ctx.session, ctx.org_id, parent_id):
         raise InvalidValueException(detail="this parent would make a department cycle")
     return parent_id
@@ -420,7 +422,7 @@ async def update(
     # something of the parent only when it speaks the extension. The parent changes when
     # it differs from the one the Group showed (a parent hidden from SCIM stays).
     if values.speaks_tree or current_method() == "PATCH":
-        shown = row.parent.id if row.parent is not None else None
+        shown = row.parent_id
         kept = shown is not None and parse_id(values.parent) == shown
         if not kept and not (shown is None and values.parent is None):
             dep.parent_id = await _parent(ctx, values.parent, dep.id)

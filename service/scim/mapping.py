@@ -215,7 +215,7 @@ class GroupRow:
     member_count: int
     member_stamp: dt.datetime | None
     members: list[uuid.UUID] | None = None  # None when the members were not loaded
-    parent: Department | None = None  # the parent department, when it is a Group
+    parent_id: uuid.UUID | None = None  # the parent department's id, when it is a Group
 
     @property
     def version(self) -> str:
@@ -246,10 +246,9 @@ def group_resource(model: type[Resource[Any]], row: GroupRow) -> Resource[Any]:
         "members": members,
         "meta": Meta(resource_type="Group", created=dep.created_at, last_modified=dep.updated_at, version=row.version),
     }
-    if row.parent is not None:
-        parent = row.parent
+    if row.parent_id is not None:
         fields[DepartmentTree.__name__] = DepartmentTree(
-            parent=ParentGroup(value=str(parent.id), ref=f"Groups/{parent.id}")
+            parent=ParentGroup(value=str(row.parent_id), ref=f"Groups/{row.parent_id}")
         )
     return model(**fields)
 
