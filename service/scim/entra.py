@@ -9,6 +9,9 @@ policy accepts it, so the request body is rewritten before the server reads it:
 - POST and PUT: `"urn:…:User": {"manager": "<id>"}` gets `{"manager": {"value": "<id>"}}`,
   an empty string drops the manager.
 
+A Group's `parent` (the service's Group extension) is a reference of the same shape, and
+identity providers' custom attributes are plain strings, so it is rewritten the same way.
+
 One more Entra habit is smoothed here: a `remove` selecting members by value sends
 `{"$ref": null, "value": "<id>"}`; scim2-models reads every key as an `eq` condition, and
 `$ref eq null` matches no stored member (they all have a `$ref`). Null keys of such
@@ -23,10 +26,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from service.scim.schema import ENTERPRISE_SCHEMA
+from service.scim.schema import ENTERPRISE_SCHEMA, GROUP_EXTENSION_SCHEMA
 
-_EXTENSION = ENTERPRISE_SCHEMA.lower()
-_MANAGER_PATH = f"{_EXTENSION}:manager"
+# The single-valued references sent as bare ids: extension URN → attribute name.
+_REFERENCES = {ENTERPRISE_SCHEMA.lower(): "manager", GROUP_EXTENSION_SCHEMA.lower(): "parent"}
+_PATHS = {f"{urn}:{name}" for urn, name in _REFERENCES.items()}
 
 
 def rewrite_body(method: str, body: bytes) -> bytes:
@@ -63,7 +67,7 @@ def _rewrite_operation(operation: dict[str, Any]) -> bool:
     path = operation.get(path_key) if path_key else None
     if op == "remove" and value_key is not None and _drop_null_selectors(operation[value_key]):
         return True
-    if isinstance(path, str) and path.strip().lower() == _MANAGER_PATH:
+    if isinstance(path, str) and path.strip().lower() in _PATHS:
         if value_key is None:
             return False
         value = operation[value_key]
@@ -81,24 +85,24 @@ def _rewrite_operation(operation: dict[str, Any]) -> bool:
 
 
 def _rewrite_resource(document: dict[str, Any]) -> bool:
-    """Rewrite the manager of a resource body, or of a path-less PATCH value, where it
-    may appear as `"urn:…:User": {"manager": …}` or as `"urn:…:User:manager": …`."""
+    """Rewrite the references of a resource body, or of a path-less PATCH value, where
+    they may appear as `"urn:…:User": {"manager": …}` or as `"urn:…:User:manager": …`."""
     changed = False
     for key in list(document):
         if not isinstance(key, str):
             continue
         lowered = key.lower()
-        if lowered == _MANAGER_PATH:
-            changed |= _fix_manager(document, key)
-        elif lowered == _EXTENSION and isinstance(document[key], dict):
+        if lowered in _PATHS:
+            changed |= _fix_reference(document, key)
+        elif lowered in _REFERENCES and isinstance(document[key], dict):
             extension = document[key]
-            manager_key = _key(extension, "manager")
-            if manager_key is not None:
-                changed |= _fix_manager(extension, manager_key)
+            reference_key = _key(extension, _REFERENCES[lowered])
+            if reference_key is not None:
+                changed |= _fix_reference(extension, reference_key)
     return changed
 
 
-def _fix_manager(holder: dict[str, Any], key: str) -> bool:
+def _fix_reference(holder: dict[str, Any], key: str) -> bool:
     value = holder[key]
     if value == "":
         del holder[key]

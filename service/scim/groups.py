@@ -7,8 +7,17 @@ another Group moves them. Removing a member clears their department. Member ids 
 name no User of the organization are ignored, as identity providers send members the
 service may not have been given.
 
-DELETE hides the Group from SCIM and detaches its members; the department row stays,
-since objectives and history point at it (an HR admin can delete it over REST).
+A Group's parent (the extension `urn:…:perf:2.0:Group`, `parent.value`) is the
+department's `parent_id`, so an HRIS syncs the department tree. A parent must be another
+Group of the organization and must not make a cycle; otherwise the request is refused
+with nothing changed. A PUT that neither lists the extension in `schemas` nor carries it
+leaves the parent as it is, so an identity provider unaware of the tree never flattens
+one built over REST. Only a parent that is a Group is shown (a department hidden from
+SCIM is no Group to point at).
+
+DELETE hides the Group from SCIM and detaches its members and its child Groups (they
+become top-level); the department row stays, since objectives and history point at it
+(an HR admin can delete it over REST).
 Membership changes are set-based: one SELECT, one UPDATE and one audit INSERT per call,
 whatever the number of members.
 """
@@ -27,14 +36,16 @@ from scim2_models import (
     SearchRequest,
     UniquenessException,
 )
-from sqlalchemy import Select, and_, exists, func, literal, select
+from sqlalchemy import Select, and_, exists, func, literal, select, text
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import aliased
 
 from service.auth.context import Ctx
 from service.kit import audit
-from service.org.models import Department, Employee
+from service.org import repository as org_repo
+from service.org.models import Department, Employee, Organization
 from service.org.service import department_snapshot
+from service.scim.auth import current_method
 from service.scim.common import flush, publish
 from service.scim.filters import (
     COMPLEX,
@@ -56,15 +67,28 @@ from service.scim.mapping import (
     parse_id,
 )
 from service.scim.models import ScimGroup, ScimUser
-from service.scim.schema import GROUP_SCHEMA
+from service.scim.schema import GROUP_EXTENSION_SCHEMA, GROUP_SCHEMA
 from service.types import new_id, utcnow
 
 NAME_LIMIT = 200
 
 
 def _attributes() -> dict[str, Attribute]:
-    core = GROUP_SCHEMA.lower() + ":"
+    core, tree = GROUP_SCHEMA.lower() + ":", GROUP_EXTENSION_SCHEMA.lower() + ":"
     member, member_scim = aliased(Employee), aliased(ScimUser)
+    parent_scim = aliased(ScimGroup)
+    has_parent = and_(
+        Department.parent_id.is_not(None),
+        ~exists(
+            select(literal(1))
+            .select_from(parent_scim)
+            .where(
+                parent_scim.org_id == Department.org_id,
+                parent_scim.id == Department.parent_id,
+                parent_scim.deleted_at.is_not(None),
+            )
+        ),
+    )
 
     def some_member(condition: Any) -> Any:
         return exists(
@@ -89,6 +113,9 @@ def _attributes() -> dict[str, Attribute]:
         core + "meta.created": Attribute(DATETIME, literal(True), Department.created_at),
         core + "meta.lastmodified": Attribute(DATETIME, literal(True), Department.updated_at),
         core + "meta.resourcetype": Attribute(CONSTANT, literal(True), "Group"),
+        GROUP_EXTENSION_SCHEMA.lower(): Attribute(COMPLEX, has_parent),
+        tree + "parent": Attribute(COMPLEX, has_parent),
+        tree + "parent.value": Attribute(UUID, has_parent, Department.parent_id),
     }
 
 
@@ -115,8 +142,20 @@ def _members_of(org_id: uuid.UUID, department_ids: Iterable[uuid.UUID]) -> Selec
     )
 
 
+async def _parents(ctx: Ctx, departments: Iterable[Department]) -> set[uuid.UUID]:
+    """The ids of the parent departments of `departments` that are Groups."""
+    wanted = {dep.parent_id for dep in departments if dep.parent_id is not None}
+    if not wanted:
+        return set()
+    rows = await ctx.session.execute(
+        _query(ctx.org_id).with_only_columns(Department.id).where(Department.id.in_(wanted))
+    )
+    return set(rows.scalars())
+
+
 async def _rows(ctx: Ctx, found: list[tuple[Department, ScimGroup | None]], with_members: bool) -> list[GroupRow]:
     ids = [dep.id for dep, _ in found]
+    parents = await _parents(ctx, (dep for dep, _ in found))
     digests: dict[uuid.UUID, tuple[int, dt.datetime | None]] = {}
     members: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in ids}
     if ids:
@@ -128,7 +167,13 @@ async def _rows(ctx: Ctx, found: list[tuple[Department, ScimGroup | None]], with
             for dep_id, emp_id in await ctx.session.execute(stmt):
                 members[dep_id].append(emp_id)
     return [
-        GroupRow(dep, side, *digests.get(dep.id, (0, None)), members=members[dep.id] if with_members else None)
+        GroupRow(
+            dep,
+            side,
+            *digests.get(dep.id, (0, None)),
+            members=members[dep.id] if with_members else None,
+            parent_id=dep.parent_id if dep.parent_id in parents else None,
+        )
         for dep, side in found
     ]
 
@@ -139,7 +184,9 @@ async def load(ctx: Ctx, group_id: str, *, lock: bool = False, with_members: boo
         raise NotFoundException(detail=f"Group {group_id!r} not found")
     stmt = _query(ctx.org_id).where(Department.id == department_id).execution_options(populate_existing=True)
     if lock:
-        stmt = stmt.with_for_update(of=Department)
+        # FOR NO KEY UPDATE: a concurrent write that makes this department a parent (its
+        # foreign key check takes FOR KEY SHARE) does not wait for this one, nor deadlock.
+        stmt = stmt.with_for_update(of=Department, key_share=True)
     found = [(dep, side) for dep, side in await ctx.session.execute(stmt)]
     if not found:
         raise NotFoundException(detail=f"Group {group_id!r} not found")
@@ -255,6 +302,30 @@ async def _set_department(ctx: Ctx, employee_ids: set[uuid.UUID], department_id:
     )
 
 
+async def _detach_children(ctx: Ctx, department_id: uuid.UUID) -> None:
+    """Make the child departments of a deleted Group top-level: one UPDATE and one audit
+    INSERT, whatever the number of children."""
+    rows = await ctx.session.execute(
+        select(Department.id).where(Department.org_id == ctx.org_id, Department.parent_id == department_id)
+    )
+    children = sorted(r[0] for r in rows)
+    if not children:
+        return
+    await ctx.session.execute(
+        sql_update(Department)
+        .where(Department.org_id == ctx.org_id, Department.id.in_(children))
+        .values(parent_id=None, version=Department.version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    await audit.record_many(
+        ctx.session,
+        ctx.principal,
+        "department.updated",
+        "department",
+        [(i, {"parent_id": str(department_id)}, {"parent_id": None}) for i in children],
+    )
+
+
 # --- writes ---------------------------------------------------------------------------------
 
 
@@ -280,10 +351,45 @@ async def _unique_name(ctx: Ctx, name: str, group_id: uuid.UUID | None) -> None:
         raise UniquenessException(detail=f"a Group named {name.strip()!r} already exists")
 
 
+async def _hold_tree(ctx: Ctx) -> None:
+    """Make moves within an organization queue, so that two concurrent moves (A under B,
+    B under A) cannot each pass the cycle check against the other's old tree: on
+    PostgreSQL the organization's row FOR UPDATE; on SQLite the database's write lock,
+    taken by a write that changes nothing (reads before a transaction's first write are
+    not in it). Either way the cycle check that follows reads the latest commit."""
+    if ctx.session.get_bind().dialect.name == "postgresql":
+        await ctx.session.execute(select(Organization.id).where(Organization.id == ctx.org_id).with_for_update())
+    else:
+        await ctx.session.execute(text("UPDATE organizations SET id = id WHERE 0"))
+
+
+async def _parent(ctx: Ctx, value: str | None, group_id: uuid.UUID | None) -> uuid.UUID | None:
+    """The department a Group's `parent.value` names: another Group of the organization,
+    not the Group itself nor one of its descendants (a Group of another organization is
+    as unknown as an id that names nothing)."""
+    if value is None:
+        return None
+    parent_id = parse_id(value)
+    if parent_id is not None and parent_id == group_id:
+        raise InvalidValueException(detail="a Group cannot be its own parent")
+    if group_id is not None:
+        await _hold_tree(ctx)
+    found = None
+    if parent_id is not None:
+        stmt = _query(ctx.org_id).with_only_columns(Department.id).where(Department.id == parent_id)
+        found = (await ctx.session.execute(stmt)).first()
+    if parent_id is None or found is None:
+        raise InvalidValueException(detail=f"parent {value!r} names no Group")
+    if group_id is not None and group_id in await org_repo.department_ancestors(ctx.session, ctx.org_id, parent_id):
+        raise InvalidValueException(detail="this parent would make a department cycle")
+    return parent_id
+
+
 async def create(ctx: Ctx, model: type[Resource[Any]], resource: Resource[Any]) -> Resource[Any]:
     values = group_values(resource)
     await _unique_name(ctx, _display_name(values.display_name), None)
-    dep = Department(org_id=ctx.org_id, id=new_id(), name=_display_name(values.display_name))
+    parent_id = await _parent(ctx, values.parent, None)
+    dep = Department(org_id=ctx.org_id, id=new_id(), name=_display_name(values.display_name), parent_id=parent_id)
     ctx.session.add(dep)
     await flush(ctx)
     ctx.session.add(ScimGroup(org_id=ctx.org_id, id=dep.id, external_id=values.external_id))
@@ -312,6 +418,14 @@ async def update(
     dep, values = row.department, group_values(resource)
     before = department_snapshot(dep)
     await _unique_name(ctx, _display_name(values.display_name), dep.id)
+    # A PATCH's resource is the whole patched Group, the parent included; a PUT says
+    # something of the parent only when it speaks the extension. The parent changes when
+    # it differs from the one the Group showed (a parent hidden from SCIM stays).
+    if values.speaks_tree or current_method() == "PATCH":
+        shown = row.parent_id
+        kept = shown is not None and parse_id(values.parent) == shown
+        if not kept and not (shown is None and values.parent is None):
+            dep.parent_id = await _parent(ctx, values.parent, dep.id)
     dep.name = _display_name(values.display_name)
     dep.updated_at = utcnow()  # membership changes are Group changes too: new version
     side = row.sidecar
@@ -320,7 +434,7 @@ async def update(
         ctx.session.add(side)
     side.external_id = values.external_id
     await flush(ctx)
-    if dep.name != before["name"]:
+    if dep.name != before["name"] or dep.parent_id != parse_id(before["parent_id"]):
         await audit.record(
             ctx.session,
             ctx.principal,
@@ -345,6 +459,7 @@ async def delete(ctx: Ctx, group_id: str, expected_version: str | None) -> None:
     dep = row.department
     members = set(row.members or [])
     await _set_department(ctx, members, None)
+    await _detach_children(ctx, dep.id)
     dep.updated_at = utcnow()
     side = row.sidecar
     if side is None:

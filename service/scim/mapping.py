@@ -29,7 +29,16 @@ from scim2_server.conditions import opaque_tag
 
 from service.org.models import Department, Employee
 from service.scim.models import ScimGroup, ScimUser
-from service.scim.schema import Email, EnterpriseUser, GroupMember, Manager, Name
+from service.scim.schema import (
+    GROUP_EXTENSION_SCHEMA,
+    DepartmentTree,
+    Email,
+    EnterpriseUser,
+    GroupMember,
+    Manager,
+    Name,
+    ParentGroup,
+)
 
 GENERATED_KEY_PREFIX = "scim:"
 TERMINATED = "terminated"
@@ -206,6 +215,7 @@ class GroupRow:
     member_count: int
     member_stamp: dt.datetime | None
     members: list[uuid.UUID] | None = None  # None when the members were not loaded
+    parent_id: uuid.UUID | None = None  # the parent department's id, when it is a Group
 
     @property
     def version(self) -> str:
@@ -219,6 +229,8 @@ class GroupValues:
     display_name: str
     external_id: str | None
     members: list[str] | None
+    speaks_tree: bool  # whether the request says anything of the department tree
+    parent: str | None
 
 
 def group_resource(model: type[Resource[Any]], row: GroupRow) -> Resource[Any]:
@@ -234,13 +246,21 @@ def group_resource(model: type[Resource[Any]], row: GroupRow) -> Resource[Any]:
         "members": members,
         "meta": Meta(resource_type="Group", created=dep.created_at, last_modified=dep.updated_at, version=row.version),
     }
+    if row.parent_id is not None:
+        fields[DepartmentTree.__name__] = DepartmentTree(
+            parent=ParentGroup(value=str(row.parent_id), ref=f"Groups/{row.parent_id}")
+        )
     return model(**fields)
 
 
 def group_values(resource: Resource[Any]) -> GroupValues:
     members = getattr(resource, "members", None)
+    tree = getattr(resource, DepartmentTree.__name__, None)
+    listed = any(str(s).lower() == GROUP_EXTENSION_SCHEMA.lower() for s in resource.schemas or [])
     return GroupValues(
         display_name=_text(resource.display_name),  # type: ignore[attr-defined]
         external_id=_optional(resource.external_id),
         members=None if members is None else [m.value for m in members if m.value],
+        speaks_tree=tree is not None or listed,
+        parent=_optional(getattr(getattr(tree, "parent", None), "value", None)),
     )

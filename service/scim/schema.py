@@ -7,12 +7,13 @@ subset of the core schemas. Attributes an identity provider sends beyond them (E
 by the `unknown=ignore` policy instead of failing the request.
 
 A User holds one e-mail address (the employee's); a Group's members
-are Users only (departments nest through `parent_id`, not through membership).
+are Users only: departments nest through their parent, which the Group extension
+(`GROUP_EXTENSION_SCHEMA`) carries, not through membership.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import Field
 from scim2_models import (
@@ -45,6 +46,8 @@ from scim2_models import (
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+# The service's own extension of the Group: the department tree (docs/scim.md).
+GROUP_EXTENSION_SCHEMA = "urn:ietf:params:scim:schemas:extension:perf:2.0:Group"
 
 MAX_RESULTS = 200
 DEFAULT_PAGE_SIZE = 100
@@ -147,8 +150,33 @@ class GroupMember(ComplexAttribute):
     """Always User."""
 
 
-class Group(Resource[Any]):
-    """A department of the organization; its members are the employees of the department."""
+class ParentGroup(ComplexAttribute):
+    """The Group of the department this department belongs to. Like the enterprise
+    `manager`, it has no server-computed `display`: a client reading back what it wrote
+    gets exactly that (the parent's name is one GET away)."""
+
+    value: Annotated[str | None, CaseExact.true] = None
+    """The id of the parent Group."""
+
+    ref: Reference["Group"] | None = Field(  # noqa: UP037
+        None, serialization_alias="$ref", validation_alias="$ref"
+    )
+    """The URI of the parent Group."""
+
+
+class DepartmentTree(Extension):
+    """The place of the department in the organization's department tree, so that an HRIS
+    syncs the tree and not a flat list of Groups."""
+
+    __schema__ = URN(GROUP_EXTENSION_SCHEMA)
+
+    parent: ParentGroup | None = None
+    """The parent department's Group; unassigned for a top-level department."""
+
+
+class Group(Resource[AnyExtension]):
+    """A department of the organization; its members are the employees of the department.
+    Generic in its extensions, so that `Group[DepartmentTree]` is the Group with its parent."""
 
     __schema__ = URN(GROUP_SCHEMA)
 
@@ -203,8 +231,11 @@ POLICY = ScimPolicy(
 
 def build_provider() -> ScimProvider:
     return ScimProvider(
-        models=[User, EnterpriseUser, Group],
-        resource_types=[ResourceType.from_resource(User[EnterpriseUser]), ResourceType.from_resource(Group)],
+        models=[User, EnterpriseUser, Group, DepartmentTree],
+        resource_types=[
+            ResourceType.from_resource(User[EnterpriseUser]),
+            ResourceType.from_resource(Group[DepartmentTree]),
+        ],
         config=service_provider_config(),
         policy=POLICY,
     )

@@ -7,7 +7,7 @@ import uuid
 
 from service.auth.tokens import issue_token
 from tests.conftest import Tenant, bearer
-from tests.scim.conftest import BASE, ENTERPRISE, GROUP, USER, Scim, patch
+from tests.scim.conftest import BASE, ENTERPRISE, GROUP, TREE, USER, Scim, patch
 from tests.scim.test_users import assert_error
 
 
@@ -25,8 +25,14 @@ async def test_discovery(scim: Scim) -> None:
     assert {(t["name"], t["endpoint"]) for t in types} == {("User", "/Users"), ("Group", "/Groups")}
     user_type = next(t for t in types if t["name"] == "User")
     assert user_type["schemaExtensions"] == [{"schema": ENTERPRISE, "required": False}]
+    group_type = next(t for t in types if t["name"] == "Group")
+    assert group_type["schemaExtensions"] == [{"schema": TREE, "required": False}]
     schemas = {s["id"]: s for s in (await scim.get("/Schemas")).json()["Resources"]}
-    assert set(schemas) == {USER, GROUP, ENTERPRISE}
+    assert set(schemas) == {USER, GROUP, ENTERPRISE, TREE}
+    (parent,) = schemas[TREE]["attributes"]
+    assert parent["name"] == "parent" and parent["type"] == "complex" and not parent["multiValued"]
+    assert [(a["name"], a["type"]) for a in parent["subAttributes"]] == [("value", "string"), ("$ref", "reference")]
+    assert parent["subAttributes"][1]["referenceTypes"] == ["Group"]
     user_attributes = {a["name"] for a in schemas[USER]["attributes"]}
     assert user_attributes == {"userName", "name", "displayName", "active", "emails"}
     assert {a["name"] for a in schemas[ENTERPRISE]["attributes"]} == {"employeeNumber", "department", "manager"}

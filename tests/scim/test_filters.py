@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from service.scim import groups, users
 from service.scim.filters import where_clause
 from service.scim.schema import build_provider
-from tests.scim.conftest import ENTERPRISE, USER, Scim, patch
+from tests.scim.conftest import ENTERPRISE, GROUP, TREE, USER, Scim, patch
 
 PROVIDER = build_provider()
 USER_MODEL = PROVIDER.model_for("User")
@@ -149,6 +149,8 @@ async def test_group_filters(scim: Scim, people: Any) -> None:
     alice, bob = people["alice"]["id"], people["bob"]["id"]
     eng = await scim.create_group("Engineering", [alice, bob])
     await scim.create_group("Empty")
+    child = {"schemas": [GROUP, TREE], "displayName": "Platform", TREE: {"parent": {"value": eng["id"]}}}
+    assert (await scim.post("/Groups", child)).status_code == 201
     resources = await everything(scim, "/Groups")
     for expression in [
         'displayName sw "en"',
@@ -162,6 +164,11 @@ async def test_group_filters(scim: Scim, people: Any) -> None:
         "externalId pr",
         f'id eq "{eng["id"]}" and members[value eq "{alice}"]',
         'not (displayName co "e")',
+        f"{TREE}:parent pr",
+        f"not ({TREE}:parent pr)",
+        f'{TREE}:parent.value eq "{eng["id"]}"',
+        f'{TREE}:parent.value ne "{eng["id"]}"',
+        f"{TREE}:parent.value eq null",
     ]:
         found = await scim.search("/Groups", filter=expression, count=200)
         ids = {r["id"] for r in found.get("Resources", [])}
