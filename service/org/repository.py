@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, bindparam, func, literal, literal_column, select
+from sqlalchemy import ColumnElement, Select, String, bindparam, func, literal, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.context import Ctx
@@ -135,6 +135,19 @@ async def manager_ancestors(session: AsyncSession, org_id: uuid.UUID, start: uui
     )
     rows = await session.execute(select(chain.c.id).order_by(chain.c.depth))
     return [r[0] for r in rows]
+
+
+async def hold_department_tree(session: AsyncSession, org_id: uuid.UUID) -> None:
+    """Make department moves within an organization queue (REST and SCIM alike), so that
+    two concurrent moves (A under B, B under A) cannot each pass the cycle check against
+    the other's old tree: on PostgreSQL the organization's row FOR NO KEY UPDATE (inserts
+    that reference the organization are not held up); on SQLite the database's write
+    lock, taken by a write that changes nothing (reads before a transaction's first write
+    are not in it). Either way the cycle check that follows reads the latest commit."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(Organization.id).where(Organization.id == org_id).with_for_update(key_share=True))
+    else:
+        await session.execute(text("UPDATE organizations SET id = id WHERE 0"))
 
 
 async def department_ancestors(session: AsyncSession, org_id: uuid.UUID, start: uuid.UUID) -> list[uuid.UUID]:

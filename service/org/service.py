@@ -122,6 +122,8 @@ async def _check_department_refs(
     if "parent_id" in fields and parent_id is not None:
         if await repo.get_department(ctx.session, ctx.org_id, parent_id) is None:
             raise ValidationFailed.field("parent_id", "no such department")
+        if dep_id is not None:
+            await repo.hold_department_tree(ctx.session, ctx.org_id)  # a concurrent move cannot pass the check
         if dep_id is not None and dep_id in await repo.department_ancestors(ctx.session, ctx.org_id, parent_id):
             raise ValidationFailed.field("parent_id", "this parent would make a department cycle")
     if "head_id" in fields and head_id is not None:

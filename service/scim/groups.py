@@ -36,14 +36,14 @@ from scim2_models import (
     SearchRequest,
     UniquenessException,
 )
-from sqlalchemy import Select, and_, exists, func, literal, select, text
+from sqlalchemy import Select, and_, exists, func, literal, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import aliased
 
 from service.auth.context import Ctx
 from service.kit import audit
 from service.org import repository as org_repo
-from service.org.models import Department, Employee, Organization
+from service.org.models import Department, Employee
 from service.org.service import department_snapshot
 from service.scim.auth import current_method
 from service.scim.common import flush, publish
@@ -351,18 +351,6 @@ async def _unique_name(ctx: Ctx, name: str, group_id: uuid.UUID | None) -> None:
         raise UniquenessException(detail=f"a Group named {name.strip()!r} already exists")
 
 
-async def _hold_tree(ctx: Ctx) -> None:
-    """Make moves within an organization queue, so that two concurrent moves (A under B,
-    B under A) cannot each pass the cycle check against the other's old tree: on
-    PostgreSQL the organization's row FOR UPDATE; on SQLite the database's write lock,
-    taken by a write that changes nothing (reads before a transaction's first write are
-    not in it). Either way the cycle check that follows reads the latest commit."""
-    if ctx.session.get_bind().dialect.name == "postgresql":
-        await ctx.session.execute(select(Organization.id).where(Organization.id == ctx.org_id).with_for_update())
-    else:
-        await ctx.session.execute(text("UPDATE organizations SET id = id WHERE 0"))
-
-
 async def _parent(ctx: Ctx, value: str | None, group_id: uuid.UUID | None) -> uuid.UUID | None:
     """The department a Group's `parent.value` names: another Group of the organization,
     not the Group itself nor one of its descendants (a Group of another organization is
@@ -373,7 +361,7 @@ async def _parent(ctx: Ctx, value: str | None, group_id: uuid.UUID | None) -> uu
     if parent_id is not None and parent_id == group_id:
         raise InvalidValueException(detail="a Group cannot be its own parent")
     if group_id is not None:
-        await _hold_tree(ctx)
+        await org_repo.hold_department_tree(ctx.session, ctx.org_id)
     found = None
     if parent_id is not None:
         stmt = _query(ctx.org_id).with_only_columns(Department.id).where(Department.id == parent_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -116,6 +117,19 @@ async def test_department_cycle_refused(tenant):
     assert (
         await tenant.client.patch(f"{URL}/{a['id']}", json={"parent_id": c["id"]}, headers=tenant.hr)
     ).status_code == 200
+
+
+async def test_concurrent_moves_cannot_make_a_cycle(tenant):
+    """A under B and B under A at once: the moves queue (org repository
+    `hold_department_tree`, shared with SCIM), so the second sees the first and is refused."""
+    a, b = await create(tenant, "Left"), await create(tenant, "Right")
+    results = await asyncio.gather(
+        tenant.client.patch(f"{URL}/{a['id']}", json={"parent_id": b["id"]}, headers=tenant.hr),
+        tenant.client.patch(f"{URL}/{b['id']}", json={"parent_id": a["id"]}, headers=tenant.hr),
+    )
+    assert sorted(r.status_code for r in results) == [200, 422], [r.text for r in results]
+    parents = [(await get(tenant, a["id"]))["parent_id"], (await get(tenant, b["id"]))["parent_id"]]
+    assert parents.count(None) == 1
 
 
 async def test_delete_department_with_children_is_409(tenant):
