@@ -145,18 +145,11 @@ async def test_a_kpi_basis_plan_runs_through_rest_and_graphql(team, q4):
 
 async def test_bad_bands_are_a_problem_and_a_patch_can_switch_the_basis(team, q4):
     t = team
-    bad = await t.client.post(
-        "/api/v1/incentive-plans",
-        headers=t.hr,
-        json={
-            "name": "x",
-            "kind": "short_term_bonus",
-            "cycle_id": q4["id"],
-            "params": {"basis": "kpi_points", "kpi_bands": list(reversed(BANDS))},
-        },
+    bad = await make_plan(
+        t, q4, name="x", expect=422, params={"basis": "kpi_points", "kpi_bands": list(reversed(BANDS))}
     )
-    assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
-    assert any(e["loc"][:3] == ["body", "params", "kpi_bands"] for e in bad.json()["errors"]), bad.json()
+    assert bad["status"] == 422
+    assert any(e["loc"][:3] == ["body", "params", "kpi_bands"] for e in bad["errors"]), bad
     plan = await make_plan(t, q4)
     patched = await t.client.patch(
         f"/api/v1/incentive-plans/{plan['id']}", headers=t.hr, json={"params": {"basis": "kpi_points"}}
