@@ -141,6 +141,16 @@ async def test_a_kpi_basis_plan_runs_through_rest_and_graphql(team, q4):
         json={"query": "query($id: ID!) { incentivePlan(id: $id) { bonusBasis } }", "variables": {"id": other["id"]}},
     )
     assert resp.json()["data"]["incentivePlan"]["bonusBasis"] is None
+    # the bands are pay data: a manager sees the plan, not its parameters nor its basis
+    lead = t.employee("lead")
+    seen = await t.client.get(f"/api/v1/incentive-plans/{plan['id']}", headers=lead)
+    assert seen.status_code == 200 and seen.json()["params"] is None
+    resp = await t.client.post(
+        "/graphql",
+        headers=lead,
+        json={"query": "query($id: ID!) { incentivePlan(id: $id) { bonusBasis } }", "variables": {"id": plan["id"]}},
+    )
+    assert resp.json()["data"]["incentivePlan"]["bonusBasis"] is None
 
 
 async def test_bad_bands_are_a_problem_and_a_patch_can_switch_the_basis(team, q4):
