@@ -12,7 +12,7 @@ from sqlalchemy import select
 from service.db import database
 from service.scoring.models import ScoreSnapshot
 from tests.conftest import Tenant
-from tests.kpi.conftest import make_assignment, make_cycle, make_definition, measure
+from tests.kpi.conftest import close_cycle, make_assignment, make_cycle, make_definition, measure
 
 POLICY = {"name": "org", "scope": {"kind": "organization"}, "w_kpi": "0.6", "w_okr": "0.3", "w_eval": "0.1"}
 GMV = {"method": "banded", "weight": "1", "threshold": "1000000", "target": "1200000", "stretch": "1400000"}
@@ -64,6 +64,11 @@ async def test_prorate_target_scales_the_target_of_someone_hired_mid_quarter(tea
             )
         ).scalar_one()
     assert "kpi_prorated" in snap
+    # closing the cycle freezes the prorated result as the score of record
+    await close_cycle(t, cycle)
+    official = await score(t, cycle, "alice")
+    assert official["official"] is True and official["components"]["kpi"] == "98.30"
+    assert official["explanation"]["components"]["kpi"]["assignments"][0]["proration"]["days_present"] == 61
 
 
 async def test_exclude_leaves_the_kpi_component_out_and_reweights(team):
