@@ -100,21 +100,21 @@ def test_hired_on_the_first_day_is_present_the_whole_cycle():
     assert c.flags == () and "proration" not in c.assignments[0]
 
 
-def test_hired_on_the_last_day_counts_one_day():
-    c = component(PRORATE, Presence(first=END), gmv("13000"))
-    k = Fraction(1, 92)
-    expected = banded(Fraction(13000), 1000000 * k, 1200000 * k, 1400000 * k)
-    assert str(round_points(c.points)) == shown(expected) == "99.20"
-    assert c.assignments[0]["proration"]["days_present"] == 1
-
-
-def test_terminated_mid_quarter_counts_through_the_termination_date():
-    # Left November 15 (the last day employed): October 1 to November 15 is 46 days.
-    c = component(PRORATE, Presence(last=dt.date(2026, 11, 15)), gmv("600000"))
-    k = Fraction(46, 92)
-    expected = banded(Fraction(600000), 1000000 * k, 1200000 * k, 1400000 * k)
-    assert str(round_points(c.points)) == shown(expected) == "100.00"
-    assert c.assignments[0]["proration"]["days_present"] == 46
+@pytest.mark.parametrize(
+    "presence,actual,days,points",
+    [
+        (Presence(first=END), "13000", 1, "99.20"),  # hired on the last day: one day
+        # left November 15, the last day employed: October 1 to November 15 is 46 days
+        (Presence(last=dt.date(2026, 11, 15)), "600000", 46, "100.00"),
+        (Presence(first=dt.date(2026, 10, 16), last=dt.date(2026, 10, 16)), "11000", 1, "62.40"),
+    ],
+)
+def test_presence_at_the_edges_of_the_quarter(presence, actual, days, points):
+    c = component(PRORATE, presence, gmv(actual))
+    k = Fraction(days, 92)
+    expected = banded(Fraction(actual), 1000000 * k, 1200000 * k, 1400000 * k)
+    assert str(round_points(c.points)) == shown(expected) == points
+    assert c.assignments[0]["proration"]["days_present"] == days
 
 
 def test_a_level_kpi_keeps_its_target_but_says_why():
