@@ -48,6 +48,11 @@ VALUES: dict[str, str] = {
 
 # Per enum, where a word means something of its own.
 ENUM_VALUES: dict[str, dict[str, str]] = {
+    "KpiProration": {
+        "none": "Targets stand as assigned, whatever the days present",
+        "prorate_target": "Summed KPIs' targets scale by days present over days in the assignment's cycle",
+        "exclude": "No KPI component for a person not present the whole cycle; the other components re-weight",
+    },
     "TaskKind": {
         "objective_approval": "A submitted objective waits for the caller's approval",
         "peer_feedback": "Peer feedback was asked of the caller",
@@ -97,6 +102,11 @@ ENUM_VALUES: dict[str, dict[str, str]] = {
         "approve": "Approved the drafts",
         "finalize": "Finalized the approved results",
         "decline": "Declined",
+    },
+    "BonusBasis": {
+        "rating": "The multiplier of the employee's rating in the plan's table",
+        "score": "The final score / 100, capped, and 0 below the plan's minimum score",
+        "kpi_points": "The multiplier of the plan's KPI band the KPI component's points fall in",
     },
     "IncentivePlanKind": {
         "short_term_bonus": "A bonus from the target bonus, the final score and the rating's multiplier",

@@ -11,11 +11,12 @@ values as plain decimal strings, so a person can recompute any amount by hand fr
 
 Rules:
 - short_term_bonus: target bonus (the employee's amount, or annual base salary × % for
-  the plan's period) × multiplier (rating table, or min(final / 100, cap) and 0 below
-  `min_score`) × proration (days employed / days in the period), rounded half-up; an
-  optional pool scales every amount down proportionally when the sum exceeds it, floors,
-  and hands the remaining units out one by one by largest fractional remainder (ties: the
-  smaller employee id), so the total equals the pool exactly.
+  the plan's period) × multiplier (rating table; or min(final / 100, cap) and 0 below
+  `min_score`; or the KPI band the KPI component's points fall in) × proration (days
+  employed / days in the period), rounded half-up; an optional pool scales every amount
+  down proportionally when the sum exceeds it, floors, and hands the remaining units out
+  one by one by largest fractional remainder (ties: the smaller employee id), so the
+  total equals the pool exactly.
 - kpi_excess_reward: Σ (points − 100) × amount_per_point over the employee's rewardable
   KPI assignments above 100 points, capped per employee, rounded half-up.
 - okr_breakthrough: a nomination (promotion_track or training) for each employee who owns
@@ -33,7 +34,7 @@ from typing import Any, Final
 
 PLAN_KINDS = ("short_term_bonus", "kpi_excess_reward", "okr_breakthrough")
 MONEY_KINDS = ("short_term_bonus", "kpi_excess_reward")
-BASES = ("rating", "score")
+BASES = ("rating", "score", "kpi_points")
 EMPLOYEE_STATUSES = ("active", "on_leave", "terminated")
 NOMINATION_KINDS = ("promotion_track", "training")
 
@@ -45,6 +46,13 @@ DEFAULT_MULTIPLIERS: dict[str, Decimal] = {
     "D": Decimal("0"),
 }
 DEFAULT_MULTIPLIER_CAP = Decimal("1.5")
+# The bands of basis `kpi_points`, best first: (label, lowest KPI points, multiplier).
+DEFAULT_KPI_BANDS: tuple[tuple[str, Decimal, Decimal], ...] = (
+    ("exceeds", Decimal(110), Decimal("1.5")),
+    ("meets", Decimal(100), Decimal("1.0")),
+    ("partial", Decimal(80), Decimal("0.6")),
+    ("below", Decimal(0), Decimal(0)),
+)
 DEFAULT_MIN_SCORE = Decimal("0")
 DEFAULT_MIN_OBJECTIVE_SCORE = Decimal("0.7")
 DEFAULT_RATINGS = ("S", "A")
@@ -60,6 +68,8 @@ INELIGIBLE_POSITION = "ineligible_position"
 NOT_EMPLOYED = "not_employed_in_period"
 NO_SCORE = "no_score"
 NO_MULTIPLIER = "no_multiplier_for_rating"
+NO_KPI_COMPONENT = "no_kpi_component"
+NO_KPI_BAND = "no_kpi_band"
 MISSING_COMPENSATION = "missing_compensation"
 CURRENCY_MISMATCH = "currency_mismatch"
 ZERO_AMOUNT = "zero_amount"
@@ -184,6 +194,8 @@ class ScoreFacts:
     status: str = "scored"
     final: Decimal | None = None
     rating: str | None = None
+    # The KPI component's exact points (SPEC section 5); None when the score has none.
+    kpi_component: Decimal | None = None
     flags: tuple[str, ...] = ()
     policy_id: str | None = None
     policy_version: int = 0
@@ -318,11 +330,52 @@ def multipliers_of(params: Mapping[str, Any]) -> dict[str, Decimal]:
     return {str(k): D(v) for k, v in table.items()} if table else dict(DEFAULT_MULTIPLIERS)
 
 
+def kpi_bands_of(params: Mapping[str, Any]) -> tuple[tuple[str, Decimal, Decimal], ...]:
+    """The plan's KPI bands, best first (the defaults when it names none)."""
+    bands = params.get("kpi_bands")
+    if not bands:
+        return DEFAULT_KPI_BANDS
+    return tuple(
+        sorted(
+            ((str(b["label"]), D(b["min"]), D(b["multiplier"])) for b in bands),
+            key=lambda b: b[1],
+            reverse=True,
+        )
+    )
+
+
+def kpi_band(params: Mapping[str, Any], score: ScoreFacts) -> tuple[Decimal, dict[str, Any]] | str:
+    """Basis `kpi_points`: the multiplier of the first band, from the top, whose minimum
+    is at most the KPI component's points as shown (rounded to 2 places, as a rating's
+    final is), so a score exactly on a band's edge earns that band. The blend of OKR and
+    evaluation plays no part: short-term pay rests on the KPIs alone."""
+    if score.kpi_component is None:
+        return NO_KPI_COMPONENT
+    shown = round_points(score.kpi_component)
+    bands = kpi_bands_of(params)
+    table = [{"label": label, "min": text(low), "multiplier": text(m)} for label, low, m in bands]
+    for label, low, value in bands:
+        if low <= shown:
+            return value, {
+                "basis": "kpi_points",
+                "kpi_points": text(score.kpi_component),
+                "kpi_points_rounded": text(shown),
+                "band": label,
+                "band_min": text(low),
+                "value": text(value),
+                "bands": table,
+                "rule": "the first band from the top whose min ≤ the KPI component's points rounded to 2 places",
+            }
+    return NO_KPI_BAND
+
+
 def multiplier(params: Mapping[str, Any], score: ScoreFacts) -> tuple[Decimal, dict[str, Any]] | str:
     """The rating's multiplier from the table, or min(final / 100, multiplier_cap) with 0
     below `min_score` (compared with the final as shown, rounded to 2 places, as ratings
-    are)."""
+    are), or the KPI band's multiplier (`kpi_band`)."""
     basis = params.get("basis") or "rating"
+    if basis == "kpi_points":
+        return kpi_band(params, score)
     if basis == "rating":
         if score.rating is None:
             return NO_SCORE

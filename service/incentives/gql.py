@@ -45,6 +45,7 @@ from service.incentives import nominations, payroll, plans, results, runs
 from service.incentives import schemas as rest
 from service.incentives.models import IncentivePlan, IncentiveResult
 from service.incentives.schemas import (
+    BonusBasis,
     IncentivePlanCreate,
     IncentivePlanUpdate,
     IncentiveResultRead,
@@ -66,6 +67,7 @@ IncentiveResultStatus = enum_type(
     "IncentiveResultStatus", ResultStatus, "Where an incentive result is in its lifecycle"
 )
 IncentiveResultKind = enum_type("IncentiveResultKind", ResultKind, "What an incentive result is")
+BonusBasisEnum = enum_type("BonusBasis", BonusBasis, "What sets a short-term bonus's multiplier")
 NominationKindEnum = enum_type("NominationKind", NominationKind, "What a nomination is for")
 IncentiveAction = enum_type("IncentiveAction", results.ACTIONS, "A step of an incentive result's lifecycle")
 NominationDecision = enum_type("NominationDecision", nominations.DECISIONS, "A decision on a nomination")
@@ -104,6 +106,17 @@ class IncentivePlanType(Entity):
     async def cycle(self, info: Context) -> CycleType | None:
         row = await info.context.loaders.by_id(Cycle).load(self.cycle_id)
         return CycleType.of(row) if row else None
+
+    @strawberry.field(
+        graphql_type=BonusBasisEnum | None,
+        description="A short_term_bonus plan's `basis` (rating, score or kpi_points; also in `params`); null for "
+        "other kinds and for callers who may not see plan parameters",
+    )
+    def bonus_basis(self) -> Any:
+        if self.kind != "short_term_bonus" or self.params is None:
+            return None
+        params = self.params if isinstance(self.params, dict) else {}
+        return params.get("basis") or "rating"
 
     @staticmethod
     def of(info: Context, plan: IncentivePlan) -> IncentivePlanType:

@@ -122,6 +122,7 @@ def score_facts(scored: scoring.Scored) -> calc.ScoreFacts:
         status=r.status,
         final=r.final,
         rating=r.rating,
+        kpi_component=_dec(r.components.get("kpi")),
         flags=tuple(r.flags),
         policy_id=str(scored.policy.id) if scored.policy.id else None,
         policy_version=scored.policy.version,

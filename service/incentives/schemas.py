@@ -25,7 +25,7 @@ PlanKind = Literal["short_term_bonus", "kpi_excess_reward", "okr_breakthrough"]
 ResultStatus = Literal["draft", "approved", "finalized", "declined"]
 ResultKind = Literal["payment", "nomination", "adjustment"]
 NominationKind = Literal["promotion_track", "training"]
-BonusBasis = Literal["rating", "score"]
+BonusBasis = Literal["rating", "score", "kpi_points"]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Minor = Annotated[int, Field(ge=0, le=10**15)]
 Rating = Annotated[str, Field(min_length=1, max_length=10)]
@@ -74,11 +74,41 @@ class EligibilityParams(PlanParams):
     _u = field_validator("statuses")(lambda v: _unique(v, "statuses"))
 
 
-class ShortTermBonusParams(PlanParams):
-    """`short_term_bonus`: target bonus times the multiplier of the employee's rating (or score)."""
+KpiPointsValue = Annotated[Decimal, Field(ge=0, le=1000, max_digits=12, decimal_places=4, allow_inf_nan=False)]
 
-    basis: BonusBasis = "rating"
+
+class KpiBand(PlanParams):
+    """A band of basis `kpi_points`: KPI component points at or above `min` (rounded to 2
+    places) earn `multiplier`, unless a higher band takes them."""
+
+    label: Annotated[str, Field(min_length=1, max_length=40)] = Field(
+        description="The band's name, shown in each result's explanation"
+    )
+    min: KpiPointsValue = Field(description="The lowest KPI component points, 0 to 1000, that earn the band")
+    multiplier: Factor = Field(description="What the target bonus is multiplied by in this band")
+
+
+def _default_kpi_bands() -> list[KpiBand]:
+    return [KpiBand(label=label, min=low, multiplier=m) for label, low, m in calc.DEFAULT_KPI_BANDS]
+
+
+class ShortTermBonusParams(PlanParams):
+    """`short_term_bonus`: target bonus times the multiplier of the employee's rating, final
+    score or KPI component points (`basis`)."""
+
+    basis: BonusBasis = Field(
+        "rating",
+        description="What sets the multiplier: `rating` (the `multipliers` table), `score` (final / 100, capped) "
+        "or `kpi_points` (the band of `kpi_bands` the KPI component's points fall in)",
+    )
     multipliers: dict[Rating, Factor] = Field(default_factory=lambda: dict(calc.DEFAULT_MULTIPLIERS))
+    kpi_bands: list[KpiBand] = Field(
+        default_factory=_default_kpi_bands,
+        min_length=1,
+        max_length=20,
+        description="Basis `kpi_points`: the bands, best first, in strictly descending `min`; KPI points below "
+        "the lowest band get no result (`no_kpi_band`)",
+    )
     multiplier_cap: Annotated[Decimal, Field(gt=0, le=100, max_digits=20, decimal_places=8, allow_inf_nan=False)] = (
         calc.DEFAULT_MULTIPLIER_CAP
     )
@@ -94,6 +124,17 @@ class ShortTermBonusParams(PlanParams):
             raise ValueError("the multiplier table needs at least one rating")
         if len(v) > 20:
             raise ValueError("at most 20 ratings")
+        return v
+
+    @field_validator("kpi_bands")
+    @classmethod
+    def _bands(cls, v: list[KpiBand]) -> list[KpiBand]:
+        """Best first and strictly descending, as a policy's rating bands: each band
+        then covers the points from its `min` up to the next band's, so no two overlap."""
+        mins = [b.min for b in v]
+        if any(a <= b for a, b in zip(mins, mins[1:], strict=False)):
+            raise ValueError("kpi_bands must be in strictly descending order of min")
+        _unique([b.label for b in v], "kpi_bands labels")
         return v
 
 

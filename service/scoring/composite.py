@@ -14,6 +14,7 @@ from service.scoring.kpi import AssignmentIn, KpiComponent, kpi_component
 from service.scoring.numbers import ZERO, div, round_points
 from service.scoring.okr import ObjectiveIn, OkrComponent, okr_component
 from service.scoring.policy import PolicyParams
+from service.scoring.proration import Presence
 
 COMPONENTS = ("kpi", "okr", "eval")
 
@@ -36,6 +37,8 @@ class EmployeeInputs:
     adjustments: tuple[Adjustment, ...] = ()
     cycle_start: dt.date | None = None
     cycle_end: dt.date | None = None
+    # Hire and termination dates, read only under the policy's `kpi_proration`.
+    presence: Presence | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +79,9 @@ def effective_weights(points: dict[str, Decimal | None], policy: PolicyParams) -
 def score_employee(inputs: EmployeeInputs, policy: PolicyParams, *, explain: bool = True) -> ScoreResult:
     """Without `explain` (a bulk recompute, which stores no explanation) the result's
     numbers, rating and flags are the same and its explanation is empty."""
-    kpi = kpi_component(inputs.assignments, policy, inputs.cycle_start, inputs.cycle_end, explain=explain)
+    kpi = kpi_component(
+        inputs.assignments, policy, inputs.cycle_start, inputs.cycle_end, explain=explain, presence=inputs.presence
+    )
     okr = okr_component(inputs.objectives, policy, explain=explain)
     ev = evaluation_points(inputs.manager_rating, inputs.peer_ratings, policy)
     points: dict[str, Decimal | None] = {"kpi": kpi.points, "okr": okr.points, "eval": ev}
@@ -143,6 +148,7 @@ def _explanation(
             "w_kpi": policy.w_kpi,
             "w_okr": policy.w_okr,
             "w_eval": policy.w_eval,
+            **({"kpi_proration": policy.kpi_proration} if policy.kpi_proration != "none" else {}),
         },
         "components": {
             "kpi": {"points": kpi.points, "weight": weights["kpi"], "assignments": list(kpi.assignments)},

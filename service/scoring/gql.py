@@ -45,6 +45,7 @@ from service.scoring.schemas import (
     AmendmentCreate,
     Correction,
     JobStatus,
+    KpiProration,
     PolicyRead,
     RecomputeJobRead,
     ScopeKind,
@@ -54,6 +55,9 @@ from service.scoring.schemas import (
 )
 
 PolicyScopeKind = enum_type("PolicyScopeKind", ScopeKind, "What a scoring policy applies to")
+KpiProrationEnum = enum_type(
+    "KpiProration", KpiProration, "How KPIs treat a person present for part of the cycle (hired or left within it)"
+)
 ScoreStatusEnum = enum_type("ScoreStatus", ScoreStatus, "Whether a score could be computed")
 ScoreVersionSource = enum_type(
     "ScoreVersionSource", literal_of(ScoreVersionRead, "source"), "What made a version of a score of record"
@@ -82,6 +86,9 @@ class ScoringPolicyType(Entity):
     version: int
     active: bool
     params: JSON = strawberry.field(description="Every parameter of this version, as in REST")
+    kpi_proration: str = enum_field(
+        KpiProrationEnum, description="How KPI targets treat partial presence in the cycle (also in `params`)"
+    )
 
     @staticmethod
     def of(p: PolicyRead) -> ScoringPolicyType:
@@ -95,6 +102,7 @@ class ScoringPolicyType(Entity):
             version=p.version,
             active=p.active,
             params=JSON(params),
+            kpi_proration=p.kpi_proration,
         )
 
     @classmethod

@@ -12,6 +12,7 @@ from typing import Any
 
 from service.scoring.numbers import HUNDRED, ONE, ZERO, clamp, div
 from service.scoring.policy import PolicyParams
+from service.scoring.proration import Presence, prorate
 
 DIRECTIONS = ("higher_is_better", "lower_is_better", "target_range")
 AGGREGATIONS = ("sum", "avg", "last", "min", "max")
@@ -200,17 +201,36 @@ def kpi_component(
     end: dt.date | None = None,
     *,
     explain: bool = True,
+    presence: Presence | None = None,
 ) -> KpiComponent:
     """Σ(w × points) / Σ w; a veto assignment at 0 points makes the component 0.
-    Without `explain` the same numbers come without the per-assignment explanation."""
+    Without `explain` the same numbers come without the per-assignment explanation.
+    `presence` (hire and termination dates) matters only under the policy's
+    `kpi_proration` (`service.scoring.proration`)."""
     if not assignments:
         return KpiComponent(points=None, assignments=(), flags=())
     flags: set[str] = set()
+    mode = policy.kpi_proration
+    if presence is not None and mode == "exclude" and start is not None and end is not None:
+        if not presence.covers(start, end):
+            return KpiComponent(points=None, assignments=(), flags=("kpi_excluded",))
+    prorations: dict[int, dict[str, Any] | None] = {}
+    if presence is not None and mode == "prorate_target":
+        kept = []
+        for p in prorate(assignments, presence, start, end):
+            if p.explanation is not None:
+                flags.add("kpi_prorated")
+            if not p.dropped:
+                kept.append(p.assignment)
+                prorations[len(kept) - 1] = p.explanation
+        if not kept:
+            return KpiComponent(points=None, assignments=(), flags=tuple(sorted(flags)))
+        assignments = kept
     explained: list[dict[str, Any]] = []
     total_w = ZERO
     total = ZERO
     veto = False
-    for a in assignments:
+    for i, a in enumerate(assignments):
         s = score_assignment(a, policy, start, end)
         if s.missing_data:
             flags.add("missing_data")
@@ -232,6 +252,7 @@ def kpi_component(
                     "missing_data": s.missing_data,
                     "veto": a.veto,
                     "rewardable": a.rewardable,
+                    **({"proration": prorations[i]} if prorations.get(i) is not None else {}),
                 }
             )
     if veto:

@@ -61,6 +61,7 @@ def to_engine(params: dict[str, Any], policy_id: uuid.UUID | None, version: int)
         )
         if dist
         else None,
+        kpi_proration=str(params.get("kpi_proration") or "none"),
         id=policy_id,
         version=version,
     )
@@ -76,6 +77,7 @@ def read_model(p: ScoringPolicy, v: ScoringPolicyVersion) -> PolicyRead:
             "active": p.active,
             "created_at": p.created_at,
             "updated_at": p.updated_at,
+            "kpi_proration": "none",
             **v.params,
         }
     )
@@ -234,6 +236,10 @@ class PolicyBook:
             seen.add(dep)
             dep = self.dept_parent.get(dep)
         return self.by_scope.get(("organization", None), BUILTIN)
+
+    def prorates_kpis(self) -> bool:
+        """Whether any policy of the book prorates or excludes KPIs for partial presence."""
+        return any(p.kpi_proration != "none" for p in self.by_scope.values())
 
 
 async def _active_versions(ctx: Ctx) -> dict[uuid.UUID, int]:

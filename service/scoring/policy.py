@@ -36,5 +36,8 @@ class PolicyParams:
     peer_weight: Decimal = Decimal(0)
     bands: tuple[tuple[str, Decimal], ...] = DEFAULT_BANDS
     distribution: Distribution | None = None
+    # SPEC is silent: how KPI targets treat a person present for part of the period
+    # ("none", "prorate_target" or "exclude"; service/scoring/proration.py).
+    kpi_proration: str = "none"
     id: uuid.UUID | None = field(default=None, compare=False)
     version: int = 1

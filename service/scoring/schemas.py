@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from service.kit.schemas import DecimalStr, Input, Output
 
 ScopeKind = Literal["organization", "department", "position", "employee"]
+KpiProration = Literal["none", "prorate_target", "exclude"]
 # What the scoring code writes as plain strings, named once: a score's status
 # (`composite.ScoreResult.status`, the pure engine's) and a recompute job's (`jobs`).
 # tests/test_graphql_conventions.py checks that the code writes no other value.
@@ -97,6 +98,11 @@ class PolicyRead(Output):
     distribution: DistributionOut | None = Field(
         description="A forced-distribution guideline for calibration; null when there is none"
     )
+    kpi_proration: KpiProration = Field(
+        description="KPIs of a person present for part of the cycle (hired or terminated within it): `none` "
+        "(targets as assigned), `prorate_target` (summed KPIs' targets scaled by days present / days in the "
+        "assignment's cycle) or `exclude` (no KPI component; the other components re-weight)"
+    )
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -170,6 +176,7 @@ class PolicyParamsIn(Input):
     peer_weight: Num = Field(Decimal(0), ge=0, le=1)
     bands: list[Band] = Field(default_factory=lambda: [Band(**b) for b in DEFAULT_BAND_LIST], min_length=1)
     distribution: DistributionIn | None = None
+    kpi_proration: KpiProration = "none"
 
     @model_validator(mode="after")
     def _rules(self) -> PolicyParamsIn:
@@ -212,6 +219,7 @@ class PolicyUpdate(Input):
     peer_weight: Num | None = None
     bands: list[Band] | None = None
     distribution: DistributionIn | None = None
+    kpi_proration: KpiProration | None = None
     active: bool | None = None
 
 

@@ -32,6 +32,7 @@ from service.scoring.composite import Adjustment, EmployeeInputs, ScoreResult, s
 from service.scoring.numbers import div
 from service.scoring.policies import PolicyBook, policy_book
 from service.scoring.policy import PolicyParams
+from service.scoring.proration import Presence
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ async def score_employees(
     `explain` (the recompute) the results carry no explanation."""
     book = book or await policy_book(ctx, cycle)
     inputs = await gather_inputs(ctx, cycle, [e.id for e in employees])
+    presences = await presence_of(ctx, [e.id for e in employees]) if book.prorates_kpis() else {}
     out = []
     for emp in employees:
         part = inputs.get(emp.id, {})
@@ -177,11 +179,23 @@ async def score_employees(
                 adjustments=tuple(adjustments),
                 cycle_start=cycle.start_date,
                 cycle_end=cycle.end_date,
+                presence=presences.get(emp.id),
             ),
             policy,
             explain=explain,
         )
         out.append(Scored(employee=emp, policy=policy, result=apply_overrides(result, part)))
+    return out
+
+
+async def presence_of(ctx: Ctx, employee_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Presence]:
+    """Hire and termination dates of the employees, a query per chunk of ids: read only
+    when a policy of the cycle prorates KPI targets (`kpi_proration`)."""
+    out: dict[uuid.UUID, Presence] = {}
+    stmt = select(Employee.id, Employee.hire_date, Employee.termination_date).where(Employee.org_id == ctx.org_id)
+    for part in chunks(list(employee_ids)):
+        for r in (await ctx.session.execute(stmt.where(Employee.id.in_(part)))).all():
+            out[r[0]] = Presence(first=r[1], last=r[2])
     return out
 
 

@@ -195,7 +195,8 @@ EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
     },
     "create_scoring_policy": {
         "department": _example(
-            "A department's policy: KPI-heavy weights, 360 feedback counted, an advisory distribution",
+            "A department's policy: KPI-heavy weights, 360 feedback counted, an advisory distribution, summed KPI "
+            "targets prorated for mid-quarter hires",
             {
                 "name": "Sales 2026",
                 "scope": {"kind": "department", "id": DEPARTMENT},
@@ -204,6 +205,7 @@ EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
                 "w_eval": "0.2",
                 "okr_par_aspirational": "0.7",
                 "peer_weight": "0.2",
+                "kpi_proration": "prorate_target",
                 "bands": [
                     {"rating": "S", "min": "110"},
                     {"rating": "A", "min": "95"},
@@ -237,6 +239,23 @@ EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
                     "multipliers": {"S": "1.5", "A": "1.2", "B": "1", "C": "0.5", "D": "0"},
                     "pool_minor": 50000000,
                     "eligibility": {"statuses": ["active"], "min_tenure_days": 90},
+                },
+            },
+        ),
+        "short_term_bonus_kpi": _example(
+            "A quarterly bonus on the KPI component alone, by KPI band",
+            {
+                "name": "Sales KPI bonus Q4",
+                "kind": "short_term_bonus",
+                "cycle_id": CYCLE,
+                "params": {
+                    "basis": "kpi_points",
+                    "kpi_bands": [
+                        {"label": "exceeds", "min": "110", "multiplier": "1.5"},
+                        {"label": "meets", "min": "100", "multiplier": "1.0"},
+                        {"label": "partial", "min": "80", "multiplier": "0.5"},
+                    ],
+                    "earning_code": "KPI_BONUS",
                 },
             },
         ),

@@ -68,7 +68,19 @@ async def test_demo_plans_and_bonus_drafts(tenant: Tenant):
         await session.commit()
     async with database.sessions() as session:
         plans = (await session.execute(select(IncentivePlan.kind).where(IncentivePlan.org_id == org_id))).scalars()
-        assert sorted(plans) == ["kpi_excess_reward", "okr_breakthrough", "short_term_bonus"]
+        assert sorted(plans) == ["kpi_excess_reward", "okr_breakthrough", "short_term_bonus", "short_term_bonus"]
+        kpi_results = (
+            (
+                await session.execute(
+                    select(IncentiveResult).where(
+                        IncentiveResult.org_id == org_id,
+                        IncentiveResult.plan_id == make_id("incentives:plan:kpi_bonus"),
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
         total, count = (
             await session.execute(
                 select(func.sum(IncentiveResult.amount_minor), func.count()).where(
@@ -78,3 +90,9 @@ async def test_demo_plans_and_bonus_drafts(tenant: Tenant):
         ).one()
     assert count >= 5
     assert int(total) == 1_200_000  # the pool is smaller than the bonuses' sum: split exactly
+    # The KPI results bonus pays on the KPI component's band alone, each result says which.
+    assert kpi_results
+    for r in kpi_results:
+        why = r.inputs["multiplier"]
+        assert why["basis"] == "kpi_points" and why["band"] in {"exceeds", "meets", "partial"}
+        assert r.earning_code == "KPI_BONUS" and r.amount_minor > 0

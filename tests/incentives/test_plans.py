@@ -28,6 +28,12 @@ async def test_defaults_are_explicit_per_kind(team, q4):
     assert stb["params"] == {
         "basis": "rating",
         "multipliers": {"S": "1.5", "A": "1.2", "B": "1.0", "C": "0.6", "D": "0"},
+        "kpi_bands": [
+            {"label": "exceeds", "min": "110", "multiplier": "1.5"},
+            {"label": "meets", "min": "100", "multiplier": "1.0"},
+            {"label": "partial", "min": "80", "multiplier": "0.6"},
+            {"label": "below", "min": "0", "multiplier": "0"},
+        ],
         "multiplier_cap": "1.5",
         "min_score": "0",
         "pool_minor": None,
