@@ -18,7 +18,8 @@ member stay the same in every language, so a client branches on `code` and shows
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,11 +88,16 @@ def negotiate(header: str | None) -> str:
     return DEFAULT
 
 
-def begin(header: str | None) -> Negotiated:
-    """Start a request: choose its language (called by the web layer's middleware)."""
+@contextmanager
+def negotiated(header: str | None) -> Iterator[Negotiated]:
+    """The language of one request, for as long as it is answered (the web layer's
+    middleware); the context's earlier language is back afterwards."""
     state = Negotiated(negotiate(header))
-    _current.set(state)
-    return state
+    token = _current.set(state)
+    try:
+        yield state
+    finally:
+        _current.reset(token)
 
 
 def current() -> str:

@@ -24,13 +24,13 @@ class LanguageMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        state = i18n.begin(Headers(scope=scope).get("accept-language"))
+        with i18n.negotiated(Headers(scope=scope).get("accept-language")) as state:
 
-        async def say_language(message: Message) -> None:
-            if message["type"] == "http.response.start" and state.used:
-                headers = MutableHeaders(scope=message)
-                headers["Content-Language"] = state.language
-                headers.add_vary_header("Accept-Language")
-            await send(message)
+            async def say_language(message: Message) -> None:
+                if message["type"] == "http.response.start" and state.used:
+                    headers = MutableHeaders(scope=message)
+                    headers["Content-Language"] = state.language
+                    headers.add_vary_header("Accept-Language")
+                await send(message)
 
-        await self.app(scope, receive, say_language)
+            await self.app(scope, receive, say_language)

@@ -77,11 +77,11 @@ def test_a_key_result_without_due_date_in_a_cycle_longer_than_the_cadence(cycle_
 def test_messages_follow_the_language_and_codes_do_not():
     obj = LintObjective(level="team", key_results=(LintKeyResult("协助市场部推进品牌活动", "boolean"),), cycle_days=90)
     found = lint.lint(obj, LintLimits())
-    i18n.begin(None)
-    english = {f.code: f.message for f in found}
-    i18n.begin("zh-CN")
-    chinese = {f.code: f.message for f in found}
-    i18n.begin(None)
+    with i18n.negotiated(None):
+        english = {f.code: f.message for f in found}
+    with i18n.negotiated("zh-CN"):
+        chinese = {f.code: f.message for f in found}
+    assert {f.code: f.message for f in found} == english  # outside a request: English
     assert (
         set(english)
         == set(chinese)
