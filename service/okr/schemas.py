@@ -415,9 +415,11 @@ class LintRequest(Input):
 class FindingRead(Output):
     """One finding of the OKR linter."""
 
-    code: str = Field(description="The finding's stable name (`too_few_key_results`)")
+    code: str = Field(description="The finding's stable name (`too_few_key_results`), the same in every language")
     severity: Literal["error", "warning"] = Field(description="An error (blocks submission) or a warning")
-    message: str = Field(description="What is wrong and how to fix it")
+    message: str = Field(
+        description="What is wrong and how to fix it, in the language `Accept-Language` asks for (`en`, `zh-CN`)"
+    )
     path: list[str | int] = Field(
         description='Where in the objective it is: field names and list positions (`["key_results", 0, "target"]`); '
         "empty for the objective as a whole"
