@@ -152,6 +152,22 @@ async def test_due_date_is_written_read_and_kept_within_the_cycle(team):
     assert got.json()["due_date"] is None
 
 
+async def test_an_objective_moves_only_to_a_cycle_its_due_dates_fit(team):
+    q1 = await make_cycle(team, start="2026-01-01", end="2026-03-31", name="Q1")
+    q2 = await make_cycle(team, start="2026-04-01", end="2026-06-30", name="Q2")
+    h1 = await make_cycle(team, start="2026-01-01", end="2026-06-30", name="H1")
+    obj = await make_objective(team, q1, "alice")
+    kr = await make_kr(team, obj, due_date="2026-03-15")
+    moved = await team.client.patch(f"/api/v1/objectives/{obj['id']}", headers=team.hr, json={"cycle_id": q2["id"]})
+    assert moved.status_code == 422 and moved.json()["errors"][0]["loc"] == ["body", "cycle_id"], moved.text
+    moved = await team.client.patch(f"/api/v1/objectives/{obj['id']}", headers=team.hr, json={"cycle_id": h1["id"]})
+    assert moved.status_code == 200 and moved.json()["cycle_id"] == h1["id"], moved.text
+    cleared = await team.client.patch(f"/api/v1/key-results/{kr['id']}", headers=team.hr, json={"due_date": None})
+    assert cleared.status_code == 200
+    moved = await team.client.patch(f"/api/v1/objectives/{obj['id']}", headers=team.hr, json={"cycle_id": q2["id"]})
+    assert moved.status_code == 200, moved.text
+
+
 async def test_an_objective_created_with_key_results_checks_their_due_dates(team):
     cycle = await make_cycle(team, start="2026-04-01", end="2026-06-30", name="Q2")
     body = {
@@ -325,3 +341,36 @@ async def test_graphql_due_date_lint_and_messages_in_chinese(team):
         "/graphql", headers=team.hr, json={"query": update, "variables": {"id": first, "i": {"dueDate": "2026-02-01"}}}
     )
     assert resp.json()["data"]["updateKeyResult"]["dueDate"] == "2026-02-01"
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def test_every_problem_title_has_a_chinese_one():
+    """Every kind of problem the service raises, and every status its OpenAPI document
+    lists, has a title in Chinese; `type` and `code` are never touched."""
+    from service.errors import DomainError, http_problem
+    from service.models import load_all
+    from service.web.openapi_problems import DESCRIPTIONS
+
+    load_all()
+    kinds = [DomainError, *_subclasses(DomainError)]
+    problems = [_bare(k) for k in kinds]
+    problems += [http_problem(status, "x").problem() for status in (*DESCRIPTIONS, 404, 405, 415, 431, 500)]
+    with i18n.negotiated("zh-CN"):
+        for body in problems:
+            out = i18n.localise_problem(body)
+            assert not out["title"].isascii(), body
+            assert {k: v for k, v in out.items() if k not in ("title", "detail")} == {
+                k: v for k, v in body.items() if k not in ("title", "detail")
+            }
+
+
+def _bare(kind):
+    """A problem of the kind, raised without a detail (the detail is the title)."""
+    error = kind.__new__(kind)
+    error.detail, error.extra, error.headers = kind.title, {}, {}
+    return error.problem()
