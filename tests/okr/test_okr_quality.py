@@ -320,6 +320,7 @@ async def test_graphql_due_date_lint_and_messages_in_chinese(team):
     resp = await team.client.post(
         "/graphql", headers={**alice, **ZH}, json={"query": lint_q, "variables": {"id": obj["id"]}}
     )
+    assert resp.headers["content-language"] == "zh-CN"
     found = {f["code"]: f for f in resp.json()["data"]["okrLint"]}
     assert set(found) == {"activity_not_outcome", "due_date_missing"}
     assert found["due_date_missing"]["path"] == ["keyResults", "0", "dueDate"]
