@@ -35,6 +35,7 @@ from service.graphql.context import get_context, ide_page
 from service.graphql.cost import QueryCost
 from service.graphql.nodes import NodeQuery
 from service.incentives.gql import IncentiveMutation, IncentiveQuery
+from service.kit.i18n import localise_problem
 from service.kpi.gql import KpiMutation, KpiQuery
 from service.okr.gql import OkrMutation, OkrQuery
 from service.org.gql import OrgMutation, OrgQuery
@@ -70,7 +71,11 @@ class DomainErrors(SchemaExtension):
                         {**e, "loc": [camel(p) if isinstance(p, str) else p for p in e.get("loc", ())]}
                         for e in original.extra["errors"]
                     ]
-                shaped.append(GraphQLError(original.detail, nodes=err.nodes, path=err.path, extensions=ext))
+                # The message in the request's language, as a REST problem's `detail` is.
+                message = localise_problem(
+                    {"title": original.title, "status": original.status, "detail": original.detail}
+                )["detail"]
+                shaped.append(GraphQLError(message, nodes=err.nodes, path=err.path, extensions=ext))
             elif original is None:
                 shaped.append(err)  # a syntax or validation error of the query itself
             elif err.path is None:

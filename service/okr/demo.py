@@ -1,7 +1,10 @@
 """Demo OKRs of the demo organization (service/demo.py): a fiscal year with quarters,
 a company objective, department objectives aligned to it, and team and individual
 objectives aligned through parents and bottom-up supports, all published, with weekly
-check-ins through Q4. Fixed ids, so loading twice changes nothing."""
+check-ins through Q4, and every key result due by a date in its cycle. Besides them, a
+draft in Chinese the quality lint flags (docs/okr-quality.md): a key result worded as an
+activity ("协助市场部推进品牌活动", assist marketing in pushing brand events) with no due
+date. Fixed ids, so loading twice changes nothing."""
 
 from __future__ import annotations
 
@@ -18,6 +21,9 @@ from service.cycles.models import Cycle
 from service.okr.models import CheckIn, KeyResult, Objective, ObjectiveRevision, ObjectiveSupport
 
 WEEKS = [dt.date(2026, 10, 5) + dt.timedelta(weeks=i) for i in range(7)]  # Mondays, Oct 5 to Nov 16
+# When the key results are due, by their objective's cycle: the year's by its end, Q4's
+# the Friday before the holidays.
+DUE = {"year": dt.date(2026, 12, 31), "q4": dt.date(2026, 12, 18)}
 
 # key, owner, department, level, cycle, type, parent, supports, title
 OBJECTIVES: list[tuple[str, str, str | None, str, str, str, str | None, list[str], str]] = [
@@ -302,8 +308,67 @@ async def _cycles(
 
 
 async def load(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str], uuid.UUID]) -> None:
-    if await session.get(Objective, (org_id, make_id("okr:obj:company"))) is not None:
+    if await session.get(Objective, (org_id, make_id("okr:obj:company"))) is None:
+        await _aligned_set(session, org_id, make_id)
+    await _chinese_draft(session, org_id, make_id)
+
+
+async def _chinese_draft(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str], uuid.UUID]) -> None:
+    """Mei Chen's Q4 draft, written in Chinese, aligned under her team's live-stream
+    objective: one measurable key result with a due date, and one the lint warns about
+    twice (`activity_not_outcome`, `due_date_missing`). A draft: it counts in no score."""
+    obj_id = make_id("okr:obj:brand-zh")
+    if await session.get(Objective, (org_id, obj_id)) is not None:
         return
+    _year_id, q4_id = await _cycles(session, org_id, make_id)
+    owner = make_id("emp:E008")
+    session.add(
+        Objective(
+            org_id=org_id,
+            id=obj_id,
+            title="让直播成为品牌增长的引擎",  # make live streams the engine of brand growth
+            level="individual",
+            owner_id=owner,
+            department_id=make_id("dep:ecom-growth"),
+            cycle_id=q4_id,
+            type="committed",
+            parent_id=make_id("okr:obj:live"),
+            weight=Decimal(1),
+            visibility="public",
+            status="draft",
+        )
+    )
+    await session.flush()
+    session.add_all(
+        [
+            KeyResult(
+                org_id=org_id,
+                id=make_id("okr:kr:brand-zh:search"),
+                objective_id=obj_id,
+                title="直播间品牌搜索量从 2 万提升到 5 万",  # brand searches from 20,000 to 50,000
+                kind="metric",
+                start=Decimal(20000),
+                target=Decimal(50000),
+                unit="次",
+                weight=Decimal(2),
+                owner_id=owner,
+                due_date=DUE["q4"],
+            ),
+            KeyResult(
+                org_id=org_id,
+                id=make_id("okr:kr:brand-zh:assist"),
+                objective_id=obj_id,
+                title="协助市场部推进品牌活动",  # assist marketing in pushing brand events
+                kind="boolean",
+                weight=Decimal(1),
+                owner_id=owner,
+            ),
+        ]
+    )
+    await session.flush()
+
+
+async def _aligned_set(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str], uuid.UUID]) -> None:
     year_id, q4_id = await _cycles(session, org_id, make_id)
     cycles = {"year": year_id, "q4": q4_id}
     owners: dict[str, uuid.UUID] = {}
@@ -365,6 +430,7 @@ async def load(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str]
                 weight=Decimal(weight),
                 milestones=milestones,
                 owner_id=owners[obj_key],
+                due_date=DUE[next(o[4] for o in OBJECTIVES if o[0] == obj_key)],
             )
         )
         await session.flush()

@@ -250,6 +250,7 @@ class KeyResultType(Entity):
     weight: DecimalString
     milestones: list[MilestoneType] | None
     owner_id: uuid.UUID | None
+    due_date: dt.date | None
     grade: DecimalString | None
     grade_reason: str | None
     graded_by: str | None
@@ -350,6 +351,7 @@ class KeyResultType(Entity):
             weight=DecimalString(str(kr.weight)),
             milestones=[MilestoneType(**m) for m in milestones] if milestones is not None else None,
             owner_id=kr.owner_id,
+            due_date=kr.due_date,
             grade=_dec(kr.grade),
             grade_reason=kr.grade_reason,
             graded_by=kr.graded_by,
@@ -539,6 +541,7 @@ class ObjectiveKeyResultInput:
     weight: DecimalString | None = strawberry.UNSET
     milestones: list[MilestoneInput] | None = strawberry.UNSET
     owner_id: strawberry.ID | None = ref_field(EmployeeType)
+    due_date: dt.date | None = strawberry.UNSET
 
 
 @described(rest.KeyResultCreate, rest.KeyResultRead)
@@ -554,6 +557,7 @@ class KeyResultInput:
     weight: DecimalString | None = strawberry.UNSET
     milestones: list[MilestoneInput] | None = strawberry.UNSET
     owner_id: strawberry.ID | None = ref_field(EmployeeType)
+    due_date: dt.date | None = strawberry.UNSET
     grade: DecimalString | None = strawberry.UNSET
     grade_reason: str | None = strawberry.UNSET
     reason: str | None = strawberry.UNSET

@@ -60,6 +60,7 @@ def kr_snapshot(kr: KeyResult) -> dict[str, Any]:
         "weight": str(kr.weight),
         "milestones": kr.milestones,
         "owner_id": _s(kr.owner_id),
+        "due_date": _s(kr.due_date),
         "grade": _s(kr.grade),
         "grade_reason": kr.grade_reason,
     }
@@ -105,6 +106,7 @@ def key_result_read(kr: KeyResult, view: compute.KeyResultView) -> KeyResultRead
         weight=kr.weight,
         milestones=compute.milestones_out(kr),
         owner_id=kr.owner_id,
+        due_date=kr.due_date,
         current=view.current,
         done=view.done,
         progress=view.progress,
@@ -164,6 +166,18 @@ async def _check_owner(ctx: Ctx, owner_id: uuid.UUID | None) -> None:
         raise ValidationFailed.field("owner_id", "no such employee")
 
 
+async def _check_due_date(ctx: Ctx, obj: Objective, due: dt.date | None) -> None:
+    """A due date falls within the objective's cycle (both ends included): a result due
+    outside the period it is scored in says nothing about that period."""
+    if due is None:
+        return
+    cycle = (await repo.cycles_by_id(ctx.session, ctx.org_id, [obj.cycle_id])).get(obj.cycle_id)
+    if cycle is not None and not cycle.start_date <= due <= cycle.end_date:
+        raise ValidationFailed.field(
+            "due_date", f"the due date must fall within the cycle ({cycle.start_date} to {cycle.end_date})"
+        )
+
+
 async def create_key_result(ctx: Ctx, data: KeyResultCreate) -> KeyResult:
     require(policy.read_objectives(ctx.principal), "key results")
     obj = await referenced_objective(ctx, data.objective_id, "objective_id")
@@ -171,6 +185,7 @@ async def create_key_result(ctx: Ctx, data: KeyResultCreate) -> KeyResult:
     await ensure_open(ctx, obj)
     ensure_editable(obj)
     await _check_owner(ctx, data.owner_id)
+    await _check_due_date(ctx, obj, data.due_date)
     values = data.model_dump(exclude={"milestones"})
     kr = KeyResult(org_id=ctx.org_id, id=new_id(), milestones=_milestones_json(data.milestones), **values)
     ctx.session.add(kr)
@@ -239,6 +254,7 @@ async def update_key_result(
     except ValueError as exc:
         raise ValidationFailed.field("target" if kr.kind == "metric" else "milestones", str(exc)) from exc
     await _check_owner(ctx, changes.get("owner_id"))
+    await _check_due_date(ctx, obj, changes.get("due_date"))
     before = kr_snapshot(kr)
     if "milestones" in changes:
         changes["milestones"] = _milestones_json(milestones)

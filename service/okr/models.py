@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -86,6 +87,8 @@ class KeyResult(TenantMixin, Timestamps, Versioned, Base):
     # [{"title": str, "weight": "decimal string", "done": bool}]
     milestones: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     owner_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    # When the result is due, within the objective's cycle; none means the cycle's end.
+    due_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     # A manual grade replaces the computed score once the objective is closed (SPEC 4).
     grade: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
     grade_reason: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -196,6 +196,9 @@ class KeyResultRead(Output):
         description="The steps of a milestone key result (null for other kinds)"
     )
     owner_id: uuid.UUID | None
+    due_date: dt.date | None = Field(
+        description="When the result is due, within the objective's cycle (null: by the cycle's end)"
+    )
     current: DecimalStr | None = Field(description="metric: the latest check-in's value, else start")
     done: bool | None = Field(description="boolean: done per the latest check-in that says")
     progress: DecimalStr = Field(description="computed score 0..1, 4 places")
@@ -229,6 +232,7 @@ class ObjectiveKeyResultCreate(Input):
         None, max_length=50, description="The steps of a milestone key result, at least one (none for other kinds)"
     )
     owner_id: uuid.UUID | None = None
+    due_date: dt.date | None = None
 
     @model_validator(mode="after")
     def _kind(self) -> ObjectiveKeyResultCreate:
@@ -256,6 +260,7 @@ class KeyResultUpdate(Input):
         None, max_length=50, description="The steps of a milestone key result; replaces the whole list"
     )
     owner_id: uuid.UUID | None = None
+    due_date: dt.date | None = None
     grade: Annotated[Decimal, Field(ge=0, le=1, max_digits=12, decimal_places=10, allow_inf_nan=False)] | None = None
     grade_reason: Reason | None = None
     reason: Reason | None = None
@@ -372,6 +377,7 @@ class LintKeyResult(Input):
     weight: Decimal | None = Decimal(1)
     milestones: list[LintMilestone] | None = None
     owner_id: uuid.UUID | None = None
+    due_date: dt.date | None = None
 
 
 class LintRequest(Input):
@@ -409,9 +415,11 @@ class LintRequest(Input):
 class FindingRead(Output):
     """One finding of the OKR linter."""
 
-    code: str = Field(description="The finding's stable name (`too_few_key_results`)")
+    code: str = Field(description="The finding's stable name (`too_few_key_results`), the same in every language")
     severity: Literal["error", "warning"] = Field(description="An error (blocks submission) or a warning")
-    message: str = Field(description="What is wrong and how to fix it")
+    message: str = Field(
+        description="What is wrong and how to fix it, in the language `Accept-Language` asks for (`en`, `zh-CN`)"
+    )
     path: list[str | int] = Field(
         description='Where in the objective it is: field names and list positions (`["key_results", 0, "target"]`); '
         "empty for the objective as a whole"

@@ -350,6 +350,19 @@ async def create_objective(ctx: Ctx, data: ObjectiveCreate) -> Objective:
 REQUIRED = ("title", "level", "owner_id", "cycle_id", "type", "weight", "visibility")
 
 
+async def _due_dates_fit(ctx: Ctx, obj: Objective, cycle: Cycle) -> None:
+    """An objective moves to another cycle only if its key results' due dates fall
+    within it (a due date is always within its objective's cycle)."""
+    krs = (await repo.key_results_of(ctx.session, ctx.org_id, [obj.id])).get(obj.id, [])
+    outside = [k for k in krs if k.due_date is not None and not cycle.start_date <= k.due_date <= cycle.end_date]
+    if outside:
+        raise ValidationFailed.field(
+            "cycle_id",
+            f"{len(outside)} key result(s) are due outside the cycle ({cycle.start_date} to {cycle.end_date}); "
+            "change or clear their due dates first",
+        )
+
+
 async def update_objective(
     ctx: Ctx, objective_id: uuid.UUID, data: ObjectiveUpdate, expected: IfMatch | None = None
 ) -> Objective:
@@ -365,7 +378,10 @@ async def update_objective(
         require(policy.write_objective(ctx.principal, await relation(ctx, changes["owner_id"])), "objective")
     moved_to = changes.get("cycle_id") or obj.cycle_id
     if moved_to != obj.cycle_id or changes.get("owner_id") not in (None, obj.owner_id):
-        await locks.ensure_open(ctx, await writable_cycle(ctx, moved_to), [changes.get("owner_id") or obj.owner_id])
+        target = await writable_cycle(ctx, moved_to)
+        await locks.ensure_open(ctx, target, [changes.get("owner_id") or obj.owner_id])
+        if moved_to != obj.cycle_id:
+            await _due_dates_fit(ctx, obj, target)
     if "supports" in changes:
         changes["supports"] = list(dict.fromkeys(changes["supports"] or []))
     await _check_refs(ctx, obj.id, changes)

@@ -146,8 +146,19 @@ async def close_with_cycle(ctx: Ctx, cycle: Cycle, to: str) -> None:
 async def _limits(ctx: Ctx) -> rules.LintLimits:
     s = await org_settings(ctx)
     return rules.LintLimits(
-        min_krs=int(s["okr_min_krs"]), max_krs=int(s["okr_max_krs"]), max_objectives=int(s["okr_max_objectives"])
+        min_krs=int(s["okr_min_krs"]),
+        max_krs=int(s["okr_max_krs"]),
+        max_objectives=int(s["okr_max_objectives"]),
+        check_in_cadence_days=int(s["check_in_cadence_days"]),
     )
+
+
+async def _cycle_days(ctx: Ctx, cycle_id: uuid.UUID | None) -> int | None:
+    """The cycle's length in days, both ends included (None: no such cycle)."""
+    if cycle_id is None:
+        return None
+    cycle = (await repo.cycles_by_id(ctx.session, ctx.org_id, [cycle_id])).get(cycle_id)
+    return None if cycle is None else (cycle.end_date - cycle.start_date).days + 1
 
 
 def _kr_facts(kr: KeyResult) -> rules.LintKeyResult:
@@ -158,6 +169,7 @@ def _kr_facts(kr: KeyResult) -> rules.LintKeyResult:
         target=kr.target,
         weight=kr.weight,
         milestone_weights=tuple(Decimal(str(m["weight"])) for m in (kr.milestones or [])),
+        due_date=kr.due_date,
     )
 
 
@@ -170,6 +182,7 @@ async def lint_saved(ctx: Ctx, obj: Objective) -> list[rules.Finding]:
         has_parent=obj.parent_id is not None,
         supports_count=len(supports),
         key_results=tuple(_kr_facts(k) for k in krs),
+        cycle_days=await _cycle_days(ctx, obj.cycle_id),
     )
     count = await repo.count_owner_objectives(ctx.session, ctx.org_id, obj.owner_id, obj.cycle_id)
     return rules.lint(facts, await _limits(ctx), count)
@@ -193,9 +206,11 @@ async def lint_request(ctx: Ctx, body: LintRequest) -> list[rules.Finding]:
                 target=kr.target,
                 weight=kr.weight,
                 milestone_weights=tuple(m.weight for m in (kr.milestones or [])),
+                due_date=kr.due_date,
             )
             for kr in body.key_results
         ),
+        cycle_days=await _cycle_days(ctx, body.cycle_id),
     )
     count = None
     # The owner's count is shown only to someone who may plan for that owner: a number

@@ -19,6 +19,7 @@ from service.models import load_all, load_hooks
 from service.observability import AccessLogMiddleware, configure_logging, setup_tracing
 from service.web import browsers, openapi_contract, openapi_problems, problems
 from service.web.idempotency import IdempotencyMiddleware
+from service.web.language import LanguageMiddleware
 from service.web.limits import BodySizeLimitMiddleware, RateLimitMiddleware
 from service.web.links import PageLinkMiddleware
 from service.web.routing import install_route_cache, strict_request
@@ -32,12 +33,14 @@ Idempotency-Key."""
 class App(FastAPI):
     """FastAPI with CORS around the whole middleware stack, Starlette's error middleware
     (the one that answers a 500) included, so every answer carries the CORS headers
-    (service/web/browsers.py). Middleware added with `add_middleware` sits inside it."""
+    (service/web/browsers.py), and the answer's language just inside it (every answer,
+    a 500 too, in the language `Accept-Language` asks for: service/web/language.py).
+    Middleware added with `add_middleware` sits inside both."""
 
     cors: dict[str, Any] | None = None  # CORSMiddleware's options; None: no CORS
 
     def build_middleware_stack(self) -> ASGIApp:
-        stack = super().build_middleware_stack()
+        stack = LanguageMiddleware(super().build_middleware_stack())
         return stack if self.cors is None else CORSMiddleware(stack, **self.cors)
 
 

@@ -42,10 +42,12 @@ EXPOSED_HEADERS = (
     "Idempotent-Replayed",  # this answer is a replay of an earlier POST with the same key
     "Content-Disposition",  # the file name of a CSV export
     "Link",  # rel="next": the next page of a list
+    "Content-Language",  # the language of a problem's or the lint's texts (safelisted too; said for clarity)
 )
 # Request headers a page may send besides the CORS-safelisted ones (Accept, Content-Type
 # with a form or text type, ...); Content-Type is listed for application/json.
-ALLOWED_HEADERS = ("Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-ID")
+# Accept-Language is safelisted for simple values only; listed, a preflight allows any value.
+ALLOWED_HEADERS = ("Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-ID", "Accept-Language")
 # The methods the routes and SCIM use. A preflight allows GET, HEAD and POST in any case
 # (CORS-safelisted methods); the API answers HEAD with 405.
 ALLOWED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.auth.tokens import verify_token
 from service.db import database
 from service.errors import Conflict, DomainError, ValidationFailed
+from service.kit.i18n import localise_problem
 from service.kit.models import IdempotencyRecord
 from service.types import utcnow
 
@@ -33,7 +34,7 @@ MAX_KEY_LENGTH = 200
 
 
 async def _send_problem(send: Send, error: DomainError, extra_headers: dict[str, str] | None = None) -> None:
-    body = json.dumps(error.problem()).encode()
+    body = json.dumps(localise_problem(error.problem())).encode()
     headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
     for k, v in (extra_headers or {}).items():
         headers.append((k.encode(), v.encode()))

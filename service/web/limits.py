@@ -28,13 +28,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.auth.tokens import verify_token
 from service.config import Settings, get_settings
 from service.errors import DomainError, PayloadTooLarge, TooManyRequests, ValidationFailed
+from service.kit.i18n import localise_problem
 
 PROBLEM_JSON = b"application/problem+json"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 async def send_problem(scope: Scope, send: Send, error: DomainError) -> None:
-    body = json.dumps(error.problem(instance=scope.get("path"))).encode()
+    body = json.dumps(localise_problem(error.problem(instance=scope.get("path")))).encode()
     headers = [(b"content-type", PROBLEM_JSON), (b"content-length", str(len(body)).encode())]
     headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
     await send({"type": "http.response.start", "status": error.status, "headers": headers})

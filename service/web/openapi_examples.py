@@ -97,6 +97,7 @@ EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
                         "start": "14",
                         "target": "3",
                         "unit": "days",
+                        "due_date": "2026-09-30",
                     },
                     {
                         "title": "Ship the guided setup",

@@ -64,19 +64,22 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "title": {
             "type": "string",
             "title": "Title",
-            "description": "A short summary of the kind, the same for every problem of a `type`",
+            "description": "A short summary of the kind, the same for every problem of a `type` "
+            "(in the language `Accept-Language` asks for: `en` or `zh-CN`)",
         },
         "status": {"type": "integer", "title": "Status", "description": "The HTTP status code of the answer"},
         "detail": {
             "type": "string",
             "title": "Detail",
-            "description": "What went wrong this time, for a person to read",
+            "description": "What went wrong this time, for a person to read (in the language "
+            "`Accept-Language` asks for where catalogued, else English)",
         },
         "instance": {"type": "string", "title": "Instance", "description": "The path of the request that failed"},
         "code": {
             "type": "string",
             "title": "Code",
-            "description": "A stable machine name of the problem, where one is defined (`cycle_locked`)",
+            "description": "A stable machine name of the problem, where one is defined (`cycle_locked`), "
+            "the same in every language",
         },
         "errors": {
             "type": "array",

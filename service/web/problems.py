@@ -19,6 +19,7 @@ from service.errors import (
     ValidationFailed,
     validation_errors,
 )
+from service.kit.i18n import localise_problem
 from service.kit.retry import mark_for_retry
 from service.web.routing import allowed_methods
 
@@ -27,8 +28,9 @@ PROBLEM_JSON = "application/problem+json"
 
 
 def problem_response(error: DomainError, request: Request | None = None) -> JSONResponse:
+    """The error's problem+json, its `title` and `detail` in the request's language."""
     return JSONResponse(
-        error.problem(instance=str(request.url.path) if request else None),
+        localise_problem(error.problem(instance=str(request.url.path) if request else None)),
         status_code=error.status,
         media_type=PROBLEM_JSON,
         headers=error.headers or None,
@@ -89,7 +91,9 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 405:  # every method of the resource, not only the first route's
             allow = allowed_methods(request.app.router.routes, request.scope)
             headers = {**(headers or {}), "Allow": ", ".join(allow)} if allow else headers
-        return JSONResponse(body, status_code=exc.status_code, media_type=PROBLEM_JSON, headers=headers)
+        return JSONResponse(
+            localise_problem(body), status_code=exc.status_code, media_type=PROBLEM_JSON, headers=headers
+        )
 
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
@@ -115,4 +119,4 @@ def install(app: FastAPI) -> None:
             "status": 500,
             "detail": "an unexpected error occurred; it has been logged",
         }
-        return JSONResponse(body, status_code=500, media_type=PROBLEM_JSON)
+        return JSONResponse(localise_problem(body), status_code=500, media_type=PROBLEM_JSON)

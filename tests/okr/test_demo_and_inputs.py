@@ -36,8 +36,10 @@ async def test_demo_okrs(client):
         count = (
             await session.execute(select(func.count()).select_from(Objective).where(Objective.org_id == DEMO_ORG_ID))
         ).scalar_one()
-    assert count == 7
-    listed = (await client.get(f"/api/v1/objectives?cycle_id={q4}", headers=mei)).json()["items"]
+    assert count == 8  # seven published, and the Chinese draft
+    everything = (await client.get(f"/api/v1/objectives?cycle_id={q4}", headers=mei)).json()["items"]
+    assert [o["title"] for o in everything if o["status"] == "draft"] == ["让直播成为品牌增长的引擎"]
+    listed = [o for o in everything if o["status"] != "draft"]
     assert len(listed) == 6 and all(o["status"] == "published" for o in listed)
     assert all(o["score"] is not None and o["pace"] for o in listed)
     company = _id("okr:obj:company")
@@ -49,7 +51,20 @@ async def test_demo_okrs(client):
     assert [s["title"] for s in ecom["supporters"]] == ["Ship online orders the same day"]
     for o in listed + [{"id": str(company)}]:
         lint = (await client.post("/api/v1/okr-lint", headers=mei, json={"objective_id": o["id"]})).json()
-        assert [f for f in lint["findings"] if f["severity"] == "error"] == [], (o, lint)
+        assert lint["findings"] == [], (o, lint)  # due dates given, outcomes stated, aligned
+    # the Chinese draft: warned twice about its activity-worded key result, in either language
+    draft = str(_id("okr:obj:brand-zh"))
+    for language, needle in (("zh-CN", "读起来像一项活动"), ("en", "reads like an activity")):
+        lint = await client.post(
+            "/api/v1/okr-lint", headers={**mei, "Accept-Language": language}, json={"objective_id": draft}
+        )
+        assert lint.headers["content-language"] == language
+        found = [(f["code"], f["path"]) for f in lint.json()["findings"]]
+        assert found == [
+            ("activity_not_outcome", ["key_results", 1, "title"]),
+            ("due_date_missing", ["key_results", 1, "due_date"]),
+        ], found
+        assert needle in lint.json()["findings"][0]["message"]
     krs = (await client.get(f"/api/v1/key-results?objective_id={_id('okr:obj:ops')}", headers=mei)).json()
     complaints = next(k for k in krs["items"] if k["title"].startswith("Delivery complaints"))
     assert complaints["direction"] == "decrease" and complaints["progress"] == "0.5000"

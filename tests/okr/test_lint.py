@@ -167,7 +167,10 @@ async def test_lint_uses_org_settings_and_counts_objectives(team, cycle):
         "level": "company",
         "owner_id": team.employees["alice"]["id"],
         "cycle_id": cycle["id"],
-        "key_results": [{"title": "A", "kind": "boolean"}, {"title": "B", "kind": "boolean"}],
+        "key_results": [
+            {"title": "A", "kind": "boolean", "due_date": cycle["start_date"]},
+            {"title": "B", "kind": "boolean", "due_date": cycle["end_date"]},
+        ],
     }
     out = await post_lint(team, body)
     assert [f["code"] for f in out["findings"]] == ["too_many_objectives"]
@@ -185,7 +188,12 @@ async def test_lint_a_saved_objective(team, cycle):
     obj = await make_objective(team, cycle, "alice", level="individual", visibility="private")
     await make_kr(team, obj, title="Attend the conference", kind="boolean", start=None, target=None)
     out = await post_lint(team, {"objective_id": obj["id"]})
-    assert sorted(f["code"] for f in out["findings"]) == ["activity_not_outcome", "not_aligned", "too_few_key_results"]
+    assert sorted(f["code"] for f in out["findings"]) == [
+        "activity_not_outcome",
+        "due_date_missing",  # a year-long cycle, weekly check-ins
+        "not_aligned",
+        "too_few_key_results",
+    ]
     await post_lint(team, {"objective_id": obj["id"]}, headers=team.employee("bob"), expect=404)
     await post_lint(team, {"objective_id": obj["id"], "level": "team"}, expect=422)
     await post_lint(team, {"objective_id": obj["id"]}, headers=team.as_scope("kpi:write"), expect=403)

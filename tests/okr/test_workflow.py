@@ -130,7 +130,12 @@ async def test_submit_with_lint_errors_is_refused(team, cycle):
     await make_kr(team, obj, title="Help the team")
     body = await act(team, obj, "submit", headers=team.employee("alice"), expect=422)
     codes = {(f["code"], f["severity"]) for f in body["findings"]}
-    assert codes == {("too_few_key_results", "error"), ("not_aligned", "error"), ("activity_not_outcome", "warning")}
+    assert codes == {
+        ("too_few_key_results", "error"),
+        ("not_aligned", "error"),
+        ("activity_not_outcome", "warning"),
+        ("due_date_missing", "warning"),
+    }
     assert all(set(f) == {"code", "severity", "message", "path"} for f in body["findings"])
     assert body["errors"] and body["status"] == 422
     assert (await get(team, f"/api/v1/objectives/{obj['id']}"))["status"] == "draft"
