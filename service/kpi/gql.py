@@ -63,7 +63,7 @@ from service.kpi.schemas import (
     Perspective,
     plain_decimal,
 )
-from service.org.gql import DepartmentType, EmployeeType, PositionType
+from service.org.gql import DepartmentType, EmployeeType, PositionLevelEnum, PositionType
 from service.org.models import Employee, Position
 from service.scoring.numbers import round_points
 
@@ -192,7 +192,8 @@ class KpiTemplateItemType:
 @strawberry.type(name="KpiTemplate")
 class KpiTemplateType(Entity):
     name: str
-    position_id: uuid.UUID
+    position_id: uuid.UUID | None
+    level: str | None = enum_field(PositionLevelEnum | None)
     version: int = strawberry.field(description=VERSION)
 
     @strawberry.field
@@ -204,12 +205,14 @@ class KpiTemplateType(Entity):
 
     @strawberry.field
     async def position(self, info: Context) -> PositionType | None:
+        if self.position_id is None:
+            return None
         pos = await info.context.loaders.by_id(Position).load(self.position_id)
         return PositionType.of(pos) if pos else None
 
     @staticmethod
     def of(t: KpiTemplate) -> KpiTemplateType:
-        return KpiTemplateType(id=t.id, name=t.name, position_id=t.position_id, version=t.version)
+        return KpiTemplateType(id=t.id, name=t.name, position_id=t.position_id, level=t.level, version=t.version)
 
     @classmethod
     async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[KpiTemplateType | None]:
@@ -438,10 +441,14 @@ class KpiQuery:
         last: int | None = None,
         before: str | None = None,
         position_id: strawberry.ID | None = None,
+        level: Annotated[
+            str | None,
+            strawberry.argument(graphql_type=PositionLevelEnum | None, description="the position level targeted"),
+        ] = None,
     ) -> Connection[KpiTemplateType]:
         params = page_params(first, after, last, before)
         position = ref(position_id, PositionType, loc=["positionId"])
-        page = await templates.list_templates(info.context.ctx, params, position)
+        page = await templates.list_templates(info.context.ctx, params, position, plain(level))
         return connection(page, KpiTemplateType.of, params)
 
     @strawberry.field(description="One KPI template")

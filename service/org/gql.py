@@ -51,6 +51,7 @@ from service.org.schemas import (
     EmployeeUpdate,
     OrganizationUpdate,
     PositionCreate,
+    PositionLevel,
 )
 from service.tasks.gql import TASKS_DESCRIPTION, TaskType, employee_tasks
 
@@ -61,6 +62,9 @@ if TYPE_CHECKING:
     from service.scoring.gql import ScoreType
 
 EmployeeStatusEnum = enum_type("EmployeeStatus", EmployeeStatus, "Where an employee is in their employment")
+PositionLevelEnum = enum_type(
+    "PositionLevel", PositionLevel, "A position's level, which scoring policies and KPI templates can target"
+)
 BulkRowOutcome = enum_type(
     "BulkRowOutcome", literal_of(BulkRowResult, "outcome"), "What a bulk upsert did with one row"
 )
@@ -133,7 +137,7 @@ class OrganizationType(Entity):
 @strawberry.type(name="Position")
 class PositionType(Entity):
     name: str
-    level: str | None
+    level: str | None = enum_field(PositionLevelEnum | None)
     job_family: str | None
     version: int = strawberry.field(description=VERSION)
 
@@ -390,7 +394,7 @@ class DepartmentInput:
 @strawberry.input(description="The fields of a position to create")
 class PositionInput:
     name: str | None = strawberry.UNSET
-    level: str | None = strawberry.UNSET
+    level: str | None = enum_field(PositionLevelEnum | None, default=strawberry.UNSET)
     job_family: str | None = strawberry.UNSET
 
 

@@ -15,6 +15,9 @@ from service.kit.money import is_currency
 from service.kit.schemas import EMAIL_RE, DecimalStr, Input, Output, checked_by_service
 
 EmployeeStatus = Literal["active", "on_leave", "terminated"]
+# A position's level, most junior first: what scoring policies and KPI templates can target
+# ("managed by level", docs/scoring.md).
+PositionLevel = Literal["staff", "lead", "manager", "senior_manager", "executive"]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 FISCAL_RE = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
 
@@ -136,7 +139,9 @@ class PositionRead(Output):
 
     id: uuid.UUID
     name: str
-    level: str | None = Field(description="The job's level (`L3`, `Senior`)")
+    level: PositionLevel | None = Field(
+        description="The job's level; scoring policies and KPI templates can target a level (null: none)"
+    )
     job_family: str | None = Field(description="The family of related jobs it belongs to (`Engineering`)")
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -146,7 +151,7 @@ class PositionCreate(Input):
     described_like = (PositionRead,)
 
     name: Name
-    level: str | None = Field(None, max_length=40)
+    level: PositionLevel | None = None
     job_family: str | None = Field(None, max_length=100)
 
 
@@ -154,7 +159,7 @@ class PositionUpdate(Input):
     described_like = (PositionRead,)
 
     name: Name | None = None
-    level: str | None = Field(None, max_length=40)
+    level: PositionLevel | None = None
     job_family: str | None = Field(None, max_length=100)
 
 

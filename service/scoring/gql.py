@@ -36,7 +36,7 @@ from service.graphql.common import (
 )
 from service.graphql.nodes import Entity, NodeKey, by_service, key_of, ref, ref_field
 from service.incentives.gql import IncentivePlanKind
-from service.org.gql import DepartmentType, EmployeeType
+from service.org.gql import DepartmentType, EmployeeType, PositionLevelEnum
 from service.scoring import policies as policy_svc
 from service.scoring import records
 from service.scoring import schemas as rest
@@ -77,7 +77,11 @@ class ScoringPolicyType(Entity):
     name: str
     scope_kind: str = enum_field(PolicyScopeKind, description="What the policy applies to (REST: `scope.kind`)")
     scope_id: uuid.UUID | None = strawberry.field(
-        description="The department, position or employee it applies to; null for the organization (REST: `scope.id`)"
+        description="The department, position or employee it applies to; null for the organization and a level "
+        "(REST: `scope.id`)"
+    )
+    scope_level: str | None = enum_field(
+        PositionLevelEnum | None, description="The position level a `LEVEL` scope targets (REST: `scope.level`)"
     )
     version: int
     active: bool
@@ -92,6 +96,7 @@ class ScoringPolicyType(Entity):
             name=p.name,
             scope_kind=p.scope.kind,
             scope_id=p.scope.id,
+            scope_level=p.scope.level,
             version=p.version,
             active=p.active,
             params=JSON(params),

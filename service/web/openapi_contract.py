@@ -113,6 +113,7 @@ SERVERS = [{"url": "/", "description": "This deployment (the API is served from 
 # values, the first one names the component (a check-in's status and an objective's pace).
 _ALIASES: list[tuple[str, Any]] = [
     ("EmployeeStatus", org.EmployeeStatus),
+    ("PositionLevel", org.PositionLevel),
     ("Cadence", cycles.Cadence),
     ("ChildCadence", cycles.ChildCadence),
     ("CycleStatus", cycles.CycleStatus),
@@ -132,6 +133,7 @@ _ALIASES: list[tuple[str, Any]] = [
     ("EvaluationAction", evaluations.EvaluationAction),
     ("PeerRequestStatus", evaluations.PeerStatus),
     ("ReviewSubjectKind", evaluations.SubjectKind),
+    ("DistributionEnforcement", evaluations.DistributionEnforcement),
     ("ImprovementActionStatus", evaluations.ImprovementStatus),
     ("PolicyScopeKind", scoring.ScopeKind),
     ("ScoreStatus", scoring.ScoreStatus),
