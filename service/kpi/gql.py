@@ -59,6 +59,7 @@ from service.kpi.schemas import (
     KpiAssignmentCreate,
     KpiAssignmentUpdate,
     KpiMeasurementCreate,
+    KpiTemplateApply,
     Method,
     Perspective,
     plain_decimal,
@@ -507,9 +508,40 @@ class KpiQuery:
         return KpiAssignmentType.of(row)
 
 
+@described(rest.KpiTemplateResolvedApplyResult)
+@strawberry.type(name="KpiTemplatesApplied")
+class KpiTemplatesAppliedType:
+    created: int = strawberry.field(description="How many assignments were created")
+    skipped: int = strawberry.field(description="How many were already there and left as they are")
+    assignment_ids: list[uuid.UUID]
+    unmatched_employee_ids: list[uuid.UUID]
+
+
 @described()
 @strawberry.type
 class KpiMutation:
+    @strawberry.mutation(
+        description="Gives each employee the KPIs of the templates that apply to them: their position's, "
+        "else their position level's (idempotent)"
+    )
+    async def apply_kpi_templates(
+        self, info: Context, cycle_id: strawberry.ID, employee_ids: list[strawberry.ID]
+    ) -> KpiTemplatesAppliedType:
+        data = validate_input(
+            KpiTemplateApply,
+            {
+                "cycle_id": ref(cycle_id, CycleType, loc=["cycleId"]),
+                "employee_ids": [ref(e, EmployeeType, loc=["employeeIds", n]) for n, e in enumerate(employee_ids)],
+            },
+        )
+        r = await templates.apply_resolved(info.context.ctx, data)
+        return KpiTemplatesAppliedType(
+            created=r.created,
+            skipped=r.skipped,
+            assignment_ids=r.assignment_ids,
+            unmatched_employee_ids=r.unmatched_employee_ids,
+        )
+
     @strawberry.mutation(description="Assigns a KPI to an employee for a cycle")
     async def create_kpi_assignment(self, info: Context, input: KpiAssignmentInput) -> KpiAssignmentType:
         data = validate_input(KpiAssignmentCreate, input_dict(input))
