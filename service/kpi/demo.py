@@ -210,25 +210,39 @@ LEVEL_TEMPLATES: dict[str, list[tuple[str, dict[str, Any]]]] = {
 }
 
 
+async def _add_template(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    make_id: Callable[[str], uuid.UUID],
+    key: str,
+    items: list[tuple[str, dict[str, Any]]],
+    **target: Any,
+) -> uuid.UUID:
+    """A template (`target`: its name and position or level) with its items, checked by the API's rules."""
+    tpl_id = make_id(f"kpi:tpl:{key}")
+    session.add(KpiTemplate(org_id=org_id, id=tpl_id, **target))
+    await session.flush()
+    directions = {code: direction for code, _, _, direction, _, _ in DEFINITIONS}
+    for n, (code, params) in enumerate(items):
+        session.add(
+            KpiTemplateItem(
+                org_id=org_id,
+                id=make_id(f"kpi:tpl:{key}:{code}"),
+                template_id=tpl_id,
+                ordinal=n,
+                definition_id=make_id(f"kpi:def:{code}"),
+                **_checked(code, directions[code], params),
+            )
+        )
+    return tpl_id
+
+
 async def _level_templates(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str], uuid.UUID]) -> None:
     """The level templates, each added once (also to a demo loaded before they existed)."""
     for level, items in LEVEL_TEMPLATES.items():
-        tpl_id = make_id(f"kpi:tpl:level:{level}")
-        if await session.get(KpiTemplate, (org_id, tpl_id)) is not None:
-            continue
-        session.add(KpiTemplate(org_id=org_id, id=tpl_id, name=f"{level.title()} KPIs", level=level))
-        await session.flush()
-        directions = {code: d for code, _, _, d, _, _ in DEFINITIONS}
-        for n, (code, params) in enumerate(items):
-            session.add(
-                KpiTemplateItem(
-                    org_id=org_id,
-                    id=make_id(f"kpi:tpl:level:{level}:{code}"),
-                    template_id=tpl_id,
-                    ordinal=n,
-                    definition_id=make_id(f"kpi:def:{code}"),
-                    **_checked(code, directions[code], {"veto": False, "rewardable": False, **params}),
-                )
+        if await session.get(KpiTemplate, (org_id, make_id(f"kpi:tpl:level:{level}"))) is None:
+            await _add_template(
+                session, org_id, make_id, f"level:{level}", items, name=f"{level.title()} KPIs", level=level
             )
     await session.flush()
 
@@ -257,22 +271,9 @@ async def load(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str]
 
     plan: dict[str, list[tuple[str, dict[str, Any], uuid.UUID | None]]] = {}
     for pos_key, items in TEMPLATES.items():
-        tpl_id = make_id(f"kpi:tpl:{pos_key}")
-        session.add(
-            KpiTemplate(org_id=org_id, id=tpl_id, name=f"{pos_key} KPIs", position_id=make_id(f"pos:{pos_key}"))
+        tpl_id = await _add_template(
+            session, org_id, make_id, pos_key, items, name=f"{pos_key} KPIs", position_id=make_id(f"pos:{pos_key}")
         )
-        await session.flush()
-        for n, (code, params) in enumerate(items):
-            session.add(
-                KpiTemplateItem(
-                    org_id=org_id,
-                    id=make_id(f"kpi:tpl:{pos_key}:{code}"),
-                    template_id=tpl_id,
-                    ordinal=n,
-                    definition_id=make_id(f"kpi:def:{code}"),
-                    **_checked(code, directions[code], params),
-                )
-            )
         for ext in ASSIGNEES[pos_key]:
             plan.setdefault(ext, []).extend((code, params, tpl_id) for code, params in items)
     for ext in FULFILMENT:
