@@ -2,9 +2,9 @@
 
 Selection, most specific first: the employee's own policy, their position's, their
 position's level's ("managed by level"), their department's (the nearest ancestor that
-has one), the organization default. With no
-policy at all, the built-in default applies (weights kpi 0.5, okr 0.3, eval 0.2 and the
-SPEC defaults otherwise; reported as policy id null, version 1). When a cycle enters
+has one), the organization default. With no policy at all, the built-in default applies
+(weights kpi 0.5, okr 0.3, eval 0.2 and the SPEC defaults otherwise; reported as policy
+id null, version 1). When a cycle enters
 calibration, the version of every active policy is pinned on the cycle; scores of that
 cycle use the pinned versions from then on, so later edits never change them.
 """
