@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from tests.conftest import statement_hook
+from tests.evaluations.test_demo_and_inputs import _demo_org
 from tests.kpi.conftest import make_definition, make_position, place
 
 
@@ -159,3 +160,22 @@ async def test_level_templates_in_graphql(team, quarter):
     got = resp.json()["data"]["applyKpiTemplates"]
     assert (got["created"], got["skipped"], got["unmatchedEmployeeIds"]) == (1, 0, [ids[1]])
     assert len(got["assignmentIds"]) == 1
+
+
+async def test_the_demo_example(tenant):
+    """docs/kpis.md's worked example, on the demo organization with FY2026 Q4 in calibration."""
+    make_id = await _demo_org(tenant)
+    mei, alan, olga = (str(make_id(f"emp:{ext}")) for ext in ("E008", "E006", "E014"))
+    resp = await tenant.client.post(
+        "/api/v1/kpi-templates/apply",
+        headers=tenant.hr,
+        json={"cycle_id": str(make_id("cycle:FY2026-Q4")), "employee_ids": [mei, alan, olga]},
+    )
+    assert resp.status_code == 201, resp.text
+    body = resp.json()
+    assert (body["created"], body["skipped"], body["unmatched_employee_ids"]) == (2, 4, [olga])
+    outcomes = {(a["employee_id"], a["outcome"], a["template_id"]) for a in body["assignments"]}
+    assert outcomes == {
+        (mei, "skipped", str(make_id("kpi:tpl:ecom-spec"))),
+        (alan, "created", str(make_id("kpi:tpl:level:lead"))),
+    }
