@@ -1,6 +1,7 @@
 """Scoring policies that target a position level ("managed by level"): the scope's
-validation, one active policy per level, and the precedence employee > position > level
-> department > organization, over REST and GraphQL."""
+validation, one active policy per level, the precedence employee > position > level
+> department > organization, levels as free text matched normalized (any spelling, a
+ladder of the organization's own), over REST and GraphQL."""
 
 from __future__ import annotations
 
@@ -17,11 +18,19 @@ async def _policy_of(t, cycle, key):
     return resp.json()["policy"]["id"]
 
 
+async def _post_level_policy(t, level):
+    """The status of creating a policy for `level`."""
+    body = {"name": "again", "scope": {"kind": "level", "level": level}, "w_kpi": "1", "w_okr": "0", "w_eval": "0"}
+    return (await t.client.post("/api/v1/scoring-policies", headers=t.admin, json=body)).status_code
+
+
 @pytest.mark.parametrize(
     "scope",
     [
         {"kind": "level"},
-        {"kind": "level", "level": "director"},
+        {"kind": "level", "level": ""},
+        {"kind": "level", "level": "   "},  # blank once normalized
+        {"kind": "level", "level": "L" * 41},
         {"kind": "level", "level": "manager", "id": "01900000-0000-7000-8000-000000000000"},
         {"kind": "organization", "level": "manager"},
         {"kind": "position", "id": "01900000-0000-7000-8000-000000000000", "level": "manager"},
@@ -40,18 +49,7 @@ async def test_level_scope_validation(tenant, scope):
 async def test_one_active_policy_per_level(tenant):
     p = await make_policy(tenant, {"kind": "level", "level": "manager"}, name="managers")
     assert p["scope"] == {"kind": "level", "id": None, "level": "manager"}
-    again = await tenant.client.post(
-        "/api/v1/scoring-policies",
-        headers=tenant.admin,
-        json={
-            "name": "again",
-            "scope": {"kind": "level", "level": "manager"},
-            "w_kpi": "1",
-            "w_okr": "0",
-            "w_eval": "0",
-        },
-    )
-    assert again.status_code == 409
+    assert await _post_level_policy(tenant, "manager") == 409
     other = await make_policy(tenant, {"kind": "level", "level": "executive"}, name="executives")
     assert other["scope"]["level"] == "executive"
     # deactivated, the level is free again; reactivating the first then clashes
@@ -99,14 +97,45 @@ async def test_precedence_employee_position_level_department_org(team):
 
 async def test_level_policy_over_graphql(team):
     t = team
-    p = await make_policy(t, {"kind": "level", "level": "senior_manager"}, name="senior managers")
+    p = await make_policy(t, {"kind": "level", "level": "Senior Manager"}, name="senior managers")
     q = "query($id: ID!) { scoringPolicy(id: $id) { scopeKind scopeId scopeLevel } }"
     got = ok(await gql(t, q, id=p["id"]))["scoringPolicy"]
-    assert got == {"scopeKind": "LEVEL", "scopeId": None, "scopeLevel": "SENIOR_MANAGER"}
-    m = 'mutation { createPosition(input: {name: "Head of stores", level: SENIOR_MANAGER}) { databaseId level } }'
+    assert got == {"scopeKind": "LEVEL", "scopeId": None, "scopeLevel": "senior_manager"}
+    m = 'mutation { createPosition(input: {name: "Head of stores", level: "Senior-Manager"}) { databaseId level } }'
     created = ok(await gql(t, m))["createPosition"]
-    assert created["level"] == "SENIOR_MANAGER"
+    assert created["level"] == "Senior-Manager"  # a position's level is kept as given
     rest = await t.client.get(f"/api/v1/positions/{created['databaseId']}", headers=t.hr)
-    assert rest.json()["level"] == "senior_manager"
-    bad = await gql(t, 'mutation { createPosition(input: {name: "X", level: DIRECTOR}) { level } }')
-    assert bad.get("errors")
+    assert rest.json()["level"] == "Senior-Manager"
+    own_ladder = ok(await gql(t, 'mutation { createPosition(input: {name: "X", level: "L3"}) { level } }'))
+    assert own_ladder["createPosition"]["level"] == "L3"
+    too_long = await gql(t, 'mutation { createPosition(input: {name: "X", level: "%s"}) { level } }' % ("L" * 41))
+    assert too_long.get("errors")
+
+
+async def test_level_target_matches_any_spelling(team):
+    """A target `Senior Manager` is stored `senior_manager` and matches a position whose
+    level is `senior-manager`; the same level spelled again clashes."""
+    t = team
+    p = await make_policy(t, {"kind": "level", "level": "  Senior Manager "}, name="senior managers")
+    assert p["scope"] == {"kind": "level", "id": None, "level": "senior_manager"}
+    pos = await make_position(t, "Head of stores", "senior-manager")
+    assert pos["level"] == "senior-manager"
+    await place(t, "alice", position_id=pos["id"])
+    cycle = await make_cycle(t)
+    assert await _policy_of(t, cycle, "alice") == p["id"]
+    assert await _post_level_policy(t, "SENIOR MANAGER") == 409
+
+
+async def test_custom_ladder_level_policy(team):
+    """An organization's own ladder (`L3`) is a level like the suggested ones."""
+    t = team
+    p = await make_policy(t, {"kind": "level", "level": "L3"}, name="L3s")
+    assert p["scope"]["level"] == "l3"
+    l3 = await make_position(t, "Engineer", "L3")
+    l4 = await make_position(t, "Senior engineer", "L4")
+    await place(t, "alice", position_id=l3["id"])
+    await place(t, "bob", position_id=l4["id"])
+    org_p = await make_policy(t, {"kind": "organization"}, name="org")
+    cycle = await make_cycle(t)
+    assert await _policy_of(t, cycle, "alice") == p["id"]
+    assert await _policy_of(t, cycle, "bob") == org_p["id"]

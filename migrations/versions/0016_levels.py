@@ -1,10 +1,9 @@
-"""levels: a position's level is one of a fixed set; scoring policies and KPI templates
-can target a level; a calibration session chooses how an enforced distribution applies
+"""levels: scoring policies and KPI templates can target a position level; a calibration
+session chooses how an enforced distribution applies
 
-A position's `level` was free text. It becomes one of staff, lead, manager,
-senior_manager, executive: values that spell one of them (any case, spaces or hyphens for
-underscores: `Senior Manager`, `senior-manager`) are rewritten to it, any other value is
-cleared (the position then has no level; docs/scoring.md, "Levels").
+A position's `level` stays free text and its stored values are left as they are. A
+scoring policy's `scope_level` and a KPI template's `level` are new: free text of the
+same length as a position's level, stored normalized (docs/scoring.md, "Levels").
 
 Columns are added in place (not a batch copy, which would drop the triggers of
 calibration_sessions on SQLite, migration 0011). `kpi_templates.position_id` becomes
@@ -24,22 +23,17 @@ down_revision = "0014"
 branch_labels = None
 depends_on = None
 
-LEVELS = ("staff", "lead", "manager", "senior_manager", "executive")
+LEVEL_LENGTH = 40  # as positions.level
 
 
 def upgrade() -> None:
-    normalized = "replace(replace(lower(trim(level)), ' ', '_'), '-', '_')"
-    op.execute(f"UPDATE positions SET level = {normalized} WHERE level IS NOT NULL")
-    allowed = ", ".join(f"'{v}'" for v in LEVELS)
-    op.execute(f"UPDATE positions SET level = NULL WHERE level IS NOT NULL AND level NOT IN ({allowed})")
-
-    op.add_column("scoring_policies", sa.Column("scope_level", sa.String(length=20), nullable=True))
+    op.add_column("scoring_policies", sa.Column("scope_level", sa.String(length=LEVEL_LENGTH), nullable=True))
     op.add_column(
         "calibration_sessions",
         sa.Column("distribution_mode", sa.String(length=10), nullable=False, server_default="enforce"),
     )
     with op.batch_alter_table("kpi_templates", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("level", sa.String(length=20), nullable=True))
+        batch_op.add_column(sa.Column("level", sa.String(length=LEVEL_LENGTH), nullable=True))
         batch_op.alter_column("position_id", existing_type=sa.Uuid(), nullable=True)
         batch_op.create_index("ix_kpi_templates_org_level", ["org_id", "level"], unique=False)
         batch_op.create_check_constraint("one_target", "(position_id IS NULL) <> (level IS NULL)")

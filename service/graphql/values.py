@@ -75,13 +75,6 @@ ENUM_VALUES: dict[str, dict[str, str]] = {
         "calibration": "Calibration sessions adjust scores; the policy versions in use are pinned",
         "closed": "Closed: read-only, scores are of record",
     },
-    "PositionLevel": {
-        "staff": "An individual contributor",
-        "lead": "Leads a team without managing it formally",
-        "manager": "Manages a team",
-        "senior_manager": "Manages managers (a department's head)",
-        "executive": "Leads the organization or a whole function",
-    },
     "PolicyScopeKind": {
         "level": "Every position of one level (the policy's `scopeLevel`)",
     },

@@ -35,11 +35,18 @@ from service.kpi.schemas import (
     KpiTemplateUpdate,
     Perspective,
 )
-from service.org.schemas import PositionLevel
+from service.org.levels import LEVEL_MAX_LENGTH
 from service.web import lists
 
 router = APIRouter(prefix="/api/v1")
 Pages = Annotated[PageParams, Depends(page_params)]
+LevelQuery = Annotated[
+    str | None,
+    Query(
+        max_length=LEVEL_MAX_LENGTH,
+        description="Only the templates of this position level, any spelling (matched normalized)",
+    ),
+]
 
 
 # --- definitions -----------------------------------------------------------------------------
@@ -96,7 +103,7 @@ async def update_kpi_definition(
 @router.get("/kpi-templates", response_model=PageOut[KpiTemplateRead], tags=["kpi-templates"])
 @governed_by(policy.read_kpi_templates)
 async def list_kpi_templates(
-    ctx: RequestCtx, pages: Pages, position_id: uuid.UUID | None = None, level: PositionLevel | None = None
+    ctx: RequestCtx, pages: Pages, position_id: uuid.UUID | None = None, level: LevelQuery = None
 ) -> PageOut[KpiTemplateRead]:
     """KPI templates: the KPIs each position (or each position level) carries, with
     their default parameters."""

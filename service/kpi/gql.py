@@ -64,7 +64,7 @@ from service.kpi.schemas import (
     Perspective,
     plain_decimal,
 )
-from service.org.gql import DepartmentType, EmployeeType, PositionLevelEnum, PositionType
+from service.org.gql import DepartmentType, EmployeeType, PositionType
 from service.org.models import Employee, Position
 from service.scoring.numbers import round_points
 
@@ -194,7 +194,7 @@ class KpiTemplateItemType:
 class KpiTemplateType(Entity):
     name: str
     position_id: uuid.UUID | None
-    level: str | None = enum_field(PositionLevelEnum | None)
+    level: str | None
     version: int = strawberry.field(description=VERSION)
 
     @strawberry.field
@@ -444,12 +444,12 @@ class KpiQuery:
         position_id: strawberry.ID | None = None,
         level: Annotated[
             str | None,
-            strawberry.argument(graphql_type=PositionLevelEnum | None, description="the position level targeted"),
+            strawberry.argument(description="the position level targeted, any spelling (matched normalized)"),
         ] = None,
     ) -> Connection[KpiTemplateType]:
         params = page_params(first, after, last, before)
         position = ref(position_id, PositionType, loc=["positionId"])
-        page = await templates.list_templates(info.context.ctx, params, position, plain(level))
+        page = await templates.list_templates(info.context.ctx, params, position, level)
         return connection(page, KpiTemplateType.of, params)
 
     @strawberry.field(description="One KPI template")

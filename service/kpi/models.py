@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, TenantMixin, Versioned, tenant_fk
+from service.org.levels import LEVEL_MAX_LENGTH
 from service.org.models import Timestamps
 from service.types import ExactDecimal
 
@@ -54,7 +55,7 @@ class KpiTemplate(TenantMixin, Timestamps, Versioned, Base):
 
     name: Mapped[str] = mapped_column(String(200))
     position_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
-    level: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    level: Mapped[str | None] = mapped_column(String(LEVEL_MAX_LENGTH), nullable=True)
 
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),

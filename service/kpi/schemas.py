@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from service.kit.schemas import DecimalStr, Input, Output, checked_by_service
-from service.org.schemas import PositionLevel
+from service.org.schemas import LevelTarget
 
 Direction = Literal["higher_is_better", "lower_is_better", "target_range"]
 Aggregation = Literal["sum", "avg", "last", "min", "max"]
@@ -131,7 +131,10 @@ class KpiTemplateRead(Output):
     id: uuid.UUID
     name: str
     position_id: uuid.UUID | None = Field(description="The position it is for; null for a level template")
-    level: PositionLevel | None = Field(description="The position level it is for; null for a position template")
+    level: str | None = Field(
+        description="The position level it is for, normalized (`Senior Manager` is `senior_manager`); null for a "
+        "position template"
+    )
     items: list[KpiTemplateItemRead] = Field(description="The KPIs it assigns, with weights and default parameters")
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -141,7 +144,7 @@ class KpiTemplateCreate(Input):
     described_like = (KpiTemplateRead,)
 
     position_id: uuid.UUID | None = None
-    level: PositionLevel | None = None
+    level: LevelTarget | None = None
     name: Name | None = Field(None, description="defaults to the position's name, or the level")
     items: list[KpiTemplateItemIn] = Field(
         default_factory=list, max_length=100, description="The KPIs it assigns, with weights and default parameters"
@@ -161,7 +164,7 @@ class KpiTemplateUpdate(Input):
     described_like = (KpiTemplateRead,)
 
     position_id: uuid.UUID | None = None
-    level: PositionLevel | None = None
+    level: LevelTarget | None = None
     name: Name | None = None
     items: list[KpiTemplateItemIn] | None = Field(None, max_length=100, description="replaces the whole list")
 

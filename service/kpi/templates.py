@@ -4,7 +4,9 @@ level's ("managed by level"), and applying them to employees in a cycle.
 A template targets exactly one position or one level. Applying a named template gives
 its KPIs to the employees listed. Applying by resolution (`apply_resolved`) picks each
 employee's templates, most specific first: the templates of their position; if it has
-none, the templates of their position's level; if neither, none (the employee is
+none, the templates of their position's level (a level template stores its level
+normalized, and the position's free-text level matches it normalized the same way:
+service/org/levels.py); if neither, none (the employee is
 reported unmatched: KPIs are position-specific, so there is no organization-wide
 template). Where several templates share the winning target they all apply, oldest first,
 and a KPI two of them carry comes from the oldest.
@@ -49,6 +51,7 @@ from service.kpi.schemas import (
 )
 from service.kpi.service import relation, snapshot_values
 from service.kpi.validation import PARAMETER_FIELDS, check_parameters
+from service.org.levels import normalize_level
 from service.org.models import Employee, Position
 from service.scoring import locks
 from service.types import new_id, utcnow
@@ -78,7 +81,10 @@ async def list_templates(
     if position_id is not None:
         stmt = stmt.where(KpiTemplate.position_id == position_id)
     if level is not None:
-        stmt = stmt.where(KpiTemplate.level == level)
+        target = normalize_level(level)
+        if not target:
+            raise ValidationFailed("a level is needed", errors=[{"loc": ["query", "level"], "msg": "blank level"}])
+        stmt = stmt.where(KpiTemplate.level == target)
     return await paginate(ctx.session, stmt, KpiTemplate.id, params)
 
 
@@ -204,7 +210,8 @@ async def resolve_templates(
         )
     ).all()
     positions = {r.position_id for r in rows if r.position_id is not None}
-    levels = {r.level for r in rows if r.level is not None}
+    level_of = {r.id: normalize_level(r.level) for r in rows if r.level is not None}
+    levels = {lvl for lvl in level_of.values() if lvl}
     by_position: dict[uuid.UUID, list[KpiTemplate]] = {}
     by_level: dict[str, list[KpiTemplate]] = {}
     if positions or levels:
@@ -223,8 +230,8 @@ async def resolve_templates(
     plan: dict[uuid.UUID, list[KpiTemplate]] = {}
     for r in rows:
         chosen = by_position.get(r.position_id) if r.position_id is not None else None
-        if not chosen and r.level is not None:
-            chosen = by_level.get(r.level)
+        if not chosen and level_of.get(r.id):
+            chosen = by_level.get(level_of[r.id])
         if chosen:
             plan[r.id] = chosen
     return plan, [e for e in employee_ids if e not in plan]

@@ -51,7 +51,6 @@ from service.org.schemas import (
     EmployeeUpdate,
     OrganizationUpdate,
     PositionCreate,
-    PositionLevel,
 )
 from service.tasks.gql import TASKS_DESCRIPTION, TaskType, employee_tasks
 
@@ -62,9 +61,6 @@ if TYPE_CHECKING:
     from service.scoring.gql import ScoreType
 
 EmployeeStatusEnum = enum_type("EmployeeStatus", EmployeeStatus, "Where an employee is in their employment")
-PositionLevelEnum = enum_type(
-    "PositionLevel", PositionLevel, "A position's level, which scoring policies and KPI templates can target"
-)
 BulkRowOutcome = enum_type(
     "BulkRowOutcome", literal_of(BulkRowResult, "outcome"), "What a bulk upsert did with one row"
 )
@@ -137,7 +133,7 @@ class OrganizationType(Entity):
 @strawberry.type(name="Position")
 class PositionType(Entity):
     name: str
-    level: str | None = enum_field(PositionLevelEnum | None)
+    level: str | None
     job_family: str | None
     version: int = strawberry.field(description=VERSION)
 
@@ -394,7 +390,7 @@ class DepartmentInput:
 @strawberry.input(description="The fields of a position to create")
 class PositionInput:
     name: str | None = strawberry.UNSET
-    level: str | None = enum_field(PositionLevelEnum | None, default=strawberry.UNSET)
+    level: str | None = strawberry.UNSET
     job_family: str | None = strawberry.UNSET
 
 

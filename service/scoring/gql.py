@@ -36,7 +36,7 @@ from service.graphql.common import (
 )
 from service.graphql.nodes import Entity, NodeKey, by_service, key_of, ref, ref_field
 from service.incentives.gql import IncentivePlanKind
-from service.org.gql import DepartmentType, EmployeeType, PositionLevelEnum
+from service.org.gql import DepartmentType, EmployeeType
 from service.scoring import policies as policy_svc
 from service.scoring import records
 from service.scoring import schemas as rest
@@ -80,8 +80,8 @@ class ScoringPolicyType(Entity):
         description="The department, position or employee it applies to; null for the organization and a level "
         "(REST: `scope.id`)"
     )
-    scope_level: str | None = enum_field(
-        PositionLevelEnum | None, description="The position level a `LEVEL` scope targets (REST: `scope.level`)"
+    scope_level: str | None = strawberry.field(
+        description="The position level a `LEVEL` scope targets, normalized (REST: `scope.level`)"
     )
     version: int
     active: bool

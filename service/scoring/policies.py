@@ -1,12 +1,13 @@
 """Scoring policies: immutable versions, scope precedence (SPEC section 7) and pinning.
 
 Selection, most specific first: the employee's own policy, their position's, their
-position's level's ("managed by level"), their department's (the nearest ancestor that
-has one), the organization default. With no policy at all, the built-in default applies
-(weights kpi 0.5, okr 0.3, eval 0.2 and the SPEC defaults otherwise; reported as policy
-id null, version 1). When a cycle enters
-calibration, the version of every active policy is pinned on the cycle; scores of that
-cycle use the pinned versions from then on, so later edits never change them.
+position's level's ("managed by level"; the level matched normalized,
+service/org/levels.py), their department's (the nearest ancestor that has one), the
+organization default. With no policy at all, the built-in default applies (weights kpi
+0.5, okr 0.3, eval 0.2 and the SPEC defaults otherwise; reported as policy id null,
+version 1). When a cycle enters calibration, the version of every active policy is
+pinned on the cycle; scores of that cycle use the pinned versions from then on, so later
+edits never change them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from service.errors import Conflict, NotFound, ValidationFailed, validation_erro
 from service.kit import audit
 from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
+from service.org.levels import normalize_level
 from service.org.models import Department, Employee, Position
 from service.scoring.models import ScoringPolicy, ScoringPolicyVersion
 from service.scoring.policy import Distribution, PolicyParams
@@ -294,7 +296,7 @@ async def policy_book(ctx: Ctx, cycle: Cycle) -> PolicyBook:
         rows = await ctx.session.execute(
             select(Position.id, Position.level).where(Position.org_id == ctx.org_id, Position.level.is_not(None))
         )
-        levels = {r[0]: r[1] for r in rows}
+        levels = {r[0]: normalize_level(r[1] or "") or None for r in rows}
     return PolicyBook(by_scope, {r[0]: r[1] for r in deps}, levels)
 
 

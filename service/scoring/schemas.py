@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from service.kit.schemas import DecimalStr, Input, Output
-from service.org.schemas import PositionLevel
+from service.org.schemas import LevelTarget
 
 ScopeKind = Literal["organization", "department", "position", "employee", "level"]
 # What the scoring code writes as plain strings, named once: a score's status
@@ -51,7 +51,11 @@ class ScopeOut(Output):
 
     kind: ScopeKind
     id: uuid.UUID | None = Field(description="The department, position or employee; null for organization and level")
-    level: PositionLevel | None = Field(None, description="The position level of a `level` scope; null otherwise")
+    level: str | None = Field(
+        None,
+        description="The position level of a `level` scope, normalized (`Senior Manager` is `senior_manager`); "
+        "null otherwise",
+    )
 
 
 class PolicyRead(Output):
@@ -110,7 +114,7 @@ class Scope(Input):
 
     kind: ScopeKind
     id: uuid.UUID | None = None
-    level: PositionLevel | None = None
+    level: LevelTarget | None = None
 
     @model_validator(mode="after")
     def _id(self) -> Scope:

@@ -113,7 +113,6 @@ SERVERS = [{"url": "/", "description": "This deployment (the API is served from 
 # values, the first one names the component (a check-in's status and an objective's pace).
 _ALIASES: list[tuple[str, Any]] = [
     ("EmployeeStatus", org.EmployeeStatus),
-    ("PositionLevel", org.PositionLevel),
     ("Cadence", cycles.Cadence),
     ("ChildCadence", cycles.ChildCadence),
     ("CycleStatus", cycles.CycleStatus),

@@ -36,7 +36,7 @@ async def _post(t: Tenant, path: str, body: dict[str, Any], expect: int = 201) -
 async def build_world(client: httpx.AsyncClient) -> World:
     t = Tenant(org_id=await make_org("Fuzz Org"), client=client)
     dept = await _post(t, "/api/v1/departments", {"name": "Sales"})
-    pos = await _post(t, "/api/v1/positions", {"name": "Account executive", "level": "staff"})
+    pos = await _post(t, "/api/v1/positions", {"name": "Account executive", "level": "3"})
     await t.add_employee(
         "boss",
         department_id=dept["id"],

@@ -33,13 +33,18 @@ async def test_level_template_create_and_validation(team):
     for body in (
         {"items": []},  # neither
         {"position_id": pos["id"], "level": "staff", "items": []},  # both
-        {"level": "director", "items": []},  # no such level
+        {"level": "", "items": []},  # empty
+        {"level": "   ", "items": []},  # blank once trimmed
+        {"level": "L" * 41, "items": []},  # too long
     ):
         bad = await team.client.post("/api/v1/kpi-templates", headers=team.hr, json=body)
         assert bad.status_code == 422, body
         assert bad.headers["content-type"].startswith("application/problem+json")
-    listed = await team.client.get("/api/v1/kpi-templates", headers=team.hr, params={"level": "manager"})
-    assert [t["id"] for t in listed.json()["items"]] == [tpl["id"]]
+    for spelling in ("manager", "Manager", " MANAGER "):  # the filter is normalized too
+        listed = await team.client.get("/api/v1/kpi-templates", headers=team.hr, params={"level": spelling})
+        assert [t["id"] for t in listed.json()["items"]] == [tpl["id"]], spelling
+    blank = await team.client.get("/api/v1/kpi-templates", headers=team.hr, params={"level": "  "})
+    assert blank.status_code == 422 and blank.json()["errors"][0]["loc"] == ["query", "level"]
     assert (await team.client.get("/api/v1/kpi-templates", headers=team.hr, params={"level": "staff"})).json()[
         "items"
     ] == []
@@ -49,7 +54,7 @@ async def test_level_template_create_and_validation(team):
     assert moved.status_code == 200 and (moved.json()["position_id"], moved.json()["level"]) == (pos["id"], None)
     back = await team.client.patch(url, headers=team.hr, json={"level": "executive"})
     assert back.status_code == 200 and (back.json()["position_id"], back.json()["level"]) == (None, "executive")
-    for body in ({"level": None}, {"position_id": pos["id"], "level": "staff"}):
+    for body in ({"level": None}, {"level": " "}, {"position_id": pos["id"], "level": "staff"}):
         refused = await team.client.patch(url, headers=team.hr, json=body)
         assert refused.status_code == 422, body
 
@@ -93,6 +98,29 @@ async def test_resolution_position_then_level(team, quarter):
     await place(t, "carol", position_id=area["id"])
     third = (await _apply(t, quarter, ["carol"])).json()
     assert [(a["definition_id"], a["outcome"]) for a in third["assignments"]] == [(nps["id"], "created")]
+
+
+async def test_level_spellings_and_custom_ladder(team, quarter):
+    """A template for `Senior Manager` applies to a position whose level is
+    `senior-manager`, and one for an organization's own ladder (`L3`) to its `L3`s."""
+    t = team
+    gmv = await make_definition(t, "GMV", "higher_is_better", "sum")
+    nps = await make_definition(t, "NPS", "higher_is_better", "last")
+    senior = await _template(t, [gmv], level="Senior Manager")
+    assert (senior["level"], senior["name"]) == ("senior_manager", "senior_manager")
+    l3 = await _template(t, [nps], level="L3")
+    assert l3["level"] == "l3"
+    head = await make_position(t, "Head of stores", "senior-manager")
+    eng = await make_position(t, "Engineer", "L3")
+    other = await make_position(t, "Senior engineer", "L4")
+    for key, pos in (("alice", head), ("bob", eng), ("carol", other)):
+        await place(t, key, position_id=pos["id"])
+    resp = await _apply(t, quarter, ["alice", "bob", "carol"])
+    assert resp.status_code == 201, resp.text
+    e = {k: t.employees[k]["id"] for k in ("alice", "bob", "carol")}
+    got = {(a["employee_id"], a["definition_id"]): a["template_id"] for a in resp.json()["assignments"]}
+    assert got == {(e["alice"], gmv["id"]): senior["id"], (e["bob"], nps["id"]): l3["id"]}
+    assert resp.json()["unmatched_employee_ids"] == [e["carol"]]
 
 
 async def test_resolved_apply_checks(team, quarter):
@@ -148,10 +176,10 @@ async def test_level_templates_in_graphql(team, quarter):
     tpl = await _template(t, [gmv], level="executive")
     pos = await make_position(t, "CEO", "executive")
     await place(t, "boss", position_id=pos["id"])
-    q = "{ kpiTemplates(level: EXECUTIVE) { nodes { databaseId level positionId position { name } } } }"
+    q = '{ kpiTemplates(level: "Executive") { nodes { databaseId level positionId position { name } } } }'
     resp = await t.client.post("/graphql", headers=t.hr, json={"query": q})
     assert resp.json()["data"]["kpiTemplates"]["nodes"] == [
-        {"databaseId": tpl["id"], "level": "EXECUTIVE", "positionId": None, "position": None}
+        {"databaseId": tpl["id"], "level": "executive", "positionId": None, "position": None}
     ]
     m = """mutation($c: ID!, $e: [ID!]!) { applyKpiTemplates(cycleId: $c, employeeIds: $e) {
              created skipped assignmentIds unmatchedEmployeeIds } }"""

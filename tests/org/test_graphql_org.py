@@ -81,7 +81,7 @@ async def test_nested_department_manager_position(team):
             headers=t.hr,
         )
     ).json()
-    pos = (await t.client.post("/api/v1/positions", json={"name": "Engineer", "level": "staff"}, headers=t.hr)).json()
+    pos = (await t.client.post("/api/v1/positions", json={"name": "Engineer", "level": "L3"}, headers=t.hr)).json()
     for key in ("alice", "bob"):
         await t.client.patch(
             f"/api/v1/employees/{t.employees[key]['id']}",
@@ -95,7 +95,7 @@ async def test_nested_department_manager_position(team):
     nodes = {n["givenName"]: n for n in ok(await gql(t, query))["employees"]["nodes"]}
     alice = nodes["Alice"]
     assert alice["department"] == {"name": "Platform", "parent": {"name": "Eng"}, "head": {"givenName": "Lead"}}
-    assert alice["position"] == {"name": "Engineer", "level": "STAFF"}
+    assert alice["position"] == {"name": "Engineer", "level": "L3"}
     assert alice["manager"] == {"givenName": "Lead", "manager": {"givenName": "Boss"}}
     assert nodes["Dave"]["department"] is None and nodes["Dave"]["manager"] is None
     assert nodes["Boss"]["manager"] is None
