@@ -777,6 +777,18 @@ MUTATIONS = [
         "/api/v1/kpi-assignments?employee_id={alice}",
     ),
     m(
+        "apply_kpi_templates",
+        {"cycle_id": U, "employee_ids": "[ID!]!"},
+        "created unmatchedEmployeeIds",
+        {"cycle_id": "{kpi_cycle}", "employee_ids": ["{alice}"]},
+        "POST /api/v1/kpi-templates/apply",
+        OKR_MANAGERS,
+        ("kpi", None),
+        ("lead",),
+        "/api/v1/kpi-assignments?employee_id={alice}",
+        body={"cycle_id": "{kpi_cycle}", "employee_ids": ["{alice}"]},
+    ),
+    m(
         "update_kpi_assignment",
         {"id": U, "input": "KpiAssignmentInput!"},
         "id weight",

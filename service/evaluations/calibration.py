@@ -11,6 +11,12 @@ guideline is `enforced`, stores each member's final, computed and enforced ratin
 the session, moves the evaluations to `calibrated` and emits `calibration.finalized`.
 From then on the scores API shows the enforced rating (flag `distribution_enforced`).
 
+The session's `distribution_mode` says how an enforced guideline applies: `enforce` (the
+default) gives each member the band of their rank, up or down; `cap` gives each member
+the worse of their computed rating and that band, so it only lowers members above the
+shares and never raises anyone (`capped_ratings` there). A simulation may try the other
+mode without saving anything.
+
 All numbers come from service/scoring/service.py (`score_employees`), which the scores
 API uses too, so a session never disagrees with the scores."""
 
@@ -56,7 +62,7 @@ from service.kit.pagination import Page, PageParams, paginate
 from service.scoring import locks, records
 from service.scoring import service as scoring
 from service.scoring.composite import Adjustment
-from service.scoring.distribution import distribution_report, enforced_ratings
+from service.scoring.distribution import capped_ratings, distribution_report, enforced_ratings
 from service.scoring.numbers import round_points
 from service.types import new_id, utcnow
 
@@ -70,6 +76,7 @@ def session_read(s: CalibrationSession, members: Sequence[CalibrationMember]) ->
         name=s.name,
         department_id=s.department_id,
         status=s.status,
+        distribution_mode=s.distribution_mode,
         employee_ids=[m.employee_id for m in members],
         created_by=s.created_by,
         finalized_at=s.finalized_at,
@@ -154,6 +161,7 @@ async def create_session(ctx: Ctx, data: CalibrationCreate) -> CalibrationSessio
         name=data.name,
         department_id=data.department_id,
         status="open",
+        distribution_mode=data.distribution_mode,
         created_by=ctx.principal.actor,
     )
     ctx.session.add(s)
@@ -174,6 +182,7 @@ async def create_session(ctx: Ctx, data: CalibrationCreate) -> CalibrationSessio
             "cycle_id": str(cycle.id),
             "name": s.name,
             "department_id": str(s.department_id) if s.department_id else None,
+            "distribution_mode": s.distribution_mode,
             "employee_ids": [str(e) for e in ids],
         },
     )
@@ -287,8 +296,28 @@ def _merge(groups: list[DistributionGroup]) -> list[BandRead]:
     return list(merged.values())
 
 
+def _applied(mode: str, members_scored: list[scoring.Scored], bands: Sequence[tuple[str, Any]]) -> dict[uuid.UUID, str]:
+    """The ratings an enforced guideline gives a group in the session's mode."""
+    if mode == "cap":
+        return capped_ratings(
+            [
+                (sc.employee.id, sc.result.final, sc.result.rating)
+                for sc in members_scored
+                if sc.result.final is not None
+            ],
+            bands,
+        )
+    return enforced_ratings(
+        [(sc.employee.id, sc.result.final) for sc in members_scored if sc.result.final is not None], bands
+    )
+
+
 async def outcome(
-    ctx: Ctx, s: CalibrationSession, proposed: dict[uuid.UUID, list[Adjustment]] | None = None, simulated: bool = False
+    ctx: Ctx,
+    s: CalibrationSession,
+    proposed: dict[uuid.UUID, list[Adjustment]] | None = None,
+    simulated: bool = False,
+    mode: str | None = None,
 ) -> Outcome:
     cycle = await load_cycle(ctx, s.cycle_id)
     assert cycle is not None
@@ -297,6 +326,7 @@ async def outcome(
     rows = await scoring.population(ctx, cycle, list(stored))
     scored = await records.official_or_live(ctx, cycle, rows, extra_adjustments=proposed)
     finalized = s.status == "finalized"
+    applied: str = s.distribution_mode if finalized or mode is None else mode  # a finalized session's is fixed
     computed: dict[uuid.UUID, str | None] = {}
     for sc in scored:  # an open session's members have no enforced rating yet
         computed[sc.employee.id] = stored[sc.employee.id].computed_rating if finalized else sc.result.rating
@@ -315,12 +345,7 @@ async def outcome(
                     if enforced_rating:
                         enforced[sc.employee.id] = enforced_rating
             else:
-                enforced.update(
-                    enforced_ratings(
-                        [(sc.employee.id, sc.result.final) for sc in members_scored if sc.result.final is not None],
-                        params.distribution.bands,
-                    )
-                )
+                enforced.update(_applied(applied, members_scored, params.distribution.bands))
         groups.append(
             DistributionGroup(
                 policy=PolicyRefRead(id=pid, version=version),
@@ -348,6 +373,7 @@ async def outcome(
         cycle_id=s.cycle_id,
         status=s.status,
         simulated=simulated,
+        distribution_mode=applied,
         bands=_merge(groups),
         groups=groups,
         employees=employees,
@@ -376,7 +402,7 @@ async def simulate(ctx: Ctx, session_id: uuid.UUID, data: SimulateIn) -> Distrib
         proposed.setdefault(adj.employee_id, []).append(
             Adjustment(delta=adj.delta, reason=adj.reason or "what-if", author=ctx.principal.actor)
         )
-    return (await outcome(ctx, s, proposed, simulated=True)).read
+    return (await outcome(ctx, s, proposed, simulated=True, mode=data.distribution_mode)).read
 
 
 async def finalize(ctx: Ctx, session_id: uuid.UUID, expected: IfMatch | None = None) -> CalibrationSession:

@@ -2,7 +2,8 @@
 calibration, the e-commerce department's evaluations (self and manager reviews
 submitted, one manager review still a draft), 360 feedback (Mei Chen's visible to her
 in aggregate, Tomas Novak's still below the threshold, one declined request), an open
-calibration session over the department with two audited adjustments, a planned
+calibration session over the department with two audited adjustments (in `cap`
+distribution mode: an enforced guideline would only lower, never raise), a planned
 interview and a review meeting on the live-stream objective.
 
 Every id is fixed (`make_id("eval:...")`) and loading twice adds nothing. The cycle's
@@ -176,6 +177,7 @@ async def load(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str]
             name="E-commerce FY2026 Q4",
             department_id=make_id("dep:ecom"),
             status="open",
+            distribution_mode="cap",
             created_by=HR,
         )
     )

@@ -16,6 +16,7 @@ from service.evaluations.gql_types import (
     CalibrationInput,
     CalibrationStatus,
     CalibrationType,
+    DistributionEnforcementEnum,
     DistributionType,
     EvaluationBulkInput,
     EvaluationBulkResultType,
@@ -429,9 +430,22 @@ class EvaluationMutation:
 
     @strawberry.mutation(description="what-if: nothing is saved")
     async def simulate_calibration(
-        self, info: Context, id: strawberry.ID, adjustments: list[AdjustmentInput]
+        self,
+        info: Context,
+        id: strawberry.ID,
+        adjustments: list[AdjustmentInput],
+        distribution_mode: Annotated[
+            str | None,
+            strawberry.argument(
+                graphql_type=DistributionEnforcementEnum | None,
+                description="try this distribution mode instead of the session's",
+            ),
+        ] = None,
     ) -> DistributionType:
-        data = validate_input(SimulateIn, {"adjustments": [input_dict(a) for a in adjustments]})
+        data = validate_input(
+            SimulateIn,
+            {"adjustments": [input_dict(a) for a in adjustments], "distribution_mode": plain(distribution_mode)},
+        )
         return DistributionType.of(await calibration.simulate(info.context.ctx, ref(id, CalibrationType), data))
 
     @strawberry.mutation(

@@ -27,6 +27,7 @@ from service.evaluations import service as svc
 from service.evaluations.models import CalibrationAdjustment, Evaluation, Interview, PeerRequest
 from service.evaluations.schemas import (
     CalibrationRead,
+    DistributionEnforcement,
     DistributionGroup,
     EvaluationStatus,
     ImprovementAction,
@@ -59,6 +60,11 @@ InterviewStatus = enum_type("InterviewStatus", literal_of(InterviewRead, "status
 CalibrationStatus = enum_type("CalibrationStatus", literal_of(CalibrationRead, "status"), "Whether a session is open")
 DistributionMode = enum_type(
     "DistributionMode", literal_of(DistributionGroup, "mode"), "Whether a forced distribution advises or enforces"
+)
+DistributionEnforcementEnum = enum_type(
+    "DistributionEnforcement",
+    DistributionEnforcement,
+    "How finalizing a calibration applies an enforced guideline: re-rate by rank, or only cap the bands",
 )
 ReviewSubjectKind = enum_type("ReviewSubjectKind", SubjectKind, "What a review meeting is about")
 ImprovementActionStatus = enum_type(
@@ -446,6 +452,7 @@ class DistributionType:
     cycle_id: uuid.UUID
     status: str = enum_field(CalibrationStatus)
     simulated: bool
+    distribution_mode: str = enum_field(DistributionEnforcementEnum)
     bands: list[BandType]
     groups: list[GroupType]
     employees: list[MemberResultType]
@@ -476,6 +483,7 @@ class CalibrationType(Entity):
     name: str
     department_id: uuid.UUID | None
     status: str = enum_field(CalibrationStatus)
+    distribution_mode: str = enum_field(DistributionEnforcementEnum)
     employee_ids: list[uuid.UUID]
     created_by: str
     finalized_at: dt.datetime | None
@@ -642,6 +650,7 @@ class CalibrationInput:
     name: str
     employee_ids: list[strawberry.ID] | None = ref_field(EmployeeType)
     department_id: strawberry.ID | None = ref_field(DepartmentType)
+    distribution_mode: str | None = enum_field(DistributionEnforcementEnum | None, default=strawberry.UNSET)
 
 
 @described(rest.CalibrationAdjustmentCreate, rest.AdjustmentRead)

@@ -110,6 +110,8 @@ class CalibrationSession(TenantMixin, Timestamps, Versioned, Base):
     name: Mapped[str] = mapped_column(String(200))
     department_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="open")
+    # How finalizing applies an enforced guideline: enforce (re-rate by rank) or cap (only lower).
+    distribution_mode: Mapped[str] = mapped_column(String(10), default="enforce", server_default="enforce")
     created_by: Mapped[str] = mapped_column(String(200))
     finalized_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     finalized_by: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -242,18 +242,12 @@ class FeedbackPage(Output):
 
 # --- calibration -------------------------------------------------------------------------------
 
-
-class CalibrationCreate(Input):
-    cycle_id: uuid.UUID
-    name: Name
-    employee_ids: list[uuid.UUID] | None = Field(None, min_length=1, max_length=MAX_EMPLOYEES)
-    department_id: uuid.UUID | None = Field(None, description="its scored employees, sub-departments included")
-
-    @model_validator(mode="after")
-    def _one_selector(self) -> CalibrationCreate:
-        if (self.employee_ids is None) == (self.department_id is None):
-            raise ValueError("give exactly one of employee_ids or department_id")
-        return self
+# How finalizing applies an `enforced` guideline (an `advisory` one is only reported).
+DistributionEnforcement = Literal["enforce", "cap"]
+DISTRIBUTION_MODE = (
+    "How an enforced guideline is applied at finalization: `enforce` re-rates every member by rank (a "
+    "rating can go up or down), `cap` only lowers members above the band shares and never raises anyone"
+)
 
 
 class CalibrationRead(Output):
@@ -264,12 +258,29 @@ class CalibrationRead(Output):
     name: str
     department_id: uuid.UUID | None
     status: Literal["open", "finalized"]
+    distribution_mode: DistributionEnforcement = Field(description=DISTRIBUTION_MODE)
     employee_ids: list[uuid.UUID]
     created_by: str
     finalized_at: dt.datetime | None
     finalized_by: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class CalibrationCreate(Input):
+    described_like = (CalibrationRead,)
+
+    cycle_id: uuid.UUID
+    name: Name
+    employee_ids: list[uuid.UUID] | None = Field(None, min_length=1, max_length=MAX_EMPLOYEES)
+    department_id: uuid.UUID | None = Field(None, description="its scored employees, sub-departments included")
+    distribution_mode: DistributionEnforcement = "enforce"
+
+    @model_validator(mode="after")
+    def _one_selector(self) -> CalibrationCreate:
+        if (self.employee_ids is None) == (self.department_id is None):
+            raise ValueError("give exactly one of employee_ids or department_id")
+        return self
 
 
 class CalibrationAdjustmentCreate(Input):
@@ -308,6 +319,9 @@ class SimulateIn(Input):
         default_factory=list,
         max_length=MAX_EMPLOYEES,
         description="The adjustments to try on top of the session's own, one per employee (nothing is saved)",
+    )
+    distribution_mode: DistributionEnforcement | None = Field(
+        None, description="Try this distribution mode instead of the session's (null: the session's)"
     )
 
 
@@ -363,6 +377,7 @@ class DistributionRead(Output):
     cycle_id: uuid.UUID
     status: Literal["open", "finalized"]
     simulated: bool = Field(description="Whether this is a what-if with proposed adjustments (nothing saved)")
+    distribution_mode: DistributionEnforcement = Field(description=DISTRIBUTION_MODE)
     bands: list[BandRead] = Field(description="all groups together, per rating")
     groups: list[DistributionGroup] = Field(description="One per scoring policy version in use")
     employees: list[MemberResult] = Field(description="Each member's result")

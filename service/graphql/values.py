@@ -35,7 +35,7 @@ VALUES: dict[str, str] = {
     "evaluation": "An evaluation",
     "calibration": "Calibration",
     "advisory": "Reported: each band's actual count beside the allowed one, nothing moved",
-    "enforced": "Applied at finalization: ratings beyond a band's allowance move down",
+    "enforced": "Applied at finalization, as the calibration session's distribution mode says",
     "annual": "A year",
     "semiannual": "Half a year",
     "quarterly": "A quarter",
@@ -79,6 +79,13 @@ ENUM_VALUES: dict[str, dict[str, str]] = {
         "review": "Reviews are written",
         "calibration": "Calibration sessions adjust scores; the policy versions in use are pinned",
         "closed": "Closed: read-only, scores are of record",
+    },
+    "PolicyScopeKind": {
+        "level": "Every position of one level (the policy's `scopeLevel`)",
+    },
+    "DistributionEnforcement": {
+        "enforce": "Every member gets the band of their rank: a rating can go up or down",
+        "cap": "Every member gets the worse of their own rating and their rank's band: never raised",
     },
     "EmployeeStatus": {
         "active": "Employed and working",

@@ -31,13 +31,22 @@ from service.kpi.schemas import (
     KpiTemplateApplyResult,
     KpiTemplateCreate,
     KpiTemplateRead,
+    KpiTemplateResolvedApplyResult,
     KpiTemplateUpdate,
     Perspective,
 )
+from service.org.levels import LEVEL_MAX_LENGTH
 from service.web import lists
 
 router = APIRouter(prefix="/api/v1")
 Pages = Annotated[PageParams, Depends(page_params)]
+LevelQuery = Annotated[
+    str | None,
+    Query(
+        max_length=LEVEL_MAX_LENGTH,
+        description="Only the templates of this position level, any spelling (matched normalized)",
+    ),
+]
 
 
 # --- definitions -----------------------------------------------------------------------------
@@ -94,11 +103,11 @@ async def update_kpi_definition(
 @router.get("/kpi-templates", response_model=PageOut[KpiTemplateRead], tags=["kpi-templates"])
 @governed_by(policy.read_kpi_templates)
 async def list_kpi_templates(
-    ctx: RequestCtx, pages: Pages, position_id: uuid.UUID | None = None
+    ctx: RequestCtx, pages: Pages, position_id: uuid.UUID | None = None, level: LevelQuery = None
 ) -> PageOut[KpiTemplateRead]:
-    """Position templates: the KPIs each position carries, with their default
-    parameters."""
-    page = await templates.list_templates(ctx, pages, position_id)
+    """KPI templates: the KPIs each position (or each position level) carries, with
+    their default parameters."""
+    page = await templates.list_templates(ctx, pages, position_id, level)
     items = await templates.items_of(ctx, page.items)
     return PageOut[KpiTemplateRead](
         items=[templates.template_read(t, items[t.id]) for t in page.items], next_cursor=page.next_cursor
@@ -110,7 +119,8 @@ async def list_kpi_templates(
 )
 @governed_by(policy.manage_kpi_library)
 async def create_kpi_template(ctx: RequestCtx, body: KpiTemplateCreate, response: Response) -> KpiTemplateRead:
-    """Creates the KPI template of a position."""
+    """Creates the KPI template of a position, or of a position level (`level`: it applies
+    to every position of that level that has no template of its own)."""
     t, items = await templates.create_template(ctx, body)
     set_etag(response, t.version)
     response.headers["Location"] = f"/api/v1/kpi-templates/{t.id}"
@@ -146,6 +156,21 @@ async def apply_kpi_template(
     """Creates one assignment per template item and employee; pairs that already exist in
     the cycle are skipped, so applying twice creates nothing new."""
     result = await templates.apply_template(ctx, template_id, body)
+    if result.created:
+        response.status_code = status.HTTP_201_CREATED
+    return result
+
+
+@router.post("/kpi-templates/apply", response_model=KpiTemplateResolvedApplyResult, tags=["kpi-templates"])
+@governed_by(policy.manage_kpi_assignment)
+async def apply_resolved_kpi_templates(
+    ctx: RequestCtx, body: KpiTemplateApply, response: Response
+) -> KpiTemplateResolvedApplyResult:
+    """Gives each employee the KPIs of the templates that apply to them: their
+    position's templates, or, when the position has none, its level's. Employees no
+    template applies to are listed in `unmatched_employee_ids`. Idempotent like applying
+    one template."""
+    result = await templates.apply_resolved(ctx, body)
     if result.created:
         response.status_code = status.HTTP_201_CREATED
     return result

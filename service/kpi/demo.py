@@ -1,6 +1,8 @@
 """KPI demo data for the demo organization of service/demo.py: a KPI library, templates
 for the e-commerce operations specialist and the store manager, applied to those
-employees for FY2026 Q4, and a quarter of monthly and weekly measurements.
+employees for FY2026 Q4, and a quarter of monthly and weekly measurements; and a
+template for the `lead` position level (not applied: `POST /api/v1/kpi-templates/apply`
+for a team lead shows the level's template standing in for a position that has none).
 
 Mei Chen (E008) carries exactly the KPIs of SPEC Appendix A (points 97.00, 103.33,
 80.00, 103.33); her colleagues spread from a veto-triggered store manager to a
@@ -196,8 +198,58 @@ def _checked(code: str, direction: str, params: dict[str, Any]) -> dict[str, Any
     return params
 
 
+# level → [(code, parameters)]: templates that target a position level
+LEVEL_TEMPLATES: dict[str, list[tuple[str, dict[str, Any]]]] = {
+    "lead": [
+        ("TRAINING_HOURS", {"method": "ratio", "weight": D(50), "target": D(40)}),
+        (
+            "CSAT",
+            {"method": "range", "weight": D(50), "range_low": D("4.5"), "range_high": D("4.8"), "tolerance": D("0.25")},
+        ),
+    ],
+}
+
+
+async def _add_template(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    make_id: Callable[[str], uuid.UUID],
+    key: str,
+    items: list[tuple[str, dict[str, Any]]],
+    **target: Any,
+) -> uuid.UUID:
+    """A template (`target`: its name and position or level) with its items, checked by the API's rules."""
+    tpl_id = make_id(f"kpi:tpl:{key}")
+    session.add(KpiTemplate(org_id=org_id, id=tpl_id, **target))
+    await session.flush()
+    directions = {code: direction for code, _, _, direction, _, _ in DEFINITIONS}
+    for n, (code, params) in enumerate(items):
+        session.add(
+            KpiTemplateItem(
+                org_id=org_id,
+                id=make_id(f"kpi:tpl:{key}:{code}"),
+                template_id=tpl_id,
+                ordinal=n,
+                definition_id=make_id(f"kpi:def:{code}"),
+                **_checked(code, directions[code], params),
+            )
+        )
+    return tpl_id
+
+
+async def _level_templates(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str], uuid.UUID]) -> None:
+    """The level templates, each added once (also to a demo loaded before they existed)."""
+    for level, items in LEVEL_TEMPLATES.items():
+        if await session.get(KpiTemplate, (org_id, make_id(f"kpi:tpl:level:{level}"))) is None:
+            await _add_template(
+                session, org_id, make_id, f"level:{level}", items, name=f"{level.title()} KPIs", level=level
+            )
+    await session.flush()
+
+
 async def load(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str], uuid.UUID]) -> None:
     if await session.get(KpiDefinition, (org_id, make_id("kpi:def:GMV"))) is not None:
+        await _level_templates(session, org_id, make_id)
         return
     q4_id = await _ensure_cycles(session, org_id, make_id)
     directions: dict[str, str] = {}
@@ -219,22 +271,9 @@ async def load(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str]
 
     plan: dict[str, list[tuple[str, dict[str, Any], uuid.UUID | None]]] = {}
     for pos_key, items in TEMPLATES.items():
-        tpl_id = make_id(f"kpi:tpl:{pos_key}")
-        session.add(
-            KpiTemplate(org_id=org_id, id=tpl_id, name=f"{pos_key} KPIs", position_id=make_id(f"pos:{pos_key}"))
+        tpl_id = await _add_template(
+            session, org_id, make_id, pos_key, items, name=f"{pos_key} KPIs", position_id=make_id(f"pos:{pos_key}")
         )
-        await session.flush()
-        for n, (code, params) in enumerate(items):
-            session.add(
-                KpiTemplateItem(
-                    org_id=org_id,
-                    id=make_id(f"kpi:tpl:{pos_key}:{code}"),
-                    template_id=tpl_id,
-                    ordinal=n,
-                    definition_id=make_id(f"kpi:def:{code}"),
-                    **_checked(code, directions[code], params),
-                )
-            )
         for ext in ASSIGNEES[pos_key]:
             plan.setdefault(ext, []).extend((code, params, tpl_id) for code, params in items)
     for ext in FULFILMENT:
@@ -261,6 +300,7 @@ async def load(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str]
             asg_id = make_id(f"kpi:asg:{ext}:{code}")
             session.add_all(_measurements(org_id, make_id, ext, code, asg_id, _series(spec)))
     await session.flush()
+    await _level_templates(session, org_id, make_id)
 
 
 def _measurements(

@@ -59,6 +59,7 @@ from service.kpi.schemas import (
     KpiAssignmentCreate,
     KpiAssignmentUpdate,
     KpiMeasurementCreate,
+    KpiTemplateApply,
     Method,
     Perspective,
     plain_decimal,
@@ -192,7 +193,8 @@ class KpiTemplateItemType:
 @strawberry.type(name="KpiTemplate")
 class KpiTemplateType(Entity):
     name: str
-    position_id: uuid.UUID
+    position_id: uuid.UUID | None
+    level: str | None
     version: int = strawberry.field(description=VERSION)
 
     @strawberry.field
@@ -204,12 +206,14 @@ class KpiTemplateType(Entity):
 
     @strawberry.field
     async def position(self, info: Context) -> PositionType | None:
+        if self.position_id is None:
+            return None
         pos = await info.context.loaders.by_id(Position).load(self.position_id)
         return PositionType.of(pos) if pos else None
 
     @staticmethod
     def of(t: KpiTemplate) -> KpiTemplateType:
-        return KpiTemplateType(id=t.id, name=t.name, position_id=t.position_id, version=t.version)
+        return KpiTemplateType(id=t.id, name=t.name, position_id=t.position_id, level=t.level, version=t.version)
 
     @classmethod
     async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[KpiTemplateType | None]:
@@ -438,10 +442,14 @@ class KpiQuery:
         last: int | None = None,
         before: str | None = None,
         position_id: strawberry.ID | None = None,
+        level: Annotated[
+            str | None,
+            strawberry.argument(description="the position level targeted, any spelling (matched normalized)"),
+        ] = None,
     ) -> Connection[KpiTemplateType]:
         params = page_params(first, after, last, before)
         position = ref(position_id, PositionType, loc=["positionId"])
-        page = await templates.list_templates(info.context.ctx, params, position)
+        page = await templates.list_templates(info.context.ctx, params, position, level)
         return connection(page, KpiTemplateType.of, params)
 
     @strawberry.field(description="One KPI template")
@@ -500,9 +508,40 @@ class KpiQuery:
         return KpiAssignmentType.of(row)
 
 
+@described(rest.KpiTemplateResolvedApplyResult)
+@strawberry.type(name="KpiTemplatesApplied")
+class KpiTemplatesAppliedType:
+    created: int = strawberry.field(description="How many assignments were created")
+    skipped: int = strawberry.field(description="How many were already there and left as they are")
+    assignment_ids: list[uuid.UUID]
+    unmatched_employee_ids: list[uuid.UUID]
+
+
 @described()
 @strawberry.type
 class KpiMutation:
+    @strawberry.mutation(
+        description="Gives each employee the KPIs of the templates that apply to them: their position's, "
+        "else their position level's (idempotent)"
+    )
+    async def apply_kpi_templates(
+        self, info: Context, cycle_id: strawberry.ID, employee_ids: list[strawberry.ID]
+    ) -> KpiTemplatesAppliedType:
+        data = validate_input(
+            KpiTemplateApply,
+            {
+                "cycle_id": ref(cycle_id, CycleType, loc=["cycleId"]),
+                "employee_ids": [ref(e, EmployeeType, loc=["employeeIds", n]) for n, e in enumerate(employee_ids)],
+            },
+        )
+        r = await templates.apply_resolved(info.context.ctx, data)
+        return KpiTemplatesAppliedType(
+            created=r.created,
+            skipped=r.skipped,
+            assignment_ids=r.assignment_ids,
+            unmatched_employee_ids=r.unmatched_employee_ids,
+        )
+
     @strawberry.mutation(description="Assigns a KPI to an employee for a cycle")
     async def create_kpi_assignment(self, info: Context, input: KpiAssignmentInput) -> KpiAssignmentType:
         data = validate_input(KpiAssignmentCreate, input_dict(input))

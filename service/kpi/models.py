@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Date,
     ForeignKeyConstraint,
     Index,
@@ -22,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, TenantMixin, Versioned, tenant_fk
+from service.org.levels import LEVEL_MAX_LENGTH
 from service.org.models import Timestamps
 from service.types import ExactDecimal
 
@@ -46,17 +48,21 @@ class KpiDefinition(TenantMixin, Timestamps, Versioned, Base):
 
 
 class KpiTemplate(TenantMixin, Timestamps, Versioned, Base):
-    """A position's default set of KPIs; its items live in `kpi_template_items`."""
+    """A position's default set of KPIs, or a position level's (exactly one of
+    `position_id` and `level` is set); its items live in `kpi_template_items`."""
 
     __tablename__ = "kpi_templates"
 
     name: Mapped[str] = mapped_column(String(200))
-    position_id: Mapped[uuid.UUID] = mapped_column()
+    position_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    level: Mapped[str | None] = mapped_column(String(LEVEL_MAX_LENGTH), nullable=True)
 
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
         tenant_fk("position_id", "positions"),
         Index("ix_kpi_templates_org_position", "org_id", "position_id"),
+        Index("ix_kpi_templates_org_level", "org_id", "level"),
+        CheckConstraint("(position_id IS NULL) <> (level IS NULL)", name="one_target"),
     )
 
 

@@ -8,9 +8,10 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from service.kit.schemas import DecimalStr, Input, Output, checked_by_service
+from service.org.schemas import LevelTarget
 
 Direction = Literal["higher_is_better", "lower_is_better", "target_range"]
 Aggregation = Literal["sum", "avg", "last", "min", "max"]
@@ -117,20 +118,6 @@ class KpiTemplateItemIn(ParameterFields):
     weight: Weight = Decimal(1)
 
 
-class KpiTemplateCreate(Input):
-    position_id: uuid.UUID
-    name: Name | None = Field(None, description="defaults to the position's name")
-    items: list[KpiTemplateItemIn] = Field(
-        default_factory=list, max_length=100, description="The KPIs it assigns, with weights and default parameters"
-    )
-
-
-class KpiTemplateUpdate(Input):
-    position_id: uuid.UUID | None = None
-    name: Name | None = None
-    items: list[KpiTemplateItemIn] | None = Field(None, max_length=100, description="replaces the whole list")
-
-
 class KpiTemplateItemRead(ParameterRead):
     """One KPI of a template, with its default parameters."""
 
@@ -138,14 +125,54 @@ class KpiTemplateItemRead(ParameterRead):
 
 
 class KpiTemplateRead(Output):
-    """A position's default set of KPIs, applied to create assignments."""
+    """A position's default set of KPIs, or a level's (every position of that level that
+    has no template of its own), applied to create assignments."""
 
     id: uuid.UUID
     name: str
-    position_id: uuid.UUID
+    position_id: uuid.UUID | None = Field(description="The position it is for; null for a level template")
+    level: str | None = Field(
+        description="The position level it is for, normalized (`Senior Manager` is `senior_manager`); null for a "
+        "position template"
+    )
     items: list[KpiTemplateItemRead] = Field(description="The KPIs it assigns, with weights and default parameters")
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class KpiTemplateCreate(Input):
+    described_like = (KpiTemplateRead,)
+
+    position_id: uuid.UUID | None = None
+    level: LevelTarget | None = None
+    name: Name | None = Field(None, description="defaults to the position's name, or the level")
+    items: list[KpiTemplateItemIn] = Field(
+        default_factory=list, max_length=100, description="The KPIs it assigns, with weights and default parameters"
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> KpiTemplateCreate:
+        if (self.position_id is None) == (self.level is None):
+            raise ValueError("give exactly one of position_id or level")
+        return self
+
+
+class KpiTemplateUpdate(Input):
+    """Setting `position_id` retargets the template to that position (its level becomes
+    null), setting `level` to that level (its position becomes null)."""
+
+    described_like = (KpiTemplateRead,)
+
+    position_id: uuid.UUID | None = None
+    level: LevelTarget | None = None
+    name: Name | None = None
+    items: list[KpiTemplateItemIn] | None = Field(None, max_length=100, description="replaces the whole list")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> KpiTemplateUpdate:
+        if self.position_id is not None and self.level is not None:
+            raise ValueError("give at most one of position_id or level")
+        return self
 
 
 class KpiTemplateApply(Input):
@@ -158,6 +185,7 @@ class AppliedAssignment(Output):
     definition_id: uuid.UUID
     assignment_id: uuid.UUID
     outcome: Literal["created", "skipped"]
+    template_id: uuid.UUID = Field(description="The template the assignment comes from")
 
 
 class KpiTemplateApplyResult(Output):
@@ -168,6 +196,15 @@ class KpiTemplateApplyResult(Output):
     )
     assignments: list[AppliedAssignment] = Field(
         description="One entry per employee and KPI of the template: created, or skipped as already assigned"
+    )
+
+
+class KpiTemplateResolvedApplyResult(KpiTemplateApplyResult):
+    """What applying each employee's own templates did (position templates first, else
+    their position level's)."""
+
+    unmatched_employee_ids: list[uuid.UUID] = Field(
+        description="Employees no template applies to (no position, or neither it nor its level has a template)"
     )
 
 

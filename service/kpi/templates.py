@@ -1,9 +1,21 @@
-"""Position templates: a position's default KPIs with weights and parameters, and
-applying one to employees in a cycle.
+"""KPI templates: a position's default KPIs with weights and parameters, or a position
+level's ("managed by level"), and applying them to employees in a cycle.
+
+A template targets exactly one position or one level. Applying a named template gives
+its KPIs to the employees listed. Applying by resolution (`apply_resolved`) picks each
+employee's templates, most specific first: the templates of their position; if it has
+none, the templates of their position's level (a level template stores its level
+normalized, and the position's free-text level matches it normalized the same way:
+service/org/levels.py); if neither, none (the employee is
+reported unmatched: KPIs are position-specific, so there is no organization-wide
+template). Where several templates share the winning target they all apply, oldest first,
+and a KPI two of them carry comes from the oldest.
 
 Applying is idempotent and set-based: one SELECT finds the (employee, KPI) pairs the
 cycle already has, one multi-row INSERT creates the rest; pairs already there are
-`skipped` and left as they are (their parameters may have been tuned since).
+`skipped` and left as they are (their parameters may have been tuned since). Resolution
+is two queries whatever the number of employees: their positions with levels, and the
+templates of those positions and levels.
 """
 
 from __future__ import annotations
@@ -12,7 +24,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, or_, select
 
 from service.auth.context import Ctx
 from service.authz import policy
@@ -34,11 +46,13 @@ from service.kpi.schemas import (
     KpiTemplateItemIn,
     KpiTemplateItemRead,
     KpiTemplateRead,
+    KpiTemplateResolvedApplyResult,
     KpiTemplateUpdate,
 )
 from service.kpi.service import relation, snapshot_values
 from service.kpi.validation import PARAMETER_FIELDS, check_parameters
-from service.org.models import Position
+from service.org.levels import normalize_level
+from service.org.models import Employee, Position
 from service.scoring import locks
 from service.types import new_id, utcnow
 
@@ -48,6 +62,7 @@ def template_read(t: KpiTemplate, items: Sequence[KpiTemplateItem]) -> KpiTempla
         id=t.id,
         name=t.name,
         position_id=t.position_id,
+        level=t.level,
         created_at=t.created_at,
         updated_at=t.updated_at,
         items=[KpiTemplateItemRead.model_validate(i) for i in items],
@@ -58,11 +73,18 @@ def _snapshot(t: KpiTemplate, items: Sequence[KpiTemplateItem]) -> dict[str, Any
     return template_read(t, items).model_dump(mode="json", exclude={"created_at", "updated_at"})
 
 
-async def list_templates(ctx: Ctx, params: PageParams, position_id: uuid.UUID | None = None) -> Page[KpiTemplate]:
+async def list_templates(
+    ctx: Ctx, params: PageParams, position_id: uuid.UUID | None = None, level: str | None = None
+) -> Page[KpiTemplate]:
     require(policy.read_kpi_templates(ctx.principal), "KPI templates")
     stmt = repo.templates(ctx.org_id)
     if position_id is not None:
         stmt = stmt.where(KpiTemplate.position_id == position_id)
+    if level is not None:
+        target = normalize_level(level)
+        if not target:
+            raise ValidationFailed("a level is needed", errors=[{"loc": ["query", "level"], "msg": "blank level"}])
+        stmt = stmt.where(KpiTemplate.level == target)
     return await paginate(ctx.session, stmt, KpiTemplate.id, params)
 
 
@@ -108,11 +130,20 @@ def _item_rows(ctx: Ctx, tpl_id: uuid.UUID, items: Sequence[KpiTemplateItemIn]) 
 
 async def create_template(ctx: Ctx, data: KpiTemplateCreate) -> tuple[KpiTemplate, list[KpiTemplateItem]]:
     require(policy.manage_kpi_library(ctx.principal), "KPI templates")
-    position = await ctx.session.get(Position, (ctx.org_id, data.position_id))
-    if position is None:
-        raise ValidationFailed.field("position_id", "no such position")
+    default_name: str | None = data.level
+    if data.position_id is not None:
+        position = await ctx.session.get(Position, (ctx.org_id, data.position_id))
+        if position is None:
+            raise ValidationFailed.field("position_id", "no such position")
+        default_name = position.name
     await _check_items(ctx, data.items)
-    t = KpiTemplate(org_id=ctx.org_id, id=new_id(), name=data.name or position.name, position_id=position.id)
+    t = KpiTemplate(
+        org_id=ctx.org_id,
+        id=new_id(),
+        name=data.name or default_name,
+        position_id=data.position_id,
+        level=data.level,
+    )
     ctx.session.add(t)
     await ctx.session.flush()
     items = _item_rows(ctx, t.id, data.items)
@@ -131,9 +162,13 @@ async def update_template(
     require(policy.manage_kpi_library(ctx.principal), "KPI template")
     check_version(expected, t.version)
     changes = data.model_dump(exclude_unset=True, exclude={"items"})
-    refuse_nulls(changes, ("name", "position_id"))
-    if "position_id" in changes and await ctx.session.get(Position, (ctx.org_id, changes["position_id"])) is None:
-        raise ValidationFailed.field("position_id", "no such position")
+    refuse_nulls(changes, ("name", "position_id", "level"))
+    if "position_id" in changes:
+        if await ctx.session.get(Position, (ctx.org_id, changes["position_id"])) is None:
+            raise ValidationFailed.field("position_id", "no such position")
+        changes["level"] = None
+    elif "level" in changes:
+        changes["position_id"] = None
     old_items = (await items_of(ctx, [t]))[t.id]
     before = _snapshot(t, old_items)
     items = old_items
@@ -156,6 +191,66 @@ async def update_template(
 
 async def apply_template(ctx: Ctx, tpl_id: uuid.UUID, data: KpiTemplateApply) -> KpiTemplateApplyResult:
     t = await get_template(ctx, tpl_id)
+    employee_ids = list(dict.fromkeys(data.employee_ids))
+    await _check_employees(ctx, data)
+    items = (await items_of(ctx, [t]))[t.id]
+    return await _apply(ctx, data.cycle_id, {emp: [t] for emp in employee_ids}, {t.id: items})
+
+
+async def resolve_templates(
+    ctx: Ctx, employee_ids: Sequence[uuid.UUID]
+) -> tuple[dict[uuid.UUID, list[KpiTemplate]], list[uuid.UUID]]:
+    """Each employee's templates by the precedence above (position, else its level), in
+    two queries; and the employees none applies to."""
+    rows = (
+        await ctx.session.execute(
+            select(Employee.id, Employee.position_id, Position.level)
+            .outerjoin(Position, (Position.org_id == Employee.org_id) & (Position.id == Employee.position_id))
+            .where(Employee.org_id == ctx.org_id, Employee.id.in_(list(employee_ids)))
+        )
+    ).all()
+    positions = {r.position_id for r in rows if r.position_id is not None}
+    level_of = {r.id: normalize_level(r.level) for r in rows if r.level is not None}
+    levels = {lvl for lvl in level_of.values() if lvl}
+    by_position: dict[uuid.UUID, list[KpiTemplate]] = {}
+    by_level: dict[str, list[KpiTemplate]] = {}
+    if positions or levels:
+        found = (
+            await ctx.session.execute(
+                repo.templates(ctx.org_id)
+                .where(or_(KpiTemplate.position_id.in_(list(positions)), KpiTemplate.level.in_(list(levels))))
+                .order_by(KpiTemplate.created_at, KpiTemplate.id)
+            )
+        ).scalars()
+        for t in found:
+            if t.position_id is not None:
+                by_position.setdefault(t.position_id, []).append(t)
+            elif t.level is not None:
+                by_level.setdefault(t.level, []).append(t)
+    plan: dict[uuid.UUID, list[KpiTemplate]] = {}
+    for r in rows:
+        chosen = by_position.get(r.position_id) if r.position_id is not None else None
+        if not chosen and level_of.get(r.id):
+            chosen = by_level.get(level_of[r.id])
+        if chosen:
+            plan[r.id] = chosen
+    return plan, [e for e in employee_ids if e not in plan]
+
+
+async def apply_resolved(ctx: Ctx, data: KpiTemplateApply) -> KpiTemplateResolvedApplyResult:
+    """Gives each employee the KPIs of their own templates (see the module docstring)."""
+    require(policy.read_kpi_templates(ctx.principal), "KPI templates")
+    await _check_employees(ctx, data)
+    employee_ids = list(dict.fromkeys(data.employee_ids))
+    plan, unmatched = await resolve_templates(ctx, employee_ids)
+    used = list({t.id: t for ts in plan.values() for t in ts}.values())
+    result = await _apply(ctx, data.cycle_id, plan, await items_of(ctx, used))
+    return KpiTemplateResolvedApplyResult(**result.model_dump(), unmatched_employee_ids=unmatched)
+
+
+async def _check_employees(ctx: Ctx, data: KpiTemplateApply) -> None:
+    """A person (not an integration client) who may assign KPIs to every employee named,
+    all of them known."""
     if not policy.is_person(ctx.principal):
         raise Forbidden("integration clients cannot assign KPIs")
     employee_ids = list(dict.fromkeys(data.employee_ids))
@@ -170,51 +265,78 @@ async def apply_template(ctx: Ctx, tpl_id: uuid.UUID, data: KpiTemplateApply) ->
     for emp in employee_ids:
         if policy.manage_kpi_assignment(ctx.principal, await relation(ctx, emp)) is not Decision.ALLOW:
             raise Forbidden(f"not allowed to assign KPIs to employee {emp}")
-    await locks.ensure_open(ctx, await writable_cycle(ctx, data.cycle_id), employee_ids)
-    items = (await items_of(ctx, [t]))[t.id]
-    defs = await repo.definitions_by_id(ctx.session, ctx.org_id, (i.definition_id for i in items))
-    for index, item in enumerate(items):  # a definition may have changed since the template was saved
-        problems = check_parameters(defs[item.definition_id].direction, {f: getattr(item, f) for f in PARAMETER_FIELDS})
-        if problems:
-            raise ValidationFailed(
-                f"template item {index} no longer fits its KPI: {problems[0].msg}",
-                errors=[{"loc": ["template", "items", index, e.field], "msg": e.msg} for e in problems],
+
+
+async def _apply(
+    ctx: Ctx,
+    cycle_id: uuid.UUID,
+    plan: dict[uuid.UUID, list[KpiTemplate]],
+    items_by_template: dict[uuid.UUID, list[KpiTemplateItem]],
+) -> KpiTemplateApplyResult:
+    """Creates the (employee, KPI) pairs of `plan` the cycle lacks, in one INSERT. A KPI
+    two of an employee's templates carry comes from the first of them."""
+    employee_ids = list(plan)
+    await locks.ensure_open(ctx, await writable_cycle(ctx, cycle_id), employee_ids)
+    all_items = [i for items in items_by_template.values() for i in items]
+    defs = await repo.definitions_by_id(ctx.session, ctx.org_id, (i.definition_id for i in all_items))
+    for items in items_by_template.values():
+        for index, item in enumerate(items):  # a definition may have changed since the template was saved
+            problems = check_parameters(
+                defs[item.definition_id].direction, {f: getattr(item, f) for f in PARAMETER_FIELDS}
             )
+            if problems:
+                raise ValidationFailed(
+                    f"template item {index} no longer fits its KPI: {problems[0].msg}",
+                    errors=[{"loc": ["template", "items", index, e.field], "msg": e.msg} for e in problems],
+                )
 
     existing = await repo.existing_pairs(
-        ctx.session, ctx.org_id, data.cycle_id, employee_ids, [i.definition_id for i in items]
+        ctx.session, ctx.org_id, cycle_id, employee_ids, list({i.definition_id for i in all_items})
     )
     now = utcnow()
     rows: list[dict[str, Any]] = []
     applied: list[AppliedAssignment] = []
-    for emp in employee_ids:
-        for item in items:
-            found = existing.get((emp, item.definition_id))
-            if found is not None:
+    for emp, chosen in plan.items():
+        seen: set[uuid.UUID] = set()
+        for t in chosen:
+            for item in items_by_template[t.id]:
+                if item.definition_id in seen:
+                    continue
+                seen.add(item.definition_id)
+                found = existing.get((emp, item.definition_id))
+                if found is not None:
+                    applied.append(
+                        AppliedAssignment(
+                            employee_id=emp,
+                            definition_id=item.definition_id,
+                            assignment_id=found,
+                            outcome="skipped",
+                            template_id=t.id,
+                        )
+                    )
+                    continue
+                row = {
+                    "org_id": ctx.org_id,
+                    "id": new_id(),
+                    "employee_id": emp,
+                    "cycle_id": cycle_id,
+                    "definition_id": item.definition_id,
+                    "template_id": t.id,
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                    **{f: getattr(item, f) for f in PARAMETER_FIELDS},
+                }
+                rows.append(row)
                 applied.append(
                     AppliedAssignment(
-                        employee_id=emp, definition_id=item.definition_id, assignment_id=found, outcome="skipped"
+                        employee_id=emp,
+                        definition_id=item.definition_id,
+                        assignment_id=row["id"],
+                        outcome="created",
+                        template_id=t.id,
                     )
                 )
-                continue
-            row = {
-                "org_id": ctx.org_id,
-                "id": new_id(),
-                "employee_id": emp,
-                "cycle_id": data.cycle_id,
-                "definition_id": item.definition_id,
-                "template_id": t.id,
-                "version": 1,
-                "created_at": now,
-                "updated_at": now,
-                **{f: getattr(item, f) for f in PARAMETER_FIELDS},
-            }
-            rows.append(row)
-            applied.append(
-                AppliedAssignment(
-                    employee_id=emp, definition_id=item.definition_id, assignment_id=row["id"], outcome="created"
-                )
-            )
     if rows:
         await ctx.session.execute(insert(KpiAssignment.__table__), rows)
         await audit.record_many(

@@ -9,14 +9,29 @@ import zoneinfo
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from service.kit.money import is_currency
 from service.kit.schemas import EMAIL_RE, DecimalStr, Input, Output, checked_by_service
+from service.org.levels import LEVEL_MAX_LENGTH, SUGGESTED_LEVELS, normalize_level
 
 EmployeeStatus = Literal["active", "on_leave", "terminated"]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 FISCAL_RE = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
+
+
+def _level_target(v: str) -> str:
+    normalized = normalize_level(v)
+    if not normalized:
+        raise ValueError("a level is needed (blank after trimming)")
+    return normalized
+
+
+# A level that scoring policies and KPI templates target: free text like a position's
+# level, stored normalized (service/org/levels.py), so a position matches it whatever
+# spelling of the same level it uses.
+LevelTarget = Annotated[str, Field(min_length=1, max_length=LEVEL_MAX_LENGTH), AfterValidator(_level_target)]
+LEVEL_VOCABULARY = ", ".join(f"`{v}`" for v in SUGGESTED_LEVELS)
 
 
 def _currency(v: str | None) -> str | None:
@@ -136,7 +151,10 @@ class PositionRead(Output):
 
     id: uuid.UUID
     name: str
-    level: str | None = Field(description="The job's level (`L3`, `Senior`)")
+    level: str | None = Field(
+        description=f"The job's level, free text (suggested: {LEVEL_VOCABULARY}; or a ladder of its own, `L3`); "
+        "scoring policies and KPI templates that target a level match it normalized (null: none)"
+    )
     job_family: str | None = Field(description="The family of related jobs it belongs to (`Engineering`)")
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -146,7 +164,7 @@ class PositionCreate(Input):
     described_like = (PositionRead,)
 
     name: Name
-    level: str | None = Field(None, max_length=40)
+    level: str | None = Field(None, max_length=LEVEL_MAX_LENGTH)
     job_family: str | None = Field(None, max_length=100)
 
 
@@ -154,7 +172,7 @@ class PositionUpdate(Input):
     described_like = (PositionRead,)
 
     name: Name | None = None
-    level: str | None = Field(None, max_length=40)
+    level: str | None = Field(None, max_length=LEVEL_MAX_LENGTH)
     job_family: str | None = Field(None, max_length=100)
 
 

@@ -1,4 +1,7 @@
-"""Forced distribution, SPEC section 7: the advisory report and the enforced assignment."""
+"""Forced distribution, SPEC section 7: the advisory report and the enforced assignment,
+in two modes chosen per calibration session: `enforce` re-rates everyone by rank (which
+can raise a rating), `cap` only lowers (each band's cumulative share is a ceiling on
+"this band or better")."""
 
 from __future__ import annotations
 
@@ -41,6 +44,25 @@ def enforced_ratings(finals: Sequence[tuple[K, Decimal]], bands: Sequence[tuple[
         if key not in best_for_final or order[band] < order[best_for_final[key]]:
             best_for_final[key] = band
     return {emp: best_for_final[round_points(final)] for emp, final in ranked}
+
+
+def capped_ratings(
+    finals: Sequence[tuple[K, Decimal, str | None]], bands: Sequence[tuple[str, Decimal]]
+) -> dict[K, str]:
+    """The `cap` mode: each employee keeps the worse of their computed rating and the
+    rating the enforced assignment gives their rank (ties as there), so nobody is raised
+    and a band is only over its share when ties put it there. `finals` are (employee,
+    final, computed rating); a computed rating the guideline does not name is kept."""
+    enforced = enforced_ratings([(k, final) for k, final, _ in finals], bands)
+    order = {b[0]: i for i, b in enumerate(bands)}
+    out: dict[K, str] = {}
+    for k, _, computed in finals:
+        rank = enforced[k]
+        if computed is None or computed not in order:
+            out[k] = computed if computed is not None else rank
+        else:
+            out[k] = computed if order[computed] >= order[rank] else rank
+    return out
 
 
 @dataclass(frozen=True)

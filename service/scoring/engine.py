@@ -16,7 +16,7 @@ from service.scoring.composite import (
     rating_for,
     score_employee,
 )
-from service.scoring.distribution import BandCount, distribution_report, enforced_ratings
+from service.scoring.distribution import BandCount, capped_ratings, distribution_report, enforced_ratings
 from service.scoring.evaluation import evaluation_points
 from service.scoring.kpi import (
     AssignmentIn,
@@ -55,6 +55,7 @@ __all__ = [
     "PolicyParams",
     "ScoreResult",
     "actual",
+    "capped_ratings",
     "distribution_report",
     "enforced_ratings",
     "evaluation_points",

@@ -81,7 +81,11 @@ class ScoringPolicyType(Entity):
     name: str
     scope_kind: str = enum_field(PolicyScopeKind, description="What the policy applies to (REST: `scope.kind`)")
     scope_id: uuid.UUID | None = strawberry.field(
-        description="The department, position or employee it applies to; null for the organization (REST: `scope.id`)"
+        description="The department, position or employee it applies to; null for the organization and a level "
+        "(REST: `scope.id`)"
+    )
+    scope_level: str | None = strawberry.field(
+        description="The position level a `LEVEL` scope targets, normalized (REST: `scope.level`)"
     )
     version: int
     active: bool
@@ -99,6 +103,7 @@ class ScoringPolicyType(Entity):
             name=p.name,
             scope_kind=p.scope.kind,
             scope_id=p.scope.id,
+            scope_level=p.scope.level,
             version=p.version,
             active=p.active,
             params=JSON(params),

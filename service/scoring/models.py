@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, TenantMixin, tenant_fk
+from service.org.levels import LEVEL_MAX_LENGTH
 from service.types import ExactDecimal, UtcDateTime, utcnow
 
 
@@ -32,6 +33,8 @@ class ScoringPolicy(TenantMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     scope_kind: Mapped[str] = mapped_column(String(20))
     scope_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    # The position level a `level` scope targets, normalized (scope_id is then null).
+    scope_level: Mapped[str | None] = mapped_column(String(LEVEL_MAX_LENGTH), nullable=True)
     current_version: Mapped[int] = mapped_column(Integer, default=1)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

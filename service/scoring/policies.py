@@ -1,11 +1,13 @@
 """Scoring policies: immutable versions, scope precedence (SPEC section 7) and pinning.
 
 Selection, most specific first: the employee's own policy, their position's, their
-department's (the nearest ancestor that has one), the organization default. With no
-policy at all, the built-in default applies (weights kpi 0.5, okr 0.3, eval 0.2 and the
-SPEC defaults otherwise; reported as policy id null, version 1). When a cycle enters
-calibration, the version of every active policy is pinned on the cycle; scores of that
-cycle use the pinned versions from then on, so later edits never change them.
+position's level's ("managed by level"; the level matched normalized,
+service/org/levels.py), their department's (the nearest ancestor that has one), the
+organization default. With no policy at all, the built-in default applies (weights kpi
+0.5, okr 0.3, eval 0.2 and the SPEC defaults otherwise; reported as policy id null,
+version 1). When a cycle enters calibration, the version of every active policy is
+pinned on the cycle; scores of that cycle use the pinned versions from then on, so later
+edits never change them.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from service.errors import Conflict, NotFound, ValidationFailed, validation_erro
 from service.kit import audit
 from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
+from service.org.levels import normalize_level
 from service.org.models import Department, Employee, Position
 from service.scoring.models import ScoringPolicy, ScoringPolicyVersion
 from service.scoring.policy import Distribution, PolicyParams
@@ -72,7 +75,7 @@ def read_model(p: ScoringPolicy, v: ScoringPolicyVersion) -> PolicyRead:
         {
             "id": p.id,
             "name": p.name,
-            "scope": {"kind": p.scope_kind, "id": p.scope_id},
+            "scope": {"kind": p.scope_kind, "id": p.scope_id, "level": p.scope_level},
             "version": v.version,
             "active": p.active,
             "created_at": p.created_at,
@@ -116,7 +119,9 @@ async def get_policy(
     return p, v
 
 
-async def _check_scope(ctx: Ctx, kind: str, scope_id: uuid.UUID | None, exclude: uuid.UUID | None = None) -> None:
+async def _check_scope(
+    ctx: Ctx, kind: str, scope_id: uuid.UUID | None, level: str | None, exclude: uuid.UUID | None = None
+) -> None:
     model = {"department": Department, "position": Position, "employee": Employee}.get(kind)
     if model is not None and await ctx.session.get(model, (ctx.org_id, scope_id)) is None:
         raise ValidationFailed.field(["scope", "id"], f"no such {kind}")
@@ -125,6 +130,7 @@ async def _check_scope(ctx: Ctx, kind: str, scope_id: uuid.UUID | None, exclude:
         ScoringPolicy.scope_kind == kind,
         ScoringPolicy.active.is_(True),
         ScoringPolicy.scope_id.is_(None) if scope_id is None else ScoringPolicy.scope_id == scope_id,
+        ScoringPolicy.scope_level.is_(None) if level is None else ScoringPolicy.scope_level == level,
     )
     if exclude is not None:
         clash = clash.where(ScoringPolicy.id != exclude)
@@ -134,13 +140,14 @@ async def _check_scope(ctx: Ctx, kind: str, scope_id: uuid.UUID | None, exclude:
 
 async def create_policy(ctx: Ctx, data: PolicyCreate) -> tuple[ScoringPolicy, ScoringPolicyVersion]:
     require(authz.manage_scoring_policies(ctx.principal), "scoring policies")
-    await _check_scope(ctx, data.scope.kind, data.scope.id)
+    await _check_scope(ctx, data.scope.kind, data.scope.id, data.scope.level)
     p = ScoringPolicy(
         org_id=ctx.org_id,
         id=new_id(),
         name=data.name,
         scope_kind=data.scope.kind,
         scope_id=data.scope.id,
+        scope_level=data.scope.level,
         current_version=1,
         active=True,
     )
@@ -173,7 +180,7 @@ async def update_policy(
     changes = data.model_dump(exclude_unset=True)
     name, active = changes.pop("name", None), changes.pop("active", None)
     if active is True and not p.active:
-        await _check_scope(ctx, p.scope_kind, p.scope_id, exclude=p.id)
+        await _check_scope(ctx, p.scope_kind, p.scope_id, p.scope_level, exclude=p.id)
     version = current
     if changes:
         merged = {**current.params, **data.model_dump(mode="json", include=set(changes))}
@@ -213,19 +220,30 @@ async def update_policy(
 # --- selection ---------------------------------------------------------------------------------
 
 
+ScopeKey = tuple[str, uuid.UUID | str | None]
+
+
 class PolicyBook:
-    """Every policy version a cycle's scoring may use, and the rule that picks one."""
+    """Every policy version a cycle's scoring may use, and the rule that picks one. It
+    holds the organization's department tree and each position's level (one query each
+    when it is built), so picking a policy for any number of employees reads nothing."""
 
     def __init__(
-        self, by_scope: dict[tuple[str, uuid.UUID | None], PolicyParams], dept_parent: dict[uuid.UUID, uuid.UUID | None]
+        self,
+        by_scope: dict[ScopeKey, PolicyParams],
+        dept_parent: dict[uuid.UUID, uuid.UUID | None],
+        position_level: dict[uuid.UUID, str | None] | None = None,
     ) -> None:
         self.by_scope = by_scope
         self.dept_parent = dept_parent
+        self.position_level = position_level or {}
 
     def for_employee(
         self, employee_id: uuid.UUID, position_id: uuid.UUID | None, department_id: uuid.UUID | None
     ) -> PolicyParams:
-        for key in (("employee", employee_id), ("position", position_id)):
+        level = self.position_level.get(position_id) if position_id is not None else None
+        keys: tuple[ScopeKey, ...] = (("employee", employee_id), ("position", position_id), ("level", level))
+        for key in keys:
             if key[1] is not None and key in self.by_scope:
                 return self.by_scope[key]
         seen: set[uuid.UUID] = set()
@@ -252,10 +270,11 @@ async def _active_versions(ctx: Ctx) -> dict[uuid.UUID, int]:
 
 
 async def policy_book(ctx: Ctx, cycle: Cycle) -> PolicyBook:
-    """Three queries: the policies, the versions in force (pinned or current), departments."""
+    """Four queries: the policies, the versions in force (pinned or current), departments,
+    and the levels of positions (only when a level policy is in force)."""
     pinned = cycle.pinned_policies
     wanted = {uuid.UUID(k): int(v) for k, v in pinned.items()} if pinned is not None else await _active_versions(ctx)
-    by_scope: dict[tuple[str, uuid.UUID | None], PolicyParams] = {}
+    by_scope: dict[ScopeKey, PolicyParams] = {}
     if wanted:
         policies = {
             p.id: p
@@ -275,9 +294,16 @@ async def policy_book(ctx: Ctx, cycle: Cycle) -> PolicyBook:
         for v in versions:
             if wanted.get(v.policy_id) == v.version and v.policy_id in policies:
                 p = policies[v.policy_id]
-                by_scope[(p.scope_kind, p.scope_id)] = to_engine(v.params, p.id, v.version)
+                key = p.scope_level if p.scope_kind == "level" else p.scope_id
+                by_scope[(p.scope_kind, key)] = to_engine(v.params, p.id, v.version)
     deps = await ctx.session.execute(select(Department.id, Department.parent_id).where(Department.org_id == ctx.org_id))
-    return PolicyBook(by_scope, {r[0]: r[1] for r in deps})
+    levels: dict[uuid.UUID, str | None] = {}
+    if any(kind == "level" for kind, _ in by_scope):
+        rows = await ctx.session.execute(
+            select(Position.id, Position.level).where(Position.org_id == ctx.org_id, Position.level.is_not(None))
+        )
+        levels = {r[0]: normalize_level(r[1] or "") or None for r in rows}
+    return PolicyBook(by_scope, {r[0]: r[1] for r in deps}, levels)
 
 
 @on_transition

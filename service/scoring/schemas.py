@@ -10,8 +10,9 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from service.kit.schemas import DecimalStr, Input, Output
+from service.org.schemas import LevelTarget
 
-ScopeKind = Literal["organization", "department", "position", "employee"]
+ScopeKind = Literal["organization", "department", "position", "employee", "level"]
 KpiProration = Literal["none", "prorate_target", "exclude"]
 # What the scoring code writes as plain strings, named once: a score's status
 # (`composite.ScoreResult.status`, the pure engine's) and a recompute job's (`jobs`).
@@ -46,10 +47,16 @@ class DistributionOut(Output):
 
 
 class ScopeOut(Output):
-    """What a policy applies to: the whole organization, or one department, position or employee."""
+    """What a policy applies to: the whole organization, one department, position or
+    employee, or every position of one level."""
 
     kind: ScopeKind
-    id: uuid.UUID | None
+    id: uuid.UUID | None = Field(description="The department, position or employee; null for organization and level")
+    level: str | None = Field(
+        None,
+        description="The position level of a `level` scope, normalized (`Senior Manager` is `senior_manager`); "
+        "null otherwise",
+    )
 
 
 class PolicyRead(Output):
@@ -60,7 +67,8 @@ class PolicyRead(Output):
     id: uuid.UUID
     name: str
     scope: ScopeOut = Field(
-        description="What it applies to; the most specific wins: employee, position, department (nearest), organization"
+        description="What it applies to; the most specific wins: employee, position, level (the position's), "
+        "department (nearest), organization"
     )
     version: int
     active: bool = Field(description="Whether the policy applies (an inactive one is kept for history)")
@@ -108,15 +116,22 @@ class PolicyRead(Output):
 
 
 class Scope(Input):
+    described_like = (ScopeOut,)
+
     kind: ScopeKind
     id: uuid.UUID | None = None
+    level: LevelTarget | None = None
 
     @model_validator(mode="after")
     def _id(self) -> Scope:
-        if self.kind == "organization" and self.id is not None:
-            raise ValueError("an organization scope takes no id")
-        if self.kind != "organization" and self.id is None:
+        if self.kind in ("organization", "level") and self.id is not None:
+            raise ValueError(f"{'an' if self.kind == 'organization' else 'a'} {self.kind} scope takes no id")
+        if self.kind not in ("organization", "level") and self.id is None:
             raise ValueError(f"a {self.kind} scope needs an id")
+        if self.kind == "level" and self.level is None:
+            raise ValueError("a level scope needs a level")
+        if self.kind != "level" and self.level is not None:
+            raise ValueError("only a level scope takes a level")
         return self
 
 

@@ -132,6 +132,7 @@ _ALIASES: list[tuple[str, Any]] = [
     ("EvaluationAction", evaluations.EvaluationAction),
     ("PeerRequestStatus", evaluations.PeerStatus),
     ("ReviewSubjectKind", evaluations.SubjectKind),
+    ("DistributionEnforcement", evaluations.DistributionEnforcement),
     ("ImprovementActionStatus", evaluations.ImprovementStatus),
     ("PolicyScopeKind", scoring.ScopeKind),
     ("ScoreStatus", scoring.ScoreStatus),

@@ -91,7 +91,7 @@ async def test_demo_has_a_cycle_in_calibration(tenant: Tenant):
     q4 = str(make_id("cycle:FY2026-Q4"))
     assert (await get(t, f"/api/v1/cycles/{q4}"))["status"] == "calibration"
     [cal] = (await get(t, f"/api/v1/calibrations?cycle_id={q4}"))["items"]
-    assert cal["status"] == "open" and len(cal["employee_ids"]) == 7
+    assert cal["status"] == "open" and len(cal["employee_ids"]) == 7 and cal["distribution_mode"] == "cap"
     dist = await get(t, f"/api/v1/calibrations/{cal['id']}/distribution")
     assert len(dist["employees"]) == 7 and all(e["final"] is not None for e in dist["employees"])
     deltas = {e["employee_id"]: e["calibration_delta"] for e in dist["employees"]}

@@ -119,3 +119,17 @@ async def count_rows(model: Any, *where: Any) -> int:
 @pytest.fixture
 async def quarter(team: Tenant) -> dict[str, Any]:
     return await make_cycle(team)
+
+
+async def make_position(t: Tenant, name: str, level: str | None = None) -> dict[str, Any]:
+    """A position, with a level when one is given."""
+    body = {"name": name} if level is None else {"name": name, "level": level}
+    resp = await t.client.post("/api/v1/positions", headers=t.hr, json=body)
+    assert resp.status_code == 201, resp.text
+    return resp.json()
+
+
+async def place(t: Tenant, key: str, **fields: Any) -> None:
+    """Moves an employee (a department, a position)."""
+    resp = await t.client.patch(f"/api/v1/employees/{t.employees[key]['id']}", headers=t.hr, json=fields)
+    assert resp.status_code == 200, resp.text

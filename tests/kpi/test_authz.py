@@ -33,6 +33,10 @@ async def build_world(team: Tenant, other_tenant: Tenant) -> World:
         json={"position_id": pos["id"], "items": [{"definition_id": nps["id"], "method": "ratio", "target": 10}]},
     )
     assert tpl.status_code == 201, tpl.text
+    placed = await team.client.patch(
+        f"/api/v1/employees/{team.employees['alice']['id']}", headers=team.hr, json={"position_id": pos["id"]}
+    )
+    assert placed.status_code == 200, placed.text
     w = World(tenant=team, other=other_tenant)
     w.ids = {
         "org": str(team.org_id),
@@ -106,6 +110,7 @@ TEMPLATE_ITEM = cells(200, {(*CLIENTS, "other_admin"): 404})
 TEMPLATE_POST = cells(403, {STAFF: 201, "other_admin": 422})
 TEMPLATE_PATCH = cells(403, {STAFF: 200, (*CLIENTS, "other_admin"): 404})
 TEMPLATE_APPLY = cells(403, {(*STAFF, *MANAGERS): 201, (*CLIENTS, "other_admin"): 404})
+TEMPLATES_RESOLVED_APPLY = cells(403, {(*STAFF, *MANAGERS): 201, "other_admin": 422})
 ASSIGNMENT_LIST = cells(200, {OTHER_SCOPES: 403})
 ASSIGNMENT_POST = cells(403, {(*STAFF, *MANAGERS): 201, "other_admin": 422})
 ASSIGNMENT_READ = cells(404, {READERS: 200})
@@ -178,6 +183,15 @@ ROUTES = [
         "POST",
         "/api/v1/kpi-templates/{tpl}/apply",
         TEMPLATE_APPLY,
+        lambda w: {"cycle_id": w.ids["cycle"], "employee_ids": [w.ids["alice"]]},
+        probe="/api/v1/kpi-assignments?employee_id={alice}",
+        writers=(*STAFF, *MANAGERS),
+    ),
+    Route(
+        "templates.apply_resolved",
+        "POST",
+        "/api/v1/kpi-templates/apply",
+        TEMPLATES_RESOLVED_APPLY,
         lambda w: {"cycle_id": w.ids["cycle"], "employee_ids": [w.ids["alice"]]},
         probe="/api/v1/kpi-assignments?employee_id={alice}",
         writers=(*STAFF, *MANAGERS),

@@ -78,7 +78,22 @@ async def test_demo_kpis(tenant: Tenant):
     kenji = str(make_id("emp:E013"))
     assert by[(kenji, "SAFETY_INCIDENTS")]["veto_triggered"] is True
     templates = await tenant.client.get("/api/v1/kpi-templates", headers=tenant.hr)
-    assert len(templates.json()["items"]) == 2
+    assert len(templates.json()["items"]) == 3
+    [lead_tpl] = [tpl for tpl in templates.json()["items"] if tpl["level"] is not None]
+    assert (lead_tpl["level"], lead_tpl["position_id"], len(lead_tpl["items"])) == ("lead", None, 2)
+    # the team leads' position has no template of its own: the `lead` level's applies to them
+    leads = [str(make_id("emp:E006")), str(make_id("emp:E007"))]
+    applied = await tenant.client.post(
+        "/api/v1/kpi-templates/apply", headers=tenant.hr, json={"cycle_id": q4, "employee_ids": [mei, *leads]}
+    )
+    assert applied.status_code == 201, applied.text
+    by_employee: dict[str, set[str]] = {}
+    for a in applied.json()["assignments"]:
+        by_employee.setdefault(a["employee_id"], set()).add(a["template_id"])
+    assert by_employee == {
+        mei: {str(make_id("kpi:tpl:ecom-spec"))},
+        **{e: {lead_tpl["id"]} for e in leads},
+    }
     # the employee sees their own KPIs, with the measurements behind them
     mine = await tenant.client.get("/api/v1/kpi-assignments", headers=tenant.as_("employee", emp=mei))
     assert {a["kpi_code"] for a in mine.json()["items"]} == {"GMV", "RETURN_RATE", "CSAT", "CONVERSION"}
