@@ -228,7 +228,8 @@ async def resolve_templates(
             elif t.level is not None:
                 by_level.setdefault(t.level, []).append(t)
     plan: dict[uuid.UUID, list[KpiTemplate]] = {}
-    for r in rows:
+    by_employee = {r.id: r for r in rows}
+    for r in (by_employee[e] for e in employee_ids if e in by_employee):  # the caller's order, not the database's
         chosen = by_position.get(r.position_id) if r.position_id is not None else None
         if not chosen and level_of.get(r.id):
             chosen = by_level.get(level_of[r.id])

@@ -16,6 +16,7 @@ from service.kit.search import matches, terms
 from service.okr.models import Objective
 from service.org import repository
 from service.org.models import Employee
+from service.web.health import migration_heads
 from tests.conftest import BACKEND
 
 
@@ -93,7 +94,7 @@ if BACKEND == "postgresql":
                 assert await conn.fetchval("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'") == 0
                 made = {r["indexname"] for r in await conn.fetch("SELECT indexname FROM pg_indexes")}
                 assert "ix_employees_org_manager" in made and not OPTIONAL_INDEXES & made
-                assert await conn.fetchval("SELECT version_num FROM alembic_version") == "0014"
+                assert {await conn.fetchval("SELECT version_num FROM alembic_version")} == set(migration_heads())
                 await conn.execute(
                     "INSERT INTO organizations (id, name, currency, timezone, fiscal_year_start, settings, version, "
                     "created_at, updated_at) VALUES ($1, 'o', 'USD', 'UTC', '01-01', '{}', 1, now(), now())",
