@@ -152,8 +152,9 @@ async def update_interview(
     for key, value in changes.items():
         setattr(row, key, value)
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "interview.updated", "interview", row.id, before, snapshot(row))
-    if any(before.get(k) != snapshot(row).get(k) for k in ("scheduled_at", "interviewer_id")):
+    after = snapshot(row)
+    await audit.record(ctx.session, ctx.principal, "interview.updated", "interview", row.id, before, after)
+    if any(before[k] != after[k] for k in ("scheduled_at", "interviewer_id")):  # planned anew
         await _emit(ctx, InterviewScheduled, row)
     return row
 
