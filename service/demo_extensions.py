@@ -25,6 +25,10 @@ async def load_extensions(session: AsyncSession, org_id: uuid.UUID, make_id: Cal
 
     await incentives_demo.load(session, org_id, make_id)  # runs the Q4 bonus on the final scores
     await session.flush()
+    from service.webhooks import demo as webhooks_demo
+
+    await webhooks_demo.load(session, org_id, make_id)
+    await session.flush()
     from service.auth.context import Ctx
     from service.principal import Principal
     from service.scoring import records

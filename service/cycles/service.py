@@ -14,10 +14,11 @@ from service.auth.context import Ctx
 from service.authz import policy
 from service.authz.enforce import require
 from service.cycles import rules
+from service.cycles.events import CycleStatusChanged
 from service.cycles.models import Cycle
 from service.cycles.schemas import CycleChildren, CycleCreate, CycleRead, CycleUpdate
 from service.errors import Conflict, CycleLocked, NotFound, ValidationFailed
-from service.kit import audit
+from service.kit import audit, outbox
 from service.kit.changes import audited, refuse_nulls, set_fields
 from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
@@ -191,9 +192,23 @@ async def transition(ctx: Ctx, cycle_id: uuid.UUID, to: str, expected: IfMatch |
 
 
 async def _move(ctx: Ctx, cycle: Cycle, to: str, reason: str | None = None) -> None:
-    before = snapshot(cycle)
+    before, source = snapshot(cycle), cycle.status
     cycle.status = to
     await ctx.session.flush()
+    await outbox.emit(
+        ctx.session,
+        ctx.org_id,
+        CycleStatusChanged.event_type,
+        CycleStatusChanged(
+            cycle_id=cycle.id,
+            name=cycle.name,
+            parent_id=cycle.parent_id,
+            from_status=source,
+            to_status=to,
+            reason=reason,
+            actor=ctx.principal.actor,
+        ),
+    )
     for hook in _transition_hooks:
         await hook(ctx, cycle, to)
     await audit.record(

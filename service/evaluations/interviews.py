@@ -19,6 +19,7 @@ from service.cycles.service import ensure_writable
 from service.errors import Conflict, NotFound, ValidationFailed
 from service.evaluations import repository as repo
 from service.evaluations import service as evals
+from service.evaluations.events import InterviewAcknowledged, InterviewScheduled, InterviewStep
 from service.evaluations.models import Evaluation, Interview
 from service.evaluations.schemas import (
     InterviewAcknowledge,
@@ -26,7 +27,7 @@ from service.evaluations.schemas import (
     InterviewRead,
     InterviewUpdate,
 )
-from service.kit import audit
+from service.kit import audit, outbox
 from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
 from service.org.models import Employee
@@ -130,6 +131,7 @@ async def create_interview(ctx: Ctx, data: InterviewCreate) -> Interview:
     ctx.session.add(row)
     await ctx.session.flush()
     await audit.record(ctx.session, ctx.principal, "interview.created", "interview", row.id, None, snapshot(row))
+    await _emit(ctx, InterviewScheduled, row)
     return row
 
 
@@ -150,13 +152,37 @@ async def update_interview(
     for key, value in changes.items():
         setattr(row, key, value)
     await ctx.session.flush()
-    await audit.record(ctx.session, ctx.principal, "interview.updated", "interview", row.id, before, snapshot(row))
+    after = snapshot(row)
+    await audit.record(ctx.session, ctx.principal, "interview.updated", "interview", row.id, before, after)
+    if any(before[k] != after[k] for k in ("scheduled_at", "interviewer_id")):  # planned anew
+        await _emit(ctx, InterviewScheduled, row)
     return row
 
 
-def _sign(ctx: Ctx, i: Interview, comment: str | None, at: dt.datetime) -> None:
+async def _emit(ctx: Ctx, event: type[InterviewStep], i: Interview) -> None:
+    extra = {"acknowledged_at": i.acknowledged_at} if event is InterviewAcknowledged else {}
+    await outbox.emit(
+        ctx.session,
+        ctx.org_id,
+        event.event_type,
+        event(
+            interview_id=i.id,
+            evaluation_id=i.evaluation_id,
+            employee_id=i.employee_id,
+            cycle_id=i.cycle_id,
+            interviewer_id=i.interviewer_id,
+            scheduled_at=i.scheduled_at,
+            actor=ctx.principal.actor,
+            **extra,
+        ),
+    )
+
+
+async def _sign(ctx: Ctx, i: Interview, comment: str | None, at: dt.datetime) -> None:
+    """The employee's signature on the outcome, and its `interview.acknowledged` event."""
     i.acknowledged_at, i.acknowledged_by = at, ctx.principal.actor
     i.acknowledged_employee_id, i.acknowledgement_comment = ctx.principal.employee_id, comment
+    await _emit(ctx, InterviewAcknowledged, i)
 
 
 async def acknowledge_interview(
@@ -178,7 +204,7 @@ async def acknowledge_interview(
         )
     comment = data.comment if data else None
     before, now = snapshot(row), utcnow()
-    _sign(ctx, row, comment, now)
+    await _sign(ctx, row, comment, now)
     ev_before, moves = evals.snapshot(ev), ev.status == "finalized"
     if moves:
         evals.acknowledge_fields(ev, ctx.principal.actor, comment, now)
@@ -203,7 +229,7 @@ async def sign_for_evaluation(ctx: Ctx, ev: Evaluation, comment: str | None, at:
     for i in with_outcome:
         if i.acknowledged_at is None:
             before = snapshot(i)
-            _sign(ctx, i, comment, at)
+            await _sign(ctx, i, comment, at)
             await ctx.session.flush()
             await audit.record(
                 ctx.session, ctx.principal, "interview.acknowledged", "interview", i.id, before, snapshot(i)

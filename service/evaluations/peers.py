@@ -25,6 +25,12 @@ from service.authz.policy import Relation
 from service.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from service.evaluations import repository as repo
 from service.evaluations import service as evals
+from service.evaluations.events import (
+    PeerFeedbackDeclined,
+    PeerFeedbackRequested,
+    PeerFeedbackStep,
+    PeerFeedbackSubmitted,
+)
 from service.evaluations.models import Evaluation, PeerRequest
 from service.evaluations.schemas import (
     FeedbackCreate,
@@ -34,7 +40,7 @@ from service.evaluations.schemas import (
     PeerRequestCreate,
     PeerRequestRead,
 )
-from service.kit import audit, hierarchy
+from service.kit import audit, hierarchy, outbox
 from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, paginate
 from service.org.models import Employee
@@ -107,6 +113,32 @@ def snapshot(r: PeerRequest) -> dict[str, Any]:
     }
 
 
+EVENTS: dict[str, type[PeerFeedbackStep]] = {
+    "requested": PeerFeedbackRequested,
+    "submitted": PeerFeedbackSubmitted,
+    "declined": PeerFeedbackDeclined,
+}
+
+
+async def _emit(ctx: Ctx, row: PeerRequest) -> None:
+    """The request's step as an event, without the reviewer, the requester, the rating or
+    the comments: receivers may notify the evaluated person."""
+    event = EVENTS[row.status]
+    await outbox.emit(
+        ctx.session,
+        ctx.org_id,
+        event.event_type,
+        event(
+            request_id=row.id,
+            evaluation_id=row.evaluation_id,
+            employee_id=row.employee_id,
+            cycle_id=row.cycle_id,
+            status=row.status,
+            due_date=row.due_date,
+        ),
+    )
+
+
 def _no_filters_for_subject(rel: Relation, **filters: Any) -> None:
     if rel is Relation.SELF and any(v is not None for v in filters.values()):
         raise Forbidden("your own 360 feedback is anonymous: it cannot be filtered by reviewer or status")
@@ -152,6 +184,7 @@ async def create_request(ctx: Ctx, eval_id: uuid.UUID, data: PeerRequestCreate) 
     ctx.session.add(row)
     await ctx.session.flush()
     await audit.record(ctx.session, p, "peer_request.created", "peer_request", row.id, None, snapshot(row))
+    await _emit(ctx, row)
     return row, rel
 
 
@@ -273,6 +306,7 @@ async def decline(
         snapshot(row),
         reason=row.decline_reason,
     )
+    await _emit(ctx, row)
     return row, rel
 
 
@@ -298,6 +332,7 @@ async def submit(ctx: Ctx, eval_id: uuid.UUID, data: FeedbackCreate) -> PeerRequ
     row.status, row.rating, row.comments, row.submitted_at = "submitted", data.rating, data.comments, utcnow()
     await ctx.session.flush()
     await audit.record(ctx.session, p, "peer_feedback.submitted", "peer_request", row.id, before, snapshot(row))
+    await _emit(ctx, row)
     return row
 
 

@@ -13,7 +13,7 @@ from service.authz.policy import Relation
 from service.cycles.models import Cycle
 from service.cycles.service import ensure_writable
 from service.errors import Conflict, ValidationFailed
-from service.evaluations.events import EvaluationFinalized
+from service.evaluations.events import EvaluationFinalized, ManagerReviewSubmitted, SelfReviewSubmitted
 from service.evaluations.interviews import sign_for_evaluation
 from service.evaluations.models import Evaluation
 from service.evaluations.schemas import EvaluationActionIn
@@ -132,6 +132,21 @@ async def act(
         )
     elif action == "acknowledge":
         await emit_acknowledged(ctx, ev)
+    else:
+        review = SelfReviewSubmitted if action == "submit_self" else ManagerReviewSubmitted
+        await outbox.emit(
+            ctx.session,
+            ctx.org_id,
+            review.event_type,
+            review(
+                evaluation_id=ev.id,
+                employee_id=ev.employee_id,
+                cycle_id=ev.cycle_id,
+                status=ev.status,
+                submitted_at=now,
+                actor=ctx.principal.actor,
+            ),
+        )
     return ev
 
 

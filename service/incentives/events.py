@@ -1,14 +1,14 @@
-"""The incentive event a webhook receiver gets: results finalized for payroll (its model,
-service/kit/events.py)."""
+"""The incentive events a webhook receiver gets: results finalized for payroll, and a
+decision on a nomination (their models, service/kit/events.py)."""
 
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from service.kit.events import EventPayload
+from service.kit.events import ACTOR, EventPayload
 
 
 class IncentiveFinalized(EventPayload):
@@ -24,3 +24,23 @@ class IncentiveFinalized(EventPayload):
     payroll_sequences: list[int] = Field(
         description="The payroll feed's sequence numbers given to the results with an amount (the first 10,000)"
     )
+
+
+Decision = Literal["approve", "decline", "finalize"]
+Decided = Literal["approved", "declined", "finalized"]
+
+
+class NominationDecided(EventPayload):
+    """A nomination (for the promotion track or training) was approved, declined or
+    finalized; one event per nomination, for bulk decisions on a plan too."""
+
+    event_type: ClassVar[str] = "nomination.decided"
+
+    nomination_id: uuid.UUID = Field(description="The nomination's id (its incentive result's id)")
+    plan_id: uuid.UUID
+    cycle_id: uuid.UUID | None = Field(description="The plan's cycle (null when the plan is gone)")
+    employee_id: uuid.UUID = Field(description="The nominated employee's id")
+    kind: str | None = Field(description="What the nomination is for: promotion_track or training")
+    decision: Decision = Field(description="The decision taken")
+    status: Decided = Field(description="The nomination's status after it")
+    actor: str = Field(description=ACTOR)

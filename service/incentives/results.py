@@ -24,7 +24,7 @@ from service.authz.enforce import require
 from service.authz.policy import Relation
 from service.errors import Conflict, NotFound
 from service.incentives import payroll
-from service.incentives.events import IncentiveFinalized
+from service.incentives.events import Decided, Decision, IncentiveFinalized, NominationDecided
 from service.incentives.models import IncentivePlan, IncentiveResult, PayrollAck
 from service.incentives.plans import get_plan
 from service.incentives.schemas import (
@@ -341,6 +341,37 @@ async def _actionable(ctx: Ctx, result_id: uuid.UUID) -> IncentiveResult:
     return r
 
 
+# a nomination's status after a decision → (the decision, the status), as the event names them
+DECIDED: dict[str, tuple[Decision, Decided]] = {
+    "approved": ("approve", "approved"),
+    "declined": ("decline", "declined"),
+    "finalized": ("finalize", "finalized"),
+}
+
+
+async def emit_nominations(ctx: Ctx, rows: Sequence[IncentiveResult], cycle_id: uuid.UUID | None) -> None:
+    """A `nomination.decided` event for each nomination among `rows` (already decided),
+    built from the rows and their plan's cycle alone, without reading anything else."""
+    for r in rows:
+        if r.kind != "nomination":
+            continue
+        await outbox.emit(
+            ctx.session,
+            ctx.org_id,
+            NominationDecided.event_type,
+            NominationDecided(
+                nomination_id=r.id,
+                plan_id=r.plan_id,
+                cycle_id=cycle_id,
+                employee_id=r.employee_id,
+                kind=r.nomination,
+                decision=DECIDED[r.status][0],
+                status=DECIDED[r.status][1],
+                actor=ctx.principal.actor,
+            ),
+        )
+
+
 async def transition(
     ctx: Ctx, result_id: uuid.UUID, action: str, comment: str | None = None, expected: IfMatch | None = None
 ) -> IncentiveResult:
@@ -371,6 +402,9 @@ async def transition(
         snapshot(r),
         reason=comment,
     )
+    if r.kind == "nomination":
+        plan = await ctx.session.get(IncentivePlan, (ctx.org_id, r.plan_id))
+        await emit_nominations(ctx, [r], plan.cycle_id if plan else None)
     return r
 
 
@@ -423,6 +457,7 @@ async def finalize_many(ctx: Ctx, ids: Sequence[uuid.UUID], plan_id: uuid.UUID) 
             payroll_sequences=[seqs[r.id] for r in money][:10000],
         ),
     )
+    await emit_nominations(ctx, rows, plan.cycle_id if plan else None)
     return rows
 
 
@@ -469,7 +504,9 @@ async def bulk_action(
         "incentive_result",
         [(r.id, befores[r.id], snapshot(r)) for r in rows],
     )
-    return sorted(rows, key=lambda r: r.id)
+    ordered = sorted(rows, key=lambda r: r.id)
+    await emit_nominations(ctx, ordered, plan.cycle_id)
+    return ordered
 
 
 # --- adjustments -----------------------------------------------------------------------------------

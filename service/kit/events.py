@@ -24,16 +24,29 @@ from service.kit.glossary import fill_descriptions
 
 EVENT_TYPES = frozenset(
     {
+        "objective.submitted",
+        "objective.approved",
+        "objective.rejected",
         "objective.published",
+        "objective.adjusted",
         "objective.closed",
         "checkin.created",
         "kpi.measurement.created",
         "score.updated",
         "score.amended",
+        "peer_feedback.requested",
+        "peer_feedback.submitted",
+        "peer_feedback.declined",
+        "self_review.submitted",
+        "manager_review.submitted",
+        "interview.scheduled",
+        "interview.acknowledged",
         "evaluation.finalized",
         "evaluation.acknowledged",
         "calibration.finalized",
         "incentive.finalized",
+        "nomination.decided",
+        "cycle.status_changed",
         "employee.upserted",
     }
 )

@@ -1,5 +1,6 @@
-"""The OKR events a webhook receiver gets: an objective published or closed, and a
-check-in recorded on a key result (their models, service/kit/events.py)."""
+"""The OKR events a webhook receiver gets: each step of an objective's workflow (submitted,
+approved, rejected, published, adjusted once published, closed), and a check-in recorded
+on a key result (their models, service/kit/events.py)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,26 @@ class ObjectiveChange(EventPayload):
     actor: str = Field(description=ACTOR)
 
 
+class ObjectiveSubmitted(ObjectiveChange):
+    """A draft objective was submitted for approval (it passed the lint)."""
+
+    event_type: ClassVar[str] = "objective.submitted"
+
+
+class ObjectiveApproved(ObjectiveChange):
+    """A submitted objective was approved; publishing it is the next step."""
+
+    event_type: ClassVar[str] = "objective.approved"
+
+
+class ObjectiveRejected(ObjectiveChange):
+    """A submitted objective was rejected back to draft, with the reason."""
+
+    event_type: ClassVar[str] = "objective.rejected"
+
+    comment: str = Field(description="Why it was rejected (the rejection comment the owner reads)")
+
+
 class ObjectivePublished(ObjectiveChange):
     """An approved objective was published: it is now the owner's commitment for the cycle."""
 
@@ -37,6 +58,24 @@ class ObjectiveClosed(ObjectiveChange):
     or closed); it can be graded now."""
 
     event_type: ClassVar[str] = "objective.closed"
+
+
+class ObjectiveAdjusted(ObjectiveChange):
+    """A published objective was changed: its own fields, or one of its key results added,
+    changed or removed. The same change is a revision in the objective's history
+    (`GET /api/v1/objectives/{objective_id}/revisions`)."""
+
+    event_type: ClassVar[str] = "objective.adjusted"
+
+    change: str = Field(
+        description="What was adjusted, as the revision names it: `updated` (the objective's own fields), "
+        "`key_result.created`, `key_result.updated` or `key_result.deleted`"
+    )
+    changed_fields: list[str] = Field(description="The names of the fields that changed, sorted")
+    key_result_id: uuid.UUID | None = Field(
+        default=None, description="The key result changed (present for the `key_result.*` changes)"
+    )
+    reason: str | None = Field(description="The reason given with the change; null when none")
 
 
 class CheckInCreated(EventPayload):

@@ -38,6 +38,7 @@ from service.okr.service import (
     diff,
     ensure_editable,
     ensure_open,
+    record_adjustment,
     referenced_objective,
     today,
     visible_objective,
@@ -192,7 +193,7 @@ async def create_key_result(ctx: Ctx, data: KeyResultCreate) -> KeyResult:
     await ctx.session.flush()
     after = kr_snapshot(kr)
     if obj.status == "published":
-        await add_revision(ctx, obj, "key_result.created", diff({}, after), key_result_id=kr.id)
+        await record_adjustment(ctx, obj, "key_result.created", diff({}, after), key_result_id=kr.id)
     await audit.record(ctx.session, ctx.principal, "key_result.created", "key_result", kr.id, None, after)
     return kr
 
@@ -264,7 +265,7 @@ async def update_key_result(
     after = kr_snapshot(kr)
     changed = diff(before, after)
     if changed and obj.status == "published":
-        await add_revision(ctx, obj, "key_result.updated", changed, reason, key_result_id=kr.id)
+        await record_adjustment(ctx, obj, "key_result.updated", changed, reason, key_result_id=kr.id)
     await audit.record(
         ctx.session, ctx.principal, "key_result.updated", "key_result", kr.id, before, after, reason=reason
     )
@@ -325,7 +326,7 @@ async def delete_key_result(ctx: Ctx, kr_id: uuid.UUID, expected: IfMatch | None
     await ctx.session.delete(kr)
     await ctx.session.flush()
     if obj.status == "published":
-        await add_revision(ctx, obj, "key_result.deleted", diff(before, {}), key_result_id=kr_id)
+        await record_adjustment(ctx, obj, "key_result.deleted", diff(before, {}), key_result_id=kr_id)
     await audit.record(
         ctx.session,
         ctx.principal,

@@ -18,12 +18,13 @@ from service.authz.policy import Relation
 from service.cycles.models import Cycle
 from service.cycles.service import load_cycle, writable_cycle
 from service.errors import Conflict, NotFound, ValidationFailed
-from service.kit import audit, hierarchy, search
+from service.kit import audit, hierarchy, outbox, search
 from service.kit.changes import audited, refuse_nulls
 from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, Sorting, SortKey, paginate
 from service.okr import compute
 from service.okr import repository as repo
+from service.okr.events import ObjectiveAdjusted
 from service.okr.models import CheckIn, KeyResult, Objective, ObjectiveRevision
 from service.okr.schemas import (
     AlignmentNode,
@@ -137,6 +138,42 @@ async def add_revision(
         )
     )
     await ctx.session.flush()
+
+
+def objective_fields(ctx: Ctx, obj: Objective) -> dict[str, Any]:
+    """The fields every objective event shares: the objective as it is now, and the actor."""
+    return {
+        "objective_id": obj.id,
+        "owner_id": obj.owner_id,
+        "cycle_id": obj.cycle_id,
+        "level": obj.level,
+        "type": obj.type,
+        "title": obj.title,
+        "status": obj.status,
+        "actor": ctx.principal.actor,
+    }
+
+
+async def record_adjustment(
+    ctx: Ctx,
+    obj: Objective,
+    change: str,
+    changed: dict[str, Any],
+    reason: str | None = None,
+    key_result_id: uuid.UUID | None = None,
+) -> None:
+    """A published objective changed: the revision in its history and the
+    `objective.adjusted` event, so followers of a commitment learn that it moved."""
+    await add_revision(ctx, obj, change, changed, reason, key_result_id=key_result_id)
+    extra = {"key_result_id": key_result_id} if key_result_id is not None else {}
+    await outbox.emit(
+        ctx.session,
+        ctx.org_id,
+        ObjectiveAdjusted.event_type,
+        ObjectiveAdjusted(
+            **objective_fields(ctx, obj), change=change, changed_fields=sorted(changed), reason=reason, **extra
+        ),
+    )
 
 
 def objective_snapshot(obj: Objective, supports: Sequence[uuid.UUID]) -> dict[str, Any]:
@@ -397,7 +434,7 @@ async def update_objective(
     after = objective_snapshot(obj, new_supports if new_supports is not None else old_supports)
     changed = diff(before, after)
     if changed and obj.status == "published":
-        await add_revision(ctx, obj, "updated", changed, reason)
+        await record_adjustment(ctx, obj, "updated", changed, reason)
     await audit.record(
         ctx.session, ctx.principal, "objective.updated", "objective", obj.id, before, after, reason=reason
     )

@@ -18,12 +18,20 @@ from service.kit import audit, outbox
 from service.kit.etag import IfMatch, check_version
 from service.okr import lint as rules
 from service.okr import repository as repo
-from service.okr.events import ObjectiveChange, ObjectiveClosed, ObjectivePublished
+from service.okr.events import (
+    ObjectiveApproved,
+    ObjectiveChange,
+    ObjectiveClosed,
+    ObjectivePublished,
+    ObjectiveRejected,
+    ObjectiveSubmitted,
+)
 from service.okr.models import KeyResult, Objective
 from service.okr.schemas import LintRequest
 from service.okr.service import (
     add_revision,
     ensure_open,
+    objective_fields,
     objective_snapshot,
     visible_objective,
 )
@@ -37,7 +45,14 @@ TRANSITIONS: dict[str, tuple[str, str, str]] = {
     "publish": ("approved", "published", "published"),
     "close": ("published", "closed", "closed"),
 }
-EVENTS: dict[str, type[ObjectiveChange]] = {"publish": ObjectivePublished, "close": ObjectiveClosed}
+# action → the event every step emits, in the transaction that takes it
+EVENTS: dict[str, type[ObjectiveChange]] = {
+    "submit": ObjectiveSubmitted,
+    "approve": ObjectiveApproved,
+    "reject": ObjectiveRejected,
+    "publish": ObjectivePublished,
+    "close": ObjectiveClosed,
+}
 
 
 async def act(
@@ -76,8 +91,7 @@ async def act(
         obj.rejection_comment = None
     await ctx.session.flush()
     await add_revision(ctx, obj, past, {"status": {"before": source, "after": target}}, comment)
-    if action in EVENTS:
-        await _emit(ctx, action, obj)
+    await _emit(ctx, action, obj)
     await audit.record(
         ctx.session,
         ctx.principal,
@@ -93,21 +107,8 @@ async def act(
 
 async def _emit(ctx: Ctx, action: str, obj: Objective) -> None:
     event = EVENTS[action]
-    await outbox.emit(
-        ctx.session,
-        ctx.org_id,
-        event.event_type,
-        event(
-            objective_id=obj.id,
-            owner_id=obj.owner_id,
-            cycle_id=obj.cycle_id,
-            level=obj.level,
-            type=obj.type,
-            title=obj.title,
-            status=obj.status,
-            actor=ctx.principal.actor,
-        ),
-    )
+    extra = {"comment": obj.rejection_comment} if action == "reject" else {}
+    await outbox.emit(ctx.session, ctx.org_id, event.event_type, event(**objective_fields(ctx, obj), **extra))
 
 
 @on_transition

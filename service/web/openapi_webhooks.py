@@ -23,6 +23,7 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 # Each domain's payload models register themselves when their module is imported.
+from service.cycles import events as cycles_events
 from service.evaluations import events as evaluations_events
 from service.incentives import events as incentives_events
 from service.kit import events
@@ -34,7 +35,15 @@ from service.scoring import events as scoring_events
 
 TAG = "webhooks"
 REF = "#/components/schemas/"
-EVENT_MODULES = (evaluations_events, incentives_events, kpi_events, okr_events, org_events, scoring_events)
+EVENT_MODULES = (
+    cycles_events,
+    evaluations_events,
+    incentives_events,
+    kpi_events,
+    okr_events,
+    org_events,
+    scoring_events,
+)
 
 HEADERS: list[dict[str, Any]] = [
     {

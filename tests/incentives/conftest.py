@@ -4,12 +4,15 @@ and the lifecycle walked by HR, and peeks at the outbox and the audit log."""
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from service.db import database
+from service.incentives.models import IncentiveResult
 from service.kit.models import AuditEvent, OutboxEvent
 from tests.conftest import Tenant
 from tests.kpi.conftest import make_assignment, make_cycle, make_definition, measure
@@ -114,6 +117,35 @@ async def pull_all(
         cursor = body["resume_cursor"]
         if body["next_cursor"] is None:
             return items, cursor
+
+
+async def nominate(t: Tenant, plan: dict[str, Any], *who: str) -> list[str]:
+    """Draft promotion-track nominations on `plan`, written as an okr_breakthrough run
+    writes them (without the scores and objectives a run would need)."""
+    now, ids = dt.datetime.now(dt.UTC), []
+    async with database.sessions() as session:
+        for key in who:
+            ids.append(uuid.uuid4())
+            await session.execute(
+                insert(IncentiveResult).values(
+                    org_id=t.org_id,
+                    id=ids[-1],
+                    plan_id=uuid.UUID(plan["id"]),
+                    employee_id=uuid.UUID(t.employees[key]["id"]),
+                    kind="nomination",
+                    status="draft",
+                    nomination="promotion_track",
+                    period_start=dt.date(2026, 10, 1),
+                    period_end=dt.date(2026, 12, 31),
+                    inputs={"score": {"rating": "A"}},
+                    created_by="test",
+                    version=1,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        await session.commit()
+    return [str(i) for i in ids]
 
 
 async def outbox(t: Tenant, event_type: str = "incentive.finalized") -> list[dict[str, Any]]:

@@ -5,17 +5,12 @@ organization's rows, and pay never reaches a caller who may not see it."""
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
 from functools import partial
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import insert
 
-from service.db import database
-from service.incentives.models import IncentiveResult
 from tests import authz_matrix
 from tests.authz_matrix import Matrix, Route, World, served_routes
 from tests.authz_worlds import worlds_of
@@ -26,6 +21,7 @@ from tests.incentives.conftest import (
     comp,
     give_scores,
     make_plan,
+    nominate,
     quarter,
     results_of,
     run,
@@ -49,29 +45,8 @@ async def build_world(team: Tenant, other_tenant: Tenant) -> World:
     alice = {k: by_employee(t, await results_of(t, p))["alice"] for k, p in plans.items()}
     await act(t, alice["A"], "approve")
     await act(t, await act(t, alice["F"], "approve"), "finalize")
-    nominate = await make_plan(t, cycle, kind="okr_breakthrough", name="Plan N")
-    nomination_id = uuid.uuid4()
-    now = dt.datetime.now(dt.UTC)
-    async with database.sessions() as session:  # a nomination as an okr_breakthrough run writes it
-        await session.execute(
-            insert(IncentiveResult).values(
-                org_id=t.org_id,
-                id=nomination_id,
-                plan_id=uuid.UUID(nominate["id"]),
-                employee_id=uuid.UUID(t.employees["alice"]["id"]),
-                kind="nomination",
-                status="draft",
-                nomination="promotion_track",
-                period_start=dt.date(2026, 10, 1),
-                period_end=dt.date(2026, 12, 31),
-                inputs={"score": {"rating": "A"}},
-                created_by="test",
-                version=1,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        await session.commit()
+    nominate_plan = await make_plan(t, cycle, kind="okr_breakthrough", name="Plan N")
+    [nomination_id] = await nominate(t, nominate_plan, "alice")
     w = World(tenant=t, other=other_tenant)
     w.ids = {
         "cycle": cycle["id"],
@@ -82,8 +57,8 @@ async def build_world(team: Tenant, other_tenant: Tenant) -> World:
         "draft": alice["D"]["id"],
         "approved": alice["A"]["id"],
         "final": alice["F"]["id"],
-        "nomination": str(nomination_id),
-        "plan_n": nominate["id"],
+        "nomination": nomination_id,
+        "plan_n": nominate_plan["id"],
     }
     return w
 

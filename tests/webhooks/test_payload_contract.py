@@ -16,19 +16,35 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from service.cycles.events import CycleStatusChanged
 from service.db import database
 from service.evaluations.events import (
     CalibrationFinalized,
     CalibrationFinalizedResult,
     EvaluationAcknowledged,
     EvaluationFinalized,
+    InterviewAcknowledged,
+    InterviewScheduled,
+    ManagerReviewSubmitted,
+    PeerFeedbackDeclined,
+    PeerFeedbackRequested,
+    PeerFeedbackSubmitted,
+    SelfReviewSubmitted,
 )
-from service.incentives.events import IncentiveFinalized
+from service.incentives.events import IncentiveFinalized, NominationDecided
 from service.kit import events, outbox
 from service.kit.events import EVENT_TYPES, EventPayload
 from service.kit.models import OutboxEvent
 from service.kpi.events import KpiMeasurementCreated
-from service.okr.events import CheckInCreated, ObjectiveClosed, ObjectivePublished
+from service.okr.events import (
+    CheckInCreated,
+    ObjectiveAdjusted,
+    ObjectiveApproved,
+    ObjectiveClosed,
+    ObjectivePublished,
+    ObjectiveRejected,
+    ObjectiveSubmitted,
+)
 from service.org.events import EmployeeUpserted
 from service.scoring.events import ScoreAmended, ScoreAmendedPrevious, ScoreUpdated
 from service.web.openapi_webhooks import operation_id
@@ -102,6 +118,75 @@ SAMPLES: list[EventPayload] = [
         actor="u-hr",
     ),
     IncentiveFinalized(plan_id=_id(), cycle_id=None, result_ids=[_id()], count=1, payroll_sequences=[17]),
+    ObjectiveSubmitted(**_objective(), status="submitted"),
+    ObjectiveApproved(**_objective(), status="approved"),
+    ObjectiveRejected(**_objective(), status="draft", comment="Make the second key result measurable"),
+    ObjectiveAdjusted(
+        **_objective(),
+        status="published",
+        change="key_result.updated",
+        changed_fields=["target"],
+        key_result_id=_id(),
+        reason="The market moved",
+    ),
+    PeerFeedbackRequested(
+        request_id=_id(),
+        evaluation_id=_id(),
+        employee_id=_id(),
+        cycle_id=_id(),
+        status="requested",
+        due_date=dt.date(2026, 3, 20),
+    ),
+    PeerFeedbackSubmitted(
+        request_id=_id(), evaluation_id=_id(), employee_id=_id(), cycle_id=_id(), status="submitted", due_date=None
+    ),
+    PeerFeedbackDeclined(
+        request_id=_id(), evaluation_id=_id(), employee_id=_id(), cycle_id=_id(), status="declined", due_date=None
+    ),
+    SelfReviewSubmitted(
+        evaluation_id=_id(), employee_id=_id(), cycle_id=_id(), status="self_review", submitted_at=AT, actor="u"
+    ),
+    ManagerReviewSubmitted(
+        evaluation_id=_id(), employee_id=_id(), cycle_id=_id(), status="manager_review", submitted_at=AT, actor="u"
+    ),
+    InterviewScheduled(
+        interview_id=_id(),
+        evaluation_id=_id(),
+        employee_id=_id(),
+        cycle_id=_id(),
+        interviewer_id=_id(),
+        scheduled_at=AT,
+        actor="u-manager",
+    ),
+    InterviewAcknowledged(
+        interview_id=_id(),
+        evaluation_id=_id(),
+        employee_id=_id(),
+        cycle_id=_id(),
+        interviewer_id=None,
+        scheduled_at=None,
+        actor="u-alice",
+        acknowledged_at=AT,
+    ),
+    NominationDecided(
+        nomination_id=_id(),
+        plan_id=_id(),
+        cycle_id=_id(),
+        employee_id=_id(),
+        kind="training",
+        decision="approve",
+        status="approved",
+        actor="u-hr",
+    ),
+    CycleStatusChanged(
+        cycle_id=_id(),
+        name="2026 Q1",
+        parent_id=None,
+        from_status="active",
+        to_status="review",
+        reason=None,
+        actor="u-hr",
+    ),
     EmployeeUpserted(employee_ids=[_id()], created=0, updated=1, source="scim"),
 ]
 
