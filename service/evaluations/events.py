@@ -28,10 +28,11 @@ class EvaluationStep(EventPayload):
 
 
 class PeerFeedbackStep(EventPayload):
-    """One 360 feedback request and the evaluation it is for; never the reviewer's identity,
-    the requester, the rating or the comments."""
+    """A step of 360 feedback on an evaluation; never the reviewer's identity, the
+    requester, the rating or the comments. An answer or a refusal does not name its
+    request either: the evaluated person knows whom they asked, so a request id forwarded
+    to them would say who answered (or declined)."""
 
-    request_id: uuid.UUID = Field(description="The peer request's id")
     evaluation_id: uuid.UUID
     employee_id: uuid.UUID = Field(description="The evaluated employee's id")
     cycle_id: uuid.UUID
@@ -43,6 +44,8 @@ class PeerFeedbackRequested(PeerFeedbackStep):
     """A reviewer was asked for 360 feedback on an evaluation."""
 
     event_type: ClassVar[str] = "peer_feedback.requested"
+
+    request_id: uuid.UUID = Field(description="The peer request's id")
 
 
 class PeerFeedbackSubmitted(PeerFeedbackStep):

@@ -124,12 +124,13 @@ async def _emit(ctx: Ctx, row: PeerRequest) -> None:
     """The request's step as an event, without the reviewer, the requester, the rating or
     the comments: receivers may notify the evaluated person."""
     event = EVENTS[row.status]
+    request = {"request_id": row.id} if event is PeerFeedbackRequested else {}  # an answer names no request
     await outbox.emit(
         ctx.session,
         ctx.org_id,
         event.event_type,
         event(
-            request_id=row.id,
+            **request,
             evaluation_id=row.evaluation_id,
             employee_id=row.employee_id,
             cycle_id=row.cycle_id,

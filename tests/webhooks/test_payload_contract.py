@@ -137,12 +137,8 @@ SAMPLES: list[EventPayload] = [
         status="requested",
         due_date=dt.date(2026, 3, 20),
     ),
-    PeerFeedbackSubmitted(
-        request_id=_id(), evaluation_id=_id(), employee_id=_id(), cycle_id=_id(), status="submitted", due_date=None
-    ),
-    PeerFeedbackDeclined(
-        request_id=_id(), evaluation_id=_id(), employee_id=_id(), cycle_id=_id(), status="declined", due_date=None
-    ),
+    PeerFeedbackSubmitted(evaluation_id=_id(), employee_id=_id(), cycle_id=_id(), status="submitted", due_date=None),
+    PeerFeedbackDeclined(evaluation_id=_id(), employee_id=_id(), cycle_id=_id(), status="declined", due_date=None),
     SelfReviewSubmitted(
         evaluation_id=_id(), employee_id=_id(), cycle_id=_id(), status="self_review", submitted_at=AT, actor="u"
     ),
