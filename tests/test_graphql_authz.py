@@ -278,6 +278,15 @@ QUERIES = [
         "GET /api/v1/key-results/{kr_priv}",
         {"id": "{kr_priv}"},
     ),
+    # what the map shows (node_count) follows the caller's visibility of the cycle's objectives
+    Query(
+        "strategy_map",
+        "query($c: ID!) { strategyMap(cycleId: $c) { nodeCount groups { objectives { objective { id } } } } }",
+        "GET /api/v1/cycles/{okr_cycle}/strategy-map",
+        ("strategy_map",),
+        variables={"c": "{okr_cycle}"},
+        key="node_count",
+    ),
     Query(
         "okr_lint",
         "query($id: ID!) { okrLint(objectiveId: $id) { code severity } }",

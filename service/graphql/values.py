@@ -208,6 +208,18 @@ ENUM_VALUES: dict[str, dict[str, str]] = {
         "internal_process": "Internal process",
         "learning_growth": "Learning and growth",
     },
+    "ProgressSource": {
+        "key_results": "From its own key results (a key result measured by a child: that child's rolled-up progress)",
+        "children": "From its child objectives, weighted by their weight",
+        "both": "Its key results and its child objectives as peers, one weighted mean",
+    },
+    "StrategyPerspective": {
+        "financial": "Financial",
+        "customer": "Customer",
+        "internal_process": "Internal process",
+        "learning_growth": "Learning and growth",
+        "unassigned": "No perspective set",
+    },
     "ScoreCorrectionAction": {
         "adjustment_created": "A draft correction of a paid result",
         "payment_created": "A new draft payment",

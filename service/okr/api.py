@@ -18,6 +18,7 @@ from service.okr import (
     workflow,
 )
 from service.okr import service as svc
+from service.okr import strategy_map as strategy
 from service.okr.schemas import (
     AlignmentRead,
     CheckInBulk,
@@ -39,6 +40,7 @@ from service.okr.schemas import (
     ObjectiveUpdate,
     Perspective,
     RevisionRead,
+    StrategyMapRead,
     Visibility,
     WorkflowAction,
 )
@@ -148,6 +150,16 @@ async def get_objective_alignment(ctx: RequestCtx, objective_id: uuid.UUID) -> A
     """The objective's alignment: the objectives it supports up to the top, and those
     supporting it below."""
     return await svc.alignment(ctx, objective_id)
+
+
+@router.get("/cycles/{cycle_id}/strategy-map", response_model=StrategyMapRead, tags=["objectives"])
+@governed_by(policy.read_objectives)
+async def get_strategy_map(ctx: RequestCtx, cycle_id: uuid.UUID) -> StrategyMapRead:
+    """Every top-level objective of the cycle (company level, no parent) with its tree
+    (children in the cycle or the cycles nested in it), grouped by balanced-scorecard
+    perspective, progress rolled up per objective and per perspective; objectives the
+    caller may not read are left out. 422 past 5000 objectives."""
+    return await strategy.strategy_map(ctx, cycle_id)
 
 
 @router.get("/objectives/{objective_id}/revisions", response_model=PageOut[RevisionRead], tags=["objectives"])

@@ -155,3 +155,8 @@ def milestones_out(kr: KeyResult) -> list[dict[str, Any]] | None:
     return [
         {"title": m["title"], "weight": Decimal(str(m["weight"])), "done": bool(m.get("done"))} for m in kr.milestones
     ]
+
+
+def kr_progress(kr: KeyResult, check_ins: Sequence[CheckIn]) -> Decimal:
+    """A key result's computed progress, unrounded (the rollup's input; grades ignored)."""
+    return engine.kr_score(key_result_in(kr, check_ins)).progress

@@ -4,7 +4,10 @@ objectives aligned through parents and bottom-up supports, all published, with w
 check-ins through Q4, and every key result due by a date in its cycle. Besides them, a
 draft in Chinese the quality lint flags (docs/okr-quality.md): a key result worded as an
 activity ("协助市场部推进品牌活动", assist marketing in pushing brand events) with no due
-date. Fixed ids, so loading twice changes nothing."""
+date. The company and department objectives carry balanced-scorecard perspectives and
+roll progress up from their children (`progress_source`), and one company key result is
+measured by a department objective, so the year's strategy map shows rolled-up progress.
+Fixed ids, so loading twice changes nothing."""
 
 from __future__ import annotations
 
@@ -307,10 +310,36 @@ async def _cycles(
     return year.id, quarters[dt.date(2026, 10, 1)].id
 
 
+# The strategy map (docs/cycles-and-okrs.md "Progress rollup"): balanced-scorecard
+# perspectives, where each objective's rolled-up progress comes from, and the company key
+# result that the operations objective measures.
+ROLLUP: dict[str, tuple[str | None, str]] = {
+    "company": ("customer", "both"),
+    "ecom": ("customer", "both"),
+    "ops": ("internal_process", "key_results"),
+}
+MEASURED_BY = {("company", "repeat"): "ecom"}
+
+
 async def load(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str], uuid.UUID]) -> None:
     if await session.get(Objective, (org_id, make_id("okr:obj:company"))) is None:
         await _aligned_set(session, org_id, make_id)
+    await _rollup_settings(session, org_id, make_id)
     await _chinese_draft(session, org_id, make_id)
+
+
+async def _rollup_settings(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str], uuid.UUID]) -> None:
+    """Sets the same values on every load (an unchanged attribute writes nothing), so a
+    demo loaded before these settings existed gains them too."""
+    for key, (perspective, source) in ROLLUP.items():
+        obj = await session.get(Objective, (org_id, make_id("okr:obj:" + key)))
+        if obj is not None:
+            obj.perspective, obj.progress_source = perspective, source
+    for (obj_key, kr_key), child in MEASURED_BY.items():
+        kr = await session.get(KeyResult, (org_id, make_id(f"okr:kr:{obj_key}:{kr_key}")))
+        if kr is not None:
+            kr.measured_by_objective_id = make_id("okr:obj:" + child)
+    await session.flush()
 
 
 async def _chinese_draft(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str], uuid.UUID]) -> None:
@@ -386,6 +415,8 @@ async def _aligned_set(session: AsyncSession, org_id: uuid.UUID, make_id: Callab
                 type=typ,
                 parent_id=make_id("okr:obj:" + parent) if parent else None,
                 weight=Decimal(1),
+                perspective=ROLLUP.get(key, (None, ""))[0],
+                progress_source=ROLLUP.get(key, (None, "key_results"))[1],
                 visibility="public",
                 status="published",
             )
@@ -431,6 +462,9 @@ async def _aligned_set(session: AsyncSession, org_id: uuid.UUID, make_id: Callab
                 milestones=milestones,
                 owner_id=owners[obj_key],
                 due_date=DUE[next(o[4] for o in OBJECTIVES if o[0] == obj_key)],
+                measured_by_objective_id=(
+                    make_id("okr:obj:" + MEASURED_BY[(obj_key, kr_key)]) if (obj_key, kr_key) in MEASURED_BY else None
+                ),
             )
         )
         await session.flush()

@@ -51,7 +51,7 @@ from service.graphql.visibility import visible_rows
 from service.kit.chunks import chunks
 from service.kit.etag import IfMatch
 from service.kpi.gql import PerspectiveEnum
-from service.okr import compute, schemas, workflow
+from service.okr import compute, schemas, strategy_map, workflow
 from service.okr import key_results as kr_svc
 from service.okr import repository as repo
 from service.okr import schemas as rest
@@ -73,6 +73,7 @@ from service.okr.schemas import (
     ObjectiveStatus,
     ObjectiveUpdate,
     Pace,
+    ProgressSource,
     Visibility,
     WorkflowAction,
 )
@@ -89,6 +90,16 @@ KeyResultDirection = enum_type(
     "KeyResultDirection", literal_of(KeyResultRead, "direction"), "A metric's direction: the sign of target - start"
 )
 CheckInStatusEnum = enum_type("CheckInStatus", CheckInStatus, "The status chosen in a check-in")
+ProgressSourceEnum = enum_type(
+    "ProgressSource",
+    ProgressSource,
+    "Where an objective's rolled-up progress comes from: its key results, its child objectives, or both",
+)
+StrategyPerspective = enum_type(
+    "StrategyPerspective",
+    literal_of(rest.PerspectiveGroup, "perspective"),
+    "A balanced-scorecard perspective of the strategy map, or unassigned",
+)
 LintSeverity = enum_type("LintSeverity", literal_of(FindingRead, "severity"), "How serious a lint finding is")
 
 # What the dataloaders may read: `policy.read_objective` in SQL (`repo.visible_objectives`:
@@ -251,6 +262,7 @@ class KeyResultType(Entity):
     milestones: list[MilestoneType] | None
     owner_id: uuid.UUID | None
     due_date: dt.date | None
+    measured_by_objective_id: uuid.UUID | None
     grade: DecimalString | None
     grade_reason: str | None
     graded_by: str | None
@@ -352,6 +364,7 @@ class KeyResultType(Entity):
             milestones=[MilestoneType(**m) for m in milestones] if milestones is not None else None,
             owner_id=kr.owner_id,
             due_date=kr.due_date,
+            measured_by_objective_id=kr.measured_by_objective_id,
             grade=_dec(kr.grade),
             grade_reason=kr.grade_reason,
             graded_by=kr.graded_by,
@@ -383,6 +396,7 @@ class ObjectiveType(Entity):
     weight: DecimalString
     perspective: str | None = enum_field(PerspectiveEnum | None)
     visibility: str = enum_field(ObjectiveVisibility)
+    progress_source: str = enum_field(ProgressSourceEnum)
     status: str = enum_field(ObjectiveStatusEnum)
     rejection_comment: str | None
     created_at: dt.datetime
@@ -474,6 +488,7 @@ class ObjectiveType(Entity):
             weight=DecimalString(str(o.weight)),
             perspective=o.perspective,
             visibility=o.visibility,
+            progress_source=o.progress_source,
             status=o.status,
             rejection_comment=o.rejection_comment,
             created_at=o.created_at,
@@ -513,6 +528,7 @@ class ObjectiveInput:
     weight: DecimalString | None = strawberry.UNSET
     perspective: str | None = enum_field(PerspectiveEnum | None, default=strawberry.UNSET)
     visibility: str | None = enum_field(ObjectiveVisibility | None, default=strawberry.UNSET)
+    progress_source: str | None = enum_field(ProgressSourceEnum | None, default=strawberry.UNSET)
     reason: str | None = strawberry.UNSET
     key_results: list[ObjectiveKeyResultInput] | None = strawberry.field(
         default=strawberry.UNSET,
@@ -542,6 +558,7 @@ class ObjectiveKeyResultInput:
     milestones: list[MilestoneInput] | None = strawberry.UNSET
     owner_id: strawberry.ID | None = ref_field(EmployeeType)
     due_date: dt.date | None = strawberry.UNSET
+    measured_by_objective_id: strawberry.ID | None = ref_field(ObjectiveType)
 
 
 @described(rest.KeyResultCreate, rest.KeyResultRead)
@@ -558,6 +575,7 @@ class KeyResultInput:
     milestones: list[MilestoneInput] | None = strawberry.UNSET
     owner_id: strawberry.ID | None = ref_field(EmployeeType)
     due_date: dt.date | None = strawberry.UNSET
+    measured_by_objective_id: strawberry.ID | None = ref_field(ObjectiveType)
     grade: DecimalString | None = strawberry.UNSET
     grade_reason: str | None = strawberry.UNSET
     reason: str | None = strawberry.UNSET
@@ -579,6 +597,55 @@ class CheckInInput:
 @strawberry.input(description="One check-in of createCheckIns: its key result and the fields of a single check-in")
 class CheckInItemInput(CheckInInput):
     key_result_id: strawberry.ID = ref_field(KeyResultType)
+
+
+@described(rest.StrategyNode)
+@strawberry.type(name="StrategyNode")
+class StrategyNodeType:
+    objective: ObjectiveType = strawberry.field(description="The objective (the caller may read it)")
+    own_progress: DecimalString | None
+    rolled_up_progress: DecimalString | None
+    children: list[StrategyNodeType]
+
+    @staticmethod
+    def of(n: rest.StrategyNode, rows: dict[uuid.UUID, Objective]) -> StrategyNodeType:
+        return StrategyNodeType(
+            objective=ObjectiveType.of(rows[n.id]),
+            own_progress=_dec(n.own_progress),
+            rolled_up_progress=_dec(n.rolled_up_progress),
+            children=[StrategyNodeType.of(c, rows) for c in n.children],
+        )
+
+
+@described(rest.PerspectiveGroup)
+@strawberry.type(name="PerspectiveGroup")
+class PerspectiveGroupType:
+    perspective: str = enum_field(StrategyPerspective)
+    progress: DecimalString | None
+    objectives: list[StrategyNodeType]
+
+
+@described(rest.StrategyMapRead)
+@strawberry.type(name="StrategyMap")
+class StrategyMapType:
+    cycle_id: uuid.UUID
+    node_count: int
+    groups: list[PerspectiveGroupType]
+
+    @staticmethod
+    def of(m: rest.StrategyMapRead, rows: dict[uuid.UUID, Objective]) -> StrategyMapType:
+        return StrategyMapType(
+            cycle_id=m.cycle_id,
+            node_count=m.node_count,
+            groups=[
+                PerspectiveGroupType(
+                    perspective=g.perspective,
+                    progress=_dec(g.progress),
+                    objectives=[StrategyNodeType.of(o, rows) for o in g.objectives],
+                )
+                for g in m.groups
+            ],
+        )
 
 
 ObjectiveOrder = order_input("Objective", svc.OBJECTIVE_SORT, "objectives")
@@ -642,6 +709,15 @@ class OkrQuery:
     @strawberry.field
     async def objective(self, info: Context, id: strawberry.ID) -> ObjectiveType:
         return ObjectiveType.of(await svc.get_objective(info.context.ctx, ref(id, ObjectiveType)))
+
+    @strawberry.field(
+        description="The cycle's strategy map, as GET /cycles/{cycle_id}/strategy-map: every top-level objective "
+        "with its tree, grouped by perspective, progress rolled up"
+    )
+    async def strategy_map(self, info: Context, cycle_id: strawberry.ID) -> StrategyMapType:
+        cycle = ref(cycle_id, CycleType, loc=["cycleId"])
+        found, rows = await strategy_map.strategy_map_with_rows(info.context.ctx, cycle)
+        return StrategyMapType.of(found, rows)
 
     @strawberry.field(description="One key result")
     async def key_result(self, info: Context, id: strawberry.ID) -> KeyResultType:

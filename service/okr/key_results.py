@@ -14,6 +14,7 @@ from service.auth.context import Ctx
 from service.authz import policy
 from service.authz.enforce import relation, require
 from service.authz.policy import Relation
+from service.cycles.service import descendant_ids
 from service.errors import Conflict, DomainError, NotFound, ValidationFailed
 from service.kit import audit, outbox
 from service.kit.changes import refuse_nulls
@@ -62,6 +63,7 @@ def kr_snapshot(kr: KeyResult) -> dict[str, Any]:
         "milestones": kr.milestones,
         "owner_id": _s(kr.owner_id),
         "due_date": _s(kr.due_date),
+        "measured_by_objective_id": _s(kr.measured_by_objective_id),
         "grade": _s(kr.grade),
         "grade_reason": kr.grade_reason,
     }
@@ -108,6 +110,7 @@ def key_result_read(kr: KeyResult, view: compute.KeyResultView) -> KeyResultRead
         milestones=compute.milestones_out(kr),
         owner_id=kr.owner_id,
         due_date=kr.due_date,
+        measured_by_objective_id=kr.measured_by_objective_id,
         current=view.current,
         done=view.done,
         progress=view.progress,
@@ -167,6 +170,20 @@ async def _check_owner(ctx: Ctx, owner_id: uuid.UUID | None) -> None:
         raise ValidationFailed.field("owner_id", "no such employee")
 
 
+async def _check_measured_by(ctx: Ctx, obj: Objective, child_id: uuid.UUID | None) -> None:
+    """A key result is measured only by a child objective of its own objective (the
+    child's `parent_id`), in the same cycle or a cycle nested in it: 422 otherwise, as
+    for any reference the caller may not read."""
+    if child_id is None:
+        return
+    field = "measured_by_objective_id"
+    child = await referenced_objective(ctx, child_id, field)
+    if child.parent_id != obj.id:
+        raise ValidationFailed.field(field, "the measuring objective must be a child of this key result's objective")
+    if child.cycle_id != obj.cycle_id and child.cycle_id not in await descendant_ids(ctx, obj.cycle_id):
+        raise ValidationFailed.field(field, "the measuring objective must be in the same cycle or one nested in it")
+
+
 async def _check_due_date(ctx: Ctx, obj: Objective, due: dt.date | None) -> None:
     """A due date falls within the objective's cycle (both ends included): a result due
     outside the period it is scored in says nothing about that period."""
@@ -187,6 +204,7 @@ async def create_key_result(ctx: Ctx, data: KeyResultCreate) -> KeyResult:
     ensure_editable(obj)
     await _check_owner(ctx, data.owner_id)
     await _check_due_date(ctx, obj, data.due_date)
+    await _check_measured_by(ctx, obj, data.measured_by_objective_id)
     values = data.model_dump(exclude={"milestones"})
     kr = KeyResult(org_id=ctx.org_id, id=new_id(), milestones=_milestones_json(data.milestones), **values)
     ctx.session.add(kr)
@@ -256,6 +274,7 @@ async def update_key_result(
         raise ValidationFailed.field("target" if kr.kind == "metric" else "milestones", str(exc)) from exc
     await _check_owner(ctx, changes.get("owner_id"))
     await _check_due_date(ctx, obj, changes.get("due_date"))
+    await _check_measured_by(ctx, obj, changes.get("measured_by_objective_id"))
     before = kr_snapshot(kr)
     if "milestones" in changes:
         changes["milestones"] = _milestones_json(milestones)

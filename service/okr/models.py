@@ -40,6 +40,8 @@ class Objective(TenantMixin, Timestamps, Versioned, Base):
     weight: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal(1))
     perspective: Mapped[str | None] = mapped_column(String(30), nullable=True)
     visibility: Mapped[str] = mapped_column(String(10), default="public")
+    # Where the rolled-up progress comes from: key_results, children or both (docs/cycles-and-okrs.md).
+    progress_source: Mapped[str] = mapped_column(String(20), default="key_results", server_default="key_results")
     status: Mapped[str] = mapped_column(String(20), default="draft")
     # The comment of the latest rejection (the objective is back in draft).
     rejection_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -87,6 +89,8 @@ class KeyResult(TenantMixin, Timestamps, Versioned, Base):
     # [{"title": str, "weight": "decimal string", "done": bool}]
     milestones: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     owner_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    # A child objective whose rolled-up progress is this result's progress in the rollup.
+    measured_by_objective_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
     # When the result is due, within the objective's cycle; none means the cycle's end.
     due_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     # A manual grade replaces the computed score once the objective is closed (SPEC 4).
@@ -99,6 +103,7 @@ class KeyResult(TenantMixin, Timestamps, Versioned, Base):
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
         tenant_fk("objective_id", "objectives"),
         tenant_fk("owner_id", "employees"),
+        tenant_fk("measured_by_objective_id", "objectives", name="fk_key_results_measured_by_objective"),
         Index("ix_key_results_org_objective", "org_id", "objective_id"),
     )
 

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, delete, func, or_, select
+from sqlalchemy import CursorResult, Select, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.authz import policy
@@ -178,6 +178,24 @@ async def delete_objective_rows(session: AsyncSession, org_id: uuid.UUID, object
             ObjectiveRevision.org_id == org_id, ObjectiveRevision.objective_id == objective_id
         )
     )
+
+
+async def unlink_measured_by(session: AsyncSession, org_id: uuid.UUID, objective_id: uuid.UUID) -> None:
+    """Key results measured by a deleted objective fall back to their own progress."""
+    await session.execute(
+        update(KeyResult)
+        .where(KeyResult.org_id == org_id, KeyResult.measured_by_objective_id == objective_id)
+        .values(measured_by_objective_id=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def visible_cycle_objectives(
+    session: AsyncSession, org_id: uuid.UUID, principal: Principal, cycle_ids: Sequence[uuid.UUID], limit: int
+) -> list[Objective]:
+    """The objectives of the cycles the caller may read, at most `limit` (one query)."""
+    stmt = visible_objectives(org_id, principal).where(Objective.cycle_id.in_(cycle_ids)).order_by(Objective.id)
+    return list((await session.scalars(stmt.limit(limit))).all())
 
 
 # --- key results and check-ins ---------------------------------------------------------------

@@ -22,6 +22,7 @@ ObjectiveAction = Literal["submit", "approve", "reject", "publish", "close"]
 KrKind = Literal["metric", "boolean", "milestone"]
 CheckInStatus = Literal["on_track", "at_risk", "off_track"]
 Pace = Literal["on_track", "at_risk", "off_track"]
+ProgressSource = Literal["key_results", "children", "both"]
 
 Number = Annotated[Decimal, Field(max_digits=30, decimal_places=10, allow_inf_nan=False)]
 Weight = Annotated[Decimal, Field(gt=0, max_digits=20, decimal_places=10, allow_inf_nan=False)]
@@ -54,6 +55,10 @@ class ObjectiveRead(Output):
     visibility: Visibility = Field(
         description="Who may see it: public (the organization) or private (the owner, their managers, hr)"
     )
+    progress_source: ProgressSource = Field(
+        description="Where its rolled-up progress (alignment tree, strategy map) comes from: its key results, "
+        "its child objectives weighted by their weight, or both as peers"
+    )
     status: ObjectiveStatus
     rejection_comment: str | None = Field(description="The comment of the last rejection (null unless rejected)")
     score: DecimalStr | None = Field(description="Σ(w × KR score) / Σ w, 4 places; null when not scored")
@@ -79,6 +84,7 @@ class ObjectiveCreate(Input):
     weight: Weight = Decimal(1)
     perspective: Perspective | None = None
     visibility: Visibility = "public"
+    progress_source: ProgressSource = "key_results"
     key_results: list[ObjectiveKeyResultCreate] | None = Field(
         None,
         max_length=50,
@@ -105,6 +111,7 @@ class ObjectiveUpdate(Input):
     weight: Weight | None = None
     perspective: Perspective | None = None
     visibility: Visibility | None = None
+    progress_source: ProgressSource | None = None
     reason: Reason | None = None
 
 
@@ -125,6 +132,12 @@ class AlignmentNode(Output):
     status: ObjectiveStatus
     progress: DecimalStr | None
     score: DecimalStr | None
+    progress_source: ProgressSource
+    own_progress: DecimalStr | None = Field(description="Progress from its own key results (as `progress`)")
+    rolled_up_progress: DecimalStr | None = Field(
+        description="Progress by its `progress_source` over the tree shown below it, 4 places; null when nothing "
+        "measures it"
+    )
     children: list[AlignmentNode] = Field(
         [], description="The objectives whose parent it is, each with its own tree (those the caller may see)"
     )
@@ -143,6 +156,48 @@ class AlignmentRead(Output):
         description="Its parent, the parent's parent and so on up to the top, nearest first (without their trees)"
     )
     supports: list[AlignmentNode] = Field(description="The objectives it contributes to (its `supports`)")
+
+
+class StrategyNode(Output):
+    """An objective on the strategy map, with its child objectives (the cycle's or a nested cycle's) below it."""
+
+    described_like = (AlignmentNode,)
+
+    id: uuid.UUID
+    title: str
+    level: Level
+    owner_id: uuid.UUID
+    perspective: str | None
+    weight: DecimalStr
+    status: ObjectiveStatus
+    progress_source: ProgressSource
+    own_progress: DecimalStr | None
+    rolled_up_progress: DecimalStr | None
+    children: list[StrategyNode] = Field(description="The objectives whose parent it is (those the caller may see)")
+
+
+class PerspectiveGroup(Output):
+    """The top-level objectives of one balanced-scorecard perspective (`unassigned`: none set)."""
+
+    perspective: Literal["financial", "customer", "internal_process", "learning_growth", "unassigned"]
+    progress: DecimalStr | None = Field(
+        description="The weighted mean (objective weight) of its objectives' rolled-up progress; "
+        "null when none is measured"
+    )
+    objectives: list[StrategyNode] = Field(description="Its top-level objectives, each with its tree")
+
+
+class StrategyMapRead(Output):
+    """Every top-level (company, no parent) objective of a cycle with its tree, grouped by perspective."""
+
+    cycle_id: uuid.UUID
+    node_count: int = Field(
+        description="How many objectives the map shows; past 5000 objectives in the cycle and the cycles nested in "
+        "it the map is refused (422) rather than cut"
+    )
+    groups: list[PerspectiveGroup] = Field(
+        description="financial, customer, internal_process, learning_growth, unassigned, in that order, each present"
+    )
 
 
 class RevisionRead(Output):
@@ -199,6 +254,10 @@ class KeyResultRead(Output):
     due_date: dt.date | None = Field(
         description="When the result is due, within the objective's cycle (null: by the cycle's end)"
     )
+    measured_by_objective_id: uuid.UUID | None = Field(
+        description="A child objective (its parent is this result's objective; same cycle or a cycle nested in it) "
+        "whose rolled-up progress stands for this result's progress in the rollup"
+    )
     current: DecimalStr | None = Field(description="metric: the latest check-in's value, else start")
     done: bool | None = Field(description="boolean: done per the latest check-in that says")
     progress: DecimalStr = Field(description="computed score 0..1, 4 places")
@@ -233,6 +292,7 @@ class ObjectiveKeyResultCreate(Input):
     )
     owner_id: uuid.UUID | None = None
     due_date: dt.date | None = None
+    measured_by_objective_id: uuid.UUID | None = None
 
     @model_validator(mode="after")
     def _kind(self) -> ObjectiveKeyResultCreate:
@@ -261,6 +321,7 @@ class KeyResultUpdate(Input):
     )
     owner_id: uuid.UUID | None = None
     due_date: dt.date | None = None
+    measured_by_objective_id: uuid.UUID | None = None
     grade: Annotated[Decimal, Field(ge=0, le=1, max_digits=12, decimal_places=10, allow_inf_nan=False)] | None = None
     grade_reason: Reason | None = None
     reason: Reason | None = None

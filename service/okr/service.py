@@ -7,8 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 import zoneinfo
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from service.auth.context import Ctx
@@ -22,7 +23,7 @@ from service.kit import audit, hierarchy, outbox, search
 from service.kit.changes import audited, refuse_nulls
 from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, Sorting, SortKey, paginate
-from service.okr import compute
+from service.okr import compute, rollup
 from service.okr import repository as repo
 from service.okr.events import ObjectiveAdjusted
 from service.okr.models import CheckIn, KeyResult, Objective, ObjectiveRevision
@@ -191,6 +192,7 @@ def objective_snapshot(obj: Objective, supports: Sequence[uuid.UUID]) -> dict[st
         "weight": str(obj.weight),
         "perspective": obj.perspective,
         "visibility": obj.visibility,
+        "progress_source": obj.progress_source,
         "status": obj.status,
     }
 
@@ -230,6 +232,31 @@ def view_of(obj: Objective, loaded: Loaded) -> compute.ObjectiveView:
     )
 
 
+def rollup_of(
+    objectives: Iterable[Objective], loaded: Loaded, children: Mapping[uuid.UUID, Sequence[uuid.UUID]]
+) -> dict[uuid.UUID, Decimal | None]:
+    """Rolled-up progress (4 places) of `objectives`, over the `children` edges given
+    (the tree being shown); a key result measured by an objective outside the set keeps
+    its own progress."""
+    nodes = {
+        o.id: rollup.Node(
+            weight=o.weight,
+            source=o.progress_source,
+            key_results=tuple(
+                rollup.KrPart(
+                    weight=kr.weight,
+                    progress=compute.kr_progress(kr, loaded.check_ins.get(kr.id, [])),
+                    measured_by=kr.measured_by_objective_id,
+                )
+                for kr in loaded.key_results.get(o.id, [])
+            ),
+            children=tuple(children.get(o.id, ())),
+        )
+        for o in objectives
+    }
+    return rollup.rounded(rollup.rolled_up(nodes))
+
+
 def objective_read(obj: Objective, loaded: Loaded) -> ObjectiveRead:
     view = view_of(obj, loaded)
     return ObjectiveRead(
@@ -246,6 +273,7 @@ def objective_read(obj: Objective, loaded: Loaded) -> ObjectiveRead:
         weight=obj.weight,
         perspective=obj.perspective,
         visibility=obj.visibility,
+        progress_source=obj.progress_source,
         status=obj.status,
         rejection_comment=obj.rejection_comment,
         score=view.score,
@@ -384,7 +412,7 @@ async def create_objective(ctx: Ctx, data: ObjectiveCreate) -> Objective:
     return obj
 
 
-REQUIRED = ("title", "level", "owner_id", "cycle_id", "type", "weight", "visibility")
+REQUIRED = ("title", "level", "owner_id", "cycle_id", "type", "weight", "visibility", "progress_source")
 
 
 async def _due_dates_fit(ctx: Ctx, obj: Objective, cycle: Cycle) -> None:
@@ -453,6 +481,7 @@ async def delete_objective(ctx: Ctx, objective_id: uuid.UUID, expected: IfMatch 
             )
         if await repo.is_aligned_to(ctx.session, ctx.org_id, obj.id):
             raise Conflict("other objectives align to this one; move them first")
+        await repo.unlink_measured_by(ctx.session, ctx.org_id, obj.id)
         await repo.delete_objective_rows(ctx.session, ctx.org_id, obj.id)
         await ctx.session.delete(obj)
 
@@ -516,6 +545,7 @@ async def alignment(ctx: Ctx, objective_id: uuid.UUID) -> AlignmentRead:
     for o in supported:
         seen.setdefault(o.id, o)
     loaded = await load_for(ctx, seen.values())
+    rolled = rollup_of((seen[i] for i in placed), loaded, {k: v[0] for k, v in below.items()})
 
     def make(o: Objective, nested: bool) -> AlignmentNode:
         view = view_of(o, loaded)
@@ -529,6 +559,9 @@ async def alignment(ctx: Ctx, objective_id: uuid.UUID) -> AlignmentRead:
             status=o.status,
             progress=view.progress,
             score=view.score,
+            progress_source=o.progress_source,
+            own_progress=view.progress,
+            rolled_up_progress=rolled.get(o.id) if nested else None,
             children=[make(seen[k], True) for k in kids],
             supporters=[make(seen[b], True) for b in backers],
         )

@@ -91,6 +91,7 @@ def group(names: tuple[str, ...], code: int) -> dict[str, int]:
 LIST = cells(200, client=403)
 READ_PUB = cells(200, other_admin=404, client=404)
 READ_PRIV = cells(404, **group(("admin", "hr", "auditor", "owner", "manager"), 200))
+MAP = cells(200, client=403, other_admin=404)  # another organization's cycle is not found
 
 
 def write_pub(code: int) -> dict[str, int]:
@@ -160,6 +161,9 @@ ROUTES = [
     Route("objective.delete.private", "DELETE", PRIV, write_priv(204), probe=PRIV),
     Route("objective.alignment", "GET", OBJ + "/alignment", READ_PUB, writes=False),
     Route("objective.alignment.private", "GET", PRIV + "/alignment", READ_PRIV, writes=False),
+    Route(
+        "cycle.strategy_map", "GET", "/api/v1/cycles/{cycle}/strategy-map", MAP, writes=False, shows=("company", "pub")
+    ),
     Route("objective.revisions", "GET", OBJ + "/revisions", READ_PUB, state="published", writes=False),
     Route("objective.revisions.private", "GET", PRIV + "/revisions", READ_PRIV, writes=False),
     Route("objective.submit", "POST", OBJ + "/submit", action(("admin", "hr", "owner")), {}, probe=OBJ),

@@ -49,6 +49,20 @@ async def test_demo_okrs(client):
     ecom = children["Make online shopping effortless"]
     assert {c["title"] for c in ecom["children"]} == {"Turn live streams into a sales channel", "Fewer abandoned carts"}
     assert [s["title"] for s in ecom["supporters"]] == ["Ship online orders the same day"]
+    # the year's strategy map: the company objective (customer) rolls up its key results,
+    # one of them measured by the e-commerce objective, and the operations objective
+    smap = (await client.get(f"/api/v1/cycles/{_id('cycle:FY2026')}/strategy-map", headers=mei)).json()
+    groups = {g["perspective"]: g for g in smap["groups"]}
+    [top] = groups["customer"]["objectives"]
+    assert (top["id"], top["progress_source"]) == (str(company), "both")
+    # own: (2 × 0.70 revenue + 0.55 repeat + 0.60 nps) / 4; rolled up: the repeat-purchase
+    # key result takes e-commerce's rolled-up 0.5620, and operations (0.70) joins as a peer
+    assert (top["own_progress"], top["rolled_up_progress"]) == ("0.6375", "0.6524")
+    assert groups["customer"]["progress"] == "0.6524" and smap["node_count"] == 7
+    assert groups["financial"]["objectives"] == [] and groups["financial"]["progress"] is None
+    by_title = {c["title"]: c for c in top["children"]}
+    assert by_title["Make online shopping effortless"]["progress_source"] == "both"
+    assert by_title["Deliver every order fast and right"]["perspective"] == "internal_process"
     for o in listed + [{"id": str(company)}]:
         lint = (await client.post("/api/v1/okr-lint", headers=mei, json={"objective_id": o["id"]})).json()
         assert lint["findings"] == [], (o, lint)  # due dates given, outcomes stated, aligned
