@@ -154,7 +154,9 @@ async def apply_kpi_template(
     ctx: RequestCtx, template_id: uuid.UUID, body: KpiTemplateApply, response: Response
 ) -> KpiTemplateApplyResult:
     """Creates one assignment per template item and employee; pairs that already exist in
-    the cycle are skipped, so applying twice creates nothing new."""
+    the cycle are skipped, so applying twice creates nothing new. With `effective_from`
+    (a move) the new assignments start that day and the employees' assignments from other
+    templates that this one does not carry end the day before (`ended`)."""
     result = await templates.apply_template(ctx, template_id, body)
     if result.created:
         response.status_code = status.HTTP_201_CREATED
@@ -169,7 +171,7 @@ async def apply_resolved_kpi_templates(
     """Gives each employee the KPIs of the templates that apply to them: their
     position's templates, or, when the position has none, its level's. Employees no
     template applies to are listed in `unmatched_employee_ids`. Idempotent like applying
-    one template."""
+    one template; `effective_from` makes it a move, as there."""
     result = await templates.apply_resolved(ctx, body)
     if result.created:
         response.status_code = status.HTTP_201_CREATED

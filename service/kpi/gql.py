@@ -294,6 +294,8 @@ class KpiAssignmentType(Entity):
     tolerance: DecimalString | None
     veto: bool
     rewardable: bool
+    effective_from: dt.date | None
+    effective_to: dt.date | None
     version: int = strawberry.field(description=VERSION)
     _row: strawberry.Private[KpiAssignment]
 
@@ -366,6 +368,8 @@ class KpiAssignmentType(Entity):
             tolerance=_dec(r.tolerance),
             veto=r.veto,
             rewardable=r.rewardable,
+            effective_from=r.effective_from,
+            effective_to=r.effective_to,
             version=r.version,
             _row=r,
         )
@@ -397,6 +401,8 @@ class KpiAssignmentInput:
     tolerance: DecimalString | None = strawberry.UNSET
     veto: bool | None = strawberry.UNSET
     rewardable: bool | None = strawberry.UNSET
+    effective_from: dt.date | None = strawberry.UNSET
+    effective_to: dt.date | None = strawberry.UNSET
 
 
 @described(rest.KpiMeasurementCreate, rest.KpiMeasurementRead)
@@ -508,6 +514,16 @@ class KpiQuery:
         return KpiAssignmentType.of(row)
 
 
+@described(rest.EndedAssignment)
+@strawberry.type(name="KpiAssignmentEnded")
+class KpiAssignmentEndedType:
+    employee_id: uuid.UUID
+    definition_id: uuid.UUID
+    assignment_id: uuid.UUID
+    template_id: uuid.UUID | None
+    effective_to: dt.date
+
+
 @described(rest.KpiTemplateResolvedApplyResult)
 @strawberry.type(name="KpiTemplatesApplied")
 class KpiTemplatesAppliedType:
@@ -515,6 +531,7 @@ class KpiTemplatesAppliedType:
     skipped: int = strawberry.field(description="How many were already there and left as they are")
     assignment_ids: list[uuid.UUID]
     unmatched_employee_ids: list[uuid.UUID]
+    ended: list[KpiAssignmentEndedType]
 
 
 @described()
@@ -525,13 +542,21 @@ class KpiMutation:
         "else their position level's (idempotent)"
     )
     async def apply_kpi_templates(
-        self, info: Context, cycle_id: strawberry.ID, employee_ids: list[strawberry.ID]
+        self,
+        info: Context,
+        cycle_id: strawberry.ID,
+        employee_ids: list[strawberry.ID],
+        effective_from: Annotated[
+            dt.date | None,
+            strawberry.argument(description=KpiTemplateApply.model_fields["effective_from"].description),
+        ] = None,
     ) -> KpiTemplatesAppliedType:
         data = validate_input(
             KpiTemplateApply,
             {
                 "cycle_id": ref(cycle_id, CycleType, loc=["cycleId"]),
                 "employee_ids": [ref(e, EmployeeType, loc=["employeeIds", n]) for n, e in enumerate(employee_ids)],
+                **({"effective_from": effective_from} if effective_from is not None else {}),
             },
         )
         r = await templates.apply_resolved(info.context.ctx, data)
@@ -540,6 +565,7 @@ class KpiMutation:
             skipped=r.skipped,
             assignment_ids=r.assignment_ids,
             unmatched_employee_ids=r.unmatched_employee_ids,
+            ended=[KpiAssignmentEndedType(**e.model_dump()) for e in r.ended],
         )
 
     @strawberry.mutation(description="Assigns a KPI to an employee for a cycle")

@@ -110,6 +110,10 @@ class KpiAssignment(TenantMixin, Timestamps, KpiParameters, Versioned, Base):
     cycle_id: Mapped[uuid.UUID] = mapped_column()
     definition_id: Mapped[uuid.UUID] = mapped_column()
     template_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    # The days of the cycle the assignment counts for (a move mid-cycle ends one
+    # position's KPIs and starts the next one's); null is the cycle's start or end.
+    effective_from: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    effective_to: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
 
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),

@@ -178,6 +178,13 @@ class KpiTemplateUpdate(Input):
 class KpiTemplateApply(Input):
     cycle_id: uuid.UUID
     employee_ids: list[uuid.UUID] = Field(min_length=1, max_length=10000)
+    effective_from: dt.date | None = Field(
+        None,
+        description="A move: the day the template's KPIs start (within the cycle). The assignments it creates start "
+        "that day, and the employee's assignments in the cycle that came from another template and that this one "
+        "does not carry end the day before (`ended`). Left out: the assignments cover the whole cycle and nothing "
+        "ends",
+    )
 
 
 class AppliedAssignment(Output):
@@ -188,6 +195,16 @@ class AppliedAssignment(Output):
     template_id: uuid.UUID = Field(description="The template the assignment comes from")
 
 
+class EndedAssignment(Output):
+    """An assignment a move ended: it counts up to `effective_to`, the day before the new KPIs start."""
+
+    employee_id: uuid.UUID
+    definition_id: uuid.UUID
+    assignment_id: uuid.UUID
+    template_id: uuid.UUID | None = Field(description="The template the ended assignment came from")
+    effective_to: dt.date = Field(description="Its last day now: the day before the move")
+
+
 class KpiTemplateApplyResult(Output):
     created: int
     skipped: int
@@ -196,6 +213,11 @@ class KpiTemplateApplyResult(Output):
     )
     assignments: list[AppliedAssignment] = Field(
         description="One entry per employee and KPI of the template: created, or skipped as already assigned"
+    )
+    ended: list[EndedAssignment] = Field(
+        default_factory=list,
+        description="With `effective_from` (a move): the assignments of another template that end the day before; "
+        "empty otherwise",
     )
 
 
@@ -211,12 +233,23 @@ class KpiTemplateResolvedApplyResult(KpiTemplateApplyResult):
 # --- assignments -------------------------------------------------------------------------
 
 
+EFFECTIVE_FROM = (
+    "The first day the assignment counts (its measurements and, under `kpi_proration`, its target); null is the "
+    "cycle's first day. Within the cycle"
+)
+EFFECTIVE_TO = (
+    "The last day the assignment counts; null is the cycle's last day. Within the cycle and not before `effective_from`"
+)
+
+
 class KpiAssignmentCreate(ParameterFields):
     employee_id: uuid.UUID
     cycle_id: uuid.UUID
     definition_id: uuid.UUID
     method: Method = "banded"
     weight: Weight = Decimal(1)
+    effective_from: dt.date | None = Field(None, description=EFFECTIVE_FROM)
+    effective_to: dt.date | None = Field(None, description=EFFECTIVE_TO)
 
 
 class KpiAssignmentUpdate(Input):
@@ -234,6 +267,8 @@ class KpiAssignmentUpdate(Input):
     tolerance: Number | None = None
     veto: bool | None = None
     rewardable: bool | None = None
+    effective_from: dt.date | None = Field(None, description=EFFECTIVE_FROM + "; send null to clear")
+    effective_to: dt.date | None = Field(None, description=EFFECTIVE_TO + "; send null to clear")
 
 
 class KpiAssignmentRead(ParameterRead):
@@ -244,9 +279,12 @@ class KpiAssignmentRead(ParameterRead):
     cycle_id: uuid.UUID
     definition_id: uuid.UUID
     template_id: uuid.UUID | None
+    effective_from: dt.date | None = Field(description=EFFECTIVE_FROM)
+    effective_to: dt.date | None = Field(description=EFFECTIVE_TO)
     kpi_code: str = Field(description="The definition's `code`, for reading without a second request")
     actual: Dec | None = Field(
-        description="the definition's aggregation over the measurements dated within the cycle; null when there is none"
+        description="the definition's aggregation over the measurements dated within the cycle and the assignment's "
+        "effective dates; null when there is none"
     )
     points: Dec = Field(description="rounded half-up to 2 places")
     points_exact: Dec = Field(description="unrounded, for further arithmetic")
@@ -257,7 +295,7 @@ class KpiAssignmentRead(ParameterRead):
     flags: list[str]
     measurement_count: int = Field(
         description="every measurement recorded on the assignment; only "
-        "those dated within the cycle count toward actual"
+        "those dated within the cycle and the effective dates count toward actual"
     )
     created_at: dt.datetime
     updated_at: dt.datetime

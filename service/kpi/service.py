@@ -37,7 +37,7 @@ from service.kpi.schemas import (
     KpiDefinitionUpdate,
     plain_decimal,
 )
-from service.kpi.validation import PARAMETER_FIELDS, FieldError, check_parameters
+from service.kpi.validation import PARAMETER_FIELDS, FieldError, check_dates, check_parameters
 from service.org.models import Employee
 from service.org.repository import employee_value
 from service.scoring import kpi as scoring
@@ -133,6 +133,8 @@ def engine_input(
         veto=row.veto,
         rewardable=row.rewardable,
         code=definition.code,
+        effective_from=row.effective_from,
+        effective_to=row.effective_to,
         measurements=tuple(
             scoring.Measurement(value=m.value, measured_at=m.measured_at, created_at=m.created_at) for m in measurements
         ),
@@ -177,6 +179,8 @@ def assignment_read(view: AssignmentView) -> KpiAssignmentRead:
         cycle_id=r.cycle_id,
         definition_id=r.definition_id,
         template_id=r.template_id,
+        effective_from=r.effective_from,
+        effective_to=r.effective_to,
         kpi_code=view.definition.code,
         **{f: getattr(r, f) for f in PARAMETER_FIELDS},
         actual=s.actual,
@@ -191,7 +195,8 @@ def assignment_read(view: AssignmentView) -> KpiAssignmentRead:
     )
 
 
-SNAPSHOT_FIELDS = ("id", "employee_id", "cycle_id", "definition_id", "template_id", *PARAMETER_FIELDS)
+DATE_FIELDS = ("effective_from", "effective_to")
+SNAPSHOT_FIELDS = ("id", "employee_id", "cycle_id", "definition_id", "template_id", *PARAMETER_FIELDS, *DATE_FIELDS)
 
 
 def snapshot_values(values: dict[str, Any]) -> dict[str, Any]:
@@ -392,9 +397,11 @@ async def create_assignment(ctx: Ctx, data: KpiAssignmentCreate) -> KpiAssignmen
     if decision is not Decision.ALLOW:
         raise Forbidden("not allowed to assign KPIs to this employee")
     definition = await _definition_for(ctx, data.definition_id)
-    await locks.ensure_open(ctx, await writable_cycle(ctx, data.cycle_id), [data.employee_id])
+    cycle = await writable_cycle(ctx, data.cycle_id)
+    await locks.ensure_open(ctx, cycle, [data.employee_id])
     values = data.model_dump()
     raise_field_errors(check_parameters(definition.direction, values))
+    raise_field_errors(check_dates(data.effective_from, data.effective_to, cycle.start_date, cycle.end_date))
     if (
         await repo.find_assignment(ctx.session, ctx.org_id, data.employee_id, data.cycle_id, data.definition_id)
         is not None
@@ -437,8 +444,14 @@ async def update_assignment(
         changes = data.model_dump(exclude_unset=True)
         refuse_nulls(changes, ("method", "weight", "veto", "rewardable"))
         definition = await _definition_for(ctx, row.definition_id)
-        merged = {f: getattr(row, f) for f in PARAMETER_FIELDS} | changes
+        merged = {f: getattr(row, f) for f in (*PARAMETER_FIELDS, *DATE_FIELDS)} | changes
         raise_field_errors(check_parameters(definition.direction, merged))
+        if any(f in changes for f in DATE_FIELDS):
+            cycle = await load_cycle(ctx, row.cycle_id)
+            assert cycle is not None  # a foreign key guarantees it
+            raise_field_errors(
+                check_dates(merged["effective_from"], merged["effective_to"], cycle.start_date, cycle.end_date)
+            )
         set_fields(row, changes)
     return row
 

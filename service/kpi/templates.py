@@ -16,15 +16,22 @@ cycle already has, one multi-row INSERT creates the rest; pairs already there ar
 `skipped` and left as they are (their parameters may have been tuned since). Resolution
 is two queries whatever the number of employees: their positions with levels, and the
 templates of those positions and levels.
+
+A move: applying with `effective_from` (a day after the cycle's first) dates the
+assignments it creates from that day and ends, the day before, each employee's
+assignments in the cycle that came from another template and whose KPI the applied
+templates do not carry; a KPI both carry simply continues (skipped, parameters as they
+are). Hand-made assignments are left alone. The answer lists what ended (`ended`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import insert, or_, select, update
 
 from service.auth.context import Ctx
 from service.authz import policy
@@ -40,6 +47,7 @@ from service.kpi import repository as repo
 from service.kpi.models import KpiAssignment, KpiTemplate, KpiTemplateItem
 from service.kpi.schemas import (
     AppliedAssignment,
+    EndedAssignment,
     KpiTemplateApply,
     KpiTemplateApplyResult,
     KpiTemplateCreate,
@@ -49,7 +57,7 @@ from service.kpi.schemas import (
     KpiTemplateResolvedApplyResult,
     KpiTemplateUpdate,
 )
-from service.kpi.service import relation, snapshot_values
+from service.kpi.service import SNAPSHOT_FIELDS, relation, snapshot_values
 from service.kpi.validation import PARAMETER_FIELDS, check_parameters
 from service.org.levels import normalize_level
 from service.org.models import Employee, Position
@@ -194,7 +202,7 @@ async def apply_template(ctx: Ctx, tpl_id: uuid.UUID, data: KpiTemplateApply) ->
     employee_ids = list(dict.fromkeys(data.employee_ids))
     await _check_employees(ctx, data)
     items = (await items_of(ctx, [t]))[t.id]
-    return await _apply(ctx, data.cycle_id, {emp: [t] for emp in employee_ids}, {t.id: items})
+    return await _apply(ctx, data.cycle_id, {emp: [t] for emp in employee_ids}, {t.id: items}, data.effective_from)
 
 
 async def resolve_templates(
@@ -245,7 +253,7 @@ async def apply_resolved(ctx: Ctx, data: KpiTemplateApply) -> KpiTemplateResolve
     employee_ids = list(dict.fromkeys(data.employee_ids))
     plan, unmatched = await resolve_templates(ctx, employee_ids)
     used = list({t.id: t for ts in plan.values() for t in ts}.values())
-    result = await _apply(ctx, data.cycle_id, plan, await items_of(ctx, used))
+    result = await _apply(ctx, data.cycle_id, plan, await items_of(ctx, used), data.effective_from)
     return KpiTemplateResolvedApplyResult(**result.model_dump(), unmatched_employee_ids=unmatched)
 
 
@@ -273,11 +281,21 @@ async def _apply(
     cycle_id: uuid.UUID,
     plan: dict[uuid.UUID, list[KpiTemplate]],
     items_by_template: dict[uuid.UUID, list[KpiTemplateItem]],
+    effective_from: dt.date | None = None,
 ) -> KpiTemplateApplyResult:
     """Creates the (employee, KPI) pairs of `plan` the cycle lacks, in one INSERT. A KPI
-    two of an employee's templates carry comes from the first of them."""
+    two of an employee's templates carry comes from the first of them. With
+    `effective_from` (a move) the new pairs start that day and `_end_others` ends the
+    employee's assignments from other templates the day before."""
     employee_ids = list(plan)
-    await locks.ensure_open(ctx, await writable_cycle(ctx, cycle_id), employee_ids)
+    cycle = await writable_cycle(ctx, cycle_id)
+    if effective_from is not None and not cycle.start_date < effective_from <= cycle.end_date:
+        raise ValidationFailed.field(
+            "effective_from",
+            f"effective_from must be after the cycle's first day and within the cycle ({cycle.start_date} to "
+            f"{cycle.end_date}): a move on the first day ends nothing, so leave it out",
+        )
+    await locks.ensure_open(ctx, cycle, employee_ids)
     all_items = [i for items in items_by_template.values() for i in items]
     defs = await repo.definitions_by_id(ctx.session, ctx.org_id, (i.definition_id for i in all_items))
     for items in items_by_template.values():
@@ -327,6 +345,8 @@ async def _apply(
                     "created_at": now,
                     "updated_at": now,
                     **{f: getattr(item, f) for f in PARAMETER_FIELDS},
+                    "effective_from": effective_from,
+                    "effective_to": None,
                 }
                 rows.append(row)
                 applied.append(
@@ -347,9 +367,65 @@ async def _apply(
             "kpi_assignment",
             [(r["id"], None, snapshot_values(r)) for r in rows],
         )
+    ended: list[EndedAssignment] = []
+    if effective_from is not None:
+        carried = {
+            emp: ({t.id for t in chosen}, {i.definition_id for t in chosen for i in items_by_template[t.id]})
+            for emp, chosen in plan.items()
+        }
+        ended = await _end_others(ctx, cycle_id, carried, effective_from - dt.timedelta(days=1))
     return KpiTemplateApplyResult(
         created=len(rows),
         skipped=len(applied) - len(rows),
         assignment_ids=[a.assignment_id for a in applied],
         assignments=applied,
+        ended=ended,
     )
+
+
+async def _end_others(
+    ctx: Ctx,
+    cycle_id: uuid.UUID,
+    carried: dict[uuid.UUID, tuple[set[uuid.UUID], set[uuid.UUID]]],
+    last_day: dt.date,
+) -> list[EndedAssignment]:
+    """A move: each employee's assignments in the cycle that came from a template not
+    applied now, whose KPI the applied templates do not carry (that one simply
+    continues), and that still count on `last_day` end on `last_day`. One SELECT and
+    one UPDATE per chunk of employees, one audit INSERT. Assignments made by hand
+    (no template) and those starting after `last_day` are left as they are."""
+    a = KpiAssignment.__table__.c
+    now = utcnow()
+    ended: list[EndedAssignment] = []
+    changes: list[tuple[Any, dict[str, Any] | None, dict[str, Any] | None]] = []
+    for chunk in repo.chunks(list(carried)):
+        found = (
+            await ctx.session.execute(
+                select(*(a[f] for f in SNAPSHOT_FIELDS)).where(
+                    a.org_id == ctx.org_id,
+                    a.cycle_id == cycle_id,
+                    a.employee_id.in_(chunk),
+                    a.template_id.is_not(None),
+                    or_(a.effective_to.is_(None), a.effective_to > last_day),
+                    or_(a.effective_from.is_(None), a.effective_from <= last_day),
+                )
+            )
+        ).all()
+        ids = []
+        for r in found:
+            templates_now, definitions_now = carried[r.employee_id]
+            if r.template_id in templates_now or r.definition_id in definitions_now:
+                continue
+            ids.append(r.id)
+            before = dict(r._mapping)
+            changes.append((r.id, snapshot_values(before), snapshot_values({**before, "effective_to": last_day})))
+            kept = {k: before[k] for k in ("employee_id", "definition_id", "template_id")}
+            ended.append(EndedAssignment(**kept, assignment_id=r.id, effective_to=last_day))
+        if ids:
+            await ctx.session.execute(
+                update(KpiAssignment.__table__)
+                .where(a.org_id == ctx.org_id, a.id.in_(ids))
+                .values(effective_to=last_day, version=a.version + 1, updated_at=now)
+            )
+    await audit.record_many(ctx.session, ctx.principal, "kpi_assignment.updated", "kpi_assignment", changes)
+    return ended

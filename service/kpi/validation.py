@@ -8,6 +8,7 @@ banded to ratio need not null its threshold first); the scoring engine never rea
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -88,6 +89,19 @@ def check_parameters(direction: str, params: Mapping[str, Any]) -> list[FieldErr
             )
         if stretch is not None and target is not None and not better(stretch, target):
             errors.append(FieldError("stretch", f"target must be strictly {word} stretch for a {direction} definition"))
+    return errors
+
+
+def check_dates(
+    effective_from: dt.date | None, effective_to: dt.date | None, cycle_start: dt.date, cycle_end: dt.date
+) -> list[FieldError]:
+    """An assignment's effective dates: each within its cycle, the first not after the last."""
+    errors: list[FieldError] = []
+    for name, day in (("effective_from", effective_from), ("effective_to", effective_to)):
+        if day is not None and not cycle_start <= day <= cycle_end:
+            errors.append(FieldError(name, f"{name} must be within the cycle ({cycle_start} to {cycle_end})"))
+    if effective_from is not None and effective_to is not None and effective_from > effective_to:
+        errors.append(FieldError("effective_to", "effective_to must not be before effective_from"))
     return errors
 
 
