@@ -1,13 +1,14 @@
 """The KPI part of an employee's score inputs (SPEC section 5, KPI component): their
-assignments in the cycle and its descendants, each bounded by its own cycle's dates,
-loaded set-wise for any number of employees. Registered with the scores module's loader
-registry, which imports no KPI code.
+assignments in the cycle and its descendants, each bounded by its window (its own
+cycle's dates narrowed by its effective dates), loaded set-wise for any number of
+employees. Registered with the scores module's loader registry, which imports no KPI code.
 
 One query per chunk of cycles: the assignments with their definition's direction,
-aggregation and code and their cycle's dates, and the summary of the measurements
-dated within that cycle (`service.scoring.kpi.MeasurementSummary`: count, sum, min, max
-and the last), which is all an aggregation reads. On PostgreSQL the database computes
-the summaries (exact NUMERIC arithmetic, the engine's tie rule for the last: latest
+aggregation and code, their cycle's dates and effective dates, and the summary of the
+measurements dated within the window, filtered in SQL on both databases
+(`service.scoring.kpi.MeasurementSummary`: count, sum, min, max and the last), which
+is all an aggregation reads. On PostgreSQL the database computes the summaries (exact
+NUMERIC arithmetic, the engine's tie rule for the last: latest
 `measured_at`, then latest created, then the first id), so a cycle of 80,000
 assignments with 240,000 measurements sends 80,000 rows; SQLite stores decimals as text,
 which its aggregates would read as floats, so there the measurements are read and
@@ -55,7 +56,18 @@ _ASSIGNMENT_COLUMNS = (
     _D.code,
     _Y.start_date,
     _Y.end_date,
+    _A.effective_from,
+    _A.effective_to,
 )
+# An assignment's window: its effective dates, its cycle's where it has none (the rule of
+# service.scoring.proration.window, in SQL; the dates are validated to lie within the cycle).
+_WINDOW = (
+    _M.measured_at >= func.coalesce(_A.effective_from, _Y.start_date),
+    _M.measured_at <= func.coalesce(_A.effective_to, _Y.end_date),
+)
+_MEASURED_FROM = KpiMeasurement.__table__.join(
+    KpiAssignment.__table__, and_(_A.org_id == _M.org_id, _A.id == _M.assignment_id)
+).join(Cycle.__table__, and_(_Y.org_id == _A.org_id, _Y.id == _A.cycle_id))
 _ID = itemgetter(0)
 # The order of service.kpi.repository.measurements_of: (measured_at, created_at, id).
 _MEASUREMENT_ORDER = itemgetter(2, 3, 4)
@@ -67,7 +79,7 @@ async def kpi_loader(ctx: Ctx, scope: ScoringScope) -> dict[uuid.UUID, dict[str,
 
 
 def _summaries(org: uuid.UUID, where: list[Any]) -> Any:
-    """Per assignment, the summary of its measurements within its own cycle (PostgreSQL)."""
+    """Per assignment, the summary of its measurements within its window (PostgreSQL)."""
     last = array_agg(aggregate_order_by(_M.value, _M.measured_at.desc(), _M.created_at.desc(), _M.id))[1]
     return (
         select(
@@ -78,12 +90,8 @@ def _summaries(org: uuid.UUID, where: list[Any]) -> Any:
             func.max(_M.value).label("maximum"),
             last.label("last"),
         )
-        .select_from(
-            KpiMeasurement.__table__.join(
-                KpiAssignment.__table__, and_(_A.org_id == _M.org_id, _A.id == _M.assignment_id)
-            ).join(Cycle.__table__, and_(_Y.org_id == _A.org_id, _Y.id == _A.cycle_id))
-        )
-        .where(_M.org_id == org, _M.measured_at >= _Y.start_date, _M.measured_at <= _Y.end_date, *where)
+        .select_from(_MEASURED_FROM)
+        .where(_M.org_id == org, *_WINDOW, *where)
         .group_by(_M.assignment_id)
         .subquery()
     )
@@ -119,12 +127,8 @@ async def assignment_inputs(
         res = (
             await session.execute(
                 select(_M.assignment_id, _M.value, _M.measured_at, _M.created_at, _M.id)
-                .select_from(
-                    KpiMeasurement.__table__.join(
-                        KpiAssignment.__table__, and_(_A.org_id == _M.org_id, _A.id == _M.assignment_id)
-                    )
-                )
-                .where(_M.org_id == org, *where)
+                .select_from(_MEASURED_FROM)
+                .where(_M.org_id == org, *_WINDOW, *where)
             )
         ).all()
         for m in res:
@@ -140,15 +144,13 @@ async def assignment_inputs(
     for r in rows:
         if in_database:
             summary = (
-                make_summary(count=r[17], total=r[18], minimum=r[19], maximum=r[20], last=r[21]) if r[17] else None
+                make_summary(count=r[19], total=r[20], minimum=r[21], maximum=r[22], last=r[23]) if r[19] else None
             )
         else:
             ms = measurements[r[0]]
             if len(ms) > 1:
                 ms.sort(key=_MEASUREMENT_ORDER)
-            summary = summarize(
-                [make_measurement(value=m[1], measured_at=m[2], created_at=m[3]) for m in ms], r[15], r[16]
-            )
+            summary = summarize([make_measurement(value=m[1], measured_at=m[2], created_at=m[3]) for m in ms])
         out.setdefault(r[1], {"assignments": []})["assignments"].append(
             make_assignment(
                 id=r[0],
@@ -167,6 +169,8 @@ async def assignment_inputs(
                 code=r[14],
                 cycle_start=r[15],
                 cycle_end=r[16],
+                effective_from=r[17],
+                effective_to=r[18],
                 summary=summary,
                 summarized=True,
             )

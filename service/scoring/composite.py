@@ -151,7 +151,12 @@ def _explanation(
             **({"kpi_proration": policy.kpi_proration} if policy.kpi_proration != "none" else {}),
         },
         "components": {
-            "kpi": {"points": kpi.points, "weight": weights["kpi"], "assignments": list(kpi.assignments)},
+            "kpi": {
+                "points": kpi.points,
+                "weight": weights["kpi"],
+                "assignments": list(kpi.assignments),
+                **({"left_out": list(kpi.left_out)} if kpi.left_out else {}),
+            },
             "okr": {"points": okr.points, "weight": weights["okr"], "objectives": list(okr.objectives)},
             "eval": {
                 "points": ev,

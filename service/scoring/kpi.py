@@ -12,7 +12,7 @@ from typing import Any
 
 from service.scoring.numbers import HUNDRED, ONE, ZERO, clamp, div
 from service.scoring.policy import PolicyParams
-from service.scoring.proration import Presence, prorate
+from service.scoring.proration import Presence, exclude, prorate, window, window_explained
 
 DIRECTIONS = ("higher_is_better", "lower_is_better", "target_range")
 AGGREGATIONS = ("sum", "avg", "last", "min", "max")
@@ -60,7 +60,10 @@ class AssignmentIn:
     # The assignment's own cycle; when set it bounds the actual instead of the caller's window.
     cycle_start: dt.date | None = None
     cycle_end: dt.date | None = None
-    # The measurements already summarized within the assignment's own cycle (then
+    # Its effective dates (a move mid-cycle): they narrow the cycle to the days it counts.
+    effective_from: dt.date | None = None
+    effective_to: dt.date | None = None
+    # The measurements already summarized within the assignment's window (then
     # `measurements` is not read): None with `summarized` means there was none.
     summary: MeasurementSummary | None = None
     summarized: bool = False
@@ -180,7 +183,7 @@ class AssignmentScore:
 def score_assignment(
     a: AssignmentIn, policy: PolicyParams, start: dt.date | None = None, end: dt.date | None = None
 ) -> AssignmentScore:
-    summary = a.summary if a.summarized else summarize(a.measurements, a.cycle_start or start, a.cycle_end or end)
+    summary = a.summary if a.summarized else summarize(a.measurements, *window(a, start, end))
     value = actual_of(summary, a.aggregation)
     if value is None:
         return AssignmentScore(actual=None, points=ZERO, missing_data=True)
@@ -192,6 +195,8 @@ class KpiComponent:
     points: Decimal | None
     assignments: tuple[dict[str, Any], ...]
     flags: tuple[str, ...]
+    # Assignments the policy's `kpi_proration` left out, with the days that decided it.
+    left_out: tuple[dict[str, Any], ...] = ()
 
 
 def kpi_component(
@@ -211,20 +216,23 @@ def kpi_component(
         return KpiComponent(points=None, assignments=(), flags=())
     flags: set[str] = set()
     mode = policy.kpi_proration
-    if presence is not None and mode == "exclude" and start is not None and end is not None:
-        if not presence.covers(start, end):
-            return KpiComponent(points=None, assignments=(), flags=("kpi_excluded",))
     prorations: dict[int, dict[str, Any] | None] = {}
-    if presence is not None and mode == "prorate_target":
+    left_out: list[dict[str, Any]] = []
+    if presence is not None and mode in ("prorate_target", "exclude"):
+        rule, flag = (prorate, "kpi_prorated") if mode == "prorate_target" else (exclude, "kpi_excluded")
         kept = []
-        for p in prorate(assignments, presence, start, end):
+        for p in rule(assignments, presence, start, end):
             if p.explanation is not None:
-                flags.add("kpi_prorated")
-            if not p.dropped:
-                kept.append(p.assignment)
-                prorations[len(kept) - 1] = p.explanation
+                flags.add(flag)
+            if p.dropped:
+                if explain:
+                    a = p.assignment
+                    left_out.append({"id": str(a.id) if a.id else None, "code": a.code, "proration": p.explanation})
+                continue
+            kept.append(p.assignment)
+            prorations[len(kept) - 1] = p.explanation
         if not kept:
-            return KpiComponent(points=None, assignments=(), flags=tuple(sorted(flags)))
+            return KpiComponent(points=None, assignments=(), flags=tuple(sorted(flags)), left_out=tuple(left_out))
         assignments = kept
     explained: list[dict[str, Any]] = []
     total_w = ZERO
@@ -252,13 +260,20 @@ def kpi_component(
                     "missing_data": s.missing_data,
                     "veto": a.veto,
                     "rewardable": a.rewardable,
+                    **window_explained(a, start, end),
                     **({"proration": prorations[i]} if prorations.get(i) is not None else {}),
                 }
             )
     if veto:
         flags.add("veto_triggered")
-        return KpiComponent(points=ZERO, assignments=tuple(explained), flags=tuple(sorted(flags)))
+        return KpiComponent(
+            points=ZERO, assignments=tuple(explained), flags=tuple(sorted(flags)), left_out=tuple(left_out)
+        )
     if total_w <= 0:
         flags.add("zero_weights")
-        return KpiComponent(points=None, assignments=tuple(explained), flags=tuple(sorted(flags)))
-    return KpiComponent(points=div(total, total_w), assignments=tuple(explained), flags=tuple(sorted(flags)))
+        return KpiComponent(
+            points=None, assignments=tuple(explained), flags=tuple(sorted(flags)), left_out=tuple(left_out)
+        )
+    return KpiComponent(
+        points=div(total, total_w), assignments=tuple(explained), flags=tuple(sorted(flags)), left_out=tuple(left_out)
+    )
