@@ -12,8 +12,10 @@ quarter's GMV, so the policy may choose:
   days. A level (avg, last, min, max: a return rate, a satisfaction score) is what it is
   on any day, so its parameters stand. An assignment with no day of presence in its
   cycle is left out of the component.
-- `exclude`: a person not present for the whole scored cycle has no KPI component, and
-  the blend re-weights the present components (SPEC section 7, flag `reweighted`).
+- `exclude`: an assignment whose cycle the person was not present for throughout is
+  left out; with none left (an undated assignment of the scored cycle and a partial
+  presence) the person has no KPI component, and the blend re-weights the present
+  components (SPEC section 7, flag `reweighted`).
 
 Presence runs from the hire date to the termination date, both included (the same days
 the bonus counts as employed); an unknown date is open-ended.
