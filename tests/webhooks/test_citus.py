@@ -11,8 +11,10 @@ Runs when `TEST_CITUS_URL` names a database on a Citus coordinator, best one of 
 it is not yet (tests/citus.py). Without the variable the module is skipped with a banner.
 It works beside other organizations' pending work (a database the PostgreSQL suite ran
 in): the engines here serve every organization, as a deployed worker does, and the checks
-look at this module's organizations only; an attempt for an address other than 127.0.0.1
-fails without traffic."""
+look at this module's organizations only. The engines made here fail an attempt for an
+address other than 127.0.0.1 without traffic; the worker process of
+`test_the_worker_process_delivers_from_the_distributed_outbox` is the real one, which is
+why a database of the module's own is the better choice."""
 
 from __future__ import annotations
 
