@@ -102,6 +102,8 @@ class Settings(BaseSettings):
     webhook_inprocess: bool | None = None  # None: in-process delivery exactly when on SQLite
     webhook_poll_seconds: float = 1.0
     webhook_batch_size: int = 20
+    # organizations with pending work served per round (claims are per organization)
+    webhook_orgs_per_round: int = Field(50, ge=1)
     webhook_lease_seconds: float = 60.0
     webhook_connect_timeout_seconds: float = 5.0
     webhook_timeout_seconds: float = 15.0

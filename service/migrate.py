@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
@@ -35,3 +36,19 @@ def upgrade(url: str | None = None, revision: str = "heads") -> None:
     thread.join()
     if error:
         raise error[0]
+
+
+def build_index_concurrently(conn: sa.Connection, name: str, create: str) -> None:
+    """In a migration's autocommit block on PostgreSQL: run `create`, a `CREATE INDEX
+    CONCURRENTLY IF NOT EXISTS` of the index `name`, after dropping an index of that name
+    that an interrupted concurrent build left invalid (so it is built again)."""
+    valid = conn.execute(
+        sa.text(
+            "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE c.relname = :name AND pg_table_is_visible(c.oid)"
+        ),
+        {"name": name},
+    ).scalar()
+    if valid is False:
+        conn.execute(sa.text(f"DROP INDEX CONCURRENTLY IF EXISTS {name}"))
+    conn.execute(sa.text(create))

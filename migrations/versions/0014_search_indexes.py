@@ -31,6 +31,8 @@ import logging
 import sqlalchemy as sa
 from alembic import op
 
+from service.migrate import build_index_concurrently
+
 revision = "0014"
 down_revision = "0013"
 branch_labels = None
@@ -75,17 +77,10 @@ def upgrade() -> None:
             schema = _trgm_schema(conn)
         ops = f'"{schema}".gin_trgm_ops'  # wherever the extension lives, on the search path or not
         for name, (table, expression) in INDEXES.items():
-            valid = conn.execute(
-                sa.text(
-                    "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                    "WHERE c.relname = :name AND pg_table_is_visible(c.oid)"
-                ),
-                {"name": name},
-            ).scalar()
-            if valid is False:  # left by an interrupted concurrent build
-                conn.execute(sa.text(f"DROP INDEX CONCURRENTLY IF EXISTS {name}"))
-            conn.execute(
-                sa.text(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {table} USING gin (({expression}) {ops})")
+            build_index_concurrently(
+                conn,
+                name,
+                f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {table} USING gin (({expression}) {ops})",
             )
 
 

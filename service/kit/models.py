@@ -48,7 +48,11 @@ class OutboxEvent(TenantMixin, Base):
 
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),
+        # the oldest unpublished event of all (`outbox_lag_seconds`)
         Index("ix_outbox_events_unpublished", "published_at", "created_at"),
+        # one organization's unpublished events, oldest first: the relay's claim, which is
+        # made per organization so that on Citus it routes to one shard
+        Index("ix_outbox_events_org_unpublished", "org_id", "published_at", "created_at"),
     )
 
 

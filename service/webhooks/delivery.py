@@ -12,7 +12,17 @@ Two steps, each its own short transaction, and no transaction is open during HTT
    acknowledgement leaves a lease that expires, after which the delivery is due again and
    another worker sends it (the receiver may see it twice; `webhook-id` lets it tell).
 
-On PostgreSQL both claims use `SELECT ... FOR UPDATE SKIP LOCKED`, so any number of
+Both steps work one organization at a time. A round first asks which organizations have
+work (unpublished events; due deliveries): a plain read across organizations, grouped by
+organization, without row locks, longest waiting first, at most `orgs_per_round` of them.
+Then it claims per organization, `org_id = :org` in every statement of the claim's
+transaction, each organization taking an equal share of the round's batch (what quiet
+ones leave goes to the busy ones), so one busy organization cannot starve the others. On
+Citus, where every table is distributed by organization, such a claim routes to one
+shard, which is what `FOR UPDATE` needs there; the discovery read is the only statement
+that fans out (docs/webhooks.md, "On Citus").
+
+On PostgreSQL the claims use `SELECT ... FOR UPDATE SKIP LOCKED`, so any number of
 workers (`python -m service worker`) share the work without waiting on each other and
 never claim the same row. SQLite has no row locks: there the claim is one `UPDATE ...
 WHERE id IN (SELECT ...)`, which SQLite runs under its single writer lock, and the engine
@@ -37,14 +47,14 @@ import random
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 import httpx
 import structlog
 from prometheus_client import Counter
-from sqlalchemy import CursorResult, and_, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, CursorResult, Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import __version__
@@ -78,8 +88,9 @@ ATTEMPTS = Counter("webhook_delivery_attempts_total", "Webhook delivery attempts
 
 @dataclass(frozen=True)
 class DeliveryConfig:
-    batch_size: int = 20
-    outbox_batch_size: int = 200
+    batch_size: int = 20  # deliveries claimed per round, over all organizations
+    outbox_batch_size: int = 200  # outbox events fanned out per round, over all organizations
+    orgs_per_round: int = 50  # organizations served per round, longest waiting first
     lease_seconds: float = 60.0
     connect_timeout: float = 5.0
     total_timeout: float = 15.0
@@ -96,6 +107,7 @@ class DeliveryConfig:
         s = settings or get_settings()
         config = cls(
             batch_size=s.webhook_batch_size,
+            orgs_per_round=s.webhook_orgs_per_round,
             lease_seconds=s.webhook_lease_seconds,
             connect_timeout=s.webhook_connect_timeout_seconds,
             total_timeout=s.webhook_timeout_seconds,
@@ -154,6 +166,36 @@ def payload_body(event_type: str, created_at: dt.datetime, data: dict[str, Any])
         ensure_ascii=False,
         default=str,
     )
+
+
+def share(budget: int, orgs: int) -> int:
+    """What one organization may take of a round's `budget` when `orgs` organizations have
+    work: an equal part, rounded up (so a budget smaller than the organizations serves the
+    longest waiting ones, one item each)."""
+    return max(1, -(-budget // max(orgs, 1)))
+
+
+async def spread(orgs: list[uuid.UUID], budget: int, take: Callable[[uuid.UUID, int], Awaitable[int]]) -> int:
+    """Hand out up to `budget` items over `orgs` (longest waiting first): each takes an
+    equal share (`take(org, n)` answers how many it took); what the organizations with
+    less work leave goes, in further equal passes, to those that took their full share.
+    Every call but an organization's last takes at least one item, so a round makes at
+    most `budget + len(orgs)` calls. Answers the items taken."""
+    taken = 0
+    active = list(orgs)
+    while active and taken < budget:
+        each = share(budget - taken, len(active))
+        full = []
+        for org_id in active:
+            if taken >= budget:
+                break
+            want = min(each, budget - taken)
+            got = await take(org_id, want)
+            taken += got
+            if got == want:
+                full.append(org_id)
+        active = full
+    return taken
 
 
 def _short(text: str, limit: int = 500) -> str:
@@ -270,70 +312,87 @@ class Dispatcher:
     def _dialect(self, session: AsyncSession) -> str:
         return session.get_bind().dialect.name
 
-    async def fan_out(self) -> int:
-        """Turn unpublished outbox events into deliveries; returns events handled."""
-        now = utcnow()
-        pending = (
-            select(OutboxEvent.org_id, OutboxEvent.id)
-            .where(OutboxEvent.published_at.is_(None))
-            .order_by(OutboxEvent.created_at)
-            .limit(self.config.outbox_batch_size)
-        )
+    async def _organizations(self, pending: Select[uuid.UUID]) -> list[uuid.UUID]:
+        """The organizations a round serves: the configured one, or those `pending` finds
+        (a read grouped by organization, longest waiting first, without row locks)."""
         if self.config.org_id is not None:
-            pending = pending.where(OutboxEvent.org_id == self.config.org_id)
+            return [self.config.org_id]
+        async with self.db.sessions() as session, session.begin():
+            return list((await session.execute(pending.limit(self.config.orgs_per_round))).scalars())
+
+    def _unpublished_orgs(self) -> Select[uuid.UUID]:
+        return (
+            select(OutboxEvent.org_id)
+            .where(OutboxEvent.published_at.is_(None))
+            .group_by(OutboxEvent.org_id)
+            .order_by(func.min(OutboxEvent.created_at), OutboxEvent.org_id)
+        )
+
+    async def fan_out(self) -> int:
+        """Turn unpublished outbox events into deliveries, organization by organization,
+        shared out by `spread`; returns events handled (at most `outbox_batch_size`)."""
+        orgs = await self._organizations(self._unpublished_orgs())
+        written: list[int] = []
+
+        async def take(org_id: uuid.UUID, limit: int) -> int:
+            events, deliveries = await self._fan_out_org(org_id, limit)
+            written.append(deliveries)
+            return events
+
+        events = await spread(orgs, self.config.outbox_batch_size, take)
+        if sum(written):
+            log.info("webhook_fan_out", events=events, deliveries=sum(written), organizations=len(orgs))
+        return events
+
+    async def _fan_out_org(self, org_id: uuid.UUID, limit: int) -> tuple[int, int]:
+        """One organization's oldest unpublished events, up to `limit`, fanned out in one
+        transaction that names the organization in every statement (one shard on Citus).
+        Returns (events, deliveries written)."""
+        now = utcnow()
+        E = OutboxEvent
+        pending = (
+            select(E.id).where(E.org_id == org_id, E.published_at.is_(None)).order_by(E.created_at, E.id).limit(limit)
+        )
         async with self.db.sessions() as session, session.begin():
             if self._dialect(session) == "postgresql":
-                keys = (await session.execute(pending.with_for_update(skip_locked=True))).all()
-                if not keys:
-                    return 0
-                await session.execute(
-                    update(OutboxEvent)
-                    .where(tuple_(OutboxEvent.org_id, OutboxEvent.id).in_([tuple(k) for k in keys]))
-                    .values(published_at=now)
-                )
+                ids = list((await session.execute(pending.with_for_update(skip_locked=True))).scalars())
+                if not ids:
+                    return 0, 0
+                await session.execute(update(E).where(E.org_id == org_id, E.id.in_(ids)).values(published_at=now))
             else:  # one statement, so it runs under SQLite's writer lock from the start
-                keys = (
+                ids = list(
+                    (
+                        await session.execute(
+                            update(E)
+                            .where(E.org_id == org_id, E.id.in_(pending.scalar_subquery()))
+                            .values(published_at=now)
+                            .returning(E.id)
+                        )
+                    ).scalars()
+                )
+                if not ids:
+                    return 0, 0
+            events = (await session.execute(select(E).where(E.org_id == org_id, E.id.in_(ids)))).scalars().all()
+            subs = [
+                (sub_id, list(sub_events or []))
+                for sub_id, sub_events in (
                     await session.execute(
-                        update(OutboxEvent)
-                        .where(tuple_(OutboxEvent.org_id, OutboxEvent.id).in_(pending))
-                        .values(published_at=now)
-                        .returning(OutboxEvent.org_id, OutboxEvent.id)
-                    )
-                ).all()
-                if not keys:
-                    return 0
-            events = (
-                (
-                    await session.execute(
-                        select(OutboxEvent).where(
-                            tuple_(OutboxEvent.org_id, OutboxEvent.id).in_([tuple(k) for k in keys])
+                        select(WebhookSubscription.id, WebhookSubscription.events).where(
+                            WebhookSubscription.org_id == org_id, WebhookSubscription.active.is_(True)
                         )
                     )
-                )
-                .scalars()
-                .all()
-            )
-            org_ids = {e.org_id for e in events}
-            subs = (
-                await session.execute(
-                    select(WebhookSubscription.org_id, WebhookSubscription.id, WebhookSubscription.events).where(
-                        WebhookSubscription.org_id.in_(org_ids), WebhookSubscription.active.is_(True)
-                    )
-                )
-            ).all()
-            by_org: dict[uuid.UUID, list[tuple[uuid.UUID, list[str]]]] = {}
-            for org_id, sub_id, sub_events in subs:
-                by_org.setdefault(org_id, []).append((sub_id, list(sub_events or [])))
+                ).all()
+            ]
             rows = []
             for event in sorted(events, key=lambda e: (e.created_at, e.id)):
                 body = None
-                for sub_id, sub_events in by_org.get(event.org_id, []):
+                for sub_id, sub_events in subs:
                     if event.event_type not in sub_events:
                         continue
                     body = body or payload_body(event.event_type, event.created_at, event.payload)
                     rows.append(
                         {
-                            "org_id": event.org_id,
+                            "org_id": org_id,
                             "id": new_id(),
                             "subscription_id": sub_id,
                             "event_id": event.id,
@@ -348,50 +407,84 @@ class Dispatcher:
                     )
             if rows:
                 await session.execute(WebhookDelivery.__table__.insert(), rows)
-        if rows:
-            log.info("webhook_fan_out", events=len(events), deliveries=len(rows))
-        return len(events)
+        return len(events), len(rows)
 
     # --- claiming -----------------------------------------------------------------------
 
-    def _due(self, now: dt.datetime, limit: int):
+    def _due_conditions(self, now: dt.datetime) -> tuple[ColumnElement[bool], ...]:
         D, S = WebhookDelivery, WebhookSubscription
+        return (
+            D.status.in_(DUE_STATUSES),
+            D.next_attempt_at <= now,
+            or_(D.claimed_until.is_(None), D.claimed_until <= now),
+            S.active.is_(True),
+        )
+
+    def _due_orgs(self, now: dt.datetime) -> Select[uuid.UUID]:
+        D, S = WebhookDelivery, WebhookSubscription
+        return (
+            select(D.org_id)
+            .join(S, and_(S.org_id == D.org_id, S.id == D.subscription_id))
+            .where(*self._due_conditions(now))
+            .group_by(D.org_id)
+            .order_by(func.min(D.next_attempt_at), D.org_id)
+        )
+
+    def _due(self, now: dt.datetime, limit: int, org_id: uuid.UUID | None = None) -> Select[uuid.UUID, uuid.UUID]:
+        """Due deliveries of one organization (`org_id`, else the configured one), soonest
+        first. Without either it spans every organization, which Citus refuses to lock."""
+        D, S = WebhookDelivery, WebhookSubscription
+        org = org_id or self.config.org_id
         stmt = (
             select(D.org_id, D.id)
             .join(S, and_(S.org_id == D.org_id, S.id == D.subscription_id))
-            .where(
-                D.status.in_(DUE_STATUSES),
-                D.next_attempt_at <= now,
-                or_(D.claimed_until.is_(None), D.claimed_until <= now),
-                S.active.is_(True),
-            )
-            .order_by(D.next_attempt_at)
+            .where(*self._due_conditions(now))
+            .order_by(D.next_attempt_at, D.id)
             .limit(limit)
         )
-        if self.config.org_id is not None:
-            stmt = stmt.where(D.org_id == self.config.org_id)
+        if org is not None:
+            stmt = stmt.where(D.org_id == org, S.org_id == org)
         return stmt
 
     async def claim(self, limit: int | None = None) -> list[Claim]:
-        """Lease up to `limit` due deliveries to this worker (committed before returning)."""
-        D, S = WebhookDelivery, WebhookSubscription
+        """Lease up to `limit` due deliveries to this worker (committed before returning),
+        organization by organization, shared out by `spread`."""
         now = utcnow()
         token = secrets.token_hex(16)
+        orgs = await self._organizations(self._due_orgs(now))
+        claims: list[Claim] = []
+
+        async def take(org_id: uuid.UUID, n: int) -> int:
+            got = await self._claim_org(org_id, now, token, n)
+            claims.extend(got)
+            return len(got)
+
+        await spread(orgs, limit or self.config.batch_size, take)
+        return claims
+
+    async def _claim_org(self, org_id: uuid.UUID, now: dt.datetime, token: str, limit: int) -> list[Claim]:
+        """Lease up to `limit` due deliveries of one organization, in one transaction that
+        names the organization in every statement (one shard on Citus)."""
+        D, S = WebhookDelivery, WebhookSubscription
         lease = {"claimed_until": now + self.config.lease, "claim_token": token}
-        due = self._due(now, limit or self.config.batch_size)
+        due = self._due(now, limit, org_id)
         async with self.db.sessions() as session, session.begin():
             if self._dialect(session) == "postgresql":
                 keys = (await session.execute(due.with_for_update(skip_locked=True, of=D))).all()
                 if not keys:
                     return []
                 await session.execute(
-                    update(D).where(tuple_(D.org_id, D.id).in_([tuple(k) for k in keys])).values(**lease)
+                    update(D).where(D.org_id == org_id, D.id.in_([k.id for k in keys])).values(**lease)
                 )
             else:
                 # an UPDATE's result is a CursorResult (with a rowcount), which the stubs of `execute` do not say
                 result = cast(
                     CursorResult[Any],
-                    await session.execute(update(D).where(tuple_(D.org_id, D.id).in_(due)).values(**lease)),
+                    await session.execute(
+                        update(D)
+                        .where(D.org_id == org_id, D.id.in_(due.with_only_columns(D.id).scalar_subquery()))
+                        .values(**lease)
+                    ),
                 )
                 if not result.rowcount:
                     return []
@@ -412,7 +505,8 @@ class Dispatcher:
                     )
                     .join(S, and_(S.org_id == D.org_id, S.id == D.subscription_id))
                     .join(Organization, Organization.id == D.org_id)
-                    .where(D.claim_token == token)
+                    .where(D.org_id == org_id, S.org_id == org_id, Organization.id == org_id, D.claim_token == token)
+                    .order_by(D.next_attempt_at, D.id)
                 )
             ).all()
         claims = []
@@ -673,4 +767,14 @@ async def inprocess(
         await dispatcher.aclose()
 
 
-__all__ = ["SCHEDULE", "DeliveryConfig", "Dispatcher", "inprocess", "parse_retry_after", "payload_body", "retry_delay"]
+__all__ = [
+    "SCHEDULE",
+    "DeliveryConfig",
+    "Dispatcher",
+    "inprocess",
+    "parse_retry_after",
+    "payload_body",
+    "retry_delay",
+    "share",
+    "spread",
+]

@@ -1,9 +1,10 @@
 """`python -m service worker`: the webhook delivery process for PostgreSQL deployments.
 
-Run as many as you like: they share the work through `FOR UPDATE SKIP LOCKED` claims and
-leases (see delivery.py). SIGTERM or SIGINT stops it gracefully: no new round starts,
-the attempts in flight finish and are acknowledged (bounded by the HTTP timeout), then it
-exits 0. A worker killed outright loses nothing: its leases expire and others redeliver.
+Run as many as you like: they share the work through per-organization `FOR UPDATE SKIP
+LOCKED` claims and leases (see delivery.py), which Citus routes to one shard each.
+SIGTERM or SIGINT stops it gracefully: no new round starts, the attempts in flight finish
+and are acknowledged (bounded by the HTTP timeout), then it exits 0. A worker killed
+outright loses nothing: its leases expire and others redeliver.
 """
 
 from __future__ import annotations

@@ -1,0 +1,470 @@
+"""Background work on a real Citus cluster: the outbox relay, webhook delivery claims and
+score jobs on tables distributed by organization, where `FOR UPDATE` works only in a
+query routed to one shard (`org_id = :org`).
+
+Runs when `TEST_CITUS_URL` names a database on a Citus coordinator, best one of its own:
+
+    /work/shared/citus/cluster.sh reset citus_webhooks
+    TEST_CITUS_URL=postgresql+asyncpg://postgres@127.0.0.1:5433/citus_webhooks pytest tests/webhooks/test_citus.py
+
+(`make test-citus` sets it.) The module migrates and distributes that database itself when
+it is not yet (tests/citus.py). Without the variable the module is skipped with a banner.
+It works beside other organizations' pending work (a database the PostgreSQL suite ran
+in): the engines here serve every organization, as a deployed worker does, and the checks
+look at this module's organizations only. The engines made here fail an attempt for an
+address other than 127.0.0.1 without traffic; the worker process of
+`test_the_worker_process_delivers_from_the_distributed_outbox` is the real one, which is
+why a database of the module's own is the better choice."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import delete, event, func, insert, select, text
+from sqlalchemy.exc import DBAPIError
+from standardwebhooks import Webhook
+
+from service.cycles.models import Cycle
+from service.db import Database
+from service.kit import outbox
+from service.kit.models import IdempotencyRecord, OutboxEvent
+from service.org.events import EmployeeUpserted
+from service.org.models import Organization
+from service.scoring import jobs
+from service.scoring.models import ScoreJob
+from service.types import new_id, utcnow
+from service.webhooks import signing
+from service.webhooks.delivery import DeliveryConfig, Dispatcher
+from service.webhooks.models import WebhookDelivery, WebhookSubscription
+from tests.citus import driver_url, prepare
+from tests.node_tools import loud
+from tests.webhooks.receiver import Receiver
+
+ROOT = Path(__file__).resolve().parents[2]
+URL = os.environ.get("TEST_CITUS_URL", "")
+HOW = (
+    "set TEST_CITUS_URL to a database on a Citus coordinator, e.g. `/work/shared/citus/cluster.sh reset "
+    "citus_webhooks` then TEST_CITUS_URL=postgresql+asyncpg://postgres@127.0.0.1:5433/citus_webhooks "
+    "(`make test-citus` does)"
+)
+# a cycle for the score jobs to belong to
+A_YEAR: dict[str, Any] = {
+    "name": "2026",
+    "cadence": "annual",
+    "start_date": dt.date(2026, 1, 1),
+    "end_date": dt.date(2026, 12, 31),
+    "status": "active",
+    "version": 1,
+}
+
+
+class LoopbackOrRefuse(httpx.AsyncHTTPTransport):
+    """Attempts reach 127.0.0.1 only; any other address fails as a refused connection
+    (another organization's subscription in a shared database), without traffic."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host != "127.0.0.1":
+            raise httpx.ConnectError(f"the Citus tests reach 127.0.0.1 only, not {request.url.host}", request=request)
+        return await super().handle_async_request(request)
+
+
+@pytest.fixture(scope="module")
+async def citus(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    """The distributed database (migrated and distributed on first use)."""
+    if not URL:
+        message = f"NO Citus cluster: the Citus tests of the background work are SKIPPED ({HOW})"
+        loud(request.config, message)
+        pytest.skip(message)
+    await prepare(URL)
+    db = Database(url=driver_url(URL))
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    r = await Receiver().start()
+    yield r
+    await r.stop()
+
+
+# --- making things in the distributed database ----------------------------------------------
+
+
+async def node_of(db: Database, org_id: uuid.UUID) -> int:
+    """The port of the worker node holding the organization's shard of `outbox_events`."""
+    async with db.sessions() as session:
+        return (
+            await session.execute(
+                text(
+                    "SELECT n.nodeport FROM pg_dist_placement p JOIN pg_dist_node n ON n.groupid = p.groupid "
+                    "WHERE p.shardid = get_shard_id_for_distribution_column('outbox_events', CAST(:org AS uuid))"
+                ),
+                {"org": org_id},
+            )
+        ).scalar_one()
+
+
+async def make_org(db: Database, name: str) -> uuid.UUID:
+    org_id = new_id()
+    now = utcnow()
+    async with db.sessions() as session, session.begin():
+        await session.execute(
+            insert(Organization).values(
+                id=org_id,
+                name=f"{name} {org_id.hex[:6]}",
+                currency="USD",
+                timezone="UTC",
+                fiscal_year_start="01-01",
+                settings={"webhooks_allow_private": True},
+                version=1,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    return org_id
+
+
+async def orgs_on_every_node(db: Database, count: int) -> list[uuid.UUID]:
+    """`count` new organizations, at least one on each worker node holding shards."""
+    async with db.sessions() as session:
+        nodes = set(
+            (
+                await session.execute(
+                    text("SELECT DISTINCT nodeport FROM citus_shards WHERE citus_table_type = 'distributed'")
+                )
+            )
+            .scalars()
+            .all()
+        )
+    found: dict[int, list[uuid.UUID]] = {}
+    while len(found) < min(len(nodes), count) or sum(map(len, found.values())) < count:
+        org_id = await make_org(db, "Citus")
+        found.setdefault(await node_of(db, org_id), []).append(org_id)
+    firsts = [ids[0] for ids in found.values()]
+    rest = [o for ids in found.values() for o in ids[1:]]
+    return (firsts + rest)[:count]
+
+
+async def subscribe(db: Database, org_id: uuid.UUID, url: str) -> str:
+    """A subscription to `employee.upserted` at `url`; answers its signing secret."""
+    secret = signing.generate_secret()
+    now = utcnow()
+    async with db.sessions() as session, session.begin():
+        session.add(
+            WebhookSubscription(
+                org_id=org_id,
+                id=new_id(),
+                url=url,
+                events=["employee.upserted"],
+                active=True,
+                secret=signing.seal(secret),
+                consecutive_dead=0,
+                created_by="citus-test",
+                created_at=now,
+                updated_at=now,
+                version=1,
+            )
+        )
+    return secret
+
+
+async def emit(db: Database, org_id: uuid.UUID, count: int = 1) -> list[uuid.UUID]:
+    ids = []
+    for _ in range(count):
+        async with db.sessions() as session, session.begin():
+            payload = EmployeeUpserted(employee_ids=[uuid.uuid4()], created=1, updated=0)
+            ids.append(await outbox.emit(session, org_id, "employee.upserted", payload))
+    return ids
+
+
+async def delivery_rows(db: Database, orgs: list[uuid.UUID]) -> list[WebhookDelivery]:
+    async with db.sessions() as session:
+        found = []
+        for org_id in orgs:  # one routed read per organization
+            found += (
+                (await session.execute(select(WebhookDelivery).where(WebhookDelivery.org_id == org_id))).scalars().all()
+            )
+        return found
+
+
+def engine(db: Database, **overrides: Any) -> Dispatcher:
+    """A delivery engine serving every organization, with the retry schedule in milliseconds."""
+    options: dict[str, Any] = {
+        "retry_scale": 1e-4,
+        "retry_jitter": 0.0,
+        "total_timeout": 5.0,
+        "connect_timeout": 2.0,
+        **overrides,
+    }
+    return Dispatcher(DeliveryConfig(**options), db=db, transport=LoopbackOrRefuse())
+
+
+async def until(check: Callable[[], Awaitable[bool]], rounds: Callable[[], Awaitable[Any]], within: float = 60) -> None:
+    deadline = time.monotonic() + within
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError("the engine did not reach the expected state in time")
+        await rounds()
+        await asyncio.sleep(0.01)
+
+
+def settled(db: Database, orgs: list[uuid.UUID], count: int) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        rows = await delivery_rows(db, orgs)
+        return len(rows) == count and all(r.status == "succeeded" for r in rows)
+
+    return check
+
+
+# --- the tests ------------------------------------------------------------------------------
+
+
+async def test_the_tables_are_distributed_and_a_global_claim_is_refused(citus: Database) -> None:
+    """What the engine works around: the old claim across organizations fails on Citus."""
+    async with citus.sessions() as session:
+        distributed = dict(
+            (
+                await session.execute(text("SELECT logicalrelid::regclass::text, colocationid FROM pg_dist_partition"))
+            ).all()
+        )
+        for table in ("organizations", "outbox_events", "webhook_deliveries", "webhook_subscriptions", "score_jobs"):
+            assert table in distributed, f"{table} is not distributed"
+        assert len({distributed[t] for t in ("organizations", "outbox_events", "webhook_deliveries")}) == 1
+        old_claim = (
+            select(OutboxEvent.org_id, OutboxEvent.id)
+            .where(OutboxEvent.published_at.is_(None))
+            .order_by(OutboxEvent.created_at)
+            .limit(200)
+            .with_for_update(skip_locked=True)
+        )
+        with pytest.raises(DBAPIError, match="could not run distributed query with FOR UPDATE"):
+            await session.execute(old_claim)
+
+
+async def test_events_of_organizations_on_every_node_are_delivered_signed(citus: Database, receiver: Receiver) -> None:
+    orgs = await orgs_on_every_node(citus, 3)
+    assert len({await node_of(citus, o) for o in orgs}) >= 2, "the organizations live on more than one node"
+    secrets_ = {org_id: await subscribe(citus, org_id, receiver.url(f"/{org_id}")) for org_id in orgs}
+    events = {org_id: await emit(citus, org_id, 4) for org_id in orgs}
+    d = engine(citus)
+    try:
+        await until(settled(citus, orgs, 12), d.run_once)
+    finally:
+        await d.aclose()
+    await asyncio.sleep(0.2)
+    got: dict[uuid.UUID, list[str]] = {}
+    for req in receiver.requests:
+        org_id = uuid.UUID(req.path.strip("/"))
+        payload = Webhook(secrets_[org_id]).verify(req.body, req.headers)  # signed with its organization's secret
+        assert payload["type"] == "employee.upserted"
+        got.setdefault(org_id, []).append(req.webhook_id)
+    assert {o: len(ids) for o, ids in got.items()} == {o: 4 for o in orgs}
+    assert len({i for ids in got.values() for i in ids}) == 12, "every delivery once"
+    rows = await delivery_rows(citus, orgs)
+    assert {(r.org_id, r.event_id) for r in rows} == {(o, e) for o, ids in events.items() for e in ids}
+
+
+async def test_the_work_of_one_organization_routes_to_one_shard(citus: Database, receiver: Receiver) -> None:
+    """With Citus told to refuse any statement that fans out to several shards, an engine
+    working for one organization fans out, claims, delivers and acknowledges: each of
+    those statements is routed to the organization's shard. Only the discovery of
+    organizations with pending work (a plain read, no locks) fans out."""
+    org_id = await make_org(citus, "Routed")
+    secret = await subscribe(citus, org_id, receiver.url())
+    await emit(citus, org_id, 2)
+    routed = Database(url=driver_url(URL))
+
+    def refuse_multi_shard(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET citus.multi_task_query_log_level = 'error'")
+        cursor.close()
+
+    event.listen(routed.engine.sync_engine, "connect", refuse_multi_shard)
+    mine, everyone = engine(routed, org_id=org_id), engine(routed)
+    try:
+        assert await mine.fan_out() == 2
+        claims = await mine.claim()
+        assert len(claims) == 2
+        assert all([await mine.deliver(c) for c in claims])
+        with pytest.raises(DBAPIError, match="multi-task query about to be executed"):
+            await everyone.fan_out()
+    finally:
+        await mine.aclose()
+        await everyone.aclose()
+        await routed.dispose()
+    assert len(receiver.requests) == 2
+    for req in receiver.requests:
+        Webhook(secret).verify(req.body, req.headers)
+    assert all(r.status == "succeeded" for r in await delivery_rows(citus, [org_id]))
+
+
+async def test_concurrent_dispatchers_never_deliver_twice(citus: Database, receiver: Receiver) -> None:
+    """Three engines, each with a pool of its own (as three worker processes), small
+    batches so that they meet on the same organizations, rows and shards."""
+    orgs = await orgs_on_every_node(citus, 2)
+    for org_id in orgs:
+        await subscribe(citus, org_id, receiver.url())
+        await emit(citus, org_id, 15)
+    dbs = [Database(url=driver_url(URL)) for _ in range(3)]
+    workers = [engine(db, batch_size=3, outbox_batch_size=4) for db in dbs]
+
+    async def loop(w: Dispatcher) -> None:
+        idle = 0
+        while idle < 3:
+            idle = 0 if await w.run_once() else idle + 1
+            await asyncio.sleep(0)
+
+    try:
+        await asyncio.gather(*(loop(w) for w in workers))
+        await until(settled(citus, orgs, 30), workers[0].run_once)
+    finally:
+        for w, db in zip(workers, dbs, strict=True):
+            await w.aclose()
+            await db.dispose()
+    ids = [r.webhook_id for r in receiver.requests]
+    assert len(ids) == 30 and len(set(ids)) == 30
+    rows = await delivery_rows(citus, orgs)
+    assert all(r.attempts == 1 for r in rows)
+
+
+async def test_a_dead_workers_lease_is_taken_over(citus: Database, receiver: Receiver) -> None:
+    org_id = await make_org(citus, "Lease")
+    await subscribe(citus, org_id, receiver.url())
+    await emit(citus, org_id)
+    dead = engine(citus, org_id=org_id, total_timeout=0.2, lease_seconds=0)  # lease: 1.2 s
+    live = engine(citus, org_id=org_id)
+    try:
+        await dead.fan_out()
+        (claim,) = await dead.claim()  # and then the process is gone
+        assert await live.claim() == [], "still leased"
+        await asyncio.sleep(1.4)
+        (taken,) = await live.claim()
+        assert taken.delivery_id == claim.delivery_id and taken.token != claim.token
+        assert await live.deliver(taken) is True
+        assert await dead.deliver(claim) is False, "a late acknowledgement is ignored"
+    finally:
+        await dead.aclose()
+        await live.aclose()
+    (row,) = await delivery_rows(citus, [org_id])
+    assert row.status == "succeeded" and row.attempts == 1
+
+
+async def test_the_worker_process_delivers_from_the_distributed_outbox(citus: Database, receiver: Receiver) -> None:
+    org_id = await make_org(citus, "Worker")
+    secret = await subscribe(citus, org_id, receiver.url())
+    await emit(citus, org_id, 3)
+    env = {
+        **os.environ,
+        "DATABASE_URL": driver_url(URL),
+        "WEBHOOK_POLL_SECONDS": "0.05",
+        "WEBHOOK_RETRY_SCALE": "0.0001",
+        "WEBHOOK_RETRY_JITTER": "0",
+        "WEBHOOK_TIMEOUT_SECONDS": "2",
+        "LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable, "-m", "service", "worker", "--once"]
+    done = await asyncio.to_thread(subprocess.run, command, cwd=ROOT, env=env, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert b"FOR UPDATE" not in done.stderr
+    assert len(receiver.requests) == 3
+    assert len({r.webhook_id for r in receiver.requests}) == 3
+    for req in receiver.requests:
+        assert Webhook(secret).verify(req.body, req.headers)["type"] == "employee.upserted"
+    assert all(r.status == "succeeded" for r in await delivery_rows(citus, [org_id]))
+
+
+async def test_score_jobs_claim_and_sweep_on_citus(citus: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A job is claimed by id (one shard); the sweep reads stale jobs across shards
+    without locks and settles each by its key."""
+    monkeypatch.setattr(jobs, "database", citus)
+    spawned: list[tuple[uuid.UUID, uuid.UUID]] = []
+    monkeypatch.setattr(jobs, "spawn", lambda org, jid: spawned.append((org, jid)))
+    org_id = await make_org(citus, "Jobs")
+    now = utcnow()
+    cycle_id, queued, lost, spent = new_id(), new_id(), new_id(), new_id()
+    async with citus.sessions() as session, session.begin():
+        session.add(Cycle(org_id=org_id, id=cycle_id, created_at=now, updated_at=now, **A_YEAR))
+        await session.flush()
+        old = now - dt.timedelta(hours=1)
+        for job_id, status, attempts in ((queued, "queued", 0), (lost, "running", 1), (spent, "running", 3)):
+            session.add(
+                ScoreJob(
+                    org_id=org_id,
+                    id=job_id,
+                    cycle_id=cycle_id,
+                    status=status,
+                    requested_by="citus-test",
+                    created_at=now if job_id == queued else old,
+                    lease_until=None if job_id == queued else old,
+                    attempts=attempts,
+                )
+            )
+    assert await jobs.claim(org_id, queued) is True
+    assert await jobs.claim(org_id, queued) is False, "one runner only"
+    await jobs.sweep()
+    assert (org_id, lost) in spawned and (org_id, spent) not in spawned
+    async with citus.sessions() as session:
+        states = dict(
+            (await session.execute(select(ScoreJob.id, ScoreJob.status).where(ScoreJob.org_id == org_id))).all()
+        )
+    assert states == {queued: "running", lost: "running", spent: "failed"}
+
+
+async def test_outbox_lag_and_a_retention_delete_read_across_shards(
+    citus: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`outbox_lag_seconds` is a plain read across shards (no lock); a retention DELETE by
+    age across organizations is a multi-shard modify, which Citus runs."""
+    import service.db
+    from service.observability import OUTBOX_LAG, SCRAPE_ERRORS, update_outbox_lag
+
+    org_id = await make_org(citus, "Lag")
+    async with citus.sessions() as session, session.begin():
+        await session.execute(
+            insert(OutboxEvent).values(
+                org_id=org_id,
+                id=new_id(),
+                event_type="employee.upserted",
+                payload=EmployeeUpserted(employee_ids=[], created=0, updated=0).dump(),
+                created_at=utcnow() - dt.timedelta(minutes=10),
+            )
+        )
+        session.add(
+            IdempotencyRecord(
+                org_id=org_id,
+                principal="citus-test",
+                key="old",
+                request_hash="x",
+                created_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
+            )
+        )
+    errors = SCRAPE_ERRORS.labels("outbox_lag_seconds")._value.get()
+    monkeypatch.setattr(service.db, "database", citus)
+    await update_outbox_lag()
+    assert SCRAPE_ERRORS.labels("outbox_lag_seconds")._value.get() == errors
+    assert OUTBOX_LAG._value.get() >= 600
+    d = engine(citus, org_id=org_id)
+    try:
+        assert await d.fan_out() == 1
+    finally:
+        await d.aclose()
+
+    async with citus.sessions() as session, session.begin():
+        cutoff = dt.datetime(2001, 1, 1, tzinfo=dt.UTC)
+        await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
+        left = await session.execute(
+            select(func.count()).select_from(IdempotencyRecord).where(IdempotencyRecord.org_id == org_id)
+        )
+        assert left.scalar_one() == 0
