@@ -12,7 +12,7 @@ CREATE INDEX CONCURRENTLY outside the migration's transaction (docs/operations.m
 again. On Citus each shard gets its own index. SQLite builds them plainly.
 
 Revision ID: 0020
-Revises: 0017
+Revises: 0019
 Create Date: 2026-12-06 17:00:00
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 from service.migrate import build_index_concurrently
 
 revision = "0020"
-down_revision = "0017"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
