@@ -11,10 +11,13 @@ Choices where SPEC is silent:
 - the owner defaults to the employee's manager, else to the caller's own employee record
   (a manager-less employee's plan is followed by whoever made it); a caller without one
   (an admin token) names the owner;
-- a review meeting linked to a plan must be about the plan's employee, and readable by
-  the caller; copying its improvement actions copies the ones the employee owns (their
-  own actions; a manager's action stays in the meeting) with the status mapped as is
-  (open, in_progress, done);
+- a review meeting linked to a plan must be readable by the caller and about the plan's
+  employee, or give them an improvement action (a meeting on a manager's objective often
+  hands actions to the team); copying its improvement actions copies the ones the
+  employee owns (their own actions; a manager's action stays in the meeting) with the
+  status mapped as is (open, in_progress, done). Without a meeting named, a nomination's
+  plan links the latest meeting about the nominee (their evaluation or objectives of the
+  cycle), by the day it was held;
 - a nomination's plan is `active` when the nomination is approved or finalized, `draft`
   while it is a draft; a declined nomination gets none (409).
 """
@@ -189,13 +192,16 @@ async def _owner(ctx: Ctx, employee: Employee, owner_id: uuid.UUID | None, field
 
 async def _meeting(ctx: Ctx, meeting_id: uuid.UUID, employee_id: uuid.UUID, field: str) -> ReviewMeeting:
     """A review meeting named in a body: 422 unless it exists, the caller may read it and
-    it is about the plan's employee."""
+    it is about the plan's employee or gives them an improvement action."""
     try:
         meeting, _ = await reviews.get_meeting(ctx, meeting_id)
     except NotFound:
         raise ValidationFailed.field(field, "no such review meeting") from None
-    if meeting.employee_id != employee_id:
-        raise ValidationFailed.field(field, "the review meeting is not about the plan's employee")
+    owners = {str(a.get("owner_id")) for a in meeting.improvement_plan or []}
+    if meeting.employee_id != employee_id and str(employee_id) not in owners:
+        raise ValidationFailed.field(
+            field, "the review meeting is not about the plan's employee nor gives them an action"
+        )
     return meeting
 
 

@@ -95,13 +95,17 @@ async def test_copy_improvement_actions_owned_by_the_employee(team: Tenant):
     ]
     assert all(i["source"]["review_meeting_id"] == w["meeting"]["id"] for i in actions)
     assert plan["review_meeting_id"] == w["meeting"]["id"]
-    # a meeting about someone else is refused
+    # a meeting about someone else is refused, unless it gives the employee an action
     resp = await t.client.post(
         DP,
         headers=t.hr,
         json={"employee_id": t.employees["bob"]["id"], "title": "x", "review_meeting_id": w["meeting"]["id"]},
     )
     assert resp.status_code == 422, resp.text
+    lead = await make_plan_for(
+        t, "lead", headers=t.employee("boss"), review_meeting_id=w["meeting"]["id"], copy_improvement_actions=True
+    )
+    assert [i["title"] for i in lead["items"]] == ["Book a coaching slot"]
 
 
 async def test_nomination_plan_links_copies_and_refuses_twice(team: Tenant):
