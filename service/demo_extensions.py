@@ -25,6 +25,10 @@ async def load_extensions(session: AsyncSession, org_id: uuid.UUID, make_id: Cal
 
     await incentives_demo.load(session, org_id, make_id)  # runs the Q4 bonus on the final scores
     await session.flush()
+    from service.development import demo as development_demo
+
+    await development_demo.load(session, org_id, make_id)  # a nominee's plan, after the review meeting
+    await session.flush()
     from service.webhooks import demo as webhooks_demo
 
     await webhooks_demo.load(session, org_id, make_id)

@@ -4,6 +4,7 @@
 def load_all() -> None:
     import service.auth.models  # noqa: F401
     import service.cycles.models  # noqa: F401
+    import service.development.models  # noqa: F401
     import service.evaluations.models  # noqa: F401
     import service.incentives.models  # noqa: F401
     import service.kit.models  # noqa: F401

@@ -157,6 +157,41 @@ async def _evaluation_part(t: Tenant, other: Tenant) -> dict[str, str]:
     return adopt({**w.ids, "cal": cal, "meeting": meeting}, EVALUATION_KEYS)
 
 
+async def _development_part(t: Tenant, ids: dict[str, str]) -> dict[str, str]:
+    """Alice's development plan (followed by lead, her manager) with one item, following
+    up the evaluation's review meeting."""
+    return await _alice_plan(t, review_meeting_id=ids["meeting"])
+
+
+async def _alice_plan(t: Tenant, **fields: Any) -> dict[str, str]:
+    """Alice's active plan with one training item: its id (`dplan`) and the item's (`ditem`)."""
+    resp = await t.client.post(
+        "/api/v1/development-plans",
+        headers=t.hr,
+        json={
+            "employee_id": t.employees["alice"]["id"],
+            "title": "Grow into a lead role",
+            "status": "active",
+            "items": [{"kind": "training", "title": "Negotiation course", "due_date": "2027-02-01"}],
+            **fields,
+        },
+    )
+    assert resp.status_code == 201, resp.text
+    return {"dplan": resp.json()["id"], "ditem": resp.json()["items"][0]["id"]}
+
+
+async def development_world(client: httpx.AsyncClient) -> World:
+    """Alice's development plan (as in the shared world, without the meeting) and a draft
+    nomination of hers without a plan."""
+    from tests.development.conftest import nominations
+
+    t = await fast_team(client, "boss", "lead", "alice")
+    cycle = await make_cycle(t)
+    ids = {**people(t), "dev_cycle": cycle["id"], **await _alice_plan(t)}
+    [ids["nomination"]] = await nominations(t, cycle, "alice", status="draft")
+    return World(tenant=t, other=await new_tenant(client, "Other Org"), ids=ids)
+
+
 async def _pay_values(t: Tenant) -> tuple[str, ...]:
     values: set[str] = set()
     for path in ("/api/v1/employees?limit=500", "/api/v1/incentive-results?limit=500"):
@@ -183,6 +218,7 @@ async def build_shared(client: httpx.AsyncClient) -> World:
     ids["obj_submitted"] = todo["id"]
     ids.update(adopt((await incentive_matrix.build_world(t, other)).ids, INCENTIVE_KEYS))
     ids.update(await _evaluation_part(t, other))
+    ids.update(await _development_part(t, ids))
     ids["dep"] = await _post_id(t, "/api/v1/departments", {"name": "E-commerce", "head_id": ids["alice"]})
     settings = await t.client.patch(
         "/api/v1/organization",
@@ -273,6 +309,8 @@ async def _fresh(client: httpx.AsyncClient, key: Hashable) -> World:
     domain, stage = key  # type: ignore[misc]
     if domain == "okr":
         return await okr_world(client, stage)
+    if domain == "development":
+        return await development_world(client)
     if domain == "incentives" and stage != "nomination":
         return await incentive_world(client, stage)
     if domain == "directory":  # what the directory and cycle mutations name, and nothing else

@@ -399,6 +399,7 @@ QUERIES = [
     one("incentive_result", ID, RESULT, "GET /api/v1/incentive-results/{res_final}", {"id": "{res_final}"}),
     one("incentive_result.draft", ID, RESULT, "GET /api/v1/incentive-results/{res_draft}", {"id": "{res_draft}"}),
     many("nominations", f"id employeeId inputs employee {{ {EMP} }}", "GET /api/v1/nominations"),
+    many("development_plans", "id employeeId ownerId items { id status }", "GET /api/v1/development-plans"),
     many("payroll_incentive_results", "id employeeId amountMinor amount", "GET /api/v1/payroll/incentive-results"),
 ]
 
@@ -586,6 +587,8 @@ U, S = "ID!", "String"
 OBJ_PROBE = "/api/v1/objectives/{obj_pub}"
 EV_PROBE = "/api/v1/evaluations/{ev}"
 RESULTS_OF = "/api/v1/incentive-results?plan_id="
+DEV_MAKERS = (*STAFF, *MANAGERS)  # alice's plan: lead is her manager and its owner
+DEVELOPMENT = ("development", "plan")
 
 
 def objective_action(action: str, allowed: tuple[str, ...], state: str, run_as: str, **extra: Any) -> Mutation:
@@ -1183,6 +1186,63 @@ MUTATIONS = [
         ("hr",),
         "/api/v1/nominations/{nomination}",
         body={"comment": "not this year"},
+    ),
+    # development plans (alice's, followed by lead; the nomination is alice's draft one)
+    m(
+        "create_development_plan",
+        {"input": "DevelopmentPlanInput!"},
+        "id ownerId",
+        {"input": {"employee_id": "{alice}", "title": "Lead the Q1 launch"}},
+        "POST /api/v1/development-plans",
+        DEV_MAKERS,
+        DEVELOPMENT,
+        ("boss",),
+        "/api/v1/development-plans?employee_id={alice}",
+    ),
+    m(
+        "update_development_plan",
+        {"id": U, "input": "DevelopmentPlanInput!"},
+        "id goals",
+        {"id": "{dplan}", "input": {"goals": ["Present at the offsite"]}},
+        "PATCH /api/v1/development-plans/{dplan}",
+        DEV_MAKERS,
+        DEVELOPMENT,
+        ("lead",),
+        "/api/v1/development-plans/{dplan}",
+    ),
+    m(
+        "add_development_plan_item",
+        {"plan_id": U, "input": "DevelopmentItemInput!"},
+        "id status",
+        {"plan_id": "{dplan}", "input": {"kind": "mentoring", "title": "Weekly 1:1"}},
+        "POST /api/v1/development-plans/{dplan}/items",
+        DEV_MAKERS,
+        DEVELOPMENT,
+        ("boss",),
+        "/api/v1/development-plans/{dplan}",
+    ),
+    m(
+        "update_development_plan_item",
+        {"id": U, "input": "DevelopmentItemInput!"},
+        "id status completedAt",
+        {"id": "{ditem}", "input": {"status": "done"}},
+        "PATCH /api/v1/development-plans/{dplan}/items/{ditem}",
+        (*DEV_MAKERS, "alice"),
+        DEVELOPMENT,
+        ("alice",),
+        "/api/v1/development-plans/{dplan}",
+    ),
+    m(
+        "create_nomination_development_plan",
+        {"nomination_id": U},
+        "id nominationId",
+        {"nomination_id": "{nomination}"},
+        "POST /api/v1/nominations/{nomination}/development-plan",
+        DEV_MAKERS,
+        DEVELOPMENT,
+        ("lead",),
+        "/api/v1/nominations/{nomination}",
+        body=None,
     ),
     m(
         "acknowledge_incentive_result",

@@ -337,6 +337,7 @@ query($job: ID!, $evaluation: ID!) {{
   incentivePlans(first: 5) {{ nodes {{ {N} }} }}
   incentiveResults(first: 5) {{ nodes {{ {N} }} }}
   nominations(first: 5) {{ nodes {{ {N} }} }}
+  developmentPlans(first: 5) {{ nodes {{ {N} items {{ {N} }} }} }}
   payrollIncentiveResults(first: 5) {{ nodes {{ {N} }} }}
 }}
 """

@@ -6,7 +6,8 @@ annotations needs that layer):
     kit          service.kit.*          (written once, used by every module)
     auth         service.auth.*         (tokens, the request context, dependencies)
     authz        service.authz.*        (who may do what, and its enforcement)
-    domains      org, cycles, okr, kpi, scoring, evaluations, incentives, webhooks, scim, audit, tasks
+    domains      org, cycles, okr, kpi, scoring, evaluations, incentives, development, webhooks, scim,
+                 audit, tasks
     web          service.web.*, service.graphql.*, every api.py and gql*.py, the entry points
 
 A layer imports only from the layers below it. Domain service modules (everything in a
@@ -24,7 +25,20 @@ import pytest
 
 SERVICE = Path(__file__).resolve().parents[1] / "service"
 FOUNDATION = {"config", "types", "errors", "principal", "db", "observability"}
-DOMAINS = {"org", "cycles", "okr", "kpi", "scoring", "evaluations", "incentives", "webhooks", "scim", "audit", "tasks"}
+DOMAINS = {
+    "org",
+    "cycles",
+    "okr",
+    "kpi",
+    "scoring",
+    "evaluations",
+    "incentives",
+    "development",
+    "webhooks",
+    "scim",
+    "audit",
+    "tasks",
+}
 RANK = {"foundation": 0, "kit": 1, "auth": 2, "authz": 3, "domain": 4, "web": 5}
 WEB_FRAMEWORKS = {"fastapi", "starlette", "strawberry"}
 # A domain's adapters to the outside: they speak HTTP, GraphQL or SCIM on purpose, and sit

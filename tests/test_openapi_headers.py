@@ -33,6 +33,7 @@ IDS = {
     "plan_id": "plan_d",
     "result_id": "res_final",
     "nomination_id": "nomination",
+    "development_plan_id": "dplan",
 }
 
 

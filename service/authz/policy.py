@@ -542,3 +542,46 @@ def pull_payroll(p: Principal) -> Decision:
 def acknowledge_payroll(p: Principal) -> Decision:
     """Record payroll's reference for a finalized result: `payroll:ack` clients, hr/admin."""
     return _allow(is_staff(p) or p.has_scope("payroll:ack"))
+
+
+# --- development plans ---------------------------------------------------------------------
+# Relations are to the plan's employee; `is_owner` says the caller is the plan's owner (who
+# follows it with the employee, whoever they report to). No integration scope covers plans.
+
+
+def list_development_plans(p: Principal) -> Decision:
+    """The collection; its rows are filtered by `read_development_plan`."""
+    return _allow(is_person(p))
+
+
+def read_development_plan(p: Principal, relation: Relation, is_owner: bool) -> Decision:
+    """The employee, their managers, the plan's owner, hr/admin and auditors."""
+    if not is_person(p):
+        return Decision.HIDE
+    if reads_everything(p) or relation in (Relation.SELF, Relation.MANAGER) or is_owner:
+        return Decision.ALLOW
+    return Decision.HIDE
+
+
+def create_development_plan(p: Principal, relation: Relation) -> Decision:
+    """Make a plan for someone (directly or from their nomination): hr/admin for anyone,
+    a manager for their subtree; the employee sees their own plans but does not make them."""
+    if is_person(p) and (is_staff(p) or relation is Relation.MANAGER):
+        return Decision.ALLOW
+    return Decision.FORBID if read_development_plan(p, relation, False).allowed else Decision.HIDE
+
+
+def write_development_plan(p: Principal, relation: Relation, is_owner: bool) -> Decision:
+    """Change a plan and its items, add items: hr/admin, the employee's managers, the
+    owner. The employee reads it (and moves their items along: `update_development_item`)."""
+    if is_person(p) and (is_staff(p) or relation is Relation.MANAGER or is_owner):
+        return Decision.ALLOW
+    return Decision.FORBID if read_development_plan(p, relation, is_owner).allowed else Decision.HIDE
+
+
+def update_development_item(p: Principal, relation: Relation, is_owner: bool, status_only: bool) -> Decision:
+    """Change an item: whoever writes the plan; the employee too, when the change is the
+    item's `status` alone (they report their progress)."""
+    if is_person(p) and relation is Relation.SELF and status_only:
+        return Decision.ALLOW
+    return write_development_plan(p, relation, is_owner)

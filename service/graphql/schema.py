@@ -28,6 +28,7 @@ from strawberry.types.unset import UNSET
 
 from service.config import get_settings
 from service.cycles.gql import CycleMutation, CycleQuery
+from service.development.gql import DevelopmentMutation, DevelopmentQuery
 from service.errors import DomainError, http_problem
 from service.evaluations.gql import EvaluationMutation, EvaluationQuery
 from service.graphql.common import SCALARS, camel
@@ -106,7 +107,17 @@ class DomainErrors(SchemaExtension):
 
 
 @strawberry.type(description="What can be read: each list a Relay connection, each object also by `node(id:)`")
-class Query(NodeQuery, OrgQuery, CycleQuery, KpiQuery, OkrQuery, ScoringQuery, EvaluationQuery, IncentiveQuery):
+class Query(
+    NodeQuery,
+    OrgQuery,
+    CycleQuery,
+    KpiQuery,
+    OkrQuery,
+    ScoringQuery,
+    EvaluationQuery,
+    IncentiveQuery,
+    DevelopmentQuery,
+):
     pass
 
 
@@ -115,7 +126,14 @@ class Query(NodeQuery, OrgQuery, CycleQuery, KpiQuery, OkrQuery, ScoringQuery, E
     "`expectedVersion` (REST's If-Match)"
 )
 class Mutation(
-    OrgMutation, CycleMutation, KpiMutation, OkrMutation, ScoringMutation, EvaluationMutation, IncentiveMutation
+    OrgMutation,
+    CycleMutation,
+    KpiMutation,
+    OkrMutation,
+    ScoringMutation,
+    EvaluationMutation,
+    IncentiveMutation,
+    DevelopmentMutation,
 ):
     pass
 

@@ -61,9 +61,11 @@ ENUM_VALUES: dict[str, dict[str, str]] = {
         "interview_acknowledgement": "An interview outcome waits for the caller's acknowledgement",
         "calibration": "An open calibration session waits for hr or admin",
         "check_in_overdue": "A key result the caller owns is owed a check-in",
+        "development_item": "An item of an active development plan of the caller's (or that they own) is due soon",
     },
     "TaskSubjectKind": {
         "peer_request": "A peer feedback request",
+        "development_plan_item": "An item of a development plan",
         "interview": "An interview",
         "key_result": "A key result",
     },
@@ -99,6 +101,24 @@ ENUM_VALUES: dict[str, dict[str, str]] = {
         "calibrated": "Calibrated: the score is settled, waiting for finalization",
         "finalized": "Final: the result is of record",
         "acknowledged": "The employee acknowledged the result",
+    },
+    "DevelopmentPlanStatus": {
+        "draft": "Being prepared: nothing is due yet",
+        "active": "Followed: its items are due",
+        "completed": "Completed",
+        "cancelled": "Cancelled",
+    },
+    "DevelopmentItemKind": {
+        "training": "A training course or programme",
+        "goal": "A goal to reach",
+        "action": "An action to take (one copied from a review meeting's improvement plan, for instance)",
+        "mentoring": "Mentoring or coaching",
+    },
+    "DevelopmentItemStatus": {
+        "open": "Not started",
+        "in_progress": "Under way",
+        "done": "Done",
+        "cancelled": "Dropped",
     },
     "ImprovementActionStatus": {
         "open": "Not started",

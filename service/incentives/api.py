@@ -252,7 +252,7 @@ async def list_nominations(
         ctx, pages, plan_id=plan_id, employee_id=employee_id, cycle_id=cycle_id, kind=kind, status=status
     )
     return PageOut[NominationRead](
-        items=[nominations.nomination_read(r) for r in page.items], next_cursor=page.next_cursor
+        items=await nominations.nomination_reads(ctx, page.items), next_cursor=page.next_cursor
     )
 
 
@@ -262,7 +262,7 @@ async def get_nomination(ctx: RequestCtx, nomination_id: uuid.UUID, response: Re
     """One nomination with the inputs that led to it."""
     r = await nominations.get_nomination(ctx, nomination_id)
     set_etag(response, r.version)
-    return nominations.nomination_read(r)
+    return (await nominations.nomination_reads(ctx, [r]))[0]
 
 
 @router.post("/nominations/{nomination_id}/{decision}", response_model=NominationRead, tags=NOMINATIONS)
@@ -278,7 +278,7 @@ async def decide_nomination(
     """Approves, declines or finalizes a nomination (hr and admin)."""
     r = await nominations.decide(ctx, nomination_id, decision, body.comment if body else None, if_match)
     set_etag(response, r.version)
-    return nominations.nomination_read(r)
+    return (await nominations.nomination_reads(ctx, [r]))[0]
 
 
 # --- payroll -------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from service.auth.context import Ctx
 from service.authz import policy
 from service.cycles.gql import CycleType
 from service.cycles.models import Cycle
+from service.development.gql import DevelopmentPlanType, plan_of
 from service.graphql.common import (
     CHILD_CYCLES,
     JSON,
@@ -31,6 +32,7 @@ from service.graphql.common import (
     enum_type,
     input_dict,
     list_arguments,
+    nodes_connection,
     order_argument,
     order_input,
     page_params,
@@ -213,6 +215,8 @@ class NominationType(Entity):
     declined_at: dt.datetime | None
     declined_by: str | None
     finalized_at: dt.datetime | None
+    development_plan_id: uuid.UUID | None
+    review_meeting_id: uuid.UUID | None
     version: int = strawberry.field(description=VERSION)
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -220,6 +224,10 @@ class NominationType(Entity):
     @strawberry.field(description="null for callers that may not read the directory")
     async def employee(self, info: Context) -> EmployeeType | None:
         return await _employee(info, self.employee_id)
+
+    @strawberry.field(description="The development plan made for the nomination; null when none")
+    async def development_plan(self, info: Context) -> DevelopmentPlanType | None:
+        return await plan_of(info, self.development_plan_id)
 
     @staticmethod
     def of(read: NominationRead) -> NominationType:
@@ -229,7 +237,7 @@ class NominationType(Entity):
     async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[NominationType | None]:
         async def fetch(key: NodeKey) -> NominationType:
             row = await nominations.get_nomination(info.context.ctx, key.id)
-            return NominationType.of(nominations.nomination_read(row))
+            return NominationType.of((await nominations.nomination_reads(info.context.ctx, [row]))[0])
 
         return await by_service(keys, fetch)
 
@@ -438,7 +446,8 @@ class IncentiveQuery:
             kind=plain(kind),
             status=plain(status),
         )
-        return connection(page, lambda r: NominationType.of(nominations.nomination_read(r)), params)
+        reads = await nominations.nomination_reads(info.context.ctx, page.items)
+        return nodes_connection(page, [NominationType.of(r) for r in reads], params)
 
     @strawberry.field(
         description="The payroll feed: finalized money results in sequence order; `after` is "
@@ -574,7 +583,7 @@ class IncentiveMutation:
         row = await nominations.decide(
             info.context.ctx, ref(id, NominationType), plain(decision), comment, expected=IfMatch.of(expected_version)
         )
-        return NominationType.of(nominations.nomination_read(row))
+        return NominationType.of((await nominations.nomination_reads(info.context.ctx, [row]))[0])
 
     @strawberry.mutation(description="Payroll acknowledges a finalized result with its reference")
     async def acknowledge_incentive_result(

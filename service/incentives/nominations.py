@@ -11,8 +11,10 @@ rows are incentive results, so `/incentive-results` lists them too (`kind=nomina
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from service.auth.context import Ctx
+from service.development import repository as development
 from service.errors import NotFound
 from service.incentives import results
 from service.incentives.models import IncentiveResult
@@ -23,7 +25,12 @@ from service.kit.pagination import Page, PageParams
 DECISIONS = ("approve", "decline", "finalize")
 
 
-def nomination_read(r: IncentiveResult) -> NominationRead:
+def nomination_read(
+    r: IncentiveResult, links: dict[uuid.UUID, tuple[uuid.UUID, uuid.UUID | None]] | None = None
+) -> NominationRead:
+    """The read model; `links` holds the development plan (and its review meeting) of
+    the nominations that have one (`nomination_reads` reads them for a page at once)."""
+    plan_id, meeting_id = (links or {}).get(r.id, (None, None))
     return NominationRead(
         id=r.id,
         plan_id=r.plan_id,
@@ -39,10 +46,18 @@ def nomination_read(r: IncentiveResult) -> NominationRead:
         declined_at=r.declined_at,
         declined_by=r.declined_by,
         finalized_at=r.finalized_at,
+        development_plan_id=plan_id,
+        review_meeting_id=meeting_id,
         version=r.version,
         created_at=r.created_at,
         updated_at=r.updated_at,
     )
+
+
+async def nomination_reads(ctx: Ctx, rows: Sequence[IncentiveResult]) -> list[NominationRead]:
+    """The read models of many nominations, their development plan links in one query."""
+    links = await development.nomination_links(ctx.session, ctx.org_id, [r.id for r in rows])
+    return [nomination_read(r, links) for r in rows]
 
 
 async def list_nominations(

@@ -482,6 +482,12 @@ class NominationRead(Output):
     declined_at: dt.datetime | None
     declined_by: str | None
     finalized_at: dt.datetime | None
+    development_plan_id: uuid.UUID | None = Field(
+        None, description="The development plan made for the nomination; null when none"
+    )
+    review_meeting_id: uuid.UUID | None = Field(
+        None, description="The review meeting whose improvement plan the development plan follows up; null when none"
+    )
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime

@@ -46,6 +46,9 @@ EVENT_TYPES = frozenset(
         "calibration.finalized",
         "incentive.finalized",
         "nomination.decided",
+        "development_plan.created",
+        "development_plan.status_changed",
+        "development_plan.item_status_changed",
         "cycle.status_changed",
         "employee.upserted",
     }

@@ -26,6 +26,7 @@ NODE_TYPES = {
     "interview": "Interview",
     "calibration": "Calibration",
     "key_result": "KeyResult",
+    "development_plan_item": "DevelopmentPlanItem",
 }
 
 

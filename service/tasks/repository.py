@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.cycles.models import Cycle
+from service.development.models import DevelopmentPlan, DevelopmentPlanItem
 from service.evaluations.models import CalibrationSession, Evaluation, Interview, PeerRequest
 from service.kit import hierarchy
 from service.okr.models import CheckIn, KeyResult, Objective
@@ -174,3 +175,37 @@ async def official_results(
     if len(people) <= 500:
         stmt = stmt.where(ScoreRecord.employee_id.in_(people))
     return {(r.cycle_id, r.employee_id) for r in await session.execute(stmt)}
+
+
+async def development_items_due(
+    session: AsyncSession, org_id: uuid.UUID, me: uuid.UUID, until: dt.date, open_statuses: Iterable[str]
+) -> Sequence[Any]:
+    """Open items of active development plans due by `until` (overdue ones included), of
+    plans the caller is the employee or the owner of; with the employee's name."""
+    stmt = (
+        select(
+            DevelopmentPlanItem.id,
+            DevelopmentPlanItem.plan_id,
+            DevelopmentPlanItem.title,
+            DevelopmentPlanItem.due_date,
+            DevelopmentPlan.employee_id,
+            DevelopmentPlan.cycle_id,
+            Employee.given_name,
+            Employee.family_name,
+        )
+        .join(
+            DevelopmentPlan,
+            (DevelopmentPlan.org_id == DevelopmentPlanItem.org_id)
+            & (DevelopmentPlan.id == DevelopmentPlanItem.plan_id),
+        )
+        .join(Employee, (Employee.org_id == DevelopmentPlan.org_id) & (Employee.id == DevelopmentPlan.employee_id))
+        .where(
+            DevelopmentPlanItem.org_id == org_id,
+            DevelopmentPlan.status == "active",
+            DevelopmentPlanItem.status.in_(list(open_statuses)),
+            DevelopmentPlanItem.due_date.is_not(None),
+            DevelopmentPlanItem.due_date <= until,
+            or_(DevelopmentPlan.employee_id == me, DevelopmentPlan.owner_id == me),
+        )
+    )
+    return (await session.execute(stmt)).all()

@@ -18,8 +18,11 @@ TaskKind = Literal[
     "interview_acknowledgement",
     "calibration",
     "check_in_overdue",
+    "development_item",
 ]
-TaskSubjectKind = Literal["objective", "peer_request", "evaluation", "interview", "calibration", "key_result"]
+TaskSubjectKind = Literal[
+    "objective", "peer_request", "evaluation", "interview", "calibration", "key_result", "development_plan_item"
+]
 
 
 class TaskSubject(Output):

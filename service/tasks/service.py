@@ -64,8 +64,19 @@ KINDS = (
     "interview_acknowledgement",
     "calibration",
     "check_in_overdue",
+    "development_item",
 )
-SUBJECT_KINDS = ("objective", "peer_request", "evaluation", "interview", "calibration", "key_result")
+SUBJECT_KINDS = (
+    "objective",
+    "peer_request",
+    "evaluation",
+    "interview",
+    "calibration",
+    "key_result",
+    "development_plan_item",
+)
+DEVELOPMENT_WINDOW_DAYS = 14
+DEVELOPMENT_OPEN = ("open", "in_progress")
 ACKNOWLEDGEABLE = ("finalized", "acknowledged")  # the evaluation states an interview is signed in
 ORDER = SortSpec(((SortKey("due", kind="date", nullable=True), False), (SortKey("kind"), False)))
 
@@ -253,6 +264,24 @@ async def tasks_of(ctx: Ctx) -> list[Task]:
             )
             pending.append((task, kr.cycle_id, kr.owner_id, True))
 
+    # development_item: the employee and the plan's owner follow the plan's items
+    unlocked: list[Task] = []
+    if policy.update_development_item(p, Relation.SELF, False, True).allowed:
+        until = today + dt.timedelta(days=DEVELOPMENT_WINDOW_DAYS)
+        for it in await repo.development_items_due(session, org, me, until, DEVELOPMENT_OPEN):
+            title = f"Development item '{it.title}'"
+            unlocked.append(
+                Task(
+                    "development_item",
+                    "development_plan_item",
+                    it.id,
+                    title if it.employee_id == me else f"{title} of {_name(it)}",
+                    it.due_date,
+                    it.cycle_id,
+                    f"PATCH /api/v1/development-plans/{it.plan_id}/items/{it.id}",
+                )
+            )
+
     locked_people = {e for _, _, e, _ in pending if e is not None}
     chains = {c for _, cycle, e, _ in pending if e is not None for c in locks.chain(cycle)}
     locks.official = await repo.official_results(session, org, chains, locked_people)
@@ -260,7 +289,7 @@ async def tasks_of(ctx: Ctx) -> list[Task]:
         task
         for task, cycle, employee, rolls_up in pending
         if not (locks.closed(cycle) if employee is None else locks.locked(cycle, employee, rolls_up))
-    ]
+    ] + unlocked
 
 
 async def my_tasks(ctx: Ctx, params: PageParams) -> Page[Task]:

@@ -85,6 +85,7 @@ def create_app() -> FastAPI:
     from service.audit.api import router as audit_router
     from service.auth.api import router as clients_router
     from service.cycles.api import router as cycles_router
+    from service.development.api import router as development_router
     from service.evaluations.api import router as evaluations_router
     from service.graphql.schema import graphql_router
     from service.incentives.api import router as incentives_router
@@ -106,6 +107,8 @@ def create_app() -> FastAPI:
     app.include_router(evaluations_router)
     app.include_router(audit_router)
     app.include_router(webhooks_router)
+    # before incentives: POST /nominations/{id}/development-plan is not a decision
+    app.include_router(development_router)
     app.include_router(incentives_router)
     app.include_router(tasks_router)
     app.include_router(graphql_router, prefix="/graphql", include_in_schema=False)

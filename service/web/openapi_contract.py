@@ -44,6 +44,7 @@ from fastapi.openapi.utils import _get_api_route_for_openapi
 
 from service.auth import api as auth
 from service.cycles import schemas as cycles
+from service.development import schemas as development
 from service.evaluations import schemas as evaluations
 from service.incentives import schemas as incentives
 from service.kit.outbox import EVENT_TYPES
@@ -92,6 +93,11 @@ TAGS: dict[str, tuple[str, str]] = {
     "service.incentives.api": (
         "incentives",
         "Incentive plans, their results in exact minor units, nominations, and the payroll feed.",
+    ),
+    "service.development.api": (
+        "development",
+        "Development plans (goals, training, actions, mentoring) with an owner who follows them, made for a "
+        "nomination and linked to a review meeting's improvement plan.",
     ),
     "service.webhooks.api": (
         "webhooks",
@@ -142,6 +148,9 @@ _ALIASES: list[tuple[str, Any]] = [
     ("IncentiveResultKind", incentives.ResultKind),
     ("NominationKind", incentives.NominationKind),
     ("BonusBasis", incentives.BonusBasis),
+    ("DevelopmentPlanStatus", development.PlanStatus),
+    ("DevelopmentItemKind", development.ItemKind),
+    ("DevelopmentItemStatus", development.ItemStatus),
     ("DeliveryStatus", webhooks.DeliveryStatus),
     ("ClientScope", auth.Scope),
 ]

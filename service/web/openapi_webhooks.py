@@ -24,6 +24,7 @@ from pydantic.json_schema import models_json_schema
 
 # Each domain's payload models register themselves when their module is imported.
 from service.cycles import events as cycles_events
+from service.development import events as development_events
 from service.evaluations import events as evaluations_events
 from service.incentives import events as incentives_events
 from service.kit import events
@@ -37,6 +38,7 @@ TAG = "webhooks"
 REF = "#/components/schemas/"
 EVENT_MODULES = (
     cycles_events,
+    development_events,
     evaluations_events,
     incentives_events,
     kpi_events,

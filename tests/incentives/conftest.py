@@ -119,9 +119,11 @@ async def pull_all(
             return items, cursor
 
 
-async def nominate(t: Tenant, plan: dict[str, Any], *who: str) -> list[str]:
-    """Draft promotion-track nominations on `plan`, written as an okr_breakthrough run
-    writes them (without the scores and objectives a run would need)."""
+async def nominate(
+    t: Tenant, plan: dict[str, Any], *who: str, kind: str = "promotion_track", status: str = "draft"
+) -> list[str]:
+    """Nominations on `plan` (draft promotion-track ones unless told), written as an
+    okr_breakthrough run writes them (without the scores and objectives a run would need)."""
     now, ids = dt.datetime.now(dt.UTC), []
     async with database.sessions() as session:
         for key in who:
@@ -133,8 +135,8 @@ async def nominate(t: Tenant, plan: dict[str, Any], *who: str) -> list[str]:
                     plan_id=uuid.UUID(plan["id"]),
                     employee_id=uuid.UUID(t.employees[key]["id"]),
                     kind="nomination",
-                    status="draft",
-                    nomination="promotion_track",
+                    status=status,
+                    nomination=kind,
                     period_start=dt.date(2026, 10, 1),
                     period_end=dt.date(2026, 12, 31),
                     inputs={"score": {"rating": "A"}},

@@ -18,6 +18,11 @@ from sqlalchemy import select
 
 from service.cycles.events import CycleStatusChanged
 from service.db import database
+from service.development.events import (
+    DevelopmentPlanCreated,
+    DevelopmentPlanItemStatusChanged,
+    DevelopmentPlanStatusChanged,
+)
 from service.evaluations.events import (
     CalibrationFinalized,
     CalibrationFinalizedResult,
@@ -182,6 +187,22 @@ SAMPLES: list[EventPayload] = [
         to_status="review",
         reason=None,
         actor="u-hr",
+    ),
+    DevelopmentPlanCreated(
+        plan_id=_id(),
+        employee_id=_id(),
+        owner_id=_id(),
+        cycle_id=_id(),
+        nomination_id=_id(),
+        review_meeting_id=None,
+        status="active",
+        actor="u-manager",
+    ),
+    DevelopmentPlanStatusChanged(
+        plan_id=_id(), employee_id=_id(), old_status="draft", new_status="active", actor="u-manager"
+    ),
+    DevelopmentPlanItemStatusChanged(
+        plan_id=_id(), item_id=_id(), employee_id=_id(), old_status="open", new_status="done", actor="u-alice"
     ),
     EmployeeUpserted(employee_ids=[_id()], created=0, updated=1, source="scim"),
 ]
