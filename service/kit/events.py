@@ -45,6 +45,7 @@ EVENT_TYPES = frozenset(
         "evaluation.acknowledged",
         "calibration.finalized",
         "incentive.finalized",
+        "nomination.created",
         "nomination.decided",
         "cycle.status_changed",
         "employee.upserted",
