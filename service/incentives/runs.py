@@ -121,7 +121,7 @@ def score_facts(scored: scoring.Scored) -> calc.ScoreFacts:
             title=o.get("title") or "",
             type=o.get("type") or "",
             score=_dec(o.get("score")),
-            weight=_dec(o.get("weight")) or calc.ONE,
+            weight=calc.ONE if o.get("weight") is None else Decimal(str(o["weight"])),
         )
         for o in components.get("okr", {}).get("objectives", [])
     )
