@@ -44,6 +44,14 @@ Pages = Annotated[PageParams, Depends(page_params)]
 PLANS: list[str | Enum] = ["incentive-plans"]
 RESULTS: list[str | Enum] = ["incentive-results"]
 NOMINATIONS: list[str | Enum] = ["nominations"]
+# The filter by what a nomination is for, under its one name and under the deprecated ones.
+NominationKindQuery = Annotated[
+    NominationKind | None, Query(description="Only nominations for this: promotion_track or training")
+]
+OldNominationKindQuery = Annotated[
+    NominationKind | None,
+    Query(description="The same as `nomination_kind`; deprecated, use `nomination_kind`", deprecated=True),
+]
 PAYROLL: list[str | Enum] = ["payroll"]
 
 
@@ -150,7 +158,8 @@ async def list_incentive_results(
     cycle_id: uuid.UUID | None = None,
     status: ResultStatus | None = None,
     kind: ResultKind | None = None,
-    nomination: NominationKind | None = None,
+    nomination_kind: NominationKindQuery = None,
+    nomination: OldNominationKindQuery = None,
     department_id: Annotated[uuid.UUID | None, Query(description="the employee's department")] = None,
     manager_id: lists.ManagerFilter = None,
     subtree: Annotated[bool, lists.SUBTREE] = False,
@@ -173,7 +182,7 @@ async def list_incentive_results(
         status=status,
         kind=kind,
         cycle_id=cycle_id,
-        nomination=nomination,
+        nomination=nominations.one_kind(nomination_kind, nomination, "nomination"),
         department_id=department_id,
         manager_id=manager_id,
         subtree=subtree,
@@ -243,13 +252,20 @@ async def list_nominations(
     plan_id: uuid.UUID | None = None,
     employee_id: uuid.UUID | None = None,
     cycle_id: uuid.UUID | None = None,
-    kind: NominationKind | None = None,
+    nomination_kind: NominationKindQuery = None,
+    kind: OldNominationKindQuery = None,
     status: ResultStatus | None = None,
 ) -> PageOut[NominationRead]:
     """Nominations for the promotion track or training from OKR breakthrough plans,
     optionally of one plan, employee or cycle."""
     page = await nominations.list_nominations(
-        ctx, pages, plan_id=plan_id, employee_id=employee_id, cycle_id=cycle_id, kind=kind, status=status
+        ctx,
+        pages,
+        plan_id=plan_id,
+        employee_id=employee_id,
+        cycle_id=cycle_id,
+        kind=nominations.one_kind(nomination_kind, kind, "kind"),
+        status=status,
     )
     return PageOut[NominationRead](
         items=await nominations.nomination_reads(ctx, page.items), next_cursor=page.next_cursor

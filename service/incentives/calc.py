@@ -20,7 +20,11 @@ Rules:
 - kpi_excess_reward: Σ (points − 100) × amount_per_point over the employee's rewardable
   KPI assignments above 100 points, capped per employee, rounded half-up.
 - okr_breakthrough: a nomination (promotion_track or training) for each employee who owns
-  an aspirational objective scored ≥ `min_objective_score` and whose rating is listed.
+  an aspirational objective scored ≥ `min_objective_score` and whose rating is listed;
+  optionally over a window of cycles (`history_cycles`): the plan's cycle and the most
+  recent earlier cycles of the same cadence, with a breakthrough in at least
+  `min_breakthrough_cycles` of them and a mean OKR grade of at least
+  `min_average_okr_score` (`history_window`, `nomination`).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any, Final
 
@@ -57,6 +61,9 @@ DEFAULT_MIN_SCORE = Decimal("0")
 DEFAULT_MIN_OBJECTIVE_SCORE = Decimal("0.7")
 DEFAULT_RATINGS = ("S", "A")
 DEFAULT_NOMINATION_KIND: Final = "promotion_track"
+DEFAULT_HISTORY_CYCLES: Final = 1
+MAX_HISTORY_CYCLES: Final = 8
+DEFAULT_MIN_BREAKTHROUGH_CYCLES: Final = 1
 DEFAULT_STATUSES: Final = ("active", "on_leave")
 DEFAULT_EARNING_CODES = {"short_term_bonus": "BONUS", "kpi_excess_reward": "KPI_REWARD"}
 
@@ -74,6 +81,9 @@ MISSING_COMPENSATION = "missing_compensation"
 CURRENCY_MISMATCH = "currency_mismatch"
 ZERO_AMOUNT = "zero_amount"
 NOT_NOMINATED = "not_nominated"
+TOO_FEW_BREAKTHROUGH_CYCLES = "too_few_breakthrough_cycles"
+OKR_AVERAGE_BELOW_MINIMUM = "okr_average_below_minimum"
+NO_OKR_SCORES = "no_okr_scores_in_window"
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -185,6 +195,7 @@ class ObjectiveScore:
     title: str
     type: str
     score: Decimal | None
+    weight: Decimal = ONE
 
 
 @dataclass(frozen=True)
@@ -206,9 +217,32 @@ class ScoreFacts:
 
 
 @dataclass(frozen=True)
+class CycleInfo:
+    """A cycle as the window of an okr_breakthrough plan sees it."""
+
+    id: str
+    name: str
+    cadence: str
+    start: dt.date
+    end: dt.date
+
+
+@dataclass(frozen=True)
+class CycleOkr:
+    """An employee's scored objectives in one earlier cycle of the window, from the score
+    of record when the cycle has one (`official`), else the live score."""
+
+    cycle_id: str
+    objectives: tuple[ObjectiveScore, ...] = ()
+    official: bool = False
+
+
+@dataclass(frozen=True)
 class Candidate:
     person: Person
     score: ScoreFacts
+    # The earlier cycles of the plan's window in which the employee was scored, by cycle id.
+    history: Mapping[str, CycleOkr] = field(default_factory=dict)
 
 
 # --- eligibility, proration, target bonus, multiplier ---------------------------------------
@@ -466,6 +500,10 @@ class PlanSpec:
     plan_id: str | None = None
     plan_version: int = 1
     plan_name: str = ""
+    # okr_breakthrough: the plan's cycle and the earlier cycles of its window, newest first
+    # (`history_window`); empty when the plan looks at its own cycle alone.
+    cycle: CycleInfo | None = None
+    window: tuple[CycleInfo, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -595,38 +633,159 @@ def kpi_excess_reward(spec: PlanSpec, c: Candidate) -> tuple[int, dict[str, Any]
     return amount, inputs
 
 
+def history_window(plan_cycle: CycleInfo, cycles: Sequence[CycleInfo], history_cycles: int) -> tuple[CycleInfo, ...]:
+    """The earlier cycles of an okr_breakthrough plan's window, newest first: the
+    `history_cycles - 1` most recent cycles of the plan cycle's cadence that ended before
+    it started (by end date, then start date, then id). Fewer when fewer exist; never more
+    than `MAX_HISTORY_CYCLES - 1`."""
+    wanted = max(0, min(history_cycles, MAX_HISTORY_CYCLES) - 1)
+    earlier = [
+        c for c in cycles if c.id != plan_cycle.id and c.cadence == plan_cycle.cadence and c.end < plan_cycle.start
+    ]
+    earlier.sort(key=lambda c: (c.end, c.start, c.id), reverse=True)
+    return tuple(earlier[:wanted])
+
+
+def _qualifying(objectives: Sequence[ObjectiveScore], minimum: Decimal) -> list[ObjectiveScore]:
+    """The aspirational objectives scored at or above `minimum` (compared as shown,
+    rounded to 4 places)."""
+    return [
+        o for o in objectives if o.type == "aspirational" and o.score is not None and round_fraction(o.score) >= minimum
+    ]
+
+
+def okr_grade(objectives: Sequence[ObjectiveScore]) -> Decimal | None:
+    """An employee's OKR grade in one cycle, 0–1: the weighted mean (objective weights, as
+    SPEC section 4's OKR component) of the scores of their scored objectives; None when
+    none is scored (or their weights sum to zero)."""
+    scored = [o for o in objectives if o.score is not None]
+    total = sum((o.weight for o in scored), ZERO)
+    if not scored or total == 0:
+        return None
+    return div(sum((mul(o.weight, o.score) for o in scored if o.score is not None), ZERO), total)
+
+
+def _objective_lines(
+    objectives: Sequence[ObjectiveScore], qualifying: Sequence[ObjectiveScore]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": o.id,
+            "title": o.title,
+            "type": o.type,
+            "score": text(o.score),
+            "score_rounded": text(round_fraction(o.score)) if o.score is not None else None,
+            "qualifies": o in qualifying,
+        }
+        for o in objectives
+    ]
+
+
+def windowed(params: Mapping[str, Any]) -> bool:
+    """Whether the plan looks past its own cycle's single breakthrough (any window
+    parameter away from its default): only then do the inputs show the window."""
+    return (
+        int(params.get("history_cycles") or DEFAULT_HISTORY_CYCLES) != DEFAULT_HISTORY_CYCLES
+        or int(params.get("min_breakthrough_cycles") or DEFAULT_MIN_BREAKTHROUGH_CYCLES)
+        != DEFAULT_MIN_BREAKTHROUGH_CYCLES
+        or params.get("min_average_okr_score") is not None
+    )
+
+
 def nomination(spec: PlanSpec, c: Candidate) -> tuple[str, dict[str, Any]] | str:
-    """A nomination when the rating is listed and an aspirational objective scored at or
-    above `min_objective_score` (compared as shown, rounded to 4 places)."""
+    """A nomination when the rating (of the plan's cycle) is listed and, in at least
+    `min_breakthrough_cycles` cycles of the window, an aspirational objective scored at or
+    above `min_objective_score` (compared as shown, rounded to 4 places); with
+    `min_average_okr_score`, the mean of the window's per-cycle OKR grades (`okr_grade`;
+    cycles without a scored objective left out) must reach it too. With the defaults
+    (one cycle, one breakthrough, no average) this is SPEC section 8's rule exactly."""
     s = c.score
     if s.rating is None:
         return NO_SCORE
-    ratings = tuple(spec.params.get("ratings") or DEFAULT_RATINGS)
-    minimum = D(spec.params.get("min_objective_score", DEFAULT_MIN_OBJECTIVE_SCORE))
-    kind = spec.params.get("nomination_kind") or DEFAULT_NOMINATION_KIND
-    qualifying = [
-        o
-        for o in s.objectives
-        if o.type == "aspirational" and o.score is not None and round_fraction(o.score) >= minimum
-    ]
-    if s.rating not in ratings or not qualifying:
+    params = spec.params
+    ratings = tuple(params.get("ratings") or DEFAULT_RATINGS)
+    minimum = D(params.get("min_objective_score", DEFAULT_MIN_OBJECTIVE_SCORE))
+    kind = params.get("nomination_kind") or DEFAULT_NOMINATION_KIND
+    qualifying = _qualifying(s.objectives, minimum)
+    if not windowed(params):
+        if s.rating not in ratings or not qualifying:
+            return NOT_NOMINATED
+        inputs = _common(spec, c)
+        inputs.update(
+            rule="rating in ratings and an aspirational objective with score ≥ min_objective_score",
+            criteria={"ratings": list(ratings), "min_objective_score": text(minimum)},
+            nomination_kind=kind,
+            objectives=_objective_lines(s.objectives, qualifying),
+        )
+        return kind, inputs
+
+    history_cycles = int(params.get("history_cycles") or DEFAULT_HISTORY_CYCLES)
+    min_cycles = int(params.get("min_breakthrough_cycles") or DEFAULT_MIN_BREAKTHROUGH_CYCLES)
+    raw_average = params.get("min_average_okr_score")
+    min_average = None if raw_average is None else D(raw_average)
+    if s.rating not in ratings:
         return NOT_NOMINATED
+    own = spec.cycle or CycleInfo("", "", "", spec.period.start, spec.period.end)
+    cycles: list[dict[str, Any]] = []
+    grades: list[Decimal] = []
+    breakthroughs = 0
+    for info in (own, *spec.window):
+        if info is own:
+            facts = CycleOkr(own.id, s.objectives, s.record_version is not None)
+        else:
+            facts = c.history.get(info.id) or CycleOkr(info.id)
+        good = _qualifying(facts.objectives, minimum)
+        grade = okr_grade(facts.objectives)
+        breakthroughs += 1 if good else 0
+        if grade is not None:
+            grades.append(grade)
+        cycles.append(
+            {
+                "id": info.id,
+                "name": info.name,
+                "start": info.start.isoformat(),
+                "end": info.end.isoformat(),
+                "official": facts.official,
+                "breakthrough": bool(good),
+                "okr_grade": text(grade),
+                "qualifying_objectives": _objective_lines(good, good),
+            }
+        )
+    average = div(sum(grades, ZERO), Decimal(len(grades))) if grades else None
+    if breakthroughs < min_cycles:
+        return TOO_FEW_BREAKTHROUGH_CYCLES if breakthroughs else NOT_NOMINATED
+    if min_average is not None:
+        if average is None:
+            return NO_OKR_SCORES
+        if round_fraction(average) < min_average:
+            return OKR_AVERAGE_BELOW_MINIMUM
     inputs = _common(spec, c)
     inputs.update(
-        rule="rating in ratings and an aspirational objective with score ≥ min_objective_score",
-        criteria={"ratings": list(ratings), "min_objective_score": text(minimum)},
+        rule="rating (of the plan's cycle) in ratings, an aspirational objective with score ≥ "
+        "min_objective_score in at least min_breakthrough_cycles cycles of the window, and the mean of "
+        "the window's per-cycle OKR grades ≥ min_average_okr_score when set",
+        criteria={
+            "ratings": list(ratings),
+            "min_objective_score": text(minimum),
+            "history_cycles": history_cycles,
+            "min_breakthrough_cycles": min_cycles,
+            "min_average_okr_score": text(min_average),
+        },
         nomination_kind=kind,
-        objectives=[
-            {
-                "id": o.id,
-                "title": o.title,
-                "type": o.type,
-                "score": text(o.score),
-                "score_rounded": text(round_fraction(o.score)) if o.score is not None else None,
-                "qualifies": o in qualifying,
-            }
-            for o in s.objectives
-        ],
+        objectives=_objective_lines(s.objectives, qualifying),
+        window={
+            "cadence": own.cadence,
+            "asked": history_cycles,
+            "cycles_counted": len(cycles),
+            "shorter_than_asked": len(cycles) < history_cycles,
+            "cycles": cycles,
+            "breakthrough_cycles": breakthroughs,
+            "okr_average": text(average),
+            "okr_average_rounded": text(round_fraction(average)) if average is not None else None,
+            "okr_average_cycles": len(grades),
+            "okr_grade_rule": "a cycle's OKR grade is the weighted mean (objective weights) of the employee's "
+            "scored objectives' scores; cycles without one are left out of the mean",
+        },
     )
     return kind, inputs
 

@@ -1,6 +1,7 @@
 """Demo incentive plans on the demo organization's FY2026 Q4: a bonus plan on ratings and
 a bonus on KPI results alone (both run, so their draft results are there to review,
-approve and finalize), an excess-KPI reward and a breakthrough nomination scheme.
+approve and finalize), an excess-KPI reward and a breakthrough nomination scheme that
+looks at the year's four quarters (`history_cycles`: Q4 and the closed Q1–Q3).
 Idempotent: a plan already there is left as it is, a missing one is added (and run)."""
 
 from __future__ import annotations
@@ -26,7 +27,12 @@ PLANS = [
         "kpi_excess_reward",
         {"amount_per_point_minor": 2500, "cap_per_employee_minor": 100_000},
     ),
-    ("talent", "FY2026 Q4 breakthrough nominations", "okr_breakthrough", {"nomination_kind": "promotion_track"}),
+    (
+        "talent",
+        "FY2026 Q4 breakthrough nominations",
+        "okr_breakthrough",
+        {"nomination_kind": "promotion_track", "history_cycles": 4},
+    ),
     (
         "kpi_bonus",
         "FY2026 Q4 KPI results bonus",

@@ -1,5 +1,6 @@
-"""The incentive events a webhook receiver gets: results finalized for payroll, and a
-decision on a nomination (their models, service/kit/events.py)."""
+"""The incentive events a webhook receiver gets: results finalized for payroll, a
+nomination made by a plan run, and a decision on a nomination (their models,
+service/kit/events.py)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,31 @@ class NominationDecided(EventPayload):
     plan_id: uuid.UUID
     cycle_id: uuid.UUID | None = Field(description="The plan's cycle (null when the plan is gone)")
     employee_id: uuid.UUID = Field(description="The nominated employee's id")
-    kind: str | None = Field(description="What the nomination is for: promotion_track or training")
+    nomination_kind: str | None = Field(description="What the nomination is for: promotion_track or training")
+    kind: str | None = Field(
+        description="The same as `nomination_kind`; deprecated, use `nomination_kind` (removed in API v2)",
+        deprecated=True,
+    )
     decision: Decision = Field(description="The decision taken")
     status: Decided = Field(description="The nomination's status after it")
     actor: str = Field(description=ACTOR)
+
+
+class NominationCreated(EventPayload):
+    """A plan run nominated an employee (a draft nomination, for the promotion track or
+    training); one event per nomination. A re-run that replaces drafts emits it again for
+    the new ones. The scores behind it are in the nomination's `inputs`, not here."""
+
+    event_type: ClassVar[str] = "nomination.created"
+
+    nomination_id: uuid.UUID = Field(description="The nomination's id (its incentive result's id)")
+    plan_id: uuid.UUID
+    cycle_id: uuid.UUID = Field(description="The plan's cycle")
+    employee_id: uuid.UUID = Field(description="The nominated employee's id")
+    nomination_kind: str = Field(description="What the nomination is for: promotion_track or training")
+    cycles_counted: int = Field(
+        description="How many cycles the plan's window held (1: the plan's cycle alone; see `history_cycles`)"
+    )
+    window_cycle_ids: list[uuid.UUID] = Field(
+        description="The cycles of the window, newest first: the plan's cycle, then the earlier ones"
+    )

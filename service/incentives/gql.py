@@ -72,6 +72,21 @@ IncentiveResultKind = enum_type("IncentiveResultKind", ResultKind, "What an ince
 BonusBasisEnum = enum_type("BonusBasis", BonusBasis, "What sets a short-term bonus's multiplier")
 NominationKindEnum = enum_type("NominationKind", NominationKind, "What a nomination is for")
 IncentiveAction = enum_type("IncentiveAction", results.ACTIONS, "A step of an incentive result's lifecycle")
+# The filter by what a nomination is for, under its one name and under the deprecated ones.
+NominationKindArgument = Annotated[
+    str | None,
+    strawberry.argument(
+        graphql_type=NominationKindEnum | None, description="Only nominations for this: promotion track or training"
+    ),
+]
+OldNominationKindArgument = Annotated[
+    str | None,
+    strawberry.argument(
+        graphql_type=NominationKindEnum | None,
+        description="The same as nominationKind",
+        deprecation_reason="Use nominationKind; removed in API v2",
+    ),
+]
 NominationDecision = enum_type("NominationDecision", nominations.DECISIONS, "A decision on a nomination")
 
 
@@ -153,7 +168,12 @@ class IncentiveResultType(Entity):
     amount: str | None
     currency: str | None
     amount_visible: bool
-    nomination: str | None = enum_field(NominationKindEnum | None, description="the kind of a nomination")
+    nomination: str | None = enum_field(
+        NominationKindEnum | None,
+        description="the kind of a nomination",
+        deprecation_reason="Use nominationKind (the same value); removed in API v2",
+    )
+    nomination_kind: str | None = enum_field(NominationKindEnum | None)
     earning_code: str | None
     period_start: dt.date
     period_end: dt.date
@@ -204,7 +224,10 @@ class IncentiveResultType(Entity):
 class NominationType(Entity):
     plan_id: uuid.UUID
     employee_id: uuid.UUID
-    kind: str = enum_field(NominationKindEnum)
+    nomination_kind: str = enum_field(NominationKindEnum)
+    kind: str = enum_field(
+        NominationKindEnum, deprecation_reason="Use nominationKind (the same value); removed in API v2"
+    )
     status: str = enum_field(IncentiveResultStatus)
     period_start: dt.date
     period_end: dt.date
@@ -383,7 +406,8 @@ class IncentiveQuery:
         include_child_cycles: Annotated[bool, strawberry.argument(description=CHILD_CYCLES)] = False,
         status: Annotated[str | None, strawberry.argument(graphql_type=IncentiveResultStatus | None)] = None,
         kind: Annotated[str | None, strawberry.argument(graphql_type=IncentiveResultKind | None)] = None,
-        nomination: Annotated[str | None, strawberry.argument(graphql_type=NominationKindEnum | None)] = None,
+        nomination_kind: NominationKindArgument = None,
+        nomination: OldNominationKindArgument = None,
         department_id: Annotated[
             strawberry.ID | None, strawberry.argument(description="the employee's department")
         ] = None,
@@ -406,7 +430,7 @@ class IncentiveQuery:
                 kind=plain(kind),
                 cycle_id=ref(cycle_id, CycleType, loc=["cycleId"]),
                 include_child_cycles=include_child_cycles,
-                nomination=plain(nomination),
+                nomination=nominations.one_kind(plain(nomination_kind), plain(nomination), "nomination"),
                 department_id=ref(department_id, DepartmentType, loc=["departmentId"]),
                 manager_id=ref(manager_id, EmployeeType, loc=["managerId"]),
                 subtree=subtree,
@@ -433,7 +457,8 @@ class IncentiveQuery:
         plan_id: strawberry.ID | None = None,
         employee_id: strawberry.ID | None = None,
         cycle_id: strawberry.ID | None = None,
-        kind: Annotated[str | None, strawberry.argument(graphql_type=NominationKindEnum | None)] = None,
+        nomination_kind: NominationKindArgument = None,
+        kind: OldNominationKindArgument = None,
         status: Annotated[str | None, strawberry.argument(graphql_type=IncentiveResultStatus | None)] = None,
     ) -> Connection[NominationType]:
         params = page_params(first, after, last, before)
@@ -443,7 +468,7 @@ class IncentiveQuery:
             plan_id=ref(plan_id, IncentivePlanType, loc=["planId"]),
             employee_id=ref(employee_id, EmployeeType, loc=["employeeId"]),
             cycle_id=ref(cycle_id, CycleType, loc=["cycleId"]),
-            kind=plain(kind),
+            kind=nominations.one_kind(plain(nomination_kind), plain(kind), "kind"),
             status=plain(status),
         )
         reads = await nominations.nomination_reads(info.context.ctx, page.items)

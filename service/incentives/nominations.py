@@ -6,6 +6,11 @@ or above the plan's `min_objective_score` and whose rating is listed (the rule i
 Each nomination has its own decision: approve or decline (with a comment), by hr/admin;
 an approved nomination may then be finalized, which locks it like any result. The same
 rows are incentive results, so `/incentive-results` lists them too (`kind=nomination`).
+
+What a nomination is for is named `nomination_kind` everywhere (plan parameters, both
+lists and their filters, the events); the older names (`kind` of a nomination, `nomination`
+of a result, the `?kind=` and `?nomination=` filters, the events' `kind`) still work and
+are deprecated (`one_kind` reconciles a filter given under both names).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from collections.abc import Sequence
 
 from service.auth.context import Ctx
 from service.development import repository as development
-from service.errors import NotFound
+from service.errors import NotFound, ValidationFailed
 from service.incentives import results
 from service.incentives.models import IncentiveResult
 from service.incentives.schemas import NominationRead
@@ -23,6 +28,15 @@ from service.kit.etag import IfMatch
 from service.kit.pagination import Page, PageParams
 
 DECISIONS = ("approve", "decline", "finalize")
+
+
+def one_kind(nomination_kind: str | None, old: str | None, old_name: str) -> str | None:
+    """The nomination kind to filter by, given as `nomination_kind` or under its deprecated
+    name `old_name`: either, or both when they agree (422 when they do not)."""
+    if nomination_kind is not None and old is not None and nomination_kind != old:
+        msg = f"nomination_kind and its deprecated name {old_name} disagree; give one of them"
+        raise ValidationFailed(msg, errors=[{"loc": ["query", old_name], "msg": msg}])
+    return nomination_kind if nomination_kind is not None else old
 
 
 def nomination_read(
@@ -35,6 +49,7 @@ def nomination_read(
         id=r.id,
         plan_id=r.plan_id,
         employee_id=r.employee_id,
+        nomination_kind=r.nomination or "",
         kind=r.nomination or "",
         status=r.status,
         period_start=r.period_start,

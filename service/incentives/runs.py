@@ -3,7 +3,9 @@ set-based (a constant number of queries for the whole cycle, never one per emplo
 `calc.compute_plan` decides every amount or nomination, and the results are written as
 drafts. Re-running replaces drafts only: approved, finalized and declined results stay
 as they are (their employees get no new draft), and with a pool the new drafts share
-what those kept results leave of it.
+what those kept results leave of it. An okr_breakthrough plan with a window of cycles
+(`history_cycles`) reads the earlier cycles' scores too (`history`: one scoring pass per
+earlier cycle, at most seven); each nomination written emits `nomination.created`.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from service.auth.context import Ctx
 from service.authz import policy
 from service.authz.enforce import require
 from service.cycles.models import Cycle
-from service.incentives import calc
+from service.incentives import calc, history
+from service.incentives.events import NominationCreated
 from service.incentives.models import IncentivePlan, IncentiveResult
 from service.incentives.plans import get_plan
 from service.incentives.schemas import IncentiveRunRead, RunSkip
-from service.kit import audit
+from service.kit import audit, outbox
 from service.kit.chunks import chunks
 from service.kit.etag import IfMatch, check_version
 from service.org.models import Department, Employee
@@ -114,7 +117,11 @@ def score_facts(scored: scoring.Scored) -> calc.ScoreFacts:
     )
     objectives = tuple(
         calc.ObjectiveScore(
-            id=o.get("id"), title=o.get("title") or "", type=o.get("type") or "", score=_dec(o.get("score"))
+            id=o.get("id"),
+            title=o.get("title") or "",
+            type=o.get("type") or "",
+            score=_dec(o.get("score")),
+            weight=calc.ONE if o.get("weight") is None else Decimal(str(o["weight"])),
         )
         for o in components.get("okr", {}).get("objectives", [])
     )
@@ -151,7 +158,7 @@ async def _existing(ctx: Ctx, plan_id: uuid.UUID) -> list[Any]:
     )
 
 
-def plan_spec(plan: IncentivePlan, cycle: Cycle) -> calc.PlanSpec:
+def plan_spec(plan: IncentivePlan, cycle: Cycle, window: Sequence[Cycle] = ()) -> calc.PlanSpec:
     return calc.PlanSpec(
         kind=plan.kind,
         currency=plan.currency,
@@ -160,6 +167,8 @@ def plan_spec(plan: IncentivePlan, cycle: Cycle) -> calc.PlanSpec:
         plan_id=str(plan.id),
         plan_version=plan.version,
         plan_name=plan.name,
+        cycle=history.cycle_info(cycle),
+        window=tuple(history.cycle_info(c) for c in window),
     )
 
 
@@ -207,12 +216,17 @@ async def run_plan(ctx: Ctx, plan_id: uuid.UUID, expected: IfMatch | None = None
     drafts = [r.id for r in existing if r.status == "draft"]
     kept = {r.employee_id: r for r in existing if r.status != "draft"}
     kept_total = sum(r.amount_minor or 0 for r in kept.values() if r.status != "declined")
+    chosen = [s for s in scored if s.employee.id in facts and s.employee.id not in kept]
+    earlier: list[Cycle] = []
+    past: dict[uuid.UUID, dict[str, calc.CycleOkr]] = {}
+    if plan.kind == "okr_breakthrough" and calc.windowed(plan.params):
+        earlier = await history.window(ctx, cycle, int(plan.params.get("history_cycles") or 1))
+        past = await history.objectives_by_cycle(ctx, earlier, [s.employee.id for s in chosen], score_facts)
     candidates = [
-        calc.Candidate(person=facts[s.employee.id], score=score_facts(s))
-        for s in scored
-        if s.employee.id in facts and s.employee.id not in kept
+        calc.Candidate(person=facts[s.employee.id], score=score_facts(s), history=past.get(s.employee.id, {}))
+        for s in chosen
     ]
-    spec = plan_spec(plan, cycle)
+    spec = plan_spec(plan, cycle, earlier)
     outcome = calc.compute_plan(spec, candidates, kept_total_minor=kept_total)
 
     await _replace(ctx, drafts)
@@ -239,6 +253,7 @@ async def run_plan(ctx: Ctx, plan_id: uuid.UUID, expected: IfMatch | None = None
             for r in rows
         ],
     )
+    await emit_created(ctx, plan, cycle, rows)
     counts = Counter(reason for _, reason in outcome.skipped)
     report = IncentiveRunRead(
         plan_id=plan.id,
@@ -271,6 +286,35 @@ async def run_plan(ctx: Ctx, plan_id: uuid.UUID, expected: IfMatch | None = None
         },
     )
     return report
+
+
+def window_ids(inputs: dict[str, Any], cycle: Cycle) -> list[uuid.UUID]:
+    """The cycles a nomination's window held, newest first (the plan's cycle alone without one)."""
+    cycles = (inputs.get("window") or {}).get("cycles") or []
+    return [uuid.UUID(c["id"]) for c in cycles] or [cycle.id]
+
+
+async def emit_created(ctx: Ctx, plan: IncentivePlan, cycle: Cycle, rows: Sequence[dict[str, Any]]) -> None:
+    """A `nomination.created` event for each nomination among the new drafts, written
+    with them (one multi-row insert): who, for what, and how many cycles the window held."""
+    await outbox.emit_many(
+        ctx.session,
+        ctx.org_id,
+        NominationCreated.event_type,
+        [
+            NominationCreated(
+                nomination_id=r["id"],
+                plan_id=plan.id,
+                cycle_id=cycle.id,
+                employee_id=r["employee_id"],
+                nomination_kind=r["nomination"],
+                cycles_counted=len(window_ids(r["inputs"], cycle)),
+                window_cycle_ids=window_ids(r["inputs"], cycle),
+            )
+            for r in rows
+            if r["kind"] == "nomination"
+        ],
+    )
 
 
 async def _replace(ctx: Ctx, draft_ids: Sequence[uuid.UUID]) -> None:

@@ -155,9 +155,36 @@ class OkrBreakthroughParams(PlanParams):
     )
     ratings: list[Rating] = Field(default_factory=lambda: list(calc.DEFAULT_RATINGS), min_length=1, max_length=20)
     nomination_kind: NominationKind = calc.DEFAULT_NOMINATION_KIND
+    history_cycles: int = Field(
+        calc.DEFAULT_HISTORY_CYCLES,
+        ge=1,
+        le=calc.MAX_HISTORY_CYCLES,
+        description="How many cycles the rule looks at: the plan's cycle and the `history_cycles - 1` most recent "
+        "earlier cycles of the same cadence that ended before it started (4 with a quarterly cycle: the last four "
+        "quarters); fewer when fewer exist",
+    )
+    min_breakthrough_cycles: int = Field(
+        calc.DEFAULT_MIN_BREAKTHROUGH_CYCLES,
+        ge=1,
+        le=calc.MAX_HISTORY_CYCLES,
+        description="In how many cycles of the window the employee must own an aspirational objective scored at or "
+        "above `min_objective_score`; at most `history_cycles`",
+    )
+    min_average_okr_score: Annotated[Decimal, Field(ge=0, le=1, max_digits=6, decimal_places=4)] | None = Field(
+        None,
+        description="When set, the mean over the window's cycles of the employee's OKR grade (per cycle the "
+        "weighted mean, by objective weight, of their scored objectives' scores, 0 to 1; cycles without one left "
+        "out), rounded to 4 places, must be at least this",
+    )
     eligibility: EligibilityParams = Field(default_factory=EligibilityParams)
 
     _u = field_validator("ratings")(lambda v: _unique(v, "ratings"))
+
+    @model_validator(mode="after")
+    def _window(self) -> OkrBreakthroughParams:
+        if self.min_breakthrough_cycles > self.history_cycles:
+            raise ValueError("min_breakthrough_cycles must not exceed history_cycles")
+        return self
 
 
 PARAMS_MODELS: dict[str, type[PlanParams]] = {
@@ -392,6 +419,10 @@ class IncentiveResultRead(Output):
     currency: str | None
     amount_visible: bool = Field(description="Whether the caller may see the amount")
     nomination: str | None = Field(description="promotion_track or training (okr_breakthrough plans)")
+    nomination_kind: NominationKind | None = Field(
+        description="The same as `nomination`, under the name `/nominations` and the events use: promotion_track "
+        "or training (okr_breakthrough plans), null for payments"
+    )
     earning_code: str | None = Field(description="The payroll earning code it is paid under")
     period_start: dt.date
     period_end: dt.date
@@ -471,7 +502,11 @@ class NominationRead(Output):
     id: uuid.UUID
     plan_id: uuid.UUID
     employee_id: uuid.UUID
-    kind: NominationKind = Field(description="promotion_track or training")
+    nomination_kind: NominationKind = Field(description="What the nomination is for: promotion_track or training")
+    kind: NominationKind = Field(
+        description="The same as `nomination_kind`; deprecated, use `nomination_kind` (removed in API v2)",
+        deprecated=True,
+    )
     status: ResultStatus
     period_start: dt.date
     period_end: dt.date

@@ -45,6 +45,7 @@ EVENT_TYPES = frozenset(
         "evaluation.acknowledged",
         "calibration.finalized",
         "incentive.finalized",
+        "nomination.created",
         "nomination.decided",
         "development_plan.created",
         "development_plan.status_changed",

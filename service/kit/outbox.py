@@ -5,6 +5,8 @@ event type's model (service/kit/events.py), stored as that model dumps it."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +16,9 @@ from service.kit.events import EVENT_TYPES, EventPayload
 from service.kit.models import OutboxEvent
 from service.types import new_id, utcnow
 
-__all__ = ["EVENT_TYPES", "emit"]
+__all__ = ["EVENT_TYPES", "emit", "emit_many"]
+
+CHUNK = 2000
 
 
 async def emit(session: AsyncSession, org_id: uuid.UUID, event_type: str, payload: EventPayload) -> uuid.UUID:
@@ -27,3 +31,25 @@ async def emit(session: AsyncSession, org_id: uuid.UUID, event_type: str, payloa
         insert(OutboxEvent).values(org_id=org_id, id=event_id, event_type=event_type, payload=data, created_at=utcnow())
     )
     return event_id
+
+
+async def emit_many(
+    session: AsyncSession, org_id: uuid.UUID, event_type: str, payloads: Sequence[EventPayload]
+) -> list[uuid.UUID]:
+    """`emit` for many events of one type at once: one multi-row insert per 2,000 events,
+    each payload checked against the type's model as `emit` checks it."""
+    now = utcnow()
+    ids = [new_id() for _ in payloads]
+    rows: list[dict[str, Any]] = [
+        {
+            "org_id": org_id,
+            "id": event_id,
+            "event_type": event_type,
+            "payload": events.dump(event_type, p),
+            "created_at": now,
+        }
+        for event_id, p in zip(ids, payloads, strict=True)
+    ]
+    for start in range(0, len(rows), CHUNK):
+        await session.execute(insert(OutboxEvent), rows[start : start + CHUNK])
+    return ids

@@ -176,7 +176,9 @@ REF = "#/components/schemas/"
 
 def _enum_schema(node: Any) -> bool:
     return (
-        isinstance(node, dict) and "enum" in node and set(node) <= {"enum", "type", "title", "description", "default"}
+        isinstance(node, dict)
+        and "enum" in node
+        and set(node) <= {"enum", "type", "title", "description", "default", "deprecated"}
     )
 
 

@@ -10,13 +10,15 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from service.auth.context import Ctx
 from service.db import database
 from service.demo import DEPARTMENTS, EMPLOYEES, POSITIONS
-from service.incentives import demo
+from service.incentives import demo, runs
 from service.incentives.models import IncentivePlan, IncentiveResult
 from service.kpi import demo as kpi_demo
 from service.okr import demo as okr_demo
 from service.org.models import Department, Employee, Position
+from service.principal import Principal
 from tests.conftest import Tenant
 
 
@@ -96,3 +98,19 @@ async def test_demo_plans_and_bonus_drafts(tenant: Tenant):
         why = r.inputs["multiplier"]
         assert why["basis"] == "kpi_points" and why["band"] in {"exceeds", "meets", "partial"}
         assert r.earning_code == "KPI_BONUS" and r.amount_minor > 0
+    # The breakthrough plan looks at the year's four quarters; it runs on the demo data (which
+    # nominates nobody: no S or A rating owns a breakthrough), and a nomination would show them.
+    async with database.sessions() as session:
+        talent = await session.get(IncentivePlan, (org_id, make_id("incentives:plan:talent")))
+        assert talent is not None and talent.params["history_cycles"] == 4
+        hr = Principal(sub="demo-test", org_id=org_id, kind="person", roles=frozenset({"hr"}))
+        report = await runs.run_plan(Ctx(session=session, principal=hr), talent.id)
+        nominated = (
+            (await session.execute(select(IncentiveResult).where(IncentiveResult.id.in_(report.result_ids))))
+            .scalars()
+            .all()
+        )
+        assert report.created + sum(report.skipped.values()) == report.population
+        for r in nominated:
+            assert [c["name"] for c in r.inputs["window"]["cycles"]] == [f"FY2026 Q{n}" for n in (4, 3, 2, 1)]
+        await session.rollback()

@@ -22,6 +22,7 @@ async def test_single_and_bulk_decisions(team: Tenant, q4):
         "plan_id": plan["id"],
         "cycle_id": q4["id"],
         "employee_id": t.employees["bob"]["id"],
+        "nomination_kind": "promotion_track",
         "kind": "promotion_track",
         "decision": "decline",
         "status": "declined",

@@ -331,6 +331,9 @@ async def test_okr_breakthrough_nominations_through_the_api(team, q4):
         "min_objective_score": "0.7",
         "ratings": ["S", "A"],
         "nomination_kind": "training",
+        "history_cycles": 1,
+        "min_breakthrough_cycles": 1,
+        "min_average_okr_score": None,
         "eligibility": plan["params"]["eligibility"],
     }
     report = await run(t, plan)

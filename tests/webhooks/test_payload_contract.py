@@ -36,7 +36,7 @@ from service.evaluations.events import (
     PeerFeedbackSubmitted,
     SelfReviewSubmitted,
 )
-from service.incentives.events import IncentiveFinalized, NominationDecided
+from service.incentives.events import IncentiveFinalized, NominationCreated, NominationDecided
 from service.kit import events, outbox
 from service.kit.events import EVENT_TYPES, EventPayload
 from service.kit.models import OutboxEvent
@@ -169,11 +169,21 @@ SAMPLES: list[EventPayload] = [
         actor="u-alice",
         acknowledged_at=AT,
     ),
+    NominationCreated(
+        nomination_id=_id(),
+        plan_id=_id(),
+        cycle_id=_id(),
+        employee_id=_id(),
+        nomination_kind="promotion_track",
+        cycles_counted=2,
+        window_cycle_ids=[_id(), _id()],
+    ),
     NominationDecided(
         nomination_id=_id(),
         plan_id=_id(),
         cycle_id=_id(),
         employee_id=_id(),
+        nomination_kind="training",
         kind="training",
         decision="approve",
         status="approved",
