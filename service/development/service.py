@@ -1,4 +1,4 @@
-"""Development plans (issue 22 item 3): what an employee works on next (goals, training,
+"""Development plans: what an employee works on next (goals, training,
 actions, mentoring), followed by an owner, linked to the nomination and the review
 meeting it came from.
 
