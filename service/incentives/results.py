@@ -266,6 +266,7 @@ RESULT_COLUMNS: list[Column[ExportRow]] = [
     Column("status", lambda r: r.result.status),
     Column("currency", lambda r: r.result.currency),
     Column("nomination", lambda r: r.result.nomination),
+    Column("nomination_kind", lambda r: r.result.nomination),
     Column("earning_code", lambda r: r.result.earning_code, typed=True),
     Column("period_start", lambda r: r.result.period_start),
     Column("period_end", lambda r: r.result.period_end),

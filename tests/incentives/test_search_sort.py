@@ -103,6 +103,7 @@ def json_row(item: dict, people: dict, pay: bool) -> dict[str, str]:
             "status",
             "currency",
             "nomination",
+            "nomination_kind",
             "earning_code",
             "period_start",
             "period_end",
