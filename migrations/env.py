@@ -4,7 +4,8 @@ Migrations are the only way the schema is made, on both databases.
 On a database with the `citus` extension the same transaction ends by distributing every
 table that is not distributed yet (service/citus.py), so a migration that adds a table
 needs nothing of its own: the table is created on the coordinator and distributed before
-the upgrade commits. The outcome is left in `config.attributes["citus"]`."""
+the upgrade commits. The outcome is left in `config.attributes["citus"]`. There, the
+transaction also allows trigger DDL on distributed tables (`allow_triggers`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from service.citus import distribute_if_citus
+from service.citus import allow_triggers, distribute_if_citus
 from service.db import Base, include_in_comparison, make_engine
 from service.models import load_all
 
@@ -40,6 +41,7 @@ def _run(connection: Connection) -> None:
         include_object=include_in_comparison,
     )
     with context.begin_transaction():
+        allow_triggers(connection)
         context.run_migrations()
         config.attributes["citus"] = distribute_if_citus(connection)
 

@@ -150,9 +150,7 @@ def distribute(conn: Connection) -> Outcome:
     extension or a table lacks its distribution column."""
     if not has_citus(conn):
         raise DistributionError("the database has no citus extension (CREATE EXTENSION citus)")
-    # Tables with triggers (the append-only and immutable-final ones) are distributed only
-    # with this on; their triggers read nothing but the row, so they are safe on a shard.
-    conn.execute(text("SET LOCAL citus.enable_unsafe_triggers = on"))
+    allow_triggers(conn)  # the append-only and immutable-final tables have triggers
     outcome = Outcome()
     tables = {name: cols for name, cols in grouped(conn, TABLE_COLUMNS).items() if name not in LOCAL_TABLES}
     if ROOT_TABLE not in tables:
@@ -203,6 +201,16 @@ def _drop_local_copies(conn: Connection, tables: list[str]) -> None:
         conn.execute(text("SELECT truncate_local_data_after_distributing_table(:t)"), {"t": table})
     for table, trigger in guards:
         conn.execute(text(f'ALTER TABLE "{table}" ENABLE TRIGGER "{trigger}"'))
+
+
+def allow_triggers(conn: Connection) -> None:
+    """For the rest of the transaction: trigger DDL on distributed tables (a migration that
+    creates or replaces a trigger) and distributing a table that has triggers. Citus calls
+    triggers unsafe because it cannot know what they read; ours read their own row, or
+    (the calibration entries') the session of the same organization, on the same shard
+    group. Nothing on a database without the citus extension."""
+    if has_citus(conn):
+        conn.execute(text("SET LOCAL citus.enable_unsafe_triggers = on"))
 
 
 def distribute_if_citus(conn: Connection) -> Outcome | None:
