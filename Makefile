@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test lint format openapi clean fuzz lock
+.PHONY: install run test test-citus lint format openapi clean fuzz lock
 
 $(STAMP): pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ run: install
 ## request-path tests through PgBouncer (tests/run_suites.py)
 test: install
 	$(BIN)/python -m tests.run_suites
+
+## make test-citus: the suite on a real three-node Citus cluster (tests/run_citus.py): starts it
+## with CITUS_CLUSTER_SCRIPT (default ../shared/citus/cluster.sh), migrates and distributes,
+## runs the Citus subset of the suite against the coordinator (ARGS=tests: all of it)
+test-citus: install
+	$(BIN)/python -m tests.run_citus $(ARGS)
 
 lint: install
 	$(BIN)/ruff format --check service tests migrations bench tools

@@ -1,5 +1,11 @@
 """Alembic environment: async engines for SQLite (aiosqlite) and PostgreSQL (asyncpg).
-Migrations are the only way the schema is made, on both databases."""
+Migrations are the only way the schema is made, on both databases.
+
+On a database with the `citus` extension the same transaction ends by distributing every
+table that is not distributed yet (service/citus.py), so a migration that adds a table
+needs nothing of its own: the table is created on the coordinator and distributed before
+the upgrade commits. The outcome is left in `config.attributes["citus"]`. There, the
+transaction also allows trigger DDL on distributed tables (`allow_triggers`)."""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from service.citus import allow_triggers, distribute_if_citus
 from service.db import Base, include_in_comparison, make_engine
 from service.models import load_all
 
@@ -34,7 +41,9 @@ def _run(connection: Connection) -> None:
         include_object=include_in_comparison,
     )
     with context.begin_transaction():
+        allow_triggers(connection)
         context.run_migrations()
+        config.attributes["citus"] = distribute_if_citus(connection)
 
 
 async def _run_async() -> None:

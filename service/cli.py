@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from service.citus import Outcome
 
 
 def _serve(args: argparse.Namespace) -> None:
@@ -33,8 +37,31 @@ def _serve(args: argparse.Namespace) -> None:
 def _migrate(_: argparse.Namespace) -> None:
     from service.migrate import upgrade
 
-    upgrade()
+    outcome = upgrade()
     print("migrations applied")
+    if outcome is not None:  # the database has the citus extension
+        _print_distribution(outcome)
+
+
+def _print_distribution(outcome: Outcome) -> None:
+    print(f"citus: {len(outcome.distributed)} tables distributed, {len(outcome.already)} already distributed")
+    for line in outcome.replaced:
+        print(f"citus: integration_clients: {line}")
+    if outcome.distributed:
+        print("citus: distributed " + ", ".join(outcome.distributed))
+
+
+def _citus_distribute(_: argparse.Namespace) -> None:
+    from service.citus import DistributionError, distribute_url
+    from service.config import get_settings
+
+    try:
+        outcome = asyncio.run(distribute_url(get_settings().effective_database_url))
+    except DistributionError as exc:
+        raise SystemExit(f"citus-distribute: {exc}") from exc
+    if outcome is None:
+        raise SystemExit("citus-distribute: the database has no citus extension (CREATE EXTENSION citus)")
+    _print_distribution(outcome)
 
 
 def _create_org(args: argparse.Namespace) -> None:
@@ -128,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(fn=_serve)
     sub.add_parser("migrate", help="apply Alembic migrations to DATABASE_URL").set_defaults(fn=_migrate)
+    sub.add_parser(
+        "citus-distribute",
+        help="distribute every table by organization on a Citus coordinator (migrate does it too)",
+    ).set_defaults(fn=_citus_distribute)
     sub.add_parser("demo", help="load the demo organization and print tokens").set_defaults(fn=_demo)
     org = sub.add_parser("create-org", help="create an organization, print its id and an admin token")
     org.add_argument("name")

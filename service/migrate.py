@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
+from service.citus import Outcome
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -20,14 +22,17 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
-def upgrade(url: str | None = None, revision: str = "heads") -> None:
-    """Apply migrations. Alembic's env runs its own event loop, so when called from inside
-    a running loop it runs on a separate thread."""
+def upgrade(url: str | None = None, revision: str = "heads") -> Outcome | None:
+    """Apply migrations; on a database with the `citus` extension, distribute every table
+    not distributed yet in the same transaction (migrations/env.py) and return what was
+    done (None elsewhere). Alembic's env runs its own event loop, so when called from
+    inside a running loop it runs on a separate thread."""
     error: list[BaseException] = []
+    cfg = alembic_config(url)
 
     def run() -> None:
         try:
-            command.upgrade(alembic_config(url), revision)
+            command.upgrade(cfg, revision)
         except BaseException as exc:  # re-raised on the caller's thread
             error.append(exc)
 
@@ -36,6 +41,8 @@ def upgrade(url: str | None = None, revision: str = "heads") -> None:
     thread.join()
     if error:
         raise error[0]
+    outcome = cfg.attributes.get("citus")
+    return outcome if isinstance(outcome, Outcome) else None
 
 
 def build_index_concurrently(conn: sa.Connection, name: str, create: str) -> None:

@@ -1,95 +1,102 @@
-"""A distributed test database on Citus, for the tests that run when `TEST_CITUS_URL` is set.
-
-`prepare(url)` migrates the database with Alembic and, when its tables are not distributed
-yet, distributes them the way docs/operations.md ("Scale-out design") says: `organizations`
-by `id`, every other table by `org_id`, co-located with `organizations`, in foreign-key
-order. The one exception is handled as documented: `integration_clients.client_id` loses
-its global unique constraint for a unique `(org_id, client_id)` and a plain index.
-
-When the project's own distribution command (`python -m service citus-distribute`) exists,
-it does this instead; a database it distributed is left as it is."""
+"""The suite on Citus: with TEST_CITUS_URL set (an admin URL of a Citus coordinator, e.g.
+postgresql://postgres@127.0.0.1:5433/postgres), the PostgreSQL suite runs against it, and
+its throwaway database is made the way /work/shared/citus/cluster.sh `reset` makes one:
+created on the coordinator and on every worker, `CREATE EXTENSION citus` in each, the
+coordinator's own address set and the workers registered. The workers are
+TEST_CITUS_WORKERS (host:port,host:port), by default the coordinator's host at its port
++1 and +2 (the cluster script's layout). The migrations then distribute every table
+(migrations/env.py, service/citus.py). `make test-citus` (tests/run_citus.py) sets it up.
+"""
 
 from __future__ import annotations
 
-import asyncpg
+import os
+from urllib.parse import urlsplit, urlunsplit
 
-from service.migrate import upgrade
-
-# The global unique constraint Citus cannot keep (0001_foundation), and what replaces it.
-CLIENT_ID_UNIQUE = "uq_integration_clients_client_id"
-
-
-def plain_url(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://")
+CITUS_URL = os.environ.get("TEST_CITUS_URL", "").replace("postgresql+asyncpg://", "postgresql://")
+# The reason every Citus-only skip gives: tests that read plain PostgreSQL's own internals.
+PLAIN_PG_ONLY = "inspects plain PostgreSQL internals that Citus answers differently"
 
 
-def driver_url(url: str) -> str:
-    return plain_url(url).replace("postgresql://", "postgresql+asyncpg://", 1)
+def enabled() -> bool:
+    return bool(CITUS_URL)
 
 
-async def tables_in_dependency_order(conn: asyncpg.Connection) -> list[str]:
-    """The public tables (without `alembic_version`), each after every table it references."""
-    names = [
-        r["tablename"]
-        for r in await conn.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
-        )
-    ]
-    edges = await conn.fetch(
-        """
-        SELECT c.conrelid::regclass::text AS child, c.confrelid::regclass::text AS parent
-        FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
-        WHERE c.contype = 'f' AND n.nspname = 'public'
-        """
-    )
-    parents: dict[str, set[str]] = {n: set() for n in names}
-    for e in edges:
-        if e["child"] != e["parent"]:
-            parents[e["child"]].add(e["parent"])
-    ordered: list[str] = []
-    done: set[str] = set()
-    while len(ordered) < len(names):
-        # organizations first: every table is co-located with it, FK or not
-        ready = sorted(n for n in names if n not in done and parents[n] <= done and (n == "organizations" or done))
-        if not ready:
-            raise RuntimeError(f"foreign keys form a cycle among {sorted(set(names) - done)}")
-        ordered += ready
-        done.update(ready)
-    return ordered
+def _with_db(url: str, db: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
 
 
-async def distribute(url: str) -> list[str]:
-    """Distribute every table of a migrated database; answers the tables distributed now
-    (none when it was distributed already)."""
-    conn = await asyncpg.connect(plain_url(url))
+def _with_address(url: str, host: str, port: int) -> str:
+    parts = urlsplit(url)
+    auth = parts.netloc.rpartition("@")[0]
+    netloc = f"{auth}@{host}:{port}" if auth else f"{host}:{port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def coordinator() -> tuple[str, int]:
+    parts = urlsplit(CITUS_URL)
+    return parts.hostname or "127.0.0.1", parts.port or 5432
+
+
+def workers() -> list[tuple[str, int]]:
+    spec = os.environ.get("TEST_CITUS_WORKERS", "")
+    if spec:
+        found = []
+        for item in spec.split(","):
+            host, _, port = item.strip().rpartition(":")
+            found.append((host or "127.0.0.1", int(port)))
+        return found
+    host, port = coordinator()
+    return [(host, port + 1), (host, port + 2)]
+
+
+def node_admin_urls() -> list[str]:
+    """The admin URL of the coordinator, then of each worker (same user and database)."""
+    return [CITUS_URL, *(_with_address(CITUS_URL, host, port) for host, port in workers())]
+
+
+async def create_database(name: str) -> None:
+    import asyncpg
+
+    for admin in node_admin_urls():
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        conn = await asyncpg.connect(_with_db(admin, name))
+        try:
+            await conn.execute("CREATE EXTENSION citus")
+        finally:
+            await conn.close()
+    conn = await asyncpg.connect(_with_db(CITUS_URL, name))
     try:
-        already = {r["t"] for r in await conn.fetch("SELECT logicalrelid::regclass::text AS t FROM pg_dist_partition")}
-        order = [t for t in await tables_in_dependency_order(conn) if t not in already]
-        if not order:
-            return []
-        async with conn.transaction():
-            if "integration_clients" in order:
-                await conn.execute(f"ALTER TABLE integration_clients DROP CONSTRAINT IF EXISTS {CLIENT_ID_UNIQUE}")
-                await conn.execute(
-                    "CREATE UNIQUE INDEX IF NOT EXISTS uq_integration_clients_org_client_id "
-                    "ON integration_clients (org_id, client_id)"
-                )
-                await conn.execute(
-                    "CREATE INDEX IF NOT EXISTS ix_integration_clients_client_id ON integration_clients (client_id)"
-                )
-        for table in order:
-            if table == "organizations":
-                await conn.execute("SELECT create_distributed_table('organizations', 'id')")
-            else:
-                await conn.execute(
-                    "SELECT create_distributed_table($1, 'org_id', colocate_with => 'organizations')", table
-                )
-        return order
+        host, port = coordinator()
+        await conn.execute("SELECT citus_set_coordinator_host($1, $2)", host, port)
+        for host, port in workers():
+            await conn.execute("SELECT citus_add_node($1, $2)", host, port)
     finally:
         await conn.close()
 
 
-async def prepare(url: str) -> None:
-    """Migrate (Alembic, to the heads) and distribute the database at `url`."""
-    upgrade(driver_url(url))
-    await distribute(url)
+async def drop_database(name: str) -> None:
+    import asyncpg
+
+    for admin in node_admin_urls():
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+def driver_url(url: str) -> str:
+    """`url` for SQLAlchemy's asyncpg driver."""
+    return url.replace("postgresql+asyncpg://", "postgresql://").replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+def database_url(name: str) -> str:
+    """The coordinator's URL of database `name`, for SQLAlchemy."""
+    return driver_url(_with_db(CITUS_URL, name))

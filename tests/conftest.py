@@ -15,7 +15,10 @@ from typing import Any
 
 import pytest
 
-BACKEND = os.environ.get("TEST_DB", "sqlite")
+from tests import citus
+
+# TEST_CITUS_URL (tests/citus.py) runs the PostgreSQL suite on a Citus coordinator.
+BACKEND = "postgresql" if citus.enabled() else os.environ.get("TEST_DB", "sqlite")
 _tmp = tempfile.mkdtemp(prefix="perf-test-")
 os.environ["DATA_DIR"] = _tmp
 os.environ["JWT_SECRET"] = "test-secret-" + "x" * 40
@@ -25,11 +28,14 @@ _PG_DB: str | None = None
 if BACKEND == "postgresql":
     import asyncpg
 
-    _admin = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    _admin = citus.CITUS_URL or os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     _admin = _admin.replace("postgresql+asyncpg://", "postgresql://")
     _PG_DB = f"perf_test_{uuid.uuid4().hex[:12]}"
 
     async def _create() -> None:
+        if citus.enabled():  # on the coordinator and every worker, with the extension
+            await citus.create_database(_PG_DB)
+            return
         conn = await asyncpg.connect(_admin)
         await conn.execute(f'CREATE DATABASE "{_PG_DB}"')
         await conn.close()
@@ -60,6 +66,9 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
         return
 
     async def _drop() -> None:
+        if citus.enabled():
+            await citus.drop_database(_PG_DB)
+            return
         conn = await asyncpg.connect(_admin)
         await conn.execute(f'DROP DATABASE IF EXISTS "{_PG_DB}" WITH (FORCE)')
         await conn.close()
@@ -68,7 +77,8 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
 
 
 def pytest_report_header(config: Any) -> str:
-    return f"database backend: {BACKEND} ({os.environ['DATABASE_URL'].split('@')[-1]})"
+    kind = f"{BACKEND} on Citus" if citus.enabled() else BACKEND
+    return f"database backend: {kind} ({os.environ['DATABASE_URL'].split('@')[-1]})"
 
 
 @pytest.fixture(scope="session")

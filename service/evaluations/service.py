@@ -52,7 +52,7 @@ from service.kit import audit, hierarchy, outbox, search
 from service.kit.etag import IfMatch, check_version
 from service.kit.pagination import Page, PageParams, Sorting, SortKey, paginate
 from service.org.models import Employee, Organization
-from service.org.repository import employee_value, employees_matching
+from service.org.repository import employee_sort_key, employees_matching
 from service.org.service import org_settings
 from service.scoring import locks
 from service.scoring import service as scoring
@@ -253,8 +253,8 @@ def snapshot(ev: Evaluation) -> dict[str, Any]:
 
 
 EVALUATION_SORT = Sorting(
-    SortKey("family_name", employee_value(Employee.family_name, Evaluation.org_id, Evaluation.employee_id)),
-    SortKey("given_name", employee_value(Employee.given_name, Evaluation.org_id, Evaluation.employee_id)),
+    employee_sort_key("family_name", Employee.family_name, Evaluation.org_id, Evaluation.employee_id),
+    employee_sort_key("given_name", Employee.given_name, Evaluation.org_id, Evaluation.employee_id),
     SortKey("status", Evaluation.status),
     SortKey("final_score", Evaluation.final_score, "decimal", nullable=True),
     SortKey("final_rating", Evaluation.final_rating, nullable=True),
@@ -286,7 +286,7 @@ async def list_evaluations(
     require(policy.list_evaluations(p), "evaluations")
     hierarchy.check_people_filter(manager_id, subtree)
     words = search.terms(q)
-    spec = EVALUATION_SORT.parse(sort)
+    spec = EVALUATION_SORT.parse(sort, org_id=ctx.org_id)
     stmt = repo.evaluations(ctx.org_id).where(
         repo.subject_visible(Evaluation.employee_id, ctx.org_id, policy.reads_everything(p), p.employee_id)
     )

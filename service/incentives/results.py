@@ -39,7 +39,7 @@ from service.kit.export import Column, CsvExport, csv_text, keyset_chunks, snaps
 from service.kit.money import format_minor
 from service.kit.pagination import Page, PageParams, Sorting, SortKey, SortSpec, decode_position, paginate
 from service.org.models import Employee
-from service.org.repository import employee_value, employees_matching, names_of
+from service.org.repository import employee_sort_key, employees_matching, names_of
 from service.types import new_id, utcnow
 
 ACTIONS = ("approve", "finalize", "decline")
@@ -173,8 +173,8 @@ def snapshot(r: IncentiveResult) -> dict[str, Any]:
 
 
 RESULT_SORT = Sorting(
-    SortKey("family_name", employee_value(Employee.family_name, IncentiveResult.org_id, IncentiveResult.employee_id)),
-    SortKey("given_name", employee_value(Employee.given_name, IncentiveResult.org_id, IncentiveResult.employee_id)),
+    employee_sort_key("family_name", Employee.family_name, IncentiveResult.org_id, IncentiveResult.employee_id),
+    employee_sort_key("given_name", Employee.given_name, IncentiveResult.org_id, IncentiveResult.employee_id),
     SortKey("status", IncentiveResult.status),
     SortKey("kind", IncentiveResult.kind),
     SortKey("amount_minor", IncentiveResult.amount_minor, "int", nullable=True),
@@ -215,7 +215,7 @@ async def _results_query(ctx: Ctx, f: ResultFilters) -> tuple[Select[Any], SortS
     require(policy.list_incentive_results(ctx.principal), "incentive results")
     hierarchy.check_people_filter(f.manager_id, f.subtree)
     words = search.terms(f.q)
-    spec = RESULT_SORT.parse(f.sort, refused=() if sees_all_pay(ctx) else PAY_SORT_KEYS)
+    spec = RESULT_SORT.parse(f.sort, refused=() if sees_all_pay(ctx) else PAY_SORT_KEYS, org_id=ctx.org_id)
     stmt = await visible(ctx)
     if f.plan_id is not None:
         stmt = stmt.where(IncentiveResult.plan_id == f.plan_id)

@@ -48,7 +48,7 @@ import functools
 import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -205,6 +205,15 @@ class SortKey:
     column: Any = None
     kind: Kind = "text"
     nullable: bool = False
+    # A key read from another row of the organization (a correlated subquery, such as a
+    # person's name): the same expression for one organization given as a constant, which
+    # `Sorting.parse(..., org_id=)` puts in its place. Correlated by the row's org_id
+    # alone, the subquery keeps a distributed database (Citus) from routing the query to
+    # the organization's one shard, and a recursive CTE beside it (a subtree) is refused.
+    per_org: Callable[[Any], Any] | None = field(default=None, compare=False)
+
+    def for_org(self, org_id: Any) -> SortKey:
+        return replace(self, column=self.per_org(org_id), per_org=None) if self.per_org else self
 
     def sortable(self, expr: Any) -> Any:
         if self.kind == "text":
@@ -297,10 +306,12 @@ class Sorting:
         *,
         refused: Iterable[str] = (),
         loc: list[str | int] | None = None,
+        org_id: Any = None,
     ) -> SortSpec:
         """`raw` is REST's comma-separated string or a list of keys (GraphQL); each key
         may start with `-` (descending). `refused` names keys this caller may not sort
-        by (a key over values they cannot see): refused like unknown ones."""
+        by (a key over values they cannot see): refused like unknown ones. `org_id`: the
+        caller's organization, for keys read from other rows of it (`SortKey.per_org`)."""
         loc = loc or SORT_LOC
         if raw is None:
             if self.default is None:
@@ -326,7 +337,7 @@ class Sorting:
             if name in seen:
                 raise _sort_error(f"sort key {name!r} is given twice", loc)
             seen.add(name)
-            out.append((key, desc))
+            out.append((key.for_org(org_id) if org_id is not None else key, desc))
         return SortSpec(tuple(out))
 
     def describe(self) -> str:

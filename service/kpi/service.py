@@ -39,7 +39,7 @@ from service.kpi.schemas import (
 )
 from service.kpi.validation import PARAMETER_FIELDS, FieldError, check_dates, check_parameters
 from service.org.models import Employee
-from service.org.repository import employee_value
+from service.org.repository import employee_sort_key
 from service.scoring import kpi as scoring
 from service.scoring import locks
 from service.scoring.numbers import round_points
@@ -301,20 +301,27 @@ async def update_definition(
 # --- assignments -------------------------------------------------------------------------
 
 
-def _definition_value(column: Any) -> Any:
+def _definition_value(column: Any, org_id: Any = KpiAssignment.org_id) -> Any:
     return (
         select(column)
-        .where(KpiDefinition.org_id == KpiAssignment.org_id, KpiDefinition.id == KpiAssignment.definition_id)
+        .where(KpiDefinition.org_id == org_id, KpiDefinition.id == KpiAssignment.definition_id)
         .scalar_subquery()
     )
 
 
+def _definition_key(name: str, column: Any, nullable: bool = False) -> SortKey:
+    """A sort key by the assignment's KPI definition's `column` (organization-bound when
+    parsed with one, like the person keys: `SortKey.per_org`)."""
+    per_org = lambda org: _definition_value(column, org)  # noqa: E731
+    return SortKey(name, _definition_value(column), nullable=nullable, per_org=per_org)
+
+
 ASSIGNMENT_SORT = Sorting(
-    SortKey("name", _definition_value(KpiDefinition.name)),
-    SortKey("code", _definition_value(KpiDefinition.code)),
-    SortKey("perspective", _definition_value(KpiDefinition.perspective), nullable=True),
-    SortKey("family_name", employee_value(Employee.family_name, KpiAssignment.org_id, KpiAssignment.employee_id)),
-    SortKey("given_name", employee_value(Employee.given_name, KpiAssignment.org_id, KpiAssignment.employee_id)),
+    _definition_key("name", KpiDefinition.name),
+    _definition_key("code", KpiDefinition.code),
+    _definition_key("perspective", KpiDefinition.perspective, nullable=True),
+    employee_sort_key("family_name", Employee.family_name, KpiAssignment.org_id, KpiAssignment.employee_id),
+    employee_sort_key("given_name", Employee.given_name, KpiAssignment.org_id, KpiAssignment.employee_id),
     SortKey("weight", KpiAssignment.weight, "decimal"),
     SortKey("target", KpiAssignment.target, "decimal", nullable=True),
     SortKey("created_at", KpiAssignment.created_at, "datetime"),
@@ -346,7 +353,7 @@ async def list_assignments(
     require(policy.list_kpi_assignments(p), "KPI assignments")
     hierarchy.check_people_filter(manager_id, subtree)
     words = search.terms(q)
-    spec = ASSIGNMENT_SORT.parse(sort)
+    spec = ASSIGNMENT_SORT.parse(sort, org_id=ctx.org_id)
     everything = policy.reads_everything(p) or p.has_scope("kpi:write")
     stmt = repo.visible_assignments(ctx.org_id, everything, None if p.is_client else p.employee_id)
     if employee_id is not None:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.auth.context import Ctx
 from service.kit.chunks import chunks
 from service.kit.direct_reads import DirectRead
+from service.kit.pagination import SortKey
 from service.kit.search import matches
 from service.org.models import Department, Employee, Organization, Position
 
@@ -52,6 +53,16 @@ def employee_value(column: Any, org_id: Any, employee_id: Any) -> Any:
     """An employee's `column` for the row of another table that names them (a correlated
     scalar subquery): what lists about employees sort by (their names)."""
     return select(column).where(Employee.org_id == org_id, Employee.id == employee_id).scalar_subquery()
+
+
+def employee_sort_key(name: str, column: Any, org_id: Any, employee_id: Any) -> SortKey:
+    """A list's sort key by the named employee's `column`; parsed with the caller's
+    organization, the subquery reads that organization as a constant (`SortKey.per_org`)."""
+    return SortKey(
+        name,
+        employee_value(column, org_id, employee_id),
+        per_org=lambda org: employee_value(column, org, employee_id),
+    )
 
 
 async def names_of(session: AsyncSession, org_id: uuid.UUID, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Any]:

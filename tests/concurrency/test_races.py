@@ -144,7 +144,16 @@ async def test_overlapping_bulk_upserts_leave_a_consistent_state(tenant: Tenant)
 if BACKEND == "postgresql":
     import asyncpg
 
+    from tests import citus
     from tests.conftest import _admin
+
+    # Who waits on a row lock: on Citus the wait happens on the worker that holds the
+    # shard, which citus_lock_waits reports across the cluster.
+    LOCK_WAITS = (
+        "SELECT count(*) FROM citus_lock_waits"
+        if citus.enabled()
+        else "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    )
 
     async def test_bulk_upserts_blocked_on_the_same_rows_then_released(tenant: Tenant):
         """A forced interleaving: another connection holds a lock on one shared row while
@@ -169,10 +178,7 @@ if BACKEND == "postgresql":
             for _ in range(200):  # until a call waits on the held row lock
                 # the holder is in a transaction: pg_stat_activity would keep its first snapshot
                 await holder.execute("SELECT pg_stat_clear_snapshot()")
-                waiting = await holder.fetchval(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND datname = current_database()"
-                )
+                waiting = await holder.fetchval(LOCK_WAITS)
                 if waiting >= 1:
                     break
                 await asyncio.sleep(0.05)

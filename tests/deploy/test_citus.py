@@ -1,18 +1,34 @@
 """Every table distributes by organization (Citus): `org_id` is in every primary key, in
 every foreign key and in every unique constraint, on the models and on the migrated
-database. docs/operations.md ("Scale-out design") lists the distribution columns."""
+database. docs/operations.md ("Scale-out design") lists the distribution columns.
+
+On a Citus coordinator (TEST_CITUS_URL, tests/citus.py) the last tests check it for real:
+after the migrations (which end with service/citus.py's distribution step) every table
+is distributed by its column and co-located with `organizations`, the step is
+idempotent, and a later migration that adds a table gets it distributed."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import textwrap
+import uuid
+from pathlib import Path
 from typing import Any
 
+import pytest
+from alembic import command
 from sqlalchemy import UniqueConstraint, inspect
 
-from service.db import Base, database
+from service import citus as service_citus
+from service.db import Base, database, make_engine
+from service.migrate import ROOT, alembic_config, upgrade
 from service.models import load_all
+from service.web.health import migration_heads
+from tests import citus
 
 # The organizations table is distributed by its own id (the organization id itself).
-DISTRIBUTION_COLUMN = {"organizations": "id"}
+DISTRIBUTION_COLUMN = service_citus.DISTRIBUTION_COLUMN
 # Unique constraints that deliberately do not include org_id, with the reason.
 GLOBAL_UNIQUES = {
     # /oauth/token looks a client up by client_id alone, before it knows the organization.
@@ -102,3 +118,111 @@ async def test_the_migrated_database_follows_the_same_rule() -> None:
             assert dict(zip(local, remote, strict=True)).get(col) == column_of(target), (name, target, local)
         for cols in info["uniques"]:
             assert col in cols or (name, cols) in GLOBAL_UNIQUES, f"{name}: unique {cols}"
+
+
+ON_CITUS = pytest.mark.skipif(not citus.enabled(), reason="needs a Citus coordinator (TEST_CITUS_URL, tests/citus.py)")
+
+
+def _distribution(sync_conn) -> tuple[dict[str, tuple[str, int]], list[str]]:
+    return service_citus.distributed_tables(sync_conn), inspect(sync_conn).get_table_names()
+
+
+def _not_distributed(done: dict[str, tuple[str, int]], names: set[str]) -> list[str]:
+    """Every table of `names` that is not distributed by its column, co-located with
+    organizations, each with what is wrong."""
+    root = done.get("organizations", ("", -1))[1]
+    problems = []
+    for name in sorted(names - service_citus.LOCAL_TABLES):
+        if name not in done:
+            problems.append(f"{name}: not distributed")
+        elif done[name][0] != column_of(name):
+            problems.append(f"{name}: distributed by {done[name][0]}, not {column_of(name)}")
+        elif done[name][1] != root:
+            problems.append(f"{name}: not co-located with organizations")
+    return problems
+
+
+@ON_CITUS
+async def test_every_table_is_distributed_by_organization() -> None:
+    async with database.engine.connect() as conn:
+        done, present = await conn.run_sync(_distribution)
+    assert _not_distributed(done, set(tables()) | set(present)) == []
+    assert "alembic_version" in present and "alembic_version" not in done
+
+
+@ON_CITUS
+async def test_the_client_id_unique_is_replaced_on_citus() -> None:
+    def read(sync_conn) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+        insp = inspect(sync_conn)
+        uniques = [tuple(u["column_names"]) for u in insp.get_unique_constraints("integration_clients")]
+        plain = [tuple(i["column_names"]) for i in insp.get_indexes("integration_clients") if not i["unique"]]
+        return uniques, plain
+
+    async with database.engine.connect() as conn:
+        uniques, plain = await conn.run_sync(read)
+    assert ("org_id", "client_id") in uniques and ("client_id",) not in uniques
+    assert ("client_id",) in plain
+
+
+@ON_CITUS
+async def test_the_step_is_idempotent() -> None:
+    outcome = await service_citus.distribute_url(os.environ["DATABASE_URL"])
+    assert outcome is not None
+    assert outcome.distributed == [] and outcome.replaced == []
+    assert set(tables()) <= set(outcome.already)
+
+
+PROBE_MIGRATION = """
+import sqlalchemy as sa
+from alembic import op
+
+revision = "citus_probe"
+down_revision = {heads!r}
+
+
+def upgrade():
+    op.create_table(
+        "citus_probe",
+        sa.Column("org_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("employee_id", sa.Uuid(), nullable=True),
+        sa.ForeignKeyConstraint(["org_id"], ["organizations.id"]),
+        sa.ForeignKeyConstraint(["org_id", "employee_id"], ["employees.org_id", "employees.id"]),
+        sa.PrimaryKeyConstraint("org_id", "id"),
+    )
+    op.add_column("employees", sa.Column("probe_note", sa.String(20), nullable=True))
+"""
+
+
+@ON_CITUS
+async def test_a_later_migration_that_adds_a_table_gets_it_distributed(tmp_path: Path) -> None:
+    """A fresh database migrated to the heads (distributed as it goes), then a migration
+    written as any other (a table referencing distributed ones, a column added to a
+    distributed table): the upgrade distributes the new table before it commits."""
+    name = f"perf_citus_probe_{uuid.uuid4().hex[:8]}"
+    await citus.create_database(name)
+    url = citus.CITUS_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
+    try:
+        first = await asyncio.to_thread(upgrade, url)
+        assert first is not None and "organizations" in first.distributed
+        heads = tuple(sorted(migration_heads()))
+        (tmp_path / "9999_citus_probe.py").write_text(
+            textwrap.dedent(PROBE_MIGRATION).format(heads=heads[0] if len(heads) == 1 else heads)
+        )
+        cfg = alembic_config(url)
+        cfg.set_main_option(
+            "version_locations", os.pathsep.join([str(ROOT / "migrations" / "versions"), str(tmp_path)])
+        )
+        await asyncio.to_thread(command.upgrade, cfg, "heads")
+        outcome = cfg.attributes["citus"]
+        assert outcome.distributed == ["citus_probe"]
+        engine = make_engine(url)
+        try:
+            async with engine.connect() as conn:
+                done, present = await conn.run_sync(_distribution)
+        finally:
+            await engine.dispose()
+        assert _not_distributed(done, set(present)) == []
+        assert "citus_probe" in done
+    finally:
+        await citus.drop_database(name)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
@@ -50,6 +51,7 @@ if BACKEND == "postgresql":
     import asyncpg
 
     from service.migrate import upgrade
+    from tests import citus
     from tests.conftest import _admin
 
     async def _plan(stmt) -> str:
@@ -61,6 +63,7 @@ if BACKEND == "postgresql":
             await conn.rollback()
             return plan
 
+    @pytest.mark.skipif(citus.enabled(), reason=f"EXPLAIN plan: {citus.PLAIN_PG_ONLY} (a distributed plan)")
     async def test_the_planner_can_use_them_for_the_lists_search_conditions():
         """The search condition alone (without the organization, whose own index a small
         table prefers): its expression is the index's, so the index serves it."""

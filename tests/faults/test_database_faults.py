@@ -112,7 +112,22 @@ if BACKEND == "postgresql":
     import asyncpg
 
     from service.db import make_engine
+    from tests import citus
     from tests.conftest import _admin
+
+    # The row lock another connection holds (by organization: on Citus that routes to
+    # the one shard; a FOR UPDATE without it is a multi-shard query Citus refuses).
+    LOCK_EMPLOYEE = "SELECT 1 FROM employees WHERE org_id = $1 AND id = $2 FOR UPDATE"
+    # The backends waiting on a lock: on Citus they wait on a worker, and citus_lock_waits
+    # names each by the global pid of its coordinator backend (pg_terminate_backend takes it).
+    LOCK_WAITERS = (
+        "SELECT DISTINCT waiting_gpid AS pid FROM citus_lock_waits"
+        if citus.enabled()
+        else "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+        "AND datname = current_database() AND pid <> pg_backend_pid()"
+    )
+
+    TERMINATE = "SELECT pg_terminate_backend($1::bigint)" if citus.enabled() else "SELECT pg_terminate_backend($1)"
 
     def app_db_url() -> str:
         return _admin.rsplit("/", 1)[0] + "/" + database.url.rsplit("/", 1)[1]
@@ -124,13 +139,7 @@ if BACKEND == "postgresql":
         poll clears it."""
         for _ in range(1200):
             await admin.execute("SELECT pg_stat_clear_snapshot()")
-            pids = [
-                r["pid"]
-                for r in await admin.fetch(
-                    "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                    "AND datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            ]
+            pids = [r["pid"] for r in await admin.fetch(LOCK_WAITERS)]
             if pids:
                 return pids
             if task.done():
@@ -147,12 +156,12 @@ if BACKEND == "postgresql":
         try:
             tr = admin.transaction()
             await tr.start()
-            await admin.execute("SELECT 1 FROM employees WHERE id = $1 FOR UPDATE", emp["id"])
+            await admin.execute(LOCK_EMPLOYEE, tenant.org_id, emp["id"])
             task = asyncio.create_task(
                 tenant.client.patch(f"{E}/{emp['id']}", headers=tenant.hr, json={"given_name": "Renamed"})
             )
             (pid,) = await wait_for_lock_waiters(admin, task)
-            assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+            assert await admin.fetchval(TERMINATE, pid)
             await tr.rollback()
             resp = await asyncio.wait_for(task, 30)
         finally:
@@ -182,12 +191,12 @@ if BACKEND == "postgresql":
         try:
             tr = admin.transaction()
             await tr.start()
-            await admin.execute("SELECT 1 FROM employees WHERE id = $1 FOR UPDATE", locked["id"])
+            await admin.execute(LOCK_EMPLOYEE, tenant.org_id, locked["id"])
             task = asyncio.create_task(tenant.client.post(f"{E}/bulk", headers=tenant.as_("hr"), json={"rows": rows}))
             (pid,) = await wait_for_lock_waiters(admin, task)
             # the import's own inserts are not visible outside its transaction
             assert await admin.fetchval("SELECT count(*) FROM employees WHERE org_id = $1", tenant.org_id) == 1
-            assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+            assert await admin.fetchval(TERMINATE, pid)
             await asyncio.sleep(0.2)
             assert (
                 await admin.fetchval("SELECT count(*) FROM employees WHERE org_id = $1", tenant.org_id) == 1
@@ -235,7 +244,7 @@ if BACKEND == "postgresql":
         try:
             tr = admin.transaction()
             await tr.start()
-            await admin.execute("SELECT 1 FROM employees WHERE id = $1 FOR UPDATE", emp["id"])
+            await admin.execute(LOCK_EMPLOYEE, tenant.org_id, emp["id"])
             resp = await tenant.client.patch(f"{E}/{emp['id']}", headers=tenant.hr, json={"given_name": "X"})
             await tr.rollback()
         finally:

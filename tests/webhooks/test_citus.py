@@ -2,19 +2,11 @@
 score jobs on tables distributed by organization, where `FOR UPDATE` works only in a
 query routed to one shard (`org_id = :org`).
 
-Runs when `TEST_CITUS_URL` names a database on a Citus coordinator, best one of its own:
-
-    /work/shared/citus/cluster.sh reset citus_webhooks
-    TEST_CITUS_URL=postgresql+asyncpg://postgres@127.0.0.1:5433/citus_webhooks pytest tests/webhooks/test_citus.py
-
-(`make test-citus` sets it.) The module migrates and distributes that database itself when
-it is not yet (tests/citus.py). Without the variable the module is skipped with a banner.
-It works beside other organizations' pending work (a database the PostgreSQL suite ran
-in): the engines here serve every organization, as a deployed worker does, and the checks
-look at this module's organizations only. The engines made here fail an attempt for an
-address other than 127.0.0.1 without traffic; the worker process of
-`test_the_worker_process_delivers_from_the_distributed_outbox` is the real one, which is
-why a database of the module's own is the better choice."""
+Runs when `TEST_CITUS_URL` names a Citus coordinator (tests/citus.py; `make test-citus`
+sets it). The module makes a database of its own on every node, migrated (which
+distributes every table, service/citus.py), and drops it at the end, so its real worker
+process sees no other test's subscriptions. Without the variable the module is skipped
+with a banner."""
 
 from __future__ import annotations
 
@@ -39,6 +31,7 @@ from service.cycles.models import Cycle
 from service.db import Database
 from service.kit import outbox
 from service.kit.models import IdempotencyRecord, OutboxEvent
+from service.migrate import upgrade
 from service.org.events import EmployeeUpserted
 from service.org.models import Organization
 from service.scoring import jobs
@@ -47,17 +40,12 @@ from service.types import new_id, utcnow
 from service.webhooks import signing
 from service.webhooks.delivery import DeliveryConfig, Dispatcher
 from service.webhooks.models import WebhookDelivery, WebhookSubscription
-from tests.citus import driver_url, prepare
+from tests import citus as cluster
 from tests.node_tools import loud
 from tests.webhooks.receiver import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
-URL = os.environ.get("TEST_CITUS_URL", "")
-HOW = (
-    "set TEST_CITUS_URL to a database on a Citus coordinator, e.g. `/work/shared/citus/cluster.sh reset "
-    "citus_webhooks` then TEST_CITUS_URL=postgresql+asyncpg://postgres@127.0.0.1:5433/citus_webhooks "
-    "(`make test-citus` does)"
-)
+HOW = "run `make test-citus`, or set TEST_CITUS_URL to a Citus coordinator (tests/citus.py)"
 # a cycle for the score jobs to belong to
 A_YEAR: dict[str, Any] = {
     "name": "2026",
@@ -82,14 +70,18 @@ class LoopbackOrRefuse(httpx.AsyncHTTPTransport):
 @pytest.fixture(scope="module")
 async def citus(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
     """The distributed database (migrated and distributed on first use)."""
-    if not URL:
+    if not cluster.enabled():
         message = f"NO Citus cluster: the Citus tests of the background work are SKIPPED ({HOW})"
         loud(request.config, message)
         pytest.skip(message)
-    await prepare(URL)
-    db = Database(url=driver_url(URL))
+    name = f"citus_webhooks_{os.getpid()}"
+    await cluster.create_database(name)
+    url = cluster.database_url(name)
+    await asyncio.to_thread(upgrade, url)
+    db = Database(url=url)
     yield db
     await db.dispose()
+    await cluster.drop_database(name)
 
 
 @pytest.fixture
@@ -284,7 +276,7 @@ async def test_the_work_of_one_organization_routes_to_one_shard(citus: Database,
     org_id = await make_org(citus, "Routed")
     secret = await subscribe(citus, org_id, receiver.url())
     await emit(citus, org_id, 2)
-    routed = Database(url=driver_url(URL))
+    routed = Database(url=citus.url)
 
     def refuse_multi_shard(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
@@ -317,7 +309,7 @@ async def test_concurrent_dispatchers_never_deliver_twice(citus: Database, recei
     for org_id in orgs:
         await subscribe(citus, org_id, receiver.url())
         await emit(citus, org_id, 15)
-    dbs = [Database(url=driver_url(URL)) for _ in range(3)]
+    dbs = [Database(url=citus.url) for _ in range(3)]
     workers = [engine(db, batch_size=3, outbox_batch_size=4) for db in dbs]
 
     async def loop(w: Dispatcher) -> None:
@@ -367,7 +359,7 @@ async def test_the_worker_process_delivers_from_the_distributed_outbox(citus: Da
     await emit(citus, org_id, 3)
     env = {
         **os.environ,
-        "DATABASE_URL": driver_url(URL),
+        "DATABASE_URL": citus.url,
         "WEBHOOK_POLL_SECONDS": "0.05",
         "WEBHOOK_RETRY_SCALE": "0.0001",
         "WEBHOOK_RETRY_JITTER": "0",
