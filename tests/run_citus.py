@@ -69,9 +69,23 @@ CITUS_TESTS = [
 ]
 
 
+def _origin() -> Path | None:
+    """The directory this checkout was cloned from, when that is a local path."""
+    done = subprocess.run(
+        ["git", "-C", str(ROOT), "remote", "get-url", "origin"], capture_output=True, text=True, check=False
+    )
+    url = done.stdout.strip().removeprefix("file://")
+    return Path(url) if done.returncode == 0 and url.startswith("/") else None
+
+
 def cluster_script() -> Path:
-    path = Path(os.environ.get("CITUS_CLUSTER_SCRIPT") or DEFAULT_SCRIPT)
-    return path if path.is_absolute() else (ROOT / path).resolve()
+    """CITUS_CLUSTER_SCRIPT when set (relative to the project root); else the default path
+    from the project root, or from the local repository this checkout was cloned from (a
+    fresh clone elsewhere, as CI makes, finds the script beside its origin)."""
+    given = os.environ.get("CITUS_CLUSTER_SCRIPT")
+    roots = [ROOT] if given else [ROOT, *filter(None, [_origin()])]
+    candidates = [(root / (given or DEFAULT_SCRIPT)).resolve() for root in roots]
+    return next((c for c in candidates if c.is_file()), candidates[0])
 
 
 def _service(env: dict[str, str], *args: str) -> str:
@@ -87,6 +101,9 @@ def _service(env: dict[str, str], *args: str) -> str:
 
 def main() -> int:
     script = cluster_script()
+    if sys.argv[1:] == ["--locate"]:  # .ci/run: is there a cluster to run on?
+        print(script)
+        return 0 if script.is_file() else 1
     if not script.is_file():
         banner(f"Citus cluster script NOT found at {script} (CITUS_CLUSTER_SCRIPT): the Citus suite is SKIPPED")
         return 1 if in_ci() else 0
