@@ -73,12 +73,14 @@ def on_amended(hook: AmendHook) -> AmendHook:
 
 
 def _current(org_id: uuid.UUID, cycle_id: uuid.UUID) -> Select[ScoreRecord]:
-    """The current version of each employee's record in a cycle: the highest one."""
+    """The current version of each employee's record in a cycle: the highest one. The
+    subquery names the organization itself (not the outer row's): with it correlated,
+    Citus plans the statement for every shard instead of routing it to one."""
     newer = aliased(ScoreRecord)
     latest = (
         select(func.max(newer.version))
         .where(
-            newer.org_id == ScoreRecord.org_id,
+            newer.org_id == org_id,
             newer.cycle_id == ScoreRecord.cycle_id,
             newer.employee_id == ScoreRecord.employee_id,
         )
