@@ -69,6 +69,7 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 
 from bench import recompute as gen  # noqa: E402
+from service.citus import distribute_url  # noqa: E402
 
 SECRET = "bench-secret-" + "x" * 40
 BULK_ROWS = 500
@@ -172,16 +173,10 @@ class Target:
 
 
 async def distribute(url: str) -> tuple[int, int]:
-    """Distribute every table by organization (the project's step when it has one, else the
-    test helper's); answers (distributed tables, tables)."""
-    try:
-        from service.citus import distribute_url  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        from tests.citus import distribute
-
-        await distribute(url)
-    else:
-        await distribute_url(_driver(url))
+    """Distribute every table by organization (the project's step, service/citus.py; the
+    migration did it already, so this finds nothing left); answers (distributed tables,
+    tables)."""
+    await distribute_url(_driver(url))
     conn = await asyncpg.connect(_plain(url))
     try:
         tables = await conn.fetchval(
