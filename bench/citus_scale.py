@@ -30,9 +30,9 @@ turns, so that the shared machine's slow minutes fall on both.
 The table compares the targets; the databases are dropped at the end (also on failure)
 unless `--keep` is given.
 
-    /work/main/.venv/bin/python bench/citus_scale.py                       # 50 x 2,000
-    /work/main/.venv/bin/python bench/citus_scale.py --orgs 10 --targets citus
-    /work/main/.venv/bin/python bench/citus_scale.py --orgs 2 --employees 200 --reps 20   # a smoke run
+    .venv/bin/python bench/citus_scale.py                       # 50 x 2,000
+    .venv/bin/python bench/citus_scale.py --orgs 10 --targets citus
+    .venv/bin/python bench/citus_scale.py --orgs 2 --employees 200 --reps 20   # a smoke run
 
 `--log-multi-shard` makes the Citus coordinator log every statement of the measured
 requests that fans out to more than one shard (`citus.multi_task_query_log_level`).
@@ -40,7 +40,7 @@ requests that fans out to more than one shard (`citus.multi_task_query_log_level
 `--pg-admin-url` (default `postgresql://postgres@127.0.0.1:5432/postgres`) is the
 single-node server; `--citus-admin-url` (default port 5433) the Citus coordinator and
 `--citus-workers` its workers (default: the coordinator's host at its port +1 and +2,
-the layout of /work/shared/citus/cluster.sh, which starts such a cluster).
+the layout of ../shared/citus/cluster.sh, which starts such a cluster).
 """
 
 from __future__ import annotations
@@ -641,7 +641,7 @@ def main() -> int:
         extra = f", distributed in {info['distribute_s']} s" if "distribute_s" in info else ""
         print(f"{name}: migrated in {info['migrate_s']} s{extra}, loaded in {info['load_s']} s")
     print("\ncommand: " + " ".join([Path(sys.executable).name, "bench/citus_scale.py", *sys.argv[1:]]))
-    print("a Citus cluster on this machine: /work/shared/citus/cluster.sh start (coordinator 5433, workers 5434, 5435)")
+    print("a Citus cluster on this machine: ../shared/citus/cluster.sh start (coordinator 5433, workers 5434, 5435)")
     return 0
 
 

@@ -1,6 +1,6 @@
 """The suite on Citus: with TEST_CITUS_URL set (an admin URL of a Citus coordinator, e.g.
 postgresql://postgres@127.0.0.1:5433/postgres), the PostgreSQL suite runs against it, and
-its throwaway database is made the way /work/shared/citus/cluster.sh `reset` makes one:
+its throwaway database is made the way ../shared/citus/cluster.sh `reset` makes one:
 created on the coordinator and on every worker, `CREATE EXTENSION citus` in each, the
 coordinator's own address set and the workers registered. The workers are
 TEST_CITUS_WORKERS (host:port,host:port), by default the coordinator's host at its port
