@@ -226,3 +226,39 @@ async def test_a_later_migration_that_adds_a_table_gets_it_distributed(tmp_path:
         assert "citus_probe" in done
     finally:
         await citus.drop_database(name)
+
+
+@ON_CITUS
+async def test_requests_of_one_organization_route_to_one_shard(team) -> None:
+    """With Citus told to refuse any statement that would run on several shards
+    (`SET LOCAL citus.multi_task_query_log_level = 'error'` in every transaction of the
+    app), the requests that once fanned out now answer: a list narrowed to a manager's
+    subtree and sorted by name (the recursive CTE) and a score page (the current score
+    records' subquery) name the organization, so each statement goes to one shard."""
+    from sqlalchemy import event
+
+    from tests.test_scoring_policies import make_cycle
+
+    ids = {k: v["id"] for k, v in team.employees.items()}
+    cycle = await make_cycle(team)
+
+    def one_shard(conn: Any) -> None:
+        conn.exec_driver_sql("SET LOCAL citus.multi_task_query_log_level = 'error'")
+
+    event.listen(database.engine.sync_engine, "begin", one_shard)
+    try:
+        listed = await team.client.get(
+            "/api/v1/employees",
+            headers=team.hr,
+            params={"manager_id": ids["boss"], "subtree": "true", "sort": "family_name,given_name"},
+        )
+        assert listed.status_code == 200, listed.text
+        assert {i["id"] for i in listed.json()["items"]} == {ids[k] for k in ("lead", "carol", "alice", "bob")}
+        scores = await team.client.get(f"/api/v1/cycles/{cycle['id']}/scores", headers=team.hr)
+        assert scores.status_code == 200, scores.text
+        # the same refusal does fire for a statement across organizations
+        async with database.engine.connect() as conn:
+            with pytest.raises(Exception, match="multi-task query about to be executed"):
+                await conn.exec_driver_sql("SELECT count(*) FROM employees")
+    finally:
+        event.remove(database.engine.sync_engine, "begin", one_shard)
