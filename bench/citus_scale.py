@@ -198,69 +198,8 @@ async def load_org(conn: asyncpg.Connection, index: int, employees: int, rng: ra
     """One organization with recompute.py's generator; answers the ids the measurements use."""
     org = gen.Org()
     now = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
-    counts: dict[str, int] = {}
     async with conn.transaction():
-        await conn.execute(
-            "INSERT INTO organizations (id, name, currency, timezone, fiscal_year_start, settings, version,"
-            " created_at, updated_at) VALUES ($1, $2, 'USD', 'UTC', '01-01', '{}', 1, $3, $3)",
-            org.org_id,
-            f"Benchmark {index}",
-            now,
-        )
-        root = uuid.uuid4()
-        departments = [uuid.uuid4() for _ in range(max(1, employees // 100))]
-        await conn.copy_records_to_table(
-            "departments",
-            columns=["org_id", "id", "name", "parent_id", "version", "created_at", "updated_at"],
-            records=[(org.org_id, root, "Company", None, 1, now, now)]
-            + [(org.org_id, d, f"Dept {i}", root, 1, now, now) for i, d in enumerate(departments)],
-        )
-        positions = [uuid.uuid4() for _ in range(10)]
-        await conn.copy_records_to_table(
-            "positions",
-            columns=["org_id", "id", "name", "version", "created_at", "updated_at"],
-            records=[(org.org_id, p, f"Position {i}", 1, now, now) for i, p in enumerate(positions)],
-        )
-        await conn.execute(
-            "INSERT INTO cycles (org_id, id, name, cadence, start_date, end_date, status, version, created_at,"
-            " updated_at) VALUES ($1, $2, 'Q1', 'quarterly', $3, $4, 'active', 1, $5, $5)",
-            org.org_id,
-            org.cycle_id,
-            gen.CYCLE_START,
-            gen.CYCLE_END,
-            now,
-        )
-        definitions = []
-        for code, direction, aggregation, *_ in gen.KPI_DEFINITIONS:
-            did = uuid.uuid4()
-            org.definition_ids.append(did)
-            definitions.append((org.org_id, did, code, code, direction, aggregation, 1, now, now))
-        await conn.copy_records_to_table(
-            "kpi_definitions",
-            columns=["org_id", "id", "code", "name", "direction", "aggregation", "version", "created_at", "updated_at"],
-            records=definitions,
-        )
-        ids = [uuid.uuid4() for _ in range(employees)]
-        await conn.copy_records_to_table(
-            "employees",
-            columns=gen.EMPLOYEE_COLUMNS,
-            records=list(gen._employee_rows(org, 0, employees, ids, departments, positions, now)),
-        )
-        counts["employees"] = employees
-        columns = {
-            "objectives": gen.OBJECTIVE_COLUMNS,
-            "key_results": gen.KR_COLUMNS,
-            "check_ins": gen.CHECK_IN_COLUMNS,
-            "kpi_assignments": gen.ASSIGNMENT_COLUMNS,
-            "kpi_measurements": gen.MEASUREMENT_COLUMNS,
-        }
-        key_results: list[uuid.UUID] = []
-        for start in range(0, employees, gen.CHUNK_EMPLOYEES):
-            rows = gen._work_rows(org, ids[start : start + gen.CHUNK_EMPLOYEES], rng, now)
-            key_results += [r[1] for r in rows["key_results"]]
-            for table, records in rows.items():
-                await conn.copy_records_to_table(table, columns=columns[table], records=records)
-                counts[table] = counts.get(table, 0) + len(records)
+        counts, key_results = await gen.load_organization(conn, org, employees, rng, now, f"Benchmark {index}")
     return {
         "org": str(org.org_id),
         "cycle": str(org.cycle_id),

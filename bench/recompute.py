@@ -299,76 +299,85 @@ def _work_rows(
     }
 
 
+async def load_organization(
+    conn: asyncpg.Connection, org: Org, employees: int, rng: random.Random, now: dt.datetime, name: str = "Benchmark"
+) -> tuple[dict[str, int], list[uuid.UUID]]:
+    """One organization of `employees` with their objectives, key results, check-ins and
+    KPIs, written with COPY a chunk of employees per transaction; answers the row counts
+    and the key results' ids (bench/citus_scale.py loads many organizations with it)."""
+    counts: dict[str, int] = {}
+    await conn.execute(
+        "INSERT INTO organizations (id, name, currency, timezone, fiscal_year_start, settings, version,"
+        " created_at, updated_at) VALUES ($1, $2, 'USD', 'UTC', '01-01', '{}', 1, $3, $3)",
+        org.org_id,
+        name,
+        now,
+    )
+    root = uuid.uuid4()
+    departments = [uuid.uuid4() for _ in range(max(1, employees // 100))]
+    await conn.copy_records_to_table(
+        "departments",
+        columns=["org_id", "id", "name", "parent_id", "version", "created_at", "updated_at"],
+        records=[(org.org_id, root, "Company", None, 1, now, now)]
+        + [(org.org_id, d, f"Dept {i}", root, 1, now, now) for i, d in enumerate(departments)],
+    )
+    positions = [uuid.uuid4() for _ in range(10)]
+    await conn.copy_records_to_table(
+        "positions",
+        columns=["org_id", "id", "name", "version", "created_at", "updated_at"],
+        records=[(org.org_id, p, f"Position {i}", 1, now, now) for i, p in enumerate(positions)],
+    )
+    await conn.execute(
+        "INSERT INTO cycles (org_id, id, name, cadence, start_date, end_date, status, version, created_at,"
+        " updated_at) VALUES ($1, $2, 'Q1', 'quarterly', $3, $4, 'active', 1, $5, $5)",
+        org.org_id,
+        org.cycle_id,
+        CYCLE_START,
+        CYCLE_END,
+        now,
+    )
+    definitions = []
+    for code, direction, aggregation, *_ in KPI_DEFINITIONS:
+        did = uuid.uuid4()
+        org.definition_ids.append(did)
+        definitions.append((org.org_id, did, code, code, direction, aggregation, 1, now, now))
+    await conn.copy_records_to_table(
+        "kpi_definitions",
+        columns=["org_id", "id", "code", "name", "direction", "aggregation", "version", "created_at", "updated_at"],
+        records=definitions,
+    )
+    ids = [uuid.uuid4() for _ in range(employees)]
+    await conn.copy_records_to_table(
+        "employees",
+        columns=EMPLOYEE_COLUMNS,
+        records=list(_employee_rows(org, 0, employees, ids, departments, positions, now)),
+    )
+    counts["employees"] = employees
+    columns = {
+        "objectives": OBJECTIVE_COLUMNS,
+        "key_results": KR_COLUMNS,
+        "check_ins": CHECK_IN_COLUMNS,
+        "kpi_assignments": ASSIGNMENT_COLUMNS,
+        "kpi_measurements": MEASUREMENT_COLUMNS,
+    }
+    key_results: list[uuid.UUID] = []
+    for start in range(0, employees, CHUNK_EMPLOYEES):
+        rows = _work_rows(org, ids[start : start + CHUNK_EMPLOYEES], rng, now)
+        key_results += [r[1] for r in rows["key_results"]]
+        async with conn.transaction():
+            for table, records in rows.items():
+                await conn.copy_records_to_table(table, columns=columns[table], records=records)
+                counts[table] = counts.get(table, 0) + len(records)
+        del rows
+    return counts, key_results
+
+
 async def load(url: str, employees: int, seed: int) -> tuple[Org, dict[str, int]]:
     org = Org()
     rng = random.Random(seed)
-    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    counts: dict[str, int] = {}
     conn = await asyncpg.connect(url)
     try:
-        await conn.execute(
-            "INSERT INTO organizations (id, name, currency, timezone, fiscal_year_start, settings, version,"
-            " created_at, updated_at) VALUES ($1, 'Benchmark', 'USD', 'UTC', '01-01', '{}', 1, $2, $2)",
-            org.org_id,
-            now,
-        )
-        root = uuid.uuid4()
-        departments = [uuid.uuid4() for _ in range(max(1, employees // 100))]
-        await conn.copy_records_to_table(
-            "departments",
-            columns=["org_id", "id", "name", "parent_id", "version", "created_at", "updated_at"],
-            records=[(org.org_id, root, "Company", None, 1, now, now)]
-            + [(org.org_id, d, f"Dept {i}", root, 1, now, now) for i, d in enumerate(departments)],
-        )
-        positions = [uuid.uuid4() for _ in range(10)]
-        await conn.copy_records_to_table(
-            "positions",
-            columns=["org_id", "id", "name", "version", "created_at", "updated_at"],
-            records=[(org.org_id, p, f"Position {i}", 1, now, now) for i, p in enumerate(positions)],
-        )
-        await conn.execute(
-            "INSERT INTO cycles (org_id, id, name, cadence, start_date, end_date, status, version, created_at,"
-            " updated_at) VALUES ($1, $2, 'Q1', 'quarterly', $3, $4, 'active', 1, $5, $5)",
-            org.org_id,
-            org.cycle_id,
-            CYCLE_START,
-            CYCLE_END,
-            now,
-        )
-        for code, direction, aggregation, *_ in KPI_DEFINITIONS:
-            did = uuid.uuid4()
-            org.definition_ids.append(did)
-            await conn.execute(
-                "INSERT INTO kpi_definitions (org_id, id, code, name, direction, aggregation, version, created_at,"
-                " updated_at) VALUES ($1, $2, $3, $3, $4, $5, 1, $6, $6)",
-                org.org_id,
-                did,
-                code,
-                direction,
-                aggregation,
-                now,
-            )
-        ids = [uuid.uuid4() for _ in range(employees)]
-        await conn.copy_records_to_table(
-            "employees",
-            columns=EMPLOYEE_COLUMNS,
-            records=list(_employee_rows(org, 0, employees, ids, departments, positions, now)),
-        )
-        counts["employees"] = employees
-        columns = {
-            "objectives": OBJECTIVE_COLUMNS,
-            "key_results": KR_COLUMNS,
-            "check_ins": CHECK_IN_COLUMNS,
-            "kpi_assignments": ASSIGNMENT_COLUMNS,
-            "kpi_measurements": MEASUREMENT_COLUMNS,
-        }
-        for start in range(0, employees, CHUNK_EMPLOYEES):
-            rows = _work_rows(org, ids[start : start + CHUNK_EMPLOYEES], rng, now)
-            async with conn.transaction():
-                for table, records in rows.items():
-                    await conn.copy_records_to_table(table, columns=columns[table], records=records)
-                    counts[table] = counts.get(table, 0) + len(records)
-            del rows
+        counts, _ = await load_organization(conn, org, employees, rng, dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
         await conn.execute("VACUUM ANALYZE")
     finally:
         await conn.close()
