@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -64,8 +65,13 @@ class ScoringPolicyVersion(Base):
 
 
 class ScoreSnapshot(Base):
-    """The last recompute's result per employee and cycle (for events, exports and the
-    benchmark); reads always compute fresh, so this never answers a score query."""
+    """Each employee's stored score per cycle: what the score lists read (service/scoring/
+    stored.py). A row holds the score as shown (the record's when the result is official,
+    else the live computation), without its explanation, and the inputs' version it was
+    computed from (`inputs_version`, against `ScoreFreshness`). Writes that change an
+    employee's inputs re-score the employee in the same transaction
+    (service/scoring/freshness.py); a recompute job rewrites the whole cycle. The score
+    of record stays in `score_records`, frozen: these rows only mirror it."""
 
     __tablename__ = "score_snapshots"
 
@@ -81,11 +87,41 @@ class ScoreSnapshot(Base):
     policy_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
     policy_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     computed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    weights: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    calibration_delta: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    # The final and composite points as shown (2 places): the keys lists sort by.
+    final_shown: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    composite_shown: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    official: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    finalized_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    record_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    inputs_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
         tenant_fk("cycle_id", "cycles"),
         tenant_fk("employee_id", "employees"),
+        Index("ix_score_snapshots_final", "org_id", "cycle_id", "final_shown", "employee_id"),
+        Index("ix_score_snapshots_rating", "org_id", "cycle_id", "rating", "final_shown", "employee_id"),
     )
+
+
+class ScoreFreshness(Base):
+    """Per cycle, the version of its scoring inputs and the version its stored scores are
+    complete for. A change that affects a few employees re-scores them in its own
+    transaction and moves neither; a change that affects many (a policy, a cycle's dates,
+    a bulk import) moves `version` forward and queues a recompute, which sets
+    `complete_version` when every chunk is done. While the two differ, score lists
+    compute live, as before stored scores (service/scoring/stored.py)."""
+
+    __tablename__ = "score_freshness"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    cycle_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    complete_version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    __table_args__ = (tenant_fk("cycle_id", "cycles"),)
 
 
 class ScoreJob(TenantMixin, Base):
@@ -104,8 +140,43 @@ class ScoreJob(TenantMixin, Base):
     # job is retried (up to MAX_ATTEMPTS) or failed.
     lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Progress for a progress bar: employees to score and scored so far.
+    total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The cycle's inputs version (ScoreFreshness.version) the job computes.
+    inputs_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Why it runs: `requested` (POST .../scores/recompute) or `refresh` (inputs changed
+    # for many employees at once).
+    reason: Mapped[str] = mapped_column(String(40), default="requested", server_default="requested")
 
-    __table_args__ = (tenant_fk("cycle_id", "cycles"),)
+    __table_args__ = (
+        tenant_fk("cycle_id", "cycles"),
+        Index("ix_score_jobs_org_status", "org_id", "status", "cycle_id"),
+    )
+
+
+class ScoreJobChunk(Base):
+    """One leased piece of a recompute job: the population's employees from
+    `first_employee_id` to `last_employee_id` (inclusive, in id order)."""
+
+    __tablename__ = "score_job_chunks"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    job_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_employee_id: Mapped[uuid.UUID] = mapped_column()
+    last_employee_id: Mapped[uuid.UUID] = mapped_column()
+    size: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    runner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    __table_args__ = (
+        tenant_fk("job_id", "score_jobs"),
+        Index("ix_score_job_chunks_org_status", "org_id", "status", "lease_until"),
+    )
 
 
 class ScoreRecord(TenantMixin, Base):
