@@ -112,7 +112,7 @@ def read_of(row: Any) -> ScoreRead:
 async def _lock(ctx: Ctx, cycle_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[Any, Any]]:
     """Lock the employees' rows (PostgreSQL) and answer their (final, rating) as stored."""
     session, org = ctx.session, ctx.org_id
-    postgresql = session.bind.dialect.name == "postgresql"
+    postgresql = session.get_bind().dialect.name == "postgresql"
     old: dict[uuid.UUID, tuple[Any, Any]] = {}
     for part in chunks(ids, CHUNK):
         if postgresql:
