@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     bulk_max_measurement_rows: int = 50000
     score_inline_max: int = 2000
     score_job_lease_seconds: float = 60.0  # a background recompute's lease (service/scoring/jobs.py)
+    # A write affecting more employees of one cycle than this queues a recompute instead of
+    # re-scoring them in its transaction (service/scoring/freshness.py).
+    score_touch_max: int = Field(200, ge=1)
 
     # Webhooks (service/webhooks/): delivery engine, retries, safety limits.
     webhook_inprocess: bool | None = None  # None: in-process delivery exactly when on SQLite

@@ -153,12 +153,30 @@ class SerializedSession(AsyncSession):
             return await super().run_sync(*args, **kwargs)
 
     async def commit(self) -> None:
+        """Runs the transaction's before-commit steps (`add_before_commit`), then commits."""
+        while hooks := self.info.pop(BEFORE_COMMIT, None):
+            for hook in hooks:
+                await hook(self)
         async with self._serial:
             await super().commit()
 
     async def rollback(self) -> None:
+        self.info.pop(BEFORE_COMMIT, None)
         async with self._serial:
             await super().rollback()
+
+
+BEFORE_COMMIT = "before_commit"
+
+
+def add_before_commit(session: Any, hook: Callable[[Any], Awaitable[None]]) -> None:
+    """Run `hook(async_session)` when the session's transaction is about to commit, once
+    (a step that writes more may add itself again). `session` is the AsyncSession or its
+    sync Session (they share `info`). Used to keep stored scores fresh
+    (service/scoring/freshness.py)."""
+    hooks = session.info.setdefault(BEFORE_COMMIT, [])
+    if hook not in hooks:
+        hooks.append(hook)
 
 
 def exclusive(session: AsyncSession) -> Any:

@@ -19,11 +19,13 @@ def load_all() -> None:
 def load_hooks() -> None:
     """Registers each module's hooks: score-input loaders (service.scoring.service), what
     happens when a cycle changes status (service.cycles.service.on_transition) and when a
-    score of record is amended (service.scoring.records.on_amended)."""
+    score of record is amended (service.scoring.records.on_amended), and the session
+events that keep stored scores fresh (service.scoring.freshness)."""
     import service.evaluations.scoring_inputs  # noqa: F401
     import service.incentives.corrections  # noqa: F401
     import service.kpi.scoring_inputs  # noqa: F401
     import service.okr.scoring_inputs  # noqa: F401
     import service.okr.workflow  # noqa: F401
+    import service.scoring.freshness  # noqa: F401
     import service.scoring.policies  # noqa: F401
     import service.scoring.records  # noqa: F401

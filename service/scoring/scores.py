@@ -25,7 +25,7 @@ from service.kit.pagination import Page, PageParams, Position, Sorting, SortKey,
 from service.observability import observe_job
 from service.org.models import Employee
 from service.org.repository import employees_matching, names_of
-from service.scoring import jobs, records
+from service.scoring import freshness, jobs, records, stored
 from service.scoring import service as scoring
 from service.scoring.composite import COMPONENTS
 from service.scoring.events import ScoreUpdated
@@ -207,9 +207,12 @@ async def _listing(
     return _Listing(cycle, rows, spec, names, rating)
 
 
+async def _live_reads(ctx: Ctx, cycle: Cycle, rows: Sequence[Any], explain: bool = False) -> list[ScoreRead]:
+    return [score_read(cycle, s, explain) for s in await records.official_or_live(ctx, cycle, rows, explain=explain)]
+
+
 async def _scored_reads(ctx: Ctx, listing: _Listing, rows: Sequence[Any], explain: bool = False) -> list[ScoreRead]:
-    scored = await records.official_or_live(ctx, listing.cycle, rows, explain=explain)
-    reads = [score_read(listing.cycle, s, explain) for s in scored]
+    reads = await _live_reads(ctx, listing.cycle, rows, explain)
     return [r for r in reads if listing.rating is None or r.rating == listing.rating]
 
 
@@ -235,8 +238,22 @@ async def list_scores_page(
 ) -> Page[ScoreRead]:
     """A page of the cycle's visible scores in `sort` order (employee id order by
     default), forward from `params.cursor` or, with `params.backward` (GraphQL's
-    `last`/`before`), the rows before it. Sorting by a score (or filtering by rating) scores every visible
-    employee first; otherwise only the page's employees are scored."""
+    `last`/`before`), the rows before it. Once the cycle's stored scores are complete
+    (service/scoring/freshness.py) the page is read from them in SQL; until then it is
+    computed live: sorting by a score (or filtering by rating) scores every visible
+    employee first, otherwise only the page's employees are scored."""
+    cycle = await get_cycle(ctx, cycle_id)
+    check_rating(rating)
+    hierarchy.check_people_filter(manager_id, subtree)
+    if not ctx.principal.is_client and await freshness.is_complete(ctx.session, ctx.org_id, cycle.id):
+        where = stored.PageFilter(department_id, manager_id, subtree, rating, search.terms(q))
+        found = await stored.page(ctx, cycle, params, sort, where)
+        items = [stored.read_of(r) for r in found.items]
+        if explain and items:
+            rows = await scoring.population(ctx, cycle, [r.employee_id for r in items])
+            explained = {r.employee_id: r for r in await _live_reads(ctx, cycle, rows, explain=True)}
+            items = [explained.get(r.employee_id, r) for r in items]
+        return Page(items, found.next_cursor, found.previous_cursor, found.sort, found.positions)
     listing = await _listing(
         ctx,
         cycle_id,

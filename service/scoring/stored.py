@@ -26,12 +26,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, false, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from service.auth.context import Ctx
+from service.authz import policy as authz
 from service.cycles.models import Cycle
+from service.kit import hierarchy
 from service.kit.chunks import chunks
+from service.kit.pagination import Page, PageParams, Sorting, SortKey, paginate
+from service.org.models import Employee
+from service.org.repository import employee_sort_key, employees_matching
 from service.scoring import records
 from service.scoring import service as scoring
 from service.scoring.models import ScoreSnapshot
@@ -184,3 +189,52 @@ async def rescore_ids(ctx: Ctx, cycle: Cycle, employee_ids: Sequence[uuid.UUID],
     out = await rescore(ctx, cycle, rows, version) if rows else Rescored()
     out.changed.extend(sorted(gone))
     return out
+
+
+# --- reading pages ------------------------------------------------------------------------------
+
+# The score list's keys (scores.SCORE_SORT) over the stored rows: the same names, kinds and
+# order, so a cursor from either path continues on the other.
+STORED_SORT = Sorting(
+    SortKey("final", _S.final_shown, kind="decimal", nullable=True),
+    SortKey("composite", _S.composite_shown, kind="decimal", nullable=True),
+    employee_sort_key("family_name", Employee.family_name, _S.org_id, _S.employee_id),
+    employee_sort_key("given_name", Employee.given_name, _S.org_id, _S.employee_id),
+)
+
+
+@dataclass(frozen=True)
+class PageFilter:
+    department_id: uuid.UUID | None = None
+    manager_id: uuid.UUID | None = None
+    subtree: bool = False
+    rating: str | None = None
+    words: list[str] = field(default_factory=list)
+
+
+async def page(
+    ctx: Ctx, cycle: Cycle, params: PageParams, sort: str | Sequence[str] | None, where: PageFilter
+) -> Page[Any]:
+    """A page of the cycle's stored rows the caller may see, filtered and sorted in SQL
+    (keyset pages over the indexes of migration 0022), as `read_of` rows: the rows are
+    the population (the writes keep them so), so no one is read beyond the page."""
+    org = ctx.org_id
+    stmt = select(ScoreSnapshot.__table__, _S.employee_id.label("id")).where(
+        _S.org_id == org, _S.cycle_id == cycle.id
+    )
+    p = ctx.principal
+    if not authz.reads_everything(p):
+        me = p.employee_id
+        mine = _S.employee_id.in_(hierarchy.reports_of(org, me, "visible_reports")) if me is not None else None
+        stmt = stmt.where(or_(_S.employee_id == me, mine) if mine is not None else false())
+    people = hierarchy.people(
+        org, manager_id=where.manager_id, subtree=where.subtree, department_id=where.department_id
+    )
+    if people is not None:
+        stmt = stmt.where(_S.employee_id.in_(people))
+    if where.words:
+        stmt = stmt.where(_S.employee_id.in_(employees_matching(org, where.words)))
+    if where.rating is not None:
+        stmt = stmt.where(_S.rating == where.rating)
+    spec = STORED_SORT.parse(sort, org_id=org)
+    return await paginate(ctx.session, stmt, _S.employee_id, params, core_rows=True, sort=spec)
