@@ -18,9 +18,9 @@ def load_all() -> None:
 
 def load_hooks() -> None:
     """Registers each module's hooks: score-input loaders (service.scoring.service), what
-    happens when a cycle changes status (service.cycles.service.on_transition) and when a
-    score of record is amended (service.scoring.records.on_amended), and the session
-events that keep stored scores fresh (service.scoring.freshness)."""
+        happens when a cycle changes status (service.cycles.service.on_transition) and when a
+        score of record is amended (service.scoring.records.on_amended), and the session
+    events that keep stored scores fresh (service.scoring.freshness)."""
     import service.evaluations.scoring_inputs  # noqa: F401
     import service.incentives.corrections  # noqa: F401
     import service.kpi.scoring_inputs  # noqa: F401

@@ -107,9 +107,7 @@ RULES: dict[str, Rule] = {
     "employees": Rule(
         _one(EMPLOYEE, "id"), relevant=frozenset({"position_id", "department_id", "hire_date", "termination_date"})
     ),
-    "cycles": Rule(
-        _one(CYCLE, "id"), relevant=frozenset({"start_date", "end_date", "parent_id"}), on_insert=False
-    ),
+    "cycles": Rule(_one(CYCLE, "id"), relevant=frozenset({"start_date", "end_date", "parent_id"}), on_insert=False),
     "scoring_policies": Rule(_org),
     "scoring_policy_versions": Rule(_org),
     "kpi_definitions": Rule(_org, relevant=frozenset({"direction", "aggregation", "code"}), on_insert=False),
@@ -216,8 +214,9 @@ def _before_flush(session: Session, _context: UOWTransaction, _instances: Any) -
 
 
 def _statement_table(statement: Any) -> Table | None:
-    table = getattr(statement, "table", None)
-    return table if isinstance(table, Table) and table.name in RULES else None
+    """The plain table an INSERT, UPDATE or DELETE writes (an ORM statement's is annotated)."""
+    name = getattr(getattr(statement, "table", None), "name", None)
+    return Base.metadata.tables[name] if name in RULES else None
 
 
 def _set_columns(state: ORMExecuteState) -> set[str]:

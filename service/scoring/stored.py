@@ -168,9 +168,7 @@ async def rescore(ctx: Ctx, cycle: Cycle, rows: Sequence[Any], version: int) -> 
             insert(ScoreSnapshot.__table__), [row_of(ctx.org_id, cycle.id, s, version, at) for s in scored]
         )
         out.employees += len(scored)
-        out.changed.extend(
-            s.employee.id for s in scored if old.get(s.employee.id) != (s.result.final, s.result.rating)
-        )
+        out.changed.extend(s.employee.id for s in scored if old.get(s.employee.id) != (s.result.final, s.result.rating))
     return out
 
 
@@ -219,9 +217,7 @@ async def page(
     (keyset pages over the indexes of migration 0022), as `read_of` rows: the rows are
     the population (the writes keep them so), so no one is read beyond the page."""
     org = ctx.org_id
-    stmt = select(ScoreSnapshot.__table__, _S.employee_id.label("id")).where(
-        _S.org_id == org, _S.cycle_id == cycle.id
-    )
+    stmt = select(ScoreSnapshot.__table__, _S.employee_id.label("id")).where(_S.org_id == org, _S.cycle_id == cycle.id)
     p = ctx.principal
     if not authz.reads_everything(p):
         me = p.employee_id

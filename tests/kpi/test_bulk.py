@@ -258,5 +258,8 @@ async def test_statement_count_does_not_depend_on_row_count(team, setup):
     assert created[0] == created[1], created
     assert unchanged[0] == unchanged[1], unchanged
     assert updated[0] == updated[1], updated
-    # 8, plus the lock on official results: the cycles held and read, then their records
-    assert max(created + unchanged + updated) <= 10
+    # 8, plus the lock on official results: the cycles held and read, then their records;
+    # an update also reads the rows it changes and their assignments (whose stored
+    # scores it touches: service/scoring/freshness.py)
+    assert max(created + unchanged) <= 10
+    assert max(updated) <= 12
