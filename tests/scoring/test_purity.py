@@ -27,6 +27,7 @@ IO_MODULES = {
     for name in (
         "api",
         "events",
+        "freshness",
         "gql",
         "jobs",
         "locks",
@@ -36,6 +37,7 @@ IO_MODULES = {
         "schemas",
         "scores",
         "service",
+        "stored",
     )
 }
 # The engine as the brief names it: these must exist and be pure.
