@@ -13,11 +13,20 @@ assignments with 3 measurements each), then measures in the same run:
   (`resource.getrusage().ru_maxrss`), and the tracemalloc peak of Python allocations
   in a separate pass.
 
+With `--jobs 1,2` it measures instead the recompute as the worker runs it: for each
+runner count, a job is queued (`service.scoring.jobs.queue`, chunks of
+`--chunk` employees) and that many runner processes (`bench/recompute.py --runner`,
+each draining chunks with `jobs.drain`, as `python -m service worker` does) share it;
+reported: wall seconds from the first runner's start to the job's end, each process's
+chunks, its own seconds and its peak RSS (`resource.getrusage` in that process), and
+the cost per employee; next to the floor of the same run.
+
 The database is dropped at the end (also on failure) unless `--keep` is given.
 
     .venv/bin/python bench/recompute.py --employees 10000
     .venv/bin/python bench/recompute.py --employees 100000 --repeat 1
     .venv/bin/python bench/recompute.py --employees 10000 --profile /tmp/recompute.prof
+    .venv/bin/python bench/recompute.py --employees 100000 --jobs 1,2 --repeat 1
 
 `--admin-url` (default `postgresql://postgres@127.0.0.1:5432/postgres`, or
 `BENCH_ADMIN_URL`) names a database from which the throwaway one is created.
@@ -45,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+SELF = str(Path(__file__).resolve())  # a runner process runs this file with --runner
 sys.path.insert(0, str(ROOT))
 
 import asyncpg  # noqa: E402
@@ -514,6 +524,86 @@ async def recompute(url: str, org: Org, profile: cProfile.Profile | None = None)
         await engine.dispose()
 
 
+# --- the recompute as a job of chunks, run by runner processes -----------------------------------
+
+
+async def queue_job(url: str, org: Org, chunk: int) -> uuid.UUID:
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from service.config import get_settings
+    from service.db import SerializedSession, make_engine
+    from service.scoring import jobs
+
+    get_settings().score_job_chunk = chunk
+    engine = make_engine(url.replace("postgresql://", "postgresql+asyncpg://"))
+    try:
+        async with async_sessionmaker(engine, expire_on_commit=False, class_=SerializedSession)() as session:
+            job = await jobs.queue(session, org.org_id, org.cycle_id, requested_by="bench", reason="requested")
+            await session.commit()
+            return job.id
+    finally:
+        await engine.dispose()
+
+
+async def job_state(url: str, org: Org, job_id: uuid.UUID) -> Any:
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchrow(
+            "SELECT status, total, done, employees, started_at, finished_at, created_at FROM score_jobs"
+            " WHERE org_id = $1 AND id = $2",
+            org.org_id,
+            job_id,
+        )
+    finally:
+        await conn.close()
+
+
+def runner_main(url: str) -> int:
+    """One runner process: drain the claimable chunks, print what it did as one line."""
+    import json
+
+    os.environ["DATABASE_URL"] = url.replace("postgresql://", "postgresql+asyncpg://")
+    from service.db import database
+    from service.models import load_all, load_hooks
+    from service.scoring import jobs
+
+    load_all()
+    load_hooks()
+
+    async def drain() -> tuple[int, float, float]:
+        t0, c0 = time.perf_counter(), time.process_time()
+        try:
+            ran = await jobs.drain()
+        finally:
+            await database.dispose()
+        return ran, time.perf_counter() - t0, time.process_time() - c0
+
+    ran, seconds, cpu = asyncio.run(drain())
+    print(json.dumps({"chunks": ran, "seconds": seconds, "cpu": cpu, "rss_mib": _rss_mib()}), flush=True)
+    return 0
+
+
+async def job_run(url: str, org: Org, processes: int, chunk: int) -> dict[str, Any]:
+    import json
+
+    job_id = await queue_job(url, org, chunk)
+    t0 = time.perf_counter()
+    procs = [
+        await asyncio.create_subprocess_exec(sys.executable, SELF, "--runner", url, stdout=asyncio.subprocess.PIPE)
+        for _ in range(processes)
+    ]
+    outs = [json.loads((await p.communicate())[0].decode().strip().splitlines()[-1]) for p in procs]
+    wall = time.perf_counter() - t0
+    state = await job_state(url, org, job_id)
+    assert state["status"] == "succeeded" and state["done"] == state["total"], dict(state)
+    return {
+        "wall": wall,
+        "job": (state["finished_at"] - state["started_at"]).total_seconds(),
+        "employees": state["employees"],
+        "runners": outs,
+    }
+
+
 def _rss_mib() -> float:
     # ru_maxrss is KiB on Linux.
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -568,6 +658,39 @@ async def run(args: argparse.Namespace) -> int:
             + ", ".join(f"{k} {v:,}" for k, v in rows.items()),
             flush=True,
         )
+
+        if args.jobs:
+            results = []
+            for n in (int(x) for x in args.jobs.split(",")):
+                for _ in range(args.repeat):
+                    r = await job_run(url, org, n, args.chunk)
+                    results.append((n, r))
+                    print(
+                        f"job with {n} runner process(es): {r['wall']:.2f} s wall (first start to last exit), "
+                        f"{r['job']:.2f} s first claim to end; "
+                        + "; ".join(
+                            f"runner {i + 1}: {o['chunks']} chunks, {o['seconds']:.2f} s, "
+                            f"{o['cpu']:.2f} s CPU, peak RSS {o['rss_mib']:.0f} MiB"
+                            for i, o in enumerate(r["runners"])
+                        ),
+                        flush=True,
+                    )
+            best_floor = min(floors)
+            print()
+            print(
+                f"Recompute job, {args.employees:,} employees, chunks of {args.chunk}, PostgreSQL "
+                f"({os.cpu_count()} cores, Python {platform.python_version()}, {dt.date.today()}, "
+                f"load average after: {_load_average()})"
+            )
+            print(f"raw read of the input rows (floor): {best_floor[0]:.2f} s")
+            for n in sorted({n for n, _ in results}):
+                best = min((r for m, r in results if m == n), key=lambda r: r["job"])
+                peak = max(o["rss_mib"] for o in best["runners"])
+                print(
+                    f"{n} runner(s): job {best['job']:.2f} s ({best['job'] / best_floor[0]:.1f}x floor), "
+                    f"{best['job'] / args.employees * 1e6:.0f} us/employee, peak RSS per process {peak:.0f} MiB"
+                )
+            return 0
 
         profile = cProfile.Profile() if args.profile else None
         runs: list[tuple[float, float]] = []
@@ -634,6 +757,9 @@ async def run(args: argparse.Namespace) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--employees", type=int, default=10000)
+    parser.add_argument("--jobs", metavar="N,M", help="measure the chunked job with these runner process counts")
+    parser.add_argument("--chunk", type=int, default=1000, help="employees per chunk (--jobs)")
+    parser.add_argument("--runner", metavar="URL", help=argparse.SUPPRESS)  # a runner process of --jobs
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of the floor and of the recompute")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument(
@@ -648,7 +774,10 @@ def main() -> int:
         metavar="NAME",
         help="measure a database kept by an earlier --keep run instead of loading a new one",
     )
-    return asyncio.run(run(parser.parse_args()))
+    args = parser.parse_args()
+    if args.runner:
+        return runner_main(args.runner)
+    return asyncio.run(run(args))
 
 
 if __name__ == "__main__":

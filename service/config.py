@@ -96,7 +96,11 @@ class Settings(BaseSettings):
     bulk_max_employee_rows: int = 10000
     bulk_max_measurement_rows: int = 50000
     score_inline_max: int = 2000
-    score_job_lease_seconds: float = 60.0  # a background recompute's lease (service/scoring/jobs.py)
+    score_job_lease_seconds: float = 60.0  # a recompute chunk's lease (service/scoring/jobs.py)
+    score_job_chunk: int = Field(1000, ge=1, le=10000)  # employees per leased chunk of a recompute job
+    score_jobs_in_api: bool = True  # the API process runs recompute chunks too (the worker always does)
+    score_job_poll_seconds: float = Field(1.0, gt=0)  # an idle runner looks for chunks this often
+    score_refresh_per_round: int = Field(20, ge=0)  # cycles a refresh round queues a job for, at most
     # A write affecting more employees of one cycle than this queues a recompute instead of
     # re-scoring them in its transaction (service/scoring/freshness.py).
     score_touch_max: int = Field(200, ge=1)

@@ -241,12 +241,15 @@ async def test_recompute_background_job(team, monkeypatch):
     import asyncio
 
     from service.config import get_settings
+    from service.scoring import jobs
 
     monkeypatch.setattr(get_settings(), "score_inline_max", 1)
     cycle = await make_cycle(team)
     resp = await team.client.post(f"/api/v1/cycles/{cycle['id']}/scores/recompute", headers=team.hr)
     assert resp.status_code == 202
     job_url = resp.headers["location"]
+    # a runner (the worker, or the API's own loop, which the test client does not start)
+    assert await jobs.drain(org_id=team.org_id) >= 1
     for _ in range(100):
         status = (await team.client.get(job_url, headers=team.hr)).json()["status"]
         if status in ("succeeded", "failed"):

@@ -12,6 +12,8 @@ set-wise for any number of employees in a constant number of queries:
   anonymous form of the peer ratings (count and mean, only once enough reviewers
   answered), which replaces the list in the explanation (SPEC section 10).
 
+A recompute chunk (`ScoringScope.employee_range`) reads only its id range.
+
 Only the cycle itself counts: an evaluation or calibration of a quarter is not one of
 its year. Registered with the scores module's loader registry, which imports no
 evaluation code."""
@@ -34,13 +36,19 @@ from service.evaluations.models import (
 )
 from service.org.service import org_settings
 from service.scoring.composite import Adjustment
-from service.scoring.service import ScoringScope, anonymous_peer_ratings, input_loader
+from service.scoring.service import ScoringScope, anonymous_peer_ratings, input_loader, who
 
 
 @input_loader
 async def evaluation_loader(ctx: Ctx, scope: ScoringScope) -> dict[uuid.UUID, dict[str, Any]]:
     wanted = set(scope.employee_ids)
     org, cycle_id = ctx.org_id, scope.cycle.id
+
+    def only(column: Any) -> list[Any]:
+        # A cycle has few evaluation rows per employee, so a set is read cycle-wide and
+        # filtered here; a recompute chunk reads its id range only.
+        return who(column, wanted, scope.employee_range, 0)
+
     out: dict[uuid.UUID, dict[str, Any]] = {}
 
     def part(emp: uuid.UUID) -> dict[str, Any]:
@@ -52,6 +60,7 @@ async def evaluation_loader(ctx: Ctx, scope: ScoringScope) -> dict[uuid.UUID, di
             Evaluation.cycle_id == cycle_id,
             Evaluation.manager_submitted_at.is_not(None),
             Evaluation.manager_rating.is_not(None),
+            *only(Evaluation.employee_id),
         )
     )
     for emp, rating in manager_rows:
@@ -66,6 +75,7 @@ async def evaluation_loader(ctx: Ctx, scope: ScoringScope) -> dict[uuid.UUID, di
             PeerRequest.cycle_id == cycle_id,
             PeerRequest.status == "submitted",
             PeerRequest.rating.is_not(None),
+            *only(PeerRequest.employee_id),
         )
     )
     for emp, rating in peer_rows:
@@ -77,7 +87,11 @@ async def evaluation_loader(ctx: Ctx, scope: ScoringScope) -> dict[uuid.UUID, di
 
     adjustments = await ctx.session.execute(
         select(CalibrationAdjustment)
-        .where(CalibrationAdjustment.org_id == org, CalibrationAdjustment.cycle_id == cycle_id)
+        .where(
+            CalibrationAdjustment.org_id == org,
+            CalibrationAdjustment.cycle_id == cycle_id,
+            *only(CalibrationAdjustment.employee_id),
+        )
         .order_by(CalibrationAdjustment.id)
     )
     for a in adjustments.scalars():
@@ -98,6 +112,7 @@ async def evaluation_loader(ctx: Ctx, scope: ScoringScope) -> dict[uuid.UUID, di
             CalibrationMember.cycle_id == cycle_id,
             CalibrationSession.status == "finalized",
             CalibrationMember.enforced_rating.is_not(None),
+            *only(CalibrationMember.employee_id),
         )
     )
     for emp, enforced_rating in enforced:

@@ -13,7 +13,8 @@ NUMERIC arithmetic, the engine's tie rule for the last: latest
 assignments with 240,000 measurements sends 80,000 rows; SQLite stores decimals as text,
 which its aggregates would read as floats, so there the measurements are read and
 summarized by the engine's own `summarize`. A small set of employees is filtered in
-SQL; a large one (the whole cycle) is read cycle-wide and filtered here."""
+SQL; a large one (the whole cycle) is read cycle-wide and filtered here; a recompute
+chunk (an id range) is read by employee range (`ScoringScope.employee_range`)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from service.cycles.models import Cycle
 from service.kpi import repository as repo
 from service.kpi.models import KpiAssignment, KpiDefinition, KpiMeasurement
 from service.scoring import kpi as engine
-from service.scoring.service import ScoringScope, input_loader
+from service.scoring.service import ScoringScope, Span, input_loader, who
 
 # Core statements over the tables (no ORM entities): rows come back without the ORM's
 # per-row bookkeeping, which matters at a million rows.
@@ -75,7 +76,7 @@ _MEASUREMENT_ORDER = itemgetter(2, 3, 4)
 
 @input_loader
 async def kpi_loader(ctx: Ctx, scope: ScoringScope) -> dict[uuid.UUID, dict[str, Any]]:
-    return await assignment_inputs(ctx, scope.cycle_ids, set(scope.employee_ids))
+    return await assignment_inputs(ctx, scope.cycle_ids, set(scope.employee_ids), scope.employee_range)
 
 
 def _summaries(org: uuid.UUID, where: list[Any]) -> Any:
@@ -98,18 +99,21 @@ def _summaries(org: uuid.UUID, where: list[Any]) -> Any:
 
 
 async def assignment_inputs(
-    ctx: Ctx, cycle_ids: Collection[uuid.UUID], employee_ids: Collection[uuid.UUID]
+    ctx: Ctx,
+    cycle_ids: Collection[uuid.UUID],
+    employee_ids: Collection[uuid.UUID],
+    employee_range: Span | None = None,
 ) -> dict[uuid.UUID, dict[str, Any]]:
+    """The assignments of these employees; with `employee_range` (every population row
+    in it is asked for: a recompute chunk) they are read by employee range."""
     wanted = employee_ids if isinstance(employee_ids, (set, frozenset)) else set(employee_ids)
-    owners = list(wanted) if len(wanted) <= repo.CHUNK else None
+    owners = who(_A.employee_id, wanted, employee_range, repo.CHUNK)
     org, session = ctx.org_id, ctx.session
     in_database = session.get_bind().dialect.name == "postgresql"
     rows: list[Any] = []
     measurements: dict[uuid.UUID, list[Any]] = {}
     for chunk in repo.chunks(list(dict.fromkeys(cycle_ids))):
-        where = [_A.org_id == org, _A.cycle_id.in_(list(chunk))]
-        if owners is not None:
-            where.append(_A.employee_id.in_(owners))
+        where = [_A.org_id == org, _A.cycle_id.in_(list(chunk)), *owners]
         if in_database:
             s = _summaries(org, where)
             stmt = select(*_ASSIGNMENT_COLUMNS, s.c.n, s.c.total, s.c.minimum, s.c.maximum, s.c.last).select_from(

@@ -14,7 +14,8 @@ then the newest id): the database picks that check-in (DISTINCT ON on PostgreSQL
 window elsewhere), so a cycle with 500,000 check-ins sends one row per key result, and
 the engine, handed that check-in alone, answers exactly as with the whole history. A
 small set of employees is filtered in SQL; a large one (the whole cycle) is read
-cycle-wide and filtered here, cheaper than long IN lists."""
+cycle-wide and filtered here, cheaper than long IN lists; a recompute chunk (an id
+range) is read by owner range (`ScoringScope.employee_range`)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from service.okr import repository as repo
 from service.okr.models import CheckIn, KeyResult, Objective
 from service.scoring import okr as engine
 from service.scoring.okr import COUNTED_STATUSES
-from service.scoring.service import ScoringScope, input_loader
+from service.scoring.service import ScoringScope, Span, input_loader, who
 
 # Core statements over the tables (no ORM entities): rows come back without the ORM's
 # per-row bookkeeping, which matters at a million rows.
@@ -46,14 +47,14 @@ _NEWEST_FIRST = (_C.checked_in_at.desc(), _C.created_at.desc(), _C.id.desc())
 
 
 def _counted(
-    stmt: Select[Any], org_id: uuid.UUID, cycle_ids: Sequence[uuid.UUID], owners: list[uuid.UUID] | None
+    stmt: Select[Any], org_id: uuid.UUID, cycle_ids: Sequence[uuid.UUID], owners: Sequence[Any]
 ) -> Select[Any]:
     stmt = stmt.where(_O.org_id == org_id, _O.cycle_id.in_(list(cycle_ids)), _O.status.in_(sorted(COUNTED_STATUSES)))
-    return stmt if owners is None else stmt.where(_O.owner_id.in_(owners))
+    return stmt.where(*owners)
 
 
 def _deciding_check_ins(
-    org_id: uuid.UUID, cycle_ids: Sequence[uuid.UUID], owners: list[uuid.UUID] | None, postgresql: bool
+    org_id: uuid.UUID, cycle_ids: Sequence[uuid.UUID], owners: Sequence[Any], postgresql: bool
 ) -> Any:
     """Per key result, the check-in the engine decides by: a metric's latest with a value,
     a boolean's latest with a done flag (a milestone key result reads none)."""
@@ -80,12 +81,12 @@ def _deciding_check_ins(
     return select(*(ranked.c[c.name] for c in columns)).where(ranked.c.rank == 1).subquery()
 
 
-def _objectives(org_id: uuid.UUID, cycle_ids: Sequence[uuid.UUID], owners: list[uuid.UUID] | None) -> Select[Any]:
+def _objectives(org_id: uuid.UUID, cycle_ids: Sequence[uuid.UUID], owners: Sequence[Any]) -> Select[Any]:
     return _counted(select(_O.id, _O.owner_id, _O.type, _O.weight, _O.status, _O.title), org_id, cycle_ids, owners)
 
 
 def _key_results(
-    org_id: uuid.UUID, cycle_ids: Sequence[uuid.UUID], owners: list[uuid.UUID] | None, postgresql: bool
+    org_id: uuid.UUID, cycle_ids: Sequence[uuid.UUID], owners: Sequence[Any], postgresql: bool
 ) -> Select[Any]:
     """The counted objectives' key results, each with its deciding check-in (if any), in
     a query of their own: the objective's columns come once an objective, not once a key
@@ -117,10 +118,15 @@ def _key_results(
 
 
 async def objective_inputs(
-    ctx: Ctx, cycle_ids: Collection[uuid.UUID], employee_ids: Collection[uuid.UUID]
+    ctx: Ctx,
+    cycle_ids: Collection[uuid.UUID],
+    employee_ids: Collection[uuid.UUID],
+    employee_range: Span | None = None,
 ) -> dict[uuid.UUID, dict[str, Any]]:
+    """The objectives of these employees; with `employee_range` (every population row in
+    it is asked for: a recompute chunk) they are read by owner range."""
     wanted = employee_ids if isinstance(employee_ids, (set, frozenset)) else set(employee_ids)
-    owners = list(wanted) if len(wanted) <= repo.CHUNK else None
+    owners = who(_O.owner_id, wanted, employee_range, repo.CHUNK)
     org, session = ctx.org_id, ctx.session
     postgresql = session.get_bind().dialect.name == "postgresql"
     make_check_in, make_kr = engine.CheckIn, engine.KeyResultIn
@@ -172,4 +178,4 @@ async def objective_inputs(
 
 @input_loader
 async def okr_loader(ctx: Ctx, scope: ScoringScope) -> dict[uuid.UUID, dict[str, Any]]:
-    return await objective_inputs(ctx, scope.cycle_ids, set(scope.employee_ids))
+    return await objective_inputs(ctx, scope.cycle_ids, set(scope.employee_ids), scope.employee_range)

@@ -240,6 +240,9 @@ class ScoreJobType(Entity):
     changed: int | None
     error: str | None
     attempts: int
+    total: int | None
+    done: int
+    reason: str
     created_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None

@@ -162,6 +162,7 @@ async def official_or_live(
     *,
     explain: bool = True,
     extra_adjustments: dict[uuid.UUID, list[Any]] | None = None,
+    employee_range: scoring.Span | None = None,
 ) -> list[scoring.Scored]:
     """Each population row's score: its record when the result is official, else the live
     computation. Every reader of scores (the scores API, evaluations, calibration,
@@ -174,7 +175,12 @@ async def official_or_live(
         live = {
             s.employee.id: s
             for s in await scoring.score_employees(
-                ctx, cycle, live_rows, extra_adjustments=extra_adjustments, explain=explain
+                ctx,
+                cycle,
+                live_rows,
+                extra_adjustments=extra_adjustments,
+                explain=explain,
+                employee_range=employee_range,
             )
         }
     if not records:

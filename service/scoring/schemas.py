@@ -350,7 +350,14 @@ class RecomputeJobRead(Output):
     employees: int | None = Field(description="How many employees it covers (null until known)")
     changed: int | None = Field(description="How many scores changed (null until finished)")
     error: str | None = Field(description="Why it failed (null unless it did)")
-    attempts: int = Field(description="runs started so far (a run whose runner stopped is retried, up to 3)")
+    attempts: int = Field(
+        description="The most runs any of its chunks has started (a chunk whose runner stopped is retried, up to 3)"
+    )
+    total: int | None = Field(description="Employees it scores (the cycle's population when queued)")
+    done: int = Field(description="Employees scored so far: `done/total` is its progress")
+    reason: str = Field(
+        description="Why it runs: `requested` (a recompute was asked for) or `refresh` (inputs changed)"
+    )
     created_at: dt.datetime
     started_at: dt.datetime | None = Field(description="When it started (null while queued)")
     finished_at: dt.datetime | None = Field(description="When it finished (null while running)")

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, insert, select
 
 from service.auth.context import Ctx
 from service.authz import policy as authz
@@ -18,7 +17,7 @@ from service.cycles.models import Cycle
 from service.cycles.service import get_cycle
 from service.db import bulk_read_settings
 from service.errors import NotFound, ValidationFailed
-from service.kit import audit, export, hierarchy, outbox, search
+from service.kit import audit, export, hierarchy, search
 from service.kit.chunks import chunks
 from service.kit.export import Column, CsvExport, csv_text, snapshot_session
 from service.kit.pagination import Page, PageParams, Position, Sorting, SortKey, SortSpec, decode_position, window
@@ -28,8 +27,7 @@ from service.org.repository import employees_matching, names_of
 from service.scoring import freshness, jobs, records, stored
 from service.scoring import service as scoring
 from service.scoring.composite import COMPONENTS
-from service.scoring.events import ScoreUpdated
-from service.scoring.models import ScoreJob, ScoreSnapshot
+from service.scoring.models import ScoreJob
 from service.scoring.numbers import round_fraction, round_points
 from service.scoring.schemas import PolicyRef, ScoreRead, ScoreVersionRead
 from service.types import new_id, utcnow
@@ -411,92 +409,60 @@ async def export_scores(
 # --- recompute -----------------------------------------------------------------------------------
 
 
-def _snapshot_row(ctx_org: uuid.UUID, cycle: Cycle, s: scoring.Scored, at: Any) -> dict[str, Any]:
-    r = s.result
-    return {
-        "org_id": ctx_org,
-        "cycle_id": cycle.id,
-        "employee_id": s.employee.id,
-        "status": r.status,
-        "composite": r.composite,
-        "final": r.final,
-        "rating": r.rating,
-        "components": scoring.jsonable(r.components),
-        "flags": list(r.flags),
-        "policy_id": s.policy.id,
-        "policy_version": s.policy.version,
-        "computed_at": at,
-    }
-
-
 async def recompute_cycle(ctx: Ctx, cycle: Cycle) -> tuple[int, int]:
-    """Scores the whole cycle with set-based loading, replaces its snapshot, and emits one
-    `score.updated` event naming the employees whose final or rating changed. The cyclic
-    garbage collector waits until the end (see scoring.collector_paused)."""
+    """Stores every score of the cycle in this transaction at the cycle's inputs version
+    (`freshness.begin`, `stored.rescore` through `jobs.store_span`, `freshness.complete`),
+    and emits one `score.updated` event naming the employees whose final or rating
+    changed. The inline path of `start_recompute`; larger cycles run as a job of chunks.
+    The cyclic garbage collector waits until the end (see scoring.collector_paused)."""
     with scoring.collector_paused():
         return await _recompute(ctx, cycle)
 
 
 async def _recompute(ctx: Ctx, cycle: Cycle) -> tuple[int, int]:
     await bulk_read_settings(ctx.session)
-    rows = await scoring.population(ctx, cycle)
-    scored = await scoring.score_employees(ctx, cycle, rows, explain=False)
-    old = {
-        r.employee_id: (r.final, r.rating)
-        for r in (
-            await ctx.session.execute(
-                select(ScoreSnapshot.employee_id, ScoreSnapshot.final, ScoreSnapshot.rating).where(
-                    ScoreSnapshot.org_id == ctx.org_id, ScoreSnapshot.cycle_id == cycle.id
-                )
-            )
-        ).all()
-    }
-    changed = [s.employee.id for s in scored if old.get(s.employee.id) != (s.result.final, s.result.rating)]
-    await ctx.session.execute(
-        delete(ScoreSnapshot).where(ScoreSnapshot.org_id == ctx.org_id, ScoreSnapshot.cycle_id == cycle.id)
-    )
-    at = utcnow()
-    snapshot = [_snapshot_row(ctx.org_id, cycle, s, at) for s in scored]
-    for part in chunks(snapshot, 2000):
-        # A Core insert over the table: batched multi-row INSERTs without ORM bookkeeping.
-        await ctx.session.execute(insert(ScoreSnapshot.__table__), part)
-    if changed:
-        await outbox.emit(
-            ctx.session,
-            ctx.org_id,
-            "score.updated",
-            ScoreUpdated(cycle_id=cycle.id, employee_ids=changed[:10000], count=len(changed)),
-        )
-    return len(scored), len(changed)
+    version = await freshness.begin(ctx.session, ctx.org_id, cycle.id)
+    out = await jobs.store_span(ctx, cycle, version, jobs.LOWEST, jobs.HIGHEST)
+    await freshness.complete(ctx.session, ctx.org_id, cycle.id, version)
+    await jobs.emit_changed(ctx.session, ctx.org_id, cycle.id, out.changed)
+    return out.employees, len(out.changed)
 
 
 async def start_recompute(ctx: Ctx, cycle_id: uuid.UUID) -> ScoreJob:
-    """Small cycles are recomputed inside the request; larger ones run as a background job
-    whose status is polled at GET /api/v1/score-jobs/{id} (durable: service/scoring/jobs.py)."""
+    """Small cycles (`SCORE_INLINE_MAX` employees at most) are recomputed inside the
+    request; larger ones are queued as a job of leased chunks that runners (the worker,
+    and the API process with `SCORE_JOBS_IN_API`) share, polled at GET
+    /api/v1/score-jobs/{id} (service/scoring/jobs.py). A job already queued or running
+    for the cycle's current inputs is answered instead of a second one."""
     cycle = await get_cycle(ctx, cycle_id)
     require(authz.recompute_scores(ctx.principal), "scores")
-    job = ScoreJob(
-        org_id=ctx.org_id,
-        id=new_id(),
-        cycle_id=cycle.id,
-        status="queued",
-        requested_by=ctx.principal.actor,
-        created_at=utcnow(),
-        attempts=0,
-    )
-    ctx.session.add(job)
-    await audit.record(ctx.session, ctx.principal, "scores.recompute", "cycle", cycle.id, after={"job_id": str(job.id)})
-    size = len(await scoring.population(ctx, cycle))
+    size = await jobs.population_size(ctx.session, ctx.org_id, cycle)
     if size <= get_settings().score_inline_max:
-        job.status, job.started_at, job.attempts = "running", utcnow(), 1
+        version = await freshness.begin(ctx.session, ctx.org_id, cycle.id)
+        now = utcnow()
+        job = ScoreJob(
+            org_id=ctx.org_id,
+            id=new_id(),
+            cycle_id=cycle.id,
+            status="running",
+            requested_by=ctx.principal.actor,
+            created_at=now,
+            started_at=now,
+            attempts=1,
+            total=size,
+            done=0,
+            inputs_version=version,
+            reason="requested",
+        )
+        ctx.session.add(job)
         with observe_job("score_recompute", mode="inline"):
             job.employees, job.changed = await recompute_cycle(ctx, cycle)
-        job.status, job.finished_at = "succeeded", utcnow()
+        job.status, job.finished_at, job.done = "succeeded", utcnow(), size
         await ctx.session.flush()
-        return job
-    await ctx.session.flush()
-    org_id, job_id = ctx.org_id, job.id
-    ctx.after_commit(lambda: jobs.spawn(org_id, job_id))
+    else:
+        job = await jobs.queue(ctx.session, ctx.org_id, cycle.id, requested_by=ctx.principal.actor, reason="requested")
+        ctx.after_commit(jobs.wake)
+    await audit.record(ctx.session, ctx.principal, "scores.recompute", "cycle", cycle.id, after={"job_id": str(job.id)})
     return job
 
 
@@ -506,7 +472,7 @@ async def get_job(ctx: Ctx, job_id: uuid.UUID) -> ScoreJob:
     job = await ctx.session.get(ScoreJob, (ctx.org_id, job_id))
     if job is None:
         raise NotFound("job not found")
-    return jobs.settle(job)
+    return await jobs.settle(ctx.session, job)
 
 
 def check_rating(rating: str | None) -> None:

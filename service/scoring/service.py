@@ -14,7 +14,7 @@ import datetime as dt
 import functools
 import gc
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -34,18 +34,41 @@ from service.scoring.policies import PolicyBook, policy_book
 from service.scoring.policy import PolicyParams
 from service.scoring.proration import Presence
 
+# An inclusive range of employee ids (a recompute chunk's: service/scoring/jobs.py).
+Span = tuple[uuid.UUID, uuid.UUID]
+
 
 @dataclass(frozen=True)
 class ScoringScope:
-    """What a loader is asked for: the cycle, its descendants, and the employees."""
+    """What a loader is asked for: the cycle, its descendants, and the employees.
+
+    `employee_range`, when set, says the employees are every population row between its
+    two ids (a recompute job's chunk): loaders then read by that range
+    (`owner_id`/`employee_id BETWEEN first AND last`, served by the indexes that lead
+    with the organization and the employee) instead of either an id list or the whole
+    cycle, so a chunk's memory is bounded by the chunk. Rows in the range that are not
+    asked for (someone outside the population) are still dropped by the id set."""
 
     cycle: Cycle
     cycle_ids: tuple[uuid.UUID, ...]
     employee_ids: tuple[uuid.UUID, ...]
+    employee_range: Span | None = None
 
 
 # A loader returns {employee_id: {"objectives": [...], "assignments": [...],
 # "manager_rating": Decimal, "peer_ratings": [...], "adjustments": [...]}} (any subset).
+def who(column: Any, wanted: Collection[uuid.UUID], span: Span | None, most: int) -> list[Any]:
+    """The loaders' filter on their employee column: the range when the employees are a
+    whole id range (a recompute chunk), the ids themselves for a set of at most `most`,
+    else none (the whole cycle is read and filtered in Python, cheaper than long IN
+    lists). The loaders drop rows of anyone not wanted either way."""
+    if span is not None:
+        return [column.between(*span)]
+    if len(wanted) <= most:
+        return [column.in_(list(wanted))]
+    return []
+
+
 InputLoader = Callable[[Ctx, ScoringScope], Awaitable[dict[uuid.UUID, dict[str, Any]]]]
 _loaders: list[InputLoader] = []
 LIST_KEYS = ("objectives", "assignments", "peer_ratings", "adjustments")
@@ -116,12 +139,18 @@ def population_filter(cycle: Cycle) -> Any:
     )
 
 
-async def population(ctx: Ctx, cycle: Cycle, employee_ids: Sequence[uuid.UUID] | None = None) -> list[Any]:
+async def population(
+    ctx: Ctx, cycle: Cycle, employee_ids: Sequence[uuid.UUID] | None = None, *, span: Span | None = None
+) -> list[Any]:
+    """The cycle's population rows in id order: all, those of `employee_ids`, or those
+    whose id lies in `span` (inclusive)."""
     stmt = (
         select(Employee.id, Employee.position_id, Employee.department_id, Employee.manager_id)
         .where(Employee.org_id == ctx.org_id, population_filter(cycle))
         .order_by(Employee.id)
     )
+    if span is not None:
+        stmt = stmt.where(Employee.id.between(*span))
     if employee_ids is not None:
         ids = list(employee_ids)
         rows: list[Any] = []
@@ -131,9 +160,14 @@ async def population(ctx: Ctx, cycle: Cycle, employee_ids: Sequence[uuid.UUID] |
     return list((await ctx.session.execute(stmt)).all())
 
 
-async def gather_inputs(ctx: Ctx, cycle: Cycle, employee_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+async def gather_inputs(
+    ctx: Ctx, cycle: Cycle, employee_ids: Sequence[uuid.UUID], employee_range: Span | None = None
+) -> dict[uuid.UUID, dict[str, Any]]:
     scope = ScoringScope(
-        cycle=cycle, cycle_ids=tuple(await descendant_ids(ctx, cycle.id)), employee_ids=tuple(employee_ids)
+        cycle=cycle,
+        cycle_ids=tuple(await descendant_ids(ctx, cycle.id)),
+        employee_ids=tuple(employee_ids),
+        employee_range=employee_range,
     )
     merged: dict[uuid.UUID, dict[str, Any]] = {e: {} for e in employee_ids}
     for loader in _loaders:
@@ -155,12 +189,14 @@ async def score_employees(
     extra_adjustments: dict[uuid.UUID, list[Adjustment]] | None = None,
     book: PolicyBook | None = None,
     explain: bool = True,
+    employee_range: Span | None = None,
 ) -> list[Scored]:
     """Scores for the given population rows; `extra_adjustments` are what-if deltas
     (calibration simulation) added to the recorded ones and never saved. Without
-    `explain` (the recompute) the results carry no explanation."""
+    `explain` (the recompute) the results carry no explanation. `employee_range`: the
+    rows are the whole population in that id range (`ScoringScope.employee_range`)."""
     book = book or await policy_book(ctx, cycle)
-    inputs = await gather_inputs(ctx, cycle, [e.id for e in employees])
+    inputs = await gather_inputs(ctx, cycle, [e.id for e in employees], employee_range)
     presences = await presence_of(ctx, [e.id for e in employees]) if book.prorates_kpis() else {}
     out = []
     for emp in employees:

@@ -151,14 +151,17 @@ async def _lock(ctx: Ctx, cycle_id: uuid.UUID, ids: list[uuid.UUID]) -> dict[uui
     return old
 
 
-async def rescore(ctx: Ctx, cycle: Cycle, rows: Sequence[Any], version: int) -> Rescored:
-    """Store the scores of these population rows (any number; written `CHUNK` at a time)."""
+async def rescore(ctx: Ctx, cycle: Cycle, rows: Sequence[Any], version: int, *, whole_range: bool = False) -> Rescored:
+    """Store the scores of these population rows (any number; written `CHUNK` at a time).
+    `whole_range`: the rows are every population row between the first and the last id
+    (a recompute chunk), so the inputs are read by id range (`ScoringScope.employee_range`)."""
     out = Rescored()
     at = utcnow()
     for part in chunks(sorted(rows, key=lambda r: r.id), CHUNK):
         ids = [r.id for r in part]
         old = await _lock(ctx, cycle.id, ids)
-        scored = await records.official_or_live(ctx, cycle, part, explain=False)
+        span = (ids[0], ids[-1]) if whole_range else None
+        scored = await records.official_or_live(ctx, cycle, part, explain=False, employee_range=span)
         await ctx.session.execute(
             delete(ScoreSnapshot.__table__).where(
                 _S.org_id == ctx.org_id, _S.cycle_id == cycle.id, _S.employee_id.in_(ids)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from typing import Any
 
 from asgi_correlation_id import CorrelationIdMiddleware
@@ -46,20 +46,21 @@ class App(FastAPI):
 
 @asynccontextmanager
 async def lifespan(_: FastAPI):
-    """Start in-process delivery where configured and the recompute-job sweeper, and
-    freeze the start-up heap.
+    """Start in-process delivery where configured and, with `SCORE_JOBS_IN_API`, a runner of
+    recompute jobs' chunks (service/scoring/jobs.py), and freeze the start-up heap.
 
     Everything alive once the app is built (models, routes, the GraphQL schema, the
     OpenAPI document) lives as long as the process. `gc.freeze()` moves it out of the
     collector's generations, so a full collection walks only what requests allocate and
     does not stall every request in flight for tens of milliseconds (a p99 cost).
     """
-    from service.scoring.jobs import sweeper as score_job_sweeper
+    from service.scoring import jobs as score_jobs
     from service.webhooks.delivery import inprocess as webhook_delivery
 
     gc.collect()
     gc.freeze()
-    async with webhook_delivery(), score_job_sweeper():  # recompute jobs whose runner died are retried
+    runner = score_jobs.running() if get_settings().score_jobs_in_api else nullcontext()
+    async with webhook_delivery(), runner:
         yield
     await database.dispose()
 

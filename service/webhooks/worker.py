@@ -1,4 +1,6 @@
-"""`python -m service worker`: the webhook delivery process for PostgreSQL deployments.
+"""`python -m service worker`: the webhook delivery process for PostgreSQL deployments,
+and a runner of recompute jobs' chunks beside it (service/scoring/jobs.py): one chunk at
+a time per worker, so more workers (pods) share a job.
 
 Run as many as you like: they share the work through per-organization `FOR UPDATE SKIP
 LOCKED` claims and leases (see delivery.py), which Citus routes to one shard each.
@@ -16,7 +18,7 @@ import signal
 import structlog
 
 from service.db import database
-from service.scoring.jobs import sweeper
+from service.scoring import jobs
 from service.webhooks.delivery import DeliveryConfig, Dispatcher
 
 log = structlog.get_logger("service.webhooks.worker")
@@ -34,8 +36,9 @@ async def run(config: DeliveryConfig | None = None, *, once: bool = False) -> No
         if once:
             while not stop.is_set() and await dispatcher.run_once():
                 pass
+            await jobs.drain()  # and every claimable chunk of recompute jobs
         else:
-            async with sweeper():  # recompute jobs whose runner died are retried here too
+            async with jobs.running():  # recompute chunks, their sweep and refresh rounds
                 await dispatcher.run_forever(stop)
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):

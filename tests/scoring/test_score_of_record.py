@@ -133,17 +133,31 @@ async def test_record_survives_policy_definition_and_reopened_child(client: Any)
     # the live computation has moved (KPI actual: sum 120 → max 90), the record has not
     job = await t.client.post(f"/api/v1/cycles/{w.ids['q4']}/scores/recompute", headers=t.hr)
     assert job.status_code == 200, job.text
+    # the recompute stores the score as shown (the record), while the live one has moved
+    from service.auth.context import Ctx
+    from service.cycles.models import Cycle
+    from service.principal import Principal
+    from service.scoring import service as scoring
+
     async with database.sessions() as session:
-        live_final = (
+        stored = (
             await session.execute(
-                select(ScoreSnapshot.final).where(
+                select(ScoreSnapshot.final, ScoreSnapshot.official).where(
                     ScoreSnapshot.org_id == t.org_id,
                     ScoreSnapshot.cycle_id == uuid.UUID(w.ids["q4"]),
                     ScoreSnapshot.employee_id == uuid.UUID(w.ids["alice"]),
                 )
             )
-        ).scalar_one()
-    assert Decimal(record["final"]) != live_final.quantize(Decimal("0.01"))
+        ).one()
+        ctx = Ctx(
+            session=session, principal=Principal(sub="t", org_id=t.org_id, kind="person", roles=frozenset({"hr"}))
+        )
+        cycle = await session.get(Cycle, (t.org_id, uuid.UUID(w.ids["q4"])))
+        (live,) = await scoring.score_employees(
+            ctx, cycle, await scoring.population(ctx, cycle, [uuid.UUID(w.ids["alice"])]), explain=False
+        )
+    assert stored.official and stored.final.quantize(Decimal("0.01")) == Decimal(record["final"])
+    assert live.result.final.quantize(Decimal("0.01")) != Decimal(record["final"])
     # the evaluation, the calibration report and the scores API agree on the record
     ev = (await t.client.get(f"/api/v1/evaluations/{w.ids['ev']}", headers=t.hr)).json()
     assert ev["calibration"]["final"] == record["final"]
