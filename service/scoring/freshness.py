@@ -366,28 +366,32 @@ async def settle(session: AsyncSession) -> None:
 
 
 async def _settle(session: AsyncSession, touches: Touches, stored: Any) -> None:
-    pairs = set(touches.pairs)
-    employees: dict[uuid.UUID, set[uuid.UUID]] = {}
-    broad: dict[uuid.UUID, set[uuid.UUID] | None] = {}  # org -> cycles to bump (None: all)
-    for (kind, org), ids in _grouped(touches.keys).items():
-        if kind == PAIR:
-            continue
-        if kind == ORG:
-            broad[org] = None
-        elif kind == CYCLE:
-            if broad.get(org, set()) is not None:
-                broad.setdefault(org, set()).update(ids)  # type: ignore[union-attr]
-        elif kind == EMPLOYEE:
-            employees.setdefault(org, set()).update(ids)
-        else:
-            rows = await session.execute(_resolving(kind, org, sorted(set(ids))))
-            pairs.update((org, c, e) for c, e in rows.all())
-    for key in touches.keys:
-        if key[0] == PAIR and key[2] is not None and key[3] is not None:
-            pairs.add((key[1], key[2], key[3]))
-    orgs = {p[0] for p in pairs} | set(employees) | set(broad)
+    keys = _grouped(touches.keys)
+    orgs = {p[0] for p in touches.pairs} | {org for _, org in keys}
     for org in sorted(orgs):
-        await _settle_org(session, org, pairs, employees.get(org, set()), broad.get(org, set()), stored)
+        cycles = await _cycles(session, org)
+        if not any(complete is not None for _, _, complete in cycles.values()):
+            continue  # nothing of this organization is stored: nothing to keep fresh
+        pairs = {p for p in touches.pairs if p[0] == org}
+        employees: set[uuid.UUID] = set()
+        broad: set[uuid.UUID] | None = set()  # cycles to bump (None: all)
+        for (kind, key_org), ids in keys.items():
+            if key_org != org:
+                continue
+            if kind == PAIR:
+                pairs.update((org, c, e) for _, _, c, e in (k for k in touches.keys if k[0] == PAIR and k[1] == org))
+            elif kind == ORG:
+                broad = None
+            elif kind == CYCLE:
+                if broad is not None:
+                    broad.update(ids)
+            elif kind == EMPLOYEE:
+                employees.update(ids)
+            else:
+                rows = await session.execute(_resolving(kind, org, sorted(set(ids))))
+                pairs.update((org, c, e) for c, e in rows.all())
+        pairs = {p for p in pairs if p[1] is not None and p[2] is not None}
+        await _settle_org(session, org, cycles, pairs, employees, broad, stored)
 
 
 async def _cycles(session: AsyncSession, org: uuid.UUID) -> dict[uuid.UUID, tuple[uuid.UUID | None, int, int | None]]:
@@ -414,6 +418,7 @@ def _with_ancestors(cycles: Mapping[uuid.UUID, tuple[Any, ...]], cycle_id: uuid.
 async def _settle_org(
     session: AsyncSession,
     org: uuid.UUID,
+    cycles: dict[uuid.UUID, tuple[uuid.UUID | None, int, int | None]],
     pairs: set[tuple[uuid.UUID, uuid.UUID, uuid.UUID]],
     employees: set[uuid.UUID],
     broad: set[uuid.UUID] | None,
@@ -423,7 +428,6 @@ async def _settle_org(
     from service.cycles.models import Cycle
     from service.principal import Principal
 
-    cycles = await _cycles(session, org)
     kept = {cid for cid, (_, _, complete) in cycles.items() if complete is not None}
     if not kept:
         return
