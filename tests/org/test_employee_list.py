@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from service.config import get_settings
+from service.db import database
 from tests.conftest import BACKEND, Tenant, statement_hook
 
 URL = "/api/v1/employees"
@@ -135,12 +137,15 @@ async def test_a_cursor_of_a_sort_is_refused_by_the_plain_list(tenant: Tenant):
         assert resp.json()["errors"][0]["loc"] == ["query", "cursor"]
 
 
-async def test_a_plain_page_is_read_on_the_driver_on_postgresql_and_a_search_is_not(tenant: Tenant):
-    """SQLAlchemy sees the list's SELECT on SQLite only for a plain page (on PostgreSQL a
-    GET reads it straight on asyncpg); a search builds its query and runs it there."""
+async def test_a_plain_page_is_read_on_the_driver_where_it_may_and_a_search_is_not(tenant: Tenant):
+    """SQLAlchemy sees the list's SELECT of a plain page only where direct reads are off
+    (SQLite, PgBouncer): on PostgreSQL a GET reads it straight on asyncpg. A search
+    builds its query and runs it through SQLAlchemy everywhere."""
     await _people(tenant)
     assert (await tenant.client.get(URL, headers=tenant.hr)).status_code == 200  # warm: tenancy check cached
-    for params, sqlalchemy_sees in (({"limit": 2}, BACKEND != "postgresql"), ({"q": "ann"}, True)):
+    direct = database.direct_reads is not None
+    assert direct is (BACKEND == "postgresql" and not get_settings().db_pgbouncer)
+    for params, sqlalchemy_sees in (({"limit": 2}, not direct), ({"q": "ann"}, True)):
         seen: list[str] = []
         with statement_hook(seen.append):
             resp = await tenant.client.get(URL, headers=tenant.hr, params=params)
