@@ -15,7 +15,9 @@ in the same run:
    leave out the queue a saturated server builds), and p99 at 70% of the peak from an
    open-loop constant-rate generator (`bench/openloop.py`, latency counted from when
    each request was due; the median p99 of three 10-second runs).
-2. **List of 50** (`GET /api/v1/employees?limit=50`): peak, then p99 at 70% of it.
+2. **List of 50** (`GET /api/v1/employees?limit=50`): peak, then p99 at 70% of it, against
+   its own floor (`bench/baselines.py`'s `starlette_list`: Starlette + raw asyncpg running
+   the same keyset query of the first page, serialized with `json`), measured the same way.
 3. **GraphQL**: 1,000 objectives with key results and check-ins in one query, in process
    (httpx ASGI transport), SQL statements counted per query, and wall seconds: until the
    whole answer is in (the server's time), and with the client parsing the JSON.
@@ -25,6 +27,7 @@ in the same run:
 
     .venv/bin/python bench/http_load.py
     .venv/bin/python bench/http_load.py --duration 20 --keep
+    .venv/bin/python bench/http_load.py --only list     # the list and its floor alone
 
 The database is dropped at the end (also on failure) unless `--keep` is given.
 """
@@ -448,6 +451,39 @@ def _table(rows: list[tuple[str, ...]]) -> str:
     return "\n".join(lines)
 
 
+SERVICE = "service.web.app:create_app"
+SINGLE_SERVERS = (
+    ("Starlette + raw asyncpg (floor)", "bench.baselines:starlette_raw"),
+    ("bare FastAPI + asyncpg", "bench.baselines:fastapi_raw"),
+    ("FastAPI + asyncpg + JWT + response model", "bench.baselines:fastapi_typical"),
+    ("FastAPI + SQLAlchemy ORM + JWT + response model", "bench.baselines:fastapi_orm"),
+    ("the service: GET /api/v1/employees/{id}", SERVICE),
+)
+LIST_PATH = "/api/v1/employees?limit=50"
+LIST_SERVERS = (
+    ("Starlette + raw asyncpg, the same list query (floor)", "bench.baselines:starlette_list"),
+    ("the service: GET /api/v1/employees?limit=50", SERVICE),
+)
+
+
+def _report(results: dict[str, dict[str, float]], what: str) -> str:
+    """One table; the first server is the floor the others are measured against."""
+    floor = next(iter(results.values()))["rps"]
+    rows = [(f"{what} (one uvicorn worker)", "req/s", "× floor", "p50 ms", "p99 ms", "p99 ms at 70%")]
+    for label, r in results.items():
+        rows.append(
+            (
+                label,
+                f"{r['rps']:,.0f}",
+                f"{r['rps'] / floor:.2f}",
+                f"{r['p50']:.2f}",
+                f"{r['p99']:.2f}",
+                f"{r['paced_p99']:.2f} ({r['paced_rps']:,.0f}/s)",
+            )
+        )
+    return _table(rows)
+
+
 async def run(args: argparse.Namespace) -> int:
     if shutil.which("wrk") is None:
         print("wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
@@ -480,52 +516,29 @@ async def run(args: argparse.Namespace) -> int:
         }
         path = f"/api/v1/employees/{ids['employee']}"
         results: dict[str, dict[str, float]] = {}
-        for label, target in (
-            ("Starlette + raw asyncpg (floor)", "bench.baselines:starlette_raw"),
-            ("bare FastAPI + asyncpg", "bench.baselines:fastapi_raw"),
-            ("FastAPI + asyncpg + JWT + response model", "bench.baselines:fastapi_typical"),
-            ("FastAPI + SQLAlchemy ORM + JWT + response model", "bench.baselines:fastapi_orm"),
-            ("the service: GET /api/v1/employees/{id}", "service.web.app:create_app"),
-        ):
+        for label, target in () if args.only == "list" else SINGLE_SERVERS:
             with server(target, env) as base:
                 results[label] = peak_and_paced(base + path, token, args.duration)
             print(f"{label}: {results[label]}", flush=True)
-        with server("service.web.app:create_app", env) as base:
-            listing = peak_and_paced(base + "/api/v1/employees?limit=50", token, args.duration)
-            print(f"list of 50: {listing}", flush=True)
-            bulk = await bulk_over_http(base, url, ids)
-            print(f"bulk: {bulk}", flush=True)
-        graph = await graphql_in_process(ids)
-        print(f"graphql: {graph}", flush=True)
-
-        floor = results["Starlette + raw asyncpg (floor)"]["rps"]
-        rows = [("server (one uvicorn worker)", "req/s", "× floor", "p50 ms", "p99 ms", "p99 ms at 70%")]
-        for label, r in results.items():
-            rows.append(
-                (
-                    label,
-                    f"{r['rps']:,.0f}",
-                    f"{r['rps'] / floor:.2f}",
-                    f"{r['p50']:.2f}",
-                    f"{r['p99']:.2f}",
-                    f"{r['paced_p99']:.2f} ({r['paced_rps']:,.0f}/s)",
-                )
-            )
-        rows.append(
-            (
-                "the service: GET /api/v1/employees?limit=50",
-                f"{listing['rps']:,.0f}",
-                f"{listing['rps'] / floor:.2f}",
-                f"{listing['p50']:.2f}",
-                f"{listing['p99']:.2f}",
-                f"{listing['paced_p99']:.2f} ({listing['paced_rps']:,.0f}/s)",
-            )
-        )
+        lists: dict[str, dict[str, float]] = {}
+        bulk: dict[str, Any] = {}
+        for label, target in LIST_SERVERS:
+            with server(target, env) as base:
+                lists[label] = peak_and_paced(base + LIST_PATH, token, args.duration)
+                print(f"{label}: {lists[label]}", flush=True)
+                if args.only == "all" and target == SERVICE:
+                    bulk = await bulk_over_http(base, url, ids)
+                    print(f"bulk: {bulk}", flush=True)
         print(
             f"\nHTTP benchmark, PostgreSQL, {platform.machine()} with {os.cpu_count()} cores, Python "
             f"{platform.python_version()}, {dt.date.today()}, wrk -t1 -c{CONNECTIONS} -d{args.duration}s\n"
         )
-        print(_table(rows))
+        if results:
+            print(_report(results, "GET /api/v1/employees/{id}") + "\n")
+        print(_report(lists, "GET /api/v1/employees?limit=50"))
+        if args.only == "list":
+            return 0
+        graph = await graphql_in_process(ids)
         print(
             f"\nGraphQL: {graph['objectives']} objectives, {graph['key_results']} key results, "
             f"{graph['check_ins']} check-ins in {graph['pages']} pages of 500: {graph['server_seconds']:.3f} s "
@@ -552,6 +565,12 @@ def main() -> int:
         "--admin-url", default=os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     )
     parser.add_argument("--keep", action="store_true", help="keep the database (prints its name)")
+    parser.add_argument(
+        "--only",
+        choices=("all", "list"),
+        default="all",
+        help="list: only the list of 50 and its floor (no single reads, GraphQL or bulk)",
+    )
     return asyncio.run(run(parser.parse_args()))
 
 

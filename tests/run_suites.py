@@ -53,6 +53,7 @@ def _start(backend: str, extra: list[str], env: dict[str, str], log: Any) -> sub
 # request or in the background (the direct-read tests inspect a path that is off there).
 PGBOUNCER_TESTS = [
     "tests/org/test_employees.py",
+    "tests/org/test_employee_list.py",
     "tests/org/test_bulk_employees.py",
     "tests/test_routing.py",
     "tests/test_scores_graphql.py",

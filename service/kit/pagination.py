@@ -110,7 +110,7 @@ class PageParams:
     backward: bool = False
 
 
-def page_params(
+async def page_params(
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description=f"Rows a page holds, 1 to {MAX_LIMIT}")
     ] = DEFAULT_LIMIT,
@@ -123,6 +123,9 @@ def page_params(
         ),
     ] = None,
 ) -> PageParams:
+    """The paging query parameters of a REST list. A coroutine though it awaits nothing:
+    FastAPI runs a plain function dependency in a worker thread, a thread hop on every
+    list request for two assignments."""
     return PageParams(limit=limit, cursor=cursor)
 
 
@@ -508,12 +511,27 @@ async def paginate(
         return await paginate_back(session, stmt, id_column, params.limit, params.cursor, core_rows, sort)
     position = decode_position(sort, params.cursor) if params.cursor else None
     rows, positions = await _fetch(session, stmt, id_column, sort, position, params.limit + 1, True, core_rows)
-    more = len(rows) > params.limit
-    rows, positions = rows[: params.limit], positions[: params.limit]
+    return forward_page(rows, params.limit, started=position is not None, sort=sort, positions=positions)
+
+
+def forward_page(
+    rows: Sequence[Any],
+    limit: int,
+    *,
+    started: bool,
+    sort: SortSpec = ID_ORDER,
+    positions: Sequence[Position] = (),
+) -> Page[Any]:
+    """The page of a forward walk from up to `limit + 1` rows read in the list's order
+    (the extra row only tells that more follow): what `paginate` answers, also for a list
+    that reads its rows its own way (service/org/service.py's direct reads of employees).
+    `started`: the walk began at a cursor (so rows precede these)."""
+    more = len(rows) > limit
+    rows, positions = rows[:limit], positions[:limit]
     page: Page[Any] = Page(items=rows, next_cursor=None, sort=sort, positions=positions)
     if more:
         page.next_cursor = page.cursor_at(len(rows) - 1)
-    if position is not None and rows:
+    if started and rows:
         page.previous_cursor = page.cursor_at(0)
     return page
 

@@ -204,8 +204,7 @@ async def list_employees(
     if lists.wants_csv(request):
         return lists.csv_response(await svc.export_employees(ctx, cursor=pages.cursor, **filters))
     page = await svc.list_employees(ctx, pages, **filters)
-    items = [svc.employee_read(e, await svc.show_compensation(ctx, e.id)) for e in page.items]
-    return json_response(PageOut[EmployeeRead](items=items, next_cursor=page.next_cursor), exclude_unset=True)
+    return json_response(svc.employee_page_read(ctx, page), exclude_unset=True)
 
 
 @router.post(

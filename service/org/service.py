@@ -3,6 +3,7 @@ both call them."""
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
@@ -18,11 +19,19 @@ from service.kit import audit, hierarchy, search
 from service.kit.changes import audited, refuse_nulls, set_fields
 from service.kit.etag import IfMatch
 from service.kit.export import Column, CsvExport, attr, csv_text, keyset_chunks, snapshot_session
-from service.kit.pagination import Page, PageParams, Sorting, SortKey, decode_position, paginate
+from service.kit.pagination import (
+    Page,
+    PageOut,
+    PageParams,
+    Sorting,
+    SortKey,
+    decode_position,
+    forward_page,
+    paginate,
+)
 from service.org import repository as repo
 from service.org.models import DEFAULT_ORG_SETTINGS, Department, Employee, Organization, Position
 from service.org.schemas import (
-    CompensationRead,
     DepartmentCreate,
     DepartmentRead,
     DepartmentUpdate,
@@ -212,16 +221,39 @@ def position_snapshot(pos: Position) -> dict[str, Any]:
 # --- employees ------------------------------------------------------------------------------
 
 
-def employee_read(emp: Employee, show_compensation: bool) -> EmployeeRead:
-    fields: dict[str, Any] = {name: getattr(emp, name) for name in EmployeeRead.model_fields if name != "compensation"}
+# The fields of `EmployeeRead` read from a row of its own name, and the pay beside them.
+_DIRECTORY_FIELDS = tuple(name for name in EmployeeRead.model_fields if name != "compensation")
+_directory_values = operator.attrgetter(*_DIRECTORY_FIELDS)
+EMPLOYEE_PAGE = PageOut[EmployeeRead]
+
+
+def _employee_fields(emp: Any, show_compensation: bool) -> dict[str, Any]:
+    """What `EmployeeRead` is validated from: an employee (ORM object or row), its pay
+    only when shown (so `compensation` stays unset, and out of the answer, otherwise)."""
+    fields = dict(zip(_DIRECTORY_FIELDS, _directory_values(emp), strict=True))
     if show_compensation:
-        fields["compensation"] = CompensationRead(
-            base_salary_minor=emp.base_salary_minor,
-            currency=emp.comp_currency,
-            target_bonus_pct=emp.target_bonus_pct,
-            target_bonus_minor=emp.target_bonus_minor,
-        )
-    return EmployeeRead(**fields)
+        fields["compensation"] = {
+            "base_salary_minor": emp.base_salary_minor,
+            "currency": emp.comp_currency,
+            "target_bonus_pct": emp.target_bonus_pct,
+            "target_bonus_minor": emp.target_bonus_minor,
+        }
+    return fields
+
+
+def employee_read(emp: Any, show_compensation: bool) -> EmployeeRead:
+    return EmployeeRead.model_validate(_employee_fields(emp, show_compensation))
+
+
+def employee_page_read(ctx: Ctx, page: Page[Any]) -> PageOut[EmployeeRead]:
+    """A page of employees as REST answers it, validated in one pass: one call into
+    pydantic-core for the page and its items, instead of a model built (and its pay
+    decided) one row at a time, which was most of a list request's time
+    (bench/README.md). The same models, so the same answer as `employee_read` item by
+    item."""
+    shown = compensation_shown(ctx)
+    items = [_employee_fields(row, shown(row.id)) for row in page.items]
+    return EMPLOYEE_PAGE.model_validate({"items": items, "next_cursor": page.next_cursor})
 
 
 def employee_snapshot(emp: Employee) -> dict[str, Any]:
@@ -231,9 +263,18 @@ def employee_snapshot(emp: Employee) -> dict[str, Any]:
     return snap
 
 
+def compensation_shown(ctx: Ctx) -> Callable[[uuid.UUID], bool]:
+    """Whose pay the caller sees, decided once for a whole page: everyone's, their own
+    (a person, not a client, seeing themself) or nobody's."""
+    p = ctx.principal
+    if policy.see_compensation(p, Relation.OTHER):
+        return lambda _emp_id: True
+    own = p.employee_id if not p.is_client and policy.see_compensation(p, Relation.SELF) else None
+    return lambda emp_id: own is not None and emp_id == own
+
+
 async def show_compensation(ctx: Ctx, emp_id: uuid.UUID) -> bool:
-    rel = Relation.SELF if ctx.principal.employee_id == emp_id and not ctx.principal.is_client else Relation.OTHER
-    return policy.see_compensation(ctx.principal, rel)
+    return compensation_shown(ctx)(emp_id)
 
 
 EMPLOYEE_SORT = Sorting(
@@ -249,6 +290,11 @@ EMPLOYEE_SORT = Sorting(
 )
 
 
+def _may_list(ctx: Ctx, manager_id: uuid.UUID | None, subtree: bool) -> None:
+    require(policy.read_directory(ctx.principal), "employees")
+    hierarchy.check_people_filter(manager_id, subtree)
+
+
 def _employees_query(
     ctx: Ctx,
     *,
@@ -259,8 +305,6 @@ def _employees_query(
     external_id: str | None,
     q: str | None,
 ) -> Select[Any]:
-    require(policy.read_directory(ctx.principal), "employees")
-    hierarchy.check_people_filter(manager_id, subtree)
     words = search.terms(q)
     stmt = repo.employees(ctx.org_id)
     if department_id is not None:
@@ -291,8 +335,29 @@ async def list_employees(
     q: str | None = None,
     sort: str | Sequence[str] | None = None,
 ) -> Page[Any]:
-    """A page of employee rows (Core rows: read only). The directory is the whole
-    organization for every caller who may read it, so the filters only narrow it."""
+    """A page of employee rows (read only: Core rows, or the named tuples of a direct
+    read). The directory is the whole organization for every caller who may read it, so
+    the filters only narrow it.
+
+    A forward page in id order with no more than equality filters (the directory as
+    clients walk it) is one statement compiled once and read on the driver in a GET
+    (`repo.employee_page`); search, a subtree, a sort or a backward page build their
+    query each time (`paginate`). Both give the same rows and cursors."""
+    _may_list(ctx, manager_id, subtree)
+    spec = EMPLOYEE_SORT.parse(sort)
+    if not spec and not subtree and not params.backward and not search.terms(q):
+        after = decode_position(spec, params.cursor).id if params.cursor else None
+        rows = await repo.employee_page(
+            ctx,
+            ctx.org_id,
+            after=after,
+            limit=params.limit + 1,
+            department_id=department_id,
+            manager_id=manager_id,
+            status=status,
+            external_id=external_id,
+        )
+        return forward_page(rows, params.limit, started=after is not None)
     stmt = _employees_query(
         ctx,
         department_id=department_id,
@@ -302,7 +367,6 @@ async def list_employees(
         external_id=external_id,
         q=q,
     )
-    spec = EMPLOYEE_SORT.parse(sort)
     return await paginate(ctx.session, stmt, Employee.id, params, core_rows=True, sort=spec)
 
 
@@ -344,6 +408,7 @@ async def export_employees(
     """The list as CSV, read in chunks while it is sent (service/kit/export.py). The pay
     columns are there only for callers who may see everyone's pay (hr, admin, payroll
     and HRIS clients); an employee's own pay is in their JSON, not in an export."""
+    _may_list(ctx, manager_id, subtree)
     stmt = _employees_query(
         ctx,
         department_id=department_id,
