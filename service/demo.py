@@ -11,6 +11,8 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
+
 from service.auth.tokens import issue_token
 from service.db import database
 from service.org.models import DEFAULT_ORG_SETTINGS, Department, Employee, Organization, Position
@@ -58,6 +60,25 @@ EMPLOYEES = [
     ("E014", "Olga", "Petrova", "fin", "analyst", "E004", 7_500_000, 10),
     ("E015", "Samuel", "Okafor", "people", "hrbp", "E005", 7_000_000, 10),
 ]
+
+
+async def _store_scores(session: Any) -> None:
+    """Store every demo cycle's scores, so the API answers score lists from stored rows
+    from the start (docs/scoring.md, "Stored scores")."""
+    from service.auth.context import Ctx
+    from service.cycles.models import Cycle
+    from service.principal import Principal
+    from service.scoring.scores import recompute_cycle
+
+    ctx = Ctx(
+        session=session, principal=Principal(sub="demo", org_id=DEMO_ORG_ID, kind="person", roles=frozenset({"hr"}))
+    )
+    cycles = (
+        await session.execute(select(Cycle).where(Cycle.org_id == DEMO_ORG_ID).order_by(Cycle.start_date))
+    ).scalars()
+    for cycle in list(cycles):
+        await recompute_cycle(ctx, cycle)
+    await session.commit()
 
 
 async def load_demo() -> dict[str, Any]:
@@ -128,6 +149,7 @@ async def load_demo() -> dict[str, Any]:
             load_hooks()  # the `demo` command runs without the app, which registers the hooks
             await load_extensions(session, DEMO_ORG_ID, _id)
             await session.commit()
+            await _store_scores(session)
     await database.dispose()
     day = 24 * 3600
     return {
