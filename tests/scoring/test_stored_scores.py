@@ -242,3 +242,16 @@ async def test_random_histories_never_leave_a_stored_score_behind(team: Tenant, 
                 live["rating"],
                 live["components"],
             ), (seed, step, op)
+
+
+async def test_the_demo_organization_is_stored_and_its_lists_read_the_rows(client, monkeypatch):
+    from service.cycles.models import Cycle as CycleRow
+    from service.demo import DEMO_ORG_ID, load_demo
+
+    await load_demo()
+    async with database.sessions() as session:
+        cycles = (await session.execute(select(CycleRow.id).where(CycleRow.org_id == DEMO_ORG_ID))).scalars().all()
+        assert cycles and all([await freshness.is_complete(session, DEMO_ORG_ID, c) for c in cycles])
+    t = Tenant(org_id=DEMO_ORG_ID, client=client)
+    for cycle_id in cycles:
+        await both(t, {"id": str(cycle_id)}, monkeypatch, sort="-final")
