@@ -187,6 +187,8 @@ async def _plan(session: AsyncSession, org_id: uuid.UUID, cycle: Cycle, job_id: 
                 "attempts": 0,
             }
         )
+    for this, following in zip(planned, planned[1:], strict=False):  # ranges meet: no id falls between two chunks
+        this["last_employee_id"] = uuid.UUID(int=following["first_employee_id"].int - 1)
     planned[-1]["last_employee_id"] = HIGHEST
     for rows in chunks(planned, 1000):
         await session.execute(ScoreJobChunk.__table__.insert(), list(rows))
