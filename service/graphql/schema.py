@@ -31,6 +31,7 @@ from service.cycles.gql import CycleMutation, CycleQuery
 from service.development.gql import DevelopmentMutation, DevelopmentQuery
 from service.errors import DomainError, http_problem
 from service.evaluations.gql import EvaluationMutation, EvaluationQuery
+from service.graphql import direct
 from service.graphql.common import SCALARS, camel
 from service.graphql.context import get_context, ide_page
 from service.graphql.cost import QueryCost
@@ -178,8 +179,9 @@ class Schema(strawberry.Schema):
 
 
 def build_schema() -> strawberry.Schema:
+    """The schema, its plain fields answered by direct resolvers (service/graphql/direct.py)."""
     settings = get_settings()
-    return Schema(
+    built = Schema(
         query=Query,
         mutation=Mutation,
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS),
@@ -191,6 +193,8 @@ def build_schema() -> strawberry.Schema:
             DomainErrors,
         ],
     )
+    direct.install(built)
+    return built
 
 
 class Router(GraphQLRouter):
