@@ -32,6 +32,7 @@ class Item(relay.Node):
     id: relay.NodeID[uuid.UUID]
     title: str
     note: str | None = None
+    count: int = 0
 
     @strawberry.field
     def shout(self) -> str:
@@ -78,9 +79,14 @@ class Query:
     def versioned(self) -> Versioned:
         return Versioned(id="v")
 
+    @strawberry.field
+    def broken(self) -> list[Item | None]:
+        """A non-null field that is null, and a value its scalar refuses."""
+        return [Item(id=ITEM, title=None), Item(id=ITEM, title="ok", count="many")]  # type: ignore[arg-type]
 
-QUERY = """{ items { id title note shout where byRoot later repeat(times: 2) secret }
-  versioned { id } }"""
+
+QUERY = """{ items { id title note count shout where byRoot later repeat(times: 2) secret }
+  versioned { id } broken { id title count } }"""
 
 
 def _fields(schema: strawberry.Schema) -> dict[str, Any]:
@@ -93,11 +99,14 @@ def _fields(schema: strawberry.Schema) -> dict[str, Any]:
 
 
 async def test_direct_resolvers_answer_as_strawberry_does() -> None:
-    plain, fast = strawberry.Schema(query=Query), strawberry.Schema(query=Query)
+    plain = strawberry.Schema(query=Query)
+    fast = strawberry.Schema(query=Query, execution_context_class=direct.ExecutionContext)
     swapped = direct.install(fast)
     expected = await plain.execute(QUERY)
     got = await fast.execute(QUERY)
-    assert expected.data is not None and expected.errors is not None  # `secret` is refused by its permission
+    # `secret` is refused by its permission; `broken`: a null title, a count that is no Int
+    assert expected.data is not None and expected.errors is not None and len(expected.errors) == 4
+    assert expected.data["broken"] == [None, None]
     assert got.data == expected.data
     assert [(e.message, e.path) for e in got.errors or []] == [(e.message, e.path) for e in expected.errors]
     assert got.data is not None

@@ -24,6 +24,13 @@ that does the same:
   without building a `GlobalID` per object. A type that overrides either (a scoring
   policy's id names its version) keeps Strawberry's resolver.
 
+A scalar or enum field among the first and the last of these (an attribute, a global id)
+also skips graphql-core's per-field work (`ExecutionContext`, the schema's execution
+context): its value is read and coerced for output at once, without the resolve info,
+the awaitable checks and the completion steps graphql-core builds for every field.
+Anything unusual on the way (None for a non-null field, an exception, a value the scalar
+refuses) goes through graphql-core's own path, which answers it as before.
+
 Everything else (fields with arguments, extensions, subscriptions) keeps Strawberry's
 resolver. The schema itself (SDL, types, descriptions) is untouched, and so are the
 schema extensions: the depth, alias, token and cost limits validate the document before
@@ -38,8 +45,17 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import strawberry
-from graphql import GraphQLField, GraphQLObjectType, GraphQLResolveInfo
+from graphql import (
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    GraphQLScalarType,
+    Undefined,
+)
 from strawberry import relay
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
@@ -48,17 +64,67 @@ Resolver = Callable[..., Any]
 
 
 def _attribute(name: str) -> Resolver:
+    def value_of(source: Any, _parent: GraphQLObjectType) -> Any:
+        return getattr(source, name)
+
     def resolve(source: Any, _info: GraphQLResolveInfo) -> Any:
         return getattr(source, name)
 
+    resolve.value_of = value_of  # type: ignore[attr-defined]
     return resolve
 
 
 def _global_id(attr: str) -> Resolver:
-    def resolve(source: Any, info: GraphQLResolveInfo) -> str:
-        return base64.b64encode(f"{info.parent_type.name}:{getattr(source, attr)}".encode()).decode()
+    def value_of(source: Any, parent: GraphQLObjectType) -> str:
+        return base64.b64encode(f"{parent.name}:{getattr(source, attr)}".encode()).decode()
 
+    def resolve(source: Any, info: GraphQLResolveInfo) -> str:
+        return value_of(source, info.parent_type)
+
+    resolve.value_of = value_of  # type: ignore[attr-defined]
     return resolve
+
+
+class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's execution, with the short way for plain leaf fields (see the
+    module's docstring): `install` marks them with `leaf` (the scalar's or enum's output
+    coercion and whether null is allowed) beside `value_of`."""
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Any,
+        position_context: Any,
+    ) -> Any:
+        field_def = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
+        leaf = getattr(field_def.resolve, "leaf", None) if field_def is not None else None
+        if leaf is not None and not self.middleware_manager:
+            coerce, nullable = leaf
+            try:
+                value = field_def.resolve.value_of(source, parent_type)  # type: ignore[union-attr]
+                if value is None:
+                    if nullable:
+                        return None
+                elif not isinstance(value, Exception):
+                    coerced = coerce(value)
+                    if coerced is not None and coerced is not Undefined:
+                        return coerced
+            except Exception:  # noqa: S110  # graphql-core's path below answers it as a field error
+                pass
+        return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+
+def _mark_leaf(resolve: Resolver, graphql_field: GraphQLField) -> None:
+    """Marks a plain resolver of a scalar or enum field for `ExecutionContext`."""
+    if not hasattr(resolve, "value_of"):
+        return
+    field_type = graphql_field.type
+    nullable = not isinstance(field_type, GraphQLNonNull)
+    named = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
+    if isinstance(named, GraphQLScalarType | GraphQLEnumType):
+        resolve.leaf = (named.coerce_output_value, nullable)  # type: ignore[attr-defined]
 
 
 def _call(field: StrawberryField, info_class: type[Any]) -> Resolver | None:
@@ -135,6 +201,7 @@ def install(schema: strawberry.Schema) -> int:
                 else direct(field, graphql_field, info_class)
             )
             if found is not None:
+                _mark_leaf(found, graphql_field)
                 graphql_field.resolve = found
                 swapped += 1
     return swapped

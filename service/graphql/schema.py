@@ -185,6 +185,7 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS),
+        execution_context_class=direct.ExecutionContext,
         extensions=[
             lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
             lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
