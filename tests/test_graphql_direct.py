@@ -98,12 +98,24 @@ def _fields(schema: strawberry.Schema) -> dict[str, Any]:
     }
 
 
-async def test_direct_resolvers_answer_as_strawberry_does() -> None:
+async def test_direct_resolvers_answer_as_strawberry_does(monkeypatch: pytest.MonkeyPatch) -> None:
     plain = strawberry.Schema(query=Query)
     fast = strawberry.Schema(query=Query, execution_context_class=direct.ExecutionContext)
     swapped = direct.install(fast)
     expected = await plain.execute(QUERY)
+    slow: list[str] = []  # the fields that took graphql-core's own path in `fast`
+    base = direct.StrawberryGraphQLCoreExecutionContext.execute_field
+
+    def counted(self: Any, parent_type: Any, source: Any, details: Any, path: Any, position: Any) -> Any:
+        slow.append(path.key)
+        return base(self, parent_type, source, details, path, position)
+
+    monkeypatch.setattr(direct.StrawberryGraphQLCoreExecutionContext, "execute_field", counted)
     got = await fast.execute(QUERY)
+    # plain scalars are answered on the short way; a null `title` and a bad `count` are not
+    assert "note" not in slow and slow.count("id") == 1  # Versioned.id: an id rule of its own
+    assert {"title", "count", "shout", "items"} <= set(slow)
+    assert slow.count("title") == 1 and slow.count("count") == 1
     # `secret` is refused by its permission; `broken`: a null title, a count that is no Int
     assert expected.data is not None and expected.errors is not None and len(expected.errors) == 4
     assert expected.data["broken"] == [None, None]

@@ -100,7 +100,8 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         field_def = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
         leaf = getattr(field_def.resolve, "leaf", None) if field_def is not None else None
-        if leaf is not None and not self.middleware_manager:
+        middleware = self.middleware_manager  # Strawberry makes one per request, often empty
+        if leaf is not None and (middleware is None or not middleware.middlewares):
             coerce, nullable = leaf
             try:
                 value = field_def.resolve.value_of(source, parent_type)  # type: ignore[union-attr]
