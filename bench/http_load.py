@@ -28,6 +28,12 @@ in the same run:
     .venv/bin/python bench/http_load.py
     .venv/bin/python bench/http_load.py --duration 20 --keep
     .venv/bin/python bench/http_load.py --only list     # the list and its floor alone
+    .venv/bin/python bench/http_load.py --only graphql          # step 3 alone: about a minute
+    .venv/bin/python bench/http_load.py --only graphql --profile /tmp/graphql.prof
+
+`--only graphql` seeds the same data and runs the GraphQL measure alone (no wrk, no
+servers); `--walks N` sets how many timed walks it takes the best of, and `--profile`
+writes a cProfile of those walks (read it with `python -m pstats`).
 
 The database is dropped at the end (also on failure) unless `--keep` is given.
 """
@@ -328,9 +334,13 @@ GRAPHQL = """query($owner: ID!, $after: String) { objectives(ownerId: $owner, fi
   pageInfo { hasNextPage endCursor } } }"""
 
 
-async def graphql_in_process(ids: dict[str, Any]) -> dict[str, float]:
+async def graphql_in_process(ids: dict[str, Any], walks: int = 3, profile: str | None = None) -> dict[str, float]:
     """The 1,000 objectives in pages of 500 (the largest page), timed over the whole walk;
-    the best of three walks, with the SQL statements of each page counted."""
+    the best of `walks` walks, with the SQL statements of each page counted. With
+    `profile`, the timed walks run under cProfile (slower) and its statistics are written
+    there."""
+    import cProfile
+
     from sqlalchemy import event
 
     from service.auth.tokens import issue_token
@@ -372,12 +382,20 @@ async def graphql_in_process(ids: dict[str, Any]) -> dict[str, float]:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
         await walk(client)  # warm up
         event.listen(database.engine.sync_engine, "before_cursor_execute", count)
-        times, served = [], []
-        for _ in range(3):
-            started = time.perf_counter()
+        times, served, cpu = [], [], []
+        profiler = cProfile.Profile() if profile else None
+        for _ in range(walks):
+            if profiler:
+                profiler.enable()
+            started, started_cpu = time.perf_counter(), time.process_time()
             nodes, per_page, serving = await walk(client)
             times.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - started_cpu)
             served.append(serving)
+            if profiler:
+                profiler.disable()
+        if profiler and profile:
+            profiler.dump_stats(profile)
         event.remove(database.engine.sync_engine, "before_cursor_execute", count)
     await database.dispose()
     krs = sum(len(n["keyResults"]) for n in nodes)
@@ -390,6 +408,7 @@ async def graphql_in_process(ids: dict[str, Any]) -> dict[str, float]:
         "statements_per_page": max(per_page),
         "seconds": min(times),
         "server_seconds": min(served),
+        "cpu_seconds": min(cpu),
     }
 
 
@@ -484,8 +503,18 @@ def _report(results: dict[str, dict[str, float]], what: str) -> str:
     return _table(rows)
 
 
+def _graphql_line(graph: dict[str, float]) -> str:
+    return (
+        f"GraphQL: {graph['objectives']} objectives, {graph['key_results']} key results, "
+        f"{graph['check_ins']} check-ins in {graph['pages']} pages of 500: {graph['server_seconds']:.3f} s "
+        f"to serve ({graph['seconds']:.3f} s with the client parsing the JSON, {graph['cpu_seconds']:.3f} s of "
+        "this process's CPU), "
+        f"at most {graph['statements_per_page']} SQL statements a page"
+    )
+
+
 async def run(args: argparse.Namespace) -> int:
-    if shutil.which("wrk") is None:
+    if args.only != "graphql" and shutil.which("wrk") is None:
         print("wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
         return 2
     name = f"perf_http_{uuid.uuid4().hex[:8]}"
@@ -501,6 +530,10 @@ async def run(args: argparse.Namespace) -> int:
 
         upgrade(url.replace("postgresql://", "postgresql+asyncpg://"))
         ids = await seed(url)
+        if args.only == "graphql":
+            graph = await graphql_in_process(ids, walks=args.walks, profile=args.profile)
+            print(f"graphql: {graph}\n\n{_graphql_line(graph)}", flush=True)
+            return 0
         from service.auth.tokens import issue_token
 
         token = issue_token(org_id=ids["org"], sub="bench-hr", roles=["hr"])
@@ -538,13 +571,8 @@ async def run(args: argparse.Namespace) -> int:
         print(_report(lists, "GET /api/v1/employees?limit=50"))
         if args.only == "list":
             return 0
-        graph = await graphql_in_process(ids)
-        print(
-            f"\nGraphQL: {graph['objectives']} objectives, {graph['key_results']} key results, "
-            f"{graph['check_ins']} check-ins in {graph['pages']} pages of 500: {graph['server_seconds']:.3f} s "
-            f"to serve ({graph['seconds']:.3f} s with the client parsing the JSON), "
-            f"at most {graph['statements_per_page']} SQL statements a page"
-        )
+        graph = await graphql_in_process(ids, walks=args.walks, profile=args.profile)
+        print(f"\n{_graphql_line(graph)}")
         for label, b in bulk.items():
             print(
                 f"bulk upsert of 10,000 ({label}): {b['seconds']:.2f} s, {b['outcomes']}, "
@@ -567,10 +595,13 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database (prints its name)")
     parser.add_argument(
         "--only",
-        choices=("all", "list"),
+        choices=("all", "list", "graphql"),
         default="all",
-        help="list: only the list of 50 and its floor (no single reads, GraphQL or bulk)",
+        help="list: only the list of 50 and its floor (no single reads, GraphQL or bulk); "
+        "graphql: only the GraphQL walk, in process",
     )
+    parser.add_argument("--walks", type=int, default=3, help="timed GraphQL walks (the best is reported)")
+    parser.add_argument("--profile", help="write a cProfile of the timed GraphQL walks to this file")
     return asyncio.run(run(parser.parse_args()))
 
 

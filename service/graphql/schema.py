@@ -31,6 +31,7 @@ from service.cycles.gql import CycleMutation, CycleQuery
 from service.development.gql import DevelopmentMutation, DevelopmentQuery
 from service.errors import DomainError, http_problem
 from service.evaluations.gql import EvaluationMutation, EvaluationQuery
+from service.graphql import direct
 from service.graphql.common import SCALARS, camel
 from service.graphql.context import get_context, ide_page
 from service.graphql.cost import QueryCost
@@ -178,11 +179,13 @@ class Schema(strawberry.Schema):
 
 
 def build_schema() -> strawberry.Schema:
+    """The schema, its plain fields answered by direct resolvers (service/graphql/direct.py)."""
     settings = get_settings()
-    return Schema(
+    built = Schema(
         query=Query,
         mutation=Mutation,
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS),
+        execution_context_class=direct.ExecutionContext,
         extensions=[
             lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
             lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
@@ -191,6 +194,8 @@ def build_schema() -> strawberry.Schema:
             DomainErrors,
         ],
     )
+    direct.install(built)
+    return built
 
 
 class Router(GraphQLRouter):
