@@ -586,13 +586,18 @@ async def run(args: argparse.Namespace) -> int:
             await _admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+def database_arguments(parser: argparse.ArgumentParser) -> None:
+    """--admin-url (the database the throwaway one is made from) and --keep."""
     parser.add_argument(
         "--admin-url", default=os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     )
     parser.add_argument("--keep", action="store_true", help="keep the database (prints its name)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    database_arguments(parser)
     parser.add_argument(
         "--only",
         choices=("all", "list", "graphql"),

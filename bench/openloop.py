@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 
@@ -38,6 +39,21 @@ class Connection:
         if length:
             await self.reader.readexactly(length)
         return status
+
+
+async def paced(rate: float, seconds: float, send: Callable[[float, int], Awaitable[None]]) -> float:
+    """`send(due, i)` for request i, started at its due time (start + i / rate) whether or
+    not earlier ones have answered; answers the seconds until the last one finished."""
+    start = time.perf_counter() + 0.05
+    tasks = []
+    for i in range(int(rate * seconds)):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(send(due, i)))
+    await asyncio.gather(*tasks)
+    return time.perf_counter() - start
 
 
 async def run(url: str, rate: float, seconds: float, headers: list[str], connections: int) -> dict[str, float]:
@@ -90,17 +106,7 @@ async def run(url: str, rate: float, seconds: float, headers: list[str], connect
             errors += 1
         release(conn)
 
-    total = int(rate * seconds)
-    start = time.perf_counter() + 0.05
-    tasks = []
-    for i in range(total):
-        due = start + i / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(due)))
-    await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - start
+    elapsed = await paced(rate, seconds, lambda due, _i: one(due))
     latencies.sort()
 
     def pct(p: float) -> float:

@@ -38,8 +38,14 @@ def upgrade() -> None:
         t.add_column(sa.Column("record_version", sa.Integer(), nullable=True))
         t.add_column(sa.Column("inputs_version", sa.Integer(), server_default="0", nullable=False))
     op.create_index("ix_score_snapshots_final", "score_snapshots", ["org_id", "cycle_id", "final_shown", "employee_id"])
+    # Within a rating, pages sorted by `-final` (the list's ORDER BY final_shown DESC NULLS
+    # LAST, employee_id) read the index in its order, forward and backward, and stop after
+    # the page; SQLite puts NULLs first, so its DESC alone is NULLS LAST.
+    final_desc = "final_shown DESC NULLS LAST" if op.get_bind().dialect.name == "postgresql" else "final_shown DESC"
     op.create_index(
-        "ix_score_snapshots_rating", "score_snapshots", ["org_id", "cycle_id", "rating", "final_shown", "employee_id"]
+        "ix_score_snapshots_rating",
+        "score_snapshots",
+        ["org_id", "cycle_id", "rating", sa.text(final_desc), "employee_id"],
     )
 
     op.create_table(

@@ -101,8 +101,18 @@ class ScoreSnapshot(Base):
         tenant_fk("cycle_id", "cycles"),
         tenant_fk("employee_id", "employees"),
         Index("ix_score_snapshots_final", "org_id", "cycle_id", "final_shown", "employee_id"),
-        Index("ix_score_snapshots_rating", "org_id", "cycle_id", "rating", "final_shown", "employee_id"),
     )
+
+
+# Pages of one rating sorted by `-final` read this index in order (migration 0022).
+Index(
+    "ix_score_snapshots_rating",
+    ScoreSnapshot.__table__.c.org_id,
+    ScoreSnapshot.__table__.c.cycle_id,
+    ScoreSnapshot.__table__.c.rating,
+    ScoreSnapshot.__table__.c.final_shown.desc().nulls_last(),
+    ScoreSnapshot.__table__.c.employee_id,
+)
 
 
 class ScoreFreshness(Base):
