@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -103,6 +104,23 @@ def install(app: FastAPI) -> None:
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
         log.warning("integrity_error", error=type(exc.orig).__name__)
         return problem_response(Conflict("the change conflicts with existing data"), request)
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_timeout(request: Request, exc: PoolTimeout) -> JSONResponse:
+        """Every pooled connection was busy for the pool's timeout: the process is
+        saturated, not broken. A 503 the client retries later, never a 500."""
+        from service.config import get_settings
+
+        log.warning("database_pool_timeout")
+        retry_after = str(max(get_settings().db_retry_after_seconds, 1))
+        return problem_response(
+            ServiceUnavailable(
+                "every database connection of this server is busy; retry later",
+                extra={"reason": "pool-timeout"},
+                headers={"Retry-After": retry_after},
+            ),
+            request,
+        )
 
     @app.exception_handler(DBAPIError)
     async def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from service.db import database
 from service.errors import Conflict, PreconditionFailed
@@ -96,6 +97,18 @@ async def test_a_statement_timeout_answers_503_never_500(tenant: Tenant):
     assert body["status"] == 503 and body.get("reason") == "statement-timeout"
     assert int(resp.headers["retry-after"]) >= 1
     assert len(fired) == 1  # a timeout is not retried at once: the client waits Retry-After
+
+
+async def test_a_saturated_connection_pool_answers_503_never_500(tenant: Tenant):
+    """Every pooled connection busy for the pool's timeout (SQLAlchemy's TimeoutError):
+    the server is saturated, so the client is told to come back, and nothing was written."""
+    saturated = lambda stmt: PoolTimeout("QueuePool limit of size 32 overflow 0 reached, connection timed out")  # noqa: E731
+    with failing("INSERT INTO DEPARTMENTS", saturated, times=100) as fired:
+        resp = await tenant.client.post(D, headers=tenant.hr, json={"name": "Research"})
+    assert resp.status_code == 503, resp.text
+    assert resp.json()["reason"] == "pool-timeout"
+    assert int(resp.headers["retry-after"]) >= 1
+    assert len(fired) == 1 and await names(tenant) == []
 
 
 def test_only_races_are_retried():
