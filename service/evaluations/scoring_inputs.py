@@ -39,15 +39,19 @@ from service.scoring.composite import Adjustment
 from service.scoring.service import ScoringScope, anonymous_peer_ratings, input_loader, who
 
 
+SMALL_SET = 100
+
+
 @input_loader
 async def evaluation_loader(ctx: Ctx, scope: ScoringScope) -> dict[uuid.UUID, dict[str, Any]]:
     wanted = set(scope.employee_ids)
     org, cycle_id = ctx.org_id, scope.cycle.id
 
     def only(column: Any) -> list[Any]:
-        # A cycle has few evaluation rows per employee, so a set is read cycle-wide and
-        # filtered here; a recompute chunk reads its id range only.
-        return who(column, wanted, scope.employee_range, 0)
+        # A few employees (a write re-scoring whom it touched) are read by id; a larger
+        # set cycle-wide and filtered here (a cycle has few evaluation rows per
+        # employee); a recompute chunk reads its id range only.
+        return who(column, wanted, scope.employee_range, SMALL_SET)
 
     out: dict[uuid.UUID, dict[str, Any]] = {}
 
