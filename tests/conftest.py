@@ -23,6 +23,10 @@ _tmp = tempfile.mkdtemp(prefix="perf-test-")
 os.environ["DATA_DIR"] = _tmp
 os.environ["JWT_SECRET"] = "test-secret-" + "x" * 40
 os.environ["LOG_LEVEL"] = os.environ.get("TEST_LOG_LEVEL", "WARNING")
+# No automatic refresh rounds: a server or worker a test starts would otherwise store the
+# cycles of every other test's organization in the background (their tests call
+# service.scoring.jobs.refresh themselves, with a limit of their own).
+os.environ["SCORE_REFRESH_PER_ROUND"] = "0"
 _PG_DB: str | None = None
 
 if BACKEND == "postgresql":

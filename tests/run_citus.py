@@ -57,6 +57,7 @@ CITUS_TESTS = [
     "tests/kpi/test_assignment_dates.py",
     "tests/incentives/test_nomination_history.py",
     "tests/scoring/test_jobs.py",
+    "tests/scoring/test_stored_scores.py",
     "tests/incentives/test_payroll.py",
     "tests/incentives/test_graphql_search_sort.py",
     "tests/org/test_bulk_employees.py",

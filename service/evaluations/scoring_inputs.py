@@ -38,7 +38,6 @@ from service.org.service import org_settings
 from service.scoring.composite import Adjustment
 from service.scoring.service import ScoringScope, anonymous_peer_ratings, input_loader, who
 
-
 SMALL_SET = 100
 
 

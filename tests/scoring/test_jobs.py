@@ -243,6 +243,7 @@ async def test_the_refresh_round_queues_exactly_one_job(
     team: Tenant, cycle: dict[str, Any], queued: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ):
     t = team
+    monkeypatch.setattr(get_settings(), "score_refresh_per_round", 20)
     cycle_id = uuid.UUID(cycle["id"])
     assert await jobs.refresh(org_id=t.org_id) == []  # a job is already queued for the cycle
     await jobs.drain(org_id=t.org_id)
@@ -273,3 +274,19 @@ async def test_a_small_cycle_is_recomputed_inline_and_complete(team: Tenant, cyc
     assert (body["status"], body["total"], body["done"], body["employees"]) == ("succeeded", 6, 6, 6)
     assert await state(t, cycle) == (1, 1)
     assert len(await stored_scores(t, cycle)) == 6
+
+
+async def test_the_refresh_round_stores_cycles_never_stored(team: Tenant, monkeypatch: pytest.MonkeyPatch):
+    """A new cycle (or every cycle after the upgrade that added stored scores) has no
+    freshness row: the refresh round queues its first job, and the cycle is then kept."""
+    t = team
+    monkeypatch.setattr(get_settings(), "score_refresh_per_round", 20)
+    cycle = await make_cycle(t)
+    assert await state(t, cycle) is None
+    first = await jobs.refresh(org_id=t.org_id)
+    assert [(j.cycle_id, j.reason) for j in first] == [(uuid.UUID(cycle["id"]), "refresh")]
+    assert await jobs.refresh(org_id=t.org_id) == []  # queued once
+    await jobs.drain(org_id=t.org_id)
+    assert await state(t, cycle) == (1, 1)
+    monkeypatch.setattr(get_settings(), "score_refresh_per_round", 0)
+    assert await jobs.refresh(org_id=t.org_id) == []  # switched off: nothing queued
