@@ -251,7 +251,9 @@ async def list_scores_page(
             rows = await scoring.population(ctx, cycle, [r.employee_id for r in items])
             explained = {r.employee_id: r for r in await _live_reads(ctx, cycle, rows, explain=True)}
             items = [explained.get(r.employee_id, r) for r in items]
-        return Page(items, found.next_cursor, found.previous_cursor, found.sort, found.positions)
+        # a page in id order carries no positions; its items' cursors are their employees'
+        positions = found.positions or [Position((), r.employee_id) for r in items]
+        return Page(items, found.next_cursor, found.previous_cursor, found.sort, positions)
     listing = await _listing(
         ctx,
         cycle_id,
