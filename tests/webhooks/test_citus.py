@@ -23,19 +23,20 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete, event, func, insert, select, text
+from sqlalchemy import delete, event, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from standardwebhooks import Webhook
 
+from service.config import get_settings
 from service.cycles.models import Cycle
 from service.db import Database
 from service.kit import outbox
 from service.kit.models import IdempotencyRecord, OutboxEvent
 from service.migrate import upgrade
 from service.org.events import EmployeeUpserted
-from service.org.models import Organization
-from service.scoring import jobs
-from service.scoring.models import ScoreJob
+from service.org.models import Employee, Organization
+from service.scoring import freshness, jobs
+from service.scoring.models import ScoreJob, ScoreJobChunk
 from service.types import new_id, utcnow
 from service.webhooks import signing
 from service.webhooks.delivery import DeliveryConfig, Dispatcher
@@ -377,41 +378,49 @@ async def test_the_worker_process_delivers_from_the_distributed_outbox(citus: Da
     assert all(r.status == "succeeded" for r in await delivery_rows(citus, [org_id]))
 
 
-async def test_score_jobs_claim_and_sweep_on_citus(citus: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A job is claimed by id (one shard); the sweep reads stale jobs across shards
-    without locks and settles each by its key."""
+async def test_score_job_chunks_are_shared_and_taken_over_on_citus(
+    citus: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A recompute job's chunks on Citus: two runners claim different chunks (per
+    organization, one shard), a chunk whose runner died is claimed again once its lease has
+    run out, and the last chunk ends the job and marks the cycle's stored scores complete."""
     monkeypatch.setattr(jobs, "database", citus)
-    spawned: list[tuple[uuid.UUID, uuid.UUID]] = []
-    monkeypatch.setattr(jobs, "spawn", lambda org, jid: spawned.append((org, jid)))
+    monkeypatch.setattr(get_settings(), "score_job_chunk", 2)
     org_id = await make_org(citus, "Jobs")
     now = utcnow()
-    cycle_id, queued, lost, spent = new_id(), new_id(), new_id(), new_id()
+    cycle_id = new_id()
     async with citus.sessions() as session, session.begin():
         session.add(Cycle(org_id=org_id, id=cycle_id, created_at=now, updated_at=now, **A_YEAR))
-        await session.flush()
-        old = now - dt.timedelta(hours=1)
-        for job_id, status, attempts in ((queued, "queued", 0), (lost, "running", 1), (spent, "running", 3)):
+        for i in range(5):
             session.add(
-                ScoreJob(
+                Employee(
                     org_id=org_id,
-                    id=job_id,
-                    cycle_id=cycle_id,
-                    status=status,
-                    requested_by="citus-test",
-                    created_at=now if job_id == queued else old,
-                    lease_until=None if job_id == queued else old,
-                    attempts=attempts,
+                    id=new_id(),
+                    external_id=f"e{i}",
+                    email=f"e{i}@example.com",
+                    given_name=f"E{i}",
+                    family_name="Citus",
+                    status="active",
                 )
             )
-    assert await jobs.claim(org_id, queued) is True
-    assert await jobs.claim(org_id, queued) is False, "one runner only"
-    await jobs.sweep()
-    assert (org_id, lost) in spawned and (org_id, spent) not in spawned
     async with citus.sessions() as session:
-        states = dict(
-            (await session.execute(select(ScoreJob.id, ScoreJob.status).where(ScoreJob.org_id == org_id))).all()
+        job = await jobs.queue(session, org_id, cycle_id, requested_by="citus-test", reason="requested")
+        await session.commit()
+    first = await jobs.claim("runner-a", org_id=org_id)
+    second = await jobs.claim("runner-b", org_id=org_id)
+    assert first is not None and second is not None and first.seq != second.seq
+    async with citus.sessions() as session, session.begin():  # runner-a died: its lease ran out
+        await session.execute(
+            update(ScoreJobChunk)
+            .where(ScoreJobChunk.org_id == org_id, ScoreJobChunk.job_id == job.id, ScoreJobChunk.seq == first.seq)
+            .values(lease_until=now - dt.timedelta(hours=1))
         )
-    assert states == {queued: "running", lost: "running", spent: "failed"}
+    assert await jobs.run_chunk(second)
+    assert await jobs.drain("runner-c", org_id=org_id) == 2  # the lost chunk, then the last one
+    async with citus.sessions() as session:
+        done = await session.get(ScoreJob, (org_id, job.id))
+        assert done is not None and (done.status, done.done, done.total) == ("succeeded", 5, 5)
+        assert await freshness.is_complete(session, org_id, cycle_id)
 
 
 async def test_outbox_lag_and_a_retention_delete_read_across_shards(
