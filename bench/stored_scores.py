@@ -425,11 +425,12 @@ def report(args: argparse.Namespace, r: dict[str, Any] | None, f: dict[str, Any]
         )
         for n, p in r["pages"].items():
             print(f"  page {n} (cursor walk): median {p['median']:.1f} ms, p99 {p['p99']:.1f} ms over {p['n']}")
-        live = r["live"]
-        print(
-            f"  live page (complete_version 0): median {live['median']:.0f} ms over {live['n']} "
-            f"= {live['median'] / r['pages'][1]['median']:.0f}x the stored page"
-        )
+        live = r.get("live")  # absent with --live-requests 0
+        if live is not None:
+            print(
+                f"  live page (complete_version 0): median {live['median']:.0f} ms over {live['n']} "
+                f"= {live['median'] / r['pages'][1]['median']:.0f}x the stored page"
+            )
         for n, e in r["explain"].items():
             print(f"  EXPLAIN page {n}: ix_score_snapshots_rating used: {e['uses_rating_index']}")
     if f is not None:

@@ -475,13 +475,44 @@ async def _fetch(
     forward: bool,
     core_rows: bool,
 ) -> tuple[list[Any], list[Position]]:
-    if position is not None:
-        stmt = stmt.where(_beyond(spec, id_column, position, forward))
-    stmt = stmt.order_by(*_order(spec, id_column, forward)).limit(limit)
+    order = _order(spec, id_column, forward)
+    if position is None or not spec or position.values[0] is None:
+        after = stmt if position is None else stmt.where(_beyond(spec, id_column, position, forward))
+        return await _read(session, after.order_by(*order).limit(limit), spec, core_rows)
+    # The first key bounds the index range (`_first_bound`); past a nullable key's values
+    # come its NULLs, read by a second query only when the page reaches them.
+    beyond = _beyond(spec, id_column, position, forward)
+    items, positions = await _read(
+        session,
+        stmt.where(_first_bound(spec, position, forward), beyond).order_by(*order).limit(limit),
+        spec,
+        core_rows,
+    )
+    key = spec.keys[0][0]
+    if forward and key.nullable and len(items) < limit:
+        nulls = stmt.where(key.column.is_(None)).order_by(*order).limit(limit - len(items))
+        more, more_positions = await _read(session, nulls, spec, core_rows)
+        items, positions = items + more, positions + more_positions
+    return items, positions
+
+
+def _first_bound(spec: SortSpec, position: Position, forward: bool) -> ColumnElement[bool]:
+    """The first key's non-NULL values from the position's on, in the walk's direction
+    (`_beyond` implies it for every non-NULL row): a plain range on the first key, which
+    the database uses as an index bound (a disjunction like `_beyond` is only a filter),
+    so page n reads its rows, not the n - 1 pages before it."""
+    key, desc = spec.keys[0]
+    expr, bound = key.sortable(key.column), key.bound(position.values[0])
+    ranged: ColumnElement[bool] = (expr <= bound) if desc is forward else (expr >= bound)
+    return ranged
+
+
+async def _read(
+    session: AsyncSession, stmt: Select[Any], spec: SortSpec, core_rows: bool
+) -> tuple[list[Any], list[Position]]:
     if not spec:
         result = await session.execute(stmt)
-        rows = list(result.all() if core_rows else result.scalars().all())
-        return rows, []
+        return list(result.all() if core_rows else result.scalars().all()), []
     stmt = stmt.add_columns(*(key.column.label(_label(i)) for i, (key, _) in enumerate(spec.keys)))
     n = len(spec.keys)
     items: list[Any] = []

@@ -6,11 +6,12 @@ same request (the code path the service used before scores were stored)."""
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from service.auth.context import Ctx
 from service.cycles.models import Cycle
@@ -285,3 +286,41 @@ async def test_graphql_pages_match_the_live_pages(team: Tenant, scored, monkeypa
     with monkeypatch.context() as m:
         m.setattr(freshness, "is_complete", _never)
         assert await walk() == stored_pages
+
+
+async def test_a_later_page_bounds_the_index_by_the_first_sort_key(team: Tenant, scored, monkeypatch):
+    """Page 2 of `sort=-final` narrows `final_shown` with a plain range beside the keyset
+    disjunction: PostgreSQL uses it as the index bound (`Index Cond`), so page n does not
+    read the pages before it. The NULLs past the last value come from a second query only
+    when a page reaches them; the pages stay equal to the live ones."""
+    t, cycle = team, scored["cycle"]
+    first = await both(t, cycle, monkeypatch, sort="-final", limit=1)
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "FROM score_snapshots" in statement and "ORDER BY" in statement:
+            sent.append((statement, parameters))
+
+    engine = database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        await listing(t, cycle, sort="-final", limit=1, cursor=first["next_cursor"])
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    await both(t, cycle, monkeypatch, sort="-final", limit=1, cursor=first["next_cursor"])
+    bound = re.compile(r"(CAST\()?score_snapshots\.final_shown( AS REAL\))? <= ")
+    ranged = [(s, p) for s, p in sent if bound.search(s.split("ORDER BY")[0])]
+    assert ranged, [s for s, _ in sent]
+    if database.engine.dialect.name == "postgresql":
+        statement, parameters = ranged[0]
+        raw = await database.engine.raw_connection()
+        try:
+            driver = raw.driver_connection
+            assert driver is not None
+            async with driver.transaction():
+                await driver.execute("SET LOCAL enable_seqscan = off")
+                plan = "\n".join(r[0] for r in await driver.fetch("EXPLAIN " + statement, *parameters))
+        finally:
+            raw.close()
+        conds = [line for line in plan.splitlines() if "Index Cond" in line]
+        assert any("final_shown <=" in line for line in conds), plan
