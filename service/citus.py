@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from service.db import make_engine
+from service.db import run_on
 
 ROOT_TABLE = "organizations"
 # The distribution column of each table that is not keyed by `org_id`.
@@ -220,9 +220,4 @@ def distribute_if_citus(conn: Connection) -> Outcome | None:
 
 async def distribute_url(url: str) -> Outcome | None:
     """`distribute_if_citus` on the database at `url`, in one committed transaction."""
-    engine = make_engine(url)
-    try:
-        async with engine.begin() as conn:
-            return await conn.run_sync(distribute_if_citus)
-    finally:
-        await engine.dispose()
+    return await run_on(url, distribute_if_citus)

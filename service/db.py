@@ -22,9 +22,9 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import ForeignKeyConstraint, Integer, MetaData, Table, event, text
+from sqlalchemy import Connection, ForeignKeyConstraint, Integer, MetaData, Table, event, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -36,6 +36,8 @@ from starlette.requests import Request
 
 from service.config import get_settings
 from service.types import new_id
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -385,6 +387,17 @@ def make_engine(url: str, *, statement_timeout_ms: int = 0) -> AsyncEngine:
 
         return engine
     return create_async_engine(url, **engine_options(statement_timeout_ms=statement_timeout_ms))
+
+
+async def run_on(url: str, fn: Callable[[Connection], T]) -> T:
+    """`fn(connection)` on an engine of its own to the database at `url` (not the
+    process's), in one committed transaction."""
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            return await conn.run_sync(fn)
+    finally:
+        await engine.dispose()
 
 
 database = Database()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -22,17 +23,14 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
-def upgrade(url: str | None = None, revision: str = "heads") -> Outcome | None:
-    """Apply migrations; on a database with the `citus` extension, distribute every table
-    not distributed yet in the same transaction (migrations/env.py) and return what was
-    done (None elsewhere). Alembic's env runs its own event loop, so when called from
-    inside a running loop it runs on a separate thread."""
+def _run(cfg: Config, action: Callable[[], None]) -> None:
+    """Alembic's env runs its own event loop, so when called from inside a running loop a
+    command runs on a separate thread; its error is raised here."""
     error: list[BaseException] = []
-    cfg = alembic_config(url)
 
     def run() -> None:
         try:
-            command.upgrade(cfg, revision)
+            action()
         except BaseException as exc:  # re-raised on the caller's thread
             error.append(exc)
 
@@ -41,8 +39,24 @@ def upgrade(url: str | None = None, revision: str = "heads") -> Outcome | None:
     thread.join()
     if error:
         raise error[0]
+
+
+def upgrade(url: str | None = None, revision: str = "heads") -> Outcome | None:
+    """Apply migrations; on a database with the `citus` extension, distribute every table
+    not distributed yet in the same transaction (migrations/env.py) and return what was
+    done (None elsewhere)."""
+    cfg = alembic_config(url)
+    _run(cfg, lambda: command.upgrade(cfg, revision))
     outcome = cfg.attributes.get("citus")
     return outcome if isinstance(outcome, Outcome) else None
+
+
+def downgrade(url: str | None, revision: str) -> None:
+    """Revert migrations down to `revision` ("base": every table dropped but
+    `alembic_version`). For development and the upgrade tests (tests/deploy/test_upgrades.py);
+    production rolls forward (docs/operations.md, "Upgrade and backup notes")."""
+    cfg = alembic_config(url)
+    _run(cfg, lambda: command.downgrade(cfg, revision))
 
 
 def build_index_concurrently(conn: sa.Connection, name: str, create: str) -> None:
