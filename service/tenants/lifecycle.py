@@ -92,8 +92,8 @@ async def schema_revision(conn: AsyncConnection) -> str:
 
 
 def _snapshot_options(conn: AsyncConnection) -> dict[str, Any]:
-    """One consistent snapshot: REPEATABLE READ, read-only on PostgreSQL; SQLite's read
-    transaction sees one snapshot of the file already."""
+    """One consistent snapshot: REPEATABLE READ, read-only on PostgreSQL (SQLite: one
+    read transaction, opened in `export_lines`)."""
     if conn.dialect.name == "postgresql":
         return {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
     return {}
@@ -249,6 +249,8 @@ async def import_lines(engine: AsyncEngine, lines: Iterable[str]) -> ImportOutco
     outcome = ImportOutcome(org_id=org_id, rows=dict.fromkeys(by_name, 0))
     try:
         async with engine.begin() as conn:
+            if conn.dialect.name == "sqlite":  # the checks and the inserts in one write transaction
+                await conn.exec_driver_sql("BEGIN IMMEDIATE")
             here = await schema_revision(conn)
             if revision != here:
                 raise ImportRefused(f"the file is of schema revision {revision}, this database is at {here}")
