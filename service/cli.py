@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
-from typing import TYPE_CHECKING
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from service.citus import Outcome
@@ -107,6 +112,85 @@ def _finalize_closed(_: argparse.Namespace) -> None:
     print(json.dumps(asyncio.run(finalize_closed_everywhere())))
 
 
+def _org_id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an organization id: {value!r}") from exc
+
+
+async def _with_database(work: Callable[[], Awaitable[Any]]) -> Any:
+    """Runs `work` with the deployment's log on stderr (stdout may carry an export)."""
+    from service.config import get_settings
+    from service.db import database
+    from service.observability import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    try:
+        return await work()
+    finally:
+        await database.dispose()
+
+
+def _org_export(args: argparse.Namespace) -> None:
+    """The whole organization as JSON Lines (docs/operations.md, "Tenant lifecycle")."""
+    from service.db import database
+    from service.errors import DomainError
+    from service.tenants.lifecycle import open_output, write_export
+
+    async def run() -> None:
+        if args.output is None:
+            await write_export(database.engine, args.org, sys.stdout)
+            return
+        with open_output(Path(args.output)) as out:
+            await write_export(database.engine, args.org, out)
+
+    try:
+        asyncio.run(_with_database(run))
+    except DomainError as exc:
+        if args.output:
+            Path(args.output).unlink(missing_ok=True)
+        raise SystemExit(f"org-export: {exc.detail}") from exc
+
+
+def _org_import(args: argparse.Namespace) -> None:
+    from service.db import database
+    from service.errors import DomainError
+    from service.tenants.lifecycle import import_lines, read_lines
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise SystemExit(f"org-import: no file {path}")
+    try:
+        outcome = asyncio.run(_with_database(lambda: import_lines(database.engine, read_lines(path))))
+    except DomainError as exc:
+        raise SystemExit(f"org-import: refused, nothing was written: {exc.detail}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SystemExit(f"org-import: cannot read {path}: {exc}") from exc
+    rows = {name: n for name, n in outcome.rows.items() if n}
+    print(json.dumps({"org_id": str(outcome.org_id), "rows": rows}))
+
+
+def _org_delete(args: argparse.Namespace) -> None:
+    from service.db import database
+    from service.errors import DomainError
+    from service.tenants.lifecycle import delete_org
+
+    if args.confirm != args.org:
+        raise SystemExit("org-delete: --confirm must repeat the organization id")
+
+    async def run() -> dict[str, int]:
+        async with database.engine.begin() as conn:
+            return await delete_org(conn, args.org, actor=f"cli:{getpass.getuser()}")
+
+    try:
+        counts = asyncio.run(_with_database(run))
+    except DomainError as exc:
+        raise SystemExit(f"org-delete: {exc.detail}") from exc
+    print(json.dumps({"org_id": str(args.org), "deleted": {k: v for k, v in counts.items() if v}}))
+
+
 def _token(args: argparse.Namespace) -> None:
     from service.auth.tokens import issue_token
 
@@ -180,6 +264,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="store the score of record of closed cycles that have none "
         "(once, after upgrading a database whose cycles were closed before records existed)",
     ).set_defaults(fn=_finalize_closed)
+    export = sub.add_parser("org-export", help="write a whole organization as JSON Lines (one snapshot)")
+    export.add_argument("--org", required=True, type=_org_id)
+    export.add_argument("-o", "--output", default=None, help="file to write (gzipped if it ends with .gz); else stdout")
+    export.set_defaults(fn=_org_export)
+    imp = sub.add_parser("org-import", help="insert an organization export (ids kept; refused if any of it exists)")
+    imp.add_argument("file", help="an org-export file, gzipped or not")
+    imp.set_defaults(fn=_org_import)
+    rm = sub.add_parser("org-delete", help="delete an organization and everything it owns")
+    rm.add_argument("--org", required=True, type=_org_id)
+    rm.add_argument("--confirm", required=True, type=_org_id, help="the organization id again")
+    rm.set_defaults(fn=_org_delete)
     worker = sub.add_parser("worker", help="deliver webhooks from the outbox (several may run)")
     worker.add_argument("--poll", type=float, default=None, help="seconds between idle polls")
     worker.add_argument("--batch", type=int, default=None, help="deliveries claimed per round")

@@ -83,5 +83,12 @@ async def org_exists(session: AsyncSession | Callable[[], AsyncSession], org_id:
 
 # The organizations table's key, as a lightweight table clause (auth depends on no domain).
 ORGANIZATIONS = table("organizations", column("id", Uuid))
-# Organizations are never deleted, so a positive answer can be kept for the process.
+# A positive answer is kept for the process: organizations are deleted only by the tenant
+# lifecycle (service/tenants/lifecycle.py), which forgets them here.
 _known_orgs: set[uuid.UUID] = set()
+
+
+def forget_org(org_id: uuid.UUID) -> None:
+    """After the organization is deleted: its tokens no longer authenticate (in this
+    process at once; other processes still know it, but find none of its rows)."""
+    _known_orgs.discard(org_id)

@@ -85,6 +85,17 @@ def update_organization(p: Principal) -> Decision:
     return _allow(p.has_role("admin"))
 
 
+def export_organization(p: Principal) -> Decision:
+    """The whole organization, every person's data in it: its own admin only."""
+    return _allow(p.has_role("admin"))
+
+
+def delete_organization(p: Principal) -> Decision:
+    """No role acts across organizations, so only the organization's own admin deletes
+    it; importing one is a deployment operator's command (docs/operations.md)."""
+    return _allow(p.has_role("admin"))
+
+
 # --- directory: departments, positions, employees ------------------------------------
 
 DIRECTORY_READ_SCOPES = ("employees:write", "payroll:read", "scim")

@@ -119,10 +119,12 @@ def create_app() -> FastAPI:
     from service.org.api import router as org_router
     from service.scoring.api import router as scoring_router
     from service.tasks.api import router as tasks_router
+    from service.tenants.api import router as tenants_router
     from service.web.health import router as health_router
     from service.webhooks.api import router as webhooks_router
 
     app.include_router(health_router)
+    app.include_router(tenants_router)  # before org_router: /organization/export is literal
     app.include_router(org_router)
     app.include_router(scoring_router)
     app.include_router(clients_router)

@@ -73,6 +73,10 @@ TAGS: dict[str, tuple[str, str]] = {
         "The organization, its departments, positions and employees (the directory an HRIS keeps "
         "in sync), and the caller's own view.",
     ),
+    "service.tenants.api": (
+        "tenants",
+        "The tenant lifecycle: the whole organization exported as JSON Lines, and its deletion.",
+    ),
     "service.cycles.api": ("cycles", "Performance cycles (years, halves, quarters) and their status machine."),
     "service.okr.api": (
         "okr",
