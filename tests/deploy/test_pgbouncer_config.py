@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
-import socket
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -49,29 +45,8 @@ def bouncer(exe: str, work: Path) -> Iterator[int]:
     (work / "userlist.txt").write_text(f'"{admin.username or "postgres"}" "{PASSWORD}"\n')
     with (work / "pgbouncer.ini").open("w") as f:
         ini.write(f)
-    cmd = [exe, str(work / "pgbouncer.ini")]
-    if os.geteuid() == 0:  # PgBouncer will not run as root
-        for path in (work, *work.iterdir()):
-            shutil.chown(path, "postgres")
-        cmd = [exe, "-u", "postgres", str(work / "pgbouncer.ini")]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-            log = (work / "pgbouncer.log").read_text() if (work / "pgbouncer.log").exists() else ""
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read() if proc.stdout and proc.poll() is not None else ""
-                raise AssertionError(f"pgbouncer did not start: {log[-800:]} {out[-800:]}")
-            time.sleep(0.1)
+    with pgbouncer.serving(exe, work, port):
         yield port
-    finally:
-        proc.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=10)
-        if proc.poll() is None:
-            proc.kill()
 
 
 async def _through(port: int, password: str) -> list[int]:
