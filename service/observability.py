@@ -423,7 +423,7 @@ def serve_metrics(port: int, host: str = "0.0.0.0") -> Any:
     (its `shutdown()` stops it).
 
     Exactly one process of a pod binds the port: gunicorn's master (service/web/gunicorn_conf.py,
-    `when_ready`), which serves and forks no requests itself, reading every worker's
+    `when_ready`), which serves no requests itself, reading every worker's
     samples from the multiprocess directory; or the single `serve` process. A listener per
     gunicorn worker could not share one port.
     """
