@@ -27,6 +27,11 @@ def _serve(args: argparse.Namespace) -> None:
         upgrade()  # the embedded database migrates itself; PostgreSQL uses `migrate`
     from service.web.http_protocol import PROTOCOL
 
+    if settings.metrics_port:  # a listener of its own, beside the app (which then has no /metrics)
+        from service.observability import serve_metrics
+
+        serve_metrics(settings.metrics_port, host=args.host)
+
     uvicorn.run(
         "service.web.app:create_app",
         factory=True,

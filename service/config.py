@@ -154,6 +154,9 @@ class Settings(BaseSettings):
     tracing_service_name: str = "perf-service"
     web_concurrency: int = 2  # gunicorn worker processes per container
     port: int = 8000  # gunicorn's listening port
+    # Prometheus `/metrics` on a port of its own (served by gunicorn's master, or beside
+    # `serve`); unset: the app answers `/metrics` itself (service/observability.py).
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
     forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-* headers are trusted
     gunicorn_timeout_seconds: int = 60
     worker_metrics_port: int | None = None  # `worker` serves Prometheus metrics on this port

@@ -9,7 +9,9 @@ Metrics work in one process (tests, `serve`) and under gunicorn: with
 `PROMETHEUS_MULTIPROC_DIR` set, every worker process writes its samples there and
 `/metrics` aggregates them (service/web/gunicorn_conf.py wipes the directory at start and
 marks dead workers). Values that are cheap to compute at scrape time (the outbox lag) are
-computed then, by the process answering the scrape.
+computed then, by the process answering the scrape. With `METRICS_PORT` set, the app does
+not answer `/metrics`: one listener per pod does, on that port (`serve_metrics`), so the
+Service that the ingress uses never exposes it.
 
 Tracing is off unless `TRACING_ENABLED` is true and the OpenTelemetry SDK is importable;
 the request middleware then opens a server span per request (continuing an incoming
@@ -24,6 +26,7 @@ import datetime as dt
 import logging
 import os
 import re
+import socketserver
 import sys
 import time
 from collections.abc import Iterator
@@ -41,6 +44,7 @@ from prometheus_client import (
     generate_latest,
 )
 from sqlalchemy import column, event, select, table
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount
@@ -334,8 +338,9 @@ class AccessLogMiddleware:
 # --- /metrics -----------------------------------------------------------------------------
 
 
-async def update_outbox_lag() -> None:
-    """Seconds since the oldest unpublished outbox event was written: one indexed row."""
+async def update_outbox_lag(engine: AsyncEngine | None = None) -> None:
+    """Seconds since the oldest unpublished outbox event was written: one indexed row
+    (read through `engine`, by default the process's primary engine)."""
     from service.db import database
     from service.types import UtcDateTime, utcnow
 
@@ -345,7 +350,7 @@ async def update_outbox_lag() -> None:
     stmt = select(outbox.c.created_at).where(outbox.c.published_at.is_(None)).order_by(outbox.c.created_at).limit(1)
     try:
         async with asyncio.timeout(OUTBOX_LAG_TIMEOUT_SECONDS):
-            async with database.engine.connect() as conn:
+            async with (engine or database.engine).connect() as conn:
                 oldest = (await conn.execute(stmt)).scalar()
     except Exception:  # a scrape never fails because the database is slow or away
         SCRAPE_ERRORS.labels("outbox_lag_seconds").inc()
@@ -355,16 +360,83 @@ async def update_outbox_lag() -> None:
     OUTBOX_LAG.set(max((utcnow() - oldest).total_seconds(), 0.0) if oldest else 0.0)
 
 
-def render_metrics() -> bytes:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
+def _registry() -> CollectorRegistry:
+    """What a scrape answers: every process's samples through the multiprocess directory
+    under gunicorn, else this process's own registry."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    from prometheus_client import multiprocess
 
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry)
-    return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry
+
+
+def render_metrics() -> bytes:
+    return generate_latest(_registry())
 
 
 async def metrics_endpoint(_: Request) -> Response:
     await update_outbox_lag()
     return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)
+
+
+# --- the metrics port ---------------------------------------------------------------------
+
+
+async def _outbox_lag_on_own_connection() -> None:
+    """The outbox lag read on a connection of its own, opened for this scrape and closed
+    after it: the scrape runs on the metrics server's thread, outside any event loop
+    that owns the process's pools (and in gunicorn's master there is no pool at all)."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    from service.config import get_settings
+    from service.db import engine_options, make_engine
+
+    url = get_settings().effective_database_url
+    if url.startswith("sqlite"):
+        engine = make_engine(url)
+    else:  # PgBouncer-safe connect arguments, no pool
+        engine = create_async_engine(url, poolclass=NullPool, connect_args=engine_options()["connect_args"])
+    try:
+        await update_outbox_lag(engine)
+    finally:
+        await engine.dispose()
+
+
+class _MetricsHandler:
+    """A WSGI application answering `GET /metrics` (and nothing else: 404)."""
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if environ.get("PATH_INFO") != "/metrics" or environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"not found\n"]
+        asyncio.run(_outbox_lag_on_own_connection())
+        body = render_metrics()
+        start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST), ("Content-Length", str(len(body)))])
+        return [body] if environ["REQUEST_METHOD"] == "GET" else []
+
+
+def serve_metrics(port: int, host: str = "0.0.0.0") -> Any:
+    """Serve `/metrics` on `port` from a daemon thread of this process; returns the server
+    (its `shutdown()` stops it).
+
+    Exactly one process of a pod binds the port: gunicorn's master (service/web/gunicorn_conf.py,
+    `when_ready`), which serves no requests itself, reading every worker's
+    samples from the multiprocess directory; or the single `serve` process. A listener per
+    gunicorn worker could not share one port.
+    """
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+            pass  # scrapes are not access-logged (Prometheus counts its own)
+
+    class Threading(socketserver.ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    server = make_server(host, port, _MetricsHandler(), server_class=Threading, handler_class=Quiet)
+    threading.Thread(target=server.serve_forever, name="metrics-server", daemon=True).start()
+    return server

@@ -16,16 +16,16 @@ skipped with a loud banner; under `CI=true` they fail instead (the `node_tools` 
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.required import found_or_skip
 
 PROJECT = Path(__file__).resolve().parent / "node"
 FILES = ("package.json", "package-lock.json")
@@ -68,29 +68,11 @@ def ensure_installed() -> tuple[Path | None, str]:
     return target, "installed now"
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def loud(config: pytest.Config, text: str) -> None:
-    """A banner on the terminal, past pytest's output capture."""
-    line = "!" * 78
-    capture = config.pluginmanager.getplugin("capturemanager")
-    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-        print(f"\n{line}\n!! {text}\n{line}", file=sys.stderr, flush=True)
-
-
 @pytest.fixture(scope="module")
 def node_tools(request: pytest.FixtureRequest) -> Path:
     """The installed tools' directory: skipped loudly without them, failed under CI."""
     where, why = ensure_installed()
-    if where is None:
-        if in_ci():
-            pytest.fail(f"the client tools (tests/node) are NOT available ({why}); under CI=true that is a failure")
-        message = f"the client tools (tests/node) are NOT available ({why}): their tests are SKIPPED"
-        loud(request.config, message)
-        pytest.skip(message)
-    return where
+    return found_or_skip(request.config, where, why, "the client tools (tests/node) are", "their tests are")
 
 
 def run(where: Path, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:

@@ -66,6 +66,18 @@ ignore_startup_parameters = extra_float_digits,statement_timeout
 logfile = {work}/pgbouncer.log
 pidfile = {work}/pgbouncer.pid
 """)
+    try:
+        with serving(exe, work, port):
+            netloc = f"{user}@127.0.0.1:{port}"
+            yield target._replace(netloc=netloc).geturl()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def serving(exe: str, work: Path, port: int) -> Iterator[None]:
+    """PgBouncer run with `work`/pgbouncer.ini (listening on `port`) until the block ends;
+    as the `postgres` system user when started by root."""
     cmd = [exe, str(work / "pgbouncer.ini")]
     if os.geteuid() == 0:  # PgBouncer will not run as root
         shutil.chown(work, "postgres")
@@ -82,12 +94,10 @@ pidfile = {work}/pgbouncer.pid
                 log = (work / "pgbouncer.log").read_text() if (work / "pgbouncer.log").exists() else ""
                 raise RuntimeError(f"pgbouncer did not start: {log[-500:]}")
             time.sleep(0.1)
-        netloc = f"{user}@127.0.0.1:{port}"
-        yield target._replace(netloc=netloc).geturl()
+        yield
     finally:
         proc.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=10)
         if proc.poll() is None:
             proc.kill()
-        shutil.rmtree(work, ignore_errors=True)

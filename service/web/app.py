@@ -16,7 +16,7 @@ from service.config import get_settings
 from service.db import database
 from service.kit.retry import TransactionRetryMiddleware
 from service.models import load_all, load_hooks
-from service.observability import AccessLogMiddleware, configure_logging, setup_tracing
+from service.observability import AccessLogMiddleware, configure_logging, metrics_endpoint, setup_tracing
 from service.web import browsers, openapi_contract, openapi_problems, problems
 from service.web.idempotency import IdempotencyMiddleware
 from service.web.language import LanguageMiddleware
@@ -125,6 +125,8 @@ def create_app() -> FastAPI:
 
     app.include_router(health_router)
     app.include_router(tenants_router)  # before org_router: /organization/export is literal
+    if settings.metrics_port is None:  # else a listener of its own serves them (serve_metrics)
+        app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.include_router(org_router)
     app.include_router(scoring_router)
     app.include_router(clients_router)

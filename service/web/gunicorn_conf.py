@@ -9,7 +9,11 @@ no connection or thread crosses a fork. Migrations are not run here: that is
 
 Prometheus metrics of all workers are aggregated through `PROMETHEUS_MULTIPROC_DIR`: it
 is set here before any worker imports the app, emptied when gunicorn starts, and a dead
-worker's live gauges are dropped.
+worker's live gauges are dropped. With `METRICS_PORT` set, the master process serves
+`/metrics` on that port (`when_ready`) and the workers' app does not: one listener per pod
+whatever `WEB_CONCURRENCY` is, alive as long as the pod's gunicorn, and answering even
+while every worker is busy. It reads the samples the workers wrote, and the outbox lag on
+a connection of its own per scrape.
 """
 
 from __future__ import annotations
@@ -73,3 +77,11 @@ def child_exit(server, worker) -> None:  # noqa: ANN001 - gunicorn's hook signat
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def when_ready(server) -> None:  # noqa: ANN001 - gunicorn's hook signature
+    if _settings.metrics_port:
+        from service.observability import serve_metrics
+
+        serve_metrics(_settings.metrics_port)
+        server.log.info("metrics on port %s", _settings.metrics_port)

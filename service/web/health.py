@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from service.db import database
-from service.observability import metrics_endpoint
 
 router = APIRouter(tags=["health"])
 ROOT = Path(__file__).resolve().parents[2]  # service/web/health.py: the repository (or /app)
@@ -76,6 +75,3 @@ async def readyz() -> JSONResponse:
             status_code=503,
         )
     return JSONResponse({"status": "ok", "migrations": {"current": sorted(current)}})
-
-
-router.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)

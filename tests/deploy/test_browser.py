@@ -53,34 +53,17 @@ import pytest
 from tests import browser
 from tests.conftest import Tenant, bearer
 from tests.deploy.test_server_process import free_port, request, wait_ready
+from tests.required import found_or_skip
 
 ROOT = Path(__file__).resolve().parents[2]
 EMPLOYEES = 6  # a list over GZIP_MIN_BYTES: the browser reads it gzipped
 FETCH_FAILED = "TypeError: Failed to fetch"
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def loud(config: pytest.Config, text: str) -> None:
-    """A banner on the terminal, past pytest's output capture."""
-    line = "!" * 78
-    capture = config.pluginmanager.getplugin("capturemanager")
-    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-        print(f"\n{line}\n!! {text}\n{line}", file=sys.stderr, flush=True)
-
-
 @pytest.fixture(scope="module")
 def chromium(request: pytest.FixtureRequest) -> str:
     exe, why = browser.ensure_installed()
-    if exe is None:
-        if in_ci():
-            pytest.fail(f"Chromium NOT available ({why}); under CI=true that is a failure")
-        message = f"Chromium NOT available ({why}): the browser tests are SKIPPED"
-        loud(request.config, message)
-        pytest.skip(message)
-    return exe
+    return found_or_skip(request.config, exe, why, "Chromium", "the browser tests are")
 
 
 @pytest.fixture(scope="module")

@@ -167,11 +167,11 @@ def compose() -> dict[str, Any]:
 
 def test_compose_services_and_order() -> None:
     services = compose()["services"]
-    assert set(services) == {"db", "migrate", "api", "worker"}
+    assert set(services) == {"db", "pgbouncer", "migrate", "api", "worker"}
     assert services["db"]["image"].startswith("postgres:")
     assert services["migrate"]["depends_on"] == {"db": {"condition": "service_healthy"}}
-    for name in ("api", "worker"):
-        assert services[name]["depends_on"] == {"migrate": {"condition": "service_completed_successfully"}}
+    for name in ("api", "worker"):  # PgBouncer's own checks: tests/deploy/test_network_and_metrics.py
+        assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
     parser = build_parser()
     assert services["migrate"]["command"] == ["python", "-m", "service", "migrate"]
     assert services["worker"]["command"] == ["python", "-m", "service", "worker"]
@@ -198,9 +198,9 @@ def test_compose_environment_is_settings_and_points_at_the_database() -> None:
         creds, _, rest = url.removeprefix("postgresql+asyncpg://").partition("@")
         host, _, database = rest.partition("/")
         assert creds == f"{db_env['POSTGRES_USER']}:{db_env['POSTGRES_PASSWORD']}"
-        assert host.split(":")[0] == "db" and database == db_env["POSTGRES_DB"]
+        assert host.split(":")[0] == ("db" if name == "migrate" else "pgbouncer") and database == db_env["POSTGRES_DB"]
         assert len(env["JWT_SECRET"]) >= 32
     port = int(services["api"]["environment"]["PORT"])
-    assert services["api"]["ports"] == [f"{port}:{port}"]
+    assert services["api"]["ports"][0] == f"{port}:{port}"
     assert services["api"]["environment"]["WEBHOOK_INPROCESS"] == "false", "the worker delivers"
     assert shlex.join(services["api"]["command"]).startswith("gunicorn")

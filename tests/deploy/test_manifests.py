@@ -24,6 +24,8 @@ API_VERSIONS = {
     "Job": "batch/v1",
     "HorizontalPodAutoscaler": "autoscaling/v2",
     "PodDisruptionBudget": "policy/v1",
+    "NetworkPolicy": "networking.k8s.io/v1",
+    "ServiceMonitor": "monitoring.coreos.com/v1",
     "Kustomization": "kustomize.config.k8s.io/v1beta1",
 }
 SETTINGS = {name.upper() for name in Settings.model_fields}
@@ -33,6 +35,12 @@ LIBRARY_ENV = {
     "OTEL_EXPORTER_OTLP_ENDPOINT",  # the OpenTelemetry SDK's OTLP exporter
 }
 RENDERS = {"base": KUSTOMIZE / "base", **{p.name: p for p in overlays()}}
+# The keys of the Secret `perf-service-secrets` that operators create (never rendered):
+# docs/operations.md, "Secrets". MIGRATE_DATABASE_URL is read by the production migration
+# Job only (it bypasses PgBouncer); the others are settings.
+SECRET = "perf-service-secrets"
+SECRET_KEYS = {"DATABASE_URL", "DATABASE_READ_URL", "JWT_SECRET", "WEBHOOK_SECRET_KEY", "MIGRATE_DATABASE_URL"}
+APP_COMPONENTS = {"api", "worker", "migrate"}
 
 
 def test_overlays_exist() -> None:
@@ -62,6 +70,10 @@ def one(objs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
     return found[0]
 
 
+def component(resource: dict[str, Any]) -> str | None:
+    return resource["metadata"].get("labels", {}).get("app.kubernetes.io/component")
+
+
 def pod_labels(deployment: dict[str, Any]) -> dict[str, str]:
     return deployment["spec"]["template"]["metadata"]["labels"]
 
@@ -82,11 +94,17 @@ def test_render_has_every_part_once(name: str) -> None:
         ("Service", "perf-service"),
         ("HorizontalPodAutoscaler", "perf-service-api"),
         ("PodDisruptionBudget", "perf-service-api"),
-        ("Secret", "perf-service-secrets"),
         ("ConfigMap", "perf-service-config"),
         ("ServiceAccount", "perf-service"),
+        ("Service", "perf-service-api-metrics"),
+        ("Service", "perf-service-worker-metrics"),
+        ("ServiceMonitor", "perf-service"),
+        ("NetworkPolicy", "perf-service-default-deny"),
+        ("NetworkPolicy", "perf-service-api-ingress"),
+        ("NetworkPolicy", "perf-service-app-egress"),
     ]:
         one(objs, kind, obj_name)
+    assert not [o for o in objs if o["kind"] == "Secret"], "a rendered Secret would overwrite the real one"
     for o in objs:
         assert o["metadata"]["labels"]["app.kubernetes.io/name"] == "perf-service"
         if name != "base":
@@ -166,9 +184,8 @@ def test_commands_are_real(name: str) -> None:
 def test_environment_names_are_settings(name: str) -> None:
     objs = rendered(name)
     config = one(objs, "ConfigMap", "perf-service-config")
-    secret = one(objs, "Secret", "perf-service-secrets")
-    names = set(config["data"]) | set(secret["stringData"])
-    refs = {("ConfigMap", config["metadata"]["name"]), ("Secret", secret["metadata"]["name"])}
+    names = set(config["data"]) | (SECRET_KEYS - {"MIGRATE_DATABASE_URL"})
+    refs = {("ConfigMap", config["metadata"]["name"]), ("Secret", SECRET)}
     for o in objs:
         for c in containers(o):
             names |= {e["name"] for e in c.get("env", [])}
@@ -176,20 +193,29 @@ def test_environment_names_are_settings(name: str) -> None:
                 kind = "ConfigMap" if "configMapRef" in source else "Secret"
                 ref = source.get("configMapRef") or source.get("secretRef")
                 assert (kind, ref["name"]) in refs, f"{o['metadata']['name']} reads a missing {kind}"
+            for e in c.get("env", []):
+                secret_ref = e.get("valueFrom", {}).get("secretKeyRef")
+                if secret_ref:
+                    assert secret_ref["name"] == SECRET and secret_ref["key"] in SECRET_KEYS, e
     unknown = names - SETTINGS - LIBRARY_ENV
     assert not unknown, f"not settings of service/config.py: {sorted(unknown)}"
-    assert {"DATABASE_URL", "JWT_SECRET"} <= set(secret["stringData"])
-    assert not ({"DATABASE_URL", "JWT_SECRET", "DATABASE_READ_URL"} & set(config["data"])), (
-        "credentials belong in the Secret"
-    )
+    assert not (SECRET_KEYS & set(config["data"])), "credentials belong in the Secret"
     for value in config["data"].values():
         assert isinstance(value, str), "ConfigMap values must be strings"
+
+
+def test_the_documented_secret_keys_are_the_ones_read() -> None:
+    text = (DEPLOY.parent / "docs" / "operations.md").read_text()
+    for key in SECRET_KEYS:
+        assert f"`{key}`" in text, f"docs/operations.md does not say the Secret holds {key}"
+    assert f"create secret generic {SECRET}" in text
+    assert {"DATABASE_URL", "JWT_SECRET"} <= SETTINGS
 
 
 @pytest.mark.parametrize("name", sorted(RENDERS))
 def test_one_image_everywhere(name: str) -> None:
     objs = rendered(name)
-    images = {c["image"] for o in objs for c in containers(o)}
+    images = {c["image"] for o in objs if component(o) in APP_COMPONENTS for c in containers(o)}
     assert len(images) == 1, images
     (image,) = images
     k = yaml.safe_load((RENDERS[name] / "kustomization.yaml").read_text())

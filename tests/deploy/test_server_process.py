@@ -64,7 +64,7 @@ def request(
 
 
 @contextlib.contextmanager
-def server(kind: str, tmp: Path) -> Iterator[int]:
+def server(kind: str, tmp: Path, extra_env: dict[str, str] | None = None) -> Iterator[int]:
     port = free_port()
     (tmp / "prom").mkdir(exist_ok=True)
     env = {
@@ -76,6 +76,7 @@ def server(kind: str, tmp: Path) -> Iterator[int]:
         "LOG_LEVEL": "WARNING",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp / "prom"),
         "JWT_SECRET": "s" * 40,
+        **(extra_env or {}),
     }
     if kind == "uvicorn":
         cmd = [sys.executable, "-m", "service", "serve", "--port", str(port)]

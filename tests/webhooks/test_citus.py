@@ -42,7 +42,7 @@ from service.webhooks import signing
 from service.webhooks.delivery import DeliveryConfig, Dispatcher
 from service.webhooks.models import WebhookDelivery, WebhookSubscription
 from tests import citus as cluster
-from tests.node_tools import loud
+from tests.required import loud
 from tests.webhooks.receiver import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
