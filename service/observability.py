@@ -166,6 +166,8 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
 OTLP_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 # Probes and scrapes are not traced unless OTEL_PYTHON_(ASGI_)EXCLUDED_URLS says otherwise.
 DEFAULT_EXCLUDED_URLS = "/healthz$,/readyz$,/metrics$"
+ATTRIBUTE_LENGTH_VARIABLES = ("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT")
+DEFAULT_ATTRIBUTE_LENGTH = 4096
 
 
 class Tracing:
@@ -222,7 +224,7 @@ def setup_tracing(settings: Any, *, install_global: bool = True) -> bool:
         import opentelemetry.instrumentation.sqlalchemy  # noqa: F401
         from opentelemetry import trace
         from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace import SpanLimits, TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
     except ImportError as exc:
         log.warning("tracing_unavailable", reason=f"{exc.name} is not installed (the otel extra)")
@@ -243,7 +245,11 @@ def setup_tracing(settings: Any, *, install_global: bool = True) -> bool:
         return False
     # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over TRACING_SERVICE_NAME
     name = {} if os.environ.get("OTEL_SERVICE_NAME") else {"service.name": settings.tracing_service_name}
-    provider = TracerProvider(resource=Resource.create(name))  # OTEL_TRACES_SAMPLER too
+    # A statement of a large bulk write is long: attribute values are cut at 4,096
+    # characters unless OTEL_(SPAN_)ATTRIBUTE_VALUE_LENGTH_LIMIT says otherwise.
+    limited = any(os.environ.get(v) for v in ATTRIBUTE_LENGTH_VARIABLES)
+    limits = SpanLimits() if limited else SpanLimits(max_attribute_length=DEFAULT_ATTRIBUTE_LENGTH)
+    provider = TracerProvider(resource=Resource.create(name), span_limits=limits)  # OTEL_TRACES_SAMPLER too
     provider.add_span_processor(BatchSpanProcessor(exporter))
     if install_global:
         trace.set_tracer_provider(provider)

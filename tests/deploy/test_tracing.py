@@ -121,6 +121,42 @@ async def test_a_request_its_sql_and_its_webhook_delivery_are_one_trace(
     assert not [s for s in finished if any(receiver.url() in str(v) for v in (s.attributes or {}).values())]
 
 
+async def test_a_redelivery_joins_the_trace_of_the_request_that_asked_for_it(
+    hooks: Tenant, receiver: Receiver, engine: Callable[..., Dispatcher], spans: InMemorySpanExporter
+) -> None:
+    sub = await subscribe(hooks, receiver.url(), ["employee.upserted"])
+    synced = await hooks.client.post("/api/v1/employees/bulk", headers=hooks.hr, json={"rows": [new_employee()]})
+    assert synced.status_code == 200, synced.text
+    dispatcher = engine()
+    await drain(dispatcher, all_settled(hooks, sub["id"]))
+    (first,) = [s for s in spans.get_finished_spans() if s.name == "webhook delivery"]
+    spans.clear()
+
+    (delivery_id,) = await delivery_ids(hooks.org_id)
+    again = await hooks.client.post(
+        f"/api/v1/webhooks/{sub['id']}/deliveries/{delivery_id}/redeliver", headers=hooks.admin
+    )
+    assert again.status_code == 202, again.text
+    (server,) = [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]
+    await drain(dispatcher, lambda: _received(receiver, 2))
+    (second,) = [s for s in spans.get_finished_spans() if s.name == "webhook delivery"]
+    assert second.context.trace_id == server.context.trace_id != first.context.trace_id
+    assert second.parent is not None and second.parent.span_id == server.context.span_id
+    trace_id, _, _ = parent_of(receiver.requests[1].headers.get("traceparent"))
+    assert trace_id == hex_id(server.context.trace_id)
+
+
+async def _received(receiver: Receiver, count: int) -> bool:
+    return len(receiver.requests) >= count
+
+
+async def delivery_ids(org_id: uuid.UUID) -> list[uuid.UUID]:
+    async with database.sessions() as session:
+        return list(
+            (await session.execute(select(WebhookDelivery.id).where(WebhookDelivery.org_id == org_id))).scalars()
+        )
+
+
 async def test_a_server_span_holds_the_route_template_not_the_path_or_query(
     tenant: Tenant, spans: InMemorySpanExporter
 ) -> None:
@@ -215,7 +251,11 @@ def test_setup_installs_nothing_unless_asked(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("OTEL_TRACES_EXPORTER", "console")
     try:
         assert observability.setup_tracing(_Settings(), install_global=False) is True
-        assert observability.tracing() is not None and observability._tracer is not None
+        state = observability.tracing()
+        assert state is not None and observability._tracer is state.tracer
+        span = state.tracer.start_span("long")  # never ended, so never printed
+        span.set_attribute("db.statement", "x" * 10_000)
+        assert len(span.attributes["db.statement"]) == observability.DEFAULT_ATTRIBUTE_LENGTH
     finally:
         observability.disable_tracing()
     assert observability.tracing() is None
