@@ -224,7 +224,7 @@ def setup_tracing(settings: Any, *, install_global: bool = True) -> bool:
         import opentelemetry.instrumentation.sqlalchemy  # noqa: F401
         from opentelemetry import trace
         from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import SpanLimits, TracerProvider
+        from opentelemetry.sdk.trace import SpanLimits
         from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
     except ImportError as exc:
         log.warning("tracing_unavailable", reason=f"{exc.name} is not installed (the otel extra)")
@@ -249,13 +249,48 @@ def setup_tracing(settings: Any, *, install_global: bool = True) -> bool:
     # characters unless OTEL_(SPAN_)ATTRIBUTE_VALUE_LENGTH_LIMIT says otherwise.
     limited = any(os.environ.get(v) for v in ATTRIBUTE_LENGTH_VARIABLES)
     limits = SpanLimits() if limited else SpanLimits(max_attribute_length=DEFAULT_ATTRIBUTE_LENGTH)
-    provider = TracerProvider(resource=Resource.create(name), span_limits=limits)  # OTEL_TRACES_SAMPLER too
+    provider = new_tracer_provider(resource=Resource.create(name), span_limits=limits)
     provider.add_span_processor(BatchSpanProcessor(exporter))
     if install_global:
         trace.set_tracer_provider(provider)
     enable_tracing(provider)
     log.info("tracing_enabled", exporter=exporter_name)
     return True
+
+
+def new_tracer_provider(**options: Any) -> Any:
+    """An SDK tracer provider that samples as `OTEL_TRACES_SAMPLER` says (default: every
+    trace), except that a client span without a parent is never recorded: a statement
+    outside any request, job or delivery is the worker or a background loop polling for
+    work, which would otherwise make a one-span trace every poll interval."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+    from opentelemetry.trace import SpanKind, get_current_span
+
+    class WithoutOrphanClientSpans(Sampler):
+        def __init__(self, inner: Sampler) -> None:
+            self.inner = inner
+
+        def should_sample(
+            self,
+            parent_context: Any,
+            trace_id: int,
+            name: str,
+            kind: Any = None,
+            attributes: Any = None,
+            links: Any = None,
+            trace_state: Any = None,
+        ) -> SamplingResult:
+            if kind == SpanKind.CLIENT and not get_current_span(parent_context).get_span_context().is_valid:
+                return SamplingResult(Decision.DROP)
+            return self.inner.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+        def get_description(self) -> str:
+            return f"WithoutOrphanClientSpans{{{self.inner.get_description()}}}"
+
+    provider = TracerProvider(**options)
+    provider.sampler = WithoutOrphanClientSpans(provider.sampler)  # before any tracer is made
+    return provider
 
 
 def enable_tracing(provider: Any) -> None:

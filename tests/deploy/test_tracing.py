@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from alembic import command
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
@@ -40,7 +40,7 @@ TRACED_TABLES = ("outbox_events", "webhook_deliveries")
 def spans() -> Any:
     """Tracing on for the test, into memory."""
     exporter = InMemorySpanExporter()
-    provider = TracerProvider()
+    provider = observability.new_tracer_provider()  # sampling as setup_tracing's does
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     observability.enable_tracing(provider)
     yield exporter
@@ -188,6 +188,20 @@ async def test_an_incoming_traceparent_is_continued(tenant: Tenant, spans: InMem
     assert sql and all(s.parent is not None and s.parent.span_id == span.context.span_id for s in sql)
     # the employee read, on PostgreSQL straight on asyncpg (service/kit/direct_reads.py)
     assert any("FROM employees" in statement(s) for s in sql), [statement(s) for s in sql]
+
+
+async def test_polling_for_work_makes_no_spans(
+    hooks: Tenant, engine: Callable[..., Dispatcher], spans: InMemorySpanExporter
+) -> None:
+    """The worker's rounds (and any statement outside a request, job or delivery) are not
+    one-span traces every poll interval."""
+    dispatcher = engine()
+    for _ in range(3):
+        assert await dispatcher.run_once() == 0
+    assert spans.get_finished_spans() == ()
+    with observability.continued_span("some job", None):  # within a span, statements are traced
+        await dispatcher.run_once()
+    assert [s for s in spans.get_finished_spans() if is_sql(s)]
 
 
 async def test_probes_are_not_traced(tenant: Tenant, spans: InMemorySpanExporter) -> None:
