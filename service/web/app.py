@@ -100,6 +100,10 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
         openapi_url="/openapi.json",
         dependencies=[Depends(strict_request)],
+        # FastAPI's built-in telemetry, active whenever a global tracer provider is set,
+        # would open a second server span around the one the ASGI instrumentation opens
+        # (service/observability.py), and with the raw path: off.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )  # 405 for literal paths, unknown query: 422
     problems.install(app)
     openapi_problems.install(app)  # every operation documents its problem+json answers

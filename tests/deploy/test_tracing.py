@@ -204,6 +204,25 @@ async def test_polling_for_work_makes_no_spans(
     assert [s for s in spans.get_finished_spans() if is_sql(s)]
 
 
+async def test_one_server_span_even_with_a_global_provider(
+    tenant: Tenant, spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """setup_tracing installs its provider globally, which wakes FastAPI's built-in
+    telemetry: that stays off, so a request is still one server span, named by route."""
+    from opentelemetry import trace
+
+    state = observability.tracing()
+    assert state is not None
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", state.provider)
+    assert trace.get_tracer_provider() is state.provider
+    resp = await tenant.client.get(f"/api/v1/employees/{uuid.uuid4()}", headers=tenant.hr)
+    assert resp.status_code == 404
+    finished = spans.get_finished_spans()
+    (server,) = [s for s in finished if s.kind == SpanKind.SERVER]
+    assert server.name == "GET /api/v1/employees/{employee_id}" and server.parent is None
+    assert not [s.name for s in finished if s.name.startswith("fastapi.")]
+
+
 async def test_probes_are_not_traced(tenant: Tenant, spans: InMemorySpanExporter) -> None:
     assert (await tenant.client.get("/healthz")).status_code == 200
     assert not [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]
