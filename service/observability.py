@@ -562,12 +562,15 @@ class AccessLogMiddleware:
 
         span = _server_span()
 
+        named = span is None
+
         async def wrapped(message: Message) -> None:
-            nonlocal status
+            nonlocal status, named
             if message["type"] == "http.response.start":
                 status = message["status"]
-                if span is not None:  # now: the tracing middleware ends the span with the body
+                if not named:  # now: the tracing middleware ends the span with the body
                     _name_server_span(span, scope, status)
+                    named = True
             await send(message)
 
         IN_PROGRESS.inc()
@@ -575,6 +578,8 @@ class AccessLogMiddleware:
             await self.app(scope, receive, wrapped)
         finally:
             IN_PROGRESS.dec()
+            if not named:  # an unhandled error: no answer yet (the 500 comes from outside)
+                _name_server_span(span, scope, status)
             elapsed = time.perf_counter() - start
             route = _route_template(scope)
             REQUESTS.labels(scope["method"], route, str(status)).inc()

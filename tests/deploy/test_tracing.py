@@ -17,7 +17,7 @@ from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 from sqlalchemy import inspect, select, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -221,6 +221,25 @@ async def test_one_server_span_even_with_a_global_provider(
     (server,) = [s for s in finished if s.kind == SpanKind.SERVER]
     assert server.name == "GET /api/v1/employees/{employee_id}" and server.parent is None
     assert not [s.name for s in finished if s.name.startswith("fastapi.")]
+
+
+async def test_an_unhandled_error_is_a_named_server_span_without_the_raw_path(
+    tenant: Tenant, spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service.org import service as org_service
+
+    async def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(org_service, "read_employee", broken)
+    employee_id = uuid.uuid4()
+    with pytest.raises(RuntimeError, match="boom"):  # the test transport re-raises what answered 500
+        await tenant.client.get(f"/api/v1/employees/{employee_id}", headers=tenant.hr)
+    (span,) = [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]
+    assert span.name == "GET /api/v1/employees/{employee_id}"
+    assert span.attributes is not None and span.attributes["http.response.status_code"] == 500
+    assert span.status.status_code == StatusCode.ERROR
+    assert not [k for k, v in span.attributes.items() if str(employee_id) in str(v)], span.attributes
 
 
 async def test_probes_are_not_traced(tenant: Tenant, spans: InMemorySpanExporter) -> None:
