@@ -149,8 +149,8 @@ class Settings(BaseSettings):
     rate_limit_payroll_per_minute: float = 300.0
     rate_limit_payroll_burst: int = 60
     rate_limit_max_clients: int = 100_000  # buckets kept per replica (least recently used go)
-    tracing_enabled: bool = False  # OpenTelemetry, when its SDK is installed
-    tracing_exporter: str = "otlp"  # otlp (OTEL_EXPORTER_OTLP_ENDPOINT) or console
+    tracing_enabled: bool = False  # deprecated: the OTEL_* variables decide (service/observability.py)
+    tracing_exporter: str = "otlp"  # with TRACING_ENABLED only; OTEL_TRACES_EXPORTER wins
     tracing_service_name: str = "perf-service"
     web_concurrency: int = 2  # gunicorn worker processes per container
     port: int = 8000  # gunicorn's listening port

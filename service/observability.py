@@ -13,9 +13,14 @@ computed then, by the process answering the scrape. With `METRICS_PORT` set, the
 not answer `/metrics`: one listener per pod does, on that port (`serve_metrics`), so the
 Service that the ingress uses never exposes it.
 
-Tracing is off unless `TRACING_ENABLED` is true and the OpenTelemetry SDK is importable;
-the request middleware then opens a server span per request (continuing an incoming
-`traceparent`), and jobs open their own spans.
+Tracing is off unless the OpenTelemetry SDK's variables (`OTEL_EXPORTER_OTLP_ENDPOINT`,
+`OTEL_TRACES_EXPORTER`; or the deprecated `TRACING_ENABLED`) ask for it and the `otel` extra
+is installed. Then the maintained instrumentations trace: the ASGI middleware a server span
+per request (continuing an incoming `traceparent`), the SQLAlchemy engine tracer a span per
+SQL statement, the httpx instrumentation the webhook requests (with `traceparent`). An
+outbox event keeps the `traceparent` of the request that wrote it, so the worker's delivery
+span joins the request's trace as a child. Jobs open their own spans. While off, none of
+this is installed: each hook tests one module global and returns.
 """
 
 from __future__ import annotations
@@ -29,9 +34,11 @@ import re
 import socketserver
 import sys
 import time
-from collections.abc import Iterator
+import weakref
+from collections.abc import Iterator, Mapping
 from typing import Any, TextIO, cast
 
+import httpx
 import structlog
 from asgi_correlation_id import correlation_id
 from prometheus_client import (
@@ -160,27 +167,75 @@ def configure_logging(level: str = "INFO", json_logs: bool = True) -> None:
 
 # --- tracing ------------------------------------------------------------------------------
 
-_tracer: Any = None  # an OpenTelemetry Tracer once setup_tracing() succeeded
+OTLP_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+# Probes and scrapes are not traced unless OTEL_PYTHON_(ASGI_)EXCLUDED_URLS says otherwise.
+DEFAULT_EXCLUDED_URLS = "/healthz$,/readyz$,/metrics$"
+ATTRIBUTE_LENGTH_VARIABLES = ("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT")
+DEFAULT_ATTRIBUTE_LENGTH = 4096
+
+
+class Tracing:
+    """What is on while tracing is: the tracer provider every instrumentation is given
+    (explicitly, so a test's provider works even after another one went global)."""
+
+    def __init__(self, provider: Any) -> None:
+        self.provider = provider
+        self.tracer = provider.get_tracer("service")
+
+
+_tracing: Tracing | None = None  # None: tracing is off, and every hook below returns at once
+_tracer: Any = None  # the `Tracing.tracer` while on (kept for job spans)
+_engines: weakref.WeakSet[Any] = weakref.WeakSet()  # the sync engines of this process
+_engine_tracers: list[Any] = []
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def tracing_exporter(settings: Any, environ: Mapping[str, str] | None = None) -> str | None:
+    """The span exporter the configuration asks for (`otlp`, `console`), or None when
+    tracing is off. The OpenTelemetry SDK's variables decide: `OTEL_SDK_DISABLED=true` or
+    `OTEL_TRACES_EXPORTER=none` turn it off; `OTEL_TRACES_EXPORTER` or an OTLP endpoint
+    turn it on. `TRACING_ENABLED=true` (deprecated) turns it on too, with
+    `TRACING_EXPORTER` when `OTEL_TRACES_EXPORTER` is unset."""
+    env = os.environ if environ is None else environ
+    if _flag(env.get("OTEL_SDK_DISABLED")):
+        return None
+    chosen = (env.get("OTEL_TRACES_EXPORTER") or "").split(",")[0].strip().lower()
+    if chosen == "none":
+        return None
+    if chosen:
+        return chosen
+    if settings.tracing_enabled:
+        return str(settings.tracing_exporter).lower()
+    if any(env.get(name) for name in OTLP_ENDPOINT_VARIABLES):
+        return "otlp"
+    return None
 
 
 def setup_tracing(settings: Any, *, install_global: bool = True) -> bool:
-    """Install an OpenTelemetry tracer provider when enabled and importable (also as the
-    global provider, for libraries that trace on their own)."""
-    global _tracer
-    if not settings.tracing_enabled:
+    """Turn tracing on when the configuration asks for it (`tracing_exporter`) and the
+    OpenTelemetry SDK and instrumentation packages are importable (the `otel` extra);
+    also as the global provider, for libraries that trace on their own."""
+    exporter_name = tracing_exporter(settings)
+    if exporter_name is None:
         return False
     log = structlog.get_logger("service.tracing")
     try:
+        import opentelemetry.instrumentation.asgi  # noqa: F401
+        import opentelemetry.instrumentation.httpx  # noqa: F401
+        import opentelemetry.instrumentation.sqlalchemy  # noqa: F401
         from opentelemetry import trace
         from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace import SpanLimits
         from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
-    except ImportError:
-        log.warning("tracing_unavailable", reason="the opentelemetry-sdk package is not installed")
+    except ImportError as exc:
+        log.warning("tracing_unavailable", reason=f"{exc.name} is not installed (the otel extra)")
         return False
-    if settings.tracing_exporter == "console":
+    if exporter_name == "console":
         exporter: Any = ConsoleSpanExporter()
-    else:
+    elif exporter_name == "otlp":
         try:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         except ImportError:
@@ -188,24 +243,215 @@ def setup_tracing(settings: Any, *, install_global: bool = True) -> bool:
                 "tracing_unavailable", reason="the opentelemetry-exporter-otlp-proto-http package is not installed"
             )
             return False
-        exporter = OTLPSpanExporter()  # OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS
-    provider = TracerProvider(resource=Resource.create({"service.name": settings.tracing_service_name}))
+        exporter = OTLPSpanExporter()  # OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS
+    else:
+        log.warning("tracing_unavailable", reason=f"unknown span exporter {exporter_name!r}")
+        return False
+    # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over TRACING_SERVICE_NAME
+    name = {} if os.environ.get("OTEL_SERVICE_NAME") else {"service.name": settings.tracing_service_name}
+    # A statement of a large bulk write is long: attribute values are cut at 4,096
+    # characters unless OTEL_(SPAN_)ATTRIBUTE_VALUE_LENGTH_LIMIT says otherwise.
+    limited = any(os.environ.get(v) for v in ATTRIBUTE_LENGTH_VARIABLES)
+    limits = SpanLimits() if limited else SpanLimits(max_attribute_length=DEFAULT_ATTRIBUTE_LENGTH)
+    provider = new_tracer_provider(resource=Resource.create(name), span_limits=limits)
     provider.add_span_processor(BatchSpanProcessor(exporter))
     if install_global:
         trace.set_tracer_provider(provider)
-    _tracer = provider.get_tracer("service")
-    log.info("tracing_enabled", exporter=settings.tracing_exporter)
+    enable_tracing(provider)
+    log.info("tracing_enabled", exporter=exporter_name)
     return True
 
 
-def _server_span(scope: Scope) -> contextlib.AbstractContextManager[Any]:
-    if _tracer is None:
+def new_tracer_provider(**options: Any) -> Any:
+    """An SDK tracer provider that samples as `OTEL_TRACES_SAMPLER` says (default: every
+    trace), except that a client span without a parent is never recorded: a statement
+    outside any request, job or delivery is the worker or a background loop polling for
+    work, which would otherwise make a one-span trace every poll interval."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+    from opentelemetry.trace import SpanKind, get_current_span
+
+    class WithoutOrphanClientSpans(Sampler):
+        def __init__(self, inner: Sampler) -> None:
+            self.inner = inner
+
+        def should_sample(
+            self,
+            parent_context: Any,
+            trace_id: int,
+            name: str,
+            kind: Any = None,
+            attributes: Any = None,
+            links: Any = None,
+            trace_state: Any = None,
+        ) -> SamplingResult:
+            if kind == SpanKind.CLIENT and not get_current_span(parent_context).get_span_context().is_valid:
+                return SamplingResult(Decision.DROP)
+            return self.inner.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+        def get_description(self) -> str:
+            return f"WithoutOrphanClientSpans{{{self.inner.get_description()}}}"
+
+    provider = TracerProvider(**options)
+    provider.sampler = WithoutOrphanClientSpans(provider.sampler)  # before any tracer is made
+    return provider
+
+
+def enable_tracing(provider: Any) -> None:
+    """Trace with `provider` from now on: requests, SQL statements of every engine of this
+    process (and those made later), webhook deliveries."""
+    global _tracing, _tracer
+    disable_tracing()
+    _tracing = Tracing(provider)
+    _tracer = _tracing.tracer
+    for engine in list(_engines):
+        _trace_engine(engine)
+
+
+def disable_tracing() -> None:
+    """Back to no tracing at all (tests): the engines' event listeners are removed."""
+    global _tracing, _tracer
+    if _engine_tracers:
+        from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+
+        EngineTracer.remove_all_event_listeners()
+        _engine_tracers.clear()
+    _tracing = None
+    _tracer = None
+
+
+def tracing() -> Tracing | None:
+    return _tracing
+
+
+def _trace_engine(sync_engine: Any) -> None:
+    """SQL spans for one engine, by opentelemetry-instrumentation-sqlalchemy's engine
+    tracer: one span per statement at the cursor, on SQLite and PostgreSQL alike (the
+    asyncpg instrumentation is not used: under SQLAlchemy it would trace each statement a
+    second time)."""
+    assert _tracing is not None
+    from opentelemetry.instrumentation.sqlalchemy import __version__ as version
+    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+    from opentelemetry.metrics import NoOpMeterProvider
+    from opentelemetry.trace import get_tracer
+
+    tracer = get_tracer("opentelemetry.instrumentation.sqlalchemy", version, _tracing.provider)
+    usage = NoOpMeterProvider().get_meter("service").create_up_down_counter("db.client.connections.usage")
+    _engine_tracers.append(EngineTracer(tracer, sync_engine, usage))
+
+
+def instrument_httpx(client: Any) -> Any:
+    """Client spans and a `traceparent` header on the requests `client` sends, while
+    tracing is on (opentelemetry-instrumentation-httpx); the client unchanged otherwise."""
+    if _tracing is not None:
+        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+        hook = _origin_only_async if isinstance(client, httpx.AsyncClient) else _origin_only
+        HTTPXClientInstrumentor.instrument_client(client, tracer_provider=_tracing.provider, request_hook=hook)
+    return client
+
+
+# Span attributes that hold a raw URL, path or query, which may carry ids, e-mail addresses
+# (a SCIM filter) or a receiver's token (a webhook URL's path or query).
+_URL_ATTRIBUTES = ("http.url", "url.full", "http.target", "url.path", "url.query")
+
+
+def _origin_only(span: Any, request: Any) -> None:
+    """An outgoing request's span names the receiver's origin, not its whole URL."""
+    url = request.url
+    if isinstance(url, tuple):  # (scheme, host, port, target) from the transport
+        scheme, host, port = (url[0].decode(), url[1].decode(), url[2])
+    else:
+        scheme, host, port = url.scheme, url.host, url.port
+    origin = f"{scheme}://{host}" + (f":{port}" if port else "")
+    for key in ("http.url", "url.full"):
+        if key in (getattr(span, "attributes", None) or {}):
+            span.set_attribute(key, origin)
+
+
+async def _origin_only_async(span: Any, request: Any) -> None:
+    _origin_only(span, request)
+
+
+def current_traceparent() -> str | None:
+    """The W3C `traceparent` of the current span, to store with work done later (the
+    outbox event a request writes); None when tracing is off or no span is recording."""
+    if _tracing is None:
+        return None
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    carrier: dict[str, str] = {}
+    TraceContextTextMapPropagator().inject(carrier)
+    return carrier.get("traceparent")
+
+
+def continued_span(name: str, traceparent: str | None, **attributes: Any) -> contextlib.AbstractContextManager[Any]:
+    """A span that is a child of the span `traceparent` names (the request that caused
+    the work), or a new trace without one; nothing when tracing is off."""
+    if _tracing is None:
         return contextlib.nullcontext()
-    from opentelemetry.propagate import extract
+    from opentelemetry.context import Context
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    parent = TraceContextTextMapPropagator().extract({"traceparent": traceparent}) if traceparent else Context()
+    return _tracing.tracer.start_as_current_span(
+        name, context=parent, attributes={k: str(v) for k, v in attributes.items()}
+    )
+
+
+def sql_span(sql: str, system: str) -> contextlib.AbstractContextManager[Any]:
+    """A client span for a statement run straight on the driver, past SQLAlchemy and so
+    past its engine tracer (service/kit/direct_reads.py), with the attributes that
+    tracer gives; nothing when tracing is off."""
+    if _tracing is None:
+        return contextlib.nullcontext()
     from opentelemetry.trace import SpanKind
 
-    carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
-    return _tracer.start_as_current_span(scope["method"], context=extract(carrier), kind=SpanKind.SERVER)
+    verb = sql.split(None, 1)[0] if sql.strip() else system
+    return _tracing.tracer.start_as_current_span(
+        verb, kind=SpanKind.CLIENT, attributes={"db.system": system, "db.statement": sql}
+    )
+
+
+class TracingMiddleware:
+    """While tracing is on, opentelemetry-instrumentation-asgi's middleware: a server span
+    per request continuing an incoming `traceparent` (the access log middleware inside it
+    names the span by route template). While off, a pass-through."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._traced: ASGIApp | None = None
+        self._for: Tracing | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = _tracing
+        if state is None or scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._for is not state or self._traced is None:
+            from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+            env = os.environ
+            excluded = (
+                None
+                if env.get("OTEL_PYTHON_ASGI_EXCLUDED_URLS") or env.get("OTEL_PYTHON_EXCLUDED_URLS")
+                else DEFAULT_EXCLUDED_URLS
+            )
+            self._traced = OpenTelemetryMiddleware(
+                self.app, excluded_urls=excluded, tracer_provider=state.provider, exclude_spans=["receive", "send"]
+            )
+            self._for = state
+        await self._traced(scope, receive, send)
+
+
+def _server_span() -> Any:
+    """The request's server span, when tracing is on and it is recording."""
+    if _tracing is None:
+        return None
+    from opentelemetry import trace
+
+    span = trace.get_current_span()
+    return span if span.is_recording() else None
 
 
 def _trace_id(span: Any) -> str | None:
@@ -243,6 +489,9 @@ def instrument_pool(engine: Any, pool: str) -> None:
     size = getattr(sync_pool, "size", lambda: 0)()
     overflow = max(getattr(sync_pool, "_max_overflow", 0), 0)
     POOL_CAPACITY.labels(pool).set(size + overflow)
+    _engines.add(engine.sync_engine)
+    if _tracing is not None:
+        _trace_engine(engine.sync_engine)
     in_use, opened = POOL_IN_USE.labels(pool), POOL_OPEN.labels(pool)
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -284,6 +533,22 @@ def _route_template(scope: Scope) -> str:
     return (scope.get("root_path") or "") + path
 
 
+def _name_server_span(span: Any, scope: Scope, status: int) -> None:
+    """The server span by route template (never the raw path), with the organization."""
+    route = _route_template(scope)
+    span.update_name(f"{scope['method']} {route}")
+    span.set_attribute("http.request.method", scope["method"])
+    span.set_attribute("http.route", route)
+    span.set_attribute("http.response.status_code", status)
+    recorded = getattr(span, "attributes", None) or {}
+    for key in _URL_ATTRIBUTES:  # the route template, never the raw path or query
+        if key in recorded:
+            span.set_attribute(key, route if key != "url.query" else "")
+    org_id = (scope.get("state") or {}).get("org_id")
+    if org_id:
+        span.set_attribute("perf.org_id", str(org_id))
+
+
 class AccessLogMiddleware:
     """Counts and times every request by route template and status, logs one line per
     request, and with tracing on wraps it in a server span."""
@@ -299,40 +564,41 @@ class AccessLogMiddleware:
         start = time.perf_counter()
         status = 500
 
+        span = _server_span()
+
+        named = span is None
+
         async def wrapped(message: Message) -> None:
-            nonlocal status
+            nonlocal status, named
             if message["type"] == "http.response.start":
                 status = message["status"]
+                if not named:  # now: the tracing middleware ends the span with the body
+                    _name_server_span(span, scope, status)
+                    named = True
             await send(message)
 
         IN_PROGRESS.inc()
-        with _server_span(scope) as span:
-            try:
-                await self.app(scope, receive, wrapped)
-            finally:
-                IN_PROGRESS.dec()
-                elapsed = time.perf_counter() - start
-                route = _route_template(scope)
-                REQUESTS.labels(scope["method"], route, str(status)).inc()
-                LATENCY.labels(scope["method"], route, str(status)).observe(elapsed)
-                state = scope.get("state") or {}
-                if span is not None:
-                    span.update_name(f"{scope['method']} {route}")
-                    span.set_attribute("http.request.method", scope["method"])
-                    span.set_attribute("http.route", route)
-                    span.set_attribute("http.response.status_code", status)
-                    if state.get("org_id"):
-                        span.set_attribute("perf.org_id", state["org_id"])
-                self.log.info(
-                    "request",
-                    method=scope["method"],
-                    route=route,
-                    status=status,
-                    duration_ms=round(elapsed * 1000, 2),
-                    request_id=correlation_id.get(),
-                    org_id=state.get("org_id"),
-                    trace_id=_trace_id(span),
-                )
+        try:
+            await self.app(scope, receive, wrapped)
+        finally:
+            IN_PROGRESS.dec()
+            if not named:  # an unhandled error: no answer yet (the 500 comes from outside)
+                _name_server_span(span, scope, status)
+            elapsed = time.perf_counter() - start
+            route = _route_template(scope)
+            REQUESTS.labels(scope["method"], route, str(status)).inc()
+            LATENCY.labels(scope["method"], route, str(status)).observe(elapsed)
+            state = scope.get("state") or {}
+            self.log.info(
+                "request",
+                method=scope["method"],
+                route=route,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+                request_id=correlation_id.get(),
+                org_id=state.get("org_id"),
+                trace_id=_trace_id(span),
+            )
 
 
 # --- /metrics -----------------------------------------------------------------------------

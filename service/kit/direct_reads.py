@@ -44,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from service.config import get_settings
 from service.db import DIRECT_READS, Database, engine_options, exclusive
+from service.observability import sql_span
 
 
 class ReadSource(Protocol):
@@ -130,7 +131,8 @@ class DirectRead:
         if compiled.results is None:
             statement = await driver.prepare(compiled.sql)
             compiled.results = self._processors(dialect, statement.get_attributes())
-        records = [await driver.fetchrow(compiled.sql, *args)] if one else await driver.fetch(compiled.sql, *args)
+        with sql_span(compiled.sql, "postgresql"):
+            records = [await driver.fetchrow(compiled.sql, *args)] if one else await driver.fetch(compiled.sql, *args)
         make, processors = self.row._make, compiled.results
         if not processors:
             return [make(r) for r in records if r is not None]

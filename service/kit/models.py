@@ -45,6 +45,8 @@ class OutboxEvent(TenantMixin, Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     published_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # the W3C `traceparent` of the request or job that wrote the event, while tracing is on
+    traceparent: Mapped[str | None] = mapped_column(String(55), nullable=True)
 
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),

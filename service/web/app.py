@@ -16,7 +16,13 @@ from service.config import get_settings
 from service.db import database
 from service.kit.retry import TransactionRetryMiddleware
 from service.models import load_all, load_hooks
-from service.observability import AccessLogMiddleware, configure_logging, metrics_endpoint, setup_tracing
+from service.observability import (
+    AccessLogMiddleware,
+    TracingMiddleware,
+    configure_logging,
+    metrics_endpoint,
+    setup_tracing,
+)
 from service.web import browsers, openapi_contract, openapi_problems, problems
 from service.web.idempotency import IdempotencyMiddleware
 from service.web.language import LanguageMiddleware
@@ -100,6 +106,10 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
         openapi_url="/openapi.json",
         dependencies=[Depends(strict_request)],
+        # FastAPI's built-in telemetry, active whenever a global tracer provider is set,
+        # would open a second server span around the one the ASGI instrumentation opens
+        # (service/observability.py), and with the raw path: off.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )  # 405 for literal paths, unknown query: 422
     problems.install(app)
     openapi_problems.install(app)  # every operation documents its problem+json answers
@@ -150,7 +160,7 @@ def create_app() -> FastAPI:
     if settings.route_cache:
         install_route_cache(app)  # a request tries the route that answered its shape before
 
-    # Outermost first: CORS (around everything, `App`), gzip, request id, access log/metrics,
+    # Outermost first: CORS (around everything, `App`), gzip, request id, tracing, access log/metrics,
     # rate limit, body size, idempotency, transaction retry, page links.
     app.add_middleware(PageLinkMiddleware)  # innermost: Link rel="next" on list pages (service/web/links.py)
     app.add_middleware(TransactionRetryMiddleware)  # reruns a request that lost a race
@@ -158,6 +168,7 @@ def create_app() -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(RateLimitMiddleware)
     app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(TracingMiddleware)  # the server span, named by the access log inside it
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     browsers.install_gzip(app, settings)  # outside idempotency: replays are stored uncompressed
     app.cors = browsers.cors_options(settings)

@@ -62,7 +62,7 @@ from service.config import Settings, get_settings
 from service.db import Database, database
 from service.kit import audit
 from service.kit.models import OutboxEvent
-from service.observability import JOB_DURATION
+from service.observability import JOB_DURATION, continued_span, instrument_httpx
 from service.org.models import DEFAULT_ORG_SETTINGS, Organization
 from service.principal import Principal
 from service.types import new_id, utcnow
@@ -220,6 +220,7 @@ class Claim:
     attempts: int
     schedule_step: int
     allow_private: bool
+    traceparent: str | None = None  # of the request that wrote the event (tracing)
 
 
 @dataclass(frozen=True)
@@ -267,12 +268,14 @@ class Dispatcher:
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
             c = self.config
-            self._client = httpx.AsyncClient(
-                transport=self._transport,
-                follow_redirects=False,
-                trust_env=False,
-                timeout=httpx.Timeout(c.total_timeout, connect=c.connect_timeout),
-                headers={"User-Agent": USER_AGENT},
+            self._client = instrument_httpx(
+                httpx.AsyncClient(
+                    transport=self._transport,
+                    follow_redirects=False,
+                    trust_env=False,
+                    timeout=httpx.Timeout(c.total_timeout, connect=c.connect_timeout),
+                    headers={"User-Agent": USER_AGENT},
+                )
             )
         return self._client
 
@@ -403,6 +406,7 @@ class Dispatcher:
                             "schedule_step": 0,
                             "next_attempt_at": now,
                             "created_at": now,
+                            "traceparent": event.traceparent,
                         }
                     )
             if rows:
@@ -497,6 +501,7 @@ class Dispatcher:
                         D.body,
                         D.attempts,
                         D.schedule_step,
+                        D.traceparent,
                         S.url,
                         S.secret,
                         S.previous_secret,
@@ -528,6 +533,7 @@ class Dispatcher:
                     attempts=r.attempts,
                     schedule_step=r.schedule_step,
                     allow_private=bool(org_settings.get("webhooks_allow_private")),
+                    traceparent=r.traceparent,
                 )
             )
         return claims
@@ -535,9 +541,20 @@ class Dispatcher:
     # --- one attempt ----------------------------------------------------------------------
 
     async def deliver(self, claim: Claim) -> bool:
-        """Attempt and acknowledge; False when the claim was lost in the meantime."""
-        result = await self.attempt(claim)
-        return await self.acknowledge(claim, result)
+        """Attempt and acknowledge; False when the claim was lost in the meantime. With
+        tracing on, in a span that is a child of the span that wrote the event (its
+        stored `traceparent`), around the HTTP request's client span and the SQL."""
+        with continued_span(
+            "webhook delivery",
+            claim.traceparent,
+            **{
+                "perf.org_id": claim.org_id,
+                "webhook.delivery_id": claim.delivery_id,
+                "webhook.attempt": claim.attempts + 1,
+            },
+        ):
+            result = await self.attempt(claim)
+            return await self.acknowledge(claim, result)
 
     async def attempt(self, claim: Claim) -> AttemptResult:
         started = time.monotonic()

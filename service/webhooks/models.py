@@ -89,6 +89,8 @@ class WebhookDelivery(TenantMixin, Base):
     last_response_excerpt: Mapped[str | None] = mapped_column(Text, nullable=True)
     succeeded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # the event's `traceparent`: the delivery span is a child of the span that wrote it
+    traceparent: Mapped[str | None] = mapped_column(String(55), nullable=True)
 
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),

@@ -16,6 +16,7 @@ from service.kit import audit
 from service.kit.changes import audited, refuse_nulls, set_fields
 from service.kit.etag import IfMatch
 from service.kit.pagination import Page, PageParams, paginate
+from service.observability import current_traceparent
 from service.org.service import org_settings
 from service.types import new_id, utcnow
 from service.webhooks import repository as repo
@@ -164,6 +165,7 @@ async def redeliver(ctx: Ctx, sub_id: uuid.UUID, delivery_id: uuid.UUID) -> Webh
     delivery.next_attempt_at = utcnow()
     delivery.claimed_until = None
     delivery.claim_token = None
+    delivery.traceparent = current_traceparent() or delivery.traceparent  # joins this request's trace
     await ctx.session.flush()
     await audit.record(
         ctx.session,

@@ -1,5 +1,5 @@
 """Metrics at /metrics (requests by route template and status, pool gauges, outbox lag,
-job durations), JSON request logs without tokens or personal data, optional tracing."""
+job durations), JSON request logs without tokens or personal data (tracing: test_tracing.py)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,10 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 
-from service import observability
 from service.config import get_settings
 from service.db import database
 from service.kit.models import OutboxEvent
-from service.observability import configure_logging, observe_job, redact, setup_tracing
+from service.observability import configure_logging, observe_job, redact
 from service.org.events import EmployeeUpserted
 from service.types import new_id, utcnow
 from service.web.app import create_app
@@ -229,44 +228,7 @@ def test_redaction_by_field_name_and_by_value() -> None:
     assert out["event"] == "x"
 
 
-# --- tracing ----------------------------------------------------------------------------------
-
-
-class _Settings:
-    def __init__(self, **kw: Any) -> None:
-        self.tracing_enabled = kw.get("enabled", True)
-        self.tracing_exporter = kw.get("exporter", "console")
-        self.tracing_service_name = "perf-service-test"
-
-
-def test_tracing_is_off_unless_enabled(monkeypatch) -> None:
-    monkeypatch.setattr(observability, "_tracer", None)
-    assert setup_tracing(_Settings(enabled=False)) is False
-    assert observability._tracer is None
-    assert setup_tracing(_Settings(exporter="console"), install_global=False) is True
-    assert observability._tracer is not None
-
-
-async def test_a_request_is_a_server_span_continuing_the_callers_trace(tenant: Tenant, monkeypatch) -> None:
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-    from opentelemetry.trace import SpanKind
-
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    monkeypatch.setattr(observability, "_tracer", provider.get_tracer("test"))
-    trace_id = uuid.uuid4().hex
-    parent = "traceparent", f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"
-    resp = await tenant.client.get(f"/api/v1/employees/{uuid.uuid4()}", headers={**tenant.hr, parent[0]: parent[1]})
-    assert resp.status_code == 404
-    (span,) = [s for s in exporter.get_finished_spans() if s.kind == SpanKind.SERVER]
-    assert span.name == "GET /api/v1/employees/{employee_id}"
-    assert format(span.context.trace_id, "032x") == trace_id
-    assert span.attributes["http.route"] == "/api/v1/employees/{employee_id}"
-    assert span.attributes["http.response.status_code"] == 404
-    assert span.attributes["perf.org_id"] == str(tenant.org_id)
+# --- tracing: tests/deploy/test_tracing.py -----------------------------------------------------
 
 
 async def test_graphql_logs_unexpected_errors_once_with_the_traceback_and_answers_quietly(
