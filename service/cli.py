@@ -107,6 +107,22 @@ def _finalize_closed(_: argparse.Namespace) -> None:
     print(json.dumps(asyncio.run(finalize_closed_everywhere())))
 
 
+async def apply_retention_everywhere() -> dict[str, int]:
+    from service.db import database
+    from service.models import load_hooks
+    from service.privacy.service import apply_retention
+
+    load_hooks()
+    try:
+        return await apply_retention()
+    finally:
+        await database.dispose()
+
+
+def _apply_retention(_: argparse.Namespace) -> None:
+    print(json.dumps({"erased": asyncio.run(apply_retention_everywhere())}))
+
+
 def _token(args: argparse.Namespace) -> None:
     from service.auth.tokens import issue_token
 
@@ -180,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="store the score of record of closed cycles that have none "
         "(once, after upgrading a database whose cycles were closed before records existed)",
     ).set_defaults(fn=_finalize_closed)
+    sub.add_parser(
+        "apply-retention",
+        help="erase (pseudonymize) every employee past their organization's retention after termination",
+    ).set_defaults(fn=_apply_retention)
     worker = sub.add_parser("worker", help="deliver webhooks from the outbox (several may run)")
     worker.add_argument("--poll", type=float, default=None, help="seconds between idle polls")
     worker.add_argument("--batch", type=int, default=None, help="deliveries claimed per round")

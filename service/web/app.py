@@ -117,6 +117,7 @@ def create_app() -> FastAPI:
     from service.kpi.api import router as kpi_router
     from service.okr.api import router as okr_router
     from service.org.api import router as org_router
+    from service.privacy.api import router as privacy_router
     from service.scoring.api import router as scoring_router
     from service.tasks.api import router as tasks_router
     from service.web.health import router as health_router
@@ -124,6 +125,7 @@ def create_app() -> FastAPI:
 
     app.include_router(health_router)
     app.include_router(org_router)
+    app.include_router(privacy_router)
     app.include_router(scoring_router)
     app.include_router(clients_router)
     app.include_router(cycles_router)

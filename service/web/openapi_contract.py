@@ -73,6 +73,11 @@ TAGS: dict[str, tuple[str, str]] = {
         "The organization, its departments, positions and employees (the directory an HRIS keeps "
         "in sync), and the caller's own view.",
     ),
+    "service.privacy.api": (
+        "privacy",
+        "A data subject's rights: the export of everything held about one person, their erasure after the "
+        "organization's retention period (docs/data-protection.md).",
+    ),
     "service.cycles.api": ("cycles", "Performance cycles (years, halves, quarters) and their status machine."),
     "service.okr.api": (
         "okr",
