@@ -35,6 +35,8 @@ from service.scoring.models import ScoreRecord, ScoreSnapshot
 # Identities of other people that a section leaves out.
 PEER_HIDDEN = ("reviewer_id", "requested_by", "requested_by_employee_id")
 CALIBRATOR_HIDDEN = ("author", "author_employee_id")
+# Of an evaluation of someone else, the part the person wrote: the manager review.
+MANAGER_REVIEW = ("id", "employee_id", "cycle_id", "manager_rating", "manager_comments", "manager_submitted_at")
 
 
 def _default(value: Any) -> Any:
@@ -51,15 +53,21 @@ def dumps(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Section:
-    """One key of the document: the table, which of its rows, and which columns are left out."""
+    """One key of the document: the table, which of its rows, and which columns: all but
+    `hidden`, or only `only` where the rows are mostly someone else's."""
 
     name: str
     table: Table
     where: ColumnElement[bool]
     hidden: tuple[str, ...] = ()
+    only: tuple[str, ...] = ()
 
     def statement(self, org_id: uuid.UUID) -> Select[Any]:
-        cols = [c for c in self.table.columns if c.name not in ("org_id", *self.hidden)]
+        cols = [
+            c
+            for c in self.table.columns
+            if c.name not in ("org_id", *self.hidden) and (not self.only or c.name in self.only)
+        ]
         key = [self.table.c[name] for name in ("id", "cycle_id", "employee_id") if name in self.table.c][:1]
         return select(*cols).where(self.table.c.org_id == org_id, self.where).order_by(*key)
 
@@ -91,7 +99,12 @@ def sections(org_id: uuid.UUID, emp_id: uuid.UUID) -> list[Section]:
         ),
         Section("evaluations_received", ev, ev.c.employee_id == emp_id),
         Section("peer_feedback_received", pr, pr.c.employee_id == emp_id, PEER_HIDDEN),
-        Section("evaluations_written", ev, (ev.c.manager_reviewer_id == emp_id) & (ev.c.employee_id != emp_id)),
+        Section(
+            "evaluations_written",
+            ev,
+            (ev.c.manager_reviewer_id == emp_id) & (ev.c.employee_id != emp_id),
+            only=MANAGER_REVIEW,
+        ),
         Section("peer_feedback_written", pr, pr.c.reviewer_id == emp_id, ("requested_by", "requested_by_employee_id")),
         Section("interviews", Interview.__table__, Interview.__table__.c.employee_id == emp_id),
         Section("review_meetings", ReviewMeeting.__table__, ReviewMeeting.__table__.c.employee_id == emp_id),

@@ -78,10 +78,21 @@ def _due(org: Organization, today: dt.date) -> Select[Any]:
     )
 
 
+async def _erase_one(principal: Principal, emp_id: uuid.UUID, today: dt.date) -> bool:
+    """Erases one person in a transaction of its own; False when someone else just did."""
+    async with database.sessions() as session:
+        emp = await session.get(Employee, (principal.org_id, emp_id))
+        if emp is None or emp.erased_at is not None:
+            return False
+        await erasure.erase(Ctx(session=session, principal=principal), emp, RETENTION_REASON, today=today)
+        await session.commit()
+    return True
+
+
 async def apply_retention(today: dt.date | None = None) -> dict[str, int]:
     """Erases, in every organization, each employee whose retention is over: one set-based
-    selection per organization, then one transaction per person (a failure leaves the
-    others erased and is retried next round). Idempotent: erased people are not selected
+    selection per organization, then one transaction per person (a failure is logged,
+    leaves the others erased and is tried again next round). Idempotent: erased people are not selected
     again. Answers how many were erased per organization (those with none are left out)."""
     today = today or utcnow().date()
     out: dict[str, int] = {}
@@ -91,13 +102,13 @@ async def apply_retention(today: dt.date | None = None) -> dict[str, int]:
     for org_id, emp_ids in due.items():
         principal = Principal(sub=RETENTION_ACTOR, org_id=org_id, kind="person", roles=frozenset({"admin"}))
         for emp_id in emp_ids:
-            async with database.sessions() as session:
-                emp = await session.get(Employee, (org_id, emp_id))
-                if emp is None or emp.erased_at is not None:
-                    continue
-                await erasure.erase(Ctx(session=session, principal=principal), emp, RETENTION_REASON, today=today)
-                await session.commit()
-            out[str(org_id)] = out.get(str(org_id), 0) + 1
+            try:
+                erased = await _erase_one(principal, emp_id, today)
+            except Exception:  # one person's failure must not keep the others' data
+                log.exception("retention_erasure_failed", org_id=str(org_id), employee_id=str(emp_id))
+                continue
+            if erased:
+                out[str(org_id)] = out.get(str(org_id), 0) + 1
     if out:
         log.info("retention_applied", erased=sum(out.values()), organizations=len(out))
     return out

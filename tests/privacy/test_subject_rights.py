@@ -7,6 +7,7 @@ exactly the people past it."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -16,11 +17,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
+from service import cli
+from service.cli import build_parser
 from service.db import database
 from service.kit.models import AuditEvent, OutboxEvent
 from service.org.models import Employee
 from service.privacy.export import SECTION_NAMES, document
-from service.privacy.service import apply_retention
+from service.privacy.service import apply_retention, retention_rounds
 from tests.conftest import Tenant
 from tests.evaluations.conftest import act as eval_act
 from tests.evaluations.conftest import answer, ask, open_evaluation
@@ -36,6 +39,8 @@ SELF_REVIEW = "My own review: I struggled during my divorce"
 FEEDBACK_GIVEN = "Feedback Zebulon wrote about Bob's teamwork"
 DESCRIPTION = "Zebulon's personal objective description"
 FEEDBACK_RECEIVED = "A colleague thinks Zebulon communicates clearly"
+YAN_SELF = "Yan's own words about a hard year"
+REVIEW_OF_YAN = "Solid quarter for Yan, as the manager sees it"
 SECRETS = (GIVEN, FAMILY, EMAIL, EXTERNAL, "zebulon", NOTE, SELF_REVIEW, FEEDBACK_GIVEN, DESCRIPTION)
 FEED = "/api/v1/payroll/incentive-results"
 
@@ -68,6 +73,11 @@ async def _world(t: Tenant) -> dict[str, Any]:
     for reviewer in ("bob", "alice"):
         await ask(t, ev, reviewer)
     await answer(t, ev, "bob", 5, FEEDBACK_RECEIVED)
+    await t.add_employee("yan", manager="zed")
+    yan_ev = await open_evaluation(t, "yan", review)
+    await eval_act(t, yan_ev, "submit_self", t.employee("yan"), self_review={"rating": 2, "comments": YAN_SELF})
+    review_of_yan = {"rating": 3, "comments": REVIEW_OF_YAN}
+    await eval_act(t, yan_ev, "submit_manager", t.employee("zed"), manager_review=review_of_yan)
     bob_ev = await open_evaluation(t, "bob", review)
     await ask(t, bob_ev, "zed")
     await answer(t, bob_ev, "zed", 3, FEEDBACK_GIVEN)
@@ -128,6 +138,9 @@ async def test_export_holds_the_persons_data_and_nobody_elses(team: Tenant):
     assert [i["employee_id"] for i in doc["incentive_results"]] == [zed]
     assert all(s["employee_id"] == zed for s in doc["scores"])
     assert [p["comments"] for p in doc["peer_feedback_written"]] == [FEEDBACK_GIVEN]
+    # The reviews zed wrote of others: zed's words only, not the rest of yan's evaluation.
+    assert [e["manager_comments"] for e in doc["evaluations_written"]] == [REVIEW_OF_YAN]
+    assert YAN_SELF not in json.dumps(doc) and "self_comments" not in doc["evaluations_written"][0]
     assert doc["peer_feedback_written"][0]["employee_id"] == bob
     assert any(a["action"] == "employee.created" for a in doc["audit_events"])
     # Peer feedback received: the answers, never who gave them.
@@ -297,6 +310,7 @@ async def test_erasure_leaves_the_person_in_no_answer_and_payouts_unchanged(
     assert score["employee_id"] == zed and score["final"] is not None
     assert "[erased]" in after["feedback"]  # the feedback zed gave bob: the rating stays, the text goes
     assert "[erased]" in after["check-ins"] and "[erased]" in after["evaluation"]
+    assert REVIEW_OF_YAN in after["evaluations"]  # yan's record, kept
 
     # The audit log keeps that it happened, who did it and why.
     events = json.loads(after["audit of zed"])["items"]
@@ -384,3 +398,24 @@ async def test_retention_job_erases_exactly_those_past_due(team: Tenant, other_t
     erased = [e for e in events.json()["items"] if e["action"] == "employee.erased"]
     assert len(erased) == 1 and erased[0]["actor"] == "system:retention"
     assert str(t.org_id) not in await apply_retention()  # idempotent: nothing left to erase
+
+
+async def test_the_worker_round_and_the_command_apply_retention(tenant: Tenant):
+    t = tenant
+    await t.add_employee("gone", given_name="Gonzalo")
+    await _retention(t, 0)
+    await _terminate(t, "gone", 0)
+    stop = asyncio.Event()
+    task = asyncio.create_task(retention_rounds(stop, 0.05))
+    try:
+        for _ in range(200):
+            resp = await t.client.get(f"/api/v1/employees/{t.employees['gone']['id']}", headers=t.hr)
+            if resp.json()["given_name"] == "Erased":
+                break
+            await asyncio.sleep(0.05)
+        assert resp.json()["given_name"] == "Erased"
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+    args = build_parser().parse_args(["apply-retention"])
+    assert args.fn is cli._apply_retention
