@@ -138,6 +138,18 @@ async def _with_database(work: Callable[[], Awaitable[Any]]) -> Any:
         await database.dispose()
 
 
+async def apply_retention_everywhere() -> dict[str, int]:
+    from service.db import database
+    from service.models import load_hooks
+    from service.privacy.service import apply_retention
+
+    load_hooks()
+    try:
+        return await apply_retention()
+    finally:
+        await database.dispose()
+
+
 def _org_export(args: argparse.Namespace) -> None:
     """The whole organization as JSON Lines (docs/operations.md, "Tenant lifecycle")."""
     from service.db import database
@@ -194,6 +206,10 @@ def _org_delete(args: argparse.Namespace) -> None:
     except DomainError as exc:
         raise SystemExit(f"org-delete: {exc.detail}") from exc
     print(json.dumps({"org_id": str(args.org), "deleted": {k: v for k, v in counts.items() if v}}))
+
+
+def _apply_retention(_: argparse.Namespace) -> None:
+    print(json.dumps({"erased": asyncio.run(apply_retention_everywhere())}))
 
 
 def _token(args: argparse.Namespace) -> None:
@@ -280,6 +296,10 @@ def build_parser() -> argparse.ArgumentParser:
     rm.add_argument("--org", required=True, type=_org_id)
     rm.add_argument("--confirm", required=True, type=_org_id, help="the organization id again")
     rm.set_defaults(fn=_org_delete)
+    sub.add_parser(
+        "apply-retention",
+        help="erase (pseudonymize) every employee past their organization's retention after termination",
+    ).set_defaults(fn=_apply_retention)
     worker = sub.add_parser("worker", help="deliver webhooks from the outbox (several may run)")
     worker.add_argument("--poll", type=float, default=None, help="seconds between idle polls")
     worker.add_argument("--batch", type=int, default=None, help="deliveries claimed per round")

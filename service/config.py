@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     score_job_chunk: int = Field(1000, ge=1, le=10000)  # employees per leased chunk of a recompute job
     score_jobs_in_api: bool = True  # the API process runs recompute chunks too (the worker always does)
     score_job_poll_seconds: float = Field(1.0, gt=0)  # an idle runner looks for chunks this often
+    # The worker applies every organization's retention this often (docs/data-protection.md); 0: never.
+    retention_interval_seconds: float = Field(3600.0, ge=0)
     score_refresh_per_round: int = Field(20, ge=0)  # cycles a refresh round queues a job for, at most
     # A write affecting more employees of one cycle than this queues a recompute instead of
     # re-scoring them in its transaction (service/scoring/freshness.py).

@@ -27,6 +27,9 @@ os.environ["LOG_LEVEL"] = os.environ.get("TEST_LOG_LEVEL", "WARNING")
 # cycles of every other test's organization in the background (their tests call
 # service.scoring.jobs.refresh themselves, with a limit of their own).
 os.environ["SCORE_REFRESH_PER_ROUND"] = "0"
+# Nor retention rounds: a worker a test starts would erase other tests' terminated people
+# once their organization's retention is over (tests/privacy call it for their own).
+os.environ["RETENTION_INTERVAL_SECONDS"] = "0"
 _PG_DB: str | None = None
 
 if BACKEND == "postgresql":

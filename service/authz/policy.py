@@ -151,6 +151,18 @@ def manage_integration_clients(p: Principal) -> Decision:
     return _allow(p.has_role("admin"))
 
 
+def export_subject_data(p: Principal) -> Decision:
+    """Everything held about one person (an access request, docs/data-protection.md):
+    hr and admin, who answer such requests; not the person themself, whose request goes
+    through them, and never a client."""
+    return _allow(is_staff(p))
+
+
+def erase_subject_data(p: Principal) -> Decision:
+    """Pseudonymize a person after the retention period: admin only."""
+    return _allow(p.has_role("admin"))
+
+
 def read_audit_log(p: Principal) -> Decision:
     return _allow(p.has_role("admin", "auditor"))
 

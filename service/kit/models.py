@@ -14,7 +14,9 @@ from service.types import UtcDateTime, utcnow
 
 
 class AuditEvent(TenantMixin, Base):
-    """Append-only: a database trigger refuses UPDATE and DELETE."""
+    """Append-only: a database trigger refuses DELETE and every UPDATE but a redaction (one
+    that sets `redacted_at` and leaves who, what, which entity and when as they were: the
+    erasure of a person's data, docs/data-protection.md)."""
 
     __tablename__ = "audit_events"
 
@@ -28,6 +30,7 @@ class AuditEvent(TenantMixin, Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    redacted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     __table_args__ = (
         ForeignKeyConstraint(["org_id"], ["organizations.id"]),

@@ -95,6 +95,7 @@ class OrgSettingsType:
     peer_feedback_min_reviewers: int
     webhooks_allow_private: bool
     check_in_cadence_days: int
+    retention_days_after_termination: int
 
 
 @described(rest.OrganizationRead, rest.OrganizationUpdate)

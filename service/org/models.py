@@ -31,6 +31,7 @@ DEFAULT_ORG_SETTINGS: dict[str, Any] = {
     "peer_feedback_min_reviewers": 3,
     "webhooks_allow_private": False,
     "check_in_cadence_days": 7,
+    "retention_days_after_termination": 2555,
 }
 
 
@@ -94,6 +95,8 @@ class Employee(TenantMixin, Timestamps, Versioned, Base):
     comp_currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
     target_bonus_pct: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
     target_bonus_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # When the person's data was pseudonymized (docs/data-protection.md); NULL until then.
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     __table_args__ = (
         UniqueConstraint("org_id", "external_id"),

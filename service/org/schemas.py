@@ -60,6 +60,13 @@ class OrgSettings(Input):
     check_in_cadence_days: int = Field(
         7, ge=1, le=92, description="Days between the check-ins a key result's owner owes (SPEC: weekly)"
     )
+    retention_days_after_termination: int = Field(
+        2555,
+        ge=0,
+        le=36500,
+        description="Days after an employee's termination date before their personal data may be erased "
+        "(pseudonymized); the retention job erases everyone past it (docs/data-protection.md)",
+    )
 
     @model_validator(mode="after")
     def _krs(self) -> OrgSettings:
@@ -79,6 +86,7 @@ class OrgSettingsPatch(Input):
     peer_feedback_min_reviewers: int | None = Field(None, ge=1, le=50)
     webhooks_allow_private: bool | None = None
     check_in_cadence_days: int | None = Field(None, ge=1, le=92)
+    retention_days_after_termination: int | None = Field(None, ge=0, le=36500)
 
 
 class OrganizationRead(Output):

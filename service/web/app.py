@@ -127,6 +127,7 @@ def create_app() -> FastAPI:
     from service.kpi.api import router as kpi_router
     from service.okr.api import router as okr_router
     from service.org.api import router as org_router
+    from service.privacy.api import router as privacy_router
     from service.scoring.api import router as scoring_router
     from service.tasks.api import router as tasks_router
     from service.tenants.api import router as tenants_router
@@ -138,6 +139,7 @@ def create_app() -> FastAPI:
     if settings.metrics_port is None:  # else a listener of its own serves them (serve_metrics)
         app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.include_router(org_router)
+    app.include_router(privacy_router)
     app.include_router(scoring_router)
     app.include_router(clients_router)
     app.include_router(cycles_router)

@@ -77,6 +77,11 @@ TAGS: dict[str, tuple[str, str]] = {
         "tenants",
         "The tenant lifecycle: the whole organization exported as JSON Lines, and its deletion.",
     ),
+    "service.privacy.api": (
+        "privacy",
+        "A data subject's rights: the export of everything held about one person, their erasure after the "
+        "organization's retention period (docs/data-protection.md).",
+    ),
     "service.cycles.api": ("cycles", "Performance cycles (years, halves, quarters) and their status machine."),
     "service.okr.api": (
         "okr",

@@ -1,6 +1,8 @@
 """`python -m service worker`: the webhook delivery process for PostgreSQL deployments,
 and a runner of recompute jobs' chunks beside it (service/scoring/jobs.py): one chunk at
-a time per worker, so more workers (pods) share a job.
+a time per worker, so more workers (pods) share a job. Every `RETENTION_INTERVAL_SECONDS`
+it also erases the employees past their organization's retention (service/privacy: a
+round is idempotent, so several workers running it at once erase each person once).
 
 Run as many as you like: they share the work through per-organization `FOR UPDATE SKIP
 LOCKED` claims and leases (see delivery.py), which Citus routes to one shard each.
@@ -17,7 +19,9 @@ import signal
 
 import structlog
 
+from service.config import get_settings
 from service.db import database
+from service.privacy.service import apply_retention, retention_rounds
 from service.scoring import jobs
 from service.webhooks.delivery import DeliveryConfig, Dispatcher
 
@@ -37,15 +41,30 @@ async def run(config: DeliveryConfig | None = None, *, once: bool = False) -> No
             while not stop.is_set() and await dispatcher.run_once():
                 pass
             await jobs.drain()  # and every claimable chunk of recompute jobs
+            if get_settings().retention_interval_seconds:
+                await apply_retention()  # and the organizations' retention
         else:
-            async with jobs.running():  # recompute chunks, their sweep and refresh rounds
-                await dispatcher.run_forever(stop)
+            retention = _retention_task(stop)
+            try:
+                async with jobs.running():  # recompute chunks, their sweep and refresh rounds
+                    await dispatcher.run_forever(stop)
+            finally:
+                if retention is not None:
+                    retention.cancel()
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         await dispatcher.aclose()
         await database.dispose()
         log.info("webhook_worker_stopped", pid=os.getpid())
+
+
+def _retention_task(stop: asyncio.Event) -> asyncio.Task[None] | None:
+    """The periodic retention round (service/privacy/service.py), unless turned off."""
+    interval = get_settings().retention_interval_seconds
+    if not interval:
+        return None
+    return asyncio.create_task(retention_rounds(stop, interval), name="retention-rounds")
 
 
 def main(poll_seconds: float | None = None, batch_size: int | None = None, once: bool = False) -> None:

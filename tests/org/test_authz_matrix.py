@@ -104,6 +104,11 @@ def clients_item(code: int) -> dict[str, int]:
 
 
 AUDIT = cells(403, {("admin", "auditor", "other_admin"): 200})
+# A data subject's rights: hr and admin export, admin erases (alice is not terminated, so
+# the erasure is refused with 409 and changes nothing); every other caller who sees the
+# directory is refused (403), the rest do not see alice (404).
+SUBJECT_EXPORT = cells(403, {("admin", "hr"): 200, ("kpi:write", "other_admin"): 404})
+SUBJECT_ERASE = cells(403, {"admin": 409, ("kpi:write", "other_admin"): 404})
 
 
 def _new_employee() -> dict[str, Any]:
@@ -202,6 +207,15 @@ ROUTES = [
         _bulk,
         probe="/api/v1/employees",
         writers=WRITERS,
+    ),
+    Route("employees.export", "GET", "/api/v1/employees/{alice}/export", SUBJECT_EXPORT, shows=("alice",)),
+    Route(
+        "employees.erase",
+        "POST",
+        "/api/v1/employees/{alice}/erase",
+        SUBJECT_ERASE,
+        {"reason": "erasure request"},
+        probe="/api/v1/employees/{alice}",
     ),
     Route("clients.list", "GET", "/api/v1/integration-clients", CLIENTS_LIST, shows=("client",)),
     Route(

@@ -199,6 +199,7 @@ async def test_organization_read(tenant):
         "peer_feedback_min_reviewers": 3,
         "webhooks_allow_private": False,
         "check_in_cadence_days": 7,
+        "retention_days_after_termination": 2555,
     }
     assert {"name", "currency", "timezone", "fiscal_year_start"} <= set(org)
 
