@@ -634,11 +634,12 @@ def record_meeting(p: Principal, relation: Relation, is_organizer: bool) -> Deci
 def update_meeting_action(
     p: Principal, relation: Relation, is_organizer: bool, is_owner: bool, status_only: bool
 ) -> Decision:
-    """Change a follow-up action: whoever records the meeting; its owner too, when the
-    change is the action's `status` alone (they close it)."""
+    """Change a follow-up action: whoever changes the meeting; its owner too, when the
+    change is the action's `status` alone (they close it). Other attendees add actions
+    but leave the others' alone."""
     if is_person(p) and is_owner and status_only:
         return Decision.ALLOW
-    return record_meeting(p, relation, is_organizer)
+    return write_meeting(p, relation, is_organizer)
 
 
 def manage_calendar_feed(p: Principal) -> Decision:

@@ -62,10 +62,12 @@ ENUM_VALUES: dict[str, dict[str, str]] = {
         "calibration": "An open calibration session waits for hr or admin",
         "check_in_overdue": "A key result the caller owns is owed a check-in",
         "development_item": "An item of an active development plan of the caller's (or that they own) is due soon",
+        "meeting_action": "A follow-up action of a meeting the caller owns is still open",
     },
     "TaskSubjectKind": {
         "peer_request": "A peer feedback request",
         "development_plan_item": "An item of a development plan",
+        "meeting_action": "A follow-up action decided in a meeting",
         "interview": "An interview",
         "key_result": "A key result",
     },

@@ -130,7 +130,7 @@ class ActionRead(Output):
     """A follow-up action decided in an occurrence of a meeting."""
 
     id: uuid.UUID
-    meeting_id: uuid.UUID
+    meeting_id: uuid.UUID = Field(description="The meeting it was decided in")
     occurrence_start: dt.datetime = Field(description="The start of the occurrence it was decided in")
     owner_id: uuid.UUID = Field(description="The employee who does it")
     title: str

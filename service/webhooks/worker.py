@@ -18,6 +18,7 @@ import signal
 import structlog
 
 from service.db import database
+from service.meetings.actions import overdue_round
 from service.scoring import jobs
 from service.webhooks.delivery import DeliveryConfig, Dispatcher
 
@@ -37,6 +38,7 @@ async def run(config: DeliveryConfig | None = None, *, once: bool = False) -> No
             while not stop.is_set() and await dispatcher.run_once():
                 pass
             await jobs.drain()  # and every claimable chunk of recompute jobs
+            await overdue_round()  # and the overdue meeting actions
         else:
             async with jobs.running():  # recompute chunks, their sweep and refresh rounds
                 await dispatcher.run_forever(stop)

@@ -57,8 +57,19 @@ async def build_world(team: Tenant, other: Tenant) -> World:
     t = team
     await t.add_employee("erin", manager="dave")
     meeting = await schedule(t, headers=t.employee("lead"))
+    resp = await t.client.post(
+        f"{MEETINGS}/{meeting['id']}/occurrences/{START}/actions",
+        headers=t.employee("lead"),
+        json={"owner_id": t.employees["alice"]["id"], "title": "Send the pricing memo", "due_date": "2027-01-15"},
+    )
+    assert resp.status_code == 201, resp.text
     w = World(tenant=t, other=other)
-    w.ids = {"org": str(t.org_id), **{k: v["id"] for k, v in t.employees.items()}, "meeting": meeting["id"]}
+    w.ids = {
+        "org": str(t.org_id),
+        **{k: v["id"] for k, v in t.employees.items()},
+        "meeting": meeting["id"],
+        "action": resp.json()["id"],
+    }
     return w
 
 
@@ -67,8 +78,12 @@ READ = cells(404, {READERS: 200})
 SCHEDULE = cells(403, {RECORDERS: 201, "other_admin": 422})
 WRITE = cells(404, {WRITERS: 200, ("auditor", "attendee"): 403})
 RECORD = cells(404, {RECORDERS: 200, "auditor": 403})
+ADD = cells(404, {RECORDERS: 201, "auditor": 403})
+CLOSE = cells(404, {RECORDERS: 200, "auditor": 403})  # the attendee owns the action
 
 MEETING = MEETINGS + "/{meeting}"
+ACTIONS = MEETING + "/actions"
+ACTION = "/api/v1/meeting-actions/{action}"
 OCCURRENCES = MEETING + "/occurrences?from=2027-01-01T00:00:00Z&to=2027-02-01T00:00:00Z"
 ROUTES = [
     Route("meetings.list", "GET", MEETINGS, COLLECTION),
@@ -107,12 +122,42 @@ ROUTES = [
         probe=OCCURRENCES,
         writers=RECORDERS,
     ),
+    Route(
+        "actions.post",
+        "POST",
+        MEETING + f"/occurrences/{START}/actions",
+        ADD,
+        body={"owner_id": "{lead}", "title": "Book the offsite", "due_date": "2027-01-20"},
+        probe=ACTIONS,
+        writers=RECORDERS,
+    ),
+    Route("actions.list", "GET", ACTIONS, READ, shows=("action", "alice")),
+    Route("action.get", "GET", ACTION, READ, shows=("action", "meeting")),
+    Route("action.patch", "PATCH", ACTION, WRITE, body={"title": "Send it today"}, probe=ACTION, writers=WRITERS),
+    Route(
+        "action.patch_status",
+        "PATCH",
+        ACTION,
+        CLOSE,
+        body={"status": "done"},
+        probe=ACTION,
+        writers=RECORDERS,
+    ),
 ]
 
 
 def test_table_covers_every_route_and_caller():
-    served = served_routes(lambda p: p.startswith(MEETINGS))
-    table = {(r.method, r.path.split("?")[0].replace("{meeting}", "{id}").replace(START, "{start}")) for r in ROUTES}
+    served = served_routes(lambda p: p.startswith((MEETINGS, "/api/v1/meeting-actions")))
+    table = {
+        (
+            r.method,
+            r.path.split("?")[0]
+            .replace("{meeting}", "{id}")
+            .replace("{action}", "{action_id}")
+            .replace(START, "{start}"),
+        )
+        for r in ROUTES
+    }
     assert served == table
     MATRIX.assert_complete()
 
