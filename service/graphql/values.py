@@ -122,6 +122,26 @@ ENUM_VALUES: dict[str, dict[str, str]] = {
         "done": "Done",
         "cancelled": "Dropped",
     },
+    "MeetingKind": {
+        "standup": "A daily stand-up of a team",
+        "weekly": "A weekly team meeting",
+        "one_on_one": "A one-on-one of a manager and their direct report",
+        "quarterly_review": "A quarterly review (its record is a review meeting)",
+    },
+    "MeetingStatus": {
+        "scheduled": "On: its occurrences take place",
+        "cancelled": "Cancelled: the whole series is off",
+    },
+    "OccurrenceStatus": {
+        "scheduled": "Nothing recorded yet",
+        "held": "Held, with its notes and decisions",
+        "cancelled": "Cancelled (the calendar feed leaves it out)",
+    },
+    "MeetingActionStatus": {
+        "open": "To do: on its owner's task list",
+        "done": "Done",
+        "cancelled": "Dropped",
+    },
     "ImprovementActionStatus": {
         "open": "Not started",
         "in_progress": "Under way",
