@@ -9,6 +9,7 @@ def load_all() -> None:
     import service.incentives.models  # noqa: F401
     import service.kit.models  # noqa: F401
     import service.kpi.models  # noqa: F401
+    import service.meetings.models  # noqa: F401
     import service.okr.models  # noqa: F401
     import service.org.models  # noqa: F401
     import service.scim.models  # noqa: F401

@@ -180,6 +180,30 @@ async def _alice_plan(t: Tenant, **fields: Any) -> dict[str, str]:
     return {"dplan": resp.json()["id"], "ditem": resp.json()["items"][0]["id"]}
 
 
+MEETING_START = "2027-01-11T08:00:00Z"  # an occurrence of the one-on-one below
+
+
+async def _meeting_part(t: Tenant) -> dict[str, str]:
+    """Lead's weekly one-on-one with alice (`rhythm`) and a follow-up action alice owns
+    (`maction`), decided in its `MEETING_START` occurrence."""
+    from tests.meetings.conftest import schedule
+
+    meeting = await schedule(t, headers=t.employee("lead"))
+    resp = await t.client.post(
+        f"/api/v1/meetings/{meeting['id']}/occurrences/{MEETING_START}/actions",
+        headers=t.employee("lead"),
+        json={"owner_id": t.employees["alice"]["id"], "title": "Send the pricing memo", "due_date": "2027-01-15"},
+    )
+    assert resp.status_code == 201, resp.text
+    return {"rhythm": meeting["id"], "maction": resp.json()["id"]}
+
+
+async def meetings_world(client: httpx.AsyncClient) -> World:
+    """The shared world's meeting and action, in a team of boss, lead and alice."""
+    t = await fast_team(client, "boss", "lead", "alice")
+    return World(tenant=t, other=await new_tenant(client, "Other Org"), ids={**people(t), **await _meeting_part(t)})
+
+
 async def development_world(client: httpx.AsyncClient) -> World:
     """Alice's development plan (as in the shared world, without the meeting) and a draft
     nomination of hers without a plan."""
@@ -219,6 +243,7 @@ async def build_shared(client: httpx.AsyncClient) -> World:
     ids.update(adopt((await incentive_matrix.build_world(t, other)).ids, INCENTIVE_KEYS))
     ids.update(await _evaluation_part(t, other))
     ids.update(await _development_part(t, ids))
+    ids.update(await _meeting_part(t))
     ids["dep"] = await _post_id(t, "/api/v1/departments", {"name": "E-commerce", "head_id": ids["alice"]})
     settings = await t.client.patch(
         "/api/v1/organization",
@@ -311,6 +336,8 @@ async def _fresh(client: httpx.AsyncClient, key: Hashable) -> World:
         return await okr_world(client, stage)
     if domain == "development":
         return await development_world(client)
+    if domain == "meetings":
+        return await meetings_world(client)
     if domain == "incentives" and stage != "nomination":
         return await incentive_world(client, stage)
     if domain == "directory":  # what the directory and cycle mutations name, and nothing else

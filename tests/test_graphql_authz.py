@@ -400,6 +400,25 @@ QUERIES = [
     one("incentive_result.draft", ID, RESULT, "GET /api/v1/incentive-results/{res_draft}", {"id": "{res_draft}"}),
     many("nominations", f"id employeeId inputs employee {{ {EMP} }}", "GET /api/v1/nominations"),
     many("development_plans", "id employeeId ownerId items { id status }", "GET /api/v1/development-plans"),
+    many("meetings", "id kind attendeeIds", "GET /api/v1/meetings"),
+    Query(
+        "meeting_occurrences",
+        'query($id: ID!) { meetingOccurrences(meetingId: $id, from: "2027-01-01T00:00:00Z", '
+        'to: "2027-02-01T00:00:00Z") { meetingId notes } }',
+        "GET /api/v1/meetings/{rhythm}/occurrences?from=2027-01-01T00:00:00Z&to=2027-02-01T00:00:00Z",
+        ("meeting_occurrences",),
+        ("items",),
+        variables={"id": "{rhythm}"},
+        key="meeting_id",
+    ),
+    Query(
+        "meeting_actions",
+        "query($id: ID!) { meetingActions(meetingId: $id, first: 5) { nodes { id ownerId status } } }",
+        "GET /api/v1/meetings/{rhythm}/actions",
+        ("meeting_actions", "nodes"),
+        ("items",),
+        variables={"id": "{rhythm}"},
+    ),
     many("payroll_incentive_results", "id employeeId amountMinor amount", "GET /api/v1/payroll/incentive-results"),
 ]
 
@@ -589,6 +608,11 @@ EV_PROBE = "/api/v1/evaluations/{ev}"
 RESULTS_OF = "/api/v1/incentive-results?plan_id="
 DEV_MAKERS = (*STAFF, *MANAGERS)  # alice's plan: lead is her manager and its owner
 DEVELOPMENT = ("development", "plan")
+MEETINGS = ("meetings", None)
+MEETING_RECORDERS = (*STAFF, "alice", *MANAGERS)  # lead organizes alice's one-on-one, boss manages both
+MEETING_WRITERS = (*STAFF, *MANAGERS)
+OCCURRENCE = "/api/v1/meetings/{rhythm}/occurrences/2027-01-11T08:00:00Z"
+OCCURRENCES = "/api/v1/meetings/{rhythm}/occurrences?from=2027-01-01T00:00:00Z&to=2027-02-01T00:00:00Z"
 
 
 def objective_action(action: str, allowed: tuple[str, ...], state: str, run_as: str, **extra: Any) -> Mutation:
@@ -1243,6 +1267,84 @@ MUTATIONS = [
         ("lead",),
         "/api/v1/nominations/{nomination}",
         body=None,
+    ),
+    # meetings (lead's weekly one-on-one with alice; the action is alice's)
+    m(
+        "schedule_meeting",
+        {"input": "MeetingInput!"},
+        "id attendeeIds",
+        {
+            "input": {
+                "kind": "one_on_one",
+                "title": "Mid-week catch-up",
+                "attendee_ids": ["{lead}", "{alice}"],
+                "starts_at": "2027-01-06T10:00:00Z",
+            }
+        },
+        "POST /api/v1/meetings",
+        MEETING_RECORDERS,
+        MEETINGS,
+        ("boss",),
+        "/api/v1/meetings?attendee_id={alice}",
+    ),
+    m(
+        "update_meeting",
+        {"id": U, "input": "MeetingInput!"},
+        "id title",
+        {"id": "{rhythm}", "input": {"title": "Weekly 1:1"}},
+        "PATCH /api/v1/meetings/{rhythm}",
+        MEETING_WRITERS,
+        MEETINGS,
+        ("lead",),
+        "/api/v1/meetings/{rhythm}",
+    ),
+    m(
+        "hold_meeting_occurrence",
+        {"meeting_id": U, "start": "DateTime!", "input": "OccurrenceInput"},
+        "status notes",
+        {"meeting_id": "{rhythm}", "start": "2027-01-11T08:00:00Z", "input": {"notes": "Went well"}},
+        f"POST {OCCURRENCE}/held",
+        MEETING_RECORDERS,
+        MEETINGS,
+        ("alice",),
+        OCCURRENCES,
+    ),
+    m(
+        "cancel_meeting_occurrence",
+        {"meeting_id": U, "start": "DateTime!", "input": "OccurrenceInput"},
+        "status",
+        {"meeting_id": "{rhythm}", "start": "2027-01-11T08:00:00Z", "input": {"notes": "Offsite"}},
+        f"POST {OCCURRENCE}/cancel",
+        MEETING_RECORDERS,
+        MEETINGS,
+        ("lead",),
+        OCCURRENCES,
+    ),
+    m(
+        "add_meeting_action",
+        {"meeting_id": U, "start": "DateTime!", "input": "MeetingActionInput!"},
+        "id status",
+        {
+            "meeting_id": "{rhythm}",
+            "start": "2027-01-11T08:00:00Z",
+            "input": {"owner_id": "{lead}", "title": "Book the offsite", "due_date": "2027-01-20"},
+        },
+        f"POST {OCCURRENCE}/actions",
+        MEETING_RECORDERS,
+        MEETINGS,
+        ("boss",),
+        "/api/v1/meetings/{rhythm}/actions",
+    ),
+    m(
+        "update_meeting_action",
+        {"id": U, "input": "MeetingActionInput!"},
+        "id status",
+        {"id": "{maction}", "input": {"status": "done"}},
+        "PATCH /api/v1/meeting-actions/{maction}",
+        MEETING_RECORDERS,  # the owner (alice) closes it
+        MEETINGS,
+        ("alice",),
+        "/api/v1/meeting-actions/{maction}",
     ),
     m(
         "acknowledge_incentive_result",

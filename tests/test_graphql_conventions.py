@@ -317,7 +317,7 @@ async def test_objects_with_an_id_are_nodes(tenant: Tenant, introspected: dict[s
 
 N = "__typename id databaseId"
 EVERYTHING = f"""
-query($job: ID!, $evaluation: ID!) {{
+query($job: ID!, $evaluation: ID!, $meeting: ID!) {{
   organization {{ {N} }}
   departments(first: 5) {{ nodes {{ {N} }} }}
   positions(first: 5) {{ nodes {{ {N} }} }}
@@ -338,6 +338,8 @@ query($job: ID!, $evaluation: ID!) {{
   incentiveResults(first: 5) {{ nodes {{ {N} }} }}
   nominations(first: 5) {{ nodes {{ {N} }} }}
   developmentPlans(first: 5) {{ nodes {{ {N} items {{ {N} }} }} }}
+  meetings(first: 5) {{ nodes {{ {N} }} }}
+  meetingActions(meetingId: $meeting, first: 5) {{ nodes {{ {N} }} }}
   payrollIncentiveResults(first: 5) {{ nodes {{ {N} }} }}
 }}
 """
@@ -364,7 +366,7 @@ async def test_every_node_type_round_trips_through_node(client: Any, introspecte
     w = await build_shared(client)
     t = w.tenant
     schema = await live_schema(t, introspected)
-    variables = {"job": w.ids["job"], "evaluation": w.ids["ev"]}
+    variables = {"job": w.ids["job"], "evaluation": w.ids["ev"], "meeting": w.ids["rhythm"]}
     resp = await t.client.post("/graphql", headers=t.admin, json={"query": EVERYTHING, "variables": variables})
     body = resp.json()
     assert "errors" not in body, body

@@ -6,7 +6,7 @@ annotations needs that layer):
     kit          service.kit.*          (written once, used by every module)
     auth         service.auth.*         (tokens, the request context, dependencies)
     authz        service.authz.*        (who may do what, and its enforcement)
-    domains      org, cycles, okr, kpi, scoring, evaluations, incentives, development, webhooks, scim,
+    domains      org, cycles, okr, kpi, scoring, evaluations, incentives, development, meetings, webhooks, scim,
                  audit, tasks, privacy
     web          service.web.*, service.graphql.*, every api.py and gql*.py, the entry points
 
@@ -34,6 +34,7 @@ DOMAINS = {
     "evaluations",
     "incentives",
     "development",
+    "meetings",
     "webhooks",
     "scim",
     "audit",

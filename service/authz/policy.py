@@ -608,3 +608,63 @@ def update_development_item(p: Principal, relation: Relation, is_owner: bool, st
     if is_person(p) and relation is Relation.SELF and status_only:
         return Decision.ALLOW
     return write_development_plan(p, relation, is_owner)
+
+
+# --- meetings --------------------------------------------------------------------------------
+# Relations are to the meeting's attendees: SELF when the caller attends, MANAGER when an
+# attendee is in the caller's reporting subtree (the managers above a one-on-one's pair or
+# a team's members), OTHER otherwise. `is_organizer` says the caller organizes it. No
+# integration scope covers meetings.
+
+
+def list_meetings(p: Principal) -> Decision:
+    """The collection; its rows are filtered by `read_meeting`."""
+    return _allow(is_person(p))
+
+
+def read_meeting(p: Principal, relation: Relation) -> Decision:
+    """Its attendees, the managers above them, hr/admin and auditors."""
+    if is_person(p) and (reads_everything(p) or relation in (Relation.SELF, Relation.MANAGER)):
+        return Decision.ALLOW
+    return Decision.HIDE
+
+
+def schedule_meeting(p: Principal, relation: Relation) -> Decision:
+    """Schedule a meeting: hr/admin; an employee who attends it or manages an attendee
+    (a manager schedules their team's stand-up, either of a pair their one-on-one)."""
+    if is_person(p) and (is_staff(p) or relation in (Relation.SELF, Relation.MANAGER)):
+        return Decision.ALLOW
+    return Decision.FORBID
+
+
+def write_meeting(p: Principal, relation: Relation, is_organizer: bool) -> Decision:
+    """Change a meeting (its time, recurrence, attendees, status): hr/admin, its
+    organizer, the managers above its attendees. An attendee reads it and records its
+    occurrences (`record_meeting`)."""
+    if is_person(p) and (is_staff(p) or relation is Relation.MANAGER or is_organizer):
+        return Decision.ALLOW
+    return Decision.FORBID if read_meeting(p, relation).allowed else Decision.HIDE
+
+
+def record_meeting(p: Principal, relation: Relation, is_organizer: bool) -> Decision:
+    """Record an occurrence as held (notes, decisions) or cancelled, and add its
+    follow-up actions: whoever changes the meeting, and its attendees."""
+    if is_person(p) and relation is Relation.SELF:
+        return Decision.ALLOW
+    return write_meeting(p, relation, is_organizer)
+
+
+def update_meeting_action(
+    p: Principal, relation: Relation, is_organizer: bool, is_owner: bool, status_only: bool
+) -> Decision:
+    """Change a follow-up action: whoever changes the meeting; its owner too, when the
+    change is the action's `status` alone (they close it). Other attendees add actions
+    but leave the others' alone."""
+    if is_person(p) and is_owner and status_only:
+        return Decision.ALLOW
+    return write_meeting(p, relation, is_organizer)
+
+
+def manage_calendar_feed(p: Principal) -> Decision:
+    """Make, rotate or revoke one's own calendar feed: a person with an employee record."""
+    return _allow(is_person(p) and p.employee_id is not None)

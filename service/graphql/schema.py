@@ -39,6 +39,7 @@ from service.graphql.nodes import NodeQuery
 from service.incentives.gql import IncentiveMutation, IncentiveQuery
 from service.kit.i18n import localise_problem
 from service.kpi.gql import KpiMutation, KpiQuery
+from service.meetings.gql import MeetingMutation, MeetingQuery
 from service.okr.gql import OkrMutation, OkrQuery
 from service.org.gql import OrgMutation, OrgQuery
 from service.scoring.gql import ScoringMutation, ScoringQuery
@@ -118,6 +119,7 @@ class Query(
     EvaluationQuery,
     IncentiveQuery,
     DevelopmentQuery,
+    MeetingQuery,
 ):
     pass
 
@@ -135,6 +137,7 @@ class Mutation(
     EvaluationMutation,
     IncentiveMutation,
     DevelopmentMutation,
+    MeetingMutation,
 ):
     pass
 

@@ -62,10 +62,12 @@ ENUM_VALUES: dict[str, dict[str, str]] = {
         "calibration": "An open calibration session waits for hr or admin",
         "check_in_overdue": "A key result the caller owns is owed a check-in",
         "development_item": "An item of an active development plan of the caller's (or that they own) is due soon",
+        "meeting_action": "A follow-up action of a meeting the caller owns is still open",
     },
     "TaskSubjectKind": {
         "peer_request": "A peer feedback request",
         "development_plan_item": "An item of a development plan",
+        "meeting_action": "A follow-up action decided in a meeting",
         "interview": "An interview",
         "key_result": "A key result",
     },
@@ -117,6 +119,26 @@ ENUM_VALUES: dict[str, dict[str, str]] = {
     "DevelopmentItemStatus": {
         "open": "Not started",
         "in_progress": "Under way",
+        "done": "Done",
+        "cancelled": "Dropped",
+    },
+    "MeetingKind": {
+        "standup": "A daily stand-up of a team",
+        "weekly": "A weekly team meeting",
+        "one_on_one": "A one-on-one of a manager and their direct report",
+        "quarterly_review": "A quarterly review (its record is a review meeting)",
+    },
+    "MeetingStatus": {
+        "scheduled": "On: its occurrences take place",
+        "cancelled": "Cancelled: the whole series is off",
+    },
+    "OccurrenceStatus": {
+        "scheduled": "Nothing recorded yet",
+        "held": "Held, with its notes and decisions",
+        "cancelled": "Cancelled (the calendar feed leaves it out)",
+    },
+    "MeetingActionStatus": {
+        "open": "To do: on its owner's task list",
         "done": "Done",
         "cancelled": "Dropped",
     },

@@ -50,6 +50,9 @@ EVENT_TYPES = frozenset(
         "development_plan.created",
         "development_plan.status_changed",
         "development_plan.item_status_changed",
+        "meeting.scheduled",
+        "meeting.held",
+        "action.overdue",
         "cycle.status_changed",
         "employee.upserted",
     }

@@ -27,6 +27,7 @@ NODE_TYPES = {
     "calibration": "Calibration",
     "key_result": "KeyResult",
     "development_plan_item": "DevelopmentPlanItem",
+    "meeting_action": "MeetingAction",
 }
 
 

@@ -17,6 +17,7 @@ from service.cycles.models import Cycle
 from service.development.models import DevelopmentPlan, DevelopmentPlanItem
 from service.evaluations.models import CalibrationSession, Evaluation, Interview, PeerRequest
 from service.kit import hierarchy
+from service.meetings.models import Meeting, MeetingAction
 from service.okr.models import CheckIn, KeyResult, Objective
 from service.org.models import Employee
 from service.scoring.models import ScoreRecord
@@ -207,5 +208,21 @@ async def development_items_due(
             DevelopmentPlanItem.due_date <= until,
             or_(DevelopmentPlan.employee_id == me, DevelopmentPlan.owner_id == me),
         )
+    )
+    return (await session.execute(stmt)).all()
+
+
+async def meeting_actions_open(session: AsyncSession, org_id: uuid.UUID, me: uuid.UUID) -> Sequence[Any]:
+    """Open follow-up actions the caller owns, with their meeting's title and cycle."""
+    stmt = (
+        select(
+            MeetingAction.id,
+            MeetingAction.title,
+            MeetingAction.due_date,
+            Meeting.title.label("meeting"),
+            Meeting.cycle_id,
+        )
+        .join(Meeting, (Meeting.org_id == MeetingAction.org_id) & (Meeting.id == MeetingAction.meeting_id))
+        .where(MeetingAction.org_id == org_id, MeetingAction.owner_id == me, MeetingAction.status == "open")
     )
     return (await session.execute(stmt)).all()

@@ -19,9 +19,17 @@ TaskKind = Literal[
     "calibration",
     "check_in_overdue",
     "development_item",
+    "meeting_action",
 ]
 TaskSubjectKind = Literal[
-    "objective", "peer_request", "evaluation", "interview", "calibration", "key_result", "development_plan_item"
+    "objective",
+    "peer_request",
+    "evaluation",
+    "interview",
+    "calibration",
+    "key_result",
+    "development_plan_item",
+    "meeting_action",
 ]
 
 

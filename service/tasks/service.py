@@ -28,6 +28,10 @@ workflow action needs, and the caller someone that action allows
   latest check-in (or, without one, the later of the cycle's start and the key result's
   creation) is more than the organization's `check_in_cadence_days` (default 7: SPEC's
   weekly check-ins) before today; due the day the next check-in was owed.
+- `development_item`: open items of active development plans due within 14 days, for
+  the plan's employee and its owner.
+- `meeting_action`: open follow-up actions of meetings (service/meetings/actions.py), for
+  their owner, until done or cancelled.
 
 A task whose action the locked-period rules would refuse (a closed cycle, an official
 result: service/scoring/locks.py) is not waiting for anyone and is left out.
@@ -65,6 +69,7 @@ KINDS = (
     "calibration",
     "check_in_overdue",
     "development_item",
+    "meeting_action",
 )
 SUBJECT_KINDS = (
     "objective",
@@ -74,6 +79,7 @@ SUBJECT_KINDS = (
     "calibration",
     "key_result",
     "development_plan_item",
+    "meeting_action",
 )
 DEVELOPMENT_WINDOW_DAYS = 14
 DEVELOPMENT_OPEN = ("open", "in_progress")
@@ -279,6 +285,21 @@ async def tasks_of(ctx: Ctx) -> list[Task]:
                     it.due_date,
                     it.cycle_id,
                     f"PATCH /api/v1/development-plans/{it.plan_id}/items/{it.id}",
+                )
+            )
+
+    # meeting_action: the owner of a meeting's follow-up action, until it is closed
+    if policy.update_meeting_action(p, Relation.SELF, False, True, True).allowed:
+        for a in await repo.meeting_actions_open(session, org, me):
+            unlocked.append(
+                Task(
+                    "meeting_action",
+                    "meeting_action",
+                    a.id,
+                    f"Action '{a.title}' from '{a.meeting}'",
+                    a.due_date,
+                    a.cycle_id,
+                    f"PATCH /api/v1/meeting-actions/{a.id}",
                 )
             )
 

@@ -125,6 +125,8 @@ def create_app() -> FastAPI:
     from service.graphql.schema import graphql_router
     from service.incentives.api import router as incentives_router
     from service.kpi.api import router as kpi_router
+    from service.meetings.api import feed_router as calendar_feed_router
+    from service.meetings.api import router as meetings_router
     from service.okr.api import router as okr_router
     from service.org.api import router as org_router
     from service.privacy.api import router as privacy_router
@@ -151,6 +153,8 @@ def create_app() -> FastAPI:
     # before incentives: POST /nominations/{id}/development-plan is not a decision
     app.include_router(development_router)
     app.include_router(incentives_router)
+    app.include_router(meetings_router)
+    app.include_router(calendar_feed_router)
     app.include_router(tasks_router)
     app.include_router(graphql_router, prefix="/graphql", include_in_schema=False)
 

@@ -49,6 +49,7 @@ from service.evaluations import schemas as evaluations
 from service.incentives import schemas as incentives
 from service.kit.outbox import EVENT_TYPES
 from service.kpi import schemas as kpi
+from service.meetings import schemas as meetings
 from service.okr import schemas as okr
 from service.org import schemas as org
 from service.principal import SCOPE_MEANINGS
@@ -108,6 +109,12 @@ TAGS: dict[str, tuple[str, str]] = {
         "Development plans (goals, training, actions, mentoring) with an owner who follows them, made for a "
         "nomination and linked to a review meeting's improvement plan.",
     ),
+    "service.meetings.api": (
+        "meetings",
+        "The OKR meeting rhythm: stand-ups, weekly team meetings, one-on-ones and quarterly reviews, their "
+        "recurrence and occurrences (held with notes and decisions, or cancelled), follow-up actions, and "
+        "each person's calendar feed.",
+    ),
     "service.webhooks.api": (
         "webhooks",
         "Webhook endpoints (Standard Webhooks signatures) and their deliveries; the messages they receive are "
@@ -160,6 +167,10 @@ _ALIASES: list[tuple[str, Any]] = [
     ("DevelopmentPlanStatus", development.PlanStatus),
     ("DevelopmentItemKind", development.ItemKind),
     ("DevelopmentItemStatus", development.ItemStatus),
+    ("MeetingKind", meetings.MeetingKind),
+    ("MeetingStatus", meetings.MeetingStatus),
+    ("OccurrenceStatus", meetings.OccurrenceStatus),
+    ("MeetingActionStatus", meetings.ActionStatus),
     ("DeliveryStatus", webhooks.DeliveryStatus),
     ("ClientScope", auth.Scope),
 ]

@@ -30,6 +30,7 @@ from service.incentives import events as incentives_events
 from service.kit import events
 from service.kit.events import EVENT_TYPES
 from service.kpi import events as kpi_events
+from service.meetings import events as meetings_events
 from service.okr import events as okr_events
 from service.org import events as org_events
 from service.scoring import events as scoring_events
@@ -42,6 +43,7 @@ EVENT_MODULES = (
     evaluations_events,
     incentives_events,
     kpi_events,
+    meetings_events,
     okr_events,
     org_events,
     scoring_events,

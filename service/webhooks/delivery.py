@@ -62,6 +62,7 @@ from service.config import Settings, get_settings
 from service.db import Database, database
 from service.kit import audit
 from service.kit.models import OutboxEvent
+from service.meetings.actions import OVERDUE_EVERY, overdue_round
 from service.observability import JOB_DURATION, continued_span, instrument_httpx
 from service.org.models import DEFAULT_ORG_SETTINGS, Organization
 from service.principal import Principal
@@ -299,8 +300,17 @@ class Dispatcher:
         return fanned + len(claims)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        """Rounds until `stop` is set; a round in progress finishes (graceful shutdown)."""
+        """Rounds until `stop` is set; a round in progress finishes (graceful shutdown).
+        Every `OVERDUE_EVERY` seconds, also the round that announces overdue meeting
+        actions (service/meetings/actions.py), so it runs wherever events are delivered."""
+        next_overdue = 0.0
         while not stop.is_set():
+            if time.monotonic() >= next_overdue:
+                next_overdue = time.monotonic() + OVERDUE_EVERY
+                try:
+                    await overdue_round(db=self.db)
+                except Exception:
+                    log.exception("overdue_round_failed")
             try:
                 worked = await self.run_once()
             except Exception:  # the database may be away for a moment: log, wait, go on

@@ -21,6 +21,7 @@ import structlog
 
 from service.config import get_settings
 from service.db import database
+from service.meetings.actions import overdue_round
 from service.privacy.service import apply_retention, retention_rounds
 from service.scoring import jobs
 from service.webhooks.delivery import DeliveryConfig, Dispatcher
@@ -41,6 +42,7 @@ async def run(config: DeliveryConfig | None = None, *, once: bool = False) -> No
             while not stop.is_set() and await dispatcher.run_once():
                 pass
             await jobs.drain()  # and every claimable chunk of recompute jobs
+            await overdue_round()  # and the overdue meeting actions
             if get_settings().retention_interval_seconds:
                 await apply_retention()  # and the organizations' retention
         else:

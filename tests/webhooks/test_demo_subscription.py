@@ -23,7 +23,7 @@ async def test_demo_follows_every_workflow_step(client):
     [sub] = [s for s in resp.json()["items"] if s["id"] == str(_id("webhook:workflow"))]
     assert sub["active"] is False and "secret" not in sub
     assert sub["events"] == list(demo.WORKFLOW_EVENTS)
-    assert len(sub["events"]) == 23 and set(sub["events"]) <= EVENT_TYPES
+    assert len(sub["events"]) == 26 and set(sub["events"]) <= EVENT_TYPES
     steps = {
         "objective.adjusted",
         "peer_feedback.declined",
@@ -31,5 +31,7 @@ async def test_demo_follows_every_workflow_step(client):
         "nomination.decided",
         "cycle.status_changed",
         "development_plan.item_status_changed",
+        "meeting.held",
+        "action.overdue",
     }
     assert steps <= set(sub["events"])

@@ -41,6 +41,7 @@ from service.kit import events, outbox
 from service.kit.events import EVENT_TYPES, EventPayload
 from service.kit.models import OutboxEvent
 from service.kpi.events import KpiMeasurementCreated
+from service.meetings.events import ActionOverdue, MeetingHeld, MeetingScheduled
 from service.okr.events import (
     CheckInCreated,
     ObjectiveAdjusted,
@@ -211,6 +212,18 @@ SAMPLES: list[EventPayload] = [
     DevelopmentPlanStatusChanged(
         plan_id=_id(), employee_id=_id(), old_status="draft", new_status="active", actor="u-manager"
     ),
+    MeetingScheduled(
+        meeting_id=_id(),
+        kind="one_on_one",
+        starts_at=dt.datetime(2027, 1, 4, 8, 0, tzinfo=dt.UTC),
+        rrule="FREQ=WEEKLY;BYDAY=MO",
+        attendee_ids=[_id(), _id()],
+        actor="u-manager",
+    ),
+    MeetingHeld(
+        meeting_id=_id(), kind="standup", occurrence_start=dt.datetime(2027, 1, 5, 8, 0, tzinfo=dt.UTC), actor="u-lead"
+    ),
+    ActionOverdue(action_id=_id(), meeting_id=_id(), owner_id=_id(), due_date=dt.date(2027, 1, 8)),
     DevelopmentPlanItemStatusChanged(
         plan_id=_id(), item_id=_id(), employee_id=_id(), old_status="open", new_status="done", actor="u-alice"
     ),

@@ -1,0 +1,1 @@
+"""The OKR meeting rhythm: meetings, their occurrences and follow-up actions, and calendar feeds."""
