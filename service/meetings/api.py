@@ -224,7 +224,13 @@ feed_router = APIRouter()
     calendar.FEED_PATH,
     tags=TAGS,
     response_class=Response,
-    responses={200: {"content": {"text/calendar": {}}, "description": "The iCalendar (RFC 5545) document"}},
+    responses={
+        200: {"content": {"text/calendar": {}}, "description": "The iCalendar (RFC 5545) document"},
+        404: {
+            "description": "No feed has this token (a wrong, rotated or revoked one)",
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        },
+    },
 )
 async def calendar_feed(
     token: Annotated[str, Path(description="The feed's token, from its URL")], session: Session

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import Field
 
@@ -24,6 +24,9 @@ from service.tenants import lifecycle
 
 router = APIRouter(prefix="/api/v1")
 EXPORT_MEDIA_TYPE = "application/jsonl"
+# The same file for a client that asks for bytes (`Accept: application/octet-stream`): JSON
+# Lines has no media type client generators know, and they fall back to this one.
+BYTES_MEDIA_TYPE = "application/octet-stream"
 
 
 class OrganizationDeletion(Input):
@@ -37,12 +40,15 @@ class OrganizationDeletion(Input):
     responses={
         200: {
             "description": "The organization as JSON Lines: a header line, then one `{table, row}` line a row",
-            "content": {EXPORT_MEDIA_TYPE: {"schema": {"type": "string"}}},
+            "content": {
+                EXPORT_MEDIA_TYPE: {"schema": {"type": "string"}},
+                BYTES_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+            },
         }
     },
 )
 @governed_by(policy.export_organization)
-async def export_organization(ctx: RequestCtx) -> StreamingResponse:
+async def export_organization(ctx: RequestCtx, request: Request) -> StreamingResponse:
     """Every row of the caller's organization, read in one consistent snapshot and streamed
     as JSON Lines (admin). `python -m service org-import` loads it into another deployment
     (docs/operations.md, "Tenant lifecycle")."""
@@ -50,12 +56,18 @@ async def export_organization(ctx: RequestCtx) -> StreamingResponse:
     org_id = ctx.principal.org_id
     return StreamingResponse(
         lifecycle.export_lines(database.engine, org_id),
-        media_type=EXPORT_MEDIA_TYPE,
+        media_type=_export_media_type(request.headers.get("accept", "")),
         headers={
             "Content-Disposition": f'attachment; filename="organization-{org_id}.jsonl"',
             "Cache-Control": "no-store",
         },
     )
+
+
+def _export_media_type(accept: str) -> str:
+    """JSON Lines, unless the caller accepts only bytes."""
+    types = {part.split(";", 1)[0].strip().lower() for part in accept.split(",") if part.strip()}
+    return BYTES_MEDIA_TYPE if types == {BYTES_MEDIA_TYPE} else EXPORT_MEDIA_TYPE
 
 
 @router.delete("/organization", status_code=status.HTTP_204_NO_CONTENT, tags=["tenants"])

@@ -102,9 +102,12 @@ def choose(accept: str | None, offered: Sequence[str]) -> str | None:
 
 
 def offered(route: APIRoute) -> list[str]:
-    """What a route answers: JSON, and CSV where its 200 response documents it."""
+    """What a route answers: JSON, and CSV where its 200 response documents it; a route
+    that streams a file of its own (a 200 documenting neither) answers what it documents."""
     content = (route.responses.get(200) or route.responses.get("200") or {}).get("content") or {}
-    return [JSON, CSV] if CSV in content else [JSON]
+    if CSV in content:
+        return [JSON, CSV]
+    return list(content) if content and JSON not in content else [JSON]
 
 
 def wants_csv(request: Request) -> bool:

@@ -114,3 +114,20 @@ async def test_a_deletion_must_name_the_organization_and_be_current(client: http
     assert resp.status_code == 412, resp.text
     assert await counts(t.org_id) == before
     assert ANONYMOUS in DELETE_STATUS
+
+
+async def test_a_client_that_accepts_only_bytes_gets_the_same_file_as_bytes(client: httpx.AsyncClient):
+    """Generated clients know no JSON Lines media type; the document offers the same file as
+    application/octet-stream, served when it is the only type accepted."""
+    w = await world(client)
+    lines = await client.get(EXPORT, headers={**headers_for(w, "admin"), "Accept": "application/jsonl"})
+    raw = await client.get(EXPORT, headers={**headers_for(w, "admin"), "Accept": "application/octet-stream"})
+    assert raw.status_code == 200 and raw.headers["content-type"] == "application/octet-stream"
+    assert lines.headers["content-type"].startswith("application/jsonl")
+    assert lines_of(raw)[0]["org_id"] == lines_of(lines)[0]["org_id"] == str(w.tenant.org_id)
+    assert len(lines_of(raw)) == len(lines_of(lines))
+    refused = await client.get(EXPORT, headers={**headers_for(w, "admin"), "Accept": "text/html"})
+    assert refused.status_code == 406 and refused.json()["acceptable"] == [
+        "application/jsonl",
+        "application/octet-stream",
+    ]
