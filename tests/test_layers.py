@@ -38,6 +38,7 @@ DOMAINS = {
     "scim",
     "audit",
     "tasks",
+    "briefs",
 }
 RANK = {"foundation": 0, "kit": 1, "auth": 2, "authz": 3, "domain": 4, "web": 5}
 WEB_FRAMEWORKS = {"fastapi", "starlette", "strawberry"}

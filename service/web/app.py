@@ -109,6 +109,7 @@ def create_app() -> FastAPI:
 
     from service.audit.api import router as audit_router
     from service.auth.api import router as clients_router
+    from service.briefs.api import router as briefs_router
     from service.cycles.api import router as cycles_router
     from service.development.api import router as development_router
     from service.evaluations.api import router as evaluations_router
@@ -136,6 +137,7 @@ def create_app() -> FastAPI:
     app.include_router(development_router)
     app.include_router(incentives_router)
     app.include_router(tasks_router)
+    app.include_router(briefs_router)
     app.include_router(graphql_router, prefix="/graphql", include_in_schema=False)
 
     from service.scim.app import MOUNT_PATH, build_scim_app
