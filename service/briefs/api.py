@@ -23,8 +23,13 @@ router = APIRouter(prefix="/api/v1")
 Format = Annotated[
     BriefFormat, Query(description="`json` (the default) or `markdown`: the same brief rendered as text/markdown")
 ]
-From = Annotated[dt.date, Query(alias="from", description="First day of the period (included)")]
-To = Annotated[dt.date, Query(alias="to", description="Day after the period's last (excluded)")]
+From = Annotated[
+    dt.date | None,
+    Query(alias="from", description="First day of the period (included); default: seven days before `to`"),
+]
+To = Annotated[
+    dt.date | None, Query(alias="to", description="Day after the period's last (excluded); default: tomorrow")
+]
 MARKDOWN: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/markdown": {"schema": {"type": "string"}}}, "description": "The brief"}
 }
@@ -42,8 +47,8 @@ def _answer(brief: BaseModel, fmt: BriefFormat) -> Response:
 async def department_team_brief(
     ctx: RequestCtx,
     department_id: uuid.UUID,
-    start: From,
-    end: To,
+    start: From = None,
+    end: To = None,
     since: Annotated[
         dt.date | None, Query(description="The previous meeting's day: confidence drops count from it (default: from)")
     ] = None,
@@ -61,7 +66,7 @@ async def department_team_brief(
 )
 @governed_by(policy.read_person_brief)
 async def one_on_one_brief(
-    ctx: RequestCtx, employee_id: uuid.UUID, start: From, end: To, format: Format = "json"
+    ctx: RequestCtx, employee_id: uuid.UUID, start: From = None, end: To = None, format: Format = "json"
 ) -> Response:
     """The brief of a one-on-one with the employee for [from, to): their objectives with
     the latest check-ins, the feedback they received, their open tasks."""

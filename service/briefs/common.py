@@ -14,6 +14,7 @@ from service.tasks.service import organization_calendar
 from service.types import utcnow
 
 MAX_PERIOD_DAYS = 400
+DEFAULT_PERIOD_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -48,3 +49,10 @@ def period_of(start: dt.date, end: dt.date) -> BriefPeriod:
 def plain(value: Decimal) -> str:
     """A decimal as the API writes it: a string, no exponent."""
     return format(value, "f")
+
+
+def period_or_default(clock: Calendar, start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
+    """The period asked for; by default the seven days up to today included (`to`
+    tomorrow, `from` seven days before `to`)."""
+    end = end or (start + dt.timedelta(days=DEFAULT_PERIOD_DAYS) if start else clock.today + dt.timedelta(days=1))
+    return start or end - dt.timedelta(days=DEFAULT_PERIOD_DAYS), end

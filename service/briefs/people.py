@@ -23,7 +23,7 @@ from service.auth.context import Ctx
 from service.authz import policy
 from service.authz.enforce import require
 from service.briefs import repository as repo
-from service.briefs.common import calendar, period_of
+from service.briefs.common import calendar, period_of, period_or_default
 from service.briefs.schemas import (
     CheckInSummary,
     FeedbackReceived,
@@ -97,10 +97,15 @@ async def _readable_person(ctx: Ctx, employee_id: uuid.UUID) -> policy.Relation:
     return rel
 
 
-async def one_on_one_brief(ctx: Ctx, employee_id: uuid.UUID, start: dt.date, end: dt.date) -> OneOnOneBrief:
-    period = period_of(start, end)
+async def one_on_one_brief(
+    ctx: Ctx, employee_id: uuid.UUID, start: dt.date | None = None, end: dt.date | None = None
+) -> OneOnOneBrief:
+    """404 unless the caller may read the employee's subject data; the period defaults to
+    the last seven days."""
     rel = await _readable_person(ctx, employee_id)
     clock = await calendar(ctx)
+    start, end = period_or_default(clock, start, end)
+    period = period_of(start, end)
     as_of = min(clock.today, end - dt.timedelta(days=1))
     objectives = await repo.visible_objectives_of(
         ctx.session,

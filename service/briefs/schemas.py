@@ -53,13 +53,13 @@ class KeyResultItem(Output):
     key_result_id: uuid.UUID
     title: str
     objective_id: uuid.UUID
-    objective_title: str
+    objective_title: str = Field(description="The title of the key result's objective")
     owner_id: uuid.UUID = Field(description="The key result's owner (the objective's owner when it names none)")
     cycle_id: uuid.UUID
     progress: DecimalStr = Field(description="Computed progress, 0 to 1")
     pace: str = Field(description="on_track, at_risk or off_track (as the key result's own `pace`)")
     confidence: int | None = Field(description="Confidence of the latest check-in")
-    last_checked_in_at: dt.datetime | None
+    last_checked_in_at: dt.datetime | None = Field(description="When the latest check-in was made (null without one)")
     reasons: list[Reason] = Field(description="Why it is listed, one or more")
 
 
@@ -70,11 +70,11 @@ class KpiItem(Output):
     employee_id: uuid.UUID
     cycle_id: uuid.UUID
     kpi_code: str
-    kpi_name: str
+    kpi_name: str = Field(description="The KPI definition's name")
     direction: str
     latest_value: DecimalStr = Field(description="The latest measurement before the period's end")
     measured_at: dt.date
-    reasons: list[Reason]
+    reasons: list[Reason] = Field(description="`below_threshold` or `out_of_range`, with the figures")
 
 
 class ActionIn(Output):
@@ -87,20 +87,20 @@ class ActionIn(Output):
     due_date: dt.date | None = None
     status: str = "open"
     source: str = Field("meeting", description="Where the action was agreed, e.g. `review_meeting`")
-    source_id: uuid.UUID | None = None
+    source_id: uuid.UUID | None = Field(None, description="The record the action belongs to (a review meeting's id)")
 
 
 class ActionItem(ActionIn):
     """An action still open, with why it is listed (`open`, or `overdue` past its due date)."""
 
-    reasons: list[Reason]
+    reasons: list[Reason] = Field(description="`overdue` past its due date, else `open`")
 
 
 class TeamBrief(Output):
     """The brief of a team meeting over a period."""
 
     kind: Literal["team"] = "team"
-    period: BriefPeriod
+    period: BriefPeriod = Field(description="The period covered")
     since: dt.date = Field(description="Changes are counted from this day (the previous meeting or the period start)")
     as_of: dt.date = Field(description="The day pace and overdue check-ins are judged on")
     employee_ids: list[uuid.UUID] = Field(description="The team")
@@ -112,7 +112,7 @@ class TeamBrief(Output):
 class CheckInSummary(Output):
     """The latest check-in of a key result."""
 
-    checked_in_at: dt.datetime
+    checked_in_at: dt.datetime = Field(description="When the progress was reported")
     value: DecimalStr | None
     done: bool | None
     confidence: int | None
@@ -128,11 +128,11 @@ class KeyResultState(Output):
     kind: str
     start: DecimalStr | None
     target: DecimalStr | None
-    current: DecimalStr | None
+    current: DecimalStr | None = Field(description="The current value, as the key result shows it")
     progress: DecimalStr
     score: DecimalStr
     pace: str
-    last_check_in: CheckInSummary | None
+    last_check_in: CheckInSummary | None = Field(description="The latest check-in (null without one)")
 
 
 class ObjectiveState(Output):
@@ -146,7 +146,7 @@ class ObjectiveState(Output):
     score: DecimalStr | None
     progress: DecimalStr | None
     pace: str | None
-    key_results: list[KeyResultState]
+    key_results: list[KeyResultState] = Field(description="Its key results with their latest check-ins")
 
 
 class FeedbackReceived(Output):
@@ -163,8 +163,8 @@ class OneOnOneBrief(Output):
 
     kind: Literal["one_on_one"] = "one_on_one"
     employee_id: uuid.UUID
-    period: BriefPeriod
-    as_of: dt.date
+    period: BriefPeriod = Field(description="The period covered")
+    as_of: dt.date = Field(description="The day pace is judged on")
     objectives: list[ObjectiveState] = Field(description="The employee's objectives in the period's cycles")
     feedback: list[FeedbackReceived] = Field(description="Feedback received, per evaluation")
     tasks: list[TaskRead] = Field(description="The employee's open tasks (their own work, as on /me/tasks)")
@@ -181,7 +181,7 @@ class ObjectiveGap(Output):
     progress: DecimalStr | None
     target: DecimalStr = Field(description="1")
     gap: DecimalStr | None = Field(description="target - score")
-    key_results: list[KeyResultState]
+    key_results: list[KeyResultState] = Field(description="Its key results with their computed figures")
 
 
 class KpiGap(Output):
@@ -192,7 +192,7 @@ class KpiGap(Output):
     employee_id: uuid.UUID
     kpi_code: str
     direction: str
-    method: str
+    method: str = Field(description="How points are computed: banded, ratio, range or binary")
     actual: DecimalStr | None = Field(description="The engine's actual over the cycle (null without data)")
     target: DecimalStr | None
     gap: DecimalStr | None = Field(
@@ -201,7 +201,7 @@ class KpiGap(Output):
     points: DecimalStr = Field(description="Attainment points, as the engine scores them")
     target_points: DecimalStr = Field(description="The points of meeting the target under the employee's policy")
     points_gap: DecimalStr = Field(description="target_points - points")
-    missing_data: bool
+    missing_data: bool = Field(description="No measurement in the cycle: actual null, 0 points")
 
 
 class PlanAction(Output):
@@ -217,10 +217,10 @@ class PlanAction(Output):
 class PreviousReview(Output):
     """The previous review meeting of the same scope, and its improvement plan."""
 
-    review_meeting_id: uuid.UUID
+    review_meeting_id: uuid.UUID = Field(description="The previous review meeting")
     title: str | None
-    held_on: dt.date | None
-    improvement_plan: list[PlanAction]
+    held_on: dt.date | None = Field(description="The day it was held")
+    improvement_plan: list[PlanAction] = Field(description="The actions it agreed, with where each stands")
 
 
 class BriefScope(Output):
@@ -238,19 +238,19 @@ class QuarterlyReviewBrief(Output):
 
     kind: Literal["quarterly_review"] = "quarterly_review"
     cycle_id: uuid.UUID
-    scope: BriefScope
-    as_of: dt.date
-    objectives: list[ObjectiveGap]
-    kpis: list[KpiGap]
-    previous_review: PreviousReview | None
+    scope: BriefScope = Field(description="What the review covers")
+    as_of: dt.date = Field(description="The day pace is judged on (the cycle's end once it is over)")
+    objectives: list[ObjectiveGap] = Field(description="Each objective in scope against a score of 1")
+    kpis: list[KpiGap] = Field(description="Each KPI assignment in scope against its target")
+    previous_review: PreviousReview | None = Field(description="The previous review of the same scope and its plan")
 
 
 class InterviewBrief(Output):
     """What both sides prepare for a performance interview, as the caller may see it."""
 
     kind: Literal["interview"] = "interview"
-    interview: InterviewRead
-    evaluation: EvaluationRead
+    interview: InterviewRead = Field(description="The interview: plan, time, interviewer")
+    evaluation: EvaluationRead = Field(description="The evaluation the interview is about, as the caller may see it")
     self_review: SelfReviewRead | None = Field(description="The employee's self review (when the caller may see it)")
     manager_review: ManagerReviewRead | None = Field(description="The manager's review (when the caller may see it)")
     score: ScoreRead | None = Field(description="The employee's score in the cycle, with its explanation")

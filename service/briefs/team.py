@@ -37,7 +37,7 @@ from service.auth.context import Ctx
 from service.authz import policy
 from service.authz.enforce import require
 from service.briefs import repository as repo
-from service.briefs.common import Calendar, calendar, period_of, plain
+from service.briefs.common import Calendar, calendar, period_of, period_or_default, plain
 from service.briefs.schemas import ActionIn, ActionItem, KeyResultItem, KpiItem, Reason, TeamBrief
 from service.errors import NotFound, ValidationFailed
 from service.kpi import repository as kpi_repo
@@ -165,20 +165,21 @@ def action_items(actions: Sequence[ActionIn], as_of: dt.date) -> list[ActionItem
 async def team_brief(
     ctx: Ctx,
     employee_ids: Sequence[uuid.UUID],
-    start: dt.date,
-    end: dt.date,
+    start: dt.date | None,
+    end: dt.date | None,
     since: dt.date | None = None,
     actions: Sequence[ActionIn] = (),
 ) -> TeamBrief:
     """The brief of a team (at most `MAX_TEAM` people) for [start, end); `since` is the
     previous meeting's day (default: the period's start)."""
     require(policy.read_team_brief(ctx.principal), "team brief")
+    clock = await calendar(ctx)
+    start, end = period_or_default(clock, start, end)
     period = period_of(start, end)
     since = since or start
     if len(set(employee_ids)) > MAX_TEAM:
         raise ValidationFailed.field("employee_ids", f"a team brief covers at most {MAX_TEAM} people")
     team = list(dict.fromkeys(employee_ids))
-    clock = await calendar(ctx)
     as_of = min(clock.today, end - dt.timedelta(days=1))
     until = clock.midnight(end)
     since_at = clock.midnight(since)
@@ -266,7 +267,7 @@ async def open_plan_actions(ctx: Ctx, team: Sequence[uuid.UUID]) -> list[ActionI
 
 
 async def department_brief(
-    ctx: Ctx, department_id: uuid.UUID, start: dt.date, end: dt.date, since: dt.date | None = None
+    ctx: Ctx, department_id: uuid.UUID, start: dt.date | None, end: dt.date | None, since: dt.date | None = None
 ) -> TeamBrief:
     """The team brief of a department's members (not terminated), with the open actions
     of their review meetings' improvement plans; 404 for an unknown department, 422 for
@@ -274,6 +275,7 @@ async def department_brief(
     require(policy.read_team_brief(ctx.principal), "team brief")
     if await ctx.session.get(Department, (ctx.org_id, department_id)) is None:
         raise NotFound("department not found")
+    start, end = period_or_default(await calendar(ctx), start, end)
     period_of(start, end)
     members = await repo.department_members(ctx.session, ctx.org_id, department_id, MAX_TEAM)
     if len(members) > MAX_TEAM:

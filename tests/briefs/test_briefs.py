@@ -110,7 +110,12 @@ async def test_team_brief_refuses_bad_periods_and_unknown_departments(scene: Sce
     s = scene
     bad = await _get(s, f"/api/v1/departments/{s['dep']}/team-brief?from={day(0)}&to={day(0)}", expect=422)
     assert bad.headers["content-type"].startswith("application/problem+json")
-    await _get(s, f"/api/v1/departments/{s['dep']}/team-brief?from={day(0)}", expect=422)
+    await _get(s, f"/api/v1/departments/{s['dep']}/team-brief?from={day(0)}&to={day(-1)}", expect=422)
+    await _get(s, f"/api/v1/departments/{s['dep']}/team-brief?from=yesterday", expect=422)
+    # the default period: the seven days up to today included
+    default = await _get(s, f"/api/v1/departments/{s['dep']}/team-brief")
+    assert default["period"] == {"from": day(-6), "to": day(1)} and default["since"] == day(-6)
+    assert (await _get(s, f"/api/v1/departments/{s['dep']}/team-brief?from={day(-3)}"))["period"]["to"] == day(4)
     await _get(s, f"/api/v1/departments/{s['dep']}/team-brief?from={day(-500)}&to={day(0)}", expect=422)
     await _get(s, f"/api/v1/departments/{s['ev']}/team-brief?from={day(-7)}&to={day(0)}", expect=404)
 
