@@ -26,6 +26,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
+from service.briefs.gql import BriefMutation, BriefQuery
 from service.config import get_settings
 from service.cycles.gql import CycleMutation, CycleQuery
 from service.development.gql import DevelopmentMutation, DevelopmentQuery
@@ -118,6 +119,7 @@ class Query(
     EvaluationQuery,
     IncentiveQuery,
     DevelopmentQuery,
+    BriefQuery,
 ):
     pass
 
@@ -135,6 +137,7 @@ class Mutation(
     EvaluationMutation,
     IncentiveMutation,
     DevelopmentMutation,
+    BriefMutation,
 ):
     pass
 

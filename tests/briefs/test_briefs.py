@@ -249,3 +249,28 @@ async def test_interview_brief(scene: Scene):
     await _get(s, path, t.employee("bob"), expect=404)
     md = await t.client.get(path + "?format=markdown", headers=t.employee("lead"))
     assert md.status_code == 200 and "Strong quarter" in md.text
+
+
+async def test_graphql_answers_the_rest_document(scene: Scene):
+    s = scene
+    doc = """query($d: ID!, $from: Date, $to: Date, $since: Date) {
+        teamBrief(departmentId: $d, from: $from, to: $to, since: $since) { kind document markdown } }"""
+    variables = {"d": s["dep"], "from": day(-7), "to": day(1), "since": day(-7)}
+    r = await s.t.client.post("/graphql", json={"query": doc, "variables": variables}, headers=s.t.hr)
+    assert r.status_code == 200 and "errors" not in r.json(), r.text
+    got = r.json()["data"]["teamBrief"]
+    assert got["kind"] == "team"
+    assert got["document"] == await _get(s, _team(s))
+    assert got["markdown"] == (await s.t.client.get(_team(s) + "&format=markdown", headers=s.t.hr)).text
+
+    r = await s.t.client.post(
+        "/graphql",
+        json={
+            "query": "mutation($id: ID!) { prefillReviewMeeting(id: $id) { id resultData gap } }",
+            "variables": {"id": s["earlier"]},
+        },
+        headers=s.t.employee("lead"),
+    )
+    assert r.status_code == 200 and "errors" not in r.json(), r.text
+    meeting = r.json()["data"]["prefillReviewMeeting"]
+    assert [o["objective_id"] for o in meeting["resultData"]["objectives"]] == [s["obj"]]
