@@ -1,7 +1,7 @@
 """A hand-built team for the brief tests: a department of lead, alice and bob (boss above
 lead, carol beside them), a cycle around today, alice's published objective with four
 key results (one on pace, one off pace, one whose confidence dropped, one stale), KPIs
-on both sides of their bars in both directions, an evaluation of alice with a previous
+on both sides of their bars in both directions and one out of its range, an evaluation of alice with a previous
 review meeting's improvement plan."""
 
 from __future__ import annotations
@@ -83,6 +83,8 @@ async def build_scene(t: Tenant) -> Scene:
         "alice_churn": ("alice", lower, {"threshold": "10", "target": "5"}, "12"),
         "bob_churn": ("bob", lower, {"threshold": "10", "target": "5"}, "8"),
     }
+    band = await make_definition(t, "response_hours", "target_range", "last")
+    kpis["bob_band"] = ("bob", band, {"method": "range", "range_low": "2", "range_high": "4", "tolerance": "2"}, "5")
     for key, (who, definition, params, value) in kpis.items():
         a = await make_assignment(t, who, cycle, definition, **params)
         if key == "alice_deals":  # an earlier good value does not hide the latest bad one

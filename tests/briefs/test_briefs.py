@@ -8,8 +8,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from tests.briefs.conftest import Scene, day
+from tests.briefs.conftest import Scene, at, day
+from tests.conftest import statement_hook
 from tests.evaluations.conftest import ask
+from tests.okr.conftest import check_in, make_kr, make_objective, publish
 
 
 async def _get(s: Scene, path: str, headers: dict[str, str] | None = None, expect: int = 200) -> Any:
@@ -63,7 +65,10 @@ async def test_team_brief_kpis_below_threshold_in_both_directions(scene: Scene):
     s = scene
     brief = await _get(s, _team(s))
     kpis = {k["assignment_id"]: k for k in brief["kpis"]}
-    assert set(kpis) == {s["alice_deals"], s["alice_churn"]}
+    assert set(kpis) == {s["alice_deals"], s["alice_churn"], s["bob_band"]}
+    assert kpis[s["bob_band"]]["reasons"] == [
+        {"code": "out_of_range", "figures": {"value": "5", "range_low": "2", "range_high": "4"}}
+    ]
     deals = kpis[s["alice_deals"]]
     assert deals["reasons"] == [
         {
@@ -89,7 +94,9 @@ async def test_team_brief_shows_only_what_the_caller_may_read(scene: Scene):
     s = scene
     t = s.t
     lead = await _get(s, _team(s), t.employee("lead"))
-    assert {k["assignment_id"] for k in lead["kpis"]} == {s["alice_deals"], s["alice_churn"]}
+    assert {k["assignment_id"] for k in lead["kpis"]} == {s["alice_deals"], s["alice_churn"], s["bob_band"]}
+    bob = await _get(s, _team(s), t.employee("bob"))  # his own KPIs only
+    assert {k["assignment_id"] for k in bob["kpis"]} == {s["bob_band"]}
     carol = await _get(s, _team(s), t.employee("carol"))  # no report in the team
     assert carol["kpis"] == [] and carol["actions"] == []
     assert {k["key_result_id"] for k in carol["key_results"]} == {s["kr_off"], s["kr_drop"], s["kr_stale"]}
@@ -274,3 +281,24 @@ async def test_graphql_answers_the_rest_document(scene: Scene):
     assert r.status_code == 200 and "errors" not in r.json(), r.text
     meeting = r.json()["data"]["prefillReviewMeeting"]
     assert [o["objective_id"] for o in meeting["resultData"]["objectives"]] == [s["obj"]]
+
+
+async def test_a_team_brief_costs_the_same_statements_whatever_the_team_holds(scene: Scene):
+    s = scene
+    t = s.t
+
+    async def count() -> tuple[int, int]:
+        seen: list[str] = []
+        with statement_hook(seen.append):
+            brief = await _get(s, _team(s))
+        return len(brief["key_results"]), len([x for x in seen if x.lstrip().upper().startswith(("SELECT", "WITH"))])
+
+    few = await count()
+    obj = await make_objective(t, s.rows["cycle"], "bob", title="Open the western region")
+    krs = [await make_kr(t, obj, title=f"Grow {n} from 0 to 100") for n in ("calls", "visits", "trials")]
+    await publish(t, obj)
+    for kr in krs:
+        await check_in(t, kr, value="1", confidence=5, checked_in_at=at(-1))
+    many = await count()
+    assert (few[0], many[0]) == (3, 6)  # three more off pace
+    assert few[1] == many[1], (few, many)
