@@ -53,6 +53,9 @@ def plain(value: Decimal) -> str:
 
 def period_or_default(clock: Calendar, start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
     """The period asked for; by default the seven days up to today included (`to`
-    tomorrow, `from` seven days before `to`)."""
-    end = end or (start + dt.timedelta(days=DEFAULT_PERIOD_DAYS) if start else clock.today + dt.timedelta(days=1))
-    return start or end - dt.timedelta(days=DEFAULT_PERIOD_DAYS), end
+    tomorrow, `from` seven days before `to`); 422 for a default past the calendar's ends."""
+    try:
+        end = end or (start + dt.timedelta(days=DEFAULT_PERIOD_DAYS) if start else clock.today + dt.timedelta(days=1))
+        return start or end - dt.timedelta(days=DEFAULT_PERIOD_DAYS), end
+    except OverflowError:
+        raise _bad_period("the period does not fit the calendar") from None

@@ -119,6 +119,10 @@ async def test_team_brief_refuses_bad_periods_and_unknown_departments(scene: Sce
     assert bad.headers["content-type"].startswith("application/problem+json")
     await _get(s, f"/api/v1/departments/{s['dep']}/team-brief?from={day(0)}&to={day(-1)}", expect=422)
     await _get(s, f"/api/v1/departments/{s['dep']}/team-brief?from=yesterday", expect=422)
+    for edge in ("from=9999-12-31", "to=0001-01-01", "from=0001-01-01&to=0001-01-02"):
+        r = await s.t.client.get(f"/api/v1/departments/{s['dep']}/team-brief?{edge}", headers=s.t.hr)
+        assert r.status_code in (200, 422), (edge, r.text)
+    await _get(s, f"/api/v1/employees/{s['alice']}/one-on-one-brief?to=0001-01-01", expect=422)
     # the default period: the seven days up to today included
     default = await _get(s, f"/api/v1/departments/{s['dep']}/team-brief")
     assert default["period"] == {"from": day(-6), "to": day(1)} and default["since"] == day(-6)
