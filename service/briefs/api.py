@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
@@ -33,7 +33,7 @@ To = Annotated[
 MARKDOWN: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/markdown": {"schema": {"type": "string"}}}, "description": "The brief"}
 }
-MEETING_KINDS = SubjectKind.__args__  # type: ignore[attr-defined]
+MEETING_KINDS = get_args(SubjectKind)
 
 
 def _answer(brief: BaseModel, fmt: BriefFormat) -> Response:
