@@ -1,7 +1,8 @@
 """The authorization-matrix harness: each domain writes who may do what on its routes as one
 table, route x caller -> status (tests/org/test_authz_matrix.py, tests/kpi/test_authz.py,
 tests/okr/test_authz_okr.py, tests/evaluations/test_authz.py, tests/incentives/test_authz.py,
-tests/webhooks/test_authz.py), and `Matrix.check` runs and checks every cell the same way:
+tests/briefs/test_authz.py, tests/webhooks/test_authz.py), and `Matrix.check` runs and
+checks every cell the same way:
 
 - the answer has the status the table says, and an error is problem+json carrying it;
 - another organization's admin never sees an id of this organization (the problem's

@@ -7,7 +7,7 @@ annotations needs that layer):
     auth         service.auth.*         (tokens, the request context, dependencies)
     authz        service.authz.*        (who may do what, and its enforcement)
     domains      org, cycles, okr, kpi, scoring, evaluations, incentives, development, meetings, webhooks, scim,
-                 audit, tasks, privacy
+                 audit, tasks, privacy, briefs
     web          service.web.*, service.graphql.*, every api.py and gql*.py, the entry points
 
 A layer imports only from the layers below it. Domain service modules (everything in a
@@ -40,6 +40,7 @@ DOMAINS = {
     "audit",
     "tasks",
     "privacy",
+    "briefs",
 }
 RANK = {"foundation": 0, "kit": 1, "auth": 2, "authz": 3, "domain": 4, "web": 5}
 WEB_FRAMEWORKS = {"fastapi", "starlette", "strawberry"}

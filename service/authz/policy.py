@@ -493,6 +493,20 @@ def read_review_meeting(p: Principal, relation: Relation | None) -> Decision:
     return read_subject(p, relation)
 
 
+def read_team_brief(p: Principal) -> Decision:
+    """A team's brief (docs/briefs.md): any person; what it lists is filtered by what the
+    caller may read elsewhere (public or own and reports' objectives, own and reports'
+    KPIs). No client scope covers OKRs."""
+    return _allow(is_person(p))
+
+
+def read_person_brief(p: Principal, relation: Relation) -> Decision:
+    """A one-on-one brief about an employee reads like their other subject data: the
+    employee, their managers, hr/admin/auditors; hidden from everyone else and from
+    clients."""
+    return read_subject(p, relation) if is_person(p) else Decision.HIDE
+
+
 def write_review_meeting(p: Principal, kind: str, relation: Relation | None) -> Decision:
     """Record a review meeting: hr/admin for any subject (never on their own
     evaluation); the person's managers for evaluations and objectives; an objective's

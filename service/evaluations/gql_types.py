@@ -705,6 +705,7 @@ class ReviewMeetingInput:
     gap: str | None = strawberry.UNSET
     cause_analysis: str | None = strawberry.UNSET
     improvement_plan: list[ImprovementActionInput] | None = strawberry.UNSET
+    prefill: bool | None = strawberry.UNSET
 
 
 # --- an employee's evaluations (Employee.evaluations) ---------------------------------------------

@@ -137,6 +137,8 @@ async def create_meeting(ctx: Ctx, data: ReviewMeetingCreate) -> ReviewMeeting:
     # The subject is visible to the caller here (else 422 above), so a refusal is a 403.
     if not policy.write_review_meeting(ctx.principal, kind, await _relation(ctx, employee_id)).allowed:
         raise Forbidden(f"not allowed to record a review meeting on this {kind}")
+    if data.prefill and (data.result_data is not None or data.gap is not None):
+        raise ValidationFailed.field("prefill", "either prefill or typed result_data and gap, not both")
     m = ReviewMeeting(
         org_id=ctx.org_id,
         id=new_id(),
@@ -149,6 +151,8 @@ async def create_meeting(ctx: Ctx, data: ReviewMeetingCreate) -> ReviewMeeting:
     )
     ctx.session.add(m)
     await ctx.session.flush()
+    if data.prefill:
+        await _prefill(ctx, m)
     await audit.record(ctx.session, ctx.principal, "review_meeting.created", "review_meeting", m.id, None, snapshot(m))
     return m
 
@@ -169,5 +173,27 @@ async def update_meeting(
     await ctx.session.flush()
     await audit.record(
         ctx.session, ctx.principal, "review_meeting.updated", "review_meeting", m.id, before, snapshot(m)
+    )
+    return m
+
+
+async def _prefill(ctx: Ctx, m: ReviewMeeting) -> None:
+    # The briefs read this module's records: imported here, where they are needed.
+    from service.briefs.quarterly import prefill
+
+    await prefill(ctx, m)
+    await ctx.session.flush()
+
+
+async def prefill_meeting(ctx: Ctx, meeting_id: uuid.UUID, expected: IfMatch | None = None) -> ReviewMeeting:
+    """Replace the meeting's `result_data` and `gap` with the engine's figures (its
+    quarterly review brief, docs/briefs.md): whoever may edit the meeting."""
+    m, rel = await get_meeting(ctx, meeting_id)
+    require(policy.write_review_meeting(ctx.principal, m.subject_kind, rel), "review meeting")
+    check_version(expected, m.version)
+    before = snapshot(m)
+    await _prefill(ctx, m)
+    await audit.record(
+        ctx.session, ctx.principal, "review_meeting.prefilled", "review_meeting", m.id, before, snapshot(m)
     )
     return m

@@ -472,6 +472,11 @@ class ReviewMeetingCreate(ReviewMeetingFields):
     improvement_plan: list[ImprovementAction] = Field(
         default_factory=list, max_length=100, description="The actions agreed, at most 100"
     )
+    prefill: bool = Field(
+        False,
+        description="Fill `result_data` and `gap` from the engine (the meeting's quarterly review brief) instead of "
+        "typed input; then neither may be given",
+    )
 
 
 class ReviewMeetingUpdate(ReviewMeetingFields):

@@ -26,6 +26,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
+from service.briefs.gql import BriefMutation, BriefQuery
 from service.config import get_settings
 from service.cycles.gql import CycleMutation, CycleQuery
 from service.development.gql import DevelopmentMutation, DevelopmentQuery
@@ -120,6 +121,7 @@ class Query(
     IncentiveQuery,
     DevelopmentQuery,
     MeetingQuery,
+    BriefQuery,
 ):
     pass
 
@@ -138,6 +140,7 @@ class Mutation(
     IncentiveMutation,
     DevelopmentMutation,
     MeetingMutation,
+    BriefMutation,
 ):
     pass
 

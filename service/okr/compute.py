@@ -157,6 +157,17 @@ def milestones_out(kr: KeyResult) -> list[dict[str, Any]] | None:
     ]
 
 
+def check_in_due(
+    last_at: dt.datetime | None, cycle_start: dt.date, created_at: dt.datetime, tz: dt.tzinfo, cadence_days: int
+) -> dt.date:
+    """The day a key result's next check-in is owed: its latest check-in's day (or,
+    without one, the later of its cycle's start and its creation) plus the organization's
+    `check_in_cadence_days`, in the organization's time zone. A check-in is overdue once
+    that day is before today (the task list and the team brief share this rule)."""
+    last = last_at.astimezone(tz).date() if last_at is not None else max(cycle_start, created_at.astimezone(tz).date())
+    return last + dt.timedelta(days=cadence_days)
+
+
 def kr_progress(kr: KeyResult, check_ins: Sequence[CheckIn]) -> Decimal:
     """A key result's computed progress, unrounded (the rollup's input; grades ignored)."""
     return engine.kr_score(key_result_in(kr, check_ins)).progress

@@ -11,21 +11,11 @@ from service.authz import policy
 from service.authz.access import governed_by
 from service.kit.pagination import PageOut, PageParams, page_params
 from service.tasks import service as svc
-from service.tasks.schemas import TaskLinks, TaskRead, TaskSubject
+from service.tasks.schemas import TaskRead
+from service.tasks.service import task_read
 
 router = APIRouter(prefix="/api/v1")
 Pages = Annotated[PageParams, Depends(page_params)]
-
-
-def task_read(t: svc.Task) -> TaskRead:
-    return TaskRead(
-        kind=t.kind,
-        subject=TaskSubject(kind=t.subject_kind, id=t.subject_id),
-        title=t.title,
-        due=t.due,
-        cycle_id=t.cycle_id,
-        links=TaskLinks(rest=t.action),
-    )
 
 
 @router.get("/me/tasks", response_model=PageOut[TaskRead], tags=["me"])

@@ -56,8 +56,11 @@ from service.authz import policy
 from service.authz.policy import Relation
 from service.evaluations.service import OPEN_FOR_FEEDBACK
 from service.kit.pagination import Page, PageParams, Position, SortKey, SortSpec, window
+from service.okr.compute import check_in_due
 from service.org.models import DEFAULT_ORG_SETTINGS, Organization
+from service.principal import Principal
 from service.tasks import repository as repo
+from service.tasks.schemas import TaskLinks, TaskRead, TaskSubject
 from service.types import utcnow
 
 KINDS = (
@@ -132,7 +135,7 @@ class _Locks:
         return self.closed(cycle_id) or any((c, employee_id) in self.official for c in chain[: None if rolls_up else 1])
 
 
-async def _organization(ctx: Ctx) -> tuple[dt.tzinfo, int]:
+async def organization_calendar(ctx: Ctx) -> tuple[dt.tzinfo, int]:
     """The organization's time zone (its days are the deadlines' days), and its check-in
     cadence in days."""
     org = await ctx.session.get(Organization, ctx.org_id)
@@ -144,15 +147,16 @@ async def _organization(ctx: Ctx) -> tuple[dt.tzinfo, int]:
     return tz, int(settings["check_in_cadence_days"])
 
 
-async def tasks_of(ctx: Ctx) -> list[Task]:
-    """Every task waiting for the caller, unsorted. A caller with no employee (an admin
-    without one, an integration client) has none."""
-    p = ctx.principal
+async def tasks_of(ctx: Ctx, principal: Principal | None = None) -> list[Task]:
+    """Every task waiting for the caller (or for `principal`: a one-on-one brief lists an
+    employee's own work), unsorted. A caller with no employee (an admin without one, an
+    integration client) has none."""
+    p = principal or ctx.principal
     me = p.employee_id
     if me is None or not policy.is_person(p):
         return []
     session, org = ctx.session, ctx.org_id
-    tz, cadence = await _organization(ctx)
+    tz, cadence = await organization_calendar(ctx)
     today = utcnow().astimezone(tz).date()
     locks = _Locks(await repo.cycles(session, org))
     pending: list[tuple[Task, uuid.UUID, uuid.UUID | None, bool]] = []  # (task, cycle, locked employee, rolls up)
@@ -252,11 +256,7 @@ async def tasks_of(ctx: Ctx) -> list[Task]:
     if active and policy.check_in(p, Relation.SELF, Relation.SELF).allowed:
         for kr in await repo.key_results_owned(session, org, me, active):
             start = locks.cycles[kr.cycle_id].start_date  # type: ignore[attr-defined]
-            if kr.last_at is not None:
-                last = kr.last_at.astimezone(tz).date()
-            else:
-                last = max(start, kr.created_at.astimezone(tz).date())
-            due = last + dt.timedelta(days=cadence)
+            due = check_in_due(kr.last_at, start, kr.created_at, tz, cadence)
             if due >= today:
                 continue
             task = Task(
@@ -311,6 +311,17 @@ async def tasks_of(ctx: Ctx) -> list[Task]:
         for task, cycle, employee, rolls_up in pending
         if not (locks.closed(cycle) if employee is None else locks.locked(cycle, employee, rolls_up))
     ] + unlocked
+
+
+def task_read(t: Task) -> TaskRead:
+    return TaskRead(
+        kind=t.kind,
+        subject=TaskSubject(kind=t.subject_kind, id=t.subject_id),
+        title=t.title,
+        due=t.due,
+        cycle_id=t.cycle_id,
+        links=TaskLinks(rest=t.action),
+    )
 
 
 async def my_tasks(ctx: Ctx, params: PageParams) -> Page[Task]:

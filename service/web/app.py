@@ -119,6 +119,7 @@ def create_app() -> FastAPI:
 
     from service.audit.api import router as audit_router
     from service.auth.api import router as clients_router
+    from service.briefs.api import router as briefs_router
     from service.cycles.api import router as cycles_router
     from service.development.api import router as development_router
     from service.evaluations.api import router as evaluations_router
@@ -156,6 +157,7 @@ def create_app() -> FastAPI:
     app.include_router(meetings_router)
     app.include_router(calendar_feed_router)
     app.include_router(tasks_router)
+    app.include_router(briefs_router)
     app.include_router(graphql_router, prefix="/graphql", include_in_schema=False)
 
     from service.scim.app import MOUNT_PATH, build_scim_app

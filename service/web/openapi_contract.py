@@ -43,6 +43,7 @@ from fastapi import FastAPI, routing
 from fastapi.openapi.utils import _get_api_route_for_openapi
 
 from service.auth import api as auth
+from service.briefs import schemas as briefs
 from service.cycles import schemas as cycles
 from service.development import schemas as development
 from service.evaluations import schemas as evaluations
@@ -124,6 +125,10 @@ TAGS: dict[str, tuple[str, str]] = {
         "tasks",
         "Work waiting for the caller: approvals, reviews, peer feedback, acknowledgements and overdue check-ins.",
     ),
+    "service.briefs.api": (
+        "briefs",
+        "Meeting briefs built from the data: team, one-on-one, quarterly review and interview, as JSON or Markdown.",
+    ),
     "service.audit.api": ("audit", "The audit log of every change."),
 }
 CONTACT = {"name": "perf-service maintainers"}
@@ -173,6 +178,8 @@ _ALIASES: list[tuple[str, Any]] = [
     ("MeetingActionStatus", meetings.ActionStatus),
     ("DeliveryStatus", webhooks.DeliveryStatus),
     ("ClientScope", auth.Scope),
+    ("BriefFormat", briefs.BriefFormat),
+    ("BriefReasonCode", briefs.ReasonCode),
 ]
 # Sets written inline (a handler's `Literal` parameter, a field's own `Literal`), named here.
 _INLINE: list[tuple[str, tuple[str, ...]]] = [
@@ -185,6 +192,11 @@ _INLINE: list[tuple[str, tuple[str, ...]]] = [
     ("KeyResultDirection", ("increase", "decrease")),
     ("LintSeverity", ("error", "warning")),
     ("GrantType", ("client_credentials",)),
+    ("TeamBriefKind", ("team",)),
+    ("OneOnOneBriefKind", ("one_on_one",)),
+    ("QuarterlyReviewBriefKind", ("quarterly_review",)),
+    ("InterviewBriefKind", ("interview",)),
+    ("BriefScopeKind", ("cycle", "objective", "employees")),
 ]
 ENUMS: dict[tuple[Any, ...], str] = dict((values, name) for name, values in _INLINE)
 for _name, _alias in _ALIASES:

@@ -450,7 +450,10 @@ MINE = (
 
 
 def test_table_covers_every_route_and_caller():
-    served = served_routes(lambda p: any(p.startswith("/api/v1" + x) for x in MINE))
+    # the briefs of interviews and review meetings have their own table (tests/briefs/test_authz.py)
+    served = served_routes(
+        lambda p: any(p.startswith("/api/v1" + x) for x in MINE) and not p.endswith(("/brief", "/prefill"))
+    )
     table = {
         (
             r.method,
