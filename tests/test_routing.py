@@ -147,3 +147,29 @@ async def test_a_cached_route_still_answers_404_405_and_422(either, tenant):
     assert (await client.get("/api/v1/no-such-thing", headers=tenant.hr)).status_code == 404
     bulk = await client.patch("/api/v1/employees/bulk", headers=tenant.hr, json={})
     assert bulk.status_code == 405 and bulk.headers["allow"] == "POST"
+
+
+def test_each_get_is_acceptable_in_the_media_types_it_documents(app):
+    """The Accept check (service/web/lists.py `offered`) admits what each route documents:
+    JSON for routes with a response model, then their other representations; a file a
+    route streams without JSON is only that file."""
+    from fastapi.routing import APIRoute
+
+    from service.web import lists
+
+    offered = {
+        (r.path, m): lists.offered(r)
+        for r in (getattr(c, "original_route", c) for c in _flatten(app.routes))
+        if isinstance(r, APIRoute)
+        for m in r.methods
+        if m == "GET"
+    }
+    assert offered[("/api/v1/organization/export", "GET")] == ["application/jsonl", "application/octet-stream"]
+    assert offered[("/api/v1/departments/{department_id}/team-brief", "GET")] == ["application/json", "text/markdown"]
+    assert offered[("/api/v1/employees", "GET")] == ["application/json", "text/csv"]
+    assert offered[("/api/v1/employees/{employee_id}", "GET")] == ["application/json"]
+    assert all(
+        media[0] == "application/json"
+        for (path, _), media in offered.items()
+        if path != "/api/v1/organization/export" and path.startswith("/api/")
+    )

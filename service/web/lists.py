@@ -102,12 +102,12 @@ def choose(accept: str | None, offered: Sequence[str]) -> str | None:
 
 
 def offered(route: APIRoute) -> list[str]:
-    """What a route answers: JSON, and CSV where its 200 response documents it; a route
-    that streams a file of its own (a 200 documenting neither) answers what it documents."""
+    """What a route answers: JSON (when it has a response model, or documents nothing
+    else), then the other media types its 200 response documents (CSV for the lists that
+    export, Markdown for briefs, a file a route streams)."""
     content = (route.responses.get(200) or route.responses.get("200") or {}).get("content") or {}
-    if CSV in content:
-        return [JSON, CSV]
-    return list(content) if content and JSON not in content else [JSON]
+    others = [m for m in content if m != JSON]
+    return [JSON, *others] if route.response_model is not None or JSON in content or not others else others
 
 
 def wants_csv(request: Request) -> bool:
