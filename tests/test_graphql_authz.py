@@ -434,6 +434,14 @@ QUERIES = [
     many("nominations", f"id employeeId inputs employee {{ {EMP} }}", "GET /api/v1/nominations"),
     many("development_plans", "id employeeId ownerId items { id status }", "GET /api/v1/development-plans"),
     many("meetings", "id kind attendeeIds", "GET /api/v1/meetings"),
+    one(
+        "meeting_brief",
+        "$meetingId: ID!, $occurrence: DateTime",
+        "kind document",
+        "GET /api/v1/meetings/{rhythm}/brief?occurrence=2027-01-11T08:00:00Z",
+        {"meetingId": "{rhythm}", "occurrence": "2027-01-11T08:00:00Z"},
+        key="kind",
+    ),
     Query(
         "meeting_occurrences",
         'query($id: ID!) { meetingOccurrences(meetingId: $id, from: "2027-01-01T00:00:00Z", '

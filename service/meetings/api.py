@@ -13,10 +13,11 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from service.auth.deps import RequestCtx, Session
 from service.authz import policy
 from service.authz.access import governed_by
+from service.briefs.schemas import BriefFormat
 from service.kit.etag import IfMatchHeader, set_etag
 from service.kit.pagination import PageOut, PageParams, page_params
 from service.kit.schemas import Timestamp
-from service.meetings import actions, calendar, service
+from service.meetings import actions, brief, calendar, service
 from service.meetings.models import Meeting
 from service.meetings.schemas import (
     ActionCreate,
@@ -25,6 +26,7 @@ from service.meetings.schemas import (
     ActionUpdate,
     CalendarFeedCreated,
     CalendarFeedRead,
+    MeetingBrief,
     MeetingCreate,
     MeetingKind,
     MeetingRead,
@@ -116,6 +118,35 @@ async def list_occurrences(
     and decisions) or cancelled. A window longer than 366 days is a 422."""
     items = await service.occurrences(ctx, meeting_id, from_, to)
     return PageOut[OccurrenceRead](items=items, next_cursor=None)
+
+
+@router.get(
+    MEETING + "/brief",
+    response_model=MeetingBrief,
+    responses={200: {"content": {"text/markdown": {"schema": {"type": "string"}}}, "description": "The brief"}},
+    tags=TAGS,
+)
+@governed_by(policy.read_meeting)
+async def meeting_brief(
+    ctx: RequestCtx,
+    meeting_id: MeetingId,
+    occurrence: Annotated[
+        Timestamp | None, Query(description="The occurrence's start (default: the next one from now)")
+    ] = None,
+    format: Annotated[
+        BriefFormat, Query(description="`json` (the default) or `markdown`: the same brief rendered as text/markdown")
+    ] = "json",
+) -> Response:
+    """The brief of an occurrence of the meeting, built from the data by its kind: for a
+    stand-up or weekly meeting the team brief of its attendees since the previous
+    occurrence (key results off pace or with a confidence drop, overdue check-ins, KPIs
+    below threshold, the meeting's open actions); for a one-on-one the report's brief; for
+    a quarterly review the brief of its review meeting or its cycle. 404 when the meeting
+    has no occurrence then."""
+    found = await brief.meeting_brief(ctx, meeting_id, occurrence)
+    if format == "markdown":
+        return Response(brief.markdown(found), media_type="text/markdown; charset=utf-8")
+    return Response(found.model_dump_json(by_alias=True), media_type="application/json")
 
 
 @router.post(OCCURRENCE + "/held", response_model=OccurrenceRead, tags=TAGS)

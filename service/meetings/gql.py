@@ -12,7 +12,9 @@ from typing import Annotated, Any
 import strawberry
 from pydantic import BaseModel
 
+from service.briefs.gql import BriefType
 from service.graphql.common import (
+    JSON,
     VERSION,
     Connection,
     Context,
@@ -28,7 +30,7 @@ from service.graphql.common import (
 )
 from service.graphql.nodes import Entity, NodeKey, by_service, ref, ref_field
 from service.kit.etag import IfMatch
-from service.meetings import actions, service
+from service.meetings import actions, brief, service
 from service.meetings import schemas as rest
 from service.meetings.models import Meeting
 from service.meetings.schemas import ActionStatus, MeetingKind, MeetingStatus, OccurrenceStatus
@@ -226,6 +228,26 @@ class MeetingQuery:
     ) -> list[OccurrenceType]:
         reads = await service.occurrences(info.context.ctx, ref(meeting_id, MeetingType, loc=["meetingId"]), from_, to)
         return [OccurrenceType.of(r) for r in reads]
+
+    @strawberry.field(
+        description="The brief of an occurrence of a meeting, built by its kind (a stand-up's or weekly "
+        "meeting's team brief, a one-on-one's, a quarterly review's). REST: GET /api/v1/meetings/{id}/brief"
+    )
+    async def meeting_brief(
+        self,
+        info: Context,
+        meeting_id: MeetingIdArg,
+        occurrence: Annotated[
+            dt.datetime | None,
+            strawberry.argument(description="The occurrence's start (default: the next one from now)"),
+        ] = None,
+    ) -> BriefType:
+        found = await brief.meeting_brief(info.context.ctx, ref(meeting_id, MeetingType, loc=["meetingId"]), occurrence)
+        return BriefType(
+            kind=found.kind,
+            document=JSON(found.model_dump(mode="json", by_alias=True)),
+            markdown=brief.markdown(found),
+        )
 
     @strawberry.field(description="The follow-up actions of a meeting, a page at a time")
     async def meeting_actions(

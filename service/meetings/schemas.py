@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from service.briefs.schemas import OneOnOneBrief, QuarterlyReviewBrief, TeamBrief
 from service.kit.schemas import Input, Output
 
 MeetingKind = Literal["standup", "weekly", "one_on_one", "quarterly_review"]
@@ -152,3 +153,19 @@ class CalendarFeedRead(Output):
 
 class CalendarFeedCreated(CalendarFeedRead):
     url: str = Field(description="The feed's private URL (path), with its token: shown only in this answer")
+
+
+class MeetingBrief(Output):
+    """The brief of one occurrence of a meeting, built from the data by its kind: the team
+    brief for a stand-up or weekly meeting, the report's one-on-one brief, or the quarterly
+    review brief; the other two are null."""
+
+    meeting_id: uuid.UUID = Field(description="The meeting briefed")
+    kind: MeetingKind = Field(description="The meeting's kind, which decides the brief")
+    occurrence: dt.datetime = Field(description="The start of the occurrence briefed (UTC)")
+    previous_occurrence: dt.datetime | None = Field(
+        None, description="The occurrence before it, where the brief's period starts; null for the first"
+    )
+    team: TeamBrief | None = Field(None, description="A stand-up's or weekly meeting's brief of its attendees")
+    one_on_one: OneOnOneBrief | None = Field(None, description="A one-on-one's brief of the report")
+    quarterly_review: QuarterlyReviewBrief | None = Field(None, description="A quarterly review's brief")

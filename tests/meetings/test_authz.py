@@ -104,6 +104,7 @@ ROUTES = [
     Route("meetings.get", "GET", MEETING, READ, shows=("meeting", "alice", "lead")),
     Route("meetings.patch", "PATCH", MEETING, WRITE, body={"title": "Weekly 1:1"}, probe=MEETING, writers=WRITERS),
     Route("occurrences.list", "GET", OCCURRENCES, READ, shows=("meeting",)),
+    Route("meetings.brief", "GET", MEETING + f"/brief?occurrence={START}", READ, shows=("meeting", "alice")),
     Route(
         "occurrences.held",
         "POST",
