@@ -29,6 +29,10 @@ async def load_extensions(session: AsyncSession, org_id: uuid.UUID, make_id: Cal
 
     await development_demo.load(session, org_id, make_id)  # a nominee's plan, after the review meeting
     await session.flush()
+    from service.meetings import demo as meetings_demo
+
+    await meetings_demo.load(session, org_id, make_id)  # a week of the growth team's rhythm
+    await session.flush()
     from service.webhooks import demo as webhooks_demo
 
     await webhooks_demo.load(session, org_id, make_id)

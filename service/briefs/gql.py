@@ -26,7 +26,10 @@ TO = strawberry.argument(name="to", description="Day after the period's last (ex
 
 @strawberry.type(name="Brief", description="A meeting brief built from the data (docs/briefs.md)")
 class BriefType:
-    kind: str = strawberry.field(description="team, one_on_one, quarterly_review or interview")
+    kind: str = strawberry.field(
+        description="What was briefed: team, one_on_one, quarterly_review or interview; for a meeting's brief, "
+        "the meeting's kind (standup, weekly, one_on_one or quarterly_review)"
+    )
     document: JSON = strawberry.field(
         description="The brief as REST answers it (keys as in REST): every listed item with the reasons it is listed"
     )
