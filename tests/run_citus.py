@@ -67,6 +67,9 @@ CITUS_TESTS = [
     "tests/scim/test_users.py",
     "tests/scim/test_groups.py",
     "tests/test_smoke.py",
+    "tests/tenants/test_lifecycle.py",  # export, import, delete (guard triggers lifted on shards)
+    "tests/privacy/test_subject_rights.py",  # the audit redaction the triggers admit
+    "tests/meetings/test_meetings.py",
 ]
 
 
