@@ -63,11 +63,13 @@ ENUM_VALUES: dict[str, dict[str, str]] = {
         "check_in_overdue": "A key result the caller owns is owed a check-in",
         "development_item": "An item of an active development plan of the caller's (or that they own) is due soon",
         "meeting_action": "A follow-up action of a meeting the caller owns is still open",
+        "improvement_action": "Actions of a review meeting's improvement plan the caller owns are not done",
     },
     "TaskSubjectKind": {
         "peer_request": "A peer feedback request",
         "development_plan_item": "An item of a development plan",
         "meeting_action": "A follow-up action decided in a meeting",
+        "review_meeting": "A review meeting (its improvement plan)",
         "interview": "An interview",
         "key_result": "A key result",
     },

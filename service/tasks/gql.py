@@ -28,6 +28,7 @@ NODE_TYPES = {
     "key_result": "KeyResult",
     "development_plan_item": "DevelopmentPlanItem",
     "meeting_action": "MeetingAction",
+    "review_meeting": "ReviewMeeting",
 }
 
 

@@ -10,12 +10,12 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.cycles.models import Cycle
 from service.development.models import DevelopmentPlan, DevelopmentPlanItem
-from service.evaluations.models import CalibrationSession, Evaluation, Interview, PeerRequest
+from service.evaluations.models import CalibrationSession, Evaluation, Interview, PeerRequest, ReviewMeeting
 from service.kit import hierarchy
 from service.meetings.models import Meeting, MeetingAction
 from service.okr.models import CheckIn, KeyResult, Objective
@@ -224,5 +224,15 @@ async def meeting_actions_open(session: AsyncSession, org_id: uuid.UUID, me: uui
         )
         .join(Meeting, (Meeting.org_id == MeetingAction.org_id) & (Meeting.id == MeetingAction.meeting_id))
         .where(MeetingAction.org_id == org_id, MeetingAction.owner_id == me, MeetingAction.status == "open")
+    )
+    return (await session.execute(stmt)).all()
+
+
+async def improvement_plans_naming(session: AsyncSession, org_id: uuid.UUID, me: uuid.UUID) -> Sequence[Any]:
+    """Review meetings whose improvement plan mentions the caller (the JSON's text holds
+    their id: a prefilter the caller's exact ownership is then checked against), with
+    their title and plan."""
+    stmt = select(ReviewMeeting.id, ReviewMeeting.title, ReviewMeeting.improvement_plan).where(
+        ReviewMeeting.org_id == org_id, cast(ReviewMeeting.improvement_plan, String).contains(str(me))
     )
     return (await session.execute(stmt)).all()

@@ -20,6 +20,7 @@ TaskKind = Literal[
     "check_in_overdue",
     "development_item",
     "meeting_action",
+    "improvement_action",
 ]
 TaskSubjectKind = Literal[
     "objective",
@@ -30,6 +31,7 @@ TaskSubjectKind = Literal[
     "key_result",
     "development_plan_item",
     "meeting_action",
+    "review_meeting",
 ]
 
 

@@ -32,6 +32,9 @@ workflow action needs, and the caller someone that action allows
   the plan's employee and its owner.
 - `meeting_action`: open follow-up actions of meetings (service/meetings/actions.py), for
   their owner, until done or cancelled.
+- `improvement_action`: the actions of review meetings' improvement plans the caller
+  owns that are not done (`open` or `in_progress`), one task per review meeting, due on
+  the earliest of them; they are closed by recording them `done` in the plan.
 
 A task whose action the locked-period rules would refuse (a closed cycle, an official
 result: service/scoring/locks.py) is not waiting for anyone and is left out.
@@ -73,6 +76,7 @@ KINDS = (
     "check_in_overdue",
     "development_item",
     "meeting_action",
+    "improvement_action",
 )
 SUBJECT_KINDS = (
     "objective",
@@ -83,6 +87,7 @@ SUBJECT_KINDS = (
     "key_result",
     "development_plan_item",
     "meeting_action",
+    "review_meeting",
 )
 DEVELOPMENT_WINDOW_DAYS = 14
 DEVELOPMENT_OPEN = ("open", "in_progress")
@@ -300,6 +305,23 @@ async def tasks_of(ctx: Ctx, principal: Principal | None = None) -> list[Task]:
                     a.due_date,
                     a.cycle_id,
                     f"PATCH /api/v1/meeting-actions/{a.id}",
+                )
+            )
+
+    # improvement_action: the owner of actions of a review meeting's plan, until done
+    for m in await repo.improvement_plans_naming(session, org, me):
+        mine = [a for a in m.improvement_plan or [] if a.get("owner_id") == str(me) and a.get("status") != "done"]
+        if mine:
+            title = f"'{mine[0]['action']}'" if len(mine) == 1 else f"{len(mine)} actions"
+            unlocked.append(
+                Task(
+                    "improvement_action",
+                    "review_meeting",
+                    m.id,
+                    f"Improvement {title} from '{m.title or 'a review meeting'}'",
+                    min(dt.date.fromisoformat(str(a["due_date"])) for a in mine),
+                    None,
+                    f"PATCH /api/v1/review-meetings/{m.id}",
                 )
             )
 

@@ -158,7 +158,11 @@ async def test_one_on_one_brief(scene: Scene):
     assert last[s["kr_drop"]]["confidence"] == 4 and Decimal(last[s["kr_drop"]]["value"]) == 60
     assert [f["evaluation_id"] for f in brief["feedback"]] == [s["ev"]]
     tasks = {(x["kind"], x["subject"]["id"]) for x in brief["tasks"]}
-    assert tasks == {("self_review", s["ev"]), ("check_in_overdue", s["kr_stale"])}
+    assert tasks == {
+        ("self_review", s["ev"]),
+        ("check_in_overdue", s["kr_stale"]),
+        ("improvement_action", s["earlier"]),  # "Call every lapsed account", still open
+    }
 
     # bob's own work includes the request; his manager's brief of him does not say whom he reviews
     bob_path = f"/api/v1/employees/{s['bob']}/one-on-one-brief?from={day(-7)}&to={day(1)}"

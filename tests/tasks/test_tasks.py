@@ -465,7 +465,7 @@ async def test_the_cost_is_a_fixed_number_of_statements(client: Any):
     few, many = await count(1), await count(12)
     assert (few[0], many[0]) == (4, 15)
     assert few[1] == many[1], (few, many)
-    assert many[1] <= 10, many
+    assert many[1] <= 11, many  # one statement per kind at most, plus the organization and its cycles
 
 
 async def test_nothing_is_written(team: Tenant):
