@@ -4,14 +4,12 @@ once by a request dataloader over the plans the caller may read)."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any
 
 import strawberry
-from pydantic import BaseModel
 from strawberry.dataloader import DataLoader
 
 from service.development import schemas as rest
@@ -25,6 +23,7 @@ from service.graphql.common import (
     described,
     enum_field,
     enum_type,
+    fill,
     input_dict,
     nodes_connection,
     page_params,
@@ -37,15 +36,6 @@ from service.kit.etag import IfMatch
 DevelopmentPlanStatus = enum_type("DevelopmentPlanStatus", PlanStatus, "Where a development plan is")
 DevelopmentItemKind = enum_type("DevelopmentItemKind", ItemKind, "What a development plan item is")
 DevelopmentItemStatus = enum_type("DevelopmentItemStatus", ItemStatus, "Where a development plan item is")
-
-
-def _fill(cls: Any, model: BaseModel, **nested: Any) -> Any:
-    values = {
-        f.name: getattr(model, f.name)
-        for f in dataclasses.fields(cls)
-        if f.name not in nested and hasattr(model, f.name)
-    }
-    return cls(**values, **nested)
 
 
 @described(rest.ItemSourceRead)
@@ -72,8 +62,8 @@ class DevelopmentPlanItemType(Entity):
 
     @staticmethod
     def of(read: rest.DevelopmentItemRead) -> DevelopmentPlanItemType:
-        source = None if read.source is None else _fill(ItemSourceType, read.source)
-        return _fill(DevelopmentPlanItemType, read, source=source)
+        source = None if read.source is None else fill(ItemSourceType, read.source)
+        return fill(DevelopmentPlanItemType, read, source=source)
 
     @classmethod
     async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[DevelopmentPlanItemType | None]:
@@ -103,7 +93,7 @@ class DevelopmentPlanType(Entity):
 
     @staticmethod
     def of(read: rest.DevelopmentPlanRead) -> DevelopmentPlanType:
-        return _fill(DevelopmentPlanType, read, items=[DevelopmentPlanItemType.of(i) for i in read.items])
+        return fill(DevelopmentPlanType, read, items=[DevelopmentPlanItemType.of(i) for i in read.items])
 
     @classmethod
     async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[DevelopmentPlanType | None]:

@@ -37,7 +37,6 @@ from service.evaluations.gql_types import (
     ReviewMeetingType,
     ReviewSubjectKind,
     SelfReviewInput,
-    fill,
 )
 from service.evaluations.models import Evaluation
 from service.evaluations.schemas import (
@@ -65,6 +64,7 @@ from service.graphql.common import (
     connection,
     described,
     edges_of,
+    fill,
     input_dict,
     list_arguments,
     nodes_connection,

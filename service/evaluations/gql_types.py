@@ -5,14 +5,12 @@ request's dataloaders."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
 import strawberry
-from pydantic import BaseModel
 from sqlalchemy import Select, false, select
 from strawberry.dataloader import DataLoader
 
@@ -45,6 +43,7 @@ from service.graphql.common import (
     described,
     enum_field,
     enum_type,
+    fill,
     literal_of,
     page_params,
 )
@@ -109,17 +108,6 @@ def visible_adjustments(ctx: Ctx) -> Select[Any]:
     `calibration.list_adjustments` (`calibration.get_session`)."""
     stmt = select(CalibrationAdjustment).where(CalibrationAdjustment.org_id == ctx.org_id)
     return only_if(stmt, policy.read_calibrations(ctx.principal))
-
-
-def fill(cls: Any, model: BaseModel, **nested: Any) -> Any:
-    """A Strawberry object from a read model with the same field names; nested objects
-    are converted by the caller."""
-    values = {
-        f.name: getattr(model, f.name)
-        for f in dataclasses.fields(cls)
-        if f.name not in nested and hasattr(model, f.name)
-    }
-    return cls(**values, **nested)
 
 
 async def _employee(info: Context, employee_id: uuid.UUID | None) -> EmployeeType | None:

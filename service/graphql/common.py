@@ -4,6 +4,7 @@ and validation of inputs through the same Pydantic models REST uses."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 import inspect
@@ -91,6 +92,17 @@ MUTATION_ARGUMENTS: dict[str, str] = {
     "decision": "Approve or decline",
     "payroll_reference": "The result's reference in the payroll system",
 }
+
+
+def fill(cls: Any, model: BaseModel, **nested: Any) -> Any:
+    """A Strawberry object from a read model with the same field names; nested objects
+    are converted by the caller."""
+    values = {
+        f.name: getattr(model, f.name)
+        for f in dataclasses.fields(cls)
+        if f.name not in nested and hasattr(model, f.name)
+    }
+    return cls(**values, **nested)
 
 
 def sentence(text: str) -> str:

@@ -40,13 +40,6 @@ FIRST_LOOKBACK_DAYS = 7
 LOOK_AROUND_DAYS = recurrence.MAX_WINDOW_DAYS
 
 
-def _occurrence_window(meeting: Meeting, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
-    try:
-        return list(recurrence.occurrences(meeting.starts_at, meeting.timezone, meeting.rrule, start, end))
-    except recurrence.RecurrenceError:
-        return []
-
-
 async def _this_and_previous(
     ctx: Ctx, meeting: Meeting, occurrence: dt.datetime | None
 ) -> tuple[dt.datetime, dt.datetime | None]:
@@ -54,14 +47,14 @@ async def _this_and_previous(
         at = await meetings.occurrence_of(ctx, meeting, occurrence)
     else:
         now = utcnow()
-        upcoming = _occurrence_window(meeting, now, now + dt.timedelta(days=LOOK_AROUND_DAYS))
+        upcoming = meetings.window(meeting, now, now + dt.timedelta(days=LOOK_AROUND_DAYS))
         if upcoming:
             at = upcoming[0]
         elif meeting.rrule is None:
             at = meeting.starts_at
         else:
             raise ValidationFailed.field("occurrence", "the meeting has no occurrence in the next year: name one")
-    before = _occurrence_window(meeting, at - dt.timedelta(days=LOOK_AROUND_DAYS), at)
+    before = meetings.window(meeting, at - dt.timedelta(days=LOOK_AROUND_DAYS), at)
     return at, (before[-1] if before else None)
 
 

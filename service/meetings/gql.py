@@ -3,14 +3,12 @@ REST (meetings, their occurrences for a window, follow-up actions)."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any
 
 import strawberry
-from pydantic import BaseModel
 
 from service.briefs.gql import BriefType
 from service.graphql.common import (
@@ -22,6 +20,7 @@ from service.graphql.common import (
     described,
     enum_field,
     enum_type,
+    fill,
     input_dict,
     nodes_connection,
     page_params,
@@ -39,15 +38,6 @@ MeetingKindEnum = enum_type("MeetingKind", MeetingKind, "What rhythm a meeting b
 MeetingStatusEnum = enum_type("MeetingStatus", MeetingStatus, "Whether a meeting (a series) is on")
 OccurrenceStatusEnum = enum_type("OccurrenceStatus", OccurrenceStatus, "What became of one occurrence of a meeting")
 MeetingActionStatusEnum = enum_type("MeetingActionStatus", ActionStatus, "Where a meeting's follow-up action is")
-
-
-def _fill(cls: Any, model: BaseModel, **nested: Any) -> Any:
-    values = {
-        f.name: getattr(model, f.name)
-        for f in dataclasses.fields(cls)
-        if f.name not in nested and hasattr(model, f.name)
-    }
-    return cls(**values, **nested)
 
 
 @described(rest.MeetingRead)
@@ -72,7 +62,7 @@ class MeetingType(Entity):
 
     @staticmethod
     def of(read: rest.MeetingRead) -> MeetingType:
-        return _fill(MeetingType, read)
+        return fill(MeetingType, read)
 
     @classmethod
     async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[MeetingType | None]:
@@ -101,7 +91,7 @@ class OccurrenceType:
 
     @staticmethod
     def of(read: rest.OccurrenceRead) -> OccurrenceType:
-        return _fill(OccurrenceType, read)
+        return fill(OccurrenceType, read)
 
 
 @described(rest.ActionRead)
@@ -121,7 +111,7 @@ class MeetingActionType(Entity):
 
     @staticmethod
     def of(read: rest.ActionRead) -> MeetingActionType:
-        return _fill(MeetingActionType, read)
+        return fill(MeetingActionType, read)
 
     @classmethod
     async def load_nodes(cls, info: Context, keys: list[NodeKey]) -> Sequence[MeetingActionType | None]:

@@ -280,7 +280,8 @@ async def update_meeting(
 # --- occurrences ---------------------------------------------------------------------------------
 
 
-def _window(meeting: Meeting, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+def window(meeting: Meeting, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+    """The meeting's occurrence starts in [start, end); 422 for a window recurrence refuses."""
     try:
         return list(recurrence.occurrences(meeting.starts_at, meeting.timezone, meeting.rrule, start, end))
     except recurrence.RecurrenceError as exc:
@@ -306,7 +307,7 @@ async def occurrences(ctx: Ctx, meeting_id: uuid.UUID, start: dt.datetime, end: 
     `recurrence.MAX_WINDOW_DAYS` days), with what was recorded of them."""
     meeting, _, _ = await get_meeting(ctx, meeting_id)
     start, end = utc(start), utc(end)
-    starts = _window(meeting, start, end)
+    starts = window(meeting, start, end)
     records = await repo.records_between(ctx.session, ctx.org_id, meeting.id, start, end)
     return [_occurrence(meeting, s, records.get(s)) for s in starts]
 

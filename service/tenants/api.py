@@ -21,6 +21,7 @@ from service.kit.etag import IfMatchHeader, check_version
 from service.kit.schemas import Input
 from service.org import service as org_service
 from service.tenants import lifecycle
+from service.web import lists
 
 router = APIRouter(prefix="/api/v1")
 EXPORT_MEDIA_TYPE = "application/jsonl"
@@ -56,7 +57,7 @@ async def export_organization(ctx: RequestCtx, request: Request) -> StreamingRes
     org_id = ctx.principal.org_id
     return StreamingResponse(
         lifecycle.export_lines(database.engine, org_id),
-        media_type=_export_media_type(request.headers.get("accept", "")),
+        media_type=_export_media_type(request.headers.get("accept")),
         headers={
             "Content-Disposition": f'attachment; filename="organization-{org_id}.jsonl"',
             "Cache-Control": "no-store",
@@ -64,10 +65,9 @@ async def export_organization(ctx: RequestCtx, request: Request) -> StreamingRes
     )
 
 
-def _export_media_type(accept: str) -> str:
-    """JSON Lines, unless the caller accepts only bytes."""
-    types = {part.split(";", 1)[0].strip().lower() for part in accept.split(",") if part.strip()}
-    return BYTES_MEDIA_TYPE if types == {BYTES_MEDIA_TYPE} else EXPORT_MEDIA_TYPE
+def _export_media_type(accept: str | None) -> str:
+    """JSON Lines, or bytes for a caller that prefers them (the project's negotiation)."""
+    return lists.choose(accept, [EXPORT_MEDIA_TYPE, BYTES_MEDIA_TYPE]) or EXPORT_MEDIA_TYPE
 
 
 @router.delete("/organization", status_code=status.HTTP_204_NO_CONTENT, tags=["tenants"])
