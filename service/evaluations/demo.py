@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.cycles.models import Cycle
+from service.evaluations import plan_actions
 from service.evaluations.models import (
     CalibrationAdjustment,
     CalibrationMember,
@@ -257,34 +258,35 @@ async def load(session: AsyncSession, org_id: uuid.UUID, make_id: Callable[[str]
     )
     live = make_id("okr:obj:live")
     if await session.get(Objective, (org_id, live)) is not None:
-        session.add(
-            ReviewMeeting(
-                org_id=org_id,
-                id=make_id("eval:review:live"),
-                subject_kind="objective",
-                subject_id=live,
-                employee_id=emp("E006"),
-                title="Live-stream channel: Q4 review",
-                held_on=dt.date(2026, 11, 20),
-                summary="Sales from live streams reached 62% of the target by mid-November.",
-                result_data={"live_stream_sales": "31000", "target": "50000", "average_viewers": "560"},
-                gap="19,000 USD of live-stream sales and 440 viewers short of the key results.",
-                cause_analysis="Shows started three weeks late; no replay on product pages yet.",
-                improvement_plan=[
-                    {
-                        "action": "Make replays shoppable on the product pages",
-                        "owner_id": str(emp("E009")),
-                        "due_date": "2026-12-15",
-                        "status": "in_progress",
-                    },
-                    {
-                        "action": "Two shows a week through the holiday season",
-                        "owner_id": str(emp("E008")),
-                        "due_date": "2026-12-31",
-                        "status": "open",
-                    },
-                ],
-                created_by="demo:E006",
-            )
+        review = ReviewMeeting(
+            org_id=org_id,
+            id=make_id("eval:review:live"),
+            subject_kind="objective",
+            subject_id=live,
+            employee_id=emp("E006"),
+            title="Live-stream channel: Q4 review",
+            held_on=dt.date(2026, 11, 20),
+            summary="Sales from live streams reached 62% of the target by mid-November.",
+            result_data={"live_stream_sales": "31000", "target": "50000", "average_viewers": "560"},
+            gap="19,000 USD of live-stream sales and 440 viewers short of the key results.",
+            cause_analysis="Shows started three weeks late; no replay on product pages yet.",
+            improvement_plan=[
+                {
+                    "action": "Make replays shoppable on the product pages",
+                    "owner_id": str(emp("E009")),
+                    "due_date": "2026-12-15",
+                    "status": "in_progress",
+                },
+                {
+                    "action": "Two shows a week through the holiday season",
+                    "owner_id": str(emp("E008")),
+                    "due_date": "2026-12-31",
+                    "status": "open",
+                },
+            ],
+            created_by="demo:E006",
         )
+        session.add(review)
+        await session.flush()
+        await plan_actions.sync(session, review)
     await session.flush()

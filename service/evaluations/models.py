@@ -230,3 +230,31 @@ class ReviewMeeting(TenantMixin, Timestamps, Versioned, Base):
         Index("ix_review_meetings_org_subject", "org_id", "subject_kind", "subject_id"),
         Index("ix_review_meetings_org_employee", "org_id", "employee_id"),
     )
+
+
+class ImprovementActionState(Base):
+    """The follow-up state of one action of a review meeting's improvement plan, kept
+    beside the plan (the JSON on the meeting stays the written record) so that actions
+    are found by owner and due date with an index: one row per action, identified like a
+    development item's source by its position in the plan (`action_index`, from 0).
+    Rewritten with the plan (service/evaluations/plan_actions.py); `overdue_notified_at`
+    marks the one `action.overdue` event an action gets once past due, and survives an
+    edit of the plan that keeps the action's position and owner."""
+
+    __tablename__ = "improvement_actions"
+
+    org_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    review_meeting_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    action_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    owner_id: Mapped[uuid.UUID] = mapped_column()
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))
+    overdue_notified_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    __table_args__ = (
+        ForeignKeyConstraint(["org_id"], ["organizations.id"]),
+        tenant_fk("review_meeting_id", "review_meetings"),
+        tenant_fk("owner_id", "employees"),
+        Index("ix_improvement_actions_org_owner_status", "org_id", "owner_id", "status"),
+        Index("ix_improvement_actions_status_due", "status", "due_date"),
+    )

@@ -18,6 +18,7 @@ from service.authz.enforce import require
 from service.authz.policy import Relation
 from service.cycles.models import Cycle
 from service.errors import Forbidden, NotFound, ValidationFailed
+from service.evaluations import plan_actions
 from service.evaluations import repository as repo
 from service.evaluations import service as evals
 from service.evaluations.models import ReviewMeeting
@@ -151,6 +152,7 @@ async def create_meeting(ctx: Ctx, data: ReviewMeetingCreate) -> ReviewMeeting:
     )
     ctx.session.add(m)
     await ctx.session.flush()
+    await plan_actions.sync(ctx.session, m)
     if data.prefill:
         await _prefill(ctx, m)
     await audit.record(ctx.session, ctx.principal, "review_meeting.created", "review_meeting", m.id, None, snapshot(m))
@@ -165,12 +167,15 @@ async def update_meeting(
     check_version(expected, m.version)
     changes = data.model_dump(exclude_unset=True)
     before = snapshot(m)
-    if "improvement_plan" in changes:
+    new_plan = "improvement_plan" in changes
+    if new_plan:
         m.improvement_plan = await _plan(ctx, data.improvement_plan or [])
         changes.pop("improvement_plan")
     for key, value in changes.items():
         setattr(m, key, value)
     await ctx.session.flush()
+    if new_plan:
+        await plan_actions.sync(ctx.session, m)
     await audit.record(
         ctx.session, ctx.principal, "review_meeting.updated", "review_meeting", m.id, before, snapshot(m)
     )

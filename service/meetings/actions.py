@@ -16,7 +16,9 @@ moved back to `open` with a later due date is not announced again.
 Review meetings keep their improvement plan as it is (owned, dated actions with a status,
 in the record's JSON, which development plans copy from): they are the quarterly review's
 written record, edited as one document. Actions decided in the meeting rhythm are rows of
-their own, because each is followed on its owner's task list and announced when overdue.
+their own. Both are followed up alike: on their owner's task list, and announced once
+when overdue by the same round (an improvement action through the row beside its plan,
+service/evaluations/plan_actions.py, that holds its mark).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from service.authz import policy
 from service.authz.enforce import require
 from service.db import Database, database
 from service.errors import NotFound, ValidationFailed
+from service.evaluations import plan_actions
 from service.kit import audit, outbox
 from service.kit.changes import audited, set_fields
 from service.kit.etag import IfMatch
@@ -140,9 +143,10 @@ async def open_actions_of(ctx: Ctx, owner_id: uuid.UUID) -> Sequence[MeetingActi
 
 
 async def overdue_round(today: dt.date | None = None, *, db: Database = database) -> int:
-    """Emit `action.overdue` once for each open action whose due date has passed; answers
-    how many were announced. Each action is claimed by a conditional update, in the
-    transaction that writes its event."""
+    """Emit `action.overdue` once for each follow-up action past its due date and not
+    closed: open meeting actions, then improvement actions of review meetings that are
+    not done (service/evaluations/plan_actions.py); answers how many were announced. Each
+    action is claimed by a conditional update, in the transaction that writes its event."""
     today = today or utcnow().date()
     sent = 0
     async with db.sessions() as session:
@@ -165,10 +169,31 @@ async def overdue_round(today: dt.date | None = None, *, db: Database = database
                 action.org_id,
                 "action.overdue",
                 ActionOverdue(
+                    source="meeting_action",
                     action_id=action.id,
                     meeting_id=action.meeting_id,
+                    review_meeting_id=None,
+                    action_index=None,
                     owner_id=action.owner_id,
                     due_date=action.due_date,
+                ),
+            )
+            sent += 1
+        for item in await plan_actions.newly_overdue(session, today, OVERDUE_BATCH):
+            if not await plan_actions.claim(session, item):
+                continue
+            await outbox.emit(
+                session,
+                item.org_id,
+                "action.overdue",
+                ActionOverdue(
+                    source="improvement_action",
+                    action_id=None,
+                    meeting_id=None,
+                    review_meeting_id=item.review_meeting_id,
+                    action_index=item.action_index,
+                    owner_id=item.owner_id,
+                    due_date=item.due_date,
                 ),
             )
             sent += 1

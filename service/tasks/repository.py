@@ -10,12 +10,19 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.cycles.models import Cycle
 from service.development.models import DevelopmentPlan, DevelopmentPlanItem
-from service.evaluations.models import CalibrationSession, Evaluation, Interview, PeerRequest, ReviewMeeting
+from service.evaluations.models import (
+    CalibrationSession,
+    Evaluation,
+    ImprovementActionState,
+    Interview,
+    PeerRequest,
+    ReviewMeeting,
+)
 from service.kit import hierarchy
 from service.meetings.models import Meeting, MeetingAction
 from service.okr.models import CheckIn, KeyResult, Objective
@@ -229,10 +236,12 @@ async def meeting_actions_open(session: AsyncSession, org_id: uuid.UUID, me: uui
 
 
 async def improvement_plans_naming(session: AsyncSession, org_id: uuid.UUID, me: uuid.UUID) -> Sequence[Any]:
-    """Review meetings whose improvement plan mentions the caller (the JSON's text holds
-    their id: a prefilter the caller's exact ownership is then checked against), with
-    their title and plan."""
+    """Review meetings whose improvement plan gives the caller an action not done (found
+    through the actions' owner index, service/evaluations/plan_actions.py), with their
+    title and plan."""
+    a = ImprovementActionState
+    mine = select(a.review_meeting_id).where(a.org_id == org_id, a.owner_id == me, a.status != "done")
     stmt = select(ReviewMeeting.id, ReviewMeeting.title, ReviewMeeting.improvement_plan).where(
-        ReviewMeeting.org_id == org_id, cast(ReviewMeeting.improvement_plan, String).contains(str(me))
+        ReviewMeeting.org_id == org_id, ReviewMeeting.id.in_(mine)
     )
     return (await session.execute(stmt)).all()

@@ -351,6 +351,15 @@ async def stored_cycles(url: str) -> tuple[int, int]:
     return await run_on(url, count)
 
 
+def improvement_actions(conn: sa.Connection) -> list[tuple[Any, ...]]:
+    """The rows of `improvement_actions` (0026), in order."""
+    t = sa.table(
+        "improvement_actions",
+        *(sa.column(c) for c in ("org_id", "review_meeting_id", "action_index", "owner_id", "due_date", "status")),
+    )
+    return [tuple(str(v) for v in row) for row in conn.execute(sa.select(t).order_by(*t.c))]
+
+
 def row_counts(conn: sa.Connection) -> dict[str, int]:
     """Rows per table and organization (docs/operations.md: what to compare after a restore)."""
     counts: dict[str, int] = {}
@@ -396,6 +405,10 @@ async def test_a_database_of_the_previous_release_upgrades_and_answers_the_same(
             assert counts[table], table
         upgrade(old_url)
         assert await run_on(old_url, current_revisions) == set(migration_heads())
+        # What migrations derive from the copied rows (0026: the improvement actions of
+        # the review meetings' plans) is what the services wrote at head.
+        derived = await run_on(head_url, improvement_actions)
+        assert derived and await run_on(old_url, improvement_actions) == derived
         if "score_freshness" not in counts:  # a release before stored scores: none stored yet
             assert await stored_cycles(old_url) == (cycles, 0)
 

@@ -223,7 +223,24 @@ SAMPLES: list[EventPayload] = [
     MeetingHeld(
         meeting_id=_id(), kind="standup", occurrence_start=dt.datetime(2027, 1, 5, 8, 0, tzinfo=dt.UTC), actor="u-lead"
     ),
-    ActionOverdue(action_id=_id(), meeting_id=_id(), owner_id=_id(), due_date=dt.date(2027, 1, 8)),
+    ActionOverdue(
+        source="meeting_action",
+        action_id=_id(),
+        meeting_id=_id(),
+        review_meeting_id=None,
+        action_index=None,
+        owner_id=_id(),
+        due_date=dt.date(2027, 1, 8),
+    ),
+    ActionOverdue(
+        source="improvement_action",
+        action_id=None,
+        meeting_id=None,
+        review_meeting_id=_id(),
+        action_index=1,
+        owner_id=_id(),
+        due_date=dt.date(2027, 1, 8),
+    ),
     DevelopmentPlanItemStatusChanged(
         plan_id=_id(), item_id=_id(), employee_id=_id(), old_status="open", new_status="done", actor="u-alice"
     ),
