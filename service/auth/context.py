@@ -3,6 +3,7 @@ reporting subtree of the principal (loaded once, on first need)."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -70,25 +71,33 @@ class Ctx:
 
 
 async def org_exists(session: AsyncSession | Callable[[], AsyncSession], org_id: uuid.UUID) -> bool:
-    """`session` may be a function that opens one: it is called only on a cache miss."""
-    if org_id in _known_orgs:
+    """`session` may be a function that opens one: it is called only when this process
+    has not confirmed the organization within `KNOWN_ORG_SECONDS`."""
+    confirmed = _known_orgs.get(org_id)
+    now = time.monotonic()
+    if confirmed is not None and now - confirmed < KNOWN_ORG_SECONDS:
         return True
     if callable(session):
         session = session()
     found = (await session.execute(select(ORGANIZATIONS.c.id).where(ORGANIZATIONS.c.id == org_id))).first()
     if found:
-        _known_orgs.add(org_id)
+        _known_orgs[org_id] = now
+    else:
+        _known_orgs.pop(org_id, None)
     return found is not None
 
 
 # The organizations table's key, as a lightweight table clause (auth depends on no domain).
 ORGANIZATIONS = table("organizations", column("id", Uuid))
-# A positive answer is kept for the process: organizations are deleted only by the tenant
-# lifecycle (service/tenants/lifecycle.py), which forgets them here.
-_known_orgs: set[uuid.UUID] = set()
+# A positive answer is kept for KNOWN_ORG_SECONDS (one small query a minute per
+# organization and process). Organizations are deleted only by the tenant lifecycle
+# (service/tenants/lifecycle.py), which forgets them here at once; every other process
+# stops accepting the deleted organization's tokens when its answer expires.
+KNOWN_ORG_SECONDS = 60.0
+_known_orgs: dict[uuid.UUID, float] = {}  # organization → when it was last confirmed (monotonic)
 
 
 def forget_org(org_id: uuid.UUID) -> None:
     """After the organization is deleted: its tokens no longer authenticate (in this
-    process at once; other processes still know it, but find none of its rows)."""
-    _known_orgs.discard(org_id)
+    process at once, in the others within `KNOWN_ORG_SECONDS`)."""
+    _known_orgs.pop(org_id, None)

@@ -33,7 +33,7 @@ async def authenticate(
     request: Request, session: Callable[[], AsyncSession], credentials: HTTPAuthorizationCredentials | None
 ) -> Principal:
     """The verified caller; `session` opens the request's session, needed only to check
-    an organization this process has not seen yet."""
+    an organization this process has not confirmed within the last minute."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("missing bearer token", headers={"WWW-Authenticate": "Bearer"})
     try:
