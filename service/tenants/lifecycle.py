@@ -28,7 +28,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.auth.context import forget_org
-from service.citus import allow_triggers
+from service.citus import has_citus
 from service.db import Base
 from service.errors import Conflict, NotFound, ValidationFailed
 from service.models import load_all
@@ -43,6 +43,9 @@ ROOT_TABLE = "organizations"
 EXCLUDED: dict[str, str] = {
     "alembic_version": "Alembic's bookkeeping: the schema revision, written in the header instead",
 }
+# The setting that names, for one transaction, the organization whose rows the guard
+# triggers let a DELETE remove (migration 0027).
+DELETING_ORG = "perf.deleting_org"
 BATCH_ROWS = 1000  # rows a bulk INSERT (executemany) carries
 
 
@@ -314,26 +317,24 @@ async def _insert_all(
 # --- deletion -----------------------------------------------------------------------------
 
 
-async def _guards_off(conn: AsyncConnection, tables: list[Table]) -> list[tuple[str, str, str]]:
-    """Lifts, for this transaction only, the triggers that refuse deletions (append-only
-    audit log, immutable score records, finalized results and calibrations); returns
-    what `_guards_on` needs to put them back before the commit."""
+async def _guards_off(conn: AsyncConnection, tables: list[Table], org_id: uuid.UUID) -> list[tuple[str, str, str]]:
+    """Lets, for this transaction only, the triggers that refuse deletions (append-only
+    audit log, immutable score records, finalized results and calibrations) admit the
+    deletion of this organization's rows; returns what `_guards_on` needs to put back
+    before the commit.
+
+    PostgreSQL: the guard functions admit a DELETE of a row of the organization named by
+    the transaction's `perf.deleting_org` (migration 0027), so no table is locked for the
+    other organizations. On Citus the setting goes with the transaction to the workers,
+    where the shards' triggers fire (`citus.propagate_set_commands`)."""
     names = [t.name for t in tables]
     if conn.dialect.name == "postgresql":
-        await conn.run_sync(allow_triggers)  # trigger DDL on Citus's distributed tables
-        rows = await conn.execute(
-            text(
-                "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-                "WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND (t.tgtype & 8) <> 0 "
-                "AND c.relnamespace = current_schema()::regnamespace AND c.relname = ANY(:names)"
-            ),
-            {"names": names},
-        )
-        guards = [(table, trigger, "") for table, trigger in rows]
-        for table, trigger, _ in guards:
-            await conn.execute(text(f'ALTER TABLE "{table}" DISABLE TRIGGER "{trigger}"'))
-        return guards
+        if await conn.run_sync(has_citus):
+            await conn.execute(text("SET LOCAL citus.propagate_set_commands = 'local'"))
+        await conn.execute(text(f"SET LOCAL {DELETING_ORG} = '{uuid.UUID(str(org_id))}'"))
+        return []
     # SQLite cannot disable a trigger: drop it and create it again, inside the transaction
+    # (its writer holds the whole database already)
     rows = await conn.execute(
         text("SELECT tbl_name, name, sql FROM sqlite_master WHERE type = 'trigger' AND sql LIKE '%DELETE%'")
     )
@@ -344,11 +345,8 @@ async def _guards_off(conn: AsyncConnection, tables: list[Table]) -> list[tuple[
 
 
 async def _guards_on(conn: AsyncConnection, guards: list[tuple[str, str, str]]) -> None:
-    for table, trigger, sql in guards:
-        if conn.dialect.name == "postgresql":
-            await conn.execute(text(f'ALTER TABLE "{table}" ENABLE TRIGGER "{trigger}"'))
-        else:
-            await conn.exec_driver_sql(sql)
+    for _, _, sql in guards:
+        await conn.exec_driver_sql(sql)
 
 
 async def delete_org(conn: AsyncConnection, org_id: uuid.UUID, *, actor: str) -> dict[str, int]:
@@ -362,7 +360,7 @@ async def delete_org(conn: AsyncConnection, org_id: uuid.UUID, *, actor: str) ->
     found = await conn.execute(update(orgs).where(orgs.c.id == org_id).values(version=orgs.c.version))
     if not found.rowcount:
         raise NotFound("organization not found")
-    guards = await _guards_off(conn, tables)
+    guards = await _guards_off(conn, tables, org_id)
     counts: dict[str, int] = {}
     for table in reversed(tables):
         counts[table.name] = (await conn.execute(delete(table).where(scope(table, org_id)))).rowcount

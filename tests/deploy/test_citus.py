@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import UniqueConstraint, inspect
+from sqlalchemy import UniqueConstraint, inspect, text
 
 from service import citus as service_citus
 from service.db import Base, database, make_engine
@@ -262,3 +262,32 @@ async def test_requests_of_one_organization_route_to_one_shard(team) -> None:
                 await conn.exec_driver_sql("SELECT count(*) FROM employees")
     finally:
         event.remove(database.engine.sync_engine, "begin", one_shard)
+
+
+@ON_CITUS
+async def test_guard_functions_replaced_later_are_replaced_on_every_node() -> None:
+    """A database distributed at 0026, then upgraded: 0027's guard functions (which admit
+    the deletion of one organization) are what every worker's shards run too."""
+    name = f"perf_citus_guards_{uuid.uuid4().hex[:8]}"
+    await citus.create_database(name)
+    url = citus.CITUS_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
+    try:
+        first = await asyncio.to_thread(upgrade, url, "0026")
+        assert first is not None and "audit_events" in first.distributed
+        await asyncio.to_thread(upgrade, url)
+        engine = make_engine(url)
+        try:
+            async with engine.connect() as conn:
+                rows = (
+                    await conn.execute(
+                        text(
+                            "SELECT nodeport, result FROM run_command_on_workers($$SELECT count(*) FROM pg_proc "
+                            "WHERE prosrc LIKE '%perf.deleting_org%'$$)"
+                        )
+                    )
+                ).all()
+        finally:
+            await engine.dispose()
+        assert len(rows) >= 2 and {result for _, result in rows} == {"5"}, rows
+    finally:
+        await citus.drop_database(name)

@@ -262,8 +262,8 @@ async def test_the_export_reads_one_snapshot(client: httpx.AsyncClient):
 
 
 async def test_a_deletion_that_fails_half_way_changes_nothing(client: httpx.AsyncClient):
-    """The guard triggers are lifted inside the deletion's transaction: when it fails,
-    the rows and the triggers are all back."""
+    """The guard triggers admit the deletion inside its transaction only: when it fails,
+    the rows are all back and the guards refuse a deletion again."""
     from sqlalchemy import delete as sql_delete
 
     from service.kit.models import AuditEvent
@@ -288,3 +288,48 @@ async def test_a_deletion_that_fails_half_way_changes_nothing(client: httpx.Asyn
         async with database.engine.begin() as conn:
             await conn.execute(sql_delete(AuditEvent.__table__).where(AuditEvent.__table__.c.org_id == org))
     assert await counts(org) == before
+
+
+GUARDED = ("audit_events", "score_records", "incentive_results", "calibration_sessions", "calibration_members")
+
+
+async def test_a_deletion_admits_only_its_organizations_rows(client: httpx.AsyncClient):
+    """While an organization is being deleted, the guard triggers still refuse to delete
+    another organization's rows in that transaction and, on PostgreSQL, the guarded
+    tables stay writable for the other organizations (no table lock: migration 0027);
+    after it, the guards are whole for everyone."""
+    from sqlalchemy import delete as sql_delete
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from service.kit.models import AuditEvent
+
+    audit: Any = AuditEvent.__table__
+    going, staying = await make_org("Going"), await make_org("Staying")
+    for org in (going, staying):
+        hr = bearer(issue_token(org_id=org, sub="hr", roles=["hr"]))
+        body = {"external_id": "g-1", "email": "g1@example.com", "given_name": "G", "family_name": "One"}
+        assert (await client.post("/api/v1/employees", json=body, headers=hr)).status_code == 201
+    kept = await counts(staying)
+    assert kept["audit_events"]
+    pg = database.engine.dialect.name == "postgresql"
+
+    async with database.engine.begin() as conn:
+        await lifecycle.delete_org(conn, going, actor="test")
+        if pg:
+            with pytest.raises(DBAPIError, match="append-only"):
+                async with conn.begin_nested():
+                    await conn.execute(sql_delete(audit).where(audit.c.org_id == staying))
+            # Another transaction takes each guarded table's write lock meanwhile (an
+            # UPDATE that matches no row), without waiting.
+            async with database.engine.begin() as other:
+                await other.execute(text("SET LOCAL lock_timeout = '2s'"))
+                for table in GUARDED:
+                    statement = f"UPDATE {table} SET org_id = org_id WHERE org_id = :o AND org_id IS NULL"
+                    await other.execute(text(statement), {"o": staying})
+    assert set((await counts(going)).values()) == {0}
+    assert await counts(staying) == kept
+    with pytest.raises(DBAPIError, match="append-only"):
+        async with database.engine.begin() as conn:
+            await conn.execute(sql_delete(audit).where(audit.c.org_id == staying))
+    assert await counts(staying) == kept
