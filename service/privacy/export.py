@@ -22,11 +22,19 @@ from sqlalchemy import ColumnElement, Select, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.development.models import DevelopmentPlan, DevelopmentPlanItem
-from service.evaluations.models import CalibrationAdjustment, Evaluation, Interview, PeerRequest, ReviewMeeting
+from service.evaluations.models import (
+    CalibrationAdjustment,
+    Evaluation,
+    ImprovementActionState,
+    Interview,
+    PeerRequest,
+    ReviewMeeting,
+)
 from service.incentives.models import IncentiveResult
 from service.kit.export import CHUNK, snapshot_session, timestamp
 from service.kit.models import AuditEvent
 from service.kpi.models import KpiAssignment, KpiMeasurement
+from service.meetings.models import CalendarFeed, Meeting, MeetingAction, MeetingAttendee
 from service.okr.models import CheckIn, KeyResult, Objective
 from service.org.models import Employee
 from service.scim.models import ScimUser
@@ -35,6 +43,8 @@ from service.scoring.models import ScoreRecord, ScoreSnapshot
 # Identities of other people that a section leaves out.
 PEER_HIDDEN = ("reviewer_id", "requested_by", "requested_by_employee_id")
 CALIBRATOR_HIDDEN = ("author", "author_employee_id")
+# A calendar feed's token is a credential: even its hash stays out.
+FEED_SECRET = ("token_hash",)
 # Of an evaluation of someone else, the part the person wrote: the manager review.
 MANAGER_REVIEW = ("id", "employee_id", "cycle_id", "manager_rating", "manager_comments", "manager_submitted_at")
 
@@ -68,7 +78,11 @@ class Section:
             for c in self.table.columns
             if c.name not in ("org_id", *self.hidden) and (not self.only or c.name in self.only)
         ]
-        key = [self.table.c[name] for name in ("id", "cycle_id", "employee_id") if name in self.table.c][:1]
+        key = [
+            self.table.c[name]
+            for name in ("id", "cycle_id", "employee_id", "review_meeting_id")
+            if name in self.table.c
+        ][:1]
         return select(*cols).where(self.table.c.org_id == org_id, self.where).order_by(*key)
 
 
@@ -81,6 +95,8 @@ def sections(org_id: uuid.UUID, emp_id: uuid.UUID) -> list[Section]:
     )
     their_assignments = select(ka.c.id).where(ka.c.org_id == org_id, ka.c.employee_id == emp_id)
     ev, pr = Evaluation.__table__, PeerRequest.__table__
+    att = MeetingAttendee.__table__
+    their_meetings = select(att.c.meeting_id).where(att.c.org_id == org_id, att.c.employee_id == emp_id)
     return [
         Section("profile", Employee.__table__, Employee.__table__.c.id == emp_id),
         Section("scim_identity", ScimUser.__table__, ScimUser.__table__.c.id == emp_id),
@@ -108,6 +124,14 @@ def sections(org_id: uuid.UUID, emp_id: uuid.UUID) -> list[Section]:
         Section("peer_feedback_written", pr, pr.c.reviewer_id == emp_id, ("requested_by", "requested_by_employee_id")),
         Section("interviews", Interview.__table__, Interview.__table__.c.employee_id == emp_id),
         Section("review_meetings", ReviewMeeting.__table__, ReviewMeeting.__table__.c.employee_id == emp_id),
+        Section(
+            "improvement_actions",
+            ImprovementActionState.__table__,
+            ImprovementActionState.__table__.c.owner_id == emp_id,
+        ),
+        Section("meetings", Meeting.__table__, Meeting.__table__.c.id.in_(their_meetings)),
+        Section("meeting_actions", MeetingAction.__table__, MeetingAction.__table__.c.owner_id == emp_id),
+        Section("calendar_feeds", CalendarFeed.__table__, CalendarFeed.__table__.c.employee_id == emp_id, FEED_SECRET),
         Section(
             "calibration_adjustments",
             CalibrationAdjustment.__table__,

@@ -29,6 +29,7 @@ from tests.evaluations.conftest import act as eval_act
 from tests.evaluations.conftest import answer, ask, open_evaluation
 from tests.incentives.conftest import act, comp, give_scores, make_plan, results_of, run, set_employee
 from tests.kpi.conftest import make_cycle
+from tests.meetings.conftest import MEETINGS, schedule
 from tests.okr.conftest import check_in, make_kr, make_objective, publish
 
 GIVEN, FAMILY = "Zebulon", "Quixotwhistle"
@@ -84,6 +85,37 @@ async def _world(t: Tenant) -> dict[str, Any]:
     return {"q4": q4, "review": review, "objective": obj, "kr": kr, "evaluation": ev, "bob_evaluation": bob_ev}
 
 
+async def _meetings(t: Tenant, w: dict[str, Any]) -> dict[str, Any]:
+    """zed's one-on-one with lead and the action zed owns from it, zed's calendar feed, and
+    a cycle's review meeting whose plan gives zed its second action."""
+    zed, lead = t.employees["zed"]["id"], t.employees["lead"]["id"]
+    meeting = await schedule(t, title="Lead and Zed", attendee_ids=[zed, lead])
+    action = await t.client.post(
+        f"{MEETINGS}/{meeting['id']}/occurrences/2027-01-04T08:00:00Z/actions",
+        headers=t.employee("lead"),
+        json={"owner_id": zed, "title": "Send the notes", "due_date": "2027-01-08"},
+    )
+    assert action.status_code == 201, action.text
+    feed = await t.client.post("/api/v1/me/calendar-feed", headers=t.employee("zed"))
+    assert feed.status_code in (200, 201), feed.text
+    plan = [
+        {"action": "Lead writes the playbook", "owner_id": lead, "due_date": "2026-10-15"},
+        {"action": "Zed trains the team", "owner_id": zed, "due_date": "2026-10-30"},
+    ]
+    review = await t.client.post(
+        "/api/v1/review-meetings",
+        headers=t.hr,
+        json={"subject": {"kind": "cycle", "id": w["review"]["id"]}, "improvement_plan": plan},
+    )
+    assert review.status_code == 201, review.text
+    return {
+        "meeting": meeting,
+        "action": action.json(),
+        "feed_url": feed.json()["url"],
+        "review_meeting": review.json(),
+    }
+
+
 async def _export(t: Tenant, key: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
     resp = await t.client.get(f"/api/v1/employees/{t.employees[key]['id']}/export", headers=headers or t.hr)
     assert resp.status_code == 200, resp.text
@@ -125,6 +157,7 @@ async def test_export_holds_the_persons_data_and_nobody_elses(team: Tenant):
     t = team
     w = await _world(t)
     zed, bob, alice = (t.employees[k]["id"] for k in ("zed", "bob", "alice"))
+    w.update(await _meetings(t, w))
     doc = await _export(t, "zed")
     assert list(doc) == ["employee_id", "exported_at", "sections", *SECTION_NAMES]
     assert doc["employee_id"] == zed
@@ -153,6 +186,15 @@ async def test_export_holds_the_persons_data_and_nobody_elses(team: Tenant):
     others = json.dumps({k: v for k, v in doc.items() if k not in ("peer_feedback_written", "audit_events")})
     assert alice not in others and bob not in others
     assert "Bob" not in others and "alice@example.com" not in others
+    # Meetings they attend, the actions they own (of meetings and of review meetings'
+    # plans) and their calendar feed, without its token.
+    assert [m["id"] for m in doc["meetings"]] == [w["meeting"]["id"]]
+    assert [(a["id"], a["title"]) for a in doc["meeting_actions"]] == [(w["action"]["id"], "Send the notes")]
+    assert [(a["review_meeting_id"], a["action_index"]) for a in doc["improvement_actions"]] == [
+        (w["review_meeting"]["id"], 1)
+    ]
+    assert len(doc["calendar_feeds"]) == 1 and "token_hash" not in doc["calendar_feeds"][0]
+    assert w["feed_url"].rsplit("/", 1)[-1].removesuffix(".ics") not in json.dumps(doc)
     # The export is audited, with who asked.
     log = await t.client.get("/api/v1/audit-events", headers=t.auditor, params={"entity_id": zed})
     assert "employee.exported" in [e["action"] for e in log.json()["items"]]
