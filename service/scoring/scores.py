@@ -365,11 +365,14 @@ async def export_scores(
     q: str | None = None,
     sort: str | Sequence[str] | None = None,
 ) -> CsvExport:
-    """The cycle's visible scores as CSV, in the list's order, after `cursor`. The
-    employees are scored `export.CHUNK` at a time while the answer is sent, from one
-    snapshot (service/kit/export.py). Sorted by a score (or filtered by rating), the
-    export scores everyone twice: a first pass keeps only each employee's sort values,
-    the second writes the rows in order; memory holds those values, never the scores."""
+    """The cycle's visible scores as CSV, in the list's order, after `cursor`, from one
+    snapshot (service/kit/export.py). Once the cycle's stored scores are complete (in
+    that snapshot) the rows are read from them, `export.CHUNK` at a time in keyset pages
+    like the list's, and nobody is scored. Until then the employees are scored
+    `export.CHUNK` at a time while the answer is sent; sorted by a score (or filtered by
+    rating), the export scores everyone twice: a first pass keeps only each employee's
+    sort values, the second writes the rows in order; memory holds those values, never
+    the scores."""
     listing = await _listing(
         ctx,
         cycle_id,
@@ -392,6 +395,11 @@ async def export_scores(
             if found is None:
                 return
             listing.cycle = found
+            if not principal.is_client and await freshness.is_complete(session, org_id, cycle_id):
+                where = stored.PageFilter(department_id, manager_id, subtree, rating, search.terms(q))
+                async for rows in _stored_export(sctx, found, cursor, sort, where):
+                    yield rows
+                return
             pairs: list[tuple[Position, Any]] = []
             if listing.needs_scores:
                 by_id = {r.id: r for r in listing.rows}
@@ -406,6 +414,22 @@ async def export_scores(
                 yield [ExportRow(r, listing.names[r.employee_id]) for r in reads]
 
     return CsvExport(f"scores-{cycle_id}.csv", csv_text(SCORE_COLUMNS, pieces()))
+
+
+async def _stored_export(
+    ctx: Ctx, cycle: Cycle, cursor: str | None, sort: str | Sequence[str] | None, where: stored.PageFilter
+) -> AsyncIterator[list[ExportRow]]:
+    """The export's rows from the stored scores: the list's keyset pages, `export.CHUNK`
+    rows each, with the people's names read for each page."""
+    params = PageParams(limit=export.CHUNK, cursor=cursor)
+    while True:
+        found = await stored.page(ctx, cycle, params, sort, where)
+        reads = [stored.read_of(r) for r in found.items]
+        names = await names_of(ctx.session, ctx.org_id, [r.employee_id for r in reads]) if reads else {}
+        yield [ExportRow(r, names[r.employee_id]) for r in reads]
+        if found.next_cursor is None:
+            return
+        params = PageParams(limit=export.CHUNK, cursor=found.next_cursor)
 
 
 # --- recompute -----------------------------------------------------------------------------------
