@@ -14,7 +14,9 @@ Creates a throwaway PostgreSQL database, migrates it and measures, in the same r
    first page computed live (the cycle's `complete_version` set to 0, so lists take the
    live path) for `--live-requests` sequential requests; and `EXPLAIN (ANALYZE,
    BUFFERS)` of the SQL the page runs (captured from `stored.page` in this process),
-   pages 1 and 20: the index used and the rows read.
+   pages 1 and 20: the index used and the rows read. Also one whole-cycle CSV export
+   (`Accept: text/csv`, `sort=-final`) read to its end, from the stored rows and, with
+   `--live-requests` above 0, computed live.
 2. **Freshness under load.** A second organization of `--fresh-employees` (default
    10,000). Open-loop writes at `--write-rate` (50/s) for `--write-seconds` (20 s),
    alternating KPI measurements (`POST /api/v1/kpi-assignments/{id}/measurements`) and
@@ -223,6 +225,20 @@ async def live(
         await set_complete(conn, org, True)
 
 
+async def csv_export(client: httpx.AsyncClient, path: str, token: str) -> dict[str, float]:
+    """One whole-cycle CSV export (`Accept: text/csv`), read to its end: seconds, rows, MiB."""
+    started = time.perf_counter()
+    size = lines = 0
+    headers = {"Authorization": f"Bearer {token}", "Accept": "text/csv"}
+    async with client.stream("GET", path, headers=headers) as resp:
+        if resp.status_code != 200:
+            raise RuntimeError(f"{path}: {resp.status_code}")
+        async for chunk in resp.aiter_bytes():
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+    return {"seconds": time.perf_counter() - started, "rows": lines - 1, "mib": size / 2**20}
+
+
 def _summary(ms: list[float]) -> dict[str, float]:
     return {"median": statistics.median(ms), "p99": _pct(ms, 0.99), "n": len(ms)}
 
@@ -262,9 +278,18 @@ async def reads(args: argparse.Namespace, url: str, env: dict[str, str], svc: Se
                         query = f"&cursor={cursors[n]}" if cursors[n] else ""
                         out["pages"][n] = _summary(await timed_gets(client, path + query, token, PAGE_SAMPLES))
                 print(f"reads: pages {out['pages']}", flush=True)
+                export_path = f"/api/v1/cycles/{org.cycle_id}/scores?sort=-final"
+                out["csv_stored"] = await csv_export(client, export_path, token)
+                print(f"reads: CSV export from the stored rows {out['csv_stored']}", flush=True)
                 if args.live_requests > 0:  # 0: skip the live path (130 s a request at 100,000)
                     out["live"] = await live(client, conn, org, path, token, args.live_requests)
                     print(f"reads: live page {out['live']}", flush=True)
+                    await set_complete(conn, org, False)
+                    try:
+                        out["csv_live"] = await csv_export(client, export_path, token)
+                    finally:
+                        await set_complete(conn, org, True)
+                    print(f"reads: CSV export computed live {out['csv_live']}", flush=True)
         out["explain"] = {n: await svc.explain(org, rating, cursors.get(n)) for n in (1, max(PAGES)) if n in cursors}
         for n, e in out["explain"].items():
             print(f"\nEXPLAIN page {n}:\n{e['sql']}\n" + "\n".join(e["plan"]), flush=True)
@@ -431,6 +456,11 @@ def report(args: argparse.Namespace, r: dict[str, Any] | None, f: dict[str, Any]
                 f"  live page (complete_version 0): median {live['median']:.0f} ms over {live['n']} "
                 f"= {live['median'] / r['pages'][1]['median']:.0f}x the stored page"
             )
+        for label in ("csv_stored", "csv_live"):
+            c = r.get(label)
+            if c is not None:
+                how = "from the stored rows" if label == "csv_stored" else "computed live (complete_version 0)"
+                print(f"  CSV export, sort=-final, {how}: {c['seconds']:.1f} s, {c['rows']:,} rows, {c['mib']:.1f} MiB")
         for n, e in r["explain"].items():
             print(f"  EXPLAIN page {n}: ix_score_snapshots_rating used: {e['uses_rating_index']}")
     if f is not None:
