@@ -49,10 +49,14 @@ async def sync(session: AsyncSession, meeting: ReviewMeeting) -> None:
     whose position and owner are unchanged."""
     t = ImprovementActionState.__table__
     mine = (t.c.org_id == meeting.org_id, t.c.review_meeting_id == meeting.id)
-    # Every row locked: a round claiming one meanwhile waits, then finds it gone (and
-    # the next round finds its successor, marked as it was).
+    # Every row locked, in position order as the round claims them (so neither waits on
+    # the other in a circle): a round claiming one meanwhile waits, then finds it gone
+    # (and the next round finds its successor, marked as it was).
     current = await session.execute(
-        select(t.c.action_index, t.c.owner_id, t.c.overdue_notified_at).where(*mine).with_for_update()
+        select(t.c.action_index, t.c.owner_id, t.c.overdue_notified_at)
+        .where(*mine)
+        .order_by(t.c.action_index)
+        .with_for_update()
     )
     marks = {(index, owner): notified for index, owner, notified in current.all() if notified is not None}
     rows = rows_of(meeting.org_id, meeting.id, meeting.improvement_plan or [])
@@ -65,12 +69,13 @@ async def sync(session: AsyncSession, meeting: ReviewMeeting) -> None:
 
 async def newly_overdue(session: AsyncSession, today: dt.date, limit: int) -> Sequence[ImprovementActionState]:
     """Actions not done, past due and not yet announced, of every organization (the
-    worker's round), oldest due first."""
+    worker's round), in plan order: a meeting's actions are claimed by position, the
+    order `sync` locks them in."""
     a = ImprovementActionState
     stmt = (
         select(a)
         .where(a.status != DONE, a.due_date < today, a.overdue_notified_at.is_(None))
-        .order_by(a.due_date, a.org_id, a.review_meeting_id, a.action_index)
+        .order_by(a.org_id, a.review_meeting_id, a.action_index)
         .limit(limit)
     )
     return (await session.execute(stmt)).scalars().all()

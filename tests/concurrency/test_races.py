@@ -7,6 +7,7 @@ per Idempotency-Key, no torn or duplicated rows after overlapping bulk upserts."
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -261,3 +262,43 @@ async def test_check_ins_racing_the_close_are_in_the_record_or_refused(team: Ten
         await t.client.get(f"/api/v1/key-results/{kr['id']}/check-ins", headers=t.hr, params={"limit": 500})
     ).json()["items"]
     assert len(stored) == sum(1 for a in answers if a.status_code == 201)
+
+
+async def test_overdue_rounds_racing_plan_edits_announce_each_improvement_action_once(team: Tenant):
+    """Rounds claim a review meeting's past-due improvement actions while its plan is
+    rewritten again and again (the same actions, due in the reverse of their order):
+    nothing deadlocks or fails, and each action is announced exactly once."""
+    from service.meetings.actions import overdue_round
+    from tests.kpi.conftest import make_cycle as make_kpi_cycle
+    from tests.meetings.test_actions import overdue_events
+
+    cycle = await make_kpi_cycle(team, status="review")
+    owners = ["alice", "bob", "lead", "carol", "alice", "bob"]
+    plan = [
+        {"action": f"Step {n}", "owner_id": team.employees[who]["id"], "due_date": f"2032-01-{20 - n:02d}"}
+        for n, who in enumerate(owners)
+    ]
+    made = await team.client.post(
+        "/api/v1/review-meetings",
+        headers=team.hr,
+        json={"subject": {"kind": "cycle", "id": cycle["id"]}, "improvement_plan": plan},
+    )
+    assert made.status_code == 201, made.text
+    url = f"/api/v1/review-meetings/{made.json()['id']}"
+
+    async def edits() -> list[int]:
+        codes = []
+        for i in range(15):
+            resp = await team.client.patch(url, headers=team.hr, json={"improvement_plan": plan, "summary": f"v{i}"})
+            codes.append(resp.status_code)
+        return codes
+
+    async def rounds() -> int:
+        return sum([await overdue_round(today=dt.date(2032, 2, 1)) for _ in range(5)])
+
+    codes, *_ = await asyncio.gather(edits(), rounds(), rounds(), rounds())
+    assert codes == [200] * 15
+    while await overdue_round(today=dt.date(2032, 2, 1)):
+        pass
+    announced = sorted((e["action_index"], e["owner_id"]) for e in await overdue_events(team))
+    assert announced == [(n, team.employees[who]["id"]) for n, who in enumerate(owners)]
