@@ -28,8 +28,6 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import update
-
 from service.auth.context import Ctx
 from service.authz import policy
 from service.authz.enforce import require
@@ -151,18 +149,7 @@ async def overdue_round(today: dt.date | None = None, *, db: Database = database
     sent = 0
     async with db.sessions() as session:
         for action in await repo.newly_overdue(session, today, OVERDUE_BATCH):
-            claimed = await session.execute(
-                update(MeetingAction)
-                .where(
-                    MeetingAction.org_id == action.org_id,
-                    MeetingAction.id == action.id,
-                    MeetingAction.overdue_notified_at.is_(None),
-                    MeetingAction.status == "open",
-                )
-                .values(overdue_notified_at=utcnow())
-                .execution_options(synchronize_session=False)
-            )
-            if getattr(claimed, "rowcount", 0) != 1:
+            if not await repo.claim_overdue(session, action):
                 continue
             await outbox.emit(
                 session,

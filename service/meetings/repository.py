@@ -10,13 +10,14 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, literal, or_, select
+from sqlalchemy import Select, delete, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.kit import hierarchy
 from service.kit.chunks import chunks
 from service.meetings.models import CalendarFeed, Meeting, MeetingAction, MeetingAttendee, MeetingOccurrence
 from service.org.models import Employee
+from service.types import utcnow
 
 
 def attended_by(org_id: uuid.UUID, employee_id: uuid.UUID, *, with_reports: bool) -> Select[Any]:
@@ -139,6 +140,22 @@ async def newly_overdue(session: AsyncSession, today: dt.date, limit: int) -> Se
         .limit(limit)
     )
     return (await session.execute(stmt)).scalars().all()
+
+
+async def claim_overdue(session: AsyncSession, action: MeetingAction) -> bool:
+    """Mark the action announced unless another round did, or it was closed meanwhile."""
+    result = await session.execute(
+        update(MeetingAction)
+        .where(
+            MeetingAction.org_id == action.org_id,
+            MeetingAction.id == action.id,
+            MeetingAction.overdue_notified_at.is_(None),
+            MeetingAction.status == "open",
+        )
+        .values(overdue_notified_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(result, "rowcount", 0) == 1
 
 
 async def live_feed(session: AsyncSession, org_id: uuid.UUID, employee_id: uuid.UUID) -> CalendarFeed | None:
